@@ -1,0 +1,114 @@
+#include "messages/filter_match.h"
+
+#include <algorithm>
+
+#include "messages/event_keys.h"
+#include "messages/glob.h"
+
+namespace bel {
+namespace {
+
+template <class Repeated>
+Status check_no_empty(const Repeated& values, const char* field) {
+  for (int i = 0; i < values.size(); ++i) {
+    if (values.Get(i).empty()) {
+      return make_error(ErrorCode::invalid_argument,
+                        std::string("filter ") + field + "[" + std::to_string(i) + "] is empty");
+    }
+  }
+  return ok_status();
+}
+
+template <class Repeated>
+bool any_in(const std::vector<std::string>& have, const Repeated& wanted) {
+  for (const auto& h : have) {
+    if (std::find(wanted.begin(), wanted.end(), h) != wanted.end()) return true;
+  }
+  return false;
+}
+
+template <class Repeated>
+void describe(std::string& out, const char* name, const Repeated& values) {
+  if (values.empty()) return;
+  if (!out.empty()) out += ' ';
+  out += name;
+  out += '=';
+  for (int i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += values.Get(i);
+  }
+}
+
+}  // namespace
+
+Status check_filter(const EventFilter& filter) {
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.partition_refs(), "partition_refs"));
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.partition_patterns(), "partition_patterns"));
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.job_labels(), "job_labels"));
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.job_run_ids(), "job_run_ids"));
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.build_request_ids(), "build_request_ids"));
+  BEL_RETURN_IF_ERROR(check_no_empty(filter.event_types(), "event_types"));
+  for (const auto& pattern : filter.partition_patterns()) {
+    if (auto ok = check_glob(pattern); !ok.ok()) return ok.error().with_context("filter");
+  }
+  for (const auto& type : filter.event_types()) {
+    if (!event_type_number(type)) {
+      std::string known;
+      for (const auto& name : event_type_names()) known += (known.empty() ? "" : ", ") + name;
+      return make_error(ErrorCode::invalid_argument,
+                        "filter event_types: unknown event type \"" + type + "\" (known: " +
+                            known + ")");
+    }
+  }
+  return ok_status();
+}
+
+bool event_matches(const EventFilter& filter, const BuildEvent& event) {
+  if (!filter.build_request_ids().empty() &&
+      std::find(filter.build_request_ids().begin(), filter.build_request_ids().end(),
+                event.build_request_id()) == filter.build_request_ids().end()) {
+    return false;
+  }
+  if (!filter.event_types().empty()) {
+    std::string_view type = event_type_name(event);
+    if (std::find(filter.event_types().begin(), filter.event_types().end(), type) ==
+        filter.event_types().end()) {
+      return false;
+    }
+  }
+  const bool by_partition =
+      !filter.partition_refs().empty() || !filter.partition_patterns().empty();
+  if (!by_partition && filter.job_labels().empty() && filter.job_run_ids().empty()) return true;
+
+  EventKeys keys = keys_of(event);
+  if (by_partition) {
+    bool hit = any_in(keys.partitions, filter.partition_refs());
+    for (int i = 0; !hit && i < filter.partition_patterns().size(); ++i) {
+      for (const auto& ref : keys.partitions) {
+        if (glob_match(filter.partition_patterns(i), ref)) {
+          hit = true;
+          break;
+        }
+      }
+    }
+    if (!hit) return false;
+  }
+  if (!filter.job_labels().empty() && !any_in(keys.job_labels, filter.job_labels())) return false;
+  if (!filter.job_run_ids().empty() && !any_in(keys.job_run_ids, filter.job_run_ids())) {
+    return false;
+  }
+  return true;
+}
+
+std::string describe_filter(const EventFilter& filter) {
+  std::string out;
+  describe(out, "partition", filter.partition_refs());
+  describe(out, "pattern", filter.partition_patterns());
+  describe(out, "job", filter.job_labels());
+  describe(out, "job_run", filter.job_run_ids());
+  describe(out, "build", filter.build_request_ids());
+  describe(out, "type", filter.event_types());
+  return out.empty() ? "all" : out;
+}
+
+}  // namespace bel

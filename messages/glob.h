@@ -1,0 +1,28 @@
+// Partition-ref globs (SPEC 3.2): `*` any run of characters (including `/`), `?` one character,
+// `[abc]`, `[a-z]` a class and `[^a-z]` its complement; case-sensitive; matched against the whole
+// ref. These are exactly SQLite's GLOB rules, so a backend may push a pattern down to SQL.
+//
+//   if (auto ok = bel::check_glob(p); !ok.ok()) return ok.error();
+//   bool hit = bel::glob_match("data/*/2024-??-01", "data/sales/2024-05-01");
+#ifndef BEL_MESSAGES_GLOB_H_
+#define BEL_MESSAGES_GLOB_H_
+
+#include <string>
+#include <string_view>
+
+#include "messages/error.h"
+
+namespace bel {
+
+// invalid_argument when `pattern` is empty or has an unclosed `[` class.
+Status check_glob(std::string_view pattern);
+
+// True when `text` as a whole matches `pattern`. REQUIRES: check_glob(pattern).ok()
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// The literal characters before the first wildcard or class: every match starts with it.
+std::string glob_literal_prefix(std::string_view pattern);
+
+}  // namespace bel
+
+#endif  // BEL_MESSAGES_GLOB_H_

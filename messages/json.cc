@@ -1,0 +1,42 @@
+#include "messages/json.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace bel {
+namespace {
+
+std::string print(const google::protobuf::Message& message, bool defaults) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = defaults;
+  options.add_whitespace = false;
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  // Printing a well-formed message cannot fail; keep the output parseable if it ever does.
+  if (!status.ok()) return "{}";
+  return out;
+}
+
+}  // namespace
+
+std::string to_json(const google::protobuf::Message& message) { return print(message, false); }
+
+std::string to_json_with_defaults(const google::protobuf::Message& message) {
+  return print(message, true);
+}
+
+Status from_json(std::string_view json, google::protobuf::Message* out) {
+  out->Clear();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), out, options);
+  if (!status.ok()) {
+    return make_error(ErrorCode::invalid_event,
+                      "invalid JSON for " + out->GetDescriptor()->name() + ": " +
+                          std::string(status.message()));
+  }
+  return ok_status();
+}
+
+}  // namespace bel

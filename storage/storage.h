@@ -1,0 +1,126 @@
+// bel::storage::Storage: an append-only log of BuildEvents, indexed 1, 2, 3, ... in commit order,
+// with filtered scans (SPEC section 3). Backends: sqlite, memory, stdout (see storage_factory.h).
+//
+//   auto log = bel::storage::open_storage("sqlite://bel.db", {});
+//   if (!log.ok()) die(log.error());
+//   auto page = (*log)->list_events(0, filter, 100);
+//
+// A Storage stores what it is given. Validation, transition rules and idempotency live above it,
+// in the log writer that the storage actor owns: by the time append_batch is called every event
+// is complete (event_id, timestamp and status names set, idx 0) and allowed.
+//
+// Thread-safety: none. One owner per instance; the storage actor owns the writer, and every
+// reader gets its own instance from open_reader().
+#ifndef BEL_STORAGE_STORAGE_H_
+#define BEL_STORAGE_STORAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::storage {
+
+// list_events limits (SPEC 3.1).
+inline constexpr int kDefaultListLimit = 1000;
+inline constexpr int kMaxListLimit = 10000;
+
+// The schema version this build writes. Older logs are migrated; newer ones are refused.
+inline constexpr int kSchemaVersion = 1;
+
+// Where a fault hook is consulted; see StorageOptions::fault_hook.
+enum class FaultPoint { begin, insert, commit };
+
+// Counters worth exporting; monotonic over the instance's life.
+struct StorageCounters {
+  int64_t commits = 0;          // transactions committed by append_batch
+  int64_t events_appended = 0;  // events in those transactions
+  int64_t failed_commits = 0;   // append_batch calls that stored nothing because of an error
+};
+
+// A committed event found by its event_id.
+struct StoredEvent {
+  int64_t idx = 0;
+  BuildEvent event;  // with idx set
+};
+
+// A saved view snapshot (DESIGN: projections).
+struct Snapshot {
+  std::string view;
+  int version = 0;
+  int64_t applied_idx = 0;
+  std::string data;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // The URI this storage was opened with, for messages.
+  virtual const std::string& uri() const = 0;
+
+  // Creates the schema or migrates an older one, in one transaction. Idempotent.
+  // schema_too_new when the log was written by a newer bel; storage_corrupt when the file is not
+  // a bel log.
+  virtual Status initialize() = 0;
+
+  // Appends `events` in one transaction, in order; returns the idx of each (consecutive, starting
+  // at last_idx() + 1). On error nothing is stored and counters().failed_commits grows.
+  // REQUIRES: every event has idx 0 and a non-empty event_id not already in the log.
+  virtual Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) = 0;
+
+  // Events matching `filter` with idx > `since_idx`, ascending, at most `limit` (1..10000).
+  // next_idx is the idx of the last event returned (or since_idx when none); has_more is true
+  // exactly when a further call would return at least one event.
+  // invalid_argument for a bad limit, a negative since_idx or a bad filter.
+  virtual Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter,
+                                        int limit) = 0;
+
+  // The committed events whose event_id is in `event_ids`, in any order; ids not in the log are
+  // simply absent.
+  virtual Result<std::vector<StoredEvent>> find_by_event_ids(
+      const std::vector<std::string>& event_ids) = 0;
+
+  // The highest committed idx, 0 for an empty log.
+  virtual Result<int64_t> last_idx() = 0;
+
+  // Small key/value settings kept in the log (schema_version, validation_mode, endpoint...).
+  virtual Result<std::optional<std::string>> get_meta(const std::string& key) = 0;
+  virtual Status set_meta(const std::string& key, const std::string& value) = 0;
+
+  // View snapshots: one per (view, version); saving replaces the previous one.
+  virtual Status save_snapshot(const Snapshot& snapshot) = 0;
+  virtual Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) = 0;
+
+  virtual StorageCounters counters() const = 0;
+
+  // A read-only handle onto the same log for use on another thread (a reader actor): its own
+  // connection for SQLite, the shared in-process log for memory:// and stdout. The reader sees
+  // every event committed before each of its calls.
+  virtual Result<std::unique_ptr<Storage>> open_reader() = 0;
+};
+
+// Options for open_storage.
+struct StorageOptions {
+  // Open without writing: no schema creation, no migration (the log must already exist,
+  // except for memory:// and stdout which are always fresh).
+  bool read_only = false;
+  // SQLite: synchronous=FULL when true (the default, power-loss safe), NORMAL when false.
+  bool durability_full = true;
+  // A test seam below the storage actor (SPEC section 9, R3): when set, append_batch calls it at
+  // each FaultPoint and, when it returns an error, rolls the transaction back and returns that
+  // error. Never set in production.
+  std::function<Status(FaultPoint)> fault_hook;
+  // stdout backend: where committed events are printed (one JSON line each); standard output
+  // when null.
+  std::FILE* stdout_sink = nullptr;
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_STORAGE_H_
