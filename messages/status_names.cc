@@ -91,6 +91,7 @@ void fill_status_names(BuildEvent& event) {
     case BuildEvent::kJobEvent: {
       auto* e = event.mutable_job_event();
       if (e->status_name().empty()) e->set_status_name(status_name(e->status_code()));
+      if (!e->has_config()) break;  // do not create an empty config
       for (auto& dep : *e->mutable_config()->mutable_inputs()) {
         if (dep.dep_type_name().empty()) {
           dep.set_dep_type_name(name_of(v1::DepType_descriptor(), dep.dep_type_code()));
@@ -99,7 +100,9 @@ void fill_status_names(BuildEvent& event) {
       break;
     }
     case BuildEvent::kJobGraphEvent:
+      if (!event.job_graph_event().has_job_graph()) break;
       for (auto& task : *event.mutable_job_graph_event()->mutable_job_graph()->mutable_nodes()) {
+        if (!task.has_config()) continue;
         for (auto& dep : *task.mutable_config()->mutable_inputs()) {
           if (dep.dep_type_name().empty()) {
             dep.set_dep_type_name(name_of(v1::DepType_descriptor(), dep.dep_type_code()));

@@ -45,6 +45,7 @@ using v1::PartitionsListRequest;
 using v1::PartitionsListResponse;
 using v1::PartitionStatus;
 using v1::PartitionStatusResponse;
+using v1::StorageStats;
 
 }  // namespace bel
 

@@ -1,0 +1,38 @@
+// Argument checks every backend applies the same way, so each answers bad input with the same
+// code and message (SPEC 3.1, 7). Messages start with the storage URI.
+//
+//   BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
+//   if (read_only_) return read_only_error(uri_, "append_batch");
+#ifndef BEL_STORAGE_CHECKS_H_
+#define BEL_STORAGE_CHECKS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::storage {
+
+// The meta key holding the schema version; the storage writes it, set_meta refuses it.
+inline constexpr const char* kSchemaVersionKey = "schema_version";
+
+// invalid_argument for a limit outside 1..kMaxListLimit, a negative since_idx or a filter that
+// check_filter rejects: "memory://: list_events: limit 0 is out of range 1..10000".
+Status check_list_args(const std::string& uri, int64_t since_idx, const EventFilter& filter,
+                       int limit);
+
+// invalid_argument "<uri>: <what>: opened read-only".
+Error read_only_error(const std::string& uri, const char* what);
+
+// invalid_argument for a key the storage manages itself (schema_version) or an empty key.
+Status check_meta_key(const std::string& uri, const std::string& key);
+
+// duplicate_event_id "<uri>: append #<position + 1>: event_id "<id>" is not unique (...)";
+// `position` counts from 0 like the batch vector; the message counts from 1 like LogWriter.
+Error duplicate_event_id_error(const std::string& uri, size_t position,
+                               const std::string& event_id);
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_CHECKS_H_

@@ -1,0 +1,69 @@
+// MemoryStorage: the in-process backend behind memory:// (and stdout). Events live in a vector
+// in a state shared by the writer and every handle from open_reader(), so readers on other
+// threads see the same log. Filters are evaluated with bel::event_matches.
+//
+//   auto log = std::make_unique<bel::storage::MemoryStorage>("memory://", options);
+//   BEL_RETURN_IF_ERROR(log->initialize());
+//
+// Thread-safety: as Storage (one owner per instance); instances sharing one log may be used on
+// different threads. Only the writer appends, so a batch is staged without the lock and
+// published under it in one step: a reader sees all of a batch or none of it.
+#ifndef BEL_STORAGE_MEMORY_STORAGE_H_
+#define BEL_STORAGE_MEMORY_STORAGE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/storage.h"
+
+namespace bel::storage {
+
+class MemoryStorage : public Storage {
+ public:
+  // A fresh, empty log. `options.read_only` gives a log that refuses writes (and stays empty).
+  MemoryStorage(std::string uri, StorageOptions options);
+  ~MemoryStorage() override;
+
+  const std::string& uri() const override { return uri_; }
+  Status initialize() override;
+  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
+  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<std::vector<StoredEvent>> find_by_event_ids(
+      const std::vector<std::string>& event_ids) override;
+  Result<int64_t> last_idx() override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Status set_meta(const std::string& key, const std::string& value) override;
+  Status save_snapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+  StorageCounters counters() const override { return counters_; }
+  Result<std::unique_ptr<Storage>> open_reader() override;
+
+ private:
+  // The log shared by a writer and its readers.
+  struct SharedLog {
+    std::mutex mu;
+    std::vector<BuildEvent> events;  // events[i].idx() == i + 1
+    std::unordered_map<std::string, int64_t> idx_by_event_id;
+    std::map<std::string, std::string> meta;
+    std::map<std::pair<std::string, int>, Snapshot> snapshots;
+  };
+
+  MemoryStorage(std::string uri, std::shared_ptr<SharedLog> log);  // a reader
+  Status check_writable(const char* what) const;
+  Status consult_fault_hook(FaultPoint point) const;
+
+  std::string uri_;
+  StorageOptions options_;
+  bool read_only_;
+  std::shared_ptr<SharedLog> log_;
+  StorageCounters counters_;
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_MEMORY_STORAGE_H_

@@ -1,0 +1,161 @@
+#include "storage/sqlite_query.h"
+
+#include "messages/glob.h"
+
+namespace bel::storage {
+namespace {
+
+using Strings = google::protobuf::RepeatedPtrField<std::string>;
+
+// Patterns with a literal prefix get an arm of their own (an index range); past this many, the
+// rest join the arm that checks every key of the kind. SQLite allows 500 arms per compound.
+constexpr size_t kMaxPrefixArms = 100;
+
+// Appends "?, ?, ?" for n parameters.
+void placeholders(std::string& sql, int n) {
+  for (int i = 0; i < n; ++i) sql += i == 0 ? "?" : ", ?";
+}
+
+void add_strings(SqlQuery& q, const Strings& values) {
+  for (const auto& v : values) q.params.emplace_back(v);
+}
+
+// The exact values and patterns of the filter's criterion of `kind`.
+void criterion_of(const EventFilter& filter, KeyKind kind, const Strings** values,
+                  const Strings** patterns) {
+  *patterns = nullptr;
+  switch (kind) {
+    case KeyKind::partition:
+      *values = &filter.partition_refs();
+      *patterns = &filter.partition_patterns();
+      break;
+    case KeyKind::job_label:
+      *values = &filter.job_labels();
+      break;
+    case KeyKind::job_run_id:
+      *values = &filter.job_run_ids();
+      break;
+  }
+}
+
+// "<arm> UNION ALL <arm> ...", each arm
+// "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND <condition>": one for the exact
+// values (key IN (...)), one per pattern with a literal prefix (key >= ? AND key < ? AND
+// key GLOB ?), one for the other patterns (key GLOB ? OR ...). Separate arms, rather than one
+// OR, let SQLite seek the primary key for each even without ANALYZE statistics.
+void add_key_arms(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilter& filter) {
+  const Strings* values = nullptr;
+  const Strings* patterns = nullptr;
+  criterion_of(filter, kind, &values, &patterns);
+  std::vector<std::string> exact(values->begin(), values->end());
+  std::vector<std::string> prefixed;
+  std::vector<std::string> scanned;
+  if (patterns != nullptr) {
+    for (const auto& p : *patterns) {
+      std::string prefix = glob_literal_prefix(p);
+      if (prefix.size() == p.size()) {
+        exact.push_back(p);  // no wildcard: an exact value
+      } else if (!prefix.empty() && prefix_upper_bound(prefix) &&
+                 prefixed.size() < kMaxPrefixArms) {
+        prefixed.push_back(p);
+      } else {
+        scanned.push_back(p);
+      }
+    }
+  }
+  bool first = true;
+  auto open_arm = [&] {
+    if (!first) q.sql += " UNION ALL ";
+    first = false;
+    q.sql += "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND ";
+    q.params.emplace_back(static_cast<int64_t>(kind));
+    q.params.emplace_back(since_idx);
+  };
+  if (!exact.empty()) {
+    open_arm();
+    q.sql += "key IN (";
+    placeholders(q.sql, static_cast<int>(exact.size()));
+    q.sql += ")";
+    for (auto& v : exact) q.params.emplace_back(std::move(v));
+  }
+  for (auto& pattern : prefixed) {
+    open_arm();
+    std::string prefix = glob_literal_prefix(pattern);
+    std::string upper = *prefix_upper_bound(prefix);
+    q.sql += "key >= ? AND key < ? AND key GLOB ?";
+    q.params.emplace_back(std::move(prefix));
+    q.params.emplace_back(std::move(upper));
+    q.params.emplace_back(std::move(pattern));
+  }
+  if (!scanned.empty()) {
+    open_arm();
+    q.sql += "(";
+    for (size_t i = 0; i < scanned.size(); ++i) {
+      q.sql += i == 0 ? "key GLOB ?" : " OR key GLOB ?";
+      q.params.emplace_back(std::move(scanned[i]));
+    }
+    q.sql += ")";
+  }
+}
+
+void add_key_criterion(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilter& filter) {
+  q.sql += " AND idx IN (";
+  add_key_arms(q, kind, since_idx, filter);
+  q.sql += ")";
+}
+
+}  // namespace
+
+std::optional<std::string> prefix_upper_bound(std::string prefix) {
+  while (!prefix.empty()) {
+    auto last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xFF) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::nullopt;
+}
+
+SqlQuery list_events_query(int64_t since_idx, const EventFilter& filter, int64_t row_limit) {
+  SqlQuery q;
+  q.sql = "SELECT idx, payload FROM events WHERE idx > ?";
+  q.params.emplace_back(since_idx);
+  if (!filter.build_request_ids().empty()) {
+    q.sql += " AND build_request_id IN (";
+    placeholders(q.sql, filter.build_request_ids_size());
+    q.sql += ")";
+    add_strings(q, filter.build_request_ids());
+  }
+  if (!filter.event_types().empty()) {
+    q.sql += " AND event_type IN (";
+    placeholders(q.sql, filter.event_types_size());
+    q.sql += ")";
+    for (const auto& name : filter.event_types()) {
+      q.params.emplace_back(static_cast<int64_t>(event_type_number(name).value_or(0)));
+    }
+  }
+  if (!filter.partition_refs().empty() || !filter.partition_patterns().empty()) {
+    add_key_criterion(q, KeyKind::partition, since_idx, filter);
+  }
+  if (!filter.job_labels().empty()) add_key_criterion(q, KeyKind::job_label, since_idx, filter);
+  if (!filter.job_run_ids().empty()) add_key_criterion(q, KeyKind::job_run_id, since_idx, filter);
+  q.sql += " ORDER BY idx";
+  if (row_limit > 0) {
+    q.sql += " LIMIT ?";
+    q.params.emplace_back(row_limit);
+  }
+  return q;
+}
+
+SqlQuery key_count_query(KeyKind kind, int64_t since_idx, const EventFilter& filter, int64_t cap) {
+  SqlQuery q;
+  q.sql = "SELECT count(*) FROM (";
+  add_key_arms(q, kind, since_idx, filter);
+  q.sql += " LIMIT ?)";
+  q.params.emplace_back(cap);
+  return q;
+}
+
+}  // namespace bel::storage

@@ -1,0 +1,120 @@
+#include "storage/sqlite_schema.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+
+#include "storage/checks.h"
+#include "storage/sqlite_support.h"
+#include "storage/storage.h"
+
+namespace bel::storage {
+namespace {
+
+Error not_a_bel_log(const std::string& uri, std::string_view why) {
+  return make_error(ErrorCode::storage_corrupt, fmt::format("{}: not a bel log: {}", uri, why));
+}
+
+}  // namespace
+
+const std::vector<Migration>& sqlite_migrations() {
+  static const std::vector<Migration> steps = {
+      {1,
+       {
+           "CREATE TABLE events(idx INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,"
+           " timestamp INTEGER NOT NULL, build_request_id TEXT NOT NULL,"
+           " event_type INTEGER NOT NULL, payload BLOB NOT NULL)",
+           "CREATE TABLE event_keys(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+           " idx INTEGER NOT NULL, PRIMARY KEY(kind, key, idx)) WITHOUT ROWID",
+           "CREATE INDEX events_by_build_request ON events(build_request_id, idx)",
+           "CREATE TABLE snapshots(view TEXT NOT NULL, version INTEGER NOT NULL,"
+           " applied_idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(view, version))",
+           "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+       }},
+  };
+  assert(!steps.empty() && steps.back().to_version == kSchemaVersion);
+  return steps;
+}
+
+Result<int> read_schema_version(sqlite3* db, const std::string& uri) {
+  std::vector<std::string> tables;
+  {
+    auto stmt = prepare(db, uri,
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    if (!stmt.ok()) return stmt.error();
+    StatementReset reset(stmt->get());
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 0)));
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "reading the schema");
+  }
+  if (tables.empty()) return 0;
+  if (std::find(tables.begin(), tables.end(), "meta") == tables.end()) {
+    return not_a_bel_log(
+        uri, fmt::format("it has tables ({}) but no bel meta table", fmt::join(tables, ", ")));
+  }
+
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) {
+    // A foreign "meta" table without our columns.
+    if (sqlite_error_code(rc) == ErrorCode::storage_corrupt || rc == SQLITE_ERROR) {
+      return not_a_bel_log(uri, sqlite3_errmsg(db));
+    }
+    return sqlite_error(uri, db, rc, "reading the schema version");
+  }
+  StatementReset reset(raw);
+  sqlite3_bind_text(raw, 1, kSchemaVersionKey, -1, SQLITE_STATIC);
+  rc = sqlite3_step(raw);
+  if (rc == SQLITE_DONE) return not_a_bel_log(uri, "meta has no schema_version");
+  if (rc != SQLITE_ROW) return sqlite_error(uri, db, rc, "reading the schema version");
+  const char* text = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+  std::string_view value = text != nullptr ? text : "";
+  int version = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), version);
+  if (ec != std::errc() || end != value.data() + value.size() || version < 1) {
+    return not_a_bel_log(uri, fmt::format("schema_version \"{}\" is not a version number", value));
+  }
+  return version;
+}
+
+Status check_not_too_new(const std::string& uri, int version) {
+  if (version > kSchemaVersion) {
+    return make_error(ErrorCode::schema_too_new,
+                      fmt::format("{}: log schema version {} is newer than this bel supports "
+                                  "({}); upgrade bel",
+                                  uri, version, kSchemaVersion));
+  }
+  return ok_status();
+}
+
+Status migrate(sqlite3* db, const std::string& uri, int from_version) {
+  assert(0 <= from_version && from_version <= kSchemaVersion);
+  if (from_version == kSchemaVersion) return ok_status();
+  for (const auto& step : sqlite_migrations()) {
+    if (step.to_version <= from_version) continue;
+    for (const char* sql : step.statements) {
+      BEL_RETURN_IF_ERROR(
+          exec_sql(db, uri, sql, fmt::format("migrating to schema version {}", step.to_version)));
+    }
+  }
+  auto stmt = prepare(db, uri,
+                      "INSERT INTO meta(key, value) VALUES(?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(stmt->get());
+  const std::string version = std::to_string(kSchemaVersion);
+  sqlite3_bind_text(stmt->get(), 1, kSchemaVersionKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt->get(), 2, version.c_str(), -1, SQLITE_STATIC);
+  int rc = sqlite3_step(stmt->get());
+  if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "recording the schema version");
+  return ok_status();
+}
+
+}  // namespace bel::storage

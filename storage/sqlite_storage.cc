@@ -1,0 +1,512 @@
+#include "storage/sqlite_storage.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <cstring>
+#include <unordered_set>
+
+#include "messages/event_keys.h"
+#include "messages/filter_match.h"
+#include "storage/checks.h"
+#include "storage/sqlite_query.h"
+#include "storage/sqlite_schema.h"
+
+namespace bel::storage {
+namespace {
+
+// list_events and find_by_event_ids statements kept per connection; past this the cache is
+// dropped and refilled (filters of many shapes are rare: the console, the query actor).
+constexpr size_t kMaxCachedStatements = 64;
+// event_ids looked up per statement by find_by_event_ids.
+constexpr size_t kEventIdsPerLookup = 500;
+
+void bind_text(sqlite3_stmt* stmt, int i, const std::string& s) {
+  // SQLITE_STATIC: the caller keeps `s` alive until the statement has run.
+  sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s) {
+  sqlite3_bind_blob(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+std::string column_string(sqlite3_stmt* stmt, int col) {
+  const void* data = sqlite3_column_blob(stmt, col);
+  int size = sqlite3_column_bytes(stmt, col);
+  if (data == nullptr) return {};
+  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+}  // namespace
+
+SqliteStorage::SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db)
+    : uri_(std::move(uri)), path_(std::move(path)), options_(std::move(options)), db_(db) {}
+
+SqliteStorage::~SqliteStorage() {
+  // close_v2 waits for the member statements, finalized after this body, before closing.
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& uri,
+                                                           const std::string& path,
+                                                           const StorageOptions& options) {
+  const int flags =
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = fmt::format("{}: cannot open {}: {}", uri, path,
+                                      db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    int os_error = db != nullptr ? sqlite3_system_errno(db) : 0;
+    if (os_error != 0) message += fmt::format(" ({})", std::strerror(os_error));
+    sqlite3_close(db);
+    return make_error(ErrorCode::storage_unavailable, std::move(message));
+  }
+  std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, options, db));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+
+  // The first statement reads the file header, so a file that is not a database fails here.
+  auto not_a_database = [&](int code) -> Error {
+    Error e = sqlite_error(uri, db, code, "opening");
+    if (e.code == ErrorCode::storage_corrupt) {
+      e.message = fmt::format("{}: not a bel log: {}", uri, sqlite3_errmsg(db));
+    }
+    return e;
+  };
+  if (options.read_only) {
+    rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return not_a_database(rc);
+    return storage;
+  }
+  {
+    auto wal = prepare(db, uri, "PRAGMA journal_mode = WAL");
+    if (!wal.ok()) {
+      return wal.error().code == ErrorCode::storage_corrupt ? not_a_database(sqlite3_errcode(db))
+                                                            : wal.error();
+    }
+    StatementReset reset(wal->get());
+    rc = sqlite3_step(wal->get());
+    if (rc != SQLITE_ROW) return not_a_database(rc);
+    const char* mode = reinterpret_cast<const char*>(sqlite3_column_text(wal->get(), 0));
+    if (mode == nullptr || std::strcmp(mode, "wal") != 0) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: cannot switch {} to WAL (journal_mode is {})", uri, path,
+                                    mode != nullptr ? mode : "unknown"));
+    }
+  }
+  BEL_RETURN_IF_ERROR(exec_sql(
+      db, uri,
+      options.durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+      "setting durability"));
+  return storage;
+}
+
+Error SqliteStorage::error(int rc, std::string_view what) const {
+  return sqlite_error(uri_, db_, rc, what);
+}
+
+Result<sqlite3_stmt*> SqliteStorage::cached(Statement& slot, const char* sql) {
+  if (!slot) {
+    auto stmt = prepare(db_, uri_, sql);
+    if (!stmt.ok()) return stmt.error();
+    slot = std::move(*stmt);
+  }
+  return slot.get();
+}
+
+Result<sqlite3_stmt*> SqliteStorage::cached_list(const std::string& sql) {
+  auto it = list_statements_.find(sql);
+  if (it != list_statements_.end()) return it->second.get();
+  if (list_statements_.size() >= kMaxCachedStatements) list_statements_.clear();
+  auto stmt = prepare(db_, uri_, sql);
+  if (!stmt.ok()) return stmt.error();
+  sqlite3_stmt* raw = stmt->get();
+  list_statements_.emplace(sql, std::move(*stmt));
+  return raw;
+}
+
+Status SqliteStorage::consult_fault_hook(FaultPoint point) const {
+  if (!options_.fault_hook) return ok_status();
+  return options_.fault_hook(point);
+}
+
+void SqliteStorage::rollback() {
+  if (sqlite3_get_autocommit(db_) != 0) return;  // SQLite already rolled back (or never began)
+  auto stmt = cached(rollback_, "ROLLBACK");
+  if (stmt.ok()) {
+    StatementReset reset(*stmt);
+    if (sqlite3_step(*stmt) == SQLITE_DONE) return;
+  }
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status SqliteStorage::initialize() {
+  if (options_.read_only) {
+    // A reader writes nothing: it only checks that the log is one it can read.
+    auto version = read_schema_version(db_, uri_);
+    if (!version.ok()) return version.error();
+    if (*version == 0) {
+      return make_error(ErrorCode::storage_corrupt,
+                        fmt::format("{}: not a bel log: the database has no tables", uri_));
+    }
+    BEL_RETURN_IF_ERROR(check_not_too_new(uri_, *version));
+    if (*version < kSchemaVersion) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: log schema version {} is older than this bel's ({}); "
+                                    "open it once for writing to migrate it",
+                                    uri_, *version, kSchemaVersion));
+    }
+    return ok_status();
+  }
+
+  auto begin = cached(begin_, "BEGIN IMMEDIATE");
+  if (!begin.ok()) return begin.error();
+  {
+    StatementReset reset(*begin);
+    int rc = sqlite3_step(*begin);
+    if (rc != SQLITE_DONE) return error(rc, "initialize: begin");
+  }
+  auto migrated = [&]() -> Status {
+    auto version = read_schema_version(db_, uri_);
+    if (!version.ok()) return version.error();
+    BEL_RETURN_IF_ERROR(check_not_too_new(uri_, *version));
+    BEL_RETURN_IF_ERROR(migrate(db_, uri_, *version));
+    auto commit = cached(commit_, "COMMIT");
+    if (!commit.ok()) return commit.error();
+    StatementReset reset(*commit);
+    int rc = sqlite3_step(*commit);
+    if (rc != SQLITE_DONE) return error(rc, "initialize: commit");
+    return ok_status();
+  }();
+  if (!migrated.ok()) rollback();
+  return migrated;
+}
+
+Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& events) {
+  int64_t first_idx = 0;
+  {
+    auto last = last_idx();
+    if (!last.ok()) return last.error();
+    first_idx = *last + 1;
+  }
+  auto insert_event = cached(insert_event_,
+                             "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
+                             " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)");
+  if (!insert_event.ok()) return insert_event.error();
+  auto insert_key = cached(insert_key_, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
+  if (!insert_key.ok()) return insert_key.error();
+
+  BuildEvent without_idx;
+  for (size_t i = 0; i < events.size(); ++i) {
+    BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
+    const BuildEvent* event = &events[i];
+    if (event->idx() != 0) {  // the idx lives in its column, never in the payload
+      without_idx = *event;
+      without_idx.clear_idx();
+      event = &without_idx;
+    }
+    if (!event->SerializeToString(&payload_)) {
+      return make_error(ErrorCode::internal,
+                        fmt::format("{}: append #{}: event does not serialize", uri_, i + 1));
+    }
+    const int64_t idx = first_idx + static_cast<int64_t>(i);
+    {
+      sqlite3_stmt* stmt = *insert_event;
+      StatementReset reset(stmt);
+      sqlite3_bind_int64(stmt, 1, idx);
+      bind_text(stmt, 2, event->event_id());
+      sqlite3_bind_int64(stmt, 3, event->timestamp());
+      bind_text(stmt, 4, event->build_request_id());
+      sqlite3_bind_int(stmt, 5, event_type_number(*event));
+      bind_blob(stmt, 6, payload_);
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        return duplicate_event_id_error(uri_, i, event->event_id());
+      }
+      if (rc != SQLITE_DONE) return error(rc, fmt::format("append #{}", i + 1));
+    }
+    const EventKeys keys = keys_of(*event);
+    auto insert_keys = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
+      sqlite3_stmt* stmt = *insert_key;
+      for (const auto& value : values) {
+        StatementReset reset(stmt);
+        sqlite3_bind_int(stmt, 1, static_cast<int>(kind));
+        bind_text(stmt, 2, value);
+        sqlite3_bind_int64(stmt, 3, idx);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) return error(rc, fmt::format("append #{}: index row", i + 1));
+      }
+      return ok_status();
+    };
+    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::partition, keys.partitions));
+    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::job_label, keys.job_labels));
+    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::job_run_id, keys.job_run_ids));
+  }
+  return first_idx;
+}
+
+Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<BuildEvent>& events) {
+  if (options_.read_only) return read_only_error(uri_, "append_batch");
+  if (events.empty()) return std::vector<int64_t>{};
+
+  // BEGIN IMMEDIATE takes the write lock up front, so the idx read below stays the highest
+  // until COMMIT even if another process writes to the same file.
+  auto written = [&]() -> Result<int64_t> {
+    auto begin = cached(begin_, "BEGIN IMMEDIATE");
+    if (!begin.ok()) return begin.error();
+    {
+      StatementReset reset(*begin);
+      int rc = sqlite3_step(*begin);
+      if (rc != SQLITE_DONE) return error(rc, "append: begin");
+    }
+    BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));
+    auto first_idx = insert_batch(events);
+    if (!first_idx.ok()) return first_idx.error();
+    BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::commit));
+    auto commit = cached(commit_, "COMMIT");
+    if (!commit.ok()) return commit.error();
+    StatementReset reset(*commit);
+    int rc = sqlite3_step(*commit);
+    if (rc != SQLITE_DONE) return error(rc, "append: commit");
+    return first_idx;
+  }();
+  if (!written.ok()) {
+    rollback();
+    ++counters_.failed_commits;
+    return written.error();
+  }
+  ++counters_.commits;
+  counters_.events_appended += static_cast<int64_t>(events.size());
+  std::vector<int64_t> idxs(events.size());
+  for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
+  return idxs;
+}
+
+Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
+  const int max_params = sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+  if (static_cast<int64_t>(query.params.size()) > max_params) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("{}: list_events: filter has too many values ({}; at most {})",
+                                  uri_, query.params.size(), max_params));
+  }
+  auto stmt = cached_list(query.sql);
+  if (!stmt.ok()) return stmt.error();
+  for (size_t i = 0; i < query.params.size(); ++i) {
+    const int pos = static_cast<int>(i) + 1;
+    if (const auto* n = std::get_if<int64_t>(&query.params[i])) {
+      sqlite3_bind_int64(*stmt, pos, *n);
+    } else {
+      bind_text(*stmt, pos, std::get<std::string>(query.params[i]));
+    }
+  }
+  return *stmt;
+}
+
+Result<bool> SqliteStorage::is_selective(KeyKind kind, int64_t since_idx,
+                                         const EventFilter& filter) {
+  const SqlQuery query = key_count_query(kind, since_idx, filter, kSelectiveKeyRows);
+  auto stmt = bound(query);
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_ROW) return error(rc, "list_events");
+  return sqlite3_column_int64(*stmt, 0) < kSelectiveKeyRows;
+}
+
+Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilter& filter,
+                                             int limit) {
+  BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
+  const int max_pattern = sqlite3_limit(db_, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1);
+  for (const auto& pattern : filter.partition_patterns()) {
+    if (static_cast<int64_t>(pattern.size()) > max_pattern) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("{}: list_events: filter pattern of {} bytes is longer than {}",
+                                    uri_, pattern.size(), max_pattern));
+    }
+  }
+
+  // A selective key criterion drives the query through event_keys. One that selects many index
+  // rows (a pattern like "data/*", a busy job label) would make SQLite collect every matching
+  // idx before returning the first page; such a criterion is instead checked here, on events
+  // read in idx order, and the read stops as soon as the page is full.
+  EventFilter in_sql = filter;
+  bool check_here = false;
+  auto plan = [&](KeyKind kind, bool present, void (*drop)(EventFilter&)) -> Status {
+    if (!present) return ok_status();
+    auto selective = is_selective(kind, since_idx, filter);
+    if (!selective.ok()) return selective.error();
+    if (!*selective) {
+      drop(in_sql);
+      check_here = true;
+    }
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(
+      plan(KeyKind::partition,
+           !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
+           [](EventFilter& f) {
+             f.clear_partition_refs();
+             f.clear_partition_patterns();
+           }));
+  BEL_RETURN_IF_ERROR(plan(KeyKind::job_label, !filter.job_labels().empty(),
+                           [](EventFilter& f) { f.clear_job_labels(); }));
+  BEL_RETURN_IF_ERROR(plan(KeyKind::job_run_id, !filter.job_run_ids().empty(),
+                           [](EventFilter& f) { f.clear_job_run_ids(); }));
+
+  // Without checks here, one row past the limit tells whether a further call would return
+  // anything; with them, rows are read until a match past the limit or the end.
+  const SqlQuery query =
+      list_events_query(since_idx, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1);
+  auto stmt = bound(query);
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+
+  EventPage page;
+  page.set_next_idx(since_idx);
+  auto* events = page.mutable_events();
+  for (;;) {
+    int rc = sqlite3_step(*stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return error(rc, "list_events");
+    if (!check_here && events->size() == limit) {
+      page.set_has_more(true);
+      break;
+    }
+    const int64_t idx = sqlite3_column_int64(*stmt, 0);
+    BuildEvent* event = events->Add();
+    if (!event->ParseFromArray(sqlite3_column_blob(*stmt, 1), sqlite3_column_bytes(*stmt, 1))) {
+      return make_error(
+          ErrorCode::storage_corrupt,
+          fmt::format("{}: list_events: the payload of idx {} does not parse", uri_, idx));
+    }
+    if (check_here && !event_matches(filter, *event)) {
+      events->RemoveLast();
+      continue;
+    }
+    if (events->size() > limit) {
+      events->RemoveLast();
+      page.set_has_more(true);
+      break;
+    }
+    event->set_idx(idx);
+    page.set_next_idx(idx);
+  }
+  return page;
+}
+
+Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
+    const std::vector<std::string>& event_ids) {
+  std::vector<StoredEvent> found;
+  std::unordered_set<int64_t> seen;
+  for (size_t start = 0; start < event_ids.size(); start += kEventIdsPerLookup) {
+    const size_t n = std::min(kEventIdsPerLookup, event_ids.size() - start);
+    std::string sql = "SELECT idx, payload FROM events WHERE event_id IN (?";
+    for (size_t i = 1; i < n; ++i) sql += ", ?";
+    sql += ")";
+    auto stmt = cached_list(sql);
+    if (!stmt.ok()) return stmt.error();
+    StatementReset reset(*stmt);
+    for (size_t i = 0; i < n; ++i) bind_text(*stmt, static_cast<int>(i) + 1, event_ids[start + i]);
+    for (;;) {
+      int rc = sqlite3_step(*stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return error(rc, "find_by_event_ids");
+      const int64_t idx = sqlite3_column_int64(*stmt, 0);
+      if (!seen.insert(idx).second) continue;
+      StoredEvent stored;
+      stored.idx = idx;
+      if (!stored.event.ParseFromArray(sqlite3_column_blob(*stmt, 1),
+                                       sqlite3_column_bytes(*stmt, 1))) {
+        return make_error(ErrorCode::storage_corrupt,
+                          fmt::format("{}: find_by_event_ids: the payload of idx {} does not "
+                                      "parse",
+                                      uri_, idx));
+      }
+      stored.event.set_idx(idx);
+      found.push_back(std::move(stored));
+    }
+  }
+  return found;
+}
+
+Result<int64_t> SqliteStorage::last_idx() {
+  auto stmt = cached(last_idx_, "SELECT coalesce(max(idx), 0) FROM events");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_ROW) return error(rc, "last_idx");
+  return static_cast<int64_t>(sqlite3_column_int64(*stmt, 0));
+}
+
+Result<std::optional<std::string>> SqliteStorage::get_meta(const std::string& key) {
+  auto stmt = cached(get_meta_, "SELECT value FROM meta WHERE key = ?");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  bind_text(*stmt, 1, key);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return error(rc, "get_meta");
+  return std::optional<std::string>(column_string(*stmt, 0));
+}
+
+Status SqliteStorage::set_meta(const std::string& key, const std::string& value) {
+  if (options_.read_only) return read_only_error(uri_, "set_meta");
+  BEL_RETURN_IF_ERROR(check_meta_key(uri_, key));
+  auto stmt = cached(set_meta_,
+                     "INSERT INTO meta(key, value) VALUES(?, ?)"
+                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  bind_text(*stmt, 1, key);
+  bind_text(*stmt, 2, value);
+  int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_DONE) return error(rc, "set_meta");
+  return ok_status();
+}
+
+Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
+  if (options_.read_only) return read_only_error(uri_, "save_snapshot");
+  auto stmt = cached(save_snapshot_,
+                     "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
+                     " VALUES(?, ?, ?, ?)");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  bind_text(*stmt, 1, snapshot.view);
+  sqlite3_bind_int(*stmt, 2, snapshot.version);
+  sqlite3_bind_int64(*stmt, 3, snapshot.applied_idx);
+  bind_blob(*stmt, 4, snapshot.data);
+  int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_DONE) return error(rc, "save_snapshot");
+  return ok_status();
+}
+
+Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
+  auto stmt = cached(load_snapshot_,
+                     "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(*stmt);
+  bind_text(*stmt, 1, view);
+  sqlite3_bind_int(*stmt, 2, version);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<Snapshot>();
+  if (rc != SQLITE_ROW) return error(rc, "load_snapshot");
+  Snapshot snapshot;
+  snapshot.view = view;
+  snapshot.version = version;
+  snapshot.applied_idx = sqlite3_column_int64(*stmt, 0);
+  snapshot.data = column_string(*stmt, 1);
+  return std::optional<Snapshot>(std::move(snapshot));
+}
+
+Result<std::unique_ptr<Storage>> SqliteStorage::open_reader() {
+  StorageOptions reader_options;
+  reader_options.read_only = true;
+  reader_options.durability_full = options_.durability_full;
+  auto reader = open(uri_, path_, reader_options);
+  if (!reader.ok()) return reader.error();
+  return std::unique_ptr<Storage>(std::move(*reader));
+}
+
+}  // namespace bel::storage

@@ -1,0 +1,108 @@
+// SqliteStorage: the embedded default backend (sqlite:// URIs, SPEC 3.3). One connection per
+// instance: the writer (WAL, synchronous FULL or NORMAL, BEGIN IMMEDIATE per write) or a
+// read-only reader from open_reader(), which WAL lets run beside the writer.
+//
+//   auto log = bel::storage::SqliteStorage::open("sqlite://bel.db", "./bel.db", options);
+//   if (!log.ok()) return log.error();
+//   BEL_RETURN_IF_ERROR((*log)->initialize());   // creates or migrates the schema
+//
+// Schema and migrations: storage/sqlite_schema.h; filter -> SQL: storage/sqlite_query.h.
+// Every error names the URI. SQLite failures are storage_unavailable, or storage_corrupt for
+// SQLITE_CORRUPT / SQLITE_NOTADB; a write that fails is rolled back whole.
+//
+// Thread-safety: none, as Storage; the connection is opened without SQLite's own mutex.
+#ifndef BEL_STORAGE_SQLITE_STORAGE_H_
+#define BEL_STORAGE_SQLITE_STORAGE_H_
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "messages/event_keys.h"
+#include "storage/sqlite_query.h"
+#include "storage/sqlite_support.h"
+#include "storage/storage.h"
+
+struct sqlite3;
+
+namespace bel::storage {
+
+class SqliteStorage final : public Storage {
+ public:
+  // How long a connection waits for another connection's lock before failing with
+  // storage_unavailable ("database is locked").
+  static constexpr int kBusyTimeoutMs = 5000;
+  // list_events: a partition / job label / job run criterion that selects fewer index rows than
+  // this drives the query through event_keys; a broader one is checked on events read in order.
+  static constexpr int64_t kSelectiveKeyRows = 2000;
+
+  // Opens the database file `path` for `uri` (which messages name). A writer creates the file
+  // when missing and switches it to WAL; a read-only handle requires an existing file.
+  // storage_unavailable when the file cannot be opened, storage_corrupt when it is not an SQLite
+  // database. Does not create the schema: call initialize() (open_storage does).
+  static Result<std::unique_ptr<SqliteStorage>> open(const std::string& uri,
+                                                     const std::string& path,
+                                                     const StorageOptions& options);
+  ~SqliteStorage() override;
+
+  const std::string& uri() const override { return uri_; }
+  // Writer: creates or migrates the schema in one transaction. Read-only handle: writes nothing
+  // and checks the log instead (storage_corrupt for a database that is not a bel log,
+  // schema_too_new, or storage_unavailable for an older log that needs a writer to migrate it).
+  Status initialize() override;
+  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
+  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<std::vector<StoredEvent>> find_by_event_ids(
+      const std::vector<std::string>& event_ids) override;
+  Result<int64_t> last_idx() override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Status set_meta(const std::string& key, const std::string& value) override;
+  Status save_snapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+  StorageCounters counters() const override { return counters_; }
+  Result<std::unique_ptr<Storage>> open_reader() override;
+
+ private:
+  SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db);
+
+  // The statement in `slot`, prepared on first use.
+  Result<sqlite3_stmt*> cached(Statement& slot, const char* sql);
+  // The list_events statement for `sql`, prepared on first use (the text depends only on the
+  // filter's shape, so a handful of entries serve a whole run).
+  Result<sqlite3_stmt*> cached_list(const std::string& sql);
+  // The cached statement for `query` with its parameters bound; invalid_argument when the
+  // filter has more values than SQLite accepts.
+  Result<sqlite3_stmt*> bound(const SqlQuery& query);
+  // Whether the filter's criterion of `kind` selects fewer than kSelectiveKeyRows index rows.
+  Result<bool> is_selective(KeyKind kind, int64_t since_idx, const EventFilter& filter);
+  Status consult_fault_hook(FaultPoint point) const;
+  // Appends inside the open transaction; returns the first idx.
+  Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
+  // Rolls back the open transaction, if SQLite has not already done so.
+  void rollback();
+  Error error(int rc, std::string_view what) const;
+
+  std::string uri_;
+  std::string path_;
+  StorageOptions options_;
+  sqlite3* db_;
+  StorageCounters counters_;
+  std::string payload_;  // serialization buffer, reused across appends
+
+  Statement begin_;
+  Statement commit_;
+  Statement rollback_;
+  Statement last_idx_;
+  Statement insert_event_;
+  Statement insert_key_;
+  Statement get_meta_;
+  Statement set_meta_;
+  Statement save_snapshot_;
+  Statement load_snapshot_;
+  std::unordered_map<std::string, Statement> list_statements_;
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_SQLITE_STORAGE_H_

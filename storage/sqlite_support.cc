@@ -1,0 +1,56 @@
+#include "storage/sqlite_support.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace bel::storage {
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+StatementReset::~StatementReset() { sqlite3_reset(stmt_); }
+
+ErrorCode sqlite_error_code(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorCode::storage_corrupt;
+    default:
+      return ErrorCode::storage_unavailable;
+  }
+}
+
+Error sqlite_error(const std::string& uri, sqlite3* db, int rc, std::string_view what) {
+  // sqlite3_errmsg describes the most recent failure on the connection; fall back to the generic
+  // text of rc when there is no connection or its last call succeeded.
+  const char* message =
+      db != nullptr && sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return make_error(sqlite_error_code(rc), fmt::format("{}: {}: {}", uri, what, message));
+}
+
+Result<Statement> prepare(sqlite3* db, const std::string& uri, std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return sqlite_error(uri, db, rc, "preparing a statement");
+  }
+  return Statement(stmt);
+}
+
+Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::string_view what) {
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(uri, db, rc, what);
+  return ok_status();
+}
+
+}  // namespace bel::storage

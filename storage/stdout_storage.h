@@ -1,0 +1,33 @@
+// StdoutStorage: the `stdout` backend. A MemoryStorage that, after each successful append_batch,
+// prints every committed event (idx set) as one JSON line (bel::to_json) and flushes, so a
+// pipeline can follow the log: `bel run --log stdout | jq .`.
+//
+//   StorageOptions options;
+//   options.stdout_sink = file;  // standard output when null
+//   auto log = std::make_unique<bel::storage::StdoutStorage>(options);
+//
+// Nothing is printed for a failed batch. Readers from open_reader() are plain memory readers and
+// print nothing. A failure to print does not undo the commit: the in-process log is the record.
+#ifndef BEL_STORAGE_STDOUT_STORAGE_H_
+#define BEL_STORAGE_STDOUT_STORAGE_H_
+
+#include <cstdio>
+#include <vector>
+
+#include "storage/memory_storage.h"
+
+namespace bel::storage {
+
+class StdoutStorage final : public MemoryStorage {
+ public:
+  explicit StdoutStorage(StorageOptions options);
+
+  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
+
+ private:
+  std::FILE* sink_;
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_STDOUT_STORAGE_H_

@@ -1,0 +1,52 @@
+#include "storage/uri.h"
+
+#include <fmt/format.h>
+
+namespace bel::storage {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+Error unsupported(std::string_view uri, std::string_view why) {
+  std::string shown = uri.empty() ? std::string("(empty storage URI)") : std::string(uri);
+  return make_error(ErrorCode::unsupported_uri,
+                    fmt::format("{}: {}; supported: {}", shown, why, supported_uri_forms()));
+}
+
+}  // namespace
+
+const char* supported_uri_forms() {
+  return "sqlite:///abs/path.db, sqlite://rel/path.db, memory://, stdout";
+}
+
+Result<StorageUri> parse_storage_uri(std::string_view uri) {
+  StorageUri out;
+  out.uri = std::string(uri);
+  if (uri == "stdout") {
+    out.scheme = UriScheme::stdout_sink;
+    return out;
+  }
+  if (starts_with(uri, "memory://")) {
+    out.scheme = UriScheme::memory;
+    return out;
+  }
+  if (starts_with(uri, "sqlite://")) {
+    std::string_view rest = uri.substr(std::string_view("sqlite://").size());
+    if (rest.empty() || rest == "/") return unsupported(uri, "no database path");
+    out.scheme = UriScheme::sqlite;
+    // "sqlite:///abs" keeps its leading '/'; a relative path gets "./" so SQLite never reads it
+    // as ":memory:" or a "file:" URI (Debian builds SQLite with USE_URI).
+    out.path = rest.front() == '/' ? std::string(rest) : "./" + std::string(rest);
+    return out;
+  }
+  if (starts_with(uri, "postgres://") || starts_with(uri, "postgresql://")) {
+    out.scheme = UriScheme::postgres;
+    out.path = std::string(uri);
+    return out;
+  }
+  return unsupported(uri, "unknown storage scheme");
+}
+
+}  // namespace bel::storage

@@ -1,0 +1,42 @@
+// Storage URIs (SPEC 3.3): which backend a URI names and where it points.
+//
+//   auto parsed = bel::storage::parse_storage_uri("sqlite:///var/lib/bel/bel.db");
+//   if (!parsed.ok()) return parsed.error();   // unsupported_uri, naming the URI
+//   // parsed->scheme == UriScheme::sqlite, parsed->path == "/var/lib/bel/bel.db"
+//
+// Accepted forms:
+//   sqlite:///abs/path.db   absolute path /abs/path.db
+//   sqlite://rel/path.db    path relative to the working directory (passed to SQLite as
+//                           ./rel/path.db, so ":memory:" and "file:" keep no special meaning)
+//   memory://[name]         a fresh in-process log; the name is allowed and ignored
+//   stdout                  a fresh in-process log that prints each committed event
+//   postgres://..., postgresql://...   recognised, but the backend is not built yet
+// The path is taken verbatim: no query parameters, no percent-decoding.
+#ifndef BEL_STORAGE_URI_H_
+#define BEL_STORAGE_URI_H_
+
+#include <string>
+#include <string_view>
+
+#include "messages/error.h"
+
+namespace bel::storage {
+
+enum class UriScheme { sqlite, memory, stdout_sink, postgres };
+
+struct StorageUri {
+  UriScheme scheme = UriScheme::memory;
+  std::string uri;   // as given, for messages
+  std::string path;  // sqlite: the file path to open; postgres: the conninfo URI; else empty
+};
+
+// The supported URI forms, for messages: "sqlite:///abs/path.db, sqlite://rel/path.db, ...".
+const char* supported_uri_forms();
+
+// Parses `uri`. unsupported_uri, naming the URI and listing supported_uri_forms(), for an
+// unknown scheme or an sqlite:// URI without a path.
+Result<StorageUri> parse_storage_uri(std::string_view uri);
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_URI_H_

@@ -1,0 +1,560 @@
+// SQLite-specific behaviour of the storage tier: URIs, files that are not bel logs, schema
+// versions, reopening, and what is actually written to the file. The behaviour every backend
+// shares is in conformance_test.cc.
+#include "storage/sqlite_storage.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite_query.h"
+#include "storage/storage_factory.h"
+#include "tests/storage/storage_test_events.h"
+
+namespace bel::storage {
+namespace {
+
+using namespace bel::storage::testing;  // NOLINT: test helpers
+
+// A plain sqlite3 connection, to set up and inspect files behind the storage's back.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK) << path;
+  }
+  ~RawDb() { sqlite3_close(db_); }
+
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK)
+        << sql << ": " << (message != nullptr ? message : "");
+    sqlite3_free(message);
+  }
+
+  // Every row of `sql`, its columns joined with '|'.
+  std::vector<std::string> rows(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(db_);
+    while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+        if (c > 0) row += '|';
+        const unsigned char* text = sqlite3_column_text(stmt, c);
+        row += text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+  sqlite3* get() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir();
+    ASSERT_FALSE(dir_.empty());
+    path_ = dir_ + "/bel.db";
+    uri_ = "sqlite://" + path_;  // path_ is absolute: sqlite:///tmp/...
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Storage> open_ok(const std::string& uri, StorageOptions options = {}) {
+    auto log = open_storage(uri, options);
+    EXPECT_TRUE(log.ok()) << log.error().to_string();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  Error open_error(const std::string& uri, StorageOptions options = {}) {
+    auto log = open_storage(uri, options);
+    EXPECT_FALSE(log.ok()) << uri << " opened";
+    return log.ok() ? Error{} : log.error();
+  }
+
+  static bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.rfind(prefix, 0) == 0;
+  }
+
+  std::string dir_;
+  std::string path_;
+  std::string uri_;
+};
+
+// ---- URIs --------------------------------------------------------------------------------------
+
+TEST_F(SqliteStorageTest, ReopenContinuesIdx) {
+  std::vector<BuildEvent> first = {partition_event("br", "a"), partition_event("br", "b"),
+                                   partition_event("br", "c")};
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch(first).ok());
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(*log->last_idx(), 3);
+  auto idxs = log->append_batch({partition_event("br", "d"), partition_event("br", "e")});
+  ASSERT_TRUE(idxs.ok()) << idxs.error().to_string();
+  EXPECT_EQ(*idxs, (std::vector<int64_t>{4, 5}));
+  auto page = log->list_events(0, {}, 100);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events_size(), 5);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(same_apart_from_idx(page->events(i), first[i]));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(page->events(i).idx(), i + 1);
+}
+
+TEST_F(SqliteStorageTest, UnknownSchemeIsUnsupportedUriNamingTheUriAndTheSupportedForms) {
+  for (const std::string uri : {"mysql://host/db", "sqlite:/one-slash.db", "file:///x.db",
+                                "SQLITE:///x.db", "stdout://", "memory:"}) {
+    Error e = open_error(uri);
+    EXPECT_EQ(e.code, ErrorCode::unsupported_uri) << uri;
+    EXPECT_TRUE(starts_with(e.message, uri + ": ")) << e.message;
+    for (const char* form :
+         {"sqlite:///abs/path.db", "sqlite://rel/path.db", "memory://", "stdout"}) {
+      EXPECT_NE(e.message.find(form), std::string::npos) << e.message;
+    }
+  }
+}
+
+TEST_F(SqliteStorageTest, SqliteUriWithoutAPathIsUnsupported) {
+  Error e = open_error("sqlite://");
+  EXPECT_EQ(e.code, ErrorCode::unsupported_uri);
+  EXPECT_TRUE(starts_with(e.message, "sqlite://: ")) << e.message;
+}
+
+TEST_F(SqliteStorageTest, PostgresUriIsUnsupportedUntilItsBackendIsBuilt) {
+  const std::string uri = "postgres://bel@localhost:5432/bel";
+  Error e = open_error(uri);
+  EXPECT_EQ(e.code, ErrorCode::unsupported_uri);
+  EXPECT_TRUE(starts_with(e.message, uri + ": ")) << e.message;
+  EXPECT_NE(e.message.find("PostgreSQL backend is not built yet"), std::string::npos) << e.message;
+}
+
+TEST_F(SqliteStorageTest, AbsoluteUriOpensTheAbsolutePath) {
+  ASSERT_EQ(path_.front(), '/');
+  ASSERT_TRUE(starts_with(uri_, "sqlite:///"));
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_TRUE(std::filesystem::exists(path_));
+}
+
+TEST_F(SqliteStorageTest, RelativeUriIsRelativeToTheWorkingDirectory) {
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::create_directory(dir_ + "/sub");
+  std::filesystem::current_path(dir_);
+  {
+    auto log = open_ok("sqlite://sub/rel.db");
+    if (log) {
+      EXPECT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
+    }
+    auto bare = open_ok("sqlite://bare.db");
+  }
+  std::filesystem::current_path(before);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/sub/rel.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/bare.db"));
+  // Reopened through its absolute form, it is the same log.
+  auto log = open_ok("sqlite://" + dir_ + "/sub/rel.db");
+  ASSERT_TRUE(log);
+  EXPECT_EQ(*log->last_idx(), 1);
+}
+
+TEST_F(SqliteStorageTest, MissingDirectoryIsStorageUnavailableNamingTheReason) {
+  const std::string uri = "sqlite://" + dir_ + "/no/such/dir/bel.db";
+  Error e = open_error(uri);
+  EXPECT_EQ(e.code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(starts_with(e.message, uri + ": ")) << e.message;
+  EXPECT_NE(e.message.find("No such file or directory"), std::string::npos) << e.message;
+}
+
+TEST_F(SqliteStorageTest, ReadOnlyOpenOfAMissingFileIsStorageUnavailableAndCreatesNothing) {
+  StorageOptions options;
+  options.read_only = true;
+  Error e = open_error(uri_, options);
+  EXPECT_EQ(e.code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(starts_with(e.message, uri_ + ": ")) << e.message;
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+// ---- files that are not bel logs, schema versions ----------------------------------------------
+
+TEST_F(SqliteStorageTest, TextFileIsStorageCorrupt) {
+  {
+    std::ofstream out(path_);
+    for (int i = 0; i < 100; ++i) out << "this is a text file, not a database\n";
+  }
+  const auto size = std::filesystem::file_size(path_);
+  Error e = open_error(uri_);
+  EXPECT_EQ(e.code, ErrorCode::storage_corrupt);
+  EXPECT_TRUE(starts_with(e.message, uri_ + ": not a bel log: ")) << e.message;
+  EXPECT_EQ(std::filesystem::file_size(path_), size) << "the file was changed";
+
+  StorageOptions read_only;
+  read_only.read_only = true;
+  EXPECT_EQ(open_error(uri_, read_only).code, ErrorCode::storage_corrupt);
+}
+
+TEST_F(SqliteStorageTest, DatabaseWithAForeignTableIsStorageCorruptAndLeftAlone) {
+  {
+    RawDb raw(path_);
+    raw.exec("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)");
+  }
+  Error e = open_error(uri_);
+  EXPECT_EQ(e.code, ErrorCode::storage_corrupt);
+  EXPECT_TRUE(starts_with(e.message, uri_ + ": not a bel log: ")) << e.message;
+  EXPECT_NE(e.message.find("users"), std::string::npos) << e.message;
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'table'"),
+            std::vector<std::string>{"users"});
+}
+
+TEST_F(SqliteStorageTest, ForeignMetaTableIsStorageCorrupt) {
+  {
+    RawDb raw(path_);
+    raw.exec("CREATE TABLE meta(name TEXT, setting TEXT)");
+  }
+  Error e = open_error(uri_);
+  EXPECT_EQ(e.code, ErrorCode::storage_corrupt);
+  EXPECT_TRUE(starts_with(e.message, uri_ + ": not a bel log: ")) << e.message;
+}
+
+TEST_F(SqliteStorageTest, MetaWithoutSchemaVersionIsStorageCorrupt) {
+  {
+    RawDb raw(path_);
+    raw.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  }
+  Error e = open_error(uri_);
+  EXPECT_EQ(e.code, ErrorCode::storage_corrupt);
+  EXPECT_NE(e.message.find("schema_version"), std::string::npos) << e.message;
+}
+
+TEST_F(SqliteStorageTest, NewerSchemaVersionIsSchemaTooNew) {
+  ASSERT_TRUE(open_ok(uri_));
+  {
+    RawDb raw(path_);
+    raw.exec("UPDATE meta SET value = '7' WHERE key = 'schema_version'");
+  }
+  Error e = open_error(uri_);
+  EXPECT_EQ(e.code, ErrorCode::schema_too_new);
+  EXPECT_EQ(e.message,
+            uri_ + ": log schema version 7 is newer than this bel supports (1); upgrade bel");
+
+  StorageOptions read_only;
+  read_only.read_only = true;
+  EXPECT_EQ(open_error(uri_, read_only).code, ErrorCode::schema_too_new);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::vector<std::string>{"7"});
+}
+
+TEST_F(SqliteStorageTest, NewFileGetsTheCurrentSchemaVersionAndEveryTable) {
+  ASSERT_TRUE(open_ok(uri_));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::vector<std::string>{std::to_string(kSchemaVersion)});
+  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+            (std::vector<std::string>{"event_keys", "events", "meta", "snapshots"}));
+  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE name = 'events_by_build_request'"),
+            std::vector<std::string>{"events_by_build_request"});
+}
+
+TEST_F(SqliteStorageTest, ReopeningAndInitializingAgainKeepsTheLog) {
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
+    ASSERT_TRUE(log->set_meta("validation_mode", "lenient").ok());
+    ASSERT_TRUE(log->initialize().ok());
+    ASSERT_TRUE(log->initialize().ok());
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->initialize().ok());
+  EXPECT_EQ(*log->last_idx(), 1);
+  EXPECT_EQ(log->get_meta("validation_mode")->value_or(""), "lenient");
+  EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
+}
+
+// ---- durability and modes ----------------------------------------------------------------------
+
+TEST_F(SqliteStorageTest, LogIsInWalMode) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+}
+
+TEST_F(SqliteStorageTest, DurabilityNormalOpensAndAppends) {
+  StorageOptions options;
+  options.durability_full = false;
+  auto log = open_ok(uri_, options);
+  ASSERT_TRUE(log);
+  auto idxs = log->append_batch({partition_event("br", "a"), partition_event("br", "b")});
+  ASSERT_TRUE(idxs.ok()) << idxs.error().to_string();
+  EXPECT_EQ(*idxs, (std::vector<int64_t>{1, 2}));
+}
+
+TEST_F(SqliteStorageTest, ReadOnlyOpenReadsAnExistingLogAndRefusesWrites) {
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
+  }
+  StorageOptions options;
+  options.read_only = true;
+  auto reader = open_ok(uri_, options);
+  ASSERT_TRUE(reader);
+  auto page = reader->list_events(0, {}, 10);
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  EXPECT_EQ(page->events_size(), 1);
+  auto appended = reader->append_batch({partition_event("br", "b")});
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(appended.error().message, uri_ + ": append_batch: opened read-only");
+}
+
+// ---- what is written ---------------------------------------------------------------------------
+
+TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  BuildEvent job = job_event("br-7", "run-1", "//jobs:a", {"data/a", "data/b"});
+  ASSERT_TRUE(log->append_batch({partition_event("br-7", "data/a"), job}).ok());
+
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT idx, event_id, timestamp, build_request_id, event_type FROM events"
+                     " WHERE idx = 2"),
+            std::vector<std::string>{"2|" + job.event_id() + "|" + std::to_string(job.timestamp()) +
+                                     "|br-7|12"});
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw.get(), "SELECT payload FROM events WHERE idx = 2", -1, &stmt, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  BuildEvent stored;
+  EXPECT_TRUE(stored.ParseFromArray(sqlite3_column_blob(stmt, 0), sqlite3_column_bytes(stmt, 0)));
+  sqlite3_finalize(stmt);
+  EXPECT_EQ(stored.idx(), 0);
+  EXPECT_TRUE(same_apart_from_idx(stored, job));
+
+  EXPECT_EQ(raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY idx, kind, key"),
+            (std::vector<std::string>{"1|data/a|1", "1|data/a|2", "1|data/b|2", "2|//jobs:a|2",
+                                      "3|run-1|2"}));
+}
+
+TEST_F(SqliteStorageTest, AppendGivenAnIdxStoresItsOwnIdxInstead) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  BuildEvent event = partition_event("br", "a");
+  event.set_idx(42);
+  auto idxs = log->append_batch({event});
+  ASSERT_TRUE(idxs.ok());
+  EXPECT_EQ(*idxs, std::vector<int64_t>{1});
+  auto page = log->list_events(0, {}, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events(0).idx(), 1);
+}
+
+TEST_F(SqliteStorageTest, FilterValuesAreBoundNotSpliced) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  const std::string nasty = "x') OR 1=1; DROP TABLE events; --";
+  ASSERT_TRUE(log->append_batch({partition_event("br", nasty), partition_event("br", "b")}).ok());
+  EventFilter f;
+  f.add_partition_refs(nasty);
+  f.add_build_request_ids("br' OR '1'='1");
+  auto page = log->list_events(0, f, 10);
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  EXPECT_EQ(page->events_size(), 0);
+  EventFilter g;
+  g.add_partition_patterns(nasty + "*");
+  page = log->list_events(0, g, 10);
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  ASSERT_EQ(page->events_size(), 1);
+  EXPECT_EQ(page->events(0).idx(), 1);
+  EXPECT_EQ(*log->last_idx(), 2);
+}
+
+// ---- SQLite failures ---------------------------------------------------------------------------
+
+TEST_F(SqliteStorageTest, SqliteFailureDuringAppendIsStorageUnavailableAndRollsBack) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->append_batch({partition_event("br", "before")}).ok());
+  {
+    RawDb raw(path_);
+    raw.exec(
+        "CREATE TRIGGER fail_boom BEFORE INSERT ON event_keys WHEN NEW.key = 'boom'"
+        " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+  }
+  auto result = log->append_batch({partition_event("br", "fine"), partition_event("br", "boom"),
+                                   partition_event("br", "late")});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(starts_with(result.error().message, uri_ + ": append #2")) << result.error().message;
+  EXPECT_NE(result.error().message.find("disk on fire"), std::string::npos);
+  EXPECT_EQ(log->counters().failed_commits, 1);
+  EXPECT_EQ(*log->last_idx(), 1);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT count(*) FROM event_keys"), std::vector<std::string>{"1"});
+
+  auto next = log->append_batch({partition_event("br", "after")});
+  ASSERT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_EQ(*next, std::vector<int64_t>{2});
+}
+
+TEST_F(SqliteStorageTest, UnparseablePayloadIsStorageCorruptNamingTheIdx) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->append_batch({partition_event("br", "a"), partition_event("br", "b")}).ok());
+  {
+    RawDb raw(path_);
+    raw.exec("UPDATE events SET payload = x'ffffffff' WHERE idx = 2");
+  }
+  auto page = log->list_events(0, {}, 10);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.error().code, ErrorCode::storage_corrupt);
+  EXPECT_TRUE(starts_with(page.error().message, uri_ + ": ")) << page.error().message;
+  EXPECT_NE(page.error().message.find("idx 2"), std::string::npos) << page.error().message;
+}
+
+// ---- broad criteria ----------------------------------------------------------------------------
+
+// list_events drives a query through event_keys only for criteria selecting fewer than
+// kSelectiveKeyRows index rows, and checks broader ones on events read in order. Both ways must
+// answer exactly as the memory backend does, page by page.
+TEST_F(SqliteStorageTest, BroadAndNarrowCriteriaAnswerLikeTheMemoryBackend) {
+  auto sqlite = open_ok(uri_);
+  auto memory = open_ok("memory://");
+  ASSERT_TRUE(sqlite && memory);
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < 7500; ++i) {
+    const std::string br = "br-" + std::to_string(i % 5);
+    const std::string run = "run-" + std::to_string(i % 7);
+    const std::string wide = "wide/" + std::to_string(i);
+    const std::string narrow = "narrow/" + std::to_string(i % 50);
+    switch (i % 3) {
+      case 0:
+        events.push_back(partition_event(br, wide, v1::PARTITION_BUILDING, run));
+        break;
+      case 1:
+        events.push_back(job_event(br, run, i % 11 == 1 ? "//jobs:rare" : "//jobs:busy",
+                                   {wide, narrow}));
+        break;
+      default:
+        events.push_back(build_request_event(br, {narrow}));
+    }
+  }
+  ASSERT_GE(2500 * 10 / 11, SqliteStorage::kSelectiveKeyRows) << "//jobs:busy must be broad";
+  for (size_t start = 0; start < events.size(); start += 1000) {
+    std::vector<BuildEvent> batch(events.begin() + start,
+                                  events.begin() + std::min(events.size(), start + 1000));
+    ASSERT_TRUE(sqlite->append_batch(batch).ok());
+    ASSERT_TRUE(memory->append_batch(batch).ok());
+  }
+
+  std::vector<EventFilter> filters(9);
+  filters[0].add_partition_patterns("wide/*");  // 5000 index rows: broad
+  filters[1].add_partition_patterns("wide/*");
+  filters[1].add_build_request_ids("br-1");
+  filters[2].add_partition_patterns("wide/*");
+  filters[2].add_job_labels("//jobs:rare");  // narrow label, broad pattern
+  filters[3].add_partition_patterns("*");    // no literal prefix: broad
+  filters[3].add_job_labels("//jobs:busy");  // broad label
+  filters[3].add_job_run_ids("run-2");       // narrow run
+  filters[4].add_partition_patterns("wide/1*");
+  filters[4].add_partition_refs("narrow/7");
+  filters[5].add_partition_patterns("narrow/*");
+  filters[5].add_event_types("job_event");
+  filters[6].add_job_labels("//jobs:busy");
+  filters[6].add_event_types("partition_event");  // matches nothing
+  filters[7].add_job_run_ids("run-3");
+  filters[7].add_job_run_ids("run-4");
+  filters[8].add_partition_patterns("*7");
+  filters[8].add_build_request_ids("br-2");
+  filters[8].add_build_request_ids("br-3");
+
+  for (const auto& filter : filters) {
+    for (int limit : {7, 250, kMaxListLimit}) {
+      SCOPED_TRACE(filter.ShortDebugString() + " limit " + std::to_string(limit));
+      int64_t since = 0;
+      for (int pages = 0; pages < 2000; ++pages) {
+        auto want = memory->list_events(since, filter, limit);
+        auto got = sqlite->list_events(since, filter, limit);
+        ASSERT_TRUE(want.ok() && got.ok()) << (got.ok() ? "" : got.error().to_string());
+        ASSERT_EQ(got->events_size(), want->events_size()) << "since " << since;
+        for (int i = 0; i < got->events_size(); ++i) {
+          ASSERT_EQ(got->events(i).idx(), want->events(i).idx());
+        }
+        ASSERT_EQ(got->next_idx(), want->next_idx());
+        ASSERT_EQ(got->has_more(), want->has_more()) << "since " << since;
+        if (!got->has_more()) break;
+        since = got->next_idx();
+      }
+    }
+  }
+}
+
+// ---- query plans (SPEC 8, P6: one partition in a large log) ------------------------------------
+
+class QueryPlanTest : public SqliteStorageTest {
+ protected:
+  // SQLite's plan for list_events(0, filter, 100), one line per step.
+  std::string plan(const EventFilter& filter) {
+    if (!open_ok(uri_)) return "";
+    RawDb raw(path_);
+    SqlQuery q = list_events_query(0, filter, 101);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(
+        sqlite3_prepare_v2(raw.get(), ("EXPLAIN QUERY PLAN " + q.sql).c_str(), -1, &stmt, nullptr),
+        SQLITE_OK)
+        << q.sql;
+    std::string out;
+    while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      out += '\n';
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+};
+
+TEST_F(QueryPlanTest, PartitionRefFilterSeeksTheKeyIndexAndEventsByIdx) {
+  EventFilter f;
+  f.add_partition_refs("data/a");
+  std::string p = plan(f);
+  EXPECT_NE(p.find("SEARCH event_keys USING PRIMARY KEY (kind=? AND key=?"), std::string::npos)
+      << p;
+  EXPECT_NE(p.find("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos) << p;
+  EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
+}
+
+TEST_F(QueryPlanTest, PatternWithALiteralPrefixSeeksARangeOfTheKeyIndex) {
+  EventFilter f;
+  f.add_partition_refs("other/x");
+  f.add_partition_patterns("data/sales/*");
+  std::string p = plan(f);
+  EXPECT_NE(p.find("key>? AND key<?"), std::string::npos) << p;
+  EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
+}
+
+TEST_F(QueryPlanTest, BuildRequestFilterUsesItsIndex) {
+  EventFilter f;
+  f.add_build_request_ids("br-1");
+  std::string p = plan(f);
+  EXPECT_NE(p.find("events_by_build_request"), std::string::npos) << p;
+}
+
+}  // namespace
+}  // namespace bel::storage

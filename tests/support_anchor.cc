@@ -1,1 +1,0 @@
-// Keeps bel_test_support non-empty while tests/support has no sources.
