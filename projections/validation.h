@@ -48,6 +48,8 @@ class TransitionState {
   explicit TransitionState(ValidationMode mode = ValidationMode::strict);
 
   ValidationMode mode() const { return mode_; }
+  // Changes how later applies treat violations; the state itself is kept.
+  void set_mode(ValidationMode mode) { mode_ = mode; }
 
   // Checks `event` (REQUIRES: check_structure(event).ok()) against the state and applies it.
   // Strict mode: an illegal transition returns invalid_transition naming the id, the old and the

@@ -1,0 +1,195 @@
+#include "projections/activity_view.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "projections/view_snapshots.pb.h"
+
+namespace bel::projections {
+
+namespace snap = bel::snapshots::v1;
+
+void ActivityView::apply(const BuildEvent& event) {
+  as_of_idx_ = event.idx();
+  ++event_count_;
+
+  const std::string& id = event.build_request_id();
+  auto [it, inserted] = builds_.try_emplace(id, v1::BUILD_REQUEST_UNKNOWN);
+  if (inserted) {
+    build_counts_.add(v1::BUILD_REQUEST_UNKNOWN, 1);
+    // The newest build request by first_idx; the one pushed out never returns, because a
+    // build request's first_idx never changes and every later one is higher.
+    recent_builds_.emplace_front(id);
+    if (recent_builds_.size() > static_cast<size_t>(kRecentCount)) recent_builds_.pop_back();
+  }
+  BuildRequestStatus status = it->second;
+  if (event.has_build_request_event()) status = event.build_request_event().status_code();
+  if (event.has_build_cancel_event()) status = v1::BUILD_REQUEST_CANCELLED;
+  if (status != it->second) {
+    build_counts_.add(it->second, -1);
+    build_counts_.add(status, 1);
+    it->second = status;
+  }
+  for (auto& recent : recent_builds_) {
+    if (recent.build_request_id == id) {
+      recent.apply(event);
+      break;
+    }
+  }
+
+  PartitionStatusEntry entry;
+  const std::string* ref = partition_status_update(event, &entry);
+  if (ref == nullptr) return;
+  auto [pit, new_ref] = partitions_.try_emplace(*ref, entry.status);
+  if (!new_ref) {
+    partition_counts_.add(pit->second, -1);
+    pit->second = entry.status;
+  }
+  partition_counts_.add(entry.status, 1);
+  auto old = std::find_if(recent_partitions_.begin(), recent_partitions_.end(),
+                          [&](const auto& p) { return p.first == *ref; });
+  if (old != recent_partitions_.end()) recent_partitions_.erase(old);
+  recent_partitions_.emplace_front(*ref, std::move(entry));
+  if (recent_partitions_.size() > static_cast<size_t>(kRecentCount)) recent_partitions_.pop_back();
+}
+
+ActivityResponse ActivityView::activity() const {
+  ActivityResponse out;
+  int64_t active = 0;
+  for (const auto& [status, count] : build_counts_.counts()) {
+    if (!is_terminal_build_status(static_cast<BuildRequestStatus>(status))) active += count;
+  }
+  out.set_active_builds_count(active);
+  out.set_total_build_requests(static_cast<int64_t>(builds_.size()));
+  out.set_total_partitions(static_cast<int64_t>(partitions_.size()));
+  build_counts_.fill<BuildRequestStatus>(out.mutable_build_requests_by_status());
+  partition_counts_.fill<PartitionStatus>(out.mutable_partitions_by_status());
+  for (const auto& b : recent_builds_) *out.add_recent_builds() = b.to_summary(as_of_idx_);
+  for (const auto& [ref, entry] : recent_partitions_) {
+    *out.add_recent_partitions() = to_partition_status_response(ref, entry, as_of_idx_);
+  }
+  out.set_event_count(event_count_);
+  out.set_as_of_idx(as_of_idx_);
+  return out;
+}
+
+namespace {
+
+// `map` as IdStatus entries, ascending id, so that equal views give equal bytes.
+template <class Map>
+void add_sorted(const Map& map, google::protobuf::RepeatedPtrField<snap::IdStatus>* out) {
+  std::vector<const typename Map::value_type*> entries;
+  entries.reserve(map.size());
+  for (const auto& entry : map) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : entries) {
+    auto* e = out->Add();
+    e->set_id(entry->first);
+    e->set_status_code(entry->second);
+  }
+}
+
+}  // namespace
+
+std::string ActivityView::serialize() const {
+  snap::ActivitySnapshot s;
+  s.set_view(kName);
+  s.set_version(kVersion);
+  s.set_as_of_idx(as_of_idx_);
+  s.set_event_count(event_count_);
+  add_sorted(builds_, s.mutable_build_requests());
+  add_sorted(partitions_, s.mutable_partitions());
+  for (const auto& b : recent_builds_) b.to_snapshot(s.add_recent_builds());
+  for (const auto& [ref, entry] : recent_partitions_) {
+    auto* p = s.add_recent_partitions();
+    p->set_partition_ref(ref);
+    p->set_status_code(entry.status);
+    p->set_last_updated(entry.last_updated);
+    p->set_last_idx(entry.last_idx);
+    p->set_build_request_id(entry.build_request_id);
+    p->set_job_run_id(entry.job_run_id);
+    p->set_message(entry.message);
+  }
+  return s.SerializeAsString();
+}
+
+Result<ActivityView> ActivityView::restore(const std::string& bytes) {
+  snap::ActivitySnapshot s;
+  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
+  if (s.view() != kName || s.version() != kVersion) {
+    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
+                                     std::to_string(s.version()) + ", expected version " +
+                                     std::to_string(kVersion));
+  }
+  ActivityView view;
+  view.as_of_idx_ = s.as_of_idx();
+  view.event_count_ = s.event_count();
+  for (const auto& b : s.build_requests()) {
+    auto status = static_cast<BuildRequestStatus>(b.status_code());
+    if (!view.builds_.emplace(b.id(), status).second) {
+      return snapshot_error(kName, "build request " + b.id() + " appears twice");
+    }
+    view.build_counts_.add(status, 1);
+  }
+  for (const auto& p : s.partitions()) {
+    auto status = static_cast<PartitionStatus>(p.status_code());
+    if (status == v1::PARTITION_UNKNOWN) {
+      return snapshot_error(kName, "partition " + p.id() + " has no status");
+    }
+    if (!view.partitions_.emplace(p.id(), status).second) {
+      return snapshot_error(kName, "partition " + p.id() + " appears twice");
+    }
+    view.partition_counts_.add(status, 1);
+  }
+  if (s.recent_builds_size() > kRecentCount || s.recent_partitions_size() > kRecentCount) {
+    return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
+  }
+  for (const auto& b : s.recent_builds()) {
+    auto state = BuildSummaryState::from_snapshot(b);
+    if (!state.ok()) return snapshot_error(kName, state.error().message);
+    auto known = view.builds_.find(state->build_request_id);
+    if (known == view.builds_.end() || known->second != state->status) {
+      return snapshot_error(kName, "recent build request " + state->build_request_id +
+                                       " does not match its status entry");
+    }
+    if (!view.recent_builds_.empty() &&
+        view.recent_builds_.back().first_idx <= state->first_idx) {
+      return snapshot_error(kName, "recent build requests out of order");
+    }
+    for (const auto& other : view.recent_builds_) {
+      if (other.build_request_id == state->build_request_id) {
+        return snapshot_error(kName, "recent build request " + other.build_request_id +
+                                         " appears twice");
+      }
+    }
+    view.recent_builds_.push_back(std::move(*state));
+  }
+  for (const auto& p : s.recent_partitions()) {
+    PartitionStatusEntry entry;
+    entry.status = static_cast<PartitionStatus>(p.status_code());
+    entry.last_updated = p.last_updated();
+    entry.last_idx = p.last_idx();
+    entry.build_request_id = p.build_request_id();
+    entry.job_run_id = p.job_run_id();
+    entry.message = p.message();
+    auto known = view.partitions_.find(p.partition_ref());
+    if (known == view.partitions_.end() || known->second != entry.status) {
+      return snapshot_error(kName, "recent partition " + p.partition_ref() +
+                                       " does not match its status entry");
+    }
+    if (!view.recent_partitions_.empty() &&
+        view.recent_partitions_.back().second.last_idx <= entry.last_idx) {
+      return snapshot_error(kName, "recent partitions out of order");
+    }
+    for (const auto& other : view.recent_partitions_) {
+      if (other.first == p.partition_ref()) {
+        return snapshot_error(kName, "recent partition " + other.first + " appears twice");
+      }
+    }
+    view.recent_partitions_.emplace_back(p.partition_ref(), std::move(entry));
+  }
+  return view;
+}
+
+}  // namespace bel::projections

@@ -1,0 +1,69 @@
+// ActivityView: the overview of SPEC section 4 "Activity" (ActivityResponse), self-contained so
+// that it needs no other view.
+//
+//   bel::projections::ActivityView view;
+//   for (const auto& e : events) view.apply(e);   // ascending idx
+//   ActivityResponse a = view.activity();
+//
+// Definitions (over the events applied so far):
+//  - A build request exists from its first event of any type; its status is that of its latest
+//    BuildRequestEvent or BuildCancelEvent (= CANCELLED), BUILD_REQUEST_UNKNOWN before any.
+//    total_build_requests counts them; build_requests_by_status counts them by status name
+//    (UNKNOWN included); active_builds_count counts those whose status is not COMPLETED, FAILED
+//    or CANCELLED.
+//  - Partition statuses follow PartitionStatusView exactly; total_partitions and
+//    partitions_by_status count refs whose status is not UNKNOWN.
+//  - recent_builds: the kRecentCount build requests with the highest first_idx, newest first, as
+//    full BuildRequestSummary (the same fold as BuildSummaryView). recent_partitions: the
+//    kRecentCount partitions with the highest last_idx, newest first.
+//  - event_count: the number of events applied.
+// Memory: one status per build request id and per partition ref, plus the recent entries.
+//
+// Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
+#ifndef BEL_PROJECTIONS_ACTIVITY_VIEW_H_
+#define BEL_PROJECTIONS_ACTIVITY_VIEW_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "messages/error.h"
+#include "messages/types.h"
+#include "projections/build_summary_view.h"
+#include "projections/partition_status_view.h"
+#include "projections/views.h"
+
+namespace bel::projections {
+
+class ActivityView {
+ public:
+  static constexpr const char* kName = "activity";
+  static constexpr int kVersion = 1;
+
+  // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
+  // Never throws; tolerates invalid events.
+  void apply(const BuildEvent& event);
+
+  int64_t as_of_idx() const { return as_of_idx_; }
+
+  ActivityResponse activity() const;
+
+  std::string serialize() const;
+  static Result<ActivityView> restore(const std::string& bytes);
+
+ private:
+  int64_t as_of_idx_ = 0;
+  int64_t event_count_ = 0;
+  std::unordered_map<std::string, BuildRequestStatus> builds_;
+  StatusCounts build_counts_;
+  std::unordered_map<std::string, PartitionStatus> partitions_;  // refs with a status only
+  StatusCounts partition_counts_;
+  std::deque<BuildSummaryState> recent_builds_;                            // newest first
+  std::deque<std::pair<std::string, PartitionStatusEntry>> recent_partitions_;  // newest first
+};
+
+}  // namespace bel::projections
+
+#endif  // BEL_PROJECTIONS_ACTIVITY_VIEW_H_

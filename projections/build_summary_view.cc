@@ -1,0 +1,264 @@
+#include "projections/build_summary_view.h"
+
+#include <set>
+
+#include "projections/view_snapshots.pb.h"
+
+namespace bel::projections {
+
+namespace snap = bel::snapshots::v1;
+
+// ---- BuildSummaryState ---------------------------------------------------------------------
+
+namespace {
+
+void set_partition(BuildSummaryState& s, const std::string& ref, PartitionStatus status,
+                   const std::string* delegated_to) {
+  auto [it, inserted] = s.partition_pos.try_emplace(ref, s.partitions.size());
+  if (inserted) {
+    s.partitions.emplace_back();
+    s.partitions.back().ref = ref;
+  }
+  BuildSummaryState::Partition& p = s.partitions[it->second];
+  p.status = status;
+  if (delegated_to != nullptr) p.delegated_to_build_request_id = *delegated_to;
+}
+
+void set_job_run(BuildSummaryState& s, const std::string& id, JobStatus status, bool create) {
+  auto it = s.job_runs.find(id);
+  if (it == s.job_runs.end()) {
+    if (!create) return;
+    it = s.job_runs.emplace(id, status).first;
+  } else {
+    s.job_runs_by_status.add(it->second, -1);
+    it->second = status;
+  }
+  s.job_runs_by_status.add(status, 1);
+}
+
+}  // namespace
+
+void BuildSummaryState::apply(const BuildEvent& event) {
+  if (event_count == 0) {
+    first_idx = event.idx();
+    created_at = event.timestamp();
+  }
+  last_idx = event.idx();
+  updated_at = event.timestamp();
+  ++event_count;
+  switch (event.event_type_case()) {
+    case BuildEvent::kBuildRequestEvent: {
+      const auto& e = event.build_request_event();
+      status = e.status_code();
+      if (requested_partitions.empty()) {
+        for (const auto& ref : e.requested_partitions()) requested_partitions.push_back(ref.str());
+      }
+      if (!e.message().empty()) message = e.message();
+      return;
+    }
+    case BuildEvent::kBuildCancelEvent:
+      status = v1::BUILD_REQUEST_CANCELLED;
+      cancel_reason = event.build_cancel_event().reason();
+      return;
+    case BuildEvent::kPartitionEvent:
+      set_partition(*this, event.partition_event().partition_ref().str(),
+                    event.partition_event().status_code(), nullptr);
+      return;
+    case BuildEvent::kDelegationEvent:
+      set_partition(*this, event.delegation_event().partition_ref().str(),
+                    v1::PARTITION_DELEGATED,
+                    &event.delegation_event().delegated_to_build_request_id());
+      return;
+    case BuildEvent::kJobEvent:
+      set_job_run(*this, event.job_event().job_run_id(), event.job_event().status_code(),
+                  /*create=*/true);
+      return;
+    case BuildEvent::kJobRunCancelEvent:
+      set_job_run(*this, event.job_run_cancel_event().job_run_id(), v1::JOB_CANCELLED,
+                  /*create=*/false);
+      return;
+    default:
+      return;
+  }
+}
+
+BuildRequestSummary BuildSummaryState::to_summary(int64_t as_of_idx) const {
+  BuildRequestSummary out;
+  out.set_build_request_id(build_request_id);
+  out.set_status_code(status);
+  out.set_status_name(response_status_name(status));
+  for (const auto& ref : requested_partitions) out.add_requested_partitions(ref);
+  out.set_created_at(created_at);
+  out.set_updated_at(updated_at);
+  out.set_first_idx(first_idx);
+  out.set_last_idx(last_idx);
+  out.set_event_count(event_count);
+  for (const auto& p : partitions) {
+    auto* q = out.add_partitions();
+    q->set_partition_ref(p.ref);
+    q->set_status_code(p.status);
+    q->set_status_name(response_status_name(p.status));
+    q->set_delegated_to_build_request_id(p.delegated_to_build_request_id);
+  }
+  job_runs_by_status.fill<JobStatus>(out.mutable_job_runs_by_status());
+  out.set_cancel_reason(cancel_reason);
+  out.set_message(message);
+  out.set_as_of_idx(as_of_idx);
+  return out;
+}
+
+void BuildSummaryState::to_snapshot(snap::BuildState* out) const {
+  out->set_build_request_id(build_request_id);
+  out->set_status_code(status);
+  for (const auto& ref : requested_partitions) out->add_requested_partitions(ref);
+  out->set_created_at(created_at);
+  out->set_updated_at(updated_at);
+  out->set_first_idx(first_idx);
+  out->set_last_idx(last_idx);
+  out->set_event_count(event_count);
+  for (const auto& p : partitions) {
+    auto* q = out->add_partitions();
+    q->set_partition_ref(p.ref);
+    q->set_status_code(p.status);
+    q->set_delegated_to_build_request_id(p.delegated_to_build_request_id);
+  }
+  // Sorted, so that equal states give equal bytes.
+  std::set<std::pair<std::string, int>> runs;
+  for (const auto& [id, st] : job_runs) runs.emplace(id, st);
+  for (const auto& [id, st] : runs) {
+    auto* r = out->add_job_runs();
+    r->set_job_run_id(id);
+    r->set_status_code(st);
+  }
+  out->set_cancel_reason(cancel_reason);
+  out->set_message(message);
+}
+
+Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildState& in) {
+  BuildSummaryState s(in.build_request_id());
+  s.status = static_cast<BuildRequestStatus>(in.status_code());
+  s.requested_partitions.assign(in.requested_partitions().begin(),
+                                in.requested_partitions().end());
+  s.created_at = in.created_at();
+  s.updated_at = in.updated_at();
+  s.first_idx = in.first_idx();
+  s.last_idx = in.last_idx();
+  s.event_count = in.event_count();
+  if (s.event_count <= 0 || s.first_idx <= 0 || s.last_idx < s.first_idx) {
+    return make_error(ErrorCode::storage_corrupt,
+                      "build request " + s.build_request_id + " has no events or bad idx");
+  }
+  for (const auto& p : in.partitions()) {
+    if (!s.partition_pos.emplace(p.partition_ref(), s.partitions.size()).second) {
+      return make_error(ErrorCode::storage_corrupt, "build request " + s.build_request_id +
+                                                        " lists partition " + p.partition_ref() +
+                                                        " twice");
+    }
+    s.partitions.push_back(Partition{p.partition_ref(),
+                                     static_cast<PartitionStatus>(p.status_code()),
+                                     p.delegated_to_build_request_id()});
+  }
+  for (const auto& r : in.job_runs()) {
+    auto status = static_cast<JobStatus>(r.status_code());
+    if (!s.job_runs.emplace(r.job_run_id(), status).second) {
+      return make_error(ErrorCode::storage_corrupt, "build request " + s.build_request_id +
+                                                        " lists job run " + r.job_run_id() +
+                                                        " twice");
+    }
+    s.job_runs_by_status.add(status, 1);
+  }
+  s.cancel_reason = in.cancel_reason();
+  s.message = in.message();
+  return s;
+}
+
+// ---- BuildSummaryView ----------------------------------------------------------------------
+
+void BuildSummaryView::apply(const BuildEvent& event) {
+  as_of_idx_ = event.idx();
+  auto [it, inserted] = index_.try_emplace(event.build_request_id(), builds_.size());
+  if (inserted) {
+    builds_.emplace_back(event.build_request_id());
+    counts_.add(v1::BUILD_REQUEST_UNKNOWN, 1);
+  }
+  BuildSummaryState& b = builds_[it->second];
+  const BuildRequestStatus before = b.status;
+  b.apply(event);
+  if (b.status != before) {
+    counts_.add(before, -1);
+    counts_.add(b.status, 1);
+  }
+}
+
+Result<BuildRequestSummary> BuildSummaryView::summary(const std::string& build_request_id) const {
+  auto it = index_.find(build_request_id);
+  if (it == index_.end()) {
+    return make_error(ErrorCode::not_found, "build request " + build_request_id + " not found");
+  }
+  return builds_[it->second].to_summary(as_of_idx_);
+}
+
+Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& request) const {
+  auto page = check_page(request.limit(), request.offset());
+  if (!page.ok()) return page.error();
+  const std::set<int> filter(request.status_filter().begin(), request.status_filter().end());
+  int64_t total = 0;
+  if (filter.empty()) {
+    total = static_cast<int64_t>(builds_.size());
+  } else {
+    for (int s : filter) total += counts_.get(s);
+  }
+
+  BuildsListResponse out;
+  out.set_as_of_idx(as_of_idx_);
+  int64_t matched = 0;
+  for (auto it = builds_.rbegin(); it != builds_.rend() && out.builds_size() < page->limit &&
+                                   matched < total;
+       ++it) {
+    if (!filter.empty() && filter.count(it->status) == 0) continue;
+    if (++matched > page->offset) *out.add_builds() = it->to_summary(as_of_idx_);
+  }
+  out.set_total_count(total);
+  out.set_has_more(static_cast<int64_t>(page->offset) + out.builds_size() < total);
+  return out;
+}
+
+std::string BuildSummaryView::serialize() const {
+  snap::BuildSummarySnapshot s;
+  s.set_view(kName);
+  s.set_version(kVersion);
+  s.set_as_of_idx(as_of_idx_);
+  for (const auto& b : builds_) b.to_snapshot(s.add_builds());
+  return s.SerializeAsString();
+}
+
+Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
+  snap::BuildSummarySnapshot s;
+  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
+  if (s.view() != kName || s.version() != kVersion) {
+    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
+                                     std::to_string(s.version()) + ", expected version " +
+                                     std::to_string(kVersion));
+  }
+  BuildSummaryView view;
+  view.as_of_idx_ = s.as_of_idx();
+  int64_t previous_idx = 0;
+  for (const auto& b : s.builds()) {
+    auto state = BuildSummaryState::from_snapshot(b);
+    if (!state.ok()) return snapshot_error(kName, state.error().message);
+    if (state->first_idx <= previous_idx || state->last_idx > s.as_of_idx()) {
+      return snapshot_error(kName, "build request " + b.build_request_id() +
+                                       " has first_idx " + std::to_string(state->first_idx) +
+                                       " out of order");
+    }
+    previous_idx = state->first_idx;
+    if (!view.index_.emplace(b.build_request_id(), view.builds_.size()).second) {
+      return snapshot_error(kName, "build request " + b.build_request_id() + " appears twice");
+    }
+    view.counts_.add(state->status, 1);
+    view.builds_.push_back(std::move(*state));
+  }
+  return view;
+}
+
+}  // namespace bel::projections

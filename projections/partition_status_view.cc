@@ -1,0 +1,321 @@
+#include "projections/partition_status_view.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "messages/glob.h"
+#include "projections/view_snapshots.pb.h"
+
+namespace bel::projections {
+
+namespace snap = bel::snapshots::v1;
+
+const std::string* partition_status_update(const BuildEvent& event, PartitionStatusEntry* entry) {
+  if (event.has_partition_event()) {
+    const auto& pe = event.partition_event();
+    // DELEGATED describes one request's relation to the partition, not the partition.
+    if (pe.status_code() == v1::PARTITION_DELEGATED || pe.status_code() == v1::PARTITION_UNKNOWN) {
+      return nullptr;
+    }
+    entry->status = pe.status_code();
+    entry->last_updated = event.timestamp();
+    entry->last_idx = event.idx();
+    entry->build_request_id = event.build_request_id();
+    entry->job_run_id = pe.job_run_id();
+    entry->message = pe.message();
+    return &pe.partition_ref().str();
+  }
+  if (event.has_partition_invalidation_event()) {
+    const auto& inv = event.partition_invalidation_event();
+    entry->status = v1::PARTITION_INVALIDATED;
+    entry->last_updated = event.timestamp();
+    entry->last_idx = event.idx();
+    entry->build_request_id = event.build_request_id();
+    entry->job_run_id.clear();
+    entry->message = inv.reason();
+    return &inv.partition_ref().str();
+  }
+  return nullptr;
+}
+
+PartitionStatusResponse to_partition_status_response(const std::string& ref,
+                                                     const PartitionStatusEntry& entry,
+                                                     int64_t as_of_idx) {
+  PartitionStatusResponse out;
+  out.set_partition_ref(ref);
+  out.set_as_of_idx(as_of_idx);
+  if (entry.status == v1::PARTITION_UNKNOWN) return out;
+  out.set_status_code(entry.status);
+  out.set_status_name(response_status_name(entry.status));
+  out.set_last_updated(entry.last_updated);
+  out.set_last_idx(entry.last_idx);
+  out.set_build_request_id(entry.build_request_id);
+  out.set_job_run_id(entry.job_run_id);
+  out.set_message(entry.message);
+  return out;
+}
+
+// ---- apply ---------------------------------------------------------------------------------
+
+void PartitionStatusView::apply(const BuildEvent& event) {
+  as_of_idx_ = event.idx();
+  const std::string& id = event.build_request_id();
+  switch (event.event_type_case()) {
+    case BuildEvent::kBuildRequestEvent:
+      set_request_status(id, event.build_request_event().status_code());
+      return;
+    case BuildEvent::kBuildCancelEvent:
+      set_request_status(id, v1::BUILD_REQUEST_CANCELLED);
+      return;
+    case BuildEvent::kPartitionEvent: {
+      uint32_t slot = slot_of(event.partition_event().partition_ref().str());
+      set_pair_status(id, slot, event.partition_event().status_code());
+      PartitionStatusEntry entry;
+      if (partition_status_update(event, &entry) != nullptr) set_status(slot, std::move(entry));
+      return;
+    }
+    case BuildEvent::kDelegationEvent:
+      set_pair_status(id, slot_of(event.delegation_event().partition_ref().str()),
+                      v1::PARTITION_DELEGATED);
+      return;
+    case BuildEvent::kPartitionInvalidationEvent: {
+      PartitionStatusEntry entry;
+      const std::string* ref = partition_status_update(event, &entry);
+      set_status(slot_of(*ref), std::move(entry));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+uint32_t PartitionStatusView::slot_of(const std::string& ref) {
+  auto [it, inserted] = slots_.try_emplace(ref, static_cast<uint32_t>(refs_.size()));
+  if (inserted) {
+    refs_.emplace_back();
+    refs_.back().ref = ref;
+  }
+  return it->second;
+}
+
+const PartitionStatusView::RefState* PartitionStatusView::find(const std::string& ref) const {
+  auto it = slots_.find(ref);
+  return it == slots_.end() ? nullptr : &refs_[it->second];
+}
+
+void PartitionStatusView::set_status(uint32_t slot, PartitionStatusEntry entry) {
+  RefState& r = refs_[slot];
+  if (r.current.status != v1::PARTITION_UNKNOWN) {
+    counts_.add(r.current.status, -1);
+    --known_;
+  }
+  if (r.order_pos != kNoPos) {
+    order_[r.order_pos] = kStale;
+    ++stale_;
+    r.order_pos = kNoPos;
+  }
+  r.current = std::move(entry);
+  // partition_status_update never yields UNKNOWN; the check keeps the invariants if it did.
+  if (r.current.status != v1::PARTITION_UNKNOWN) {
+    counts_.add(r.current.status, 1);
+    ++known_;
+    r.order_pos = order_.size();
+    order_.push_back(slot);
+  }
+  if (stale_ > 1024 && stale_ > order_.size() / 2) compact_order();
+}
+
+void PartitionStatusView::compact_order() {
+  size_t out = 0;
+  for (uint32_t slot : order_) {
+    if (slot == kStale) continue;
+    refs_[slot].order_pos = out;
+    order_[out++] = slot;
+  }
+  order_.resize(out);
+  stale_ = 0;
+}
+
+void PartitionStatusView::set_request_status(const std::string& id, BuildRequestStatus status) {
+  RequestState& req = requests_[id];
+  const bool was_terminal = is_terminal_build_status(req.status);
+  req.status = status;
+  const bool now_terminal = is_terminal_build_status(status);
+  if (was_terminal == now_terminal) return;
+  // Only a lenient log reopens a terminal request, but the definition covers it.
+  for (uint32_t slot : req.in_progress) {
+    if (now_terminal) {
+      refs_[slot].active.erase(id);
+    } else {
+      refs_[slot].active.insert(id);
+    }
+  }
+}
+
+void PartitionStatusView::set_pair_status(const std::string& id, uint32_t slot,
+                                          PartitionStatus status) {
+  RequestState& req = requests_[id];
+  const bool now = is_in_progress_partition_status(status);
+  const bool was = req.in_progress.count(slot) > 0;
+  if (now == was) return;
+  if (now) {
+    req.in_progress.insert(slot);
+  } else {
+    req.in_progress.erase(slot);
+  }
+  if (is_terminal_build_status(req.status)) return;
+  if (now) {
+    refs_[slot].active.insert(id);
+  } else {
+    refs_[slot].active.erase(id);
+  }
+}
+
+// ---- queries -------------------------------------------------------------------------------
+
+PartitionStatusResponse PartitionStatusView::status(const std::string& ref) const {
+  const RefState* r = find(ref);
+  return to_partition_status_response(ref, r == nullptr ? PartitionStatusEntry{} : r->current,
+                                      as_of_idx_);
+}
+
+ActiveBuildsResponse PartitionStatusView::active_builds(const std::string& ref) const {
+  ActiveBuildsResponse out;
+  out.set_partition_ref(ref);
+  out.set_as_of_idx(as_of_idx_);
+  if (const RefState* r = find(ref)) {
+    for (const auto& id : r->active) out.add_build_request_ids(id);
+  }
+  return out;
+}
+
+Result<PartitionsListResponse> PartitionStatusView::list(
+    const PartitionsListRequest& request) const {
+  auto page = check_page(request.limit(), request.offset());
+  if (!page.ok()) return page.error();
+  const std::string& pattern = request.pattern();
+  if (!pattern.empty()) BEL_RETURN_IF_ERROR(check_glob(pattern));
+  const std::set<int> filter(request.status_filter().begin(), request.status_filter().end());
+
+  PartitionsListResponse out;
+  out.set_as_of_idx(as_of_idx_);
+  // Without a pattern the total comes from the counts and the walk stops at the page's end.
+  int64_t total = -1;
+  if (pattern.empty()) {
+    total = 0;
+    if (filter.empty()) {
+      total = known_;
+    } else {
+      for (int s : filter) total += counts_.get(s);
+    }
+  }
+  int64_t matched = 0;
+  if (total != 0) {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      if (*it == kStale) continue;
+      const RefState& r = refs_[*it];
+      if (!filter.empty() && filter.count(r.current.status) == 0) continue;
+      if (!pattern.empty() && !glob_match(pattern, r.ref)) continue;
+      ++matched;
+      if (matched > page->offset && out.partitions_size() < page->limit) {
+        *out.add_partitions() = to_partition_status_response(r.ref, r.current, as_of_idx_);
+      }
+      if (total >= 0 && out.partitions_size() == page->limit) break;
+    }
+  }
+  if (total < 0) total = matched;
+  out.set_total_count(total);
+  out.set_has_more(static_cast<int64_t>(page->offset) + out.partitions_size() < total);
+  return out;
+}
+
+// ---- snapshots -----------------------------------------------------------------------------
+
+std::string PartitionStatusView::serialize() const {
+  snap::PartitionStatusSnapshot s;
+  s.set_view(kName);
+  s.set_version(kVersion);
+  s.set_as_of_idx(as_of_idx_);
+  for (uint32_t slot : order_) {
+    if (slot == kStale) continue;
+    const RefState& r = refs_[slot];
+    auto* p = s.add_partitions();
+    p->set_partition_ref(r.ref);
+    p->set_status_code(r.current.status);
+    p->set_last_updated(r.current.last_updated);
+    p->set_last_idx(r.current.last_idx);
+    p->set_build_request_id(r.current.build_request_id);
+    p->set_job_run_id(r.current.job_run_id);
+    p->set_message(r.current.message);
+  }
+  std::vector<const std::pair<const std::string, RequestState>*> requests;
+  requests.reserve(requests_.size());
+  for (const auto& entry : requests_) requests.push_back(&entry);
+  std::sort(requests.begin(), requests.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : requests) {
+    auto* q = s.add_requests();
+    q->set_build_request_id(entry->first);
+    q->set_status_code(entry->second.status);
+    std::vector<const std::string*> refs;
+    for (uint32_t slot : entry->second.in_progress) refs.push_back(&refs_[slot].ref);
+    std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
+    for (const auto* ref : refs) q->add_in_progress_refs(*ref);
+  }
+  return s.SerializeAsString();
+}
+
+Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {
+  snap::PartitionStatusSnapshot s;
+  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
+  if (s.view() != kName || s.version() != kVersion) {
+    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
+                                     std::to_string(s.version()) + ", expected version " +
+                                     std::to_string(kVersion));
+  }
+  PartitionStatusView view;
+  view.as_of_idx_ = s.as_of_idx();
+  int64_t previous_idx = 0;
+  for (const auto& p : s.partitions()) {
+    if (p.status_code() == v1::PARTITION_UNKNOWN) {
+      return snapshot_error(kName, "partition " + p.partition_ref() + " has no status");
+    }
+    if (p.last_idx() <= previous_idx || p.last_idx() > s.as_of_idx()) {
+      return snapshot_error(kName, "partition " + p.partition_ref() + " has last_idx " +
+                                       std::to_string(p.last_idx()) + " out of order");
+    }
+    previous_idx = p.last_idx();
+    uint32_t slot = view.slot_of(p.partition_ref());
+    if (view.refs_[slot].current.status != v1::PARTITION_UNKNOWN) {
+      return snapshot_error(kName, "partition " + p.partition_ref() + " appears twice");
+    }
+    PartitionStatusEntry entry;
+    entry.status = static_cast<PartitionStatus>(p.status_code());
+    entry.last_updated = p.last_updated();
+    entry.last_idx = p.last_idx();
+    entry.build_request_id = p.build_request_id();
+    entry.job_run_id = p.job_run_id();
+    entry.message = p.message();
+    view.set_status(slot, std::move(entry));
+  }
+  for (const auto& q : s.requests()) {
+    auto [it, inserted] = view.requests_.try_emplace(q.build_request_id());
+    if (!inserted) {
+      return snapshot_error(kName, "build request " + q.build_request_id() + " appears twice");
+    }
+    it->second.status = static_cast<BuildRequestStatus>(q.status_code());
+    for (const auto& ref : q.in_progress_refs()) {
+      uint32_t slot = view.slot_of(ref);
+      if (!it->second.in_progress.insert(slot).second) {
+        return snapshot_error(kName, "build request " + q.build_request_id() + " lists " + ref +
+                                         " twice");
+      }
+      if (!is_terminal_build_status(it->second.status)) {
+        view.refs_[slot].active.insert(q.build_request_id());
+      }
+    }
+  }
+  return view;
+}
+
+}  // namespace bel::projections

@@ -1,0 +1,79 @@
+// What the query views (SPEC section 4) share: paging rules, status classes, count maps and the
+// snapshot error. The views themselves are in partition_status_view.h, build_summary_view.h,
+// job_runs_view.h and activity_view.h.
+//
+//   auto page = bel::projections::check_page(request.limit(), request.offset());
+//   if (!page.ok()) return page.error();          // invalid_argument, not clamped
+//   for (... skip page->offset matches, take page->limit ...)
+//
+// Pure code: no I/O, no clock, no CAF, no logging.
+#ifndef BEL_PROJECTIONS_VIEWS_H_
+#define BEL_PROJECTIONS_VIEWS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <google/protobuf/map.h>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::projections {
+
+inline constexpr int kDefaultLimit = 50;  // a list request with limit 0
+inline constexpr int kMaxLimit = 1000;
+inline constexpr int kRecentCount = 10;   // ActivityResponse.recent_builds / recent_partitions
+
+// A validated list window: limit in 1..kMaxLimit, offset >= 0.
+struct Page {
+  int limit = kDefaultLimit;
+  int offset = 0;
+};
+
+// limit 0 means kDefaultLimit; a limit below 0 or above kMaxLimit, or a negative offset, is
+// invalid_argument naming the value (never clamped).
+Result<Page> check_page(int32_t limit, int32_t offset);
+
+// COMPLETED, FAILED or CANCELLED.
+bool is_terminal_build_status(BuildRequestStatus status);
+// COMPLETED, FAILED, CANCELLED or SKIPPED.
+bool is_terminal_job_status(JobStatus status);
+// REQUESTED, SCHEDULED or BUILDING: the statuses that make a request "active" for a partition.
+bool is_in_progress_partition_status(PartitionStatus status);
+
+// Counts keyed by an enum's numeric value; a key is erased when its count drops to 0, so a
+// response map built from it never lists zero counts.
+class StatusCounts {
+ public:
+  void add(int status, int64_t delta);
+  int64_t get(int status) const;
+  const std::map<int, int64_t>& counts() const { return counts_; }
+  // Fills `out` with enum value name -> count (the names of SPEC section 4).
+  template <class Enum>
+  void fill(google::protobuf::Map<std::string, int64_t>* out) const;
+
+ private:
+  std::map<int, int64_t> counts_;
+};
+
+// The name of `status` for a response; an out-of-range value (only in a corrupt or hand-made
+// event) gets its number, so it never collides with a real name.
+std::string response_status_name(PartitionStatus status);
+std::string response_status_name(JobStatus status);
+std::string response_status_name(BuildRequestStatus status);
+
+// storage_corrupt: "<view> snapshot: <what>".
+Error snapshot_error(std::string_view view, std::string_view what);
+
+template <class Enum>
+void StatusCounts::fill(google::protobuf::Map<std::string, int64_t>* out) const {
+  for (const auto& [status, count] : counts_) {
+    (*out)[response_status_name(static_cast<Enum>(status))] = count;
+  }
+}
+
+}  // namespace bel::projections
+
+#endif  // BEL_PROJECTIONS_VIEWS_H_

@@ -1,0 +1,252 @@
+#include "projections/build_summary_view.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/random_stream.h"
+
+namespace bel::projections {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using testing::StreamBuilder;
+
+BuildSummaryView fold(const StreamBuilder& s) {
+  BuildSummaryView view;
+  for (const auto& e : s.events()) view.apply(e);
+  return view;
+}
+
+std::vector<std::string> ids(const BuildsListResponse& r) {
+  std::vector<std::string> out;
+  for (const auto& b : r.builds()) out.push_back(b.build_request_id());
+  return out;
+}
+
+std::map<std::string, int64_t> job_counts(const BuildRequestSummary& s) {
+  return {s.job_runs_by_status().begin(), s.job_runs_by_status().end()};
+}
+
+TEST(BuildSummaryViewTest, UnknownIdIsNotFoundNamingTheId) {
+  BuildSummaryView view;
+  auto s = view.summary("br-missing");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::not_found);
+  EXPECT_NE(s.error().message.find("br-missing"), std::string::npos);
+}
+
+TEST(BuildSummaryViewTest, RequestedPartitionsComeFromTheFirstEventThatListsAny) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-1", v1::BUILD_REQUEST_PLANNING, {"data/a", "data/b"})
+      .build("br-1", v1::BUILD_REQUEST_ANALYSIS_COMPLETED, {"data/c"});
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(std::vector<std::string>(summary->requested_partitions().begin(),
+                                     summary->requested_partitions().end()),
+            (std::vector<std::string>{"data/a", "data/b"}));
+  EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_ANALYSIS_COMPLETED);
+  EXPECT_EQ(summary->status_name(), "BUILD_REQUEST_ANALYSIS_COMPLETED");
+}
+
+TEST(BuildSummaryViewTest, TimesIdxAndCountCoverEveryEventOfTheRequest) {
+  StreamBuilder s;
+  s.at(500).build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED)
+      .graph("br-1")
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
+      .invalidate("br-1", "data/z", "stale")
+      .build("br-2", v1::BUILD_REQUEST_PLANNING)
+      .at(9999).cancel_job("br-1", "jr-1", "");
+  auto view = fold(s);
+  auto summary = view.summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->created_at(), 500);
+  EXPECT_EQ(summary->updated_at(), 9999);
+  EXPECT_EQ(summary->first_idx(), 1);
+  EXPECT_EQ(summary->last_idx(), 7);
+  EXPECT_EQ(summary->event_count(), 5);
+  EXPECT_EQ(summary->as_of_idx(), 7);
+  EXPECT_TRUE(summary->partitions().empty());  // an invalidation is not one of its partitions
+  EXPECT_EQ(view.summary("br-2")->event_count(), 2);
+}
+
+TEST(BuildSummaryViewTest, StatusComesFromTheLatestBuildRequestOrCancelEvent) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {}, "hello")
+      .build("br-1", v1::BUILD_REQUEST_PLANNING)
+      .cancel_build("br-1", "user asked");
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(summary->status_name(), "BUILD_REQUEST_CANCELLED");
+  EXPECT_EQ(summary->cancel_reason(), "user asked");
+  EXPECT_EQ(summary->message(), "hello");  // the latest non-empty BuildRequestEvent message
+}
+
+TEST(BuildSummaryViewTest, MessageIsTheLatestNonEmptyOne) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {}, "first")
+      .build("br-1", v1::BUILD_REQUEST_PLANNING, {}, "second")
+      .build("br-1", v1::BUILD_REQUEST_EXECUTING, {}, "");
+  EXPECT_EQ(fold(s).summary("br-1")->message(), "second");
+}
+
+TEST(BuildSummaryViewTest, PartitionsInFirstAppearanceOrderWithTheirLatestStatus) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .partition("br-1", "data/b", v1::PARTITION_REQUESTED)
+      .partition("br-1", "data/a", v1::PARTITION_REQUESTED)
+      .partition("br-2", "data/c", v1::PARTITION_BUILDING)  // another request's
+      .partition("br-1", "data/b", v1::PARTITION_SCHEDULED)
+      .delegate("br-1", "data/a", "br-0")
+      .partition("br-1", "data/a", v1::PARTITION_DELEGATED)
+      .delegate("br-1", "data/c", "br-2");
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  ASSERT_EQ(summary->partitions_size(), 3);
+  const auto& b = summary->partitions(0);
+  EXPECT_EQ(b.partition_ref(), "data/b");
+  EXPECT_EQ(b.status_code(), v1::PARTITION_SCHEDULED);
+  EXPECT_EQ(b.status_name(), "PARTITION_SCHEDULED");
+  EXPECT_EQ(b.delegated_to_build_request_id(), "");
+  const auto& a = summary->partitions(1);
+  EXPECT_EQ(a.partition_ref(), "data/a");
+  EXPECT_EQ(a.status_code(), v1::PARTITION_DELEGATED);
+  EXPECT_EQ(a.delegated_to_build_request_id(), "br-0");
+  const auto& c = summary->partitions(2);
+  EXPECT_EQ(c.partition_ref(), "data/c");
+  EXPECT_EQ(c.status_code(), v1::PARTITION_DELEGATED);
+  EXPECT_EQ(c.status_name(), "PARTITION_DELEGATED");
+  EXPECT_EQ(c.delegated_to_build_request_id(), "br-2");
+}
+
+TEST(BuildSummaryViewTest, JobRunsByStatusCountsEachRunAtItsCurrentStatus) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_RUNNING)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_COMPLETED)
+      .job("br-1", "jr-2", "//jobs:a", v1::JOB_SCHEDULED)
+      .job("br-1", "jr-3", "//jobs:b", v1::JOB_SCHEDULED)
+      .cancel_job("br-1", "jr-3", "no longer needed")
+      .job("br-1", "jr-4", "//jobs:b", v1::JOB_SKIPPED)
+      .job("br-2", "jr-5", "//jobs:b", v1::JOB_SCHEDULED)   // another request's run
+      .cancel_job("br-1", "jr-unknown", "never scheduled");  // not a run of br-1
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(job_counts(*summary), (std::map<std::string, int64_t>{{"JOB_COMPLETED", 1},
+                                                                   {"JOB_SCHEDULED", 1},
+                                                                   {"JOB_CANCELLED", 1},
+                                                                   {"JOB_SKIPPED", 1}}));
+}
+
+TEST(BuildSummaryViewTest, ARequestExistsFromItsFirstEventOfAnyType) {
+  // Lenient log or partial sequence: events before RECEIVED.
+  StreamBuilder s;
+  s.partition("br-1", "data/a", v1::PARTITION_REQUESTED);
+  auto view = fold(s);
+  auto summary = view.summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_UNKNOWN);
+  EXPECT_EQ(summary->status_name(), "BUILD_REQUEST_UNKNOWN");
+  EXPECT_EQ(view.counts_by_status().get(v1::BUILD_REQUEST_UNKNOWN), 1);
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED);
+  view.apply(s.last());
+  EXPECT_EQ(view.summary("br-1")->status_code(), v1::BUILD_REQUEST_RECEIVED);
+  EXPECT_EQ(view.summary("br-1")->first_idx(), 1);
+  EXPECT_EQ(view.counts_by_status().get(v1::BUILD_REQUEST_UNKNOWN), 0);
+}
+
+StreamBuilder five_builds() {
+  StreamBuilder s;
+  s.build("br-e", v1::BUILD_REQUEST_RECEIVED)  // first_idx 1
+      .build("br-d", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-c", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-b", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-a", v1::BUILD_REQUEST_RECEIVED)  // first_idx 5
+      .build("br-e", v1::BUILD_REQUEST_PLANNING)
+      .build("br-d", v1::BUILD_REQUEST_PLANNING)
+      .build("br-d", v1::BUILD_REQUEST_FAILED)
+      .cancel_build("br-b", "x");
+  return s;
+}
+
+TEST(BuildSummaryViewTest, ListIsNewestFirstByFirstIdxWithFilterAndPaging) {
+  auto view = fold(five_builds());
+  BuildsListRequest req;
+  auto all = view.list(req);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(ids(*all), (std::vector<std::string>{"br-a", "br-b", "br-c", "br-d", "br-e"}));
+  EXPECT_EQ(all->total_count(), 5);
+  EXPECT_FALSE(all->has_more());
+  EXPECT_EQ(all->as_of_idx(), 9);
+  EXPECT_EQ(all->builds(1).status_code(), v1::BUILD_REQUEST_CANCELLED);
+
+  req.set_limit(2);
+  req.set_offset(1);
+  auto page = view.list(req);
+  EXPECT_EQ(ids(*page), (std::vector<std::string>{"br-b", "br-c"}));
+  EXPECT_TRUE(page->has_more());
+  EXPECT_EQ(page->total_count(), 5);
+
+  req.set_offset(0);
+  req.add_status_filter(v1::BUILD_REQUEST_FAILED);
+  req.add_status_filter(v1::BUILD_REQUEST_CANCELLED);
+  req.add_status_filter(v1::BUILD_REQUEST_FAILED);
+  page = view.list(req);
+  EXPECT_EQ(ids(*page), (std::vector<std::string>{"br-b", "br-d"}));
+  EXPECT_EQ(page->total_count(), 2);
+  EXPECT_FALSE(page->has_more());
+
+  req.set_offset(7);
+  page = view.list(req);
+  EXPECT_TRUE(ids(*page).empty());
+  EXPECT_EQ(page->total_count(), 2);
+  EXPECT_FALSE(page->has_more());
+}
+
+TEST(BuildSummaryViewTest, ListRejectsBadLimitAndOffset) {
+  auto view = fold(five_builds());
+  for (auto [limit, offset] :
+       std::vector<std::pair<int, int>>{{-1, 0}, {1001, 0}, {0, -1}, {-100, -100}}) {
+    BuildsListRequest req;
+    req.set_limit(limit);
+    req.set_offset(offset);
+    auto bad = view.list(req);
+    ASSERT_FALSE(bad.ok()) << limit << " " << offset;
+    EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
+  }
+  BuildsListRequest max;
+  max.set_limit(1000);
+  EXPECT_TRUE(view.list(max).ok());
+}
+
+TEST(BuildSummaryViewTest, RestoreAnswersLikeTheOriginal) {
+  StreamBuilder s = five_builds();
+  s.job("br-a", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
+      .delegate("br-a", "data/x", "br-c")
+      .partition("br-a", "data/y", v1::PARTITION_REQUESTED);
+  auto view = fold(s);
+  auto restored = BuildSummaryView::restore(view.serialize());
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  EXPECT_EQ(restored->as_of_idx(), view.as_of_idx());
+  for (const char* id : {"br-a", "br-b", "br-c", "br-d", "br-e"}) {
+    EXPECT_TRUE(MessageDifferencer::Equals(*view.summary(id), *restored->summary(id))) << id;
+  }
+  // The per-run statuses survive: cancelling jr-1 moves it, in both.
+  s.cancel_job("br-a", "jr-1", "stop");
+  view.apply(s.last());
+  restored->apply(s.last());
+  EXPECT_EQ(job_counts(*restored->summary("br-a")),
+            (std::map<std::string, int64_t>{{"JOB_CANCELLED", 1}}));
+  EXPECT_TRUE(MessageDifferencer::Equals(*view.list(BuildsListRequest()),
+                                         *restored->list(BuildsListRequest())));
+}
+
+}  // namespace
+}  // namespace bel::projections

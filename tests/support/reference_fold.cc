@@ -1,0 +1,485 @@
+#include "tests/support/reference_fold.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "messages/event_keys.h"
+#include "messages/glob.h"
+#include "messages/status_names.h"
+
+namespace bel::testing {
+namespace {
+
+// SPEC section 4: limit 0 = 50, at most 1000; bad values are errors, not clamped.
+struct Window {
+  int64_t limit;
+  int64_t offset;
+};
+
+Result<Window> window(int64_t limit, int64_t offset) {
+  if (limit < 0) return make_error(ErrorCode::invalid_argument, "negative limit");
+  if (limit > 1000) return make_error(ErrorCode::invalid_argument, "limit above 1000");
+  if (offset < 0) return make_error(ErrorCode::invalid_argument, "negative offset");
+  return Window{limit == 0 ? 50 : limit, offset};
+}
+
+// The slice [offset, offset + limit) of `all`.
+template <class T>
+std::vector<T> slice(const std::vector<T>& all, const Window& w) {
+  std::vector<T> out;
+  for (int64_t i = w.offset; i < static_cast<int64_t>(all.size()) && i < w.offset + w.limit; ++i) {
+    out.push_back(all[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+template <class Enum>
+std::string name_of(Enum e) {
+  const std::string& n = status_name(e);
+  return n.empty() ? std::to_string(static_cast<int>(e)) : n;
+}
+
+bool build_done(BuildRequestStatus s) {
+  return s == v1::BUILD_REQUEST_COMPLETED || s == v1::BUILD_REQUEST_FAILED ||
+         s == v1::BUILD_REQUEST_CANCELLED;
+}
+
+bool job_done(JobStatus s) {
+  return s == v1::JOB_COMPLETED || s == v1::JOB_FAILED || s == v1::JOB_CANCELLED ||
+         s == v1::JOB_SKIPPED;
+}
+
+template <class Enum, class Filter>
+bool selected(const Filter& filter, Enum status) {
+  if (filter.empty()) return true;
+  for (auto s : filter) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ReferenceFold::ReferenceFold(const std::vector<BuildEvent>& events) : events_(events) {
+  for (const BuildEvent& e : events_) {
+    by_build_[e.build_request_id()].push_back(&e);
+    if (e.has_job_event()) by_run_[e.job_event().job_run_id()].push_back(&e);
+    if (e.has_job_run_cancel_event()) by_run_[e.job_run_cancel_event().job_run_id()].push_back(&e);
+    if (e.has_partition_event()) by_ref_[e.partition_event().partition_ref().str()].push_back(&e);
+    if (e.has_delegation_event()) {
+      by_ref_[e.delegation_event().partition_ref().str()].push_back(&e);
+    }
+    if (e.has_partition_invalidation_event()) {
+      by_ref_[e.partition_invalidation_event().partition_ref().str()].push_back(&e);
+    }
+  }
+}
+
+const ReferenceFold::Bucket& ReferenceFold::bucket(const std::map<std::string, Bucket>& m,
+                                                   const std::string& key) const {
+  static const Bucket kEmpty;
+  auto it = m.find(key);
+  return it == m.end() ? kEmpty : it->second;
+}
+
+int64_t ReferenceFold::as_of_idx() const { return events_.empty() ? 0 : events_.back().idx(); }
+
+// ---- partitions ----------------------------------------------------------------------------
+
+PartitionStatusResponse ReferenceFold::partition_status(const std::string& ref) const {
+  PartitionStatusResponse out;
+  out.set_partition_ref(ref);
+  out.set_as_of_idx(as_of_idx());
+  const Bucket& evs = bucket(by_ref_, ref);
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    const BuildEvent& e = **it;
+    if (e.has_partition_event()) {
+      const auto& pe = e.partition_event();
+      if (pe.status_code() == v1::PARTITION_DELEGATED) continue;
+      if (pe.status_code() == v1::PARTITION_UNKNOWN) continue;
+      out.set_status_code(pe.status_code());
+      out.set_status_name(name_of(pe.status_code()));
+      out.set_message(pe.message());
+      out.set_job_run_id(pe.job_run_id());
+    } else if (e.has_partition_invalidation_event()) {
+      out.set_status_code(v1::PARTITION_INVALIDATED);
+      out.set_status_name("PARTITION_INVALIDATED");
+      out.set_message(e.partition_invalidation_event().reason());
+    } else {
+      continue;
+    }
+    out.set_last_updated(e.timestamp());
+    out.set_last_idx(e.idx());
+    out.set_build_request_id(e.build_request_id());
+    return out;
+  }
+  return out;
+}
+
+BuildRequestStatus ReferenceFold::build_status(const std::string& id) const {
+  const Bucket& evs = bucket(by_build_, id);
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    if ((*it)->has_build_request_event()) return (*it)->build_request_event().status_code();
+    if ((*it)->has_build_cancel_event()) return v1::BUILD_REQUEST_CANCELLED;
+  }
+  return v1::BUILD_REQUEST_UNKNOWN;
+}
+
+ActiveBuildsResponse ReferenceFold::active_builds(const std::string& ref) const {
+  ActiveBuildsResponse out;
+  out.set_partition_ref(ref);
+  out.set_as_of_idx(as_of_idx());
+  std::map<std::string, PartitionStatus> own;  // each request's latest status for ref
+  for (const BuildEvent* e : bucket(by_ref_, ref)) {
+    if (e->has_partition_event()) own[e->build_request_id()] = e->partition_event().status_code();
+    if (e->has_delegation_event()) own[e->build_request_id()] = v1::PARTITION_DELEGATED;
+  }
+  for (const auto& [id, s] : own) {
+    const bool in_progress = s == v1::PARTITION_REQUESTED || s == v1::PARTITION_SCHEDULED ||
+                             s == v1::PARTITION_BUILDING;
+    if (in_progress && !build_done(build_status(id))) out.add_build_request_ids(id);
+  }
+  return out;
+}
+
+Result<PartitionsListResponse> ReferenceFold::list_partitions(
+    const PartitionsListRequest& request) const {
+  auto w = window(request.limit(), request.offset());
+  if (!w.ok()) return w.error();
+  if (!request.pattern().empty()) {
+    auto ok = check_glob(request.pattern());
+    if (!ok.ok()) return ok.error();
+  }
+  std::vector<PartitionStatusResponse> all;
+  for (const auto& entry : by_ref_) {
+    PartitionStatusResponse s = partition_status(entry.first);
+    if (s.status_code() == v1::PARTITION_UNKNOWN) continue;
+    if (!selected(request.status_filter(), s.status_code())) continue;
+    if (!request.pattern().empty() && !glob_match(request.pattern(), s.partition_ref())) continue;
+    all.push_back(std::move(s));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.last_idx() > b.last_idx();
+  });
+  PartitionsListResponse out;
+  for (auto& s : slice(all, *w)) *out.add_partitions() = std::move(s);
+  out.set_total_count(static_cast<int64_t>(all.size()));
+  out.set_has_more(w->offset + out.partitions_size() < static_cast<int64_t>(all.size()));
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+// ---- build requests ------------------------------------------------------------------------
+
+Result<BuildRequestSummary> ReferenceFold::build_summary(const std::string& id) const {
+  const Bucket& evs = bucket(by_build_, id);
+  if (evs.empty()) return make_error(ErrorCode::not_found, "no build request " + id);
+  BuildRequestSummary out;
+  out.set_build_request_id(id);
+  out.set_status_code(build_status(id));
+  out.set_status_name(name_of(out.status_code()));
+  for (const BuildEvent* e : evs) {
+    if (e->has_build_request_event() && e->build_request_event().requested_partitions_size() > 0) {
+      for (const auto& r : e->build_request_event().requested_partitions()) {
+        out.add_requested_partitions(r.str());
+      }
+      break;
+    }
+  }
+  out.set_created_at(evs.front()->timestamp());
+  out.set_updated_at(evs.back()->timestamp());
+  out.set_first_idx(evs.front()->idx());
+  out.set_last_idx(evs.back()->idx());
+  out.set_event_count(static_cast<int64_t>(evs.size()));
+
+  // Partitions in order of first appearance, then each one's latest status and delegation.
+  std::vector<std::string> refs;
+  auto ref_of = [](const BuildEvent* e) -> const std::string* {
+    if (e->has_partition_event()) return &e->partition_event().partition_ref().str();
+    if (e->has_delegation_event()) return &e->delegation_event().partition_ref().str();
+    return nullptr;
+  };
+  for (const BuildEvent* e : evs) {
+    const std::string* r = ref_of(e);
+    if (r != nullptr && std::find(refs.begin(), refs.end(), *r) == refs.end()) refs.push_back(*r);
+  }
+  for (const auto& r : refs) {
+    auto* p = out.add_partitions();
+    p->set_partition_ref(r);
+    bool have_status = false;
+    for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+      const std::string* er = ref_of(*it);
+      if (er == nullptr || *er != r) continue;
+      if (!have_status) {
+        PartitionStatus s = (*it)->has_delegation_event() ? v1::PARTITION_DELEGATED
+                                                          : (*it)->partition_event().status_code();
+        p->set_status_code(s);
+        p->set_status_name(name_of(s));
+        have_status = true;
+      }
+      if ((*it)->has_delegation_event()) {
+        p->set_delegated_to_build_request_id(
+            (*it)->delegation_event().delegated_to_build_request_id());
+        break;
+      }
+    }
+  }
+
+  // Job runs named by this request's JobEvents; status from this request's events.
+  std::set<std::string> runs;
+  for (const BuildEvent* e : evs) {
+    if (e->has_job_event()) runs.insert(e->job_event().job_run_id());
+  }
+  for (const auto& run : runs) {
+    JobStatus status = v1::JOB_UNKNOWN;
+    bool seen = false;
+    for (const BuildEvent* e : evs) {
+      if (e->has_job_event() && e->job_event().job_run_id() == run) {
+        status = e->job_event().status_code();
+        seen = true;
+      } else if (seen && e->has_job_run_cancel_event() &&
+                 e->job_run_cancel_event().job_run_id() == run) {
+        status = v1::JOB_CANCELLED;
+      }
+    }
+    (*out.mutable_job_runs_by_status())[name_of(status)] += 1;
+  }
+
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    if ((*it)->has_build_cancel_event()) {
+      out.set_cancel_reason((*it)->build_cancel_event().reason());
+      break;
+    }
+  }
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    if ((*it)->has_build_request_event() && !(*it)->build_request_event().message().empty()) {
+      out.set_message((*it)->build_request_event().message());
+      break;
+    }
+  }
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+Result<BuildsListResponse> ReferenceFold::list_builds(const BuildsListRequest& request) const {
+  auto w = window(request.limit(), request.offset());
+  if (!w.ok()) return w.error();
+  std::vector<std::pair<int64_t, std::string>> ids;  // (first idx, id)
+  for (const auto& [id, evs] : by_build_) {
+    if (selected(request.status_filter(), build_status(id))) ids.emplace_back(evs.front()->idx(), id);
+  }
+  std::sort(ids.rbegin(), ids.rend());
+  BuildsListResponse out;
+  for (const auto& [idx, id] : slice(ids, *w)) *out.add_builds() = *build_summary(id);
+  out.set_total_count(static_cast<int64_t>(ids.size()));
+  out.set_has_more(w->offset + out.builds_size() < static_cast<int64_t>(ids.size()));
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+// ---- job runs ------------------------------------------------------------------------------
+
+Result<JobRunSummary> ReferenceFold::job_run(const std::string& job_run_id) const {
+  const Bucket& evs = bucket(by_run_, job_run_id);
+  auto first = std::find_if(evs.begin(), evs.end(),
+                            [](const BuildEvent* e) { return e->has_job_event(); });
+  if (first == evs.end()) return make_error(ErrorCode::not_found, "no job run " + job_run_id);
+  const Bucket run(first, evs.end());  // a cancel before the first JobEvent does not count
+
+  JobRunSummary out;
+  out.set_job_run_id(job_run_id);
+  out.set_job_label(run.front()->job_event().job_label().label());
+  out.set_build_request_id(run.front()->build_request_id());
+  for (const BuildEvent* e : run) {
+    if (e->has_job_event() && e->job_event().target_partitions_size() > 0) {
+      for (const auto& r : e->job_event().target_partitions()) out.add_target_partitions(r.str());
+      break;
+    }
+  }
+  auto status_of = [](const BuildEvent* e) {
+    return e->has_job_event() ? e->job_event().status_code() : v1::JOB_CANCELLED;
+  };
+  out.set_status_code(status_of(run.back()));
+  out.set_status_name(name_of(out.status_code()));
+  for (const BuildEvent* e : run) {
+    if (e->has_job_event() && e->job_event().status_code() == v1::JOB_SCHEDULED) {
+      out.set_scheduled_at(e->timestamp());
+      break;
+    }
+  }
+  for (const BuildEvent* e : run) {
+    if (e->has_job_event() && e->job_event().status_code() == v1::JOB_RUNNING) {
+      out.set_started_at(e->timestamp());
+      break;
+    }
+  }
+  // ended_at: the first event of the trailing stretch of terminal statuses, if any.
+  for (auto it = run.rbegin(); it != run.rend() && job_done(status_of(*it)); ++it) {
+    out.set_ended_at((*it)->timestamp());
+  }
+  for (auto it = run.rbegin(); it != run.rend(); ++it) {
+    const std::string& m = (*it)->has_job_event() ? (*it)->job_event().message()
+                                                  : (*it)->job_run_cancel_event().reason();
+    if (!m.empty()) {
+      out.set_message(m);
+      break;
+    }
+  }
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+std::vector<std::string> ReferenceFold::runs_with_job_event() const {
+  std::vector<std::pair<int64_t, std::string>> runs;
+  for (const auto& [id, evs] : by_run_) {
+    for (const BuildEvent* e : evs) {
+      if (e->has_job_event()) {
+        runs.emplace_back(e->idx(), id);
+        break;
+      }
+    }
+  }
+  std::sort(runs.rbegin(), runs.rend());  // newest first
+  std::vector<std::string> out;
+  for (auto& r : runs) out.push_back(std::move(r.second));
+  return out;
+}
+
+Result<JobRunsListResponse> ReferenceFold::list_job_runs(const JobRunsListRequest& request) const {
+  auto w = window(request.limit(), request.offset());
+  if (!w.ok()) return w.error();
+  std::vector<JobRunSummary> all;
+  for (const auto& id : runs_with_job_event()) {
+    JobRunSummary s = *job_run(id);
+    if (!request.job_label().empty() && s.job_label() != request.job_label()) continue;
+    if (!selected(request.status_filter(), s.status_code())) continue;
+    all.push_back(std::move(s));
+  }
+  JobRunsListResponse out;
+  for (auto& s : slice(all, *w)) *out.add_job_runs() = std::move(s);
+  out.set_total_count(static_cast<int64_t>(all.size()));
+  out.set_has_more(w->offset + out.job_runs_size() < static_cast<int64_t>(all.size()));
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+Result<JobMetrics> ReferenceFold::job_metrics(const std::string& job_label) const {
+  std::vector<JobRunSummary> runs;  // newest first
+  std::vector<bool> had_running;
+  for (const auto& id : runs_with_job_event()) {
+    JobRunSummary s = *job_run(id);
+    if (s.job_label() != job_label) continue;
+    bool running = false;
+    for (const BuildEvent* e : bucket(by_run_, id)) {
+      running = running || (e->has_job_event() && e->job_event().status_code() == v1::JOB_RUNNING);
+    }
+    runs.push_back(std::move(s));
+    had_running.push_back(running);
+  }
+  if (runs.empty()) return make_error(ErrorCode::not_found, "no job label " + job_label);
+  JobMetrics out;
+  out.set_job_label(job_label);
+  out.set_total_runs(static_cast<int64_t>(runs.size()));
+  int64_t completed = 0;
+  int64_t failed = 0;
+  __int128 sum = 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const JobRunSummary& r = runs[i];
+    (*out.mutable_runs_by_status())[r.status_name()] += 1;
+    if (r.status_code() == v1::JOB_COMPLETED) ++completed;
+    if (r.status_code() == v1::JOB_FAILED) ++failed;
+    if (r.status_code() == v1::JOB_COMPLETED && had_running[i]) {
+      sum += static_cast<__int128>(r.ended_at()) - r.started_at();
+      ++n;
+    }
+  }
+  out.set_success_rate(completed + failed > 0
+                           ? static_cast<double>(completed) / static_cast<double>(completed + failed)
+                           : 0.0);
+  if (n > 0) {
+    __int128 mean = sum / n;
+    if (mean > std::numeric_limits<int64_t>::max()) mean = std::numeric_limits<int64_t>::max();
+    if (mean < std::numeric_limits<int64_t>::min()) mean = std::numeric_limits<int64_t>::min();
+    out.set_avg_duration_ns(static_cast<int64_t>(mean));
+  }
+  *out.mutable_last_run() = runs.front();
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+JobMetricsList ReferenceFold::all_job_metrics() const {
+  JobMetricsList out;
+  for (const auto& label : job_labels()) {
+    auto m = job_metrics(label);
+    if (m.ok()) *out.add_jobs() = *m;
+  }
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+// ---- activity ------------------------------------------------------------------------------
+
+ActivityResponse ReferenceFold::activity() const {
+  ActivityResponse out;
+  std::vector<std::pair<int64_t, std::string>> builds;
+  for (const auto& [id, evs] : by_build_) {
+    BuildRequestStatus s = build_status(id);
+    (*out.mutable_build_requests_by_status())[name_of(s)] += 1;
+    if (!build_done(s)) out.set_active_builds_count(out.active_builds_count() + 1);
+    builds.emplace_back(evs.front()->idx(), id);
+  }
+  out.set_total_build_requests(static_cast<int64_t>(by_build_.size()));
+  std::vector<PartitionStatusResponse> parts;
+  for (const auto& entry : by_ref_) {
+    PartitionStatusResponse s = partition_status(entry.first);
+    if (s.status_code() == v1::PARTITION_UNKNOWN) continue;
+    (*out.mutable_partitions_by_status())[s.status_name()] += 1;
+    parts.push_back(std::move(s));
+  }
+  out.set_total_partitions(static_cast<int64_t>(parts.size()));
+  std::sort(builds.rbegin(), builds.rend());
+  for (size_t i = 0; i < builds.size() && i < 10; ++i) {
+    *out.add_recent_builds() = *build_summary(builds[i].second);
+  }
+  std::sort(parts.begin(), parts.end(),
+            [](const auto& a, const auto& b) { return a.last_idx() > b.last_idx(); });
+  for (size_t i = 0; i < parts.size() && i < 10; ++i) *out.add_recent_partitions() = parts[i];
+  out.set_event_count(static_cast<int64_t>(events_.size()));
+  out.set_as_of_idx(as_of_idx());
+  return out;
+}
+
+// ---- enumeration ---------------------------------------------------------------------------
+
+std::vector<std::string> ReferenceFold::partition_refs() const {
+  std::set<std::string> refs;
+  for (const BuildEvent& e : events_) {
+    for (auto& r : keys_of(e).partitions) refs.insert(std::move(r));
+  }
+  return {refs.begin(), refs.end()};
+}
+
+std::vector<std::string> ReferenceFold::build_request_ids() const {
+  std::vector<std::string> out;
+  for (const auto& entry : by_build_) out.push_back(entry.first);
+  return out;
+}
+
+std::vector<std::string> ReferenceFold::job_run_ids() const {
+  std::vector<std::string> out;
+  for (const auto& entry : by_run_) out.push_back(entry.first);
+  return out;
+}
+
+std::vector<std::string> ReferenceFold::job_labels() const {
+  std::set<std::string> labels;
+  for (const BuildEvent& e : events_) {
+    if (e.has_job_event()) labels.insert(e.job_event().job_label().label());
+  }
+  return {labels.begin(), labels.end()};
+}
+
+}  // namespace bel::testing
