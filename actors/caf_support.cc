@@ -1,0 +1,45 @@
+#include "actors/caf_support.h"
+
+namespace bel::actors {
+
+caf::error to_caf_error(const Error& error) {
+  return caf::error(static_cast<uint8_t>(error.code), kErrorCategory,
+                    caf::make_message(error.message));
+}
+
+Error from_caf_error(const caf::error& error) {
+  if (error.category() == kErrorCategory) {
+    Error out;
+    out.code = static_cast<ErrorCode>(error.code());
+    const auto& ctx = error.context();
+    if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+      out.message = ctx.get_as<std::string>(0);
+    }
+    return out;
+  }
+  if (error.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(error.code())) {
+      case caf::sec::request_timeout:
+        return make_error(ErrorCode::timeout, "request timed out");
+      case caf::sec::request_receiver_down:
+        return make_error(ErrorCode::storage_unavailable,
+                          "the actor answering the request is down");
+      default:
+        break;
+    }
+  }
+  return make_error(ErrorCode::internal, "actor error: " + caf::to_string(error));
+}
+
+void add_error_category(caf::actor_system_config& config) {
+  config.add_error_category(kErrorCategory, [](uint8_t code, caf::atom_value,
+                                               const caf::message& ctx) -> std::string {
+    std::string text = bel::to_string(static_cast<ErrorCode>(code));
+    if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+      text += ": " + ctx.get_as<std::string>(0);
+    }
+    return text;
+  });
+}
+
+}  // namespace bel::actors

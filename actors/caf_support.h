@@ -1,0 +1,71 @@
+// What lets bel's types travel in CAF messages: atoms, an inspect overload for every bel.v1
+// protobuf message, and the conversion between bel::Error and caf::error.
+//
+//   self->request(storage, kTimeout, append_atom::value, event)
+//       .then([=](const bel::AppendAck& ack) { ... },
+//             [=](const caf::error& e) { bel::Error err = bel::actors::from_caf_error(e); });
+#ifndef BEL_ACTORS_CAF_SUPPORT_H_
+#define BEL_ACTORS_CAF_SUPPORT_H_
+
+#include <string>
+#include <type_traits>
+
+#include <caf/all.hpp>
+#include <google/protobuf/message.h>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::v1 {
+
+// Serializing side (serializer, deep_to_string): the message as protobuf bytes. Found by ADL for
+// every generated class of package bel.v1.
+template <class Inspector, class T>
+typename std::enable_if<Inspector::reads_state &&
+                            std::is_base_of<google::protobuf::Message, T>::value,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, T& x) {
+  std::string bytes;
+  x.SerializeToString(&bytes);
+  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes);
+}
+
+// Deserializing side: parse the bytes back; a parse failure is an invalid_argument CAF error.
+template <class Inspector, class T>
+typename std::enable_if<Inspector::writes_state &&
+                            std::is_base_of<google::protobuf::Message, T>::value,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, T& x) {
+  std::string bytes;
+  auto parse = caf::meta::load_callback([&]() -> caf::error {
+    return x.ParseFromString(bytes) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
+  });
+  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes, parse);
+}
+
+}  // namespace bel::v1
+
+namespace bel::actors {
+
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// The CAF error category of bel errors.
+inline constexpr caf::atom_value kErrorCategory = caf::atom("bel");
+
+// A caf::error carrying `error`'s code and message.
+caf::error to_caf_error(const Error& error);
+
+// The bel::Error inside `error`; CAF's own errors map to the closest code (a request timeout to
+// timeout, an unreachable or dead actor to storage_unavailable, anything else to internal).
+Error from_caf_error(const caf::error& error);
+
+// Registers the bel error category so CAF renders bel errors readably.
+void add_error_category(caf::actor_system_config& config);
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_CAF_SUPPORT_H_
