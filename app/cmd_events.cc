@@ -1,0 +1,155 @@
+// bel events list | tail: filtered scans of the log (SPEC 3.1, 3.2).
+#include <chrono>
+#include <thread>
+
+#include "app/commands.h"
+#include "messages/event_keys.h"
+#include "messages/filter_match.h"
+#include "messages/json.h"
+#include "storage/storage_factory.h"
+
+namespace bel::app {
+namespace {
+
+struct FilterFlags {
+  int64_t since = 0;
+  int limit = storage::kDefaultListLimit;
+  int64_t count = 0;  // tail: stop after this many events (0 = follow forever)
+  std::vector<std::string> partitions, patterns, jobs, job_runs, builds, types;
+};
+
+void add_filter_flags(CLI::App* cmd, FilterFlags& f) {
+  cmd->add_option("--partition", f.partitions, "Events naming this partition ref (repeatable)");
+  cmd->add_option("--pattern", f.patterns,
+                  "Events naming a partition matching this glob: * ? [a-z] (repeatable)");
+  cmd->add_option("--job", f.jobs, "Events of this job label (repeatable)");
+  cmd->add_option("--job-run", f.job_runs, "Events of this job run id (repeatable)");
+  cmd->add_option("--build", f.builds, "Events of this build request id (repeatable)");
+  cmd->add_option("--type", f.types,
+                  "Events of this type, e.g. partition_event or partition (repeatable)");
+}
+
+// Builds the filter; prints a usage error naming the flag and returns nothing when invalid.
+std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
+  EventFilter filter;
+  for (const auto& v : f.partitions) filter.add_partition_refs(v);
+  for (const auto& v : f.patterns) filter.add_partition_patterns(v);
+  for (const auto& v : f.jobs) filter.add_job_labels(v);
+  for (const auto& v : f.job_runs) filter.add_job_run_ids(v);
+  for (const auto& v : f.builds) filter.add_build_request_ids(v);
+  for (const auto& v : f.types) {
+    // Accept the short form too: "partition" for "partition_event".
+    filter.add_event_types(!event_type_number(v) && event_type_number(v + "_event") ? v + "_event"
+                                                                                    : v);
+  }
+  if (auto ok = check_filter(filter); !ok.ok()) {
+    ctx.usage_error(ok.error().message);
+    return std::nullopt;
+  }
+  if (f.since < 0) {
+    ctx.usage_error("--since: must be >= 0, got " + std::to_string(f.since));
+    return std::nullopt;
+  }
+  if (f.limit < 1 || f.limit > storage::kMaxListLimit) {
+    ctx.usage_error("--limit: must be between 1 and " + std::to_string(storage::kMaxListLimit) +
+                    ", got " + std::to_string(f.limit));
+    return std::nullopt;
+  }
+  return filter;
+}
+
+Result<std::unique_ptr<storage::Storage>> open_for_reading(const std::string& uri) {
+  storage::StorageOptions options;
+  options.read_only = true;
+  return storage::open_storage(uri, options);
+}
+
+void run_list(Context& ctx, const FilterFlags& flags) {
+  auto format = ctx.output_format();
+  auto filter = make_filter(ctx, flags);
+  if (!format || !filter) return;
+  auto log = open_for_reading(ctx.log_uri);
+  if (!log.ok()) return ctx.fail(log.error());
+  auto page = (*log)->list_events(flags.since, *filter, flags.limit);
+  if (!page.ok()) return ctx.fail(page.error());
+  if (*format == Format::json) {
+    std::printf("%s\n", to_json(*page).c_str());
+  } else {
+    print_events_table(*page, stdout);
+  }
+}
+
+void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
+  auto format = ctx.output_format();
+  auto filter = make_filter(ctx, flags);
+  if (!format || !filter) return;
+  if (flags.count < 0) return ctx.usage_error("--count: must be >= 0");
+  auto log = open_for_reading(ctx.log_uri);
+  if (!log.ok()) return ctx.fail(log.error());
+  int64_t since = flags.since;
+  if (!since_given) {
+    auto last = (*log)->last_idx();
+    if (!last.ok()) return ctx.fail(last.error());
+    since = *last;
+  }
+  int64_t printed = 0;
+  bool header = false;
+  // Polls a reader: a scan never blocks appends. A live coordinator would push instead.
+  constexpr auto kPollInterval = std::chrono::milliseconds(100);
+  for (;;) {
+    auto page = (*log)->list_events(since, *filter, storage::kMaxListLimit);
+    if (!page.ok()) return ctx.fail(page.error());
+    for (const auto& event : page->events()) {
+      if (*format == Format::json) {
+        std::printf("%s\n", to_json(event).c_str());
+      } else {
+        if (!header) {
+          std::printf("IDX  TIME (UTC)  BUILD  TYPE  SUBJECT  STATUS  DETAIL\n");
+          header = true;
+        }
+        std::string line;
+        for (const auto& c : event_row(event)) line += (line.empty() ? "" : "  ") + c;
+        std::printf("%s\n", line.c_str());
+      }
+      if (flags.count > 0 && ++printed >= flags.count) {
+        std::fflush(stdout);
+        return;
+      }
+    }
+    std::fflush(stdout);
+    since = page->next_idx();
+    if (!page->has_more()) std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace
+
+void add_events_commands(CLI::App& app, Context& ctx) {
+  auto* events = app.add_subcommand("events", "List or follow the events of the log");
+  events->require_subcommand(1);
+
+  auto list_flags = std::make_shared<FilterFlags>();
+  auto* list = events->add_subcommand(
+      "list",
+      "List events with idx > --since, ascending. Filters of different kinds are ANDed; values "
+      "of one kind are ORed; --partition and --pattern together form one criterion.");
+  list->add_option("--since", list_flags->since, "Only events with idx greater than this")
+      ->capture_default_str();
+  list->add_option("--limit", list_flags->limit, "At most this many events (1..10000)")
+      ->capture_default_str();
+  add_filter_flags(list, *list_flags);
+  add_log_options(list, ctx);
+  list->callback([&ctx, list_flags] { run_list(ctx, *list_flags); });
+
+  auto tail_flags = std::make_shared<FilterFlags>();
+  auto* tail = events->add_subcommand(
+      "tail", "Follow new events as they are committed, until interrupted (or --count)");
+  auto* since = tail->add_option("--since", tail_flags->since,
+                                 "Start after this idx (default: the current end of the log)");
+  tail->add_option("--count", tail_flags->count, "Stop after printing this many events");
+  add_filter_flags(tail, *tail_flags);
+  add_log_options(tail, ctx);
+  tail->callback([&ctx, tail_flags, since] { run_tail(ctx, *tail_flags, since->count() > 0); });
+}
+
+}  // namespace bel::app

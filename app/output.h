@@ -1,0 +1,57 @@
+// Output for people and scripts (SPEC section 6): a table on a terminal, JSON otherwise or with
+// --format json; times in UTC ISO 8601; statuses in their short form in tables.
+//
+//   bel::app::Table t({"IDX", "TIME", "TYPE"});
+//   t.add_row({"1", bel::app::format_time(ev.timestamp()), "partition_event"});
+//   t.print(stdout);
+#ifndef BEL_APP_OUTPUT_H_
+#define BEL_APP_OUTPUT_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::app {
+
+enum class Format { table, json };
+
+// "table" / "json"; empty means table when standard output is a terminal, json otherwise.
+// invalid_argument for anything else.
+Result<Format> resolve_format(const std::string& text);
+
+// Unix nanoseconds as "2026-11-25T18:25:42.123Z"; "-" for 0.
+std::string format_time(int64_t unix_ns);
+
+// Columns padded to their widest cell; the last column is not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header);
+  void add_row(std::vector<std::string> cells);
+  size_t rows() const { return rows_.size(); }
+  void print(std::FILE* out) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Short one-line descriptions of an event for tables.
+std::string event_subject(const BuildEvent& event);  // partition ref, job run id, ...
+std::string event_status(const BuildEvent& event);   // short status: "building", "cancelled"
+std::string event_detail(const BuildEvent& event);   // message / reason / delegation target
+
+// Prints `page` as a table (with a hint to continue when has_more).
+void print_events_table(const EventPage& page, std::FILE* out);
+// One table row per event, without header, for `events tail`.
+std::vector<std::string> event_row(const BuildEvent& event);
+
+// Prints "bel: <message>" to stderr.
+void print_error(const Error& error);
+
+}  // namespace bel::app
+
+#endif  // BEL_APP_OUTPUT_H_

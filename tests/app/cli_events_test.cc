@@ -1,0 +1,283 @@
+// End-to-end: the real `bel` binary appending to and listing temp logs (SPEC section 6).
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "messages/json.h"
+#include "messages/types.h"
+#include "tests/support/events.h"
+#include "tests/support/run_command.h"
+
+namespace bel {
+namespace {
+
+using namespace bel::testing;
+using namespace bel::v1;
+
+const std::string kBel = BEL_BINARY;
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::string log_uri() const { return "sqlite://" + dir_.path() + "/log.db"; }
+  CommandResult bel(const std::string& args, const std::string& input = "") {
+    return run_command(shell_quote(kBel) + " " + args + " --log " + shell_quote(log_uri()),
+                       input);
+  }
+  static std::string json_lines(const std::vector<BuildEvent>& events) {
+    std::string out;
+    for (const auto& e : events) out += to_json(e) + "\n";
+    return out;
+  }
+  EventPage list(const std::string& args = "") {
+    auto r = bel("events list --format json " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EventPage page;
+    auto ok = from_json(r.out, &page);
+    EXPECT_TRUE(ok.ok()) << r.out;
+    return page;
+  }
+
+  TempDir dir_;
+};
+
+std::vector<BuildEvent> scenario() {
+  return {request_event("br-1", BUILD_REQUEST_RECEIVED, {"sales/2026-11-01", "sales/2026-11-02"}),
+          request_event("br-1", BUILD_REQUEST_EXECUTING),
+          job_event("br-1", "jr-1", "//sales", JOB_SCHEDULED, {"sales/2026-11-01"}),
+          partition_event("br-1", "sales/2026-11-01", PARTITION_BUILDING, "jr-1"),
+          job_event("br-1", "jr-1", "//sales", JOB_COMPLETED, {"sales/2026-11-01"}),
+          partition_event("br-1", "sales/2026-11-01", PARTITION_AVAILABLE, "jr-1"),
+          partition_event("br-1", "reports/2026-11-01", PARTITION_REQUESTED)};
+}
+
+TEST_F(CliTest, AppendThenListRoundTripsThroughAnSqliteLog) {
+  const auto events = scenario();
+  auto r = bel("append - --format json", json_lines(events));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), events.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    AppendAck ack;
+    ASSERT_TRUE(from_json(lines[i], &ack).ok()) << lines[i];
+    EXPECT_EQ(ack.idx(), static_cast<int64_t>(i + 1));
+    EXPECT_FALSE(ack.duplicate());
+    EXPECT_FALSE(ack.event_id().empty());
+    EXPECT_NE(lines[i].find("\"duplicate\":false"), std::string::npos) << lines[i];
+  }
+
+  EventPage page = list();
+  ASSERT_EQ(page.events_size(), static_cast<int>(events.size()));
+  EXPECT_FALSE(page.has_more());
+  EXPECT_EQ(page.next_idx(), static_cast<int64_t>(events.size()));
+  for (int i = 0; i < page.events_size(); ++i) {
+    BuildEvent got = page.events(i);
+    EXPECT_EQ(got.idx(), i + 1);
+    EXPECT_GT(got.timestamp(), 0);
+    got.clear_idx();
+    got.clear_event_id();
+    got.clear_timestamp();
+    BuildEvent want = events[i];
+    // The log fills status names.
+    BuildEvent filled;
+    ASSERT_TRUE(from_json(to_json(got), &filled).ok());
+    EXPECT_EQ(got.build_request_id(), want.build_request_id());
+    EXPECT_EQ(got.event_type_case(), want.event_type_case());
+  }
+  EXPECT_EQ(page.events(3).partition_event().status_name(), "PARTITION_BUILDING");
+}
+
+TEST_F(CliTest, ListFiltersByEveryFlag) {
+  ASSERT_EQ(bel("append -", json_lines(scenario())).exit_code, 0);
+  EXPECT_EQ(list("--partition sales/2026-11-01").events_size(), 5);  // requested, job x2, part x2
+  EXPECT_EQ(list("--pattern 'sales/*-02'").events_size(), 1);
+  EXPECT_EQ(list("--pattern 'reports/*' --pattern 'sales/*-02'").events_size(), 2);
+  EXPECT_EQ(list("--job //sales").events_size(), 2);
+  EXPECT_EQ(list("--job-run jr-1").events_size(), 4);
+  EXPECT_EQ(list("--build br-1").events_size(), 7);
+  EXPECT_EQ(list("--build br-2").events_size(), 0);
+  EXPECT_EQ(list("--type partition_event").events_size(), 3);
+  EXPECT_EQ(list("--type partition --partition sales/2026-11-01").events_size(), 2);
+  EXPECT_EQ(list("--since 5").events_size(), 2);
+  EventPage page = list("--limit 2 --since 2");
+  ASSERT_EQ(page.events_size(), 2);
+  EXPECT_EQ(page.events(0).idx(), 3);
+  EXPECT_EQ(page.next_idx(), 4);
+  EXPECT_TRUE(page.has_more());
+}
+
+TEST_F(CliTest, BadLineAppendsNothingAndNamesLineFieldAndRule) {
+  auto events = scenario();
+  events[2].mutable_job_event()->clear_job_run_id();
+  auto r = bel("append -", json_lines(events));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("job_event.job_run_id is empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid_event"), std::string::npos) << r.err;
+  EXPECT_EQ(list().events_size(), 0);
+}
+
+TEST_F(CliTest, InvalidTransitionNamesTheLineAndAppendsNothing) {
+  std::vector<BuildEvent> events = {request_event("br-1", BUILD_REQUEST_RECEIVED),
+                                    request_event("br-1", BUILD_REQUEST_COMPLETED),
+                                    request_event("br-1", BUILD_REQUEST_EXECUTING)};
+  auto r = bel("append -", "\n" + json_lines(events));  // a blank first line still counts
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid_transition"), std::string::npos) << r.err;
+  EXPECT_EQ(list().events_size(), 0);
+}
+
+TEST_F(CliTest, MalformedJsonNamesTheLine) {
+  ASSERT_EQ(bel("append -", json_lines({scenario()[0]})).exit_code, 0);
+  auto r = bel("append -", to_json(scenario()[1]) + "\n{\"build_request_id\": \n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
+  EXPECT_EQ(list().events_size(), 1);
+}
+
+TEST_F(CliTest, UnknownFieldIsRejectedByName) {
+  auto r = bel("append -", "{\"build_request_id\":\"b\",\"bogus_field\":1}\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bogus_field"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, AppendAcceptsLowerCamelCaseAndReadsAFile) {
+  const std::string path = dir_.path() + "/events.jsonl";
+  {
+    std::ofstream f(path);
+    f << "{\"buildRequestId\":\"br-9\",\"buildRequestEvent\":{\"statusCode\":"
+         "\"BUILD_REQUEST_RECEIVED\"}}\n";
+  }
+  auto r = bel("append " + shell_quote(path) + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(list("--build br-9").events_size(), 1);
+}
+
+TEST_F(CliTest, IdenticalReappendIsReportedAsDuplicate) {
+  auto e = with_id(request_event("br-1", BUILD_REQUEST_RECEIVED), "ev-1");
+  e.set_timestamp(1000);
+  ASSERT_EQ(bel("append -", json_lines({e})).exit_code, 0);
+  auto r = bel("append - --format json", json_lines({e}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  AppendAck ack;
+  ASSERT_TRUE(from_json(lines_of(r.out).at(0), &ack).ok());
+  EXPECT_TRUE(ack.duplicate());
+  EXPECT_EQ(ack.idx(), 1);
+  e.set_timestamp(2000);
+  r = bel("append -", json_lines({e}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("duplicate_event_id"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, StdoutBackendPrintsEachCommittedEventAsAJsonLine) {
+  auto r = run_command(shell_quote(kBel) + " append - --log stdout --format json",
+                       json_lines(scenario()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int events = 0;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.find("\"build_request_id\"") == std::string::npos) continue;
+    BuildEvent e;
+    ASSERT_TRUE(from_json(line, &e).ok()) << line;
+    EXPECT_EQ(e.idx(), ++events);
+  }
+  EXPECT_EQ(events, static_cast<int>(scenario().size()));
+}
+
+TEST_F(CliTest, TailFollowsEventsCommittedAfterItStarts) {
+  ASSERT_EQ(bel("append -", json_lines({request_event("br-1", BUILD_REQUEST_RECEIVED)})).exit_code,
+            0);
+  CommandResult tail;
+  std::thread follower([&] {
+    tail = run_command("timeout 60 " + shell_quote(kBel) + " events tail --since 1 --count 2 " +
+                       "--format json --type partition_event --log " + shell_quote(log_uri()));
+  });
+  // Appended while tail runs (or before it polls: --since 1 makes it see them either way).
+  ASSERT_EQ(bel("append -", json_lines({request_event("br-1", BUILD_REQUEST_EXECUTING),
+                                        partition_event("br-1", "p/1", PARTITION_BUILDING)}))
+                .exit_code,
+            0);
+  ASSERT_EQ(bel("append -", json_lines({partition_event("br-1", "p/2", PARTITION_BUILDING)}))
+                .exit_code,
+            0);
+  follower.join();
+  ASSERT_EQ(tail.exit_code, 0) << tail.err;
+  auto lines = lines_of(tail.out);
+  ASSERT_EQ(lines.size(), 2u);
+  BuildEvent first, second;
+  ASSERT_TRUE(from_json(lines[0], &first).ok());
+  ASSERT_TRUE(from_json(lines[1], &second).ok());
+  EXPECT_EQ(first.partition_event().partition_ref().str(), "p/1");
+  EXPECT_EQ(second.idx(), 4);
+}
+
+TEST_F(CliTest, MissingLogExitsOneNamingTheUri) {
+  auto r = bel("events list");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(log_uri()), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UnknownSchemeExitsOneNamingTheUri) {
+  auto r = run_command(shell_quote(kBel) + " events list --log ftp://x/y");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("ftp://x/y"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unsupported_uri"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
+  struct Case {
+    std::string args, needle;
+  };
+  for (const auto& c : std::vector<Case>{{"events list --limit 0", "--limit"},
+                                         {"events list --limit 10001", "--limit"},
+                                         {"events list --since -1", "--since"},
+                                         {"events list --type bogus", "bogus"},
+                                         {"events list --pattern 'a[b'", "a[b"},
+                                         {"events list --format yaml", "yaml"},
+                                         {"events list --no-such-flag", "--no-such-flag"},
+                                         {"no-such-command", "no-such-command"},
+                                         {"append --durability sometimes", "sometimes"}}) {
+    auto r = bel(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_NE((r.err + r.out).find(c.needle), std::string::npos) << c.args << "\n" << r.err;
+  }
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const std::string cmd : {"append", "events list", "events tail", "run"}) {
+    auto r = run_command(shell_quote(kBel) + " " + cmd + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd << r.err;
+    EXPECT_NE(r.out.find("--log"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  // A command group lists its subcommands.
+  auto group = run_command(shell_quote(kBel) + " events --help");
+  EXPECT_EQ(group.exit_code, 0) << group.err;
+  EXPECT_NE(group.out.find("list"), std::string::npos) << group.out;
+  EXPECT_NE(group.out.find("tail"), std::string::npos) << group.out;
+}
+
+TEST_F(CliTest, RunAppendsTheBuiltInScenario) {
+  auto r = bel("run --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EventPage page;
+  ASSERT_TRUE(from_json(r.out, &page).ok()) << r.out;
+  EXPECT_GE(page.events_size(), 40);
+  bool delegation = false, failed_job = false, cancel = false, invalidation = false;
+  for (const auto& e : page.events()) {
+    delegation |= e.has_delegation_event();
+    failed_job |= e.has_job_event() && e.job_event().status_code() == JOB_FAILED;
+    cancel |= e.has_build_cancel_event();
+    invalidation |= e.has_partition_invalidation_event();
+  }
+  EXPECT_TRUE(delegation && failed_job && cancel && invalidation);
+  // A second run appends after the first (fresh build ids, idx continues).
+  auto again = bel("run --format json");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EventPage second;
+  ASSERT_TRUE(from_json(again.out, &second).ok());
+  EXPECT_EQ(second.events(0).idx(), page.events_size() + 1);
+}
+
+}  // namespace
+}  // namespace bel
