@@ -43,3 +43,21 @@ void add_error_category(caf::actor_system_config& config) {
 }
 
 }  // namespace bel::actors
+
+namespace bel::actors {
+
+void add_bel_types(caf::actor_system_config& config) {
+  add_error_category(config);
+  config.add_message_type<BuildEvent>("bel.v1.BuildEvent");
+  config.add_message_type<std::vector<BuildEvent>>("std::vector<bel.v1.BuildEvent>");
+  config.add_message_type<AppendAck>("bel.v1.AppendAck");
+  config.add_message_type<AppendAcks>("bel.v1.AppendAcks");
+  config.add_message_type<Query>("bel.v1.Query");
+  config.add_message_type<QueryResult>("bel.v1.QueryResult");
+  config.add_message_type<ListEventsRequest>("bel.v1.ListEventsRequest");
+  config.add_message_type<EventPage>("bel.v1.EventPage");
+  config.add_message_type<ViewsStatus>("bel.v1.ViewsStatus");
+  config.add_message_type<StorageStats>("bel.v1.StorageStats");
+}
+
+}  // namespace bel::actors

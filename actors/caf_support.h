@@ -52,6 +52,18 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
+using fallback_atom = caf::atom_constant<caf::atom("fallback")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using set_atom = caf::atom_constant<caf::atom("set")>;
+using views_atom = caf::atom_constant<caf::atom("views")>;
+using login_atom = caf::atom_constant<caf::atom("login")>;
 
 // The CAF error category of bel errors.
 inline constexpr caf::atom_value kErrorCategory = caf::atom("bel");
@@ -65,6 +77,10 @@ Error from_caf_error(const caf::error& error);
 
 // Registers the bel error category so CAF renders bel errors readably.
 void add_error_category(caf::actor_system_config& config);
+
+// Announces every type bel sends between processes (remote console, gate), with the error
+// category. Both ends of a connection must call it.
+void add_bel_types(caf::actor_system_config& config);
 
 }  // namespace bel::actors
 

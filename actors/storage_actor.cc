@@ -159,6 +159,20 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         s.set_overloaded(self->state.overloaded);
         return s;
       },
+      [=](snapshot_atom, const ViewSnapshot& snapshot) -> caf::result<int64_t> {
+        storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
+                            snapshot.data()};
+        // Between messages no transaction is open (a group commits within one flush), so the
+        // snapshot is its own small transaction.
+        if (auto ok = self->state.writer->storage().save_snapshot(s); !ok.ok()) {
+          storage_log()->warn("snapshot not saved view={} error=\"{}\"", snapshot.view(),
+                              ok.error().to_string());
+          return to_caf_error(ok.error());
+        }
+        storage_log()->debug("snapshot saved view={} applied_idx={} bytes={}", snapshot.view(),
+                             snapshot.applied_idx(), snapshot.data().size());
+        return snapshot.applied_idx();
+      },
       [=](flush_atom) { commit_staged(self); },
   };
 }

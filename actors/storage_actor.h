@@ -33,6 +33,9 @@ using StorageActor = caf::typed_actor<
     // commit, in idx order, until it terminates.
     caf::reacts_to<subscribe_atom, caf::actor>,
     caf::replies_to<stats_atom>::with<StorageStats>,
+    // Saves a view snapshot (replacing that view and version's previous one); answers its
+    // applied_idx once stored.
+    caf::replies_to<snapshot_atom, ViewSnapshot>::with<int64_t>,
     // Sent to itself only: commit what is staged.
     caf::reacts_to<flush_atom>>;
 

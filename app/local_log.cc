@@ -1,15 +1,9 @@
 #include "app/local_log.h"
 
+#include "actors/coordinator.h"
 #include "storage/storage_factory.h"
 
 namespace bel::app {
-
-void configure_actor_system(caf::actor_system_config& config) {
-  config.set("scheduler.max-threads", 2);
-  // Idle workers otherwise sleep 50 us between polls, which dominates one-at-a-time round trips.
-  config.set("work-stealing.moderate-poll-attempts", 0);
-  actors::add_error_category(config);
-}
 
 Result<std::unique_ptr<LocalLog>> LocalLog::open(const std::string& uri,
                                                  LocalLogOptions options) {
@@ -25,7 +19,7 @@ Result<std::unique_ptr<LocalLog>> LocalLog::open(const std::string& uri,
   std::unique_ptr<LocalLog> log(new LocalLog());
   log->options_ = options;
   log->config_ = std::make_unique<caf::actor_system_config>();
-  configure_actor_system(*log->config_);
+  actors::configure_actor_system(*log->config_);
   log->system_ = std::make_unique<caf::actor_system>(*log->config_);
   log->storage_ = actors::spawn_storage_actor(*log->system_, std::move(*writer));
   log->reader_ = std::move(*reader);

@@ -25,10 +25,6 @@ struct LocalLogOptions {
   std::chrono::seconds timeout{60};
 };
 
-// The CAF configuration every bel process uses: a small scheduler and no idle polling sleeps
-// on latency-bound paths (see docs/decisions.md).
-void configure_actor_system(caf::actor_system_config& config);
-
 class LocalLog {
  public:
   static Result<std::unique_ptr<LocalLog>> open(const std::string& uri, LocalLogOptions options);

@@ -9,7 +9,9 @@
 
 namespace bel {
 
+using v1::ActiveBuildsRequest;
 using v1::ActiveBuildsResponse;
+using v1::ActivityRequest;
 using v1::ActivityResponse;
 using v1::AppendAck;
 using v1::AppendAcks;
@@ -21,6 +23,7 @@ using v1::BuildRequestStatus;
 using v1::BuildRequestSummary;
 using v1::BuildsListRequest;
 using v1::BuildsListResponse;
+using v1::BuildSummaryRequest;
 using v1::DataDep;
 using v1::DelegationEvent;
 using v1::EventFilter;
@@ -32,11 +35,15 @@ using v1::JobGraphEvent;
 using v1::JobLabel;
 using v1::JobMetrics;
 using v1::JobMetricsList;
+using v1::JobMetricsListRequest;
+using v1::JobMetricsRequest;
 using v1::JobRunCancelEvent;
+using v1::JobRunRequest;
 using v1::JobRunsListRequest;
 using v1::JobRunsListResponse;
 using v1::JobRunSummary;
 using v1::JobStatus;
+using v1::ListEventsRequest;
 using v1::PartitionEvent;
 using v1::PartitionInvalidationEvent;
 using v1::PartitionManifest;
@@ -44,8 +51,15 @@ using v1::PartitionRef;
 using v1::PartitionsListRequest;
 using v1::PartitionsListResponse;
 using v1::PartitionStatus;
+using v1::PartitionStatusRequest;
 using v1::PartitionStatusResponse;
+using v1::Query;
+using v1::QueryResult;
 using v1::StorageStats;
+using v1::ViewSnapshot;
+using v1::ViewsStatus;
+using v1::ViewState;
+using v1::ViewStatus;
 
 }  // namespace bel
 

@@ -90,6 +90,11 @@ class BuildSummaryView {
 
   int64_t as_of_idx() const { return as_of_idx_; }
 
+  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
+  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
+  // max(as_of_idx, idx). Nothing else changes.
+  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
+
   // not_found, naming the id, for a build request without events.
   Result<BuildRequestSummary> summary(const std::string& build_request_id) const;
 

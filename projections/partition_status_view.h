@@ -69,6 +69,11 @@ class PartitionStatusView {
   // The idx of the last event applied (0 for none). Every answer carries it as as_of_idx.
   int64_t as_of_idx() const { return as_of_idx_; }
 
+  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
+  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
+  // max(as_of_idx, idx). Nothing else changes.
+  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
+
   // The status of `ref`; a ref without one gets PARTITION_UNKNOWN with only partition_ref and
   // as_of_idx set.
   PartitionStatusResponse status(const std::string& ref) const;

@@ -1,0 +1,47 @@
+// bel_api: the one typed actor interface that in-process build workers, the coordinator's own
+// code and the console use for appends and every query of SPEC section 4 (SPEC section 5).
+//
+//   BelApi api = (*coordinator)->api();
+//   self->request(api, kTimeout, append_atom::value, event)
+//       .then([=](const AppendAck& ack) { ... });                     // after COMMIT
+//   Query q;
+//   q.set_min_idx(ack.idx());                                          // read your own write
+//   q.mutable_partition_status()->set_partition_ref("data/a");
+//   self->request(api, kTimeout, query_atom::value, q)
+//       .then([=](const QueryResult& r) { use(r.partition_status()); });
+//
+// Errors arrive as caf::error of the bel category; from_caf_error() turns them back into
+// bel::Error (invalid_event, invalid_transition, not_found, overloaded, timeout, ...).
+#ifndef BEL_ACTORS_BEL_API_H_
+#define BEL_ACTORS_BEL_API_H_
+
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/caf_support.h"
+
+namespace bel::actors {
+
+using BelApi = caf::typed_actor<
+    // One event / one atomic batch; answered after its COMMIT (SPEC section 2).
+    caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
+    caf::replies_to<append_atom, std::vector<BuildEvent>>::with<AppendAcks>,
+    // Any question of SPEC section 4; the answer reflects at least min_idx_of(query).
+    caf::replies_to<query_atom, Query>::with<QueryResult>,
+    // The same question answered from a scan of the log, never from a view (`bel check`).
+    caf::replies_to<fallback_atom, Query>::with<QueryResult>,
+    // list_events (SPEC 3.1): the events of a partition, build request, job run, ...
+    caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
+    // Every view's health, with the log's last idx.
+    caf::replies_to<views_atom>::with<ViewsStatus>,
+    // Rebuilds the view named (every view for ""); answers when done. not_found for an unknown
+    // name.
+    caf::replies_to<rebuild_atom, std::string>::with<ViewsStatus>,
+    // The storage actor's counters.
+    caf::replies_to<stats_atom>::with<StorageStats>>;
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_BEL_API_H_

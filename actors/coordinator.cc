@@ -1,0 +1,54 @@
+#include "actors/coordinator.h"
+
+#include <memory>
+
+#include "storage/storage_factory.h"
+#include "storage/uri.h"
+
+namespace bel::actors {
+
+void configure_actor_system(caf::actor_system_config& config) {
+  config.set("scheduler.max-threads", 2);
+  // Idle workers otherwise sleep 50 us between polls, which dominates one-at-a-time round trips.
+  config.set("work-stealing.moderate-poll-attempts", 0);
+  add_bel_types(config);
+}
+
+Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,
+                                 CoordinatorOptions options) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok()) return parsed.error();
+  auto log = storage::open_storage(uri, options.storage);
+  if (!log.ok()) return log.error();
+  // Readers are made from a read-only handle of our own: for the in-process backends it shares
+  // the writer's log, for SQLite each is a new connection.
+  auto root = (*log)->open_reader();
+  if (!root.ok()) return root.error();
+  std::shared_ptr<storage::Storage> reader_root(std::move(*root));
+  auto writer = LogWriter::open(std::move(*log), {});
+  if (!writer.ok()) return writer.error();
+
+  SupervisorConfig config = std::move(options.supervisor);
+  config.open_reader = [reader_root] { return reader_root->open_reader(); };
+  const bool in_process = parsed->scheme != storage::UriScheme::sqlite;
+  const storage::StorageOptions storage_options = options.storage;
+  config.open_writer = [uri, in_process,
+                        storage_options]() -> Result<std::unique_ptr<LogWriter>> {
+    if (in_process) {
+      // The log lives in the process: the readers still hold it, but a new writer cannot be
+      // attached to it, and reopening the URI would give an empty log.
+      return make_error(ErrorCode::storage_unavailable,
+                        uri + ": an in-process log cannot be reopened after its writer stopped");
+    }
+    auto reopened = storage::open_storage(uri, storage_options);
+    if (!reopened.ok()) return reopened.error();
+    return LogWriter::open(std::move(*reopened), {});
+  };
+  return spawn_supervisor(system, std::move(*writer), std::move(config));
+}
+
+void stop_coordinator(const BelApi& api) {
+  caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,333 @@
+#include "actors/supervisor.h"
+
+#include <array>
+#include <deque>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/query_actor.h"
+#include "projections/queries.h"
+
+namespace bel::actors {
+namespace {
+
+using projections::ViewKind;
+
+constexpr size_t kViews = 4;
+constexpr auto kStatusTimeout = std::chrono::seconds(10);
+
+std::shared_ptr<spdlog::logger> supervisor_log() {
+  static auto logger = [] {
+    auto l = spdlog::get("supervisor");
+    return l ? l : spdlog::default_logger()->clone("supervisor");
+  }();
+  return logger;
+}
+
+// Restart times of one child, for the restart limit.
+struct RestartHistory {
+  std::deque<caf::actor_clock::time_point> times;
+  int64_t total = 0;
+  bool given_up = false;
+};
+
+struct SupervisorState {
+  SupervisorConfig config;
+  StorageActor storage;
+  QueryActor query;
+  std::array<ViewActor, kViews> views;
+  RestartHistory storage_restarts;
+  RestartHistory query_restarts;
+  std::array<RestartHistory, kViews> view_restarts;
+  bool stopping = false;
+  static inline const char* name = "bel.supervisor";
+};
+
+using SupervisorPointer = BelApi::stateful_pointer<SupervisorState>;
+
+Error unavailable(const char* what) {
+  return make_error(ErrorCode::storage_unavailable,
+                    std::string("the coordinator's ") + what + " is not running (restart limit "
+                    "reached; see the coordinator's log)");
+}
+
+// True when another restart is allowed now; records it.
+bool allow_restart(SupervisorPointer self, RestartHistory& history, const std::string& who) {
+  const auto now = self->clock().now();
+  const auto& cfg = self->state.config;
+  while (!history.times.empty() && now - history.times.front() > cfg.restart_window) {
+    history.times.pop_front();
+  }
+  if (static_cast<int>(history.times.size()) >= cfg.max_restarts) {
+    history.given_up = true;
+    supervisor_log()->error("giving up on {}: {} restarts within {} s", who, history.times.size(),
+                            cfg.restart_window.count());
+    return false;
+  }
+  history.times.push_back(now);
+  ++history.total;
+  return true;
+}
+
+Result<ReaderActor> new_reader(SupervisorPointer self) {
+  auto storage = self->state.config.open_reader();
+  if (!storage.ok()) return storage.error();
+  return spawn_reader_actor(self->home_system(), std::move(*storage), self->state.config.reader);
+}
+
+void start_view(SupervisorPointer self, size_t k) {
+  auto& st = self->state;
+  const auto kind = static_cast<ViewKind>(k);
+  auto reader = new_reader(self);
+  if (!reader.ok()) {
+    supervisor_log()->error("view={} not started: {}", projections::view_name(kind),
+                            reader.error().to_string());
+    st.views[k] = ViewActor{};
+    return;
+  }
+  ViewDeps deps{st.storage, *reader, caf::actor_cast<FallbackActor>(self)};
+  ViewActorConfig config = st.config.views;
+  config.restarts = st.view_restarts[k].total;
+  auto view = spawn_view_actor(self->home_system(), kind, deps, config);
+  self->monitor(view);
+  st.views[k] = view;
+  if (st.query) {
+    self->send(st.query, set_atom::value, static_cast<int32_t>(k), view);
+  }
+}
+
+void start_query(SupervisorPointer self) {
+  auto& st = self->state;
+  std::vector<ReaderActor> readers;
+  for (int i = 0; i < std::max(1, st.config.query_readers); ++i) {
+    auto reader = new_reader(self);
+    if (!reader.ok()) {
+      supervisor_log()->error("query actor not started: {}", reader.error().to_string());
+      for (auto& r : readers) self->send_exit(r, caf::exit_reason::user_shutdown);
+      st.query = QueryActor{};
+      return;
+    }
+    readers.push_back(*reader);
+  }
+  st.query = spawn_query_actor(self->home_system(), std::move(readers));
+  self->monitor(st.query);
+  for (size_t k = 0; k < kViews; ++k) {
+    if (st.views[k]) self->send(st.query, set_atom::value, static_cast<int32_t>(k), st.views[k]);
+  }
+}
+
+void stop_view(SupervisorPointer self, size_t k) {
+  auto& view = self->state.views[k];
+  if (!view) return;
+  self->demonitor(view.address());
+  self->send_exit(view, caf::exit_reason::user_shutdown);
+  view = ViewActor{};
+}
+
+void on_down(SupervisorPointer self, const caf::down_msg& down) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  const std::string reason = caf::to_string(down.reason);
+  if (st.storage && st.storage.address() == down.source) {
+    supervisor_log()->error("storage actor down reason={}", reason);
+    st.storage = StorageActor{};
+    if (!allow_restart(self, st.storage_restarts, "the storage actor")) return;
+    auto writer = st.config.open_writer ? st.config.open_writer()
+                                        : Result<std::unique_ptr<LogWriter>>(make_error(
+                                              ErrorCode::storage_unavailable, "no reopen"));
+    if (!writer.ok()) {
+      supervisor_log()->error("storage actor not restarted: {}", writer.error().to_string());
+      return;
+    }
+    st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
+    self->monitor(st.storage);
+    // The views are subscribed to the dead actor: start them again on the new one.
+    for (size_t k = 0; k < kViews; ++k) {
+      stop_view(self, k);
+      start_view(self, k);
+    }
+    return;
+  }
+  if (st.query && st.query.address() == down.source) {
+    supervisor_log()->error("query actor down reason={}", reason);
+    st.query = QueryActor{};
+    if (allow_restart(self, st.query_restarts, "the query actor")) start_query(self);
+    return;
+  }
+  for (size_t k = 0; k < kViews; ++k) {
+    if (st.views[k] && st.views[k].address() == down.source) {
+      const char* name = projections::view_name(static_cast<ViewKind>(k));
+      supervisor_log()->error("view={} actor down reason={}", name, reason);
+      st.views[k] = ViewActor{};
+      if (allow_restart(self, st.view_restarts[k], std::string("the ") + name + " view")) {
+        start_view(self, k);
+      }
+      return;
+    }
+  }
+}
+
+// Collects every view's status, the log's last idx and the fallback count into one answer.
+void collect_views_status(SupervisorPointer self, caf::typed_response_promise<ViewsStatus> rp) {
+  struct Pending {
+    ViewsStatus out;
+    int waiting = 0;
+    caf::typed_response_promise<ViewsStatus> rp;
+    void done() {
+      if (--waiting > 0) return;
+      for (auto& v : *out.mutable_views()) {
+        v.set_lag(std::max<int64_t>(0, out.last_idx() - v.applied_idx()));
+      }
+      rp.deliver(std::move(out));
+    }
+  };
+  auto& st = self->state;
+  auto pending = std::make_shared<Pending>();
+  pending->rp = rp;
+  pending->waiting = 1;  // released at the end, so nothing is delivered before every ask is out
+  for (size_t k = 0; k < kViews; ++k) {
+    ViewStatus* slot = pending->out.add_views();
+    slot->set_view(projections::view_name(static_cast<ViewKind>(k)));
+    slot->set_restarts(st.view_restarts[k].total);
+    if (!st.views[k]) {
+      slot->set_state(v1::VIEW_FAILED);
+      slot->set_last_error(st.view_restarts[k].given_up ? "not running: restart limit reached"
+                                                        : "not running");
+      continue;
+    }
+    ++pending->waiting;
+    self->request(st.views[k], kStatusTimeout, status_atom::value)
+        .then([pending, k](const ViewStatus& s) {
+                *pending->out.mutable_views(static_cast<int>(k)) = s;
+                pending->done();
+              },
+              [pending, k](const caf::error& e) {
+                auto* v = pending->out.mutable_views(static_cast<int>(k));
+                v->set_state(v1::VIEW_STATE_UNSPECIFIED);
+                v->set_last_error(from_caf_error(e).to_string());
+                pending->done();
+              });
+  }
+  if (st.storage) {
+    ++pending->waiting;
+    self->request(st.storage, kStatusTimeout, stats_atom::value)
+        .then(
+            [pending](const StorageStats& s) {
+              pending->out.set_last_idx(s.last_idx());
+              pending->done();
+            },
+            [pending](const caf::error&) { pending->done(); });
+  }
+  if (st.query) {
+    ++pending->waiting;
+    self->request(st.query, kStatusTimeout, stats_atom::value)
+        .then(
+            [pending](int64_t fallbacks) {
+              pending->out.set_fallback_queries(fallbacks);
+              pending->done();
+            },
+            [pending](const caf::error&) { pending->done(); });
+  }
+  pending->done();
+}
+
+BelApi::behavior_type supervisor(SupervisorPointer self,
+                                 std::shared_ptr<std::unique_ptr<LogWriter>> writer,
+                                 SupervisorConfig config) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
+  self->monitor(st.storage);
+  start_query(self);
+  for (size_t k = 0; k < kViews; ++k) start_view(self, k);
+
+  self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
+  // Shutdown: views and queries first, the storage actor last (it commits what is staged and
+  // answers every waiting append before it stops).
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    auto& s = self->state;
+    s.stopping = true;
+    for (size_t k = 0; k < kViews; ++k) stop_view(self, k);
+    if (s.query) self->send_exit(s.query, msg.reason);
+    if (s.storage) self->send_exit(s.storage, msg.reason);
+    self->quit(msg.reason);
+  });
+
+  return {
+      [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
+        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
+        return self->delegate(self->state.storage, append_atom::value, std::move(event));
+      },
+      [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
+        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
+        return self->delegate(self->state.storage, append_atom::value, std::move(batch));
+      },
+      [=](query_atom, Query& query) -> caf::result<QueryResult> {
+        if (!self->state.query) return to_caf_error(unavailable("query actor"));
+        return self->delegate(self->state.query, query_atom::value, std::move(query));
+      },
+      [=](fallback_atom, Query& query) -> caf::result<QueryResult> {
+        if (!self->state.query) return to_caf_error(unavailable("query actor"));
+        return self->delegate(self->state.query, fallback_atom::value, std::move(query));
+      },
+      [=](list_atom, ListEventsRequest& request) -> caf::result<EventPage> {
+        if (!self->state.query) return to_caf_error(unavailable("query actor"));
+        return self->delegate(self->state.query, list_atom::value, std::move(request));
+      },
+      [=](views_atom) -> caf::result<ViewsStatus> {
+        auto rp = self->make_response_promise<ViewsStatus>();
+        collect_views_status(self, rp);
+        return rp;
+      },
+      [=](rebuild_atom, const std::string& name) -> caf::result<ViewsStatus> {
+        std::vector<size_t> which;
+        if (name.empty()) {
+          for (size_t k = 0; k < kViews; ++k) which.push_back(k);
+        } else if (auto kind = projections::parse_view_name(name)) {
+          which.push_back(static_cast<size_t>(*kind));
+        } else {
+          return to_caf_error(make_error(
+              ErrorCode::not_found,
+              "no view named \"" + name +
+                  "\" (views: partition_status, build_summary, job_runs, activity)"));
+        }
+        auto rp = self->make_response_promise<ViewsStatus>();
+        auto waiting = std::make_shared<size_t>(1);
+        auto done = [=]() mutable {
+          if (--*waiting == 0) collect_views_status(self, rp);
+        };
+        for (size_t k : which) {
+          auto& view = self->state.views[k];
+          if (!view) {
+            // Not running (restart limit reached): a rebuild starts it afresh from idx 1.
+            self->state.view_restarts[k] = RestartHistory{};
+            ViewActorConfig saved = self->state.config.views;
+            self->state.config.views.load_snapshot = false;
+            start_view(self, k);
+            self->state.config.views = saved;
+            continue;
+          }
+          ++*waiting;
+          self->request(view, caf::infinite, rebuild_atom::value)
+              .then([=](const ViewStatus&) mutable { done(); },
+                    [=](const caf::error&) mutable { done(); });
+        }
+        done();
+        return rp;
+      },
+      [=](stats_atom) -> caf::result<StorageStats> {
+        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
+        return self->delegate(self->state.storage, stats_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+BelApi spawn_supervisor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
+                        SupervisorConfig config) {
+  auto holder = std::make_shared<std::unique_ptr<LogWriter>>(std::move(writer));
+  return system.spawn(supervisor, holder, std::move(config));
+}
+
+}  // namespace bel::actors

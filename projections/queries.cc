@@ -1,0 +1,390 @@
+#include "projections/queries.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "messages/glob.h"
+
+namespace bel::projections {
+namespace {
+
+Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
+
+Error not_for_view(const Query& query, const char* view) {
+  return make_error(ErrorCode::internal,
+                    describe_query(query) + " is not answered by the " + view + " view");
+}
+
+template <class Enum>
+Status check_statuses(const char* field, const google::protobuf::RepeatedField<int>& values,
+                      bool (*valid)(int)) {
+  for (int v : values) {
+    if (!valid(v) || v == 0) {
+      return bad(std::string(field) + ": " + std::to_string(v) + " is not a status");
+    }
+  }
+  return ok_status();
+}
+
+Status check_required(const char* field, const std::string& value) {
+  if (value.empty()) return bad(std::string(field) + " is empty");
+  return ok_status();
+}
+
+}  // namespace
+
+const char* view_name(ViewKind kind) {
+  switch (kind) {
+    case ViewKind::partition_status:
+      return PartitionStatusView::kName;
+    case ViewKind::build_summary:
+      return BuildSummaryView::kName;
+    case ViewKind::job_runs:
+      return JobRunsView::kName;
+    case ViewKind::activity:
+      return ActivityView::kName;
+  }
+  return "unknown";
+}
+
+std::optional<ViewKind> parse_view_name(std::string_view name) {
+  for (ViewKind kind : kAllViews) {
+    if (name == view_name(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+ViewKind view_for(const Query& query) {
+  switch (query.query_case()) {
+    case Query::kPartitionStatus:
+    case Query::kActiveBuilds:
+    case Query::kPartitionsList:
+      return ViewKind::partition_status;
+    case Query::kBuildSummary:
+    case Query::kBuildsList:
+      return ViewKind::build_summary;
+    case Query::kJobRun:
+    case Query::kJobRunsList:
+    case Query::kJobMetrics:
+    case Query::kJobMetricsList:
+      return ViewKind::job_runs;
+    case Query::kActivity:
+    case Query::QUERY_NOT_SET:
+      break;
+  }
+  return ViewKind::activity;
+}
+
+int64_t min_idx_of(const Query& query) {
+  int64_t own = 0;
+  switch (query.query_case()) {
+    case Query::kPartitionsList:
+      own = query.partitions_list().min_idx();
+      break;
+    case Query::kBuildsList:
+      own = query.builds_list().min_idx();
+      break;
+    case Query::kJobRunsList:
+      own = query.job_runs_list().min_idx();
+      break;
+    default:
+      break;
+  }
+  return std::max(own, query.min_idx());
+}
+
+Status check_query(const Query& query) {
+  if (query.min_idx() < 0) {
+    return bad("min_idx " + std::to_string(query.min_idx()) + " is negative");
+  }
+  switch (query.query_case()) {
+    case Query::kPartitionStatus:
+      return check_required("partition_ref", query.partition_status().partition_ref());
+    case Query::kActiveBuilds:
+      return check_required("partition_ref", query.active_builds().partition_ref());
+    case Query::kPartitionsList: {
+      const auto& r = query.partitions_list();
+      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
+      if (!r.pattern().empty()) {
+        if (auto ok = check_glob(r.pattern()); !ok.ok()) return ok.error();
+      }
+      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
+      return check_statuses<PartitionStatus>("status_filter", r.status_filter(),
+                                             v1::PartitionStatus_IsValid);
+    }
+    case Query::kBuildSummary:
+      return check_required("build_request_id", query.build_summary().build_request_id());
+    case Query::kBuildsList: {
+      const auto& r = query.builds_list();
+      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
+      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
+      return check_statuses<BuildRequestStatus>("status_filter", r.status_filter(),
+                                                v1::BuildRequestStatus_IsValid);
+    }
+    case Query::kJobRun:
+      return check_required("job_run_id", query.job_run().job_run_id());
+    case Query::kJobRunsList: {
+      const auto& r = query.job_runs_list();
+      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
+      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
+      return check_statuses<JobStatus>("status_filter", r.status_filter(),
+                                       v1::JobStatus_IsValid);
+    }
+    case Query::kJobMetrics:
+      return check_required("job_label", query.job_metrics().job_label());
+    case Query::kJobMetricsList:
+    case Query::kActivity:
+      return ok_status();
+    case Query::QUERY_NOT_SET:
+      break;
+  }
+  return bad("the query names no question (set one of partition_status, active_builds, "
+             "partitions_list, build_summary, builds_list, job_run, job_runs_list, job_metrics, "
+             "job_metrics_list, activity)");
+}
+
+std::string describe_query(const Query& query) {
+  switch (query.query_case()) {
+    case Query::kPartitionStatus:
+      return "partition_status(" + query.partition_status().partition_ref() + ")";
+    case Query::kActiveBuilds:
+      return "active_builds(" + query.active_builds().partition_ref() + ")";
+    case Query::kPartitionsList:
+      return "partitions_list";
+    case Query::kBuildSummary:
+      return "build_summary(" + query.build_summary().build_request_id() + ")";
+    case Query::kBuildsList:
+      return "builds_list";
+    case Query::kJobRun:
+      return "job_run(" + query.job_run().job_run_id() + ")";
+    case Query::kJobRunsList:
+      return "job_runs_list";
+    case Query::kJobMetrics:
+      return "job_metrics(" + query.job_metrics().job_label() + ")";
+    case Query::kJobMetricsList:
+      return "job_metrics_list";
+    case Query::kActivity:
+      return "activity";
+    case Query::QUERY_NOT_SET:
+      break;
+  }
+  return "empty query";
+}
+
+std::string_view result_name(const QueryResult& result) {
+  if (result.result_case() == QueryResult::RESULT_NOT_SET) return "nothing";
+  return QueryResult::descriptor()->FindFieldByNumber(result.result_case())->name();
+}
+
+Result<QueryResult> answer(const PartitionStatusView& view, const Query& query) {
+  QueryResult out;
+  switch (query.query_case()) {
+    case Query::kPartitionStatus:
+      *out.mutable_partition_status() = view.status(query.partition_status().partition_ref());
+      return out;
+    case Query::kActiveBuilds:
+      *out.mutable_active_builds() = view.active_builds(query.active_builds().partition_ref());
+      return out;
+    case Query::kPartitionsList: {
+      auto list = view.list(query.partitions_list());
+      if (!list.ok()) return list.error();
+      *out.mutable_partitions_list() = std::move(*list);
+      return out;
+    }
+    default:
+      return not_for_view(query, PartitionStatusView::kName);
+  }
+}
+
+Result<QueryResult> answer(const BuildSummaryView& view, const Query& query) {
+  QueryResult out;
+  switch (query.query_case()) {
+    case Query::kBuildSummary: {
+      auto summary = view.summary(query.build_summary().build_request_id());
+      if (!summary.ok()) return summary.error();
+      *out.mutable_build_summary() = std::move(*summary);
+      return out;
+    }
+    case Query::kBuildsList: {
+      auto list = view.list(query.builds_list());
+      if (!list.ok()) return list.error();
+      *out.mutable_builds_list() = std::move(*list);
+      return out;
+    }
+    default:
+      return not_for_view(query, BuildSummaryView::kName);
+  }
+}
+
+Result<QueryResult> answer(const JobRunsView& view, const Query& query) {
+  QueryResult out;
+  switch (query.query_case()) {
+    case Query::kJobRun: {
+      auto run = view.job_run(query.job_run().job_run_id());
+      if (!run.ok()) return run.error();
+      *out.mutable_job_run() = std::move(*run);
+      return out;
+    }
+    case Query::kJobRunsList: {
+      auto list = view.list(query.job_runs_list());
+      if (!list.ok()) return list.error();
+      *out.mutable_job_runs_list() = std::move(*list);
+      return out;
+    }
+    case Query::kJobMetrics: {
+      auto metrics = view.metrics(query.job_metrics().job_label());
+      if (!metrics.ok()) return metrics.error();
+      *out.mutable_job_metrics() = std::move(*metrics);
+      return out;
+    }
+    case Query::kJobMetricsList:
+      *out.mutable_job_metrics_list() = view.all_metrics();
+      return out;
+    default:
+      return not_for_view(query, JobRunsView::kName);
+  }
+}
+
+Result<QueryResult> answer(const ActivityView& view, const Query& query) {
+  if (query.query_case() != Query::kActivity) return not_for_view(query, ActivityView::kName);
+  QueryResult out;
+  *out.mutable_activity() = view.activity();
+  return out;
+}
+
+// ---- FallbackFold -------------------------------------------------------------------------------
+
+struct FallbackFold::Views {
+  PartitionStatusView partition_status;
+  BuildSummaryView build_summary;
+  JobRunsView job_runs;
+  ActivityView activity;
+
+  void apply(ViewKind kind, const BuildEvent& event) {
+    switch (kind) {
+      case ViewKind::partition_status:
+        partition_status.apply(event);
+        break;
+      case ViewKind::build_summary:
+        build_summary.apply(event);
+        break;
+      case ViewKind::job_runs:
+        job_runs.apply(event);
+        break;
+      case ViewKind::activity:
+        activity.apply(event);
+        break;
+    }
+  }
+};
+
+FallbackFold::FallbackFold(Query query)
+    : query_(std::move(query)), views_(std::make_unique<Views>()) {
+  switch (query_.query_case()) {
+    case Query::kPartitionStatus:
+      filter_.add_partition_refs(query_.partition_status().partition_ref());
+      break;
+    case Query::kActiveBuilds:
+      filter_.add_partition_refs(query_.active_builds().partition_ref());
+      break;
+    case Query::kBuildSummary:
+      filter_.add_build_request_ids(query_.build_summary().build_request_id());
+      break;
+    case Query::kJobRun:
+      filter_.add_job_run_ids(query_.job_run().job_run_id());
+      break;
+    case Query::kJobMetrics:
+      filter_.add_job_labels(query_.job_metrics().job_label());
+      filter_.add_event_types("job_event");
+      break;
+    default:
+      break;  // every event
+  }
+  streaming_ = filter_.ByteSizeLong() == 0;
+}
+
+FallbackFold::~FallbackFold() = default;
+FallbackFold::FallbackFold(FallbackFold&&) noexcept = default;
+FallbackFold& FallbackFold::operator=(FallbackFold&&) noexcept = default;
+
+void FallbackFold::add(const BuildEvent& event) {
+  if (streaming_) {
+    views_->apply(view_for(query_), event);
+  } else {
+    buffered_.push_back(event);
+  }
+}
+
+bool FallbackFold::next_phase() {
+  if (phase_ != 1 || streaming_) return false;
+  const bool active = query_.query_case() == Query::kActiveBuilds;
+  const bool metrics = query_.query_case() == Query::kJobMetrics;
+  if (!active && !metrics) return false;
+
+  // The ids the second phase needs, from the first phase's events.
+  std::set<std::string> ids;
+  for (const auto& e : buffered_) {
+    if (active && (e.has_partition_event() || e.has_delegation_event())) {
+      ids.insert(e.build_request_id());
+    }
+    if (metrics && e.has_job_event() && !e.job_event().job_run_id().empty()) {
+      ids.insert(e.job_event().job_run_id());
+    }
+  }
+  phase_ = 2;
+  filter_.Clear();
+  if (ids.empty()) return false;
+  if (ids.size() > kMaxExpandedIds) {
+    // Too many ids for one filter: fold every event instead (the first phase's events come
+    // again in the full scan).
+    buffered_.clear();
+    streaming_ = true;
+    return true;
+  }
+  for (const auto& id : ids) {
+    if (active) {
+      filter_.add_build_request_ids(id);
+    } else {
+      filter_.add_job_run_ids(id);
+    }
+  }
+  if (active) {
+    filter_.add_event_types("build_request_event");
+    filter_.add_event_types("build_cancel_event");
+  }
+  return true;
+}
+
+void FallbackFold::apply_buffered() {
+  std::stable_sort(buffered_.begin(), buffered_.end(),
+                   [](const BuildEvent& a, const BuildEvent& b) { return a.idx() < b.idx(); });
+  int64_t last = -1;
+  for (const auto& e : buffered_) {
+    if (e.idx() == last) continue;  // found by both phases
+    last = e.idx();
+    views_->apply(view_for(query_), e);
+  }
+  buffered_.clear();
+}
+
+Result<QueryResult> FallbackFold::finish(int64_t last_idx) {
+  apply_buffered();
+  switch (view_for(query_)) {
+    case ViewKind::partition_status:
+      views_->partition_status.advance_to(last_idx);
+      return answer(views_->partition_status, query_);
+    case ViewKind::build_summary:
+      views_->build_summary.advance_to(last_idx);
+      return answer(views_->build_summary, query_);
+    case ViewKind::job_runs:
+      views_->job_runs.advance_to(last_idx);
+      return answer(views_->job_runs, query_);
+    case ViewKind::activity:
+      views_->activity.advance_to(last_idx);
+      return answer(views_->activity, query_);
+  }
+  return make_error(ErrorCode::internal, "unknown view");
+}
+
+}  // namespace bel::projections

@@ -1,0 +1,114 @@
+// Queries (SPEC section 4) as one Query message: which view answers each, answering it from that
+// view, and the fallback that answers it from a scan of the log with the same view code.
+//
+//   BEL_RETURN_IF_ERROR(bel::projections::check_query(query));      // invalid_argument
+//   ViewKind kind = bel::projections::view_for(query);               // which view actor to ask
+//   Result<QueryResult> r = bel::projections::answer(partition_view, query);
+//
+//   // The fallback: scan what the fold asks for, then answer as of the scan's last idx.
+//   bel::projections::FallbackFold fold(query);
+//   do {
+//     for (page over storage.list_events(..., fold.filter(), ...)) for (e : page) fold.add(e);
+//   } while (fold.next_phase());
+//   Result<QueryResult> r = fold.finish(last_idx);
+//
+// Pure code: no I/O, no clock, no CAF.
+#ifndef BEL_PROJECTIONS_QUERIES_H_
+#define BEL_PROJECTIONS_QUERIES_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "messages/error.h"
+#include "messages/types.h"
+#include "projections/activity_view.h"
+#include "projections/build_summary_view.h"
+#include "projections/job_runs_view.h"
+#include "projections/partition_status_view.h"
+
+namespace bel::projections {
+
+// The views of the query tier, one projection actor each.
+enum class ViewKind { partition_status, build_summary, job_runs, activity };
+inline constexpr ViewKind kAllViews[] = {ViewKind::partition_status, ViewKind::build_summary,
+                                         ViewKind::job_runs, ViewKind::activity};
+
+// "partition_status", "build_summary", "job_runs", "activity" (the views' kName).
+const char* view_name(ViewKind kind);
+// The view named `name`, or nothing.
+std::optional<ViewKind> parse_view_name(std::string_view name);
+
+// The view that answers `query`. REQUIRES: check_query(query).ok()
+ViewKind view_for(const Query& query);
+
+// The idx the answer must reflect: the larger of Query.min_idx and a list request's min_idx.
+int64_t min_idx_of(const Query& query);
+
+// invalid_argument, naming the field, when no query is set, a required ref / id / label is empty,
+// min_idx is negative, or a list's limit, offset or pattern is bad (never clamped).
+Status check_query(const Query& query);
+
+// The query's name for logs and messages: "partition_status(data/a)".
+std::string describe_query(const Query& query);
+
+// Answers `query` from `view`. not_found for an unknown build request, job run or job label;
+// internal when `query` is not one this view answers. REQUIRES: check_query(query).ok()
+Result<QueryResult> answer(const PartitionStatusView& view, const Query& query);
+Result<QueryResult> answer(const BuildSummaryView& view, const Query& query);
+Result<QueryResult> answer(const JobRunsView& view, const Query& query);
+Result<QueryResult> answer(const ActivityView& view, const Query& query);
+
+// Answers one query by folding the events it needs into a fresh view of its kind: the fallback
+// path of the query actor, and the oracle of property tests. Each phase names the events it
+// needs as an EventFilter (empty = every event); the caller scans the log with it, in idx order,
+// up to one fixed last idx for every phase, and hands each event to add().
+//  - partition_status: the partition's events. build_summary: the build request's events.
+//    job_run: the run's events.
+//  - active_builds: the partition's events, then the BuildRequestEvents and BuildCancelEvents of
+//    the requests found (whether they are terminal).
+//  - job_metrics: the label's JobEvents, then every event of the runs found (cancels carry no
+//    label).
+//  - lists, job metrics of every label, activity: every event.
+// A second phase naming more than kMaxExpandedIds ids becomes a scan of every event instead.
+class FallbackFold {
+ public:
+  static constexpr size_t kMaxExpandedIds = 512;
+
+  // REQUIRES: check_query(query).ok()
+  explicit FallbackFold(Query query);
+  ~FallbackFold();
+  FallbackFold(FallbackFold&&) noexcept;
+  FallbackFold& operator=(FallbackFold&&) noexcept;
+
+  // The events the current phase needs. An empty filter means every event.
+  const EventFilter& filter() const { return filter_; }
+
+  // Takes the next event of the current phase (ascending idx within a phase).
+  void add(const BuildEvent& event);
+
+  // Ends the current phase. True when another phase follows: filter() now names it.
+  bool next_phase();
+
+  // The answer as of `last_idx` (the idx every phase scanned up to). not_found as answer().
+  Result<QueryResult> finish(int64_t last_idx);
+
+ private:
+  struct Views;
+  void apply_buffered();
+
+  Query query_;
+  EventFilter filter_;
+  int phase_ = 1;
+  bool streaming_;                   // a scan of every event: apply as events come
+  std::vector<BuildEvent> buffered_;  // filtered phases: merged by idx before folding
+  std::unique_ptr<Views> views_;
+};
+
+// The result field's name, e.g. "partition_status" (for messages).
+std::string_view result_name(const QueryResult& result);
+
+}  // namespace bel::projections
+
+#endif  // BEL_PROJECTIONS_QUERIES_H_
