@@ -40,7 +40,9 @@ using BelApi = caf::typed_actor<
     // name.
     caf::replies_to<rebuild_atom, std::string>::with<ViewsStatus>,
     // The storage actor's counters.
-    caf::replies_to<stats_atom>::with<StorageStats>>;
+    caf::replies_to<stats_atom>::with<StorageStats>,
+    // Sets a meta value of the log (see StorageActor): validation_mode, coordinator_endpoint.
+    caf::replies_to<meta_atom, std::string, std::string>::with<std::string>>;
 
 }  // namespace bel::actors
 

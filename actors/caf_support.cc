@@ -1,5 +1,7 @@
 #include "actors/caf_support.h"
 
+#include "actors/bel_api.h"
+
 namespace bel::actors {
 
 caf::error to_caf_error(const Error& error) {
@@ -58,6 +60,8 @@ void add_bel_types(caf::actor_system_config& config) {
   config.add_message_type<EventPage>("bel.v1.EventPage");
   config.add_message_type<ViewsStatus>("bel.v1.ViewsStatus");
   config.add_message_type<StorageStats>("bel.v1.StorageStats");
+  config.add_message_type<ViewStatus>("bel.v1.ViewStatus");
+  config.add_message_type<BelApi>("bel.BelApi");
 }
 
 }  // namespace bel::actors

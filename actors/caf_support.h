@@ -64,6 +64,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using set_atom = caf::atom_constant<caf::atom("set")>;
 using views_atom = caf::atom_constant<caf::atom("views")>;
 using login_atom = caf::atom_constant<caf::atom("login")>;
+using meta_atom = caf::atom_constant<caf::atom("meta")>;
 
 // The CAF error category of bel errors.
 inline constexpr caf::atom_value kErrorCategory = caf::atom("bel");

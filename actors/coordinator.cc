@@ -18,6 +18,7 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
                                  CoordinatorOptions options) {
   auto parsed = storage::parse_storage_uri(uri);
   if (!parsed.ok()) return parsed.error();
+  options.storage.read_only = options.storage.read_only || options.read_only;
   auto log = storage::open_storage(uri, options.storage);
   if (!log.ok()) return log.error();
   // Readers are made from a read-only handle of our own: for the in-process backends it shares
@@ -25,20 +26,28 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   auto root = (*log)->open_reader();
   if (!root.ok()) return root.error();
   std::shared_ptr<storage::Storage> reader_root(std::move(*root));
-  auto writer = LogWriter::open(std::move(*log), {});
+  LogWriterOptions writer_options;
+  writer_options.read_only = options.storage.read_only;
+  auto writer = LogWriter::open(std::move(*log), writer_options);
   if (!writer.ok()) return writer.error();
 
   SupervisorConfig config = std::move(options.supervisor);
+  if (options.storage.read_only) {
+    // Nowhere to write snapshots.
+    config.views.snapshot_every_events = 0;
+    config.views.snapshot_interval = std::chrono::milliseconds(0);
+  }
   config.open_reader = [reader_root] { return reader_root->open_reader(); };
   const bool in_process = parsed->scheme != storage::UriScheme::sqlite;
   const storage::StorageOptions storage_options = options.storage;
   config.open_writer = [uri, in_process,
                         storage_options]() -> Result<std::unique_ptr<LogWriter>> {
-    if (in_process) {
+    if (in_process || storage_options.read_only) {
       // The log lives in the process: the readers still hold it, but a new writer cannot be
       // attached to it, and reopening the URI would give an empty log.
       return make_error(ErrorCode::storage_unavailable,
-                        uri + ": an in-process log cannot be reopened after its writer stopped");
+                        uri + ": the storage actor stopped and this log cannot be reopened "
+                              "(in-process or read-only)");
     }
     auto reopened = storage::open_storage(uri, storage_options);
     if (!reopened.ok()) return reopened.error();

@@ -21,6 +21,10 @@ namespace bel::actors {
 
 struct CoordinatorOptions {
   storage::StorageOptions storage;
+  // Open the log read-only: queries and scans only; appends, snapshots and meta changes are
+  // refused. For one-shot console commands that only read (no writer lock, no fold of the
+  // transition rules).
+  bool read_only = false;
   // Everything but the two factories, which start_coordinator fills.
   SupervisorConfig supervisor;
 };

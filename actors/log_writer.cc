@@ -61,8 +61,9 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Stor
     }
     mode = *parsed;
   }
+  const bool read_only = options.read_only;
   std::unique_ptr<LogWriter> writer(new LogWriter(std::move(storage), std::move(options), mode));
-  BEL_RETURN_IF_ERROR(writer->rebuild_rules());
+  BEL_RETURN_IF_ERROR(read_only ? writer->read_last_idx() : writer->rebuild_rules());
   return writer;
 }
 
@@ -83,7 +84,10 @@ Status LogWriter::rebuild_rules() {
   }
   rules_.commit();
   rules_.set_mode(mode);
-  last_idx_ = since;
+  return read_last_idx();
+}
+
+Status LogWriter::read_last_idx() {
   auto last = storage_->last_idx();
   if (!last.ok()) return last.error();
   last_idx_ = *last;
@@ -103,6 +107,10 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
                                            std::vector<std::string>* warnings) {
   if (batch.empty()) {
     return make_error(ErrorCode::invalid_argument, "append: the batch has no events");
+  }
+  if (options_.read_only) {
+    return make_error(ErrorCode::invalid_argument,
+                      storage_->uri() + ": append: the log is open read-only here");
   }
   TicketState ticket{next_ticket_++, {}};
   const auto mark = rules_.mark();

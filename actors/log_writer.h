@@ -35,6 +35,9 @@ inline constexpr const char* kValidationModeKey = "validation_mode";
 struct LogWriterOptions {
   // Current time in Unix nanoseconds, for events appended with timestamp 0.
   std::function<int64_t()> now;  // the system clock when empty
+  // Over a read-only storage: skip folding the log into the transition state (nothing will be
+  // validated) and refuse every append.
+  bool read_only = false;
 };
 
 class LogWriter {
@@ -89,6 +92,7 @@ class LogWriter {
 
   LogWriter(std::unique_ptr<storage::Storage> storage, LogWriterOptions options,
             projections::ValidationMode mode);
+  Status read_last_idx();
   Status rebuild_rules();
   Status validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
                             std::vector<std::string>* warnings);

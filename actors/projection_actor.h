@@ -153,6 +153,8 @@ class ProjectionActor {
         .then(
             [=](const ViewSnapshot& snap) {
               auto& st = self->state;
+              // A rebuild asked for meanwhile already started from an empty view.
+              if (st.state != v1::VIEW_LOADING) return;
               st.view.emplace();
               if (snap.applied_idx() > 0) {
                 auto restored = View::restore(snap.data());
@@ -168,7 +170,10 @@ class ProjectionActor {
               }
               catch_up(self);
             },
-            [=](const caf::error& e) { fail(self, 0, "loading the snapshot: " + describe(e)); });
+            [=](const caf::error& e) {
+              if (self->state.state != v1::VIEW_LOADING) return;  // a rebuild took over
+              fail(self, 0, "loading the snapshot: " + describe(e));
+            });
   }
 
   static void start_rebuild(Pointer self) {
@@ -242,8 +247,9 @@ class ProjectionActor {
     auto& s = self->state;
     if (events.empty()) return;
     s.seen_idx = std::max(s.seen_idx, events.back().idx());
-    // While loading, rebuilding or filling a gap the scan reads these from the log.
-    if (s.catching_up || s.state == v1::VIEW_FAILED) return;
+    // While loading, rebuilding or filling a gap the scan reads these from the log. Until the
+    // snapshot has loaded there is no view to apply to at all (and the snapshot may be past them).
+    if (!s.view || s.catching_up || s.state == v1::VIEW_FAILED) return;
     for (const auto& e : events) {
       if (e.idx() <= s.applied_idx) continue;  // already applied
       if (e.idx() != s.applied_idx + 1) {

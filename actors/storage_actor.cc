@@ -173,6 +173,28 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                              snapshot.applied_idx(), snapshot.data().size());
         return snapshot.applied_idx();
       },
+      [=](meta_atom, const std::string& key, const std::string& value)
+          -> caf::result<std::string> {
+        auto& writer = *self->state.writer;
+        if (key == kValidationModeKey) {
+          auto mode = projections::parse_validation_mode(value);
+          if (!mode) {
+            return to_caf_error(make_error(
+                ErrorCode::invalid_argument,
+                writer.storage().uri() + ": validation mode \"" + value +
+                    "\" is not a mode (expected strict or lenient)"));
+          }
+          // Appends already staged were judged under the old mode: commit them first.
+          commit_staged(self);
+          if (auto ok = writer.set_mode(*mode); !ok.ok()) return to_caf_error(ok.error());
+          storage_log()->info("validation mode set mode={}", value);
+          return value;
+        }
+        if (auto ok = writer.storage().set_meta(key, value); !ok.ok()) {
+          return to_caf_error(ok.error());
+        }
+        return value;
+      },
       [=](flush_atom) { commit_staged(self); },
   };
 }

@@ -36,6 +36,10 @@ using StorageActor = caf::typed_actor<
     // Saves a view snapshot (replacing that view and version's previous one); answers its
     // applied_idx once stored.
     caf::replies_to<snapshot_atom, ViewSnapshot>::with<int64_t>,
+    // Sets a meta value of the log (validation_mode switches the transition rules too; an empty
+    // value means none). Answers the value stored. invalid_argument for a key the storage
+    // manages itself or a bad validation mode.
+    caf::replies_to<meta_atom, std::string, std::string>::with<std::string>,
     // Sent to itself only: commit what is staged.
     caf::reacts_to<flush_atom>>;
 

@@ -91,6 +91,7 @@ void start_view(SupervisorPointer self, size_t k) {
   auto view = spawn_view_actor(self->home_system(), kind, deps, config);
   self->monitor(view);
   st.views[k] = view;
+  if (st.config.on_view_started) st.config.on_view_started(kind, view);
   if (st.query) {
     self->send(st.query, set_atom::value, static_cast<int32_t>(k), view);
   }
@@ -318,6 +319,11 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
       [=](stats_atom) -> caf::result<StorageStats> {
         if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
         return self->delegate(self->state.storage, stats_atom::value);
+      },
+      [=](meta_atom, std::string& key, std::string& value) -> caf::result<std::string> {
+        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
+        return self->delegate(self->state.storage, meta_atom::value, std::move(key),
+                              std::move(value));
       },
   };
 }

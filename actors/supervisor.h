@@ -42,6 +42,9 @@ struct SupervisorConfig {
   int query_readers = 2;
   int max_restarts = 10;
   std::chrono::seconds restart_window{60};
+  // Test seam: called on the supervisor's thread with every view actor it starts or restarts (so
+  // a test can kill one). Never set in production.
+  std::function<void(projections::ViewKind, const ViewActor&)> on_view_started;
 };
 
 // Spawns the supervisor and, through it, every actor of the coordinator. `writer` is the log

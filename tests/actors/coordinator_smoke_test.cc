@@ -43,6 +43,17 @@ TEST(CoordinatorSmokeTest, ViewAnswersEqualFallbackAfterAppends) {
   EXPECT_EQ(from_view.activity().as_of_idx(), 300);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_view, from_scan))
       << from_view.DebugString() << "\n---\n" << from_scan.DebugString();
+  // Every view reflects the last append once it answers a query with that min_idx.
+  for (auto make : {+[](Query& x) { x.mutable_partition_status()->set_partition_ref("any"); },
+                    +[](Query& x) { x.mutable_builds_list(); },
+                    +[](Query& x) { x.mutable_job_metrics_list(); }}) {
+    Query each;
+    each.set_min_idx(last);
+    make(each);
+    self->request(*api, kTimeout, query_atom::value, each)
+        .receive([&](const QueryResult&) {},
+                 [&](const caf::error& err) { FAIL() << from_caf_error(err).to_string(); });
+  }
   ViewsStatus views;
   self->request(*api, kTimeout, views_atom::value)
       .receive([&](const ViewsStatus& s) { views = s; },

@@ -1,0 +1,416 @@
+// The generic projection actor (actors/projection_actor.h) on its own: a gap between the storage
+// actor and the view is filled from the log (nothing skipped, nothing applied twice), and a view
+// that throws is marked failed, answers through the fallback meanwhile, and is healed by a rebuild.
+#include "actors/projection_actor.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "actors/coordinator.h"
+#include "actors/query_actor.h"
+#include "actors/reader_actor.h"
+#include "actors/storage_actor.h"
+#include "projections/partition_status_view.h"
+#include "storage/storage_factory.h"
+#include "tests/actors/query_checks.h"
+#include "tests/support/random_stream.h"
+#include "tests/support/reference_fold.h"
+#include "tests/support/run_command.h"
+
+namespace bel::actors {
+namespace {
+
+using namespace query_checks;
+using testing::random_stream;
+using testing::RandomStreamOptions;
+using testing::ReferenceFold;
+
+// ---- a view that throws on request --------------------------------------------------------------
+
+// Which idx FlakyPartitionView throws on, while armed. Shared with the view actor's thread.
+struct FlakyControl {
+  std::atomic<bool> armed{false};
+  std::atomic<int64_t> throw_at{0};
+};
+
+FlakyControl& flaky() {
+  static FlakyControl control;
+  return control;
+}
+
+// PartitionStatusView, except that apply throws on flaky().throw_at while flaky().armed.
+class FlakyPartitionView {
+ public:
+  static constexpr const char* kName = "flaky_partition_status";
+  static constexpr int kVersion = projections::PartitionStatusView::kVersion;
+
+  void apply(const BuildEvent& event) {
+    if (flaky().armed && event.idx() == flaky().throw_at) {
+      throw std::runtime_error("injected failure");
+    }
+    inner_.apply(event);
+  }
+  std::string serialize() const { return inner_.serialize(); }
+  static Result<FlakyPartitionView> restore(const std::string& bytes) {
+    auto inner = projections::PartitionStatusView::restore(bytes);
+    if (!inner.ok()) return inner.error();
+    FlakyPartitionView out;
+    out.inner_ = std::move(*inner);
+    return out;
+  }
+  const projections::PartitionStatusView& inner() const { return inner_; }
+
+ private:
+  projections::PartitionStatusView inner_;
+};
+
+// Found by argument-dependent lookup from the projection actor.
+Result<QueryResult> answer(const FlakyPartitionView& view, const Query& query) {
+  return projections::answer(view.inner(), query);
+}
+
+// ---- a reader that holds snapshot loads ---------------------------------------------------------
+
+using open_atom = caf::atom_constant<caf::atom("open")>;
+
+struct GatedReaderState {
+  ReaderActor real;
+  bool open = false;
+  struct Held {
+    caf::typed_response_promise<ViewSnapshot> promise;
+    std::string view;
+    int32_t version;
+  };
+  std::vector<Held> held;
+  static inline const char* name = "test.gated_reader";
+};
+
+// Stands in for a view's ReaderActor: passes everything to `real`, except that snapshot loads
+// wait until it receives open_atom (so a test decides when a view finishes loading).
+caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderActor real) {
+  self->state.real = std::move(real);
+  return {
+      [=](load_atom, const std::string& view, int32_t version) -> caf::result<ViewSnapshot> {
+        auto& st = self->state;
+        if (st.open) return self->delegate(st.real, load_atom::value, view, version);
+        auto rp = self->make_response_promise<ViewSnapshot>();
+        st.held.push_back({rp, view, version});
+        return rp;
+      },
+      [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
+        return self->delegate(self->state.real, list_atom::value, request);
+      },
+      [=](open_atom) {
+        auto& st = self->state;
+        st.open = true;
+        for (auto& h : st.held) h.promise.delegate(st.real, load_atom::value, h.view, h.version);
+        st.held.clear();
+      },
+  };
+}
+
+// ---- the fixture --------------------------------------------------------------------------------
+
+class ProjectionActorTest : public ::testing::Test {
+ protected:
+  ProjectionActorTest() {
+    configure_actor_system(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+    self_ = std::make_unique<caf::scoped_actor>(*system_);
+  }
+  ~ProjectionActorTest() override {
+    flaky().armed = false;
+    // Views first (their readers are linked to them), the storage actors last.
+    for (auto it = spawned_.rbegin(); it != spawned_.rend(); ++it) {
+      caf::anon_send_exit(*it, caf::exit_reason::user_shutdown);
+    }
+    self_.reset();
+    system_->await_all_actors_done();
+  }
+
+  caf::scoped_actor& self() { return *self_; }
+
+  template <class Handle>
+  Handle keep(Handle h) {
+    spawned_.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+
+  std::unique_ptr<storage::Storage> open(const std::string& uri) {
+    auto log = storage::open_storage(uri, {});
+    EXPECT_TRUE(log.ok()) << log.error().to_string();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  ReaderActor reader_of(storage::Storage& log, ReaderOptions options = {}) {
+    auto handle = log.open_reader();
+    EXPECT_TRUE(handle.ok()) << handle.error().to_string();
+    return keep(spawn_reader_actor(*system_, std::move(*handle), std::move(options)));
+  }
+
+  StorageActor storage_actor_of(std::unique_ptr<storage::Storage> log) {
+    auto writer = LogWriter::open(std::move(log), {});
+    EXPECT_TRUE(writer.ok()) << writer.error().to_string();
+    return keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+  }
+
+  // Appends events[from, to) through `storage` as one batch; expects their own idx back.
+  void append(const StorageActor& storage, const std::vector<BuildEvent>& events, size_t from,
+              size_t to) {
+    std::vector<BuildEvent> batch(events.begin() + static_cast<long>(from),
+                                  events.begin() + static_cast<long>(to));
+    for (auto& e : batch) e.set_idx(0);
+    auto acks = request_value<AppendAcks>(self(), storage, append_atom::value, batch);
+    ASSERT_TRUE(acks.ok()) << acks.error().to_string();
+    ASSERT_EQ(acks->acks_size(), static_cast<int>(to - from));
+    EXPECT_EQ(acks->acks(acks->acks_size() - 1).idx(), events[to - 1].idx());
+  }
+
+  // Delivers events[from, to), idx as in the stream, as one committed message.
+  void deliver(const ViewActor& view, const std::vector<BuildEvent>& events, size_t from,
+               size_t to) {
+    std::vector<BuildEvent> batch(events.begin() + static_cast<long>(from),
+                                  events.begin() + static_cast<long>(to));
+    self()->send(view, committed_atom::value, std::move(batch));
+  }
+
+  ViewStatus status(const ViewActor& view) {
+    auto s = request_value<ViewStatus>(self(), view, status_atom::value);
+    EXPECT_TRUE(s.ok()) << s.error().to_string();
+    return s.ok() ? *s : ViewStatus{};
+  }
+
+  // Asks `view` for its status until `done` holds or kTimeout ran out; returns the last one.
+  template <class Done>
+  ViewStatus wait_for(const ViewActor& view, Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    ViewStatus s;
+    do {
+      s = status(view);
+      if (done(s)) return s;
+    } while (std::chrono::steady_clock::now() < deadline);
+    ADD_FAILURE() << "view status never got there:\n" << s.DebugString();
+    return s;
+  }
+
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<caf::scoped_actor> self_;
+  std::vector<caf::actor> spawned_;
+};
+
+ViewActorConfig test_view_config() {
+  ViewActorConfig config;
+  config.snapshot_every_events = 0;  // no snapshots: every apply is counted from idx 1
+  config.snapshot_interval = std::chrono::milliseconds(0);
+  config.wait_budget = std::chrono::milliseconds(30000);  // a query waits rather than falls back
+  return config;
+}
+
+RandomStreamOptions small_stream(int num_events) {
+  RandomStreamOptions o;
+  o.num_events = num_events;
+  o.concurrent_builds = 5;
+  o.partition_space = 12;
+  return o;
+}
+
+// Compares every partition query, asked of `view` and of the scan on `scan` with min_idx = the
+// last idx of events[0, n), with the oracle over those events.
+void expect_partition_answers(caf::scoped_actor& self, const ViewActor& view,
+                              const ReaderActor& scan, const std::vector<BuildEvent>& events,
+                              size_t n, QueryComparer& compare) {
+  const std::vector<BuildEvent> prefix(events.begin(), events.begin() + static_cast<long>(n));
+  ReferenceFold oracle(prefix);
+  const auto queries = partition_queries_for(oracle, oracle.as_of_idx());
+  expect_answers(self, view, query_atom::value, queries, oracle, "view", compare);
+  expect_answers(self, scan, fallback_atom::value, queries, oracle, "scan", compare);
+}
+
+TEST_F(ProjectionActorTest, GapIsFilledFromLogWithoutSkippingOrDoubleApplying) {
+  constexpr uint64_t kSeed = 71;
+  const auto events = random_stream(kSeed, small_stream(300));
+  testing::TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
+  // The view subscribes to `quiet`, a real storage actor over the log that never publishes the
+  // events: they are appended through `writer`, a second storage actor over the same file. The
+  // test plays the publisher, and leaves gaps.
+  StorageActor quiet = storage_actor_of(open(uri));
+  auto log = open(uri);
+  ASSERT_TRUE(log);
+  ReaderActor view_reader = reader_of(*log);
+  ReaderActor scan = reader_of(*log);
+  StorageActor writer = storage_actor_of(std::move(log));
+  ViewActorConfig config = test_view_config();
+  config.catch_up_page = 7;  // the gap takes many pages
+  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
+      *system_, ViewDeps{quiet, view_reader, caf::actor_cast<FallbackActor>(scan)}, config));
+  wait_for(view, [](const ViewStatus& s) { return s.state() == v1::VIEW_HEALTHY; });
+  QueryComparer compare("seed 71");
+
+  append(writer, events, 0, 100);
+  deliver(view, events, 0, 10);
+  // Same sender, same receiver: the status request is handled after the delivery.
+  auto s = status(view);
+  EXPECT_EQ(s.applied_idx(), 10);
+  EXPECT_EQ(s.applies(), 10);
+
+  // idx 11..20 never arrive: the view reads them, and the rest of the log, from its reader. The
+  // queries wait for it (min_idx 100).
+  deliver(view, events, 20, 30);
+  expect_partition_answers(self(), view, scan, events, 100, compare);
+  s = status(view);
+  EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s.applied_idx(), 100);
+  EXPECT_EQ(s.applies(), 100);
+
+  // Duplicates of applied events are dropped.
+  deliver(view, events, 4, 50);
+  deliver(view, events, 99, 100);
+  s = status(view);
+  EXPECT_EQ(s.applied_idx(), 100);
+  EXPECT_EQ(s.applies(), 100);
+
+  // Later events first: the gap before them is read from the log; the late ones are dropped.
+  append(writer, events, 100, 250);
+  deliver(view, events, 200, 250);
+  deliver(view, events, 100, 200);
+  expect_partition_answers(self(), view, scan, events, 250, compare);
+  deliver(view, events, 0, 250);
+  s = status(view);
+  EXPECT_EQ(s.applied_idx(), 250);
+  EXPECT_EQ(s.applies(), 250);
+
+  // One event, far ahead.
+  append(writer, events, 250, 300);
+  deliver(view, events, 299, 300);
+  expect_partition_answers(self(), view, scan, events, 300, compare);
+  s = status(view);
+  EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s.applied_idx(), 300);
+  EXPECT_EQ(s.applies(), 300);  // every event exactly once
+  EXPECT_EQ(s.lag(), 0);
+  EXPECT_EQ(s.fallbacks(), 0);  // the view answered every query itself
+  EXPECT_GT(s.answered(), 0);
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+TEST_F(ProjectionActorTest, EventsCommittedWhileLoadingTheSnapshotAreNotLost) {
+  constexpr uint64_t kSeed = 91;
+  const auto events = random_stream(kSeed, small_stream(120));
+  auto log = open("memory://");
+  ASSERT_TRUE(log);
+  ReaderActor real_reader = reader_of(*log);
+  ReaderActor scan = reader_of(*log);
+  StorageActor storage = storage_actor_of(std::move(log));
+  auto gate = keep(system_->spawn(gated_reader, real_reader));
+  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
+      *system_,
+      ViewDeps{storage, caf::actor_cast<ReaderActor>(gate), caf::actor_cast<FallbackActor>(scan)},
+      test_view_config()));
+  // The view has started (so its subscription is in the storage actor's mailbox) and is loading.
+  EXPECT_EQ(status(view).state(), v1::VIEW_LOADING);
+
+  append(storage, events, 0, 50);
+  append(storage, events, 50, 120);
+  // The view has heard of every event, and is still loading its snapshot.
+  auto s = wait_for(view, [](const ViewStatus& v) { return v.applied_idx() + v.lag() == 120; });
+  EXPECT_EQ(s.state(), v1::VIEW_LOADING);
+
+  self()->send(gate, open_atom::value);
+  s = wait_for(view, [](const ViewStatus& v) {
+    return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == 120;
+  });
+  EXPECT_EQ(s.applied_idx(), 120);
+  EXPECT_EQ(s.applies(), 120);  // every event once, read from the log after the load
+  QueryComparer compare("seed 91");
+  expect_partition_answers(self(), view, scan, events, 120, compare);
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+TEST_F(ProjectionActorTest, ThrowingViewFailsFallsBackAndRebuildHeals) {
+  constexpr uint64_t kSeed = 81;
+  constexpr int64_t kThrowAt = 40;
+  const auto events = random_stream(kSeed, small_stream(200));
+  auto log = open("memory://");
+  ASSERT_TRUE(log);
+  ReaderActor view_reader = reader_of(*log);
+  std::vector<ReaderActor> scan_readers{reader_of(*log), reader_of(*log)};
+  StorageActor storage = storage_actor_of(std::move(log));
+  QueryActor query = keep(spawn_query_actor(*system_, scan_readers));
+  flaky().throw_at = kThrowAt;
+  flaky().armed = true;
+  ViewActor view = keep(spawn_projection_actor<FlakyPartitionView>(
+      *system_, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(query)},
+      test_view_config()));
+  self()->send(query, set_atom::value,
+               static_cast<int32_t>(projections::ViewKind::partition_status), view);
+  wait_for(view, [](const ViewStatus& s) { return s.state() == v1::VIEW_HEALTHY; });
+  QueryComparer compare("seed 81");
+
+  // The view applies 1..39 and fails on 40.
+  append(storage, events, 0, 100);
+  auto s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_FAILED; });
+  EXPECT_EQ(s.state(), v1::VIEW_FAILED);
+  EXPECT_EQ(s.failed_idx(), kThrowAt);
+  EXPECT_EQ(s.applied_idx(), kThrowAt - 1);
+  EXPECT_EQ(s.applies(), kThrowAt - 1);
+  EXPECT_NE(s.last_error().find("idx 40"), std::string::npos) << s.last_error();
+  EXPECT_NE(s.last_error().find("injected failure"), std::string::npos) << s.last_error();
+
+  // Queries through the query actor still get the right answers: from the fallback scan.
+  auto ask_partitions = [&](size_t n) {
+    const std::vector<BuildEvent> prefix(events.begin(), events.begin() + static_cast<long>(n));
+    ReferenceFold oracle(prefix);
+    const auto queries = partition_queries_for(oracle, oracle.as_of_idx());
+    expect_answers(self(), query, query_atom::value, queries, oracle, "query actor", compare);
+    return valid_count(queries);
+  };
+  int64_t asked = ask_partitions(100);
+  s = status(view);
+  EXPECT_EQ(s.state(), v1::VIEW_FAILED);
+  EXPECT_EQ(s.fallbacks(), asked);
+  EXPECT_EQ(s.answered(), 0);
+
+  // A failed view stays put while the log grows; answers stay right.
+  append(storage, events, 100, 150);
+  asked += ask_partitions(150);
+  s = status(view);
+  EXPECT_EQ(s.state(), v1::VIEW_FAILED);
+  EXPECT_EQ(s.applied_idx(), kThrowAt - 1);
+  EXPECT_EQ(s.fallbacks(), asked);
+
+  // A rebuild while the fault persists fails on the same event.
+  auto rebuilt = request_value<ViewStatus>(self(), view, rebuild_atom::value);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  EXPECT_EQ(rebuilt->state(), v1::VIEW_FAILED);
+  EXPECT_EQ(rebuilt->failed_idx(), kThrowAt);
+
+  // Fault cleared: the rebuild heals it, and the view answers again.
+  flaky().armed = false;
+  rebuilt = request_value<ViewStatus>(self(), view, rebuild_atom::value);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  EXPECT_EQ(rebuilt->state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(rebuilt->applied_idx(), 150);
+  EXPECT_EQ(rebuilt->failed_idx(), 0);
+  EXPECT_EQ(rebuilt->last_error(), "");
+  // 39 before the failure, 39 in the failed rebuild, 150 in the good one.
+  EXPECT_EQ(rebuilt->applies(), 2 * (kThrowAt - 1) + 150);
+  const int64_t answered = ask_partitions(150);
+  append(storage, events, 150, 200);
+  const int64_t answered_later = ask_partitions(200);
+  s = status(view);
+  EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s.applied_idx(), 200);
+  EXPECT_EQ(s.fallbacks(), asked);  // no more since the rebuild
+  EXPECT_EQ(s.answered(), answered + answered_later);
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+}  // namespace
+}  // namespace bel::actors
