@@ -2,6 +2,7 @@
 
 #include <array>
 #include <deque>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -40,6 +41,8 @@ struct SupervisorState {
   RestartHistory query_restarts;
   std::array<RestartHistory, kViews> view_restarts;
   bool stopping = false;
+  // Every child ever spawned (exit messages from them are not shutdown requests).
+  std::set<caf::actor_addr> children;
   static inline const char* name = "bel.supervisor";
 };
 
@@ -69,6 +72,20 @@ bool allow_restart(SupervisorPointer self, RestartHistory& history, const std::s
   return true;
 }
 
+// Monitors `child` (to restart it) and makes it stop when the supervisor ends for any reason,
+// even killed: a one-way link (a real link would take the supervisor down with a killed child,
+// since `kill` cannot be trapped). The child stops as on a shutdown, so the storage actor still
+// commits and answers what is pending.
+template <class Handle>
+void adopt(SupervisorPointer self, const Handle& child) {
+  self->state.children.insert(child.address());
+  self->monitor(child);
+  caf::actor_addr weak = child.address();
+  self->attach_functor([weak](const caf::error&) {
+    caf::anon_send_exit(weak, caf::exit_reason::user_shutdown);
+  });
+}
+
 Result<ReaderActor> new_reader(SupervisorPointer self) {
   auto storage = self->state.config.open_reader();
   if (!storage.ok()) return storage.error();
@@ -89,7 +106,7 @@ void start_view(SupervisorPointer self, size_t k) {
   ViewActorConfig config = st.config.views;
   config.restarts = st.view_restarts[k].total;
   auto view = spawn_view_actor(self->home_system(), kind, deps, config);
-  self->monitor(view);
+  adopt(self, view);
   st.views[k] = view;
   if (st.config.on_view_started) st.config.on_view_started(kind, view);
   if (st.query) {
@@ -111,7 +128,7 @@ void start_query(SupervisorPointer self) {
     readers.push_back(*reader);
   }
   st.query = spawn_query_actor(self->home_system(), std::move(readers));
-  self->monitor(st.query);
+  adopt(self, st.query);
   for (size_t k = 0; k < kViews; ++k) {
     if (st.views[k]) self->send(st.query, set_atom::value, static_cast<int32_t>(k), st.views[k]);
   }
@@ -141,7 +158,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
       return;
     }
     st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
-    self->monitor(st.storage);
+    adopt(self, st.storage);
     // The views are subscribed to the dead actor: start them again on the new one.
     for (size_t k = 0; k < kViews; ++k) {
       stop_view(self, k);
@@ -238,7 +255,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   auto& st = self->state;
   st.config = std::move(config);
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
-  self->monitor(st.storage);
+  adopt(self, st.storage);
   start_query(self);
   for (size_t k = 0; k < kViews; ++k) start_view(self, k);
 
@@ -247,6 +264,8 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   // answers every waiting append before it stops).
   self->set_exit_handler([=](const caf::exit_msg& msg) {
     auto& s = self->state;
+    // Not a shutdown request: a child's end is the down handler's business.
+    if (s.children.count(msg.source) > 0) return;
     s.stopping = true;
     for (size_t k = 0; k < kViews; ++k) stop_view(self, k);
     if (s.query) self->send_exit(s.query, msg.reason);

@@ -4,7 +4,6 @@
 #include <regex>
 
 #include "app/commands.h"
-#include "app/local_log.h"
 #include "messages/json.h"
 
 namespace bel::app {
@@ -54,8 +53,7 @@ Error with_line_numbers(const Error& error, const std::string& source,
 
 void run_append(Context& ctx, const std::string& path) {
   auto format = ctx.output_format();
-  auto durable = ctx.durability_full();
-  if (!format || !durable) return;
+  if (!format || !ctx.durability_full()) return;
   const std::string source = path == "-" ? "stdin" : path;
 
   auto lines = read_lines(path);
@@ -76,11 +74,9 @@ void run_append(Context& ctx, const std::string& path) {
     return;
   }
 
-  LocalLogOptions options;
-  options.durability_full = *durable;
-  auto log = LocalLog::open(ctx.log_uri, options);
-  if (!log.ok()) return ctx.fail(log.error());
-  auto acks = (*log)->append(std::move(events));
+  auto session = ctx.session(/*write=*/true, /*create_log=*/true);
+  if (!session) return;
+  auto acks = session->client().append(std::move(events));
   if (!acks.ok()) {
     Error e = with_line_numbers(acks.error(), source, *lines);
     e.message += "; nothing was appended";
@@ -107,10 +103,7 @@ void add_append_command(CLI::App& app, Context& ctx) {
   auto path = std::make_shared<std::string>("-");
   cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input")
       ->capture_default_str();
-  cmd->add_option("--durability", ctx.durability,
-                  "full (fsync every commit, the default) or normal (faster; an OS crash may "
-                  "lose acknowledged events)")
-      ->capture_default_str();
+  add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx);
   cmd->callback([&ctx, path] { run_append(ctx, *path); });
 }

@@ -6,7 +6,7 @@
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "messages/json.h"
-#include "storage/storage_factory.h"
+#include "storage/storage.h"
 
 namespace bel::app {
 namespace {
@@ -58,25 +58,19 @@ std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
   return filter;
 }
 
-Result<std::unique_ptr<storage::Storage>> open_for_reading(const std::string& uri) {
-  storage::StorageOptions options;
-  options.read_only = true;
-  return storage::open_storage(uri, options);
-}
-
 void run_list(Context& ctx, const FilterFlags& flags) {
   auto format = ctx.output_format();
   auto filter = make_filter(ctx, flags);
   if (!format || !filter) return;
-  auto log = open_for_reading(ctx.log_uri);
-  if (!log.ok()) return ctx.fail(log.error());
-  auto page = (*log)->list_events(flags.since, *filter, flags.limit);
+  auto session = ctx.session();
+  if (!session) return;
+  ListEventsRequest request;
+  request.set_since_idx(flags.since);
+  *request.mutable_filter() = *filter;
+  request.set_limit(flags.limit);
+  auto page = session->client().list_events(request);
   if (!page.ok()) return ctx.fail(page.error());
-  if (*format == Format::json) {
-    std::printf("%s\n", to_json(*page).c_str());
-  } else {
-    print_events_table(*page, stdout);
-  }
+  print_answer(*format, *page, print_events_table);
 }
 
 void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
@@ -84,20 +78,25 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
   auto filter = make_filter(ctx, flags);
   if (!format || !filter) return;
   if (flags.count < 0) return ctx.usage_error("--count: must be >= 0");
-  auto log = open_for_reading(ctx.log_uri);
-  if (!log.ok()) return ctx.fail(log.error());
+  auto session = ctx.session();
+  if (!session) return;
   int64_t since = flags.since;
   if (!since_given) {
-    auto last = (*log)->last_idx();
-    if (!last.ok()) return ctx.fail(last.error());
-    since = *last;
+    auto stats = session->client().stats();
+    if (!stats.ok()) return ctx.fail(stats.error());
+    since = stats->last_idx();
   }
   int64_t printed = 0;
   bool header = false;
-  // Polls a reader: a scan never blocks appends. A live coordinator would push instead.
+  // Polls the log through a reader (a scan never blocks appends), so it follows every writer:
+  // the coordinator it talks to, or another process writing the file.
   constexpr auto kPollInterval = std::chrono::milliseconds(100);
   for (;;) {
-    auto page = (*log)->list_events(since, *filter, storage::kMaxListLimit);
+    ListEventsRequest request;
+    request.set_since_idx(since);
+    *request.mutable_filter() = *filter;
+    request.set_limit(storage::kMaxListLimit);
+    auto page = session->client().list_events(request);
     if (!page.ok()) return ctx.fail(page.error());
     for (const auto& event : page->events()) {
       if (*format == Format::json) {

@@ -1,69 +1,171 @@
-// bel run: a coordinator session with built-in simulated work, then a summary of the log.
-#include "actors/log_writer.h"
+// bel run: the coordinator with simulated in-process build workers for a bounded number of build
+// requests, then a summary of what the log holds (./scripts/run).
+#include <fmt/format.h>
+
+#include "actors/activity_repository.h"
+#include "actors/partitions_repository.h"
 #include "app/commands.h"
-#include "app/local_log.h"
-#include "app/scenario.h"
-#include "messages/json.h"
+#include "app/simulator.h"
+#include "app/tables.h"
 
 namespace bel::app {
 namespace {
 
-void run_run(Context& ctx) {
-  auto format = ctx.output_format();
-  auto durable = ctx.durability_full();
-  if (!format || !durable) return;
-  LocalLogOptions options;
-  options.durability_full = *durable;
-  auto log = LocalLog::open(ctx.log_uri, options);
-  if (!log.ok()) return ctx.fail(log.error());
+struct RunFlags {
+  int workers = 4;
+  int builds = 60;
+  uint64_t seed = 1;
+  int timeout_s = 120;
+};
 
-  const std::string run_id = actors::new_uuid_v4().substr(0, 8);
-  auto steps = demo_scenario(run_id);
-  EventFilter mine;
-  size_t appended = 0;
-  for (auto& step : steps) {
-    for (const auto& e : step) {
-      if (std::find(mine.build_request_ids().begin(), mine.build_request_ids().end(),
-                    e.build_request_id()) == mine.build_request_ids().end()) {
-        mine.add_build_request_ids(e.build_request_id());
-      }
+// The partition worth showing: one this run invalidated (it then has a history of being built,
+// invalidated and rebuilt), else one it delegated, else the most recently changed one.
+std::string interesting_partition(actors::ApiClient& client, const SimulationReport& report) {
+  for (const char* type : {"partition_invalidation_event", "delegation_event"}) {
+    ListEventsRequest request;
+    for (const auto& id : report.build_request_ids) {
+      if (request.filter().build_request_ids_size() >= 500) break;
+      request.mutable_filter()->add_build_request_ids(id);
     }
-    appended += step.size();
-    auto acks = (*log)->append(std::move(step));
-    if (!acks.ok()) return ctx.fail(acks.error());
+    request.mutable_filter()->add_event_types(type);
+    request.set_limit(1);
+    auto page = client.list_events(request);
+    if (!page.ok() || page->events().empty()) continue;
+    const auto& e = page->events(0);
+    if (e.has_partition_invalidation_event()) {
+      return e.partition_invalidation_event().partition_ref().str();
+    }
+    if (e.has_delegation_event()) return e.delegation_event().partition_ref().str();
   }
-  auto page = (*log)->reader().list_events(0, mine, storage::kMaxListLimit);
-  if (!page.ok()) return ctx.fail(page.error());
-  auto last = (*log)->reader().last_idx();
-  if (!last.ok()) return ctx.fail(last.error());
+  Query q;
+  q.set_min_idx(report.last_idx);
+  q.mutable_partitions_list()->set_limit(1);
+  auto list = client.query(q);
+  if (list.ok() && list->partitions_list().partitions_size() > 0) {
+    return list->partitions_list().partitions(0).partition_ref();
+  }
+  return "";
+}
 
+void run_run(Context& ctx, const RunFlags& f) {
+  auto format = ctx.output_format();
+  if (!format) return;
+  if (f.workers < 1 || f.workers > 1000) {
+    return ctx.usage_error("--workers: must be between 1 and 1000, got " +
+                           std::to_string(f.workers));
+  }
+  if (f.builds < 1 || f.builds > 1000000) {
+    return ctx.usage_error("--builds: must be between 1 and 1000000, got " +
+                           std::to_string(f.builds));
+  }
+  if (f.timeout_s < 1) return ctx.usage_error("--timeout: must be at least 1 second");
+  auto session = ctx.session(/*write=*/true, /*create_log=*/true);
+  if (!session) return;
+
+  SimulationOptions options;
+  options.seed = f.seed;
+  options.workers = f.workers;
+  options.builds = f.builds;
+  if (*format == Format::table) {
+    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n",
+                f.builds, f.workers, static_cast<unsigned long long>(f.seed),
+                session->description().c_str());
+    std::fflush(stdout);
+  }
+  auto report = run_simulation(session->system(), session->api(), options,
+                               std::chrono::seconds(f.timeout_s));
+  if (!report.ok()) return ctx.fail(report.error());
+
+  actors::ActivityRepository activity_repo(session->client());
+  auto activity = activity_repo.activity(report->last_idx);
+  if (!activity.ok()) return ctx.fail(activity.error());
+  const std::string ref = interesting_partition(session->client(), *report);
+  actors::PartitionsRepository partitions(session->client());
+  std::optional<actors::PartitionDetail> detail;
+  if (!ref.empty()) {
+    auto shown = partitions.show(ref, 12, report->last_idx);
+    if (!shown.ok()) return ctx.fail(shown.error());
+    detail = std::move(*shown);
+  }
+
+  const auto& r = *report;
   if (*format == Format::json) {
-    std::printf("%s\n", to_json(*page).c_str());
+    std::string builds;
+    for (const auto& id : r.build_request_ids) builds += (builds.empty() ? "" : ",") + json_string(id);
+    std::printf(
+        "{\"report\":{\"events_appended\":\"%lld\",\"builds_completed\":\"%lld\","
+        "\"builds_failed\":\"%lld\",\"builds_cancelled\":\"%lld\",\"delegations_active\":\"%lld\","
+        "\"delegations_historical\":\"%lld\",\"jobs_failed\":\"%lld\",\"invalidations\":\"%lld\","
+        "\"errors\":\"%lld\",\"last_idx\":\"%lld\",\"build_request_ids\":[%s]},"
+        "\"activity\":%s,\"partition\":%s}\n",
+        static_cast<long long>(r.events_appended), static_cast<long long>(r.builds_completed),
+        static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
+        static_cast<long long>(r.delegations_active),
+        static_cast<long long>(r.delegations_historical), static_cast<long long>(r.jobs_failed),
+        static_cast<long long>(r.invalidations), static_cast<long long>(r.errors),
+        static_cast<long long>(r.last_idx), builds.c_str(), to_json(*activity).c_str(),
+        detail ? to_json(detail->status).c_str() : "null");
+    if (r.errors > 0) {
+      return ctx.fail(make_error(ErrorCode::internal,
+                                 fmt::format("the simulation met {} errors; first: {}", r.errors,
+                                             r.error_messages.empty() ? "" : r.error_messages[0])));
+    }
     return;
   }
-  std::printf("bel run %s: appended %zu events in %zu atomic batches to %s\n\n", run_id.c_str(),
-              appended, steps.size(), ctx.log_uri.c_str());
-  print_events_table(*page, stdout);
-  std::printf("\nThe log now holds %lld events. Explore it:\n", static_cast<long long>(*last));
-  const std::string log_flag = ctx.log_uri == kDefaultLogUri ? "" : " --log " + ctx.log_uri;
-  std::printf("  bel events list%s --partition sales/daily/2026-11-21\n", log_flag.c_str());
-  std::printf("  bel events list%s --pattern 'reports/*' --type job_event\n", log_flag.c_str());
-  std::printf("  bel events list%s --build br-%s-2 --format json\n", log_flag.c_str(),
-              run_id.c_str());
-  std::printf("  bel events tail%s          # follow new events\n", log_flag.c_str());
+
+  std::printf(
+      "appended %lld events: %lld builds completed, %lld failed, %lld cancelled; "
+      "%lld delegations to running builds, %lld to earlier builds; %lld job runs failed; "
+      "%lld invalidations\n\n",
+      static_cast<long long>(r.events_appended), static_cast<long long>(r.builds_completed),
+      static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
+      static_cast<long long>(r.delegations_active),
+      static_cast<long long>(r.delegations_historical), static_cast<long long>(r.jobs_failed),
+      static_cast<long long>(r.invalidations));
+  std::printf("== activity\n");
+  print_activity(*activity, stdout);
+  if (detail) {
+    std::printf("\n== partition %s\n", ref.c_str());
+    print_partition_detail(detail->status, detail->active_builds, detail->recent_events, stdout);
+  }
+  const std::string log = ctx.log_uri == kDefaultLogUri ? "" : " --log " + ctx.log_uri;
+  const std::string some_build = r.build_request_ids.empty() ? "ID" : r.build_request_ids.back();
+  std::printf("\nExplore further (build/app/bel, or bel on your PATH):\n");
+  std::printf("  bel builds list%s --status failed      # which builds failed\n", log.c_str());
+  std::printf("  bel builds show%s %s    # why a build ended as it did\n", log.c_str(),
+              some_build.c_str());
+  if (!ref.empty()) {
+    std::printf("  bel partitions show%s %s\n", log.c_str(), ref.c_str());
+  }
+  std::printf("  bel jobs list%s                        # success rate and duration per job\n",
+              log.c_str());
+  std::printf("  bel events list%s --pattern 'sales/*' --type job_event\n", log.c_str());
+  std::printf("  bel console%s                          # all of the above, interactively\n",
+              log.c_str());
+  if (r.errors > 0) {
+    return ctx.fail(make_error(ErrorCode::internal,
+                               fmt::format("the simulation met {} errors; first: {}", r.errors,
+                                           r.error_messages.empty() ? "" : r.error_messages[0])));
+  }
 }
 
 }  // namespace
 
 void add_run_command(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<RunFlags>();
   auto* cmd = app.add_subcommand(
       "run",
-      "Run the coordinator with simulated in-process workers on the log, then print what the log "
-      "holds");
-  cmd->add_option("--durability", ctx.durability, "full (default) or normal")
+      "Run the coordinator with simulated in-process build workers for a number of build "
+      "requests, then print what the log holds");
+  cmd->add_option("--workers", f->workers, "Simulated build workers")->capture_default_str();
+  cmd->add_option("--builds", f->builds, "Build requests to simulate")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "Seed of the simulation (same seed, same plan)")
       ->capture_default_str();
+  cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")
+      ->capture_default_str();
+  add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx);
-  cmd->callback([&ctx] { run_run(ctx); });
+  cmd->callback([&ctx, f] { run_run(ctx, *f); });
 }
 
 }  // namespace bel::app

@@ -1,19 +1,25 @@
 // The `bel` command line (SPEC section 6): each command registers itself on the CLI11 app and
-// records its exit code in the shared Context.
+// records its exit code in the shared Context. The interactive console builds the same app for
+// every line it reads, with a Context that keeps one session open across lines.
 //
 //   CLI::App app{"bel"};
 //   bel::app::Context ctx;
-//   bel::app::add_append_command(app, ctx);
+//   bel::app::add_all_commands(app, ctx);
 //   ... app.parse(argc, argv); return ctx.exit_code;
 #ifndef BEL_APP_COMMANDS_H_
 #define BEL_APP_COMMANDS_H_
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "app/output.h"
+#include "app/session.h"
 #include "messages/error.h"
+#include "messages/status_names.h"
 
 namespace bel::app {
 
@@ -28,24 +34,148 @@ struct Context {
   std::string log_uri = kDefaultLogUri;  // --log, or BEL_LOG
   std::string format;                    // --format; empty = by terminal
   std::string durability = "full";       // --durability
+  std::string connect;                   // --connect, or BEL_CONNECT
+  std::string token_file;                // --token-file, or BEL_TOKEN_FILE
   int exit_code = kExitOk;
+  bool durability_warned = false;
+  // The interactive console opens one session and keeps it for every line.
+  std::shared_ptr<Session> shared_session;
+  bool in_console = false;
 
   // Resolves --format; on a bad value prints the error, sets exit code 2 and returns nothing.
   std::optional<Format> output_format();
   // --durability as a bool (true = full); prints a warning for normal. Sets exit code 2 on a
   // bad value.
   std::optional<bool> durability_full();
-  // Prints `error` and sets the exit code: 2 for invalid_argument raised by our own argument
-  // checks is left to callers; this always sets 1.
+  // The session for this command: the console's, or a new one on --log / --connect. On error
+  // prints it, sets exit code 1 and returns null. `write`: the command appends (an in-process
+  // session then takes the writer lock); `create_log`: a missing log may be created.
+  std::shared_ptr<Session> session(bool write = false, bool create_log = false);
+  // The idx a read must reflect: the log's last committed idx when the command starts, so a
+  // command sees every write acknowledged before it, its own and other processes'. Prints the
+  // error, sets exit code 1 and returns nothing on failure.
+  std::optional<int64_t> read_point(Session& session);
+  // Prints `error` and sets exit code 1 (2 for invalid_argument raised by argument checks is the
+  // caller's choice: see usage_error).
   void fail(const Error& error);
   void usage_error(const std::string& message);
 };
 
-// Adds --log and --format to a leaf command (so its --help lists them).
+// Adds --log, --format, --connect and --token-file to a leaf command (so its --help lists them).
 void add_log_options(CLI::App* cmd, Context& ctx);
+
+// Adds --durability (full or normal) to a command that may open the log for writing.
+void add_durability_option(CLI::App* cmd, Context& ctx);
+
+// Every command of SPEC section 6. `interactive` leaves out those that make no sense inside the
+// console (serve, run, console).
+void add_all_commands(CLI::App& app, Context& ctx, bool interactive = false);
+
 void add_append_command(CLI::App& app, Context& ctx);
 void add_events_commands(CLI::App& app, Context& ctx);
 void add_run_command(CLI::App& app, Context& ctx);
+void add_serve_command(CLI::App& app, Context& ctx);
+void add_partitions_commands(CLI::App& app, Context& ctx);
+void add_builds_commands(CLI::App& app, Context& ctx);
+void add_jobs_commands(CLI::App& app, Context& ctx);
+void add_activity_command(CLI::App& app, Context& ctx);
+void add_views_commands(CLI::App& app, Context& ctx);
+void add_check_command(CLI::App& app, Context& ctx);
+void add_console_command(CLI::App& app, Context& ctx);
+void add_bench_command(CLI::App& app, Context& ctx);
+
+// Runs one command line (argv[0] is the program name) the way `bel` does: builds the app,
+// parses, runs, and returns the exit code. The console calls it for every line with its Context.
+int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool interactive);
+
+// Parses repeated --status values (enum names or short forms) with `parse`; a usage error naming
+// the flag and the bad value otherwise.
+template <class Enum, class Parse>
+std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<std::string>& texts,
+                                                Parse parse) {
+  std::vector<Enum> out;
+  for (const auto& t : texts) {
+    auto s = parse(t);
+    if (!s.ok()) {
+      ctx.usage_error("--status: " + s.error().message);
+      return std::nullopt;
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+// --limit in 1..1000 and --offset >= 0 for the lists of SPEC section 4; a usage error naming the
+// flag otherwise (never clamped).
+bool check_window(Context& ctx, int limit, int offset);
+
+// Prints an append's ack: JSON {"idx", "event_id", "duplicate"} or a line for people.
+void print_ack(Format format, const AppendAck& ack, const std::string& what);
+
+// Prints `message` (one document) as JSON or hands it to `table` to print for people.
+template <class Message, class TablePrinter>
+void print_answer(Format format, const Message& message, TablePrinter table);
+
+// A printer for answer_question: the message as JSON, or `table` for people.
+template <class TablePrinter>
+auto json_or(TablePrinter table);
+
+// The body of a command that asks one question: opens the session (read-only when in-process),
+// fixes the read point (Context::read_point), calls `ask(client, min_idx)` -> Result<Message> and
+// prints the answer with `print(format, message)`. Errors are printed and set the exit code.
+template <class Ask, class Printer>
+void answer_question(Context& ctx, Ask ask, Printer print);
+
+// The body of a command that appends one event: opens a writing session, calls
+// `write(client)` -> Result<AppendAck> and prints the ack as "<what> at idx N".
+template <class Write>
+void append_one(Context& ctx, Write write, const std::string& what);
+
+}  // namespace bel::app
+
+#include "messages/json.h"
+
+namespace bel::app {
+
+template <class Message, class TablePrinter>
+void print_answer(Format format, const Message& message, TablePrinter table) {
+  if (format == Format::json) {
+    std::printf("%s\n", to_json(message).c_str());
+  } else {
+    table(message, stdout);
+  }
+  std::fflush(stdout);
+}
+
+template <class TablePrinter>
+auto json_or(TablePrinter table) {
+  return [table](Format format, const auto& message) { print_answer(format, message, table); };
+}
+
+template <class Ask, class Printer>
+void answer_question(Context& ctx, Ask ask, Printer print) {
+  auto format = ctx.output_format();
+  if (!format) return;
+  auto session = ctx.session();
+  if (!session) return;
+  auto at = ctx.read_point(*session);
+  if (!at) return;
+  auto answer = ask(session->client(), *at);
+  if (!answer.ok()) return ctx.fail(answer.error());
+  print(*format, *answer);
+  std::fflush(stdout);
+}
+
+template <class Write>
+void append_one(Context& ctx, Write write, const std::string& what) {
+  auto format = ctx.output_format();
+  if (!format) return;
+  auto session = ctx.session(/*write=*/true);
+  if (!session) return;
+  auto ack = write(session->client());
+  if (!ack.ok()) return ctx.fail(ack.error());
+  print_ack(*format, *ack, what);
+}
 
 }  // namespace bel::app
 

@@ -14,6 +14,8 @@ std::optional<Format> Context::output_format() {
 std::optional<bool> Context::durability_full() {
   if (durability == "full") return true;
   if (durability == "normal") {
+    if (durability_warned) return false;
+    durability_warned = true;
     std::fprintf(stderr,
                  "bel: warning: --durability normal: an operating-system crash or power loss "
                  "may lose the most recently acknowledged events\n");
@@ -23,23 +25,88 @@ std::optional<bool> Context::durability_full() {
   return std::nullopt;
 }
 
+std::shared_ptr<Session> Context::session(bool write, bool create_log) {
+  if (shared_session) return shared_session;
+  SessionOptions options;
+  options.log_uri = log_uri;
+  options.connect = connect;
+  options.token_file = token_file;
+  options.write = write;
+  options.create_log = create_log;
+  auto durable = durability_full();
+  if (!durable) return nullptr;
+  options.durability_full = *durable;
+  auto opened = Session::open(options);
+  if (!opened.ok()) {
+    fail(opened.error());
+    return nullptr;
+  }
+  return std::shared_ptr<Session>(std::move(*opened));
+}
+
+std::optional<int64_t> Context::read_point(Session& session) {
+  auto stats = session.client().stats();
+  if (!stats.ok()) {
+    fail(stats.error());
+    return std::nullopt;
+  }
+  return stats->last_idx();
+}
+
+bool check_window(Context& ctx, int limit, int offset) {
+  if (limit < 1 || limit > 1000) {
+    ctx.usage_error("--limit: must be between 1 and 1000, got " + std::to_string(limit));
+    return false;
+  }
+  if (offset < 0) {
+    ctx.usage_error("--offset: must be >= 0, got " + std::to_string(offset));
+    return false;
+  }
+  return true;
+}
+
+void print_ack(Format format, const AppendAck& ack, const std::string& what) {
+  if (format == Format::json) {
+    std::printf("%s\n", to_json_with_defaults(ack).c_str());
+  } else {
+    std::printf("%s at idx %lld%s (event %s)\n", what.c_str(), static_cast<long long>(ack.idx()),
+                ack.duplicate() ? ", already logged" : "", ack.event_id().c_str());
+  }
+  std::fflush(stdout);
+}
+
 void Context::fail(const Error& error) {
   print_error(error);
   exit_code = kExitFailed;
 }
 
 void Context::usage_error(const std::string& message) {
-  std::fprintf(stderr, "bel: %s\nRun with --help for more information.\n", message.c_str());
+  std::fprintf(stderr, "bel: %s\n%s", message.c_str(),
+               in_console ? "" : "Run with --help for more information.\n");
   exit_code = kExitUsage;
 }
 
+void add_durability_option(CLI::App* cmd, Context& ctx) {
+  cmd->add_option("--durability", ctx.durability,
+                  "full (fsync every commit, the default) or normal (faster; an OS crash may "
+                  "lose acknowledged events)")
+      ->capture_default_str();
+}
+
 void add_log_options(CLI::App* cmd, Context& ctx) {
+  cmd->add_option("--format", ctx.format,
+                  "Output format: table or json (default: table on a terminal, json otherwise)");
+  if (ctx.in_console) return;  // the console's session is fixed when it starts
   cmd->add_option("--log", ctx.log_uri,
-                 "The log: sqlite:///abs/path.db, sqlite://rel/path.db, memory://, stdout")
+                  "The log: sqlite:///abs/path.db, sqlite://rel/path.db, memory://, stdout")
       ->envname("BEL_LOG")
       ->capture_default_str();
-  cmd->add_option("--format", ctx.format,
-                 "Output format: table or json (default: table on a terminal, json otherwise)");
+  cmd->add_option("--connect", ctx.connect,
+                  "HOST:PORT of a running coordinator (default: the one the log advertises)")
+      ->envname("BEL_CONNECT");
+  cmd->add_option("--token-file", ctx.token_file,
+                  "The coordinator's token file (default: the log's path + .token)")
+      ->envname("BEL_TOKEN_FILE");
 }
 
 }  // namespace bel::app

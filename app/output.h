@@ -49,6 +49,9 @@ void print_events_table(const EventPage& page, std::FILE* out);
 // One table row per event, without header, for `events tail`.
 std::vector<std::string> event_row(const BuildEvent& event);
 
+// `text` as a JSON string literal, quoted and escaped.
+std::string json_string(const std::string& text);
+
 // Prints "bel: <message>" to stderr.
 void print_error(const Error& error);
 

@@ -2,6 +2,12 @@
 // views with read-your-writes, and the same answers from the fallback scan.
 #include "actors/coordinator.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+
 #include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
 
@@ -64,6 +70,48 @@ TEST(CoordinatorSmokeTest, ViewAnswersEqualFallbackAfterAppends) {
     EXPECT_EQ(v.applied_idx(), 300) << v.view();
   }
   stop_coordinator(*api);
+}
+
+TEST(CoordinatorSmokeTest, KillingTheSupervisorStopsEveryActorAndAppendsCommittedStayCommitted) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("bel-smoke-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+  std::filesystem::create_directories(dir);
+  const std::string uri = "sqlite://" + (dir / "bel.db").string();
+  {
+    caf::actor_system_config cfg;
+    configure_actor_system(cfg);
+    caf::actor_system system{cfg};
+    auto api = start_coordinator(system, uri);
+    ASSERT_TRUE(api.ok()) << api.error().to_string();
+    {
+      caf::scoped_actor self{system};  // itself an actor: gone before the wait below
+      auto events = testing::random_stream(3, testing::RandomStreamOptions{50, 3, 8});
+      std::vector<BuildEvent> batch(events.begin(), events.end());
+      for (auto& e : batch) e.set_idx(0);
+      self->request(*api, kTimeout, append_atom::value, batch)
+          .receive([&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 50); },
+                   [&](const caf::error& err) { FAIL() << from_caf_error(err).to_string(); });
+    }
+    caf::anon_send_exit(*api, caf::exit_reason::kill);
+    // Every child stops with the supervisor: the system can shut down.
+    auto done = std::async(std::launch::async, [&] { system.await_all_actors_done(); });
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  }
+  // What was acknowledged is in the log.
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  caf::actor_system system{cfg};
+  auto api = start_coordinator(system, uri);
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  {
+    caf::scoped_actor self{system};
+    self->request(*api, kTimeout, stats_atom::value)
+        .receive([&](const StorageStats& s) { EXPECT_EQ(s.last_idx(), 50); },
+                 [&](const caf::error& err) { FAIL() << from_caf_error(err).to_string(); });
+  }
+  stop_coordinator(*api);
+  system.await_all_actors_done();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

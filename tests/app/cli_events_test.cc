@@ -2,6 +2,7 @@
 #include <fstream>
 #include <thread>
 
+#include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 
 #include "messages/json.h"
@@ -257,26 +258,51 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_NE(group.out.find("tail"), std::string::npos) << group.out;
 }
 
-TEST_F(CliTest, RunAppendsTheBuiltInScenario) {
-  auto r = bel("run --format json");
+TEST_F(CliTest, RunSimulatesARealisticWorkloadAndReportsIt) {
+  // The ./scripts/run workload (seed 1, 60 build requests) has every kind of event.
+  auto r = bel("run --format json --builds 60 --workers 4 --seed 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct doc;
+  ASSERT_TRUE(from_json(r.out, &doc).ok()) << r.out;
+  const auto& report = doc.fields().at("report").struct_value().fields();
+  const int64_t last_idx = std::stoll(report.at("last_idx").string_value());
+  EXPECT_EQ(report.at("build_request_ids").list_value().values_size(), 60);
+  EXPECT_EQ(report.at("errors").string_value(), "0");
+  ActivityResponse activity;
+  ASSERT_TRUE(from_json(to_json(doc.fields().at("activity")), &activity).ok());
+  EXPECT_EQ(activity.total_build_requests(), 60);
+  EXPECT_EQ(activity.as_of_idx(), last_idx);
+
+  // The log holds the whole DataBuild flow: delegations, failed jobs, cancels, invalidations.
+  auto listed = bel("events list --format json --limit 10000");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EventPage page;
-  ASSERT_TRUE(from_json(r.out, &page).ok()) << r.out;
-  EXPECT_GE(page.events_size(), 40);
-  bool delegation = false, failed_job = false, cancel = false, invalidation = false;
+  ASSERT_TRUE(from_json(listed.out, &page).ok()) << listed.out;
+  EXPECT_EQ(page.events_size(), last_idx);
+  bool delegation = false, failed_job = false, cancel = false, skipped = false;
+  bool invalidation = false;
   for (const auto& e : page.events()) {
     delegation |= e.has_delegation_event();
     failed_job |= e.has_job_event() && e.job_event().status_code() == JOB_FAILED;
+    skipped |= e.has_job_event() && e.job_event().status_code() == JOB_SKIPPED;
     cancel |= e.has_build_cancel_event();
     invalidation |= e.has_partition_invalidation_event();
   }
-  EXPECT_TRUE(delegation && failed_job && cancel && invalidation);
+  EXPECT_TRUE(delegation);
+  EXPECT_TRUE(failed_job);
+  EXPECT_TRUE(skipped);
+  EXPECT_TRUE(cancel);
+  EXPECT_TRUE(invalidation);
+
   // A second run appends after the first (fresh build ids, idx continues).
-  auto again = bel("run --format json");
+  auto again = bel("run --format json --builds 5 --seed 5");
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EventPage second;
+  google::protobuf::Struct second;
   ASSERT_TRUE(from_json(again.out, &second).ok());
-  EXPECT_EQ(second.events(0).idx(), page.events_size() + 1);
+  const auto& report2 = second.fields().at("report").struct_value().fields();
+  EXPECT_GT(std::stoll(report2.at("last_idx").string_value()), last_idx);
+  EXPECT_NE(report2.at("build_request_ids").list_value().values(0).string_value(),
+            report.at("build_request_ids").list_value().values(0).string_value());
 }
 
 }  // namespace

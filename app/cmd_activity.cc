@@ -1,0 +1,27 @@
+// bel activity (SPEC section 6): the overview.
+#include "actors/activity_repository.h"
+#include "app/commands.h"
+#include "app/tables.h"
+
+namespace bel::app {
+namespace {
+
+void run_activity(Context& ctx) {
+  answer_question(
+      ctx,
+      [](actors::ApiClient& client, int64_t at) {
+        return actors::ActivityRepository(client).activity(at);
+      },
+      json_or(print_activity));
+}
+
+}  // namespace
+
+void add_activity_command(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "activity", "Overview: build requests and partitions by status, the most recent of each");
+  add_log_options(cmd, ctx);
+  cmd->callback([&ctx] { run_activity(ctx); });
+}
+
+}  // namespace bel::app

@@ -1,0 +1,113 @@
+// bel jobs list | show, bel job-runs list | show | cancel (SPEC section 6).
+#include "actors/job_runs_repository.h"
+#include "actors/jobs_repository.h"
+#include "app/commands.h"
+#include "app/tables.h"
+
+namespace bel::app {
+namespace {
+
+// SPEC section 6: `jobs list` prints a JSON array of JobMetrics, not the JobMetricsList.
+void run_jobs_list(Context& ctx) {
+  answer_question(
+      ctx,
+      [](actors::ApiClient& client, int64_t at) { return actors::JobsRepository(client).list(at); },
+      [](Format format, const JobMetricsList& list) {
+        if (format == Format::table) return print_job_metrics_table(list, stdout);
+        std::string text;
+        for (const auto& j : list.jobs()) text += (text.empty() ? "" : ",") + to_json(j);
+        std::printf("[%s]\n", text.c_str());
+      });
+}
+
+void run_jobs_show(Context& ctx, const std::string& label) {
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return actors::JobsRepository(client).metrics(label, at);
+      },
+      json_or(print_job_metrics));
+}
+
+struct RunsFlags {
+  std::string job;
+  std::vector<std::string> statuses;
+  int limit = 50;
+  int offset = 0;
+};
+
+void run_runs_list(Context& ctx, const RunsFlags& f) {
+  auto statuses = parse_statuses<JobStatus>(ctx, f.statuses, parse_job_status);
+  if (!statuses || !check_window(ctx, f.limit, f.offset)) return;
+  JobRunsListRequest request;
+  request.set_limit(f.limit);
+  request.set_offset(f.offset);
+  request.set_job_label(f.job);
+  for (auto s : *statuses) request.add_status_filter(s);
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return actors::JobRunsRepository(client).list(request, at);
+      },
+      json_or(print_job_runs_table));
+}
+
+void run_runs_show(Context& ctx, const std::string& id) {
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return actors::JobRunsRepository(client).show(id, at);
+      },
+      json_or(print_job_run));
+}
+
+void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {
+  append_one(
+      ctx,
+      [&](actors::ApiClient& client) { return actors::JobRunsRepository(client).cancel(id, reason); },
+      "cancelled " + id);
+}
+
+}  // namespace
+
+void add_jobs_commands(CLI::App& app, Context& ctx) {
+  auto* jobs = app.add_subcommand("jobs", "Jobs (by label): run counts, success rate, duration");
+  jobs->require_subcommand(1);
+  auto* list = jobs->add_subcommand("list", "Every job label with its metrics");
+  add_log_options(list, ctx);
+  list->callback([&ctx] { run_jobs_list(ctx); });
+  auto label = std::make_shared<std::string>();
+  auto* show = jobs->add_subcommand("show", "One job label's metrics and last run");
+  show->add_option("LABEL", *label, "The job label, e.g. //sales:daily")->required();
+  add_log_options(show, ctx);
+  show->callback([&ctx, label] { run_jobs_show(ctx, *label); });
+
+  auto* runs = app.add_subcommand("job-runs", "Job runs: list, details, cancel");
+  runs->require_subcommand(1);
+  auto rf = std::make_shared<RunsFlags>();
+  auto* rlist = runs->add_subcommand("list", "Job runs, newest first");
+  rlist->add_option("--job", rf->job, "Only runs of this job label");
+  rlist->add_option("--status", rf->statuses,
+                    "Only this status (repeatable): scheduled, running, completed, failed, "
+                    "cancelled, skipped, or the enum name");
+  rlist->add_option("--limit", rf->limit, "At most this many (1..1000)")->capture_default_str();
+  rlist->add_option("--offset", rf->offset, "Skip this many first")->capture_default_str();
+  add_log_options(rlist, ctx);
+  rlist->callback([&ctx, rf] { run_runs_list(ctx, *rf); });
+
+  auto id = std::make_shared<std::string>();
+  auto* rshow = runs->add_subcommand("show", "One job run: status, times, targets, message");
+  rshow->add_option("ID", *id, "The job run id")->required();
+  add_log_options(rshow, ctx);
+  rshow->callback([&ctx, id] { run_runs_show(ctx, *id); });
+
+  auto cid = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  auto* rcancel = runs->add_subcommand("cancel", "Cancel a job run that has not finished");
+  rcancel->add_option("ID", *cid, "The job run id")->required();
+  rcancel->add_option("--reason", *reason, "Why")->required();
+  add_log_options(rcancel, ctx);
+  rcancel->callback([&ctx, cid, reason] { run_runs_cancel(ctx, *cid, *reason); });
+}
+
+}  // namespace bel::app

@@ -1,0 +1,116 @@
+// bel partitions list | show | invalidate (SPEC section 6).
+#include "actors/partitions_repository.h"
+#include "app/commands.h"
+#include "app/tables.h"
+#include "messages/glob.h"
+
+namespace bel::app {
+namespace {
+
+struct ListFlags {
+  std::vector<std::string> statuses;
+  std::string pattern;
+  int limit = 50;
+  int offset = 0;
+};
+
+void run_list(Context& ctx, const ListFlags& f) {
+  auto statuses = parse_statuses<PartitionStatus>(ctx, f.statuses, parse_partition_status);
+  if (!statuses) return;
+  if (!f.pattern.empty()) {
+    if (auto ok = check_glob(f.pattern); !ok.ok()) {
+      return ctx.usage_error("--pattern: " + ok.error().message);
+    }
+  }
+  PartitionsListRequest request;
+  request.set_limit(f.limit);
+  request.set_offset(f.offset);
+  request.set_pattern(f.pattern);
+  for (auto s : *statuses) request.add_status_filter(s);
+  if (!check_window(ctx, f.limit, f.offset)) return;
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return actors::PartitionsRepository(client).list(request, at);
+      },
+      json_or(print_partitions_table));
+}
+
+void run_show(Context& ctx, const std::string& ref, int recent) {
+  if (recent < 0 || recent > actors::PartitionsRepository::kMaxRecentEvents) {
+    return ctx.usage_error("--recent: must be between 0 and " +
+                           std::to_string(actors::PartitionsRepository::kMaxRecentEvents));
+  }
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return actors::PartitionsRepository(client).show(ref, recent, at);
+      },
+      [](Format format, const actors::PartitionDetail& d) {
+        if (format == Format::table) {
+          return print_partition_detail(d.status, d.active_builds, d.recent_events, stdout);
+        }
+        // SPEC section 6: {"status": PartitionStatusResponse, "active_builds": [ids],
+        // "recent_events": [BuildEvent]}.
+        std::string builds;
+        for (const auto& id : d.active_builds) builds += (builds.empty() ? "" : ",") + json_string(id);
+        std::string events;
+        for (const auto& e : d.recent_events) events += (events.empty() ? "" : ",") + to_json(e);
+        std::printf("{\"status\":%s,\"active_builds\":[%s],\"recent_events\":[%s]}\n",
+                     to_json(d.status).c_str(), builds.c_str(), events.c_str());
+      });
+}
+
+void run_invalidate(Context& ctx, const std::string& ref, const std::string& reason,
+                    const std::string& build) {
+  append_one(
+      ctx,
+      [&](actors::ApiClient& client) {
+        return actors::PartitionsRepository(client).invalidate(ref, reason, build);
+      },
+      "invalidated " + ref);
+}
+
+}  // namespace
+
+void add_partitions_commands(CLI::App& app, Context& ctx) {
+  auto* group = app.add_subcommand("partitions", "Partition status, history and invalidation");
+  group->require_subcommand(1);
+
+  auto lf = std::make_shared<ListFlags>();
+  auto* list = group->add_subcommand(
+      "list", "Partitions with a known status, most recently changed first");
+  list->add_option("--status", lf->statuses,
+                   "Only this status (repeatable): requested, scheduled, building, available, "
+                   "failed, invalidated, ... or the enum name");
+  list->add_option("--pattern", lf->pattern, "Only refs matching this glob: * ? [a-z]");
+  list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
+  list->add_option("--offset", lf->offset, "Skip this many first")->capture_default_str();
+  add_log_options(list, ctx);
+  list->callback([&ctx, lf] { run_list(ctx, *lf); });
+
+  auto ref = std::make_shared<std::string>();
+  auto recent = std::make_shared<int>(20);
+  auto* show = group->add_subcommand(
+      "show", "A partition's status, the builds building it now, and its recent events");
+  show->add_option("REF", *ref, "The partition ref")->required();
+  show->add_option("--recent", *recent, "How many recent events to show")->capture_default_str();
+  add_log_options(show, ctx);
+  show->callback([&ctx, ref, recent] { run_show(ctx, *ref, *recent); });
+
+  auto iref = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  auto build = std::make_shared<std::string>();
+  auto* invalidate = group->add_subcommand(
+      "invalidate",
+      "Mark a partition invalid (its status becomes invalidated until it is built again)");
+  invalidate->add_option("REF", *iref, "The partition ref")->required();
+  invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required();
+  invalidate->add_option("--build", *build,
+                         "The build request on whose behalf (it must exist and not be finished)")
+      ->required();
+  add_log_options(invalidate, ctx);
+  invalidate->callback([&ctx, iref, reason, build] { run_invalidate(ctx, *iref, *reason, *build); });
+}
+
+}  // namespace bel::app

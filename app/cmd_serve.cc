@@ -1,0 +1,203 @@
+// bel serve: the long-running coordinator (SPEC sections 5, 6; R6).
+#include <signal.h>
+
+#include <cstring>
+
+#include <caf/io/all.hpp>
+
+#include "actors/coordinator.h"
+#include "actors/gate_actor.h"
+#include "app/commands.h"
+#include "app/simulator.h"
+#include "app/writer_lock.h"
+#include "storage/uri.h"
+
+namespace bel::app {
+namespace {
+
+struct ServeFlags {
+  int workers = 4;
+  bool simulate = false;
+  uint64_t seed = 1;
+  std::string listen = "127.0.0.1:0";
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void say(const std::string& line) {
+  std::fprintf(stderr, "bel serve: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+// Sets a meta value through the coordinator (its storage actor owns the writer connection).
+Status set_meta(caf::actor_system& system, const actors::BelApi& api, const std::string& key,
+                const std::string& value) {
+  Status out = make_error(ErrorCode::timeout, "setting " + key + ": no answer");
+  caf::scoped_actor self{system};
+  self->request(api, std::chrono::seconds(30), actors::meta_atom::value, key, value)
+      .receive([&](const std::string&) { out = ok_status(); },
+               [&](const caf::error& e) { out = actors::from_caf_error(e); });
+  return out;
+}
+
+void run_serve(Context& ctx, const ServeFlags& f) {
+  auto durable = ctx.durability_full();
+  if (!durable) return;
+  if (f.workers < 1 || f.workers > 1000) {
+    return ctx.usage_error("--workers: must be between 1 and 1000, got " +
+                           std::to_string(f.workers));
+  }
+  auto listen = parse_endpoint(f.listen);
+  if (!listen.ok()) return ctx.usage_error("--listen: " + listen.error().message);
+  const bool loopback = is_loopback(listen->first);
+  if (!loopback && ctx.token_file.empty()) {
+    return ctx.usage_error("--listen " + f.listen +
+                           ": listening beyond loopback needs --token-file FILE (mode 0600)");
+  }
+  auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);
+  if (!parsed_uri.ok()) return ctx.fail(parsed_uri.error());
+
+  // The token consoles must present: the operator's file, or a fresh one beside the log.
+  std::string token;
+  std::string token_path = ctx.token_file;
+  if (!token_path.empty()) {
+    auto read = read_token_file(token_path, /*require_private=*/true);
+    if (!read.ok()) return ctx.fail(read.error());
+    token = *read;
+  } else if (auto beside = default_token_path(ctx.log_uri)) {
+    token_path = *beside;
+    token = actors::new_token();
+  }
+
+  // One writer per log: refuse to start beside another coordinator (or a writing command).
+  auto lock = WriterLock::acquire(ctx.log_uri);
+  if (!lock.ok()) return ctx.fail(lock.error());
+
+  // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config config;
+  actors::configure_actor_system(config);
+  config.load<caf::io::middleman>();
+  caf::actor_system system{config};
+
+  actors::CoordinatorOptions options;
+  options.storage.durability_full = *durable;
+  auto api = actors::start_coordinator(system, ctx.log_uri, options);
+  if (!api.ok()) return ctx.fail(api.error());
+
+  // The console endpoint.
+  actors::GateActor gate;
+  uint16_t port = 0;
+  if (!token.empty()) {
+    if (ctx.token_file.empty()) {
+      if (auto ok = write_token_file(token_path, token); !ok.ok()) {
+        actors::stop_coordinator(*api);
+        return ctx.fail(ok.error());
+      }
+    }
+    gate = actors::spawn_gate_actor(system, *api, token);
+    auto published = system.middleman().publish(gate, listen->second, listen->first.c_str());
+    if (!published) {
+      caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+      actors::stop_coordinator(*api);
+      return ctx.fail(make_error(ErrorCode::storage_unavailable,
+                                 "cannot listen on " + f.listen + ": " +
+                                     system.render(published.error())));
+    }
+    port = *published;
+    const std::string endpoint = listen->first + ":" + std::to_string(port);
+    if (parsed_uri->scheme == storage::UriScheme::sqlite) {
+      if (auto ok = set_meta(system, *api, kEndpointKey, endpoint); !ok.ok()) {
+        say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
+      }
+    }
+    say("coordinator on " + ctx.log_uri + ", console endpoint " + endpoint + ", token file " +
+        token_path);
+  } else {
+    say("coordinator on " + ctx.log_uri +
+        " (in-process log: no console endpoint without --token-file)");
+  }
+
+  SimulationActor simulation;
+  if (f.simulate) {
+    SimulationOptions sim;
+    sim.seed = f.seed;
+    sim.workers = f.workers;
+    sim.builds = 0;  // until stopped
+    auto started = start_simulation(system, *api, sim, [](const SimulationReport& r) {
+      say("simulation stopped: " + std::to_string(r.events_appended) + " events, " +
+          std::to_string(r.builds_completed) + " builds completed, " +
+          std::to_string(r.builds_failed) + " failed, " + std::to_string(r.builds_cancelled) +
+          " cancelled, " + std::to_string(r.errors) + " errors");
+    });
+    if (!started.ok()) {
+      actors::stop_coordinator(*api);
+      return ctx.fail(started.error());
+    }
+    simulation = *started;
+    say("simulating " + std::to_string(f.workers) + " build workers (seed " +
+        std::to_string(f.seed) + ")");
+  }
+  say("running; stop with Ctrl-C or SIGTERM");
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  say(std::string("stopping (") + strsignal(signal_number) + ")");
+
+  // Stop producing first, then stop accepting consoles, then the coordinator: the storage actor
+  // commits what is staged and answers every pending append before it ends.
+  if (simulation) {
+    caf::scoped_actor self{system};
+    self->monitor(simulation);
+    caf::anon_send(simulation, stop_atom::value);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(30)) >> [] {});
+  }
+  if (gate) {
+    if (parsed_uri->scheme == storage::UriScheme::sqlite) {
+      (void)set_meta(system, *api, kEndpointKey, "");
+    }
+    system.middleman().unpublish(gate, port);
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  }
+  actors::ApiClient client(system, *api, std::chrono::seconds(10));
+  auto stats = client.stats();
+  actors::stop_coordinator(*api);
+  system.await_all_actors_done();
+  if (stats.ok()) {
+    say("stopped; the log ends at idx " + std::to_string(stats->last_idx()));
+  } else {
+    say("stopped");
+  }
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<ServeFlags>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Run the coordinator until SIGINT/SIGTERM: it hosts the actors, serves consoles on a "
+      "loopback endpoint it records in the log, and with --simulate drives simulated builds");
+  cmd->add_option("--workers", f->workers, "Simulated build workers (with --simulate)")
+      ->capture_default_str();
+  cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
+  cmd->add_option("--seed", f->seed, "Seed of the simulation")->capture_default_str();
+  cmd->add_option("--listen", f->listen,
+                  "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "
+                  "--token-file")
+      ->capture_default_str();
+  add_durability_option(cmd, ctx);
+  add_log_options(cmd, ctx);
+  cmd->callback([&ctx, f] { run_serve(ctx, *f); });
+}
+
+}  // namespace bel::app

@@ -1,0 +1,83 @@
+// bel views status | rebuild [NAME] (SPEC section 6).
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "app/commands.h"
+#include "app/progress.h"
+#include "app/tables.h"
+#include "projections/queries.h"
+
+namespace bel::app {
+namespace {
+
+void run_status(Context& ctx) {
+  auto format = ctx.output_format();
+  if (!format) return;
+  auto session = ctx.session();
+  if (!session) return;
+  auto views = session->client().views_status();
+  if (!views.ok()) return ctx.fail(views.error());
+  print_answer(*format, *views, print_views_status);
+}
+
+void run_rebuild(Context& ctx, const std::string& name) {
+  auto format = ctx.output_format();
+  if (!format) return;
+  if (!name.empty() && !projections::parse_view_name(name)) {
+    return ctx.usage_error("no view named \"" + name +
+                           "\" (views: partition_status, build_summary, job_runs, activity)");
+  }
+  // Rebuilt views write snapshots: an in-process session needs the writer.
+  auto session = ctx.session(/*write=*/true);
+  if (!session) return;
+  auto done = std::async(std::launch::async, [&] { return session->client().rebuild(name); });
+  Progress progress("rebuilding " + (name.empty() ? std::string("every view") : name));
+  // Redraws the bar from the views' applied_idx until the rebuild answers.
+  while (done.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+    if (!progress.enabled()) continue;
+    auto views = session->client().views_status();
+    if (!views.ok()) continue;
+    int64_t applied = 0, total = 0;
+    for (const auto& v : views->views()) {
+      if (!name.empty() && v.view() != name) continue;
+      applied += v.applied_idx();
+      total += views->last_idx();
+    }
+    progress.update(applied, total);
+  }
+  progress.finish();
+  auto result = done.get();
+  if (!result.ok()) return ctx.fail(result.error());
+  for (const auto& v : result->views()) {
+    if ((name.empty() || v.view() == name) && v.state() != v1::VIEW_HEALTHY) {
+      print_answer(*format, *result, print_views_status);
+      return ctx.fail(make_error(ErrorCode::internal, "view " + v.view() +
+                                                          " did not rebuild: " + v.last_error()));
+    }
+  }
+  print_answer(*format, *result, print_views_status);
+}
+
+}  // namespace
+
+void add_views_commands(CLI::App& app, Context& ctx) {
+  auto* group = app.add_subcommand("views", "The query views: health and rebuild");
+  group->require_subcommand(1);
+  auto* status = group->add_subcommand(
+      "status", "Per view: state, applied idx, lag behind the log, snapshot, last error");
+  add_log_options(status, ctx);
+  status->callback([&ctx] { run_status(ctx); });
+
+  auto name = std::make_shared<std::string>();
+  auto* rebuild = group->add_subcommand(
+      "rebuild", "Fold the log again from idx 1 into a view (every view without NAME); heals a "
+                 "failed view");
+  rebuild->add_option("NAME", *name,
+                      "partition_status, build_summary, job_runs or activity");
+  add_log_options(rebuild, ctx);
+  rebuild->callback([&ctx, name] { run_rebuild(ctx, *name); });
+}
+
+}  // namespace bel::app

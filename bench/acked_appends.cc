@@ -1,0 +1,184 @@
+#include "bench/acked_appends.h"
+
+#include <algorithm>
+#include <atomic>
+#include <caf/all.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+
+#include "actors/caf_support.h"
+#include "actors/coordinator.h"
+#include "actors/log_writer.h"
+#include "actors/storage_actor.h"
+#include "storage/storage_factory.h"
+
+namespace bel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using actors::append_atom;
+using actors::stats_atom;
+using actors::tick_atom;
+
+// Far beyond any append's wait (1000 queued appends commit within milliseconds); it only turns a
+// hung coordinator into an error instead of a hung bench.
+constexpr std::chrono::seconds kAppendTimeout{120};
+constexpr std::chrono::seconds kCallTimeout{30};
+
+struct ClientResult {
+  int64_t acked = 0;
+  int64_t failed = 0;
+  std::string first_error;
+  Clock::duration elapsed{};
+};
+
+// What the client shares with the thread that waits for it.
+struct ClientShared {
+  std::atomic<int64_t> answered{0};
+  std::promise<ClientResult> done;
+};
+
+struct ClientState {
+  caf::actor target;
+  const std::vector<BuildEvent>* events = nullptr;  // owned by the caller, who waits for us
+  std::shared_ptr<ClientShared> shared;
+  size_t window = 1;
+  size_t next = 0;
+  size_t in_flight = 0;
+  ClientResult result;
+  Clock::time_point start;
+  static inline const char* name = "bel.bench.client";
+};
+
+using ClientPointer = caf::stateful_actor<ClientState>*;
+
+void send_next(ClientPointer self);
+
+void on_answer(ClientPointer self, const caf::error* error) {
+  auto& st = self->state;
+  --st.in_flight;
+  if (error == nullptr) {
+    ++st.result.acked;
+  } else if (st.result.failed++ == 0) {
+    st.result.first_error = actors::from_caf_error(*error).to_string();
+  }
+  st.shared->answered.store(st.result.acked + st.result.failed, std::memory_order_relaxed);
+  if (st.next < st.events->size()) {
+    send_next(self);
+  } else if (st.in_flight == 0) {
+    st.result.elapsed = Clock::now() - st.start;
+    st.shared->done.set_value(st.result);
+    self->quit();
+  }
+}
+
+void send_next(ClientPointer self) {
+  auto& st = self->state;
+  const BuildEvent& event = (*st.events)[st.next++];
+  ++st.in_flight;
+  self->request(st.target, kAppendTimeout, append_atom::value, event)
+      .then([=](const AppendAck&) { on_answer(self, nullptr); },
+            [=](const caf::error& e) { on_answer(self, &e); });
+}
+
+// Keeps `window` appends in flight until every event is answered, then fulfils the promise.
+caf::behavior append_client(ClientPointer self, caf::actor target,
+                            const std::vector<BuildEvent>* events, size_t window,
+                            std::shared_ptr<ClientShared> shared) {
+  auto& st = self->state;
+  st.target = std::move(target);
+  st.events = events;
+  st.window = window;
+  st.shared = std::move(shared);
+  st.start = Clock::now();
+  if (events->empty()) {
+    st.shared->done.set_value(st.result);
+    self->quit();
+    return {};
+  }
+  while (st.next < events->size() && st.in_flight < st.window) send_next(self);
+  // Nothing sends this; the behavior only keeps the actor alive while answers are due.
+  return {[](tick_atom) {}};
+}
+
+Result<StorageStats> ask_stats(caf::actor_system& system, const caf::actor& target) {
+  caf::scoped_actor self{system};
+  Result<StorageStats> out = make_error(ErrorCode::internal, "no answer");
+  self->request(target, kCallTimeout, stats_atom::value)
+      .receive([&](const StorageStats& s) { out = s; },
+               [&](const caf::error& e) { out = actors::from_caf_error(e); });
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(AppendPath path) {
+  return path == AppendPath::coordinator ? "coordinator" : "storage-actor";
+}
+
+Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
+                                           const std::vector<BuildEvent>& events,
+                                           const ProgressFn& progress) {
+  const std::string uri = "sqlite://" + options.log_path;
+  caf::actor_system_config config;
+  actors::configure_actor_system(config);
+  caf::actor_system system{config};
+
+  storage::StorageOptions storage_options;
+  storage_options.durability_full = options.durability_full;
+  caf::actor target;
+  std::function<void()> stop;
+  if (options.path == AppendPath::coordinator) {
+    actors::CoordinatorOptions coordinator;
+    coordinator.storage = storage_options;
+    auto api = actors::start_coordinator(system, uri, coordinator);
+    if (!api.ok()) return api.error();
+    target = caf::actor_cast<caf::actor>(*api);
+    stop = [api = *api] { actors::stop_coordinator(api); };
+  } else {
+    auto log = storage::open_storage(uri, storage_options);
+    if (!log.ok()) return log.error();
+    auto writer = actors::LogWriter::open(std::move(*log), {});
+    if (!writer.ok()) return writer.error();
+    auto storage_actor = actors::spawn_storage_actor(system, std::move(*writer));
+    target = caf::actor_cast<caf::actor>(storage_actor);
+    stop = [storage_actor] { caf::anon_send_exit(storage_actor, caf::exit_reason::user_shutdown); };
+  }
+  // Also waits until the (detached) storage actor runs, so its start is not timed.
+  if (auto before = ask_stats(system, target); !before.ok()) {
+    stop();
+    return before.error();
+  }
+
+  auto shared = std::make_shared<ClientShared>();
+  auto finished = shared->done.get_future();
+  const size_t window = static_cast<size_t>(std::max(1, options.window));
+  system.spawn(append_client, target, &events, window, shared);
+  const auto total = static_cast<int64_t>(events.size());
+  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (progress) progress(shared->answered.load(std::memory_order_relaxed), total);
+  }
+  const ClientResult run = finished.get();
+  if (progress) progress(total, total);
+
+  auto stats = ask_stats(system, target);
+  stop();
+  system.await_all_actors_done();
+  if (run.failed > 0) {
+    return make_error(ErrorCode::internal, uri + ": " + std::to_string(run.failed) + " of " +
+                                               std::to_string(total) +
+                                               " appends were refused; first: " + run.first_error);
+  }
+  if (!stats.ok()) return stats.error();
+
+  AckedAppends out;
+  out.events = run.acked;
+  out.seconds = std::chrono::duration<double>(run.elapsed).count();
+  out.per_second = out.seconds > 0 ? static_cast<double>(run.acked) / out.seconds : 0;
+  out.stats = *stats;
+  return out;
+}
+
+}  // namespace bel::bench

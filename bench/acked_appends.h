@@ -1,0 +1,72 @@
+// The candidate side of `bel bench` P1/P2 (SPEC section 8): acknowledged appends per second
+// through bel's real write path, on a fresh SQLite log. An event-based client actor keeps up to
+// `window` single-event appends in flight (each answered after its COMMIT) until every event is
+// acknowledged.
+//
+//   bel::bench::AckedAppendsOptions options;
+//   options.log_path = dir + "/bel.db";        // must not exist yet
+//   options.window = 1000;
+//   auto m = bel::bench::measure_acked_appends(options, events, progress);
+//   if (!m.ok()) return m.error();            // startup failed, or an append was refused
+//   double per_second = m->per_second;        // m->stats: commits, group sizes
+//
+// Timing starts when the client sends its first append and stops at the last acknowledgement:
+// starting and stopping the actors is not measured. Any refused append (invalid event,
+// overloaded, timeout, ...) fails the measurement: a figure over a partly refused run would
+// mean nothing.
+#ifndef BEL_BENCH_ACKED_APPENDS_H_
+#define BEL_BENCH_ACKED_APPENDS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/raw_sqlite.h"
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::bench {
+
+// Which actor the client talks to.
+enum class AppendPath {
+  // The bel_api of a coordinator started in this process (start_coordinator): supervisor ->
+  // storage actor, with every view subscribed and folding the committed events, as in
+  // production. The default.
+  coordinator,
+  // The storage actor alone (LogWriter + spawn_storage_actor), nothing subscribed: isolates the
+  // write path from the views (a diagnostic).
+  storage_actor,
+};
+
+struct AckedAppendsOptions {
+  std::string log_path;  // the SQLite file to create; must not exist
+  int window = 1000;     // appends in flight at most; >= 1
+  bool durability_full = true;
+  AppendPath path = AppendPath::coordinator;
+};
+
+struct AckedAppends {
+  int64_t events = 0;
+  double seconds = 0;
+  double per_second = 0;  // acknowledged appends per second
+  StorageStats stats;     // the storage actor's counters after the run
+  // events_appended / commits: the group size group commit achieved.
+  double average_group() const {
+    return stats.commits() > 0
+               ? static_cast<double>(stats.events_appended()) / static_cast<double>(stats.commits())
+               : 0;
+  }
+};
+
+// Appends `events` one per request to a fresh log at options.log_path and reports the rate.
+// `progress` is called from the calling thread every 100 ms with the acknowledgements so far.
+Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
+                                           const std::vector<BuildEvent>& events,
+                                           const ProgressFn& progress = {});
+
+// "coordinator" / "storage-actor".
+const char* to_string(AppendPath path);
+
+}  // namespace bel::bench
+
+#endif  // BEL_BENCH_ACKED_APPENDS_H_

@@ -1,0 +1,213 @@
+#include "bench/append_suites.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "bench/acked_appends.h"
+#include "bench/raw_sqlite.h"
+
+namespace bel::bench {
+namespace {
+
+int64_t events_or(const SuiteRun& run, int64_t suite_default) {
+  return run.options().events > 0 ? run.options().events : suite_default;
+}
+
+std::string phase(const char* id, const char* what, int rep, int reps) {
+  return fmt::format("{} {} (run {}/{})", id, what, rep + 1, reps);
+}
+
+// bel's acked appends of `events` with `window` in flight, on a fresh log that is removed after.
+Result<AckedAppends> bel_appends(SuiteRun& run, const std::vector<BuildEvent>& events, int window,
+                                 const std::string& file, const std::string& phase_name) {
+  AckedAppendsOptions options;
+  options.log_path = run.fresh_db_path(file);
+  options.window = window;
+  options.durability_full = run.options().durability_full;
+  options.path = run.options().path;
+  auto measured = measure_acked_appends(options, events, run.progress_of(phase_name));
+  run.remove_db(options.log_path);
+  return measured;
+}
+
+std::string via(const SuiteRun& run) {
+  return run.options().path == AppendPath::coordinator
+             ? "bel_api of an in-process coordinator (storage actor + views)"
+             : "the storage actor alone (no views)";
+}
+
+std::string join_rounded(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) out += (out.empty() ? "" : ", ") + fmt::format("{:.0f}", v);
+  return out;
+}
+
+void finish(Figure& f) {
+  f.value = median(f.values);
+  f.baseline = median(f.baselines);
+  f.ratio = f.baseline > 0 ? f.value / f.baseline : 0;
+}
+
+// P1's value per repetition, measured for P3 when P1 did not run.
+Result<std::vector<double>> p1_values(SuiteRun& run, int64_t* events_out) {
+  const int64_t n = events_or(run, kP1DefaultEvents);
+  *events_out = n;
+  if (run.p1_values && run.p1_events == n) return *run.p1_values;
+  const auto& events = run.events(n);
+  const int reps = run.options().repetitions;
+  std::vector<double> values;
+  for (int rep = 0; rep < reps; ++rep) {
+    auto m = bel_appends(run, events, kP1Window, "p3-bel.db", phase("P3", "bel as P1", rep, reps));
+    if (!m.ok()) return m.error();
+    values.push_back(m->per_second);
+  }
+  run.p1_values = values;
+  run.p1_events = n;
+  return values;
+}
+
+}  // namespace
+
+Result<Figure> measure_p1(SuiteRun& run) {
+  const int64_t n = events_or(run, kP1DefaultEvents);
+  const auto& events = run.events(n);
+  const std::vector<RawRow> rows = raw_rows(events);
+  const int reps = run.options().repetitions;
+  Figure f;
+  f.id = "P1";
+  f.unit = "appends/s";
+  f.events = n;
+  f.baseline_events = n;
+  f.target = fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio);
+  std::vector<double> groups;
+  int64_t largest = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    auto candidate = [&]() -> Status {
+      auto m = bel_appends(run, events, kP1Window, "p1-bel.db", phase("P1", "bel", rep, reps));
+      if (!m.ok()) return m.error();
+      f.values.push_back(m->per_second);
+      groups.push_back(m->average_group());
+      largest = std::max<int64_t>(largest, m->stats.max_group_events());
+      return ok_status();
+    };
+    // The ceiling at the group size bel achieved: what SQLite allows for those transactions.
+    auto baseline = [&]() -> Status {
+      const auto group = std::max<int64_t>(1, std::llround(groups.back()));
+      const std::string path = run.fresh_db_path("p1-raw.db");
+      auto raw = raw_batch_inserts(path, rows, group, run.options().durability_full,
+                                   run.progress_of(phase("P1", "raw SQLite ceiling", rep, reps)));
+      run.remove_db(path);
+      if (!raw.ok()) return raw.error();
+      f.baselines.push_back(raw->per_second);
+      return ok_status();
+    };
+    // Odd runs measure the baseline first (at the previous run's group size), so that neither
+    // side always runs on a disk the other just left busy.
+    if (rep % 2 == 1) {
+      BEL_RETURN_IF_ERROR(baseline());
+      BEL_RETURN_IF_ERROR(candidate());
+    } else {
+      BEL_RETURN_IF_ERROR(candidate());
+      BEL_RETURN_IF_ERROR(baseline());
+    }
+  }
+  finish(f);
+  f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
+  const double group = median(groups);
+  f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}", kP1Window,
+                       via(run));
+  f.baseline_what = fmt::format(
+      "raw SQLite inserts of the same rows, same schema, 1 transaction per {:.0f} rows (the "
+      "group size bel achieved), no actors, no validation",
+      group);
+  f.detail = fmt::format("group commit: {:.1f} events per commit (runs: {}), largest {}", group,
+                         join_rounded(groups), largest);
+  run.p1_values = f.values;
+  run.p1_events = n;
+  return f;
+}
+
+Result<Figure> measure_p2(SuiteRun& run) {
+  const int64_t n = events_or(run, kP2DefaultEvents);
+  const auto& events = run.events(n);
+  const std::vector<RawRow> rows = raw_rows(events);
+  const int reps = run.options().repetitions;
+  Figure f;
+  f.id = "P2";
+  f.unit = "appends/s";
+  f.events = n;
+  f.baseline_events = n;
+  f.target = fmt::format(">= {}x", kP2MinRatio);
+  int64_t commits = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    auto candidate = [&]() -> Status {
+      auto m = bel_appends(run, events, 1, "p2-bel.db", phase("P2", "bel", rep, reps));
+      if (!m.ok()) return m.error();
+      f.values.push_back(m->per_second);
+      commits = m->stats.commits();
+      return ok_status();
+    };
+    auto baseline = [&]() -> Status {
+      const std::string path = run.fresh_db_path("p2-raw.db");
+      auto raw = raw_commit_per_row(path, rows, run.options().durability_full,
+                                    run.progress_of(phase("P2", "raw SQLite per row", rep, reps)));
+      run.remove_db(path);
+      if (!raw.ok()) return raw.error();
+      f.baselines.push_back(raw->per_second);
+      return ok_status();
+    };
+    // Odd runs measure the baseline first (see measure_p1).
+    if (rep % 2 == 1) {
+      BEL_RETURN_IF_ERROR(baseline());
+      BEL_RETURN_IF_ERROR(candidate());
+    } else {
+      BEL_RETURN_IF_ERROR(candidate());
+      BEL_RETURN_IF_ERROR(baseline());
+    }
+  }
+  finish(f);
+  f.pass = f.ratio >= kP2MinRatio;
+  f.what =
+      "acked appends/s, one at a time (the next sent after the previous ack), through " + via(run);
+  f.baseline_what =
+      "raw SQLite, one transaction per row, same rows and schema, no actors, no validation";
+  f.detail = fmt::format("{} commits for {} events in the last run", commits, n);
+  return f;
+}
+
+Result<Figure> measure_p3(SuiteRun& run) {
+  const int64_t naive_n = events_or(run, kP3DefaultEvents);
+  const bool reused =
+      run.p1_values.has_value() && run.p1_events == events_or(run, kP1DefaultEvents);
+  Figure f;
+  f.id = "P3";
+  f.unit = "appends/s";
+  f.target = fmt::format(">= {:.0f}x", kP3MinRatio);
+  auto values = p1_values(run, &f.events);
+  if (!values.ok()) return values.error();
+  f.values = *values;
+  const auto& naive_events = run.events(naive_n);
+  f.baseline_events = naive_n;
+  const int reps = run.options().repetitions;
+  for (int rep = 0; rep < reps; ++rep) {
+    const std::string path = run.fresh_db_path("p3-naive.db");
+    auto naive = naive_json_per_event(path, naive_events, run.options().durability_full,
+                                      run.progress_of(phase("P3", "naive", rep, reps)));
+    run.remove_db(path);
+    if (!naive.ok()) return naive.error();
+    f.baselines.push_back(naive->per_second);
+  }
+  finish(f);
+  f.pass = f.ratio >= kP3MinRatio;
+  f.what = std::string("P1's figure (") + (reused ? "the same runs" : "measured again") + ")";
+  f.baseline_what =
+      "the naive design: one transaction per event, JSON text payload, no actors, no group "
+      "commit, on the first events of the same workload";
+  f.detail = fmt::format("naive: {} events per run (each waits for its own fsync)", naive_n);
+  return f;
+}
+
+}  // namespace bel::bench

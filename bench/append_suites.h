@@ -1,0 +1,41 @@
+// The append suites of `bel bench` (SPEC section 8, P1..P3); bench/suites.h lists them and runs
+// them. Each repetition writes fresh files (bel's log and the baseline's) and removes them; odd
+// repetitions run the baseline first, so that neither side always follows the other's I/O.
+//
+//   P1  value: acked appends/s through bel (window 1000, single-event appends, durability full)
+//       baseline: raw SQLite batch inserts of the same rows, one transaction per G rows, where G
+//       is the average group the storage actor committed in the same repetition (the previous
+//       one when the baseline runs first)
+//       target: value >= 100000/s and ratio >= 0.6
+//   P2  value: acked appends/s through bel, one at a time (window 1)
+//       baseline: raw SQLite, one commit per row, same rows, synchronous=FULL, WAL
+//       target: ratio >= 0.6
+//   P3  value: P1's value (measured again unless P1 ran in this run)
+//       baseline: the naive design, one transaction per event with its JSON text as payload, no
+//       actors, on the first events of the same workload
+//       target: ratio >= 20
+#ifndef BEL_BENCH_APPEND_SUITES_H_
+#define BEL_BENCH_APPEND_SUITES_H_
+
+#include <cstdint>
+
+#include "bench/suites.h"
+
+namespace bel::bench {
+
+inline constexpr int64_t kP1DefaultEvents = 200000;
+inline constexpr int64_t kP2DefaultEvents = 2000;
+inline constexpr int64_t kP3DefaultEvents = 2000;  // of the naive baseline: ~1 fsync each
+inline constexpr int kP1Window = 1000;
+inline constexpr double kP1MinPerSecond = 100000;
+inline constexpr double kP1MinRatio = 0.6;
+inline constexpr double kP2MinRatio = 0.6;
+inline constexpr double kP3MinRatio = 20;
+
+Result<Figure> measure_p1(SuiteRun& run);
+Result<Figure> measure_p2(SuiteRun& run);
+Result<Figure> measure_p3(SuiteRun& run);
+
+}  // namespace bel::bench
+
+#endif  // BEL_BENCH_APPEND_SUITES_H_

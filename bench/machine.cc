@@ -1,0 +1,117 @@
+#include "bench/machine.h"
+
+#include <sqlite3.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#ifndef BEL_BUILD_TYPE
+#define BEL_BUILD_TYPE "unknown"
+#endif
+
+namespace bel::bench {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+// The value after "key:" on the first line of `file` that starts with `key`.
+std::string proc_field(const char* file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size(), key) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    return trim(line.substr(colon + 1));
+  }
+  return "";
+}
+
+// The mount with the longest mount point that contains `dir`.
+void find_mount(const std::string& dir, std::string* fs_type, std::string* device) {
+  std::error_code ec;
+  std::string path = std::filesystem::weakly_canonical(dir, ec).string();
+  if (ec || path.empty()) path = dir;
+  std::ifstream in("/proc/self/mounts");
+  std::string line;
+  size_t best = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string dev, mount_point, type;
+    if (!(fields >> dev >> mount_point >> type)) continue;
+    const bool contains = path == mount_point ||
+                          (path.compare(0, mount_point.size(), mount_point) == 0 &&
+                           (mount_point == "/" ||
+                            (path.size() > mount_point.size() && path[mount_point.size()] == '/')));
+    if (contains && mount_point.size() >= best) {
+      best = mount_point.size();
+      *fs_type = type;
+      *device = dev;
+    }
+  }
+}
+
+}  // namespace
+
+MachineNotes describe_machine(const std::string& dir) {
+  MachineNotes m;
+  m.cpu_model = proc_field("/proc/cpuinfo", "model name");
+  if (m.cpu_model.empty()) m.cpu_model = "unknown";
+  m.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  const std::string mem = proc_field("/proc/meminfo", "MemTotal");  // "24614060 kB"
+  if (!mem.empty()) m.memory_bytes = std::strtoll(mem.c_str(), nullptr, 10) * 1024;
+  m.dir = dir;
+  m.filesystem = "unknown";
+  m.device = "unknown";
+  find_mount(dir, &m.filesystem, &m.device);
+  m.build_type = BEL_BUILD_TYPE;
+#ifdef __OPTIMIZE__
+  m.optimized = true;
+#endif
+#ifndef NDEBUG
+  m.assertions = true;
+#endif
+  m.sqlite_version = sqlite3_libversion();
+  struct utsname u;
+  if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
+
+  {
+    std::ifstream loadavg("/proc/loadavg");
+    loadavg >> m.load_average;
+  }
+
+  if (!m.optimized) {
+    m.warnings.push_back("this bel was built without optimization (build type " + m.build_type +
+                         "): figures are not representative; build with "
+                         "-DCMAKE_BUILD_TYPE=Release");
+  } else if (m.build_type != "Release") {
+    m.warnings.push_back("build type " + m.build_type +
+                         " (optimized, but not Release): SPEC figures are for Release builds");
+  }
+  if (m.filesystem == "tmpfs" || m.filesystem == "ramfs") {
+    m.warnings.push_back(dir + " is on " + m.filesystem +
+                         ": fsync costs nothing there, so durability is not measured; use --dir "
+                         "on a disk");
+  }
+  if (m.cores > 0 && m.load_average > m.cores) {
+    char load[32];
+    std::snprintf(load, sizeof load, "%.1f", m.load_average);
+    m.warnings.push_back(std::string("the machine is busy (load average ") + load + " on " +
+                         std::to_string(m.cores) +
+                         " cores): values are lower than on an idle machine; the baselines ran "
+                         "under the same load, so ratios are less affected");
+  }
+  return m;
+}
+
+}  // namespace bel::bench

@@ -1,0 +1,41 @@
+// What `bel bench` reports about the machine it measured on (SPEC section 8: "machine notes"),
+// so that figures from two machines can be told apart: CPU, cores, memory, the filesystem the
+// temporary files live on, and how this bel was built.
+//
+//   bel::bench::MachineNotes m = bel::bench::describe_machine("/tmp/bel-bench-1234");
+//   std::printf("%s, %d cores, %s\n", m.cpu_model.c_str(), m.cores, m.filesystem.c_str());
+//   for (const auto& w : m.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+//
+// Reads /proc (Linux); a value it cannot find is "unknown" (or 0), never an error.
+#ifndef BEL_BENCH_MACHINE_H_
+#define BEL_BENCH_MACHINE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bel::bench {
+
+struct MachineNotes {
+  std::string cpu_model;       // /proc/cpuinfo "model name"
+  int cores = 0;               // online CPUs
+  int64_t memory_bytes = 0;    // /proc/meminfo MemTotal
+  std::string dir;             // where the temporary files were written
+  std::string filesystem;      // type of the mount holding `dir` ("ext4", "tmpfs", ...)
+  std::string device;          // its device ("/dev/vda")
+  std::string build_type;      // CMAKE_BUILD_TYPE of this bel
+  bool optimized = false;      // compiled with optimization (__OPTIMIZE__)
+  bool assertions = false;     // assert() enabled (NDEBUG not defined)
+  std::string sqlite_version;  // of the SQLite library linked in
+  std::string kernel;          // uname -sr
+  double load_average = 0;     // 1-minute load average when described (/proc/loadavg)
+  // Reasons the figures may not mean what they say (a debug build, fsync on tmpfs, ...).
+  std::vector<std::string> warnings;
+};
+
+// Describes this machine and the filesystem of `dir` (which should exist).
+MachineNotes describe_machine(const std::string& dir);
+
+}  // namespace bel::bench
+
+#endif  // BEL_BENCH_MACHINE_H_

@@ -1,0 +1,147 @@
+// Micro-benchmarks of the pieces under bel's write path (Google Benchmark). `bel bench` measures
+// the figures of SPEC section 8; these say where the time of one append goes.
+//
+//   ./build/bench/bel_micro_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
+//
+//   BM_SerializeEvent          one workload event to protobuf bytes (what SqliteStorage stores)
+//   BM_ParseEvent              those bytes back (what a scan or a view rebuild does per event)
+//   BM_ToJson                  one event to its JSON line (the naive design's payload, P3)
+//   BM_SqliteAppend/batch:N    Storage::append_batch of N events through storage::open_storage
+//                              on a file (WAL, synchronous=FULL): one transaction, one fsync;
+//                              event ids UUID-shaped and scattered, as in production
+//   BM_SqliteAppendAscendingIds/batch:N   the same with ascending ids ("ev-1", "ev-2", ...):
+//                              the difference is the cost of the event_id index's scattered keys
+// Events come from the default `bel bench` workload (bench/workload.h). Temporary files live in
+// $TMPDIR (or /tmp) and are removed.
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench/workload.h"
+#include "messages/json.h"
+#include "storage/storage_factory.h"
+
+namespace bel::bench {
+namespace {
+
+const std::vector<BuildEvent>& sample_events() {
+  static const std::vector<BuildEvent> events = [] {
+    WorkloadOptions options;
+    options.events = 4096;
+    return make_workload(options);
+  }();
+  return events;
+}
+
+void BM_SerializeEvent(benchmark::State& state) {
+  const auto& events = sample_events();
+  std::string bytes;
+  size_t i = 0;
+  int64_t total = 0;
+  for (auto _ : state) {
+    events[i++ % events.size()].SerializeToString(&bytes);
+    total += static_cast<int64_t>(bytes.size());
+    benchmark::DoNotOptimize(bytes.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(total);
+}
+BENCHMARK(BM_SerializeEvent);
+
+void BM_ParseEvent(benchmark::State& state) {
+  std::vector<std::string> encoded;
+  for (const auto& e : sample_events()) encoded.push_back(e.SerializeAsString());
+  BuildEvent parsed;
+  size_t i = 0;
+  int64_t total = 0;
+  for (auto _ : state) {
+    const std::string& bytes = encoded[i++ % encoded.size()];
+    if (!parsed.ParseFromString(bytes)) state.SkipWithError("parse failed");
+    total += static_cast<int64_t>(bytes.size());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(total);
+}
+BENCHMARK(BM_ParseEvent);
+
+void BM_ToJson(benchmark::State& state) {
+  const auto& events = sample_events();
+  size_t i = 0;
+  for (auto _ : state) {
+    std::string json = to_json(events[i++ % events.size()]);
+    benchmark::DoNotOptimize(json.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ToJson);
+
+// A fresh directory under $TMPDIR or /tmp, removed with this object.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/bel-micro-bench-XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A distinct id per n: UUID-shaped and scattered (what producers send, and what the log assigns),
+// or ascending.
+std::string event_id(int64_t n, bool scattered) {
+  if (!scattered) return "ev-" + std::to_string(n);
+  uint64_t x = static_cast<uint64_t>(n) + 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8000-%012llx",
+                static_cast<unsigned long long>(x >> 32),
+                static_cast<unsigned long long>((x >> 16) & 0xFFFF),
+                static_cast<unsigned long long>(x & 0xFFF), static_cast<unsigned long long>(n));
+  return buf;
+}
+
+void sqlite_append(benchmark::State& state, bool scattered_ids) {
+  const auto batch_size = static_cast<size_t>(state.range(0));
+  TempDir dir;
+  if (dir.path().empty()) return state.SkipWithError("cannot create a temporary directory");
+  auto log = storage::open_storage("sqlite://" + dir.path() + "/bench.db", {});
+  if (!log.ok()) return state.SkipWithError(log.error().to_string().c_str());
+  const auto& events = sample_events();
+  std::vector<BuildEvent> batch(batch_size);
+  int64_t n = 0;
+  for (auto _ : state) {
+    // The storage tier checks nothing but event_id uniqueness: give each event a fresh id.
+    for (auto& e : batch) {
+      e = events[static_cast<size_t>(n) % events.size()];
+      e.set_event_id(event_id(++n, scattered_ids));
+    }
+    auto idxs = (*log)->append_batch(batch);
+    if (!idxs.ok()) return state.SkipWithError(idxs.error().to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch_size));
+}
+
+void BM_SqliteAppend(benchmark::State& state) { sqlite_append(state, true); }
+BENCHMARK(BM_SqliteAppend)->ArgName("batch")->Arg(1)->Arg(64)->Arg(1024)->UseRealTime();
+
+void BM_SqliteAppendAscendingIds(benchmark::State& state) { sqlite_append(state, false); }
+BENCHMARK(BM_SqliteAppendAscendingIds)->ArgName("batch")->Arg(64)->Arg(1024)->UseRealTime();
+
+}  // namespace
+}  // namespace bel::bench
+
+BENCHMARK_MAIN();

@@ -1,0 +1,224 @@
+#include "bench/raw_sqlite.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <utility>
+
+#include "messages/json.h"
+#include "storage/sqlite_schema.h"
+
+namespace bel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Calls `progress` at most every 100 ms, so that drawing never shows in a timed loop.
+class Throttled {
+ public:
+  Throttled(const ProgressFn& progress, int64_t total) : progress_(progress), total_(total) {}
+  void operator()(int64_t done) {
+    if (!progress_) return;
+    const auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(100) && done != total_) return;
+    last_ = now;
+    progress_(done, total_);
+  }
+
+ private:
+  const ProgressFn& progress_;
+  int64_t total_;
+  Clock::time_point last_{};
+};
+
+// A fresh bel-schema database file with the log's pragmas and two prepared INSERTs.
+class RawDb {
+ public:
+  ~RawDb() {
+    sqlite3_finalize(insert_event_);
+    sqlite3_finalize(insert_key_);
+    sqlite3_finalize(begin_);
+    sqlite3_finalize(commit_);
+    if (db_ != nullptr) sqlite3_close(db_);
+  }
+
+  Status open(const std::string& path, bool durability_full) {
+    path_ = path;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      return make_error(ErrorCode::invalid_argument, path +
+                                                         ": exists already (a baseline "
+                                                         "writes a fresh file)");
+    }
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return error("opening");
+    // Exactly what SqliteStorage::open sets on a writer.
+    if (exec("PRAGMA journal_mode = WAL") != SQLITE_OK) return error("journal_mode");
+    if (exec(durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") !=
+        SQLITE_OK) {
+      return error("synchronous");
+    }
+    if (exec("BEGIN IMMEDIATE") != SQLITE_OK) return error("begin");
+    if (auto migrated = storage::migrate(db_, "sqlite://" + path, 0); !migrated.ok()) {
+      return migrated.error();
+    }
+    if (exec("COMMIT") != SQLITE_OK) return error("creating the schema");
+    BEL_RETURN_IF_ERROR(prepare(&insert_event_,
+                                "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
+                                " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
+    BEL_RETURN_IF_ERROR(
+        prepare(&insert_key_, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)"));
+    BEL_RETURN_IF_ERROR(prepare(&begin_, "BEGIN IMMEDIATE"));
+    BEL_RETURN_IF_ERROR(prepare(&commit_, "COMMIT"));
+    return ok_status();
+  }
+
+  Status begin() { return step(begin_, "begin"); }
+  Status commit() { return step(commit_, "commit"); }
+
+  Status insert(int64_t idx, const std::string& event_id, int64_t timestamp,
+                const std::string& build_request_id, int event_type, const std::string& payload,
+                bool payload_is_text, const EventKeys& keys) {
+    sqlite3_stmt* s = insert_event_;
+    sqlite3_bind_int64(s, 1, idx);
+    sqlite3_bind_text(s, 2, event_id.data(), static_cast<int>(event_id.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, timestamp);
+    sqlite3_bind_text(s, 4, build_request_id.data(), static_cast<int>(build_request_id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, event_type);
+    if (payload_is_text) {
+      sqlite3_bind_text(s, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    } else {
+      sqlite3_bind_blob(s, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    }
+    BEL_RETURN_IF_ERROR(step(s, "insert"));
+    auto keys_of_kind = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
+      for (const auto& v : values) {
+        sqlite3_bind_int(insert_key_, 1, static_cast<int>(kind));
+        sqlite3_bind_text(insert_key_, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(insert_key_, 3, idx);
+        BEL_RETURN_IF_ERROR(step(insert_key_, "insert index row"));
+      }
+      return ok_status();
+    };
+    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::partition, keys.partitions));
+    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::job_label, keys.job_labels));
+    return keys_of_kind(KeyKind::job_run_id, keys.job_run_ids);
+  }
+
+ private:
+  int exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+  Status prepare(sqlite3_stmt** out, const char* sql) {
+    if (sqlite3_prepare_v2(db_, sql, -1, out, nullptr) != SQLITE_OK) return error(sql);
+    return ok_status();
+  }
+
+  Status step(sqlite3_stmt* s, const char* what) {
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return error(what);
+    return ok_status();
+  }
+
+  Error error(const std::string& what) const {
+    return make_error(ErrorCode::storage_unavailable,
+                      path_ + ": raw sqlite baseline: " + what + ": " +
+                          (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_event_ = nullptr;
+  sqlite3_stmt* insert_key_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+};
+
+RawRate rate_of(int64_t rows, int64_t transactions, Clock::duration elapsed) {
+  RawRate r;
+  r.rows = rows;
+  r.transactions = transactions;
+  r.seconds = std::chrono::duration<double>(elapsed).count();
+  r.per_second = r.seconds > 0 ? static_cast<double>(rows) / r.seconds : 0;
+  return r;
+}
+
+}  // namespace
+
+std::vector<RawRow> raw_rows(const std::vector<BuildEvent>& events) {
+  std::vector<RawRow> rows;
+  rows.reserve(events.size());
+  for (const auto& e : events) {
+    RawRow r;
+    r.event_id = e.event_id();
+    r.timestamp = e.timestamp();
+    r.build_request_id = e.build_request_id();
+    r.event_type = event_type_number(e);
+    if (e.idx() != 0) {
+      BuildEvent copy = e;
+      copy.clear_idx();
+      copy.SerializeToString(&r.payload);
+    } else {
+      e.SerializeToString(&r.payload);
+    }
+    r.keys = keys_of(e);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<RawRow>& rows,
+                                  int64_t batch_size, bool durability_full,
+                                  const ProgressFn& progress) {
+  if (batch_size < 1) batch_size = 1;
+  RawDb db;
+  BEL_RETURN_IF_ERROR(db.open(path, durability_full));
+  const auto total = static_cast<int64_t>(rows.size());
+  Throttled report(progress, total);
+  int64_t transactions = 0;
+  const auto start = Clock::now();
+  for (int64_t first = 0; first < total; first += batch_size) {
+    const int64_t end = std::min(total, first + batch_size);
+    BEL_RETURN_IF_ERROR(db.begin());
+    for (int64_t i = first; i < end; ++i) {
+      const RawRow& r = rows[static_cast<size_t>(i)];
+      BEL_RETURN_IF_ERROR(db.insert(i + 1, r.event_id, r.timestamp, r.build_request_id,
+                                    r.event_type, r.payload, false, r.keys));
+    }
+    BEL_RETURN_IF_ERROR(db.commit());
+    ++transactions;
+    report(end);
+  }
+  return rate_of(total, transactions, Clock::now() - start);
+}
+
+Result<RawRate> raw_commit_per_row(const std::string& path, const std::vector<RawRow>& rows,
+                                   bool durability_full, const ProgressFn& progress) {
+  return raw_batch_inserts(path, rows, 1, durability_full, progress);
+}
+
+Result<RawRate> naive_json_per_event(const std::string& path, const std::vector<BuildEvent>& events,
+                                     bool durability_full, const ProgressFn& progress) {
+  RawDb db;
+  BEL_RETURN_IF_ERROR(db.open(path, durability_full));
+  const auto total = static_cast<int64_t>(events.size());
+  Throttled report(progress, total);
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < total; ++i) {
+    const BuildEvent& e = events[static_cast<size_t>(i)];
+    const std::string json = to_json(e);
+    const EventKeys keys = keys_of(e);
+    BEL_RETURN_IF_ERROR(db.begin());
+    BEL_RETURN_IF_ERROR(db.insert(i + 1, e.event_id(), e.timestamp(), e.build_request_id(),
+                                  event_type_number(e), json, true, keys));
+    BEL_RETURN_IF_ERROR(db.commit());
+    report(i + 1);
+  }
+  return rate_of(total, total, Clock::now() - start);
+}
+
+}  // namespace bel::bench

@@ -1,0 +1,121 @@
+// The suites of `bel bench` (SPEC section 8) and the figures they measure. Each figure puts bel's
+// value beside a baseline measured in the same process, on the same events, on the same disk, in
+// the same run, so that the ratio compares across machines:
+//
+//   p1  acked appends/s, 1000 in flight, durability full    vs the raw SQLite batch-insert
+//       (default 200000 events)                                ceiling at the achieved group size
+//   p2  acked appends/s, one at a time, durability full     vs raw SQLite, one commit per row
+//       (default 2000 events)
+//   p3  P1's figure                                         vs the naive design: a transaction
+//       (naive default 2000 events)                            per event, JSON text, no actors
+//
+//   auto selected = bel::bench::select_suites("all");        // or "p1", "p2", ...
+//   if (!selected.ok()) usage(selected.error());             // lists the suite names
+//   bel::bench::BenchOptions options;
+//   options.dir = "/tmp/bel-bench-x";                         // must exist; files are removed
+//   auto figures = bel::bench::run_suites(*selected, options);
+//   for (const auto& f : *figures) print(f.id, f.value, f.baseline, f.ratio, f.pass);
+//
+// Adding a suite (P4..P9): write its run function in its own file of bench/, declare it below
+// and add a row to the table in suites.cc.
+#ifndef BEL_BENCH_SUITES_H_
+#define BEL_BENCH_SUITES_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/acked_appends.h"
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::bench {
+
+struct BenchOptions {
+  std::string dir;      // an existing directory for the temporary files; each is removed
+  int64_t events = 0;   // events per suite; 0 = each suite's default
+  int repetitions = 3;  // per figure; value and baseline are the medians
+  bool durability_full = true;
+  AppendPath path = AppendPath::coordinator;
+  // Called from the calling thread: the phase under way ("P1 bel, run 1/3") and its progress.
+  std::function<void(const std::string& phase, int64_t done, int64_t total)> progress;
+};
+
+struct Figure {
+  std::string id;             // "P1"
+  std::string what;           // what `value` measures, for people
+  std::string unit;           // of value and baseline: "appends/s"
+  double value = 0;           // bel's figure (median over the repetitions)
+  std::string baseline_what;  // what `baseline` measures
+  double baseline = 0;        // median over the repetitions
+  double ratio = 0;           // value / baseline (0 when the baseline is 0)
+  std::string target;         // the SPEC's target, e.g. ">= 100000/s and >= 0.6x"
+  bool pass = false;
+  int64_t events = 0;             // events bel appended per repetition
+  int64_t baseline_events = 0;    // events the baseline wrote per repetition
+  std::vector<double> values;     // per repetition
+  std::vector<double> baselines;  // per repetition
+  std::string detail;             // e.g. group commit sizes
+};
+
+// What the suites of one run share: the options, the workload (generated once per size), the
+// temporary files, and figures a later suite compares with (P3 reuses P1's values).
+class SuiteRun {
+ public:
+  explicit SuiteRun(const BenchOptions& options) : options_(options) {}
+
+  const BenchOptions& options() const { return options_; }
+  // The first `n` events of the default workload (bench/workload.h).
+  const std::vector<BuildEvent>& events(int64_t n);
+  // A path in options().dir for a database file named `name`; any leftover is removed first and
+  // the filesystem is synced, so that the phase about to start does not pay for earlier ones.
+  std::string fresh_db_path(const std::string& name);
+  // Removes the database file at `path` with its -wal and -shm files.
+  void remove_db(const std::string& path);
+  // Reports progress of `phase` to options().progress, if any.
+  void progress(const std::string& phase, int64_t done, int64_t total) const;
+  ProgressFn progress_of(const std::string& phase) const;
+
+  // P1's per-repetition values once measured, with the events they appended.
+  std::optional<std::vector<double>> p1_values;
+  int64_t p1_events = 0;
+
+ private:
+  const BenchOptions& options_;
+  std::vector<std::pair<int64_t, std::vector<BuildEvent>>> workloads_;
+};
+
+struct Suite {
+  std::string name;        // on the command line: "p1"
+  std::string id;          // of its figure: "P1"
+  std::string summary;     // one line for --help
+  int64_t default_events;  // when BenchOptions::events is 0
+  std::function<Result<Figure>(SuiteRun& run)> measure;
+};
+
+// Every suite, in order.
+const std::vector<Suite>& suites();
+
+// The suites `name` selects: "all" (or "") is every suite, else the one with that name (any
+// case). invalid_argument listing the names otherwise.
+Result<std::vector<const Suite*>> select_suites(const std::string& name);
+
+// Runs `selected` in order and returns one figure per suite. An error when a measurement could
+// not run (a file could not be written, an append was refused); a missed target is not an
+// error (Figure::pass). REQUIRES: options.dir exists, options.repetitions >= 1
+Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected,
+                                       const BenchOptions& options);
+
+// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+double median(std::vector<double> values);
+
+// The events each selected suite appends (after options.events), for the machine notes.
+int64_t events_for(const Suite& suite, const BenchOptions& options);
+
+}  // namespace bel::bench
+
+#endif  // BEL_BENCH_SUITES_H_

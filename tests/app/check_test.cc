@@ -1,0 +1,424 @@
+// bel check (SPEC section 6): the checks of app/log_check.h against an in-process coordinator on
+// memory://, and the real binary on sqlite logs filled by `bel run` (healthy, and tampered with).
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "actors/coordinator.h"
+#include "app/log_check.h"
+#include "storage/storage_factory.h"
+#include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
+
+namespace bel::app {
+namespace {
+
+using testing::RandomStreamOptions;
+using testing::StreamBuilder;
+
+// ---- ScanChecker ----
+
+std::vector<BuildEvent> stream(int n, uint64_t seed = 3) {
+  RandomStreamOptions options;
+  options.num_events = n;
+  return testing::random_stream(seed, options);
+}
+
+CheckResult checked(const std::vector<BuildEvent>& events, int64_t last_idx) {
+  ScanChecker checker;
+  for (const auto& e : events) checker.add(e);
+  return checker.finish(last_idx);
+}
+
+TEST(ScanCheckerTest, ContiguousValidStreamPasses) {
+  auto result = checked(stream(200), 200);
+  EXPECT_TRUE(result.ok) << result.detail;
+  EXPECT_EQ(result.name, "idx contiguity");
+  EXPECT_NE(result.detail.find("idx 1..200 without gaps"), std::string::npos) << result.detail;
+}
+
+TEST(ScanCheckerTest, EmptyLogPasses) {
+  auto result = checked({}, 0);
+  EXPECT_TRUE(result.ok) << result.detail;
+  EXPECT_EQ(result.detail, "the log is empty");
+}
+
+TEST(ScanCheckerTest, NamesEveryMissingIdxRange) {
+  std::vector<BuildEvent> events;
+  for (auto& e : stream(20)) {
+    if (e.idx() == 5 || (e.idx() >= 10 && e.idx() <= 12)) continue;
+    events.push_back(e);
+  }
+  auto result = checked(events, 20);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("missing idx 5, 10..12 (4 of 1..20)"), std::string::npos)
+      << result.detail;
+}
+
+TEST(ScanCheckerTest, ScanEndingBeforeTheLastIdxNamesTheTail) {
+  auto events = stream(8);
+  auto result = checked(events, 10);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("missing idx 9..10"), std::string::npos) << result.detail;
+}
+
+TEST(ScanCheckerTest, RepeatedIdxAndRepeatedEventIdAreNamed) {
+  auto events = stream(6);
+  events.insert(events.begin() + 3, events[2]);  // idx 3 twice, same event_id
+  auto result = checked(events, 6);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("idx 3 after idx 3"), std::string::npos) << result.detail;
+  EXPECT_NE(result.detail.find("repeated event_id: \"" + events[2].event_id() + "\" at idx 3"),
+            std::string::npos)
+      << result.detail;
+}
+
+TEST(ScanCheckerTest, InvalidStoredEventIsNamedWithItsIdx) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
+      .partition("br-1", "data/a", v1::PARTITION_REQUESTED);
+  auto events = s.events();
+  for (auto& e : events) e.set_event_id("ev-" + std::to_string(e.idx()));
+  events[1].mutable_partition_event()->mutable_partition_ref()->clear_str();
+  auto result = checked(events, 2);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("1 invalid: idx 2: invalid_event"), std::string::npos)
+      << result.detail;
+  EXPECT_NE(result.detail.find("partition_ref"), std::string::npos) << result.detail;
+}
+
+// ---- answer_difference and view_check_result ----
+
+QueryResult partition_answer(const std::string& status_name, int64_t as_of) {
+  QueryResult r;
+  auto* s = r.mutable_partition_status();
+  s->set_partition_ref("data/a");
+  s->set_status_name(status_name);
+  s->set_as_of_idx(as_of);
+  return r;
+}
+
+TEST(AnswerDifferenceTest, EqualAnswersAndEqualErrorCodesDoNotDiffer) {
+  EXPECT_FALSE(answer_difference(partition_answer("PARTITION_AVAILABLE", 4),
+                                 partition_answer("PARTITION_AVAILABLE", 4)));
+  Result<QueryResult> a = make_error(ErrorCode::not_found, "view: no build br-9");
+  Result<QueryResult> b = make_error(ErrorCode::not_found, "no build br-9");
+  EXPECT_FALSE(answer_difference(a, b));
+}
+
+TEST(AnswerDifferenceTest, NamesTheFieldAndBothValuesViewFirst) {
+  auto diff = answer_difference(partition_answer("PARTITION_BUILDING", 4),
+                                partition_answer("PARTITION_AVAILABLE", 4));
+  ASSERT_TRUE(diff);
+  EXPECT_NE(diff->find("status_name"), std::string::npos) << *diff;
+  EXPECT_LT(diff->find("PARTITION_BUILDING"), diff->find("PARTITION_AVAILABLE")) << *diff;
+  EXPECT_NE(diff->find("(view -> full scan)"), std::string::npos) << *diff;
+}
+
+TEST(AnswerDifferenceTest, AsOfIdxCountsAndAnErrorDiffersFromAnAnswer) {
+  EXPECT_TRUE(answer_difference(partition_answer("PARTITION_AVAILABLE", 4),
+                                partition_answer("PARTITION_AVAILABLE", 5)));
+  Result<QueryResult> failed = make_error(ErrorCode::timeout, "no answer within 30000 ms");
+  auto diff = answer_difference(failed, partition_answer("PARTITION_AVAILABLE", 4));
+  ASSERT_TRUE(diff);
+  EXPECT_NE(diff->find("view answered timeout"), std::string::npos) << *diff;
+}
+
+TEST(ViewCheckResultTest, FailedViewPassesWhenItsFallbackAnswersAgreeAndSaysSo) {
+  ViewStatus status;
+  status.set_view("job_runs");
+  status.set_state(v1::VIEW_FAILED);
+  status.set_failed_idx(7);
+  status.set_last_error("idx 7: boom");
+  ViewComparison comparison;
+  comparison.compared = 12;
+  auto result = view_check_result(projections::ViewKind::job_runs, comparison, &status, "");
+  EXPECT_TRUE(result.ok) << result.detail;
+  EXPECT_EQ(result.name, "view job_runs");
+  EXPECT_NE(result.detail.find("FAILED at idx 7"), std::string::npos) << result.detail;
+  EXPECT_NE(result.detail.find("came from the fallback scan"), std::string::npos) << result.detail;
+  EXPECT_NE(result.detail.find("12 answers equal the full scan"), std::string::npos)
+      << result.detail;
+}
+
+TEST(ViewCheckResultTest, MismatchOrStoppingFailsTheCheck) {
+  ViewStatus status;
+  status.set_state(v1::VIEW_HEALTHY);
+  ViewComparison comparison;
+  comparison.compared = 3;
+  comparison.mismatches = 1;
+  comparison.differences = {"activity(): modified: activity.event_count: 3 -> 4"};
+  auto result = view_check_result(projections::ViewKind::activity, comparison, &status, "");
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("1 of 3 answers differs from the full scan: activity()"),
+            std::string::npos)
+      << result.detail;
+  comparison.mismatches = 0;
+  EXPECT_FALSE(
+      view_check_result(projections::ViewKind::activity, comparison, &status, "timeout: no answer")
+          .ok);
+}
+
+// ---- schema ----
+
+TEST(CheckSchemaTest, InProcessLogsHaveNoSchemaToCheck) {
+  auto result = check_schema("memory://");
+  EXPECT_TRUE(result.ok);
+  EXPECT_EQ(result.detail, "n/a (in-process log)");
+}
+
+TEST(CheckSchemaTest, CurrentSqliteLogPassesAndAMissingOneFails) {
+  testing::TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/log.db";
+  {
+    auto log = storage::open_storage(uri, {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+  }
+  auto result = check_schema(uri);
+  EXPECT_TRUE(result.ok) << result.detail;
+  EXPECT_NE(result.detail.find("schema_version " + std::to_string(storage::kSchemaVersion)),
+            std::string::npos)
+      << result.detail;
+
+  auto missing = check_schema("sqlite://" + dir.path() + "/none.db");
+  EXPECT_FALSE(missing.ok);
+  EXPECT_NE(missing.detail.find("none.db"), std::string::npos) << missing.detail;
+}
+
+// ---- against an in-process coordinator ----
+
+caf::actor_system_config& configured(caf::actor_system_config& config) {
+  actors::configure_actor_system(config);
+  return config;
+}
+
+class LogCheckTest : public ::testing::Test {
+ protected:
+  LogCheckTest() : system_(configured(config_)) {
+    auto api = actors::start_coordinator(system_, "memory://");
+    EXPECT_TRUE(api.ok()) << api.error().to_string();
+    if (api.ok()) api_ = *api;
+    client_ = std::make_unique<actors::ApiClient>(system_, api_);
+  }
+  ~LogCheckTest() override {
+    if (api_) actors::stop_coordinator(api_);
+  }
+
+  // Appends `events` (idx cleared) as one batch; returns the last idx.
+  int64_t append(std::vector<BuildEvent> events) {
+    for (auto& e : events) e.set_idx(0);
+    auto acks = client_->append(std::move(events));
+    EXPECT_TRUE(acks.ok()) << acks.error().to_string();
+    return acks.ok() && !acks->empty() ? acks->back().idx() : 0;
+  }
+
+  caf::actor_system_config config_;
+  caf::actor_system system_;
+  actors::BelApi api_;
+  std::unique_ptr<actors::ApiClient> client_;
+};
+
+TEST_F(LogCheckTest, HealthyLogPassesEveryCheck) {
+  ASSERT_EQ(append(stream(1500, 11)), 1500);
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  // Small pages and rounds: every list takes several pages, the views several rounds.
+  options.views.list_limit = 7;
+  options.views.round_size = 40;
+  auto report = run_log_check(*client_, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->last_idx, 1500);
+  std::vector<std::string> names;
+  for (const auto& c : report->checks) {
+    names.push_back(c.name);
+    EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"schema", "idx contiguity", "view partition_status",
+                                      "view build_summary", "view job_runs", "view activity"}));
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->checks[0].detail, "n/a (in-process log)");
+  EXPECT_NE(report->checks[1].detail.find("idx 1..1500"), std::string::npos);
+  EXPECT_NE(report->checks[2].detail.find("healthy"), std::string::npos)
+      << report->checks[2].detail;
+}
+
+TEST_F(LogCheckTest, EmptyLogPassesEveryCheck) {
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  auto report = run_log_check(*client_, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->last_idx, 0);
+  for (const auto& c : report->checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
+
+TEST_F(LogCheckTest, ViewAnswerThatDiffersFromTheFullScanIsReported) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
+      .partition("br-1", "data/a", v1::PARTITION_REQUESTED)
+      .build("br-1", v1::BUILD_REQUEST_PLANNING);
+  ASSERT_EQ(append(s.events()), 3);
+  // A deliberately different "full scan": the partition was SCHEDULED, says the fold.
+  FullScanFold fold;
+  for (auto e : s.events()) {
+    if (e.has_partition_event()) {
+      e.mutable_partition_event()->set_status_code(v1::PARTITION_SCHEDULED);
+      e.mutable_partition_event()->set_status_name("PARTITION_SCHEDULED");
+    }
+    fold.apply(e);
+  }
+  ScanChecker checker;
+  LogScan scan(*client_, &checker, &fold);
+  std::string stopped_by;
+  auto comparisons = compare_views(*client_, scan, {}, &stopped_by);
+  EXPECT_EQ(stopped_by, "");
+  const auto& partitions = comparisons[0];
+  // partition_status(data/a) and the partitions list; active_builds agrees (both in progress).
+  EXPECT_EQ(partitions.mismatches, 2);
+  ASSERT_FALSE(partitions.differences.empty());
+  std::string all;
+  for (const auto& d : partitions.differences) all += d + "\n";
+  EXPECT_NE(all.find("partition_status(data/a): modified: partition_status.status_code: "
+                     "PARTITION_REQUESTED -> PARTITION_SCHEDULED"),
+            std::string::npos)
+      << all;
+  EXPECT_GT(comparisons[1].mismatches, 0);  // the build summary's partitions
+  EXPECT_GT(comparisons[3].mismatches, 0);  // activity: partitions_by_status
+  EXPECT_EQ(comparisons[2].mismatches, 0);  // no job runs
+  auto result =
+      view_check_result(projections::ViewKind::partition_status, partitions, nullptr, stopped_by);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("2 of "), std::string::npos) << result.detail;
+}
+
+TEST_F(LogCheckTest, FoldReadsOnWhenAnswersReflectLaterAppends) {
+  const int64_t first = append(stream(400, 5));
+  ASSERT_EQ(first, 400);
+  ScanChecker checker;
+  FullScanFold fold;
+  LogScan scan(*client_, &checker, &fold);
+  ASSERT_TRUE(scan.advance_to(first).ok());
+  ASSERT_EQ(fold.last_idx(), 400);
+
+  // More events after the scan; the activity view surely reflects them once this answers.
+  StreamBuilder more;
+  more.build("late-1", v1::BUILD_REQUEST_RECEIVED, {"data/late"})
+      .partition("late-1", "data/late", v1::PARTITION_REQUESTED);
+  const int64_t last = append(more.events());
+  ASSERT_EQ(last, 402);
+  Query q;
+  q.set_min_idx(last);
+  q.mutable_activity();
+  ASSERT_TRUE(client_->query(q).ok());
+
+  std::string stopped_by;
+  auto comparisons = compare_views(*client_, scan, {}, &stopped_by);
+  EXPECT_EQ(stopped_by, "");
+  for (const auto& c : comparisons) {
+    EXPECT_EQ(c.mismatches, 0) << (c.differences.empty() ? "" : c.differences[0]);
+    EXPECT_GT(c.compared, 0);
+  }
+  EXPECT_EQ(fold.last_idx(), 402);
+  auto contiguity = checker.finish(first);
+  EXPECT_TRUE(contiguity.ok) << contiguity.detail;
+  EXPECT_NE(contiguity.detail.find("idx 1..402"), std::string::npos) << contiguity.detail;
+}
+
+// ---- the real binary on sqlite logs ----
+
+const std::string kBel = BEL_BINARY;
+
+class CheckCommandTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.path() + "/log.db"; }
+  std::string log_uri() const { return "sqlite://" + path(); }
+  testing::CommandResult bel(const std::string& args) {
+    return testing::run_command(testing::shell_quote(kBel) + " " + args + " --log " +
+                                testing::shell_quote(log_uri()));
+  }
+  void fill() {
+    auto r = bel("run --builds 12 --workers 3 --seed 4 --format json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // The JSON report, parsed.
+  google::protobuf::Struct report(const testing::CommandResult& r) {
+    google::protobuf::Struct out;
+    auto parsed = google::protobuf::util::JsonStringToMessage(r.out, &out);
+    EXPECT_TRUE(parsed.ok()) << r.out;
+    return out;
+  }
+  static const google::protobuf::Value& field(const google::protobuf::Struct& s,
+                                              const std::string& name) {
+    static const google::protobuf::Value kNone;
+    auto it = s.fields().find(name);
+    return it == s.fields().end() ? kNone : it->second;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(CheckCommandTest, LogFilledByRunPassesEveryCheck) {
+  fill();
+  auto r = bel("check --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto doc = report(r);
+  EXPECT_TRUE(field(doc, "ok").bool_value()) << r.out;
+  EXPECT_GT(std::stoll(field(doc, "last_idx").string_value()), 0) << r.out;
+  const auto& checks = field(doc, "checks").list_value();
+  ASSERT_EQ(checks.values_size(), 6) << r.out;
+  for (const auto& c : checks.values()) {
+    const auto& fields = c.struct_value();
+    EXPECT_TRUE(field(fields, "ok").bool_value()) << r.out;
+    EXPECT_FALSE(field(fields, "detail").string_value().empty()) << r.out;
+  }
+  EXPECT_EQ(field(checks.values(0).struct_value(), "name").string_value(), "schema");
+  EXPECT_NE(
+      field(checks.values(0).struct_value(), "detail").string_value().find("schema_version 1"),
+      std::string::npos)
+      << r.out;
+
+  auto table = bel("check --format table");
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("CHECK"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("view activity"), std::string::npos) << table.out;
+}
+
+TEST_F(CheckCommandTest, DeletedEventFailsAndTheContiguityCheckNamesItsIdx) {
+  fill();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db, "DELETE FROM events WHERE idx = 5", nullptr, nullptr, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << (message != nullptr ? message : "");
+  sqlite3_free(message);
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+
+  auto r = bel("check --format json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("checks failed"), std::string::npos) << r.err;
+  auto doc = report(r);
+  EXPECT_FALSE(field(doc, "ok").bool_value()) << r.out;
+  bool found = false;
+  for (const auto& c : field(doc, "checks").list_value().values()) {
+    const auto& fields = c.struct_value();
+    if (field(fields, "name").string_value() != "idx contiguity") continue;
+    found = true;
+    EXPECT_FALSE(field(fields, "ok").bool_value()) << r.out;
+    EXPECT_NE(field(fields, "detail").string_value().find("missing idx 5 "), std::string::npos)
+        << r.out;
+  }
+  EXPECT_TRUE(found) << r.out;
+}
+
+TEST_F(CheckCommandTest, HelpExplainsWhatIsChecked) {
+  auto r = testing::run_command(testing::shell_quote(kBel) + " check --help");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* words : {"schema_version", "idx contiguity", "full scan", "fallback"}) {
+    EXPECT_NE(r.out.find(words), std::string::npos) << words << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace bel::app

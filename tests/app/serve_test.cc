@@ -1,0 +1,248 @@
+// End-to-end: `bel serve` as a real process, console commands going through it (SPEC section 6,
+// R6), and its clean shutdown.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "messages/json.h"
+#include "messages/types.h"
+#include "tests/support/events.h"
+#include "tests/support/run_command.h"
+
+namespace bel {
+namespace {
+
+using namespace bel::testing;
+using namespace bel::v1;
+
+const std::string kBel = BEL_BINARY;
+constexpr auto kDeadline = std::chrono::seconds(60);
+
+// A `bel serve` child process whose standard error is read line by line.
+class ServeProcess {
+ public:
+  explicit ServeProcess(std::vector<std::string> args) {
+    int err_pipe[2];
+    EXPECT_EQ(::pipe(err_pipe), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(err_pipe[1], STDERR_FILENO);
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, STDOUT_FILENO);
+      ::close(err_pipe[0]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kBel.c_str()));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(kBel.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(err_pipe[1]);
+    err_fd_ = err_pipe[0];
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
+
+  // Reads standard error until a line contains `needle` (true) or the deadline or EOF (false).
+  bool wait_for(const std::string& needle) {
+    const auto end = std::chrono::steady_clock::now() + kDeadline;
+    for (;;) {
+      auto pos = err_.find(needle, scanned_);
+      if (pos != std::string::npos) {
+        scanned_ = pos + needle.size();
+        return true;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{err_fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      ssize_t n = ::read(err_fd_, buf, sizeof(buf));
+      if (n <= 0) return false;
+      err_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // Sends `signal` and waits for the exit code (-1 when it did not exit normally).
+  int stop(int signal) {
+    ::kill(pid_, signal);
+    while (wait_for("\n")) {
+    }  // drain standard error until EOF
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& err() const { return err_; }
+
+ private:
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  bool reaped_ = false;
+  std::string err_;
+  size_t scanned_ = 0;
+};
+
+class ServeTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.path() + "/bel.db"; }
+  std::string log_uri() const { return "sqlite://" + path(); }
+  CommandResult bel(const std::string& args, const std::string& input = "") {
+    return run_command(shell_quote(kBel) + " " + args + " --log " + shell_quote(log_uri()),
+                       input);
+  }
+  template <class Message>
+  Message parse(const CommandResult& r) {
+    Message m;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(from_json(r.out, &m).ok()) << r.out;
+    return m;
+  }
+  ViewStatus view_status(const std::string& name) {
+    auto views = parse<ViewsStatus>(bel("views status --format json"));
+    for (const auto& v : views.views()) {
+      if (v.view() == name) return v;
+    }
+    ADD_FAILURE() << "no view " << name;
+    return {};
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
+  std::string lines;
+  for (const auto& e : {request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"}),
+                        partition_event("br-1", "data/a", PARTITION_REQUESTED)}) {
+    lines += to_json(e) + "\n";
+  }
+  ASSERT_EQ(bel("append -", lines).exit_code, 0);
+
+  ServeProcess serve({"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  // The token file is private to the user running the coordinator.
+  struct stat st;
+  ASSERT_EQ(::stat((path() + ".token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // The coordinator holds the writer lock: a write that succeeds went through it.
+  auto ack = parse<AppendAck>(
+      bel("partitions invalidate data/a --reason 'late data' --build br-1 --format json"));
+  EXPECT_EQ(ack.idx(), 3);
+  // Read-your-writes against the coordinator's in-memory views: the answer comes from a view
+  // (its answered count grows across separate commands, which in-process sessions would reset).
+  const int64_t answered_before = view_status("partition_status").answered();
+  auto shown = bel("partitions show data/a --format json");
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("PARTITION_INVALIDATED"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("late data"), std::string::npos) << shown.out;
+  const auto after = view_status("partition_status");
+  EXPECT_GT(after.answered(), answered_before);
+  EXPECT_EQ(after.state(), VIEW_HEALTHY);
+  EXPECT_EQ(after.applied_idx(), 3);
+
+  auto cancelled = parse<AppendAck>(bel("builds cancel br-1 --reason done --format json"));
+  EXPECT_EQ(cancelled.idx(), 4);
+  auto summary = parse<BuildRequestSummary>(bel("builds show br-1 --format json"));
+  EXPECT_EQ(summary.status_code(), BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(summary.cancel_reason(), "done");
+
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_NE(serve.err().find("stopped; the log ends at idx 4"), std::string::npos) << serve.err();
+  // Stopped: the endpoint is cleared, commands open the log in-process and see every write.
+  auto later = parse<BuildRequestSummary>(bel("builds show br-1 --format json"));
+  EXPECT_EQ(later.status_code(), BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(later.event_count(), 4);
+}
+
+TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing) {
+  ASSERT_EQ(bel("append -", to_json(request_event("br-secret", BUILD_REQUEST_RECEIVED)) + "\n")
+                .exit_code,
+            0);
+  ServeProcess serve({"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+
+  const std::string wrong = dir_.path() + "/wrong.token";
+  {
+    std::ofstream(wrong) << "0123456789abcdef\n";
+  }
+  for (const std::string& token_flag :
+       {" --token-file " + shell_quote(wrong),
+        " --token-file " + shell_quote(dir_.path() + "/missing.token")}) {
+    for (const std::string cmd : {"builds list --format json", "activity --format json",
+                                   "builds cancel br-secret --reason x --format json"}) {
+      auto r = bel(cmd + token_flag);
+      EXPECT_EQ(r.exit_code, 1) << cmd << token_flag << "\n" << r.err;
+      EXPECT_NE(r.err.find("unauthorized"), std::string::npos) << r.err;
+      EXPECT_EQ(r.out, "") << "learned something: " << r.out;
+      EXPECT_EQ(r.err.find("br-secret"), std::string::npos) << r.err;
+    }
+  }
+  // The right token (beside the log) still works, and nothing was cancelled.
+  auto summary = parse<BuildRequestSummary>(bel("builds show br-secret --format json"));
+  EXPECT_EQ(summary.status_code(), BUILD_REQUEST_RECEIVED);
+  EXPECT_EQ(serve.stop(SIGINT), 0) << serve.err();
+}
+
+TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
+  ServeProcess first({"serve", "--log", log_uri()});
+  ASSERT_TRUE(first.wait_for("running")) << first.err();
+  auto second = bel("serve");
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("another process is writing this log"), std::string::npos)
+      << second.err;
+  EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
+}
+
+TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
+  auto r = bel("serve --listen 0.0.0.0:0");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--token-file"), std::string::npos) << r.err;
+  const std::string token = dir_.path() + "/open.token";
+  {
+    std::ofstream(token) << "secret\n";
+  }
+  ::chmod(token.c_str(), 0644);
+  auto open = bel("serve --listen 0.0.0.0:0 --token-file " + shell_quote(token));
+  EXPECT_EQ(open.exit_code, 1) << open.err;
+  EXPECT_NE(open.err.find("chmod 600"), std::string::npos) << open.err;
+}
+
+TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
+  ServeProcess serve({"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed", "3"});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  // Wait until the workers have logged a few builds (reads through the coordinator).
+  const auto end = std::chrono::steady_clock::now() + kDeadline;
+  int64_t builds = 0;
+  while (builds < 5 && std::chrono::steady_clock::now() < end) {
+    auto activity = parse<ActivityResponse>(bel("activity --format json"));
+    builds = activity.total_build_requests() - activity.active_builds_count();
+  }
+  EXPECT_GE(builds, 5);
+  EXPECT_EQ(serve.stop(SIGINT), 0) << serve.err();
+  EXPECT_NE(serve.err().find("simulation stopped"), std::string::npos) << serve.err();
+  EXPECT_NE(serve.err().find(" 0 errors"), std::string::npos) << serve.err();
+  // Every build the workers started reached a terminal status before the coordinator stopped.
+  auto activity = parse<ActivityResponse>(bel("activity --format json"));
+  EXPECT_EQ(activity.active_builds_count(), 0);
+  auto check = bel("check --format json");
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+}
+
+}  // namespace
+}  // namespace bel

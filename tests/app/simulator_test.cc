@@ -1,0 +1,496 @@
+// The simulated build workers against an in-process coordinator on memory://: what they report
+// agrees with what the log holds, every kind of DataBuild event shows up, a seed reproduces its
+// run, and errors are counted, never fatal.
+#include "app/simulator.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <map>
+#include <set>
+
+#include "actors/coordinator.h"
+#include "messages/status_names.h"
+
+namespace bel::app {
+namespace {
+
+constexpr auto kTimeout = std::chrono::seconds(30);
+constexpr auto kRunTimeout = std::chrono::milliseconds(60000);
+
+caf::actor_system_config& configured(caf::actor_system_config& config) {
+  actors::configure_actor_system(config);
+  return config;
+}
+
+// An actor system with a coordinator on a fresh memory:// log.
+class TestCoordinator {
+ public:
+  explicit TestCoordinator(actors::CoordinatorOptions options = {}) : system_(configured(config_)) {
+    auto api = actors::start_coordinator(system_, "memory://", std::move(options));
+    EXPECT_TRUE(api.ok()) << api.error().to_string();
+    if (api.ok()) api_ = *api;
+  }
+  ~TestCoordinator() {
+    if (api_) actors::stop_coordinator(api_);
+  }
+
+  caf::actor_system& system() { return system_; }
+  const actors::BelApi& api() const { return api_; }
+
+  QueryResult query(Query q, int64_t min_idx, bool fallback = false) {
+    q.set_min_idx(min_idx);
+    QueryResult out;
+    caf::scoped_actor self{system_};
+    auto on_error = [&](const caf::error& e) {
+      ADD_FAILURE() << actors::from_caf_error(e).to_string();
+    };
+    if (fallback) {
+      self->request(api_, kTimeout, actors::fallback_atom::value, q)
+          .receive([&](const QueryResult& r) { out = r; }, on_error);
+    } else {
+      self->request(api_, kTimeout, actors::query_atom::value, q)
+          .receive([&](const QueryResult& r) { out = r; }, on_error);
+    }
+    return out;
+  }
+
+  std::vector<BuildEvent> events(const EventFilter& filter = {}) {
+    std::vector<BuildEvent> out;
+    caf::scoped_actor self{system_};
+    ListEventsRequest req;
+    *req.mutable_filter() = filter;
+    req.set_limit(10000);
+    for (bool more = true; more;) {
+      more = false;
+      self->request(api_, kTimeout, actors::list_atom::value, req)
+          .receive(
+              [&](const EventPage& page) {
+                for (const auto& e : page.events()) out.push_back(e);
+                req.set_since_idx(page.next_idx());
+                more = page.has_more();
+              },
+              [&](const caf::error& e) { ADD_FAILURE() << actors::from_caf_error(e).to_string(); });
+    }
+    return out;
+  }
+
+  StorageStats stats() {
+    StorageStats out;
+    caf::scoped_actor self{system_};
+    self->request(api_, kTimeout, actors::stats_atom::value)
+        .receive(
+            [&](const StorageStats& s) { out = s; },
+            [&](const caf::error& e) { ADD_FAILURE() << actors::from_caf_error(e).to_string(); });
+    return out;
+  }
+
+ private:
+  caf::actor_system_config config_;
+  caf::actor_system system_;
+  actors::BelApi api_;
+};
+
+std::string errors_of(const SimulationReport& report) {
+  std::string out;
+  for (const auto& m : report.error_messages) out += "\n  " + m;
+  return out;
+}
+
+int64_t builds_ended(const SimulationReport& r) {
+  return r.builds_completed + r.builds_failed + r.builds_cancelled;
+}
+
+bool is_terminal(BuildRequestStatus s) {
+  return s == v1::BUILD_REQUEST_COMPLETED || s == v1::BUILD_REQUEST_FAILED ||
+         s == v1::BUILD_REQUEST_CANCELLED;
+}
+
+// Checks the report against the log (a fresh one, holding this simulation's events only).
+void expect_report_matches_log(TestCoordinator& coord, const SimulationReport& report) {
+  Query builds;
+  builds.mutable_builds_list()->set_limit(1000);
+  auto list = coord.query(builds, report.last_idx).builds_list();
+  EXPECT_EQ(list.total_count(), static_cast<int64_t>(report.build_request_ids.size()));
+  EXPECT_EQ(list.total_count(), builds_ended(report));
+  std::map<BuildRequestStatus, int64_t> by_status;
+  for (const auto& b : list.builds()) {
+    EXPECT_TRUE(is_terminal(b.status_code())) << b.build_request_id() << " is " << b.status_name();
+    ++by_status[b.status_code()];
+  }
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_COMPLETED], report.builds_completed);
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_FAILED], report.builds_failed);
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_CANCELLED], report.builds_cancelled);
+
+  Query activity;
+  activity.mutable_activity();
+  auto act = coord.query(activity, report.last_idx).activity();
+  EXPECT_EQ(act.event_count(), report.events_appended);
+  EXPECT_EQ(act.as_of_idx(), report.last_idx);
+  EXPECT_EQ(act.active_builds_count(), 0);
+
+  Query failed_runs;
+  failed_runs.mutable_job_runs_list()->add_status_filter(v1::JOB_FAILED);
+  EXPECT_EQ(coord.query(failed_runs, report.last_idx).job_runs_list().total_count(),
+            report.jobs_failed);
+  Query skipped_runs;
+  skipped_runs.mutable_job_runs_list()->add_status_filter(v1::JOB_SKIPPED);
+  EXPECT_EQ(coord.query(skipped_runs, report.last_idx).job_runs_list().total_count(),
+            report.delegations_historical);
+
+  EventFilter invalidations;
+  invalidations.add_event_types("partition_invalidation_event");
+  EXPECT_EQ(static_cast<int64_t>(coord.events(invalidations).size()), report.invalidations);
+
+  // Every delegation is a DelegationEvent and/or a PartitionEvent DELEGATED of one request and
+  // partition.
+  EventFilter delegations;
+  delegations.add_event_types("delegation_event");
+  delegations.add_event_types("partition_event");
+  std::set<std::pair<std::string, std::string>> delegated;
+  for (const auto& e : coord.events(delegations)) {
+    if (e.has_delegation_event()) {
+      delegated.emplace(e.build_request_id(), e.delegation_event().partition_ref().str());
+    } else if (e.partition_event().status_code() == v1::PARTITION_DELEGATED) {
+      delegated.emplace(e.build_request_id(), e.partition_event().partition_ref().str());
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(delegated.size()),
+            report.delegations_active + report.delegations_historical);
+}
+
+TEST(SimulatorTest, FortyBuildsOnFourWorkersAgreeWithTheLog) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.seed = 20261121;
+  options.workers = 4;
+  options.builds = 40;
+  options.run_id = "t1";
+  // Higher than the defaults, so that every kind of flow shows up in 40 requests whatever the
+  // timing (which partitions get delegated rather than built depends on it).
+  options.failure_rate = 0.1;
+  options.cancel_rate = 0.1;
+  options.invalidate_rate = 0.05;
+  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->errors, 0) << errors_of(*report);
+  ASSERT_EQ(report->build_request_ids.size(), 40u);
+  EXPECT_EQ(report->build_request_ids.front(), "br-t1-000001");
+  EXPECT_EQ(report->build_request_ids.back(), "br-t1-000040");
+  EXPECT_EQ(builds_ended(*report), 40);
+  expect_report_matches_log(coord, *report);
+
+  // Every kind of DataBuild flow happened at least once.
+  EXPECT_GE(report->delegations_active, 1) << "seed " << options.seed;
+  EXPECT_GE(report->delegations_historical, 1) << "seed " << options.seed;
+  EXPECT_GE(report->jobs_failed, 1) << "seed " << options.seed;
+  EXPECT_GE(report->builds_cancelled, 1) << "seed " << options.seed;
+  EXPECT_GE(report->invalidations, 1) << "seed " << options.seed;
+  EXPECT_GE(report->builds_completed, 1) << "seed " << options.seed;
+
+  // Job runs got simulated durations of minutes, not microseconds.
+  Query metrics;
+  metrics.mutable_job_metrics()->set_job_label("//sales:daily");
+  auto sales = coord.query(metrics, report->last_idx).job_metrics();
+  if (sales.runs_by_status().count("JOB_COMPLETED") > 0) {
+    EXPECT_GE(sales.avg_duration_ns(), int64_t{60} * 1000000000);
+  }
+
+  // The views and a full scan agree at the end.
+  Query activity;
+  activity.mutable_activity();
+  auto from_view = coord.query(activity, report->last_idx);
+  auto from_scan = coord.query(activity, report->last_idx, /*fallback=*/true);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_view, from_scan))
+      << from_view.DebugString() << "\n---\n"
+      << from_scan.DebugString();
+}
+
+// One line per event, with the run id taken out of every id.
+std::map<std::string, std::vector<std::string>> signatures(const std::vector<BuildEvent>& events,
+                                                           const std::string& run_id) {
+  auto strip = [&](std::string s) {
+    for (const std::string prefix : {"br-", "jr-"}) {
+      const std::string with_run = prefix + run_id + "-";
+      for (size_t at; (at = s.find(with_run)) != std::string::npos;) {
+        s.replace(at, with_run.size(), prefix);
+      }
+    }
+    return s;
+  };
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& e : events) {
+    std::string line;
+    switch (e.event_type_case()) {
+      case BuildEvent::kBuildRequestEvent:
+        line = "request " + e.build_request_event().status_name();
+        break;
+      case BuildEvent::kPartitionEvent:
+        line = "partition " + e.partition_event().partition_ref().str() + " " +
+               e.partition_event().status_name() + " " + e.partition_event().job_run_id();
+        break;
+      case BuildEvent::kJobEvent:
+        line = "job " + e.job_event().job_run_id() + " " + e.job_event().job_label().label() + " " +
+               e.job_event().status_name();
+        break;
+      case BuildEvent::kDelegationEvent:
+        line = "delegation " + e.delegation_event().partition_ref().str() + " to " +
+               e.delegation_event().delegated_to_build_request_id();
+        break;
+      case BuildEvent::kJobGraphEvent:
+        line = "graph " + std::to_string(e.job_graph_event().job_graph().nodes_size());
+        break;
+      case BuildEvent::kPartitionInvalidationEvent:
+        line = "invalidation " + e.partition_invalidation_event().partition_ref().str();
+        break;
+      case BuildEvent::kJobRunCancelEvent:
+        line = "job run cancel " + e.job_run_cancel_event().job_run_id();
+        break;
+      case BuildEvent::kBuildCancelEvent:
+        line = "cancel";
+        break;
+      case BuildEvent::EVENT_TYPE_NOT_SET:
+        line = "?";
+        break;
+    }
+    out[strip(e.build_request_id())].push_back(strip(line));
+  }
+  return out;
+}
+
+TEST(SimulatorTest, SameSeedOnOneWorkerLogsTheSameEventsPerBuild) {
+  SimulationOptions options;
+  options.seed = 5;
+  options.workers = 1;
+  options.window = 1;
+  options.builds = 25;
+  options.failure_rate = 0.2;
+  options.cancel_rate = 0.2;
+  options.invalidate_rate = 0.3;
+  std::map<std::string, std::vector<std::string>> runs[2];
+  const std::string run_ids[2] = {"first", "second"};
+  for (int i = 0; i < 2; ++i) {
+    TestCoordinator coord;
+    options.run_id = run_ids[i];
+    auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_EQ(report->errors, 0) << errors_of(*report);
+    expect_report_matches_log(coord, *report);
+    runs[i] = signatures(coord.events(), run_ids[i]);
+  }
+  ASSERT_EQ(runs[0].size(), 25u);
+  for (const auto& [build, lines] : runs[0]) {
+    EXPECT_EQ(lines, runs[1][build]) << build;
+  }
+}
+
+TEST(SimulatorTest, PlanIsAFunctionOfTheSeed) {
+  SimulationOptions options;
+  options.seed = 42;
+  auto same = [](const PlannedBuild& a, const PlannedBuild& b) {
+    if (a.build_request_id != b.build_request_id ||
+        a.requested_partitions != b.requested_partitions || a.cancel_wave != b.cancel_wave ||
+        a.partitions.size() != b.partitions.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < a.partitions.size(); ++i) {
+      const auto &x = a.partitions[i], &y = b.partitions[i];
+      if (x.ref != y.ref || x.job_fails != y.job_fails || x.run_ns != y.run_ns ||
+          x.upstream != y.upstream || x.wave != y.wave) {
+        return false;
+      }
+    }
+    return true;
+  };
+  int differ = 0;
+  for (int64_t n = 1; n <= 30; ++n) {
+    auto a = plan_build(options, "r", n);
+    EXPECT_TRUE(same(a, plan_build(options, "r", n))) << n;
+    ASSERT_FALSE(a.requested_partitions.empty()) << n;
+    // Upstream first: every partition's upstream comes before it, in an earlier wave.
+    for (size_t i = 0; i < a.partitions.size(); ++i) {
+      for (size_t u : a.partitions[i].upstream) {
+        EXPECT_LT(u, i);
+        EXPECT_LT(a.partitions[u].wave, a.partitions[i].wave);
+      }
+    }
+    SimulationOptions other = options;
+    other.seed = 43;
+    if (!same(a, plan_build(other, "r", n))) ++differ;
+  }
+  EXPECT_GT(differ, 0);
+  auto first = plan_build(options, "r", 1);
+  EXPECT_EQ(first.build_request_id, "br-r-000001");
+  EXPECT_EQ(first.partitions.front().ref.substr(first.partitions.front().ref.size() - 10),
+            "2026-11-21");
+}
+
+TEST(SimulatorTest, OverloadedAppendsAreRetried) {
+  actors::CoordinatorOptions tight;
+  tight.supervisor.storage.max_pending_events = 6;
+  TestCoordinator coord(tight);
+  SimulationOptions options;
+  options.seed = 9;
+  options.workers = 4;
+  options.builds = 20;
+  options.run_id = "ov";
+  options.retry_delay = std::chrono::milliseconds(1);
+  options.max_retries = 60;
+  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->errors, 0) << errors_of(*report);
+  EXPECT_GT(coord.stats().overloaded(), 0);
+  expect_report_matches_log(coord, *report);
+}
+
+TEST(SimulatorTest, AnErrorEndsOneBuildAndTheOthersCarryOn) {
+  TestCoordinator coord;
+  // A build request of an earlier run already holds the id the simulation's first one gets.
+  BuildEvent taken;
+  taken.set_build_request_id("br-dup-000001");
+  taken.mutable_build_request_event()->set_status_code(v1::BUILD_REQUEST_RECEIVED);
+  BuildEvent done = taken;
+  done.mutable_build_request_event()->set_status_code(v1::BUILD_REQUEST_COMPLETED);
+  {
+    caf::scoped_actor self{coord.system()};
+    self->request(coord.api(), kTimeout, actors::append_atom::value,
+                  std::vector<BuildEvent>{taken, done})
+        .receive([](const AppendAcks&) {},
+                 [](const caf::error& e) { FAIL() << actors::from_caf_error(e).to_string(); });
+  }
+  SimulationOptions options;
+  options.seed = 3;
+  options.workers = 2;
+  options.builds = 6;
+  options.run_id = "dup";
+  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->errors, 1) << errors_of(*report);
+  ASSERT_EQ(report->error_messages.size(), 1u);
+  EXPECT_NE(report->error_messages[0].find("invalid_transition"), std::string::npos)
+      << report->error_messages[0];
+  EXPECT_NE(report->error_messages[0].find("br-dup-000001"), std::string::npos)
+      << report->error_messages[0];
+  EXPECT_EQ(builds_ended(*report), 6);
+  EXPECT_GE(report->builds_failed, 1);
+}
+
+TEST(SimulatorTest, StopFinishesTheBuildsUnderWay) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.seed = 77;
+  options.builds = 0;  // until stopped
+  options.run_id = "st";
+  std::promise<SimulationReport> done;
+  auto finished = done.get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [&done](const SimulationReport& r) { done.set_value(r); });
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  // Wait (on answers, not on a clock) until a few build requests have ended.
+  caf::scoped_actor self{coord.system()};
+  int64_t ended = 0;
+  for (int polls = 0; ended < 8 && polls < 1000000; ++polls) {
+    self->request(*sim, kTimeout, report_atom::value)
+        .receive([&](const SimulationReport& r) { ended = builds_ended(r); },
+                 [&](const caf::error& e) { FAIL() << caf::to_string(e); });
+  }
+  ASSERT_GE(ended, 8);
+  caf::anon_send(*sim, stop_atom::value);
+  ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
+  auto report = finished.get();
+  EXPECT_EQ(report.errors, 0) << errors_of(report);
+  EXPECT_GE(builds_ended(report), 8);
+  expect_report_matches_log(coord, report);
+}
+
+TEST(SimulatorTest, ExitMessageStopsLikeStop) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.builds = 0;
+  options.run_id = "ex";
+  std::promise<SimulationReport> done;
+  auto finished = done.get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [&done](const SimulationReport& r) { done.set_value(r); });
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  caf::anon_send_exit(*sim, caf::exit_reason::user_shutdown);
+  ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
+  auto report = finished.get();
+  EXPECT_EQ(report.errors, 0) << errors_of(report);
+  expect_report_matches_log(coord, report);
+}
+
+TEST(SimulatorTest, CoordinatorGoingDownStopsTheSimulation) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.builds = 0;
+  options.run_id = "dn";
+  std::promise<SimulationReport> done;
+  auto finished = done.get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [&done](const SimulationReport& r) { done.set_value(r); });
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  actors::stop_coordinator(coord.api());
+  ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
+  auto report = finished.get();
+  EXPECT_GE(report.errors, 1);
+  // Requests already on their way fail as the coordinator stops (it may answer some before its
+  // own down message arrives).
+  for (const auto& m : report.error_messages) {
+    EXPECT_TRUE(m.find("coordinator went down") != std::string::npos ||
+                m.find("storage_unavailable") != std::string::npos)
+        << m;
+  }
+}
+
+TEST(SimulatorTest, WithoutSimulatedTimeTheLogStampsEvents) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.builds = 5;
+  options.run_id = "clk";
+  options.simulated_time = false;
+  const auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = now_ns();
+  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  const int64_t after = now_ns();
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  auto events = coord.events();
+  ASSERT_FALSE(events.empty());
+  for (const auto& e : events) {
+    EXPECT_GE(e.timestamp(), before) << e.idx();
+    EXPECT_LE(e.timestamp(), after) << e.idx();
+  }
+}
+
+TEST(SimulatorTest, BadOptionsAreInvalidArguments) {
+  TestCoordinator coord;
+  auto expect_invalid = [&](SimulationOptions o, const char* what) {
+    auto r = run_simulation(coord.system(), coord.api(), o, kRunTimeout);
+    ASSERT_FALSE(r.ok()) << what;
+    EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << what;
+    EXPECT_NE(r.error().message.find(what), std::string::npos) << r.error().message;
+  };
+  SimulationOptions o;
+  o.workers = 0;
+  expect_invalid(o, "workers");
+  o = {};
+  o.window = 0;
+  expect_invalid(o, "window");
+  o = {};
+  o.failure_rate = 1.5;
+  expect_invalid(o, "failure_rate");
+  o = {};
+  o.run_id = "a/b";
+  expect_invalid(o, "run_id");
+  o = {};
+  o.builds = 0;
+  expect_invalid(o, "builds > 0");
+}
+
+}  // namespace
+}  // namespace bel::app
