@@ -81,13 +81,34 @@ class ProjectionActor {
     // The reader is this view's alone: it dies with the view, and takes the view down with it
     // (the supervisor then starts both again).
     self->link_to(st.deps.reader);
-    // Subscribe first: every event committed from now on reaches us, and the catch-up below
-    // reads everything committed before (the overlap is dropped by idx).
-    self->send(st.deps.storage, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+    // Subscribe first, and load once subscribed: every event committed after the subscription
+    // reaches us, and the catch-up reads everything up to it (the overlap is dropped by idx).
+    self->request(st.deps.storage, caf::infinite, subscribe_atom::value,
+                  caf::actor_cast<caf::actor>(self))
+        .then(
+            [=](int64_t last_committed) {
+              auto& s = self->state;
+              s.seen_idx = std::max(s.seen_idx, last_committed);
+              if (s.state == v1::VIEW_LOADING) start_loading(self);
+            },
+            [=](const caf::error& e) { fail(self, 0, "subscribing to the log: " + describe(e)); });
     if (st.config.snapshot_interval.count() > 0) {
       self->delayed_send(self, st.config.snapshot_interval, tick_atom::value);
     }
-    start_loading(self);
+    // Stopped (shutdown, or the supervisor replacing it): nobody waiting is left without an
+    // answer. Parked queries go to the fallback; rebuild requests get the reason.
+    self->set_exit_handler([=](const caf::exit_msg& msg) {
+      if (msg.reason == caf::exit_reason::normal) return;  // as CAF's default handler
+      release_parked(self);
+      auto& s = self->state;
+      for (auto& rp : s.rebuild_waiters) {
+        rp.deliver(to_caf_error(make_error(ErrorCode::storage_unavailable,
+                                           std::string(View::kName) + " view stopped: " +
+                                               caf::to_string(msg.reason))));
+      }
+      s.rebuild_waiters.clear();
+      self->quit(msg.reason);
+    });
     return {
         [=](query_atom, Query& query) -> caf::result<QueryResult> {
           return on_query(self, std::move(query));
@@ -183,6 +204,7 @@ class ProjectionActor {
     s.state = v1::VIEW_REBUILDING;
     s.view.emplace();
     s.applied_idx = 0;
+    s.snapshot_idx = 0;  // the old snapshot is replaced once the rebuild is done
     s.failed_idx = 0;
     s.last_error.clear();
     release_parked(self);  // to the fallback: a rebuilding view does not answer
@@ -231,11 +253,14 @@ class ProjectionActor {
   static void caught_up(Pointer self) {
     auto& s = self->state;
     if (s.state == v1::VIEW_LOADING || s.state == v1::VIEW_REBUILDING) {
+      const bool rebuilt = s.state == v1::VIEW_REBUILDING;
       detail::view_log()->info("view={} healthy applied_idx={}", View::kName, s.applied_idx);
       s.state = v1::VIEW_HEALTHY;
       auto out = status(self);
       for (auto& rp : s.rebuild_waiters) rp.deliver(out);
       s.rebuild_waiters.clear();
+      // A rebuild replaces the snapshot at once: the next start must not restore the old one.
+      if (rebuilt) write_snapshot(self);
     }
     answer_parked(self);
     maybe_snapshot(self);

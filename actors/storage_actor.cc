@@ -150,9 +150,10 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         after_stage(self);
         return rp;
       },
-      [=](subscribe_atom, const caf::actor& subscriber) {
+      [=](subscribe_atom, const caf::actor& subscriber) -> int64_t {
         self->monitor(subscriber);
         self->state.subscribers.push_back(subscriber);
+        return self->state.writer->last_idx();
       },
       [=](stats_atom) -> StorageStats {
         StorageStats s = self->state.writer->stats();

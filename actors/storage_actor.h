@@ -6,7 +6,8 @@
 //   StorageActor log = spawn_storage_actor(system, std::move(*writer), {});
 //   self->request(log, kTimeout, append_atom::value, event).then(
 //       [](const bel::AppendAck& ack) { ... }, [](const caf::error& e) { ... });
-//   caf::anon_send(log, subscribe_atom::value, caf::actor_cast<caf::actor>(view));
+//   self->request(log, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(view))
+//       .then([](int64_t last_committed_idx) { ... });
 //   // view receives (committed_atom, std::vector<BuildEvent>) after every commit
 //
 // It runs detached (its own thread): SQLite blocks.
@@ -30,8 +31,9 @@ using StorageActor = caf::typed_actor<
     // An atomic batch: all stored or none; one ack per event, in order.
     caf::replies_to<append_atom, std::vector<BuildEvent>>::with<AppendAcks>,
     // Adds a subscriber: it receives (committed_atom, std::vector<BuildEvent>) after each
-    // commit, in idx order, until it terminates.
-    caf::reacts_to<subscribe_atom, caf::actor>,
+    // commit, in idx order, until it terminates. Answers the last committed idx: every later
+    // event reaches the subscriber, every earlier one is in the log for it to read.
+    caf::replies_to<subscribe_atom, caf::actor>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its
     // applied_idx once stored.

@@ -16,6 +16,8 @@ using projections::ViewKind;
 
 constexpr size_t kViews = 4;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
+// A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
+constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
   static auto logger = [] {
@@ -317,18 +319,15 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
           if (--*waiting == 0) collect_views_status(self, rp);
         };
         for (size_t k : which) {
-          auto& view = self->state.views[k];
-          if (!view) {
-            // Not running (restart limit reached): a rebuild starts it afresh from idx 1.
+          if (!self->state.views[k]) {
+            // Not running (restart limit reached, or its reader could not open): start it
+            // afresh, then rebuild it like the others.
             self->state.view_restarts[k] = RestartHistory{};
-            ViewActorConfig saved = self->state.config.views;
-            self->state.config.views.load_snapshot = false;
             start_view(self, k);
-            self->state.config.views = saved;
-            continue;
+            if (!self->state.views[k]) continue;  // still cannot start: the status says why
           }
           ++*waiting;
-          self->request(view, caf::infinite, rebuild_atom::value)
+          self->request(self->state.views[k], kRebuildTimeout, rebuild_atom::value)
               .then([=](const ViewStatus&) mutable { done(); },
                     [=](const caf::error&) mutable { done(); });
         }

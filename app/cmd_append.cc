@@ -79,7 +79,17 @@ void run_append(Context& ctx, const std::string& path) {
   auto acks = session->client().append(std::move(events));
   if (!acks.ok()) {
     Error e = with_line_numbers(acks.error(), source, *lines);
-    e.message += "; nothing was appended";
+    switch (e.code) {
+      case ErrorCode::timeout:
+      case ErrorCode::storage_unavailable:
+      case ErrorCode::internal:
+        // The batch may still have been committed: say so rather than invite a blind retry.
+        e.message += "; the batch may or may not have been appended: check with bel events list "
+                     "(a retry of events with their event_id set is safe)";
+        break;
+      default:
+        e.message += "; nothing was appended";  // rejected before anything was stored
+    }
     return ctx.fail(e);
   }
   if (*format == Format::json) {

@@ -64,7 +64,12 @@ void run_runs_show(Context& ctx, const std::string& id) {
 void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {
   append_one(
       ctx,
-      [&](actors::ApiClient& client) { return actors::JobRunsRepository(client).cancel(id, reason); },
+      [&](actors::ApiClient& client) -> Result<AppendAck> {
+        // The run is looked up (for its build request) as of every write acknowledged so far.
+        auto stats = client.stats();
+        if (!stats.ok()) return stats.error();
+        return actors::JobRunsRepository(client).cancel(id, reason, stats->last_idx());
+      },
       "cancelled " + id);
 }
 

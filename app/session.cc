@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -138,18 +139,32 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     auto advertised = advertised_endpoint(options.log_uri, options.create_log);
     if (!advertised.ok()) return advertised.error();
     endpoint = *advertised;
+    // A coordinator holds the log's writer lock for as long as it runs: when nobody holds it,
+    // the advertised endpoint is stale (a coordinator killed before it could clear it).
+    if (!endpoint.empty() && WriterLock::acquire(options.log_uri).ok()) {
+      spdlog::info("session: stale endpoint {} in {} (the log is not locked)", endpoint,
+                   options.log_uri);
+      endpoint.clear();
+    }
   }
   if (!endpoint.empty()) {
     // A coordinator runs (or ran) on this log: present the token beside the log. A missing
     // token file is presented as an empty token, which the gate refuses like a wrong one.
     std::string token;
+    std::string token_problem;
     std::string token_path = options.token_file;
     if (token_path.empty()) token_path = default_token_path(options.log_uri).value_or("");
     if (!token_path.empty()) {
       auto read = read_token_file(token_path, false);
-      if (read.ok()) token = *read;
+      if (read.ok()) {
+        token = *read;
+      } else {
+        token_problem = read.error().message;
+      }
+    } else {
+      token_problem = "no token file: pass --token-file";
     }
-    auto api = session->connect(endpoint, token, options.timeout);
+    auto api = session->connect(endpoint, token, token_problem, options.timeout);
     if (!api.ok()) return api.error();
     if (api->has_value()) {
       session->api_ = **api;
@@ -172,22 +187,49 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
 
 Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoint,
                                                        const std::string& token,
+                                                       const std::string& token_problem,
                                                        std::chrono::milliseconds timeout) {
   auto parsed = parse_endpoint(endpoint);
   if (!parsed.ok()) return parsed.error();
-  auto gate = system_->middleman().remote_actor<actors::GateActor>(parsed->first, parsed->second);
-  if (!gate) {
-    spdlog::info("session: no coordinator at {}: {}", endpoint,
-                 system_->render(gate.error()));
-    return std::optional<actors::BelApi>();
-  }
+  // Through the middleman actor rather than middleman().remote_actor(), which waits without
+  // limit: a stopped coordinator, or another program now on a stale endpoint's port, may accept
+  // the connection and never answer.
+  caf::scoped_actor self{*system_};
+  std::optional<actors::GateActor> gate;
+  bool stale = false;
+  Error failure = make_error(ErrorCode::internal, "");
+  // A live coordinator on loopback answers the handshake in milliseconds.
+  const auto handshake = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(5));
+  self->request(system_->middleman().actor_handle(), handshake, caf::connect_atom::value,
+                parsed->first, parsed->second)
+      .receive(
+          [&](const caf::node_id&, caf::strong_actor_ptr& remote,
+              const std::set<std::string>& interface) {
+            if (!remote || !system_->assignable(interface,
+                                                system_->message_types<actors::GateActor>())) {
+              failure = make_error(ErrorCode::storage_unavailable,
+                                   endpoint + " does not speak this bel's console protocol "
+                                              "(another program, or a coordinator of another "
+                                              "version)");
+              return;
+            }
+            gate = caf::actor_cast<actors::GateActor>(std::move(remote));
+          },
+          [&](const caf::error& e) {
+            spdlog::info("session: no coordinator at {}: {}", endpoint, system_->render(e));
+            stale = true;
+          });
+  if (stale) return std::optional<actors::BelApi>();
+  if (!gate) return failure;
+
   Result<std::optional<actors::BelApi>> out =
       make_error(ErrorCode::internal, "no answer from the coordinator at " + endpoint);
-  caf::scoped_actor self{*system_};
   self->request(*gate, timeout, actors::login_atom::value, token)
       .receive([&](const actors::BelApi& api) { out = std::optional<actors::BelApi>(api); },
                [&](const caf::error& e) {
-                 out = actors::from_caf_error(e).with_context("coordinator at " + endpoint);
+                 Error err = actors::from_caf_error(e).with_context("coordinator at " + endpoint);
+                 if (!token_problem.empty()) err.message += " (" + token_problem + ")";
+                 out = err;
                });
   return out;
 }

@@ -66,9 +66,12 @@ class Session {
  private:
   Session() = default;
   Status start_local(const SessionOptions& options);
-  // Connects to `endpoint`. Nothing (no error) when nothing listens there: a stale endpoint.
+  // Connects to `endpoint` and logs in with `token` (`token_problem`, when not empty, says why
+  // there is none and is added to an `unauthorized` answer). Nothing (no error) when nothing
+  // answers there within `timeout`: a stale endpoint.
   Result<std::optional<actors::BelApi>> connect(const std::string& endpoint,
                                                 const std::string& token,
+                                                const std::string& token_problem,
                                                 std::chrono::milliseconds timeout);
 
   std::unique_ptr<WriterLock> lock_;

@@ -463,6 +463,34 @@ TEST(QueryTierTest, SnapshotOfCurrentVersionIsUsed) {
   }
 }
 
+TEST(QueryTierTest, RebuildReplacesTheSnapshotSoTheNextStartRestoresTheRebuiltViews) {
+  const auto events = random_stream(44, stream_options(300, 4, 12));
+  testing::TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
+  CoordinatorOptions options;
+  options.supervisor.views.snapshot_every_events = 0;  // no periodic snapshots
+  options.supervisor.views.snapshot_interval = std::chrono::milliseconds(0);
+  {
+    Coordinator c(uri, options);
+    ASSERT_TRUE(c.ok()) << c.error();
+    c.append(events, /*as_batch=*/true);
+    c.wait_healthy_at(static_cast<int64_t>(events.size()));
+    auto rebuilt = request_value<ViewsStatus>(c.self(), c.api(), rebuild_atom::value,
+                                              std::string());
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  }
+  // Only the rebuild can have written these snapshots.
+  Coordinator c(uri, options);
+  ASSERT_TRUE(c.ok()) << c.error();
+  const auto status = c.wait_healthy_at(static_cast<int64_t>(events.size()));
+  ASSERT_EQ(status.views_size(), 4);
+  for (const auto& v : status.views()) {
+    SCOPED_TRACE(v.view());
+    EXPECT_EQ(v.snapshot_idx(), static_cast<int64_t>(events.size()));
+    EXPECT_EQ(v.applies(), 0);
+  }
+}
+
 // ---- scans beside appends -----------------------------------------------------------------------
 
 // Holds the first page of the first fallback scan until released (ReaderOptions::after_page).

@@ -88,6 +88,7 @@ class ServeProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
+  void signal(int signal) { ::kill(pid_, signal); }
   const std::string& err() const { return err_; }
 
  private:
@@ -197,6 +198,22 @@ TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing
   auto summary = parse<BuildRequestSummary>(bel("builds show br-secret --format json"));
   EXPECT_EQ(summary.status_code(), BUILD_REQUEST_RECEIVED);
   EXPECT_EQ(serve.stop(SIGINT), 0) << serve.err();
+}
+
+TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
+  ASSERT_EQ(bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n")
+                .exit_code,
+            0);
+  ServeProcess serve({"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  // Frozen: its port still accepts connections, but nothing answers the handshake.
+  serve.signal(SIGSTOP);
+  auto r = bel("builds show br-1 --format json");
+  serve.signal(SIGCONT);
+  // The command gave up on the endpoint and answered from the log in-process.
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("BUILD_REQUEST_RECEIVED"), std::string::npos) << r.out;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 
 TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
