@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/log_check.h"
 #include "app/progress.h"
 #include "app/tables.h"
 #include "projections/queries.h"
@@ -17,6 +18,13 @@ void run_status(Context& ctx) {
   if (!format) return;
   auto session = ctx.session();
   if (!session) return;
+  if (!session->remote()) {
+    // The views of an in-process session started with this command: report them once they
+    // have loaded, not their first milliseconds.
+    auto at = ctx.read_point(*session);
+    if (!at) return;
+    wait_for_views(session->client(), *at, std::chrono::seconds(30), {});
+  }
   auto views = session->client().views_status();
   if (!views.ok()) return ctx.fail(views.error());
   print_answer(*format, *views, print_views_status);

@@ -126,6 +126,8 @@ std::vector<std::optional<Result<QueryResult>>> ask_all(const actors::ApiClient&
   return answers;
 }
 
+}  // namespace
+
 // Polls the views until each has reached `idx` (or failed), at most `wait`. Their answers would
 // otherwise come from the fallback scan while they load, which checks nothing about them.
 void wait_for_views(const actors::ApiClient& client, int64_t idx, std::chrono::milliseconds wait,
@@ -150,7 +152,6 @@ void wait_for_views(const actors::ApiClient& client, int64_t idx, std::chrono::m
   }
 }
 
-}  // namespace
 
 // ---- schema ----
 

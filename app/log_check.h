@@ -231,6 +231,12 @@ struct LogCheckReport {
   bool ok() const;
 };
 
+// Polls client.views_status() (every 50 ms) until each view is HEALTHY at `idx` or FAILED, for
+// at most `wait`; `progress` (may be empty) hears ("waiting for the views", slowest, idx). Used
+// where answers should come from the views rather than the fallback of a view still loading.
+void wait_for_views(const actors::ApiClient& client, int64_t idx, std::chrono::milliseconds wait,
+                    const std::function<void(const char*, int64_t, int64_t)>& progress);
+
 // Runs every check through `client`. An error only when the log's last idx cannot be asked.
 Result<LogCheckReport> run_log_check(const actors::ApiClient& client,
                                      const LogCheckOptions& options);
