@@ -5,12 +5,9 @@
 namespace bel::actors {
 
 Result<ActivityResponse> ActivityRepository::activity(int64_t min_idx) const {
-  Query query;  // ApiClient::query checks min_idx
-  query.set_min_idx(min_idx);
+  Query query;
   query.mutable_activity();
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_activity());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_activity);
 }
 
 }  // namespace bel::actors

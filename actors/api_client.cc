@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "projections/queries.h"
+#include "storage/checks.h"
 #include "storage/storage.h"
 
 namespace bel::actors {
@@ -90,11 +91,10 @@ Result<std::vector<AppendAck>> ApiClient::append(std::vector<BuildEvent> events)
 }
 
 Result<AppendAck> ApiClient::append(BuildEvent event) const {
-  auto describe = [&event] {
-    return "bel_api append event of build request \"" + event.build_request_id() + "\"";
+  auto describe = [id = event.build_request_id()] {
+    return "bel_api append event of build request \"" + id + "\"";
   };
-  // `event` is copied into the message, so describe() may still read it after the send.
-  return ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, event);
+  return ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
 }
 
 Result<QueryResult> ApiClient::query(const Query& query) const {
@@ -106,16 +106,10 @@ Result<QueryResult> ApiClient::fallback(const Query& query) const {
 }
 
 Result<EventPage> ApiClient::list_events(const ListEventsRequest& request) const {
-  if (request.since_idx() < 0) {
-    return make_error(ErrorCode::invalid_argument,
-                      "since_idx " + std::to_string(request.since_idx()) + " is negative");
-  }
-  if (request.limit() < 0 || request.limit() > storage::kMaxListLimit) {
-    return make_error(ErrorCode::invalid_argument,
-                      "limit " + std::to_string(request.limit()) + " is out of range (1.." +
-                          std::to_string(storage::kMaxListLimit) + ", or 0 for the default " +
-                          std::to_string(storage::kDefaultListLimit) + ")");
-  }
+  // The storage's own checks, here so that bad arguments never cost a round trip.
+  const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();
+  BEL_RETURN_IF_ERROR(
+      storage::check_list_args("bel_api", request.since_idx(), request.filter(), limit));
   auto describe = [&request] {
     return "bel_api list_events since_idx=" + std::to_string(request.since_idx());
   };

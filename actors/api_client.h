@@ -77,6 +77,11 @@ class ApiClient {
   // bad filter is the storage's invalid_argument.
   Result<EventPage> list_events(const ListEventsRequest& request) const;
 
+  // Asks `query` reflecting at least `min_idx` and returns the answer's field that `take` names
+  // (e.g. &QueryResult::mutable_builds_list): the shape of every repository read.
+  template <class Answer>
+  Result<Answer> ask_for(Query query, int64_t min_idx, Answer* (QueryResult::*take)()) const;
+
   // Every view's health, with the log's last idx.
   Result<ViewsStatus> views_status() const;
 
@@ -96,6 +101,15 @@ class ApiClient {
   BelApi api_;
   std::chrono::milliseconds timeout_;
 };
+
+template <class Answer>
+Result<Answer> ApiClient::ask_for(Query query, int64_t min_idx,
+                              Answer* (QueryResult::*take)()) const {
+  query.set_min_idx(min_idx);
+  auto result = this->query(query);
+  if (!result.ok()) return result.error();
+  return std::move(*((*result).*take)());
+}
 
 }  // namespace bel::actors
 

@@ -2,27 +2,14 @@
 
 #include <utility>
 
+#include "projections/queries.h"
+
 namespace bel::actors {
-namespace {
-
-Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
-
-Status check_required(const char* field, const std::string& value) {
-  if (value.empty()) return bad(std::string(field) + " is empty");
-  return ok_status();
-}
-
-Status check_min_idx(int64_t min_idx) {
-  if (min_idx < 0) return bad("min_idx " + std::to_string(min_idx) + " is negative");
-  return ok_status();
-}
-
-}  // namespace
 
 Result<BuildEvent> make_build_cancel_event(const std::string& build_request_id,
                                            const std::string& reason, const std::string& event_id) {
-  BEL_RETURN_IF_ERROR(check_required("build_request_id", build_request_id));
-  BEL_RETURN_IF_ERROR(check_required("reason", reason));
+  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
   BuildEvent event;
   event.set_event_id(event_id);
   event.set_build_request_id(build_request_id);
@@ -33,28 +20,21 @@ Result<BuildEvent> make_build_cancel_event(const std::string& build_request_id,
 Result<BuildsListResponse> BuildsRepository::list(const BuildsListRequest& request,
                                                   int64_t min_idx) const {
   Query query;  // ApiClient::query checks every field
-  query.set_min_idx(min_idx);
   *query.mutable_builds_list() = request;
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_builds_list());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_builds_list);
 }
 
 Result<BuildRequestSummary> BuildsRepository::show(const std::string& build_request_id,
                                                    int64_t min_idx) const {
-  Query query;  // ApiClient::query checks build_request_id and min_idx
-  query.set_min_idx(min_idx);
+  Query query;
   query.mutable_build_summary()->set_build_request_id(build_request_id);
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_build_summary());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_build_summary);
 }
 
 Result<EventPage> BuildsRepository::events(const std::string& build_request_id, int64_t since_idx,
                                            int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(check_required("build_request_id", build_request_id));
-  BEL_RETURN_IF_ERROR(check_min_idx(min_idx));
-  ListEventsRequest request;  // ApiClient::list_events checks since_idx and limit
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  ListEventsRequest request;  // ApiClient::list_events checks since_idx, limit and the id
   request.set_since_idx(since_idx);
   request.set_limit(limit);
   request.mutable_filter()->add_build_request_ids(build_request_id);

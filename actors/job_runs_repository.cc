@@ -2,30 +2,17 @@
 
 #include <utility>
 
+#include "projections/queries.h"
+
 namespace bel::actors {
-namespace {
-
-Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
-
-Status check_required(const char* field, const std::string& value) {
-  if (value.empty()) return bad(std::string(field) + " is empty");
-  return ok_status();
-}
-
-Status check_min_idx(int64_t min_idx) {
-  if (min_idx < 0) return bad("min_idx " + std::to_string(min_idx) + " is negative");
-  return ok_status();
-}
-
-}  // namespace
 
 Result<BuildEvent> make_job_run_cancel_event(const std::string& build_request_id,
                                              const std::string& job_run_id,
                                              const std::string& reason,
                                              const std::string& event_id) {
-  BEL_RETURN_IF_ERROR(check_required("build_request_id", build_request_id));
-  BEL_RETURN_IF_ERROR(check_required("job_run_id", job_run_id));
-  BEL_RETURN_IF_ERROR(check_required("reason", reason));
+  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
+  BEL_RETURN_IF_ERROR(projections::check_required("job_run_id", job_run_id));
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
   BuildEvent event;
   event.set_event_id(event_id);
   event.set_build_request_id(build_request_id);
@@ -38,28 +25,21 @@ Result<BuildEvent> make_job_run_cancel_event(const std::string& build_request_id
 Result<JobRunsListResponse> JobRunsRepository::list(const JobRunsListRequest& request,
                                                     int64_t min_idx) const {
   Query query;  // ApiClient::query checks every field
-  query.set_min_idx(min_idx);
   *query.mutable_job_runs_list() = request;
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_job_runs_list());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_job_runs_list);
 }
 
 Result<JobRunSummary> JobRunsRepository::show(const std::string& job_run_id,
                                               int64_t min_idx) const {
-  Query query;  // ApiClient::query checks job_run_id and min_idx
-  query.set_min_idx(min_idx);
+  Query query;
   query.mutable_job_run()->set_job_run_id(job_run_id);
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_job_run());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_job_run);
 }
 
 Result<EventPage> JobRunsRepository::events(const std::string& job_run_id, int64_t since_idx,
                                             int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(check_required("job_run_id", job_run_id));
-  BEL_RETURN_IF_ERROR(check_min_idx(min_idx));
-  ListEventsRequest request;  // ApiClient::list_events checks since_idx and limit
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  ListEventsRequest request;  // ApiClient::list_events checks since_idx, limit and the id
   request.set_since_idx(since_idx);
   request.set_limit(limit);
   request.mutable_filter()->add_job_run_ids(job_run_id);
@@ -69,10 +49,9 @@ Result<EventPage> JobRunsRepository::events(const std::string& job_run_id, int64
 Result<AppendAck> JobRunsRepository::cancel(const std::string& job_run_id,
                                             const std::string& reason, int64_t min_idx,
                                             const std::string& event_id) const {
-  // Every argument is checked before the lookup, so bad input never costs a round trip.
-  BEL_RETURN_IF_ERROR(check_required("job_run_id", job_run_id));
-  BEL_RETURN_IF_ERROR(check_required("reason", reason));
-  BEL_RETURN_IF_ERROR(check_min_idx(min_idx));
+  // The reason is checked before the lookup (which checks the id and min_idx itself), so bad
+  // input never costs a round trip.
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
   auto run = show(job_run_id, min_idx);
   if (!run.ok()) return run.error();
   auto event = make_job_run_cancel_event(run->build_request_id(), job_run_id, reason, event_id);

@@ -8,20 +8,14 @@ namespace bel::actors {
 
 Result<JobMetricsList> JobsRepository::list(int64_t min_idx) const {
   Query query;
-  query.set_min_idx(min_idx);
   query.mutable_job_metrics_list();
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_job_metrics_list());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_job_metrics_list);
 }
 
 Result<JobMetrics> JobsRepository::metrics(const std::string& job_label, int64_t min_idx) const {
   Query query;
-  query.set_min_idx(min_idx);
   query.mutable_job_metrics()->set_job_label(job_label);
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_job_metrics());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_job_metrics);
 }
 
 }  // namespace bel::actors

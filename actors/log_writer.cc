@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "messages/status_names.h"
+#include "storage/checks.h"
 
 namespace bel::actors {
 namespace {
@@ -17,6 +18,16 @@ int64_t system_now_ns() {
 }
 
 std::string position(size_t i) { return "append #" + std::to_string(i + 1); }
+
+// invalid_argument "<uri>: validation_mode "x" is not strict or lenient".
+Result<projections::ValidationMode> parse_mode(const std::string& uri, const std::string& text) {
+  auto mode = projections::parse_validation_mode(text);
+  if (!mode) {
+    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" +
+                                                       text + "\" is not strict or lenient");
+  }
+  return *mode;
+}
 
 // True when `incoming` (as appended) is the same event as `existing` apart from idx. A retry
 // that left the timestamp for the log to assign (0) matches the timestamp the log assigned.
@@ -53,12 +64,8 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Stor
   if (!stored_mode.ok()) return stored_mode.error();
   auto mode = projections::ValidationMode::strict;
   if (stored_mode->has_value()) {
-    auto parsed = projections::parse_validation_mode(**stored_mode);
-    if (!parsed) {
-      return make_error(ErrorCode::storage_corrupt,
-                        storage->uri() + ": meta " + kValidationModeKey + " is \"" +
-                            **stored_mode + "\" (expected strict or lenient)");
-    }
+    auto parsed = parse_mode(storage->uri(), **stored_mode);
+    if (!parsed.ok()) return Error{ErrorCode::storage_corrupt, parsed.error().message};
     mode = *parsed;
   }
   const bool read_only = options.read_only;
@@ -79,10 +86,12 @@ Status LogWriter::rebuild_rules() {
     for (const auto& event : page->events()) {
       (void)rules_.apply(event, nullptr);
     }
+    // A replay is never rolled back: drop the undo journal per page, or a long log would keep
+    // one undo record per event until the end.
+    rules_.commit();
     since = page->next_idx();
     if (!page->has_more()) break;
   }
-  rules_.commit();
   rules_.set_mode(mode);
   return read_last_idx();
 }
@@ -93,6 +102,13 @@ Status LogWriter::read_last_idx() {
   last_idx_ = *last;
   stats_.set_last_idx(last_idx_);
   return ok_status();
+}
+
+Status LogWriter::set_meta(const std::string& key, const std::string& value) {
+  if (key != kValidationModeKey) return storage_->set_meta(key, value);
+  auto mode = parse_mode(storage_->uri(), value);
+  if (!mode.ok()) return mode.error();
+  return set_mode(*mode);
 }
 
 Status LogWriter::set_mode(projections::ValidationMode mode) {
@@ -108,10 +124,7 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
   if (batch.empty()) {
     return make_error(ErrorCode::invalid_argument, "append: the batch has no events");
   }
-  if (options_.read_only) {
-    return make_error(ErrorCode::invalid_argument,
-                      storage_->uri() + ": append: the log is open read-only here");
-  }
+  if (options_.read_only) return storage::read_only_error(storage_->uri(), "append");
   TicketState ticket{next_ticket_++, {}};
   const auto mark = rules_.mark();
   const size_t staged_before = staged_.size();
@@ -206,7 +219,6 @@ LogWriter::CommitResult LogWriter::commit() {
     if (!idxs.ok()) {
       // Nothing was stored: forget the staged transitions and fail every waiting batch.
       rules_.rollback(0);
-      stats_.set_failed_commits(stats_.failed_commits() + 1);
       for (auto& t : tickets_) out.tickets.emplace_back(t.id, idxs.error());
       staged_.clear();
       staged_ids_.clear();
@@ -216,8 +228,6 @@ LogWriter::CommitResult LogWriter::commit() {
     rules_.commit();
     for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx((*idxs)[i]);
     last_idx_ = idxs->back();
-    stats_.set_commits(stats_.commits() + 1);
-    stats_.set_events_appended(stats_.events_appended() + static_cast<int64_t>(staged_.size()));
     stats_.set_max_group_events(
         std::max<int64_t>(stats_.max_group_events(), static_cast<int64_t>(staged_.size())));
     stats_.set_last_idx(last_idx_);
@@ -243,6 +253,11 @@ LogWriter::CommitResult LogWriter::commit() {
 
 StorageStats LogWriter::stats() const {
   StorageStats s = stats_;
+  // Commits are counted once, by the storage.
+  const storage::StorageCounters counted = storage_->counters();
+  s.set_commits(counted.commits);
+  s.set_events_appended(counted.events_appended);
+  s.set_failed_commits(counted.failed_commits);
   s.set_pending(static_cast<int64_t>(staged_.size()));
   return s;
 }

@@ -77,6 +77,10 @@ class LogWriter {
   // Sets the log's validation mode (stored in meta). REQUIRES: nothing staged.
   Status set_mode(projections::ValidationMode mode);
 
+  // Sets a meta value of the log; kValidationModeKey ("strict" / "lenient") switches the rules
+  // too, and any other value is invalid_argument naming it. REQUIRES: nothing staged.
+  Status set_meta(const std::string& key, const std::string& value);
+
  private:
   // Where an event's ack comes from once the commit is done.
   struct AckSource {
@@ -102,7 +106,6 @@ class LogWriter {
   projections::TransitionState rules_;
   int64_t last_idx_ = 0;
   Ticket next_ticket_ = 1;
-  projections::TransitionState::Mark group_mark_ = 0;
   std::vector<BuildEvent> staged_;
   std::vector<TicketState> tickets_;
   std::unordered_map<std::string, size_t> staged_ids_;  // event_id -> position in staged_

@@ -5,20 +5,12 @@
 #include <iterator>
 #include <utility>
 
+#include "projections/queries.h"
+
 namespace bel::actors {
 namespace {
 
 Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
-
-Status check_required(const char* field, const std::string& value) {
-  if (value.empty()) return bad(std::string(field) + " is empty");
-  return ok_status();
-}
-
-Status check_min_idx(int64_t min_idx) {
-  if (min_idx < 0) return bad("min_idx " + std::to_string(min_idx) + " is negative");
-  return ok_status();
-}
 
 ListEventsRequest partition_events_request(const std::string& ref, int64_t since_idx, int limit) {
   ListEventsRequest request;
@@ -34,9 +26,9 @@ Result<BuildEvent> make_partition_invalidation_event(const std::string& partitio
                                                      const std::string& reason,
                                                      const std::string& build_request_id,
                                                      const std::string& event_id) {
-  BEL_RETURN_IF_ERROR(check_required("partition_ref", partition_ref));
-  BEL_RETURN_IF_ERROR(check_required("reason", reason));
-  BEL_RETURN_IF_ERROR(check_required("build_request_id", build_request_id));
+  BEL_RETURN_IF_ERROR(projections::check_required("partition_ref", partition_ref));
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
+  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
   BuildEvent event;
   event.set_event_id(event_id);
   event.set_build_request_id(build_request_id);
@@ -49,48 +41,38 @@ Result<BuildEvent> make_partition_invalidation_event(const std::string& partitio
 Result<PartitionsListResponse> PartitionsRepository::list(const PartitionsListRequest& request,
                                                           int64_t min_idx) const {
   Query query;  // ApiClient::query checks every field
-  query.set_min_idx(min_idx);
   *query.mutable_partitions_list() = request;
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_partitions_list());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partitions_list);
 }
 
 Result<PartitionStatusResponse> PartitionsRepository::status(const std::string& partition_ref,
                                                              int64_t min_idx) const {
-  Query query;  // ApiClient::query checks partition_ref and min_idx
-  query.set_min_idx(min_idx);
+  Query query;
   query.mutable_partition_status()->set_partition_ref(partition_ref);
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_partition_status());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partition_status);
 }
 
 Result<ActiveBuildsResponse> PartitionsRepository::active_builds(const std::string& partition_ref,
                                                                  int64_t min_idx) const {
-  Query query;  // ApiClient::query checks partition_ref and min_idx
-  query.set_min_idx(min_idx);
+  Query query;
   query.mutable_active_builds()->set_partition_ref(partition_ref);
-  auto result = api_.query(query);
-  if (!result.ok()) return result.error();
-  return std::move(*result->mutable_active_builds());
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_active_builds);
 }
 
 Result<EventPage> PartitionsRepository::events(const std::string& partition_ref, int64_t since_idx,
                                                int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(check_required("partition_ref", partition_ref));
-  BEL_RETURN_IF_ERROR(check_min_idx(min_idx));
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  // ApiClient::list_events checks since_idx, limit and the ref.
   return api_.list_events(partition_events_request(partition_ref, since_idx, limit));
 }
 
 Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_ref, int recent,
                                                    int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(check_required("partition_ref", partition_ref));
+  // The status query below checks the ref and min_idx.
   if (recent < 0 || recent > kMaxRecentEvents) {
     return bad("recent " + std::to_string(recent) + " is out of range 0.." +
                std::to_string(kMaxRecentEvents));
   }
-  BEL_RETURN_IF_ERROR(check_min_idx(min_idx));
 
   PartitionDetail detail;
   auto status_answer = status(partition_ref, min_idx);

@@ -1,5 +1,6 @@
 #include "actors/projection_actor.h"
 
+#include "actors/component_log.h"
 #include "projections/activity_view.h"
 #include "projections/build_summary_view.h"
 #include "projections/job_runs_view.h"
@@ -9,10 +10,7 @@ namespace bel::actors {
 
 namespace detail {
 std::shared_ptr<spdlog::logger> view_log() {
-  static auto logger = [] {
-    auto l = spdlog::get("view");
-    return l ? l : spdlog::default_logger()->clone("view");
-  }();
+  static const auto logger = component_log("view");
   return logger;
 }
 }  // namespace detail

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/component_log.h"
+
 namespace bel::actors {
 namespace {
 
@@ -28,10 +30,7 @@ struct StorageState {
 using StoragePointer = StorageActor::stateful_pointer<StorageState>;
 
 std::shared_ptr<spdlog::logger> storage_log() {
-  static auto logger = [] {
-    auto l = spdlog::get("storage");
-    return l ? l : spdlog::default_logger()->clone("storage");
-  }();
+  static const auto logger = component_log("storage");
   return logger;
 }
 
@@ -160,9 +159,10 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         s.set_overloaded(self->state.overloaded);
         return s;
       },
-      [=](snapshot_atom, const ViewSnapshot& snapshot) -> caf::result<int64_t> {
+      [=](snapshot_atom, ViewSnapshot& snapshot) -> caf::result<int64_t> {
+        // The data may be megabytes: moved, not copied.
         storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
-                            snapshot.data()};
+                            std::move(*snapshot.mutable_data())};
         // Between messages no transaction is open (a group commits within one flush), so the
         // snapshot is its own small transaction.
         if (auto ok = self->state.writer->storage().save_snapshot(s); !ok.ok()) {
@@ -170,28 +170,15 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                               ok.error().to_string());
           return to_caf_error(ok.error());
         }
-        storage_log()->debug("snapshot saved view={} applied_idx={} bytes={}", snapshot.view(),
-                             snapshot.applied_idx(), snapshot.data().size());
+        storage_log()->debug("snapshot saved view={} applied_idx={} bytes={}", s.view,
+                             s.applied_idx, s.data.size());
         return snapshot.applied_idx();
       },
       [=](meta_atom, const std::string& key, const std::string& value)
           -> caf::result<std::string> {
-        auto& writer = *self->state.writer;
-        if (key == kValidationModeKey) {
-          auto mode = projections::parse_validation_mode(value);
-          if (!mode) {
-            return to_caf_error(make_error(
-                ErrorCode::invalid_argument,
-                writer.storage().uri() + ": validation mode \"" + value +
-                    "\" is not a mode (expected strict or lenient)"));
-          }
-          // Appends already staged were judged under the old mode: commit them first.
-          commit_staged(self);
-          if (auto ok = writer.set_mode(*mode); !ok.ok()) return to_caf_error(ok.error());
-          storage_log()->info("validation mode set mode={}", value);
-          return value;
-        }
-        if (auto ok = writer.storage().set_meta(key, value); !ok.ok()) {
+        // Appends already staged were judged under the current settings: commit them first.
+        commit_staged(self);
+        if (auto ok = self->state.writer->set_meta(key, value); !ok.ok()) {
           return to_caf_error(ok.error());
         }
         return value;

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/component_log.h"
 #include "actors/query_actor.h"
 #include "projections/queries.h"
 
@@ -20,10 +21,7 @@ constexpr auto kStatusTimeout = std::chrono::seconds(10);
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
-  static auto logger = [] {
-    auto l = spdlog::get("supervisor");
-    return l ? l : spdlog::default_logger()->clone("supervisor");
-  }();
+  static const auto logger = component_log("supervisor");
   return logger;
 }
 
@@ -308,10 +306,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
         } else if (auto kind = projections::parse_view_name(name)) {
           which.push_back(static_cast<size_t>(*kind));
         } else {
-          return to_caf_error(make_error(
-              ErrorCode::not_found,
-              "no view named \"" + name +
-                  "\" (views: partition_status, build_summary, job_runs, activity)"));
+          return to_caf_error(projections::unknown_view_error(name));
         }
         auto rp = self->make_response_promise<ViewsStatus>();
         auto waiting = std::make_shared<size_t>(1);

@@ -23,7 +23,7 @@ struct BenchArgs {
   int64_t events = 0;
   int repetitions = 3;
   std::string dir;
-  std::string via = "coordinator";
+  std::string via = bench::to_string(bench::AppendPath::coordinator);  // checked when parsed
   bool strict = false;
 };
 
@@ -51,12 +51,6 @@ class ScratchDir {
 
 std::string rate(double per_second) { return fmt::format("{:.0f}/s", per_second); }
 
-std::string runs(const std::vector<double>& values) {
-  std::string out;
-  for (double v : values) out += (out.empty() ? "" : ", ") + fmt::format("{:.0f}", v);
-  return out;
-}
-
 std::string gib(int64_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
 }
@@ -76,7 +70,7 @@ std::string events_note(const std::vector<bench::Figure>& figures) {
 }
 
 void print_table(const std::vector<bench::Figure>& figures, const bench::MachineNotes& m,
-                 const BenchArgs& args, const bench::BenchOptions& options) {
+                 const bench::BenchOptions& options) {
   Table table({"FIGURE", "VALUE", "BASELINE", "RATIO", "TARGET", "RESULT"});
   for (const auto& f : figures) {
     table.add_row({f.id, rate(f.value), rate(f.baseline), fmt::format("{:.2f}x", f.ratio), f.target,
@@ -87,8 +81,9 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
   for (const auto& f : figures) {
     std::printf("%s  value:    %s\n", f.id.c_str(), f.what.c_str());
     std::printf("    baseline: %s\n", f.baseline_what.c_str());
-    std::printf("    runs:     value %s; baseline %s (%s; medians above)\n", runs(f.values).c_str(),
-                runs(f.baselines).c_str(), f.unit.c_str());
+    std::printf("    runs:     value %s; baseline %s (%s; medians above)\n",
+                bench::join_rounded(f.values).c_str(), bench::join_rounded(f.baselines).c_str(),
+                f.unit.c_str());
     if (!f.detail.empty()) std::printf("    %s\n", f.detail.c_str());
   }
   std::printf("\nmachine notes\n");
@@ -101,7 +96,7 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
                                          : "normal (WAL, synchronous=NORMAL)");
   std::printf("  events:      %s\n", events_note(figures).c_str());
   std::printf("  repetitions: %d per figure (medians)\n", options.repetitions);
-  std::printf("  appends via: %s\n", args.via.c_str());
+  std::printf("  appends via: %s\n", bench::to_string(options.path));
   std::printf("  build:       %s\n", build_note(m).c_str());
   std::printf("  software:    SQLite %s, %s\n", m.sqlite_version.c_str(), m.kernel.c_str());
   for (const auto& w : m.warnings) std::printf("  WARNING:     %s\n", w.c_str());
@@ -116,7 +111,7 @@ std::string json_numbers(const std::vector<double>& values) {
 }
 
 void print_json(const std::vector<bench::Figure>& figures, const bench::MachineNotes& m,
-                const BenchArgs& args, const bench::BenchOptions& options) {
+                const bench::BenchOptions& options) {
   std::string out = "{\"machine\": {";
   out += "\"cpu\": " + json_string(m.cpu_model);
   out += fmt::format(", \"cores\": {}, \"memory_bytes\": {}, \"load_average\": {:.2f}", m.cores,
@@ -125,7 +120,7 @@ void print_json(const std::vector<bench::Figure>& figures, const bench::MachineN
          ", \"device\": " + json_string(m.device);
   out += ", \"durability\": " + json_string(options.durability_full ? "full" : "normal");
   out += fmt::format(", \"repetitions\": {}", options.repetitions);
-  out += ", \"appends_via\": " + json_string(args.via);
+  out += ", \"appends_via\": " + json_string(bench::to_string(options.path));
   out += ", \"build_type\": " + json_string(m.build_type);
   out += std::string(", \"optimized\": ") + (m.optimized ? "true" : "false");
   out += std::string(", \"assertions\": ") + (m.assertions ? "true" : "false");
@@ -168,13 +163,8 @@ void run_bench(Context& ctx, const BenchArgs& args) {
                            std::to_string(args.repetitions));
   }
   bench::BenchOptions options;
-  if (args.via == "coordinator") {
-    options.path = bench::AppendPath::coordinator;
-  } else if (args.via == "storage-actor") {
-    options.path = bench::AppendPath::storage_actor;
-  } else {
-    return ctx.usage_error("--via: \"" + args.via +
-                           "\" is not a path (expected coordinator or storage-actor)");
+  for (auto path : bench::kAppendPaths) {
+    if (args.via == bench::to_string(path)) options.path = path;  // --via is one of them
   }
   std::string base = args.dir;
   if (base.empty()) {
@@ -212,9 +202,9 @@ void run_bench(Context& ctx, const BenchArgs& args) {
   if (!figures.ok()) return ctx.fail(figures.error());
 
   if (*format == Format::json) {
-    print_json(*figures, machine, args, options);
+    print_json(*figures, machine, options);
   } else {
-    print_table(*figures, machine, args, options);
+    print_table(*figures, machine, options);
   }
   std::fflush(stdout);
   size_t failed = 0;
@@ -232,6 +222,8 @@ void run_bench(Context& ctx, const BenchArgs& args) {
 
 void add_bench_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<BenchArgs>();
+  std::vector<std::string> via_names;
+  for (auto path : bench::kAppendPaths) via_names.emplace_back(bench::to_string(path));
   std::string suites_help;
   for (const auto& s : bench::suites()) {
     suites_help +=
@@ -260,7 +252,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--via", args->via,
                   "Where bel's appends go: coordinator (its bel_api, views running) or "
                   "storage-actor (the storage actor alone, a diagnostic)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember(via_names));
   cmd->add_flag("--strict", args->strict, "Exit 1 when a figure misses its target");
   cmd->add_option("--format", ctx.format,
                   "Output format: table or json (default: table on a terminal, json otherwise)");

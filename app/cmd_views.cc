@@ -34,8 +34,7 @@ void run_rebuild(Context& ctx, const std::string& name) {
   auto format = ctx.output_format();
   if (!format) return;
   if (!name.empty() && !projections::parse_view_name(name)) {
-    return ctx.usage_error("no view named \"" + name +
-                           "\" (views: partition_status, build_summary, job_runs, activity)");
+    return ctx.usage_error(projections::unknown_view_error(name).message);
   }
   // Rebuilt views write snapshots: an in-process session needs the writer.
   auto session = ctx.session(/*write=*/true);

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "actors/component_log.h"
 #include "messages/event_keys.h"
 #include "projections/validation.h"
 #include "storage/checks.h"
@@ -26,10 +27,7 @@ using projections::ViewKind;
 constexpr size_t kMaxDifferenceChars = 240;
 
 std::shared_ptr<spdlog::logger> check_log() {
-  static auto logger = [] {
-    auto l = spdlog::get("check");
-    return l ? l : spdlog::default_logger()->clone("check");
-  }();
+  static const auto logger = actors::component_log("check");
   return logger;
 }
 

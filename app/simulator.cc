@@ -14,6 +14,8 @@
 #include <tuple>
 #include <utility>
 
+#include "actors/component_log.h"
+
 namespace bel::app {
 namespace {
 
@@ -32,10 +34,7 @@ constexpr auto kMaxRetryDelay = std::chrono::milliseconds(1000);
 constexpr auto kStopGrace = std::chrono::seconds(5);
 
 std::shared_ptr<spdlog::logger> sim_log() {
-  static auto logger = [] {
-    auto l = spdlog::get("simulator");
-    return l ? l : spdlog::default_logger()->clone("simulator");
-  }();
+  static const auto logger = actors::component_log("simulator");
   return logger;
 }
 

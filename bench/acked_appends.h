@@ -64,6 +64,9 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
                                            const std::vector<BuildEvent>& events,
                                            const ProgressFn& progress = {});
 
+// Every AppendPath, for the values of --via (to_string of each).
+inline constexpr AppendPath kAppendPaths[] = {AppendPath::coordinator, AppendPath::storage_actor};
+
 // "coordinator" / "storage-actor".
 const char* to_string(AppendPath path);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "bench/acked_appends.h"
@@ -12,37 +13,50 @@
 namespace bel::bench {
 namespace {
 
-int64_t events_or(const SuiteRun& run, int64_t suite_default) {
-  return run.options().events > 0 ? run.options().events : suite_default;
-}
-
 std::string phase(const char* id, const char* what, int rep, int reps) {
   return fmt::format("{} {} (run {}/{})", id, what, rep + 1, reps);
+}
+
+// Runs `measure(path)` on a fresh database file named `file` in the run's directory and removes
+// the file afterwards, whatever the outcome; returns what `measure` returned.
+template <typename Measure>
+auto on_fresh_db(SuiteRun& run, const std::string& file, const Measure& measure)
+    -> decltype(measure(file)) {
+  const std::string path = run.fresh_db_path(file);
+  auto measured = measure(path);
+  run.remove_db(path);
+  return measured;
 }
 
 // bel's acked appends of `events` with `window` in flight, on a fresh log that is removed after.
 Result<AckedAppends> bel_appends(SuiteRun& run, const std::vector<BuildEvent>& events, int window,
                                  const std::string& file, const std::string& phase_name) {
-  AckedAppendsOptions options;
-  options.log_path = run.fresh_db_path(file);
-  options.window = window;
-  options.durability_full = run.options().durability_full;
-  options.path = run.options().path;
-  auto measured = measure_acked_appends(options, events, run.progress_of(phase_name));
-  run.remove_db(options.log_path);
-  return measured;
+  return on_fresh_db(run, file, [&](const std::string& path) {
+    AckedAppendsOptions options;
+    options.log_path = path;
+    options.window = window;
+    options.durability_full = run.options().durability_full;
+    options.path = run.options().path;
+    return measure_acked_appends(options, events, run.progress_of(phase_name));
+  });
+}
+
+// One repetition of a figure measured against a baseline. Odd repetitions measure the baseline
+// first, so that neither side always runs on a disk the other just left busy.
+Status run_pair(int rep, const std::function<Status()>& candidate,
+                const std::function<Status()>& baseline) {
+  if (rep % 2 == 1) {
+    BEL_RETURN_IF_ERROR(baseline());
+    return candidate();
+  }
+  BEL_RETURN_IF_ERROR(candidate());
+  return baseline();
 }
 
 std::string via(const SuiteRun& run) {
   return run.options().path == AppendPath::coordinator
              ? "bel_api of an in-process coordinator (storage actor + views)"
              : "the storage actor alone (no views)";
-}
-
-std::string join_rounded(const std::vector<double>& values) {
-  std::string out;
-  for (double v : values) out += (out.empty() ? "" : ", ") + fmt::format("{:.0f}", v);
-  return out;
 }
 
 void finish(Figure& f) {
@@ -53,7 +67,7 @@ void finish(Figure& f) {
 
 // P1's value per repetition, measured for P3 when P1 did not run.
 Result<std::vector<double>> p1_values(SuiteRun& run, int64_t* events_out) {
-  const int64_t n = events_or(run, kP1DefaultEvents);
+  const int64_t n = events_for(run.options(), kP1DefaultEvents);
   *events_out = n;
   if (run.p1_values && run.p1_events == n) return *run.p1_values;
   const auto& events = run.events(n);
@@ -72,7 +86,7 @@ Result<std::vector<double>> p1_values(SuiteRun& run, int64_t* events_out) {
 }  // namespace
 
 Result<Figure> measure_p1(SuiteRun& run) {
-  const int64_t n = events_or(run, kP1DefaultEvents);
+  const int64_t n = events_for(run.options(), kP1DefaultEvents);
   const auto& events = run.events(n);
   const std::vector<RawRow> rows = raw_rows(events);
   const int reps = run.options().repetitions;
@@ -94,25 +108,18 @@ Result<Figure> measure_p1(SuiteRun& run) {
       return ok_status();
     };
     // The ceiling at the group size bel achieved: what SQLite allows for those transactions.
+    // When it runs first (odd repetitions), the group size of the previous repetition.
     auto baseline = [&]() -> Status {
       const auto group = std::max<int64_t>(1, std::llround(groups.back()));
-      const std::string path = run.fresh_db_path("p1-raw.db");
-      auto raw = raw_batch_inserts(path, rows, group, run.options().durability_full,
-                                   run.progress_of(phase("P1", "raw SQLite ceiling", rep, reps)));
-      run.remove_db(path);
+      auto raw = on_fresh_db(run, "p1-raw.db", [&](const std::string& path) {
+        return raw_batch_inserts(path, rows, group, run.options().durability_full,
+                                 run.progress_of(phase("P1", "raw SQLite ceiling", rep, reps)));
+      });
       if (!raw.ok()) return raw.error();
       f.baselines.push_back(raw->per_second);
       return ok_status();
     };
-    // Odd runs measure the baseline first (at the previous run's group size), so that neither
-    // side always runs on a disk the other just left busy.
-    if (rep % 2 == 1) {
-      BEL_RETURN_IF_ERROR(baseline());
-      BEL_RETURN_IF_ERROR(candidate());
-    } else {
-      BEL_RETURN_IF_ERROR(candidate());
-      BEL_RETURN_IF_ERROR(baseline());
-    }
+    BEL_RETURN_IF_ERROR(run_pair(rep, candidate, baseline));
   }
   finish(f);
   f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
@@ -131,7 +138,7 @@ Result<Figure> measure_p1(SuiteRun& run) {
 }
 
 Result<Figure> measure_p2(SuiteRun& run) {
-  const int64_t n = events_or(run, kP2DefaultEvents);
+  const int64_t n = events_for(run.options(), kP2DefaultEvents);
   const auto& events = run.events(n);
   const std::vector<RawRow> rows = raw_rows(events);
   const int reps = run.options().repetitions;
@@ -151,22 +158,15 @@ Result<Figure> measure_p2(SuiteRun& run) {
       return ok_status();
     };
     auto baseline = [&]() -> Status {
-      const std::string path = run.fresh_db_path("p2-raw.db");
-      auto raw = raw_commit_per_row(path, rows, run.options().durability_full,
-                                    run.progress_of(phase("P2", "raw SQLite per row", rep, reps)));
-      run.remove_db(path);
+      auto raw = on_fresh_db(run, "p2-raw.db", [&](const std::string& path) {
+        return raw_commit_per_row(path, rows, run.options().durability_full,
+                                  run.progress_of(phase("P2", "raw SQLite per row", rep, reps)));
+      });
       if (!raw.ok()) return raw.error();
       f.baselines.push_back(raw->per_second);
       return ok_status();
     };
-    // Odd runs measure the baseline first (see measure_p1).
-    if (rep % 2 == 1) {
-      BEL_RETURN_IF_ERROR(baseline());
-      BEL_RETURN_IF_ERROR(candidate());
-    } else {
-      BEL_RETURN_IF_ERROR(candidate());
-      BEL_RETURN_IF_ERROR(baseline());
-    }
+    BEL_RETURN_IF_ERROR(run_pair(rep, candidate, baseline));
   }
   finish(f);
   f.pass = f.ratio >= kP2MinRatio;
@@ -179,9 +179,9 @@ Result<Figure> measure_p2(SuiteRun& run) {
 }
 
 Result<Figure> measure_p3(SuiteRun& run) {
-  const int64_t naive_n = events_or(run, kP3DefaultEvents);
+  const int64_t naive_n = events_for(run.options(), kP3DefaultEvents);
   const bool reused =
-      run.p1_values.has_value() && run.p1_events == events_or(run, kP1DefaultEvents);
+      run.p1_values.has_value() && run.p1_events == events_for(run.options(), kP1DefaultEvents);
   Figure f;
   f.id = "P3";
   f.unit = "appends/s";
@@ -193,10 +193,10 @@ Result<Figure> measure_p3(SuiteRun& run) {
   f.baseline_events = naive_n;
   const int reps = run.options().repetitions;
   for (int rep = 0; rep < reps; ++rep) {
-    const std::string path = run.fresh_db_path("p3-naive.db");
-    auto naive = naive_json_per_event(path, naive_events, run.options().durability_full,
-                                      run.progress_of(phase("P3", "naive", rep, reps)));
-    run.remove_db(path);
+    auto naive = on_fresh_db(run, "p3-naive.db", [&](const std::string& path) {
+      return naive_json_per_event(path, naive_events, run.options().durability_full,
+                                  run.progress_of(phase("P3", "naive", rep, reps)));
+    });
     if (!naive.ok()) return naive.error();
     f.baselines.push_back(naive->per_second);
   }

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <utility>
 
 #include "messages/json.h"
 #include "storage/sqlite_schema.h"
+#include "storage/sqlite_support.h"
 
 namespace bel::bench {
 namespace {
@@ -35,37 +37,28 @@ class Throttled {
 // A fresh bel-schema database file with the log's pragmas and two prepared INSERTs.
 class RawDb {
  public:
-  ~RawDb() {
-    sqlite3_finalize(insert_event_);
-    sqlite3_finalize(insert_key_);
-    sqlite3_finalize(begin_);
-    sqlite3_finalize(commit_);
-    if (db_ != nullptr) sqlite3_close(db_);
-  }
-
   Status open(const std::string& path, bool durability_full) {
-    path_ = path;
+    where_ = path + ": raw sqlite baseline";
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) {
       return make_error(ErrorCode::invalid_argument, path +
                                                          ": exists already (a baseline "
                                                          "writes a fresh file)");
     }
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db_,
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) return error("opening");
+    db_.reset(db);  // a handle comes back even when opening fails, and must be closed
+    if (rc != SQLITE_OK) return storage::sqlite_error(where_, db, rc, "opening");
     // Exactly what SqliteStorage::open sets on a writer.
-    if (exec("PRAGMA journal_mode = WAL") != SQLITE_OK) return error("journal_mode");
-    if (exec(durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") !=
-        SQLITE_OK) {
-      return error("synchronous");
-    }
-    if (exec("BEGIN IMMEDIATE") != SQLITE_OK) return error("begin");
-    if (auto migrated = storage::migrate(db_, "sqlite://" + path, 0); !migrated.ok()) {
-      return migrated.error();
-    }
-    if (exec("COMMIT") != SQLITE_OK) return error("creating the schema");
+    BEL_RETURN_IF_ERROR(storage::exec_sql(db, where_, "PRAGMA journal_mode = WAL", "journal_mode"));
+    BEL_RETURN_IF_ERROR(storage::exec_sql(
+        db, where_, durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        "synchronous"));
+    BEL_RETURN_IF_ERROR(storage::exec_sql(db, where_, "BEGIN IMMEDIATE", "begin"));
+    BEL_RETURN_IF_ERROR(storage::migrate(db, "sqlite://" + path, 0));
+    BEL_RETURN_IF_ERROR(storage::exec_sql(db, where_, "COMMIT", "creating the schema"));
     BEL_RETURN_IF_ERROR(prepare(&insert_event_,
                                 "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                                 " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
@@ -76,13 +69,13 @@ class RawDb {
     return ok_status();
   }
 
-  Status begin() { return step(begin_, "begin"); }
-  Status commit() { return step(commit_, "commit"); }
+  Status begin() { return step(begin_.get(), "begin"); }
+  Status commit() { return step(commit_.get(), "commit"); }
 
   Status insert(int64_t idx, const std::string& event_id, int64_t timestamp,
                 const std::string& build_request_id, int event_type, const std::string& payload,
                 bool payload_is_text, const EventKeys& keys) {
-    sqlite3_stmt* s = insert_event_;
+    sqlite3_stmt* s = insert_event_.get();
     sqlite3_bind_int64(s, 1, idx);
     sqlite3_bind_text(s, 2, event_id.data(), static_cast<int>(event_id.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, timestamp);
@@ -95,12 +88,13 @@ class RawDb {
       sqlite3_bind_blob(s, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
     }
     BEL_RETURN_IF_ERROR(step(s, "insert"));
+    sqlite3_stmt* k = insert_key_.get();
     auto keys_of_kind = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
       for (const auto& v : values) {
-        sqlite3_bind_int(insert_key_, 1, static_cast<int>(kind));
-        sqlite3_bind_text(insert_key_, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(insert_key_, 3, idx);
-        BEL_RETURN_IF_ERROR(step(insert_key_, "insert index row"));
+        sqlite3_bind_int(k, 1, static_cast<int>(kind));
+        sqlite3_bind_text(k, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(k, 3, idx);
+        BEL_RETURN_IF_ERROR(step(k, "insert index row"));
       }
       return ok_status();
     };
@@ -110,32 +104,32 @@ class RawDb {
   }
 
  private:
-  int exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
 
-  Status prepare(sqlite3_stmt** out, const char* sql) {
-    if (sqlite3_prepare_v2(db_, sql, -1, out, nullptr) != SQLITE_OK) return error(sql);
+  Status prepare(storage::Statement* out, const char* sql) {
+    auto stmt = storage::prepare(db_.get(), where_, sql);
+    if (!stmt.ok()) return stmt.error();
+    *out = std::move(*stmt);
     return ok_status();
   }
 
+  // Runs `s` to completion and resets it (also when it fails).
   Status step(sqlite3_stmt* s, const char* what) {
+    storage::StatementReset reset(s);
     const int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return error(what);
+    if (rc != SQLITE_DONE) return storage::sqlite_error(where_, db_.get(), rc, what);
     return ok_status();
   }
 
-  Error error(const std::string& what) const {
-    return make_error(ErrorCode::storage_unavailable,
-                      path_ + ": raw sqlite baseline: " + what + ": " +
-                          (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
-  }
-
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* insert_event_ = nullptr;
-  sqlite3_stmt* insert_key_ = nullptr;
-  sqlite3_stmt* begin_ = nullptr;
-  sqlite3_stmt* commit_ = nullptr;
+  std::string where_;  // "<path>: raw sqlite baseline", the start of every SQLite error
+  // Declared before the statements, so that it is closed after they are finalized.
+  std::unique_ptr<sqlite3, Close> db_;
+  storage::Statement insert_event_;
+  storage::Statement insert_key_;
+  storage::Statement begin_;
+  storage::Statement commit_;
 };
 
 RawRate rate_of(int64_t rows, int64_t transactions, Clock::duration elapsed) {

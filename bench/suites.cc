@@ -1,6 +1,7 @@
 #include "bench/suites.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,8 +44,8 @@ Result<std::vector<const Suite*>> select_suites(const std::string& name) {
   return out;
 }
 
-int64_t events_for(const Suite& suite, const BenchOptions& options) {
-  return options.events > 0 ? options.events : suite.default_events;
+int64_t events_for(const BenchOptions& options, int64_t suite_default) {
+  return options.events > 0 ? options.events : suite_default;
 }
 
 double median(std::vector<double> values) {
@@ -52,6 +53,12 @@ double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t mid = values.size() / 2;
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+std::string join_rounded(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) out += (out.empty() ? "" : ", ") + fmt::format("{:.0f}", v);
+  return out;
 }
 
 const std::vector<BuildEvent>& SuiteRun::events(int64_t n) {

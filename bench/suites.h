@@ -113,8 +113,12 @@ Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected
 // The median of `values` (the mean of the middle two for an even count); 0 when empty.
 double median(std::vector<double> values);
 
-// The events each selected suite appends (after options.events), for the machine notes.
-int64_t events_for(const Suite& suite, const BenchOptions& options);
+// `values` rounded to whole numbers, comma-separated: "1203, 1187, 1250".
+std::string join_rounded(const std::vector<double>& values);
+
+// The events a suite appends: options.events, or `suite_default` (its Suite::default_events) when
+// that is 0.
+int64_t events_for(const BenchOptions& options, int64_t suite_default);
 
 }  // namespace bel::bench
 

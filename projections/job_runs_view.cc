@@ -15,21 +15,23 @@ void JobRunsView::apply(const BuildEvent& event) {
   if (event.has_job_event()) {
     const JobEvent& e = event.job_event();
     auto it = index_.find(e.job_run_id());
+    uint32_t pos;
     if (it == index_.end()) {
       Run run;
       run.job_run_id = e.job_run_id();
       run.job_label = e.job_label().label();
       run.build_request_id = event.build_request_id();
       run.first_idx = event.idx();
-      add_run(std::move(run));
-      it = index_.find(e.job_run_id());
+      pos = add_run(std::move(run));
+    } else {
+      pos = it->second;
     }
-    Run& run = runs_[it->second];
+    Run& run = runs_[pos];
     if (run.target_partitions.empty()) {
       for (const auto& ref : e.target_partitions()) run.target_partitions.push_back(ref.str());
     }
     if (!e.message().empty()) run.message = e.message();
-    set_status(it->second, e.status_code(), event);
+    set_status(pos, e.status_code(), event);
   } else if (event.has_job_run_cancel_event()) {
     const JobRunCancelEvent& e = event.job_run_cancel_event();
     auto it = index_.find(e.job_run_id());
@@ -39,7 +41,7 @@ void JobRunsView::apply(const BuildEvent& event) {
   }
 }
 
-void JobRunsView::add_run(Run run) {
+uint32_t JobRunsView::add_run(Run run) {
   const auto pos = static_cast<uint32_t>(runs_.size());
   index_.emplace(run.job_run_id, pos);
   Label& label = labels_[run.job_label];
@@ -49,6 +51,7 @@ void JobRunsView::add_run(Run run) {
   by_status_.add(run.status, 1);
   count_duration(run, label, 1);
   runs_.push_back(std::move(run));
+  return pos;
 }
 
 void JobRunsView::count_duration(const Run& run, Label& label, int sign) {

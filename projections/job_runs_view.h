@@ -98,7 +98,8 @@ class JobRunsView {
   void count_duration(const Run& run, Label& label, int sign);
   JobRunSummary to_summary(const Run& run) const;
   JobMetrics to_metrics(const std::string& label, const Label& stats) const;
-  void add_run(Run run);
+  // Adds a run; returns its position in runs_.
+  uint32_t add_run(Run run);
 
   int64_t as_of_idx_ = 0;
   std::vector<Run> runs_;                         // ascending first idx

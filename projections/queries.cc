@@ -16,7 +16,6 @@ Error not_for_view(const Query& query, const char* view) {
                     describe_query(query) + " is not answered by the " + view + " view");
 }
 
-template <class Enum>
 Status check_statuses(const char* field, const google::protobuf::RepeatedField<int>& values,
                       bool (*valid)(int)) {
   for (int v : values) {
@@ -27,12 +26,17 @@ Status check_statuses(const char* field, const google::protobuf::RepeatedField<i
   return ok_status();
 }
 
+}  // namespace
+
 Status check_required(const char* field, const std::string& value) {
   if (value.empty()) return bad(std::string(field) + " is empty");
   return ok_status();
 }
 
-}  // namespace
+Status check_min_idx(int64_t min_idx) {
+  if (min_idx < 0) return bad("min_idx " + std::to_string(min_idx) + " is negative");
+  return ok_status();
+}
 
 const char* view_name(ViewKind kind) {
   switch (kind) {
@@ -53,6 +57,13 @@ std::optional<ViewKind> parse_view_name(std::string_view name) {
     if (name == view_name(kind)) return kind;
   }
   return std::nullopt;
+}
+
+Error unknown_view_error(std::string_view name) {
+  std::string names;
+  for (ViewKind kind : kAllViews) names += (names.empty() ? "" : ", ") + std::string(view_name(kind));
+  return make_error(ErrorCode::not_found,
+                    "no view named \"" + std::string(name) + "\" (views: " + names + ")");
 }
 
 ViewKind view_for(const Query& query) {
@@ -95,9 +106,7 @@ int64_t min_idx_of(const Query& query) {
 }
 
 Status check_query(const Query& query) {
-  if (query.min_idx() < 0) {
-    return bad("min_idx " + std::to_string(query.min_idx()) + " is negative");
-  }
+  BEL_RETURN_IF_ERROR(check_min_idx(query.min_idx()));
   switch (query.query_case()) {
     case Query::kPartitionStatus:
       return check_required("partition_ref", query.partition_status().partition_ref());
@@ -109,8 +118,8 @@ Status check_query(const Query& query) {
       if (!r.pattern().empty()) {
         if (auto ok = check_glob(r.pattern()); !ok.ok()) return ok.error();
       }
-      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
-      return check_statuses<PartitionStatus>("status_filter", r.status_filter(),
+      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
+      return check_statuses("status_filter", r.status_filter(),
                                              v1::PartitionStatus_IsValid);
     }
     case Query::kBuildSummary:
@@ -118,8 +127,8 @@ Status check_query(const Query& query) {
     case Query::kBuildsList: {
       const auto& r = query.builds_list();
       if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
-      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
-      return check_statuses<BuildRequestStatus>("status_filter", r.status_filter(),
+      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
+      return check_statuses("status_filter", r.status_filter(),
                                                 v1::BuildRequestStatus_IsValid);
     }
     case Query::kJobRun:
@@ -127,8 +136,8 @@ Status check_query(const Query& query) {
     case Query::kJobRunsList: {
       const auto& r = query.job_runs_list();
       if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
-      if (r.min_idx() < 0) return bad("min_idx " + std::to_string(r.min_idx()) + " is negative");
-      return check_statuses<JobStatus>("status_filter", r.status_filter(),
+      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
+      return check_statuses("status_filter", r.status_filter(),
                                        v1::JobStatus_IsValid);
     }
     case Query::kJobMetrics:

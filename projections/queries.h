@@ -39,6 +39,8 @@ inline constexpr ViewKind kAllViews[] = {ViewKind::partition_status, ViewKind::b
 const char* view_name(ViewKind kind);
 // The view named `name`, or nothing.
 std::optional<ViewKind> parse_view_name(std::string_view name);
+// not_found "no view named "x" (views: partition_status, ...)" for a name parse_view_name refuses.
+Error unknown_view_error(std::string_view name);
 
 // The view that answers `query`. REQUIRES: check_query(query).ok()
 ViewKind view_for(const Query& query);
@@ -49,6 +51,11 @@ int64_t min_idx_of(const Query& query);
 // invalid_argument, naming the field, when no query is set, a required ref / id / label is empty,
 // min_idx is negative, or a list's limit, offset or pattern is bad (never clamped).
 Status check_query(const Query& query);
+
+// The argument checks check_query is made of, for callers that take the same arguments:
+// invalid_argument "<field> is empty" / "min_idx <n> is negative".
+Status check_required(const char* field, const std::string& value);
+Status check_min_idx(int64_t min_idx);
 
 // The query's name for logs and messages: "partition_status(data/a)".
 std::string describe_query(const Query& query);

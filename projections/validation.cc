@@ -9,6 +9,7 @@
 
 #include "messages/event_keys.h"
 #include "messages/status_names.h"
+#include "projections/views.h"
 
 namespace bel::projections {
 namespace {
@@ -299,12 +300,6 @@ Error invalid_transition(std::string message) {
   return make_error(ErrorCode::invalid_transition, std::move(message));
 }
 
-template <class E>
-std::string name_of(E status) {
-  const std::string& name = status_name(status);
-  return name.empty() ? std::to_string(static_cast<int>(status)) : name;
-}
-
 // Position along the forward order; equal ranks are alternatives (the terminal ones).
 int rank(BuildRequestStatus s) {
   switch (s) {
@@ -324,7 +319,7 @@ int rank(BuildRequestStatus s) {
       return 0;
   }
 }
-bool is_terminal(BuildRequestStatus s) { return rank(s) == 5; }
+bool is_terminal(BuildRequestStatus s) { return is_terminal_build_status(s); }
 
 int rank(JobStatus s) {
   switch (s) {
@@ -340,7 +335,7 @@ int rank(JobStatus s) {
       return 0;  // SKIPPED is outside the order: only ever a first status
   }
 }
-bool is_terminal(JobStatus s) { return rank(s) == 3 || s == v1::JOB_SKIPPED; }
+bool is_terminal(JobStatus s) { return is_terminal_job_status(s); }
 
 // DELEGATED and INVALIDATED are outside the order and handled separately.
 int rank(PartitionStatus s) {
@@ -448,7 +443,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
               " does not exist (its first event must be a build_request_event with "
               "BUILD_REQUEST_RECEIVED)");
     } else if (is_terminal(br_it->second)) {
-      violate("build request " + br_id + " is " + name_of(br_it->second) + " (terminal): no " +
+      violate("build request " + br_id + " is " + response_status_name(br_it->second) + " (terminal): no " +
               what + " may follow");
     }
   };
@@ -459,15 +454,15 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       if (!br_exists) {
         if (to != v1::BUILD_REQUEST_RECEIVED) {
           violate("build request " + br_id + ": first status must be BUILD_REQUEST_RECEIVED, got " +
-                  name_of(to));
+                  response_status_name(to));
         }
       } else {
         BuildRequestStatus from = br_it->second;
         if (is_terminal(from)) {
-          violate("build request " + br_id + ": " + name_of(from) + " -> " + name_of(to) +
+          violate("build request " + br_id + ": " + response_status_name(from) + " -> " + response_status_name(to) +
                   " is not allowed (terminal)");
         } else if (rank(to) <= rank(from)) {
-          violate("build request " + br_id + ": " + name_of(from) + " -> " + name_of(to) +
+          violate("build request " + br_id + ": " + response_status_name(from) + " -> " + response_status_name(to) +
                   " is not allowed (statuses only move forward)");
         }
       }
@@ -478,7 +473,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
 
     case BuildEvent::kBuildCancelEvent: {
       if (br_exists && is_terminal(br_it->second)) {
-        violate("build request " + br_id + ": " + name_of(br_it->second) +
+        violate("build request " + br_id + ": " + response_status_name(br_it->second) +
                 " -> BUILD_REQUEST_CANCELLED is not allowed (terminal)");
       } else {
         require_open_request("build_cancel_event");
@@ -498,7 +493,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       if (it == job_runs_.end()) {
         if (to != v1::JOB_SCHEDULED && to != v1::JOB_SKIPPED) {
           violate("job run " + id + ": first status must be JOB_SCHEDULED or JOB_SKIPPED, got " +
-                  name_of(to));
+                  response_status_name(to));
         }
         if (must_stop()) return result();
         set_job_run(id, JobRun{to, br_id, e.job_label().label()});
@@ -512,13 +507,13 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
         violate("job run " + id + " has job label " + run.job_label + ", not " +
                 e.job_label().label());
       } else if (is_terminal(run.status)) {
-        violate("job run " + id + ": " + name_of(run.status) + " -> " + name_of(to) +
+        violate("job run " + id + ": " + response_status_name(run.status) + " -> " + response_status_name(to) +
                 " is not allowed (terminal)");
       } else if (to == v1::JOB_SKIPPED) {
-        violate("job run " + id + ": " + name_of(run.status) +
+        violate("job run " + id + ": " + response_status_name(run.status) +
                 " -> JOB_SKIPPED is not allowed (JOB_SKIPPED may only be the first status)");
       } else if (rank(to) <= rank(run.status)) {
-        violate("job run " + id + ": " + name_of(run.status) + " -> " + name_of(to) +
+        violate("job run " + id + ": " + response_status_name(run.status) + " -> " + response_status_name(to) +
                 " is not allowed (statuses only move forward)");
       }
       if (must_stop()) return result();
@@ -543,7 +538,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
           violate("job run " + id + " belongs to build request " + run.build_request_id + ", not " +
                   br_id);
         } else if (is_terminal(run.status)) {
-          violate("job run " + id + ": " + name_of(run.status) +
+          violate("job run " + id + ": " + response_status_name(run.status) +
                   " -> JOB_CANCELLED is not allowed (terminal)");
         }
       }
@@ -566,7 +561,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       auto it = partitions_.find(key);
       RequestPartition p = it == partitions_.end() ? RequestPartition{} : it->second;
       const std::string who = "partition " + ref + " in build request " + br_id + ": ";
-      auto move_text = [&] { return who + name_of(p.status) + " -> " + name_of(to); };
+      auto move_text = [&] { return who + response_status_name(p.status) + " -> " + response_status_name(to); };
 
       if (to == v1::PARTITION_INVALIDATED) {
         violate(who +

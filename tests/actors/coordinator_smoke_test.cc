@@ -2,16 +2,13 @@
 // views with read-your-writes, and the same answers from the fallback scan.
 #include "actors/coordinator.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <future>
 
 #include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
 
 namespace bel::actors {
 namespace {
@@ -73,10 +70,8 @@ TEST(CoordinatorSmokeTest, ViewAnswersEqualFallbackAfterAppends) {
 }
 
 TEST(CoordinatorSmokeTest, KillingTheSupervisorStopsEveryActorAndAppendsCommittedStayCommitted) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("bel-smoke-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-  std::filesystem::create_directories(dir);
-  const std::string uri = "sqlite://" + (dir / "bel.db").string();
+  const testing::TempDir dir;  // removed even when an ASSERT below fails
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
   {
     caf::actor_system_config cfg;
     configure_actor_system(cfg);
@@ -111,7 +106,6 @@ TEST(CoordinatorSmokeTest, KillingTheSupervisorStopsEveryActorAndAppendsCommitte
   }
   stop_coordinator(*api);
   system.await_all_actors_done();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,13 +2,13 @@
 // commit bookkeeping and rollback after a failed COMMIT.
 #include "actors/log_writer.h"
 
-#include <filesystem>
 #include <regex>
 
 #include <gtest/gtest.h>
 
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
+#include "tests/support/run_command.h"
 
 namespace bel::actors {
 namespace {
@@ -352,9 +352,8 @@ TEST(LogWriterTest, FailedCommitFailsEveryBatchAndRollsBackTheRules) {
 }
 
 TEST(LogWriterTest, ReopenRebuildsTheTransitionStateFromTheLog) {
-  char dir_template[] = "/tmp/bel-log-writer-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string uri = std::string("sqlite://") + dir_template + "/log.db";
+  const bel::testing::TempDir dir;  // removed even when an ASSERT below fails
+  const std::string uri = "sqlite://" + dir.path() + "/log.db";
   {
     auto storage = storage::open_storage(uri, {});
     ASSERT_TRUE(storage.ok()) << storage.error().to_string();
@@ -375,7 +374,6 @@ TEST(LogWriterTest, ReopenRebuildsTheTransitionStateFromTheLog) {
   auto next = append(**w, {request_event("br-2", BUILD_REQUEST_RECEIVED)});
   ASSERT_TRUE(next.ok());
   EXPECT_EQ((*next)[0].idx(), 3);
-  std::filesystem::remove_all(dir_template);
 }
 
 TEST(LogWriterTest, LenientLogRecordsAWarningInsteadOfRejecting) {

@@ -1,13 +1,14 @@
-// Helpers shared by the query tier's actor tests: the SPEC section 4 queries worth asking of a log,
-// the ReferenceFold's answer to each, asking an actor (one request or a pipelined list) and
-// waiting with a timeout, and a comparer that reports the first few differences.
+// Helpers shared by the query tier's actor tests: the SPEC section 4 queries worth asking of a log
+// (ReferenceFold::answer is the oracle's answer to each), asking an actor (one request or a
+// pipelined list) and waiting with a timeout, and a comparer that reports the first few
+// differences.
 //
 //   testing::ReferenceFold oracle(events);
 //   QueryComparer compare("seed 42 after idx 300");
 //   auto queries = queries_for(oracle, 300);
 //   auto from_views = ask_all(self, api, query_atom::value, queries);
 //   for (size_t i = 0; i < queries.size(); ++i) {
-//     compare.same(oracle_answer(oracle, queries[i]), from_views[i], queries[i], "view");
+//     compare.same(oracle.answer(queries[i]), from_views[i], queries[i], "view");
 //   }
 //
 // Header-only: tests/actors/*_test.cc are one binary and only *_test.cc files are compiled.
@@ -109,7 +110,7 @@ inline bool all_healthy_at(const ViewsStatus& all, int64_t idx) {
   return true;
 }
 
-// ---- the queries and the oracle's answers -------------------------------------------------------
+// ---- the queries --------------------------------------------------------------------------------
 
 inline Query partition_status_query(const std::string& ref, int64_t min_idx) {
   Query q;
@@ -270,57 +271,6 @@ inline std::vector<Query> queries_for(const testing::ReferenceFold& oracle, int6
   return out;
 }
 
-namespace detail {
-template <class T, class Set>
-Result<QueryResult> wrap(Result<T> r, Set set) {
-  if (!r.ok()) return r.error();
-  QueryResult out;
-  *set(out) = std::move(*r);
-  return out;
-}
-}  // namespace detail
-
-// The oracle's answer to `q`: the ReferenceFold over the events it was given.
-inline Result<QueryResult> oracle_answer(const testing::ReferenceFold& oracle, const Query& q) {
-  QueryResult out;
-  switch (q.query_case()) {
-    case Query::kPartitionStatus:
-      *out.mutable_partition_status() =
-          oracle.partition_status(q.partition_status().partition_ref());
-      return out;
-    case Query::kActiveBuilds:
-      *out.mutable_active_builds() = oracle.active_builds(q.active_builds().partition_ref());
-      return out;
-    case Query::kPartitionsList:
-      return detail::wrap(oracle.list_partitions(q.partitions_list()),
-                          [](QueryResult& r) { return r.mutable_partitions_list(); });
-    case Query::kBuildSummary:
-      return detail::wrap(oracle.build_summary(q.build_summary().build_request_id()),
-                          [](QueryResult& r) { return r.mutable_build_summary(); });
-    case Query::kBuildsList:
-      return detail::wrap(oracle.list_builds(q.builds_list()),
-                          [](QueryResult& r) { return r.mutable_builds_list(); });
-    case Query::kJobRun:
-      return detail::wrap(oracle.job_run(q.job_run().job_run_id()),
-                          [](QueryResult& r) { return r.mutable_job_run(); });
-    case Query::kJobRunsList:
-      return detail::wrap(oracle.list_job_runs(q.job_runs_list()),
-                          [](QueryResult& r) { return r.mutable_job_runs_list(); });
-    case Query::kJobMetrics:
-      return detail::wrap(oracle.job_metrics(q.job_metrics().job_label()),
-                          [](QueryResult& r) { return r.mutable_job_metrics(); });
-    case Query::kJobMetricsList:
-      *out.mutable_job_metrics_list() = oracle.all_job_metrics();
-      return out;
-    case Query::kActivity:
-      *out.mutable_activity() = oracle.activity();
-      return out;
-    case Query::QUERY_NOT_SET:
-      break;
-  }
-  return make_error(ErrorCode::invalid_argument, "empty query");
-}
-
 // ---- comparing ----------------------------------------------------------------------------------
 
 // Compares answers with the oracle's; reports the first few differences with `context` (which
@@ -375,7 +325,7 @@ void expect_answers(caf::scoped_actor& self, const Handle& dest, Atom atom,
                     const std::string& source, QueryComparer& compare) {
   auto got = ask_all(self, dest, atom, queries);
   for (size_t i = 0; i < queries.size(); ++i) {
-    compare.same(oracle_answer(oracle, queries[i]), got[i], queries[i], source);
+    compare.same(oracle.answer(queries[i]), got[i], queries[i], source);
   }
 }
 

@@ -314,7 +314,7 @@ TEST(QueryTierTest, QueryWithMinIdxReflectsOwnAppend) {
     const auto queries = queries_about(events[i], idx);
     const auto answers = ask_all(c.self(), c.api(), query_atom::value, queries);
     for (size_t k = 0; k < queries.size(); ++k) {
-      compare.same(oracle_answer(oracle, queries[k]), answers[k], queries[k], "views");
+      compare.same(oracle.answer(queries[k]), answers[k], queries[k], "views");
     }
     // The plain facts, independent of the oracle: the partition shows its new status.
     const auto& pe = events[i].partition_event();
@@ -551,8 +551,8 @@ TEST(QueryTierTest, FallbackScanDoesNotHoldUpAppends) {
   auto second_scan = request_value<QueryResult>(c.self(), c.api(), fallback_atom::value, now);
   EXPECT_TRUE(gate->blocked);
   QueryComparer compare("seed 51");
-  compare.same(oracle_answer(all, now), from_view, now, "views, while a scan is held");
-  compare.same(oracle_answer(all, now), second_scan, now, "second scan, while one is held");
+  compare.same(all.answer(now), from_view, now, "views, while a scan is held");
+  compare.same(all.answer(now), second_scan, now, "second scan, while one is held");
 
   // Released, the held scan completes, as of the idx it started at.
   gate->release.set_value();
@@ -561,7 +561,7 @@ TEST(QueryTierTest, FallbackScanDoesNotHoldUpAppends) {
                [&](const caf::error& e) { held = from_caf_error(e); });
   EXPECT_TRUE(gate->released_in_time);
   ReferenceFold at_start(first);
-  compare.same(oracle_answer(at_start, activity), held, activity, "held scan");
+  compare.same(at_start.answer(activity), held, activity, "held scan");
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(held->activity().as_of_idx(), static_cast<int64_t>(before));
 }

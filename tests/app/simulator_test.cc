@@ -8,8 +8,10 @@
 
 #include <future>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "actors/api_client.h"
 #include "actors/coordinator.h"
 #include "messages/status_names.h"
 
@@ -24,72 +26,62 @@ caf::actor_system_config& configured(caf::actor_system_config& config) {
   return config;
 }
 
-// An actor system with a coordinator on a fresh memory:// log.
+// An actor system with a coordinator on a fresh memory:// log, asked through an actors::ApiClient.
+// A failed call is a test failure (and an empty answer).
 class TestCoordinator {
  public:
   explicit TestCoordinator(actors::CoordinatorOptions options = {}) : system_(configured(config_)) {
     auto api = actors::start_coordinator(system_, "memory://", std::move(options));
     EXPECT_TRUE(api.ok()) << api.error().to_string();
-    if (api.ok()) api_ = *api;
+    client_.emplace(system_, api.ok() ? *api : actors::BelApi{}, kTimeout);
   }
   ~TestCoordinator() {
-    if (api_) actors::stop_coordinator(api_);
+    if (api()) actors::stop_coordinator(api());
   }
 
   caf::actor_system& system() { return system_; }
-  const actors::BelApi& api() const { return api_; }
+  const actors::BelApi& api() const { return client_->api(); }
 
   QueryResult query(Query q, int64_t min_idx, bool fallback = false) {
     q.set_min_idx(min_idx);
-    QueryResult out;
-    caf::scoped_actor self{system_};
-    auto on_error = [&](const caf::error& e) {
-      ADD_FAILURE() << actors::from_caf_error(e).to_string();
-    };
-    if (fallback) {
-      self->request(api_, kTimeout, actors::fallback_atom::value, q)
-          .receive([&](const QueryResult& r) { out = r; }, on_error);
-    } else {
-      self->request(api_, kTimeout, actors::query_atom::value, q)
-          .receive([&](const QueryResult& r) { out = r; }, on_error);
-    }
-    return out;
+    auto r = fallback ? client_->fallback(q) : client_->query(q);
+    if (!r.ok()) ADD_FAILURE() << r.error().to_string();
+    return r.ok() ? std::move(*r) : QueryResult{};
   }
 
   std::vector<BuildEvent> events(const EventFilter& filter = {}) {
     std::vector<BuildEvent> out;
-    caf::scoped_actor self{system_};
     ListEventsRequest req;
     *req.mutable_filter() = filter;
     req.set_limit(10000);
     for (bool more = true; more;) {
-      more = false;
-      self->request(api_, kTimeout, actors::list_atom::value, req)
-          .receive(
-              [&](const EventPage& page) {
-                for (const auto& e : page.events()) out.push_back(e);
-                req.set_since_idx(page.next_idx());
-                more = page.has_more();
-              },
-              [&](const caf::error& e) { ADD_FAILURE() << actors::from_caf_error(e).to_string(); });
+      auto page = client_->list_events(req);
+      if (!page.ok()) {
+        ADD_FAILURE() << page.error().to_string();
+        break;
+      }
+      for (const auto& e : page->events()) out.push_back(e);
+      req.set_since_idx(page->next_idx());
+      more = page->has_more();
     }
     return out;
   }
 
   StorageStats stats() {
-    StorageStats out;
-    caf::scoped_actor self{system_};
-    self->request(api_, kTimeout, actors::stats_atom::value)
-        .receive(
-            [&](const StorageStats& s) { out = s; },
-            [&](const caf::error& e) { ADD_FAILURE() << actors::from_caf_error(e).to_string(); });
-    return out;
+    auto s = client_->stats();
+    if (!s.ok()) ADD_FAILURE() << s.error().to_string();
+    return s.ok() ? *s : StorageStats{};
+  }
+
+  // Appends `events` as one batch.
+  Result<std::vector<AppendAck>> append(std::vector<BuildEvent> events) {
+    return client_->append(std::move(events));
   }
 
  private:
   caf::actor_system_config config_;
   caf::actor_system system_;
-  actors::BelApi api_;
+  std::optional<actors::ApiClient> client_;  // set in the constructor; ApiClient is not assignable
 };
 
 std::string errors_of(const SimulationReport& report) {
@@ -352,13 +344,8 @@ TEST(SimulatorTest, AnErrorEndsOneBuildAndTheOthersCarryOn) {
   taken.mutable_build_request_event()->set_status_code(v1::BUILD_REQUEST_RECEIVED);
   BuildEvent done = taken;
   done.mutable_build_request_event()->set_status_code(v1::BUILD_REQUEST_COMPLETED);
-  {
-    caf::scoped_actor self{coord.system()};
-    self->request(coord.api(), kTimeout, actors::append_atom::value,
-                  std::vector<BuildEvent>{taken, done})
-        .receive([](const AppendAcks&) {},
-                 [](const caf::error& e) { FAIL() << actors::from_caf_error(e).to_string(); });
-  }
+  auto acks = coord.append({taken, done});
+  EXPECT_TRUE(acks.ok()) << acks.error().to_string();
   SimulationOptions options;
   options.seed = 3;
   options.workers = 2;

@@ -59,49 +59,6 @@ struct AllViews {
   }
 };
 
-template <class T>
-Result<QueryResult> wrap(Result<T> r, T* (QueryResult::*field)()) {
-  if (!r.ok()) return r.error();
-  QueryResult out;
-  *(out.*field)() = std::move(*r);
-  return out;
-}
-
-// The ReferenceFold's answer to `query`.
-Result<QueryResult> reference_answer(const ReferenceFold& ref, const Query& q) {
-  QueryResult out;
-  switch (q.query_case()) {
-    case Query::kPartitionStatus:
-      *out.mutable_partition_status() = ref.partition_status(q.partition_status().partition_ref());
-      return out;
-    case Query::kActiveBuilds:
-      *out.mutable_active_builds() = ref.active_builds(q.active_builds().partition_ref());
-      return out;
-    case Query::kPartitionsList:
-      return wrap(ref.list_partitions(q.partitions_list()), &QueryResult::mutable_partitions_list);
-    case Query::kBuildSummary:
-      return wrap(ref.build_summary(q.build_summary().build_request_id()),
-                  &QueryResult::mutable_build_summary);
-    case Query::kBuildsList:
-      return wrap(ref.list_builds(q.builds_list()), &QueryResult::mutable_builds_list);
-    case Query::kJobRun:
-      return wrap(ref.job_run(q.job_run().job_run_id()), &QueryResult::mutable_job_run);
-    case Query::kJobRunsList:
-      return wrap(ref.list_job_runs(q.job_runs_list()), &QueryResult::mutable_job_runs_list);
-    case Query::kJobMetrics:
-      return wrap(ref.job_metrics(q.job_metrics().job_label()), &QueryResult::mutable_job_metrics);
-    case Query::kJobMetricsList:
-      *out.mutable_job_metrics_list() = ref.all_job_metrics();
-      return out;
-    case Query::kActivity:
-      *out.mutable_activity() = ref.activity();
-      return out;
-    case Query::QUERY_NOT_SET:
-      break;
-  }
-  return make_error(ErrorCode::internal, "empty query");
-}
-
 // A log of events with idx 1..N (events[i].idx() == i + 1) that scans like a storage backend:
 // every event with idx <= last_idx for which bel::event_matches(filter, event), ascending. The
 // per-key indexes only narrow the candidates (a superset of the matches, built from the same
@@ -413,7 +370,7 @@ void check_fallback_at_cuts(const StreamCase& sc, const std::vector<BuildEvent>&
       ASSERT_TRUE(check_query(query).ok()) << describe_query(query);
       const Result<QueryResult> got = run_fallback(log, query, last_idx, verify_scan);
       const Result<QueryResult> from_view = views.answer_query(query);
-      const Result<QueryResult> from_ref = reference_answer(ref, query);
+      const Result<QueryResult> from_ref = ref.answer(query);
       c.same(from_view, got, query, "view");
       c.same(from_ref, got, query, "reference fold");
       if (is_unseen(query)) {
@@ -606,7 +563,7 @@ void check_expansion(const std::vector<BuildEvent>& events, const Query& query, 
   }
   Checker c("");
   c.same(views.answer_query(query), got, query, "view");
-  c.same(reference_answer(ref, query), got, query, "reference fold");
+  c.same(ref.answer(query), got, query, "reference fold");
   ASSERT_TRUE(got.ok()) << got.error().to_string();
   EXPECT_EQ(c.failures(), 0);
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/events.h"
+
 namespace bel::projections {
 namespace {
 
@@ -13,51 +15,23 @@ using ::testing::HasSubstr;
 
 // ---- Builders ------------------------------------------------------------------------------
 
+// bel::testing's builders make the events these tests need (no event_id, timestamp or status
+// name set). Its delegation_event takes the delegated-to request explicitly (the tests' default
+// is "br-other"), its build_cancel_event the reason (the tests use "user").
+using bel::testing::build_cancel_event;
+using bel::testing::delegation_event;
+using bel::testing::job_event;
+using bel::testing::partition_event;
+using bel::testing::request_event;
+
 BuildEvent base(const std::string& br) {
   BuildEvent e;
   e.set_build_request_id(br);
   return e;
 }
 
-BuildEvent request_event(const std::string& br, BuildRequestStatus status,
-                         const std::vector<std::string>& refs = {}) {
-  BuildEvent e = base(br);
-  auto* r = e.mutable_build_request_event();
-  r->set_status_code(status);
-  for (const auto& ref : refs) r->add_requested_partitions()->set_str(ref);
-  return e;
-}
-
-BuildEvent partition_event(const std::string& br, const std::string& ref, PartitionStatus status,
-                           const std::string& job_run_id = "") {
-  BuildEvent e = base(br);
-  auto* p = e.mutable_partition_event();
-  p->mutable_partition_ref()->set_str(ref);
-  p->set_status_code(status);
-  p->set_job_run_id(job_run_id);
-  return e;
-}
-
-BuildEvent job_event(const std::string& br, const std::string& run, const std::string& label,
-                     JobStatus status, const std::vector<std::string>& targets = {}) {
-  BuildEvent e = base(br);
-  auto* j = e.mutable_job_event();
-  j->set_job_run_id(run);
-  j->mutable_job_label()->set_label(label);
-  j->set_status_code(status);
-  for (const auto& ref : targets) j->add_target_partitions()->set_str(ref);
-  return e;
-}
-
-BuildEvent delegation_event(const std::string& br, const std::string& ref,
-                            const std::string& to = "br-other") {
-  BuildEvent e = base(br);
-  auto* d = e.mutable_delegation_event();
-  d->mutable_partition_ref()->set_str(ref);
-  d->set_delegated_to_build_request_id(to);
-  return e;
-}
-
+// Not in bel::testing: a job graph, and invalidations and job run cancels without a reason (its
+// invalidation_event and job_run_cancel_event always take one).
 BuildEvent invalidation_event(const std::string& br, const std::string& ref) {
   BuildEvent e = base(br);
   e.mutable_partition_invalidation_event()->mutable_partition_ref()->set_str(ref);
@@ -75,12 +49,6 @@ BuildEvent job_graph_event(const std::string& br, const std::vector<std::string>
 BuildEvent job_cancel_event(const std::string& br, const std::string& run) {
   BuildEvent e = base(br);
   e.mutable_job_run_cancel_event()->set_job_run_id(run);
-  return e;
-}
-
-BuildEvent build_cancel_event(const std::string& br) {
-  BuildEvent e = base(br);
-  e.mutable_build_cancel_event()->set_reason("user");
   return e;
 }
 
@@ -151,15 +119,15 @@ TEST(StructureTest, WellFormedEventsOfEveryTypePass) {
   EXPECT_TRUE(Ok(check_structure(request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"a", "b"}))));
   EXPECT_TRUE(Ok(check_structure(partition_event("br-1", "a", v1::PARTITION_AVAILABLE, "jr-1"))));
   EXPECT_TRUE(Ok(check_structure(job_event("br-1", "jr-1", "//job", v1::JOB_RUNNING, {"a"}))));
-  EXPECT_TRUE(Ok(check_structure(delegation_event("br-1", "a"))));
+  EXPECT_TRUE(Ok(check_structure(delegation_event("br-1", "a", "br-other"))));
   EXPECT_TRUE(Ok(check_structure(job_graph_event("br-1", {"a"}))));
   EXPECT_TRUE(Ok(check_structure(invalidation_event("br-1", "a"))));
   EXPECT_TRUE(Ok(check_structure(job_cancel_event("br-1", "jr-1"))));
-  EXPECT_TRUE(Ok(check_structure(build_cancel_event("br-1"))));
+  EXPECT_TRUE(Ok(check_structure(build_cancel_event("br-1", "user"))));
 }
 
 TEST(StructureTest, EmptyBuildRequestIdIsRejected) {
-  EXPECT_TRUE(Invalid(build_cancel_event(""), "build_request_id is empty"));
+  EXPECT_TRUE(Invalid(build_cancel_event("", "user"), "build_request_id is empty"));
 }
 
 TEST(StructureTest, EventWithoutTypeIsRejected) {
@@ -171,37 +139,37 @@ TEST(StructureTest, EventWithoutTypeIsRejected) {
 }
 
 TEST(StructureTest, NonZeroIdxIsRejected) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_idx(5);
   EXPECT_TRUE(Invalid(e, "idx must be 0 on append (the log assigns it), got 5"));
 }
 
 TEST(StructureTest, NegativeTimestampIsRejected) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_timestamp(-1);
   EXPECT_TRUE(Invalid(e, "timestamp is negative"));
 }
 
 TEST(StructureTest, EmptyEventIdIsAccepted) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_event_id("");
   EXPECT_TRUE(Ok(check_structure(e)));
 }
 
 TEST(StructureTest, EventIdOfMaxLengthIsAccepted) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_event_id(std::string(kMaxEventIdBytes, 'e'));
   EXPECT_TRUE(Ok(check_structure(e)));
 }
 
 TEST(StructureTest, OverlongEventIdIsRejected) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_event_id(std::string(kMaxEventIdBytes + 1, 'e'));
   EXPECT_TRUE(Invalid(e, "event_id is 257 bytes (max 256)"));
 }
 
 TEST(StructureTest, EventIdWithControlCharacterIsRejected) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.set_event_id("ab\tc");
   EXPECT_TRUE(Invalid(e, "event_id contains control character 0x09 at offset 2"));
 }
@@ -228,7 +196,8 @@ TEST(StructureTest, EmptyJobLabelInJobEventIsRejected) {
 }
 
 TEST(StructureTest, EmptyPartitionRefInDelegationIsRejected) {
-  EXPECT_TRUE(Invalid(delegation_event("br-1", ""), "delegation_event.partition_ref is empty"));
+  EXPECT_TRUE(
+      Invalid(delegation_event("br-1", "", "br-other"), "delegation_event.partition_ref is empty"));
 }
 
 TEST(StructureTest, DelegationWithoutTargetIsRejected) {
@@ -308,7 +277,7 @@ TEST(StructureTest, NonAsciiPartitionRefIsAccepted) {
 }
 
 TEST(StructureTest, ControlCharacterInIdsIsRejected) {
-  EXPECT_TRUE(Invalid(build_cancel_event("br\x01"),
+  EXPECT_TRUE(Invalid(build_cancel_event("br\x01", "user"),
                       "build_request_id contains control character 0x01 at offset 2"));
   EXPECT_TRUE(Invalid(job_event("br-1", "jr\r", "//job", v1::JOB_SCHEDULED),
                       "job_event.job_run_id contains control character 0x0d at offset 2"));
@@ -406,7 +375,7 @@ TEST(StructureTest, StringOfExactlyMaxLengthIsAccepted) {
 }
 
 TEST(StructureTest, OversizedSingularStringIsRejected) {
-  BuildEvent e = build_cancel_event("br-1");
+  BuildEvent e = build_cancel_event("br-1", "user");
   e.mutable_build_cancel_event()->set_reason(std::string(kMaxStringBytes + 1, 'r'));
   EXPECT_TRUE(Invalid(e, "build_cancel_event.reason is 65537 bytes (max 65536)"));
 }
@@ -522,20 +491,21 @@ TEST(TransitionTest, NothingFollowsATerminalBuildRequestStatus) {
 TEST(TransitionTest, BuildCancelMovesAnOpenRequestToCancelled) {
   TransitionState state = with_requests({"br-1"});
   ASSERT_TRUE(Ok(state.apply(request_event("br-1", v1::BUILD_REQUEST_EXECUTING))));
-  EXPECT_TRUE(Ok(state.apply(build_cancel_event("br-1"))));
+  EXPECT_TRUE(Ok(state.apply(build_cancel_event("br-1", "user"))));
   EXPECT_EQ(state.build_request_status("br-1"), v1::BUILD_REQUEST_CANCELLED);
 }
 
 TEST(TransitionTest, BuildCancelOfUnknownRequestIsRejected) {
   TransitionState state;
-  EXPECT_TRUE(Fails(state.apply(build_cancel_event("br-9")), ErrorCode::invalid_transition,
+  EXPECT_TRUE(Fails(state.apply(build_cancel_event("br-9", "user")), ErrorCode::invalid_transition,
                     "build request br-9 does not exist"));
 }
 
 TEST(TransitionTest, BuildCancelAfterTerminalStatusIsRejected) {
   TransitionState state = with_requests({"br-1"});
   ASSERT_TRUE(Ok(state.apply(request_event("br-1", v1::BUILD_REQUEST_COMPLETED))));
-  EXPECT_TRUE(FailsWith(state.apply(build_cancel_event("br-1")), ErrorCode::invalid_transition,
+  EXPECT_TRUE(FailsWith(state.apply(build_cancel_event("br-1", "user")),
+                        ErrorCode::invalid_transition,
                         "build request br-1: BUILD_REQUEST_COMPLETED -> BUILD_REQUEST_CANCELLED "
                         "is not allowed (terminal)"));
 }
@@ -545,10 +515,10 @@ TEST(TransitionTest, EventsOfAnUnknownBuildRequestAreRejected) {
       "build request br-9 does not exist (its first event must be a build_request_event with "
       "BUILD_REQUEST_RECEIVED)";
   TransitionState state = with_requests({"br-1"});
-  for (const BuildEvent& e :
-       {partition_event("br-9", "a", v1::PARTITION_REQUESTED),
-        job_event("br-9", "jr-1", "//job", v1::JOB_SCHEDULED), delegation_event("br-9", "a"),
-        job_graph_event("br-9"), invalidation_event("br-9", "a"), job_cancel_event("br-9", "jr")}) {
+  for (const BuildEvent& e : {partition_event("br-9", "a", v1::PARTITION_REQUESTED),
+                              job_event("br-9", "jr-1", "//job", v1::JOB_SCHEDULED),
+                              delegation_event("br-9", "a", "br-other"), job_graph_event("br-9"),
+                              invalidation_event("br-9", "a"), job_cancel_event("br-9", "jr")}) {
     EXPECT_TRUE(FailsWith(state.apply(e), ErrorCode::invalid_transition, message))
         << e.ShortDebugString();
   }
@@ -736,7 +706,7 @@ TEST(TransitionTest, DelegatedMayBeFirstOrFollowRequestedOrScheduled) {
   TransitionState state = with_requests({"br-1"});
   EXPECT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_DELEGATED))));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "b", v1::PARTITION_REQUESTED))));
-  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "b"))));
+  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "b", "br-other"))));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "c", v1::PARTITION_SCHEDULED))));
   EXPECT_TRUE(Ok(state.apply(partition_event("br-1", "c", v1::PARTITION_DELEGATED))));
   EXPECT_EQ(state.partition_status("br-1", "b"), v1::PARTITION_DELEGATED);
@@ -750,7 +720,8 @@ TEST(TransitionTest, DelegatedAfterBuildingIsRejected) {
                     ErrorCode::invalid_transition,
                     "partition a in build request br-1: PARTITION_BUILDING -> PARTITION_DELEGATED "
                     "is not allowed"));
-  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a")), ErrorCode::invalid_transition,
+  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a", "br-other")),
+                    ErrorCode::invalid_transition,
                     "PARTITION_BUILDING -> PARTITION_DELEGATED is not allowed"));
   EXPECT_EQ(state.partition_status("br-1", "a"), v1::PARTITION_BUILDING);
 }
@@ -758,13 +729,14 @@ TEST(TransitionTest, DelegatedAfterBuildingIsRejected) {
 TEST(TransitionTest, DelegatedAfterTerminalStatusIsRejected) {
   TransitionState state = with_requests({"br-1"});
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_AVAILABLE))));
-  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a")), ErrorCode::invalid_transition,
+  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a", "br-other")),
+                    ErrorCode::invalid_transition,
                     "PARTITION_AVAILABLE -> PARTITION_DELEGATED is not allowed (terminal)"));
 }
 
 TEST(TransitionTest, DelegatedIsTerminalForTheRequest) {
   TransitionState state = with_requests({"br-1"});
-  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a"))));
+  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a", "br-other"))));
   EXPECT_TRUE(FailsWith(state.apply(partition_event("br-1", "a", v1::PARTITION_BUILDING)),
                         ErrorCode::invalid_transition,
                         "partition a in build request br-1: PARTITION_DELEGATED -> "
@@ -774,7 +746,7 @@ TEST(TransitionTest, DelegatedIsTerminalForTheRequest) {
 TEST(TransitionTest, DelegationEventThenDelegatedPartitionEventArePaired) {
   TransitionState state = with_requests({"br-1"});
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_REQUESTED))));
-  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "a"))));
+  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "a", "br-other"))));
   EXPECT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_DELEGATED))));
   EXPECT_EQ(state.partition_status("br-1", "a"), v1::PARTITION_DELEGATED);
 }
@@ -782,15 +754,16 @@ TEST(TransitionTest, DelegationEventThenDelegatedPartitionEventArePaired) {
 TEST(TransitionTest, DelegatedPartitionEventThenDelegationEventArePaired) {
   TransitionState state = with_requests({"br-1"});
   EXPECT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_DELEGATED))));
-  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "a"))));
+  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "a", "br-other"))));
   EXPECT_EQ(state.partition_status("br-1", "a"), v1::PARTITION_DELEGATED);
 }
 
 TEST(TransitionTest, ThirdDelegationIsRejected) {
   TransitionState state = with_requests({"br-1"});
-  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a"))));
+  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a", "br-other"))));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_DELEGATED))));
-  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a")), ErrorCode::invalid_transition,
+  EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a", "br-other")),
+                    ErrorCode::invalid_transition,
                     "partition a in build request br-1: PARTITION_DELEGATED -> "
                     "PARTITION_DELEGATED is not allowed (already delegated by a "
                     "delegation_event)"));
@@ -800,7 +773,7 @@ TEST(TransitionTest, ThirdDelegationIsRejected) {
 
 TEST(TransitionTest, RepeatedDelegationOfOneKindIsRejected) {
   TransitionState state = with_requests({"br-1"});
-  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a"))));
+  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "a", "br-other"))));
   EXPECT_TRUE(Fails(state.apply(delegation_event("br-1", "a", "br-3")),
                     ErrorCode::invalid_transition, "already delegated by a delegation_event"));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "b", v1::PARTITION_DELEGATED))));
@@ -862,7 +835,7 @@ TEST(TransitionTest, RollbackRestoresAMultiEventBatch) {
   ASSERT_TRUE(Ok(state.apply(job_event("br-1", "jr-1", "//job", v1::JOB_RUNNING))));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_BUILDING))));
   ASSERT_TRUE(Ok(state.apply(partition_event("br-1", "a", v1::PARTITION_AVAILABLE))));
-  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "b"))));
+  ASSERT_TRUE(Ok(state.apply(delegation_event("br-1", "b", "br-other"))));
   EXPECT_EQ(state.journal_size(), 7u);
 
   state.rollback(m);
@@ -873,7 +846,7 @@ TEST(TransitionTest, RollbackRestoresAMultiEventBatch) {
   EXPECT_EQ(state.partition_status("br-1", "a"), v1::PARTITION_REQUESTED);
   EXPECT_EQ(state.partition_status("br-1", "b"), std::nullopt);
   // The delegation flags went too: b may be delegated by a delegation_event again.
-  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "b"))));
+  EXPECT_TRUE(Ok(state.apply(delegation_event("br-1", "b", "br-other"))));
 }
 
 TEST(TransitionTest, RollbackToAnEarlierMarkUndoesLaterMarksToo) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -18,6 +17,7 @@
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
+#include "tests/support/run_command.h"
 
 namespace bel::storage {
 namespace {
@@ -55,11 +55,9 @@ const std::vector<Backend>& backends() {
 class StorageConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    dir_ = make_temp_dir();
-    ASSERT_FALSE(dir_.empty());
     sink_ = std::tmpfile();  // stdout prints here instead of polluting the test output
     ASSERT_NE(sink_, nullptr);
-    auto uri = GetParam().fresh_uri(dir_);
+    auto uri = GetParam().fresh_uri(dir_.path());
     if (!uri) GTEST_SKIP() << GetParam().name << " is not available here";
     uri_ = *uri;
     StorageOptions options;
@@ -76,7 +74,6 @@ class StorageConformanceTest : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     log_.reset();
     if (sink_ != nullptr) std::fclose(sink_);
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   // Appends `events`, expecting success; the idx of each.
@@ -114,7 +111,7 @@ class StorageConformanceTest : public ::testing::TestWithParam<Backend> {
     };
   }
 
-  std::string dir_;
+  bel::testing::TempDir dir_;  // a new one per test, removed with the fixture
   std::FILE* sink_ = nullptr;
   std::string uri_;
   std::unique_ptr<Storage> log_;

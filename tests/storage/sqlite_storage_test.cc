@@ -15,6 +15,7 @@
 #include "storage/sqlite_query.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
+#include "tests/support/run_command.h"
 
 namespace bel::storage {
 namespace {
@@ -64,12 +65,10 @@ class RawDb {
 class SqliteStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = make_temp_dir();
-    ASSERT_FALSE(dir_.empty());
+    dir_ = tmp_.path();
     path_ = dir_ + "/bel.db";
     uri_ = "sqlite://" + path_;  // path_ is absolute: sqlite:///tmp/...
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Storage> open_ok(const std::string& uri, StorageOptions options = {}) {
     auto log = open_storage(uri, options);
@@ -87,7 +86,8 @@ class SqliteStorageTest : public ::testing::Test {
     return s.rfind(prefix, 0) == 0;
   }
 
-  std::string dir_;
+  bel::testing::TempDir tmp_;  // a new one per test, removed with the fixture
+  std::string dir_;            // tmp_.path()
   std::string path_;
   std::string uri_;
 };

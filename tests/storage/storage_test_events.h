@@ -1,5 +1,6 @@
-// Test helpers for the storage suites: concise builders for events of every type, a fresh
-// temporary directory, and comparisons that ignore idx.
+// Test helpers for the storage suites: concise builders for events of every type and
+// comparisons that ignore idx. (A fresh temporary directory: bel::testing::TempDir, in
+// tests/support/run_command.h.)
 //
 //   auto ev = partition_event("br-1", "data/a", v1::PARTITION_BUILDING, "run-1");
 //   auto job = job_event("br-1", "run-1", "//jobs:a", {"data/a", "data/b"});
@@ -8,7 +9,6 @@
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <string>
@@ -110,14 +110,6 @@ inline bool same_apart_from_idx(BuildEvent a, BuildEvent b) {
   a.clear_idx();
   b.clear_idx();
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
-}
-
-// A new empty directory under the test temp dir; the caller removes it.
-inline std::string make_temp_dir() {
-  std::string pattern = ::testing::TempDir() + "bel-storage-XXXXXX";
-  char* dir = mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr) << "mkdtemp " << pattern;
-  return dir != nullptr ? std::string(dir) : std::string();
 }
 
 }  // namespace bel::storage::testing

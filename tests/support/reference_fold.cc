@@ -452,6 +452,55 @@ ActivityResponse ReferenceFold::activity() const {
   return out;
 }
 
+// ---- any query -----------------------------------------------------------------------------
+
+namespace {
+
+// `r`, or its error, in the QueryResult field that `field` names.
+template <class T>
+Result<QueryResult> wrap(Result<T> r, T* (QueryResult::*field)()) {
+  if (!r.ok()) return r.error();
+  QueryResult out;
+  *(out.*field)() = std::move(*r);
+  return out;
+}
+
+}  // namespace
+
+Result<QueryResult> ReferenceFold::answer(const Query& q) const {
+  QueryResult out;
+  switch (q.query_case()) {
+    case Query::kPartitionStatus:
+      *out.mutable_partition_status() = partition_status(q.partition_status().partition_ref());
+      return out;
+    case Query::kActiveBuilds:
+      *out.mutable_active_builds() = active_builds(q.active_builds().partition_ref());
+      return out;
+    case Query::kPartitionsList:
+      return wrap(list_partitions(q.partitions_list()), &QueryResult::mutable_partitions_list);
+    case Query::kBuildSummary:
+      return wrap(build_summary(q.build_summary().build_request_id()),
+                  &QueryResult::mutable_build_summary);
+    case Query::kBuildsList:
+      return wrap(list_builds(q.builds_list()), &QueryResult::mutable_builds_list);
+    case Query::kJobRun:
+      return wrap(job_run(q.job_run().job_run_id()), &QueryResult::mutable_job_run);
+    case Query::kJobRunsList:
+      return wrap(list_job_runs(q.job_runs_list()), &QueryResult::mutable_job_runs_list);
+    case Query::kJobMetrics:
+      return wrap(job_metrics(q.job_metrics().job_label()), &QueryResult::mutable_job_metrics);
+    case Query::kJobMetricsList:
+      *out.mutable_job_metrics_list() = all_job_metrics();
+      return out;
+    case Query::kActivity:
+      *out.mutable_activity() = activity();
+      return out;
+    case Query::QUERY_NOT_SET:
+      break;
+  }
+  return make_error(ErrorCode::invalid_argument, "empty query");
+}
+
 // ---- enumeration ---------------------------------------------------------------------------
 
 std::vector<std::string> ReferenceFold::partition_refs() const {

@@ -6,6 +6,7 @@
 //   bel::testing::ReferenceFold oracle(events);          // events: ascending idx, kept by reference
 //   PartitionStatusResponse want = oracle.partition_status("data/sales/2024-05-01");
 //   EXPECT_TRUE(MessageDifferencer::Equals(want, view.status("data/sales/2024-05-01")));
+//   Result<QueryResult> any = oracle.answer(query);      // any Query, as the query tier answers
 //
 // The events may be any ascending-idx sequence (a whole log, a prefix, a filtered subset, or a
 // lenient log with invalid transitions); each answer is defined over exactly these events.
@@ -43,6 +44,13 @@ class ReferenceFold {
   JobMetricsList all_job_metrics() const;
 
   ActivityResponse activity() const;
+
+  // The answer to any Query of SPEC section 4, from the events: the per-question method above
+  // that the query's question names, in the QueryResult field named like it
+  // (query.build_summary -> result.build_summary), with that method's errors (not_found,
+  // invalid_argument for a bad limit, offset or pattern, ...). A query with no question set is
+  // invalid_argument. The query's min_idx is ignored: the answer reflects exactly these events.
+  Result<QueryResult> answer(const Query& query) const;
 
   // What the events name, ascending, for enumerating queries: every partition ref named anywhere
   // (SPEC 3.2), build request id, job run id (JobEvent or JobRunCancelEvent) and job label.
