@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/component_log.h"
-#include "actors/query_actor.h"
+#include "actors/read/query_actor.h"
 #include "projections/queries.h"
 
 namespace bel::actors {

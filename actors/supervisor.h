@@ -24,10 +24,10 @@
 #include <caf/all.hpp>
 
 #include "actors/bel_api.h"
-#include "actors/log_writer.h"
-#include "actors/reader_actor.h"
-#include "actors/storage_actor.h"
-#include "actors/view_actor.h"
+#include "actors/write/log_writer.h"
+#include "actors/read/reader_actor.h"
+#include "actors/write/storage_actor.h"
+#include "actors/read/view_actor.h"
 
 namespace bel::actors {
 

@@ -1,5 +1,5 @@
 // bel activity (SPEC section 6): the overview.
-#include "actors/activity_repository.h"
+#include "actors/client/activity_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
 

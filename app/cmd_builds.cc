@@ -1,5 +1,5 @@
 // bel builds list | show | cancel (SPEC section 6).
-#include "actors/builds_repository.h"
+#include "actors/client/builds_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
 

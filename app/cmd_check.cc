@@ -1,17 +1,17 @@
 // bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity. The checks
-// themselves live in app/log_check.h; this file is the command line and the report.
+// themselves live in actors/check/log_check.h; this file is the command line and the report.
 #include <filesystem>
 #include <memory>
 
 #include "app/commands.h"
-#include "app/log_check.h"
+#include "actors/check/log_check.h"
 #include "app/progress.h"
 #include "storage/uri.h"
 
 namespace bel::app {
 namespace {
 
-void print_report_json(const LogCheckReport& report) {
+void print_report_json(const check::LogCheckReport& report) {
   std::string out = std::string("{\"ok\": ") + (report.ok() ? "true" : "false") +
                     ", \"last_idx\": \"" + std::to_string(report.last_idx) + "\", \"checks\": [";
   for (size_t i = 0; i < report.checks.size(); ++i) {
@@ -24,7 +24,7 @@ void print_report_json(const LogCheckReport& report) {
   std::printf("%s\n", out.c_str());
 }
 
-void print_report_table(const LogCheckReport& report) {
+void print_report_table(const check::LogCheckReport& report) {
   Table table({"CHECK", "RESULT", "DETAIL"});
   for (const auto& c : report.checks) table.add_row({c.name, c.ok ? "ok" : "FAILED", c.detail});
   table.print(stdout);
@@ -47,7 +47,7 @@ void run_check(Context& ctx) {
   auto session = ctx.session();
   if (!session) return;
 
-  LogCheckOptions options;
+  check::LogCheckOptions options;
   options.log_uri = ctx.log_uri;
   options.schema_not_applicable = schema_not_applicable(ctx);
   // One bar per phase (scanning, waiting for the views, comparing), on a terminal only.
@@ -61,7 +61,7 @@ void run_check(Context& ctx) {
     }
     progress->update(done, total);
   };
-  auto report = run_log_check(session->client(), options);
+  auto report = check::run_log_check(session->client(), options);
   if (progress) progress->finish();
   if (!report.ok()) return ctx.fail(report.error());
 

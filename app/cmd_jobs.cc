@@ -1,6 +1,6 @@
 // bel jobs list | show, bel job-runs list | show | cancel (SPEC section 6).
-#include "actors/job_runs_repository.h"
-#include "actors/jobs_repository.h"
+#include "actors/client/job_runs_repository.h"
+#include "actors/client/jobs_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
 

@@ -1,5 +1,5 @@
 // bel partitions list | show | invalidate (SPEC section 6).
-#include "actors/partitions_repository.h"
+#include "actors/client/partitions_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
 #include "messages/glob.h"

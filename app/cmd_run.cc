@@ -2,10 +2,10 @@
 // requests, then a summary of what the log holds (./scripts/run).
 #include <fmt/format.h>
 
-#include "actors/activity_repository.h"
-#include "actors/partitions_repository.h"
+#include "actors/client/activity_repository.h"
+#include "actors/client/partitions_repository.h"
 #include "app/commands.h"
-#include "app/simulator.h"
+#include "actors/sim/simulator.h"
 #include "app/tables.h"
 
 namespace bel::app {
@@ -20,7 +20,7 @@ struct RunFlags {
 
 // The partition worth showing: one this run invalidated (it then has a history of being built,
 // invalidated and rebuilt), else one it delegated, else the most recently changed one.
-std::string interesting_partition(actors::ApiClient& client, const SimulationReport& report) {
+std::string interesting_partition(actors::ApiClient& client, const sim::SimulationReport& report) {
   for (const char* type : {"partition_invalidation_event", "delegation_event"}) {
     ListEventsRequest request;
     for (const auto& id : report.build_request_ids) {
@@ -62,7 +62,7 @@ void run_run(Context& ctx, const RunFlags& f) {
   auto session = ctx.session(/*write=*/true, /*create_log=*/true);
   if (!session) return;
 
-  SimulationOptions options;
+  sim::SimulationOptions options;
   options.seed = f.seed;
   options.workers = f.workers;
   options.builds = f.builds;
@@ -72,7 +72,7 @@ void run_run(Context& ctx, const RunFlags& f) {
                 session->description().c_str());
     std::fflush(stdout);
   }
-  auto report = run_simulation(session->system(), session->api(), options,
+  auto report = sim::run_simulation(session->system(), session->api(), options,
                                std::chrono::seconds(f.timeout_s));
   if (!report.ok()) return ctx.fail(report.error());
 

@@ -8,8 +8,8 @@
 #include "actors/coordinator.h"
 #include "actors/gate_actor.h"
 #include "app/commands.h"
-#include "app/simulator.h"
-#include "app/writer_lock.h"
+#include "actors/sim/simulator.h"
+#include "storage/writer_lock.h"
 #include "storage/uri.h"
 
 namespace bel::app {
@@ -49,7 +49,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     return ctx.usage_error("--workers: must be between 1 and 1000, got " +
                            std::to_string(f.workers));
   }
-  auto listen = parse_endpoint(f.listen);
+  auto listen = actors::parse_endpoint(f.listen);
   if (!listen.ok()) return ctx.usage_error("--listen: " + listen.error().message);
   const bool loopback = is_loopback(listen->first);
   if (!loopback && ctx.token_file.empty()) {
@@ -63,16 +63,16 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   std::string token;
   std::string token_path = ctx.token_file;
   if (!token_path.empty()) {
-    auto read = read_token_file(token_path, /*require_private=*/true);
+    auto read = actors::read_token_file(token_path, /*require_private=*/true);
     if (!read.ok()) return ctx.fail(read.error());
     token = *read;
-  } else if (auto beside = default_token_path(ctx.log_uri)) {
+  } else if (auto beside = actors::default_token_path(ctx.log_uri)) {
     token_path = *beside;
     token = actors::new_token();
   }
 
   // One writer per log: refuse to start beside another coordinator (or a writing command).
-  auto lock = WriterLock::acquire(ctx.log_uri);
+  auto lock = storage::WriterLock::acquire(ctx.log_uri);
   if (!lock.ok()) return ctx.fail(lock.error());
 
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
@@ -98,7 +98,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   uint16_t port = 0;
   if (!token.empty()) {
     if (ctx.token_file.empty()) {
-      if (auto ok = write_token_file(token_path, token); !ok.ok()) {
+      if (auto ok = actors::write_token_file(token_path, token); !ok.ok()) {
         actors::stop_coordinator(*api);
         return ctx.fail(ok.error());
       }
@@ -115,7 +115,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     port = *published;
     const std::string endpoint = listen->first + ":" + std::to_string(port);
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
-      if (auto ok = set_meta(system, *api, kEndpointKey, endpoint); !ok.ok()) {
+      if (auto ok = set_meta(system, *api, actors::kEndpointKey, endpoint); !ok.ok()) {
         say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
       }
     }
@@ -126,13 +126,13 @@ void run_serve(Context& ctx, const ServeFlags& f) {
         " (in-process log: no console endpoint without --token-file)");
   }
 
-  SimulationActor simulation;
+  sim::SimulationActor simulation;
   if (f.simulate) {
-    SimulationOptions sim;
+    sim::SimulationOptions sim;
     sim.seed = f.seed;
     sim.workers = f.workers;
     sim.builds = 0;  // until stopped
-    auto started = start_simulation(system, *api, sim, [](const SimulationReport& r) {
+    auto started = sim::start_simulation(system, *api, sim, [](const sim::SimulationReport& r) {
       say("simulation stopped: " + std::to_string(r.events_appended) + " events, " +
           std::to_string(r.builds_completed) + " builds completed, " +
           std::to_string(r.builds_failed) + " failed, " + std::to_string(r.builds_cancelled) +
@@ -157,13 +157,13 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   if (simulation) {
     caf::scoped_actor self{system};
     self->monitor(simulation);
-    caf::anon_send(simulation, stop_atom::value);
+    caf::anon_send(simulation, sim::stop_atom::value);
     self->receive([](const caf::down_msg&) {},
                   caf::after(std::chrono::seconds(30)) >> [] {});
   }
   if (gate) {
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
-      (void)set_meta(system, *api, kEndpointKey, "");
+      (void)set_meta(system, *api, actors::kEndpointKey, "");
     }
     system.middleman().unpublish(gate, port);
     caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);

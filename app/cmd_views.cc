@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "app/commands.h"
-#include "app/log_check.h"
+#include "actors/check/log_check.h"
 #include "app/progress.h"
 #include "app/tables.h"
 #include "projections/queries.h"
@@ -23,7 +23,7 @@ void run_status(Context& ctx) {
     // have loaded, not their first milliseconds.
     auto at = ctx.read_point(*session);
     if (!at) return;
-    wait_for_views(session->client(), *at, std::chrono::seconds(30), {});
+    check::wait_for_views(session->client(), *at, std::chrono::seconds(30), {});
   }
   auto views = session->client().views_status();
   if (!views.ok()) return ctx.fail(views.error());

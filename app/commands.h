@@ -16,12 +16,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/client/session.h"
 #include "app/output.h"
-#include "app/session.h"
 #include "messages/error.h"
 #include "messages/status_names.h"
 
 namespace bel::app {
+
+using actors::Session;
 
 // Exit codes: 0 ok, 1 the operation failed (message on stderr), 2 bad usage.
 inline constexpr int kExitOk = 0;

@@ -27,7 +27,7 @@ std::optional<bool> Context::durability_full() {
 
 std::shared_ptr<Session> Context::session(bool write, bool create_log) {
   if (shared_session) return shared_session;
-  SessionOptions options;
+  actors::SessionOptions options;
   options.log_uri = log_uri;
   options.connect = connect;
   options.token_file = token_file;

@@ -10,8 +10,8 @@
 
 #include "actors/caf_support.h"
 #include "actors/coordinator.h"
-#include "actors/log_writer.h"
-#include "actors/storage_actor.h"
+#include "actors/write/log_writer.h"
+#include "actors/write/storage_actor.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {

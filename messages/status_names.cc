@@ -115,4 +115,33 @@ void fill_status_names(BuildEvent& event) {
   }
 }
 
+bool is_terminal_build_status(BuildRequestStatus status) {
+  return status == v1::BUILD_REQUEST_COMPLETED || status == v1::BUILD_REQUEST_FAILED ||
+         status == v1::BUILD_REQUEST_CANCELLED;
+}
+
+bool is_terminal_job_status(JobStatus status) {
+  return status == v1::JOB_COMPLETED || status == v1::JOB_FAILED ||
+         status == v1::JOB_CANCELLED || status == v1::JOB_SKIPPED;
+}
+
+bool is_in_progress_partition_status(PartitionStatus status) {
+  return status == v1::PARTITION_REQUESTED || status == v1::PARTITION_SCHEDULED ||
+         status == v1::PARTITION_BUILDING;
+}
+
+namespace {
+
+template <class Enum>
+std::string name_or_number(Enum status) {
+  const std::string& name = status_name(status);
+  return name.empty() ? std::to_string(static_cast<int>(status)) : name;
+}
+
+}  // namespace
+
+std::string response_status_name(PartitionStatus status) { return name_or_number(status); }
+std::string response_status_name(JobStatus status) { return name_or_number(status); }
+std::string response_status_name(BuildRequestStatus status) { return name_or_number(status); }
+
 }  // namespace bel

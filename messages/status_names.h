@@ -31,6 +31,20 @@ Result<BuildRequestStatus> parse_build_request_status(std::string_view text);
 // Fills every empty status_name (and DataDep dep_type_name) of `event` from its code.
 void fill_status_names(BuildEvent& event);
 
+
+// COMPLETED, FAILED or CANCELLED.
+bool is_terminal_build_status(BuildRequestStatus status);
+// COMPLETED, FAILED, CANCELLED or SKIPPED.
+bool is_terminal_job_status(JobStatus status);
+// REQUESTED, SCHEDULED or BUILDING: the statuses that make a request "active" for a partition.
+bool is_in_progress_partition_status(PartitionStatus status);
+
+// The name of `status` for a response; an out-of-range value (only in a corrupt or hand-made
+// event) gets its number, so it never collides with a real name.
+std::string response_status_name(PartitionStatus status);
+std::string response_status_name(JobStatus status);
+std::string response_status_name(BuildRequestStatus status);
+
 }  // namespace bel
 
 #endif  // BEL_MESSAGES_STATUS_NAMES_H_

@@ -3,16 +3,6 @@
 #include "messages/status_names.h"
 
 namespace bel::projections {
-namespace {
-
-template <class Enum>
-std::string name_or_number(Enum status) {
-  const std::string& name = status_name(status);
-  return name.empty() ? std::to_string(static_cast<int>(status)) : name;
-}
-
-}  // namespace
-
 Result<Page> check_page(int32_t limit, int32_t offset) {
   if (limit < 0 || limit > kMaxLimit) {
     return make_error(ErrorCode::invalid_argument,
@@ -27,21 +17,6 @@ Result<Page> check_page(int32_t limit, int32_t offset) {
   return Page{limit == 0 ? kDefaultLimit : limit, offset};
 }
 
-bool is_terminal_build_status(BuildRequestStatus status) {
-  return status == v1::BUILD_REQUEST_COMPLETED || status == v1::BUILD_REQUEST_FAILED ||
-         status == v1::BUILD_REQUEST_CANCELLED;
-}
-
-bool is_terminal_job_status(JobStatus status) {
-  return status == v1::JOB_COMPLETED || status == v1::JOB_FAILED ||
-         status == v1::JOB_CANCELLED || status == v1::JOB_SKIPPED;
-}
-
-bool is_in_progress_partition_status(PartitionStatus status) {
-  return status == v1::PARTITION_REQUESTED || status == v1::PARTITION_SCHEDULED ||
-         status == v1::PARTITION_BUILDING;
-}
-
 void StatusCounts::add(int status, int64_t delta) {
   auto it = counts_.try_emplace(status, 0).first;
   it->second += delta;
@@ -52,10 +27,6 @@ int64_t StatusCounts::get(int status) const {
   auto it = counts_.find(status);
   return it == counts_.end() ? 0 : it->second;
 }
-
-std::string response_status_name(PartitionStatus status) { return name_or_number(status); }
-std::string response_status_name(JobStatus status) { return name_or_number(status); }
-std::string response_status_name(BuildRequestStatus status) { return name_or_number(status); }
 
 Error snapshot_error(std::string_view view, std::string_view what) {
   return make_error(ErrorCode::storage_corrupt,

@@ -18,6 +18,7 @@
 #include <google/protobuf/map.h>
 
 #include "messages/error.h"
+#include "messages/status_names.h"
 #include "messages/types.h"
 
 namespace bel::projections {
@@ -36,12 +37,6 @@ struct Page {
 // invalid_argument naming the value (never clamped).
 Result<Page> check_page(int32_t limit, int32_t offset);
 
-// COMPLETED, FAILED or CANCELLED.
-bool is_terminal_build_status(BuildRequestStatus status);
-// COMPLETED, FAILED, CANCELLED or SKIPPED.
-bool is_terminal_job_status(JobStatus status);
-// REQUESTED, SCHEDULED or BUILDING: the statuses that make a request "active" for a partition.
-bool is_in_progress_partition_status(PartitionStatus status);
 
 // Counts keyed by an enum's numeric value; a key is erased when its count drops to 0, so a
 // response map built from it never lists zero counts.
@@ -58,11 +53,6 @@ class StatusCounts {
   std::map<int, int64_t> counts_;
 };
 
-// The name of `status` for a response; an out-of-range value (only in a corrupt or hand-made
-// event) gets its number, so it never collides with a real name.
-std::string response_status_name(PartitionStatus status);
-std::string response_status_name(JobStatus status);
-std::string response_status_name(BuildRequestStatus status);
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);

@@ -1,7 +1,7 @@
 // The generic projection actor (actors/projection_actor.h) on its own: a gap between the storage
 // actor and the view is filled from the log (nothing skipped, nothing applied twice), and a view
 // that throws is marked failed, answers through the fallback meanwhile, and is healed by a rebuild.
-#include "actors/projection_actor.h"
+#include "actors/read/projection_actor.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "actors/coordinator.h"
-#include "actors/query_actor.h"
-#include "actors/reader_actor.h"
-#include "actors/storage_actor.h"
+#include "actors/read/query_actor.h"
+#include "actors/read/reader_actor.h"
+#include "actors/write/storage_actor.h"
 #include "projections/partition_status_view.h"
 #include "storage/storage_factory.h"
 #include "tests/actors/query_checks.h"

@@ -1,4 +1,4 @@
-// bel check (SPEC section 6): the checks of app/log_check.h against an in-process coordinator on
+// bel check (SPEC section 6): the checks of actors/check/log_check.h against an in-process coordinator on
 // memory://, and the real binary on sqlite logs filled by `bel run` (healthy, and tampered with).
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -6,12 +6,12 @@
 #include <sqlite3.h>
 
 #include "actors/coordinator.h"
-#include "app/log_check.h"
+#include "actors/check/log_check.h"
 #include "storage/storage_factory.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
-namespace bel::app {
+namespace bel::check {
 namespace {
 
 using testing::RandomStreamOptions;
@@ -421,4 +421,4 @@ TEST_F(CheckCommandTest, HelpExplainsWhatIsChecked) {
 }
 
 }  // namespace
-}  // namespace bel::app
+}  // namespace bel::check

@@ -1,7 +1,7 @@
 // The simulated build workers against an in-process coordinator on memory://: what they report
 // agrees with what the log holds, every kind of DataBuild event shows up, a seed reproduces its
 // run, and errors are counted, never fatal.
-#include "app/simulator.h"
+#include "actors/sim/simulator.h"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -11,11 +11,11 @@
 #include <optional>
 #include <set>
 
-#include "actors/api_client.h"
+#include "actors/client/api_client.h"
 #include "actors/coordinator.h"
 #include "messages/status_names.h"
 
-namespace bel::app {
+namespace bel::sim {
 namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(30);
@@ -480,4 +480,4 @@ TEST(SimulatorTest, BadOptionsAreInvalidArguments) {
 }
 
 }  // namespace
-}  // namespace bel::app
+}  // namespace bel::sim

@@ -8,7 +8,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include "projections/validation.h"
+#include "actors/write/validation.h"
 
 namespace bel::testing {
 namespace {
@@ -135,11 +135,11 @@ TEST(RandomStreamTest, EveryEventPassesStrictValidation) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const int n = static_cast<int>(seed);
     const auto events = random_stream(seed, options(3000, 1 + n, 5 + 3 * n));
-    projections::TransitionState rules(projections::ValidationMode::strict);
+    write::TransitionState rules(write::ValidationMode::strict);
     for (BuildEvent e : events) {
       const int64_t idx = e.idx();
       e.set_idx(0);  // as appended: the log assigns idx
-      auto structure = projections::check_structure(e);
+      auto structure = write::check_structure(e);
       ASSERT_TRUE(structure.ok()) << "idx " << idx << ": " << structure.error().to_string();
       auto transition = rules.apply(e);
       ASSERT_TRUE(transition.ok()) << "idx " << idx << ": " << transition.error().to_string()

@@ -1,0 +1,142 @@
+#include "actors/client/api_client.h"
+
+#include <cassert>
+#include <exception>
+#include <utility>
+
+#include "projections/queries.h"
+#include "storage/checks.h"
+#include "storage/storage.h"
+
+namespace bel::actors {
+namespace {
+
+using Millis = std::chrono::milliseconds;
+
+bool is_request_timeout(const caf::error& error) {
+  return error.category() == caf::atom("system") &&
+         error.code() == static_cast<uint8_t>(caf::sec::request_timeout);
+}
+
+// The error a failed call returns: the actor's own (bel) errors unchanged, since they already say
+// what and where; CAF's (timeout, actor down, ...) with the call named, since theirs do not.
+Error call_error(const caf::error& error, const std::string& what, Millis timeout) {
+  if (error.category() == kErrorCategory) return from_caf_error(error);
+  if (is_request_timeout(error)) {
+    return make_error(ErrorCode::timeout,
+                      what + ": no answer within " + std::to_string(timeout.count()) + " ms");
+  }
+  return from_caf_error(error).with_context(what);
+}
+
+// Sends (xs...) to `api` and waits for its Reply. `describe` names the call for error messages;
+// it is only evaluated on failure, so a successful call never builds the string.
+template <class Reply, class Describe, class... Ts>
+Result<Reply> ask(caf::actor_system& system, const BelApi& api, Millis timeout,
+                  const Describe& describe, Ts&&... xs) {
+  if (!api) {
+    return make_error(ErrorCode::storage_unavailable, describe() + ": no bel_api actor");
+  }
+  try {
+    Result<Reply> out = make_error(ErrorCode::internal, describe() + ": no answer");
+    // A fresh scoped_actor per call: a late answer to a timed-out request dies with it instead
+    // of waiting in the mailbox of the next call.
+    caf::scoped_actor self{system};
+    self->request(api, timeout, std::forward<Ts>(xs)...)
+        .receive([&](Reply& reply) { out = std::move(reply); },
+                 [&](caf::error& error) { out = call_error(error, describe(), timeout); });
+    return out;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::internal, describe() + ": " + e.what());
+  }
+}
+
+// Checks `query`, asks it with `atom` and checks that the answer is the one asked for.
+template <class Atom>
+Result<QueryResult> ask_query(caf::actor_system& system, const BelApi& api, Millis timeout,
+                              const char* verb, Atom atom, const Query& query) {
+  if (auto ok = projections::check_query(query); !ok.ok()) return ok.error();
+  auto describe = [&] {
+    return std::string("bel_api ") + verb + " " + projections::describe_query(query);
+  };
+  auto result = ask<QueryResult>(system, api, timeout, describe, atom, query);
+  if (!result.ok()) return result;
+  // Query and QueryResult number their oneof fields alike (partition_status = 10, ...).
+  if (static_cast<int>(result->result_case()) != static_cast<int>(query.query_case())) {
+    return make_error(ErrorCode::internal, describe() + ": answered with " +
+                                               std::string(projections::result_name(*result)));
+  }
+  return result;
+}
+
+}  // namespace
+
+ApiClient::ApiClient(caf::actor_system& system, BelApi api, std::chrono::milliseconds timeout)
+    : system_(system), api_(std::move(api)), timeout_(timeout) {
+  assert(timeout_.count() > 0);
+}
+
+Result<std::vector<AppendAck>> ApiClient::append(std::vector<BuildEvent> events) const {
+  const size_t n = events.size();
+  auto describe = [n] { return "bel_api append batch of " + std::to_string(n) + " events"; };
+  auto acks =
+      ask<AppendAcks>(system_, api_, timeout_, describe, append_atom::value, std::move(events));
+  if (!acks.ok()) return acks.error();
+  if (static_cast<size_t>(acks->acks_size()) != n) {
+    return make_error(ErrorCode::internal, describe() + ": answered with " +
+                                               std::to_string(acks->acks_size()) + " acks");
+  }
+  return std::vector<AppendAck>(std::make_move_iterator(acks->mutable_acks()->begin()),
+                                std::make_move_iterator(acks->mutable_acks()->end()));
+}
+
+Result<AppendAck> ApiClient::append(BuildEvent event) const {
+  auto describe = [id = event.build_request_id()] {
+    return "bel_api append event of build request \"" + id + "\"";
+  };
+  return ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
+}
+
+Result<QueryResult> ApiClient::query(const Query& query) const {
+  return ask_query(system_, api_, timeout_, "query", query_atom::value, query);
+}
+
+Result<QueryResult> ApiClient::fallback(const Query& query) const {
+  return ask_query(system_, api_, timeout_, "fallback", fallback_atom::value, query);
+}
+
+Result<EventPage> ApiClient::list_events(const ListEventsRequest& request) const {
+  // The storage's own checks, here so that bad arguments never cost a round trip.
+  const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();
+  BEL_RETURN_IF_ERROR(
+      storage::check_list_args("bel_api", request.since_idx(), request.filter(), limit));
+  auto describe = [&request] {
+    return "bel_api list_events since_idx=" + std::to_string(request.since_idx());
+  };
+  return ask<EventPage>(system_, api_, timeout_, describe, list_atom::value, request);
+}
+
+Result<ViewsStatus> ApiClient::views_status() const {
+  auto describe = [] { return std::string("bel_api views status"); };
+  return ask<ViewsStatus>(system_, api_, timeout_, describe, views_atom::value);
+}
+
+Result<ViewsStatus> ApiClient::rebuild(const std::string& view,
+                                       std::chrono::milliseconds timeout) const {
+  auto describe = [&view] {
+    return "bel_api rebuild " + (view.empty() ? std::string("of every view") : view);
+  };
+  if (timeout.count() <= 0) {
+    return make_error(
+        ErrorCode::invalid_argument,
+        describe() + ": timeout " + std::to_string(timeout.count()) + " ms is not positive");
+  }
+  return ask<ViewsStatus>(system_, api_, timeout, describe, rebuild_atom::value, view);
+}
+
+Result<StorageStats> ApiClient::stats() const {
+  auto describe = [] { return std::string("bel_api stats"); };
+  return ask<StorageStats>(system_, api_, timeout_, describe, stats_atom::value);
+}
+
+}  // namespace bel::actors

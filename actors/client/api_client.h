@@ -1,0 +1,116 @@
+// bel::actors::ApiClient: blocking calls on a BelApi from a thread that is not an actor (console
+// commands, tests, the coordinator's own main thread). Every call waits at most a finite timeout
+// and returns a Result; nothing throws. The repositories (PartitionsRepository, ...) are built on
+// it.
+//
+//   auto api = bel::actors::start_coordinator(system, "sqlite://bel.db");
+//   bel::actors::ApiClient client(system, *api);                // 30 s per call
+//   Result<AppendAck> ack = client.append(event);                // after COMMIT
+//   if (!ack.ok()) return ack.error();
+//   Query q;
+//   q.set_min_idx(ack->idx());                                   // read your own write
+//   q.mutable_partition_status()->set_partition_ref("data/a");
+//   Result<QueryResult> r = client.query(q);                     // r->partition_status()
+//
+// It talks to the actor through the BelApi interface only, so a handle obtained from another
+// process works the same as one from start_coordinator.
+//
+// Thread-safe: each call uses its own caf::scoped_actor, so calls on several threads never see
+// each other's answers, and an answer that arrives after its call timed out is dropped. Never
+// call it from an actor's message handler: it blocks the calling thread until the answer.
+#ifndef BEL_ACTORS_CLIENT_API_CLIENT_H_
+#define BEL_ACTORS_CLIENT_API_CLIENT_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/bel_api.h"
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::actors {
+
+class ApiClient {
+ public:
+  static constexpr std::chrono::milliseconds kDefaultTimeout{30 * 1000};
+  // Rebuilding a view folds the whole log: far longer than any other call.
+  static constexpr std::chrono::milliseconds kDefaultRebuildTimeout{10 * 60 * 1000};
+
+  // Calls `api` on `system`, waiting at most `timeout` per call. Owns neither: `system` must
+  // outlive the client; the actor behind `api` may stop at any time (calls then fail with
+  // storage_unavailable). REQUIRES: timeout > 0
+  ApiClient(caf::actor_system& system, BelApi api,
+            std::chrono::milliseconds timeout = kDefaultTimeout);
+
+  // Error contract of every call below:
+  //  - the actor's own errors (invalid_event, invalid_transition, not_found, overloaded, ...)
+  //    come back unchanged, as from_caf_error() makes them;
+  //  - no answer within the timeout: timeout, naming the call and the wait,
+  //    e.g. "bel_api query partition_status(data/a): no answer within 30000 ms". The request may
+  //    still take effect later (an append may yet commit): retry appends with the same event_id;
+  //  - the actor is gone (or the handle is invalid): storage_unavailable, naming the call.
+
+  // Appends `events` as one atomic batch (SPEC section 2): all are committed, or none and the
+  // error names the batch position. One ack per event, in order; a retried event (same event_id,
+  // same content) is acked with duplicate = true. An empty batch is acked with no acks.
+  Result<std::vector<AppendAck>> append(std::vector<BuildEvent> events) const;
+
+  // Appends one event; answered after its commit.
+  Result<AppendAck> append(BuildEvent event) const;
+
+  // Answers `query` (SPEC section 4), reflecting at least its min_idx. A bad query (no field set,
+  // an empty ref / id / label, a negative min_idx, a bad limit, offset or pattern) fails with
+  // invalid_argument naming the field, without asking the actor. On success the result field set
+  // is the one named like the query's (query.build_summary -> result.build_summary).
+  Result<QueryResult> query(const Query& query) const;
+
+  // The same as query(), answered from a scan of the log instead of a view (`bel check`).
+  Result<QueryResult> fallback(const Query& query) const;
+
+  // One page of list_events (SPEC 3.1): events matching request.filter with idx > since_idx,
+  // ascending; continue from next_idx while has_more. limit 0 means 1000. The page reads the log
+  // itself, so it holds every event acknowledged before the call. A negative since_idx or a limit
+  // outside 0..10000 fails with invalid_argument naming the field, without asking the actor; a
+  // bad filter is the storage's invalid_argument.
+  Result<EventPage> list_events(const ListEventsRequest& request) const;
+
+  // Asks `query` reflecting at least `min_idx` and returns the answer's field that `take` names
+  // (e.g. &QueryResult::mutable_builds_list): the shape of every repository read.
+  template <class Answer>
+  Result<Answer> ask_for(Query query, int64_t min_idx, Answer* (QueryResult::*take)()) const;
+
+  // Every view's health, with the log's last idx.
+  Result<ViewsStatus> views_status() const;
+
+  // Rebuilds the view named `view` (every view for "") and answers when done, waiting at most
+  // `timeout` (not the client's). not_found for an unknown view name.
+  Result<ViewsStatus> rebuild(const std::string& view,
+                              std::chrono::milliseconds timeout = kDefaultRebuildTimeout) const;
+
+  // The storage actor's counters.
+  Result<StorageStats> stats() const;
+
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  const BelApi& api() const { return api_; }
+
+ private:
+  caf::actor_system& system_;
+  BelApi api_;
+  std::chrono::milliseconds timeout_;
+};
+
+template <class Answer>
+Result<Answer> ApiClient::ask_for(Query query, int64_t min_idx,
+                              Answer* (QueryResult::*take)()) const {
+  query.set_min_idx(min_idx);
+  auto result = this->query(query);
+  if (!result.ok()) return result.error();
+  return std::move(*((*result).*take)());
+}
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_CLIENT_API_CLIENT_H_

@@ -1,0 +1,52 @@
+#include "actors/client/builds_repository.h"
+
+#include <utility>
+
+#include "projections/queries.h"
+
+namespace bel::actors {
+
+Result<BuildEvent> make_build_cancel_event(const std::string& build_request_id,
+                                           const std::string& reason, const std::string& event_id) {
+  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
+  BuildEvent event;
+  event.set_event_id(event_id);
+  event.set_build_request_id(build_request_id);
+  event.mutable_build_cancel_event()->set_reason(reason);
+  return event;
+}
+
+Result<BuildsListResponse> BuildsRepository::list(const BuildsListRequest& request,
+                                                  int64_t min_idx) const {
+  Query query;  // ApiClient::query checks every field
+  *query.mutable_builds_list() = request;
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_builds_list);
+}
+
+Result<BuildRequestSummary> BuildsRepository::show(const std::string& build_request_id,
+                                                   int64_t min_idx) const {
+  Query query;
+  query.mutable_build_summary()->set_build_request_id(build_request_id);
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_build_summary);
+}
+
+Result<EventPage> BuildsRepository::events(const std::string& build_request_id, int64_t since_idx,
+                                           int limit, int64_t min_idx) const {
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  ListEventsRequest request;  // ApiClient::list_events checks since_idx, limit and the id
+  request.set_since_idx(since_idx);
+  request.set_limit(limit);
+  request.mutable_filter()->add_build_request_ids(build_request_id);
+  return api_.list_events(request);
+}
+
+Result<AppendAck> BuildsRepository::cancel(const std::string& build_request_id,
+                                           const std::string& reason,
+                                           const std::string& event_id) const {
+  auto event = make_build_cancel_event(build_request_id, reason, event_id);
+  if (!event.ok()) return event.error();
+  return api_.append(std::move(*event));
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,123 @@
+#include "actors/client/partitions_repository.h"
+
+#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <utility>
+
+#include "projections/queries.h"
+
+namespace bel::actors {
+namespace {
+
+Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
+
+ListEventsRequest partition_events_request(const std::string& ref, int64_t since_idx, int limit) {
+  ListEventsRequest request;
+  request.set_since_idx(since_idx);
+  request.set_limit(limit);
+  request.mutable_filter()->add_partition_refs(ref);
+  return request;
+}
+
+}  // namespace
+
+Result<BuildEvent> make_partition_invalidation_event(const std::string& partition_ref,
+                                                     const std::string& reason,
+                                                     const std::string& build_request_id,
+                                                     const std::string& event_id) {
+  BEL_RETURN_IF_ERROR(projections::check_required("partition_ref", partition_ref));
+  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
+  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
+  BuildEvent event;
+  event.set_event_id(event_id);
+  event.set_build_request_id(build_request_id);
+  auto* invalidation = event.mutable_partition_invalidation_event();
+  invalidation->mutable_partition_ref()->set_str(partition_ref);
+  invalidation->set_reason(reason);
+  return event;
+}
+
+Result<PartitionsListResponse> PartitionsRepository::list(const PartitionsListRequest& request,
+                                                          int64_t min_idx) const {
+  Query query;  // ApiClient::query checks every field
+  *query.mutable_partitions_list() = request;
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partitions_list);
+}
+
+Result<PartitionStatusResponse> PartitionsRepository::status(const std::string& partition_ref,
+                                                             int64_t min_idx) const {
+  Query query;
+  query.mutable_partition_status()->set_partition_ref(partition_ref);
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partition_status);
+}
+
+Result<ActiveBuildsResponse> PartitionsRepository::active_builds(const std::string& partition_ref,
+                                                                 int64_t min_idx) const {
+  Query query;
+  query.mutable_active_builds()->set_partition_ref(partition_ref);
+  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_active_builds);
+}
+
+Result<EventPage> PartitionsRepository::events(const std::string& partition_ref, int64_t since_idx,
+                                               int limit, int64_t min_idx) const {
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  // ApiClient::list_events checks since_idx, limit and the ref.
+  return api_.list_events(partition_events_request(partition_ref, since_idx, limit));
+}
+
+Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_ref, int recent,
+                                                   int64_t min_idx) const {
+  // The status query below checks the ref and min_idx.
+  if (recent < 0 || recent > kMaxRecentEvents) {
+    return bad("recent " + std::to_string(recent) + " is out of range 0.." +
+               std::to_string(kMaxRecentEvents));
+  }
+
+  PartitionDetail detail;
+  auto status_answer = status(partition_ref, min_idx);
+  if (!status_answer.ok()) return status_answer.error();
+  detail.status = std::move(*status_answer);
+
+  // Never older than the status shown next to them.
+  auto builds = active_builds(partition_ref, std::max(min_idx, detail.status.as_of_idx()));
+  if (!builds.ok()) return builds.error();
+  detail.active_builds.assign(std::make_move_iterator(builds->mutable_build_request_ids()->begin()),
+                              std::make_move_iterator(builds->mutable_build_request_ids()->end()));
+
+  if (recent > 0) {
+    // The log has no "last N" scan: page forward, keeping the newest `recent` events.
+    std::deque<BuildEvent> last;
+    auto request = partition_events_request(partition_ref, 0, kShowPageLimit);
+    for (;;) {
+      auto page = api_.list_events(request);
+      if (!page.ok()) return page.error();
+      for (auto& event : *page->mutable_events()) {
+        last.push_back(std::move(event));
+        if (last.size() > static_cast<size_t>(recent)) last.pop_front();
+      }
+      if (!page->has_more()) break;
+      if (page->next_idx() <= request.since_idx()) {
+        // A page that does not advance would loop forever: the answer is broken, not the log.
+        return make_error(ErrorCode::internal, "partitions show " + partition_ref +
+                                                   ": list_events did not advance past idx " +
+                                                   std::to_string(request.since_idx()));
+      }
+      request.set_since_idx(page->next_idx());
+    }
+    detail.recent_events.assign(std::make_move_iterator(last.begin()),
+                                std::make_move_iterator(last.end()));
+  }
+  return detail;
+}
+
+Result<AppendAck> PartitionsRepository::invalidate(const std::string& partition_ref,
+                                                   const std::string& reason,
+                                                   const std::string& build_request_id,
+                                                   const std::string& event_id) const {
+  auto event = make_partition_invalidation_event(partition_ref, reason, build_request_id, event_id);
+  if (!event.ok()) return event.error();
+  return api_.append(std::move(*event));
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,101 @@
+// How a console command reaches a log (SPEC section 6): through the live coordinator when the
+// log advertises an endpoint that answers, else through a coordinator started in this process on
+// the log. Either way the command talks to one bel_api, so both paths give the same answers.
+//
+//   SessionOptions options;
+//   options.log_uri = "sqlite://bel.db";
+//   auto session = Session::open(options);
+//   if (!session.ok()) return fail(session.error());    // names the URI or endpoint
+//   auto status = (*session)->client().query(q);
+//
+// The endpoint lives in the log's meta (`coordinator_endpoint`, "127.0.0.1:PORT"); the token the
+// coordinator expects lives in a file beside the log ("<path>.token", mode 0600) that only the
+// user running the coordinator can read.
+#ifndef BEL_ACTORS_CLIENT_SESSION_H_
+#define BEL_ACTORS_CLIENT_SESSION_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/client/api_client.h"
+#include "actors/bel_api.h"
+#include "storage/writer_lock.h"
+#include "messages/error.h"
+
+namespace bel::actors {
+
+// The meta key where a running coordinator advertises its console endpoint.
+inline constexpr const char* kEndpointKey = "coordinator_endpoint";
+
+struct SessionOptions {
+  std::string log_uri;
+  // HOST:PORT of a coordinator to use instead of the log's advertised endpoint.
+  std::string connect;
+  // The token file; empty means the one beside the log.
+  std::string token_file;
+  // Whether the command writes (append, cancel, invalidate, rebuild). An in-process session that
+  // writes holds the log's writer lock (storage/writer_lock.h); one that only reads opens the log
+  // read-only and locks nothing.
+  bool write = false;
+  // Whether a log that does not exist yet may be created (append, run). Implies write.
+  bool create_log = false;
+  // For an in-process coordinator: synchronous=FULL (true) or NORMAL.
+  bool durability_full = true;
+  // Per request.
+  std::chrono::milliseconds timeout{30000};
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> open(const SessionOptions& options);
+  // Stops an in-process coordinator (committing what is pending) and waits for its actors.
+  ~Session();
+
+  actors::ApiClient& client() { return *client_; }
+  actors::BelApi api() const { return api_; }
+  caf::actor_system& system() { return *system_; }
+  // True when the commands go through a coordinator in another process.
+  bool remote() const { return remote_; }
+  // "sqlite://bel.db (in-process)" or "coordinator at 127.0.0.1:4321".
+  const std::string& description() const { return description_; }
+
+ private:
+  Session() = default;
+  Status start_local(const SessionOptions& options);
+  // Connects to `endpoint` and logs in with `token` (`token_problem`, when not empty, says why
+  // there is none and is added to an `unauthorized` answer). Nothing (no error) when nothing
+  // answers there within `timeout`: a stale endpoint.
+  Result<std::optional<actors::BelApi>> connect(const std::string& endpoint,
+                                                const std::string& token,
+                                                const std::string& token_problem,
+                                                std::chrono::milliseconds timeout);
+
+  std::unique_ptr<storage::WriterLock> lock_;
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  actors::BelApi api_;
+  std::unique_ptr<actors::ApiClient> client_;
+  bool remote_ = false;
+  std::string description_;
+};
+
+// The token file of a log: "<path>.token" for sqlite://, nothing for in-process logs.
+std::optional<std::string> default_token_path(const std::string& log_uri);
+
+// Reads the token in `path` (surrounding whitespace removed). With `require_private`, refuses a
+// file that others than its owner may read or write (mode must be 0600 or stricter).
+Result<std::string> read_token_file(const std::string& path, bool require_private);
+
+// Writes `token` to `path`, created or replaced with mode 0600.
+Status write_token_file(const std::string& path, const std::string& token);
+
+// Splits "HOST:PORT". invalid_argument naming `text` otherwise.
+Result<std::pair<std::string, uint16_t>> parse_endpoint(const std::string& text);
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_CLIENT_SESSION_H_

@@ -1,0 +1,449 @@
+// projection_actor<View>: the generic projection actor around one query view (SPEC section 5,
+// DESIGN "Projections"). Include this only to wrap a view type of your own (tests do); everyone
+// else uses spawn_view_actor() from view_actor.h.
+//
+// A View provides:
+//   static constexpr const char* kName; static constexpr int kVersion;
+//   void apply(const BuildEvent&);            // ascending idx; may throw (the view then fails)
+//   std::string serialize() const;  static Result<View> restore(const std::string&);
+//   Result<QueryResult> answer(const View&, const Query&);   // found by argument-dependent lookup
+//
+// The actor:
+//  - subscribes to the storage actor and applies only idx == applied_idx + 1; an older idx is
+//    dropped (already applied), a newer one means a gap, filled from its reader before going on;
+//  - starts from the newest snapshot of its own name and version (another version is never
+//    loaded, so a version change folds from idx 1) and catches up from the log;
+//  - writes a snapshot through the storage actor every N events or T seconds;
+//  - when apply throws, marks itself FAILED with the idx and the error and stops applying;
+//    `rebuild` starts again from an empty view;
+//  - answers a query once applied_idx >= min_idx (parking it up to the wait budget), and hands it
+//    to the fallback when it cannot (FAILED, REBUILDING, or the budget ran out).
+#ifndef BEL_ACTORS_READ_PROJECTION_ACTOR_H_
+#define BEL_ACTORS_READ_PROJECTION_ACTOR_H_
+
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/read/view_actor.h"
+
+namespace bel::actors {
+
+namespace detail {
+std::shared_ptr<spdlog::logger> view_log();
+}  // namespace detail
+
+template <class View>
+struct ProjectionState {
+  ViewDeps deps;
+  ViewActorConfig config;
+  std::optional<View> view;
+  ViewState state = v1::VIEW_LOADING;
+  int64_t applied_idx = 0;
+  int64_t seen_idx = 0;        // the highest committed idx this actor has heard of
+  bool catching_up = false;    // a catch-up scan is in flight
+  std::string last_error;
+  int64_t failed_idx = 0;
+  int64_t snapshot_idx = 0;
+  bool snapshot_in_flight = false;
+  int64_t applies = 0;
+  int64_t snapshots_written = 0;
+  int64_t answered = 0;
+  int64_t fallbacks = 0;
+  bool expiry_armed = false;
+  struct Parked {
+    Query query;
+    caf::typed_response_promise<QueryResult> promise;
+    caf::actor_clock::time_point deadline;
+  };
+  std::multimap<int64_t, Parked> parked;  // by min_idx
+  std::vector<caf::typed_response_promise<ViewStatus>> rebuild_waiters;
+  static inline const char* name = "bel.view";
+};
+
+template <class View>
+class ProjectionActor {
+ public:
+  using State = ProjectionState<View>;
+  using Pointer = ViewActor::stateful_pointer<State>;
+
+  static ViewActor::behavior_type make(Pointer self, ViewDeps deps, ViewActorConfig config) {
+    auto& st = self->state;
+    st.deps = std::move(deps);
+    st.config = config;
+    // The reader is this view's alone: it dies with the view, and takes the view down with it
+    // (the supervisor then starts both again).
+    self->link_to(st.deps.reader);
+    // Subscribe first, and load once subscribed: every event committed after the subscription
+    // reaches us, and the catch-up reads everything up to it (the overlap is dropped by idx).
+    self->request(st.deps.storage, caf::infinite, subscribe_atom::value,
+                  caf::actor_cast<caf::actor>(self))
+        .then(
+            [=](int64_t last_committed) {
+              auto& s = self->state;
+              s.seen_idx = std::max(s.seen_idx, last_committed);
+              if (s.state == v1::VIEW_LOADING) start_loading(self);
+            },
+            [=](const caf::error& e) { fail(self, 0, "subscribing to the log: " + describe(e)); });
+    if (st.config.snapshot_interval.count() > 0) {
+      self->delayed_send(self, st.config.snapshot_interval, tick_atom::value);
+    }
+    // Stopped (shutdown, or the supervisor replacing it): nobody waiting is left without an
+    // answer. Parked queries go to the fallback; rebuild requests get the reason.
+    self->set_exit_handler([=](const caf::exit_msg& msg) {
+      if (msg.reason == caf::exit_reason::normal) return;  // as CAF's default handler
+      release_parked(self);
+      auto& s = self->state;
+      for (auto& rp : s.rebuild_waiters) {
+        rp.deliver(to_caf_error(make_error(ErrorCode::storage_unavailable,
+                                           std::string(View::kName) + " view stopped: " +
+                                               caf::to_string(msg.reason))));
+      }
+      s.rebuild_waiters.clear();
+      self->quit(msg.reason);
+    });
+    return {
+        [=](query_atom, Query& query) -> caf::result<QueryResult> {
+          return on_query(self, std::move(query));
+        },
+        [=](status_atom) -> ViewStatus { return status(self); },
+        [=](rebuild_atom) -> caf::result<ViewStatus> {
+          auto rp = self->template make_response_promise<ViewStatus>();
+          self->state.rebuild_waiters.push_back(rp);
+          start_rebuild(self);
+          return rp;
+        },
+        [=](committed_atom, const std::vector<BuildEvent>& events) { on_committed(self, events); },
+        [=](snapshot_atom) { write_snapshot(self); },
+        [=](tick_atom) {
+          auto& s = self->state;
+          if (s.state == v1::VIEW_HEALTHY && s.applied_idx > s.snapshot_idx) write_snapshot(self);
+          self->delayed_send(self, s.config.snapshot_interval, tick_atom::value);
+        },
+        [=](expire_atom) {
+          self->state.expiry_armed = false;
+          expire_parked(self);
+        },
+    };
+  }
+
+ private:
+  static std::string where(Pointer self) {
+    return std::string(View::kName) + " view (applied_idx " +
+           std::to_string(self->state.applied_idx) + ")";
+  }
+
+  static ViewStatus status(Pointer self) {
+    const auto& s = self->state;
+    ViewStatus out;
+    out.set_view(View::kName);
+    out.set_version(View::kVersion);
+    out.set_state(s.state);
+    out.set_applied_idx(s.applied_idx);
+    out.set_lag(std::max<int64_t>(0, s.seen_idx - s.applied_idx));
+    out.set_last_error(s.last_error);
+    out.set_failed_idx(s.failed_idx);
+    out.set_snapshot_idx(s.snapshot_idx);
+    out.set_applies(s.applies);
+    out.set_snapshots_written(s.snapshots_written);
+    out.set_restarts(s.config.restarts);
+    out.set_answered(s.answered);
+    out.set_fallbacks(s.fallbacks);
+    return out;
+  }
+
+  // ---- loading, catching up, rebuilding ----
+
+  static void start_loading(Pointer self) {
+    auto& s = self->state;
+    s.state = v1::VIEW_LOADING;
+    if (!s.config.load_snapshot) {
+      s.view.emplace();
+      catch_up(self);
+      return;
+    }
+    self->request(s.deps.reader, caf::infinite, load_atom::value, std::string(View::kName),
+                  static_cast<int32_t>(View::kVersion))
+        .then(
+            [=](const ViewSnapshot& snap) {
+              auto& st = self->state;
+              // A rebuild asked for meanwhile already started from an empty view.
+              if (st.state != v1::VIEW_LOADING) return;
+              st.view.emplace();
+              if (snap.applied_idx() > 0) {
+                auto restored = View::restore(snap.data());
+                if (restored.ok()) {
+                  st.view.emplace(std::move(*restored));
+                  st.applied_idx = snap.applied_idx();
+                  st.snapshot_idx = snap.applied_idx();
+                  st.seen_idx = std::max(st.seen_idx, st.applied_idx);
+                } else {
+                  detail::view_log()->warn("view={} snapshot ignored, folding from idx 1: {}",
+                                           View::kName, restored.error().to_string());
+                }
+              }
+              catch_up(self);
+            },
+            [=](const caf::error& e) {
+              if (self->state.state != v1::VIEW_LOADING) return;  // a rebuild took over
+              fail(self, 0, "loading the snapshot: " + describe(e));
+            });
+  }
+
+  static void start_rebuild(Pointer self) {
+    auto& s = self->state;
+    detail::view_log()->info("view={} rebuild from idx 1 (was {} at idx {})", View::kName,
+                             ViewState_Name(s.state), s.applied_idx);
+    s.state = v1::VIEW_REBUILDING;
+    s.view.emplace();
+    s.applied_idx = 0;
+    s.snapshot_idx = 0;  // the old snapshot is replaced once the rebuild is done
+    s.failed_idx = 0;
+    s.last_error.clear();
+    release_parked(self);  // to the fallback: a rebuilding view does not answer
+    catch_up(self);
+  }
+
+  // Reads the next page after applied_idx from the reader until the view has everything this
+  // actor has heard of. At most one scan is in flight.
+  static void catch_up(Pointer self) {
+    auto& s = self->state;
+    if (s.catching_up) return;
+    s.catching_up = true;
+    ListEventsRequest request;
+    request.set_since_idx(s.applied_idx);
+    request.set_limit(s.config.catch_up_page);
+    const ViewState started_in = s.state;
+    const int64_t started_at = s.applied_idx;
+    self->request(s.deps.reader, caf::infinite, list_atom::value, std::move(request))
+        .then(
+            [=](const EventPage& page) {
+              auto& st = self->state;
+              st.catching_up = false;
+              // A rebuild started meanwhile: this page belongs to the abandoned fold.
+              if (st.state != started_in || st.applied_idx != started_at) {
+                if (st.state != v1::VIEW_FAILED) catch_up(self);
+                return;
+              }
+              if (!page.events().empty()) {
+                st.seen_idx = std::max(st.seen_idx, page.events().rbegin()->idx());
+              }
+              for (const auto& e : page.events()) {
+                if (!apply_one(self, e)) return;
+              }
+              if (page.has_more() || st.applied_idx < st.seen_idx) {
+                catch_up(self);
+              } else {
+                caught_up(self);
+              }
+            },
+            [=](const caf::error& e) {
+              self->state.catching_up = false;
+              fail(self, self->state.applied_idx + 1, "catching up from the log: " + describe(e));
+            });
+  }
+
+  static void caught_up(Pointer self) {
+    auto& s = self->state;
+    if (s.state == v1::VIEW_LOADING || s.state == v1::VIEW_REBUILDING) {
+      const bool rebuilt = s.state == v1::VIEW_REBUILDING;
+      detail::view_log()->info("view={} healthy applied_idx={}", View::kName, s.applied_idx);
+      s.state = v1::VIEW_HEALTHY;
+      auto out = status(self);
+      for (auto& rp : s.rebuild_waiters) rp.deliver(out);
+      s.rebuild_waiters.clear();
+      // A rebuild replaces the snapshot at once: the next start must not restore the old one.
+      if (rebuilt) write_snapshot(self);
+    }
+    answer_parked(self);
+    maybe_snapshot(self);
+  }
+
+  // ---- the live stream ----
+
+  static void on_committed(Pointer self, const std::vector<BuildEvent>& events) {
+    auto& s = self->state;
+    if (events.empty()) return;
+    s.seen_idx = std::max(s.seen_idx, events.back().idx());
+    // While loading, rebuilding or filling a gap the scan reads these from the log. Until the
+    // snapshot has loaded there is no view to apply to at all (and the snapshot may be past them).
+    if (!s.view || s.catching_up || s.state == v1::VIEW_FAILED) return;
+    for (const auto& e : events) {
+      if (e.idx() <= s.applied_idx) continue;  // already applied
+      if (e.idx() != s.applied_idx + 1) {
+        detail::view_log()->info("view={} gap: applied_idx={} next={}, reading the log",
+                                 View::kName, s.applied_idx, e.idx());
+        catch_up(self);
+        return;
+      }
+      if (!apply_one(self, e)) return;
+    }
+    if (s.state == v1::VIEW_HEALTHY) {
+      answer_parked(self);
+      maybe_snapshot(self);
+    }
+  }
+
+  // Applies one event; false when the view failed on it.
+  static bool apply_one(Pointer self, const BuildEvent& event) {
+    auto& s = self->state;
+    try {
+      s.view->apply(event);
+    } catch (const std::exception& ex) {
+      fail(self, event.idx(), ex.what());
+      return false;
+    } catch (...) {
+      fail(self, event.idx(), "unknown exception");
+      return false;
+    }
+    s.applied_idx = event.idx();
+    ++s.applies;
+    return true;
+  }
+
+  static void fail(Pointer self, int64_t idx, const std::string& what) {
+    auto& s = self->state;
+    s.state = v1::VIEW_FAILED;
+    s.failed_idx = idx;
+    s.last_error = idx > 0 ? "idx " + std::to_string(idx) + ": " + what : what;
+    detail::view_log()->error("view={} failed idx={} error=\"{}\"", View::kName, idx, what);
+    release_parked(self);
+    auto out = status(self);
+    for (auto& rp : s.rebuild_waiters) rp.deliver(out);
+    s.rebuild_waiters.clear();
+  }
+
+  // ---- queries ----
+
+  static caf::result<QueryResult> on_query(Pointer self, Query query) {
+    auto& s = self->state;
+    if (s.state == v1::VIEW_FAILED || s.state == v1::VIEW_REBUILDING) {
+      ++s.fallbacks;
+      return self->delegate(s.deps.fallback, fallback_atom::value, std::move(query));
+    }
+    const int64_t min_idx = projections::min_idx_of(query);
+    // A healthy view filling a gap still answers what it already reflects.
+    if (s.state == v1::VIEW_HEALTHY && s.applied_idx >= min_idx) return answer_now(self, query);
+    auto rp = self->template make_response_promise<QueryResult>();
+    s.parked.emplace(min_idx, typename State::Parked{std::move(query), rp,
+                                                     self->clock().now() + s.config.wait_budget});
+    if (!s.expiry_armed) {
+      s.expiry_armed = true;
+      self->delayed_send(self, s.config.wait_budget, expire_atom::value);
+    }
+    return rp;
+  }
+
+  static caf::result<QueryResult> answer_now(Pointer self, const Query& query) {
+    auto& s = self->state;
+    ++s.answered;
+    auto result = answer(*s.view, query);
+    if (!result.ok()) return to_caf_error(result.error().with_context(where(self)));
+    return std::move(*result);
+  }
+
+  // Answers every parked query the view now reflects.
+  static void answer_parked(Pointer self) {
+    auto& s = self->state;
+    while (!s.parked.empty() && s.parked.begin()->first <= s.applied_idx) {
+      auto p = std::move(s.parked.begin()->second);
+      s.parked.erase(s.parked.begin());
+      ++s.answered;
+      auto result = answer(*s.view, p.query);
+      if (result.ok()) {
+        p.promise.deliver(std::move(*result));
+      } else {
+        p.promise.deliver(to_caf_error(result.error().with_context(where(self))));
+      }
+    }
+  }
+
+  // Hands every parked query to the fallback.
+  static void release_parked(Pointer self) {
+    auto& s = self->state;
+    for (auto& [min_idx, p] : s.parked) {
+      ++s.fallbacks;
+      p.promise.delegate(s.deps.fallback, fallback_atom::value, std::move(p.query));
+    }
+    s.parked.clear();
+  }
+
+  // Hands parked queries whose wait budget ran out to the fallback; re-arms for the rest.
+  static void expire_parked(Pointer self) {
+    auto& s = self->state;
+    const auto now = self->clock().now();
+    auto next = caf::actor_clock::time_point::max();
+    for (auto it = s.parked.begin(); it != s.parked.end();) {
+      if (it->second.deadline <= now) {
+        ++s.fallbacks;
+        it->second.promise.delegate(s.deps.fallback, fallback_atom::value,
+                                    std::move(it->second.query));
+        it = s.parked.erase(it);
+      } else {
+        next = std::min(next, it->second.deadline);
+        ++it;
+      }
+    }
+    if (!s.parked.empty()) {
+      s.expiry_armed = true;
+      self->delayed_send(self, next - now, expire_atom::value);
+    }
+  }
+
+  // ---- snapshots ----
+
+  static void maybe_snapshot(Pointer self) {
+    auto& s = self->state;
+    if (s.config.snapshot_every_events > 0 &&
+        s.applied_idx - s.snapshot_idx >= s.config.snapshot_every_events) {
+      write_snapshot(self);
+    }
+  }
+
+  static void write_snapshot(Pointer self) {
+    auto& s = self->state;
+    if (s.state != v1::VIEW_HEALTHY || s.snapshot_in_flight || !s.view) return;
+    if (s.applied_idx == 0 || s.applied_idx == s.snapshot_idx) return;
+    ViewSnapshot snap;
+    snap.set_view(View::kName);
+    snap.set_version(View::kVersion);
+    snap.set_applied_idx(s.applied_idx);
+    snap.set_data(s.view->serialize());
+    s.snapshot_in_flight = true;
+    self->request(s.deps.storage, caf::infinite, snapshot_atom::value, std::move(snap))
+        .then(
+            [=](int64_t idx) {
+              auto& st = self->state;
+              st.snapshot_in_flight = false;
+              st.snapshot_idx = std::max(st.snapshot_idx, idx);
+              ++st.snapshots_written;
+            },
+            [=](const caf::error& e) {
+              // Not fatal: the view stays healthy and tries again at the next trigger.
+              self->state.snapshot_in_flight = false;
+              detail::view_log()->warn("view={} snapshot failed: {}", View::kName, describe(e));
+            });
+  }
+
+  static std::string describe(const caf::error& e) { return from_caf_error(e).to_string(); }
+};
+
+// Spawns a projection actor around a View of your own (see the requirements above).
+template <class View>
+ViewActor spawn_projection_actor(caf::actor_system& system, const ViewDeps& deps,
+                                 const ViewActorConfig& config = {}) {
+  return system.spawn([deps, config](typename ProjectionActor<View>::Pointer self) {
+    return ProjectionActor<View>::make(self, deps, config);
+  });
+}
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_READ_PROJECTION_ACTOR_H_

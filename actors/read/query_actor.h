@@ -1,0 +1,39 @@
+// The query actor (SPEC section 5, DESIGN "Read path"): routes each query to the view that
+// answers it, and answers from a fallback scan on one of its readers when there is no view to
+// ask (or the view hands the query back: failed, rebuilding, or behind beyond its wait budget).
+// It also serves list_events from its readers. Its readers are linked to it: if one dies, the
+// query actor dies too and its supervisor starts both afresh.
+//
+//   QueryActor q = spawn_query_actor(system, std::move(readers));
+//   caf::anon_send(q, set_atom::value, int32_t(ViewKind::partition_status), view);
+//   self->request(q, kTimeout, query_atom::value, query).then(...);
+#ifndef BEL_ACTORS_READ_QUERY_ACTOR_H_
+#define BEL_ACTORS_READ_QUERY_ACTOR_H_
+
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/caf_support.h"
+#include "actors/read/reader_actor.h"
+#include "actors/read/view_actor.h"
+
+namespace bel::actors {
+
+using QueryActor = caf::typed_actor<
+    // invalid_argument at once for a bad query; else the view's answer or the fallback's.
+    caf::replies_to<query_atom, Query>::with<QueryResult>,
+    // Always from a scan (what views hand back; also `bel check`'s reference answer).
+    caf::replies_to<fallback_atom, Query>::with<QueryResult>,
+    caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
+    // The current actor of a view (a ViewKind as int32); an invalid handle means none.
+    caf::reacts_to<set_atom, int32_t, ViewActor>,
+    // How many queries went to a fallback scan.
+    caf::replies_to<stats_atom>::with<int64_t>>;
+
+// REQUIRES: !readers.empty()
+QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers);
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_READ_QUERY_ACTOR_H_

@@ -1,0 +1,99 @@
+#include "actors/read/reader_actor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "projections/queries.h"
+
+namespace bel::actors {
+namespace {
+
+struct ReaderState {
+  std::unique_ptr<storage::Storage> storage;
+  ReaderOptions options;
+  static inline const char* name = "bel.reader";
+};
+
+using ReaderPointer = ReaderActor::stateful_pointer<ReaderState>;
+
+ReaderActor::behavior_type reader_actor(ReaderPointer self,
+                                        std::shared_ptr<std::unique_ptr<storage::Storage>> storage,
+                                        ReaderOptions options) {
+  self->state.storage = std::move(*storage);
+  self->state.options = std::move(options);
+  return {
+      [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
+        const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();
+        auto page = self->state.storage->list_events(request.since_idx(), request.filter(), limit);
+        if (!page.ok()) return to_caf_error(page.error());
+        return std::move(*page);
+      },
+      [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
+        auto answer = answer_from_scan(*self->state.storage, query, self->state.options);
+        if (!answer.ok()) return to_caf_error(answer.error());
+        return std::move(*answer);
+      },
+      [=](load_atom, const std::string& view, int32_t version) -> caf::result<ViewSnapshot> {
+        auto loaded = self->state.storage->load_snapshot(view, version);
+        if (!loaded.ok()) return to_caf_error(loaded.error());
+        ViewSnapshot out;
+        out.set_view(view);
+        out.set_version(version);
+        if (loaded->has_value()) {
+          out.set_applied_idx((*loaded)->applied_idx);
+          out.set_data(std::move((*loaded)->data));
+        }
+        return out;
+      },
+      [=](stats_atom) -> caf::result<int64_t> {
+        auto last = self->state.storage->last_idx();
+        if (!last.ok()) return to_caf_error(last.error());
+        return *last;
+      },
+  };
+}
+
+}  // namespace
+
+ReaderActor spawn_reader_actor(caf::actor_system& system, std::unique_ptr<storage::Storage> storage,
+                               ReaderOptions options) {
+  auto holder = std::make_shared<std::unique_ptr<storage::Storage>>(std::move(storage));
+  return system.spawn<caf::detached>(
+      [holder, options](ReaderPointer self) { return reader_actor(self, holder, options); });
+}
+
+Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& query,
+                                     const ReaderOptions& options) {
+  if (auto ok = projections::check_query(query); !ok.ok()) return ok.error();
+  // Every phase scans up to the same idx, so the answer is that of one prefix of the log.
+  auto last = storage.last_idx();
+  if (!last.ok()) return last.error();
+  const int64_t min_idx = projections::min_idx_of(query);
+  if (*last < min_idx) {
+    return make_error(ErrorCode::timeout,
+                      storage.uri() + ": " + projections::describe_query(query) + ": min_idx " +
+                          std::to_string(min_idx) + " is beyond the last committed idx " +
+                          std::to_string(*last));
+  }
+  projections::FallbackFold fold(query);
+  do {
+    int64_t since = 0;
+    bool more = true;
+    while (more) {
+      auto page = storage.list_events(since, fold.filter(), options.page_size);
+      if (!page.ok()) return page.error();
+      for (const auto& event : page->events()) {
+        if (event.idx() > *last) {
+          more = false;
+          break;
+        }
+        fold.add(event);
+      }
+      since = page->next_idx();
+      more = more && page->has_more();
+      if (options.after_page) options.after_page();
+    }
+  } while (fold.next_phase());
+  return fold.finish(*last);
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,55 @@
+// Reader actors (DESIGN "Read path"): detached actors, each with its own read-only handle onto the
+// log (its own SQLite connection), that run scans beside the writer so a scan never blocks an
+// append or a view query. They serve list_events, snapshot loads, and the fallback answer of a
+// query: a scan folded with the same projection code as the views (projections/queries.h).
+//
+//   auto storage = open_storage(uri, {}); auto reader = (*storage)->open_reader();
+//   ReaderActor r = spawn_reader_actor(system, std::move(*reader), {});
+//   self->request(r, kTimeout, fallback_atom::value, query).then(
+//       [](const QueryResult& answer) { ... }, [](const caf::error& e) { ... });
+#ifndef BEL_ACTORS_READ_READER_ACTOR_H_
+#define BEL_ACTORS_READ_READER_ACTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/caf_support.h"
+#include "storage/storage.h"
+
+namespace bel::actors {
+
+using ReaderActor = caf::typed_actor<
+    // list_events (SPEC 3.1); errors as the storage's (invalid_argument for bad arguments).
+    caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
+    // The answer to `query` from a scan of the log as of its last committed idx. timeout when
+    // that idx is below the query's min_idx (the events asked for are not committed yet).
+    caf::replies_to<fallback_atom, Query>::with<QueryResult>,
+    // The newest snapshot of (view, version); applied_idx 0 and no data when there is none.
+    caf::replies_to<load_atom, std::string, int32_t>::with<ViewSnapshot>,
+    // The log's last committed idx.
+    caf::replies_to<stats_atom>::with<int64_t>>;
+
+struct ReaderOptions {
+  // Events read per page of a scan.
+  int page_size = 10000;
+  // Test seam: called after each page of a fallback scan, on the reader's thread. Never set in
+  // production.
+  std::function<void()> after_page;
+};
+
+// Spawns a detached reader owning `storage` (a read-only handle from Storage::open_reader()).
+ReaderActor spawn_reader_actor(caf::actor_system& system, std::unique_ptr<storage::Storage> storage,
+                               ReaderOptions options = {});
+
+// Scans `storage` and answers `query` as of the log's last idx (what the reader actor runs).
+// timeout when the last idx is below min_idx_of(query).
+Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& query,
+                                     const ReaderOptions& options = {});
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_READ_READER_ACTOR_H_

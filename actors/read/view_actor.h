@@ -1,0 +1,70 @@
+// The interface of a projection actor (one per query view) and of what answers fallback queries,
+// as typed actor handles. The generic implementation is in projection_actor.h.
+//
+//   ViewActor view = spawn_view_actor(system, ViewKind::partition_status, deps, {});
+//   self->request(view, kTimeout, query_atom::value, query).then(...);
+//   self->request(view, kTimeout, status_atom::value).then([](const ViewStatus& s) { ... });
+#ifndef BEL_ACTORS_READ_VIEW_ACTOR_H_
+#define BEL_ACTORS_READ_VIEW_ACTOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/caf_support.h"
+#include "actors/read/reader_actor.h"
+#include "actors/write/storage_actor.h"
+#include "projections/queries.h"
+
+namespace bel::actors {
+
+// Whatever answers a query from a scan of the log: the query actor (which spreads the scans over
+// its readers) or a single reader.
+using FallbackActor = caf::typed_actor<caf::replies_to<fallback_atom, Query>::with<QueryResult>>;
+
+using ViewActor = caf::typed_actor<
+    // Answers from the view once it reflects min_idx_of(query); hands the query to the fallback
+    // when the view is failed or rebuilding, or does not get there within the wait budget.
+    caf::replies_to<query_atom, Query>::with<QueryResult>,
+    caf::replies_to<status_atom>::with<ViewStatus>,
+    // Folds the log again from idx 1 into an empty view; answers when done (state HEALTHY) or
+    // with the error that stopped it (state FAILED). Queries use the fallback meanwhile.
+    caf::replies_to<rebuild_atom>::with<ViewStatus>,
+    // From the storage actor: events just committed, ascending idx.
+    caf::reacts_to<committed_atom, std::vector<BuildEvent>>,
+    // Write a snapshot now (also sent by its own timer).
+    caf::reacts_to<snapshot_atom>,
+    // Timers, sent to itself only.
+    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>>;
+
+// What a view actor talks to.
+struct ViewDeps {
+  StorageActor storage;    // subscribes to it; writes snapshots through it
+  ReaderActor reader;      // its own reader: snapshot load, catch-up, gap fill, rebuild
+  FallbackActor fallback;  // answers queries the view cannot
+};
+
+struct ViewActorConfig {
+  // A snapshot is written after this many events applied since the last one...
+  int64_t snapshot_every_events = 50000;
+  // ...or when this much time passed and something was applied (0 = no timer).
+  std::chrono::milliseconds snapshot_interval{60000};
+  // How long a query waits for the view to reach its min_idx before it goes to the fallback.
+  std::chrono::milliseconds wait_budget{500};
+  // Events read per page when catching up.
+  int catch_up_page = 10000;
+  // Start by loading the newest snapshot of the view's version (else fold from idx 1).
+  bool load_snapshot = true;
+  // How many times the supervisor restarted this view (reported in ViewStatus).
+  int64_t restarts = 0;
+};
+
+// Spawns the projection actor of the view `kind`.
+ViewActor spawn_view_actor(caf::actor_system& system, projections::ViewKind kind,
+                           const ViewDeps& deps, const ViewActorConfig& config = {});
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_READ_VIEW_ACTOR_H_

@@ -1,0 +1,201 @@
+// Simulated in-process build workers for `bel serve --simulate` and `bel run`: event-based CAF
+// actors that drive seeded, DataBuild-like build requests through bel_api (SPEC section 5), with
+// a bounded number of requests in flight per worker.
+//
+//   bel::app::SimulationOptions options;
+//   options.seed = 7;
+//   options.builds = 40;
+//   auto report = bel::app::run_simulation(system, api, options, std::chrono::seconds(30));
+//   if (!report.ok()) die(report.error());      // invalid options, or it did not finish in time
+//   std::printf("%lld events\n", static_cast<long long>(report->events_appended));
+//
+//   // bel serve --simulate: keep going until stopped.
+//   options.builds = 0;
+//   auto sim = bel::app::start_simulation(system, api, options,
+//                                         [](const SimulationReport& r) { log(r); });
+//   ...
+//   caf::anon_send(*sim, bel::app::stop_atom::value);  // finishes the builds under way, then
+//                                                      // calls on_done and terminates
+//
+// What the workers log. A catalogue of datasets, each built by one job per date
+// ("raw/orders/2026-11-21" by "//raw:ingest", "clean/orders/..." by "//clean:orders" from it,
+// "sales/daily/..." by "//sales:daily", "reports/revenue/..." by "//reports:revenue", ...) and a
+// stream of build requests, each wanting a few partitions of one recent date, so requests
+// collide.
+// A worker takes one build request at a time:
+//   1. RECEIVED, PLANNING (one batch).
+//   2. The status of every partition the request needs (its wanted partitions and everything
+//      upstream of them, same date). An AVAILABLE one is delegated to the build request that
+//      built it (DelegationEvent, a JOB_SKIPPED job run, sometimes a PartitionEvent DELEGATED),
+//      unless the plan says its data arrived late: then it is invalidated
+//      (PartitionInvalidationEvent, and everything downstream of it in the request too) and
+//      rebuilt. Then one batch: JobGraphEvent, the delegations and invalidations, REQUESTED for
+//      every partition to build, ANALYSIS_COMPLETED, EXECUTING.
+//   3. The partitions to build in waves, upstream first (all partitions of one wave at once):
+//      if an older build request of this simulation run has it in progress (active_builds), it
+//      is delegated to the oldest such (DelegationEvent and/or PartitionEvent DELEGATED; only
+//      to older ones, so two requests never delegate to each other); if something
+//      upstream failed in this request it is FAILED without a job; else a job run: JOB_SCHEDULED
+//      + SCHEDULED, JOB_RUNNING + BUILDING, then JOB_COMPLETED + AVAILABLE, or by seeded chance
+//      JOB_FAILED + FAILED with a message like "exit code 1: upstream file missing: ...".
+//   4. COMPLETED, or FAILED naming the failed partitions. A build request the plan cancels is
+//      cancelled once its jobs of one wave are running: JobRunCancelEvent for each, then
+//      BuildCancelEvent.
+// Every event is valid under the strict rules of SPEC section 2. A delegating request does not
+// wait for the partition it delegated to be built (a simulation shortcut).
+//
+// Ids: build requests "br-<run_id>-<n>" (n = 1, 2, ... zero-padded to 6 digits), job runs
+// "jr-<run_id>-<n>-<k>", so runs on one log never collide. Event ids are left to the log.
+//
+// Timestamps (simulated_time, the default): each build request gets a simulated timeline with
+// realistic durations (planning takes seconds, a job queues for seconds and runs for minutes),
+// laid out so that the request would end at the wall-clock time it started: timestamps are never
+// in the future, but two requests' timelines overlap in ways the idx order does not (compare
+// across requests by idx, never by timestamp; SPEC section 2). With simulated_time false every
+// event is stamped by the log's clock instead (timestamp 0).
+//
+// Reproducibility: the plan (catalogue, requests, failures, cancellations, invalidations,
+// durations) is a pure function of the seed. The events logged also depend on what the log
+// answers; with workers = 1 and window = 1 on a fresh log they are the same on every run.
+//
+// Errors: an `overloaded` answer is retried after a delay (doubling, bounded); any other error is
+// counted in the report, the build request is ended (FAILED, best effort) and the worker carries
+// on. After max_errors errors, or when the coordinator goes down, no new build request starts.
+// Nothing throws.
+#ifndef BEL_ACTORS_SIM_SIMULATOR_H_
+#define BEL_ACTORS_SIM_SIMULATOR_H_
+
+#include <caf/all.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "actors/bel_api.h"
+#include "messages/error.h"
+
+namespace bel::sim {
+
+struct SimulationOptions {
+  uint64_t seed = 1;
+  int workers = 4;  // worker actors, each driving one build request at a time; >= 1
+  int builds = 40;  // build requests in total; 0 = until stopped (start_simulation only)
+  int window = 16;  // requests in flight per worker, at most; >= 1
+  // The catalogue: a request wants partitions of one of the `days` most recent dates; a new date
+  // arrives every `builds_per_day` requests (the first date is 2026-11-21).
+  int days = 3;
+  int builds_per_day = 10;
+  // Chances, each drawn once per partition or request by the plan: a job run fails; a build
+  // request is cancelled midway; an available partition a request needs got late data, so the
+  // request invalidates it (and whatever it needs downstream of it) and rebuilds it.
+  double failure_rate = 0.05;
+  double cancel_rate = 0.08;
+  double invalidate_rate = 0.03;
+  // Prefix of build request and job run ids; when empty, 6 hex digits derived from the seed and
+  // the clock.
+  std::string run_id;
+  bool simulated_time = true;                        // see "Timestamps" above
+  std::chrono::milliseconds request_timeout{30000};  // per request to bel_api
+  int max_retries = 20;                              // `overloaded` retries per step
+  std::chrono::milliseconds retry_delay{10};         // first retry; doubles up to 1 s
+  int max_errors = 100;  // no new build request starts after this many errors
+};
+
+// Counts since the simulation started. A build request is counted once it ended.
+struct SimulationReport {
+  int64_t events_appended = 0;  // events the log acknowledged (not duplicates)
+  int64_t builds_completed = 0;
+  int64_t builds_failed = 0;  // including those ended by an error
+  int64_t builds_cancelled = 0;
+  int64_t delegations_active = 0;      // to a build request building the partition
+  int64_t delegations_historical = 0;  // to the build request that built it (JOB_SKIPPED run)
+  int64_t jobs_failed = 0;
+  int64_t invalidations = 0;  // PartitionInvalidationEvents
+  int64_t errors = 0;         // requests that failed (not counting retried `overloaded`)
+  std::vector<std::string> error_messages;  // the first kMaxReportedErrors
+  int64_t last_idx = 0;                     // the highest idx acknowledged
+  // Every build request started, ascending by number (at most kMaxReportedBuilds: the first).
+  std::vector<std::string> build_request_ids;
+};
+
+inline constexpr size_t kMaxReportedErrors = 20;
+inline constexpr size_t kMaxReportedBuilds = 100000;
+
+// Adds the counts of `part` to `into` (ids and messages appended, within their bounds).
+void merge_report(SimulationReport& into, const SimulationReport& part);
+
+// So that a report can travel in CAF messages.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SimulationReport& x) {
+  return f(caf::meta::type_name("bel.app.SimulationReport"), x.events_appended, x.builds_completed,
+           x.builds_failed, x.builds_cancelled, x.delegations_active, x.delegations_historical,
+           x.jobs_failed, x.invalidations, x.errors, x.error_messages, x.last_idx,
+           x.build_request_ids);
+}
+
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+
+// The handle of a running simulation.
+using SimulationActor = caf::typed_actor<
+    // Starts no new build request; the ones under way finish, then on_done is called and the
+    // simulation terminates. An exit message with reason user_shutdown does the same.
+    caf::reacts_to<stop_atom>,
+    // The counts so far.
+    caf::replies_to<report_atom>::with<SimulationReport>>;
+
+// Spawns the simulation's workers on `system`, appending to and querying `api`. `on_done` (may
+// be empty) is called once, from an actor thread, with the final report when every worker has
+// stopped: after options.builds build requests, or after a stop. invalid_argument for bad
+// options. The simulation does not own `api`: stop it before stopping the coordinator (if the
+// coordinator goes down first, the simulation stops on its own, counting the errors).
+Result<SimulationActor> start_simulation(caf::actor_system& system, const actors::BelApi& api,
+                                         SimulationOptions options,
+                                         std::function<void(const SimulationReport&)> on_done = {});
+
+// Runs a simulation of options.builds (> 0) build requests and blocks until it is done. When it
+// is not done within `timeout` it is stopped (the build requests under way finish, for a few
+// seconds at most) and the result is a timeout error saying how far it got.
+// REQUIRES: not called from an actor.
+Result<SimulationReport> run_simulation(caf::actor_system& system, const actors::BelApi& api,
+                                        const SimulationOptions& options,
+                                        std::chrono::milliseconds timeout);
+
+// ---- The plan (pure; exposed for tests and for printing what a run will do) ------------------
+
+struct PlannedPartition {
+  std::string ref;               // "sales/daily/2026-11-21"
+  std::string job_label;         // "//sales:daily"
+  std::vector<size_t> upstream;  // indexes into PlannedBuild::partitions, all before this one
+  int wave = 0;                  // 0 for sources, else 1 + the highest wave upstream
+  bool job_fails = false;
+  std::string failure_message;           // when job_fails: "exit code 1: ..."
+  bool invalidate_if_available = false;  // late data arrived: rebuild it even if AVAILABLE
+  int delegation_style = 0;  // 0: DelegationEvent; 1: and then PartitionEvent DELEGATED;
+                             // 2: PartitionEvent DELEGATED, then DelegationEvent; 3: only the
+                             // PartitionEvent
+  int64_t queue_ns = 0;      // simulated time from JOB_SCHEDULED to JOB_RUNNING
+  int64_t run_ns = 0;        // simulated time from JOB_RUNNING to its end
+  int64_t rows = 0;          // rows written when the job completes
+};
+
+struct PlannedBuild {
+  int64_t number = 0;
+  std::string build_request_id;
+  std::vector<std::string> requested_partitions;
+  std::vector<PlannedPartition> partitions;  // requested ones and their upstream, upstream first
+  int cancel_wave = -1;       // cancelled when its jobs of this wave run; -1: not cancelled
+  std::string requested_by;   // RECEIVED message
+  std::string cancel_reason;  // when cancel_wave >= 0
+  int64_t planning_ns = 0;    // simulated time from RECEIVED to ANALYSIS_COMPLETED
+};
+
+// Build request number `number` (>= 1) of the plan of options.seed; ids use `run_id`. The same
+// arguments give the same plan.
+PlannedBuild plan_build(const SimulationOptions& options, const std::string& run_id,
+                        int64_t number);
+
+}  // namespace bel::sim
+
+#endif  // BEL_ACTORS_SIM_SIMULATOR_H_

@@ -1,0 +1,120 @@
+// bel::actors::LogWriter: the write path of SPEC section 2 as plain, single-threaded C++ — what
+// the storage actor runs between its mailbox and the Storage. It normalizes events (event_id,
+// timestamp, status names), validates structure and transitions, resolves idempotent retries,
+// stages batches, and commits every staged batch in one transaction (group commit).
+//
+//   auto writer = LogWriter::open(std::move(storage), {});
+//   auto ticket = (*writer)->stage(batch);          // validated; nothing stored yet
+//   if (!ticket.ok()) return ticket.error();        // rejected: the log is unchanged
+//   CommitResult done = (*writer)->commit();        // one transaction for every staged batch
+//   for (auto& [t, acks] : done.tickets) answer(t, acks);
+//   publish(done.committed);                         // idx-ordered, only on success
+//
+// Not thread-safe: the storage actor owns it.
+#ifndef BEL_ACTORS_WRITE_LOG_WRITER_H_
+#define BEL_ACTORS_WRITE_LOG_WRITER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "messages/error.h"
+#include "messages/types.h"
+#include "actors/write/validation.h"
+#include "storage/storage.h"
+
+namespace bel::actors {
+
+// The meta key holding the log's validation mode ("strict" or "lenient").
+inline constexpr const char* kValidationModeKey = "validation_mode";
+
+struct LogWriterOptions {
+  // Current time in Unix nanoseconds, for events appended with timestamp 0.
+  std::function<int64_t()> now;  // the system clock when empty
+  // Over a read-only storage: skip folding the log into the transition state (nothing will be
+  // validated) and refuse every append.
+  bool read_only = false;
+};
+
+class LogWriter {
+ public:
+  using Ticket = uint64_t;
+
+  struct CommitResult {
+    // One entry per ticket staged since the last commit, in staging order: the acks of its batch
+    // (in batch order) or the error that failed the whole transaction.
+    std::vector<std::pair<Ticket, Result<std::vector<AppendAck>>>> tickets;
+    // Events stored by this commit, ascending idx, idx set. Empty when the commit failed.
+    std::vector<BuildEvent> committed;
+  };
+
+  // Takes ownership of an initialized writable `storage`, reads the validation mode from its meta
+  // (strict when unset) and folds the whole log into the transition state.
+  static Result<std::unique_ptr<LogWriter>> open(std::unique_ptr<storage::Storage> storage,
+                                                 LogWriterOptions options);
+
+  // Validates `batch` and stages it for the next commit. Rejected batches leave everything as it
+  // was and return the first error, prefixed with "append #N" (N = 1-based batch position).
+  // Lenient-mode warnings are appended to `warnings` when not null.
+  Result<Ticket> stage(std::vector<BuildEvent> batch, std::vector<std::string>* warnings = nullptr);
+
+  // Commits every staged event in one transaction and answers every staged ticket. On failure
+  // every ticket gets the error, the transition state returns to the last commit, and nothing
+  // is stored.
+  CommitResult commit();
+
+  size_t staged_events() const { return staged_.size(); }
+  size_t staged_tickets() const { return tickets_.size(); }
+  int64_t last_idx() const { return last_idx_; }
+  write::ValidationMode mode() const { return rules_.mode(); }
+  StorageStats stats() const;
+  storage::Storage& storage() { return *storage_; }
+
+  // Sets the log's validation mode (stored in meta). REQUIRES: nothing staged.
+  Status set_mode(write::ValidationMode mode);
+
+  // Sets a meta value of the log; kValidationModeKey ("strict" / "lenient") switches the rules
+  // too, and any other value is invalid_argument naming it. REQUIRES: nothing staged.
+  Status set_meta(const std::string& key, const std::string& value);
+
+ private:
+  // Where an event's ack comes from once the commit is done.
+  struct AckSource {
+    int64_t committed_idx = 0;   // > 0: a duplicate of an event already in the log
+    size_t staged_pos = 0;       // else: position in staged_
+    std::string event_id;
+    bool duplicate = false;
+  };
+  struct TicketState {
+    Ticket id;
+    std::vector<AckSource> acks;
+  };
+
+  LogWriter(std::unique_ptr<storage::Storage> storage, LogWriterOptions options,
+            write::ValidationMode mode);
+  Status read_last_idx();
+  Status rebuild_rules();
+  Status validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
+                            std::vector<std::string>* warnings);
+
+  std::unique_ptr<storage::Storage> storage_;
+  LogWriterOptions options_;
+  write::TransitionState rules_;
+  int64_t last_idx_ = 0;
+  Ticket next_ticket_ = 1;
+  std::vector<BuildEvent> staged_;
+  std::vector<TicketState> tickets_;
+  std::unordered_map<std::string, size_t> staged_ids_;  // event_id -> position in staged_
+  StorageStats stats_;
+};
+
+// A random (version 4) UUID in its canonical text form.
+std::string new_uuid_v4();
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_WRITE_LOG_WRITER_H_

@@ -1,0 +1,286 @@
+// The storage actor: acks after COMMIT, group commit under concurrent writers, atomic batches,
+// failed COMMITs, publication order, overload and shutdown.
+#include "actors/write/storage_actor.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "storage/storage_factory.h"
+#include "tests/support/events.h"
+
+namespace bel::actors {
+namespace {
+
+using namespace bel::testing;
+using namespace bel::v1;
+
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+class StorageActorTest : public ::testing::Test {
+ protected:
+  StorageActorTest() {
+    config_.set("scheduler.max-threads", 2);
+    add_error_category(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+  }
+  ~StorageActorTest() override {
+    if (log_) caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
+    system_->await_all_actors_done();
+  }
+
+  // Spawns the storage actor over a fresh memory:// log; keeps a reader onto the same log.
+  void start(storage::StorageOptions options = {}, StorageActorConfig config = {}) {
+    auto storage = storage::open_storage("memory://", options);
+    ASSERT_TRUE(storage.ok());
+    auto reader = (*storage)->open_reader();
+    ASSERT_TRUE(reader.ok());
+    reader_ = std::move(*reader);
+    auto writer = LogWriter::open(std::move(*storage), {});
+    ASSERT_TRUE(writer.ok());
+    log_ = spawn_storage_actor(*system_, std::move(*writer), config);
+  }
+
+  Result<AppendAck> append(caf::scoped_actor& self, BuildEvent event) {
+    Result<AppendAck> out = make_error(ErrorCode::internal, "no answer");
+    self->request(log_, kTimeout, append_atom::value, std::move(event))
+        .receive([&](const AppendAck& ack) { out = ack; },
+                 [&](const caf::error& e) { out = from_caf_error(e); });
+    return out;
+  }
+
+  Result<AppendAcks> append_batch(caf::scoped_actor& self, std::vector<BuildEvent> batch) {
+    Result<AppendAcks> out = make_error(ErrorCode::internal, "no answer");
+    self->request(log_, kTimeout, append_atom::value, std::move(batch))
+        .receive([&](const AppendAcks& acks) { out = acks; },
+                 [&](const caf::error& e) { out = from_caf_error(e); });
+    return out;
+  }
+
+  StorageStats stats(caf::scoped_actor& self) {
+    StorageStats out;
+    self->request(log_, kTimeout, stats_atom::value)
+        .receive([&](const StorageStats& s) { out = s; },
+                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    return out;
+  }
+
+  // Receives the next (committed_atom, events) message published to `self`.
+  std::vector<BuildEvent> next_published(caf::scoped_actor& self) {
+    std::vector<BuildEvent> out;
+    self->receive([&](committed_atom, const std::vector<BuildEvent>& events) { out = events; },
+                  caf::after(kTimeout) >> [&] { ADD_FAILURE() << "nothing published"; });
+    return out;
+  }
+
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  StorageActor log_;
+  std::unique_ptr<storage::Storage> reader_;
+};
+
+TEST_F(StorageActorTest, AcknowledgesWithIdxOnlyAfterCommit) {
+  start();
+  caf::scoped_actor self{*system_};
+  auto ack = append(self, request_event("br-1", BUILD_REQUEST_RECEIVED));
+  ASSERT_TRUE(ack.ok()) << ack.error().to_string();
+  EXPECT_EQ(ack->idx(), 1);
+  // By the time the ack arrived, the event was committed and visible to any reader.
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 1);
+}
+
+TEST_F(StorageActorTest, ConcurrentWritersShareCommitsAndEachGetsItsIdx) {
+  start();
+  {
+    caf::scoped_actor setup{*system_};
+    ASSERT_TRUE(append(setup, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  }
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 250;
+  std::vector<std::vector<int64_t>> idxs(kWriters);
+  std::atomic<int> not_yet_committed{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      caf::scoped_actor self{*system_};
+      auto reader = reader_->open_reader();
+      ASSERT_TRUE(reader.ok());
+      // Pipelined: every append is in flight before the first answer is read. Answers to plain
+      // sends come back as ordinary messages.
+      for (int i = 0; i < kPerWriter; ++i) {
+        self->send(log_, append_atom::value,
+                   partition_event("br", "p/" + std::to_string(w) + "/" + std::to_string(i),
+                                      PARTITION_REQUESTED));
+      }
+      for (int i = 0; i < kPerWriter; ++i) {
+        self->receive(
+            [&](const AppendAck& ack) {
+              idxs[w].push_back(ack.idx());
+              auto last = (*reader)->last_idx();
+              if (!last.ok() || *last < ack.idx()) ++not_yet_committed;
+            },
+            [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  std::set<int64_t> all;
+  for (const auto& v : idxs) {
+    EXPECT_EQ(v.size(), static_cast<size_t>(kPerWriter));
+    all.insert(v.begin(), v.end());
+  }
+  constexpr int kEvents = kWriters * kPerWriter;
+  ASSERT_EQ(all.size(), static_cast<size_t>(kEvents));  // every writer got its own idx
+  EXPECT_EQ(*all.begin(), 2);
+  EXPECT_EQ(*all.rbegin(), kEvents + 1);  // contiguous after the setup event
+  EXPECT_EQ(not_yet_committed.load(), 0);  // no ack ran ahead of its commit
+
+  caf::scoped_actor self{*system_};
+  auto s = stats(self);
+  EXPECT_EQ(s.events_appended(), kEvents + 1);
+  EXPECT_LT(s.commits(), kEvents);  // group commit: fewer transactions than events
+  EXPECT_GT(s.max_group_events(), 1);
+}
+
+TEST_F(StorageActorTest, BatchWithOneInvalidEventStoresNothing) {
+  start();
+  caf::scoped_actor self{*system_};
+  auto acks = append_batch(self, {request_event("br-1", BUILD_REQUEST_RECEIVED),
+                                  request_event("br-1", BUILD_REQUEST_PLANNING),
+                                  partition_event("br-1", "", PARTITION_REQUESTED)});
+  ASSERT_FALSE(acks.ok());
+  EXPECT_EQ(acks.error().code, ErrorCode::invalid_event);
+  EXPECT_NE(acks.error().message.find("append #3"), std::string::npos) << acks.error().message;
+  EXPECT_NE(acks.error().message.find("partition_ref"), std::string::npos);
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 0);
+
+  auto good = append_batch(self, {request_event("br-1", BUILD_REQUEST_RECEIVED),
+                                  request_event("br-1", BUILD_REQUEST_PLANNING)});
+  ASSERT_TRUE(good.ok()) << good.error().to_string();
+  ASSERT_EQ(good->acks_size(), 2);
+  EXPECT_EQ(good->acks(0).idx(), 1);
+  EXPECT_EQ(good->acks(1).idx(), 2);
+}
+
+TEST_F(StorageActorTest, FailedCommitFailsTheBatchPublishesNothingAndTheNextBatchTakesTheNextIdx) {
+  auto fail_next_commit = std::make_shared<std::atomic<bool>>(false);
+  storage::StorageOptions options;
+  options.fault_hook = [fail_next_commit](storage::FaultPoint p) -> Status {
+    if (p == storage::FaultPoint::commit && fail_next_commit->exchange(false)) {
+      return make_error(ErrorCode::storage_unavailable, "injected COMMIT failure");
+    }
+    return ok_status();
+  };
+  start(options);
+  caf::scoped_actor self{*system_};
+  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(self))
+      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
+
+  auto first = append(self, request_event("br-1", BUILD_REQUEST_RECEIVED));
+  ASSERT_TRUE(first.ok());
+  auto published = next_published(self);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].idx(), 1);
+
+  *fail_next_commit = true;
+  auto failed = append_batch(self, {request_event("br-1", BUILD_REQUEST_PLANNING),
+                                    request_event("br-2", BUILD_REQUEST_RECEIVED)});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::storage_unavailable);
+
+  // The same transitions are accepted again (the failed group was rolled back) at idx 2.
+  auto next = append(self, request_event("br-1", BUILD_REQUEST_PLANNING));
+  ASSERT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_EQ(next->idx(), 2);
+  // The next publication is that event: nothing of the failed batch was published.
+  published = next_published(self);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].idx(), 2);
+  EXPECT_EQ(published[0].build_request_event().status_code(), BUILD_REQUEST_PLANNING);
+  EXPECT_EQ(stats(self).failed_commits(), 1);
+}
+
+TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
+  start();
+  caf::scoped_actor self{*system_};
+  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(self))
+      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  constexpr int kEvents = 300;
+  for (int i = 0; i < kEvents; ++i) {
+    self->send(log_, append_atom::value,
+               partition_event("br", "p/" + std::to_string(i), PARTITION_REQUESTED));
+  }
+  int64_t expected = 1;
+  int acks = 0;
+  // Acks and publications interleave; read until every event was both acked and published.
+  while (acks < kEvents || expected <= kEvents + 1) {
+    self->receive([&](const AppendAck&) { ++acks; },
+                  [&](committed_atom, const std::vector<BuildEvent>& events) {
+                    for (const auto& e : events) EXPECT_EQ(e.idx(), expected++);
+                  },
+                  [&](const caf::error& e) { FAIL() << caf::to_string(e); },
+                  caf::after(kTimeout) >> [&] { FAIL() << "timed out"; });
+  }
+  EXPECT_EQ(expected, kEvents + 2);
+}
+
+TEST_F(StorageActorTest, AnswersOverloadedAbovePendingLimitAndKeepsWorking) {
+  StorageActorConfig config;
+  config.max_pending_events = 4;
+  start({}, config);
+  caf::scoped_actor self{*system_};
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  constexpr int kEvents = 200;
+  for (int i = 0; i < kEvents; ++i) {
+    self->send(log_, append_atom::value,
+               partition_event("br", "p/" + std::to_string(i), PARTITION_REQUESTED));
+  }
+  int ok = 0, overloaded = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    self->receive([&](const AppendAck&) { ++ok; },
+                  [&](const caf::error& e) {
+                    EXPECT_EQ(from_caf_error(e).code, ErrorCode::overloaded) << caf::to_string(e);
+                    ++overloaded;
+                  });
+  }
+  EXPECT_EQ(ok + overloaded, kEvents);
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(overloaded, 0);
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 1 + ok);  // every acked event is in the log, nothing else
+  EXPECT_EQ(stats(self).overloaded(), overloaded);
+}
+
+TEST_F(StorageActorTest, ShutdownAnswersEveryPendingAppend) {
+  start();
+  caf::scoped_actor self{*system_};
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  constexpr int kEvents = 100;
+  for (int i = 0; i < kEvents; ++i) {
+    self->send(log_, append_atom::value,
+               partition_event("br", "p/" + std::to_string(i), PARTITION_REQUESTED));
+  }
+  caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
+  int acked = 0, failed = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    self->receive([&](const AppendAck&) { ++acked; }, [&](const caf::error&) { ++failed; },
+                  caf::after(kTimeout) >> [&] { FAIL() << "an append was dropped silently"; });
+  }
+  EXPECT_EQ(acked + failed, kEvents);
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 1 + acked);  // acknowledged means stored
+  log_ = nullptr;
+}
+
+}  // namespace
+}  // namespace bel::actors
