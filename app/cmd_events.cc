@@ -87,7 +87,7 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
     since = stats->last_idx();
   }
   int64_t printed = 0;
-  bool header = false;
+  EventStream stream(stdout);
   // Polls the log through a reader (a scan never blocks appends), so it follows every writer:
   // the coordinator it talks to, or another process writing the file.
   constexpr auto kPollInterval = std::chrono::milliseconds(100);
@@ -102,13 +102,7 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
       if (*format == Format::json) {
         std::printf("%s\n", to_json(event).c_str());
       } else {
-        if (!header) {
-          std::printf("IDX  TIME (UTC)  BUILD  TYPE  SUBJECT  STATUS  DETAIL\n");
-          header = true;
-        }
-        std::string line;
-        for (const auto& c : event_row(event)) line += (line.empty() ? "" : "  ") + c;
-        std::printf("%s\n", line.c_str());
+        stream.print(event);
       }
       if (flags.count > 0 && ++printed >= flags.count) {
         std::fflush(stdout);

@@ -1,11 +1,11 @@
 #include "app/output.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <ctime>
 
-#include <fmt/format.h>
-
+#include "app/text.h"
 #include "messages/event_keys.h"
 #include "messages/status_names.h"
 
@@ -38,31 +38,33 @@ Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
 
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(header_.size());
+  for (auto& c : cells) c = fit(c, kMaxCellWidth);
   rows_.push_back(std::move(cells));
+}
+
+std::string Table::format_row(const std::vector<std::string>& cells,
+                              const std::vector<size_t>& widths) {
+  std::string s;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i + 1 == cells.size() || i >= widths.size()) {
+      s += cells[i];
+    } else {
+      s += pad(cells[i], widths[i] + 2);
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
 }
 
 void Table::print(std::FILE* out) const {
   std::vector<size_t> width(header_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
   };
   measure(header_);
   for (const auto& r : rows_) measure(r);
-  auto line = [&](const std::vector<std::string>& row) {
-    std::string s;
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i + 1 == row.size()) {
-        s += row[i];
-      } else {
-        s += row[i];
-        s.append(width[i] - row[i].size() + 2, ' ');
-      }
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    std::fprintf(out, "%s\n", s.c_str());
-  };
-  line(header_);
-  for (const auto& r : rows_) line(r);
+  std::fprintf(out, "%s\n", format_row(header_, width).c_str());
+  for (const auto& r : rows_) std::fprintf(out, "%s\n", format_row(r, width).c_str());
 }
 
 std::string event_subject(const BuildEvent& event) {
@@ -136,29 +138,38 @@ std::string event_detail(const BuildEvent& event) {
   }
 }
 
-namespace {
-
-// Keeps table cells on one line and of bounded width.
-std::string cell(std::string text, size_t max = 60) {
-  for (auto& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  if (text.size() > max) text = text.substr(0, max - 3) + "...";
-  return text;
-}
-
-}  // namespace
-
 std::vector<std::string> event_row(const BuildEvent& event) {
   std::string type(event_type_name(event));
-  if (type.size() > 6 && type.compare(type.size() - 6, 6, "_event") == 0) type.resize(type.size() - 6);
+  if (type.size() > 6 && type.compare(type.size() - 6, 6, "_event") == 0)
+    type.resize(type.size() - 6);
   return {std::to_string(event.idx()), format_time(event.timestamp()),
-          cell(event.build_request_id(), 40), type,
-          cell(event_subject(event)), event_status(event), cell(event_detail(event))};
+          event.build_request_id(),    type,
+          event_subject(event),        event_status(event),
+          event_detail(event)};
+}
+
+const std::vector<std::string>& event_header() {
+  static const std::vector<std::string> header = {"IDX",     "TIME (UTC)", "BUILD", "TYPE",
+                                                  "SUBJECT", "STATUS",     "DETAIL"};
+  return header;
+}
+
+EventStream::EventStream(std::FILE* out) : out_(out) {}
+
+void EventStream::print(const BuildEvent& event) {
+  // A stream cannot measure rows it has not seen: fixed widths, cells fitted to them.
+  static const std::vector<size_t> widths = {8, 24, 24, 22, 40, 11, Table::kMaxCellWidth};
+  if (!header_printed_) {
+    std::fprintf(out_, "%s\n", Table::format_row(event_header(), widths).c_str());
+    header_printed_ = true;
+  }
+  auto cells = event_row(event);
+  for (size_t i = 0; i < cells.size(); ++i) cells[i] = fit(cells[i], widths[i]);
+  std::fprintf(out_, "%s\n", Table::format_row(cells, widths).c_str());
 }
 
 void print_events_table(const EventPage& page, std::FILE* out) {
-  Table table({"IDX", "TIME (UTC)", "BUILD", "TYPE", "SUBJECT", "STATUS", "DETAIL"});
+  Table table(event_header());
   for (const auto& e : page.events()) table.add_row(event_row(e));
   table.print(out);
   if (page.has_more()) {
@@ -168,7 +179,8 @@ void print_events_table(const EventPage& page, std::FILE* out) {
 }
 
 void print_error(const Error& error) {
-  std::fprintf(stderr, "bel: %s\n", error.to_string().c_str());
+  // Messages quote what the user or the log gave (ids, refs): never a raw control character.
+  std::fprintf(stderr, "bel: %s\n", printable(error.to_string()).c_str());
 }
 
 std::string json_string(const std::string& text) {

@@ -26,13 +26,21 @@ Result<Format> resolve_format(const std::string& text);
 // Unix nanoseconds as "2026-11-25T18:25:42.123Z"; "-" for 0.
 std::string format_time(int64_t unix_ns);
 
-// Columns padded to their widest cell; the last column is not padded.
+// Columns padded to their widest cell by display width; the last column is not padded. Every
+// cell is made printable (control characters escaped) and cut to kMaxCellWidth columns with "…"
+// (JSON output keeps whole values).
 class Table {
  public:
+  static constexpr size_t kMaxCellWidth = 60;
+
   explicit Table(std::vector<std::string> header);
   void add_row(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
   void print(std::FILE* out) const;
+  // One line: each cell but the last padded to its width + 2 columns. REQUIRES: the cells are
+  // printable (see app/text.h).
+  static std::string format_row(const std::vector<std::string>& cells,
+                                const std::vector<size_t>& widths);
 
  private:
   std::vector<std::string> header_;
@@ -46,8 +54,20 @@ std::string event_detail(const BuildEvent& event);   // message / reason / deleg
 
 // Prints `page` as a table (with a hint to continue when has_more).
 void print_events_table(const EventPage& page, std::FILE* out);
-// One table row per event, without header, for `events tail`.
+// The cells of one event's table row (raw text; Table and EventStream make them printable).
 std::vector<std::string> event_row(const BuildEvent& event);
+
+// Events printed one at a time as they arrive (`events tail`): a header before the first, then
+// one aligned line per event, with fixed column widths.
+class EventStream {
+ public:
+  explicit EventStream(std::FILE* out);
+  void print(const BuildEvent& event);
+
+ private:
+  std::FILE* out_;
+  bool header_printed_ = false;
+};
 
 // `text` as a JSON string literal, quoted and escaped.
 std::string json_string(const std::string& text);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/output.h"
+#include "app/text.h"
 #include "messages/status_names.h"
 
 namespace bel::app {
@@ -25,7 +26,7 @@ std::string counts_text(const Map& counts) {
 class Fields {
  public:
   void add(std::string key, std::string value) {
-    rows_.emplace_back(std::move(key), value.empty() ? "-" : std::move(value));
+    rows_.emplace_back(std::move(key), value.empty() ? "-" : printable(value));
   }
   void print(std::FILE* out) const {
     size_t w = 0;

@@ -25,6 +25,7 @@ find_package(spdlog REQUIRED)            # spdlog::spdlog
 find_package(CLI11 REQUIRED)             # CLI11::CLI11
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells
 if(BEL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

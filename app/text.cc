@@ -1,0 +1,97 @@
+#include "app/text.h"
+
+#include <fmt/format.h>
+#include <utf8proc.h>
+
+namespace bel::app {
+namespace {
+
+// Decodes the code point at text[i]; returns its byte length, or -1 for an invalid sequence.
+utf8proc_ssize_t decode(std::string_view text, size_t i, utf8proc_int32_t* cp) {
+  return utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + i),
+                          static_cast<utf8proc_ssize_t>(text.size() - i), cp);
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = decode(text, i, &cp);
+    if (n <= 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i]));
+      ++i;
+      continue;
+    }
+    if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp < 0x20 || cp == 0x7f) {
+      out += fmt::format("\\x{:02x}", cp);
+    } else if (cp >= 0x80 && cp < 0xa0) {
+      out += fmt::format("\\u{:04x}", cp);
+    } else {
+      out.append(text.data() + i, static_cast<size_t>(n));
+    }
+    i += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+size_t display_width(std::string_view text) {
+  size_t width = 0;
+  for (size_t i = 0; i < text.size();) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = decode(text, i, &cp);
+    if (n <= 0) {
+      ++width;
+      ++i;
+      continue;
+    }
+    width += static_cast<size_t>(std::max(0, utf8proc_charwidth(cp)));
+    i += static_cast<size_t>(n);
+  }
+  return width;
+}
+
+std::string fit(std::string_view text, size_t max_width) {
+  std::string shown = printable(text);
+  if (display_width(shown) <= max_width) return shown;
+  // Keep whole grapheme clusters while they leave one column for the ellipsis.
+  const size_t budget = max_width - 1;
+  size_t width = 0;
+  size_t cut = 0;  // bytes kept: the end of the last whole cluster that fits
+  size_t cluster_width = 0;
+  utf8proc_int32_t previous = -1;
+  utf8proc_int32_t state = 0;
+  for (size_t i = 0; i < shown.size();) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = decode(shown, i, &cp);
+    const size_t len = n > 0 ? static_cast<size_t>(n) : 1;
+    if (previous >= 0 && utf8proc_grapheme_break_stateful(previous, cp, &state)) {
+      // The cluster before `i` is whole: keep it if it fits.
+      if (width + cluster_width > budget) break;
+      width += cluster_width;
+      cut = i;
+      cluster_width = 0;
+    }
+    cluster_width += n > 0 ? static_cast<size_t>(std::max(0, utf8proc_charwidth(cp))) : 1;
+    previous = n > 0 ? cp : 0xfffd;
+    i += len;
+  }
+  return shown.substr(0, cut) + "…";
+}
+
+std::string pad(std::string_view text, size_t width) {
+  std::string out(text);
+  const size_t w = display_width(text);
+  if (w < width) out.append(width - w, ' ');
+  return out;
+}
+
+}  // namespace bel::app
