@@ -1,8 +1,42 @@
+#include <algorithm>
 #include <cstring>
 
 #include "app/commands.h"
+#include "app/suggest.h"
 
 namespace bel::app {
+namespace {
+
+std::vector<std::string> subcommand_names(CLI::App* app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app->get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+// The first "--flag" among `args` that `command` does not know, with a suggestion; empty when
+// every flag is known. CLI11 would only say "The following arguments were not expected".
+std::string unknown_flag(CLI::App* command, const std::string& command_words,
+                         const std::vector<std::string>& args) {
+  std::vector<std::string> known;
+  for (const auto* opt : command->get_options()) {
+    for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;  // the rest are positional
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    const CLI::Option* opt = command->get_option_no_throw(name);
+    if (opt == nullptr) {
+      return with_suggestion("unknown flag \"" + name + "\" for " + command_words, name, known);
+    }
+    // The value of "--flag VALUE" may itself start with "--": it is not a flag.
+    if (name.size() == arg.size() && opt->get_type_size() != 0) ++i;
+  }
+  return "";
+}
+
+}  // namespace
 
 void add_all_commands(CLI::App& app, Context& ctx, bool interactive) {
   add_append_command(app, ctx);
@@ -18,6 +52,7 @@ void add_all_commands(CLI::App& app, Context& ctx, bool interactive) {
     add_run_command(app, ctx);
     add_console_command(app, ctx);
     add_bench_command(app, ctx);
+    add_completion_command(app, ctx);
   }
 }
 
@@ -42,28 +77,46 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
       if (sub->get_name() == argv[1]) command = sub;
     }
     if (command == nullptr) {
-      std::fprintf(stderr, "bel: unknown command \"%s\"\n%s", argv[1].c_str(), hint);
+      std::fprintf(
+          stderr, "bel: %s\n%s",
+          with_suggestion("unknown command \"" + argv[1] + "\"", argv[1], subcommand_names(&app))
+              .c_str(),
+          hint);
       return kExitUsage;
     }
     // A command group (partitions, builds, ...) needs one of its subcommands. CLI11 would only
     // say "A subcommand is required", naming neither the word it did not know nor the choices.
-    auto subs = command->get_subcommands({});
+    auto subs = subcommand_names(command);
     const std::string next = argv.size() > 2 ? argv[2] : "";
+    std::string words = argv[1];
+    size_t first_arg = 2;
     if (!subs.empty() && next != "-h" && next != "--help") {
       std::string names;
-      bool known = false;
-      for (const auto* sub : subs) {
-        names += (names.empty() ? "" : ", ") + sub->get_name();
-        known |= sub->get_name() == next;
-      }
-      if (!known) {
+      for (const auto& sub : subs) names += (names.empty() ? "" : ", ") + sub;
+      if (std::find(subs.begin(), subs.end(), next) == subs.end()) {
         if (next.empty() || next[0] == '-') {
           std::fprintf(stderr, "bel: %s needs a subcommand: %s\n%s", argv[1].c_str(), names.c_str(),
                        hint);
         } else {
-          std::fprintf(stderr, "bel: unknown command \"%s %s\" (%s has: %s)\n%s", argv[1].c_str(),
-                       next.c_str(), argv[1].c_str(), names.c_str(), hint);
+          std::fprintf(
+              stderr, "bel: %s (%s has: %s)\n%s",
+              with_suggestion("unknown command \"" + argv[1] + " " + next + "\"", next, subs)
+                  .c_str(),
+              argv[1].c_str(), names.c_str(), hint);
         }
+        return kExitUsage;
+      }
+      command = command->get_subcommand(next);
+      words += " " + next;
+      first_arg = 3;
+    }
+    if (subs.empty() || first_arg == 3) {
+      const std::vector<std::string> rest(argv.begin() + std::min(first_arg, argv.size()),
+                                          argv.end());
+      const std::string problem = unknown_flag(command, words, rest);
+      if (!problem.empty()) {
+        std::fprintf(stderr, "bel: %s\n%s %s --help for its flags.\n", problem.c_str(),
+                     interactive ? "Type" : "Run bel", words.c_str());
         return kExitUsage;
       }
     }

@@ -231,8 +231,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   }
   auto* cmd = app.add_subcommand(
       "bench",
-      "Measure the performance figures of SPEC section 8, each beside a baseline measured in "
-      "the same run on the same data. Exit 0 when the measurements ran, even if a target was "
+      "Measure bel's performance figures (appends per second, durable), each beside a baseline "
+      "measured in the same run on the same data; docs/benchmarks.md explains each figure. Exit 0 when the measurements ran, even if a target was "
       "missed (see --strict).");
   cmd->footer(
       "Suites:\n" + suites_help +

@@ -52,9 +52,7 @@ void add_builds_commands(CLI::App& app, Context& ctx) {
 
   auto lf = std::make_shared<ListFlags>();
   auto* list = group->add_subcommand("list", "Build requests, newest first");
-  list->add_option("--status", lf->statuses,
-                   "Only this status (repeatable): received, planning, analysis_completed, "
-                   "executing, completed, failed, cancelled, or the enum name");
+  add_status_option<BuildRequestStatus>(list, lf->statuses);
   list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
   list->add_option("--offset", lf->offset, "Skip this many first")->capture_default_str();
   add_log_options(list, ctx);

@@ -92,9 +92,7 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   auto rf = std::make_shared<RunsFlags>();
   auto* rlist = runs->add_subcommand("list", "Job runs, newest first");
   rlist->add_option("--job", rf->job, "Only runs of this job label");
-  rlist->add_option("--status", rf->statuses,
-                    "Only this status (repeatable): scheduled, running, completed, failed, "
-                    "cancelled, skipped, or the enum name");
+  add_status_option<JobStatus>(rlist, rf->statuses);
   rlist->add_option("--limit", rf->limit, "At most this many (1..1000)")->capture_default_str();
   rlist->add_option("--offset", rf->offset, "Skip this many first")->capture_default_str();
   add_log_options(rlist, ctx);

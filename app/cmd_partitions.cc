@@ -80,9 +80,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto lf = std::make_shared<ListFlags>();
   auto* list = group->add_subcommand(
       "list", "Partitions with a known status, most recently changed first");
-  list->add_option("--status", lf->statuses,
-                   "Only this status (repeatable): requested, scheduled, building, available, "
-                   "failed, invalidated, ... or the enum name");
+  add_status_option<PartitionStatus>(list, lf->statuses);
   list->add_option("--pattern", lf->pattern, "Only refs matching this glob: * ? [a-z]");
   list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
   list->add_option("--offset", lf->offset, "Skip this many first")->capture_default_str();

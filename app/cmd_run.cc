@@ -113,15 +113,15 @@ void run_run(Context& ctx, const RunFlags& f) {
     return;
   }
 
-  std::printf(
-      "appended %lld events: %lld builds completed, %lld failed, %lld cancelled; "
-      "%lld delegations to running builds, %lld to earlier builds; %lld job runs failed; "
-      "%lld invalidations\n\n",
-      static_cast<long long>(r.events_appended), static_cast<long long>(r.builds_completed),
-      static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
-      static_cast<long long>(r.delegations_active),
-      static_cast<long long>(r.delegations_historical), static_cast<long long>(r.jobs_failed),
-      static_cast<long long>(r.invalidations));
+  std::printf("appended %s: %s completed, %lld failed, %lld cancelled; %s to running builds, "
+              "%lld to earlier builds; %s failed; %s\n\n",
+              counted(r.events_appended, "event").c_str(),
+              counted(r.builds_completed, "build").c_str(),
+              static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
+              counted(r.delegations_active, "delegation").c_str(),
+              static_cast<long long>(r.delegations_historical),
+              counted(r.jobs_failed, "job run").c_str(),
+              counted(r.invalidations, "invalidation").c_str());
   std::printf("== activity\n");
   print_activity(*activity, stdout);
   if (detail) {
@@ -164,7 +164,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")
       ->capture_default_str();
   add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx);
+  add_log_options(cmd, ctx, /*coordinator=*/true);
   cmd->callback([&ctx, f] { run_run(ctx, *f); });
 }
 

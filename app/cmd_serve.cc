@@ -114,6 +114,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     }
     port = *published;
     const std::string endpoint = listen->first + ":" + std::to_string(port);
+    (*lock)->add_note("console endpoint " + endpoint);
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
       if (auto ok = set_meta(system, *api, actors::kEndpointKey, endpoint); !ok.ok()) {
         say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
@@ -196,7 +197,7 @@ void add_serve_command(CLI::App& app, Context& ctx) {
                   "--token-file")
       ->capture_default_str();
   add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx);
+  add_log_options(cmd, ctx, /*coordinator=*/true);
   cmd->callback([&ctx, f] { run_serve(ctx, *f); });
 }
 

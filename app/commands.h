@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <google/protobuf/generated_enum_reflection.h>
 
 #include "actors/client/session.h"
 #include "app/output.h"
@@ -64,7 +65,8 @@ struct Context {
 };
 
 // Adds --log, --format, --connect and --token-file to a leaf command (so its --help lists them).
-void add_log_options(CLI::App* cmd, Context& ctx);
+// `coordinator`: the command runs the coordinator itself (serve, run), so it has no --connect.
+void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator = false);
 
 // Adds --durability (full or normal) to a command that may open the log for writing.
 void add_durability_option(CLI::App* cmd, Context& ctx);
@@ -85,10 +87,44 @@ void add_views_commands(CLI::App& app, Context& ctx);
 void add_check_command(CLI::App& app, Context& ctx);
 void add_console_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
+void add_completion_command(CLI::App& app, Context& ctx);
 
 // Runs one command line (argv[0] is the program name) the way `bel` does: builds the app,
 // parses, runs, and returns the exit code. The console calls it for every line with its Context.
 int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool interactive);
+
+// The name of the validator that carries an option's accepted values, for --help and for the
+// shell completion (bel completion): the values, space-separated, in its description.
+inline constexpr const char* kChoicesValidator = "choices";
+
+// Marks `option` as taking one of `choices` (short names): listed in --help and offered by the
+// shell completion. It checks nothing: the command checks the values with a message naming them.
+void set_choices(CLI::Option* option, const std::vector<std::string>& choices);
+
+// The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN: "requested", ...
+template <class Enum>
+std::vector<std::string> status_choices() {
+  std::vector<std::string> out;
+  const auto* descriptor = google::protobuf::GetEnumDescriptor<Enum>();
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    if (descriptor->value(i)->number() != 0) {
+      out.push_back(short_status_name(descriptor->value(i)->name()));
+    }
+  }
+  return out;
+}
+
+// Adds --status to a list command: repeatable or comma-separated (--status completed,failed),
+// short or enum names of `Enum`; parse the values with parse_statuses.
+template <class Enum>
+CLI::Option* add_status_option(CLI::App* cmd, std::vector<std::string>& target) {
+  auto* option = cmd->add_option("--status", target,
+                                 "Only these statuses: repeat the flag or separate them with "
+                                 "commas; short names or enum names")
+                     ->delimiter(',');
+  set_choices(option, status_choices<Enum>());
+  return option;
+}
 
 // Parses repeated --status values (enum names or short forms) with `parse`; a usage error naming
 // the flag and the bad value otherwise.

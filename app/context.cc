@@ -93,14 +93,32 @@ void add_durability_option(CLI::App* cmd, Context& ctx) {
       ->capture_default_str();
 }
 
-void add_log_options(CLI::App* cmd, Context& ctx) {
-  cmd->add_option("--format", ctx.format,
-                  "Output format: table or json (default: table on a terminal, json otherwise)");
+void set_choices(CLI::Option* option, const std::vector<std::string>& choices) {
+  std::string listed;
+  for (const auto& c : choices) listed += (listed.empty() ? "" : " ") + c;
+  option->check(CLI::Validator([](std::string&) { return std::string(); }, "{" + listed + "}",
+                               kChoicesValidator));
+}
+
+void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator) {
+  set_choices(cmd->add_option("--format", ctx.format,
+                              "Output format: table or json (default: table on a terminal, json "
+                              "otherwise)"),
+              {"table", "json"});
   if (ctx.in_console) return;  // the console's session is fixed when it starts
   cmd->add_option("--log", ctx.log_uri,
-                  "The log: sqlite:///abs/path.db, sqlite://rel/path.db, memory://, stdout")
+                  "The log: sqlite:///abs/path.db, sqlite://rel/path.db or a bare path (an SQLite "
+                  "file), memory://, stdout")
       ->envname("BEL_LOG")
       ->capture_default_str();
+  if (coordinator) {
+    // A coordinator owns its log: there is no other coordinator to connect to.
+    cmd->add_option("--token-file", ctx.token_file,
+                    "The token consoles must present, in a file of mode 0600 (default: a fresh "
+                    "token written to the log's path + .token)")
+        ->envname("BEL_TOKEN_FILE");
+    return;
+  }
   cmd->add_option("--connect", ctx.connect,
                   "HOST:PORT of a running coordinator (default: the one the log advertises)")
       ->envname("BEL_CONNECT");

@@ -169,6 +169,10 @@ void EventStream::print(const BuildEvent& event) {
 }
 
 void print_events_table(const EventPage& page, std::FILE* out) {
+  if (page.events_size() == 0) {
+    std::fprintf(out, "no events match\n");
+    return;
+  }
   Table table(event_header());
   for (const auto& e : page.events()) table.add_row(event_row(e));
   table.print(out);
@@ -181,6 +185,10 @@ void print_events_table(const EventPage& page, std::FILE* out) {
 void print_error(const Error& error) {
   // Messages quote what the user or the log gave (ids, refs): never a raw control character.
   std::fprintf(stderr, "bel: %s\n", printable(error.to_string()).c_str());
+}
+
+std::string counted(int64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 std::string json_string(const std::string& text) {

@@ -48,6 +48,9 @@ void print_more(std::FILE* out, int shown, int64_t total, bool has_more) {
   }
 }
 
+// An empty list says so instead of printing a lone header.
+void print_none(const char* what, std::FILE* out) { std::fprintf(out, "no %s match\n", what); }
+
 std::string idx_text(int64_t idx) { return idx == 0 ? "-" : std::to_string(idx); }
 
 }  // namespace
@@ -68,6 +71,7 @@ std::string short_status(const std::string& status_name) {
 }
 
 void print_partitions_table(const PartitionsListResponse& list, std::FILE* out) {
+  if (list.partitions_size() == 0) return print_none("partitions", out);
   Table t({"PARTITION", "STATUS", "UPDATED (UTC)", "IDX", "BUILD", "JOB RUN", "MESSAGE"});
   for (const auto& p : list.partitions()) {
     t.add_row({p.partition_ref(), short_status(p.status_name()), format_time(p.last_updated()),
@@ -102,6 +106,7 @@ void print_partition_detail(const PartitionStatusResponse& status,
 }
 
 void print_builds_table(const BuildsListResponse& list, std::FILE* out) {
+  if (list.builds_size() == 0) return print_none("builds", out);
   Table t({"BUILD", "STATUS", "CREATED (UTC)", "UPDATED (UTC)", "EVENTS", "PARTITIONS", "JOB RUNS",
            "MESSAGE"});
   for (const auto& b : list.builds()) {
@@ -140,6 +145,7 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
 }
 
 void print_job_metrics_table(const JobMetricsList& jobs, std::FILE* out) {
+  if (jobs.jobs_size() == 0) return print_none("jobs", out);
   Table t({"JOB", "RUNS", "BY STATUS", "SUCCESS", "AVG DURATION", "LAST RUN", "LAST STATUS"});
   for (const auto& j : jobs.jobs()) {
     t.add_row({j.job_label(), std::to_string(j.total_runs()), counts_text(j.runs_by_status()),
@@ -165,6 +171,7 @@ void print_job_metrics(const JobMetrics& j, std::FILE* out) {
 }
 
 void print_job_runs_table(const JobRunsListResponse& list, std::FILE* out) {
+  if (list.job_runs_size() == 0) return print_none("job runs", out);
   Table t({"JOB RUN", "JOB", "BUILD", "STATUS", "SCHEDULED (UTC)", "DURATION", "MESSAGE"});
   for (const auto& r : list.job_runs()) {
     const int64_t duration =

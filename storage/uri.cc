@@ -18,7 +18,8 @@ Error unsupported(std::string_view uri, std::string_view why) {
 }  // namespace
 
 const char* supported_uri_forms() {
-  return "sqlite:///abs/path.db, sqlite://rel/path.db, memory://, stdout";
+  return "sqlite:///abs/path.db, sqlite://rel/path.db, a bare path (rel/path.db), memory://, "
+         "stdout";
 }
 
 Result<StorageUri> parse_storage_uri(std::string_view uri) {
@@ -32,8 +33,12 @@ Result<StorageUri> parse_storage_uri(std::string_view uri) {
     out.scheme = UriScheme::memory;
     return out;
   }
-  if (starts_with(uri, "sqlite://")) {
-    std::string_view rest = uri.substr(std::string_view("sqlite://").size());
+  // A bare path ("bel.db", "/var/lib/bel/bel.db") is an SQLite file. Anything with a ':' must
+  // name its scheme, so a mistyped scheme ("sqlite:/x.db", "file:///x.db") is refused, not
+  // taken for a file name.
+  const bool bare_path = !uri.empty() && uri.find(':') == std::string_view::npos;
+  if (bare_path || starts_with(uri, "sqlite://")) {
+    std::string_view rest = bare_path ? uri : uri.substr(std::string_view("sqlite://").size());
     if (rest.empty() || rest == "/") return unsupported(uri, "no database path");
     out.scheme = UriScheme::sqlite;
     // "sqlite:///abs" keeps its leading '/'; a relative path gets "./" so SQLite never reads it

@@ -8,6 +8,7 @@
 //   sqlite:///abs/path.db   absolute path /abs/path.db
 //   sqlite://rel/path.db    path relative to the working directory (passed to SQLite as
 //                           ./rel/path.db, so ":memory:" and "file:" keep no special meaning)
+//   path.db, /abs/path.db   a bare path (no ':' in it) is an SQLite file, as above
 //   memory://[name]         a fresh in-process log; the name is allowed and ignored
 //   stdout                  a fresh in-process log that prints each committed event
 //   postgres://..., postgresql://...   recognised, but the backend is not built yet

@@ -19,14 +19,23 @@ namespace bel::storage {
 
 class WriterLock {
  public:
+  // Takes the lock, recording who holds it ("pid 1234 (bel serve) since <UTC time>") in the lock
+  // file; a process refused the lock gets storage_unavailable naming that holder.
   static Result<std::unique_ptr<WriterLock>> acquire(const std::string& log_uri);
   ~WriterLock();
+
+  // Adds `note` to the holder record ("console endpoint 127.0.0.1:41234"). Best effort: the
+  // record only improves another process's message.
+  void add_note(const std::string& note);
+
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
 
  private:
-  explicit WriterLock(int fd) : fd_(fd) {}
+  WriterLock(int fd, std::string record) : fd_(fd), record_(std::move(record)) {}
+  void write_record() const;
   int fd_ = -1;
+  std::string record_;
 };
 
 }  // namespace bel::storage

@@ -89,6 +89,7 @@ class ServeProcess {
   }
 
   void signal(int signal) { ::kill(pid_, signal); }
+  pid_t pid() const { return pid_; }
   const std::string& err() const { return err_; }
 
  private:
@@ -223,6 +224,12 @@ TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("another process is writing this log"), std::string::npos)
       << second.err;
+  // It names the live holder: its pid, its command, since when, and its console endpoint.
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid()) + " (bel serve"),
+            std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find(") since 20"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("console endpoint 127.0.0.1:"), std::string::npos) << second.err;
   EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
 }
 

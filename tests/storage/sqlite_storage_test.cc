@@ -160,10 +160,17 @@ TEST_F(SqliteStorageTest, RelativeUriIsRelativeToTheWorkingDirectory) {
       EXPECT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
     }
     auto bare = open_ok("sqlite://bare.db");
+    auto plain = open_ok("plain.db");  // a bare path is an SQLite file too
+    if (plain) {
+      EXPECT_TRUE(plain->append_batch({partition_event("br", "p")}).ok());
+    }
   }
   std::filesystem::current_path(before);
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/sub/rel.db"));
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/bare.db"));
+  auto plain = open_ok("sqlite://" + dir_ + "/plain.db");  // the same file as "plain.db"
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(*plain->last_idx(), 1);
   // Reopened through its absolute form, it is the same log.
   auto log = open_ok("sqlite://" + dir_ + "/sub/rel.db");
   ASSERT_TRUE(log);

@@ -1,0 +1,184 @@
+// What a person meets at the console: suggestions for typos, comma-separated statuses, a bare
+// path as --log, lists that say when nothing matches, help that speaks of what users have, the
+// shell completion script, and ./scripts/run with an absolute build directory.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "app/suggest.h"
+#include "messages/json.h"
+#include "messages/types.h"
+#include "tests/support/events.h"
+#include "tests/support/run_command.h"
+
+namespace bel::app {
+namespace {
+
+using testing::run_command;
+using testing::shell_quote;
+using testing::TempDir;
+
+const std::string kBel = BEL_BINARY;
+
+TEST(SuggestTest, ClosestFindsOneEditTyposAndUniquePrefixes) {
+  const std::vector<std::string> commands = {"partitions", "builds", "jobs", "job-runs", "views"};
+  EXPECT_EQ(closest("partition", commands), "partitions");
+  EXPECT_EQ(closest("buidls", commands), "builds");    // two letters swapped
+  EXPECT_EQ(closest("part", commands), "partitions");  // the only command it begins
+  EXPECT_EQ(closest("--limt", {"--limit", "--log", "--offset"}), "--limit");
+  EXPECT_EQ(closest("job", commands), "jobs");
+  EXPECT_EQ(closest("bulk", {"bulb", "bull"}), std::nullopt);  // two as close: no guess
+  EXPECT_EQ(closest("xyz", commands), std::nullopt);
+  EXPECT_EQ(closest("builds", commands), std::nullopt);  // a known word needs no suggestion
+}
+
+class UsabilityTest : public ::testing::Test {
+ protected:
+  testing::CommandResult bel(const std::string& args, const std::string& input = "") {
+    return run_command(shell_quote(kBel) + " " + args, input);
+  }
+  std::string log() const { return shell_quote("sqlite://" + dir_.path() + "/u.db"); }
+  TempDir dir_;
+};
+
+TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
+  auto command = bel("partition list");
+  EXPECT_EQ(command.exit_code, 2);
+  EXPECT_NE(command.err.find("did you mean \"partitions\"?"), std::string::npos) << command.err;
+
+  auto sub = bel("builds lsit");
+  EXPECT_EQ(sub.exit_code, 2);
+  EXPECT_NE(sub.err.find("did you mean \"list\"?"), std::string::npos) << sub.err;
+
+  auto flag = bel("builds list --limt 3");
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_NE(flag.err.find("unknown flag \"--limt\" for builds list; did you mean \"--limit\"?"),
+            std::string::npos)
+      << flag.err;
+
+  // A value that looks like a flag is a value, not a typo.
+  auto value = bel("builds cancel br-x --reason --limt --log " + log());
+  EXPECT_EQ(value.err.find("unknown flag"), std::string::npos) << value.err;
+}
+
+TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {
+  const std::string path = dir_.path() + "/bare.db";
+  std::string lines;
+  for (auto [id, status] : {std::pair{"br-done", v1::BUILD_REQUEST_COMPLETED},
+                            std::pair{"br-fail", v1::BUILD_REQUEST_FAILED},
+                            std::pair{"br-run", v1::BUILD_REQUEST_EXECUTING}}) {
+    lines += to_json(testing::request_event(id, v1::BUILD_REQUEST_RECEIVED, {"p/1"})) + "\n";
+    lines += to_json(testing::request_event(id, status)) + "\n";
+  }
+  auto appended = bel("append - --log " + shell_quote(path), lines);
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+
+  auto both = bel("builds list --status completed,failed --format json --log " + shell_quote(path));
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  BuildsListResponse list;
+  ASSERT_TRUE(from_json(both.out, &list).ok()) << both.out;
+  ASSERT_EQ(list.builds_size(), 2);
+  EXPECT_EQ(list.total_count(), 2);
+  for (const auto& b : list.builds()) EXPECT_NE(b.build_request_id(), "br-run");
+
+  auto repeated = bel("builds list --status completed --status failed --format json --log " +
+                      shell_quote(path));
+  EXPECT_EQ(repeated.out, both.out);
+
+  auto bad = bel("builds list --status completed,finished --log " + shell_quote(path));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("finished"), std::string::npos) << bad.err;
+
+  // The same file through its URI.
+  auto through_uri = bel("builds list --format json --log " + shell_quote("sqlite://" + path));
+  ASSERT_EQ(through_uri.exit_code, 0) << through_uri.err;
+  ASSERT_TRUE(from_json(through_uri.out, &list).ok());
+  EXPECT_EQ(list.total_count(), 3);
+}
+
+TEST_F(UsabilityTest, AnEmptyListSaysNothingMatchesAndCountsAreWordedForOne) {
+  auto appended = bel("append - --log " + log(),
+                      to_json(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED)) + "\n");
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  auto builds = bel("builds list --status failed --format table --log " + log());
+  ASSERT_EQ(builds.exit_code, 0) << builds.err;
+  EXPECT_EQ(builds.out, "no builds match\n");
+  auto runs = bel("job-runs list --format table --log " + log());
+  EXPECT_EQ(runs.out, "no job runs match\n");
+  auto events = bel("events list --build nobody --format table --log " + log());
+  EXPECT_EQ(events.out, "no events match\n");
+
+  auto run = bel("run --builds 1 --workers 1 --format table --log " +
+                 shell_quote("sqlite://" + dir_.path() + "/one.db"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find("1 builds"), std::string::npos) << run.out;
+}
+
+TEST_F(UsabilityTest, HelpSpeaksOfWhatUsersHave) {
+  auto serve = bel("serve --help");
+  EXPECT_EQ(serve.exit_code, 0);
+  EXPECT_EQ(serve.out.find("--connect"), std::string::npos) << serve.out;
+  EXPECT_NE(serve.out.find("--token-file"), std::string::npos) << serve.out;
+  auto bench = bel("bench --help");
+  EXPECT_EQ(bench.exit_code, 0);
+  EXPECT_EQ(bench.out.find("SPEC"), std::string::npos) << bench.out;
+  auto list = bel("builds list --help");
+  EXPECT_NE(list.out.find("commas"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("completed"), std::string::npos) << list.out;
+}
+
+// Sources the generated script in bash and asks it, as bash would on TAB, what completes.
+class CompletionTest : public UsabilityTest {
+ protected:
+  std::string complete(const std::string& words) {
+    const std::string script = "source <(" + shell_quote(kBel) +
+                               " completion bash) || exit 3\n"
+                               "COMP_WORDS=(" +
+                               words +
+                               ")\n"
+                               "COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n"
+                               "_bel\n"
+                               "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+                               "complete -p bel >/dev/null || exit 4\n";
+    auto r = run_command("bash -c " + shell_quote(script));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    return r.out;
+  }
+};
+
+TEST_F(CompletionTest, CompletesCommandsFlagsAndStatusNames) {
+  EXPECT_EQ(complete("bel par"), "partitions\n");
+  EXPECT_EQ(complete("bel job"), "jobs\njob-runs\n");
+  EXPECT_EQ(complete("bel builds l"), "list\n");
+  EXPECT_EQ(complete("bel builds list --st"), "--status\n");
+  EXPECT_EQ(complete("bel job-runs list --status c"), "completed\ncancelled\n");
+  EXPECT_EQ(complete("bel partitions list --status av"), "available\n");
+  EXPECT_EQ(complete("bel builds list --limit 5 --format j"), "json\n");
+  // Every status of the enum is offered, from the schema, not from a list kept by hand.
+  const std::string all = complete("bel builds list --status ''");
+  for (const char* s : {"received", "planning", "analysis_completed", "executing", "completed",
+                        "failed", "cancelled"}) {
+    EXPECT_NE(all.find(std::string(s) + "\n"), std::string::npos) << s << " in " << all;
+  }
+  // The zsh script is the bash one behind bashcompinit.
+  auto zsh = bel("completion zsh");
+  EXPECT_EQ(zsh.exit_code, 0);
+  EXPECT_NE(zsh.out.find("bashcompinit"), std::string::npos);
+  EXPECT_NE(zsh.out.find("complete -o filenames -F _bel bel"), std::string::npos);
+  EXPECT_EQ(bel("completion fish").exit_code, 2);
+}
+
+TEST_F(UsabilityTest, ScriptsRunTakesAnAbsoluteBuildDirectory) {
+  // BEL_BUILD_DIR as an absolute path: the build this test runs from.
+  std::string build_dir = kBel.substr(0, kBel.rfind("/app/bel"));
+  auto r = run_command("BEL_BUILD_DIR=" + shell_quote(build_dir) + " " +
+                       shell_quote(std::string(BEL_SOURCE_DIR) + "/scripts/run") +
+                       " --builds 2 --workers 1 --format json --log " +
+                       shell_quote("sqlite://" + dir_.path() + "/run.db"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"report\""), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace bel::app
