@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "messages/status_names.h"
 #include "projections/queries.h"
 
 namespace bel::actors {
@@ -46,7 +47,22 @@ Result<AppendAck> BuildsRepository::cancel(const std::string& build_request_id,
                                            const std::string& event_id) const {
   auto event = make_build_cancel_event(build_request_id, reason, event_id);
   if (!event.ok()) return event.error();
-  return api_.append(std::move(*event));
+  auto ack = api_.append(std::move(*event));
+  if (ack.ok() || ack.error().code != ErrorCode::invalid_transition) return ack;
+  // The rules' message speaks of transitions; say what the operator needs: it had ended.
+  if (auto ended = ended_build_error(build_request_id, ack.error().code)) return *ended;
+  return ack;
+}
+
+std::optional<Error> BuildsRepository::ended_build_error(const std::string& build_request_id,
+                                                         ErrorCode code) const {
+  // The refusal was judged on the log as committed: read a summary that reflects all of it.
+  auto stats = api_.stats();
+  auto summary = show(build_request_id, stats.ok() ? stats->last_idx() : 0);
+  if (!summary.ok() || !is_terminal_build_status(summary->status_code())) return std::nullopt;
+  return Error{code, build_request_id + " already " + short_status_name(summary->status_name()) +
+                         " at idx " + std::to_string(summary->last_idx()) +
+                         "; nothing was changed"};
 }
 
 }  // namespace bel::actors

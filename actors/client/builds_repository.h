@@ -20,6 +20,7 @@
 #define BEL_ACTORS_CLIENT_BUILDS_REPOSITORY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "actors/client/api_client.h"
@@ -58,7 +59,8 @@ class BuildsRepository {
   // Appends a BuildCancelEvent: the build request becomes BUILD_REQUEST_CANCELLED with `reason`
   // as its cancel_reason, as seen by reads with min_idx = the ack's idx. The log decides, so there
   // is no lookup first: cancelling a terminal build request (completed, failed or already
-  // cancelled) fails with invalid_transition and stores nothing, and so does an id the log has
+  // cancelled) fails with invalid_transition and stores nothing — its message says so plainly:
+  // "br-7 already completed at idx 42; nothing was changed" — and so does an id the log has
   // never seen (in a log in lenient mode both are stored, with a warning). Pass a fixed
   // `event_id` to retry safely: a retry of the same call (same arguments) is acked with the first
   // append's idx and duplicate = true, even though the build request is cancelled by then.
@@ -66,6 +68,10 @@ class BuildsRepository {
                            const std::string& event_id = "") const;
 
  private:
+  // invalid_transition "<id> already <status> at idx N; nothing was changed" when the build
+  // request has ended; nothing otherwise (then the log's own message stands).
+  std::optional<Error> ended_build_error(const std::string& build_request_id, ErrorCode code) const;
+
   ApiClient& api_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "messages/status_names.h"
 #include "projections/queries.h"
 
 namespace bel::actors {
@@ -56,7 +57,17 @@ Result<AppendAck> JobRunsRepository::cancel(const std::string& job_run_id,
   if (!run.ok()) return run.error();
   auto event = make_job_run_cancel_event(run->build_request_id(), job_run_id, reason, event_id);
   if (!event.ok()) return event.error();
-  return api_.append(std::move(*event));
+  auto ack = api_.append(std::move(*event));
+  if (ack.ok() || ack.error().code != ErrorCode::invalid_transition) return ack;
+  // The rules' message speaks of transitions; say what the operator needs: the run had ended.
+  auto stats = api_.stats();
+  auto now = show(job_run_id, stats.ok() ? stats->last_idx() : min_idx);
+  if (now.ok() && is_terminal_job_status(now->status_code())) {
+    return Error{ErrorCode::invalid_transition, "job run " + job_run_id + " already " +
+                                                    short_status_name(now->status_name()) +
+                                                    "; nothing was changed"};
+  }
+  return ack;
 }
 
 }  // namespace bel::actors

@@ -114,6 +114,32 @@ TEST_F(UsabilityTest, AnEmptyListSaysNothingMatchesAndCountsAreWordedForOne) {
   EXPECT_EQ(run.out.find("1 builds"), std::string::npos) << run.out;
 }
 
+TEST_F(UsabilityTest, CancellingWhatAlreadyEndedSaysSoPlainly) {
+  std::string lines = to_json(testing::request_event("br-done", v1::BUILD_REQUEST_RECEIVED)) + "\n";
+  lines += to_json(testing::request_event("br-done", v1::BUILD_REQUEST_EXECUTING)) + "\n";
+  lines += to_json(testing::job_event("br-done", "jr-1", "//j", v1::JOB_SCHEDULED)) + "\n";
+  lines += to_json(testing::job_event("br-done", "jr-1", "//j", v1::JOB_COMPLETED)) + "\n";
+  lines += to_json(testing::request_event("br-done", v1::BUILD_REQUEST_COMPLETED)) + "\n";
+  ASSERT_EQ(bel("append - --log " + log(), lines).exit_code, 0);
+
+  auto build = bel("builds cancel br-done --reason late --log " + log());
+  EXPECT_EQ(build.exit_code, 1);
+  EXPECT_NE(build.err.find("invalid_transition: br-done already completed at idx 5; nothing was "
+                           "changed"),
+            std::string::npos)
+      << build.err;
+  auto run = bel("job-runs cancel jr-1 --reason late --log " + log());
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("invalid_transition: job run jr-1 already completed; nothing was changed"),
+            std::string::npos)
+      << run.err;
+  // Nothing was appended.
+  auto events = bel("events list --format json --log " + log());
+  EventPage page;
+  ASSERT_TRUE(from_json(events.out, &page).ok()) << events.out;
+  EXPECT_EQ(page.events_size(), 5);
+}
+
 TEST_F(UsabilityTest, HelpSpeaksOfWhatUsersHave) {
   auto serve = bel("serve --help");
   EXPECT_EQ(serve.exit_code, 0);

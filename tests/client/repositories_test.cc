@@ -537,8 +537,9 @@ TEST_F(RepositoriesTest, CancelOfACompletedOrUnknownBuildIsInvalidTransition) {
   append({testing::request_event("br-9", v1::BUILD_REQUEST_RECEIVED),
           testing::request_event("br-9", v1::BUILD_REQUEST_COMPLETED)});
   const int64_t before = last_idx();
+  // Said plainly for people, with the stable code for scripts.
   expect_error(builds_->cancel("br-9", "too late"), ErrorCode::invalid_transition,
-               "BUILD_REQUEST_COMPLETED");
+               "br-9 already completed at idx 2; nothing was changed");
   expect_error(builds_->cancel("br-unknown", "x"), ErrorCode::invalid_transition, "br-unknown");
   EXPECT_EQ(last_idx(), before);
 }
