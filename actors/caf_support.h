@@ -51,7 +51,12 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
+// Storage statistics (StorageStats) of the storage actor and the API.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+// The log's last committed idx, as a reader sees it.
+using last_idx_atom = caf::atom_constant<caf::atom("last_idx")>;
+// How many queries the query actor answered from a fallback scan.
+using fallbacks_atom = caf::atom_constant<caf::atom("fallbacks")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
 using fallback_atom = caf::atom_constant<caf::atom("fallback")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;

@@ -15,7 +15,7 @@ namespace {
 
 using projections::ViewKind;
 
-constexpr size_t kViews = 4;
+using projections::kViewCount;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
 // A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
@@ -36,10 +36,10 @@ struct SupervisorState {
   SupervisorConfig config;
   StorageActor storage;
   QueryActor query;
-  std::array<ViewActor, kViews> views;
+  std::array<ViewActor, kViewCount> views;
   RestartHistory storage_restarts;
   RestartHistory query_restarts;
-  std::array<RestartHistory, kViews> view_restarts;
+  std::array<RestartHistory, kViewCount> view_restarts;
   bool stopping = false;
   // Every child ever spawned (exit messages from them are not shutdown requests).
   std::set<caf::actor_addr> children;
@@ -129,7 +129,7 @@ void start_query(SupervisorPointer self) {
   }
   st.query = spawn_query_actor(self->home_system(), std::move(readers));
   adopt(self, st.query);
-  for (size_t k = 0; k < kViews; ++k) {
+  for (size_t k = 0; k < kViewCount; ++k) {
     if (st.views[k]) self->send(st.query, set_atom::value, static_cast<int32_t>(k), st.views[k]);
   }
 }
@@ -160,7 +160,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
     st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
     adopt(self, st.storage);
     // The views are subscribed to the dead actor: start them again on the new one.
-    for (size_t k = 0; k < kViews; ++k) {
+    for (size_t k = 0; k < kViewCount; ++k) {
       stop_view(self, k);
       start_view(self, k);
     }
@@ -172,7 +172,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
     if (allow_restart(self, st.query_restarts, "the query actor")) start_query(self);
     return;
   }
-  for (size_t k = 0; k < kViews; ++k) {
+  for (size_t k = 0; k < kViewCount; ++k) {
     if (st.views[k] && st.views[k].address() == down.source) {
       const char* name = projections::view_name(static_cast<ViewKind>(k));
       supervisor_log()->error("view={} actor down reason={}", name, reason);
@@ -203,7 +203,7 @@ void collect_views_status(SupervisorPointer self, caf::typed_response_promise<Vi
   auto pending = std::make_shared<Pending>();
   pending->rp = rp;
   pending->waiting = 1;  // released at the end, so nothing is delivered before every ask is out
-  for (size_t k = 0; k < kViews; ++k) {
+  for (size_t k = 0; k < kViewCount; ++k) {
     ViewStatus* slot = pending->out.add_views();
     slot->set_view(projections::view_name(static_cast<ViewKind>(k)));
     slot->set_restarts(st.view_restarts[k].total);
@@ -238,7 +238,7 @@ void collect_views_status(SupervisorPointer self, caf::typed_response_promise<Vi
   }
   if (st.query) {
     ++pending->waiting;
-    self->request(st.query, kStatusTimeout, stats_atom::value)
+    self->request(st.query, kStatusTimeout, fallbacks_atom::value)
         .then(
             [pending](int64_t fallbacks) {
               pending->out.set_fallback_queries(fallbacks);
@@ -257,7 +257,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
   adopt(self, st.storage);
   start_query(self);
-  for (size_t k = 0; k < kViews; ++k) start_view(self, k);
+  for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
   // Shutdown: views and queries first, the storage actor last (it commits what is staged and
@@ -267,7 +267,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
     // Not a shutdown request: a child's end is the down handler's business.
     if (s.children.count(msg.source) > 0) return;
     s.stopping = true;
-    for (size_t k = 0; k < kViews; ++k) stop_view(self, k);
+    for (size_t k = 0; k < kViewCount; ++k) stop_view(self, k);
     if (s.query) self->send_exit(s.query, msg.reason);
     if (s.storage) self->send_exit(s.storage, msg.reason);
     self->quit(msg.reason);
@@ -302,7 +302,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
       [=](rebuild_atom, const std::string& name) -> caf::result<ViewsStatus> {
         std::vector<size_t> which;
         if (name.empty()) {
-          for (size_t k = 0; k < kViews; ++k) which.push_back(k);
+          for (size_t k = 0; k < kViewCount; ++k) which.push_back(k);
         } else if (auto kind = projections::parse_view_name(name)) {
           which.push_back(static_cast<size_t>(*kind));
         } else {

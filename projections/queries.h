@@ -16,7 +16,9 @@
 #ifndef BEL_PROJECTIONS_QUERIES_H_
 #define BEL_PROJECTIONS_QUERIES_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,8 @@ namespace bel::projections {
 enum class ViewKind { partition_status, build_summary, job_runs, activity };
 inline constexpr ViewKind kAllViews[] = {ViewKind::partition_status, ViewKind::build_summary,
                                          ViewKind::job_runs, ViewKind::activity};
+// How many views there are: the size of an array indexed by ViewKind.
+inline constexpr size_t kViewCount = std::size(kAllViews);
 
 // "partition_status", "build_summary", "job_runs", "activity" (the views' kName).
 const char* view_name(ViewKind kind);

@@ -84,7 +84,7 @@ class ProjectionActor {
     // Subscribe first, and load once subscribed: every event committed after the subscription
     // reaches us, and the catch-up reads everything up to it (the overlap is dropped by idx).
     self->request(st.deps.storage, caf::infinite, subscribe_atom::value,
-                  caf::actor_cast<caf::actor>(self))
+                  caf::actor_cast<CommitSubscriber>(self))
         .then(
             [=](int64_t last_committed) {
               auto& s = self->state;

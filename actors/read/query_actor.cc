@@ -8,7 +8,7 @@ namespace {
 struct QueryState {
   std::vector<ReaderActor> readers;
   size_t next_reader = 0;
-  std::array<ViewActor, 4> views;  // by ViewKind
+  std::array<ViewActor, projections::kViewCount> views;  // by ViewKind
   int64_t fallbacks = 0;
   static inline const char* name = "bel.query";
 
@@ -51,7 +51,7 @@ QueryActor::behavior_type query_actor(QueryPointer self, std::vector<ReaderActor
         if (view) self->monitor(view);
         self->state.views[static_cast<size_t>(kind)] = view;
       },
-      [=](stats_atom) -> int64_t { return self->state.fallbacks; },
+      [=](fallbacks_atom) -> int64_t { return self->state.fallbacks; },
   };
 }
 

@@ -29,7 +29,7 @@ using QueryActor = caf::typed_actor<
     // The current actor of a view (a ViewKind as int32); an invalid handle means none.
     caf::reacts_to<set_atom, int32_t, ViewActor>,
     // How many queries went to a fallback scan.
-    caf::replies_to<stats_atom>::with<int64_t>>;
+    caf::replies_to<fallbacks_atom>::with<int64_t>>;
 
 // REQUIRES: !readers.empty()
 QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers);

@@ -44,7 +44,7 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
         }
         return out;
       },
-      [=](stats_atom) -> caf::result<int64_t> {
+      [=](last_idx_atom) -> caf::result<int64_t> {
         auto last = self->state.storage->last_idx();
         if (!last.ok()) return to_caf_error(last.error());
         return *last;

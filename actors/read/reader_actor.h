@@ -31,7 +31,7 @@ using ReaderActor = caf::typed_actor<
     // The newest snapshot of (view, version); applied_idx 0 and no data when there is none.
     caf::replies_to<load_atom, std::string, int32_t>::with<ViewSnapshot>,
     // The log's last committed idx.
-    caf::replies_to<stats_atom>::with<int64_t>>;
+    caf::replies_to<last_idx_atom>::with<int64_t>>;
 
 struct ReaderOptions {
   // Events read per page of a scan.

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "actors/write/event_structure.h"
 #include "messages/status_names.h"
 #include "storage/checks.h"
 

@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
+#include "actors/write/transition_rules.h"
 #include "messages/error.h"
 #include "messages/types.h"
-#include "actors/write/validation.h"
 #include "storage/storage.h"
 
 namespace bel::actors {

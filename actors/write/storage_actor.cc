@@ -21,7 +21,7 @@ struct StorageState {
   std::unique_ptr<LogWriter> writer;
   StorageActorConfig config;
   std::unordered_map<LogWriter::Ticket, Waiter> waiters;
-  std::vector<caf::actor> subscribers;
+  std::vector<CommitSubscriber> subscribers;
   bool flush_scheduled = false;
   int64_t overloaded = 0;
   static inline const char* name = "bel.storage";
@@ -120,9 +120,10 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   self->set_down_handler([=](const caf::down_msg& down) {
     auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const caf::actor& a) { return a.address() == down.source; }),
-               subs.end());
+    subs.erase(
+        std::remove_if(subs.begin(), subs.end(),
+                       [&](const CommitSubscriber& a) { return a.address() == down.source; }),
+        subs.end());
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
@@ -149,7 +150,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         after_stage(self);
         return rp;
       },
-      [=](subscribe_atom, const caf::actor& subscriber) -> int64_t {
+      [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
         self->state.subscribers.push_back(subscriber);
         return self->state.writer->last_idx();
@@ -174,8 +175,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                              s.applied_idx, s.data.size());
         return snapshot.applied_idx();
       },
-      [=](meta_atom, const std::string& key, const std::string& value)
-          -> caf::result<std::string> {
+      [=](meta_atom, const std::string& key, const std::string& value) -> caf::result<std::string> {
         // Appends already staged were judged under the current settings: commit them first.
         commit_staged(self);
         if (auto ok = self->state.writer->set_meta(key, value); !ok.ok()) {

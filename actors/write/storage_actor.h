@@ -6,7 +6,7 @@
 //   StorageActor log = spawn_storage_actor(system, std::move(*writer), {});
 //   self->request(log, kTimeout, append_atom::value, event).then(
 //       [](const bel::AppendAck& ack) { ... }, [](const caf::error& e) { ... });
-//   self->request(log, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(view))
+//   self->request(log, kTimeout, subscribe_atom::value, CommitSubscriber{view})
 //       .then([](int64_t last_committed_idx) { ... });
 //   // view receives (committed_atom, std::vector<BuildEvent>) after every commit
 //
@@ -25,6 +25,10 @@
 
 namespace bel::actors {
 
+// What subscribes to the storage actor (a view, or a test): it receives the events of each
+// commit, ascending idx. Any typed actor that handles this message converts to it.
+using CommitSubscriber = caf::typed_actor<caf::reacts_to<committed_atom, std::vector<BuildEvent>>>;
+
 using StorageActor = caf::typed_actor<
     // One event; the answer comes after its COMMIT.
     caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
@@ -33,7 +37,7 @@ using StorageActor = caf::typed_actor<
     // Adds a subscriber: it receives (committed_atom, std::vector<BuildEvent>) after each
     // commit, in idx order, until it terminates. Answers the last committed idx: every later
     // event reaches the subscriber, every earlier one is in the log for it to read.
-    caf::replies_to<subscribe_atom, caf::actor>::with<int64_t>,
+    caf::replies_to<subscribe_atom, CommitSubscriber>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its
     // applied_idx once stored.

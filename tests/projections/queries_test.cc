@@ -768,7 +768,7 @@ TEST(AnswerTest, QueryOfAnotherViewIsInternal) {
     ASSERT_TRUE(check_query(q).ok()) << describe_query(q);
     const Result<QueryResult> results[] = {answer(views.partitions, q), answer(views.builds, q),
                                            answer(views.jobs, q), answer(views.activity, q)};
-    for (size_t v = 0; v < 4; ++v) {
+    for (size_t v = 0; v < kViewCount; ++v) {
       const ViewKind kind = kAllViews[v];
       SCOPED_TRACE(describe_query(q) + " asked of " + view_name(kind));
       const Result<QueryResult>& r = results[v];

@@ -8,7 +8,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include "actors/write/validation.h"
+#include "actors/write/event_structure.h"
+#include "actors/write/transition_rules.h"
 
 namespace bel::testing {
 namespace {

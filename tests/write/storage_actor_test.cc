@@ -180,7 +180,7 @@ TEST_F(StorageActorTest, FailedCommitFailsTheBatchPublishesNothingAndTheNextBatc
   };
   start(options);
   caf::scoped_actor self{*system_};
-  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(self))
+  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<CommitSubscriber>(self))
       .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
 
   auto first = append(self, request_event("br-1", BUILD_REQUEST_RECEIVED));
@@ -210,7 +210,7 @@ TEST_F(StorageActorTest, FailedCommitFailsTheBatchPublishesNothingAndTheNextBatc
 TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
   start();
   caf::scoped_actor self{*system_};
-  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<caf::actor>(self))
+  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<CommitSubscriber>(self))
       .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
   ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
   constexpr int kEvents = 300;

@@ -1,4 +1,5 @@
-#include "actors/write/validation.h"
+#include "actors/write/event_structure.h"
+#include "actors/write/transition_rules.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,8 @@
-// Validation of appended events (SPEC section 2): structure, and transitions as a projection.
+// The transition rules of the log (SPEC section 2, "transitions"): what each build request, job
+// run and (build request, partition) pair has reached, and which next status is legal. It is a
+// projection of the log, journaled so that a rejected batch or a failed COMMIT can be undone.
+// Structure (one event on its own) is checked first, by event_structure.h.
 //
-//   BEL_RETURN_IF_ERROR(bel::write::check_structure(event));    // invalid_event
 //   bel::write::TransitionState rules(bel::write::ValidationMode::strict);
 //   auto mark = rules.mark();
 //   for (const auto& e : batch) {
@@ -9,10 +11,10 @@
 //   ... after COMMIT: rules.commit(); after a failed COMMIT: rules.rollback(mark);
 //
 // Pure code: no I/O, no clock, no CAF.
-#ifndef BEL_ACTORS_WRITE_VALIDATION_H_
-#define BEL_ACTORS_WRITE_VALIDATION_H_
+#ifndef BEL_ACTORS_WRITE_TRANSITION_RULES_H_
+#define BEL_ACTORS_WRITE_TRANSITION_RULES_H_
 
-#include <cstdint>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,18 +25,6 @@
 #include "messages/types.h"
 
 namespace bel::write {
-
-inline constexpr size_t kMaxStringBytes = 64 * 1024;    // any string field
-inline constexpr size_t kMaxEventBytes = 1024 * 1024;   // serialized event
-inline constexpr size_t kMaxEventIdBytes = 256;
-
-// Checks everything about `event` that needs no other event (SPEC section 2, "structure"):
-// build_request_id set, one event type set, idx 0, non-empty partition refs / job run ids / job
-// labels where the type needs them, enum values in range and not *_UNKNOWN, status_name equal to
-// the code's name when non-empty, strings <= 64 KiB, the event <= 1 MiB, no control characters in
-// partition refs or the event_id. Returns invalid_event with the field path in the message
-// ("partition_event.partition_ref is empty"); the caller adds the batch position.
-Status check_structure(const BuildEvent& event);
 
 enum class ValidationMode { strict, lenient };
 std::string_view to_string(ValidationMode mode);
@@ -80,7 +70,7 @@ class TransitionState {
   };
   struct RequestPartition {
     PartitionStatus status = v1::PARTITION_UNKNOWN;
-    bool delegation_event_seen = false;         // a DelegationEvent was logged
+    bool delegation_event_seen = false;           // a DelegationEvent was logged
     bool delegated_partition_event_seen = false;  // a PartitionEvent DELEGATED was logged
   };
   // One undo record: the previous value of one key (nullopt when the key was absent).
@@ -107,4 +97,4 @@ class TransitionState {
 
 }  // namespace bel::write
 
-#endif  // BEL_ACTORS_WRITE_VALIDATION_H_
+#endif  // BEL_ACTORS_WRITE_TRANSITION_RULES_H_

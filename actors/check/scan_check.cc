@@ -1,0 +1,240 @@
+#include "actors/check/scan_check.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <memory>
+
+#include "actors/write/event_structure.h"
+#include "messages/event_keys.h"
+#include "storage/checks.h"
+#include "storage/storage.h"
+#include "storage/storage_factory.h"
+#include "storage/uri.h"
+
+namespace bel::check {
+namespace {
+
+using projections::ViewKind;
+
+std::string range_text(const std::pair<int64_t, int64_t>& r) {
+  return r.first == r.second ? std::to_string(r.first)
+                             : std::to_string(r.first) + ".." + std::to_string(r.second);
+}
+
+}  // namespace
+
+// ---- schema ----
+
+CheckResult check_schema(const std::string& log_uri) {
+  CheckResult out{"schema", false, ""};
+  auto parsed = storage::parse_storage_uri(log_uri);
+  if (!parsed.ok()) {
+    out.detail = parsed.error().to_string();
+    return out;
+  }
+  if (parsed->scheme == storage::UriScheme::memory ||
+      parsed->scheme == storage::UriScheme::stdout_sink) {
+    out.ok = true;
+    out.detail = "n/a (in-process log)";
+    return out;
+  }
+  if (parsed->scheme != storage::UriScheme::sqlite) {
+    out.ok = true;
+    out.detail = "n/a (not an sqlite:// log)";
+    return out;
+  }
+  storage::StorageOptions options;
+  options.read_only = true;
+  // Opening read-only checks the version already (newer and older ones are refused): the error
+  // then names the version found.
+  auto log = storage::open_storage(log_uri, options);
+  if (!log.ok()) {
+    out.detail = log.error().to_string();
+    return out;
+  }
+  auto version = (*log)->get_meta(storage::kSchemaVersionKey);
+  if (!version.ok()) {
+    out.detail = version.error().to_string();
+    return out;
+  }
+  if (!version->has_value()) {
+    out.detail = std::string("meta has no ") + storage::kSchemaVersionKey;
+    return out;
+  }
+  const std::string want = std::to_string(storage::kSchemaVersion);
+  if (**version != want) {
+    out.detail = std::string(storage::kSchemaVersionKey) + " " + **version +
+                 ", but this bel reads and writes version " + want;
+    return out;
+  }
+  out.ok = true;
+  out.detail = std::string(storage::kSchemaVersionKey) + " " + want + " (this bel's)";
+  return out;
+}
+
+// ---- idx contiguity ----
+
+void ScanChecker::note_missing(int64_t from, int64_t to) {
+  missing_count_ += to - from + 1;
+  ++missing_ranges_;
+  if (missing_.size() < kMaxNamed) missing_.emplace_back(from, to);
+}
+
+void ScanChecker::add(const BuildEvent& event) {
+  ++events_;
+  const int64_t idx = event.idx();
+  if (idx >= next_idx_) {
+    if (idx > next_idx_) note_missing(next_idx_, idx - 1);
+    next_idx_ = idx + 1;
+  } else {
+    ++repeats_;
+    if (repeat_notes_.size() < kMaxNamed) {
+      repeat_notes_.push_back("idx " + std::to_string(idx) + " after idx " +
+                              std::to_string(next_idx_ - 1));
+    }
+  }
+
+  // A stored event is one that was appended: it must pass the append checks once its idx, which
+  // the log assigned, is taken away again. The log also assigned its event_id.
+  BuildEvent as_appended = event;
+  as_appended.clear_idx();
+  Status valid = write::check_structure(as_appended);
+  if (valid.ok() && event.event_id().empty()) {
+    valid = make_error(ErrorCode::invalid_event, "event_id is empty");
+  }
+  if (!valid.ok()) {
+    ++invalid_;
+    if (invalid_notes_.size() < kMaxNamed) {
+      invalid_notes_.push_back("idx " + std::to_string(idx) + ": " + valid.error().to_string());
+    }
+  }
+
+  if (!event.event_id().empty()) {
+    auto [it, inserted] = event_ids_.emplace(event.event_id(), idx);
+    if (!inserted) {
+      ++duplicate_ids_;
+      if (duplicate_notes_.size() < kMaxNamed) {
+        duplicate_notes_.push_back("\"" + event.event_id() + "\" at idx " +
+                                   std::to_string(it->second) + " and " + std::to_string(idx));
+      }
+    }
+  }
+}
+
+CheckResult ScanChecker::finish(int64_t last_idx) const {
+  CheckResult out{"idx contiguity", false, ""};
+  int64_t missing_count = missing_count_;
+  int64_t missing_ranges = missing_ranges_;
+  auto missing = missing_;
+  if (next_idx_ <= last_idx) {  // the scan ended before the log's last idx
+    missing_count += last_idx - next_idx_ + 1;
+    ++missing_ranges;
+    if (missing.size() < kMaxNamed) missing.emplace_back(next_idx_, last_idx);
+  }
+  const int64_t highest = std::max(last_idx, next_idx_ - 1);
+
+  std::vector<std::string> problems;
+  if (missing_count > 0) {
+    std::vector<std::string> named;
+    for (const auto& r : missing) named.push_back(range_text(r));
+    std::string text = "missing idx " + fmt::to_string(fmt::join(named, ", "));
+    if (missing_ranges > static_cast<int64_t>(missing.size())) {
+      text += " and " + std::to_string(missing_ranges - static_cast<int64_t>(missing.size())) +
+              " more ranges";
+    }
+    text += " (" + std::to_string(missing_count) + " of 1.." + std::to_string(highest) + ")";
+    problems.push_back(text);
+  }
+  if (repeats_ > 0) {
+    problems.push_back(std::to_string(repeats_) + " repeated or out of order: " +
+                       fmt::to_string(fmt::join(repeat_notes_, ", ")));
+  }
+  if (invalid_ > 0) {
+    problems.push_back(std::to_string(invalid_) +
+                       " invalid: " + fmt::to_string(fmt::join(invalid_notes_, "; ")));
+  }
+  if (duplicate_ids_ > 0) {
+    problems.push_back(std::to_string(duplicate_ids_) +
+                       " repeated event_id: " + fmt::to_string(fmt::join(duplicate_notes_, ", ")));
+  }
+  if (!problems.empty()) {
+    out.detail = fmt::to_string(fmt::join(problems, "; "));
+    return out;
+  }
+  out.ok = true;
+  out.detail = highest == 0 ? std::string("the log is empty")
+                            : "idx 1.." + std::to_string(highest) + " without gaps or repeats; " +
+                                  std::to_string(events_) + " valid events, as many event_ids";
+  return out;
+}
+
+// ---- the full-scan fold ----
+
+void FullScanFold::apply(const BuildEvent& event) {
+  partitions_.apply(event);
+  builds_.apply(event);
+  job_runs_.apply(event);
+  activity_.apply(event);
+  last_idx_ = event.idx();
+  for (const auto& ref : keys_of(event).partitions) refs_.add(ref);
+  builds_seen_.add(event.build_request_id());
+  if (event.has_job_event()) {
+    runs_seen_.add(event.job_event().job_run_id());
+    labels_seen_.add(event.job_event().job_label().label());
+  }
+}
+
+Result<QueryResult> FullScanFold::answer(const Query& query) const {
+  switch (projections::view_for(query)) {
+    case ViewKind::partition_status:
+      return projections::answer(partitions_, query);
+    case ViewKind::build_summary:
+      return projections::answer(builds_, query);
+    case ViewKind::job_runs:
+      return projections::answer(job_runs_, query);
+    case ViewKind::activity:
+      return projections::answer(activity_, query);
+  }
+  return make_error(ErrorCode::internal, "no view answers " + projections::describe_query(query));
+}
+
+// ---- reading the log ----
+
+LogScan::LogScan(const actors::ApiClient& client, ScanChecker* checker, FullScanFold* fold)
+    : client_(client), checker_(checker), fold_(fold), read_idx_(fold->last_idx()) {}
+
+Status LogScan::advance_to(int64_t idx, const std::function<void(int64_t)>& progress) {
+  while (fold_->last_idx() < idx) {
+    if (buffered_pos_ < buffered_.size()) {
+      const BuildEvent& e = buffered_[buffered_pos_];
+      if (e.idx() > idx) return ok_status();
+      // A repeated or out-of-order idx is the checker's to report; the fold takes each idx once.
+      if (e.idx() > fold_->last_idx()) fold_->apply(e);
+      ++buffered_pos_;
+      continue;
+    }
+    buffered_.clear();
+    buffered_pos_ = 0;
+    ListEventsRequest request;
+    request.set_since_idx(read_idx_);
+    request.set_limit(static_cast<int32_t>(std::clamp<int64_t>(idx - read_idx_, 1, kPageLimit)));
+    auto page = client_.list_events(request);
+    if (!page.ok()) return page.error();
+    if (page->events().empty()) return ok_status();  // the log ends before idx
+    if (page->next_idx() <= read_idx_) {
+      return make_error(ErrorCode::storage_corrupt,
+                        "list_events since idx " + std::to_string(read_idx_) +
+                            " answered next_idx " + std::to_string(page->next_idx()));
+    }
+    for (const auto& e : page->events()) checker_->add(e);
+    read_idx_ = page->next_idx();
+    buffered_.assign(std::make_move_iterator(page->mutable_events()->begin()),
+                     std::make_move_iterator(page->mutable_events()->end()));
+    if (progress) progress(read_idx_);
+  }
+  return ok_status();
+}
+
+}  // namespace bel::check

@@ -1,0 +1,147 @@
+// The log side of `bel check` (see log_check.h for the whole check): the schema check, the
+// checker of a scan's events (idx contiguity, structure, unique event_ids), and the fold of the
+// scanned events that stands as the reference answer for every view.
+//
+//   ScanChecker checker;
+//   FullScanFold fold;
+//   LogScan scan(client, &checker, &fold);
+//   if (auto read = scan.advance_to(last_idx); !read.ok()) return read.error();
+//   CheckResult contiguity = checker.finish(last_idx);
+//   auto answer = fold.answer(query);  // what every view should answer as of fold.last_idx()
+//
+// Single-threaded: one owner per object. Nothing throws.
+#ifndef BEL_ACTORS_CHECK_SCAN_CHECK_H_
+#define BEL_ACTORS_CHECK_SCAN_CHECK_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "actors/client/api_client.h"
+#include "messages/error.h"
+#include "messages/types.h"
+#include "projections/queries.h"
+
+namespace bel::check {
+
+// One line of the report.
+struct CheckResult {
+  std::string name;  // "schema", "idx contiguity", "view partition_status", ...
+  bool ok = false;
+  std::string detail;  // one line for people
+};
+
+// The schema check (see above). Never fails to return: an error opening the log is a failed
+// check whose detail is the error.
+CheckResult check_schema(const std::string& log_uri);
+
+// Checks a stream of events in the order a scan returns them: idx contiguity from 1, structure,
+// unique event_ids. Memory: one entry per event_id (fine up to millions of events).
+class ScanChecker {
+ public:
+  // How many missing ranges, repeats, invalid events and repeated ids the detail names.
+  static constexpr size_t kMaxNamed = 5;
+
+  // Takes the next event read (idx set, as stored).
+  void add(const BuildEvent& event);
+
+  // The check's result, requiring every idx 1..`last_idx` to have been read (more is fine).
+  CheckResult finish(int64_t last_idx) const;
+
+  int64_t events() const { return events_; }
+  int64_t highest_idx() const { return next_idx_ - 1; }
+
+ private:
+  void note_missing(int64_t from, int64_t to);
+
+  int64_t next_idx_ = 1;  // the idx the next event should have
+  int64_t events_ = 0;
+  int64_t missing_count_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> missing_;  // first kMaxNamed ranges, inclusive
+  int64_t missing_ranges_ = 0;
+  int64_t repeats_ = 0;
+  std::vector<std::string> repeat_notes_;
+  int64_t invalid_ = 0;
+  std::vector<std::string> invalid_notes_;
+  int64_t duplicate_ids_ = 0;
+  std::vector<std::string> duplicate_notes_;
+  std::unordered_map<std::string, int64_t> event_ids_;  // event_id -> idx of its first event
+};
+
+// The "full scan" answer: the four views folded locally from every event read, plus every
+// partition ref, build request id, job run id and job label the events name (in order of first
+// appearance), which the view check asks about.
+class FullScanFold {
+ public:
+  // Folds `event` in. REQUIRES: idx above every idx applied before.
+  void apply(const BuildEvent& event);
+
+  // The idx of the last event applied, 0 for none.
+  int64_t last_idx() const { return last_idx_; }
+
+  // The answer to `query` from the view that answers it (projections::answer).
+  // REQUIRES: projections::check_query(query).ok()
+  Result<QueryResult> answer(const Query& query) const;
+
+  const projections::PartitionStatusView& partitions() const { return partitions_; }
+  const projections::BuildSummaryView& builds() const { return builds_; }
+  const projections::JobRunsView& job_runs() const { return job_runs_; }
+  const projections::ActivityView& activity() const { return activity_; }
+
+  // Every partition ref an event names (SPEC 3.2 "an event's partitions").
+  const std::vector<std::string>& partition_refs() const { return refs_.items; }
+  const std::vector<std::string>& build_request_ids() const { return builds_seen_.items; }
+  // Job run ids and labels of JobEvents (a run exists from its first JobEvent).
+  const std::vector<std::string>& job_run_ids() const { return runs_seen_.items; }
+  const std::vector<std::string>& job_labels() const { return labels_seen_.items; }
+
+ private:
+  struct Seen {
+    std::vector<std::string> items;
+    std::unordered_set<std::string> set;
+    void add(const std::string& s) {
+      if (!s.empty() && set.insert(s).second) items.push_back(s);
+    }
+  };
+
+  int64_t last_idx_ = 0;
+  projections::PartitionStatusView partitions_;
+  projections::BuildSummaryView builds_;
+  projections::JobRunsView job_runs_;
+  projections::ActivityView activity_;
+  Seen refs_, builds_seen_, runs_seen_, labels_seen_;
+};
+
+// Reads the log through `client` in idx order, handing every event once to the checker (when it
+// reads it) and to the fold (once a caller asks for its idx). Owns neither; both must outlive it.
+class LogScan {
+ public:
+  static constexpr int kPageLimit = 10000;
+
+  LogScan(const actors::ApiClient& client, ScanChecker* checker, FullScanFold* fold);
+
+  // Applies to the fold every event with idx <= `idx` not applied yet, reading pages as needed.
+  // Stops early, without error, when the log has no more events. `progress` (may be empty) gets
+  // the highest idx read after each page. On error (the page's), events read before stay applied.
+  Status advance_to(int64_t idx, const std::function<void(int64_t)>& progress = {});
+
+  FullScanFold& fold() { return *fold_; }
+  const ScanChecker& checker() const { return *checker_; }
+
+ private:
+  const actors::ApiClient& client_;
+  ScanChecker* checker_;
+  FullScanFold* fold_;
+  int64_t read_idx_ = 0;              // next_idx of the last page
+  bool at_end_ = false;               // the last page said has_more = false
+  std::vector<BuildEvent> buffered_;  // read beyond what was asked for, ascending
+  size_t buffered_pos_ = 0;
+};
+
+}  // namespace bel::check
+
+#endif  // BEL_ACTORS_CHECK_SCAN_CHECK_H_

@@ -1,0 +1,361 @@
+#include "actors/check/view_check.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <system_error>
+#include <thread>
+
+namespace bel::check {
+namespace {
+
+using projections::ViewKind;
+
+constexpr size_t kMaxDifferenceChars = 240;
+
+std::string answers_text(int64_t n) {
+  return std::to_string(n) + (n == 1 ? " answer" : " answers");
+}
+
+std::string shorten(std::string text, size_t max_chars) {
+  if (text.size() > max_chars) text = text.substr(0, max_chars - 3) + "...";
+  return text;
+}
+
+size_t index_of(ViewKind kind) { return static_cast<size_t>(kind); }
+
+// has_more of a list answer; false for every other answer.
+bool has_more_of(const QueryResult& r) {
+  switch (r.result_case()) {
+    case QueryResult::kPartitionsList:
+      return r.partitions_list().has_more();
+    case QueryResult::kBuildsList:
+      return r.builds_list().has_more();
+    case QueryResult::kJobRunsList:
+      return r.job_runs_list().has_more();
+    default:
+      return false;
+  }
+}
+
+// describe_query, with the page of a list: "builds_list(offset 1000)".
+std::string describe(const Query& q) {
+  int32_t offset = -1;
+  switch (q.query_case()) {
+    case Query::kPartitionsList:
+      offset = q.partitions_list().offset();
+      break;
+    case Query::kBuildsList:
+      offset = q.builds_list().offset();
+      break;
+    case Query::kJobRunsList:
+      offset = q.job_runs_list().offset();
+      break;
+    default:
+      break;
+  }
+  std::string out = projections::describe_query(q);
+  if (offset >= 0) out += "(offset " + std::to_string(offset) + ")";
+  return out;
+}
+
+bool cannot_answer_at_all(const Error& e) {
+  return e.code == ErrorCode::timeout || e.code == ErrorCode::storage_unavailable;
+}
+
+// Asks every query of `queries` through `client`, `parallelism` at a time.
+std::vector<std::optional<Result<QueryResult>>> ask_all(const actors::ApiClient& client,
+                                                        const std::vector<Query>& queries,
+                                                        int parallelism) {
+  std::vector<std::optional<Result<QueryResult>>> answers(queries.size());
+  std::atomic<size_t> next{0};
+  // Each slot is written by exactly one thread; join() publishes them to this one.
+  auto work = [&] {
+    for (size_t i = next++; i < queries.size(); i = next++) answers[i] = client.query(queries[i]);
+  };
+  const size_t extra = std::min(queries.size(), static_cast<size_t>(std::max(parallelism, 1))) - 1;
+  std::vector<std::thread> threads;
+  threads.reserve(extra);
+  try {
+    for (size_t t = 0; t < extra; ++t) threads.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: the ones running (and this one) ask the rest.
+  }
+  work();
+  for (auto& t : threads) t.join();
+  return answers;
+}
+
+}  // namespace
+
+// Polls the views until each has reached `idx` (or failed), at most `wait`. Their answers would
+// otherwise come from the fallback scan while they load, which checks nothing about them.
+void wait_for_views(const actors::ApiClient& client, int64_t idx, std::chrono::milliseconds wait,
+                    const std::function<void(const char*, int64_t, int64_t)>& progress) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    auto status = client.views_status();
+    if (!status.ok()) return;  // the comparison will say what is wrong
+    bool ready = true;
+    int64_t slowest = idx;
+    for (const auto& v : status->views()) {
+      if (v.state() == v1::VIEW_FAILED) continue;
+      if (v.state() != v1::VIEW_HEALTHY || v.applied_idx() < idx) {
+        ready = false;
+        slowest = std::min(slowest, v.applied_idx());
+      }
+    }
+    if (ready || std::chrono::steady_clock::now() >= deadline) return;
+    if (progress) progress("waiting for the views", slowest, idx);
+    // A console command polling a status, not an actor: a short pause between asks is fine.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+// ---- comparing answers ----
+
+int64_t as_of_idx_of(const QueryResult& r) {
+  switch (r.result_case()) {
+    case QueryResult::kPartitionStatus:
+      return r.partition_status().as_of_idx();
+    case QueryResult::kActiveBuilds:
+      return r.active_builds().as_of_idx();
+    case QueryResult::kPartitionsList:
+      return r.partitions_list().as_of_idx();
+    case QueryResult::kBuildSummary:
+      return r.build_summary().as_of_idx();
+    case QueryResult::kBuildsList:
+      return r.builds_list().as_of_idx();
+    case QueryResult::kJobRun:
+      return r.job_run().as_of_idx();
+    case QueryResult::kJobRunsList:
+      return r.job_runs_list().as_of_idx();
+    case QueryResult::kJobMetrics:
+      return r.job_metrics().as_of_idx();
+    case QueryResult::kJobMetricsList:
+      return r.job_metrics_list().as_of_idx();
+    case QueryResult::kActivity:
+      return r.activity().as_of_idx();
+    case QueryResult::RESULT_NOT_SET:
+      return 0;
+  }
+  return 0;
+}
+
+std::optional<std::string> answer_difference(const Result<QueryResult>& from_view,
+                                             const Result<QueryResult>& from_fold) {
+  if (!from_view.ok() || !from_fold.ok()) {
+    if (!from_view.ok() && !from_fold.ok()) {
+      if (from_view.error().code == from_fold.error().code) return std::nullopt;
+      return shorten(std::string("view answered ") + to_string(from_view.error().code) +
+                         ", full scan " + to_string(from_fold.error().code) + ": " +
+                         from_view.error().message,
+                     kMaxDifferenceChars);
+    }
+    if (!from_view.ok()) {
+      return shorten(
+          "view answered " + from_view.error().to_string() + "; the full scan has an answer",
+          kMaxDifferenceChars);
+    }
+    return shorten(
+        "the full scan answered " + from_fold.error().to_string() + "; the view has an answer",
+        kMaxDifferenceChars);
+  }
+  google::protobuf::util::MessageDifferencer differencer;
+  std::string report;
+  differencer.ReportDifferencesToString(&report);
+  if (differencer.Compare(*from_view, *from_fold)) return std::nullopt;
+  // One line per difference ("modified: a.b: x -> y"): name the first and count the others.
+  size_t lines = std::count(report.begin(), report.end(), '\n');
+  std::string first = report.substr(0, report.find('\n'));
+  std::string out = first + " (view -> full scan)";
+  if (lines > 1) out += " and " + std::to_string(lines - 1) + " more";
+  return shorten(out, kMaxDifferenceChars);
+}
+
+std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogScan& scan,
+                                          const ViewCheckOptions& options,
+                                          std::string* stopped_by) {
+  std::vector<ViewComparison> out(std::size(projections::kAllViews));
+  FullScanFold& fold = scan.fold();
+  const int limit = std::clamp(options.list_limit, 1, 1000);
+
+  // The lists, each paged through from offset 0 until neither answer has more.
+  struct ListCursor {
+    Query::QueryCase kind;
+    std::function<int64_t()> total;  // the fold's count: how many pages to ask for at once
+    int64_t next_offset = 0;
+    bool done = false;
+    size_t last_page = 0;  // where its last page sits in the current round
+    bool more = false;     // that page's answers said has_more
+  };
+  std::vector<ListCursor> lists = {
+      {Query::kPartitionsList, [&] { return fold.partitions().total(); }},
+      {Query::kBuildsList, [&] { return fold.builds().total(); }},
+      {Query::kJobRunsList, [&] { return static_cast<int64_t>(fold.job_run_ids().size()); }},
+  };
+  auto list_page = [&](Query::QueryCase kind, int64_t offset) {
+    Query q;
+    switch (kind) {
+      case Query::kPartitionsList:
+        q.mutable_partitions_list()->set_limit(limit);
+        q.mutable_partitions_list()->set_offset(static_cast<int32_t>(offset));
+        break;
+      case Query::kBuildsList:
+        q.mutable_builds_list()->set_limit(limit);
+        q.mutable_builds_list()->set_offset(static_cast<int32_t>(offset));
+        break;
+      default:
+        q.mutable_job_runs_list()->set_limit(limit);
+        q.mutable_job_runs_list()->set_offset(static_cast<int32_t>(offset));
+        break;
+    }
+    return q;
+  };
+
+  // Positions in the fold's id lists. Items the fold meets when it reads further are left out, so
+  // that appends going on meanwhile cannot keep the check asking for ever; the lists and activity
+  // cover them.
+  size_t refs = 0, builds = 0, runs = 0, labels = 0;
+  const size_t ref_end = fold.partition_refs().size();
+  const size_t build_end = fold.build_request_ids().size();
+  const size_t run_end = fold.job_run_ids().size();
+  const size_t label_end = fold.job_labels().size();
+  bool first_round = true;
+  int64_t asked = 0;
+  stopped_by->clear();
+
+  while (stopped_by->empty()) {
+    std::vector<Query> round;
+    if (first_round) {
+      round.emplace_back().mutable_activity();
+      round.emplace_back().mutable_job_metrics_list();
+      first_round = false;
+    }
+    for (auto& list : lists) {
+      if (list.done) continue;
+      // Every page the fold knows of now, at least one; further ones next round if the last
+      // page says there are more (the log grew meanwhile).
+      const int64_t total = list.total();
+      do {
+        round.push_back(list_page(list.kind, list.next_offset));
+        list.next_offset += limit;
+      } while (list.next_offset < total);
+      list.last_page = round.size() - 1;
+      list.more = false;
+    }
+    // Fill the round with per-item questions. (The id vectors may grow below: index each time.)
+    while (round.size() < options.round_size) {
+      if (refs < ref_end) {
+        const std::string& ref = fold.partition_refs()[refs++];
+        round.emplace_back().mutable_partition_status()->set_partition_ref(ref);
+        round.emplace_back().mutable_active_builds()->set_partition_ref(ref);
+      } else if (builds < build_end) {
+        round.emplace_back().mutable_build_summary()->set_build_request_id(
+            fold.build_request_ids()[builds++]);
+      } else if (runs < run_end) {
+        round.emplace_back().mutable_job_run()->set_job_run_id(fold.job_run_ids()[runs++]);
+      } else if (labels < label_end) {
+        round.emplace_back().mutable_job_metrics()->set_job_label(fold.job_labels()[labels++]);
+      } else {
+        break;
+      }
+    }
+    if (round.empty()) break;
+
+    const int64_t min_idx = fold.last_idx();
+    for (auto& q : round) q.set_min_idx(min_idx);
+    auto answers = ask_all(client, round, options.parallelism);
+
+    // Compare in as_of_idx order, reading the fold forward to each answer's idx: both then
+    // describe the same prefix of the log. An error reflects nothing: compare it first.
+    std::vector<size_t> order(round.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto key = [&](size_t i) { return answers[i]->ok() ? as_of_idx_of(**answers[i]) : min_idx; };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return key(a) < key(b); });
+    for (size_t i : order) {
+      const Result<QueryResult>& from_view = *answers[i];
+      if (from_view.ok() && as_of_idx_of(*from_view) > fold.last_idx()) {
+        auto read = scan.advance_to(as_of_idx_of(*from_view));
+        if (!read.ok() && stopped_by->empty()) {
+          *stopped_by = "reading the log: " + read.error().to_string();
+        }
+      }
+      Result<QueryResult> from_fold = fold.answer(round[i]);
+      ViewComparison& c = out[index_of(projections::view_for(round[i]))];
+      ++c.compared;
+      if (auto diff = answer_difference(from_view, from_fold)) {
+        ++c.mismatches;
+        if (c.differences.size() < options.max_differences) {
+          c.differences.push_back(describe(round[i]) + ": " + *diff);
+        }
+      }
+      if (!from_view.ok() && cannot_answer_at_all(from_view.error()) && stopped_by->empty()) {
+        *stopped_by = from_view.error().to_string();
+      }
+      for (auto& list : lists) {
+        if (!list.done && list.last_page == i) {
+          list.more = (from_view.ok() && has_more_of(*from_view)) ||
+                      (from_fold.ok() && has_more_of(*from_fold));
+        }
+      }
+    }
+    for (auto& list : lists) list.done = list.done || !list.more;
+
+    asked += static_cast<int64_t>(round.size());
+    if (options.progress) {
+      const int64_t left =
+          2 * static_cast<int64_t>(ref_end - refs) + static_cast<int64_t>(build_end - builds) +
+          static_cast<int64_t>(run_end - runs) + static_cast<int64_t>(label_end - labels);
+      options.progress(asked, asked + left);
+    }
+  }
+  return out;
+}
+
+CheckResult view_check_result(ViewKind kind, const ViewComparison& comparison,
+                              const ViewStatus* status, const std::string& stopped_by) {
+  CheckResult out{std::string("view ") + projections::view_name(kind), false, ""};
+  std::string state;
+  if (status == nullptr) {
+    state = "state unknown";
+  } else {
+    const std::string at = "applied_idx " + std::to_string(status->applied_idx());
+    switch (status->state()) {
+      case v1::VIEW_HEALTHY:
+        state = "healthy, " + at;
+        break;
+      case v1::VIEW_FAILED:
+        state = "FAILED at idx " + std::to_string(status->failed_idx()) + " (" +
+                shorten(status->last_error(), 120) + "): its answers came from the fallback scan";
+        break;
+      case v1::VIEW_REBUILDING:
+        state = "rebuilding, " + at + ": its answers came from the fallback scan";
+        break;
+      case v1::VIEW_LOADING:
+        state = "still loading, " + at + ": its answers may have come from the fallback scan";
+        break;
+      default:
+        state = "state " + v1::ViewState_Name(status->state());
+        break;
+    }
+  }
+  std::vector<std::string> parts = {state};
+  if (comparison.mismatches == 0) {
+    parts.push_back(answers_text(comparison.compared) +
+                    (comparison.compared == 1 ? " equals" : " equal") + " the full scan");
+  } else {
+    parts.push_back(
+        std::to_string(comparison.mismatches) + " of " + answers_text(comparison.compared) +
+        (comparison.mismatches == 1 ? " differs" : " differ") +
+        " from the full scan: " + fmt::to_string(fmt::join(comparison.differences, "; ")));
+  }
+  if (!stopped_by.empty()) parts.push_back("stopped asking: " + stopped_by);
+  out.ok = comparison.mismatches == 0 && stopped_by.empty() && comparison.compared > 0;
+  out.detail = fmt::to_string(fmt::join(parts, "; "));
+  return out;
+}
+
+}  // namespace bel::check

@@ -1,0 +1,317 @@
+#include "actors/write/event_structure.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "messages/event_keys.h"
+#include "messages/status_names.h"
+
+namespace bel::write {
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr size_t kMaxQuotedBytes = 64;  // how much of a bad value a message shows
+
+Error invalid_event(std::string message) {
+  return make_error(ErrorCode::invalid_event, std::move(message));
+}
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+std::string hex_byte(unsigned char c) {
+  static const char kDigits[] = "0123456789abcdef";
+  return std::string("0x") + kDigits[c >> 4] + kDigits[c & 0xf];
+}
+
+// `s` as a message shows it: quoted, with quotes, backslashes and control characters escaped,
+// cut after kMaxQuotedBytes so that an oversized value does not make an oversized message.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < kMaxQuotedBytes; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (is_control(c)) {
+      out += "\\x" + hex_byte(c).substr(2);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (s.size() > kMaxQuotedBytes) out += "...";
+  return out;
+}
+
+Status check_no_control(const std::string& path, std::string_view value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (is_control(c)) {
+      return invalid_event(path + " contains control character " + hex_byte(c) + " at offset " +
+                           std::to_string(i));
+    }
+  }
+  return ok_status();
+}
+
+Status check_length(const std::string& path, std::string_view value) {
+  if (value.size() > kMaxStringBytes) {
+    return invalid_event(path + " is " + std::to_string(value.size()) + " bytes (max " +
+                         std::to_string(kMaxStringBytes) + ")");
+  }
+  return ok_status();
+}
+
+// A key (id, label) that must be present: non-empty, no control characters.
+Status check_required_id(const std::string& path, std::string_view value) {
+  if (value.empty()) return invalid_event(path + " is empty");
+  return check_no_control(path, value);
+}
+
+// A partition ref anywhere in the event: non-empty, no control characters, not oversized.
+Status check_partition_ref(const std::string& path, std::string_view ref) {
+  if (ref.empty()) return invalid_event(path + " is empty");
+  BEL_RETURN_IF_ERROR(check_no_control(path, ref));
+  return check_length(path, ref);
+}
+
+// An enum code and its optional name field: in range, not 0 unless `zero_ok`, name equal to
+// the code's enum value name when set.
+Status check_enum(const std::string& code_path, const std::string& name_path,
+                  const pb::EnumDescriptor* d, int code, const std::string& name, bool zero_ok) {
+  const auto* v = d->FindValueByNumber(code);
+  if (v == nullptr) {
+    return invalid_event(code_path + " " + std::to_string(code) + " is out of range");
+  }
+  if (code == 0 && !zero_ok) return invalid_event(code_path + " is " + v->name());
+  if (!name.empty() && name != v->name()) {
+    return invalid_event(name_path + " " + quote(name) + " does not match " +
+                         code_path.substr(code_path.rfind('.') + 1) + " " + v->name());
+  }
+  return ok_status();
+}
+
+Status check_status(const std::string& prefix, const pb::EnumDescriptor* d, int code,
+                    const std::string& name) {
+  return check_enum(prefix + ".status_code", prefix + ".status_name", d, code, name,
+                    /*zero_ok=*/false);
+}
+
+// The checks that depend on the event type: required keys, ids and the status code.
+Status check_type_fields(const BuildEvent& event) {
+  switch (event.event_type_case()) {
+    case BuildEvent::kBuildRequestEvent: {
+      const auto& e = event.build_request_event();
+      return check_status("build_request_event", v1::BuildRequestStatus_descriptor(),
+                          e.status_code(), e.status_name());
+    }
+    case BuildEvent::kPartitionEvent: {
+      const auto& e = event.partition_event();
+      BEL_RETURN_IF_ERROR(
+          check_partition_ref("partition_event.partition_ref", e.partition_ref().str()));
+      BEL_RETURN_IF_ERROR(check_status("partition_event", v1::PartitionStatus_descriptor(),
+                                       e.status_code(), e.status_name()));
+      // Optional here, but a key shown in tables when set.
+      return check_no_control("partition_event.job_run_id", e.job_run_id());
+    }
+    case BuildEvent::kJobEvent: {
+      const auto& e = event.job_event();
+      BEL_RETURN_IF_ERROR(check_required_id("job_event.job_run_id", e.job_run_id()));
+      BEL_RETURN_IF_ERROR(check_required_id("job_event.job_label", e.job_label().label()));
+      return check_status("job_event", v1::JobStatus_descriptor(), e.status_code(),
+                          e.status_name());
+    }
+    case BuildEvent::kDelegationEvent: {
+      const auto& e = event.delegation_event();
+      BEL_RETURN_IF_ERROR(
+          check_partition_ref("delegation_event.partition_ref", e.partition_ref().str()));
+      return check_required_id("delegation_event.delegated_to_build_request_id",
+                               e.delegated_to_build_request_id());
+    }
+    case BuildEvent::kPartitionInvalidationEvent:
+      return check_partition_ref("partition_invalidation_event.partition_ref",
+                                 event.partition_invalidation_event().partition_ref().str());
+    case BuildEvent::kJobRunCancelEvent:
+      return check_required_id("job_run_cancel_event.job_run_id",
+                               event.job_run_cancel_event().job_run_id());
+    case BuildEvent::kJobGraphEvent:
+    case BuildEvent::kBuildCancelEvent:
+    case BuildEvent::EVENT_TYPE_NOT_SET:
+      break;
+  }
+  return ok_status();
+}
+
+// Walks every field of a message with reflection, in field order (map entries in key order),
+// checking string sizes, enum ranges, and every PartitionRef, JobLabel and DataDep it meets.
+class FieldWalker {
+ public:
+  Status walk(const pb::Message& message, const std::string& path) {
+    const pb::Descriptor* d = message.GetDescriptor();
+    const pb::Reflection* r = message.GetReflection();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      std::string field_path = path.empty() ? f->name() : path + "." + f->name();
+      if (f->is_map()) {
+        BEL_RETURN_IF_ERROR(walk_map(message, f, field_path));
+      } else if (f->is_repeated()) {
+        for (int j = 0; j < r->FieldSize(message, f); ++j) {
+          BEL_RETURN_IF_ERROR(
+              check_repeated(message, f, j, field_path + "[" + std::to_string(j) + "]"));
+        }
+      } else {
+        BEL_RETURN_IF_ERROR(check_singular(message, f, field_path));
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  // A message value: the special types first, then its own fields.
+  Status check_message(const pb::Message& m, const std::string& path) {
+    const pb::Descriptor* d = m.GetDescriptor();
+    if (d == PartitionRef::descriptor()) {
+      return check_partition_ref(path, static_cast<const PartitionRef&>(m).str());
+    }
+    if (d == JobLabel::descriptor()) {
+      const auto& label = static_cast<const JobLabel&>(m).label();
+      BEL_RETURN_IF_ERROR(check_no_control(path, label));
+      return check_length(path, label);
+    }
+    if (d == DataDep::descriptor()) {
+      const auto& dep = static_cast<const DataDep&>(m);
+      BEL_RETURN_IF_ERROR(check_enum(path + ".dep_type_code", path + ".dep_type_name",
+                                     v1::DepType_descriptor(), dep.dep_type_code(),
+                                     dep.dep_type_name(), /*zero_ok=*/true));
+    }
+    return walk(m, path);
+  }
+
+  Status check_enum_value(const pb::FieldDescriptor* f, int value, const std::string& path) {
+    if (f->enum_type()->FindValueByNumber(value) == nullptr) {
+      return invalid_event(path + " " + std::to_string(value) + " is out of range");
+    }
+    return ok_status();
+  }
+
+  Status check_singular(const pb::Message& m, const pb::FieldDescriptor* f,
+                        const std::string& path) {
+    const pb::Reflection* r = m.GetReflection();
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_STRING: {
+        std::string scratch;
+        return check_length(path, r->GetStringReference(m, f, &scratch));
+      }
+      case pb::FieldDescriptor::CPPTYPE_ENUM:
+        return check_enum_value(f, r->GetEnumValue(m, f), path);
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
+        // An unset PartitionRef is an empty one (a DataDep without its partition is no dep);
+        // other unset messages have nothing to check. Unset oneof members are not there at all.
+        bool is_ref = f->message_type() == PartitionRef::descriptor();
+        if (!r->HasField(m, f) && (!is_ref || f->containing_oneof() != nullptr)) {
+          return ok_status();
+        }
+        return check_message(r->GetMessage(m, f), path);
+      }
+      default:
+        return ok_status();
+    }
+  }
+
+  Status check_repeated(const pb::Message& m, const pb::FieldDescriptor* f, int index,
+                        const std::string& path) {
+    const pb::Reflection* r = m.GetReflection();
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_STRING: {
+        std::string scratch;
+        return check_length(path, r->GetRepeatedStringReference(m, f, index, &scratch));
+      }
+      case pb::FieldDescriptor::CPPTYPE_ENUM:
+        return check_enum_value(f, r->GetRepeatedEnumValue(m, f, index), path);
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+        return check_message(r->GetRepeatedMessage(m, f, index), path);
+      default:
+        return ok_status();
+    }
+  }
+
+  // Text of a scalar map key, for sorting and for the path.
+  static std::string key_text(const pb::Message& entry, const pb::FieldDescriptor* key) {
+    const pb::Reflection* r = entry.GetReflection();
+    switch (key->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_STRING:
+        return r->GetString(entry, key);
+      case pb::FieldDescriptor::CPPTYPE_INT32:
+        return std::to_string(r->GetInt32(entry, key));
+      case pb::FieldDescriptor::CPPTYPE_INT64:
+        return std::to_string(r->GetInt64(entry, key));
+      case pb::FieldDescriptor::CPPTYPE_UINT32:
+        return std::to_string(r->GetUInt32(entry, key));
+      case pb::FieldDescriptor::CPPTYPE_UINT64:
+        return std::to_string(r->GetUInt64(entry, key));
+      case pb::FieldDescriptor::CPPTYPE_BOOL:
+        return r->GetBool(entry, key) ? "true" : "false";
+      default:
+        return "";
+    }
+  }
+
+  // Map iteration order is unspecified (randomised per process in some protobuf builds), so the
+  // entries are checked in key order: the same event always gets the same error.
+  Status walk_map(const pb::Message& m, const pb::FieldDescriptor* f, const std::string& path) {
+    const pb::Reflection* r = m.GetReflection();
+    const pb::FieldDescriptor* key_field = f->message_type()->map_key();
+    const pb::FieldDescriptor* value_field = f->message_type()->map_value();
+    std::vector<std::pair<std::string, const pb::Message*>> entries;
+    for (int j = 0; j < r->FieldSize(m, f); ++j) {
+      const pb::Message& entry = r->GetRepeatedMessage(m, f, j);
+      entries.emplace_back(key_text(entry, key_field), &entry);
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, entry] : entries) {
+      if (key.size() > kMaxStringBytes) {
+        return invalid_event(path + " key " + quote(key) + " is " + std::to_string(key.size()) +
+                             " bytes (max " + std::to_string(kMaxStringBytes) + ")");
+      }
+      BEL_RETURN_IF_ERROR(check_singular(*entry, value_field, path + "[" + quote(key) + "]"));
+    }
+    return ok_status();
+  }
+};
+
+}  // namespace
+
+Status check_structure(const BuildEvent& event) {
+  if (event.build_request_id().empty()) return invalid_event("build_request_id is empty");
+  BEL_RETURN_IF_ERROR(check_no_control("build_request_id", event.build_request_id()));
+  if (event.event_type_case() == BuildEvent::EVENT_TYPE_NOT_SET) {
+    return invalid_event(fmt::format("no event type is set (expected one of {})",
+                                     fmt::join(event_type_names(), ", ")));
+  }
+  if (event.idx() != 0) {
+    return invalid_event("idx must be 0 on append (the log assigns it), got " +
+                         std::to_string(event.idx()));
+  }
+  if (event.timestamp() < 0) return invalid_event("timestamp is negative");
+  if (event.event_id().size() > kMaxEventIdBytes) {
+    return invalid_event("event_id is " + std::to_string(event.event_id().size()) + " bytes (max " +
+                         std::to_string(kMaxEventIdBytes) + ")");
+  }
+  BEL_RETURN_IF_ERROR(check_no_control("event_id", event.event_id()));
+  // Before the walk: an oversized event is rejected without visiting all of it.
+  size_t bytes = event.ByteSizeLong();
+  if (bytes > kMaxEventBytes) {
+    return invalid_event("event is " + std::to_string(bytes) + " bytes (max " +
+                         std::to_string(kMaxEventBytes) + ")");
+  }
+  BEL_RETURN_IF_ERROR(check_type_fields(event));
+  return FieldWalker().walk(event, "");
+}
+
+}  // namespace bel::write

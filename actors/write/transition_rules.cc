@@ -1,0 +1,375 @@
+#include "actors/write/transition_rules.h"
+
+#include <cassert>
+#include <utility>
+
+#include "messages/event_keys.h"
+#include "messages/status_names.h"
+
+namespace bel::write {
+namespace {
+
+Error invalid_transition(std::string message) {
+  return make_error(ErrorCode::invalid_transition, std::move(message));
+}
+
+// Position along the forward order; equal ranks are alternatives (the terminal ones).
+int rank(BuildRequestStatus s) {
+  switch (s) {
+    case v1::BUILD_REQUEST_RECEIVED:
+      return 1;
+    case v1::BUILD_REQUEST_PLANNING:
+      return 2;
+    case v1::BUILD_REQUEST_ANALYSIS_COMPLETED:
+      return 3;
+    case v1::BUILD_REQUEST_EXECUTING:
+      return 4;
+    case v1::BUILD_REQUEST_COMPLETED:
+    case v1::BUILD_REQUEST_FAILED:
+    case v1::BUILD_REQUEST_CANCELLED:
+      return 5;
+    default:
+      return 0;
+  }
+}
+bool is_terminal(BuildRequestStatus s) { return is_terminal_build_status(s); }
+
+int rank(JobStatus s) {
+  switch (s) {
+    case v1::JOB_SCHEDULED:
+      return 1;
+    case v1::JOB_RUNNING:
+      return 2;
+    case v1::JOB_COMPLETED:
+    case v1::JOB_FAILED:
+    case v1::JOB_CANCELLED:
+      return 3;
+    default:
+      return 0;  // SKIPPED is outside the order: only ever a first status
+  }
+}
+bool is_terminal(JobStatus s) { return is_terminal_job_status(s); }
+
+// DELEGATED and INVALIDATED are outside the order and handled separately.
+int rank(PartitionStatus s) {
+  switch (s) {
+    case v1::PARTITION_REQUESTED:
+      return 1;
+    case v1::PARTITION_SCHEDULED:
+      return 2;
+    case v1::PARTITION_BUILDING:
+      return 3;
+    case v1::PARTITION_AVAILABLE:
+    case v1::PARTITION_FAILED:
+      return 4;
+    default:
+      return 0;
+  }
+}
+bool is_terminal(PartitionStatus s) {
+  return s == v1::PARTITION_AVAILABLE || s == v1::PARTITION_FAILED || s == v1::PARTITION_DELEGATED;
+}
+
+std::string partition_key(const std::string& build_request_id, const std::string& ref) {
+  return build_request_id + '\n' + ref;
+}
+
+}  // namespace
+
+std::string_view to_string(ValidationMode mode) {
+  switch (mode) {
+    case ValidationMode::strict:
+      return "strict";
+    case ValidationMode::lenient:
+      return "lenient";
+  }
+  return "strict";
+}
+
+std::optional<ValidationMode> parse_validation_mode(std::string_view text) {
+  if (text == "strict") return ValidationMode::strict;
+  if (text == "lenient") return ValidationMode::lenient;
+  return std::nullopt;
+}
+
+TransitionState::TransitionState(ValidationMode mode) : mode_(mode) {}
+
+Status TransitionState::apply(const BuildEvent& event, std::vector<std::string>* warnings) {
+  const bool strict = mode_ == ValidationMode::strict;
+  const Mark before = mark();
+  Status status = check_and_apply(event, strict);
+  if (status.ok()) return status;
+  if (strict) {
+    rollback(before);  // check_and_apply changes nothing when it rejects; this makes sure
+    return status;
+  }
+  if (warnings != nullptr) warnings->push_back(status.error().message);
+  return ok_status();
+}
+
+// Checks `event` and, unless it is illegal and `enforce` is set, applies its effect. Returns the
+// first violation found (the event was applied anyway when !enforce).
+Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
+  const std::string& br_id = event.build_request_id();
+  std::optional<Error> violation;
+  auto violate = [&](std::string message) {
+    if (!violation) violation = invalid_transition(std::move(message));
+  };
+  auto must_stop = [&] { return violation.has_value() && enforce; };
+  auto result = [&]() -> Status {
+    if (violation) return *violation;
+    return ok_status();
+  };
+
+  auto br_it = build_requests_.find(br_id);
+  const bool br_exists = br_it != build_requests_.end();
+  // Every event but a BuildRequestEvent needs its build request to exist and still be open.
+  auto require_open_request = [&](const char* what) {
+    if (!br_exists) {
+      violate("build request " + br_id +
+              " does not exist (its first event must be a build_request_event with "
+              "BUILD_REQUEST_RECEIVED)");
+    } else if (is_terminal(br_it->second)) {
+      violate("build request " + br_id + " is " + response_status_name(br_it->second) +
+              " (terminal): no " + what + " may follow");
+    }
+  };
+
+  switch (event.event_type_case()) {
+    case BuildEvent::kBuildRequestEvent: {
+      BuildRequestStatus to = event.build_request_event().status_code();
+      if (!br_exists) {
+        if (to != v1::BUILD_REQUEST_RECEIVED) {
+          violate("build request " + br_id + ": first status must be BUILD_REQUEST_RECEIVED, got " +
+                  response_status_name(to));
+        }
+      } else {
+        BuildRequestStatus from = br_it->second;
+        if (is_terminal(from)) {
+          violate("build request " + br_id + ": " + response_status_name(from) + " -> " +
+                  response_status_name(to) + " is not allowed (terminal)");
+        } else if (rank(to) <= rank(from)) {
+          violate("build request " + br_id + ": " + response_status_name(from) + " -> " +
+                  response_status_name(to) + " is not allowed (statuses only move forward)");
+        }
+      }
+      if (must_stop()) return result();
+      set_build_request(br_id, to);
+      return result();
+    }
+
+    case BuildEvent::kBuildCancelEvent: {
+      if (br_exists && is_terminal(br_it->second)) {
+        violate("build request " + br_id + ": " + response_status_name(br_it->second) +
+                " -> BUILD_REQUEST_CANCELLED is not allowed (terminal)");
+      } else {
+        require_open_request("build_cancel_event");
+      }
+      if (must_stop()) return result();
+      set_build_request(br_id, v1::BUILD_REQUEST_CANCELLED);
+      return result();
+    }
+
+    case BuildEvent::kJobEvent: {
+      const auto& e = event.job_event();
+      require_open_request("job_event");
+      if (must_stop()) return result();
+      const std::string& id = e.job_run_id();
+      JobStatus to = e.status_code();
+      auto it = job_runs_.find(id);
+      if (it == job_runs_.end()) {
+        if (to != v1::JOB_SCHEDULED && to != v1::JOB_SKIPPED) {
+          violate("job run " + id + ": first status must be JOB_SCHEDULED or JOB_SKIPPED, got " +
+                  response_status_name(to));
+        }
+        if (must_stop()) return result();
+        set_job_run(id, JobRun{to, br_id, e.job_label().label()});
+        return result();
+      }
+      JobRun run = it->second;
+      if (run.build_request_id != br_id) {
+        violate("job run " + id + " belongs to build request " + run.build_request_id + ", not " +
+                br_id);
+      } else if (run.job_label != e.job_label().label()) {
+        violate("job run " + id + " has job label " + run.job_label + ", not " +
+                e.job_label().label());
+      } else if (is_terminal(run.status)) {
+        violate("job run " + id + ": " + response_status_name(run.status) + " -> " +
+                response_status_name(to) + " is not allowed (terminal)");
+      } else if (to == v1::JOB_SKIPPED) {
+        violate("job run " + id + ": " + response_status_name(run.status) +
+                " -> JOB_SKIPPED is not allowed (JOB_SKIPPED may only be the first status)");
+      } else if (rank(to) <= rank(run.status)) {
+        violate("job run " + id + ": " + response_status_name(run.status) + " -> " +
+                response_status_name(to) + " is not allowed (statuses only move forward)");
+      }
+      if (must_stop()) return result();
+      run.status = to;  // a run keeps the build request and label of its first event
+      set_job_run(id, std::move(run));
+      return result();
+    }
+
+    case BuildEvent::kJobRunCancelEvent: {
+      require_open_request("job_run_cancel_event");
+      if (must_stop()) return result();
+      const std::string& id = event.job_run_cancel_event().job_run_id();
+      auto it = job_runs_.find(id);
+      JobRun run{v1::JOB_UNKNOWN, br_id, ""};
+      if (it == job_runs_.end()) {
+        violate("job run " + id +
+                " does not exist (its first event must be a job_event with JOB_SCHEDULED or "
+                "JOB_SKIPPED)");
+      } else {
+        run = it->second;
+        if (run.build_request_id != br_id) {
+          violate("job run " + id + " belongs to build request " + run.build_request_id + ", not " +
+                  br_id);
+        } else if (is_terminal(run.status)) {
+          violate("job run " + id + ": " + response_status_name(run.status) +
+                  " -> JOB_CANCELLED is not allowed (terminal)");
+        }
+      }
+      if (must_stop()) return result();
+      run.status = v1::JOB_CANCELLED;
+      set_job_run(id, std::move(run));
+      return result();
+    }
+
+    case BuildEvent::kPartitionEvent:
+    case BuildEvent::kDelegationEvent: {
+      const bool is_delegation = event.has_delegation_event();
+      require_open_request(is_delegation ? "delegation_event" : "partition_event");
+      if (must_stop()) return result();
+      const std::string& ref = is_delegation ? event.delegation_event().partition_ref().str()
+                                             : event.partition_event().partition_ref().str();
+      const PartitionStatus to =
+          is_delegation ? v1::PARTITION_DELEGATED : event.partition_event().status_code();
+      const std::string key = partition_key(br_id, ref);
+      auto it = partitions_.find(key);
+      RequestPartition p = it == partitions_.end() ? RequestPartition{} : it->second;
+      const std::string who = "partition " + ref + " in build request " + br_id + ": ";
+      auto move_text = [&] {
+        return who + response_status_name(p.status) + " -> " + response_status_name(to);
+      };
+
+      if (to == v1::PARTITION_INVALIDATED) {
+        violate(who +
+                "PARTITION_INVALIDATED is not a partition_event status (record an invalidation "
+                "with a partition_invalidation_event)");
+      } else if (to == v1::PARTITION_DELEGATED) {
+        bool& seen = is_delegation ? p.delegation_event_seen : p.delegated_partition_event_seen;
+        const bool other_seen =
+            is_delegation ? p.delegated_partition_event_seen : p.delegation_event_seen;
+        const char* by = is_delegation ? "a delegation_event" : "a partition_event";
+        if (seen) {
+          violate(move_text() + " is not allowed (already delegated by " + by + ")");
+        } else if (p.status == v1::PARTITION_DELEGATED && other_seen) {
+          // The pair: a DelegationEvent and a PartitionEvent DELEGATED, in either order.
+        } else if (is_terminal(p.status)) {
+          violate(move_text() + " is not allowed (terminal)");
+        } else if (p.status == v1::PARTITION_BUILDING) {
+          violate(move_text() +
+                  " is not allowed (PARTITION_DELEGATED may only follow PARTITION_REQUESTED or "
+                  "PARTITION_SCHEDULED)");
+        }
+        seen = true;
+      } else if (is_terminal(p.status)) {
+        violate(move_text() + " is not allowed (terminal)");
+      } else if (rank(to) <= rank(p.status)) {
+        violate(move_text() + " is not allowed (statuses only move forward)");
+      }
+      if (must_stop()) return result();
+      p.status = to;
+      set_partition(key, std::move(p));
+      return result();
+    }
+
+    case BuildEvent::kPartitionInvalidationEvent:
+      require_open_request("partition_invalidation_event");
+      return result();
+    case BuildEvent::kJobGraphEvent:
+      require_open_request("job_graph_event");
+      return result();
+    case BuildEvent::EVENT_TYPE_NOT_SET:
+      break;
+  }
+  assert(false && "REQUIRES: check_structure(event).ok()");
+  return make_error(ErrorCode::internal, "event without an event type reached the transitions");
+}
+
+void TransitionState::rollback(Mark m) {
+  assert(m <= journal_.size() && "rollback to a mark from before the last commit");
+  while (journal_.size() > m) {
+    Undo& undo = journal_.back();
+    switch (undo.kind) {
+      case Undo::build_request:
+        if (undo.old_build_request) {
+          build_requests_[undo.key] = *undo.old_build_request;
+        } else {
+          build_requests_.erase(undo.key);
+        }
+        break;
+      case Undo::job_run:
+        if (undo.old_job_run) {
+          job_runs_[undo.key] = std::move(*undo.old_job_run);
+        } else {
+          job_runs_.erase(undo.key);
+        }
+        break;
+      case Undo::partition:
+        if (undo.old_partition) {
+          partitions_[undo.key] = *undo.old_partition;
+        } else {
+          partitions_.erase(undo.key);
+        }
+        break;
+    }
+    journal_.pop_back();
+  }
+}
+
+std::optional<BuildRequestStatus> TransitionState::build_request_status(
+    const std::string& id) const {
+  auto it = build_requests_.find(id);
+  if (it == build_requests_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) const {
+  auto it = job_runs_.find(job_run_id);
+  if (it == job_runs_.end()) return std::nullopt;
+  return it->second.status;
+}
+
+std::optional<PartitionStatus> TransitionState::partition_status(
+    const std::string& build_request_id, const std::string& partition_ref) const {
+  auto it = partitions_.find(partition_key(build_request_id, partition_ref));
+  if (it == partitions_.end()) return std::nullopt;
+  return it->second.status;
+}
+
+void TransitionState::set_build_request(const std::string& id, BuildRequestStatus status) {
+  Undo undo{Undo::build_request, id, std::nullopt, std::nullopt, std::nullopt};
+  auto it = build_requests_.find(id);
+  if (it != build_requests_.end()) undo.old_build_request = it->second;
+  journal_.push_back(std::move(undo));
+  build_requests_[id] = status;
+}
+
+void TransitionState::set_job_run(const std::string& id, JobRun run) {
+  Undo undo{Undo::job_run, id, std::nullopt, std::nullopt, std::nullopt};
+  auto it = job_runs_.find(id);
+  if (it != job_runs_.end()) undo.old_job_run = it->second;
+  journal_.push_back(std::move(undo));
+  job_runs_[id] = std::move(run);
+}
+
+void TransitionState::set_partition(const std::string& key, RequestPartition p) {
+  Undo undo{Undo::partition, key, std::nullopt, std::nullopt, std::nullopt};
+  auto it = partitions_.find(key);
+  if (it != partitions_.end()) undo.old_partition = it->second;
+  journal_.push_back(std::move(undo));
+  partitions_[key] = p;
+}
+
+}  // namespace bel::write
