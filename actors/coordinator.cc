@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "actors/coordinator_options.h"
 #include "storage/storage_factory.h"
 #include "storage/uri.h"
 
@@ -12,6 +13,10 @@ void configure_actor_system(caf::actor_system_config& config) {
   // Idle workers otherwise sleep 50 us between polls, which dominates one-at-a-time round trips.
   config.set("work-stealing.moderate-poll-attempts", 0);
   add_bel_types(config);
+}
+
+Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri) {
+  return start_coordinator(system, uri, CoordinatorOptions{});
 }
 
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,

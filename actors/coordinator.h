@@ -14,20 +14,13 @@
 #include <caf/all.hpp>
 
 #include "actors/bel_api.h"
-#include "actors/supervisor.h"
-#include "storage/storage.h"
+#include "messages/error.h"
 
 namespace bel::actors {
 
-struct CoordinatorOptions {
-  storage::StorageOptions storage;
-  // Open the log read-only: queries and scans only; appends, snapshots and meta changes are
-  // refused. For one-shot console commands that only read (no writer lock, no fold of the
-  // transition rules).
-  bool read_only = false;
-  // Everything but the two factories, which start_coordinator fills.
-  SupervisorConfig supervisor;
-};
+// Storage, read-only and supervisor tuning: actors/coordinator_options.h (internal; declared
+// here so that this header stays part of the installed client tier without the actors behind it).
+struct CoordinatorOptions;
 
 // The CAF settings every bel process uses (scheduler size, polling, the bel error category and
 // message types). Call on the config before constructing the actor_system.
@@ -35,8 +28,10 @@ void configure_actor_system(caf::actor_system_config& config);
 
 // Opens the log at `uri` for writing (creating or migrating its schema), folds it into the
 // transition state, and spawns the coordinator's actors. Errors name the URI.
+Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri);
+// The same with `options` (include actors/coordinator_options.h).
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,
-                                 CoordinatorOptions options = {});
+                                 CoordinatorOptions options);
 
 // Asks the coordinator to stop: views and queries first, then the storage actor, which commits
 // and answers what is pending.

@@ -6,6 +6,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "actors/gate_actor.h"
 #include "app/commands.h"
 #include "actors/sim/simulator.h"

@@ -10,6 +10,7 @@
 
 #include "actors/caf_support.h"
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
 #include "storage/storage_factory.h"

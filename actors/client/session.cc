@@ -16,9 +16,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "actors/gate_actor.h"
 #include "storage/storage_factory.h"
 #include "storage/uri.h"
+#include "storage/writer_lock.h"
 
 namespace bel::actors {
 namespace {

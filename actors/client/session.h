@@ -23,8 +23,13 @@
 
 #include "actors/client/api_client.h"
 #include "actors/bel_api.h"
-#include "storage/writer_lock.h"
 #include "messages/error.h"
+
+namespace bel::storage {
+// storage/writer_lock.h; only session.cc needs it whole (the destructor is defined there), so the
+// installed client headers do not carry the storage tier.
+class WriterLock;
+}  // namespace bel::storage
 
 namespace bel::actors {
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "messages/event_keys.h"
 #include "projections/activity_view.h"
 #include "projections/build_summary_view.h"

@@ -13,6 +13,7 @@
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "messages/status_names.h"
 
 namespace bel::sim {
