@@ -146,8 +146,14 @@ BuildEvent upstream_failed_event(const PlannedBuild& plan, size_t i, size_t u) {
                          "not built: upstream " + plan.partitions[u].ref + " failed");
 }
 
-BuildEvent build_end_event(const PlannedBuild& plan, const std::vector<std::string>& failed,
-                           int built, int delegated) {
+BuildEvent build_end_event(const PlannedBuild& plan, const std::vector<PartOutcome>& outcomes) {
+  std::vector<std::string> failed;
+  int built = 0, delegated = 0;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i] == PartOutcome::failed) failed.push_back(plan.partitions[i].ref);
+    built += outcomes[i] == PartOutcome::available;
+    delegated += outcomes[i] == PartOutcome::historical || outcomes[i] == PartOutcome::delegated;
+  }
   const std::string& id = plan.build_request_id;
   if (failed.empty()) {
     std::string message = "built " + plural(built, "partition");

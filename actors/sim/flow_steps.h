@@ -26,6 +26,11 @@
 
 namespace bel::sim {
 
+// What became of one partition of a build request: not decided yet; delegated to the request
+// that built it; built; failed (its job, or upstream); delegated to a request building it; its
+// job running when the request is cancelled.
+enum class PartOutcome { open, historical, available, failed, delegated, running };
+
 // "jr-<run_id>-<the build request's number>-<i + 1>": the job run of partition `i`.
 std::string job_run_id(const std::string& run_id, const PlannedBuild& plan, size_t i);
 
@@ -67,10 +72,9 @@ std::vector<BuildEvent> end_job_events(const PlannedBuild& plan, size_t i,
                                        const std::string& job_run);
 // Partition `i` FAILED without a job because upstream partition `u` failed.
 BuildEvent upstream_failed_event(const PlannedBuild& plan, size_t i, size_t u);
-// COMPLETED ("built 3 partitions, 1 delegated") when `failed` is empty, else FAILED naming the
-// first failed partitions.
-BuildEvent build_end_event(const PlannedBuild& plan, const std::vector<std::string>& failed,
-                           int built, int delegated);
+// COMPLETED ("built 3 partitions, 1 delegated") when no partition failed, else FAILED naming
+// the first failed partitions. REQUIRES: outcomes.size() == plan.partitions.size()
+BuildEvent build_end_event(const PlannedBuild& plan, const std::vector<PartOutcome>& outcomes);
 // A JobRunCancelEvent for each of `running` (job run ids), then the BuildCancelEvent.
 std::vector<BuildEvent> cancel_events(const PlannedBuild& plan,
                                       const std::vector<std::string>& running);

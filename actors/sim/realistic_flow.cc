@@ -41,11 +41,10 @@ class RealisticFlow : public Workload::Flow {
 
  private:
   struct Part {
-    enum Outcome { open, historical, available, failed, delegated, running };
     int64_t pid = 0;  // in the partition space
-    Outcome outcome = open;
-    Outcome result = open;    // the outcome once its queue is logged
-    bool cancel_job = false;  // its job run is cancelled while running
+    PartOutcome outcome = PartOutcome::open;
+    PartOutcome result = PartOutcome::open;  // the outcome once its queue is logged
+    bool cancel_job = false;                 // its job run is cancelled while running
     std::string job_run_id;
     std::deque<BuildEvent> queue;  // its events still to log
     int64_t running_ns = 0;        // timestamp of its JOB_RUNNING
@@ -167,7 +166,7 @@ class RealisticFlow : public Workload::Flow {
     }
     PlanningBatch planning = planning_batch(b.plan, found, prefix_);
     for (size_t i = 0; i < b.parts.size(); ++i) {
-      if (planning.historical[i]) b.parts[i].outcome = Part::historical;
+      if (planning.historical[i]) b.parts[i].outcome = PartOutcome::historical;
       if (planning.invalidated[i]) built_by_[static_cast<size_t>(b.parts[i].pid)] = 0;
     }
     for (auto& e : planning.events) b.queue.push_back(std::move(e));
@@ -194,7 +193,8 @@ class RealisticFlow : public Workload::Flow {
       return;
     }
     for (size_t i = 0; i < b.parts.size(); ++i) {
-      if (b.plan.partitions[i].wave == b.wave && b.parts[i].outcome == Part::open) resolve(b, i);
+      if (b.plan.partitions[i].wave == b.wave && b.parts[i].outcome == PartOutcome::open)
+        resolve(b, i);
     }
   }
 
@@ -210,8 +210,9 @@ class RealisticFlow : public Workload::Flow {
     }
     if (!part.queue.empty()) return;
     part.outcome = part.result;
-    if (part.outcome == Part::available) built_by_[static_cast<size_t>(part.pid)] = b.plan.number;
-    if (part.outcome != Part::running) release(part.pid, b.plan.number);
+    if (part.outcome == PartOutcome::available)
+      built_by_[static_cast<size_t>(part.pid)] = b.plan.number;
+    if (part.outcome != PartOutcome::running) release(part.pid, b.plan.number);
   }
 
   // Queues the events of partition `i`: FAILED when something upstream failed, a delegation
@@ -221,9 +222,9 @@ class RealisticFlow : public Workload::Flow {
     Part& part = b.parts[i];
     const std::string& id = b.plan.build_request_id;
     for (size_t u : p.upstream) {
-      if (b.parts[u].outcome != Part::failed) continue;
+      if (b.parts[u].outcome != PartOutcome::failed) continue;
       part.queue.push_back(upstream_failed_event(b.plan, i, u));
-      part.result = Part::failed;
+      part.result = PartOutcome::failed;
       return;
     }
     int64_t& by = building_by_[static_cast<size_t>(part.pid)];
@@ -232,7 +233,7 @@ class RealisticFlow : public Workload::Flow {
       std::vector<BuildEvent> batch;
       add_delegation(batch, id, p.ref, to, p.delegation_style, "being built by " + to);
       for (auto& e : batch) part.queue.push_back(std::move(e));
-      part.result = Part::delegated;
+      part.result = PartOutcome::delegated;
       return;
     }
     if (by == 0) by = b.plan.number;
@@ -241,7 +242,7 @@ class RealisticFlow : public Workload::Flow {
     std::vector<BuildEvent> batch = schedule_job_events(b.plan, i, run, prefix_);
     for (auto& e : run_job_events(b.plan, i, run)) batch.push_back(std::move(e));
     if (b.wave == b.plan.cancel_wave) {
-      part.result = Part::running;  // cancelled with the build request, once the wave runs
+      part.result = PartOutcome::running;  // cancelled with the build request, once the wave runs
     } else if (part.cancel_job) {
       BuildEvent cancel = base_event(id);
       cancel.mutable_job_run_cancel_event()->set_job_run_id(run);
@@ -249,10 +250,10 @@ class RealisticFlow : public Workload::Flow {
       batch.push_back(std::move(cancel));
       batch.push_back(partition_event(id, p.ref, v1::PARTITION_FAILED, run,
                                       "job run " + run + " was cancelled"));
-      part.result = Part::failed;
+      part.result = PartOutcome::failed;
     } else {
       for (auto& e : end_job_events(b.plan, i, run)) batch.push_back(std::move(e));
-      part.result = p.job_fails ? Part::failed : Part::available;
+      part.result = p.job_fails ? PartOutcome::failed : PartOutcome::available;
     }
     for (auto& e : batch) part.queue.push_back(std::move(e));
   }
@@ -260,22 +261,16 @@ class RealisticFlow : public Workload::Flow {
   void cancel(Build& b) {
     std::vector<std::string> running;
     for (const auto& part : b.parts) {
-      if (part.outcome == Part::running) running.push_back(part.job_run_id);
+      if (part.outcome == PartOutcome::running) running.push_back(part.job_run_id);
     }
     for (auto& e : cancel_events(b.plan, running)) b.queue.push_back(std::move(e));
     b.phase = Build::ending;
   }
 
   void complete(Build& b) {
-    std::vector<std::string> failed;
-    int built = 0, delegated = 0;
-    for (size_t i = 0; i < b.parts.size(); ++i) {
-      const auto outcome = b.parts[i].outcome;
-      if (outcome == Part::failed) failed.push_back(b.plan.partitions[i].ref);
-      built += outcome == Part::available;
-      delegated += outcome == Part::historical || outcome == Part::delegated;
-    }
-    b.queue.push_back(build_end_event(b.plan, failed, built, delegated));
+    std::vector<PartOutcome> outcomes;
+    for (const auto& part : b.parts) outcomes.push_back(part.outcome);
+    b.queue.push_back(build_end_event(b.plan, outcomes));
     b.phase = Build::ending;
   }
 

@@ -33,7 +33,7 @@ void cancel_build(WorkerPtr self) {
   BuildRun& b = *self->state.build;
   std::vector<std::string> running;
   for (const auto& part : b.parts) {
-    if (part.outcome == PartRun::running) running.push_back(part.job_run_id);
+    if (part.outcome == PartOutcome::running) running.push_back(part.job_run_id);
   }
   append(self, stamped(self, cancel_events(b.plan, running), b.t), [=] {
     ++self->state.build->outcome.builds_cancelled;
@@ -43,16 +43,11 @@ void cancel_build(WorkerPtr self) {
 
 void complete_build(WorkerPtr self) {
   BuildRun& b = *self->state.build;
-  std::vector<std::string> failed;
-  int built = 0, delegated = 0;
-  for (size_t i = 0; i < b.parts.size(); ++i) {
-    const auto outcome = b.parts[i].outcome;
-    if (outcome == PartRun::failed) failed.push_back(b.plan.partitions[i].ref);
-    built += outcome == PartRun::available;
-    delegated += outcome == PartRun::historical || outcome == PartRun::delegated;
-  }
-  const bool ok = failed.empty();
-  append(self, stamped(self, {build_end_event(b.plan, failed, built, delegated)}, b.t), [=] {
+  std::vector<PartOutcome> outcomes;
+  for (const auto& part : b.parts) outcomes.push_back(part.outcome);
+  BuildEvent end = build_end_event(b.plan, outcomes);
+  const bool ok = end.build_request_event().status_code() == v1::BUILD_REQUEST_COMPLETED;
+  append(self, stamped(self, {std::move(end)}, b.t), [=] {
     auto& outcome = self->state.build->outcome;
     ++(ok ? outcome.builds_completed : outcome.builds_failed);
     finish_build(self);
@@ -92,10 +87,10 @@ void end_job(WorkerPtr self, size_t i) {
     BuildRun& b = *self->state.build;
     const PlannedPartition& p = b.plan.partitions[i];
     if (p.job_fails) {
-      b.parts[i].outcome = PartRun::failed;
+      b.parts[i].outcome = PartOutcome::failed;
       ++b.outcome.jobs_failed;
     } else {
-      b.parts[i].outcome = PartRun::available;
+      b.parts[i].outcome = PartOutcome::available;
     }
     part_done(self, i);
   });
@@ -110,7 +105,7 @@ void run_job(WorkerPtr self, size_t i) {
     BuildRun& b = *self->state.build;
     if (b.wave == b.plan.cancel_wave) {
       // Cancelled once every job of this wave runs: park it.
-      b.parts[i].outcome = PartRun::running;
+      b.parts[i].outcome = PartOutcome::running;
       part_done(self, i);
     } else {
       end_job(self, i);
@@ -154,11 +149,11 @@ void resolve_partition(WorkerPtr self, size_t i) {
   BuildRun& b = *self->state.build;
   const PlannedPartition& p = b.plan.partitions[i];
   for (size_t u : p.upstream) {
-    if (b.parts[u].outcome != PartRun::failed) continue;
+    if (b.parts[u].outcome != PartOutcome::failed) continue;
     b.parts[i].t += kStepGap;
     auto batch = stamped(self, {upstream_failed_event(b.plan, i, u)}, b.parts[i].t);
     append(self, batch, [=] {
-      self->state.build->parts[i].outcome = PartRun::failed;
+      self->state.build->parts[i].outcome = PartOutcome::failed;
       part_done(self, i);
     });
     return;
@@ -179,7 +174,7 @@ void resolve_partition(WorkerPtr self, size_t i) {
     b.parts[i].t += kStepGap;
     append(self, stamped(self, std::move(batch), b.parts[i].t), [=] {
       BuildRun& b = *self->state.build;
-      b.parts[i].outcome = PartRun::delegated;
+      b.parts[i].outcome = PartOutcome::delegated;
       ++b.outcome.delegations_active;
       part_done(self, i);
     });
@@ -196,7 +191,7 @@ void start_wave(WorkerPtr self, int wave) {
   b.wave_end = b.t;
   std::vector<size_t> todo;
   for (size_t i = 0; i < b.parts.size(); ++i) {
-    if (b.plan.partitions[i].wave == wave && b.parts[i].outcome == PartRun::open) {
+    if (b.plan.partitions[i].wave == wave && b.parts[i].outcome == PartOutcome::open) {
       todo.push_back(i);
     }
   }
@@ -223,7 +218,7 @@ void analyse(WorkerPtr self) {
   }
   PlanningBatch planning = planning_batch(b.plan, found, self->state.run_id);
   for (size_t i = 0; i < b.parts.size(); ++i) {
-    if (planning.historical[i]) b.parts[i].outcome = PartRun::historical;
+    if (planning.historical[i]) b.parts[i].outcome = PartOutcome::historical;
     b.parts[i].invalidated = planning.invalidated[i];
   }
   const int historical = planning.historical_count;

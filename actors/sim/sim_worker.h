@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "actors/bel_api.h"
+#include "actors/sim/flow_steps.h"
 #include "actors/sim/plan.h"
 #include "actors/sim/simulator.h"
 
@@ -43,8 +44,7 @@ void record_error(SimulationReport& report, const std::string& message);
 
 // One partition of the build request a worker drives.
 struct PartRun {
-  enum Outcome { open, historical, available, failed, delegated, running };
-  Outcome outcome = open;
+  PartOutcome outcome = PartOutcome::open;
   PartitionStatusResponse status;  // as the request found it while planning
   bool invalidated = false;
   std::string job_run_id;
