@@ -11,8 +11,9 @@
 //                              event ids UUID-shaped and scattered, as in production
 //   BM_SqliteAppendAscendingIds/batch:N   the same with ascending ids ("ev-1", "ev-2", ...):
 //                              the difference is the cost of the event_id index's scattered keys
-// Events come from the default `bel bench` workload (bench/workload.h). Temporary files live in
-// $TMPDIR (or /tmp) and are removed.
+//   BM_GenerateWorkload/mode:M events of the workload generator, streamed (items/s = events/s)
+// Events come from the default `bel bench` workload (default_workload(), bench/suites.h). Temporary
+// files live in $TMPDIR (or /tmp) and are removed.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -21,7 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/workload.h"
+#include "actors/sim/workload.h"
+#include "bench/suites.h"
 #include "messages/json.h"
 #include "storage/storage_factory.h"
 
@@ -30,9 +32,7 @@ namespace {
 
 const std::vector<BuildEvent>& sample_events() {
   static const std::vector<BuildEvent> events = [] {
-    WorkloadOptions options;
-    options.events = 4096;
-    return make_workload(options);
+    return sim::generate_events(default_workload(), 4096);
   }();
   return events;
 }
@@ -78,6 +78,19 @@ void BM_ToJson(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ToJson);
+
+// The generator's speed: later benchmarks stream 1M- and 10M-event logs from it.
+void BM_GenerateWorkload(benchmark::State& state) {
+  sim::WorkloadOptions options = default_workload();
+  options.mode =
+      state.range(0) == 0 ? sim::WorkloadMode::realistic : sim::WorkloadMode::adversarial;
+  sim::Workload workload(options);
+  int64_t bytes = 0;
+  for (auto _ : state) bytes += workload.next().ByteSizeLong();
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GenerateWorkload)->ArgName("mode")->Arg(0)->Arg(1);
 
 // A fresh directory under $TMPDIR or /tmp, removed with this object.
 class TempDir {

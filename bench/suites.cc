@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include "bench/append_suites.h"
-#include "bench/workload.h"
 
 namespace bel::bench {
 
@@ -61,13 +60,19 @@ std::string join_rounded(const std::vector<double>& values) {
   return out;
 }
 
+sim::WorkloadOptions default_workload() {
+  sim::WorkloadOptions options;
+  options.seed = 1;
+  options.partitions = 100000;
+  options.event_ids = sim::EventIds::uuid;
+  return options;
+}
+
 const std::vector<BuildEvent>& SuiteRun::events(int64_t n) {
   for (const auto& [size, workload] : workloads_) {
     if (size == n) return workload;
   }
-  WorkloadOptions options;
-  options.events = n;
-  workloads_.emplace_back(n, make_workload(options));
+  workloads_.emplace_back(n, sim::generate_events(default_workload(), n));
   return workloads_.back().second;
 }
 

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/sim/workload.h"
 #include "bench/acked_appends.h"
 #include "messages/error.h"
 #include "messages/types.h"
@@ -62,6 +63,14 @@ struct Figure {
   std::string detail;             // e.g. group commit sizes
 };
 
+// The workload of `bel bench` (SPEC section 8): realistic DataBuild flows (actors/sim/workload.h)
+// over 100,000 partitions with a hot head, valid under the strict rules so that a fresh log
+// accepts every event in order; event ids UUID-shaped, as a producer that retries with its own ids
+// sends them (the log checks each for idempotency, as in production); idx 0 (as appended);
+// timestamps and status names set, so that what the log stores is byte for byte what a baseline
+// that bypasses the log stores.
+sim::WorkloadOptions default_workload();
+
 // What the suites of one run share: the options, the workload (generated once per size), the
 // temporary files, and figures a later suite compares with (P3 reuses P1's values).
 class SuiteRun {
@@ -69,7 +78,7 @@ class SuiteRun {
   explicit SuiteRun(const BenchOptions& options) : options_(options) {}
 
   const BenchOptions& options() const { return options_; }
-  // The first `n` events of the default workload (bench/workload.h).
+  // The first `n` events of default_workload().
   const std::vector<BuildEvent>& events(int64_t n);
   // A path in options().dir for a database file named `name`; any leftover is removed first and
   // the filesystem is synced, so that the phase about to start does not pay for earlier ones.

@@ -58,6 +58,11 @@
 // durations) is a pure function of the seed. The events logged also depend on what the log
 // answers; with workers = 1 and window = 1 on a fresh log they are the same on every run.
 //
+// Code: the plans, the catalogue and the events of each step are the workload generator's
+// (plan.h, flow_steps.h, library bel_workload); the worker actors are in sim_worker.{h,cc} (the
+// transport: window, retries, errors) and sim_steps.cc (one build request, step by step); this
+// file's .cc holds the controller that hands out build numbers and collects the report.
+//
 // Errors: an `overloaded` answer is retried after a delay (doubling, bounded); any other error is
 // counted in the report, the build request is ended (FAILED, best effort) and the worker carries
 // on. After max_errors errors, or when the coordinator goes down, no new build request starts.
@@ -73,6 +78,7 @@
 #include <vector>
 
 #include "actors/bel_api.h"
+#include "actors/sim/plan.h"
 #include "messages/error.h"
 
 namespace bel::sim {
@@ -164,32 +170,7 @@ Result<SimulationReport> run_simulation(caf::actor_system& system, const actors:
 
 // ---- The plan (pure; exposed for tests and for printing what a run will do) ------------------
 
-struct PlannedPartition {
-  std::string ref;               // "sales/daily/2026-11-21"
-  std::string job_label;         // "//sales:daily"
-  std::vector<size_t> upstream;  // indexes into PlannedBuild::partitions, all before this one
-  int wave = 0;                  // 0 for sources, else 1 + the highest wave upstream
-  bool job_fails = false;
-  std::string failure_message;           // when job_fails: "exit code 1: ..."
-  bool invalidate_if_available = false;  // late data arrived: rebuild it even if AVAILABLE
-  int delegation_style = 0;  // 0: DelegationEvent; 1: and then PartitionEvent DELEGATED;
-                             // 2: PartitionEvent DELEGATED, then DelegationEvent; 3: only the
-                             // PartitionEvent
-  int64_t queue_ns = 0;      // simulated time from JOB_SCHEDULED to JOB_RUNNING
-  int64_t run_ns = 0;        // simulated time from JOB_RUNNING to its end
-  int64_t rows = 0;          // rows written when the job completes
-};
-
-struct PlannedBuild {
-  int64_t number = 0;
-  std::string build_request_id;
-  std::vector<std::string> requested_partitions;
-  std::vector<PlannedPartition> partitions;  // requested ones and their upstream, upstream first
-  int cancel_wave = -1;       // cancelled when its jobs of this wave run; -1: not cancelled
-  std::string requested_by;   // RECEIVED message
-  std::string cancel_reason;  // when cancel_wave >= 0
-  int64_t planning_ns = 0;    // simulated time from RECEIVED to ANALYSIS_COMPLETED
-};
+// PlannedBuild and PlannedPartition: actors/sim/plan.h.
 
 // Build request number `number` (>= 1) of the plan of options.seed; ids use `run_id`. The same
 // arguments give the same plan.

@@ -1,0 +1,258 @@
+#include "actors/sim/sim_worker.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "actors/component_log.h"
+#include "actors/sim/flow_events.h"
+
+namespace bel::sim::worker {
+namespace {
+
+using actors::append_atom;
+using actors::query_atom;
+
+using retry_atom = caf::atom_constant<caf::atom("simretry")>;
+
+constexpr auto kMaxRetryDelay = std::chrono::milliseconds(1000);
+
+void ask_next(WorkerPtr self, SimulationReport outcome);
+void end_with_error(WorkerPtr self, const Error& error);
+void finish_if_ending(WorkerPtr self);
+
+bool quiet(WorkerPtr self) {
+  auto& st = self->state;
+  return st.in_flight == 0 && st.waiting.empty() && st.retries.empty();
+}
+
+// Runs `fire` (which sends one request) now, or once the window has room.
+void submit(WorkerPtr self, std::function<void()> fire) {
+  auto& st = self->state;
+  if (st.in_flight < st.options.window) {
+    ++st.in_flight;
+    fire();
+  } else {
+    st.waiting.push_back(std::move(fire));
+  }
+}
+
+// A request was answered: lets the next waiting one go. Waiting requests of a request that is
+// ending are dropped.
+void release(WorkerPtr self) {
+  auto& st = self->state;
+  --st.in_flight;
+  while (st.in_flight < st.options.window && !st.waiting.empty()) {
+    auto fire = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    if (st.build && st.build->ending) continue;
+    ++st.in_flight;
+    fire();
+  }
+}
+
+// Handles a failed request: `overloaded` runs `retry` later (up to max_retries), anything else
+// ends the build request.
+void on_request_error(WorkerPtr self, const caf::error& err, int attempt, const std::string& what,
+                      std::function<void()> retry) {
+  auto& st = self->state;
+  Error error = actors::from_caf_error(err);
+  if (error.code == ErrorCode::overloaded && attempt < st.options.max_retries) {
+    auto delay = st.options.retry_delay * (int64_t{1} << std::min(attempt, 16));
+    delay = std::min<std::chrono::milliseconds>(delay, kMaxRetryDelay);
+    const uint64_t token = ++st.next_token;
+    st.retries.emplace(token, std::move(retry));
+    self->delayed_send(self, delay, retry_atom::value, token);
+    return;
+  }
+  if (error.code == ErrorCode::overloaded) {
+    error.message += " (gave up after " + std::to_string(attempt) + " retries)";
+  }
+  end_with_error(self, error.with_context(what));
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> sim_log() {
+  static const auto logger = actors::component_log("simulator");
+  return logger;
+}
+
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void record_error(SimulationReport& report, const std::string& message) {
+  ++report.errors;
+  if (report.error_messages.size() < kMaxReportedErrors) report.error_messages.push_back(message);
+  sim_log()->warn("error {}", message);
+}
+
+void append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
+            std::function<void()> on_ok, int attempt) {
+  submit(self, [=] {
+    auto& st = self->state;
+    self->request(st.api, st.options.request_timeout, append_atom::value, *batch)
+        .then(
+            [=](const AppendAcks& acks) {
+              auto& st = self->state;
+              release(self);
+              BuildRun& b = *st.build;
+              b.acked_any = true;
+              for (const auto& ack : acks.acks()) {
+                if (!ack.duplicate()) ++b.outcome.events_appended;
+                b.outcome.last_idx = std::max(b.outcome.last_idx, ack.idx());
+              }
+              st.known_idx = std::max(st.known_idx, b.outcome.last_idx);
+              if (b.ending) {
+                finish_if_ending(self);
+                return;
+              }
+              on_ok();
+            },
+            [=](const caf::error& err) {
+              release(self);
+              on_request_error(self, err, attempt,
+                               self->state.build->plan.build_request_id + ": append of " +
+                                   std::to_string(batch->size()) + " events",
+                               [=] { append(self, batch, on_ok, attempt + 1); });
+            });
+  });
+}
+
+std::shared_ptr<std::vector<BuildEvent>> stamped(WorkerPtr self, std::vector<BuildEvent> batch,
+                                                 int64_t& clock) {
+  for (auto& e : batch) {
+    if (self->state.options.simulated_time) {
+      e.set_timestamp(clock);
+      clock += kEventGap;
+    }
+  }
+  return std::make_shared<std::vector<BuildEvent>>(std::move(batch));
+}
+
+void ask(WorkerPtr self, Query query, std::function<void(const QueryResult&)> on_ok, int attempt) {
+  submit(self, [=] {
+    auto& st = self->state;
+    Query q = query;
+    q.set_min_idx(std::max(q.min_idx(), st.known_idx));
+    self->request(st.api, st.options.request_timeout, query_atom::value, q)
+        .then(
+            [=](const QueryResult& result) {
+              release(self);
+              if (self->state.build->ending) {
+                finish_if_ending(self);
+                return;
+              }
+              on_ok(result);
+            },
+            [=](const caf::error& err) {
+              release(self);
+              on_request_error(self, err, attempt,
+                               self->state.build->plan.build_request_id + ": query",
+                               [=] { ask(self, query, on_ok, attempt + 1); });
+            });
+  });
+}
+
+void finish_build(WorkerPtr self) {
+  auto& st = self->state;
+  SimulationReport outcome = std::move(st.build->outcome);
+  st.build.reset();
+  ask_next(self, std::move(outcome));
+}
+
+namespace {
+
+// Ends the current request after an error: no new steps; once nothing is in flight, FAILED is
+// appended (best effort) and the worker moves on.
+void end_with_error(WorkerPtr self, const Error& error) {
+  BuildRun& b = *self->state.build;
+  record_error(b.outcome, error.to_string());
+  if (!b.ending) {
+    b.ending = true;
+    b.first_error = error.to_string();
+  }
+  finish_if_ending(self);
+}
+
+void finish_if_ending(WorkerPtr self) {
+  auto& st = self->state;
+  BuildRun& b = *st.build;
+  if (!b.ending || !quiet(self)) return;
+  ++b.outcome.builds_failed;
+  if (!b.acked_any) {
+    finish_build(self);  // nothing of it is in the log: nothing to end
+    return;
+  }
+  auto event = request_event(b.plan.build_request_id, v1::BUILD_REQUEST_FAILED,
+                             "simulation error: " + b.first_error);
+  if (st.options.simulated_time) event.set_timestamp(b.t);
+  // Outside the window and without retries: the request has failed already. Counting it in
+  // in_flight keeps the request from looking quiet meanwhile.
+  ++st.in_flight;
+  self->request(st.api, st.options.request_timeout, append_atom::value, event)
+      .then(
+          [=](const AppendAck& ack) {
+            auto& st = self->state;
+            --st.in_flight;
+            if (!ack.duplicate()) ++st.build->outcome.events_appended;
+            st.build->outcome.last_idx = std::max(st.build->outcome.last_idx, ack.idx());
+            st.known_idx = std::max(st.known_idx, ack.idx());
+            finish_build(self);
+          },
+          [=](const caf::error& err) {
+            auto& st = self->state;
+            --st.in_flight;
+            record_error(st.build->outcome,
+                         actors::from_caf_error(err)
+                             .with_context(st.build->plan.build_request_id + ": final FAILED")
+                             .to_string());
+            finish_build(self);
+          });
+}
+
+void ask_next(WorkerPtr self, SimulationReport outcome) {
+  auto& st = self->state;
+  self->request(st.controller, caf::infinite, next_atom::value, std::move(outcome))
+      .then(
+          [=](int64_t number, int64_t known_idx) {
+            if (number <= 0) {
+              self->quit();
+              return;
+            }
+            auto& st = self->state;
+            st.known_idx = std::max(st.known_idx, known_idx);
+            start_build(self, number);
+          },
+          [=](const caf::error&) { self->quit(); });  // the simulation is gone
+}
+
+}  // namespace
+
+caf::behavior sim_worker(WorkerPtr self, SimulationOptions options, std::string run_id,
+                         actors::BelApi api, caf::actor controller) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.run_id = std::move(run_id);
+  st.api = std::move(api);
+  st.controller = std::move(controller);
+  ask_next(self, SimulationReport{});
+  return {
+      [=](retry_atom, uint64_t token) {
+        auto& st = self->state;
+        auto it = st.retries.find(token);
+        if (it == st.retries.end()) return;
+        auto retry = std::move(it->second);
+        st.retries.erase(it);
+        if (st.build && st.build->ending) {
+          finish_if_ending(self);
+          return;
+        }
+        retry();
+      },
+  };
+}
+
+}  // namespace bel::sim::worker
