@@ -1,4 +1,7 @@
 // bel partitions list | show | invalidate (SPEC section 6).
+#include <pwd.h>
+#include <unistd.h>
+
 #include "actors/client/partitions_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
@@ -53,22 +56,34 @@ void run_show(Context& ctx, const std::string& ref, int recent) {
         // SPEC section 6: {"status": PartitionStatusResponse, "active_builds": [ids],
         // "recent_events": [BuildEvent]}.
         std::string builds;
-        for (const auto& id : d.active_builds) builds += (builds.empty() ? "" : ",") + json_string(id);
+        for (const auto& id : d.active_builds)
+          builds += (builds.empty() ? "" : ",") + json_string(id);
         std::string events;
         for (const auto& e : d.recent_events) events += (events.empty() ? "" : ",") + to_json(e);
         std::printf("{\"status\":%s,\"active_builds\":[%s],\"recent_events\":[%s]}\n",
-                     to_json(d.status).c_str(), builds.c_str(), events.c_str());
+                    to_json(d.status).c_str(), builds.c_str(), events.c_str());
       });
+}
+
+// The name of the user running the console, for "operator:<user>".
+std::string console_user() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
+    return pw->pw_name;
+  }
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  return "uid" + std::to_string(::geteuid());
 }
 
 void run_invalidate(Context& ctx, const std::string& ref, const std::string& reason,
                     const std::string& build) {
+  // Without --build it is the operator's own action (SPEC section 2).
+  const std::string by = build.empty() ? actors::operator_id(console_user()) : build;
   append_one(
       ctx,
       [&](actors::ApiClient& client) {
-        return actors::PartitionsRepository(client).invalidate(ref, reason, build);
+        return actors::PartitionsRepository(client).invalidate(ref, reason, by);
       },
-      "invalidated " + ref);
+      "invalidated " + ref + (build.empty() ? " as " + by : ""));
 }
 
 }  // namespace
@@ -78,8 +93,8 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   auto lf = std::make_shared<ListFlags>();
-  auto* list = group->add_subcommand(
-      "list", "Partitions with a known status, most recently changed first");
+  auto* list =
+      group->add_subcommand("list", "Partitions with a known status, most recently changed first");
   add_status_option<PartitionStatus>(list, lf->statuses);
   list->add_option("--pattern", lf->pattern, "Only refs matching this glob: * ? [a-z]");
   list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
@@ -105,10 +120,11 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   invalidate->add_option("REF", *iref, "The partition ref")->required();
   invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required();
   invalidate->add_option("--build", *build,
-                         "The build request on whose behalf (it must exist and not be finished)")
-      ->required();
+                         "The build request on whose behalf (it must not be finished); without "
+                         "it, the invalidation is yours: operator:<your user name>");
   add_log_options(invalidate, ctx);
-  invalidate->callback([&ctx, iref, reason, build] { run_invalidate(ctx, *iref, *reason, *build); });
+  invalidate->callback(
+      [&ctx, iref, reason, build] { run_invalidate(ctx, *iref, *reason, *build); });
 }
 
 }  // namespace bel::app

@@ -111,6 +111,8 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
   return detail;
 }
 
+std::string operator_id(const std::string& user) { return "operator:" + user; }
+
 Result<AppendAck> PartitionsRepository::invalidate(const std::string& partition_ref,
                                                    const std::string& reason,
                                                    const std::string& build_request_id,

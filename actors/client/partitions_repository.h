@@ -28,6 +28,9 @@
 
 namespace bel::actors {
 
+// "operator:<user>": the build_request_id of an operator's invalidation (SPEC sections 2 and 6).
+std::string operator_id(const std::string& user);
+
 // What `bel partitions show REF` prints (SPEC section 6).
 struct PartitionDetail {
   PartitionStatusResponse status;
@@ -85,9 +88,11 @@ class PartitionsRepository {
   // Appends a PartitionInvalidationEvent for the partition on behalf of build request
   // `build_request_id` (the schema requires one). The partition's status becomes
   // PARTITION_INVALIDATED with `reason` as its message, as seen by reads with min_idx = the ack's
-  // idx. The log rejects it with invalid_transition when that build request does not exist or is
-  // terminal. Pass a fixed `event_id` to retry safely: a retry of the same call (same arguments)
-  // is acked with the first append's idx and duplicate = true.
+  // idx. The log rejects it with invalid_transition when that build request is terminal. An id
+  // never received as a build request makes it an operator's action (SPEC section 2; use
+  // operator_id()): valid in strict mode, part of no build summary. Pass a fixed `event_id` to
+  // retry safely: a retry of the same call (same arguments) is acked with the first append's idx
+  // and duplicate = true.
   Result<AppendAck> invalidate(const std::string& partition_ref, const std::string& reason,
                                const std::string& build_request_id,
                                const std::string& event_id = "") const;

@@ -285,7 +285,9 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
     }
 
     case BuildEvent::kPartitionInvalidationEvent:
-      require_open_request("partition_invalidation_event");
+      // An invalidation by an id never received as a build request is an operator's action
+      // (SPEC section 2; the console names it "operator:<user>"): it needs no build request.
+      if (br_exists) require_open_request("partition_invalidation_event");
       return result();
     case BuildEvent::kJobGraphEvent:
       require_open_request("job_graph_event");

@@ -564,9 +564,6 @@ TEST_F(CommandsTest, PartitionsInvalidateChangesTheStatusAndRefusesAFinishedBuil
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
   EXPECT_TRUE(contains(refused.err, "invalid_transition")) << refused.err;
   EXPECT_TRUE(contains(refused.err, "br-done")) << refused.err;
-  auto unknown = run_bel(log, "partitions invalidate " + kSales1 + " --reason x --build br-nope");
-  EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
-  EXPECT_TRUE(contains(unknown.err, "invalid_transition")) << unknown.err;
   EXPECT_EQ(log_idx(log).back(), kLastIdx + 1);
 }
 
@@ -868,7 +865,6 @@ TEST_F(CommandsTest, BadUsageExitsTwoNamingTheFlagOrValue) {
       {"partitions list --format yaml", "yaml"},
       {"partitions show", "REF"},
       {"partitions show p --recent -1", "--recent"},
-      {"partitions invalidate p --reason r", "--build"},
       {"partitions invalidate p --build br-exec", "--reason"},
       {"partitions nosuch", "nosuch"},
       {"partitions", "list, show, invalidate"},

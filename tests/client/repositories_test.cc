@@ -350,12 +350,18 @@ TEST_F(RepositoriesTest, InvalidateRetriedWithTheSameEventIdIsAcknowledgedOnce) 
                ErrorCode::duplicate_event_id, "inv-1");
 }
 
-TEST_F(RepositoriesTest, InvalidateOnBehalfOfAnUnknownBuildIsRejectedAndStoresNothing) {
+// SPEC section 2: an id never received as a build request makes the invalidation an operator's.
+TEST_F(RepositoriesTest, InvalidateByAnIdNeverReceivedIsAnOperatorAction) {
   append_open_build();
   const int64_t before = last_idx();
-  expect_error(partitions_->invalidate("data/a", "stale", "br-nope"), ErrorCode::invalid_transition,
-               "br-nope");
-  EXPECT_EQ(last_idx(), before);
+  auto ack = partitions_->invalidate("data/a", "stale", operator_id("alice"));
+  ASSERT_TRUE(ack.ok()) << ack.error().to_string();
+  EXPECT_EQ(ack->idx(), before + 1);
+  auto status = partitions_->status("data/a", ack->idx());
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(status->status_code(), v1::PARTITION_INVALIDATED);
+  EXPECT_EQ(status->build_request_id(), "operator:alice");
+  EXPECT_EQ(status->message(), "stale");
 }
 
 TEST_F(RepositoriesTest, PartitionReadsOfAnUnseenRefAreEmptyNotErrors) {

@@ -519,7 +519,7 @@ TEST(TransitionTest, EventsOfAnUnknownBuildRequestAreRejected) {
   for (const BuildEvent& e : {partition_event("br-9", "a", v1::PARTITION_REQUESTED),
                               job_event("br-9", "jr-1", "//job", v1::JOB_SCHEDULED),
                               delegation_event("br-9", "a", "br-other"), job_graph_event("br-9"),
-                              invalidation_event("br-9", "a"), job_cancel_event("br-9", "jr")}) {
+                              job_cancel_event("br-9", "jr")}) {
     EXPECT_TRUE(FailsWith(state.apply(e), ErrorCode::invalid_transition, message))
         << e.ShortDebugString();
   }
@@ -535,6 +535,21 @@ TEST(TransitionTest, EventsAfterATerminalBuildRequestAreRejected) {
                     "build request br-1 is BUILD_REQUEST_FAILED (terminal)"));
   EXPECT_TRUE(Fails(state.apply(partition_event("br-1", "a", v1::PARTITION_REQUESTED)),
                     ErrorCode::invalid_transition, "br-1 is BUILD_REQUEST_FAILED"));
+}
+
+// SPEC section 2: an invalidation by an id never received as a build request is an operator's
+// action; it needs no build request and no prior event of the partition, in strict mode too.
+TEST(TransitionTest, AnOperatorInvalidationNeedsNoBuildRequest) {
+  TransitionState state = with_requests({"br-1"});
+  EXPECT_TRUE(Ok(state.apply(invalidation_event("operator:alice", "never-seen"))));
+  EXPECT_TRUE(Ok(state.apply(invalidation_event("operator:alice", "never-seen"))));
+  EXPECT_EQ(state.build_request_status("operator:alice"), std::nullopt);  // no build request
+  EXPECT_EQ(state.journal_size(), 0u);
+  // A build request received later under that id is a build request like any other.
+  ASSERT_TRUE(Ok(state.apply(request_event("operator:alice", v1::BUILD_REQUEST_RECEIVED))));
+  ASSERT_TRUE(Ok(state.apply(request_event("operator:alice", v1::BUILD_REQUEST_COMPLETED))));
+  EXPECT_TRUE(Fails(state.apply(invalidation_event("operator:alice", "a")),
+                    ErrorCode::invalid_transition, "(terminal)"));
 }
 
 TEST(TransitionTest, JobGraphAndInvalidationNeedOnlyAnOpenRequest) {
