@@ -36,6 +36,17 @@ void set_job_run(BuildSummaryState& s, const std::string& id, JobStatus status, 
   s.job_runs_by_status.add(status, 1);
 }
 
+// The build request reached a terminal status: its SCHEDULED / RUNNING job runs become CANCELLED
+// (SPEC section 4, "In-flight claims end with their owner").
+void cancel_open_runs(BuildSummaryState& s) {
+  for (auto& [id, status] : s.job_runs) {
+    if (status != v1::JOB_SCHEDULED && status != v1::JOB_RUNNING) continue;
+    s.job_runs_by_status.add(status, -1);
+    status = v1::JOB_CANCELLED;
+    s.job_runs_by_status.add(status, 1);
+  }
+}
+
 }  // namespace
 
 void BuildSummaryState::apply(const BuildEvent& event) {
@@ -54,11 +65,13 @@ void BuildSummaryState::apply(const BuildEvent& event) {
         for (const auto& ref : e.requested_partitions()) requested_partitions.push_back(ref.str());
       }
       if (!e.message().empty()) message = e.message();
+      if (is_terminal_build_status(status)) cancel_open_runs(*this);
       return;
     }
     case BuildEvent::kBuildCancelEvent:
       status = v1::BUILD_REQUEST_CANCELLED;
       cancel_reason = event.build_cancel_event().reason();
+      cancel_open_runs(*this);
       return;
     case BuildEvent::kPartitionEvent:
       set_partition(*this, event.partition_event().partition_ref().str(),

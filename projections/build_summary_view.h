@@ -20,7 +20,8 @@
 //    delegated_to_build_request_id = that of its latest DelegationEvent for the ref, if any.
 //  - job_runs_by_status: per job run named by one of its JobEvents, the run's status in this
 //    request's events (latest JobEvent, or CANCELLED after a JobRunCancelEvent of this request for
-//    a run it already has), as status name -> count.
+//    a run it already has; CANCELLED when the request reaches a terminal status while the run is
+//    SCHEDULED or RUNNING), as status name -> count.
 //  - message: of its latest BuildRequestEvent with a non-empty one.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
@@ -82,7 +83,7 @@ struct BuildSummaryState {
 class BuildSummaryView {
  public:
   static constexpr const char* kName = "build_summary";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: a build's end cancels its open job runs
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
