@@ -140,6 +140,26 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
   const std::vector<uint32_t>* label_runs = nullptr;
   const StatusCounts* counts = &by_status_;
   int64_t universe = static_cast<int64_t>(runs_.size());
+  if (!request.build_request_id().empty()) {
+    // A build's runs are few: walk them all with every filter.
+    static const std::vector<uint32_t> kNone;
+    auto it = by_build_.find(request.build_request_id());
+    const std::vector<uint32_t>& build_runs = it == by_build_.end() ? kNone : it->second;
+    JobRunsListResponse out;
+    out.set_as_of_idx(as_of_idx_);
+    int64_t total = 0;
+    for (auto pos = build_runs.rbegin(); pos != build_runs.rend(); ++pos) {
+      const Run& run = runs_[*pos];
+      if (!request.job_label().empty() && run.job_label != request.job_label()) continue;
+      if (!filter.empty() && filter.count(run.status) == 0) continue;
+      if (++total > page->offset && out.job_runs_size() < page->limit) {
+        *out.add_job_runs() = to_summary(run);
+      }
+    }
+    out.set_total_count(total);
+    out.set_has_more(static_cast<int64_t>(page->offset) + out.job_runs_size() < total);
+    return out;
+  }
   if (!request.job_label().empty()) {
     auto it = labels_.find(request.job_label());
     static const std::vector<uint32_t> kNone;

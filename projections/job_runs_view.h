@@ -61,9 +61,9 @@ class JobRunsView {
   // not_found, naming the id, for a run without a JobEvent.
   Result<JobRunSummary> job_run(const std::string& job_run_id) const;
 
-  // Newest first by the idx of each run's first event; job_label (exact, "" = any) and
-  // status_filter (any of) select before offset and limit. invalid_argument for a bad limit or
-  // offset.
+  // Newest first by the idx of each run's first event; job_label (exact, "" = any),
+  // build_request_id (exact, "" = any) and status_filter (any of) select before offset and limit.
+  // invalid_argument for a bad limit or offset.
   Result<JobRunsListResponse> list(const JobRunsListRequest& request) const;
 
   // not_found for a label no run has.

@@ -121,39 +121,36 @@ void PartitionStatusFold::end_build(const std::string& id, const BuildEvent& eve
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  for (uint32_t slot : take_slots(by_build_, id)) {
-    Ref& r = refs_[slot];
-    for (auto it = r.claims.begin(); it != r.claims.end();) {
-      if (it->build_request_id != id) {
-        ++it;
-        continue;
-      }
-      const std::string job_run_id = it->job_run_id;
-      it = r.claims.erase(it);
-      unindex_unused(slot, nullptr, &job_run_id);
-    }
-    if (r.source_live && r.current.build_request_id == id) {
-      fire(slot, event, build_ended_text(id, status) + " before the partition was built", changes);
-    }
-  }
+  end_claims(/*by_build=*/true, id, event,
+             build_ended_text(id, status) + " before the partition was built", changes);
 }
 
 void PartitionStatusFold::end_job_run(const std::string& id, JobStatus status,
                                       const BuildEvent& event, std::vector<Change>* changes) {
   if (id.empty()) return;
-  for (uint32_t slot : take_slots(by_job_run_, id)) {
+  end_claims(/*by_build=*/false, id, event, job_run_end_text(id, status), changes);
+}
+
+void PartitionStatusFold::end_claims(bool by_build, const std::string& id, const BuildEvent& event,
+                                     const std::string& why, std::vector<Change>* changes) {
+  auto held = [&](const std::string& build_request_id, const std::string& job_run_id) {
+    return (by_build ? build_request_id : job_run_id) == id;
+  };
+  for (uint32_t slot : take_slots(by_build ? by_build_ : by_job_run_, id)) {
     Ref& r = refs_[slot];
     for (auto it = r.claims.begin(); it != r.claims.end();) {
-      if (it->job_run_id != id) {
+      if (!held(it->build_request_id, it->job_run_id)) {
         ++it;
         continue;
       }
-      const std::string build_request_id = it->build_request_id;
+      const Claim ended = std::move(*it);
       it = r.claims.erase(it);
-      unindex_unused(slot, &build_request_id, nullptr);
+      // The holder's own index entry went with take_slots; the other one may still be used.
+      unindex_unused(slot, by_build ? nullptr : &ended.build_request_id,
+                     by_build ? &ended.job_run_id : nullptr);
     }
-    if (r.source_live && r.current.job_run_id == id) {
-      fire(slot, event, job_run_end_text(id, status), changes);
+    if (r.source_live && held(r.current.build_request_id, r.current.job_run_id)) {
+      fire(slot, event, why, changes);
     }
   }
 }

@@ -112,6 +112,10 @@ class PartitionStatusFold {
   void end_build(const std::string& id, const BuildEvent& event, std::vector<Change>* changes);
   void end_job_run(const std::string& id, JobStatus status, const BuildEvent& event,
                    std::vector<Change>* changes);
+  // Ends the claims (and live sources) held by build request `id` (by_build) or job run `id` at
+  // `event`; `why` is the message of a partition left with no live claim.
+  void end_claims(bool by_build, const std::string& id, const BuildEvent& event,
+                  const std::string& why, std::vector<Change>* changes);
   // The claims rule for a ref whose live source ended at `event`.
   void fire(uint32_t slot, const BuildEvent& event, std::string why, std::vector<Change>* changes);
   void set_current(uint32_t slot, PartitionStatusEntry entry, bool source_live);

@@ -353,28 +353,65 @@ Result<BuildRequestSummary> ReferenceFold::build_summary(const std::string& id) 
     }
   }
 
-  // Job runs named by this request's JobEvents; status from this request's events.
+  // Job runs named by this request's JobEvents; status from this request's events. A run that
+  // ended FAILED or CANCELLED is a failure, newest first by the event that ended it.
   std::set<std::string> runs;
   for (const BuildEvent* e : evs) {
     if (e->has_job_event()) runs.insert(e->job_event().job_run_id());
   }
+  struct Failure {
+    int64_t ended_idx;
+    BuildFailure failure;
+  };
+  std::vector<Failure> failures;
   for (const auto& run : runs) {
     JobStatus status = v1::JOB_UNKNOWN;
     bool seen = false;
+    int64_t ended_idx = 0;
+    BuildFailure f;
+    f.set_job_run_id(run);
     for (const BuildEvent* e : evs) {
+      JobStatus next = status;
+      std::string message;
       if (e->has_job_event() && e->job_event().job_run_id() == run) {
-        status = e->job_event().status_code();
+        if (!seen) f.set_job_label(e->job_event().job_label().label());
+        if (f.partition_refs_size() == 0) {
+          for (const auto& r : e->job_event().target_partitions()) f.add_partition_refs(r.str());
+        }
+        next = e->job_event().status_code();
+        message = e->job_event().message();
         seen = true;
       } else if (seen && e->has_job_run_cancel_event() &&
                  e->job_run_cancel_event().job_run_id() == run) {
-        status = v1::JOB_CANCELLED;
+        next = v1::JOB_CANCELLED;
+        message = e->job_run_cancel_event().reason();
       } else if (seen && !build_ended_by(*e).empty() &&
                  (status == v1::JOB_SCHEDULED || status == v1::JOB_RUNNING)) {
-        status = v1::JOB_CANCELLED;  // the request ended while the run was open
+        next = v1::JOB_CANCELLED;  // the request ended while the run was open
+        message = "build " + id + " " + build_end_words(terminal_status(*e)) +
+                  " before the job run ended";
+      } else {
+        continue;
       }
+      if (!message.empty()) f.set_message(message);
+      if (!job_done(next)) {
+        ended_idx = 0;
+      } else if (!job_done(status)) {
+        ended_idx = e->idx();
+      }
+      status = next;
     }
     (*out.mutable_job_runs_by_status())[name_of(status)] += 1;
+    if (status == v1::JOB_FAILED || status == v1::JOB_CANCELLED) {
+      f.set_status_name(name_of(status));
+      failures.push_back(Failure{ended_idx, f});
+    }
   }
+  std::sort(failures.begin(), failures.end(), [](const Failure& a, const Failure& b) {
+    if (a.ended_idx != b.ended_idx) return a.ended_idx > b.ended_idx;
+    return a.failure.job_run_id() < b.failure.job_run_id();
+  });
+  for (size_t i = 0; i < failures.size() && i < 20; ++i) *out.add_failures() = failures[i].failure;
 
   for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
     if ((*it)->has_build_cancel_event()) {
@@ -382,9 +419,13 @@ Result<BuildRequestSummary> ReferenceFold::build_summary(const std::string& id) 
       break;
     }
   }
+  // message: the latest non-empty BuildRequestEvent message or cancel reason.
   for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
-    if ((*it)->has_build_request_event() && !(*it)->build_request_event().message().empty()) {
-      out.set_message((*it)->build_request_event().message());
+    const std::string* m = nullptr;
+    if ((*it)->has_build_request_event()) m = &(*it)->build_request_event().message();
+    if ((*it)->has_build_cancel_event()) m = &(*it)->build_cancel_event().reason();
+    if (m != nullptr && !m->empty()) {
+      out.set_message(*m);
       break;
     }
   }
@@ -501,6 +542,9 @@ Result<JobRunsListResponse> ReferenceFold::list_job_runs(const JobRunsListReques
   for (const auto& id : runs_with_job_event()) {
     JobRunSummary s = *job_run(id);
     if (!request.job_label().empty() && s.job_label() != request.job_label()) continue;
+    if (!request.build_request_id().empty() && s.build_request_id() != request.build_request_id()) {
+      continue;
+    }
     if (!selected(request.status_filter(), s.status_code())) continue;
     all.push_back(std::move(s));
   }
