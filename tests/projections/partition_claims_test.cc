@@ -59,6 +59,17 @@ Views fold(const StreamBuilder& s) {
 
 int64_t idx_of_last(const StreamBuilder& s) { return s.last().idx(); }
 
+// The status came from the claim of `build` (job run `job`, message `message`) at event `idx`.
+void expect_from_claim(const PartitionStatusResponse& st, PartitionStatus code,
+                       const std::string& build, const std::string& job, const std::string& message,
+                       int64_t idx) {
+  EXPECT_EQ(st.status_code(), code) << st.ShortDebugString();
+  EXPECT_EQ(st.build_request_id(), build) << st.ShortDebugString();
+  EXPECT_EQ(st.job_run_id(), job) << st.ShortDebugString();
+  EXPECT_EQ(st.message(), message) << st.ShortDebugString();
+  EXPECT_EQ(st.last_idx(), idx) << st.ShortDebugString();
+}
+
 TEST(PartitionClaimsTest, AClaimEndsWhenItsJobRunFails) {
   StreamBuilder s;
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
@@ -134,11 +145,7 @@ TEST(PartitionClaimsTest, AnEndedClaimFallsBackToTheMostRecentLiveClaim) {
   auto v = fold(s);
   auto st = v.partitions.status("data/a");
   // br-3's claim ended at 7 (its job run was cancelled), so br-2's claim is the live one.
-  EXPECT_EQ(st.status_code(), v1::PARTITION_REQUESTED);
-  EXPECT_EQ(st.build_request_id(), "br-2");
-  EXPECT_EQ(st.job_run_id(), "");
-  EXPECT_EQ(st.message(), "wanted by br-2");
-  EXPECT_EQ(st.last_idx(), 8);
+  expect_from_claim(st, v1::PARTITION_REQUESTED, "br-2", "", "wanted by br-2", 8);
   EXPECT_EQ(st.last_updated(), 99000);
 
   // br-2 ends too: no live claim is left.
@@ -161,12 +168,8 @@ TEST(PartitionClaimsTest, ADelegatedRequestsEndFallsBackToTheBuildItDelegatedTo)
       .partition("br-1", "data/a", v1::PARTITION_DELEGATED)
       .build("br-1", v1::BUILD_REQUEST_COMPLETED);  // 8
   auto v = fold(s);
-  auto st = v.partitions.status("data/a");
-  EXPECT_EQ(st.status_code(), v1::PARTITION_SCHEDULED);
-  EXPECT_EQ(st.build_request_id(), "br-2");
-  EXPECT_EQ(st.job_run_id(), "jr-2");
-  EXPECT_EQ(st.message(), "queued in br-2");
-  EXPECT_EQ(st.last_idx(), 8);
+  expect_from_claim(v.partitions.status("data/a"), v1::PARTITION_SCHEDULED, "br-2", "jr-2",
+                    "queued in br-2", 8);
 
   // The status now follows br-2's claim: its job run failing ends it.
   s.job("br-2", "jr-2", "//jobs:a", v1::JOB_FAILED);
