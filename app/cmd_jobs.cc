@@ -31,6 +31,7 @@ void run_jobs_show(Context& ctx, const std::string& label) {
 
 struct RunsFlags {
   std::string job;
+  std::string build;
   std::vector<std::string> statuses;
   int limit = 50;
   int offset = 0;
@@ -43,6 +44,7 @@ void run_runs_list(Context& ctx, const RunsFlags& f) {
   request.set_limit(f.limit);
   request.set_offset(f.offset);
   request.set_job_label(f.job);
+  request.set_build_request_id(f.build);
   for (auto s : *statuses) request.add_status_filter(s);
   answer_question(
       ctx,
@@ -92,6 +94,8 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   auto rf = std::make_shared<RunsFlags>();
   auto* rlist = runs->add_subcommand("list", "Job runs, newest first");
   rlist->add_option("--job", rf->job, "Only runs of this job label");
+  rlist->add_option("--build", rf->build,
+                    "Only runs of this build request (e.g. to see why it failed)");
   add_status_option<JobStatus>(rlist, rf->statuses);
   rlist->add_option("--limit", rf->limit, "At most this many (1..1000)")->capture_default_str();
   rlist->add_option("--offset", rf->offset, "Skip this many first")->capture_default_str();

@@ -142,6 +142,17 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
     }
     t.print(out);
   }
+  if (b.failures_size() > 0) {
+    // Why the build failed: its failed and cancelled job runs, newest first.
+    std::fprintf(out, "\nfailed or cancelled job runs (newest first):\n");
+    Table t({"JOB RUN", "JOB", "STATUS", "PARTITIONS", "MESSAGE"});
+    for (const auto& r : b.failures()) {
+      std::string refs;
+      for (const auto& ref : r.partition_refs()) refs += (refs.empty() ? "" : ", ") + ref;
+      t.add_row({r.job_run_id(), r.job_label(), short_status(r.status_name()), refs, r.message()});
+    }
+    t.print(out);
+  }
 }
 
 void print_job_metrics_table(const JobMetricsList& jobs, std::FILE* out) {

@@ -17,6 +17,7 @@ using v1::AppendAck;
 using v1::AppendAcks;
 using v1::BuildCancelEvent;
 using v1::BuildEvent;
+using v1::BuildFailure;
 using v1::BuildPartitionSummary;
 using v1::BuildRequestEvent;
 using v1::BuildRequestStatus;

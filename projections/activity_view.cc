@@ -37,20 +37,23 @@ void ActivityView::apply(const BuildEvent& event) {
     }
   }
 
-  PartitionStatusEntry entry;
-  const std::string* ref = partition_status_update(event, &entry);
-  if (ref == nullptr) return;
-  auto [pit, new_ref] = partitions_.try_emplace(*ref, entry.status);
-  if (!new_ref) {
-    partition_counts_.add(pit->second, -1);
-    pit->second = entry.status;
+  changes_.clear();
+  partitions_.apply(event, &changes_);
+  // One event's changes come by descending ref: pushed to the front, the ties read ascending.
+  for (const auto& change : changes_) {
+    if (change.before != v1::PARTITION_UNKNOWN) {
+      partition_counts_.add(change.before, -1);
+      --known_partitions_;
+    }
+    partition_counts_.add(partitions_.entry(change.slot).status, 1);
+    ++known_partitions_;
+    auto old = std::find(recent_partitions_.begin(), recent_partitions_.end(), change.slot);
+    if (old != recent_partitions_.end()) recent_partitions_.erase(old);
+    recent_partitions_.push_front(change.slot);
+    if (recent_partitions_.size() > static_cast<size_t>(kRecentCount)) {
+      recent_partitions_.pop_back();
+    }
   }
-  partition_counts_.add(entry.status, 1);
-  auto old = std::find_if(recent_partitions_.begin(), recent_partitions_.end(),
-                          [&](const auto& p) { return p.first == *ref; });
-  if (old != recent_partitions_.end()) recent_partitions_.erase(old);
-  recent_partitions_.emplace_front(*ref, std::move(entry));
-  if (recent_partitions_.size() > static_cast<size_t>(kRecentCount)) recent_partitions_.pop_back();
 }
 
 ActivityResponse ActivityView::activity() const {
@@ -61,12 +64,13 @@ ActivityResponse ActivityView::activity() const {
   }
   out.set_active_builds_count(active);
   out.set_total_build_requests(static_cast<int64_t>(builds_.size()));
-  out.set_total_partitions(static_cast<int64_t>(partitions_.size()));
+  out.set_total_partitions(known_partitions_);
   build_counts_.fill<BuildRequestStatus>(out.mutable_build_requests_by_status());
   partition_counts_.fill<PartitionStatus>(out.mutable_partitions_by_status());
   for (const auto& b : recent_builds_) *out.add_recent_builds() = b.to_summary(as_of_idx_);
-  for (const auto& [ref, entry] : recent_partitions_) {
-    *out.add_recent_partitions() = to_partition_status_response(ref, entry, as_of_idx_);
+  for (uint32_t slot : recent_partitions_) {
+    *out.add_recent_partitions() =
+        to_partition_status_response(partitions_.ref(slot), partitions_.entry(slot), as_of_idx_);
   }
   out.set_event_count(event_count_);
   out.set_as_of_idx(as_of_idx_);
@@ -99,17 +103,18 @@ std::string ActivityView::serialize() const {
   s.set_as_of_idx(as_of_idx_);
   s.set_event_count(event_count_);
   add_sorted(builds_, s.mutable_build_requests());
-  add_sorted(partitions_, s.mutable_partitions());
+  std::vector<uint32_t> known;
+  for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
+    if (partitions_.entry(slot).status != v1::PARTITION_UNKNOWN) known.push_back(slot);
+  }
+  std::sort(known.begin(), known.end(),
+            [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
+  for (uint32_t slot : known) partitions_.to_snapshot(slot, s.add_partitions());
   for (const auto& b : recent_builds_) b.to_snapshot(s.add_recent_builds());
-  for (const auto& [ref, entry] : recent_partitions_) {
+  for (uint32_t slot : recent_partitions_) {
     auto* p = s.add_recent_partitions();
-    p->set_partition_ref(ref);
-    p->set_status_code(entry.status);
-    p->set_last_updated(entry.last_updated);
-    p->set_last_idx(entry.last_idx);
-    p->set_build_request_id(entry.build_request_id);
-    p->set_job_run_id(entry.job_run_id);
-    p->set_message(entry.message);
+    p->set_partition_ref(partitions_.ref(slot));
+    p->set_last_idx(partitions_.entry(slot).last_idx);
   }
   return s.SerializeAsString();
 }
@@ -133,14 +138,10 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
     view.build_counts_.add(status, 1);
   }
   for (const auto& p : s.partitions()) {
-    auto status = static_cast<PartitionStatus>(p.status_code());
-    if (status == v1::PARTITION_UNKNOWN) {
-      return snapshot_error(kName, "partition " + p.id() + " has no status");
-    }
-    if (!view.partitions_.emplace(p.id(), status).second) {
-      return snapshot_error(kName, "partition " + p.id() + " appears twice");
-    }
-    view.partition_counts_.add(status, 1);
+    auto slot = view.partitions_.restore_entry(p);
+    if (!slot.ok()) return snapshot_error(kName, slot.error().message);
+    view.partition_counts_.add(p.status_code(), 1);
+    ++view.known_partitions_;
   }
   if (s.recent_builds_size() > kRecentCount || s.recent_partitions_size() > kRecentCount) {
     return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
@@ -165,29 +166,22 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
     }
     view.recent_builds_.push_back(std::move(*state));
   }
+  const snap::PartitionStatusEntry* previous = nullptr;
   for (const auto& p : s.recent_partitions()) {
-    PartitionStatusEntry entry;
-    entry.status = static_cast<PartitionStatus>(p.status_code());
-    entry.last_updated = p.last_updated();
-    entry.last_idx = p.last_idx();
-    entry.build_request_id = p.build_request_id();
-    entry.job_run_id = p.job_run_id();
-    entry.message = p.message();
-    auto known = view.partitions_.find(p.partition_ref());
-    if (known == view.partitions_.end() || known->second != entry.status) {
+    auto slot = view.partitions_.find(p.partition_ref());
+    if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
+        view.partitions_.entry(*slot).last_idx != p.last_idx()) {
       return snapshot_error(kName, "recent partition " + p.partition_ref() +
                                        " does not match its status entry");
     }
-    if (!view.recent_partitions_.empty() &&
-        view.recent_partitions_.back().second.last_idx <= entry.last_idx) {
+    // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
+    if (previous != nullptr &&
+        (previous->last_idx() < p.last_idx() || (previous->last_idx() == p.last_idx() &&
+                                                 previous->partition_ref() >= p.partition_ref()))) {
       return snapshot_error(kName, "recent partitions out of order");
     }
-    for (const auto& other : view.recent_partitions_) {
-      if (other.first == p.partition_ref()) {
-        return snapshot_error(kName, "recent partition " + other.first + " appears twice");
-      }
-    }
-    view.recent_partitions_.emplace_back(p.partition_ref(), std::move(entry));
+    previous = &p;
+    view.recent_partitions_.push_back(*slot);
   }
   return view;
 }

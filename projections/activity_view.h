@@ -11,13 +11,14 @@
 //    total_build_requests counts them; build_requests_by_status counts them by status name
 //    (UNKNOWN included); active_builds_count counts those whose status is not COMPLETED, FAILED
 //    or CANCELLED.
-//  - Partition statuses follow PartitionStatusView exactly; total_partitions and
-//    partitions_by_status count refs whose status is not UNKNOWN.
+//  - Partition statuses are PartitionStatusFold's, as in PartitionStatusView; total_partitions
+//    and partitions_by_status count refs whose status is not UNKNOWN.
 //  - recent_builds: the kRecentCount build requests with the highest first_idx, newest first, as
 //    full BuildRequestSummary (the same fold as BuildSummaryView). recent_partitions: the
-//    kRecentCount partitions with the highest last_idx, newest first.
+//    kRecentCount partitions with the highest last_idx, newest first, ties (one event ending
+//    several claims) by partition_ref ascending.
 //  - event_count: the number of events applied.
-// Memory: one status per build request id and per partition ref, plus the recent entries.
+// Memory: one status per build request id, the partition status fold, and the recent entries.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_ACTIVITY_VIEW_H_
@@ -27,12 +28,12 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
-#include <utility>
+#include <vector>
 
 #include "messages/error.h"
 #include "messages/types.h"
 #include "projections/build_summary_view.h"
-#include "projections/partition_status_view.h"
+#include "projections/partition_status_fold.h"
 #include "projections/views.h"
 
 namespace bel::projections {
@@ -40,7 +41,7 @@ namespace bel::projections {
 class ActivityView {
  public:
   static constexpr const char* kName = "activity";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
@@ -63,10 +64,12 @@ class ActivityView {
   int64_t event_count_ = 0;
   std::unordered_map<std::string, BuildRequestStatus> builds_;
   StatusCounts build_counts_;
-  std::unordered_map<std::string, PartitionStatus> partitions_;  // refs with a status only
+  PartitionStatusFold partitions_;
+  std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()
   StatusCounts partition_counts_;
-  std::deque<BuildSummaryState> recent_builds_;                            // newest first
-  std::deque<std::pair<std::string, PartitionStatusEntry>> recent_partitions_;  // newest first
+  int64_t known_partitions_ = 0;                 // refs whose status is not UNKNOWN
+  std::deque<BuildSummaryState> recent_builds_;  // newest first
+  std::deque<uint32_t> recent_partitions_;       // fold slots, newest first
 };
 
 }  // namespace bel::projections

@@ -1,5 +1,7 @@
 #include "projections/build_summary_view.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "projections/view_snapshots.pb.h"
@@ -24,16 +26,46 @@ void set_partition(BuildSummaryState& s, const std::string& ref, PartitionStatus
   if (delegated_to != nullptr) p.delegated_to_build_request_id = *delegated_to;
 }
 
-void set_job_run(BuildSummaryState& s, const std::string& id, JobStatus status, bool create) {
+// Moves the run `id` to `status` at `event` (created when `create`, else only if known).
+void set_job_run(BuildSummaryState& s, const std::string& id, JobStatus status,
+                 const BuildEvent& event, bool create) {
   auto it = s.job_runs.find(id);
   if (it == s.job_runs.end()) {
     if (!create) return;
-    it = s.job_runs.emplace(id, status).first;
-  } else {
-    s.job_runs_by_status.add(it->second, -1);
-    it->second = status;
+    it = s.job_runs.emplace(id, BuildSummaryState::JobRun{}).first;
+    it->second.job_label = event.job_event().job_label().label();
+    s.job_runs_by_status.add(it->second.status, 1);
   }
+  BuildSummaryState::JobRun& run = it->second;
+  s.job_runs_by_status.add(run.status, -1);
+  if (!is_terminal_job_status(status)) {
+    run.ended_idx = 0;
+  } else if (!is_terminal_job_status(run.status)) {
+    run.ended_idx = event.idx();
+  }
+  run.status = status;
   s.job_runs_by_status.add(status, 1);
+  if (event.has_job_event()) {
+    const JobEvent& e = event.job_event();
+    if (run.target_partitions.empty()) {
+      for (const auto& ref : e.target_partitions()) run.target_partitions.push_back(ref.str());
+    }
+    if (!e.message().empty()) run.message = e.message();
+  } else if (event.has_job_run_cancel_event()) {
+    if (!event.job_run_cancel_event().reason().empty()) {
+      run.message = event.job_run_cancel_event().reason();
+    }
+  }
+}
+
+// The build request reached a terminal status at `event`: its SCHEDULED / RUNNING job runs
+// become CANCELLED (SPEC section 4, "In-flight claims end with their owner").
+void cancel_open_runs(BuildSummaryState& s, const BuildEvent& event) {
+  for (auto& [id, run] : s.job_runs) {
+    if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
+    set_job_run(s, id, v1::JOB_CANCELLED, event, /*create=*/false);
+    run.message = build_ended_text(s.build_request_id, s.status) + " before the job run ended";
+  }
 }
 
 }  // namespace
@@ -54,11 +86,14 @@ void BuildSummaryState::apply(const BuildEvent& event) {
         for (const auto& ref : e.requested_partitions()) requested_partitions.push_back(ref.str());
       }
       if (!e.message().empty()) message = e.message();
+      if (is_terminal_build_status(status)) cancel_open_runs(*this, event);
       return;
     }
     case BuildEvent::kBuildCancelEvent:
       status = v1::BUILD_REQUEST_CANCELLED;
       cancel_reason = event.build_cancel_event().reason();
+      if (!cancel_reason.empty()) message = cancel_reason;
+      cancel_open_runs(*this, event);
       return;
     case BuildEvent::kPartitionEvent:
       set_partition(*this, event.partition_event().partition_ref().str(),
@@ -70,11 +105,11 @@ void BuildSummaryState::apply(const BuildEvent& event) {
                     &event.delegation_event().delegated_to_build_request_id());
       return;
     case BuildEvent::kJobEvent:
-      set_job_run(*this, event.job_event().job_run_id(), event.job_event().status_code(),
+      set_job_run(*this, event.job_event().job_run_id(), event.job_event().status_code(), event,
                   /*create=*/true);
       return;
     case BuildEvent::kJobRunCancelEvent:
-      set_job_run(*this, event.job_run_cancel_event().job_run_id(), v1::JOB_CANCELLED,
+      set_job_run(*this, event.job_run_cancel_event().job_run_id(), v1::JOB_CANCELLED, event,
                   /*create=*/false);
       return;
     default:
@@ -103,8 +138,32 @@ BuildRequestSummary BuildSummaryState::to_summary(int64_t as_of_idx) const {
   job_runs_by_status.fill<JobStatus>(out.mutable_job_runs_by_status());
   out.set_cancel_reason(cancel_reason);
   out.set_message(message);
+  add_failures(out.mutable_failures());
   out.set_as_of_idx(as_of_idx);
   return out;
+}
+
+void BuildSummaryState::add_failures(google::protobuf::RepeatedPtrField<BuildFailure>* out) const {
+  std::vector<std::pair<int64_t, const std::string*>> ended;  // (ended_idx, id)
+  for (const auto& [id, run] : job_runs) {
+    if (run.status == v1::JOB_FAILED || run.status == v1::JOB_CANCELLED) {
+      ended.emplace_back(run.ended_idx, &id);
+    }
+  }
+  std::sort(ended.begin(), ended.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first > b.first;
+    return *a.second < *b.second;
+  });
+  if (ended.size() > static_cast<size_t>(kMaxFailures)) ended.resize(kMaxFailures);
+  for (const auto& [idx, id] : ended) {
+    const JobRun& run = job_runs.at(*id);
+    auto* f = out->Add();
+    f->set_job_run_id(*id);
+    f->set_job_label(run.job_label);
+    f->set_status_name(response_status_name(run.status));
+    f->set_message(run.message);
+    for (const auto& ref : run.target_partitions) f->add_partition_refs(ref);
+  }
 }
 
 void BuildSummaryState::to_snapshot(snap::BuildState* out) const {
@@ -123,12 +182,16 @@ void BuildSummaryState::to_snapshot(snap::BuildState* out) const {
     q->set_delegated_to_build_request_id(p.delegated_to_build_request_id);
   }
   // Sorted, so that equal states give equal bytes.
-  std::set<std::pair<std::string, int>> runs;
-  for (const auto& [id, st] : job_runs) runs.emplace(id, st);
-  for (const auto& [id, st] : runs) {
+  std::map<std::string, const JobRun*> runs;
+  for (const auto& [id, run] : job_runs) runs.emplace(id, &run);
+  for (const auto& [id, run] : runs) {
     auto* r = out->add_job_runs();
     r->set_job_run_id(id);
-    r->set_status_code(st);
+    r->set_status_code(run->status);
+    r->set_job_label(run->job_label);
+    for (const auto& ref : run->target_partitions) r->add_target_partitions(ref);
+    r->set_message(run->message);
+    r->set_ended_idx(run->ended_idx);
   }
   out->set_cancel_reason(cancel_reason);
   out->set_message(message);
@@ -159,8 +222,14 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
                                      p.delegated_to_build_request_id()});
   }
   for (const auto& r : in.job_runs()) {
-    auto status = static_cast<JobStatus>(r.status_code());
-    if (!s.job_runs.emplace(r.job_run_id(), status).second) {
+    JobRun run;
+    run.status = static_cast<JobStatus>(r.status_code());
+    run.job_label = r.job_label();
+    run.target_partitions.assign(r.target_partitions().begin(), r.target_partitions().end());
+    run.message = r.message();
+    run.ended_idx = r.ended_idx();
+    const JobStatus status = run.status;
+    if (!s.job_runs.emplace(r.job_run_id(), std::move(run)).second) {
       return make_error(ErrorCode::storage_corrupt, "build request " + s.build_request_id +
                                                         " lists job run " + r.job_run_id() +
                                                         " twice");

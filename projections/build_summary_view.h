@@ -20,8 +20,14 @@
 //    delegated_to_build_request_id = that of its latest DelegationEvent for the ref, if any.
 //  - job_runs_by_status: per job run named by one of its JobEvents, the run's status in this
 //    request's events (latest JobEvent, or CANCELLED after a JobRunCancelEvent of this request for
-//    a run it already has), as status name -> count.
-//  - message: of its latest BuildRequestEvent with a non-empty one.
+//    a run it already has; CANCELLED when the request reaches a terminal status while the run is
+//    SCHEDULED or RUNNING), as status name -> count.
+//  - message: the latest non-empty BuildRequestEvent message or BuildCancelEvent reason.
+//  - failures: its job runs (as in job_runs_by_status) whose status is FAILED or CANCELLED, newest
+//    first by the idx of the event that ended them, ties by job_run_id ascending, at most
+//    kMaxFailures; job_label from the run's first JobEvent, partition_refs from its first JobEvent
+//    of this request that lists any, message the latest non-empty JobEvent message /
+//    JobRunCancelEvent reason, or the text of the build's end that cancelled it.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_BUILD_SUMMARY_VIEW_H_
@@ -50,6 +56,15 @@ struct BuildSummaryState {
     PartitionStatus status = v1::PARTITION_UNKNOWN;
     std::string delegated_to_build_request_id;
   };
+  struct JobRun {
+    JobStatus status = v1::JOB_UNKNOWN;
+    std::string job_label;
+    std::vector<std::string> target_partitions;
+    std::string message;
+    int64_t ended_idx = 0;  // the move to a terminal status; 0 while not terminal
+  };
+
+  static constexpr int kMaxFailures = 20;
 
   std::string build_request_id;
   BuildRequestStatus status = v1::BUILD_REQUEST_UNKNOWN;
@@ -61,7 +76,7 @@ struct BuildSummaryState {
   int64_t event_count = 0;
   std::vector<Partition> partitions;                       // in order of first appearance
   std::unordered_map<std::string, size_t> partition_pos;   // ref -> index in partitions
-  std::unordered_map<std::string, JobStatus> job_runs;     // job run id -> status
+  std::unordered_map<std::string, JobRun> job_runs;        // job run id -> its state here
   StatusCounts job_runs_by_status;                         // maintained from job_runs
   std::string cancel_reason;
   std::string message;
@@ -73,6 +88,8 @@ struct BuildSummaryState {
   void apply(const BuildEvent& event);
 
   BuildRequestSummary to_summary(int64_t as_of_idx) const;
+  // Appends the failures (see above), newest first, at most kMaxFailures.
+  void add_failures(google::protobuf::RepeatedPtrField<BuildFailure>* out) const;
 
   void to_snapshot(snapshots::v1::BuildState* out) const;
   // storage_corrupt when the snapshot contradicts itself (a ref or job run twice).
@@ -82,7 +99,7 @@ struct BuildSummaryState {
 class BuildSummaryView {
  public:
   static constexpr const char* kName = "build_summary";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: a build's end cancels its open job runs
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.

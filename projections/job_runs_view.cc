@@ -38,12 +38,31 @@ void JobRunsView::apply(const BuildEvent& event) {
     if (it == index_.end()) return;
     if (!e.reason().empty()) runs_[it->second].message = e.reason();
     set_status(it->second, v1::JOB_CANCELLED, event);
+  } else if (event.has_build_cancel_event() ||
+             (event.has_build_request_event() &&
+              is_terminal_build_status(event.build_request_event().status_code()))) {
+    cancel_open_runs(event);
+  }
+}
+
+void JobRunsView::cancel_open_runs(const BuildEvent& event) {
+  auto it = by_build_.find(event.build_request_id());
+  if (it == by_build_.end()) return;
+  const BuildRequestStatus status = event.has_build_cancel_event()
+                                        ? v1::BUILD_REQUEST_CANCELLED
+                                        : event.build_request_event().status_code();
+  for (uint32_t pos : it->second) {
+    Run& run = runs_[pos];
+    if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
+    run.message = build_ended_text(run.build_request_id, status) + " before the job run ended";
+    set_status(pos, v1::JOB_CANCELLED, event);
   }
 }
 
 uint32_t JobRunsView::add_run(Run run) {
   const auto pos = static_cast<uint32_t>(runs_.size());
   index_.emplace(run.job_run_id, pos);
+  by_build_[run.build_request_id].push_back(pos);
   Label& label = labels_[run.job_label];
   label.runs.push_back(pos);
   // A new run has status UNKNOWN until set_status (or a snapshot) gives it one.
@@ -121,6 +140,26 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
   const std::vector<uint32_t>* label_runs = nullptr;
   const StatusCounts* counts = &by_status_;
   int64_t universe = static_cast<int64_t>(runs_.size());
+  if (!request.build_request_id().empty()) {
+    // A build's runs are few: walk them all with every filter.
+    static const std::vector<uint32_t> kNone;
+    auto it = by_build_.find(request.build_request_id());
+    const std::vector<uint32_t>& build_runs = it == by_build_.end() ? kNone : it->second;
+    JobRunsListResponse out;
+    out.set_as_of_idx(as_of_idx_);
+    int64_t total = 0;
+    for (auto pos = build_runs.rbegin(); pos != build_runs.rend(); ++pos) {
+      const Run& run = runs_[*pos];
+      if (!request.job_label().empty() && run.job_label != request.job_label()) continue;
+      if (!filter.empty() && filter.count(run.status) == 0) continue;
+      if (++total > page->offset && out.job_runs_size() < page->limit) {
+        *out.add_job_runs() = to_summary(run);
+      }
+    }
+    out.set_total_count(total);
+    out.set_has_more(static_cast<int64_t>(page->offset) + out.job_runs_size() < total);
+    return out;
+  }
   if (!request.job_label().empty()) {
     auto it = labels_.find(request.job_label());
     static const std::vector<uint32_t> kNone;

@@ -12,11 +12,15 @@
 //    and first idx (list order). A JobRunCancelEvent for a run without a JobEvent yet is ignored.
 //  - target_partitions: from the first JobEvent that lists any.
 //  - status: of the latest JobEvent, or JOB_CANCELLED after a JobRunCancelEvent (keyed by
-//    job_run_id alone), whichever came last.
+//    job_run_id alone), whichever came last; or JOB_CANCELLED when, while the run is SCHEDULED or
+//    RUNNING, its build request (build_request_id above) reaches a terminal status by a
+//    BuildRequestEvent or BuildCancelEvent (SPEC section 4, "In-flight claims end with their
+//    owner"): ended_at is that event's timestamp and message says why.
 //  - scheduled_at / started_at: timestamp of the first JOB_SCHEDULED / JOB_RUNNING event.
 //  - ended_at: timestamp of the event that moved the run from a non-terminal status (or none) to
 //    a terminal one (COMPLETED, FAILED, CANCELLED, SKIPPED); 0 while the status is not terminal.
-//  - message: the latest non-empty JobEvent message or JobRunCancelEvent reason.
+//  - message: the latest non-empty JobEvent message or JobRunCancelEvent reason, or the text
+//    of the build request's end that cancelled it.
 //  - Metrics per label: total_runs; runs_by_status (name -> count); success_rate = completed /
 //    (completed + failed), 0 when both are 0; avg_duration_ns = the mean of (ended_at -
 //    started_at) over COMPLETED runs that had a JOB_RUNNING event, truncated toward zero
@@ -41,7 +45,7 @@ namespace bel::projections {
 class JobRunsView {
  public:
   static constexpr const char* kName = "job_runs";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: a build's end cancels its open job runs
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
@@ -57,9 +61,9 @@ class JobRunsView {
   // not_found, naming the id, for a run without a JobEvent.
   Result<JobRunSummary> job_run(const std::string& job_run_id) const;
 
-  // Newest first by the idx of each run's first event; job_label (exact, "" = any) and
-  // status_filter (any of) select before offset and limit. invalid_argument for a bad limit or
-  // offset.
+  // Newest first by the idx of each run's first event; job_label (exact, "" = any),
+  // build_request_id (exact, "" = any) and status_filter (any of) select before offset and limit.
+  // invalid_argument for a bad limit or offset.
   Result<JobRunsListResponse> list(const JobRunsListRequest& request) const;
 
   // not_found for a label no run has.
@@ -100,10 +104,15 @@ class JobRunsView {
   JobMetrics to_metrics(const std::string& label, const Label& stats) const;
   // Adds a run; returns its position in runs_.
   uint32_t add_run(Run run);
+  // The build request's terminal `event`: its SCHEDULED / RUNNING runs become CANCELLED.
+  void cancel_open_runs(const BuildEvent& event);
 
   int64_t as_of_idx_ = 0;
   std::vector<Run> runs_;                         // ascending first idx
   std::unordered_map<std::string, uint32_t> index_;
+  // Build request id -> positions of its runs, ascending. A build's runs are few, so its end
+  // looks through them for the open ones.
+  std::unordered_map<std::string, std::vector<uint32_t>> by_build_;
   std::map<std::string, Label> labels_;
   StatusCounts by_status_;                        // every run
 };

@@ -10,56 +10,15 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-const std::string* partition_status_update(const BuildEvent& event, PartitionStatusEntry* entry) {
-  if (event.has_partition_event()) {
-    const auto& pe = event.partition_event();
-    // DELEGATED describes one request's relation to the partition, not the partition.
-    if (pe.status_code() == v1::PARTITION_DELEGATED || pe.status_code() == v1::PARTITION_UNKNOWN) {
-      return nullptr;
-    }
-    entry->status = pe.status_code();
-    entry->last_updated = event.timestamp();
-    entry->last_idx = event.idx();
-    entry->build_request_id = event.build_request_id();
-    entry->job_run_id = pe.job_run_id();
-    entry->message = pe.message();
-    return &pe.partition_ref().str();
-  }
-  if (event.has_partition_invalidation_event()) {
-    const auto& inv = event.partition_invalidation_event();
-    entry->status = v1::PARTITION_INVALIDATED;
-    entry->last_updated = event.timestamp();
-    entry->last_idx = event.idx();
-    entry->build_request_id = event.build_request_id();
-    entry->job_run_id.clear();
-    entry->message = inv.reason();
-    return &inv.partition_ref().str();
-  }
-  return nullptr;
-}
-
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
-                                                     const PartitionStatusEntry& entry,
-                                                     int64_t as_of_idx) {
-  PartitionStatusResponse out;
-  out.set_partition_ref(ref);
-  out.set_as_of_idx(as_of_idx);
-  if (entry.status == v1::PARTITION_UNKNOWN) return out;
-  out.set_status_code(entry.status);
-  out.set_status_name(response_status_name(entry.status));
-  out.set_last_updated(entry.last_updated);
-  out.set_last_idx(entry.last_idx);
-  out.set_build_request_id(entry.build_request_id);
-  out.set_job_run_id(entry.job_run_id);
-  out.set_message(entry.message);
-  return out;
-}
-
 // ---- apply ---------------------------------------------------------------------------------
 
 void PartitionStatusView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
   const std::string& id = event.build_request_id();
+  changes_.clear();
+  fold_.apply(event, &changes_);
+  if (refs_.size() < fold_.size()) refs_.resize(fold_.size());
+  for (const auto& change : changes_) on_status_change(change.slot, change.before);
   switch (event.event_type_case()) {
     case BuildEvent::kBuildRequestEvent:
       set_request_status(id, event.build_request_event().status_code());
@@ -67,46 +26,29 @@ void PartitionStatusView::apply(const BuildEvent& event) {
     case BuildEvent::kBuildCancelEvent:
       set_request_status(id, v1::BUILD_REQUEST_CANCELLED);
       return;
-    case BuildEvent::kPartitionEvent: {
-      uint32_t slot = slot_of(event.partition_event().partition_ref().str());
-      set_pair_status(id, slot, event.partition_event().status_code());
-      PartitionStatusEntry entry;
-      if (partition_status_update(event, &entry) != nullptr) set_status(slot, std::move(entry));
+    case BuildEvent::kPartitionEvent:
+      set_pair_status(id, slot_of(event.partition_event().partition_ref().str()),
+                      event.partition_event().status_code());
       return;
-    }
     case BuildEvent::kDelegationEvent:
       set_pair_status(id, slot_of(event.delegation_event().partition_ref().str()),
                       v1::PARTITION_DELEGATED);
       return;
-    case BuildEvent::kPartitionInvalidationEvent: {
-      PartitionStatusEntry entry;
-      const std::string* ref = partition_status_update(event, &entry);
-      set_status(slot_of(*ref), std::move(entry));
-      return;
-    }
     default:
       return;
   }
 }
 
 uint32_t PartitionStatusView::slot_of(const std::string& ref) {
-  auto [it, inserted] = slots_.try_emplace(ref, static_cast<uint32_t>(refs_.size()));
-  if (inserted) {
-    refs_.emplace_back();
-    refs_.back().ref = ref;
-  }
-  return it->second;
+  const uint32_t slot = fold_.slot_of(ref);
+  if (refs_.size() < fold_.size()) refs_.resize(fold_.size());
+  return slot;
 }
 
-const PartitionStatusView::RefState* PartitionStatusView::find(const std::string& ref) const {
-  auto it = slots_.find(ref);
-  return it == slots_.end() ? nullptr : &refs_[it->second];
-}
-
-void PartitionStatusView::set_status(uint32_t slot, PartitionStatusEntry entry) {
+void PartitionStatusView::on_status_change(uint32_t slot, PartitionStatus before) {
   RefState& r = refs_[slot];
-  if (r.current.status != v1::PARTITION_UNKNOWN) {
-    counts_.add(r.current.status, -1);
+  if (before != v1::PARTITION_UNKNOWN) {
+    counts_.add(before, -1);
     --known_;
   }
   if (r.order_pos != kNoPos) {
@@ -114,10 +56,10 @@ void PartitionStatusView::set_status(uint32_t slot, PartitionStatusEntry entry) 
     ++stale_;
     r.order_pos = kNoPos;
   }
-  r.current = std::move(entry);
-  // partition_status_update never yields UNKNOWN; the check keeps the invariants if it did.
-  if (r.current.status != v1::PARTITION_UNKNOWN) {
-    counts_.add(r.current.status, 1);
+  const PartitionStatus now = fold_.entry(slot).status;
+  // The fold never sets UNKNOWN; the check keeps the invariants if it did.
+  if (now != v1::PARTITION_UNKNOWN) {
+    counts_.add(now, 1);
     ++known_;
     r.order_pos = order_.size();
     order_.push_back(slot);
@@ -174,8 +116,8 @@ void PartitionStatusView::set_pair_status(const std::string& id, uint32_t slot,
 // ---- queries -------------------------------------------------------------------------------
 
 PartitionStatusResponse PartitionStatusView::status(const std::string& ref) const {
-  const RefState* r = find(ref);
-  return to_partition_status_response(ref, r == nullptr ? PartitionStatusEntry{} : r->current,
+  auto slot = fold_.find(ref);
+  return to_partition_status_response(ref, slot ? fold_.entry(*slot) : PartitionStatusEntry{},
                                       as_of_idx_);
 }
 
@@ -183,8 +125,8 @@ ActiveBuildsResponse PartitionStatusView::active_builds(const std::string& ref) 
   ActiveBuildsResponse out;
   out.set_partition_ref(ref);
   out.set_as_of_idx(as_of_idx_);
-  if (const RefState* r = find(ref)) {
-    for (const auto& id : r->active) out.add_build_request_ids(id);
+  if (auto slot = fold_.find(ref)) {
+    for (const auto& id : refs_[*slot].active) out.add_build_request_ids(id);
   }
   return out;
 }
@@ -213,12 +155,13 @@ Result<PartitionsListResponse> PartitionStatusView::list(
   if (total != 0) {
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
       if (*it == kStale) continue;
-      const RefState& r = refs_[*it];
-      if (!filter.empty() && filter.count(r.current.status) == 0) continue;
-      if (!pattern.empty() && !glob_match(pattern, r.ref)) continue;
+      const PartitionStatusEntry& entry = fold_.entry(*it);
+      const std::string& ref = fold_.ref(*it);
+      if (!filter.empty() && filter.count(entry.status) == 0) continue;
+      if (!pattern.empty() && !glob_match(pattern, ref)) continue;
       ++matched;
       if (matched > page->offset && out.partitions_size() < page->limit) {
-        *out.add_partitions() = to_partition_status_response(r.ref, r.current, as_of_idx_);
+        *out.add_partitions() = to_partition_status_response(ref, entry, as_of_idx_);
       }
       if (total >= 0 && out.partitions_size() == page->limit) break;
     }
@@ -237,16 +180,7 @@ std::string PartitionStatusView::serialize() const {
   s.set_version(kVersion);
   s.set_as_of_idx(as_of_idx_);
   for (uint32_t slot : order_) {
-    if (slot == kStale) continue;
-    const RefState& r = refs_[slot];
-    auto* p = s.add_partitions();
-    p->set_partition_ref(r.ref);
-    p->set_status_code(r.current.status);
-    p->set_last_updated(r.current.last_updated);
-    p->set_last_idx(r.current.last_idx);
-    p->set_build_request_id(r.current.build_request_id);
-    p->set_job_run_id(r.current.job_run_id);
-    p->set_message(r.current.message);
+    if (slot != kStale) fold_.to_snapshot(slot, s.add_partitions());
   }
   std::vector<const std::pair<const std::string, RequestState>*> requests;
   requests.reserve(requests_.size());
@@ -258,7 +192,7 @@ std::string PartitionStatusView::serialize() const {
     q->set_build_request_id(entry->first);
     q->set_status_code(entry->second.status);
     std::vector<const std::string*> refs;
-    for (uint32_t slot : entry->second.in_progress) refs.push_back(&refs_[slot].ref);
+    for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
     std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
     for (const auto* ref : refs) q->add_in_progress_refs(*ref);
   }
@@ -275,28 +209,21 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
   }
   PartitionStatusView view;
   view.as_of_idx_ = s.as_of_idx();
-  int64_t previous_idx = 0;
+  const snap::PartitionStatusEntry* previous = nullptr;
   for (const auto& p : s.partitions()) {
-    if (p.status_code() == v1::PARTITION_UNKNOWN) {
-      return snapshot_error(kName, "partition " + p.partition_ref() + " has no status");
-    }
-    if (p.last_idx() <= previous_idx || p.last_idx() > s.as_of_idx()) {
+    // Ascending last_idx; one event's ties by descending ref (the list reads them backwards).
+    const bool in_order =
+        previous == nullptr || p.last_idx() > previous->last_idx() ||
+        (p.last_idx() == previous->last_idx() && p.partition_ref() < previous->partition_ref());
+    if (!in_order || p.last_idx() <= 0 || p.last_idx() > s.as_of_idx()) {
       return snapshot_error(kName, "partition " + p.partition_ref() + " has last_idx " +
                                        std::to_string(p.last_idx()) + " out of order");
     }
-    previous_idx = p.last_idx();
-    uint32_t slot = view.slot_of(p.partition_ref());
-    if (view.refs_[slot].current.status != v1::PARTITION_UNKNOWN) {
-      return snapshot_error(kName, "partition " + p.partition_ref() + " appears twice");
-    }
-    PartitionStatusEntry entry;
-    entry.status = static_cast<PartitionStatus>(p.status_code());
-    entry.last_updated = p.last_updated();
-    entry.last_idx = p.last_idx();
-    entry.build_request_id = p.build_request_id();
-    entry.job_run_id = p.job_run_id();
-    entry.message = p.message();
-    view.set_status(slot, std::move(entry));
+    previous = &p;
+    auto slot = view.fold_.restore_entry(p);
+    if (!slot.ok()) return snapshot_error(kName, slot.error().message);
+    view.refs_.resize(view.fold_.size());
+    view.on_status_change(*slot, v1::PARTITION_UNKNOWN);
   }
   for (const auto& q : s.requests()) {
     auto [it, inserted] = view.requests_.try_emplace(q.build_request_id());

@@ -11,9 +11,9 @@
 //
 // Definitions, all from the events applied so far (any ascending-idx sequence, not only a whole
 // log):
-//  - A partition's status comes from its latest PartitionEvent whose status is neither DELEGATED
-//    nor UNKNOWN, or its latest PartitionInvalidationEvent (PARTITION_INVALIDATED, message =
-//    reason, no job_run_id), whichever has the higher idx. Otherwise it is PARTITION_UNKNOWN.
+//  - A partition's status is PartitionStatusFold's (partition_status_fold.h: the latest
+//    PartitionEvent or invalidation, with in-flight claims ending with their owner);
+//    PARTITION_UNKNOWN when nothing set one.
 //  - A build request's own status for a partition is its latest PartitionEvent for that ref (any
 //    status) or DelegationEvent for it (= DELEGATED). It is active for the partition while that
 //    status is REQUESTED, SCHEDULED or BUILDING and the request is not terminal: its latest
@@ -33,34 +33,15 @@
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/partition_status_fold.h"
 #include "projections/views.h"
 
 namespace bel::projections {
 
-// The event that set a partition's status; status UNKNOWN when none did.
-struct PartitionStatusEntry {
-  PartitionStatus status = v1::PARTITION_UNKNOWN;
-  int64_t last_updated = 0;  // the event's timestamp
-  int64_t last_idx = 0;      // the event's idx
-  std::string build_request_id;
-  std::string job_run_id;    // empty for an invalidation
-  std::string message;       // PartitionEvent.message or the invalidation reason
-};
-
-// When `event` sets a partition's status (see above), returns the partition ref and fills
-// `*entry`; otherwise returns nullptr and leaves `*entry` alone. The ref points into `event`.
-const std::string* partition_status_update(const BuildEvent& event, PartitionStatusEntry* entry);
-
-// The response for `ref` with status `entry`. An entry with status UNKNOWN gives only
-// partition_ref and as_of_idx.
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
-                                                     const PartitionStatusEntry& entry,
-                                                     int64_t as_of_idx);
-
 class PartitionStatusView {
  public:
   static constexpr const char* kName = "partition_status";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws on a valid event; tolerates invalid ones (they fold by the same definitions).
@@ -81,7 +62,8 @@ class PartitionStatusView {
   // The build requests active for `ref`, ascending.
   ActiveBuildsResponse active_builds(const std::string& ref) const;
 
-  // Partitions whose status is not UNKNOWN, newest first by last_idx. status_filter (any of) and
+  // Partitions whose status is not UNKNOWN, newest first by last_idx, ties (one event ending
+  // several claims) by partition_ref ascending. status_filter (any of) and
   // pattern (a glob, "" = all) select before offset and limit apply; total_count counts every
   // selected partition. invalid_argument for a bad limit, offset or pattern.
   Result<PartitionsListResponse> list(const PartitionsListRequest& request) const;
@@ -99,9 +81,8 @@ class PartitionStatusView {
   static constexpr uint32_t kStale = std::numeric_limits<uint32_t>::max();
   static constexpr size_t kNoPos = std::numeric_limits<size_t>::max();
 
+  // What the view adds to the fold's slot of the same number.
   struct RefState {
-    std::string ref;
-    PartitionStatusEntry current;
     size_t order_pos = kNoPos;      // where this ref sits in order_ while it has a status
     std::set<std::string> active;   // request ids active for this ref (in progress, open)
   };
@@ -111,16 +92,18 @@ class PartitionStatusView {
   };
 
   uint32_t slot_of(const std::string& ref);
-  const RefState* find(const std::string& ref) const;
-  void set_status(uint32_t slot, PartitionStatusEntry entry);
+  // Moves slot (whose status was `before`) to the end of order_ and updates the counts.
+  void on_status_change(uint32_t slot, PartitionStatus before);
   void set_request_status(const std::string& id, BuildRequestStatus status);
   void set_pair_status(const std::string& id, uint32_t slot, PartitionStatus status);
   void compact_order();
 
   int64_t as_of_idx_ = 0;
-  std::vector<RefState> refs_;
-  std::unordered_map<std::string, uint32_t> slots_;
-  // Slots of refs with a status, by ascending last_idx (the list order, read backwards). A ref
+  PartitionStatusFold fold_;
+  std::vector<RefState> refs_;                        // by the fold's slot
+  std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()
+  // Slots of refs with a status, by ascending last_idx, ties by descending ref (the list order,
+  // read backwards). A ref
   // whose status changes is appended again and its old entry set to kStale; compact_order()
   // drops stale entries once they are the majority.
   std::vector<uint32_t> order_;

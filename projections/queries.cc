@@ -325,42 +325,100 @@ void FallbackFold::add(const BuildEvent& event) {
   }
 }
 
-bool FallbackFold::next_phase() {
-  if (phase_ != 1 || streaming_) return false;
-  const bool active = query_.query_case() == Query::kActiveBuilds;
-  const bool metrics = query_.query_case() == Query::kJobMetrics;
-  if (!active && !metrics) return false;
+namespace {
 
-  // The ids the second phase needs, from the first phase's events.
+const char* const kBuildEndTypes[] = {"build_request_event", "build_cancel_event"};
+const char* const kJobRunEndTypes[] = {"job_event", "job_run_cancel_event"};
+
+// What phase `phase` (2, 3) of `query` scans, from the events found so far: ids of build
+// requests (by_build) or job runs, and the event types. Nothing (ids empty) ends the fold.
+struct Expansion {
   std::set<std::string> ids;
-  for (const auto& e : buffered_) {
-    if (active && (e.has_partition_event() || e.has_delegation_event())) {
-      ids.insert(e.build_request_id());
-    }
-    if (metrics && e.has_job_event() && !e.job_event().job_run_id().empty()) {
-      ids.insert(e.job_event().job_run_id());
-    }
+  bool by_build = true;
+  const char* const* types = nullptr;  // two types, or nullptr for every type
+};
+
+Expansion expansion(const Query& query, int phase, const std::vector<BuildEvent>& found) {
+  Expansion out;
+  auto in_flight_claim = [](const BuildEvent& e) {
+    return e.has_partition_event() &&
+           is_in_progress_partition_status(e.partition_event().status_code());
+  };
+  switch (query.query_case()) {
+    case Query::kActiveBuilds:
+      // Whether the requests that touched the partition are terminal.
+      if (phase != 2) break;
+      out.types = kBuildEndTypes;
+      for (const auto& e : found) {
+        if (e.has_partition_event() || e.has_delegation_event())
+          out.ids.insert(e.build_request_id());
+      }
+      break;
+    case Query::kPartitionStatus:
+      // The ends of the claims on the partition: their build requests' terminal events, then
+      // their job runs' FAILED / CANCELLED events (which name no partition).
+      for (const auto& e : found) {
+        if (!in_flight_claim(e)) continue;
+        if (phase == 2) out.ids.insert(e.build_request_id());
+        if (phase == 3 && !e.partition_event().job_run_id().empty()) {
+          out.ids.insert(e.partition_event().job_run_id());
+        }
+      }
+      out.by_build = phase == 2;
+      out.types = phase == 2 ? kBuildEndTypes : kJobRunEndTypes;
+      break;
+    case Query::kJobRun:
+      // The run's build request ending while the run is open cancels it.
+      if (phase != 2) break;
+      out.types = kBuildEndTypes;
+      for (const auto& e : found) {
+        if (e.has_job_event()) {
+          out.ids.insert(e.build_request_id());
+          break;
+        }
+      }
+      break;
+    case Query::kJobMetrics:
+      // Phase 2: every event of the label's runs (cancels carry no label); phase 3: the ends of
+      // their build requests.
+      for (const auto& e : found) {
+        if (!e.has_job_event() || e.job_event().job_run_id().empty()) continue;
+        out.ids.insert(phase == 2 ? e.job_event().job_run_id() : e.build_request_id());
+      }
+      out.by_build = phase == 3;
+      out.types = phase == 3 ? kBuildEndTypes : nullptr;
+      break;
+    default:
+      break;
   }
-  phase_ = 2;
+  return out;
+}
+
+}  // namespace
+
+bool FallbackFold::next_phase() {
+  if (streaming_ || phase_ >= 3) return false;
+  ++phase_;
   filter_.Clear();
-  if (ids.empty()) return false;
-  if (ids.size() > kMaxExpandedIds) {
-    // Too many ids for one filter: fold every event instead (the first phase's events come
+  const Expansion next = expansion(query_, phase_, buffered_);
+  if (next.ids.empty()) return false;
+  if (next.ids.size() > kMaxExpandedIds) {
+    // Too many ids for one filter: fold every event instead (the earlier phases' events come
     // again in the full scan).
     buffered_.clear();
     streaming_ = true;
     return true;
   }
-  for (const auto& id : ids) {
-    if (active) {
+  for (const auto& id : next.ids) {
+    if (next.by_build) {
       filter_.add_build_request_ids(id);
     } else {
       filter_.add_job_run_ids(id);
     }
   }
-  if (active) {
-    filter_.add_event_types("build_request_event");
-    filter_.add_event_types("build_cancel_event");
+  if (next.types != nullptr) {
+    filter_.add_event_types(next.types[0]);
+    filter_.add_event_types(next.types[1]);
   }
   return true;
 }

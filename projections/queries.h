@@ -75,14 +75,18 @@ Result<QueryResult> answer(const ActivityView& view, const Query& query);
 // path of the query actor, and the oracle of property tests. Each phase names the events it
 // needs as an EventFilter (empty = every event); the caller scans the log with it, in idx order,
 // up to one fixed last idx for every phase, and hands each event to add().
-//  - partition_status: the partition's events. build_summary: the build request's events.
-//    job_run: the run's events.
+//  - partition_status: the partition's events, then the BuildRequestEvents and BuildCancelEvents
+//    of the requests with in-flight claims on it, then the JobEvents and JobRunCancelEvents of
+//    the job runs those claims name (SPEC section 4, "In-flight claims end with their owner").
+//  - build_summary: the build request's events.
+//  - job_run: the run's events, then the BuildRequestEvents and BuildCancelEvents of its build
+//    request (whose end cancels an open run).
 //  - active_builds: the partition's events, then the BuildRequestEvents and BuildCancelEvents of
 //    the requests found (whether they are terminal).
 //  - job_metrics: the label's JobEvents, then every event of the runs found (cancels carry no
-//    label).
+//    label), then the BuildRequestEvents and BuildCancelEvents of their build requests.
 //  - lists, job metrics of every label, activity: every event.
-// A second phase naming more than kMaxExpandedIds ids becomes a scan of every event instead.
+// A later phase naming more than kMaxExpandedIds ids becomes a scan of every event instead.
 class FallbackFold {
  public:
   static constexpr size_t kMaxExpandedIds = 512;

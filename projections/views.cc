@@ -28,6 +28,13 @@ int64_t StatusCounts::get(int status) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::string build_ended_text(const std::string& build_request_id, BuildRequestStatus status) {
+  const char* what = status == v1::BUILD_REQUEST_CANCELLED ? "was cancelled"
+                     : status == v1::BUILD_REQUEST_FAILED  ? "failed"
+                                                           : "completed";
+  return "build " + build_request_id + " " + what;
+}
+
 Error snapshot_error(std::string_view view, std::string_view what) {
   return make_error(ErrorCode::storage_corrupt,
                     std::string(view) + " snapshot: " + std::string(what));

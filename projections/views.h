@@ -53,6 +53,9 @@ class StatusCounts {
   std::map<int, int64_t> counts_;
 };
 
+// "build br-7 was cancelled" / "failed" / "completed": how a build request that reached the
+// terminal `status` ended, the start of the claims rule's messages (SPEC section 4).
+std::string build_ended_text(const std::string& build_request_id, BuildRequestStatus status);
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);

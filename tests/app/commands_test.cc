@@ -204,9 +204,17 @@ BuildRequestSummary br_done() {
                {{"JOB_COMPLETED", 1}}, "2 partitions built");
 }
 BuildRequestSummary br_fail() {
-  return build("br-fail", BUILD_REQUEST_FAILED, {kReports1}, 600, 960, 11, 18, 8,
-               {{kReports1, PARTITION_FAILED, ""}}, {{"JOB_FAILED", 1}},
-               "1 of 1 partitions failed");
+  auto b =
+      build("br-fail", BUILD_REQUEST_FAILED, {kReports1}, 600, 960, 11, 18, 8,
+            {{kReports1, PARTITION_FAILED, ""}}, {{"JOB_FAILED", 1}}, "1 of 1 partitions failed");
+  // Why it failed (SPEC section 4, failures): its job run that ended FAILED.
+  auto* f = b.add_failures();
+  f->set_job_run_id("jr-reports-1");
+  f->set_job_label("//jobs:reports");
+  f->set_status_name("JOB_FAILED");
+  f->set_message("exit code 3");
+  f->add_partition_refs(kReports1);
+  return b;
 }
 BuildRequestSummary br_exec() {  // idx 19, 22, 23, 24, 25 and the invalidation at 32
   return build("br-exec", BUILD_REQUEST_EXECUTING, {kSales3}, 1200, 1800, 19, 32, 6,
@@ -604,6 +612,60 @@ TEST_F(CommandsTest, BuildsShowGivesEveryFieldOfTheSummary) {
   }
 }
 
+TEST_F(CommandsTest, BuildsShowSaysWhichJobRunsFailedOnWhichPartitionsAndWhy) {
+  auto json_doc = json<BuildRequestSummary>("builds show br-fail");
+  ASSERT_EQ(json_doc.failures_size(), 1);
+  EXPECT_TRUE(same(br_fail().failures(0), json_doc.failures(0)));
+
+  auto table = run_bel(shared_log(), "builds show br-fail --format table");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  bool found = false;
+  for (const auto& line : lines_of(table.out)) {
+    if (!contains(line, "jr-reports-1")) continue;
+    found = true;
+    EXPECT_TRUE(contains(line, "//jobs:reports") && contains(line, "failed") &&
+                contains(line, kReports1) && contains(line, "exit code 3"))
+        << table.out;
+  }
+  EXPECT_TRUE(found) << table.out;
+  EXPECT_TRUE(contains(table.out, "1 of 1 partitions failed")) << table.out;
+}
+
+TEST_F(CommandsTest, CancellingABuildEndsItsJobRunsAndItsClaimsOnPartitions) {
+  const std::string log = own_log();
+  auto r = run_bel(log, "builds cancel br-exec --reason 'cluster maintenance'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // jr-sales-2 was RUNNING: the build's end cancels it, and it is listed as a failure.
+  auto summary = json<BuildRequestSummary>("builds show br-exec", log);
+  EXPECT_EQ(summary.message(), "cluster maintenance");
+  ASSERT_EQ(summary.failures_size(), 1);
+  EXPECT_EQ(summary.failures(0).job_run_id(), "jr-sales-2");
+  EXPECT_EQ(summary.failures(0).status_name(), "JOB_CANCELLED");
+  EXPECT_EQ(summary.failures(0).partition_refs_size(), 1);
+  EXPECT_TRUE(contains(summary.failures(0).message(), "br-exec")) << summary.failures(0).message();
+  EXPECT_EQ(summary.job_runs_by_status().at("JOB_CANCELLED"), 1);
+  auto table = run_bel(log, "builds show br-exec --format table");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(contains(table.out, "jr-sales-2") && contains(table.out, kSales3) &&
+              contains(table.out, "cancelled"))
+      << table.out;
+
+  auto runs = json<JobRunsListResponse>("job-runs list --build br-exec", log);
+  ASSERT_EQ(runs.job_runs_size(), 1);
+  EXPECT_EQ(runs.job_runs(0).job_run_id(), "jr-sales-2");
+  EXPECT_EQ(runs.job_runs(0).status_code(), JOB_CANCELLED);
+  EXPECT_EQ(runs.total_count(), 1);
+  EXPECT_EQ(json<JobRunsListResponse>("job-runs list --build br-nope", log).total_count(), 0);
+
+  // br-exec's BUILDING claim on sales/2026-01-03 ended: br-queued's REQUESTED claim is live.
+  auto shown = show_partition(kSales3, log);
+  EXPECT_EQ(shown.status.status_code(), PARTITION_REQUESTED);
+  EXPECT_EQ(shown.status.build_request_id(), "br-queued");
+  EXPECT_EQ(shown.status.last_idx(), kLastIdx + 1);
+  EXPECT_EQ(shown.active_builds, Ids({"br-queued"}));
+}
+
 TEST_F(CommandsTest, BuildsShowOfAnUnknownIdIsNotFoundNamingIt) {
   auto r = run_bel(shared_log(), "builds show br-unknown-7 --format json");
   EXPECT_EQ(r.exit_code, 1);
@@ -625,6 +687,7 @@ TEST_F(CommandsTest, BuildsCancelEndsTheBuildOnceAndLeavesTheLogAloneAfterwards)
   want.set_status_code(BUILD_REQUEST_CANCELLED);
   want.set_status_name("BUILD_REQUEST_CANCELLED");
   want.set_cancel_reason("superseded by br-exec");
+  want.set_message("superseded by br-exec");  // SPEC section 4: the cancel reason once cancelled
   want.set_last_idx(kLastIdx + 1);
   want.set_event_count(3);
   want.set_updated_at(got.updated_at());  // "now", checked below

@@ -1,13 +1,14 @@
 #include "projections/build_summary_view.h"
 
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
-#include <gtest/gtest.h>
-
 #include "tests/support/random_stream.h"
+#include "tests/support/reference_fold.h"
 
 namespace bel::projections {
 namespace {
@@ -85,7 +86,9 @@ TEST(BuildSummaryViewTest, StatusComesFromTheLatestBuildRequestOrCancelEvent) {
   EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_CANCELLED);
   EXPECT_EQ(summary->status_name(), "BUILD_REQUEST_CANCELLED");
   EXPECT_EQ(summary->cancel_reason(), "user asked");
-  EXPECT_EQ(summary->message(), "hello");  // the latest non-empty BuildRequestEvent message
+  // SPEC section 4: the latest non-empty BuildRequestEvent message, or the cancel reason once
+  // cancelled.
+  EXPECT_EQ(summary->message(), "user asked");
 }
 
 TEST(BuildSummaryViewTest, MessageIsTheLatestNonEmptyOne) {
@@ -246,6 +249,67 @@ TEST(BuildSummaryViewTest, RestoreAnswersLikeTheOriginal) {
             (std::map<std::string, int64_t>{{"JOB_CANCELLED", 1}}));
   EXPECT_TRUE(MessageDifferencer::Equals(*view.list(BuildsListRequest()),
                                          *restored->list(BuildsListRequest())));
+}
+
+}  // namespace
+}  // namespace bel::projections
+
+namespace bel::projections {
+namespace {
+
+TEST(BuildSummaryFailuresTest, FailedAndCancelledRunsNewestFirstWithTheirPartitions) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {}, "received")
+      .job("br-1", "jr-ok", "//jobs:a", v1::JOB_SCHEDULED, {"data/ok"})
+      .job("br-1", "jr-ok", "//jobs:a", v1::JOB_COMPLETED)
+      .job("br-1", "jr-bad", "//jobs:b", v1::JOB_SCHEDULED, {"data/b1", "data/b2"})
+      .job("br-1", "jr-bad", "//jobs:b", v1::JOB_RUNNING)
+      .job("br-1", "jr-bad", "//jobs:b", v1::JOB_FAILED, {}, "exit 1: null order_id")
+      .job("br-1", "jr-gone", "//jobs:c", v1::JOB_SCHEDULED, {"data/c"})
+      .cancel_job("br-1", "jr-gone", "not needed")
+      .job("br-1", "jr-z", "//jobs:d", v1::JOB_RUNNING, {"data/z"})
+      .job("br-1", "jr-y", "//jobs:d", v1::JOB_SCHEDULED, {"data/y"})
+      .cancel_build("br-1", "wrong dates");
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->message(), "wrong dates");
+  std::vector<std::string> ids;
+  for (const auto& f : summary->failures()) ids.push_back(f.job_run_id());
+  // The build's end cancelled jr-y and jr-z at one event: ties by job_run_id.
+  EXPECT_EQ(ids, (std::vector<std::string>{"jr-y", "jr-z", "jr-gone", "jr-bad"}));
+  const BuildFailure& bad = summary->failures(3);
+  EXPECT_EQ(bad.job_label(), "//jobs:b");
+  EXPECT_EQ(bad.status_name(), "JOB_FAILED");
+  EXPECT_EQ(bad.message(), "exit 1: null order_id");
+  EXPECT_EQ(std::vector<std::string>(bad.partition_refs().begin(), bad.partition_refs().end()),
+            (std::vector<std::string>{"data/b1", "data/b2"}));
+  EXPECT_EQ(summary->failures(2).message(), "not needed");
+  EXPECT_EQ(summary->failures(2).status_name(), "JOB_CANCELLED");
+  EXPECT_NE(summary->failures(0).message().find("br-1"), std::string::npos);
+  EXPECT_EQ(summary->failures(0).partition_refs(0), "data/y");
+
+  testing::ReferenceFold oracle(s.events());
+  EXPECT_TRUE(MessageDifferencer::Equals(*summary, *oracle.build_summary("br-1")))
+      << summary->ShortDebugString() << "\n"
+      << oracle.build_summary("br-1")->ShortDebugString();
+  auto restored = BuildSummaryView::restore(fold(s).serialize());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(*restored->summary("br-1"), *summary));
+}
+
+TEST(BuildSummaryFailuresTest, AtMostTwentyNewestFailures) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED);
+  for (int i = 0; i < 25; ++i) {
+    const std::string id = "jr-" + std::to_string(100 + i);
+    s.job("br-1", id, "//jobs:a", v1::JOB_SCHEDULED).job("br-1", id, "//jobs:a", v1::JOB_FAILED);
+  }
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  ASSERT_EQ(summary->failures_size(), BuildSummaryState::kMaxFailures);
+  EXPECT_EQ(summary->failures(0).job_run_id(), "jr-124");
+  EXPECT_EQ(summary->failures(19).job_run_id(), "jr-105");
+  EXPECT_EQ(summary->job_runs_by_status().at("JOB_FAILED"), 25);
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ ReferenceFold::ReferenceFold(const std::vector<BuildEvent>& events) : events_(ev
       by_ref_[e.partition_invalidation_event().partition_ref().str()].push_back(&e);
     }
   }
+  replay_partition_statuses();
 }
 
 const ReferenceFold::Bucket& ReferenceFold::bucket(const std::map<std::string, Bucket>& m,
@@ -90,32 +91,156 @@ int64_t ReferenceFold::as_of_idx() const { return events_.empty() ? 0 : events_.
 
 PartitionStatusResponse ReferenceFold::partition_status(const std::string& ref) const {
   PartitionStatusResponse out;
+  auto it = statuses_.find(ref);
+  if (it != statuses_.end()) out = it->second;
   out.set_partition_ref(ref);
   out.set_as_of_idx(as_of_idx());
-  const Bucket& evs = bucket(by_ref_, ref);
-  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
-    const BuildEvent& e = **it;
+  return out;
+}
+
+namespace {
+
+bool in_flight(PartitionStatus s) {
+  return s == v1::PARTITION_REQUESTED || s == v1::PARTITION_SCHEDULED ||
+         s == v1::PARTITION_BUILDING;
+}
+
+// The build request `e` ends (a terminal BuildRequestEvent or a BuildCancelEvent), or "".
+std::string build_ended_by(const BuildEvent& e) {
+  if (e.has_build_cancel_event()) return e.build_request_id();
+  if (e.has_build_request_event() && build_done(e.build_request_event().status_code())) {
+    return e.build_request_id();
+  }
+  return "";
+}
+
+// The job run `e` ends FAILED or CANCELLED (JobEvent or JobRunCancelEvent), or "".
+std::string job_run_ended_by(const BuildEvent& e) {
+  if (e.has_job_run_cancel_event()) return e.job_run_cancel_event().job_run_id();
+  if (e.has_job_event() && (e.job_event().status_code() == v1::JOB_FAILED ||
+                            e.job_event().status_code() == v1::JOB_CANCELLED)) {
+    return e.job_event().job_run_id();
+  }
+  return "";
+}
+
+BuildRequestStatus terminal_status(const BuildEvent& e) {
+  return e.has_build_cancel_event() ? v1::BUILD_REQUEST_CANCELLED
+                                    : e.build_request_event().status_code();
+}
+
+std::string build_end_words(BuildRequestStatus s) {
+  if (s == v1::BUILD_REQUEST_CANCELLED) return "was cancelled";
+  if (s == v1::BUILD_REQUEST_FAILED) return "failed";
+  return "completed";
+}
+
+}  // namespace
+
+bool ReferenceFold::claim_ended(const std::string& build, const std::string& job, int64_t since,
+                                int64_t upto) const {
+  for (const BuildEvent* e : bucket(by_build_, build)) {
+    if (e->idx() > since && e->idx() <= upto && !build_ended_by(*e).empty()) return true;
+  }
+  if (job.empty()) return false;
+  for (const BuildEvent* e : bucket(by_run_, job)) {
+    if (e->idx() > since && e->idx() <= upto && job_run_ended_by(*e) == job) return true;
+  }
+  return false;
+}
+
+// SPEC section 4, "Partition status" and "In-flight claims end with their owner", replayed in
+// idx order. A status is "tied" while it is in flight and the claim it came from has not ended;
+// that claim is (build, job) from `since` on.
+void ReferenceFold::replay_partition_statuses() {
+  struct Tie {
+    bool tied = false;
+    std::string build;
+    std::string job;
+  };
+  std::map<std::string, Tie> ties;
+  // (request, ref) -> the request's latest PartitionEvent or DelegationEvent for the ref.
+  std::map<std::pair<std::string, std::string>, const BuildEvent*> latest;
+  for (const BuildEvent& e : events_) {
     if (e.has_partition_event()) {
       const auto& pe = e.partition_event();
+      const std::string& ref = pe.partition_ref().str();
+      latest[{e.build_request_id(), ref}] = &e;
       if (pe.status_code() == v1::PARTITION_DELEGATED) continue;
       if (pe.status_code() == v1::PARTITION_UNKNOWN) continue;
+      PartitionStatusResponse& out = statuses_[ref];
       out.set_status_code(pe.status_code());
       out.set_status_name(name_of(pe.status_code()));
       out.set_message(pe.message());
       out.set_job_run_id(pe.job_run_id());
-    } else if (e.has_partition_invalidation_event()) {
+      out.set_last_updated(e.timestamp());
+      out.set_last_idx(e.idx());
+      out.set_build_request_id(e.build_request_id());
+      ties[ref] = Tie{in_flight(pe.status_code()), e.build_request_id(), pe.job_run_id()};
+      continue;
+    }
+    if (e.has_delegation_event()) {
+      latest[{e.build_request_id(), e.delegation_event().partition_ref().str()}] = &e;
+      continue;
+    }
+    if (e.has_partition_invalidation_event()) {
+      const std::string& ref = e.partition_invalidation_event().partition_ref().str();
+      PartitionStatusResponse& out = statuses_[ref];
       out.set_status_code(v1::PARTITION_INVALIDATED);
       out.set_status_name("PARTITION_INVALIDATED");
       out.set_message(e.partition_invalidation_event().reason());
-    } else {
+      out.set_job_run_id("");
+      out.set_last_updated(e.timestamp());
+      out.set_last_idx(e.idx());
+      out.set_build_request_id(e.build_request_id());
+      ties[ref] = Tie{};
       continue;
     }
-    out.set_last_updated(e.timestamp());
-    out.set_last_idx(e.idx());
-    out.set_build_request_id(e.build_request_id());
-    return out;
+    const std::string ended_build = build_ended_by(e);
+    const std::string ended_job = job_run_ended_by(e);
+    if (ended_build.empty() && ended_job.empty()) continue;
+    for (auto& [ref, tie] : ties) {
+      if (!tie.tied) continue;
+      const bool ended = (!ended_build.empty() && tie.build == ended_build) ||
+                         (!ended_job.empty() && tie.job == ended_job);
+      if (!ended) continue;
+      // The most recent claim on ref still live after e.
+      const BuildEvent* best = nullptr;
+      for (const auto& [key, claim] : latest) {
+        if (key.second != ref || !claim->has_partition_event()) continue;
+        if (!in_flight(claim->partition_event().status_code())) continue;
+        if (claim_ended(claim->build_request_id(), claim->partition_event().job_run_id(),
+                        claim->idx(), e.idx())) {
+          continue;
+        }
+        if (best == nullptr || claim->idx() > best->idx()) best = claim;
+      }
+      PartitionStatusResponse& out = statuses_[ref];
+      out.set_last_updated(e.timestamp());
+      out.set_last_idx(e.idx());
+      if (best != nullptr) {
+        const auto& pe = best->partition_event();
+        out.set_status_code(pe.status_code());
+        out.set_status_name(name_of(pe.status_code()));
+        out.set_build_request_id(best->build_request_id());
+        out.set_job_run_id(pe.job_run_id());
+        out.set_message(pe.message());
+        tie = Tie{true, best->build_request_id(), pe.job_run_id()};
+      } else {
+        out.set_status_code(v1::PARTITION_FAILED);
+        out.set_status_name("PARTITION_FAILED");
+        if (!ended_build.empty() && tie.build == ended_build) {
+          out.set_message("build " + ended_build + " " + build_end_words(terminal_status(e)) +
+                          " before the partition was built");
+        } else {
+          const bool failed = e.has_job_event() && e.job_event().status_code() == v1::JOB_FAILED;
+          out.set_message("job run " + ended_job + (failed ? " failed" : " was cancelled") +
+                          " before the partition was built");
+        }
+        tie.tied = false;
+      }
+    }
   }
-  return out;
 }
 
 BuildRequestStatus ReferenceFold::build_status(const std::string& id) const {
@@ -161,7 +286,8 @@ Result<PartitionsListResponse> ReferenceFold::list_partitions(
     all.push_back(std::move(s));
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.last_idx() > b.last_idx();
+    if (a.last_idx() != b.last_idx()) return a.last_idx() > b.last_idx();
+    return a.partition_ref() < b.partition_ref();  // one event ending several claims
   });
   PartitionsListResponse out;
   for (auto& s : slice(all, *w)) *out.add_partitions() = std::move(s);
@@ -227,25 +353,65 @@ Result<BuildRequestSummary> ReferenceFold::build_summary(const std::string& id) 
     }
   }
 
-  // Job runs named by this request's JobEvents; status from this request's events.
+  // Job runs named by this request's JobEvents; status from this request's events. A run that
+  // ended FAILED or CANCELLED is a failure, newest first by the event that ended it.
   std::set<std::string> runs;
   for (const BuildEvent* e : evs) {
     if (e->has_job_event()) runs.insert(e->job_event().job_run_id());
   }
+  struct Failure {
+    int64_t ended_idx;
+    BuildFailure failure;
+  };
+  std::vector<Failure> failures;
   for (const auto& run : runs) {
     JobStatus status = v1::JOB_UNKNOWN;
     bool seen = false;
+    int64_t ended_idx = 0;
+    BuildFailure f;
+    f.set_job_run_id(run);
     for (const BuildEvent* e : evs) {
+      JobStatus next = status;
+      std::string message;
       if (e->has_job_event() && e->job_event().job_run_id() == run) {
-        status = e->job_event().status_code();
+        if (!seen) f.set_job_label(e->job_event().job_label().label());
+        if (f.partition_refs_size() == 0) {
+          for (const auto& r : e->job_event().target_partitions()) f.add_partition_refs(r.str());
+        }
+        next = e->job_event().status_code();
+        message = e->job_event().message();
         seen = true;
       } else if (seen && e->has_job_run_cancel_event() &&
                  e->job_run_cancel_event().job_run_id() == run) {
-        status = v1::JOB_CANCELLED;
+        next = v1::JOB_CANCELLED;
+        message = e->job_run_cancel_event().reason();
+      } else if (seen && !build_ended_by(*e).empty() &&
+                 (status == v1::JOB_SCHEDULED || status == v1::JOB_RUNNING)) {
+        next = v1::JOB_CANCELLED;  // the request ended while the run was open
+        message = "build " + id + " " + build_end_words(terminal_status(*e)) +
+                  " before the job run ended";
+      } else {
+        continue;
       }
+      if (!message.empty()) f.set_message(message);
+      if (!job_done(next)) {
+        ended_idx = 0;
+      } else if (!job_done(status)) {
+        ended_idx = e->idx();
+      }
+      status = next;
     }
     (*out.mutable_job_runs_by_status())[name_of(status)] += 1;
+    if (status == v1::JOB_FAILED || status == v1::JOB_CANCELLED) {
+      f.set_status_name(name_of(status));
+      failures.push_back(Failure{ended_idx, f});
+    }
   }
+  std::sort(failures.begin(), failures.end(), [](const Failure& a, const Failure& b) {
+    if (a.ended_idx != b.ended_idx) return a.ended_idx > b.ended_idx;
+    return a.failure.job_run_id() < b.failure.job_run_id();
+  });
+  for (size_t i = 0; i < failures.size() && i < 20; ++i) *out.add_failures() = failures[i].failure;
 
   for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
     if ((*it)->has_build_cancel_event()) {
@@ -253,9 +419,13 @@ Result<BuildRequestSummary> ReferenceFold::build_summary(const std::string& id) 
       break;
     }
   }
+  // message: the latest non-empty BuildRequestEvent message or cancel reason.
   for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
-    if ((*it)->has_build_request_event() && !(*it)->build_request_event().message().empty()) {
-      out.set_message((*it)->build_request_event().message());
+    const std::string* m = nullptr;
+    if ((*it)->has_build_request_event()) m = &(*it)->build_request_event().message();
+    if ((*it)->has_build_cancel_event()) m = &(*it)->build_cancel_event().reason();
+    if (m != nullptr && !m->empty()) {
+      out.set_message(*m);
       break;
     }
   }
@@ -298,11 +468,6 @@ Result<JobRunSummary> ReferenceFold::job_run(const std::string& job_run_id) cons
       break;
     }
   }
-  auto status_of = [](const BuildEvent* e) {
-    return e->has_job_event() ? e->job_event().status_code() : v1::JOB_CANCELLED;
-  };
-  out.set_status_code(status_of(run.back()));
-  out.set_status_name(name_of(out.status_code()));
   for (const BuildEvent* e : run) {
     if (e->has_job_event() && e->job_event().status_code() == v1::JOB_SCHEDULED) {
       out.set_scheduled_at(e->timestamp());
@@ -315,18 +480,41 @@ Result<JobRunSummary> ReferenceFold::job_run(const std::string& job_run_id) cons
       break;
     }
   }
-  // ended_at: the first event of the trailing stretch of terminal statuses, if any.
-  for (auto it = run.rbegin(); it != run.rend() && job_done(status_of(*it)); ++it) {
-    out.set_ended_at((*it)->timestamp());
+  // The run's own events and, after its first, its build request's terminal events, in idx
+  // order: a build that ends while the run is SCHEDULED or RUNNING cancels it.
+  std::vector<const BuildEvent*> merged(run.begin(), run.end());
+  for (const BuildEvent* e : bucket(by_build_, out.build_request_id())) {
+    if (e->idx() > run.front()->idx() && !build_ended_by(*e).empty()) merged.push_back(e);
   }
-  for (auto it = run.rbegin(); it != run.rend(); ++it) {
-    const std::string& m = (*it)->has_job_event() ? (*it)->job_event().message()
-                                                  : (*it)->job_run_cancel_event().reason();
-    if (!m.empty()) {
-      out.set_message(m);
-      break;
+  std::sort(merged.begin(), merged.end(),
+            [](const BuildEvent* a, const BuildEvent* b) { return a->idx() < b->idx(); });
+  JobStatus status = v1::JOB_UNKNOWN;
+  for (const BuildEvent* e : merged) {
+    JobStatus next = status;
+    std::string message;
+    if (e->has_job_event()) {
+      next = e->job_event().status_code();
+      message = e->job_event().message();
+    } else if (e->has_job_run_cancel_event()) {
+      next = v1::JOB_CANCELLED;
+      message = e->job_run_cancel_event().reason();
+    } else if (status == v1::JOB_SCHEDULED || status == v1::JOB_RUNNING) {
+      next = v1::JOB_CANCELLED;
+      message = "build " + e->build_request_id() + " " + build_end_words(terminal_status(*e)) +
+                " before the job run ended";
+    } else {
+      continue;  // the build ended after the run did
     }
+    if (!message.empty()) out.set_message(message);
+    if (!job_done(next)) {
+      out.set_ended_at(0);
+    } else if (!job_done(status)) {
+      out.set_ended_at(e->timestamp());
+    }
+    status = next;
   }
+  out.set_status_code(status);
+  out.set_status_name(name_of(status));
   out.set_as_of_idx(as_of_idx());
   return out;
 }
@@ -354,6 +542,9 @@ Result<JobRunsListResponse> ReferenceFold::list_job_runs(const JobRunsListReques
   for (const auto& id : runs_with_job_event()) {
     JobRunSummary s = *job_run(id);
     if (!request.job_label().empty() && s.job_label() != request.job_label()) continue;
+    if (!request.build_request_id().empty() && s.build_request_id() != request.build_request_id()) {
+      continue;
+    }
     if (!selected(request.status_filter(), s.status_code())) continue;
     all.push_back(std::move(s));
   }
@@ -444,8 +635,10 @@ ActivityResponse ReferenceFold::activity() const {
   for (size_t i = 0; i < builds.size() && i < 10; ++i) {
     *out.add_recent_builds() = *build_summary(builds[i].second);
   }
-  std::sort(parts.begin(), parts.end(),
-            [](const auto& a, const auto& b) { return a.last_idx() > b.last_idx(); });
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+    if (a.last_idx() != b.last_idx()) return a.last_idx() > b.last_idx();
+    return a.partition_ref() < b.partition_ref();
+  });
   for (size_t i = 0; i < parts.size() && i < 10; ++i) *out.add_recent_partitions() = parts[i];
   out.set_event_count(static_cast<int64_t>(events_.size()));
   out.set_as_of_idx(as_of_idx());

@@ -63,6 +63,13 @@ class ReferenceFold {
   using Bucket = std::vector<const BuildEvent*>;
 
   BuildRequestStatus build_status(const std::string& id) const;
+  // Every partition's status after the last event: the claims rule needs the whole history, so
+  // it is replayed once, event by event, in the constructor.
+  void replay_partition_statuses();
+  // Whether a claim made at `since` by `build` naming `job` ("" = none) has ended by `upto`
+  // (inclusive): a terminal event of the build or a FAILED / CANCELLED end of the job after it.
+  bool claim_ended(const std::string& build, const std::string& job, int64_t since,
+                   int64_t upto) const;
   std::vector<std::string> runs_with_job_event() const;
   const Bucket& bucket(const std::map<std::string, Bucket>& m, const std::string& key) const;
 
@@ -72,6 +79,7 @@ class ReferenceFold {
   std::map<std::string, Bucket> by_build_;
   std::map<std::string, Bucket> by_run_;
   std::map<std::string, Bucket> by_ref_;
+  std::map<std::string, PartitionStatusResponse> statuses_;  // refs with a status
 };
 
 }  // namespace bel::testing
