@@ -9,10 +9,7 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-void ActivityView::apply(const BuildEvent& event) {
-  as_of_idx_ = event.idx();
-  ++event_count_;
-
+void ActivityView::apply_to_build(const BuildEvent& event) {
   const std::string& id = event.build_request_id();
   auto [it, inserted] = builds_.try_emplace(id, v1::BUILD_REQUEST_UNKNOWN);
   if (inserted) {
@@ -36,7 +33,18 @@ void ActivityView::apply(const BuildEvent& event) {
       break;
     }
   }
+}
 
+BuildRequestStatus ActivityView::build_status(const std::string& id) const {
+  auto it = builds_.find(id);
+  return it == builds_.end() ? v1::BUILD_REQUEST_UNKNOWN : it->second;
+}
+
+void ActivityView::apply(const BuildEvent& event) {
+  as_of_idx_ = event.idx();
+  ++event_count_;
+
+  if (!is_operator_action(event, build_status(event.build_request_id()))) apply_to_build(event);
   changes_.clear();
   partitions_.apply(event, &changes_);
   // One event's changes come by descending ref: pushed to the front, the ties read ascending.
@@ -154,14 +162,13 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
       return snapshot_error(kName, "recent build request " + state->build_request_id +
                                        " does not match its status entry");
     }
-    if (!view.recent_builds_.empty() &&
-        view.recent_builds_.back().first_idx <= state->first_idx) {
+    if (!view.recent_builds_.empty() && view.recent_builds_.back().first_idx <= state->first_idx) {
       return snapshot_error(kName, "recent build requests out of order");
     }
     for (const auto& other : view.recent_builds_) {
       if (other.build_request_id == state->build_request_id) {
-        return snapshot_error(kName, "recent build request " + other.build_request_id +
-                                         " appears twice");
+        return snapshot_error(kName,
+                              "recent build request " + other.build_request_id + " appears twice");
       }
     }
     view.recent_builds_.push_back(std::move(*state));
@@ -171,8 +178,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
     auto slot = view.partitions_.find(p.partition_ref());
     if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
         view.partitions_.entry(*slot).last_idx != p.last_idx()) {
-      return snapshot_error(kName, "recent partition " + p.partition_ref() +
-                                       " does not match its status entry");
+      return snapshot_error(
+          kName, "recent partition " + p.partition_ref() + " does not match its status entry");
     }
     // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
     if (previous != nullptr &&

@@ -60,6 +60,11 @@ class ActivityView {
   static Result<ActivityView> restore(const std::string& bytes);
 
  private:
+  // The build request side of apply(): counts, statuses and the recent builds.
+  void apply_to_build(const BuildEvent& event);
+  // The build status `id` has reached; BUILD_REQUEST_UNKNOWN when it has none.
+  BuildRequestStatus build_status(const std::string& id) const;
+
   int64_t as_of_idx_ = 0;
   int64_t event_count_ = 0;
   std::unordered_map<std::string, BuildRequestStatus> builds_;

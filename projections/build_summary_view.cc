@@ -100,8 +100,7 @@ void BuildSummaryState::apply(const BuildEvent& event) {
                     event.partition_event().status_code(), nullptr);
       return;
     case BuildEvent::kDelegationEvent:
-      set_partition(*this, event.delegation_event().partition_ref().str(),
-                    v1::PARTITION_DELEGATED,
+      set_partition(*this, event.delegation_event().partition_ref().str(), v1::PARTITION_DELEGATED,
                     &event.delegation_event().delegated_to_build_request_id());
       return;
     case BuildEvent::kJobEvent:
@@ -200,8 +199,7 @@ void BuildSummaryState::to_snapshot(snap::BuildState* out) const {
 Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildState& in) {
   BuildSummaryState s(in.build_request_id());
   s.status = static_cast<BuildRequestStatus>(in.status_code());
-  s.requested_partitions.assign(in.requested_partitions().begin(),
-                                in.requested_partitions().end());
+  s.requested_partitions.assign(in.requested_partitions().begin(), in.requested_partitions().end());
   s.created_at = in.created_at();
   s.updated_at = in.updated_at();
   s.first_idx = in.first_idx();
@@ -230,9 +228,9 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
     run.ended_idx = r.ended_idx();
     const JobStatus status = run.status;
     if (!s.job_runs.emplace(r.job_run_id(), std::move(run)).second) {
-      return make_error(ErrorCode::storage_corrupt, "build request " + s.build_request_id +
-                                                        " lists job run " + r.job_run_id() +
-                                                        " twice");
+      return make_error(
+          ErrorCode::storage_corrupt,
+          "build request " + s.build_request_id + " lists job run " + r.job_run_id() + " twice");
     }
     s.job_runs_by_status.add(status, 1);
   }
@@ -245,6 +243,12 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
 
 void BuildSummaryView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
+  if (event.has_partition_invalidation_event()) {
+    auto known = index_.find(event.build_request_id());
+    const BuildRequestStatus so_far =
+        known == index_.end() ? v1::BUILD_REQUEST_UNKNOWN : builds_[known->second].status;
+    if (is_operator_action(event, so_far)) return;
+  }
   auto [it, inserted] = index_.try_emplace(event.build_request_id(), builds_.size());
   if (inserted) {
     builds_.emplace_back(event.build_request_id());
@@ -281,9 +285,8 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
   BuildsListResponse out;
   out.set_as_of_idx(as_of_idx_);
   int64_t matched = 0;
-  for (auto it = builds_.rbegin(); it != builds_.rend() && out.builds_size() < page->limit &&
-                                   matched < total;
-       ++it) {
+  for (auto it = builds_.rbegin();
+       it != builds_.rend() && out.builds_size() < page->limit && matched < total; ++it) {
     if (!filter.empty() && filter.count(it->status) == 0) continue;
     if (++matched > page->offset) *out.add_builds() = it->to_summary(as_of_idx_);
   }
@@ -316,9 +319,8 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
     if (state->first_idx <= previous_idx || state->last_idx > s.as_of_idx()) {
-      return snapshot_error(kName, "build request " + b.build_request_id() +
-                                       " has first_idx " + std::to_string(state->first_idx) +
-                                       " out of order");
+      return snapshot_error(kName, "build request " + b.build_request_id() + " has first_idx " +
+                                       std::to_string(state->first_idx) + " out of order");
     }
     previous_idx = state->first_idx;
     if (!view.index_.emplace(b.build_request_id(), view.builds_.size()).second) {

@@ -35,6 +35,10 @@ std::string build_ended_text(const std::string& build_request_id, BuildRequestSt
   return "build " + build_request_id + " " + what;
 }
 
+bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_far) {
+  return event.has_partition_invalidation_event() && status_so_far == v1::BUILD_REQUEST_UNKNOWN;
+}
+
 Error snapshot_error(std::string_view view, std::string_view what) {
   return make_error(ErrorCode::storage_corrupt,
                     std::string(view) + " snapshot: " + std::string(what));

@@ -57,6 +57,12 @@ class StatusCounts {
 // terminal `status` ended, the start of the claims rule's messages (SPEC section 4).
 std::string build_ended_text(const std::string& build_request_id, BuildRequestStatus status);
 
+// SPEC section 2: a PartitionInvalidationEvent by an id with no build status yet (no
+// BuildRequestEvent or BuildCancelEvent before it) is an operator's action ("operator:<user>"),
+// part of no build summary, build list or build count. `status_so_far`: that id's build status
+// before `event`, BUILD_REQUEST_UNKNOWN when it has none.
+bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_far);
+
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
 

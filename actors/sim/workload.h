@@ -14,10 +14,9 @@
 // BUILDING -> AVAILABLE, with a manifest) or FAILED (partition FAILED), or cancelled while
 // running (JobRunCancelEvent, partition FAILED). Finally COMPLETED or FAILED; a request the plan
 // cancels is cancelled once its jobs of one wave run (JobRunCancelEvents, BuildCancelEvent).
-// With operator_invalidation_rate > 0 an operator now and then invalidates an AVAILABLE
-// partition between requests (SPEC section 2: the build_request_id "operator:<user>" is never
-// received). Every other event passes the strict rules (TransitionState does not know operator
-// invalidations yet, so they are off by default).
+// Now and then (operator_invalidation_rate) an operator invalidates an AVAILABLE partition
+// between requests (SPEC section 2: the build_request_id "operator:<user>" is never received).
+// Every event passes the strict rules.
 //
 // Skew. The partition space (options.partitions, rounded up to whole catalogue units of 8
 // datasets; a unit is a date, or a region and a date) has a hot head: a share hot_share of the
@@ -89,9 +88,7 @@ struct WorkloadOptions {
   double cancel_rate = 0.03;
   double invalidate_rate = 0.03;
   double job_cancel_rate = 0.01;
-  // Off by default: the write rules do not accept operator invalidations yet (SPEC section 2
-  // says they need no build request; TransitionState still rejects them).
-  double operator_invalidation_rate = 0.0;
+  double operator_invalidation_rate = 0.002;
   double oddity_rate = 0.0;  // adversarial mode: the share of events breaking the strict rules
   std::string id_prefix;     // build request ids "br-<prefix>-<n>"; empty: 6 hex digits of seed
   EventIds event_ids = EventIds::sequential;

@@ -140,6 +140,50 @@ TEST_F(UsabilityTest, CancellingWhatAlreadyEndedSaysSoPlainly) {
   EXPECT_EQ(page.events_size(), 5);
 }
 
+// SPEC sections 2 and 6: without --build the invalidation is the operator's own, valid in strict
+// mode with no live build, visible in the partition's history, and part of no build summary,
+// build list or build count.
+TEST_F(UsabilityTest, AnOperatorInvalidatesWithoutABuild) {
+  std::string lines;
+  lines += to_json(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"p/1"})) + "\n";
+  lines += to_json(testing::partition_event("br-1", "p/1", v1::PARTITION_AVAILABLE)) + "\n";
+  lines += to_json(testing::request_event("br-1", v1::BUILD_REQUEST_COMPLETED)) + "\n";
+  ASSERT_EQ(bel("append - --log " + log(), lines).exit_code, 0);
+
+  auto r = bel("partitions invalidate p/1 --reason 'bad rows' --format json --log " + log());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  AppendAck ack;
+  ASSERT_TRUE(from_json(r.out, &ack).ok()) << r.out;
+  EXPECT_EQ(ack.idx(), 4);
+
+  auto shown = bel("partitions show p/1 --format json --log " + log());
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("\"status_name\":\"PARTITION_INVALIDATED\""), std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("\"build_request_id\":\"operator:"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("bad rows"), std::string::npos) << shown.out;
+
+  ActivityResponse activity;
+  ASSERT_TRUE(from_json(bel("activity --format json --log " + log()).out, &activity).ok());
+  EXPECT_EQ(activity.total_build_requests(), 1);
+  EXPECT_EQ(activity.event_count(), 4);
+  BuildsListResponse builds;
+  ASSERT_TRUE(from_json(bel("builds list --format json --log " + log()).out, &builds).ok());
+  ASSERT_EQ(builds.builds_size(), 1);
+  EXPECT_EQ(builds.builds(0).build_request_id(), "br-1");
+  EXPECT_EQ(builds.builds(0).event_count(), 3);
+  const std::string operator_id =
+      "operator:" + std::string(shown.out.substr(shown.out.find("operator:") + 9,
+                                                 shown.out.find('"', shown.out.find("operator:")) -
+                                                     shown.out.find("operator:") - 9));
+  auto summary = bel("builds show " + shell_quote(operator_id) + " --log " + log());
+  EXPECT_EQ(summary.exit_code, 1);
+  EXPECT_NE(summary.err.find("not_found"), std::string::npos) << summary.err;
+  // The same answers from a full scan.
+  auto check = bel("check --log " + log());
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+}
+
 TEST_F(UsabilityTest, HelpSpeaksOfWhatUsersHave) {
   auto serve = bel("serve --help");
   EXPECT_EQ(serve.exit_code, 0);

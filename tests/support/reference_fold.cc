@@ -63,8 +63,16 @@ bool selected(const Filter& filter, Enum status) {
 }  // namespace
 
 ReferenceFold::ReferenceFold(const std::vector<BuildEvent>& events) : events_(events) {
+  std::set<std::string> announced;  // ids with a BuildRequestEvent or BuildCancelEvent so far
   for (const BuildEvent& e : events_) {
-    by_build_[e.build_request_id()].push_back(&e);
+    if (e.has_build_request_event() || e.has_build_cancel_event()) {
+      announced.insert(e.build_request_id());
+    }
+    // SPEC section 2: an invalidation by an id never received as a build request is an
+    // operator's action, part of no build summary, build list or build count.
+    const bool by_operator =
+        e.has_partition_invalidation_event() && announced.count(e.build_request_id()) == 0;
+    if (!by_operator) by_build_[e.build_request_id()].push_back(&e);
     if (e.has_job_event()) by_run_[e.job_event().job_run_id()].push_back(&e);
     if (e.has_job_run_cancel_event()) by_run_[e.job_run_cancel_event().job_run_id()].push_back(&e);
     if (e.has_partition_event()) by_ref_[e.partition_event().partition_ref().str()].push_back(&e);
