@@ -116,12 +116,7 @@ std::string ActivityView::serialize() const {
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   snap::ActivitySnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
+  BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
   ActivityView view;
   view.as_of_idx_ = s.as_of_idx();
   view.event_count_ = s.event_count();

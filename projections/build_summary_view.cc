@@ -234,12 +234,7 @@ std::string BuildSummaryView::serialize() const {
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   snap::BuildSummarySnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
+  BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
   BuildSummaryView view;
   view.as_of_idx_ = s.as_of_idx();
   int64_t previous_idx = 0;

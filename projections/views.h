@@ -1,6 +1,6 @@
-// What the query views (SPEC section 4) share: paging rules, status classes, count maps and the
-// snapshot error. The views themselves are in partition_status_view.h, build_summary_view.h,
-// job_runs_view.h and activity_view.h.
+// What the query views (SPEC section 4) share: paging rules, status classes, count maps, the
+// snapshot error and the snapshot header check. The views themselves are in
+// partition_status_view.h, build_summary_view.h, job_runs_view.h and activity_view.h.
 //
 //   auto page = bel::projections::check_page(request.limit(), request.offset());
 //   if (!page.ok()) return page.error();          // invalid_argument, not clamped
@@ -56,6 +56,24 @@ class StatusCounts {
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
+
+// Parses `bytes` into `snapshot` (a view's snapshot message, with view and version fields) and
+// checks that it is a snapshot of view `name` at `version`: what every restore() does first.
+// A snapshot_error when the bytes do not parse or the header names another view or version.
+//
+//   snap::JobRunsSnapshot s;
+//   BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
+template <class Snapshot>
+Status parse_snapshot(std::string_view name, int32_t version, const std::string& bytes,
+                      Snapshot* snapshot) {
+  if (!snapshot->ParseFromString(bytes)) return snapshot_error(name, "bytes do not parse");
+  if (snapshot->view() != name || snapshot->version() != version) {
+    return snapshot_error(name, "snapshot is of view \"" + snapshot->view() + "\" version " +
+                                    std::to_string(snapshot->version()) + ", expected version " +
+                                    std::to_string(version));
+  }
+  return ok_status();
+}
 
 template <class Enum>
 void StatusCounts::fill(google::protobuf::Map<std::string, int64_t>* out) const {
