@@ -38,7 +38,7 @@
 
 namespace bel::projections {
 
-class JobRunsView {
+class JobRunsView : public ViewPosition {
  public:
   static constexpr const char* kName = "job_runs";
   static constexpr int kVersion = 1;
@@ -46,13 +46,6 @@ class JobRunsView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
   void apply(const BuildEvent& event);
-
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   // not_found, naming the id, for a run without a JobEvent.
   Result<JobRunSummary> job_run(const std::string& job_run_id) const;
@@ -101,7 +94,6 @@ class JobRunsView {
   // Adds a run; returns its position in runs_.
   uint32_t add_run(Run run);
 
-  int64_t as_of_idx_ = 0;
   std::vector<Run> runs_;                         // ascending first idx
   std::unordered_map<std::string, uint32_t> index_;
   std::map<std::string, Label> labels_;

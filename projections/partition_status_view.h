@@ -57,7 +57,7 @@ PartitionStatusResponse to_partition_status_response(const std::string& ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx);
 
-class PartitionStatusView {
+class PartitionStatusView : public ViewPosition {
  public:
   static constexpr const char* kName = "partition_status";
   static constexpr int kVersion = 1;
@@ -65,14 +65,6 @@ class PartitionStatusView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws on a valid event; tolerates invalid ones (they fold by the same definitions).
   void apply(const BuildEvent& event);
-
-  // The idx of the last event applied (0 for none). Every answer carries it as as_of_idx.
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   // The status of `ref`; a ref without one gets PARTITION_UNKNOWN with only partition_ref and
   // as_of_idx set.
@@ -117,7 +109,6 @@ class PartitionStatusView {
   void set_pair_status(const std::string& id, uint32_t slot, PartitionStatus status);
   void compact_order();
 
-  int64_t as_of_idx_ = 0;
   std::vector<RefState> refs_;
   std::unordered_map<std::string, uint32_t> slots_;
   // Slots of refs with a status, by ascending last_idx (the list order, read backwards). A ref

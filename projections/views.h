@@ -53,6 +53,21 @@ class StatusCounts {
   std::map<int, int64_t> counts_;
 };
 
+// How far a view has read the log. Every view derives from it, so that as_of_idx and advance_to
+// mean the same in each.
+class ViewPosition {
+ public:
+  // The idx of the last event applied (0 for none). Every answer carries it as as_of_idx.
+  int64_t as_of_idx() const { return as_of_idx_; }
+
+  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
+  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
+  // max(as_of_idx, idx). Nothing else changes.
+  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
+
+ protected:
+  int64_t as_of_idx_ = 0;
+};
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
