@@ -94,9 +94,7 @@ void add_sorted(const Map& map, google::protobuf::RepeatedPtrField<snap::IdStatu
 
 std::string ActivityView::serialize() const {
   snap::ActivitySnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   s.set_event_count(event_count_);
   add_sorted(builds_, s.mutable_build_requests());
   add_sorted(partitions_, s.mutable_partitions());
@@ -116,9 +114,8 @@ std::string ActivityView::serialize() const {
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   snap::ActivitySnapshot s;
-  BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
   ActivityView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   view.event_count_ = s.event_count();
   for (const auto& b : s.build_requests()) {
     auto status = static_cast<BuildRequestStatus>(b.status_code());

@@ -233,9 +233,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 
 std::string PartitionStatusView::serialize() const {
   snap::PartitionStatusSnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   for (uint32_t slot : order_) {
     if (slot == kStale) continue;
     const RefState& r = refs_[slot];
@@ -267,9 +265,8 @@ std::string PartitionStatusView::serialize() const {
 
 Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {
   snap::PartitionStatusSnapshot s;
-  BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
   PartitionStatusView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   int64_t previous_idx = 0;
   for (const auto& p : s.partitions()) {
     if (p.status_code() == v1::PARTITION_UNKNOWN) {

@@ -66,6 +66,18 @@ class ViewPosition {
   void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
  protected:
+  // The header every snapshot starts with: the view's name and version, and as_of_idx.
+  template <class Snapshot>
+  void write_header(const char* name, int version, Snapshot* snapshot) const {
+    snapshot->set_view(name);
+    snapshot->set_version(version);
+    snapshot->set_as_of_idx(as_of_idx_);
+  }
+
+  // Parses `bytes` into `snapshot` (parse_snapshot) and takes its as_of_idx.
+  template <class Snapshot>
+  Status read_header(const char* name, int version, const std::string& bytes, Snapshot* snapshot);
+
   int64_t as_of_idx_ = 0;
 };
 
@@ -87,6 +99,14 @@ Status parse_snapshot(std::string_view name, int32_t version, const std::string&
                                     std::to_string(snapshot->version()) + ", expected version " +
                                     std::to_string(version));
   }
+  return ok_status();
+}
+
+template <class Snapshot>
+Status ViewPosition::read_header(const char* name, int version, const std::string& bytes,
+                                 Snapshot* snapshot) {
+  BEL_RETURN_IF_ERROR(parse_snapshot(name, version, bytes, snapshot));
+  as_of_idx_ = snapshot->as_of_idx();
   return ok_status();
 }
 
