@@ -269,43 +269,16 @@ void AllViews::apply(const BuildEvent& event) {
 }
 
 void AllViews::apply(ViewKind kind, const BuildEvent& event) {
-  switch (kind) {
-    case ViewKind::partition_status:
-      return partitions.apply(event);
-    case ViewKind::build_summary:
-      return builds.apply(event);
-    case ViewKind::job_runs:
-      return jobs.apply(event);
-    case ViewKind::activity:
-      return activity.apply(event);
-  }
+  with_view(*this, kind, [&](auto& view) { view.apply(event); });
 }
 
 void AllViews::advance_to(ViewKind kind, int64_t idx) {
-  switch (kind) {
-    case ViewKind::partition_status:
-      return partitions.advance_to(idx);
-    case ViewKind::build_summary:
-      return builds.advance_to(idx);
-    case ViewKind::job_runs:
-      return jobs.advance_to(idx);
-    case ViewKind::activity:
-      return activity.advance_to(idx);
-  }
+  with_view(*this, kind, [&](auto& view) { view.advance_to(idx); });
 }
 
 Result<QueryResult> AllViews::answer(const Query& query) const {
-  switch (view_for(query)) {
-    case ViewKind::partition_status:
-      return projections::answer(partitions, query);
-    case ViewKind::build_summary:
-      return projections::answer(builds, query);
-    case ViewKind::job_runs:
-      return projections::answer(jobs, query);
-    case ViewKind::activity:
-      return projections::answer(activity, query);
-  }
-  return make_error(ErrorCode::internal, "no view answers " + describe_query(query));
+  return with_view(*this, view_for(query),
+                   [&](const auto& view) { return projections::answer(view, query); });
 }
 
 // ---- FallbackFold -------------------------------------------------------------------------------

@@ -90,6 +90,22 @@ struct AllViews {
   void advance_to(ViewKind kind, int64_t idx);
   // The answer of the view that view_for(query) names. REQUIRES: check_query(query).ok()
   Result<QueryResult> answer(const Query& query) const;
+
+  // Calls f(view) with the view `kind` of `views` (an AllViews, const or not).
+  template <class Views, class F>
+  static decltype(auto) with_view(Views& views, ViewKind kind, F&& f) {
+    switch (kind) {
+      case ViewKind::partition_status:
+        return f(views.partitions);
+      case ViewKind::build_summary:
+        return f(views.builds);
+      case ViewKind::job_runs:
+        return f(views.jobs);
+      case ViewKind::activity:
+        break;
+    }
+    return f(views.activity);
+  }
 };
 
 // Answers one query by folding the events it needs into a fresh view of its kind: the fallback
