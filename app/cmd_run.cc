@@ -47,6 +47,13 @@ std::string interesting_partition(actors::ApiClient& client, const sim::Simulati
   return "";
 }
 
+// The error `bel run` ends with when the simulation met errors (its report is printed first).
+Error simulation_errors(const sim::SimulationReport& r) {
+  return make_error(ErrorCode::internal,
+                    fmt::format("the simulation met {} errors; first: {}", r.errors,
+                                r.error_messages.empty() ? "" : r.error_messages[0]));
+}
+
 void run_run(Context& ctx, const RunFlags& f) {
   auto format = ctx.output_format();
   if (!format) return;
@@ -92,36 +99,27 @@ void run_run(Context& ctx, const RunFlags& f) {
   if (*format == Format::json) {
     std::string builds;
     for (const auto& id : r.build_request_ids) builds += (builds.empty() ? "" : ",") + json_string(id);
-    std::printf(
-        "{\"report\":{\"events_appended\":\"%lld\",\"builds_completed\":\"%lld\","
-        "\"builds_failed\":\"%lld\",\"builds_cancelled\":\"%lld\",\"delegations_active\":\"%lld\","
-        "\"delegations_historical\":\"%lld\",\"jobs_failed\":\"%lld\",\"invalidations\":\"%lld\","
-        "\"errors\":\"%lld\",\"last_idx\":\"%lld\",\"build_request_ids\":[%s]},"
-        "\"activity\":%s,\"partition\":%s}\n",
-        static_cast<long long>(r.events_appended), static_cast<long long>(r.builds_completed),
-        static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
-        static_cast<long long>(r.delegations_active),
-        static_cast<long long>(r.delegations_historical), static_cast<long long>(r.jobs_failed),
-        static_cast<long long>(r.invalidations), static_cast<long long>(r.errors),
-        static_cast<long long>(r.last_idx), builds.c_str(), to_json(*activity).c_str(),
-        detail ? to_json(detail->status).c_str() : "null");
+    fmt::print(
+        "{{\"report\":{{\"events_appended\":\"{}\",\"builds_completed\":\"{}\","
+        "\"builds_failed\":\"{}\",\"builds_cancelled\":\"{}\",\"delegations_active\":\"{}\","
+        "\"delegations_historical\":\"{}\",\"jobs_failed\":\"{}\",\"invalidations\":\"{}\","
+        "\"errors\":\"{}\",\"last_idx\":\"{}\",\"build_request_ids\":[{}]}},"
+        "\"activity\":{},\"partition\":{}}}\n",
+        r.events_appended, r.builds_completed, r.builds_failed, r.builds_cancelled,
+        r.delegations_active, r.delegations_historical, r.jobs_failed, r.invalidations, r.errors,
+        r.last_idx, builds, to_json(*activity), detail ? to_json(detail->status) : "null");
     if (r.errors > 0) {
-      return ctx.fail(make_error(ErrorCode::internal,
-                                 fmt::format("the simulation met {} errors; first: {}", r.errors,
-                                             r.error_messages.empty() ? "" : r.error_messages[0])));
+      return ctx.fail(simulation_errors(r));
     }
     return;
   }
 
-  std::printf("appended %s: %s completed, %lld failed, %lld cancelled; %s to running builds, "
-              "%lld to earlier builds; %s failed; %s\n\n",
-              counted(r.events_appended, "event").c_str(),
-              counted(r.builds_completed, "build").c_str(),
-              static_cast<long long>(r.builds_failed), static_cast<long long>(r.builds_cancelled),
-              counted(r.delegations_active, "delegation").c_str(),
-              static_cast<long long>(r.delegations_historical),
-              counted(r.jobs_failed, "job run").c_str(),
-              counted(r.invalidations, "invalidation").c_str());
+  fmt::print("appended {}: {} completed, {} failed, {} cancelled; {} to running builds, {} to "
+             "earlier builds; {} failed; {}\n\n",
+             counted(r.events_appended, "event"), counted(r.builds_completed, "build"),
+             r.builds_failed, r.builds_cancelled, counted(r.delegations_active, "delegation"),
+             r.delegations_historical, counted(r.jobs_failed, "job run"),
+             counted(r.invalidations, "invalidation"));
   std::printf("== activity\n");
   print_activity(*activity, stdout);
   if (detail) {
@@ -143,9 +141,7 @@ void run_run(Context& ctx, const RunFlags& f) {
   std::printf("  bel console%s                          # all of the above, interactively\n",
               log.c_str());
   if (r.errors > 0) {
-    return ctx.fail(make_error(ErrorCode::internal,
-                               fmt::format("the simulation met {} errors; first: {}", r.errors,
-                                           r.error_messages.empty() ? "" : r.error_messages[0])));
+    return ctx.fail(simulation_errors(r));
   }
 }
 

@@ -93,8 +93,7 @@ void print_partition_detail(const PartitionStatusResponse& status,
   f.add("build", status.build_request_id());
   f.add("job run", status.job_run_id());
   f.add("message", status.message());
-  std::string active;
-  for (const auto& id : active_builds) active += (active.empty() ? "" : ", ") + id;
+  const std::string active = fmt::format("{}", fmt::join(active_builds, ", "));
   f.add("active builds", active.empty() ? "none" : active);
   f.print(out);
   if (!recent_events.empty()) {
@@ -123,9 +122,7 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
   Fields f;
   f.add("build", b.build_request_id());
   f.add("status", short_status(b.status_name()));
-  std::string requested;
-  for (const auto& p : b.requested_partitions()) requested += (requested.empty() ? "" : ", ") + p;
-  f.add("requested", requested);
+  f.add("requested", fmt::format("{}", fmt::join(b.requested_partitions(), ", ")));
   f.add("created", format_time(b.created_at()));
   f.add("updated", format_time(b.updated_at()));
   f.add("events", fmt::format("{} (idx {}..{})", b.event_count(), b.first_idx(), b.last_idx()));
@@ -200,9 +197,7 @@ void print_job_run(const JobRunSummary& r, std::FILE* out) {
   f.add("job", r.job_label());
   f.add("build", r.build_request_id());
   f.add("status", short_status(r.status_name()));
-  std::string targets;
-  for (const auto& p : r.target_partitions()) targets += (targets.empty() ? "" : ", ") + p;
-  f.add("targets", targets);
+  f.add("targets", fmt::format("{}", fmt::join(r.target_partitions(), ", ")));
   f.add("scheduled", format_time(r.scheduled_at()));
   f.add("started", format_time(r.started_at()));
   f.add("ended", format_time(r.ended_at()));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "bench/acked_appends.h"
 #include "bench/raw_sqlite.h"
@@ -53,6 +54,17 @@ Status run_pair(int rep, const std::function<Status()>& candidate,
   return baseline();
 }
 
+// A figure in appends/s over `n` events, candidate and baseline on the same `n`.
+Figure appends_figure(const char* id, int64_t n, std::string target) {
+  Figure f;
+  f.id = id;
+  f.unit = "appends/s";
+  f.events = n;
+  f.baseline_events = n;
+  f.target = std::move(target);
+  return f;
+}
+
 std::string via(const SuiteRun& run) {
   return run.options().path == AppendPath::coordinator
              ? "bel_api of an in-process coordinator (storage actor + views)"
@@ -90,12 +102,8 @@ Result<Figure> measure_p1(SuiteRun& run) {
   const auto& events = run.events(n);
   const std::vector<RawRow> rows = raw_rows(events);
   const int reps = run.options().repetitions;
-  Figure f;
-  f.id = "P1";
-  f.unit = "appends/s";
-  f.events = n;
-  f.baseline_events = n;
-  f.target = fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio);
+  Figure f =
+      appends_figure("P1", n, fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio));
   std::vector<double> groups;
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
@@ -142,12 +150,7 @@ Result<Figure> measure_p2(SuiteRun& run) {
   const auto& events = run.events(n);
   const std::vector<RawRow> rows = raw_rows(events);
   const int reps = run.options().repetitions;
-  Figure f;
-  f.id = "P2";
-  f.unit = "appends/s";
-  f.events = n;
-  f.baseline_events = n;
-  f.target = fmt::format(">= {}x", kP2MinRatio);
+  Figure f = appends_figure("P2", n, fmt::format(">= {}x", kP2MinRatio));
   int64_t commits = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {

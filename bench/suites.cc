@@ -55,9 +55,7 @@ double median(std::vector<double> values) {
 }
 
 std::string join_rounded(const std::vector<double>& values) {
-  std::string out;
-  for (double v : values) out += (out.empty() ? "" : ", ") + fmt::format("{:.0f}", v);
-  return out;
+  return fmt::format("{:.0f}", fmt::join(values, ", "));
 }
 
 sim::WorkloadOptions default_workload() {

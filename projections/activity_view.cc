@@ -106,9 +106,7 @@ void add_sorted(const Map& map, google::protobuf::RepeatedPtrField<snap::IdStatu
 
 std::string ActivityView::serialize() const {
   snap::ActivitySnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   s.set_event_count(event_count_);
   add_sorted(builds_, s.mutable_build_requests());
   std::vector<uint32_t> known;
@@ -129,14 +127,8 @@ std::string ActivityView::serialize() const {
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   snap::ActivitySnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
   ActivityView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   view.event_count_ = s.event_count();
   for (const auto& b : s.build_requests()) {
     auto status = static_cast<BuildRequestStatus>(b.status_code());

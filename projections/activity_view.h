@@ -38,7 +38,7 @@
 
 namespace bel::projections {
 
-class ActivityView {
+class ActivityView : public ViewPosition {
  public:
   static constexpr const char* kName = "activity";
   static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
@@ -46,13 +46,6 @@ class ActivityView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
   void apply(const BuildEvent& event);
-
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   ActivityResponse activity() const;
 
@@ -65,7 +58,6 @@ class ActivityView {
   // The build status `id` has reached; BUILD_REQUEST_UNKNOWN when it has none.
   BuildRequestStatus build_status(const std::string& id) const;
 
-  int64_t as_of_idx_ = 0;
   int64_t event_count_ = 0;
   std::unordered_map<std::string, BuildRequestStatus> builds_;
   StatusCounts build_counts_;

@@ -297,23 +297,15 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 
 std::string BuildSummaryView::serialize() const {
   snap::BuildSummarySnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   for (const auto& b : builds_) b.to_snapshot(s.add_builds());
   return s.SerializeAsString();
 }
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   snap::BuildSummarySnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
   BuildSummaryView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   int64_t previous_idx = 0;
   for (const auto& b : s.builds()) {
     auto state = BuildSummaryState::from_snapshot(b);

@@ -96,7 +96,7 @@ struct BuildSummaryState {
   static Result<BuildSummaryState> from_snapshot(const snapshots::v1::BuildState& in);
 };
 
-class BuildSummaryView {
+class BuildSummaryView : public ViewPosition {
  public:
   static constexpr const char* kName = "build_summary";
   static constexpr int kVersion = 2;  // 2: a build's end cancels its open job runs
@@ -104,13 +104,6 @@ class BuildSummaryView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
   void apply(const BuildEvent& event);
-
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   // not_found, naming the id, for a build request without events.
   Result<BuildRequestSummary> summary(const std::string& build_request_id) const;
@@ -127,7 +120,6 @@ class BuildSummaryView {
   static Result<BuildSummaryView> restore(const std::string& bytes);
 
  private:
-  int64_t as_of_idx_ = 0;
   std::vector<BuildSummaryState> builds_;              // ascending first_idx
   std::unordered_map<std::string, size_t> index_;      // id -> position in builds_
   StatusCounts counts_;

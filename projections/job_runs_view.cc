@@ -231,9 +231,7 @@ JobMetricsList JobRunsView::all_metrics() const {
 
 std::string JobRunsView::serialize() const {
   snap::JobRunsSnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   for (const Run& run : runs_) {
     auto* r = s.add_runs();
     r->set_job_run_id(run.job_run_id);
@@ -254,14 +252,8 @@ std::string JobRunsView::serialize() const {
 
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   snap::JobRunsSnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
   JobRunsView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   int64_t previous_idx = 0;
   for (const auto& r : s.runs()) {
     if (r.first_idx() <= previous_idx || r.first_idx() > s.as_of_idx()) {

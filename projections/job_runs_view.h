@@ -42,7 +42,7 @@
 
 namespace bel::projections {
 
-class JobRunsView {
+class JobRunsView : public ViewPosition {
  public:
   static constexpr const char* kName = "job_runs";
   static constexpr int kVersion = 2;  // 2: a build's end cancels its open job runs
@@ -50,13 +50,6 @@ class JobRunsView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.
   void apply(const BuildEvent& event);
-
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   // not_found, naming the id, for a run without a JobEvent.
   Result<JobRunSummary> job_run(const std::string& job_run_id) const;
@@ -107,7 +100,6 @@ class JobRunsView {
   // The build request's terminal `event`: its SCHEDULED / RUNNING runs become CANCELLED.
   void cancel_open_runs(const BuildEvent& event);
 
-  int64_t as_of_idx_ = 0;
   std::vector<Run> runs_;                         // ascending first idx
   std::unordered_map<std::string, uint32_t> index_;
   // Build request id -> positions of its runs, ascending. A build's runs are few, so its end

@@ -176,9 +176,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 
 std::string PartitionStatusView::serialize() const {
   snap::PartitionStatusSnapshot s;
-  s.set_view(kName);
-  s.set_version(kVersion);
-  s.set_as_of_idx(as_of_idx_);
+  write_header(kName, kVersion, &s);
   for (uint32_t slot : order_) {
     if (slot != kStale) fold_.to_snapshot(slot, s.add_partitions());
   }
@@ -201,14 +199,8 @@ std::string PartitionStatusView::serialize() const {
 
 Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {
   snap::PartitionStatusSnapshot s;
-  if (!s.ParseFromString(bytes)) return snapshot_error(kName, "bytes do not parse");
-  if (s.view() != kName || s.version() != kVersion) {
-    return snapshot_error(kName, "snapshot is of view \"" + s.view() + "\" version " +
-                                     std::to_string(s.version()) + ", expected version " +
-                                     std::to_string(kVersion));
-  }
   PartitionStatusView view;
-  view.as_of_idx_ = s.as_of_idx();
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   const snap::PartitionStatusEntry* previous = nullptr;
   for (const auto& p : s.partitions()) {
     // Ascending last_idx; one event's ties by descending ref (the list reads them backwards).

@@ -38,7 +38,7 @@
 
 namespace bel::projections {
 
-class PartitionStatusView {
+class PartitionStatusView : public ViewPosition {
  public:
   static constexpr const char* kName = "partition_status";
   static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
@@ -46,14 +46,6 @@ class PartitionStatusView {
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws on a valid event; tolerates invalid ones (they fold by the same definitions).
   void apply(const BuildEvent& event);
-
-  // The idx of the last event applied (0 for none). Every answer carries it as as_of_idx.
-  int64_t as_of_idx() const { return as_of_idx_; }
-
-  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
-  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
-  // max(as_of_idx, idx). Nothing else changes.
-  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
   // The status of `ref`; a ref without one gets PARTITION_UNKNOWN with only partition_ref and
   // as_of_idx set.
@@ -98,7 +90,6 @@ class PartitionStatusView {
   void set_pair_status(const std::string& id, uint32_t slot, PartitionStatus status);
   void compact_order();
 
-  int64_t as_of_idx_ = 0;
   PartitionStatusFold fold_;
   std::vector<RefState> refs_;                        // by the fold's slot
   std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()

@@ -262,34 +262,29 @@ Result<QueryResult> answer(const ActivityView& view, const Query& query) {
   return out;
 }
 
+// ---- AllViews -----------------------------------------------------------------------------------
+
+void AllViews::apply(const BuildEvent& event) {
+  for (ViewKind kind : kAllViews) apply(kind, event);
+}
+
+void AllViews::apply(ViewKind kind, const BuildEvent& event) {
+  with_view(*this, kind, [&](auto& view) { view.apply(event); });
+}
+
+void AllViews::advance_to(ViewKind kind, int64_t idx) {
+  with_view(*this, kind, [&](auto& view) { view.advance_to(idx); });
+}
+
+Result<QueryResult> AllViews::answer(const Query& query) const {
+  return with_view(*this, view_for(query),
+                   [&](const auto& view) { return projections::answer(view, query); });
+}
+
 // ---- FallbackFold -------------------------------------------------------------------------------
 
-struct FallbackFold::Views {
-  PartitionStatusView partition_status;
-  BuildSummaryView build_summary;
-  JobRunsView job_runs;
-  ActivityView activity;
-
-  void apply(ViewKind kind, const BuildEvent& event) {
-    switch (kind) {
-      case ViewKind::partition_status:
-        partition_status.apply(event);
-        break;
-      case ViewKind::build_summary:
-        build_summary.apply(event);
-        break;
-      case ViewKind::job_runs:
-        job_runs.apply(event);
-        break;
-      case ViewKind::activity:
-        activity.apply(event);
-        break;
-    }
-  }
-};
-
 FallbackFold::FallbackFold(Query query)
-    : query_(std::move(query)), views_(std::make_unique<Views>()) {
+    : query_(std::move(query)), views_(std::make_unique<AllViews>()) {
   switch (query_.query_case()) {
     case Query::kPartitionStatus:
       filter_.add_partition_refs(query_.partition_status().partition_ref());
@@ -437,21 +432,8 @@ void FallbackFold::apply_buffered() {
 
 Result<QueryResult> FallbackFold::finish(int64_t last_idx) {
   apply_buffered();
-  switch (view_for(query_)) {
-    case ViewKind::partition_status:
-      views_->partition_status.advance_to(last_idx);
-      return answer(views_->partition_status, query_);
-    case ViewKind::build_summary:
-      views_->build_summary.advance_to(last_idx);
-      return answer(views_->build_summary, query_);
-    case ViewKind::job_runs:
-      views_->job_runs.advance_to(last_idx);
-      return answer(views_->job_runs, query_);
-    case ViewKind::activity:
-      views_->activity.advance_to(last_idx);
-      return answer(views_->activity, query_);
-  }
-  return make_error(ErrorCode::internal, "unknown view");
+  views_->advance_to(view_for(query_), last_idx);
+  return views_->answer(query_);
 }
 
 }  // namespace bel::projections

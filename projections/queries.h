@@ -71,6 +71,43 @@ Result<QueryResult> answer(const BuildSummaryView& view, const Query& query);
 Result<QueryResult> answer(const JobRunsView& view, const Query& query);
 Result<QueryResult> answer(const ActivityView& view, const Query& query);
 
+// One of each view, folded side by side: the reference answer of `bel check` (every view from a
+// full scan), the fallback fold's views, and the tests' folds.
+//
+//   AllViews views;
+//   for (const auto& e : events) views.apply(e);
+//   auto result = views.answer(query);  // from the view that view_for(query) names
+struct AllViews {
+  PartitionStatusView partitions;
+  BuildSummaryView builds;
+  JobRunsView jobs;
+  ActivityView activity;
+
+  // Folds `event` into every view, or into the view `kind` only.
+  void apply(const BuildEvent& event);
+  void apply(ViewKind kind, const BuildEvent& event);
+  // advance_to(idx) of the view `kind` (the log reached `idx` with no more events for it).
+  void advance_to(ViewKind kind, int64_t idx);
+  // The answer of the view that view_for(query) names. REQUIRES: check_query(query).ok()
+  Result<QueryResult> answer(const Query& query) const;
+
+  // Calls f(view) with the view `kind` of `views` (an AllViews, const or not).
+  template <class Views, class F>
+  static decltype(auto) with_view(Views& views, ViewKind kind, F&& f) {
+    switch (kind) {
+      case ViewKind::partition_status:
+        return f(views.partitions);
+      case ViewKind::build_summary:
+        return f(views.builds);
+      case ViewKind::job_runs:
+        return f(views.jobs);
+      case ViewKind::activity:
+        break;
+    }
+    return f(views.activity);
+  }
+};
+
 // Answers one query by folding the events it needs into a fresh view of its kind: the fallback
 // path of the query actor, and the oracle of property tests. Each phase names the events it
 // needs as an EventFilter (empty = every event); the caller scans the log with it, in idx order,
@@ -110,7 +147,6 @@ class FallbackFold {
   Result<QueryResult> finish(int64_t last_idx);
 
  private:
-  struct Views;
   void apply_buffered();
 
   Query query_;
@@ -118,7 +154,7 @@ class FallbackFold {
   int phase_ = 1;
   bool streaming_;                   // a scan of every event: apply as events come
   std::vector<BuildEvent> buffered_;  // filtered phases: merged by idx before folding
-  std::unique_ptr<Views> views_;
+  std::unique_ptr<AllViews> views_;
 };
 
 // The result field's name, e.g. "partition_status" (for messages).

@@ -1,6 +1,6 @@
-// What the query views (SPEC section 4) share: paging rules, status classes, count maps and the
-// snapshot error. The views themselves are in partition_status_view.h, build_summary_view.h,
-// job_runs_view.h and activity_view.h.
+// What the query views (SPEC section 4) share: paging rules, status classes, count maps, the
+// snapshot error and the snapshot header check. The views themselves are in
+// partition_status_view.h, build_summary_view.h, job_runs_view.h and activity_view.h.
 //
 //   auto page = bel::projections::check_page(request.limit(), request.offset());
 //   if (!page.ok()) return page.error();          // invalid_argument, not clamped
@@ -63,8 +63,62 @@ std::string build_ended_text(const std::string& build_request_id, BuildRequestSt
 // before `event`, BUILD_REQUEST_UNKNOWN when it has none.
 bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_far);
 
+// How far a view has read the log. Every view derives from it, so that as_of_idx and advance_to
+// mean the same in each.
+class ViewPosition {
+ public:
+  // The idx of the last event applied (0 for none). Every answer carries it as as_of_idx.
+  int64_t as_of_idx() const { return as_of_idx_; }
+
+  // Records that every event up to `idx` has been seen, the ones not applied being of no concern
+  // to the answers asked of this view (a fold over a filtered scan): as_of_idx becomes
+  // max(as_of_idx, idx). Nothing else changes.
+  void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
+
+ protected:
+  // The header every snapshot starts with: the view's name and version, and as_of_idx.
+  template <class Snapshot>
+  void write_header(const char* name, int version, Snapshot* snapshot) const {
+    snapshot->set_view(name);
+    snapshot->set_version(version);
+    snapshot->set_as_of_idx(as_of_idx_);
+  }
+
+  // Parses `bytes` into `snapshot` (parse_snapshot) and takes its as_of_idx.
+  template <class Snapshot>
+  Status read_header(const char* name, int version, const std::string& bytes, Snapshot* snapshot);
+
+  int64_t as_of_idx_ = 0;
+};
+
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
+
+// Parses `bytes` into `snapshot` (a view's snapshot message, with view and version fields) and
+// checks that it is a snapshot of view `name` at `version`: what every restore() does first.
+// A snapshot_error when the bytes do not parse or the header names another view or version.
+//
+//   snap::JobRunsSnapshot s;
+//   BEL_RETURN_IF_ERROR(parse_snapshot(kName, kVersion, bytes, &s));
+template <class Snapshot>
+Status parse_snapshot(std::string_view name, int32_t version, const std::string& bytes,
+                      Snapshot* snapshot) {
+  if (!snapshot->ParseFromString(bytes)) return snapshot_error(name, "bytes do not parse");
+  if (snapshot->view() != name || snapshot->version() != version) {
+    return snapshot_error(name, "snapshot is of view \"" + snapshot->view() + "\" version " +
+                                    std::to_string(snapshot->version()) + ", expected version " +
+                                    std::to_string(version));
+  }
+  return ok_status();
+}
+
+template <class Snapshot>
+Status ViewPosition::read_header(const char* name, int version, const std::string& bytes,
+                                 Snapshot* snapshot) {
+  BEL_RETURN_IF_ERROR(parse_snapshot(name, version, bytes, snapshot));
+  as_of_idx_ = snapshot->as_of_idx();
+  return ok_status();
+}
 
 template <class Enum>
 void StatusCounts::fill(google::protobuf::Map<std::string, int64_t>* out) const {

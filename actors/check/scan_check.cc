@@ -16,8 +16,6 @@
 namespace bel::check {
 namespace {
 
-using projections::ViewKind;
-
 std::string range_text(const std::pair<int64_t, int64_t>& r) {
   return r.first == r.second ? std::to_string(r.first)
                              : std::to_string(r.first) + ".." + std::to_string(r.second);
@@ -173,10 +171,7 @@ CheckResult ScanChecker::finish(int64_t last_idx) const {
 // ---- the full-scan fold ----
 
 void FullScanFold::apply(const BuildEvent& event) {
-  partitions_.apply(event);
-  builds_.apply(event);
-  job_runs_.apply(event);
-  activity_.apply(event);
+  views_.apply(event);
   last_idx_ = event.idx();
   for (const auto& ref : keys_of(event).partitions) refs_.add(ref);
   builds_seen_.add(event.build_request_id());
@@ -186,19 +181,7 @@ void FullScanFold::apply(const BuildEvent& event) {
   }
 }
 
-Result<QueryResult> FullScanFold::answer(const Query& query) const {
-  switch (projections::view_for(query)) {
-    case ViewKind::partition_status:
-      return projections::answer(partitions_, query);
-    case ViewKind::build_summary:
-      return projections::answer(builds_, query);
-    case ViewKind::job_runs:
-      return projections::answer(job_runs_, query);
-    case ViewKind::activity:
-      return projections::answer(activity_, query);
-  }
-  return make_error(ErrorCode::internal, "no view answers " + projections::describe_query(query));
-}
+Result<QueryResult> FullScanFold::answer(const Query& query) const { return views_.answer(query); }
 
 // ---- reading the log ----
 

@@ -87,10 +87,10 @@ class FullScanFold {
   // REQUIRES: projections::check_query(query).ok()
   Result<QueryResult> answer(const Query& query) const;
 
-  const projections::PartitionStatusView& partitions() const { return partitions_; }
-  const projections::BuildSummaryView& builds() const { return builds_; }
-  const projections::JobRunsView& job_runs() const { return job_runs_; }
-  const projections::ActivityView& activity() const { return activity_; }
+  const projections::PartitionStatusView& partitions() const { return views_.partitions; }
+  const projections::BuildSummaryView& builds() const { return views_.builds; }
+  const projections::JobRunsView& job_runs() const { return views_.jobs; }
+  const projections::ActivityView& activity() const { return views_.activity; }
 
   // Every partition ref an event names (SPEC 3.2 "an event's partitions").
   const std::vector<std::string>& partition_refs() const { return refs_.items; }
@@ -109,10 +109,7 @@ class FullScanFold {
   };
 
   int64_t last_idx_ = 0;
-  projections::PartitionStatusView partitions_;
-  projections::BuildSummaryView builds_;
-  projections::JobRunsView job_runs_;
-  projections::ActivityView activity_;
+  projections::AllViews views_;
   Seen refs_, builds_seen_, runs_seen_, labels_seen_;
 };
 

@@ -116,6 +116,16 @@ Result<EventPage> ApiClient::list_events(const ListEventsRequest& request) const
   return ask<EventPage>(system_, api_, timeout_, describe, list_atom::value, request);
 }
 
+Result<EventPage> ApiClient::events_page(EventFilter filter, int64_t since_idx, int limit,
+                                         int64_t min_idx) const {
+  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  ListEventsRequest request;  // list_events checks since_idx, limit and the filter
+  request.set_since_idx(since_idx);
+  request.set_limit(limit);
+  *request.mutable_filter() = std::move(filter);
+  return list_events(request);
+}
+
 Result<ViewsStatus> ApiClient::views_status() const {
   auto describe = [] { return std::string("bel_api views status"); };
   return ask<ViewsStatus>(system_, api_, timeout_, describe, views_atom::value);

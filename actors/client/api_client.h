@@ -82,6 +82,18 @@ class ApiClient {
   template <class Answer>
   Result<Answer> ask_for(Query query, int64_t min_idx, Answer* (QueryResult::*take)()) const;
 
+  // The same for a Query whose one question, named by `put` (e.g. &Query::mutable_builds_list),
+  // is `question`: the shape of every repository list.
+  template <class Question, class Answer>
+  Result<Answer> ask_for(Question* (Query::*put)(), const Question& question, int64_t min_idx,
+                         Answer* (QueryResult::*take)()) const;
+
+  // One page of list_events for `filter`, after checking `min_idx` (invalid_argument when
+  // negative): the page reads the log itself, which holds every acknowledged event, so it
+  // reflects any min_idx already. The shape of every repository's events().
+  Result<EventPage> events_page(EventFilter filter, int64_t since_idx, int limit,
+                                int64_t min_idx) const;
+
   // Every view's health, with the log's last idx.
   Result<ViewsStatus> views_status() const;
 
@@ -109,6 +121,14 @@ Result<Answer> ApiClient::ask_for(Query query, int64_t min_idx,
   auto result = this->query(query);
   if (!result.ok()) return result.error();
   return std::move(*((*result).*take)());
+}
+
+template <class Question, class Answer>
+Result<Answer> ApiClient::ask_for(Question* (Query::*put)(), const Question& question,
+                                  int64_t min_idx, Answer* (QueryResult::*take)()) const {
+  Query query;  // query() checks every field
+  *(query.*put)() = question;
+  return ask_for(std::move(query), min_idx, take);
 }
 
 }  // namespace bel::actors

@@ -20,9 +20,8 @@ Result<BuildEvent> make_build_cancel_event(const std::string& build_request_id,
 
 Result<BuildsListResponse> BuildsRepository::list(const BuildsListRequest& request,
                                                   int64_t min_idx) const {
-  Query query;  // ApiClient::query checks every field
-  *query.mutable_builds_list() = request;
-  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_builds_list);
+  return api_.ask_for(&Query::mutable_builds_list, request, min_idx,
+                      &QueryResult::mutable_builds_list);
 }
 
 Result<BuildRequestSummary> BuildsRepository::show(const std::string& build_request_id,
@@ -34,12 +33,9 @@ Result<BuildRequestSummary> BuildsRepository::show(const std::string& build_requ
 
 Result<EventPage> BuildsRepository::events(const std::string& build_request_id, int64_t since_idx,
                                            int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
-  ListEventsRequest request;  // ApiClient::list_events checks since_idx, limit and the id
-  request.set_since_idx(since_idx);
-  request.set_limit(limit);
-  request.mutable_filter()->add_build_request_ids(build_request_id);
-  return api_.list_events(request);
+  EventFilter filter;  // ApiClient::list_events checks the id
+  filter.add_build_request_ids(build_request_id);
+  return api_.events_page(std::move(filter), since_idx, limit, min_idx);
 }
 
 Result<AppendAck> BuildsRepository::cancel(const std::string& build_request_id,

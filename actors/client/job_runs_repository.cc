@@ -25,9 +25,8 @@ Result<BuildEvent> make_job_run_cancel_event(const std::string& build_request_id
 
 Result<JobRunsListResponse> JobRunsRepository::list(const JobRunsListRequest& request,
                                                     int64_t min_idx) const {
-  Query query;  // ApiClient::query checks every field
-  *query.mutable_job_runs_list() = request;
-  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_job_runs_list);
+  return api_.ask_for(&Query::mutable_job_runs_list, request, min_idx,
+                      &QueryResult::mutable_job_runs_list);
 }
 
 Result<JobRunSummary> JobRunsRepository::show(const std::string& job_run_id,
@@ -39,12 +38,9 @@ Result<JobRunSummary> JobRunsRepository::show(const std::string& job_run_id,
 
 Result<EventPage> JobRunsRepository::events(const std::string& job_run_id, int64_t since_idx,
                                             int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
-  ListEventsRequest request;  // ApiClient::list_events checks since_idx, limit and the id
-  request.set_since_idx(since_idx);
-  request.set_limit(limit);
-  request.mutable_filter()->add_job_run_ids(job_run_id);
-  return api_.list_events(request);
+  EventFilter filter;  // ApiClient::list_events checks the id
+  filter.add_job_run_ids(job_run_id);
+  return api_.events_page(std::move(filter), since_idx, limit, min_idx);
 }
 
 Result<AppendAck> JobRunsRepository::cancel(const std::string& job_run_id,

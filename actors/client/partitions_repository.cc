@@ -40,9 +40,8 @@ Result<BuildEvent> make_partition_invalidation_event(const std::string& partitio
 
 Result<PartitionsListResponse> PartitionsRepository::list(const PartitionsListRequest& request,
                                                           int64_t min_idx) const {
-  Query query;  // ApiClient::query checks every field
-  *query.mutable_partitions_list() = request;
-  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partitions_list);
+  return api_.ask_for(&Query::mutable_partitions_list, request, min_idx,
+                      &QueryResult::mutable_partitions_list);
 }
 
 Result<PartitionStatusResponse> PartitionsRepository::status(const std::string& partition_ref,

@@ -1,9 +1,10 @@
 #include "actors/write/storage_actor.h"
 
-#include <algorithm>
-#include <unordered_map>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <unordered_map>
 
 #include "actors/component_log.h"
 
@@ -108,6 +109,26 @@ void after_stage(StoragePointer self) {
   }
 }
 
+// Stages `batch` and parks the promise that answers it after its COMMIT: an AppendAck for the
+// one-event form, AppendAcks for a batch.
+template <class Answer>
+caf::result<Answer> stage_and_wait(StoragePointer self, std::vector<BuildEvent> batch) {
+  auto ticket = stage(self, std::move(batch));
+  if (!ticket.ok()) return to_caf_error(ticket.error());
+  Waiter w;
+  auto rp = self->make_response_promise<Answer>();
+  if constexpr (std::is_same_v<Answer, AppendAck>) {
+    w.single = true;
+    w.one = rp;
+  } else {
+    w.single = false;
+    w.many = rp;
+  }
+  self->state.waiters.emplace(*ticket, std::move(w));
+  after_stage(self);
+  return rp;
+}
+
 StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<LogWriter>* writer,
                                           StorageActorConfig config) {
   self->state.writer = std::move(*writer);
@@ -129,26 +150,10 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
         std::vector<BuildEvent> batch;
         batch.push_back(std::move(event));
-        auto ticket = stage(self, std::move(batch));
-        if (!ticket.ok()) return to_caf_error(ticket.error());
-        Waiter w;
-        w.single = true;
-        w.one = self->make_response_promise<AppendAck>();
-        auto rp = w.one;
-        self->state.waiters.emplace(*ticket, std::move(w));
-        after_stage(self);
-        return rp;
+        return stage_and_wait<AppendAck>(self, std::move(batch));
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        auto ticket = stage(self, std::move(batch));
-        if (!ticket.ok()) return to_caf_error(ticket.error());
-        Waiter w;
-        w.single = false;
-        w.many = self->make_response_promise<AppendAcks>();
-        auto rp = w.many;
-        self->state.waiters.emplace(*ticket, std::move(w));
-        after_stage(self);
-        return rp;
+        return stage_and_wait<AppendAcks>(self, std::move(batch));
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);

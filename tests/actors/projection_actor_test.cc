@@ -26,9 +26,6 @@ namespace bel::actors {
 namespace {
 
 using namespace query_checks;
-using testing::random_stream;
-using testing::RandomStreamOptions;
-using testing::ReferenceFold;
 
 // ---- a view that throws on request --------------------------------------------------------------
 

@@ -31,9 +31,15 @@
 #include "messages/error.h"
 #include "messages/types.h"
 #include "projections/queries.h"
+#include "tests/support/queries.h"
+#include "tests/support/random_stream.h"
 #include "tests/support/reference_fold.h"
 
 namespace bel::actors::query_checks {
+
+using testing::random_stream;
+using testing::RandomStreamOptions;
+using testing::ReferenceFold;
 
 // Every request in these tests is answered within this, or the test fails (never hangs).
 inline constexpr auto kTimeout = std::chrono::seconds(30);
@@ -112,17 +118,18 @@ inline bool all_healthy_at(const ViewsStatus& all, int64_t idx) {
 
 // ---- the queries --------------------------------------------------------------------------------
 
-inline Query partition_status_query(const std::string& ref, int64_t min_idx) {
-  Query q;
-  q.set_min_idx(min_idx);
-  q.mutable_partition_status()->set_partition_ref(ref);
-  return q;
-}
+using testing::active_builds_query;
+using testing::partition_status_query;
 
-inline Query active_builds_query(const std::string& ref, int64_t min_idx) {
-  Query q;
-  q.set_min_idx(min_idx);
-  q.mutable_active_builds()->set_partition_ref(ref);
+// Sets `min_idx` on the list request `request` of `q` when `own_min_idx`, else on the query: a
+// list request's own min_idx counts as much as the query's (projections::min_idx_of).
+template <class ListRequest>
+Query with_min_idx(Query q, ListRequest* (Query::*request)(), int64_t min_idx, bool own_min_idx) {
+  if (own_min_idx) {
+    (q.*request)()->set_min_idx(min_idx);
+  } else {
+    q.set_min_idx(min_idx);
+  }
   return q;
 }
 
@@ -139,19 +146,9 @@ inline std::vector<Query> partition_queries_for(const testing::ReferenceFold& or
   out.push_back(active_builds_query("data/none/never-seen", min_idx));
   auto list = [&](int limit, int offset, std::vector<PartitionStatus> filter, std::string pattern,
                   bool own_min_idx) {
-    Query q;
-    auto* r = q.mutable_partitions_list();
-    r->set_limit(limit);
-    r->set_offset(offset);
-    for (auto s : filter) r->add_status_filter(s);
-    r->set_pattern(std::move(pattern));
-    // A list request's own min_idx counts as much as the query's (projections::min_idx_of).
-    if (own_min_idx) {
-      r->set_min_idx(min_idx);
-    } else {
-      q.set_min_idx(min_idx);
-    }
-    out.push_back(std::move(q));
+    out.push_back(with_min_idx(
+        testing::partitions_list_query(limit, offset, std::move(filter), std::move(pattern)),
+        &Query::mutable_partitions_list, min_idx, own_min_idx));
   };
   list(0, 0, {}, "", false);
   list(5, 0, {}, "", true);
@@ -179,26 +176,14 @@ inline std::vector<Query> queries_for(const testing::ReferenceFold& oracle, int6
   std::vector<Query> out = partition_queries_for(oracle, min_idx);
 
   auto add_build = [&](const std::string& id) {
-    Query q;
-    q.set_min_idx(min_idx);
-    q.mutable_build_summary()->set_build_request_id(id);
-    out.push_back(std::move(q));
+    out.push_back(testing::build_summary_query(id, min_idx));
   };
   for (const auto& id : oracle.build_request_ids()) add_build(id);
   add_build("br-never-seen");  // not_found
   auto builds = [&](int limit, int offset, std::vector<BuildRequestStatus> filter,
                     bool own_min_idx) {
-    Query q;
-    auto* r = q.mutable_builds_list();
-    r->set_limit(limit);
-    r->set_offset(offset);
-    for (auto s : filter) r->add_status_filter(s);
-    if (own_min_idx) {
-      r->set_min_idx(min_idx);
-    } else {
-      q.set_min_idx(min_idx);
-    }
-    out.push_back(std::move(q));
+    out.push_back(with_min_idx(testing::builds_list_query(limit, offset, std::move(filter)),
+                               &Query::mutable_builds_list, min_idx, own_min_idx));
   };
   builds(0, 0, {}, false);
   builds(3, 0, {}, true);
@@ -213,29 +198,15 @@ inline std::vector<Query> queries_for(const testing::ReferenceFold& oracle, int6
   builds(4, 2, {v1::BUILD_REQUEST_FAILED, v1::BUILD_REQUEST_CANCELLED}, true);
   builds(-5, 0, {}, false);  // invalid_argument
 
-  auto add_run = [&](const std::string& id) {
-    Query q;
-    q.set_min_idx(min_idx);
-    q.mutable_job_run()->set_job_run_id(id);
-    out.push_back(std::move(q));
-  };
+  auto add_run = [&](const std::string& id) { out.push_back(testing::job_run_query(id, min_idx)); };
   for (const auto& id : oracle.job_run_ids()) add_run(id);
   add_run("jr-never-seen");  // not_found
   const auto labels = oracle.job_labels();
   auto runs = [&](int limit, int offset, std::string label, std::vector<JobStatus> filter,
                   bool own_min_idx) {
-    Query q;
-    auto* r = q.mutable_job_runs_list();
-    r->set_limit(limit);
-    r->set_offset(offset);
-    r->set_job_label(std::move(label));
-    for (auto s : filter) r->add_status_filter(s);
-    if (own_min_idx) {
-      r->set_min_idx(min_idx);
-    } else {
-      q.set_min_idx(min_idx);
-    }
-    out.push_back(std::move(q));
+    out.push_back(with_min_idx(
+        testing::job_runs_list_query(limit, offset, std::move(filter), std::move(label)),
+        &Query::mutable_job_runs_list, min_idx, own_min_idx));
   };
   runs(0, 0, "", {}, false);
   runs(4, 4, "", {}, true);
@@ -249,9 +220,8 @@ inline std::vector<Query> queries_for(const testing::ReferenceFold& oracle, int6
   runs(1001, 0, "", {}, false);  // invalid_argument
 
   auto add_metrics = [&](const std::string& label) {
-    Query q;
+    Query q = testing::job_metrics_query(label);
     q.set_min_idx(min_idx);
-    q.mutable_job_metrics()->set_job_label(label);
     out.push_back(std::move(q));
   };
   for (const auto& label : labels) add_metrics(label);

@@ -29,9 +29,6 @@ namespace bel::actors {
 namespace {
 
 using namespace query_checks;
-using testing::random_stream;
-using testing::RandomStreamOptions;
-using testing::ReferenceFold;
 
 // Long enough that a view never hands a query to the fallback for being slow, so a test can
 // count exactly which path answered.

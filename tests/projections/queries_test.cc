@@ -15,6 +15,7 @@
 
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
+#include "tests/support/queries.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/reference_fold.h"
 
@@ -22,42 +23,21 @@ namespace bel::projections {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using testing::active_builds_query;
+using testing::build_summary_query;
+using testing::builds_list_query;
 using ::testing::HasSubstr;
+using testing::job_metrics_query;
+using testing::job_run_query;
+using testing::job_runs_list_query;
+using testing::partition_status_query;
+using testing::partitions_list_query;
 using testing::random_stream;
 using testing::RandomStreamOptions;
 using testing::ReferenceFold;
 using testing::StreamBuilder;
 
 // ---- helpers -------------------------------------------------------------------------------
-
-struct AllViews {
-  PartitionStatusView partitions;
-  BuildSummaryView builds;
-  JobRunsView jobs;
-  ActivityView activity;
-
-  void apply(const BuildEvent& e) {
-    partitions.apply(e);
-    builds.apply(e);
-    jobs.apply(e);
-    activity.apply(e);
-  }
-
-  // The answer of the view that view_for(query) names.
-  Result<QueryResult> answer_query(const Query& query) const {
-    switch (view_for(query)) {
-      case ViewKind::partition_status:
-        return answer(partitions, query);
-      case ViewKind::build_summary:
-        return answer(builds, query);
-      case ViewKind::job_runs:
-        return answer(jobs, query);
-      case ViewKind::activity:
-        return answer(activity, query);
-    }
-    return make_error(ErrorCode::internal, "no view");
-  }
-};
 
 // A log of events with idx 1..N (events[i].idx() == i + 1) that scans like a storage backend:
 // every event with idx <= last_idx for which bel::event_matches(filter, event), ascending. The
@@ -207,62 +187,6 @@ class Checker {
   int64_t compared_ = 0;
 };
 
-// ---- query builders -----------------------------------------------------------------------
-
-Query partition_status_query(const std::string& ref) {
-  Query q;
-  q.mutable_partition_status()->set_partition_ref(ref);
-  return q;
-}
-Query active_builds_query(const std::string& ref) {
-  Query q;
-  q.mutable_active_builds()->set_partition_ref(ref);
-  return q;
-}
-Query build_summary_query(const std::string& id) {
-  Query q;
-  q.mutable_build_summary()->set_build_request_id(id);
-  return q;
-}
-Query job_run_query(const std::string& id) {
-  Query q;
-  q.mutable_job_run()->set_job_run_id(id);
-  return q;
-}
-Query job_metrics_query(const std::string& label) {
-  Query q;
-  q.mutable_job_metrics()->set_job_label(label);
-  return q;
-}
-Query partitions_list_query(int limit, int offset, std::vector<PartitionStatus> filter,
-                            std::string pattern = "") {
-  Query q;
-  auto* r = q.mutable_partitions_list();
-  r->set_limit(limit);
-  r->set_offset(offset);
-  for (auto s : filter) r->add_status_filter(s);
-  r->set_pattern(std::move(pattern));
-  return q;
-}
-Query builds_list_query(int limit, int offset, std::vector<BuildRequestStatus> filter) {
-  Query q;
-  auto* r = q.mutable_builds_list();
-  r->set_limit(limit);
-  r->set_offset(offset);
-  for (auto s : filter) r->add_status_filter(s);
-  return q;
-}
-Query job_runs_list_query(int limit, int offset, std::vector<JobStatus> filter,
-                          std::string label = "") {
-  Query q;
-  auto* r = q.mutable_job_runs_list();
-  r->set_limit(limit);
-  r->set_offset(offset);
-  for (auto s : filter) r->add_status_filter(s);
-  r->set_job_label(std::move(label));
-  return q;
-}
-
 const char kUnseenRef[] = "data/never/seen";
 const char kUnseenBuild[] = "br-never-seen";
 const char kUnseenRun[] = "jr-never-seen";
@@ -369,7 +293,7 @@ void check_fallback_at_cuts(const StreamCase& sc, const std::vector<BuildEvent>&
       query.set_min_idx(last_idx);  // read-your-writes: the fold reflects exactly last_idx
       ASSERT_TRUE(check_query(query).ok()) << describe_query(query);
       const Result<QueryResult> got = run_fallback(log, query, last_idx, verify_scan);
-      const Result<QueryResult> from_view = views.answer_query(query);
+      const Result<QueryResult> from_view = views.answer(query);
       const Result<QueryResult> from_ref = ref.answer(query);
       c.same(from_view, got, query, "view");
       c.same(from_ref, got, query, "reference fold");
@@ -580,7 +504,7 @@ void check_expansion(const std::vector<BuildEvent>& events, const Query& query, 
               ids);
   }
   Checker c("");
-  c.same(views.answer_query(query), got, query, "view");
+  c.same(views.answer(query), got, query, "view");
   c.same(ref.answer(query), got, query, "reference fold");
   ASSERT_TRUE(got.ok()) << got.error().to_string();
   EXPECT_EQ(c.failures(), 0);
