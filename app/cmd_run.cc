@@ -4,8 +4,9 @@
 
 #include "actors/client/activity_repository.h"
 #include "actors/client/partitions_repository.h"
-#include "app/commands.h"
 #include "actors/sim/simulator.h"
+#include "app/commands.h"
+#include "app/progress.h"
 #include "app/tables.h"
 
 namespace bel::app {
@@ -14,6 +15,7 @@ namespace {
 struct RunFlags {
   int workers = 4;
   int builds = 60;
+  double rate = 0;  // events/s; 0 = as fast as the log takes them
   uint64_t seed = 1;
   int timeout_s = 120;
 };
@@ -73,14 +75,19 @@ void run_run(Context& ctx, const RunFlags& f) {
   options.seed = f.seed;
   options.workers = f.workers;
   options.builds = f.builds;
+  options.rate = f.rate;
   if (*format == Format::table) {
-    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n",
-                f.builds, f.workers, static_cast<unsigned long long>(f.seed),
-                session->description().c_str());
+    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n", f.builds,
+                f.workers, static_cast<unsigned long long>(f.seed), session->description().c_str());
     std::fflush(stdout);
   }
-  auto report = sim::run_simulation(session->system(), session->api(), options,
-                               std::chrono::seconds(f.timeout_s));
+  Progress bar("simulating");
+  auto report = sim::run_simulation(
+      session->system(), session->api(), options, std::chrono::seconds(f.timeout_s),
+      [&bar, &f](const sim::SimulationReport& r) {
+        bar.update(r.builds_completed + r.builds_failed + r.builds_cancelled, f.builds);
+      });
+  bar.finish();
   if (!report.ok()) return ctx.fail(report.error());
 
   actors::ActivityRepository activity_repo(session->client());
@@ -98,7 +105,8 @@ void run_run(Context& ctx, const RunFlags& f) {
   const auto& r = *report;
   if (*format == Format::json) {
     std::string builds;
-    for (const auto& id : r.build_request_ids) builds += (builds.empty() ? "" : ",") + json_string(id);
+    for (const auto& id : r.build_request_ids)
+      builds += (builds.empty() ? "" : ",") + json_string(id);
     fmt::print(
         "{{\"report\":{{\"events_appended\":\"{}\",\"builds_completed\":\"{}\","
         "\"builds_failed\":\"{}\",\"builds_cancelled\":\"{}\",\"delegations_active\":\"{}\","
@@ -114,12 +122,12 @@ void run_run(Context& ctx, const RunFlags& f) {
     return;
   }
 
-  fmt::print("appended {}: {} completed, {} failed, {} cancelled; {} to running builds, {} to "
-             "earlier builds; {} failed; {}\n\n",
-             counted(r.events_appended, "event"), counted(r.builds_completed, "build"),
-             r.builds_failed, r.builds_cancelled, counted(r.delegations_active, "delegation"),
-             r.delegations_historical, counted(r.jobs_failed, "job run"),
-             counted(r.invalidations, "invalidation"));
+  fmt::print(
+      "appended {}: {} completed, {} failed, {} cancelled; {} to running builds, {} to "
+      "earlier builds; {} failed; {}\n\n",
+      counted(r.events_appended, "event"), counted(r.builds_completed, "build"), r.builds_failed,
+      r.builds_cancelled, counted(r.delegations_active, "delegation"), r.delegations_historical,
+      counted(r.jobs_failed, "job run"), counted(r.invalidations, "invalidation"));
   std::printf("== activity\n");
   print_activity(*activity, stdout);
   if (detail) {
@@ -155,6 +163,9 @@ void add_run_command(CLI::App& app, Context& ctx) {
       "requests, then print what the log holds");
   cmd->add_option("--workers", f->workers, "Simulated build workers")->capture_default_str();
   cmd->add_option("--builds", f->builds, "Build requests to simulate")->capture_default_str();
+  cmd->add_option("--rate", f->rate,
+                  "Events per second, all workers together (0: as fast as the log takes them)")
+      ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed of the simulation (same seed, same plan)")
       ->capture_default_str();
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")

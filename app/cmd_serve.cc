@@ -1,17 +1,17 @@
 // bel serve: the long-running coordinator (SPEC sections 5, 6; R6).
+#include <fmt/format.h>
 #include <signal.h>
 
-#include <cstring>
-
 #include <caf/io/all.hpp>
+#include <cstring>
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/gate_actor.h"
-#include "app/commands.h"
 #include "actors/sim/simulator.h"
-#include "storage/writer_lock.h"
+#include "app/commands.h"
 #include "storage/uri.h"
+#include "storage/writer_lock.h"
 
 namespace bel::app {
 namespace {
@@ -20,6 +20,8 @@ struct ServeFlags {
   int workers = 4;
   bool simulate = false;
   uint64_t seed = 1;
+  double rate = 20;  // events/s: a pace a person can follow in `bel events tail`
+  int builds = 0;    // 0: until stopped
   std::string listen = "127.0.0.1:0";
 };
 
@@ -109,9 +111,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     if (!published) {
       caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
       actors::stop_coordinator(*api);
-      return ctx.fail(make_error(ErrorCode::storage_unavailable,
-                                 "cannot listen on " + f.listen + ": " +
-                                     system.render(published.error())));
+      return ctx.fail(
+          make_error(ErrorCode::storage_unavailable,
+                     "cannot listen on " + f.listen + ": " + system.render(published.error())));
     }
     port = *published;
     const std::string endpoint = listen->first + ":" + std::to_string(port);
@@ -133,7 +135,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     sim::SimulationOptions sim;
     sim.seed = f.seed;
     sim.workers = f.workers;
-    sim.builds = 0;  // until stopped
+    sim.builds = f.builds;  // 0: until stopped
+    sim.rate = f.rate;
     auto started = sim::start_simulation(system, *api, sim, [](const sim::SimulationReport& r) {
       say("simulation stopped: " + std::to_string(r.events_appended) + " events, " +
           std::to_string(r.builds_completed) + " builds completed, " +
@@ -145,8 +148,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
       return ctx.fail(started.error());
     }
     simulation = *started;
-    say("simulating " + std::to_string(f.workers) + " build workers (seed " +
-        std::to_string(f.seed) + ")");
+    say(fmt::format("simulating {} build workers (seed {}, {}, {})", f.workers, f.seed,
+                    f.rate > 0 ? fmt::format("{:g} events/s", f.rate) : "no pace",
+                    f.builds > 0 ? counted(f.builds, "build request") : "until stopped"));
   }
   say("running; stop with Ctrl-C or SIGTERM");
 
@@ -160,8 +164,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     caf::scoped_actor self{system};
     self->monitor(simulation);
     caf::anon_send(simulation, sim::stop_atom::value);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(30)) >> [] {});
+    self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
   }
   if (gate) {
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
@@ -192,6 +195,14 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--workers", f->workers, "Simulated build workers (with --simulate)")
       ->capture_default_str();
   cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
+  cmd->add_option("--rate", f->rate,
+                  "With --simulate: events per second, all workers together (0: as fast as the "
+                  "log takes them)")
+      ->capture_default_str();
+  cmd->add_option("--builds", f->builds,
+                  "With --simulate: build requests to simulate, then stop simulating (0: until "
+                  "the coordinator stops)")
+      ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed of the simulation")->capture_default_str();
   cmd->add_option("--listen", f->listen,
                   "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "

@@ -11,22 +11,6 @@
 namespace bel::sim::worker {
 namespace {
 
-// The simulated duration of `plan` when every partition is built: the time its timeline is laid
-// out over (delegations only make it shorter).
-int64_t simulated_span(const PlannedBuild& plan) {
-  int64_t total = plan.planning_ns + 10 * kEventGap;
-  int max_wave = 0;
-  for (const auto& p : plan.partitions) max_wave = std::max(max_wave, p.wave);
-  for (int w = 0; w <= max_wave; ++w) {
-    int64_t longest = 0;
-    for (const auto& p : plan.partitions) {
-      if (p.wave == w) longest = std::max(longest, p.queue_ns + p.run_ns + 4 * kStepGap);
-    }
-    total += longest + kWaveGap;
-  }
-  return total;
-}
-
 void start_wave(WorkerPtr self, int wave);
 
 void cancel_build(WorkerPtr self) {
@@ -35,7 +19,7 @@ void cancel_build(WorkerPtr self) {
   for (const auto& part : b.parts) {
     if (part.outcome == PartOutcome::running) running.push_back(part.job_run_id);
   }
-  append(self, stamped(self, cancel_events(b.plan, running), b.t), [=] {
+  append(self, shared(cancel_events(b.plan, running)), [=] {
     ++self->state.build->outcome.builds_cancelled;
     finish_build(self);
   });
@@ -47,7 +31,7 @@ void complete_build(WorkerPtr self) {
   for (const auto& part : b.parts) outcomes.push_back(part.outcome);
   BuildEvent end = build_end_event(b.plan, outcomes);
   const bool ok = end.build_request_event().status_code() == v1::BUILD_REQUEST_COMPLETED;
-  append(self, stamped(self, {std::move(end)}, b.t), [=] {
+  append(self, shared({std::move(end)}), [=] {
     auto& outcome = self->state.build->outcome;
     ++(ok ? outcome.builds_completed : outcome.builds_failed);
     finish_build(self);
@@ -57,7 +41,6 @@ void complete_build(WorkerPtr self) {
 // Every partition of the current wave is resolved (or parked, in the wave that is cancelled).
 void wave_done(WorkerPtr self) {
   BuildRun& b = *self->state.build;
-  b.t = std::max(b.t, b.wave_end) + kWaveGap;
   if (b.wave == b.plan.cancel_wave) {
     cancel_build(self);
   } else {
@@ -67,7 +50,6 @@ void wave_done(WorkerPtr self) {
 
 void part_done(WorkerPtr self, size_t i) {
   BuildRun& b = *self->state.build;
-  b.wave_end = std::max(b.wave_end, b.parts[i].t);
   if (--b.wave_open == 0) wave_done(self);
 }
 
@@ -75,15 +57,15 @@ void end_job(WorkerPtr self, size_t i) {
   BuildRun& b = *self->state.build;
   const PlannedPartition& p = b.plan.partitions[i];
   PartRun& part = b.parts[i];
-  const int64_t started = part.t;
-  part.t += p.run_ns;
+  const int64_t started = part.running_since;
   std::vector<BuildEvent> batch = end_job_events(b.plan, i, part.job_run_id);
-  if (!p.job_fails && self->state.options.simulated_time) {
+  if (!p.job_fails) {
+    // The manifest says when the job really ran (the events' times come from the log).
     auto* manifest = batch[0].mutable_job_event()->mutable_manifests(0);
     manifest->set_start_time(started);
-    manifest->set_end_time(part.t);
+    manifest->set_end_time(std::max(started, wall_clock_ns()));
   }
-  append(self, stamped(self, std::move(batch), part.t), [=] {
+  append(self, shared(std::move(batch)), [=] {
     BuildRun& b = *self->state.build;
     const PlannedPartition& p = b.plan.partitions[i];
     if (p.job_fails) {
@@ -99,10 +81,10 @@ void end_job(WorkerPtr self, size_t i) {
 void run_job(WorkerPtr self, size_t i) {
   BuildRun& b = *self->state.build;
   PartRun& part = b.parts[i];
-  part.t += b.plan.partitions[i].queue_ns;
   std::vector<BuildEvent> batch = run_job_events(b.plan, i, part.job_run_id);
-  append(self, stamped(self, std::move(batch), part.t), [=] {
+  append(self, shared(std::move(batch)), [=] {
     BuildRun& b = *self->state.build;
+    b.parts[i].running_since = wall_clock_ns();
     if (b.wave == b.plan.cancel_wave) {
       // Cancelled once every job of this wave runs: park it.
       b.parts[i].outcome = PartOutcome::running;
@@ -117,9 +99,7 @@ void schedule_job(WorkerPtr self, size_t i) {
   BuildRun& b = *self->state.build;
   PartRun& part = b.parts[i];
   part.job_run_id = job_run_id(self->state.run_id, b.plan, i);
-  part.t += kStepGap;
-  append(self,
-         stamped(self, schedule_job_events(b.plan, i, part.job_run_id, self->state.run_id), part.t),
+  append(self, shared(schedule_job_events(b.plan, i, part.job_run_id, self->state.run_id)),
          [=] { run_job(self, i); });
 }
 
@@ -150,8 +130,7 @@ void resolve_partition(WorkerPtr self, size_t i) {
   const PlannedPartition& p = b.plan.partitions[i];
   for (size_t u : p.upstream) {
     if (b.parts[u].outcome != PartOutcome::failed) continue;
-    b.parts[i].t += kStepGap;
-    auto batch = stamped(self, {upstream_failed_event(b.plan, i, u)}, b.parts[i].t);
+    auto batch = shared({upstream_failed_event(b.plan, i, u)});
     append(self, batch, [=] {
       self->state.build->parts[i].outcome = PartOutcome::failed;
       part_done(self, i);
@@ -171,8 +150,7 @@ void resolve_partition(WorkerPtr self, size_t i) {
     std::vector<BuildEvent> batch;
     add_delegation(batch, b.plan.build_request_id, p.ref, to, p.delegation_style,
                    "being built by " + to);
-    b.parts[i].t += kStepGap;
-    append(self, stamped(self, std::move(batch), b.parts[i].t), [=] {
+    append(self, shared(std::move(batch)), [=] {
       BuildRun& b = *self->state.build;
       b.parts[i].outcome = PartOutcome::delegated;
       ++b.outcome.delegations_active;
@@ -188,7 +166,6 @@ void start_wave(WorkerPtr self, int wave) {
     return;
   }
   b.wave = wave;
-  b.wave_end = b.t;
   std::vector<size_t> todo;
   for (size_t i = 0; i < b.parts.size(); ++i) {
     if (b.plan.partitions[i].wave == wave && b.parts[i].outcome == PartOutcome::open) {
@@ -201,7 +178,6 @@ void start_wave(WorkerPtr self, int wave) {
     return;
   }
   for (size_t i : todo) {
-    b.parts[i].t = b.t;
     resolve_partition(self, i);
   }
 }
@@ -223,8 +199,7 @@ void analyse(WorkerPtr self) {
   }
   const int historical = planning.historical_count;
   const int invalidated = planning.invalidated_count;
-  b.t += b.plan.planning_ns;
-  append(self, stamped(self, std::move(planning.events), b.t), [=] {
+  append(self, shared(std::move(planning.events)), [=] {
     BuildRun& b = *self->state.build;
     b.outcome.delegations_historical += historical;
     b.outcome.invalidations += invalidated;
@@ -242,9 +217,8 @@ void start_build(WorkerPtr self, int64_t number) {
   b.parts.resize(b.plan.partitions.size());
   for (const auto& p : b.plan.partitions) b.max_wave = std::max(b.max_wave, p.wave);
   b.outcome.build_request_ids.push_back(b.plan.build_request_id);
-  if (st.options.simulated_time) b.t = wall_clock_ns() - simulated_span(b.plan);
   std::vector<BuildEvent> batch = received_events(b.plan);
-  append(self, stamped(self, std::move(batch), b.t), [=] {
+  append(self, shared(std::move(batch)), [=] {
     BuildRun& b = *self->state.build;
     b.statuses_open = b.parts.size();
     for (size_t i = 0; i < b.parts.size(); ++i) {

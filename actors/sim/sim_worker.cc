@@ -17,6 +17,8 @@ using retry_atom = caf::atom_constant<caf::atom("simretry")>;
 constexpr auto kMaxRetryDelay = std::chrono::milliseconds(1000);
 
 void ask_next(WorkerPtr self, SimulationReport outcome);
+void send_append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
+                 std::function<void()> on_ok, int attempt = 0);
 void end_with_error(WorkerPtr self, const Error& error);
 void finish_if_ending(WorkerPtr self);
 
@@ -77,6 +79,14 @@ std::shared_ptr<spdlog::logger> sim_log() {
   return logger;
 }
 
+Pace::Clock::time_point Pace::admit(Clock::time_point now, size_t events) {
+  if (rate_ <= 0) return now;
+  const Clock::time_point ready = std::max(now, free_at_);
+  free_at_ = ready + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(static_cast<double>(events) / rate_));
+  return ready;
+}
+
 int64_t wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -89,8 +99,35 @@ void record_error(SimulationReport& report, const std::string& message) {
   sim_log()->warn("error {}", message);
 }
 
+namespace {
+
+// Runs `go` once the worker's pace allows `events` more events, now or after a delay.
+void paced(WorkerPtr self, size_t events, std::function<void()> go) {
+  auto& st = self->state;
+  const auto now = Pace::Clock::now();
+  const auto ready = st.pace.admit(now, events);
+  if (ready <= now) return go();
+  const uint64_t token = ++st.next_token;
+  st.retries.emplace(token, std::move(go));
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(ready - now),
+                     retry_atom::value, token);
+}
+
+}  // namespace
+
 void append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
             std::function<void()> on_ok, int attempt) {
+  if (attempt == 0) {
+    // A first attempt waits for the pace; a retry of it was paced already.
+    return paced(self, batch->size(), [=] { send_append(self, batch, on_ok); });
+  }
+  send_append(self, batch, on_ok, attempt);
+}
+
+namespace {
+
+void send_append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
+                 std::function<void()> on_ok, int attempt) {
   submit(self, [=] {
     auto& st = self->state;
     self->request(st.api, st.options.request_timeout, append_atom::value, *batch)
@@ -116,19 +153,14 @@ void append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
               on_request_error(self, err, attempt,
                                self->state.build->plan.build_request_id + ": append of " +
                                    std::to_string(batch->size()) + " events",
-                               [=] { append(self, batch, on_ok, attempt + 1); });
+                               [=] { send_append(self, batch, on_ok, attempt + 1); });
             });
   });
 }
 
-std::shared_ptr<std::vector<BuildEvent>> stamped(WorkerPtr self, std::vector<BuildEvent> batch,
-                                                 int64_t& clock) {
-  for (auto& e : batch) {
-    if (self->state.options.simulated_time) {
-      e.set_timestamp(clock);
-      clock += kEventGap;
-    }
-  }
+}  // namespace
+
+std::shared_ptr<std::vector<BuildEvent>> shared(std::vector<BuildEvent> batch) {
   return std::make_shared<std::vector<BuildEvent>>(std::move(batch));
 }
 
@@ -188,7 +220,6 @@ void finish_if_ending(WorkerPtr self) {
   }
   auto event = request_event(b.plan.build_request_id, v1::BUILD_REQUEST_FAILED,
                              "simulation error: " + b.first_error);
-  if (st.options.simulated_time) event.set_timestamp(b.t);
   // Outside the window and without retries: the request has failed already. Counting it in
   // in_flight keeps the request from looking quiet meanwhile.
   ++st.in_flight;
@@ -238,6 +269,7 @@ caf::behavior sim_worker(WorkerPtr self, SimulationOptions options, std::string 
   st.run_id = std::move(run_id);
   st.api = std::move(api);
   st.controller = std::move(controller);
+  st.pace = Pace(st.options.rate / static_cast<double>(st.options.workers));
   ask_next(self, SimulationReport{});
   return {
       [=](retry_atom, uint64_t token) {

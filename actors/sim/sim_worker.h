@@ -31,10 +31,19 @@ namespace bel::sim::worker {
 // request number (0: stop) and the highest idx the simulation knows committed.
 using next_atom = caf::atom_constant<caf::atom("simnext")>;
 
-// Simulated time between the events of one step, the steps of one partition, two waves of jobs.
-inline constexpr int64_t kEventGap = 2 * kMs;
-inline constexpr int64_t kStepGap = 40 * kMs;
-inline constexpr int64_t kWaveGap = 300 * kMs;
+// The pace of one worker: `events_per_second` (0: none). Time the worker did not use is not
+// banked: after a pause, batches go at the rate again, not in a burst.
+class Pace {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit Pace(double events_per_second = 0) : rate_(events_per_second) {}
+  // When a batch of `events` asked for at `now` may go (now or later); books its share.
+  Clock::time_point admit(Clock::time_point now, size_t events);
+
+ private:
+  double rate_;
+  Clock::time_point free_at_{};  // when the events booked so far have had their time
+};
 
 std::shared_ptr<spdlog::logger> sim_log();
 int64_t wall_clock_ns();
@@ -48,7 +57,7 @@ struct PartRun {
   PartitionStatusResponse status;  // as the request found it while planning
   bool invalidated = false;
   std::string job_run_id;
-  int64_t t = 0;  // this partition's simulated clock
+  int64_t running_since = 0;  // wall clock when its job run was acknowledged RUNNING
 };
 
 // The build request a worker drives.
@@ -56,8 +65,6 @@ struct BuildRun {
   PlannedBuild plan;
   std::vector<PartRun> parts;
   SimulationReport outcome;  // this request's share of the report
-  int64_t t = 0;             // simulated clock: where the next step starts (0: the log's clock)
-  int64_t wave_end = 0;
   int max_wave = 0;
   int wave = -1;
   size_t wave_open = 0;      // partitions of the current wave not resolved yet
@@ -76,6 +83,7 @@ struct WorkerState {
   std::deque<std::function<void()>> waiting;          // requests held back by the window
   std::map<uint64_t, std::function<void()>> retries;  // `overloaded` steps waiting to retry
   uint64_t next_token = 0;
+  Pace pace;              // options.rate shared evenly by the workers
   int64_t known_idx = 0;  // the highest idx this worker knows committed
   std::unique_ptr<BuildRun> build;
   static inline const char* name = "bel.sim.worker";
@@ -92,9 +100,9 @@ caf::behavior sim_worker(WorkerPtr self, SimulationOptions options, std::string 
 // Appends `batch` atomically; calls `on_ok` after its COMMIT unless the request is ending.
 void append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
             std::function<void()> on_ok, int attempt = 0);
-// `batch` stamped from `clock` on (advancing it) when the simulation uses simulated time.
-std::shared_ptr<std::vector<BuildEvent>> stamped(WorkerPtr self, std::vector<BuildEvent> batch,
-                                                 int64_t& clock);
+// `batch` to hand to append(). Its events carry no timestamp: the log stamps them with its clock
+// at commit, so a worker's events never go back in time and none predates the run.
+std::shared_ptr<std::vector<BuildEvent>> shared(std::vector<BuildEvent> batch);
 // Asks `query` with min_idx = what this worker knows; `on_ok` gets the answer.
 void ask(WorkerPtr self, Query query, std::function<void(const QueryResult&)> on_ok,
          int attempt = 0);

@@ -36,6 +36,10 @@ Status check_options(const SimulationOptions& o) {
   if (o.workers < 1) return bad("workers must be at least 1, got " + std::to_string(o.workers));
   if (o.window < 1) return bad("window must be at least 1, got " + std::to_string(o.window));
   if (o.builds < 0) return bad("builds must not be negative, got " + std::to_string(o.builds));
+  if (!(o.rate >= 0) || o.rate > 1e7) {
+    return bad("rate must be between 0 (no pace) and 10000000 events/s, got " +
+               std::to_string(o.rate));
+  }
   if (o.days < 1) return bad("days must be at least 1, got " + std::to_string(o.days));
   if (o.builds_per_day < 1) {
     return bad("builds_per_day must be at least 1, got " + std::to_string(o.builds_per_day));
@@ -205,9 +209,10 @@ Result<SimulationActor> start_simulation(caf::actor_system& system, const actors
   return caf::actor_cast<SimulationActor>(controller);
 }
 
-Result<SimulationReport> run_simulation(caf::actor_system& system, const actors::BelApi& api,
-                                        const SimulationOptions& options,
-                                        std::chrono::milliseconds timeout) {
+Result<SimulationReport> run_simulation(
+    caf::actor_system& system, const actors::BelApi& api, const SimulationOptions& options,
+    std::chrono::milliseconds timeout,
+    const std::function<void(const SimulationReport&)>& progress) {
   if (options.builds <= 0) {
     return make_error(ErrorCode::invalid_argument,
                       "simulation: run_simulation needs builds > 0 (use start_simulation to run "
@@ -218,7 +223,19 @@ Result<SimulationReport> run_simulation(caf::actor_system& system, const actors:
   auto sim = start_simulation(system, api, options,
                               [done](const SimulationReport& r) { done->set_value(r); });
   if (!sim.ok()) return sim.error();
-  if (finished.wait_for(timeout) == std::future_status::ready) return finished.get();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  constexpr auto kProgressEvery = std::chrono::milliseconds(200);
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    const auto wait =
+        progress ? std::min<std::chrono::steady_clock::duration>(left, kProgressEvery) : left;
+    if (finished.wait_for(wait) == std::future_status::ready) return finished.get();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    caf::scoped_actor self{system};
+    self->request(*sim, kProgressEvery, report_atom::value)
+        .receive([&](const SimulationReport& so_far) { progress(so_far); },
+                 [](const caf::error&) {});  // finished meanwhile: the next wait returns it
+  }
   caf::anon_send(*sim, stop_atom::value);
   std::string how = "stopped";
   int64_t builds = 0;

@@ -47,16 +47,20 @@
 // Ids: build requests "br-<run_id>-<n>" (n = 1, 2, ... zero-padded to 6 digits), job runs
 // "jr-<run_id>-<n>-<k>", so runs on one log never collide. Event ids are left to the log.
 //
-// Timestamps (simulated_time, the default): each build request gets a simulated timeline with
-// realistic durations (planning takes seconds, a job queues for seconds and runs for minutes),
-// laid out so that the request would end at the wall-clock time it started: timestamps are never
-// in the future, but two requests' timelines overlap in ways the idx order does not (compare
-// across requests by idx, never by timestamp; SPEC section 2). With simulated_time false every
-// event is stamped by the log's clock instead (timestamp 0).
+// Timestamps: the workers leave them to the log, which stamps each event with its clock at
+// commit, so a worker's events never go back in time (along idx) and none predates the run. A
+// job's manifest says when it really ran.
 //
-// Reproducibility: the plan (catalogue, requests, failures, cancellations, invalidations,
-// durations) is a pure function of the seed. The events logged also depend on what the log
-// answers; with workers = 1 and window = 1 on a fresh log they are the same on every run.
+// Pace: `rate` events per second in all (shared evenly by the workers), 0 for as fast as the log
+// takes them. `bel serve --simulate` paces by default so that a person can watch it and a demo
+// left running does not fill the disk; `bel run` does not.
+//
+// Reproducibility: the plan of build request n (its partitions, failures, cancellation,
+// invalidations, durations) is a pure function of the seed and n, whatever the number of
+// workers. What still varies between runs: the run id in every id (unless run_id is given), the
+// timestamps, and the interleaving of the workers, hence which partitions a request finds
+// already built or in progress (delegated rather than built). With workers = 1 and window = 1 on
+// a fresh log and a fixed run_id the events are the same on every run but for their times.
 //
 // Code: the plans, the catalogue and the events of each step are the workload generator's
 // (plan.h, flow_steps.h, library bel_workload); the worker actors are in sim_worker.{h,cc} (the
@@ -101,7 +105,7 @@ struct SimulationOptions {
   // Prefix of build request and job run ids; when empty, 6 hex digits derived from the seed and
   // the clock.
   std::string run_id;
-  bool simulated_time = true;                        // see "Timestamps" above
+  double rate = 0;  // events per second, all workers together; 0 = no pace (see "Pace")
   std::chrono::milliseconds request_timeout{30000};  // per request to bel_api
   int max_retries = 20;                              // `overloaded` retries per step
   std::chrono::milliseconds retry_delay{10};         // first retry; doubles up to 1 s
@@ -162,11 +166,13 @@ Result<SimulationActor> start_simulation(caf::actor_system& system, const actors
 
 // Runs a simulation of options.builds (> 0) build requests and blocks until it is done. When it
 // is not done within `timeout` it is stopped (the build requests under way finish, for a few
-// seconds at most) and the result is a timeout error saying how far it got.
+// seconds at most) and the result is a timeout error saying how far it got. `progress`, when
+// given, is called on the calling thread about every 200 ms with the counts so far.
 // REQUIRES: not called from an actor.
-Result<SimulationReport> run_simulation(caf::actor_system& system, const actors::BelApi& api,
-                                        const SimulationOptions& options,
-                                        std::chrono::milliseconds timeout);
+Result<SimulationReport> run_simulation(
+    caf::actor_system& system, const actors::BelApi& api, const SimulationOptions& options,
+    std::chrono::milliseconds timeout,
+    const std::function<void(const SimulationReport&)>& progress = {});
 
 // ---- The plan (pure; exposed for tests and for printing what a run will do) ------------------
 

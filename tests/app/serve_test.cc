@@ -1,6 +1,7 @@
 // End-to-end: `bel serve` as a real process, console commands going through it (SPEC section 6,
 // R6), and its clean shutdown.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,8 +10,6 @@
 
 #include <chrono>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "messages/json.h"
 #include "messages/types.h"
@@ -114,8 +113,7 @@ class ServeTest : public ::testing::Test {
   std::string path() const { return dir_.path() + "/bel.db"; }
   std::string log_uri() const { return "sqlite://" + path(); }
   CommandResult bel(const std::string& args, const std::string& input = "") {
-    return run_command(shell_quote(kBel) + " " + args + " --log " + shell_quote(log_uri()),
-                       input);
+    return run_command(shell_quote(kBel) + " " + args + " --log " + shell_quote(log_uri()), input);
   }
   template <class Message>
   Message parse(const CommandResult& r) {
@@ -185,21 +183,19 @@ TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
 }
 
 TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing) {
-  ASSERT_EQ(bel("append -", to_json(request_event("br-secret", BUILD_REQUEST_RECEIVED)) + "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-secret", BUILD_REQUEST_RECEIVED)) + "\n").exit_code,
+      0);
   ServeProcess serve({"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
 
   const std::string wrong = dir_.path() + "/wrong.token";
-  {
-    std::ofstream(wrong) << "0123456789abcdef\n";
-  }
+  { std::ofstream(wrong) << "0123456789abcdef\n"; }
   for (const std::string& token_flag :
        {" --token-file " + shell_quote(wrong),
         " --token-file " + shell_quote(dir_.path() + "/missing.token")}) {
     for (const std::string cmd : {"builds list --format json", "activity --format json",
-                                   "builds cancel br-secret --reason x --format json"}) {
+                                  "builds cancel br-secret --reason x --format json"}) {
       auto r = bel(cmd + token_flag);
       EXPECT_EQ(r.exit_code, 1) << cmd << token_flag << "\n" << r.err;
       EXPECT_NE(r.err.find("unauthorized"), std::string::npos) << r.err;
@@ -214,9 +210,8 @@ TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing
 }
 
 TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
-  ASSERT_EQ(bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
   ServeProcess serve({"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   // Frozen: its port still accepts connections, but nothing answers the handshake.
@@ -250,9 +245,7 @@ TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--token-file"), std::string::npos) << r.err;
   const std::string token = dir_.path() + "/open.token";
-  {
-    std::ofstream(token) << "secret\n";
-  }
+  { std::ofstream(token) << "secret\n"; }
   ::chmod(token.c_str(), 0644);
   auto open = bel("serve --listen 0.0.0.0:0 --token-file " + shell_quote(token));
   EXPECT_EQ(open.exit_code, 1) << open.err;
@@ -260,7 +253,8 @@ TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
 }
 
 TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
-  ServeProcess serve({"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed", "3"});
+  ServeProcess serve(
+      {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed", "3", "--rate", "0"});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   // Wait until the workers have logged a few builds (reads through the coordinator).
   const auto end = std::chrono::steady_clock::now() + kDeadline;
@@ -278,6 +272,21 @@ TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
   EXPECT_EQ(activity.active_builds_count(), 0);
   auto check = bel("check --format json");
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+}
+
+// --builds bounds a paced simulation: it stops by itself, the coordinator keeps serving.
+TEST_F(ServeTest, ABoundedSimulationStopsByItselfAndTheCoordinatorServesOn) {
+  ServeProcess serve({"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--builds", "3",
+                      "--rate", "500"});
+  ASSERT_TRUE(serve.wait_for("500 events/s, 3 build requests")) << serve.err();
+  ASSERT_TRUE(serve.wait_for("simulation stopped: ")) << serve.err();
+  ASSERT_TRUE(serve.wait_for(" errors")) << serve.err();
+  auto builds = parse<BuildsListResponse>(bel("builds list --format json"));
+  EXPECT_EQ(builds.total_count(), 3);
+  auto activity = parse<ActivityResponse>(bel("activity --format json"));
+  EXPECT_EQ(activity.active_builds_count(), 0);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_NE(serve.err().find(" 0 errors"), std::string::npos) << serve.err();
 }
 
 }  // namespace

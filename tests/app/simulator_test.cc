@@ -14,6 +14,7 @@
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
+#include "actors/sim/sim_worker.h"
 #include "messages/status_names.h"
 
 namespace bel::sim {
@@ -182,12 +183,12 @@ TEST(SimulatorTest, FortyBuildsOnFourWorkersAgreeWithTheLog) {
   EXPECT_GE(report->invalidations, 1) << "seed " << options.seed;
   EXPECT_GE(report->builds_completed, 1) << "seed " << options.seed;
 
-  // Job runs got simulated durations of minutes, not microseconds.
+  // Job runs took real time: the log stamped their RUNNING and their end in separate commits.
   Query metrics;
   metrics.mutable_job_metrics()->set_job_label("//sales:daily");
   auto sales = coord.query(metrics, report->last_idx).job_metrics();
   if (sales.runs_by_status().count("JOB_COMPLETED") > 0) {
-    EXPECT_GE(sales.avg_duration_ns(), int64_t{60} * 1000000000);
+    EXPECT_GT(sales.avg_duration_ns(), 0);
   }
 
   // The views and a full scan agree at the end.
@@ -432,12 +433,13 @@ TEST(SimulatorTest, CoordinatorGoingDownStopsTheSimulation) {
   }
 }
 
-TEST(SimulatorTest, WithoutSimulatedTimeTheLogStampsEvents) {
+// Real time: every event is stamped by the log's clock within the run, never going back along
+// idx (so no producer's events go back in time).
+TEST(SimulatorTest, EventsCarryTheRealTimeOfTheRunAndNeverGoBack) {
   TestCoordinator coord;
   SimulationOptions options;
   options.builds = 5;
   options.run_id = "clk";
-  options.simulated_time = false;
   const auto now_ns = [] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -449,9 +451,54 @@ TEST(SimulatorTest, WithoutSimulatedTimeTheLogStampsEvents) {
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   auto events = coord.events();
   ASSERT_FALSE(events.empty());
+  int64_t previous = 0;
   for (const auto& e : events) {
     EXPECT_GE(e.timestamp(), before) << e.idx();
     EXPECT_LE(e.timestamp(), after) << e.idx();
+    EXPECT_GE(e.timestamp(), previous) << e.idx();
+    previous = e.timestamp();
+    // A job's manifest says when it really ran: within the run too.
+    for (const auto& m : e.job_event().manifests()) {
+      EXPECT_GE(m.start_time(), before) << e.idx();
+      EXPECT_LE(m.start_time(), m.end_time()) << e.idx();
+      EXPECT_LE(m.end_time(), after) << e.idx();
+    }
+  }
+}
+
+// The pace, on a clock the test sets: a batch goes once the events before it have had their
+// time at the rate; time left unused is not banked into a burst.
+TEST(SimulatorPaceTest, BatchesGoAtTheRateAndIdleTimeIsNotBanked) {
+  using std::chrono::milliseconds;
+  const worker::Pace::Clock::time_point t0{};
+  worker::Pace pace(10);                                 // events per second
+  EXPECT_EQ(pace.admit(t0, 5), t0);                      // the first batch goes at once
+  EXPECT_EQ(pace.admit(t0, 5), t0 + milliseconds(500));  // after the first one's 0.5 s
+  EXPECT_EQ(pace.admit(t0 + milliseconds(100), 1), t0 + milliseconds(1000));
+  EXPECT_EQ(pace.admit(t0 + milliseconds(5000), 2), t0 + milliseconds(5000));  // idle: at once
+  EXPECT_EQ(pace.admit(t0 + milliseconds(5000), 1), t0 + milliseconds(5200));  // not a burst
+
+  worker::Pace none;  // no pace: always now
+  EXPECT_EQ(none.admit(t0 + milliseconds(7), 1000000), t0 + milliseconds(7));
+}
+
+// The plan of a build request depends on the seed and its number, not on the workers.
+TEST(SimulatorTest, TheSameSeedPlansTheSameBuildsWhateverTheWorkers) {
+  SimulationOptions one;
+  one.seed = 9;
+  one.workers = 1;
+  SimulationOptions many = one;
+  many.workers = 8;
+  for (int64_t n = 1; n <= 50; ++n) {
+    const PlannedBuild a = plan_build(one, "run", n);
+    const PlannedBuild b = plan_build(many, "run", n);
+    EXPECT_EQ(a.build_request_id, b.build_request_id);
+    ASSERT_EQ(a.partitions.size(), b.partitions.size()) << n;
+    for (size_t i = 0; i < a.partitions.size(); ++i) {
+      EXPECT_EQ(a.partitions[i].ref, b.partitions[i].ref);
+      EXPECT_EQ(a.partitions[i].job_fails, b.partitions[i].job_fails);
+    }
+    EXPECT_EQ(a.cancel_wave, b.cancel_wave);
   }
 }
 
@@ -472,6 +519,9 @@ TEST(SimulatorTest, BadOptionsAreInvalidArguments) {
   o = {};
   o.failure_rate = 1.5;
   expect_invalid(o, "failure_rate");
+  o = SimulationOptions{};
+  o.rate = -1;
+  expect_invalid(o, "rate");
   o = {};
   o.run_id = "a/b";
   expect_invalid(o, "run_id");

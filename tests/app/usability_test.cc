@@ -184,9 +184,28 @@ TEST_F(UsabilityTest, AnOperatorInvalidatesWithoutABuild) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
+// bel run draws a progress bar on a terminal (here a pseudo-terminal from script(1)), and none
+// when its output goes to a pipe.
+TEST_F(UsabilityTest, RunShowsProgressOnATerminalOnly) {
+  const std::string args = "run --builds 12 --rate 400 --format table --log ";
+  auto piped = bel(args + log());
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.err.find("simulating ["), std::string::npos) << piped.err;
+
+  const std::string command =
+      shell_quote(kBel) + " " + args + shell_quote("sqlite://" + dir_.path() + "/tty.db");
+  auto tty = run_command("script -qec " + shell_quote(command) + " /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
+  EXPECT_NE(tty.out.find("simulating ["), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("/12"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("== activity"), std::string::npos) << tty.out;
+}
+
 TEST_F(UsabilityTest, HelpSpeaksOfWhatUsersHave) {
   auto serve = bel("serve --help");
   EXPECT_EQ(serve.exit_code, 0);
+  EXPECT_NE(serve.out.find("--rate"), std::string::npos) << serve.out;
+  EXPECT_NE(serve.out.find("--builds"), std::string::npos) << serve.out;
   EXPECT_EQ(serve.out.find("--connect"), std::string::npos) << serve.out;
   EXPECT_NE(serve.out.find("--token-file"), std::string::npos) << serve.out;
   auto bench = bel("bench --help");
