@@ -11,6 +11,11 @@
 //   // view receives (committed_atom, std::vector<BuildEvent>) after every commit
 //
 // It runs detached (its own thread): SQLite blocks.
+//
+// Derived indexes: the acknowledged commit writes only the event rows. The actor indexes the
+// unindexed tail (Storage::catch_up_indexes) after the acks are delivered, when its mailbox is
+// empty (idle) or the tail has reached index_batch_events, so under load the index work is done
+// in large batches and readers never scan more than about that many unindexed events.
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
@@ -47,7 +52,9 @@ using StorageActor = caf::typed_actor<
     // manages itself or a bad validation mode.
     caf::replies_to<meta_atom, std::string, std::string>::with<std::string>,
     // Sent to itself only: commit what is staged.
-    caf::reacts_to<flush_atom>>;
+    caf::reacts_to<flush_atom>,
+    // Sent to itself only: index the log's unindexed tail (Storage::catch_up_indexes).
+    caf::reacts_to<index_atom>>;
 
 struct StorageActorConfig {
   // Above this many staged events (plus queued messages) appends are answered `overloaded`.
@@ -55,6 +62,11 @@ struct StorageActorConfig {
   // A group never grows beyond this many events; the actor commits as soon as it is reached
   // (LevelDB caps its group for the same reason: a small write must not wait for a huge one).
   size_t max_group_events = 8192;
+  // Index as soon as this many committed events are unindexed, even while appends wait; below
+  // it, only when the mailbox is empty.
+  int64_t index_batch_events = 2048;
+  // Most events indexed in one transaction (bounds how long appends wait behind the indexer).
+  int64_t max_index_events = 16384;
 };
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
