@@ -80,16 +80,20 @@ void commit_staged(StoragePointer self) {
   }
 }
 
-// After a commit: schedule the indexer when the actor is idle or the tail is long. The note lands
-// behind the messages already queued, so waiting appends are committed first.
+// After a commit: schedule the indexer. A long tail is indexed right after the messages already
+// queued (so waiting appends are committed first); a short one only after index_idle_delay, so
+// an append-at-a-time producer does not pay for an index transaction after every commit.
 void schedule_index(StoragePointer self) {
   auto& st = self->state;
   if (st.index_scheduled) return;
   const int64_t tail = st.writer->storage().unindexed_events();
   if (tail == 0) return;
-  if (tail < st.config.index_batch_events && !self->mailbox().empty()) return;
   st.index_scheduled = true;
-  self->send(self, index_atom::value);
+  if (tail >= st.config.index_batch_events) {
+    self->send(self, index_atom::value);
+  } else {
+    self->delayed_send(self, st.config.index_idle_delay, index_atom::value);
+  }
 }
 
 void index_tail(StoragePointer self) {
@@ -99,9 +103,7 @@ void index_tail(StoragePointer self) {
   const int64_t tail = log.unindexed_events();
   if (tail == 0) return;
   if (tail < st.config.index_batch_events && !self->mailbox().empty()) {
-    // Appends arrived meanwhile: they go first; look again once they are through.
-    st.index_scheduled = true;
-    self->send(self, index_atom::value);
+    schedule_index(self);  // appends arrived meanwhile: they go first
     return;
   }
   auto done = log.catch_up_indexes(st.config.max_index_events);

@@ -13,12 +13,14 @@
 // It runs detached (its own thread): SQLite blocks.
 //
 // Derived indexes: the acknowledged commit writes only the event rows. The actor indexes the
-// unindexed tail (Storage::catch_up_indexes) after the acks are delivered, when its mailbox is
-// empty (idle) or the tail has reached index_batch_events, so under load the index work is done
-// in large batches and readers never scan more than about that many unindexed events.
+// unindexed tail (Storage::catch_up_indexes) after the acks are delivered: at once when the tail
+// has reached index_batch_events, else after index_idle_delay when the mailbox is empty. So under
+// load the index work is done in large batches, a quiet log is fully indexed within moments, and
+// readers never scan more than about index_batch_events unindexed events.
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -62,9 +64,10 @@ struct StorageActorConfig {
   // A group never grows beyond this many events; the actor commits as soon as it is reached
   // (LevelDB caps its group for the same reason: a small write must not wait for a huge one).
   size_t max_group_events = 8192;
-  // Index as soon as this many committed events are unindexed, even while appends wait; below
-  // it, only when the mailbox is empty.
+  // Index as soon as this many committed events are unindexed, behind the appends already
+  // queued; a shorter tail waits index_idle_delay and is indexed once the mailbox is empty.
   int64_t index_batch_events = 2048;
+  std::chrono::milliseconds index_idle_delay{20};
   // Most events indexed in one transaction (bounds how long appends wait behind the indexer).
   int64_t max_index_events = 16384;
 };
