@@ -22,13 +22,11 @@
 #include <string>
 
 #include "messages/error.h"
+#include "storage/checks.h"  // kIndexedIdxKey, the watermark's meta key
 
 struct sqlite3;
 
 namespace bel::storage {
-
-// meta key of the watermark; managed by the storage (set_meta refuses it).
-inline constexpr const char* kIndexedIdxKey = "indexed_idx";
 
 // The log's watermark: event_keys holds the keys of exactly the events with idx <= it. 0 when
 // meta has none (a log whose schema predates it is migrated with the watermark at its end).

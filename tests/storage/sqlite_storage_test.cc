@@ -362,6 +362,7 @@ TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
   EXPECT_EQ(log->unindexed_events(), 0);
   EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'indexed_idx'"),
             std::vector<std::string>{"2"});
+  EXPECT_EQ(log->set_meta("indexed_idx", "0").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY idx, kind, key"),
             (std::vector<std::string>{"1|data/a|1", "1|data/a|2", "1|data/b|2", "2|//jobs:a|2",
                                       "3|run-1|2"}));
