@@ -33,6 +33,7 @@ struct ClientResult {
   int64_t failed = 0;
   std::string first_error;
   Clock::duration elapsed{};
+  std::vector<double> latencies_us;  // per acknowledged append, send to answer
 };
 
 // What the client shares with the thread that waits for it.
@@ -57,9 +58,11 @@ using ClientPointer = caf::stateful_actor<ClientState>*;
 
 void send_next(ClientPointer self);
 
-void on_answer(ClientPointer self, const caf::error* error) {
+void on_answer(ClientPointer self, const caf::error* error, Clock::time_point sent) {
   auto& st = self->state;
   --st.in_flight;
+  st.result.latencies_us.push_back(
+      std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
   if (error == nullptr) {
     ++st.result.acked;
   } else if (st.result.failed++ == 0) {
@@ -79,9 +82,10 @@ void send_next(ClientPointer self) {
   auto& st = self->state;
   const BuildEvent& event = (*st.events)[st.next++];
   ++st.in_flight;
+  const auto sent = Clock::now();
   self->request(st.target, kAppendTimeout, append_atom::value, event)
-      .then([=](const AppendAck&) { on_answer(self, nullptr); },
-            [=](const caf::error& e) { on_answer(self, &e); });
+      .then([=](const AppendAck&) { on_answer(self, nullptr, sent); },
+            [=](const caf::error& e) { on_answer(self, &e, sent); });
 }
 
 // Keeps `window` appends in flight until every event is answered, then fulfils the promise.
@@ -94,6 +98,7 @@ caf::behavior append_client(ClientPointer self, caf::actor target,
   st.window = window;
   st.shared = std::move(shared);
   st.start = Clock::now();
+  st.result.latencies_us.reserve(events->size());
   if (events->empty()) {
     st.shared->done.set_value(st.result);
     self->quit();
@@ -114,6 +119,20 @@ Result<StorageStats> ask_stats(caf::actor_system& system, const caf::actor& targ
 }
 
 }  // namespace
+
+Latency latency_percentiles(std::vector<double> samples_us) {
+  Latency l;
+  if (samples_us.empty()) return l;
+  std::sort(samples_us.begin(), samples_us.end());
+  auto at = [&](double q) {
+    const auto i = static_cast<size_t>(q * static_cast<double>(samples_us.size() - 1) + 0.5);
+    return samples_us[std::min(i, samples_us.size() - 1)];
+  };
+  l.p50 = at(0.5);
+  l.p99 = at(0.99);
+  l.p999 = at(0.999);
+  return l;
+}
 
 const char* to_string(AppendPath path) {
   return path == AppendPath::coordinator ? "coordinator" : "storage-actor";
@@ -179,6 +198,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   out.seconds = std::chrono::duration<double>(run.elapsed).count();
   out.per_second = out.seconds > 0 ? static_cast<double>(run.acked) / out.seconds : 0;
   out.stats = *stats;
+  out.latency_us = latency_percentiles(run.latencies_us);
   return out;
 }
 

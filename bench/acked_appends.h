@@ -45,11 +45,22 @@ struct AckedAppendsOptions {
   AppendPath path = AppendPath::coordinator;
 };
 
+// Acknowledgement latency (send to answer) of one run, in microseconds.
+struct Latency {
+  double p50 = 0;
+  double p99 = 0;
+  double p999 = 0;
+};
+
+// The percentiles of `samples_us` (nearest rank); zeros when empty.
+Latency latency_percentiles(std::vector<double> samples_us);
+
 struct AckedAppends {
   int64_t events = 0;
   double seconds = 0;
   double per_second = 0;  // acknowledged appends per second
   StorageStats stats;     // the storage actor's counters after the run
+  Latency latency_us;     // per acknowledged append
   // events_appended / commits: the group size group commit achieved.
   double average_group() const {
     return stats.commits() > 0

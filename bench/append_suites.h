@@ -2,14 +2,15 @@
 // them. Each repetition writes fresh files (bel's log and the baseline's) and removes them; odd
 // repetitions run the baseline first, so that neither side always follows the other's I/O.
 //
-//   P1  value: acked appends/s through bel (window 1000, single-event appends, durability full)
-//       baseline: raw SQLite batch inserts of the same rows, one transaction per G rows, where G
-//       is the average group the storage actor committed in the same repetition (the previous
-//       one when the baseline runs first)
-//       target: value >= 100000/s and ratio >= 0.6
+//   P1  value: acked appends/s through bel (window 1000, single-event appends, durability full,
+//       ids from the client library's bel::new_event_id)
+//       baseline: the pure-append ceiling, one integer-keyed row per event in raw SQLite, one
+//       transaction per G rows, where G is the average group the storage actor committed in the
+//       same repetition (the previous one when the baseline runs first)
+//       target: value >= 100000/s and ratio >= 0.5; detail: group size, ack latency percentiles
 //   P2  value: acked appends/s through bel, one at a time (window 1)
 //       baseline: raw SQLite, one commit per row, same rows, synchronous=FULL, WAL
-//       target: ratio >= 0.6
+//       target: ratio >= 0.6; detail: ack latency percentiles
 //   P3  value: P1's value (measured again unless P1 ran in this run)
 //       baseline: the naive design, one transaction per event with its JSON text as payload, no
 //       actors, on the first events of the same workload
@@ -28,7 +29,7 @@ inline constexpr int64_t kP2DefaultEvents = 2000;
 inline constexpr int64_t kP3DefaultEvents = 2000;  // of the naive baseline: ~1 fsync each
 inline constexpr int kP1Window = 1000;
 inline constexpr double kP1MinPerSecond = 100000;
-inline constexpr double kP1MinRatio = 0.6;
+inline constexpr double kP1MinRatio = 0.5;
 inline constexpr double kP2MinRatio = 0.6;
 inline constexpr double kP3MinRatio = 20;
 

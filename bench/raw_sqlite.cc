@@ -74,10 +74,10 @@ class RawDb {
 
   Status insert(int64_t idx, const std::string& event_id, int64_t timestamp,
                 const std::string& build_request_id, int event_type, const std::string& payload,
-                bool payload_is_text, const EventKeys& keys) {
+                bool payload_is_text, const EventKeys* keys) {
     sqlite3_stmt* s = insert_event_.get();
     sqlite3_bind_int64(s, 1, idx);
-    sqlite3_bind_text(s, 2, event_id.data(), static_cast<int>(event_id.size()), SQLITE_STATIC);
+    storage::bind_event_id(s, 2, event_id);
     sqlite3_bind_int64(s, 3, timestamp);
     sqlite3_bind_text(s, 4, build_request_id.data(), static_cast<int>(build_request_id.size()),
                       SQLITE_STATIC);
@@ -88,6 +88,7 @@ class RawDb {
       sqlite3_bind_blob(s, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
     }
     BEL_RETURN_IF_ERROR(step(s, "insert"));
+    if (keys == nullptr) return ok_status();
     sqlite3_stmt* k = insert_key_.get();
     auto keys_of_kind = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
       for (const auto& v : values) {
@@ -98,9 +99,24 @@ class RawDb {
       }
       return ok_status();
     };
-    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::partition, keys.partitions));
-    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::job_label, keys.job_labels));
-    return keys_of_kind(KeyKind::job_run_id, keys.job_run_ids);
+    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::partition, keys->partitions));
+    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::job_label, keys->job_labels));
+    return keys_of_kind(KeyKind::job_run_id, keys->job_run_ids);
+  }
+
+  // The pure-append ceiling's table: one row per event keyed by integer, nothing else.
+  Status create_pure() {
+    BEL_RETURN_IF_ERROR(storage::exec_sql(
+        db_.get(), where_, "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
+        "creating the pure-append table"));
+    return prepare(&insert_pure_, "INSERT INTO pure(idx, payload) VALUES(?, ?)");
+  }
+
+  Status insert_pure(int64_t idx, const std::string& payload) {
+    sqlite3_stmt* s = insert_pure_.get();
+    sqlite3_bind_int64(s, 1, idx);
+    sqlite3_bind_blob(s, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    return step(s, "insert");
   }
 
  private:
@@ -128,6 +144,7 @@ class RawDb {
   std::unique_ptr<sqlite3, Close> db_;
   storage::Statement insert_event_;
   storage::Statement insert_key_;
+  storage::Statement insert_pure_;
   storage::Statement begin_;
   storage::Statement commit_;
 };
@@ -165,12 +182,18 @@ std::vector<RawRow> raw_rows(const std::vector<BuildEvent>& events) {
   return rows;
 }
 
-Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<RawRow>& rows,
-                                  int64_t batch_size, bool durability_full,
-                                  const ProgressFn& progress) {
+namespace {
+
+// `rows` in transactions of `batch_size` rows on a fresh `path`; `setup` runs once before the
+// clock starts, `insert(db, idx, row)` once per row.
+template <typename Setup, typename Insert>
+Result<RawRate> batched(const std::string& path, const std::vector<RawRow>& rows,
+                        int64_t batch_size, bool durability_full, const ProgressFn& progress,
+                        const Setup& setup, const Insert& insert) {
   if (batch_size < 1) batch_size = 1;
   RawDb db;
   BEL_RETURN_IF_ERROR(db.open(path, durability_full));
+  BEL_RETURN_IF_ERROR(setup(db));
   const auto total = static_cast<int64_t>(rows.size());
   Throttled report(progress, total);
   int64_t transactions = 0;
@@ -179,15 +202,34 @@ Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<Raw
     const int64_t end = std::min(total, first + batch_size);
     BEL_RETURN_IF_ERROR(db.begin());
     for (int64_t i = first; i < end; ++i) {
-      const RawRow& r = rows[static_cast<size_t>(i)];
-      BEL_RETURN_IF_ERROR(db.insert(i + 1, r.event_id, r.timestamp, r.build_request_id,
-                                    r.event_type, r.payload, false, r.keys));
+      BEL_RETURN_IF_ERROR(insert(db, i + 1, rows[static_cast<size_t>(i)]));
     }
     BEL_RETURN_IF_ERROR(db.commit());
     ++transactions;
     report(end);
   }
   return rate_of(total, transactions, Clock::now() - start);
+}
+
+}  // namespace
+
+Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<RawRow>& rows,
+                                  int64_t batch_size, bool durability_full,
+                                  const ProgressFn& progress) {
+  return batched(
+      path, rows, batch_size, durability_full, progress, [](RawDb&) { return ok_status(); },
+      [](RawDb& db, int64_t idx, const RawRow& r) {
+        return db.insert(idx, r.event_id, r.timestamp, r.build_request_id, r.event_type, r.payload,
+                         false, nullptr);
+      });
+}
+
+Result<RawRate> pure_append_ceiling(const std::string& path, const std::vector<RawRow>& rows,
+                                    int64_t batch_size, bool durability_full,
+                                    const ProgressFn& progress) {
+  return batched(
+      path, rows, batch_size, durability_full, progress, [](RawDb& db) { return db.create_pure(); },
+      [](RawDb& db, int64_t idx, const RawRow& r) { return db.insert_pure(idx, r.payload); });
 }
 
 Result<RawRate> raw_commit_per_row(const std::string& path, const std::vector<RawRow>& rows,
@@ -208,7 +250,7 @@ Result<RawRate> naive_json_per_event(const std::string& path, const std::vector<
     const EventKeys keys = keys_of(e);
     BEL_RETURN_IF_ERROR(db.begin());
     BEL_RETURN_IF_ERROR(db.insert(i + 1, e.event_id(), e.timestamp(), e.build_request_id(),
-                                  event_type_number(e), json, true, keys));
+                                  event_type_number(e), json, true, &keys));
     BEL_RETURN_IF_ERROR(db.commit());
     report(i + 1);
   }

@@ -1,6 +1,8 @@
 // The baselines of `bel bench` that write SQLite directly (SPEC section 8): the same schema as a
-// bel log (storage::sqlite_migrations(), WAL, the same synchronous setting), the same rows
-// (events + event_keys), but no actors, no validation, no idempotency lookups.
+// bel log (storage::sqlite_migrations(), WAL, the same synchronous setting), the same rows an
+// acknowledged bel commit writes (events rows, ids in their compact form; the key index is
+// derived and written later, storage/sqlite_indexer.h), but no actors, no validation, no
+// idempotency lookups. The pure-append ceiling writes one integer-keyed row per event only.
 //
 //   auto rows = bel::bench::raw_rows(events);                      // payloads serialized up front
 //   auto rate = bel::bench::raw_batch_inserts(dir + "/raw.db", rows, 512, true, progress);
@@ -52,12 +54,19 @@ Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<Raw
                                   int64_t batch_size, bool durability_full,
                                   const ProgressFn& progress = {});
 
+// The pure-append ceiling (SPEC section 8, P1): one row per event in a table keyed by integer
+// (idx, payload), no event_id, no other index, in transactions of `batch_size` rows.
+Result<RawRate> pure_append_ceiling(const std::string& path, const std::vector<RawRow>& rows,
+                                    int64_t batch_size, bool durability_full,
+                                    const ProgressFn& progress = {});
+
 // The one-commit-per-row ceiling: raw_batch_inserts with batch_size 1.
 Result<RawRate> raw_commit_per_row(const std::string& path, const std::vector<RawRow>& rows,
                                    bool durability_full, const ProgressFn& progress = {});
 
 // The naive design bel replaces: one transaction per event, the payload the event's JSON text
-// (to_json, built inside the timed loop, as are its index rows), no actors, no group commit.
+// (to_json, built inside the timed loop, as are its index rows, written in the same
+// transaction), no actors, no group commit.
 Result<RawRate> naive_json_per_event(const std::string& path, const std::vector<BuildEvent>& events,
                                      bool durability_full, const ProgressFn& progress = {});
 

@@ -37,7 +37,7 @@ file(GLOB BEL_CLIENT_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/actors/clie
 install(FILES actors/bel_api.h actors/caf_support.h actors/coordinator.h
         DESTINATION ${BEL_INSTALL_INCLUDEDIR}/actors)
 install(FILES ${BEL_CLIENT_HEADERS} DESTINATION ${BEL_INSTALL_INCLUDEDIR}/actors/client)
-install(FILES messages/error.h messages/types.h messages/bel.proto
+install(FILES messages/error.h messages/event_id.h messages/types.h messages/bel.proto
               ${PROJECT_BINARY_DIR}/messages/bel.pb.h
         DESTINATION ${BEL_INSTALL_INCLUDEDIR}/messages)
 

@@ -33,7 +33,7 @@ Status check_meta_key(const std::string& uri, const std::string& key) {
   if (key.empty()) {
     return make_error(ErrorCode::invalid_argument, fmt::format("{}: set_meta: key is empty", uri));
   }
-  if (key == kSchemaVersionKey) {
+  if (key == kSchemaVersionKey || key == kIndexedIdxKey) {
     return make_error(ErrorCode::invalid_argument,
                       fmt::format("{}: set_meta: \"{}\" is managed by the storage", uri, key));
   }

@@ -16,6 +16,8 @@ namespace bel::storage {
 
 // The meta key holding the schema version; the storage writes it, set_meta refuses it.
 inline constexpr const char* kSchemaVersionKey = "schema_version";
+// The meta key of the SQLite key index's watermark (storage/sqlite_indexer.h); refused likewise.
+inline constexpr const char* kIndexedIdxKey = "indexed_idx";
 
 // invalid_argument for a limit outside 1..kMaxListLimit, a negative since_idx or a filter that
 // check_filter rejects: "memory://: list_events: limit 0 is out of range 1..10000".
@@ -25,7 +27,8 @@ Status check_list_args(const std::string& uri, int64_t since_idx, const EventFil
 // invalid_argument "<uri>: <what>: opened read-only".
 Error read_only_error(const std::string& uri, const char* what);
 
-// invalid_argument for a key the storage manages itself (schema_version) or an empty key.
+// invalid_argument for a key the storage manages itself (schema_version, indexed_idx) or an
+// empty key.
 Status check_meta_key(const std::string& uri, const std::string& key);
 
 // duplicate_event_id "<uri>: append #<position + 1>: event_id "<id>" is not unique (...)";

@@ -43,7 +43,7 @@ void criterion_of(const EventFilter& filter, KeyKind kind, const Strings** value
 // values (key IN (...)), one per pattern with a literal prefix (key >= ? AND key < ? AND
 // key GLOB ?), one for the other patterns (key GLOB ? OR ...). Separate arms, rather than one
 // OR, let SQLite seek the primary key for each even without ANALYZE statistics.
-void add_key_arms(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilter& filter) {
+void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& filter) {
   const Strings* values = nullptr;
   const Strings* patterns = nullptr;
   criterion_of(filter, kind, &values, &patterns);
@@ -67,9 +67,10 @@ void add_key_arms(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilte
   auto open_arm = [&] {
     if (!first) q.sql += " UNION ALL ";
     first = false;
-    q.sql += "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND ";
+    q.sql += "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ? AND ";
     q.params.emplace_back(static_cast<int64_t>(kind));
-    q.params.emplace_back(since_idx);
+    q.params.emplace_back(range.after);
+    q.params.emplace_back(range.until);
   };
   if (!exact.empty()) {
     open_arm();
@@ -98,9 +99,9 @@ void add_key_arms(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilte
   }
 }
 
-void add_key_criterion(SqlQuery& q, KeyKind kind, int64_t since_idx, const EventFilter& filter) {
+void add_key_criterion(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& filter) {
   q.sql += " AND idx IN (";
-  add_key_arms(q, kind, since_idx, filter);
+  add_key_arms(q, kind, range, filter);
   q.sql += ")";
 }
 
@@ -118,10 +119,11 @@ std::optional<std::string> prefix_upper_bound(std::string prefix) {
   return std::nullopt;
 }
 
-SqlQuery list_events_query(int64_t since_idx, const EventFilter& filter, int64_t row_limit) {
+SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit) {
   SqlQuery q;
-  q.sql = "SELECT idx, payload FROM events WHERE idx > ?";
-  q.params.emplace_back(since_idx);
+  q.sql = "SELECT idx, payload FROM events WHERE idx > ? AND idx <= ?";
+  q.params.emplace_back(range.after);
+  q.params.emplace_back(range.until);
   if (!filter.build_request_ids().empty()) {
     q.sql += " AND build_request_id IN (";
     placeholders(q.sql, filter.build_request_ids_size());
@@ -137,10 +139,10 @@ SqlQuery list_events_query(int64_t since_idx, const EventFilter& filter, int64_t
     }
   }
   if (!filter.partition_refs().empty() || !filter.partition_patterns().empty()) {
-    add_key_criterion(q, KeyKind::partition, since_idx, filter);
+    add_key_criterion(q, KeyKind::partition, range, filter);
   }
-  if (!filter.job_labels().empty()) add_key_criterion(q, KeyKind::job_label, since_idx, filter);
-  if (!filter.job_run_ids().empty()) add_key_criterion(q, KeyKind::job_run_id, since_idx, filter);
+  if (!filter.job_labels().empty()) add_key_criterion(q, KeyKind::job_label, range, filter);
+  if (!filter.job_run_ids().empty()) add_key_criterion(q, KeyKind::job_run_id, range, filter);
   q.sql += " ORDER BY idx";
   if (row_limit > 0) {
     q.sql += " LIMIT ?";
@@ -149,10 +151,10 @@ SqlQuery list_events_query(int64_t since_idx, const EventFilter& filter, int64_t
   return q;
 }
 
-SqlQuery key_count_query(KeyKind kind, int64_t since_idx, const EventFilter& filter, int64_t cap) {
+SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap) {
   SqlQuery q;
   q.sql = "SELECT count(*) FROM (";
-  add_key_arms(q, kind, since_idx, filter);
+  add_key_arms(q, kind, range, filter);
   q.sql += " LIMIT ?)";
   q.params.emplace_back(cap);
   return q;

@@ -7,6 +7,7 @@
 #include <cassert>
 #include <charconv>
 
+#include "messages/event_id.h"
 #include "storage/checks.h"
 #include "storage/sqlite_support.h"
 #include "storage/storage.h"
@@ -16,6 +17,20 @@ namespace {
 
 Error not_a_bel_log(const std::string& uri, std::string_view why) {
   return make_error(ErrorCode::storage_corrupt, fmt::format("{}: not a bel log: {}", uri, why));
+}
+
+// bel_compact_event_id(id): the id as schema version 2 stores it (16-byte BLOB for a canonical
+// lowercase UUID, the TEXT unchanged otherwise; see bind_event_id in sqlite_support.h).
+void compact_event_id(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    const auto size = static_cast<size_t>(sqlite3_value_bytes(argv[0]));
+    if (auto bytes = uuid_to_bytes(std::string_view(text, size))) {
+      sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()), SQLITE_TRANSIENT);
+      return;
+    }
+  }
+  sqlite3_result_value(ctx, argv[0]);
 }
 
 }  // namespace
@@ -33,6 +48,17 @@ const std::vector<Migration>& sqlite_migrations() {
            "CREATE TABLE snapshots(view TEXT NOT NULL, version INTEGER NOT NULL,"
            " applied_idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(view, version))",
            "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+       }},
+      // Compact ids: canonical lowercase UUIDs as 16 bytes; other ids stay TEXT.
+      {2,
+       {
+           "UPDATE events SET event_id = bel_compact_event_id(event_id)"
+           " WHERE typeof(event_id) = 'text' AND length(event_id) = 36",
+       }},
+      // event_keys becomes derived: until now every commit wrote it, so it covers the whole log.
+      {3,
+       {
+           "INSERT INTO meta(key, value) SELECT 'indexed_idx', coalesce(max(idx), 0) FROM events",
        }},
   };
   assert(!steps.empty() && steps.back().to_version == kSchemaVersion);
@@ -97,6 +123,10 @@ Status check_not_too_new(const std::string& uri, int version) {
 Status migrate(sqlite3* db, const std::string& uri, int from_version) {
   assert(0 <= from_version && from_version <= kSchemaVersion);
   if (from_version == kSchemaVersion) return ok_status();
+  int rc =
+      sqlite3_create_function_v2(db, "bel_compact_event_id", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                 nullptr, compact_event_id, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(uri, db, rc, "migrating: registering functions");
   for (const auto& step : sqlite_migrations()) {
     if (step.to_version <= from_version) continue;
     for (const char* sql : step.statements) {
@@ -112,7 +142,7 @@ Status migrate(sqlite3* db, const std::string& uri, int from_version) {
   const std::string version = std::to_string(kSchemaVersion);
   sqlite3_bind_text(stmt->get(), 1, kSchemaVersionKey, -1, SQLITE_STATIC);
   sqlite3_bind_text(stmt->get(), 2, version.c_str(), -1, SQLITE_STATIC);
-  int rc = sqlite3_step(stmt->get());
+  rc = sqlite3_step(stmt->get());
   if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "recording the schema version");
   return ok_status();
 }

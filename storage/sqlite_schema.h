@@ -10,11 +10,15 @@
 //
 // Tables:
 //   events(idx, event_id, timestamp, build_request_id, event_type, payload)
-//       payload is the serialized BuildEvent with idx cleared; event_type its oneof field number
+//       payload is the serialized BuildEvent with idx cleared; event_type its oneof field
+//       number; event_id is a 16-byte BLOB for a canonical lowercase UUID, TEXT for any other
+//       id (version 2), so the UNIQUE index on it stays small
 //   event_keys(kind, key, idx) WITHOUT ROWID   kind is messages/event_keys.h KeyKind; rows are
-//       keys_of(event), used by partition / job label / job run filters
+//       keys_of(event), used by partition / job label / job run filters. Derived, and behind the
+//       log: it holds exactly the events with idx <= meta.indexed_idx (version 3;
+//       storage/sqlite_indexer.h)
 //   snapshots(view, version, applied_idx, data)   one row per (view, version)
-//   meta(key, value)                              schema_version and settings
+//   meta(key, value)                              schema_version, indexed_idx and settings
 #ifndef BEL_STORAGE_SQLITE_SCHEMA_H_
 #define BEL_STORAGE_SQLITE_SCHEMA_H_
 

@@ -9,6 +9,7 @@
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "storage/checks.h"
+#include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
 
@@ -180,8 +181,24 @@ Status SqliteStorage::initialize() {
     if (rc != SQLITE_DONE) return error(rc, "initialize: commit");
     return ok_status();
   }();
-  if (!migrated.ok()) rollback();
-  return migrated;
+  if (!migrated.ok()) {
+    rollback();
+    return migrated;
+  }
+  auto last = last_idx();
+  if (!last.ok()) return last.error();
+  committed_idx_ = *last;
+  auto indexed = read_indexed_idx(db_, uri_);
+  if (!indexed.ok()) return indexed.error();
+  indexed_idx_ = *indexed;
+  // A writer that stopped (or crashed) with an unindexed tail left it for the next one: index it
+  // now, in bounded transactions, so the tail readers scan stays short.
+  while (unindexed_events() > 0) {
+    auto done = catch_up_indexes(kIndexBatchEvents);
+    if (!done.ok()) return done.error();
+    if (*done == 0) break;
+  }
+  return ok_status();
 }
 
 Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& events) {
@@ -195,8 +212,6 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
                              "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                              " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)");
   if (!insert_event.ok()) return insert_event.error();
-  auto insert_key = cached(insert_key_, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
-  if (!insert_key.ok()) return insert_key.error();
 
   BuildEvent without_idx;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -216,7 +231,7 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
       sqlite3_stmt* stmt = *insert_event;
       StatementReset reset(stmt);
       sqlite3_bind_int64(stmt, 1, idx);
-      bind_text(stmt, 2, event->event_id());
+      bind_event_id(stmt, 2, event->event_id());
       sqlite3_bind_int64(stmt, 3, event->timestamp());
       bind_text(stmt, 4, event->build_request_id());
       sqlite3_bind_int(stmt, 5, event_type_number(*event));
@@ -227,22 +242,6 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
       }
       if (rc != SQLITE_DONE) return error(rc, fmt::format("append #{}", i + 1));
     }
-    const EventKeys keys = keys_of(*event);
-    auto insert_keys = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
-      sqlite3_stmt* stmt = *insert_key;
-      for (const auto& value : values) {
-        StatementReset reset(stmt);
-        sqlite3_bind_int(stmt, 1, static_cast<int>(kind));
-        bind_text(stmt, 2, value);
-        sqlite3_bind_int64(stmt, 3, idx);
-        int rc = sqlite3_step(stmt);
-        if (rc != SQLITE_DONE) return error(rc, fmt::format("append #{}: index row", i + 1));
-      }
-      return ok_status();
-    };
-    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::partition, keys.partitions));
-    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::job_label, keys.job_labels));
-    BEL_RETURN_IF_ERROR(insert_keys(KeyKind::job_run_id, keys.job_run_ids));
   }
   return first_idx;
 }
@@ -279,6 +278,7 @@ Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<Build
   }
   ++counters_.commits;
   counters_.events_appended += static_cast<int64_t>(events.size());
+  committed_idx_ = *written + static_cast<int64_t>(events.size()) - 1;
   std::vector<int64_t> idxs(events.size());
   for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
   return idxs;
@@ -304,9 +304,8 @@ Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
   return *stmt;
 }
 
-Result<bool> SqliteStorage::is_selective(KeyKind kind, int64_t since_idx,
-                                         const EventFilter& filter) {
-  const SqlQuery query = key_count_query(kind, since_idx, filter, kSelectiveKeyRows);
+Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter) {
+  const SqlQuery query = key_count_query(kind, range, filter, kSelectiveKeyRows);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
@@ -314,6 +313,15 @@ Result<bool> SqliteStorage::is_selective(KeyKind kind, int64_t since_idx,
   if (rc != SQLITE_ROW) return error(rc, "list_events");
   return sqlite3_column_int64(*stmt, 0) < kSelectiveKeyRows;
 }
+
+namespace {
+
+bool has_key_criterion(const EventFilter& f) {
+  return !f.partition_refs().empty() || !f.partition_patterns().empty() ||
+         !f.job_labels().empty() || !f.job_run_ids().empty();
+}
+
+}  // namespace
 
 Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilter& filter,
                                              int limit) {
@@ -326,46 +334,74 @@ Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilte
                                     uri_, pattern.size(), max_pattern));
     }
   }
+  EventPage page;
+  page.set_next_idx(since_idx);
+  if (!has_key_criterion(filter)) {
+    BEL_RETURN_IF_ERROR(
+        read_page(IdxRange{since_idx}, filter, limit, /*through_keys=*/false, page));
+    return page;
+  }
+  // event_keys covers idx <= indexed (sqlite_indexer.h): read up to there through it, then the
+  // unindexed tail above it by decoding each event. The watermark only moves up and the index is
+  // exact below it, so a watermark read before an indexer commit still gives the right answer.
+  int64_t indexed = indexed_idx_;
+  if (options_.read_only) {
+    auto stored = read_indexed_idx(db_, uri_);
+    if (!stored.ok()) return stored.error();
+    indexed = *stored;
+  }
+  const int64_t split = std::max(since_idx, indexed);
+  if (split > since_idx) {
+    BEL_RETURN_IF_ERROR(read_page(IdxRange{since_idx, split}, filter, limit, true, page));
+    if (page.has_more()) return page;
+  }
+  BEL_RETURN_IF_ERROR(read_page(IdxRange{split}, filter, limit, false, page));
+  return page;
+}
 
+Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int limit,
+                                bool through_keys, EventPage& page) {
   // A selective key criterion drives the query through event_keys. One that selects many index
   // rows (a pattern like "data/*", a busy job label) would make SQLite collect every matching
   // idx before returning the first page; such a criterion is instead checked here, on events
-  // read in idx order, and the read stops as soon as the page is full.
+  // read in idx order, and the read stops as soon as the page is full. Without the index (the
+  // unindexed tail) every key criterion is checked here.
   EventFilter in_sql = filter;
   bool check_here = false;
   auto plan = [&](KeyKind kind, bool present, void (*drop)(EventFilter&)) -> Status {
     if (!present) return ok_status();
-    auto selective = is_selective(kind, since_idx, filter);
-    if (!selective.ok()) return selective.error();
-    if (!*selective) {
+    bool selective = false;
+    if (through_keys) {
+      auto counted = is_selective(kind, range, filter);
+      if (!counted.ok()) return counted.error();
+      selective = *counted;
+    }
+    if (!selective) {
       drop(in_sql);
       check_here = true;
     }
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(
-      plan(KeyKind::partition,
-           !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
-           [](EventFilter& f) {
-             f.clear_partition_refs();
-             f.clear_partition_patterns();
-           }));
+  BEL_RETURN_IF_ERROR(plan(KeyKind::partition,
+                           !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
+                           [](EventFilter& f) {
+                             f.clear_partition_refs();
+                             f.clear_partition_patterns();
+                           }));
   BEL_RETURN_IF_ERROR(plan(KeyKind::job_label, !filter.job_labels().empty(),
                            [](EventFilter& f) { f.clear_job_labels(); }));
   BEL_RETURN_IF_ERROR(plan(KeyKind::job_run_id, !filter.job_run_ids().empty(),
                            [](EventFilter& f) { f.clear_job_run_ids(); }));
 
   // Without checks here, one row past the limit tells whether a further call would return
-  // anything; with them, rows are read until a match past the limit or the end.
-  const SqlQuery query =
-      list_events_query(since_idx, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1);
+  // anything; with them, rows are read until a match past the limit or the end. `page` may
+  // already hold events from a lower range.
+  auto* events = page.mutable_events();
+  const SqlQuery query = list_events_query(
+      range, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1 - events->size());
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
-
-  EventPage page;
-  page.set_next_idx(since_idx);
-  auto* events = page.mutable_events();
   for (;;) {
     int rc = sqlite3_step(*stmt);
     if (rc == SQLITE_DONE) break;
@@ -393,7 +429,19 @@ Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilte
     event->set_idx(idx);
     page.set_next_idx(idx);
   }
-  return page;
+  return ok_status();
+}
+
+Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {
+  if (options_.read_only) return read_only_error(uri_, "catch_up_indexes");
+  auto done = index_events(db_, uri_, max_events, options_.durability_full);
+  if (!done.ok()) return done.error();
+  indexed_idx_ = done->indexed_idx;
+  return done->events;
+}
+
+int64_t SqliteStorage::unindexed_events() const {
+  return options_.read_only ? 0 : std::max<int64_t>(0, committed_idx_ - indexed_idx_);
 }
 
 Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
@@ -408,7 +456,9 @@ Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
     auto stmt = cached_list(sql);
     if (!stmt.ok()) return stmt.error();
     StatementReset reset(*stmt);
-    for (size_t i = 0; i < n; ++i) bind_text(*stmt, static_cast<int>(i) + 1, event_ids[start + i]);
+    for (size_t i = 0; i < n; ++i) {
+      bind_event_id(*stmt, static_cast<int>(i) + 1, event_ids[start + i]);
+    }
     for (;;) {
       int rc = sqlite3_step(*stmt);
       if (rc == SQLITE_DONE) break;

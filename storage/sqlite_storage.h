@@ -7,6 +7,10 @@
 //   BEL_RETURN_IF_ERROR((*log)->initialize());   // creates or migrates the schema
 //
 // Schema and migrations: storage/sqlite_schema.h; filter -> SQL: storage/sqlite_query.h.
+// append_batch writes the event rows only; the key index (event_keys) is derived and trails the
+// log: catch_up_indexes() extends it in batches (the storage actor calls it), initialize()
+// indexes whatever tail a previous writer left, and list_events reads through the index up to
+// its watermark and decodes the unindexed tail above it (storage/sqlite_indexer.h).
 // Every error names the URI. SQLite failures are storage_unavailable, or storage_corrupt for
 // SQLITE_CORRUPT / SQLITE_NOTADB; a write that fails is rolled back whole.
 //
@@ -36,6 +40,8 @@ class SqliteStorage final : public Storage {
   // list_events: a partition / job label / job run criterion that selects fewer index rows than
   // this drives the query through event_keys; a broader one is checked on events read in order.
   static constexpr int64_t kSelectiveKeyRows = 2000;
+  // Events indexed per catch_up_indexes transaction when opening a writer on an unindexed tail.
+  static constexpr int64_t kIndexBatchEvents = 65536;
 
   // Opens the database file `path` for `uri` (which messages name). A writer creates the file
   // when missing and switches it to WAL; a read-only handle requires an existing file.
@@ -61,6 +67,8 @@ class SqliteStorage final : public Storage {
   Status save_snapshot(const Snapshot& snapshot) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
   StorageCounters counters() const override { return counters_; }
+  Result<int64_t> catch_up_indexes(int64_t max_events) override;
+  int64_t unindexed_events() const override;
   Result<std::unique_ptr<Storage>> open_reader() override;
 
  private:
@@ -75,7 +83,12 @@ class SqliteStorage final : public Storage {
   // filter has more values than SQLite accepts.
   Result<sqlite3_stmt*> bound(const SqlQuery& query);
   // Whether the filter's criterion of `kind` selects fewer than kSelectiveKeyRows index rows.
-  Result<bool> is_selective(KeyKind kind, int64_t since_idx, const EventFilter& filter);
+  Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter);
+  // Adds to `page` the events in `range` that match `filter`, until it holds `limit` and
+  // has_more is known. through_keys: query event_keys (only below the indexed watermark);
+  // otherwise key criteria are checked on each decoded event.
+  Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
+                   EventPage& page);
   Status consult_fault_hook(FaultPoint point) const;
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
@@ -88,14 +101,15 @@ class SqliteStorage final : public Storage {
   StorageOptions options_;
   sqlite3* db_;
   StorageCounters counters_;
-  std::string payload_;  // serialization buffer, reused across appends
+  int64_t committed_idx_ = 0;  // writer: the last committed idx, kept by initialize/append_batch
+  int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
+  std::string payload_;        // serialization buffer, reused across appends
 
   Statement begin_;
   Statement commit_;
   Statement rollback_;
   Statement last_idx_;
   Statement insert_event_;
-  Statement insert_key_;
   Statement get_meta_;
   Statement set_meta_;
   Statement save_snapshot_;

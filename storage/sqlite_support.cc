@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "messages/event_id.h"
+
 namespace bel::storage {
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
@@ -51,6 +53,14 @@ Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::strin
   int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(uri, db, rc, what);
   return ok_status();
+}
+
+void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id) {
+  if (auto bytes = uuid_to_bytes(id)) {
+    sqlite3_bind_blob(stmt, i, bytes->data(), static_cast<int>(bytes->size()), SQLITE_TRANSIENT);
+  } else {
+    sqlite3_bind_text(stmt, i, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+  }
 }
 
 }  // namespace bel::storage

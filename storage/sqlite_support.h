@@ -63,6 +63,13 @@ Result<Statement> prepare(sqlite3* db, const std::string& uri, std::string_view 
 // Runs `sql` (one or more statements without parameters or results worth keeping).
 Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::string_view what);
 
+// Binds an event_id as the events table stores it (schema version 2): a canonical lowercase
+// UUID as its 16 bytes (a BLOB), any other id as TEXT. SQLite never compares a BLOB equal to a
+// TEXT, so the two forms cannot collide and the UNIQUE index keeps idempotency exact. The
+// payload keeps the id's text, so upper-case and other ids come back exactly as given.
+// REQUIRES: `id` outlives the statement's next step (TEXT is bound without a copy).
+void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id);
+
 }  // namespace bel::storage
 
 #endif  // BEL_STORAGE_SQLITE_SUPPORT_H_

@@ -31,7 +31,7 @@ inline constexpr int kDefaultListLimit = 1000;
 inline constexpr int kMaxListLimit = 10000;
 
 // The schema version this build writes. Older logs are migrated; newer ones are refused.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 3;
 
 // Where a fault hook is consulted; see StorageOptions::fault_hook.
 enum class FaultPoint { begin, insert, commit };
@@ -98,6 +98,14 @@ class Storage {
   virtual Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) = 0;
 
   virtual StorageCounters counters() const = 0;
+
+  // Derived indexes (SQLite's key index) are built behind the log, not in the acknowledged
+  // commit. This indexes up to `max_events` more committed events in one transaction and returns
+  // how many; reads are exact at any lag (they scan the unindexed tail), so calling it only
+  // keeps that tail short. Backends without derived indexes return 0.
+  virtual Result<int64_t> catch_up_indexes(int64_t /*max_events*/) { return int64_t{0}; }
+  // Committed events not yet in the derived indexes; 0 for backends without any.
+  virtual int64_t unindexed_events() const { return 0; }
 
   // A read-only handle onto the same log for use on another thread (a reader actor): its own
   // connection for SQLite, the shared in-process log for memory:// and stdout. The reader sees

@@ -5,6 +5,7 @@
 //
 //   auto api = bel::actors::start_coordinator(system, "sqlite://bel.db");
 //   bel::actors::ApiClient client(system, *api);                // 30 s per call
+//   event.set_event_id(bel::new_event_id());  // optional: a retry with this id is idempotent
 //   Result<AppendAck> ack = client.append(event);                // after COMMIT
 //   if (!ack.ok()) return ack.error();
 //   Query q;
@@ -14,6 +15,10 @@
 //
 // It talks to the actor through the BelApi interface only, so a handle obtained from another
 // process works the same as one from start_coordinator.
+//
+// Event ids: leave event_id empty and the log assigns a time-ordered UUIDv7; a producer that
+// wants to retry safely sets its own, best with bel::new_event_id() (messages/event_id.h, included
+// here), which is time-ordered too and so cheaper for the log to index than a random UUID.
 //
 // Thread-safe: each call uses its own caf::scoped_actor, so calls on several threads never see
 // each other's answers, and an answer that arrives after its call timed out is dropped. Never
@@ -29,6 +34,7 @@
 
 #include "actors/bel_api.h"
 #include "messages/error.h"
+#include "messages/event_id.h"
 #include "messages/types.h"
 
 namespace bel::actors {

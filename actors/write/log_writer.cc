@@ -1,11 +1,11 @@
 #include "actors/write/log_writer.h"
 
 #include <chrono>
-#include <random>
 
 #include <google/protobuf/util/message_differencer.h>
 
 #include "actors/write/event_structure.h"
+#include "messages/event_id.h"
 #include "messages/status_names.h"
 #include "storage/checks.h"
 
@@ -39,19 +39,6 @@ bool same_event(BuildEvent incoming, bool timestamp_was_unset, BuildEvent existi
 }
 
 }  // namespace
-
-std::string new_uuid_v4() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
 
 LogWriter::LogWriter(std::unique_ptr<storage::Storage> storage, LogWriterOptions options,
                      write::ValidationMode mode)
@@ -200,7 +187,7 @@ Status LogWriter::validate_and_stage(std::vector<BuildEvent>& batch, TicketState
         continue;
       }
     } else {
-      event.set_event_id(new_uuid_v4());
+      event.set_event_id(new_event_id());  // time-ordered: the id index grows at its end
     }
     if (auto ok = rules_.apply(event, warnings); !ok.ok()) {
       return ok.error().with_context(position(i));

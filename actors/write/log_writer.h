@@ -112,9 +112,6 @@ class LogWriter {
   StorageStats stats_;
 };
 
-// A random (version 4) UUID in its canonical text form.
-std::string new_uuid_v4();
-
 }  // namespace bel::actors
 
 #endif  // BEL_ACTORS_WRITE_LOG_WRITER_H_

@@ -24,6 +24,7 @@ struct StorageState {
   std::unordered_map<LogWriter::Ticket, Waiter> waiters;
   std::vector<CommitSubscriber> subscribers;
   bool flush_scheduled = false;
+  bool index_scheduled = false;
   int64_t overloaded = 0;
   static inline const char* name = "bel.storage";
 };
@@ -34,6 +35,8 @@ std::shared_ptr<spdlog::logger> storage_log() {
   static const auto logger = component_log("storage");
   return logger;
 }
+
+void schedule_index(StoragePointer self);
 
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
@@ -69,12 +72,50 @@ void commit_staged(StoragePointer self) {
   }
   storage_log()->debug("committed events={} idx={}..{}", result.committed.size(),
                        result.committed.front().idx(), result.committed.back().idx());
+  schedule_index(self);
   if (st.subscribers.empty()) return;
   // One message shared by every subscriber (CAF messages are copy-on-write).
   auto msg = caf::make_message(committed_atom::value, std::move(result.committed));
   for (const auto& sub : st.subscribers) {
     sub->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
+}
+
+// After a commit: schedule the indexer. A long tail is indexed right after the messages already
+// queued (so waiting appends are committed first); a short one only after index_idle_delay, so
+// an append-at-a-time producer does not pay for an index transaction after every commit.
+void schedule_index(StoragePointer self) {
+  auto& st = self->state;
+  if (st.index_scheduled) return;
+  const int64_t tail = st.writer->storage().unindexed_events();
+  if (tail == 0) return;
+  st.index_scheduled = true;
+  if (tail >= st.config.index_batch_events) {
+    self->send(self, index_atom::value);
+  } else {
+    self->delayed_send(self, st.config.index_idle_delay, index_atom::value);
+  }
+}
+
+void index_tail(StoragePointer self) {
+  auto& st = self->state;
+  st.index_scheduled = false;
+  auto& log = st.writer->storage();
+  const int64_t tail = log.unindexed_events();
+  if (tail == 0) return;
+  if (tail < st.config.index_batch_events && !self->mailbox().empty()) {
+    schedule_index(self);  // appends arrived meanwhile: they go first
+    return;
+  }
+  auto done = log.catch_up_indexes(st.config.max_index_events);
+  if (!done.ok()) {
+    // The log is intact and reads stay exact; the next commit tries again.
+    storage_log()->warn("indexing failed unindexed={} error=\"{}\"", tail,
+                        done.error().to_string());
+    return;
+  }
+  storage_log()->debug("indexed events={} unindexed={}", *done, log.unindexed_events());
+  schedule_index(self);
 }
 
 // Stages `batch`; returns the ticket or the error to answer with.
@@ -189,6 +230,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         return value;
       },
       [=](flush_atom) { commit_staged(self); },
+      [=](index_atom) { index_tail(self); },
   };
 }
 

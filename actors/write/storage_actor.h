@@ -11,9 +11,16 @@
 //   // view receives (committed_atom, std::vector<BuildEvent>) after every commit
 //
 // It runs detached (its own thread): SQLite blocks.
+//
+// Derived indexes: the acknowledged commit writes only the event rows. The actor indexes the
+// unindexed tail (Storage::catch_up_indexes) after the acks are delivered: at once when the tail
+// has reached index_batch_events, else after index_idle_delay when the mailbox is empty. So under
+// load the index work is done in large batches, a quiet log is fully indexed within moments, and
+// readers never scan more than about index_batch_events unindexed events.
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -47,7 +54,9 @@ using StorageActor = caf::typed_actor<
     // manages itself or a bad validation mode.
     caf::replies_to<meta_atom, std::string, std::string>::with<std::string>,
     // Sent to itself only: commit what is staged.
-    caf::reacts_to<flush_atom>>;
+    caf::reacts_to<flush_atom>,
+    // Sent to itself only: index the log's unindexed tail (Storage::catch_up_indexes).
+    caf::reacts_to<index_atom>>;
 
 struct StorageActorConfig {
   // Above this many staged events (plus queued messages) appends are answered `overloaded`.
@@ -55,6 +64,12 @@ struct StorageActorConfig {
   // A group never grows beyond this many events; the actor commits as soon as it is reached
   // (LevelDB caps its group for the same reason: a small write must not wait for a huge one).
   size_t max_group_events = 8192;
+  // Index as soon as this many committed events are unindexed, behind the appends already
+  // queued; a shorter tail waits index_idle_delay and is indexed once the mailbox is empty.
+  int64_t index_batch_events = 2048;
+  std::chrono::milliseconds index_idle_delay{20};
+  // Most events indexed in one transaction (bounds how long appends wait behind the indexer).
+  int64_t max_index_events = 16384;
 };
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,

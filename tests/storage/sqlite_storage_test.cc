@@ -254,8 +254,8 @@ TEST_F(SqliteStorageTest, NewerSchemaVersionIsSchemaTooNew) {
   }
   Error e = open_error(uri_);
   EXPECT_EQ(e.code, ErrorCode::schema_too_new);
-  EXPECT_EQ(e.message,
-            uri_ + ": log schema version 7 is newer than this bel supports (1); upgrade bel");
+  EXPECT_EQ(e.message, uri_ + ": log schema version 7 is newer than this bel supports (" +
+                           std::to_string(kSchemaVersion) + "); upgrade bel");
 
   StorageOptions read_only;
   read_only.read_only = true;
@@ -355,6 +355,14 @@ TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
   EXPECT_EQ(stored.idx(), 0);
   EXPECT_TRUE(same_apart_from_idx(stored, job));
 
+  // The key index is derived: written by the indexer behind the log, not by the append.
+  EXPECT_EQ(raw.rows("SELECT count(*) FROM event_keys"), std::vector<std::string>{"0"});
+  EXPECT_EQ(log->unindexed_events(), 2);
+  ASSERT_EQ(*log->catch_up_indexes(1000), 2);
+  EXPECT_EQ(log->unindexed_events(), 0);
+  EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'indexed_idx'"),
+            std::vector<std::string>{"2"});
+  EXPECT_EQ(log->set_meta("indexed_idx", "0").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY idx, kind, key"),
             (std::vector<std::string>{"1|data/a|1", "1|data/a|2", "1|data/b|2", "2|//jobs:a|2",
                                       "3|run-1|2"}));
@@ -401,8 +409,9 @@ TEST_F(SqliteStorageTest, SqliteFailureDuringAppendIsStorageUnavailableAndRollsB
   ASSERT_TRUE(log->append_batch({partition_event("br", "before")}).ok());
   {
     RawDb raw(path_);
+    // The append writes event rows only (the key index is derived): fail the second one.
     raw.exec(
-        "CREATE TRIGGER fail_boom BEFORE INSERT ON event_keys WHEN NEW.key = 'boom'"
+        "CREATE TRIGGER fail_boom BEFORE INSERT ON events WHEN NEW.idx = 3"
         " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
   }
   auto result = log->append_batch({partition_event("br", "fine"), partition_event("br", "boom"),
@@ -414,7 +423,7 @@ TEST_F(SqliteStorageTest, SqliteFailureDuringAppendIsStorageUnavailableAndRollsB
   EXPECT_EQ(log->counters().failed_commits, 1);
   EXPECT_EQ(*log->last_idx(), 1);
   RawDb raw(path_);
-  EXPECT_EQ(raw.rows("SELECT count(*) FROM event_keys"), std::vector<std::string>{"1"});
+  EXPECT_EQ(raw.rows("SELECT count(*) FROM events"), std::vector<std::string>{"1"});
 
   auto next = log->append_batch({partition_event("br", "after")});
   ASSERT_TRUE(next.ok()) << next.error().to_string();
@@ -521,7 +530,7 @@ class QueryPlanTest : public SqliteStorageTest {
   std::string plan(const EventFilter& filter) {
     if (!open_ok(uri_)) return "";
     RawDb raw(path_);
-    SqlQuery q = list_events_query(0, filter, 101);
+    SqlQuery q = list_events_query(IdxRange{0}, filter, 101);
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(
         sqlite3_prepare_v2(raw.get(), ("EXPLAIN QUERY PLAN " + q.sql).c_str(), -1, &stmt, nullptr),
@@ -561,6 +570,134 @@ TEST_F(QueryPlanTest, BuildRequestFilterUsesItsIndex) {
   f.add_build_request_ids("br-1");
   std::string p = plan(f);
   EXPECT_NE(p.find("events_by_build_request"), std::string::npos) << p;
+}
+
+}  // namespace
+}  // namespace bel::storage
+
+// ---- compact event ids and the version 1 -> 2 migration ----------------------------------------
+
+namespace bel::storage {
+namespace {
+
+// The whole log reads back as `events`, in order, idx 1, 2, ...
+void expect_log_is(Storage& log, const std::vector<BuildEvent>& events) {
+  auto page = log.list_events(0, {}, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events_size(), static_cast<int>(events.size()));
+  for (int i = 0; i < page->events_size(); ++i) {
+    EXPECT_TRUE(same_apart_from_idx(page->events(i), events[static_cast<size_t>(i)]))
+        << page->events(i).DebugString();
+    EXPECT_EQ(page->events(i).idx(), i + 1);
+  }
+}
+
+TEST_F(SqliteStorageTest, LowercaseUuidIdsAreStoredAsSixteenBytesAndOtherIdsAsGivenText) {
+  const std::string lower = "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b";
+  const std::string upper = "0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B";
+  const std::string other = "producer-7/ev-0001";
+  const std::string sixteen = "abcdefghijklmnop";  // 16 characters: must not read as a UUID
+  std::vector<BuildEvent> batch;
+  for (const auto& id : {lower, upper, other, sixteen}) {
+    BuildEvent e = partition_event("br", "data/" + id);
+    e.set_event_id(id);
+    batch.push_back(e);
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->append_batch(batch).ok());
+
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT typeof(event_id), length(event_id) FROM events ORDER BY idx"),
+            (std::vector<std::string>{"blob|16", "text|36", "text|18", "text|16"}));
+
+  expect_log_is(*log, batch);
+  for (const auto& id : {lower, upper, other, sixteen}) {
+    auto found = log->find_by_event_ids({id});
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u) << id;
+    EXPECT_EQ((*found)[0].event.event_id(), id);
+  }
+  // The same UUID in either case is two different ids, as the text says.
+  EXPECT_EQ(log->find_by_event_ids({"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2c"})->size(), 0u);
+  BuildEvent again = batch[0];
+  EXPECT_EQ(log->append_batch({again}).error().code, ErrorCode::duplicate_event_id);
+}
+
+TEST_F(SqliteStorageTest, VersionOneLogIsMigratedAndReadsBackUnchanged) {
+  // A log exactly as schema version 1 wrote it: ids as TEXT, each payload with its event_id.
+  std::vector<BuildEvent> events = {
+      build_request_event("br1", {"data/a", "data/b"}),
+      partition_event("br1", "data/a"),
+      job_event("br1", "run-1", "//jobs:a", {"data/a"}),
+      partition_event("br1", "data/b"),
+  };
+  const std::vector<std::string> ids = {"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b",
+                                        "0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B", "retry-key-1",
+                                        "4d3c2b1a-0f9e-4d8c-b7a6-a5b4c3d2e1f0"};
+  {
+    RawDb raw(path_);
+    raw.exec(
+        "CREATE TABLE events(idx INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,"
+        " timestamp INTEGER NOT NULL, build_request_id TEXT NOT NULL,"
+        " event_type INTEGER NOT NULL, payload BLOB NOT NULL);"
+        "CREATE TABLE event_keys(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+        " idx INTEGER NOT NULL, PRIMARY KEY(kind, key, idx)) WITHOUT ROWID;"
+        "CREATE INDEX events_by_build_request ON events(build_request_id, idx);"
+        "CREATE TABLE snapshots(view TEXT NOT NULL, version INTEGER NOT NULL,"
+        " applied_idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(view, version));"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES('schema_version', '1');");
+    for (size_t i = 0; i < events.size(); ++i) {
+      events[i].set_event_id(ids[i]);
+      events[i].set_timestamp(1000 + static_cast<int64_t>(i));
+      std::string payload;
+      ASSERT_TRUE(events[i].SerializeToString(&payload));
+      sqlite3_stmt* stmt = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(raw.get(), "INSERT INTO events VALUES(?, ?, ?, ?, ?, ?)", -1,
+                                   &stmt, nullptr),
+                SQLITE_OK);
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(i) + 1);
+      sqlite3_bind_text(stmt, 2, ids[i].c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 3, events[i].timestamp());
+      sqlite3_bind_text(stmt, 4, events[i].build_request_id().c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(stmt, 5, event_type_number(events[i]));
+      sqlite3_bind_blob(stmt, 6, payload.data(), static_cast<int>(payload.size()),
+                        SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+      sqlite3_finalize(stmt);
+      const EventKeys keys = keys_of(events[i]);
+      for (const auto& ref : keys.partitions) {
+        raw.exec("INSERT INTO event_keys VALUES(1, '" + ref + "', " + std::to_string(i + 1) + ")");
+      }
+    }
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
+  expect_log_is(*log, events);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto found = log->find_by_event_ids({ids[i]});
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u) << ids[i];
+    EXPECT_EQ((*found)[0].idx, static_cast<int64_t>(i) + 1);
+  }
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.rows("SELECT typeof(event_id) FROM events ORDER BY idx"),
+              (std::vector<std::string>{"blob", "text", "text", "blob"}));
+  }
+  // Appends after the migration use the new form beside the migrated rows.
+  BuildEvent next = partition_event("br1", "data/b");
+  next.set_event_id("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2c");
+  auto idx = log->append_batch({next});
+  ASSERT_TRUE(idx.ok()) << idx.error().to_string();
+  EXPECT_EQ((*idx)[0], 5);
+  EventFilter by_ref;
+  by_ref.add_partition_refs("data/a");
+  auto filtered = log->list_events(0, by_ref, 10);
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->events_size(), 3);  // the request, the partition event, the job
 }
 
 }  // namespace

@@ -1,0 +1,137 @@
+#include "storage/sqlite_indexer.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <tuple>
+#include <vector>
+
+#include "messages/event_keys.h"
+#include "messages/types.h"
+#include "storage/sqlite_support.h"
+
+namespace bel::storage {
+namespace {
+
+struct KeyRow {
+  int kind;
+  std::string key;
+  int64_t idx;
+  bool operator<(const KeyRow& o) const {
+    return std::tie(kind, key, idx) < std::tie(o.kind, o.key, o.idx);
+  }
+};
+
+// Reads the events above `after` (at most `max_events`) and returns their key rows, sorted in
+// event_keys' primary key order; `last` is the highest idx read (after when none).
+Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_t after,
+                                     int64_t max_events, int64_t* last) {
+  auto stmt =
+      prepare(db, uri, "SELECT idx, payload FROM events WHERE idx > ? ORDER BY idx LIMIT ?");
+  if (!stmt.ok()) return stmt.error();
+  sqlite3_bind_int64(stmt->get(), 1, after);
+  sqlite3_bind_int64(stmt->get(), 2, max_events);
+  std::vector<KeyRow> rows;
+  BuildEvent event;
+  *last = after;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    const int64_t idx = sqlite3_column_int64(stmt->get(), 0);
+    if (!event.ParseFromArray(sqlite3_column_blob(stmt->get(), 1),
+                              sqlite3_column_bytes(stmt->get(), 1))) {
+      return make_error(
+          ErrorCode::storage_corrupt,
+          fmt::format("{}: indexing: the payload of idx {} does not parse", uri, idx));
+    }
+    const EventKeys keys = keys_of(event);
+    auto add = [&](KeyKind kind, const std::vector<std::string>& values) {
+      for (const auto& v : values) rows.push_back(KeyRow{static_cast<int>(kind), v, idx});
+    };
+    add(KeyKind::partition, keys.partitions);
+    add(KeyKind::job_label, keys.job_labels);
+    add(KeyKind::job_run_id, keys.job_run_ids);
+    *last = idx;
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: reading events");
+  // Sorted rows walk the B-tree left to right: each page is loaded and written once per batch.
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+Status write_rows(sqlite3* db, const std::string& uri, const std::vector<KeyRow>& rows,
+                  int64_t indexed_idx) {
+  auto insert = prepare(db, uri, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
+  if (!insert.ok()) return insert.error();
+  for (const auto& row : rows) {
+    StatementReset reset(insert->get());
+    sqlite3_bind_int(insert->get(), 1, row.kind);
+    sqlite3_bind_text(insert->get(), 2, row.key.data(), static_cast<int>(row.key.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(insert->get(), 3, row.idx);
+    int rc = sqlite3_step(insert->get());
+    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing a key row");
+  }
+  auto mark = prepare(db, uri,
+                      "INSERT INTO meta(key, value) VALUES(?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!mark.ok()) return mark.error();
+  const std::string value = std::to_string(indexed_idx);
+  sqlite3_bind_text(mark->get(), 1, kIndexedIdxKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(mark->get(), 2, value.c_str(), -1, SQLITE_STATIC);
+  int rc = sqlite3_step(mark->get());
+  if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: moving the watermark");
+  return ok_status();
+}
+
+}  // namespace
+
+Result<int64_t> read_indexed_idx(sqlite3* db, const std::string& uri) {
+  auto stmt = prepare(db, uri, "SELECT value FROM meta WHERE key = ?");
+  if (!stmt.ok()) return stmt.error();
+  sqlite3_bind_text(stmt->get(), 1, kIndexedIdxKey, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_DONE) return int64_t{0};
+  if (rc != SQLITE_ROW) return sqlite_error(uri, db, rc, "reading the indexed watermark");
+  const char* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 0));
+  std::string_view value = text != nullptr ? text : "";
+  int64_t idx = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), idx);
+  if (ec != std::errc() || end != value.data() + value.size() || idx < 0) {
+    return make_error(ErrorCode::storage_corrupt,
+                      fmt::format("{}: meta {} \"{}\" is not an idx", uri, kIndexedIdxKey, value));
+  }
+  return idx;
+}
+
+Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t max_events,
+                                   bool durability_full) {
+  BEL_RETURN_IF_ERROR(exec_sql(db, uri, "PRAGMA synchronous = NORMAL", "indexing"));
+  BEL_RETURN_IF_ERROR(exec_sql(db, uri, "BEGIN IMMEDIATE", "indexing: begin"));
+  auto done = [&]() -> Result<IndexProgress> {
+    auto from = read_indexed_idx(db, uri);
+    if (!from.ok()) return from.error();
+    int64_t last = *from;
+    auto rows = key_rows(db, uri, *from, max_events, &last);
+    if (!rows.ok()) return rows.error();
+    if (last == *from) return IndexProgress{0, last};
+    BEL_RETURN_IF_ERROR(write_rows(db, uri, *rows, last));
+    return IndexProgress{last - *from, last};
+  }();
+  if (done.ok()) {
+    if (auto committed = exec_sql(db, uri, "COMMIT", "indexing: commit"); !committed.ok()) {
+      done = committed.error();
+    }
+  }
+  if (!done.ok() && !sqlite3_get_autocommit(db)) {
+    (void)exec_sql(db, uri, "ROLLBACK", "indexing: rollback");
+  }
+  auto restored = exec_sql(
+      db, uri, durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+      "indexing: restoring durability");
+  if (!restored.ok() && done.ok()) return restored.error();
+  return done;
+}
+
+}  // namespace bel::storage
