@@ -48,7 +48,7 @@ void wave_done(WorkerPtr self) {
   }
 }
 
-void part_done(WorkerPtr self, size_t i) {
+void part_done(WorkerPtr self) {
   BuildRun& b = *self->state.build;
   if (--b.wave_open == 0) wave_done(self);
 }
@@ -74,7 +74,7 @@ void end_job(WorkerPtr self, size_t i) {
     } else {
       b.parts[i].outcome = PartOutcome::available;
     }
-    part_done(self, i);
+    part_done(self);
   });
 }
 
@@ -88,7 +88,7 @@ void run_job(WorkerPtr self, size_t i) {
     if (b.wave == b.plan.cancel_wave) {
       // Cancelled once every job of this wave runs: park it.
       b.parts[i].outcome = PartOutcome::running;
-      part_done(self, i);
+      part_done(self);
     } else {
       end_job(self, i);
     }
@@ -133,7 +133,7 @@ void resolve_partition(WorkerPtr self, size_t i) {
     auto batch = shared({upstream_failed_event(b.plan, i, u)});
     append(self, batch, [=] {
       self->state.build->parts[i].outcome = PartOutcome::failed;
-      part_done(self, i);
+      part_done(self);
     });
     return;
   }
@@ -154,7 +154,7 @@ void resolve_partition(WorkerPtr self, size_t i) {
       BuildRun& b = *self->state.build;
       b.parts[i].outcome = PartOutcome::delegated;
       ++b.outcome.delegations_active;
-      part_done(self, i);
+      part_done(self);
     });
   });
 }
