@@ -7,36 +7,40 @@
 #ifndef BEL_ACTORS_CAF_SUPPORT_H_
 #define BEL_ACTORS_CAF_SUPPORT_H_
 
-#include <google/protobuf/message.h>
-
-#include <caf/all.hpp>
 #include <string>
 #include <type_traits>
+
+#include <caf/all.hpp>
+#include <google/protobuf/message.h>
 
 #include "messages/error.h"
 #include "messages/types.h"
 
 namespace bel::v1 {
 
-// Every generated class of package bel.v1 travels as its protobuf bytes; found by ADL. The
-// serializing side (serializer, deep_to_string) writes the bytes; the deserializing side reads
-// them and then parses them back, a parse failure being an invalid_argument CAF error.
+// Serializing side (serializer, deep_to_string): the message as protobuf bytes. Found by ADL for
+// every generated class of package bel.v1.
 template <class Inspector, class T>
-typename std::enable_if<(Inspector::reads_state || Inspector::writes_state) &&
+typename std::enable_if<Inspector::reads_state &&
                             std::is_base_of<google::protobuf::Message, T>::value,
                         typename Inspector::result_type>::type
 inspect(Inspector& f, T& x) {
-  auto name = caf::meta::type_name(T::descriptor()->full_name().c_str());
   std::string bytes;
-  if constexpr (Inspector::reads_state) {
-    x.SerializeToString(&bytes);
-    return f(name, bytes);
-  } else {
-    auto parse = caf::meta::load_callback([&]() -> caf::error {
-      return x.ParseFromString(bytes) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
-    });
-    return f(name, bytes, parse);
-  }
+  x.SerializeToString(&bytes);
+  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes);
+}
+
+// Deserializing side: parse the bytes back; a parse failure is an invalid_argument CAF error.
+template <class Inspector, class T>
+typename std::enable_if<Inspector::writes_state &&
+                            std::is_base_of<google::protobuf::Message, T>::value,
+                        typename Inspector::result_type>::type
+inspect(Inspector& f, T& x) {
+  std::string bytes;
+  auto parse = caf::meta::load_callback([&]() -> caf::error {
+    return x.ParseFromString(bytes) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
+  });
+  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes, parse);
 }
 
 }  // namespace bel::v1
