@@ -13,34 +13,23 @@ struct ListFlags {
 };
 
 void run_list(Context& ctx, const ListFlags& f) {
-  auto statuses =
-      parse_statuses<BuildRequestStatus>(ctx, f.statuses, parse_build_request_status);
-  if (!statuses || !check_window(ctx, f.limit, f.offset)) return;
   BuildsListRequest request;
-  request.set_limit(f.limit);
-  request.set_offset(f.offset);
-  for (auto s : *statuses) request.add_status_filter(s);
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::BuildsRepository(client).list(request, at);
-      },
-      json_or(print_builds_table));
+  if (!fill_list_request<BuildRequestStatus>(ctx, f, parse_build_request_status, &request)) return;
+  ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::list, request,
+                                           json_or(print_builds_table));
 }
 
 void run_show(Context& ctx, const std::string& id) {
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::BuildsRepository(client).show(id, at);
-      },
-      json_or(print_build_summary));
+  ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show, id,
+                                           json_or(print_build_summary));
 }
 
 void run_cancel(Context& ctx, const std::string& id, const std::string& reason) {
   append_one(
       ctx,
-      [&](actors::ApiClient& client) { return actors::BuildsRepository(client).cancel(id, reason); },
+      [&](actors::ApiClient& client) {
+        return actors::BuildsRepository(client).cancel(id, reason);
+      },
       "cancelled " + id);
 }
 
@@ -53,8 +42,7 @@ void add_builds_commands(CLI::App& app, Context& ctx) {
   auto lf = std::make_shared<ListFlags>();
   auto* list = group->add_subcommand("list", "Build requests, newest first");
   add_status_option<BuildRequestStatus>(list, lf->statuses);
-  list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
-  list->add_option("--offset", lf->offset, "Skip this many first")->capture_default_str();
+  add_window_options(list, *lf);
   add_log_options(list, ctx);
   list->callback([&ctx, lf] { run_list(ctx, *lf); });
 

@@ -21,12 +21,8 @@ void run_jobs_list(Context& ctx) {
 }
 
 void run_jobs_show(Context& ctx, const std::string& label) {
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::JobsRepository(client).metrics(label, at);
-      },
-      json_or(print_job_metrics));
+  ask_repository<actors::JobsRepository>(ctx, &actors::JobsRepository::metrics, label,
+                                         json_or(print_job_metrics));
 }
 
 struct RunsFlags {
@@ -38,29 +34,17 @@ struct RunsFlags {
 };
 
 void run_runs_list(Context& ctx, const RunsFlags& f) {
-  auto statuses = parse_statuses<JobStatus>(ctx, f.statuses, parse_job_status);
-  if (!statuses || !check_window(ctx, f.limit, f.offset)) return;
   JobRunsListRequest request;
-  request.set_limit(f.limit);
-  request.set_offset(f.offset);
+  if (!fill_list_request<JobStatus>(ctx, f, parse_job_status, &request)) return;
   request.set_job_label(f.job);
   request.set_build_request_id(f.build);
-  for (auto s : *statuses) request.add_status_filter(s);
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::JobRunsRepository(client).list(request, at);
-      },
-      json_or(print_job_runs_table));
+  ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::list, request,
+                                            json_or(print_job_runs_table));
 }
 
 void run_runs_show(Context& ctx, const std::string& id) {
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::JobRunsRepository(client).show(id, at);
-      },
-      json_or(print_job_run));
+  ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::show, id,
+                                            json_or(print_job_run));
 }
 
 void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {
@@ -97,8 +81,7 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   rlist->add_option("--build", rf->build,
                     "Only runs of this build request (e.g. to see why it failed)");
   add_status_option<JobStatus>(rlist, rf->statuses);
-  rlist->add_option("--limit", rf->limit, "At most this many (1..1000)")->capture_default_str();
-  rlist->add_option("--offset", rf->offset, "Skip this many first")->capture_default_str();
+  add_window_options(rlist, *rf);
   add_log_options(rlist, ctx);
   rlist->callback([&ctx, rf] { run_runs_list(ctx, *rf); });
 

@@ -31,12 +31,8 @@ void run_list(Context& ctx, const ListFlags& f) {
   request.set_pattern(f.pattern);
   for (auto s : *statuses) request.add_status_filter(s);
   if (!check_window(ctx, f.limit, f.offset)) return;
-  answer_question(
-      ctx,
-      [&](actors::ApiClient& client, int64_t at) {
-        return actors::PartitionsRepository(client).list(request, at);
-      },
-      json_or(print_partitions_table));
+  ask_repository<actors::PartitionsRepository>(ctx, &actors::PartitionsRepository::list, request,
+                                               json_or(print_partitions_table));
 }
 
 void run_show(Context& ctx, const std::string& ref, int recent) {
@@ -97,8 +93,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
       group->add_subcommand("list", "Partitions with a known status, most recently changed first");
   add_status_option<PartitionStatus>(list, lf->statuses);
   list->add_option("--pattern", lf->pattern, "Only refs matching this glob: * ? [a-z]");
-  list->add_option("--limit", lf->limit, "At most this many (1..1000)")->capture_default_str();
-  list->add_option("--offset", lf->offset, "Skip this many first")->capture_default_str();
+  add_window_options(list, *lf);
   add_log_options(list, ctx);
   list->callback([&ctx, lf] { run_list(ctx, *lf); });
 

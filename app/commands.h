@@ -9,13 +9,13 @@
 #ifndef BEL_APP_COMMANDS_H_
 #define BEL_APP_COMMANDS_H_
 
+#include <google/protobuf/generated_enum_reflection.h>
+
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <google/protobuf/generated_enum_reflection.h>
 
 #include "actors/client/session.h"
 #include "app/output.h"
@@ -147,6 +147,26 @@ std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<
 // flag otherwise (never clamped).
 bool check_window(Context& ctx, int limit, int offset);
 
+// Adds --limit and --offset (checked by check_window) to a list command, into `flags.limit` and
+// `flags.offset`.
+template <class Flags>
+void add_window_options(CLI::App* cmd, Flags& flags) {
+  cmd->add_option("--limit", flags.limit, "At most this many (1..1000)")->capture_default_str();
+  cmd->add_option("--offset", flags.offset, "Skip this many first")->capture_default_str();
+}
+
+// Checks a list command's --status values (`flags.statuses`, parsed as `Enum` with `parse`),
+// --limit and --offset, and copies them into `request`. False after a usage error.
+template <class Enum, class Flags, class Parse, class Request>
+bool fill_list_request(Context& ctx, const Flags& flags, Parse parse, Request* request) {
+  auto statuses = parse_statuses<Enum>(ctx, flags.statuses, parse);
+  if (!statuses || !check_window(ctx, flags.limit, flags.offset)) return false;
+  request->set_limit(flags.limit);
+  request->set_offset(flags.offset);
+  for (auto s : *statuses) request->add_status_filter(s);
+  return true;
+}
+
 // Prints an append's ack: JSON {"idx", "event_id", "duplicate"} or a line for people.
 void print_ack(Format format, const AppendAck& ack, const std::string& what);
 
@@ -163,6 +183,12 @@ auto json_or(TablePrinter table);
 // prints the answer with `print(format, message)`. Errors are printed and set the exit code.
 template <class Ask, class Printer>
 void answer_question(Context& ctx, Ask ask, Printer print);
+
+// answer_question for the common case of one repository method taking one argument and the read
+// point, e.g. ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show, id,
+// json_or(print_build_summary)).
+template <class Repository, class Method, class Argument, class Printer>
+void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print);
 
 // The body of a command that appends one event: opens a writing session, calls
 // `write(client)` -> Result<AppendAck> and prints the ack as "<what> at idx N".
@@ -202,6 +228,16 @@ void answer_question(Context& ctx, Ask ask, Printer print) {
   if (!answer.ok()) return ctx.fail(answer.error());
   print(*format, *answer);
   std::fflush(stdout);
+}
+
+template <class Repository, class Method, class Argument, class Printer>
+void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print) {
+  answer_question(
+      ctx,
+      [&](actors::ApiClient& client, int64_t at) {
+        return (Repository(client).*method)(argument, at);
+      },
+      print);
 }
 
 template <class Write>

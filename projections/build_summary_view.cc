@@ -275,12 +275,7 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
   auto page = check_page(request.limit(), request.offset());
   if (!page.ok()) return page.error();
   const std::set<int> filter(request.status_filter().begin(), request.status_filter().end());
-  int64_t total = 0;
-  if (filter.empty()) {
-    total = static_cast<int64_t>(builds_.size());
-  } else {
-    for (int s : filter) total += counts_.get(s);
-  }
+  const int64_t total = counts_.matching(filter, static_cast<int64_t>(builds_.size()));
 
   BuildsListResponse out;
   out.set_as_of_idx(as_of_idx_);
@@ -290,8 +285,7 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
     if (!filter.empty() && filter.count(it->status) == 0) continue;
     if (++matched > page->offset) *out.add_builds() = it->to_summary(as_of_idx_);
   }
-  out.set_total_count(total);
-  out.set_has_more(static_cast<int64_t>(page->offset) + out.builds_size() < total);
+  set_page_totals(&out, *page, out.builds_size(), total);
   return out;
 }
 
@@ -310,11 +304,9 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   for (const auto& b : s.builds()) {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
-    if (state->first_idx <= previous_idx || state->last_idx > s.as_of_idx()) {
-      return snapshot_error(kName, "build request " + b.build_request_id() + " has first_idx " +
-                                       std::to_string(state->first_idx) + " out of order");
-    }
-    previous_idx = state->first_idx;
+    BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "build request " + b.build_request_id(),
+                                             state->first_idx, state->last_idx, s.as_of_idx(),
+                                             &previous_idx));
     if (!view.index_.emplace(b.build_request_id(), view.builds_.size()).second) {
       return snapshot_error(kName, "build request " + b.build_request_id() + " appears twice");
     }

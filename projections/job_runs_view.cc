@@ -156,8 +156,7 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
         *out.add_job_runs() = to_summary(run);
       }
     }
-    out.set_total_count(total);
-    out.set_has_more(static_cast<int64_t>(page->offset) + out.job_runs_size() < total);
+    set_page_totals(&out, *page, out.job_runs_size(), total);
     return out;
   }
   if (!request.job_label().empty()) {
@@ -168,12 +167,7 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
     counts = it == labels_.end() ? &kNoCounts : &it->second.by_status;
     universe = static_cast<int64_t>(label_runs->size());
   }
-  int64_t total = 0;
-  if (filter.empty()) {
-    total = universe;
-  } else {
-    for (int s : filter) total += counts->get(s);
-  }
+  const int64_t total = counts->matching(filter, universe);
 
   JobRunsListResponse out;
   out.set_as_of_idx(as_of_idx_);
@@ -184,8 +178,7 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
     if (!filter.empty() && filter.count(run.status) == 0) continue;
     if (++matched > page->offset) *out.add_job_runs() = to_summary(run);
   }
-  out.set_total_count(total);
-  out.set_has_more(static_cast<int64_t>(page->offset) + out.job_runs_size() < total);
+  set_page_totals(&out, *page, out.job_runs_size(), total);
   return out;
 }
 
@@ -196,9 +189,9 @@ JobMetrics JobRunsView::to_metrics(const std::string& label, const Label& stats)
   stats.by_status.fill<JobStatus>(out.mutable_runs_by_status());
   const int64_t completed = stats.by_status.get(v1::JOB_COMPLETED);
   const int64_t failed = stats.by_status.get(v1::JOB_FAILED);
-  out.set_success_rate(completed + failed == 0
-                           ? 0.0
-                           : static_cast<double>(completed) / static_cast<double>(completed + failed));
+  out.set_success_rate(completed + failed == 0 ? 0.0
+                                               : static_cast<double>(completed) /
+                                                     static_cast<double>(completed + failed));
   int64_t avg = 0;
   if (stats.duration_count > 0) {
     __int128 mean = stats.duration_sum / stats.duration_count;  // truncates toward zero
@@ -256,11 +249,9 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   int64_t previous_idx = 0;
   for (const auto& r : s.runs()) {
-    if (r.first_idx() <= previous_idx || r.first_idx() > s.as_of_idx()) {
-      return snapshot_error(kName, "job run " + r.job_run_id() + " has first_idx " +
-                                       std::to_string(r.first_idx()) + " out of order");
-    }
-    previous_idx = r.first_idx();
+    // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
+    BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "job run " + r.job_run_id(), r.first_idx(),
+                                             r.first_idx(), s.as_of_idx(), &previous_idx));
     if (view.index_.count(r.job_run_id()) > 0) {
       return snapshot_error(kName, "job run " + r.job_run_id() + " appears twice");
     }

@@ -143,14 +143,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
   out.set_as_of_idx(as_of_idx_);
   // Without a pattern the total comes from the counts and the walk stops at the page's end.
   int64_t total = -1;
-  if (pattern.empty()) {
-    total = 0;
-    if (filter.empty()) {
-      total = known_;
-    } else {
-      for (int s : filter) total += counts_.get(s);
-    }
-  }
+  if (pattern.empty()) total = counts_.matching(filter, known_);
   int64_t matched = 0;
   if (total != 0) {
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
@@ -167,8 +160,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
     }
   }
   if (total < 0) total = matched;
-  out.set_total_count(total);
-  out.set_has_more(static_cast<int64_t>(page->offset) + out.partitions_size() < total);
+  set_page_totals(&out, *page, out.partitions_size(), total);
   return out;
 }
 
@@ -226,8 +218,8 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
     for (const auto& ref : q.in_progress_refs()) {
       uint32_t slot = view.slot_of(ref);
       if (!it->second.in_progress.insert(slot).second) {
-        return snapshot_error(kName, "build request " + q.build_request_id() + " lists " + ref +
-                                         " twice");
+        return snapshot_error(kName,
+                              "build request " + q.build_request_id() + " lists " + ref + " twice");
       }
       if (!is_terminal_build_status(it->second.status)) {
         view.refs_[slot].active.insert(q.build_request_id());

@@ -16,6 +16,16 @@ Error not_for_view(const Query& query, const char* view) {
                     describe_query(query) + " is not answered by the " + view + " view");
 }
 
+// The QueryResult holding a view's answer in `field` (e.g. &QueryResult::mutable_builds_list), or
+// the view's error.
+template <class Answer, class Field>
+Result<QueryResult> result_of(Result<Answer> answer, Field field) {
+  if (!answer.ok()) return answer.error();
+  QueryResult out;
+  *(out.*field)() = std::move(*answer);
+  return out;
+}
+
 Status check_statuses(const char* field, const google::protobuf::RepeatedField<int>& values,
                       bool (*valid)(int)) {
   for (int v : values) {
@@ -61,7 +71,9 @@ std::optional<ViewKind> parse_view_name(std::string_view name) {
 
 Error unknown_view_error(std::string_view name) {
   std::string names;
-  for (ViewKind kind : kAllViews) names += (names.empty() ? "" : ", ") + std::string(view_name(kind));
+  for (ViewKind kind : kAllViews) {
+    names += (names.empty() ? "" : ", ") + std::string(view_name(kind));
+  }
   return make_error(ErrorCode::not_found,
                     "no view named \"" + std::string(name) + "\" (views: " + names + ")");
 }
@@ -89,19 +101,7 @@ ViewKind view_for(const Query& query) {
 
 int64_t min_idx_of(const Query& query) {
   int64_t own = 0;
-  switch (query.query_case()) {
-    case Query::kPartitionsList:
-      own = query.partitions_list().min_idx();
-      break;
-    case Query::kBuildsList:
-      own = query.builds_list().min_idx();
-      break;
-    case Query::kJobRunsList:
-      own = query.job_runs_list().min_idx();
-      break;
-    default:
-      break;
-  }
+  with_list_request(query, [&](const auto& request) { own = request.min_idx(); });
   return std::max(own, query.min_idx());
 }
 
@@ -119,8 +119,7 @@ Status check_query(const Query& query) {
         if (auto ok = check_glob(r.pattern()); !ok.ok()) return ok.error();
       }
       BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(),
-                                             v1::PartitionStatus_IsValid);
+      return check_statuses("status_filter", r.status_filter(), v1::PartitionStatus_IsValid);
     }
     case Query::kBuildSummary:
       return check_required("build_request_id", query.build_summary().build_request_id());
@@ -128,8 +127,7 @@ Status check_query(const Query& query) {
       const auto& r = query.builds_list();
       if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
       BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(),
-                                                v1::BuildRequestStatus_IsValid);
+      return check_statuses("status_filter", r.status_filter(), v1::BuildRequestStatus_IsValid);
     }
     case Query::kJobRun:
       return check_required("job_run_id", query.job_run().job_run_id());
@@ -137,8 +135,7 @@ Status check_query(const Query& query) {
       const auto& r = query.job_runs_list();
       if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
       BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(),
-                                       v1::JobStatus_IsValid);
+      return check_statuses("status_filter", r.status_filter(), v1::JobStatus_IsValid);
     }
     case Query::kJobMetrics:
       return check_required("job_label", query.job_metrics().job_label());
@@ -148,9 +145,10 @@ Status check_query(const Query& query) {
     case Query::QUERY_NOT_SET:
       break;
   }
-  return bad("the query names no question (set one of partition_status, active_builds, "
-             "partitions_list, build_summary, builds_list, job_run, job_runs_list, job_metrics, "
-             "job_metrics_list, activity)");
+  return bad(
+      "the query names no question (set one of partition_status, active_builds, "
+      "partitions_list, build_summary, builds_list, job_run, job_runs_list, job_metrics, "
+      "job_metrics_list, activity)");
 }
 
 std::string describe_query(const Query& query) {
@@ -195,32 +193,20 @@ Result<QueryResult> answer(const PartitionStatusView& view, const Query& query) 
     case Query::kActiveBuilds:
       *out.mutable_active_builds() = view.active_builds(query.active_builds().partition_ref());
       return out;
-    case Query::kPartitionsList: {
-      auto list = view.list(query.partitions_list());
-      if (!list.ok()) return list.error();
-      *out.mutable_partitions_list() = std::move(*list);
-      return out;
-    }
+    case Query::kPartitionsList:
+      return result_of(view.list(query.partitions_list()), &QueryResult::mutable_partitions_list);
     default:
       return not_for_view(query, PartitionStatusView::kName);
   }
 }
 
 Result<QueryResult> answer(const BuildSummaryView& view, const Query& query) {
-  QueryResult out;
   switch (query.query_case()) {
-    case Query::kBuildSummary: {
-      auto summary = view.summary(query.build_summary().build_request_id());
-      if (!summary.ok()) return summary.error();
-      *out.mutable_build_summary() = std::move(*summary);
-      return out;
-    }
-    case Query::kBuildsList: {
-      auto list = view.list(query.builds_list());
-      if (!list.ok()) return list.error();
-      *out.mutable_builds_list() = std::move(*list);
-      return out;
-    }
+    case Query::kBuildSummary:
+      return result_of(view.summary(query.build_summary().build_request_id()),
+                       &QueryResult::mutable_build_summary);
+    case Query::kBuildsList:
+      return result_of(view.list(query.builds_list()), &QueryResult::mutable_builds_list);
     default:
       return not_for_view(query, BuildSummaryView::kName);
   }
@@ -229,24 +215,13 @@ Result<QueryResult> answer(const BuildSummaryView& view, const Query& query) {
 Result<QueryResult> answer(const JobRunsView& view, const Query& query) {
   QueryResult out;
   switch (query.query_case()) {
-    case Query::kJobRun: {
-      auto run = view.job_run(query.job_run().job_run_id());
-      if (!run.ok()) return run.error();
-      *out.mutable_job_run() = std::move(*run);
-      return out;
-    }
-    case Query::kJobRunsList: {
-      auto list = view.list(query.job_runs_list());
-      if (!list.ok()) return list.error();
-      *out.mutable_job_runs_list() = std::move(*list);
-      return out;
-    }
-    case Query::kJobMetrics: {
-      auto metrics = view.metrics(query.job_metrics().job_label());
-      if (!metrics.ok()) return metrics.error();
-      *out.mutable_job_metrics() = std::move(*metrics);
-      return out;
-    }
+    case Query::kJobRun:
+      return result_of(view.job_run(query.job_run().job_run_id()), &QueryResult::mutable_job_run);
+    case Query::kJobRunsList:
+      return result_of(view.list(query.job_runs_list()), &QueryResult::mutable_job_runs_list);
+    case Query::kJobMetrics:
+      return result_of(view.metrics(query.job_metrics().job_label()),
+                       &QueryResult::mutable_job_metrics);
     case Query::kJobMetricsList:
       *out.mutable_job_metrics_list() = view.all_metrics();
       return out;

@@ -52,6 +52,15 @@ ViewKind view_for(const Query& query);
 // The idx the answer must reflect: the larger of Query.min_idx and a list request's min_idx.
 int64_t min_idx_of(const Query& query);
 
+// Calls `f(request)` with the request of a list query (partitions_list, builds_list or
+// job_runs_list), which share limit, offset and min_idx, and returns true; false for any other
+// query, without calling `f`.
+//
+//   int32_t offset = -1;
+//   with_list_request(query, [&](const auto& request) { offset = request.offset(); });
+template <class F>
+bool with_list_request(const Query& query, F f);
+
 // invalid_argument, naming the field, when no query is set, a required ref / id / label is empty,
 // min_idx is negative, or a list's limit, offset or pattern is bad (never clamped).
 Status check_query(const Query& query);
@@ -152,13 +161,30 @@ class FallbackFold {
   Query query_;
   EventFilter filter_;
   int phase_ = 1;
-  bool streaming_;                   // a scan of every event: apply as events come
+  bool streaming_;                    // a scan of every event: apply as events come
   std::vector<BuildEvent> buffered_;  // filtered phases: merged by idx before folding
   std::unique_ptr<AllViews> views_;
 };
 
 // The result field's name, e.g. "partition_status" (for messages).
 std::string_view result_name(const QueryResult& result);
+
+template <class F>
+bool with_list_request(const Query& query, F f) {
+  switch (query.query_case()) {
+    case Query::kPartitionsList:
+      f(query.partitions_list());
+      return true;
+    case Query::kBuildsList:
+      f(query.builds_list());
+      return true;
+    case Query::kJobRunsList:
+      f(query.job_runs_list());
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace bel::projections
 

@@ -28,6 +28,13 @@ int64_t StatusCounts::get(int status) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+int64_t StatusCounts::matching(const std::set<int>& filter, int64_t all) const {
+  if (filter.empty()) return all;
+  int64_t total = 0;
+  for (int s : filter) total += get(s);
+  return total;
+}
+
 std::string build_ended_text(const std::string& build_request_id, BuildRequestStatus status) {
   const char* what = status == v1::BUILD_REQUEST_CANCELLED ? "was cancelled"
                      : status == v1::BUILD_REQUEST_FAILED  ? "failed"
@@ -42,6 +49,16 @@ bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_fa
 Error snapshot_error(std::string_view view, std::string_view what) {
   return make_error(ErrorCode::storage_corrupt,
                     std::string(view) + " snapshot: " + std::string(what));
+}
+
+Status check_snapshot_order(std::string_view view, const std::string& entry, int64_t first_idx,
+                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx) {
+  if (first_idx <= *previous_idx || last_idx > as_of_idx) {
+    return snapshot_error(view,
+                          entry + " has first_idx " + std::to_string(first_idx) + " out of order");
+  }
+  *previous_idx = first_idx;
+  return ok_status();
 }
 
 }  // namespace bel::projections

@@ -10,12 +10,13 @@
 #ifndef BEL_PROJECTIONS_VIEWS_H_
 #define BEL_PROJECTIONS_VIEWS_H_
 
+#include <google/protobuf/map.h>
+
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/map.h>
 
 #include "messages/error.h"
 #include "messages/status_names.h"
@@ -25,7 +26,7 @@ namespace bel::projections {
 
 inline constexpr int kDefaultLimit = 50;  // a list request with limit 0
 inline constexpr int kMaxLimit = 1000;
-inline constexpr int kRecentCount = 10;   // ActivityResponse.recent_builds / recent_partitions
+inline constexpr int kRecentCount = 10;  // ActivityResponse.recent_builds / recent_partitions
 
 // A validated list window: limit in 1..kMaxLimit, offset >= 0.
 struct Page {
@@ -37,6 +38,13 @@ struct Page {
 // invalid_argument naming the value (never clamped).
 Result<Page> check_page(int32_t limit, int32_t offset);
 
+// Ends a list answer (BuildsListResponse, ...): its total_count, and has_more when rows that match
+// lie past this page, which returned `returned` of them.
+template <class ListResponse>
+void set_page_totals(ListResponse* out, const Page& page, int returned, int64_t total) {
+  out->set_total_count(total);
+  out->set_has_more(static_cast<int64_t>(page.offset) + returned < total);
+}
 
 // Counts keyed by an enum's numeric value; a key is erased when its count drops to 0, so a
 // response map built from it never lists zero counts.
@@ -44,6 +52,8 @@ class StatusCounts {
  public:
   void add(int status, int64_t delta);
   int64_t get(int status) const;
+  // How many are counted under the statuses of a list's status filter; `all` when it is empty.
+  int64_t matching(const std::set<int>& filter, int64_t all) const;
   const std::map<int, int64_t>& counts() const { return counts_; }
   // Fills `out` with enum value name -> count (the names of SPEC section 4).
   template <class Enum>
@@ -93,6 +103,13 @@ class ViewPosition {
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
+
+// What restore() checks of each entry of a snapshot kept in first_idx order: its first_idx is
+// above the previous entry's (`*previous_idx`, which it then advances) and nothing it reflects
+// (`last_idx`) is past the snapshot's `as_of_idx`. Otherwise a snapshot_error
+// "<entry> has first_idx N out of order", `entry` naming it (e.g. "job run jr-1").
+Status check_snapshot_order(std::string_view view, const std::string& entry, int64_t first_idx,
+                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx);
 
 // Parses `bytes` into `snapshot` (a view's snapshot message, with view and version fields) and
 // checks that it is a snapshot of view `name` at `version`: what every restore() does first.

@@ -43,19 +43,7 @@ bool has_more_of(const QueryResult& r) {
 // describe_query, with the page of a list: "builds_list(offset 1000)".
 std::string describe(const Query& q) {
   int32_t offset = -1;
-  switch (q.query_case()) {
-    case Query::kPartitionsList:
-      offset = q.partitions_list().offset();
-      break;
-    case Query::kBuildsList:
-      offset = q.builds_list().offset();
-      break;
-    case Query::kJobRunsList:
-      offset = q.job_runs_list().offset();
-      break;
-    default:
-      break;
-  }
+  projections::with_list_request(q, [&](const auto& request) { offset = request.offset(); });
   std::string out = projections::describe_query(q);
   if (offset >= 0) out += "(offset " + std::to_string(offset) + ")";
   return out;

@@ -6,6 +6,17 @@
 #include "actors/sim/flow_events.h"
 
 namespace bel::sim {
+namespace {
+
+// Most steps write two events at once: a job's (or request's) and the partition's that follows.
+std::vector<BuildEvent> two_events(BuildEvent first, BuildEvent second) {
+  std::vector<BuildEvent> batch;
+  batch.push_back(std::move(first));
+  batch.push_back(std::move(second));
+  return batch;
+}
+
+}  // namespace
 
 std::string job_run_id(const std::string& run_id, const PlannedBuild& plan, size_t i) {
   const std::string& id = plan.build_request_id;
@@ -73,14 +84,12 @@ PlanningBatch planning_batch(const PlannedBuild& plan, const std::vector<Availab
 
 std::vector<BuildEvent> received_events(const PlannedBuild& plan) {
   const std::string& id = plan.build_request_id;
-  std::vector<BuildEvent> batch;
-  batch.push_back(
-      request_event(id, v1::BUILD_REQUEST_RECEIVED, plan.requested_by, plan.requested_partitions));
-  batch.push_back(request_event(
-      id, v1::BUILD_REQUEST_PLANNING,
-      "planning " + plural(static_cast<int64_t>(plan.partitions.size()), "partition") + " (" +
-          std::to_string(plan.requested_partitions.size()) + " requested, the rest upstream)"));
-  return batch;
+  return two_events(
+      request_event(id, v1::BUILD_REQUEST_RECEIVED, plan.requested_by, plan.requested_partitions),
+      request_event(
+          id, v1::BUILD_REQUEST_PLANNING,
+          "planning " + plural(static_cast<int64_t>(plan.partitions.size()), "partition") + " (" +
+              std::to_string(plan.requested_partitions.size()) + " requested, the rest upstream)"));
 }
 
 std::vector<BuildEvent> schedule_job_events(const PlannedBuild& plan, size_t i,
@@ -91,11 +100,9 @@ std::vector<BuildEvent> schedule_job_events(const PlannedBuild& plan, size_t i,
       id, job_run, p, v1::JOB_SCHEDULED,
       "queued on pool batch-" + std::string(p.run_ns > 300 * kSecond ? "large" : "small"));
   *scheduled.mutable_job_event()->mutable_config() = job_config(plan, p, run_id);
-  std::vector<BuildEvent> batch;
-  batch.push_back(std::move(scheduled));
-  batch.push_back(partition_event(id, p.ref, v1::PARTITION_SCHEDULED, job_run,
-                                  "job run " + job_run + " scheduled"));
-  return batch;
+  return two_events(std::move(scheduled),
+                    partition_event(id, p.ref, v1::PARTITION_SCHEDULED, job_run,
+                                    "job run " + job_run + " scheduled"));
 }
 
 std::vector<BuildEvent> run_job_events(const PlannedBuild& plan, size_t i,
@@ -107,26 +114,22 @@ std::vector<BuildEvent> run_job_events(const PlannedBuild& plan, size_t i,
   std::snprintf(worker, sizeof worker, "started on worker-%llu (pod batch-%04llx)",
                 static_cast<unsigned long long>(1 + n % 12),
                 static_cast<unsigned long long>(mix(n) & 0xffff));
-  std::vector<BuildEvent> batch;
-  batch.push_back(
+  return two_events(
       job_event(id, job_run, p, v1::JOB_RUNNING,
-                std::string(worker) + " after " + format_duration(p.queue_ns) + " in the queue"));
-  batch.push_back(partition_event(id, p.ref, v1::PARTITION_BUILDING, job_run,
-                                  "job run " + job_run + " running"));
-  return batch;
+                std::string(worker) + " after " + format_duration(p.queue_ns) + " in the queue"),
+      partition_event(id, p.ref, v1::PARTITION_BUILDING, job_run,
+                      "job run " + job_run + " running"));
 }
 
 std::vector<BuildEvent> end_job_events(const PlannedBuild& plan, size_t i,
                                        const std::string& job_run) {
   const PlannedPartition& p = plan.partitions[i];
   const std::string& id = plan.build_request_id;
-  std::vector<BuildEvent> batch;
   if (p.job_fails) {
-    batch.push_back(job_event(id, job_run, p, v1::JOB_FAILED,
-                              p.failure_message + " (after " + format_duration(p.run_ns) + ")"));
-    batch.push_back(partition_event(id, p.ref, v1::PARTITION_FAILED, job_run,
-                                    "job run " + job_run + " failed: " + p.failure_message));
-    return batch;
+    return two_events(job_event(id, job_run, p, v1::JOB_FAILED,
+                                p.failure_message + " (after " + format_duration(p.run_ns) + ")"),
+                      partition_event(id, p.ref, v1::PARTITION_FAILED, job_run,
+                                      "job run " + job_run + " failed: " + p.failure_message));
   }
   BuildEvent done =
       job_event(id, job_run, p, v1::JOB_COMPLETED,
@@ -135,10 +138,8 @@ std::vector<BuildEvent> end_job_events(const PlannedBuild& plan, size_t i,
   manifest->add_outputs()->set_str(p.ref);
   (*manifest->mutable_metadata())["rows"] = std::to_string(p.rows);
   (*manifest->mutable_metadata())["bytes"] = std::to_string(p.rows * 118);
-  batch.push_back(std::move(done));
-  batch.push_back(partition_event(id, p.ref, v1::PARTITION_AVAILABLE, job_run,
-                                  "wrote " + format_count(p.rows) + " rows"));
-  return batch;
+  return two_events(std::move(done), partition_event(id, p.ref, v1::PARTITION_AVAILABLE, job_run,
+                                                     "wrote " + format_count(p.rows) + " rows"));
 }
 
 BuildEvent upstream_failed_event(const PlannedBuild& plan, size_t i, size_t u) {

@@ -1,6 +1,7 @@
 #include "actors/write/transition_rules.h"
 
 #include <cassert>
+#include <cstddef>
 #include <utility>
 
 #include "messages/event_keys.h"
@@ -13,61 +14,68 @@ Error invalid_transition(std::string message) {
   return make_error(ErrorCode::invalid_transition, std::move(message));
 }
 
-// Position along the forward order; equal ranks are alternatives (the terminal ones).
-int rank(BuildRequestStatus s) {
-  switch (s) {
-    case v1::BUILD_REQUEST_RECEIVED:
-      return 1;
-    case v1::BUILD_REQUEST_PLANNING:
-      return 2;
-    case v1::BUILD_REQUEST_ANALYSIS_COMPLETED:
-      return 3;
-    case v1::BUILD_REQUEST_EXECUTING:
-      return 4;
-    case v1::BUILD_REQUEST_COMPLETED:
-    case v1::BUILD_REQUEST_FAILED:
-    case v1::BUILD_REQUEST_CANCELLED:
-      return 5;
-    default:
-      return 0;
-  }
-}
-bool is_terminal(BuildRequestStatus s) { return is_terminal_build_status(s); }
+// A status's position along its forward order: equal ranks are alternatives (the terminal ones);
+// a status absent from the table is outside the order (rank 0).
+template <class Status>
+struct Rank {
+  Status status;
+  int rank;
+};
 
-int rank(JobStatus s) {
-  switch (s) {
-    case v1::JOB_SCHEDULED:
-      return 1;
-    case v1::JOB_RUNNING:
-      return 2;
-    case v1::JOB_COMPLETED:
-    case v1::JOB_FAILED:
-    case v1::JOB_CANCELLED:
-      return 3;
-    default:
-      return 0;  // SKIPPED is outside the order: only ever a first status
+template <class Status, size_t N>
+int rank_in(const Rank<Status> (&table)[N], Status s) {
+  for (const auto& entry : table) {
+    if (entry.status == s) return entry.rank;
   }
+  return 0;
 }
-bool is_terminal(JobStatus s) { return is_terminal_job_status(s); }
+
+constexpr Rank<BuildRequestStatus> kBuildRanks[] = {
+    {v1::BUILD_REQUEST_RECEIVED, 1},           {v1::BUILD_REQUEST_PLANNING, 2},
+    {v1::BUILD_REQUEST_ANALYSIS_COMPLETED, 3}, {v1::BUILD_REQUEST_EXECUTING, 4},
+    {v1::BUILD_REQUEST_COMPLETED, 5},          {v1::BUILD_REQUEST_FAILED, 5},
+    {v1::BUILD_REQUEST_CANCELLED, 5}};
+
+// SKIPPED is outside the order: only ever a first status.
+constexpr Rank<JobStatus> kJobRanks[] = {{v1::JOB_SCHEDULED, 1},
+                                         {v1::JOB_RUNNING, 2},
+                                         {v1::JOB_COMPLETED, 3},
+                                         {v1::JOB_FAILED, 3},
+                                         {v1::JOB_CANCELLED, 3}};
 
 // DELEGATED and INVALIDATED are outside the order and handled separately.
-int rank(PartitionStatus s) {
-  switch (s) {
-    case v1::PARTITION_REQUESTED:
-      return 1;
-    case v1::PARTITION_SCHEDULED:
-      return 2;
-    case v1::PARTITION_BUILDING:
-      return 3;
-    case v1::PARTITION_AVAILABLE:
-    case v1::PARTITION_FAILED:
-      return 4;
-    default:
-      return 0;
-  }
-}
+constexpr Rank<PartitionStatus> kPartitionRanks[] = {{v1::PARTITION_REQUESTED, 1},
+                                                     {v1::PARTITION_SCHEDULED, 2},
+                                                     {v1::PARTITION_BUILDING, 3},
+                                                     {v1::PARTITION_AVAILABLE, 4},
+                                                     {v1::PARTITION_FAILED, 4}};
+
+int rank(BuildRequestStatus s) { return rank_in(kBuildRanks, s); }
+int rank(JobStatus s) { return rank_in(kJobRanks, s); }
+int rank(PartitionStatus s) { return rank_in(kPartitionRanks, s); }
+
+bool is_terminal(BuildRequestStatus s) { return is_terminal_build_status(s); }
+bool is_terminal(JobStatus s) { return is_terminal_job_status(s); }
 bool is_terminal(PartitionStatus s) {
   return s == v1::PARTITION_AVAILABLE || s == v1::PARTITION_FAILED || s == v1::PARTITION_DELEGATED;
+}
+
+// The entry at `key` of `map`, or nothing: what a change to it must be able to put back.
+template <class Map>
+std::optional<typename Map::mapped_type> value_at(const Map& map, const std::string& key) {
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+// Undoes one change to `map`: puts back the entry `key` had (`old`), or removes it if it had none.
+template <class Map, class Value>
+void put_back(Map& map, const std::string& key, std::optional<Value>& old) {
+  if (old) {
+    map[key] = std::move(*old);
+  } else {
+    map.erase(key);
+  }
 }
 
 std::string partition_key(const std::string& build_request_id, const std::string& ref) {
@@ -305,25 +313,13 @@ void TransitionState::rollback(Mark m) {
     Undo& undo = journal_.back();
     switch (undo.kind) {
       case Undo::build_request:
-        if (undo.old_build_request) {
-          build_requests_[undo.key] = *undo.old_build_request;
-        } else {
-          build_requests_.erase(undo.key);
-        }
+        put_back(build_requests_, undo.key, undo.old_build_request);
         break;
       case Undo::job_run:
-        if (undo.old_job_run) {
-          job_runs_[undo.key] = std::move(*undo.old_job_run);
-        } else {
-          job_runs_.erase(undo.key);
-        }
+        put_back(job_runs_, undo.key, undo.old_job_run);
         break;
       case Undo::partition:
-        if (undo.old_partition) {
-          partitions_[undo.key] = *undo.old_partition;
-        } else {
-          partitions_.erase(undo.key);
-        }
+        put_back(partitions_, undo.key, undo.old_partition);
         break;
     }
     journal_.pop_back();
@@ -332,9 +328,7 @@ void TransitionState::rollback(Mark m) {
 
 std::optional<BuildRequestStatus> TransitionState::build_request_status(
     const std::string& id) const {
-  auto it = build_requests_.find(id);
-  if (it == build_requests_.end()) return std::nullopt;
-  return it->second;
+  return value_at(build_requests_, id);
 }
 
 std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) const {
@@ -352,24 +346,21 @@ std::optional<PartitionStatus> TransitionState::partition_status(
 
 void TransitionState::set_build_request(const std::string& id, BuildRequestStatus status) {
   Undo undo{Undo::build_request, id, std::nullopt, std::nullopt, std::nullopt};
-  auto it = build_requests_.find(id);
-  if (it != build_requests_.end()) undo.old_build_request = it->second;
+  undo.old_build_request = value_at(build_requests_, id);
   journal_.push_back(std::move(undo));
   build_requests_[id] = status;
 }
 
 void TransitionState::set_job_run(const std::string& id, JobRun run) {
   Undo undo{Undo::job_run, id, std::nullopt, std::nullopt, std::nullopt};
-  auto it = job_runs_.find(id);
-  if (it != job_runs_.end()) undo.old_job_run = it->second;
+  undo.old_job_run = value_at(job_runs_, id);
   journal_.push_back(std::move(undo));
   job_runs_[id] = std::move(run);
 }
 
 void TransitionState::set_partition(const std::string& key, RequestPartition p) {
   Undo undo{Undo::partition, key, std::nullopt, std::nullopt, std::nullopt};
-  auto it = partitions_.find(key);
-  if (it != partitions_.end()) undo.old_partition = it->second;
+  undo.old_partition = value_at(partitions_, key);
   journal_.push_back(std::move(undo));
   partitions_[key] = p;
 }
