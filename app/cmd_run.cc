@@ -6,6 +6,7 @@
 #include "actors/client/partitions_repository.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
+#include "messages/for_people.h"
 #include "app/progress.h"
 #include "app/tables.h"
 
@@ -125,9 +126,9 @@ void run_run(Context& ctx, const RunFlags& f) {
   fmt::print(
       "appended {}: {} completed, {} failed, {} cancelled; {} to running builds, {} to "
       "earlier builds; {} failed; {}\n\n",
-      counted(r.events_appended, "event"), counted(r.builds_completed, "build"), r.builds_failed,
-      r.builds_cancelled, counted(r.delegations_active, "delegation"), r.delegations_historical,
-      counted(r.jobs_failed, "job run"), counted(r.invalidations, "invalidation"));
+      plural(r.events_appended, "event"), plural(r.builds_completed, "build"), r.builds_failed,
+      r.builds_cancelled, plural(r.delegations_active, "delegation"), r.delegations_historical,
+      plural(r.jobs_failed, "job run"), plural(r.invalidations, "invalidation"));
   std::printf("== activity\n");
   print_activity(*activity, stdout);
   if (detail) {

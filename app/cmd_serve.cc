@@ -11,6 +11,7 @@
 #include "actors/gate_actor.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
+#include "messages/for_people.h"
 #include "storage/uri.h"
 #include "storage/writer_lock.h"
 
@@ -151,7 +152,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     simulation = *started;
     say(fmt::format("simulating {} build workers (seed {}, {}, {})", f.workers, f.seed,
                     f.rate > 0 ? fmt::format("{:g} events/s", f.rate) : "no pace",
-                    f.builds > 0 ? counted(f.builds, "build request") : "until stopped"));
+                    f.builds > 0 ? plural(f.builds, "build request") : "until stopped"));
   }
   say("running; stop with Ctrl-C or SIGTERM");
 

@@ -187,10 +187,6 @@ void print_error(const Error& error) {
   std::fprintf(stderr, "bel: %s\n", printable(error.to_string()).c_str());
 }
 
-std::string counted(int64_t n, const std::string& noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-}
-
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {

@@ -69,9 +69,6 @@ class EventStream {
   bool header_printed_ = false;
 };
 
-// "1 build", "3 builds": a count with its noun (English plural by a trailing "s").
-std::string counted(int64_t n, const std::string& noun);
-
 // `text` as a JSON string literal, quoted and escaped.
 std::string json_string(const std::string& text);
 

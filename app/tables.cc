@@ -4,6 +4,7 @@
 
 #include "app/output.h"
 #include "app/text.h"
+#include "messages/for_people.h"
 #include "messages/status_names.h"
 
 namespace bel::app {
@@ -55,16 +56,6 @@ std::string idx_text(int64_t idx) { return idx == 0 ? "-" : std::to_string(idx);
 
 }  // namespace
 
-std::string format_duration(int64_t ns) {
-  if (ns <= 0) return "-";
-  const double secs = static_cast<double>(ns) / 1e9;
-  if (secs < 1) return fmt::format("{:.0f}ms", secs * 1000);
-  if (secs < 60) return fmt::format("{:.3f}s", secs);
-  const int64_t s = ns / 1000000000;
-  if (s < 3600) return fmt::format("{}m{:02d}s", s / 60, s % 60);
-  return fmt::format("{}h{:02d}m", s / 3600, (s % 3600) / 60);
-}
-
 std::string short_status(const std::string& status_name) {
   if (status_name.empty()) return "-";
   return short_status_name(status_name);
@@ -86,8 +77,8 @@ void print_partition_detail(const PartitionStatusResponse& status,
                             const std::vector<BuildEvent>& recent_events, std::FILE* out) {
   Fields f;
   f.add("partition", status.partition_ref());
-  f.add("status", short_status(status.status_name().empty() ? "PARTITION_UNKNOWN"
-                                                            : status.status_name()));
+  f.add("status",
+        short_status(status.status_name().empty() ? "PARTITION_UNKNOWN" : status.status_name()));
   f.add("updated", format_time(status.last_updated()));
   f.add("idx", idx_text(status.last_idx()));
   f.add("build", status.build_request_id());
@@ -134,8 +125,8 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
     std::fprintf(out, "\n");
     Table t({"PARTITION", "STATUS", "DELEGATED TO"});
     for (const auto& p : b.partitions()) {
-      t.add_row({p.partition_ref(), short_status(p.status_name()),
-                 p.delegated_to_build_request_id()});
+      t.add_row(
+          {p.partition_ref(), short_status(p.status_name()), p.delegated_to_build_request_id()});
     }
     t.print(out);
   }
@@ -211,8 +202,8 @@ void print_job_run(const JobRunSummary& r, std::FILE* out) {
 void print_activity(const ActivityResponse& a, std::FILE* out) {
   Fields f;
   f.add("events", fmt::format("{} (as of idx {})", a.event_count(), a.as_of_idx()));
-  f.add("build requests", fmt::format("{} ({} active)", a.total_build_requests(),
-                                      a.active_builds_count()));
+  f.add("build requests",
+        fmt::format("{} ({} active)", a.total_build_requests(), a.active_builds_count()));
   f.add("  by status", counts_text(a.build_requests_by_status()));
   f.add("partitions", std::to_string(a.total_partitions()));
   f.add("  by status", counts_text(a.partitions_by_status()));

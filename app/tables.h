@@ -14,9 +14,6 @@
 
 namespace bel::app {
 
-// "1.250s", "3m12s", "-" for 0: a duration in nanoseconds for people.
-std::string format_duration(int64_t ns);
-
 // The short form of a status name ("PARTITION_AVAILABLE" -> "available"); "-" for "".
 std::string short_status(const std::string& status_name);
 

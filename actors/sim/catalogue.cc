@@ -104,27 +104,6 @@ std::string format_text(const char* pattern, const std::string& arg) {
   return out;
 }
 
-// "4m07s", "52s", "1h02m".
-std::string format_duration(int64_t ns) {
-  int64_t s = ns / kSecond;
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
-                  static_cast<long long>(s % 3600 / 60));
-  } else if (s >= 60) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60),
-                  static_cast<long long>(s % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
-  }
-  return buf;
-}
-
-// "1 partition", "3 partitions"
-std::string plural(int64_t n, const char* noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-}
-
 // "1,234,567"
 std::string format_count(int64_t n) {
   std::string digits = std::to_string(n);

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "messages/for_people.h"  // format_duration, plural: for the steps' messages
+
 namespace bel::sim {
 
 inline constexpr int64_t kMs = 1000000;  // nanoseconds
@@ -70,10 +72,6 @@ class Rng {
 std::string date_after_base(int days);
 // `pattern` with each "%s" replaced by `arg`.
 std::string format_text(const char* pattern, const std::string& arg);
-// "4m07s", "52s", "1h02m".
-std::string format_duration(int64_t ns);
-// "1 partition", "3 partitions".
-std::string plural(int64_t n, const char* noun);
 // "1,234,567".
 std::string format_count(int64_t n);
 

@@ -1,0 +1,29 @@
+// One style for durations and counts wherever people read them.
+#include "messages/for_people.h"
+
+#include <gtest/gtest.h>
+
+namespace bel {
+namespace {
+
+constexpr int64_t kMs = 1000000;
+constexpr int64_t kS = 1000 * kMs;
+
+TEST(ForPeopleTest, DurationsHaveOneStyleAtEveryScale) {
+  EXPECT_EQ(format_duration(0), "-");
+  EXPECT_EQ(format_duration(-5), "-");
+  EXPECT_EQ(format_duration(850 * kMs), "850ms");
+  EXPECT_EQ(format_duration(4 * kS + 250 * kMs), "4.2s");
+  EXPECT_EQ(format_duration(46 * kS + 911 * kMs), "46s");  // not "46.911s" beside "4m04s"
+  EXPECT_EQ(format_duration(244 * kS), "4m04s");
+  EXPECT_EQ(format_duration(3720 * kS + 30 * kS), "1h02m");
+}
+
+TEST(ForPeopleTest, CountsTakeTheirNounInTheRightNumber) {
+  EXPECT_EQ(plural(1, "build"), "1 build");
+  EXPECT_EQ(plural(0, "build"), "0 builds");
+  EXPECT_EQ(plural(3, "job run"), "3 job runs");
+}
+
+}  // namespace
+}  // namespace bel
