@@ -44,7 +44,10 @@ void ActivityView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
   ++event_count_;
 
-  if (!is_operator_action(event, build_status(event.build_request_id()))) apply_to_build(event);
+  // Only an invalidation can be an operator's: no status lookup for any other event.
+  const bool by_operator = event.has_partition_invalidation_event() &&
+                           is_operator_action(event, build_status(event.build_request_id()));
+  if (!by_operator) apply_to_build(event);
   changes_.clear();
   partitions_.apply(event, &changes_);
   // One event's changes come by descending ref: pushed to the front, the ties read ascending.
