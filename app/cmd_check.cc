@@ -1,5 +1,7 @@
-// bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity. The checks
-// themselves live in actors/check/log_check.h; this file is the command line and the report.
+// bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity; for an
+// sqlite:// file on this host, SQLite's integrity check and the derived rows, which --repair
+// rebuilds (R8). The checks themselves live in actors/check/log_check.h and derived_check.h; this
+// file is the command line and the report.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -125,8 +127,8 @@ void run_check(Context& ctx, bool repair_first) {
 void add_check_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "check",
-      "Check the log: every view equals a full scan; schema and idx contiguity. Exit 0 when every "
-      "check passes, 1 when any fails.");
+      "Check the log: every view equals a full scan; schema and idx contiguity; SQLite integrity "
+      "and derived rows. Exit 0 when every check passes, 1 when any fails.");
   cmd->footer(
       "Checks, each reported with ok or FAILED and a detail:\n"
       "  schema          an sqlite:// log's schema_version is this bel's (n/a for in-process "

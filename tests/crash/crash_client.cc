@@ -23,12 +23,12 @@ class Control {
  public:
   explicit Control(int fd) : fd_(fd) {}
 
-  // Reads what has arrived; with `block`, waits until at least one more line did (or EOF,
-  // which counts as "stop").
-  void read(bool block) {
+  // Reads what has arrived; with `wait_ms` > 0, first waits up to that long for at least one
+  // more line (EOF counts as "stop").
+  void read(int wait_ms = 0) {
     for (;;) {
       pollfd p{fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, block ? -1 : 0);
+      const int ready = ::poll(&p, 1, wait_ms);
       if (ready <= 0) return;
       char buf[512];
       const ssize_t n = ::read(fd_, buf, sizeof(buf));
@@ -43,7 +43,7 @@ class Control {
         buffer_.erase(0, nl + 1);
         got_line = true;
       }
-      if (got_line) block = false;
+      if (got_line) wait_ms = 0;
     }
   }
 
@@ -79,10 +79,11 @@ class Client {
       : options_(options), control_(options.control_fd), rng_(options.seed) {}
 
   int run() {
+    control_.read(-1);  // the first endpoint
     if (!reconnect()) return 0;
     while (!control_.stop()) {
       if (!next_unit()) return 1;
-      control_.read(/*block=*/false);
+      control_.read();
     }
     return 0;
   }
@@ -206,15 +207,15 @@ class Client {
     }
   }
 
-  // Connects to the newest endpoint, waiting for a newer one while nothing answers. False when
-  // the driver said stop and nothing answers.
+  // Connects to the newest endpoint. While nothing answers there it waits for the next one (the
+  // coordinator is down), trying the same one again every kRetryMs in case it was only slow to
+  // answer. False when the driver said stop and the newest endpoint does not answer.
   bool reconnect() {
+    constexpr int kRetryMs = 250;
     session_.reset();
-    int tried = 0;
     for (;;) {
-      control_.read(/*block=*/false);
-      if (control_.generation() > tried) {
-        tried = control_.generation();
+      control_.read();
+      if (control_.generation() > 0) {
         actors::SessionOptions options;
         options.log_uri = options_.log_uri;
         options.connect = control_.endpoint();
@@ -224,10 +225,9 @@ class Client {
           session_ = std::move(*session);
           return true;
         }
-        continue;  // a newer endpoint may have arrived meanwhile
       }
       if (control_.stop()) return false;
-      control_.read(/*block=*/true);  // nothing answers: wait for the next (re)start
+      control_.read(kRetryMs);
     }
   }
 

@@ -21,7 +21,8 @@
 //  - one event, or a batch of three, of new build requests without event_ids: the log assigns
 //    them, so a failed attempt is not retried (reported with "U").
 // Every failure (the coordinator was killed, a timeout) makes the client reconnect to the newest
-// endpoint it was given, waiting on standard input for a newer one when nothing answers there.
+// endpoint it was given, waiting on standard input for a newer one while nothing answers there
+// (and trying the same one again now and then: a slow coordinator is not a dead one).
 #ifndef BEL_TESTS_CRASH_CRASH_CLIENT_H_
 #define BEL_TESTS_CRASH_CRASH_CLIENT_H_
 

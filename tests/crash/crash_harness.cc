@@ -2,8 +2,9 @@
 // appending through it (crash_client.h), the coordinator killed with SIGKILL at seeded random
 // points and restarted, then the verdict: every acknowledged event present exactly once at its
 // acknowledged idx, idx contiguous (crash_verify.h), and after every restart `bel check` finds
-// every view equal to a full scan. Some cycles rebuild the views first, which writes snapshots,
-// so later restarts start from a snapshot written before the crash.
+// every view equal to a full scan. Every third cycle rebuilds the views first, which writes
+// snapshots, so later restarts start from a snapshot written before the crash; every fifth starts
+// a rebuild that the kill may interrupt while it writes them.
 //
 //   bel_crash_harness --bel build/app/bel --cycles 10 --clients 4 --seed 7
 //
@@ -110,11 +111,23 @@ class Harness {
       start_serve();
       after_restart();
       if (cycle % 3 == 2) run_bel({"views", "rebuild"}, "views rebuild");
+      // Every fifth cycle the kill may land while the views rebuild and write their snapshots.
+      Child rebuilding;
+      if (cycle % 5 == 4) {
+        rebuilding = spawn(bel_argv({"views", "rebuild"}));
+        commands_.push_back(&rebuilding);
+      }
       const int64_t kill_at =
           acked_ + std::uniform_int_distribution<int64_t>(0, flags_.max_acks_per_cycle)(rng_);
       wait_until([&] { return acked_ >= kill_at; }, "acknowledgements before the kill");
       ::kill(serve_.pid, SIGKILL);
       reap(serve_);
+      if (rebuilding.pid > 0) {
+        // Finished or waiting on a dead coordinator: either way it has done its part.
+        ::kill(rebuilding.pid, SIGKILL);
+        reap(rebuilding);
+        commands_.clear();
+      }
     }
     start_serve();
     after_restart();
@@ -193,14 +206,23 @@ class Harness {
     }
   }
 
-  // Runs `bel ARGS --log URI --connect ENDPOINT`; (stdout, exit code 0).
-  std::pair<std::string, bool> run_bel(std::vector<std::string> args, const std::string& what) {
+  std::vector<std::string> bel_argv(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {flags_.bel};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"--log", log_uri_, "--connect", endpoint_});
-    Child c = spawn(argv);
+    return argv;
+  }
+
+  // Runs `bel ARGS --log URI --connect ENDPOINT`; (stdout, exit code 0).
+  std::pair<std::string, bool> run_bel(const std::vector<std::string>& args,
+                                       const std::string& what) {
+    Child c = spawn(bel_argv(args));
     commands_.push_back(&c);
+    // The ack pipe is left alone meanwhile: once it is full the clients wait, so a check of a
+    // log that grows as fast as the check reads it cannot run away.
+    reading_acks_ = false;
     wait_until([&] { return c.out < 0 && c.err < 0; }, "bel " + what);
+    reading_acks_ = true;
     commands_.pop_back();
     const int code = reap(c);
     if (what == "check") checks_.push_back(c.out_text);
@@ -270,7 +292,7 @@ class Harness {
         text->append(data, static_cast<size_t>(n));
       });
     };
-    add(ack_fd_, nullptr, true);
+    if (reading_acks_) add(ack_fd_, nullptr, true);
     add(serve_.out, &serve_.out_text, false);
     add(serve_.err, &serve_.err_text, false);
     for (Child* c : commands_) {
@@ -315,8 +337,9 @@ class Harness {
         "crash harness: seed %llu, %d cycles (kill -9), %d clients, %.1f s: %lld acked events "
         "(%lld acks, %lld of them retries answered duplicate), %lld unacknowledged appends "
         "without own ids (%lld committed), %lld events in the log; lost %lld, moved %lld, "
-        "duplicated %lld, idx problems %lld, split batches %lld; %d checks after restarts, view "
-        "mismatches %d, other check failures %d; %d restarts from a snapshot\n",
+        "duplicated %lld, idx problems %lld, split batches %lld; %d bel check runs (after each "
+        "restart and at the end): view mismatches %d, other check failures %d; %d restarts "
+        "restored views from a snapshot\n",
         static_cast<unsigned long long>(flags_.seed), flags_.cycles, flags_.clients, seconds,
         static_cast<long long>(report->acked_events), static_cast<long long>(report->ack_records),
         static_cast<long long>(report->duplicate_acks), static_cast<long long>(report->uncertain),
@@ -343,6 +366,7 @@ class Harness {
   Child serve_;
   std::vector<Child*> commands_;  // running bel commands whose pipes the loop drains
   int ack_fd_ = -1;
+  bool reading_acks_ = true;
   std::string ack_buffer_;
   std::vector<int> control_fds_;
   std::vector<pid_t> client_pids_;

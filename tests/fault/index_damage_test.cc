@@ -17,6 +17,7 @@
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "storage/storage_factory.h"
+#include "storage/writer_lock.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
@@ -166,7 +167,7 @@ class IndexDamageTest : public ::testing::Test {
     const auto pages = pages_of(structure);
     ASSERT_GE(pages.size(), 3u) << structure << " should span several pages";
     std::mt19937_64 rng(std::hash<std::string>{}(structure));
-    int seen_by_integrity = 0, wrong_reads = 0;
+    int seen_by_integrity = 0, wrong_reads = 0, seen_by_derived = 0;
     for (int c = 0; c < cases; ++c) {
       SCOPED_TRACE(structure + " case " + std::to_string(c));
       const std::string path = dir_.path() + "/damaged.db";
@@ -181,6 +182,7 @@ class IndexDamageTest : public ::testing::Test {
         if (r.name == "derived rows") derived_ok = r.ok;
       }
       seen_by_integrity += integrity ? 0 : 1;
+      seen_by_derived += derived_ok ? 0 : 1;
       wrong_reads += reads_right ? 0 : 1;
       if (!reads_right) {
         EXPECT_FALSE(derived_ok) << "filtered reads are wrong but the derived rows pass";
@@ -198,8 +200,10 @@ class IndexDamageTest : public ::testing::Test {
     }
     // The damage must have been real in most cases, or the test proves nothing.
     EXPECT_GE(seen_by_integrity, cases / 2) << structure;
-    std::printf("%s: %d cases, %d seen by integrity_check, %d with wrong filtered reads\n",
-                structure.c_str(), cases, seen_by_integrity, wrong_reads);
+    std::printf(
+        "%s: %d damaged pages, %d seen by integrity_check, %d by the derived rows check, %d "
+        "with wrong filtered reads\n",
+        structure.c_str(), cases, seen_by_integrity, seen_by_derived, wrong_reads);
   }
 
   TempDir dir_;
@@ -254,6 +258,16 @@ TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegr
                               shell_quote(uri(pristine_)));
   EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
   EXPECT_TRUE(filtered_reads_match_scan(pristine_));
+}
+
+TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
+  auto lock = storage::WriterLock::acquire(uri(pristine_));
+  ASSERT_TRUE(lock.ok()) << lock.error().to_string();
+  auto before = std::filesystem::last_write_time(pristine_);
+  auto r = run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("storage_unavailable"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::last_write_time(pristine_), before) << "the log was rewritten";
 }
 
 }  // namespace
