@@ -24,7 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -108,6 +110,7 @@ class Harness {
     const auto start = Clock::now();
     start_clients();
     for (int cycle = 1; cycle <= flags_.cycles; ++cycle) {
+      if (cycle % 4 == 3) kill_during_start();
       start_serve();
       after_restart();
       if (cycle % 3 == 2) run_bel({"views", "rebuild"}, "views rebuild");
@@ -188,6 +191,26 @@ class Harness {
     broadcast(std::to_string(generation_) + " " + endpoint_ + "\n");
   }
 
+  // Starts `bel serve` and kills it once it holds the writer lock, while it opens the log (the
+  // unindexed tail a kill left is indexed then) and loads the views, before its ready line.
+  void kill_during_start() {
+    Child serve = spawn({flags_.bel, "serve", "--log", log_uri_});
+    const std::string holder = "pid " + std::to_string(serve.pid) + " ";
+    const std::string lock = dir_ + "/bel.db.lock";
+    bool ready = false;
+    wait_until(
+        [&] {
+          ready = ready || serve.err_text.find("console endpoint") != std::string::npos;
+          std::ifstream in(lock);
+          std::string line;
+          return ready || (std::getline(in, line) && line.rfind(holder, 0) == 0);
+        },
+        "the coordinator to take the writer lock", /*max_poll_ms=*/5, &serve);
+    ::kill(serve.pid, SIGKILL);
+    reap(serve);
+    ++(ready ? kills_after_ready_ : kills_during_start_);
+  }
+
   // After each restart: `bel check` while the clients keep appending, then whether the views
   // restored a snapshot.
   void after_restart() {
@@ -265,17 +288,22 @@ class Harness {
     }
   }
 
-  // Pumps every pipe until `done` holds; fails the run at the deadline.
-  void wait_until(const std::function<bool()>& done, const std::string& what) {
+  // Pumps every pipe until `done` holds; fails the run at the deadline. A condition no pipe
+  // signals (a file's content) is looked at again every `max_poll_ms`. `extra` is one more
+  // process whose output to drain.
+  void wait_until(const std::function<bool()>& done, const std::string& what,
+                  int max_poll_ms = -1, Child* extra = nullptr) {
     const auto end = Clock::now() + kDeadline;
     while (!done()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
       if (left.count() <= 0) die("no " + what + " within the deadline\n" + serve_.err_text);
-      pump(static_cast<int>(left.count()));
+      int wait = static_cast<int>(left.count());
+      if (max_poll_ms >= 0) wait = std::min(wait, max_poll_ms);
+      pump(wait, extra);
     }
   }
 
-  void pump(int timeout_ms) {
+  void pump(int timeout_ms, Child* extra = nullptr) {
     std::vector<pollfd> fds;
     std::vector<std::function<void(const char*, ssize_t)>> sinks;
     auto add = [&](int& fd, std::string* text, bool acks) {
@@ -299,6 +327,11 @@ class Harness {
       add(c->out, &c->out_text, false);
       add(c->err, &c->err_text, false);
     }
+    if (extra != nullptr && extra != &serve_ &&
+        std::find(commands_.begin(), commands_.end(), extra) == commands_.end()) {
+      add(extra->out, &extra->out_text, false);
+      add(extra->err, &extra->err_text, false);
+    }
     if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return;
     char buf[65536];
     for (size_t i = 0; i < fds.size(); ++i) {
@@ -320,7 +353,8 @@ class Harness {
 
   // Waits for `c` to exit, draining its pipes; its exit code (-1 for a signal).
   int reap(Child& c) {
-    wait_until([&] { return c.out < 0 && c.err < 0; }, "the process to close its output");
+    wait_until([&] { return c.out < 0 && c.err < 0; }, "the process to close its output", -1,
+               &c);
     int status = 0;
     ::waitpid(c.pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -339,7 +373,8 @@ class Harness {
         "without own ids (%lld committed), %lld events in the log; lost %lld, moved %lld, "
         "duplicated %lld, idx problems %lld, split batches %lld; %d bel check runs (after each "
         "restart and at the end): view mismatches %d, other check failures %d; %d restarts "
-        "restored views from a snapshot\n",
+        "restored views from a snapshot; %d more kills while the coordinator started (%d of "
+        "them after its ready line)\n",
         static_cast<unsigned long long>(flags_.seed), flags_.cycles, flags_.clients, seconds,
         static_cast<long long>(report->acked_events), static_cast<long long>(report->ack_records),
         static_cast<long long>(report->duplicate_acks), static_cast<long long>(report->uncertain),
@@ -348,7 +383,8 @@ class Harness {
         static_cast<long long>(report->moved), static_cast<long long>(report->duplicated),
         static_cast<long long>(report->idx_problems),
         static_cast<long long>(report->split_batches), checks_run_, view_mismatches_,
-        other_check_failures_, restarts_from_snapshot_);
+        other_check_failures_, restarts_from_snapshot_, kills_during_start_ + kills_after_ready_,
+        kills_after_ready_);
     for (const auto& p : report->problems) std::printf("  problem: %s\n", p.c_str());
     for (const auto& f : failures_) std::printf("  failure: %s\n", f.c_str());
     const bool ok = report->ok() && failures_.empty() && view_mismatches_ == 0 &&
@@ -378,6 +414,8 @@ class Harness {
   int view_mismatches_ = 0;
   int other_check_failures_ = 0;
   int restarts_from_snapshot_ = 0;
+  int kills_during_start_ = 0;
+  int kills_after_ready_ = 0;  // a kill meant for the start that came after the ready line
 };
 
 }  // namespace
