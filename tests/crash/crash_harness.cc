@@ -4,7 +4,8 @@
 // acknowledged idx, idx contiguous (crash_verify.h), and after every restart `bel check` finds
 // every view equal to a full scan. Every third cycle rebuilds the views first, which writes
 // snapshots, so later restarts start from a snapshot written before the crash; every fifth starts
-// a rebuild that the kill may interrupt while it writes them.
+// a rebuild that the kill may interrupt while it writes them; every fourth also kills a
+// coordinator while it starts (it holds the writer lock but has not answered yet).
 //
 //   bel_crash_harness --bel build/app/bel --cycles 10 --clients 4 --seed 7
 //
