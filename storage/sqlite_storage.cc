@@ -55,7 +55,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags,
+                           options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string message = fmt::format("{}: cannot open {}: {}", uri, path,
                                       db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -124,6 +124,10 @@ struct StorageOptions {
   // each FaultPoint and, when it returns an error, rolls the transaction back and returns that
   // error. Never set in production.
   std::function<Status(FaultPoint)> fault_hook;
+  // SQLite: the registered sqlite3_vfs the writer connection opens the file through; empty for
+  // SQLite's default. A test seam for injecting disk faults below SQLite itself (SPEC section 9,
+  // R3; tests/support/fault_vfs.h). Never set in production.
+  std::string sqlite_vfs;
   // stdout backend: where committed events are printed (one JSON line each); standard output
   // when null.
   std::FILE* stdout_sink = nullptr;
