@@ -25,6 +25,7 @@
 #include "actors/net/rpc_server.h"
 #include "actors/net/token.h"
 #include "tests/support/events.h"
+#include "tests/support/silent_api.h"
 
 namespace bel::actors {
 namespace {
@@ -182,6 +183,41 @@ TEST_F(RpcTest, RequestsWithoutTheTokenReachNoRouteAndAppendNothing) {
   EXPECT_EQ(hello.error().code, ErrorCode::unauthorized);
 }
 
+// R5 at the transport: a batch over the per-request byte limit reaches a console as `overloaded`
+// naming the limit (it never reaches the coordinator), and the connection serves on.
+TEST_F(RpcTest, AnOversizeBatchIsOverloadedAtTheTransportAndAppendsNothing) {
+  HttpServerOptions options;
+  options.token = token_;
+  options.max_body_bytes = 4096;
+  HttpServer small(options);
+  add_rpc_routes(small, *system_, api_);
+  ASSERT_TRUE(small.listen().ok());
+  auto channel = std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", small.port()}, token_);
+  BelApi remote = spawn_remote_api(*system_, channel);
+  {
+    ApiClient client(*system_, remote);
+    std::vector<BuildEvent> batch;
+    for (int i = 0; i < 100; ++i) {
+      batch.push_back(request_event("br-" + std::to_string(i), BUILD_REQUEST_RECEIVED,
+                                    {"data/" + std::string(40, 'x')}));
+    }
+    auto acks = client.append(batch);
+    ASSERT_FALSE(acks.ok());
+    EXPECT_EQ(acks.error().code, ErrorCode::overloaded) << acks.error().to_string();
+    EXPECT_NE(acks.error().message.find("limit of 4096 bytes"), std::string::npos)
+        << acks.error().to_string();
+    EXPECT_EQ(small.stats().overloaded, 1);
+    EXPECT_EQ(small.stats().peak_inflight_bytes, 0);
+    EXPECT_EQ(last_idx(), 0);
+    auto one = client.append(request_event("br-small", BUILD_REQUEST_RECEIVED));
+    ASSERT_TRUE(one.ok()) << one.error().to_string();
+    EXPECT_EQ(one->idx(), 1);
+  }
+  channel->stop();
+  caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  small.stop();
+}
+
 TEST_F(RpcTest, APeerSpeakingCafBaspReachesNoActor) {
   // CAF's own remoting, as the old console transport used it: nothing is published, so the
   // handshake gets no actor.
@@ -243,37 +279,6 @@ TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
   EXPECT_EQ(stats.error().code, ErrorCode::storage_unavailable);
 }
 
-// A BelApi that never answers; its query handler writes one byte to `fd` when a query arrives.
-BelApi::behavior_type silent_api(int fd) {
-  return {
-      [](append_atom, const BuildEvent&) -> caf::result<AppendAck> {
-        return caf::delegated<AppendAck>{};
-      },
-      [](append_atom, const std::vector<BuildEvent>&) -> caf::result<AppendAcks> {
-        return caf::delegated<AppendAcks>{};
-      },
-      [fd](query_atom, const Query&) -> caf::result<QueryResult> {
-        const char arrived = 'q';
-        (void)!::write(fd, &arrived, 1);
-        return caf::delegated<QueryResult>{};
-      },
-      [](fallback_atom, const Query&) -> caf::result<QueryResult> {
-        return caf::delegated<QueryResult>{};
-      },
-      [](list_atom, const ListEventsRequest&) -> caf::result<EventPage> {
-        return caf::delegated<EventPage>{};
-      },
-      [](views_atom) -> caf::result<ViewsStatus> { return caf::delegated<ViewsStatus>{}; },
-      [](rebuild_atom, const std::string&) -> caf::result<ViewsStatus> {
-        return caf::delegated<ViewsStatus>{};
-      },
-      [](stats_atom) -> caf::result<StorageStats> { return caf::delegated<StorageStats>{}; },
-      [](meta_atom, const std::string&, const std::string&) -> caf::result<std::string> {
-        return caf::delegated<std::string>{};
-      },
-  };
-}
-
 // R9: the coordinator process is killed while it holds a request; the client, waiting up to
 // 30 s, gets storage_unavailable naming the call (the kernel closed the connection), not timeout.
 TEST(RpcKillTest, ACoordinatorKilledDuringARequestIsStorageUnavailableNotATimeout) {
@@ -288,7 +293,11 @@ TEST(RpcKillTest, ACoordinatorKilledDuringARequestIsStorageUnavailableNotATimeou
     caf::actor_system_config config;
     configure_actor_system(config);
     caf::actor_system system{config};
-    BelApi silent = system.spawn(silent_api, arrived_pipe[1]);
+    const int arrived_fd = arrived_pipe[1];
+    BelApi silent = system.spawn(silent_api, std::function<void()>([arrived_fd] {
+                                   const char arrived = 'q';
+                                   (void)!::write(arrived_fd, &arrived, 1);
+                                 }));
     HttpServerOptions options;
     options.token = token;
     HttpServer server(options);
