@@ -57,7 +57,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   const bool loopback = actors::is_loopback_host(listen->host);
   if (!loopback && ctx.token_file.empty()) {
     return ctx.usage_error("--listen " + f.listen +
-                           ": listening beyond loopback needs --token-file FILE (mode 0600)");
+                           ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
+                           "digits)");
   }
   auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed_uri.ok()) return ctx.fail(parsed_uri.error());

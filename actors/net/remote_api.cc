@@ -12,10 +12,11 @@
 namespace bel::actors {
 namespace {
 
-constexpr auto kConnectTimeout = std::chrono::seconds(5);
+constexpr auto kConnectTimeout = std::chrono::milliseconds(5000);
 // The network wait of a call: a little longer than the server's own, so the server's `timeout`
 // answer arrives rather than a broken connection.
-constexpr auto kReadTimeout = std::chrono::milliseconds(kRpcCallTimeout) + std::chrono::seconds(15);
+constexpr auto kReadTimeout =
+    std::chrono::milliseconds(kRpcCallTimeout) + std::chrono::seconds(15);
 constexpr auto kRebuildReadTimeout =
     std::chrono::milliseconds(kRpcRebuildTimeout) + std::chrono::seconds(15);
 
@@ -72,31 +73,29 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
     if (stopped_) return make_error(ErrorCode::storage_unavailable, where + ": the session ended");
   }
   client_->set_read_timeout(read_timeout);
-  if (handshake) client_->set_connection_timeout(std::min<std::chrono::milliseconds>(read_timeout, kConnectTimeout));
+  client_->set_connection_timeout(handshake ? std::min(read_timeout, kConnectTimeout)
+                                            : kConnectTimeout);
   const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
   const auto start = std::chrono::steady_clock::now();
   auto res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
-  if (handshake) client_->set_connection_timeout(kConnectTimeout);
   if (!res) {
     const auto error = res.error();
-    const bool waited_out = std::chrono::steady_clock::now() - start >= read_timeout;
+    const std::string cause = httplib::to_string(error);
+    const std::string outcome =
+        call.rfind("append", 0) == 0 ? "; the append may or may not have been committed" : "";
     if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
       // Nothing listens there (or nothing accepts): for a handshake, a stale endpoint.
       return make_error(handshake ? ErrorCode::timeout : ErrorCode::storage_unavailable,
-                        where + ": cannot connect (" + httplib::to_string(error) + ")");
+                        where + ": cannot connect (" + cause + ")");
     }
-    if (waited_out) {
-      return make_error(ErrorCode::timeout,
-                        where + ": no answer within " + std::to_string(read_timeout.count()) +
-                            " ms" + (call.rfind("append", 0) == 0 ? "; the append may or may not have been committed" : ""));
+    if (std::chrono::steady_clock::now() - start >= read_timeout) {
+      return make_error(ErrorCode::timeout, where + ": no answer within " +
+                                                std::to_string(read_timeout.count()) + " ms" +
+                                                outcome);
     }
     return make_error(ErrorCode::storage_unavailable,
-                      where + ": the connection broke before the answer (" +
-                          httplib::to_string(error) +
-                          "; the coordinator stopped or was killed)" +
-                          (call.rfind("append", 0) == 0
-                               ? "; the append may or may not have been committed"
-                               : ""));
+                      where + ": the connection broke before the answer (" + cause +
+                          "; the coordinator stopped or was killed)" + outcome);
   }
   if (res->status != 200) return answered_error(*res, where);
   if (handshake && res->get_header_value("Bel-Protocol") != kRpcProtocol) {

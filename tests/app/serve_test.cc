@@ -170,12 +170,14 @@ TEST_F(ServeTest, AClientThatSkipsTheTokenReachesNothingAndAppendsNothing) {
   const int port = endpoint_port(serve);
   ASSERT_GT(port, 0) << serve.err();
 
-  const std::string event = request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString();
+  const std::string event =
+      request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString();
   httplib::Client raw("127.0.0.1", port);
   for (const char* call : {"hello", "append", "append_batch", "query", "fallback", "list", "views",
                            "rebuild", "stats", "meta"}) {
+    const std::string wrong = "Bearer " + std::string(64, '0');
     for (const httplib::Headers& headers :
-         {httplib::Headers{}, httplib::Headers{{"Authorization", "Bearer " + std::string(64, '0')}}}) {
+         {httplib::Headers{}, httplib::Headers{{"Authorization", wrong}}}) {
       auto res = raw.Post((std::string("/rpc/v1/") + call).c_str(), headers, event,
                           "application/x-protobuf");
       ASSERT_TRUE(res) << call << ": " << httplib::to_string(res.error());

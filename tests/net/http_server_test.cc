@@ -57,9 +57,12 @@ class HttpServerTest : public ::testing::Test {
       hold_.enter();
       HttpServer::reply(res, std::to_string(body.size()), "text/plain");
     });
-    server_->get("/open", [](const httplib::Request&, const std::string&,
-                             httplib::Response& res) { HttpServer::reply(res, "hi", "text/plain"); },
-                 HttpServer::Access::open);
+    server_->get(
+        "/open",
+        [](const httplib::Request&, const std::string&, httplib::Response& res) {
+          HttpServer::reply(res, "hi", "text/plain");
+        },
+        HttpServer::Access::open);
     ASSERT_TRUE(server_->listen().ok());
   }
   void TearDown() override {
