@@ -231,10 +231,13 @@ TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
   const std::string tiny = dir_.path() + "/tiny.token";
   { std::ofstream(tiny) << "x\n"; }
   ::chmod(tiny.c_str(), 0600);
-  auto r = bel("serve --listen 0.0.0.0:0 --token-file " + shell_quote(tiny));
-  EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find(tiny), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("at least 32 hex digits (128 bits)"), std::string::npos) << r.err;
+  ServeProcess serve(
+      {"serve", "--log", log_uri(), "--listen", "0.0.0.0:0", "--token-file", tiny});
+  EXPECT_FALSE(serve.wait_for("running")) << "served with a 1-byte token";
+  EXPECT_EQ(serve.stop(SIGTERM), 1) << serve.err();
+  EXPECT_NE(serve.err().find(tiny), std::string::npos) << serve.err();
+  EXPECT_NE(serve.err().find("at least 32 hex digits (128 bits)"), std::string::npos)
+      << serve.err();
 }
 
 TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
