@@ -133,6 +133,37 @@ void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& row
   rows.push_back(KeyRow{static_cast<int>(KeyKind::build_request), event.build_request_id(), idx});
 }
 
+void KeptKeyRows::on_commit(const std::vector<BuildEvent>& events, int64_t first_idx,
+                            int64_t indexed_idx, int64_t max_tail) {
+  const auto n = static_cast<int64_t>(events.size());
+  if (!tracked_ || until_ != first_idx - 1 || until_ - indexed_idx + n > max_tail) {
+    forget();
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    add_key_rows(events[static_cast<size_t>(i)], first_idx + i, rows_);
+  until_ = first_idx + n - 1;
+}
+
+std::vector<KeyRow> KeptKeyRows::take(int64_t until) {
+  auto end =
+      std::find_if(rows_.begin(), rows_.end(), [&](const KeyRow& row) { return row.idx > until; });
+  std::vector<KeyRow> taken(std::make_move_iterator(rows_.begin()), std::make_move_iterator(end));
+  rows_.erase(rows_.begin(), end);
+  return taken;
+}
+
+void KeptKeyRows::restart(int64_t committed_idx) {
+  tracked_ = true;
+  until_ = committed_idx;
+  rows_.clear();
+}
+
+void KeptKeyRows::forget() {
+  tracked_ = false;
+  rows_.clear();
+}
+
 Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t max_events,
                                    bool durability_full) {
   return in_index_transaction(db, uri, durability_full, [&](int64_t from) -> Result<IndexProgress> {

@@ -56,6 +56,28 @@ struct KeyRow {
 // Appends the event_keys rows of `event`, stored at `idx`, to `rows`.
 void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& rows);
 
+// The key rows of a writer's unindexed tail, kept from its commits so that the indexer need not
+// read those events back. Tracked only while the rows cover the whole tail, in idx order.
+class KeptKeyRows {
+ public:
+  bool tracked() const { return tracked_; }
+  // After `events` were committed at first_idx, first_idx + 1, ...: keeps their rows when the
+  // kept rows reach first_idx - 1 and the tail above `indexed_idx` stays within `max_tail`
+  // events; otherwise stops tracking.
+  void on_commit(const std::vector<BuildEvent>& events, int64_t first_idx, int64_t indexed_idx,
+                 int64_t max_tail);
+  // Removes and returns the rows of the events with idx <= until.
+  std::vector<KeyRow> take(int64_t until);
+  // Tracks from an empty tail: every event up to `committed_idx` is indexed.
+  void restart(int64_t committed_idx);
+  void forget();
+
+ private:
+  bool tracked_ = false;
+  int64_t until_ = 0;  // the last idx whose rows are kept
+  std::vector<KeyRow> rows_;
+};
+
 // Indexes up to `max_events` events above the watermark in one transaction that also moves the
 // watermark. The transaction is committed with synchronous=NORMAL: the index is derived, and the
 // next appended commit (FULL) syncs the WAL frames before it anyway; a crash before then loses

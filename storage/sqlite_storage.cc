@@ -193,8 +193,7 @@ Status SqliteStorage::initialize() {
   auto indexed = read_indexed_idx(db_, uri_);
   if (!indexed.ok()) return indexed.error();
   indexed_idx_ = *indexed;
-  tail_rows_tracked_ = false;
-  tail_rows_.clear();
+  kept_rows_.forget();
   // A writer that stopped (or crashed) with an unindexed tail left it for the next one: index it
   // now, in bounded transactions, so the tail readers scan stays short.
   while (unindexed_events() > 0) {
@@ -202,7 +201,7 @@ Status SqliteStorage::initialize() {
     if (!done.ok()) return done.error();
     if (*done == 0) break;
   }
-  if (unindexed_events() == 0) tail_rows_tracked_ = true;
+  if (unindexed_events() == 0) kept_rows_.restart(committed_idx_);
   return ok_status();
 }
 
@@ -283,17 +282,7 @@ Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<Build
   }
   ++counters_.commits;
   counters_.events_appended += static_cast<int64_t>(events.size());
-  // Keep the key rows of the committed events for the indexer, while the kept rows cover the
-  // whole unindexed tail and it stays short; otherwise the indexer reads the events back.
-  if (tail_rows_tracked_ && committed_idx_ == *written - 1 &&
-      committed_idx_ - indexed_idx_ + static_cast<int64_t>(events.size()) <= kIndexBatchEvents) {
-    for (size_t i = 0; i < events.size(); ++i) {
-      add_key_rows(events[i], *written + static_cast<int64_t>(i), tail_rows_);
-    }
-  } else {
-    tail_rows_tracked_ = false;
-    tail_rows_.clear();
-  }
+  kept_rows_.on_commit(events, *written, indexed_idx_, kIndexBatchEvents);
   committed_idx_ = *written + static_cast<int64_t>(events.size()) - 1;
   std::vector<int64_t> idxs(events.size());
   for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
@@ -454,28 +443,18 @@ Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {
   if (options_.read_only) return read_only_error(uri_, "catch_up_indexes");
   if (max_events <= 0 || unindexed_events() == 0) return int64_t{0};
   Result<IndexProgress> done = IndexProgress{};
-  if (tail_rows_tracked_) {
-    // The kept rows are in idx order: the batch is the prefix up to `until`.
+  if (kept_rows_.tracked()) {
     const int64_t until = std::min(committed_idx_, indexed_idx_ + max_events);
-    auto end = std::find_if(tail_rows_.begin(), tail_rows_.end(),
-                            [&](const KeyRow& row) { return row.idx > until; });
-    std::vector<KeyRow> batch(std::make_move_iterator(tail_rows_.begin()),
-                              std::make_move_iterator(end));
-    tail_rows_.erase(tail_rows_.begin(), end);
-    done = index_rows(db_, uri_, std::move(batch), indexed_idx_, until, options_.durability_full);
-    if (!done.ok() || done->indexed_idx != until) {
-      tail_rows_tracked_ = false;  // the rows taken are gone: read the events back from now on
-      tail_rows_.clear();
-    }
+    done = index_rows(db_, uri_, kept_rows_.take(until), indexed_idx_, until,
+                      options_.durability_full);
+    // The rows taken are gone: after a failure the events are read back.
+    if (!done.ok() || done->indexed_idx != until) kept_rows_.forget();
   } else {
     done = index_events(db_, uri_, max_events, options_.durability_full);
   }
   if (!done.ok()) return done.error();
   indexed_idx_ = done->indexed_idx;
-  if (indexed_idx_ == committed_idx_ && !tail_rows_tracked_) {
-    tail_rows_tracked_ = true;  // nothing unindexed: the rows of the next commits are enough
-    tail_rows_.clear();
-  }
+  if (indexed_idx_ == committed_idx_ && !kept_rows_.tracked()) kept_rows_.restart(committed_idx_);
   return done->events;
 }
 

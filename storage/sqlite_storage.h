@@ -111,11 +111,8 @@ class SqliteStorage final : public Storage {
   StorageCounters counters_;
   int64_t committed_idx_ = 0;  // writer: the last committed idx, kept by initialize/append_batch
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
-  // Writer: when tracked, the key rows of exactly the events in (indexed_idx_, committed_idx_],
-  // in idx order, kept by append_batch for catch_up_indexes.
-  bool tail_rows_tracked_ = false;
-  std::vector<KeyRow> tail_rows_;
-  std::string payload_;  // serialization buffer, reused across appends
+  KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes
+  std::string payload_;        // serialization buffer, reused across appends
 
   Statement begin_;
   Statement commit_;

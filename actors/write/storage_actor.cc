@@ -95,12 +95,16 @@ void commit_staged(StoragePointer self) {
   stage_pending(self);
   if (st.writer->staged_tickets() == 0) return;
   auto result = st.writer->commit();
-  // commit() answers the staged tickets in staging order, as staged_waiters holds them.
+  // commit() answers the staged tickets in staging order, as staged_waiters holds them. Every
+  // waiter gets an answer, even one the commit should have answered and did not.
   size_t next = 0;
-  for (auto& [ticket, acks] : result.tickets) {
-    while (next < st.staged_waiters.size() && st.staged_waiters[next].first != ticket) ++next;
-    if (next == st.staged_waiters.size()) break;
-    deliver(st.staged_waiters[next++].second, acks);
+  for (auto& [ticket, waiter] : st.staged_waiters) {
+    while (next < result.tickets.size() && result.tickets[next].first != ticket) ++next;
+    if (next == result.tickets.size()) {
+      waiter.fail(Error{ErrorCode::internal, "append: the commit gave no answer for it"});
+      continue;
+    }
+    deliver(waiter, result.tickets[next++].second);
   }
   st.staged_waiters.clear();
   if (result.committed.empty()) {
