@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <type_traits>
-#include <unordered_map>
+#include <utility>
 
 #include "actors/component_log.h"
 
@@ -16,12 +16,27 @@ struct Waiter {
   bool single = true;
   caf::typed_response_promise<AppendAck> one;
   caf::typed_response_promise<AppendAcks> many;
+
+  void fail(const Error& error) {
+    auto err = to_caf_error(error);
+    if (single) {
+      one.deliver(err);
+    } else {
+      many.deliver(err);
+    }
+  }
 };
 
 struct StorageState {
   std::unique_ptr<LogWriter> writer;
   StorageActorConfig config;
-  std::unordered_map<LogWriter::Ticket, Waiter> waiters;
+  // Appends received and not yet staged (the group being collected): their events back to
+  // back, each append's event count, and who waits for each.
+  std::vector<BuildEvent> pending_events;
+  std::vector<size_t> pending_sizes;
+  std::vector<Waiter> pending_waiters;
+  // Staged and not yet committed, in staging order (as LogWriter::commit answers them).
+  std::vector<std::pair<LogWriter::Ticket, Waiter>> staged_waiters;
   std::vector<CommitSubscriber> subscribers;
   bool flush_scheduled = false;
   bool index_scheduled = false;
@@ -38,31 +53,60 @@ std::shared_ptr<spdlog::logger> storage_log() {
 
 void schedule_index(StoragePointer self);
 
+// Stages the collected group (one idempotency lookup for all of it, LogWriter::stage_group),
+// answers the appends it rejects at once and parks the others until the commit.
+void stage_pending(StoragePointer self) {
+  auto& st = self->state;
+  if (st.pending_sizes.empty()) return;
+  std::vector<std::string> warnings;
+  auto tickets = st.writer->stage_group(st.pending_events, st.pending_sizes, &warnings);
+  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
+  for (size_t k = 0; k < tickets.size(); ++k) {
+    Waiter& waiter = st.pending_waiters[k];
+    if (tickets[k].ok()) {
+      st.staged_waiters.emplace_back(*tickets[k], std::move(waiter));
+      continue;
+    }
+    const Error& e = tickets[k].error();
+    storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+    waiter.fail(e);
+  }
+  st.pending_events.clear();
+  st.pending_sizes.clear();
+  st.pending_waiters.clear();
+}
+
+void deliver(Waiter& w, Result<std::vector<AppendAck>>& acks) {
+  if (!acks.ok()) {
+    w.fail(acks.error());
+  } else if (w.single) {
+    w.one.deliver(std::move((*acks)[0]));
+  } else {
+    AppendAcks out;
+    for (auto& a : *acks) *out.add_acks() = std::move(a);
+    w.many.deliver(std::move(out));
+  }
+}
+
+// Stages what was collected and commits it in one transaction; answers every append after it.
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  stage_pending(self);
   if (st.writer->staged_tickets() == 0) return;
   auto result = st.writer->commit();
-  for (auto& [ticket, acks] : result.tickets) {
-    auto it = st.waiters.find(ticket);
-    if (it == st.waiters.end()) continue;
-    Waiter& w = it->second;
-    if (!acks.ok()) {
-      auto err = to_caf_error(acks.error());
-      if (w.single) {
-        w.one.deliver(err);
-      } else {
-        w.many.deliver(err);
-      }
-    } else if (w.single) {
-      w.one.deliver(std::move((*acks)[0]));
-    } else {
-      AppendAcks out;
-      for (auto& a : *acks) *out.add_acks() = std::move(a);
-      w.many.deliver(std::move(out));
+  // commit() answers the staged tickets in staging order, as staged_waiters holds them. Every
+  // waiter gets an answer, even one the commit should have answered and did not.
+  size_t next = 0;
+  for (auto& [ticket, waiter] : st.staged_waiters) {
+    while (next < result.tickets.size() && result.tickets[next].first != ticket) ++next;
+    if (next == result.tickets.size()) {
+      waiter.fail(Error{ErrorCode::internal, "append: the commit gave no answer for it"});
+      continue;
     }
-    st.waiters.erase(it);
+    deliver(waiter, result.tickets[next++].second);
   }
+  st.staged_waiters.clear();
   if (result.committed.empty()) {
     if (!result.tickets.empty() && !result.tickets.front().second.ok()) {
       storage_log()->error("commit failed batches={} error=\"{}\"", result.tickets.size(),
@@ -118,44 +162,27 @@ void index_tail(StoragePointer self) {
   schedule_index(self);
 }
 
-// Stages `batch`; returns the ticket or the error to answer with.
-Result<LogWriter::Ticket> stage(StoragePointer self, std::vector<BuildEvent> batch) {
+// The pending limit: overloaded when the appends waiting (collected, staged or still queued)
+// have reached max_pending_events.
+Status check_pending_limit(StoragePointer self) {
   auto& st = self->state;
-  const size_t queued = st.writer->staged_events() + self->mailbox().size();
-  if (queued >= st.config.max_pending_events) {
-    ++st.overloaded;
-    return make_error(ErrorCode::overloaded,
-                      st.writer->storage().uri() + ": " + std::to_string(queued) +
-                          " appends pending (limit " +
-                          std::to_string(st.config.max_pending_events) + "); retry later");
-  }
-  std::vector<std::string> warnings;
-  auto ticket = st.writer->stage(std::move(batch), &warnings);
-  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
-  if (!ticket.ok()) {
-    storage_log()->info("rejected append code={} error=\"{}\"", to_string(ticket.error().code),
-                        ticket.error().message);
-  }
-  return ticket;
+  const size_t queued =
+      st.pending_events.size() + st.writer->staged_events() + self->mailbox().size();
+  if (queued < st.config.max_pending_events) return ok_status();
+  ++st.overloaded;
+  return make_error(ErrorCode::overloaded, st.writer->storage().uri() + ": " +
+                                               std::to_string(queued) + " appends pending (limit " +
+                                               std::to_string(st.config.max_pending_events) +
+                                               "); retry later");
 }
 
-void after_stage(StoragePointer self) {
-  auto& st = self->state;
-  if (st.writer->staged_events() >= st.config.max_group_events) {
-    commit_staged(self);
-  } else if (!st.flush_scheduled) {
-    // The flush lands behind every append already queued: one commit serves them all.
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
-}
-
-// Stages `batch` and parks the promise that answers it after its COMMIT: an AppendAck for the
-// one-event form, AppendAcks for a batch.
+// Collects the append of the last `n` pending events into the group and parks the promise that
+// answers it after its COMMIT: an AppendAck for the one-event form, AppendAcks for a batch. The
+// group is staged and committed by the flush that lands behind every append already queued (one
+// lookup and one commit serve them all), or at once when it reaches max_group_events.
 template <class Answer>
-caf::result<Answer> stage_and_wait(StoragePointer self, std::vector<BuildEvent> batch) {
-  auto ticket = stage(self, std::move(batch));
-  if (!ticket.ok()) return to_caf_error(ticket.error());
+caf::result<Answer> collect(StoragePointer self, size_t n) {
+  auto& st = self->state;
   Waiter w;
   auto rp = self->make_response_promise<Answer>();
   if constexpr (std::is_same_v<Answer, AppendAck>) {
@@ -165,8 +192,14 @@ caf::result<Answer> stage_and_wait(StoragePointer self, std::vector<BuildEvent> 
     w.single = false;
     w.many = rp;
   }
-  self->state.waiters.emplace(*ticket, std::move(w));
-  after_stage(self);
+  st.pending_sizes.push_back(n);
+  st.pending_waiters.push_back(std::move(w));
+  if (st.pending_events.size() >= st.config.max_group_events) {
+    commit_staged(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
   return rp;
 }
 
@@ -189,12 +222,16 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        std::vector<BuildEvent> batch;
-        batch.push_back(std::move(event));
-        return stage_and_wait<AppendAck>(self, std::move(batch));
+        if (auto ok = check_pending_limit(self); !ok.ok()) return to_caf_error(ok.error());
+        self->state.pending_events.push_back(std::move(event));
+        return collect<AppendAck>(self, 1);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        return stage_and_wait<AppendAcks>(self, std::move(batch));
+        if (auto ok = check_pending_limit(self); !ok.ok()) return to_caf_error(ok.error());
+        auto& pending = self->state.pending_events;
+        pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
+                       std::make_move_iterator(batch.end()));
+        return collect<AppendAcks>(self, batch.size());
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
@@ -203,6 +240,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](stats_atom) -> StorageStats {
         StorageStats s = self->state.writer->stats();
+        s.set_pending(s.pending() + static_cast<int64_t>(self->state.pending_events.size()));
         s.set_overloaded(self->state.overloaded);
         return s;
       },

@@ -2,6 +2,11 @@
 // append already in its mailbox in one transaction (group commit), acknowledges each append only
 // after its COMMIT, then publishes the committed events, idx-ordered, to its subscribers.
 //
+// Grouping: an append is only collected when it arrives (after the pending-limit check); a flush
+// message the actor sends itself lands behind every append already queued, and then the whole
+// group is validated at once (LogWriter::stage_group: one idempotency lookup for all its
+// event_ids, each append judged as if alone and in arrival order), committed, and answered.
+//
 //   auto writer = LogWriter::open(std::move(storage), {});
 //   StorageActor log = spawn_storage_actor(system, std::move(*writer), {});
 //   self->request(log, kTimeout, append_atom::value, event).then(
@@ -20,12 +25,11 @@
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
+#include <caf/all.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
-
-#include <caf/all.hpp>
 
 #include "actors/caf_support.h"
 #include "actors/write/log_writer.h"
