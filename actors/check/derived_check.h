@@ -10,9 +10,9 @@
 //    every page) and the first problems SQLite names.
 //  - "derived rows": every row derived from the event payloads agrees with them: the key index
 //    (event_keys) holds exactly the keys of the events up to its watermark (meta indexed_idx) and
-//    nothing above it; each event's event_id and build_request_id columns equal its payload's;
-//    the event_id index and the per-build index (events_by_build_request), read through the
-//    index itself, hold exactly the (value, idx) pairs of the table. Compared as counts and
+//    nothing above it (partition, job label, job run and build request keys alike); each event's
+//    event_id and build_request_id columns equal its payload's; the event_id index, read through
+//    the index itself, holds exactly the (id, idx) pairs of the table. Compared as counts and
 //    order-independent hashes, in one pass over each side: bounded memory at any log size.
 //
 // Repair rebuilds every derived structure from the event rows alone, never reading an index: it

@@ -1,5 +1,5 @@
 // Damaged pages in the derived structures of a real SQLite log (SPEC section 9, R8): the key index
-// (event_keys), the event_id index and the per-build index. Pages are found through SQLite's
+// (event_keys, which holds the per-build keys too) and the event_id index. Pages are found through SQLite's
 // dbstat table and overwritten in the file with the writer closed. Whenever SQLite's
 // integrity_check sees the damage, `bel check` fails; whenever a filtered read gives another
 // answer than a full scan, the "derived rows" check fails; after `bel check --repair` every
@@ -225,10 +225,6 @@ TEST_F(IndexDamageTest, DamagedKeyIndexFailsTheCheckAndRepairRestoresFilteredRea
 
 TEST_F(IndexDamageTest, DamagedEventIdIndexFailsTheCheckAndRepairRestoresLookups) {
   run_cases("sqlite_autoindex_events_1", 10);
-}
-
-TEST_F(IndexDamageTest, DamagedPerBuildIndexFailsTheCheckAndRepairRestoresFilteredReads) {
-  run_cases("events_by_build_request", 6);
 }
 
 TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegrityError) {
