@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/component_log.h"
+#include "actors/fail_answers.h"
 
 namespace bel::actors {
 namespace {
@@ -121,13 +122,14 @@ void index_tail(StoragePointer self) {
 // Stages `batch`; returns the ticket or the error to answer with.
 Result<LogWriter::Ticket> stage(StoragePointer self, std::vector<BuildEvent> batch) {
   auto& st = self->state;
-  const size_t queued = st.writer->staged_events() + self->mailbox().size();
-  if (queued >= st.config.max_pending_events) {
+  // Events only: staged ones and the messages queued behind (at least one event each). Bytes are
+  // counted where appends are admitted (the supervisor), once per append.
+  const PendingLoad pending{st.writer->staged_events() + self->mailbox().size(), 0};
+  const PendingLoad incoming{batch.size(), 0};
+  if (auto ok = check_pending(st.config, pending, incoming, st.writer->storage().uri());
+      !ok.ok()) {
     ++st.overloaded;
-    return make_error(ErrorCode::overloaded,
-                      st.writer->storage().uri() + ": " + std::to_string(queued) +
-                          " appends pending (limit " +
-                          std::to_string(st.config.max_pending_events) + "); retry later");
+    return ok.error();
   }
   std::vector<std::string> warnings;
   auto ticket = st.writer->stage(std::move(batch), &warnings);
@@ -174,6 +176,18 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                                           StorageActorConfig config) {
   self->state.writer = std::move(*writer);
   self->state.config = config;
+  // A throw (a bug, bad_alloc) answers every waiting append before the actor stops (R9).
+  answer_on_failure(self, ErrorCode::storage_unavailable, "the storage actor",
+                    [self](const caf::error& err) {
+                      for (auto& [ticket, w] : self->state.waiters) {
+                        if (w.single) {
+                          w.one.deliver(err);
+                        } else {
+                          w.many.deliver(err);
+                        }
+                      }
+                      self->state.waiters.clear();
+                    });
   // A shutdown must not drop appends silently: commit what is staged (each waiter gets its ack or
   // the commit's error), then stop.
   self->set_exit_handler([=](const caf::exit_msg& msg) {
@@ -235,6 +249,33 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
 }
 
 }  // namespace
+
+PendingLoad load_of(const std::vector<BuildEvent>& batch) {
+  PendingLoad load{batch.size(), 0};
+  for (const auto& event : batch) load.bytes += event.ByteSizeLong();
+  return load;
+}
+
+Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
+                     const PendingLoad& incoming, const std::string& where) {
+  const auto describe = [](const PendingLoad& load) {
+    return std::to_string(load.events) + " events, " + std::to_string(load.bytes) + " bytes";
+  };
+  const std::string limit = std::to_string(config.max_pending_events) + " events, " +
+                            std::to_string(config.max_pending_bytes) + " bytes";
+  if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": a batch of " + describe(incoming) +
+                          " is larger than the pending limit (" + limit + "); split it");
+  }
+  if (pending.events + incoming.events > config.max_pending_events ||
+      pending.bytes + incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": " + describe(pending) + " pending (limit " + limit +
+                          "); retry later");
+  }
+  return ok_status();
+}
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {
