@@ -258,20 +258,22 @@ PendingLoad load_of(const std::vector<BuildEvent>& batch) {
 
 Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
                      const PendingLoad& incoming, const std::string& where) {
-  const auto describe = [](const PendingLoad& load) {
-    return std::to_string(load.events) + " events, " + std::to_string(load.bytes) + " bytes";
+  // Messages are built only when refusing: this runs for every append.
+  const auto describe = [](size_t events, size_t bytes) {
+    return std::to_string(events) + " events, " + std::to_string(bytes) + " bytes";
   };
-  const std::string limit = std::to_string(config.max_pending_events) + " events, " +
-                            std::to_string(config.max_pending_bytes) + " bytes";
   if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
     return make_error(ErrorCode::overloaded,
-                      where + ": a batch of " + describe(incoming) +
-                          " is larger than the pending limit (" + limit + "); split it");
+                      where + ": a batch of " + describe(incoming.events, incoming.bytes) +
+                          " is larger than the pending limit (" +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); split it");
   }
   if (pending.events + incoming.events > config.max_pending_events ||
       pending.bytes + incoming.bytes > config.max_pending_bytes) {
     return make_error(ErrorCode::overloaded,
-                      where + ": " + describe(pending) + " pending (limit " + limit +
+                      where + ": " + describe(pending.events, pending.bytes) + " pending (limit " +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
                           "); retry later");
   }
   return ok_status();
