@@ -75,10 +75,6 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     token = actors::new_token();
   }
 
-  // One writer per log: refuse to start beside another coordinator (or a writing command).
-  auto lock = storage::WriterLock::acquire(ctx.log_uri);
-  if (!lock.ok()) return ctx.fail(lock.error());
-
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
   // thread starts so every thread inherits the mask.
   sigset_t stop_signals;
@@ -116,7 +112,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
       return ctx.fail(ok.error().with_context("--listen " + f.listen));
     }
     const std::string endpoint = actors::format_endpoint(listen->host, server->port());
-    (*lock)->add_note("console endpoint " + endpoint);
+    storage::WriterLock::add_note(ctx.log_uri, "console endpoint " + endpoint);
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
       if (auto ok = set_meta(system, *api, actors::kEndpointKey, endpoint); !ok.ok()) {
         say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());

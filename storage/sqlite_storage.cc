@@ -12,6 +12,7 @@
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
+#include "storage/writer_lock.h"
 
 namespace bel::storage {
 namespace {
@@ -53,6 +54,14 @@ SqliteStorage::~SqliteStorage() {
 Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& uri,
                                                            const std::string& path,
                                                            const StorageOptions& options) {
+  // One writer per log file (SPEC R7): taken before SQLite opens the file, which it creates 0600
+  // when missing (storage/writer_lock.h).
+  std::unique_ptr<WriterLock> lock;
+  if (!options.read_only) {
+    auto taken = WriterLock::acquire_file(uri, path, options.writer_lock_wait);
+    if (!taken.ok()) return taken.error();
+    lock = std::move(*taken);
+  }
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
@@ -68,6 +77,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     return make_error(ErrorCode::storage_unavailable, std::move(message));
   }
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, options, db));
+  storage->lock_ = std::move(lock);
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 

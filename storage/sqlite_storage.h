@@ -35,6 +35,8 @@ struct sqlite3;
 
 namespace bel::storage {
 
+class WriterLock;
+
 class SqliteStorage final : public Storage {
  public:
   // How long a connection waits for another connection's lock before failing with
@@ -49,8 +51,10 @@ class SqliteStorage final : public Storage {
   // statement per power of two up to it.
   static constexpr size_t kLookupStatements = 9;
 
-  // Opens the database file `path` for `uri` (which messages name). A writer creates the file
-  // when missing and switches it to WAL; a read-only handle requires an existing file.
+  // Opens the database file `path` for `uri` (which messages name). A writer first takes the
+  // file's writer lock (storage/writer_lock.h: one writer per file, whatever path names it;
+  // waiting up to options.writer_lock_wait), creates the file 0600 when missing and switches it
+  // to WAL; a read-only handle requires an existing file and locks nothing.
   // storage_unavailable when the file cannot be opened, storage_corrupt when it is not an SQLite
   // database. Does not create the schema: call initialize() (open_storage does).
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& uri,
@@ -104,6 +108,9 @@ class SqliteStorage final : public Storage {
   void rollback();
   Error error(int rc, std::string_view what) const;
 
+  // Writer: the log file's writer lock, released after the connection closes (declared first so
+  // that it is destroyed last).
+  std::unique_ptr<WriterLock> lock_;
   std::string uri_;
   std::string path_;
   StorageOptions options_;

@@ -14,6 +14,7 @@
 #ifndef BEL_STORAGE_STORAGE_H_
 #define BEL_STORAGE_STORAGE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -118,6 +119,9 @@ struct StorageOptions {
   // Open without writing: no schema creation, no migration (the log must already exist,
   // except for memory:// and stdout which are always fresh).
   bool read_only = false;
+  // SQLite writer: how long to wait for another writer of the same file to finish before failing
+  // with storage_unavailable naming it (storage/writer_lock.h).
+  std::chrono::milliseconds writer_lock_wait{0};
   // SQLite: synchronous=FULL when true (the default, power-loss safe), NORMAL when false.
   bool durability_full = true;
   // A test seam below the storage actor (SPEC section 9, R3): when set, append_batch calls it at

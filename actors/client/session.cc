@@ -25,7 +25,10 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
   if (!parsed.ok()) return parsed.error();
   if (parsed->scheme != storage::UriScheme::sqlite) return std::string();
   std::error_code ec;
-  if (!std::filesystem::exists(parsed->path, ec)) {
+  if (!std::filesystem::exists(parsed->path, ec) ||
+      (create_log && std::filesystem::file_size(parsed->path, ec) == 0 && !ec)) {
+    // A 0-byte file is a log a kill interrupted while it was being created: a writer
+    // initialises it, as `serve` does.
     if (create_log) return std::string();
     return make_error(ErrorCode::storage_unavailable,
                       uri + ": no log at " + parsed->path +
@@ -136,19 +139,9 @@ Status Session::start_local(const SessionOptions& options) {
   actors::CoordinatorOptions coordinator;
   coordinator.storage.durability_full = options.durability_full;
   coordinator.read_only = !options.write && !options.create_log;
-  if (!coordinator.read_only) {
-    // Another bel command may be writing for a moment: wait a little for it.
-    const auto deadline = std::chrono::steady_clock::now() + kLockWait;
-    for (;;) {
-      auto lock = storage::WriterLock::acquire(options.log_uri);
-      if (lock.ok()) {
-        lock_ = std::move(*lock);
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return lock.error();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  // The storage takes the log's writer lock; another bel command may be writing for a moment:
+  // wait a little for it.
+  coordinator.storage.writer_lock_wait = kLockWait;
   auto api = actors::start_coordinator(*system_, options.log_uri, coordinator);
   if (!api.ok()) return api.error();
   api_ = *api;

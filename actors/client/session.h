@@ -26,12 +26,6 @@
 #include "actors/bel_api.h"
 #include "messages/error.h"
 
-namespace bel::storage {
-// storage/writer_lock.h; only session.cc needs it whole (the destructor is defined there), so the
-// installed client headers do not carry the storage tier.
-class WriterLock;
-}  // namespace bel::storage
-
 namespace bel::actors {
 
 class RpcChannel;  // actors/net/remote_api.h
@@ -83,7 +77,6 @@ class Session {
                                                 const std::string& token_problem,
                                                 std::chrono::milliseconds timeout);
 
-  std::unique_ptr<storage::WriterLock> lock_;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   actors::BelApi api_;

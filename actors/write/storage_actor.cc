@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "actors/component_log.h"
+#include "actors/fail_answers.h"
 
 namespace bel::actors {
 namespace {
@@ -162,18 +163,21 @@ void index_tail(StoragePointer self) {
   schedule_index(self);
 }
 
-// The pending limit: overloaded when the appends waiting (collected, staged or still queued)
-// have reached max_pending_events.
-Status check_pending_limit(StoragePointer self) {
+// The pending limit (SPEC R5): overloaded when the events waiting (collected, staged, and the
+// messages still queued, at least one event each) plus `incoming` would pass max_pending_events,
+// or when `incoming` alone does. Bytes are counted where appends are admitted (the supervisor),
+// once per append.
+Status check_pending_limit(StoragePointer self, size_t incoming) {
   auto& st = self->state;
-  const size_t queued =
-      st.pending_events.size() + st.writer->staged_events() + self->mailbox().size();
-  if (queued < st.config.max_pending_events) return ok_status();
-  ++st.overloaded;
-  return make_error(ErrorCode::overloaded, st.writer->storage().uri() + ": " +
-                                               std::to_string(queued) + " appends pending (limit " +
-                                               std::to_string(st.config.max_pending_events) +
-                                               "); retry later");
+  const PendingLoad pending{
+      st.pending_events.size() + st.writer->staged_events() + self->mailbox().size(), 0};
+  if (auto ok = check_pending(st.config, pending, PendingLoad{incoming, 0},
+                              st.writer->storage().uri());
+      !ok.ok()) {
+    ++st.overloaded;
+    return ok.error();
+  }
+  return ok_status();
 }
 
 // Collects the append of the last `n` pending events into the group and parks the promise that
@@ -207,6 +211,18 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                                           StorageActorConfig config) {
   self->state.writer = std::move(*writer);
   self->state.config = config;
+  // A throw (a bug, bad_alloc) answers every waiting append before the actor stops (R9).
+  answer_on_failure(self, ErrorCode::storage_unavailable, "the storage actor",
+                    [self](const caf::error& err) {
+                      for (auto& [ticket, w] : self->state.waiters) {
+                        if (w.single) {
+                          w.one.deliver(err);
+                        } else {
+                          w.many.deliver(err);
+                        }
+                      }
+                      self->state.waiters.clear();
+                    });
   // A shutdown must not drop appends silently: commit what is staged (each waiter gets its ack or
   // the commit's error), then stop.
   self->set_exit_handler([=](const caf::exit_msg& msg) {
@@ -222,12 +238,14 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        if (auto ok = check_pending_limit(self); !ok.ok()) return to_caf_error(ok.error());
+        if (auto ok = check_pending_limit(self, 1); !ok.ok()) return to_caf_error(ok.error());
         self->state.pending_events.push_back(std::move(event));
         return collect<AppendAck>(self, 1);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        if (auto ok = check_pending_limit(self); !ok.ok()) return to_caf_error(ok.error());
+        if (auto ok = check_pending_limit(self, batch.size()); !ok.ok()) {
+          return to_caf_error(ok.error());
+        }
         auto& pending = self->state.pending_events;
         pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
                        std::make_move_iterator(batch.end()));
@@ -273,6 +291,35 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
 }
 
 }  // namespace
+
+PendingLoad load_of(const std::vector<BuildEvent>& batch) {
+  PendingLoad load{batch.size(), 0};
+  for (const auto& event : batch) load.bytes += event.ByteSizeLong();
+  return load;
+}
+
+Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
+                     const PendingLoad& incoming, const std::string& where) {
+  // Messages are built only when refusing: this runs for every append.
+  const auto describe = [](size_t events, size_t bytes) {
+    return std::to_string(events) + " events, " + std::to_string(bytes) + " bytes";
+  };
+  if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": a batch of " + describe(incoming.events, incoming.bytes) +
+                          " is larger than the pending limit (" +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); split it");
+  }
+  if (pending.events + incoming.events > config.max_pending_events ||
+      pending.bytes + incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": " + describe(pending.events, pending.bytes) + " pending (limit " +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); retry later");
+  }
+  return ok_status();
+}
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {
