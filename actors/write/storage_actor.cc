@@ -214,14 +214,12 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   // A throw (a bug, bad_alloc) answers every waiting append before the actor stops (R9).
   answer_on_failure(self, ErrorCode::storage_unavailable, "the storage actor",
                     [self](const caf::error& err) {
-                      for (auto& [ticket, w] : self->state.waiters) {
-                        if (w.single) {
-                          w.one.deliver(err);
-                        } else {
-                          w.many.deliver(err);
-                        }
-                      }
-                      self->state.waiters.clear();
+                      const Error error = from_caf_error(err);
+                      auto& st = self->state;
+                      for (auto& w : st.pending_waiters) w.fail(error);
+                      for (auto& [ticket, w] : st.staged_waiters) w.fail(error);
+                      st.pending_waiters.clear();
+                      st.staged_waiters.clear();
                     });
   // A shutdown must not drop appends silently: commit what is staged (each waiter gets its ack or
   // the commit's error), then stop.
