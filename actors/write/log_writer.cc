@@ -60,7 +60,9 @@ LogWriter::~LogWriter() {
       last_idx_ == checkpoint_idx_) {
     return;
   }
-  rules_.rollback(0);  // whatever is staged was never committed
+  // Whatever is staged was never committed (and nobody waits for it any more).
+  rules_.rollback(0);
+  staged_.clear();
   if (auto ok = write_checkpoint(); !ok.ok()) {
     writer_log()->warn("write-side checkpoint on close failed: {}", ok.error().to_string());
   }
@@ -113,11 +115,10 @@ Status LogWriter::rebuild_rules() {
       if (event.idx() > last_idx_) break;
       source_.set_through(event.idx() - 1);  // a dropped key comes back as of this point
       BEL_RETURN_IF_ERROR(rules_.apply(event, nullptr));  // only a read error fails here
+      // A replay is never rolled back: no undo journal, and memory stays bounded throughout.
+      rules_.commit();
+      rules_.maybe_sweep();
     }
-    // A replay is never rolled back: drop the undo journal per page, or a long log would keep
-    // one undo record per event until the end.
-    rules_.commit();
-    rules_.maybe_sweep();
     open_report_.replayed_events += page->events_size();
     if (!page->has_more()) break;
     since = page->next_idx();
