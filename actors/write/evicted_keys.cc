@@ -4,8 +4,8 @@ namespace bel::write {
 namespace {
 
 constexpr uint64_t kFirstCapacity = 4096;
-constexpr uint64_t kBitsPerKey = 10;  // with kHashes probes: about 1% false positives
-constexpr int kHashes = 7;
+constexpr uint64_t kBitsPerKey = 14;  // with kHashes probes: about 0.1% false positives
+constexpr int kHashes = 9;
 constexpr uint64_t kMaxLayers = 48;
 
 uint64_t mix(uint64_t x) {  // splitmix64's finalizer

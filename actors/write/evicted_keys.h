@@ -1,13 +1,14 @@
 // bel::write::EvictedKeys: a scalable Bloom filter of the keys the transition state has dropped
 // from memory (transition_rules.h). may_contain(k) is false only for a key never added, so the
 // state looks a key up in the log only when it may be there: a brand-new build request or job
-// run costs no read. False positives (about 1%) cost one indexed read that finds nothing.
+// run costs no read. False positives (about 0.1% per layer) cost one indexed read that finds
+// nothing.
 //
 //   EvictedKeys keys;
 //   keys.add("b", "br-1");
 //   keys.may_contain("b", "br-1");  // true
 //
-// The filter grows by layers of doubling capacity (about 1.2 bytes per key), so it never needs
+// The filter grows by layers of doubling capacity (about 1.75 bytes per key), so it never needs
 // the keys again. Hashes are stable across builds and machines: the filter is stored in the
 // write-side checkpoint. Pure code; not thread-safe.
 #ifndef BEL_ACTORS_WRITE_EVICTED_KEYS_H_

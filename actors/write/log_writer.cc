@@ -1,8 +1,8 @@
 #include "actors/write/log_writer.h"
 
-#include <chrono>
-
 #include <google/protobuf/util/message_differencer.h>
+
+#include <chrono>
 
 #include "actors/component_log.h"
 #include "actors/write/event_structure.h"
@@ -30,8 +30,8 @@ std::string position(size_t i) { return "append #" + std::to_string(i + 1); }
 Result<write::ValidationMode> parse_mode(const std::string& uri, const std::string& text) {
   auto mode = write::parse_validation_mode(text);
   if (!mode) {
-    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" +
-                                                       text + "\" is not strict or lenient");
+    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" + text +
+                                                       "\" is not strict or lenient");
   }
   return *mode;
 }
@@ -56,7 +56,7 @@ LogWriter::LogWriter(std::unique_ptr<storage::Storage> storage, LogWriterOptions
 }
 
 LogWriter::~LogWriter() {
-  if (!opened_ || options_.read_only || !options_.checkpoint_on_close ||
+  if (!opened_ || options_.read_only || !options_.use_checkpoint || !options_.checkpoint_on_close ||
       last_idx_ == checkpoint_idx_) {
     return;
   }
@@ -125,7 +125,7 @@ Status LogWriter::rebuild_rules() {
   }
   source_.set_through(last_idx_);
   rules_.set_mode(mode);
-  if (last_idx_ - checkpoint_idx_ >= options_.checkpoint_every) {
+  if (options_.use_checkpoint && last_idx_ - checkpoint_idx_ >= options_.checkpoint_every) {
     if (auto ok = write_checkpoint(); !ok.ok()) {
       writer_log()->warn("write-side checkpoint after open failed: {}", ok.error().to_string());
     }
@@ -134,7 +134,7 @@ Status LogWriter::rebuild_rules() {
 }
 
 Status LogWriter::write_checkpoint() {
-  assert(staged_.empty());
+  assert(rules_.journal_size() == 0 && "a checkpoint with staged transitions");
   rules_.maybe_sweep(/*force=*/true);  // keep the checkpoint to open work
   auto bytes = save_checkpoint(*storage_, last_idx_, rules_);
   if (!bytes.ok()) return bytes.error();
@@ -146,9 +146,9 @@ Status LogWriter::write_checkpoint() {
 void LogWriter::after_commit() {
   source_.set_through(last_idx_);
   rules_.maybe_sweep();
-  const auto due = std::max<int64_t>(options_.checkpoint_every,
-                                     static_cast<int64_t>(checkpoint_bytes_ / 16));
-  if (last_idx_ - checkpoint_idx_ < due) return;
+  const auto due =
+      std::max<int64_t>(options_.checkpoint_every, static_cast<int64_t>(checkpoint_bytes_ / 16));
+  if (!options_.use_checkpoint || last_idx_ - checkpoint_idx_ < due) return;
   // The commit is durable already: a failed checkpoint only means a longer replay next open.
   if (auto ok = write_checkpoint(); !ok.ok()) {
     writer_log()->warn("write-side checkpoint failed: {}", ok.error().to_string());
@@ -172,8 +172,7 @@ Status LogWriter::set_meta(const std::string& key, const std::string& value) {
 
 Status LogWriter::set_mode(write::ValidationMode mode) {
   assert(staged_.empty());
-  BEL_RETURN_IF_ERROR(
-      storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
+  BEL_RETURN_IF_ERROR(storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
   rules_.set_mode(mode);
   return ok_status();
 }

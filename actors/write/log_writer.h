@@ -42,7 +42,7 @@ struct LogWriterOptions {
   // Write-side checkpoint (docs/storage-and-write-path.md): opening restores it and replays only
   // the events after it. It is written after a commit once max(checkpoint_every, its last size /
   // 16 bytes) events have been appended since the last one, and when the writer closes.
-  bool use_checkpoint = true;  // false: always replay the whole log (tests, diagnosis)
+  bool use_checkpoint = true;  // false: neither read nor write one; replay the whole log
   int64_t checkpoint_every = 50000;
   bool checkpoint_on_close = true;  // false: as a crashed writer leaves it (tests)
   // Entries of the transition state in memory before the first sweep (TransitionState::
@@ -52,9 +52,9 @@ struct LogWriterOptions {
 
 // How the last open rebuilt the transition state.
 struct WriterOpenReport {
-  int64_t checkpoint_idx = 0;    // the idx of the checkpoint restored; 0 when none was
-  int64_t replayed_events = 0;   // events folded after it
-  std::string fallback_reason;   // why the whole log was replayed; empty when it was not
+  int64_t checkpoint_idx = 0;   // the idx of the checkpoint restored; 0 when none was
+  int64_t replayed_events = 0;  // events folded after it
+  std::string fallback_reason;  // why the whole log was replayed; empty when it was not
 };
 
 class LogWriter {
@@ -112,8 +112,8 @@ class LogWriter {
  private:
   // Where an event's ack comes from once the commit is done.
   struct AckSource {
-    int64_t committed_idx = 0;   // > 0: a duplicate of an event already in the log
-    size_t staged_pos = 0;       // else: position in staged_
+    int64_t committed_idx = 0;  // > 0: a duplicate of an event already in the log
+    size_t staged_pos = 0;      // else: position in staged_
     std::string event_id;
     bool duplicate = false;
   };
@@ -136,9 +136,9 @@ class LogWriter {
   LogSource source_;
   write::TransitionState rules_;
   WriterOpenReport open_report_;
-  int64_t checkpoint_idx_ = 0;     // the idx of the newest checkpoint written or restored
-  size_t checkpoint_bytes_ = 0;    // its size
-  bool opened_ = false;            // open() finished: the state is whole and may be saved
+  int64_t checkpoint_idx_ = 0;   // the idx of the newest checkpoint written or restored
+  size_t checkpoint_bytes_ = 0;  // its size
+  bool opened_ = false;          // open() finished: the state is whole and may be saved
   int64_t last_idx_ = 0;
   Ticket next_ticket_ = 1;
   std::vector<BuildEvent> staged_;

@@ -48,7 +48,8 @@ std::string TransitionCheckpoint::encode_as_version(const TransitionState& state
   for (const auto& [key, p] : state.partitions_) {
     put_bytes(body, key);
     put_varint(body, static_cast<uint64_t>(p.status));
-    put_varint(body, (p.delegation_event_seen ? 1u : 0u) | (p.delegated_partition_event_seen ? 2u : 0u));
+    put_varint(body,
+               (p.delegation_event_seen ? 1u : 0u) | (p.delegated_partition_event_seen ? 2u : 0u));
   }
   state.evicted_.encode(body);
 

@@ -3,9 +3,9 @@
 // kVersion). It holds what is in memory (open work) and the evicted-keys filter, not the whole
 // history, so writing one costs in proportion to open work plus about a byte per key ever dropped.
 //
-//   std::string data = TransitionCheckpoint::encode(state);   // REQUIRES: state.journal_size() == 0
-//   write::TransitionState restored(mode);
-//   if (auto ok = TransitionCheckpoint::decode(data, restored); !ok.ok()) full_replay(ok.error());
+//   std::string data = TransitionCheckpoint::encode(state);   // REQUIRES: state.journal_size() ==
+//   0 write::TransitionState restored(mode); if (auto ok = TransitionCheckpoint::decode(data,
+//   restored); !ok.ok()) full_replay(ok.error());
 //
 // Format: "belTS" | varint format version | 8-byte FNV-1a of the rest | maps | filter. decode
 // refuses (storage_corrupt naming what) a wrong magic, another format version, a checksum

@@ -139,7 +139,8 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
 
   BEL_RETURN_IF_ERROR(ensure_build_request(br_id));
   auto br_it = build_requests_.find(br_id);
-  const bool br_exists = br_it->second != v1::BUILD_REQUEST_UNKNOWN;
+  const bool br_exists =
+      br_it != build_requests_.end() && br_it->second != v1::BUILD_REQUEST_UNKNOWN;
   // Every event but a BuildRequestEvent needs its build request to exist and still be open.
   auto require_open_request = [&](const char* what) {
     if (!br_exists) {
@@ -339,23 +340,22 @@ void TransitionState::rollback(Mark m) {
 
 Status TransitionState::ensure_build_request(const std::string& id) {
   if (build_requests_.count(id) != 0) return ok_status();
-  BuildRequestStatus status = v1::BUILD_REQUEST_UNKNOWN;
-  if (source_ != nullptr && evicted_.may_contain(kBuildKind, id)) {
-    std::vector<BuildEvent> events;
-    ++source_reads_;
-    BEL_RETURN_IF_ERROR(source_->events_of_build_request(id, events));
-    // Its status and partitions depend on its own events only: fold them alone, leniently, as
-    // the replay of committed history does.
-    TransitionState alone(ValidationMode::lenient);
-    for (const auto& e : events) {
-      if (e.build_request_id() == id) (void)alone.apply(e);
-    }
-    if (auto it = alone.build_requests_.find(id); it != alone.build_requests_.end()) {
-      status = it->second;
-    }
-    for (auto& [key, p] : alone.partitions_) partitions_.emplace(key, p);
+  if (source_ == nullptr || !evicted_.may_contain(kBuildKind, id)) {
+    return ok_status();  // all the log holds of it is in memory
   }
-  build_requests_.emplace(id, status);
+  std::vector<BuildEvent> events;
+  ++source_reads_;
+  BEL_RETURN_IF_ERROR(source_->events_of_build_request(id, events));
+  // Its status and partitions depend on its own events only: fold them alone, leniently, as the
+  // replay of committed history does. Unjournaled: this is what the log holds.
+  TransitionState alone(ValidationMode::lenient);
+  for (const auto& e : events) {
+    if (e.build_request_id() == id) (void)alone.apply(e);
+  }
+  auto it = alone.build_requests_.find(id);
+  build_requests_.emplace(
+      id, it != alone.build_requests_.end() ? it->second : v1::BUILD_REQUEST_UNKNOWN);
+  for (auto& [key, p] : alone.partitions_) partitions_.emplace(key, p);
   return ok_status();
 }
 
@@ -379,12 +379,15 @@ size_t TransitionState::maybe_sweep(bool force) {
   if (source_ == nullptr) return 0;
   if (!force && resident() < std::max(sweep_floor_, 2 * kept_by_last_sweep_)) return 0;
   const size_t before = resident();
-  // Terminal requests take no further legal event; markers were never received. Both come back
-  // from the log if an event names them again.
+  // Terminal requests take no further legal event; they come back from the log if an event names
+  // them again. A request never received is in memory only when read back so (a lenient log's
+  // odd events): it goes with its partitions below.
   for (auto it = build_requests_.begin(); it != build_requests_.end();) {
-    if (it->second == v1::BUILD_REQUEST_UNKNOWN || is_terminal(it->second)) {
+    if (is_terminal(it->second)) {
       evicted_.add(kBuildKind, it->first);
       it = build_requests_.erase(it);
+    } else if (it->second == v1::BUILD_REQUEST_UNKNOWN) {
+      it = build_requests_.erase(it);  // as good as absent; its partitions are recorded below
     } else {
       ++it;
     }
@@ -397,9 +400,12 @@ size_t TransitionState::maybe_sweep(bool force) {
       ++it;
     }
   }
-  // A request's partitions go with it (ensure_build_request reads them back together).
+  // A request's partitions go with it (ensure_build_request reads them back together), also those
+  // of a request never received, which has no entry of its own.
   for (auto it = partitions_.begin(); it != partitions_.end();) {
-    if (build_requests_.count(std::string(build_request_of(it->first))) == 0) {
+    const std::string_view br = build_request_of(it->first);
+    if (build_requests_.count(std::string(br)) == 0) {
+      if (!evicted_.may_contain(kBuildKind, br)) evicted_.add(kBuildKind, br);
       it = partitions_.erase(it);
     } else {
       ++it;
@@ -411,9 +417,9 @@ size_t TransitionState::maybe_sweep(bool force) {
 
 std::optional<BuildRequestStatus> TransitionState::build_request_status(const std::string& id) {
   if (!ensure_build_request(id).ok()) return std::nullopt;
-  BuildRequestStatus status = build_requests_.at(id);
-  if (status == v1::BUILD_REQUEST_UNKNOWN) return std::nullopt;
-  return status;
+  auto it = build_requests_.find(id);
+  if (it == build_requests_.end() || it->second == v1::BUILD_REQUEST_UNKNOWN) return std::nullopt;
+  return it->second;
 }
 
 std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) {
@@ -427,8 +433,8 @@ std::optional<std::string> TransitionState::job_run_summary(const std::string& j
   if (!ensure_job_run(job_run_id).ok()) return std::nullopt;
   auto it = job_runs_.find(job_run_id);
   if (it == job_runs_.end()) return std::nullopt;
-  return std::string(response_status_name(it->second.status)) + " " +
-         it->second.build_request_id + " " + it->second.job_label;
+  return std::string(response_status_name(it->second.status)) + " " + it->second.build_request_id +
+         " " + it->second.job_label;
 }
 
 std::optional<PartitionStatus> TransitionState::partition_status(

@@ -126,8 +126,7 @@ class TransitionState {
 
   Status check_and_apply(const BuildEvent& event, bool enforce);
   // Bring a dropped build request (with its partitions) or job run back into memory from the
-  // source, unjournaled: it is committed history. A build request is always in memory once an
-  // event names it (BUILD_REQUEST_UNKNOWN marks one that was never received).
+  // source, unjournaled: it is committed history.
   Status ensure_build_request(const std::string& id);
   Status ensure_job_run(const std::string& id);
   void set_build_request(const std::string& id, BuildRequestStatus status);
@@ -135,7 +134,7 @@ class TransitionState {
   void set_partition(const std::string& key, RequestPartition p);
 
   ValidationMode mode_;
-  // BUILD_REQUEST_UNKNOWN: named by an event but never received (or dropped and read back so).
+  // BUILD_REQUEST_UNKNOWN: read back from the log, where it was never received.
   std::unordered_map<std::string, BuildRequestStatus> build_requests_;
   std::unordered_map<std::string, JobRun> job_runs_;
   // Keyed by build_request_id + '\n' + partition_ref ('\n' cannot occur in a valid ref).

@@ -40,8 +40,8 @@ CheckpointLoad load_checkpoint(storage::Storage& storage, int64_t last_idx,
     return out;
   }
   if (!stored->has_value()) {
-    out.fallback_reason = "no write-side checkpoint of version " +
-                          std::to_string(TransitionCheckpoint::kVersion);
+    out.fallback_reason =
+        "no write-side checkpoint of version " + std::to_string(TransitionCheckpoint::kVersion);
     return out;
   }
   const storage::Snapshot& snapshot = **stored;

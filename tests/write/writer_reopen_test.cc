@@ -81,7 +81,9 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
 
   sim::WorkloadOptions stream = random_stream_options(seed, {});
   stream.set_idx = false;
-  stream.oddity_rate = 0.04;  // events that break the rules: rejected, or warned about
+  // Events that break the rules: warned about, or rejected with their batch (and a strict log
+  // then rejects much of that build request's later events, so fewer of them).
+  stream.oddity_rate = mode == write::ValidationMode::strict ? 0.002 : 0.04;
   sim::Workload workload(stream);
 
   const TempDir dir;
@@ -108,6 +110,7 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
 
   Keys keys;
   int reopens = 0, from_checkpoint = 0, rejected = 0, warned = 0;
+  int64_t reads = 0;  // of dropped entries, by every subject writer
   for (int step = 0; step < 700; ++step) {
     // One commit of one or two batches, each judged by both writers.
     const int tickets = chance(0.3) ? 2 : 1;
@@ -133,6 +136,7 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
 
     if (chance(0.02)) ASSERT_TRUE(subject->write_checkpoint().ok());
     if (chance(0.04)) {
+      reads += subject->transitions().source_reads();
       subject.reset();
       subject = open_at(uri, reopen_options());
       ASSERT_NE(subject, nullptr);
@@ -148,7 +152,8 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
   EXPECT_GT(reopens, 5);
   EXPECT_GT(from_checkpoint, 0);
   EXPECT_GT(rejected + warned, 0);
-  EXPECT_GT(subject->transitions().source_reads(), 0);  // misses were read back
+  reads += subject->transitions().source_reads();
+  EXPECT_GT(reads, 0);  // misses were read back
 
   // And a writer that replays the whole log agrees too.
   subject.reset();
@@ -160,15 +165,15 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
   expect_same_state(replayed->transitions(), reference->transitions(), keys, "full replay");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Streams, WriterReopenTest,
-    ::testing::Values(ReopenCase{write::ValidationMode::strict, 11},
-                      ReopenCase{write::ValidationMode::strict, 12},
-                      ReopenCase{write::ValidationMode::lenient, 13},
-                      ReopenCase{write::ValidationMode::lenient, 14}),
-    [](const ::testing::TestParamInfo<ReopenCase>& info) {
-      return std::string(write::to_string(info.param.mode)) + std::to_string(info.param.seed);
-    });
+INSTANTIATE_TEST_SUITE_P(Streams, WriterReopenTest,
+                         ::testing::Values(ReopenCase{write::ValidationMode::strict, 11},
+                                           ReopenCase{write::ValidationMode::strict, 12},
+                                           ReopenCase{write::ValidationMode::lenient, 13},
+                                           ReopenCase{write::ValidationMode::lenient, 14}),
+                         [](const ::testing::TestParamInfo<ReopenCase>& info) {
+                           return std::string(write::to_string(info.param.mode)) +
+                                  std::to_string(info.param.seed);
+                         });
 
 // A log of finished and open work, written by a writer that checkpointed at its close.
 class CheckpointFallbackTest : public ::testing::Test {
