@@ -20,11 +20,12 @@
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
-#include <caf/all.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
+
+#include <caf/all.hpp>
 
 #include "actors/caf_support.h"
 #include "actors/write/log_writer.h"

@@ -2,9 +2,9 @@
 // commit bookkeeping and rollback after a failed COMMIT.
 #include "actors/write/log_writer.h"
 
-#include <gtest/gtest.h>
-
 #include <regex>
+
+#include <gtest/gtest.h>
 
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
@@ -128,34 +128,22 @@ std::vector<RuleCase> rule_cases() {
   return {
       {"MissingBuildRequestId", {kReceived}, unnamed_build(), ErrorCode::invalid_event},
       {"NoEventType", {kReceived}, no_type_event(), ErrorCode::invalid_event},
-      {"IdxNotZero",
-       {kReceived},
-       with_idx(partition_event("br-1", "p/1", PARTITION_REQUESTED), 9),
+      {"IdxNotZero", {kReceived}, with_idx(partition_event("br-1", "p/1", PARTITION_REQUESTED), 9),
        ErrorCode::invalid_event},
-      {"EmptyPartitionRef",
-       {kReceived},
-       partition_event("br-1", "", PARTITION_REQUESTED),
+      {"EmptyPartitionRef", {kReceived}, partition_event("br-1", "", PARTITION_REQUESTED),
        ErrorCode::invalid_event},
-      {"EmptyJobRunId",
-       {kReceived},
-       job_event("br-1", "", "//j", JOB_SCHEDULED),
+      {"EmptyJobRunId", {kReceived}, job_event("br-1", "", "//j", JOB_SCHEDULED),
        ErrorCode::invalid_event},
       {"EmptyJobLabel", {kReceived}, job_without_label(), ErrorCode::invalid_event},
       {"EnumOutOfRange", {kReceived}, out_of_range_status(), ErrorCode::invalid_event},
-      {"UnknownStatus",
-       {kReceived},
-       partition_event("br-1", "p/1", PARTITION_UNKNOWN),
+      {"UnknownStatus", {kReceived}, partition_event("br-1", "p/1", PARTITION_UNKNOWN),
        ErrorCode::invalid_event},
       {"StatusNameMismatch", {kReceived}, mismatched_name(), ErrorCode::invalid_event},
       {"StringOver64KiB", {kReceived}, big_message_event(), ErrorCode::invalid_event},
       {"EventOver1MiB", {kReceived}, huge_event(), ErrorCode::invalid_event},
-      {"ControlCharacterInRef",
-       {kReceived},
-       partition_event("br-1", "p/\n1", PARTITION_REQUESTED),
+      {"ControlCharacterInRef", {kReceived}, partition_event("br-1", "p/\n1", PARTITION_REQUESTED),
        ErrorCode::invalid_event},
-      {"FirstBuildStatusNotReceived",
-       {kReceived},
-       request_event("br-2", BUILD_REQUEST_PLANNING),
+      {"FirstBuildStatusNotReceived", {kReceived}, request_event("br-2", BUILD_REQUEST_PLANNING),
        ErrorCode::invalid_transition},
       {"BuildStatusBackwards",
        {kReceived, request_event("br-1", BUILD_REQUEST_EXECUTING)},
@@ -165,17 +153,13 @@ std::vector<RuleCase> rule_cases() {
        {kReceived, request_event("br-1", BUILD_REQUEST_COMPLETED)},
        partition_event("br-1", "p/1", PARTITION_REQUESTED),
        ErrorCode::invalid_transition},
-      {"EventForUnknownBuild",
-       {kReceived},
-       partition_event("br-9", "p/1", PARTITION_REQUESTED),
+      {"EventForUnknownBuild", {kReceived}, partition_event("br-9", "p/1", PARTITION_REQUESTED),
        ErrorCode::invalid_transition},
       {"CancelOfTerminalBuild",
        {kReceived, request_event("br-1", BUILD_REQUEST_FAILED)},
        build_cancel_event("br-1", "late"),
        ErrorCode::invalid_transition},
-      {"JobRunFirstStatusRunning",
-       {kReceived},
-       job_event("br-1", "jr-1", "//j", JOB_RUNNING),
+      {"JobRunFirstStatusRunning", {kReceived}, job_event("br-1", "jr-1", "//j", JOB_RUNNING),
        ErrorCode::invalid_transition},
       {"JobRunAfterSkipped",
        {kReceived, job_event("br-1", "jr-1", "//j", JOB_SKIPPED)},
@@ -253,8 +237,7 @@ TEST_P(ValidationRuleTest, RejectsWithItsCodeAndLeavesTheLogUnchanged) {
 INSTANTIATE_TEST_SUITE_P(EveryRule, ValidationRuleTest, ::testing::ValuesIn(rule_cases()),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// ---- idempotency
-// ---------------------------------------------------------------------------------
+// ---- idempotency ---------------------------------------------------------------------------------
 
 TEST(LogWriterTest, IdenticalReappendReturnsTheSameIdxAsDuplicate) {
   auto w = open_writer();

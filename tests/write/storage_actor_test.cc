@@ -2,11 +2,11 @@
 // failed COMMITs, publication order, overload and shutdown.
 #include "actors/write/storage_actor.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
@@ -114,7 +114,7 @@ TEST_F(StorageActorTest, ConcurrentWritersShareCommitsAndEachGetsItsIdx) {
       for (int i = 0; i < kPerWriter; ++i) {
         self->send(log_, append_atom::value,
                    partition_event("br", "p/" + std::to_string(w) + "/" + std::to_string(i),
-                                   PARTITION_REQUESTED));
+                                      PARTITION_REQUESTED));
       }
       for (int i = 0; i < kPerWriter; ++i) {
         self->receive(
@@ -137,7 +137,7 @@ TEST_F(StorageActorTest, ConcurrentWritersShareCommitsAndEachGetsItsIdx) {
   constexpr int kEvents = kWriters * kPerWriter;
   ASSERT_EQ(all.size(), static_cast<size_t>(kEvents));  // every writer got its own idx
   EXPECT_EQ(*all.begin(), 2);
-  EXPECT_EQ(*all.rbegin(), kEvents + 1);   // contiguous after the setup event
+  EXPECT_EQ(*all.rbegin(), kEvents + 1);  // contiguous after the setup event
   EXPECT_EQ(not_yet_committed.load(), 0);  // no ack ran ahead of its commit
 
   caf::scoped_actor self{*system_};

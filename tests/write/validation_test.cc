@@ -1,11 +1,12 @@
+#include "actors/write/event_structure.h"
+#include "actors/write/transition_rules.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "actors/write/event_structure.h"
-#include "actors/write/transition_rules.h"
 #include "tests/support/events.h"
 
 namespace bel::write {
