@@ -1,8 +1,8 @@
 #include "actors/write/log_writer.h"
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include <chrono>
+
+#include <google/protobuf/util/message_differencer.h>
 
 #include "actors/component_log.h"
 #include "actors/write/event_structure.h"
@@ -30,8 +30,8 @@ std::string position(size_t i) { return "append #" + std::to_string(i + 1); }
 Result<write::ValidationMode> parse_mode(const std::string& uri, const std::string& text) {
   auto mode = write::parse_validation_mode(text);
   if (!mode) {
-    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" + text +
-                                                       "\" is not strict or lenient");
+    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" +
+                                                       text + "\" is not strict or lenient");
   }
   return *mode;
 }
@@ -172,7 +172,8 @@ Status LogWriter::set_meta(const std::string& key, const std::string& value) {
 
 Status LogWriter::set_mode(write::ValidationMode mode) {
   assert(staged_.empty());
-  BEL_RETURN_IF_ERROR(storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
+  BEL_RETURN_IF_ERROR(
+      storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
   rules_.set_mode(mode);
   return ok_status();
 }

@@ -112,8 +112,8 @@ class LogWriter {
  private:
   // Where an event's ack comes from once the commit is done.
   struct AckSource {
-    int64_t committed_idx = 0;  // > 0: a duplicate of an event already in the log
-    size_t staged_pos = 0;      // else: position in staged_
+    int64_t committed_idx = 0;   // > 0: a duplicate of an event already in the log
+    size_t staged_pos = 0;       // else: position in staged_
     std::string event_id;
     bool duplicate = false;
   };
