@@ -40,6 +40,7 @@ uint64_t stable_hash(std::string_view data, uint64_t seed) {
 }
 
 void EvictedKeys::add(std::string_view kind, std::string_view key) {
+  if (may_contain(kind, key)) return;  // a key dropped again (or a false positive) costs nothing
   if (layers_.empty() || layers_.back().count >= layers_.back().capacity) {
     Layer layer;
     layer.capacity = layers_.empty() ? kFirstCapacity : layers_.back().capacity * 2;

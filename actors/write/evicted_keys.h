@@ -24,7 +24,8 @@ namespace bel::write {
 
 class EvictedKeys {
  public:
-  // `kind` separates key spaces (a build request and a job run may share an id).
+  // `kind` separates key spaces (a build request and a job run may share an id). Afterwards
+  // may_contain(kind, key) is true; a key it already claims is not counted again.
   void add(std::string_view kind, std::string_view key);
   bool may_contain(std::string_view kind, std::string_view key) const;
 

@@ -405,7 +405,7 @@ size_t TransitionState::maybe_sweep(bool force) {
   for (auto it = partitions_.begin(); it != partitions_.end();) {
     const std::string_view br = build_request_of(it->first);
     if (build_requests_.count(std::string(br)) == 0) {
-      if (!evicted_.may_contain(kBuildKind, br)) evicted_.add(kBuildKind, br);
+      evicted_.add(kBuildKind, br);
       it = partitions_.erase(it);
     } else {
       ++it;
