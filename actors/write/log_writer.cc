@@ -100,8 +100,10 @@ Status LogWriter::rebuild_rules() {
     open_report_.fallback_reason = loaded.fallback_reason;
     checkpoint_bytes_ = loaded.bytes;
     if (!loaded.fallback_reason.empty() && last_idx_ > 0) {
-      writer_log()->warn("{}: replaying the whole log ({} events): {}", storage_->uri(), last_idx_,
-                         loaded.fallback_reason);
+      // A log from before checkpoints has none: worth a note, not a warning.
+      writer_log()->log(loaded.unusable ? spdlog::level::warn : spdlog::level::info,
+                        "{}: replaying the whole log ({} events): {}", storage_->uri(), last_idx_,
+                        loaded.fallback_reason);
     }
   } else {
     open_report_.fallback_reason = "write-side checkpoints are off";

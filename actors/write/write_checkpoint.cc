@@ -37,6 +37,7 @@ CheckpointLoad load_checkpoint(storage::Storage& storage, int64_t last_idx,
   auto stored = storage.load_snapshot(TransitionCheckpoint::kName, TransitionCheckpoint::kVersion);
   if (!stored.ok()) {
     out.fallback_reason = "reading the write-side checkpoint failed: " + stored.error().message;
+    out.unusable = true;
     return out;
   }
   if (!stored->has_value()) {
@@ -45,6 +46,7 @@ CheckpointLoad load_checkpoint(storage::Storage& storage, int64_t last_idx,
     return out;
   }
   const storage::Snapshot& snapshot = **stored;
+  out.unusable = true;
   if (snapshot.applied_idx < 0 || snapshot.applied_idx > last_idx) {
     out.fallback_reason = "the write-side checkpoint reflects idx " +
                           std::to_string(snapshot.applied_idx) + ", past the log's last idx " +
@@ -55,6 +57,7 @@ CheckpointLoad load_checkpoint(storage::Storage& storage, int64_t last_idx,
     out.fallback_reason = ok.error().message;
     return out;
   }
+  out.unusable = false;
   out.idx = snapshot.applied_idx;
   out.bytes = snapshot.data.size();
   return out;

@@ -47,6 +47,7 @@ struct CheckpointLoad {
   int64_t idx = 0;              // the idx the restored state reflects; 0: replay everything
   std::string fallback_reason;  // why there is none to use; empty when one was restored
   size_t bytes = 0;             // its size
+  bool unusable = false;        // one was stored but could not be used (corrupt, too new...)
 };
 
 // Restores `state` from the checkpoint of this bel's format version, when it is well-formed and
