@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "actors/component_log.h"
 #include "actors/write/event_structure.h"
 #include "messages/event_id.h"
 #include "messages/status_names.h"
@@ -17,6 +18,11 @@ int64_t system_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::shared_ptr<spdlog::logger> writer_log() {
+  static const auto logger = component_log("writer");
+  return logger;
 }
 
 std::string position(size_t i) { return "append #" + std::to_string(i + 1); }
@@ -43,8 +49,24 @@ bool same_event(BuildEvent incoming, bool timestamp_was_unset, BuildEvent existi
 
 LogWriter::LogWriter(std::unique_ptr<storage::Storage> storage, LogWriterOptions options,
                      write::ValidationMode mode)
-    : storage_(std::move(storage)), options_(std::move(options)), rules_(mode) {
+    : storage_(std::move(storage)),
+      options_(std::move(options)),
+      source_(storage_.get()),
+      rules_(mode) {
   if (!options_.now) options_.now = system_now_ns;
+}
+
+LogWriter::~LogWriter() {
+  if (!opened_ || options_.read_only || !options_.use_checkpoint || !options_.checkpoint_on_close ||
+      last_idx_ == checkpoint_idx_) {
+    return;
+  }
+  // Whatever is staged was never committed (and nobody waits for it any more).
+  rules_.rollback(0);
+  staged_.clear();
+  if (auto ok = write_checkpoint(); !ok.ok()) {
+    writer_log()->warn("write-side checkpoint on close failed: {}", ok.error().to_string());
+  }
 }
 
 Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Storage> storage,
@@ -60,29 +82,80 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Stor
   const bool read_only = options.read_only;
   std::unique_ptr<LogWriter> writer(new LogWriter(std::move(storage), std::move(options), mode));
   BEL_RETURN_IF_ERROR(read_only ? writer->read_last_idx() : writer->rebuild_rules());
+  writer->opened_ = true;
   return writer;
 }
 
 Status LogWriter::rebuild_rules() {
+  BEL_RETURN_IF_ERROR(read_last_idx());
   // Replay leniently: the log may hold events accepted while it was lenient, and what was
   // committed is history, not a request to judge.
   auto mode = rules_.mode();
   rules_ = write::TransitionState(write::ValidationMode::lenient);
-  int64_t since = 0;
-  for (;;) {
+  rules_.set_source(&source_);
+  rules_.set_sweep_floor(options_.sweep_floor);
+  open_report_ = WriterOpenReport{};
+  if (options_.use_checkpoint) {
+    CheckpointLoad loaded = load_checkpoint(*storage_, last_idx_, rules_);
+    open_report_.checkpoint_idx = loaded.idx;
+    open_report_.fallback_reason = loaded.fallback_reason;
+    checkpoint_bytes_ = loaded.bytes;
+    if (!loaded.fallback_reason.empty() && last_idx_ > 0) {
+      // A log from before checkpoints has none: worth a note, not a warning.
+      writer_log()->log(loaded.unusable ? spdlog::level::warn : spdlog::level::info,
+                        "{}: replaying the whole log ({} events): {}", storage_->uri(), last_idx_,
+                        loaded.fallback_reason);
+    }
+  } else {
+    open_report_.fallback_reason = "write-side checkpoints are off";
+  }
+  checkpoint_idx_ = open_report_.checkpoint_idx;
+  int64_t since = checkpoint_idx_;
+  while (since < last_idx_) {
     auto page = storage_->list_events(since, EventFilter(), storage::kMaxListLimit);
     if (!page.ok()) return page.error();
     for (const auto& event : page->events()) {
-      (void)rules_.apply(event, nullptr);
+      if (event.idx() > last_idx_) break;
+      source_.set_through(event.idx() - 1);  // a dropped key comes back as of this point
+      BEL_RETURN_IF_ERROR(rules_.apply(event, nullptr));  // only a read error fails here
+      // A replay is never rolled back: no undo journal, and memory stays bounded throughout.
+      rules_.commit();
+      rules_.maybe_sweep();
     }
-    // A replay is never rolled back: drop the undo journal per page, or a long log would keep
-    // one undo record per event until the end.
-    rules_.commit();
-    since = page->next_idx();
+    open_report_.replayed_events += page->events_size();
     if (!page->has_more()) break;
+    since = page->next_idx();
   }
+  source_.set_through(last_idx_);
   rules_.set_mode(mode);
-  return read_last_idx();
+  if (options_.use_checkpoint && last_idx_ - checkpoint_idx_ >= options_.checkpoint_every) {
+    if (auto ok = write_checkpoint(); !ok.ok()) {
+      writer_log()->warn("write-side checkpoint after open failed: {}", ok.error().to_string());
+    }
+  }
+  return ok_status();
+}
+
+Status LogWriter::write_checkpoint() {
+  assert(rules_.journal_size() == 0 && "a checkpoint with staged transitions");
+  rules_.maybe_sweep(/*force=*/true);  // keep the checkpoint to open work
+  auto bytes = save_checkpoint(*storage_, last_idx_, rules_);
+  if (!bytes.ok()) return bytes.error();
+  checkpoint_idx_ = last_idx_;
+  checkpoint_bytes_ = *bytes;
+  return ok_status();
+}
+
+void LogWriter::after_commit() {
+  source_.set_through(last_idx_);
+  rules_.maybe_sweep();
+  const auto due =
+      std::max<int64_t>(options_.checkpoint_every, static_cast<int64_t>(checkpoint_bytes_ / 16));
+  if (!options_.use_checkpoint || last_idx_ - checkpoint_idx_ < due) return;
+  // The commit is durable already: a failed checkpoint only means a longer replay next open.
+  if (auto ok = write_checkpoint(); !ok.ok()) {
+    writer_log()->warn("write-side checkpoint failed: {}", ok.error().to_string());
+  }
 }
 
 Status LogWriter::read_last_idx() {
@@ -274,6 +347,7 @@ LogWriter::CommitResult LogWriter::commit() {
     rules_.commit();
     for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx((*idxs)[i]);
     last_idx_ = idxs->back();
+    after_commit();
     stats_.set_max_group_events(
         std::max<int64_t>(stats_.max_group_events(), static_cast<int64_t>(staged_.size())));
     stats_.set_last_idx(last_idx_);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "actors/write/transition_rules.h"
+#include "actors/write/write_checkpoint.h"
 #include "messages/error.h"
 #include "messages/types.h"
 #include "storage/storage.h"
@@ -40,6 +41,22 @@ struct LogWriterOptions {
   // Over a read-only storage: skip folding the log into the transition state (nothing will be
   // validated) and refuse every append.
   bool read_only = false;
+  // Write-side checkpoint (docs/storage-and-write-path.md): opening restores it and replays only
+  // the events after it. It is written after a commit once max(checkpoint_every, its last size /
+  // 16 bytes) events have been appended since the last one, and when the writer closes.
+  bool use_checkpoint = true;  // false: neither read nor write one; replay the whole log
+  int64_t checkpoint_every = 50000;
+  bool checkpoint_on_close = true;  // false: as a crashed writer leaves it (tests)
+  // Entries of the transition state in memory before the first sweep (TransitionState::
+  // set_sweep_floor); 0 sweeps after every commit (tests).
+  size_t sweep_floor = 16384;
+};
+
+// How the last open rebuilt the transition state.
+struct WriterOpenReport {
+  int64_t checkpoint_idx = 0;   // the idx of the checkpoint restored; 0 when none was
+  int64_t replayed_events = 0;  // events folded after it
+  std::string fallback_reason;  // why the whole log was replayed; empty when it was not
 };
 
 class LogWriter {
@@ -58,6 +75,11 @@ class LogWriter {
   // (strict when unset) and folds the whole log into the transition state.
   static Result<std::unique_ptr<LogWriter>> open(std::unique_ptr<storage::Storage> storage,
                                                  LogWriterOptions options);
+  // Writes a checkpoint when anything was committed since the last one and options ask for it
+  // (errors are logged).
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
 
   // Validates `batch` and stages it for the next commit. Rejected batches leave everything as it
   // was and return the first error, prefixed with "append #N" (N = 1-based batch position).
@@ -86,6 +108,12 @@ class LogWriter {
   write::ValidationMode mode() const { return rules_.mode(); }
   StorageStats stats() const;
   storage::Storage& storage() { return *storage_; }
+  const WriterOpenReport& open_report() const { return open_report_; }
+  // The transition state (tests and diagnostics; its lookups may read the log).
+  write::TransitionState& transitions() { return rules_; }
+
+  // Saves the write-side checkpoint now. REQUIRES: nothing staged.
+  Status write_checkpoint();
 
   // Sets the log's validation mode (stored in meta). REQUIRES: nothing staged.
   Status set_mode(write::ValidationMode mode);
@@ -119,13 +147,20 @@ class LogWriter {
   // Stages the normalized batch events[begin, end) as stage() does, against `in_log`.
   Result<Ticket> stage_checked(std::vector<BuildEvent>& events, size_t begin, size_t end,
                                const InLog& in_log, std::vector<std::string>* warnings);
+  // After a successful commit: sweeps the transition state and checkpoints when due.
+  void after_commit();
   Status validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
                             const InLog& in_log, TicketState& ticket,
                             std::vector<std::string>* warnings);
 
   std::unique_ptr<storage::Storage> storage_;
   LogWriterOptions options_;
+  LogSource source_;
   write::TransitionState rules_;
+  WriterOpenReport open_report_;
+  int64_t checkpoint_idx_ = 0;   // the idx of the newest checkpoint written or restored
+  size_t checkpoint_bytes_ = 0;  // its size
+  bool opened_ = false;          // open() finished: the state is whole and may be saved
   int64_t last_idx_ = 0;
   Ticket next_ticket_ = 1;
   std::vector<BuildEvent> staged_;

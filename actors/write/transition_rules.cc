@@ -1,5 +1,6 @@
 #include "actors/write/transition_rules.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <utility>
@@ -82,6 +83,13 @@ std::string partition_key(const std::string& build_request_id, const std::string
   return build_request_id + '\n' + ref;
 }
 
+// The build request of a partition_key ('\n' cannot occur in a ref, so the last one splits).
+std::string_view build_request_of(std::string_view key) { return key.substr(0, key.rfind('\n')); }
+
+// Key spaces of the evicted-keys filter.
+constexpr std::string_view kBuildKind = "b";
+constexpr std::string_view kJobRunKind = "j";
+
 }  // namespace
 
 std::string_view to_string(ValidationMode mode) {
@@ -107,7 +115,7 @@ Status TransitionState::apply(const BuildEvent& event, std::vector<std::string>*
   const Mark before = mark();
   Status status = check_and_apply(event, strict);
   if (status.ok()) return status;
-  if (strict) {
+  if (strict || status.error().code != ErrorCode::invalid_transition) {
     rollback(before);  // check_and_apply changes nothing when it rejects; this makes sure
     return status;
   }
@@ -129,8 +137,10 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
     return ok_status();
   };
 
+  BEL_RETURN_IF_ERROR(ensure_build_request(br_id));
   auto br_it = build_requests_.find(br_id);
-  const bool br_exists = br_it != build_requests_.end();
+  const bool br_exists =
+      br_it != build_requests_.end() && br_it->second != v1::BUILD_REQUEST_UNKNOWN;
   // Every event but a BuildRequestEvent needs its build request to exist and still be open.
   auto require_open_request = [&](const char* what) {
     if (!br_exists) {
@@ -184,6 +194,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       if (must_stop()) return result();
       const std::string& id = e.job_run_id();
       JobStatus to = e.status_code();
+      BEL_RETURN_IF_ERROR(ensure_job_run(id));
       auto it = job_runs_.find(id);
       if (it == job_runs_.end()) {
         if (to != v1::JOB_SCHEDULED && to != v1::JOB_SKIPPED) {
@@ -221,6 +232,7 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       require_open_request("job_run_cancel_event");
       if (must_stop()) return result();
       const std::string& id = event.job_run_cancel_event().job_run_id();
+      BEL_RETURN_IF_ERROR(ensure_job_run(id));
       auto it = job_runs_.find(id);
       JobRun run{v1::JOB_UNKNOWN, br_id, ""};
       if (it == job_runs_.end()) {
@@ -326,19 +338,108 @@ void TransitionState::rollback(Mark m) {
   }
 }
 
-std::optional<BuildRequestStatus> TransitionState::build_request_status(
-    const std::string& id) const {
-  return value_at(build_requests_, id);
+Status TransitionState::ensure_build_request(const std::string& id) {
+  if (build_requests_.count(id) != 0) return ok_status();
+  if (source_ == nullptr || !evicted_.may_contain(kBuildKind, id)) {
+    return ok_status();  // all the log holds of it is in memory
+  }
+  std::vector<BuildEvent> events;
+  ++source_reads_;
+  BEL_RETURN_IF_ERROR(source_->events_of_build_request(id, events));
+  // Its status and partitions depend on its own events only: fold them alone, leniently, as the
+  // replay of committed history does. Unjournaled: this is what the log holds.
+  TransitionState alone(ValidationMode::lenient);
+  for (const auto& e : events) {
+    if (e.build_request_id() == id) (void)alone.apply(e);
+  }
+  auto it = alone.build_requests_.find(id);
+  build_requests_.emplace(
+      id, it != alone.build_requests_.end() ? it->second : v1::BUILD_REQUEST_UNKNOWN);
+  for (auto& [key, p] : alone.partitions_) partitions_.emplace(key, p);
+  return ok_status();
 }
 
-std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) const {
+Status TransitionState::ensure_job_run(const std::string& id) {
+  if (job_runs_.count(id) != 0 || source_ == nullptr || !evicted_.may_contain(kJobRunKind, id)) {
+    return ok_status();  // in memory, or never in the log
+  }
+  std::vector<BuildEvent> events;
+  ++source_reads_;
+  BEL_RETURN_IF_ERROR(source_->events_of_job_run(id, events));
+  TransitionState alone(ValidationMode::lenient);  // a run's state depends on its events only
+  for (const auto& e : events) (void)alone.apply(e);
+  if (auto it = alone.job_runs_.find(id); it != alone.job_runs_.end()) {
+    job_runs_.emplace(id, it->second);
+  }
+  return ok_status();
+}
+
+size_t TransitionState::maybe_sweep(bool force) {
+  assert(journal_.empty() && "sweep with uncommitted applies");
+  if (source_ == nullptr) return 0;
+  if (!force && resident() < std::max(sweep_floor_, 2 * kept_by_last_sweep_)) return 0;
+  const size_t before = resident();
+  // Terminal requests take no further legal event; they come back from the log if an event names
+  // them again. A request never received is in memory only when read back so (a lenient log's
+  // odd events): it goes with its partitions below.
+  for (auto it = build_requests_.begin(); it != build_requests_.end();) {
+    if (is_terminal(it->second)) {
+      evicted_.add(kBuildKind, it->first);
+      it = build_requests_.erase(it);
+    } else if (it->second == v1::BUILD_REQUEST_UNKNOWN) {
+      it = build_requests_.erase(it);  // as good as absent; its partitions are recorded below
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = job_runs_.begin(); it != job_runs_.end();) {
+    if (is_terminal(it->second.status) || build_requests_.count(it->second.build_request_id) == 0) {
+      evicted_.add(kJobRunKind, it->first);
+      it = job_runs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A request's partitions go with it (ensure_build_request reads them back together), also those
+  // of a request never received, which has no entry of its own.
+  for (auto it = partitions_.begin(); it != partitions_.end();) {
+    const std::string_view br = build_request_of(it->first);
+    if (build_requests_.count(std::string(br)) == 0) {
+      evicted_.add(kBuildKind, br);
+      it = partitions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  kept_by_last_sweep_ = resident();
+  return before - kept_by_last_sweep_;
+}
+
+std::optional<BuildRequestStatus> TransitionState::build_request_status(const std::string& id) {
+  if (!ensure_build_request(id).ok()) return std::nullopt;
+  auto it = build_requests_.find(id);
+  if (it == build_requests_.end() || it->second == v1::BUILD_REQUEST_UNKNOWN) return std::nullopt;
+  return it->second;
+}
+
+std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) {
+  if (!ensure_job_run(job_run_id).ok()) return std::nullopt;
   auto it = job_runs_.find(job_run_id);
   if (it == job_runs_.end()) return std::nullopt;
   return it->second.status;
 }
 
+std::optional<std::string> TransitionState::job_run_summary(const std::string& job_run_id) {
+  if (!ensure_job_run(job_run_id).ok()) return std::nullopt;
+  auto it = job_runs_.find(job_run_id);
+  if (it == job_runs_.end()) return std::nullopt;
+  return std::string(response_status_name(it->second.status)) + " " + it->second.build_request_id +
+         " " + it->second.job_label;
+}
+
 std::optional<PartitionStatus> TransitionState::partition_status(
-    const std::string& build_request_id, const std::string& partition_ref) const {
+    const std::string& build_request_id, const std::string& partition_ref) {
+  if (!ensure_build_request(build_request_id).ok()) return std::nullopt;
   auto it = partitions_.find(partition_key(build_request_id, partition_ref));
   if (it == partitions_.end()) return std::nullopt;
   return it->second.status;
