@@ -59,6 +59,8 @@ class SqliteStorage final : public Storage {
   Status initialize() override;
   Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
@@ -88,7 +90,11 @@ class SqliteStorage final : public Storage {
   // has_more is known. through_keys: query event_keys (only below the indexed watermark);
   // otherwise key criteria are checked on each decoded event.
   Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
-                   EventPage& page);
+                   EventPage& page, ScanOrder order = ScanOrder::ascending);
+  // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
+  // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
+  Result<EventPage> scan(const char* call, IdxRange range, int64_t start_idx,
+                         const EventFilter& filter, int limit, ScanOrder order);
   Status consult_fault_hook(FaultPoint point) const;
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
