@@ -127,7 +127,7 @@ void start_query(SupervisorPointer self) {
     }
     readers.push_back(*reader);
   }
-  st.query = spawn_query_actor(self->home_system(), std::move(readers));
+  st.query = spawn_query_actor(self->home_system(), std::move(readers), st.config.query);
   adopt(self, st.query);
   for (size_t k = 0; k < kViewCount; ++k) {
     if (st.views[k]) self->send(st.query, set_atom::value, static_cast<int32_t>(k), st.views[k]);
@@ -160,7 +160,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
     st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
     adopt(self, st.storage);
     // The views are subscribed to the dead actor: start them again on the new one.
-    for (size_t k = 0; k < kViewCount; ++k) {
+    for (size_t k = 0; k < kViewCount && st.config.start_views; ++k) {
       stop_view(self, k);
       start_view(self, k);
     }
@@ -257,7 +257,9 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
   adopt(self, st.storage);
   start_query(self);
-  for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
+  if (st.config.start_views) {
+    for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
+  }
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
   // Shutdown: views and queries first, the storage actor last (it commits what is staged and

@@ -240,6 +240,7 @@ Status Session::start_local(const SessionOptions& options) {
   actors::CoordinatorOptions coordinator;
   coordinator.storage.durability_full = options.durability_full;
   coordinator.read_only = !options.write && !options.create_log;
+  coordinator.supervisor.start_views = options.start_views;
   if (!coordinator.read_only) {
     // Another bel command may be writing for a moment: wait a little for it.
     const auto deadline = std::chrono::steady_clock::now() + kLockWait;
