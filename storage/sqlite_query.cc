@@ -1,6 +1,7 @@
 #include "storage/sqlite_query.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "messages/glob.h"
 
@@ -170,6 +171,13 @@ std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool
     if (segment.range.after < segment.range.until) out.push_back(segment);
   }
   return out;
+}
+
+int64_t selective_key_rows(IdxRange range, int limit, int64_t floor, int64_t ceiling) {
+  const double rows = static_cast<double>(std::max<int64_t>(0, range.until - range.after));
+  const double meet = 4.0 * std::sqrt((static_cast<double>(limit) + 1.0) * rows);
+  if (meet >= static_cast<double>(ceiling)) return std::max(floor, ceiling);
+  return std::max(floor, static_cast<int64_t>(meet));
 }
 
 SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap) {

@@ -72,6 +72,14 @@ std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool
 // selects, counting no further than `cap`. REQUIRES: that criterion is non-empty.
 SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap);
 
+// How many index rows a key criterion may select and still drive a read of `range` through
+// event_keys (at or above it, events are read in idx order and the criterion is checked on each).
+// Through the keys a page costs about one index row per matching key plus one row per event
+// returned; the scan costs about rows-in-range / matches decoded rows per event returned, and a
+// decoded row costs some 16 index rows. The two meet near 4 * sqrt((limit + 1) * rows in range),
+// which is returned within [floor, ceiling] (counting the rows is bounded by the ceiling).
+int64_t selective_key_rows(IdxRange range, int limit, int64_t floor, int64_t ceiling);
+
 // The smallest string above every string that starts with `prefix` (bytewise, as SQLite's BINARY
 // collation compares), or nothing when there is none (prefix empty or all 0xFF bytes).
 std::optional<std::string> prefix_upper_bound(std::string prefix);

@@ -304,14 +304,16 @@ Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
   return *stmt;
 }
 
-Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter) {
-  const SqlQuery query = key_count_query(kind, range, filter, kSelectiveKeyRows);
+Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter,
+                                         int limit) {
+  const int64_t cap = selective_key_rows(range, limit, kSelectiveKeyRows, kMaxSelectiveKeyRows);
+  const SqlQuery query = key_count_query(kind, range, filter, cap);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
   int rc = sqlite3_step(*stmt);
   if (rc != SQLITE_ROW) return error(rc, "list_events");
-  return sqlite3_column_int64(*stmt, 0) < kSelectiveKeyRows;
+  return sqlite3_column_int64(*stmt, 0) < cap;
 }
 
 namespace {
@@ -379,7 +381,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     if (!present) return ok_status();
     bool selective = false;
     if (through_keys) {
-      auto counted = is_selective(kind, range, filter);
+      auto counted = is_selective(kind, range, filter, limit);
       if (!counted.ok()) return counted.error();
       selective = *counted;
     }

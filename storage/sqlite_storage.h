@@ -38,8 +38,10 @@ class SqliteStorage final : public Storage {
   // storage_unavailable ("database is locked").
   static constexpr int kBusyTimeoutMs = 5000;
   // list_events: a partition / job label / job run criterion that selects fewer index rows than
-  // this drives the query through event_keys; a broader one is checked on events read in order.
+  // selective_key_rows(range, limit, kSelectiveKeyRows, kMaxSelectiveKeyRows) (sqlite_query.h)
+  // drives the query through event_keys; a broader one is checked on events read in order.
   static constexpr int64_t kSelectiveKeyRows = 2000;
+  static constexpr int64_t kMaxSelectiveKeyRows = 100000;
   // Events indexed per catch_up_indexes transaction when opening a writer on an unindexed tail.
   static constexpr int64_t kIndexBatchEvents = 65536;
 
@@ -84,8 +86,9 @@ class SqliteStorage final : public Storage {
   // The cached statement for `query` with its parameters bound; invalid_argument when the
   // filter has more values than SQLite accepts.
   Result<sqlite3_stmt*> bound(const SqlQuery& query);
-  // Whether the filter's criterion of `kind` selects fewer than kSelectiveKeyRows index rows.
-  Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter);
+  // Whether the filter's criterion of `kind` selects few enough index rows in `range` to read a
+  // page of `limit` through them (selective_key_rows).
+  Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter, int limit);
   // Adds to `page` the events in `range` that match `filter`, until it holds `limit` and
   // has_more is known. through_keys: query event_keys (only below the indexed watermark);
   // otherwise key criteria are checked on each decoded event.
