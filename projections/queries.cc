@@ -363,13 +363,8 @@ std::set<std::string> claims_that_matter(const std::string& ref,
       latest[e.build_request_id()] = LatestClaim{};
     }
   }
+  // L is its request's latest event up to L: the claim the status came from is among these.
   std::set<std::string> out;
-  if (last_status != nullptr) {
-    // The claim the status came from, even if its request delegated the ref since.
-    const auto& source = last_status->partition_event();
-    if (by_build) out.insert(last_status->build_request_id());
-    if (!by_build && !source.job_run_id().empty()) out.insert(source.job_run_id());
-  }
   for (const auto& [build_request_id, claim] : latest) {
     if (!claim.in_flight) continue;
     if (by_build) out.insert(build_request_id);
