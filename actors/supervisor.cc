@@ -158,7 +158,7 @@ void start_query(SupervisorPointer self) {
     }
     readers.push_back(*reader);
   }
-  st.query = spawn_query_actor(self->home_system(), std::move(readers));
+  st.query = spawn_query_actor(self->home_system(), std::move(readers), st.config.query);
   adopt(self, st.query);
   for (size_t k = 0; k < kViewCount; ++k) {
     if (st.views[k]) self->send(st.query, set_atom::value, static_cast<int32_t>(k), st.views[k]);
@@ -242,7 +242,7 @@ void reopen_storage(SupervisorPointer self) {
             s.storage = std::move(storage);
             adopt(self, s.storage);
             // The views are subscribed to the dead actor: start them again on the new one.
-            for (size_t k = 0; k < kViewCount; ++k) {
+            for (size_t k = 0; k < kViewCount && s.config.start_views; ++k) {
               stop_view(self, k);
               start_view(self, k);
             }
@@ -392,7 +392,9 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
   adopt(self, st.storage);
   start_query(self);
-  for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
+  if (st.config.start_views) {
+    for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
+  }
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
   // A throw answers every append it admitted (R9); its children stop with it (adopt).

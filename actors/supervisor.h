@@ -26,6 +26,7 @@
 
 #include "actors/bel_api.h"
 #include "actors/write/log_writer.h"
+#include "actors/read/query_actor.h"
 #include "actors/read/reader_actor.h"
 #include "actors/write/storage_actor.h"
 #include "actors/read/view_actor.h"
@@ -43,6 +44,11 @@ struct SupervisorConfig {
   ViewActorConfig views;
   ReaderOptions reader;
   int query_readers = 2;
+  QueryActorOptions query;
+  // Whether the views run. Without them (a console command about one key, with no coordinator)
+  // every query is answered by a fallback scan of the events it needs; `views rebuild` still
+  // starts the view it rebuilds.
+  bool start_views = true;
   int max_restarts = 10;
   std::chrono::seconds restart_window{60};
   // Test seam: called on the supervisor's thread with every view actor it starts or restarts (so

@@ -21,7 +21,7 @@ void run_list(Context& ctx, const ListFlags& f) {
 
 void run_show(Context& ctx, const std::string& id) {
   ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show, id,
-                                           json_or(print_build_summary));
+                                           json_or(print_build_summary), /*one_key=*/true);
 }
 
 void run_cancel(Context& ctx, const std::string& id, const std::string& reason) {

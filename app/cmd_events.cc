@@ -13,6 +13,8 @@ namespace {
 
 struct FilterFlags {
   int64_t since = 0;
+  bool newest_first = false;  // list: descending, from --before (0: the newest event)
+  int64_t before = 0;
   int limit = storage::kDefaultListLimit;
   int64_t count = 0;  // tail: stop after this many events (0 = follow forever)
   std::vector<std::string> partitions, patterns, jobs, job_runs, builds, types;
@@ -62,15 +64,30 @@ void run_list(Context& ctx, const FilterFlags& flags) {
   auto format = ctx.output_format();
   auto filter = make_filter(ctx, flags);
   if (!format || !filter) return;
-  auto session = ctx.session();
+  if (flags.before < 0) {
+    return ctx.usage_error("--before: must be >= 0, got " + std::to_string(flags.before));
+  }
+  if (flags.newest_first && flags.since != 0) {
+    return ctx.usage_error("--since: not with --newest-first (continue a newest-first walk "
+                           "with --before NEXT_IDX)");
+  }
+  if (!flags.newest_first && flags.before != 0) {
+    return ctx.usage_error("--before: only with --newest-first");
+  }
+  auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
   ListEventsRequest request;
   request.set_since_idx(flags.since);
+  if (flags.newest_first) {
+    request.set_order(v1::EVENT_ORDER_DESCENDING);
+    request.set_before_idx(flags.before);
+  }
   *request.mutable_filter() = *filter;
   request.set_limit(flags.limit);
   auto page = session->client().list_events(request);
   if (!page.ok()) return ctx.fail(page.error());
-  print_answer(*format, *page, print_events_table);
+  print_answer(*format, *page,
+               flags.newest_first ? print_newest_first_events_table : print_events_table);
 }
 
 void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
@@ -78,7 +95,7 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
   auto filter = make_filter(ctx, flags);
   if (!format || !filter) return;
   if (flags.count < 0) return ctx.usage_error("--count: must be >= 0");
-  auto session = ctx.session();
+  auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
   int64_t since = flags.since;
   if (!since_given) {
@@ -124,9 +141,15 @@ void add_events_commands(CLI::App& app, Context& ctx) {
   auto list_flags = std::make_shared<FilterFlags>();
   auto* list = events->add_subcommand(
       "list",
-      "List events with idx > --since, ascending. Filters of different kinds are ANDed; values "
-      "of one kind are ORed; --partition and --pattern together form one criterion.");
+      "List events with idx > --since, ascending (or with --newest-first, idx < --before, "
+      "descending). Filters of different kinds are ANDed; values of one kind are ORed; "
+      "--partition and --pattern together form one criterion.");
   list->add_option("--since", list_flags->since, "Only events with idx greater than this")
+      ->capture_default_str();
+  list->add_flag("--newest-first", list_flags->newest_first,
+                 "Newest events first (descending idx); continue with --before NEXT_IDX");
+  list->add_option("--before", list_flags->before,
+                   "With --newest-first: only events with idx less than this (0: from the newest)")
       ->capture_default_str();
   list->add_option("--limit", list_flags->limit, "At most this many events (1..10000)")
       ->capture_default_str();

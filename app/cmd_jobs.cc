@@ -44,7 +44,7 @@ void run_runs_list(Context& ctx, const RunsFlags& f) {
 
 void run_runs_show(Context& ctx, const std::string& id) {
   ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::show, id,
-                                            json_or(print_job_run));
+                                            json_or(print_job_run), /*one_key=*/true);
 }
 
 void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {

@@ -58,7 +58,8 @@ void run_show(Context& ctx, const std::string& ref, int recent) {
         for (const auto& e : d.recent_events) events += (events.empty() ? "" : ",") + to_json(e);
         std::printf("{\"status\":%s,\"active_builds\":[%s],\"recent_events\":[%s]}\n",
                     to_json(d.status).c_str(), builds.c_str(), events.c_str());
-      });
+      },
+      /*one_key=*/true);
 }
 
 // The name of the user running the console, for "operator:<user>".

@@ -53,8 +53,11 @@ struct Context {
   std::optional<bool> durability_full();
   // The session for this command: the console's, or a new one on --log / --connect. On error
   // prints it, sets exit code 1 and returns null. `write`: the command appends (an in-process
-  // session then takes the writer lock); `create_log`: a missing log may be created.
-  std::shared_ptr<Session> session(bool write = false, bool create_log = false);
+  // session then takes the writer lock); `create_log`: a missing log may be created;
+  // `one_key`: the command asks only about one key (a partition, a build request, a job run) or
+  // lists events, so an in-process session starts no views (SessionOptions::start_views).
+  std::shared_ptr<Session> session(bool write = false, bool create_log = false,
+                                   bool one_key = false);
   // The idx a read must reflect: the log's last committed idx when the command starts, so a
   // command sees every write acknowledged before it, its own and other processes'. Prints the
   // error, sets exit code 1 and returns nothing on failure.
@@ -191,17 +194,19 @@ void print_answer(Format format, const Message& message, TablePrinter table);
 template <class TablePrinter>
 auto json_or(TablePrinter table);
 
-// The body of a command that asks one question: opens the session (read-only when in-process),
-// fixes the read point (Context::read_point), calls `ask(client, min_idx)` -> Result<Message> and
-// prints the answer with `print(format, message)`. Errors are printed and set the exit code.
+// The body of a command that asks one question: opens the session (read-only when in-process;
+// without views for a question about `one_key`), fixes the read point (Context::read_point),
+// calls `ask(client, min_idx)` -> Result<Message> and prints the answer with
+// `print(format, message)`. Errors are printed and set the exit code.
 template <class Ask, class Printer>
-void answer_question(Context& ctx, Ask ask, Printer print);
+void answer_question(Context& ctx, Ask ask, Printer print, bool one_key = false);
 
 // answer_question for the common case of one repository method taking one argument and the read
 // point, e.g. ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show, id,
 // json_or(print_build_summary)).
 template <class Repository, class Method, class Argument, class Printer>
-void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print);
+void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print,
+                    bool one_key = false);
 
 // The body of a command that appends one event: opens a writing session, calls
 // `write(client)` -> Result<AppendAck> and prints the ack as "<what> at idx N".
@@ -230,10 +235,10 @@ auto json_or(TablePrinter table) {
 }
 
 template <class Ask, class Printer>
-void answer_question(Context& ctx, Ask ask, Printer print) {
+void answer_question(Context& ctx, Ask ask, Printer print, bool one_key) {
   auto format = ctx.output_format();
   if (!format) return;
-  auto session = ctx.session();
+  auto session = ctx.session(/*write=*/false, /*create_log=*/false, one_key);
   if (!session) return;
   auto at = ctx.read_point(*session);
   if (!at) return;
@@ -244,13 +249,14 @@ void answer_question(Context& ctx, Ask ask, Printer print) {
 }
 
 template <class Repository, class Method, class Argument, class Printer>
-void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print) {
+void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print,
+                    bool one_key) {
   answer_question(
       ctx,
       [&](actors::ApiClient& client, int64_t at) {
         return (Repository(client).*method)(argument, at);
       },
-      print);
+      print, one_key);
 }
 
 template <class Write>

@@ -25,7 +25,7 @@ std::optional<bool> Context::durability_full() {
   return std::nullopt;
 }
 
-std::shared_ptr<Session> Context::session(bool write, bool create_log) {
+std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_key) {
   if (shared_session) return shared_session;
   actors::SessionOptions options;
   options.log_uri = log_uri;
@@ -33,6 +33,7 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log) {
   options.token_file = token_file;
   options.write = write;
   options.create_log = create_log;
+  options.start_views = !one_key;
   auto durable = durability_full();
   if (!durable) return nullptr;
   options.durability_full = *durable;

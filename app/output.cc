@@ -168,7 +168,9 @@ void EventStream::print(const BuildEvent& event) {
   std::fprintf(out_, "%s\n", Table::format_row(cells, widths).c_str());
 }
 
-void print_events_table(const EventPage& page, std::FILE* out) {
+namespace {
+
+void print_events_page(const EventPage& page, std::FILE* out, const char* continue_flag) {
   if (page.events_size() == 0) {
     std::fprintf(out, "no events match\n");
     return;
@@ -177,9 +179,19 @@ void print_events_table(const EventPage& page, std::FILE* out) {
   for (const auto& e : page.events()) table.add_row(event_row(e));
   table.print(out);
   if (page.has_more()) {
-    std::fprintf(out, "... more events: add --since %lld\n",
+    std::fprintf(out, "... more events: add %s %lld\n", continue_flag,
                  static_cast<long long>(page.next_idx()));
   }
+}
+
+}  // namespace
+
+void print_events_table(const EventPage& page, std::FILE* out) {
+  print_events_page(page, out, "--since");
+}
+
+void print_newest_first_events_table(const EventPage& page, std::FILE* out) {
+  print_events_page(page, out, "--before");
 }
 
 void print_error(const Error& error) {

@@ -54,6 +54,9 @@ std::string event_detail(const BuildEvent& event);   // message / reason / deleg
 
 // Prints `page` as a table (with a hint to continue when has_more).
 void print_events_table(const EventPage& page, std::FILE* out);
+// The same for a newest-first page (events list --newest-first): the hint to continue names
+// --before.
+void print_newest_first_events_table(const EventPage& page, std::FILE* out);
 // The cells of one event's table row (raw text; Table and EventStream make them printable).
 std::vector<std::string> event_row(const BuildEvent& event);
 

@@ -1,6 +1,8 @@
 #include "projections/queries.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
 #include <string>
 
@@ -308,34 +310,86 @@ struct Expansion {
   const char* const* types = nullptr;  // two types, or nullptr for every type
 };
 
+// A request's claim on one partition (partition_status_fold.h): its latest PartitionEvent or
+// DelegationEvent for the ref, when that status is in flight.
+struct LatestClaim {
+  bool in_flight = false;
+  std::string job_run_id;
+};
+
+// The claims whose ends can still change the answer about partition `ref`, from the partition's
+// own events (ascending idx). A status is set by the latest PartitionEvent that is neither
+// DELEGATED nor UNKNOWN, or invalidation (L); after L only a claim's end can change it, and only
+// when L is in flight: then the claim L came from, and every request's claim that stands at L
+// (its latest PartitionEvent / DelegationEvent up to L is in flight) may become the status.
+// Active builds: the requests whose own latest status for the ref is in flight. Returns the
+// requests (by_build) or job runs (!by_build) whose ends the fold needs.
+std::set<std::string> claims_that_matter(const std::string& ref,
+                                         const std::vector<BuildEvent>& found, bool by_build,
+                                         bool active_builds) {
+  // Whether `e` sets the partition's status itself (L's kind); whether it changes a request's
+  // latest status for the partition (its claim).
+  auto sets_status = [&](const BuildEvent& e) {
+    if (e.has_partition_invalidation_event()) {
+      return e.partition_invalidation_event().partition_ref().str() == ref;
+    }
+    return e.has_partition_event() && e.partition_event().partition_ref().str() == ref &&
+           e.partition_event().status_code() != v1::PARTITION_DELEGATED &&
+           e.partition_event().status_code() != v1::PARTITION_UNKNOWN;
+  };
+  size_t end = found.size();  // active builds: every event; the status: up to and with L
+  const BuildEvent* last_status = nullptr;
+  if (!active_builds) {
+    for (size_t i = found.size(); i-- > 0;) {
+      if (sets_status(found[i])) {
+        last_status = &found[i];
+        end = i + 1;
+        break;
+      }
+    }
+    if (last_status == nullptr || !last_status->has_partition_event() ||
+        !is_in_progress_partition_status(last_status->partition_event().status_code())) {
+      return {};  // nothing after L changes the status
+    }
+  }
+  std::map<std::string, LatestClaim> latest;  // by build request
+  for (size_t i = 0; i < end; ++i) {
+    const BuildEvent& e = found[i];
+    if (e.has_partition_event() && e.partition_event().partition_ref().str() == ref) {
+      const auto& pe = e.partition_event();
+      latest[e.build_request_id()] =
+          LatestClaim{is_in_progress_partition_status(pe.status_code()), pe.job_run_id()};
+    } else if (e.has_delegation_event() && e.delegation_event().partition_ref().str() == ref) {
+      latest[e.build_request_id()] = LatestClaim{};
+    }
+  }
+  // L is its request's latest event up to L: the claim the status came from is among these.
+  std::set<std::string> out;
+  for (const auto& [build_request_id, claim] : latest) {
+    if (!claim.in_flight) continue;
+    if (by_build) out.insert(build_request_id);
+    if (!by_build && !claim.job_run_id.empty()) out.insert(claim.job_run_id);
+  }
+  return out;
+}
+
 Expansion expansion(const Query& query, int phase, const std::vector<BuildEvent>& found) {
   Expansion out;
-  auto in_flight_claim = [](const BuildEvent& e) {
-    return e.has_partition_event() &&
-           is_in_progress_partition_status(e.partition_event().status_code());
-  };
   switch (query.query_case()) {
     case Query::kActiveBuilds:
-      // Whether the requests that touched the partition are terminal.
+      // Whether the requests whose own latest status for the partition is in flight are
+      // terminal; no other request can be active.
       if (phase != 2) break;
       out.types = kBuildEndTypes;
-      for (const auto& e : found) {
-        if (e.has_partition_event() || e.has_delegation_event())
-          out.ids.insert(e.build_request_id());
-      }
+      out.ids = claims_that_matter(query.active_builds().partition_ref(), found, true, true);
       break;
     case Query::kPartitionStatus:
-      // The ends of the claims on the partition: their build requests' terminal events, then
-      // their job runs' FAILED / CANCELLED events (which name no partition).
-      for (const auto& e : found) {
-        if (!in_flight_claim(e)) continue;
-        if (phase == 2) out.ids.insert(e.build_request_id());
-        if (phase == 3 && !e.partition_event().job_run_id().empty()) {
-          out.ids.insert(e.partition_event().job_run_id());
-        }
-      }
+      // The ends of the claims that can still set the status: their build requests' terminal
+      // events, then their job runs' FAILED / CANCELLED events (which name no partition).
       out.by_build = phase == 2;
       out.types = phase == 2 ? kBuildEndTypes : kJobRunEndTypes;
+      out.ids = claims_that_matter(query.partition_status().partition_ref(), found,
+                                   out.by_build, false);
       break;
     case Query::kJobRun:
       // The run's build request ending while the run is open cancels it.
@@ -367,29 +421,37 @@ Expansion expansion(const Query& query, int phase, const std::vector<BuildEvent>
 }  // namespace
 
 bool FallbackFold::next_phase() {
-  if (streaming_ || phase_ >= 3) return false;
-  ++phase_;
-  filter_.Clear();
-  const Expansion next = expansion(query_, phase_, buffered_);
-  if (next.ids.empty()) return false;
-  if (next.ids.size() > kMaxExpandedIds) {
-    // Too many ids for one filter: fold every event instead (the earlier phases' events come
-    // again in the full scan).
-    buffered_.clear();
-    streaming_ = true;
+  if (streaming_) return false;
+  if (!queued_.empty()) {
+    filter_ = std::move(queued_.back());
+    queued_.pop_back();
     return true;
   }
+  if (phase_ >= 3) return false;
+  ++phase_;
+  const Expansion next = expansion(query_, phase_, buffered_);
+  if (next.ids.empty()) return false;
+  // One filter per kMaxExpandedIds ids; queued_ is popped from the back.
+  std::vector<EventFilter> chunks;
   for (const auto& id : next.ids) {
+    if (chunks.empty() ||
+        static_cast<size_t>(chunks.back().build_request_ids_size() +
+                            chunks.back().job_run_ids_size()) == kMaxExpandedIds) {
+      chunks.emplace_back();
+      if (next.types != nullptr) {
+        chunks.back().add_event_types(next.types[0]);
+        chunks.back().add_event_types(next.types[1]);
+      }
+    }
     if (next.by_build) {
-      filter_.add_build_request_ids(id);
+      chunks.back().add_build_request_ids(id);
     } else {
-      filter_.add_job_run_ids(id);
+      chunks.back().add_job_run_ids(id);
     }
   }
-  if (next.types != nullptr) {
-    filter_.add_event_types(next.types[0]);
-    filter_.add_event_types(next.types[1]);
-  }
+  filter_ = std::move(chunks.front());
+  queued_.assign(std::make_move_iterator(chunks.rbegin()),
+                 std::make_move_iterator(chunks.rend() - 1));
   return true;
 }
 

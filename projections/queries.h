@@ -122,17 +122,21 @@ struct AllViews {
 // needs as an EventFilter (empty = every event); the caller scans the log with it, in idx order,
 // up to one fixed last idx for every phase, and hands each event to add().
 //  - partition_status: the partition's events, then the BuildRequestEvents and BuildCancelEvents
-//    of the requests with in-flight claims on it, then the JobEvents and JobRunCancelEvents of
-//    the job runs those claims name (SPEC section 4, "In-flight claims end with their owner").
+//    of the requests whose claims can still set its status, then the JobEvents and
+//    JobRunCancelEvents of the job runs those claims name (SPEC section 4, "In-flight claims end
+//    with their owner"). Only when the latest status set by the partition's own events is in
+//    flight: the claim it came from and every claim standing at that event; otherwise nothing.
 //  - build_summary: the build request's events.
 //  - job_run: the run's events, then the BuildRequestEvents and BuildCancelEvents of its build
 //    request (whose end cancels an open run).
 //  - active_builds: the partition's events, then the BuildRequestEvents and BuildCancelEvents of
-//    the requests found (whether they are terminal).
+//    the requests whose own latest status for it is in flight (whether they are terminal).
 //  - job_metrics: the label's JobEvents, then every event of the runs found (cancels carry no
 //    label), then the BuildRequestEvents and BuildCancelEvents of their build requests.
 //  - lists, job metrics of every label, activity: every event.
-// A later phase naming more than kMaxExpandedIds ids becomes a scan of every event instead.
+// A later phase naming more than kMaxExpandedIds ids is read with several filters of at most
+// that many ids each (next_phase() names them one after the other): never a whole-log fold for a
+// question about one key.
 class FallbackFold {
  public:
   static constexpr size_t kMaxExpandedIds = 512;
@@ -149,7 +153,8 @@ class FallbackFold {
   // Takes the next event of the current phase (ascending idx within a phase).
   void add(const BuildEvent& event);
 
-  // Ends the current phase. True when another phase follows: filter() now names it.
+  // Ends the current phase (or one filter of it). True when another follows: filter() now
+  // names it.
   bool next_phase();
 
   // The answer as of `last_idx` (the idx every phase scanned up to). not_found as answer().
@@ -162,6 +167,7 @@ class FallbackFold {
   EventFilter filter_;
   int phase_ = 1;
   bool streaming_;                    // a scan of every event: apply as events come
+  std::vector<EventFilter> queued_;   // the rest of the current phase's filters, last first
   std::vector<BuildEvent> buffered_;  // filtered phases: merged by idx before folding
   std::unique_ptr<AllViews> views_;
 };

@@ -7,21 +7,71 @@
 
 namespace bel::storage {
 
-Status check_list_args(const std::string& uri, int64_t since_idx, const EventFilter& filter,
-                       int limit) {
+namespace {
+
+Status check_scan_args(const std::string& uri, const char* call, const char* idx_name,
+                       int64_t idx, const EventFilter& filter, int limit) {
   if (limit < 1 || limit > kMaxListLimit) {
-    return make_error(
-        ErrorCode::invalid_argument,
-        fmt::format("{}: list_events: limit {} is out of range 1..{}", uri, limit, kMaxListLimit));
-  }
-  if (since_idx < 0) {
     return make_error(ErrorCode::invalid_argument,
-                      fmt::format("{}: list_events: since_idx {} is negative", uri, since_idx));
+                      fmt::format("{}: {}: limit {} is out of range 1..{}", uri, call, limit,
+                                  kMaxListLimit));
+  }
+  if (idx < 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("{}: {}: {} {} is negative", uri, call, idx_name, idx));
   }
   if (auto ok = check_filter(filter); !ok.ok()) {
-    return ok.error().with_context(uri + ": list_events");
+    return ok.error().with_context(uri + ": " + call);
   }
   return ok_status();
+}
+
+}  // namespace
+
+Status check_list_args(const std::string& uri, int64_t since_idx, const EventFilter& filter,
+                       int limit) {
+  return check_scan_args(uri, "list_events", "since_idx", since_idx, filter, limit);
+}
+
+Status check_backward_args(const std::string& uri, int64_t before_idx, const EventFilter& filter,
+                           int limit) {
+  return check_scan_args(uri, "list_events_backward", "before_idx", before_idx, filter, limit);
+}
+
+namespace {
+
+int limit_of(const ListEventsRequest& request) {
+  return request.limit() == 0 ? kDefaultListLimit : request.limit();
+}
+
+}  // namespace
+
+Status check_list_request(const std::string& uri, const ListEventsRequest& request) {
+  switch (request.order()) {
+    case v1::EVENT_ORDER_ASCENDING:
+      return check_list_args(uri, request.since_idx(), request.filter(), limit_of(request));
+    case v1::EVENT_ORDER_DESCENDING:
+      if (request.since_idx() != 0) {
+        return make_error(ErrorCode::invalid_argument,
+                          fmt::format("{}: list_events: since_idx {} with descending order (pass "
+                                      "before_idx to continue a newest-first walk)",
+                                      uri, request.since_idx()));
+      }
+      return check_backward_args(uri, request.before_idx(), request.filter(), limit_of(request));
+    default:
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("{}: list_events: order {} is not ascending (0) or "
+                                    "descending (1)",
+                                    uri, static_cast<int>(request.order())));
+  }
+}
+
+Result<EventPage> list_page(Storage& storage, const ListEventsRequest& request) {
+  BEL_RETURN_IF_ERROR(check_list_request(storage.uri(), request));
+  if (request.order() == v1::EVENT_ORDER_DESCENDING) {
+    return storage.list_events_backward(request.before_idx(), request.filter(), limit_of(request));
+  }
+  return storage.list_events(request.since_idx(), request.filter(), limit_of(request));
 }
 
 Error read_only_error(const std::string& uri, const char* what) {

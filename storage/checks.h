@@ -2,6 +2,7 @@
 // code and message (SPEC 3.1, 7). Messages start with the storage URI.
 //
 //   BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
+//   auto page = list_page(*reader, request);   // a bel_api ListEventsRequest, either order
 //   if (read_only_) return read_only_error(uri_, "append_batch");
 #ifndef BEL_STORAGE_CHECKS_H_
 #define BEL_STORAGE_CHECKS_H_
@@ -14,6 +15,8 @@
 
 namespace bel::storage {
 
+class Storage;  // storage/storage.h
+
 // The meta key holding the schema version; the storage writes it, set_meta refuses it.
 inline constexpr const char* kSchemaVersionKey = "schema_version";
 // The meta key of the SQLite key index's watermark (storage/sqlite_indexer.h); refused likewise.
@@ -23,6 +26,18 @@ inline constexpr const char* kIndexedIdxKey = "indexed_idx";
 // check_filter rejects: "memory://: list_events: limit 0 is out of range 1..10000".
 Status check_list_args(const std::string& uri, int64_t since_idx, const EventFilter& filter,
                        int limit);
+
+// check_list_args for list_events_backward: the same checks, naming that call and before_idx.
+Status check_backward_args(const std::string& uri, int64_t before_idx, const EventFilter& filter,
+                           int limit);
+
+// The checks of a bel_api ListEventsRequest (limit 0 meaning kDefaultListLimit): those of
+// list_events or list_events_backward by its order, and a descending request takes no since_idx.
+Status check_list_request(const std::string& uri, const ListEventsRequest& request);
+
+// Answers `request` from `storage`: list_events or list_events_backward by its order, with the
+// errors of check_list_request and of the storage.
+Result<EventPage> list_page(Storage& storage, const ListEventsRequest& request);
 
 // invalid_argument "<uri>: <what>: opened read-only".
 Error read_only_error(const std::string& uri, const char* what);

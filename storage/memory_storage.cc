@@ -103,6 +103,28 @@ Result<EventPage> MemoryStorage::list_events(int64_t since_idx, const EventFilte
   return page;
 }
 
+Result<EventPage> MemoryStorage::list_events_backward(int64_t before_idx,
+                                                      const EventFilter& filter, int limit) {
+  BEL_RETURN_IF_ERROR(check_backward_args(uri_, before_idx, filter, limit));
+  EventPage page;
+  page.set_next_idx(before_idx);
+  std::lock_guard<std::mutex> lock(log_->mu);
+  const auto& all = log_->events;
+  // The candidates are idx before_idx - 1 down to 1, at positions before_idx - 2 down to 0.
+  const int64_t size = static_cast<int64_t>(all.size());
+  for (int64_t i = (before_idx == 0 ? size : std::min(before_idx - 1, size)) - 1; i >= 0; --i) {
+    const auto& event = all[static_cast<size_t>(i)];
+    if (!event_matches(filter, event)) continue;
+    if (page.events_size() == limit) {
+      page.set_has_more(true);
+      break;
+    }
+    *page.add_events() = event;
+    page.set_next_idx(event.idx());
+  }
+  return page;
+}
+
 Result<std::vector<StoredEvent>> MemoryStorage::find_by_event_ids(
     const std::vector<std::string>& event_ids) {
   std::vector<StoredEvent> found;

@@ -33,6 +33,8 @@ class MemoryStorage : public Storage {
   Status initialize() override;
   Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;

@@ -1,5 +1,8 @@
 #include "storage/sqlite_query.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "messages/glob.h"
 
 namespace bel::storage {
@@ -118,7 +121,8 @@ std::optional<std::string> prefix_upper_bound(std::string prefix) {
   return std::nullopt;
 }
 
-SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit) {
+SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit,
+                           ScanOrder order) {
   SqlQuery q;
   q.sql = "SELECT idx, payload FROM events WHERE idx > ? AND idx <= ?";
   q.params.emplace_back(range.after);
@@ -139,12 +143,37 @@ SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t ro
   }
   if (!filter.job_labels().empty()) add_key_criterion(q, KeyKind::job_label, range, filter);
   if (!filter.job_run_ids().empty()) add_key_criterion(q, KeyKind::job_run_id, range, filter);
-  q.sql += " ORDER BY idx";
+  q.sql += order == ScanOrder::ascending ? " ORDER BY idx" : " ORDER BY idx DESC";
   if (row_limit > 0) {
     q.sql += " LIMIT ?";
     q.params.emplace_back(row_limit);
   }
   return q;
+}
+
+std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool uses_keys,
+                                       ScanOrder order) {
+  std::vector<ScanSegment> out;
+  if (range.after >= range.until) return out;
+  if (!uses_keys) {
+    out.push_back({range, false});
+    return out;
+  }
+  const int64_t split = std::min(std::max(range.after, indexed_idx), range.until);
+  const ScanSegment indexed{{range.after, split}, true};
+  const ScanSegment tail{{split, range.until}, false};
+  for (const auto& segment : order == ScanOrder::ascending ? std::vector<ScanSegment>{indexed, tail}
+                                                           : std::vector<ScanSegment>{tail, indexed}) {
+    if (segment.range.after < segment.range.until) out.push_back(segment);
+  }
+  return out;
+}
+
+int64_t selective_key_rows(IdxRange range, int limit, int64_t floor, int64_t ceiling) {
+  const double rows = static_cast<double>(std::max<int64_t>(0, range.until - range.after));
+  const double meet = 4.0 * std::sqrt((static_cast<double>(limit) + 1.0) * rows);
+  if (meet >= static_cast<double>(ceiling)) return std::max(floor, ceiling);
+  return std::max(floor, static_cast<int64_t>(meet));
 }
 
 SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap) {

@@ -41,18 +41,44 @@ struct IdxRange {
   int64_t until = INT64_MAX;
 };
 
+// The order of a scan: list_events reads ascending idx, list_events_backward descending.
+enum class ScanOrder { ascending, descending };
+
 struct SqlQuery {
   std::string sql;
   std::vector<SqlValue> params;  // in the order of the `?` in sql
 };
 
-// SELECT idx, payload FROM events WHERE idx in `range` AND <filter> ORDER BY idx
+// SELECT idx, payload FROM events WHERE idx in `range` AND <filter> ORDER BY idx [DESC]
 // [LIMIT row_limit]; no LIMIT when row_limit is 0. REQUIRES: check_filter(filter).ok()
-SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit);
+SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit,
+                           ScanOrder order = ScanOrder::ascending);
+
+// One stretch of a filtered scan: the idx range and whether it reads through event_keys.
+struct ScanSegment {
+  IdxRange range;
+  bool through_keys = false;
+};
+
+// The stretches a scan of `range` in `order` reads one after the other when event_keys covers
+// idx <= indexed_idx: the indexed part through the keys, the unindexed tail above it by decoding
+// each event (ascending: indexed part first; descending: the tail first). Without a key
+// criterion (uses_keys false) one segment that never reads through the keys. Empty ranges are
+// left out.
+std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool uses_keys,
+                                       ScanOrder order);
 
 // SELECT count(*) of the event_keys rows (idx in `range`) that the filter's criterion of `kind`
 // selects, counting no further than `cap`. REQUIRES: that criterion is non-empty.
 SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap);
+
+// How many index rows a key criterion may select and still drive a read of `range` through
+// event_keys (at or above it, events are read in idx order and the criterion is checked on each).
+// Through the keys a page costs about one index row per matching key plus one row per event
+// returned; the scan costs about rows-in-range / matches decoded rows per event returned, and a
+// decoded row costs some 16 index rows. The two meet near 4 * sqrt((limit + 1) * rows in range),
+// which is returned within [floor, ceiling] (counting the rows is bounded by the ceiling).
+int64_t selective_key_rows(IdxRange range, int limit, int64_t floor, int64_t ceiling);
 
 // The smallest string above every string that starts with `prefix` (bytewise, as SQLite's BINARY
 // collation compares), or nothing when there is none (prefix empty or all 0xFF bytes).

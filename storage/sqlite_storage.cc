@@ -320,14 +320,16 @@ Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
   return *stmt;
 }
 
-Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter) {
-  const SqlQuery query = key_count_query(kind, range, filter, kSelectiveKeyRows);
+Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter,
+                                         int limit) {
+  const int64_t cap = selective_key_rows(range, limit, kSelectiveKeyRows, kMaxSelectiveKeyRows);
+  const SqlQuery query = key_count_query(kind, range, filter, cap);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
   int rc = sqlite3_step(*stmt);
   if (rc != SQLITE_ROW) return error(rc, "list_events");
-  return sqlite3_column_int64(*stmt, 0) < kSelectiveKeyRows;
+  return sqlite3_column_int64(*stmt, 0) < cap;
 }
 
 namespace {
@@ -342,41 +344,48 @@ bool has_key_criterion(const EventFilter& f) {
 Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilter& filter,
                                              int limit) {
   BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
+  return scan("list_events", IdxRange{since_idx}, since_idx, filter, limit, ScanOrder::ascending);
+}
+
+Result<EventPage> SqliteStorage::list_events_backward(int64_t before_idx,
+                                                      const EventFilter& filter, int limit) {
+  BEL_RETURN_IF_ERROR(check_backward_args(uri_, before_idx, filter, limit));
+  const IdxRange range{0, before_idx == 0 ? INT64_MAX : before_idx - 1};
+  return scan("list_events_backward", range, before_idx, filter, limit, ScanOrder::descending);
+}
+
+Result<EventPage> SqliteStorage::scan(const char* call, IdxRange range, int64_t start_idx,
+                                      const EventFilter& filter, int limit, ScanOrder order) {
   const int max_pattern = sqlite3_limit(db_, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1);
   for (const auto& pattern : filter.partition_patterns()) {
     if (static_cast<int64_t>(pattern.size()) > max_pattern) {
       return make_error(ErrorCode::invalid_argument,
-                        fmt::format("{}: list_events: filter pattern of {} bytes is longer than {}",
-                                    uri_, pattern.size(), max_pattern));
+                        fmt::format("{}: {}: filter pattern of {} bytes is longer than {}", uri_,
+                                    call, pattern.size(), max_pattern));
     }
   }
   EventPage page;
-  page.set_next_idx(since_idx);
-  if (!has_key_criterion(filter)) {
-    BEL_RETURN_IF_ERROR(
-        read_page(IdxRange{since_idx}, filter, limit, /*through_keys=*/false, page));
-    return page;
-  }
-  // event_keys covers idx <= indexed (sqlite_indexer.h): read up to there through it, then the
+  page.set_next_idx(start_idx);
+  const bool uses_keys = has_key_criterion(filter);
+  // event_keys covers idx <= indexed (sqlite_indexer.h): read up to there through it, and the
   // unindexed tail above it by decoding each event. The watermark only moves up and the index is
   // exact below it, so a watermark read before an indexer commit still gives the right answer.
   int64_t indexed = indexed_idx_;
-  if (options_.read_only) {
+  if (uses_keys && options_.read_only) {
     auto stored = read_indexed_idx(db_, uri_);
     if (!stored.ok()) return stored.error();
     indexed = *stored;
   }
-  const int64_t split = std::max(since_idx, indexed);
-  if (split > since_idx) {
-    BEL_RETURN_IF_ERROR(read_page(IdxRange{since_idx, split}, filter, limit, true, page));
-    if (page.has_more()) return page;
+  for (const auto& segment : scan_segments(range, indexed, uses_keys, order)) {
+    BEL_RETURN_IF_ERROR(
+        read_page(segment.range, filter, limit, segment.through_keys, page, order));
+    if (page.has_more()) break;
   }
-  BEL_RETURN_IF_ERROR(read_page(IdxRange{split}, filter, limit, false, page));
   return page;
 }
 
 Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int limit,
-                                bool through_keys, EventPage& page) {
+                                bool through_keys, EventPage& page, ScanOrder order) {
   // A selective key criterion drives the query through event_keys. One that selects many index
   // rows (a pattern like "data/*", a busy job label) would make SQLite collect every matching
   // idx before returning the first page; such a criterion is instead checked here, on events
@@ -388,7 +397,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     if (!present) return ok_status();
     bool selective = false;
     if (through_keys) {
-      auto counted = is_selective(kind, range, filter);
+      auto counted = is_selective(kind, range, filter, limit);
       if (!counted.ok()) return counted.error();
       selective = *counted;
     }
@@ -416,7 +425,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   // already hold events from a lower range.
   auto* events = page.mutable_events();
   const SqlQuery query = list_events_query(
-      range, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1 - events->size());
+      range, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1 - events->size(), order);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);

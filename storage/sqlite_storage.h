@@ -43,8 +43,10 @@ class SqliteStorage final : public Storage {
   // storage_unavailable ("database is locked").
   static constexpr int kBusyTimeoutMs = 5000;
   // list_events: a partition / job label / job run criterion that selects fewer index rows than
-  // this drives the query through event_keys; a broader one is checked on events read in order.
+  // selective_key_rows(range, limit, kSelectiveKeyRows, kMaxSelectiveKeyRows) (sqlite_query.h)
+  // drives the query through event_keys; a broader one is checked on events read in order.
   static constexpr int64_t kSelectiveKeyRows = 2000;
+  static constexpr int64_t kMaxSelectiveKeyRows = 100000;
   // Events indexed per catch_up_indexes transaction when opening a writer on an unindexed tail.
   static constexpr int64_t kIndexBatchEvents = 65536;
   // find_by_event_ids looks up at most 2^this (512) ids per statement, and keeps one prepared
@@ -69,6 +71,8 @@ class SqliteStorage final : public Storage {
   Status initialize() override;
   Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
@@ -94,13 +98,18 @@ class SqliteStorage final : public Storage {
   // The cached statement for `query` with its parameters bound; invalid_argument when the
   // filter has more values than SQLite accepts.
   Result<sqlite3_stmt*> bound(const SqlQuery& query);
-  // Whether the filter's criterion of `kind` selects fewer than kSelectiveKeyRows index rows.
-  Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter);
+  // Whether the filter's criterion of `kind` selects few enough index rows in `range` to read a
+  // page of `limit` through them (selective_key_rows).
+  Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter, int limit);
   // Adds to `page` the events in `range` that match `filter`, until it holds `limit` and
   // has_more is known. through_keys: query event_keys (only below the indexed watermark);
   // otherwise key criteria are checked on each decoded event.
   Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
-                   EventPage& page);
+                   EventPage& page, ScanOrder order = ScanOrder::ascending);
+  // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
+  // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
+  Result<EventPage> scan(const char* call, IdxRange range, int64_t start_idx,
+                         const EventFilter& filter, int limit, ScanOrder order);
   Status consult_fault_hook(FaultPoint point) const;
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);

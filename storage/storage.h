@@ -82,6 +82,14 @@ class Storage {
   virtual Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter,
                                         int limit) = 0;
 
+  // Events matching `filter` with idx < `before_idx` (0: from the newest event), descending, at
+  // most `limit` (1..10000): the newest-first scan (`partitions show`'s recent events, SPEC 8 P6).
+  // next_idx is the idx of the last (smallest) event returned, or before_idx when none; has_more
+  // is true exactly when a further call with before_idx = next_idx would return at least one
+  // event. Errors as list_events; a negative before_idx is invalid_argument.
+  virtual Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                                 int limit) = 0;
+
   // The committed events whose event_id is in `event_ids`, in any order; ids not in the log are
   // simply absent.
   virtual Result<std::vector<StoredEvent>> find_by_event_ids(

@@ -107,11 +107,12 @@ Result<QueryResult> ApiClient::fallback(const Query& query) const {
 
 Result<EventPage> ApiClient::list_events(const ListEventsRequest& request) const {
   // The storage's own checks, here so that bad arguments never cost a round trip.
-  const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();
-  BEL_RETURN_IF_ERROR(
-      storage::check_list_args("bel_api", request.since_idx(), request.filter(), limit));
+  BEL_RETURN_IF_ERROR(storage::check_list_request("bel_api", request));
   auto describe = [&request] {
-    return "bel_api list_events since_idx=" + std::to_string(request.since_idx());
+    return request.order() == v1::EVENT_ORDER_DESCENDING
+               ? "bel_api list_events newest first before_idx=" +
+                     std::to_string(request.before_idx())
+               : "bel_api list_events since_idx=" + std::to_string(request.since_idx());
   };
   return ask<EventPage>(system_, api_, timeout_, describe, list_atom::value, request);
 }

@@ -77,10 +77,12 @@ class ApiClient {
   Result<QueryResult> fallback(const Query& query) const;
 
   // One page of list_events (SPEC 3.1): events matching request.filter with idx > since_idx,
-  // ascending; continue from next_idx while has_more. limit 0 means 1000. The page reads the log
-  // itself, so it holds every event acknowledged before the call. A negative since_idx or a limit
-  // outside 0..10000 fails with invalid_argument naming the field, without asking the actor; a
-  // bad filter is the storage's invalid_argument.
+  // ascending; continue from next_idx while has_more. With order EVENT_ORDER_DESCENDING, events
+  // with idx < before_idx (0: from the newest), newest first; continue with before_idx =
+  // next_idx. limit 0 means 1000. The page reads the log itself, so it holds every event
+  // acknowledged before the call. A negative since_idx / before_idx, a since_idx with descending
+  // order or a limit outside 0..10000 fails with invalid_argument naming the field, without
+  // asking the actor; a bad filter is the storage's invalid_argument.
   Result<EventPage> list_events(const ListEventsRequest& request) const;
 
   // Asks `query` reflecting at least `min_idx` and returns the answer's field that `take` names

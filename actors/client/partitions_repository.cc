@@ -1,7 +1,6 @@
 #include "actors/client/partitions_repository.h"
 
 #include <algorithm>
-#include <deque>
 #include <iterator>
 #include <utility>
 
@@ -85,27 +84,15 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
                               std::make_move_iterator(builds->mutable_build_request_ids()->end()));
 
   if (recent > 0) {
-    // The log has no "last N" scan: page forward, keeping the newest `recent` events.
-    std::deque<BuildEvent> last;
-    auto request = partition_events_request(partition_ref, 0, kShowPageLimit);
-    for (;;) {
-      auto page = api_.list_events(request);
-      if (!page.ok()) return page.error();
-      for (auto& event : *page->mutable_events()) {
-        last.push_back(std::move(event));
-        if (last.size() > static_cast<size_t>(recent)) last.pop_front();
-      }
-      if (!page->has_more()) break;
-      if (page->next_idx() <= request.since_idx()) {
-        // A page that does not advance would loop forever: the answer is broken, not the log.
-        return make_error(ErrorCode::internal, "partitions show " + partition_ref +
-                                                   ": list_events did not advance past idx " +
-                                                   std::to_string(request.since_idx()));
-      }
-      request.set_since_idx(page->next_idx());
-    }
-    detail.recent_events.assign(std::make_move_iterator(last.begin()),
-                                std::make_move_iterator(last.end()));
+    // The newest `recent` events, read newest-first: one page (kMaxRecentEvents is within a
+    // page's limit), however long the partition's history.
+    ListEventsRequest request = partition_events_request(partition_ref, 0, recent);
+    request.set_order(v1::EVENT_ORDER_DESCENDING);
+    auto page = api_.list_events(request);
+    if (!page.ok()) return page.error();
+    auto* events = page->mutable_events();
+    detail.recent_events.assign(std::make_move_iterator(events->rbegin()),
+                                std::make_move_iterator(events->rend()));
   }
   return detail;
 }

@@ -49,9 +49,7 @@ Result<BuildEvent> make_partition_invalidation_event(const std::string& partitio
 
 class PartitionsRepository {
  public:
-  // Events read per list_events call while show() pages through a partition's history.
-  static constexpr int kShowPageLimit = 1000;
-  // The most recent events show() keeps.
+  // The most recent events show() reads (one newest-first page at most).
   static constexpr int kMaxRecentEvents = 10000;
 
   explicit PartitionsRepository(ApiClient& api) : api_(api) {}
@@ -80,8 +78,9 @@ class PartitionsRepository {
   // Status, active builds and the last `recent` events (0..kMaxRecentEvents) of the partition.
   // The status reflects at least `min_idx`, the active builds at least the status's as_of_idx,
   // and the events everything committed when they were read; under concurrent appends the parts
-  // may reflect different idx. Pages through the partition's whole history to find its last
-  // events. A ref never seen is not an error: status UNKNOWN, no builds, no events.
+  // may reflect different idx. The events are read newest-first (one page), not through the
+  // partition's whole history. A ref never seen is not an error: status UNKNOWN, no builds, no
+  // events.
   Result<PartitionDetail> show(const std::string& partition_ref, int recent = 20,
                                int64_t min_idx = 0) const;
 

@@ -139,6 +139,7 @@ Status Session::start_local(const SessionOptions& options) {
   actors::CoordinatorOptions coordinator;
   coordinator.storage.durability_full = options.durability_full;
   coordinator.read_only = !options.write && !options.create_log;
+  coordinator.supervisor.start_views = options.start_views;
   // The storage takes the log's writer lock; another bel command may be writing for a moment:
   // wait a little for it.
   coordinator.storage.writer_lock_wait = kLockWait;

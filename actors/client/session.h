@@ -47,6 +47,11 @@ struct SessionOptions {
   bool create_log = false;
   // For an in-process coordinator: synchronous=FULL (true) or NORMAL.
   bool durability_full = true;
+  // For an in-process coordinator: whether its views run. A command about one key (partitions
+  // show, builds show, job-runs show, events list) passes false: each query is then answered
+  // from indexed reads of that key's events and of what SPEC section 4 makes it depend on
+  // (projections::FallbackFold), with no view loading a snapshot or folding the log.
+  bool start_views = true;
   // Per request.
   std::chrono::milliseconds timeout{30000};
 };

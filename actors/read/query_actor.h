@@ -1,6 +1,7 @@
 // The query actor (SPEC section 5, DESIGN "Read path"): routes each query to the view that
 // answers it, and answers from a fallback scan on one of its readers when there is no view to
-// ask (or the view hands the query back: failed, rebuilding, or behind beyond its wait budget).
+// ask (or the view hands the query back: failed, rebuilding, or behind beyond its wait budget),
+// with a bounded number of those scans in flight (QueryActorOptions).
 // It also serves list_events from its readers. Its readers are linked to it: if one dies, the
 // query actor dies too and its supervisor starts both afresh.
 //
@@ -24,6 +25,7 @@ using QueryActor = caf::typed_actor<
     // invalid_argument at once for a bad query; else the view's answer or the fallback's.
     caf::replies_to<query_atom, Query>::with<QueryResult>,
     // Always from a scan (what views hand back; also `bel check`'s reference answer).
+    // overloaded when max_fallbacks_in_flight scans run and max_waiting_fallbacks wait.
     caf::replies_to<fallback_atom, Query>::with<QueryResult>,
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
     // The current actor of a view (a ViewKind as int32); an invalid handle means none.
@@ -31,8 +33,20 @@ using QueryActor = caf::typed_actor<
     // How many queries went to a fallback scan.
     caf::replies_to<fallbacks_atom>::with<int64_t>>;
 
+// How many fallback scans run at once. A scan reads and folds on a reader's thread for as long as
+// the question needs (a whole-log question: the whole log), so excess scans wait here in a
+// bounded queue, oldest first, rather than piling up in the readers' mailboxes; past the queue a
+// query is answered `overloaded` at once (SPEC section 7). Queries a view answers never count.
+struct QueryActorOptions {
+  // Scans handed to the readers at once (0 counts as 1); 2 per reader keeps each busy.
+  size_t max_fallbacks_in_flight = 4;
+  // Scans waiting for a slot; one more is `overloaded`.
+  size_t max_waiting_fallbacks = 256;
+};
+
 // REQUIRES: !readers.empty()
-QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers);
+QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers,
+                             QueryActorOptions options = {});
 
 }  // namespace bel::actors
 

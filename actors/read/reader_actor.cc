@@ -4,6 +4,7 @@
 
 #include "actors/fail_answers.h"
 #include "projections/queries.h"
+#include "storage/checks.h"
 
 namespace bel::actors {
 namespace {
@@ -26,8 +27,7 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
                     [](const caf::error&) {});
   return {
       [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
-        const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();
-        auto page = self->state.storage->list_events(request.since_idx(), request.filter(), limit);
+        auto page = storage::list_page(*self->state.storage, request);
         if (!page.ok()) return to_caf_error(page.error());
         return std::move(*page);
       },

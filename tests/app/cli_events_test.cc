@@ -107,6 +107,30 @@ TEST_F(CliTest, ListFiltersByEveryFlag) {
   EXPECT_TRUE(page.has_more());
 }
 
+TEST_F(CliTest, ListNewestFirstWalksBackWithBefore) {
+  ASSERT_EQ(bel("append -", json_lines(scenario())).exit_code, 0);
+  EventPage page = list("--newest-first --limit 2 --partition sales/2026-11-01");
+  ASSERT_EQ(page.events_size(), 2);
+  EXPECT_EQ(page.events(0).idx(), 6);
+  EXPECT_EQ(page.events(1).idx(), 5);
+  EXPECT_EQ(page.next_idx(), 5);
+  EXPECT_TRUE(page.has_more());
+  page = list("--newest-first --before 5 --partition sales/2026-11-01");
+  ASSERT_EQ(page.events_size(), 3);  // 4, 3, 1
+  EXPECT_EQ(page.events(0).idx(), 4);
+  EXPECT_EQ(page.events(2).idx(), 1);
+  EXPECT_FALSE(page.has_more());
+  auto table = bel("events list --format table --newest-first --limit 1");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("add --before 7"), std::string::npos) << table.out;
+  auto both = bel("events list --newest-first --since 2");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--since"), std::string::npos) << both.err;
+  auto alone = bel("events list --before 3");
+  EXPECT_EQ(alone.exit_code, 2);
+  EXPECT_NE(alone.err.find("--before"), std::string::npos) << alone.err;
+}
+
 TEST_F(CliTest, BadLineAppendsNothingAndNamesLineFieldAndRule) {
   auto events = scenario();
   events[2].mutable_job_event()->clear_job_run_id();

@@ -387,8 +387,8 @@ TEST_F(RepositoriesTest, ShowReturnsStatusActiveBuildsAndTheLastEventsAscending)
   EXPECT_EQ(none->active_builds.size(), 12u);
 }
 
-TEST_F(RepositoriesTest, ShowPagesThroughHistoriesLongerThanOnePage) {
-  const int kBuilds = PartitionsRepository::kShowPageLimit;  // two events of data/a each
+TEST_F(RepositoriesTest, ShowReadsTheNewestEventsOfALongHistory) {
+  const int kBuilds = 1500;  // two events of data/a each, more than one default page
   std::vector<BuildEvent> events;
   for (int i = 0; i < kBuilds; ++i) {
     const std::string br = "br-" + std::to_string(100000 + i);
@@ -400,6 +400,11 @@ TEST_F(RepositoriesTest, ShowPagesThroughHistoriesLongerThanOnePage) {
   auto detail = partitions_->show("data/a", 3, idx);
   ASSERT_TRUE(detail.ok()) << detail.error().to_string();
   EXPECT_EQ(idxs(detail->recent_events), (std::vector<int64_t>{idx - 2, idx - 1, idx}));
+  auto most = partitions_->show("data/a", PartitionsRepository::kMaxRecentEvents, idx);
+  ASSERT_TRUE(most.ok()) << most.error().to_string();
+  ASSERT_EQ(most->recent_events.size(), static_cast<size_t>(2 * kBuilds));  // all, ascending
+  EXPECT_EQ(most->recent_events.front().idx(), 1);
+  EXPECT_EQ(most->recent_events.back().idx(), idx);
 }
 
 TEST_F(RepositoriesTest, ShowMatchesTheEventsOfEachPartitionOfARandomStream) {

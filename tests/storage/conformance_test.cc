@@ -641,6 +641,125 @@ TEST_P(StorageConformanceTest, LimitOfTenThousandIsAccepted) {
   EXPECT_EQ(page.next_idx(), kMaxListLimit);
 }
 
+// ---- newest first (list_events_backward) -------------------------------------------------------
+
+TEST_P(StorageConformanceTest, BackwardWalkIsTheForwardListReversed) {
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < 23; ++i) {
+    events.push_back(i % 3 == 0 ? partition_event("br", "data/hit/" + std::to_string(i))
+                                : partition_event("br-" + std::to_string(i % 2),
+                                                  "data/miss/" + std::to_string(i)));
+  }
+  append(events);
+  EventFilter hits;
+  hits.add_partition_patterns("data/hit/*");
+  EventFilter exact;
+  exact.add_partition_refs("data/hit/3");
+  exact.add_partition_refs("data/miss/4");
+  EventFilter by_build;
+  by_build.add_build_request_ids("br-1");
+  for (const EventFilter& filter : {EventFilter{}, hits, exact, by_build}) {
+    std::vector<int64_t> full = idxs_of(list(filter));
+    std::reverse(full.begin(), full.end());
+    for (int limit : {1, 2, 7, kMaxListLimit}) {
+      SCOPED_TRACE("limit " + std::to_string(limit) + " filter " + filter.ShortDebugString());
+      std::vector<int64_t> walked;
+      int64_t before = 0;
+      for (int pages = 0; pages < 100; ++pages) {
+        auto page = log_->list_events_backward(before, filter, limit);
+        ASSERT_TRUE(page.ok()) << page.error().to_string();
+        ASSERT_LE(page->events_size(), limit);
+        for (const auto& event : page->events()) walked.push_back(event.idx());
+        EXPECT_EQ(page->next_idx(), page->events().empty() ? before : walked.back());
+        if (!page->has_more()) {
+          // has_more is exact: nothing older matches.
+          auto rest = log_->list_events_backward(page->next_idx(), filter, limit);
+          ASSERT_TRUE(rest.ok());
+          EXPECT_EQ(rest->events_size(), 0);
+          break;
+        }
+        ASSERT_EQ(page->events_size(), limit) << "a page with more to come is full";
+        before = page->next_idx();
+      }
+      EXPECT_EQ(walked, full);
+    }
+  }
+}
+
+TEST_P(StorageConformanceTest, BackwardReadsEventsBelowBeforeIdxWithTheirPayloads) {
+  const std::vector<BuildEvent> events = {partition_event("br", "a"), partition_event("br", "b"),
+                                          partition_event("br", "a"), partition_event("br", "b")};
+  append(events);
+  EventFilter only_a;
+  only_a.add_partition_refs("a");
+  auto page = log_->list_events_backward(3, only_a, 10);  // idx < 3: only idx 1
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  EXPECT_EQ(idxs_of(*page), (std::vector<int64_t>{1}));
+  EXPECT_EQ(page->next_idx(), 1);
+  EXPECT_FALSE(page->has_more());
+  EXPECT_EQ(page->events(0).partition_event().partition_ref().str(), "a");
+  EXPECT_EQ(page->events(0).event_id(), events[0].event_id());
+
+  page = log_->list_events_backward(0, only_a, 1);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(idxs_of(*page), (std::vector<int64_t>{3}));
+  EXPECT_TRUE(page->has_more());
+
+  for (int64_t before : {int64_t{1}, int64_t{0}}) {
+    EventFilter none;
+    none.add_partition_refs(before == 0 ? "never" : "a");
+    page = log_->list_events_backward(before, none, 10);
+    ASSERT_TRUE(page.ok());
+    EXPECT_TRUE(page->events().empty()) << before;
+    EXPECT_EQ(page->next_idx(), before) << "before_idx when nothing is returned";
+    EXPECT_FALSE(page->has_more());
+  }
+  // Beyond the end: from the newest event.
+  page = log_->list_events_backward(1000, {}, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(idxs_of(*page), (std::vector<int64_t>{4, 3}));
+  EXPECT_TRUE(page->has_more());
+}
+
+TEST_P(StorageConformanceTest, BackwardHasMoreCountsOnlyMatchingEvents) {
+  append({partition_event("br", "b"), partition_event("br", "b"), partition_event("br", "b"),
+          partition_event("br", "a"), partition_event("br", "a")});
+  EventFilter only_a;
+  only_a.add_partition_refs("a");
+  auto page = log_->list_events_backward(0, only_a, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(idxs_of(*page), (std::vector<int64_t>{5, 4}));
+  EXPECT_FALSE(page->has_more()) << "events 1..3 exist but do not match";
+}
+
+TEST_P(StorageConformanceTest, BackwardReadsAgreeWhateverPartOfTheLogIsIndexed) {
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < 40; ++i) {
+    events.push_back(partition_event("br", i % 4 == 0 ? "hot" : "cold/" + std::to_string(i)));
+  }
+  append(events);
+  EventFilter hot;
+  hot.add_partition_refs("hot");
+  std::vector<int64_t> want = idxs_of(list(hot));
+  std::reverse(want.begin(), want.end());
+  for (int64_t more : {int64_t{0}, int64_t{13}, int64_t{40}}) {
+    auto indexed = log_->catch_up_indexes(more);  // 0 for backends without derived indexes
+    ASSERT_TRUE(indexed.ok()) << indexed.error().to_string();
+    for (int limit : {1, 3, 100}) {
+      std::vector<int64_t> got;
+      int64_t before = 0;
+      for (bool more_pages = true; more_pages;) {
+        auto page = log_->list_events_backward(before, hot, limit);
+        ASSERT_TRUE(page.ok()) << page.error().to_string();
+        for (const auto& e : page->events()) got.push_back(e.idx());
+        more_pages = page->has_more();
+        before = page->next_idx();
+      }
+      EXPECT_EQ(got, want) << "limit " << limit << " after indexing " << more << " more";
+    }
+  }
+}
+
 // ---- invalid arguments -------------------------------------------------------------------------
 
 TEST_P(StorageConformanceTest, LimitOutsideOneToTenThousandIsInvalidArgument) {
@@ -656,6 +775,26 @@ TEST_P(StorageConformanceTest, NegativeSinceIdxIsInvalidArgument) {
   Error e = list_error(-1, {}, 10);
   EXPECT_EQ(e.code, ErrorCode::invalid_argument);
   EXPECT_NE(e.message.find("since_idx"), std::string::npos) << e.message;
+}
+
+TEST_P(StorageConformanceTest, BackwardArgumentsAreCheckedLikeListEvents) {
+  for (int limit : {0, kMaxListLimit + 1}) {
+    auto page = log_->list_events_backward(0, {}, limit);
+    ASSERT_FALSE(page.ok()) << limit;
+    EXPECT_EQ(page.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(page.error().message.rfind(uri_ + ": list_events_backward: ", 0), 0u)
+        << page.error().message;
+  }
+  auto negative = log_->list_events_backward(-1, {}, 10);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(negative.error().message.find("before_idx -1"), std::string::npos)
+      << negative.error().message;
+  EventFilter bad;
+  bad.add_partition_patterns("data/[a");
+  auto malformed = log_->list_events_backward(0, bad, 10);
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code, ErrorCode::invalid_argument);
 }
 
 TEST_P(StorageConformanceTest, MalformedPatternIsInvalidArgument) {

@@ -1,7 +1,8 @@
-// Property: the SQLite key index trails the log (storage/sqlite_indexer.h), and list_events
-// merges the indexed part with a scan of the unindexed tail. At every lag (nothing indexed, part
-// of the log, all of it) and through the writer and a reader handle, every page of every
-// filtered read equals the same filter applied to a full scan in memory. Failures print the seed.
+// Property: the SQLite key index trails the log (storage/sqlite_indexer.h), and list_events and
+// list_events_backward merge the indexed part with a scan of the unindexed tail. At every lag
+// (nothing indexed, part of the log, all of it) and through the writer and a reader handle, every
+// page of every filtered read, oldest-first and newest-first, equals the same filter applied to a
+// full scan in memory. Failures print the seed.
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
@@ -82,22 +83,26 @@ EventFilter random_filter(std::mt19937_64& rng, const Keys& keys) {
   return f;
 }
 
-// Every page of `filter` read from `log` with page size `limit` equals the in-memory answer.
+// Every page of `filter` read from `log` with page size `limit` equals the in-memory answer:
+// oldest-first with list_events from since_idx 0, or newest-first with list_events_backward from
+// before_idx 0 (the newest event).
 void expect_pages_match(Storage& log, const std::vector<BuildEvent>& all, const EventFilter& filter,
-                        int limit, const std::string& context) {
+                        int limit, const std::string& context, bool newest_first = false) {
   std::vector<int64_t> expected;
   for (size_t i = 0; i < all.size(); ++i) {
     if (event_matches(filter, all[i])) expected.push_back(static_cast<int64_t>(i) + 1);
   }
-  int64_t since = 0;
+  if (newest_first) std::reverse(expected.begin(), expected.end());
+  int64_t cursor = 0;  // since_idx, or before_idx newest-first
   size_t at = 0;
   for (int pages = 0;; ++pages) {
     ASSERT_LE(pages, static_cast<int>(all.size()) + 1) << context;
-    auto page = log.list_events(since, filter, limit);
+    auto page = newest_first ? log.list_events_backward(cursor, filter, limit)
+                             : log.list_events(cursor, filter, limit);
     ASSERT_TRUE(page.ok()) << context << ": " << page.error().to_string();
     const size_t want = std::min(expected.size() - at, static_cast<size_t>(limit));
     ASSERT_EQ(static_cast<size_t>(page->events_size()), want)
-        << context << " since=" << since << " filter=" << describe_filter(filter);
+        << context << " from " << cursor << " filter=" << describe_filter(filter);
     for (size_t i = 0; i < want; ++i) {
       const BuildEvent& got = page->events(static_cast<int>(i));
       ASSERT_EQ(got.idx(), expected[at + i]) << context << " filter=" << describe_filter(filter);
@@ -108,10 +113,10 @@ void expect_pages_match(Storage& log, const std::vector<BuildEvent>& all, const 
     }
     at += want;
     ASSERT_EQ(page->has_more(), at < expected.size())
-        << context << " since=" << since << " filter=" << describe_filter(filter);
-    ASSERT_EQ(page->next_idx(), want > 0 ? expected[at - 1] : since) << context;
+        << context << " from " << cursor << " filter=" << describe_filter(filter);
+    ASSERT_EQ(page->next_idx(), want > 0 ? expected[at - 1] : cursor) << context;
     if (!page->has_more()) break;
-    since = page->next_idx();
+    cursor = page->next_idx();
   }
 }
 
@@ -154,6 +159,9 @@ TEST(IndexLagPropertyTest, FilteredReadsEqualAFullScanAtEveryIndexLag) {
         const std::string context = "seed " + std::to_string(seed) + ", " + lag;
         expect_pages_match(log, all, filter, limit, context + ", writer");
         expect_pages_match(**reader, all, filter, limit, context + ", reader");
+        expect_pages_match(log, all, filter, limit, context + ", writer, newest first", true);
+        expect_pages_match(**reader, all, filter, limit, context + ", reader, newest first",
+                           true);
       }
     }
   }

@@ -487,6 +487,21 @@ TEST_F(SqliteStorageTest, UnparseablePayloadIsStorageCorruptNamingTheIdx) {
 
 // ---- broad criteria ----------------------------------------------------------------------------
 
+TEST(SelectiveKeyRowsTest, GrowsWithThePageAndTheRangeWithinFloorAndCeiling) {
+  constexpr int64_t kFloor = SqliteStorage::kSelectiveKeyRows;
+  constexpr int64_t kCeiling = SqliteStorage::kMaxSelectiveKeyRows;
+  // A page of 10 over 1M events: a key with 10k events is read through the index.
+  const int64_t page_of_ten = selective_key_rows(IdxRange{0, 1000000}, 10, kFloor, kCeiling);
+  EXPECT_GT(page_of_ten, 10000);
+  EXPECT_LT(page_of_ten, 20000);
+  EXPECT_GT(selective_key_rows(IdxRange{0, 1000000}, 1000, kFloor, kCeiling), page_of_ten);
+  EXPECT_EQ(selective_key_rows(IdxRange{0, 1000000}, 10000, kFloor, kCeiling), kCeiling);
+  EXPECT_EQ(selective_key_rows(IdxRange{0, 5000}, 10, kFloor, kCeiling), kFloor);
+  EXPECT_EQ(selective_key_rows(IdxRange{900, 900}, 10, kFloor, kCeiling), kFloor);
+  EXPECT_GT(selective_key_rows(IdxRange{1000000, 2000000}, 10, kFloor, kCeiling), kFloor)
+      << "the range's length counts, not where it starts";
+}
+
 // list_events drives a query through event_keys only for criteria selecting fewer than
 // kSelectiveKeyRows index rows, and checks broader ones on events read in order. Both ways must
 // answer exactly as the memory backend does, page by page.

@@ -1,0 +1,132 @@
+// The query actor's bound on fallback scans (actors/read/query_actor.h): at most
+// max_fallbacks_in_flight reach the readers, up to max_waiting_fallbacks more wait in order, and
+// one more is answered `overloaded` at once; a slot freed by an answer goes to the oldest waiting
+// scan.
+#include "actors/read/query_actor.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/coordinator.h"
+
+namespace bel::actors {
+namespace {
+
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using count_atom = caf::atom_constant<caf::atom("count")>;
+
+// A reader that holds every fallback until `open`, then answers each with the partition ref it
+// asked about (from the third `open` on, it answers at once); `count` says how many fallbacks
+// reached it.
+using HeldReader = ReaderActor::extend<caf::reacts_to<open_atom>,
+                                       caf::replies_to<count_atom>::with<int32_t>>;
+
+struct HeldReaderState {
+  std::vector<std::pair<Query, caf::typed_response_promise<QueryResult>>> held;
+  int32_t received = 0;
+  int opened = 0;  // from the third `open` on, fallbacks are answered at once
+};
+
+QueryResult answer_for(const Query& query) {
+  QueryResult out;
+  out.mutable_partition_status()->set_partition_ref(query.partition_status().partition_ref());
+  return out;
+}
+
+HeldReader::behavior_type held_reader(HeldReader::stateful_pointer<HeldReaderState> self) {
+  return {
+      [](list_atom, const ListEventsRequest&) -> caf::result<EventPage> { return EventPage{}; },
+      [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
+        ++self->state.received;
+        if (self->state.opened >= 3) return answer_for(query);
+        auto rp = self->make_response_promise<QueryResult>();
+        self->state.held.emplace_back(query, rp);
+        return rp;
+      },
+      [](load_atom, const std::string&, int32_t) -> caf::result<ViewSnapshot> {
+        return ViewSnapshot{};
+      },
+      [](last_idx_atom) -> caf::result<int64_t> { return int64_t{0}; },
+      [=](open_atom) {
+        ++self->state.opened;
+        for (auto& [query, rp] : self->state.held) rp.deliver(answer_for(query));
+        self->state.held.clear();
+      },
+      [=](count_atom) -> int32_t { return self->state.received; },
+  };
+}
+
+Query status_query(const std::string& ref) {
+  Query q;
+  q.mutable_partition_status()->set_partition_ref(ref);
+  return q;
+}
+
+TEST(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  auto reader = system.spawn(held_reader);
+  QueryActorOptions options;
+  options.max_fallbacks_in_flight = 2;
+  options.max_waiting_fallbacks = 1;
+  QueryActor query =
+      spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
+
+  auto count = [&] {
+    int32_t n = -1;
+    self->request(reader, caf::infinite, count_atom::value)
+        .receive([&](int32_t got) { n = got; }, [&](const caf::error&) {});
+    return n;
+  };
+  // No view is set: every query is a fallback. Two run, one waits, the fourth is refused.
+  auto first = self->request(query, caf::infinite, query_atom::value, status_query("data/1"));
+  auto second = self->request(query, caf::infinite, fallback_atom::value, status_query("data/2"));
+  auto third = self->request(query, caf::infinite, query_atom::value, status_query("data/3"));
+  bool refused = false;
+  self->request(query, caf::infinite, query_atom::value, status_query("data/4"))
+      .receive([&](const QueryResult& r) { ADD_FAILURE() << "answered " << r.ShortDebugString(); },
+               [&](const caf::error& e) {
+                 const Error err = from_caf_error(e);
+                 EXPECT_EQ(err.code, ErrorCode::overloaded) << err.to_string();
+                 EXPECT_NE(err.message.find("partition_status(data/4)"), std::string::npos)
+                     << err.message;
+                 refused = true;
+               });
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(count(), 2) << "only max_fallbacks_in_flight scans reach the reader";
+
+  // Opening the reader answers the two; their slots go to the waiting one.
+  self->send(reader, open_atom::value);
+  std::vector<std::string> answered;
+  auto take = [&](const QueryResult& r) {
+    answered.push_back(r.partition_status().partition_ref());
+  };
+  auto failed = [&](const caf::error& e) { ADD_FAILURE() << system.render(e); };
+  first.receive(take, failed);
+  second.receive(take, failed);
+  EXPECT_EQ(count(), 3);
+  self->send(reader, open_atom::value);
+  third.receive(take, failed);
+  EXPECT_EQ(answered, (std::vector<std::string>{"data/1", "data/2", "data/3"}));
+
+  // Free again: a new fallback runs at once (the reader now answers as scans come).
+  self->send(reader, open_atom::value);
+  self->request(query, caf::infinite, query_atom::value, status_query("data/5"))
+      .receive(take, failed);
+  EXPECT_EQ(answered.back(), "data/5");
+  EXPECT_EQ(count(), 4);
+
+  int64_t fallbacks = -1;
+  self->request(query, caf::infinite, fallbacks_atom::value)
+      .receive([&](int64_t n) { fallbacks = n; }, failed);
+  EXPECT_EQ(fallbacks, 4) << "the refused one is not counted";
+  self->send_exit(query, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace
+}  // namespace bel::actors
