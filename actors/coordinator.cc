@@ -45,6 +45,12 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   config.open_reader = [reader_root] { return reader_root->open_reader(); };
   const bool in_process = parsed->scheme != storage::UriScheme::sqlite;
   const storage::StorageOptions storage_options = options.storage;
+  if (!in_process && !storage_options.read_only) {
+    // A second connection of our own, so that snapshots are written off the storage actor.
+    config.open_snapshot_store = [uri, storage_options] {
+      return storage::open_storage(uri, storage_options);
+    };
+  }
   config.open_writer = [uri, in_process,
                         storage_options]() -> Result<std::unique_ptr<LogWriter>> {
     if (in_process || storage_options.read_only) {

@@ -33,6 +33,7 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log) {
   options.token_file = token_file;
   options.write = write;
   options.create_log = create_log;
+  options.views = views;
   auto durable = durability_full();
   if (!durable) return nullptr;
   options.durability_full = *durable;
