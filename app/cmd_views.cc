@@ -1,6 +1,7 @@
 // bel views status | rebuild [NAME] (SPEC section 6).
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -42,6 +43,9 @@ std::optional<Result<ViewsStatus>> rebuild_without_coordinator(Context& ctx,
   if (!ctx.connect.empty() || ctx.shared_session) return std::nullopt;
   auto parsed = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
+  // A missing log is the session's error to report (never created by a rebuild).
+  std::error_code ec;
+  if (!std::filesystem::exists(parsed->path, ec)) return std::nullopt;
   auto lock = storage::WriterLock::acquire(ctx.log_uri);
   if (!lock.ok()) return std::nullopt;  // the session path goes through the holder, or waits
   auto log = storage::open_storage(ctx.log_uri, {});
