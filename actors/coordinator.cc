@@ -53,6 +53,15 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   // helper thread, not the supervisor's): wait a moment for its writer lock.
   storage_options.writer_lock_wait = std::max<std::chrono::milliseconds>(
       storage_options.writer_lock_wait, std::chrono::seconds(10));
+  if (!in_process && !storage_options.read_only) {
+    // A second connection of our own, so that snapshots are written off the storage actor; the
+    // writer's lock covers it.
+    config.open_snapshot_store = [uri, storage_options] {
+      storage::StorageOptions snapshots = storage_options;
+      snapshots.snapshots_only = true;
+      return storage::open_storage(uri, snapshots);
+    };
+  }
   config.open_writer = [uri, in_process,
                         storage_options]() -> Result<std::unique_ptr<LogWriter>> {
     if (in_process || storage_options.read_only) {

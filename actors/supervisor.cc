@@ -49,6 +49,7 @@ struct SupervisorState {
   StorageActor storage;
   QueryActor query;
   std::array<ViewActor, kViewCount> views;
+  SnapshotStore snapshots;  // empty: the views write snapshots through the storage actor
   RestartHistory storage_restarts;
   RestartHistory query_restarts;
   std::array<RestartHistory, kViewCount> view_restarts;
@@ -133,7 +134,7 @@ void start_view(SupervisorPointer self, size_t k) {
     st.views[k] = ViewActor{};
     return;
   }
-  ViewDeps deps{st.storage, *reader, caf::actor_cast<FallbackActor>(self)};
+  ViewDeps deps{st.storage, *reader, caf::actor_cast<FallbackActor>(self), st.snapshots};
   ViewActorConfig config = st.config.views;
   config.restarts = st.view_restarts[k].total;
   auto view = spawn_view_actor(self->home_system(), kind, deps, config);
@@ -143,6 +144,22 @@ void start_view(SupervisorPointer self, size_t k) {
   if (st.query) {
     self->send(st.query, set_atom::value, static_cast<int32_t>(k), view);
   }
+}
+
+// The snapshot store on its own writable handle, when the log can be opened twice. Not
+// supervised apart: it only wraps a connection; should it stop, its views' snapshot requests fail
+// (not fatal to them) and a restarted view gets the storage actor instead.
+void start_snapshot_store(SupervisorPointer self) {
+  auto& st = self->state;
+  if (!st.config.open_snapshot_store) return;
+  auto handle = st.config.open_snapshot_store();
+  if (!handle.ok()) {
+    supervisor_log()->warn("snapshots go through the storage actor: {}",
+                           handle.error().to_string());
+    return;
+  }
+  st.snapshots = spawn_snapshot_store(self->home_system(), std::move(*handle));
+  adopt(self, st.snapshots);
 }
 
 void start_query(SupervisorPointer self) {
@@ -242,9 +259,9 @@ void reopen_storage(SupervisorPointer self) {
             s.storage = std::move(storage);
             adopt(self, s.storage);
             // The views are subscribed to the dead actor: start them again on the new one.
-            for (size_t k = 0; k < kViewCount && s.config.start_views; ++k) {
+            for (size_t k = 0; k < kViewCount; ++k) {
               stop_view(self, k);
-              start_view(self, k);
+              if (s.config.start_views && s.config.run_views[k]) start_view(self, k);
             }
           },
           [self](caf::error& e) {
@@ -276,6 +293,11 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
     supervisor_log()->error("query actor down reason={}", reason);
     st.query = QueryActor{};
     if (allow_restart(self, st.query_restarts, "the query actor")) start_query(self);
+    return;
+  }
+  if (st.snapshots && st.snapshots.address() == down.source) {
+    supervisor_log()->error("snapshot store down reason={}", reason);
+    st.snapshots = SnapshotStore{};
     return;
   }
   for (size_t k = 0; k < kViewCount; ++k) {
@@ -344,8 +366,9 @@ void collect_views_status(SupervisorPointer self, caf::typed_response_promise<Vi
     slot->set_restarts(st.view_restarts[k].total);
     if (!st.views[k]) {
       slot->set_state(v1::VIEW_FAILED);
-      slot->set_last_error(st.view_restarts[k].given_up ? "not running: restart limit reached"
-                                                        : "not running");
+      slot->set_last_error(!st.config.run_views[k]        ? "not started in this process"
+                           : st.view_restarts[k].given_up ? "not running: restart limit reached"
+                                                          : "not running");
       continue;
     }
     ++pending->waiting;
@@ -391,9 +414,10 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   st.config = std::move(config);
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
   adopt(self, st.storage);
+  start_snapshot_store(self);
   start_query(self);
-  if (st.config.start_views) {
-    for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
+  for (size_t k = 0; k < kViewCount; ++k) {
+    if (st.config.start_views && st.config.run_views[k]) start_view(self, k);
   }
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });

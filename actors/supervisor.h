@@ -17,6 +17,7 @@
 #ifndef BEL_ACTORS_SUPERVISOR_H_
 #define BEL_ACTORS_SUPERVISOR_H_
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -51,6 +52,13 @@ struct SupervisorConfig {
   bool start_views = true;
   int max_restarts = 10;
   std::chrono::seconds restart_window{60};
+  // The views to run (indexed by projections::ViewKind); the others are never started and their
+  // queries go to the fallback scan. A one-shot console command starts only the view it asks.
+  std::array<bool, projections::kViewCount> run_views{true, true, true, true};
+  // A writable handle onto the log for the snapshot store (snapshot_store.h), so that view
+  // snapshots are written off the storage actor's thread. Empty (or failing): snapshots go
+  // through the storage actor.
+  std::function<Result<std::unique_ptr<storage::Storage>>()> open_snapshot_store;
   // Test seam: called on the supervisor's thread with every view actor it starts or restarts (so
   // a test can kill one). Never set in production.
   std::function<void(projections::ViewKind, const ViewActor&)> on_view_started;

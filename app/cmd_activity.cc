@@ -7,6 +7,7 @@ namespace bel::app {
 namespace {
 
 void run_activity(Context& ctx) {
+  ctx.views = std::vector<std::string>{"activity"};
   answer_question(
       ctx,
       [](actors::ApiClient& client, int64_t at) {

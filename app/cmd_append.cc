@@ -74,6 +74,7 @@ void run_append(Context& ctx, const std::string& path) {
     return;
   }
 
+  ctx.views = std::vector<std::string>{};  // appending needs no view
   auto session = ctx.session(/*write=*/true, /*create_log=*/true);
   if (!session) return;
   auto acks = session->client().append(std::move(events));
@@ -101,6 +102,8 @@ void run_append(Context& ctx, const std::string& path) {
     }
     table.print(stdout);
   }
+  std::fflush(stdout);
+  refresh_snapshots_after_write(ctx, *session);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ struct ListFlags {
 void run_list(Context& ctx, const ListFlags& f) {
   BuildsListRequest request;
   if (!fill_list_request<BuildRequestStatus>(ctx, f, parse_build_request_status, &request)) return;
+  ctx.views = std::vector<std::string>{"build_summary"};
   ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::list, request,
                                            json_or(print_builds_table));
 }

@@ -9,6 +9,7 @@ namespace {
 
 // SPEC section 6: `jobs list` prints a JSON array of JobMetrics, not the JobMetricsList.
 void run_jobs_list(Context& ctx) {
+  ctx.views = std::vector<std::string>{"job_runs"};
   answer_question(
       ctx,
       [](actors::ApiClient& client, int64_t at) { return actors::JobsRepository(client).list(at); },
@@ -38,6 +39,7 @@ void run_runs_list(Context& ctx, const RunsFlags& f) {
   if (!fill_list_request<JobStatus>(ctx, f, parse_job_status, &request)) return;
   request.set_job_label(f.job);
   request.set_build_request_id(f.build);
+  ctx.views = std::vector<std::string>{"job_runs"};
   ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::list, request,
                                             json_or(print_job_runs_table));
 }

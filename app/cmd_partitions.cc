@@ -31,6 +31,7 @@ void run_list(Context& ctx, const ListFlags& f) {
   request.set_pattern(f.pattern);
   for (auto s : *statuses) request.add_status_filter(s);
   if (!check_window(ctx, f.limit, f.offset)) return;
+  ctx.views = std::vector<std::string>{"partition_status"};
   ask_repository<actors::PartitionsRepository>(ctx, &actors::PartitionsRepository::list, request,
                                                json_or(print_partitions_table));
 }

@@ -1,14 +1,19 @@
 // bel views status | rebuild [NAME] (SPEC section 6).
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <thread>
 
 #include "app/commands.h"
 #include "actors/check/log_check.h"
+#include "actors/check/view_rebuild.h"
 #include "app/progress.h"
 #include "app/tables.h"
 #include "projections/queries.h"
+#include "storage/storage_factory.h"
+#include "storage/uri.h"
+#include "storage/writer_lock.h"
 
 namespace bel::app {
 namespace {
@@ -30,11 +35,53 @@ void run_status(Context& ctx) {
   print_answer(*format, *views, print_views_status);
 }
 
+// With no coordinator on an sqlite:// log (its writer lock is free): one pass over the log folds
+// the views and replaces their snapshots (actors/check/view_rebuild.h). Nothing when a
+// coordinator (or another writer) holds the lock, or the log lives in another process.
+std::optional<Result<ViewsStatus>> rebuild_without_coordinator(Context& ctx,
+                                                               const std::string& name) {
+  if (!ctx.connect.empty() || ctx.shared_session) return std::nullopt;
+  auto parsed = storage::parse_storage_uri(ctx.log_uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
+  // A missing log is the session's error to report (never created by a rebuild).
+  std::error_code ec;
+  if (!std::filesystem::exists(parsed->path, ec)) return std::nullopt;
+  auto lock = storage::WriterLock::acquire(ctx.log_uri);
+  if (!lock.ok()) return std::nullopt;  // the session path goes through the holder, or waits
+  auto log = storage::open_storage(ctx.log_uri, {});
+  if (!log.ok()) return Result<ViewsStatus>(log.error());
+  std::vector<projections::ViewKind> kinds;
+  if (!name.empty()) kinds.push_back(*projections::parse_view_name(name));
+  Progress progress("rebuilding " + (name.empty() ? std::string("every view") : name));
+  auto report = check::rebuild_view_snapshots(
+      **log, kinds, [&](int64_t done, int64_t total) { progress.update(done, total); });
+  progress.finish();
+  if (!report.ok()) return Result<ViewsStatus>(report.error());
+  return Result<ViewsStatus>(std::move(report->views));
+}
+
+// Fails the command when a view asked for is not healthy after the rebuild.
+void report_rebuild(Context& ctx, Format format, const std::string& name,
+                    const ViewsStatus& result) {
+  for (const auto& v : result.views()) {
+    if ((name.empty() || v.view() == name) && v.state() != v1::VIEW_HEALTHY) {
+      print_answer(format, result, print_views_status);
+      return ctx.fail(make_error(ErrorCode::internal, "view " + v.view() +
+                                                          " did not rebuild: " + v.last_error()));
+    }
+  }
+  print_answer(format, result, print_views_status);
+}
+
 void run_rebuild(Context& ctx, const std::string& name) {
   auto format = ctx.output_format();
   if (!format) return;
   if (!name.empty() && !projections::parse_view_name(name)) {
     return ctx.usage_error(projections::unknown_view_error(name).message);
+  }
+  if (auto direct = rebuild_without_coordinator(ctx, name)) {
+    if (!direct->ok()) return ctx.fail(direct->error());
+    return report_rebuild(ctx, *format, name, **direct);
   }
   // Rebuilt views write snapshots: an in-process session needs the writer.
   auto session = ctx.session(/*write=*/true);
@@ -57,17 +104,23 @@ void run_rebuild(Context& ctx, const std::string& name) {
   progress.finish();
   auto result = done.get();
   if (!result.ok()) return ctx.fail(result.error());
-  for (const auto& v : result->views()) {
-    if ((name.empty() || v.view() == name) && v.state() != v1::VIEW_HEALTHY) {
-      print_answer(*format, *result, print_views_status);
-      return ctx.fail(make_error(ErrorCode::internal, "view " + v.view() +
-                                                          " did not rebuild: " + v.last_error()));
-    }
-  }
-  print_answer(*format, *result, print_views_status);
+  report_rebuild(ctx, *format, name, *result);
 }
 
 }  // namespace
+
+void refresh_snapshots_after_write(Context& ctx, Session& session) {
+  if (session.remote()) return;  // the coordinator keeps its own
+  auto parsed = storage::parse_storage_uri(ctx.log_uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return;
+  auto log = storage::open_storage(ctx.log_uri, {});
+  auto refreshed = log.ok() ? check::refresh_view_snapshots(**log, actors::ViewActorConfig{}, {})
+                            : Result<check::ViewRebuildReport>(log.error());
+  if (!refreshed.ok()) {
+    std::fprintf(stderr, "bel: warning: view snapshots not refreshed: %s\n",
+                 refreshed.error().to_string().c_str());
+  }
+}
 
 void add_views_commands(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("views", "The query views: health and rebuild");

@@ -40,6 +40,8 @@ struct Context {
   std::string durability = "full";       // --durability
   std::string connect;                   // --connect, or BEL_CONNECT
   std::string token_file;                // --token-file, or BEL_TOKEN_FILE
+  // The views the command asks (SessionOptions::views); unset: all.
+  std::optional<std::vector<std::string>> views;
   int exit_code = kExitOk;
   bool durability_warned = false;
   // The interactive console opens one session and keeps it for every line.
@@ -104,6 +106,11 @@ struct ShowAndCancel {
   std::function<void(const std::string& id, const std::string& reason)> cancel;
 };
 void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec);
+
+// After an in-process session appended to an sqlite:// log (it holds the writer lock): brings
+// the view snapshots that are due under the snapshot policy up to date (actors/check/
+// view_rebuild.h), so console commands never fold a long tail. A failure is a warning only.
+void refresh_snapshots_after_write(Context& ctx, Session& session);
 
 // Runs one command line (argv[0] is the program name) the way `bel` does: builds the app,
 // parses, runs, and returns the exit code. The console calls it for every line with its Context.

@@ -34,6 +34,7 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
   options.write = write;
   options.create_log = create_log;
   options.start_views = !one_key;
+  options.views = views;
   auto durable = durability_full();
   if (!durable) return nullptr;
   options.durability_full = *durable;

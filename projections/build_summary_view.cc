@@ -16,12 +16,7 @@ namespace {
 
 void set_partition(BuildSummaryState& s, const std::string& ref, PartitionStatus status,
                    const std::string* delegated_to) {
-  auto [it, inserted] = s.partition_pos.try_emplace(ref, s.partitions.size());
-  if (inserted) {
-    s.partitions.emplace_back();
-    s.partitions.back().ref = ref;
-  }
-  BuildSummaryState::Partition& p = s.partitions[it->second];
+  BuildSummaryState::Partition& p = s.partitions[s.partition_index(ref, /*add=*/true)];
   p.status = status;
   if (delegated_to != nullptr) p.delegated_to_build_request_id = *delegated_to;
 }
@@ -29,14 +24,15 @@ void set_partition(BuildSummaryState& s, const std::string& ref, PartitionStatus
 // Moves the run `id` to `status` at `event` (created when `create`, else only if known).
 void set_job_run(BuildSummaryState& s, const std::string& id, JobStatus status,
                  const BuildEvent& event, bool create) {
-  auto it = s.job_runs.find(id);
-  if (it == s.job_runs.end()) {
+  BuildSummaryState::JobRun* found = s.job_run(id);
+  if (found == nullptr) {
     if (!create) return;
-    it = s.job_runs.emplace(id, BuildSummaryState::JobRun{}).first;
-    it->second.job_label = event.job_event().job_label().label();
-    s.job_runs_by_status.add(it->second.status, 1);
+    s.job_runs.emplace_back(id, BuildSummaryState::JobRun{});
+    found = &s.job_runs.back().second;
+    found->job_label = event.job_event().job_label().label();
+    s.job_runs_by_status.add(found->status, 1);
   }
-  BuildSummaryState::JobRun& run = it->second;
+  BuildSummaryState::JobRun& run = *found;
   s.job_runs_by_status.add(run.status, -1);
   if (!is_terminal_job_status(status)) {
     run.ended_idx = 0;
@@ -69,6 +65,37 @@ void cancel_open_runs(BuildSummaryState& s, const BuildEvent& event) {
 }
 
 }  // namespace
+
+size_t BuildSummaryState::partition_index(const std::string& ref, bool add) {
+  size_t pos = partitions.size();
+  if (partition_pos.empty()) {
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      if (partitions[i].ref == ref) return i;
+    }
+  } else if (auto it = partition_pos.find(ref); it != partition_pos.end()) {
+    return it->second;
+  }
+  if (!add) return pos;
+  partitions.emplace_back();
+  partitions.back().ref = ref;
+  if (!partition_pos.empty()) {
+    partition_pos.emplace(ref, pos);
+  } else if (partitions.size() > kIndexedFrom) {
+    for (size_t i = 0; i < partitions.size(); ++i) partition_pos.emplace(partitions[i].ref, i);
+  }
+  return pos;
+}
+
+const BuildSummaryState::JobRun* BuildSummaryState::job_run(const std::string& id) const {
+  for (const auto& [run_id, run] : job_runs) {
+    if (run_id == id) return &run;
+  }
+  return nullptr;
+}
+
+BuildSummaryState::JobRun* BuildSummaryState::job_run(const std::string& id) {
+  return const_cast<JobRun*>(static_cast<const BuildSummaryState*>(this)->job_run(id));
+}
 
 void BuildSummaryState::apply(const BuildEvent& event) {
   if (event_count == 0) {
@@ -155,7 +182,7 @@ void BuildSummaryState::add_failures(google::protobuf::RepeatedPtrField<BuildFai
   });
   if (ended.size() > static_cast<size_t>(kMaxFailures)) ended.resize(kMaxFailures);
   for (const auto& [idx, id] : ended) {
-    const JobRun& run = job_runs.at(*id);
+    const JobRun& run = *job_run(*id);
     auto* f = out->Add();
     f->set_job_run_id(*id);
     f->set_job_label(run.job_label);
@@ -209,15 +236,16 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
     return make_error(ErrorCode::storage_corrupt,
                       "build request " + s.build_request_id + " has no events or bad idx");
   }
+  s.partitions.reserve(static_cast<size_t>(in.partitions_size()));
   for (const auto& p : in.partitions()) {
-    if (!s.partition_pos.emplace(p.partition_ref(), s.partitions.size()).second) {
+    const size_t pos = s.partition_index(p.partition_ref(), /*add=*/true);
+    if (pos + 1 != s.partitions.size()) {
       return make_error(ErrorCode::storage_corrupt, "build request " + s.build_request_id +
                                                         " lists partition " + p.partition_ref() +
                                                         " twice");
     }
-    s.partitions.push_back(Partition{p.partition_ref(),
-                                     static_cast<PartitionStatus>(p.status_code()),
-                                     p.delegated_to_build_request_id()});
+    s.partitions[pos].status = static_cast<PartitionStatus>(p.status_code());
+    s.partitions[pos].delegated_to_build_request_id = p.delegated_to_build_request_id();
   }
   for (const auto& r : in.job_runs()) {
     JobRun run;
@@ -227,11 +255,12 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
     run.message = r.message();
     run.ended_idx = r.ended_idx();
     const JobStatus status = run.status;
-    if (!s.job_runs.emplace(r.job_run_id(), std::move(run)).second) {
+    if (s.job_run(r.job_run_id()) != nullptr) {
       return make_error(
           ErrorCode::storage_corrupt,
           "build request " + s.build_request_id + " lists job run " + r.job_run_id() + " twice");
     }
+    s.job_runs.emplace_back(r.job_run_id(), std::move(run));
     s.job_runs_by_status.add(status, 1);
   }
   s.cancel_reason = in.cancel_reason();

@@ -74,9 +74,12 @@ struct BuildSummaryState {
   int64_t first_idx = 0;
   int64_t last_idx = 0;
   int64_t event_count = 0;
+  // Memory: 85k builds of a 1M-event log are kept, so a build's few partitions and job runs
+  // sit in vectors searched in place; a hash index is added only past kIndexedFrom partitions.
+  static constexpr size_t kIndexedFrom = 16;
   std::vector<Partition> partitions;                       // in order of first appearance
-  std::unordered_map<std::string, size_t> partition_pos;   // ref -> index in partitions
-  std::unordered_map<std::string, JobRun> job_runs;        // job run id -> its state here
+  std::unordered_map<std::string, size_t> partition_pos;   // ref -> index, past kIndexedFrom
+  std::vector<std::pair<std::string, JobRun>> job_runs;    // by job run id, in order of first event
   StatusCounts job_runs_by_status;                         // maintained from job_runs
   std::string cancel_reason;
   std::string message;
@@ -86,6 +89,13 @@ struct BuildSummaryState {
 
   // Folds `event` in. REQUIRES: event.build_request_id() == build_request_id, ascending idx.
   void apply(const BuildEvent& event);
+
+  // The position of `ref` in partitions, partitions.size() when absent; adds it (last) when
+  // `add` is set.
+  size_t partition_index(const std::string& ref, bool add);
+  // The run `id`, nullptr when absent.
+  const JobRun* job_run(const std::string& id) const;
+  JobRun* job_run(const std::string& id);
 
   BuildRequestSummary to_summary(int64_t as_of_idx) const;
   // Appends the failures (see above), newest first, at most kMaxFailures.

@@ -25,22 +25,6 @@ constexpr size_t kMaxCachedStatements = 64;
 // none is prepared twice.
 constexpr size_t kEventIdsPerLookup = size_t{1} << SqliteStorage::kLookupStatements;
 
-void bind_text(sqlite3_stmt* stmt, int i, const std::string& s) {
-  // SQLITE_STATIC: the caller keeps `s` alive until the statement has run.
-  sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-}
-
-void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s) {
-  sqlite3_bind_blob(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-}
-
-std::string column_string(sqlite3_stmt* stmt, int col) {
-  const void* data = sqlite3_column_blob(stmt, col);
-  int size = sqlite3_column_bytes(stmt, col);
-  if (data == nullptr) return {};
-  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
-}
-
 }  // namespace
 
 SqliteStorage::SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db)
@@ -57,7 +41,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   // One writer per log file (SPEC R7): taken before SQLite opens the file, which it creates 0600
   // when missing (storage/writer_lock.h).
   std::unique_ptr<WriterLock> lock;
-  if (!options.read_only) {
+  StorageOptions own = options;  // a snapshots-only connection refuses every other write
+  own.read_only = options.read_only || options.snapshots_only;
+  if (!own.read_only) {
     auto taken = WriterLock::acquire_file(uri, path, options.writer_lock_wait);
     if (!taken.ok()) return taken.error();
     lock = std::move(*taken);
@@ -76,7 +62,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     sqlite3_close(db);
     return make_error(ErrorCode::storage_unavailable, std::move(message));
   }
-  std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, options, db));
+  std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, own, db));
   storage->lock_ = std::move(lock);
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
@@ -89,7 +75,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     }
     return e;
   };
-  if (options.read_only) {
+  if (own.read_only) {
     rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return not_a_database(rc);
     return storage;
@@ -543,66 +529,6 @@ Result<int64_t> SqliteStorage::last_idx() {
   int rc = sqlite3_step(*stmt);
   if (rc != SQLITE_ROW) return error(rc, "last_idx");
   return static_cast<int64_t>(sqlite3_column_int64(*stmt, 0));
-}
-
-Result<std::optional<std::string>> SqliteStorage::get_meta(const std::string& key) {
-  auto stmt = cached(get_meta_, "SELECT value FROM meta WHERE key = ?");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, key);
-  int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  if (rc != SQLITE_ROW) return error(rc, "get_meta");
-  return std::optional<std::string>(column_string(*stmt, 0));
-}
-
-Status SqliteStorage::set_meta(const std::string& key, const std::string& value) {
-  if (options_.read_only) return read_only_error(uri_, "set_meta");
-  BEL_RETURN_IF_ERROR(check_meta_key(uri_, key));
-  auto stmt = cached(set_meta_,
-                     "INSERT INTO meta(key, value) VALUES(?, ?)"
-                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, key);
-  bind_text(*stmt, 2, value);
-  int rc = sqlite3_step(*stmt);
-  if (rc != SQLITE_DONE) return error(rc, "set_meta");
-  return ok_status();
-}
-
-Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
-  if (options_.read_only) return read_only_error(uri_, "save_snapshot");
-  auto stmt = cached(save_snapshot_,
-                     "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
-                     " VALUES(?, ?, ?, ?)");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, snapshot.view);
-  sqlite3_bind_int(*stmt, 2, snapshot.version);
-  sqlite3_bind_int64(*stmt, 3, snapshot.applied_idx);
-  bind_blob(*stmt, 4, snapshot.data);
-  int rc = sqlite3_step(*stmt);
-  if (rc != SQLITE_DONE) return error(rc, "save_snapshot");
-  return ok_status();
-}
-
-Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
-  auto stmt = cached(load_snapshot_,
-                     "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, view);
-  sqlite3_bind_int(*stmt, 2, version);
-  int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::optional<Snapshot>();
-  if (rc != SQLITE_ROW) return error(rc, "load_snapshot");
-  Snapshot snapshot;
-  snapshot.view = view;
-  snapshot.version = version;
-  snapshot.applied_idx = sqlite3_column_int64(*stmt, 0);
-  snapshot.data = column_string(*stmt, 1);
-  return std::optional<Snapshot>(std::move(snapshot));
 }
 
 Result<std::unique_ptr<Storage>> SqliteStorage::open_reader() {

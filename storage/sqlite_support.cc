@@ -63,4 +63,20 @@ void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id) {
   }
 }
 
+void bind_text(sqlite3_stmt* stmt, int i, const std::string& s) {
+  // SQLITE_STATIC: the caller keeps `s` alive until the statement has run.
+  sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s) {
+  sqlite3_bind_blob(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+std::string column_string(sqlite3_stmt* stmt, int col) {
+  const void* data = sqlite3_column_blob(stmt, col);
+  int size = sqlite3_column_bytes(stmt, col);
+  if (data == nullptr) return {};
+  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
 }  // namespace bel::storage

@@ -70,6 +70,12 @@ Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::strin
 // REQUIRES: `id` outlives the statement's next step (TEXT is bound without a copy).
 void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id);
 
+// Binds text / a blob without a copy. REQUIRES: `s` outlives the statement's next step.
+void bind_text(sqlite3_stmt* stmt, int i, const std::string& s);
+void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s);
+// Column `col` of the current row as bytes ("" for NULL).
+std::string column_string(sqlite3_stmt* stmt, int col);
+
 }  // namespace bel::storage
 
 #endif  // BEL_STORAGE_SQLITE_SUPPORT_H_

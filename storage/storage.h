@@ -130,6 +130,10 @@ struct StorageOptions {
   // SQLite writer: how long to wait for another writer of the same file to finish before failing
   // with storage_unavailable naming it (storage/writer_lock.h).
   std::chrono::milliseconds writer_lock_wait{0};
+  // SQLite: a second connection of the writer's own process that only saves view snapshots (off
+  // the storage actor's thread). It takes no writer lock (its writer holds it) and refuses every
+  // other write, as a read-only handle does.
+  bool snapshots_only = false;
   // SQLite: synchronous=FULL when true (the default, power-loss safe), NORMAL when false.
   bool durability_full = true;
   // A test seam below the storage actor (SPEC section 9, R3): when set, append_batch calls it at

@@ -140,6 +140,16 @@ Status Session::start_local(const SessionOptions& options) {
   coordinator.storage.durability_full = options.durability_full;
   coordinator.read_only = !options.write && !options.create_log;
   coordinator.supervisor.start_views = options.start_views;
+  if (options.views) {
+    auto& run = coordinator.supervisor.run_views;
+    run.fill(false);
+    for (const auto& name : *options.views) {
+      auto kind = projections::parse_view_name(name);
+      if (!kind) return projections::unknown_view_error(name);
+      run[static_cast<size_t>(*kind)] = true;
+    }
+    coordinator.supervisor.views.wait_budget = options.timeout;
+  }
   // The storage takes the log's writer lock; another bel command may be writing for a moment:
   // wait a little for it.
   coordinator.storage.writer_lock_wait = kLockWait;

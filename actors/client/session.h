@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -54,6 +55,12 @@ struct SessionOptions {
   bool start_views = true;
   // Per request.
   std::chrono::milliseconds timeout{30000};
+  // The views an in-process coordinator runs, by name (projections/queries.h: "activity", ...);
+  // unset: all; empty: none (a command that only appends). A one-shot command names the one it
+  // asks, which then answers from its newest snapshot plus the tail of the log, however long
+  // loading takes (up to `timeout`), rather than from a fallback scan. Ignored when the commands
+  // go through a running coordinator.
+  std::optional<std::vector<std::string>> views;
 };
 
 class Session {

@@ -1,5 +1,8 @@
 #include "actors/read/projection_actor.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "actors/component_log.h"
 #include "projections/activity_view.h"
 #include "projections/build_summary_view.h"
@@ -14,6 +17,15 @@ std::shared_ptr<spdlog::logger> view_log() {
   return logger;
 }
 }  // namespace detail
+
+int64_t snapshot_due_after(const ViewActorConfig& config, int64_t snapshot_bytes) {
+  if (config.snapshot_every_events <= 0) return std::numeric_limits<int64_t>::max();
+  int64_t due = config.snapshot_every_events;
+  if (config.snapshot_bytes_per_event > 0) {
+    due = std::max(due, snapshot_bytes / config.snapshot_bytes_per_event);
+  }
+  return due;
+}
 
 ViewActor spawn_view_actor(caf::actor_system& system, projections::ViewKind kind,
                            const ViewDeps& deps, const ViewActorConfig& config) {

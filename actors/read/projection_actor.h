@@ -13,7 +13,11 @@
 //    dropped (already applied), a newer one means a gap, filled from its reader before going on;
 //  - starts from the newest snapshot of its own name and version (another version is never
 //    loaded, so a version change folds from idx 1) and catches up from the log;
-//  - writes a snapshot through the storage actor every N events or T seconds;
+//  - takes the storage actor's committed messages with credit (ViewActorConfig::delivery_credit),
+//    acknowledging each; commits withheld meanwhile are read from the log, like a gap;
+//  - writes snapshots through the snapshot store (or the storage actor) under the policy of
+//    ViewActorConfig: the next is due after a number of events that grows with the state's size,
+//    or at the timer when serializing costs at most a small share of the view's time;
 //  - when apply throws, marks itself FAILED with the idx and the error and stops applying;
 //    `rebuild` starts again from an empty view;
 //  - answers a query once applied_idx >= min_idx (parking it up to the wait budget), and hands it
@@ -22,6 +26,7 @@
 #define BEL_ACTORS_READ_PROJECTION_ACTOR_H_
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <map>
 #include <memory>
@@ -57,6 +62,9 @@ struct ProjectionState {
   int64_t failed_idx = 0;
   int64_t snapshot_idx = 0;
   bool snapshot_in_flight = false;
+  int64_t snapshot_bytes = 0;                      // size of the last snapshot written
+  std::chrono::steady_clock::duration snapshot_cost{0};  // what serializing it took
+  std::chrono::steady_clock::time_point snapshot_at = std::chrono::steady_clock::now();
   int64_t applies = 0;
   int64_t snapshots_written = 0;
   int64_t answered = 0;
@@ -87,9 +95,13 @@ class ProjectionActor {
     self->link_to(st.deps.reader);
     // Subscribe first, and load once subscribed: every event committed after the subscription
     // reaches us, and the catch-up reads everything up to it (the overlap is dropped by idx).
-    self->request(st.deps.storage, detail::kRequestTimeout, subscribe_atom::value,
-                  caf::actor_cast<CommitSubscriber>(self))
-        .then(
+    auto subscribed =
+        st.config.delivery_credit > 0
+            ? self->request(st.deps.storage, detail::kRequestTimeout, subscribe_atom::value,
+                            caf::actor_cast<CommitSubscriber>(self), st.config.delivery_credit)
+            : self->request(st.deps.storage, detail::kRequestTimeout, subscribe_atom::value,
+                            caf::actor_cast<CommitSubscriber>(self));
+    subscribed.then(
             [=](int64_t last_committed) {
               auto& s = self->state;
               s.seen_idx = std::max(s.seen_idx, last_committed);
@@ -135,7 +147,11 @@ class ProjectionActor {
         [=](snapshot_atom) { write_snapshot(self); },
         [=](tick_atom) {
           auto& s = self->state;
-          if (s.state == v1::VIEW_HEALTHY && s.applied_idx > s.snapshot_idx) write_snapshot(self);
+          const auto since = std::chrono::steady_clock::now() - s.snapshot_at;
+          if (s.state == v1::VIEW_HEALTHY && s.applied_idx > s.snapshot_idx &&
+              s.snapshot_cost <= since * s.config.snapshot_time_share) {
+            write_snapshot(self);
+          }
           self->delayed_send(self, s.config.snapshot_interval, tick_atom::value);
         },
         [=](expire_atom) {
@@ -194,6 +210,7 @@ class ProjectionActor {
                   st.view.emplace(std::move(*restored));
                   st.applied_idx = snap.applied_idx();
                   st.snapshot_idx = snap.applied_idx();
+                  st.snapshot_bytes = static_cast<int64_t>(snap.data().size());
                   st.seen_idx = std::max(st.seen_idx, st.applied_idx);
                 } else {
                   detail::view_log()->warn("view={} snapshot ignored, folding from idx 1: {}",
@@ -280,6 +297,26 @@ class ProjectionActor {
   // ---- the live stream ----
 
   static void on_committed(Pointer self, const std::vector<BuildEvent>& events) {
+    apply_committed(self, events);
+    if (self->state.config.delivery_credit > 0) acknowledge(self);
+  }
+
+  // Returns the storage actor's credit. Its answer names commits it withheld meanwhile: they
+  // are read from the log (the answer follows every committed message sent before it).
+  static void acknowledge(Pointer self) {
+    self->request(self->state.deps.storage, caf::infinite, delivered_atom::value,
+                  caf::actor_cast<CommitSubscriber>(self))
+        .then(
+            [=](int64_t withheld_to) {
+              auto& s = self->state;
+              if (withheld_to <= s.seen_idx) return;
+              s.seen_idx = withheld_to;
+              if (s.view && s.state != v1::VIEW_FAILED) catch_up(self);
+            },
+            [=](const caf::error&) {});  // the storage actor is gone: the supervisor restarts us
+  }
+
+  static void apply_committed(Pointer self, const std::vector<BuildEvent>& events) {
     auto& s = self->state;
     if (events.empty()) return;
     s.seen_idx = std::max(s.seen_idx, events.back().idx());
@@ -412,8 +449,7 @@ class ProjectionActor {
 
   static void maybe_snapshot(Pointer self) {
     auto& s = self->state;
-    if (s.config.snapshot_every_events > 0 &&
-        s.applied_idx - s.snapshot_idx >= s.config.snapshot_every_events) {
+    if (s.applied_idx - s.snapshot_idx >= snapshot_due_after(s.config, s.snapshot_bytes)) {
       write_snapshot(self);
     }
   }
@@ -426,9 +462,15 @@ class ProjectionActor {
     snap.set_view(View::kName);
     snap.set_version(View::kVersion);
     snap.set_applied_idx(s.applied_idx);
+    const auto started = std::chrono::steady_clock::now();
     snap.set_data(s.view->serialize());
+    s.snapshot_at = std::chrono::steady_clock::now();
+    s.snapshot_cost = s.snapshot_at - started;
+    s.snapshot_bytes = static_cast<int64_t>(snap.data().size());
     s.snapshot_in_flight = true;
-    self->request(s.deps.storage, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
+    const SnapshotStore store =
+        s.deps.snapshots ? s.deps.snapshots : caf::actor_cast<SnapshotStore>(s.deps.storage);
+    self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
         .then(
             [=](int64_t idx) {
               auto& st = self->state;

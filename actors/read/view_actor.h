@@ -15,6 +15,7 @@
 
 #include "actors/caf_support.h"
 #include "actors/read/reader_actor.h"
+#include "actors/read/snapshot_store.h"
 #include "actors/write/storage_actor.h"
 #include "projections/queries.h"
 
@@ -32,7 +33,8 @@ using ViewActor = caf::typed_actor<
     // Folds the log again from idx 1 into an empty view; answers when done (state HEALTHY) or
     // with the error that stopped it (state FAILED). Queries use the fallback meanwhile.
     caf::replies_to<rebuild_atom>::with<ViewStatus>,
-    // From the storage actor: events just committed, ascending idx.
+    // From the storage actor: events just committed, ascending idx. The view acknowledges each
+    // (storage_actor.h, `delivered`).
     caf::reacts_to<committed_atom, std::vector<BuildEvent>>,
     // Write a snapshot now (also sent by its own timer).
     caf::reacts_to<snapshot_atom>,
@@ -41,16 +43,31 @@ using ViewActor = caf::typed_actor<
 
 // What a view actor talks to.
 struct ViewDeps {
-  StorageActor storage;    // subscribes to it; writes snapshots through it
+  StorageActor storage;    // subscribes to it (with credit)
   ReaderActor reader;      // its own reader: snapshot load, catch-up, gap fill, rebuild
   FallbackActor fallback;  // answers queries the view cannot
+  SnapshotStore snapshots;  // writes its snapshots; empty: through the storage actor
 };
 
+// The snapshot policy (docs/query-tier.md, "Snapshots"): a snapshot rewrites the whole state, so
+// its cost grows with the state, S bytes. The next one is due once at least
+// max(snapshot_every_events, S / snapshot_bytes_per_event) events were applied since the last one
+// (at most snapshot_bytes_per_event bytes of snapshot written per event applied, amortised), or
+// at the timer when something was applied and the view's thread spent at most
+// snapshot_time_share of the time since the last one writing snapshots.
 struct ViewActorConfig {
-  // A snapshot is written after this many events applied since the last one...
+  // A snapshot is written after at least this many events applied since the last one (0 = no
+  // snapshot by count)...
   int64_t snapshot_every_events = 50000;
-  // ...or when this much time passed and something was applied (0 = no timer).
+  // ...and at least the last snapshot's size divided by this (0 = no size rule)...
+  int64_t snapshot_bytes_per_event = 64;
+  // ...or when this much time passed and something was applied (0 = no timer),
   std::chrono::milliseconds snapshot_interval{60000};
+  // ...unless the last snapshot took more than this share of that time to serialize.
+  double snapshot_time_share = 0.01;
+  // Committed messages from the storage actor in flight to the view at most (its mailbox holds
+  // at most this many; later ones are read from the log). 0 = unbounded.
+  int32_t delivery_credit = 4;
   // How long a query waits for the view to reach its min_idx before it goes to the fallback.
   std::chrono::milliseconds wait_budget{500};
   // Events read per page when catching up.
@@ -60,6 +77,10 @@ struct ViewActorConfig {
   // How many times the supervisor restarted this view (reported in ViewStatus).
   int64_t restarts = 0;
 };
+
+// How many events after a snapshot of `snapshot_bytes` bytes the next one is due under `config`
+// (the policy above); a huge number when snapshot_every_events is 0 (no snapshots by count).
+int64_t snapshot_due_after(const ViewActorConfig& config, int64_t snapshot_bytes);
 
 // Spawns the projection actor of the view `kind`.
 ViewActor spawn_view_actor(caf::actor_system& system, projections::ViewKind kind,

@@ -38,7 +38,14 @@ struct StorageState {
   std::vector<Waiter> pending_waiters;
   // Staged and not yet committed, in staging order (as LogWriter::commit answers them).
   std::vector<std::pair<LogWriter::Ticket, Waiter>> staged_waiters;
-  std::vector<CommitSubscriber> subscribers;
+  // A subscriber and its credit (commit_staged, `delivered`).
+  struct Subscriber {
+    CommitSubscriber handle;
+    int32_t credit = 0;    // 0: unbounded
+    int32_t in_flight = 0;
+    int64_t withheld_to = 0;
+  };
+  std::vector<Subscriber> subscribers;
   bool flush_scheduled = false;
   bool index_scheduled = false;
   int64_t overloaded = 0;
@@ -119,10 +126,16 @@ void commit_staged(StoragePointer self) {
                        result.committed.front().idx(), result.committed.back().idx());
   schedule_index(self);
   if (st.subscribers.empty()) return;
+  const int64_t last = result.committed.back().idx();
   // One message shared by every subscriber (CAF messages are copy-on-write).
   auto msg = caf::make_message(committed_atom::value, std::move(result.committed));
-  for (const auto& sub : st.subscribers) {
-    sub->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
+  for (auto& sub : st.subscribers) {
+    if (sub.credit > 0 && sub.in_flight >= sub.credit) {
+      sub.withheld_to = last;
+      continue;
+    }
+    ++sub.in_flight;
+    sub.handle->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
 }
 
@@ -231,7 +244,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
     auto& subs = self->state.subscribers;
     subs.erase(
         std::remove_if(subs.begin(), subs.end(),
-                       [&](const CommitSubscriber& a) { return a.address() == down.source; }),
+                       [&](const auto& a) { return a.handle.address() == down.source; }),
         subs.end());
   });
   return {
@@ -251,8 +264,21 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
-        self->state.subscribers.push_back(subscriber);
+        self->state.subscribers.push_back({subscriber});
         return self->state.writer->last_idx();
+      },
+      [=](subscribe_atom, const CommitSubscriber& subscriber, int32_t credit) -> int64_t {
+        self->monitor(subscriber);
+        self->state.subscribers.push_back({subscriber, std::max(credit, 0)});
+        return self->state.writer->last_idx();
+      },
+      [=](delivered_atom, const CommitSubscriber& subscriber) -> int64_t {
+        for (auto& sub : self->state.subscribers) {
+          if (sub.handle != subscriber) continue;
+          sub.in_flight = std::max(0, sub.in_flight - 1);
+          return std::exchange(sub.withheld_to, 0);
+        }
+        return 0;
       },
       [=](stats_atom) -> StorageStats {
         StorageStats s = self->state.writer->stats();

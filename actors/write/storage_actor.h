@@ -36,6 +36,9 @@
 
 namespace bel::actors {
 
+// A subscriber with credit acknowledging one committed message (see `delivered` below).
+using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
+
 // What subscribes to the storage actor (a view, or a test): it receives the events of each
 // commit, ascending idx. Any typed actor that handles this message converts to it.
 using CommitSubscriber = caf::typed_actor<caf::reacts_to<committed_atom, std::vector<BuildEvent>>>;
@@ -49,6 +52,15 @@ using StorageActor = caf::typed_actor<
     // commit, in idx order, until it terminates. Answers the last committed idx: every later
     // event reaches the subscriber, every earlier one is in the log for it to read.
     caf::replies_to<subscribe_atom, CommitSubscriber>::with<int64_t>,
+    // The same with credit (> 0): at most `credit` committed messages are on their way to the
+    // subscriber unacknowledged; later commits are withheld from it (never queued for it) until
+    // it acknowledges one with `delivered`. So a slow subscriber's mailbox holds at most
+    // credit x max_group_events events, whatever the append rate.
+    caf::replies_to<subscribe_atom, CommitSubscriber, int32_t>::with<int64_t>,
+    // From a subscriber with credit: one committed message handled. Answers the highest idx
+    // withheld from it since its previous `delivered` (0 when none): it reads those events from
+    // the log. The answer follows every committed message sent to it before.
+    caf::replies_to<delivered_atom, CommitSubscriber>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its
     // applied_idx once stored.

@@ -1,0 +1,53 @@
+#include "actors/read/snapshot_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "actors/component_log.h"
+
+namespace bel::actors {
+
+Result<int64_t> save_view_snapshot(storage::Storage& storage, ViewSnapshot& snapshot) {
+  static const auto log = component_log("snapshot");
+  // The data may be megabytes: moved, not copied.
+  storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
+                      std::move(*snapshot.mutable_data())};
+  if (auto ok = storage.save_snapshot(s); !ok.ok()) {
+    log->warn("snapshot not saved view={} error=\"{}\"", s.view, ok.error().to_string());
+    return ok.error();
+  }
+  log->debug("snapshot saved view={} applied_idx={} bytes={}", s.view, s.applied_idx,
+             s.data.size());
+  return s.applied_idx;
+}
+
+namespace {
+
+struct SnapshotStoreState {
+  std::unique_ptr<storage::Storage> storage;
+  static inline const char* name = "bel.snapshots";
+};
+
+SnapshotStore::behavior_type snapshot_store(
+    SnapshotStore::stateful_pointer<SnapshotStoreState> self,
+    std::shared_ptr<std::unique_ptr<storage::Storage>> storage) {
+  self->state.storage = std::move(*storage);
+  return {
+      [=](snapshot_atom, ViewSnapshot& snapshot) -> caf::result<int64_t> {
+        auto saved = save_view_snapshot(*self->state.storage, snapshot);
+        if (!saved.ok()) return to_caf_error(saved.error());
+        return *saved;
+      },
+  };
+}
+
+}  // namespace
+
+SnapshotStore spawn_snapshot_store(caf::actor_system& system,
+                                   std::unique_ptr<storage::Storage> storage) {
+  auto holder = std::make_shared<std::unique_ptr<storage::Storage>>(std::move(storage));
+  return system.spawn<caf::detached>(snapshot_store, holder);
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,231 @@
+// Delivery of committed events with credit (storage_actor.h, projection_actor.h): a subscriber
+// that does not keep up never has more than its credit of committed messages queued, whatever the
+// number of commits, and a view whose commits were withheld reads them from the log, so it still
+// applies every event exactly once, in idx order.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/coordinator.h"
+#include "actors/read/projection_actor.h"
+#include "actors/read/reader_actor.h"
+#include "actors/write/storage_actor.h"
+#include "projections/partition_status_view.h"
+#include "storage/storage_factory.h"
+#include "tests/actors/query_checks.h"
+#include "tests/support/random_stream.h"
+#include "tests/support/reference_fold.h"
+
+namespace bel::actors {
+namespace {
+
+using namespace query_checks;
+
+// While closed, SlowPartitionView::apply waits (up to a bound) until the gate opens: a view that
+// falls behind the log. Shared with the view actor's thread.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = true;
+  std::atomic<int> waiting{0};
+  void set(bool value) {
+    std::lock_guard<std::mutex> lock(mu);
+    open = value;
+    cv.notify_all();
+  }
+  void pass() {
+    std::unique_lock<std::mutex> lock(mu);
+    ++waiting;
+    cv.wait_for(lock, kTimeout, [&] { return open; });
+    --waiting;
+  }
+};
+
+Gate& gate() {
+  static Gate g;
+  return g;
+}
+
+class SlowPartitionView {
+ public:
+  static constexpr const char* kName = "slow_partition_status";
+  static constexpr int kVersion = projections::PartitionStatusView::kVersion;
+  void apply(const BuildEvent& event) {
+    gate().pass();
+    inner_.apply(event);
+  }
+  std::string serialize() const { return inner_.serialize(); }
+  static Result<SlowPartitionView> restore(const std::string&) {
+    return make_error(ErrorCode::storage_corrupt, "not used");
+  }
+  const projections::PartitionStatusView& inner() const { return inner_; }
+
+ private:
+  projections::PartitionStatusView inner_;
+};
+
+Result<QueryResult> answer(const SlowPartitionView& view, const Query& query) {
+  return projections::answer(view.inner(), query);
+}
+
+class ViewDeliveryTest : public ::testing::Test {
+ protected:
+  ViewDeliveryTest() {
+    configure_actor_system(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+    self_ = std::make_unique<caf::scoped_actor>(*system_);
+  }
+  ~ViewDeliveryTest() override {
+    gate().set(true);
+    for (auto it = spawned_.rbegin(); it != spawned_.rend(); ++it) {
+      caf::anon_send_exit(*it, caf::exit_reason::user_shutdown);
+    }
+    self_.reset();
+    system_->await_all_actors_done();
+  }
+
+  template <class Handle>
+  Handle keep(Handle h) {
+    spawned_.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+
+  // One commit per event: each append waits for its ack before the next is sent.
+  void append_each(caf::scoped_actor& self, const StorageActor& storage,
+                   const std::vector<BuildEvent>& events, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      BuildEvent e = events[i];
+      e.set_idx(0);
+      auto ack = request_value<AppendAck>(self, storage, append_atom::value, e);
+      ASSERT_TRUE(ack.ok()) << ack.error().to_string();
+      ASSERT_EQ(ack->idx(), events[i].idx());
+    }
+  }
+
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<caf::scoped_actor> self_;
+  std::vector<caf::actor> spawned_;
+};
+
+RandomStreamOptions stream_of(int n) {
+  RandomStreamOptions o;
+  o.num_events = n;
+  o.concurrent_builds = 4;
+  o.partition_space = 10;
+  return o;
+}
+
+TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
+  const auto events = random_stream(5, stream_of(120));
+  auto log = storage::open_storage("memory://", {});
+  ASSERT_TRUE(log.ok());
+  auto writer = LogWriter::open(std::move(*log), {});
+  ASSERT_TRUE(writer.ok());
+  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+  constexpr int32_t kCredit = 3;
+  caf::scoped_actor slow{*system_};
+  auto subscribed = request_value<int64_t>(slow, storage, subscribe_atom::value,
+                                           caf::actor_cast<CommitSubscriber>(slow), kCredit);
+  ASSERT_TRUE(subscribed.ok());
+  EXPECT_EQ(*subscribed, 0);
+
+  caf::scoped_actor appender{*system_};
+  append_each(appender, storage, events, 0, 100);  // 100 commits
+  // Handled after the last commit's publication: the slow mailbox is final.
+  ASSERT_TRUE(request_value<StorageStats>(appender, storage, stats_atom::value).ok());
+
+  auto drain = [&](std::vector<int64_t>* idx) {
+    int messages = 0;
+    bool more = true;
+    while (more) {
+      slow->receive(
+          [&](committed_atom, const std::vector<BuildEvent>& batch) {
+            ++messages;
+            for (const auto& e : batch) idx->push_back(e.idx());
+          },
+          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+    }
+    return messages;
+  };
+  std::vector<int64_t> seen;
+  EXPECT_EQ(drain(&seen), kCredit) << "queued for the subscriber beyond its credit";
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3}));
+
+  // Acknowledging one names what was withheld (idx 4..100 were not sent) and returns credit.
+  auto withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
+                                         caf::actor_cast<CommitSubscriber>(slow));
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_EQ(*withheld, 100);
+  append_each(appender, storage, events, 100, 110);
+  ASSERT_TRUE(request_value<StorageStats>(appender, storage, stats_atom::value).ok());
+  seen.clear();
+  EXPECT_EQ(drain(&seen), 1);  // one credit back: one message, the next commit
+  EXPECT_EQ(seen, (std::vector<int64_t>{101}));
+  // Nothing was withheld since the last answer but idx 102..110.
+  withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
+                                    caf::actor_cast<CommitSubscriber>(slow));
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_EQ(*withheld, 110);
+}
+
+TEST_F(ViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
+  const auto events = random_stream(17, stream_of(200));
+  auto log = storage::open_storage("memory://", {});
+  ASSERT_TRUE(log.ok());
+  auto reader_handle = (*log)->open_reader();
+  auto scan_handle = (*log)->open_reader();
+  ASSERT_TRUE(reader_handle.ok() && scan_handle.ok());
+  ReaderActor reader = keep(spawn_reader_actor(*system_, std::move(*reader_handle)));
+  ReaderActor scan = keep(spawn_reader_actor(*system_, std::move(*scan_handle)));
+  auto writer = LogWriter::open(std::move(*log), {});
+  ASSERT_TRUE(writer.ok());
+  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+  ViewActorConfig config;
+  config.snapshot_every_events = 0;
+  config.snapshot_interval = std::chrono::milliseconds(0);
+  config.wait_budget = std::chrono::milliseconds(30000);
+  config.delivery_credit = 1;
+  ViewActor view = keep(spawn_projection_actor<SlowPartitionView>(
+      *system_, ViewDeps{storage, reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
+  auto& self = *self_;
+
+  append_each(self, storage, events, 0, 1);
+  Query first;
+  first.set_min_idx(1);
+  first.mutable_partition_status()->set_partition_ref("x");
+  ASSERT_TRUE(request_value<QueryResult>(self, view, query_atom::value, first).ok());
+
+  // The view stalls inside apply on the next event while 150 more commits happen.
+  gate().set(false);
+  append_each(self, storage, events, 1, 2);
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (gate().waiting.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(gate().waiting.load(), 1) << "the view never reached apply";
+  append_each(self, storage, events, 2, 150);
+  gate().set(true);
+  append_each(self, storage, events, 150, 200);
+
+  ReferenceFold oracle(events);
+  QueryComparer compare("seed 17");
+  expect_answers(self, view, query_atom::value, partition_queries_for(oracle, 200), oracle, "view",
+                 compare);
+  EXPECT_EQ(compare.failures(), 0);
+  auto s = request_value<ViewStatus>(self, view, status_atom::value);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s->applied_idx(), 200);
+  EXPECT_EQ(s->applies(), 200);  // every event exactly once
+  EXPECT_EQ(s->fallbacks(), 0);
+}
+
+}  // namespace
+}  // namespace bel::actors

@@ -1,0 +1,121 @@
+// The one-pass fold without a coordinator (actors/check/view_rebuild.h): the snapshots that
+// `bel views rebuild` and `bel append` leave restore to views equal to a full fold, and a refresh
+// folds only the views whose snapshot is due.
+#include "actors/check/view_rebuild.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "projections/queries.h"
+#include "storage/storage_factory.h"
+#include "tests/support/random_stream.h"
+
+namespace bel::check {
+namespace {
+
+using projections::AllViews;
+using projections::ViewKind;
+
+std::vector<BuildEvent> stream(uint64_t seed, int n) {
+  testing::RandomStreamOptions o;
+  o.num_events = n;
+  o.concurrent_builds = 5;
+  o.partition_space = 14;
+  return testing::random_stream(seed, o);
+}
+
+std::unique_ptr<storage::Storage> log_with(const std::vector<BuildEvent>& events) {
+  auto log = storage::open_storage("memory://", {});
+  EXPECT_TRUE(log.ok());
+  std::vector<BuildEvent> batch = events;
+  for (auto& e : batch) e.set_idx(0);
+  EXPECT_TRUE((*log)->append_batch(batch).ok());
+  return std::move(*log);
+}
+
+// The stored snapshot of every view equals the serialized full fold of `events`.
+void expect_snapshots_equal_fold(storage::Storage& log, const std::vector<BuildEvent>& events) {
+  AllViews fold;
+  for (const auto& e : events) fold.apply(e);
+  for (ViewKind kind : projections::kAllViews) {
+    AllViews::with_view(fold, kind, [&](const auto& view) {
+      using View = std::decay_t<decltype(view)>;
+      auto snap = log.load_snapshot(View::kName, View::kVersion);
+      ASSERT_TRUE(snap.ok() && *snap) << View::kName;
+      EXPECT_EQ((*snap)->applied_idx, static_cast<int64_t>(events.size())) << View::kName;
+      auto restored = View::restore((*snap)->data);
+      ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+      EXPECT_EQ(restored->serialize(), view.serialize()) << View::kName;
+    });
+  }
+}
+
+TEST(ViewRebuildTest, RebuildWritesSnapshotsEqualToAFullFold) {
+  const auto events = stream(3, 900);
+  auto log = log_with(events);
+  int64_t last_progress = 0;
+  auto report = rebuild_view_snapshots(*log, {}, [&](int64_t done, int64_t total) {
+    EXPECT_EQ(total, 900);
+    last_progress = done;
+  });
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(last_progress, 900);
+  EXPECT_EQ(report->events, 900);  // one pass for four views
+  EXPECT_EQ(report->views.views_size(), 4);
+  for (const auto& v : report->views.views()) EXPECT_EQ(v.state(), v1::VIEW_HEALTHY) << v.view();
+  expect_snapshots_equal_fold(*log, events);
+
+  // One view only: only its snapshot is replaced.
+  auto one = rebuild_view_snapshots(*log, {ViewKind::job_runs}, {});
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->views.views_size(), 1);
+  EXPECT_EQ(one->views.views(0).view(), "job_runs");
+}
+
+TEST(ViewRebuildTest, RefreshFoldsOnlyDueViewsFromTheirSnapshots) {
+  const auto events = stream(9, 1000);
+  const std::vector<BuildEvent> first(events.begin(), events.begin() + 600);
+  auto log = log_with(first);
+  actors::ViewActorConfig policy;
+  policy.snapshot_every_events = 300;
+  policy.snapshot_bytes_per_event = 0;
+  // No snapshot yet and 600 events >= 300: every view is due, folded from idx 1.
+  auto report = refresh_view_snapshots(*log, policy, {});
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->views.views_size(), 4);
+  EXPECT_EQ(report->events, 600);
+  expect_snapshots_equal_fold(*log, first);
+
+  // 200 more: none is due (200 < 300), nothing is read.
+  std::vector<BuildEvent> more(events.begin() + 600, events.begin() + 800);
+  for (auto& e : more) e.set_idx(0);
+  ASSERT_TRUE(log->append_batch(more).ok());
+  report = refresh_view_snapshots(*log, policy, {});
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->views.views_size(), 0);
+  EXPECT_EQ(report->events, 0);
+
+  // A corrupt build_summary snapshot at idx 600 and the rest of the stream: all are due again;
+  // build_summary folds from idx 1, the others from their snapshot at idx 600.
+  ASSERT_TRUE(log->save_snapshot({projections::BuildSummaryView::kName,
+                                  projections::BuildSummaryView::kVersion, 600, "\xff"})
+                  .ok());
+  std::vector<BuildEvent> rest(events.begin() + 800, events.end());
+  for (auto& e : rest) e.set_idx(0);
+  ASSERT_TRUE(log->append_batch(rest).ok());
+  report = refresh_view_snapshots(*log, policy, {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->views.views_size(), 4);
+  EXPECT_EQ(report->events, 1000);  // read from the lowest idx any view needed
+  for (const auto& v : report->views.views()) {
+    EXPECT_EQ(v.applies(), v.view() == "build_summary" ? 1000 : 400) << v.view();
+  }
+  expect_snapshots_equal_fold(*log, events);
+}
+
+}  // namespace
+}  // namespace bel::check
