@@ -60,7 +60,10 @@ class ScratchDir {
   std::string path_;
 };
 
-std::string rate(double per_second) { return fmt::format("{:.0f}/s", per_second); }
+std::string rate(double per_second) {
+  return per_second >= 100 ? fmt::format("{:.0f}/s", per_second)
+                           : fmt::format("{:.3g}/s", per_second);
+}
 
 // A value in `unit`, for people: "52273/s", "0.42 ms", "1.20 s", "212 MB", "318 B/event".
 std::string in_unit(double value, const std::string& unit) {
@@ -107,12 +110,17 @@ std::string events_note(const std::vector<bench::Figure>& figures) {
 }
 
 std::string log_note(const bench::BenchLog& l) {
-  std::string made = l.reused ? std::string("found in the cache")
-                              : fmt::format("made in {:.1f} s (generate {:.1f} s, index {:.1f} s)",
-                                            l.generate_seconds + l.index_seconds,
-                                            l.generate_seconds, l.index_seconds);
-  if (l.snapshot_seconds > 0)
+  std::string made = "found in the cache";
+  if (!l.reused) {
+    made = fmt::format(
+        "made in {:.1f} s (generate {:.1f} s: CPU {:.2f} s in the generator, {:.2f} s in the "
+        "LogWriter; index {:.1f} s)",
+        l.generate_seconds + l.index_seconds, l.generate_seconds, l.generator_cpu_seconds,
+        l.writer_cpu_seconds, l.index_seconds);
+  }
+  if (l.snapshot_seconds > 0) {
     made += fmt::format(", views snapshotted in {:.1f} s", l.snapshot_seconds);
+  }
   return fmt::format("{}: {} events over {} partitions, {}; hottest partition {} ({} events)",
                      l.scale.name, l.events, l.scale.partitions, made, l.hot_partition,
                      l.hot_partition_events);
@@ -181,9 +189,11 @@ std::string json_logs(const std::vector<bench::BenchLog>& logs) {
     out += fmt::format(", \"events\": {}, \"partitions\": {}, \"reused\": {}", l.events,
                        l.scale.partitions, l.reused ? "true" : "false");
     out += fmt::format(
-        ", \"generate_seconds\": {:.3f}, \"index_seconds\": {:.3f}, "
+        ", \"generate_seconds\": {:.3f}, \"generator_cpu_seconds\": {:.3f}, "
+        "\"writer_cpu_seconds\": {:.3f}, \"index_seconds\": {:.3f}, "
         "\"snapshot_seconds\": {:.3f}",
-        l.generate_seconds, l.index_seconds, l.snapshot_seconds);
+        l.generate_seconds, l.generator_cpu_seconds, l.writer_cpu_seconds, l.index_seconds,
+        l.snapshot_seconds);
     out += ", \"path\": " + json_string(l.path) +
            ", \"hot_partition\": " + json_string(l.hot_partition);
     out += fmt::format(", \"hot_partition_events\": {}, \"json_bytes_per_event\": {:.1f}}}",

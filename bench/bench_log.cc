@@ -1,6 +1,7 @@
 #include "bench/bench_log.h"
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include <caf/all.hpp>
 #include <chrono>
@@ -37,6 +38,13 @@ constexpr int64_t kIndexChunk = 100000;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU time of the calling thread: what generation costs, apart from what the neighbours take.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 std::string cache_stem(const LogScale& scale, uint64_t seed) {
@@ -162,9 +170,12 @@ Status generate(BenchLog& log, const PhaseProgress& progress) {
   std::vector<BuildEvent> batch;
   for (int64_t done = 0; done < log.scale.events;) {
     const int64_t n = std::min(kGenerateBatch, log.scale.events - done);
+    const double cpu_start = thread_cpu_seconds();
     batch.clear();
     workload.next_batch(static_cast<size_t>(n), batch);
     for (const auto& e : batch) survey.add(e);
+    const double cpu_generated = thread_cpu_seconds();
+    log.generator_cpu_seconds += cpu_generated - cpu_start;
     auto ticket = (*writer)->stage(std::move(batch));
     batch = {};
     if (!ticket.ok()) return ticket.error().with_context(log.path);
@@ -172,6 +183,7 @@ Status generate(BenchLog& log, const PhaseProgress& progress) {
     for (const auto& [t, acks] : committed.tickets) {
       if (!acks.ok()) return acks.error().with_context(log.path);
     }
+    log.writer_cpu_seconds += thread_cpu_seconds() - cpu_generated;
     done += n;
     if (progress) progress(phase, done, log.scale.events);
   }

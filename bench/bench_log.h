@@ -63,6 +63,8 @@ struct BenchLog {
   double payload_bytes_per_event = 0;  // serialized BuildEvent, mean over every event
   double generate_seconds = 0;         // generating and committing (when made by this run)
   double index_seconds = 0;            // catching the key index up
+  double generator_cpu_seconds = 0;    // of generate_seconds: CPU in the workload generator
+  double writer_cpu_seconds = 0;       // and CPU in the LogWriter (validation, commits)
   double snapshot_seconds = 0;         // the views rebuilt and snapshotted
   bool snapshotted = false;  // every view rebuilt and snapshotted (the last step of making it)
   bool reused = false;       // its events found in the cache

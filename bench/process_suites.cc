@@ -21,21 +21,30 @@ std::string bel_binary(const SuiteRun& run) {
   return run.options().bel_binary.empty() ? self_binary() : run.options().bel_binary;
 }
 
-// Runs `bel ARGS` and returns the run; an error when it cannot start or exits non-zero.
-Result<ChildRun> run_bel(const SuiteRun& run, const std::vector<std::string>& args) {
+// "bel ARGS exited with 1: <its standard error>", for a child that failed.
+std::string failure_text(const std::vector<std::string>& args, const ChildRun& child) {
+  std::string line;
+  for (const auto& a : args) line += " " + a;
+  std::string err = child.err;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return fmt::format("bel{} exited with {}: {}", line, child.exit_code, err);
+}
+
+// Runs `bel ARGS`: the run, whatever its exit code; an error when it cannot start.
+Result<ChildRun> run_bel_any(const SuiteRun& run, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {bel_binary(run)};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto child = run_child(argv);
-  if (!child.ok()) return child.error();
-  if (child->exit_code != 0) {
-    std::string line;
-    for (const auto& a : args) line += " " + a;
-    return make_error(ErrorCode::internal,
-                      fmt::format("bel{} exited with {}: {}", line, child->exit_code, child->err));
+  return run_child(argv);
+}
+
+// Runs `bel ARGS`; an error also when it exits non-zero.
+Result<ChildRun> run_bel(const SuiteRun& run, const std::vector<std::string>& args) {
+  auto child = run_bel_any(run, args);
+  if (child.ok() && child->exit_code != 0) {
+    return make_error(ErrorCode::internal, failure_text(args, *child));
   }
   return child;
 }
-
 std::string key(const std::string& figure, const BenchLog& log) {
   return figure + " " + log.scale.name;
 }
@@ -145,9 +154,11 @@ Result<std::vector<double>> command_ms(SuiteRun& run, const BenchLog& log,
   std::vector<double> ms;
   for (int rep = 0; rep < reps; ++rep) {
     run.progress(log_phase("P10", log, command.name, rep, reps), rep, reps);
-    auto child = run_bel(run, args);
+    auto child = run_bel_any(run, args);
     if (!child.ok()) return child.error();
     ms.push_back(child->seconds * 1000);
+    // A command that fails (a timeout on a slow machine) is a measured miss, not a lost suite.
+    if (child->exit_code != 0) run.failures[k] = failure_text(args, *child);
   }
   run.measured[k] = ms;
   return ms;
@@ -176,7 +187,13 @@ Result<std::vector<Figure>> command_rows(SuiteRun& run, const std::string& prefi
     f.values = *values;
     f.baselines = *baselines;
     finish_figure(f);
-    judge(run, f, f.ratio <= ratio && (!absolute_limits || f.value <= limit_ms));
+    std::string failed;
+    for (const BenchLog* l : {&log, &reference}) {
+      auto it = run.failures.find(key(std::string("P10 ") + c.name, *l));
+      if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
+    }
+    judge(run, f, failed.empty() && f.ratio <= ratio && (!absolute_limits || f.value <= limit_ms));
+    if (!failed.empty()) f.detail = "FAILED: " + failed;
     f.what = fmt::format("`bel {}` on the {} log, no coordinator running: wall ms of the process",
                          c.name, log.scale.name);
     f.baseline_what = fmt::format("the same command on the {} log", reference.scale.name);
@@ -218,15 +235,16 @@ Result<std::vector<Figure>> command_rate_rows(SuiteRun& run, const BenchLog& log
   const int reps = run.options().repetitions;
   for (int rep = 0; rep < reps; ++rep) {
     run.progress(log_phase("P11", log, name, rep, reps), rep, reps);
-    auto child = run_bel(run, args);
+    auto child = run_bel_any(run, args);
     if (!child.ok()) return child.error();
+    if (child->exit_code != 0) rate.detail = "FAILED: " + failure_text(args, *child);
     rate.values.push_back(child->seconds > 0 ? static_cast<double>(log.events) / child->seconds
                                              : 0);
     rss.values.push_back(static_cast<double>(child->peak_rss_bytes) / kMB);
   }
   finish_figure(rate);
   finish_figure(rss);
-  judge(run, rate, rate.value >= 1000000);
+  judge(run, rate, rate.value >= 1000000 && rate.detail.empty());
   judge(run, rss, rss.value <= 500);
   rate.what = fmt::format("events of the {} log per second of `bel {}` (the whole process)",
                           log.scale.name, name);

@@ -121,6 +121,8 @@ class SuiteRun {
   // Per-repetition values measured on a log, by "<figure> <scale>" ("P7 1m", "P10 activity 1m"):
   // P7 and P8 share their runs, and P12 compares with the main log's figures of this run.
   std::map<std::string, std::vector<double>> measured;
+  // What failed in those measurements (a console command's exit and message), by the same keys.
+  std::map<std::string, std::string> failures;
 
  private:
   Result<const BenchLog*> log_at(const LogScale& scale);
