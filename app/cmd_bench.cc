@@ -68,8 +68,10 @@ std::string rate(double per_second) {
 // A value in `unit`, for people: "52273/s", "0.42 ms", "1.20 s", "212 MB", "318 B/event".
 std::string in_unit(double value, const std::string& unit) {
   if (unit.size() > 2 && unit.compare(unit.size() - 2, 2, "/s") == 0) return rate(value);
-  if (unit == "ms") return fmt::format("{:.3g} ms", value);
-  if (unit == "s") return fmt::format("{:.3g} s", value);
+  if (unit == "ms" || unit == "s") {
+    return value >= 100 ? fmt::format("{:.0f} {}", value, unit)
+                        : fmt::format("{:.3g} {}", value, unit);
+  }
   if (unit == "MB") return fmt::format("{:.0f} MB", value);
   if (unit == "bytes/event") return fmt::format("{:.0f} B/event", value);
   return fmt::format("{:.4g} {}", value, unit);
