@@ -385,7 +385,7 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       "measure (not tmpfs).");
   cmd->add_option("suite", args->suite, "p1 .. p12 or all")->capture_default_str();
   cmd->add_option("--events", args->events,
-                  "Events each suite appends (default: the suite's own, see below)");
+                  "Events P1..P3 append (default: the suite's own, see below)");
   cmd->add_option("--repetitions", args->repetitions,
                   "Runs per figure; medians are reported (default 3; 1 with --quick)")
       ->each([args](const std::string&) { args->repetitions_given = true; });
