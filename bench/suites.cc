@@ -9,11 +9,11 @@
 #include <filesystem>
 
 #include "bench/append_suites.h"
+#include "bench/log_suites.h"
 
 namespace bel::bench {
 
 const std::vector<Suite>& suites() {
-  // P4..P9 (queries, rebuild, list_events, start-up, memory, disk) get a row each here.
   static const std::vector<Suite> table = {
       {"p1", "P1",
        "acked appends/s, 1000 in flight, durability full, vs the raw SQLite batch-insert ceiling",
@@ -25,6 +25,24 @@ const std::vector<Suite>& suites() {
        kP2DefaultEvents, measure_p2},
       {"p3", "P3", "P1 vs the naive design (a transaction per event, JSON text, no actors)",
        kP3DefaultEvents, measure_p3},
+      {"p4", "P4", "partition status queries/s from the views vs folding the whole log per query",
+       kMainLogEvents, measure_p4},
+      {"p5", "P5", "rebuild of every view, events/s, vs a raw scan+parse of the log",
+       kMainLogEvents, measure_p5},
+      {"p6", "P6", "list_events of one partition, a page of 10, oldest- and newest-first",
+       kMainLogEvents, nullptr, measure_p6},
+      {"p7", "P7", "coordinator start to its first answered activity query", kMainLogEvents,
+       measure_p7},
+      {"p8", "P8", "coordinator memory (RSS) over the log, write-side state included",
+       kMainLogEvents, measure_p8},
+      {"p9", "P9", "disk bytes per event, indexes and snapshots included", kMainLogEvents,
+       measure_p9},
+      {"p10", "P10", "console commands without a coordinator vs the same on a ~10k-event log",
+       kMainLogEvents, nullptr, measure_p10},
+      {"p11", "P11", "bel check and bel views rebuild: events/s, peak RSS", kMainLogEvents, nullptr,
+       measure_p11},
+      {"p12", "P12", "growth to a 10M-event log (--scale 10m): P7, P8, P9, P10 again",
+       kGrowthLogEvents, nullptr, measure_p12},
   };
   return table;
 }
@@ -97,6 +115,28 @@ void SuiteRun::remove_db(const std::string& path) {
   }
 }
 
+Result<const BenchLog*> SuiteRun::log_at(const LogScale& scale) {
+  for (const auto& log : logs_) {
+    if (log->scale.name == scale.name) return log.get();
+  }
+  auto log = ensure_log(options_.log_dir, scale, options_.seed, options_.progress);
+  if (!log.ok()) return log.error();
+  logs_.push_back(std::make_unique<BenchLog>(std::move(*log)));
+  return logs_.back().get();
+}
+
+Result<const BenchLog*> SuiteRun::main_log() {
+  return log_at(options_.quick ? scale_quick() : scale_1m());
+}
+
+Result<const BenchLog*> SuiteRun::small_log() {
+  return log_at(options_.quick ? scale_quick_small() : scale_10k());
+}
+
+Result<const BenchLog*> SuiteRun::growth_log() {
+  return log_at(options_.quick ? scale_quick_growth() : scale_10m());
+}
+
 void SuiteRun::progress(const std::string& phase, int64_t done, int64_t total) const {
   if (options_.progress) options_.progress(phase, done, total);
 }
@@ -106,15 +146,31 @@ ProgressFn SuiteRun::progress_of(const std::string& phase) const {
   return [this, phase](int64_t done, int64_t total) { progress(phase, done, total); };
 }
 
+std::vector<BenchLog> SuiteRun::logs() const {
+  std::vector<BenchLog> out;
+  for (const auto& log : logs_) out.push_back(*log);
+  return out;
+}
+
 Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected,
-                                       const BenchOptions& options) {
+                                       const BenchOptions& options, std::vector<BenchLog>* logs) {
   SuiteRun run(options);
   std::vector<Figure> figures;
   for (const Suite* suite : selected) {
-    auto figure = suite->measure(run);
-    if (!figure.ok()) return figure.error().with_context("bench " + suite->name);
-    figures.push_back(std::move(*figure));
+    if (suite->measure_rows) {
+      auto rows = suite->measure_rows(run);
+      if (!rows.ok()) return rows.error().with_context("bench " + suite->name);
+      for (auto& f : *rows) figures.push_back(std::move(f));
+    } else {
+      auto figure = suite->measure(run);
+      if (!figure.ok()) return figure.error().with_context("bench " + suite->name);
+      figures.push_back(std::move(*figure));
+    }
   }
+  for (auto& f : figures) {
+    if (options.quick && f.pass_note.empty()) f.pass_note = "n/a at quick scale";
+  }
+  if (logs != nullptr) *logs = run.logs();
   return figures;
 }
 

@@ -8,6 +8,8 @@
 //       (default 2000 events)
 //   p3  P1's figure                                         vs the naive design: a transaction
 //       (naive default 2000 events)                            per event, JSON text, no actors
+//   p4..p12  queries, rebuild, list_events, start, memory, disk, console commands, check, growth
+//       on generated logs kept in a cache (bench/log_suites.h, bench/bench_log.h)
 //
 //   auto selected = bel::bench::select_suites("all");        // or "p1", "p2", ...
 //   if (!selected.ok()) usage(selected.error());             // lists the suite names
@@ -16,13 +18,14 @@
 //   auto figures = bel::bench::run_suites(*selected, options);
 //   for (const auto& f : *figures) print(f.id, f.value, f.baseline, f.ratio, f.pass);
 //
-// Adding a suite (P4..P9): write its run function in its own file of bench/, declare it below
-// and add a row to the table in suites.cc.
+// Adding a suite: write its run function in its own file of bench/, declare it below and add a
+// row to the table in suites.cc.
 #ifndef BEL_BENCH_SUITES_H_
 #define BEL_BENCH_SUITES_H_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +34,7 @@
 
 #include "actors/sim/workload.h"
 #include "bench/acked_appends.h"
+#include "bench/bench_log.h"
 #include "messages/error.h"
 #include "messages/types.h"
 
@@ -42,12 +46,21 @@ struct BenchOptions {
   int repetitions = 3;  // per figure; value and baseline are the medians
   bool durability_full = true;
   AppendPath path = AppendPath::coordinator;
+  // P4..P12: where generated logs are kept between runs (must exist), their seed, and the scale:
+  // "1m" (P4..P11 on the 1M-event log; P12 not measured) or "10m" (also P12 on a 10M-event log).
+  std::string log_dir;
+  uint64_t seed = 1;
+  std::string scale = "1m";
+  // Every figure at a small scale, in seconds: absolute targets are not judged (pass_note).
+  bool quick = false;
+  // The `bel` binary P7, P8, P10 and P11 run as child processes (default: this executable).
+  std::string bel_binary;
   // Called from the calling thread: the phase under way ("P1 bel, run 1/3") and its progress.
   std::function<void(const std::string& phase, int64_t done, int64_t total)> progress;
 };
 
 struct Figure {
-  std::string id;             // "P1"
+  std::string id;             // "P1"; a figure of several rows names each: "P10 activity"
   std::string what;           // what `value` measures, for people
   std::string unit;           // of value and baseline: "appends/s"
   double value = 0;           // bel's figure (median over the repetitions)
@@ -56,6 +69,9 @@ struct Figure {
   double ratio = 0;           // value / baseline (0 when the baseline is 0)
   std::string target;         // the SPEC's target, e.g. ">= 100000/s and >= 0.6x"
   bool pass = false;
+  // When set, what the pass column says instead of pass/fail ("n/a at quick scale", "not
+  // measured: ..."); `pass` then means nothing.
+  std::string pass_note;
   int64_t events = 0;             // events bel appended per repetition
   int64_t baseline_events = 0;    // events the baseline wrote per repetition
   std::vector<double> values;     // per repetition
@@ -93,9 +109,27 @@ class SuiteRun {
   std::optional<std::vector<double>> p1_values;
   int64_t p1_events = 0;
 
+  // P4..P12's logs: the main one (1M events, or the quick scale), P10's small one (~10k) and
+  // P12's growth one (10M); each generated or found in options().log_dir once per run.
+  Result<const BenchLog*> main_log();
+  Result<const BenchLog*> small_log();
+  Result<const BenchLog*> growth_log();
+  // Every log the suites asked for so far.
+  std::vector<BenchLog> logs() const;
+  // Whether P12 runs: --scale 10m, or --quick (at its own small scale).
+  bool growth_enabled() const { return options_.quick || options_.scale == "10m"; }
+  // Per-repetition values measured on a log, by "<figure> <scale>" ("P7 1m", "P10 activity 1m"):
+  // P7 and P8 share their runs, and P12 compares with the main log's figures of this run.
+  std::map<std::string, std::vector<double>> measured;
+  // What failed in those measurements (a console command's exit and message), by the same keys.
+  std::map<std::string, std::string> failures;
+
  private:
+  Result<const BenchLog*> log_at(const LogScale& scale);
+
   const BenchOptions& options_;
   std::vector<std::pair<int64_t, std::vector<BuildEvent>>> workloads_;
+  std::vector<std::unique_ptr<BenchLog>> logs_;
 };
 
 struct Suite {
@@ -104,6 +138,8 @@ struct Suite {
   std::string summary;     // one line for --help
   int64_t default_events;  // when BenchOptions::events is 0
   std::function<Result<Figure>(SuiteRun& run)> measure;
+  // A suite of several rows (P6, P10, P11, P12) sets this instead of `measure`.
+  std::function<Result<std::vector<Figure>>(SuiteRun& run)> measure_rows = {};
 };
 
 // Every suite, in order.
@@ -116,8 +152,10 @@ Result<std::vector<const Suite*>> select_suites(const std::string& name);
 // Runs `selected` in order and returns one figure per suite. An error when a measurement could
 // not run (a file could not be written, an append was refused); a missed target is not an
 // error (Figure::pass). REQUIRES: options.dir exists, options.repetitions >= 1
+// `logs`, when not null, receives the generated logs the suites used (made or found in the cache).
 Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected,
-                                       const BenchOptions& options);
+                                       const BenchOptions& options,
+                                       std::vector<BenchLog>* logs = nullptr);
 
 // The median of `values` (the mean of the middle two for an even count); 0 when empty.
 double median(std::vector<double> values);

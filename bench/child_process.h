@@ -1,0 +1,40 @@
+// Running the real `bel` binary as a child of `bel bench` (SPEC section 8: P7, P8, P10, P11 are
+// figures of separate processes): its wall-clock time, exit code, output and peak resident
+// memory, as the kernel accounts them.
+//
+//   auto run = bel::bench::run_child({bel::bench::self_binary(), "activity", "--log", uri});
+//   if (!run.ok()) return run.error();            // the process could not be started
+//   if (run->exit_code != 0) fail(run->err);      // it ran and failed
+//   double s = run->seconds; int64_t rss = run->peak_rss_bytes;
+//
+// Linux only (fork, execv, wait4). Thread-safe in the sense of fork(): between fork and exec the
+// child only calls async-signal-safe functions, so a parent with actor threads may call it.
+#ifndef BEL_BENCH_CHILD_PROCESS_H_
+#define BEL_BENCH_CHILD_PROCESS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/error.h"
+
+namespace bel::bench {
+
+struct ChildRun {
+  int exit_code = -1;          // the child's exit status; 128 + signal when killed by one
+  double seconds = 0;          // from fork to its exit
+  int64_t peak_rss_bytes = 0;  // the child's maximum resident set size (ru_maxrss)
+  std::string out;             // its standard output
+  std::string err;             // its standard error
+};
+
+// Runs argv[0] (a path) with `argv`, standard input from /dev/null, and waits for it.
+// storage_unavailable when it cannot be started. REQUIRES: !argv.empty()
+Result<ChildRun> run_child(const std::vector<std::string>& argv);
+
+// The path of the running executable (/proc/self/exe), so `bel bench` runs the same `bel`.
+std::string self_binary();
+
+}  // namespace bel::bench
+
+#endif  // BEL_BENCH_CHILD_PROCESS_H_

@@ -1,0 +1,340 @@
+// P7, P8, P10, P11 and P12 of bench/log_suites.h: figures of separate `bel` processes, run as
+// children of `bel bench` (bench/child_process.h) on the logs of bench/bench_log.h.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <functional>
+
+#include "bench/child_process.h"
+#include "bench/coordinator_probe.h"
+#include "bench/log_suites.h"
+
+namespace bel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kMB = 1024.0 * 1024.0;
+
+std::string bel_binary(const SuiteRun& run) {
+  return run.options().bel_binary.empty() ? self_binary() : run.options().bel_binary;
+}
+
+// "bel ARGS exited with 1: <its standard error>", for a child that failed.
+std::string failure_text(const std::vector<std::string>& args, const ChildRun& child) {
+  std::string line;
+  for (const auto& a : args) line += " " + a;
+  std::string err = child.err;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return fmt::format("bel{} exited with {}: {}", line, child.exit_code, err);
+}
+
+// Runs `bel ARGS`: the run, whatever its exit code; an error when it cannot start.
+Result<ChildRun> run_bel_any(const SuiteRun& run, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {bel_binary(run)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_child(argv);
+}
+
+// Runs `bel ARGS`; an error also when it exits non-zero.
+Result<ChildRun> run_bel(const SuiteRun& run, const std::vector<std::string>& args) {
+  auto child = run_bel_any(run, args);
+  if (child.ok() && child->exit_code != 0) {
+    return make_error(ErrorCode::internal, failure_text(args, *child));
+  }
+  return child;
+}
+std::string key(const std::string& figure, const BenchLog& log) {
+  return figure + " " + log.scale.name;
+}
+
+// P7's and P8's repetitions on `log`: fresh `bel bench --probe-coordinator` processes, measured
+// once per run and log (P7 and P8 share them).
+Status probe(SuiteRun& run, const BenchLog& log) {
+  if (run.measured.count(key("P7", log)) > 0) return ok_status();
+  const int reps = run.options().repetitions;
+  std::vector<double> first, peak, rss, ready;
+  for (int rep = 0; rep < reps; ++rep) {
+    run.progress(log_phase("P7/P8", log, "coordinator start", rep, reps), rep, reps);
+    auto child = run_bel(run, {"bench", "--probe-coordinator", log.uri});
+    if (!child.ok()) return child.error();
+    auto p = parse_probe(child->out);
+    if (!p.ok()) return p.error();
+    first.push_back(p->first_answer_seconds);
+    peak.push_back(static_cast<double>(p->peak_rss_bytes) / kMB);
+    rss.push_back(static_cast<double>(p->rss_bytes) / kMB);
+    ready.push_back(p->views_ready_seconds);
+  }
+  run.measured[key("P7", log)] = first;
+  run.measured[key("P8", log)] = peak;
+  run.measured[key("P8 rss", log)] = rss;
+  run.measured[key("P7 views ready", log)] = ready;
+  return ok_status();
+}
+
+// P7 (`memory` false: seconds to the first answer) or P8 (peak RSS) of `log`, from the probes.
+Result<Figure> probe_figure(SuiteRun& run, const BenchLog& log, const std::string& id, bool memory,
+                            double limit) {
+  BEL_RETURN_IF_ERROR(probe(run, log));
+  const char* unit = memory ? "MB" : "s";
+  Figure f = log_figure(id, log, unit, fmt::format("<= {:g} {}", limit, unit));
+  f.values = run.measured[key(memory ? "P8" : "P7", log)];
+  finish_figure(f);
+  judge(run, f, f.value <= limit);
+  if (memory) {
+    f.what = fmt::format(
+        "peak RSS (VmHWM) of that coordinator process once every view has applied the {} log "
+        "({} partitions), write-side state included",
+        log.scale.name, log.scale.partitions);
+    f.detail =
+        fmt::format("RSS then: {:.0f} MB (median)", median(run.measured[key("P8 rss", log)]));
+  } else {
+    f.what = fmt::format(
+        "a fresh process starts a coordinator on the {} log (as bel serve does, without the "
+        "console endpoint) until its first activity answer at the log's last idx",
+        log.scale.name);
+    f.detail = fmt::format("every view caught up after {:.2f} s (median)",
+                           median(run.measured[key("P7 views ready", log)]));
+  }
+  return f;
+}
+
+struct ConsoleCommand {
+  const char* name;
+  bool show;  // a question about one key (else a whole-log question)
+  std::function<std::vector<std::string>(const BenchLog&)> args;
+};
+
+const std::vector<ConsoleCommand>& console_commands() {
+  static const std::vector<ConsoleCommand> commands = {
+      {"partitions show", true,
+       [](const BenchLog& l) {
+         return std::vector<std::string>{"partitions", "show", l.hot_partition};
+       }},
+      {"builds show", true,
+       [](const BenchLog& l) {
+         return std::vector<std::string>{"builds", "show", l.build_request_id};
+       }},
+      {"job-runs show", true,
+       [](const BenchLog& l) {
+         return std::vector<std::string>{"job-runs", "show", l.job_run_id};
+       }},
+      {"events list --partition", true,
+       [](const BenchLog& l) {
+         return std::vector<std::string>{"events",        "list",    "--partition",
+                                         l.hot_partition, "--limit", "10"};
+       }},
+      {"activity", false, [](const BenchLog&) { return std::vector<std::string>{"activity"}; }},
+      {"partitions list", false,
+       [](const BenchLog&) {
+         return std::vector<std::string>{"partitions", "list"};
+       }},
+      {"builds list", false,
+       [](const BenchLog&) {
+         return std::vector<std::string>{"builds", "list"};
+       }},
+      {"jobs list", false,
+       [](const BenchLog&) {
+         return std::vector<std::string>{"jobs", "list"};
+       }},
+  };
+  return commands;
+}
+
+// Milliseconds per run of `command` on `log` as a `bel` child with no coordinator, once per
+// run and log.
+Result<std::vector<double>> command_ms(SuiteRun& run, const BenchLog& log,
+                                       const ConsoleCommand& command) {
+  const std::string k = key(std::string("P10 ") + command.name, log);
+  if (auto it = run.measured.find(k); it != run.measured.end()) return it->second;
+  std::vector<std::string> args = command.args(log);
+  args.insert(args.end(), {"--log", log.uri, "--format", "json"});
+  const int reps = run.options().repetitions;
+  std::vector<double> ms;
+  for (int rep = 0; rep < reps; ++rep) {
+    run.progress(log_phase("P10", log, command.name, rep, reps), rep, reps);
+    auto child = run_bel_any(run, args);
+    if (!child.ok()) return child.error();
+    ms.push_back(child->seconds * 1000);
+    // A command that fails (a timeout on a slow machine) is a measured miss, not a lost suite.
+    if (child->exit_code != 0) run.failures[k] = failure_text(args, *child);
+  }
+  run.measured[k] = ms;
+  return ms;
+}
+
+// One row per console command: `log` beside `reference`, within `show_ratio` / `list_ratio`.
+Result<std::vector<Figure>> command_rows(SuiteRun& run, const std::string& prefix,
+                                         const BenchLog& log, const BenchLog& reference,
+                                         bool absolute_limits, double show_ratio,
+                                         double list_ratio) {
+  std::vector<Figure> out;
+  for (const auto& c : console_commands()) {
+    Figure f;
+    f.id = prefix + c.name;
+    f.unit = "ms";
+    f.events = log.events;
+    f.baseline_events = reference.events;
+    const double limit_ms = c.show ? 100 : 500;
+    const double ratio = c.show ? show_ratio : list_ratio;
+    f.target = absolute_limits ? fmt::format("<= {:g} ms and <= {:g}x", limit_ms, ratio)
+                               : fmt::format("<= {:g}x", ratio);
+    auto values = command_ms(run, log, c);
+    if (!values.ok()) return values.error();
+    auto baselines = command_ms(run, reference, c);
+    if (!baselines.ok()) return baselines.error();
+    f.values = *values;
+    f.baselines = *baselines;
+    finish_figure(f);
+    std::string failed;
+    for (const BenchLog* l : {&log, &reference}) {
+      auto it = run.failures.find(key(std::string("P10 ") + c.name, *l));
+      if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
+    }
+    judge(run, f, failed.empty() && f.ratio <= ratio && (!absolute_limits || f.value <= limit_ms));
+    if (!failed.empty()) f.detail = "FAILED: " + failed;
+    f.what = fmt::format("`bel {}` on the {} log, no coordinator running: wall ms of the process",
+                         c.name, log.scale.name);
+    f.baseline_what = fmt::format("the same command on the {} log", reference.scale.name);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// SQLite's own integrity check of the log, in this process: seconds.
+Result<double> integrity_check_seconds(const BenchLog& log) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(log.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return make_error(ErrorCode::storage_unavailable, "bench: cannot open " + log.path);
+  }
+  const auto start = Clock::now();
+  sqlite3_stmt* stmt = nullptr;
+  std::string verdict;
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    verdict = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  if (verdict != "ok") {
+    return make_error(ErrorCode::storage_corrupt,
+                      "bench: integrity_check of " + log.path + ": " + verdict);
+  }
+  return seconds;
+}
+
+// `bel ARGS` on `log`: an events/s row and a peak-RSS row.
+Result<std::vector<Figure>> command_rate_rows(SuiteRun& run, const BenchLog& log,
+                                              const std::string& name,
+                                              const std::vector<std::string>& args) {
+  Figure rate = log_figure("P11 " + name, log, "events/s", ">= 1000000/s");
+  Figure rss = log_figure("P11 " + name + " peak RSS", log, "MB", "<= 500 MB");
+  const int reps = run.options().repetitions;
+  for (int rep = 0; rep < reps; ++rep) {
+    run.progress(log_phase("P11", log, name, rep, reps), rep, reps);
+    auto child = run_bel_any(run, args);
+    if (!child.ok()) return child.error();
+    if (child->exit_code != 0) rate.detail = "FAILED: " + failure_text(args, *child);
+    rate.values.push_back(child->seconds > 0 ? static_cast<double>(log.events) / child->seconds
+                                             : 0);
+    rss.values.push_back(static_cast<double>(child->peak_rss_bytes) / kMB);
+  }
+  finish_figure(rate);
+  finish_figure(rss);
+  judge(run, rate, rate.value >= 1000000 && rate.detail.empty());
+  judge(run, rss, rss.value <= 500);
+  rate.what = fmt::format("events of the {} log per second of `bel {}` (the whole process)",
+                          log.scale.name, name);
+  rss.what = fmt::format("peak RSS of that `bel {}` process", name);
+  return std::vector<Figure>{rate, rss};
+}
+
+}  // namespace
+
+Result<Figure> measure_p7(SuiteRun& run) {
+  auto log = run.main_log();
+  if (!log.ok()) return log.error();
+  return probe_figure(run, **log, "P7", /*memory=*/false, 0.5);
+}
+
+Result<Figure> measure_p8(SuiteRun& run) {
+  auto log = run.main_log();
+  if (!log.ok()) return log.error();
+  return probe_figure(run, **log, "P8", /*memory=*/true, 500);
+}
+
+Result<std::vector<Figure>> measure_p10(SuiteRun& run) {
+  auto log = run.main_log();
+  if (!log.ok()) return log.error();
+  auto small = run.small_log();
+  if (!small.ok()) return small.error();
+  return command_rows(run, "P10 ", **log, **small, /*absolute_limits=*/true, 2, 3);
+}
+
+Result<std::vector<Figure>> measure_p11(SuiteRun& run) {
+  auto log = run.main_log();
+  if (!log.ok()) return log.error();
+  const BenchLog& l = **log;
+  auto out = command_rate_rows(run, l, "check", {"check", "--log", l.uri, "--format", "json"});
+  if (!out.ok()) return out.error();
+  Figure integrity = log_figure("P11 integrity_check", l, "events/s", "reported (no target)");
+  for (int rep = 0; rep < run.options().repetitions; ++rep) {
+    auto seconds = integrity_check_seconds(l);
+    if (!seconds.ok()) return seconds.error();
+    integrity.values.push_back(*seconds > 0 ? static_cast<double>(l.events) / *seconds : 0);
+  }
+  finish_figure(integrity);
+  integrity.pass_note = "reported";
+  integrity.what =
+      "SQLite's PRAGMA integrity_check of the log (timed apart from bel check): "
+      "events of the log per second";
+  out->push_back(std::move(integrity));
+  auto rebuild = command_rate_rows(run, l, "views rebuild",
+                                   {"views", "rebuild", "--log", l.uri, "--format", "json"});
+  if (!rebuild.ok()) return rebuild.error();
+  for (auto& f : *rebuild) out->push_back(std::move(f));
+  return out;
+}
+
+Result<std::vector<Figure>> measure_p12(SuiteRun& run) {
+  if (!run.growth_enabled()) {
+    Figure f;
+    f.id = "P12";
+    f.target = "P7 <= 1 s, P8 <= 1 GB, P10 within 2x of 1M, P9 unchanged";
+    f.pass_note = "not measured: run with --scale 10m (never in CI)";
+    f.what = "growth to a 10M-event log over ~1M partitions";
+    f.baseline_what = "the 1M-event log's figures";
+    return std::vector<Figure>{f};
+  }
+  auto main_log = run.main_log();
+  if (!main_log.ok()) return main_log.error();
+  auto growth = run.growth_log();
+  if (!growth.ok()) return growth.error();
+  const BenchLog& m = **main_log;
+  const BenchLog& g = **growth;
+  std::vector<Figure> out;
+  auto p7 = probe_figure(run, g, "P12 P7", /*memory=*/false, 1.0);
+  if (!p7.ok()) return p7.error();
+  out.push_back(std::move(*p7));
+  auto p8 = probe_figure(run, g, "P12 P8", /*memory=*/true, 1024);
+  if (!p8.ok()) return p8.error();
+  out.push_back(std::move(*p8));
+  Figure p9 = log_figure("P12 P9", g, "bytes/event", "unchanged (<= 1.1x)");
+  p9.values = {static_cast<double>(log_bytes_on_disk(g.path)) / static_cast<double>(g.events)};
+  p9.baselines = {static_cast<double>(log_bytes_on_disk(m.path)) / static_cast<double>(m.events)};
+  p9.baseline_events = m.events;
+  finish_figure(p9);
+  judge(run, p9, p9.ratio <= 1.1);
+  p9.what = fmt::format("bytes on disk per event of the {} log", g.scale.name);
+  p9.baseline_what = fmt::format("the same of the {} log", m.scale.name);
+  out.push_back(std::move(p9));
+  auto p10 = command_rows(run, "P12 P10 ", g, m, /*absolute_limits=*/false, 2, 2);
+  if (!p10.ok()) return p10.error();
+  for (auto& f : *p10) out.push_back(std::move(f));
+  return out;
+}
+
+}  // namespace bel::bench

@@ -1,0 +1,96 @@
+#include "bench/query_client.h"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "actors/caf_support.h"
+
+namespace bel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using actors::query_atom;
+
+constexpr std::chrono::seconds kQueryTimeout{120};
+
+struct Outcome {
+  int64_t answered = 0;
+  int64_t failed = 0;
+  std::string first_error;
+  double seconds = 0;
+};
+
+struct QueryClientState {
+  actors::BelApi api;
+  const std::vector<Query>* queries = nullptr;
+  int64_t count = 0;
+  int64_t sent = 0;
+  int64_t in_flight = 0;
+  Outcome outcome;
+  Clock::time_point start;
+  std::shared_ptr<std::promise<Outcome>> done;
+  static inline const char* name = "bel.bench.query_client";
+};
+
+using QueryClient = caf::stateful_actor<QueryClientState>*;
+
+void send_query(QueryClient self);
+
+void on_answer(QueryClient self, const caf::error* error) {
+  auto& st = self->state;
+  --st.in_flight;
+  if (error == nullptr) {
+    ++st.outcome.answered;
+  } else if (st.outcome.failed++ == 0) {
+    st.outcome.first_error = actors::from_caf_error(*error).to_string();
+  }
+  if (st.sent < st.count) {
+    send_query(self);
+  } else if (st.in_flight == 0) {
+    st.outcome.seconds = std::chrono::duration<double>(Clock::now() - st.start).count();
+    st.done->set_value(st.outcome);
+    self->quit();
+  }
+}
+
+void send_query(QueryClient self) {
+  auto& st = self->state;
+  const Query& q = (*st.queries)[static_cast<size_t>(st.sent++) % st.queries->size()];
+  ++st.in_flight;
+  self->request(st.api, kQueryTimeout, query_atom::value, q)
+      .then([=](const QueryResult&) { on_answer(self, nullptr); },
+            [=](const caf::error& e) { on_answer(self, &e); });
+}
+
+caf::behavior query_client(QueryClient self, actors::BelApi api, const std::vector<Query>* queries,
+                           int64_t count, int window, std::shared_ptr<std::promise<Outcome>> done) {
+  auto& st = self->state;
+  st.api = std::move(api);
+  st.queries = queries;
+  st.count = count;
+  st.done = std::move(done);
+  st.start = Clock::now();
+  while (st.sent < st.count && st.in_flight < window) send_query(self);
+  // Nothing sends this; the behavior only keeps the actor alive while answers are due.
+  return {[](actors::tick_atom) {}};
+}
+
+}  // namespace
+
+Result<double> measure_query_rate(caf::actor_system& system, const actors::BelApi& api,
+                                  const std::vector<Query>& queries, int64_t count, int window) {
+  auto done = std::make_shared<std::promise<Outcome>>();
+  auto finished = done->get_future();
+  system.spawn(query_client, api, &queries, count, window, done);
+  const Outcome outcome = finished.get();
+  if (outcome.failed > 0) {
+    return make_error(ErrorCode::internal, std::to_string(outcome.failed) + " of " +
+                                               std::to_string(count) +
+                                               " queries failed; first: " + outcome.first_error);
+  }
+  return outcome.seconds > 0 ? static_cast<double>(outcome.answered) / outcome.seconds : 0.0;
+}
+
+}  // namespace bel::bench
