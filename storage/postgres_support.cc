@@ -79,6 +79,14 @@ Status PgConnection::connect() {
     conn_ = nullptr;
   }
   prepared_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: PostgreSQL is unreachable; retrying in {} ms", uri_,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      next_attempt_ - now)
+                                      .count()));
+  }
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(uri_.c_str(), &parse_error);
   if (parsed == nullptr) {
@@ -93,9 +101,14 @@ Status PgConnection::connect() {
     std::string why = trimmed(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
+    backoff_ = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(2000),
+        backoff_.count() == 0 ? std::chrono::milliseconds(50) : backoff_ * 2);
+    next_attempt_ = std::chrono::steady_clock::now() + backoff_;
     return make_error(ErrorCode::storage_unavailable,
                       fmt::format("{}: cannot connect to PostgreSQL: {}", uri_, why));
   }
+  backoff_ = std::chrono::milliseconds(0);
   // Quiet NOTICEs ("relation already exists, skipping") instead of printing them on stderr.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   return ok_status();

@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,8 @@ class PgConnection {
 
   // Connects (again, after a loss). storage_unavailable with libpq's message when the server
   // cannot be reached or refuses the login; unsupported_uri when the URI does not parse.
+  // After a failed attempt the next ones wait out a backoff (50 ms doubling to 2 s): a call
+  // within it fails at once with storage_unavailable instead of knocking again.
   Status connect();
   // True after a successful connect() while libpq still believes the connection is up.
   bool connected() const;
@@ -84,6 +87,8 @@ class PgConnection {
   PGconn* conn_ = nullptr;
   std::vector<std::string> prepared_;  // statement names prepared on this connection
   std::string last_sqlstate_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::milliseconds backoff_{0};
 };
 
 }  // namespace bel::storage
