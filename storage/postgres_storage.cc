@@ -125,11 +125,13 @@ Status PostgresStorage::initialize() {
   return created;
 }
 
-Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& events) {
+Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& events,
+                                               std::optional<int64_t> expected_last_idx) {
   BEL_RETURN_IF_ERROR(db_.command(kLockSql, "append: lock"));
   BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));
   auto last = last_idx();
   if (!last.ok()) return last.error();
+  if (expected_last_idx && *last != *expected_last_idx) return int64_t{0};
   const int64_t first_idx = *last + 1;
   std::string event_rows;
   std::string key_rows;
@@ -220,12 +222,25 @@ Error PostgresStorage::duplicate_error(const std::vector<BuildEvent>& events) {
 }
 
 Result<std::vector<int64_t>> PostgresStorage::append_batch(const std::vector<BuildEvent>& events) {
+  auto idxs = append(events, std::nullopt);
+  if (!idxs.ok()) return idxs.error();
+  return std::move(**idxs);
+}
+
+Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if_last(
+    int64_t expected_last_idx, const std::vector<BuildEvent>& events) {
+  return append(events, expected_last_idx);
+}
+
+Result<std::optional<std::vector<int64_t>>> PostgresStorage::append(
+    const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx) {
+  using Idxs = std::optional<std::vector<int64_t>>;
   if (options_.read_only) return read_only_error(uri(), "append_batch");
-  if (events.empty()) return std::vector<int64_t>{};
+  if (events.empty()) return Idxs(std::vector<int64_t>{});
   auto written = [&]() -> Result<int64_t> {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "append: begin"));
-    auto first_idx = insert_locked(events);
-    if (!first_idx.ok()) return first_idx.error();
+    auto first_idx = insert_locked(events, expected_last_idx);
+    if (!first_idx.ok() || *first_idx == 0) return first_idx;
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::commit));
     BEL_RETURN_IF_ERROR(db_.command("COMMIT", "append: commit"));
     return first_idx;
@@ -235,11 +250,15 @@ Result<std::vector<int64_t>> PostgresStorage::append_batch(const std::vector<Bui
     ++counters_.failed_commits;
     return written.error();
   }
+  if (*written == 0) {  // the log moved on: nothing stored
+    db_.rollback();
+    return Idxs();
+  }
   ++counters_.commits;
   counters_.events_appended += static_cast<int64_t>(events.size());
   std::vector<int64_t> idxs(events.size());
   for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
-  return idxs;
+  return Idxs(std::move(idxs));
 }
 
 Result<EventPage> PostgresStorage::list_events(int64_t since_idx, const EventFilter& filter,

@@ -50,6 +50,9 @@ class PostgresStorage : public Storage {
   const std::string& uri() const override { return db_.uri(); }
   Status initialize() override;
   Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
+  bool has_other_writers() const override { return true; }
+  Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
+      int64_t expected_last_idx, const std::vector<BuildEvent>& events) override;
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
   // Newest first: events with idx < before_idx (0: from the newest).
   Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
@@ -65,15 +68,20 @@ class PostgresStorage : public Storage {
   Result<std::unique_ptr<Storage>> open_reader() override;
 
   // Waits up to `timeout` for a commit by any process that NOTIFYs this log; true when one
-  // arrived (or the wait could not be set up and the caller should simply read again). Cheap
-  // to call in a loop: the LISTEN is issued once per connection.
-  Result<bool> wait_for_commit(std::chrono::milliseconds timeout);
+  // arrived (or the connection broke and the caller should simply read again). Cheap to call in
+  // a loop: the LISTEN is issued once per connection.
+  Result<bool> wait_for_commit(std::chrono::milliseconds timeout) override;
 
  private:
   PostgresStorage(std::string uri, StorageOptions options);
 
   Status consult_fault_hook(FaultPoint point) const;
-  Result<int64_t> insert_locked(const std::vector<BuildEvent>& events);
+  // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
+  // is set and the log has moved past it.
+  Result<int64_t> insert_locked(const std::vector<BuildEvent>& events,
+                                std::optional<int64_t> expected_last_idx);
+  Result<std::optional<std::vector<int64_t>>> append(const std::vector<BuildEvent>& events,
+                                                     std::optional<int64_t> expected_last_idx);
   Error duplicate_error(const std::vector<BuildEvent>& events);
   Result<EventPage> scan(int64_t bound_idx, bool backward, const EventFilter& filter, int limit);
   Result<std::string> schema_name();

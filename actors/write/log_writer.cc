@@ -113,7 +113,19 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
     return make_error(ErrorCode::invalid_argument, "append: the batch has no events");
   }
   if (options_.read_only) return storage::read_only_error(storage_->uri(), "append");
-  TicketState ticket{next_ticket_++, {}};
+  const Ticket id = next_ticket_++;
+  if (storage_->has_other_writers()) ticket_batches_.push_back(batch);
+  if (auto ok = stage_ticket(id, std::move(batch), warnings); !ok.ok()) {
+    if (storage_->has_other_writers()) ticket_batches_.pop_back();
+    stats_.set_rejected(stats_.rejected() + 1);
+    return ok.error();
+  }
+  return id;
+}
+
+Status LogWriter::stage_ticket(Ticket id, std::vector<BuildEvent> batch,
+                               std::vector<std::string>* warnings) {
+  TicketState ticket{id, {}};
   const auto mark = rules_.mark();
   const size_t staged_before = staged_.size();
   std::vector<std::string> local_warnings;
@@ -124,8 +136,7 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
       staged_ids_.erase(staged_[i].event_id());
     }
     staged_.resize(staged_before);
-    stats_.set_rejected(stats_.rejected() + 1);
-    return status.error();
+    return status;
   }
   for (const auto& a : ticket.acks) {
     if (a.duplicate) stats_.set_duplicates(stats_.duplicates() + 1);
@@ -135,7 +146,7 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
     warnings->insert(warnings->end(), local_warnings.begin(), local_warnings.end());
   }
   tickets_.push_back(std::move(ticket));
-  return tickets_.back().id;
+  return ok_status();
 }
 
 Status LogWriter::validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
@@ -201,21 +212,25 @@ Status LogWriter::validate_and_stage(std::vector<BuildEvent>& batch, TicketState
 
 LogWriter::CommitResult LogWriter::commit() {
   CommitResult out;
-  if (tickets_.empty()) return out;
+  std::vector<BuildEvent> followed;  // committed by other writers first (shared logs)
+  std::vector<int64_t> idxs;
   if (!staged_.empty()) {
-    auto idxs = storage_->append_batch(staged_);
-    if (!idxs.ok()) {
+    auto appended = append_staged(followed);
+    if (!appended.ok()) {
       // Nothing was stored: forget the staged transitions and fail every waiting batch.
       rules_.rollback(0);
-      for (auto& t : tickets_) out.tickets.emplace_back(t.id, idxs.error());
-      staged_.clear();
-      staged_ids_.clear();
+      for (auto& t : tickets_) out.tickets.emplace_back(t.id, appended.error());
       tickets_.clear();
-      return out;
+    } else {
+      idxs = std::move(*appended);
     }
-    rules_.commit();
-    for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx((*idxs)[i]);
-    last_idx_ = idxs->back();
+  }
+  for (auto& [ticket, error] : failed_tickets_) out.tickets.emplace_back(ticket, std::move(error));
+  failed_tickets_.clear();
+  rules_.commit();
+  if (!idxs.empty()) {
+    for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx(idxs[i]);
+    last_idx_ = idxs.back();
     stats_.set_max_group_events(
         std::max<int64_t>(stats_.max_group_events(), static_cast<int64_t>(staged_.size())));
     stats_.set_last_idx(last_idx_);
@@ -232,10 +247,15 @@ LogWriter::CommitResult LogWriter::commit() {
     }
     out.tickets.emplace_back(t.id, std::move(acks));
   }
-  out.committed = std::move(staged_);
+  out.committed = std::move(followed);
+  if (!idxs.empty()) {
+    out.committed.insert(out.committed.end(), std::make_move_iterator(staged_.begin()),
+                         std::make_move_iterator(staged_.end()));
+  }
   staged_.clear();
   staged_ids_.clear();
   tickets_.clear();
+  ticket_batches_.clear();
   return out;
 }
 

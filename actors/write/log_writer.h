@@ -77,6 +77,13 @@ class LogWriter {
   // Sets the log's validation mode (stored in meta). REQUIRES: nothing staged.
   Status set_mode(write::ValidationMode mode);
 
+  // Logs with other writers (Storage::has_other_writers, e.g. PostgreSQL): folds the events the
+  // others committed since last_idx() into the transition state and judges every staged batch
+  // again on top of them; a batch no longer allowed gets its error from the next commit(). Returns
+  // the others' events, ascending idx, for the caller to publish like its own commits. commit()
+  // follows by itself when the log moved under it. Nothing to do on a log with one writer.
+  Result<std::vector<BuildEvent>> follow();
+
   // Sets a meta value of the log; kValidationModeKey ("strict" / "lenient") switches the rules
   // too, and any other value is invalid_argument naming it. REQUIRES: nothing staged.
   Status set_meta(const std::string& key, const std::string& value);
@@ -100,6 +107,12 @@ class LogWriter {
   Status rebuild_rules();
   Status validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
                             std::vector<std::string>* warnings);
+  // The staged events appended in one transaction: unconditionally on a log with one writer;
+  // with other writers only on top of last_idx_, following them (into `followed`) and judging
+  // the staged batches again until it holds. Empty when no staged event is left to append.
+  Result<std::vector<int64_t>> append_staged(std::vector<BuildEvent>& followed);
+  // Stages `batch` as ticket `id` on top of what is staged; on error undoes its part.
+  Status stage_ticket(Ticket id, std::vector<BuildEvent> batch, std::vector<std::string>* warnings);
 
   std::unique_ptr<storage::Storage> storage_;
   LogWriterOptions options_;
@@ -109,6 +122,10 @@ class LogWriter {
   std::vector<BuildEvent> staged_;
   std::vector<TicketState> tickets_;
   std::unordered_map<std::string, size_t> staged_ids_;  // event_id -> position in staged_
+  // With other writers: each staged ticket's batch as given, to judge again after following.
+  std::vector<std::vector<BuildEvent>> ticket_batches_;
+  // Tickets that following made invalid, answered by the next commit().
+  std::vector<std::pair<Ticket, Error>> failed_tickets_;
   StorageStats stats_;
 };
 

@@ -37,6 +37,7 @@ std::shared_ptr<spdlog::logger> storage_log() {
 }
 
 void schedule_index(StoragePointer self);
+void publish(StoragePointer self, std::vector<BuildEvent> committed);
 
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
@@ -73,12 +74,34 @@ void commit_staged(StoragePointer self) {
   storage_log()->debug("committed events={} idx={}..{}", result.committed.size(),
                        result.committed.front().idx(), result.committed.back().idx());
   schedule_index(self);
-  if (st.subscribers.empty()) return;
+  publish(self, std::move(result.committed));
+}
+
+void publish(StoragePointer self, std::vector<BuildEvent> committed) {
+  auto& st = self->state;
+  if (st.subscribers.empty() || committed.empty()) return;
   // One message shared by every subscriber (CAF messages are copy-on-write).
-  auto msg = caf::make_message(committed_atom::value, std::move(result.committed));
+  auto msg = caf::make_message(committed_atom::value, std::move(committed));
   for (const auto& sub : st.subscribers) {
     sub->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
+}
+
+// Logs with other writers: fold and publish what they committed. With batches staged, the next
+// commit follows by itself (and publishes the others' events before its own).
+void follow(StoragePointer self) {
+  auto& st = self->state;
+  if (st.writer->staged_tickets() > 0) return;
+  auto followed = st.writer->follow();
+  if (!followed.ok()) {
+    storage_log()->warn("following other writers failed error=\"{}\"",
+                        followed.error().to_string());
+    return;
+  }
+  if (followed->empty()) return;
+  storage_log()->debug("followed events={} idx={}..{}", followed->size(),
+                       followed->front().idx(), followed->back().idx());
+  publish(self, std::move(*followed));
 }
 
 // After a commit: schedule the indexer. A long tail is indexed right after the messages already
@@ -130,7 +153,17 @@ Result<LogWriter::Ticket> stage(StoragePointer self, std::vector<BuildEvent> bat
                           std::to_string(st.config.max_pending_events) + "); retry later");
   }
   std::vector<std::string> warnings;
+  // With other writers a batch is judged again on the log as it now is before it is refused:
+  // the state it failed on may be older than what its sender saw committed elsewhere.
+  std::vector<BuildEvent> retry;
+  if (st.writer->storage().has_other_writers()) retry = batch;
   auto ticket = st.writer->stage(std::move(batch), &warnings);
+  if (!ticket.ok() && !retry.empty()) {
+    commit_staged(self);
+    follow(self);
+    warnings.clear();
+    ticket = st.writer->stage(std::move(retry), &warnings);
+  }
   for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
   if (!ticket.ok()) {
     storage_log()->info("rejected append code={} error=\"{}\"", to_string(ticket.error().code),
@@ -231,17 +264,51 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](flush_atom) { commit_staged(self); },
       [=](index_atom) { index_tail(self); },
+      [=](follow_atom) { follow(self); },
   };
+}
+
+// Logs with other writers: a detached actor that blocks on the log's commit notifications (its
+// own connection) and tells the storage actor to follow; it stops with the storage actor.
+void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
+                          std::shared_ptr<storage::Storage> reader,
+                          std::chrono::milliseconds interval) {
+  system.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(log);
+    self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
+    self->send(self, tick_atom::value);
+    return {[=](tick_atom) {
+      auto woke = reader->wait_for_commit(interval);
+      if (!woke.ok()) {
+        storage_log()->warn("commit watcher: {}", woke.error().to_string());
+      }
+      self->send(log, follow_atom::value);
+      self->send(self, tick_atom::value);
+    }};
+  });
 }
 
 }  // namespace
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {
+  std::shared_ptr<storage::Storage> watched;
+  if (writer->storage().has_other_writers()) {
+    auto reader = writer->storage().open_reader();
+    if (reader.ok()) {
+      watched = std::move(*reader);
+    } else {
+      storage_log()->warn("no commit watcher (other writers' events arrive with the next commit): "
+                          "{}",
+                          reader.error().to_string());
+    }
+  }
   // The writer moves into the actor's state when its behavior is built, on the actor's thread.
   auto holder = std::make_shared<std::unique_ptr<LogWriter>>(std::move(writer));
-  return system.spawn<caf::detached>(
+  auto log = system.spawn<caf::detached>(
       [holder, config](StoragePointer self) { return storage_actor(self, holder.get(), config); });
+  if (watched) spawn_commit_watcher(system, log, std::move(watched), config.follow_interval);
+  return log;
 }
 
 }  // namespace bel::actors
