@@ -1,5 +1,6 @@
 #include "actors/coordinator.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "actors/coordinator_options.h"
@@ -23,6 +24,8 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
                                  CoordinatorOptions options) {
   auto parsed = storage::parse_storage_uri(uri);
   if (!parsed.ok()) return parsed.error();
+  // A writable SQLite open takes the log file's writer lock (storage/writer_lock.h): a second
+  // writer of the same file, in this process or another, whatever path names it, is refused here.
   options.storage.read_only = options.storage.read_only || options.read_only;
   auto log = storage::open_storage(uri, options.storage);
   if (!log.ok()) return log.error();
@@ -42,9 +45,14 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
     config.views.snapshot_every_events = 0;
     config.views.snapshot_interval = std::chrono::milliseconds(0);
   }
+  config.log_uri = uri;
   config.open_reader = [reader_root] { return reader_root->open_reader(); };
   const bool in_process = parsed->scheme != storage::UriScheme::sqlite;
-  const storage::StorageOptions storage_options = options.storage;
+  storage::StorageOptions storage_options = options.storage;
+  // The failed storage actor's connection may still be closing when the log is reopened (on a
+  // helper thread, not the supervisor's): wait a moment for its writer lock.
+  storage_options.writer_lock_wait = std::max<std::chrono::milliseconds>(
+      storage_options.writer_lock_wait, std::chrono::seconds(10));
   config.open_writer = [uri, in_process,
                         storage_options]() -> Result<std::unique_ptr<LogWriter>> {
     if (in_process || storage_options.read_only) {

@@ -27,7 +27,10 @@ struct CoordinatorOptions;
 void configure_actor_system(caf::actor_system_config& config);
 
 // Opens the log at `uri` for writing (creating or migrating its schema), folds it into the
-// transition state, and spawns the coordinator's actors. Errors name the URI.
+// transition state, and spawns the coordinator's actors. Errors name the URI. An SQLite log is
+// written by one writer at a time (SPEC R7): while another process, or another coordinator of
+// this one, writes the same file (through any path: symlink, hard link, relative), this fails
+// with storage_unavailable naming the holder; the lock is held until the coordinator stops.
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri);
 // The same with `options` (include actors/coordinator_options.h).
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,

@@ -3,10 +3,12 @@
 #include <array>
 #include <deque>
 #include <set>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/component_log.h"
+#include "actors/fail_answers.h"
 #include "actors/read/query_actor.h"
 #include "projections/queries.h"
 
@@ -19,6 +21,16 @@ using projections::kViewCount;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
 // A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
+// Reopening the log after the storage actor failed replays it; a log of millions of events takes
+// minutes.
+constexpr auto kReopenTimeout = std::chrono::seconds(3600);
+
+using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
+// Opens the log again and spawns its new storage actor, on its own thread.
+using StorageOpener = caf::typed_actor<caf::replies_to<reopen_atom>::with<StorageActor>>;
+// An append admitted to the storage actor is answered after its COMMIT; a storage actor that
+// fails answers with its error (R9). This only bounds a storage actor that hangs.
+constexpr auto kAppendTimeout = std::chrono::seconds(300);
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
   static const auto logger = component_log("supervisor");
@@ -43,12 +55,31 @@ struct SupervisorState {
   bool stopping = false;
   // Every child ever spawned (exit messages from them are not shutdown requests).
   std::set<caf::actor_addr> children;
+  // Appends admitted to the storage actor and not answered yet (SPEC R5), and their peak.
+  PendingLoad pending;
+  // A new storage actor is being started (reopen_storage).
+  bool reopening = false;
+  size_t peak_pending_bytes = 0;
+  int64_t overloaded = 0;
+  // Each admitted append not answered yet: its load and how to answer it with an error, should
+  // the storage actor stop or the supervisor fail before it is answered (R9).
+  struct InFlight {
+    PendingLoad load;
+    std::function<void(const caf::error&)> fail;
+  };
+  std::unordered_map<uint64_t, InFlight> in_flight;
+  uint64_t next_flight = 0;
   static inline const char* name = "bel.supervisor";
 };
 
 using SupervisorPointer = BelApi::stateful_pointer<SupervisorState>;
 
-Error unavailable(const char* what) {
+Error unavailable(const char* what, bool reopening = false) {
+  if (reopening) {
+    return make_error(ErrorCode::storage_unavailable,
+                      std::string("the coordinator's ") + what +
+                          " is restarting (reopening the log after a failure); retry shortly");
+  }
   return make_error(ErrorCode::storage_unavailable,
                     std::string("the coordinator's ") + what + " is not running (restart limit "
                     "reached; see the coordinator's log)");
@@ -142,6 +173,87 @@ void stop_view(SupervisorPointer self, size_t k) {
   view = ViewActor{};
 }
 
+// Removes an admitted append from the pending load; false when it was answered already (with an
+// error, when its storage actor stopped first).
+bool settle(SupervisorPointer self, uint64_t flight) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(flight);
+  if (it == st.in_flight.end()) return false;
+  st.pending.events -= it->second.load.events;
+  st.pending.bytes -= it->second.load.bytes;
+  st.in_flight.erase(it);
+  return true;
+}
+
+// Answers every admitted append not answered yet with `err` (R9).
+void fail_in_flight(SupervisorPointer self, const caf::error& err) {
+  auto& st = self->state;
+  for (auto& [id, flight] : st.in_flight) flight.fail(err);
+  st.in_flight.clear();
+  st.pending = PendingLoad{};
+}
+
+// Reopens the log for a new storage actor. Opening replays the log, which takes as long as the log
+// is big: it runs on a detached helper's own thread, never on the supervisor's (a scheduler
+// thread), so the supervisor keeps answering meanwhile (appends: storage_unavailable, "the log is
+// being reopened"; queries as usual).
+void reopen_storage(SupervisorPointer self) {
+  auto& st = self->state;
+  st.reopening = true;
+  auto open_writer = st.config.open_writer;
+  auto storage_config = st.config.storage;
+  caf::actor_addr supervisor_addr = self->address();
+  auto opener = self->home_system().spawn<caf::detached>(
+      [open_writer, storage_config, supervisor_addr](StorageOpener::pointer helper)
+          -> StorageOpener::behavior_type {
+        return {
+            [=](reopen_atom) -> caf::result<StorageActor> {
+              helper->quit();  // one answer, then done
+              auto writer = open_writer ? open_writer()
+                                        : Result<std::unique_ptr<LogWriter>>(make_error(
+                                              ErrorCode::storage_unavailable, "no reopen"));
+              if (!writer.ok()) return to_caf_error(writer.error());
+              auto storage = spawn_storage_actor(helper->home_system(), std::move(*writer),
+                                                 storage_config);
+              // It stops with the supervisor, even one that ended while the log was reopened
+              // (attaching to an ended actor runs the functor at once).
+              caf::actor_addr weak = storage.address();
+              auto supervisor = caf::actor_cast<caf::strong_actor_ptr>(supervisor_addr);
+              if (!supervisor) {
+                caf::anon_send_exit(weak, caf::exit_reason::user_shutdown);
+              } else {
+                supervisor->get()->attach_functor([weak](const caf::error&) {
+                  caf::anon_send_exit(weak, caf::exit_reason::user_shutdown);
+                });
+              }
+              return storage;
+            },
+        };
+      });
+  self->request(opener, kReopenTimeout, reopen_atom::value)
+      .then(
+          [self](StorageActor& storage) {
+            auto& s = self->state;
+            s.reopening = false;
+            if (s.stopping) {
+              self->send_exit(storage, caf::exit_reason::user_shutdown);
+              return;
+            }
+            s.storage = std::move(storage);
+            adopt(self, s.storage);
+            // The views are subscribed to the dead actor: start them again on the new one.
+            for (size_t k = 0; k < kViewCount; ++k) {
+              stop_view(self, k);
+              start_view(self, k);
+            }
+          },
+          [self](caf::error& e) {
+            self->state.reopening = false;
+            supervisor_log()->error("storage actor not restarted: {}",
+                                    from_caf_error(e).to_string());
+          });
+}
+
 void on_down(SupervisorPointer self, const caf::down_msg& down) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -149,21 +261,15 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
   if (st.storage && st.storage.address() == down.source) {
     supervisor_log()->error("storage actor down reason={}", reason);
     st.storage = StorageActor{};
+    // Answers it sent before it stopped arrived before this message; the rest never will.
+    fail_in_flight(self, to_caf_error(make_error(
+                             ErrorCode::storage_unavailable,
+                             "the storage actor stopped (" + reason +
+                                 ") before answering; the append may or may not be stored: "
+                                 "retry it with the same event_id (a stored one is answered as "
+                                 "a duplicate)")));
     if (!allow_restart(self, st.storage_restarts, "the storage actor")) return;
-    auto writer = st.config.open_writer ? st.config.open_writer()
-                                        : Result<std::unique_ptr<LogWriter>>(make_error(
-                                              ErrorCode::storage_unavailable, "no reopen"));
-    if (!writer.ok()) {
-      supervisor_log()->error("storage actor not restarted: {}", writer.error().to_string());
-      return;
-    }
-    st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
-    adopt(self, st.storage);
-    // The views are subscribed to the dead actor: start them again on the new one.
-    for (size_t k = 0; k < kViewCount; ++k) {
-      stop_view(self, k);
-      start_view(self, k);
-    }
+    reopen_storage(self);
     return;
   }
   if (st.query && st.query.address() == down.source) {
@@ -183,6 +289,35 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
       return;
     }
   }
+}
+
+// Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
+// events and bytes, refused at once), and answers it with the storage actor's answer.
+template <class Answer, class Payload>
+caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
+                                 const PendingLoad& load) {
+  auto& st = self->state;
+  if (!st.storage) return to_caf_error(unavailable("storage actor", st.reopening));
+  if (auto ok = check_pending(st.config.storage, st.pending, load, st.config.log_uri); !ok.ok()) {
+    ++st.overloaded;
+    return to_caf_error(ok.error());
+  }
+  st.pending.events += load.events;
+  st.pending.bytes += load.bytes;
+  st.peak_pending_bytes = std::max(st.peak_pending_bytes, st.pending.bytes);
+  auto rp = self->make_response_promise<Answer>();
+  const uint64_t flight = ++st.next_flight;
+  st.in_flight.emplace(
+      flight, SupervisorState::InFlight{load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
+  self->request(st.storage, kAppendTimeout, append_atom::value, std::move(payload))
+      .then(
+          [self, rp, flight](Answer& answer) mutable {
+            if (settle(self, flight)) rp.deliver(std::move(answer));
+          },
+          [self, rp, flight](caf::error& e) mutable {
+            if (settle(self, flight)) rp.deliver(std::move(e));
+          });
+  return rp;
 }
 
 // Collects every view's status, the log's last idx and the fallback count into one answer.
@@ -260,6 +395,9 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   for (size_t k = 0; k < kViewCount; ++k) start_view(self, k);
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
+  // A throw answers every append it admitted (R9); its children stop with it (adopt).
+  answer_on_failure(self, ErrorCode::internal, "the coordinator's supervisor",
+                    [self](const caf::error& err) { fail_in_flight(self, err); });
   // Shutdown: views and queries first, the storage actor last (it commits what is staged and
   // answers every waiting append before it stops).
   self->set_exit_handler([=](const caf::exit_msg& msg) {
@@ -275,12 +413,12 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
 
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
-        return self->delegate(self->state.storage, append_atom::value, std::move(event));
+        const PendingLoad load{1, event.ByteSizeLong()};
+        return admit_append<AppendAck>(self, std::move(event), load);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
-        return self->delegate(self->state.storage, append_atom::value, std::move(batch));
+        const PendingLoad load = load_of(batch);
+        return admit_append<AppendAcks>(self, std::move(batch), load);
       },
       [=](query_atom, Query& query) -> caf::result<QueryResult> {
         if (!self->state.query) return to_caf_error(unavailable("query actor"));
@@ -331,7 +469,19 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
       },
       [=](stats_atom) -> caf::result<StorageStats> {
         if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
-        return self->delegate(self->state.storage, stats_atom::value);
+        auto rp = self->make_response_promise<StorageStats>();
+        self->request(self->state.storage, kStatusTimeout, stats_atom::value)
+            .then(
+                [self, rp](StorageStats& s) mutable {
+                  // Appends refused at admission count as overloaded too.
+                  const auto& st = self->state;
+                  s.set_overloaded(s.overloaded() + st.overloaded);
+                  s.set_pending_bytes(static_cast<int64_t>(st.pending.bytes));
+                  s.set_peak_pending_bytes(static_cast<int64_t>(st.peak_pending_bytes));
+                  rp.deliver(std::move(s));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [=](meta_atom, std::string& key, std::string& value) -> caf::result<std::string> {
         if (!self->state.storage) return to_caf_error(unavailable("storage actor"));

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <caf/all.hpp>
 
@@ -32,6 +33,8 @@
 namespace bel::actors {
 
 struct SupervisorConfig {
+  // The log's URI, for messages.
+  std::string log_uri;
   // Opens the log for writing again after the storage actor died.
   std::function<Result<std::unique_ptr<LogWriter>>()> open_writer;
   // A new read-only handle onto the log, one per reader actor.

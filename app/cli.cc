@@ -39,21 +39,27 @@ std::string unknown_flag(CLI::App* command, const std::string& command_words,
 }  // namespace
 
 void add_all_commands(CLI::App& app, Context& ctx, bool interactive) {
-  add_append_command(app, ctx);
-  add_events_commands(app, ctx);
-  add_partitions_commands(app, ctx);
-  add_builds_commands(app, ctx);
-  add_jobs_commands(app, ctx);
-  add_activity_command(app, ctx);
-  add_views_commands(app, ctx);
-  add_check_command(app, ctx);
-  if (!interactive) {
-    add_serve_command(app, ctx);
-    add_run_command(app, ctx);
-    add_console_command(app, ctx);
-    add_bench_command(app, ctx);
-    add_completion_command(app, ctx);
-  }
+#define BEL_ADD_COMMAND_GROUP(adder, in_console) \
+  if (!interactive || (in_console)) adder(app, ctx);
+  BEL_COMMAND_GROUPS(BEL_ADD_COMMAND_GROUP)
+#undef BEL_ADD_COMMAND_GROUP
+}
+
+void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec) {
+  auto shared = std::make_shared<ShowAndCancel>(std::move(spec));
+  auto id = std::make_shared<std::string>();
+  auto* show = group->add_subcommand("show", shared->show_help);
+  show->add_option("ID", *id, shared->noun)->required();
+  add_log_options(show, ctx);
+  show->callback([shared, id] { shared->show(*id); });
+
+  auto cid = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  auto* cancel = group->add_subcommand("cancel", shared->cancel_help);
+  cancel->add_option("ID", *cid, shared->noun)->required();
+  cancel->add_option("--reason", *reason, shared->reason_help)->required();
+  add_log_options(cancel, ctx);
+  cancel->callback([shared, cid, reason] { shared->cancel(*cid, *reason); });
 }
 
 int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool interactive) {

@@ -241,7 +241,7 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       "a new directory under --dir (removed afterwards). Build bel with\n"
       "-DCMAKE_BUILD_TYPE=Release, and keep --dir on the disk whose durability you mean to\n"
       "measure (not tmpfs).");
-  cmd->add_option("suite", args->suite, "p1, p2, p3 or all")->capture_default_str();
+  cmd->add_option("suite", args->suite, "p1, p1r, p2, p3 or all")->capture_default_str();
   cmd->add_option("--events", args->events,
                   "Events each suite appends (default: the suite's own, see below)");
   cmd->add_option("--repetitions", args->repetitions, "Runs per figure; medians are reported")

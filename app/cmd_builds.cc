@@ -46,20 +46,13 @@ void add_builds_commands(CLI::App& app, Context& ctx) {
   add_log_options(list, ctx);
   list->callback([&ctx, lf] { run_list(ctx, *lf); });
 
-  auto id = std::make_shared<std::string>();
-  auto* show = group->add_subcommand(
-      "show", "A build request's status, partitions, job runs and why it ended as it did");
-  show->add_option("ID", *id, "The build request id")->required();
-  add_log_options(show, ctx);
-  show->callback([&ctx, id] { run_show(ctx, *id); });
-
-  auto cid = std::make_shared<std::string>();
-  auto reason = std::make_shared<std::string>();
-  auto* cancel = group->add_subcommand("cancel", "Cancel a build request that has not finished");
-  cancel->add_option("ID", *cid, "The build request id")->required();
-  cancel->add_option("--reason", *reason, "Why (kept as the cancel reason)")->required();
-  add_log_options(cancel, ctx);
-  cancel->callback([&ctx, cid, reason] { run_cancel(ctx, *cid, *reason); });
+  add_show_and_cancel(
+      group, ctx,
+      {"The build request id",
+       "A build request's status, partitions, job runs and why it ended as it did",
+       "Cancel a build request that has not finished", "Why (kept as the cancel reason)",
+       [&ctx](const std::string& id) { run_show(ctx, id); },
+       [&ctx](const std::string& id, const std::string& reason) { run_cancel(ctx, id, reason); }});
 }
 
 }  // namespace bel::app

@@ -1,12 +1,17 @@
-// bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity. The checks
-// themselves live in actors/check/log_check.h; this file is the command line and the report.
+// bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity; for an
+// sqlite:// file on this host, SQLite's integrity check and the derived rows, which --repair
+// rebuilds (R8). The checks themselves live in actors/check/log_check.h and derived_check.h; this
+// file is the command line and the report.
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "app/commands.h"
+#include "actors/check/derived_check.h"
 #include "actors/check/log_check.h"
 #include "app/progress.h"
 #include "storage/uri.h"
+#include "storage/writer_lock.h"
 
 namespace bel::app {
 namespace {
@@ -41,9 +46,44 @@ std::string schema_not_applicable(const Context& ctx) {
   return "no log at " + parsed->path + " on this host; pass the coordinator's --log to check it";
 }
 
-void run_check(Context& ctx) {
+// The file of an sqlite:// log on this host, for the file-level checks and --repair.
+std::optional<std::string> local_sqlite_file(const Context& ctx) {
+  auto parsed = storage::parse_storage_uri(ctx.log_uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
+  std::error_code ec;
+  if (!std::filesystem::exists(parsed->path, ec)) return std::nullopt;
+  return parsed->path;
+}
+
+// --repair: rebuilds the derived data under the writer lock, before anything opens the log.
+bool repair(Context& ctx, const std::optional<std::string>& file) {
+  if (!file) {
+    ctx.usage_error("--repair: needs an sqlite:// log file on this host (--log)");
+    return false;
+  }
+  auto lock = storage::WriterLock::acquire(ctx.log_uri);
+  if (!lock.ok()) {
+    ctx.fail(lock.error());
+    return false;
+  }
+  auto repaired = check::repair_sqlite_file(ctx.log_uri, *file);
+  if (!repaired.ok()) {
+    ctx.fail(repaired.error());
+    return false;
+  }
+  std::fprintf(stderr,
+               "bel: check --repair: rebuilt the derived data from %lld events (%lld key rows; "
+               "%lld snapshots kept)\n",
+               static_cast<long long>(repaired->events), static_cast<long long>(repaired->key_rows),
+               static_cast<long long>(repaired->snapshots));
+  return true;
+}
+
+void run_check(Context& ctx, bool repair_first) {
   auto format = ctx.output_format();
   if (!format) return;
+  const auto file = local_sqlite_file(ctx);
+  if (repair_first && !repair(ctx, file)) return;
   auto session = ctx.session();
   if (!session) return;
 
@@ -64,6 +104,9 @@ void run_check(Context& ctx) {
   auto report = check::run_log_check(session->client(), options);
   if (progress) progress->finish();
   if (!report.ok()) return ctx.fail(report.error());
+  if (file) {
+    for (auto& c : check::check_sqlite_file(ctx.log_uri, *file)) report->checks.push_back(c);
+  }
 
   if (*format == Format::json) {
     print_report_json(*report);
@@ -84,8 +127,8 @@ void run_check(Context& ctx) {
 void add_check_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "check",
-      "Check the log: every view equals a full scan; schema and idx contiguity. Exit 0 when every "
-      "check passes, 1 when any fails.");
+      "Check the log: every view equals a full scan; schema and idx contiguity; SQLite integrity "
+      "and derived rows. Exit 0 when every check passes, 1 when any fails.");
   cmd->footer(
       "Checks, each reported with ok or FAILED and a detail:\n"
       "  schema          an sqlite:// log's schema_version is this bel's (n/a for in-process "
@@ -103,7 +146,10 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "this process. Appends may go on meanwhile: answers that reflect later events are compared\n"
       "with the fold read up to the same idx.");
   add_log_options(cmd, ctx);
-  cmd->callback([&ctx] { run_check(ctx); });
+  auto repair_first = std::make_shared<bool>(false);
+  cmd->add_flag("--repair", *repair_first,
+                "Rebuild the derived data (indexes) from the events first; needs the writer lock");
+  cmd->callback([&ctx, repair_first] { run_check(ctx, *repair_first); });
 }
 
 }  // namespace bel::app

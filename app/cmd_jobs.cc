@@ -85,19 +85,13 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   add_log_options(rlist, ctx);
   rlist->callback([&ctx, rf] { run_runs_list(ctx, *rf); });
 
-  auto id = std::make_shared<std::string>();
-  auto* rshow = runs->add_subcommand("show", "One job run: status, times, targets, message");
-  rshow->add_option("ID", *id, "The job run id")->required();
-  add_log_options(rshow, ctx);
-  rshow->callback([&ctx, id] { run_runs_show(ctx, *id); });
-
-  auto cid = std::make_shared<std::string>();
-  auto reason = std::make_shared<std::string>();
-  auto* rcancel = runs->add_subcommand("cancel", "Cancel a job run that has not finished");
-  rcancel->add_option("ID", *cid, "The job run id")->required();
-  rcancel->add_option("--reason", *reason, "Why")->required();
-  add_log_options(rcancel, ctx);
-  rcancel->callback([&ctx, cid, reason] { run_runs_cancel(ctx, *cid, *reason); });
+  add_show_and_cancel(runs, ctx,
+                      {"The job run id", "One job run: status, times, targets, message",
+                       "Cancel a job run that has not finished", "Why",
+                       [&ctx](const std::string& id) { run_runs_show(ctx, id); },
+                       [&ctx](const std::string& id, const std::string& reason) {
+                         run_runs_cancel(ctx, id, reason);
+                       }});
 }
 
 }  // namespace bel::app

@@ -2,13 +2,15 @@
 #include <fmt/format.h>
 #include <signal.h>
 
-#include <caf/io/all.hpp>
 #include <cstdlib>
 #include <cstring>
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
-#include "actors/gate_actor.h"
+#include "actors/net/endpoint.h"
+#include "actors/net/http_server.h"
+#include "actors/net/rpc_server.h"
+#include "actors/net/token.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
 #include "messages/for_people.h"
@@ -26,10 +28,6 @@ struct ServeFlags {
   int builds = 0;    // 0: until stopped
   std::string listen = "127.0.0.1:0";
 };
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 void say(const std::string& line) {
   std::fprintf(stderr, "bel serve: %s\n", line.c_str());
@@ -56,10 +54,11 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   }
   auto listen = actors::parse_endpoint(f.listen);
   if (!listen.ok()) return ctx.usage_error("--listen: " + listen.error().message);
-  const bool loopback = is_loopback(listen->first);
+  const bool loopback = actors::is_loopback_host(listen->host);
   if (!loopback && ctx.token_file.empty()) {
     return ctx.usage_error("--listen " + f.listen +
-                           ": listening beyond loopback needs --token-file FILE (mode 0600)");
+                           ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
+                           "digits)");
   }
   auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed_uri.ok()) return ctx.fail(parsed_uri.error());
@@ -68,17 +67,13 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   std::string token;
   std::string token_path = ctx.token_file;
   if (!token_path.empty()) {
-    auto read = actors::read_token_file(token_path, /*require_private=*/true);
+    auto read = actors::read_token_file(token_path, actors::TokenFileRule::coordinator);
     if (!read.ok()) return ctx.fail(read.error());
     token = *read;
   } else if (auto beside = actors::default_token_path(ctx.log_uri)) {
     token_path = *beside;
     token = actors::new_token();
   }
-
-  // One writer per log: refuse to start beside another coordinator (or a writing command).
-  auto lock = storage::WriterLock::acquire(ctx.log_uri);
-  if (!lock.ok()) return ctx.fail(lock.error());
 
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
   // thread starts so every thread inherits the mask.
@@ -90,7 +85,6 @@ void run_serve(Context& ctx, const ServeFlags& f) {
 
   caf::actor_system_config config;
   actors::configure_actor_system(config);
-  config.load<caf::io::middleman>();
   caf::actor_system system{config};
 
   actors::CoordinatorOptions options;
@@ -98,9 +92,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   auto api = actors::start_coordinator(system, ctx.log_uri, options);
   if (!api.ok()) return ctx.fail(api.error());
 
-  // The console endpoint.
-  actors::GateActor gate;
-  uint16_t port = 0;
+  // The console endpoint: HTTP, the token on every request (actors/net/http_server.h).
+  std::unique_ptr<actors::HttpServer> server;
   if (!token.empty()) {
     if (ctx.token_file.empty()) {
       if (auto ok = actors::write_token_file(token_path, token); !ok.ok()) {
@@ -108,18 +101,18 @@ void run_serve(Context& ctx, const ServeFlags& f) {
         return ctx.fail(ok.error());
       }
     }
-    gate = actors::spawn_gate_actor(system, *api, token);
-    auto published = system.middleman().publish(gate, listen->second, listen->first.c_str());
-    if (!published) {
-      caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    actors::HttpServerOptions http;
+    http.host = listen->host;
+    http.port = listen->port;
+    http.token = token;
+    server = std::make_unique<actors::HttpServer>(http);
+    actors::add_rpc_routes(*server, system, *api);
+    if (auto ok = server->listen(); !ok.ok()) {
       actors::stop_coordinator(*api);
-      return ctx.fail(
-          make_error(ErrorCode::storage_unavailable,
-                     "cannot listen on " + f.listen + ": " + system.render(published.error())));
+      return ctx.fail(ok.error().with_context("--listen " + f.listen));
     }
-    port = *published;
-    const std::string endpoint = listen->first + ":" + std::to_string(port);
-    (*lock)->add_note("console endpoint " + endpoint);
+    const std::string endpoint = actors::format_endpoint(listen->host, server->port());
+    storage::WriterLock::add_note(ctx.log_uri, "console endpoint " + endpoint);
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
       if (auto ok = set_meta(system, *api, actors::kEndpointKey, endpoint); !ok.ok()) {
         say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
@@ -160,7 +153,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   sigwait(&stop_signals, &signal_number);
   say(std::string("stopping (") + strsignal(signal_number) + ")");
 
-  // Stop producing first, then stop accepting consoles, then the coordinator: the storage actor
+  // Stop producing first, then stop serving consoles, then the coordinator: the storage actor
   // commits what is staged and answers every pending append before it ends.
   if (simulation) {
     caf::scoped_actor self{system};
@@ -168,12 +161,11 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     caf::anon_send(simulation, sim::stop_atom::value);
     self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
   }
-  if (gate) {
+  if (server) {
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
       (void)set_meta(system, *api, actors::kEndpointKey, "");
     }
-    system.middleman().unpublish(gate, port);
-    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    server->stop();  // answers the requests under way, then closes the port
   }
   actors::ApiClient client(system, *api, std::chrono::seconds(10));
   auto stats = client.stats();

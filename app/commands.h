@@ -12,6 +12,7 @@
 #include <google/protobuf/generated_enum_reflection.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,19 +76,31 @@ void add_durability_option(CLI::App* cmd, Context& ctx);
 // console (serve, run, console).
 void add_all_commands(CLI::App& app, Context& ctx, bool interactive = false);
 
-void add_append_command(CLI::App& app, Context& ctx);
-void add_events_commands(CLI::App& app, Context& ctx);
-void add_run_command(CLI::App& app, Context& ctx);
-void add_serve_command(CLI::App& app, Context& ctx);
-void add_partitions_commands(CLI::App& app, Context& ctx);
-void add_builds_commands(CLI::App& app, Context& ctx);
-void add_jobs_commands(CLI::App& app, Context& ctx);
-void add_activity_command(CLI::App& app, Context& ctx);
-void add_views_commands(CLI::App& app, Context& ctx);
-void add_check_command(CLI::App& app, Context& ctx);
-void add_console_command(CLI::App& app, Context& ctx);
-void add_bench_command(CLI::App& app, Context& ctx);
-void add_completion_command(CLI::App& app, Context& ctx);
+// Every command group, in `bel --help` order: X(adder, in_console). Each cmd_*.cc defines its
+// adder; those with in_console false make no sense inside the console (serve, run, console, ...).
+#define BEL_COMMAND_GROUPS(X)                                                            \
+  X(add_append_command, true) X(add_events_commands, true)                              \
+  X(add_partitions_commands, true) X(add_builds_commands, true)                         \
+  X(add_jobs_commands, true) X(add_activity_command, true) X(add_views_commands, true)  \
+  X(add_check_command, true) X(add_serve_command, false) X(add_run_command, false)      \
+  X(add_console_command, false) X(add_bench_command, false)                             \
+  X(add_completion_command, false)
+
+#define BEL_DECLARE_COMMAND_GROUP(adder, in_console) void adder(CLI::App& app, Context& ctx);
+BEL_COMMAND_GROUPS(BEL_DECLARE_COMMAND_GROUP)
+#undef BEL_DECLARE_COMMAND_GROUP
+
+// Adds `show ID` and `cancel ID --reason WHY` to `group` (builds, job runs): `noun` names the
+// ID ("The build request id"), the descriptions are the subcommands' help lines.
+struct ShowAndCancel {
+  std::string noun;
+  std::string show_help;
+  std::string cancel_help;
+  std::string reason_help;
+  std::function<void(const std::string& id)> show;
+  std::function<void(const std::string& id, const std::string& reason)> cancel;
+};
+void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec);
 
 // Runs one command line (argv[0] is the program name) the way `bel` does: builds the app,
 // parses, runs, and returns the exit code. The console calls it for every line with its Context.

@@ -114,8 +114,8 @@ void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator) {
   if (coordinator) {
     // A coordinator owns its log: there is no other coordinator to connect to.
     cmd->add_option("--token-file", ctx.token_file,
-                    "The token consoles must present, in a file of mode 0600 (default: a fresh "
-                    "token written to the log's path + .token)")
+                    "The token consoles must present, in a file of mode 0600 holding at least 32 "
+                    "hex digits (default: a fresh token written to the log's path + .token)")
         ->envname("BEL_TOKEN_FILE");
     return;
   }

@@ -44,7 +44,9 @@ struct ClientShared {
 
 struct ClientState {
   caf::actor target;
-  const std::vector<BuildEvent>* events = nullptr;  // owned by the caller, who waits for us
+  // A copy made before the clock starts: each event is moved into its append, as a producer
+  // sends an event it has just built (copying it here would time the bench, not bel).
+  std::vector<BuildEvent>* events = nullptr;  // owned by the caller, who waits for us
   std::shared_ptr<ClientShared> shared;
   size_t window = 1;
   size_t next = 0;
@@ -80,17 +82,17 @@ void on_answer(ClientPointer self, const caf::error* error, Clock::time_point se
 
 void send_next(ClientPointer self) {
   auto& st = self->state;
-  const BuildEvent& event = (*st.events)[st.next++];
+  BuildEvent& event = (*st.events)[st.next++];
   ++st.in_flight;
   const auto sent = Clock::now();
-  self->request(st.target, kAppendTimeout, append_atom::value, event)
+  self->request(st.target, kAppendTimeout, append_atom::value, std::move(event))
       .then([=](const AppendAck&) { on_answer(self, nullptr, sent); },
             [=](const caf::error& e) { on_answer(self, &e, sent); });
 }
 
 // Keeps `window` appends in flight until every event is answered, then fulfils the promise.
 caf::behavior append_client(ClientPointer self, caf::actor target,
-                            const std::vector<BuildEvent>* events, size_t window,
+                            std::vector<BuildEvent>* events, size_t window,
                             std::shared_ptr<ClientShared> shared) {
   auto& st = self->state;
   st.target = std::move(target);
@@ -175,7 +177,8 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   auto shared = std::make_shared<ClientShared>();
   auto finished = shared->done.get_future();
   const size_t window = static_cast<size_t>(std::max(1, options.window));
-  system.spawn(append_client, target, &events, window, shared);
+  std::vector<BuildEvent> to_send = events;
+  system.spawn(append_client, target, &to_send, window, shared);
   const auto total = static_cast<int64_t>(events.size());
   while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
     if (progress) progress(shared->answered.load(std::memory_order_relaxed), total);

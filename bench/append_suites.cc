@@ -117,19 +117,26 @@ Result<std::vector<double>> p1_values(SuiteRun& run, int64_t* events_out) {
 
 }  // namespace
 
-Result<Figure> measure_p1(SuiteRun& run) {
-  const int64_t n = events_for(run.options(), kP1DefaultEvents);
-  const auto events = with_client_ids(run.events(n));
-  const std::vector<RawRow> rows = raw_rows(events);
+namespace {
+
+// What a 1000-in-flight figure (P1, P1r) compares: bel's acked appends of `events` against
+// `ceiling(path, group)`, raw SQLite in transactions of the group size bel achieved in the same
+// repetition (when the ceiling runs first, in odd repetitions, the previous one's; the first:
+// the window). Fills values, baselines and the detail line (group sizes, ack latencies).
+Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>& events,
+                         const char* ceiling_name,
+                         const std::function<Result<RawRate>(const std::string& path, int64_t group,
+                                                             const ProgressFn& progress)>& ceiling,
+                         double* group_out) {
   const int reps = run.options().repetitions;
-  Figure f =
-      appends_figure("P1", n, fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio));
+  const std::string bel_db = fmt::format("{}-bel.db", f.id);
+  const std::string raw_db = fmt::format("{}-raw.db", f.id);
   std::vector<double> groups;
   std::vector<Latency> latencies;
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {
-      auto m = bel_appends(run, events, kP1Window, "p1-bel.db", phase("P1", "bel", rep, reps));
+      auto m = bel_appends(run, events, kP1Window, bel_db, phase(f.id.c_str(), "bel", rep, reps));
       if (!m.ok()) return m.error();
       f.values.push_back(m->per_second);
       groups.push_back(m->average_group());
@@ -137,15 +144,11 @@ Result<Figure> measure_p1(SuiteRun& run) {
       largest = std::max<int64_t>(largest, m->stats.max_group_events());
       return ok_status();
     };
-    // The pure-append ceiling at the group size bel achieved: what the disk allows for one
-    // integer-keyed row per event in those transactions. When it runs first (odd repetitions),
-    // the group size of the previous repetition (the first: the window).
     auto baseline = [&]() -> Status {
       const auto group =
           std::max<int64_t>(1, groups.empty() ? kP1Window : std::llround(groups.back()));
-      auto raw = on_fresh_db(run, "p1-raw.db", [&](const std::string& path) {
-        return pure_append_ceiling(path, rows, group, run.options().durability_full,
-                                   run.progress_of(phase("P1", "pure-append ceiling", rep, reps)));
+      auto raw = on_fresh_db(run, raw_db, [&](const std::string& path) {
+        return ceiling(path, group, run.progress_of(phase(f.id.c_str(), ceiling_name, rep, reps)));
       });
       if (!raw.ok()) return raw.error();
       f.baselines.push_back(raw->per_second);
@@ -154,20 +157,64 @@ Result<Figure> measure_p1(SuiteRun& run) {
     BEL_RETURN_IF_ERROR(run_pair(rep, candidate, baseline));
   }
   finish(f);
+  *group_out = median(groups);
+  f.detail = fmt::format("group commit: {:.1f} events per commit (runs: {}), largest {}; {}",
+                         *group_out, join_rounded(groups), largest, latency_text(latencies));
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Figure> measure_p1(SuiteRun& run) {
+  const int64_t n = events_for(run.options(), kP1DefaultEvents);
+  const auto events = with_client_ids(run.events(n));
+  const std::vector<RawRow> rows = raw_rows(events);
+  Figure f =
+      appends_figure("P1", n, fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio));
+  double group = 0;
+  // The pure-append ceiling: what the disk allows for one integer-keyed row per event.
+  BEL_RETURN_IF_ERROR(measure_in_flight(
+      run, f, events, "pure-append ceiling",
+      [&](const std::string& path, int64_t g, const ProgressFn& progress) {
+        return pure_append_ceiling(path, rows, g, run.options().durability_full, progress);
+      },
+      &group));
   f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
-  const double group = median(groups);
   f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}", kP1Window,
                        via(run));
   f.baseline_what = fmt::format(
       "pure-append ceiling: one row per event (integer key, payload) in raw SQLite, 1 "
       "transaction per {:.0f} rows (the group size bel achieved), no id, no index, no actors",
       group);
-  f.detail = fmt::format(
-      "ids from the client library (UUIDv7); group commit: {:.1f} events per commit (runs: {}), "
-      "largest {}; {}",
-      group, join_rounded(groups), largest, latency_text(latencies));
+  f.detail = "ids from the client library (UUIDv7); " + f.detail;
   run.p1_values = f.values;
   run.p1_events = n;
+  return f;
+}
+
+Result<Figure> measure_p1r(SuiteRun& run) {
+  const int64_t n = events_for(run.options(), kP1DefaultEvents);
+  // The workload's own ids: random version-4 UUIDs, as a producer that assigns its own sends.
+  const auto& events = run.events(n);
+  const std::vector<RawRow> rows = raw_rows(events);
+  Figure f = appends_figure("P1r", n, fmt::format(">= {}x", kP1rMinRatio));
+  double group = 0;
+  BEL_RETURN_IF_ERROR(measure_in_flight(
+      run, f, events, "raw ceiling, same ids",
+      [&](const std::string& path, int64_t g, const ProgressFn& progress) {
+        return raw_batch_inserts(path, rows, g, run.options().durability_full, progress);
+      },
+      &group));
+  f.pass = f.ratio >= kP1rMinRatio;
+  f.what = fmt::format(
+      "acked appends/s, {} single-event appends in flight, random v4 event_ids from the "
+      "producers, through {}",
+      kP1Window, via(run));
+  f.baseline_what = fmt::format(
+      "raw SQLite with the same ids and bel's schema (events rows, the unique event_id index), 1 "
+      "transaction per {:.0f} rows (the group size bel achieved), no validation, no actors",
+      group);
+  f.detail = "random v4 ids: the unique index takes one random page per event; " + f.detail;
   return f;
 }
 

@@ -1,6 +1,6 @@
-// The append suites of `bel bench` (SPEC section 8, P1..P3); bench/suites.h lists them and runs
-// them. Each repetition writes fresh files (bel's log and the baseline's) and removes them; odd
-// repetitions run the baseline first, so that neither side always follows the other's I/O.
+// The append suites of `bel bench` (SPEC section 8, P1, P1r, P2, P3); bench/suites.h lists them and
+// runs them. Each repetition writes fresh files (bel's log and the baseline's) and removes them;
+// odd repetitions run the baseline first, so that neither side always follows the other's I/O.
 //
 //   P1  value: acked appends/s through bel (window 1000, single-event appends, durability full,
 //       ids from the client library's bel::new_event_id)
@@ -8,6 +8,10 @@
 //       transaction per G rows, where G is the average group the storage actor committed in the
 //       same repetition (the previous one when the baseline runs first)
 //       target: value >= 100000/s and ratio >= 0.5; detail: group size, ack latency percentiles
+//   P1r value: P1 with the workload's random version-4 event_ids, supplied by the producers
+//       baseline: raw SQLite with bel's schema and the same ids (raw_batch_inserts), one
+//       transaction per G rows as for P1
+//       target: ratio >= 0.6; detail: group size, ack latency percentiles
 //   P2  value: acked appends/s through bel, one at a time (window 1)
 //       baseline: raw SQLite, one commit per row, same rows, synchronous=FULL, WAL
 //       target: ratio >= 0.6; detail: ack latency percentiles
@@ -30,10 +34,12 @@ inline constexpr int64_t kP3DefaultEvents = 2000;  // of the naive baseline: ~1 
 inline constexpr int kP1Window = 1000;
 inline constexpr double kP1MinPerSecond = 100000;
 inline constexpr double kP1MinRatio = 0.5;
+inline constexpr double kP1rMinRatio = 0.6;
 inline constexpr double kP2MinRatio = 0.6;
 inline constexpr double kP3MinRatio = 20;
 
 Result<Figure> measure_p1(SuiteRun& run);
+Result<Figure> measure_p1r(SuiteRun& run);
 Result<Figure> measure_p2(SuiteRun& run);
 Result<Figure> measure_p3(SuiteRun& run);
 

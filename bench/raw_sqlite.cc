@@ -101,7 +101,8 @@ class RawDb {
     };
     BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::partition, keys->partitions));
     BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::job_label, keys->job_labels));
-    return keys_of_kind(KeyKind::job_run_id, keys->job_run_ids);
+    BEL_RETURN_IF_ERROR(keys_of_kind(KeyKind::job_run_id, keys->job_run_ids));
+    return keys_of_kind(KeyKind::build_request, {build_request_id});
   }
 
   // The pure-append ceiling's table: one row per event keyed by integer, nothing else.

@@ -6,6 +6,7 @@ find_package(SQLite3 REQUIRED)           # SQLite::SQLite3
 find_package(fmt REQUIRED)               # fmt::fmt
 find_package(spdlog REQUIRED)            # spdlog::spdlog
 find_package(CLI11 REQUIRED)             # CLI11::CLI11
+find_package(CppHttplib REQUIRED)        # CppHttplib::CppHttplib (cmake/FindCppHttplib.cmake)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells

@@ -14,7 +14,7 @@ set(BEL_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/bel)
 # What an embedder links: the client tier and the coordinator beneath it, each library before
 # those it uses (the order bel.pc lists them in). Not the simulator, `bel check`, the benchmarks
 # or the console.
-set(BEL_EMBED_LIBRARIES bel_client bel_actors bel_read bel_write bel_projections bel_storage
+set(BEL_EMBED_LIBRARIES bel_client bel_net bel_actors bel_read bel_write bel_projections bel_storage
                         bel_write_rules bel_caf bel_messages)
 
 # bel::bel: one target for all of them; CMake derives the link order from their dependencies.
@@ -41,14 +41,14 @@ install(FILES messages/error.h messages/event_id.h messages/types.h messages/bel
               ${PROJECT_BINARY_DIR}/messages/bel.pb.h
         DESTINATION ${BEL_INSTALL_INCLUDEDIR}/messages)
 
-# The CMake package: belConfig.cmake finds the dependencies (CAF through our FindCAF.cmake, which
-# is installed beside it), then imports the targets.
+# The CMake package: belConfig.cmake finds the dependencies (CAF and cpp-httplib through our find
+# modules, installed beside it), then imports the targets.
 configure_package_config_file(cmake/belConfig.cmake.in ${PROJECT_BINARY_DIR}/belConfig.cmake
                               INSTALL_DESTINATION ${BEL_INSTALL_CMAKEDIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/belConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/belConfig.cmake ${PROJECT_BINARY_DIR}/belConfigVersion.cmake
-              cmake/FindCAF.cmake
+              cmake/FindCAF.cmake cmake/FindCppHttplib.cmake
         DESTINATION ${BEL_INSTALL_CMAKEDIR})
 
 # bel.pc, relocatable: the prefix is found from the .pc file's own directory, so
@@ -76,8 +76,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${BEL_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libcaf-core0.17, libcaf-io0.17, libprotobuf32, libsqlite3-0, libpq5, libspdlog1.10, libfmt9, libedit2, libutf8proc2")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libcaf-core0.17, libcaf-io0.17, libprotobuf32, libsqlite3-0, libpq5, libspdlog1.10, libfmt9, libedit2, libutf8proc2, libcpp-httplib0.11")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libcaf-dev, libprotobuf-dev, libsqlite3-dev, libpq-dev, libspdlog-dev, libfmt-dev, pkg-config")
+    "libcaf-dev, libprotobuf-dev, libsqlite3-dev, libpq-dev, libspdlog-dev, libfmt-dev, libcpp-httplib-dev, pkg-config")
 set(CPACK_GENERATOR DEB)
 include(CPack)

@@ -8,21 +8,9 @@ struct CodeName {
   const char* name;
 };
 
-constexpr CodeName kCodeNames[] = {
-    {ErrorCode::invalid_argument, "invalid_argument"},
-    {ErrorCode::invalid_event, "invalid_event"},
-    {ErrorCode::invalid_transition, "invalid_transition"},
-    {ErrorCode::duplicate_event_id, "duplicate_event_id"},
-    {ErrorCode::not_found, "not_found"},
-    {ErrorCode::overloaded, "overloaded"},
-    {ErrorCode::timeout, "timeout"},
-    {ErrorCode::storage_unavailable, "storage_unavailable"},
-    {ErrorCode::storage_corrupt, "storage_corrupt"},
-    {ErrorCode::schema_too_new, "schema_too_new"},
-    {ErrorCode::unsupported_uri, "unsupported_uri"},
-    {ErrorCode::unauthorized, "unauthorized"},
-    {ErrorCode::internal, "internal"},
-};
+#define BEL_ERROR_CODE_NAME(name, value) {ErrorCode::name, #name},
+constexpr CodeName kCodeNames[] = {BEL_ERROR_CODES(BEL_ERROR_CODE_NAME)};
+#undef BEL_ERROR_CODE_NAME
 
 }  // namespace
 

@@ -23,21 +23,16 @@ namespace bel {
 
 // The stable error codes of SPEC section 7. The numeric values travel inside CAF errors and must
 // never change; append new codes at the end.
-enum class ErrorCode : unsigned char {
-  invalid_argument = 1,
-  invalid_event = 2,
-  invalid_transition = 3,
-  duplicate_event_id = 4,
-  not_found = 5,
-  overloaded = 6,
-  timeout = 7,
-  storage_unavailable = 8,
-  storage_corrupt = 9,
-  schema_too_new = 10,
-  unsupported_uri = 11,
-  unauthorized = 12,
-  internal = 13,
-};
+// X(name, value) for every code: the one list the enum and the name table are made from.
+#define BEL_ERROR_CODES(X)                                                                   \
+  X(invalid_argument, 1) X(invalid_event, 2) X(invalid_transition, 3)                       \
+  X(duplicate_event_id, 4) X(not_found, 5) X(overloaded, 6) X(timeout, 7)                   \
+  X(storage_unavailable, 8) X(storage_corrupt, 9) X(schema_too_new, 10)                     \
+  X(unsupported_uri, 11) X(unauthorized, 12) X(internal, 13)
+
+#define BEL_ERROR_CODE_ENUMERATOR(name, value) name = value,
+enum class ErrorCode : unsigned char { BEL_ERROR_CODES(BEL_ERROR_CODE_ENUMERATOR) };
+#undef BEL_ERROR_CODE_ENUMERATOR
 
 // The stable name of `code`, e.g. "invalid_event".
 const char* to_string(ErrorCode code);

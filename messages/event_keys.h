@@ -15,8 +15,9 @@
 
 namespace bel {
 
-// Index kinds, stored as integers by backends: never renumber.
-enum class KeyKind : int { partition = 1, job_label = 2, job_run_id = 3 };
+// Index kinds, stored as integers by backends: never renumber. build_request keys an event by
+// its build_request_id (exactly one per event, so keys_of leaves it out).
+enum class KeyKind : int { partition = 1, job_label = 2, job_run_id = 3, build_request = 4 };
 
 struct EventKeys {
   std::vector<std::string> partitions;   // distinct, in order of first appearance

@@ -15,6 +15,7 @@ using v1::ActivityRequest;
 using v1::ActivityResponse;
 using v1::AppendAck;
 using v1::AppendAcks;
+using v1::AppendRequest;
 using v1::BuildCancelEvent;
 using v1::BuildEvent;
 using v1::BuildFailure;

@@ -15,15 +15,6 @@
 namespace bel::storage {
 namespace {
 
-struct KeyRow {
-  int kind;
-  std::string key;
-  int64_t idx;
-  bool operator<(const KeyRow& o) const {
-    return std::tie(kind, key, idx) < std::tie(o.kind, o.key, o.idx);
-  }
-};
-
 // Reads the events above `after` (at most `max_events`) and returns their key rows, sorted in
 // event_keys' primary key order; `last` is the highest idx read (after when none).
 Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_t after,
@@ -34,6 +25,7 @@ Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_
   sqlite3_bind_int64(stmt->get(), 1, after);
   sqlite3_bind_int64(stmt->get(), 2, max_events);
   std::vector<KeyRow> rows;
+  rows.reserve(static_cast<size_t>(std::min<int64_t>(max_events, 1 << 16)) * 4);
   BuildEvent event;
   *last = after;
   int rc;
@@ -45,23 +37,17 @@ Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_
           ErrorCode::storage_corrupt,
           fmt::format("{}: indexing: the payload of idx {} does not parse", uri, idx));
     }
-    const EventKeys keys = keys_of(event);
-    auto add = [&](KeyKind kind, const std::vector<std::string>& values) {
-      for (const auto& v : values) rows.push_back(KeyRow{static_cast<int>(kind), v, idx});
-    };
-    add(KeyKind::partition, keys.partitions);
-    add(KeyKind::job_label, keys.job_labels);
-    add(KeyKind::job_run_id, keys.job_run_ids);
+    add_key_rows(event, idx, rows);
     *last = idx;
   }
   if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: reading events");
-  // Sorted rows walk the B-tree left to right: each page is loaded and written once per batch.
-  std::sort(rows.begin(), rows.end());
   return rows;
 }
 
-Status write_rows(sqlite3* db, const std::string& uri, const std::vector<KeyRow>& rows,
+Status write_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow>& rows,
                   int64_t indexed_idx) {
+  // Sorted rows walk the B-tree left to right: each page is loaded and written once per batch.
+  std::sort(rows.begin(), rows.end());
   auto insert = prepare(db, uri, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
   if (!insert.ok()) return insert.error();
   for (const auto& row : rows) {
@@ -105,19 +91,19 @@ Result<int64_t> read_indexed_idx(sqlite3* db, const std::string& uri) {
   return idx;
 }
 
-Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t max_events,
-                                   bool durability_full) {
+namespace {
+
+// Runs `work` in one indexing transaction (synchronous=NORMAL, see index_events), rolled back
+// when it fails; `work` gets the watermark read inside the transaction.
+template <typename Work>
+Result<IndexProgress> in_index_transaction(sqlite3* db, const std::string& uri,
+                                           bool durability_full, const Work& work) {
   BEL_RETURN_IF_ERROR(exec_sql(db, uri, "PRAGMA synchronous = NORMAL", "indexing"));
   BEL_RETURN_IF_ERROR(exec_sql(db, uri, "BEGIN IMMEDIATE", "indexing: begin"));
   auto done = [&]() -> Result<IndexProgress> {
     auto from = read_indexed_idx(db, uri);
     if (!from.ok()) return from.error();
-    int64_t last = *from;
-    auto rows = key_rows(db, uri, *from, max_events, &last);
-    if (!rows.ok()) return rows.error();
-    if (last == *from) return IndexProgress{0, last};
-    BEL_RETURN_IF_ERROR(write_rows(db, uri, *rows, last));
-    return IndexProgress{last - *from, last};
+    return work(*from);
   }();
   if (done.ok()) {
     if (auto committed = exec_sql(db, uri, "COMMIT", "indexing: commit"); !committed.ok()) {
@@ -132,6 +118,74 @@ Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t 
       "indexing: restoring durability");
   if (!restored.ok() && done.ok()) return restored.error();
   return done;
+}
+
+}  // namespace
+
+void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& rows) {
+  EventKeys keys = keys_of(event);
+  auto add = [&](KeyKind kind, std::vector<std::string>& values) {
+    for (auto& v : values) rows.push_back(KeyRow{static_cast<int>(kind), std::move(v), idx});
+  };
+  add(KeyKind::partition, keys.partitions);
+  add(KeyKind::job_label, keys.job_labels);
+  add(KeyKind::job_run_id, keys.job_run_ids);
+  rows.push_back(KeyRow{static_cast<int>(KeyKind::build_request), event.build_request_id(), idx});
+}
+
+void KeptKeyRows::on_commit(const std::vector<BuildEvent>& events, int64_t first_idx,
+                            int64_t indexed_idx, int64_t max_tail) {
+  const auto n = static_cast<int64_t>(events.size());
+  if (!tracked_ || until_ != first_idx - 1 || until_ - indexed_idx + n > max_tail) {
+    forget();
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    add_key_rows(events[static_cast<size_t>(i)], first_idx + i, rows_);
+  until_ = first_idx + n - 1;
+}
+
+std::vector<KeyRow> KeptKeyRows::take(int64_t until) {
+  auto end =
+      std::find_if(rows_.begin(), rows_.end(), [&](const KeyRow& row) { return row.idx > until; });
+  std::vector<KeyRow> taken(std::make_move_iterator(rows_.begin()), std::make_move_iterator(end));
+  rows_.erase(rows_.begin(), end);
+  return taken;
+}
+
+void KeptKeyRows::restart(int64_t committed_idx) {
+  tracked_ = true;
+  until_ = committed_idx;
+  rows_.clear();
+}
+
+void KeptKeyRows::forget() {
+  tracked_ = false;
+  rows_.clear();
+}
+
+Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t max_events,
+                                   bool durability_full) {
+  return in_index_transaction(db, uri, durability_full, [&](int64_t from) -> Result<IndexProgress> {
+    int64_t last = from;
+    auto rows = key_rows(db, uri, from, max_events, &last);
+    if (!rows.ok()) return rows.error();
+    if (last == from) return IndexProgress{0, last};
+    BEL_RETURN_IF_ERROR(write_rows(db, uri, *rows, last));
+    return IndexProgress{last - from, last};
+  });
+}
+
+Result<IndexProgress> index_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow> rows,
+                                 int64_t from, int64_t until, bool durability_full) {
+  return in_index_transaction(db, uri, durability_full,
+                              [&](int64_t watermark) -> Result<IndexProgress> {
+                                if (watermark != from || until <= from) {
+                                  return IndexProgress{0, watermark};
+                                }
+                                BEL_RETURN_IF_ERROR(write_rows(db, uri, rows, until));
+                                return IndexProgress{until - from, until};
+                              });
 }
 
 }  // namespace bel::storage

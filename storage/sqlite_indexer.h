@@ -1,5 +1,6 @@
-// The derived key index of a SQLite log (event_keys: partition refs, job labels, job run ids),
-// built behind the log in large batches instead of inside every acknowledged commit.
+// The derived key index of a SQLite log (event_keys: partition refs, job labels, job run ids and
+// build request ids), built behind the log in large batches instead of inside every acknowledged
+// commit.
 //
 //   auto done = index_events(db, uri, /*max_events=*/16384);   // its own transaction
 //   if (!done.ok()) return done.error();                      // nothing indexed; retry later
@@ -7,9 +8,11 @@
 //
 // Why: an event's keys land on scattered pages of event_keys (hot and cold partitions), and
 // writing them in every acknowledged commit capped appends at 16–32k/s on a 2-core machine's
-// disk, against 140–220k/s for the sequential event rows alone. In batches the keys are sorted
-// first, so each index page is written once per batch, and the batch needs no fsync of its own
-// (see index_events).
+// disk, against 140–220k/s for the sequential event rows alone. The per-build index (schema 4)
+// moved here for the same reason: concurrent builds interleave, so an index on
+// (build_request_id, idx) in the commit touched one page per active build. In batches the keys
+// are sorted first, so each index page is written once per batch, and the batch needs no fsync
+// of its own (see index_events).
 //
 // The watermark meta.indexed_idx is updated in the same transaction as the rows, so the index
 // always covers exactly the events with idx <= indexed_idx. Readers combine the two parts:
@@ -20,8 +23,11 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "messages/error.h"
+#include "messages/types.h"
 #include "storage/checks.h"  // kIndexedIdxKey, the watermark's meta key
 
 struct sqlite3;
@@ -37,6 +43,41 @@ struct IndexProgress {
   int64_t indexed_idx = 0;  // the watermark after it
 };
 
+// One row of event_keys.
+struct KeyRow {
+  int kind;
+  std::string key;
+  int64_t idx;
+  bool operator<(const KeyRow& o) const {
+    return std::tie(kind, key, idx) < std::tie(o.kind, o.key, o.idx);
+  }
+};
+
+// Appends the event_keys rows of `event`, stored at `idx`, to `rows`.
+void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& rows);
+
+// The key rows of a writer's unindexed tail, kept from its commits so that the indexer need not
+// read those events back. Tracked only while the rows cover the whole tail, in idx order.
+class KeptKeyRows {
+ public:
+  bool tracked() const { return tracked_; }
+  // After `events` were committed at first_idx, first_idx + 1, ...: keeps their rows when the
+  // kept rows reach first_idx - 1 and the tail above `indexed_idx` stays within `max_tail`
+  // events; otherwise stops tracking.
+  void on_commit(const std::vector<BuildEvent>& events, int64_t first_idx, int64_t indexed_idx,
+                 int64_t max_tail);
+  // Removes and returns the rows of the events with idx <= until.
+  std::vector<KeyRow> take(int64_t until);
+  // Tracks from an empty tail: every event up to `committed_idx` is indexed.
+  void restart(int64_t committed_idx);
+  void forget();
+
+ private:
+  bool tracked_ = false;
+  int64_t until_ = 0;  // the last idx whose rows are kept
+  std::vector<KeyRow> rows_;
+};
+
 // Indexes up to `max_events` events above the watermark in one transaction that also moves the
 // watermark. The transaction is committed with synchronous=NORMAL: the index is derived, and the
 // next appended commit (FULL) syncs the WAL frames before it anyway; a crash before then loses
@@ -44,6 +85,13 @@ struct IndexProgress {
 // REQUIRES: a writer connection with no open transaction.
 Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t max_events,
                                    bool durability_full);
+
+// As index_events, with the rows already known (the writer keeps the rows of the events it
+// committed, so the indexer need not read and decode them again): `rows` are exactly the key
+// rows of the events in (from, until], in any order (sorted here). Writes nothing and returns
+// nothing indexed ({0, watermark}) when the watermark is not `from`.
+Result<IndexProgress> index_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow> rows,
+                                 int64_t from, int64_t until, bool durability_full);
 
 }  // namespace bel::storage
 

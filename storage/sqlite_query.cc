@@ -16,10 +16,6 @@ void placeholders(std::string& sql, int n) {
   for (int i = 0; i < n; ++i) sql += i == 0 ? "?" : ", ?";
 }
 
-void add_strings(SqlQuery& q, const Strings& values) {
-  for (const auto& v : values) q.params.emplace_back(v);
-}
-
 // The exact values and patterns of the filter's criterion of `kind`.
 void criterion_of(const EventFilter& filter, KeyKind kind, const Strings** values,
                   const Strings** patterns) {
@@ -34,6 +30,9 @@ void criterion_of(const EventFilter& filter, KeyKind kind, const Strings** value
       break;
     case KeyKind::job_run_id:
       *values = &filter.job_run_ids();
+      break;
+    case KeyKind::build_request:
+      *values = &filter.build_request_ids();
       break;
   }
 }
@@ -125,10 +124,7 @@ SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t ro
   q.params.emplace_back(range.after);
   q.params.emplace_back(range.until);
   if (!filter.build_request_ids().empty()) {
-    q.sql += " AND build_request_id IN (";
-    placeholders(q.sql, filter.build_request_ids_size());
-    q.sql += ")";
-    add_strings(q, filter.build_request_ids());
+    add_key_criterion(q, KeyKind::build_request, range, filter);
   }
   if (!filter.event_types().empty()) {
     q.sql += " AND event_type IN (";

@@ -9,7 +9,7 @@
 //   // bind q.params in order, step.
 //
 // Every value from the filter is a bound parameter, never SQL text. Each partition / job label /
-// job run criterion becomes
+// job run / build request criterion becomes
 //   idx IN (SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ? AND key IN (...)
 //           UNION ALL SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ?
 //                                AND key >= ? AND key < ? AND key GLOB ?      -- per prefix

@@ -60,6 +60,16 @@ const std::vector<Migration>& sqlite_migrations() {
        {
            "INSERT INTO meta(key, value) SELECT 'indexed_idx', coalesce(max(idx), 0) FROM events",
        }},
+      // The per-build index leaves the acknowledged commit: events are keyed by build request in
+      // event_keys (kind 4), behind the log like the other keys. The rows for the part already
+      // indexed are written here, in key order, so the index stays exact up to its watermark.
+      {4,
+       {
+           "DROP INDEX IF EXISTS events_by_build_request",
+           "INSERT INTO event_keys(kind, key, idx) SELECT 4, build_request_id, idx FROM events"
+           " WHERE idx <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'indexed_idx')"
+           " ORDER BY build_request_id, idx",
+       }},
   };
   assert(!steps.empty() && steps.back().to_version == kSchemaVersion);
   return steps;

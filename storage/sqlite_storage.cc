@@ -12,15 +12,18 @@
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
+#include "storage/writer_lock.h"
 
 namespace bel::storage {
 namespace {
 
-// list_events and find_by_event_ids statements kept per connection; past this the cache is
+// list_events statements kept per connection; past this the cache is
 // dropped and refilled (filters of many shapes are rare: the console, the query actor).
 constexpr size_t kMaxCachedStatements = 64;
-// event_ids looked up per statement by find_by_event_ids.
-constexpr size_t kEventIdsPerLookup = 500;
+// event_ids looked up per statement by find_by_event_ids: the statements take 1, 2, 4, ... up to
+// this many (padded with NULLs, which match nothing), so a handful serve every group size and
+// none is prepared twice.
+constexpr size_t kEventIdsPerLookup = size_t{1} << SqliteStorage::kLookupStatements;
 
 void bind_text(sqlite3_stmt* stmt, int i, const std::string& s) {
   // SQLITE_STATIC: the caller keeps `s` alive until the statement has run.
@@ -51,11 +54,20 @@ SqliteStorage::~SqliteStorage() {
 Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& uri,
                                                            const std::string& path,
                                                            const StorageOptions& options) {
+  // One writer per log file (SPEC R7): taken before SQLite opens the file, which it creates 0600
+  // when missing (storage/writer_lock.h).
+  std::unique_ptr<WriterLock> lock;
+  if (!options.read_only) {
+    auto taken = WriterLock::acquire_file(uri, path, options.writer_lock_wait);
+    if (!taken.ok()) return taken.error();
+    lock = std::move(*taken);
+  }
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags,
+                           options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string message = fmt::format("{}: cannot open {}: {}", uri, path,
                                       db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -65,6 +77,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     return make_error(ErrorCode::storage_unavailable, std::move(message));
   }
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, options, db));
+  storage->lock_ = std::move(lock);
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
@@ -191,6 +204,7 @@ Status SqliteStorage::initialize() {
   auto indexed = read_indexed_idx(db_, uri_);
   if (!indexed.ok()) return indexed.error();
   indexed_idx_ = *indexed;
+  kept_rows_.forget();
   // A writer that stopped (or crashed) with an unindexed tail left it for the next one: index it
   // now, in bounded transactions, so the tail readers scan stays short.
   while (unindexed_events() > 0) {
@@ -198,6 +212,7 @@ Status SqliteStorage::initialize() {
     if (!done.ok()) return done.error();
     if (*done == 0) break;
   }
+  if (unindexed_events() == 0) kept_rows_.restart(committed_idx_);
   return ok_status();
 }
 
@@ -278,6 +293,7 @@ Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<Build
   }
   ++counters_.commits;
   counters_.events_appended += static_cast<int64_t>(events.size());
+  kept_rows_.on_commit(events, *written, indexed_idx_, kIndexBatchEvents);
   committed_idx_ = *written + static_cast<int64_t>(events.size()) - 1;
   std::vector<int64_t> idxs(events.size());
   for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
@@ -318,7 +334,7 @@ namespace {
 
 bool has_key_criterion(const EventFilter& f) {
   return !f.partition_refs().empty() || !f.partition_patterns().empty() ||
-         !f.job_labels().empty() || !f.job_run_ids().empty();
+         !f.job_labels().empty() || !f.job_run_ids().empty() || !f.build_request_ids().empty();
 }
 
 }  // namespace
@@ -392,6 +408,8 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
                            [](EventFilter& f) { f.clear_job_labels(); }));
   BEL_RETURN_IF_ERROR(plan(KeyKind::job_run_id, !filter.job_run_ids().empty(),
                            [](EventFilter& f) { f.clear_job_run_ids(); }));
+  BEL_RETURN_IF_ERROR(plan(KeyKind::build_request, !filter.build_request_ids().empty(),
+                           [](EventFilter& f) { f.clear_build_request_ids(); }));
 
   // Without checks here, one row past the limit tells whether a further call would return
   // anything; with them, rows are read until a match past the limit or the end. `page` may
@@ -434,14 +452,40 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
 
 Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {
   if (options_.read_only) return read_only_error(uri_, "catch_up_indexes");
-  auto done = index_events(db_, uri_, max_events, options_.durability_full);
+  if (max_events <= 0 || unindexed_events() == 0) return int64_t{0};
+  Result<IndexProgress> done = IndexProgress{};
+  if (kept_rows_.tracked()) {
+    const int64_t until = std::min(committed_idx_, indexed_idx_ + max_events);
+    done = index_rows(db_, uri_, kept_rows_.take(until), indexed_idx_, until,
+                      options_.durability_full);
+    // The rows taken are gone: after a failure the events are read back.
+    if (!done.ok() || done->indexed_idx != until) kept_rows_.forget();
+  } else {
+    done = index_events(db_, uri_, max_events, options_.durability_full);
+  }
   if (!done.ok()) return done.error();
   indexed_idx_ = done->indexed_idx;
+  if (indexed_idx_ == committed_idx_ && !kept_rows_.tracked()) kept_rows_.restart(committed_idx_);
   return done->events;
 }
 
 int64_t SqliteStorage::unindexed_events() const {
   return options_.read_only ? 0 : std::max<int64_t>(0, committed_idx_ - indexed_idx_);
+}
+
+Result<sqlite3_stmt*> SqliteStorage::lookup_statement(size_t n) {
+  size_t slot = 0;
+  while ((size_t{1} << slot) < n) ++slot;
+  Statement& cached_stmt = lookup_statements_[slot];
+  if (!cached_stmt) {
+    std::string sql = "SELECT idx, payload FROM events WHERE event_id IN (?";
+    for (size_t i = 1; i < (size_t{1} << slot); ++i) sql += ", ?";
+    sql += ")";
+    auto stmt = prepare(db_, uri_, sql);
+    if (!stmt.ok()) return stmt.error();
+    cached_stmt = std::move(*stmt);
+  }
+  return cached_stmt.get();
 }
 
 Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
@@ -450,14 +494,16 @@ Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
   std::unordered_set<int64_t> seen;
   for (size_t start = 0; start < event_ids.size(); start += kEventIdsPerLookup) {
     const size_t n = std::min(kEventIdsPerLookup, event_ids.size() - start);
-    std::string sql = "SELECT idx, payload FROM events WHERE event_id IN (?";
-    for (size_t i = 1; i < n; ++i) sql += ", ?";
-    sql += ")";
-    auto stmt = cached_list(sql);
+    auto stmt = lookup_statement(n);
     if (!stmt.ok()) return stmt.error();
     StatementReset reset(*stmt);
-    for (size_t i = 0; i < n; ++i) {
-      bind_event_id(*stmt, static_cast<int>(i) + 1, event_ids[start + i]);
+    const int params = sqlite3_bind_parameter_count(*stmt);
+    for (int i = 0; i < params; ++i) {
+      if (static_cast<size_t>(i) < n) {
+        bind_event_id(*stmt, i + 1, event_ids[start + static_cast<size_t>(i)]);
+      } else {
+        sqlite3_bind_null(*stmt, i + 1);
+      }
     }
     for (;;) {
       int rc = sqlite3_step(*stmt);

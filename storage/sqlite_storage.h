@@ -8,7 +8,9 @@
 //
 // Schema and migrations: storage/sqlite_schema.h; filter -> SQL: storage/sqlite_query.h.
 // append_batch writes the event rows only; the key index (event_keys) is derived and trails the
-// log: catch_up_indexes() extends it in batches (the storage actor calls it), initialize()
+// log: catch_up_indexes() extends it in batches (the storage actor calls it) from the key rows
+// append_batch kept of the events it committed (or, after a restart or a failure, by reading
+// the events back), initialize()
 // indexes whatever tail a previous writer left, and list_events reads through the index up to
 // its watermark and decodes the unindexed tail above it (storage/sqlite_indexer.h).
 // Every error names the URI. SQLite failures are storage_unavailable, or storage_corrupt for
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "messages/event_keys.h"
+#include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_support.h"
 #include "storage/storage.h"
@@ -31,6 +34,8 @@
 struct sqlite3;
 
 namespace bel::storage {
+
+class WriterLock;
 
 class SqliteStorage final : public Storage {
  public:
@@ -42,9 +47,14 @@ class SqliteStorage final : public Storage {
   static constexpr int64_t kSelectiveKeyRows = 2000;
   // Events indexed per catch_up_indexes transaction when opening a writer on an unindexed tail.
   static constexpr int64_t kIndexBatchEvents = 65536;
+  // find_by_event_ids looks up at most 2^this (512) ids per statement, and keeps one prepared
+  // statement per power of two up to it.
+  static constexpr size_t kLookupStatements = 9;
 
-  // Opens the database file `path` for `uri` (which messages name). A writer creates the file
-  // when missing and switches it to WAL; a read-only handle requires an existing file.
+  // Opens the database file `path` for `uri` (which messages name). A writer first takes the
+  // file's writer lock (storage/writer_lock.h: one writer per file, whatever path names it;
+  // waiting up to options.writer_lock_wait), creates the file 0600 when missing and switches it
+  // to WAL; a read-only handle requires an existing file and locks nothing.
   // storage_unavailable when the file cannot be opened, storage_corrupt when it is not an SQLite
   // database. Does not create the schema: call initialize() (open_storage does).
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& uri,
@@ -79,6 +89,8 @@ class SqliteStorage final : public Storage {
   // The list_events statement for `sql`, prepared on first use (the text depends only on the
   // filter's shape, so a handful of entries serve a whole run).
   Result<sqlite3_stmt*> cached_list(const std::string& sql);
+  // The find_by_event_ids statement for the smallest slot of at least `n` ids (n <= 2^9).
+  Result<sqlite3_stmt*> lookup_statement(size_t n);
   // The cached statement for `query` with its parameters bound; invalid_argument when the
   // filter has more values than SQLite accepts.
   Result<sqlite3_stmt*> bound(const SqlQuery& query);
@@ -96,6 +108,9 @@ class SqliteStorage final : public Storage {
   void rollback();
   Error error(int rc, std::string_view what) const;
 
+  // Writer: the log file's writer lock, released after the connection closes (declared first so
+  // that it is destroyed last).
+  std::unique_ptr<WriterLock> lock_;
   std::string uri_;
   std::string path_;
   StorageOptions options_;
@@ -103,6 +118,7 @@ class SqliteStorage final : public Storage {
   StorageCounters counters_;
   int64_t committed_idx_ = 0;  // writer: the last committed idx, kept by initialize/append_batch
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
+  KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes
   std::string payload_;        // serialization buffer, reused across appends
 
   Statement begin_;
@@ -115,6 +131,7 @@ class SqliteStorage final : public Storage {
   Statement save_snapshot_;
   Statement load_snapshot_;
   std::unordered_map<std::string, Statement> list_statements_;
+  Statement lookup_statements_[kLookupStatements + 1];
 };
 
 }  // namespace bel::storage

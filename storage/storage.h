@@ -32,7 +32,7 @@ inline constexpr int kDefaultListLimit = 1000;
 inline constexpr int kMaxListLimit = 10000;
 
 // The schema version this build writes. Older logs are migrated; newer ones are refused.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Where a fault hook is consulted; see StorageOptions::fault_hook.
 enum class FaultPoint { begin, insert, commit };
@@ -140,12 +140,19 @@ struct StorageOptions {
   // Open without writing: no schema creation, no migration (the log must already exist,
   // except for memory:// and stdout which are always fresh).
   bool read_only = false;
+  // SQLite writer: how long to wait for another writer of the same file to finish before failing
+  // with storage_unavailable naming it (storage/writer_lock.h).
+  std::chrono::milliseconds writer_lock_wait{0};
   // SQLite: synchronous=FULL when true (the default, power-loss safe), NORMAL when false.
   bool durability_full = true;
   // A test seam below the storage actor (SPEC section 9, R3): when set, append_batch calls it at
   // each FaultPoint and, when it returns an error, rolls the transaction back and returns that
   // error. Never set in production.
   std::function<Status(FaultPoint)> fault_hook;
+  // SQLite: the registered sqlite3_vfs the writer connection opens the file through; empty for
+  // SQLite's default. A test seam for injecting disk faults below SQLite itself (SPEC section 9,
+  // R3; tests/support/fault_vfs.h). Never set in production.
+  std::string sqlite_vfs;
   // stdout backend: where committed events are printed (one JSON line each); standard output
   // when null.
   std::FILE* stdout_sink = nullptr;

@@ -2,22 +2,32 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "storage/uri.h"
 
 namespace bel::storage {
 namespace {
 
-// "bel serve --simulate": this process's command line, for the holder record.
-std::string own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+// "bel serve --simulate": a process's command line, for the holder record.
+std::string command_line(const std::string& proc_file) {
+  std::ifstream in(proc_file, std::ios::binary);
   std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string out;
   for (char c : raw) out += c == '\0' ? ' ' : c;
@@ -38,10 +48,13 @@ std::string utc_now() {
   return buf;
 }
 
-// The holder record a locked file holds, as one line: "pid 1234 (bel serve) since ...".
-std::string read_holder(int fd) {
+// The holder record in `record_path`, as one line: "pid 1234 (bel serve) since ...".
+std::string read_record(const std::string& record_path) {
+  int fd = ::open(record_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return "";
   char buf[512];
   const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  ::close(fd);
   if (n <= 0) return "";
   std::string text(buf, static_cast<size_t>(n));
   for (auto& c : text) {
@@ -51,57 +64,189 @@ std::string read_holder(int fd) {
   return text;
 }
 
+// The process holding an flock on the file (dev, ino), from /proc/locks ("pid 1234 (bel serve)"),
+// or "" when it cannot be told.
+std::string flock_holder(unsigned long long dev, unsigned long long ino) {
+  const std::string want = fmt::format("{:02x}:{:02x}:{}", major(dev), minor(dev), ino);
+  std::ifstream in("/proc/locks");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string number, kind, mode, access, pid, file;
+    words >> number >> kind >> mode >> access >> pid >> file;
+    if (kind != "FLOCK" || file != want) continue;
+    return "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
+  }
+  return "";
+}
+
+// The file `path` resolves to, or `path` itself when it cannot be resolved.
+std::string resolved(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+}
+
+void write_record(const std::string& record_path, const std::string& record) {
+  // Never through a symlink another user planted; private like the log.
+  int fd = ::open(record_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;  // the record only improves a message: the lock is held either way
+  (void)::fchmod(fd, 0600);
+  const std::string text = record + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {
+    // Best effort, as above.
+  }
+  ::close(fd);
+}
+
+// One database file this process has locked at least once. `fd` is never closed (see the
+// header): releasing unlocks it and keeps it for the next writer.
+struct Entry {
+  int fd = -1;
+  bool held = false;
+  std::string uri;          // the URI the current holder opened it as
+  std::string record_path;  // "<resolved path>.lock"
+  std::string record;       // "pid N (cmd) since T[, notes]"
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::pair<unsigned long long, unsigned long long>, Entry> entries;
+  std::vector<int> spare;  // descriptors opened in a race for an entry that already existed
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: locks outlive static destruction
+  return *r;
+}
+
+// Opens (creating it 0600 when missing) the database file at `path`.
+Result<int> open_database_file(const std::string& uri, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    (void)::fchmod(fd, 0600);  // whatever the umask
+    return fd;
+  }
+  if (errno == EEXIST) fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: cannot open {} for writing: {}", uri, path,
+                                  std::strerror(errno)));
+  }
+  return fd;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_uri) {
-  auto parsed = storage::parse_storage_uri(log_uri);
-  if (!parsed.ok()) return parsed.error();
-  if (parsed->scheme != storage::UriScheme::sqlite) {
-    return std::unique_ptr<WriterLock>(new WriterLock(-1, ""));
+Result<std::unique_ptr<WriterLock>> WriterLock::try_acquire(const std::string& uri,
+                                                            const std::string& path, bool* busy) {
+  *busy = false;
+  Registry& reg = registry();
+  std::lock_guard<std::mutex> guard(reg.mutex);
+  Entry* entry = nullptr;
+  Identity id;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    auto it = reg.entries.find({st.st_dev, st.st_ino});
+    if (it != reg.entries.end()) entry = &it->second;
   }
-  const std::string path = parsed->path + ".lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return make_error(ErrorCode::storage_unavailable, log_uri + ": cannot open the lock file " +
-                                                          path + ": " + std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    const std::string holder = err == EWOULDBLOCK ? read_holder(fd) : "";
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
+  if (entry == nullptr) {
+    auto fd = open_database_file(uri, path);
+    if (!fd.ok()) return fd.error();
+    if (::fstat(*fd, &st) != 0) {
+      reg.spare.push_back(*fd);
       return make_error(ErrorCode::storage_unavailable,
-                        log_uri + ": another process is writing this log: " +
-                            (holder.empty() ? "its lock file " + path + " is held" : holder) +
-                            " (a coordinator that does not answer on its endpoint, or another bel "
-                            "command still running)");
+                        fmt::format("{}: cannot stat {}: {}", uri, path, std::strerror(errno)));
     }
+    auto [it, inserted] = reg.entries.try_emplace({st.st_dev, st.st_ino});
+    if (inserted) {
+      it->second.fd = *fd;
+    } else {
+      reg.spare.push_back(*fd);
+    }
+    entry = &it->second;
+  }
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  const std::string record_path = resolved(path) + ".lock";
+  const char* advice =
+      " (a coordinator that does not answer on its endpoint, or another bel command still "
+      "running); one writer per log file, whatever path names it";
+  if (entry->held) {
+    *busy = true;
     return make_error(ErrorCode::storage_unavailable,
-                      log_uri + ": cannot lock " + path + ": " + std::strerror(err));
+                      fmt::format("{}: this process already writes this log file (opened as "
+                                  "{}): {}{}",
+                                  uri, entry->uri, entry->record, advice));
   }
-  // Who holds the lock, for the message of the next process that tries.
+  if (::flock(entry->fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: cannot lock {}: {}", uri, path, std::strerror(err)));
+    }
+    std::string holder = read_record(record_path);
+    if (holder.empty()) holder = flock_holder(id.device, id.inode);
+    if (holder.empty()) holder = "its file " + path + " is locked";
+    *busy = true;
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: another process is writing this log: {}{}", uri, holder,
+                                  advice));
+  }
+  entry->held = true;
+  entry->uri = uri;
+  entry->record_path = record_path;
   std::ostringstream record;
-  record << "pid " << ::getpid() << " (" << own_command_line() << ") since " << utc_now();
-  std::unique_ptr<WriterLock> lock(new WriterLock(fd, record.str()));
-  lock->write_record();
-  return lock;
+  record << "pid " << ::getpid() << " (" << command_line("/proc/self/cmdline") << ") since "
+         << utc_now();
+  entry->record = record.str();
+  write_record(entry->record_path, entry->record);
+  return std::unique_ptr<WriterLock>(new WriterLock(true, id));
 }
 
-void WriterLock::add_note(const std::string& note) {
-  if (fd_ < 0) return;
-  record_ += ", " + note;
-  write_record();
-}
-
-void WriterLock::write_record() const {
-  const std::string text = record_ + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0) {
-    // The record only improves a message: the lock itself is held either way.
+Result<std::unique_ptr<WriterLock>> WriterLock::acquire_file(const std::string& uri,
+                                                             const std::string& path,
+                                                             std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    bool busy = false;
+    auto lock = try_acquire(uri, path, &busy);
+    // Only a held lock is worth waiting for; a file that cannot be opened stays so.
+    if (lock.ok() || !busy || std::chrono::steady_clock::now() >= deadline) return lock;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_uri) {
+  auto parsed = parse_storage_uri(log_uri);
+  if (!parsed.ok()) return parsed.error();
+  if (parsed->scheme != UriScheme::sqlite) {
+    return std::unique_ptr<WriterLock>(new WriterLock(false, Identity{}));
+  }
+  return acquire_file(log_uri, parsed->path, std::chrono::milliseconds(0));
+}
+
+void WriterLock::add_note(const std::string& log_uri, const std::string& note) {
+  auto parsed = parse_storage_uri(log_uri);
+  if (!parsed.ok() || parsed->scheme != UriScheme::sqlite) return;
+  struct stat st {};
+  if (::stat(parsed->path.c_str(), &st) != 0) return;
+  Registry& reg = registry();
+  std::lock_guard<std::mutex> guard(reg.mutex);
+  auto it = reg.entries.find({st.st_dev, st.st_ino});
+  if (it == reg.entries.end() || !it->second.held) return;
+  it->second.record += ", " + note;
+  write_record(it->second.record_path, it->second.record);
 }
 
 WriterLock::~WriterLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the flock
+  if (!holds_) return;
+  Registry& reg = registry();
+  std::lock_guard<std::mutex> guard(reg.mutex);
+  auto it = reg.entries.find({id_.device, id_.inode});
+  if (it == reg.entries.end()) return;
+  it->second.held = false;
+  // Unlock, but keep the descriptor: closing it would drop SQLite's fcntl locks on the file.
+  ::flock(it->second.fd, LOCK_UN);
 }
 
 }  // namespace bel::storage

@@ -1,15 +1,37 @@
-// WriterLock: one writing process per SQLite log. The coordinator (`bel serve`, `bel run`) and a
-// console that opens the log in-process each hold an exclusive lock on "<path>.lock" while they
-// write, so two processes never keep diverging transition state over one file.
+// WriterLock: one writing process per SQLite log file, whatever path names it (SPEC section 9, R7).
+// SqliteStorage takes it on every writable open, so every writer passes through it: the
+// coordinator (`bel serve`, `bel run`), a console that writes in-process, start_coordinator and
+// open_storage called by a program of its own.
 //
-//   auto lock = WriterLock::acquire("sqlite://bel.db");
+//   auto lock = WriterLock::acquire_file("sqlite://bel.db", "bel.db", std::chrono::seconds(0));
 //   if (!lock.ok()) return lock.error();   // storage_unavailable: who holds it, what to do
 //
-// Nothing to lock for in-process logs (memory://, stdout). The lock is released when the object
-// is destroyed or the process ends (even by kill -9: it is an flock on an open file).
+// Identity: the lock is an flock(2) on the database file itself, so it is keyed by the file
+// (device and inode): a symlink, a hard link or another relative path to the same file meets the
+// same lock. flock locks are independent of the fcntl byte-range locks SQLite takes (Linux, local
+// file systems; on NFS the kernel emulates flock with fcntl locks, which would conflict with
+// SQLite's: keep logs on local disks). Within one process a registry keyed by the same identity
+// refuses a second writer too (flock alone would not: it conflicts between open files, and a
+// process may hold the file open more than once).
+//
+// Closing any descriptor of a file drops every fcntl lock the process holds on it, SQLite's
+// included: so the descriptor is never closed while the process runs. Releasing the lock unlocks
+// it and keeps the descriptor for the next writer of that file (one descriptor per distinct log
+// the process has written).
+//
+// The holder is described in "<resolved path>.lock" ("pid 1234 (bel serve) since <UTC time>,
+// console endpoint 127.0.0.1:4390"), which a refused process reads for its message; through a
+// hard link (another resolved path) the message names the holder's pid from /proc/locks.
+//
+// Creating: when the database file does not exist it is created here, mode 0600 whatever the
+// umask, before SQLite opens it (SQLite gives the WAL and shared-memory files the database file's
+// mode). The record file is 0600 too.
+//
+// Thread-safety: acquire, add_note and the destructor may be called from any thread.
 #ifndef BEL_STORAGE_WRITER_LOCK_H_
 #define BEL_STORAGE_WRITER_LOCK_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -19,23 +41,38 @@ namespace bel::storage {
 
 class WriterLock {
  public:
-  // Takes the lock, recording who holds it ("pid 1234 (bel serve) since <UTC time>") in the lock
-  // file; a process refused the lock gets storage_unavailable naming that holder.
+  // Takes the lock on the database file `path` (created 0600 when missing) for `uri`, which
+  // messages name. While another process or another writer of this process holds it, retries
+  // until `wait` has passed, then fails with storage_unavailable naming the holder.
+  static Result<std::unique_ptr<WriterLock>> acquire_file(const std::string& uri,
+                                                          const std::string& path,
+                                                          std::chrono::milliseconds wait);
+  // The same for a log URI; nothing to lock (a lock that holds nothing) for memory:// and stdout.
   static Result<std::unique_ptr<WriterLock>> acquire(const std::string& log_uri);
+
+  // Adds `note` to the holder record of the lock this process holds on the log at `log_uri`
+  // ("console endpoint 127.0.0.1:41234"). Best effort: the record only improves another
+  // process's message; nothing happens when this process holds no lock on that log.
+  static void add_note(const std::string& log_uri, const std::string& note);
+
   ~WriterLock();
-
-  // Adds `note` to the holder record ("console endpoint 127.0.0.1:41234"). Best effort: the
-  // record only improves another process's message.
-  void add_note(const std::string& note);
-
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
 
  private:
-  WriterLock(int fd, std::string record) : fd_(fd), record_(std::move(record)) {}
-  void write_record() const;
-  int fd_ = -1;
-  std::string record_;
+  struct Identity {
+    unsigned long long device = 0;
+    unsigned long long inode = 0;
+    bool operator<(const Identity& o) const {
+      return device != o.device ? device < o.device : inode < o.inode;
+    }
+  };
+  explicit WriterLock(bool holds, Identity id) : holds_(holds), id_(id) {}
+  // One attempt; *busy is set when the lock is held (by another process or writer).
+  static Result<std::unique_ptr<WriterLock>> try_acquire(const std::string& uri,
+                                                         const std::string& path, bool* busy);
+  bool holds_ = false;
+  Identity id_;
 };
 
 }  // namespace bel::storage

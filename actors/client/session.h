@@ -10,7 +10,8 @@
 //
 // The endpoint lives in the log's meta (`coordinator_endpoint`, "127.0.0.1:PORT"); the token the
 // coordinator expects lives in a file beside the log ("<path>.token", mode 0600) that only the
-// user running the coordinator can read.
+// user running the coordinator can read. A remote session's bel_api is a local actor forwarding
+// each request over HTTP with the token (actors/net/remote_api.h).
 #ifndef BEL_ACTORS_CLIENT_SESSION_H_
 #define BEL_ACTORS_CLIENT_SESSION_H_
 
@@ -25,13 +26,9 @@
 #include "actors/bel_api.h"
 #include "messages/error.h"
 
-namespace bel::storage {
-// storage/writer_lock.h; only session.cc needs it whole (the destructor is defined there), so the
-// installed client headers do not carry the storage tier.
-class WriterLock;
-}  // namespace bel::storage
-
 namespace bel::actors {
+
+class RpcChannel;  // actors/net/remote_api.h
 
 // The meta key where a running coordinator advertises its console endpoint.
 inline constexpr const char* kEndpointKey = "coordinator_endpoint";
@@ -71,35 +68,26 @@ class Session {
  private:
   Session() = default;
   Status start_local(const SessionOptions& options);
-  // Connects to `endpoint` and logs in with `token` (`token_problem`, when not empty, says why
-  // there is none and is added to an `unauthorized` answer). Nothing (no error) when nothing
-  // answers there within `timeout`: a stale endpoint.
+  // Greets the coordinator at `endpoint` over HTTP, presenting `token` (`token_problem`, when not
+  // empty, says why there is none and is added to an `unauthorized` answer), and spawns the actor
+  // that forwards every bel_api request there. Nothing (no error) when nothing answers there
+  // within `timeout`: a stale endpoint.
   Result<std::optional<actors::BelApi>> connect(const std::string& endpoint,
                                                 const std::string& token,
                                                 const std::string& token_problem,
                                                 std::chrono::milliseconds timeout);
 
-  std::unique_ptr<storage::WriterLock> lock_;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   actors::BelApi api_;
   std::unique_ptr<actors::ApiClient> client_;
+  std::shared_ptr<RpcChannel> channel_;  // remote sessions: the connection api_ forwards over
   bool remote_ = false;
   std::string description_;
 };
 
 // The token file of a log: "<path>.token" for sqlite://, nothing for in-process logs.
 std::optional<std::string> default_token_path(const std::string& log_uri);
-
-// Reads the token in `path` (surrounding whitespace removed). With `require_private`, refuses a
-// file that others than its owner may read or write (mode must be 0600 or stricter).
-Result<std::string> read_token_file(const std::string& path, bool require_private);
-
-// Writes `token` to `path`, created or replaced with mode 0600.
-Status write_token_file(const std::string& path, const std::string& token);
-
-// Splits "HOST:PORT". invalid_argument naming `text` otherwise.
-Result<std::pair<std::string, uint16_t>> parse_endpoint(const std::string& text);
 
 }  // namespace bel::actors
 

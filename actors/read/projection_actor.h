@@ -32,12 +32,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/fail_answers.h"
 #include "actors/read/view_actor.h"
 
 namespace bel::actors {
 
 namespace detail {
 std::shared_ptr<spdlog::logger> view_log();
+// A view's requests to the storage actor and its reader: each is answered in moments (a page, a
+// snapshot); the bound turns one that hangs into a failure the view reports (R9).
+inline constexpr auto kRequestTimeout = std::chrono::minutes(10);
 }  // namespace detail
 
 template <class View>
@@ -83,7 +87,7 @@ class ProjectionActor {
     self->link_to(st.deps.reader);
     // Subscribe first, and load once subscribed: every event committed after the subscription
     // reaches us, and the catch-up reads everything up to it (the overlap is dropped by idx).
-    self->request(st.deps.storage, caf::infinite, subscribe_atom::value,
+    self->request(st.deps.storage, detail::kRequestTimeout, subscribe_atom::value,
                   caf::actor_cast<CommitSubscriber>(self))
         .then(
             [=](int64_t last_committed) {
@@ -95,6 +99,13 @@ class ProjectionActor {
     if (st.config.snapshot_interval.count() > 0) {
       self->delayed_send(self, st.config.snapshot_interval, tick_atom::value);
     }
+    // A throw: parked queries go to the fallback, rebuild requests get the error (R9).
+    answer_on_failure(self, ErrorCode::internal, std::string("the ") + View::kName + " view",
+                      [self](const caf::error& err) {
+                        release_parked(self);
+                        for (auto& rp : self->state.rebuild_waiters) rp.deliver(err);
+                        self->state.rebuild_waiters.clear();
+                      });
     // Stopped (shutdown, or the supervisor replacing it): nobody waiting is left without an
     // answer. Parked queries go to the fallback; rebuild requests get the reason.
     self->set_exit_handler([=](const caf::exit_msg& msg) {
@@ -169,7 +180,7 @@ class ProjectionActor {
       catch_up(self);
       return;
     }
-    self->request(s.deps.reader, caf::infinite, load_atom::value, std::string(View::kName),
+    self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value, std::string(View::kName),
                   static_cast<int32_t>(View::kVersion))
         .then(
             [=](const ViewSnapshot& snap) {
@@ -222,7 +233,7 @@ class ProjectionActor {
     request.set_limit(s.config.catch_up_page);
     const ViewState started_in = s.state;
     const int64_t started_at = s.applied_idx;
-    self->request(s.deps.reader, caf::infinite, list_atom::value, std::move(request))
+    self->request(s.deps.reader, detail::kRequestTimeout, list_atom::value, std::move(request))
         .then(
             [=](const EventPage& page) {
               auto& st = self->state;
@@ -417,7 +428,7 @@ class ProjectionActor {
     snap.set_applied_idx(s.applied_idx);
     snap.set_data(s.view->serialize());
     s.snapshot_in_flight = true;
-    self->request(s.deps.storage, caf::infinite, snapshot_atom::value, std::move(snap))
+    self->request(s.deps.storage, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
         .then(
             [=](int64_t idx) {
               auto& st = self->state;

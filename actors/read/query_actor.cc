@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "actors/fail_answers.h"
+
 namespace bel::actors {
 namespace {
 
@@ -25,6 +27,8 @@ QueryActor::behavior_type query_actor(QueryPointer self, std::vector<ReaderActor
   assert(!readers.empty());
   for (const auto& r : readers) self->link_to(r);
   self->state.readers = std::move(readers);
+  // It parks nothing (requests are delegated): a throw answers the request being handled (R9).
+  answer_on_failure(self, ErrorCode::internal, "the query actor", [](const caf::error&) {});
   // A view that went down is not asked again until the supervisor names its successor.
   self->set_down_handler([=](const caf::down_msg& down) {
     for (auto& view : self->state.views) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/fail_answers.h"
 #include "projections/queries.h"
 
 namespace bel::actors {
@@ -20,6 +21,9 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
                                         ReaderOptions options) {
   self->state.storage = std::move(*storage);
   self->state.options = std::move(options);
+  // It parks nothing: a throw answers the request being handled (R9).
+  answer_on_failure(self, ErrorCode::internal, "a reader actor",
+                    [](const caf::error&) {});
   return {
       [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
         const int limit = request.limit() == 0 ? storage::kDefaultListLimit : request.limit();

@@ -246,7 +246,9 @@ void finish_if_ending(WorkerPtr self) {
 
 void ask_next(WorkerPtr self, SimulationReport outcome) {
   auto& st = self->state;
-  self->request(st.controller, caf::infinite, next_atom::value, std::move(outcome))
+  // The controller answers at once; the bound only ends a worker whose controller hangs (R9).
+  constexpr auto kControllerTimeout = std::chrono::minutes(10);
+  self->request(st.controller, kControllerTimeout, next_atom::value, std::move(outcome))
       .then(
           [=](int64_t number, int64_t known_idx) {
             if (number <= 0) {

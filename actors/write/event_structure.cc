@@ -48,58 +48,61 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-Status check_no_control(const std::string& path, std::string_view value) {
+// The checks below take the path of the value they check and build it into a message only when
+// the value fails: an accepted event allocates no path text.
+
+Status check_no_control(std::string_view path, std::string_view value) {
   for (size_t i = 0; i < value.size(); ++i) {
     auto c = static_cast<unsigned char>(value[i]);
     if (is_control(c)) {
-      return invalid_event(path + " contains control character " + hex_byte(c) + " at offset " +
-                           std::to_string(i));
+      return invalid_event(std::string(path) + " contains control character " + hex_byte(c) +
+                           " at offset " + std::to_string(i));
     }
   }
   return ok_status();
 }
 
-Status check_length(const std::string& path, std::string_view value) {
+Status check_length(std::string_view path, std::string_view value) {
   if (value.size() > kMaxStringBytes) {
-    return invalid_event(path + " is " + std::to_string(value.size()) + " bytes (max " +
-                         std::to_string(kMaxStringBytes) + ")");
+    return invalid_event(std::string(path) + " is " + std::to_string(value.size()) +
+                         " bytes (max " + std::to_string(kMaxStringBytes) + ")");
   }
   return ok_status();
 }
 
 // A key (id, label) that must be present: non-empty, no control characters.
-Status check_required_id(const std::string& path, std::string_view value) {
-  if (value.empty()) return invalid_event(path + " is empty");
+Status check_required_id(std::string_view path, std::string_view value) {
+  if (value.empty()) return invalid_event(std::string(path) + " is empty");
   return check_no_control(path, value);
 }
 
 // A partition ref anywhere in the event: non-empty, no control characters, not oversized.
-Status check_partition_ref(const std::string& path, std::string_view ref) {
-  if (ref.empty()) return invalid_event(path + " is empty");
+Status check_partition_ref(std::string_view path, std::string_view ref) {
+  if (ref.empty()) return invalid_event(std::string(path) + " is empty");
   BEL_RETURN_IF_ERROR(check_no_control(path, ref));
   return check_length(path, ref);
 }
 
-// An enum code and its optional name field: in range, not 0 unless `zero_ok`, name equal to
-// the code's enum value name when set.
-Status check_enum(const std::string& code_path, const std::string& name_path,
+// An enum code and its optional name field (`prefix`.`code_field` and `prefix`.`name_field`):
+// in range, not 0 unless `zero_ok`, name equal to the code's enum value name when set.
+Status check_enum(std::string_view prefix, std::string_view code_field, std::string_view name_field,
                   const pb::EnumDescriptor* d, int code, const std::string& name, bool zero_ok) {
   const auto* v = d->FindValueByNumber(code);
+  auto field = [&](std::string_view f) { return std::string(prefix) + "." + std::string(f); };
   if (v == nullptr) {
-    return invalid_event(code_path + " " + std::to_string(code) + " is out of range");
+    return invalid_event(field(code_field) + " " + std::to_string(code) + " is out of range");
   }
-  if (code == 0 && !zero_ok) return invalid_event(code_path + " is " + v->name());
+  if (code == 0 && !zero_ok) return invalid_event(field(code_field) + " is " + v->name());
   if (!name.empty() && name != v->name()) {
-    return invalid_event(name_path + " " + quote(name) + " does not match " +
-                         code_path.substr(code_path.rfind('.') + 1) + " " + v->name());
+    return invalid_event(field(name_field) + " " + quote(name) + " does not match " +
+                         std::string(code_field) + " " + v->name());
   }
   return ok_status();
 }
 
-Status check_status(const std::string& prefix, const pb::EnumDescriptor* d, int code,
+Status check_status(std::string_view prefix, const pb::EnumDescriptor* d, int code,
                     const std::string& name) {
-  return check_enum(prefix + ".status_code", prefix + ".status_name", d, code, name,
-                    /*zero_ok=*/false);
+  return check_enum(prefix, "status_code", "status_name", d, code, name, /*zero_ok=*/false);
 }
 
 // The checks that depend on the event type: required keys, ids and the status code.
@@ -149,20 +152,25 @@ Status check_type_fields(const BuildEvent& event) {
 
 // Walks every field of a message with reflection, in field order (map entries in key order),
 // checking string sizes, enum ranges, and every PartitionRef, JobLabel and DataDep it meets.
+// Without `with_paths` it builds no field paths (errors then name no field): check_structure
+// walks once without them, and again with them only for an event that fails.
 class FieldWalker {
  public:
+  explicit FieldWalker(bool with_paths) : with_paths_(with_paths) {}
+
   Status walk(const pb::Message& message, const std::string& path) {
     const pb::Descriptor* d = message.GetDescriptor();
     const pb::Reflection* r = message.GetReflection();
+    std::string field_path;
     for (int i = 0; i < d->field_count(); ++i) {
       const pb::FieldDescriptor* f = d->field(i);
-      std::string field_path = path.empty() ? f->name() : path + "." + f->name();
+      if (with_paths_) field_path = path.empty() ? f->name() : path + "." + f->name();
       if (f->is_map()) {
         BEL_RETURN_IF_ERROR(walk_map(message, f, field_path));
       } else if (f->is_repeated()) {
         for (int j = 0; j < r->FieldSize(message, f); ++j) {
-          BEL_RETURN_IF_ERROR(
-              check_repeated(message, f, j, field_path + "[" + std::to_string(j) + "]"));
+          BEL_RETURN_IF_ERROR(check_repeated(
+              message, f, j, with_paths_ ? field_path + "[" + std::to_string(j) + "]" : path));
         }
       } else {
         BEL_RETURN_IF_ERROR(check_singular(message, f, field_path));
@@ -172,6 +180,8 @@ class FieldWalker {
   }
 
  private:
+  bool with_paths_;
+
   // A message value: the special types first, then its own fields.
   Status check_message(const pb::Message& m, const std::string& path) {
     const pb::Descriptor* d = m.GetDescriptor();
@@ -185,7 +195,7 @@ class FieldWalker {
     }
     if (d == DataDep::descriptor()) {
       const auto& dep = static_cast<const DataDep&>(m);
-      BEL_RETURN_IF_ERROR(check_enum(path + ".dep_type_code", path + ".dep_type_name",
+      BEL_RETURN_IF_ERROR(check_enum(path, "dep_type_code", "dep_type_name",
                                      v1::DepType_descriptor(), dep.dep_type_code(),
                                      dep.dep_type_name(), /*zero_ok=*/true));
     }
@@ -279,7 +289,8 @@ class FieldWalker {
         return invalid_event(path + " key " + quote(key) + " is " + std::to_string(key.size()) +
                              " bytes (max " + std::to_string(kMaxStringBytes) + ")");
       }
-      BEL_RETURN_IF_ERROR(check_singular(*entry, value_field, path + "[" + quote(key) + "]"));
+      BEL_RETURN_IF_ERROR(
+          check_singular(*entry, value_field, with_paths_ ? path + "[" + quote(key) + "]" : path));
     }
     return ok_status();
   }
@@ -311,7 +322,8 @@ Status check_structure(const BuildEvent& event) {
                          std::to_string(kMaxEventBytes) + ")");
   }
   BEL_RETURN_IF_ERROR(check_type_fields(event));
-  return FieldWalker().walk(event, "");
+  if (FieldWalker(/*with_paths=*/false).walk(event, "").ok()) return ok_status();
+  return FieldWalker(/*with_paths=*/true).walk(event, "");
 }
 
 }  // namespace bel::write

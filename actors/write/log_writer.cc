@@ -1,8 +1,10 @@
 #include "actors/write/log_writer.h"
 
-#include <chrono>
-
 #include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "actors/write/event_structure.h"
 #include "messages/event_id.h"
@@ -24,8 +26,8 @@ std::string position(size_t i) { return "append #" + std::to_string(i + 1); }
 Result<write::ValidationMode> parse_mode(const std::string& uri, const std::string& text) {
   auto mode = write::parse_validation_mode(text);
   if (!mode) {
-    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" +
-                                                       text + "\" is not strict or lenient");
+    return make_error(ErrorCode::invalid_argument, uri + ": " + kValidationModeKey + " \"" + text +
+                                                       "\" is not strict or lenient");
   }
   return *mode;
 }
@@ -101,42 +103,123 @@ Status LogWriter::set_meta(const std::string& key, const std::string& value) {
 
 Status LogWriter::set_mode(write::ValidationMode mode) {
   assert(staged_.empty());
-  BEL_RETURN_IF_ERROR(
-      storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
+  BEL_RETURN_IF_ERROR(storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
   rules_.set_mode(mode);
   return ok_status();
 }
 
 Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
                                            std::vector<std::string>* warnings) {
-  if (batch.empty()) {
-    return make_error(ErrorCode::invalid_argument, "append: the batch has no events");
-  }
-  if (options_.read_only) return storage::read_only_error(storage_->uri(), "append");
-  const Ticket id = next_ticket_++;
-  if (storage_->has_other_writers()) ticket_batches_.push_back(batch);
-  if (auto ok = stage_ticket(id, std::move(batch), warnings); !ok.ok()) {
-    if (storage_->has_other_writers()) ticket_batches_.pop_back();
-    stats_.set_rejected(stats_.rejected() + 1);
-    return ok.error();
-  }
-  return id;
+  const std::vector<size_t> sizes{batch.size()};
+  return std::move(stage_group(batch, sizes, warnings).front());
 }
 
-Status LogWriter::stage_ticket(Ticket id, std::vector<BuildEvent> batch,
-                               std::vector<std::string>* warnings) {
-  TicketState ticket{id, {}};
+std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group(std::vector<BuildEvent>& events,
+                                                              const std::vector<size_t>& sizes,
+                                                              std::vector<std::string>* warnings) {
+  return stage_group_as(events, sizes, {}, warnings);
+}
+
+std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
+    std::vector<BuildEvent>& events, const std::vector<size_t>& sizes,
+    const std::vector<Ticket>& ids, std::vector<std::string>* warnings) {
+  // With other writers each batch is kept as given, to be judged again after following them.
+  const bool keep = storage_->has_other_writers();
+  const std::vector<BuildEvent> given = keep ? events : std::vector<BuildEvent>{};
+  std::vector<Result<Ticket>> out;
+  out.reserve(sizes.size());
+  if (options_.read_only) {
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      out.emplace_back(storage::read_only_error(storage_->uri(), "append"));
+    }
+    return out;
+  }
+  // Normalize and check the structure of every batch first: a batch that fails here is
+  // answered without a lookup. Ids already staged by an earlier group need none either.
+  timestamp_unset_.assign(events.size(), 0);
+  std::vector<std::optional<Error>> rejected(sizes.size());
+  std::vector<char> looks_up(sizes.size(), 0);
+  std::vector<std::string> lookup;
+  for (size_t k = 0, begin = 0; k < sizes.size(); begin += sizes[k++]) {
+    if (sizes[k] == 0) {
+      rejected[k] = Error{ErrorCode::invalid_argument, "append: the batch has no events"};
+      continue;
+    }
+    if (auto ok = normalize(events, begin, begin + sizes[k]); !ok.ok()) {
+      rejected[k] = ok.error();
+      continue;
+    }
+    for (size_t i = begin; i < begin + sizes[k]; ++i) {
+      const std::string& id = events[i].event_id();
+      if (!id.empty() && staged_ids_.count(id) == 0) {
+        lookup.push_back(id);
+        looks_up[k] = 1;
+      }
+    }
+  }
+  // One lookup for the group. Nothing is committed before the group is staged, so its answer
+  // holds for every batch: exactly what a lookup per batch would have found.
+  InLog in_log;
+  std::optional<Error> lookup_failed;
+  if (!lookup.empty()) {
+    auto found = storage_->find_by_event_ids(lookup);
+    if (found.ok()) {
+      in_log.reserve(found->size());
+      for (auto& s : *found) in_log.emplace(s.event.event_id(), std::move(s));
+    } else {
+      lookup_failed = found.error();
+    }
+  }
+  for (size_t k = 0, begin = 0; k < sizes.size(); begin += sizes[k++]) {
+    if (!rejected[k] && looks_up[k] && lookup_failed) rejected[k] = *lookup_failed;
+    if (rejected[k]) {
+      stats_.set_rejected(stats_.rejected() + 1);
+      out.emplace_back(std::move(*rejected[k]));
+      continue;
+    }
+    out.push_back(stage_checked(events, begin, begin + sizes[k], in_log, warnings,
+                                ids.empty() ? 0 : ids[k]));
+    if (keep && out.back().ok()) {
+      ticket_batches_.emplace_back(given.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   given.begin() + static_cast<std::ptrdiff_t>(begin + sizes[k]));
+    }
+  }
+  return out;
+}
+
+Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_t end) {
+  const int64_t now = options_.now();
+  for (size_t i = begin; i < end; ++i) {
+    BuildEvent& event = events[i];
+    if (event.timestamp() == 0) {
+      timestamp_unset_[i] = 1;
+      event.set_timestamp(now);
+    }
+    fill_status_names(event);
+    if (auto ok = write::check_structure(event); !ok.ok()) {
+      return ok.error().with_context(position(i - begin));
+    }
+  }
+  return ok_status();
+}
+
+Result<LogWriter::Ticket> LogWriter::stage_checked(std::vector<BuildEvent>& events, size_t begin,
+                                                   size_t end, const InLog& in_log,
+                                                   std::vector<std::string>* warnings, Ticket id) {
+  TicketState ticket{id != 0 ? id : next_ticket_++, {}};
+  ticket.acks.reserve(end - begin);
   const auto mark = rules_.mark();
   const size_t staged_before = staged_.size();
   std::vector<std::string> local_warnings;
-  Status status = validate_and_stage(batch, ticket, &local_warnings);
+  Status status = validate_and_stage(events, begin, end, in_log, ticket, &local_warnings);
   if (!status.ok()) {
     rules_.rollback(mark);
     for (size_t i = staged_before; i < staged_.size(); ++i) {
       staged_ids_.erase(staged_[i].event_id());
     }
     staged_.resize(staged_before);
-    return status;
+    stats_.set_rejected(stats_.rejected() + 1);
+    return status.error();
   }
   for (const auto& a : ticket.acks) {
     if (a.duplicate) stats_.set_duplicates(stats_.duplicates() + 1);
@@ -146,52 +229,31 @@ Status LogWriter::stage_ticket(Ticket id, std::vector<BuildEvent> batch,
     warnings->insert(warnings->end(), local_warnings.begin(), local_warnings.end());
   }
   tickets_.push_back(std::move(ticket));
-  return ok_status();
+  return tickets_.back().id;
 }
 
-Status LogWriter::validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
+Status LogWriter::validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
+                                     const InLog& in_log, TicketState& ticket,
                                      std::vector<std::string>* warnings) {
-  const int64_t now = options_.now();
-  std::vector<bool> timestamp_unset(batch.size(), false);
-  std::vector<std::string> lookup;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    BuildEvent& event = batch[i];
-    if (event.timestamp() == 0) {
-      timestamp_unset[i] = true;
-      event.set_timestamp(now);
-    }
-    fill_status_names(event);
-    if (auto ok = write::check_structure(event); !ok.ok()) {
-      return ok.error().with_context(position(i));
-    }
-    if (!event.event_id().empty() && staged_ids_.count(event.event_id()) == 0) {
-      lookup.push_back(event.event_id());
-    }
-  }
-  std::unordered_map<std::string, storage::StoredEvent> in_log;
-  if (!lookup.empty()) {
-    auto found = storage_->find_by_event_ids(lookup);
-    if (!found.ok()) return found.error();
-    for (auto& s : *found) in_log.emplace(s.event.event_id(), std::move(s));
-  }
-
-  for (size_t i = 0; i < batch.size(); ++i) {
-    BuildEvent& event = batch[i];
+  for (size_t i = begin; i < end; ++i) {
+    BuildEvent& event = events[i];
+    const bool timestamp_unset = timestamp_unset_[i] != 0;
     if (!event.event_id().empty()) {
       const std::string& id = event.event_id();
       if (auto pending = staged_ids_.find(id); pending != staged_ids_.end()) {
-        if (!same_event(event, timestamp_unset[i], staged_[pending->second])) {
+        if (!same_event(event, timestamp_unset, staged_[pending->second])) {
           return make_error(ErrorCode::duplicate_event_id,
-                            position(i) + ": event_id \"" + id +
+                            position(i - begin) + ": event_id \"" + id +
                                 "\" is already pending in the log with different content");
         }
-        ticket.acks.push_back(AckSource{0, pending->second, id, true});
+        ticket.acks.push_back(AckSource{0, pending->second, {}, true});
         continue;
       }
       if (auto stored = in_log.find(id); stored != in_log.end()) {
-        if (!same_event(event, timestamp_unset[i], stored->second.event)) {
+        if (!same_event(event, timestamp_unset, stored->second.event)) {
           return make_error(ErrorCode::duplicate_event_id,
-                            position(i) + ": event_id \"" + id + "\" is already in the log (idx " +
+                            position(i - begin) + ": event_id \"" + id +
+                                "\" is already in the log (idx " +
                                 std::to_string(stored->second.idx) + ") with different content");
         }
         ticket.acks.push_back(AckSource{stored->second.idx, 0, id, true});
@@ -201,10 +263,10 @@ Status LogWriter::validate_and_stage(std::vector<BuildEvent>& batch, TicketState
       event.set_event_id(new_event_id());  // time-ordered: the id index grows at its end
     }
     if (auto ok = rules_.apply(event, warnings); !ok.ok()) {
-      return ok.error().with_context(position(i));
+      return ok.error().with_context(position(i - begin));
     }
     staged_ids_.emplace(event.event_id(), staged_.size());
-    ticket.acks.push_back(AckSource{0, staged_.size(), event.event_id(), false});
+    ticket.acks.push_back(AckSource{0, staged_.size(), {}, false});
     staged_.push_back(std::move(event));
   }
   return ok_status();
@@ -241,12 +303,15 @@ LogWriter::CommitResult LogWriter::commit() {
     for (const auto& a : t.acks) {
       AppendAck ack;
       ack.set_idx(a.committed_idx > 0 ? a.committed_idx : staged_[a.staged_pos].idx());
-      ack.set_event_id(a.event_id);
+      ack.set_event_id(a.committed_idx > 0 ? a.event_id : staged_[a.staged_pos].event_id());
       ack.set_duplicate(a.duplicate);
       acks.push_back(std::move(ack));
     }
     out.tickets.emplace_back(t.id, std::move(acks));
   }
+  // In staging order (tickets are numbered in it), with those following made invalid among them.
+  std::stable_sort(out.tickets.begin(), out.tickets.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   out.committed = std::move(followed);
   if (!idxs.empty()) {
     out.committed.insert(out.committed.end(), std::make_move_iterator(staged_.begin()),

@@ -6,6 +6,8 @@
 //   auto writer = LogWriter::open(std::move(storage), {});
 //   auto ticket = (*writer)->stage(batch);          // validated; nothing stored yet
 //   if (!ticket.ok()) return ticket.error();        // rejected: the log is unchanged
+//   // or a whole mailbox drain at once, with one idempotency lookup for all of it:
+//   auto tickets = (*writer)->stage_group(events, sizes);   // one Result per batch, in order
 //   CommitResult done = (*writer)->commit();        // one transaction for every staged batch
 //   for (auto& [t, acks] : done.tickets) answer(t, acks);
 //   publish(done.committed);                         // idx-ordered, only on success
@@ -62,6 +64,17 @@ class LogWriter {
   // Lenient-mode warnings are appended to `warnings` when not null.
   Result<Ticket> stage(std::vector<BuildEvent> batch, std::vector<std::string>* warnings = nullptr);
 
+  // Stages a group of batches exactly as if each were passed to stage() in turn (an event_id
+  // repeated across batches of the group resolves as it would sequentially: a rejected batch
+  // stages nothing, so a later batch with the same id is judged afresh), but looks every
+  // event_id of the group up in the log in one query. `events` holds the batches back to back,
+  // batch k being the next sizes[k] events (each size >= 1, else that batch is invalid_argument);
+  // the events are moved from. Returns the ticket or the error of each batch, in order.
+  // REQUIRES: the sizes add up to events.size()
+  std::vector<Result<Ticket>> stage_group(std::vector<BuildEvent>& events,
+                                          const std::vector<size_t>& sizes,
+                                          std::vector<std::string>* warnings = nullptr);
+
   // Commits every staged event in one transaction and answers every staged ticket. On failure
   // every ticket gets the error, the transition state returns to the last commit, and nothing
   // is stored.
@@ -77,23 +90,24 @@ class LogWriter {
   // Sets the log's validation mode (stored in meta). REQUIRES: nothing staged.
   Status set_mode(write::ValidationMode mode);
 
-  // Logs with other writers (Storage::has_other_writers, e.g. PostgreSQL): folds the events the
-  // others committed since last_idx() into the transition state and judges every staged batch
-  // again on top of them; a batch no longer allowed gets its error from the next commit(). Returns
-  // the others' events, ascending idx, for the caller to publish like its own commits. commit()
-  // follows by itself when the log moved under it. Nothing to do on a log with one writer.
-  Result<std::vector<BuildEvent>> follow();
-
   // Sets a meta value of the log; kValidationModeKey ("strict" / "lenient") switches the rules
   // too, and any other value is invalid_argument naming it. REQUIRES: nothing staged.
   Status set_meta(const std::string& key, const std::string& value);
 
+  // Logs with other writers (Storage::has_other_writers, e.g. PostgreSQL): folds the events the
+  // others committed since last_idx() into the transition state and judges every staged batch
+  // again on top of them, keeping its ticket; a batch no longer allowed gets its error from the
+  // next commit(). Returns the others' events, ascending idx, for the caller to publish like its
+  // own commits. commit() follows by itself when the log moved under it. Nothing to do on a log
+  // with one writer.
+  Result<std::vector<BuildEvent>> follow();
+
  private:
   // Where an event's ack comes from once the commit is done.
   struct AckSource {
-    int64_t committed_idx = 0;   // > 0: a duplicate of an event already in the log
-    size_t staged_pos = 0;       // else: position in staged_
-    std::string event_id;
+    int64_t committed_idx = 0;  // > 0: a duplicate of an event already in the log
+    size_t staged_pos = 0;      // else: position in staged_ (whose event_id the ack names)
+    std::string event_id;       // only for a duplicate of an event in the log
     bool duplicate = false;
   };
   struct TicketState {
@@ -105,14 +119,29 @@ class LogWriter {
             write::ValidationMode mode);
   Status read_last_idx();
   Status rebuild_rules();
-  Status validate_and_stage(std::vector<BuildEvent>& batch, TicketState& ticket,
-                            std::vector<std::string>* warnings);
+  // The committed events of the group's event_ids, by id (one lookup).
+  using InLog = std::unordered_map<std::string, storage::StoredEvent>;
+  // Normalizes events[begin, end) (timestamp, status names) and checks each one's structure;
+  // marks in timestamp_unset_ the events whose timestamp the log assigned.
+  Status normalize(std::vector<BuildEvent>& events, size_t begin, size_t end);
+  // stage_group, giving the batches the tickets `ids` when not empty (follow() judging staged
+  // batches again) instead of new ones.
+  std::vector<Result<Ticket>> stage_group_as(std::vector<BuildEvent>& events,
+                                             const std::vector<size_t>& sizes,
+                                             const std::vector<Ticket>& ids,
+                                             std::vector<std::string>* warnings);
+  // Stages the normalized batch events[begin, end) as stage() does, against `in_log`, as ticket
+  // `id` (0: a new one).
+  Result<Ticket> stage_checked(std::vector<BuildEvent>& events, size_t begin, size_t end,
+                               const InLog& in_log, std::vector<std::string>* warnings,
+                               Ticket id = 0);
   // The staged events appended in one transaction: unconditionally on a log with one writer;
   // with other writers only on top of last_idx_, following them (into `followed`) and judging
-  // the staged batches again until it holds. Empty when no staged event is left to append.
+  // the staged batches again until it holds. Empty when following left nothing to append.
   Result<std::vector<int64_t>> append_staged(std::vector<BuildEvent>& followed);
-  // Stages `batch` as ticket `id` on top of what is staged; on error undoes its part.
-  Status stage_ticket(Ticket id, std::vector<BuildEvent> batch, std::vector<std::string>* warnings);
+  Status validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
+                            const InLog& in_log, TicketState& ticket,
+                            std::vector<std::string>* warnings);
 
   std::unique_ptr<storage::Storage> storage_;
   LogWriterOptions options_;
@@ -122,6 +151,7 @@ class LogWriter {
   std::vector<BuildEvent> staged_;
   std::vector<TicketState> tickets_;
   std::unordered_map<std::string, size_t> staged_ids_;  // event_id -> position in staged_
+  std::vector<char> timestamp_unset_;                   // stage_group: per event of the group
   // With other writers: each staged ticket's batch as given, to judge again after following.
   std::vector<std::vector<BuildEvent>> ticket_batches_;
   // Tickets that following made invalid, answered by the next commit().

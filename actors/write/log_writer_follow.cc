@@ -34,20 +34,22 @@ Result<std::vector<BuildEvent>> LogWriter::follow() {
   last_idx_ = followed.back().idx();
   stats_.set_last_idx(last_idx_);
 
-  std::vector<TicketState> tickets = std::move(tickets_);
-  std::vector<std::vector<BuildEvent>> batches = std::move(ticket_batches_);
+  // The staged batches again, as one group with their own tickets (one idempotency lookup).
+  std::vector<Ticket> ids;
+  std::vector<size_t> sizes;
+  std::vector<BuildEvent> events;
+  for (size_t i = 0; i < tickets_.size(); ++i) {
+    ids.push_back(tickets_[i].id);
+    sizes.push_back(ticket_batches_[i].size());
+    for (auto& e : ticket_batches_[i]) events.push_back(std::move(e));
+  }
   tickets_.clear();
   ticket_batches_.clear();
   staged_.clear();
   staged_ids_.clear();
-  for (size_t i = 0; i < tickets.size(); ++i) {
-    auto staged = stage_ticket(tickets[i].id, batches[i], nullptr);
-    if (!staged.ok()) {
-      failed_tickets_.emplace_back(tickets[i].id, staged.error());
-      stats_.set_rejected(stats_.rejected() + 1);
-      continue;
-    }
-    ticket_batches_.push_back(std::move(batches[i]));
+  auto staged = stage_group_as(events, sizes, ids, nullptr);
+  for (size_t k = 0; k < staged.size(); ++k) {
+    if (!staged[k].ok()) failed_tickets_.emplace_back(ids[k], staged[k].error());
   }
   return followed;
 }

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <type_traits>
-#include <unordered_map>
+#include <utility>
 
 #include "actors/component_log.h"
+#include "actors/fail_answers.h"
 
 namespace bel::actors {
 namespace {
@@ -16,12 +17,27 @@ struct Waiter {
   bool single = true;
   caf::typed_response_promise<AppendAck> one;
   caf::typed_response_promise<AppendAcks> many;
+
+  void fail(const Error& error) {
+    auto err = to_caf_error(error);
+    if (single) {
+      one.deliver(err);
+    } else {
+      many.deliver(err);
+    }
+  }
 };
 
 struct StorageState {
   std::unique_ptr<LogWriter> writer;
   StorageActorConfig config;
-  std::unordered_map<LogWriter::Ticket, Waiter> waiters;
+  // Appends received and not yet staged (the group being collected): their events back to
+  // back, each append's event count, and who waits for each.
+  std::vector<BuildEvent> pending_events;
+  std::vector<size_t> pending_sizes;
+  std::vector<Waiter> pending_waiters;
+  // Staged and not yet committed, in staging order (as LogWriter::commit answers them).
+  std::vector<std::pair<LogWriter::Ticket, Waiter>> staged_waiters;
   std::vector<CommitSubscriber> subscribers;
   bool flush_scheduled = false;
   bool index_scheduled = false;
@@ -37,33 +53,91 @@ std::shared_ptr<spdlog::logger> storage_log() {
 }
 
 void schedule_index(StoragePointer self);
-void publish(StoragePointer self, std::vector<BuildEvent> committed);
 
+void publish(StoragePointer self, std::vector<BuildEvent> committed);
+void follow(StoragePointer self);
+
+// Stages the collected group (one idempotency lookup for all of it, LogWriter::stage_group),
+// answers the appends it rejects at once and parks the others until the commit. On a log with
+// other writers a refused batch is judged once more after following them: the state it failed
+// on may be older than what its sender saw committed elsewhere (docs/scale-out.md).
+void stage_pending(StoragePointer self) {
+  auto& st = self->state;
+  if (st.pending_sizes.empty()) return;
+  const bool shared = st.writer->storage().has_other_writers();
+  const std::vector<BuildEvent> given = shared ? st.pending_events : std::vector<BuildEvent>{};
+  std::vector<std::string> warnings;
+  auto tickets = st.writer->stage_group(st.pending_events, st.pending_sizes, &warnings);
+  std::vector<BuildEvent> again;
+  std::vector<size_t> again_sizes;
+  std::vector<Waiter> again_waiters;
+  for (size_t k = 0, begin = 0; k < tickets.size(); begin += st.pending_sizes[k++]) {
+    Waiter& waiter = st.pending_waiters[k];
+    if (tickets[k].ok()) {
+      st.staged_waiters.emplace_back(*tickets[k], std::move(waiter));
+      continue;
+    }
+    if (shared && tickets[k].error().code == ErrorCode::invalid_transition) {
+      again.insert(again.end(), given.begin() + static_cast<std::ptrdiff_t>(begin),
+                   given.begin() + static_cast<std::ptrdiff_t>(begin + st.pending_sizes[k]));
+      again_sizes.push_back(st.pending_sizes[k]);
+      again_waiters.push_back(std::move(waiter));
+      continue;
+    }
+    const Error& e = tickets[k].error();
+    storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+    waiter.fail(e);
+  }
+  st.pending_events.clear();
+  st.pending_sizes.clear();
+  st.pending_waiters.clear();
+  if (!again_sizes.empty()) {
+    follow(self);
+    auto retried = st.writer->stage_group(again, again_sizes, &warnings);
+    for (size_t k = 0; k < retried.size(); ++k) {
+      if (retried[k].ok()) {
+        st.staged_waiters.emplace_back(*retried[k], std::move(again_waiters[k]));
+        continue;
+      }
+      const Error& e = retried[k].error();
+      storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+      again_waiters[k].fail(e);
+    }
+  }
+  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
+}
+
+void deliver(Waiter& w, Result<std::vector<AppendAck>>& acks) {
+  if (!acks.ok()) {
+    w.fail(acks.error());
+  } else if (w.single) {
+    w.one.deliver(std::move((*acks)[0]));
+  } else {
+    AppendAcks out;
+    for (auto& a : *acks) *out.add_acks() = std::move(a);
+    w.many.deliver(std::move(out));
+  }
+}
+
+// Stages what was collected and commits it in one transaction; answers every append after it.
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  stage_pending(self);
   if (st.writer->staged_tickets() == 0) return;
   auto result = st.writer->commit();
-  for (auto& [ticket, acks] : result.tickets) {
-    auto it = st.waiters.find(ticket);
-    if (it == st.waiters.end()) continue;
-    Waiter& w = it->second;
-    if (!acks.ok()) {
-      auto err = to_caf_error(acks.error());
-      if (w.single) {
-        w.one.deliver(err);
-      } else {
-        w.many.deliver(err);
-      }
-    } else if (w.single) {
-      w.one.deliver(std::move((*acks)[0]));
-    } else {
-      AppendAcks out;
-      for (auto& a : *acks) *out.add_acks() = std::move(a);
-      w.many.deliver(std::move(out));
+  // commit() answers the staged tickets in staging order, as staged_waiters holds them. Every
+  // waiter gets an answer, even one the commit should have answered and did not.
+  size_t next = 0;
+  for (auto& [ticket, waiter] : st.staged_waiters) {
+    while (next < result.tickets.size() && result.tickets[next].first != ticket) ++next;
+    if (next == result.tickets.size()) {
+      waiter.fail(Error{ErrorCode::internal, "append: the commit gave no answer for it"});
+      continue;
     }
-    st.waiters.erase(it);
+    deliver(waiter, result.tickets[next++].second);
   }
+  st.staged_waiters.clear();
   if (result.committed.empty()) {
     if (!result.tickets.empty() && !result.tickets.front().second.ok()) {
       storage_log()->error("commit failed batches={} error=\"{}\"", result.tickets.size(),
@@ -87,12 +161,10 @@ void publish(StoragePointer self, std::vector<BuildEvent> committed) {
   }
 }
 
-// Logs with other writers: fold and publish what they committed. With batches staged, the next
-// commit follows by itself (and publishes the others' events before its own).
+// Logs with other writers: fold and publish what they committed (staged batches are judged again
+// on top of it by the writer; the next commit answers them).
 void follow(StoragePointer self) {
-  auto& st = self->state;
-  if (st.writer->staged_tickets() > 0) return;
-  auto followed = st.writer->follow();
+  auto followed = self->state.writer->follow();
   if (!followed.ok()) {
     storage_log()->warn("following other writers failed error=\"{}\"",
                         followed.error().to_string());
@@ -141,54 +213,30 @@ void index_tail(StoragePointer self) {
   schedule_index(self);
 }
 
-// Stages `batch`; returns the ticket or the error to answer with.
-Result<LogWriter::Ticket> stage(StoragePointer self, std::vector<BuildEvent> batch) {
+// The pending limit (SPEC R5): overloaded when the events waiting (collected, staged, and the
+// messages still queued, at least one event each) plus `incoming` would pass max_pending_events,
+// or when `incoming` alone does. Bytes are counted where appends are admitted (the supervisor),
+// once per append.
+Status check_pending_limit(StoragePointer self, size_t incoming) {
   auto& st = self->state;
-  const size_t queued = st.writer->staged_events() + self->mailbox().size();
-  if (queued >= st.config.max_pending_events) {
+  const PendingLoad pending{
+      st.pending_events.size() + st.writer->staged_events() + self->mailbox().size(), 0};
+  if (auto ok = check_pending(st.config, pending, PendingLoad{incoming, 0},
+                              st.writer->storage().uri());
+      !ok.ok()) {
     ++st.overloaded;
-    return make_error(ErrorCode::overloaded,
-                      st.writer->storage().uri() + ": " + std::to_string(queued) +
-                          " appends pending (limit " +
-                          std::to_string(st.config.max_pending_events) + "); retry later");
+    return ok.error();
   }
-  std::vector<std::string> warnings;
-  // With other writers a batch is judged again on the log as it now is before it is refused:
-  // the state it failed on may be older than what its sender saw committed elsewhere.
-  std::vector<BuildEvent> retry;
-  if (st.writer->storage().has_other_writers()) retry = batch;
-  auto ticket = st.writer->stage(std::move(batch), &warnings);
-  if (!ticket.ok() && !retry.empty()) {
-    commit_staged(self);
-    follow(self);
-    warnings.clear();
-    ticket = st.writer->stage(std::move(retry), &warnings);
-  }
-  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
-  if (!ticket.ok()) {
-    storage_log()->info("rejected append code={} error=\"{}\"", to_string(ticket.error().code),
-                        ticket.error().message);
-  }
-  return ticket;
+  return ok_status();
 }
 
-void after_stage(StoragePointer self) {
-  auto& st = self->state;
-  if (st.writer->staged_events() >= st.config.max_group_events) {
-    commit_staged(self);
-  } else if (!st.flush_scheduled) {
-    // The flush lands behind every append already queued: one commit serves them all.
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
-}
-
-// Stages `batch` and parks the promise that answers it after its COMMIT: an AppendAck for the
-// one-event form, AppendAcks for a batch.
+// Collects the append of the last `n` pending events into the group and parks the promise that
+// answers it after its COMMIT: an AppendAck for the one-event form, AppendAcks for a batch. The
+// group is staged and committed by the flush that lands behind every append already queued (one
+// lookup and one commit serve them all), or at once when it reaches max_group_events.
 template <class Answer>
-caf::result<Answer> stage_and_wait(StoragePointer self, std::vector<BuildEvent> batch) {
-  auto ticket = stage(self, std::move(batch));
-  if (!ticket.ok()) return to_caf_error(ticket.error());
+caf::result<Answer> collect(StoragePointer self, size_t n) {
+  auto& st = self->state;
   Waiter w;
   auto rp = self->make_response_promise<Answer>();
   if constexpr (std::is_same_v<Answer, AppendAck>) {
@@ -198,8 +246,14 @@ caf::result<Answer> stage_and_wait(StoragePointer self, std::vector<BuildEvent> 
     w.single = false;
     w.many = rp;
   }
-  self->state.waiters.emplace(*ticket, std::move(w));
-  after_stage(self);
+  st.pending_sizes.push_back(n);
+  st.pending_waiters.push_back(std::move(w));
+  if (st.pending_events.size() >= st.config.max_group_events) {
+    commit_staged(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
   return rp;
 }
 
@@ -207,6 +261,18 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                                           StorageActorConfig config) {
   self->state.writer = std::move(*writer);
   self->state.config = config;
+  // A throw (a bug, bad_alloc) answers every waiting append before the actor stops (R9).
+  answer_on_failure(self, ErrorCode::storage_unavailable, "the storage actor",
+                    [self](const caf::error& err) {
+                      for (auto& [ticket, w] : self->state.waiters) {
+                        if (w.single) {
+                          w.one.deliver(err);
+                        } else {
+                          w.many.deliver(err);
+                        }
+                      }
+                      self->state.waiters.clear();
+                    });
   // A shutdown must not drop appends silently: commit what is staged (each waiter gets its ack or
   // the commit's error), then stop.
   self->set_exit_handler([=](const caf::exit_msg& msg) {
@@ -222,12 +288,18 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        std::vector<BuildEvent> batch;
-        batch.push_back(std::move(event));
-        return stage_and_wait<AppendAck>(self, std::move(batch));
+        if (auto ok = check_pending_limit(self, 1); !ok.ok()) return to_caf_error(ok.error());
+        self->state.pending_events.push_back(std::move(event));
+        return collect<AppendAck>(self, 1);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        return stage_and_wait<AppendAcks>(self, std::move(batch));
+        if (auto ok = check_pending_limit(self, batch.size()); !ok.ok()) {
+          return to_caf_error(ok.error());
+        }
+        auto& pending = self->state.pending_events;
+        pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
+                       std::make_move_iterator(batch.end()));
+        return collect<AppendAcks>(self, batch.size());
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
@@ -236,6 +308,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](stats_atom) -> StorageStats {
         StorageStats s = self->state.writer->stats();
+        s.set_pending(s.pending() + static_cast<int64_t>(self->state.pending_events.size()));
         s.set_overloaded(self->state.overloaded);
         return s;
       },
@@ -279,9 +352,7 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
     self->send(self, tick_atom::value);
     return {[=](tick_atom) {
       auto woke = reader->wait_for_commit(interval);
-      if (!woke.ok()) {
-        storage_log()->warn("commit watcher: {}", woke.error().to_string());
-      }
+      if (!woke.ok()) storage_log()->warn("commit watcher: {}", woke.error().to_string());
       self->send(log, follow_atom::value);
       self->send(self, tick_atom::value);
     }};
@@ -289,6 +360,35 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
 }
 
 }  // namespace
+
+PendingLoad load_of(const std::vector<BuildEvent>& batch) {
+  PendingLoad load{batch.size(), 0};
+  for (const auto& event : batch) load.bytes += event.ByteSizeLong();
+  return load;
+}
+
+Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
+                     const PendingLoad& incoming, const std::string& where) {
+  // Messages are built only when refusing: this runs for every append.
+  const auto describe = [](size_t events, size_t bytes) {
+    return std::to_string(events) + " events, " + std::to_string(bytes) + " bytes";
+  };
+  if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": a batch of " + describe(incoming.events, incoming.bytes) +
+                          " is larger than the pending limit (" +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); split it");
+  }
+  if (pending.events + incoming.events > config.max_pending_events ||
+      pending.bytes + incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": " + describe(pending.events, pending.bytes) + " pending (limit " +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); retry later");
+  }
+  return ok_status();
+}
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {

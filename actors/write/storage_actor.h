@@ -2,6 +2,11 @@
 // append already in its mailbox in one transaction (group commit), acknowledges each append only
 // after its COMMIT, then publishes the committed events, idx-ordered, to its subscribers.
 //
+// Grouping: an append is only collected when it arrives (after the pending-limit check); a flush
+// message the actor sends itself lands behind every append already queued, and then the whole
+// group is validated at once (LogWriter::stage_group: one idempotency lookup for all its
+// event_ids, each append judged as if alone and in arrival order), committed, and answered.
+//
 //   auto writer = LogWriter::open(std::move(storage), {});
 //   StorageActor log = spawn_storage_actor(system, std::move(*writer), {});
 //   self->request(log, kTimeout, append_atom::value, event).then(
@@ -20,12 +25,11 @@
 #ifndef BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 #define BEL_ACTORS_WRITE_STORAGE_ACTOR_H_
 
+#include <caf/all.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
-
-#include <caf/all.hpp>
 
 #include "actors/caf_support.h"
 #include "actors/write/log_writer.h"
@@ -62,8 +66,11 @@ using StorageActor = caf::typed_actor<
     caf::reacts_to<follow_atom>>;
 
 struct StorageActorConfig {
-  // Above this many staged events (plus queued messages) appends are answered `overloaded`.
+  // The pending limit (SPEC R5): appends accepted and not yet answered, counted in events (a
+  // batch counts all its events) and in encoded bytes. An append that would take the pending
+  // load above either is answered `overloaded` at once; a batch above either alone always is.
   size_t max_pending_events = 100000;
+  size_t max_pending_bytes = size_t{64} << 20;
   // A group never grows beyond this many events; the actor commits as soon as it is reached
   // (LevelDB caps its group for the same reason: a small write must not wait for a huge one).
   size_t max_group_events = 8192;
@@ -77,6 +84,23 @@ struct StorageActorConfig {
   // asks the actor to look anyway (a lost notification costs at most this much lag).
   std::chrono::milliseconds follow_interval{1000};
 };
+
+// An amount of pending appends.
+struct PendingLoad {
+  size_t events = 0;
+  size_t bytes = 0;
+};
+
+// The encoded size of the appends in `batch`.
+PendingLoad load_of(const std::vector<BuildEvent>& batch);
+
+// The pending limit check (SPEC R5), the one place it is decided: ok when `incoming` may join
+// `pending` under `config`'s limits, otherwise `overloaded` naming `where`, the load and the
+// limit. The supervisor admits every append to the storage actor through it (so excess is
+// refused at once, while the storage actor is busy); the storage actor checks its own staged
+// load too, for senders that reach it directly.
+Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
+                     const PendingLoad& incoming, const std::string& where);
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config = {});

@@ -234,10 +234,10 @@ TEST_F(ProjectionActorTest, GapIsFilledFromLogWithoutSkippingOrDoubleApplying) {
   const auto events = random_stream(kSeed, small_stream(300));
   testing::TempDir dir;
   const std::string uri = "sqlite://" + dir.path() + "/bel.db";
-  // The view subscribes to `quiet`, a real storage actor over the log that never publishes the
-  // events: they are appended through `writer`, a second storage actor over the same file. The
-  // test plays the publisher, and leaves gaps.
-  StorageActor quiet = storage_actor_of(open(uri));
+  // The view subscribes to `quiet`, a real storage actor (over a log of its own: one writer per
+  // file) that never publishes the events: they are appended through `writer`, the storage actor
+  // over the file the view reads. The test plays the publisher, and leaves gaps.
+  StorageActor quiet = storage_actor_of(open("memory://"));
   auto log = open(uri);
   ASSERT_TRUE(log);
   ReaderActor view_reader = reader_of(*log);

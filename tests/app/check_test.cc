@@ -366,7 +366,10 @@ TEST_F(CheckCommandTest, LogFilledByRunPassesEveryCheck) {
   EXPECT_TRUE(field(doc, "ok").bool_value()) << r.out;
   EXPECT_GT(std::stoll(field(doc, "last_idx").string_value()), 0) << r.out;
   const auto& checks = field(doc, "checks").list_value();
-  ASSERT_EQ(checks.values_size(), 6) << r.out;
+  // schema, idx contiguity, four views, and for an sqlite file: integrity, derived rows.
+  ASSERT_EQ(checks.values_size(), 8) << r.out;
+  EXPECT_EQ(field(checks.values(6).struct_value(), "name").string_value(), "integrity");
+  EXPECT_EQ(field(checks.values(7).struct_value(), "name").string_value(), "derived rows");
   for (const auto& c : checks.values()) {
     const auto& fields = c.struct_value();
     EXPECT_TRUE(field(fields, "ok").bool_value()) << r.out;

@@ -10,7 +10,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 
+#include <caf/io/all.hpp>
+#include <httplib.h>
+
+#include "actors/coordinator.h"
 #include "messages/json.h"
 #include "messages/types.h"
 #include "tests/support/events.h"
@@ -131,8 +136,143 @@ class ServeTest : public ::testing::Test {
     return {};
   }
 
+  // The port of the console endpoint `serve` announced ("console endpoint HOST:PORT, ...").
+  static int endpoint_port(const ServeProcess& serve) {
+    const std::string& err = serve.err();
+    auto at = err.find("console endpoint ");
+    auto comma = err.find(',', at);
+    if (at == std::string::npos || comma == std::string::npos) return -1;
+    auto colon = err.rfind(':', comma);
+    return std::stoi(err.substr(colon + 1, comma - colon - 1));
+  }
+  std::string token() const {
+    std::ifstream in(path() + ".token");
+    std::string t;
+    in >> t;
+    return t;
+  }
+  int64_t events_logged() {
+    auto page = parse<EventPage>(bel("events list --format json"));
+    return page.events_size();
+  }
+
   TempDir dir_;
 };
+
+// SPEC R6: a client that skips the token reaches nothing. Raw HTTP to every console route,
+// without the token or with a wrong one, and a peer speaking CAF's BASP (the old transport, which
+// handed any connected peer the actors): all refused, nothing appended.
+TEST_F(ServeTest, AClientThatSkipsTheTokenReachesNothingAndAppendsNothing) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
+  ServeProcess serve({"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const int port = endpoint_port(serve);
+  ASSERT_GT(port, 0) << serve.err();
+
+  const std::string event =
+      request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString();
+  httplib::Client raw("127.0.0.1", port);
+  for (const char* call : {"hello", "append", "append_batch", "query", "fallback", "list", "views",
+                           "rebuild", "stats", "meta"}) {
+    const std::string wrong = "Bearer " + std::string(64, '0');
+    for (const httplib::Headers& headers :
+         {httplib::Headers{}, httplib::Headers{{"Authorization", wrong}}}) {
+      auto res = raw.Post((std::string("/rpc/v1/") + call).c_str(), headers, event,
+                          "application/x-protobuf");
+      ASSERT_TRUE(res) << call << ": " << httplib::to_string(res.error());
+      EXPECT_EQ(res->status, 401) << call;
+      EXPECT_EQ(res->get_header_value("Bel-Error"), "unauthorized") << call;
+    }
+  }
+  {
+    caf::actor_system_config config;
+    actors::configure_actor_system(config);
+    config.load<caf::io::middleman>();
+    caf::actor_system peer{config};
+    caf::scoped_actor self{peer};
+    bool got_actor = false;
+    self->request(peer.middleman().actor_handle(), std::chrono::seconds(5),
+                  caf::connect_atom::value, std::string("127.0.0.1"),
+                  static_cast<uint16_t>(port))
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& remote,
+                     const std::set<std::string>&) { got_actor = static_cast<bool>(remote); },
+                 [&](const caf::error&) {});
+    EXPECT_FALSE(got_actor) << "a BASP peer got an actor handle from the console endpoint";
+  }
+  EXPECT_EQ(events_logged(), 1);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_EQ(events_logged(), 1);
+}
+
+// The token never goes through a path another user could create first (issue 11: a planted
+// "<log>.token.tmp" received it).
+TEST_F(ServeTest, APlantedTokenTmpNeverReceivesTheToken) {
+  const std::string captured = dir_.path() + "/captured";
+  { std::ofstream(captured) << ""; }
+  ::chmod(captured.c_str(), 0666);
+  ASSERT_EQ(::symlink(captured.c_str(), (path() + ".token.tmp").c_str()), 0);
+  ServeProcess serve({"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  std::ifstream in(captured);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), "") << "the token was written through the planted symlink";
+  struct stat st;
+  ASSERT_EQ(::lstat((path() + ".token").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(token().size(), 64u);
+  EXPECT_EQ(bel("builds list --format json").exit_code, 0);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
+  const std::string tiny = dir_.path() + "/tiny.token";
+  { std::ofstream(tiny) << "x\n"; }
+  ::chmod(tiny.c_str(), 0600);
+  ServeProcess serve(
+      {"serve", "--log", log_uri(), "--listen", "0.0.0.0:0", "--token-file", tiny});
+  EXPECT_FALSE(serve.wait_for("running")) << "served with a 1-byte token";
+  EXPECT_EQ(serve.stop(SIGTERM), 1) << serve.err();
+  EXPECT_NE(serve.err().find(tiny), std::string::npos) << serve.err();
+  EXPECT_NE(serve.err().find("at least 32 hex digits (128 bits)"), std::string::npos)
+      << serve.err();
+}
+
+TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
+  ServeProcess serve({"serve", "--log", log_uri(), "--listen", "[::1]:0"});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  EXPECT_NE(serve.err().find("console endpoint [::1]:"), std::string::npos) << serve.err();
+  // Commands reach it through the advertised IPv6 endpoint.
+  auto r = bel("append -", to_json(request_event("br-6", BUILD_REQUEST_RECEIVED)) + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_NE(serve.err().find("the log ends at idx 1"), std::string::npos) << serve.err();
+}
+
+// Stopped with a console connection open, the coordinator closes it first, leaving it in
+// TIME_WAIT on its port; a restart on that port must not fail for a minute.
+TEST_F(ServeTest, ARestartTakesTheSamePortAtOnce) {
+  ServeProcess first({"serve", "--log", log_uri()});
+  ASSERT_TRUE(first.wait_for("running")) << first.err();
+  const int port = endpoint_port(first);
+  ASSERT_GT(port, 0) << first.err();
+  httplib::Client console("127.0.0.1", port);
+  console.set_keep_alive(true);
+  auto res = console.Post("/rpc/v1/hello", {{"Authorization", "Bearer " + token()}}, "",
+                          "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
+
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  ServeProcess again({"serve", "--log", log_uri(), "--listen", listen});
+  ASSERT_TRUE(again.wait_for("running")) << again.err();
+  EXPECT_NE(again.err().find("console endpoint " + listen), std::string::npos) << again.err();
+  EXPECT_EQ(bel("builds list --format json").exit_code, 0);
+  EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
+}
 
 TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   std::string lines;

@@ -322,7 +322,8 @@ TEST(SimulatorTest, PlanIsAFunctionOfTheSeed) {
 
 TEST(SimulatorTest, OverloadedAppendsAreRetried) {
   actors::CoordinatorOptions tight;
-  tight.supervisor.storage.max_pending_events = 6;
+  // Above the largest batch the simulation sends (a batch above the limit is refused whole).
+  tight.supervisor.storage.max_pending_events = 24;
   TestCoordinator coord(tight);
   SimulationOptions options;
   options.seed = 9;

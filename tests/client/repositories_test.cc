@@ -18,6 +18,7 @@
 #include "actors/client/partitions_repository.h"
 #include "tests/support/events.h"
 #include "tests/support/random_stream.h"
+#include "tests/support/silent_api.h"
 
 namespace bel::actors {
 namespace {
@@ -25,35 +26,7 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 using std::chrono::milliseconds;
 
-// A BelApi that takes every request and never answers: each handler says the answer was
-// delegated elsewhere, so no reply is ever sent and callers can only time out.
-BelApi::behavior_type silent_api() {
-  return {
-      [](append_atom, const BuildEvent&) -> caf::result<AppendAck> {
-        return caf::delegated<AppendAck>{};
-      },
-      [](append_atom, const std::vector<BuildEvent>&) -> caf::result<AppendAcks> {
-        return caf::delegated<AppendAcks>{};
-      },
-      [](query_atom, const Query&) -> caf::result<QueryResult> {
-        return caf::delegated<QueryResult>{};
-      },
-      [](fallback_atom, const Query&) -> caf::result<QueryResult> {
-        return caf::delegated<QueryResult>{};
-      },
-      [](list_atom, const ListEventsRequest&) -> caf::result<EventPage> {
-        return caf::delegated<EventPage>{};
-      },
-      [](views_atom) -> caf::result<ViewsStatus> { return caf::delegated<ViewsStatus>{}; },
-      [](rebuild_atom, const std::string&) -> caf::result<ViewsStatus> {
-        return caf::delegated<ViewsStatus>{};
-      },
-      [](stats_atom) -> caf::result<StorageStats> { return caf::delegated<StorageStats>{}; },
-      [](meta_atom, const std::string&, const std::string&) -> caf::result<std::string> {
-        return caf::delegated<std::string>{};
-      },
-  };
-}
+BelApi::behavior_type silent_api() { return bel::testing::silent_api({}); }
 
 caf::actor_system_config& configured(caf::actor_system_config& config) {
   configure_actor_system(config);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "storage/sqlite_query.h"
+#include "storage/sqlite_schema.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
 #include "tests/support/run_command.h"
@@ -272,8 +273,10 @@ TEST_F(SqliteStorageTest, NewFileGetsTheCurrentSchemaVersionAndEveryTable) {
             std::vector<std::string>{std::to_string(kSchemaVersion)});
   EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
             (std::vector<std::string>{"event_keys", "events", "meta", "snapshots"}));
-  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE name = 'events_by_build_request'"),
-            std::vector<std::string>{"events_by_build_request"});
+  // The commit writes no index but event_id's (idempotency); the per-build index is derived.
+  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+                     " ORDER BY name"),
+            std::vector<std::string>{"sqlite_autoindex_events_1"});
 }
 
 TEST_F(SqliteStorageTest, ReopeningAndInitializingAgainKeepsTheLog) {
@@ -364,8 +367,45 @@ TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
             std::vector<std::string>{"2"});
   EXPECT_EQ(log->set_meta("indexed_idx", "0").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY idx, kind, key"),
-            (std::vector<std::string>{"1|data/a|1", "1|data/a|2", "1|data/b|2", "2|//jobs:a|2",
-                                      "3|run-1|2"}));
+            (std::vector<std::string>{"1|data/a|1", "4|br-7|1", "1|data/a|2", "1|data/b|2",
+                                      "2|//jobs:a|2", "3|run-1|2", "4|br-7|2"}));
+}
+
+// The indexer takes the key rows of recent commits from what append_batch kept, and reads the
+// events back when it has not kept them (a new writer on an unindexed tail): both write the
+// same rows.
+TEST_F(SqliteStorageTest, KeyRowsKeptAtCommitEqualKeyRowsReadBack) {
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < 60; ++i) {
+    const std::string br = "br-" + std::to_string(i % 7);
+    events.push_back(i % 3 == 0 ? job_event(br, "run-" + std::to_string(i % 5), "//jobs:a",
+                                            {"data/" + std::to_string(i % 11)})
+                                : partition_event(br, "data/" + std::to_string(i % 13)));
+  }
+  auto keys_after = [&](const std::string& path, bool reopen_before_indexing) {
+    const std::string uri = "sqlite://" + path;
+    {
+      auto log = open_ok(uri);
+      EXPECT_TRUE(log);
+      for (size_t i = 0; i < events.size(); i += 10) {
+        std::vector<BuildEvent> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                      events.begin() + static_cast<std::ptrdiff_t>(i + 10));
+        EXPECT_TRUE(log->append_batch(batch).ok());
+        if (!reopen_before_indexing && i == 20) EXPECT_EQ(*log->catch_up_indexes(25), 25);
+      }
+      if (!reopen_before_indexing) {
+        while (log->unindexed_events() > 0) EXPECT_GT(*log->catch_up_indexes(7), 0);
+      }
+    }
+    auto reopened = open_ok(uri);  // indexes any tail by reading the events back
+    EXPECT_EQ(reopened->unindexed_events(), 0);
+    RawDb raw(path);
+    return raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY kind, key, idx");
+  };
+  const auto kept = keys_after(dir_ + "/kept.db", false);
+  const auto read_back = keys_after(dir_ + "/read.db", true);
+  EXPECT_EQ(kept.size(), 60u + 60u + 20u + 20u);  // a build and a ref each, a label and a run
+  EXPECT_EQ(kept, read_back);
 }
 
 TEST_F(SqliteStorageTest, AppendGivenAnIdxStoresItsOwnIdxInstead) {
@@ -465,8 +505,8 @@ TEST_F(SqliteStorageTest, BroadAndNarrowCriteriaAnswerLikeTheMemoryBackend) {
         events.push_back(partition_event(br, wide, v1::PARTITION_BUILDING, run));
         break;
       case 1:
-        events.push_back(job_event(br, run, i % 11 == 1 ? "//jobs:rare" : "//jobs:busy",
-                                   {wide, narrow}));
+        events.push_back(
+            job_event(br, run, i % 11 == 1 ? "//jobs:rare" : "//jobs:busy", {wide, narrow}));
         break;
       default:
         events.push_back(build_request_event(br, {narrow}));
@@ -565,11 +605,14 @@ TEST_F(QueryPlanTest, PatternWithALiteralPrefixSeeksARangeOfTheKeyIndex) {
   EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
 }
 
-TEST_F(QueryPlanTest, BuildRequestFilterUsesItsIndex) {
+TEST_F(QueryPlanTest, BuildRequestFilterSeeksTheKeyIndexAndEventsByIdx) {
   EventFilter f;
   f.add_build_request_ids("br-1");
   std::string p = plan(f);
-  EXPECT_NE(p.find("events_by_build_request"), std::string::npos) << p;
+  EXPECT_NE(p.find("SEARCH event_keys USING PRIMARY KEY (kind=? AND key=?"), std::string::npos)
+      << p;
+  EXPECT_NE(p.find("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos) << p;
+  EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
 }
 
 }  // namespace
@@ -698,6 +741,83 @@ TEST_F(SqliteStorageTest, VersionOneLogIsMigratedAndReadsBackUnchanged) {
   auto filtered = log->list_events(0, by_ref, 10);
   ASSERT_TRUE(filtered.ok());
   EXPECT_EQ(filtered->events_size(), 3);  // the request, the partition event, the job
+  EventFilter by_build;
+  by_build.add_build_request_ids("br1");
+  auto built = log->list_events(0, by_build, 10);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(built->events_size(), 5);
+}
+
+// Schema 4 moved the per-build index into event_keys, behind the log: a version 3 log loses
+// events_by_build_request and gains build request keys for exactly its indexed part, so the
+// writer that opens it indexes the tail without a clash and build filters stay exact.
+TEST_F(SqliteStorageTest, VersionThreeLogGetsBuildRequestKeysUpToItsWatermark) {
+  std::vector<BuildEvent> events = {
+      build_request_event("br1", {"data/a"}), partition_event("br1", "data/a"),
+      build_request_event("br2", {"data/b"}), partition_event("br2", "data/b"),
+      partition_event("br1", "data/c"),
+  };
+  {
+    RawDb raw(path_);
+    for (const auto& step : sqlite_migrations()) {
+      if (step.to_version > 3) break;
+      if (step.to_version == 2) continue;  // rewrites ids of existing rows: there are none yet
+      for (const char* sql : step.statements) raw.exec(sql);
+    }
+    raw.exec("INSERT INTO meta VALUES('schema_version', '3')");
+    raw.exec("UPDATE meta SET value = '3' WHERE key = 'indexed_idx'");  // idx 4, 5 unindexed
+    for (size_t i = 0; i < events.size(); ++i) {
+      const std::string idx = std::to_string(i + 1);
+      events[i].set_event_id("ev-" + idx);
+      events[i].set_timestamp(1000 + static_cast<int64_t>(i));
+      std::string payload;
+      ASSERT_TRUE(events[i].SerializeToString(&payload));
+      sqlite3_stmt* stmt = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(raw.get(), "INSERT INTO events VALUES(?, ?, ?, ?, ?, ?)", -1,
+                                   &stmt, nullptr),
+                SQLITE_OK);
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(i) + 1);
+      sqlite3_bind_text(stmt, 2, events[i].event_id().c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 3, events[i].timestamp());
+      sqlite3_bind_text(stmt, 4, events[i].build_request_id().c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(stmt, 5, event_type_number(events[i]));
+      sqlite3_bind_blob(stmt, 6, payload.data(), static_cast<int>(payload.size()),
+                        SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+      sqlite3_finalize(stmt);
+      if (i < 3) {
+        for (const auto& ref : keys_of(events[i]).partitions) {
+          raw.exec("INSERT INTO event_keys VALUES(1, '" + ref + "', " + idx + ")");
+        }
+      }
+    }
+    EXPECT_EQ(raw.rows("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_build_request'"),
+              std::vector<std::string>{"1"});
+  }
+  StorageOptions read_only;
+  read_only.read_only = true;
+  EXPECT_EQ(open_error(uri_, read_only).code, ErrorCode::storage_unavailable);  // needs a writer
+
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
+  EXPECT_EQ(log->unindexed_events(), 0);  // the writer indexed the tail after migrating
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.rows("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_build_request'"),
+              std::vector<std::string>{"0"});
+    EXPECT_EQ(raw.rows("SELECT key, idx FROM event_keys WHERE kind = 4 ORDER BY idx"),
+              (std::vector<std::string>{"br1|1", "br1|2", "br2|3", "br2|4", "br1|5"}));
+  }
+  expect_log_is(*log, events);
+  EventFilter by_build;
+  by_build.add_build_request_ids("br1");
+  auto page = log->list_events(0, by_build, 10);
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  ASSERT_EQ(page->events_size(), 3);
+  EXPECT_EQ(page->events(0).idx(), 1);
+  EXPECT_EQ(page->events(1).idx(), 2);
+  EXPECT_EQ(page->events(2).idx(), 5);
 }
 
 }  // namespace

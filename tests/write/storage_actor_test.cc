@@ -3,6 +3,7 @@
 #include "actors/write/storage_actor.h"
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -145,6 +146,69 @@ TEST_F(StorageActorTest, ConcurrentWritersShareCommitsAndEachGetsItsIdx) {
   EXPECT_EQ(s.events_appended(), kEvents + 1);
   EXPECT_LT(s.commits(), kEvents);  // group commit: fewer transactions than events
   EXPECT_GT(s.max_group_events(), 1);
+}
+
+// Pipelined appends share a group (one idempotency lookup); each is still answered as if alone:
+// a resent event_id with the same content is a duplicate of the first, with other content an
+// error, whether the first is in the same group or an earlier one.
+TEST_F(StorageActorTest, PipelinedRetriesAreDuplicatesAndConflictsAreRejected) {
+  start();
+  caf::scoped_actor self{*system_};
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  constexpr int kEvents = 200;
+  auto event = [](int i, const std::string& ref) {
+    return with_id(partition_event("br", ref, PARTITION_REQUESTED), "ev-" + std::to_string(i));
+  };
+  // Each id three times in a row: the event, its retry, and a conflicting event with that id.
+  for (int i = 0; i < kEvents; ++i) {
+    const std::string ref = "p/" + std::to_string(i);
+    self->send(log_, append_atom::value, event(i, ref));
+    self->send(log_, append_atom::value, event(i, ref));
+    self->send(log_, append_atom::value, event(i, ref + "/other"));
+  }
+  // A rejection is answered when the group is staged, before the acks of its commit: count the
+  // answers per id (an error names its id).
+  struct Answers {
+    int64_t idx = 0;
+    int stored = 0, duplicates = 0, conflicts = 0;
+    bool same_idx = true;
+  };
+  std::map<std::string, Answers> by_id;
+  for (int n = 0; n < 3 * kEvents; ++n) {
+    self->receive(
+        [&](const AppendAck& ack) {
+          Answers& a = by_id[ack.event_id()];
+          if (a.idx != 0 && a.idx != ack.idx()) a.same_idx = false;
+          a.idx = ack.idx();
+          ++(ack.duplicate() ? a.duplicates : a.stored);
+        },
+        [&](const caf::error& e) {
+          const Error error = from_caf_error(e);
+          EXPECT_EQ(error.code, ErrorCode::duplicate_event_id) << error.to_string();
+          const auto open = error.message.find("event_id \"");
+          ASSERT_NE(open, std::string::npos) << error.message;
+          const auto start = open + 10;
+          ++by_id[error.message.substr(start, error.message.find('"', start) - start)].conflicts;
+        },
+        caf::after(kTimeout) >> [&] { FAIL() << "an append got no answer"; });
+  }
+  ASSERT_EQ(by_id.size(), static_cast<size_t>(kEvents));
+  for (const auto& [id, a] : by_id) {
+    EXPECT_EQ(a.stored, 1) << id;
+    EXPECT_EQ(a.duplicates, 1) << id;
+    EXPECT_EQ(a.conflicts, 1) << id;
+    EXPECT_TRUE(a.same_idx) << id;
+  }
+  // Retried once more, now that every first append is committed: duplicates again.
+  for (int i = 0; i < kEvents; i += 20) {
+    auto again = append(self, event(i, "p/" + std::to_string(i)));
+    ASSERT_TRUE(again.ok()) << again.error().to_string();
+    EXPECT_TRUE(again->duplicate());
+  }
+  EXPECT_EQ(*reader_->last_idx(), 1 + kEvents);
+  auto s = stats(self);
+  EXPECT_EQ(s.duplicates(), kEvents + kEvents / 20);
+  EXPECT_EQ(s.rejected(), kEvents);
 }
 
 TEST_F(StorageActorTest, BatchWithOneInvalidEventStoresNothing) {

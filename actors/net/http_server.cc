@@ -1,0 +1,305 @@
+#include "actors/net/http_server.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "actors/net/token.h"
+
+namespace bel::actors {
+namespace {
+
+constexpr const char* kBearer = "Bearer ";
+
+bool has_body(const httplib::Request& request) {
+  return request.method == "POST" || request.method == "PUT" || request.method == "PATCH" ||
+         request.method == "DELETE";
+}
+
+// The error for a status httplib set by itself (no route, bad request line, ...).
+Error error_for_status(const httplib::Request& request, int status) {
+  const std::string what = request.method + " " + request.path;
+  switch (status) {
+    case 404:
+      return make_error(ErrorCode::not_found, what + ": no such route");
+    case 413:
+      return make_error(ErrorCode::overloaded, what + ": request body too large");
+    default:
+      return make_error(ErrorCode::invalid_argument,
+                        what + ": bad HTTP request (status " + std::to_string(status) + ")");
+  }
+}
+
+}  // namespace
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument:
+    case ErrorCode::unsupported_uri:
+      return 400;
+    case ErrorCode::unauthorized:
+      return 401;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::invalid_transition:
+    case ErrorCode::duplicate_event_id:
+      return 409;
+    case ErrorCode::invalid_event:
+      return 422;
+    case ErrorCode::overloaded:
+      return 429;
+    case ErrorCode::storage_unavailable:
+      return 503;
+    case ErrorCode::timeout:
+      return 504;
+    case ErrorCode::storage_corrupt:
+    case ErrorCode::schema_too_new:
+    case ErrorCode::internal:
+      return 500;
+  }
+  return 500;
+}
+
+HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {
+  assert(!options_.token.empty());
+  const size_t threads = options_.threads;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: httplib's default sets SO_REUSEPORT, which would let a second server bind
+  // a port in use.
+  server_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  server_.set_payload_max_length(options_.max_body_bytes);
+  server_.set_keep_alive_max_count(100000);
+  server_.set_keep_alive_timeout(5);
+  server_.set_read_timeout(30, 0);
+  server_.set_write_timeout(30, 0);
+  server_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        return before_routing(req, res);
+      });
+  server_.set_post_routing_handler(
+      [this](const httplib::Request&, httplib::Response&) { count(&HttpServerStats::requests); });
+  server_.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) {
+        if (!res.has_header("Bel-Error")) {
+          const int status = res.status;
+          reply_error(res, error_for_status(req, status));
+          res.status = status;
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server_.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: {} {} threw: {}", req.method, req.path, what);
+        reply_error(res, make_error(ErrorCode::internal,
+                                    req.method + " " + req.path + " failed: " + what));
+      });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::get(const std::string& pattern, Handler handler, Access access) {
+  if (access == Access::open) open_routes_.emplace_back(pattern);
+  server_.Get(pattern, [handler](const httplib::Request& req, httplib::Response& res) {
+    handler(req, std::string(), res);
+  });
+}
+
+void HttpServer::post(const std::string& pattern, Handler handler, Access access) {
+  if (access == Access::open) open_routes_.emplace_back(pattern);
+  server_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+    serve_with_body(req, res, reader, handler);
+  });
+}
+
+void HttpServer::add_credential(std::function<bool(const httplib::Request&)> check) {
+  credentials_.push_back(std::move(check));
+}
+
+bool HttpServer::authenticated(const httplib::Request& request) const {
+  const std::string header = request.get_header_value("Authorization");
+  if (header.compare(0, std::strlen(kBearer), kBearer) == 0 &&
+      constant_time_equal(header.substr(std::strlen(kBearer)), options_.token)) {
+    return true;
+  }
+  for (const auto& check : credentials_) {
+    if (check(request)) return true;
+  }
+  return false;
+}
+
+bool HttpServer::is_open(const std::string& path) const {
+  for (const auto& pattern : open_routes_) {
+    if (std::regex_match(path, pattern)) return true;
+  }
+  return false;
+}
+
+httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Request& req,
+                                                            httplib::Response& res) {
+  using R = httplib::Server::HandlerResponse;
+  const std::string what = req.method + " " + req.path;
+  // A refused request's body is not read: the connection is closed after the answer.
+  auto refuse = [&](const Error& error) {
+    reply_error(res, error);
+    res.set_header("Connection", "close");
+    return R::Handled;
+  };
+  if (!is_open(req.path) && !authenticated(req)) {
+    count(&HttpServerStats::unauthorized);
+    const bool presented = req.has_header("Authorization");
+    spdlog::warn("http: refused {} from {}: {} token", what, req.remote_addr,
+                 presented ? "wrong" : "no");
+    return refuse(make_error(ErrorCode::unauthorized,
+                             what + ": " + (presented ? "wrong" : "missing") +
+                                 " token (every request needs Authorization: Bearer <token>, "
+                                 "the token in the coordinator's token file)"));
+  }
+  if (req.has_header("Transfer-Encoding") || req.has_header("Content-Encoding")) {
+    return refuse(make_error(ErrorCode::invalid_argument,
+                             what + ": Transfer-Encoding and Content-Encoding are not accepted; "
+                                    "send the body as it is, with its Content-Length"));
+  }
+  const bool announced = req.has_header("Content-Length");
+  // httplib reads a body without a length until the peer closes: refuse it (a DELETE without a
+  // length has no body).
+  if (has_body(req) && !announced && req.method != "DELETE") {
+    return refuse(make_error(ErrorCode::invalid_argument, what + ": no Content-Length"));
+  }
+  if (!has_body(req) && announced && req.get_header_value<uint64_t>("Content-Length") > 0) {
+    return refuse(make_error(ErrorCode::invalid_argument, what + ": a body is not accepted"));
+  }
+  return R::Unhandled;
+}
+
+void HttpServer::serve_with_body(const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader, const Handler& handler) {
+  const std::string what = req.method + " " + req.path;
+  const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
+  // Reads the body and drops it, so the connection can carry the next request; httplib itself
+  // skips a body over max_body_bytes.
+  auto drop_body = [&] { reader([](const char*, size_t) { return true; }); };
+  if (length > options_.max_body_bytes) {
+    drop_body();
+    count(&HttpServerStats::overloaded);
+    return reply_error(res, make_error(ErrorCode::overloaded,
+                                       what + ": a request of " + std::to_string(length) +
+                                           " bytes is over the limit of " +
+                                           std::to_string(options_.max_body_bytes) +
+                                           " bytes per request; split the batch"));
+  }
+  const size_t bytes = static_cast<size_t>(length);
+  if (!admit(bytes)) {
+    drop_body();
+    count(&HttpServerStats::overloaded);
+    return reply_error(
+        res, make_error(ErrorCode::overloaded,
+                        what + ": the coordinator is already serving its limit of " +
+                            std::to_string(options_.max_inflight_requests) + " requests or " +
+                            std::to_string(options_.max_inflight_bytes) +
+                            " bytes of request bodies at once; retry later"));
+  }
+  struct Release {
+    HttpServer* server;
+    size_t bytes;
+    ~Release() { server->release(bytes); }
+  } release{this, bytes};
+  std::string body;
+  body.reserve(bytes);
+  const bool read = reader([&](const char* data, size_t n) {
+    if (body.size() + n > bytes) return false;
+    body.append(data, n);
+    return true;
+  });
+  if (!read || body.size() != bytes) {
+    res.set_header("Connection", "close");
+    return reply_error(res, make_error(ErrorCode::invalid_argument,
+                                       what + ": the body does not match its Content-Length"));
+  }
+  handler(req, body, res);
+}
+
+bool HttpServer::admit(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stats_.inflight_requests + 1 > static_cast<int64_t>(options_.max_inflight_requests) ||
+      stats_.inflight_bytes + static_cast<int64_t>(bytes) >
+          static_cast<int64_t>(options_.max_inflight_bytes)) {
+    return false;
+  }
+  stats_.inflight_requests += 1;
+  stats_.inflight_bytes += static_cast<int64_t>(bytes);
+  stats_.peak_inflight_requests = std::max(stats_.peak_inflight_requests, stats_.inflight_requests);
+  stats_.peak_inflight_bytes = std::max(stats_.peak_inflight_bytes, stats_.inflight_bytes);
+  return true;
+}
+
+void HttpServer::release(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.inflight_requests -= 1;
+  stats_.inflight_bytes -= static_cast<int64_t>(bytes);
+}
+
+void HttpServer::count(int64_t HttpServerStats::*counter) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.*counter += 1;
+}
+
+HttpServerStats HttpServer::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+Status HttpServer::listen() {
+  const int port = options_.port == 0 ? server_.bind_to_any_port(options_.host)
+                                      : (server_.bind_to_port(options_.host, options_.port)
+                                             ? options_.port
+                                             : -1);
+  const std::string address = options_.host + " port " + std::to_string(options_.port);
+  if (port <= 0) {
+    return make_error(ErrorCode::storage_unavailable,
+                      "cannot listen on " + address + ": " + std::strerror(errno));
+  }
+  port_ = static_cast<uint16_t>(port);
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // httplib's stop() acts only on a running server: until the thread has marked it running, a
+  // stop() would be lost and the thread would wait in accept() for ever.
+  while (!server_.is_running()) std::this_thread::yield();
+  return ok_status();
+}
+
+void HttpServer::stop() {
+  server_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpServer::reply(httplib::Response& response, std::string body, const char* content_type) {
+  response.status = 200;
+  response.set_content(std::move(body), content_type);
+}
+
+void HttpServer::reply_error(httplib::Response& response, const Error& error) {
+  google::protobuf::Struct doc;
+  (*doc.mutable_fields())["code"].set_string_value(to_string(error.code));
+  (*doc.mutable_fields())["message"].set_string_value(error.message);
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(doc, &json);
+  response.status = http_status(error.code);
+  response.set_header("Bel-Error", to_string(error.code));
+  response.set_content(json + "\n", "application/json");
+}
+
+}  // namespace bel::actors

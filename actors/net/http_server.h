@@ -1,0 +1,136 @@
+// bel's HTTP server (cpp-httplib): the coordinator's one network endpoint. The console's RPC
+// routes (actors/net/rpc_server.h) are registered on it; the web API and dashboard add theirs.
+//
+//   HttpServerOptions options;
+//   options.host = "127.0.0.1";          // port 0: any free port
+//   options.token = token;               // REQUIRES: not empty
+//   HttpServer server(options);
+//   server.post(R"(/rpc/v1/(\w+))", [](const httplib::Request& req, const std::string& body,
+//                                      httplib::Response& res) { ... });
+//   BEL_RETURN_IF_ERROR(server.listen());    // serves on its own threads until stop()
+//
+// What every request goes through, before any handler runs (SPEC R5, R6):
+//  1. The token. A request is authenticated by "Authorization: Bearer <token>" (compared in
+//     constant time) or by a check added with add_credential() (the hook for a browser's session
+//     cookie). Anything else gets 401 `unauthorized` and its body is never read. Routes added with
+//     Access::open skip this (a sign-in page that checks a one-time token itself).
+//  2. The body. A request with a body must say its Content-Length and use no Transfer-Encoding
+//     or Content-Encoding (`invalid_argument`), so the bytes read are the bytes announced.
+//  3. Admission. A body over max_body_bytes, or one that would take the requests being served
+//     over max_inflight_requests or their bodies over max_inflight_bytes, is answered `overloaded`
+//     at once, naming the limit; its bytes are read and dropped (never stored), so the connection
+//     stays usable. So the memory held by request bodies never exceeds max_inflight_bytes.
+// Errors are answered with the HTTP status of http_status(code), a header "Bel-Error: <code>"
+// and a JSON body {"code": "...", "message": "..."}.
+//
+// The listening socket sets SO_REUSEADDR (not SO_REUSEPORT): a restarted coordinator binds its
+// port again at once despite connections in TIME_WAIT, and a second server on a port in use is
+// refused.
+//
+// Thread-safety: register routes and credentials before listen(); handlers run on the server's
+// threads, several at once. stats() and stop() may be called from any thread.
+#ifndef BEL_ACTORS_NET_HTTP_SERVER_H_
+#define BEL_ACTORS_NET_HTTP_SERVER_H_
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "messages/error.h"
+
+namespace bel::actors {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port (see port())
+  std::string token;
+  size_t max_body_bytes = 32u << 20;       // one request's body
+  size_t max_inflight_bytes = 64u << 20;   // the bodies of every request being served
+  size_t max_inflight_requests = 16;       // requests being served (their handlers running)
+  // Connections served at once, idle keep-alive ones included; a connection beyond them waits
+  // for a free thread. More than max_inflight_requests, so refusals are answered at once.
+  size_t threads = 24;
+};
+
+// Counters since the server started.
+struct HttpServerStats {
+  int64_t requests = 0;        // requests answered, whatever the outcome
+  int64_t unauthorized = 0;    // refused for a missing or wrong token
+  int64_t overloaded = 0;      // refused by the body limit or the in-flight bounds
+  int64_t inflight_requests = 0;
+  int64_t peak_inflight_requests = 0;
+  int64_t inflight_bytes = 0;
+  int64_t peak_inflight_bytes = 0;
+};
+
+// The HTTP status bel answers `code` with (a table in docs/reliability.md).
+int http_status(ErrorCode code);
+
+class HttpServer {
+ public:
+  // The request, its body (empty for GET) and the response to fill.
+  using Handler = std::function<void(const httplib::Request& request, const std::string& body,
+                                     httplib::Response& response)>;
+  enum class Access { token, open };
+
+  // REQUIRES: !options.token.empty()
+  explicit HttpServer(HttpServerOptions options);
+  // stop()s.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes: `pattern` is a regular expression matched against the whole path.
+  void get(const std::string& pattern, Handler handler, Access access = Access::token);
+  void post(const std::string& pattern, Handler handler, Access access = Access::token);
+  // Another way a request may prove it holds the token (e.g. a session cookie set by a sign-in
+  // route): a request for which `check` is true counts as authenticated.
+  void add_credential(std::function<bool(const httplib::Request&)> check);
+
+  // Binds options.host:options.port and serves on background threads. storage_unavailable naming
+  // the address when it cannot bind. REQUIRES: called once.
+  Status listen();
+  // The port bound (after listen()).
+  uint16_t port() const { return port_; }
+  // Stops accepting, waits for the requests being served to be answered. Idempotent.
+  void stop();
+
+  HttpServerStats stats() const;
+  const HttpServerOptions& options() const { return options_; }
+
+  // Fills `response` with `body` (status 200).
+  static void reply(httplib::Response& response, std::string body, const char* content_type);
+  // Fills `response` with `error` (see above).
+  static void reply_error(httplib::Response& response, const Error& error);
+
+ private:
+  bool authenticated(const httplib::Request& request) const;
+  bool is_open(const std::string& path) const;
+  httplib::Server::HandlerResponse before_routing(const httplib::Request& request,
+                                                  httplib::Response& response);
+  void serve_with_body(const httplib::Request& request, httplib::Response& response,
+                       const httplib::ContentReader& reader, const Handler& handler);
+  // Reserves `bytes` and one request; false (nothing reserved) when over a bound.
+  bool admit(size_t bytes);
+  void release(size_t bytes);
+  void count(int64_t HttpServerStats::*counter);
+
+  HttpServerOptions options_;
+  httplib::Server server_;
+  std::vector<std::regex> open_routes_;
+  std::vector<std::function<bool(const httplib::Request&)>> credentials_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+  mutable std::mutex mutex_;  // guards stats_
+  HttpServerStats stats_;
+};
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_NET_HTTP_SERVER_H_

@@ -1,0 +1,181 @@
+#include "actors/net/remote_api.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wrappers.pb.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/net/http_server.h"
+#include "actors/net/rpc_server.h"
+
+namespace bel::actors {
+namespace {
+
+constexpr auto kConnectTimeout = std::chrono::milliseconds(5000);
+// The network wait of a call: a little longer than the server's own, so the server's `timeout`
+// answer arrives rather than a broken connection.
+constexpr auto kReadTimeout =
+    std::chrono::milliseconds(kRpcCallTimeout) + std::chrono::seconds(15);
+constexpr auto kRebuildReadTimeout =
+    std::chrono::milliseconds(kRpcRebuildTimeout) + std::chrono::seconds(15);
+
+// The error an answer with `status` carries: the code in Bel-Error, the message in the JSON body.
+Error answered_error(const httplib::Response& res, const std::string& where) {
+  auto code = parse_error_code(res.get_header_value("Bel-Error"));
+  if (!code) {
+    return make_error(ErrorCode::storage_unavailable,
+                      where + " answered HTTP " + std::to_string(res.status) +
+                          " without a bel error: not a bel coordinator, or another version");
+  }
+  google::protobuf::Struct doc;
+  std::string message = res.body;
+  if (google::protobuf::util::JsonStringToMessage(res.body, &doc).ok()) {
+    auto it = doc.fields().find("message");
+    if (it != doc.fields().end()) message = it->second.string_value();
+  }
+  return make_error(*code, message);
+}
+
+}  // namespace
+
+RpcChannel::RpcChannel(Endpoint endpoint, std::string token)
+    : endpoint_(std::move(endpoint)),
+      text_(format_endpoint(endpoint_.host, endpoint_.port)),
+      token_(std::move(token)),
+      client_(std::make_unique<httplib::Client>(endpoint_.host, endpoint_.port)) {
+  client_->set_keep_alive(true);
+  client_->set_connection_timeout(kConnectTimeout);
+  client_->set_write_timeout(std::chrono::seconds(30));
+  client_->set_tcp_nodelay(true);
+}
+
+RpcChannel::~RpcChannel() = default;
+
+Result<bool> RpcChannel::hello(std::chrono::milliseconds timeout) {
+  auto answer = post("hello", std::string(), timeout, /*handshake=*/true);
+  if (answer.ok()) return true;
+  if (answer.error().code == ErrorCode::timeout) return false;
+  return answer.error();
+}
+
+Result<std::string> RpcChannel::call(const std::string& call, const std::string& body,
+                                     std::chrono::milliseconds read_timeout) {
+  return post(call, body, read_timeout, /*handshake=*/false);
+}
+
+Result<std::string> RpcChannel::post(const std::string& call, const std::string& body,
+                                     std::chrono::milliseconds read_timeout, bool handshake) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string where = "rpc " + call + " to the coordinator at " + text_;
+  {
+    std::lock_guard<std::mutex> stop_lock(stop_mutex_);
+    if (stopped_) return make_error(ErrorCode::storage_unavailable, where + ": the session ended");
+  }
+  client_->set_read_timeout(read_timeout);
+  client_->set_connection_timeout(handshake ? std::min(read_timeout, kConnectTimeout)
+                                            : kConnectTimeout);
+  const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
+  const auto start = std::chrono::steady_clock::now();
+  auto res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+  if (!res) {
+    const auto error = res.error();
+    const std::string cause = httplib::to_string(error);
+    const std::string outcome =
+        call.rfind("append", 0) == 0 ? "; the append may or may not have been committed" : "";
+    if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
+      // Nothing listens there (or nothing accepts): for a handshake, a stale endpoint.
+      return make_error(handshake ? ErrorCode::timeout : ErrorCode::storage_unavailable,
+                        where + ": cannot connect (" + cause + ")");
+    }
+    if (std::chrono::steady_clock::now() - start >= read_timeout) {
+      return make_error(ErrorCode::timeout, where + ": no answer within " +
+                                                std::to_string(read_timeout.count()) + " ms" +
+                                                outcome);
+    }
+    return make_error(ErrorCode::storage_unavailable,
+                      where + ": the connection broke before the answer (" + cause +
+                          "; the coordinator stopped or was killed)" + outcome);
+  }
+  if (res->status != 200) return answered_error(*res, where);
+  if (handshake && res->get_header_value("Bel-Protocol") != kRpcProtocol) {
+    return make_error(ErrorCode::storage_unavailable,
+                      text_ + " does not speak this bel's console protocol (another program, or "
+                              "a coordinator of another version)");
+  }
+  return std::move(res->body);
+}
+
+void RpcChannel::stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mutex_);
+  stopped_ = true;
+  client_->stop();
+}
+
+namespace {
+
+// Sends `request` as `call` and parses the answer as a `Reply`.
+template <class Reply>
+caf::result<Reply> forward(RpcChannel& channel, const std::string& call,
+                           const google::protobuf::Message* request,
+                           std::chrono::milliseconds read_timeout = kReadTimeout) {
+  auto body = channel.call(call, request ? request->SerializeAsString() : std::string(),
+                           read_timeout);
+  if (!body.ok()) return to_caf_error(body.error());
+  Reply reply;
+  if (!reply.ParseFromString(*body)) {
+    return to_caf_error(make_error(ErrorCode::internal,
+                                   "rpc " + call + " to the coordinator at " + channel.endpoint() +
+                                       ": the answer is not a " +
+                                       Reply::descriptor()->full_name()));
+  }
+  return reply;
+}
+
+BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<RpcChannel> channel) {
+  self->attach_functor([channel] { channel->stop(); });
+  return {
+      [=](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
+        return forward<AppendAck>(*channel, "append", &event);
+      },
+      [=](append_atom, const std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
+        AppendRequest request;
+        request.mutable_events()->Reserve(static_cast<int>(batch.size()));
+        for (const auto& e : batch) *request.add_events() = e;
+        return forward<AppendAcks>(*channel, "append_batch", &request);
+      },
+      [=](query_atom, const Query& query) -> caf::result<QueryResult> {
+        return forward<QueryResult>(*channel, "query", &query);
+      },
+      [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
+        return forward<QueryResult>(*channel, "fallback", &query);
+      },
+      [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
+        return forward<EventPage>(*channel, "list", &request);
+      },
+      [=](views_atom) -> caf::result<ViewsStatus> {
+        return forward<ViewsStatus>(*channel, "views", nullptr);
+      },
+      [=](rebuild_atom, const std::string& view) -> caf::result<ViewsStatus> {
+        google::protobuf::StringValue name;
+        name.set_value(view);
+        return forward<ViewsStatus>(*channel, "rebuild", &name, kRebuildReadTimeout);
+      },
+      [=](stats_atom) -> caf::result<StorageStats> {
+        return forward<StorageStats>(*channel, "stats", nullptr);
+      },
+      [=](meta_atom, const std::string& key, const std::string&) -> caf::result<std::string> {
+        return to_caf_error(make_error(ErrorCode::invalid_argument,
+                                       "meta " + key + ": not served by the console endpoint of " +
+                                           channel->endpoint()));
+      },
+  };
+}
+
+}  // namespace
+
+BelApi spawn_remote_api(caf::actor_system& system, std::shared_ptr<RpcChannel> channel) {
+  return system.spawn<caf::detached>(remote_api_actor, std::move(channel));
+}
+
+}  // namespace bel::actors

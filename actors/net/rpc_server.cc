@@ -1,0 +1,104 @@
+#include "actors/net/rpc_server.h"
+
+#include <google/protobuf/wrappers.pb.h>
+
+#include <map>
+
+namespace bel::actors {
+namespace {
+
+using Call = std::function<Result<std::string>(const std::string& body)>;
+
+// Asks `api` and waits at most `timeout` for the answer.
+template <class Reply, class... Args>
+Result<Reply> ask(caf::actor_system& system, const BelApi& api, caf::duration timeout,
+                  Args&&... args) {
+  Result<Reply> out = make_error(ErrorCode::timeout, "no answer");
+  caf::scoped_actor self{system};
+  self->request(api, timeout, std::forward<Args>(args)...)
+      .receive([&](Reply& reply) { out = std::move(reply); },
+               [&](caf::error& e) { out = from_caf_error(e); });
+  return out;
+}
+
+template <class Message>
+Result<Message> parse(const std::string& call, const std::string& body) {
+  Message message;
+  if (!message.ParseFromString(body)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "rpc " + call + ": the body is not a " + Message::descriptor()->full_name());
+  }
+  return message;
+}
+
+template <class Message>
+Result<std::string> serialized(Result<Message> reply) {
+  if (!reply.ok()) return reply.error();
+  return reply->SerializeAsString();
+}
+
+// A call taking a `Request` and answered by `Reply`, sent to `api` as (atom, request).
+template <class Request, class Reply, class Atom>
+Call message_call(caf::actor_system& system, BelApi api, const std::string& name, Atom atom,
+                  caf::duration timeout) {
+  return [&system, api, name, atom, timeout](const std::string& body) -> Result<std::string> {
+    auto request = parse<Request>(name, body);
+    if (!request.ok()) return request.error();
+    return serialized(ask<Reply>(system, api, timeout, atom, std::move(*request)));
+  };
+}
+
+std::map<std::string, Call> calls(caf::actor_system& system, BelApi api) {
+  const caf::duration timeout{kRpcCallTimeout};
+  std::map<std::string, Call> out;
+  out["append"] = message_call<BuildEvent, AppendAck>(system, api, "append",
+                                                      append_atom::value, timeout);
+  out["query"] = message_call<Query, QueryResult>(system, api, "query", query_atom::value,
+                                                  timeout);
+  out["fallback"] = message_call<Query, QueryResult>(system, api, "fallback",
+                                                     fallback_atom::value, timeout);
+  out["list"] = message_call<ListEventsRequest, EventPage>(system, api, "list",
+                                                           list_atom::value, timeout);
+  out["append_batch"] = [&system, api, timeout](const std::string& body) -> Result<std::string> {
+    auto request = parse<AppendRequest>("append_batch", body);
+    if (!request.ok()) return request.error();
+    std::vector<BuildEvent> batch(std::make_move_iterator(request->mutable_events()->begin()),
+                                  std::make_move_iterator(request->mutable_events()->end()));
+    request->Clear();  // the batch holds the events now: do not keep two copies
+    return serialized(ask<AppendAcks>(system, api, timeout, append_atom::value, std::move(batch)));
+  };
+  out["rebuild"] = [&system, api](const std::string& body) -> Result<std::string> {
+    auto view = parse<google::protobuf::StringValue>("rebuild", body);
+    if (!view.ok()) return view.error();
+    return serialized(ask<ViewsStatus>(system, api, caf::duration{kRpcRebuildTimeout},
+                                       rebuild_atom::value, view->value()));
+  };
+  out["views"] = [&system, api, timeout](const std::string&) -> Result<std::string> {
+    return serialized(ask<ViewsStatus>(system, api, timeout, views_atom::value));
+  };
+  out["stats"] = [&system, api, timeout](const std::string&) -> Result<std::string> {
+    return serialized(ask<StorageStats>(system, api, timeout, stats_atom::value));
+  };
+  return out;
+}
+
+}  // namespace
+
+void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api) {
+  server.post(std::string(kRpcPath) + "hello",
+              [](const httplib::Request&, const std::string&, httplib::Response& res) {
+                res.set_header("Bel-Protocol", kRpcProtocol);
+                HttpServer::reply(res, "bel.v1\n", "text/plain");
+              });
+  for (auto& [name, call] : calls(system, api)) {
+    server.post(std::string(kRpcPath) + name,
+                [call = std::move(call)](const httplib::Request&, const std::string& body,
+                                         httplib::Response& res) {
+                  auto reply = call(body);
+                  if (!reply.ok()) return HttpServer::reply_error(res, reply.error());
+                  HttpServer::reply(res, std::move(*reply), kProtobufType);
+                });
+  }
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,46 @@
+// The console's calls over HTTP (SPEC section 6, R6): one route per bel_api call, protobuf bodies.
+//
+//   POST /rpc/v1/hello         (no body)            -> "bel.v1", header Bel-Protocol: 1
+//   POST /rpc/v1/append        BuildEvent           -> AppendAck
+//   POST /rpc/v1/append_batch  AppendRequest        -> AppendAcks   (one atomic batch)
+//   POST /rpc/v1/query         Query                -> QueryResult
+//   POST /rpc/v1/fallback      Query                -> QueryResult  (from a scan, `bel check`)
+//   POST /rpc/v1/list          ListEventsRequest    -> EventPage
+//   POST /rpc/v1/views         (no body)            -> ViewsStatus
+//   POST /rpc/v1/rebuild       StringValue (view)   -> ViewsStatus
+//   POST /rpc/v1/stats         (no body)            -> StorageStats
+// Requests carry "Authorization: Bearer <token>" and "Content-Type: application/x-protobuf";
+// answers are the reply message in binary protobuf, or an error as HttpServer answers it (the
+// SPEC section 7 code in the Bel-Error header and the JSON body). The meta call of bel_api is not
+// served: only the coordinator itself sets its log's meta.
+//
+//   HttpServer server(options);
+//   add_rpc_routes(server, system, api);
+//   BEL_RETURN_IF_ERROR(server.listen());
+//
+// Each request is answered by a blocking call on `api` from the server's thread, waiting at most
+// kRpcCallTimeout (kRpcRebuildTimeout for rebuild); the client side is actors/net/remote_api.h.
+#ifndef BEL_ACTORS_NET_RPC_SERVER_H_
+#define BEL_ACTORS_NET_RPC_SERVER_H_
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/bel_api.h"
+#include "actors/net/http_server.h"
+
+namespace bel::actors {
+
+inline constexpr const char* kRpcPath = "/rpc/v1/";
+inline constexpr const char* kRpcProtocol = "1";
+inline constexpr const char* kProtobufType = "application/x-protobuf";
+inline constexpr std::chrono::seconds kRpcCallTimeout{60};
+inline constexpr std::chrono::minutes kRpcRebuildTimeout{10};
+
+// Registers the routes above on `server`, answering from `api`. `system` must outlive `server`.
+void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api);
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_NET_RPC_SERVER_H_

@@ -1,0 +1,270 @@
+// Damaged pages in the derived structures of a real SQLite log (SPEC section 9, R8): the key index
+// (event_keys, which holds the per-build keys too) and the event_id index. Pages are found through SQLite's
+// dbstat table and overwritten in the file with the writer closed. Whenever SQLite's
+// integrity_check sees the damage, `bel check` fails; whenever a filtered read gives another
+// answer than a full scan, the "derived rows" check fails; after `bel check --repair` every
+// check passes and every filtered read equals the full scan again.
+#include <sqlite3.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "actors/check/derived_check.h"
+#include "messages/event_id.h"
+#include "messages/event_keys.h"
+#include "storage/storage_factory.h"
+#include "storage/writer_lock.h"
+#include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
+
+namespace bel {
+namespace {
+
+using namespace bel::testing;
+
+const std::string kBel = BEL_BINARY;
+
+struct Db {
+  explicit Db(const std::string& path) { sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr); }
+  ~Db() { sqlite3_close_v2(db); }
+  // The first column of every row of `sql`, as text.
+  std::vector<std::string> column(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) return {"error"};
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      out.emplace_back(text != nullptr ? text : "");
+    }
+    if (rc != SQLITE_DONE) out.push_back("error: " + std::string(sqlite3_errmsg(db)));
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  sqlite3* db = nullptr;
+};
+
+bool integrity_ok(const std::string& path) {
+  return Db(path).column("PRAGMA integrity_check") == std::vector<std::string>{"ok"};
+}
+
+class IndexDamageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RandomStreamOptions options;
+    options.num_events = 3000;
+    options.partition_space = 400;
+    auto events = random_stream(17, options);
+    for (auto& e : events) {
+      e.clear_idx();
+      e.set_event_id(new_event_id());
+    }
+    auto log = storage::open_storage(uri(pristine_), {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    for (size_t at = 0; at < events.size(); at += 500) {
+      std::vector<BuildEvent> batch(events.begin() + at,
+                                    events.begin() + std::min(events.size(), at + 500));
+      ASSERT_TRUE((*log)->append_batch(batch).ok());
+    }
+    while ((*log)->unindexed_events() > 0) ASSERT_TRUE((*log)->catch_up_indexes(100000).ok());
+    // Closing the last connection checkpoints the WAL into the file, which the test then damages.
+  }
+
+  static std::string uri(const std::string& path) { return "sqlite://" + path; }
+
+  // The pages of `structure` (a table or index name) that dbstat lists, leaves and interior.
+  std::vector<int64_t> pages_of(const std::string& structure) {
+    std::vector<int64_t> pages;
+    for (const auto& p : Db(pristine_).column("SELECT pageno FROM dbstat WHERE name = '" +
+                                              structure + "' AND pagetype != 'overflow'")) {
+      pages.push_back(std::stoll(p));
+    }
+    return pages;
+  }
+
+  int64_t page_size() { return std::stoll(Db(pristine_).column("PRAGMA page_size").at(0)); }
+
+  // Overwrites part of page `page` of `path`: a run of random bytes in its cell area, its header,
+  // or the whole page zeroed.
+  void damage(const std::string& path, int64_t page, std::mt19937_64& rng) {
+    const int64_t size = page_size();
+    const int kind = std::uniform_int_distribution<int>(0, 2)(rng);
+    int64_t offset = 0, length = size;
+    if (kind == 0) {
+      length = std::uniform_int_distribution<int64_t>(4, 64)(rng);
+      offset = std::uniform_int_distribution<int64_t>(size / 4, size - length)(rng);
+    } else if (kind == 1) {
+      length = 12;
+    }
+    std::string bytes(static_cast<size_t>(length), '\0');
+    if (kind != 2) {
+      for (auto& b : bytes) b = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+    }
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp((page - 1) * size + offset);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  // Whether every filtered read (each partition, job label, job run id, build request, and the
+  // event_id lookups) answers what a full scan gives. A read that fails counts as not silently
+  // wrong.
+  bool filtered_reads_match_scan(const std::string& path) {
+    storage::StorageOptions options;
+    options.read_only = true;
+    auto log = storage::open_storage(uri(path), options);
+    if (!log.ok()) return true;
+    std::vector<BuildEvent> all;
+    for (int64_t since = 0;;) {
+      auto page = (*log)->list_events(since, {}, storage::kMaxListLimit);
+      if (!page.ok()) return true;
+      all.insert(all.end(), page->events().begin(), page->events().end());
+      if (!page->has_more()) break;
+      since = page->next_idx();
+    }
+    std::map<std::pair<int, std::string>, std::vector<int64_t>> expected;
+    std::vector<std::string> ids;
+    for (const auto& e : all) {
+      const auto keys = keys_of(e);
+      for (const auto& p : keys.partitions) expected[{0, p}].push_back(e.idx());
+      for (const auto& l : keys.job_labels) expected[{1, l}].push_back(e.idx());
+      for (const auto& r : keys.job_run_ids) expected[{2, r}].push_back(e.idx());
+      auto& builds = expected[{3, e.build_request_id()}];
+      if (builds.empty() || builds.back() != e.idx()) builds.push_back(e.idx());
+      ids.push_back(e.event_id());
+    }
+    for (const auto& [key, idxs] : expected) {
+      EventFilter filter;
+      if (key.first == 0) filter.add_partition_refs(key.second);
+      if (key.first == 1) filter.add_job_labels(key.second);
+      if (key.first == 2) filter.add_job_run_ids(key.second);
+      if (key.first == 3) filter.add_build_request_ids(key.second);
+      auto page = (*log)->list_events(0, filter, storage::kMaxListLimit);
+      if (!page.ok()) continue;
+      std::vector<int64_t> got;
+      for (const auto& e : page->events()) got.push_back(e.idx());
+      if (got != idxs) return false;
+    }
+    auto found = (*log)->find_by_event_ids(ids);
+    if (found.ok()) {
+      std::set<int64_t> idxs;
+      for (const auto& s : *found) idxs.insert(s.idx);
+      if (idxs.size() != all.size()) return false;
+    }
+    return true;
+  }
+
+  bool check_passes(const std::string& path) {
+    auto r = run_command(shell_quote(kBel) + " check --log " + shell_quote(uri(path)));
+    return r.exit_code == 0;
+  }
+
+  // Damages `structure` in `cases` seeded copies of the log and checks each as the header says.
+  void run_cases(const std::string& structure, int cases) {
+    const auto pages = pages_of(structure);
+    ASSERT_GE(pages.size(), 3u) << structure << " should span several pages";
+    std::mt19937_64 rng(std::hash<std::string>{}(structure));
+    int seen_by_integrity = 0, wrong_reads = 0, seen_by_derived = 0;
+    for (int c = 0; c < cases; ++c) {
+      SCOPED_TRACE(structure + " case " + std::to_string(c));
+      const std::string path = dir_.path() + "/damaged.db";
+      std::filesystem::copy_file(pristine_, path,
+                                 std::filesystem::copy_options::overwrite_existing);
+      const int64_t page = pages[std::uniform_int_distribution<size_t>(0, pages.size() - 1)(rng)];
+      damage(path, page, rng);
+      const bool integrity = integrity_ok(path);
+      const bool reads_right = filtered_reads_match_scan(path);
+      bool derived_ok = true;
+      for (const auto& r : check::check_sqlite_file(uri(path), path)) {
+        if (r.name == "derived rows") derived_ok = r.ok;
+      }
+      seen_by_integrity += integrity ? 0 : 1;
+      seen_by_derived += derived_ok ? 0 : 1;
+      wrong_reads += reads_right ? 0 : 1;
+      if (!reads_right) {
+        EXPECT_FALSE(derived_ok) << "filtered reads are wrong but the derived rows pass";
+      }
+      if (!integrity) {
+        EXPECT_FALSE(check_passes(path)) << "integrity_check fails on page " << page
+                                         << " but bel check passes";
+      }
+      if (integrity && reads_right) continue;
+      auto repaired = run_command(shell_quote(kBel) + " check --repair --log " +
+                                  shell_quote(uri(path)));
+      EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+      EXPECT_TRUE(integrity_ok(path));
+      EXPECT_TRUE(filtered_reads_match_scan(path));
+    }
+    // The damage must have been real in most cases, or the test proves nothing.
+    EXPECT_GE(seen_by_integrity, cases / 2) << structure;
+    std::printf(
+        "%s: %d damaged pages, %d seen by integrity_check, %d by the derived rows check, %d "
+        "with wrong filtered reads\n",
+        structure.c_str(), cases, seen_by_integrity, seen_by_derived, wrong_reads);
+  }
+
+  TempDir dir_;
+  std::string pristine_ = dir_.path() + "/bel.db";
+};
+
+TEST_F(IndexDamageTest, PristineLogPassesEveryCheck) {
+  EXPECT_TRUE(integrity_ok(pristine_));
+  for (const auto& r : check::check_sqlite_file(uri(pristine_), pristine_)) {
+    EXPECT_TRUE(r.ok) << r.name << ": " << r.detail;
+  }
+  EXPECT_TRUE(filtered_reads_match_scan(pristine_));
+  EXPECT_TRUE(check_passes(pristine_));
+}
+
+TEST_F(IndexDamageTest, DamagedKeyIndexFailsTheCheckAndRepairRestoresFilteredReads) {
+  run_cases("event_keys", 10);
+}
+
+TEST_F(IndexDamageTest, DamagedEventIdIndexFailsTheCheckAndRepairRestoresLookups) {
+  run_cases("sqlite_autoindex_events_1", 10);
+}
+
+TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegrityError) {
+  // A key row SQLite finds well-formed but no event's payload gives, and a lost one.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DELETE FROM event_keys WHERE (kind, key, idx) = (SELECT kind, key, idx FROM event_keys"
+                           " LIMIT 1); INSERT INTO event_keys VALUES(0, 'data/not/there', 5)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  EXPECT_TRUE(integrity_ok(pristine_));
+  bool derived_ok = true;
+  for (const auto& r : check::check_sqlite_file(uri(pristine_), pristine_)) {
+    if (r.name == "derived rows") {
+      derived_ok = r.ok;
+      EXPECT_NE(r.detail.find("key index"), std::string::npos) << r.detail;
+    }
+  }
+  EXPECT_FALSE(derived_ok);
+  EXPECT_FALSE(check_passes(pristine_));
+  auto repaired = run_command(shell_quote(kBel) + " check --repair --log " +
+                              shell_quote(uri(pristine_)));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+  EXPECT_TRUE(filtered_reads_match_scan(pristine_));
+}
+
+TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
+  auto lock = storage::WriterLock::acquire(uri(pristine_));
+  ASSERT_TRUE(lock.ok()) << lock.error().to_string();
+  auto before = std::filesystem::last_write_time(pristine_);
+  auto r = run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("storage_unavailable"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::last_write_time(pristine_), before) << "the log was rewritten";
+}
+
+}  // namespace
+}  // namespace bel

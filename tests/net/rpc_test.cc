@@ -1,0 +1,343 @@
+// The console's transport end to end in one process: a coordinator on memory:// served by
+// HttpServer + add_rpc_routes, reached through RpcChannel and the forwarding bel_api actor
+// (SPEC section 6, R6, R9): every call answers as the coordinator itself does, errors keep their
+// codes, a peer without the token (HTTP or CAF's BASP) reaches nothing, and a client whose
+// coordinator is killed during a request learns it from the broken connection.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <future>
+
+#include <caf/io/all.hpp>
+#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/wrappers.pb.h>
+
+#include "actors/client/api_client.h"
+#include "actors/coordinator.h"
+#include "actors/net/http_server.h"
+#include "actors/net/remote_api.h"
+#include "actors/net/rpc_server.h"
+#include "actors/net/token.h"
+#include "tests/support/events.h"
+#include "tests/support/silent_api.h"
+
+namespace bel::actors {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using namespace bel::v1;
+using namespace bel::testing;
+
+// The routes and a body each accepts (a valid append, so a tokenless one would append).
+std::vector<std::pair<std::string, std::string>> every_route() {
+  AppendRequest batch;
+  *batch.add_events() = request_event("br-intruder", BUILD_REQUEST_RECEIVED);
+  Query query;
+  query.mutable_activity();
+  google::protobuf::StringValue view;
+  return {{"hello", ""},
+          {"append", request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString()},
+          {"append_batch", batch.SerializeAsString()},
+          {"query", query.SerializeAsString()},
+          {"fallback", query.SerializeAsString()},
+          {"list", ListEventsRequest().SerializeAsString()},
+          {"views", ""},
+          {"rebuild", view.SerializeAsString()},
+          {"stats", ""},
+          {"meta", ""}};
+}
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    configure_actor_system(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+    auto api = start_coordinator(*system_, "memory://");
+    ASSERT_TRUE(api.ok()) << api.error().to_string();
+    api_ = *api;
+    HttpServerOptions options;
+    options.token = token_;
+    server_ = std::make_unique<HttpServer>(options);
+    add_rpc_routes(*server_, *system_, api_);
+    ASSERT_TRUE(server_->listen().ok());
+    channel_ = std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", server_->port()}, token_);
+    remote_ = spawn_remote_api(*system_, channel_);
+    local_client_ = std::make_unique<ApiClient>(*system_, api_);
+    remote_client_ = std::make_unique<ApiClient>(*system_, remote_);
+  }
+  void TearDown() override {
+    remote_client_.reset();
+    local_client_.reset();
+    channel_->stop();
+    caf::anon_send_exit(remote_, caf::exit_reason::user_shutdown);
+    server_->stop();
+    stop_coordinator(api_);
+    system_->await_all_actors_done();
+  }
+  int64_t last_idx() {
+    auto stats = local_client_->stats();
+    EXPECT_TRUE(stats.ok());
+    return stats.ok() ? stats->last_idx() : -1;
+  }
+
+  std::string token_ = new_token();
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  BelApi api_;
+  std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<RpcChannel> channel_;
+  BelApi remote_;
+  std::unique_ptr<ApiClient> local_client_;
+  std::unique_ptr<ApiClient> remote_client_;
+};
+
+TEST_F(RpcTest, EveryCallAnswersAsTheCoordinatorItselfDoes) {
+  auto hello = channel_->hello(std::chrono::seconds(5));
+  ASSERT_TRUE(hello.ok()) << hello.error().to_string();
+  EXPECT_TRUE(*hello);
+
+  auto one = remote_client_->append(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"}));
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(one->idx(), 1);
+  auto batch = remote_client_->append(std::vector<BuildEvent>{
+      partition_event("br-1", "data/a", PARTITION_REQUESTED),
+      request_event("br-2", BUILD_REQUEST_RECEIVED, {"data/b"})});
+  ASSERT_TRUE(batch.ok()) << batch.error().to_string();
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[1].idx(), 3);
+
+  Query query;
+  query.set_min_idx(3);
+  query.mutable_build_summary()->set_build_request_id("br-1");
+  auto remote = remote_client_->query(query);
+  auto local = local_client_->query(query);
+  ASSERT_TRUE(remote.ok() && local.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(*remote, *local));
+  auto scanned = remote_client_->fallback(query);
+  ASSERT_TRUE(scanned.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(scanned->build_summary(), local->build_summary()));
+
+  ListEventsRequest list;
+  auto page = remote_client_->list_events(list);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events_size(), 3);
+  auto views = remote_client_->views_status();
+  ASSERT_TRUE(views.ok());
+  EXPECT_GT(views->views_size(), 0);
+  auto rebuilt = remote_client_->rebuild("");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  auto stats = remote_client_->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->last_idx(), 3);
+}
+
+TEST_F(RpcTest, ErrorsKeepTheirCodeAndMessage) {
+  BuildEvent bad = request_event("", BUILD_REQUEST_RECEIVED);
+  auto remote = remote_client_->append(bad);
+  auto local = local_client_->append(bad);
+  ASSERT_FALSE(remote.ok());
+  ASSERT_FALSE(local.ok());
+  EXPECT_EQ(remote.error().code, local.error().code);
+  EXPECT_EQ(remote.error().message, local.error().message);
+
+  auto unknown = remote_client_->rebuild("no_such_view");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+
+  caf::scoped_actor self{*system_};
+  Error meta = make_error(ErrorCode::internal, "no answer");
+  self->request(remote_, std::chrono::seconds(30), meta_atom::value, std::string("k"),
+                std::string("v"))
+      .receive([&](const std::string&) { meta = make_error(ErrorCode::internal, "answered"); },
+               [&](const caf::error& e) { meta = from_caf_error(e); });
+  EXPECT_EQ(meta.code, ErrorCode::invalid_argument) << meta.to_string();
+}
+
+TEST_F(RpcTest, RequestsWithoutTheTokenReachNoRouteAndAppendNothing) {
+  ASSERT_EQ(last_idx(), 0);
+  httplib::Client raw("127.0.0.1", server_->port());
+  int refused = 0;
+  for (const auto& [call, body] : every_route()) {
+    for (const httplib::Headers& headers :
+         {httplib::Headers{}, httplib::Headers{{"Authorization", "Bearer " + new_token()}},
+          httplib::Headers{{"Authorization", "Bearer "}}}) {
+      auto res = raw.Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+      ASSERT_TRUE(res) << call;
+      EXPECT_EQ(res->status, 401) << call;
+      EXPECT_EQ(res->get_header_value("Bel-Error"), "unauthorized") << call;
+      ++refused;
+    }
+  }
+  EXPECT_EQ(server_->stats().unauthorized, refused);
+  EXPECT_EQ(last_idx(), 0) << "a request without the token appended";
+  // A console with a wrong token is refused at the greeting.
+  RpcChannel wrong(Endpoint{"127.0.0.1", server_->port()}, new_token());
+  auto hello = wrong.hello(std::chrono::seconds(5));
+  ASSERT_FALSE(hello.ok());
+  EXPECT_EQ(hello.error().code, ErrorCode::unauthorized);
+}
+
+// R5 at the transport: a batch over the per-request byte limit reaches a console as `overloaded`
+// naming the limit (it never reaches the coordinator), and the connection serves on.
+TEST_F(RpcTest, AnOversizeBatchIsOverloadedAtTheTransportAndAppendsNothing) {
+  HttpServerOptions options;
+  options.token = token_;
+  options.max_body_bytes = 4096;
+  HttpServer small(options);
+  add_rpc_routes(small, *system_, api_);
+  ASSERT_TRUE(small.listen().ok());
+  auto channel = std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", small.port()}, token_);
+  BelApi remote = spawn_remote_api(*system_, channel);
+  {
+    ApiClient client(*system_, remote);
+    std::vector<BuildEvent> batch;
+    for (int i = 0; i < 100; ++i) {
+      batch.push_back(request_event("br-" + std::to_string(i), BUILD_REQUEST_RECEIVED,
+                                    {"data/" + std::string(40, 'x')}));
+    }
+    auto acks = client.append(batch);
+    ASSERT_FALSE(acks.ok());
+    EXPECT_EQ(acks.error().code, ErrorCode::overloaded) << acks.error().to_string();
+    EXPECT_NE(acks.error().message.find("limit of 4096 bytes"), std::string::npos)
+        << acks.error().to_string();
+    EXPECT_EQ(small.stats().overloaded, 1);
+    EXPECT_EQ(small.stats().peak_inflight_bytes, 0);
+    EXPECT_EQ(last_idx(), 0);
+    auto one = client.append(request_event("br-small", BUILD_REQUEST_RECEIVED));
+    ASSERT_TRUE(one.ok()) << one.error().to_string();
+    EXPECT_EQ(one->idx(), 1);
+  }
+  channel->stop();
+  caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  small.stop();
+}
+
+TEST_F(RpcTest, APeerSpeakingCafBaspReachesNoActor) {
+  // CAF's own remoting, as the old console transport used it: nothing is published, so the
+  // handshake gets no actor.
+  caf::actor_system_config peer_config;
+  configure_actor_system(peer_config);
+  peer_config.load<caf::io::middleman>();
+  {
+    caf::actor_system peer{peer_config};
+    caf::scoped_actor self{peer};
+    bool got_actor = false;
+    self->request(peer.middleman().actor_handle(), std::chrono::seconds(5),
+                  caf::connect_atom::value, std::string("127.0.0.1"), server_->port())
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& remote,
+                     const std::set<std::string>&) { got_actor = static_cast<bool>(remote); },
+                 [&](const caf::error&) {});
+    EXPECT_FALSE(got_actor);
+  }
+  // Raw bytes of a BASP message header (an actor id, an operation): answered as a bad HTTP
+  // request, never as a call.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const unsigned char basp[] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00,
+                                0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                0x00, 0x02, 'a',  'p',  'p',  'e',  'n',  'd'};
+  ASSERT_EQ(::write(fd, basp, sizeof(basp)), static_cast<ssize_t>(sizeof(basp)));
+  ::shutdown(fd, SHUT_WR);
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_EQ(last_idx(), 0);
+}
+
+TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
+  HttpServerOptions options;
+  options.token = token_;
+  uint16_t port = 0;
+  {
+    HttpServer gone(options);
+    ASSERT_TRUE(gone.listen().ok());
+    port = gone.port();
+  }
+  RpcChannel channel(Endpoint{"127.0.0.1", port}, token_);
+  auto hello = channel.hello(std::chrono::seconds(5));
+  ASSERT_TRUE(hello.ok()) << hello.error().to_string();
+  EXPECT_FALSE(*hello);
+  auto call = channel.call("stats", "", std::chrono::seconds(30));
+  ASSERT_FALSE(call.ok());
+  EXPECT_EQ(call.error().code, ErrorCode::storage_unavailable);
+  channel_->stop();
+  auto stats = remote_client_->stats();
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.error().code, ErrorCode::storage_unavailable);
+}
+
+// R9: the coordinator process is killed while it holds a request; the client, waiting up to
+// 30 s, gets storage_unavailable naming the call (the kernel closed the connection), not timeout.
+TEST(RpcKillTest, ACoordinatorKilledDuringARequestIsStorageUnavailableNotATimeout) {
+  const std::string token = new_token();
+  int port_pipe[2], arrived_pipe[2];
+  ASSERT_EQ(::pipe(port_pipe), 0);
+  ASSERT_EQ(::pipe(arrived_pipe), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The coordinator: serves queries that never get an answer.
+    caf::actor_system_config config;
+    configure_actor_system(config);
+    caf::actor_system system{config};
+    const int arrived_fd = arrived_pipe[1];
+    BelApi silent = system.spawn(silent_api, std::function<void()>([arrived_fd] {
+                                   const char arrived = 'q';
+                                   (void)!::write(arrived_fd, &arrived, 1);
+                                 }));
+    HttpServerOptions options;
+    options.token = token;
+    HttpServer server(options);
+    add_rpc_routes(server, system, silent);
+    if (!server.listen().ok()) ::_exit(2);
+    const uint16_t port = server.port();
+    (void)!::write(port_pipe[1], &port, sizeof(port));
+    for (;;) ::pause();
+  }
+  uint16_t port = 0;
+  ASSERT_EQ(::read(port_pipe[0], &port, sizeof(port)), static_cast<ssize_t>(sizeof(port)));
+
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  auto channel = std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", port}, token);
+  BelApi remote = spawn_remote_api(system, channel);
+  Result<QueryResult> result = make_error(ErrorCode::internal, "not asked");
+  {
+    ApiClient client(system, remote, std::chrono::seconds(30));
+    auto asked = std::async(std::launch::async, [&] {
+      Query query;
+      query.mutable_activity();
+      return client.query(query);
+    });
+    char arrived = 0;
+    ASSERT_EQ(::read(arrived_pipe[0], &arrived, 1), 1);  // the request is being served
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    result = asked.get();
+  }
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::storage_unavailable) << result.error().to_string();
+  EXPECT_NE(result.error().message.find("rpc query"), std::string::npos)
+      << result.error().to_string();
+  channel->stop();
+  caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  system.await_all_actors_done();
+  for (int fd : {port_pipe[0], port_pipe[1], arrived_pipe[0], arrived_pipe[1]}) ::close(fd);
+}
+
+}  // namespace
+}  // namespace bel::actors

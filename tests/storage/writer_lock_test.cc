@@ -1,0 +1,188 @@
+// One writer per SQLite log file whatever path names it (SPEC section 9, R7), enforced by the
+// storage's writable open; and the files a writer creates are private (R6). Other processes are
+// this test binary run again in a helper mode (WriterLockChild below), so they start with a
+// registry of their own and meet only the file lock.
+#include "storage/writer_lock.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "storage/storage_factory.h"
+#include "tests/storage/storage_test_events.h"
+#include "tests/support/run_command.h"
+
+namespace bel::storage {
+namespace {
+
+using namespace bel::storage::testing;  // NOLINT: test helpers
+using bel::testing::run_command;
+using bel::testing::shell_quote;
+
+constexpr const char* kChildUriVariable = "BEL_WRITER_LOCK_CHILD_URI";
+constexpr const char* kChildModeVariable = "BEL_WRITER_LOCK_CHILD_MODE";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string own_binary() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).string();
+}
+
+// Runs this binary as another process that opens `uri` ("write": writable, prints "locked" on
+// success or the error; "read": read-only, prints the last idx).
+bel::testing::CommandResult run_child(const std::string& uri, const std::string& mode) {
+  return run_command(std::string(kChildUriVariable) + "=" + shell_quote(uri) + " " +
+                     kChildModeVariable + "=" + mode + " " + shell_quote(own_binary()) +
+                     " --gtest_filter=WriterLockChild.OpensTheLogNamedByTheEnvironment");
+}
+
+// The helper mode: does nothing in a normal run.
+TEST(WriterLockChild, OpensTheLogNamedByTheEnvironment) {
+  const char* uri = std::getenv(kChildUriVariable);
+  const char* mode = std::getenv(kChildModeVariable);
+  if (uri == nullptr || mode == nullptr) GTEST_SKIP() << "helper for the cross-process tests";
+  StorageOptions options;
+  options.read_only = std::string(mode) == "read";
+  auto log = open_storage(uri, options);
+  if (!log.ok()) {
+    std::printf("refused: %s\n", log.error().to_string().c_str());
+    return;
+  }
+  if (options.read_only) {
+    std::printf("last_idx %lld\n", static_cast<long long>(*(*log)->last_idx()));
+  } else {
+    std::printf("locked\n");
+  }
+}
+
+class WriterLockTest : public ::testing::Test {
+ protected:
+  WriterLockTest() : dir_(tmp_.path()), path_(dir_ + "/c.db"), uri_("sqlite://" + path_) {}
+
+  std::unique_ptr<Storage> open_writer(const std::string& uri) {
+    auto log = open_storage(uri, {});
+    EXPECT_TRUE(log.ok()) << log.error().to_string();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  // The error of opening `uri` for writing beside the writer this test holds.
+  Error refused(const std::string& uri) {
+    auto log = open_storage(uri, {});
+    EXPECT_FALSE(log.ok()) << uri << " was opened for writing beside another writer";
+    return log.ok() ? Error{} : log.error();
+  }
+
+  bel::testing::TempDir tmp_;
+  std::string dir_;
+  std::string path_;
+  std::string uri_;
+};
+
+TEST_F(WriterLockTest, SecondWriterThroughASymlinkIsRefusedNamingTheHolder) {
+  auto first = open_writer(uri_);
+  ASSERT_TRUE(first);
+  std::filesystem::create_symlink(path_, dir_ + "/link.db");
+  Error e = refused("sqlite://" + dir_ + "/link.db");
+  EXPECT_EQ(e.code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(contains(e.message, "already writes this log file")) << e.message;
+  EXPECT_TRUE(contains(e.message, "opened as " + uri_)) << e.message;
+  EXPECT_TRUE(contains(e.message, "pid " + std::to_string(::getpid()))) << e.message;
+}
+
+TEST_F(WriterLockTest, SecondWriterThroughAHardLinkOrRelativePathIsRefused) {
+  auto first = open_writer(uri_);
+  ASSERT_TRUE(first);
+  std::filesystem::create_directory(dir_ + "/other");
+  std::filesystem::create_hard_link(path_, dir_ + "/other/hard.db");
+  EXPECT_EQ(refused("sqlite://" + dir_ + "/other/hard.db").code,
+            ErrorCode::storage_unavailable);
+
+  const auto before = std::filesystem::current_path();
+  std::filesystem::current_path(dir_ + "/other");
+  Error relative = refused("sqlite://../c.db");
+  std::filesystem::current_path(before);
+  EXPECT_TRUE(contains(relative.message, "already writes this log file")) << relative.message;
+
+  // Released with its storage, the lock can be taken through any of the names.
+  first.reset();
+  EXPECT_TRUE(open_writer("sqlite://" + dir_ + "/other/hard.db"));
+}
+
+TEST_F(WriterLockTest, AnotherProcessIsRefusedThroughEveryNameAndReadsBeside) {
+  auto first = open_writer(uri_);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->append_batch({partition_event("br", "a"), partition_event("br", "b")}).ok());
+  WriterLock::add_note(uri_, "console endpoint 127.0.0.1:1");
+  std::filesystem::create_symlink(path_, dir_ + "/link.db");
+  std::filesystem::create_directory(dir_ + "/other");
+  std::filesystem::create_hard_link(path_, dir_ + "/other/hard.db");
+  const std::string pid = "pid " + std::to_string(::getpid());
+
+  auto through_link = run_child("sqlite://" + dir_ + "/link.db", "write");
+  EXPECT_TRUE(contains(through_link.out, "refused: storage_unavailable")) << through_link.out
+                                                                          << through_link.err;
+  EXPECT_TRUE(contains(through_link.out, "another process is writing this log: " + pid))
+      << through_link.out;
+  EXPECT_TRUE(contains(through_link.out, "console endpoint 127.0.0.1:1")) << through_link.out;
+
+  // Through a hard link the record beside the other name is not there: /proc/locks names the pid.
+  auto through_hard_link = run_child("sqlite://" + dir_ + "/other/hard.db", "write");
+  EXPECT_TRUE(contains(through_hard_link.out, "another process is writing this log: " + pid))
+      << through_hard_link.out << through_hard_link.err;
+
+  // The file lock leaves SQLite's own locking alone: a reader in another process reads beside
+  // the writer, and the writer still commits afterwards.
+  auto reader = run_child(uri_, "read");
+  EXPECT_TRUE(contains(reader.out, "last_idx 2")) << reader.out << reader.err;
+  ASSERT_TRUE(first->append_batch({partition_event("br", "c")}).ok());
+
+  first.reset();
+  auto after = run_child("sqlite://" + dir_ + "/other/hard.db", "write");
+  EXPECT_TRUE(contains(after.out, "locked")) << after.out << after.err;
+}
+
+TEST_F(WriterLockTest, ReadOnlyHandlesTakeNoLock) {
+  auto first = open_writer(uri_);
+  ASSERT_TRUE(first);
+  StorageOptions read_only;
+  read_only.read_only = true;
+  auto reader = open_storage(uri_, read_only);
+  EXPECT_TRUE(reader.ok()) << reader.error().to_string();
+}
+
+TEST_F(WriterLockTest, FilesTheWriterCreatesArePrivateWhateverTheUmask) {
+  const mode_t before = ::umask(0);
+  {
+    auto log = open_writer(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
+    for (const std::string& file : {path_, path_ + "-wal", path_ + "-shm", path_ + ".lock"}) {
+      struct stat st {};
+      ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+    }
+  }
+  ::umask(before);
+}
+
+TEST_F(WriterLockTest, AnEmptyFileLeftByAnInterruptedCreationIsInitialised) {
+  { std::ofstream touch(path_); }
+  ASSERT_EQ(std::filesystem::file_size(path_), 0u);
+  auto log = open_writer(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(*log->last_idx(), 0);
+  EXPECT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
+}
+
+}  // namespace
+}  // namespace bel::storage
