@@ -51,6 +51,7 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 // The storage actor's note to itself to bring the log's derived indexes up to date.
 using index_atom = caf::atom_constant<caf::atom("index")>;
+using follow_atom = caf::atom_constant<caf::atom("follow")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 // Storage statistics (StorageStats) of the storage actor and the API.

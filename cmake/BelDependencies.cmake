@@ -10,6 +10,7 @@ find_package(CppHttplib REQUIRED)        # CppHttplib::CppHttplib (cmake/FindCpp
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # the postgres:// backend
 if(BEL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -116,6 +116,27 @@ class Storage {
   // Committed events not yet in the derived indexes; 0 for backends without any.
   virtual int64_t unindexed_events() const { return 0; }
 
+  // ---- Logs with several writers (PostgreSQL, SPEC 3.3) ------------------------------------
+  // True when other processes may append to this log while this instance writes; the writer
+  // then follows what they commit (LogWriter::follow). False for SQLite (one writer per file,
+  // SPEC R7), memory and stdout.
+  virtual bool has_other_writers() const { return false; }
+
+  // append_batch, but only if the log's last idx is still `expected_last_idx` once the log's
+  // write lock is taken; otherwise nothing is stored and the answer is empty (someone else
+  // committed first: read their events, judge these again, retry). Backends with one writer
+  // append unconditionally.
+  virtual Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
+      int64_t /*expected_last_idx*/, const std::vector<BuildEvent>& events) {
+    auto idxs = append_batch(events);
+    if (!idxs.ok()) return idxs.error();
+    return std::optional<std::vector<int64_t>>(std::move(*idxs));
+  }
+
+  // Waits at most `timeout` for another process to commit to this log; true when one may have
+  // (the caller reads idx > what it has). Backends with one writer return false at once.
+  virtual Result<bool> wait_for_commit(std::chrono::milliseconds /*timeout*/) { return false; }
+
   // A read-only handle onto the same log for use on another thread (a reader actor): its own
   // connection for SQLite, the shared in-process log for memory:// and stdout. The reader sees
   // every event committed before each of its calls.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "storage/memory_storage.h"
+#include "storage/postgres_storage.h"
 #include "storage/sqlite_storage.h"
 #include "storage/stdout_storage.h"
 #include "storage/uri.h"
@@ -32,11 +33,11 @@ Result<std::unique_ptr<Storage>> open_storage(const std::string& uri,
       return initialized(std::make_unique<MemoryStorage>(uri, options));
     case UriScheme::stdout_sink:
       return initialized(std::make_unique<StdoutStorage>(options));
-    case UriScheme::postgres:
-      // The PostgreSQL backend (DESIGN: PostgreSQL) plugs in here once it is built.
-      return make_error(ErrorCode::unsupported_uri,
-                        fmt::format("{}: the PostgreSQL backend is not built yet; supported: {}",
-                                    uri, supported_uri_forms()));
+    case UriScheme::postgres: {
+      auto postgres = PostgresStorage::open(uri, options);
+      if (!postgres.ok()) return postgres.error();
+      return initialized(std::move(*postgres));
+    }
   }
   return make_error(ErrorCode::internal, fmt::format("{}: unhandled storage scheme", uri));
 }

@@ -18,8 +18,8 @@ Error unsupported(std::string_view uri, std::string_view why) {
 }  // namespace
 
 const char* supported_uri_forms() {
-  return "sqlite:///abs/path.db, sqlite://rel/path.db, a bare path (rel/path.db), memory://, "
-         "stdout";
+  return "sqlite:///abs/path.db, sqlite://rel/path.db, a bare path (rel/path.db), "
+         "postgresql://user@host:port/db (a libpq URI), memory://, stdout";
 }
 
 Result<StorageUri> parse_storage_uri(std::string_view uri) {

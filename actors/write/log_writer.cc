@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -189,6 +190,15 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
 std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group(std::vector<BuildEvent>& events,
                                                               const std::vector<size_t>& sizes,
                                                               std::vector<std::string>* warnings) {
+  return stage_group_as(events, sizes, {}, warnings);
+}
+
+std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
+    std::vector<BuildEvent>& events, const std::vector<size_t>& sizes,
+    const std::vector<Ticket>& ids, std::vector<std::string>* warnings) {
+  // With other writers each batch is kept as given, to be judged again after following them.
+  const bool keep = storage_->has_other_writers();
+  const std::vector<BuildEvent> given = keep ? events : std::vector<BuildEvent>{};
   std::vector<Result<Ticket>> out;
   out.reserve(sizes.size());
   if (options_.read_only) {
@@ -240,7 +250,12 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group(std::vector<BuildE
       out.emplace_back(std::move(*rejected[k]));
       continue;
     }
-    out.push_back(stage_checked(events, begin, begin + sizes[k], in_log, warnings));
+    out.push_back(stage_checked(events, begin, begin + sizes[k], in_log, warnings,
+                                ids.empty() ? 0 : ids[k]));
+    if (keep && out.back().ok()) {
+      ticket_batches_.emplace_back(given.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   given.begin() + static_cast<std::ptrdiff_t>(begin + sizes[k]));
+    }
   }
   return out;
 }
@@ -263,8 +278,8 @@ Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_
 
 Result<LogWriter::Ticket> LogWriter::stage_checked(std::vector<BuildEvent>& events, size_t begin,
                                                    size_t end, const InLog& in_log,
-                                                   std::vector<std::string>* warnings) {
-  TicketState ticket{next_ticket_++, {}};
+                                                   std::vector<std::string>* warnings, Ticket id) {
+  TicketState ticket{id != 0 ? id : next_ticket_++, {}};
   ticket.acks.reserve(end - begin);
   const auto mark = rules_.mark();
   const size_t staged_before = staged_.size();
@@ -332,21 +347,25 @@ Status LogWriter::validate_and_stage(std::vector<BuildEvent>& events, size_t beg
 
 LogWriter::CommitResult LogWriter::commit() {
   CommitResult out;
-  if (tickets_.empty()) return out;
+  std::vector<BuildEvent> followed;  // committed by other writers first (shared logs)
+  std::vector<int64_t> idxs;
   if (!staged_.empty()) {
-    auto idxs = storage_->append_batch(staged_);
-    if (!idxs.ok()) {
+    auto appended = append_staged(followed);
+    if (!appended.ok()) {
       // Nothing was stored: forget the staged transitions and fail every waiting batch.
       rules_.rollback(0);
-      for (auto& t : tickets_) out.tickets.emplace_back(t.id, idxs.error());
-      staged_.clear();
-      staged_ids_.clear();
+      for (auto& t : tickets_) out.tickets.emplace_back(t.id, appended.error());
       tickets_.clear();
-      return out;
+    } else {
+      idxs = std::move(*appended);
     }
-    rules_.commit();
-    for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx((*idxs)[i]);
-    last_idx_ = idxs->back();
+  }
+  for (auto& [ticket, error] : failed_tickets_) out.tickets.emplace_back(ticket, std::move(error));
+  failed_tickets_.clear();
+  rules_.commit();
+  if (!idxs.empty()) {
+    for (size_t i = 0; i < staged_.size(); ++i) staged_[i].set_idx(idxs[i]);
+    last_idx_ = idxs.back();
     after_commit();
     stats_.set_max_group_events(
         std::max<int64_t>(stats_.max_group_events(), static_cast<int64_t>(staged_.size())));
@@ -364,10 +383,18 @@ LogWriter::CommitResult LogWriter::commit() {
     }
     out.tickets.emplace_back(t.id, std::move(acks));
   }
-  out.committed = std::move(staged_);
+  // In staging order (tickets are numbered in it), with those following made invalid among them.
+  std::stable_sort(out.tickets.begin(), out.tickets.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.committed = std::move(followed);
+  if (!idxs.empty()) {
+    out.committed.insert(out.committed.end(), std::make_move_iterator(staged_.begin()),
+                         std::make_move_iterator(staged_.end()));
+  }
   staged_.clear();
   staged_ids_.clear();
   tickets_.clear();
+  ticket_batches_.clear();
   return out;
 }
 

@@ -122,6 +122,14 @@ class LogWriter {
   // too, and any other value is invalid_argument naming it. REQUIRES: nothing staged.
   Status set_meta(const std::string& key, const std::string& value);
 
+  // Logs with other writers (Storage::has_other_writers, e.g. PostgreSQL): folds the events the
+  // others committed since last_idx() into the transition state and judges every staged batch
+  // again on top of them, keeping its ticket; a batch no longer allowed gets its error from the
+  // next commit(). Returns the others' events, ascending idx, for the caller to publish like its
+  // own commits. commit() follows by itself when the log moved under it. Nothing to do on a log
+  // with one writer.
+  Result<std::vector<BuildEvent>> follow();
+
  private:
   // Where an event's ack comes from once the commit is done.
   struct AckSource {
@@ -144,11 +152,23 @@ class LogWriter {
   // Normalizes events[begin, end) (timestamp, status names) and checks each one's structure;
   // marks in timestamp_unset_ the events whose timestamp the log assigned.
   Status normalize(std::vector<BuildEvent>& events, size_t begin, size_t end);
-  // Stages the normalized batch events[begin, end) as stage() does, against `in_log`.
+  // stage_group, giving the batches the tickets `ids` when not empty (follow() judging staged
+  // batches again) instead of new ones.
+  std::vector<Result<Ticket>> stage_group_as(std::vector<BuildEvent>& events,
+                                             const std::vector<size_t>& sizes,
+                                             const std::vector<Ticket>& ids,
+                                             std::vector<std::string>* warnings);
+  // Stages the normalized batch events[begin, end) as stage() does, against `in_log`, as ticket
+  // `id` (0: a new one).
   Result<Ticket> stage_checked(std::vector<BuildEvent>& events, size_t begin, size_t end,
-                               const InLog& in_log, std::vector<std::string>* warnings);
+                               const InLog& in_log, std::vector<std::string>* warnings,
+                               Ticket id = 0);
   // After a successful commit: sweeps the transition state and checkpoints when due.
   void after_commit();
+  // The staged events appended in one transaction: unconditionally on a log with one writer;
+  // with other writers only on top of last_idx_, following them (into `followed`) and judging
+  // the staged batches again until it holds. Empty when following left nothing to append.
+  Result<std::vector<int64_t>> append_staged(std::vector<BuildEvent>& followed);
   Status validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
                             const InLog& in_log, TicketState& ticket,
                             std::vector<std::string>* warnings);
@@ -167,6 +187,10 @@ class LogWriter {
   std::vector<TicketState> tickets_;
   std::unordered_map<std::string, size_t> staged_ids_;  // event_id -> position in staged_
   std::vector<char> timestamp_unset_;                   // stage_group: per event of the group
+  // With other writers: each staged ticket's batch as given, to judge again after following.
+  std::vector<std::vector<BuildEvent>> ticket_batches_;
+  // Tickets that following made invalid, answered by the next commit().
+  std::vector<std::pair<Ticket, Error>> failed_tickets_;
   StorageStats stats_;
 };
 

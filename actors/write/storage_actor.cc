@@ -61,18 +61,34 @@ std::shared_ptr<spdlog::logger> storage_log() {
 
 void schedule_index(StoragePointer self);
 
+void publish(StoragePointer self, std::vector<BuildEvent> committed);
+void follow(StoragePointer self);
+
 // Stages the collected group (one idempotency lookup for all of it, LogWriter::stage_group),
-// answers the appends it rejects at once and parks the others until the commit.
+// answers the appends it rejects at once and parks the others until the commit. On a log with
+// other writers a refused batch is judged once more after following them: the state it failed
+// on may be older than what its sender saw committed elsewhere (docs/scale-out.md).
 void stage_pending(StoragePointer self) {
   auto& st = self->state;
   if (st.pending_sizes.empty()) return;
+  const bool shared = st.writer->storage().has_other_writers();
+  const std::vector<BuildEvent> given = shared ? st.pending_events : std::vector<BuildEvent>{};
   std::vector<std::string> warnings;
   auto tickets = st.writer->stage_group(st.pending_events, st.pending_sizes, &warnings);
-  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
-  for (size_t k = 0; k < tickets.size(); ++k) {
+  std::vector<BuildEvent> again;
+  std::vector<size_t> again_sizes;
+  std::vector<Waiter> again_waiters;
+  for (size_t k = 0, begin = 0; k < tickets.size(); begin += st.pending_sizes[k++]) {
     Waiter& waiter = st.pending_waiters[k];
     if (tickets[k].ok()) {
       st.staged_waiters.emplace_back(*tickets[k], std::move(waiter));
+      continue;
+    }
+    if (shared && tickets[k].error().code == ErrorCode::invalid_transition) {
+      again.insert(again.end(), given.begin() + static_cast<std::ptrdiff_t>(begin),
+                   given.begin() + static_cast<std::ptrdiff_t>(begin + st.pending_sizes[k]));
+      again_sizes.push_back(st.pending_sizes[k]);
+      again_waiters.push_back(std::move(waiter));
       continue;
     }
     const Error& e = tickets[k].error();
@@ -82,6 +98,20 @@ void stage_pending(StoragePointer self) {
   st.pending_events.clear();
   st.pending_sizes.clear();
   st.pending_waiters.clear();
+  if (!again_sizes.empty()) {
+    follow(self);
+    auto retried = st.writer->stage_group(again, again_sizes, &warnings);
+    for (size_t k = 0; k < retried.size(); ++k) {
+      if (retried[k].ok()) {
+        st.staged_waiters.emplace_back(*retried[k], std::move(again_waiters[k]));
+        continue;
+      }
+      const Error& e = retried[k].error();
+      storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+      again_waiters[k].fail(e);
+    }
+  }
+  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
 }
 
 void deliver(Waiter& w, Result<std::vector<AppendAck>>& acks) {
@@ -125,10 +155,17 @@ void commit_staged(StoragePointer self) {
   storage_log()->debug("committed events={} idx={}..{}", result.committed.size(),
                        result.committed.front().idx(), result.committed.back().idx());
   schedule_index(self);
-  if (st.subscribers.empty()) return;
-  const int64_t last = result.committed.back().idx();
+  publish(self, std::move(result.committed));
+}
+
+// Sends committed events to every subscriber, within its credit (a view out of credit learns
+// what it missed from `delivered` and reads it from the log).
+void publish(StoragePointer self, std::vector<BuildEvent> committed) {
+  auto& st = self->state;
+  if (st.subscribers.empty() || committed.empty()) return;
+  const int64_t last = committed.back().idx();
   // One message shared by every subscriber (CAF messages are copy-on-write).
-  auto msg = caf::make_message(committed_atom::value, std::move(result.committed));
+  auto msg = caf::make_message(committed_atom::value, std::move(committed));
   for (auto& sub : st.subscribers) {
     if (sub.credit > 0 && sub.in_flight >= sub.credit) {
       sub.withheld_to = last;
@@ -137,6 +174,21 @@ void commit_staged(StoragePointer self) {
     ++sub.in_flight;
     sub.handle->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
+}
+
+// Logs with other writers: fold and publish what they committed (staged batches are judged again
+// on top of it by the writer; the next commit answers them).
+void follow(StoragePointer self) {
+  auto followed = self->state.writer->follow();
+  if (!followed.ok()) {
+    storage_log()->warn("following other writers failed error=\"{}\"",
+                        followed.error().to_string());
+    return;
+  }
+  if (followed->empty()) return;
+  storage_log()->debug("followed events={} idx={}..{}", followed->size(),
+                       followed->front().idx(), followed->back().idx());
+  publish(self, std::move(*followed));
 }
 
 // After a commit: schedule the indexer. A long tail is indexed right after the messages already
@@ -311,7 +363,26 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](flush_atom) { commit_staged(self); },
       [=](index_atom) { index_tail(self); },
+      [=](follow_atom) { follow(self); },
   };
+}
+
+// Logs with other writers: a detached actor that blocks on the log's commit notifications (its
+// own connection) and tells the storage actor to follow; it stops with the storage actor.
+void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
+                          std::shared_ptr<storage::Storage> reader,
+                          std::chrono::milliseconds interval) {
+  system.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(log);
+    self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
+    self->send(self, tick_atom::value);
+    return {[=](tick_atom) {
+      auto woke = reader->wait_for_commit(interval);
+      if (!woke.ok()) storage_log()->warn("commit watcher: {}", woke.error().to_string());
+      self->send(log, follow_atom::value);
+      self->send(self, tick_atom::value);
+    }};
+  });
 }
 
 }  // namespace
@@ -347,10 +418,23 @@ Status check_pending(const StorageActorConfig& config, const PendingLoad& pendin
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {
+  std::shared_ptr<storage::Storage> watched;
+  if (writer->storage().has_other_writers()) {
+    auto reader = writer->storage().open_reader();
+    if (reader.ok()) {
+      watched = std::move(*reader);
+    } else {
+      storage_log()->warn("no commit watcher (other writers' events arrive with the next commit): "
+                          "{}",
+                          reader.error().to_string());
+    }
+  }
   // The writer moves into the actor's state when its behavior is built, on the actor's thread.
   auto holder = std::make_shared<std::unique_ptr<LogWriter>>(std::move(writer));
-  return system.spawn<caf::detached>(
+  auto log = system.spawn<caf::detached>(
       [holder, config](StoragePointer self) { return storage_actor(self, holder.get(), config); });
+  if (watched) spawn_commit_watcher(system, log, std::move(watched), config.follow_interval);
+  return log;
 }
 
 }  // namespace bel::actors

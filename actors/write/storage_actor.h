@@ -72,7 +72,10 @@ using StorageActor = caf::typed_actor<
     // Sent to itself only: commit what is staged.
     caf::reacts_to<flush_atom>,
     // Sent to itself only: index the log's unindexed tail (Storage::catch_up_indexes).
-    caf::reacts_to<index_atom>>;
+    caf::reacts_to<index_atom>,
+    // Logs with other writers (PostgreSQL): read and publish what they committed
+    // (LogWriter::follow). Sent by the actor's commit watcher when the log notifies a commit.
+    caf::reacts_to<follow_atom>>;
 
 struct StorageActorConfig {
   // The pending limit (SPEC R5): appends accepted and not yet answered, counted in events (a
@@ -89,6 +92,9 @@ struct StorageActorConfig {
   std::chrono::milliseconds index_idle_delay{20};
   // Most events indexed in one transaction (bounds how long appends wait behind the indexer).
   int64_t max_index_events = 16384;
+  // Logs with other writers: how long the commit watcher waits for a notification before it
+  // asks the actor to look anyway (a lost notification costs at most this much lag).
+  std::chrono::milliseconds follow_interval{1000};
 };
 
 // An amount of pending appends.

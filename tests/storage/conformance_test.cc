@@ -17,6 +17,7 @@
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run_command.h"
 
 namespace bel::storage {
@@ -48,6 +49,7 @@ const std::vector<Backend>& backends() {
        [](const std::string& dir) {
          return std::optional<std::string>("sqlite://" + dir + "/bel.db");  // dir is absolute
        }},
+      {"postgres", [](const std::string&) { return bel::testing::fresh_postgres_uri(); }},
   };
   return all;
 }

@@ -1,0 +1,437 @@
+#include "storage/postgres_storage.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "messages/event_id.h"
+#include "messages/event_keys.h"
+#include "messages/filter_match.h"
+#include "messages/glob.h"
+#include "storage/checks.h"
+#include "storage/postgres_query.h"
+
+namespace bel::storage {
+namespace {
+
+// One advisory-lock space for bel; the second key is the schema's hash (one lock per log).
+constexpr const char* kLockSql =
+    "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))";
+
+// Created in the connection's current schema; keys and ids compare bytewise (COLLATE "C"), as
+// SQLite's BINARY does, so prefix ranges find exactly the refs that start with the prefix.
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+  idx bigint PRIMARY KEY,
+  event_uuid uuid UNIQUE,
+  event_text text COLLATE "C" UNIQUE,
+  timestamp bigint NOT NULL,
+  build_request_id text COLLATE "C" NOT NULL,
+  event_type smallint NOT NULL,
+  payload bytea NOT NULL,
+  CHECK ((event_uuid IS NULL) <> (event_text IS NULL)));
+CREATE INDEX IF NOT EXISTS events_by_build_request ON events(build_request_id, idx);
+CREATE TABLE IF NOT EXISTS event_keys(
+  kind smallint NOT NULL, key text COLLATE "C" NOT NULL, idx bigint NOT NULL,
+  PRIMARY KEY(kind, key, idx));
+CREATE TABLE IF NOT EXISTS snapshots(
+  view text COLLATE "C" NOT NULL, version integer NOT NULL, applied_idx bigint NOT NULL,
+  data bytea NOT NULL, PRIMARY KEY(view, version));
+)sql";
+
+std::string column(const PGresult* r, int row, int col) {
+  return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
+}
+
+int64_t column_int(const PGresult* r, int row, int col) {
+  return std::stoll(std::string(PQgetvalue(r, row, col)));
+}
+
+}  // namespace
+
+PostgresStorage::PostgresStorage(std::string uri, StorageOptions options)
+    : db_(std::move(uri)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string& uri,
+                                                               StorageOptions options) {
+  std::unique_ptr<PostgresStorage> storage(new PostgresStorage(uri, std::move(options)));
+  BEL_RETURN_IF_ERROR(storage->db_.connect());
+  return storage;
+}
+
+Status PostgresStorage::consult_fault_hook(FaultPoint point) const {
+  return options_.fault_hook ? options_.fault_hook(point) : ok_status();
+}
+
+Result<std::string> PostgresStorage::schema_name() {
+  if (!schema_.empty()) return schema_;
+  auto r = db_.exec("SELECT current_schema()", {}, "initialize");
+  if (!r.ok()) return r.error();
+  if (PQntuples(r->get()) != 1 || PQgetisnull(r->get(), 0, 0)) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: the connection has no current schema (does the schema in "
+                                  "search_path exist?)",
+                                  uri()));
+  }
+  schema_ = column(r->get(), 0, 0);
+  return schema_;
+}
+
+Status PostgresStorage::initialize() {
+  auto schema = schema_name();
+  if (!schema.ok()) return schema.error();
+  if (options_.read_only) {
+    auto version = get_meta(kSchemaVersionKey);
+    if (!version.ok()) {
+      return make_error(ErrorCode::storage_corrupt,
+                        fmt::format("{}: not a bel log: {}", uri(), version.error().message));
+    }
+    if (!version->has_value()) {
+      return make_error(ErrorCode::storage_corrupt,
+                        fmt::format("{}: not a bel log: no schema_version", uri()));
+    }
+    if (std::stoi(**version) > kSchemaVersion) {
+      return make_error(ErrorCode::schema_too_new,
+                        fmt::format("{}: log schema version {} is newer than this bel's ({})",
+                                    uri(), **version, kSchemaVersion));
+    }
+    return ok_status();
+  }
+  // Several coordinators may initialize the same log at once: the log's lock orders them.
+  auto created = [&]() -> Status {
+    BEL_RETURN_IF_ERROR(db_.command("BEGIN", "initialize"));
+    BEL_RETURN_IF_ERROR(db_.command(kLockSql, "initialize: lock"));
+    BEL_RETURN_IF_ERROR(db_.command(kSchemaSql, "initialize: create tables"));
+    auto version = get_meta(kSchemaVersionKey);
+    if (!version.ok()) return version.error();
+    if (version->has_value() && std::stoi(**version) > kSchemaVersion) {
+      return make_error(ErrorCode::schema_too_new,
+                        fmt::format("{}: log schema version {} is newer than this bel's ({})",
+                                    uri(), **version, kSchemaVersion));
+    }
+    // The tables above are every version's so far: migrating is recording the version.
+    auto set = db_.exec(
+        "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
+        "excluded.value",
+        {std::string(kSchemaVersionKey), std::to_string(kSchemaVersion)}, "initialize");
+    if (!set.ok()) return set.error();
+    return db_.command("COMMIT", "initialize: commit");
+  }();
+  if (!created.ok()) db_.rollback();
+  return created;
+}
+
+Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& events,
+                                               std::optional<int64_t> expected_last_idx) {
+  BEL_RETURN_IF_ERROR(db_.command(kLockSql, "append: lock"));
+  BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));
+  auto last = last_idx();
+  if (!last.ok()) return last.error();
+  if (expected_last_idx && *last != *expected_last_idx) return int64_t{0};
+  const int64_t first_idx = *last + 1;
+  std::string event_rows;
+  std::string key_rows;
+  std::string payload;
+  BuildEvent without_idx;
+  for (size_t i = 0; i < events.size(); ++i) {
+    BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
+    const BuildEvent* event = &events[i];
+    if (event->idx() != 0) {  // the idx lives in its column, never in the payload
+      without_idx = *event;
+      without_idx.clear_idx();
+      event = &without_idx;
+    }
+    if (!event->SerializeToString(&payload)) {
+      return make_error(ErrorCode::internal,
+                        fmt::format("{}: append #{}: event does not serialize", uri(), i + 1));
+    }
+    const std::string idx = std::to_string(first_idx + static_cast<int64_t>(i));
+    const bool canonical = uuid_to_bytes(event->event_id()).has_value();
+    event_rows += idx;
+    event_rows += '\t';
+    if (canonical) pg_copy_append(event_rows, event->event_id()); else event_rows += "\\N";
+    event_rows += '\t';
+    if (canonical) event_rows += "\\N"; else pg_copy_append(event_rows, event->event_id());
+    event_rows += '\t';
+    event_rows += std::to_string(event->timestamp());
+    event_rows += '\t';
+    pg_copy_append(event_rows, event->build_request_id());
+    event_rows += '\t';
+    event_rows += std::to_string(event_type_number(*event));
+    event_rows += '\t';
+    pg_copy_append(event_rows, pg_bytea_hex(payload));
+    event_rows += '\n';
+    const EventKeys keys = keys_of(*event);
+    auto add_keys = [&](KeyKind kind, const std::vector<std::string>& values) {
+      for (const auto& value : values) {
+        key_rows += std::to_string(static_cast<int>(kind));
+        key_rows += '\t';
+        pg_copy_append(key_rows, value);
+        key_rows += '\t';
+        key_rows += idx;
+        key_rows += '\n';
+      }
+    };
+    add_keys(KeyKind::partition, keys.partitions);
+    add_keys(KeyKind::job_label, keys.job_labels);
+    add_keys(KeyKind::job_run_id, keys.job_run_ids);
+  }
+  auto copied = db_.copy_in(
+      "COPY events(idx, event_uuid, event_text, timestamp, build_request_id, event_type, "
+      "payload) FROM STDIN",
+      event_rows, "append: insert events");
+  if (!copied.ok()) {
+    if (db_.last_sqlstate() == "23505") return duplicate_error(events);
+    return copied.error();
+  }
+  if (!key_rows.empty()) {
+    BEL_RETURN_IF_ERROR(db_.copy_in("COPY event_keys(kind, key, idx) FROM STDIN", key_rows,
+                                    "append: insert keys"));
+  }
+  const int64_t last_new = first_idx + static_cast<int64_t>(events.size()) - 1;
+  auto schema = schema_name();
+  if (!schema.ok()) return schema.error();
+  auto notified = db_.exec("SELECT pg_notify($1, $2)",
+                           {"bel_log_" + *schema, std::to_string(last_new)}, "append: notify");
+  if (!notified.ok()) return notified.error();
+  return first_idx;
+}
+
+Error PostgresStorage::duplicate_error(const std::vector<BuildEvent>& events) {
+  // The failed transaction is gone: find the first id already in the log or earlier in the batch.
+  db_.rollback();
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e.event_id());
+  std::unordered_set<std::string> stored;
+  if (auto found = find_by_event_ids(ids); found.ok()) {
+    for (const auto& s : *found) stored.insert(s.event.event_id());
+  }
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (stored.count(ids[i]) > 0 || !seen.insert(ids[i]).second) {
+      return duplicate_event_id_error(uri(), i, ids[i]);
+    }
+  }
+  // Another writer committed one of these ids between the failure and the lookup's snapshot
+  // cannot happen (ids never leave the log); report the batch as a whole.
+  return duplicate_event_id_error(uri(), 0, ids.front());
+}
+
+Result<std::vector<int64_t>> PostgresStorage::append_batch(const std::vector<BuildEvent>& events) {
+  auto idxs = append(events, std::nullopt);
+  if (!idxs.ok()) return idxs.error();
+  return std::move(**idxs);
+}
+
+Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if_last(
+    int64_t expected_last_idx, const std::vector<BuildEvent>& events) {
+  return append(events, expected_last_idx);
+}
+
+Result<std::optional<std::vector<int64_t>>> PostgresStorage::append(
+    const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx) {
+  using Idxs = std::optional<std::vector<int64_t>>;
+  if (options_.read_only) return read_only_error(uri(), "append_batch");
+  if (events.empty()) return Idxs(std::vector<int64_t>{});
+  auto written = [&]() -> Result<int64_t> {
+    BEL_RETURN_IF_ERROR(db_.command("BEGIN", "append: begin"));
+    auto first_idx = insert_locked(events, expected_last_idx);
+    if (!first_idx.ok() || *first_idx == 0) return first_idx;
+    BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::commit));
+    BEL_RETURN_IF_ERROR(db_.command("COMMIT", "append: commit"));
+    return first_idx;
+  }();
+  if (!written.ok()) {
+    db_.rollback();
+    ++counters_.failed_commits;
+    return written.error();
+  }
+  if (*written == 0) {  // the log moved on: nothing stored
+    db_.rollback();
+    return Idxs();
+  }
+  ++counters_.commits;
+  counters_.events_appended += static_cast<int64_t>(events.size());
+  std::vector<int64_t> idxs(events.size());
+  for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
+  return Idxs(std::move(idxs));
+}
+
+Result<EventPage> PostgresStorage::list_events(int64_t since_idx, const EventFilter& filter,
+                                               int limit) {
+  BEL_RETURN_IF_ERROR(check_list_args(uri(), since_idx, filter, limit));
+  return scan(since_idx, /*backward=*/false, filter, limit);
+}
+
+Result<EventPage> PostgresStorage::list_events_backward(int64_t before_idx,
+                                                        const EventFilter& filter, int limit) {
+  BEL_RETURN_IF_ERROR(check_backward_args(uri(), before_idx, filter, limit));
+  return scan(before_idx, /*backward=*/true, filter, limit);
+}
+
+Result<EventPage> PostgresStorage::scan(int64_t bound_idx, bool backward,
+                                        const EventFilter& filter, int limit) {
+  // The SQL narrows the events down (an index where the filter allows); event_matches decides.
+  // Rows come in chunks until limit + 1 events match (has_more) or the range is exhausted.
+  EventPage page;
+  page.set_next_idx(bound_idx);
+  PgScanCursor cursor{bound_idx, backward};
+  int64_t chunk = limit + 1;
+  for (;;) {
+    const PgQuery query = pg_list_events_query(cursor, filter, chunk);
+    auto rows = db_.exec(query.sql, query.params, "list_events");
+    if (!rows.ok()) return rows.error();
+    const int n = PQntuples(rows->get());
+    for (int row = 0; row < n; ++row) {
+      const int64_t idx = column_int(rows->get(), row, 0);
+      cursor.bound = idx;
+      auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
+      BuildEvent event;
+      if (!payload || !event.ParseFromString(*payload)) {
+        return make_error(
+            ErrorCode::storage_corrupt,
+            fmt::format("{}: list_events: the payload of idx {} does not parse", uri(), idx));
+      }
+      if (!event_matches(filter, event)) continue;
+      if (page.events_size() == limit) {
+        page.set_has_more(true);
+        return page;
+      }
+      event.set_idx(idx);
+      *page.add_events() = std::move(event);
+      page.set_next_idx(idx);
+    }
+    if (n < chunk || (backward && cursor.bound <= 1)) return page;
+    chunk = std::min<int64_t>(chunk * 4, kMaxListLimit);
+  }
+}
+
+Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
+    const std::vector<std::string>& event_ids) {
+  std::vector<StoredEvent> found;
+  std::unordered_set<int64_t> seen;
+  constexpr size_t kPerLookup = 500;
+  for (size_t start = 0; start < event_ids.size(); start += kPerLookup) {
+    const size_t n = std::min(kPerLookup, event_ids.size() - start);
+    std::vector<std::string> uuids;
+    std::vector<std::string> texts;
+    for (size_t i = start; i < start + n; ++i) {
+      (uuid_to_bytes(event_ids[i]) ? uuids : texts).push_back(event_ids[i]);
+    }
+    const PgQuery query = pg_find_by_event_ids_query(uuids, texts);
+    auto rows = db_.exec(query.sql, query.params, "find_by_event_ids");
+    if (!rows.ok()) return rows.error();
+    for (int row = 0; row < PQntuples(rows->get()); ++row) {
+      const int64_t idx = column_int(rows->get(), row, 0);
+      if (!seen.insert(idx).second) continue;
+      StoredEvent stored;
+      stored.idx = idx;
+      auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
+      if (!payload || !stored.event.ParseFromString(*payload)) {
+        return make_error(ErrorCode::storage_corrupt,
+                          fmt::format("{}: the payload of idx {} does not parse", uri(), idx));
+      }
+      stored.event.set_idx(idx);
+      found.push_back(std::move(stored));
+    }
+  }
+  return found;
+}
+
+Result<int64_t> PostgresStorage::last_idx() {
+  auto r = db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {},
+                             "last_idx");
+  if (!r.ok()) return r.error();
+  return column_int(r->get(), 0, 0);
+}
+
+Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& key) {
+  auto r = db_.exec("SELECT value FROM meta WHERE key = $1", {key}, "get_meta");
+  if (!r.ok()) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<std::string>();
+  return std::optional<std::string>(column(r->get(), 0, 0));
+}
+
+Status PostgresStorage::set_meta(const std::string& key, const std::string& value) {
+  if (options_.read_only) return read_only_error(uri(), "set_meta");
+  BEL_RETURN_IF_ERROR(check_meta_key(uri(), key));
+  auto r = db_.exec(
+      "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
+      "excluded.value",
+      {key, value}, "set_meta");
+  if (!r.ok()) return r.error();
+  return ok_status();
+}
+
+Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
+  if (options_.read_only) return read_only_error(uri(), "save_snapshot");
+  auto r = db_.exec(
+      "INSERT INTO snapshots(view, version, applied_idx, data) VALUES($1, $2, $3, $4) "
+      "ON CONFLICT (view, version) DO UPDATE SET applied_idx = excluded.applied_idx, "
+      "data = excluded.data",
+      {snapshot.view, std::to_string(snapshot.version), std::to_string(snapshot.applied_idx),
+       pg_bytea_hex(snapshot.data)},
+      "save_snapshot");
+  if (!r.ok()) return r.error();
+  return ok_status();
+}
+
+Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string& view,
+                                                               int version) {
+  auto r = db_.exec("SELECT applied_idx, data FROM snapshots WHERE view = $1 AND version = $2",
+                    {view, std::to_string(version)}, "load_snapshot");
+  if (!r.ok()) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<Snapshot>();
+  Snapshot s;
+  s.view = view;
+  s.version = version;
+  s.applied_idx = column_int(r->get(), 0, 0);
+  auto data = pg_bytea_from_text(column(r->get(), 0, 1));
+  if (!data) {
+    return make_error(ErrorCode::storage_corrupt,
+                      fmt::format("{}: snapshot {} v{} is not bytea", uri(), view, version));
+  }
+  s.data = std::move(*data);
+  return std::optional<Snapshot>(std::move(s));
+}
+
+Result<std::unique_ptr<Storage>> PostgresStorage::open_reader() {
+  StorageOptions options;
+  options.read_only = true;
+  auto reader = PostgresStorage::open(uri(), options);
+  if (!reader.ok()) return reader.error();
+  return std::unique_ptr<Storage>(std::move(*reader));
+}
+
+Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout) {
+  if (!listening_) {
+    auto schema = schema_name();
+    if (!schema.ok()) return schema.error();
+    BEL_RETURN_IF_ERROR(db_.command(fmt::format("LISTEN \"bel_log_{}\"", *schema), "listen"));
+    listening_ = true;
+  }
+  PGconn* conn = db_.raw();
+  auto drained = [&] {
+    bool any = false;
+    PQconsumeInput(conn);
+    while (PGnotify* n = PQnotifies(conn)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  if (drained()) return true;
+  pollfd fd{PQsocket(conn), POLLIN, 0};
+  const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 || PQstatus(conn) != CONNECTION_OK) {
+    listening_ = false;  // the next wait reconnects and listens again
+    return true;
+  }
+  return ready > 0 ? drained() || PQstatus(conn) != CONNECTION_OK : false;
+}
+
+}  // namespace bel::storage

@@ -1,0 +1,97 @@
+// bel::storage::PostgresStorage: the scale-out backend (SPEC 3.3, DESIGN: PostgreSQL) on a real
+// PostgreSQL server through libpq. Several processes (coordinators on several hosts) may append
+// to one log; idx stays gap-free and equal to commit order.
+//
+//   auto log = bel::storage::open_storage("postgresql://bel@db.example/bel", {});
+//
+// The URI is a libpq connection URI, passed to libpq as it is (host, port, user, sslmode,
+// options=-csearch_path%3Dteam_a to keep several logs in one database, ...). The log's tables
+// live in the connection's current schema: events, event_keys, meta, snapshots.
+//
+// How appends stay ordered with several writers: each append_batch runs in one transaction that
+// first takes the transaction-scoped advisory lock of the log (pg_advisory_xact_lock, keyed by
+// the schema), then reads max(idx) and inserts at max + 1...; the lock is released by COMMIT or
+// ROLLBACK, so idx order is commit order and no reader ever sees a gap that later fills. The
+// event rows and their key rows (the filter index) go in with COPY in the same transaction: the
+// server's B-trees absorb scattered keys well enough that PostgreSQL needs no derived index
+// behind the log (catch_up_indexes does nothing). Every commit NOTIFYs the channel
+// bel_log_<schema> with its last idx, so other processes' readers can wake (wait_for_commit).
+//
+// Idempotency across writers: event ids are UNIQUE in the table, so two writers racing the same
+// id cannot both commit it; the loser's batch fails with duplicate_event_id and stores nothing.
+//
+// Connection loss: every call reconnects once; if the server is still away the call fails with
+// storage_unavailable and stores nothing (a COMMIT whose answer was lost is reported as
+// storage_unavailable too: the caller retries with the same event ids, which idempotency makes
+// safe).
+//
+// Thread-safety: none; one owner per instance, as every Storage. open_reader() gives a new
+// connection.
+#ifndef BEL_STORAGE_POSTGRES_STORAGE_H_
+#define BEL_STORAGE_POSTGRES_STORAGE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/postgres_support.h"
+#include "storage/storage.h"
+
+namespace bel::storage {
+
+class PostgresStorage : public Storage {
+ public:
+  // Connects. storage_unavailable when the server cannot be reached, unsupported_uri when the
+  // URI does not parse.
+  static Result<std::unique_ptr<PostgresStorage>> open(const std::string& uri,
+                                                       StorageOptions options);
+
+  const std::string& uri() const override { return db_.uri(); }
+  Status initialize() override;
+  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
+  bool has_other_writers() const override { return true; }
+  Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
+      int64_t expected_last_idx, const std::vector<BuildEvent>& events) override;
+  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override;
+  Result<std::vector<StoredEvent>> find_by_event_ids(
+      const std::vector<std::string>& event_ids) override;
+  Result<int64_t> last_idx() override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Status set_meta(const std::string& key, const std::string& value) override;
+  Status save_snapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+  StorageCounters counters() const override { return counters_; }
+  Result<std::unique_ptr<Storage>> open_reader() override;
+
+  // Waits up to `timeout` for a commit by any process that NOTIFYs this log; true when one
+  // arrived (or the connection broke and the caller should simply read again). Cheap to call in
+  // a loop: the LISTEN is issued once per connection.
+  Result<bool> wait_for_commit(std::chrono::milliseconds timeout) override;
+
+ private:
+  PostgresStorage(std::string uri, StorageOptions options);
+
+  Status consult_fault_hook(FaultPoint point) const;
+  // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
+  // is set and the log has moved past it.
+  Result<int64_t> insert_locked(const std::vector<BuildEvent>& events,
+                                std::optional<int64_t> expected_last_idx);
+  Result<std::optional<std::vector<int64_t>>> append(const std::vector<BuildEvent>& events,
+                                                     std::optional<int64_t> expected_last_idx);
+  Error duplicate_error(const std::vector<BuildEvent>& events);
+  Result<EventPage> scan(int64_t bound_idx, bool backward, const EventFilter& filter, int limit);
+  Result<std::string> schema_name();
+
+  PgConnection db_;
+  StorageOptions options_;
+  StorageCounters counters_;
+  std::string schema_;     // the connection's current schema, once known
+  bool listening_ = false;
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_POSTGRES_STORAGE_H_

@@ -1,0 +1,217 @@
+#include "storage/postgres_support.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace bel::storage {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// SQLSTATE classes that mean the server or the connection went away, not that the statement
+// was wrong: 08 connection exception, 57P01..57P03 admin shutdown / crash shutdown / cannot
+// connect now, 53 insufficient resources, 58 system error.
+bool unavailable_state(const std::string& state) {
+  return state.empty() || state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
+         state.rfind("53", 0) == 0 || state.rfind("58", 0) == 0;
+}
+
+std::string trimmed(const char* message) {
+  std::string s = message == nullptr ? "" : message;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string pg_bytea_hex(std::string_view bytes) {
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+std::optional<std::string> pg_bytea_from_text(std::string_view text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    const int hi = hex_value(text[i]);
+    const int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+void pg_copy_append(std::string& row, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\': row += "\\\\"; break;
+      case '\t': row += "\\t"; break;
+      case '\n': row += "\\n"; break;
+      case '\r': row += "\\r"; break;
+      default: row += c;
+    }
+  }
+}
+
+PgConnection::~PgConnection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Status PgConnection::connect() {
+  if (conn_ != nullptr) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  prepared_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: PostgreSQL is unreachable; retrying in {} ms", uri_,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      next_attempt_ - now)
+                                      .count()));
+  }
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(uri_.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string why = trimmed(parse_error);
+    PQfreemem(parse_error);
+    return make_error(ErrorCode::unsupported_uri,
+                      fmt::format("{}: not a PostgreSQL connection URI: {}", uri_, why));
+  }
+  PQconninfoFree(parsed);
+  conn_ = PQconnectdb(uri_.c_str());
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string why = trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    backoff_ = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(2000),
+        backoff_.count() == 0 ? std::chrono::milliseconds(50) : backoff_ * 2);
+    next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: cannot connect to PostgreSQL: {}", uri_, why));
+  }
+  backoff_ = std::chrono::milliseconds(0);
+  // Quiet NOTICEs ("relation already exists, skipping") instead of printing them on stderr.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  return ok_status();
+}
+
+bool PgConnection::connected() const {
+  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
+
+Error PgConnection::error_of(const PGresult* result, std::string_view what) {
+  const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  last_sqlstate_ = state == nullptr ? "" : state;
+  std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result) : "");
+  if (message.empty()) message = trimmed(conn_ != nullptr ? PQerrorMessage(conn_) : "");
+  const bool lost = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+  ErrorCode code = ErrorCode::internal;
+  if (lost || unavailable_state(last_sqlstate_)) {
+    code = ErrorCode::storage_unavailable;
+  } else if (last_sqlstate_ == "22021" || last_sqlstate_ == "22P05") {
+    code = ErrorCode::invalid_argument;  // bytes the database encoding cannot hold
+  } else if (last_sqlstate_.rfind("42", 0) == 0) {
+    code = ErrorCode::storage_corrupt;  // a missing table or column: not a bel log
+  }
+  return make_error(code, fmt::format("{}: {}: {}{}", uri_, what, message,
+                                      last_sqlstate_.empty() ? ""
+                                                             : " (SQLSTATE " + last_sqlstate_ + ")"));
+}
+
+Result<PgResult> PgConnection::checked(PGresult* raw, std::string_view what) {
+  PgResult result(raw);
+  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) {
+    last_sqlstate_.clear();
+    return result;
+  }
+  return error_of(result.get(), what);
+}
+
+namespace {
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  explicit ParamArrays(const std::vector<PgParam>& params) {
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  }
+};
+
+}  // namespace
+
+Result<PgResult> PgConnection::exec(const std::string& sql, const std::vector<PgParam>& params,
+                                    std::string_view what) {
+  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  ParamArrays arrays(params);
+  return checked(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                              arrays.values.data(), nullptr, nullptr, 0),
+                 what);
+}
+
+Result<PgResult> PgConnection::exec_prepared(const char* name, const char* sql,
+                                             const std::vector<PgParam>& params,
+                                             std::string_view what) {
+  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
+    auto prepared = checked(PQprepare(conn_, name, sql, static_cast<int>(params.size()), nullptr),
+                            what);
+    if (!prepared.ok()) return prepared.error();
+    prepared_.emplace_back(name);
+  }
+  ParamArrays arrays(params);
+  return checked(PQexecPrepared(conn_, name, static_cast<int>(params.size()),
+                                arrays.values.data(), nullptr, nullptr, 0),
+                 what);
+}
+
+Status PgConnection::command(const std::string& sql, std::string_view what) {
+  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  auto result = checked(PQexec(conn_, sql.c_str()), what);
+  if (!result.ok()) return result.error();
+  return ok_status();
+}
+
+Status PgConnection::copy_in(const std::string& copy_sql, const std::string& rows,
+                             std::string_view what) {
+  auto started = checked(PQexec(conn_, copy_sql.c_str()), what);
+  if (!started.ok()) return started.error();
+  if (PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
+      PQputCopyEnd(conn_, nullptr) != 1) {
+    return error_of(nullptr, what);
+  }
+  // The COPY's own result, then nothing.
+  Status status = ok_status();
+  while (PGresult* raw = PQgetResult(conn_)) {
+    auto done = checked(raw, what);
+    if (!done.ok() && status.ok()) status = done.error();
+  }
+  return status;
+}
+
+void PgConnection::rollback() {
+  if (conn_ == nullptr) return;
+  PGresult* r = PQexec(conn_, "ROLLBACK");
+  if (r != nullptr) PQclear(r);
+}
+
+}  // namespace bel::storage

@@ -1,0 +1,96 @@
+// libpq helpers for the postgres:// backend (storage/postgres_storage.h): one connection with its
+// errors mapped to SPEC section 7 codes, text parameters, and COPY rows.
+//
+//   PgConnection db(uri);
+//   BEL_RETURN_IF_ERROR(db.connect());
+//   auto r = db.exec("SELECT value FROM meta WHERE key = $1", {key}, "get_meta");
+//   if (!r.ok()) return r.error();
+//   if (PQntuples(r->get()) == 1) value = PQgetvalue(r->get(), 0, 0);
+//
+// Not thread-safe: one owner per connection, like the Storage that holds it.
+#ifndef BEL_STORAGE_POSTGRES_SUPPORT_H_
+#define BEL_STORAGE_POSTGRES_SUPPORT_H_
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/error.h"
+
+namespace bel::storage {
+
+struct PgResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// A text parameter; nothing is SQL NULL. Binary values (bytea) go as hex text: "\x0a1b".
+using PgParam = std::optional<std::string>;
+
+// "\x" followed by the bytes in hex: bytea's text input form.
+std::string pg_bytea_hex(std::string_view bytes);
+
+// Decodes the text form of a bytea column ("\x0a1b"). Nothing when it is not that form.
+std::optional<std::string> pg_bytea_from_text(std::string_view text);
+
+// Appends `value` to a COPY ... FROM STDIN text-format row, escaping backslash, tab, newline and
+// carriage return (the row's separators).
+void pg_copy_append(std::string& row, std::string_view value);
+
+class PgConnection {
+ public:
+  explicit PgConnection(std::string uri) : uri_(std::move(uri)) {}
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Connects (again, after a loss). storage_unavailable with libpq's message when the server
+  // cannot be reached or refuses the login; unsupported_uri when the URI does not parse.
+  // After a failed attempt the next ones wait out a backoff (50 ms doubling to 2 s): a call
+  // within it fails at once with storage_unavailable instead of knocking again.
+  Status connect();
+  // True after a successful connect() while libpq still believes the connection is up.
+  bool connected() const;
+
+  // Runs `sql` with `params` ($1, $2, ...; text format) and returns its result. A lost connection
+  // is storage_unavailable (and the next call reconnects once before giving up); a statement
+  // error keeps PostgreSQL's SQLSTATE in the message. `what` names the operation for messages.
+  Result<PgResult> exec(const std::string& sql, const std::vector<PgParam>& params,
+                        std::string_view what);
+  // The same for a statement prepared once per connection under `name`.
+  Result<PgResult> exec_prepared(const char* name, const char* sql,
+                                 const std::vector<PgParam>& params, std::string_view what);
+  // Runs a statement without parameters or results worth keeping (BEGIN, COMMIT, DDL).
+  Status command(const std::string& sql, std::string_view what);
+  // Streams `rows` (COPY text format, each ending in '\n') into `copy_sql` (COPY t(...) FROM
+  // STDIN).
+  Status copy_in(const std::string& copy_sql, const std::string& rows, std::string_view what);
+  // ROLLBACK, ignoring errors (the transaction may already be gone with the connection).
+  void rollback();
+
+  // The SQLSTATE of the last failed statement ("23505" for a unique violation), or "".
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  const std::string& uri() const { return uri_; }
+  PGconn* raw() { return conn_; }
+
+ private:
+  Error error_of(const PGresult* result, std::string_view what);
+  Result<PgResult> checked(PGresult* result, std::string_view what);
+
+  std::string uri_;
+  PGconn* conn_ = nullptr;
+  std::vector<std::string> prepared_;  // statement names prepared on this connection
+  std::string last_sqlstate_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::milliseconds backoff_{0};
+};
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_POSTGRES_SUPPORT_H_

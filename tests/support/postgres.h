@@ -1,0 +1,25 @@
+// PostgreSQL for tests: scripts/with-postgres starts a throwaway server and sets BEL_TEST_PG to
+// its URI; without it the PostgreSQL cases skip.
+//
+//   auto uri = bel::testing::fresh_postgres_uri();
+//   if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+#ifndef BEL_TESTS_SUPPORT_POSTGRES_H_
+#define BEL_TESTS_SUPPORT_POSTGRES_H_
+
+#include <optional>
+#include <string>
+
+namespace bel::testing {
+
+// The URI of a new, empty log: a schema of its own in the BEL_TEST_PG database, named once per
+// call (the URI selects it with options=-csearch_path). Nothing when BEL_TEST_PG is unset.
+// Aborts the test (ADD_FAILURE) when the server cannot be reached.
+std::optional<std::string> fresh_postgres_uri();
+
+// Runs BEL_TEST_PG_CTL (pg_ctl of the test server) with `args`, e.g. "restart -m immediate";
+// false when it is unset or fails.
+bool postgres_ctl(const std::string& args);
+
+}  // namespace bel::testing
+
+#endif  // BEL_TESTS_SUPPORT_POSTGRES_H_
