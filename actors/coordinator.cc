@@ -47,7 +47,8 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   }
   config.log_uri = uri;
   config.open_reader = [reader_root] { return reader_root->open_reader(); };
-  const bool in_process = parsed->scheme != storage::UriScheme::sqlite;
+  const bool in_process = parsed->scheme == storage::UriScheme::memory ||
+                          parsed->scheme == storage::UriScheme::stdout_sink;
   storage::StorageOptions storage_options = options.storage;
   // The failed storage actor's connection may still be closing when the log is reopened (on a
   // helper thread, not the supervisor's): wait a moment for its writer lock.
@@ -62,14 +63,14 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
       return storage::open_storage(uri, snapshots);
     };
   }
-  config.open_writer = [uri, in_process,
-                        storage_options]() -> Result<std::unique_ptr<LogWriter>> {
+  config.open_writer = [uri, in_process, storage_options]() -> Result<std::unique_ptr<LogWriter>> {
     if (in_process || storage_options.read_only) {
       // The log lives in the process: the readers still hold it, but a new writer cannot be
       // attached to it, and reopening the URI would give an empty log.
       return make_error(ErrorCode::storage_unavailable,
-                        uri + ": the storage actor stopped and this log cannot be reopened "
-                              "(in-process or read-only)");
+                        uri +
+                            ": the storage actor stopped and this log cannot be reopened "
+                            "(in-process or read-only)");
     }
     auto reopened = storage::open_storage(uri, storage_options);
     if (!reopened.ok()) return reopened.error();
