@@ -31,6 +31,7 @@ struct BenchArgs {
   std::string scale = "1m";
   std::string log_dir;
   uint64_t seed = 1;
+  std::string postgres;  // --postgres: the pg suite's database
   std::string probe;  // --probe-coordinator: be P7/P8's child process
   bool repetitions_given = false;
 };
@@ -309,6 +310,7 @@ void run_bench(Context& ctx, const BenchArgs& args) {
   options.quick = args.quick;
   options.scale = args.scale;
   options.seed = args.seed;
+  options.postgres = args.postgres;
   if (args.quick) {
     if (args.events == 0) options.events = kQuickAppendEvents;
     if (!args.repetitions_given) options.repetitions = 1;
@@ -400,6 +402,9 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "(default: bel-bench-logs inside --dir's base; with --quick, the scratch "
                   "directory)");
   cmd->add_option("--seed", args->seed, "Seed of the generated logs")->capture_default_str();
+  cmd->add_option("--postgres", args->postgres,
+                  "A PostgreSQL database (libpq URI) for the pg suite: P1 and P2 there beside "
+                  "SQLite, each run on a fresh schema");
   cmd->add_option("--probe-coordinator", args->probe)->group("");
   cmd->add_option("--dir", args->dir,
                   "Where the temporary logs go (default: $TMPDIR or /tmp); a fresh directory "

@@ -143,7 +143,7 @@ const char* to_string(AppendPath path) {
 Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
                                            const std::vector<BuildEvent>& events,
                                            const ProgressFn& progress) {
-  const std::string uri = "sqlite://" + options.log_path;
+  const std::string uri = options.uri.empty() ? "sqlite://" + options.log_path : options.uri;
   caf::actor_system_config config;
   actors::configure_actor_system(config);
   caf::actor_system system{config};

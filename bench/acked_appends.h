@@ -40,6 +40,7 @@ enum class AppendPath {
 
 struct AckedAppendsOptions {
   std::string log_path;  // the SQLite file to create; must not exist
+  std::string uri;       // a log URI to use instead (a fresh PostgreSQL schema); empty: log_path
   int window = 1000;     // appends in flight at most; >= 1
   bool durability_full = true;
   AppendPath path = AppendPath::coordinator;

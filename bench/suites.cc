@@ -10,6 +10,7 @@
 
 #include "bench/append_suites.h"
 #include "bench/log_suites.h"
+#include "bench/postgres_suites.h"
 
 namespace bel::bench {
 
@@ -43,6 +44,8 @@ const std::vector<Suite>& suites() {
        measure_p11},
       {"p12", "P12", "growth to a 10M-event log (--scale 10m): P7, P8, P9, P10 again",
        kGrowthLogEvents, nullptr, measure_p12},
+      {"pg", "P1/P2 postgres", "P1 and P2 on PostgreSQL (--postgres URI) beside SQLite", 20000,
+       nullptr, measure_postgres},
   };
   return table;
 }

@@ -51,6 +51,9 @@ struct BenchOptions {
   std::string log_dir;
   uint64_t seed = 1;
   std::string scale = "1m";
+  // A libpq URI of a PostgreSQL database: the `pg` suite measures P1 and P2 there too, each on a
+  // fresh schema (bel_bench_<pid>_<n>, left in place), beside the same figure on SQLite.
+  std::string postgres;
   // Every figure at a small scale, in seconds: absolute targets are not judged (pass_note).
   bool quick = false;
   // The `bel` binary P7, P8, P10 and P11 run as child processes (default: this executable).

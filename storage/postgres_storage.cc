@@ -71,6 +71,27 @@ Result<std::string> PostgresStorage::schema_name() {
   if (!schema_.empty()) return schema_;
   auto r = db_.exec("SELECT current_schema()", {}, "initialize");
   if (!r.ok()) return r.error();
+  if (!options_.read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
+    // The schema search_path names first does not exist yet: a writer creates it (a log of its
+    // own in a shared database, options=-csearch_path%3Dname).
+    auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
+                         "',', 1))",
+                         {}, "initialize");
+    if (!path.ok()) return path.error();
+    const std::string name = column(path->get(), 0, 0);
+    if (!name.empty() && name != "$user") {
+      char* quoted = PQescapeIdentifier(db_.raw(), name.data(), name.size());
+      if (quoted == nullptr) {
+        return make_error(ErrorCode::invalid_argument,
+                          fmt::format("{}: schema name \"{}\" cannot be quoted", uri(), name));
+      }
+      const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
+      PQfreemem(quoted);
+      BEL_RETURN_IF_ERROR(db_.command(sql, "initialize: create schema"));
+      r = db_.exec("SELECT current_schema()", {}, "initialize");
+      if (!r.ok()) return r.error();
+    }
+  }
   if (PQntuples(r->get()) != 1 || PQgetisnull(r->get(), 0, 0)) {
     return make_error(ErrorCode::storage_unavailable,
                       fmt::format("{}: the connection has no current schema (does the schema in "
