@@ -90,6 +90,21 @@ Status check_meta_key(const std::string& uri, const std::string& key) {
   return ok_status();
 }
 
+Status serialize_payload(const std::string& uri, size_t position, const BuildEvent& event,
+                         BuildEvent& scratch, std::string& payload) {
+  const BuildEvent* stored = &event;
+  if (event.idx() != 0) {  // the idx lives in its column, never in the payload
+    scratch = event;
+    scratch.clear_idx();
+    stored = &scratch;
+  }
+  if (!stored->SerializeToString(&payload)) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
+  }
+  return ok_status();
+}
+
 Error duplicate_event_id_error(const std::string& uri, size_t position,
                                const std::string& event_id) {
   return make_error(ErrorCode::duplicate_event_id,

@@ -48,6 +48,12 @@ Status check_meta_key(const std::string& uri, const std::string& key);
 
 // duplicate_event_id "<uri>: append #<position + 1>: event_id "<id>" is not unique (...)";
 // `position` counts from 0 like the batch vector; the message counts from 1 like LogWriter.
+// The stored form of `event` (batch position `position`, 0-based) into `payload`: its protobuf
+// bytes without idx, which lives in its own column. `scratch` is reused for events that carry
+// an idx. internal naming the append when it does not serialize.
+Status serialize_payload(const std::string& uri, size_t position, const BuildEvent& event,
+                         BuildEvent& scratch, std::string& payload);
+
 Error duplicate_event_id_error(const std::string& uri, size_t position,
                                const std::string& event_id);
 

@@ -161,15 +161,7 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
   for (size_t i = 0; i < events.size(); ++i) {
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
     const BuildEvent* event = &events[i];
-    if (event->idx() != 0) {  // the idx lives in its column, never in the payload
-      without_idx = *event;
-      without_idx.clear_idx();
-      event = &without_idx;
-    }
-    if (!event->SerializeToString(&payload)) {
-      return make_error(ErrorCode::internal,
-                        fmt::format("{}: append #{}: event does not serialize", uri(), i + 1));
-    }
+    BEL_RETURN_IF_ERROR(serialize_payload(uri(), i, *event, without_idx, payload));
     const std::string idx = std::to_string(first_idx + static_cast<int64_t>(i));
     const bool canonical = uuid_to_bytes(event->event_id()).has_value();
     event_rows += idx;

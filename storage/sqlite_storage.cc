@@ -218,15 +218,7 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
   for (size_t i = 0; i < events.size(); ++i) {
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
     const BuildEvent* event = &events[i];
-    if (event->idx() != 0) {  // the idx lives in its column, never in the payload
-      without_idx = *event;
-      without_idx.clear_idx();
-      event = &without_idx;
-    }
-    if (!event->SerializeToString(&payload_)) {
-      return make_error(ErrorCode::internal,
-                        fmt::format("{}: append #{}: event does not serialize", uri_, i + 1));
-    }
+    BEL_RETURN_IF_ERROR(serialize_payload(uri_, i, *event, without_idx, payload_));
     const int64_t idx = first_idx + static_cast<int64_t>(i);
     {
       sqlite3_stmt* stmt = *insert_event;
