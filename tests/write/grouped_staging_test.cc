@@ -35,6 +35,10 @@ class CountingStorage final : public storage::Storage {
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override {
     return inner_->list_events(since_idx, filter, limit);
   }
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override {
+    return inner_->list_events_backward(before_idx, filter, limit);
+  }
   Result<std::vector<storage::StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override {
     ++lookups;
