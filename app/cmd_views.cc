@@ -46,10 +46,10 @@ std::optional<Result<ViewsStatus>> rebuild_without_coordinator(Context& ctx,
   // A missing log is the session's error to report (never created by a rebuild).
   std::error_code ec;
   if (!std::filesystem::exists(parsed->path, ec)) return std::nullopt;
-  auto lock = storage::WriterLock::acquire(ctx.log_uri);
-  if (!lock.ok()) return std::nullopt;  // the session path goes through the holder, or waits
+  // Opening for writing takes the log's writer lock; when a coordinator (or another writer) holds
+  // it, or the log cannot be opened, the session path goes through the holder or reports why.
   auto log = storage::open_storage(ctx.log_uri, {});
-  if (!log.ok()) return Result<ViewsStatus>(log.error());
+  if (!log.ok()) return std::nullopt;
   std::vector<projections::ViewKind> kinds;
   if (!name.empty()) kinds.push_back(*projections::parse_view_name(name));
   Progress progress("rebuilding " + (name.empty() ? std::string("every view") : name));

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -43,12 +44,16 @@ CREATE TABLE IF NOT EXISTS snapshots(
   data bytea NOT NULL, PRIMARY KEY(view, version));
 )sql";
 
+// A cell as bytes; "" for NULL or a cell the result does not have (a result cut short by a lost
+// connection must not crash the reader).
 std::string column(const PGresult* r, int row, int col) {
+  if (row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col)) return {};
   return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
 }
 
 int64_t column_int(const PGresult* r, int row, int col) {
-  return std::stoll(std::string(PQgetvalue(r, row, col)));
+  const std::string text = column(r, row, col);
+  return text.empty() ? 0 : std::strtoll(text.c_str(), nullptr, 10);
 }
 
 }  // namespace
