@@ -18,11 +18,6 @@ constexpr const char* kPart = "([^/]+)";
 
 std::string api(const std::string& tail) { return std::string(kApiPath) + tail; }
 
-template <class Message>
-int64_t own_as_of(const Message& message) {
-  return message.as_of_idx();
-}
-
 // The repositories over one client.
 struct Repos {
   explicit Repos(ApiClient& c)
@@ -60,7 +55,7 @@ void route(HttpServer& server, bool write, const std::string& pattern, const std
 template <class Message>
 Status answer(httplib::Response& res, const Result<Message>& result) {
   if (!result.ok()) return result.error();
-  reply_json(res, *result, own_as_of(*result));
+  reply_json(res, *result, result->as_of_idx());
   return ok_status();
 }
 
@@ -92,8 +87,9 @@ Status status_params(const httplib::Request& req, Parse parse, Field* out) {
   return ok_status();
 }
 
-#define BEL_ASSIGN_PARAM(var, expr)  \
-  auto var##_r = (expr);             \
+// Declares `var` as the value of `expr` (a Result), or returns its error.
+#define BEL_ASSIGN_PARAM(var, expr)            \
+  auto var##_r = (expr);                       \
   if (!var##_r.ok()) return var##_r.error(); \
   const auto var = *var##_r
 
@@ -246,6 +242,8 @@ void add_write_routes(HttpServer& server, std::shared_ptr<Repos> r) {
           return answer_ack(res, r->partitions.invalidate(ref, reason, by, event_id));
         });
 }
+
+#undef BEL_ASSIGN_PARAM
 
 }  // namespace
 

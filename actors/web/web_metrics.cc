@@ -88,6 +88,9 @@ std::string metrics_text(const StorageStats& s, const ViewsStatus& views,
         http.overloaded);
   e.one("bel_http_inflight_requests", "gauge", "HTTP requests with a body being served.",
         http.inflight_requests);
+  e.one("bel_http_open_connections", "gauge",
+        "Connections accepted and not yet closed (keep-alive ones included).",
+        http.open_connections);
   e.one("bel_http_event_streams_open", "gauge", "Open server-sent event streams.", open_streams);
   return e.take();
 }

@@ -179,6 +179,7 @@ TEST_F(WebPagesTest, MetricsAreParseablePrometheusTextAndMoveUnderLoad) {
   EXPECT_GT(m1["bel_appends_rejected_total{cause=\"validation\"}"],
             m0["bel_appends_rejected_total{cause=\"validation\"}"]);
   EXPECT_GT(m1["bel_http_requests_total"], m0["bel_http_requests_total"]);
+  EXPECT_GE(m1["bel_http_open_connections"], 1);  // the one asking
 }
 
 class WebStreamTest : public WebFixture {
