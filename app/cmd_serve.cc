@@ -11,6 +11,7 @@
 #include "actors/net/http_server.h"
 #include "actors/net/rpc_server.h"
 #include "actors/net/token.h"
+#include "actors/web/web_view.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
 #include "messages/for_people.h"
@@ -20,14 +21,18 @@
 namespace bel::app {
 namespace {
 
+constexpr const char* kDefaultListen = "127.0.0.1:0";
+
 struct ServeFlags {
   int workers = 4;
   bool simulate = false;
   uint64_t seed = 1;
   double rate = 20;  // events/s: a pace a person can follow in `bel events tail`
   int builds = 0;    // 0: until stopped
-  std::string listen = "127.0.0.1:0";
+  std::string listen = kDefaultListen;
+  std::string http;  // the same server as --listen, named for the web view
 };
+
 
 void say(const std::string& line) {
   std::fprintf(stderr, "bel serve: %s\n", line.c_str());
@@ -52,11 +57,18 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     return ctx.usage_error("--workers: must be between 1 and 1000, got " +
                            std::to_string(f.workers));
   }
-  auto listen = actors::parse_endpoint(f.listen);
+  // One server answers the console, the web API and the dashboard: --http names its address
+  // for the web view's sake (docs/web.md).
+  if (!f.http.empty() && f.listen != kDefaultListen && f.listen != f.http) {
+    return ctx.usage_error("--http " + f.http + " and --listen " + f.listen +
+                           ": the console and the web view share one server; give one address");
+  }
+  const std::string address = f.http.empty() ? f.listen : f.http;
+  auto listen = actors::parse_endpoint(address);
   if (!listen.ok()) return ctx.usage_error("--listen: " + listen.error().message);
   const bool loopback = actors::is_loopback_host(listen->host);
   if (!loopback && ctx.token_file.empty()) {
-    return ctx.usage_error("--listen " + f.listen +
+    return ctx.usage_error("--listen " + address +
                            ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
                            "digits)");
   }
@@ -92,7 +104,10 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   auto api = actors::start_coordinator(system, ctx.log_uri, options);
   if (!api.ok()) return ctx.fail(api.error());
 
-  // The console endpoint: HTTP, the token on every request (actors/net/http_server.h).
+  // The console endpoint: HTTP, the token on every request (actors/net/http_server.h). The web
+  // view (actors/web/web_view.h) is served by the same server.
+  actors::ApiClient web_client(system, *api);
+  actors::web::WebView web(web_client);
   std::unique_ptr<actors::HttpServer> server;
   if (!token.empty()) {
     if (ctx.token_file.empty()) {
@@ -107,9 +122,10 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     http.token = token;
     server = std::make_unique<actors::HttpServer>(http);
     actors::add_rpc_routes(*server, system, *api);
+    web.add_routes(*server);
     if (auto ok = server->listen(); !ok.ok()) {
       actors::stop_coordinator(*api);
-      return ctx.fail(ok.error().with_context("--listen " + f.listen));
+      return ctx.fail(ok.error().with_context("--listen " + address));
     }
     const std::string endpoint = actors::format_endpoint(listen->host, server->port());
     storage::WriterLock::add_note(ctx.log_uri, "console endpoint " + endpoint);
@@ -120,6 +136,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     }
     say("coordinator on " + ctx.log_uri + ", console endpoint " + endpoint + ", token file " +
         token_path);
+    say("dashboard (open once to sign this browser in): " + web.sign_in_url(endpoint));
   } else {
     say("coordinator on " + ctx.log_uri +
         " (in-process log: no console endpoint without --token-file)");
@@ -165,6 +182,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     if (parsed_uri->scheme == storage::UriScheme::sqlite) {
       (void)set_meta(system, *api, actors::kEndpointKey, "");
     }
+    web.stop();      // ends the event streams
     server->stop();  // answers the requests under way, then closes the port
   }
   actors::ApiClient client(system, *api, std::chrono::seconds(10));
@@ -208,6 +226,9 @@ void add_serve_command(CLI::App& app, Context& ctx) {
                   "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "
                   "--token-file")
       ->capture_default_str();
+  cmd->add_option("--http", f->http,
+                  "Web view (dashboard, JSON API, /metrics) on HOST:PORT: the same server as "
+                  "--listen, which it names; bel serve prints a one-time sign-in URL");
   add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx, /*coordinator=*/true);
   cmd->callback([&ctx, f] { run_serve(ctx, *f); });

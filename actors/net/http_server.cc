@@ -34,6 +34,26 @@ Error error_for_status(const httplib::Request& request, int status) {
   }
 }
 
+// httplib's thread pool, counting the connections handed to it until each is closed (httplib
+// runs one task per connection, its keep-alive requests included).
+class CountingPool : public httplib::TaskQueue {
+ public:
+  CountingPool(size_t threads, std::shared_ptr<std::atomic<int64_t>> open)
+      : pool_(threads), open_(std::move(open)) {}
+  void enqueue(std::function<void()> fn) override {
+    *open_ += 1;
+    pool_.enqueue([fn = std::move(fn), open = open_] {
+      fn();
+      *open -= 1;
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  std::shared_ptr<std::atomic<int64_t>> open_;
+};
+
 }  // namespace
 
 int http_status(ErrorCode code) {
@@ -67,7 +87,9 @@ int http_status(ErrorCode code) {
 HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {
   assert(!options_.token.empty());
   const size_t threads = options_.threads;
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_.new_task_queue = [threads, open = open_connections_] {
+    return new CountingPool(threads, open);
+  };
   // SO_REUSEADDR only: httplib's default sets SO_REUSEPORT, which would let a second server bind
   // a port in use.
   server_.set_socket_options([](socket_t sock) {
@@ -262,7 +284,9 @@ void HttpServer::count(int64_t HttpServerStats::*counter) {
 
 HttpServerStats HttpServer::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  HttpServerStats out = stats_;
+  out.open_connections = open_connections_->load();
+  return out;
 }
 
 Status HttpServer::listen() {

@@ -34,8 +34,10 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -63,6 +65,7 @@ struct HttpServerStats {
   int64_t requests = 0;        // requests answered, whatever the outcome
   int64_t unauthorized = 0;    // refused for a missing or wrong token
   int64_t overloaded = 0;      // refused by the body limit or the in-flight bounds
+  int64_t open_connections = 0;  // accepted and not yet closed (served or waiting for a thread)
   int64_t inflight_requests = 0;
   int64_t peak_inflight_requests = 0;
   int64_t inflight_bytes = 0;
@@ -129,6 +132,8 @@ class HttpServer {
   uint16_t port_ = 0;
   mutable std::mutex mutex_;  // guards stats_
   HttpServerStats stats_;
+  std::shared_ptr<std::atomic<int64_t>> open_connections_ =
+      std::make_shared<std::atomic<int64_t>>(0);
 };
 
 }  // namespace bel::actors

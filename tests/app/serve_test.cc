@@ -429,5 +429,43 @@ TEST_F(ServeTest, ABoundedSimulationStopsByItselfAndTheCoordinatorServesOn) {
   EXPECT_NE(serve.err().find(" 0 errors"), std::string::npos) << serve.err();
 }
 
+// The web view (docs/web.md) is served by the console's server: `--http` names its address, the
+// printed one-time link signs a browser in, and the token guards every route.
+TEST(ServeWebTest, TheOneTimeLinkSignsABrowserInOnTheConsolesServer) {
+  TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
+  ServeProcess serve({"serve", "--log", uri, "--http", "127.0.0.1:0", "--simulate", "--builds",
+                      "3", "--rate", "0"});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const std::string& err = serve.err();
+  const auto at = err.find("http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::string url = err.substr(at, err.find('\n', at) - at);
+  const int port = std::stoi(url.substr(17, url.find('/', 17) - 17));
+  EXPECT_NE(err.find("console endpoint 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << "one server for the console and the web: " << err;
+  httplib::Client browser("127.0.0.1", port);
+  auto signed_in = browser.Get(url.substr(url.find("/login")));
+  ASSERT_TRUE(signed_in);
+  ASSERT_EQ(signed_in->status, 303) << signed_in->body;
+  const std::string cookie = signed_in->get_header_value("Set-Cookie");
+  auto home = browser.Get("/", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  ASSERT_TRUE(home);
+  EXPECT_EQ(home->status, 200);
+  EXPECT_NE(home->body.find("Recent builds"), std::string::npos);
+  EXPECT_EQ(browser.Get("/")->status, 401);
+  EXPECT_EQ(browser.Get(url.substr(url.find("/login")))->status, 401);  // used once already
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+TEST(ServeWebTest, HttpAndListenNameOneServer) {
+  TempDir dir;
+  auto r = run_command(shell_quote(kBel) + " serve --log " +
+                       shell_quote("sqlite://" + dir.path() + "/bel.db") +
+                       " --http 127.0.0.1:7001 --listen 127.0.0.1:7002");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("share one server"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace bel

@@ -1,0 +1,159 @@
+#include "actors/web/web_html.h"
+
+#include <ctime>
+
+#include "actors/web/web_request.h"
+#include "messages/status_names.h"
+
+namespace bel::actors::web {
+namespace {
+
+constexpr const char* kStyle = R"CSS(
+:root { --fg:#1d2330; --muted:#5b6475; --line:#dde1e8; --bg:#f6f7f9; --accent:#2457c5; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--fg);
+       background:var(--bg); }
+header { background:#1d2330; color:#fff; padding:10px 24px; display:flex; gap:24px;
+         align-items:center; flex-wrap:wrap; }
+header a { color:#fff; text-decoration:none; font-weight:600; }
+header form { margin-left:auto; }
+header input { width:26em; padding:5px 8px; border-radius:4px; border:0; }
+main { max-width:1200px; margin:0 auto; padding:16px 24px 48px; }
+h1 { font-size:22px; margin:8px 0 12px; word-break:break-all; }
+h2 { font-size:17px; margin:24px 0 8px; }
+section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 16px;
+          margin-bottom:16px; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
+         vertical-align:top; }
+th { color:var(--muted); font-weight:600; font-size:13px; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+a { color:var(--accent); }
+code, .mono { font-family:ui-monospace, "DejaVu Sans Mono", monospace; font-size:13px; }
+.muted { color:var(--muted); }
+.cards { display:flex; gap:12px; flex-wrap:wrap; }
+.card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:10px 16px;
+        min-width:150px; }
+.card b { display:block; font-size:24px; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px;
+         font-weight:600; background:#e6e9ef; color:#39414f; white-space:nowrap; }
+.ok { background:#d8f3df; color:#17622e; } .bad { background:#fbdcdc; color:#9b1c1c; }
+.run { background:#dce8fb; color:#1d4ea8; } .warn { background:#fdf0cf; color:#7a5300; }
+.failure { border-left:4px solid #c53030; padding:6px 10px; margin:8px 0; background:#fff6f6; }
+.timeline { position:relative; height:16px; background:#eef0f4; border-radius:3px;
+            min-width:240px; }
+.bar { position:absolute; top:2px; bottom:2px; border-radius:2px; background:#6b8fd6;
+       min-width:2px; }
+.bar.ok { background:#3c9d5d; } .bar.bad { background:#c53030; } .bar.warn { background:#d69e2e; }
+#live { font-size:12px; color:#9aa3b5; }
+)CSS";
+
+// Follows the stream; on an event, refetches this page and swaps every [data-live] element.
+constexpr const char* kScript = R"JS(
+(function () {
+  var q = document.body.getAttribute('data-stream');
+  if (!q || !window.EventSource) return;
+  var live = document.getElementById('live');
+  var pending = null;
+  function reload() {
+    pending = null;
+    fetch(location.href, {credentials: 'same-origin'}).then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        document.querySelectorAll('[data-live]').forEach(function (el) {
+          var fresh = doc.getElementById(el.id);
+          if (fresh) el.innerHTML = fresh.innerHTML;
+        });
+        live.textContent = 'live, updated ' + new Date().toLocaleTimeString();
+      });
+  }
+  var es = new EventSource('/api/v1/events/stream?' + q);
+  es.onopen = function () { live.textContent = 'live'; };
+  es.onerror = function () { live.textContent = 'reconnecting…'; };
+  es.onmessage = null;
+  ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',
+   'partition_invalidation_event', 'job_run_cancel_event', 'build_cancel_event']
+    .forEach(function (t) {
+      es.addEventListener(t, function () { if (!pending) pending = setTimeout(reload, 300); });
+    });
+})();
+)JS";
+
+}  // namespace
+
+std::string escape_html(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string build_href(const std::string& id) { return "/builds/" + encode_path_part(id); }
+std::string partition_href(const std::string& ref) {
+  return "/partitions/" + encode_path_part(ref);
+}
+std::string job_href(const std::string& label) { return "/jobs/" + encode_path_part(label); }
+
+std::string link(const std::string& href, const std::string& text) {
+  return "<a href=\"" + escape_html(href) + "\">" + escape_html(text) + "</a>";
+}
+
+std::string badge(const std::string& status_name) {
+  const std::string shown = short_status_name(status_name);
+  const char* kind = "";
+  if (shown == "completed" || shown == "available" || shown == "analysis_completed") {
+    kind = " ok";
+  } else if (shown == "failed") {
+    kind = " bad";
+  } else if (shown == "running" || shown == "building" || shown == "executing" ||
+             shown == "planning" || shown == "scheduled") {
+    kind = " run";
+  } else if (shown == "cancelled" || shown == "invalidated" || shown == "delegated" ||
+             shown == "skipped") {
+    kind = " warn";
+  }
+  return std::string("<span class=\"badge") + kind + "\">" + escape_html(shown) + "</span>";
+}
+
+std::string format_time(int64_t ns) {
+  if (ns <= 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return text;
+}
+
+std::string page(const std::string& title, const std::string& stream_query,
+                 const std::string& body) {
+  Html h;
+  h.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
+      .text(title)
+      .raw(" · bel</title><style>")
+      .raw(kStyle)
+      .raw("</style></head><body data-stream=\"")
+      .text(stream_query)
+      .raw("\"><header><a href=\"/\">bel</a><a href=\"/builds\">Builds</a>"
+           "<a href=\"/partitions\">Partitions</a><a href=\"/jobs\">Jobs</a>"
+           "<span id=\"live\"></span><form action=\"/search\" method=\"get\" role=\"search\">"
+           "<input type=\"search\" name=\"q\" placeholder=\"Build id, partition ref or glob, "
+           "job label\" aria-label=\"Search\"></form></header><main>")
+      .raw(body)
+      .raw("</main>");
+  if (!stream_query.empty()) h.raw("<script>").raw(kScript).raw("</script>");
+  h.raw("</body></html>\n");
+  return h.take();
+}
+
+}  // namespace bel::actors::web

@@ -1,0 +1,159 @@
+#include "actors/web/web_request.h"
+
+#include <cstring>
+
+#include "actors/net/http_server.h"
+#include "messages/json.h"
+
+namespace bel::actors::web {
+namespace {
+
+constexpr const char* kAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int sextet(char c) {
+  const char* at = std::strchr(kAlphabet, c);
+  return (c == '\0' || at == nullptr) ? -1 : static_cast<int>(at - kAlphabet);
+}
+
+Error bad(const std::string& what, const std::string& why) {
+  return make_error(ErrorCode::invalid_argument, what + ": " + why);
+}
+
+bool known_event_type(const std::string& name) {
+  const auto* oneof = BuildEvent::descriptor()->FindOneofByName("event_type");
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    if (oneof->field(i)->name() == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string encode_path_part(const std::string& raw) {
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (unsigned char c : raw) {
+    bits = (bits << 8) | c;
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      out += kAlphabet[(bits >> count) & 63];
+    }
+  }
+  if (count > 0) out += kAlphabet[(bits << (6 - count)) & 63];
+  return out;
+}
+
+Result<std::string> decode_path_part(const std::string& encoded, const std::string& what) {
+  const std::string where = what + " '" + encoded + "' in the path";
+  if (encoded.size() % 4 == 1) {
+    return bad(where, "not base64url (a length of 4n+1 characters has no decoding)");
+  }
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : encoded) {
+    const int value = sextet(c);
+    if (value < 0) {
+      return bad(where, std::string("not base64url without padding (character '") + c +
+                            "'); encode it with the URL-safe alphabet A-Z a-z 0-9 - _");
+    }
+    bits = (bits << 6) | static_cast<uint32_t>(value);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  if (out.empty()) return bad(where, "empty");
+  return out;
+}
+
+Status check_params(const httplib::Request& request, const std::vector<const char*>& known) {
+  for (const auto& [name, value] : request.params) {
+    bool found = false;
+    for (const char* k : known) found = found || name == k;
+    if (!found) {
+      std::string list;
+      for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+      return bad("query parameter '" + name + "'",
+                 "unknown here (accepted: " + (list.empty() ? "none" : list) + ")");
+    }
+  }
+  return ok_status();
+}
+
+Result<std::string> string_param(const httplib::Request& request, const char* name) {
+  const size_t n = request.get_param_value_count(name);
+  if (n > 1) return bad(std::string("query parameter '") + name + "'", "given more than once");
+  return n == 0 ? std::string() : request.get_param_value(name);
+}
+
+Result<int64_t> int_param(const httplib::Request& request, const char* name, int64_t fallback,
+                          int64_t min, int64_t max) {
+  auto text = string_param(request, name);
+  if (!text.ok()) return text.error();
+  if (request.get_param_value_count(name) == 0) return fallback;
+  const std::string what = std::string("query parameter ") + name + "=" + *text;
+  if (text->empty() || text->size() > 18 ||
+      text->find_first_not_of("0123456789") != std::string::npos) {
+    return bad(what, "not a non-negative decimal integer");
+  }
+  const int64_t value = std::stoll(*text);
+  if (value < min || value > max) {
+    return bad(what, "out of range " + std::to_string(min) + ".." + std::to_string(max));
+  }
+  return value;
+}
+
+std::vector<std::string> list_param(const httplib::Request& request, const char* name) {
+  std::vector<std::string> out;
+  const size_t n = request.get_param_value_count(name);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string value = request.get_param_value(name, i);
+    size_t start = 0;
+    while (start <= value.size()) {
+      const size_t comma = value.find(',', start);
+      const size_t end = comma == std::string::npos ? value.size() : comma;
+      if (end > start) out.push_back(value.substr(start, end - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+Result<int64_t> min_idx_param(const httplib::Request& request) {
+  return int_param(request, "min_idx", 0, 0, INT64_MAX);
+}
+
+Result<EventFilter> filter_params(const httplib::Request& request) {
+  EventFilter filter;
+  for (auto& v : list_param(request, "partition_refs")) filter.add_partition_refs(v);
+  for (auto& v : list_param(request, "partition_patterns")) filter.add_partition_patterns(v);
+  for (auto& v : list_param(request, "job_labels")) filter.add_job_labels(v);
+  for (auto& v : list_param(request, "job_run_ids")) filter.add_job_run_ids(v);
+  for (auto& v : list_param(request, "build_request_ids")) filter.add_build_request_ids(v);
+  for (auto& v : list_param(request, "event_types")) {
+    if (!known_event_type(v)) {
+      return bad("query parameter event_types=" + v,
+                 "not an event type (the oneof field names of BuildEvent, e.g. partition_event)");
+    }
+    filter.add_event_types(v);
+  }
+  return filter;
+}
+
+void reply_json(httplib::Response& response, const google::protobuf::Message& message,
+                int64_t as_of_idx) {
+  response.set_header(kAsOfHeader, std::to_string(as_of_idx));
+  HttpServer::reply(response, to_json(message) + "\n", kJsonType);
+}
+
+void reply_error(httplib::Response& response, const Error& error) {
+  HttpServer::reply_error(response, error);
+}
+
+}  // namespace bel::actors::web

@@ -1,0 +1,67 @@
+// What the web API (actors/web/web_api.h) reads from a request and how it answers: base64url
+// path parts, query parameters, the proto3 JSON body of an answer and its as_of_idx header.
+//
+//   auto ref = decode_path_part(match[1], "partition ref");   // invalid_argument when not base64url
+//   auto limit = int_param(request, "limit", 0, 0, 1000);      // invalid_argument naming the param
+//   reply_json(response, summary, summary.as_of_idx());
+//
+// Every error is invalid_argument naming the parameter and what was wrong with it.
+// Thread-safe: every function is.
+#ifndef BEL_ACTORS_WEB_WEB_REQUEST_H_
+#define BEL_ACTORS_WEB_WEB_REQUEST_H_
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "messages/error.h"
+#include "messages/types.h"
+
+namespace bel::actors::web {
+
+inline constexpr const char* kAsOfHeader = "Bel-As-Of-Idx";
+inline constexpr const char* kJsonType = "application/json";
+
+// base64url (RFC 4648 section 5) without padding, as every id, ref and label in a path is.
+std::string encode_path_part(const std::string& raw);
+// The text `encoded` stands for; invalid_argument naming `what` for a character outside the
+// base64url alphabet, padding, a length no encoding has, or an empty result.
+Result<std::string> decode_path_part(const std::string& encoded, const std::string& what);
+
+// invalid_argument naming the first query parameter of `request` not in `known`.
+Status check_params(const httplib::Request& request, const std::vector<const char*>& known);
+
+// The integer parameter `name` (default `fallback` when absent); invalid_argument when it is not
+// a decimal integer in [min, max] or is given twice.
+Result<int64_t> int_param(const httplib::Request& request, const char* name, int64_t fallback,
+                          int64_t min, int64_t max);
+// The parameter `name` ("" when absent); invalid_argument when given twice.
+Result<std::string> string_param(const httplib::Request& request, const char* name);
+// Every value of parameter `name`, each value also split at commas.
+std::vector<std::string> list_param(const httplib::Request& request, const char* name);
+
+// ?min_idx= (0 when absent).
+Result<int64_t> min_idx_param(const httplib::Request& request);
+// The SPEC 3.2 filter from the parameters partition_refs, partition_patterns, job_labels,
+// job_run_ids, build_request_ids and event_types (each repeatable, or comma-separated).
+// invalid_argument for an unknown event type.
+Result<EventFilter> filter_params(const httplib::Request& request);
+// The names filter_params() reads.
+inline const std::vector<const char*> kFilterParams = {
+    "partition_refs", "partition_patterns", "job_labels", "job_run_ids", "build_request_ids",
+    "event_types"};
+
+// Answers 200 with `message` in the proto3 JSON mapping (as `--format json` prints it) and the
+// header Bel-As-Of-Idx: `as_of_idx`.
+void reply_json(httplib::Response& response, const google::protobuf::Message& message,
+                int64_t as_of_idx);
+// Answers `error` as HttpServer does.
+void reply_error(httplib::Response& response, const Error& error);
+
+}  // namespace bel::actors::web
+
+#endif  // BEL_ACTORS_WEB_WEB_REQUEST_H_

@@ -1,0 +1,102 @@
+#include "actors/web/web_session.h"
+
+#include <algorithm>
+
+#include "actors/net/token.h"
+#include "actors/web/web_request.h"
+
+namespace bel::actors::web {
+namespace {
+
+// The value of cookie `name` in the request's Cookie headers, or "".
+std::string cookie(const httplib::Request& request, const std::string& name) {
+  const size_t n = request.get_header_value_count("Cookie");
+  for (size_t i = 0; i < n; ++i) {
+    const std::string header = request.get_header_value("Cookie", i);
+    size_t start = 0;
+    while (start < header.size()) {
+      size_t end = header.find(';', start);
+      if (end == std::string::npos) end = header.size();
+      std::string pair = header.substr(start, end - start);
+      pair.erase(0, pair.find_first_not_of(' '));
+      if (pair.compare(0, name.size() + 1, name + "=") == 0) return pair.substr(name.size() + 1);
+      start = end + 1;
+    }
+  }
+  return "";
+}
+
+void push_bounded(std::deque<std::string>& into, std::string value, size_t max) {
+  into.push_back(std::move(value));
+  while (into.size() > max) into.pop_front();
+}
+
+}  // namespace
+
+std::string WebSessions::new_once() {
+  std::string once = new_token();
+  std::lock_guard<std::mutex> lock(mutex_);
+  push_bounded(once_, once, kMaxOnce);
+  return once;
+}
+
+bool WebSessions::use_once(const std::string& once) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = once_.begin(); it != once_.end(); ++it) {
+    if (constant_time_equal(*it, once)) {
+      once_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string WebSessions::new_session() {
+  std::string session = new_token();
+  std::lock_guard<std::mutex> lock(mutex_);
+  push_bounded(sessions_, session, kMaxSessions);
+  return session;
+}
+
+bool WebSessions::has_session(const httplib::Request& request) const {
+  const std::string presented = cookie(request, kSessionCookie);
+  if (presented.empty()) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  bool found = false;  // every session is compared: the time does not say which matched
+  for (const auto& session : sessions_) found = constant_time_equal(session, presented) || found;
+  return found;
+}
+
+void add_session_routes(HttpServer& server, WebSessions& sessions) {
+  server.add_credential(
+      [&sessions](const httplib::Request& request) { return sessions.has_session(request); });
+  server.get(
+      "/login",
+      [&sessions](const httplib::Request& req, const std::string&, httplib::Response& res) {
+        const std::string once = req.get_param_value("once");
+        if (once.empty() || !sessions.use_once(once)) {
+          return reply_error(
+              res, make_error(ErrorCode::unauthorized,
+                              "GET /login: this sign-in link is wrong or was used already; ask "
+                              "the coordinator for a new one (POST /api/v1/sign-in with the "
+                              "token, or restart bel serve)"));
+        }
+        res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + sessions.new_session() +
+                                         "; HttpOnly; SameSite=Strict; Path=/");
+        res.set_header("Cache-Control", "no-store");
+        // ?next= a local path (never another site's URL).
+        std::string next = req.get_param_value("next");
+        if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
+          next = "/";
+        }
+        res.set_redirect(next, 303);
+      },
+      HttpServer::Access::open);
+  server.post("/api/v1/sign-in", [&sessions](const httplib::Request&, const std::string&,
+                                             httplib::Response& res) {
+    HttpServer::reply(res, "{\"url_path\":\"/login?once=" + sessions.new_once() + "\"}\n",
+                      kJsonType);
+  });
+}
+
+}  // namespace bel::actors::web

@@ -1,0 +1,59 @@
+// Browser sign-in for the web view (issue 12, SPEC R6): a one-time URL, as Jupyter prints one,
+// that a browser exchanges for a session cookie.
+//
+//   WebSessions sessions;
+//   add_session_routes(server, sessions);     // GET /login?once=... (open), POST /api/v1/sign-in
+//   std::string once = sessions.new_once();   // print "http://HOST:PORT/login?once=" + once
+//
+// GET /login?once=<token> checks and forgets the one-time token (so it works once), then answers
+// 303 to "/" (or to ?next=, a path on this server) with "Set-Cookie: bel_session=<credential>; HttpOnly; SameSite=Strict; Path=/". The
+// credential is 256 random bits, known only to this process (a restart signs every browser
+// out); the server counts a request carrying it as authenticated (HttpServer::add_credential).
+// A wrong, used or missing once-token gets 401 `unauthorized`. POST /api/v1/sign-in (token
+// needed) answers {"url_path": "/login?once=..."}: another one-time URL for a script or a second
+// browser. At most kMaxSessions sessions and kMaxOnce unused once-tokens are kept; the oldest
+// goes first.
+//
+// Thread-safe: every method.
+#ifndef BEL_ACTORS_WEB_WEB_SESSION_H_
+#define BEL_ACTORS_WEB_WEB_SESSION_H_
+
+#include <httplib.h>
+
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "actors/net/http_server.h"
+
+namespace bel::actors::web {
+
+inline constexpr const char* kSessionCookie = "bel_session";
+
+class WebSessions {
+ public:
+  static constexpr size_t kMaxSessions = 64;
+  static constexpr size_t kMaxOnce = 16;
+
+  // A new one-time token for /login?once=.
+  std::string new_once();
+  // True (and the token forgotten) when `once` is an unused one-time token.
+  bool use_once(const std::string& once);
+  // A new session credential (for the cookie).
+  std::string new_session();
+  // True when `request` carries a live session's cookie.
+  bool has_session(const httplib::Request& request) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::string> once_;
+  std::deque<std::string> sessions_;
+};
+
+// Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential. `sessions`
+// must outlive the server.
+void add_session_routes(HttpServer& server, WebSessions& sessions);
+
+}  // namespace bel::actors::web
+
+#endif  // BEL_ACTORS_WEB_WEB_SESSION_H_

@@ -1,0 +1,119 @@
+#include "actors/web/web_stream.h"
+
+#include <thread>
+
+#include <google/protobuf/struct.pb.h>
+
+#include "actors/web/web_request.h"
+#include "messages/event_keys.h"
+#include "messages/json.h"
+
+namespace bel::actors::web {
+namespace {
+
+std::atomic<int64_t> g_open_streams{0};
+
+using Clock = std::chrono::steady_clock;
+
+// One stream's position.
+struct Cursor {
+  EventFilter filter;
+  int64_t last_idx = 0;
+  Clock::time_point last_event;
+  Clock::time_point last_write;
+};
+
+bool write(httplib::DataSink& sink, const std::string& text) {
+  return sink.write(text.data(), text.size());
+}
+
+std::string frame(const BuildEvent& event) {
+  return "id: " + std::to_string(event.idx()) + "\nevent: " + std::string(event_type_name(event)) +
+         "\ndata: " + to_json(event) + "\n\n";
+}
+
+}  // namespace
+
+int64_t open_event_streams() { return g_open_streams.load(); }
+
+EventStreams::EventStreams(ApiClient& client, EventStreamOptions options)
+    : state_(std::make_shared<State>(client, options)) {}
+
+void EventStreams::add_route(HttpServer& server) {
+  std::vector<const char*> known = {"since"};
+  known.insert(known.end(), kFilterParams.begin(), kFilterParams.end());
+  auto state = state_;
+  server.get("/api/v1/events/stream", [state, known](const httplib::Request& req,
+                                                     const std::string&, httplib::Response& res) {
+    if (auto ok = check_params(req, known); !ok.ok()) return reply_error(res, ok.error());
+    auto filter = filter_params(req);
+    if (!filter.ok()) return reply_error(res, filter.error());
+    auto since = int_param(req, "since", 0, 0, INT64_MAX);
+    if (!since.ok()) return reply_error(res, since.error());
+    auto cursor = std::make_shared<Cursor>();
+    cursor->filter = *filter;
+    cursor->last_idx = *since;
+    if (req.has_header("Last-Event-ID")) {
+      httplib::Request header_only;
+      header_only.params.emplace("Last-Event-ID", req.get_header_value("Last-Event-ID"));
+      auto last = int_param(header_only, "Last-Event-ID", 0, 0, INT64_MAX);
+      if (!last.ok()) return reply_error(res, last.error().with_context("header"));
+      cursor->last_idx = *last;
+    }
+    if (state->stopping) {
+      return reply_error(res, make_error(ErrorCode::storage_unavailable,
+                                         "GET /api/v1/events/stream: the coordinator is stopping"));
+    }
+    if (state->open.fetch_add(1) >= state->options.max_streams) {
+      state->open -= 1;
+      return reply_error(res, make_error(ErrorCode::overloaded,
+                                         "GET /api/v1/events/stream: " +
+                                             std::to_string(state->options.max_streams) +
+                                             " event streams are open already; retry later"));
+    }
+    g_open_streams += 1;
+    cursor->last_event = cursor->last_write = Clock::now();
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    auto provider = [state, cursor](size_t offset, httplib::DataSink& sink) {
+      const auto& o = state->options;
+      if (offset == 0 && !write(sink, "retry: 1000\n\n")) return false;
+      auto page = state->client.events_page(cursor->filter, cursor->last_idx, o.page_limit, 0);
+      if (!page.ok()) {
+        google::protobuf::Struct error;
+        (*error.mutable_fields())["code"].set_string_value(to_string(page.error().code));
+        (*error.mutable_fields())["message"].set_string_value(page.error().message);
+        write(sink, "event: error\ndata: " + to_json(error) + "\n\n");
+        sink.done();
+        return true;
+      }
+      std::string out;
+      for (const auto& event : page->events()) {
+        out += frame(event);
+        cursor->last_idx = event.idx();
+      }
+      const auto now = Clock::now();
+      if (!out.empty()) {
+        cursor->last_event = cursor->last_write = now;
+        return write(sink, out);
+      }
+      if (state->stopping || now - cursor->last_event >= o.idle_timeout) {
+        sink.done();
+        return true;
+      }
+      if (now - cursor->last_write >= o.keepalive_interval) {
+        cursor->last_write = now;
+        if (!write(sink, ": keep-alive\n\n")) return false;
+      }
+      if (!page->has_more()) std::this_thread::sleep_for(o.poll_interval);
+      if (state->stopping) sink.done();
+      return true;
+    };
+    res.set_chunked_content_provider("text/event-stream", provider, [state](bool) {
+      state->open -= 1;
+      g_open_streams -= 1;
+    });
+  });
+}
+
+}  // namespace bel::actors::web

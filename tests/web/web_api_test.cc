@@ -1,0 +1,223 @@
+// The web API (actors/web/web_api.h) against a coordinator on memory://: each endpoint's JSON is
+// the repositories' answer, errors carry their SPEC section 7 code and the status of the table in
+// docs/web.md, bad path parts and parameters are 400, and nothing is answered without the token.
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include "actors/client/activity_repository.h"
+#include "actors/client/builds_repository.h"
+#include "actors/client/job_runs_repository.h"
+#include "actors/client/jobs_repository.h"
+#include "actors/client/partitions_repository.h"
+#include "actors/web/web_request.h"
+#include "messages/json.h"
+#include "tests/web/web_fixture.h"
+
+namespace bel::testing {
+namespace {
+
+using actors::web::encode_path_part;
+using namespace bel::v1;
+
+class WebApiTest : public WebFixture {
+ protected:
+  // GETs `path` (with ?min_idx= the seeded idx appended) and expects 200 with `expected` as JSON.
+  void expect_json(const std::string& path, const google::protobuf::Message& expected,
+                   int64_t as_of) {
+    const std::string sep = path.find('?') == std::string::npos ? "?" : "&";
+    auto res = get(path + sep + "min_idx=" + std::to_string(seeded_idx_));
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path << ": " << res->body;
+    // Equal as messages: JSON prints map entries in no particular order.
+    std::unique_ptr<google::protobuf::Message> got(expected.New());
+    ASSERT_TRUE(from_json(res->body, got.get()).ok()) << path << ": " << res->body;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*got, expected))
+        << path << "\n got " << res->body << "\n want " << to_json(expected);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << path;
+    EXPECT_EQ(res->get_header_value("Bel-As-Of-Idx"), std::to_string(as_of)) << path;
+  }
+  void expect_error(const httplib::Result& res, int status, const std::string& code,
+                    const std::string& what) {
+    ASSERT_TRUE(res) << what;
+    EXPECT_EQ(res->status, status) << what << ": " << res->body;
+    EXPECT_EQ(res->get_header_value("Bel-Error"), code) << what;
+    EXPECT_NE(res->body.find("\"code\":\"" + code + "\""), std::string::npos) << res->body;
+  }
+};
+
+template <class T>
+T value(Result<T> r) {
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  return r.ok() ? *r : T{};
+}
+
+TEST_F(WebApiTest, EveryReadEndpointAnswersTheRepositoriesJson) {
+  const int64_t at = seeded_idx_;
+  actors::ActivityRepository activity(*client_);
+  actors::BuildsRepository builds(*client_);
+  actors::PartitionsRepository partitions(*client_);
+  actors::JobsRepository jobs(*client_);
+  actors::JobRunsRepository runs(*client_);
+  auto a = value(activity.activity(at));
+  expect_json("/api/v1/activity", a, a.as_of_idx());
+  BuildsListRequest bq;
+  bq.add_status_filter(BUILD_REQUEST_FAILED);
+  bq.add_status_filter(BUILD_REQUEST_COMPLETED);
+  bq.set_limit(1);
+  auto bl = value(builds.list(bq, at));
+  expect_json("/api/v1/builds?status=failed,completed&limit=1", bl, bl.as_of_idx());
+  auto b = value(builds.show("br-fail", at));
+  expect_json("/api/v1/builds/" + encode_path_part("br-fail"), b, b.as_of_idx());
+  PartitionsListRequest pq;
+  pq.set_pattern("data/*");
+  pq.add_status_filter(PARTITION_AVAILABLE);
+  auto pl = value(partitions.list(pq, at));
+  ASSERT_EQ(pl.partitions_size(), 1);
+  expect_json("/api/v1/partitions?pattern=data/*&status=available", pl, pl.as_of_idx());
+  auto ps = value(partitions.status("data/a", at));
+  expect_json("/api/v1/partitions/" + encode_path_part("data/a"), ps, ps.as_of_idx());
+  auto ab = value(partitions.active_builds("data/b", at));
+  expect_json("/api/v1/partitions/" + encode_path_part("data/b") + "/active-builds", ab,
+              ab.as_of_idx());
+  auto pe = value(partitions.events("data/a", 2, 3, at));
+  expect_json("/api/v1/partitions/" + encode_path_part("data/a") + "/events?since=2&limit=3", pe,
+              at);
+  auto be = value(builds.events("br-ok", 0, 0, at));
+  expect_json("/api/v1/builds/" + encode_path_part("br-ok") + "/events", be, at);
+  auto jl = value(jobs.list(at));
+  expect_json("/api/v1/jobs", jl, jl.as_of_idx());
+  auto jm = value(jobs.metrics("//pkg:job", at));
+  expect_json("/api/v1/jobs/" + encode_path_part("//pkg:job"), jm, jm.as_of_idx());
+  JobRunsListRequest rq;
+  rq.set_job_label("//pkg:other");
+  rq.add_status_filter(JOB_COMPLETED);
+  rq.set_build_request_id("br-ok");
+  auto rl = value(runs.list(rq, at));
+  ASSERT_EQ(rl.job_runs_size(), 1);
+  expect_json("/api/v1/job-runs?job_label=//pkg:other&status=completed&build_request_id=br-ok",
+              rl, rl.as_of_idx());
+  auto r = value(runs.show("jr-1", at));
+  expect_json("/api/v1/job-runs/" + encode_path_part("jr-1"), r, r.as_of_idx());
+}
+
+TEST_F(WebApiTest, EventsTakeEverySpec32Filter) {
+  ListEventsRequest q;
+  q.set_since_idx(1);
+  q.set_limit(5);
+  auto* f = q.mutable_filter();
+  f->add_partition_refs("data/a");
+  f->add_partition_patterns("data/b*");
+  f->add_job_labels("//pkg:job");
+  f->add_job_labels("//pkg:other");
+  f->add_job_run_ids("jr-1");
+  f->add_job_run_ids("jr-2");
+  f->add_build_request_ids("br-fail");
+  f->add_build_request_ids("br-ok");
+  f->add_event_types("job_event");
+  auto page = value(client_->list_events(q));
+  ASSERT_GT(page.events_size(), 0);
+  expect_json("/api/v1/events?since=1&limit=5&partition_refs=data/a&partition_patterns=data/b*"
+              "&job_labels=//pkg:job,//pkg:other&job_run_ids=jr-1&job_run_ids=jr-2"
+              "&build_request_ids=br-fail,br-ok&event_types=job_event",
+              page, seeded_idx_);
+}
+
+TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
+  const std::vector<std::string> bad = {
+      "/api/v1/builds/br+fail",                     // '+' is not base64url
+      "/api/v1/builds/YnItZmFpbA==",                // padding
+      "/api/v1/partitions/a",                       // a length no encoding has
+      "/api/v1/builds?limit=abc",
+      "/api/v1/builds?limit=100000",
+      "/api/v1/builds?status=bogus",
+      "/api/v1/partitions?status=failed&status=nope",
+      "/api/v1/job-runs?status=building",           // a partition status, not a job status
+      "/api/v1/events?event_types=bogus_event",
+      "/api/v1/events?since=-1",
+      "/api/v1/activity?min_idx=-1",
+      "/api/v1/activity?colour=red",                // unknown parameter
+      "/api/v1/builds?offset=1&offset=2",
+  };
+  for (const auto& path : bad) expect_error(get(path), 400, "invalid_argument", path);
+  expect_error(get("/api/v1/builds/" + encode_path_part("br-never")), 404, "not_found", "build");
+  expect_error(get("/api/v1/job-runs/" + encode_path_part("jr-never")), 404, "not_found", "run");
+  expect_error(get("/api/v1/jobs/" + encode_path_part("//never")), 404, "not_found", "job");
+  expect_error(get("/api/v1/nothing-here"), 404, "not_found", "route");
+}
+
+TEST_F(WebApiTest, EveryEndpointRefusesARequestWithoutTheToken) {
+  const std::string b = encode_path_part("br-ok");
+  const std::vector<std::string> gets = {
+      "/", "/builds", "/builds/" + b, "/partitions", "/partitions/" + encode_path_part("data/a"),
+      "/jobs", "/jobs/" + encode_path_part("//pkg:job"), "/search?q=br-ok", "/metrics",
+      "/api/v1/activity", "/api/v1/builds", "/api/v1/builds/" + b,
+      "/api/v1/builds/" + b + "/events", "/api/v1/partitions",
+      "/api/v1/partitions/" + encode_path_part("data/a"),
+      "/api/v1/partitions/" + encode_path_part("data/a") + "/events",
+      "/api/v1/partitions/" + encode_path_part("data/a") + "/active-builds", "/api/v1/jobs",
+      "/api/v1/jobs/" + encode_path_part("//pkg:job"), "/api/v1/job-runs",
+      "/api/v1/job-runs/" + encode_path_part("jr-1"), "/api/v1/events",
+      "/api/v1/events/stream"};
+  const std::vector<std::string> posts = {
+      "/api/v1/builds/" + encode_path_part("br-deleg") + "/cancel?reason=x",
+      "/api/v1/job-runs/" + encode_path_part("jr-1") + "/cancel?reason=x",
+      "/api/v1/partitions/" + encode_path_part("data/b") + "/invalidate?reason=x",
+      "/api/v1/sign-in"};
+  for (bool wrong : {false, true}) {
+    auto client = http(false);
+    if (wrong) client.set_bearer_token_auth("not-the-token");
+    for (const auto& path : gets) expect_error(client.Get(path), 401, "unauthorized", path);
+    for (const auto& path : posts) {
+      expect_error(client.Post(path, "", "text/plain"), 401, "unauthorized", path);
+    }
+  }
+  // Nothing was written by the refused writes.
+  auto stats = client_->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->last_idx(), seeded_idx_);
+}
+
+TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
+  auto res = post("/api/v1/builds/" + encode_path_part("br-deleg") + "/cancel?reason=superseded");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  AppendAck ack;
+  ASSERT_TRUE(from_json(res->body, &ack).ok()) << res->body;
+  EXPECT_EQ(ack.idx(), seeded_idx_ + 1);
+  EXPECT_EQ(res->get_header_value("Bel-As-Of-Idx"), std::to_string(ack.idx()));
+  auto shown = get("/api/v1/builds/" + encode_path_part("br-deleg") +
+                   "?min_idx=" + std::to_string(ack.idx()));
+  ASSERT_TRUE(shown);
+  EXPECT_NE(shown->body.find("BUILD_REQUEST_CANCELLED"), std::string::npos) << shown->body;
+  EXPECT_NE(shown->body.find("superseded"), std::string::npos);
+
+  expect_error(post("/api/v1/builds/" + encode_path_part("br-ok") + "/cancel?reason=late"), 409,
+               "invalid_transition", "cancel a completed build");
+  expect_error(post("/api/v1/builds/" + encode_path_part("br-deleg") + "/cancel"), 400,
+               "invalid_argument", "no reason");
+  expect_error(post("/api/v1/job-runs/" + encode_path_part("jr-never") + "/cancel?reason=x"),
+               404, "not_found", "unknown run");
+
+  auto invalidated = post("/api/v1/partitions/" + encode_path_part("data/b") +
+                          "/invalidate?reason=bad%20upstream");
+  ASSERT_TRUE(invalidated);
+  ASSERT_EQ(invalidated->status, 200) << invalidated->body;
+  ASSERT_TRUE(from_json(invalidated->body, &ack).ok());
+  auto status = actors::PartitionsRepository(*client_).status("data/b", ack.idx());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->status_code(), PARTITION_INVALIDATED);
+  EXPECT_EQ(status->message(), "bad upstream");
+  EXPECT_EQ(status->build_request_id(), actors::operator_id("web"));
+}
+
+TEST_F(WebApiTest, PathPartsRoundTripThroughBase64Url) {
+  for (const std::string raw : {"a", "ab", "abc", "//pkg:job", "data/x?y=1&z", "\xff\xfe"}) {
+    auto decoded = actors::web::decode_path_part(encode_path_part(raw), "part");
+    ASSERT_TRUE(decoded.ok()) << raw;
+    EXPECT_EQ(*decoded, raw);
+    EXPECT_EQ(encode_path_part(raw).find_first_of("+/="), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace bel::testing
