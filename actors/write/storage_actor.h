@@ -70,6 +70,9 @@ struct StorageActorConfig {
   std::chrono::milliseconds index_idle_delay{20};
   // Most events indexed in one transaction (bounds how long appends wait behind the indexer).
   int64_t max_index_events = 16384;
+  // Test seam: false runs the actor on the scheduler instead of its own thread, so CAF's test
+  // coordinator can drive it. Never set in production.
+  bool detached = true;
 };
 
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
