@@ -51,8 +51,32 @@ bool class_match(std::string_view pattern, size_t p, uint32_t c, size_t* end) {
 
 }  // namespace
 
+bool is_utf8(std::string_view text) {
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // shortest form by length
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
 Status check_glob(std::string_view pattern) {
   if (pattern.empty()) return make_error(ErrorCode::invalid_argument, "pattern is empty");
+  // SQLite reads a broken sequence as some other character: a match could then lack the
+  // pattern's literal prefix, which a backend uses to narrow its scan.
+  if (!is_utf8(pattern)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "pattern \"" + std::string(pattern) + "\" is not valid UTF-8");
+  }
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] != '[') continue;
     size_t j = i + 1;

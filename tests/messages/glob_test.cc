@@ -41,5 +41,18 @@ TEST(Glob, StarsBacktrackByCharacter) {
   EXPECT_FALSE(glob_match("*\xa9", "a\xc3\xa9")) << "a continuation byte is not a character";
 }
 
+TEST(Glob, PatternThatIsNotUtf8IsRefused) {
+  // A truncated sequence: SQLite would read "\xe3\xa9t" as the character e9 ("é") then "t", so a
+  // match of "\xc3\xa9t..." would not start with the pattern's literal bytes.
+  auto checked = check_glob("\xe3\xa9t\xc3\xa9/?");
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(checked.error().message.find("UTF-8"), std::string::npos);
+  EXPECT_TRUE(check_glob("\xc3\xa9t\xc3\xa9/?").ok());
+  EXPECT_FALSE(is_utf8("\xc0\xa9"));          // overlong
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));     // surrogate
+  EXPECT_TRUE(is_utf8("data/\xf0\x9f\x98\x80"));
+}
+
 }  // namespace
 }  // namespace bel
