@@ -14,8 +14,13 @@
 
 namespace bel {
 
-// invalid_argument when `pattern` is empty or has an unclosed `[` class.
+// invalid_argument when `pattern` is empty, is not well-formed UTF-8, or has an unclosed `[`
+// class.
 Status check_glob(std::string_view pattern);
+
+// True when `text` is well-formed UTF-8 (what a protobuf string holds): no stray, overlong or
+// truncated sequence, no surrogate, nothing above U+10FFFF.
+bool is_utf8(std::string_view text);
 
 // True when `text` as a whole matches `pattern`. REQUIRES: check_glob(pattern).ok()
 bool glob_match(std::string_view pattern, std::string_view text);

@@ -61,8 +61,8 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
 ReaderActor spawn_reader_actor(caf::actor_system& system, std::unique_ptr<storage::Storage> storage,
                                ReaderOptions options) {
   auto holder = std::make_shared<std::unique_ptr<storage::Storage>>(std::move(storage));
-  return system.spawn<caf::detached>(
-      [holder, options](ReaderPointer self) { return reader_actor(self, holder, options); });
+  auto init = [holder, options](ReaderPointer self) { return reader_actor(self, holder, options); };
+  return options.detached ? system.spawn<caf::detached>(init) : system.spawn(init);
 }
 
 Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& query,

@@ -39,6 +39,9 @@ struct ReaderOptions {
   // Test seam: called after each page of a fallback scan, on the reader's thread. Never set in
   // production.
   std::function<void()> after_page;
+  // Test seam: false runs the reader on the scheduler instead of its own thread, so CAF's test
+  // coordinator can drive it. Never set in production.
+  bool detached = true;
 };
 
 // Spawns a detached reader owning `storage` (a read-only handle from Storage::open_reader()).

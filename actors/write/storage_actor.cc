@@ -431,8 +431,10 @@ StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogW
   }
   // The writer moves into the actor's state when its behavior is built, on the actor's thread.
   auto holder = std::make_shared<std::unique_ptr<LogWriter>>(std::move(writer));
-  auto log = system.spawn<caf::detached>(
-      [holder, config](StoragePointer self) { return storage_actor(self, holder.get(), config); });
+  auto init = [holder, config](StoragePointer self) {
+    return storage_actor(self, holder.get(), config);
+  };
+  auto log = config.detached ? system.spawn<caf::detached>(init) : system.spawn(init);
   if (watched) spawn_commit_watcher(system, log, std::move(watched), config.follow_interval);
   return log;
 }

@@ -95,6 +95,9 @@ struct StorageActorConfig {
   // Logs with other writers: how long the commit watcher waits for a notification before it
   // asks the actor to look anyway (a lost notification costs at most this much lag).
   std::chrono::milliseconds follow_interval{1000};
+  // Test seam: false runs the actor on the scheduler instead of its own thread, so CAF's test
+  // coordinator can drive it. Never set in production.
+  bool detached = true;
 };
 
 // An amount of pending appends.
