@@ -64,7 +64,8 @@ struct ProjectionState {
   bool snapshot_in_flight = false;
   int64_t snapshot_bytes = 0;                      // size of the last snapshot written
   std::chrono::steady_clock::duration snapshot_cost{0};  // what serializing it took
-  std::chrono::steady_clock::time_point snapshot_at = std::chrono::steady_clock::now();
+  // When the last snapshot was taken, on the actor's clock (virtual under CAF's test coordinator).
+  caf::actor_clock::time_point snapshot_at{};
   int64_t applies = 0;
   int64_t snapshots_written = 0;
   int64_t answered = 0;
@@ -147,7 +148,7 @@ class ProjectionActor {
         [=](snapshot_atom) { write_snapshot(self); },
         [=](tick_atom) {
           auto& s = self->state;
-          const auto since = std::chrono::steady_clock::now() - s.snapshot_at;
+          const auto since = self->clock().now() - s.snapshot_at;
           if (s.state == v1::VIEW_HEALTHY && s.applied_idx > s.snapshot_idx &&
               s.snapshot_cost <= since * s.config.snapshot_time_share) {
             write_snapshot(self);
@@ -304,7 +305,7 @@ class ProjectionActor {
   // Returns the storage actor's credit. Its answer names commits it withheld meanwhile: they
   // are read from the log (the answer follows every committed message sent before it).
   static void acknowledge(Pointer self) {
-    self->request(self->state.deps.storage, caf::infinite, delivered_atom::value,
+    self->request(self->state.deps.storage, detail::kRequestTimeout, delivered_atom::value,
                   caf::actor_cast<CommitSubscriber>(self))
         .then(
             [=](int64_t withheld_to) {
@@ -464,8 +465,8 @@ class ProjectionActor {
     snap.set_applied_idx(s.applied_idx);
     const auto started = std::chrono::steady_clock::now();
     snap.set_data(s.view->serialize());
-    s.snapshot_at = std::chrono::steady_clock::now();
-    s.snapshot_cost = s.snapshot_at - started;
+    s.snapshot_cost = std::chrono::steady_clock::now() - started;
+    s.snapshot_at = self->clock().now();
     s.snapshot_bytes = static_cast<int64_t>(snap.data().size());
     s.snapshot_in_flight = true;
     const SnapshotStore store =

@@ -8,6 +8,10 @@
 namespace bel::actors {
 namespace {
 
+// A fallback scan reads the log; the bound only turns a reader that hangs into an answered error
+// (R9), far above any scan's time.
+constexpr auto kFallbackTimeout = std::chrono::minutes(10);
+
 // A fallback waiting for a slot.
 struct WaitingFallback {
   Query query;
@@ -49,8 +53,8 @@ void fallback_done(QueryPointer self) {
 void run_fallback(QueryPointer self, Query query, caf::typed_response_promise<QueryResult> rp) {
   auto& st = self->state;
   ++st.fallbacks_in_flight;
-  // The reader always answers (or dies, and takes this actor with it: they are linked).
-  self->request(st.reader(), caf::infinite, fallback_atom::value, std::move(query))
+  // The reader answers (or dies, and takes this actor with it: they are linked).
+  self->request(st.reader(), kFallbackTimeout, fallback_atom::value, std::move(query))
       .then(
           // The next scan is handed on before this answer goes out.
           [=](const QueryResult& answer) mutable {

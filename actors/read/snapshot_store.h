@@ -4,7 +4,7 @@
 //
 //   auto handle = open_storage(uri, {});                 // a second writable connection
 //   SnapshotStore store = spawn_snapshot_store(system, std::move(*handle));
-//   self->request(store, caf::infinite, snapshot_atom::value, snap).then(
+//   self->request(store, timeout, snapshot_atom::value, snap).then(
 //       [](int64_t applied_idx) { ... }, [](const caf::error& e) { ... });
 //
 // The storage actor answers the same message, so a view given the storage actor instead (logs
