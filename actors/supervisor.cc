@@ -54,6 +54,7 @@ struct SupervisorState {
   RestartHistory query_restarts;
   std::array<RestartHistory, kViewCount> view_restarts;
   bool stopping = false;
+  caf::error stop_reason;  // of the shutdown, once stopping
   // Every child ever spawned (exit messages from them are not shutdown requests).
   std::set<caf::actor_addr> children;
   // Appends admitted to the storage actor and not answered yet (SPEC R5), and their peak.
@@ -273,7 +274,17 @@ void reopen_storage(SupervisorPointer self) {
 
 void on_down(SupervisorPointer self, const caf::down_msg& down) {
   auto& st = self->state;
-  if (st.stopping) return;
+  if (st.stopping) {
+    // Shutting down: once the storage actor has answered what it held, answer the rest and go.
+    if (st.storage && st.storage.address() == down.source) {
+      fail_in_flight(self, to_caf_error(make_error(ErrorCode::storage_unavailable,
+                                                   "the coordinator stopped before answering; the "
+                                                   "append may or may not be stored: retry it "
+                                                   "with the same event_id")));
+      self->quit(st.stop_reason);
+    }
+    return;
+  }
   const std::string reason = caf::to_string(down.reason);
   if (st.storage && st.storage.address() == down.source) {
     supervisor_log()->error("storage actor down reason={}", reason);
@@ -319,6 +330,10 @@ template <class Answer, class Payload>
 caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
                                  const PendingLoad& load) {
   auto& st = self->state;
+  if (st.stopping) {
+    return to_caf_error(make_error(ErrorCode::storage_unavailable,
+                                   st.config.log_uri + ": the coordinator is stopping"));
+  }
   if (!st.storage) return to_caf_error(unavailable("storage actor", st.reopening));
   if (auto ok = check_pending(st.config.storage, st.pending, load, st.config.log_uri); !ok.ok()) {
     ++st.overloaded;
@@ -430,11 +445,19 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
     auto& s = self->state;
     // Not a shutdown request: a child's end is the down handler's business.
     if (s.children.count(msg.source) > 0) return;
+    if (s.stopping) return;
     s.stopping = true;
+    s.stop_reason = msg.reason;
     for (size_t k = 0; k < kViewCount; ++k) stop_view(self, k);
     if (s.query) self->send_exit(s.query, msg.reason);
-    if (s.storage) self->send_exit(s.storage, msg.reason);
-    self->quit(msg.reason);
+    if (!s.storage) {
+      fail_in_flight(self, to_caf_error(unavailable("storage actor", false)));
+      self->quit(msg.reason);
+      return;
+    }
+    // The storage actor commits what is staged and answers each append; its answers reach the
+    // clients through this actor, which therefore stops only after it (on_down).
+    self->send_exit(s.storage, msg.reason);
   });
 
   return {

@@ -89,7 +89,7 @@ std::string describe(const BuildEvent& e) {
 
 Result<std::string> build_page(ApiClient& client, const std::string& id) {
   BuildsRepository builds(client);
-  auto summary = builds.show(id);
+  auto summary = builds.show(id, page_read_point(client));
   if (!summary.ok()) return summary.error();
   JobRunsListRequest q;
   q.set_build_request_id(id);
@@ -146,7 +146,7 @@ Result<std::string> build_page(ApiClient& client, const std::string& id) {
 }
 
 Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
-  auto detail = PartitionsRepository(client).show(ref, 50);
+  auto detail = PartitionsRepository(client).show(ref, 50, page_read_point(client));
   if (!detail.ok()) return detail.error();
   const auto& st = detail->status;
   Html h;

@@ -69,7 +69,7 @@ std::string percent(double rate) {
 }
 
 Result<std::string> home_page(ApiClient& client) {
-  auto a = ActivityRepository(client).activity();
+  auto a = ActivityRepository(client).activity(page_read_point(client));
   if (!a.ok()) return a.error();
   Html h;
   h.raw("<h1>Activity</h1><section id=\"home-counts\" data-live><div class=\"cards\">")
@@ -108,7 +108,7 @@ Result<std::string> builds_page(ApiClient& client, const httplib::Request& req) 
     if (!status.ok()) return status.error();
     q.add_status_filter(*status);
   }
-  auto list = BuildsRepository(client).list(q);
+  auto list = BuildsRepository(client).list(q, page_read_point(client));
   if (!list.ok()) return list.error();
   Html h;
   h.raw("<h1>Builds</h1><section id=\"builds\" data-live>").raw(builds_table(list->builds()))
@@ -128,7 +128,7 @@ Result<std::string> partitions_page(ApiClient& client, const httplib::Request& r
     if (!status.ok()) return status.error();
     q.add_status_filter(*status);
   }
-  auto list = PartitionsRepository(client).list(q);
+  auto list = PartitionsRepository(client).list(q, page_read_point(client));
   if (!list.ok()) return list.error();
   Html h;
   h.raw("<h1>Partitions");
@@ -145,7 +145,7 @@ Result<std::string> partitions_page(ApiClient& client, const httplib::Request& r
 }
 
 Result<std::string> jobs_page(ApiClient& client) {
-  auto jobs = JobsRepository(client).list();
+  auto jobs = JobsRepository(client).list(page_read_point(client));
   if (!jobs.ok()) return jobs.error();
   Html h;
   h.raw("<h1>Jobs</h1><section id=\"jobs\" data-live><table><tr><th>Job</th>"
@@ -164,7 +164,7 @@ Result<std::string> jobs_page(ApiClient& client) {
 }
 
 Result<std::string> job_page(ApiClient& client, const std::string& label) {
-  auto m = JobsRepository(client).metrics(label);
+  auto m = JobsRepository(client).metrics(label, page_read_point(client));
   if (!m.ok()) return m.error();
   JobRunsListRequest q;
   q.set_job_label(label);

@@ -156,4 +156,9 @@ void reply_error(httplib::Response& response, const Error& error) {
   HttpServer::reply_error(response, error);
 }
 
+int64_t page_read_point(const ApiClient& client) {
+  auto stats = client.stats();
+  return stats.ok() ? stats->last_idx() : 0;
+}
+
 }  // namespace bel::actors::web

@@ -18,6 +18,7 @@
 
 #include <google/protobuf/message.h>
 
+#include "actors/client/api_client.h"
 #include "messages/error.h"
 #include "messages/types.h"
 
@@ -61,6 +62,10 @@ void reply_json(httplib::Response& response, const google::protobuf::Message& me
                 int64_t as_of_idx);
 // Answers `error` as HttpServer does.
 void reply_error(httplib::Response& response, const Error& error);
+
+// The log's last committed idx as a page starts: the page then reflects every event acknowledged
+// before the request, as a console command's read point does; 0 when the coordinator cannot say.
+int64_t page_read_point(const ApiClient& client);
 
 }  // namespace bel::actors::web
 
