@@ -1,5 +1,7 @@
 #include "actors/web/web_stream.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <google/protobuf/struct.pb.h>
@@ -12,6 +14,16 @@ namespace bel::actors::web {
 namespace {
 
 std::atomic<int64_t> g_open_streams{0};
+std::mutex g_opened_mu;                 // with g_opened: wait_for_open_event_stream
+std::condition_variable g_opened;
+
+void stream_opened() {
+  {
+    std::lock_guard<std::mutex> lock(g_opened_mu);
+    g_open_streams += 1;
+  }
+  g_opened.notify_all();
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -35,6 +47,11 @@ std::string frame(const BuildEvent& event) {
 }  // namespace
 
 int64_t open_event_streams() { return g_open_streams.load(); }
+
+bool wait_for_open_event_stream(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(g_opened_mu);
+  return g_opened.wait_for(lock, timeout, [] { return g_open_streams.load() > 0; });
+}
 
 EventStreams::EventStreams(ApiClient& client, EventStreamOptions options)
     : state_(std::make_shared<State>(client, options)) {}
@@ -71,7 +88,7 @@ void EventStreams::add_route(HttpServer& server) {
                                              std::to_string(state->options.max_streams) +
                                              " event streams are open already; retry later"));
     }
-    g_open_streams += 1;
+    stream_opened();
     cursor->last_event = cursor->last_write = Clock::now();
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");

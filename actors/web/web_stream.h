@@ -41,6 +41,8 @@ struct EventStreamOptions {
 
 // Streams open in this process (every EventStreams together), for /metrics.
 int64_t open_event_streams();
+// Waits until at least one stream is open in this process, at most `timeout`; true when one is.
+bool wait_for_open_event_stream(std::chrono::milliseconds timeout);
 
 class EventStreams {
  public:

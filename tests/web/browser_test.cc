@@ -75,11 +75,8 @@ TEST_F(BrowserTest, PageUpdatesLiveAfterAnAppend) {
                                 "--virtual-time-budget=5000 --dump-dom"));
   });
   // Append once the page's script follows the stream.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (actors::web::open_event_streams() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_GT(actors::web::open_event_streams(), 0) << "the page never opened its event stream";
+  ASSERT_TRUE(actors::web::wait_for_open_event_stream(std::chrono::seconds(60)))
+      << "the page never opened its event stream";
   auto failed = job_event("br-live", "jr-live", "//pkg:live", v1::JOB_FAILED, {"live/a"});
   failed.mutable_job_event()->set_message("appended after the page loaded");
   append({job_event("br-live", "jr-live", "//pkg:live", v1::JOB_SCHEDULED, {"live/a"}),
