@@ -360,6 +360,8 @@ LogWriter::CommitResult LogWriter::commit() {
       idxs = std::move(*appended);
     }
   }
+  // Tickets that following made invalid (shared logs only) go back into staging order below.
+  const bool reorder = !failed_tickets_.empty();
   for (auto& [ticket, error] : failed_tickets_) out.tickets.emplace_back(ticket, std::move(error));
   failed_tickets_.clear();
   rules_.commit();
@@ -383,9 +385,10 @@ LogWriter::CommitResult LogWriter::commit() {
     }
     out.tickets.emplace_back(t.id, std::move(acks));
   }
-  // In staging order (tickets are numbered in it), with those following made invalid among them.
-  std::stable_sort(out.tickets.begin(), out.tickets.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (reorder) {  // tickets are numbered in staging order
+    std::stable_sort(out.tickets.begin(), out.tickets.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
   out.committed = std::move(followed);
   if (!idxs.empty()) {
     out.committed.insert(out.committed.end(), std::make_move_iterator(staged_.begin()),
