@@ -20,6 +20,7 @@
 #include "tests/actors/query_checks.h"
 #include "tests/support/events.h"
 #include "tests/support/postgres.h"
+#include "tests/support/postgres_log.h"
 
 namespace bel::actors {
 namespace {
@@ -63,19 +64,9 @@ class PostgresCoordinatorsTest : public ::testing::Test {
 
   // Every event of the log, as stored, read with a connection of its own.
   std::vector<BuildEvent> stored_events() {
-    std::vector<BuildEvent> out;
     auto log = storage::open_storage(uri_, {});
     EXPECT_TRUE(log.ok());
-    if (!log.ok()) return out;
-    int64_t since = 0;
-    for (;;) {
-      auto page = (*log)->list_events(since, EventFilter(), storage::kMaxListLimit);
-      EXPECT_TRUE(page.ok());
-      if (!page.ok()) return out;
-      for (const auto& e : page->events()) out.push_back(e);
-      since = page->next_idx();
-      if (!page->has_more()) return out;
-    }
+    return log.ok() ? storage::testing::read_all_events(**log) : std::vector<BuildEvent>{};
   }
 
   std::string uri_;

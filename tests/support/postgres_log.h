@@ -20,6 +20,20 @@
 
 namespace bel::storage::testing {
 
+// Every event of `log`, ascending, read in pages.
+inline std::vector<BuildEvent> read_all_events(Storage& log) {
+  std::vector<BuildEvent> out;
+  int64_t since = 0;
+  for (;;) {
+    auto page = log.list_events(since, EventFilter(), kMaxListLimit);
+    EXPECT_TRUE(page.ok());
+    if (!page.ok()) return out;
+    for (const auto& e : page->events()) out.push_back(e);
+    since = page->next_idx();
+    if (!page->has_more()) return out;
+  }
+}
+
 class PostgresTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -34,19 +48,7 @@ class PostgresTest : public ::testing::Test {
     return log.ok() ? std::move(*log) : nullptr;
   }
 
-  // Every event of the log, ascending, read in pages.
-  std::vector<BuildEvent> all_events(Storage& log) {
-    std::vector<BuildEvent> out;
-    int64_t since = 0;
-    for (;;) {
-      auto page = log.list_events(since, EventFilter(), kMaxListLimit);
-      EXPECT_TRUE(page.ok());
-      if (!page.ok()) return out;
-      for (const auto& e : page->events()) out.push_back(e);
-      since = page->next_idx();
-      if (!page->has_more()) return out;
-    }
-  }
+  std::vector<BuildEvent> all_events(Storage& log) { return read_all_events(log); }
 
   std::string uri_;
 };
