@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/append_metrics.h"
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "actors/read/query_actor.h"
@@ -63,6 +64,8 @@ struct SupervisorState {
   bool reopening = false;
   size_t peak_pending_bytes = 0;
   int64_t overloaded = 0;
+  // Latency of the appends acknowledged and errors by code of every append answered (/metrics).
+  AppendMetrics append_metrics;
   // Each admitted append not answered yet: its load and how to answer it with an error, should
   // the storage actor stop or the supervisor fail before it is answered (R9).
   struct InFlight {
@@ -206,7 +209,11 @@ bool settle(SupervisorPointer self, uint64_t flight) {
 // Answers every admitted append not answered yet with `err` (R9).
 void fail_in_flight(SupervisorPointer self, const caf::error& err) {
   auto& st = self->state;
-  for (auto& [id, flight] : st.in_flight) flight.fail(err);
+  const ErrorCode code = from_caf_error(err).code;
+  for (auto& [id, flight] : st.in_flight) {
+    st.append_metrics.rejected(code);
+    flight.fail(err);
+  }
   st.in_flight.clear();
   st.pending = PendingLoad{};
 }
@@ -330,29 +337,38 @@ template <class Answer, class Payload>
 caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
                                  const PendingLoad& load) {
   auto& st = self->state;
+  const auto refuse = [&st](const Error& error) {
+    st.append_metrics.rejected(error.code);
+    return to_caf_error(error);
+  };
   if (st.stopping) {
-    return to_caf_error(make_error(ErrorCode::storage_unavailable,
-                                   st.config.log_uri + ": the coordinator is stopping"));
+    return refuse(make_error(ErrorCode::storage_unavailable,
+                             st.config.log_uri + ": the coordinator is stopping"));
   }
-  if (!st.storage) return to_caf_error(unavailable("storage actor", st.reopening));
+  if (!st.storage) return refuse(unavailable("storage actor", st.reopening));
   if (auto ok = check_pending(st.config.storage, st.pending, load, st.config.log_uri); !ok.ok()) {
     ++st.overloaded;
-    return to_caf_error(ok.error());
+    return refuse(ok.error());
   }
   st.pending.events += load.events;
   st.pending.bytes += load.bytes;
   st.peak_pending_bytes = std::max(st.peak_pending_bytes, st.pending.bytes);
   auto rp = self->make_response_promise<Answer>();
   const uint64_t flight = ++st.next_flight;
+  const auto admitted = self->clock().now();
   st.in_flight.emplace(
       flight, SupervisorState::InFlight{load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
   self->request(st.storage, kAppendTimeout, append_atom::value, std::move(payload))
       .then(
-          [self, rp, flight](Answer& answer) mutable {
-            if (settle(self, flight)) rp.deliver(std::move(answer));
+          [self, rp, flight, admitted](Answer& answer) mutable {
+            if (!settle(self, flight)) return;
+            self->state.append_metrics.acked(self->clock().now() - admitted);
+            rp.deliver(std::move(answer));
           },
           [self, rp, flight](caf::error& e) mutable {
-            if (settle(self, flight)) rp.deliver(std::move(e));
+            if (!settle(self, flight)) return;
+            self->state.append_metrics.rejected(from_caf_error(e).code);
+            rp.deliver(std::move(e));
           });
   return rp;
 }
@@ -527,6 +543,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
                   s.set_overloaded(s.overloaded() + st.overloaded);
                   s.set_pending_bytes(static_cast<int64_t>(st.pending.bytes));
                   s.set_peak_pending_bytes(static_cast<int64_t>(st.peak_pending_bytes));
+                  st.append_metrics.copy_to(&s);
                   rp.deliver(std::move(s));
                 },
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });

@@ -12,7 +12,9 @@
 #ifndef BEL_MESSAGES_ERROR_H_
 #define BEL_MESSAGES_ERROR_H_
 
+#include <algorithm>
 #include <cassert>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,18 @@ namespace bel {
 #define BEL_ERROR_CODE_ENUMERATOR(name, value) name = value,
 enum class ErrorCode : unsigned char { BEL_ERROR_CODES(BEL_ERROR_CODE_ENUMERATOR) };
 #undef BEL_ERROR_CODE_ENUMERATOR
+
+// Every code, in the order of the list above (e.g. to export one counter per code).
+#define BEL_ERROR_CODE_ITEM(name, value) ErrorCode::name,
+inline constexpr ErrorCode kErrorCodes[] = {BEL_ERROR_CODES(BEL_ERROR_CODE_ITEM)};
+#undef BEL_ERROR_CODE_ITEM
+
+// One more than the largest code's value: the size of an array indexed by code.
+inline constexpr size_t kErrorCodeLimit = [] {
+  size_t limit = 0;
+  for (ErrorCode code : kErrorCodes) limit = std::max(limit, static_cast<size_t>(code) + 1);
+  return limit;
+}();
 
 // The stable name of `code`, e.g. "invalid_event".
 const char* to_string(ErrorCode code);

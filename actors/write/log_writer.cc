@@ -371,6 +371,7 @@ LogWriter::CommitResult LogWriter::commit() {
     after_commit();
     stats_.set_max_group_events(
         std::max<int64_t>(stats_.max_group_events(), static_cast<int64_t>(staged_.size())));
+    group_events_.observe(static_cast<double>(staged_.size()));
     stats_.set_last_idx(last_idx_);
   }
   for (auto& t : tickets_) {
@@ -409,6 +410,7 @@ StorageStats LogWriter::stats() const {
   s.set_events_appended(counted.events_appended);
   s.set_failed_commits(counted.failed_commits);
   s.set_pending(static_cast<int64_t>(staged_.size()));
+  group_events_.copy_to(s.mutable_commit_group_events());
   return s;
 }
 

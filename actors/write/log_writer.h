@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/fixed_histogram.h"
 #include "actors/write/transition_rules.h"
 #include "actors/write/write_checkpoint.h"
 #include "messages/error.h"
@@ -192,6 +193,7 @@ class LogWriter {
   // Tickets that following made invalid, answered by the next commit().
   std::vector<std::pair<Ticket, Error>> failed_tickets_;
   StorageStats stats_;
+  FixedHistogram<kCommitGroupBounds.size()> group_events_{kCommitGroupBounds};
 };
 
 }  // namespace bel::actors

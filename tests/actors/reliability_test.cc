@@ -244,6 +244,11 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
   EXPECT_EQ(s.pending_bytes(), 0);
   EXPECT_EQ(s.last_idx(), acked_events.load());  // every acked event stored, nothing else
   EXPECT_EQ(s.overloaded(), overloaded.load());
+  // The same answers, as /metrics exports them: each refusal under its code, each ack timed.
+  const auto& by_code = s.rejected_by_code();
+  EXPECT_EQ(by_code.count("overloaded") ? by_code.at("overloaded") : 0, overloaded.load());
+  EXPECT_EQ(by_code.size(), overloaded > 0 ? 1u : 0u);
+  EXPECT_EQ(s.append_latency_seconds().count(), acked.load());
 }
 
 // ---- R9 ------------------------------------------------------------------------------------
