@@ -4,17 +4,22 @@
 
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
+#include "messages/error.h"
 
 namespace bel::actors::web {
 namespace {
 
 class Exposition {
  public:
-  // Starts metric `name` of `type` (counter, gauge, summary).
+  // Starts metric `name` of `type` (counter, gauge, histogram).
   void family(const std::string& name, const char* type, const std::string& help) {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
   void sample(const std::string& name, int64_t value, const std::string& labels = "") {
+    out_ += labels.empty() ? fmt::format("{} {}\n", name, value)
+                           : fmt::format("{}{{{}}} {}\n", name, labels, value);
+  }
+  void sample(const std::string& name, double value, const std::string& labels = "") {
     out_ += labels.empty() ? fmt::format("{} {}\n", name, value)
                            : fmt::format("{}{{{}}} {}\n", name, labels, value);
   }
@@ -38,6 +43,21 @@ std::string label(const std::string& name, const std::string& value) {
   return name + "=\"" + escaped + "\"";
 }
 
+// A histogram family: cumulative `_bucket{le=...}` samples ending with `+Inf` (== `_count`),
+// then `_sum` and `_count`.
+void histogram(Exposition& e, const std::string& name, const std::string& help,
+               const v1::Histogram& h) {
+  e.family(name, "histogram", help);
+  int64_t cumulative = 0;
+  for (int k = 0; k < h.bounds_size() && k < h.counts_size(); ++k) {
+    cumulative += h.counts(k);
+    e.sample(name + "_bucket", cumulative, label("le", fmt::format("{}", h.bounds(k))));
+  }
+  e.sample(name + "_bucket", h.count(), label("le", "+Inf"));
+  e.sample(name + "_sum", h.sum());
+  e.sample(name + "_count", h.count());
+}
+
 void view_family(Exposition& e, const ViewsStatus& views, const std::string& name,
                  const char* type, const std::string& help, int64_t (ViewStatus::*field)() const) {
   e.family(name, type, help);
@@ -54,15 +74,26 @@ std::string metrics_text(const StorageStats& s, const ViewsStatus& views,
         s.events_appended());
   e.one("bel_appends_duplicate_total", "counter",
         "Appends acknowledged as duplicates of an earlier event.", s.duplicates());
-  e.family("bel_appends_rejected_total", "counter", "Appends answered with an error, by cause.");
-  e.sample("bel_appends_rejected_total", s.rejected(), label("cause", "validation"));
-  e.sample("bel_appends_rejected_total", s.failed_commits(), label("cause", "commit_failed"));
+  e.family("bel_appends_rejected_total", "counter",
+           "Appends answered with an error (a batch counts once), by SPEC error code.");
+  for (ErrorCode code : kErrorCodes) {
+    const auto found = s.rejected_by_code().find(to_string(code));
+    e.sample("bel_appends_rejected_total",
+             found == s.rejected_by_code().end() ? int64_t{0} : found->second,
+             label("code", to_string(code)));
+  }
+  e.one("bel_commits_failed_total", "counter",
+        "Transactions that failed (every append in them was answered with the error).",
+        s.failed_commits());
   e.one("bel_appends_overloaded_total", "counter",
         "Appends refused with overloaded because too many were pending.", s.overloaded());
   e.one("bel_appends_pending", "gauge", "Events staged and not yet committed.", s.pending());
-  e.family("bel_commit_group_events", "summary", "Events per committed transaction.");
-  e.sample("bel_commit_group_events_sum", s.events_appended());
-  e.sample("bel_commit_group_events_count", s.commits());
+  histogram(e, "bel_append_latency_seconds",
+            "Seconds from the coordinator admitting an append (a batch counts once) to its "
+            "acknowledgement.",
+            s.append_latency_seconds());
+  histogram(e, "bel_commit_group_events", "Events per committed transaction.",
+            s.commit_group_events());
   e.one("bel_commit_group_events_max", "gauge", "Most events committed in one transaction.",
         s.max_group_events());
   e.one("bel_transition_warnings_total", "counter", "Lenient-mode transition warnings recorded.",

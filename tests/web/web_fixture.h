@@ -12,6 +12,7 @@
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
 #include "actors/net/http_server.h"
 #include "actors/web/web_view.h"
 #include "tests/support/events.h"
@@ -33,6 +34,7 @@ class WebFixture : public ::testing::Test {
   httplib::Result post(const std::string& path, bool with_token = true);
 
   virtual actors::web::EventStreamOptions stream_options() { return {}; }
+  virtual actors::CoordinatorOptions coordinator_options() { return {}; }
 
   std::string token_ = "0123456789abcdef0123456789abcdef";
   caf::actor_system_config config_;
@@ -48,7 +50,7 @@ class WebFixture : public ::testing::Test {
 inline void WebFixture::SetUp() {
   actors::configure_actor_system(config_);
   system_ = std::make_unique<caf::actor_system>(config_);
-  auto api = actors::start_coordinator(*system_, "memory://");
+  auto api = actors::start_coordinator(*system_, "memory://", coordinator_options());
   ASSERT_TRUE(api.ok()) << api.error().to_string();
   api_ = *api;
   client_ = std::make_unique<actors::ApiClient>(*system_, api_);

@@ -1,13 +1,8 @@
-// The dashboard fetched plainly (no JavaScript), the browser sign-in, /metrics and the event
+// The dashboard fetched plainly (no JavaScript), the browser sign-in and the event
 // stream (actors/web/*), against the seeded log of web_fixture.h.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
-#include <map>
-#include <regex>
-#include <set>
-#include <sstream>
 
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
@@ -119,67 +114,6 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
                                "&next=//evil.example/");
   ASSERT_TRUE(elsewhere);
   EXPECT_EQ(elsewhere->get_header_value("Location"), "/");
-}
-
-// name{labels} value, per line; families declared by # TYPE.
-std::map<std::string, double> parse_prometheus(const std::string& text) {
-  std::map<std::string, double> samples;
-  std::set<std::string> families;
-  std::istringstream in(text);
-  std::string line;
-  const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9.eE+]+)$)");
-  const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram)$)");
-  while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_match(line, m, type)) {
-      families.insert(m[1]);
-    } else if (line.rfind("# HELP ", 0) == 0) {
-    } else {
-      EXPECT_TRUE(std::regex_match(line, m, sample)) << "not Prometheus text: " << line;
-      if (m.empty()) continue;
-      std::string family = m[1];
-      for (const char* suffix : {"_sum", "_count"}) {
-        if (!families.count(family) && family.size() > strlen(suffix) &&
-            family.compare(family.size() - strlen(suffix), strlen(suffix), suffix) == 0) {
-          family.resize(family.size() - strlen(suffix));
-        }
-      }
-      EXPECT_TRUE(families.count(family)) << "no # TYPE before " << line;
-      samples[m[1].str() + m[2].str()] = std::stod(m[4]);
-    }
-  }
-  return samples;
-}
-
-TEST_F(WebPagesTest, MetricsAreParseablePrometheusTextAndMoveUnderLoad) {
-  auto before = get("/metrics");
-  ASSERT_TRUE(before);
-  ASSERT_EQ(before->status, 200);
-  auto m0 = parse_prometheus(before->body);
-  EXPECT_EQ(m0["bel_log_last_idx"], seeded_idx_);
-  EXPECT_EQ(m0["bel_appends_acked_total"], seeded_idx_);
-  EXPECT_TRUE(m0.count("bel_view_lag{view=\"partition_status\"}") ||
-              std::any_of(m0.begin(), m0.end(),
-                          [](auto& kv) { return kv.first.rfind("bel_view_lag{", 0) == 0; }));
-  std::vector<BuildEvent> load;
-  for (int i = 0; i < 50; ++i) {
-    load.push_back(request_event("br-load-" + std::to_string(i), v1::BUILD_REQUEST_RECEIVED,
-                                 {"load/" + std::to_string(i)}));
-  }
-  append(std::move(load));
-  // One rejected append: a job run of a build never received, in strict mode.
-  EXPECT_FALSE(client_->append(job_event("", "jr-x", "//x", v1::JOB_RUNNING)).ok());
-  auto after = get("/metrics");
-  ASSERT_TRUE(after);
-  auto m1 = parse_prometheus(after->body);
-  EXPECT_EQ(m1["bel_appends_acked_total"], m0["bel_appends_acked_total"] + 50);
-  EXPECT_EQ(m1["bel_log_last_idx"], seeded_idx_ + 50);
-  EXPECT_GT(m1["bel_commit_group_events_count"], m0["bel_commit_group_events_count"]);
-  EXPECT_GE(m1["bel_commit_group_events_max"], 18);
-  EXPECT_GT(m1["bel_appends_rejected_total{cause=\"validation\"}"],
-            m0["bel_appends_rejected_total{cause=\"validation\"}"]);
-  EXPECT_GT(m1["bel_http_requests_total"], m0["bel_http_requests_total"]);
-  EXPECT_GE(m1["bel_http_open_connections"], 1);  // the one asking
 }
 
 class WebStreamTest : public WebFixture {
