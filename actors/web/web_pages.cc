@@ -1,6 +1,7 @@
 #include "actors/web/web_pages.h"
 
 #include <cmath>
+#include <map>
 
 #include "actors/client/activity_repository.h"
 #include "actors/client/builds_repository.h"
@@ -16,6 +17,16 @@ namespace bel::actors::web {
 namespace {
 
 constexpr const char* kHtmlType = "text/html; charset=utf-8";
+
+// A count per status (a protobuf map, which has no order of its own) as badges in the order of
+// the statuses' names, so a page reads the same on every load; `gap` after each.
+template <class Counts>
+std::string status_counts(const Counts& counts, const char* gap) {
+  const std::map<std::string, int64_t> sorted(counts.begin(), counts.end());
+  Html h;
+  for (const auto& [status, n] : sorted) h.raw(badge(status)).raw(" ").number(n).raw(gap);
+  return h.take();
+}
 
 template <class Builds>
 std::string builds_table(const Builds& builds) {
@@ -77,9 +88,7 @@ Result<std::string> home_page(ApiClient& client) {
       .raw("<div class=\"card\"><b>").number(a->total_build_requests()).raw("</b>build requests</div>")
       .raw("<div class=\"card\"><b>").number(a->total_partitions()).raw("</b>partitions</div>")
       .raw("<div class=\"card\"><b>").number(a->event_count()).raw("</b>events</div></div><p>");
-  for (const auto& [status, n] : a->build_requests_by_status()) {
-    h.raw(badge(status)).raw(" ").number(n).raw(" &nbsp; ");
-  }
+  h.raw(status_counts(a->build_requests_by_status(), " &nbsp; "));
   h.raw("</p></section><h2>Recent builds</h2><section id=\"home-builds\" data-live>")
       .raw(builds_table(a->recent_builds()))
       .raw("</section><h2>Recent partitions</h2><section id=\"home-partitions\" data-live>")
@@ -156,7 +165,7 @@ Result<std::string> jobs_page(ApiClient& client) {
         .raw("</td><td class=\"num\">").number(j.total_runs()).raw("</td><td class=\"num\">")
         .text(percent(j.success_rate())).raw("</td><td class=\"num\">")
         .text(format_duration(j.avg_duration_ns())).raw("</td><td>");
-    for (const auto& [status, n] : j.runs_by_status()) h.raw(badge(status)).raw(" ").number(n).raw(" ");
+    h.raw(status_counts(j.runs_by_status(), " "));
     h.raw("</td></tr>");
   }
   h.raw("</table></section>");

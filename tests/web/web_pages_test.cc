@@ -38,6 +38,13 @@ TEST_F(WebPagesTest, HomeShowsActivityRecentBuildsAndPartitions) {
   }
   EXPECT_TRUE(contains(html, "href=\"/builds/" + encode_path_part("br-fail") + "\""));
   EXPECT_TRUE(contains(html, "name=\"q\""));  // the search box
+  // Builds by status in the statuses' order, the same on every load.
+  const size_t completed = html.find(">completed</span> 1");
+  const size_t failed = html.find(">failed</span> 1");
+  const size_t received = html.find(">received</span> 1");
+  ASSERT_NE(received, std::string::npos) << html;
+  EXPECT_LT(completed, failed);
+  EXPECT_LT(failed, received);
 }
 
 TEST_F(WebPagesTest, BuildPageSaysWhyItFailedEscaped) {
