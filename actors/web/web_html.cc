@@ -71,6 +71,10 @@ constexpr const char* kScript = R"JS(
   es.onopen = function () { live.textContent = 'live'; };
   es.onerror = function () { live.textContent = 'reconnecting…'; };
   es.onmessage = null;
+  // A page kept in the back/forward cache would hold its stream's connection (a browser allows
+  // six to a server): close it on leaving, and reload if the page is shown again.
+  window.addEventListener('pagehide', function () { es.close(); });
+  window.addEventListener('pageshow', function (e) { if (e.persisted) location.reload(); });
   ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',
    'partition_invalidation_event', 'job_run_cancel_event', 'build_cancel_event']
     .forEach(function (t) {
