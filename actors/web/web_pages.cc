@@ -199,12 +199,14 @@ Result<std::string> search(ApiClient& client, const std::string& q) {
   if (q.find_first_of("*?[") != std::string::npos) {
     return "/partitions?pattern=" + httplib::detail::encode_query_param(q);
   }
-  if (BuildsRepository(client).show(q).ok()) return build_href(q);
-  if (auto run = JobRunsRepository(client).show(q); run.ok()) {
+  // At the page read point, as every page: an id acknowledged before the search is found.
+  const int64_t at = page_read_point(client);
+  if (BuildsRepository(client).show(q, at).ok()) return build_href(q);
+  if (auto run = JobRunsRepository(client).show(q, at); run.ok()) {
     return build_href(run->build_request_id());
   }
-  if (JobsRepository(client).metrics(q).ok()) return job_href(q);
-  auto status = PartitionsRepository(client).status(q);
+  if (JobsRepository(client).metrics(q, at).ok()) return job_href(q);
+  auto status = PartitionsRepository(client).status(q, at);
   if (status.ok() && status->status_code() != v1::PARTITION_UNKNOWN) return partition_href(q);
   return make_error(ErrorCode::not_found,
                     "nothing in the log is called '" + q +
