@@ -82,6 +82,12 @@ class BrowserTest : public WebFixture {
     }
     return succeeded(browser_->navigate(url)) << " (opening " << path << ")";
   }
+  // Loads `path` and waits until its script follows the event stream.
+  ::testing::AssertionResult open_live(const std::string& path) {
+    auto opened = open(path);
+    if (!opened) return opened;
+    return eventually(kFollowsStream) << " (" << path << " never followed its stream)";
+  }
   // What the element `selector` selects shows, as text.
   std::string shown(const std::string& selector = "main") {
     auto text = browser_->text(shown_by(selector));
@@ -201,8 +207,7 @@ TEST_F(BrowserTest, PagesShowTheSameWithJavaScriptOff) {
       "/jobs", "/partitions?pattern=data/*"};
   std::vector<std::string> with_js;
   for (const auto& path : paths) {
-    ASSERT_TRUE(open(path));
-    ASSERT_TRUE(eventually(kFollowsStream)) << path;  // its script ran
+    ASSERT_TRUE(open_live(path));  // its script ran
     with_js.push_back(shown());
   }
   ASSERT_TRUE(succeeded(browser_->set_javascript_enabled(false)));
@@ -217,8 +222,7 @@ TEST_F(BrowserTest, PagesShowTheSameWithJavaScriptOff) {
 }
 
 TEST_F(BrowserTest, HomePageShowsABuildAppendedAfterItLoaded) {
-  ASSERT_TRUE(open("/"));
-  ASSERT_TRUE(eventually(kFollowsStream));
+  ASSERT_TRUE(open_live("/"));
   EXPECT_FALSE(contains(shown(), "br-live"));
   append_running_build();
   EXPECT_TRUE(eventually(shows("#home-builds", "br-live")));
@@ -228,8 +232,7 @@ TEST_F(BrowserTest, HomePageShowsABuildAppendedAfterItLoaded) {
 
 TEST_F(BrowserTest, BuildPageShowsAFailureAppendedAfterItLoaded) {
   append_running_build();
-  ASSERT_TRUE(open(build_path("br-live")));
-  ASSERT_TRUE(eventually(kFollowsStream));
+  ASSERT_TRUE(open_live(build_path("br-live")));
   EXPECT_TRUE(contains(shown("#build-failures"), "No failed job runs."));
   EXPECT_TRUE(contains(shown("#build-runs"), "running"));
   auto failed = job_event("br-live", "jr-live", "//pkg:live", JOB_FAILED, {"live/a"});
@@ -243,8 +246,7 @@ TEST_F(BrowserTest, BuildPageShowsAFailureAppendedAfterItLoaded) {
 
 TEST_F(BrowserTest, PartitionPageShowsAStatusAppendedAfterItLoaded) {
   append_running_build();
-  ASSERT_TRUE(open(partition_path("live/a")));
-  ASSERT_TRUE(eventually(kFollowsStream));
+  ASSERT_TRUE(open_live(partition_path("live/a")));
   EXPECT_TRUE(contains(shown("#partition-status"), "building")) << shown("#partition-status");
   append({job_event("br-live", "jr-live", "//pkg:live", JOB_COMPLETED, {"live/a"}),
           partition_event("br-live", "live/a", PARTITION_AVAILABLE, "jr-live")});
@@ -264,8 +266,7 @@ TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
                                           "/jobs",
                                           "/builds"};
   for (const auto& path : paths) {
-    ASSERT_TRUE(open(path));
-    ASSERT_TRUE(eventually(kFollowsStream)) << path;
+    ASSERT_TRUE(open_live(path));
   }
   // The server's count: only the page on screen follows the stream.
   const auto deadline = std::chrono::steady_clock::now() + CdpDriver::kDefaultTimeout;
