@@ -11,10 +11,8 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <thread>
 
 #include "actors/web/web_request.h"
-#include "actors/web/web_stream.h"
 #include "tests/web/cdp_driver.h"
 #include "tests/web/web_fixture.h"
 
@@ -269,11 +267,7 @@ TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
     ASSERT_TRUE(open_live(path));
   }
   // The server's count: only the page on screen follows the stream.
-  const auto deadline = std::chrono::steady_clock::now() + CdpDriver::kDefaultTimeout;
-  while (actors::web::open_event_streams() != 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(actors::web::open_event_streams(), 1);
+  EXPECT_EQ(wait_for_open_event_streams(1), 1);
 }
 
 // The driver itself: its errors say what went wrong.

@@ -176,7 +176,7 @@ TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
   std::vector<int64_t> expected;
   for (const auto& e : page->events()) expected.push_back(e.idx());
   EXPECT_EQ(all, expected);
-  EXPECT_EQ(actors::web::open_event_streams(), 0);
+  EXPECT_EQ(wait_for_open_event_streams(0), 0);
 }
 
 TEST_F(WebStreamTest, RefusesABadLastEventId) {
