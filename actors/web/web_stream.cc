@@ -14,15 +14,15 @@ namespace bel::actors::web {
 namespace {
 
 std::atomic<int64_t> g_open_streams{0};
-std::mutex g_opened_mu;                 // with g_opened: wait_for_open_event_stream
-std::condition_variable g_opened;
+std::mutex g_count_mu;  // with g_count_changed: wait_for_open_event_streams
+std::condition_variable g_count_changed;
 
-void stream_opened() {
+void count_stream(int64_t change) {
   {
-    std::lock_guard<std::mutex> lock(g_opened_mu);
-    g_open_streams += 1;
+    std::lock_guard<std::mutex> lock(g_count_mu);
+    g_open_streams += change;
   }
-  g_opened.notify_all();
+  g_count_changed.notify_all();
 }
 
 using Clock = std::chrono::steady_clock;
@@ -48,9 +48,9 @@ std::string frame(const BuildEvent& event) {
 
 int64_t open_event_streams() { return g_open_streams.load(); }
 
-bool wait_for_open_event_stream(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(g_opened_mu);
-  return g_opened.wait_for(lock, timeout, [] { return g_open_streams.load() > 0; });
+bool wait_for_open_event_streams(int64_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(g_count_mu);
+  return g_count_changed.wait_for(lock, timeout, [n] { return g_open_streams.load() == n; });
 }
 
 EventStreams::EventStreams(ApiClient& client, EventStreamOptions options)
@@ -88,7 +88,7 @@ void EventStreams::add_route(HttpServer& server) {
                                              std::to_string(state->options.max_streams) +
                                              " event streams are open already; retry later"));
     }
-    stream_opened();
+    count_stream(+1);
     cursor->last_event = cursor->last_write = Clock::now();
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
@@ -128,7 +128,7 @@ void EventStreams::add_route(HttpServer& server) {
     };
     res.set_chunked_content_provider("text/event-stream", provider, [state](bool) {
       state->open -= 1;
-      g_open_streams -= 1;
+      count_stream(-1);
     });
   });
 }

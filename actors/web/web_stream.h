@@ -41,8 +41,9 @@ struct EventStreamOptions {
 
 // Streams open in this process (every EventStreams together), for /metrics.
 int64_t open_event_streams();
-// Waits until at least one stream is open in this process, at most `timeout`; true when one is.
-bool wait_for_open_event_stream(std::chrono::milliseconds timeout);
+// Waits until exactly `n` streams are open in this process (a stream ends on the server a little
+// after its client left), at most `timeout`; true when they are.
+bool wait_for_open_event_streams(int64_t n, std::chrono::milliseconds timeout);
 
 class EventStreams {
  public:

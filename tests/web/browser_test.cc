@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "actors/web/web_request.h"
+#include "actors/web/web_stream.h"
 #include "tests/web/cdp_driver.h"
 #include "tests/web/web_fixture.h"
 
@@ -267,7 +268,8 @@ TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
     ASSERT_TRUE(open_live(path));
   }
   // The server's count: only the page on screen follows the stream.
-  EXPECT_EQ(wait_for_open_event_streams(1), 1);
+  EXPECT_TRUE(actors::web::wait_for_open_event_streams(1, CdpDriver::kDefaultTimeout))
+      << actors::web::open_event_streams() << " streams open";
 }
 
 // The driver itself: its errors say what went wrong.

@@ -7,10 +7,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
@@ -22,16 +20,6 @@
 namespace bel::testing {
 
 inline constexpr const char* kFailMessage = "<b>disk full</b> & \"quoted\"";
-
-// Polls until `n` event streams are open in this process (a server thread ends a stream a little
-// after its client left), at most 60 s; the count then.
-inline int64_t wait_for_open_event_streams(int64_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (actors::web::open_event_streams() != n && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return actors::web::open_event_streams();
-}
 
 class WebFixture : public ::testing::Test {
  protected:

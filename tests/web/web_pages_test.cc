@@ -176,7 +176,8 @@ TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
   std::vector<int64_t> expected;
   for (const auto& e : page->events()) expected.push_back(e.idx());
   EXPECT_EQ(all, expected);
-  EXPECT_EQ(wait_for_open_event_streams(0), 0);
+  EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, std::chrono::seconds(60)))
+      << actors::web::open_event_streams() << " streams still open";
 }
 
 TEST_F(WebStreamTest, RefusesABadLastEventId) {
