@@ -34,7 +34,7 @@ namespace bel::actors::web {
 struct EventStreamOptions {
   size_t max_streams = 8;
   std::chrono::milliseconds poll_interval{250};
-  std::chrono::milliseconds keepalive_interval{15000};
+  std::chrono::milliseconds keepalive_interval{5000};
   std::chrono::milliseconds idle_timeout{120000};
   int page_limit = 500;  // events read per poll
 };
