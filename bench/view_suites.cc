@@ -18,6 +18,9 @@
 namespace bel::bench {
 namespace {
 
+constexpr int kQueryWindow = 1000;  // P4's queries in flight
+constexpr int kListCalls = 200;     // P6's calls per figure
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
