@@ -93,8 +93,7 @@ EventCells event_cells(const BuildEvent& event) {
   switch (event.event_type_case()) {
     case BuildEvent::kBuildRequestEvent: {
       const auto& e = event.build_request_event();
-      return {requested_text(e.requested_partitions()), short_status(e.status_code()),
-              e.message()};
+      return {requested_text(e.requested_partitions()), short_status(e.status_code()), e.message()};
     }
     case BuildEvent::kPartitionEvent: {
       const auto& e = event.partition_event();
@@ -138,10 +137,9 @@ std::vector<std::string> event_row(const BuildEvent& event) {
   if (type.size() > 6 && type.compare(type.size() - 6, 6, "_event") == 0)
     type.resize(type.size() - 6);
   EventCells cells = event_cells(event);
-  return {std::to_string(event.idx()), format_time(event.timestamp()),
-          event.build_request_id(),    type,
-          std::move(cells.subject),    std::move(cells.status),
-          std::move(cells.detail)};
+  return {
+      std::to_string(event.idx()), format_time(event.timestamp()), event.build_request_id(), type,
+      std::move(cells.subject),    std::move(cells.status),        std::move(cells.detail)};
 }
 
 const std::vector<std::string>& event_header() {
