@@ -18,29 +18,40 @@
 
 namespace bel::v1 {
 
+namespace detail {
+
+// The result of `inspect` for a protobuf message T on an inspector's `side` (reads_state or
+// writes_state); no overload otherwise.
+template <class Inspector, class T, bool side>
+using proto_inspect_t =
+    typename std::enable_if<side && std::is_base_of<google::protobuf::Message, T>::value,
+                            typename Inspector::result_type>::type;
+
+// The name CAF records for message type T: its protobuf full name.
+template <class T>
+auto proto_type_name() {
+  return caf::meta::type_name(T::descriptor()->full_name().c_str());
+}
+
+}  // namespace detail
+
 // Serializing side (serializer, deep_to_string): the message as protobuf bytes. Found by ADL for
 // every generated class of package bel.v1.
 template <class Inspector, class T>
-typename std::enable_if<Inspector::reads_state &&
-                            std::is_base_of<google::protobuf::Message, T>::value,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, T& x) {
+detail::proto_inspect_t<Inspector, T, Inspector::reads_state> inspect(Inspector& f, T& x) {
   std::string bytes;
   x.SerializeToString(&bytes);
-  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes);
+  return f(detail::proto_type_name<T>(), bytes);
 }
 
 // Deserializing side: parse the bytes back; a parse failure is an invalid_argument CAF error.
 template <class Inspector, class T>
-typename std::enable_if<Inspector::writes_state &&
-                            std::is_base_of<google::protobuf::Message, T>::value,
-                        typename Inspector::result_type>::type
-inspect(Inspector& f, T& x) {
+detail::proto_inspect_t<Inspector, T, Inspector::writes_state> inspect(Inspector& f, T& x) {
   std::string bytes;
   auto parse = caf::meta::load_callback([&]() -> caf::error {
     return x.ParseFromString(bytes) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
   });
-  return f(caf::meta::type_name(T::descriptor()->full_name().c_str()), bytes, parse);
+  return f(detail::proto_type_name<T>(), bytes, parse);
 }
 
 }  // namespace bel::v1

@@ -7,9 +7,8 @@ namespace bel::app {
 namespace {
 
 void run_activity(Context& ctx) {
-  ctx.views = std::vector<std::string>{"activity"};
-  answer_question(
-      ctx,
+  ask_view(
+      ctx, "activity",
       [](actors::ApiClient& client, int64_t at) {
         return actors::ActivityRepository(client).activity(at);
       },

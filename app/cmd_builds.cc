@@ -6,23 +6,10 @@
 namespace bel::app {
 namespace {
 
-struct ListFlags {
-  std::vector<std::string> statuses;
-  int limit = 50;
-  int offset = 0;
-};
-
 void run_list(Context& ctx, const ListFlags& f) {
   BuildsListRequest request;
   if (!fill_list_request<BuildRequestStatus>(ctx, f, parse_build_request_status, &request)) return;
-  ctx.views = std::vector<std::string>{"build_summary"};
-  ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::list, request,
-                                           json_or(print_builds_table));
-}
-
-void run_show(Context& ctx, const std::string& id) {
-  ask_repository<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show, id,
-                                           json_or(print_build_summary), /*one_key=*/true);
+  ask_list<actors::BuildsRepository>(ctx, "build_summary", request, json_or(print_builds_table));
 }
 
 void run_cancel(Context& ctx, const std::string& id, const std::string& reason) {
@@ -52,7 +39,8 @@ void add_builds_commands(CLI::App& app, Context& ctx) {
       {"The build request id",
        "A build request's status, partitions, job runs and why it ended as it did",
        "Cancel a build request that has not finished", "Why (kept as the cancel reason)",
-       [&ctx](const std::string& id) { run_show(ctx, id); },
+       asking_about<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show,
+                                              json_or(print_build_summary)),
        [&ctx](const std::string& id, const std::string& reason) { run_cancel(ctx, id, reason); }});
 }
 

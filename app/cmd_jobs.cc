@@ -9,9 +9,8 @@ namespace {
 
 // SPEC section 6: `jobs list` prints a JSON array of JobMetrics, not the JobMetricsList.
 void run_jobs_list(Context& ctx) {
-  ctx.views = std::vector<std::string>{"job_runs"};
-  answer_question(
-      ctx,
+  ask_view(
+      ctx, "job_runs",
       [](actors::ApiClient& client, int64_t at) { return actors::JobsRepository(client).list(at); },
       [](Format format, const JobMetricsList& list) {
         if (format == Format::table) return print_job_metrics_table(list, stdout);
@@ -26,12 +25,9 @@ void run_jobs_show(Context& ctx, const std::string& label) {
                                          json_or(print_job_metrics));
 }
 
-struct RunsFlags {
+struct RunsFlags : ListFlags {
   std::string job;
   std::string build;
-  std::vector<std::string> statuses;
-  int limit = 50;
-  int offset = 0;
 };
 
 void run_runs_list(Context& ctx, const RunsFlags& f) {
@@ -39,14 +35,7 @@ void run_runs_list(Context& ctx, const RunsFlags& f) {
   if (!fill_list_request<JobStatus>(ctx, f, parse_job_status, &request)) return;
   request.set_job_label(f.job);
   request.set_build_request_id(f.build);
-  ctx.views = std::vector<std::string>{"job_runs"};
-  ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::list, request,
-                                            json_or(print_job_runs_table));
-}
-
-void run_runs_show(Context& ctx, const std::string& id) {
-  ask_repository<actors::JobRunsRepository>(ctx, &actors::JobRunsRepository::show, id,
-                                            json_or(print_job_run), /*one_key=*/true);
+  ask_list<actors::JobRunsRepository>(ctx, "job_runs", request, json_or(print_job_runs_table));
 }
 
 void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {
@@ -90,7 +79,8 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   add_show_and_cancel(runs, ctx,
                       {"The job run id", "One job run: status, times, targets, message",
                        "Cancel a job run that has not finished", "Why",
-                       [&ctx](const std::string& id) { run_runs_show(ctx, id); },
+                       asking_about<actors::JobRunsRepository>(
+                           ctx, &actors::JobRunsRepository::show, json_or(print_job_run)),
                        [&ctx](const std::string& id, const std::string& reason) {
                          run_runs_cancel(ctx, id, reason);
                        }});

@@ -10,14 +10,11 @@
 namespace bel::app {
 namespace {
 
-struct ListFlags {
-  std::vector<std::string> statuses;
+struct PartitionsFlags : ListFlags {
   std::string pattern;
-  int limit = 50;
-  int offset = 0;
 };
 
-void run_list(Context& ctx, const ListFlags& f) {
+void run_list(Context& ctx, const PartitionsFlags& f) {
   auto statuses = parse_statuses<PartitionStatus>(ctx, f.statuses, parse_partition_status);
   if (!statuses) return;
   if (!f.pattern.empty()) {
@@ -31,9 +28,8 @@ void run_list(Context& ctx, const ListFlags& f) {
   request.set_pattern(f.pattern);
   for (auto s : *statuses) request.add_status_filter(s);
   if (!check_window(ctx, f.limit, f.offset)) return;
-  ctx.views = std::vector<std::string>{"partition_status"};
-  ask_repository<actors::PartitionsRepository>(ctx, &actors::PartitionsRepository::list, request,
-                                               json_or(print_partitions_table));
+  ask_list<actors::PartitionsRepository>(ctx, "partition_status", request,
+                                         json_or(print_partitions_table));
 }
 
 void run_show(Context& ctx, const std::string& ref, int recent) {
@@ -90,7 +86,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("partitions", "Partition status, history and invalidation");
   group->require_subcommand(1);
 
-  auto lf = std::make_shared<ListFlags>();
+  auto lf = std::make_shared<PartitionsFlags>();
   auto* list =
       group->add_subcommand("list", "Partitions with a known status, most recently changed first");
   add_status_option<PartitionStatus>(list, lf->statuses);

@@ -170,18 +170,25 @@ std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<
 // flag otherwise (never clamped).
 bool check_window(Context& ctx, int limit, int offset);
 
+// The flags every list command has: --status (repeatable), --limit and --offset; a command
+// with more derives its flags from it.
+struct ListFlags {
+  std::vector<std::string> statuses;
+  int limit = 50;
+  int offset = 0;
+};
+
 // Adds --limit and --offset (checked by check_window) to a list command, into `flags.limit` and
 // `flags.offset`.
-template <class Flags>
-void add_window_options(CLI::App* cmd, Flags& flags) {
+inline void add_window_options(CLI::App* cmd, ListFlags& flags) {
   cmd->add_option("--limit", flags.limit, "At most this many (1..1000)")->capture_default_str();
   cmd->add_option("--offset", flags.offset, "Skip this many first")->capture_default_str();
 }
 
 // Checks a list command's --status values (`flags.statuses`, parsed as `Enum` with `parse`),
 // --limit and --offset, and copies them into `request`. False after a usage error.
-template <class Enum, class Flags, class Parse, class Request>
-bool fill_list_request(Context& ctx, const Flags& flags, Parse parse, Request* request) {
+template <class Enum, class Parse, class Request>
+bool fill_list_request(Context& ctx, const ListFlags& flags, Parse parse, Request* request) {
   auto statuses = parse_statuses<Enum>(ctx, flags.statuses, parse);
   if (!statuses || !check_window(ctx, flags.limit, flags.offset)) return false;
   request->set_limit(flags.limit);
@@ -214,6 +221,30 @@ void answer_question(Context& ctx, Ask ask, Printer print, bool one_key = false)
 template <class Repository, class Method, class Argument, class Printer>
 void ask_repository(Context& ctx, Method method, const Argument& argument, Printer print,
                     bool one_key = false);
+
+// answer_question for a question that one view answers: the session starts only `view`.
+template <class Ask, class Printer>
+void ask_view(Context& ctx, const char* view, Ask ask, Printer print) {
+  ctx.views = std::vector<std::string>{view};
+  answer_question(ctx, ask, print);
+}
+
+// ask_view for a list command: Repository::list of `request`, e.g.
+// ask_list<actors::BuildsRepository>(ctx, "build_summary", request, json_or(print_builds_table)).
+template <class Repository, class Request, class Printer>
+void ask_list(Context& ctx, const char* view, const Request& request, Printer print) {
+  ask_view(
+      ctx, view,
+      [&](actors::ApiClient& client, int64_t at) { return Repository(client).list(request, at); },
+      print);
+}
+
+// ask_repository about one key, as the `show` of ShowAndCancel, e.g.
+// asking_about<actors::BuildsRepository>(ctx, &actors::BuildsRepository::show,
+// json_or(print_build_summary)).
+template <class Repository, class Method, class Printer>
+std::function<void(const std::string& key)> asking_about(Context& ctx, Method method,
+                                                         Printer print);
 
 // The body of a command that appends one event: opens a writing session, calls
 // `write(client)` -> Result<AppendAck> and prints the ack as "<what> at idx N".
@@ -264,6 +295,14 @@ void ask_repository(Context& ctx, Method method, const Argument& argument, Print
         return (Repository(client).*method)(argument, at);
       },
       print, one_key);
+}
+
+template <class Repository, class Method, class Printer>
+std::function<void(const std::string& key)> asking_about(Context& ctx, Method method,
+                                                         Printer print) {
+  return [&ctx, method, print](const std::string& key) {
+    ask_repository<Repository>(ctx, method, key, print, /*one_key=*/true);
+  };
 }
 
 template <class Write>

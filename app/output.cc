@@ -67,85 +67,79 @@ void Table::print(std::FILE* out) const {
   for (const auto& r : rows_) std::fprintf(out, "%s\n", format_row(r, width).c_str());
 }
 
-std::string event_subject(const BuildEvent& event) {
+namespace {
+
+// The table cells of `event` its type decides: SUBJECT, STATUS and DETAIL.
+struct EventCells {
+  std::string subject;
+  std::string status;
+  std::string detail;
+};
+
+template <class Status>
+std::string short_status(Status status) {
+  return short_status_name(status_name(status));
+}
+
+// A build request's requested partitions: the first, and how many more.
+template <class Refs>
+std::string requested_text(const Refs& parts) {
+  if (parts.empty()) return "";
+  return parts.size() == 1 ? parts[0].str()
+                           : fmt::format("{} (+{})", parts[0].str(), parts.size() - 1);
+}
+
+EventCells event_cells(const BuildEvent& event) {
   switch (event.event_type_case()) {
     case BuildEvent::kBuildRequestEvent: {
-      const auto& parts = event.build_request_event().requested_partitions();
-      if (parts.empty()) return "";
-      return parts.size() == 1 ? parts[0].str()
-                               : fmt::format("{} (+{})", parts[0].str(), parts.size() - 1);
+      const auto& e = event.build_request_event();
+      return {requested_text(e.requested_partitions()), short_status(e.status_code()), e.message()};
     }
-    case BuildEvent::kPartitionEvent:
-      return event.partition_event().partition_ref().str();
-    case BuildEvent::kJobEvent:
-      return event.job_event().job_run_id() + " " + event.job_event().job_label().label();
-    case BuildEvent::kDelegationEvent:
-      return event.delegation_event().partition_ref().str();
+    case BuildEvent::kPartitionEvent: {
+      const auto& e = event.partition_event();
+      return {e.partition_ref().str(), short_status(e.status_code()), e.message()};
+    }
+    case BuildEvent::kJobEvent: {
+      const auto& e = event.job_event();
+      return {e.job_run_id() + " " + e.job_label().label(), short_status(e.status_code()),
+              e.message()};
+    }
+    case BuildEvent::kDelegationEvent: {
+      const auto& e = event.delegation_event();
+      return {e.partition_ref().str(), "delegated",
+              "to " + e.delegated_to_build_request_id() +
+                  (e.message().empty() ? "" : ": " + e.message())};
+    }
     case BuildEvent::kJobGraphEvent:
-      return event.job_graph_event().job_graph().label();
-    case BuildEvent::kPartitionInvalidationEvent:
-      return event.partition_invalidation_event().partition_ref().str();
+      return {event.job_graph_event().job_graph().label(), "", event.job_graph_event().message()};
+    case BuildEvent::kPartitionInvalidationEvent: {
+      const auto& e = event.partition_invalidation_event();
+      return {e.partition_ref().str(), "invalidated", e.reason()};
+    }
     case BuildEvent::kJobRunCancelEvent:
-      return event.job_run_cancel_event().job_run_id();
+      return {event.job_run_cancel_event().job_run_id(), "cancelled",
+              event.job_run_cancel_event().reason()};
+    case BuildEvent::kBuildCancelEvent:
+      return {"", "cancelled", event.build_cancel_event().reason()};
     default:
-      return "";
+      return {};
   }
 }
 
-std::string event_status(const BuildEvent& event) {
-  switch (event.event_type_case()) {
-    case BuildEvent::kBuildRequestEvent:
-      return short_status_name(status_name(event.build_request_event().status_code()));
-    case BuildEvent::kPartitionEvent:
-      return short_status_name(status_name(event.partition_event().status_code()));
-    case BuildEvent::kJobEvent:
-      return short_status_name(status_name(event.job_event().status_code()));
-    case BuildEvent::kDelegationEvent:
-      return "delegated";
-    case BuildEvent::kPartitionInvalidationEvent:
-      return "invalidated";
-    case BuildEvent::kJobRunCancelEvent:
-    case BuildEvent::kBuildCancelEvent:
-      return "cancelled";
-    default:
-      return "";
-  }
-}
+}  // namespace
 
-std::string event_detail(const BuildEvent& event) {
-  switch (event.event_type_case()) {
-    case BuildEvent::kBuildRequestEvent:
-      return event.build_request_event().message();
-    case BuildEvent::kPartitionEvent:
-      return event.partition_event().message();
-    case BuildEvent::kJobEvent:
-      return event.job_event().message();
-    case BuildEvent::kDelegationEvent:
-      return "to " + event.delegation_event().delegated_to_build_request_id() +
-             (event.delegation_event().message().empty()
-                  ? ""
-                  : ": " + event.delegation_event().message());
-    case BuildEvent::kJobGraphEvent:
-      return event.job_graph_event().message();
-    case BuildEvent::kPartitionInvalidationEvent:
-      return event.partition_invalidation_event().reason();
-    case BuildEvent::kJobRunCancelEvent:
-      return event.job_run_cancel_event().reason();
-    case BuildEvent::kBuildCancelEvent:
-      return event.build_cancel_event().reason();
-    default:
-      return "";
-  }
-}
+std::string event_subject(const BuildEvent& event) { return event_cells(event).subject; }
+std::string event_status(const BuildEvent& event) { return event_cells(event).status; }
+std::string event_detail(const BuildEvent& event) { return event_cells(event).detail; }
 
 std::vector<std::string> event_row(const BuildEvent& event) {
   std::string type(event_type_name(event));
   if (type.size() > 6 && type.compare(type.size() - 6, 6, "_event") == 0)
     type.resize(type.size() - 6);
-  return {std::to_string(event.idx()), format_time(event.timestamp()),
-          event.build_request_id(),    type,
-          event_subject(event),        event_status(event),
-          event_detail(event)};
+  EventCells cells = event_cells(event);
+  return {
+      std::to_string(event.idx()), format_time(event.timestamp()), event.build_request_id(), type,
+      std::move(cells.subject),    std::move(cells.status),        std::move(cells.detail)};
 }
 
 const std::vector<std::string>& event_header() {

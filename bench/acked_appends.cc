@@ -13,6 +13,7 @@
 #include "actors/coordinator_options.h"
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
+#include "bench/answer_tally.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {
@@ -29,9 +30,7 @@ constexpr std::chrono::seconds kAppendTimeout{120};
 constexpr std::chrono::seconds kCallTimeout{30};
 
 struct ClientResult {
-  int64_t acked = 0;
-  int64_t failed = 0;
-  std::string first_error;
+  AnswerTally tally;  // answered: acknowledged appends
   Clock::duration elapsed{};
   std::vector<double> latencies_us;  // per acknowledged append, send to answer
 };
@@ -65,12 +64,9 @@ void on_answer(ClientPointer self, const caf::error* error, Clock::time_point se
   --st.in_flight;
   st.result.latencies_us.push_back(
       std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
-  if (error == nullptr) {
-    ++st.result.acked;
-  } else if (st.result.failed++ == 0) {
-    st.result.first_error = actors::from_caf_error(*error).to_string();
-  }
-  st.shared->answered.store(st.result.acked + st.result.failed, std::memory_order_relaxed);
+  st.result.tally.count(error);
+  st.shared->answered.store(st.result.tally.answered + st.result.tally.failed,
+                            std::memory_order_relaxed);
   if (st.next < st.events->size()) {
     send_next(self);
   } else if (st.in_flight == 0) {
@@ -189,17 +185,13 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   auto stats = ask_stats(system, target);
   stop();
   system.await_all_actors_done();
-  if (run.failed > 0) {
-    return make_error(ErrorCode::internal, uri + ": " + std::to_string(run.failed) + " of " +
-                                               std::to_string(total) +
-                                               " appends were refused; first: " + run.first_error);
-  }
+  BEL_RETURN_IF_ERROR(run.tally.check(uri + ": ", total, "appends were refused"));
   if (!stats.ok()) return stats.error();
 
   AckedAppends out;
-  out.events = run.acked;
+  out.events = run.tally.answered;
   out.seconds = std::chrono::duration<double>(run.elapsed).count();
-  out.per_second = out.seconds > 0 ? static_cast<double>(run.acked) / out.seconds : 0;
+  out.per_second = out.seconds > 0 ? static_cast<double>(run.tally.answered) / out.seconds : 0;
   out.stats = *stats;
   out.latency_us = latency_percentiles(run.latencies_us);
   return out;

@@ -33,10 +33,6 @@ inline constexpr int64_t kP2DefaultEvents = 2000;
 inline constexpr int64_t kP3DefaultEvents = 2000;  // of the naive baseline: ~1 fsync each
 inline constexpr int kP1Window = 1000;
 inline constexpr double kP1MinPerSecond = 100000;
-inline constexpr double kP1MinRatio = 0.5;
-inline constexpr double kP1rMinRatio = 0.6;
-inline constexpr double kP2MinRatio = 0.6;
-inline constexpr double kP3MinRatio = 20;
 
 Result<Figure> measure_p1(SuiteRun& run);
 Result<Figure> measure_p1r(SuiteRun& run);

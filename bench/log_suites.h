@@ -34,8 +34,6 @@ namespace bel::bench {
 
 inline constexpr int64_t kMainLogEvents = 1000000;
 inline constexpr int64_t kGrowthLogEvents = 10000000;
-inline constexpr int kQueryWindow = 1000;
-inline constexpr int kListCalls = 200;
 
 Result<Figure> measure_p4(SuiteRun& run);
 Result<Figure> measure_p5(SuiteRun& run);

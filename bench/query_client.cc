@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/caf_support.h"
+#include "bench/answer_tally.h"
 
 namespace bel::bench {
 namespace {
@@ -16,9 +17,7 @@ using actors::query_atom;
 constexpr std::chrono::seconds kQueryTimeout{120};
 
 struct Outcome {
-  int64_t answered = 0;
-  int64_t failed = 0;
-  std::string first_error;
+  AnswerTally tally;
   double seconds = 0;
 };
 
@@ -41,11 +40,7 @@ void send_query(QueryClient self);
 void on_answer(QueryClient self, const caf::error* error) {
   auto& st = self->state;
   --st.in_flight;
-  if (error == nullptr) {
-    ++st.outcome.answered;
-  } else if (st.outcome.failed++ == 0) {
-    st.outcome.first_error = actors::from_caf_error(*error).to_string();
-  }
+  st.outcome.tally.count(error);
   if (st.sent < st.count) {
     send_query(self);
   } else if (st.in_flight == 0) {
@@ -85,12 +80,8 @@ Result<double> measure_query_rate(caf::actor_system& system, const actors::BelAp
   auto finished = done->get_future();
   system.spawn(query_client, api, &queries, count, window, done);
   const Outcome outcome = finished.get();
-  if (outcome.failed > 0) {
-    return make_error(ErrorCode::internal, std::to_string(outcome.failed) + " of " +
-                                               std::to_string(count) +
-                                               " queries failed; first: " + outcome.first_error);
-  }
-  return outcome.seconds > 0 ? static_cast<double>(outcome.answered) / outcome.seconds : 0.0;
+  BEL_RETURN_IF_ERROR(outcome.tally.check("", count, "queries failed"));
+  return outcome.seconds > 0 ? static_cast<double>(outcome.tally.answered) / outcome.seconds : 0.0;
 }
 
 }  // namespace bel::bench

@@ -18,6 +18,9 @@
 namespace bel::bench {
 namespace {
 
+constexpr int kQueryWindow = 1000;  // P4's queries in flight
+constexpr int kListCalls = 200;     // P6's calls per figure
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -184,6 +187,14 @@ std::string checkpoint_and_describe(const std::string& path) {
   return out;
 }
 
+// `measure(run, log)` on the main log (SuiteRun::main_log), or the error of getting it.
+template <class Measure>
+Result<Figure> on_main_log(SuiteRun& run, Measure measure) {
+  auto log = run.main_log();
+  if (!log.ok()) return log.error();
+  return measure(run, **log);
+}
+
 }  // namespace
 
 Figure log_figure(const std::string& id, const BenchLog& log, std::string unit,
@@ -214,10 +225,7 @@ std::string log_phase(const char* id, const BenchLog& log, const std::string& wh
   return fmt::format("{} {} ({} log, run {}/{})", id, what, log.scale.name, rep + 1, reps);
 }
 
-Result<Figure> measure_p4(SuiteRun& run) {
-  auto log = run.main_log();
-  if (!log.ok()) return log.error();
-  const BenchLog& l = **log;
+static Result<Figure> p4_on(SuiteRun& run, const BenchLog& l) {
   Figure f = log_figure("P4", l, "queries/s", ">= 200000/s and >= 1000x");
   const int reps = run.options().repetitions;
   const int64_t count = run.options().quick ? 20000 : 400000;
@@ -253,10 +261,9 @@ Result<Figure> measure_p4(SuiteRun& run) {
   return f;
 }
 
-Result<Figure> measure_p5(SuiteRun& run) {
-  auto log = run.main_log();
-  if (!log.ok()) return log.error();
-  const BenchLog& l = **log;
+Result<Figure> measure_p4(SuiteRun& run) { return on_main_log(run, p4_on); }
+
+static Result<Figure> p5_on(SuiteRun& run, const BenchLog& l) {
   Figure f = log_figure("P5", l, "events/s", ">= 1000000/s and >= 0.5x");
   const int reps = run.options().repetitions;
   {
@@ -288,6 +295,8 @@ Result<Figure> measure_p5(SuiteRun& run) {
       "BuildEvent (no views)";
   return f;
 }
+
+Result<Figure> measure_p5(SuiteRun& run) { return on_main_log(run, p5_on); }
 
 Result<std::vector<Figure>> measure_p6(SuiteRun& run) {
   auto log = run.main_log();
@@ -340,10 +349,7 @@ Result<std::vector<Figure>> measure_p6(SuiteRun& run) {
   return out;
 }
 
-Result<Figure> measure_p9(SuiteRun& run) {
-  auto log = run.main_log();
-  if (!log.ok()) return log.error();
-  const BenchLog& l = **log;
+static Result<Figure> p9_on(SuiteRun& run, const BenchLog& l) {
   Figure f = log_figure("P9", l, "bytes/event", "<= 400 bytes/event");
   const std::string parts = checkpoint_and_describe(l.path);
   const int64_t bytes = log_bytes_on_disk(l.path);
@@ -360,5 +366,7 @@ Result<Figure> measure_p9(SuiteRun& run) {
       bytes, l.events, l.json_bytes_per_event, l.payload_bytes_per_event, parts);
   return f;
 }
+
+Result<Figure> measure_p9(SuiteRun& run) { return on_main_log(run, p9_on); }
 
 }  // namespace bel::bench

@@ -146,8 +146,7 @@ void BuildSummaryState::apply(const BuildEvent& event) {
 BuildRequestSummary BuildSummaryState::to_summary(int64_t as_of_idx) const {
   BuildRequestSummary out;
   out.set_build_request_id(build_request_id);
-  out.set_status_code(status);
-  out.set_status_name(response_status_name(status));
+  fill_status(&out, status);
   for (const auto& ref : requested_partitions) out.add_requested_partitions(ref);
   out.set_created_at(created_at);
   out.set_updated_at(updated_at);
@@ -157,8 +156,7 @@ BuildRequestSummary BuildSummaryState::to_summary(int64_t as_of_idx) const {
   for (const auto& p : partitions) {
     auto* q = out.add_partitions();
     q->set_partition_ref(p.ref);
-    q->set_status_code(p.status);
-    q->set_status_name(response_status_name(p.status));
+    fill_status(q, p.status);
     q->set_delegated_to_build_request_id(p.delegated_to_build_request_id);
   }
   job_runs_by_status.fill<JobStatus>(out.mutable_job_runs_by_status());

@@ -113,8 +113,7 @@ JobRunSummary JobRunsView::to_summary(const Run& run) const {
   out.set_job_label(run.job_label);
   out.set_build_request_id(run.build_request_id);
   for (const auto& ref : run.target_partitions) out.add_target_partitions(ref);
-  out.set_status_code(run.status);
-  out.set_status_name(response_status_name(run.status));
+  fill_status(&out, run.status);
   out.set_scheduled_at(run.scheduled_at);
   out.set_started_at(run.started_at);
   out.set_ended_at(run.ended_at);

@@ -18,8 +18,7 @@ PartitionStatusResponse to_partition_status_response(const std::string& ref,
   out.set_partition_ref(ref);
   out.set_as_of_idx(as_of_idx);
   if (entry.status == v1::PARTITION_UNKNOWN) return out;
-  out.set_status_code(entry.status);
-  out.set_status_name(response_status_name(entry.status));
+  fill_status(&out, entry.status);
   out.set_last_updated(entry.last_updated);
   out.set_last_idx(entry.last_idx);
   out.set_build_request_id(entry.build_request_id);

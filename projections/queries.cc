@@ -38,6 +38,21 @@ Status check_statuses(const char* field, const google::protobuf::RepeatedField<i
   return ok_status();
 }
 
+// The checks of a list request, in order: its page, `more` (what only that list has), its
+// min_idx and its status_filter against `valid`.
+template <class ListRequest, class More>
+Status check_list(const ListRequest& r, bool (*valid)(int), More more) {
+  if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
+  BEL_RETURN_IF_ERROR(more());
+  BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
+  return check_statuses("status_filter", r.status_filter(), valid);
+}
+
+template <class ListRequest>
+Status check_list(const ListRequest& r, bool (*valid)(int)) {
+  return check_list(r, valid, [] { return ok_status(); });
+}
+
 }  // namespace
 
 Status check_required(const char* field, const std::string& value) {
@@ -116,29 +131,18 @@ Status check_query(const Query& query) {
       return check_required("partition_ref", query.active_builds().partition_ref());
     case Query::kPartitionsList: {
       const auto& r = query.partitions_list();
-      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
-      if (!r.pattern().empty()) {
-        if (auto ok = check_glob(r.pattern()); !ok.ok()) return ok.error();
-      }
-      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(), v1::PartitionStatus_IsValid);
+      return check_list(r, v1::PartitionStatus_IsValid, [&] {
+        return r.pattern().empty() ? ok_status() : check_glob(r.pattern());
+      });
     }
     case Query::kBuildSummary:
       return check_required("build_request_id", query.build_summary().build_request_id());
-    case Query::kBuildsList: {
-      const auto& r = query.builds_list();
-      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
-      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(), v1::BuildRequestStatus_IsValid);
-    }
+    case Query::kBuildsList:
+      return check_list(query.builds_list(), v1::BuildRequestStatus_IsValid);
     case Query::kJobRun:
       return check_required("job_run_id", query.job_run().job_run_id());
-    case Query::kJobRunsList: {
-      const auto& r = query.job_runs_list();
-      if (auto page = check_page(r.limit(), r.offset()); !page.ok()) return page.error();
-      BEL_RETURN_IF_ERROR(check_min_idx(r.min_idx()));
-      return check_statuses("status_filter", r.status_filter(), v1::JobStatus_IsValid);
-    }
+    case Query::kJobRunsList:
+      return check_list(query.job_runs_list(), v1::JobStatus_IsValid);
     case Query::kJobMetrics:
       return check_required("job_label", query.job_metrics().job_label());
     case Query::kJobMetricsList:
@@ -154,31 +158,18 @@ Status check_query(const Query& query) {
 }
 
 std::string describe_query(const Query& query) {
-  switch (query.query_case()) {
-    case Query::kPartitionStatus:
-      return "partition_status(" + query.partition_status().partition_ref() + ")";
-    case Query::kActiveBuilds:
-      return "active_builds(" + query.active_builds().partition_ref() + ")";
-    case Query::kPartitionsList:
-      return "partitions_list";
-    case Query::kBuildSummary:
-      return "build_summary(" + query.build_summary().build_request_id() + ")";
-    case Query::kBuildsList:
-      return "builds_list";
-    case Query::kJobRun:
-      return "job_run(" + query.job_run().job_run_id() + ")";
-    case Query::kJobRunsList:
-      return "job_runs_list";
-    case Query::kJobMetrics:
-      return "job_metrics(" + query.job_metrics().job_label() + ")";
-    case Query::kJobMetricsList:
-      return "job_metrics_list";
-    case Query::kActivity:
-      return "activity";
-    case Query::QUERY_NOT_SET:
-      break;
+  if (query.query_case() == Query::QUERY_NOT_SET) return "empty query";
+  // The question's field name, as result_name does, and for a question about one key (a ref, id
+  // or label: a request of one string field) that key: "job_run(jr-1)".
+  const auto* field = Query::descriptor()->FindFieldByNumber(query.query_case());
+  const auto& question = query.GetReflection()->GetMessage(query, field);
+  const auto* fields = question.GetDescriptor();
+  std::string out = field->name();
+  if (fields->field_count() == 1 &&
+      fields->field(0)->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+    out += "(" + question.GetReflection()->GetString(question, fields->field(0)) + ")";
   }
-  return "empty query";
+  return out;
 }
 
 std::string_view result_name(const QueryResult& result) {

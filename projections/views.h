@@ -46,6 +46,13 @@ void set_page_totals(ListResponse* out, const Page& page, int returned, int64_t 
   out->set_has_more(static_cast<int64_t>(page.offset) + returned < total);
 }
 
+// Sets an answer's status_code and status_name (the names of SPEC section 4) to `status`.
+template <class Answer, class Enum>
+void fill_status(Answer* out, Enum status) {
+  out->set_status_code(status);
+  out->set_status_name(response_status_name(status));
+}
+
 // Counts keyed by an enum's numeric value; a key is erased when its count drops to 0, so a
 // response map built from it never lists zero counts.
 class StatusCounts {

@@ -19,33 +19,37 @@
 #include <utility>
 #include <vector>
 
-#include "storage/storage.h"
+#include "storage/storage_backend.h"
 
 namespace bel::storage {
 
-class MemoryStorage : public Storage {
+class MemoryStorage : public StorageBackend {
  public:
   // A fresh, empty log. `options.read_only` gives a log that refuses writes (and stays empty).
   MemoryStorage(std::string uri, StorageOptions options);
   ~MemoryStorage() override;
 
-  const std::string& uri() const override { return uri_; }
+  // Records the schema version (as the other backends do), so a writer answers get_meta alike.
   Status initialize() override;
-  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
-  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
-  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
-                                         int limit) override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Status save_snapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
-  Result<std::optional<std::string>> get_meta(const std::string& key) override;
-  Status set_meta(const std::string& key, const std::string& value) override;
-  Status save_snapshot(const Snapshot& snapshot) override;
-  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
-  StorageCounters counters() const override { return counters_; }
   Result<std::unique_ptr<Storage>> open_reader() override;
 
+ protected:
+  // Stages the batch without the lock (only the writer appends) and publishes it under it.
+  Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
+                               std::optional<int64_t> expected_last_idx) override;
+
  private:
+  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
+                         int limit) override;
+  Status write_meta(const std::string& key, const std::string& value) override;
+
   // The log shared by a writer and its readers.
   struct SharedLog {
     std::mutex mu;
@@ -56,14 +60,8 @@ class MemoryStorage : public Storage {
   };
 
   MemoryStorage(std::string uri, std::shared_ptr<SharedLog> log);  // a reader
-  Status check_writable(const char* what) const;
-  Status consult_fault_hook(FaultPoint point) const;
 
-  std::string uri_;
-  StorageOptions options_;
-  bool read_only_;
   std::shared_ptr<SharedLog> log_;
-  StorageCounters counters_;
 };
 
 }  // namespace bel::storage

@@ -59,7 +59,7 @@ int64_t column_int(const PGresult* r, int row, int col) {
 }  // namespace
 
 PostgresStorage::PostgresStorage(std::string uri, StorageOptions options)
-    : db_(std::move(uri)), options_(std::move(options)) {}
+    : StorageBackend(uri, std::move(options)), db_(std::move(uri)) {}
 
 Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string& uri,
                                                                StorageOptions options) {
@@ -68,15 +68,11 @@ Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string
   return storage;
 }
 
-Status PostgresStorage::consult_fault_hook(FaultPoint point) const {
-  return options_.fault_hook ? options_.fault_hook(point) : ok_status();
-}
-
 Result<std::string> PostgresStorage::schema_name() {
   if (!schema_.empty()) return schema_;
   auto r = db_.exec("SELECT current_schema()", {}, "initialize");
   if (!r.ok()) return r.error();
-  if (!options_.read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
+  if (!options().read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
     // The schema search_path names first does not exist yet: a writer creates it (a log of its
     // own in a shared database, options=-csearch_path%3Dname).
     auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
@@ -110,7 +106,7 @@ Result<std::string> PostgresStorage::schema_name() {
 Status PostgresStorage::initialize() {
   auto schema = schema_name();
   if (!schema.ok()) return schema.error();
-  if (options_.read_only) {
+  if (options().read_only) {
     auto version = get_meta(kSchemaVersionKey);
     if (!version.ok()) {
       return make_error(ErrorCode::storage_corrupt,
@@ -239,22 +235,13 @@ Error PostgresStorage::duplicate_error(const std::vector<BuildEvent>& events) {
   return duplicate_event_id_error(uri(), 0, ids.front());
 }
 
-Result<std::vector<int64_t>> PostgresStorage::append_batch(const std::vector<BuildEvent>& events) {
-  auto idxs = append(events, std::nullopt);
-  if (!idxs.ok()) return idxs.error();
-  return std::move(**idxs);
-}
-
 Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if_last(
     int64_t expected_last_idx, const std::vector<BuildEvent>& events) {
-  return append(events, expected_last_idx);
+  return append_checked(events, expected_last_idx);
 }
 
-Result<std::optional<std::vector<int64_t>>> PostgresStorage::append(
-    const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx) {
-  using Idxs = std::optional<std::vector<int64_t>>;
-  if (options_.read_only) return read_only_error(uri(), "append_batch");
-  if (events.empty()) return Idxs(std::vector<int64_t>{});
+Result<int64_t> PostgresStorage::commit_batch(const std::vector<BuildEvent>& events,
+                                              std::optional<int64_t> expected_last_idx) {
   auto written = [&]() -> Result<int64_t> {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "append: begin"));
     auto first_idx = insert_locked(events, expected_last_idx);
@@ -263,36 +250,14 @@ Result<std::optional<std::vector<int64_t>>> PostgresStorage::append(
     BEL_RETURN_IF_ERROR(db_.command("COMMIT", "append: commit"));
     return first_idx;
   }();
-  if (!written.ok()) {
-    db_.rollback();
-    ++counters_.failed_commits;
-    return written.error();
-  }
-  if (*written == 0) {  // the log moved on: nothing stored
-    db_.rollback();
-    return Idxs();
-  }
-  ++counters_.commits;
-  counters_.events_appended += static_cast<int64_t>(events.size());
-  std::vector<int64_t> idxs(events.size());
-  for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
-  return Idxs(std::move(idxs));
+  // Nothing stored on error, nor when the log moved on (0).
+  if (!written.ok() || *written == 0) db_.rollback();
+  return written;
 }
 
-Result<EventPage> PostgresStorage::list_events(int64_t since_idx, const EventFilter& filter,
-                                               int limit) {
-  BEL_RETURN_IF_ERROR(check_list_args(uri(), since_idx, filter, limit));
-  return scan(since_idx, /*backward=*/false, filter, limit);
-}
-
-Result<EventPage> PostgresStorage::list_events_backward(int64_t before_idx,
-                                                        const EventFilter& filter, int limit) {
-  BEL_RETURN_IF_ERROR(check_backward_args(uri(), before_idx, filter, limit));
-  return scan(before_idx, /*backward=*/true, filter, limit);
-}
-
-Result<EventPage> PostgresStorage::scan(int64_t bound_idx, bool backward,
+Result<EventPage> PostgresStorage::scan(ScanOrder order, int64_t bound_idx,
                                         const EventFilter& filter, int limit) {
+  const bool backward = order == ScanOrder::descending;
   // The SQL narrows the events down (an index where the filter allows); event_matches decides.
   // Rows come in chunks until limit + 1 events match (has_more) or the range is exhausted.
   EventPage page;
@@ -374,9 +339,7 @@ Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& 
   return std::optional<std::string>(column(r->get(), 0, 0));
 }
 
-Status PostgresStorage::set_meta(const std::string& key, const std::string& value) {
-  if (options_.read_only) return read_only_error(uri(), "set_meta");
-  BEL_RETURN_IF_ERROR(check_meta_key(uri(), key));
+Status PostgresStorage::write_meta(const std::string& key, const std::string& value) {
   auto r = db_.exec(
       "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
       "excluded.value",
@@ -386,7 +349,7 @@ Status PostgresStorage::set_meta(const std::string& key, const std::string& valu
 }
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
-  if (options_.read_only) return read_only_error(uri(), "save_snapshot");
+  if (options().read_only) return read_only_error(uri(), "save_snapshot");
   auto r = db_.exec(
       "INSERT INTO snapshots(view, version, applied_idx, data) VALUES($1, $2, $3, $4) "
       "ON CONFLICT (view, version) DO UPDATE SET applied_idx = excluded.applied_idx, "

@@ -36,35 +36,30 @@
 #include <vector>
 
 #include "storage/postgres_support.h"
-#include "storage/storage.h"
+#include "storage/storage_backend.h"
 
 namespace bel::storage {
 
-class PostgresStorage : public Storage {
+class PostgresStorage : public StorageBackend {
  public:
   // Connects. storage_unavailable when the server cannot be reached, unsupported_uri when the
   // URI does not parse.
   static Result<std::unique_ptr<PostgresStorage>> open(const std::string& uri,
                                                        StorageOptions options);
 
-  const std::string& uri() const override { return db_.uri(); }
   Status initialize() override;
-  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
   bool has_other_writers() const override { return true; }
   Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
       int64_t expected_last_idx, const std::vector<BuildEvent>& events) override;
-  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
-  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
-                                         int limit) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
+  Result<std::unique_ptr<Storage>> open_reader() override;
+
+  // The meta and snapshots tables.
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
-  Status set_meta(const std::string& key, const std::string& value) override;
   Status save_snapshot(const Snapshot& snapshot) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
-  StorageCounters counters() const override { return counters_; }
-  Result<std::unique_ptr<Storage>> open_reader() override;
 
   // Waits up to `timeout` for a commit by any process that NOTIFYs this log; true when one
   // arrived (or the connection broke and the caller should simply read again). Cheap to call in
@@ -74,20 +69,20 @@ class PostgresStorage : public Storage {
  private:
   PostgresStorage(std::string uri, StorageOptions options);
 
-  Status consult_fault_hook(FaultPoint point) const;
+  // BEGIN, insert_locked, COMMIT; rolled back when it fails or the log moved on.
+  Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
+                               std::optional<int64_t> expected_last_idx) override;
+  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
+                         int limit) override;
+  Status write_meta(const std::string& key, const std::string& value) override;
   // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
   // is set and the log has moved past it.
   Result<int64_t> insert_locked(const std::vector<BuildEvent>& events,
                                 std::optional<int64_t> expected_last_idx);
-  Result<std::optional<std::vector<int64_t>>> append(const std::vector<BuildEvent>& events,
-                                                     std::optional<int64_t> expected_last_idx);
   Error duplicate_error(const std::vector<BuildEvent>& events);
-  Result<EventPage> scan(int64_t bound_idx, bool backward, const EventFilter& filter, int limit);
   Result<std::string> schema_name();
 
   PgConnection db_;
-  StorageOptions options_;
-  StorageCounters counters_;
   std::string schema_;     // the connection's current schema, once known
   bool listening_ = false;
 };

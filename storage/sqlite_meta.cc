@@ -2,72 +2,84 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <functional>
+
 #include "storage/checks.h"
 #include "storage/sqlite_storage.h"
 #include "storage/sqlite_support.h"
 
 namespace bel::storage {
 
-Result<std::optional<std::string>> SqliteStorage::get_meta(const std::string& key) {
-  auto stmt = cached(get_meta_, "SELECT value FROM meta WHERE key = ?");
+// Runs the cached statement `slot` (`sql`) once, after `bind(stmt)`: the value of `read(stmt)`
+// when it yields a row, nothing when it is done (every write), an error naming `what` otherwise.
+template <class Row, class Bind, class Read>
+Result<std::optional<Row>> SqliteStorage::step_once(Statement& slot, const char* sql,
+                                                    const char* what, Bind bind, Read read) {
+  auto stmt = cached(slot, sql);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
-  bind_text(*stmt, 1, key);
+  bind(*stmt);
   int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  if (rc != SQLITE_ROW) return error(rc, "get_meta");
-  return std::optional<std::string>(column_string(*stmt, 0));
+  if (rc == SQLITE_DONE) return std::optional<Row>();
+  if (rc != SQLITE_ROW) return error(rc, what);
+  return std::optional<Row>(read(*stmt));
 }
 
-Status SqliteStorage::set_meta(const std::string& key, const std::string& value) {
-  if (options_.read_only) return read_only_error(uri_, "set_meta");
-  BEL_RETURN_IF_ERROR(check_meta_key(uri_, key));
-  auto stmt = cached(set_meta_,
-                     "INSERT INTO meta(key, value) VALUES(?, ?)"
-                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, key);
-  bind_text(*stmt, 2, value);
-  int rc = sqlite3_step(*stmt);
-  if (rc != SQLITE_DONE) return error(rc, "set_meta");
+Status SqliteStorage::write_once(Statement& slot, const char* sql, const char* what,
+                                 const std::function<void(sqlite3_stmt*)>& bind) {
+  auto done = step_once<bool>(slot, sql, what, bind, [](sqlite3_stmt*) { return true; });
+  if (!done.ok()) return done.error();
   return ok_status();
+}
+
+Result<std::optional<std::string>> SqliteStorage::get_meta(const std::string& key) {
+  return step_once<std::string>(
+      get_meta_, "SELECT value FROM meta WHERE key = ?", "get_meta",
+      [&](sqlite3_stmt* stmt) { bind_text(stmt, 1, key); },
+      [](sqlite3_stmt* stmt) { return column_string(stmt, 0); });
+}
+
+Status SqliteStorage::write_meta(const std::string& key, const std::string& value) {
+  return write_once(set_meta_,
+                    "INSERT INTO meta(key, value) VALUES(?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "set_meta", [&](sqlite3_stmt* stmt) {
+                      bind_text(stmt, 1, key);
+                      bind_text(stmt, 2, value);
+                    });
 }
 
 Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
-  if (options_.read_only && !options_.snapshots_only) {
-    return read_only_error(uri_, "save_snapshot");
+  if (options().read_only && !options().snapshots_only) {
+    return read_only_error(uri(), "save_snapshot");
   }
-  auto stmt = cached(save_snapshot_,
-                     "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
-                     " VALUES(?, ?, ?, ?)");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, snapshot.view);
-  sqlite3_bind_int(*stmt, 2, snapshot.version);
-  sqlite3_bind_int64(*stmt, 3, snapshot.applied_idx);
-  bind_blob(*stmt, 4, snapshot.data);
-  int rc = sqlite3_step(*stmt);
-  if (rc != SQLITE_DONE) return error(rc, "save_snapshot");
-  return ok_status();
+  return write_once(save_snapshot_,
+                    "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
+                    " VALUES(?, ?, ?, ?)",
+                    "save_snapshot", [&](sqlite3_stmt* stmt) {
+                      bind_text(stmt, 1, snapshot.view);
+                      sqlite3_bind_int(stmt, 2, snapshot.version);
+                      sqlite3_bind_int64(stmt, 3, snapshot.applied_idx);
+                      bind_blob(stmt, 4, snapshot.data);
+                    });
 }
 
 Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
-  auto stmt = cached(load_snapshot_,
-                     "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?");
-  if (!stmt.ok()) return stmt.error();
-  StatementReset reset(*stmt);
-  bind_text(*stmt, 1, view);
-  sqlite3_bind_int(*stmt, 2, version);
-  int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::optional<Snapshot>();
-  if (rc != SQLITE_ROW) return error(rc, "load_snapshot");
-  Snapshot snapshot;
-  snapshot.view = view;
-  snapshot.version = version;
-  snapshot.applied_idx = sqlite3_column_int64(*stmt, 0);
-  snapshot.data = column_string(*stmt, 1);
-  return std::optional<Snapshot>(std::move(snapshot));
+  return step_once<Snapshot>(
+      load_snapshot_, "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?",
+      "load_snapshot",
+      [&](sqlite3_stmt* stmt) {
+        bind_text(stmt, 1, view);
+        sqlite3_bind_int(stmt, 2, version);
+      },
+      [&](sqlite3_stmt* stmt) {
+        Snapshot snapshot;
+        snapshot.view = view;
+        snapshot.version = version;
+        snapshot.applied_idx = sqlite3_column_int64(stmt, 0);
+        snapshot.data = column_string(stmt, 1);
+        return snapshot;
+      });
 }
 
 }  // namespace bel::storage

@@ -29,6 +29,7 @@
 
 #include "messages/event_keys.h"
 #include "messages/types.h"
+#include "storage/storage_backend.h"
 
 namespace bel::storage {
 
@@ -40,9 +41,6 @@ struct IdxRange {
   int64_t after = 0;
   int64_t until = INT64_MAX;
 };
-
-// The order of a scan: list_events reads ascending idx, list_events_backward descending.
-enum class ScanOrder { ascending, descending };
 
 struct SqlQuery {
   std::string sql;

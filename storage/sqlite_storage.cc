@@ -28,7 +28,7 @@ constexpr size_t kEventIdsPerLookup = size_t{1} << SqliteStorage::kLookupStateme
 }  // namespace
 
 SqliteStorage::SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db)
-    : uri_(std::move(uri)), path_(std::move(path)), options_(std::move(options)), db_(db) {}
+    : StorageBackend(std::move(uri), std::move(options)), path_(std::move(path)), db_(db) {}
 
 SqliteStorage::~SqliteStorage() {
   // close_v2 waits for the member statements, finalized after this body, before closing.
@@ -104,12 +104,12 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
 }
 
 Error SqliteStorage::error(int rc, std::string_view what) const {
-  return sqlite_error(uri_, db_, rc, what);
+  return sqlite_error(uri(), db_, rc, what);
 }
 
 Result<sqlite3_stmt*> SqliteStorage::cached(Statement& slot, const char* sql) {
   if (!slot) {
-    auto stmt = prepare(db_, uri_, sql);
+    auto stmt = prepare(db_, uri(), sql);
     if (!stmt.ok()) return stmt.error();
     slot = std::move(*stmt);
   }
@@ -120,16 +120,11 @@ Result<sqlite3_stmt*> SqliteStorage::cached_list(const std::string& sql) {
   auto it = list_statements_.find(sql);
   if (it != list_statements_.end()) return it->second.get();
   if (list_statements_.size() >= kMaxCachedStatements) list_statements_.clear();
-  auto stmt = prepare(db_, uri_, sql);
+  auto stmt = prepare(db_, uri(), sql);
   if (!stmt.ok()) return stmt.error();
   sqlite3_stmt* raw = stmt->get();
   list_statements_.emplace(sql, std::move(*stmt));
   return raw;
-}
-
-Status SqliteStorage::consult_fault_hook(FaultPoint point) const {
-  if (!options_.fault_hook) return ok_status();
-  return options_.fault_hook(point);
 }
 
 void SqliteStorage::rollback() {
@@ -143,20 +138,20 @@ void SqliteStorage::rollback() {
 }
 
 Status SqliteStorage::initialize() {
-  if (options_.read_only) {
+  if (options().read_only) {
     // A reader writes nothing: it only checks that the log is one it can read.
-    auto version = read_schema_version(db_, uri_);
+    auto version = read_schema_version(db_, uri());
     if (!version.ok()) return version.error();
     if (*version == 0) {
       return make_error(ErrorCode::storage_corrupt,
-                        fmt::format("{}: not a bel log: the database has no tables", uri_));
+                        fmt::format("{}: not a bel log: the database has no tables", uri()));
     }
-    BEL_RETURN_IF_ERROR(check_not_too_new(uri_, *version));
+    BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
     if (*version < kSchemaVersion) {
       return make_error(ErrorCode::storage_unavailable,
                         fmt::format("{}: log schema version {} is older than this bel's ({}); "
                                     "open it once for writing to migrate it",
-                                    uri_, *version, kSchemaVersion));
+                                    uri(), *version, kSchemaVersion));
     }
     return ok_status();
   }
@@ -169,10 +164,10 @@ Status SqliteStorage::initialize() {
     if (rc != SQLITE_DONE) return error(rc, "initialize: begin");
   }
   auto migrated = [&]() -> Status {
-    auto version = read_schema_version(db_, uri_);
+    auto version = read_schema_version(db_, uri());
     if (!version.ok()) return version.error();
-    BEL_RETURN_IF_ERROR(check_not_too_new(uri_, *version));
-    BEL_RETURN_IF_ERROR(migrate(db_, uri_, *version));
+    BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
+    BEL_RETURN_IF_ERROR(migrate(db_, uri(), *version));
     auto commit = cached(commit_, "COMMIT");
     if (!commit.ok()) return commit.error();
     StatementReset reset(*commit);
@@ -187,7 +182,7 @@ Status SqliteStorage::initialize() {
   auto last = last_idx();
   if (!last.ok()) return last.error();
   committed_idx_ = *last;
-  auto indexed = read_indexed_idx(db_, uri_);
+  auto indexed = read_indexed_idx(db_, uri());
   if (!indexed.ok()) return indexed.error();
   indexed_idx_ = *indexed;
   kept_rows_.forget();
@@ -218,7 +213,7 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
   for (size_t i = 0; i < events.size(); ++i) {
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
     const BuildEvent* event = &events[i];
-    BEL_RETURN_IF_ERROR(serialize_payload(uri_, i, *event, without_idx, payload_));
+    BEL_RETURN_IF_ERROR(serialize_payload(uri(), i, *event, without_idx, payload_));
     const int64_t idx = first_idx + static_cast<int64_t>(i);
     {
       sqlite3_stmt* stmt = *insert_event;
@@ -231,7 +226,7 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
       bind_blob(stmt, 6, payload_);
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        return duplicate_event_id_error(uri_, i, event->event_id());
+        return duplicate_event_id_error(uri(), i, event->event_id());
       }
       if (rc != SQLITE_DONE) return error(rc, fmt::format("append #{}", i + 1));
     }
@@ -239,10 +234,8 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
   return first_idx;
 }
 
-Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<BuildEvent>& events) {
-  if (options_.read_only) return read_only_error(uri_, "append_batch");
-  if (events.empty()) return std::vector<int64_t>{};
-
+Result<int64_t> SqliteStorage::commit_batch(const std::vector<BuildEvent>& events,
+                                            std::optional<int64_t> /*expected_last_idx*/) {
   // BEGIN IMMEDIATE takes the write lock up front, so the idx read below stays the highest
   // until COMMIT even if another process writes to the same file.
   auto written = [&]() -> Result<int64_t> {
@@ -266,16 +259,11 @@ Result<std::vector<int64_t>> SqliteStorage::append_batch(const std::vector<Build
   }();
   if (!written.ok()) {
     rollback();
-    ++counters_.failed_commits;
     return written.error();
   }
-  ++counters_.commits;
-  counters_.events_appended += static_cast<int64_t>(events.size());
   kept_rows_.on_commit(events, *written, indexed_idx_, kIndexBatchEvents);
   committed_idx_ = *written + static_cast<int64_t>(events.size()) - 1;
-  std::vector<int64_t> idxs(events.size());
-  for (size_t i = 0; i < idxs.size(); ++i) idxs[i] = *written + static_cast<int64_t>(i);
-  return idxs;
+  return written;
 }
 
 Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
@@ -283,7 +271,7 @@ Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
   if (static_cast<int64_t>(query.params.size()) > max_params) {
     return make_error(ErrorCode::invalid_argument,
                       fmt::format("{}: list_events: filter has too many values ({}; at most {})",
-                                  uri_, query.params.size(), max_params));
+                                  uri(), query.params.size(), max_params));
   }
   auto stmt = cached_list(query.sql);
   if (!stmt.ok()) return stmt.error();
@@ -319,26 +307,23 @@ bool has_key_criterion(const EventFilter& f) {
 
 }  // namespace
 
-Result<EventPage> SqliteStorage::list_events(int64_t since_idx, const EventFilter& filter,
-                                             int limit) {
-  BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
-  return scan("list_events", IdxRange{since_idx}, since_idx, filter, limit, ScanOrder::ascending);
+Result<EventPage> SqliteStorage::scan(ScanOrder order, int64_t bound_idx,
+                                      const EventFilter& filter, int limit) {
+  if (order == ScanOrder::ascending) {
+    return scan_range("list_events", IdxRange{bound_idx}, bound_idx, filter, limit, order);
+  }
+  const IdxRange range{0, bound_idx == 0 ? INT64_MAX : bound_idx - 1};
+  return scan_range("list_events_backward", range, bound_idx, filter, limit, order);
 }
 
-Result<EventPage> SqliteStorage::list_events_backward(int64_t before_idx,
-                                                      const EventFilter& filter, int limit) {
-  BEL_RETURN_IF_ERROR(check_backward_args(uri_, before_idx, filter, limit));
-  const IdxRange range{0, before_idx == 0 ? INT64_MAX : before_idx - 1};
-  return scan("list_events_backward", range, before_idx, filter, limit, ScanOrder::descending);
-}
-
-Result<EventPage> SqliteStorage::scan(const char* call, IdxRange range, int64_t start_idx,
-                                      const EventFilter& filter, int limit, ScanOrder order) {
+Result<EventPage> SqliteStorage::scan_range(const char* call, IdxRange range, int64_t start_idx,
+                                            const EventFilter& filter, int limit,
+                                            ScanOrder order) {
   const int max_pattern = sqlite3_limit(db_, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1);
   for (const auto& pattern : filter.partition_patterns()) {
     if (static_cast<int64_t>(pattern.size()) > max_pattern) {
       return make_error(ErrorCode::invalid_argument,
-                        fmt::format("{}: {}: filter pattern of {} bytes is longer than {}", uri_,
+                        fmt::format("{}: {}: filter pattern of {} bytes is longer than {}", uri(),
                                     call, pattern.size(), max_pattern));
     }
   }
@@ -349,8 +334,8 @@ Result<EventPage> SqliteStorage::scan(const char* call, IdxRange range, int64_t 
   // unindexed tail above it by decoding each event. The watermark only moves up and the index is
   // exact below it, so a watermark read before an indexer commit still gives the right answer.
   int64_t indexed = indexed_idx_;
-  if (uses_keys && options_.read_only) {
-    auto stored = read_indexed_idx(db_, uri_);
+  if (uses_keys && options().read_only) {
+    auto stored = read_indexed_idx(db_, uri());
     if (!stored.ok()) return stored.error();
     indexed = *stored;
   }
@@ -420,7 +405,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     if (!event->ParseFromArray(sqlite3_column_blob(*stmt, 1), sqlite3_column_bytes(*stmt, 1))) {
       return make_error(
           ErrorCode::storage_corrupt,
-          fmt::format("{}: list_events: the payload of idx {} does not parse", uri_, idx));
+          fmt::format("{}: list_events: the payload of idx {} does not parse", uri(), idx));
     }
     if (check_here && !event_matches(filter, *event)) {
       events->RemoveLast();
@@ -438,17 +423,17 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
 }
 
 Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {
-  if (options_.read_only) return read_only_error(uri_, "catch_up_indexes");
+  if (options().read_only) return read_only_error(uri(), "catch_up_indexes");
   if (max_events <= 0 || unindexed_events() == 0) return int64_t{0};
   Result<IndexProgress> done = IndexProgress{};
   if (kept_rows_.tracked()) {
     const int64_t until = std::min(committed_idx_, indexed_idx_ + max_events);
-    done = index_rows(db_, uri_, kept_rows_.take(until), indexed_idx_, until,
-                      options_.durability_full);
+    done = index_rows(db_, uri(), kept_rows_.take(until), indexed_idx_, until,
+                      options().durability_full);
     // The rows taken are gone: after a failure the events are read back.
     if (!done.ok() || done->indexed_idx != until) kept_rows_.forget();
   } else {
-    done = index_events(db_, uri_, max_events, options_.durability_full);
+    done = index_events(db_, uri(), max_events, options().durability_full);
   }
   if (!done.ok()) return done.error();
   indexed_idx_ = done->indexed_idx;
@@ -457,7 +442,7 @@ Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {
 }
 
 int64_t SqliteStorage::unindexed_events() const {
-  return options_.read_only ? 0 : std::max<int64_t>(0, committed_idx_ - indexed_idx_);
+  return options().read_only ? 0 : std::max<int64_t>(0, committed_idx_ - indexed_idx_);
 }
 
 Result<sqlite3_stmt*> SqliteStorage::lookup_statement(size_t n) {
@@ -468,7 +453,7 @@ Result<sqlite3_stmt*> SqliteStorage::lookup_statement(size_t n) {
     std::string sql = "SELECT idx, payload FROM events WHERE event_id IN (?";
     for (size_t i = 1; i < (size_t{1} << slot); ++i) sql += ", ?";
     sql += ")";
-    auto stmt = prepare(db_, uri_, sql);
+    auto stmt = prepare(db_, uri(), sql);
     if (!stmt.ok()) return stmt.error();
     cached_stmt = std::move(*stmt);
   }
@@ -505,7 +490,7 @@ Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
         return make_error(ErrorCode::storage_corrupt,
                           fmt::format("{}: find_by_event_ids: the payload of idx {} does not "
                                       "parse",
-                                      uri_, idx));
+                                      uri(), idx));
       }
       stored.event.set_idx(idx);
       found.push_back(std::move(stored));
@@ -526,8 +511,8 @@ Result<int64_t> SqliteStorage::last_idx() {
 Result<std::unique_ptr<Storage>> SqliteStorage::open_reader() {
   StorageOptions reader_options;
   reader_options.read_only = true;
-  reader_options.durability_full = options_.durability_full;
-  auto reader = open(uri_, path_, reader_options);
+  reader_options.durability_full = options().durability_full;
+  auto reader = open(uri(), path_, reader_options);
   if (!reader.ok()) return reader.error();
   return std::unique_ptr<Storage>(std::move(*reader));
 }

@@ -20,6 +20,7 @@
 #ifndef BEL_STORAGE_SQLITE_STORAGE_H_
 #define BEL_STORAGE_SQLITE_STORAGE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -29,7 +30,7 @@
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_support.h"
-#include "storage/storage.h"
+#include "storage/storage_backend.h"
 
 struct sqlite3;
 
@@ -37,7 +38,7 @@ namespace bel::storage {
 
 class WriterLock;
 
-class SqliteStorage final : public Storage {
+class SqliteStorage final : public StorageBackend {
  public:
   // How long a connection waits for another connection's lock before failing with
   // storage_unavailable ("database is locked").
@@ -64,32 +65,42 @@ class SqliteStorage final : public Storage {
                                                      const StorageOptions& options);
   ~SqliteStorage() override;
 
-  const std::string& uri() const override { return uri_; }
   // Writer: creates or migrates the schema in one transaction. Read-only handle: writes nothing
   // and checks the log instead (storage_corrupt for a database that is not a bel log,
   // schema_too_new, or storage_unavailable for an older log that needs a writer to migrate it).
   Status initialize() override;
-  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
-  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override;
-  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
-                                         int limit) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
-  Result<std::optional<std::string>> get_meta(const std::string& key) override;
-  Status set_meta(const std::string& key, const std::string& value) override;
-  Status save_snapshot(const Snapshot& snapshot) override;
-  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
-  StorageCounters counters() const override { return counters_; }
   Result<int64_t> catch_up_indexes(int64_t max_events) override;
   int64_t unindexed_events() const override;
   Result<std::unique_ptr<Storage>> open_reader() override;
 
+  // The meta and snapshots tables (storage/sqlite_meta.cc).
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Status save_snapshot(const Snapshot& snapshot) override;
+  Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+
  private:
   SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db);
 
+  // BEGIN IMMEDIATE, insert_batch, COMMIT; rolled back whole on error.
+  Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
+                               std::optional<int64_t> expected_last_idx) override;
+  // scan_range over the idx range of list_events or list_events_backward.
+  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
+                         int limit) override;
+  Status write_meta(const std::string& key, const std::string& value) override;
+
   // The statement in `slot`, prepared on first use.
   Result<sqlite3_stmt*> cached(Statement& slot, const char* sql);
+  // The meta and snapshot statements (sqlite_meta.cc): `slot` run once after `bind`; step_once
+  // reads the row it yields, if any, with `read`.
+  template <class Row, class Bind, class Read>
+  Result<std::optional<Row>> step_once(Statement& slot, const char* sql, const char* what,
+                                       Bind bind, Read read);
+  Status write_once(Statement& slot, const char* sql, const char* what,
+                    const std::function<void(sqlite3_stmt*)>& bind);
   // The list_events statement for `sql`, prepared on first use (the text depends only on the
   // filter's shape, so a handful of entries serve a whole run).
   Result<sqlite3_stmt*> cached_list(const std::string& sql);
@@ -108,9 +119,8 @@ class SqliteStorage final : public Storage {
                    EventPage& page, ScanOrder order = ScanOrder::ascending);
   // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
   // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
-  Result<EventPage> scan(const char* call, IdxRange range, int64_t start_idx,
-                         const EventFilter& filter, int limit, ScanOrder order);
-  Status consult_fault_hook(FaultPoint point) const;
+  Result<EventPage> scan_range(const char* call, IdxRange range, int64_t start_idx,
+                               const EventFilter& filter, int limit, ScanOrder order);
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
   // Rolls back the open transaction, if SQLite has not already done so.
@@ -120,11 +130,8 @@ class SqliteStorage final : public Storage {
   // Writer: the log file's writer lock, released after the connection closes (declared first so
   // that it is destroyed last).
   std::unique_ptr<WriterLock> lock_;
-  std::string uri_;
   std::string path_;
-  StorageOptions options_;
   sqlite3* db_;
-  StorageCounters counters_;
   int64_t committed_idx_ = 0;  // writer: the last committed idx, kept by initialize/append_batch
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
   KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes

@@ -10,20 +10,21 @@ StdoutStorage::StdoutStorage(StorageOptions options)
     : MemoryStorage("stdout", options),
       sink_(options.stdout_sink != nullptr ? options.stdout_sink : stdout) {}
 
-Result<std::vector<int64_t>> StdoutStorage::append_batch(const std::vector<BuildEvent>& events) {
-  auto idxs = MemoryStorage::append_batch(events);
-  if (!idxs.ok()) return idxs;
+Result<int64_t> StdoutStorage::commit_batch(const std::vector<BuildEvent>& events,
+                                            std::optional<int64_t> expected_last_idx) {
+  auto first_idx = MemoryStorage::commit_batch(events, expected_last_idx);
+  if (!first_idx.ok()) return first_idx;
   std::string lines;
   BuildEvent printed;
   for (size_t i = 0; i < events.size(); ++i) {
     printed = events[i];
-    printed.set_idx((*idxs)[i]);
+    printed.set_idx(*first_idx + static_cast<int64_t>(i));
     lines += to_json(printed);
     lines += '\n';
   }
   std::fwrite(lines.data(), 1, lines.size(), sink_);
   std::fflush(sink_);
-  return idxs;
+  return first_idx;
 }
 
 }  // namespace bel::storage

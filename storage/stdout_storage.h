@@ -22,9 +22,11 @@ class StdoutStorage final : public MemoryStorage {
  public:
   explicit StdoutStorage(StorageOptions options);
 
-  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override;
-
  private:
+  // MemoryStorage's commit, then the printing.
+  Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
+                               std::optional<int64_t> expected_last_idx) override;
+
   std::FILE* sink_;
 };
 

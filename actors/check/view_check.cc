@@ -26,18 +26,21 @@ std::string shorten(std::string text, size_t max_chars) {
 
 size_t index_of(ViewKind kind) { return static_cast<size_t>(kind); }
 
-// has_more of a list answer; false for every other answer.
+// The answer `r` holds and its field `name` (as_of_idx, has_more), found by reflection as
+// result_name does; nullptr when no answer is set or that answer has no such field.
+const google::protobuf::FieldDescriptor* answer_field(const QueryResult& r, const char* name,
+                                                      const google::protobuf::Message** answer) {
+  if (r.result_case() == QueryResult::RESULT_NOT_SET) return nullptr;
+  const auto* which = QueryResult::descriptor()->FindFieldByNumber(r.result_case());
+  *answer = &r.GetReflection()->GetMessage(r, which);
+  return (*answer)->GetDescriptor()->FindFieldByName(name);
+}
+
+// has_more of a list answer; false for every other answer (only lists have the field).
 bool has_more_of(const QueryResult& r) {
-  switch (r.result_case()) {
-    case QueryResult::kPartitionsList:
-      return r.partitions_list().has_more();
-    case QueryResult::kBuildsList:
-      return r.builds_list().has_more();
-    case QueryResult::kJobRunsList:
-      return r.job_runs_list().has_more();
-    default:
-      return false;
-  }
+  const google::protobuf::Message* answer = nullptr;
+  const auto* field = answer_field(r, "has_more", &answer);
+  return field != nullptr && answer->GetReflection()->GetBool(*answer, field);
 }
 
 // describe_query, with the page of a list: "builds_list(offset 1000)".
@@ -103,32 +106,11 @@ void wait_for_views(const actors::ApiClient& client, int64_t idx, std::chrono::m
 }
 // ---- comparing answers ----
 
+// Every answer carries as_of_idx; 0 when none is set.
 int64_t as_of_idx_of(const QueryResult& r) {
-  switch (r.result_case()) {
-    case QueryResult::kPartitionStatus:
-      return r.partition_status().as_of_idx();
-    case QueryResult::kActiveBuilds:
-      return r.active_builds().as_of_idx();
-    case QueryResult::kPartitionsList:
-      return r.partitions_list().as_of_idx();
-    case QueryResult::kBuildSummary:
-      return r.build_summary().as_of_idx();
-    case QueryResult::kBuildsList:
-      return r.builds_list().as_of_idx();
-    case QueryResult::kJobRun:
-      return r.job_run().as_of_idx();
-    case QueryResult::kJobRunsList:
-      return r.job_runs_list().as_of_idx();
-    case QueryResult::kJobMetrics:
-      return r.job_metrics().as_of_idx();
-    case QueryResult::kJobMetricsList:
-      return r.job_metrics_list().as_of_idx();
-    case QueryResult::kActivity:
-      return r.activity().as_of_idx();
-    case QueryResult::RESULT_NOT_SET:
-      return 0;
-  }
-  return 0;
+  const google::protobuf::Message* answer = nullptr;
+  const auto* field = answer_field(r, "as_of_idx", &answer);
+  return field == nullptr ? 0 : answer->GetReflection()->GetInt64(*answer, field);
 }
 
 std::optional<std::string> answer_difference(const Result<QueryResult>& from_view,

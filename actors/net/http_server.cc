@@ -7,6 +7,7 @@
 
 #include <cassert>
 #include <cstring>
+#include <utility>
 
 #include "actors/net/token.h"
 
@@ -57,29 +58,16 @@ class CountingPool : public httplib::TaskQueue {
 }  // namespace
 
 int http_status(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::invalid_argument:
-    case ErrorCode::unsupported_uri:
-      return 400;
-    case ErrorCode::unauthorized:
-      return 401;
-    case ErrorCode::not_found:
-      return 404;
-    case ErrorCode::invalid_transition:
-    case ErrorCode::duplicate_event_id:
-      return 409;
-    case ErrorCode::invalid_event:
-      return 422;
-    case ErrorCode::overloaded:
-      return 429;
-    case ErrorCode::storage_unavailable:
-      return 503;
-    case ErrorCode::timeout:
-      return 504;
-    case ErrorCode::storage_corrupt:
-    case ErrorCode::schema_too_new:
-    case ErrorCode::internal:
-      return 500;
+  // Every other code (storage_corrupt, schema_too_new, internal) is the server's fault: 500.
+  static constexpr std::pair<ErrorCode, int> kStatuses[] = {
+      {ErrorCode::invalid_argument, 400},    {ErrorCode::unsupported_uri, 400},
+      {ErrorCode::unauthorized, 401},        {ErrorCode::not_found, 404},
+      {ErrorCode::invalid_transition, 409},  {ErrorCode::duplicate_event_id, 409},
+      {ErrorCode::invalid_event, 422},       {ErrorCode::overloaded, 429},
+      {ErrorCode::storage_unavailable, 503}, {ErrorCode::timeout, 504},
+  };
+  for (const auto& [known, status] : kStatuses) {
+    if (known == code) return status;
   }
   return 500;
 }

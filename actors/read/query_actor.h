@@ -21,12 +21,11 @@
 
 namespace bel::actors {
 
-using QueryActor = caf::typed_actor<
+// fallback_atom: always from a scan (what views hand back; also `bel check`'s reference answer).
+// overloaded when max_fallbacks_in_flight scans run and max_waiting_fallbacks wait.
+using QueryActor = FallbackActor::extend<
     // invalid_argument at once for a bad query; else the view's answer or the fallback's.
     caf::replies_to<query_atom, Query>::with<QueryResult>,
-    // Always from a scan (what views hand back; also `bel check`'s reference answer).
-    // overloaded when max_fallbacks_in_flight scans run and max_waiting_fallbacks wait.
-    caf::replies_to<fallback_atom, Query>::with<QueryResult>,
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
     // The current actor of a view (a ViewKind as int32); an invalid handle means none.
     caf::reacts_to<set_atom, int32_t, ViewActor>,

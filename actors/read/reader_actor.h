@@ -22,12 +22,15 @@
 
 namespace bel::actors {
 
-using ReaderActor = caf::typed_actor<
+// Whatever answers a query from a scan of the log: the query actor (which spreads the scans over
+// its readers) or a single reader.
+using FallbackActor = caf::typed_actor<caf::replies_to<fallback_atom, Query>::with<QueryResult>>;
+
+// fallback_atom: the answer to `query` from a scan of the log as of its last committed idx.
+// timeout when that idx is below the query's min_idx (the events asked for are not committed yet).
+using ReaderActor = FallbackActor::extend<
     // list_events (SPEC 3.1); errors as the storage's (invalid_argument for bad arguments).
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
-    // The answer to `query` from a scan of the log as of its last committed idx. timeout when
-    // that idx is below the query's min_idx (the events asked for are not committed yet).
-    caf::replies_to<fallback_atom, Query>::with<QueryResult>,
     // The newest snapshot of (view, version); applied_idx 0 and no data when there is none.
     caf::replies_to<load_atom, std::string, int32_t>::with<ViewSnapshot>,
     // The log's last committed idx.

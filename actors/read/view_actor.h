@@ -1,5 +1,6 @@
-// The interface of a projection actor (one per query view) and of what answers fallback queries,
-// as typed actor handles. The generic implementation is in projection_actor.h.
+// The interface of a projection actor (one per query view) as a typed actor handle; what answers
+// its fallback queries (FallbackActor) is in reader_actor.h. The generic implementation is in
+// projection_actor.h.
 //
 //   ViewActor view = spawn_view_actor(system, ViewKind::partition_status, deps, {});
 //   self->request(view, kTimeout, query_atom::value, query).then(...);
@@ -20,10 +21,6 @@
 #include "projections/queries.h"
 
 namespace bel::actors {
-
-// Whatever answers a query from a scan of the log: the query actor (which spreads the scans over
-// its readers) or a single reader.
-using FallbackActor = caf::typed_actor<caf::replies_to<fallback_atom, Query>::with<QueryResult>>;
 
 using ViewActor = caf::typed_actor<
     // Answers from the view once it reflects min_idx_of(query); hands the query to the fallback

@@ -76,22 +76,35 @@ Status answer_ack(httplib::Response& res, const Result<AppendAck>& ack) {
   return ok_status();
 }
 
-// Parses every ?status= value with `parse` into `out`.
-template <class Parse, class Field>
-Status status_params(const httplib::Request& req, Parse parse, Field* out) {
-  for (const auto& text : list_param(req, "status")) {
-    auto status = parse(text);
-    if (!status.ok()) return status.error().with_context("query parameter status=" + text);
-    out->Add(*status);
-  }
-  return ok_status();
-}
-
 // Declares `var` as the value of `expr` (a Result), or returns its error.
 #define BEL_ASSIGN_PARAM(var, expr)            \
   auto var##_r = (expr);                       \
   if (!var##_r.ok()) return var##_r.error(); \
   const auto var = *var##_r
+
+// ?limit= (0..1000) and ?offset= into a list request.
+template <class ListRequest>
+Status page_params(const httplib::Request& req, ListRequest* q) {
+  BEL_ASSIGN_PARAM(limit, int_param(req, "limit", 0, 0, 1000));
+  BEL_ASSIGN_PARAM(offset, int_param(req, "offset", 0, 0, INT32_MAX));
+  q->set_limit(static_cast<int32_t>(limit));
+  q->set_offset(static_cast<int32_t>(offset));
+  return ok_status();
+}
+
+// GET `pattern`, whose path part is the key (`what`) of a question to one repository:
+// (r->*repo.*ask)(key, ?min_idx=).
+template <class Repo, class Message>
+void key_route(HttpServer& server, const std::shared_ptr<Repos>& r, const std::string& pattern,
+               const std::string& what, Repo Repos::*repo,
+               Result<Message> (Repo::*ask)(const std::string&, int64_t) const) {
+  route(server, false, pattern, what, {"min_idx"},
+        [r, repo, ask](const httplib::Request& req, const std::string& key,
+                       httplib::Response& res) -> Status {
+          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
+          return answer(res, ((*r).*repo.*ask)(key, min_idx));
+        });
+}
 
 void add_read_routes(HttpServer& server, std::shared_ptr<Repos> r) {
   const std::vector<const char*> page = {"limit", "offset", "status", "min_idx"};
@@ -103,19 +116,13 @@ void add_read_routes(HttpServer& server, std::shared_ptr<Repos> r) {
   route(server, false, api("builds"), "", page,
         [r](const httplib::Request& req, const std::string&, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          BEL_ASSIGN_PARAM(limit, int_param(req, "limit", 0, 0, 1000));
-          BEL_ASSIGN_PARAM(offset, int_param(req, "offset", 0, 0, INT32_MAX));
           BuildsListRequest q;
-          q.set_limit(static_cast<int32_t>(limit));
-          q.set_offset(static_cast<int32_t>(offset));
+          BEL_RETURN_IF_ERROR(page_params(req, &q));
           BEL_RETURN_IF_ERROR(status_params(req, parse_build_request_status, q.mutable_status_filter()));
           return answer(res, r->builds.list(q, min_idx));
         });
-  route(server, false, api("builds/") + kPart, "build request id", {"min_idx"},
-        [r](const httplib::Request& req, const std::string& id, httplib::Response& res) -> Status {
-          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          return answer(res, r->builds.show(id, min_idx));
-        });
+  key_route(server, r, api("builds/") + kPart, "build request id", &Repos::builds,
+            &BuildsRepository::show);
   auto events_route = [&server, r](const std::string& pattern, const std::string& what,
                                    auto read) {
     route(server, false, pattern, what, {"since", "limit", "min_idx"},
@@ -139,58 +146,38 @@ void add_read_routes(HttpServer& server, std::shared_ptr<Repos> r) {
   route(server, false, api("partitions"), "", {"limit", "offset", "status", "pattern", "min_idx"},
         [r](const httplib::Request& req, const std::string&, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          BEL_ASSIGN_PARAM(limit, int_param(req, "limit", 0, 0, 1000));
-          BEL_ASSIGN_PARAM(offset, int_param(req, "offset", 0, 0, INT32_MAX));
-          BEL_ASSIGN_PARAM(pattern, string_param(req, "pattern"));
           PartitionsListRequest q;
-          q.set_limit(static_cast<int32_t>(limit));
-          q.set_offset(static_cast<int32_t>(offset));
+          BEL_RETURN_IF_ERROR(page_params(req, &q));
+          BEL_ASSIGN_PARAM(pattern, string_param(req, "pattern"));
           q.set_pattern(pattern);
           BEL_RETURN_IF_ERROR(status_params(req, parse_partition_status, q.mutable_status_filter()));
           return answer(res, r->partitions.list(q, min_idx));
         });
-  route(server, false, api("partitions/") + kPart, "partition ref", {"min_idx"},
-        [r](const httplib::Request& req, const std::string& ref, httplib::Response& res) -> Status {
-          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          return answer(res, r->partitions.status(ref, min_idx));
-        });
-  route(server, false, api("partitions/") + kPart + "/active-builds", "partition ref",
-        {"min_idx"},
-        [r](const httplib::Request& req, const std::string& ref, httplib::Response& res) -> Status {
-          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          return answer(res, r->partitions.active_builds(ref, min_idx));
-        });
+  key_route(server, r, api("partitions/") + kPart, "partition ref", &Repos::partitions,
+            &PartitionsRepository::status);
+  key_route(server, r, api("partitions/") + kPart + "/active-builds", "partition ref",
+            &Repos::partitions, &PartitionsRepository::active_builds);
   route(server, false, api("jobs"), "", {"min_idx"},
         [r](const httplib::Request& req, const std::string&, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
           return answer(res, r->jobs.list(min_idx));
         });
-  route(server, false, api("jobs/") + kPart, "job label", {"min_idx"},
-        [r](const httplib::Request& req, const std::string& label, httplib::Response& res) -> Status {
-          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          return answer(res, r->jobs.metrics(label, min_idx));
-        });
+  key_route(server, r, api("jobs/") + kPart, "job label", &Repos::jobs, &JobsRepository::metrics);
   route(server, false, api("job-runs"), "",
         {"limit", "offset", "status", "job_label", "build_request_id", "min_idx"},
         [r](const httplib::Request& req, const std::string&, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          BEL_ASSIGN_PARAM(limit, int_param(req, "limit", 0, 0, 1000));
-          BEL_ASSIGN_PARAM(offset, int_param(req, "offset", 0, 0, INT32_MAX));
+          JobRunsListRequest q;
+          BEL_RETURN_IF_ERROR(page_params(req, &q));
           BEL_ASSIGN_PARAM(label, string_param(req, "job_label"));
           BEL_ASSIGN_PARAM(build, string_param(req, "build_request_id"));
-          JobRunsListRequest q;
-          q.set_limit(static_cast<int32_t>(limit));
-          q.set_offset(static_cast<int32_t>(offset));
           q.set_job_label(label);
           q.set_build_request_id(build);
           BEL_RETURN_IF_ERROR(status_params(req, parse_job_status, q.mutable_status_filter()));
           return answer(res, r->runs.list(q, min_idx));
         });
-  route(server, false, api("job-runs/") + kPart, "job run id", {"min_idx"},
-        [r](const httplib::Request& req, const std::string& id, httplib::Response& res) -> Status {
-          BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
-          return answer(res, r->runs.show(id, min_idx));
-        });
+  key_route(server, r, api("job-runs/") + kPart, "job run id", &Repos::runs,
+            &JobRunsRepository::show);
   std::vector<const char*> events_params = {"since", "limit", "min_idx"};
   events_params.insert(events_params.end(), kFilterParams.begin(), kFilterParams.end());
   route(server, false, api("events"), "", events_params,

@@ -112,11 +112,7 @@ Result<std::string> builds_page(ApiClient& client, const httplib::Request& req) 
   if (!offset.ok()) return offset.error();
   BuildsListRequest q;
   q.set_offset(static_cast<int32_t>(*offset));
-  for (const auto& text : list_param(req, "status")) {
-    auto status = parse_build_request_status(text);
-    if (!status.ok()) return status.error();
-    q.add_status_filter(*status);
-  }
+  BEL_RETURN_IF_ERROR(status_params(req, parse_build_request_status, q.mutable_status_filter()));
   auto list = BuildsRepository(client).list(q, page_read_point(client));
   if (!list.ok()) return list.error();
   Html h;
@@ -132,11 +128,7 @@ Result<std::string> partitions_page(ApiClient& client, const httplib::Request& r
   PartitionsListRequest q;
   q.set_offset(static_cast<int32_t>(*offset));
   q.set_pattern(req.get_param_value("pattern"));
-  for (const auto& text : list_param(req, "status")) {
-    auto status = parse_partition_status(text);
-    if (!status.ok()) return status.error();
-    q.add_status_filter(*status);
-  }
+  BEL_RETURN_IF_ERROR(status_params(req, parse_partition_status, q.mutable_status_filter()));
   auto list = PartitionsRepository(client).list(q, page_read_point(client));
   if (!list.ok()) return list.error();
   Html h;

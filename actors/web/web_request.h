@@ -45,6 +45,19 @@ Result<std::string> string_param(const httplib::Request& request, const char* na
 // Every value of parameter `name`, each value also split at commas.
 std::vector<std::string> list_param(const httplib::Request& request, const char* name);
 
+// Parses every ?status= value (list_param) with `parse` (e.g. parse_job_status) into `out`, a
+// list request's status_filter; the error of the first that does not parse, prefixed
+// "query parameter status=<value>".
+template <class Parse, class Field>
+Status status_params(const httplib::Request& request, Parse parse, Field* out) {
+  for (const auto& text : list_param(request, "status")) {
+    auto status = parse(text);
+    if (!status.ok()) return status.error().with_context("query parameter status=" + text);
+    out->Add(*status);
+  }
+  return ok_status();
+}
+
 // ?min_idx= (0 when absent).
 Result<int64_t> min_idx_param(const httplib::Request& request);
 // The SPEC 3.2 filter from the parameters partition_refs, partition_patterns, job_labels,
