@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -129,62 +130,83 @@ std::string ActivityView::serialize() const {
 }
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
-  snap::ActivitySnapshot s;
+  using Snapshot = snap::ActivitySnapshot;
+  Snapshot s;
   ActivityView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   view.event_count_ = s.event_count();
-  for (const auto& b : s.build_requests()) {
-    auto status = static_cast<BuildRequestStatus>(b.status_code());
-    if (!view.builds_.emplace(b.id(), status).second) {
-      return snapshot_error(kName, "build request " + b.id() + " appears twice");
-    }
-    view.build_counts_.add(status, 1);
-  }
-  for (const auto& p : s.partitions()) {
-    auto slot = view.partitions_.restore_entry(p);
-    if (!slot.ok()) return snapshot_error(kName, slot.error().message);
-    view.partition_counts_.add(p.status_code(), 1);
-    ++view.known_partitions_;
-  }
-  if (s.recent_builds_size() > kRecentCount || s.recent_partitions_size() > kRecentCount) {
+  snap::IdStatus id_status;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kBuildRequestsFieldNumber, &id_status,
+      [&](const snap::IdStatus& b) -> Status {
+        auto status = static_cast<BuildRequestStatus>(b.status_code());
+        if (!view.builds_.emplace(b.id(), status).second) {
+          return snapshot_error(kName, "build request " + b.id() + " appears twice");
+        }
+        view.build_counts_.add(status, 1);
+        return ok_status();
+      }));
+  snap::PartitionStatusEntry entry;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kPartitionsFieldNumber, &entry,
+      [&](const snap::PartitionStatusEntry& p) -> Status {
+        auto slot = view.partitions_.restore_entry(p);
+        if (!slot.ok()) return snapshot_error(kName, slot.error().message);
+        view.partition_counts_.add(p.status_code(), 1);
+        ++view.known_partitions_;
+        return ok_status();
+      }));
+  if (count_snapshot_entries(bytes, Snapshot::kRecentBuildsFieldNumber) > kRecentCount ||
+      count_snapshot_entries(bytes, Snapshot::kRecentPartitionsFieldNumber) > kRecentCount) {
     return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
   }
-  for (const auto& b : s.recent_builds()) {
-    auto state = BuildSummaryState::from_snapshot(b);
-    if (!state.ok()) return snapshot_error(kName, state.error().message);
-    auto known = view.builds_.find(state->build_request_id);
-    if (known == view.builds_.end() || known->second != state->status) {
-      return snapshot_error(kName, "recent build request " + state->build_request_id +
-                                       " does not match its status entry");
-    }
-    if (!view.recent_builds_.empty() && view.recent_builds_.back().first_idx <= state->first_idx) {
-      return snapshot_error(kName, "recent build requests out of order");
-    }
-    for (const auto& other : view.recent_builds_) {
-      if (other.build_request_id == state->build_request_id) {
-        return snapshot_error(kName,
-                              "recent build request " + other.build_request_id + " appears twice");
-      }
-    }
-    view.recent_builds_.push_back(std::move(*state));
-  }
-  const snap::PartitionStatusEntry* previous = nullptr;
-  for (const auto& p : s.recent_partitions()) {
-    auto slot = view.partitions_.find(p.partition_ref());
-    if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
-        view.partitions_.entry(*slot).last_idx != p.last_idx()) {
-      return snapshot_error(
-          kName, "recent partition " + p.partition_ref() + " does not match its status entry");
-    }
-    // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
-    if (previous != nullptr &&
-        (previous->last_idx() < p.last_idx() || (previous->last_idx() == p.last_idx() &&
-                                                 previous->partition_ref() >= p.partition_ref()))) {
-      return snapshot_error(kName, "recent partitions out of order");
-    }
-    previous = &p;
-    view.recent_partitions_.push_back(*slot);
-  }
+  snap::BuildState build;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kRecentBuildsFieldNumber, &build,
+      [&](const snap::BuildState& b) -> Status {
+        auto state = BuildSummaryState::from_snapshot(b);
+        if (!state.ok()) return snapshot_error(kName, state.error().message);
+        auto known = view.builds_.find(state->build_request_id);
+        if (known == view.builds_.end() || known->second != state->status) {
+          return snapshot_error(kName, "recent build request " + state->build_request_id +
+                                           " does not match its status entry");
+        }
+        if (!view.recent_builds_.empty() &&
+            view.recent_builds_.back().first_idx <= state->first_idx) {
+          return snapshot_error(kName, "recent build requests out of order");
+        }
+        for (const auto& other : view.recent_builds_) {
+          if (other.build_request_id == state->build_request_id) {
+            return snapshot_error(
+                kName, "recent build request " + other.build_request_id + " appears twice");
+          }
+        }
+        view.recent_builds_.push_back(std::move(*state));
+        return ok_status();
+      }));
+  bool first = true;
+  int64_t previous_idx = 0;
+  std::string previous_ref;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kRecentPartitionsFieldNumber, &entry,
+      [&](const snap::PartitionStatusEntry& p) -> Status {
+        auto slot = view.partitions_.find(p.partition_ref());
+        if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
+            view.partitions_.entry(*slot).last_idx != p.last_idx()) {
+          return snapshot_error(kName, "recent partition " + p.partition_ref() +
+                                           " does not match its status entry");
+        }
+        // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
+        if (!first && (previous_idx < p.last_idx() ||
+                       (previous_idx == p.last_idx() && previous_ref >= p.partition_ref()))) {
+          return snapshot_error(kName, "recent partitions out of order");
+        }
+        first = false;
+        previous_idx = p.last_idx();
+        previous_ref = p.partition_ref();
+        view.recent_partitions_.push_back(*slot);
+        return ok_status();
+      }));
   return view;
 }
 

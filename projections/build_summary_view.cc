@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -329,8 +330,12 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   snap::BuildSummarySnapshot s;
   BuildSummaryView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
+  const int field = snap::BuildSummarySnapshot::kBuildsFieldNumber;
+  view.builds_.reserve(count_snapshot_entries(bytes, field));
+  view.index_.reserve(view.builds_.capacity());
   int64_t previous_idx = 0;
-  for (const auto& b : s.builds()) {
+  snap::BuildState scratch;
+  auto visit = [&](snap::BuildState& b) -> Status {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
     BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "build request " + b.build_request_id(),
@@ -341,7 +346,9 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
     }
     view.counts_.add(state->status, 1);
     view.builds_.push_back(std::move(*state));
-  }
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(kName, bytes, field, &scratch, visit));
   return view;
 }
 
