@@ -91,18 +91,19 @@ ActivityResponse ActivityView::activity() const {
 
 namespace {
 
-// `map` as IdStatus entries, ascending id, so that equal views give equal bytes.
+// `map` as IdStatus entries of field `number`, ascending id, so that equal views give equal bytes.
 template <class Map>
-void add_sorted(const Map& map, google::protobuf::RepeatedPtrField<snap::IdStatus>* out) {
+void add_sorted(const Map& map, int number, SnapshotWriter* out) {
   std::vector<const typename Map::value_type*> entries;
   entries.reserve(map.size());
   for (const auto& entry : map) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
+  snap::IdStatus e;
   for (const auto* entry : entries) {
-    auto* e = out->Add();
-    e->set_id(entry->first);
-    e->set_status_code(entry->second);
+    e.set_id(entry->first);
+    e.set_status_code(entry->second);
+    out->add(number, e);
   }
 }
 
@@ -112,21 +113,34 @@ std::string ActivityView::serialize() const {
   snap::ActivitySnapshot s;
   write_header(kName, kVersion, &s);
   s.set_event_count(event_count_);
-  add_sorted(builds_, s.mutable_build_requests());
+  SnapshotWriter out(s);
+  add_sorted(builds_, snap::ActivitySnapshot::kBuildRequestsFieldNumber, &out);
   std::vector<uint32_t> known;
   for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
     if (partitions_.entry(slot).status != v1::PARTITION_UNKNOWN) known.push_back(slot);
   }
   std::sort(known.begin(), known.end(),
             [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
-  for (uint32_t slot : known) partitions_.to_snapshot(slot, s.add_partitions());
-  for (const auto& b : recent_builds_) b.to_snapshot(s.add_recent_builds());
-  for (uint32_t slot : recent_partitions_) {
-    auto* p = s.add_recent_partitions();
-    p->set_partition_ref(partitions_.ref(slot));
-    p->set_last_idx(partitions_.entry(slot).last_idx);
+  // Field-number order (recent builds 7, recent partitions 8, partitions 9), as serializing the
+  // whole message would write them.
+  for (const auto& b : recent_builds_) {
+    snap::BuildState build;
+    b.to_snapshot(&build);
+    out.add(snap::ActivitySnapshot::kRecentBuildsFieldNumber, build);
   }
-  return s.SerializeAsString();
+  snap::PartitionStatusEntry entry;
+  for (uint32_t slot : recent_partitions_) {
+    entry.Clear();
+    entry.set_partition_ref(partitions_.ref(slot));
+    entry.set_last_idx(partitions_.entry(slot).last_idx);
+    out.add(snap::ActivitySnapshot::kRecentPartitionsFieldNumber, entry);
+  }
+  for (uint32_t slot : known) {
+    entry.Clear();
+    partitions_.to_snapshot(slot, &entry);
+    out.add(snap::ActivitySnapshot::kPartitionsFieldNumber, entry);
+  }
+  return out.take();
 }
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {

@@ -322,8 +322,14 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 std::string BuildSummaryView::serialize() const {
   snap::BuildSummarySnapshot s;
   write_header(kName, kVersion, &s);
-  for (const auto& b : builds_) b.to_snapshot(s.add_builds());
-  return s.SerializeAsString();
+  SnapshotWriter out(s);
+  snap::BuildState entry;
+  for (const auto& b : builds_) {
+    entry.Clear();
+    b.to_snapshot(&entry);
+    out.add(snap::BuildSummarySnapshot::kBuildsFieldNumber, entry);
+  }
+  return out.take();
 }
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {

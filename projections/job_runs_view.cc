@@ -226,8 +226,11 @@ JobMetricsList JobRunsView::all_metrics() const {
 std::string JobRunsView::serialize() const {
   snap::JobRunsSnapshot s;
   write_header(kName, kVersion, &s);
+  SnapshotWriter out(s);
+  snap::JobRunState entry;
+  auto* r = &entry;
   for (const Run& run : runs_) {
-    auto* r = s.add_runs();
+    r->Clear();
     r->set_job_run_id(run.job_run_id);
     r->set_job_label(run.job_label);
     r->set_build_request_id(run.build_request_id);
@@ -240,8 +243,9 @@ std::string JobRunsView::serialize() const {
     r->set_first_idx(run.first_idx);
     r->set_has_scheduled(run.has_scheduled);
     r->set_has_running(run.has_running);
+    out.add(snap::JobRunsSnapshot::kRunsFieldNumber, entry);
   }
-  return s.SerializeAsString();
+  return out.take();
 }
 
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {

@@ -170,24 +170,33 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 std::string PartitionStatusView::serialize() const {
   snap::PartitionStatusSnapshot s;
   write_header(kName, kVersion, &s);
+  SnapshotWriter out(s);
+  snap::PartitionStatusEntry entry;
   for (uint32_t slot : order_) {
-    if (slot != kStale) fold_.to_snapshot(slot, s.add_partitions());
+    if (slot == kStale) continue;
+    entry.Clear();
+    fold_.to_snapshot(slot, &entry);
+    out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, entry);
   }
   std::vector<const std::pair<const std::string, RequestState>*> requests;
   requests.reserve(requests_.size());
   for (const auto& entry : requests_) requests.push_back(&entry);
   std::sort(requests.begin(), requests.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
+  snap::RequestProgress request;
+  auto* q = &request;
+  std::vector<const std::string*> refs;
   for (const auto* entry : requests) {
-    auto* q = s.add_requests();
+    q->Clear();
     q->set_build_request_id(entry->first);
     q->set_status_code(entry->second.status);
-    std::vector<const std::string*> refs;
+    refs.clear();
     for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
     std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
     for (const auto* ref : refs) q->add_in_progress_refs(*ref);
+    out.add(snap::PartitionStatusSnapshot::kRequestsFieldNumber, request);
   }
-  return s.SerializeAsString();
+  return out.take();
 }
 
 Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {

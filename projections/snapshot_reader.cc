@@ -60,4 +60,15 @@ size_t count_snapshot_entries(const std::string& bytes, int number) {
   return n;
 }
 
+void SnapshotWriter::add(int number, const google::protobuf::MessageLite& entry) {
+  using google::protobuf::io::CodedOutputStream;
+  const size_t size = entry.ByteSizeLong();
+  uint8_t prefix[16];
+  uint8_t* end = CodedOutputStream::WriteTagToArray(
+      WireFormatLite::MakeTag(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED), prefix);
+  end = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), end);
+  out_.append(reinterpret_cast<const char*>(prefix), static_cast<size_t>(end - prefix));
+  entry.AppendPartialToString(&out_);
+}
+
 }  // namespace bel::projections

@@ -1,4 +1,4 @@
-// Reading a view snapshot without parsing it whole. A view's snapshot on a 1M-event log is tens of
+// Reading and writing a view snapshot without holding it parsed whole. A view's snapshot on a 1M-event log is tens of
 // megabytes, and its parsed protobuf form several times that: restore() parsing the whole message
 // held the bytes, the parsed message and the view being built at once, which set the peak memory
 // of every process that loads views. Here the header fields (view, version, as_of_idx, counts) are
@@ -14,6 +14,17 @@
 //         return ok_status();
 //       }));
 //
+// Writing is the mirror (SnapshotWriter): the header message (entries empty) first, then each
+// entry as one reused message, appended as it is made; the bytes equal serializing the whole
+// message when the entries are added in field-number order.
+//
+//   snap::JobRunsSnapshot header;
+//   write_header(kName, kVersion, &header);
+//   SnapshotWriter out(header);
+//   snap::JobRunState r;
+//   for (...) { r.Clear(); ...; out.add(snap::JobRunsSnapshot::kRunsFieldNumber, r); }
+//   return out.take();
+//
 // Errors: snapshot_error(name, "bytes do not parse") for bytes that are not a valid message, the
 // header check's errors (views.h, parse_snapshot), and whatever the visitor returns (visiting stops
 // at the first error). Pure code: no I/O.
@@ -26,6 +37,7 @@
 #include <string_view>
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/message_lite.h>
 
 #include "messages/error.h"
 #include "projections/views.h"
@@ -94,6 +106,20 @@ Status for_each_snapshot_entry(std::string_view name, const std::string& bytes, 
   if (!parsed) return snapshot_error(name, "bytes do not parse");
   return ok_status();
 }
+
+// Builds a snapshot's bytes entry by entry (see above).
+class SnapshotWriter {
+ public:
+  explicit SnapshotWriter(const google::protobuf::MessageLite& header) {
+    header.AppendToString(&out_);
+  }
+  // Appends `entry` as one element of the repeated message field `number`.
+  void add(int number, const google::protobuf::MessageLite& entry);
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
 
 }  // namespace bel::projections
 

@@ -11,7 +11,9 @@
 #include "projections/build_summary_view.h"
 #include "projections/job_runs_view.h"
 #include "projections/partition_status_view.h"
+#include "projections/queries.h"
 #include "projections/view_snapshots.pb.h"
+#include "tests/support/random_stream.h"
 
 namespace bel::projections {
 namespace {
@@ -115,6 +117,29 @@ TEST(SnapshotReaderTest, DuplicateEntriesAreStillRefused) {
   auto restored = JobRunsView::restore(s.SerializeAsString());
   ASSERT_FALSE(restored.ok());
   EXPECT_NE(restored.error().message.find("jr-2 appears twice"), std::string::npos);
+}
+
+// The bytes a view writes entry by entry are those of serializing the whole snapshot message.
+template <class Snapshot>
+void expect_whole_message_bytes(const std::string& bytes) {
+  Snapshot whole;
+  ASSERT_TRUE(whole.ParseFromString(bytes));
+  EXPECT_EQ(whole.SerializeAsString(), bytes) << Snapshot::descriptor()->name();
+}
+
+TEST(SnapshotWriterTest, EntryByEntryEqualsTheWholeMessage) {
+  for (uint64_t seed : {3u, 11u}) {
+    AllViews views;
+    for (const auto& e : testing::random_stream(seed)) views.apply(e);
+    expect_whole_message_bytes<snap::PartitionStatusSnapshot>(views.partitions.serialize());
+    expect_whole_message_bytes<snap::BuildSummarySnapshot>(views.builds.serialize());
+    expect_whole_message_bytes<snap::JobRunsSnapshot>(views.jobs.serialize());
+    expect_whole_message_bytes<snap::ActivitySnapshot>(views.activity.serialize());
+    snap::ActivitySnapshot activity;
+    ASSERT_TRUE(activity.ParseFromString(views.activity.serialize()));
+    EXPECT_GT(activity.partitions_size(), 0);
+    EXPECT_GT(activity.recent_builds_size(), 0);
+  }
 }
 
 }  // namespace
