@@ -248,6 +248,7 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
     s.partitions[pos].status = static_cast<PartitionStatus>(p.status_code());
     s.partitions[pos].delegated_to_build_request_id = p.delegated_to_build_request_id();
   }
+  s.job_runs.reserve(static_cast<size_t>(in.job_runs_size()));
   for (const auto& r : in.job_runs()) {
     JobRun run;
     run.status = static_cast<JobStatus>(r.status_code());
