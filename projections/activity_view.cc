@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -90,18 +91,19 @@ ActivityResponse ActivityView::activity() const {
 
 namespace {
 
-// `map` as IdStatus entries, ascending id, so that equal views give equal bytes.
+// `map` as IdStatus entries of field `number`, ascending id, so that equal views give equal bytes.
 template <class Map>
-void add_sorted(const Map& map, google::protobuf::RepeatedPtrField<snap::IdStatus>* out) {
+void add_sorted(const Map& map, int number, SnapshotWriter* out) {
   std::vector<const typename Map::value_type*> entries;
   entries.reserve(map.size());
   for (const auto& entry : map) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
+  snap::IdStatus e;
   for (const auto* entry : entries) {
-    auto* e = out->Add();
-    e->set_id(entry->first);
-    e->set_status_code(entry->second);
+    e.set_id(entry->first);
+    e.set_status_code(entry->second);
+    out->add(number, e);
   }
 }
 
@@ -111,80 +113,114 @@ std::string ActivityView::serialize() const {
   snap::ActivitySnapshot s;
   write_header(kName, kVersion, &s);
   s.set_event_count(event_count_);
-  add_sorted(builds_, s.mutable_build_requests());
+  SnapshotWriter out(s);
+  add_sorted(builds_, snap::ActivitySnapshot::kBuildRequestsFieldNumber, &out);
   std::vector<uint32_t> known;
   for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
     if (partitions_.entry(slot).status != v1::PARTITION_UNKNOWN) known.push_back(slot);
   }
   std::sort(known.begin(), known.end(),
             [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
-  for (uint32_t slot : known) partitions_.to_snapshot(slot, s.add_partitions());
-  for (const auto& b : recent_builds_) b.to_snapshot(s.add_recent_builds());
-  for (uint32_t slot : recent_partitions_) {
-    auto* p = s.add_recent_partitions();
-    p->set_partition_ref(partitions_.ref(slot));
-    p->set_last_idx(partitions_.entry(slot).last_idx);
+  // Field-number order (recent builds 7, recent partitions 8, partitions 9), as serializing the
+  // whole message would write them.
+  for (const auto& b : recent_builds_) {
+    snap::BuildState build;
+    b.to_snapshot(&build);
+    out.add(snap::ActivitySnapshot::kRecentBuildsFieldNumber, build);
   }
-  return s.SerializeAsString();
+  snap::PartitionStatusEntry entry;
+  for (uint32_t slot : recent_partitions_) {
+    entry.Clear();
+    entry.set_partition_ref(partitions_.ref(slot));
+    entry.set_last_idx(partitions_.entry(slot).last_idx);
+    out.add(snap::ActivitySnapshot::kRecentPartitionsFieldNumber, entry);
+  }
+  for (uint32_t slot : known) {
+    entry.Clear();
+    partitions_.to_snapshot(slot, &entry);
+    out.add(snap::ActivitySnapshot::kPartitionsFieldNumber, entry);
+  }
+  return out.take();
 }
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
-  snap::ActivitySnapshot s;
+  using Snapshot = snap::ActivitySnapshot;
+  Snapshot s;
   ActivityView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   view.event_count_ = s.event_count();
-  for (const auto& b : s.build_requests()) {
-    auto status = static_cast<BuildRequestStatus>(b.status_code());
-    if (!view.builds_.emplace(b.id(), status).second) {
-      return snapshot_error(kName, "build request " + b.id() + " appears twice");
-    }
-    view.build_counts_.add(status, 1);
-  }
-  for (const auto& p : s.partitions()) {
-    auto slot = view.partitions_.restore_entry(p);
-    if (!slot.ok()) return snapshot_error(kName, slot.error().message);
-    view.partition_counts_.add(p.status_code(), 1);
-    ++view.known_partitions_;
-  }
-  if (s.recent_builds_size() > kRecentCount || s.recent_partitions_size() > kRecentCount) {
+  snap::IdStatus id_status;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kBuildRequestsFieldNumber, &id_status,
+      [&](const snap::IdStatus& b) -> Status {
+        auto status = static_cast<BuildRequestStatus>(b.status_code());
+        if (!view.builds_.emplace(b.id(), status).second) {
+          return snapshot_error(kName, "build request " + b.id() + " appears twice");
+        }
+        view.build_counts_.add(status, 1);
+        return ok_status();
+      }));
+  snap::PartitionStatusEntry entry;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kPartitionsFieldNumber, &entry,
+      [&](const snap::PartitionStatusEntry& p) -> Status {
+        auto slot = view.partitions_.restore_entry(p);
+        if (!slot.ok()) return snapshot_error(kName, slot.error().message);
+        view.partition_counts_.add(p.status_code(), 1);
+        ++view.known_partitions_;
+        return ok_status();
+      }));
+  if (count_snapshot_entries(bytes, Snapshot::kRecentBuildsFieldNumber) > kRecentCount ||
+      count_snapshot_entries(bytes, Snapshot::kRecentPartitionsFieldNumber) > kRecentCount) {
     return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
   }
-  for (const auto& b : s.recent_builds()) {
-    auto state = BuildSummaryState::from_snapshot(b);
-    if (!state.ok()) return snapshot_error(kName, state.error().message);
-    auto known = view.builds_.find(state->build_request_id);
-    if (known == view.builds_.end() || known->second != state->status) {
-      return snapshot_error(kName, "recent build request " + state->build_request_id +
-                                       " does not match its status entry");
-    }
-    if (!view.recent_builds_.empty() && view.recent_builds_.back().first_idx <= state->first_idx) {
-      return snapshot_error(kName, "recent build requests out of order");
-    }
-    for (const auto& other : view.recent_builds_) {
-      if (other.build_request_id == state->build_request_id) {
-        return snapshot_error(kName,
-                              "recent build request " + other.build_request_id + " appears twice");
-      }
-    }
-    view.recent_builds_.push_back(std::move(*state));
-  }
-  const snap::PartitionStatusEntry* previous = nullptr;
-  for (const auto& p : s.recent_partitions()) {
-    auto slot = view.partitions_.find(p.partition_ref());
-    if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
-        view.partitions_.entry(*slot).last_idx != p.last_idx()) {
-      return snapshot_error(
-          kName, "recent partition " + p.partition_ref() + " does not match its status entry");
-    }
-    // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
-    if (previous != nullptr &&
-        (previous->last_idx() < p.last_idx() || (previous->last_idx() == p.last_idx() &&
-                                                 previous->partition_ref() >= p.partition_ref()))) {
-      return snapshot_error(kName, "recent partitions out of order");
-    }
-    previous = &p;
-    view.recent_partitions_.push_back(*slot);
-  }
+  snap::BuildState build;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kRecentBuildsFieldNumber, &build,
+      [&](const snap::BuildState& b) -> Status {
+        auto state = BuildSummaryState::from_snapshot(b);
+        if (!state.ok()) return snapshot_error(kName, state.error().message);
+        auto known = view.builds_.find(state->build_request_id);
+        if (known == view.builds_.end() || known->second != state->status) {
+          return snapshot_error(kName, "recent build request " + state->build_request_id +
+                                           " does not match its status entry");
+        }
+        if (!view.recent_builds_.empty() &&
+            view.recent_builds_.back().first_idx <= state->first_idx) {
+          return snapshot_error(kName, "recent build requests out of order");
+        }
+        for (const auto& other : view.recent_builds_) {
+          if (other.build_request_id == state->build_request_id) {
+            return snapshot_error(
+                kName, "recent build request " + other.build_request_id + " appears twice");
+          }
+        }
+        view.recent_builds_.push_back(std::move(*state));
+        return ok_status();
+      }));
+  bool first = true;
+  int64_t previous_idx = 0;
+  std::string previous_ref;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, Snapshot::kRecentPartitionsFieldNumber, &entry,
+      [&](const snap::PartitionStatusEntry& p) -> Status {
+        auto slot = view.partitions_.find(p.partition_ref());
+        if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
+            view.partitions_.entry(*slot).last_idx != p.last_idx()) {
+          return snapshot_error(kName, "recent partition " + p.partition_ref() +
+                                           " does not match its status entry");
+        }
+        // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
+        if (!first && (previous_idx < p.last_idx() ||
+                       (previous_idx == p.last_idx() && previous_ref >= p.partition_ref()))) {
+          return snapshot_error(kName, "recent partitions out of order");
+        }
+        first = false;
+        previous_idx = p.last_idx();
+        previous_ref = p.partition_ref();
+        view.recent_partitions_.push_back(*slot);
+        return ok_status();
+      }));
   return view;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -245,6 +246,7 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(const snap::BuildStat
     s.partitions[pos].status = static_cast<PartitionStatus>(p.status_code());
     s.partitions[pos].delegated_to_build_request_id = p.delegated_to_build_request_id();
   }
+  s.job_runs.reserve(static_cast<size_t>(in.job_runs_size()));
   for (const auto& r : in.job_runs()) {
     JobRun run;
     run.status = static_cast<JobStatus>(r.status_code());
@@ -319,16 +321,26 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 std::string BuildSummaryView::serialize() const {
   snap::BuildSummarySnapshot s;
   write_header(kName, kVersion, &s);
-  for (const auto& b : builds_) b.to_snapshot(s.add_builds());
-  return s.SerializeAsString();
+  SnapshotWriter out(s);
+  snap::BuildState entry;
+  for (const auto& b : builds_) {
+    entry.Clear();
+    b.to_snapshot(&entry);
+    out.add(snap::BuildSummarySnapshot::kBuildsFieldNumber, entry);
+  }
+  return out.take();
 }
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   snap::BuildSummarySnapshot s;
   BuildSummaryView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
+  const int field = snap::BuildSummarySnapshot::kBuildsFieldNumber;
+  view.builds_.reserve(count_snapshot_entries(bytes, field));
+  view.index_.reserve(view.builds_.capacity());
   int64_t previous_idx = 0;
-  for (const auto& b : s.builds()) {
+  snap::BuildState scratch;
+  auto visit = [&](snap::BuildState& b) -> Status {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
     BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "build request " + b.build_request_id(),
@@ -339,7 +351,9 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
     }
     view.counts_.add(state->status, 1);
     view.builds_.push_back(std::move(*state));
-  }
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(kName, bytes, field, &scratch, visit));
   return view;
 }
 

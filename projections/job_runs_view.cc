@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -224,8 +225,11 @@ JobMetricsList JobRunsView::all_metrics() const {
 std::string JobRunsView::serialize() const {
   snap::JobRunsSnapshot s;
   write_header(kName, kVersion, &s);
+  SnapshotWriter out(s);
+  snap::JobRunState entry;
+  auto* r = &entry;
   for (const Run& run : runs_) {
-    auto* r = s.add_runs();
+    r->Clear();
     r->set_job_run_id(run.job_run_id);
     r->set_job_label(run.job_label);
     r->set_build_request_id(run.build_request_id);
@@ -238,16 +242,21 @@ std::string JobRunsView::serialize() const {
     r->set_first_idx(run.first_idx);
     r->set_has_scheduled(run.has_scheduled);
     r->set_has_running(run.has_running);
+    out.add(snap::JobRunsSnapshot::kRunsFieldNumber, entry);
   }
-  return s.SerializeAsString();
+  return out.take();
 }
 
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   snap::JobRunsSnapshot s;
   JobRunsView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
+  const int field = snap::JobRunsSnapshot::kRunsFieldNumber;
+  view.runs_.reserve(count_snapshot_entries(bytes, field));
+  view.index_.reserve(view.runs_.capacity());
   int64_t previous_idx = 0;
-  for (const auto& r : s.runs()) {
+  snap::JobRunState scratch;
+  auto visit = [&](snap::JobRunState& r) -> Status {
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
     BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "job run " + r.job_run_id(), r.first_idx(),
                                              r.first_idx(), s.as_of_idx(), &previous_idx));
@@ -255,9 +264,9 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
       return snapshot_error(kName, "job run " + r.job_run_id() + " appears twice");
     }
     Run run;
-    run.job_run_id = r.job_run_id();
-    run.job_label = r.job_label();
-    run.build_request_id = r.build_request_id();
+    run.job_run_id = std::move(*r.mutable_job_run_id());
+    run.job_label = std::move(*r.mutable_job_label());
+    run.build_request_id = std::move(*r.mutable_build_request_id());
     run.target_partitions.assign(r.target_partitions().begin(), r.target_partitions().end());
     run.status = static_cast<JobStatus>(r.status_code());
     run.has_scheduled = r.has_scheduled();
@@ -265,10 +274,12 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     run.scheduled_at = r.scheduled_at();
     run.started_at = r.started_at();
     run.ended_at = r.ended_at();
-    run.message = r.message();
+    run.message = std::move(*r.mutable_message());
     run.first_idx = r.first_idx();
     view.add_run(std::move(run));
-  }
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(kName, bytes, field, &scratch, visit));
   return view;
 }
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "messages/glob.h"
+#include "projections/snapshot_reader.h"
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -169,47 +170,63 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 std::string PartitionStatusView::serialize() const {
   snap::PartitionStatusSnapshot s;
   write_header(kName, kVersion, &s);
+  SnapshotWriter out(s);
+  snap::PartitionStatusEntry entry;
   for (uint32_t slot : order_) {
-    if (slot != kStale) fold_.to_snapshot(slot, s.add_partitions());
+    if (slot == kStale) continue;
+    entry.Clear();
+    fold_.to_snapshot(slot, &entry);
+    out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, entry);
   }
   std::vector<const std::pair<const std::string, RequestState>*> requests;
   requests.reserve(requests_.size());
   for (const auto& entry : requests_) requests.push_back(&entry);
   std::sort(requests.begin(), requests.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
+  snap::RequestProgress request;
+  auto* q = &request;
+  std::vector<const std::string*> refs;
   for (const auto* entry : requests) {
-    auto* q = s.add_requests();
+    q->Clear();
     q->set_build_request_id(entry->first);
     q->set_status_code(entry->second.status);
-    std::vector<const std::string*> refs;
+    refs.clear();
     for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
     std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
     for (const auto* ref : refs) q->add_in_progress_refs(*ref);
+    out.add(snap::PartitionStatusSnapshot::kRequestsFieldNumber, request);
   }
-  return s.SerializeAsString();
+  return out.take();
 }
 
 Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {
   snap::PartitionStatusSnapshot s;
   PartitionStatusView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
-  const snap::PartitionStatusEntry* previous = nullptr;
-  for (const auto& p : s.partitions()) {
+  int64_t previous_idx = 0;
+  std::string previous_ref;
+  snap::PartitionStatusEntry entry;
+  auto visit_partition = [&](const snap::PartitionStatusEntry& p) -> Status {
     // Ascending last_idx; one event's ties by descending ref (the list reads them backwards).
     const bool in_order =
-        previous == nullptr || p.last_idx() > previous->last_idx() ||
-        (p.last_idx() == previous->last_idx() && p.partition_ref() < previous->partition_ref());
+        previous_idx == 0 || p.last_idx() > previous_idx ||
+        (p.last_idx() == previous_idx && p.partition_ref() < previous_ref);
     if (!in_order || p.last_idx() <= 0 || p.last_idx() > s.as_of_idx()) {
       return snapshot_error(kName, "partition " + p.partition_ref() + " has last_idx " +
                                        std::to_string(p.last_idx()) + " out of order");
     }
-    previous = &p;
+    previous_idx = p.last_idx();
+    previous_ref = p.partition_ref();
     auto slot = view.fold_.restore_entry(p);
     if (!slot.ok()) return snapshot_error(kName, slot.error().message);
     view.refs_.resize(view.fold_.size());
     view.on_status_change(*slot, v1::PARTITION_UNKNOWN);
-  }
-  for (const auto& q : s.requests()) {
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, snap::PartitionStatusSnapshot::kPartitionsFieldNumber, &entry, visit_partition));
+  snap::RequestProgress request;
+  auto visit_request = [&](const snap::RequestProgress& q) -> Status {
     auto [it, inserted] = view.requests_.try_emplace(q.build_request_id());
     if (!inserted) {
       return snapshot_error(kName, "build request " + q.build_request_id() + " appears twice");
@@ -225,7 +242,10 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
         view.refs_[slot].active.insert(q.build_request_id());
       }
     }
-  }
+    return ok_status();
+  };
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
+      kName, bytes, snap::PartitionStatusSnapshot::kRequestsFieldNumber, &request, visit_request));
   return view;
 }
 

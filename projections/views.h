@@ -101,7 +101,9 @@ class ViewPosition {
     snapshot->set_as_of_idx(as_of_idx_);
   }
 
-  // Parses `bytes` into `snapshot` (parse_snapshot) and takes its as_of_idx.
+  // Parses the header fields of `bytes` into `snapshot` (parse_snapshot_header: the repeated
+  // entries are left for for_each_snapshot_entry) and takes its as_of_idx. Defined in
+  // snapshot_reader.h, which every restore() includes.
   template <class Snapshot>
   Status read_header(const char* name, int version, const std::string& bytes, Snapshot* snapshot);
 
@@ -136,13 +138,6 @@ Status parse_snapshot(std::string_view name, int32_t version, const std::string&
   return ok_status();
 }
 
-template <class Snapshot>
-Status ViewPosition::read_header(const char* name, int version, const std::string& bytes,
-                                 Snapshot* snapshot) {
-  BEL_RETURN_IF_ERROR(parse_snapshot(name, version, bytes, snapshot));
-  as_of_idx_ = snapshot->as_of_idx();
-  return ok_status();
-}
 
 template <class Enum>
 void StatusCounts::fill(google::protobuf::Map<std::string, int64_t>* out) const {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "actors/write/event_structure.h"
+#include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "storage/checks.h"
 #include "storage/storage.h"
@@ -15,6 +16,11 @@
 
 namespace bel::check {
 namespace {
+
+// "\"<id>\" at idx A and B": an event_id read at idx A and again at idx B.
+std::string repeat_note(const std::string& id, int64_t first, int64_t again) {
+  return "\"" + id + "\" at idx " + std::to_string(first) + " and " + std::to_string(again);
+}
 
 std::string range_text(const std::pair<int64_t, int64_t>& r) {
   return r.first == r.second ? std::to_string(r.first)
@@ -109,14 +115,18 @@ void ScanChecker::add(const BuildEvent& event) {
     }
   }
 
-  if (!event.event_id().empty()) {
-    auto [it, inserted] = event_ids_.emplace(event.event_id(), idx);
-    if (!inserted) {
-      ++duplicate_ids_;
-      if (duplicate_notes_.size() < kMaxNamed) {
-        duplicate_notes_.push_back("\"" + event.event_id() + "\" at idx " +
-                                   std::to_string(it->second) + " and " + std::to_string(idx));
-      }
+  if (event.event_id().empty()) return;
+  if (auto compact = uuid_to_bytes(event.event_id())) {
+    UuidIdx entry{{}, idx};
+    std::copy(compact->begin(), compact->end(), entry.bytes.begin());
+    uuid_ids_.push_back(entry);
+    return;
+  }
+  auto [it, inserted] = other_ids_.emplace(event.event_id(), idx);
+  if (!inserted) {
+    ++duplicate_ids_;
+    if (duplicate_notes_.size() < kMaxNamed) {
+      duplicate_notes_.emplace_back(idx, repeat_note(event.event_id(), it->second, idx));
     }
   }
 }
@@ -153,9 +163,37 @@ CheckResult ScanChecker::finish(int64_t last_idx) const {
     problems.push_back(std::to_string(invalid_) +
                        " invalid: " + fmt::to_string(fmt::join(invalid_notes_, "; ")));
   }
-  if (duplicate_ids_ > 0) {
-    problems.push_back(std::to_string(duplicate_ids_) +
-                       " repeated event_id: " + fmt::to_string(fmt::join(duplicate_notes_, ", ")));
+  // Repeated UUID ids: equal bytes sort together, the first idx first.
+  std::sort(uuid_ids_.begin(), uuid_ids_.end(), [](const UuidIdx& a, const UuidIdx& b) {
+    return a.bytes != b.bytes ? a.bytes < b.bytes : a.idx < b.idx;
+  });
+  // (idx of the repeat, idx of the first, position in uuid_ids_) of each repeated UUID id.
+  std::vector<std::array<int64_t, 3>> uuid_repeats;
+  for (size_t i = 1, first = 0; i < uuid_ids_.size(); ++i) {
+    if (uuid_ids_[i].bytes != uuid_ids_[first].bytes) {
+      first = i;
+      continue;
+    }
+    uuid_repeats.push_back(
+        {uuid_ids_[i].idx, uuid_ids_[first].idx, static_cast<int64_t>(i)});
+  }
+  const int64_t duplicate_ids = duplicate_ids_ + static_cast<int64_t>(uuid_repeats.size());
+  if (duplicate_ids > 0) {
+    // The first kMaxNamed repeats in the log's order, whichever kind of id they have.
+    std::sort(uuid_repeats.begin(), uuid_repeats.end());
+    auto repeats = duplicate_notes_;
+    for (size_t i = 0; i < uuid_repeats.size() && i < kMaxNamed; ++i) {
+      const auto& id = uuid_ids_[static_cast<size_t>(uuid_repeats[i][2])].bytes;
+      repeats.emplace_back(uuid_repeats[i][0],
+                           repeat_note(uuid_from_bytes(std::string_view(id.data(), id.size())),
+                                       uuid_repeats[i][1], uuid_repeats[i][0]));
+    }
+    std::sort(repeats.begin(), repeats.end());
+    if (repeats.size() > kMaxNamed) repeats.resize(kMaxNamed);
+    std::vector<std::string> notes;
+    for (auto& r : repeats) notes.push_back(std::move(r.second));
+    problems.push_back(std::to_string(duplicate_ids) +
+                       " repeated event_id: " + fmt::to_string(fmt::join(notes, ", ")));
   }
   if (!problems.empty()) {
     out.detail = fmt::to_string(fmt::join(problems, "; "));

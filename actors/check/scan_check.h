@@ -13,6 +13,7 @@
 #ifndef BEL_ACTORS_CHECK_SCAN_CHECK_H_
 #define BEL_ACTORS_CHECK_SCAN_CHECK_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,7 +41,8 @@ struct CheckResult {
 CheckResult check_schema(const std::string& log_uri);
 
 // Checks a stream of events in the order a scan returns them: idx contiguity from 1, structure,
-// unique event_ids. Memory: one entry per event_id (fine up to millions of events).
+// unique event_ids. Memory: 24 bytes per event whose event_id is a canonical UUID (its 16 bytes and
+// idx, sorted at finish()), one map entry per other event_id.
 class ScanChecker {
  public:
   // How many missing ranges, repeats, invalid events and repeated ids the detail names.
@@ -68,8 +70,15 @@ class ScanChecker {
   int64_t invalid_ = 0;
   std::vector<std::string> invalid_notes_;
   int64_t duplicate_ids_ = 0;
-  std::vector<std::string> duplicate_notes_;
-  std::unordered_map<std::string, int64_t> event_ids_;  // event_id -> idx of its first event
+  // Repeated ids found while adding (ids that are not UUIDs): idx of the repeat, its note.
+  std::vector<std::pair<int64_t, std::string>> duplicate_notes_;
+  struct UuidIdx {
+    std::array<char, 16> bytes;
+    int64_t idx;
+  };
+  // UUID event_ids in the order read; finish() sorts them (by bytes, then idx) to find repeats.
+  mutable std::vector<UuidIdx> uuid_ids_;
+  std::unordered_map<std::string, int64_t> other_ids_;  // event_id -> idx of its first event
 };
 
 // The "full scan" answer: the four views folded locally from every event read, plus every

@@ -7,6 +7,7 @@
 
 #include "actors/coordinator.h"
 #include "actors/check/log_check.h"
+#include "messages/event_id.h"
 #include "storage/storage_factory.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
@@ -72,6 +73,26 @@ TEST(ScanCheckerTest, RepeatedIdxAndRepeatedEventIdAreNamed) {
   EXPECT_NE(result.detail.find("repeated event_id: \"" + events[2].event_id() + "\" at idx 3"),
             std::string::npos)
       << result.detail;
+}
+
+// UUID ids are kept compactly and their repeats found at the end: named in the log's order with
+// the idx of the first event, mixed with repeats of other ids.
+TEST(ScanCheckerTest, RepeatedUuidEventIdsAreNamedInLogOrder) {
+  auto events = stream(12);
+  for (auto& e : events) e.set_event_id(new_event_id());
+  events[7].set_event_id(events[1].event_id());  // a UUID at idx 2 and 8
+  events[9].set_event_id(events[1].event_id());  // and again at idx 10
+  events[3].set_event_id("ev-x");                // another id at idx 4 and 6
+  events[5].set_event_id("ev-x");
+  auto result = checked(events, 12);
+  EXPECT_FALSE(result.ok);
+  const std::string uuid = events[1].event_id();
+  EXPECT_NE(result.detail.find("3 repeated event_id: \"ev-x\" at idx 4 and 6, \"" + uuid +
+                               "\" at idx 2 and 8, \"" + uuid + "\" at idx 2 and 10"),
+            std::string::npos)
+      << result.detail;
+  for (auto& e : events) e.set_event_id(new_event_id());
+  EXPECT_TRUE(checked(events, 12).ok);
 }
 
 TEST(ScanCheckerTest, InvalidStoredEventIsNamedWithItsIdx) {
