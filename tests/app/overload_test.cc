@@ -51,14 +51,15 @@ constexpr int64_t kMaxInflightBytes = 2 * kMiB;  // also the largest request bod
 // Measured: 34-36 MiB above the start. With the transport's bound lifted (max_inflight_bytes
 // 1 GiB) the same flood took 136 MiB: the bound fails when request bodies are not bounded.
 constexpr int64_t kAllowance = 12 * (kMaxInflightBytes + kMaxPendingBytes) + 16 * kMiB;
-// ASan keeps freed blocks in a quarantine (made small for the child below), adds red zones
-// around every block and one shadow byte per eight.
+// Under AddressSanitizer the allocator is ASan's (red zones around every block, a quarantine of
+// freed ones, shadow memory): its peak says nothing of bel's, so the bound is checked in the
+// normal build only; the flood and every other check run in both.
 #ifdef BEL_TEST_ASAN
-constexpr int64_t kQuarantineMiB = 16;
-constexpr int64_t kBound = 2 * kAllowance + kQuarantineMiB * kMiB;
+constexpr bool kCheckRss = false;
 #else
-constexpr int64_t kBound = kAllowance;
+constexpr bool kCheckRss = true;
 #endif
+constexpr int64_t kBound = kAllowance;
 
 constexpr int kClients = 20;
 // The flood: bytes sent in all, far beyond the bound, so memory that grew with the bytes sent
@@ -167,13 +168,6 @@ void flood(int client, int port, const std::string& token, Tally* tally) {
 TEST(OverloadTest, AFloodBeyondTheLimitsIsAckedOrOverloadedLosesNothingAndKeepsRssBounded) {
   TempDir dir;
   const std::string uri = "sqlite://" + dir.path() + "/bel.db";
-#ifdef BEL_TEST_ASAN
-  // Freed blocks are reused after a small quarantine: the bound is on bel's memory, not ASan's.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
-                              "quarantine_size_mb=" + std::to_string(kQuarantineMiB);
-  ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-#endif
   ServeProcess serve(kBel, {"serve", "--log", uri, "--max-pending-events",
                             std::to_string(kMaxPendingEvents), "--max-pending-bytes",
                             std::to_string(kMaxPendingBytes), "--max-inflight-bytes",
@@ -205,8 +199,10 @@ TEST(OverloadTest, AFloodBeyondTheLimitsIsAckedOrOverloadedLosesNothingAndKeepsR
   EXPECT_GT(tally.acked_batches, 0);
   EXPECT_GT(tally.refused_split, 0);
   EXPECT_GT(tally.refused_later, 0);
-  EXPECT_LE(peak - baseline, kBound) << "peak RSS " << peak << " bytes, " << baseline
-                                     << " at the ready line";
+  if (kCheckRss) {
+    EXPECT_LE(peak - baseline, kBound) << "peak RSS " << peak << " bytes, " << baseline
+                                       << " at the ready line";
+  }
 
   // The log holds exactly the acknowledged events, at their acknowledged idx.
   storage::StorageOptions read_only;
