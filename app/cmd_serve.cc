@@ -1,9 +1,12 @@
 // bel serve: the long-running coordinator (SPEC sections 5, 6; R6).
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
@@ -31,6 +34,10 @@ struct ServeFlags {
   int builds = 0;    // 0: until stopped
   std::string listen = kDefaultListen;
   std::string http;  // the same server as --listen, named for the web view
+  // The overload bounds (docs/reliability.md, R5): appends pending at once, request bodies read.
+  int64_t max_pending_events = int64_t(actors::StorageActorConfig{}.max_pending_events);
+  int64_t max_pending_bytes = int64_t(actors::StorageActorConfig{}.max_pending_bytes);
+  int64_t max_inflight_bytes = int64_t(actors::HttpServerOptions{}.max_inflight_bytes);
 };
 
 
@@ -51,6 +58,12 @@ Status set_meta(caf::actor_system& system, const actors::BelApi& api, const std:
 }
 
 void run_serve(Context& ctx, const ServeFlags& f) {
+  // glibc gives threads that allocate at once arenas of their own (up to 8 per core), and an
+  // arena keeps what its threads freed for their next allocations. The console's request threads
+  // each parse a whole request body, so without a cap the peak resident memory grows with every
+  // arena that has parsed a large body, to many times the bound the overload limits set (R5,
+  // docs/reliability.md). Two arenas keep it there; MALLOC_ARENA_MAX still overrides.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
   auto durable = ctx.durability_full();
   if (!durable) return;
   if (f.workers < 1 || f.workers > 1000) {
@@ -62,6 +75,14 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   if (!f.http.empty() && f.listen != kDefaultListen && f.listen != f.http) {
     return ctx.usage_error("--http " + f.http + " and --listen " + f.listen +
                            ": the console and the web view share one server; give one address");
+  }
+  for (auto [flag, value] : {std::pair{"--max-pending-events", f.max_pending_events},
+                             std::pair{"--max-pending-bytes", f.max_pending_bytes},
+                             std::pair{"--max-inflight-bytes", f.max_inflight_bytes}}) {
+    if (value < 1) {
+      return ctx.usage_error(std::string(flag) + ": must be at least 1, got " +
+                             std::to_string(value));
+    }
   }
   const std::string address = f.http.empty() ? f.listen : f.http;
   auto listen = actors::parse_endpoint(address);
@@ -101,6 +122,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
 
   actors::CoordinatorOptions options;
   options.storage.durability_full = *durable;
+  options.supervisor.storage.max_pending_events = static_cast<size_t>(f.max_pending_events);
+  options.supervisor.storage.max_pending_bytes = static_cast<size_t>(f.max_pending_bytes);
   auto api = actors::start_coordinator(system, ctx.log_uri, options);
   if (!api.ok()) return ctx.fail(api.error());
 
@@ -120,6 +143,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     http.host = listen->host;
     http.port = listen->port;
     http.token = token;
+    http.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
+    http.max_body_bytes = std::min(http.max_body_bytes, http.max_inflight_bytes);
     server = std::make_unique<actors::HttpServer>(http);
     actors::add_rpc_routes(*server, system, *api);
     web.add_routes(*server);
@@ -229,6 +254,17 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--http", f->http,
                   "Web view (dashboard, JSON API, /metrics) on HOST:PORT: the same server as "
                   "--listen, which it names; bel serve prints a one-time sign-in URL");
+  cmd->add_option("--max-pending-events", f->max_pending_events,
+                  "Appends pending at once, in events; beyond it appends are answered overloaded")
+      ->capture_default_str();
+  cmd->add_option("--max-pending-bytes", f->max_pending_bytes,
+                  "Appends pending at once, in bytes of encoded events; beyond it appends are "
+                  "answered overloaded")
+      ->capture_default_str();
+  cmd->add_option("--max-inflight-bytes", f->max_inflight_bytes,
+                  "Console request bodies read at once, in bytes (one request's body is at most "
+                  "this and 32 MiB); beyond it requests are answered overloaded")
+      ->capture_default_str();
   add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx, /*coordinator=*/true);
   cmd->callback([&ctx, f] { run_serve(ctx, *f); });

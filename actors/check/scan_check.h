@@ -143,7 +143,6 @@ class LogScan {
   ScanChecker* checker_;
   FullScanFold* fold_;
   int64_t read_idx_ = 0;              // next_idx of the last page
-  bool at_end_ = false;               // the last page said has_more = false
   std::vector<BuildEvent> buffered_;  // read beyond what was asked for, ascending
   size_t buffered_pos_ = 0;
 };

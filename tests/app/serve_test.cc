@@ -20,6 +20,7 @@
 #include "messages/types.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
+#include "tests/support/serve_process.h"
 
 namespace bel {
 namespace {
@@ -29,89 +30,6 @@ using namespace bel::v1;
 
 const std::string kBel = BEL_BINARY;
 constexpr auto kDeadline = std::chrono::seconds(60);
-
-// A `bel serve` child process whose standard error is read line by line.
-class ServeProcess {
- public:
-  explicit ServeProcess(std::vector<std::string> args) {
-    int err_pipe[2];
-    EXPECT_EQ(::pipe(err_pipe), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(err_pipe[1], STDERR_FILENO);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, STDOUT_FILENO);
-      ::close(err_pipe[0]);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kBel.c_str()));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(kBel.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(err_pipe[1]);
-    err_fd_ = err_pipe[0];
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
-
-  // Reads standard error until a line contains `needle` (true) or the deadline or EOF (false).
-  bool wait_for(const std::string& needle) {
-    const auto end = std::chrono::steady_clock::now() + kDeadline;
-    for (;;) {
-      auto pos = err_.find(needle, scanned_);
-      if (pos != std::string::npos) {
-        scanned_ = pos + needle.size();
-        return true;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          end - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{err_fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[4096];
-      ssize_t n = ::read(err_fd_, buf, sizeof(buf));
-      if (n <= 0) {
-        eof_ = true;
-        return false;
-      }
-      err_.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  // Sends `signal` and waits for the exit code (-1 when it did not exit normally).
-  int stop(int signal) {
-    ::kill(pid_, signal);
-    while (wait_for("\n")) {
-    }  // drain standard error until EOF
-    if (!eof_) {
-      // Still running at the deadline: a hang to report, not to wait on until ctest's timeout.
-      ::kill(pid_, SIGKILL);
-      err_ += "\n[test] the process did not exit within the deadline after the signal; killed\n";
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  void signal(int signal) { ::kill(pid_, signal); }
-  pid_t pid() const { return pid_; }
-  const std::string& err() const { return err_; }
-
- private:
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  bool reaped_ = false;
-  bool eof_ = false;
-  std::string err_;
-  size_t scanned_ = 0;
-};
 
 class ServeTest : public ::testing::Test {
  protected:
@@ -136,15 +54,6 @@ class ServeTest : public ::testing::Test {
     return {};
   }
 
-  // The port of the console endpoint `serve` announced ("console endpoint HOST:PORT, ...").
-  static int endpoint_port(const ServeProcess& serve) {
-    const std::string& err = serve.err();
-    auto at = err.find("console endpoint ");
-    auto comma = err.find(',', at);
-    if (at == std::string::npos || comma == std::string::npos) return -1;
-    auto colon = err.rfind(':', comma);
-    return std::stoi(err.substr(colon + 1, comma - colon - 1));
-  }
   std::string token() const {
     std::ifstream in(path() + ".token");
     std::string t;
@@ -165,9 +74,9 @@ class ServeTest : public ::testing::Test {
 TEST_F(ServeTest, AClientThatSkipsTheTokenReachesNothingAndAppendsNothing) {
   ASSERT_EQ(
       bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
-  ServeProcess serve({"serve", "--log", log_uri()});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
-  const int port = endpoint_port(serve);
+  const int port = serve.endpoint_port();
   ASSERT_GT(port, 0) << serve.err();
 
   const std::string event =
@@ -212,7 +121,7 @@ TEST_F(ServeTest, APlantedTokenTmpNeverReceivesTheToken) {
   { std::ofstream(captured) << ""; }
   ::chmod(captured.c_str(), 0666);
   ASSERT_EQ(::symlink(captured.c_str(), (path() + ".token.tmp").c_str()), 0);
-  ServeProcess serve({"serve", "--log", log_uri()});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   std::ifstream in(captured);
   std::stringstream got;
@@ -231,8 +140,8 @@ TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
   const std::string tiny = dir_.path() + "/tiny.token";
   { std::ofstream(tiny) << "x\n"; }
   ::chmod(tiny.c_str(), 0600);
-  ServeProcess serve(
-      {"serve", "--log", log_uri(), "--listen", "0.0.0.0:0", "--token-file", tiny});
+  ServeProcess serve(kBel,
+                     {"serve", "--log", log_uri(), "--listen", "0.0.0.0:0", "--token-file", tiny});
   EXPECT_FALSE(serve.wait_for("running")) << "served with a 1-byte token";
   EXPECT_EQ(serve.stop(SIGTERM), 1) << serve.err();
   EXPECT_NE(serve.err().find(tiny), std::string::npos) << serve.err();
@@ -241,7 +150,7 @@ TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
 }
 
 TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
-  ServeProcess serve({"serve", "--log", log_uri(), "--listen", "[::1]:0"});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--listen", "[::1]:0"});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   EXPECT_NE(serve.err().find("console endpoint [::1]:"), std::string::npos) << serve.err();
   // Commands reach it through the advertised IPv6 endpoint.
@@ -254,9 +163,9 @@ TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
 // Stopped with a console connection open, the coordinator closes it first, leaving it in
 // TIME_WAIT on its port; a restart on that port must not fail for a minute.
 TEST_F(ServeTest, ARestartTakesTheSamePortAtOnce) {
-  ServeProcess first({"serve", "--log", log_uri()});
+  ServeProcess first(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(first.wait_for("running")) << first.err();
-  const int port = endpoint_port(first);
+  const int port = first.endpoint_port();
   ASSERT_GT(port, 0) << first.err();
   httplib::Client console("127.0.0.1", port);
   console.set_keep_alive(true);
@@ -267,7 +176,7 @@ TEST_F(ServeTest, ARestartTakesTheSamePortAtOnce) {
   EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
 
   const std::string listen = "127.0.0.1:" + std::to_string(port);
-  ServeProcess again({"serve", "--log", log_uri(), "--listen", listen});
+  ServeProcess again(kBel, {"serve", "--log", log_uri(), "--listen", listen});
   ASSERT_TRUE(again.wait_for("running")) << again.err();
   EXPECT_NE(again.err().find("console endpoint " + listen), std::string::npos) << again.err();
   EXPECT_EQ(bel("builds list --format json").exit_code, 0);
@@ -282,7 +191,7 @@ TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   }
   ASSERT_EQ(bel("append -", lines).exit_code, 0);
 
-  ServeProcess serve({"serve", "--log", log_uri()});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   // The token file is private to the user running the coordinator.
   struct stat st;
@@ -326,7 +235,7 @@ TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing
   ASSERT_EQ(
       bel("append -", to_json(request_event("br-secret", BUILD_REQUEST_RECEIVED)) + "\n").exit_code,
       0);
-  ServeProcess serve({"serve", "--log", log_uri()});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
 
   const std::string wrong = dir_.path() + "/wrong.token";
@@ -352,7 +261,7 @@ TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing
 TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
   ASSERT_EQ(
       bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
-  ServeProcess serve({"serve", "--log", log_uri()});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   // Frozen: its port still accepts connections, but nothing answers the handshake.
   serve.signal(SIGSTOP);
@@ -365,7 +274,7 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
 }
 
 TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
-  ServeProcess first({"serve", "--log", log_uri()});
+  ServeProcess first(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(first.wait_for("running")) << first.err();
   auto second = bel("serve");
   EXPECT_EQ(second.exit_code, 1);
@@ -393,8 +302,8 @@ TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
 }
 
 TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
-  ServeProcess serve(
-      {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed", "3", "--rate", "0"});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed",
+                            "3", "--rate", "0"});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   // Wait until the workers have logged a few builds (reads through the coordinator).
   const auto end = std::chrono::steady_clock::now() + kDeadline;
@@ -416,8 +325,8 @@ TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
 
 // --builds bounds a paced simulation: it stops by itself, the coordinator keeps serving.
 TEST_F(ServeTest, ABoundedSimulationStopsByItselfAndTheCoordinatorServesOn) {
-  ServeProcess serve({"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--builds", "3",
-                      "--rate", "500"});
+  ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--builds",
+                            "3", "--rate", "500"});
   ASSERT_TRUE(serve.wait_for("500 events/s, 3 build requests")) << serve.err();
   ASSERT_TRUE(serve.wait_for("simulation stopped: ")) << serve.err();
   ASSERT_TRUE(serve.wait_for(" errors")) << serve.err();
@@ -434,8 +343,8 @@ TEST_F(ServeTest, ABoundedSimulationStopsByItselfAndTheCoordinatorServesOn) {
 TEST(ServeWebTest, TheOneTimeLinkSignsABrowserInOnTheConsolesServer) {
   TempDir dir;
   const std::string uri = "sqlite://" + dir.path() + "/bel.db";
-  ServeProcess serve({"serve", "--log", uri, "--http", "127.0.0.1:0", "--simulate", "--builds",
-                      "3", "--rate", "0"});
+  ServeProcess serve(kBel, {"serve", "--log", uri, "--http", "127.0.0.1:0", "--simulate",
+                            "--builds", "3", "--rate", "0"});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
   const std::string& err = serve.err();
   const auto at = err.find("http://127.0.0.1:");
