@@ -10,6 +10,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,10 +20,11 @@
 
 namespace bel::storage::testing {
 
-// A new event with a process-unique event_id and an increasing timestamp.
+// A new event with a process-unique event_id and an increasing timestamp (safe to call from
+// several threads: the multi-writer suites do).
 inline BuildEvent base_event(const std::string& build_request_id) {
-  static int64_t counter = 0;
-  ++counter;
+  static std::atomic<int64_t> next{0};
+  const int64_t counter = ++next;
   BuildEvent event;
   event.set_event_id("ev-" + std::to_string(counter));
   event.set_timestamp(1'700'000'000'000'000'000 + counter);
