@@ -10,7 +10,7 @@
 //   // summary->status_code() == BUILD_REQUEST_CANCELLED
 //   // summary->cancel_reason() == "superseded by br-9"
 //
-// list, show and events are KeyedRepository's (keyed_repository.h: min_idx, argument checks,
+// list, show and events are KeyedRepository's (repository.h: min_idx, argument checks,
 // errors), keyed by build_request_id; list pages are newest first by first_idx.
 #ifndef BEL_ACTORS_CLIENT_BUILDS_REPOSITORY_H_
 #define BEL_ACTORS_CLIENT_BUILDS_REPOSITORY_H_
@@ -20,7 +20,7 @@
 
 #include "actors/client/api_client.h"
 #include "actors/client/command_events.h"
-#include "actors/client/keyed_repository.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 

@@ -8,7 +8,7 @@
 //   if (!ack.ok()) return ack.error();          // not_found, invalid_transition, ...
 //   auto run = runs.show("jr-12", ack->idx());   // run->status_code() == JOB_CANCELLED
 //
-// list, show and events are KeyedRepository's (keyed_repository.h: min_idx, argument checks,
+// list, show and events are KeyedRepository's (repository.h: min_idx, argument checks,
 // errors), keyed by job_run_id; a list request may name one job label and some statuses.
 #ifndef BEL_ACTORS_CLIENT_JOB_RUNS_REPOSITORY_H_
 #define BEL_ACTORS_CLIENT_JOB_RUNS_REPOSITORY_H_
@@ -18,7 +18,7 @@
 
 #include "actors/client/api_client.h"
 #include "actors/client/command_events.h"
-#include "actors/client/keyed_repository.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 

@@ -9,7 +9,7 @@
 //   auto status = partitions.status("data/a", ack->idx());   // reflects the invalidation
 //   // status->status_code() == PARTITION_INVALIDATED, status->message() == "bad upstream file"
 //
-// list and events are ListingRepository's (keyed_repository.h: min_idx, argument checks,
+// list and events are ListingRepository's (repository.h: min_idx, argument checks,
 // errors), keyed by partition_ref; list pages are newest first by last_idx.
 #ifndef BEL_ACTORS_CLIENT_PARTITIONS_REPOSITORY_H_
 #define BEL_ACTORS_CLIENT_PARTITIONS_REPOSITORY_H_
@@ -20,7 +20,7 @@
 
 #include "actors/client/api_client.h"
 #include "actors/client/command_events.h"
-#include "actors/client/keyed_repository.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 

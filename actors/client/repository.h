@@ -1,8 +1,9 @@
-// bel::actors::ListingRepository and KeyedRepository: the reads every repository of one kind of
-// thing (build requests, job runs, partitions) offers over an ApiClient — a page of the list, the
-// events of one of them and, for KeyedRepository, its summary — each named by its key (a build
-// request id, a job run id, a partition ref). BuildsRepository, JobRunsRepository and
-// PartitionsRepository derive from them and add their own questions and commands.
+// bel::actors::Repository, the base of every repository (questions and commands over an
+// ApiClient), and ListingRepository and KeyedRepository: the reads every repository of one kind
+// of thing (build requests, job runs, partitions) offers — a page of the list, the events of one
+// of them and, for KeyedRepository, its summary — each named by its key (a build request id, a
+// job run id, a partition ref). BuildsRepository, JobRunsRepository and PartitionsRepository
+// derive from them and add their own questions and commands.
 //
 // `Traits` names the questions:
 //   struct BuildsQuestions {
@@ -21,8 +22,8 @@
 // ("build_request_id is empty", "min_idx -1 is negative"); other errors are the ApiClient's.
 //
 // Thread-safe as its ApiClient. Does not own the client, which must outlive it.
-#ifndef BEL_ACTORS_CLIENT_KEYED_REPOSITORY_H_
-#define BEL_ACTORS_CLIENT_KEYED_REPOSITORY_H_
+#ifndef BEL_ACTORS_CLIENT_REPOSITORY_H_
+#define BEL_ACTORS_CLIENT_REPOSITORY_H_
 
 #include <cstdint>
 #include <optional>
@@ -46,13 +47,22 @@ struct AccessedBy<Message* (Owner::*)()> {
 template <class Accessor>
 using AccessedByT = typename AccessedBy<std::remove_const_t<Accessor>>::type;
 
+// What every repository is: questions (and commands) over an ApiClient it does not own.
+class Repository {
+ public:
+  explicit Repository(ApiClient& api) : api_(api) {}
+
+ protected:
+  ApiClient& api_;
+};
+
 template <class Traits>
-class ListingRepository {
+class ListingRepository : public Repository {
  public:
   using ListRequest = AccessedByT<decltype(Traits::kList)>;
   using ListResponse = AccessedByT<decltype(Traits::kListAnswer)>;
 
-  explicit ListingRepository(ApiClient& api) : api_(api) {}
+  using Repository::Repository;
 
   // One page of the list (SPEC section 4), in the order and with the filters its request
   // documents. request.limit 0 means 50; a bad limit, offset, pattern or status is
@@ -71,9 +81,6 @@ class ListingRepository {
     *(filter.*Traits::kEventsKey)() = key;
     return api_.events_page(std::move(filter), since_idx, limit, min_idx);
   }
-
- protected:
-  ApiClient& api_;
 };
 
 template <class Traits>
@@ -111,4 +118,4 @@ class KeyedRepository : public ListingRepository<Traits> {
 
 }  // namespace bel::actors
 
-#endif  // BEL_ACTORS_CLIENT_KEYED_REPOSITORY_H_
+#endif  // BEL_ACTORS_CLIENT_REPOSITORY_H_
