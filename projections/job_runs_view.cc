@@ -249,11 +249,9 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   int64_t previous_idx = 0;
   for (const auto& r : s.runs()) {
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
-    BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "job run " + r.job_run_id(), r.first_idx(),
-                                             r.first_idx(), s.as_of_idx(), &previous_idx));
-    if (view.index_.count(r.job_run_id()) > 0) {
-      return snapshot_error(kName, "job run " + r.job_run_id() + " appears twice");
-    }
+    BEL_RETURN_IF_ERROR(check_snapshot_entry(kName, "job run " + r.job_run_id(), r.first_idx(),
+                                             r.first_idx(), s.as_of_idx(), &previous_idx,
+                                             view.index_.count(r.job_run_id()) > 0));
     Run run;
     run.job_run_id = r.job_run_id();
     run.job_label = r.job_label();
