@@ -8,16 +8,15 @@
 #include "app/commands.h"
 #include "messages/for_people.h"
 #include "app/progress.h"
+#include "app/simulation_flags.h"
 #include "app/tables.h"
 
 namespace bel::app {
 namespace {
 
 struct RunFlags {
-  int workers = 4;
-  int builds = 60;
-  double rate = 0;  // events/s; 0 = as fast as the log takes them
-  uint64_t seed = 1;
+  RunFlags() { sim.builds = 60; }  // rate 0: as fast as the log takes them
+  sim::SimulationOptions sim;
   int timeout_s = 120;
 };
 
@@ -60,33 +59,26 @@ Error simulation_errors(const sim::SimulationReport& r) {
 void run_run(Context& ctx, const RunFlags& f) {
   auto format = ctx.output_format();
   if (!format) return;
-  if (f.workers < 1 || f.workers > 1000) {
-    return ctx.usage_error("--workers: must be between 1 and 1000, got " +
-                           std::to_string(f.workers));
-  }
-  if (f.builds < 1 || f.builds > 1000000) {
+  if (!check_simulation_workers(ctx, f.sim)) return;
+  if (f.sim.builds < 1 || f.sim.builds > 1000000) {
     return ctx.usage_error("--builds: must be between 1 and 1000000, got " +
-                           std::to_string(f.builds));
+                           std::to_string(f.sim.builds));
   }
   if (f.timeout_s < 1) return ctx.usage_error("--timeout: must be at least 1 second");
   auto session = ctx.session(/*write=*/true, /*create_log=*/true);
   if (!session) return;
 
-  sim::SimulationOptions options;
-  options.seed = f.seed;
-  options.workers = f.workers;
-  options.builds = f.builds;
-  options.rate = f.rate;
   if (*format == Format::table) {
-    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n", f.builds,
-                f.workers, static_cast<unsigned long long>(f.seed), session->description().c_str());
+    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n",
+                f.sim.builds, f.sim.workers, static_cast<unsigned long long>(f.sim.seed),
+                session->description().c_str());
     std::fflush(stdout);
   }
   Progress bar("simulating");
   auto report = sim::run_simulation(
-      session->system(), session->api(), options, std::chrono::seconds(f.timeout_s),
+      session->system(), session->api(), f.sim, std::chrono::seconds(f.timeout_s),
       [&bar, &f](const sim::SimulationReport& r) {
-        bar.update(r.builds_completed + r.builds_failed + r.builds_cancelled, f.builds);
+        bar.update(r.builds_completed + r.builds_failed + r.builds_cancelled, f.sim.builds);
       });
   bar.finish();
   if (!report.ok()) return ctx.fail(report.error());
@@ -162,13 +154,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
       "run",
       "Run the coordinator with simulated in-process build workers for a number of build "
       "requests, then print what the log holds");
-  cmd->add_option("--workers", f->workers, "Simulated build workers")->capture_default_str();
-  cmd->add_option("--builds", f->builds, "Build requests to simulate")->capture_default_str();
-  cmd->add_option("--rate", f->rate,
-                  "Events per second, all workers together (0: as fast as the log takes them)")
-      ->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Seed of the simulation (same seed, same plan)")
-      ->capture_default_str();
+  add_simulation_options(cmd, f->sim, "");
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")
       ->capture_default_str();
   add_durability_option(cmd, ctx);

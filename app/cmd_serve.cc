@@ -17,6 +17,7 @@
 #include "actors/web/web_view.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
+#include "app/simulation_flags.h"
 #include "messages/for_people.h"
 #include "storage/uri.h"
 #include "storage/writer_lock.h"
@@ -27,11 +28,12 @@ namespace {
 constexpr const char* kDefaultListen = "127.0.0.1:0";
 
 struct ServeFlags {
-  int workers = 4;
+  ServeFlags() {
+    sim.rate = 20;   // events/s: a pace a person can follow in `bel events tail`
+    sim.builds = 0;  // until stopped
+  }
   bool simulate = false;
-  uint64_t seed = 1;
-  double rate = 20;  // events/s: a pace a person can follow in `bel events tail`
-  int builds = 0;    // 0: until stopped
+  sim::SimulationOptions sim;
   std::string listen = kDefaultListen;
   std::string http;  // the same server as --listen, named for the web view
   // The overload bounds (docs/reliability.md, R5): appends pending at once, request bodies read.
@@ -66,10 +68,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
   auto durable = ctx.durability_full();
   if (!durable) return;
-  if (f.workers < 1 || f.workers > 1000) {
-    return ctx.usage_error("--workers: must be between 1 and 1000, got " +
-                           std::to_string(f.workers));
-  }
+  if (!check_simulation_workers(ctx, f.sim)) return;
   // One server answers the console, the web API and the dashboard: --http names its address
   // for the web view's sake (docs/web.md).
   if (!f.http.empty() && f.listen != kDefaultListen && f.listen != f.http) {
@@ -169,12 +168,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
 
   sim::SimulationActor simulation;
   if (f.simulate) {
-    sim::SimulationOptions sim;
-    sim.seed = f.seed;
-    sim.workers = f.workers;
-    sim.builds = f.builds;  // 0: until stopped
-    sim.rate = f.rate;
-    auto started = sim::start_simulation(system, *api, sim, [](const sim::SimulationReport& r) {
+    auto started = sim::start_simulation(system, *api, f.sim, [](const sim::SimulationReport& r) {
       say("simulation stopped: " + std::to_string(r.events_appended) + " events, " +
           std::to_string(r.builds_completed) + " builds completed, " +
           std::to_string(r.builds_failed) + " failed, " + std::to_string(r.builds_cancelled) +
@@ -185,9 +179,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
       return ctx.fail(started.error());
     }
     simulation = *started;
-    say(fmt::format("simulating {} build workers (seed {}, {}, {})", f.workers, f.seed,
-                    f.rate > 0 ? fmt::format("{:g} events/s", f.rate) : "no pace",
-                    f.builds > 0 ? plural(f.builds, "build request") : "until stopped"));
+    say(fmt::format("simulating {} build workers (seed {}, {}, {})", f.sim.workers, f.sim.seed,
+                    f.sim.rate > 0 ? fmt::format("{:g} events/s", f.sim.rate) : "no pace",
+                    f.sim.builds > 0 ? plural(f.sim.builds, "build request") : "until stopped"));
   }
   say("running; stop with Ctrl-C or SIGTERM");
 
@@ -235,18 +229,9 @@ void add_serve_command(CLI::App& app, Context& ctx) {
       "serve",
       "Run the coordinator until SIGINT/SIGTERM: it hosts the actors, serves consoles on a "
       "loopback endpoint it records in the log, and with --simulate drives simulated builds");
-  cmd->add_option("--workers", f->workers, "Simulated build workers (with --simulate)")
-      ->capture_default_str();
   cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
-  cmd->add_option("--rate", f->rate,
-                  "With --simulate: events per second, all workers together (0: as fast as the "
-                  "log takes them)")
-      ->capture_default_str();
-  cmd->add_option("--builds", f->builds,
-                  "With --simulate: build requests to simulate, then stop simulating (0: until "
-                  "the coordinator stops)")
-      ->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Seed of the simulation")->capture_default_str();
+  add_simulation_options(cmd, f->sim, "With --simulate",
+                         "then stop simulating (0: until the coordinator stops)");
   cmd->add_option("--listen", f->listen,
                   "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "
                   "--token-file")

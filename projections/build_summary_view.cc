@@ -343,12 +343,11 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   auto visit = [&](snap::BuildState& b) -> Status {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
-    BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "build request " + b.build_request_id(),
+    BEL_RETURN_IF_ERROR(check_snapshot_entry(kName, "build request " + b.build_request_id(),
                                              state->first_idx, state->last_idx, s.as_of_idx(),
-                                             &previous_idx));
-    if (!view.index_.emplace(b.build_request_id(), view.builds_.size()).second) {
-      return snapshot_error(kName, "build request " + b.build_request_id() + " appears twice");
-    }
+                                             &previous_idx,
+                                             view.index_.count(b.build_request_id()) > 0));
+    view.index_.emplace(b.build_request_id(), view.builds_.size());
     view.counts_.add(state->status, 1);
     view.builds_.push_back(std::move(*state));
     return ok_status();

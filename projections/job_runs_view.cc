@@ -258,11 +258,9 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   snap::JobRunState scratch;
   auto visit = [&](snap::JobRunState& r) -> Status {
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
-    BEL_RETURN_IF_ERROR(check_snapshot_order(kName, "job run " + r.job_run_id(), r.first_idx(),
-                                             r.first_idx(), s.as_of_idx(), &previous_idx));
-    if (view.index_.count(r.job_run_id()) > 0) {
-      return snapshot_error(kName, "job run " + r.job_run_id() + " appears twice");
-    }
+    BEL_RETURN_IF_ERROR(check_snapshot_entry(kName, "job run " + r.job_run_id(), r.first_idx(),
+                                             r.first_idx(), s.as_of_idx(), &previous_idx,
+                                             view.index_.count(r.job_run_id()) > 0));
     Run run;
     run.job_run_id = std::move(*r.mutable_job_run_id());
     run.job_label = std::move(*r.mutable_job_label());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -10,6 +11,26 @@
 
 namespace bel::projections {
 namespace {
+
+// The key of a question about one thing — a request of one string field: a ref, id or label —
+// as its field's name ("job_run_id") and value. Nothing for the lists and the activity.
+struct QueryKey {
+  std::string name;
+  std::string value;
+};
+
+std::optional<QueryKey> query_key(const Query& query) {
+  if (query.query_case() == Query::QUERY_NOT_SET) return std::nullopt;
+  const auto* field = Query::descriptor()->FindFieldByNumber(query.query_case());
+  const auto& question = query.GetReflection()->GetMessage(query, field);
+  const auto* fields = question.GetDescriptor();
+  if (fields->field_count() != 1 ||
+      fields->field(0)->type() != google::protobuf::FieldDescriptor::TYPE_STRING) {
+    return std::nullopt;
+  }
+  return QueryKey{fields->field(0)->name(),
+                  question.GetReflection()->GetString(question, fields->field(0))};
+}
 
 Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
 
@@ -124,31 +145,22 @@ int64_t min_idx_of(const Query& query) {
 
 Status check_query(const Query& query) {
   BEL_RETURN_IF_ERROR(check_min_idx(query.min_idx()));
+  if (auto key = query_key(query)) return check_required(key->name.c_str(), key->value);
   switch (query.query_case()) {
-    case Query::kPartitionStatus:
-      return check_required("partition_ref", query.partition_status().partition_ref());
-    case Query::kActiveBuilds:
-      return check_required("partition_ref", query.active_builds().partition_ref());
     case Query::kPartitionsList: {
       const auto& r = query.partitions_list();
       return check_list(r, v1::PartitionStatus_IsValid, [&] {
         return r.pattern().empty() ? ok_status() : check_glob(r.pattern());
       });
     }
-    case Query::kBuildSummary:
-      return check_required("build_request_id", query.build_summary().build_request_id());
     case Query::kBuildsList:
       return check_list(query.builds_list(), v1::BuildRequestStatus_IsValid);
-    case Query::kJobRun:
-      return check_required("job_run_id", query.job_run().job_run_id());
     case Query::kJobRunsList:
       return check_list(query.job_runs_list(), v1::JobStatus_IsValid);
-    case Query::kJobMetrics:
-      return check_required("job_label", query.job_metrics().job_label());
     case Query::kJobMetricsList:
     case Query::kActivity:
       return ok_status();
-    case Query::QUERY_NOT_SET:
+    default:  // QUERY_NOT_SET; the questions about one key are checked above
       break;
   }
   return bad(
@@ -159,16 +171,10 @@ Status check_query(const Query& query) {
 
 std::string describe_query(const Query& query) {
   if (query.query_case() == Query::QUERY_NOT_SET) return "empty query";
-  // The question's field name, as result_name does, and for a question about one key (a ref, id
-  // or label: a request of one string field) that key: "job_run(jr-1)".
-  const auto* field = Query::descriptor()->FindFieldByNumber(query.query_case());
-  const auto& question = query.GetReflection()->GetMessage(query, field);
-  const auto* fields = question.GetDescriptor();
-  std::string out = field->name();
-  if (fields->field_count() == 1 &&
-      fields->field(0)->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
-    out += "(" + question.GetReflection()->GetString(question, fields->field(0)) + ")";
-  }
+  // The question's field name, as result_name does, and for a question about one key that key:
+  // "job_run(jr-1)".
+  std::string out = Query::descriptor()->FindFieldByNumber(query.query_case())->name();
+  if (auto key = query_key(query)) out += "(" + key->value + ")";
   return out;
 }
 
@@ -253,26 +259,13 @@ Result<QueryResult> AllViews::answer(const Query& query) const {
 
 FallbackFold::FallbackFold(Query query)
     : query_(std::move(query)), views_(std::make_unique<AllViews>()) {
-  switch (query_.query_case()) {
-    case Query::kPartitionStatus:
-      filter_.add_partition_refs(query_.partition_status().partition_ref());
-      break;
-    case Query::kActiveBuilds:
-      filter_.add_partition_refs(query_.active_builds().partition_ref());
-      break;
-    case Query::kBuildSummary:
-      filter_.add_build_request_ids(query_.build_summary().build_request_id());
-      break;
-    case Query::kJobRun:
-      filter_.add_job_run_ids(query_.job_run().job_run_id());
-      break;
-    case Query::kJobMetrics:
-      filter_.add_job_labels(query_.job_metrics().job_label());
-      filter_.add_event_types("job_event");
-      break;
-    default:
-      break;  // every event
+  // A question about one key reads only the events about it: the filter's field of that kind of
+  // key is its plural (job_run_id -> job_run_ids). The others read every event.
+  if (auto key = query_key(query_)) {
+    const auto* about = EventFilter::descriptor()->FindFieldByName(key->name + "s");
+    if (about != nullptr) filter_.GetReflection()->AddString(&filter_, about, key->value);
   }
+  if (query_.has_job_metrics()) filter_.add_event_types("job_event");
   streaming_ = filter_.ByteSizeLong() == 0;
 }
 

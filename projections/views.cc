@@ -51,12 +51,13 @@ Error snapshot_error(std::string_view view, std::string_view what) {
                     std::string(view) + " snapshot: " + std::string(what));
 }
 
-Status check_snapshot_order(std::string_view view, const std::string& entry, int64_t first_idx,
-                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx) {
+Status check_snapshot_entry(std::string_view view, const std::string& entry, int64_t first_idx,
+                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx, bool seen) {
   if (first_idx <= *previous_idx || last_idx > as_of_idx) {
     return snapshot_error(view,
                           entry + " has first_idx " + std::to_string(first_idx) + " out of order");
   }
+  if (seen) return snapshot_error(view, entry + " appears twice");
   *previous_idx = first_idx;
   return ok_status();
 }

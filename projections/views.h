@@ -115,10 +115,11 @@ Error snapshot_error(std::string_view view, std::string_view what);
 
 // What restore() checks of each entry of a snapshot kept in first_idx order: its first_idx is
 // above the previous entry's (`*previous_idx`, which it then advances) and nothing it reflects
-// (`last_idx`) is past the snapshot's `as_of_idx`. Otherwise a snapshot_error
-// "<entry> has first_idx N out of order", `entry` naming it (e.g. "job run jr-1").
-Status check_snapshot_order(std::string_view view, const std::string& entry, int64_t first_idx,
-                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx);
+// (`last_idx`) is past the snapshot's `as_of_idx`, else a snapshot_error
+// "<entry> has first_idx N out of order", `entry` naming it (e.g. "job run jr-1"); and no earlier
+// entry had its key (`seen`), else "<entry> appears twice".
+Status check_snapshot_entry(std::string_view view, const std::string& entry, int64_t first_idx,
+                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx, bool seen);
 
 // Parses `bytes` into `snapshot` (a view's snapshot message, with view and version fields) and
 // checks that it is a snapshot of view `name` at `version`: what every restore() does first.

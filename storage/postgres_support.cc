@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "messages/escape.h"
+
 namespace bel::storage {
 namespace {
 
@@ -58,15 +60,7 @@ std::optional<std::string> pg_bytea_from_text(std::string_view text) {
 }
 
 void pg_copy_append(std::string& row, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\': row += "\\\\"; break;
-      case '\t': row += "\\t"; break;
-      case '\n': row += "\\n"; break;
-      case '\r': row += "\\r"; break;
-      default: row += c;
-    }
-  }
+  append_escaped(row, value, {{'\\', "\\\\"}, {'\t', "\\t"}, {'\n', "\\n"}, {'\r', "\\r"}});
 }
 
 PgConnection::~PgConnection() {

@@ -14,22 +14,20 @@
 #include <cstdint>
 
 #include "actors/client/api_client.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 
 namespace bel::actors {
 
-class ActivityRepository {
+class ActivityRepository : public Repository {
  public:
-  explicit ActivityRepository(ApiClient& api) : api_(api) {}
+  using Repository::Repository;
 
   // The activity summary, reflecting at least `min_idx` (0: no particular idx). An empty log is
   // not an error: zero counts. invalid_argument for a negative min_idx; other errors are the
   // ApiClient's.
   Result<ActivityResponse> activity(int64_t min_idx = 0) const;
-
- private:
-  ApiClient& api_;
 };
 
 }  // namespace bel::actors

@@ -26,11 +26,10 @@
 #ifndef BEL_ACTORS_CLIENT_API_CLIENT_H_
 #define BEL_ACTORS_CLIENT_API_CLIENT_H_
 
+#include <caf/all.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <caf/all.hpp>
 
 #include "actors/bel_api.h"
 #include "messages/error.h"
@@ -96,6 +95,13 @@ class ApiClient {
   Result<Answer> ask_for(Question* (Query::*put)(), const Question& question, int64_t min_idx,
                          Answer* (QueryResult::*take)()) const;
 
+  // The same for a question that names one thing, `key`, in the field `key_field` gives (e.g.
+  // &BuildSummaryRequest::mutable_build_request_id): the shape of every repository show.
+  template <class Question, class Answer>
+  Result<Answer> ask_about(const std::string& key, Question* (Query::*put)(),
+                           std::string* (Question::*key_field)(), int64_t min_idx,
+                           Answer* (QueryResult::*take)()) const;
+
   // One page of list_events for `filter`, after checking `min_idx` (invalid_argument when
   // negative): the page reads the log itself, which holds every acknowledged event, so it
   // reflects any min_idx already. The shape of every repository's events().
@@ -124,7 +130,7 @@ class ApiClient {
 
 template <class Answer>
 Result<Answer> ApiClient::ask_for(Query query, int64_t min_idx,
-                              Answer* (QueryResult::*take)()) const {
+                                  Answer* (QueryResult::*take)()) const {
   query.set_min_idx(min_idx);
   auto result = this->query(query);
   if (!result.ok()) return result.error();
@@ -137,6 +143,15 @@ Result<Answer> ApiClient::ask_for(Question* (Query::*put)(), const Question& que
   Query query;  // query() checks every field
   *(query.*put)() = question;
   return ask_for(std::move(query), min_idx, take);
+}
+
+template <class Question, class Answer>
+Result<Answer> ApiClient::ask_about(const std::string& key, Question* (Query::*put)(),
+                                    std::string* (Question::*key_field)(), int64_t min_idx,
+                                    Answer* (QueryResult::*take)()) const {
+  Question question;  // query() checks the key
+  *(question.*key_field)() = key;
+  return ask_for(put, question, min_idx, take);
 }
 
 }  // namespace bel::actors

@@ -20,14 +20,15 @@
 #include <string>
 
 #include "actors/client/api_client.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 
 namespace bel::actors {
 
-class JobsRepository {
+class JobsRepository : public Repository {
  public:
-  explicit JobsRepository(ApiClient& api) : api_(api) {}
+  using Repository::Repository;
 
   // The metrics of every job label seen. An empty log is not an error: no jobs.
   Result<JobMetricsList> list(int64_t min_idx = 0) const;
@@ -35,9 +36,6 @@ class JobsRepository {
   // The metrics of job label `job_label`. not_found for a label the log (as of the answer) has
   // never seen.
   Result<JobMetrics> metrics(const std::string& job_label, int64_t min_idx = 0) const;
-
- private:
-  ApiClient& api_;
 };
 
 }  // namespace bel::actors

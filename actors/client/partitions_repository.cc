@@ -11,57 +11,20 @@ namespace {
 
 Error bad(std::string what) { return make_error(ErrorCode::invalid_argument, std::move(what)); }
 
-ListEventsRequest partition_events_request(const std::string& ref, int64_t since_idx, int limit) {
-  ListEventsRequest request;
-  request.set_since_idx(since_idx);
-  request.set_limit(limit);
-  request.mutable_filter()->add_partition_refs(ref);
-  return request;
-}
-
 }  // namespace
-
-Result<BuildEvent> make_partition_invalidation_event(const std::string& partition_ref,
-                                                     const std::string& reason,
-                                                     const std::string& build_request_id,
-                                                     const std::string& event_id) {
-  BEL_RETURN_IF_ERROR(projections::check_required("partition_ref", partition_ref));
-  BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
-  BEL_RETURN_IF_ERROR(projections::check_required("build_request_id", build_request_id));
-  BuildEvent event;
-  event.set_event_id(event_id);
-  event.set_build_request_id(build_request_id);
-  auto* invalidation = event.mutable_partition_invalidation_event();
-  invalidation->mutable_partition_ref()->set_str(partition_ref);
-  invalidation->set_reason(reason);
-  return event;
-}
-
-Result<PartitionsListResponse> PartitionsRepository::list(const PartitionsListRequest& request,
-                                                          int64_t min_idx) const {
-  return api_.ask_for(&Query::mutable_partitions_list, request, min_idx,
-                      &QueryResult::mutable_partitions_list);
-}
 
 Result<PartitionStatusResponse> PartitionsRepository::status(const std::string& partition_ref,
                                                              int64_t min_idx) const {
-  Query query;
-  query.mutable_partition_status()->set_partition_ref(partition_ref);
-  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_partition_status);
+  return api_.ask_about(partition_ref, &Query::mutable_partition_status,
+                        &PartitionStatusRequest::mutable_partition_ref, min_idx,
+                        &QueryResult::mutable_partition_status);
 }
 
 Result<ActiveBuildsResponse> PartitionsRepository::active_builds(const std::string& partition_ref,
                                                                  int64_t min_idx) const {
-  Query query;
-  query.mutable_active_builds()->set_partition_ref(partition_ref);
-  return api_.ask_for(std::move(query), min_idx, &QueryResult::mutable_active_builds);
-}
-
-Result<EventPage> PartitionsRepository::events(const std::string& partition_ref, int64_t since_idx,
-                                               int limit, int64_t min_idx) const {
-  BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
-  // ApiClient::list_events checks since_idx, limit and the ref.
-  return api_.list_events(partition_events_request(partition_ref, since_idx, limit));
+  return api_.ask_about(partition_ref, &Query::mutable_active_builds,
+                        &ActiveBuildsRequest::mutable_partition_ref, min_idx,
+                        &QueryResult::mutable_active_builds);
 }
 
 Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_ref, int recent,
@@ -86,7 +49,9 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
   if (recent > 0) {
     // The newest `recent` events, read newest-first: one page (kMaxRecentEvents is within a
     // page's limit), however long the partition's history.
-    ListEventsRequest request = partition_events_request(partition_ref, 0, recent);
+    ListEventsRequest request;
+    request.set_limit(recent);
+    request.mutable_filter()->add_partition_refs(partition_ref);
     request.set_order(v1::EVENT_ORDER_DESCENDING);
     auto page = api_.list_events(request);
     if (!page.ok()) return page.error();

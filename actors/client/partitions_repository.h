@@ -9,12 +9,8 @@
 //   auto status = partitions.status("data/a", ack->idx());   // reflects the invalidation
 //   // status->status_code() == PARTITION_INVALIDATED, status->message() == "bad upstream file"
 //
-// Every read takes an optional `min_idx` (read-your-writes, SPEC section 4): the answer reflects
-// at least that idx; pass the idx of an ack to see your own write. 0 asks for no particular idx.
-// Every method checks its arguments first and fails with invalid_argument naming the field
-// ("partition_ref is empty", "min_idx -1 is negative"); other errors are the ApiClient's.
-//
-// Thread-safe as its ApiClient. Does not own the client, which must outlive it.
+// list and events are ListingRepository's (repository.h: min_idx, argument checks,
+// errors), keyed by partition_ref; list pages are newest first by last_idx.
 #ifndef BEL_ACTORS_CLIENT_PARTITIONS_REPOSITORY_H_
 #define BEL_ACTORS_CLIENT_PARTITIONS_REPOSITORY_H_
 
@@ -23,6 +19,8 @@
 #include <vector>
 
 #include "actors/client/api_client.h"
+#include "actors/client/command_events.h"
+#include "actors/client/repository.h"
 #include "messages/error.h"
 #include "messages/types.h"
 
@@ -38,27 +36,19 @@ struct PartitionDetail {
   std::vector<BuildEvent> recent_events;   // the partition's last events, ascending idx
 };
 
-// The event that invalidates partition `partition_ref` on behalf of build request
-// `build_request_id`, with `reason` (the status message it leaves). event_id empty lets the log
-// assign one; timestamp 0 lets the log assign "now". invalid_argument, naming the field, for an
-// empty partition_ref, reason or build_request_id.
-Result<BuildEvent> make_partition_invalidation_event(const std::string& partition_ref,
-                                                     const std::string& reason,
-                                                     const std::string& build_request_id,
-                                                     const std::string& event_id = "");
+// The questions of PartitionsRepository's list and events.
+struct PartitionsQuestions {
+  static constexpr auto kList = &Query::mutable_partitions_list;
+  static constexpr auto kListAnswer = &QueryResult::mutable_partitions_list;
+  static constexpr std::string* (EventFilter::*kEventsKey)() = &EventFilter::add_partition_refs;
+};
 
-class PartitionsRepository {
+class PartitionsRepository : public ListingRepository<PartitionsQuestions> {
  public:
   // The most recent events show() reads (one newest-first page at most).
   static constexpr int kMaxRecentEvents = 10000;
 
-  explicit PartitionsRepository(ApiClient& api) : api_(api) {}
-
-  // One page of partitions, newest first by last_idx (SPEC section 4). request.limit 0 means 50;
-  // a bad limit, offset, pattern or status is invalid_argument. The answer reflects at least the
-  // larger of `min_idx` and request.min_idx.
-  Result<PartitionsListResponse> list(const PartitionsListRequest& request,
-                                      int64_t min_idx = 0) const;
+  using ListingRepository::ListingRepository;
 
   // The partition's status. A ref never seen is not an error: status PARTITION_UNKNOWN.
   Result<PartitionStatusResponse> status(const std::string& partition_ref,
@@ -67,13 +57,6 @@ class PartitionsRepository {
   // The build requests currently building the partition, ascending; none is not an error.
   Result<ActiveBuildsResponse> active_builds(const std::string& partition_ref,
                                              int64_t min_idx = 0) const;
-
-  // Up to `limit` events of the partition with idx > `since_idx`, ascending; continue from
-  // next_idx while has_more. limit 0 means 1000; the maximum is 10000. The page reads the log
-  // itself, which holds every acknowledged event, so it always reflects `min_idx` (checked
-  // only: a negative value is invalid_argument).
-  Result<EventPage> events(const std::string& partition_ref, int64_t since_idx = 0, int limit = 0,
-                           int64_t min_idx = 0) const;
 
   // Status, active builds and the last `recent` events (0..kMaxRecentEvents) of the partition.
   // The status reflects at least `min_idx`, the active builds at least the status's as_of_idx,
@@ -95,9 +78,6 @@ class PartitionsRepository {
   Result<AppendAck> invalidate(const std::string& partition_ref, const std::string& reason,
                                const std::string& build_request_id,
                                const std::string& event_id = "") const;
-
- private:
-  ApiClient& api_;
 };
 
 }  // namespace bel::actors

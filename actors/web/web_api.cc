@@ -93,11 +93,11 @@ Status page_params(const httplib::Request& req, ListRequest* q) {
 }
 
 // GET `pattern`, whose path part is the key (`what`) of a question to one repository:
-// (r->*repo.*ask)(key, ?min_idx=).
-template <class Repo, class Message>
+// (r->*repo.*ask)(key, ?min_idx=), `ask` being Repo's own or its base's (KeyedRepository::show).
+template <class Repo, class Asked, class Message>
 void key_route(HttpServer& server, const std::shared_ptr<Repos>& r, const std::string& pattern,
                const std::string& what, Repo Repos::*repo,
-               Result<Message> (Repo::*ask)(const std::string&, int64_t) const) {
+               Result<Message> (Asked::*ask)(const std::string&, int64_t) const) {
   route(server, false, pattern, what, {"min_idx"},
         [r, repo, ask](const httplib::Request& req, const std::string& key,
                        httplib::Response& res) -> Status {

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "actors/web/web_request.h"
+#include "messages/escape.h"
 #include "messages/status_names.h"
 
 namespace bel::actors::web {
@@ -87,17 +88,8 @@ constexpr const char* kScript = R"JS(
 
 std::string escape_html(const std::string& text) {
   std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
+  append_escaped(out, text,
+                 {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
   return out;
 }
 

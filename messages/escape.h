@@ -1,0 +1,27 @@
+// Escaping text for a format that gives some characters a meaning: each of those characters is
+// written as its stand-in, every other character as itself. HTML and PostgreSQL's COPY text
+// format use it.
+//
+//   std::string out;
+//   append_escaped(out, "a<b", {{'<', "&lt;"}});   // out == "a&lt;b"
+#ifndef BEL_MESSAGES_ESCAPE_H_
+#define BEL_MESSAGES_ESCAPE_H_
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace bel {
+
+// A character and what stands for it.
+struct Escape {
+  char c;
+  const char* as;
+};
+
+// Appends `text` to `out`, each character that `escapes` names replaced by its stand-in.
+void append_escaped(std::string& out, std::string_view text, std::initializer_list<Escape> escapes);
+
+}  // namespace bel
+
+#endif  // BEL_MESSAGES_ESCAPE_H_
