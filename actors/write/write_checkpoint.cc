@@ -16,7 +16,17 @@ Status LogSource::events_of_job_run(const std::string& id, std::vector<BuildEven
   return read(filter, out);
 }
 
+void LogSource::shorten_unindexed_tail() {
+  if (storage_->unindexed_events() <= kMaxScannedTail) return;
+  while (storage_->unindexed_events() > 0) {
+    auto done = storage_->catch_up_indexes(storage_->unindexed_events());
+    // A failed catch-up leaves the read exact, only slower: the tail is scanned.
+    if (!done.ok() || *done == 0) return;
+  }
+}
+
 Status LogSource::read(const EventFilter& filter, std::vector<BuildEvent>& out) {
+  shorten_unindexed_tail();
   int64_t since = 0;
   for (;;) {
     auto page = storage_->list_events(since, filter, storage::kMaxListLimit);

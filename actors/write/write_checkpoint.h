@@ -11,7 +11,10 @@
 //   save_checkpoint(storage, last_idx, state);  // REQUIRES: nothing staged
 //
 // Reads go through Storage::list_events with a build_request_ids or job_run_ids filter: exact at
-// any derived-index lag. Not thread-safe: the log writer owns both.
+// any derived-index lag, but a read scans the unindexed tail event by event, so a read first
+// indexes that tail when it is longer than LogSource::kMaxScannedTail (the log writer alone, as
+// when a log is generated, never indexes otherwise and every read would cost O(log length)).
+// Not thread-safe: the log writer owns both.
 #ifndef BEL_ACTORS_WRITE_WRITE_CHECKPOINT_H_
 #define BEL_ACTORS_WRITE_WRITE_CHECKPOINT_H_
 
@@ -28,6 +31,10 @@ namespace bel::actors {
 // The committed events of one key, up to a bound.
 class LogSource final : public write::TransitionSource {
  public:
+  // The longest unindexed tail a read scans; a longer one is indexed first (in one transaction
+  // of its own; never inside a commit: reads come from staging and from opening).
+  static constexpr int64_t kMaxScannedTail = 2048;
+
   explicit LogSource(storage::Storage* storage) : storage_(storage) {}
 
   // Events above `idx` are left out: while the log is replayed the state reflects only a prefix.
@@ -38,6 +45,7 @@ class LogSource final : public write::TransitionSource {
 
  private:
   Status read(const EventFilter& filter, std::vector<BuildEvent>& out);
+  void shorten_unindexed_tail();
 
   storage::Storage* storage_;
   int64_t through_ = 0;

@@ -14,6 +14,7 @@
 
 #include "actors/write/log_writer.h"
 #include "actors/write/transition_checkpoint.h"
+#include "actors/write/write_checkpoint.h"
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
 #include "tests/support/random_stream.h"
@@ -258,6 +259,53 @@ TEST_F(CheckpointFallbackTest, ACheckpointOfAnotherVersionIsNotRead) {
   store(data, 4, write::TransitionCheckpoint::kVersion + 1);
   store("garbage", 4, write::TransitionCheckpoint::kVersion);
   expect_full_replay("does not start with belTS");
+}
+
+// A read of a dropped key scans the log's unindexed tail event by event, and a writer alone (a
+// generated log, no storage actor) never indexes otherwise: every such read would cost a pass over
+// everything written since the writer opened. A read therefore indexes a long tail first, and
+// leaves a short one to the storage actor's indexer.
+TEST(WriterReadBackTest, ReadingADroppedKeyIndexesOnlyALongUnindexedTail) {
+  const TempDir dir;
+  LogWriterOptions options;
+  options.sweep_floor = 0;  // br-done is dropped at its commit
+  options.use_checkpoint = false;
+  auto w = open_at("sqlite://" + dir.path() + "/log.db", options);
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->stage({request_event("br-done", BUILD_REQUEST_RECEIVED),
+                        request_event("br-done", BUILD_REQUEST_COMPLETED)})
+                  .ok());
+  ASSERT_EQ(w->commit().committed.size(), 2u);
+  auto append_open_requests = [&](int from, int n) {
+    std::vector<BuildEvent> batch;
+    for (int i = from; i < from + n; ++i) {
+      batch.push_back(request_event("br-open-" + std::to_string(i), BUILD_REQUEST_RECEIVED));
+    }
+    ASSERT_TRUE(w->stage(std::move(batch)).ok());
+    ASSERT_EQ(w->commit().committed.size(), static_cast<size_t>(n));
+  };
+  auto expect_terminal = [&] {
+    auto again = w->stage({request_event("br-done", BUILD_REQUEST_EXECUTING)});
+    ASSERT_FALSE(again.ok());
+    EXPECT_NE(again.error().message.find("BUILD_REQUEST_COMPLETED -> BUILD_REQUEST_EXECUTING"),
+              std::string::npos)
+        << again.error().message;
+  };
+
+  append_open_requests(0, 100);
+  const int64_t short_tail = w->storage().unindexed_events();
+  ASSERT_GT(short_tail, 0);
+  ASSERT_LE(short_tail, LogSource::kMaxScannedTail);
+  expect_terminal();  // read back from the log, by scanning the short tail
+  EXPECT_EQ(w->transitions().source_reads(), 1);
+  EXPECT_EQ(w->storage().unindexed_events(), short_tail);
+
+  append_open_requests(100, static_cast<int>(LogSource::kMaxScannedTail));
+  ASSERT_GT(w->storage().unindexed_events(), LogSource::kMaxScannedTail);
+  expect_terminal();  // the long tail is indexed, then read through the index
+  EXPECT_EQ(w->transitions().source_reads(), 2);
+  EXPECT_EQ(w->storage().unindexed_events(), 0);
+  EXPECT_EQ(w->last_idx(), 2 + 100 + LogSource::kMaxScannedTail);
 }
 
 }  // namespace
