@@ -18,7 +18,7 @@
 // entry as one reused message, appended as it is made; the bytes equal serializing the whole
 // message when the entries are added in field-number order.
 //
-//   SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);   // a view's
+//   SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);
 //   out.add_each<snap::JobRunState>(snap::JobRunsSnapshot::kRunsFieldNumber, runs_,
 //                                   [](const Run& run, snap::JobRunState* r) { ...; });
 //   return out.take();
