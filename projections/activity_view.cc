@@ -99,21 +99,18 @@ void add_sorted(const Map& map, int number, SnapshotWriter* out) {
   for (const auto& entry : map) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
-  snap::IdStatus e;
-  for (const auto* entry : entries) {
-    e.set_id(entry->first);
-    e.set_status_code(entry->second);
-    out->add(number, e);
-  }
+  out->add_each<snap::IdStatus>(number, entries, [](const auto* entry, snap::IdStatus* e) {
+    e->set_id(entry->first);
+    e->set_status_code(entry->second);
+  });
 }
 
 }  // namespace
 
 std::string ActivityView::serialize() const {
-  snap::ActivitySnapshot s;
-  write_header(kName, kVersion, &s);
-  s.set_event_count(event_count_);
-  SnapshotWriter out(s);
+  snap::ActivitySnapshot header;
+  header.set_event_count(event_count_);
+  SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header));
   add_sorted(builds_, snap::ActivitySnapshot::kBuildRequestsFieldNumber, &out);
   std::vector<uint32_t> known;
   for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
@@ -123,23 +120,20 @@ std::string ActivityView::serialize() const {
             [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
   // Field-number order (recent builds 7, recent partitions 8, partitions 9), as serializing the
   // whole message would write them.
-  for (const auto& b : recent_builds_) {
-    snap::BuildState build;
-    b.to_snapshot(&build);
-    out.add(snap::ActivitySnapshot::kRecentBuildsFieldNumber, build);
-  }
-  snap::PartitionStatusEntry entry;
-  for (uint32_t slot : recent_partitions_) {
-    entry.Clear();
-    entry.set_partition_ref(partitions_.ref(slot));
-    entry.set_last_idx(partitions_.entry(slot).last_idx);
-    out.add(snap::ActivitySnapshot::kRecentPartitionsFieldNumber, entry);
-  }
-  for (uint32_t slot : known) {
-    entry.Clear();
-    partitions_.to_snapshot(slot, &entry);
-    out.add(snap::ActivitySnapshot::kPartitionsFieldNumber, entry);
-  }
+  out.add_each<snap::BuildState>(
+      snap::ActivitySnapshot::kRecentBuildsFieldNumber, recent_builds_,
+      [](const BuildSummaryState& b, snap::BuildState* build) { b.to_snapshot(build); });
+  out.add_each<snap::PartitionStatusEntry>(
+      snap::ActivitySnapshot::kRecentPartitionsFieldNumber, recent_partitions_,
+      [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
+        entry->set_partition_ref(partitions_.ref(slot));
+        entry->set_last_idx(partitions_.entry(slot).last_idx);
+      });
+  out.add_each<snap::PartitionStatusEntry>(
+      snap::ActivitySnapshot::kPartitionsFieldNumber, known,
+      [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
+        partitions_.to_snapshot(slot, entry);
+      });
   return out.take();
 }
 
@@ -149,9 +143,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   ActivityView view;
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   view.event_count_ = s.event_count();
-  snap::IdStatus id_status;
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, Snapshot::kBuildRequestsFieldNumber, &id_status,
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::IdStatus>(
+      kName, bytes, Snapshot::kBuildRequestsFieldNumber,
       [&](const snap::IdStatus& b) -> Status {
         auto status = static_cast<BuildRequestStatus>(b.status_code());
         if (!view.builds_.emplace(b.id(), status).second) {
@@ -160,9 +153,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
         view.build_counts_.add(status, 1);
         return ok_status();
       }));
-  snap::PartitionStatusEntry entry;
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, Snapshot::kPartitionsFieldNumber, &entry,
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
+      kName, bytes, Snapshot::kPartitionsFieldNumber,
       [&](const snap::PartitionStatusEntry& p) -> Status {
         auto slot = view.partitions_.restore_entry(p);
         if (!slot.ok()) return snapshot_error(kName, slot.error().message);
@@ -174,9 +166,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
       count_snapshot_entries(bytes, Snapshot::kRecentPartitionsFieldNumber) > kRecentCount) {
     return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
   }
-  snap::BuildState build;
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, Snapshot::kRecentBuildsFieldNumber, &build,
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::BuildState>(
+      kName, bytes, Snapshot::kRecentBuildsFieldNumber,
       [&](const snap::BuildState& b) -> Status {
         auto state = BuildSummaryState::from_snapshot(b);
         if (!state.ok()) return snapshot_error(kName, state.error().message);
@@ -201,8 +192,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   bool first = true;
   int64_t previous_idx = 0;
   std::string previous_ref;
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, Snapshot::kRecentPartitionsFieldNumber, &entry,
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
+      kName, bytes, Snapshot::kRecentPartitionsFieldNumber,
       [&](const snap::PartitionStatusEntry& p) -> Status {
         auto slot = view.partitions_.find(p.partition_ref());
         if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||

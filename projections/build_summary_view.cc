@@ -319,40 +319,28 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 }
 
 std::string BuildSummaryView::serialize() const {
-  snap::BuildSummarySnapshot s;
-  write_header(kName, kVersion, &s);
-  SnapshotWriter out(s);
-  snap::BuildState entry;
-  for (const auto& b : builds_) {
-    entry.Clear();
-    b.to_snapshot(&entry);
-    out.add(snap::BuildSummarySnapshot::kBuildsFieldNumber, entry);
-  }
+  SnapshotWriter out = start_snapshot<snap::BuildSummarySnapshot>(kName, kVersion);
+  out.add_each<snap::BuildState>(
+      snap::BuildSummarySnapshot::kBuildsFieldNumber, builds_,
+      [](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(entry); });
   return out.take();
 }
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
-  snap::BuildSummarySnapshot s;
+  using Snapshot = snap::BuildSummarySnapshot;
   BuildSummaryView view;
-  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
-  const int field = snap::BuildSummarySnapshot::kBuildsFieldNumber;
-  view.builds_.reserve(count_snapshot_entries(bytes, field));
-  view.index_.reserve(view.builds_.capacity());
-  int64_t previous_idx = 0;
-  snap::BuildState scratch;
-  auto visit = [&](snap::BuildState& b) -> Status {
+  auto visit = [&](snap::BuildState& b, SnapshotEntryOrder& order) -> Status {
     auto state = BuildSummaryState::from_snapshot(b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
-    BEL_RETURN_IF_ERROR(check_snapshot_entry(kName, "build request " + b.build_request_id(),
-                                             state->first_idx, state->last_idx, s.as_of_idx(),
-                                             &previous_idx,
-                                             view.index_.count(b.build_request_id()) > 0));
+    BEL_RETURN_IF_ERROR(order.check("build request " + b.build_request_id(), state->first_idx,
+                                    state->last_idx, view.index_.count(b.build_request_id()) > 0));
     view.index_.emplace(b.build_request_id(), view.builds_.size());
     view.counts_.add(state->status, 1);
     view.builds_.push_back(std::move(*state));
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(kName, bytes, field, &scratch, visit));
+  BEL_RETURN_IF_ERROR((view.restore_entry_list<Snapshot, snap::BuildState>(
+      kName, kVersion, bytes, Snapshot::kBuildsFieldNumber, &view.builds_, &view.index_, visit)));
   return view;
 }
 

@@ -223,44 +223,32 @@ JobMetricsList JobRunsView::all_metrics() const {
 }
 
 std::string JobRunsView::serialize() const {
-  snap::JobRunsSnapshot s;
-  write_header(kName, kVersion, &s);
-  SnapshotWriter out(s);
-  snap::JobRunState entry;
-  auto* r = &entry;
-  for (const Run& run : runs_) {
-    r->Clear();
-    r->set_job_run_id(run.job_run_id);
-    r->set_job_label(run.job_label);
-    r->set_build_request_id(run.build_request_id);
-    for (const auto& ref : run.target_partitions) r->add_target_partitions(ref);
-    r->set_status_code(run.status);
-    r->set_scheduled_at(run.scheduled_at);
-    r->set_started_at(run.started_at);
-    r->set_ended_at(run.ended_at);
-    r->set_message(run.message);
-    r->set_first_idx(run.first_idx);
-    r->set_has_scheduled(run.has_scheduled);
-    r->set_has_running(run.has_running);
-    out.add(snap::JobRunsSnapshot::kRunsFieldNumber, entry);
-  }
+  SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);
+  out.add_each<snap::JobRunState>(
+      snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [](const Run& run, snap::JobRunState* r) {
+        r->set_job_run_id(run.job_run_id);
+        r->set_job_label(run.job_label);
+        r->set_build_request_id(run.build_request_id);
+        for (const auto& ref : run.target_partitions) r->add_target_partitions(ref);
+        r->set_status_code(run.status);
+        r->set_scheduled_at(run.scheduled_at);
+        r->set_started_at(run.started_at);
+        r->set_ended_at(run.ended_at);
+        r->set_message(run.message);
+        r->set_first_idx(run.first_idx);
+        r->set_has_scheduled(run.has_scheduled);
+        r->set_has_running(run.has_running);
+      });
   return out.take();
 }
 
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
-  snap::JobRunsSnapshot s;
+  using Snapshot = snap::JobRunsSnapshot;
   JobRunsView view;
-  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
-  const int field = snap::JobRunsSnapshot::kRunsFieldNumber;
-  view.runs_.reserve(count_snapshot_entries(bytes, field));
-  view.index_.reserve(view.runs_.capacity());
-  int64_t previous_idx = 0;
-  snap::JobRunState scratch;
-  auto visit = [&](snap::JobRunState& r) -> Status {
+  auto visit = [&](snap::JobRunState& r, SnapshotEntryOrder& order) -> Status {
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
-    BEL_RETURN_IF_ERROR(check_snapshot_entry(kName, "job run " + r.job_run_id(), r.first_idx(),
-                                             r.first_idx(), s.as_of_idx(), &previous_idx,
-                                             view.index_.count(r.job_run_id()) > 0));
+    BEL_RETURN_IF_ERROR(order.check("job run " + r.job_run_id(), r.first_idx(), r.first_idx(),
+                                    view.index_.count(r.job_run_id()) > 0));
     Run run;
     run.job_run_id = std::move(*r.mutable_job_run_id());
     run.job_label = std::move(*r.mutable_job_label());
@@ -277,7 +265,8 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     view.add_run(std::move(run));
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(kName, bytes, field, &scratch, visit));
+  BEL_RETURN_IF_ERROR((view.restore_entry_list<Snapshot, snap::JobRunState>(
+      kName, kVersion, bytes, Snapshot::kRunsFieldNumber, &view.runs_, &view.index_, visit)));
   return view;
 }
 

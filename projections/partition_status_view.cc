@@ -168,9 +168,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 // ---- snapshots -----------------------------------------------------------------------------
 
 std::string PartitionStatusView::serialize() const {
-  snap::PartitionStatusSnapshot s;
-  write_header(kName, kVersion, &s);
-  SnapshotWriter out(s);
+  SnapshotWriter out = start_snapshot<snap::PartitionStatusSnapshot>(kName, kVersion);
   snap::PartitionStatusEntry entry;
   for (uint32_t slot : order_) {
     if (slot == kStale) continue;
@@ -183,19 +181,17 @@ std::string PartitionStatusView::serialize() const {
   for (const auto& entry : requests_) requests.push_back(&entry);
   std::sort(requests.begin(), requests.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
-  snap::RequestProgress request;
-  auto* q = &request;
   std::vector<const std::string*> refs;
-  for (const auto* entry : requests) {
-    q->Clear();
-    q->set_build_request_id(entry->first);
-    q->set_status_code(entry->second.status);
-    refs.clear();
-    for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
-    std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
-    for (const auto* ref : refs) q->add_in_progress_refs(*ref);
-    out.add(snap::PartitionStatusSnapshot::kRequestsFieldNumber, request);
-  }
+  out.add_each<snap::RequestProgress>(
+      snap::PartitionStatusSnapshot::kRequestsFieldNumber, requests,
+      [&](const auto* entry, snap::RequestProgress* q) {
+        q->set_build_request_id(entry->first);
+        q->set_status_code(entry->second.status);
+        refs.clear();
+        for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
+        std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
+        for (const auto* ref : refs) q->add_in_progress_refs(*ref);
+      });
   return out.take();
 }
 
@@ -205,7 +201,6 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
   int64_t previous_idx = 0;
   std::string previous_ref;
-  snap::PartitionStatusEntry entry;
   auto visit_partition = [&](const snap::PartitionStatusEntry& p) -> Status {
     // Ascending last_idx; one event's ties by descending ref (the list reads them backwards).
     const bool in_order =
@@ -223,9 +218,8 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
     view.on_status_change(*slot, v1::PARTITION_UNKNOWN);
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, snap::PartitionStatusSnapshot::kPartitionsFieldNumber, &entry, visit_partition));
-  snap::RequestProgress request;
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
+      kName, bytes, snap::PartitionStatusSnapshot::kPartitionsFieldNumber, visit_partition));
   auto visit_request = [&](const snap::RequestProgress& q) -> Status {
     auto [it, inserted] = view.requests_.try_emplace(q.build_request_id());
     if (!inserted) {
@@ -244,8 +238,8 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
     }
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry(
-      kName, bytes, snap::PartitionStatusSnapshot::kRequestsFieldNumber, &request, visit_request));
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::RequestProgress>(
+      kName, bytes, snap::PartitionStatusSnapshot::kRequestsFieldNumber, visit_request));
   return view;
 }
 

@@ -18,11 +18,9 @@
 // entry as one reused message, appended as it is made; the bytes equal serializing the whole
 // message when the entries are added in field-number order.
 //
-//   snap::JobRunsSnapshot header;
-//   write_header(kName, kVersion, &header);
-//   SnapshotWriter out(header);
-//   snap::JobRunState r;
-//   for (...) { r.Clear(); ...; out.add(snap::JobRunsSnapshot::kRunsFieldNumber, r); }
+//   SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);
+//   out.add_each<snap::JobRunState>(snap::JobRunsSnapshot::kRunsFieldNumber, runs_,
+//                                   [](const Run& run, snap::JobRunState* r) { ...; });
 //   return out.take();
 //
 // Errors: snapshot_error(name, "bytes do not parse") for bytes that are not a valid message, the
@@ -107,6 +105,14 @@ Status for_each_snapshot_entry(std::string_view name, const std::string& bytes, 
   return ok_status();
 }
 
+// The same, each entry parsed into an Entry of its own making.
+template <class Entry, class Visit>
+Status for_each_snapshot_entry(std::string_view name, const std::string& bytes, int number,
+                               Visit visit) {
+  Entry scratch;
+  return for_each_snapshot_entry(name, bytes, number, &scratch, visit);
+}
+
 // Builds a snapshot's bytes entry by entry (see above).
 class SnapshotWriter {
  public:
@@ -115,11 +121,42 @@ class SnapshotWriter {
   }
   // Appends `entry` as one element of the repeated message field `number`.
   void add(int number, const google::protobuf::MessageLite& entry);
+  // Appends one entry of field `number` per item of `items`, in order, each made by
+  // fill(item, &entry) in one reused (cleared) Entry.
+  template <class Entry, class Items, class Fill>
+  void add_each(int number, const Items& items, Fill fill) {
+    Entry entry;
+    for (const auto& item : items) {
+      entry.Clear();
+      fill(item, &entry);
+      add(number, entry);
+    }
+  }
   std::string take() { return std::move(out_); }
 
  private:
   std::string out_;
 };
+
+template <class Snapshot, class Entry, class List, class Index, class Visit>
+Status ViewPosition::restore_entry_list(const char* name, int version, const std::string& bytes,
+                                        int number, List* list, Index* index, Visit visit) {
+  Snapshot header;
+  BEL_RETURN_IF_ERROR(read_header(name, version, bytes, &header));
+  list->reserve(count_snapshot_entries(bytes, number));
+  index->reserve(list->capacity());
+  SnapshotEntryOrder order(name, as_of_idx_);
+  return for_each_snapshot_entry<Entry>(name, bytes, number,
+                                        [&](Entry& entry) { return visit(entry, order); });
+}
+
+template <class Snapshot>
+SnapshotWriter ViewPosition::start_snapshot(const char* name, int version, Snapshot header) const {
+  header.set_view(name);
+  header.set_version(version);
+  header.set_as_of_idx(as_of_idx_);
+  return SnapshotWriter(header);
+}
 
 }  // namespace bel::projections
 

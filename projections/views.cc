@@ -51,14 +51,14 @@ Error snapshot_error(std::string_view view, std::string_view what) {
                     std::string(view) + " snapshot: " + std::string(what));
 }
 
-Status check_snapshot_entry(std::string_view view, const std::string& entry, int64_t first_idx,
-                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx, bool seen) {
-  if (first_idx <= *previous_idx || last_idx > as_of_idx) {
-    return snapshot_error(view,
+Status SnapshotEntryOrder::check(const std::string& entry, int64_t first_idx, int64_t last_idx,
+                                 bool seen) {
+  if (first_idx <= previous_idx_ || last_idx > as_of_idx_) {
+    return snapshot_error(view_,
                           entry + " has first_idx " + std::to_string(first_idx) + " out of order");
   }
-  if (seen) return snapshot_error(view, entry + " appears twice");
-  *previous_idx = first_idx;
+  if (seen) return snapshot_error(view_, entry + " appears twice");
+  previous_idx_ = first_idx;
   return ok_status();
 }
 

@@ -80,6 +80,8 @@ std::string build_ended_text(const std::string& build_request_id, BuildRequestSt
 // before `event`, BUILD_REQUEST_UNKNOWN when it has none.
 bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_far);
 
+class SnapshotWriter;  // snapshot_reader.h
+
 // How far a view has read the log. Every view derives from it, so that as_of_idx and advance_to
 // mean the same in each.
 class ViewPosition {
@@ -93,13 +95,11 @@ class ViewPosition {
   void advance_to(int64_t idx) { as_of_idx_ = idx > as_of_idx_ ? idx : as_of_idx_; }
 
  protected:
-  // The header every snapshot starts with: the view's name and version, and as_of_idx.
+  // The header every snapshot starts with: `header` (any other header fields already set) with
+  // the view's name and version and as_of_idx, written as the start of the snapshot's bytes.
+  // Defined in snapshot_reader.h, which every serialize() includes.
   template <class Snapshot>
-  void write_header(const char* name, int version, Snapshot* snapshot) const {
-    snapshot->set_view(name);
-    snapshot->set_version(version);
-    snapshot->set_as_of_idx(as_of_idx_);
-  }
+  SnapshotWriter start_snapshot(const char* name, int version, Snapshot header = Snapshot()) const;
 
   // Parses the header fields of `bytes` into `snapshot` (parse_snapshot_header: the repeated
   // entries are left for for_each_snapshot_entry) and takes its as_of_idx. Defined in
@@ -107,19 +107,36 @@ class ViewPosition {
   template <class Snapshot>
   Status read_header(const char* name, int version, const std::string& bytes, Snapshot* snapshot);
 
+  // restore() of a view kept as a list of entries in first_idx order with an index by id: reads
+  // the header (a Snapshot), sizes `list` and `index` for the entries of field `number` and calls
+  // visit(entry, order) -> Status for each, `order` the SnapshotEntryOrder the entries must pass.
+  // Defined in snapshot_reader.h.
+  template <class Snapshot, class Entry, class List, class Index, class Visit>
+  Status restore_entry_list(const char* name, int version, const std::string& bytes, int number,
+                            List* list, Index* index, Visit visit);
+
   int64_t as_of_idx_ = 0;
 };
 
 // storage_corrupt: "<view> snapshot: <what>".
 Error snapshot_error(std::string_view view, std::string_view what);
 
-// What restore() checks of each entry of a snapshot kept in first_idx order: its first_idx is
-// above the previous entry's (`*previous_idx`, which it then advances) and nothing it reflects
-// (`last_idx`) is past the snapshot's `as_of_idx`, else a snapshot_error
+// What restore() checks of each entry of a snapshot kept in first_idx order, one entry after
+// another: check() wants its first_idx above the previous entry's and nothing it reflects
+// (`last_idx`) past the snapshot's `as_of_idx`, else a snapshot_error
 // "<entry> has first_idx N out of order", `entry` naming it (e.g. "job run jr-1"); and no earlier
-// entry had its key (`seen`), else "<entry> appears twice".
-Status check_snapshot_entry(std::string_view view, const std::string& entry, int64_t first_idx,
-                            int64_t last_idx, int64_t as_of_idx, int64_t* previous_idx, bool seen);
+// entry to have had its key (`seen`), else "<entry> appears twice".
+class SnapshotEntryOrder {
+ public:
+  SnapshotEntryOrder(std::string_view view, int64_t as_of_idx)
+      : view_(view), as_of_idx_(as_of_idx) {}
+  Status check(const std::string& entry, int64_t first_idx, int64_t last_idx, bool seen);
+
+ private:
+  std::string_view view_;
+  int64_t as_of_idx_;
+  int64_t previous_idx_ = 0;
+};
 
 // Parses `bytes` into `snapshot` (a view's snapshot message, with view and version fields) and
 // checks that it is a snapshot of view `name` at `version`: what every restore() does first.
