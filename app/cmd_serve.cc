@@ -42,6 +42,23 @@ struct ServeFlags {
   int64_t max_inflight_bytes = int64_t(actors::HttpServerOptions{}.max_inflight_bytes);
 };
 
+// The overload bounds as flags: each at least 1.
+struct LimitFlag {
+  const char* name;
+  int64_t ServeFlags::*value;
+  const char* help;
+};
+constexpr LimitFlag kLimitFlags[] = {
+    {"--max-pending-events", &ServeFlags::max_pending_events,
+     "Appends pending at once, in events; beyond it appends are answered overloaded"},
+    {"--max-pending-bytes", &ServeFlags::max_pending_bytes,
+     "Appends pending at once, in bytes of encoded events; beyond it appends are answered "
+     "overloaded"},
+    {"--max-inflight-bytes", &ServeFlags::max_inflight_bytes,
+     "Console request bodies read at once, in bytes (one request's body is at most this and "
+     "32 MiB); beyond it requests are answered overloaded"},
+};
+
 
 void say(const std::string& line) {
   std::fprintf(stderr, "bel serve: %s\n", line.c_str());
@@ -75,12 +92,10 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     return ctx.usage_error("--http " + f.http + " and --listen " + f.listen +
                            ": the console and the web view share one server; give one address");
   }
-  for (auto [flag, value] : {std::pair{"--max-pending-events", f.max_pending_events},
-                             std::pair{"--max-pending-bytes", f.max_pending_bytes},
-                             std::pair{"--max-inflight-bytes", f.max_inflight_bytes}}) {
-    if (value < 1) {
-      return ctx.usage_error(std::string(flag) + ": must be at least 1, got " +
-                             std::to_string(value));
+  for (const auto& limit : kLimitFlags) {
+    if (f.*limit.value < 1) {
+      return ctx.usage_error(std::string(limit.name) + ": must be at least 1, got " +
+                             std::to_string(f.*limit.value));
     }
   }
   const std::string address = f.http.empty() ? f.listen : f.http;
@@ -239,17 +254,9 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--http", f->http,
                   "Web view (dashboard, JSON API, /metrics) on HOST:PORT: the same server as "
                   "--listen, which it names; bel serve prints a one-time sign-in URL");
-  cmd->add_option("--max-pending-events", f->max_pending_events,
-                  "Appends pending at once, in events; beyond it appends are answered overloaded")
-      ->capture_default_str();
-  cmd->add_option("--max-pending-bytes", f->max_pending_bytes,
-                  "Appends pending at once, in bytes of encoded events; beyond it appends are "
-                  "answered overloaded")
-      ->capture_default_str();
-  cmd->add_option("--max-inflight-bytes", f->max_inflight_bytes,
-                  "Console request bodies read at once, in bytes (one request's body is at most "
-                  "this and 32 MiB); beyond it requests are answered overloaded")
-      ->capture_default_str();
+  for (const auto& limit : kLimitFlags) {
+    cmd->add_option(limit.name, (*f).*limit.value, limit.help)->capture_default_str();
+  }
   add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx, /*coordinator=*/true);
   cmd->callback([&ctx, f] { run_serve(ctx, *f); });
