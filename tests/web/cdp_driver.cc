@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +15,6 @@
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,8 +30,22 @@ using Clock = std::chrono::steady_clock;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-// How often wait_until evaluates its condition: a polling interval, not a delay to wait out.
-constexpr std::chrono::milliseconds kPollInterval{100};
+// wait_until evaluates its condition again as soon as Chromium sends anything (an event of the
+// page), and at the latest after this long without a message.
+constexpr std::chrono::milliseconds kQuietInterval{100};
+
+// Waits until process `pid` has exited (not reaping it) or `timeout` passed, on a pidfd rather
+// than by polling; fills `info` when it exited. False on timeout or error.
+bool wait_for_exit(pid_t pid, std::chrono::milliseconds timeout, siginfo_t& info) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    (void)poll(&p, 1, static_cast<int>(timeout.count()));
+    close(pidfd);
+  }
+  info.si_pid = 0;
+  return waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+}
 
 Value str(const std::string& s) {
   Value v;
@@ -161,13 +175,8 @@ void CdpDriver::stop() {
     (void)call("Browser.close", Struct(), true);
   }
   // Give it a moment to exit by itself (not reaped: its pid names the group until waitpid).
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
   siginfo_t info{};
-  while (Clock::now() < deadline) {
-    info.si_pid = 0;
-    if (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) break;
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  (void)wait_for_exit(pid_, std::chrono::seconds(5), info);
   kill(-pid_, SIGKILL);  // whatever of the group is left: renderers, the zygote, ...
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
@@ -178,18 +187,10 @@ void CdpDriver::stop() {
 Error CdpDriver::gone(const std::string& method) {
   dead_ = true;
   std::string status = "still running";
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
   siginfo_t info{};
-  while (pid_ > 0) {
-    info.si_pid = 0;
-    if (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0) break;
-    if (info.si_pid != 0) {
-      status = info.si_code == CLD_EXITED ? "exited with status " + std::to_string(info.si_status)
-                                          : "killed by signal " + std::to_string(info.si_status);
-      break;
-    }
-    if (Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(kPollInterval);
+  if (pid_ > 0 && wait_for_exit(pid_, std::chrono::seconds(5), info)) {
+    status = info.si_code == CLD_EXITED ? "exited with status " + std::to_string(info.si_status)
+                                        : "killed by signal " + std::to_string(info.si_status);
   }
   std::ifstream in(profile_.path() + "/chromium-output.log");
   std::stringstream output;
@@ -319,8 +320,13 @@ Status CdpDriver::wait_until(const std::string& condition, Duration timeout) {
     if (dead_) return v.error();
     // An error while a document is replaced (its context destroyed) is another try's business.
     last = v.ok() ? "false" : v.error().to_string();
-    if (Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(kPollInterval);
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    // Until Chromium says something (the next evaluate reads it), or a quiet interval passed.
+    const auto quiet = std::min(
+        kQuietInterval, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    pollfd p{fd_, POLLIN, 0};
+    (void)poll(&p, 1, static_cast<int>(quiet.count()));
   }
   auto shown = text("document.body ? document.body.innerText : document.documentElement.outerHTML");
   return make_error(ErrorCode::timeout,
