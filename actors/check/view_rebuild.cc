@@ -7,6 +7,8 @@
 #include <string>
 #include <type_traits>
 
+#include "projections/stored_answers.h"
+
 namespace bel::check {
 namespace {
 
@@ -88,14 +90,19 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
       continue;
     }
     storage::Snapshot snapshot;
+    storage::Snapshot answers;  // projections/stored_answers.h: saved after the snapshot
     AllViews::with_view(views, f.kind, [&](const auto& view) {
       using View = std::decay_t<decltype(view)>;
       snapshot = {View::kName, View::kVersion, since, view.serialize()};
+      answers = {projections::answers_name(View::kName), View::kVersion, since,
+                 projections::serialize_answers(view, since)};
     });
     report.snapshot_bytes += static_cast<int64_t>(snapshot.data.size());
     if (since > 0) {
-      if (auto saved = log.save_snapshot(snapshot); !saved.ok()) {
-        return saved.error().with_context("saving the " + snapshot.view + " snapshot");
+      for (const auto* s : {&snapshot, &answers}) {
+        if (auto saved = log.save_snapshot(*s); !saved.ok()) {
+          return saved.error().with_context("saving the " + s->view + " snapshot");
+        }
       }
       status->set_snapshots_written(1);
     }

@@ -149,6 +149,8 @@ Status Session::start_local(const SessionOptions& options) {
       run[static_cast<size_t>(*kind)] = true;
     }
     coordinator.supervisor.views.wait_budget = options.timeout;
+    // One command's question: the snapshot's stored answer does when nothing follows it.
+    coordinator.supervisor.views.restore_on_demand = true;
   }
   // The storage takes the log's writer lock; another bel command may be writing for a moment:
   // wait a little for it.

@@ -39,6 +39,7 @@
 
 #include "actors/fail_answers.h"
 #include "actors/read/view_actor.h"
+#include "projections/stored_answers.h"
 
 namespace bel::actors {
 
@@ -54,6 +55,10 @@ struct ProjectionState {
   ViewDeps deps;
   ViewActorConfig config;
   std::optional<View> view;
+  // restore_on_demand: HEALTHY at applied_idx from the stored answers alone, the snapshot not
+  // loaded (view is empty) until something needs it.
+  bool deferred = false;
+  projections::StoredAnswers stored;
   ViewState state = v1::VIEW_LOADING;
   int64_t applied_idx = 0;
   int64_t seen_idx = 0;        // the highest committed idx this actor has heard of
@@ -197,6 +202,58 @@ class ProjectionActor {
       catch_up(self);
       return;
     }
+    if (s.config.restore_on_demand) {
+      load_answers(self);
+      return;
+    }
+    load_snapshot(self);
+  }
+
+  // restore_on_demand: the stored answers, when they are as of the log's last idx, make the view
+  // HEALTHY without its snapshot; otherwise the snapshot is loaded at once.
+  static void load_answers(Pointer self) {
+    self->request(self->state.deps.reader, detail::kRequestTimeout, load_atom::value,
+                  projections::answers_name(View::kName), static_cast<int32_t>(View::kVersion))
+        .then(
+            [=](const ViewSnapshot& snap) {
+              auto& st = self->state;
+              if (st.state != v1::VIEW_LOADING) return;  // a rebuild took over
+              if (snap.applied_idx() > 0 && snap.applied_idx() >= st.seen_idx) {
+                auto stored =
+                    projections::StoredAnswers::parse(View::kName, View::kVersion, snap.data());
+                if (stored.ok() && stored->as_of_idx() == snap.applied_idx()) {
+                  st.deferred = true;
+                  st.stored = std::move(*stored);
+                  st.applied_idx = st.snapshot_idx = st.seen_idx = snap.applied_idx();
+                  caught_up(self);
+                  return;
+                }
+                if (!stored.ok()) {
+                  detail::view_log()->warn("view={} stored answers ignored: {}", View::kName,
+                                           stored.error().to_string());
+                }
+              }
+              load_snapshot(self);
+            },
+            [=](const caf::error&) {
+              if (self->state.state == v1::VIEW_LOADING) load_snapshot(self);
+            });
+  }
+
+  // The view is needed (an event past the stored answers, or another question): load it now.
+  // Queries wait (parked) until it has caught up again.
+  static void load_deferred(Pointer self) {
+    auto& s = self->state;
+    s.deferred = false;
+    s.stored = {};
+    s.state = v1::VIEW_LOADING;
+    s.applied_idx = 0;
+    s.snapshot_idx = 0;
+    load_snapshot(self);
+  }
+
+  static void load_snapshot(Pointer self) {
+    auto& s = self->state;
     self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value, std::string(View::kName),
                   static_cast<int32_t>(View::kVersion))
         .then(
@@ -231,6 +288,8 @@ class ProjectionActor {
     detail::view_log()->info("view={} rebuild from idx 1 (was {} at idx {})", View::kName,
                              ViewState_Name(s.state), s.applied_idx);
     s.state = v1::VIEW_REBUILDING;
+    s.deferred = false;
+    s.stored = {};
     s.view.emplace();
     s.applied_idx = 0;
     s.snapshot_idx = 0;  // the old snapshot is replaced once the rebuild is done
@@ -312,6 +371,7 @@ class ProjectionActor {
               auto& s = self->state;
               if (withheld_to <= s.seen_idx) return;
               s.seen_idx = withheld_to;
+              if (s.deferred) return load_deferred(self);
               if (s.view && s.state != v1::VIEW_FAILED) catch_up(self);
             },
             [=](const caf::error&) {});  // the storage actor is gone: the supervisor restarts us
@@ -321,6 +381,7 @@ class ProjectionActor {
     auto& s = self->state;
     if (events.empty()) return;
     s.seen_idx = std::max(s.seen_idx, events.back().idx());
+    if (s.deferred && s.seen_idx > s.applied_idx) return load_deferred(self);
     // While loading, rebuilding or filling a gap the scan reads these from the log. Until the
     // snapshot has loaded there is no view to apply to at all (and the snapshot may be past them).
     if (!s.view || s.catching_up || s.state == v1::VIEW_FAILED) return;
@@ -378,6 +439,8 @@ class ProjectionActor {
       return self->delegate(s.deps.fallback, fallback_atom::value, std::move(query));
     }
     const int64_t min_idx = projections::min_idx_of(query);
+    // Another question than the stored ones needs the view itself.
+    if (s.deferred && !s.stored.find(query)) load_deferred(self);
     // A healthy view filling a gap still answers what it already reflects.
     if (s.state == v1::VIEW_HEALTHY && s.applied_idx >= min_idx) return answer_now(self, query);
     auto rp = self->template make_response_promise<QueryResult>();
@@ -393,7 +456,7 @@ class ProjectionActor {
   static caf::result<QueryResult> answer_now(Pointer self, const Query& query) {
     auto& s = self->state;
     ++s.answered;
-    auto result = answer(*s.view, query);
+    auto result = answer_from_view(self, query);
     if (!result.ok()) return to_caf_error(result.error().with_context(where(self)));
     return std::move(*result);
   }
@@ -402,16 +465,28 @@ class ProjectionActor {
   static void answer_parked(Pointer self) {
     auto& s = self->state;
     while (!s.parked.empty() && s.parked.begin()->first <= s.applied_idx) {
+      if (s.deferred && !s.stored.find(s.parked.begin()->second.query)) {
+        return load_deferred(self);
+      }
       auto p = std::move(s.parked.begin()->second);
       s.parked.erase(s.parked.begin());
       ++s.answered;
-      auto result = answer(*s.view, p.query);
+      auto result = answer_from_view(self, p.query);
       if (result.ok()) {
         p.promise.deliver(std::move(*result));
       } else {
         p.promise.deliver(to_caf_error(result.error().with_context(where(self))));
       }
     }
+  }
+
+  // The view's answer, or the stored one while the view is deferred (the caller checked there is).
+  static Result<QueryResult> answer_from_view(Pointer self, const Query& query) {
+    auto& s = self->state;
+    if (s.deferred) {
+      if (auto stored = s.stored.find(query)) return std::move(*stored);
+    }
+    return answer(*s.view, query);
   }
 
   // Hands every parked query to the fallback.
@@ -465,6 +540,7 @@ class ProjectionActor {
     snap.set_applied_idx(s.applied_idx);
     const auto started = std::chrono::steady_clock::now();
     snap.set_data(s.view->serialize());
+    std::string answers = projections::serialize_answers(*s.view, s.applied_idx);
     s.snapshot_cost = std::chrono::steady_clock::now() - started;
     s.snapshot_at = self->clock().now();
     s.snapshot_bytes = static_cast<int64_t>(snap.data().size());
@@ -478,12 +554,30 @@ class ProjectionActor {
               st.snapshot_in_flight = false;
               st.snapshot_idx = std::max(st.snapshot_idx, idx);
               ++st.snapshots_written;
+              // After the snapshot, never before: stored answers name an idx whose snapshot is
+              // saved.
+              if (!answers.empty()) save_answers(self, store, idx, answers);
             },
             [=](const caf::error& e) {
               // Not fatal: the view stays healthy and tries again at the next trigger.
               self->state.snapshot_in_flight = false;
               detail::view_log()->warn("view={} snapshot failed: {}", View::kName, describe(e));
             });
+  }
+
+  static void save_answers(Pointer self, const SnapshotStore& store, int64_t idx,
+                           const std::string& answers) {
+    ViewSnapshot snap;
+    snap.set_view(projections::answers_name(View::kName));
+    snap.set_version(View::kVersion);
+    snap.set_applied_idx(idx);
+    snap.set_data(answers);
+    self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
+        .then([](int64_t) {},
+              [=](const caf::error& e) {
+                detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
+                                         describe(e));
+              });
   }
 
   static std::string describe(const caf::error& e) { return from_caf_error(e).to_string(); }

@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "actors/check/view_rebuild.h"
 #include "actors/coordinator.h"
 #include "actors/read/query_actor.h"
 #include "actors/read/reader_actor.h"
 #include "actors/write/storage_actor.h"
 #include "projections/partition_status_view.h"
+#include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
 #include "tests/actors/query_checks.h"
 #include "tests/support/random_stream.h"
@@ -406,6 +408,119 @@ TEST_F(ProjectionActorTest, ThrowingViewFailsFallsBackAndRebuildHeals) {
   EXPECT_EQ(s.applied_idx(), 200);
   EXPECT_EQ(s.fallbacks(), asked);  // no more since the rebuild
   EXPECT_EQ(s.answered(), answered + answered_later);
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// ---- stored answers (restore_on_demand) ---------------------------------------------------------
+
+// The questions of queries_for that view `kind` answers; only the stored ones when `stored`.
+std::vector<Query> questions_of(projections::ViewKind kind, const ReferenceFold& oracle,
+                                int64_t min_idx, bool stored) {
+  std::vector<Query> out;
+  for (auto& q : queries_for(oracle, min_idx)) {
+    if (projections::view_for(q) != kind) continue;
+    if (stored && !projections::is_stored_question(q)) continue;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+// Per view: a view that restores on demand answers the stored questions from the answers saved
+// beside its snapshot without restoring it (the snapshot is garbage here: restoring it would fold
+// from idx 1), restores it when another question comes (then folds, the snapshot refused), and
+// follows the log afterwards; every answer equals the oracle's.
+TEST_F(ProjectionActorTest, StoredAnswersServeUntilTheViewIsNeeded) {
+  constexpr uint64_t kSeed = 101;
+  const auto events = random_stream(kSeed, small_stream(200));
+  const std::vector<BuildEvent> first(events.begin(), events.begin() + 150);
+  const ReferenceFold at_150(first), at_200(events);
+  QueryComparer compare("seed 101");
+  for (projections::ViewKind kind : projections::kAllViews) {
+    SCOPED_TRACE(projections::view_name(kind));
+    auto log = open("memory://");
+    ASSERT_TRUE(log);
+    std::vector<BuildEvent> batch = first;
+    for (auto& e : batch) e.set_idx(0);
+    ASSERT_TRUE(log->append_batch(batch).ok());
+    ASSERT_TRUE(check::rebuild_view_snapshots(*log, {kind}, {}).ok());
+    const std::string name(projections::view_name(kind));
+    int version = 0;
+    projections::AllViews views;
+    projections::AllViews::with_view(views, kind, [&](const auto& v) {
+      version = std::decay_t<decltype(v)>::kVersion;
+    });
+    auto saved = log->load_snapshot(projections::answers_name(name), version);
+    ASSERT_TRUE(saved.ok() && *saved) << "no stored answers beside the " << name << " snapshot";
+    ASSERT_TRUE(log->save_snapshot({name, version, 150, "not a snapshot"}).ok());
+    ReaderActor view_reader = reader_of(*log);
+    ReaderActor scan = reader_of(*log);
+    StorageActor storage = storage_actor_of(std::move(log));
+    ViewActorConfig config = test_view_config();
+    config.restore_on_demand = true;
+    ViewActor view = keep(spawn_view_actor(
+        *system_, kind, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
+        config));
+    auto s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+    EXPECT_EQ(s.applied_idx(), 150);
+
+    const auto stored = questions_of(kind, at_150, 150, true);
+    ASSERT_FALSE(stored.empty());
+    expect_answers(self(), view, query_atom::value, stored, at_150, "stored answers", compare);
+    s = status(view);
+    EXPECT_EQ(s.applies(), 0);  // not restored: the garbage snapshot was never read
+    EXPECT_EQ(s.answered(), static_cast<int64_t>(stored.size()));
+
+    const auto all = questions_of(kind, at_150, 150, false);
+    expect_answers(self(), view, query_atom::value, all, at_150, "view", compare);
+    if (all.size() > stored.size()) {
+      EXPECT_EQ(status(view).applies(), 150);  // the snapshot refused: folded from idx 1
+    }
+
+    append(storage, events, 150, 200);
+    expect_answers(self(), view, query_atom::value, questions_of(kind, at_200, 200, false),
+                   at_200, "view after the tail", compare);
+    s = status(view);
+    EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+    EXPECT_EQ(s.applied_idx(), 200);
+    EXPECT_EQ(s.applies(), 200);
+    EXPECT_EQ(s.fallbacks(), 0);
+  }
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// A valid snapshot and an event past the stored answers: the view restores the snapshot and
+// applies only what follows it.
+TEST_F(ProjectionActorTest, AnEventPastTheStoredAnswersRestoresTheSnapshot) {
+  constexpr uint64_t kSeed = 103;
+  const auto events = random_stream(kSeed, small_stream(200));
+  const std::vector<BuildEvent> first(events.begin(), events.begin() + 150);
+  const ReferenceFold at_200(events);
+  QueryComparer compare("seed 103");
+  for (projections::ViewKind kind : projections::kAllViews) {
+    SCOPED_TRACE(projections::view_name(kind));
+    auto log = open("memory://");
+    ASSERT_TRUE(log);
+    std::vector<BuildEvent> batch = first;
+    for (auto& e : batch) e.set_idx(0);
+    ASSERT_TRUE(log->append_batch(batch).ok());
+    ASSERT_TRUE(check::rebuild_view_snapshots(*log, {kind}, {}).ok());
+    ReaderActor view_reader = reader_of(*log);
+    ReaderActor scan = reader_of(*log);
+    StorageActor storage = storage_actor_of(std::move(log));
+    ViewActorConfig config = test_view_config();
+    config.restore_on_demand = true;
+    ViewActor view = keep(spawn_view_actor(
+        *system_, kind, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
+        config));
+    wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+    append(storage, events, 150, 200);
+    expect_answers(self(), view, query_atom::value,
+                   questions_of(kind, at_200, 200, true), at_200, "view after the tail", compare);
+    auto s = status(view);
+    EXPECT_EQ(s.applied_idx(), 200);
+    EXPECT_EQ(s.applies(), 50);  // the snapshot restored, the tail applied
+    EXPECT_EQ(s.fallbacks(), 0);
+  }
   EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
 }
 

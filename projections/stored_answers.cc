@@ -1,0 +1,105 @@
+#include "projections/stored_answers.h"
+
+#include "projections/view_snapshots.pb.h"
+
+namespace bel::projections {
+namespace {
+
+namespace snap = bel::snapshots::v1;
+
+bool default_window(int32_t limit, int32_t offset) {
+  return (limit == 0 || limit == kDefaultLimit) && offset == 0;
+}
+
+}  // namespace
+
+bool is_stored_question(const Query& query) {
+  switch (query.query_case()) {
+    case Query::kActivity:
+    case Query::kJobMetricsList:
+      return true;
+    case Query::kPartitionsList: {
+      const auto& r = query.partitions_list();
+      return default_window(r.limit(), r.offset()) && r.status_filter_size() == 0 &&
+             r.pattern().empty();
+    }
+    case Query::kBuildsList: {
+      const auto& r = query.builds_list();
+      return default_window(r.limit(), r.offset()) && r.status_filter_size() == 0;
+    }
+    case Query::kJobRunsList: {
+      const auto& r = query.job_runs_list();
+      return default_window(r.limit(), r.offset()) && r.status_filter_size() == 0 &&
+             r.job_label().empty() && r.build_request_id().empty();
+    }
+    default:
+      return false;
+  }
+}
+
+std::vector<Query> stored_questions(ViewKind kind) {
+  std::vector<Query> out(1);
+  switch (kind) {
+    case ViewKind::partition_status:
+      out[0].mutable_partitions_list();
+      break;
+    case ViewKind::build_summary:
+      out[0].mutable_builds_list();
+      break;
+    case ViewKind::job_runs:
+      out[0].mutable_job_runs_list();
+      out.emplace_back().mutable_job_metrics_list();
+      break;
+    case ViewKind::activity:
+      out[0].mutable_activity();
+      break;
+  }
+  return out;
+}
+
+std::string answers_name(std::string_view view) { return std::string(view) + ".answers"; }
+
+std::string encode_answers(std::string_view view, int version, int64_t as_of_idx,
+                           const std::vector<std::pair<Query, QueryResult>>& answers) {
+  snap::ViewAnswers out;
+  out.set_view(std::string(view));
+  out.set_version(version);
+  out.set_as_of_idx(as_of_idx);
+  for (const auto& [question, result] : answers) {
+    auto* stored = out.add_answers();
+    stored->set_query_case(static_cast<int32_t>(question.query_case()));
+    result.SerializeToString(stored->mutable_result());
+  }
+  return out.SerializeAsString();
+}
+
+Result<StoredAnswers> StoredAnswers::parse(std::string_view view, int version,
+                                           const std::string& bytes) {
+  snap::ViewAnswers in;
+  const std::string name = answers_name(view);
+  if (!in.ParseFromString(bytes)) return snapshot_error(name, "bytes do not parse");
+  if (in.view() != view || in.version() != version) {
+    return snapshot_error(name, "answers of view \"" + in.view() + "\" version " +
+                                    std::to_string(in.version()) + ", expected version " +
+                                    std::to_string(version));
+  }
+  StoredAnswers out;
+  out.as_of_idx_ = in.as_of_idx();
+  for (auto& stored : *in.mutable_answers()) {
+    out.answers_.emplace_back(stored.query_case(), std::move(*stored.mutable_result()));
+  }
+  return out;
+}
+
+std::optional<QueryResult> StoredAnswers::find(const Query& query) const {
+  if (!is_stored_question(query)) return std::nullopt;
+  for (const auto& [query_case, bytes] : answers_) {
+    if (query_case != static_cast<int>(query.query_case())) continue;
+    QueryResult result;
+    if (!result.ParseFromString(bytes)) return std::nullopt;
+    return result;
+  }
+  return std::nullopt;
+}
+
+}  // namespace bel::projections

@@ -1,0 +1,105 @@
+// Stored answers (projections/stored_answers.h): the answers saved beside a snapshot are the
+// view's own answers to exactly the questions asked without arguments, and nothing else is taken
+// for one of them.
+#include "projections/stored_answers.h"
+
+#include <gtest/gtest.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tests/support/queries.h"
+#include "tests/support/random_stream.h"
+
+namespace bel::projections {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+// The questions a console asks of each view: the stored ones in every spelling (limit 0 or the
+// default, any min_idx), and their neighbours that are not stored (another window or a filter).
+std::vector<std::pair<Query, bool>> spellings() {
+  std::vector<std::pair<Query, bool>> out;
+  auto with_min_idx = [](Query q, int64_t idx) {
+    q.set_min_idx(idx);
+    return q;
+  };
+  for (int limit : {0, kDefaultLimit}) {
+    out.emplace_back(testing::partitions_list_query(limit, 0, {}, ""), true);
+    out.emplace_back(testing::builds_list_query(limit, 0, {}), true);
+    out.emplace_back(testing::job_runs_list_query(limit, 0, {}, ""), true);
+  }
+  out.emplace_back(with_min_idx(testing::builds_list_query(0, 0, {}), 7), true);
+  Query activity;
+  activity.mutable_activity();
+  out.emplace_back(activity, true);
+  Query metrics;
+  metrics.mutable_job_metrics_list();
+  out.emplace_back(metrics, true);
+  out.emplace_back(testing::partitions_list_query(10, 0, {}, ""), false);
+  out.emplace_back(testing::partitions_list_query(0, 50, {}, ""), false);
+  out.emplace_back(testing::partitions_list_query(0, 0, {v1::PARTITION_AVAILABLE}, ""), false);
+  out.emplace_back(testing::partitions_list_query(0, 0, {}, "data/*"), false);
+  out.emplace_back(testing::builds_list_query(51, 0, {}), false);
+  out.emplace_back(testing::builds_list_query(0, 0, {v1::BUILD_REQUEST_FAILED}), false);
+  out.emplace_back(testing::job_runs_list_query(0, 0, {v1::JOB_FAILED}, ""), false);
+  out.emplace_back(testing::job_runs_list_query(0, 0, {}, "//jobs:a"), false);
+  Query by_build = testing::job_runs_list_query(0, 0, {}, "");
+  by_build.mutable_job_runs_list()->set_build_request_id("br-1");
+  out.emplace_back(by_build, false);
+  Query status;
+  status.mutable_partition_status()->set_partition_ref("data/a");
+  out.emplace_back(status, false);
+  return out;
+}
+
+TEST(StoredAnswersTest, AreTheViewsOwnAnswersToTheQuestionsWithoutArguments) {
+  for (uint64_t seed : {1, 2, 3}) {
+    testing::RandomStreamOptions o;
+    o.num_events = 400;
+    o.concurrent_builds = 6;
+    o.partition_space = 80;  // more partitions than a page: the first page is a real cut
+    AllViews views;
+    for (const auto& e : testing::random_stream(seed, o)) views.apply(e);
+    for (ViewKind kind : kAllViews) {
+      AllViews::with_view(views, kind, [&](const auto& view) {
+        using View = std::decay_t<decltype(view)>;
+        SCOPED_TRACE(std::string(View::kName) + " seed " + std::to_string(seed));
+        auto stored = StoredAnswers::parse(View::kName, View::kVersion, serialize_answers(view, view.as_of_idx()));
+        ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+        EXPECT_EQ(stored->as_of_idx(), view.as_of_idx());
+        for (const auto& [question, is_stored] : spellings()) {
+          EXPECT_EQ(is_stored_question(question), is_stored) << question.ShortDebugString();
+          auto found = stored->find(question);
+          if (!is_stored || view_for(question) != kind) {
+            EXPECT_FALSE(found) << question.ShortDebugString();
+            continue;
+          }
+          ASSERT_TRUE(found) << question.ShortDebugString();
+          auto want = answer(view, question);
+          ASSERT_TRUE(want.ok());
+          EXPECT_TRUE(MessageDifferencer::Equals(*found, *want)) << question.ShortDebugString();
+        }
+      });
+    }
+  }
+}
+
+TEST(StoredAnswersTest, RefusesAnotherViewsOrVersionsOrBytesThatDoNotParse) {
+  ActivityView view;
+  const std::string bytes = serialize_answers(view, 0);
+  EXPECT_TRUE(StoredAnswers::parse("activity", ActivityView::kVersion, bytes).ok());
+  auto other_view = StoredAnswers::parse("job_runs", ActivityView::kVersion, bytes);
+  ASSERT_FALSE(other_view.ok());
+  EXPECT_EQ(other_view.error().code, ErrorCode::storage_corrupt);
+  EXPECT_NE(other_view.error().message.find("job_runs.answers"), std::string::npos);
+  EXPECT_FALSE(StoredAnswers::parse("activity", ActivityView::kVersion + 1, bytes).ok());
+  auto garbage = StoredAnswers::parse("activity", ActivityView::kVersion, "\xff\xff\xff");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().message.find("do not parse"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bel::projections
