@@ -36,6 +36,15 @@ std::string job_run_end_text(const std::string& id, JobStatus status) {
 
 }  // namespace
 
+bool sets_partition_status(const BuildEvent& event, const std::string& ref) {
+  if (event.has_partition_invalidation_event()) {
+    return event.partition_invalidation_event().partition_ref().str() == ref;
+  }
+  return event.has_partition_event() && event.partition_event().partition_ref().str() == ref &&
+         event.partition_event().status_code() != v1::PARTITION_DELEGATED &&
+         event.partition_event().status_code() != v1::PARTITION_UNKNOWN;
+}
+
 void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* changes) {
   switch (event.event_type_case()) {
     case BuildEvent::kPartitionEvent:

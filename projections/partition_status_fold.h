@@ -63,6 +63,12 @@ PartitionStatusResponse to_partition_status_response(const std::string& ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx);
 
+// Whether `event` sets partition `ref`'s status itself (the first rule above): a PartitionEvent
+// for ref whose status is neither DELEGATED nor UNKNOWN, or a PartitionInvalidationEvent for ref.
+// After the newest such event only the claims rule can change the status (when the status it set
+// is in flight and the claim it came from ends).
+bool sets_partition_status(const BuildEvent& event, const std::string& ref);
+
 class PartitionStatusFold {
  public:
   // A ref whose status changed, and its status before.

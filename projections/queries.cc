@@ -281,6 +281,14 @@ void FallbackFold::add(const BuildEvent& event) {
   }
 }
 
+void FallbackFold::add(BuildEvent&& event) {
+  if (streaming_) {
+    views_->apply(view_for(query_), event);
+  } else {
+    buffered_.push_back(std::move(event));
+  }
+}
+
 namespace {
 
 const char* const kBuildEndTypes[] = {"build_request_event", "build_cancel_event"};
@@ -311,21 +319,11 @@ struct LatestClaim {
 std::set<std::string> claims_that_matter(const std::string& ref,
                                          const std::vector<BuildEvent>& found, bool by_build,
                                          bool active_builds) {
-  // Whether `e` sets the partition's status itself (L's kind); whether it changes a request's
-  // latest status for the partition (its claim).
-  auto sets_status = [&](const BuildEvent& e) {
-    if (e.has_partition_invalidation_event()) {
-      return e.partition_invalidation_event().partition_ref().str() == ref;
-    }
-    return e.has_partition_event() && e.partition_event().partition_ref().str() == ref &&
-           e.partition_event().status_code() != v1::PARTITION_DELEGATED &&
-           e.partition_event().status_code() != v1::PARTITION_UNKNOWN;
-  };
   size_t end = found.size();  // active builds: every event; the status: up to and with L
   const BuildEvent* last_status = nullptr;
   if (!active_builds) {
     for (size_t i = found.size(); i-- > 0;) {
-      if (sets_status(found[i])) {
+      if (sets_partition_status(found[i], ref)) {
         last_status = &found[i];
         end = i + 1;
         break;

@@ -152,6 +152,7 @@ class FallbackFold {
 
   // Takes the next event of the current phase (ascending idx within a phase).
   void add(const BuildEvent& event);
+  void add(BuildEvent&& event);  // the same, keeping the event without copying it
 
   // Ends the current phase (or one filter of it). True when another follows: filter() now
   // names it.

@@ -1,8 +1,11 @@
 #include "actors/read/reader_actor.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/fail_answers.h"
+#include "projections/partition_status_fold.h"
 #include "projections/queries.h"
 #include "storage/checks.h"
 
@@ -65,6 +68,56 @@ ReaderActor spawn_reader_actor(caf::actor_system& system, std::unique_ptr<storag
   return options.detached ? system.spawn<caf::detached>(init) : system.spawn(init);
 }
 
+namespace {
+
+// Folds `query` over the events each phase names with idx in (from_idx, last].
+Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int64_t from_idx,
+                              int64_t last, const ReaderOptions& options) {
+  projections::FallbackFold fold(query);
+  do {
+    int64_t since = from_idx;
+    bool more = true;
+    while (more) {
+      auto page = storage.list_events(since, fold.filter(), options.page_size);
+      if (!page.ok()) return page.error();
+      for (auto& event : *page->mutable_events()) {
+        if (event.idx() > last) {
+          more = false;
+          break;
+        }
+        fold.add(std::move(event));
+      }
+      since = page->next_idx();
+      more = more && page->has_more();
+      if (options.after_page) options.after_page();
+    }
+  } while (fold.next_phase());
+  return fold.finish(last);
+}
+
+// The idx of the newest event up to `last` that sets partition `ref`'s status itself
+// (projections::sets_partition_status), read newest first; 0 when none does.
+Result<int64_t> newest_status_setter(storage::Storage& storage, const std::string& ref,
+                                     int64_t last, const ReaderOptions& options) {
+  EventFilter filter;
+  filter.add_partition_refs(ref);
+  int64_t before = last + 1;
+  int limit = 64;  // the setter is nearly always among the newest few events
+  while (true) {
+    auto page = storage.list_events_backward(before, filter, limit);
+    if (!page.ok()) return page.error();
+    for (const auto& event : page->events()) {
+      if (projections::sets_partition_status(event, ref)) return event.idx();
+    }
+    if (!page->has_more()) return int64_t{0};
+    before = page->next_idx();
+    limit = std::min(limit * 4, options.page_size);
+    if (options.after_page) options.after_page();
+  }
+}
+
+}  // namespace
+
 Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& query,
                                      const ReaderOptions& options) {
   if (auto ok = projections::check_query(query); !ok.ok()) return ok.error();
@@ -78,26 +131,22 @@ Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& que
                           std::to_string(min_idx) + " is beyond the last committed idx " +
                           std::to_string(*last));
   }
-  projections::FallbackFold fold(query);
-  do {
-    int64_t since = 0;
-    bool more = true;
-    while (more) {
-      auto page = storage.list_events(since, fold.filter(), options.page_size);
-      if (!page.ok()) return page.error();
-      for (const auto& event : page->events()) {
-        if (event.idx() > *last) {
-          more = false;
-          break;
-        }
-        fold.add(event);
-      }
-      since = page->next_idx();
-      more = more && page->has_more();
-      if (options.after_page) options.after_page();
+  if (query.has_partition_status()) {
+    // A partition's status is that of the newest event setting it (S) unless the claims rule
+    // fired after S, which gives the status the idx of the event that fired it. So the scan from
+    // S is the whole answer exactly when its status still carries S's idx; otherwise (the rule
+    // fired: it needs every claim standing at S) the whole history is folded. A hot partition's
+    // status then costs the events since its last change, not its history.
+    auto setter = newest_status_setter(storage, query.partition_status().partition_ref(), *last,
+                                       options);
+    if (!setter.ok()) return setter.error();
+    if (*setter > 0) {
+      auto from_setter = fold_scan(storage, query, *setter - 1, *last, options);
+      if (!from_setter.ok()) return from_setter.error();
+      if (from_setter->partition_status().last_idx() == *setter) return from_setter;
     }
-  } while (fold.next_phase());
-  return fold.finish(*last);
+  }
+  return fold_scan(storage, query, 0, *last, options);
 }
 
 }  // namespace bel::actors
