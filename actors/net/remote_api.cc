@@ -78,6 +78,12 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
   const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
   const auto start = std::chrono::steady_clock::now();
   auto res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+  if (!res && res.error() == httplib::Error::Write) {
+    // The kept-alive connection was closed by the coordinator (its idle timeout) as the request
+    // went out: a write fails only on a connection the other end had already closed, so it
+    // never read this request. Once more, on a new connection.
+    res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+  }
   if (!res) {
     const auto error = res.error();
     const std::string cause = httplib::to_string(error);
