@@ -9,7 +9,7 @@
 //   // more(): whether a request is left to send; send(): sends one, calling requests.sent().
 //   requests.open(window, more, send);                    // in the client's behavior
 //   if (requests.answer(error, more, send)) {             // in each answer's handler
-//     report(requests.tally(), requests.elapsed());        // that was the last answer due
+//     report(requests.tally(), requests.elapsed());       // that was the last answer due
 //   }
 #ifndef BEL_BENCH_ANSWER_TALLY_H_
 #define BEL_BENCH_ANSWER_TALLY_H_
