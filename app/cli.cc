@@ -48,9 +48,8 @@ void add_all_commands(CLI::App& app, Context& ctx, bool interactive) {
 void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec) {
   auto shared = std::make_shared<ShowAndCancel>(std::move(spec));
   auto id = std::make_shared<std::string>();
-  auto* show = group->add_subcommand("show", shared->show_help);
+  auto* show = add_log_command(*group, ctx, "show", shared->show_help);
   show->add_option("ID", *id, shared->noun)->required();
-  add_log_options(show, ctx);
   show->callback([shared, id] { shared->show(*id); });
 
   auto cid = std::make_shared<std::string>();

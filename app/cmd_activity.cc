@@ -18,9 +18,9 @@ void run_activity(Context& ctx) {
 }  // namespace
 
 void add_activity_command(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "activity", "Overview: build requests and partitions by status, the most recent of each");
-  add_log_options(cmd, ctx);
+  auto* cmd =
+      add_log_command(app, ctx, "activity",
+                      "Overview: build requests and partitions by status, the most recent of each");
   cmd->callback([&ctx] { run_activity(ctx); });
 }
 

@@ -109,15 +109,14 @@ void run_append(Context& ctx, const std::string& path) {
 }  // namespace
 
 void add_append_command(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "append",
+  auto* cmd = add_log_command(
+      app, ctx, "append",
       "Append JSON lines of BuildEvent (proto3 JSON) as one atomic batch; prints the idx of each.\n"
-      "A bad line appends nothing and names the line, field and rule.");
+      "A bad line appends nothing and names the line, field and rule.",
+      LogUse::write);
   auto path = std::make_shared<std::string>("-");
   cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input")
       ->capture_default_str();
-  add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx);
   cmd->callback([&ctx, path] { run_append(ctx, *path); });
 }
 

@@ -125,8 +125,8 @@ void run_check(Context& ctx, bool repair_first) {
 }  // namespace
 
 void add_check_command(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "check",
+  auto* cmd = add_log_command(
+      app, ctx, "check",
       "Check the log: every view equals a full scan; schema and idx contiguity; SQLite integrity "
       "and derived rows. Exit 0 when every check passes, 1 when any fails.");
   cmd->footer(
@@ -145,7 +145,6 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "Goes through the running coordinator when there is one, else opens the log read-only in\n"
       "this process. Appends may go on meanwhile: answers that reflect later events are compared\n"
       "with the fold read up to the same idx.");
-  add_log_options(cmd, ctx);
   auto repair_first = std::make_shared<bool>(false);
   cmd->add_flag("--repair", *repair_first,
                 "Rebuild the derived data (indexes) from the events first; needs the writer lock");

@@ -360,16 +360,15 @@ int run_console(Context& ctx) {
 }  // namespace
 
 void add_console_command(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "console",
+  auto* cmd = add_log_command(
+      app, ctx, "console",
       "Interactive shell with the same commands, history and help, on one session opened at "
       "start (so a line sees what earlier lines wrote).\n"
       "Reads commands from standard input: with line editing, history (~/.bel_history) and Tab "
       "completion on a terminal, plain lines otherwise (no prompt), e.g.\n"
-      "  printf 'activity\\nbuilds list\\n' | bel console --log sqlite://bel.db");
+      "  printf 'activity\\nbuilds list\\n' | bel console --log sqlite://bel.db",
+      LogUse::write);
   cmd->footer(kConsoleNotes);
-  add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx);
   cmd->callback([&ctx] { ctx.exit_code = run_console(ctx); });
 }
 

@@ -55,13 +55,11 @@ void run_runs_cancel(Context& ctx, const std::string& id, const std::string& rea
 void add_jobs_commands(CLI::App& app, Context& ctx) {
   auto* jobs = app.add_subcommand("jobs", "Jobs (by label): run counts, success rate, duration");
   jobs->require_subcommand(1);
-  auto* list = jobs->add_subcommand("list", "Every job label with its metrics");
-  add_log_options(list, ctx);
+  auto* list = add_log_command(*jobs, ctx, "list", "Every job label with its metrics");
   list->callback([&ctx] { run_jobs_list(ctx); });
   auto label = std::make_shared<std::string>();
-  auto* show = jobs->add_subcommand("show", "One job label's metrics and last run");
+  auto* show = add_log_command(*jobs, ctx, "show", "One job label's metrics and last run");
   show->add_option("LABEL", *label, "The job label, e.g. //sales:daily")->required();
-  add_log_options(show, ctx);
   show->callback([&ctx, label] { run_jobs_show(ctx, *label); });
 
   auto* runs = app.add_subcommand("job-runs", "Job runs: list, details, cancel");

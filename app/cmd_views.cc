@@ -125,18 +125,17 @@ void refresh_snapshots_after_write(Context& ctx, Session& session) {
 void add_views_commands(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("views", "The query views: health and rebuild");
   group->require_subcommand(1);
-  auto* status = group->add_subcommand(
-      "status", "Per view: state, applied idx, lag behind the log, snapshot, last error");
-  add_log_options(status, ctx);
+  auto* status =
+      add_log_command(*group, ctx, "status",
+                      "Per view: state, applied idx, lag behind the log, snapshot, last error");
   status->callback([&ctx] { run_status(ctx); });
 
   auto name = std::make_shared<std::string>();
-  auto* rebuild = group->add_subcommand(
-      "rebuild", "Fold the log again from idx 1 into a view (every view without NAME); heals a "
-                 "failed view");
+  auto* rebuild = add_log_command(
+      *group, ctx, "rebuild",
+      "Fold the log again from idx 1 into a view (every view without NAME); heals a failed view");
   rebuild->add_option("NAME", *name,
                       "partition_status, build_summary, job_runs or activity");
-  add_log_options(rebuild, ctx);
   rebuild->callback([&ctx, name] { run_rebuild(ctx, *name); });
 }
 

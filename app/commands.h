@@ -77,6 +77,17 @@ void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator = false);
 // Adds --durability (full or normal) to a command that may open the log for writing.
 void add_durability_option(CLI::App* cmd, Context& ctx);
 
+// How a leaf command uses the log: it reads it, or it may open it for writing (--durability).
+enum class LogUse { read, write };
+
+// Adds leaf command `name` with `help` to `parent`, its first options --durability (for
+// LogUse::write) and the log options (add_log_options); the command's own follow them.
+//
+//   auto* cmd = add_log_command(app, ctx, "activity", "Overview: ...");
+//   cmd->callback([&ctx] { run_activity(ctx); });
+CLI::App* add_log_command(CLI::App& parent, Context& ctx, const std::string& name,
+                          const std::string& help, LogUse use = LogUse::read);
+
 // Every command of SPEC section 6. `interactive` leaves out those that make no sense inside the
 // console (serve, run, console).
 void add_all_commands(CLI::App& app, Context& ctx, bool interactive = false);

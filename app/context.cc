@@ -129,4 +129,12 @@ void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator) {
       ->envname("BEL_TOKEN_FILE");
 }
 
+CLI::App* add_log_command(CLI::App& parent, Context& ctx, const std::string& name,
+                          const std::string& help, LogUse use) {
+  auto* cmd = parent.add_subcommand(name, help);
+  if (use == LogUse::write) add_durability_option(cmd, ctx);
+  add_log_options(cmd, ctx);
+  return cmd;
+}
+
 }  // namespace bel::app

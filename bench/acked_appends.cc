@@ -47,11 +47,9 @@ struct ClientState {
   // sends an event it has just built (copying it here would time the bench, not bel).
   std::vector<BuildEvent>* events = nullptr;  // owned by the caller, who waits for us
   std::shared_ptr<ClientShared> shared;
-  size_t window = 1;
   size_t next = 0;
-  size_t in_flight = 0;
+  RequestWindow requests;
   ClientResult result;
-  Clock::time_point start;
   static inline const char* name = "bel.bench.client";
 };
 
@@ -59,18 +57,19 @@ using ClientPointer = caf::stateful_actor<ClientState>*;
 
 void send_next(ClientPointer self);
 
+bool more_to_send(ClientPointer self) { return self->state.next < self->state.events->size(); }
+
 void on_answer(ClientPointer self, const caf::error* error, Clock::time_point sent) {
   auto& st = self->state;
-  --st.in_flight;
   st.result.latencies_us.push_back(
       std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
-  st.result.tally.count(error);
-  st.shared->answered.store(st.result.tally.answered + st.result.tally.failed,
+  const bool last = st.requests.answer(
+      error, [=] { return more_to_send(self); }, [=] { send_next(self); });
+  st.shared->answered.store(st.requests.tally().answered + st.requests.tally().failed,
                             std::memory_order_relaxed);
-  if (st.next < st.events->size()) {
-    send_next(self);
-  } else if (st.in_flight == 0) {
-    st.result.elapsed = Clock::now() - st.start;
+  if (last) {
+    st.result.tally = st.requests.tally();
+    st.result.elapsed = st.requests.elapsed();
     st.shared->done.set_value(st.result);
     self->quit();
   }
@@ -79,7 +78,7 @@ void on_answer(ClientPointer self, const caf::error* error, Clock::time_point se
 void send_next(ClientPointer self) {
   auto& st = self->state;
   BuildEvent& event = (*st.events)[st.next++];
-  ++st.in_flight;
+  st.requests.sent();
   const auto sent = Clock::now();
   self->request(st.target, kAppendTimeout, append_atom::value, std::move(event))
       .then([=](const AppendAck&) { on_answer(self, nullptr, sent); },
@@ -93,16 +92,15 @@ caf::behavior append_client(ClientPointer self, caf::actor target,
   auto& st = self->state;
   st.target = std::move(target);
   st.events = events;
-  st.window = window;
   st.shared = std::move(shared);
-  st.start = Clock::now();
   st.result.latencies_us.reserve(events->size());
   if (events->empty()) {
     st.shared->done.set_value(st.result);
     self->quit();
     return {};
   }
-  while (st.next < events->size() && st.in_flight < st.window) send_next(self);
+  st.requests.open(
+      static_cast<int64_t>(window), [=] { return more_to_send(self); }, [=] { send_next(self); });
   // Nothing sends this; the behavior only keeps the actor alive while answers are due.
   return {[](tick_atom) {}};
 }

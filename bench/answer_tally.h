@@ -1,12 +1,20 @@
 // bel::bench::AnswerTally: the answers a bench client that keeps requests in flight has had
 // (acked appends, queries): how many succeeded, how many failed, and the first failure for the
-// report.
+// report. bel::bench::RequestWindow: the rest such a client shares, whatever it sends: it keeps
+// up to a window of requests in flight, tallies their answers and times the whole run.
 //
 //   tally.count(error);   // once per answer; nullptr for a success
 //   BEL_RETURN_IF_ERROR(tally.check(uri + ": ", total, "appends were refused"));
+//
+//   // more(): whether a request is left to send; send(): sends one, calling requests.sent().
+//   requests.open(window, more, send);                    // in the client's behavior
+//   if (requests.answer(error, more, send)) {             // in each answer's handler
+//     report(requests.tally(), requests.elapsed());       // that was the last answer due
+//   }
 #ifndef BEL_BENCH_ANSWER_TALLY_H_
 #define BEL_BENCH_ANSWER_TALLY_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -35,6 +43,47 @@ struct AnswerTally {
                                                std::to_string(total) + " " + what +
                                                "; first: " + first_error);
   }
+};
+
+// Not thread-safe: one client actor owns it.
+class RequestWindow {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Starts the clock, then calls send() while more() and fewer than `size` requests are in
+  // flight.
+  template <class More, class Send>
+  void open(int64_t size, More more, Send send) {
+    size_ = size;
+    start_ = Clock::now();
+    while (more() && in_flight_ < size_) send();
+  }
+
+  // Counts a request as in flight: send() calls it once per request.
+  void sent() { ++in_flight_; }
+
+  // Counts an answer (`error` nullptr for a success), then calls send() when more() says a
+  // request is left. True when that was the last answer due: nothing left to send or in flight.
+  template <class More, class Send>
+  bool answer(const caf::error* error, More more, Send send) {
+    --in_flight_;
+    tally_.count(error);
+    if (more()) {
+      send();
+      return false;
+    }
+    return in_flight_ == 0;
+  }
+
+  const AnswerTally& tally() const { return tally_; }
+  // The time since open().
+  Clock::duration elapsed() const { return Clock::now() - start_; }
+
+ private:
+  int64_t size_ = 1;
+  int64_t in_flight_ = 0;
+  AnswerTally tally_;
+  Clock::time_point start_;
 };
 
 }  // namespace bel::bench

@@ -11,7 +11,6 @@
 namespace bel::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using actors::query_atom;
 
 constexpr std::chrono::seconds kQueryTimeout{120};
@@ -26,9 +25,7 @@ struct QueryClientState {
   const std::vector<Query>* queries = nullptr;
   int64_t count = 0;
   int64_t sent = 0;
-  int64_t in_flight = 0;
-  Outcome outcome;
-  Clock::time_point start;
+  RequestWindow requests;
   std::shared_ptr<std::promise<Outcome>> done;
   static inline const char* name = "bel.bench.query_client";
 };
@@ -37,15 +34,16 @@ using QueryClient = caf::stateful_actor<QueryClientState>*;
 
 void send_query(QueryClient self);
 
+bool more_to_send(QueryClient self) { return self->state.sent < self->state.count; }
+
 void on_answer(QueryClient self, const caf::error* error) {
   auto& st = self->state;
-  --st.in_flight;
-  st.outcome.tally.count(error);
-  if (st.sent < st.count) {
-    send_query(self);
-  } else if (st.in_flight == 0) {
-    st.outcome.seconds = std::chrono::duration<double>(Clock::now() - st.start).count();
-    st.done->set_value(st.outcome);
+  if (st.requests.answer(
+          error, [=] { return more_to_send(self); }, [=] { send_query(self); })) {
+    Outcome outcome;
+    outcome.tally = st.requests.tally();
+    outcome.seconds = std::chrono::duration<double>(st.requests.elapsed()).count();
+    st.done->set_value(outcome);
     self->quit();
   }
 }
@@ -53,7 +51,7 @@ void on_answer(QueryClient self, const caf::error* error) {
 void send_query(QueryClient self) {
   auto& st = self->state;
   const Query& q = (*st.queries)[static_cast<size_t>(st.sent++) % st.queries->size()];
-  ++st.in_flight;
+  st.requests.sent();
   self->request(st.api, kQueryTimeout, query_atom::value, q)
       .then([=](const QueryResult&) { on_answer(self, nullptr); },
             [=](const caf::error& e) { on_answer(self, &e); });
@@ -66,8 +64,8 @@ caf::behavior query_client(QueryClient self, actors::BelApi api, const std::vect
   st.queries = queries;
   st.count = count;
   st.done = std::move(done);
-  st.start = Clock::now();
-  while (st.sent < st.count && st.in_flight < window) send_query(self);
+  st.requests.open(
+      window, [=] { return more_to_send(self); }, [=] { send_query(self); });
   // Nothing sends this; the behavior only keeps the actor alive while answers are due.
   return {[](actors::tick_atom) {}};
 }

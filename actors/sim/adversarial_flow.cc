@@ -100,6 +100,19 @@ class AdversarialFlow : public Workload::Flow {
     bre->set_message(message);
   }
 
+  // Logs the request reaching `status` (listing its partitions when `list_partitions`), then
+  // moves it to phase `next`.
+  void enter_phase(Build& b, BuildRequestStatus status, bool list_partitions, Phase next) {
+    emit_build_status(b, status, list_partitions, "");
+    b.phase = next;
+  }
+
+  // Logs the request ending with the terminal `status` and `message`, then finishes it.
+  void end_build(Build& b, BuildRequestStatus status, const std::string& message) {
+    emit_build_status(b, status, false, message);
+    finish(b, status);
+  }
+
   void finish(Build& b, BuildRequestStatus status) {
     b.phase = Phase::done;
     b.final_status = status;
@@ -218,16 +231,14 @@ class AdversarialFlow : public Workload::Flow {
     }
     switch (b.phase) {
       case Phase::received:
-        emit_build_status(b, v1::BUILD_REQUEST_PLANNING, !b.requested_listed, "");
+        enter_phase(b, v1::BUILD_REQUEST_PLANNING, !b.requested_listed, Phase::planning);
         b.requested_listed = true;
-        b.phase = Phase::planning;
         return;
       case Phase::planning:
         plan(b);
         return;
       case Phase::analysis_completed:
-        emit_build_status(b, v1::BUILD_REQUEST_EXECUTING, false, "");
-        b.phase = Phase::executing;
+        enter_phase(b, v1::BUILD_REQUEST_EXECUTING, false, Phase::executing);
         return;
       case Phase::executing:
         execute(b);
@@ -297,8 +308,7 @@ class AdversarialFlow : public Workload::Flow {
 
   void execute(Build& b) {
     if (rng_.percent(1)) {
-      emit_build_status(b, v1::BUILD_REQUEST_FAILED, false, "aborted: worker lost");
-      finish(b, v1::BUILD_REQUEST_FAILED);
+      end_build(b, v1::BUILD_REQUEST_FAILED, "aborted: worker lost");
       return;
     }
     std::vector<size_t> todo;
@@ -334,13 +344,10 @@ class AdversarialFlow : public Workload::Flow {
     bool ok = !b.failed;
     for (const auto& p : b.parts) ok = ok && p.status != v1::PARTITION_FAILED;
     if (ok) {
-      emit_build_status(
-          b, v1::BUILD_REQUEST_COMPLETED, false,
-          rng_.percent(50) ? "built " + std::to_string(b.parts.size()) + " partitions" : "");
-      finish(b, v1::BUILD_REQUEST_COMPLETED);
+      end_build(b, v1::BUILD_REQUEST_COMPLETED,
+                rng_.percent(50) ? "built " + std::to_string(b.parts.size()) + " partitions" : "");
     } else {
-      emit_build_status(b, v1::BUILD_REQUEST_FAILED, false, "some partitions failed");
-      finish(b, v1::BUILD_REQUEST_FAILED);
+      end_build(b, v1::BUILD_REQUEST_FAILED, "some partitions failed");
     }
   }
 
@@ -497,23 +504,28 @@ class AdversarialFlow : public Workload::Flow {
       }
       case Step::partition_event: {
         auto* pe = e.mutable_partition_event();
-        pe->mutable_partition_ref()->set_str(st.ref);
         pe->set_status_code(st.partition_status);
-        pe->set_message(st.message);
         if (st.partition_status != v1::PARTITION_DELEGATED) pe->set_job_run_id(task.job_run_id);
-        set_part_status(b, st.ref, st.partition_status);
+        fill_part_event(b, st, st.partition_status, pe);
         break;
       }
       case Step::delegation_event: {
         auto* d = e.mutable_delegation_event();
-        d->mutable_partition_ref()->set_str(st.ref);
         d->set_delegated_to_build_request_id(st.delegated_to);
-        d->set_message(st.message);
-        set_part_status(b, st.ref, v1::PARTITION_DELEGATED);
+        fill_part_event(b, st, v1::PARTITION_DELEGATED, d);
         break;
       }
     }
     if (task.steps.empty()) b.tasks.erase(b.tasks.begin() + static_cast<std::ptrdiff_t>(t));
+  }
+
+  // What a step's PartitionEvent and DelegationEvent share: the partition's ref and the step's
+  // message in `out`, and the partition taking `status` in `b`.
+  template <class PartEvent>
+  void fill_part_event(Build& b, const Step& st, PartitionStatus status, PartEvent* out) {
+    out->mutable_partition_ref()->set_str(st.ref);
+    out->set_message(st.message);
+    set_part_status(b, st.ref, status);
   }
 
   void set_part_status(Build& b, const std::string& ref, PartitionStatus s) {

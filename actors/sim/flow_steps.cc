@@ -16,6 +16,18 @@ std::vector<BuildEvent> two_events(BuildEvent first, BuildEvent second) {
   return batch;
 }
 
+// A job run step of partition `i`: the run's JobEvent, then the partition's PartitionEvent.
+std::vector<BuildEvent> job_step_events(const PlannedBuild& plan, size_t i,
+                                        const std::string& job_run, JobStatus job_status,
+                                        const std::string& job_message,
+                                        PartitionStatus partition_status,
+                                        const std::string& partition_message) {
+  const PlannedPartition& p = plan.partitions[i];
+  const std::string& id = plan.build_request_id;
+  return two_events(job_event(id, job_run, p, job_status, job_message),
+                    partition_event(id, p.ref, partition_status, job_run, partition_message));
+}
+
 }  // namespace
 
 std::string job_run_id(const std::string& run_id, const PlannedBuild& plan, size_t i) {
@@ -95,51 +107,45 @@ std::vector<BuildEvent> received_events(const PlannedBuild& plan) {
 std::vector<BuildEvent> schedule_job_events(const PlannedBuild& plan, size_t i,
                                             const std::string& job_run, const std::string& run_id) {
   const PlannedPartition& p = plan.partitions[i];
-  const std::string& id = plan.build_request_id;
-  BuildEvent scheduled = job_event(
-      id, job_run, p, v1::JOB_SCHEDULED,
-      "queued on pool batch-" + std::string(p.run_ns > 300 * kSecond ? "large" : "small"));
-  *scheduled.mutable_job_event()->mutable_config() = job_config(plan, p, run_id);
-  return two_events(std::move(scheduled),
-                    partition_event(id, p.ref, v1::PARTITION_SCHEDULED, job_run,
-                                    "job run " + job_run + " scheduled"));
+  std::vector<BuildEvent> batch = job_step_events(
+      plan, i, job_run, v1::JOB_SCHEDULED,
+      "queued on pool batch-" + std::string(p.run_ns > 300 * kSecond ? "large" : "small"),
+      v1::PARTITION_SCHEDULED, "job run " + job_run + " scheduled");
+  *batch[0].mutable_job_event()->mutable_config() = job_config(plan, p, run_id);
+  return batch;
 }
 
 std::vector<BuildEvent> run_job_events(const PlannedBuild& plan, size_t i,
                                        const std::string& job_run) {
-  const PlannedPartition& p = plan.partitions[i];
-  const std::string& id = plan.build_request_id;
   const uint64_t n = static_cast<uint64_t>(plan.number) * 31 + i;
   char worker[64];
   std::snprintf(worker, sizeof worker, "started on worker-%llu (pod batch-%04llx)",
                 static_cast<unsigned long long>(1 + n % 12),
                 static_cast<unsigned long long>(mix(n) & 0xffff));
-  return two_events(
-      job_event(id, job_run, p, v1::JOB_RUNNING,
-                std::string(worker) + " after " + format_duration(p.queue_ns) + " in the queue"),
-      partition_event(id, p.ref, v1::PARTITION_BUILDING, job_run,
-                      "job run " + job_run + " running"));
+  return job_step_events(plan, i, job_run, v1::JOB_RUNNING,
+                         std::string(worker) + " after " +
+                             format_duration(plan.partitions[i].queue_ns) + " in the queue",
+                         v1::PARTITION_BUILDING, "job run " + job_run + " running");
 }
 
 std::vector<BuildEvent> end_job_events(const PlannedBuild& plan, size_t i,
                                        const std::string& job_run) {
   const PlannedPartition& p = plan.partitions[i];
-  const std::string& id = plan.build_request_id;
   if (p.job_fails) {
-    return two_events(job_event(id, job_run, p, v1::JOB_FAILED,
-                                p.failure_message + " (after " + format_duration(p.run_ns) + ")"),
-                      partition_event(id, p.ref, v1::PARTITION_FAILED, job_run,
-                                      "job run " + job_run + " failed: " + p.failure_message));
+    return job_step_events(plan, i, job_run, v1::JOB_FAILED,
+                           p.failure_message + " (after " + format_duration(p.run_ns) + ")",
+                           v1::PARTITION_FAILED,
+                           "job run " + job_run + " failed: " + p.failure_message);
   }
-  BuildEvent done =
-      job_event(id, job_run, p, v1::JOB_COMPLETED,
-                "wrote " + format_count(p.rows) + " rows in " + format_duration(p.run_ns));
-  auto* manifest = done.mutable_job_event()->add_manifests();
+  std::vector<BuildEvent> batch =
+      job_step_events(plan, i, job_run, v1::JOB_COMPLETED,
+                      "wrote " + format_count(p.rows) + " rows in " + format_duration(p.run_ns),
+                      v1::PARTITION_AVAILABLE, "wrote " + format_count(p.rows) + " rows");
+  auto* manifest = batch[0].mutable_job_event()->add_manifests();
   manifest->add_outputs()->set_str(p.ref);
   (*manifest->mutable_metadata())["rows"] = std::to_string(p.rows);
   (*manifest->mutable_metadata())["bytes"] = std::to_string(p.rows * 118);
-  return two_events(std::move(done), partition_event(id, p.ref, v1::PARTITION_AVAILABLE, job_run,
-                                                     "wrote " + format_count(p.rows) + " rows"));
+  return batch;
 }
 
 BuildEvent upstream_failed_event(const PlannedBuild& plan, size_t i, size_t u) {
