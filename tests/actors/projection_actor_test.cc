@@ -115,6 +115,8 @@ caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderAc
 
 // ---- the fixture --------------------------------------------------------------------------------
 
+ViewActorConfig test_view_config();
+
 class ProjectionActorTest : public ::testing::Test {
  protected:
   ProjectionActorTest() {
@@ -195,6 +197,36 @@ class ProjectionActorTest : public ::testing::Test {
     } while (std::chrono::steady_clock::now() < deadline);
     ADD_FAILURE() << "view status never got there:\n" << s.DebugString();
     return s;
+  }
+
+  // A log holding `first`, with view `kind`'s snapshot and stored answers at its last idx (the
+  // snapshot then replaced by bytes that do not restore when `garbage_snapshot`), and a view of
+  // `kind` over it that restores on demand; its storage actor in `*storage`.
+  ViewActor view_over_snapshot(projections::ViewKind kind, const std::vector<BuildEvent>& first,
+                               bool garbage_snapshot, StorageActor* storage) {
+    auto log = open("memory://");
+    std::vector<BuildEvent> batch = first;
+    for (auto& e : batch) e.set_idx(0);
+    EXPECT_TRUE(log->append_batch(batch).ok());
+    EXPECT_TRUE(check::rebuild_view_snapshots(*log, {kind}, {}).ok());
+    const std::string name(projections::view_name(kind));
+    const int64_t last = static_cast<int64_t>(first.size());
+    int version = 0;
+    projections::AllViews views;
+    projections::AllViews::with_view(views, kind, [&](const auto& v) {
+      version = std::decay_t<decltype(v)>::kVersion;
+    });
+    auto saved = log->load_snapshot(projections::answers_name(name), version);
+    EXPECT_TRUE(saved.ok() && *saved) << "no stored answers beside the " << name << " snapshot";
+    if (garbage_snapshot) EXPECT_TRUE(log->save_snapshot({name, version, last, "garbage"}).ok());
+    ReaderActor view_reader = reader_of(*log);
+    ReaderActor scan = reader_of(*log);
+    *storage = storage_actor_of(std::move(log));
+    ViewActorConfig config = test_view_config();
+    config.restore_on_demand = true;
+    return keep(spawn_view_actor(
+        *system_, kind, ViewDeps{*storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
+        config));
   }
 
   caf::actor_system_config config_;
@@ -437,29 +469,8 @@ TEST_F(ProjectionActorTest, StoredAnswersServeUntilTheViewIsNeeded) {
   QueryComparer compare("seed 101");
   for (projections::ViewKind kind : projections::kAllViews) {
     SCOPED_TRACE(projections::view_name(kind));
-    auto log = open("memory://");
-    ASSERT_TRUE(log);
-    std::vector<BuildEvent> batch = first;
-    for (auto& e : batch) e.set_idx(0);
-    ASSERT_TRUE(log->append_batch(batch).ok());
-    ASSERT_TRUE(check::rebuild_view_snapshots(*log, {kind}, {}).ok());
-    const std::string name(projections::view_name(kind));
-    int version = 0;
-    projections::AllViews views;
-    projections::AllViews::with_view(views, kind, [&](const auto& v) {
-      version = std::decay_t<decltype(v)>::kVersion;
-    });
-    auto saved = log->load_snapshot(projections::answers_name(name), version);
-    ASSERT_TRUE(saved.ok() && *saved) << "no stored answers beside the " << name << " snapshot";
-    ASSERT_TRUE(log->save_snapshot({name, version, 150, "not a snapshot"}).ok());
-    ReaderActor view_reader = reader_of(*log);
-    ReaderActor scan = reader_of(*log);
-    StorageActor storage = storage_actor_of(std::move(log));
-    ViewActorConfig config = test_view_config();
-    config.restore_on_demand = true;
-    ViewActor view = keep(spawn_view_actor(
-        *system_, kind, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
-        config));
+    StorageActor storage;
+    ViewActor view = view_over_snapshot(kind, first, /*garbage_snapshot=*/true, &storage);
     auto s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
     EXPECT_EQ(s.applied_idx(), 150);
 
@@ -498,20 +509,8 @@ TEST_F(ProjectionActorTest, AnEventPastTheStoredAnswersRestoresTheSnapshot) {
   QueryComparer compare("seed 103");
   for (projections::ViewKind kind : projections::kAllViews) {
     SCOPED_TRACE(projections::view_name(kind));
-    auto log = open("memory://");
-    ASSERT_TRUE(log);
-    std::vector<BuildEvent> batch = first;
-    for (auto& e : batch) e.set_idx(0);
-    ASSERT_TRUE(log->append_batch(batch).ok());
-    ASSERT_TRUE(check::rebuild_view_snapshots(*log, {kind}, {}).ok());
-    ReaderActor view_reader = reader_of(*log);
-    ReaderActor scan = reader_of(*log);
-    StorageActor storage = storage_actor_of(std::move(log));
-    ViewActorConfig config = test_view_config();
-    config.restore_on_demand = true;
-    ViewActor view = keep(spawn_view_actor(
-        *system_, kind, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
-        config));
+    StorageActor storage;
+    ViewActor view = view_over_snapshot(kind, first, /*garbage_snapshot=*/false, &storage);
     wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
     append(storage, events, 150, 200);
     expect_answers(self(), view, query_atom::value,
