@@ -266,6 +266,14 @@ FallbackFold::FallbackFold(Query query)
     if (about != nullptr) filter_.GetReflection()->AddString(&filter_, about, key->value);
   }
   if (query_.has_job_metrics()) filter_.add_event_types("job_event");
+  // A partition's own events that change its status or a request's claim on it; the other
+  // events naming it (build requests listing it, job events targeting it, about two thirds of a
+  // busy partition's history) matter only as the ends that phases 2 and 3 read by id.
+  if (query_.has_partition_status() || query_.has_active_builds()) {
+    filter_.add_event_types("partition_event");
+    filter_.add_event_types("delegation_event");
+    if (query_.has_partition_status()) filter_.add_event_types("partition_invalidation_event");
+  }
   streaming_ = filter_.ByteSizeLong() == 0;
 }
 
