@@ -12,18 +12,24 @@
 //  - subscribes to the storage actor and applies only idx == applied_idx + 1; an older idx is
 //    dropped (already applied), a newer one means a gap, filled from its reader before going on;
 //  - starts from the newest snapshot of its own name and version (another version is never
-//    loaded, so a version change folds from idx 1) and catches up from the log;
+//    loaded, so a version change folds from idx 1) and catches up from the log; while it loads,
+//    the answers saved beside that snapshot (projections/stored_answers.h), when they are as of
+//    the log's last idx, answer the questions they cover; with restore_on_demand the snapshot is
+//    loaded only when an event or another question needs it;
 //  - takes the storage actor's committed messages with credit (ViewActorConfig::delivery_credit),
 //    acknowledging each; commits withheld meanwhile are read from the log, like a gap;
-//  - writes snapshots through the snapshot store (or the storage actor) under the policy of
-//    ViewActorConfig: the next is due after a number of events that grows with the state's size,
-//    or at the timer when serializing costs at most a small share of the view's time;
+//  - writes snapshots, then their stored answers, through the snapshot store (or the storage
+//    actor) under the policy of ViewActorConfig: the next is due after a number of events that
+//    grows with the state's size, or at the timer when serializing costs at most a small share
+//    of the view's time;
 //  - when apply throws, marks itself FAILED with the idx and the error and stops applying;
 //    `rebuild` starts again from an empty view;
 //  - answers a query once applied_idx >= min_idx (parking it up to the wait budget), and hands it
 //    to the fallback when it cannot (FAILED, REBUILDING, or the budget ran out).
 #ifndef BEL_ACTORS_READ_PROJECTION_ACTOR_H_
 #define BEL_ACTORS_READ_PROJECTION_ACTOR_H_
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,56 +41,12 @@
 #include <utility>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-
 #include "actors/fail_answers.h"
+#include "actors/read/projection_state.h"
 #include "actors/read/view_actor.h"
 #include "projections/stored_answers.h"
 
 namespace bel::actors {
-
-namespace detail {
-std::shared_ptr<spdlog::logger> view_log();
-// A view's requests to the storage actor and its reader: each is answered in moments (a page, a
-// snapshot); the bound turns one that hangs into a failure the view reports (R9).
-inline constexpr auto kRequestTimeout = std::chrono::minutes(10);
-}  // namespace detail
-
-template <class View>
-struct ProjectionState {
-  ViewDeps deps;
-  ViewActorConfig config;
-  std::optional<View> view;
-  // restore_on_demand: HEALTHY at applied_idx from the stored answers alone, the snapshot not
-  // loaded (view is empty) until something needs it.
-  bool deferred = false;
-  projections::StoredAnswers stored;
-  ViewState state = v1::VIEW_LOADING;
-  int64_t applied_idx = 0;
-  int64_t seen_idx = 0;        // the highest committed idx this actor has heard of
-  bool catching_up = false;    // a catch-up scan is in flight
-  std::string last_error;
-  int64_t failed_idx = 0;
-  int64_t snapshot_idx = 0;
-  bool snapshot_in_flight = false;
-  int64_t snapshot_bytes = 0;                      // size of the last snapshot written
-  std::chrono::steady_clock::duration snapshot_cost{0};  // what serializing it took
-  // When the last snapshot was taken, on the actor's clock (virtual under CAF's test coordinator).
-  caf::actor_clock::time_point snapshot_at{};
-  int64_t applies = 0;
-  int64_t snapshots_written = 0;
-  int64_t answered = 0;
-  int64_t fallbacks = 0;
-  bool expiry_armed = false;
-  struct Parked {
-    Query query;
-    caf::typed_response_promise<QueryResult> promise;
-    caf::actor_clock::time_point deadline;
-  };
-  std::multimap<int64_t, Parked> parked;  // by min_idx
-  std::vector<caf::typed_response_promise<ViewStatus>> rebuild_waiters;
-  static inline const char* name = "bel.view";
-};
 
 template <class View>
 class ProjectionActor {
@@ -108,12 +70,12 @@ class ProjectionActor {
             : self->request(st.deps.storage, detail::kRequestTimeout, subscribe_atom::value,
                             caf::actor_cast<CommitSubscriber>(self));
     subscribed.then(
-            [=](int64_t last_committed) {
-              auto& s = self->state;
-              s.seen_idx = std::max(s.seen_idx, last_committed);
-              if (s.state == v1::VIEW_LOADING) start_loading(self);
-            },
-            [=](const caf::error& e) { fail(self, 0, "subscribing to the log: " + describe(e)); });
+        [=](int64_t last_committed) {
+          auto& s = self->state;
+          s.seen_idx = std::max(s.seen_idx, last_committed);
+          if (s.state == v1::VIEW_LOADING) start_loading(self);
+        },
+        [=](const caf::error& e) { fail(self, 0, "subscribing to the log: " + describe(e)); });
     if (st.config.snapshot_interval.count() > 0) {
       self->delayed_send(self, st.config.snapshot_interval, tick_atom::value);
     }
@@ -131,9 +93,9 @@ class ProjectionActor {
       release_parked(self);
       auto& s = self->state;
       for (auto& rp : s.rebuild_waiters) {
-        rp.deliver(to_caf_error(make_error(ErrorCode::storage_unavailable,
-                                           std::string(View::kName) + " view stopped: " +
-                                               caf::to_string(msg.reason))));
+        rp.deliver(to_caf_error(
+            make_error(ErrorCode::storage_unavailable,
+                       std::string(View::kName) + " view stopped: " + caf::to_string(msg.reason))));
       }
       s.rebuild_waiters.clear();
       self->quit(msg.reason);
@@ -202,15 +164,13 @@ class ProjectionActor {
       catch_up(self);
       return;
     }
-    if (s.config.restore_on_demand) {
-      load_answers(self);
-      return;
-    }
-    load_snapshot(self);
+    load_answers(self);
   }
 
-  // restore_on_demand: the stored answers, when they are as of the log's last idx, make the view
-  // HEALTHY without its snapshot; otherwise the snapshot is loaded at once.
+  // First the answers stored beside the snapshot, when they are as of the log's last idx: they
+  // answer the questions they cover while the snapshot loads, so a restarted coordinator answers
+  // its dashboard at once. With restore_on_demand they make the view HEALTHY without loading the
+  // snapshot at all, until something needs it (load_deferred).
   static void load_answers(Pointer self) {
     self->request(self->state.deps.reader, detail::kRequestTimeout, load_atom::value,
                   projections::answers_name(View::kName), static_cast<int32_t>(View::kVersion))
@@ -222,11 +182,15 @@ class ProjectionActor {
                 auto stored =
                     projections::StoredAnswers::parse(View::kName, View::kVersion, snap.data());
                 if (stored.ok() && stored->as_of_idx() == snap.applied_idx()) {
-                  st.deferred = true;
                   st.stored = std::move(*stored);
-                  st.applied_idx = st.snapshot_idx = st.seen_idx = snap.applied_idx();
-                  caught_up(self);
-                  return;
+                  st.stored_idx = snap.applied_idx();
+                  if (st.config.restore_on_demand) {
+                    st.deferred = true;
+                    st.applied_idx = st.snapshot_idx = st.seen_idx = snap.applied_idx();
+                    caught_up(self);
+                    return;
+                  }
+                  answer_parked_from_stored(self);
                 }
                 if (!stored.ok()) {
                   detail::view_log()->warn("view={} stored answers ignored: {}", View::kName,
@@ -246,6 +210,7 @@ class ProjectionActor {
     auto& s = self->state;
     s.deferred = false;
     s.stored = {};
+    s.stored_idx = 0;
     s.state = v1::VIEW_LOADING;
     s.applied_idx = 0;
     s.snapshot_idx = 0;
@@ -254,8 +219,8 @@ class ProjectionActor {
 
   static void load_snapshot(Pointer self) {
     auto& s = self->state;
-    self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value, std::string(View::kName),
-                  static_cast<int32_t>(View::kVersion))
+    self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value,
+                  std::string(View::kName), static_cast<int32_t>(View::kVersion))
         .then(
             [=](const ViewSnapshot& snap) {
               auto& st = self->state;
@@ -290,6 +255,7 @@ class ProjectionActor {
     s.state = v1::VIEW_REBUILDING;
     s.deferred = false;
     s.stored = {};
+    s.stored_idx = 0;
     s.view.emplace();
     s.applied_idx = 0;
     s.snapshot_idx = 0;  // the old snapshot is replaced once the rebuild is done
@@ -344,6 +310,10 @@ class ProjectionActor {
       const bool rebuilt = s.state == v1::VIEW_REBUILDING;
       detail::view_log()->info("view={} healthy applied_idx={}", View::kName, s.applied_idx);
       s.state = v1::VIEW_HEALTHY;
+      if (!s.deferred) {
+        s.stored = {};
+        s.stored_idx = 0;
+      }
       auto out = status(self);
       for (auto& rp : s.rebuild_waiters) rp.deliver(out);
       s.rebuild_waiters.clear();
@@ -443,6 +413,13 @@ class ProjectionActor {
     if (s.deferred && !s.stored.find(query)) load_deferred(self);
     // A healthy view filling a gap still answers what it already reflects.
     if (s.state == v1::VIEW_HEALTHY && s.applied_idx >= min_idx) return answer_now(self, query);
+    // A loading view answers what its stored answers cover.
+    if (s.state == v1::VIEW_LOADING && s.stored_idx >= min_idx) {
+      if (auto stored = s.stored.find(query)) {
+        ++s.answered;
+        return std::move(*stored);
+      }
+    }
     auto rp = self->template make_response_promise<QueryResult>();
     s.parked.emplace(min_idx, typename State::Parked{std::move(query), rp,
                                                      self->clock().now() + s.config.wait_budget});
@@ -489,6 +466,21 @@ class ProjectionActor {
     return answer(*s.view, query);
   }
 
+  // While loading: answers the parked queries the stored answers cover.
+  static void answer_parked_from_stored(Pointer self) {
+    auto& s = self->state;
+    for (auto it = s.parked.begin(); it != s.parked.end() && it->first <= s.stored_idx;) {
+      auto stored = s.stored.find(it->second.query);
+      if (!stored) {
+        ++it;
+        continue;
+      }
+      ++s.answered;
+      it->second.promise.deliver(std::move(*stored));
+      it = s.parked.erase(it);
+    }
+  }
+
   // Hands every parked query to the fallback.
   static void release_parked(Pointer self) {
     auto& s = self->state;
@@ -521,64 +513,10 @@ class ProjectionActor {
     }
   }
 
-  // ---- snapshots ----
+  // ---- snapshots (projection_state.h) ----
 
-  static void maybe_snapshot(Pointer self) {
-    auto& s = self->state;
-    if (s.applied_idx - s.snapshot_idx >= snapshot_due_after(s.config, s.snapshot_bytes)) {
-      write_snapshot(self);
-    }
-  }
-
-  static void write_snapshot(Pointer self) {
-    auto& s = self->state;
-    if (s.state != v1::VIEW_HEALTHY || s.snapshot_in_flight || !s.view) return;
-    if (s.applied_idx == 0 || s.applied_idx == s.snapshot_idx) return;
-    ViewSnapshot snap;
-    snap.set_view(View::kName);
-    snap.set_version(View::kVersion);
-    snap.set_applied_idx(s.applied_idx);
-    const auto started = std::chrono::steady_clock::now();
-    snap.set_data(s.view->serialize());
-    std::string answers = projections::serialize_answers(*s.view, s.applied_idx);
-    s.snapshot_cost = std::chrono::steady_clock::now() - started;
-    s.snapshot_at = self->clock().now();
-    s.snapshot_bytes = static_cast<int64_t>(snap.data().size());
-    s.snapshot_in_flight = true;
-    const SnapshotStore store =
-        s.deps.snapshots ? s.deps.snapshots : caf::actor_cast<SnapshotStore>(s.deps.storage);
-    self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
-        .then(
-            [=](int64_t idx) {
-              auto& st = self->state;
-              st.snapshot_in_flight = false;
-              st.snapshot_idx = std::max(st.snapshot_idx, idx);
-              ++st.snapshots_written;
-              // After the snapshot, never before: stored answers name an idx whose snapshot is
-              // saved.
-              if (!answers.empty()) save_answers(self, store, idx, answers);
-            },
-            [=](const caf::error& e) {
-              // Not fatal: the view stays healthy and tries again at the next trigger.
-              self->state.snapshot_in_flight = false;
-              detail::view_log()->warn("view={} snapshot failed: {}", View::kName, describe(e));
-            });
-  }
-
-  static void save_answers(Pointer self, const SnapshotStore& store, int64_t idx,
-                           const std::string& answers) {
-    ViewSnapshot snap;
-    snap.set_view(projections::answers_name(View::kName));
-    snap.set_version(View::kVersion);
-    snap.set_applied_idx(idx);
-    snap.set_data(answers);
-    self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
-        .then([](int64_t) {},
-              [=](const caf::error& e) {
-                detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
-                                         describe(e));
-              });
-  }
+  static void maybe_snapshot(Pointer self) { maybe_write_view_snapshot<View>(self); }
+  static void write_snapshot(Pointer self) { write_view_snapshot<View>(self); }
 
   static std::string describe(const caf::error& e) { return from_caf_error(e).to_string(); }
 };

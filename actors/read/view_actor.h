@@ -71,10 +71,11 @@ struct ViewActorConfig {
   int catch_up_page = 10000;
   // Start by loading the newest snapshot of the view's version (else fold from idx 1).
   bool load_snapshot = true;
-  // Restore a loaded snapshot only when something needs the state: an event past it, or a
-  // question its stored answers (projections/stored_answers.h) do not cover. A one-shot console
-  // command sets it, so `bel activity` on a long log decodes a few kilobytes, not the history.
-  // A coordinator leaves it false, so its memory and its first apply do not wait on a restore.
+  // Load the snapshot only when something needs the state: an event past it, or a question its
+  // stored answers (projections/stored_answers.h) do not cover. A one-shot console command sets
+  // it, so `bel activity` on a long log reads a few kilobytes, not the history. A coordinator
+  // leaves it false: it restores at once (answering from the stored answers meanwhile), so that
+  // its first event does not wait on a restore.
   bool restore_on_demand = false;
   // How many times the supervisor restarted this view (reported in ViewStatus).
   int64_t restarts = 0;

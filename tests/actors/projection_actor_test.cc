@@ -90,13 +90,20 @@ struct GatedReaderState {
 };
 
 // Stands in for a view's ReaderActor: passes everything to `real`, except that snapshot loads
-// wait until it receives open_atom (so a test decides when a view finishes loading).
+// (not those of stored answers) wait until it receives open_atom (so a test decides when a view
+// finishes loading).
 caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderActor real) {
   self->state.real = std::move(real);
   return {
       [=](load_atom, const std::string& view, int32_t version) -> caf::result<ViewSnapshot> {
         auto& st = self->state;
-        if (st.open) return self->delegate(st.real, load_atom::value, view, version);
+        // Stored answers (projections/stored_answers.h) are never held: only snapshots are.
+        const std::string suffix = projections::answers_name("");
+        const bool answers = view.size() > suffix.size() &&
+                             view.compare(view.size() - suffix.size(), suffix.size(), suffix) == 0;
+        if (st.open || answers) {
+          return self->delegate(st.real, load_atom::value, view, version);
+        }
         auto rp = self->make_response_promise<ViewSnapshot>();
         st.held.push_back({rp, view, version});
         return rp;
@@ -203,7 +210,8 @@ class ProjectionActorTest : public ::testing::Test {
   // snapshot then replaced by bytes that do not restore when `garbage_snapshot`), and a view of
   // `kind` over it that restores on demand; its storage actor in `*storage`.
   ViewActor view_over_snapshot(projections::ViewKind kind, const std::vector<BuildEvent>& first,
-                               bool garbage_snapshot, StorageActor* storage) {
+                               bool garbage_snapshot, StorageActor* storage,
+                               bool restore_on_demand = true, caf::actor* gate = nullptr) {
     auto log = open("memory://");
     std::vector<BuildEvent> batch = first;
     for (auto& e : batch) e.set_idx(0);
@@ -223,7 +231,11 @@ class ProjectionActorTest : public ::testing::Test {
     ReaderActor scan = reader_of(*log);
     *storage = storage_actor_of(std::move(log));
     ViewActorConfig config = test_view_config();
-    config.restore_on_demand = true;
+    config.restore_on_demand = restore_on_demand;
+    if (gate != nullptr) {
+      *gate = keep(system_->spawn(gated_reader, view_reader));
+      view_reader = caf::actor_cast<ReaderActor>(*gate);
+    }
     return keep(spawn_view_actor(
         *system_, kind, ViewDeps{*storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
         config));
@@ -518,6 +530,38 @@ TEST_F(ProjectionActorTest, AnEventPastTheStoredAnswersRestoresTheSnapshot) {
     auto s = status(view);
     EXPECT_EQ(s.applied_idx(), 200);
     EXPECT_EQ(s.applies(), 50);  // the snapshot restored, the tail applied
+    EXPECT_EQ(s.fallbacks(), 0);
+  }
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// A coordinator's view (restore_on_demand off) answers the questions its stored answers cover
+// while its snapshot is still loading (held here), stays LOADING meanwhile, and answers the rest
+// once the snapshot is restored.
+TEST_F(ProjectionActorTest, ALoadingViewAnswersFromItsStoredAnswers) {
+  constexpr uint64_t kSeed = 107;
+  const auto events = random_stream(kSeed, small_stream(150));
+  const ReferenceFold oracle(events);
+  QueryComparer compare("seed 107");
+  for (projections::ViewKind kind : projections::kAllViews) {
+    SCOPED_TRACE(projections::view_name(kind));
+    StorageActor storage;
+    caf::actor gate;
+    ViewActor view = view_over_snapshot(kind, events, /*garbage_snapshot=*/false, &storage,
+                                        /*restore_on_demand=*/false, &gate);
+    const auto stored = questions_of(kind, oracle, 150, true);
+    expect_answers(self(), view, query_atom::value, stored, oracle, "stored answers", compare);
+    auto s = status(view);
+    EXPECT_EQ(s.state(), v1::VIEW_LOADING);  // the snapshot is held: nothing restored yet
+    EXPECT_EQ(s.answered(), static_cast<int64_t>(stored.size()));
+
+    self()->send(gate, open_atom::value);
+    expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, false),
+                   oracle, "view", compare);
+    s = status(view);
+    EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+    EXPECT_EQ(s.applied_idx(), 150);
+    EXPECT_EQ(s.applies(), 0);  // restored from the snapshot
     EXPECT_EQ(s.fallbacks(), 0);
   }
   EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
