@@ -19,8 +19,9 @@ namespace {
 // event_keys' primary key order; `last` is the highest idx read (after when none).
 Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_t after,
                                      int64_t max_events, int64_t* last) {
-  auto stmt =
-      prepare(db, uri, "SELECT idx, payload FROM events WHERE idx > ? ORDER BY idx LIMIT ?");
+  auto stmt = prepare(
+      db, uri,
+      std::string("SELECT ") + kEventRowColumns + " FROM events WHERE idx > ? ORDER BY idx LIMIT ?");
   if (!stmt.ok()) return stmt.error();
   sqlite3_bind_int64(stmt->get(), 1, after);
   sqlite3_bind_int64(stmt->get(), 2, max_events);
@@ -31,12 +32,7 @@ Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     const int64_t idx = sqlite3_column_int64(stmt->get(), 0);
-    if (!event.ParseFromArray(sqlite3_column_blob(stmt->get(), 1),
-                              sqlite3_column_bytes(stmt->get(), 1))) {
-      return make_error(
-          ErrorCode::storage_corrupt,
-          fmt::format("{}: indexing: the payload of idx {} does not parse", uri, idx));
-    }
+    BEL_RETURN_IF_ERROR(read_event_row(stmt->get(), 0, uri, "indexing", &event));
     add_key_rows(event, idx, rows);
     *last = idx;
   }

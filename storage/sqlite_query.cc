@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "messages/glob.h"
+#include "storage/sqlite_support.h"
 
 namespace bel::storage {
 namespace {
@@ -124,7 +125,7 @@ std::optional<std::string> prefix_upper_bound(std::string prefix) {
 SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit,
                            ScanOrder order) {
   SqlQuery q;
-  q.sql = "SELECT idx, payload FROM events WHERE idx > ? AND idx <= ?";
+  q.sql = std::string("SELECT ") + kEventRowColumns + " FROM events WHERE idx > ? AND idx <= ?";
   q.params.emplace_back(range.after);
   q.params.emplace_back(range.until);
   if (!filter.build_request_ids().empty()) {

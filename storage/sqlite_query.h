@@ -47,7 +47,7 @@ struct SqlQuery {
   std::vector<SqlValue> params;  // in the order of the `?` in sql
 };
 
-// SELECT idx, payload FROM events WHERE idx in `range` AND <filter> ORDER BY idx [DESC]
+// SELECT <kEventRowColumns> FROM events WHERE idx in `range` AND <filter> ORDER BY idx [DESC]
 // [LIMIT row_limit]; no LIMIT when row_limit is 0. REQUIRES: check_filter(filter).ok()
 SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t row_limit,
                            ScanOrder order = ScanOrder::ascending);

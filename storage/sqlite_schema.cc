@@ -70,6 +70,10 @@ const std::vector<Migration>& sqlite_migrations() {
            " WHERE idx <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'indexed_idx')"
            " ORDER BY build_request_id, idx",
        }},
+      // New rows keep event_id, timestamp and build_request_id in their columns only, not in the
+      // payload as well (sqlite_support.h, stored_payload); older rows keep both, which readers
+      // accept. Nothing to rewrite: the version tells an older bel not to read the new rows.
+      {5, {}},
   };
   assert(!steps.empty() && steps.back().to_version == kSchemaVersion);
   return steps;

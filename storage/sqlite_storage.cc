@@ -209,11 +209,10 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
                              " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)");
   if (!insert_event.ok()) return insert_event.error();
 
-  BuildEvent without_idx;
   for (size_t i = 0; i < events.size(); ++i) {
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::insert));
     const BuildEvent* event = &events[i];
-    BEL_RETURN_IF_ERROR(serialize_payload(uri(), i, *event, without_idx, payload_));
+    BEL_RETURN_IF_ERROR(stored_payload(uri(), i, *event, serialized_, payload_));
     const int64_t idx = first_idx + static_cast<int64_t>(i);
     {
       sqlite3_stmt* stmt = *insert_event;
@@ -402,11 +401,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     }
     const int64_t idx = sqlite3_column_int64(*stmt, 0);
     BuildEvent* event = events->Add();
-    if (!event->ParseFromArray(sqlite3_column_blob(*stmt, 1), sqlite3_column_bytes(*stmt, 1))) {
-      return make_error(
-          ErrorCode::storage_corrupt,
-          fmt::format("{}: list_events: the payload of idx {} does not parse", uri(), idx));
-    }
+    BEL_RETURN_IF_ERROR(read_event_row(*stmt, 0, uri(), "list_events", event));
     if (check_here && !event_matches(filter, *event)) {
       events->RemoveLast();
       continue;
@@ -450,7 +445,7 @@ Result<sqlite3_stmt*> SqliteStorage::lookup_statement(size_t n) {
   while ((size_t{1} << slot) < n) ++slot;
   Statement& cached_stmt = lookup_statements_[slot];
   if (!cached_stmt) {
-    std::string sql = "SELECT idx, payload FROM events WHERE event_id IN (?";
+    std::string sql = fmt::format("SELECT {} FROM events WHERE event_id IN (?", kEventRowColumns);
     for (size_t i = 1; i < (size_t{1} << slot); ++i) sql += ", ?";
     sql += ")";
     auto stmt = prepare(db_, uri(), sql);
@@ -485,14 +480,7 @@ Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
       if (!seen.insert(idx).second) continue;
       StoredEvent stored;
       stored.idx = idx;
-      if (!stored.event.ParseFromArray(sqlite3_column_blob(*stmt, 1),
-                                       sqlite3_column_bytes(*stmt, 1))) {
-        return make_error(ErrorCode::storage_corrupt,
-                          fmt::format("{}: find_by_event_ids: the payload of idx {} does not "
-                                      "parse",
-                                      uri(), idx));
-      }
-      stored.event.set_idx(idx);
+      BEL_RETURN_IF_ERROR(read_event_row(*stmt, 0, uri(), "find_by_event_ids", &stored.event));
       found.push_back(std::move(stored));
     }
   }

@@ -136,6 +136,7 @@ class SqliteStorage final : public StorageBackend {
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
   KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes
   std::string payload_;        // serialization buffer, reused across appends
+  std::string serialized_;     // the whole event's bytes, before stored_payload strips them
 
   Statement begin_;
   Statement commit_;

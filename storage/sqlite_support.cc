@@ -1,6 +1,8 @@
 #include "storage/sqlite_support.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <sqlite3.h>
 
 #include "messages/event_id.h"
@@ -77,6 +79,56 @@ std::string column_string(sqlite3_stmt* stmt, int col) {
   int size = sqlite3_column_bytes(stmt, col);
   if (data == nullptr) return {};
   return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+std::string column_event_id(sqlite3_stmt* stmt, int col) {
+  std::string stored = column_string(stmt, col);
+  if (sqlite3_column_type(stmt, col) == SQLITE_BLOB && stored.size() == 16) {
+    return uuid_from_bytes(stored);
+  }
+  return stored;
+}
+
+Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,
+                      std::string& scratch, std::string& payload) {
+  using google::protobuf::internal::WireFormatLite;
+  if (!event.SerializeToString(&scratch)) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
+  }
+  // Copy every top-level field but event_id (1), timestamp (2), build_request_id (3), idx (4).
+  payload.clear();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(scratch.data()),
+                                            static_cast<int>(scratch.size()));
+  for (;;) {
+    const int begin = in.CurrentPosition();
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    if (!WireFormatLite::SkipField(&in, tag)) {
+      return make_error(ErrorCode::internal,
+                        fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
+    }
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number >= 1 && number <= 4) continue;
+    payload.append(scratch, static_cast<size_t>(begin),
+                   static_cast<size_t>(in.CurrentPosition() - begin));
+  }
+  return ok_status();
+}
+
+Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
+                      std::string_view what, BuildEvent* event) {
+  const int64_t idx = sqlite3_column_int64(stmt, first);
+  if (!event->ParseFromArray(sqlite3_column_blob(stmt, first + 4),
+                             sqlite3_column_bytes(stmt, first + 4))) {
+    return make_error(ErrorCode::storage_corrupt,
+                      fmt::format("{}: {}: the payload of idx {} does not parse", uri, what, idx));
+  }
+  event->set_idx(idx);
+  event->set_event_id(column_event_id(stmt, first + 1));
+  event->set_timestamp(sqlite3_column_int64(stmt, first + 2));
+  event->set_build_request_id(column_string(stmt, first + 3));
+  return ok_status();
 }
 
 }  // namespace bel::storage

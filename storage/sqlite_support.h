@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "messages/error.h"
+#include "messages/types.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -65,8 +66,8 @@ Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::strin
 
 // Binds an event_id as the events table stores it (schema version 2): a canonical lowercase
 // UUID as its 16 bytes (a BLOB), any other id as TEXT. SQLite never compares a BLOB equal to a
-// TEXT, so the two forms cannot collide and the UNIQUE index keeps idempotency exact. The
-// payload keeps the id's text, so upper-case and other ids come back exactly as given.
+// TEXT, so the two forms cannot collide and the UNIQUE index keeps idempotency exact. Only the
+// canonical form is compacted, so every id reads back exactly as given.
 // REQUIRES: `id` outlives the statement's next step (TEXT is bound without a copy).
 void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id);
 
@@ -75,6 +76,28 @@ void bind_text(sqlite3_stmt* stmt, int i, const std::string& s);
 void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s);
 // Column `col` of the current row as bytes ("" for NULL).
 std::string column_string(sqlite3_stmt* stmt, int col);
+
+// An events row (schema version 5) keeps event_id, timestamp and build_request_id in columns and
+// idx as its key; the payload is the event's protobuf bytes without those four fields (rows of
+// older schemas still carry them in the payload too, with the same values). A read selects
+// kEventRowColumns, in this order, and rebuilds the event with read_event_row.
+inline constexpr const char* kEventRowColumns =
+    "idx, event_id, timestamp, build_request_id, payload";
+
+// The payload stored for `event` (append #position + 1, counted from 0): its bytes without the
+// fields its row keeps in columns. `scratch` is reused between calls. internal naming the append
+// when it does not serialize.
+Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,
+                      std::string& scratch, std::string& payload);
+
+// The event of the current row of `stmt`, whose columns from `first` on are kEventRowColumns:
+// the payload parsed, then idx and the column-kept fields set from their columns.
+// storage_corrupt "<uri>: <what>: the payload of idx N does not parse".
+Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
+                      std::string_view what, BuildEvent* event);
+
+// An event_id column (BLOB of 16 bytes or TEXT) as the id's text.
+std::string column_event_id(sqlite3_stmt* stmt, int col);
 
 }  // namespace bel::storage
 

@@ -32,7 +32,7 @@ inline constexpr int kDefaultListLimit = 1000;
 inline constexpr int kMaxListLimit = 10000;
 
 // The schema version this build writes. Older logs are migrated; newer ones are refused.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Where a fault hook is consulted; see StorageOptions::fault_hook.
 enum class FaultPoint { begin, insert, commit };

@@ -123,22 +123,26 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
   RowDigest table_ids, expected_keys, found_keys, index_ids;
   std::vector<storage::KeyRow> key_rows;
   int64_t last = 0, column_mismatches = 0;
-  BuildEvent event;
+  BuildEvent event, payload;
   BEL_RETURN_IF_ERROR(each_row(
-      db, uri, "SELECT idx, event_id, build_request_id, payload FROM events NOT INDEXED ORDER BY idx",
+      db, uri,
+      std::string("SELECT ") + storage::kEventRowColumns + " FROM events NOT INDEXED ORDER BY idx",
       "reading the events", [&](sqlite3_stmt* stmt) -> Status {
         const int64_t idx = sqlite3_column_int64(stmt, 0);
         last = idx;
         const std::string id = tagged_id(stmt, 1);
-        const std::string build = column_bytes(stmt, 2);
         table_ids.add(id, idx);
-        if (!event.ParseFromArray(sqlite3_column_blob(stmt, 3), sqlite3_column_bytes(stmt, 3))) {
+        BEL_RETURN_IF_ERROR(storage::read_event_row(stmt, 0, uri, "reading the events", &event));
+        // Rows of schema 4 and older also carry the column-kept fields in the payload: the two
+        // must agree. Newer payloads leave them out (storage/sqlite_support.h).
+        if (!payload.ParseFromArray(sqlite3_column_blob(stmt, 4), sqlite3_column_bytes(stmt, 4))) {
           return make_error(ErrorCode::storage_corrupt,
                             fmt::format("{}: the payload of idx {} does not parse", uri, idx));
         }
-        auto compact = uuid_to_bytes(event.event_id());
-        const std::string expected_id = compact ? "b" + *compact : "t" + event.event_id();
-        if (expected_id != id || build != event.build_request_id()) {
+        const bool id_differs = !payload.event_id().empty() && payload.event_id() != event.event_id();
+        const bool build_differs = !payload.build_request_id().empty() &&
+                                   payload.build_request_id() != event.build_request_id();
+        if (id_differs || build_differs) {
           if (column_mismatches++ == 0) {
             problems.push_back(fmt::format(
                 "idx {}: the event_id or build_request_id column differs from the payload", idx));

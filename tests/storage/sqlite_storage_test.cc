@@ -337,7 +337,7 @@ TEST_F(SqliteStorageTest, ReadOnlyOpenReadsAnExistingLogAndRefusesWrites) {
 
 // ---- what is written ---------------------------------------------------------------------------
 
-TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
+TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutTheFieldsItsColumnsHold) {
   auto log = open_ok(uri_);
   ASSERT_TRUE(log);
   BuildEvent job = job_event("br-7", "run-1", "//jobs:a", {"data/a", "data/b"});
@@ -356,8 +356,21 @@ TEST_F(SqliteStorageTest, PayloadIsTheEventWithoutIdxAndColumnsHoldItsKeys) {
   BuildEvent stored;
   EXPECT_TRUE(stored.ParseFromArray(sqlite3_column_blob(stmt, 0), sqlite3_column_bytes(stmt, 0)));
   sqlite3_finalize(stmt);
+  // Schema 5: idx, event_id, timestamp and build_request_id live in their columns only.
   EXPECT_EQ(stored.idx(), 0);
+  EXPECT_EQ(stored.event_id(), "");
+  EXPECT_EQ(stored.timestamp(), 0);
+  EXPECT_EQ(stored.build_request_id(), "");
+  stored.set_event_id(job.event_id());
+  stored.set_timestamp(job.timestamp());
+  stored.set_build_request_id(job.build_request_id());
   EXPECT_TRUE(same_apart_from_idx(stored, job));
+  // ...and reads put them back.
+  auto found = log->find_by_event_ids({job.event_id()});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_TRUE(same_apart_from_idx((*found)[0].event, job));
+  EXPECT_EQ((*found)[0].event.idx(), 2);
 
   // The key index is derived: written by the indexer behind the log, not by the append.
   EXPECT_EQ(raw.rows("SELECT count(*) FROM event_keys"), std::vector<std::string>{"0"});
