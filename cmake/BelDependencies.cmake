@@ -3,6 +3,7 @@ find_package(Threads REQUIRED)
 find_package(CAF REQUIRED)               # CAF::core, CAF::io (cmake/FindCAF.cmake)
 find_package(Protobuf REQUIRED)          # protobuf::libprotobuf, protobuf_generate()
 find_package(SQLite3 REQUIRED)           # SQLite::SQLite3
+find_package(ZLIB REQUIRED)              # ZLIB::ZLIB (snapshot compression, storage/)
 find_package(fmt REQUIRED)               # fmt::fmt
 find_package(spdlog REQUIRED)            # spdlog::spdlog
 find_package(CLI11 REQUIRED)             # CLI11::CLI11

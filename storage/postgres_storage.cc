@@ -14,6 +14,7 @@
 #include "messages/glob.h"
 #include "storage/checks.h"
 #include "storage/postgres_query.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 namespace {
@@ -350,12 +351,17 @@ Status PostgresStorage::write_meta(const std::string& key, const std::string& va
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only) return read_only_error(uri(), "save_snapshot");
+  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
+  if (!stored.ok()) {
+    return stored.error().with_context(
+        fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));
+  }
   auto r = db_.exec(
       "INSERT INTO snapshots(view, version, applied_idx, data) VALUES($1, $2, $3, $4) "
       "ON CONFLICT (view, version) DO UPDATE SET applied_idx = excluded.applied_idx, "
       "data = excluded.data",
       {snapshot.view, std::to_string(snapshot.version), std::to_string(snapshot.applied_idx),
-       pg_bytea_hex(snapshot.data)},
+       pg_bytea_hex(*stored)},
       "save_snapshot");
   if (!r.ok()) return r.error();
   return ok_status();
@@ -376,7 +382,11 @@ Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string
     return make_error(ErrorCode::storage_corrupt,
                       fmt::format("{}: snapshot {} v{} is not bytea", uri(), view, version));
   }
-  s.data = std::move(*data);
+  auto decoded = decode_snapshot_data(std::move(*data));
+  if (!decoded.ok()) {
+    return decoded.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
+  }
+  s.data = std::move(*decoded);
   return std::optional<Snapshot>(std::move(s));
 }
 

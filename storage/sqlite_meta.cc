@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "storage/checks.h"
+#include "storage/snapshot_codec.h"
 #include "storage/sqlite_storage.h"
 #include "storage/sqlite_support.h"
 
@@ -53,6 +54,11 @@ Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only && !options().snapshots_only) {
     return read_only_error(uri(), "save_snapshot");
   }
+  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
+  if (!stored.ok()) {
+    return stored.error().with_context(
+        fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));
+  }
   return write_once(save_snapshot_,
                     "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
                     " VALUES(?, ?, ?, ?)",
@@ -60,12 +66,12 @@ Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
                       bind_text(stmt, 1, snapshot.view);
                       sqlite3_bind_int(stmt, 2, snapshot.version);
                       sqlite3_bind_int64(stmt, 3, snapshot.applied_idx);
-                      bind_blob(stmt, 4, snapshot.data);
+                      bind_blob(stmt, 4, *stored);
                     });
 }
 
 Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
-  return step_once<Snapshot>(
+  auto row = step_once<Snapshot>(
       load_snapshot_, "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?",
       "load_snapshot",
       [&](sqlite3_stmt* stmt) {
@@ -80,6 +86,13 @@ Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& 
         snapshot.data = column_string(stmt, 1);
         return snapshot;
       });
+  if (!row.ok() || !row->has_value()) return row;
+  auto data = decode_snapshot_data(std::move((*row)->data));
+  if (!data.ok()) {
+    return data.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
+  }
+  (*row)->data = std::move(*data);
+  return row;
 }
 
 }  // namespace bel::storage

@@ -1,0 +1,240 @@
+// Snapshot data at rest (storage/snapshot_codec.h): the codec on its own, then the SQLite file
+// behind the storage's back, to see that what lands on disk is compressed and that logs written
+// before compression still load. (The round trip through every backend is in the conformance
+// suite.)
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "storage/snapshot_codec.h"
+#include "storage/storage.h"
+#include "storage/storage_factory.h"
+#include "tests/support/run_command.h"
+
+namespace bel::storage {
+namespace {
+
+const std::string kMagic("\0belz", 5);
+
+// Bytes like a view state's: the same refs, ids and labels over and over, with a counter.
+std::string repetitive(size_t at_least) {
+  std::string out;
+  for (int i = 0; out.size() < at_least; ++i) {
+    out += "\x0a\x22partition/data/daily/2024-01-" + std::to_string(i % 31) +
+           "\022\020build-request-" + std::to_string(i % 97) + "\x1a\x0b//jobs:etl_" +
+           std::to_string(i % 13) + '\0';
+  }
+  return out;
+}
+
+std::string random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(gen() & 0xff);
+  return out;
+}
+
+std::string decoded_ok(const std::string& stored) {
+  auto data = decode_snapshot_data(stored);
+  EXPECT_TRUE(data.ok()) << data.error().to_string();
+  return data.ok() ? *data : std::string();
+}
+
+std::string encoded_ok(const std::string& data) {
+  auto stored = encode_snapshot_data(data);
+  EXPECT_TRUE(stored.ok()) << stored.error().to_string();
+  return stored.ok() ? *stored : std::string();
+}
+
+Error decode_error(const std::string& stored) {
+  auto data = decode_snapshot_data(stored);
+  EXPECT_FALSE(data.ok()) << "decoded " << data->size() << " bytes";
+  return data.ok() ? Error{} : data.error();
+}
+
+// ---- the codec ---------------------------------------------------------------------------------
+
+TEST(SnapshotCodecTest, RepetitiveDataShrinksBehindTheMagicAndComesBackByteForByte) {
+  const std::string data = repetitive(1 << 20);
+  const std::string stored = encoded_ok(data);
+  EXPECT_EQ(stored.substr(0, 5), kMagic);
+  EXPECT_LT(stored.size() * 4, data.size()) << stored.size() << " of " << data.size();
+  EXPECT_EQ(decoded_ok(stored), data);
+}
+
+TEST(SnapshotCodecTest, DataThatWouldNotShrinkIsStoredAsItIs) {
+  for (const std::string& data :
+       {std::string(), std::string("v2"), std::string("a\0b\xff", 4), random_bytes(4096, 7)}) {
+    EXPECT_EQ(encoded_ok(data), data) << data.size() << " bytes";
+    EXPECT_EQ(decoded_ok(data), data);
+  }
+}
+
+TEST(SnapshotCodecTest, DataWithoutTheMagicLoadsAsItIs) {
+  // What logs written before compression hold: protobuf messages and the checkpoint's "belTS".
+  for (const std::string& old :
+       {std::string("\010\226\001\022\003abc"), repetitive(100000),
+        std::string("belTS\x01") + repetitive(1000), std::string("\0bel", 4)}) {
+    EXPECT_EQ(decoded_ok(old), old) << old.size() << " bytes";
+  }
+}
+
+TEST(SnapshotCodecTest, DataStartingWithTheMagicIsAlwaysEncoded) {
+  for (const std::string& data : {kMagic, kMagic + "x", kMagic + random_bytes(100, 3)}) {
+    const std::string stored = encoded_ok(data);
+    EXPECT_NE(stored, data);
+    EXPECT_EQ(decoded_ok(stored), data) << data.size() << " bytes";
+  }
+}
+
+TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
+  const std::string data = repetitive(100000);
+  const std::string stored = encoded_ok(data);
+  ASSERT_GT(stored.size(), 40u);
+  std::string flipped = stored;
+  flipped[stored.size() / 2] ^= 0x5a;
+  // `stored` with `size` in its header's length field (8 bytes, little endian).
+  auto with_length = [&](uint64_t size) {
+    std::string out = stored;
+    for (int i = 0; i < 8; ++i) out[5 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    return out;
+  };
+  ASSERT_EQ(with_length(data.size()), stored);
+  const struct {
+    const char* name;
+    std::string blob;
+    const char* says;
+  } cases[] = {
+      {"header cut short", stored.substr(0, 9), "cut short"},
+      {"stream cut short", stored.substr(0, stored.size() - 10), "does not"},
+      {"a byte flipped", flipped, "compressed data "},
+      {"length one too many", with_length(data.size() + 1), "inflates to"},
+      {"length one too few", with_length(data.size() - 1), "does not end within"},
+      {"absurd length", with_length(uint64_t{1} << 62), "claims"},
+      {"bytes after the stream", stored + "xyz", "after its zlib stream"},
+  };
+  for (const auto& c : cases) {
+    Error error = decode_error(c.blob);
+    EXPECT_EQ(error.code, ErrorCode::storage_corrupt) << c.name;
+    EXPECT_NE(error.message.find(c.says), std::string::npos) << c.name << ": " << error.message;
+  }
+}
+
+// ---- the SQLite file ---------------------------------------------------------------------------
+
+class SqliteSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = tmp_.path() + "/bel.db";
+    uri_ = "sqlite://" + path_;
+    auto log = open_storage(uri_, {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    log_ = std::move(*log);
+  }
+
+  void TearDown() override {
+    if (raw_ != nullptr) sqlite3_close(raw_);
+  }
+
+  // A plain connection beside the storage's own.
+  sqlite3* raw() {
+    if (raw_ == nullptr) {
+      EXPECT_EQ(sqlite3_open(path_.c_str(), &raw_), SQLITE_OK);
+    }
+    return raw_;
+  }
+
+  // Runs `sql` with `blob` bound to its one parameter (if it has one).
+  void exec(const std::string& sql, const std::string& blob = "") {
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(raw());
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+      sqlite3_bind_blob(stmt, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    }
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sql << ": " << sqlite3_errmsg(raw());
+    sqlite3_finalize(stmt);
+  }
+
+  // The stored bytes of snapshot (view, version), as SQLite holds them.
+  std::string stored(const std::string& view, int version) {
+    sqlite3_stmt* stmt = nullptr;
+    const char* sql = "SELECT data FROM snapshots WHERE view = ? AND version = ?";
+    EXPECT_EQ(sqlite3_prepare_v2(raw(), sql, -1, &stmt, nullptr), SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, view.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 2, version);
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      const char* bytes = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
+      out.assign(bytes != nullptr ? bytes : "", sqlite3_column_bytes(stmt, 0));
+    } else {
+      ADD_FAILURE() << "no snapshot " << view << " v" << version;
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+  std::string loaded(const std::string& view, int version) {
+    auto snapshot = log_->load_snapshot(view, version);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.error().to_string();
+    if (!snapshot.ok() || !snapshot->has_value()) {
+      ADD_FAILURE() << "no snapshot " << view << " v" << version;
+      return "";
+    }
+    return (*snapshot)->data;
+  }
+
+  bel::testing::TempDir tmp_;
+  std::string path_;
+  std::string uri_;
+  std::unique_ptr<Storage> log_;
+  sqlite3* raw_ = nullptr;
+};
+
+TEST_F(SqliteSnapshotTest, LargeRepetitiveSnapshotIsCompressedOnDiskAndLoadsByteForByte) {
+  const std::string data = repetitive(4 << 20);
+  ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 1234, data}).ok());
+  const std::string on_disk = stored("job_runs", 2);
+  EXPECT_EQ(on_disk.substr(0, 5), kMagic);
+  EXPECT_LT(on_disk.size() * 4, data.size()) << on_disk.size() << " of " << data.size();
+
+  auto snapshot = log_->load_snapshot("job_runs", 2);
+  ASSERT_TRUE(snapshot.ok() && snapshot->has_value());
+  EXPECT_EQ((*snapshot)->applied_idx, 1234);
+  EXPECT_EQ((*snapshot)->data, data);
+
+  // Another connection (as after a restart) reads the same.
+  log_.reset();
+  auto reopened = open_storage(uri_, {});
+  ASSERT_TRUE(reopened.ok()) << reopened.error().to_string();
+  log_ = std::move(*reopened);
+  EXPECT_EQ(loaded("job_runs", 2), data);
+}
+
+TEST_F(SqliteSnapshotTest, UncompressedSnapshotOfAnOlderLogLoadsAsItIs) {
+  const std::string old = repetitive(200000);
+  exec("INSERT INTO snapshots(view, version, applied_idx, data) VALUES('activity', 2, 7, ?)", old);
+  EXPECT_EQ(stored("activity", 2), old);
+  EXPECT_EQ(loaded("activity", 2), old);
+}
+
+TEST_F(SqliteSnapshotTest, CorruptCompressedSnapshotIsStorageCorruptNamingTheViewAndVersion) {
+  ASSERT_TRUE(log_->save_snapshot({"build_summary", 2, 99, repetitive(100000)}).ok());
+  std::string damaged = stored("build_summary", 2);
+  ASSERT_EQ(damaged.substr(0, 5), kMagic);
+  for (size_t i = 20; i < 40 && i < damaged.size(); ++i) damaged[i] ^= 0x33;
+  exec("UPDATE snapshots SET data = ? WHERE view = 'build_summary' AND version = 2", damaged);
+
+  auto snapshot = log_->load_snapshot("build_summary", 2);
+  ASSERT_FALSE(snapshot.ok());
+  EXPECT_EQ(snapshot.error().code, ErrorCode::storage_corrupt);
+  const std::string& message = snapshot.error().message;
+  EXPECT_EQ(message.rfind(uri_ + ": snapshot build_summary v2: ", 0), 0u) << message;
+  EXPECT_NE(message.find("compressed data"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace bel::storage
