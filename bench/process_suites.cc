@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -53,7 +54,10 @@ std::string key(const std::string& figure, const BenchLog& log) {
 // once per run and log (P7 and P8 share them).
 Status probe(SuiteRun& run, const BenchLog& log) {
   if (run.measured.count(key("P7", log)) > 0) return ok_status();
-  const int reps = run.options().repetitions;
+  // A start to the first answer takes milliseconds: one descheduled thread moves a single run by
+  // several times, so the median takes at least five.
+  const int reps = run.options().quick ? run.options().repetitions
+                                       : std::max(run.options().repetitions, 5);
   std::vector<double> first, peak, rss, ready;
   for (int rep = 0; rep < reps; ++rep) {
     run.progress(log_phase("P7/P8", log, "coordinator start", rep, reps), rep, reps);
