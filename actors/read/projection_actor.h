@@ -314,11 +314,16 @@ class ProjectionActor {
         s.stored = {};
         s.stored_idx = 0;
       }
-      auto out = status(self);
-      for (auto& rp : s.rebuild_waiters) rp.deliver(out);
+      // A rebuild replaces the snapshot (and its stored answers) at once, so that the next start
+      // does not restore the old one, and answers once they are saved: a coordinator stopped
+      // right after a rebuild keeps them.
+      auto waiters = std::move(s.rebuild_waiters);
       s.rebuild_waiters.clear();
-      // A rebuild replaces the snapshot at once: the next start must not restore the old one.
-      if (rebuilt) write_snapshot(self);
+      auto answer_waiters = [self, waiters]() mutable {
+        auto out = status(self);
+        for (auto& rp : waiters) rp.deliver(out);
+      };
+      if (!rebuilt || !write_view_snapshot<View>(self, answer_waiters)) answer_waiters();
     }
     answer_parked(self);
     maybe_snapshot(self);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,27 +71,36 @@ using ProjectionPointer = ViewActor::stateful_pointer<ProjectionState<View>>;
 
 // ---- snapshots ----------------------------------------------------------------------------------
 
+// Saves `answers` (projections/stored_answers.h) as of `idx`; then calls `after` (may be empty),
+// saved or not.
 template <class View>
 void save_view_answers(ProjectionPointer<View> self, const SnapshotStore& store, int64_t idx,
-                       const std::string& answers) {
+                       const std::string& answers, const std::function<void()>& after) {
   ViewSnapshot snap;
   snap.set_view(projections::answers_name(View::kName));
   snap.set_version(View::kVersion);
   snap.set_applied_idx(idx);
   snap.set_data(answers);
   self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
-      .then([](int64_t) {},
-            [=](const caf::error& e) {
-              detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
-                                       from_caf_error(e).to_string());
-            });
+      .then(
+          [=](int64_t) {
+            if (after) after();
+          },
+          [=](const caf::error& e) {
+            detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
+                                     from_caf_error(e).to_string());
+            if (after) after();
+          });
 }
 
+// Writes the view's snapshot and its stored answers, unless one is under way or nothing changed
+// since the last (false then). `after` (may be empty) runs once both saves are answered, whether
+// they succeeded or not.
 template <class View>
-void write_view_snapshot(ProjectionPointer<View> self) {
+bool write_view_snapshot(ProjectionPointer<View> self, std::function<void()> after = {}) {
   auto& s = self->state;
-  if (s.state != v1::VIEW_HEALTHY || s.snapshot_in_flight || !s.view) return;
-  if (s.applied_idx == 0 || s.applied_idx == s.snapshot_idx) return;
+  if (s.state != v1::VIEW_HEALTHY || s.snapshot_in_flight || !s.view) return false;
+  if (s.applied_idx == 0 || s.applied_idx == s.snapshot_idx) return false;
   ViewSnapshot snap;
   snap.set_view(View::kName);
   snap.set_version(View::kVersion);
@@ -111,16 +121,21 @@ void write_view_snapshot(ProjectionPointer<View> self) {
             st.snapshot_in_flight = false;
             st.snapshot_idx = std::max(st.snapshot_idx, idx);
             ++st.snapshots_written;
-            // After the snapshot, never before: stored answers name an idx whose snapshot is
-            // saved.
-            if (!answers.empty()) save_view_answers<View>(self, store, idx, answers);
+            if (answers.empty() && after) after();
           },
           [=](const caf::error& e) {
             // Not fatal: the view stays healthy and tries again at the next trigger.
             self->state.snapshot_in_flight = false;
             detail::view_log()->warn("view={} snapshot failed: {}", View::kName,
                                      from_caf_error(e).to_string());
+            if (answers.empty() && after) after();
           });
+  // Sent right behind the snapshot to the same store, which saves in the order it receives: a
+  // coordinator stopping right after a rebuild (whose answer does not wait for the saves) keeps
+  // both. The answers stand on their own (the view's answers at this idx, whichever snapshot
+  // ends up saved), so their save does not wait for the snapshot's.
+  if (!answers.empty()) save_view_answers<View>(self, store, s.applied_idx, answers, after);
+  return true;
 }
 
 template <class View>

@@ -558,8 +558,7 @@ TEST_F(ProjectionActorTest, ALoadingViewAnswersFromItsStoredAnswers) {
     self()->send(gate, open_atom::value);
     expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, false),
                    oracle, "view", compare);
-    s = status(view);
-    EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+    s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
     EXPECT_EQ(s.applied_idx(), 150);
     EXPECT_EQ(s.applies(), 0);  // restored from the snapshot
     EXPECT_EQ(s.fallbacks(), 0);

@@ -19,6 +19,7 @@
 #include "projections/build_summary_view.h"
 #include "projections/job_runs_view.h"
 #include "projections/partition_status_view.h"
+#include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
 #include "tests/actors/query_checks.h"
 #include "tests/support/random_stream.h"
@@ -516,6 +517,18 @@ TEST(QueryTierTest, RebuildReplacesTheSnapshotSoTheNextStartRestoresTheRebuiltVi
     auto rebuilt = request_value<ViewsStatus>(c.self(), c.api(), rebuild_atom::value,
                                               std::string());
     ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+    // The rebuild answers once its snapshots and their stored answers are saved.
+    storage::StorageOptions read_only;
+    read_only.read_only = true;
+    auto log = storage::open_storage(uri, read_only);
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    for (const auto& v : rebuilt->views()) {
+      for (const std::string& name : {v.view(), projections::answers_name(v.view())}) {
+        auto saved = (*log)->load_snapshot(name, v.version());
+        ASSERT_TRUE(saved.ok() && *saved) << name << " not saved when the rebuild answered";
+        EXPECT_EQ((*saved)->applied_idx, static_cast<int64_t>(events.size())) << name;
+      }
+    }
   }
   // Only the rebuild can have written these snapshots.
   Coordinator c(uri, options);
