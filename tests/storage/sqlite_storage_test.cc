@@ -405,7 +405,9 @@ TEST_F(SqliteStorageTest, KeyRowsKeptAtCommitEqualKeyRowsReadBack) {
         std::vector<BuildEvent> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
                                       events.begin() + static_cast<std::ptrdiff_t>(i + 10));
         EXPECT_TRUE(log->append_batch(batch).ok());
-        if (!reopen_before_indexing && i == 20) EXPECT_EQ(*log->catch_up_indexes(25), 25);
+        if (!reopen_before_indexing && i == 20) {
+          EXPECT_EQ(*log->catch_up_indexes(25), 25);
+        }
       }
       if (!reopen_before_indexing) {
         while (log->unindexed_events() > 0) EXPECT_GT(*log->catch_up_indexes(7), 0);

@@ -1,7 +1,7 @@
 // Not a test: the figures of docs/storage-and-write-path.md, "Write-side checkpoint" (writer open
 // time and the heap its transition state holds, on a large log). Disabled; run by hand:
 //
-//   BEL_MEASURE_LOG=/tmp/m.db BEL_MEASURE_EVENTS=1000000 build-rel/tests/bel_write_tests \
+//   BEL_MEASURE_LOG=/tmp/m.db BEL_MEASURE_EVENTS=1000000 build-rel/tests/bel_write_tests
 //     --gtest_also_run_disabled_tests --gtest_filter='*MeasureWriterOpen*'
 //
 // The log is generated once (realistic workload, appended straight to the storage) and reused.

@@ -135,7 +135,9 @@ TEST_P(WriterReopenTest, ReopenedWriterDecidesAsAFullReplay) {
     ASSERT_EQ(got.committed.size(), want.committed.size());
     ASSERT_EQ(subject->last_idx(), reference->last_idx());
 
-    if (chance(0.02)) ASSERT_TRUE(subject->write_checkpoint().ok());
+    if (chance(0.02)) {
+      ASSERT_TRUE(subject->write_checkpoint().ok());
+    }
     if (chance(0.04)) {
       reads += subject->transitions().source_reads();
       subject.reset();
