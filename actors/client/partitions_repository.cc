@@ -1,6 +1,7 @@
 #include "actors/client/partitions_repository.h"
 
 #include <algorithm>
+#include <future>
 #include <iterator>
 #include <utility>
 
@@ -36,12 +37,19 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
   }
 
   PartitionDetail detail;
+  // Without views both are scans of the partition's events: asked at once, they run on two of
+  // the query actor's readers.
+  auto builds_asked = std::async(std::launch::async,
+                                 [&] { return active_builds(partition_ref, min_idx); });
   auto status_answer = status(partition_ref, min_idx);
+  auto builds = builds_asked.get();
   if (!status_answer.ok()) return status_answer.error();
   detail.status = std::move(*status_answer);
 
   // Never older than the status shown next to them.
-  auto builds = active_builds(partition_ref, std::max(min_idx, detail.status.as_of_idx()));
+  if (builds.ok() && builds->as_of_idx() < detail.status.as_of_idx()) {
+    builds = active_builds(partition_ref, detail.status.as_of_idx());
+  }
   if (!builds.ok()) return builds.error();
   detail.active_builds.assign(std::make_move_iterator(builds->mutable_build_request_ids()->begin()),
                               std::make_move_iterator(builds->mutable_build_request_ids()->end()));
