@@ -58,17 +58,22 @@ std::string serialize_answers(const View& view, int64_t as_of_idx) {
 
 class StoredAnswers {
  public:
-  // The answers in ViewAnswers bytes; storage_corrupt naming what when they do not parse or are
-  // another view's or version's.
+  // The answers in ViewAnswers bytes; storage_corrupt naming what when they, or any answer in
+  // them, do not parse, or are another view's or version's.
   static Result<StoredAnswers> parse(std::string_view view, int version, const std::string& bytes);
 
   int64_t as_of_idx() const { return as_of_idx_; }
   bool empty() const { return answers_.empty(); }
+  // Whether there is a stored answer to `query` (cheap: nothing is parsed).
+  bool covers(const Query& query) const;
   // The stored answer to `query` (is_stored_question), if there is one.
   std::optional<QueryResult> find(const Query& query) const;
 
  private:
   int64_t as_of_idx_ = 0;
+  // The serialized answer to `query`, or nullptr.
+  const std::string* stored_bytes(const Query& query) const;
+
   std::vector<std::pair<int, std::string>> answers_;  // query case, serialized QueryResult
 };
 

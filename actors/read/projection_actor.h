@@ -415,7 +415,7 @@ class ProjectionActor {
     }
     const int64_t min_idx = projections::min_idx_of(query);
     // Another question than the stored ones needs the view itself.
-    if (s.deferred && !s.stored.find(query)) load_deferred(self);
+    if (s.deferred && !s.stored.covers(query)) load_deferred(self);
     // A healthy view filling a gap still answers what it already reflects.
     if (s.state == v1::VIEW_HEALTHY && s.applied_idx >= min_idx) return answer_now(self, query);
     // A loading view answers what its stored answers cover.
@@ -447,7 +447,7 @@ class ProjectionActor {
   static void answer_parked(Pointer self) {
     auto& s = self->state;
     while (!s.parked.empty() && s.parked.begin()->first <= s.applied_idx) {
-      if (s.deferred && !s.stored.find(s.parked.begin()->second.query)) {
+      if (s.deferred && !s.stored.covers(s.parked.begin()->second.query)) {
         return load_deferred(self);
       }
       auto p = std::move(s.parked.begin()->second);

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "projections/view_snapshots.pb.h"
 #include "tests/support/queries.h"
 #include "tests/support/random_stream.h"
 
@@ -75,9 +76,11 @@ TEST(StoredAnswersTest, AreTheViewsOwnAnswersToTheQuestionsWithoutArguments) {
           auto found = stored->find(question);
           if (!is_stored || view_for(question) != kind) {
             EXPECT_FALSE(found) << question.ShortDebugString();
+            EXPECT_FALSE(stored->covers(question)) << question.ShortDebugString();
             continue;
           }
           ASSERT_TRUE(found) << question.ShortDebugString();
+          EXPECT_TRUE(stored->covers(question)) << question.ShortDebugString();
           auto want = answer(view, question);
           ASSERT_TRUE(want.ok());
           EXPECT_TRUE(MessageDifferencer::Equals(*found, *want)) << question.ShortDebugString();
@@ -99,6 +102,19 @@ TEST(StoredAnswersTest, RefusesAnotherViewsOrVersionsOrBytesThatDoNotParse) {
   auto garbage = StoredAnswers::parse("activity", ActivityView::kVersion, "\xff\xff\xff");
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message.find("do not parse"), std::string::npos);
+
+  // Well-formed ViewAnswers holding an answer that is not a QueryResult.
+  snapshots::v1::ViewAnswers bad;
+  bad.set_view("activity");
+  bad.set_version(ActivityView::kVersion);
+  auto* answer = bad.add_answers();
+  answer->set_query_case(Query::kActivity);
+  answer->set_result("\xff\xff\xff");
+  auto bad_answer =
+      StoredAnswers::parse("activity", ActivityView::kVersion, bad.SerializeAsString());
+  ASSERT_FALSE(bad_answer.ok());
+  EXPECT_EQ(bad_answer.error().code, ErrorCode::storage_corrupt);
+  EXPECT_NE(bad_answer.error().message.find("an answer does not parse"), std::string::npos);
 }
 
 }  // namespace
