@@ -221,9 +221,8 @@ class ProjectionActorTest : public ::testing::Test {
     const int64_t last = static_cast<int64_t>(first.size());
     int version = 0;
     projections::AllViews views;
-    projections::AllViews::with_view(views, kind, [&](const auto& v) {
-      version = std::decay_t<decltype(v)>::kVersion;
-    });
+    projections::AllViews::with_view(
+        views, kind, [&](const auto& v) { version = std::decay_t<decltype(v)>::kVersion; });
     auto saved = log->load_snapshot(projections::answers_name(name), version);
     EXPECT_TRUE(saved.ok() && *saved) << "no stored answers beside the " << name << " snapshot";
     if (garbage_snapshot) EXPECT_TRUE(log->save_snapshot({name, version, last, "garbage"}).ok());
@@ -500,8 +499,8 @@ TEST_F(ProjectionActorTest, StoredAnswersServeUntilTheViewIsNeeded) {
     }
 
     append(storage, events, 150, 200);
-    expect_answers(self(), view, query_atom::value, questions_of(kind, at_200, 200, false),
-                   at_200, "view after the tail", compare);
+    expect_answers(self(), view, query_atom::value, questions_of(kind, at_200, 200, false), at_200,
+                   "view after the tail", compare);
     s = status(view);
     EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
     EXPECT_EQ(s.applied_idx(), 200);
@@ -525,8 +524,8 @@ TEST_F(ProjectionActorTest, AnEventPastTheStoredAnswersRestoresTheSnapshot) {
     ViewActor view = view_over_snapshot(kind, first, /*garbage_snapshot=*/false, &storage);
     wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
     append(storage, events, 150, 200);
-    expect_answers(self(), view, query_atom::value,
-                   questions_of(kind, at_200, 200, true), at_200, "view after the tail", compare);
+    expect_answers(self(), view, query_atom::value, questions_of(kind, at_200, 200, true), at_200,
+                   "view after the tail", compare);
     auto s = status(view);
     EXPECT_EQ(s.applied_idx(), 200);
     EXPECT_EQ(s.applies(), 50);  // the snapshot restored, the tail applied
@@ -556,8 +555,8 @@ TEST_F(ProjectionActorTest, ALoadingViewAnswersFromItsStoredAnswers) {
     EXPECT_EQ(s.answered(), static_cast<int64_t>(stored.size()));
 
     self()->send(gate, open_atom::value);
-    expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, false),
-                   oracle, "view", compare);
+    expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, false), oracle,
+                   "view", compare);
     s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
     EXPECT_EQ(s.applied_idx(), 150);
     EXPECT_EQ(s.applies(), 0);  // restored from the snapshot

@@ -2,8 +2,8 @@
 // newest event that set the status, and the whole history only when the claims rule fired after
 // it: both paths agree with the reference fold, on hand-made cases and at every prefix of random
 // streams whose few partitions have long histories.
-#include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -85,7 +85,7 @@ TEST(StatusScanTest, EventsAfterTheSetterThatDoNotSetTheStatusKeepIt) {
       .partition("br-2", "data/a", v1::PARTITION_SCHEDULED)  // data/a's setter, in flight
       .build("br-3", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
       .partition("br-3", "data/a", v1::PARTITION_REQUESTED)   // sets it again
-      .delegate("br-3", "data/a", "br-2")                      // sets nothing
+      .delegate("br-3", "data/a", "br-2")                     // sets nothing
       .partition("br-1", "data/b", v1::PARTITION_DELEGATED)   // data/b: no setter at all
       .invalidate("operator:ann", "data/c", "bad input")      // data/c: an invalidation
       .build("br-1", v1::BUILD_REQUEST_COMPLETED)             // ends no claim on data/a

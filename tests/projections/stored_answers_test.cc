@@ -3,8 +3,8 @@
 // for one of them.
 #include "projections/stored_answers.h"
 
-#include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include <string>
 #include <type_traits>
@@ -68,7 +68,8 @@ TEST(StoredAnswersTest, AreTheViewsOwnAnswersToTheQuestionsWithoutArguments) {
       AllViews::with_view(views, kind, [&](const auto& view) {
         using View = std::decay_t<decltype(view)>;
         SCOPED_TRACE(std::string(View::kName) + " seed " + std::to_string(seed));
-        auto stored = StoredAnswers::parse(View::kName, View::kVersion, serialize_answers(view, view.as_of_idx()));
+        auto stored = StoredAnswers::parse(View::kName, View::kVersion,
+                                           serialize_answers(view, view.as_of_idx()));
         ASSERT_TRUE(stored.ok()) << stored.error().to_string();
         EXPECT_EQ(stored->as_of_idx(), view.as_of_idx());
         for (const auto& [question, is_stored] : spellings()) {
