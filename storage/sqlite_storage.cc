@@ -147,11 +147,11 @@ Status SqliteStorage::initialize() {
                         fmt::format("{}: not a bel log: the database has no tables", uri()));
     }
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
-    if (*version < kSchemaVersion) {
+    if (*version < kMinReadableSchemaVersion) {
       return make_error(ErrorCode::storage_unavailable,
-                        fmt::format("{}: log schema version {} is older than this bel's ({}); "
-                                    "open it once for writing to migrate it",
-                                    uri(), *version, kSchemaVersion));
+                        fmt::format("{}: log schema version {} is older than this bel reads "
+                                    "without migrating ({}); open it once for writing to migrate it",
+                                    uri(), *version, kMinReadableSchemaVersion));
     }
     return ok_status();
   }
@@ -411,7 +411,6 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
       page.set_has_more(true);
       break;
     }
-    event->set_idx(idx);
     page.set_next_idx(idx);
   }
   return ok_status();

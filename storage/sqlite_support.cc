@@ -82,11 +82,14 @@ std::string column_string(sqlite3_stmt* stmt, int col) {
 }
 
 std::string column_event_id(sqlite3_stmt* stmt, int col) {
-  std::string stored = column_string(stmt, col);
-  if (sqlite3_column_type(stmt, col) == SQLITE_BLOB && stored.size() == 16) {
+  const bool blob = sqlite3_column_type(stmt, col) == SQLITE_BLOB;
+  const void* data = sqlite3_column_blob(stmt, col);
+  const std::string_view stored(static_cast<const char*>(data),
+                                data == nullptr ? 0 : sqlite3_column_bytes(stmt, col));
+  if (blob && stored.size() == 16) {
     return uuid_from_bytes(stored);
   }
-  return stored;
+  return std::string(stored);
 }
 
 Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,

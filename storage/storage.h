@@ -33,6 +33,9 @@ inline constexpr int kMaxListLimit = 10000;
 
 // The schema version this build writes. Older logs are migrated; newer ones are refused.
 inline constexpr int kSchemaVersion = 5;
+// The oldest schema a read-only handle reads without migrating it: version 5 only stopped
+// repeating fields in new rows, and readers read both kinds of row.
+inline constexpr int kMinReadableSchemaVersion = 4;
 
 // Where a fault hook is consulted; see StorageOptions::fault_hook.
 enum class FaultPoint { begin, insert, commit };

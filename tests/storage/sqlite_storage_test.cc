@@ -666,6 +666,42 @@ void expect_log_is(Storage& log, const std::vector<BuildEvent>& events) {
   }
 }
 
+// A version 4 log (payloads that repeat event_id, timestamp and build_request_id) is read by a
+// read-only handle as it is: version 5 changed only how new rows are written.
+TEST_F(SqliteStorageTest, AVersionFourLogIsReadWithoutMigrating) {
+  std::vector<BuildEvent> batch = {partition_event("br-1", "data/a"),
+                                   job_event("br-1", "run-1", "//jobs:a", {"data/a"})};
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch(batch).ok());
+  }
+  {
+    RawDb raw(path_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::string full;  // the version 4 payload: the whole event without idx
+      ASSERT_TRUE(batch[i].SerializeToString(&full));
+      sqlite3_stmt* stmt = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(raw.get(), "UPDATE events SET payload = ? WHERE idx = ?", -1,
+                                   &stmt, nullptr),
+                SQLITE_OK);
+      sqlite3_bind_blob(stmt, 1, full.data(), static_cast<int>(full.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 2, static_cast<int64_t>(i) + 1);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+      sqlite3_finalize(stmt);
+    }
+    raw.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+  }
+  StorageOptions read_only;
+  read_only.read_only = true;
+  auto reader = open_storage(uri_, read_only);
+  ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+  expect_log_is(**reader, batch);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::vector<std::string>{"4"});
+}
+
 TEST_F(SqliteStorageTest, LowercaseUuidIdsAreStoredAsSixteenBytesAndOtherIdsAsGivenText) {
   const std::string lower = "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b";
   const std::string upper = "0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B";
