@@ -80,24 +80,29 @@ class ProjectionActor {
       self->delayed_send(self, st.config.snapshot_interval, tick_atom::value);
     }
     // A throw: parked queries go to the fallback, rebuild requests get the error (R9).
-    answer_on_failure(self, ErrorCode::internal, std::string("the ") + View::kName + " view",
-                      [self](const caf::error& err) {
-                        release_parked(self);
-                        for (auto& rp : self->state.rebuild_waiters) rp.deliver(err);
-                        self->state.rebuild_waiters.clear();
-                      });
+    answer_on_failure(
+        self, ErrorCode::internal, std::string("the ") + View::kName + " view",
+        [self](const caf::error& err) {
+          release_parked(self);
+          for (auto* waiters : {&self->state.rebuild_waiters, &self->state.saving_waiters}) {
+            for (auto& rp : *waiters) rp.deliver(err);
+            waiters->clear();
+          }
+        });
     // Stopped (shutdown, or the supervisor replacing it): nobody waiting is left without an
     // answer. Parked queries go to the fallback; rebuild requests get the reason.
     self->set_exit_handler([=](const caf::exit_msg& msg) {
       if (msg.reason == caf::exit_reason::normal) return;  // as CAF's default handler
       release_parked(self);
       auto& s = self->state;
-      for (auto& rp : s.rebuild_waiters) {
-        rp.deliver(to_caf_error(
-            make_error(ErrorCode::storage_unavailable,
-                       std::string(View::kName) + " view stopped: " + caf::to_string(msg.reason))));
+      for (auto* waiters : {&s.rebuild_waiters, &s.saving_waiters}) {
+        for (auto& rp : *waiters) {
+          rp.deliver(to_caf_error(make_error(
+              ErrorCode::storage_unavailable,
+              std::string(View::kName) + " view stopped: " + caf::to_string(msg.reason))));
+        }
+        waiters->clear();
       }
-      s.rebuild_waiters.clear();
       self->quit(msg.reason);
     });
     return {
@@ -135,24 +140,7 @@ class ProjectionActor {
            std::to_string(self->state.applied_idx) + ")";
   }
 
-  static ViewStatus status(Pointer self) {
-    const auto& s = self->state;
-    ViewStatus out;
-    out.set_view(View::kName);
-    out.set_version(View::kVersion);
-    out.set_state(s.state);
-    out.set_applied_idx(s.applied_idx);
-    out.set_lag(std::max<int64_t>(0, s.seen_idx - s.applied_idx));
-    out.set_last_error(s.last_error);
-    out.set_failed_idx(s.failed_idx);
-    out.set_snapshot_idx(s.snapshot_idx);
-    out.set_applies(s.applies);
-    out.set_snapshots_written(s.snapshots_written);
-    out.set_restarts(s.config.restarts);
-    out.set_answered(s.answered);
-    out.set_fallbacks(s.fallbacks);
-    return out;
-  }
+  static ViewStatus status(Pointer self) { return view_status(self->state); }
 
   // ---- loading, catching up, rebuilding ----
 
@@ -256,6 +244,7 @@ class ProjectionActor {
     s.deferred = false;
     s.stored = {};
     s.stored_idx = 0;
+    ++s.snapshot_epoch;  // a write under way was of the old state
     s.view.emplace();
     s.applied_idx = 0;
     s.snapshot_idx = 0;  // the old snapshot is replaced once the rebuild is done
@@ -316,14 +305,20 @@ class ProjectionActor {
       }
       // A rebuild replaces the snapshot (and its stored answers) at once, so that the next start
       // does not restore the old one, and answers once they are saved: a coordinator stopped
-      // right after a rebuild keeps them.
-      auto waiters = std::move(s.rebuild_waiters);
-      s.rebuild_waiters.clear();
-      auto answer_waiters = [self, waiters]() mutable {
-        auto out = status(self);
-        for (auto& rp : waiters) rp.deliver(out);
-      };
-      if (!rebuilt || !write_view_snapshot<View>(self, answer_waiters)) answer_waiters();
+      // right after a rebuild keeps them. An older write still in flight goes first.
+      if (rebuilt) {
+        for (auto& rp : s.rebuild_waiters) s.saving_waiters.push_back(rp);
+        s.rebuild_waiters.clear();
+        if (s.snapshot_in_flight) {
+          s.snapshot_again = true;
+        } else if (!write_view_snapshot<View>(self)) {
+          view_snapshot_saved<View>(self);
+        }
+      } else {
+        const auto out = status(self);
+        for (auto& rp : s.rebuild_waiters) rp.deliver(out);
+        s.rebuild_waiters.clear();
+      }
     }
     answer_parked(self);
     maybe_snapshot(self);
@@ -401,8 +396,10 @@ class ProjectionActor {
     detail::view_log()->error("view={} failed idx={} error=\"{}\"", View::kName, idx, what);
     release_parked(self);
     auto out = status(self);
-    for (auto& rp : s.rebuild_waiters) rp.deliver(out);
-    s.rebuild_waiters.clear();
+    for (auto* waiters : {&s.rebuild_waiters, &s.saving_waiters}) {
+      for (auto& rp : *waiters) rp.deliver(out);
+      waiters->clear();
+    }
   }
 
   // ---- queries ----

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +62,12 @@ struct ProjectionState {
   };
   std::multimap<int64_t, Parked> parked;  // by min_idx
   std::vector<caf::typed_response_promise<ViewStatus>> rebuild_waiters;
+  // Rebuild requests of a finished rebuild, answered once its snapshot and stored answers are
+  // saved; snapshot_again: that write waits for an older one still in flight; snapshot_epoch:
+  // bumped by each rebuild, so that an older write's reply moves nothing.
+  std::vector<caf::typed_response_promise<ViewStatus>> saving_waiters;
+  bool snapshot_again = false;
+  int64_t snapshot_epoch = 0;
   static inline const char* name = "bel.view";
 };
 
@@ -71,33 +76,51 @@ using ProjectionPointer = ViewActor::stateful_pointer<ProjectionState<View>>;
 
 // ---- snapshots ----------------------------------------------------------------------------------
 
-// Saves `answers` (projections/stored_answers.h) as of `idx`; then calls `after` (may be empty),
-// saved or not.
+// What `views status` and a rebuild's answer say of the view.
 template <class View>
-void save_view_answers(ProjectionPointer<View> self, const SnapshotStore& store, int64_t idx,
-                       const std::string& answers, const std::function<void()>& after) {
-  ViewSnapshot snap;
-  snap.set_view(projections::answers_name(View::kName));
-  snap.set_version(View::kVersion);
-  snap.set_applied_idx(idx);
-  snap.set_data(answers);
-  self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
-      .then(
-          [=](int64_t) {
-            if (after) after();
-          },
-          [=](const caf::error& e) {
-            detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
-                                     from_caf_error(e).to_string());
-            if (after) after();
-          });
+ViewStatus view_status(const ProjectionState<View>& s) {
+  ViewStatus out;
+  out.set_view(View::kName);
+  out.set_version(View::kVersion);
+  out.set_state(s.state);
+  out.set_applied_idx(s.applied_idx);
+  out.set_lag(std::max<int64_t>(0, s.seen_idx - s.applied_idx));
+  out.set_last_error(s.last_error);
+  out.set_failed_idx(s.failed_idx);
+  out.set_snapshot_idx(s.snapshot_idx);
+  out.set_applies(s.applies);
+  out.set_snapshots_written(s.snapshots_written);
+  out.set_restarts(s.config.restarts);
+  out.set_answered(s.answered);
+  out.set_fallbacks(s.fallbacks);
+  return out;
 }
 
-// Writes the view's snapshot and its stored answers, unless one is under way or nothing changed
-// since the last (false then). `after` (may be empty) runs once both saves are answered, whether
-// they succeeded or not.
 template <class View>
-bool write_view_snapshot(ProjectionPointer<View> self, std::function<void()> after = {}) {
+bool write_view_snapshot(ProjectionPointer<View> self);
+
+// The last reply of a write (saved or not): writes again if a rebuild asked meanwhile, else
+// answers the rebuild requests waiting for the saves.
+template <class View>
+void view_snapshot_saved(ProjectionPointer<View> self) {
+  auto& s = self->state;
+  s.snapshot_in_flight = false;
+  if (s.snapshot_again) {
+    s.snapshot_again = false;
+    if (write_view_snapshot<View>(self)) return;  // its own last reply answers them
+  }
+  auto waiters = std::move(s.saving_waiters);
+  s.saving_waiters.clear();
+  const ViewStatus out = view_status(s);
+  for (auto& rp : waiters) rp.deliver(out);
+}
+
+// Writes the view's snapshot, then its stored answers (projections/stored_answers.h), unless a
+// write is under way or nothing changed since the last (false then). Both go to the same store,
+// which saves in the order it receives them; the answers stand on their own (the view's answers
+// at this idx, whichever snapshot ends up saved), so they do not wait for the snapshot's reply.
+template <class View>
+bool write_view_snapshot(ProjectionPointer<View> self) {
   auto& s = self->state;
   if (s.state != v1::VIEW_HEALTHY || s.snapshot_in_flight || !s.view) return false;
   if (s.applied_idx == 0 || s.applied_idx == s.snapshot_idx) return false;
@@ -112,29 +135,39 @@ bool write_view_snapshot(ProjectionPointer<View> self, std::function<void()> aft
   s.snapshot_at = self->clock().now();
   s.snapshot_bytes = static_cast<int64_t>(snap.data().size());
   s.snapshot_in_flight = true;
+  const bool with_answers = !answers.empty();
+  const int64_t epoch = s.snapshot_epoch;
   const SnapshotStore store =
       s.deps.snapshots ? s.deps.snapshots : caf::actor_cast<SnapshotStore>(s.deps.storage);
   self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(snap))
       .then(
           [=](int64_t idx) {
             auto& st = self->state;
-            st.snapshot_in_flight = false;
-            st.snapshot_idx = std::max(st.snapshot_idx, idx);
-            ++st.snapshots_written;
-            if (answers.empty() && after) after();
+            if (epoch == st.snapshot_epoch) {
+              st.snapshot_idx = std::max(st.snapshot_idx, idx);
+              ++st.snapshots_written;
+            }
+            if (!with_answers) view_snapshot_saved<View>(self);
           },
           [=](const caf::error& e) {
             // Not fatal: the view stays healthy and tries again at the next trigger.
-            self->state.snapshot_in_flight = false;
             detail::view_log()->warn("view={} snapshot failed: {}", View::kName,
                                      from_caf_error(e).to_string());
-            if (answers.empty() && after) after();
+            if (!with_answers) view_snapshot_saved<View>(self);
           });
-  // Sent right behind the snapshot to the same store, which saves in the order it receives: a
-  // coordinator stopping right after a rebuild (whose answer does not wait for the saves) keeps
-  // both. The answers stand on their own (the view's answers at this idx, whichever snapshot
-  // ends up saved), so their save does not wait for the snapshot's.
-  if (!answers.empty()) save_view_answers<View>(self, store, s.applied_idx, answers, after);
+  if (!with_answers) return true;
+  ViewSnapshot stored;
+  stored.set_view(projections::answers_name(View::kName));
+  stored.set_version(View::kVersion);
+  stored.set_applied_idx(s.applied_idx);
+  stored.set_data(std::move(answers));
+  self->request(store, detail::kRequestTimeout, snapshot_atom::value, std::move(stored))
+      .then([=](int64_t) { view_snapshot_saved<View>(self); },
+            [=](const caf::error& e) {
+              detail::view_log()->warn("view={} stored answers not saved: {}", View::kName,
+                                       from_caf_error(e).to_string());
+              view_snapshot_saved<View>(self);
+            });
   return true;
 }
 

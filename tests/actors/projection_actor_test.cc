@@ -120,6 +120,19 @@ caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderAc
   };
 }
 
+// ---- a snapshot store that never answers
+// ---------------------------------------------------------
+
+// Stands in for the snapshot store: takes every save and never answers it (a store stuck on its
+// disk), so that a rebuild waiting for its saves is still waiting when the view stops.
+caf::behavior silent_store(caf::event_based_actor* self) {
+  return {
+      [=](snapshot_atom, const ViewSnapshot&) -> caf::result<int64_t> {
+        return self->make_response_promise<int64_t>();  // dropped: never delivered
+      },
+  };
+}
+
 // ---- the fixture --------------------------------------------------------------------------------
 
 ViewActorConfig test_view_config();
@@ -563,6 +576,39 @@ TEST_F(ProjectionActorTest, ALoadingViewAnswersFromItsStoredAnswers) {
     EXPECT_EQ(s.fallbacks(), 0);
   }
   EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// A rebuild answers once its snapshot is saved; a view stopped before then still answers the
+// rebuild request (an error naming the stop) instead of leaving it to its timeout.
+TEST_F(ProjectionActorTest, ARebuildWaitingForItsSavesIsAnsweredWhenTheViewStops) {
+  const auto events = random_stream(109, small_stream(60));
+  auto log = open("memory://");
+  ASSERT_TRUE(log);
+  ReaderActor view_reader = reader_of(*log);
+  ReaderActor scan = reader_of(*log);
+  StorageActor storage = storage_actor_of(std::move(log));
+  auto store = keep(system_->spawn(silent_store));
+  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
+      *system_,
+      ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan),
+               caf::actor_cast<SnapshotStore>(store)},
+      test_view_config()));
+  append(storage, events, 0, 60);
+  wait_for(view, [](const ViewStatus& v) {
+    return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == 60;
+  });
+  auto rebuilt = self()->request(view, kTimeout, rebuild_atom::value);
+  // The rebuild is done (healthy again at 60) but its saves are never answered.
+  wait_for(view,
+           [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY && v.applies() == 120; });
+  caf::anon_send_exit(view, caf::exit_reason::user_shutdown);
+  Result<ViewStatus> answer = make_error(ErrorCode::internal, "no answer");
+  rebuilt.receive([&](const ViewStatus& s) { answer = s; },
+                  [&](const caf::error& e) { answer = from_caf_error(e); });
+  ASSERT_FALSE(answer.ok()) << "the rebuild answered although its snapshot was never saved";
+  EXPECT_EQ(answer.error().code, ErrorCode::storage_unavailable) << answer.error().to_string();
+  EXPECT_NE(answer.error().message.find("view stopped"), std::string::npos)
+      << answer.error().to_string();
 }
 
 }  // namespace
