@@ -85,31 +85,22 @@ Result<StoredAnswers> StoredAnswers::parse(std::string_view view, int version,
   }
   StoredAnswers out;
   out.as_of_idx_ = in.as_of_idx();
-  QueryResult check;  // every answer parses, so that covers() promises what find() returns
-  for (auto& stored : *in.mutable_answers()) {
-    if (!check.ParseFromString(stored.result())) {
+  for (const auto& stored : in.answers()) {
+    QueryResult result;
+    if (!result.ParseFromString(stored.result())) {
       return snapshot_error(name, "an answer does not parse");
     }
-    out.answers_.emplace_back(stored.query_case(), std::move(*stored.mutable_result()));
+    out.answers_.emplace_back(stored.query_case(), std::move(result));
   }
   return out;
 }
 
-const std::string* StoredAnswers::stored_bytes(const Query& query) const {
+const QueryResult* StoredAnswers::find(const Query& query) const {
   if (!is_stored_question(query)) return nullptr;
-  for (const auto& [query_case, bytes] : answers_) {
-    if (query_case == static_cast<int>(query.query_case())) return &bytes;
+  for (const auto& [query_case, result] : answers_) {
+    if (query_case == static_cast<int>(query.query_case())) return &result;
   }
   return nullptr;
-}
-
-bool StoredAnswers::covers(const Query& query) const { return stored_bytes(query) != nullptr; }
-
-std::optional<QueryResult> StoredAnswers::find(const Query& query) const {
-  const std::string* bytes = stored_bytes(query);
-  QueryResult result;
-  if (bytes == nullptr || !result.ParseFromString(*bytes)) return std::nullopt;
-  return result;
 }
 
 }  // namespace bel::projections

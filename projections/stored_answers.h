@@ -64,17 +64,13 @@ class StoredAnswers {
 
   int64_t as_of_idx() const { return as_of_idx_; }
   bool empty() const { return answers_.empty(); }
-  // Whether there is a stored answer to `query` (cheap: nothing is parsed).
-  bool covers(const Query& query) const;
-  // The stored answer to `query` (is_stored_question), if there is one.
-  std::optional<QueryResult> find(const Query& query) const;
+  // The stored answer to `query` (is_stored_question), or nullptr.
+  const QueryResult* find(const Query& query) const;
+  bool covers(const Query& query) const { return find(query) != nullptr; }
 
  private:
   int64_t as_of_idx_ = 0;
-  // The serialized answer to `query`, or nullptr.
-  const std::string* stored_bytes(const Query& query) const;
-
-  std::vector<std::pair<int, std::string>> answers_;  // query case, serialized QueryResult
+  std::vector<std::pair<int, QueryResult>> answers_;  // by query case, parsed once
 };
 
 }  // namespace bel::projections

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <iterator>
+#include <system_error>
 #include <utility>
 
 #include "projections/queries.h"
@@ -39,15 +40,21 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
   PartitionDetail detail;
   // Without views both are scans of the partition's events: asked at once, they run on two of
   // the query actor's readers.
-  auto builds_asked = std::async(std::launch::async,
-                                 [&] { return active_builds(partition_ref, min_idx); });
+  std::future<Result<ActiveBuildsResponse>> builds_asked;
+  try {
+    builds_asked =
+        std::async(std::launch::async, [&] { return active_builds(partition_ref, min_idx); });
+  } catch (const std::system_error&) {  // no thread to be had: one after the other
+  }
   auto status_answer = status(partition_ref, min_idx);
-  auto builds = builds_asked.get();
+  const bool asked_at_once = builds_asked.valid();
+  Result<ActiveBuildsResponse> builds =
+      asked_at_once ? builds_asked.get() : Result<ActiveBuildsResponse>(ActiveBuildsResponse());
   if (!status_answer.ok()) return status_answer.error();
   detail.status = std::move(*status_answer);
 
-  // Never older than the status shown next to them.
-  if (builds.ok() && builds->as_of_idx() < detail.status.as_of_idx()) {
+  // Never older than the status shown next to them (and asked now when they were not at once).
+  if (!asked_at_once || (builds.ok() && builds->as_of_idx() < detail.status.as_of_idx())) {
     builds = active_builds(partition_ref, detail.status.as_of_idx());
   }
   if (!builds.ok()) return builds.error();

@@ -193,12 +193,10 @@ class ProjectionActor {
   }
 
   // The view is needed (an event past the stored answers, or another question): load it now.
-  // Queries wait (parked) until it has caught up again.
+  // Other queries wait (parked) until it has caught up again.
   static void load_deferred(Pointer self) {
     auto& s = self->state;
-    s.deferred = false;
-    s.stored = {};
-    s.stored_idx = 0;
+    s.deferred = false;  // the stored answers still answer what they cover while it loads
     s.state = v1::VIEW_LOADING;
     s.applied_idx = 0;
     s.snapshot_idx = 0;
@@ -417,9 +415,9 @@ class ProjectionActor {
     if (s.state == v1::VIEW_HEALTHY && s.applied_idx >= min_idx) return answer_now(self, query);
     // A loading view answers what its stored answers cover.
     if (s.state == v1::VIEW_LOADING && s.stored_idx >= min_idx) {
-      if (auto stored = s.stored.find(query)) {
+      if (const QueryResult* stored = s.stored.find(query)) {
         ++s.answered;
-        return std::move(*stored);
+        return *stored;
       }
     }
     auto rp = self->template make_response_promise<QueryResult>();
@@ -463,7 +461,7 @@ class ProjectionActor {
   static Result<QueryResult> answer_from_view(Pointer self, const Query& query) {
     auto& s = self->state;
     if (s.deferred) {
-      if (auto stored = s.stored.find(query)) return std::move(*stored);
+      if (const QueryResult* stored = s.stored.find(query)) return *stored;
     }
     return answer(*s.view, query);
   }
@@ -472,13 +470,13 @@ class ProjectionActor {
   static void answer_parked_from_stored(Pointer self) {
     auto& s = self->state;
     for (auto it = s.parked.begin(); it != s.parked.end() && it->first <= s.stored_idx;) {
-      auto stored = s.stored.find(it->second.query);
-      if (!stored) {
+      const QueryResult* stored = s.stored.find(it->second.query);
+      if (stored == nullptr) {
         ++it;
         continue;
       }
       ++s.answered;
-      it->second.promise.deliver(std::move(*stored));
+      it->second.promise.deliver(QueryResult(*stored));
       it = s.parked.erase(it);
     }
   }

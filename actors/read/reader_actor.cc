@@ -1,8 +1,8 @@
 #include "actors/read/reader_actor.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "actors/fail_answers.h"
 #include "projections/partition_status_fold.h"
@@ -26,8 +26,7 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
   self->state.storage = std::move(*storage);
   self->state.options = std::move(options);
   // It parks nothing: a throw answers the request being handled (R9).
-  answer_on_failure(self, ErrorCode::internal, "a reader actor",
-                    [](const caf::error&) {});
+  answer_on_failure(self, ErrorCode::internal, "a reader actor", [](const caf::error&) {});
   return {
       [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
         auto page = storage::list_page(*self->state.storage, request);
@@ -99,10 +98,13 @@ Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int
 // (projections::sets_partition_status), read newest first; 0 when none does.
 Result<int64_t> newest_status_setter(storage::Storage& storage, const std::string& ref,
                                      int64_t last, const ReaderOptions& options) {
-  EventFilter filter;
+  EventFilter filter;  // only the kinds of event that can set it
   filter.add_partition_refs(ref);
+  filter.add_event_types("partition_event");
+  filter.add_event_types("partition_invalidation_event");
   int64_t before = last + 1;
-  int limit = 64;  // the setter is nearly always among the newest few events
+  // The setter is nearly always among the newest few events.
+  int limit = std::min(64, options.page_size);
   while (true) {
     auto page = storage.list_events_backward(before, filter, limit);
     if (!page.ok()) return page.error();
@@ -137,8 +139,8 @@ Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& que
     // S is the whole answer exactly when its status still carries S's idx; otherwise (the rule
     // fired: it needs every claim standing at S) the whole history is folded. A hot partition's
     // status then costs the events since its last change, not its history.
-    auto setter = newest_status_setter(storage, query.partition_status().partition_ref(), *last,
-                                       options);
+    auto setter =
+        newest_status_setter(storage, query.partition_status().partition_ref(), *last, options);
     if (!setter.ok()) return setter.error();
     if (*setter > 0) {
       auto from_setter = fold_scan(storage, query, *setter - 1, *last, options);
