@@ -74,6 +74,7 @@ using fallbacks_atom = caf::atom_constant<caf::atom("fallbacks")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
 using fallback_atom = caf::atom_constant<caf::atom("fallback")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;

@@ -6,6 +6,7 @@
 
 #include "messages/filter_match.h"
 #include "storage/checks.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 
@@ -13,11 +14,12 @@ MemoryStorage::MemoryStorage(std::string uri, StorageOptions options)
     : StorageBackend(std::move(uri), std::move(options)), log_(std::make_shared<SharedLog>()) {}
 
 MemoryStorage::MemoryStorage(std::string uri, std::shared_ptr<SharedLog> log)
-    : StorageBackend(std::move(uri), [] {
-        StorageOptions reader;
-        reader.read_only = true;
-        return reader;
-      }()),
+    : StorageBackend(std::move(uri),
+                     [] {
+                       StorageOptions reader;
+                       reader.read_only = true;
+                       return reader;
+                     }()),
       log_(std::move(log)) {}
 
 MemoryStorage::~MemoryStorage() = default;
@@ -59,9 +61,9 @@ Result<int64_t> MemoryStorage::commit_batch(const std::vector<BuildEvent>& event
   return first_idx;
 }
 
-Result<EventPage> MemoryStorage::scan(ScanOrder order, int64_t bound_idx,
-                                      const EventFilter& filter, int limit) {
-  EventPage page;
+Status MemoryStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
+                           EventPage* out) {
+  EventPage& page = *out;
   page.set_next_idx(bound_idx);
   std::lock_guard<std::mutex> lock(log_->mu);
   const auto& all = log_->events;
@@ -84,7 +86,7 @@ Result<EventPage> MemoryStorage::scan(ScanOrder order, int64_t bound_idx,
     *page.add_events() = event;
     page.set_next_idx(event.idx());
   }
-  return page;
+  return ok_status();
 }
 
 Result<std::vector<StoredEvent>> MemoryStorage::find_by_event_ids(
@@ -120,8 +122,15 @@ Status MemoryStorage::write_meta(const std::string& key, const std::string& valu
 
 Status MemoryStorage::save_snapshot(const Snapshot& snapshot) {
   BEL_RETURN_IF_ERROR(check_writable("save_snapshot"));
+  Snapshot kept = snapshot;
+  if (kept.data_encoded) {  // kept plain: load_snapshot returns plain bytes
+    auto plain = decode_snapshot_data(std::move(kept.data));
+    if (!plain.ok()) return plain.error().with_context(uri() + ": snapshot " + snapshot.view);
+    kept.data = std::move(*plain);
+    kept.data_encoded = false;
+  }
   std::lock_guard<std::mutex> lock(log_->mu);
-  log_->snapshots[{snapshot.view, snapshot.version}] = snapshot;
+  log_->snapshots[{snapshot.view, snapshot.version}] = std::move(kept);
   return ok_status();
 }
 

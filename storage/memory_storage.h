@@ -46,8 +46,8 @@ class MemoryStorage : public StorageBackend {
                                std::optional<int64_t> expected_last_idx) override;
 
  private:
-  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
-                         int limit) override;
+  Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
+              EventPage* page) override;
   Status write_meta(const std::string& key, const std::string& value) override;
 
   // The log shared by a writer and its readers.

@@ -1,12 +1,11 @@
 #include "storage/postgres_storage.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
@@ -76,9 +75,10 @@ Result<std::string> PostgresStorage::schema_name() {
   if (!options().read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
     // The schema search_path names first does not exist yet: a writer creates it (a log of its
     // own in a shared database, options=-csearch_path%3Dname).
-    auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
-                         "',', 1))",
-                         {}, "initialize");
+    auto path = db_.exec(
+        "SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
+        "',', 1))",
+        {}, "initialize");
     if (!path.ok()) return path.error();
     const std::string name = column(path->get(), 0, 0);
     if (!name.empty() && name != "$user") {
@@ -168,9 +168,15 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
     const bool canonical = uuid_to_bytes(event->event_id()).has_value();
     event_rows += idx;
     event_rows += '\t';
-    if (canonical) pg_copy_append(event_rows, event->event_id()); else event_rows += "\\N";
+    if (canonical)
+      pg_copy_append(event_rows, event->event_id());
+    else
+      event_rows += "\\N";
     event_rows += '\t';
-    if (canonical) event_rows += "\\N"; else pg_copy_append(event_rows, event->event_id());
+    if (canonical)
+      event_rows += "\\N";
+    else
+      pg_copy_append(event_rows, event->event_id());
     event_rows += '\t';
     event_rows += std::to_string(event->timestamp());
     event_rows += '\t';
@@ -204,8 +210,8 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
     return copied.error();
   }
   if (!key_rows.empty()) {
-    BEL_RETURN_IF_ERROR(db_.copy_in("COPY event_keys(kind, key, idx) FROM STDIN", key_rows,
-                                    "append: insert keys"));
+    BEL_RETURN_IF_ERROR(
+        db_.copy_in("COPY event_keys(kind, key, idx) FROM STDIN", key_rows, "append: insert keys"));
   }
   const int64_t last_new = first_idx + static_cast<int64_t>(events.size()) - 1;
   auto schema = schema_name();
@@ -256,12 +262,12 @@ Result<int64_t> PostgresStorage::commit_batch(const std::vector<BuildEvent>& eve
   return written;
 }
 
-Result<EventPage> PostgresStorage::scan(ScanOrder order, int64_t bound_idx,
-                                        const EventFilter& filter, int limit) {
+Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
+                             int limit, EventPage* out) {
   const bool backward = order == ScanOrder::descending;
   // The SQL narrows the events down (an index where the filter allows); event_matches decides.
   // Rows come in chunks until limit + 1 events match (has_more) or the range is exhausted.
-  EventPage page;
+  EventPage& page = *out;
   page.set_next_idx(bound_idx);
   PgScanCursor cursor{bound_idx, backward};
   int64_t chunk = limit + 1;
@@ -274,22 +280,27 @@ Result<EventPage> PostgresStorage::scan(ScanOrder order, int64_t bound_idx,
       const int64_t idx = column_int(rows->get(), row, 0);
       cursor.bound = idx;
       auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
-      BuildEvent event;
-      if (!payload || !event.ParseFromString(*payload)) {
+      // Parsed in place (on the page's arena, when it has one); dropped again when it does not
+      // match or the page is full.
+      BuildEvent* event = page.add_events();
+      if (!payload || !event->ParseFromString(*payload)) {
         return make_error(
             ErrorCode::storage_corrupt,
             fmt::format("{}: list_events: the payload of idx {} does not parse", uri(), idx));
       }
-      if (!event_matches(filter, event)) continue;
-      if (page.events_size() == limit) {
-        page.set_has_more(true);
-        return page;
+      if (!event_matches(filter, *event)) {
+        page.mutable_events()->RemoveLast();
+        continue;
       }
-      event.set_idx(idx);
-      *page.add_events() = std::move(event);
+      if (page.events_size() > limit) {
+        page.mutable_events()->RemoveLast();
+        page.set_has_more(true);
+        return ok_status();
+      }
+      event->set_idx(idx);
       page.set_next_idx(idx);
     }
-    if (n < chunk || (backward && cursor.bound <= 1)) return page;
+    if (n < chunk || (backward && cursor.bound <= 1)) return ok_status();
     chunk = std::min<int64_t>(chunk * 4, kMaxListLimit);
   }
 }
@@ -327,8 +338,8 @@ Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
 }
 
 Result<int64_t> PostgresStorage::last_idx() {
-  auto r = db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {},
-                             "last_idx");
+  auto r =
+      db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {}, "last_idx");
   if (!r.ok()) return r.error();
   return column_int(r->get(), 0, 0);
 }
@@ -351,11 +362,8 @@ Status PostgresStorage::write_meta(const std::string& key, const std::string& va
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only) return read_only_error(uri(), "save_snapshot");
-  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
-  if (!stored.ok()) {
-    return stored.error().with_context(
-        fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));
-  }
+  auto stored = snapshot_bytes_to_store(uri(), snapshot);  // compressed (snapshot_codec.h)
+  if (!stored.ok()) return stored.error();
   auto r = db_.exec(
       "INSERT INTO snapshots(view, version, applied_idx, data) VALUES($1, $2, $3, $4) "
       "ON CONFLICT (view, version) DO UPDATE SET applied_idx = excluded.applied_idx, "

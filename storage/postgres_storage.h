@@ -72,8 +72,8 @@ class PostgresStorage : public StorageBackend {
   // BEGIN, insert_locked, COMMIT; rolled back when it fails or the log moved on.
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
                                std::optional<int64_t> expected_last_idx) override;
-  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
-                         int limit) override;
+  Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
+              EventPage* page) override;
   Status write_meta(const std::string& key, const std::string& value) override;
   // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
   // is set and the log has moved past it.
@@ -83,7 +83,7 @@ class PostgresStorage : public StorageBackend {
   Result<std::string> schema_name();
 
   PgConnection db_;
-  std::string schema_;     // the connection's current schema, once known
+  std::string schema_;  // the connection's current schema, once known
   bool listening_ = false;
 };
 

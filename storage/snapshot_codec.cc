@@ -49,6 +49,16 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
   return out;
 }
 
+Result<std::string> snapshot_bytes_to_store(const std::string& uri, const Snapshot& snapshot) {
+  if (snapshot.data_encoded) return snapshot.data;
+  auto stored = encode_snapshot_data(snapshot.data);
+  if (!stored.ok()) {
+    return stored.error().with_context(
+        fmt::format("{}: snapshot {} v{}", uri, snapshot.view, snapshot.version));
+  }
+  return stored;
+}
+
 Result<std::string> decode_snapshot_data(std::string stored) {
   if (!has_magic(stored)) return stored;
   if (stored.size() < kHeaderSize) {

@@ -148,10 +148,11 @@ Status SqliteStorage::initialize() {
     }
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
     if (*version < kMinReadableSchemaVersion) {
-      return make_error(ErrorCode::storage_unavailable,
-                        fmt::format("{}: log schema version {} is older than this bel reads "
-                                    "without migrating ({}); open it once for writing to migrate it",
-                                    uri(), *version, kMinReadableSchemaVersion));
+      return make_error(
+          ErrorCode::storage_unavailable,
+          fmt::format("{}: log schema version {} is older than this bel reads "
+                      "without migrating ({}); open it once for writing to migrate it",
+                      uri(), *version, kMinReadableSchemaVersion));
     }
     return ok_status();
   }
@@ -306,18 +307,18 @@ bool has_key_criterion(const EventFilter& f) {
 
 }  // namespace
 
-Result<EventPage> SqliteStorage::scan(ScanOrder order, int64_t bound_idx,
-                                      const EventFilter& filter, int limit) {
+Status SqliteStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
+                           EventPage* page) {
   if (order == ScanOrder::ascending) {
-    return scan_range("list_events", IdxRange{bound_idx}, bound_idx, filter, limit, order);
+    return scan_range("list_events", IdxRange{bound_idx}, bound_idx, filter, limit, order, *page);
   }
   const IdxRange range{0, bound_idx == 0 ? INT64_MAX : bound_idx - 1};
-  return scan_range("list_events_backward", range, bound_idx, filter, limit, order);
+  return scan_range("list_events_backward", range, bound_idx, filter, limit, order, *page);
 }
 
-Result<EventPage> SqliteStorage::scan_range(const char* call, IdxRange range, int64_t start_idx,
-                                            const EventFilter& filter, int limit,
-                                            ScanOrder order) {
+Status SqliteStorage::scan_range(const char* call, IdxRange range, int64_t start_idx,
+                                 const EventFilter& filter, int limit, ScanOrder order,
+                                 EventPage& page) {
   const int max_pattern = sqlite3_limit(db_, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1);
   for (const auto& pattern : filter.partition_patterns()) {
     if (static_cast<int64_t>(pattern.size()) > max_pattern) {
@@ -326,7 +327,6 @@ Result<EventPage> SqliteStorage::scan_range(const char* call, IdxRange range, in
                                     call, pattern.size(), max_pattern));
     }
   }
-  EventPage page;
   page.set_next_idx(start_idx);
   const bool uses_keys = has_key_criterion(filter);
   // event_keys covers idx <= indexed (sqlite_indexer.h): read up to there through it, and the
@@ -339,11 +339,10 @@ Result<EventPage> SqliteStorage::scan_range(const char* call, IdxRange range, in
     indexed = *stored;
   }
   for (const auto& segment : scan_segments(range, indexed, uses_keys, order)) {
-    BEL_RETURN_IF_ERROR(
-        read_page(segment.range, filter, limit, segment.through_keys, page, order));
+    BEL_RETURN_IF_ERROR(read_page(segment.range, filter, limit, segment.through_keys, page, order));
     if (page.has_more()) break;
   }
-  return page;
+  return ok_status();
 }
 
 Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int limit,

@@ -88,8 +88,8 @@ class SqliteStorage final : public StorageBackend {
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
                                std::optional<int64_t> expected_last_idx) override;
   // scan_range over the idx range of list_events or list_events_backward.
-  Result<EventPage> scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
-                         int limit) override;
+  Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
+              EventPage* page) override;
   Status write_meta(const std::string& key, const std::string& value) override;
 
   // The statement in `slot`, prepared on first use.
@@ -119,8 +119,8 @@ class SqliteStorage final : public StorageBackend {
                    EventPage& page, ScanOrder order = ScanOrder::ascending);
   // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
   // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
-  Result<EventPage> scan_range(const char* call, IdxRange range, int64_t start_idx,
-                               const EventFilter& filter, int limit, ScanOrder order);
+  Status scan_range(const char* call, IdxRange range, int64_t start_idx, const EventFilter& filter,
+                    int limit, ScanOrder order, EventPage& page);
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
   // Rolls back the open transaction, if SQLite has not already done so.

@@ -59,6 +59,10 @@ struct Snapshot {
   int version = 0;
   int64_t applied_idx = 0;
   std::string data;
+  // save_snapshot: `data` is already encode_snapshot_data's output (snapshot_codec.h), compressed
+  // by the caller off the storage's thread; it is stored as it is. load_snapshot always returns
+  // the plain bytes (false).
+  bool data_encoded = false;
 };
 
 class Storage {
@@ -84,6 +88,18 @@ class Storage {
   // invalid_argument for a bad limit, a negative since_idx or a bad filter.
   virtual Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter,
                                         int limit) = 0;
+
+  // list_events into `*page`, which it clears first. `page` may live on a protobuf arena (see
+  // event_page_arena.h): the events are then allocated on it and freed with it, which is what a
+  // scan of the whole log wants. On error `*page` holds no meaningful content.
+  virtual Status list_events_into(int64_t since_idx, const EventFilter& filter, int limit,
+                                  EventPage* page) {
+    auto read = list_events(since_idx, filter, limit);
+    if (!read.ok()) return read.error();
+    page->Clear();
+    page->Swap(&*read);  // a copy when `page` is on an arena
+    return ok_status();
+  }
 
   // Events matching `filter` with idx < `before_idx` (0: from the newest event), descending, at
   // most `limit` (1..10000): the newest-first scan (`partitions show`'s recent events, SPEC 8 P6).

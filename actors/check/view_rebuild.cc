@@ -1,13 +1,20 @@
 #include "actors/check/view_rebuild.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
 #include <exception>
-#include <iterator>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "projections/stored_answers.h"
+#include "storage/event_page_arena.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::check {
 namespace {
@@ -45,8 +52,108 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
   });
 }
 
+// A second thread for the fold: start() hands it a task, wait() returns once the task is done.
+// One task at a time.
+class Worker {
+ public:
+  Worker() : thread_([this] { run(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      task_ = std::move(task);
+    }
+    changed_.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] { return !task_; });
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      changed_.wait(lock, [this] { return stopping_ || task_; });
+      if (!task_) return;  // stopping, nothing left to do
+      lock.unlock();
+      task_();  // task_ is only replaced once wait() has seen it empty
+      lock.lock();
+      task_ = nullptr;
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::function<void()> task_;  // the task under way; empty when idle
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the rest is set
+};
+
+// Applies the events of `page` to the views of `group` that have not failed and are behind them.
+void fold_page(AllViews& views, const EventPage& page, const std::vector<Folded*>& group) {
+  for (const auto& event : page.events()) {
+    for (Folded* f : group) {
+      if (f->failed_at != 0 || event.idx() <= f->from_idx) continue;
+      try {
+        views.apply(f->kind, event);
+      } catch (const std::exception& ex) {
+        f->failed_at = event.idx();
+        f->error = ex.what();
+      }
+    }
+  }
+}
+
+// What is saved for a folded view: its snapshot and its stored answers, the data already
+// encoded; the view's state is released once they are made.
+struct Prepared {
+  storage::Snapshot snapshot;
+  storage::Snapshot answers;  // projections/stored_answers.h: saved after the snapshot
+  int64_t plain_bytes = 0;
+  Status status = ok_status();
+};
+
+Prepared prepare(AllViews& views, ViewKind kind, int64_t idx) {
+  Prepared out;
+  AllViews::with_view(views, kind, [&](auto& view) {
+    using View = std::decay_t<decltype(view)>;
+    out.snapshot = {View::kName, View::kVersion, idx, view.serialize()};
+    out.answers = {projections::answers_name(View::kName), View::kVersion, idx,
+                   projections::serialize_answers(view, idx)};
+    view = View();  // released here, on this thread, rather than all at the end
+  });
+  out.plain_bytes = static_cast<int64_t>(out.snapshot.data.size());
+  for (auto* s : {&out.snapshot, &out.answers}) {
+    auto encoded = storage::encode_snapshot_data(s->data);
+    if (!encoded.ok()) {
+      out.status = encoded.error().with_context("encoding the " + s->view + " snapshot");
+      return out;
+    }
+    s->data = std::move(*encoded);
+    s->data_encoded = true;
+  }
+  return out;
+}
+
 // Reads the log from the lowest from_idx, applies each event to the views behind it, and saves
 // the snapshot of every view that did not fail.
+//  - The fold: two pages in turn, the next read (and parsed) while the views fold this one, the
+//    job_runs view on this thread and the others on the worker (each view is folded by one
+//    thread only: projections/ is single-threaded per object).
+//  - The saves: both threads serialize, encode and release the views, taking them in turn; this
+//    thread then writes them (the log has one owner).
 Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                                         std::vector<Folded> folded, const FoldProgress& progress) {
   ViewRebuildReport report;
@@ -58,29 +165,52 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   }
   int64_t since = folded.front().from_idx;
   for (const auto& f : folded) since = std::min(since, f.from_idx);
+  std::vector<Folded*> on_worker, on_this_thread;
+  for (auto& f : folded) {
+    (f.kind == ViewKind::job_runs ? on_this_thread : on_worker).push_back(&f);
+  }
+
+  Worker worker;
   const EventFilter all;
-  for (bool more = since < *last; more;) {
-    auto page = log.list_events(since, all, storage::kMaxListLimit);
-    if (!page.ok()) return page.error().with_context("folding the views");
-    for (const auto& event : page->events()) {
-      for (auto& f : folded) {
-        if (f.failed_at != 0 || event.idx() <= f.from_idx) continue;
-        try {
-          views.apply(f.kind, event);
-        } catch (const std::exception& ex) {
-          f.failed_at = event.idx();
-          f.error = ex.what();
-        }
-      }
+  std::array<storage::PageArena, 2> arenas;
+  EventPage* page = nullptr;
+  if (since < *last) {
+    page = arenas[0].fresh();
+    if (auto read = log.list_events_into(since, all, storage::kMaxListLimit, page); !read.ok()) {
+      return read.error().with_context("folding the views");
     }
+  }
+  for (size_t turn = 1; page != nullptr; ++turn) {
+    worker.start([&views, page, &on_worker] { fold_page(views, *page, on_worker); });
     report.events += page->events_size();
     since = page->next_idx();
-    more = page->has_more();
+    EventPage* next = nullptr;
+    Status read = ok_status();
+    if (page->has_more()) {
+      next = arenas[turn % 2].fresh();
+      read = log.list_events_into(since, all, storage::kMaxListLimit, next);
+    }
+    fold_page(views, *page, on_this_thread);
+    worker.wait();
+    if (!read.ok()) return read.error().with_context("folding the views");
+    page = next;
     if (progress) progress(since, *last);
   }
 
+  std::vector<Prepared> prepared(folded.size());
+  std::atomic<size_t> next_view{0};
+  auto prepare_views = [&] {
+    for (size_t i; (i = next_view++) < folded.size();) {
+      if (folded[i].failed_at == 0) prepared[i] = prepare(views, folded[i].kind, since);
+    }
+  };
+  worker.start(prepare_views);
+  prepare_views();
+  worker.wait();
+
   report.views.set_last_idx(since);
-  for (const auto& f : folded) {
+  for (size_t i = 0; i < folded.size(); ++i) {
+    const Folded& f = folded[i];
     ViewStatus* status = report.views.add_views();
     status->set_view(projections::view_name(f.kind));
     if (f.failed_at != 0) {
@@ -89,24 +219,18 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
       status->set_last_error("idx " + std::to_string(f.failed_at) + ": " + f.error);
       continue;
     }
-    storage::Snapshot snapshot;
-    storage::Snapshot answers;  // projections/stored_answers.h: saved after the snapshot
-    AllViews::with_view(views, f.kind, [&](const auto& view) {
-      using View = std::decay_t<decltype(view)>;
-      snapshot = {View::kName, View::kVersion, since, view.serialize()};
-      answers = {projections::answers_name(View::kName), View::kVersion, since,
-                 projections::serialize_answers(view, since)};
-    });
-    report.snapshot_bytes += static_cast<int64_t>(snapshot.data.size());
+    const Prepared& p = prepared[i];
+    if (!p.status.ok()) return p.status.error();
+    report.snapshot_bytes += p.plain_bytes;
     if (since > 0) {
-      for (const auto* s : {&snapshot, &answers}) {
+      for (const auto* s : {&p.snapshot, &p.answers}) {
         if (auto saved = log.save_snapshot(*s); !saved.ok()) {
           return saved.error().with_context("saving the " + s->view + " snapshot");
         }
       }
       status->set_snapshots_written(1);
     }
-    status->set_version(snapshot.version);
+    status->set_version(p.snapshot.version);
     status->set_state(v1::VIEW_HEALTHY);
     status->set_applied_idx(since);
     status->set_snapshot_idx(since);

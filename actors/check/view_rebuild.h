@@ -12,12 +12,14 @@
 //   print(report->views);                                 // ViewsStatus, each HEALTHY
 //
 // The log is read once, a page at a time, from the lowest idx any view needs (each event parsed
-// once, whatever the number of views); memory is the views' state plus one page. A view whose
+// once, whatever the number of views); the next page is read while the views fold this one, on
+// two threads (each view on one of them). Memory is the views' state plus two pages. A view whose
 // fold throws is reported FAILED with the idx, and its snapshot is left as it was; an unreadable
 // snapshot is ignored (that view folds from idx 1).
 //
 // Call these only while holding the log's writer lock (no coordinator runs on the log): a running
-// coordinator keeps its own views. Single-threaded; nothing throws.
+// coordinator keeps its own views. The calling thread owns `log`; a second thread folds views
+// only. Nothing throws.
 #ifndef BEL_ACTORS_CHECK_VIEW_REBUILD_H_
 #define BEL_ACTORS_CHECK_VIEW_REBUILD_H_
 
@@ -34,8 +36,8 @@
 namespace bel::check {
 
 struct ViewRebuildReport {
-  ViewsStatus views;      // one entry per view folded, with last_idx set
-  int64_t events = 0;     // events read
+  ViewsStatus views;   // one entry per view folded, with last_idx set
+  int64_t events = 0;  // events read
   int64_t snapshot_bytes = 0;
 };
 

@@ -258,14 +258,13 @@ class ProjectionActor {
     auto& s = self->state;
     if (s.catching_up) return;
     s.catching_up = true;
-    ListEventsRequest request;
-    request.set_since_idx(s.applied_idx);
-    request.set_limit(s.config.catch_up_page);
     const ViewState started_in = s.state;
     const int64_t started_at = s.applied_idx;
-    self->request(s.deps.reader, detail::kRequestTimeout, list_atom::value, std::move(request))
+    self->request(s.deps.reader, detail::kRequestTimeout, scan_atom::value, s.applied_idx,
+                  static_cast<int32_t>(s.config.catch_up_page))
         .then(
-            [=](const EventPage& page) {
+            [=](const SharedPage& shared) {
+              const EventPage& page = *shared;
               auto& st = self->state;
               st.catching_up = false;
               // A rebuild started meanwhile: this page belongs to the abandoned fold.

@@ -8,6 +8,7 @@
 #include "projections/partition_status_fold.h"
 #include "projections/queries.h"
 #include "storage/checks.h"
+#include "storage/event_page_arena.h"
 
 namespace bel::actors {
 namespace {
@@ -32,6 +33,20 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
         auto page = storage::list_page(*self->state.storage, request);
         if (!page.ok()) return to_caf_error(page.error());
         return std::move(*page);
+      },
+      [=](scan_atom, int64_t since_idx, int32_t limit) -> caf::result<SharedPage> {
+        auto& st = self->state;
+        if (st.options.shared_scans) {
+          auto page = st.options.shared_scans->page(*st.storage, since_idx, limit);
+          if (!page.ok()) return to_caf_error(page.error());
+          return std::move(*page);
+        }
+        auto page = storage::new_shared_page();
+        if (auto read = st.storage->list_events_into(since_idx, EventFilter(), limit, page.get());
+            !read.ok()) {
+          return to_caf_error(read.error());
+        }
+        return SharedPage(std::move(page));
       },
       [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
         auto answer = answer_from_scan(*self->state.storage, query, self->state.options);

@@ -10,14 +10,14 @@
 #ifndef BEL_ACTORS_READ_READER_ACTOR_H_
 #define BEL_ACTORS_READ_READER_ACTOR_H_
 
+#include <caf/all.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <caf/all.hpp>
-
 #include "actors/caf_support.h"
+#include "actors/read/shared_scans.h"
 #include "storage/storage.h"
 
 namespace bel::actors {
@@ -31,6 +31,9 @@ using FallbackActor = caf::typed_actor<caf::replies_to<fallback_atom, Query>::wi
 using ReaderActor = FallbackActor::extend<
     // list_events (SPEC 3.1); errors as the storage's (invalid_argument for bad arguments).
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
+    // The unfiltered events after since_idx, at most limit (1..10000), as a read-only page that
+    // the readers sharing ReaderOptions::shared_scans read once between them (a view's catch-up).
+    caf::replies_to<scan_atom, int64_t, int32_t>::with<SharedPage>,
     // The newest snapshot of (view, version); applied_idx 0 and no data when there is none.
     caf::replies_to<load_atom, std::string, int32_t>::with<ViewSnapshot>,
     // The log's last committed idx.
@@ -39,6 +42,9 @@ using ReaderActor = FallbackActor::extend<
 struct ReaderOptions {
   // Events read per page of a scan.
   int page_size = 10000;
+  // The pages of unfiltered scans this reader shares with others (the views' readers); none:
+  // it reads every page itself.
+  std::shared_ptr<SharedScans> shared_scans;
   // Test seam: called after each page of a fallback scan, on the reader's thread. Never set in
   // production.
   std::function<void()> after_page;
@@ -57,5 +63,8 @@ Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& que
                                      const ReaderOptions& options = {});
 
 }  // namespace bel::actors
+
+// A shared page is only ever sent between actors of one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bel::actors::SharedPage)
 
 #endif  // BEL_ACTORS_READ_READER_ACTOR_H_

@@ -111,6 +111,9 @@ caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderAc
       [=](list_atom, const ListEventsRequest& request) -> caf::result<EventPage> {
         return self->delegate(self->state.real, list_atom::value, request);
       },
+      [=](scan_atom, int64_t since_idx, int32_t limit) -> caf::result<SharedPage> {
+        return self->delegate(self->state.real, scan_atom::value, since_idx, limit);
+      },
       [=](open_atom) {
         auto& st = self->state;
         st.open = true;

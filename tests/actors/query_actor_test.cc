@@ -21,8 +21,8 @@ using count_atom = caf::atom_constant<caf::atom("count")>;
 // A reader that holds every fallback until `open`, then answers each with the partition ref it
 // asked about (from the third `open` on, it answers at once); `count` says how many fallbacks
 // reached it.
-using HeldReader = ReaderActor::extend<caf::reacts_to<open_atom>,
-                                       caf::replies_to<count_atom>::with<int32_t>>;
+using HeldReader =
+    ReaderActor::extend<caf::reacts_to<open_atom>, caf::replies_to<count_atom>::with<int32_t>>;
 
 struct HeldReaderState {
   std::vector<std::pair<Query, caf::typed_response_promise<QueryResult>>> held;
@@ -39,6 +39,9 @@ QueryResult answer_for(const Query& query) {
 HeldReader::behavior_type held_reader(HeldReader::stateful_pointer<HeldReaderState> self) {
   return {
       [](list_atom, const ListEventsRequest&) -> caf::result<EventPage> { return EventPage{}; },
+      [](scan_atom, int64_t, int32_t) -> caf::result<SharedPage> {
+        return SharedPage(std::make_shared<EventPage>());
+      },
       [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
         ++self->state.received;
         if (self->state.opened >= 3) return answer_for(query);
@@ -74,8 +77,7 @@ TEST(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
   QueryActorOptions options;
   options.max_fallbacks_in_flight = 2;
   options.max_waiting_fallbacks = 1;
-  QueryActor query =
-      spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
+  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
 
   auto count = [&] {
     int32_t n = -1;

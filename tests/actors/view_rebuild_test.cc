@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "projections/queries.h"
+#include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
 #include "tests/support/random_stream.h"
 
@@ -74,6 +75,29 @@ TEST(ViewRebuildTest, RebuildWritesSnapshotsEqualToAFullFold) {
   ASSERT_TRUE(one.ok());
   ASSERT_EQ(one->views.views_size(), 1);
   EXPECT_EQ(one->views.views(0).view(), "job_runs");
+}
+
+TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {
+  // Three pages of storage::kMaxListLimit: each is read while the views fold the one before, on
+  // two threads, and the pages take turns on two arenas.
+  const int n = 2 * storage::kMaxListLimit + 3456;
+  const auto events = stream(21, n);
+  auto log = log_with(events);
+  std::vector<int64_t> progress;
+  auto report =
+      rebuild_view_snapshots(*log, {}, [&](int64_t done, int64_t) { progress.push_back(done); });
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(progress,
+            (std::vector<int64_t>{storage::kMaxListLimit, 2 * storage::kMaxListLimit, n}));
+  EXPECT_EQ(report->events, n);
+  expect_snapshots_equal_fold(*log, events);
+  // The stored answers are saved beside each snapshot, at the same idx.
+  for (ViewKind kind : projections::kAllViews) {
+    auto answers = log->load_snapshot(projections::answers_name(projections::view_name(kind)), 2);
+    ASSERT_TRUE(answers.ok());
+    ASSERT_TRUE(answers->has_value()) << projections::view_name(kind);
+    EXPECT_EQ((*answers)->applied_idx, n);
+  }
 }
 
 TEST(ViewRebuildTest, RefreshFoldsOnlyDueViewsFromTheirSnapshots) {

@@ -14,7 +14,10 @@
 #include <tuple>
 #include <vector>
 
+#include "google/protobuf/util/message_differencer.h"
 #include "messages/event_keys.h"
+#include "storage/event_page_arena.h"
+#include "storage/snapshot_codec.h"
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
@@ -585,6 +588,40 @@ TEST_P(StorageConformanceTest, WalkingWithSmallLimitsConcatenatesToTheFullList) 
   }
 }
 
+TEST_P(StorageConformanceTest, ListingIntoAnArenaPageGivesTheSamePages) {
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < 17; ++i) {
+    events.push_back(
+        partition_event("br-" + std::to_string(i % 4),
+                        (i % 2 == 0 ? "data/hit/" : "data/miss/") + std::to_string(i)));
+  }
+  append(events);
+  EventFilter hits;
+  hits.add_partition_patterns("data/hit/*");
+  storage::PageArena arena;
+  for (const EventFilter& filter : {EventFilter{}, hits}) {
+    for (int limit : {1, 5, kMaxListLimit}) {
+      for (int64_t since : {0, 3, 16, 17}) {
+        SCOPED_TRACE(filter.ShortDebugString() + " limit " + std::to_string(limit) + " since " +
+                     std::to_string(since));
+        // Each page on the arena replaces the one before; a shared page has an arena of its own.
+        EventPage* page = arena.fresh();
+        ASSERT_TRUE(log_->list_events_into(since, filter, limit, page).ok());
+        const EventPage expected = list(filter, since, limit);
+        EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*page, expected));
+        auto shared = storage::new_shared_page();
+        ASSERT_TRUE(log_->list_events_into(since, filter, limit, shared.get()).ok());
+        EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*shared, expected));
+      }
+    }
+  }
+  // The arguments are checked as list_events checks them.
+  EventPage* page = arena.fresh();
+  auto bad = log_->list_events_into(0, EventFilter{}, 0, page);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
+}
+
 TEST_P(StorageConformanceTest, NextIdxIsTheLastReturnedIdxOrSinceIdxWhenNone) {
   append({partition_event("br", "a"), partition_event("br", "b"), partition_event("br", "a"),
           partition_event("br", "b")});
@@ -983,6 +1020,24 @@ TEST_P(StorageConformanceTest, SnapshotsAreSavedReplacedAndLoadedByVersion) {
 }
 
 // Backends may store snapshot data compressed (storage/snapshot_codec.h); callers never see it.
+TEST_P(StorageConformanceTest, SnapshotsEncodedByTheCallerLoadAsTheirPlainBytes) {
+  std::string state;
+  for (int i = 0; state.size() < (1u << 20); ++i) state += "ref/" + std::to_string(i % 500) + ";";
+  const std::string looks_encoded = std::string("\0belz", 5) + "not really";
+  for (const std::string& plain : {state, looks_encoded, std::string("v")}) {
+    auto encoded = storage::encode_snapshot_data(plain);
+    ASSERT_TRUE(encoded.ok());
+    storage::Snapshot snapshot{"build_summary", 2, 7, *encoded};
+    snapshot.data_encoded = true;
+    ASSERT_TRUE(log_->save_snapshot(snapshot).ok());
+    auto loaded = log_->load_snapshot("build_summary", 2);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    ASSERT_TRUE(loaded->has_value());
+    EXPECT_TRUE((*loaded)->data == plain) << (*loaded)->data.size() << " bytes";
+    EXPECT_FALSE((*loaded)->data_encoded);
+  }
+}
+
 TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
   std::string repetitive;  // like a view state: the same refs and ids again and again
   for (int i = 0; repetitive.size() < (2u << 20); ++i) {
