@@ -13,7 +13,7 @@ namespace {
 // events' parsing left), which cost as much as the parsing. A page of 10,000 events takes a few
 // MB, so about twenty blocks.
 constexpr size_t kBlockBytes = 256 << 10;
-constexpr size_t kPooledBlocks = 128;  // 32 MiB kept for reuse at most
+constexpr size_t kPooledBlocks = 64;  // 16 MiB kept for reuse at most
 
 struct BlockPool {
   std::mutex mu;

@@ -6,7 +6,6 @@
 
 #include "messages/filter_match.h"
 #include "storage/checks.h"
-#include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 
@@ -122,15 +121,8 @@ Status MemoryStorage::write_meta(const std::string& key, const std::string& valu
 
 Status MemoryStorage::save_snapshot(const Snapshot& snapshot) {
   BEL_RETURN_IF_ERROR(check_writable("save_snapshot"));
-  Snapshot kept = snapshot;
-  if (kept.data_encoded) {  // kept plain: load_snapshot returns plain bytes
-    auto plain = decode_snapshot_data(std::move(kept.data));
-    if (!plain.ok()) return plain.error().with_context(uri() + ": snapshot " + snapshot.view);
-    kept.data = std::move(*plain);
-    kept.data_encoded = false;
-  }
   std::lock_guard<std::mutex> lock(log_->mu);
-  log_->snapshots[{snapshot.view, snapshot.version}] = std::move(kept);
+  log_->snapshots[{snapshot.view, snapshot.version}] = snapshot;
   return ok_status();
 }
 

@@ -362,8 +362,11 @@ Status PostgresStorage::write_meta(const std::string& key, const std::string& va
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only) return read_only_error(uri(), "save_snapshot");
-  auto stored = snapshot_bytes_to_store(uri(), snapshot);  // compressed (snapshot_codec.h)
-  if (!stored.ok()) return stored.error();
+  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
+  if (!stored.ok()) {
+    return stored.error().with_context(
+        fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));
+  }
   auto r = db_.exec(
       "INSERT INTO snapshots(view, version, applied_idx, data) VALUES($1, $2, $3, $4) "
       "ON CONFLICT (view, version) DO UPDATE SET applied_idx = excluded.applied_idx, "

@@ -46,17 +46,8 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
   }
   out.resize(kHeaderSize + written);
   if (plain_ok && out.size() >= data.size()) return std::string(data);
+  out.shrink_to_fit();  // it was sized for the worst case: as large as the data
   return out;
-}
-
-Result<std::string> snapshot_bytes_to_store(const std::string& uri, const Snapshot& snapshot) {
-  if (snapshot.data_encoded) return snapshot.data;
-  auto stored = encode_snapshot_data(snapshot.data);
-  if (!stored.ok()) {
-    return stored.error().with_context(
-        fmt::format("{}: snapshot {} v{}", uri, snapshot.view, snapshot.version));
-  }
-  return stored;
 }
 
 Result<std::string> decode_snapshot_data(std::string stored) {

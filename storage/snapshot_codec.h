@@ -26,7 +26,6 @@
 #include <string_view>
 
 #include "messages/error.h"
-#include "storage/storage.h"
 
 namespace bel::storage {
 
@@ -37,10 +36,6 @@ inline constexpr int kSnapshotCompressionLevel = 3;
 // The bytes to store for snapshot data `data`. Errors: internal only when zlib finds no memory
 // and `data` starts with the magic (any other data is then stored as it is).
 Result<std::string> encode_snapshot_data(std::string_view data);
-
-// The bytes to store for `snapshot`: its data as it is when data_encoded, else encoded. Errors:
-// encode_snapshot_data's, in context (the log's `uri`, the view and version).
-Result<std::string> snapshot_bytes_to_store(const std::string& uri, const Snapshot& snapshot);
 
 // The snapshot data `stored` holds. Errors: storage_corrupt when `stored` carries the magic
 // but its header is cut short, its zlib stream does not inflate, or it inflates to another

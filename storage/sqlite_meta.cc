@@ -54,8 +54,11 @@ Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only && !options().snapshots_only) {
     return read_only_error(uri(), "save_snapshot");
   }
-  auto stored = snapshot_bytes_to_store(uri(), snapshot);  // compressed (snapshot_codec.h)
-  if (!stored.ok()) return stored.error();
+  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
+  if (!stored.ok()) {
+    return stored.error().with_context(
+        fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));
+  }
   return write_once(save_snapshot_,
                     "INSERT OR REPLACE INTO snapshots(view, version, applied_idx, data)"
                     " VALUES(?, ?, ?, ?)",

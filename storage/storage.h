@@ -59,10 +59,6 @@ struct Snapshot {
   int version = 0;
   int64_t applied_idx = 0;
   std::string data;
-  // save_snapshot: `data` is already encode_snapshot_data's output (snapshot_codec.h), compressed
-  // by the caller off the storage's thread; it is stored as it is. load_snapshot always returns
-  // the plain bytes (false).
-  bool data_encoded = false;
 };
 
 class Storage {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -14,7 +13,6 @@
 
 #include "projections/stored_answers.h"
 #include "storage/event_page_arena.h"
-#include "storage/snapshot_codec.h"
 
 namespace bel::check {
 namespace {
@@ -116,44 +114,38 @@ void fold_page(AllViews& views, const EventPage& page, const std::vector<Folded*
   }
 }
 
-// What is saved for a folded view: its snapshot and its stored answers, the data already
-// encoded; the view's state is released once they are made.
-struct Prepared {
+// Saves the snapshot and the stored answers (projections/stored_answers.h) of view `kind` as of
+// `idx`, and releases the view's state once they are made; `plain_bytes` grows by the
+// snapshot's size before encoding.
+Status save_and_release(storage::Storage& log, AllViews& views, ViewKind kind, int64_t idx,
+                        int64_t* plain_bytes) {
   storage::Snapshot snapshot;
-  storage::Snapshot answers;  // projections/stored_answers.h: saved after the snapshot
-  int64_t plain_bytes = 0;
-  Status status = ok_status();
-};
-
-Prepared prepare(AllViews& views, ViewKind kind, int64_t idx) {
-  Prepared out;
+  storage::Snapshot answers;  // saved after the snapshot
   AllViews::with_view(views, kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
-    out.snapshot = {View::kName, View::kVersion, idx, view.serialize()};
-    out.answers = {projections::answers_name(View::kName), View::kVersion, idx,
-                   projections::serialize_answers(view, idx)};
-    view = View();  // released here, on this thread, rather than all at the end
+    snapshot = {View::kName, View::kVersion, idx, view.serialize()};
+    answers = {projections::answers_name(View::kName), View::kVersion, idx,
+               projections::serialize_answers(view, idx)};
+    view = View();
   });
-  out.plain_bytes = static_cast<int64_t>(out.snapshot.data.size());
-  for (auto* s : {&out.snapshot, &out.answers}) {
-    auto encoded = storage::encode_snapshot_data(s->data);
-    if (!encoded.ok()) {
-      out.status = encoded.error().with_context("encoding the " + s->view + " snapshot");
-      return out;
+  *plain_bytes += static_cast<int64_t>(snapshot.data.size());
+  if (idx == 0) return ok_status();
+  for (const auto* s : {&snapshot, &answers}) {
+    if (auto saved = log.save_snapshot(*s); !saved.ok()) {
+      return saved.error().with_context("saving the " + s->view + " snapshot");
     }
-    s->data = std::move(*encoded);
-    s->data_encoded = true;
   }
-  return out;
+  return ok_status();
 }
 
 // Reads the log from the lowest from_idx, applies each event to the views behind it, and saves
 // the snapshot of every view that did not fail.
-//  - The fold: two pages in turn, the next read (and parsed) while the views fold this one, the
-//    job_runs view on this thread and the others on the worker (each view is folded by one
-//    thread only: projections/ is single-threaded per object).
-//  - The saves: both threads serialize, encode and release the views, taking them in turn; this
-//    thread then writes them (the log has one owner).
+//  - The fold: two pages in turn, the next read (and parsed) on this thread while the views
+//    fold this one: job_runs here, the three others on the worker (each view is folded by one
+//    thread only: projections/ is single-threaded per object). Reading a page costs about as
+//    much as folding job_runs, the costliest view.
+//  - The saves: one view at a time, each released once saved, so that memory holds the views
+//    plus one view's bytes (serializing two at once on two threads took ~40 MB more).
 Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                                         std::vector<Folded> folded, const FoldProgress& progress) {
   ViewRebuildReport report;
@@ -165,6 +157,8 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   }
   int64_t since = folded.front().from_idx;
   for (const auto& f : folded) since = std::min(since, f.from_idx);
+  // job_runs, the costliest view to fold, on this thread with the reading of the next page
+  // (about as costly); the three others on the worker.
   std::vector<Folded*> on_worker, on_this_thread;
   for (auto& f : folded) {
     (f.kind == ViewKind::job_runs ? on_this_thread : on_worker).push_back(&f);
@@ -197,20 +191,10 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     if (progress) progress(since, *last);
   }
 
-  std::vector<Prepared> prepared(folded.size());
-  std::atomic<size_t> next_view{0};
-  auto prepare_views = [&] {
-    for (size_t i; (i = next_view++) < folded.size();) {
-      if (folded[i].failed_at == 0) prepared[i] = prepare(views, folded[i].kind, since);
-    }
-  };
-  worker.start(prepare_views);
-  prepare_views();
-  worker.wait();
-
+  // The views that did not fail, one at a time (memory holds the views and one view's bytes).
   report.views.set_last_idx(since);
-  for (size_t i = 0; i < folded.size(); ++i) {
-    const Folded& f = folded[i];
+  std::vector<const Folded*> healthy;
+  for (const auto& f : folded) {
     ViewStatus* status = report.views.add_views();
     status->set_view(projections::view_name(f.kind));
     if (f.failed_at != 0) {
@@ -219,22 +203,18 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
       status->set_last_error("idx " + std::to_string(f.failed_at) + ": " + f.error);
       continue;
     }
-    const Prepared& p = prepared[i];
-    if (!p.status.ok()) return p.status.error();
-    report.snapshot_bytes += p.plain_bytes;
-    if (since > 0) {
-      for (const auto* s : {&p.snapshot, &p.answers}) {
-        if (auto saved = log.save_snapshot(*s); !saved.ok()) {
-          return saved.error().with_context("saving the " + s->view + " snapshot");
-        }
-      }
-      status->set_snapshots_written(1);
-    }
-    status->set_version(p.snapshot.version);
+    AllViews::with_view(views, f.kind, [&](const auto& view) {
+      status->set_version(std::decay_t<decltype(view)>::kVersion);
+    });
     status->set_state(v1::VIEW_HEALTHY);
     status->set_applied_idx(since);
     status->set_snapshot_idx(since);
     status->set_applies(since - f.from_idx);
+    if (since > 0) status->set_snapshots_written(1);
+    healthy.push_back(&f);
+  }
+  for (const Folded* f : healthy) {
+    BEL_RETURN_IF_ERROR(save_and_release(log, views, f->kind, since, &report.snapshot_bytes));
   }
   return report;
 }

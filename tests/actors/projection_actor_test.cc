@@ -241,7 +241,9 @@ class ProjectionActorTest : public ::testing::Test {
         views, kind, [&](const auto& v) { version = std::decay_t<decltype(v)>::kVersion; });
     auto saved = log->load_snapshot(projections::answers_name(name), version);
     EXPECT_TRUE(saved.ok() && *saved) << "no stored answers beside the " << name << " snapshot";
-    if (garbage_snapshot) EXPECT_TRUE(log->save_snapshot({name, version, last, "garbage"}).ok());
+    if (garbage_snapshot) {
+      EXPECT_TRUE(log->save_snapshot({name, version, last, "garbage"}).ok());
+    }
     ReaderActor view_reader = reader_of(*log);
     ReaderActor scan = reader_of(*log);
     *storage = storage_actor_of(std::move(log));
@@ -252,7 +254,7 @@ class ProjectionActorTest : public ::testing::Test {
       view_reader = caf::actor_cast<ReaderActor>(*gate);
     }
     return keep(spawn_view_actor(
-        *system_, kind, ViewDeps{*storage, view_reader, caf::actor_cast<FallbackActor>(scan)},
+        *system_, kind, ViewDeps{*storage, view_reader, caf::actor_cast<FallbackActor>(scan), {}},
         config));
   }
 
@@ -307,7 +309,7 @@ TEST_F(ProjectionActorTest, GapIsFilledFromLogWithoutSkippingOrDoubleApplying) {
   ViewActorConfig config = test_view_config();
   config.catch_up_page = 7;  // the gap takes many pages
   ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
-      *system_, ViewDeps{quiet, view_reader, caf::actor_cast<FallbackActor>(scan)}, config));
+      *system_, ViewDeps{quiet, view_reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
   wait_for(view, [](const ViewStatus& s) { return s.state() == v1::VIEW_HEALTHY; });
   QueryComparer compare("seed 71");
 
@@ -369,7 +371,8 @@ TEST_F(ProjectionActorTest, EventsCommittedWhileLoadingTheSnapshotAreNotLost) {
   auto gate = keep(system_->spawn(gated_reader, real_reader));
   ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
       *system_,
-      ViewDeps{storage, caf::actor_cast<ReaderActor>(gate), caf::actor_cast<FallbackActor>(scan)},
+      ViewDeps{
+          storage, caf::actor_cast<ReaderActor>(gate), caf::actor_cast<FallbackActor>(scan), {}},
       test_view_config()));
   // The view has started (so its subscription is in the storage actor's mailbox) and is loading.
   EXPECT_EQ(status(view).state(), v1::VIEW_LOADING);
@@ -404,7 +407,7 @@ TEST_F(ProjectionActorTest, ThrowingViewFailsFallsBackAndRebuildHeals) {
   flaky().throw_at = kThrowAt;
   flaky().armed = true;
   ViewActor view = keep(spawn_projection_actor<FlakyPartitionView>(
-      *system_, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(query)},
+      *system_, ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(query), {}},
       test_view_config()));
   self()->send(query, set_atom::value,
                static_cast<int32_t>(projections::ViewKind::partition_status), view);

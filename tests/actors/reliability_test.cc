@@ -2,6 +2,9 @@
 // R7 one writer per log file (start_coordinator takes the lock), R5 the pending limit (events and
 // bytes, refused at once, nothing acknowledged lost) and R9 every request answered when an actor
 // fails or the log is being reopened.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -9,13 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
+#include "actors/client/session.h"
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
-#include "actors/client/session.h"
 #include "actors/supervisor.h"
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
@@ -91,7 +90,7 @@ TEST_F(ReliabilityTest, ASecondCoordinatorOnTheSameFileIsRefusedWhateverPathName
   ASSERT_TRUE(first.ok()) << first.error().to_string();
   std::filesystem::create_symlink(path, tmp_.path() + "/link.db");
   std::filesystem::create_hard_link(path, tmp_.path() + "/hard.db");
-  for (const std::string& name : {"link.db", "hard.db", "c.db"}) {
+  for (const std::string name : {"link.db", "hard.db", "c.db"}) {
     const std::string uri = "sqlite://" + tmp_.path() + "/" + name;
     auto second = start(uri);
     ASSERT_FALSE(second.ok()) << uri << ": a second coordinator started on a written log";
@@ -182,9 +181,10 @@ TEST_F(ReliabilityTest, ExcessAppendsAreRefusedAtOnceWhileTheStorageIsBusy) {
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, ErrorCode::overloaded);
   gate.set_value();
-  self->receive([&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 60); },
-                [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); },
-                caf::after(kTimeout) >> [] { ADD_FAILURE() << "the admitted batch got no answer"; });
+  self->receive(
+      [&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 60); },
+      [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); },
+      caf::after(kTimeout) >> [] { ADD_FAILURE() << "the admitted batch got no answer"; });
   auto s = stats(*api);
   EXPECT_EQ(s.last_idx(), 60);
   EXPECT_EQ(s.overloaded(), 2);
@@ -227,10 +227,11 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
                 ADD_FAILURE() << caf::to_string(e);
               }
             },
-            caf::after(kTimeout) >> [&] {
-              ++other;
-              ADD_FAILURE() << "no answer: a client would have timed out";
-            });
+            caf::after(kTimeout) >>
+                [&] {
+                  ++other;
+                  ADD_FAILURE() << "no answer: a client would have timed out";
+                });
       }
     });
   }
@@ -239,7 +240,8 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
   EXPECT_EQ(other, 0);
   EXPECT_GT(acked, 0);
   auto s = stats(*api);
-  EXPECT_LE(s.peak_pending_bytes(), static_cast<int64_t>(options.supervisor.storage.max_pending_bytes));
+  EXPECT_LE(s.peak_pending_bytes(),
+            static_cast<int64_t>(options.supervisor.storage.max_pending_bytes));
   EXPECT_GT(s.peak_pending_bytes(), 0);
   EXPECT_EQ(s.pending_bytes(), 0);
   EXPECT_EQ(s.last_idx(), acked_events.load());  // every acked event stored, nothing else
@@ -271,14 +273,13 @@ TEST_F(ReliabilityTest, AStorageThatThrowsAnswersEveryPendingAppend) {
   }
   int failed_by_throw = 0;
   for (int i = 0; i < kAppends; ++i) {
-    self->receive(
-        [&](const AppendAcks&) { ADD_FAILURE() << "acked although every commit throws"; },
-        [&](const caf::error& e) {
-          const Error err = from_caf_error(e);
-          EXPECT_EQ(err.code, ErrorCode::storage_unavailable) << err.to_string();
-          if (contains(err.message, "injected throw")) ++failed_by_throw;
-        },
-        caf::after(kTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
+    self->receive([&](const AppendAcks&) { ADD_FAILURE() << "acked although every commit throws"; },
+                  [&](const caf::error& e) {
+                    const Error err = from_caf_error(e);
+                    EXPECT_EQ(err.code, ErrorCode::storage_unavailable) << err.to_string();
+                    if (contains(err.message, "injected throw")) ++failed_by_throw;
+                  },
+                  caf::after(kTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
   }
   EXPECT_GT(failed_by_throw, 0);
   // memory:// cannot be reopened: later appends are refused at once, queries still answer.

@@ -17,7 +17,6 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "messages/event_keys.h"
 #include "storage/event_page_arena.h"
-#include "storage/snapshot_codec.h"
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
@@ -1020,24 +1019,6 @@ TEST_P(StorageConformanceTest, SnapshotsAreSavedReplacedAndLoadedByVersion) {
 }
 
 // Backends may store snapshot data compressed (storage/snapshot_codec.h); callers never see it.
-TEST_P(StorageConformanceTest, SnapshotsEncodedByTheCallerLoadAsTheirPlainBytes) {
-  std::string state;
-  for (int i = 0; state.size() < (1u << 20); ++i) state += "ref/" + std::to_string(i % 500) + ";";
-  const std::string looks_encoded = std::string("\0belz", 5) + "not really";
-  for (const std::string& plain : {state, looks_encoded, std::string("v")}) {
-    auto encoded = storage::encode_snapshot_data(plain);
-    ASSERT_TRUE(encoded.ok());
-    storage::Snapshot snapshot{"build_summary", 2, 7, *encoded};
-    snapshot.data_encoded = true;
-    ASSERT_TRUE(log_->save_snapshot(snapshot).ok());
-    auto loaded = log_->load_snapshot("build_summary", 2);
-    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
-    ASSERT_TRUE(loaded->has_value());
-    EXPECT_TRUE((*loaded)->data == plain) << (*loaded)->data.size() << " bytes";
-    EXPECT_FALSE((*loaded)->data_encoded);
-  }
-}
-
 TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
   std::string repetitive;  // like a view state: the same refs and ids again and again
   for (int i = 0; repetitive.size() < (2u << 20); ++i) {
