@@ -52,8 +52,7 @@ struct SupervisorState {
   std::array<ViewActor, kViewCount> views;
   SnapshotStore snapshots;  // empty: the views write snapshots through the storage actor
   // The pages the views' readers share (reader_actor.h, scan_atom).
-  std::shared_ptr<SharedScans> view_scans =
-      std::make_shared<SharedScans>(static_cast<int>(kViewCount));
+  std::shared_ptr<SharedScans> view_scans = std::make_shared<SharedScans>();
   RestartHistory storage_restarts;
   RestartHistory query_restarts;
   std::array<RestartHistory, kViewCount> view_restarts;

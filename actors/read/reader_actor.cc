@@ -16,6 +16,7 @@ namespace {
 struct ReaderState {
   std::unique_ptr<storage::Storage> storage;
   ReaderOptions options;
+  std::unique_ptr<SharedScans::Member> shared;  // when options.shared_scans is set
   static inline const char* name = "bel.reader";
 };
 
@@ -26,6 +27,9 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
                                         ReaderOptions options) {
   self->state.storage = std::move(*storage);
   self->state.options = std::move(options);
+  if (self->state.options.shared_scans) {
+    self->state.shared = std::make_unique<SharedScans::Member>(self->state.options.shared_scans);
+  }
   // It parks nothing: a throw answers the request being handled (R9).
   answer_on_failure(self, ErrorCode::internal, "a reader actor", [](const caf::error&) {});
   return {
@@ -36,8 +40,8 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
       },
       [=](scan_atom, int64_t since_idx, int32_t limit) -> caf::result<SharedPage> {
         auto& st = self->state;
-        if (st.options.shared_scans) {
-          auto page = st.options.shared_scans->page(*st.storage, since_idx, limit);
+        if (st.shared) {
+          auto page = st.shared->page(*st.storage, since_idx, limit);
           if (!page.ok()) return to_caf_error(page.error());
           return std::move(*page);
         }

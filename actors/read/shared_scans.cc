@@ -7,8 +7,22 @@
 
 namespace bel::actors {
 
-SharedScans::SharedScans(int sharers, size_t kept)
-    : sharers_(std::max(1, sharers)), kept_(std::max<size_t>(1, kept)) {}
+SharedScans::Member::Member(std::shared_ptr<SharedScans> scans) : scans_(std::move(scans)) {
+  std::lock_guard<std::mutex> lock(scans_->mu_);
+  id_ = scans_->next_member_++;
+  scans_->members_[id_] = Scanning{};
+}
+
+SharedScans::Member::~Member() {
+  std::lock_guard<std::mutex> lock(scans_->mu_);
+  scans_->members_.erase(id_);
+  scans_->prune();
+}
+
+Result<SharedPage> SharedScans::Member::page(storage::Storage& storage, int64_t since_idx,
+                                             int limit) {
+  return scans_->page(id_, storage, since_idx, limit);
+}
 
 SharedScans::Entry* SharedScans::find(int64_t since_idx, int limit) {
   for (auto& e : entries_) {
@@ -17,19 +31,37 @@ SharedScans::Entry* SharedScans::find(int64_t since_idx, int limit) {
   return nullptr;
 }
 
-void SharedScans::forget(int64_t since_idx, int limit) {
+void SharedScans::prune() {
+  auto wanted = [this](const Entry& e) {
+    if (!e.page) return true;  // being read
+    for (const auto& [id, m] : members_) {
+      if (m.scanning && m.since_idx < e.since_idx) return true;
+    }
+    return false;
+  };
   entries_.erase(
-      std::remove_if(entries_.begin(), entries_.end(),
-                     [&](const Entry& e) { return e.since_idx == since_idx && e.limit == limit; }),
+      std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return !wanted(e); }),
       entries_.end());
+  size_t ready = 0;
+  for (const auto& e : entries_) ready += e.page ? 1 : 0;
+  for (auto it = entries_.begin(); ready > kept_ && it != entries_.end();) {
+    if (it->page) {
+      it = entries_.erase(it);
+      --ready;
+    } else {
+      ++it;
+    }
+  }
 }
 
-Result<SharedPage> SharedScans::page(storage::Storage& storage, int64_t since_idx, int limit) {
+Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int64_t since_idx,
+                                     int limit) {
   {
     std::unique_lock<std::mutex> lock(mu_);
+    members_[member] = Scanning{since_idx, true};
     Entry* entry = find(since_idx, limit);
-    // Another reader is reading this page: wait for it. When it is not kept after all (the
-    // log's end, or an error), the entry is gone and this reader reads for itself.
+    // Another member is reading this page: wait for it. When it is not kept after all (the
+    // log's end, or an error), the entry is gone and this member reads for itself.
     while (entry != nullptr && !entry->page) {
       read_done_.wait(lock);
       entry = find(since_idx, limit);
@@ -37,34 +69,39 @@ Result<SharedPage> SharedScans::page(storage::Storage& storage, int64_t since_id
     if (entry != nullptr) {
       SharedPage page = entry->page;
       ++shares_;
-      if (++entry->handed_out >= sharers_) forget(since_idx, limit);
+      prune();  // this member has passed it
       return page;
     }
-    entries_.push_back(Entry{since_idx, limit, nullptr, 1});
+    entries_.push_back(Entry{since_idx, limit, nullptr});
   }
 
   auto page = storage::new_shared_page();
-  const EventFilter all;
-  Status read = storage.list_events_into(since_idx, all, limit, page.get());
+  Status read = ok_status();
+  try {
+    read = storage.list_events_into(since_idx, EventFilter(), limit, page.get());
+  } catch (...) {  // the entry must not stay "being read": the others would wait forever
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const Entry& e) {
+                                    return e.since_idx == since_idx && e.limit == limit;
+                                  }),
+                   entries_.end());
+    read_done_.notify_all();
+    throw;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ++reads_;
-  Entry* entry = find(since_idx, limit);
-  if (!read.ok() || !page->has_more() || sharers_ == 1) {
-    forget(since_idx, limit);
-  } else if (entry != nullptr) {
-    entry->page = page;
-    // Beyond `kept`, the oldest pages that are not being read go.
-    size_t ready = 0;
-    for (const auto& e : entries_) ready += e.page ? 1 : 0;
-    for (auto it = entries_.begin(); ready > kept_ && it != entries_.end();) {
-      if (it->page) {
-        it = entries_.erase(it);
-        --ready;
-      } else {
-        ++it;
-      }
-    }
+  const bool at_end = !read.ok() || !page->has_more();
+  if (at_end) members_[member].scanning = false;
+  for (auto& e : entries_) {
+    if (e.since_idx == since_idx && e.limit == limit && !e.page) e.page = page;
   }
+  if (at_end) {  // never kept: later commits may extend it
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const Entry& e) { return e.page == page; }),
+                   entries_.end());
+  }
+  prune();
   read_done_.notify_all();
   if (!read.ok()) return read.error();
   return SharedPage(std::move(page));
@@ -78,6 +115,13 @@ int64_t SharedScans::reads() const {
 int64_t SharedScans::shares() const {
   std::lock_guard<std::mutex> lock(mu_);
   return shares_;
+}
+
+size_t SharedScans::kept() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& e : entries_) n += e.page ? 1 : 0;
+  return n;
 }
 
 }  // namespace bel::actors

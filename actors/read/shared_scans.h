@@ -3,22 +3,24 @@
 // same pages one after another; each page is then read and parsed once, by whichever reader asks
 // first, and handed to the others as it is (an immutable page on an arena of its own).
 //
-//   auto scans = std::make_shared<SharedScans>(/*sharers=*/4);
-//   ReaderOptions options;
-//   options.shared_scans = scans;  // every view's reader
-//   auto page = scans->page(storage, since_idx, limit);  // what the reader does for scan_atom
+//   auto scans = std::make_shared<SharedScans>();
+//   SharedScans::Member member(scans);             // one per reader (ReaderOptions::shared_scans)
+//   auto page = member.page(storage, since_idx, limit);  // what the reader does for scan_atom
 //
-// Only full pages are kept (has_more: events follow them), since nothing can change them any
-// more; a page at the log's end is read by each reader that asks. A kept page goes once every
-// sharer has had it, or when newer pages push it out (at most `kept` stay).
+// A page is kept only while another member is scanning from before it (it may still ask for
+// it), at most `kept` pages, and only a full page (has_more: events follow it), whose content can
+// no longer change; a page at the log's end is read by each member that asks. A member scans from
+// its first request until it gets a page at the log's end (or an error), or leaves. So once every
+// view has caught up, nothing is kept.
 //
-// Thread-safety: every member may be called from any thread (readers are detached actors).
+// Thread-safety: every member may be used from its own thread (readers are detached actors).
 #ifndef BEL_ACTORS_READ_SHARED_SCANS_H_
 #define BEL_ACTORS_READ_SHARED_SCANS_H_
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -33,33 +35,53 @@ using SharedPage = std::shared_ptr<const EventPage>;
 
 class SharedScans {
  public:
-  // `sharers`: how many readers ask for the same pages (the views); `kept`: pages kept at most.
-  explicit SharedScans(int sharers, size_t kept = 4);
+  explicit SharedScans(size_t kept = 4) : kept_(kept) {}
 
-  // The events after `since_idx`, at most `limit` (1..10000), unfiltered: a page another reader
-  // read, or is reading now (then it waits for it), else one read from `storage`. Errors are
-  // the storage's.
-  Result<SharedPage> page(storage::Storage& storage, int64_t since_idx, int limit);
+  // One reader's membership: joins on construction, leaves on destruction.
+  class Member {
+   public:
+    explicit Member(std::shared_ptr<SharedScans> scans);
+    ~Member();
+    Member(const Member&) = delete;
+    Member& operator=(const Member&) = delete;
 
-  // Pages read from storage and pages handed out from the kept ones, for tests and stats.
+    // The events after `since_idx`, at most `limit` (1..10000), unfiltered: a page another
+    // member read, or is reading now (then it waits for it), else one read from `storage`.
+    // Errors are the storage's.
+    Result<SharedPage> page(storage::Storage& storage, int64_t since_idx, int limit);
+
+   private:
+    std::shared_ptr<SharedScans> scans_;
+    int id_;
+  };
+
+  // Pages read from storage, pages handed out from the kept ones, and pages kept now.
   int64_t reads() const;
   int64_t shares() const;
+  size_t kept() const;
 
  private:
   struct Entry {
     int64_t since_idx;
     int limit;
-    SharedPage page;     // empty while its reader reads it
-    int handed_out = 0;  // to how many readers
+    SharedPage page;  // empty while its reader reads it
   };
-  Entry* find(int64_t since_idx, int limit);
-  void forget(int64_t since_idx, int limit);
+  struct Scanning {
+    int64_t since_idx = 0;  // of its last request
+    bool scanning = false;
+  };
 
-  const int sharers_;
+  Result<SharedPage> page(int member, storage::Storage& storage, int64_t since_idx, int limit);
+  Entry* find(int64_t since_idx, int limit);
+  // Drops the pages no scanning member stands before, then the oldest beyond kept_. Holds mu_.
+  void prune();
+
   const size_t kept_;
   mutable std::mutex mu_;
   std::condition_variable read_done_;
   std::deque<Entry> entries_;  // oldest first
+  std::map<int, Scanning> members_;
+  int next_member_ = 0;
   int64_t reads_ = 0;
   int64_t shares_ = 0;
 };

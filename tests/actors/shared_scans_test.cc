@@ -45,57 +45,83 @@ class SharedScansTest : public ::testing::Test {
   int next_ = 0;
 };
 
-TEST_F(SharedScansTest, EachSharerGetsTheSamePageReadOnce) {
-  SharedScans scans(/*sharers=*/3);
-  std::vector<SharedPage> pages;
-  for (int reader = 0; reader < 3; ++reader) {
-    auto page = scans.page(*log_, 0, 10);
-    ASSERT_TRUE(page.ok());
-    pages.push_back(*page);
-  }
-  EXPECT_EQ(scans.reads(), 1);
-  EXPECT_EQ(scans.shares(), 2);
-  EXPECT_EQ(pages[0].get(), pages[2].get());
-  EXPECT_EQ(idxs(pages[1]), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
-  EXPECT_TRUE(pages[0]->has_more());
-  // Every sharer had it: a fourth asker reads it again.
-  ASSERT_TRUE(scans.page(*log_, 0, 10).ok());
-  EXPECT_EQ(scans.reads(), 2);
+TEST_F(SharedScansTest, APageIsKeptForTheMembersScanningBehindIt) {
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member fast(scans), slow(scans);
+  // Both start at idx 0: the first page is read by each, since neither scanned when the other
+  // read it.
+  ASSERT_TRUE(slow.page(*log_, 0, 10).ok());
+  ASSERT_TRUE(fast.page(*log_, 0, 10).ok());
+  EXPECT_EQ(scans->reads(), 2);
+  // The fast one reads on; the slow one, still behind, gets the same page without a read.
+  auto ahead = fast.page(*log_, 10, 10);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(scans->kept(), 1u);
+  auto behind = slow.page(*log_, 10, 10);
+  ASSERT_TRUE(behind.ok());
+  EXPECT_EQ(behind->get(), ahead->get());
+  EXPECT_EQ(idxs(*behind), (std::vector<int64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
+  EXPECT_EQ(scans->reads(), 3);
+  EXPECT_EQ(scans->shares(), 1);
+  EXPECT_EQ(scans->kept(), 0u);  // nobody stands before it any more
 }
 
-TEST_F(SharedScansTest, APageAtTheLogsEndIsReadByEachAsker) {
-  SharedScans scans(/*sharers=*/2);
-  auto first = scans.page(*log_, 20, 10);  // idx 21..25: nothing follows yet
+TEST_F(SharedScansTest, APageAtTheLogsEndIsNeverKeptAndEndsTheScan) {
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member a(scans), b(scans);
+  ASSERT_TRUE(b.page(*log_, 0, 10).ok());  // b scans from idx 0
+  auto first = a.page(*log_, 20, 10);      // idx 21..25: nothing follows yet
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE((*first)->has_more());
+  EXPECT_EQ(scans->kept(), 0u);
   append(3);
-  auto second = scans.page(*log_, 20, 10);
+  auto second = b.page(*log_, 20, 10);
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(scans.reads(), 2);
+  EXPECT_EQ(scans->reads(), 3);
   EXPECT_EQ(idxs(*second), (std::vector<int64_t>{21, 22, 23, 24, 25, 26, 27, 28}));
+  // Both reached the end: what a scan behind would have needed is no longer kept.
+  ASSERT_TRUE(a.page(*log_, 0, 5).ok());
+  ASSERT_TRUE(a.page(*log_, 5, 5).ok());
+  EXPECT_EQ(scans->kept(), 0u);
 }
 
-TEST_F(SharedScansTest, DifferentRangesAreDifferentPagesAndOnlyTheNewestAreKept) {
-  SharedScans scans(/*sharers=*/2, /*kept=*/2);
-  for (int64_t since : {0, 5, 10}) ASSERT_TRUE(scans.page(*log_, since, 5).ok());
-  EXPECT_EQ(scans.reads(), 3);
-  // since 0 was pushed out by the two newer pages; 5 and 10 are still kept.
-  auto again = scans.page(*log_, 10, 5);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(idxs(*again), (std::vector<int64_t>{11, 12, 13, 14, 15}));
-  ASSERT_TRUE(scans.page(*log_, 5, 5).ok());
-  EXPECT_EQ(scans.reads(), 3);
-  ASSERT_TRUE(scans.page(*log_, 0, 5).ok());
-  EXPECT_EQ(scans.reads(), 4);
+TEST_F(SharedScansTest, AMemberThatLeavesNoLongerHoldsPages) {
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member reader(scans);
+  {
+    SharedScans::Member behind(scans);
+    ASSERT_TRUE(behind.page(*log_, 0, 5).ok());
+    ASSERT_TRUE(reader.page(*log_, 5, 5).ok());
+    ASSERT_TRUE(reader.page(*log_, 10, 5).ok());
+    EXPECT_EQ(scans->kept(), 2u);  // both stand after `behind`
+  }
+  EXPECT_EQ(scans->kept(), 0u);
+}
+
+TEST_F(SharedScansTest, OnlyTheNewestPagesAreKept) {
+  auto scans = std::make_shared<SharedScans>(/*kept=*/2);
+  SharedScans::Member reader(scans), behind(scans);
+  ASSERT_TRUE(behind.page(*log_, 0, 5).ok());
+  for (int64_t since : {5, 10, 15}) ASSERT_TRUE(reader.page(*log_, since, 5).ok());
+  EXPECT_EQ(scans->kept(), 2u);
+  EXPECT_EQ(scans->reads(), 4);
+  // since 5 was pushed out by the two newer pages; 10 and 15 are still kept.
+  ASSERT_TRUE(behind.page(*log_, 5, 5).ok());
+  EXPECT_EQ(scans->reads(), 5);
+  ASSERT_TRUE(behind.page(*log_, 10, 5).ok());
+  ASSERT_TRUE(behind.page(*log_, 15, 5).ok());
+  EXPECT_EQ(scans->reads(), 5);
+  EXPECT_EQ(scans->shares(), 2);
 }
 
 TEST_F(SharedScansTest, AnErrorIsTheStoragesAndNothingIsKept) {
-  SharedScans scans(/*sharers=*/2);
-  auto bad = scans.page(*log_, 0, 0);
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member a(scans), b(scans);
+  ASSERT_TRUE(b.page(*log_, 0, 10).ok());
+  auto bad = a.page(*log_, 10, 0);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
-  ASSERT_TRUE(scans.page(*log_, 0, 10).ok());
-  EXPECT_EQ(scans.reads(), 2);
+  EXPECT_EQ(scans->kept(), 0u);
 }
 
 }  // namespace
