@@ -14,6 +14,7 @@
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
 #include "bench/answer_tally.h"
+#include "bench/machine.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {
@@ -86,9 +87,8 @@ void send_next(ClientPointer self) {
 }
 
 // Keeps `window` appends in flight until every event is answered, then fulfils the promise.
-caf::behavior append_client(ClientPointer self, caf::actor target,
-                            std::vector<BuildEvent>* events, size_t window,
-                            std::shared_ptr<ClientShared> shared) {
+caf::behavior append_client(ClientPointer self, caf::actor target, std::vector<BuildEvent>* events,
+                            size_t window, std::shared_ptr<ClientShared> shared) {
   auto& st = self->state;
   st.target = std::move(target);
   st.events = events;
@@ -172,12 +172,14 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   auto finished = shared->done.get_future();
   const size_t window = static_cast<size_t>(std::max(1, options.window));
   std::vector<BuildEvent> to_send = events;
+  const double cpu_start = process_cpu_seconds();
   system.spawn(append_client, target, &to_send, window, shared);
   const auto total = static_cast<int64_t>(events.size());
   while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
     if (progress) progress(shared->answered.load(std::memory_order_relaxed), total);
   }
   const ClientResult run = finished.get();
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
   if (progress) progress(total, total);
 
   auto stats = ask_stats(system, target);
@@ -190,6 +192,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   out.events = run.tally.answered;
   out.seconds = std::chrono::duration<double>(run.elapsed).count();
   out.per_second = out.seconds > 0 ? static_cast<double>(run.tally.answered) / out.seconds : 0;
+  out.cpu_seconds = cpu_seconds;
   out.stats = *stats;
   out.latency_us = latency_percentiles(run.latencies_us);
   return out;

@@ -59,9 +59,10 @@ Latency latency_percentiles(std::vector<double> samples_us);
 struct AckedAppends {
   int64_t events = 0;
   double seconds = 0;
-  double per_second = 0;  // acknowledged appends per second
-  StorageStats stats;     // the storage actor's counters after the run
-  Latency latency_us;     // per acknowledged append
+  double per_second = 0;   // acknowledged appends per second
+  double cpu_seconds = 0;  // this process's CPU (all threads) from the first send to the last ack
+  StorageStats stats;      // the storage actor's counters after the run
+  Latency latency_us;      // per acknowledged append
   // events_appended / commits: the group size group commit achieved.
   double average_group() const {
     return stats.commits() > 0

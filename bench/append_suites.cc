@@ -143,11 +143,14 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   const std::string raw_db = fmt::format("{}-raw.db", f.id);
   std::vector<double> groups;
   std::vector<Latency> latencies;
+  std::vector<double> cpu_per_append;
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {
       auto m = bel_appends(run, events, kP1Window, bel_db, phase(f.id.c_str(), "bel", rep, reps));
       if (!m.ok()) return m.error();
+      cpu_per_append.push_back(m->cpu_seconds /
+                               static_cast<double>(std::max<int64_t>(1, m->events)));
       f.values.push_back(m->per_second);
       groups.push_back(m->average_group());
       latencies.push_back(m->latency_us);
@@ -169,8 +172,11 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   }
   finish(f);
   *group_out = median(groups);
-  f.detail = fmt::format("group commit: {:.1f} events per commit (runs: {}), largest {}; {}",
-                         *group_out, join_rounded(groups), largest, latency_text(latencies));
+  f.detail = fmt::format(
+      "group commit: {:.1f} events per commit (runs: {}), largest {}; {}; process CPU per acked "
+      "append {:.1f} us (all threads, producers included, from the first send to the last ack)",
+      *group_out, join_rounded(groups), largest, latency_text(latencies),
+      median(cpu_per_append) * 1e6);
   return ok_status();
 }
 
@@ -184,8 +190,8 @@ Result<Figure> measure_p1(SuiteRun& run) {
       appends_figure("P1", n, fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio));
   double group = 0;
   // The pure-append ceiling: what the disk allows for one integer-keyed row per event.
-  BEL_RETURN_IF_ERROR(measure_in_flight(run, f, events, "pure-append ceiling", pure_append_ceiling,
-                                        rows, &group));
+  BEL_RETURN_IF_ERROR(
+      measure_in_flight(run, f, events, "pure-append ceiling", pure_append_ceiling, rows, &group));
   f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
   f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}", kP1Window,
                        via(run));
@@ -206,8 +212,8 @@ Result<Figure> measure_p1r(SuiteRun& run) {
   const std::vector<RawRow> rows = raw_rows(events);
   Figure f = appends_figure("P1r", n, fmt::format(">= {}x", kP1rMinRatio));
   double group = 0;
-  BEL_RETURN_IF_ERROR(measure_in_flight(run, f, events, "raw ceiling, same ids", raw_batch_inserts,
-                                        rows, &group));
+  BEL_RETURN_IF_ERROR(
+      measure_in_flight(run, f, events, "raw ceiling, same ids", raw_batch_inserts, rows, &group));
   f.pass = f.ratio >= kP1rMinRatio;
   f.what = fmt::format(
       "acked appends/s, {} single-event appends in flight, random v4 event_ids from the "

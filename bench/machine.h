@@ -36,6 +36,10 @@ struct MachineNotes {
 // Describes this machine and the filesystem of `dir` (which should exist).
 MachineNotes describe_machine(const std::string& dir);
 
+// CPU seconds this process has used, on all its threads (CLOCK_PROCESS_CPUTIME_ID): what a figure
+// costs in CPU, which the neighbours' load changes less than the wall time.
+double process_cpu_seconds();
+
 }  // namespace bel::bench
 
 #endif  // BEL_BENCH_MACHINE_H_

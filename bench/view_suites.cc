@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <caf/all.hpp>
 #include <chrono>
-#include <ctime>
 #include <thread>
 
 #include "actors/client/api_client.h"
@@ -13,6 +12,7 @@
 #include "actors/coordinator_options.h"
 #include "actors/sim/workload.h"
 #include "bench/log_suites.h"
+#include "bench/machine.h"
 #include "bench/query_client.h"
 #include "projections/partition_status_view.h"
 #include "storage/sqlite_support.h"
@@ -267,13 +267,6 @@ static Result<Figure> p4_on(SuiteRun& run, const BenchLog& l) {
 }
 
 Result<Figure> measure_p4(SuiteRun& run) { return on_main_log(run, p4_on); }
-
-// CPU time of the whole process: a rebuild runs on the scheduler's and the readers' threads.
-static double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 static Result<Figure> p5_on(SuiteRun& run, const BenchLog& l) {
   Figure f = log_figure("P5", l, "events/s", ">= 1000000/s and >= 0.5x");
