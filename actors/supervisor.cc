@@ -1,11 +1,11 @@
 #include "actors/supervisor.h"
 
-#include <spdlog/spdlog.h>
-
 #include <array>
 #include <deque>
 #include <set>
 #include <unordered_map>
+
+#include <spdlog/spdlog.h>
 
 #include "actors/append_metrics.h"
 #include "actors/component_log.h"
@@ -87,9 +87,9 @@ Error unavailable(const char* what, bool reopening = false) {
                       std::string("the coordinator's ") + what +
                           " is restarting (reopening the log after a failure); retry shortly");
   }
-  return make_error(ErrorCode::storage_unavailable, std::string("the coordinator's ") + what +
-                                                        " is not running (restart limit "
-                                                        "reached; see the coordinator's log)");
+  return make_error(ErrorCode::storage_unavailable,
+                    std::string("the coordinator's ") + what + " is not running (restart limit "
+                    "reached; see the coordinator's log)");
 }
 
 // True when another restart is allowed now; records it.
@@ -119,8 +119,9 @@ void adopt(SupervisorPointer self, const Handle& child) {
   self->state.children.insert(child.address());
   self->monitor(child);
   caf::actor_addr weak = child.address();
-  self->attach_functor(
-      [weak](const caf::error&) { caf::anon_send_exit(weak, caf::exit_reason::user_shutdown); });
+  self->attach_functor([weak](const caf::error&) {
+    caf::anon_send_exit(weak, caf::exit_reason::user_shutdown);
+  });
 }
 
 Result<ReaderActor> new_reader(SupervisorPointer self, ReaderOptions options) {
@@ -232,8 +233,8 @@ void reopen_storage(SupervisorPointer self) {
   auto storage_config = st.config.storage;
   caf::actor_addr supervisor_addr = self->address();
   auto opener = self->home_system().spawn<caf::detached>(
-      [open_writer, storage_config,
-       supervisor_addr](StorageOpener::pointer helper) -> StorageOpener::behavior_type {
+      [open_writer, storage_config, supervisor_addr](StorageOpener::pointer helper)
+          -> StorageOpener::behavior_type {
         return {
             [=](reopen_atom) -> caf::result<StorageActor> {
               helper->quit();  // one answer, then done
@@ -241,8 +242,8 @@ void reopen_storage(SupervisorPointer self) {
                                         : Result<std::unique_ptr<LogWriter>>(make_error(
                                               ErrorCode::storage_unavailable, "no reopen"));
               if (!writer.ok()) return to_caf_error(writer.error());
-              auto storage =
-                  spawn_storage_actor(helper->home_system(), std::move(*writer), storage_config);
+              auto storage = spawn_storage_actor(helper->home_system(), std::move(*writer),
+                                                 storage_config);
               // It stops with the supervisor, even one that ended while the log was reopened
               // (attaching to an ended actor runs the functor at once).
               caf::actor_addr weak = storage.address();
@@ -337,7 +338,8 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
 // Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
 // events and bytes, refused at once), and answers it with the storage actor's answer.
 template <class Answer, class Payload>
-caf::result<Answer> admit_append(SupervisorPointer self, Payload payload, const PendingLoad& load) {
+caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
+                                 const PendingLoad& load) {
   auto& st = self->state;
   const auto refuse = [&st](const Error& error) {
     st.append_metrics.rejected(error.code);
@@ -358,8 +360,8 @@ caf::result<Answer> admit_append(SupervisorPointer self, Payload payload, const 
   auto rp = self->make_response_promise<Answer>();
   const uint64_t flight = ++st.next_flight;
   const auto admitted = self->clock().now();
-  st.in_flight.emplace(flight, SupervisorState::InFlight{
-                                   load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
+  st.in_flight.emplace(
+      flight, SupervisorState::InFlight{load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
   self->request(st.storage, kAppendTimeout, append_atom::value, std::move(payload))
       .then(
           [self, rp, flight, admitted](Answer& answer) mutable {
@@ -406,17 +408,16 @@ void collect_views_status(SupervisorPointer self, caf::typed_response_promise<Vi
     }
     ++pending->waiting;
     self->request(st.views[k], kStatusTimeout, status_atom::value)
-        .then(
-            [pending, k](const ViewStatus& s) {
-              *pending->out.mutable_views(static_cast<int>(k)) = s;
-              pending->done();
-            },
-            [pending, k](const caf::error& e) {
-              auto* v = pending->out.mutable_views(static_cast<int>(k));
-              v->set_state(v1::VIEW_STATE_UNSPECIFIED);
-              v->set_last_error(from_caf_error(e).to_string());
-              pending->done();
-            });
+        .then([pending, k](const ViewStatus& s) {
+                *pending->out.mutable_views(static_cast<int>(k)) = s;
+                pending->done();
+              },
+              [pending, k](const caf::error& e) {
+                auto* v = pending->out.mutable_views(static_cast<int>(k));
+                v->set_state(v1::VIEW_STATE_UNSPECIFIED);
+                v->set_last_error(from_caf_error(e).to_string());
+                pending->done();
+              });
   }
   if (st.storage) {
     ++pending->waiting;

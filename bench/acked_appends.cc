@@ -87,8 +87,9 @@ void send_next(ClientPointer self) {
 }
 
 // Keeps `window` appends in flight until every event is answered, then fulfils the promise.
-caf::behavior append_client(ClientPointer self, caf::actor target, std::vector<BuildEvent>* events,
-                            size_t window, std::shared_ptr<ClientShared> shared) {
+caf::behavior append_client(ClientPointer self, caf::actor target,
+                            std::vector<BuildEvent>* events, size_t window,
+                            std::shared_ptr<ClientShared> shared) {
   auto& st = self->state;
   st.target = std::move(target);
   st.events = events;

@@ -190,8 +190,8 @@ Result<Figure> measure_p1(SuiteRun& run) {
       appends_figure("P1", n, fmt::format(">= {:.0f}/s and >= {}x", kP1MinPerSecond, kP1MinRatio));
   double group = 0;
   // The pure-append ceiling: what the disk allows for one integer-keyed row per event.
-  BEL_RETURN_IF_ERROR(
-      measure_in_flight(run, f, events, "pure-append ceiling", pure_append_ceiling, rows, &group));
+  BEL_RETURN_IF_ERROR(measure_in_flight(run, f, events, "pure-append ceiling", pure_append_ceiling,
+                                        rows, &group));
   f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
   f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}", kP1Window,
                        via(run));
@@ -212,8 +212,8 @@ Result<Figure> measure_p1r(SuiteRun& run) {
   const std::vector<RawRow> rows = raw_rows(events);
   Figure f = appends_figure("P1r", n, fmt::format(">= {}x", kP1rMinRatio));
   double group = 0;
-  BEL_RETURN_IF_ERROR(
-      measure_in_flight(run, f, events, "raw ceiling, same ids", raw_batch_inserts, rows, &group));
+  BEL_RETURN_IF_ERROR(measure_in_flight(run, f, events, "raw ceiling, same ids", raw_batch_inserts,
+                                        rows, &group));
   f.pass = f.ratio >= kP1rMinRatio;
   f.what = fmt::format(
       "acked appends/s, {} single-event appends in flight, random v4 event_ids from the "

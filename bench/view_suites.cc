@@ -323,7 +323,8 @@ Result<std::vector<Figure>> measure_p6(SuiteRun& run) {
   std::vector<Figure> out;
   const std::pair<const char*, std::function<Result<EventPage>(storage::Storage&)>> orders[] = {
       {"oldest-first", [&](storage::Storage& s) { return s.list_events(0, filter, 10); }},
-      {"newest-first", [&](storage::Storage& s) { return s.list_events_backward(0, filter, 10); }}};
+      {"newest-first",
+       [&](storage::Storage& s) { return s.list_events_backward(0, filter, 10); }}};
   for (const auto& [order, call] : orders) {
     Figure f = log_figure(std::string("P6 ") + order, l, "ms", "<= 1 ms median");
     f.what = fmt::format(

@@ -13,12 +13,11 @@ MemoryStorage::MemoryStorage(std::string uri, StorageOptions options)
     : StorageBackend(std::move(uri), std::move(options)), log_(std::make_shared<SharedLog>()) {}
 
 MemoryStorage::MemoryStorage(std::string uri, std::shared_ptr<SharedLog> log)
-    : StorageBackend(std::move(uri),
-                     [] {
-                       StorageOptions reader;
-                       reader.read_only = true;
-                       return reader;
-                     }()),
+    : StorageBackend(std::move(uri), [] {
+        StorageOptions reader;
+        reader.read_only = true;
+        return reader;
+      }()),
       log_(std::move(log)) {}
 
 MemoryStorage::~MemoryStorage() = default;

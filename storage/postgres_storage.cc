@@ -1,11 +1,12 @@
 #include "storage/postgres_storage.h"
 
-#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
@@ -75,10 +76,9 @@ Result<std::string> PostgresStorage::schema_name() {
   if (!options().read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
     // The schema search_path names first does not exist yet: a writer creates it (a log of its
     // own in a shared database, options=-csearch_path%3Dname).
-    auto path = db_.exec(
-        "SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
-        "',', 1))",
-        {}, "initialize");
+    auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
+                         "',', 1))",
+                         {}, "initialize");
     if (!path.ok()) return path.error();
     const std::string name = column(path->get(), 0, 0);
     if (!name.empty() && name != "$user") {
@@ -168,15 +168,9 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
     const bool canonical = uuid_to_bytes(event->event_id()).has_value();
     event_rows += idx;
     event_rows += '\t';
-    if (canonical)
-      pg_copy_append(event_rows, event->event_id());
-    else
-      event_rows += "\\N";
+    if (canonical) pg_copy_append(event_rows, event->event_id()); else event_rows += "\\N";
     event_rows += '\t';
-    if (canonical)
-      event_rows += "\\N";
-    else
-      pg_copy_append(event_rows, event->event_id());
+    if (canonical) event_rows += "\\N"; else pg_copy_append(event_rows, event->event_id());
     event_rows += '\t';
     event_rows += std::to_string(event->timestamp());
     event_rows += '\t';
@@ -210,8 +204,8 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
     return copied.error();
   }
   if (!key_rows.empty()) {
-    BEL_RETURN_IF_ERROR(
-        db_.copy_in("COPY event_keys(kind, key, idx) FROM STDIN", key_rows, "append: insert keys"));
+    BEL_RETURN_IF_ERROR(db_.copy_in("COPY event_keys(kind, key, idx) FROM STDIN", key_rows,
+                                    "append: insert keys"));
   }
   const int64_t last_new = first_idx + static_cast<int64_t>(events.size()) - 1;
   auto schema = schema_name();
@@ -338,8 +332,8 @@ Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
 }
 
 Result<int64_t> PostgresStorage::last_idx() {
-  auto r =
-      db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {}, "last_idx");
+  auto r = db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {},
+                             "last_idx");
   if (!r.ok()) return r.error();
   return column_int(r->get(), 0, 0);
 }

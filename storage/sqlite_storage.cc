@@ -148,11 +148,10 @@ Status SqliteStorage::initialize() {
     }
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
     if (*version < kMinReadableSchemaVersion) {
-      return make_error(
-          ErrorCode::storage_unavailable,
-          fmt::format("{}: log schema version {} is older than this bel reads "
-                      "without migrating ({}); open it once for writing to migrate it",
-                      uri(), *version, kMinReadableSchemaVersion));
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: log schema version {} is older than this bel reads "
+                                    "without migrating ({}); open it once for writing to migrate it",
+                                    uri(), *version, kMinReadableSchemaVersion));
     }
     return ok_status();
   }

@@ -10,11 +10,12 @@
 #ifndef BEL_ACTORS_READ_READER_ACTOR_H_
 #define BEL_ACTORS_READ_READER_ACTOR_H_
 
-#include <caf/all.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <caf/all.hpp>
 
 #include "actors/caf_support.h"
 #include "actors/read/shared_scans.h"

@@ -2,9 +2,6 @@
 // R7 one writer per log file (start_coordinator takes the lock), R5 the pending limit (events and
 // bytes, refused at once, nothing acknowledged lost) and R9 every request answered when an actor
 // fails or the log is being reopened.
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -12,9 +9,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include "actors/client/session.h"
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
+#include "actors/client/session.h"
 #include "actors/supervisor.h"
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
@@ -181,10 +182,9 @@ TEST_F(ReliabilityTest, ExcessAppendsAreRefusedAtOnceWhileTheStorageIsBusy) {
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, ErrorCode::overloaded);
   gate.set_value();
-  self->receive(
-      [&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 60); },
-      [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); },
-      caf::after(kTimeout) >> [] { ADD_FAILURE() << "the admitted batch got no answer"; });
+  self->receive([&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 60); },
+                [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); },
+                caf::after(kTimeout) >> [] { ADD_FAILURE() << "the admitted batch got no answer"; });
   auto s = stats(*api);
   EXPECT_EQ(s.last_idx(), 60);
   EXPECT_EQ(s.overloaded(), 2);
@@ -227,11 +227,10 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
                 ADD_FAILURE() << caf::to_string(e);
               }
             },
-            caf::after(kTimeout) >>
-                [&] {
-                  ++other;
-                  ADD_FAILURE() << "no answer: a client would have timed out";
-                });
+            caf::after(kTimeout) >> [&] {
+              ++other;
+              ADD_FAILURE() << "no answer: a client would have timed out";
+            });
       }
     });
   }
@@ -240,8 +239,7 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
   EXPECT_EQ(other, 0);
   EXPECT_GT(acked, 0);
   auto s = stats(*api);
-  EXPECT_LE(s.peak_pending_bytes(),
-            static_cast<int64_t>(options.supervisor.storage.max_pending_bytes));
+  EXPECT_LE(s.peak_pending_bytes(), static_cast<int64_t>(options.supervisor.storage.max_pending_bytes));
   EXPECT_GT(s.peak_pending_bytes(), 0);
   EXPECT_EQ(s.pending_bytes(), 0);
   EXPECT_EQ(s.last_idx(), acked_events.load());  // every acked event stored, nothing else
@@ -273,13 +271,14 @@ TEST_F(ReliabilityTest, AStorageThatThrowsAnswersEveryPendingAppend) {
   }
   int failed_by_throw = 0;
   for (int i = 0; i < kAppends; ++i) {
-    self->receive([&](const AppendAcks&) { ADD_FAILURE() << "acked although every commit throws"; },
-                  [&](const caf::error& e) {
-                    const Error err = from_caf_error(e);
-                    EXPECT_EQ(err.code, ErrorCode::storage_unavailable) << err.to_string();
-                    if (contains(err.message, "injected throw")) ++failed_by_throw;
-                  },
-                  caf::after(kTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
+    self->receive(
+        [&](const AppendAcks&) { ADD_FAILURE() << "acked although every commit throws"; },
+        [&](const caf::error& e) {
+          const Error err = from_caf_error(e);
+          EXPECT_EQ(err.code, ErrorCode::storage_unavailable) << err.to_string();
+          if (contains(err.message, "injected throw")) ++failed_by_throw;
+        },
+        caf::after(kTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
   }
   EXPECT_GT(failed_by_throw, 0);
   // memory:// cannot be reopened: later appends are refused at once, queries still answer.
