@@ -6,10 +6,12 @@
 #include <memory>
 #include <optional>
 
-#include "app/commands.h"
 #include "actors/check/derived_check.h"
+#include "actors/check/local_check.h"
 #include "actors/check/log_check.h"
+#include "app/commands.h"
 #include "app/progress.h"
+#include "storage/storage_factory.h"
 #include "storage/uri.h"
 #include "storage/writer_lock.h"
 
@@ -84,13 +86,28 @@ void run_check(Context& ctx, bool repair_first) {
   if (!format) return;
   const auto file = local_sqlite_file(ctx);
   if (repair_first && !repair(ctx, file)) return;
-  auto session = ctx.session();
+  // A session that starts no views: it finds the running coordinator, if any, and costs little
+  // otherwise.
+  auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
+  // No coordinator runs on the log (this process's console session is one): compare the views
+  // in this process, view by view, rather than through views an in-process coordinator would
+  // load for the purpose (docs/query-tier.md, "Checking the views").
+  std::unique_ptr<storage::Storage> log;
+  if (!session->remote() && !ctx.shared_session) {
+    session.reset();
+    storage::StorageOptions read_only;
+    read_only.read_only = true;
+    auto opened = storage::open_storage(ctx.log_uri, read_only);
+    if (!opened.ok()) return ctx.fail(opened.error());
+    log = std::move(*opened);
+  }
 
   check::LogCheckOptions options;
   options.log_uri = ctx.log_uri;
   options.schema_not_applicable = schema_not_applicable(ctx);
-  // One bar per phase (scanning, waiting for the views, comparing), on a terminal only.
+  // One bar per phase (scanning, waiting for the views, comparing; with no coordinator, each
+  // view's scan), on a terminal only.
   std::unique_ptr<Progress> progress;
   std::string phase;
   options.progress = [&](const char* name, int64_t done, int64_t total) {
@@ -101,7 +118,9 @@ void run_check(Context& ctx, bool repair_first) {
     }
     progress->update(done, total);
   };
-  auto report = check::run_log_check(session->client(), options);
+  auto report = log ? check::run_local_log_check(*log, options)
+                    : check::run_log_check(session->client(), options);
+  log.reset();
   if (progress) progress->finish();
   if (!report.ok()) return ctx.fail(report.error());
   if (file) {
@@ -142,9 +161,12 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "                  builds, summary, job run or job metrics of every partition, build\n"
       "                  request, job run and job label in the log; also the view's state (a\n"
       "                  failed view answers from the fallback scan, which must agree too)\n"
-      "Goes through the running coordinator when there is one, else opens the log read-only in\n"
-      "this process. Appends may go on meanwhile: answers that reflect later events are compared\n"
-      "with the fold read up to the same idx.");
+      "Goes through the running coordinator when there is one: appends may go on meanwhile, and\n"
+      "answers that reflect later events are compared with the fold read up to the same idx.\n"
+      "Else opens the log read-only in this process and checks one view at a time, without a\n"
+      "coordinator: what a coordinator would restore (the view's snapshot and the events after\n"
+      "it) against the view folded from idx 1, up to the last idx when the check started; a\n"
+      "snapshot that does not load fails its view's check.");
   auto repair_first = std::make_shared<bool>(false);
   cmd->add_flag("--repair", *repair_first,
                 "Rebuild the derived data (indexes) from the events first; needs the writer lock");

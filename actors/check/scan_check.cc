@@ -17,6 +17,8 @@
 namespace bel::check {
 namespace {
 
+using projections::ViewKind;
+
 // "\"<id>\" at idx A and B": an event_id read at idx A and again at idx B.
 std::string repeat_note(const std::string& id, int64_t first, int64_t again) {
   return "\"" + id + "\" at idx " + std::to_string(first) + " and " + std::to_string(again);
@@ -87,6 +89,12 @@ void ScanChecker::note_missing(int64_t from, int64_t to) {
 }
 
 void ScanChecker::add(const BuildEvent& event) {
+  BuildEvent copy = event;
+  add(&copy);
+}
+
+void ScanChecker::add(BuildEvent* stored) {
+  const BuildEvent& event = *stored;
   ++events_;
   const int64_t idx = event.idx();
   if (idx >= next_idx_) {
@@ -102,9 +110,9 @@ void ScanChecker::add(const BuildEvent& event) {
 
   // A stored event is one that was appended: it must pass the append checks once its idx, which
   // the log assigned, is taken away again. The log also assigned its event_id.
-  BuildEvent as_appended = event;
-  as_appended.clear_idx();
-  Status valid = write::check_structure(as_appended);
+  stored->clear_idx();
+  Status valid = write::check_structure(event);
+  stored->set_idx(idx);
   if (valid.ok() && event.event_id().empty()) {
     valid = make_error(ErrorCode::invalid_event, "event_id is empty");
   }
@@ -174,8 +182,7 @@ CheckResult ScanChecker::finish(int64_t last_idx) const {
       first = i;
       continue;
     }
-    uuid_repeats.push_back(
-        {uuid_ids_[i].idx, uuid_ids_[first].idx, static_cast<int64_t>(i)});
+    uuid_repeats.push_back({uuid_ids_[i].idx, uuid_ids_[first].idx, static_cast<int64_t>(i)});
   }
   const int64_t duplicate_ids = duplicate_ids_ + static_cast<int64_t>(uuid_repeats.size());
   if (duplicate_ids > 0) {
@@ -208,15 +215,33 @@ CheckResult ScanChecker::finish(int64_t last_idx) const {
 
 // ---- the full-scan fold ----
 
+void ScanKeys::add(const BuildEvent& event) {
+  for (ViewKind kind : projections::kAllViews) add(event, kind);
+}
+
+void ScanKeys::add(const BuildEvent& event, ViewKind kind) {
+  switch (kind) {
+    case ViewKind::partition_status:
+      for (const auto& ref : keys_of(event).partitions) refs_.add(ref);
+      break;
+    case ViewKind::build_summary:
+      builds_.add(event.build_request_id());
+      break;
+    case ViewKind::job_runs:
+      if (event.has_job_event()) {
+        runs_.add(event.job_event().job_run_id());
+        labels_.add(event.job_event().job_label().label());
+      }
+      break;
+    case ViewKind::activity:
+      break;
+  }
+}
+
 void FullScanFold::apply(const BuildEvent& event) {
   views_.apply(event);
   last_idx_ = event.idx();
-  for (const auto& ref : keys_of(event).partitions) refs_.add(ref);
-  builds_seen_.add(event.build_request_id());
-  if (event.has_job_event()) {
-    runs_seen_.add(event.job_event().job_run_id());
-    labels_seen_.add(event.job_event().job_label().label());
-  }
+  keys_.add(event);
 }
 
 Result<QueryResult> FullScanFold::answer(const Query& query) const { return views_.answer(query); }
@@ -249,7 +274,7 @@ Status LogScan::advance_to(int64_t idx, const std::function<void(int64_t)>& prog
                         "list_events since idx " + std::to_string(read_idx_) +
                             " answered next_idx " + std::to_string(page->next_idx()));
     }
-    for (const auto& e : page->events()) checker_->add(e);
+    for (auto& e : *page->mutable_events()) checker_->add(&e);
     read_idx_ = page->next_idx();
     buffered_.assign(std::make_move_iterator(page->mutable_events()->begin()),
                      std::make_move_iterator(page->mutable_events()->end()));

@@ -50,6 +50,9 @@ class ScanChecker {
 
   // Takes the next event read (idx set, as stored).
   void add(const BuildEvent& event);
+  // The same without copying the event: its idx is cleared for the structure check and set back
+  // before this returns.
+  void add(BuildEvent* event);
 
   // The check's result, requiring every idx 1..`last_idx` to have been read (more is fine).
   CheckResult finish(int64_t last_idx) const;
@@ -81,9 +84,37 @@ class ScanChecker {
   std::unordered_map<std::string, int64_t> other_ids_;  // event_id -> idx of its first event
 };
 
-// The "full scan" answer: the four views folded locally from every event read, plus every
-// partition ref, build request id, job run id and job label the events name (in order of first
-// appearance), which the view check asks about.
+// Every partition ref, build request id, job run id and job label a stream of events names, in
+// order of first appearance: the keys the view check asks about one by one. Each kept twice (a
+// list and a set), so a check that keeps the keys of one view at a time keeps only those.
+class ScanKeys {
+ public:
+  // Takes the keys `event` names: every kind, or only those whose questions view `kind` answers
+  // (partition_status: partition refs; build_summary: build requests; job_runs: job runs and
+  // labels; activity: none).
+  void add(const BuildEvent& event);
+  void add(const BuildEvent& event, projections::ViewKind kind);
+
+  // Every partition ref an event names (SPEC 3.2 "an event's partitions").
+  const std::vector<std::string>& partition_refs() const { return refs_.items; }
+  const std::vector<std::string>& build_request_ids() const { return builds_.items; }
+  // Job run ids and labels of JobEvents (a run exists from its first JobEvent).
+  const std::vector<std::string>& job_run_ids() const { return runs_.items; }
+  const std::vector<std::string>& job_labels() const { return labels_.items; }
+
+ private:
+  struct Seen {
+    std::vector<std::string> items;
+    std::unordered_set<std::string> set;
+    void add(const std::string& s) {
+      if (!s.empty() && set.insert(s).second) items.push_back(s);
+    }
+  };
+  Seen refs_, builds_, runs_, labels_;
+};
+
+// The "full scan" answer: the four views folded locally from every event read, plus the keys the
+// events name (ScanKeys), which the view check asks about.
 class FullScanFold {
  public:
   // Folds `event` in. REQUIRES: idx above every idx applied before.
@@ -101,25 +132,16 @@ class FullScanFold {
   const projections::JobRunsView& job_runs() const { return views_.jobs; }
   const projections::ActivityView& activity() const { return views_.activity; }
 
-  // Every partition ref an event names (SPEC 3.2 "an event's partitions").
-  const std::vector<std::string>& partition_refs() const { return refs_.items; }
-  const std::vector<std::string>& build_request_ids() const { return builds_seen_.items; }
-  // Job run ids and labels of JobEvents (a run exists from its first JobEvent).
-  const std::vector<std::string>& job_run_ids() const { return runs_seen_.items; }
-  const std::vector<std::string>& job_labels() const { return labels_seen_.items; }
+  const ScanKeys& keys() const { return keys_; }
+  const std::vector<std::string>& partition_refs() const { return keys_.partition_refs(); }
+  const std::vector<std::string>& build_request_ids() const { return keys_.build_request_ids(); }
+  const std::vector<std::string>& job_run_ids() const { return keys_.job_run_ids(); }
+  const std::vector<std::string>& job_labels() const { return keys_.job_labels(); }
 
  private:
-  struct Seen {
-    std::vector<std::string> items;
-    std::unordered_set<std::string> set;
-    void add(const std::string& s) {
-      if (!s.empty() && set.insert(s).second) items.push_back(s);
-    }
-  };
-
   int64_t last_idx_ = 0;
   projections::AllViews views_;
-  Seen refs_, builds_seen_, runs_seen_, labels_seen_;
+  ScanKeys keys_;
 };
 
 // Reads the log through `client` in idx order, handing every event once to the checker (when it

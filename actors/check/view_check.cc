@@ -36,13 +36,6 @@ const google::protobuf::FieldDescriptor* answer_field(const QueryResult& r, cons
   return (*answer)->GetDescriptor()->FindFieldByName(name);
 }
 
-// has_more of a list answer; false for every other answer (only lists have the field).
-bool has_more_of(const QueryResult& r) {
-  const google::protobuf::Message* answer = nullptr;
-  const auto* field = answer_field(r, "has_more", &answer);
-  return field != nullptr && answer->GetReflection()->GetBool(*answer, field);
-}
-
 // describe_query, with the page of a list: "builds_list(offset 1000)".
 std::string describe(const Query& q) {
   int32_t offset = -1;
@@ -144,6 +137,117 @@ std::optional<std::string> answer_difference(const Result<QueryResult>& from_vie
   return shorten(out, kMaxDifferenceChars);
 }
 
+// ---- the questions ----
+
+bool has_more_of(const QueryResult& r) {
+  const google::protobuf::Message* answer = nullptr;
+  const auto* field = answer_field(r, "has_more", &answer);  // only lists have the field
+  return field != nullptr && answer->GetReflection()->GetBool(*answer, field);
+}
+
+std::vector<Query> whole_view_questions(ViewKind kind) {
+  std::vector<Query> out;
+  if (kind == ViewKind::activity) out.emplace_back().mutable_activity();
+  if (kind == ViewKind::job_runs) out.emplace_back().mutable_job_metrics_list();
+  return out;
+}
+
+std::vector<Query::QueryCase> view_lists(ViewKind kind) {
+  switch (kind) {
+    case ViewKind::partition_status:
+      return {Query::kPartitionsList};
+    case ViewKind::build_summary:
+      return {Query::kBuildsList};
+    case ViewKind::job_runs:
+      return {Query::kJobRunsList};
+    case ViewKind::activity:
+      break;
+  }
+  return {};
+}
+
+Query list_page(Query::QueryCase list, int limit, int64_t offset) {
+  Query q;
+  switch (list) {
+    case Query::kPartitionsList:
+      q.mutable_partitions_list()->set_limit(limit);
+      q.mutable_partitions_list()->set_offset(static_cast<int32_t>(offset));
+      break;
+    case Query::kBuildsList:
+      q.mutable_builds_list()->set_limit(limit);
+      q.mutable_builds_list()->set_offset(static_cast<int32_t>(offset));
+      break;
+    default:
+      q.mutable_job_runs_list()->set_limit(limit);
+      q.mutable_job_runs_list()->set_offset(static_cast<int32_t>(offset));
+      break;
+  }
+  return q;
+}
+
+ItemQuestions::ItemQuestions(const ScanKeys& keys)
+    : keys_(keys),
+      ref_end_(keys.partition_refs().size()),
+      build_end_(keys.build_request_ids().size()),
+      run_end_(keys.job_run_ids().size()),
+      label_end_(keys.job_labels().size()) {}
+
+bool ItemQuestions::next(std::vector<Query>* out) {
+  // The key lists may grow meanwhile (a fold reading on): index them each time.
+  if (refs_ < ref_end_) {
+    const std::string& ref = keys_.partition_refs()[refs_++];
+    out->emplace_back().mutable_partition_status()->set_partition_ref(ref);
+    out->emplace_back().mutable_active_builds()->set_partition_ref(ref);
+  } else if (builds_ < build_end_) {
+    out->emplace_back().mutable_build_summary()->set_build_request_id(
+        keys_.build_request_ids()[builds_++]);
+  } else if (runs_ < run_end_) {
+    out->emplace_back().mutable_job_run()->set_job_run_id(keys_.job_run_ids()[runs_++]);
+  } else if (labels_ < label_end_) {
+    out->emplace_back().mutable_job_metrics()->set_job_label(keys_.job_labels()[labels_++]);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int64_t ItemQuestions::left() const {
+  return 2 * static_cast<int64_t>(ref_end_ - refs_) + static_cast<int64_t>(build_end_ - builds_) +
+         static_cast<int64_t>(run_end_ - runs_) + static_cast<int64_t>(label_end_ - labels_);
+}
+
+bool compare_answer(const Query& query, const Result<QueryResult>& from_view,
+                    const Result<QueryResult>& from_fold, size_t max_differences,
+                    ViewComparison* comparison) {
+  ++comparison->compared;
+  auto diff = answer_difference(from_view, from_fold);
+  if (!diff) return false;
+  ++comparison->mismatches;
+  if (comparison->differences.size() < max_differences) {
+    comparison->differences.push_back(describe(query) + ": " + *diff);
+  }
+  return true;
+}
+
+void ask_view_questions(ViewKind kind, const ScanKeys& keys, int list_limit,
+                        const std::function<bool(const Query&)>& ask) {
+  for (const Query& q : whole_view_questions(kind)) ask(q);
+  for (Query::QueryCase list : view_lists(kind)) {
+    for (int64_t offset = 0; ask(list_page(list, list_limit, offset)); offset += list_limit) {
+    }
+  }
+  ItemQuestions items(keys);
+  std::vector<Query> questions;
+  while (items.next(&questions)) {
+    for (const Query& q : questions) {
+      if (projections::view_for(q) == kind) ask(q);
+    }
+    questions.clear();
+  }
+}
+
+// ---- through a coordinator ----
+
 std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogScan& scan,
                                           const ViewCheckOptions& options,
                                           std::string* stopped_by) {
@@ -165,33 +269,11 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
       {Query::kBuildsList, [&] { return fold.builds().total(); }},
       {Query::kJobRunsList, [&] { return static_cast<int64_t>(fold.job_run_ids().size()); }},
   };
-  auto list_page = [&](Query::QueryCase kind, int64_t offset) {
-    Query q;
-    switch (kind) {
-      case Query::kPartitionsList:
-        q.mutable_partitions_list()->set_limit(limit);
-        q.mutable_partitions_list()->set_offset(static_cast<int32_t>(offset));
-        break;
-      case Query::kBuildsList:
-        q.mutable_builds_list()->set_limit(limit);
-        q.mutable_builds_list()->set_offset(static_cast<int32_t>(offset));
-        break;
-      default:
-        q.mutable_job_runs_list()->set_limit(limit);
-        q.mutable_job_runs_list()->set_offset(static_cast<int32_t>(offset));
-        break;
-    }
-    return q;
-  };
 
-  // Positions in the fold's id lists. Items the fold meets when it reads further are left out, so
-  // that appends going on meanwhile cannot keep the check asking for ever; the lists and activity
+  // The fold's keys known now. Items the fold meets when it reads further are left out, so that
+  // appends going on meanwhile cannot keep the check asking for ever; the lists and activity
   // cover them.
-  size_t refs = 0, builds = 0, runs = 0, labels = 0;
-  const size_t ref_end = fold.partition_refs().size();
-  const size_t build_end = fold.build_request_ids().size();
-  const size_t run_end = fold.job_run_ids().size();
-  const size_t label_end = fold.job_labels().size();
+  ItemQuestions items(fold.keys());
   bool first_round = true;
   int64_t asked = 0;
   stopped_by->clear();
@@ -199,8 +281,9 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
   while (stopped_by->empty()) {
     std::vector<Query> round;
     if (first_round) {
-      round.emplace_back().mutable_activity();
-      round.emplace_back().mutable_job_metrics_list();
+      for (ViewKind kind : projections::kAllViews) {
+        for (auto& q : whole_view_questions(kind)) round.push_back(std::move(q));
+      }
       first_round = false;
     }
     for (auto& list : lists) {
@@ -209,28 +292,14 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
       // page says there are more (the log grew meanwhile).
       const int64_t total = list.total();
       do {
-        round.push_back(list_page(list.kind, list.next_offset));
+        round.push_back(list_page(list.kind, limit, list.next_offset));
         list.next_offset += limit;
       } while (list.next_offset < total);
       list.last_page = round.size() - 1;
       list.more = false;
     }
-    // Fill the round with per-item questions. (The id vectors may grow below: index each time.)
-    while (round.size() < options.round_size) {
-      if (refs < ref_end) {
-        const std::string& ref = fold.partition_refs()[refs++];
-        round.emplace_back().mutable_partition_status()->set_partition_ref(ref);
-        round.emplace_back().mutable_active_builds()->set_partition_ref(ref);
-      } else if (builds < build_end) {
-        round.emplace_back().mutable_build_summary()->set_build_request_id(
-            fold.build_request_ids()[builds++]);
-      } else if (runs < run_end) {
-        round.emplace_back().mutable_job_run()->set_job_run_id(fold.job_run_ids()[runs++]);
-      } else if (labels < label_end) {
-        round.emplace_back().mutable_job_metrics()->set_job_label(fold.job_labels()[labels++]);
-      } else {
-        break;
-      }
+    // Fill the round with per-item questions.
+    while (round.size() < options.round_size && items.next(&round)) {
     }
     if (round.empty()) break;
 
@@ -254,14 +323,8 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
         }
       }
       Result<QueryResult> from_fold = fold.answer(round[i]);
-      ViewComparison& c = out[index_of(projections::view_for(round[i]))];
-      ++c.compared;
-      if (auto diff = answer_difference(from_view, from_fold)) {
-        ++c.mismatches;
-        if (c.differences.size() < options.max_differences) {
-          c.differences.push_back(describe(round[i]) + ": " + *diff);
-        }
-      }
+      compare_answer(round[i], from_view, from_fold, options.max_differences,
+                     &out[index_of(projections::view_for(round[i]))]);
       if (!from_view.ok() && cannot_answer_at_all(from_view.error()) && stopped_by->empty()) {
         *stopped_by = from_view.error().to_string();
       }
@@ -275,19 +338,13 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
     for (auto& list : lists) list.done = list.done || !list.more;
 
     asked += static_cast<int64_t>(round.size());
-    if (options.progress) {
-      const int64_t left =
-          2 * static_cast<int64_t>(ref_end - refs) + static_cast<int64_t>(build_end - builds) +
-          static_cast<int64_t>(run_end - runs) + static_cast<int64_t>(label_end - labels);
-      options.progress(asked, asked + left);
-    }
+    if (options.progress) options.progress(asked, asked + items.left());
   }
   return out;
 }
 
 CheckResult view_check_result(ViewKind kind, const ViewComparison& comparison,
                               const ViewStatus* status, const std::string& stopped_by) {
-  CheckResult out{std::string("view ") + projections::view_name(kind), false, ""};
   std::string state;
   if (status == nullptr) {
     state = "state unknown";
@@ -312,6 +369,12 @@ CheckResult view_check_result(ViewKind kind, const ViewComparison& comparison,
         break;
     }
   }
+  return view_check_result(kind, comparison, state, stopped_by);
+}
+
+CheckResult view_check_result(ViewKind kind, const ViewComparison& comparison,
+                              const std::string& state, const std::string& stopped_by) {
+  CheckResult out{std::string("view ") + projections::view_name(kind), false, ""};
   std::vector<std::string> parts = {state};
   if (comparison.mismatches == 0) {
     parts.push_back(answers_text(comparison.compared) +

@@ -59,6 +59,56 @@ struct ViewCheckOptions {
   std::function<void(int64_t, int64_t)> progress;
 };
 
+// ---- the questions, shared by the check through a coordinator and the one in this process ----
+
+// The questions about a whole view that are neither a list page nor about one key: activity
+// (view activity) and job_metrics_list (view job_runs); none for the other views.
+std::vector<Query> whole_view_questions(projections::ViewKind kind);
+
+// The lists view `kind` answers, each paged from offset 0: partitions_list (partition_status),
+// builds_list (build_summary), job_runs_list (job_runs); none for activity.
+std::vector<Query::QueryCase> view_lists(projections::ViewKind kind);
+
+// The page of list `list` (one of view_lists) at `offset`, at most `limit` rows.
+Query list_page(Query::QueryCase list, int limit, int64_t offset);
+
+// has_more of a list answer; false for every other answer.
+bool has_more_of(const QueryResult& result);
+
+// The per-item questions about the keys `keys` holds when this is made (keys added later are
+// left out), key by key: partition_status and active_builds of each partition ref, then
+// build_summary of each build request, job_run of each job run, job_metrics of each job label.
+// `keys` must outlive it.
+class ItemQuestions {
+ public:
+  explicit ItemQuestions(const ScanKeys& keys);
+  // Appends the questions about the next key to `out`; false when no key is left.
+  bool next(std::vector<Query>* out);
+  // How many questions are left.
+  int64_t left() const;
+
+ private:
+  const ScanKeys& keys_;
+  size_t refs_ = 0, builds_ = 0, runs_ = 0, labels_ = 0;
+  size_t ref_end_, build_end_, run_end_, label_end_;
+};
+
+// Compares the answers to `query` (answer_difference) and counts them in `comparison`, naming
+// the difference ("<query>: <difference>") while fewer than `max_differences` are named. True
+// when they differ.
+bool compare_answer(const Query& query, const Result<QueryResult>& from_view,
+                    const Result<QueryResult>& from_fold, size_t max_differences,
+                    ViewComparison* comparison);
+
+// Calls ask(query) with every question view `kind` answers: its whole-view questions, every page
+// of its lists (limit `list_limit`; the next page while ask returns true, i.e. an answer said
+// has_more), then the ItemQuestions of `keys` that this view answers. ask's result is ignored
+// for the other questions.
+void ask_view_questions(projections::ViewKind kind, const ScanKeys& keys, int list_limit,
+                        const std::function<bool(const Query&)>& ask);
+
+// ---- through a coordinator ----
+
 // Compares every answer of SPEC section 4 (see the file comment) from the coordinator with the
 // fold of `scan`, advancing the scan when an answer reflects a later idx. Stops asking after an
 // error that says the coordinator cannot answer at all (timeout, storage_unavailable), which
@@ -69,6 +119,11 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
 // Turns a view's comparison and its status (nullptr when unknown) into its CheckResult.
 CheckResult view_check_result(projections::ViewKind kind, const ViewComparison& comparison,
                               const ViewStatus* status, const std::string& stopped_by);
+
+// The same with the view's state in words ("healthy, applied_idx 7", ...), the detail's first
+// part. ok when the view's answers were compared, all equal, and nothing stopped the asking.
+CheckResult view_check_result(projections::ViewKind kind, const ViewComparison& comparison,
+                              const std::string& state, const std::string& stopped_by);
 
 // Polls client.views_status() (every 50 ms) until each view is HEALTHY at `idx` or FAILED, for
 // at most `wait`; `progress` (may be empty) hears ("waiting for the views", slowest, idx). Used

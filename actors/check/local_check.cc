@@ -1,0 +1,347 @@
+#include "actors/check/local_check.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "actors/component_log.h"
+
+namespace bel::check {
+namespace {
+
+using projections::ViewKind;
+
+std::shared_ptr<spdlog::logger> check_log() {
+  static const auto logger = actors::component_log("check");
+  return logger;
+}
+
+int64_t ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+std::string idx_text(int64_t idx) { return "idx " + std::to_string(idx); }
+
+// Reads the events of `log` up to `last_idx`, a page at a time, on a thread of its own: it reads
+// (SQLite and parsing) the next page while the caller folds this one, and frees the pages the
+// caller hands back. At most kAhead pages wait. Without a thread to be had, the caller reads.
+class PageReader {
+ public:
+  static constexpr size_t kAhead = 2;
+
+  PageReader(storage::Storage& log, int64_t last_idx) : log_(log), last_idx_(last_idx) {
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      // No thread: next() reads.
+    }
+  }
+  ~PageReader() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  PageReader(const PageReader&) = delete;
+  PageReader& operator=(const PageReader&) = delete;
+
+  // The next page; nullptr after the last; the error that stopped the reading.
+  Result<std::unique_ptr<EventPage>> next() {
+    if (!thread_.joinable()) return read();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty(); });
+    Result<std::unique_ptr<EventPage>> out = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    cv_.notify_all();
+    return out;
+  }
+
+  // Hands back a page the caller is done with, to be freed on the reading thread.
+  void done(std::unique_ptr<EventPage> page) {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      returned_.push_back(std::move(page));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  // Reads the page after since_ (nullptr at the end), on whichever thread reads.
+  Result<std::unique_ptr<EventPage>> read() {
+    if (ended_ || since_ >= last_idx_) return std::unique_ptr<EventPage>();
+    auto page = log_.list_events(since_, EventFilter(), storage::kMaxListLimit);
+    if (!page.ok()) {
+      ended_ = true;
+      return page.error();
+    }
+    if (!page->has_more() || page->events().empty()) {
+      ended_ = true;
+    } else if (page->next_idx() <= since_) {
+      ended_ = true;
+      return make_error(ErrorCode::storage_corrupt,
+                        "list_events since idx " + std::to_string(since_) + " answered next_idx " +
+                            std::to_string(page->next_idx()));
+    }
+    since_ = page->next_idx();
+    return std::make_unique<EventPage>(std::move(*page));
+  }
+
+  void run() {
+    bool reading = true;
+    while (true) {
+      std::vector<std::unique_ptr<EventPage>> to_free;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] {
+          return stop_ || !returned_.empty() || (reading && ready_.size() < kAhead);
+        });
+        if (stop_) return;
+        to_free.swap(returned_);
+        if (!reading || ready_.size() >= kAhead) continue;  // frees `to_free` first
+      }
+      to_free.clear();
+      auto page = read();
+      reading = page.ok() && *page != nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ready_.push_back(std::move(page));
+      }
+      cv_.notify_all();
+    }
+  }
+
+  storage::Storage& log_;
+  const int64_t last_idx_;
+  int64_t since_ = 0;  // the reading thread's alone once it runs
+  bool ended_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Result<std::unique_ptr<EventPage>>> ready_;
+  std::vector<std::unique_ptr<EventPage>> returned_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Hands every event of `log` with idx in 1..`last_idx` to `f` (as a BuildEvent*, which f may
+// change), in scan order; `progress` (may be empty) gets the idx reached after each page.
+template <class F>
+Status scan_log(storage::Storage& log, int64_t last_idx, F f,
+                const std::function<void(int64_t)>& progress) {
+  PageReader reader(log, last_idx);
+  while (true) {
+    auto page = reader.next();
+    if (!page.ok()) return page.error();
+    if (*page == nullptr) return ok_status();
+    for (BuildEvent& event : *(*page)->mutable_events()) {
+      if (event.idx() > last_idx) break;
+      f(&event);
+    }
+    if (progress) progress(std::min((*page)->next_idx(), last_idx));
+    reader.done(std::move(*page));
+  }
+}
+
+// One view's fold: the idx of the last event applied (each idx once, ascending, as a view
+// actor applies them) and, when a fold threw, where and why.
+template <class View>
+struct Fold {
+  View view;
+  int64_t idx = 0;
+  std::string failed;  // "idx N: <what>"
+
+  void apply(const BuildEvent& event) {
+    if (!failed.empty() || event.idx() <= idx) return;
+    try {
+      view.apply(event);
+      idx = event.idx();
+    } catch (const std::exception& ex) {
+      failed = idx_text(event.idx()) + ": " + ex.what();
+    }
+  }
+};
+
+// What a coordinator starting now restores of view `View` from `log` (load_snapshot, then
+// restore): the view and its snapshot's idx, or nothing (no snapshot, or one that cannot be
+// used, which `problem` then describes and `state` words as the report's first part).
+template <class View>
+std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::string* state,
+                                                 std::string* problem) {
+  auto loaded = log.load_snapshot(View::kName, View::kVersion);
+  if (!loaded.ok()) {
+    *problem = "its snapshot does not load (" + loaded.error().to_string() +
+               "): a coordinator would fail this view and answer from the fallback scan";
+    return std::nullopt;
+  }
+  if (!loaded->has_value() || (**loaded).applied_idx <= 0) {
+    *state = "no snapshot: a coordinator folds it from idx 1, as the full scan does";
+    return std::nullopt;
+  }
+  const int64_t at = (**loaded).applied_idx;
+  auto restored = View::restore((**loaded).data);
+  if (!restored.ok()) {
+    *problem = "its snapshot at " + idx_text(at) + " does not restore (" +
+               restored.error().to_string() +
+               "): a coordinator would ignore it and fold from idx 1";
+    return std::nullopt;
+  }
+  std::optional<Fold<View>> out;
+  out.emplace();
+  out->view = std::move(*restored);
+  out->idx = at;
+  *state = "restored from its snapshot at " + idx_text(at);
+  return out;
+}
+
+// Checks view `kind` (see the file comment). `checker`, when set, sees every event scanned.
+// `scan_error` gets the error of a scan that stopped.
+template <class View>
+CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, ScanChecker* checker,
+                       const LogCheckOptions& options, Status* scan_error) {
+  const std::string name = std::string("view ") + projections::view_name(kind);
+  const auto started = std::chrono::steady_clock::now();
+  std::string state, problem;
+  std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem);
+  // A snapshot taken after the check started (a writer saves them when it appends): read the
+  // log up to it, so both folds describe the same prefix.
+  const int64_t snapshot_idx = restored ? restored->idx : 0;
+  const int64_t target = std::max(last_idx, snapshot_idx);
+  const int64_t restore_ms = ms_since(started);
+
+  Fold<View> full;
+  ScanKeys keys;
+  const std::string phase = "checking " + name;
+  auto scanned = scan_log(
+      log, target,
+      [&](BuildEvent* stored) {
+        if (checker != nullptr) checker->add(stored);
+        const BuildEvent& event = *stored;
+        if (event.idx() > full.idx && full.failed.empty()) keys.add(event, kind);
+        full.apply(event);
+        if (restored) restored->apply(event);
+      },
+      [&](int64_t idx) {
+        if (options.progress) options.progress(phase.c_str(), idx, target);
+      });
+  const int64_t scan_ms = ms_since(started) - restore_ms;
+  if (!scanned.ok()) {
+    *scan_error = scanned;
+    return {name, false, "not compared: reading the log: " + scanned.error().to_string()};
+  }
+  if (!full.failed.empty()) {
+    return {name, false, "not compared: the full-scan fold failed at " + full.failed};
+  }
+  if (restored && !restored->failed.empty()) {
+    return {name, false,
+            state + "; folding the events after it failed at " + restored->failed +
+                ": a coordinator would fail this view"};
+  }
+  if (restored) state += ", folded to " + idx_text(restored->idx);
+  // The full scan itself stands for a coordinator's fold from idx 1: ask it once.
+  const View& coordinator = restored ? restored->view : full.view;
+  const bool same = !restored;
+
+  ViewComparison comparison;
+  const int limit = std::clamp(options.views.list_limit, 1, projections::kMaxLimit);
+  ask_view_questions(kind, keys, limit, [&](const Query& query) {
+    Result<QueryResult> from_view = projections::answer(coordinator, query);
+    if (same) {
+      compare_answer(query, from_view, from_view, options.views.max_differences, &comparison);
+      return from_view.ok() && has_more_of(*from_view);
+    }
+    Result<QueryResult> from_fold = projections::answer(full.view, query);
+    compare_answer(query, from_view, from_fold, options.views.max_differences, &comparison);
+    return (from_view.ok() && has_more_of(*from_view)) ||
+           (from_fold.ok() && has_more_of(*from_fold));
+  });
+  check_log()->info(
+      "check: view={} snapshot_idx={} answers={} mismatches={} restore_ms={} scan_ms={} ms={}",
+      projections::view_name(kind), snapshot_idx, comparison.compared, comparison.mismatches,
+      restore_ms, scan_ms, ms_since(started));
+
+  if (!problem.empty()) {
+    CheckResult out = view_check_result(kind, comparison, "the view was folded from idx 1", "");
+    out.ok = false;
+    out.detail = problem + "; " + out.detail;
+    return out;
+  }
+  return view_check_result(kind, comparison, state, "");
+}
+
+}  // namespace
+
+Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options) {
+  auto last = log.last_idx();
+  if (!last.ok()) return last.error();
+  LogCheckReport report;
+  report.last_idx = *last;
+  if (options.schema_not_applicable.empty()) {
+    report.checks.push_back(check_schema(options.log_uri));
+  } else {
+    report.checks.push_back({"schema", true, "n/a (" + options.schema_not_applicable + ")"});
+  }
+
+  ScanChecker checker;
+  std::vector<CheckResult> views(projections::kViewCount);
+  Status first_scan = ok_status();
+  for (ViewKind kind : projections::kAllViews) {
+    const bool first = kind == projections::kAllViews[0];
+    CheckResult& out = views[static_cast<size_t>(kind)];
+    if (!first_scan.ok()) {
+      out = {std::string("view ") + projections::view_name(kind), false,
+             "not compared: the scan of the log failed"};
+      continue;
+    }
+    Status scan_error = ok_status();
+    ScanChecker* scan_checker = first ? &checker : nullptr;
+    switch (kind) {
+      case ViewKind::partition_status:
+        out = check_view<projections::PartitionStatusView>(log, kind, report.last_idx, scan_checker,
+                                                           options, &scan_error);
+        break;
+      case ViewKind::build_summary:
+        out = check_view<projections::BuildSummaryView>(log, kind, report.last_idx, scan_checker,
+                                                        options, &scan_error);
+        break;
+      case ViewKind::job_runs:
+        out = check_view<projections::JobRunsView>(log, kind, report.last_idx, scan_checker,
+                                                   options, &scan_error);
+        break;
+      case ViewKind::activity:
+        out = check_view<projections::ActivityView>(log, kind, report.last_idx, scan_checker,
+                                                    options, &scan_error);
+        break;
+    }
+    if (first) first_scan = scan_error;
+  }
+
+  CheckResult contiguity = checker.finish(report.last_idx);
+  if (!first_scan.ok()) {
+    contiguity.ok = false;
+    contiguity.detail = "the scan stopped after idx " + std::to_string(checker.highest_idx()) +
+                        ": " + first_scan.error().to_string();
+  }
+  report.checks.push_back(std::move(contiguity));
+  for (auto& v : views) report.checks.push_back(std::move(v));
+  return report;
+}
+
+}  // namespace bel::check

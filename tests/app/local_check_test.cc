@@ -1,0 +1,340 @@
+// bel check with no coordinator (actors/check/local_check.h): each view restored as a coordinator
+// would restore it (its snapshot plus the events after it) against the same view folded from
+// idx 1, on memory:// logs; and the real binary on sqlite logs whose snapshots are tampered with.
+#include "actors/check/local_check.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "actors/check/view_rebuild.h"
+#include "actors/coordinator.h"
+#include "messages/event_id.h"
+#include "storage/storage_factory.h"
+#include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
+
+namespace bel::check {
+namespace {
+
+using projections::ViewKind;
+using testing::RandomStreamOptions;
+using testing::StreamBuilder;
+
+std::vector<BuildEvent> stream(int n, uint64_t seed) {
+  RandomStreamOptions options;
+  options.num_events = n;
+  return testing::random_stream(seed, options);
+}
+
+const std::vector<std::string> kNames = {
+    "schema",        "idx contiguity", "view partition_status", "view build_summary",
+    "view job_runs", "view activity"};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// "N answers equal the full scan" -> N; -1 when the detail says no such thing.
+int64_t answers_equal(const std::string& detail) {
+  const auto end = detail.find(" answer");
+  if (end == std::string::npos) return -1;
+  const auto start = detail.rfind(' ', end - 1);
+  return std::stoll(detail.substr(start == std::string::npos ? 0 : start + 1, end));
+}
+
+class LocalCheckTest : public ::testing::Test {
+ protected:
+  LocalCheckTest() {
+    auto log = storage::open_storage("memory://", {});
+    EXPECT_TRUE(log.ok()) << log.error().to_string();
+    if (log.ok()) log_ = std::move(*log);
+  }
+
+  // Appends `events` as stored events (idx assigned by the log, fresh ids); returns the last idx.
+  int64_t append(std::vector<BuildEvent> events) {
+    for (auto& e : events) {
+      e.set_idx(0);
+      e.set_event_id(new_event_id());
+    }
+    auto idxs = log_->append_batch(events);
+    EXPECT_TRUE(idxs.ok()) << idxs.error().to_string();
+    return idxs.ok() && !idxs->empty() ? idxs->back() : 0;
+  }
+
+  LogCheckReport check() {
+    LogCheckOptions options;
+    options.log_uri = "memory://";
+    options.views.list_limit = 7;  // every list takes several pages
+    auto report = run_local_log_check(*log_, options);
+    EXPECT_TRUE(report.ok()) << report.error().to_string();
+    return report.ok() ? *report : LogCheckReport{};
+  }
+
+  static std::vector<std::string> names(const LogCheckReport& report) {
+    std::vector<std::string> out;
+    for (const auto& c : report.checks) out.push_back(c.name);
+    return out;
+  }
+
+  static const CheckResult& result(const LogCheckReport& report, const std::string& name) {
+    static const CheckResult kNone{"none", false, "no such check"};
+    for (const auto& c : report.checks) {
+      if (c.name == name) return c;
+    }
+    return kNone;
+  }
+
+  std::unique_ptr<storage::Storage> log_;
+};
+
+TEST_F(LocalCheckTest, LogWithoutSnapshotsPasses) {
+  ASSERT_EQ(append(stream(1500, 11)), 1500);
+  auto report = check();
+  EXPECT_EQ(report.last_idx, 1500);
+  EXPECT_EQ(names(report), kNames);
+  for (const auto& c : report.checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+  EXPECT_TRUE(contains(report.checks[1].detail, "idx 1..1500")) << report.checks[1].detail;
+  for (size_t i = 2; i < report.checks.size(); ++i) {
+    EXPECT_TRUE(contains(report.checks[i].detail, "no snapshot")) << report.checks[i].detail;
+    EXPECT_GT(answers_equal(report.checks[i].detail), 0) << report.checks[i].detail;
+  }
+}
+
+TEST_F(LocalCheckTest, EmptyLogPasses) {
+  auto report = check();
+  EXPECT_EQ(report.last_idx, 0);
+  EXPECT_EQ(names(report), kNames);
+  for (const auto& c : report.checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
+
+TEST_F(LocalCheckTest, SnapshotsFoldedOverTheTailPass) {
+  ASSERT_EQ(append(stream(1000, 5)), 1000);
+  auto saved = rebuild_view_snapshots(*log_, {}, {});
+  ASSERT_TRUE(saved.ok()) << saved.error().to_string();
+  ASSERT_EQ(append(stream(500, 6)), 1500);
+
+  auto report = check();
+  EXPECT_EQ(names(report), kNames);
+  for (const auto& c : report.checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+  for (size_t i = 2; i < report.checks.size(); ++i) {
+    EXPECT_TRUE(contains(report.checks[i].detail,
+                         "restored from its snapshot at idx 1000, folded to idx 1500"))
+        << report.checks[i].detail;
+  }
+}
+
+TEST_F(LocalCheckTest, SnapshotThatDisagreesWithTheLogFailsItsViewNamingTheDifference) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
+      .partition("br-1", "data/a", v1::PARTITION_REQUESTED)
+      .build("br-1", v1::BUILD_REQUEST_PLANNING);
+  ASSERT_EQ(append(s.events()), 3);
+  // A snapshot at the log's last idx of a view folded over another stream: data/a SCHEDULED.
+  projections::PartitionStatusView other;
+  int64_t idx = 0;
+  for (auto e : s.events()) {
+    e.set_idx(++idx);
+    if (e.has_partition_event()) {
+      e.mutable_partition_event()->set_status_code(v1::PARTITION_SCHEDULED);
+      e.mutable_partition_event()->set_status_name("PARTITION_SCHEDULED");
+    }
+    other.apply(e);
+  }
+  ASSERT_TRUE(
+      log_->save_snapshot({projections::PartitionStatusView::kName,
+                           projections::PartitionStatusView::kVersion, 3, other.serialize()})
+          .ok());
+
+  auto report = check();
+  EXPECT_FALSE(report.ok());
+  const auto& partitions = result(report, "view partition_status");
+  EXPECT_FALSE(partitions.ok) << partitions.detail;
+  EXPECT_TRUE(contains(partitions.detail, "restored from its snapshot at idx 3"))
+      << partitions.detail;
+  // partition_status(data/a) and the partitions list differ; active_builds agrees.
+  EXPECT_TRUE(contains(partitions.detail, "2 of ")) << partitions.detail;
+  EXPECT_TRUE(contains(partitions.detail,
+                       "partition_status(data/a): modified: partition_status.status_code: "
+                       "PARTITION_SCHEDULED -> PARTITION_REQUESTED"))
+      << partitions.detail;
+  for (const char* other_view : {"view build_summary", "view job_runs", "view activity"}) {
+    EXPECT_TRUE(result(report, other_view).ok) << result(report, other_view).detail;
+  }
+}
+
+TEST_F(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
+  ASSERT_EQ(append(stream(300, 7)), 300);
+  ASSERT_TRUE(
+      log_->save_snapshot({projections::JobRunsView::kName, projections::JobRunsView::kVersion, 300,
+                           "these bytes are no snapshot"})
+          .ok());
+  auto report = check();
+  EXPECT_FALSE(report.ok());
+  const auto& runs = result(report, "view job_runs");
+  EXPECT_FALSE(runs.ok) << runs.detail;
+  EXPECT_TRUE(contains(runs.detail, "its snapshot at idx 300 does not restore (storage_corrupt"))
+      << runs.detail;
+  EXPECT_TRUE(contains(runs.detail, "a coordinator would ignore it and fold from idx 1"))
+      << runs.detail;
+  // The fold from idx 1 was still asked every question.
+  EXPECT_GT(answers_equal(runs.detail), 0) << runs.detail;
+  for (const char* other_view : {"view partition_status", "view build_summary", "view activity"}) {
+    EXPECT_TRUE(result(report, other_view).ok) << result(report, other_view).detail;
+  }
+  EXPECT_TRUE(result(report, "idx contiguity").ok);
+}
+
+// ---- the same answers as the check through a coordinator ----
+
+caf::actor_system_config& configured(caf::actor_system_config& config) {
+  actors::configure_actor_system(config);
+  return config;
+}
+
+TEST(LocalCheckCountsTest, AsksAsManyQuestionsAsTheCheckThroughACoordinator) {
+  const auto events = stream(1200, 13);
+  caf::actor_system_config config;
+  caf::actor_system system(configured(config));
+  auto api = actors::start_coordinator(system, "memory://");
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  options.views.list_limit = 7;
+  Result<LogCheckReport> through = make_error(ErrorCode::internal, "not run");
+  {
+    actors::ApiClient client(system, *api);
+    auto copy = events;
+    for (auto& e : copy) e.set_idx(0);
+    ASSERT_TRUE(client.append(std::move(copy)).ok());
+    through = run_log_check(client, options);
+  }
+  actors::stop_coordinator(*api);
+  ASSERT_TRUE(through.ok()) << through.error().to_string();
+
+  auto log = storage::open_storage("memory://", {});
+  ASSERT_TRUE(log.ok());
+  auto copy = events;
+  for (auto& e : copy) {
+    e.set_idx(0);
+    e.set_event_id(new_event_id());
+  }
+  ASSERT_TRUE((*log)->append_batch(copy).ok());
+  auto local = run_local_log_check(**log, options);
+  ASSERT_TRUE(local.ok()) << local.error().to_string();
+
+  ASSERT_EQ(through->checks.size(), local->checks.size());
+  for (size_t i = 0; i < local->checks.size(); ++i) {
+    EXPECT_EQ(through->checks[i].name, local->checks[i].name);
+    EXPECT_TRUE(local->checks[i].ok) << local->checks[i].detail;
+    if (i >= 2) {
+      EXPECT_EQ(answers_equal(through->checks[i].detail), answers_equal(local->checks[i].detail))
+          << through->checks[i].detail << "\n"
+          << local->checks[i].detail;
+    }
+  }
+}
+
+// ---- the real binary on sqlite logs ----
+
+const std::string kBel = BEL_BINARY;
+
+class LocalCheckCommandTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.path() + "/log.db"; }
+  testing::CommandResult bel(const std::string& args) {
+    return testing::run_command(testing::shell_quote(kBel) + " " + args + " --log " +
+                                testing::shell_quote("sqlite://" + path()));
+  }
+  // A log written by `bel run`, its views' snapshots saved by `bel views rebuild` (a short run
+  // saves none), then more events after them.
+  void fill() {
+    auto r = bel("run --builds 12 --workers 3 --seed 4 --format json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = bel("views rebuild");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = bel("run --builds 3 --workers 2 --seed 5 --format json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Runs `sql` on the log file; returns how many rows it changed.
+  int exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message != nullptr ? message : "");
+    sqlite3_free(message);
+    const int changed = sqlite3_changes(db);
+    sqlite3_close(db);
+    return changed;
+  }
+  // The last_idx of the JSON report.
+  static std::string last_idx(const testing::CommandResult& r) {
+    google::protobuf::Struct doc;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+    auto it = doc.fields().find("last_idx");
+    return it == doc.fields().end() ? "" : it->second.string_value();
+  }
+  // name -> (ok, detail) of the JSON report.
+  std::map<std::string, std::pair<bool, std::string>> checks(const testing::CommandResult& r) {
+    google::protobuf::Struct doc;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+    std::map<std::string, std::pair<bool, std::string>> out;
+    for (const auto& c : doc.fields().at("checks").list_value().values()) {
+      const auto& f = c.struct_value().fields();
+      out[f.at("name").string_value()] = {f.at("ok").bool_value(), f.at("detail").string_value()};
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(LocalCheckCommandTest, ComparesWhatACoordinatorWouldRestore) {
+  fill();
+  auto r = bel("check --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto all = checks(r);
+  for (const char* view :
+       {"view partition_status", "view build_summary", "view job_runs", "view activity"}) {
+    ASSERT_TRUE(all.count(view)) << r.out;
+    EXPECT_TRUE(all[view].first) << all[view].second;
+    EXPECT_TRUE(contains(all[view].second, "restored from its snapshot at idx "))
+        << all[view].second;
+    EXPECT_TRUE(contains(all[view].second, ", folded to idx " + last_idx(r) + ";"))
+        << all[view].second;
+  }
+}
+
+TEST_F(LocalCheckCommandTest, LogWithoutSnapshotsPasses) {
+  fill();
+  EXPECT_GT(exec("DELETE FROM snapshots"), 0);
+  auto r = bel("check --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const auto& [name, c] : checks(r)) {
+    EXPECT_TRUE(c.first) << name << ": " << c.second;
+    if (name.rfind("view ", 0) == 0) {
+      EXPECT_TRUE(contains(c.second, "no snapshot")) << c.second;
+    }
+  }
+}
+
+TEST_F(LocalCheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
+  fill();
+  // The compressed form's magic with a header cut short: the log cannot decode it.
+  EXPECT_EQ(exec("UPDATE snapshots SET data = X'0062656C7A0102' WHERE view = 'build_summary'"), 1);
+  auto r = bel("check --format json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "1 of 8 checks failed")) << r.err;
+  auto all = checks(r);
+  const auto& summary = all["view build_summary"];
+  EXPECT_FALSE(summary.first) << r.out;
+  EXPECT_TRUE(contains(summary.second, "its snapshot does not load (storage_corrupt"))
+      << summary.second;
+  EXPECT_TRUE(contains(summary.second, "build_summary")) << summary.second;
+  EXPECT_TRUE(all["view job_runs"].first) << all["view job_runs"].second;
+}
+
+}  // namespace
+}  // namespace bel::check
