@@ -219,14 +219,19 @@ int64_t ItemQuestions::left() const {
 bool compare_answer(const Query& query, const Result<QueryResult>& from_view,
                     const Result<QueryResult>& from_fold, size_t max_differences,
                     ViewComparison* comparison) {
-  ++comparison->compared;
   auto diff = answer_difference(from_view, from_fold);
-  if (!diff) return false;
+  count_answer(query, diff, max_differences, comparison);
+  return diff.has_value();
+}
+
+void count_answer(const Query& query, const std::optional<std::string>& difference,
+                  size_t max_differences, ViewComparison* comparison) {
+  ++comparison->compared;
+  if (!difference) return;
   ++comparison->mismatches;
   if (comparison->differences.size() < max_differences) {
-    comparison->differences.push_back(describe(query) + ": " + *diff);
+    comparison->differences.push_back(describe(query) + ": " + *difference);
   }
-  return true;
 }
 
 void ask_view_questions(ViewKind kind, const ScanKeys& keys, int list_limit,

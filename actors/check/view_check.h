@@ -99,6 +99,9 @@ class ItemQuestions {
 bool compare_answer(const Query& query, const Result<QueryResult>& from_view,
                     const Result<QueryResult>& from_fold, size_t max_differences,
                     ViewComparison* comparison);
+// The same for a difference answer_difference already found (nothing: the answers are equal).
+void count_answer(const Query& query, const std::optional<std::string>& difference,
+                  size_t max_differences, ViewComparison* comparison);
 
 // Calls ask(query) with every question view `kind` answers: its whole-view questions, every page
 // of its lists (limit `list_limit`; the next page while ask returns true, i.e. an answer said
