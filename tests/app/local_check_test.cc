@@ -186,6 +186,88 @@ TEST_F(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
   EXPECT_TRUE(result(report, "idx contiguity").ok);
 }
 
+// A memory:// log whose list_events fails on one call (counted from 1), for the scans' errors.
+class FailingReads final : public storage::Storage {
+ public:
+  FailingReads(storage::Storage& inner, int failing_call) : inner_(inner), failing_(failing_call) {}
+  int calls = 0;
+
+  const std::string& uri() const override { return inner_.uri(); }
+  Status initialize() override { return inner_.initialize(); }
+  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override {
+    return inner_.append_batch(events);
+  }
+  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override {
+    if (++calls == failing_) return make_error(ErrorCode::storage_unavailable, "disk went away");
+    return inner_.list_events(since_idx, filter, limit);
+  }
+  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
+                                         int limit) override {
+    return inner_.list_events_backward(before_idx, filter, limit);
+  }
+  Result<std::vector<storage::StoredEvent>> find_by_event_ids(
+      const std::vector<std::string>& event_ids) override {
+    return inner_.find_by_event_ids(event_ids);
+  }
+  Result<int64_t> last_idx() override { return inner_.last_idx(); }
+  Result<std::optional<std::string>> get_meta(const std::string& key) override {
+    return inner_.get_meta(key);
+  }
+  Status set_meta(const std::string& key, const std::string& value) override {
+    return inner_.set_meta(key, value);
+  }
+  Status save_snapshot(const storage::Snapshot& snapshot) override {
+    return inner_.save_snapshot(snapshot);
+  }
+  Result<std::optional<storage::Snapshot>> load_snapshot(const std::string& view,
+                                                         int version) override {
+    return inner_.load_snapshot(view, version);
+  }
+  storage::StorageCounters counters() const override { return inner_.counters(); }
+  Result<std::unique_ptr<storage::Storage>> open_reader() override { return inner_.open_reader(); }
+
+ private:
+  storage::Storage& inner_;
+  int failing_;
+};
+
+TEST_F(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUncompared) {
+  ASSERT_EQ(append(stream(1500, 3)), 1500);
+  FailingReads log(*log_, 2);  // the first scan's second page
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  auto report = run_local_log_check(log, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(names(*report), kNames);
+  EXPECT_FALSE(report->ok());
+  const auto& contiguity = result(*report, "idx contiguity");
+  EXPECT_FALSE(contiguity.ok);
+  EXPECT_TRUE(contains(contiguity.detail, "the scan stopped after idx ")) << contiguity.detail;
+  EXPECT_TRUE(contains(contiguity.detail, "disk went away")) << contiguity.detail;
+  for (size_t i = 2; i < report->checks.size(); ++i) {
+    EXPECT_FALSE(report->checks[i].ok);
+    EXPECT_TRUE(contains(report->checks[i].detail, "not compared")) << report->checks[i].detail;
+  }
+}
+
+TEST_F(LocalCheckTest, ReadErrorInALaterScanFailsThatViewOnly) {
+  ASSERT_EQ(append(stream(1500, 3)), 1500);
+  FailingReads log(*log_, 3);  // the second view's first page
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  auto report = run_local_log_check(log, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(names(*report), kNames);
+  EXPECT_TRUE(result(*report, "idx contiguity").ok) << result(*report, "idx contiguity").detail;
+  EXPECT_TRUE(result(*report, "view partition_status").ok);
+  const auto& summary = result(*report, "view build_summary");
+  EXPECT_FALSE(summary.ok);
+  EXPECT_TRUE(contains(summary.detail, "not compared: reading the log: storage_unavailable"))
+      << summary.detail;
+  EXPECT_TRUE(result(*report, "view job_runs").ok);
+  EXPECT_TRUE(result(*report, "view activity").ok);
+}
+
 // ---- the same answers as the check through a coordinator ----
 
 caf::actor_system_config& configured(caf::actor_system_config& config) {
