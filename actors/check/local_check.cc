@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -24,17 +25,6 @@ namespace bel::check {
 namespace {
 
 using projections::ViewKind;
-
-std::shared_ptr<spdlog::logger> check_log() {
-  static const auto logger = actors::component_log("check");
-  return logger;
-}
-
-int64_t ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
 
 std::string idx_text(int64_t idx) { return "idx " + std::to_string(idx); }
 
@@ -379,24 +369,12 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
     }
     Status scan_error = ok_status();
     ScanChecker* scan_checker = first ? &checker : nullptr;
-    switch (kind) {
-      case ViewKind::partition_status:
-        out = check_view<projections::PartitionStatusView>(log, kind, report.last_idx, scan_checker,
-                                                           options, &scan_error);
-        break;
-      case ViewKind::build_summary:
-        out = check_view<projections::BuildSummaryView>(log, kind, report.last_idx, scan_checker,
-                                                        options, &scan_error);
-        break;
-      case ViewKind::job_runs:
-        out = check_view<projections::JobRunsView>(log, kind, report.last_idx, scan_checker,
-                                                   options, &scan_error);
-        break;
-      case ViewKind::activity:
-        out = check_view<projections::ActivityView>(log, kind, report.last_idx, scan_checker,
-                                                    options, &scan_error);
-        break;
-    }
+    // The kind's view type, from an empty AllViews (no view is built here).
+    static const projections::AllViews kTypes;
+    projections::AllViews::with_view(kTypes, kind, [&](const auto& type) {
+      using View = std::decay_t<decltype(type)>;
+      out = check_view<View>(log, kind, report.last_idx, scan_checker, options, &scan_error);
+    });
     if (first) first_scan = scan_error;
   }
 

@@ -14,6 +14,8 @@ using projections::ViewKind;
 
 size_t index_of(ViewKind kind) { return static_cast<size_t>(kind); }
 
+}  // namespace
+
 std::shared_ptr<spdlog::logger> check_log() {
   static const auto logger = actors::component_log("check");
   return logger;
@@ -24,8 +26,6 @@ int64_t ms_since(std::chrono::steady_clock::time_point start) {
                                                                start)
       .count();
 }
-
-}  // namespace
 
 bool LogCheckReport::ok() const {
   return std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.ok; });

@@ -46,6 +46,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@
 #include "actors/check/view_check.h"
 #include "actors/client/api_client.h"
 #include "messages/error.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace bel::check {
 
@@ -79,6 +84,10 @@ struct LogCheckReport {
 // Runs every check through `client`. An error only when the log's last idx cannot be asked.
 Result<LogCheckReport> run_log_check(const actors::ApiClient& client,
                                      const LogCheckOptions& options);
+
+// The checks' own log lines (component "check"), with the milliseconds since `start`.
+std::shared_ptr<spdlog::logger> check_log();
+int64_t ms_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace bel::check
 
