@@ -369,7 +369,7 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
     }
     Status scan_error = ok_status();
     ScanChecker* scan_checker = first ? &checker : nullptr;
-    // The kind's view type, from an empty AllViews (no view is built here).
+    // The kind's view type, found through an empty AllViews used for nothing else.
     static const projections::AllViews kTypes;
     projections::AllViews::with_view(kTypes, kind, [&](const auto& type) {
       using View = std::decay_t<decltype(type)>;
