@@ -1,12 +1,15 @@
-// bel check (SPEC section 6): the checks of actors/check/log_check.h against an in-process coordinator on
-// memory://, and the real binary on sqlite logs filled by `bel run` (healthy, and tampered with).
+// bel check (SPEC section 6): the checks of actors/check/log_check.h against an in-process
+// coordinator on memory://, and the real binary on sqlite logs filled by `bel run` (healthy, and
+// tampered with).
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "actors/coordinator.h"
+#include <map>
+
 #include "actors/check/log_check.h"
+#include "actors/coordinator.h"
 #include "messages/event_id.h"
 #include "storage/storage_factory.h"
 #include "tests/support/random_stream.h"
@@ -376,6 +379,42 @@ class CheckCommandTest : public ::testing::Test {
     return it == s.fields().end() ? kNone : it->second;
   }
 
+  // A log written by `bel run`, its views' snapshots saved by `bel views rebuild` (a short run
+  // saves none), then more events after them.
+  void fill_with_snapshots() {
+    fill();
+    auto r = bel("views rebuild");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = bel("run --builds 3 --workers 2 --seed 5 --format json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Runs `sql` on the log file; returns how many rows it changed.
+  int exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message != nullptr ? message : "");
+    sqlite3_free(message);
+    const int changed = sqlite3_changes(db);
+    sqlite3_close(db);
+    return changed;
+  }
+  // name -> (ok, detail) of the JSON report.
+  std::map<std::string, std::pair<bool, std::string>> checks(const testing::CommandResult& r) {
+    std::map<std::string, std::pair<bool, std::string>> out;
+    const google::protobuf::Struct doc = report(r);
+    for (const auto& c : field(doc, "checks").list_value().values()) {
+      const auto& s = c.struct_value();
+      out[field(s, "name").string_value()] = {field(s, "ok").bool_value(),
+                                              field(s, "detail").string_value()};
+    }
+    return out;
+  }
+  static bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  }
+
   testing::TempDir dir_;
 };
 
@@ -443,6 +482,52 @@ TEST_F(CheckCommandTest, HelpExplainsWhatIsChecked) {
   for (const char* words : {"schema_version", "idx contiguity", "full scan", "fallback"}) {
     EXPECT_NE(r.out.find(words), std::string::npos) << words << "\n" << r.out;
   }
+}
+
+TEST_F(CheckCommandTest, ComparesWhatACoordinatorWouldRestore) {
+  fill_with_snapshots();
+  auto r = bel("check --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto all = checks(r);
+  for (const char* view :
+       {"view partition_status", "view build_summary", "view job_runs", "view activity"}) {
+    ASSERT_TRUE(all.count(view)) << r.out;
+    EXPECT_TRUE(all[view].first) << all[view].second;
+    EXPECT_TRUE(contains(all[view].second, "restored from its snapshot at idx "))
+        << all[view].second;
+    EXPECT_TRUE(contains(all[view].second,
+                         ", folded to idx " + field(report(r), "last_idx").string_value() + ";"))
+        << all[view].second;
+  }
+}
+
+TEST_F(CheckCommandTest, LogWithoutSnapshotsPasses) {
+  fill_with_snapshots();
+  EXPECT_GT(exec("DELETE FROM snapshots"), 0);
+  auto r = bel("check --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const auto& [name, c] : checks(r)) {
+    EXPECT_TRUE(c.first) << name << ": " << c.second;
+    if (name.rfind("view ", 0) == 0) {
+      EXPECT_TRUE(contains(c.second, "no snapshot")) << c.second;
+    }
+  }
+}
+
+TEST_F(CheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
+  fill_with_snapshots();
+  // The compressed form's magic with a header cut short: the log cannot decode it.
+  EXPECT_EQ(exec("UPDATE snapshots SET data = X'0062656C7A0102' WHERE view = 'build_summary'"), 1);
+  auto r = bel("check --format json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "1 of 8 checks failed")) << r.err;
+  auto all = checks(r);
+  const auto& summary = all["view build_summary"];
+  EXPECT_FALSE(summary.first) << r.out;
+  EXPECT_TRUE(contains(summary.second, "its snapshot does not load (storage_corrupt"))
+      << summary.second;
+  EXPECT_TRUE(contains(summary.second, "build_summary")) << summary.second;
+  EXPECT_TRUE(all["view job_runs"].first) << all["view job_runs"].second;
 }
 
 }  // namespace
