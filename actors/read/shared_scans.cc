@@ -33,7 +33,7 @@ SharedScans::Entry* SharedScans::find(int64_t since_idx, int limit) {
 
 void SharedScans::prune() {
   auto wanted = [this](const Entry& e) {
-    if (!e.page) return true;  // being read
+    if (!e.page || e.waiters > 0) return true;  // being read, or waited for
     for (const auto& [id, m] : members_) {
       if (m.scanning && m.since_idx < e.since_idx) return true;
     }
@@ -45,7 +45,7 @@ void SharedScans::prune() {
   size_t ready = 0;
   for (const auto& e : entries_) ready += e.page ? 1 : 0;
   for (auto it = entries_.begin(); ready > kept_ && it != entries_.end();) {
-    if (it->page) {
+    if (it->page && it->waiters == 0) {
       it = entries_.erase(it);
       --ready;
     } else {
@@ -62,9 +62,14 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
     Entry* entry = find(since_idx, limit);
     // Another member is reading this page: wait for it. When it is not kept after all (the
     // log's end, or an error), the entry is gone and this member reads for itself.
-    while (entry != nullptr && !entry->page) {
-      read_done_.wait(lock);
-      entry = find(since_idx, limit);
+    if (entry != nullptr && !entry->page) {
+      // The waiters count keeps the page once read, until each waiter has taken it.
+      ++entry->waiters;
+      read_done_.wait(lock, [&] {
+        entry = find(since_idx, limit);
+        return entry == nullptr || entry->page != nullptr;
+      });
+      if (entry != nullptr) --entry->waiters;
     }
     if (entry != nullptr) {
       SharedPage page = entry->page;
@@ -72,7 +77,7 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
       prune();  // this member has passed it
       return page;
     }
-    entries_.push_back(Entry{since_idx, limit, nullptr});
+    entries_.push_back(Entry{since_idx, limit, nullptr, 0});
   }
 
   auto page = storage::new_shared_page();
@@ -121,6 +126,13 @@ size_t SharedScans::kept() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;
   for (const auto& e : entries_) n += e.page ? 1 : 0;
+  return n;
+}
+
+int SharedScans::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& e : entries_) n += e.waiters;
   return n;
 }
 

@@ -7,11 +7,11 @@
 //   SharedScans::Member member(scans);             // one per reader (ReaderOptions::shared_scans)
 //   auto page = member.page(storage, since_idx, limit);  // what the reader does for scan_atom
 //
-// A page is kept only while another member is scanning from before it (it may still ask for
-// it), at most `kept` pages, and only a full page (has_more: events follow it), whose content can
-// no longer change; a page at the log's end is read by each member that asks. A member scans from
-// its first request until it gets a page at the log's end (or an error), or leaves. So once every
-// view has caught up, nothing is kept.
+// A page is kept only while a member waits for it or is scanning from before it (it may still
+// ask for it), at most `kept` pages, and only a full page (has_more: events follow it), whose
+// content can no longer change; a page at the log's end is read by each member that asks. A member
+// scans from its first request until it gets a page at the log's end (or an error), or leaves. So
+// once every view has caught up, nothing is kept.
 //
 // Thread-safety: every member may be used from its own thread (readers are detached actors).
 #ifndef BEL_ACTORS_READ_SHARED_SCANS_H_
@@ -55,16 +55,20 @@ class SharedScans {
     int id_;
   };
 
-  // Pages read from storage, pages handed out from the kept ones, and pages kept now.
+  // Pages read from storage, pages handed out from the kept ones, and pages kept now (for tests
+  // and stats).
   int64_t reads() const;
   int64_t shares() const;
   size_t kept() const;
+  // Members waiting now for a page another member is reading.
+  int waiting() const;
 
  private:
   struct Entry {
     int64_t since_idx;
     int limit;
     SharedPage page;  // empty while its reader reads it
+    int waiters = 0;  // members waiting for its reader
   };
   struct Scanning {
     int64_t since_idx = 0;  // of its last request

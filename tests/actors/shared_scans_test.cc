@@ -4,10 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/storage_factory.h"
+#include "tests/support/forwarding_storage.h"
 
 namespace bel::actors {
 namespace {
@@ -112,6 +116,50 @@ TEST_F(SharedScansTest, OnlyTheNewestPagesAreKept) {
   ASSERT_TRUE(behind.page(*log_, 15, 5).ok());
   EXPECT_EQ(scans->reads(), 5);
   EXPECT_EQ(scans->shares(), 2);
+}
+
+// A log whose first read says it has started, then waits until the test opens the gate.
+class GatedReads final : public testing::ForwardingStorage {
+ public:
+  GatedReads(storage::Storage& inner, std::promise<void>* started, std::shared_future<void> gate)
+      : ForwardingStorage(inner), started_(started), gate_(std::move(gate)) {}
+  Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override {
+    if (++calls_ == 1) {
+      started_->set_value();
+      gate_.wait();
+    }
+    return inner().list_events(since_idx, filter, limit);
+  }
+
+ private:
+  std::promise<void>* started_;
+  std::shared_future<void> gate_;
+  int calls_ = 0;
+};
+
+TEST_F(SharedScansTest, AMemberAskingForAPageBeingReadWaitsAndGetsTheSamePage) {
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member reader(scans), waiter(scans);
+  std::promise<void> started, open;
+  GatedReads gated(*log_, &started, open.get_future().share());
+  auto first = std::async(std::launch::async, [&] { return reader.page(gated, 0, 10); });
+  started.get_future().wait();  // the reader's read is under way
+  auto second = std::async(std::launch::async, [&] { return waiter.page(*log_, 0, 10); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (scans->waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(scans->waiting(), 1);
+  open.set_value();
+  auto a = first.get();
+  auto b = second.get();
+  ASSERT_TRUE(a.ok() && b.ok());
+  // One read for both: the waiter got the reader's page, and nobody stands before it now.
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(scans->reads(), 1);
+  EXPECT_EQ(scans->shares(), 1);
+  EXPECT_EQ(scans->waiting(), 0);
+  EXPECT_EQ(scans->kept(), 0u);
 }
 
 TEST_F(SharedScansTest, AnErrorIsTheStoragesAndNothingIsKept) {

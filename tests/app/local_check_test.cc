@@ -10,6 +10,7 @@
 #include "actors/coordinator.h"
 #include "messages/event_id.h"
 #include "storage/storage_factory.h"
+#include "tests/support/forwarding_storage.h"
 #include "tests/support/random_stream.h"
 
 namespace bel::check {
@@ -189,47 +190,18 @@ TEST_F(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
 }
 
 // A memory:// log whose list_events fails on one call (counted from 1), for the scans' errors.
-class FailingReads final : public storage::Storage {
+class FailingReads final : public testing::ForwardingStorage {
  public:
-  FailingReads(storage::Storage& inner, int failing_call) : inner_(inner), failing_(failing_call) {}
+  FailingReads(storage::Storage& inner, int failing_call)
+      : ForwardingStorage(inner), failing_(failing_call) {}
   int calls = 0;
 
-  const std::string& uri() const override { return inner_.uri(); }
-  Status initialize() override { return inner_.initialize(); }
-  Result<std::vector<int64_t>> append_batch(const std::vector<BuildEvent>& events) override {
-    return inner_.append_batch(events);
-  }
   Result<EventPage> list_events(int64_t since_idx, const EventFilter& filter, int limit) override {
     if (++calls == failing_) return make_error(ErrorCode::storage_unavailable, "disk went away");
-    return inner_.list_events(since_idx, filter, limit);
+    return inner().list_events(since_idx, filter, limit);
   }
-  Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
-                                         int limit) override {
-    return inner_.list_events_backward(before_idx, filter, limit);
-  }
-  Result<std::vector<storage::StoredEvent>> find_by_event_ids(
-      const std::vector<std::string>& event_ids) override {
-    return inner_.find_by_event_ids(event_ids);
-  }
-  Result<int64_t> last_idx() override { return inner_.last_idx(); }
-  Result<std::optional<std::string>> get_meta(const std::string& key) override {
-    return inner_.get_meta(key);
-  }
-  Status set_meta(const std::string& key, const std::string& value) override {
-    return inner_.set_meta(key, value);
-  }
-  Status save_snapshot(const storage::Snapshot& snapshot) override {
-    return inner_.save_snapshot(snapshot);
-  }
-  Result<std::optional<storage::Snapshot>> load_snapshot(const std::string& view,
-                                                         int version) override {
-    return inner_.load_snapshot(view, version);
-  }
-  storage::StorageCounters counters() const override { return inner_.counters(); }
-  Result<std::unique_ptr<storage::Storage>> open_reader() override { return inner_.open_reader(); }
 
  private:
-  storage::Storage& inner_;
   int failing_;
 };
 
