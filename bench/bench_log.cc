@@ -18,6 +18,7 @@
 #include "actors/coordinator_options.h"
 #include "actors/sim/workload.h"
 #include "actors/write/log_writer.h"
+#include "bench/machine.h"
 #include "messages/event_keys.h"
 #include "messages/json.h"
 #include "storage/storage_factory.h"
@@ -38,13 +39,6 @@ constexpr int64_t kIndexChunk = 100000;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// CPU time of the calling thread: what generation costs, apart from what the neighbours take.
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 std::string cache_stem(const LogScale& scale, uint64_t seed) {

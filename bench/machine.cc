@@ -115,10 +115,17 @@ MachineNotes describe_machine(const std::string& dir) {
   return m;
 }
 
-double process_cpu_seconds() {
+namespace {
+
+double cpu_seconds(clockid_t clock) {
   timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  clock_gettime(clock, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
+
+}  // namespace
+
+double process_cpu_seconds() { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); }
+double thread_cpu_seconds() { return cpu_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 }  // namespace bel::bench

@@ -39,6 +39,9 @@ MachineNotes describe_machine(const std::string& dir);
 // CPU seconds this process has used, on all its threads (CLOCK_PROCESS_CPUTIME_ID): what a figure
 // costs in CPU, which the neighbours' load changes less than the wall time.
 double process_cpu_seconds();
+// CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID): what one thread's part costs
+// (the log maker's generation and writing), apart from the others'.
+double thread_cpu_seconds();
 
 }  // namespace bel::bench
 

@@ -127,11 +127,15 @@ Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
     return make_error(ErrorCode::storage_corrupt,
                       fmt::format("{}: {}: the payload of idx {} does not parse", uri, what, idx));
   }
-  event->set_idx(idx);
+  set_event_columns(stmt, first, event);
+  return ok_status();
+}
+
+void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event) {
+  event->set_idx(sqlite3_column_int64(stmt, first));
   event->set_event_id(column_event_id(stmt, first + 1));
   event->set_timestamp(sqlite3_column_int64(stmt, first + 2));
   event->set_build_request_id(column_string(stmt, first + 3));
-  return ok_status();
 }
 
 }  // namespace bel::storage

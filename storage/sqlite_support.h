@@ -96,6 +96,10 @@ Status stored_payload(const std::string& uri, size_t position, const BuildEvent&
 Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
                       std::string_view what, BuildEvent* event);
 
+// The second half of read_event_row: sets idx and the column-kept fields of `event` (whose
+// payload is already parsed) from the current row's kEventRowColumns from `first` on.
+void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event);
+
 // An event_id column (BLOB of 16 bytes or TEXT) as the id's text.
 std::string column_event_id(sqlite3_stmt* stmt, int col);
 

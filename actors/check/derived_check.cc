@@ -123,7 +123,8 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
   RowDigest table_ids, expected_keys, found_keys, index_ids;
   std::vector<storage::KeyRow> key_rows;
   int64_t last = 0, column_mismatches = 0;
-  BuildEvent event, payload;
+  BuildEvent event;
+  std::string payload_id, payload_build;  // the payload's own copies (schema 4 and older)
   BEL_RETURN_IF_ERROR(each_row(
       db, uri,
       std::string("SELECT ") + storage::kEventRowColumns + " FROM events NOT INDEXED ORDER BY idx",
@@ -132,16 +133,20 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
         last = idx;
         const std::string id = tagged_id(stmt, 1);
         table_ids.add(id, idx);
-        BEL_RETURN_IF_ERROR(storage::read_event_row(stmt, 0, uri, "reading the events", &event));
-        // Rows of schema 4 and older also carry the column-kept fields in the payload: the two
-        // must agree. Newer payloads leave them out (storage/sqlite_support.h).
-        if (!payload.ParseFromArray(sqlite3_column_blob(stmt, 4), sqlite3_column_bytes(stmt, 4))) {
+        // The payload parsed once: rows of schema 4 and older also carry the column-kept fields
+        // in it, and the two must agree. Newer payloads leave them out
+        // (storage/sqlite_support.h).
+        if (!event.ParseFromArray(sqlite3_column_blob(stmt, 4), sqlite3_column_bytes(stmt, 4))) {
           return make_error(ErrorCode::storage_corrupt,
                             fmt::format("{}: the payload of idx {} does not parse", uri, idx));
         }
-        const bool id_differs = !payload.event_id().empty() && payload.event_id() != event.event_id();
-        const bool build_differs = !payload.build_request_id().empty() &&
-                                   payload.build_request_id() != event.build_request_id();
+        payload_id.clear();
+        payload_build.clear();
+        event.mutable_event_id()->swap(payload_id);
+        event.mutable_build_request_id()->swap(payload_build);
+        storage::set_event_columns(stmt, 0, &event);
+        const bool id_differs = !payload_id.empty() && payload_id != event.event_id();
+        const bool build_differs = !payload_build.empty() && payload_build != event.build_request_id();
         if (id_differs || build_differs) {
           if (column_mismatches++ == 0) {
             problems.push_back(fmt::format(

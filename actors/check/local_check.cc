@@ -224,6 +224,10 @@ class AnswerComparer {
   // Asks `query` (now or with its batch); true when it is a list page and an answer has_more.
   bool ask(const Query& query) {
     if (!projections::with_list_request(query, [](const auto&) {})) {
+      if (full_ == nullptr) {  // the same fold: nothing to compare, nothing to answer
+        count_answer(query, std::nullopt, max_differences_, out_);
+        return false;
+      }
       pending_.push_back(query);
       if (pending_.size() >= kBatch) flush();
       return false;
@@ -246,16 +250,29 @@ class AnswerComparer {
       for (size_t i = begin; i < end; ++i) differences[i] = difference(pending_[i]);
     };
     const size_t half = pending_.size() / 2;
+    std::exception_ptr failed;  // of the other thread, rethrown here once it has joined
     std::thread other;
     if (half > 0) {
       try {
-        other = std::thread(work, half, pending_.size());
+        other = std::thread([&] {
+          try {
+            work(half, pending_.size());
+          } catch (...) {
+            failed = std::current_exception();
+          }
+        });
       } catch (const std::system_error&) {
         // No thread: this one answers them all.
       }
     }
-    work(0, other.joinable() ? half : pending_.size());
+    try {
+      work(0, other.joinable() ? half : pending_.size());
+    } catch (...) {  // never leave a joinable thread behind
+      if (other.joinable()) other.join();
+      throw;
+    }
     if (other.joinable()) other.join();
+    if (failed) std::rethrow_exception(failed);
     for (size_t i = 0; i < pending_.size(); ++i) {
       count_answer(pending_[i], differences[i], max_differences_, out_);
     }
@@ -264,9 +281,7 @@ class AnswerComparer {
 
  private:
   std::optional<std::string> difference(const Query& query) const {
-    Result<QueryResult> from_view = projections::answer(view_, query);
-    if (full_ == nullptr) return std::nullopt;  // the same fold: nothing to compare
-    return answer_difference(from_view, projections::answer(*full_, query));
+    return answer_difference(projections::answer(view_, query), projections::answer(*full_, query));
   }
 
   const View& view_;

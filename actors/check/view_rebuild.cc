@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 
@@ -51,22 +52,32 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
 }
 
 // A second thread for the fold: start() hands it a task, wait() returns once the task is done.
-// One task at a time.
+// One task at a time. Without a thread to be had, start() runs the task itself.
 class Worker {
  public:
-  Worker() : thread_([this] { run(); }) {}
+  Worker() {
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      // No thread: start() runs each task on the caller's thread.
+    }
+  }
   ~Worker() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
     changed_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
   void start(std::function<void()> task) {
+    if (!thread_.joinable()) {
+      task();
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       task_ = std::move(task);
@@ -175,6 +186,11 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     }
   }
   for (size_t turn = 1; page != nullptr; ++turn) {
+    if (page->next_idx() <= since && page->has_more()) {  // a storage that does not move on
+      return make_error(ErrorCode::storage_corrupt,
+                        "list_events since idx " + std::to_string(since) + " answered next_idx " +
+                            std::to_string(page->next_idx()));
+    }
     worker.start([&views, page, &on_worker] { fold_page(views, *page, on_worker); });
     report.events += page->events_size();
     since = page->next_idx();
