@@ -1,0 +1,95 @@
+#include "projections/string_pool.h"
+
+#include <cassert>
+#include <cstring>
+#include <functional>
+
+namespace bel::projections {
+
+namespace {
+
+size_t hash_of(std::string_view s) { return std::hash<std::string_view>()(s); }
+
+}  // namespace
+
+size_t StringPool::slot_for(std::string_view s, size_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  const auto low = static_cast<uint32_t>(hash);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {  // linear probing; slots are never removed
+    const uint32_t id = slots_[i];
+    if (id == kEmpty) return i;
+    if (hashes_[id] == low && strings_[id] == s) return i;
+  }
+}
+
+StringPool::Id StringPool::find(std::string_view s) const {
+  if (slots_.empty()) return kNone;
+  const uint32_t id = slots_[slot_for(s, hash_of(s))];
+  return id == kEmpty ? kNone : id;
+}
+
+StringPool::Id StringPool::intern(std::string_view s) {
+  // Keep the table at most half full: probes stay short and a miss ends at an empty slot.
+  if ((strings_.size() + 1) * 2 > slots_.size()) grow_slots(strings_.size() + 1);
+  const size_t hash = hash_of(s);
+  const size_t slot = slot_for(s, hash);
+  if (slots_[slot] != kEmpty) return slots_[slot];
+  assert(strings_.size() < kNone);
+  const auto id = static_cast<Id>(strings_.size());
+  strings_.emplace_back(copy(s), s.size());
+  hashes_.push_back(static_cast<uint32_t>(hash));
+  slots_[slot] = id;
+  return id;
+}
+
+const char* StringPool::copy(std::string_view s) {
+  if (s.empty()) return "";
+  if (s.size() > kBlockBytes / 4) {
+    // A long string (a message) gets a block of its own, placed before the current block so that
+    // the current block keeps filling.
+    auto own = std::make_unique<char[]>(s.size());
+    std::memcpy(own.get(), s.data(), s.size());
+    char_bytes_ += s.size();
+    const char* out = own.get();
+    blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1, std::move(own));
+    return out;
+  }
+  if (block_used_ + s.size() > kBlockBytes) {
+    blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
+    char_bytes_ += kBlockBytes;
+    block_used_ = 0;
+  }
+  char* out = blocks_.back().get() + block_used_;
+  std::memcpy(out, s.data(), s.size());
+  block_used_ += s.size();
+  return out;
+}
+
+void StringPool::grow_slots(size_t at_least) {
+  size_t capacity = slots_.empty() ? 16 : slots_.size();
+  while (capacity < at_least * 2) capacity *= 2;
+  if (capacity == slots_.size()) return;
+  slots_.assign(capacity, kEmpty);
+  const size_t mask = capacity - 1;
+  for (Id id = 0; id < strings_.size(); ++id) {
+    // Rehashing only needs the kept hash; the full hash's high bits are not needed because the
+    // table is never larger than 2^32 slots.
+    size_t i = hashes_[id] & mask;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = id;
+  }
+}
+
+void StringPool::reserve(size_t count) {
+  strings_.reserve(count);
+  hashes_.reserve(count);
+  grow_slots(count);
+}
+
+size_t StringPool::bytes() const {
+  return char_bytes_ + strings_.capacity() * sizeof(std::string_view) +
+         hashes_.capacity() * sizeof(uint32_t) + slots_.capacity() * sizeof(uint32_t) +
+         blocks_.capacity() * sizeof(std::unique_ptr<char[]>);
+}
+
+}  // namespace bel::projections
