@@ -1,5 +1,6 @@
 #include "projections/job_runs_view.h"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 #include <utility>
@@ -11,34 +12,120 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
+void JobRunsView::Counts::add(int32_t status, int64_t delta) {
+  if (status >= 0 && static_cast<size_t>(status) < known.size()) {
+    known[status] += delta;
+  } else {
+    other.add(status, delta);
+  }
+}
+
+int64_t JobRunsView::Counts::get(int status) const {
+  if (status >= 0 && static_cast<size_t>(status) < known.size()) return known[status];
+  return other.get(status);
+}
+
+int64_t JobRunsView::Counts::matching(const std::set<int>& filter, int64_t all) const {
+  if (filter.empty()) return all;
+  int64_t total = 0;
+  for (int s : filter) total += get(s);
+  return total;
+}
+
+StatusCounts JobRunsView::Counts::to_status_counts() const {
+  StatusCounts out = other;
+  for (size_t s = 0; s < known.size(); ++s) {
+    if (known[s] != 0) out.add(static_cast<int>(s), known[s]);
+  }
+  return out;
+}
+
+namespace {
+
+// Grows a pool's room by a quarter when full (see the header): ids_ and messages_ reserve ahead
+// of the pool so that its tables do not double past what is needed.
+void make_room(StringPool& pool, size_t& reserved) {
+  if (pool.size() < reserved) return;
+  reserved = std::max<size_t>(1024, reserved + reserved / 4);
+  pool.reserve(reserved);
+}
+
+}  // namespace
+
+JobRunsView::Id JobRunsView::intern_id(std::string_view s) {
+  make_room(ids_, ids_reserved_);
+  if (by_id_.capacity() < ids_reserved_) by_id_.reserve(ids_reserved_);
+  const Id id = ids_.intern(s);
+  if (id >= by_id_.size()) by_id_.resize(id + 1);
+  return id;
+}
+
+JobRunsView::Id JobRunsView::intern_message(std::string_view s) {
+  make_room(messages_, messages_reserved_);
+  return messages_.intern(s);
+}
+
+const JobRunsView::ById* JobRunsView::by_id(std::string_view s) const {
+  const Id id = ids_.find(s);
+  return id < by_id_.size() ? &by_id_[id] : nullptr;
+}
+
+uint32_t JobRunsView::label_of(Id name) {
+  auto [it, added] = label_index_.try_emplace(name, static_cast<uint32_t>(labels_.size()));
+  if (added) labels_.emplace_back().name = name;
+  return it->second;
+}
+
+template <class Refs>
+void JobRunsView::set_targets(Run& run, const Refs& refs) {
+  if (refs.size() == 1) {
+    run.targets = intern_id(refs.begin()->str());
+    run.flags |= kOneTarget;
+    return;
+  }
+  run.targets = static_cast<uint32_t>(targets_.size());
+  targets_.push_back(static_cast<uint32_t>(refs.size()));
+  for (const auto& ref : refs) targets_.push_back(intern_id(ref.str()));
+}
+
+template <class F>
+void JobRunsView::for_each_target(const Run& run, F f) const {
+  if (run.targets == kNone) return;
+  if (run.flags & kOneTarget) {
+    f(ids_.str(run.targets));
+    return;
+  }
+  const uint32_t count = targets_[run.targets];
+  for (uint32_t i = 1; i <= count; ++i) f(ids_.str(targets_[run.targets + i]));
+}
+
 void JobRunsView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
   if (event.has_job_event()) {
     const JobEvent& e = event.job_event();
-    auto it = index_.find(e.job_run_id());
-    uint32_t pos;
-    if (it == index_.end()) {
+    const Id id = intern_id(e.job_run_id());
+    uint32_t pos = by_id_[id].run;
+    if (pos == kNone) {
       Run run;
-      run.job_run_id = e.job_run_id();
-      run.job_label = e.job_label().label();
-      run.build_request_id = event.build_request_id();
+      run.job_run_id = id;
+      run.build_request_id = intern_id(event.build_request_id());
+      run.label = label_of(intern_id(e.job_label().label()));
       run.first_idx = event.idx();
-      pos = add_run(std::move(run));
-    } else {
-      pos = it->second;
+      pos = add_run(run);
     }
     Run& run = runs_[pos];
-    if (run.target_partitions.empty()) {
-      for (const auto& ref : e.target_partitions()) run.target_partitions.push_back(ref.str());
+    if (run.targets == kNone && !e.target_partitions().empty()) {
+      set_targets(run, e.target_partitions());
     }
-    if (!e.message().empty()) run.message = e.message();
+    if (!e.message().empty()) run.message = intern_message(e.message());
     set_status(pos, e.status_code(), event);
   } else if (event.has_job_run_cancel_event()) {
     const JobRunCancelEvent& e = event.job_run_cancel_event();
-    auto it = index_.find(e.job_run_id());
-    if (it == index_.end()) return;
-    if (!e.reason().empty()) runs_[it->second].message = e.reason();
-    set_status(it->second, v1::JOB_CANCELLED, event);
+    const ById* ids = by_id(e.job_run_id());
+    if (ids == nullptr || ids->run == kNone) return;
+    const uint32_t pos = ids->run;
+    if (!e.reason().empty()) runs_[pos].message = intern_message(e.reason());
+    set_status(pos, v1::JOB_CANCELLED, event);
   } else if (event.has_build_cancel_event() ||
              (event.has_build_request_event() &&
               is_terminal_build_status(event.build_request_event().status_code()))) {
@@ -47,54 +134,61 @@ void JobRunsView::apply(const BuildEvent& event) {
 }
 
 void JobRunsView::cancel_open_runs(const BuildEvent& event) {
-  auto it = by_build_.find(event.build_request_id());
-  if (it == by_build_.end()) return;
+  const ById* ids = by_id(event.build_request_id());
+  if (ids == nullptr) return;
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  for (uint32_t pos : it->second) {
+  Id message = kNone;  // the same text for each of the build's runs: made once
+  for (uint32_t pos = ids->build_last; pos != kNone; pos = runs_[pos].prev_in_build) {
     Run& run = runs_[pos];
     if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
-    run.message = build_ended_text(run.build_request_id, status) + " before the job run ended";
+    if (message == kNone) {
+      message = intern_message(build_ended_text(event.build_request_id(), status) +
+                                 " before the job run ended");
+    }
+    run.message = message;
     set_status(pos, v1::JOB_CANCELLED, event);
   }
 }
 
-uint32_t JobRunsView::add_run(Run run) {
+uint32_t JobRunsView::add_run(const Run& run) {
   const auto pos = static_cast<uint32_t>(runs_.size());
-  index_.emplace(run.job_run_id, pos);
-  by_build_[run.build_request_id].push_back(pos);
-  Label& label = labels_[run.job_label];
+  runs_.push_back(run);
+  Run& added = runs_.back();
+  by_id_[run.job_run_id].run = pos;
+  added.prev_in_build = by_id_[run.build_request_id].build_last;
+  by_id_[run.build_request_id].build_last = pos;
+  Label& label = labels_[run.label];
   label.runs.push_back(pos);
   // A new run has status UNKNOWN until set_status (or a snapshot) gives it one.
   label.by_status.add(run.status, 1);
   by_status_.add(run.status, 1);
   count_duration(run, label, 1);
-  runs_.push_back(std::move(run));
   return pos;
 }
 
 void JobRunsView::count_duration(const Run& run, Label& label, int sign) {
-  if (run.status != v1::JOB_COMPLETED || !run.has_running) return;
+  if (run.status != v1::JOB_COMPLETED || !(run.flags & kHasRunning)) return;
   label.duration_sum += sign * (static_cast<__int128>(run.ended_at) - run.started_at);
   label.duration_count += sign;
 }
 
 void JobRunsView::set_status(uint32_t pos, JobStatus status, const BuildEvent& event) {
   Run& run = runs_[pos];
-  Label& label = labels_[run.job_label];
+  Label& label = labels_[run.label];
   count_duration(run, label, -1);
   label.by_status.add(run.status, -1);
   by_status_.add(run.status, -1);
 
-  const bool was_terminal = is_terminal_job_status(run.status);
+  const bool was_terminal = is_terminal_job_status(static_cast<JobStatus>(run.status));
   run.status = status;
-  if (status == v1::JOB_SCHEDULED && !run.has_scheduled) {
-    run.has_scheduled = true;
+  if (status == v1::JOB_SCHEDULED && !(run.flags & kHasScheduled)) {
+    run.flags |= kHasScheduled;
     run.scheduled_at = event.timestamp();
   }
-  if (status == v1::JOB_RUNNING && !run.has_running) {
-    run.has_running = true;
+  if (status == v1::JOB_RUNNING && !(run.flags & kHasRunning)) {
+    run.flags |= kHasRunning;
     run.started_at = event.timestamp();
   }
   if (!is_terminal_job_status(status)) {
@@ -110,25 +204,25 @@ void JobRunsView::set_status(uint32_t pos, JobStatus status, const BuildEvent& e
 
 JobRunSummary JobRunsView::to_summary(const Run& run) const {
   JobRunSummary out;
-  out.set_job_run_id(run.job_run_id);
-  out.set_job_label(run.job_label);
-  out.set_build_request_id(run.build_request_id);
-  for (const auto& ref : run.target_partitions) out.add_target_partitions(ref);
-  fill_status(&out, run.status);
+  out.set_job_run_id(std::string(ids_.str(run.job_run_id)));
+  out.set_job_label(std::string(ids_.str(labels_[run.label].name)));
+  out.set_build_request_id(std::string(ids_.str(run.build_request_id)));
+  for_each_target(run, [&](std::string_view ref) { out.add_target_partitions(std::string(ref)); });
+  fill_status(&out, static_cast<JobStatus>(run.status));
   out.set_scheduled_at(run.scheduled_at);
   out.set_started_at(run.started_at);
   out.set_ended_at(run.ended_at);
-  out.set_message(run.message);
+  if (run.message != kNone) out.set_message(std::string(messages_.str(run.message)));
   out.set_as_of_idx(as_of_idx_);
   return out;
 }
 
 Result<JobRunSummary> JobRunsView::job_run(const std::string& job_run_id) const {
-  auto it = index_.find(job_run_id);
-  if (it == index_.end()) {
+  const ById* ids = by_id(job_run_id);
+  if (ids == nullptr || ids->run == kNone) {
     return make_error(ErrorCode::not_found, "job run " + job_run_id + " not found");
   }
-  return to_summary(runs_[it->second]);
+  return to_summary(runs_[ids->run]);
 }
 
 Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request) const {
@@ -136,21 +230,23 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
   if (!page.ok()) return page.error();
   const std::set<int> filter(request.status_filter().begin(), request.status_filter().end());
 
-  // The runs to walk (all, or one label's) and how many of them the filter selects.
-  const std::vector<uint32_t>* label_runs = nullptr;
-  const StatusCounts* counts = &by_status_;
-  int64_t universe = static_cast<int64_t>(runs_.size());
+  // The label asked for: its index in labels_, kNone for one no run has.
+  uint32_t label_pos = kNone;
+  if (!request.job_label().empty()) {
+    const Id name = ids_.find(request.job_label());
+    auto it = label_index_.find(name);
+    if (it != label_index_.end()) label_pos = it->second;
+  }
   if (!request.build_request_id().empty()) {
-    // A build's runs are few: walk them all with every filter.
-    static const std::vector<uint32_t> kNone;
-    auto it = by_build_.find(request.build_request_id());
-    const std::vector<uint32_t>& build_runs = it == by_build_.end() ? kNone : it->second;
+    // A build's runs are few: walk them all, newest first, with every filter.
+    const ById* ids = by_id(request.build_request_id());
     JobRunsListResponse out;
     out.set_as_of_idx(as_of_idx_);
     int64_t total = 0;
-    for (auto pos = build_runs.rbegin(); pos != build_runs.rend(); ++pos) {
-      const Run& run = runs_[*pos];
-      if (!request.job_label().empty() && run.job_label != request.job_label()) continue;
+    for (uint32_t pos = ids == nullptr ? kNone : ids->build_last; pos != kNone;
+         pos = runs_[pos].prev_in_build) {
+      const Run& run = runs_[pos];
+      if (!request.job_label().empty() && run.label != label_pos) continue;
       if (!filter.empty() && filter.count(run.status) == 0) continue;
       if (++total > page->offset && out.job_runs_size() < page->limit) {
         *out.add_job_runs() = to_summary(run);
@@ -159,12 +255,16 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
     set_page_totals(&out, *page, out.job_runs_size(), total);
     return out;
   }
+
+  // The runs to walk (all, or one label's) and how many of them the filter selects.
+  const std::vector<uint32_t>* label_runs = nullptr;
+  const Counts* counts = &by_status_;
+  int64_t universe = static_cast<int64_t>(runs_.size());
   if (!request.job_label().empty()) {
-    auto it = labels_.find(request.job_label());
-    static const std::vector<uint32_t> kNone;
-    static const StatusCounts kNoCounts;
-    label_runs = it == labels_.end() ? &kNone : &it->second.runs;
-    counts = it == labels_.end() ? &kNoCounts : &it->second.by_status;
+    static const std::vector<uint32_t> kNoRuns;
+    static const Counts kNoCounts;
+    label_runs = label_pos == kNone ? &kNoRuns : &labels_[label_pos].runs;
+    counts = label_pos == kNone ? &kNoCounts : &labels_[label_pos].by_status;
     universe = static_cast<int64_t>(label_runs->size());
   }
   const int64_t total = counts->matching(filter, universe);
@@ -182,11 +282,11 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
   return out;
 }
 
-JobMetrics JobRunsView::to_metrics(const std::string& label, const Label& stats) const {
+JobMetrics JobRunsView::to_metrics(const Label& stats) const {
   JobMetrics out;
-  out.set_job_label(label);
+  out.set_job_label(std::string(ids_.str(stats.name)));
   out.set_total_runs(static_cast<int64_t>(stats.runs.size()));
-  stats.by_status.fill<JobStatus>(out.mutable_runs_by_status());
+  stats.by_status.to_status_counts().fill<JobStatus>(out.mutable_runs_by_status());
   const int64_t completed = stats.by_status.get(v1::JOB_COMPLETED);
   const int64_t failed = stats.by_status.get(v1::JOB_FAILED);
   out.set_success_rate(completed + failed == 0 ? 0.0
@@ -206,18 +306,25 @@ JobMetrics JobRunsView::to_metrics(const std::string& label, const Label& stats)
 }
 
 Result<JobMetrics> JobRunsView::metrics(const std::string& job_label) const {
-  auto it = labels_.find(job_label);
-  if (it == labels_.end() || it->second.runs.empty()) {
+  auto it = label_index_.find(ids_.find(job_label));
+  if (it == label_index_.end() || labels_[it->second].runs.empty()) {
     return make_error(ErrorCode::not_found, "job label " + job_label + " not found");
   }
-  return to_metrics(it->first, it->second);
+  return to_metrics(labels_[it->second]);
 }
 
 JobMetricsList JobRunsView::all_metrics() const {
-  JobMetricsList out;
-  for (const auto& [label, stats] : labels_) {
-    if (!stats.runs.empty()) *out.add_jobs() = to_metrics(label, stats);
+  // Labels are few; they are kept in order of appearance and sorted here.
+  std::vector<const Label*> sorted;
+  sorted.reserve(labels_.size());
+  for (const Label& label : labels_) {
+    if (!label.runs.empty()) sorted.push_back(&label);
   }
+  std::sort(sorted.begin(), sorted.end(), [&](const Label* a, const Label* b) {
+    return ids_.str(a->name) < ids_.str(b->name);
+  });
+  JobMetricsList out;
+  for (const Label* label : sorted) *out.add_jobs() = to_metrics(*label);
   out.set_as_of_idx(as_of_idx_);
   return out;
 }
@@ -225,19 +332,20 @@ JobMetricsList JobRunsView::all_metrics() const {
 std::string JobRunsView::serialize() const {
   SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);
   out.add_each<snap::JobRunState>(
-      snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [](const Run& run, snap::JobRunState* r) {
-        r->set_job_run_id(run.job_run_id);
-        r->set_job_label(run.job_label);
-        r->set_build_request_id(run.build_request_id);
-        for (const auto& ref : run.target_partitions) r->add_target_partitions(ref);
-        r->set_status_code(run.status);
+      snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [&](const Run& run, snap::JobRunState* r) {
+        r->set_job_run_id(std::string(ids_.str(run.job_run_id)));
+        r->set_job_label(std::string(ids_.str(labels_[run.label].name)));
+        r->set_build_request_id(std::string(ids_.str(run.build_request_id)));
+        for_each_target(run,
+                        [&](std::string_view ref) { r->add_target_partitions(std::string(ref)); });
+        r->set_status_code(static_cast<JobStatus>(run.status));
         r->set_scheduled_at(run.scheduled_at);
         r->set_started_at(run.started_at);
         r->set_ended_at(run.ended_at);
-        r->set_message(run.message);
+        if (run.message != kNone) r->set_message(std::string(messages_.str(run.message)));
         r->set_first_idx(run.first_idx);
-        r->set_has_scheduled(run.has_scheduled);
-        r->set_has_running(run.has_running);
+        r->set_has_scheduled((run.flags & kHasScheduled) != 0);
+        r->set_has_running((run.flags & kHasRunning) != 0);
       });
   return out.take();
 }
@@ -245,28 +353,46 @@ std::string JobRunsView::serialize() const {
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
   using Snapshot = snap::JobRunsSnapshot;
   JobRunsView view;
-  auto visit = [&](snap::JobRunState& r, SnapshotEntryOrder& order) -> Status {
+  Snapshot header;
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &header));
+  const size_t count = count_snapshot_entries(bytes, Snapshot::kRunsFieldNumber);
+  view.ids_reserved_ = count * 2;  // a run id and, for most runs, a ref
+  view.ids_.reserve(view.ids_reserved_);
+  view.by_id_.reserve(view.ids_reserved_);
+  SnapshotEntryOrder order(kName, view.as_of_idx_);
+  auto visit = [&](snap::JobRunState& r) -> Status {
+    const Id id = view.ids_.find(r.job_run_id());
+    const bool seen = id < view.by_id_.size() && view.by_id_[id].run != kNone;
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
     BEL_RETURN_IF_ERROR(order.check("job run " + r.job_run_id(), r.first_idx(), r.first_idx(),
-                                    view.index_.count(r.job_run_id()) > 0));
+                                    seen));
     Run run;
-    run.job_run_id = std::move(*r.mutable_job_run_id());
-    run.job_label = std::move(*r.mutable_job_label());
-    run.build_request_id = std::move(*r.mutable_build_request_id());
-    run.target_partitions.assign(r.target_partitions().begin(), r.target_partitions().end());
-    run.status = static_cast<JobStatus>(r.status_code());
-    run.has_scheduled = r.has_scheduled();
-    run.has_running = r.has_running();
+    run.job_run_id = view.intern_id(r.job_run_id());
+    run.build_request_id = view.intern_id(r.build_request_id());
+    run.label = view.label_of(view.intern_id(r.job_label()));
+    if (!r.target_partitions().empty()) {
+      // Refs as strings, for set_targets' ref.str().
+      struct Ref {
+        const std::string* s;
+        const std::string& str() const { return *s; }
+      };
+      std::vector<Ref> refs;
+      for (const auto& ref : r.target_partitions()) refs.push_back(Ref{&ref});
+      view.set_targets(run, refs);
+    }
+    run.status = r.status_code();
+    if (r.has_scheduled()) run.flags |= kHasScheduled;
+    if (r.has_running()) run.flags |= kHasRunning;
     run.scheduled_at = r.scheduled_at();
     run.started_at = r.started_at();
     run.ended_at = r.ended_at();
-    run.message = std::move(*r.mutable_message());
+    if (!r.message().empty()) run.message = view.intern_message(r.message());
     run.first_idx = r.first_idx();
-    view.add_run(std::move(run));
+    view.add_run(run);
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR((view.restore_entry_list<Snapshot, snap::JobRunState>(
-      kName, kVersion, bytes, Snapshot::kRunsFieldNumber, &view.runs_, &view.index_, visit)));
+  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::JobRunState>(
+      kName, bytes, Snapshot::kRunsFieldNumber, visit));
   return view;
 }
 

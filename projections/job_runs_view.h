@@ -26,18 +26,31 @@
 //    started_at) over COMPLETED runs that had a JOB_RUNNING event, truncated toward zero
 //    (integer division), 0 when there are none; last_run = the run with the highest first idx.
 //
+// Memory layout (a 1M-event log holds ~190k runs; each byte per run is ~0.2 MB):
+//  - strings live in two StringPools: ids_ (job run ids, build request ids, labels, partition
+//    refs) and messages_ (messages, kept apart because most are replaced by a later one and
+//    need no per-id data); a Run holds their 32-bit ids.
+//  - per-id data is a vector indexed by ids_ id (what run has that id, which run of that build
+//    came last) instead of hash maps keyed by strings; a build's runs are a chain through the
+//    runs (prev_in_build), newest first.
+//  - a run's targets are almost always one ref, held in the Run; more go to one flat vector.
+//  - runs_ is a deque and the pools grow by a quarter: no 2x slack of a doubling vector.
+//
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_JOB_RUNS_VIEW_H_
 #define BEL_PROJECTIONS_JOB_RUNS_VIEW_H_
 
+#include <array>
 #include <cstdint>
-#include <map>
+#include <deque>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/string_pool.h"
 #include "projections/views.h"
 
 namespace bel::projections {
@@ -68,45 +81,89 @@ class JobRunsView : public ViewPosition {
   static Result<JobRunsView> restore(const std::string& bytes);
 
  private:
+  using Id = StringPool::Id;
+  static constexpr Id kNone = StringPool::kNone;
+
   struct Run {
-    std::string job_run_id;
-    std::string job_label;
-    std::string build_request_id;
-    std::vector<std::string> target_partitions;
-    JobStatus status = v1::JOB_UNKNOWN;
-    bool has_scheduled = false;
-    bool has_running = false;
+    int64_t first_idx = 0;
     int64_t scheduled_at = 0;
     int64_t started_at = 0;
     int64_t ended_at = 0;
-    std::string message;
-    int64_t first_idx = 0;
+    Id job_run_id = kNone;        // ids_
+    Id build_request_id = kNone;  // ids_
+    Id message = kNone;           // messages_; kNone: ""
+    // kNone: no targets; with kOneTarget the one ref's id in ids_, else the position in
+    // targets_ of [count, ref ids...].
+    uint32_t targets = kNone;
+    uint32_t prev_in_build = kNone;  // the position of the build's run before this one
+    uint32_t label = 0;              // index in labels_
+    int32_t status = v1::JOB_UNKNOWN;
+    uint8_t flags = 0;  // kHasScheduled | kHasRunning | kOneTarget
+  };
+  static constexpr uint8_t kHasScheduled = 1;
+  static constexpr uint8_t kHasRunning = 2;
+  static constexpr uint8_t kOneTarget = 4;
+
+  // Counts by job status: an array for the enum's values (a fold adds and removes on every
+  // event), a StatusCounts for any other number a log may carry.
+  struct Counts {
+    std::array<int64_t, 7> known{};
+    StatusCounts other;
+    void add(int32_t status, int64_t delta);
+    int64_t get(int status) const;
+    int64_t matching(const std::set<int>& filter, int64_t all) const;
+    StatusCounts to_status_counts() const;
   };
   struct Label {
+    Id name = kNone;             // ids_
     std::vector<uint32_t> runs;  // positions in runs_, ascending first idx
-    StatusCounts by_status;
+    Counts by_status;
     __int128 duration_sum = 0;   // over COMPLETED runs with a RUNNING event
     int64_t duration_count = 0;
+  };
+  // Per ids_ id: the run with that job run id, and the last run of the build with that id.
+  struct ById {
+    uint32_t run = kNone;
+    uint32_t build_last = kNone;
   };
 
   // Moves run `pos` to `status` at `event` (timestamps and its label's metrics follow).
   void set_status(uint32_t pos, JobStatus status, const BuildEvent& event);
   // Adds (sign 1) or removes (sign -1) the run's share of its label's duration mean.
-  void count_duration(const Run& run, Label& label, int sign);
+  static void count_duration(const Run& run, Label& label, int sign);
   JobRunSummary to_summary(const Run& run) const;
-  JobMetrics to_metrics(const std::string& label, const Label& stats) const;
+  JobMetrics to_metrics(const Label& stats) const;
+  // Interns `s` in ids_, making room for its per-id data.
+  Id intern_id(std::string_view s);
+  Id intern_message(std::string_view s);
+  // The ById of `s`, or nullptr when ids_ has no such string.
+  const ById* by_id(std::string_view s) const;
+  // The index in labels_ of the label named `name` (an ids_ id), adding it when new.
+  uint32_t label_of(Id name);
+  // Sets a run's targets (REQUIRES: it has none yet) to `refs`, strings.
+  template <class Refs>
+  void set_targets(Run& run, const Refs& refs);
+  // Calls f(std::string_view ref) for each of the run's targets.
+  template <class F>
+  void for_each_target(const Run& run, F f) const;
   // Adds a run; returns its position in runs_.
-  uint32_t add_run(Run run);
+  uint32_t add_run(const Run& run);
   // The build request's terminal `event`: its SCHEDULED / RUNNING runs become CANCELLED.
   void cancel_open_runs(const BuildEvent& event);
 
-  std::vector<Run> runs_;                         // ascending first idx
-  std::unordered_map<std::string, uint32_t> index_;
-  // Build request id -> positions of its runs, ascending. A build's runs are few, so its end
-  // looks through them for the open ones.
-  std::unordered_map<std::string, std::vector<uint32_t>> by_build_;
-  std::map<std::string, Label> labels_;
-  StatusCounts by_status_;                        // every run
+  StringPool ids_;
+  StringPool messages_;
+  // How many strings ids_ and messages_ have room for: grown by a quarter at a time through
+  // reserve(), not doubled by the pools' own vectors (a doubled table of 300k strings leaves
+  // ~5 MB unused).
+  size_t ids_reserved_ = 0;
+  size_t messages_reserved_ = 0;
+  std::vector<ById> by_id_;     // by ids_ id; shorter than ids_ when its last strings are not ids
+  std::deque<Run> runs_;        // ascending first idx
+  std::vector<uint32_t> targets_;
+  std::vector<Label> labels_;  // in order of first appearance
+  std::unordered_map<Id, uint32_t> label_index_;  // ids_ id -> index in labels_
+  Counts by_status_;                              // every run
 };
 
 }  // namespace bel::projections
