@@ -260,5 +260,61 @@ TEST(JobRunsViewTest, RestoreAnswersLikeTheOriginal) {
       MessageDifferencer::Equals(*view.list(JobRunsListRequest()), *restored->list({})));
 }
 
+std::vector<std::string> targets(const JobRunSummary& run) {
+  return {run.target_partitions().begin(), run.target_partitions().end()};
+}
+
+// The compact state keeps one target in the run and more in a shared list, strings once for
+// every use (a run id that is also a build id, a label and a ref), and counts a status outside
+// the enum apart: each answers as the events say, before and after a snapshot.
+TEST(JobRunsViewTest, TargetsSharedStringsAndOddStatusesSurviveRestore) {
+  StreamBuilder s;
+  s.job("br-1", "jr-0", "//jobs:a", v1::JOB_SCHEDULED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_RUNNING, {"data/a", "data/b", "x"}, "on w-1")
+      .job("br-1", "jr-0", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-1", "jr-0", "//jobs:a", v1::JOB_SCHEDULED, {"data/b", "data/c"})  // kept first
+      .job("x", "x", "x", v1::JOB_RUNNING, {"x"})
+      .job("br-2", "jr-3", "//jobs:a", static_cast<JobStatus>(42), {}, "odd")
+      .cancel_build("br-1", "stop");
+  auto view = fold(s);
+  auto check = [](const JobRunsView& v) {
+    EXPECT_EQ(targets(*v.job_run("jr-0")), (std::vector<std::string>{"data/a"}));
+    EXPECT_EQ(targets(*v.job_run("jr-1")), (std::vector<std::string>{"data/a", "data/b", "x"}));
+    EXPECT_EQ(targets(*v.job_run("x")), (std::vector<std::string>{"x"}));
+    EXPECT_TRUE(targets(*v.job_run("jr-3")).empty());
+    EXPECT_EQ(v.job_run("x")->job_label(), "x");
+    EXPECT_EQ(v.job_run("x")->build_request_id(), "x");
+    EXPECT_EQ(v.job_run("x")->status_code(), v1::JOB_RUNNING);  // another build's end
+    for (const char* id : {"jr-0", "jr-1"}) {
+      EXPECT_EQ(v.job_run(id)->status_code(), v1::JOB_CANCELLED) << id;
+      EXPECT_EQ(v.job_run(id)->message(), "build br-1 was cancelled before the job run ended");
+    }
+    EXPECT_EQ(v.job_run("jr-3")->message(), "odd");
+    JobRunsListRequest by_build;
+    by_build.set_build_request_id("br-1");
+    EXPECT_EQ(ids(*v.list(by_build)), (std::vector<std::string>{"jr-1", "jr-0"}));
+    by_build.set_job_label("x");
+    EXPECT_TRUE(ids(*v.list(by_build)).empty());
+    by_build.set_build_request_id("x");
+    EXPECT_EQ(ids(*v.list(by_build)), (std::vector<std::string>{"x"}));
+    JobRunsListRequest odd;
+    odd.add_status_filter(static_cast<JobStatus>(42));
+    auto odd_runs = v.list(odd);
+    EXPECT_EQ(ids(*odd_runs), (std::vector<std::string>{"jr-3"}));
+    EXPECT_EQ(odd_runs->total_count(), 1);
+    auto a = v.metrics("//jobs:a");
+    EXPECT_EQ(a->total_runs(), 3);
+    EXPECT_EQ(a->runs_by_status().size(), 2u);  // JOB_CANCELLED and the odd status
+    EXPECT_EQ(a->runs_by_status().at("JOB_CANCELLED"), 2);
+    EXPECT_FALSE(v.metrics("br-1").ok());
+  };
+  check(view);
+  auto restored = JobRunsView::restore(view.serialize());
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  check(*restored);
+  EXPECT_EQ(restored->serialize(), view.serialize());
+  EXPECT_TRUE(MessageDifferencer::Equals(view.all_metrics(), restored->all_metrics()));
+}
+
 }  // namespace
 }  // namespace bel::projections
