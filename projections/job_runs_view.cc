@@ -117,15 +117,13 @@ void JobRunsView::apply(const BuildEvent& event) {
     if (run.targets == kNone && !e.target_partitions().empty()) {
       set_targets(run, e.target_partitions());
     }
-    if (!e.message().empty()) run.message = intern_message(e.message());
-    set_status(pos, e.status_code(), event);
+    set_status(pos, e.status_code(), event, e.message());
   } else if (event.has_job_run_cancel_event()) {
     const JobRunCancelEvent& e = event.job_run_cancel_event();
     const ById* ids = by_id(e.job_run_id());
     if (ids == nullptr || ids->run == kNone) return;
     const uint32_t pos = ids->run;
-    if (!e.reason().empty()) runs_[pos].message = intern_message(e.reason());
-    set_status(pos, v1::JOB_CANCELLED, event);
+    set_status(pos, v1::JOB_CANCELLED, event, e.reason());
   } else if (event.has_build_cancel_event() ||
              (event.has_build_request_event() &&
               is_terminal_build_status(event.build_request_event().status_code()))) {
@@ -139,16 +137,14 @@ void JobRunsView::cancel_open_runs(const BuildEvent& event) {
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  Id message = kNone;  // the same text for each of the build's runs: made once
+  std::string message;  // the same text for each of the build's runs: made once
   for (uint32_t pos = ids->build_last; pos != kNone; pos = runs_[pos].prev_in_build) {
     Run& run = runs_[pos];
     if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
-    if (message == kNone) {
-      message = intern_message(build_ended_text(event.build_request_id(), status) +
-                                 " before the job run ended");
+    if (message.empty()) {
+      message = build_ended_text(event.build_request_id(), status) + " before the job run ended";
     }
-    run.message = message;
-    set_status(pos, v1::JOB_CANCELLED, event);
+    set_status(pos, v1::JOB_CANCELLED, event, message);
   }
 }
 
@@ -174,7 +170,41 @@ void JobRunsView::count_duration(const Run& run, Label& label, int sign) {
   label.duration_count += sign;
 }
 
-void JobRunsView::set_status(uint32_t pos, JobStatus status, const BuildEvent& event) {
+void JobRunsView::place_message(Run& run, std::string_view text) {
+  const bool open = !is_terminal_job_status(static_cast<JobStatus>(run.status));
+  if (text.empty()) {
+    if (open || !(run.flags & kMessageInSlot)) return;
+    text = open_messages_[run.message];  // an ended run's message moves to the pool
+  }
+  if (open) {
+    if (!(run.flags & kMessageInSlot)) {
+      if (free_slots_.empty()) {
+        free_slots_.push_back(static_cast<uint32_t>(open_messages_.size()));
+        open_messages_.emplace_back();
+      }
+      run.message = free_slots_.back();
+      free_slots_.pop_back();
+      run.flags |= kMessageInSlot;
+    }
+    open_messages_[run.message].assign(text.data(), text.size());
+    return;
+  }
+  const Id id = intern_message(text);  // before the slot `text` may be in is given back
+  if (run.flags & kMessageInSlot) {
+    free_slots_.push_back(run.message);
+    run.flags &= ~kMessageInSlot;
+  }
+  run.message = id;
+}
+
+std::string_view JobRunsView::message_of(const Run& run) const {
+  if (run.message == kNone) return {};
+  if (run.flags & kMessageInSlot) return open_messages_[run.message];
+  return messages_.str(run.message);
+}
+
+void JobRunsView::set_status(uint32_t pos, JobStatus status, const BuildEvent& event,
+                             std::string_view message) {
   Run& run = runs_[pos];
   Label& label = labels_[run.label];
   count_duration(run, label, -1);
@@ -200,6 +230,7 @@ void JobRunsView::set_status(uint32_t pos, JobStatus status, const BuildEvent& e
   label.by_status.add(run.status, 1);
   by_status_.add(run.status, 1);
   count_duration(run, label, 1);
+  place_message(run, message);
 }
 
 JobRunSummary JobRunsView::to_summary(const Run& run) const {
@@ -212,7 +243,7 @@ JobRunSummary JobRunsView::to_summary(const Run& run) const {
   out.set_scheduled_at(run.scheduled_at);
   out.set_started_at(run.started_at);
   out.set_ended_at(run.ended_at);
-  if (run.message != kNone) out.set_message(std::string(messages_.str(run.message)));
+  out.set_message(std::string(message_of(run)));
   out.set_as_of_idx(as_of_idx_);
   return out;
 }
@@ -342,7 +373,7 @@ std::string JobRunsView::serialize() const {
         r->set_scheduled_at(run.scheduled_at);
         r->set_started_at(run.started_at);
         r->set_ended_at(run.ended_at);
-        if (run.message != kNone) r->set_message(std::string(messages_.str(run.message)));
+        r->set_message(std::string(message_of(run)));
         r->set_first_idx(run.first_idx);
         r->set_has_scheduled((run.flags & kHasScheduled) != 0);
         r->set_has_running((run.flags & kHasRunning) != 0);
@@ -386,9 +417,8 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     run.scheduled_at = r.scheduled_at();
     run.started_at = r.started_at();
     run.ended_at = r.ended_at();
-    if (!r.message().empty()) run.message = view.intern_message(r.message());
     run.first_idx = r.first_idx();
-    view.add_run(run);
+    view.place_message(view.runs_[view.add_run(run)], r.message());
     return ok_status();
   };
   BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::JobRunState>(

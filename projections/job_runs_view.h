@@ -28,8 +28,9 @@
 //
 // Memory layout (a 1M-event log holds ~190k runs; each byte per run is ~0.2 MB):
 //  - strings live in two StringPools: ids_ (job run ids, build request ids, labels, partition
-//    refs) and messages_ (messages, kept apart because most are replaced by a later one and
-//    need no per-id data); a Run holds their 32-bit ids.
+//    refs) and messages_ (the messages of ended runs, kept apart as they need no per-id data);
+//    a Run holds their 32-bit ids. An open run's message, likely to be replaced, is kept in a
+//    reused slot until the run ends: a pool never drops a string.
 //  - per-id data is a vector indexed by ids_ id (what run has that id, which run of that build
 //    came last) instead of hash maps keyed by strings; a build's runs are a chain through the
 //    runs (prev_in_build), newest first.
@@ -45,6 +46,7 @@
 #include <deque>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -91,18 +93,19 @@ class JobRunsView : public ViewPosition {
     int64_t ended_at = 0;
     Id job_run_id = kNone;        // ids_
     Id build_request_id = kNone;  // ids_
-    Id message = kNone;           // messages_; kNone: ""
+    Id message = kNone;           // messages_, or with kMessageInSlot open_messages_; kNone: ""
     // kNone: no targets; with kOneTarget the one ref's id in ids_, else the position in
     // targets_ of [count, ref ids...].
     uint32_t targets = kNone;
     uint32_t prev_in_build = kNone;  // the position of the build's run before this one
     uint32_t label = 0;              // index in labels_
     int32_t status = v1::JOB_UNKNOWN;
-    uint8_t flags = 0;  // kHasScheduled | kHasRunning | kOneTarget
+    uint8_t flags = 0;  // kHasScheduled | kHasRunning | kOneTarget | kMessageInSlot
   };
   static constexpr uint8_t kHasScheduled = 1;
   static constexpr uint8_t kHasRunning = 2;
   static constexpr uint8_t kOneTarget = 4;
+  static constexpr uint8_t kMessageInSlot = 8;
 
   // Counts by job status: an array for the enum's values (a fold adds and removes on every
   // event), a StatusCounts for any other number a log may carry.
@@ -127,8 +130,14 @@ class JobRunsView : public ViewPosition {
     uint32_t build_last = kNone;
   };
 
-  // Moves run `pos` to `status` at `event` (timestamps and its label's metrics follow).
-  void set_status(uint32_t pos, JobStatus status, const BuildEvent& event);
+  // Moves run `pos` to `status` at `event` (timestamps and its label's metrics follow) and gives
+  // it `message` unless that is empty.
+  void set_status(uint32_t pos, JobStatus status, const BuildEvent& event,
+                  std::string_view message);
+  // Sets the run's message to `text` (unless empty), in a slot while the run is open, in
+  // messages_ once it has ended (then moving a slot's text there).
+  void place_message(Run& run, std::string_view text);
+  std::string_view message_of(const Run& run) const;
   // Adds (sign 1) or removes (sign -1) the run's share of its label's duration mean.
   static void count_duration(const Run& run, Label& label, int sign);
   JobRunSummary to_summary(const Run& run) const;
@@ -153,6 +162,11 @@ class JobRunsView : public ViewPosition {
 
   StringPool ids_;
   StringPool messages_;
+  // The messages of open runs, one slot per run, reused: an open run's message is mostly
+  // replaced before it ends ("queued", "started on ..."), so interning it would leave the pool
+  // a string no run names.
+  std::vector<std::string> open_messages_;
+  std::vector<uint32_t> free_slots_;
   // How many strings ids_ and messages_ have room for: grown by a quarter at a time through
   // reserve(), not doubled by the pools' own vectors (a doubled table of 300k strings leaves
   // ~5 MB unused).
