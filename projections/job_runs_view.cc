@@ -46,7 +46,7 @@ namespace {
 // of the pool so that its tables do not double past what is needed.
 void make_room(StringPool& pool, size_t& reserved) {
   if (pool.size() < reserved) return;
-  reserved = std::max<size_t>(1024, reserved + reserved / 4);
+  reserved = std::max<size_t>(256, reserved + reserved / 4);
   pool.reserve(reserved);
 }
 
