@@ -351,9 +351,8 @@ JobMetricsList JobRunsView::all_metrics() const {
   for (const Label& label : labels_) {
     if (!label.runs.empty()) sorted.push_back(&label);
   }
-  std::sort(sorted.begin(), sorted.end(), [&](const Label* a, const Label* b) {
-    return ids_.str(a->name) < ids_.str(b->name);
-  });
+  std::sort(sorted.begin(), sorted.end(),
+            [&](const Label* a, const Label* b) { return ids_.str(a->name) < ids_.str(b->name); });
   JobMetricsList out;
   for (const Label* label : sorted) *out.add_jobs() = to_metrics(*label);
   out.set_as_of_idx(as_of_idx_);
@@ -395,8 +394,8 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     const Id id = view.ids_.find(r.job_run_id());
     const bool seen = id < view.by_id_.size() && view.by_id_[id].run != kNone;
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
-    BEL_RETURN_IF_ERROR(order.check("job run " + r.job_run_id(), r.first_idx(), r.first_idx(),
-                                    seen));
+    BEL_RETURN_IF_ERROR(
+        order.check("job run " + r.job_run_id(), r.first_idx(), r.first_idx(), seen));
     Run run;
     run.job_run_id = view.intern_id(r.job_run_id());
     run.build_request_id = view.intern_id(r.build_request_id());
@@ -421,8 +420,8 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     view.place_message(view.runs_[view.add_run(run)], r.message());
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::JobRunState>(
-      kName, bytes, Snapshot::kRunsFieldNumber, visit));
+  BEL_RETURN_IF_ERROR(
+      for_each_snapshot_entry<snap::JobRunState>(kName, bytes, Snapshot::kRunsFieldNumber, visit));
   return view;
 }
 

@@ -172,10 +172,10 @@ class JobRunsView : public ViewPosition {
   // ~5 MB unused).
   size_t ids_reserved_ = 0;
   size_t messages_reserved_ = 0;
-  std::vector<ById> by_id_;     // by ids_ id; shorter than ids_ when its last strings are not ids
-  std::deque<Run> runs_;        // ascending first idx
+  std::vector<ById> by_id_;  // by ids_ id; shorter than ids_ when its last strings are not ids
+  std::deque<Run> runs_;     // ascending first idx
   std::vector<uint32_t> targets_;
-  std::vector<Label> labels_;  // in order of first appearance
+  std::vector<Label> labels_;                     // in order of first appearance
   std::unordered_map<Id, uint32_t> label_index_;  // ids_ id -> index in labels_
   Counts by_status_;                              // every run
 };
