@@ -191,6 +191,9 @@ void JobRunsView::place_message(Run& run, std::string_view text) {
   }
   const Id id = intern_message(text);  // before the slot `text` may be in is given back
   if (run.flags & kMessageInSlot) {
+    // A freed slot keeps its room for the next open run, unless it held a long message.
+    std::string& slot = open_messages_[run.message];
+    if (slot.capacity() > 256) std::string().swap(slot);
     free_slots_.push_back(run.message);
     run.flags &= ~kMessageInSlot;
   }
