@@ -11,11 +11,11 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
+PartitionStatusResponse to_partition_status_response(std::string_view ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx) {
   PartitionStatusResponse out;
-  out.set_partition_ref(ref);
+  out.set_partition_ref(ref.data(), ref.size());
   out.set_as_of_idx(as_of_idx);
   if (entry.status == v1::PARTITION_UNKNOWN) return out;
   fill_status(&out, entry.status);
@@ -26,15 +26,6 @@ PartitionStatusResponse to_partition_status_response(const std::string& ref,
   out.set_message(entry.message);
   return out;
 }
-
-namespace {
-
-std::string job_run_end_text(const std::string& id, JobStatus status) {
-  const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
-  return "job run " + id + " " + what + " before the partition was built";
-}
-
-}  // namespace
 
 bool sets_partition_status(const BuildEvent& event, const std::string& ref) {
   if (event.has_partition_invalidation_event()) {
@@ -52,7 +43,8 @@ void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* ch
       return;
     case BuildEvent::kDelegationEvent:
       if (auto slot = find(event.delegation_event().partition_ref().str())) {
-        drop_claim(*slot, event.build_request_id());
+        const uint32_t build = build_ids_.find(event.build_request_id());
+        if (build != StringPool::kNone) drop_claim(*slot, build);
       }
       return;
     case BuildEvent::kPartitionInvalidationEvent:
@@ -85,183 +77,289 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event,
                                              std::vector<Change>* changes) {
   const auto& pe = event.partition_event();
   const uint32_t slot = slot_of(pe.partition_ref().str());
-  const std::string& id = event.build_request_id();
-  drop_claim(slot, id);
-  const bool in_flight = is_in_progress_partition_status(pe.status_code());
-  if (in_flight) {
-    refs_[slot].claims.push_back(
-        Claim{id, pe.job_run_id(), pe.status_code(), pe.message(), event.idx()});
-    index(slot, id, pe.job_run_id());
-  }
-  // DELEGATED describes one request's relation to the partition, not the partition.
+  const uint32_t build = build_ids_.intern(event.build_request_id());
+  drop_claim(slot, build);
+  // DELEGATED describes one request's relation to the partition, not the partition (and, like
+  // UNKNOWN, is not in flight, so it makes no claim either).
   if (pe.status_code() == v1::PARTITION_DELEGATED || pe.status_code() == v1::PARTITION_UNKNOWN) {
     return;
   }
-  changes->push_back(Change{slot, refs_[slot].current.status});
-  set_current(slot,
-              PartitionStatusEntry{pe.status_code(), event.timestamp(), event.idx(), id,
-                                   pe.job_run_id(), pe.message()},
+  const bool in_flight = is_in_progress_partition_status(pe.status_code());
+  const uint32_t job = texts_.acquire(pe.job_run_id());
+  const uint32_t message = texts_.acquire(pe.message());
+  if (in_flight) {
+    push_claim(slot, Claim{event.idx(), pe.status_code(), build, job, message, kNil});
+    index(slot, build, job);
+    // The claim keeps its references; the status takes two more.
+    texts_.acquire(job);
+    texts_.acquire(message);
+  }
+  changes->push_back(Change{slot, refs_[slot].status});
+  set_current(slot, Current{pe.status_code(), event.timestamp(), event.idx(), build, job, message},
               in_flight);
 }
 
 void PartitionStatusFold::on_invalidation(const BuildEvent& event, std::vector<Change>* changes) {
   const auto& inv = event.partition_invalidation_event();
   const uint32_t slot = slot_of(inv.partition_ref().str());
-  changes->push_back(Change{slot, refs_[slot].current.status});
+  changes->push_back(Change{slot, refs_[slot].status});
   set_current(slot,
-              PartitionStatusEntry{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(),
-                                   event.build_request_id(), "", inv.reason()},
+              Current{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(),
+                      build_ids_.intern(event.build_request_id()), kNoText,
+                      texts_.acquire(inv.reason())},
               /*source_live=*/false);
 }
 
-void PartitionStatusFold::drop_claim(uint32_t slot, const std::string& build_request_id) {
-  auto& claims = refs_[slot].claims;
-  auto it = std::find_if(claims.begin(), claims.end(),
-                         [&](const Claim& c) { return c.build_request_id == build_request_id; });
-  if (it == claims.end()) return;
-  const std::string job_run_id = it->job_run_id;
-  claims.erase(it);
-  unindex_unused(slot, &build_request_id, &job_run_id);
+void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
+  // The oldest claim of the request (there is at most one unless a snapshot listed more).
+  uint32_t* at = nullptr;
+  for (uint32_t* p = &refs_[slot].claims; *p != kNil; p = &claims_[*p].next) {
+    if (claims_[*p].build == build) at = p;
+  }
+  if (at == nullptr) return;
+  const uint32_t node = *at;
+  *at = claims_[node].next;
+  unindex_unused(slot, build, claims_[node].job);
+  free_claim(node);
 }
 
 void PartitionStatusFold::end_build(const std::string& id, const BuildEvent& event,
                                     std::vector<Change>* changes) {
+  const uint32_t build = build_ids_.find(id);
+  if (build == StringPool::kNone || build >= by_build_.size() || by_build_[build] == kNil) return;
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  end_claims(/*by_build=*/true, id, event,
+  end_claims(/*by_build=*/true, build, event,
              build_ended_text(id, status) + " before the partition was built", changes);
 }
 
 void PartitionStatusFold::end_job_run(const std::string& id, JobStatus status,
                                       const BuildEvent& event, std::vector<Change>* changes) {
-  if (id.empty()) return;
-  end_claims(/*by_build=*/false, id, event, job_run_end_text(id, status), changes);
+  const uint32_t job = texts_.find(id);
+  if (job == kNoText || job >= by_job_run_.size() || by_job_run_[job] == kNil) return;
+  const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
+  end_claims(/*by_build=*/false, job, event,
+             "job run " + id + " " + what + " before the partition was built", changes);
 }
 
-void PartitionStatusFold::end_claims(bool by_build, const std::string& id, const BuildEvent& event,
+void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEvent& event,
                                      const std::string& why, std::vector<Change>* changes) {
-  auto held = [&](const std::string& build_request_id, const std::string& job_run_id) {
-    return (by_build ? build_request_id : job_run_id) == id;
-  };
-  for (uint32_t slot : take_slots(by_build ? by_build_ : by_job_run_, id)) {
-    Ref& r = refs_[slot];
-    for (auto it = r.claims.begin(); it != r.claims.end();) {
-      if (!held(it->build_request_id, it->job_run_id)) {
-        ++it;
+  auto held = [&](uint32_t build, uint32_t job) { return (by_build ? build : job) == key; };
+  // A job run id is kept while this runs, so that no string freed on the way takes its id.
+  if (!by_build) texts_.acquire(key);
+  take_slots(by_build ? &by_build_[key] : run_head(key));
+  for (uint32_t slot : taken_) {
+    for (uint32_t* p = &refs_[slot].claims; *p != kNil;) {
+      const uint32_t node = *p;
+      const Claim& c = claims_[node];
+      if (!held(c.build, c.job)) {
+        p = &claims_[node].next;
         continue;
       }
-      const Claim ended = std::move(*it);
-      it = r.claims.erase(it);
-      // The holder's own index entry went with take_slots; the other one may still be used.
-      unindex_unused(slot, by_build ? nullptr : &ended.build_request_id,
-                     by_build ? &ended.job_run_id : nullptr);
+      *p = c.next;
+      // The holder's own set went with take_slots; the other one may still be used.
+      unindex_unused(slot, by_build ? kNil : c.build, by_build ? c.job : kNoText);
+      free_claim(node);
     }
-    if (r.source_live && held(r.current.build_request_id, r.current.job_run_id)) {
-      fire(slot, event, why, changes);
-    }
+    const Ref& r = refs_[slot];
+    if (r.source_live && held(r.build, r.job)) fire(slot, event, why, changes);
   }
+  if (!by_build) texts_.release(key);
 }
 
-void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, std::string why,
+void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std::string& why,
                                std::vector<Change>* changes) {
-  Ref& r = refs_[slot];
-  changes->push_back(Change{slot, r.current.status});
-  PartitionStatusEntry next{v1::PARTITION_FAILED,       event.timestamp(),    event.idx(),
-                            r.current.build_request_id, r.current.job_run_id, std::move(why)};
-  // Claims are kept in ascending idx, so the last one is the most recent live claim.
-  if (!r.claims.empty()) {
-    const Claim& best = r.claims.back();
+  const Ref& r = refs_[slot];
+  changes->push_back(Change{slot, r.status});
+  Current next{v1::PARTITION_FAILED, event.timestamp(), event.idx(), r.build, r.job, kNoText};
+  // The chain's head is the newest live claim.
+  const bool live = r.claims != kNil;
+  if (live) {
+    const Claim& best = claims_[r.claims];
     next.status = best.status;
-    next.build_request_id = best.build_request_id;
-    next.job_run_id = best.job_run_id;
+    next.build = best.build;
+    next.job = best.job;
     next.message = best.message;
+    texts_.acquire(next.message);
+  } else {
+    next.message = texts_.acquire(why);
   }
-  set_current(slot, std::move(next), !r.claims.empty());
+  texts_.acquire(next.job);
+  set_current(slot, next, live);
 }
 
-void PartitionStatusFold::set_current(uint32_t slot, PartitionStatusEntry entry, bool source_live) {
+void PartitionStatusFold::set_current(uint32_t slot, const Current& next, bool source_live) {
   Ref& r = refs_[slot];
   const bool was_live = r.source_live;
-  const std::string old_build = std::move(r.current.build_request_id);
-  const std::string old_job = std::move(r.current.job_run_id);
-  r.current = std::move(entry);
+  const uint32_t old_build = r.build;
+  const uint32_t old_job = r.job;
+  const uint32_t old_message = r.message;
+  r.status = next.status;
+  r.last_updated = next.last_updated;
+  r.last_idx = next.last_idx;
+  r.build = next.build;
+  r.job = next.job;
+  r.message = next.message;
   r.source_live = source_live;
-  if (source_live) index(slot, r.current.build_request_id, r.current.job_run_id);
-  if (was_live) unindex_unused(slot, &old_build, &old_job);
+  if (source_live) index(slot, r.build, r.job);
+  if (was_live) unindex_unused(slot, old_build, old_job);
+  texts_.release(old_job);
+  texts_.release(old_message);
 }
 
-void PartitionStatusFold::index(uint32_t slot, const std::string& build_request_id,
-                                const std::string& job_run_id) {
-  by_build_[build_request_id].insert(slot);
-  if (!job_run_id.empty()) by_job_run_[job_run_id].insert(slot);
+void PartitionStatusFold::push_claim(uint32_t slot, const Claim& claim) {
+  uint32_t node = free_claims_;
+  if (node == kNil) {
+    node = static_cast<uint32_t>(claims_.size());
+    claims_.emplace_back();
+  } else {
+    free_claims_ = claims_[node].next;
+  }
+  claims_[node] = claim;
+  claims_[node].next = refs_[slot].claims;
+  refs_[slot].claims = node;
 }
 
-void PartitionStatusFold::unindex_unused(uint32_t slot, const std::string* build_request_id,
-                                         const std::string* job_run_id) {
+void PartitionStatusFold::free_claim(uint32_t node) {
+  Claim& c = claims_[node];
+  texts_.release(c.job);
+  texts_.release(c.message);
+  c.job = c.message = kNoText;
+  c.next = free_claims_;
+  free_claims_ = node;
+}
+
+void PartitionStatusFold::index(uint32_t slot, uint32_t build, uint32_t job) {
+  if (by_build_.size() <= build) by_build_.resize(build_ids_.size(), kNil);
+  link(&by_build_[build], slot);
+  if (job != kNoText) link(run_head(job), slot);
+}
+
+uint32_t* PartitionStatusFold::run_head(uint32_t job) {
+  if (by_job_run_.size() <= job) by_job_run_.resize(texts_.id_limit(), kNil);
+  return &by_job_run_[job];
+}
+
+void PartitionStatusFold::unindex_unused(uint32_t slot, uint32_t build, uint32_t job) {
   const Ref& r = refs_[slot];
-  auto erase = [slot](Index& index, const std::string& key) {
-    auto it = index.find(key);
-    if (it == index.end()) return;
-    it->second.erase(slot);
-    if (it->second.empty()) index.erase(it);
-  };
-  if (build_request_id != nullptr) {
-    bool used = r.source_live && r.current.build_request_id == *build_request_id;
-    for (const Claim& c : r.claims) used = used || c.build_request_id == *build_request_id;
-    if (!used) erase(by_build_, *build_request_id);
+  if (build != kNil && build < by_build_.size()) {
+    bool used = r.source_live && r.build == build;
+    for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
+      used = claims_[n].build == build;
+    }
+    if (!used) unlink(&by_build_[build], slot);
   }
-  if (job_run_id != nullptr && !job_run_id->empty()) {
-    bool used = r.source_live && r.current.job_run_id == *job_run_id;
-    for (const Claim& c : r.claims) used = used || c.job_run_id == *job_run_id;
-    if (!used) erase(by_job_run_, *job_run_id);
+  if (job != kNoText && job < by_job_run_.size()) {
+    bool used = r.source_live && r.job == job;
+    for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
+      used = claims_[n].job == job;
+    }
+    if (!used) unlink(&by_job_run_[job], slot);
   }
 }
 
-std::vector<uint32_t> PartitionStatusFold::take_slots(Index& index, const std::string& id) {
-  std::vector<uint32_t> slots;
-  auto it = index.find(id);
-  if (it == index.end()) return slots;
-  slots.assign(it->second.begin(), it->second.end());
-  index.erase(it);
-  std::sort(slots.begin(), slots.end(),
-            [this](uint32_t a, uint32_t b) { return refs_[a].ref > refs_[b].ref; });
-  return slots;
-}
-
-uint32_t PartitionStatusFold::slot_of(const std::string& ref) {
-  auto [it, inserted] = slots_.try_emplace(ref, static_cast<uint32_t>(refs_.size()));
-  if (inserted) {
-    refs_.emplace_back();
-    refs_.back().ref = ref;
+void PartitionStatusFold::link(uint32_t* head, uint32_t slot) {
+  for (uint32_t n = *head; n != kNil; n = links_[n].next) {
+    if (links_[n].slot == slot) return;
   }
-  return it->second;
+  uint32_t node = free_links_;
+  if (node == kNil) {
+    node = static_cast<uint32_t>(links_.size());
+    links_.emplace_back();
+  } else {
+    free_links_ = links_[node].next;
+  }
+  links_[node] = Link{slot, *head};
+  *head = node;
 }
 
-std::optional<uint32_t> PartitionStatusFold::find(const std::string& ref) const {
-  auto it = slots_.find(ref);
-  if (it == slots_.end()) return std::nullopt;
-  return it->second;
+void PartitionStatusFold::unlink(uint32_t* head, uint32_t slot) {
+  for (uint32_t* p = head; *p != kNil; p = &links_[*p].next) {
+    const uint32_t node = *p;
+    if (links_[node].slot != slot) continue;
+    *p = links_[node].next;
+    links_[node].next = free_links_;
+    free_links_ = node;
+    return;
+  }
+}
+
+void PartitionStatusFold::take_slots(uint32_t* head) {
+  taken_.clear();
+  for (uint32_t n = *head; n != kNil;) {
+    taken_.push_back(links_[n].slot);
+    const uint32_t next = links_[n].next;
+    links_[n].next = free_links_;
+    free_links_ = n;
+    n = next;
+  }
+  *head = kNil;
+  std::sort(taken_.begin(), taken_.end(),
+            [this](uint32_t a, uint32_t b) { return ref(a) > ref(b); });
+}
+
+uint32_t PartitionStatusFold::slot_of(std::string_view ref) {
+  const uint32_t slot = ref_ids_.intern(ref);
+  if (slot == refs_.size()) refs_.emplace_back();
+  return slot;
+}
+
+std::optional<uint32_t> PartitionStatusFold::find(std::string_view ref) const {
+  const uint32_t slot = ref_ids_.find(ref);
+  if (slot == StringPool::kNone) return std::nullopt;
+  return slot;
+}
+
+PartitionStatusEntry PartitionStatusFold::entry(uint32_t slot) const {
+  const Ref& r = refs_[slot];
+  PartitionStatusEntry out;
+  out.status = r.status;
+  if (r.status == v1::PARTITION_UNKNOWN) return out;
+  out.last_updated = r.last_updated;
+  out.last_idx = r.last_idx;
+  out.build_request_id = build_ids_.str(r.build);
+  out.job_run_id = texts_.str(r.job);
+  out.message = texts_.str(r.message);
+  return out;
+}
+
+PartitionStatusResponse PartitionStatusFold::response(uint32_t slot, int64_t as_of_idx) const {
+  return to_partition_status_response(ref(slot), entry(slot), as_of_idx);
 }
 
 // ---- snapshots -----------------------------------------------------------------------------
 
 void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry* out) const {
   const Ref& r = refs_[slot];
-  out->set_partition_ref(r.ref);
-  out->set_status_code(r.current.status);
-  out->set_last_updated(r.current.last_updated);
-  out->set_last_idx(r.current.last_idx);
-  out->set_build_request_id(r.current.build_request_id);
-  out->set_job_run_id(r.current.job_run_id);
-  out->set_message(r.current.message);
+  const std::string_view name = ref(slot);
+  const std::string_view build = build_ids_.str(r.build);
+  const std::string_view job = texts_.str(r.job);
+  const std::string_view message = texts_.str(r.message);
+  out->set_partition_ref(name.data(), name.size());
+  out->set_status_code(r.status);
+  out->set_last_updated(r.last_updated);
+  out->set_last_idx(r.last_idx);
+  out->set_build_request_id(build.data(), build.size());
+  out->set_job_run_id(job.data(), job.size());
+  out->set_message(message.data(), message.size());
   out->set_source_live(r.source_live);
-  for (const Claim& c : r.claims) {
-    auto* claim = out->add_claims();
-    claim->set_build_request_id(c.build_request_id);
-    claim->set_job_run_id(c.job_run_id);
+  // Ascending idx: the chain is newest first, so fill from the back.
+  int count = 0;
+  for (uint32_t n = r.claims; n != kNil; n = claims_[n].next) {
+    out->add_claims();
+    ++count;
+  }
+  for (uint32_t n = r.claims; n != kNil; n = claims_[n].next) {
+    const Claim& c = claims_[n];
+    auto* claim = out->mutable_claims(--count);
+    const std::string_view claim_build = build_ids_.str(c.build);
+    const std::string_view claim_job = texts_.str(c.job);
+    const std::string_view claim_message = texts_.str(c.message);
+    claim->set_build_request_id(claim_build.data(), claim_build.size());
+    claim->set_job_run_id(claim_job.data(), claim_job.size());
     claim->set_status_code(c.status);
-    claim->set_message(c.message);
+    claim->set_message(claim_message.data(), claim_message.size());
     claim->set_idx(c.idx);
   }
 }
@@ -272,8 +370,7 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
     return make_error(ErrorCode::storage_corrupt, "partition " + name + " has no status");
   }
   const uint32_t slot = slot_of(name);
-  Ref& r = refs_[slot];
-  if (r.current.status != v1::PARTITION_UNKNOWN) {
+  if (refs_[slot].status != v1::PARTITION_UNKNOWN) {
     return make_error(ErrorCode::storage_corrupt, "partition " + name + " appears twice");
   }
   int64_t previous_idx = 0;
@@ -285,14 +382,16 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
                         "partition " + name + ": claim of " + c.build_request_id() + " is invalid");
     }
     previous_idx = c.idx();
-    r.claims.push_back(Claim{c.build_request_id(), c.job_run_id(), status, c.message(), c.idx()});
-    index(slot, c.build_request_id(), c.job_run_id());
+    const uint32_t build = build_ids_.intern(c.build_request_id());
+    const uint32_t job = texts_.acquire(c.job_run_id());
+    push_claim(slot, Claim{c.idx(), status, build, job, texts_.acquire(c.message()), kNil});
+    index(slot, build, job);
   }
-  set_current(
-      slot,
-      PartitionStatusEntry{static_cast<PartitionStatus>(in.status_code()), in.last_updated(),
-                           in.last_idx(), in.build_request_id(), in.job_run_id(), in.message()},
-      in.source_live());
+  set_current(slot,
+              Current{static_cast<PartitionStatus>(in.status_code()), in.last_updated(),
+                      in.last_idx(), build_ids_.intern(in.build_request_id()),
+                      texts_.acquire(in.job_run_id()), texts_.acquire(in.message())},
+              in.source_live());
   return slot;
 }
 

@@ -25,21 +25,35 @@
 //    and message), or else FAILED keeping the ended claim's ids with a message saying what ended
 //    it; last_idx / last_updated are E's either way.
 // Memory: per ref its status and its live claims; per build request and job run the refs they
-// hold claims on (or are the live source of), erased when those end.
+// hold claims on (or are the live source of), erased when those end. The layout, for a 1M-event
+// log's ~60k refs, ~33k build requests, ~190k job runs and ~240k distinct messages:
+//  - refs and build request ids live in StringPools (both are kept for good: every ref has a
+//    status and the views keep every build request's status), so a ref's slot is its pool id and
+//    per-build data are vectors indexed by the build's pool id;
+//  - job run ids and messages are named only while a status or a claim names them, so they live
+//    in a CountedStringPool that frees them when superseded (a StringPool would keep every one
+//    the log ever named);
+//  - claims and the per-build / per-job-run slot sets are chains of small nodes in shared
+//    vectors with free lists: most refs have no live claim and most build requests no slot, so
+//    an empty one costs a 4-byte head, and folding an event allocates nothing once the vectors
+//    have grown. A set is searched by walking its chain: it holds the refs a build or job run is
+//    building right now, a handful.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_PARTITION_STATUS_FOLD_H_
 #define BEL_PROJECTIONS_PARTITION_STATUS_FOLD_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 #include <vector>
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/counted_string_pool.h"
+#include "projections/string_pool.h"
 
 namespace bel::snapshots::v1 {
 class PartitionStatusEntry;
@@ -59,7 +73,7 @@ struct PartitionStatusEntry {
 
 // The response for `ref` with status `entry`. An entry with status UNKNOWN gives only
 // partition_ref and as_of_idx.
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
+PartitionStatusResponse to_partition_status_response(std::string_view ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx);
 
@@ -83,11 +97,22 @@ class PartitionStatusFold {
   void apply(const BuildEvent& event, std::vector<Change>* changes);
 
   // The slot of `ref`, created (status UNKNOWN) if new. Slots are 0, 1, 2, ... and never move.
-  uint32_t slot_of(const std::string& ref);
-  std::optional<uint32_t> find(const std::string& ref) const;
+  uint32_t slot_of(std::string_view ref);
+  std::optional<uint32_t> find(std::string_view ref) const;
   size_t size() const { return refs_.size(); }
-  const std::string& ref(uint32_t slot) const { return refs_[slot].ref; }
-  const PartitionStatusEntry& entry(uint32_t slot) const { return refs_[slot].current; }
+  // Slot's ref; valid as long as the fold (and across its moves).
+  std::string_view ref(uint32_t slot) const { return ref_ids_.str(slot); }
+  PartitionStatus status(uint32_t slot) const { return refs_[slot].status; }
+  int64_t last_idx(uint32_t slot) const { return refs_[slot].last_idx; }
+  // Slot's status entry, its strings copied.
+  PartitionStatusEntry entry(uint32_t slot) const;
+  // to_partition_status_response(ref(slot), entry(slot), as_of_idx).
+  PartitionStatusResponse response(uint32_t slot, int64_t as_of_idx) const;
+
+  // The build request ids the fold has named, shared with the views so that a view keeps per
+  // build request data in vectors indexed by the same ids. Views may intern more ids.
+  StringPool& build_ids() { return build_ids_; }
+  const StringPool& build_ids() const { return build_ids_; }
 
   // Writes slot's status and claims; restore_entry() reads them back into a fresh slot
   // (storage_corrupt for a ref seen twice or without a status).
@@ -95,48 +120,83 @@ class PartitionStatusFold {
   Result<uint32_t> restore_entry(const snapshots::v1::PartitionStatusEntry& in);
 
  private:
+  static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();  // end of a chain
+  static constexpr uint32_t kNoText = CountedStringPool::kNone;            // the empty string
+
+  // A live claim: a node of its ref's chain, newest first (ascending idx read backwards).
   struct Claim {
-    std::string build_request_id;
-    std::string job_run_id;
-    PartitionStatus status = v1::PARTITION_UNKNOWN;
-    std::string message;
     int64_t idx = 0;
+    PartitionStatus status = v1::PARTITION_UNKNOWN;
+    uint32_t build = 0;         // build_ids_
+    uint32_t job = kNoText;     // texts_
+    uint32_t message = kNoText; // texts_
+    uint32_t next = kNil;       // the next older claim; the next free node when free
   };
+  // The event that set the ref's status (PartitionStatusEntry, its strings as ids).
   struct Ref {
-    std::string ref;
-    PartitionStatusEntry current;
-    bool source_live = false;   // current is in flight and the claim it came from is live
-    std::vector<Claim> claims;  // live claims, at most one per request, ascending idx
+    int64_t last_updated = 0;
+    int64_t last_idx = 0;
+    PartitionStatus status = v1::PARTITION_UNKNOWN;
+    uint32_t build = 0;          // build_ids_; meaningless while status is UNKNOWN
+    uint32_t job = kNoText;      // texts_, holding a reference
+    uint32_t message = kNoText;  // texts_, holding a reference
+    uint32_t claims = kNil;      // the newest live claim; at most one per request
+    bool source_live = false;    // current is in flight and the claim it came from is live
   };
-  using Index = std::unordered_map<std::string, std::unordered_set<uint32_t>>;
+  // A member of a build's or job run's slot set.
+  struct Link {
+    uint32_t slot;
+    uint32_t next;  // kNil ends the set; the next free node when free
+  };
+  // The fields of a new status; job and message each hold a reference, which set_current takes.
+  struct Current {
+    PartitionStatus status;
+    int64_t last_updated;
+    int64_t last_idx;
+    uint32_t build;
+    uint32_t job;
+    uint32_t message;
+  };
 
   void on_partition_event(const BuildEvent& event, std::vector<Change>* changes);
   void on_invalidation(const BuildEvent& event, std::vector<Change>* changes);
   // The request's claim on the ref ends without the rule firing (it logged a newer status).
-  void drop_claim(uint32_t slot, const std::string& build_request_id);
+  void drop_claim(uint32_t slot, uint32_t build);
   // Ends every claim (and live source) held by the build request / job run at `event`.
   void end_build(const std::string& id, const BuildEvent& event, std::vector<Change>* changes);
   void end_job_run(const std::string& id, JobStatus status, const BuildEvent& event,
                    std::vector<Change>* changes);
-  // Ends the claims (and live sources) held by build request `id` (by_build) or job run `id` at
-  // `event`; `why` is the message of a partition left with no live claim.
-  void end_claims(bool by_build, const std::string& id, const BuildEvent& event,
-                  const std::string& why, std::vector<Change>* changes);
+  // Ends the claims (and live sources) held by build request `key` (by_build) or job run `key`
+  // at `event`; `why` is the message of a partition left with no live claim.
+  void end_claims(bool by_build, uint32_t key, const BuildEvent& event, const std::string& why,
+                  std::vector<Change>* changes);
   // The claims rule for a ref whose live source ended at `event`.
-  void fire(uint32_t slot, const BuildEvent& event, std::string why, std::vector<Change>* changes);
-  void set_current(uint32_t slot, PartitionStatusEntry entry, bool source_live);
-  void index(uint32_t slot, const std::string& build_request_id, const std::string& job_run_id);
-  // Erases slot from the build's / job run's index unless a claim or the live source of the ref
-  // still names it. nullptr skips that index.
-  void unindex_unused(uint32_t slot, const std::string* build_request_id,
-                      const std::string* job_run_id);
-  // The indexed slots of `id`, by descending ref; the index entry is erased.
-  std::vector<uint32_t> take_slots(Index& index, const std::string& id);
+  void fire(uint32_t slot, const BuildEvent& event, const std::string& why,
+            std::vector<Change>* changes);
+  void set_current(uint32_t slot, const Current& next, bool source_live);
+  void push_claim(uint32_t slot, const Claim& claim);
+  void free_claim(uint32_t node);
+  void index(uint32_t slot, uint32_t build, uint32_t job);
+  // Erases slot from the build's / job run's set unless a claim or the live source of the ref
+  // still names it. kNil / kNoText skips that set.
+  void unindex_unused(uint32_t slot, uint32_t build, uint32_t job);
+  uint32_t* run_head(uint32_t job);
+  void link(uint32_t* head, uint32_t slot);    // adds slot to the set unless there
+  void unlink(uint32_t* head, uint32_t slot);  // removes slot from the set if there
+  // The set at *head into taken_, by descending ref; the set is emptied.
+  void take_slots(uint32_t* head);
 
-  std::vector<Ref> refs_;
-  std::unordered_map<std::string, uint32_t> slots_;
-  Index by_build_;
-  Index by_job_run_;
+  StringPool ref_ids_;           // slot -> ref
+  StringPool build_ids_;
+  CountedStringPool texts_;      // job run ids and messages
+  std::vector<Ref> refs_;        // by slot
+  std::vector<Claim> claims_;    // chain nodes
+  uint32_t free_claims_ = kNil;
+  std::vector<Link> links_;      // set nodes
+  uint32_t free_links_ = kNil;
+  std::vector<uint32_t> by_build_;   // by build id: set head
+  std::vector<uint32_t> by_job_run_; // by texts_ id of a job run id: set head
+  std::vector<uint32_t> taken_;      // scratch for end_claims
 };
 
 }  // namespace bel::projections
