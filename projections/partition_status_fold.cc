@@ -85,29 +85,35 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event,
     return;
   }
   const bool in_flight = is_in_progress_partition_status(pe.status_code());
-  const uint32_t job = texts_.acquire(pe.job_run_id());
-  const uint32_t message = texts_.acquire(pe.message());
+  const std::string& job = pe.job_run_id();
+  const std::string& message = pe.message();
+  const size_t bytes = TextArena::record_size(job.size(), message.size());
+  make_room(in_flight ? 2 * bytes : bytes);
+  uint32_t source = kNotLive;
   if (in_flight) {
-    push_claim(slot, Claim{event.idx(), pe.status_code(), build, job, message, kNil});
-    index(slot, build, job);
-    // The claim keeps its references; the status takes two more.
-    texts_.acquire(job);
-    texts_.acquire(message);
+    source = runs_.acquire(job);
+    push_claim(slot, Claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source,
+                           kNil});
+    index(slot, build, source);
+    runs_.acquire(source);  // one reference for the claim, one for the status
   }
   changes->push_back(Change{slot, refs_[slot].status});
-  set_current(slot, Current{pe.status_code(), event.timestamp(), event.idx(), build, job, message},
-              in_flight);
+  set_current(slot,
+              Current{pe.status_code(), event.timestamp(), event.idx(), build,
+                      texts_.add(job, message)},
+              source);
 }
 
 void PartitionStatusFold::on_invalidation(const BuildEvent& event, std::vector<Change>* changes) {
   const auto& inv = event.partition_invalidation_event();
   const uint32_t slot = slot_of(inv.partition_ref().str());
+  const uint32_t build = build_ids_.intern(event.build_request_id());
   changes->push_back(Change{slot, refs_[slot].status});
+  make_room(TextArena::record_size(0, inv.reason().size()));
   set_current(slot,
-              Current{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(),
-                      build_ids_.intern(event.build_request_id()), kNoText,
-                      texts_.acquire(inv.reason())},
-              /*source_live=*/false);
+              Current{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(), build,
+                      texts_.add("", inv.reason())},
+              kNotLive);
 }
 
 void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
@@ -119,7 +125,7 @@ void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
   if (at == nullptr) return;
   const uint32_t node = *at;
   *at = claims_[node].next;
-  unindex_unused(slot, build, claims_[node].job);
+  unindex_unused(slot, build, claims_[node].run);
   free_claim(node);
 }
 
@@ -136,76 +142,78 @@ void PartitionStatusFold::end_build(const std::string& id, const BuildEvent& eve
 
 void PartitionStatusFold::end_job_run(const std::string& id, JobStatus status,
                                       const BuildEvent& event, std::vector<Change>* changes) {
-  const uint32_t job = texts_.find(id);
-  if (job == kNoText || job >= by_job_run_.size() || by_job_run_[job] == kNil) return;
+  const uint32_t run = runs_.find(id);
+  if (run == kNoRun || run >= by_job_run_.size() || by_job_run_[run] == kNil) return;
   const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
-  end_claims(/*by_build=*/false, job, event,
+  end_claims(/*by_build=*/false, run, event,
              "job run " + id + " " + what + " before the partition was built", changes);
 }
 
 void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEvent& event,
                                      const std::string& why, std::vector<Change>* changes) {
-  auto held = [&](uint32_t build, uint32_t job) { return (by_build ? build : job) == key; };
-  // A job run id is kept while this runs, so that no string freed on the way takes its id.
-  if (!by_build) texts_.acquire(key);
+  auto held = [&](uint32_t build, uint32_t run) { return by_build ? build == key : run == key; };
+  // The job run id is kept while this runs, so that its runs_ id names it throughout.
+  if (!by_build) runs_.acquire(key);
   take_slots(by_build ? &by_build_[key] : run_head(key));
   for (uint32_t slot : taken_) {
     for (uint32_t* p = &refs_[slot].claims; *p != kNil;) {
       const uint32_t node = *p;
       const Claim& c = claims_[node];
-      if (!held(c.build, c.job)) {
+      if (!held(c.build, c.run)) {
         p = &claims_[node].next;
         continue;
       }
       *p = c.next;
       // The holder's own set went with take_slots; the other one may still be used.
-      unindex_unused(slot, by_build ? kNil : c.build, by_build ? c.job : kNoText);
+      unindex_unused(slot, by_build ? kNil : c.build, by_build ? c.run : kNoRun);
       free_claim(node);
     }
     const Ref& r = refs_[slot];
-    if (r.source_live && held(r.build, r.job)) fire(slot, event, why, changes);
+    if (r.source != kNotLive && held(r.build, r.source)) fire(slot, event, why, changes);
   }
-  if (!by_build) texts_.release(key);
+  if (!by_build) runs_.release(key);
 }
 
 void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std::string& why,
                                std::vector<Change>* changes) {
+  changes->push_back(Change{slot, refs_[slot].status});
   const Ref& r = refs_[slot];
-  changes->push_back(Change{slot, r.status});
-  Current next{v1::PARTITION_FAILED, event.timestamp(), event.idx(), r.build, r.job, kNoText};
   // The chain's head is the newest live claim.
-  const bool live = r.claims != kNil;
-  if (live) {
+  if (r.claims != kNil) {
     const Claim& best = claims_[r.claims];
-    next.status = best.status;
-    next.build = best.build;
-    next.job = best.job;
-    next.message = best.message;
-    texts_.acquire(next.message);
-  } else {
-    next.message = texts_.acquire(why);
+    // make_room may move the texts, so they are read after it.
+    make_room(TextArena::record_size(texts_.first(best.text).size(),
+                                     texts_.second(best.text).size()));
+    runs_.acquire(best.run);
+    set_current(slot,
+                Current{best.status, event.timestamp(), event.idx(), best.build,
+                        texts_.add(texts_.first(best.text), texts_.second(best.text))},
+                best.run);
+    return;
   }
-  texts_.acquire(next.job);
-  set_current(slot, next, live);
+  make_room(TextArena::record_size(texts_.first(r.text).size(), why.size()));
+  set_current(slot,
+              Current{v1::PARTITION_FAILED, event.timestamp(), event.idx(), r.build,
+                      texts_.add(texts_.first(r.text), why)},
+              kNotLive);
 }
 
-void PartitionStatusFold::set_current(uint32_t slot, const Current& next, bool source_live) {
+void PartitionStatusFold::set_current(uint32_t slot, const Current& next, uint32_t source) {
   Ref& r = refs_[slot];
-  const bool was_live = r.source_live;
+  const uint32_t old_source = r.source;
   const uint32_t old_build = r.build;
-  const uint32_t old_job = r.job;
-  const uint32_t old_message = r.message;
+  texts_.drop(r.text);
   r.status = next.status;
   r.last_updated = next.last_updated;
   r.last_idx = next.last_idx;
   r.build = next.build;
-  r.job = next.job;
-  r.message = next.message;
-  r.source_live = source_live;
-  if (source_live) index(slot, r.build, r.job);
-  if (was_live) unindex_unused(slot, old_build, old_job);
-  texts_.release(old_job);
-  texts_.release(old_message);
+  r.text = next.text;
+  r.source = source;
+  if (source != kNotLive) index(slot, r.build, source);
+  if (old_source != kNotLive) {
+    unindex_unused(slot, old_build, old_source);
+    runs_.release(old_source);
+  }
 }
 
 void PartitionStatusFold::push_claim(uint32_t slot, const Claim& claim) {
@@ -223,39 +231,58 @@ void PartitionStatusFold::push_claim(uint32_t slot, const Claim& claim) {
 
 void PartitionStatusFold::free_claim(uint32_t node) {
   Claim& c = claims_[node];
-  texts_.release(c.job);
-  texts_.release(c.message);
-  c.job = c.message = kNoText;
+  texts_.drop(c.text);
+  runs_.release(c.run);
+  c.text = TextArena::kNone;
+  c.run = kNoRun;
   c.next = free_claims_;
   free_claims_ = node;
 }
 
-void PartitionStatusFold::index(uint32_t slot, uint32_t build, uint32_t job) {
+void PartitionStatusFold::make_room(size_t bytes) {
+  if (texts_.fits(bytes)) return;
+  if (texts_.dead_bytes() * 4 < texts_.size()) {
+    texts_.grow(bytes);
+    return;
+  }
+  // Copy the live texts into a fresh arena a half larger than they need: each copy is paid for
+  // by the bytes added since the last one.
+  TextArena fresh(std::max<size_t>(1024, (texts_.live_bytes() + bytes) * 3 / 2));
+  for (Ref& r : refs_) {
+    if (r.text != TextArena::kNone) r.text = fresh.add(texts_.first(r.text), texts_.second(r.text));
+  }
+  for (Claim& c : claims_) {  // free nodes have no text
+    if (c.text != TextArena::kNone) c.text = fresh.add(texts_.first(c.text), texts_.second(c.text));
+  }
+  texts_ = std::move(fresh);
+}
+
+void PartitionStatusFold::index(uint32_t slot, uint32_t build, uint32_t run) {
   if (by_build_.size() <= build) by_build_.resize(build_ids_.size(), kNil);
   link(&by_build_[build], slot);
-  if (job != kNoText) link(run_head(job), slot);
+  if (run != kNoRun) link(run_head(run), slot);
 }
 
-uint32_t* PartitionStatusFold::run_head(uint32_t job) {
-  if (by_job_run_.size() <= job) by_job_run_.resize(texts_.id_limit(), kNil);
-  return &by_job_run_[job];
+uint32_t* PartitionStatusFold::run_head(uint32_t run) {
+  if (by_job_run_.size() <= run) by_job_run_.resize(runs_.id_limit(), kNil);
+  return &by_job_run_[run];
 }
 
-void PartitionStatusFold::unindex_unused(uint32_t slot, uint32_t build, uint32_t job) {
+void PartitionStatusFold::unindex_unused(uint32_t slot, uint32_t build, uint32_t run) {
   const Ref& r = refs_[slot];
   if (build != kNil && build < by_build_.size()) {
-    bool used = r.source_live && r.build == build;
+    bool used = r.source != kNotLive && r.build == build;
     for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
       used = claims_[n].build == build;
     }
     if (!used) unlink(&by_build_[build], slot);
   }
-  if (job != kNoText && job < by_job_run_.size()) {
-    bool used = r.source_live && r.job == job;
+  if (run != kNoRun && run < by_job_run_.size()) {
+    bool used = r.source == run;
     for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
-      used = claims_[n].job == job;
+      used = claims_[n].run == run;
     }
-    if (!used) unlink(&by_job_run_[job], slot);
+    if (!used) unlink(&by_job_run_[run], slot);
   }
 }
 
@@ -319,8 +346,8 @@ PartitionStatusEntry PartitionStatusFold::entry(uint32_t slot) const {
   out.last_updated = r.last_updated;
   out.last_idx = r.last_idx;
   out.build_request_id = build_ids_.str(r.build);
-  out.job_run_id = texts_.str(r.job);
-  out.message = texts_.str(r.message);
+  out.job_run_id = texts_.first(r.text);
+  out.message = texts_.second(r.text);
   return out;
 }
 
@@ -334,8 +361,8 @@ void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry*
   const Ref& r = refs_[slot];
   const std::string_view name = ref(slot);
   const std::string_view build = build_ids_.str(r.build);
-  const std::string_view job = texts_.str(r.job);
-  const std::string_view message = texts_.str(r.message);
+  const std::string_view job = texts_.first(r.text);
+  const std::string_view message = texts_.second(r.text);
   out->set_partition_ref(name.data(), name.size());
   out->set_status_code(r.status);
   out->set_last_updated(r.last_updated);
@@ -343,7 +370,7 @@ void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry*
   out->set_build_request_id(build.data(), build.size());
   out->set_job_run_id(job.data(), job.size());
   out->set_message(message.data(), message.size());
-  out->set_source_live(r.source_live);
+  out->set_source_live(r.source != kNotLive);
   // Ascending idx: the chain is newest first, so fill from the back.
   int count = 0;
   for (uint32_t n = r.claims; n != kNil; n = claims_[n].next) {
@@ -354,8 +381,8 @@ void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry*
     const Claim& c = claims_[n];
     auto* claim = out->mutable_claims(--count);
     const std::string_view claim_build = build_ids_.str(c.build);
-    const std::string_view claim_job = texts_.str(c.job);
-    const std::string_view claim_message = texts_.str(c.message);
+    const std::string_view claim_job = texts_.first(c.text);
+    const std::string_view claim_message = texts_.second(c.text);
     claim->set_build_request_id(claim_build.data(), claim_build.size());
     claim->set_job_run_id(claim_job.data(), claim_job.size());
     claim->set_status_code(c.status);
@@ -383,15 +410,19 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
     }
     previous_idx = c.idx();
     const uint32_t build = build_ids_.intern(c.build_request_id());
-    const uint32_t job = texts_.acquire(c.job_run_id());
-    push_claim(slot, Claim{c.idx(), status, build, job, texts_.acquire(c.message()), kNil});
-    index(slot, build, job);
+    const uint32_t run = runs_.acquire(c.job_run_id());
+    make_room(TextArena::record_size(c.job_run_id().size(), c.message().size()));
+    push_claim(slot, Claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run,
+                           kNil});
+    index(slot, build, run);
   }
+  make_room(TextArena::record_size(in.job_run_id().size(), in.message().size()));
+  const uint32_t source = in.source_live() ? runs_.acquire(in.job_run_id()) : kNotLive;
   set_current(slot,
               Current{static_cast<PartitionStatus>(in.status_code()), in.last_updated(),
                       in.last_idx(), build_ids_.intern(in.build_request_id()),
-                      texts_.acquire(in.job_run_id()), texts_.acquire(in.message())},
-              in.source_live());
+                      texts_.add(in.job_run_id(), in.message())},
+              source);
   return slot;
 }
 

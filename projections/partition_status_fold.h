@@ -30,9 +30,10 @@
 //  - refs and build request ids live in StringPools (both are kept for good: every ref has a
 //    status and the views keep every build request's status), so a ref's slot is its pool id and
 //    per-build data are vectors indexed by the build's pool id;
-//  - job run ids and messages are named only while a status or a claim names them, so they live
-//    in a CountedStringPool that frees them when superseded (a StringPool would keep every one
-//    the log ever named);
+//  - a status's or claim's job run id and message are one TextArena record (they are nearly
+//    always new and die with the status; interned they would cost as much again in hash
+//    entries); job run ids that a live claim or live source names are also interned in a
+//    CountedStringPool, freed when the last such use ends, to find the refs a job run ends;
 //  - claims and the per-build / per-job-run slot sets are chains of small nodes in shared
 //    vectors with free lists: most refs have no live claim and most build requests no slot, so
 //    an empty one costs a 4-byte head, and folding an event allocates nothing once the vectors
@@ -54,6 +55,7 @@
 #include "messages/types.h"
 #include "projections/counted_string_pool.h"
 #include "projections/string_pool.h"
+#include "projections/text_arena.h"
 
 namespace bel::snapshots::v1 {
 class PartitionStatusEntry;
@@ -121,41 +123,44 @@ class PartitionStatusFold {
 
  private:
   static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();  // end of a chain
-  static constexpr uint32_t kNoText = CountedStringPool::kNone;            // the empty string
+  static constexpr uint32_t kNoRun = CountedStringPool::kNone;            // no job run id
+  // Ref::source when the status is not a live claim's.
+  static constexpr uint32_t kNotLive = std::numeric_limits<uint32_t>::max() - 1;
+  using Text = TextArena::Handle;  // a job run id and a message
 
   // A live claim: a node of its ref's chain, newest first (ascending idx read backwards).
   struct Claim {
     int64_t idx = 0;
+    Text text = TextArena::kNone;  // job run id, message; kNone when the node is free
     PartitionStatus status = v1::PARTITION_UNKNOWN;
-    uint32_t build = 0;         // build_ids_
-    uint32_t job = kNoText;     // texts_
-    uint32_t message = kNoText; // texts_
-    uint32_t next = kNil;       // the next older claim; the next free node when free
+    uint32_t build = 0;     // build_ids_
+    uint32_t run = kNoRun;  // runs_, holding a reference
+    uint32_t next = kNil;   // the next older claim; the next free node when free
   };
   // The event that set the ref's status (PartitionStatusEntry, its strings as ids).
   struct Ref {
     int64_t last_updated = 0;
     int64_t last_idx = 0;
+    Text text = TextArena::kNone;  // job run id, message
     PartitionStatus status = v1::PARTITION_UNKNOWN;
-    uint32_t build = 0;          // build_ids_; meaningless while status is UNKNOWN
-    uint32_t job = kNoText;      // texts_, holding a reference
-    uint32_t message = kNoText;  // texts_, holding a reference
-    uint32_t claims = kNil;      // the newest live claim; at most one per request
-    bool source_live = false;    // current is in flight and the claim it came from is live
+    uint32_t build = 0;        // build_ids_; meaningless while status is UNKNOWN
+    uint32_t claims = kNil;    // the newest live claim; at most one per request
+    // kNotLive, or (the status is in flight and the claim it came from is live) its job run:
+    // a runs_ id holding a reference, or kNoRun.
+    uint32_t source = kNotLive;
   };
   // A member of a build's or job run's slot set.
   struct Link {
     uint32_t slot;
     uint32_t next;  // kNil ends the set; the next free node when free
   };
-  // The fields of a new status; job and message each hold a reference, which set_current takes.
+  // The fields of a new status; set_current takes over text.
   struct Current {
     PartitionStatus status;
     int64_t last_updated;
     int64_t last_idx;
     uint32_t build;
-    uint32_t job;
-    uint32_t message;
+    Text text;
   };
 
   void on_partition_event(const BuildEvent& event, std::vector<Change>* changes);
@@ -173,30 +178,35 @@ class PartitionStatusFold {
   // The claims rule for a ref whose live source ended at `event`.
   void fire(uint32_t slot, const BuildEvent& event, const std::string& why,
             std::vector<Change>* changes);
-  void set_current(uint32_t slot, const Current& next, bool source_live);
+  // Sets slot's status; `source` (Ref::source) brings its own reference.
+  void set_current(uint32_t slot, const Current& next, uint32_t source);
   void push_claim(uint32_t slot, const Claim& claim);
   void free_claim(uint32_t node);
-  void index(uint32_t slot, uint32_t build, uint32_t job);
+  // Room for `bytes` more in texts_, compacting it (which moves every Text) when a quarter of
+  // it is dead, else growing it. Views into texts_ are invalid afterwards.
+  void make_room(size_t bytes);
+  void index(uint32_t slot, uint32_t build, uint32_t run);
   // Erases slot from the build's / job run's set unless a claim or the live source of the ref
-  // still names it. kNil / kNoText skips that set.
-  void unindex_unused(uint32_t slot, uint32_t build, uint32_t job);
-  uint32_t* run_head(uint32_t job);
+  // still names it. kNil / kNoRun skips that set.
+  void unindex_unused(uint32_t slot, uint32_t build, uint32_t run);
+  uint32_t* run_head(uint32_t run);
   void link(uint32_t* head, uint32_t slot);    // adds slot to the set unless there
   void unlink(uint32_t* head, uint32_t slot);  // removes slot from the set if there
   // The set at *head into taken_, by descending ref; the set is emptied.
   void take_slots(uint32_t* head);
 
-  StringPool ref_ids_;           // slot -> ref
+  StringPool ref_ids_;              // slot -> ref
   StringPool build_ids_;
-  CountedStringPool texts_;      // job run ids and messages
-  std::vector<Ref> refs_;        // by slot
-  std::vector<Claim> claims_;    // chain nodes
+  TextArena texts_;
+  CountedStringPool runs_;          // job run ids of live claims and live sources
+  std::vector<Ref> refs_;           // by slot
+  std::vector<Claim> claims_;       // chain nodes
   uint32_t free_claims_ = kNil;
-  std::vector<Link> links_;      // set nodes
+  std::vector<Link> links_;         // set nodes
   uint32_t free_links_ = kNil;
-  std::vector<uint32_t> by_build_;   // by build id: set head
-  std::vector<uint32_t> by_job_run_; // by texts_ id of a job run id: set head
-  std::vector<uint32_t> taken_;      // scratch for end_claims
+  std::vector<uint32_t> by_build_;    // by build id: set head
+  std::vector<uint32_t> by_job_run_;  // by runs_ id: set head
+  std::vector<uint32_t> taken_;       // scratch for end_claims
 };
 
 }  // namespace bel::projections
