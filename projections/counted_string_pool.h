@@ -1,19 +1,18 @@
-// CountedStringPool: strings a view holds only for a while (the job run ids and messages of
-// in-flight claims and of current partition statuses), one copy each, named by a 32-bit id and
-// freed when the last holder lets go.
+// CountedStringPool: strings a view names only for a while (the job run ids of in-flight claims),
+// one copy each, named by a 32-bit id and freed when the last holder lets go.
 //
 //   bel::projections::CountedStringPool pool;
-//   uint32_t a = pool.acquire("job run jr-1 scheduled");  // new: one reference
-//   uint32_t b = pool.acquire("job run jr-1 scheduled");  // the same id, two references
+//   uint32_t a = pool.acquire("jr-1");        // new: one reference
+//   uint32_t b = pool.acquire("jr-1");        // the same id, two references
 //   pool.release(a);
 //   if (pool.release(b)) { /* freed: the id may name another string later */ }
 //   std::string_view none = pool.str(CountedStringPool::kNone);  // "": the empty string's id
 //
-// Why not StringPool: a StringPool never frees a string, and a 1M-event log names ~240k distinct
-// messages and ~190k job run ids, almost all of them superseded soon after; kept forever they
-// would outweigh the rest of the view. Here the live strings cost their bytes, a 16-byte entry
-// and ~12 bytes of hash slots; freed ids are reused and freed bytes are reclaimed by copying the
-// live strings into a fresh buffer once the dead ones would make the buffer grow by a quarter.
+// Why not StringPool: a StringPool never frees a string, and a 1M-event log names ~190k job run
+// ids, each in flight for a few events; kept forever they would outweigh the rest of the view.
+// Here the live strings cost their bytes, a 16-byte entry and ~12 bytes of hash slots; freed ids
+// are reused and freed bytes are reclaimed by copying the live strings into a fresh buffer once
+// the dead ones would make the buffer grow by a quarter.
 //
 // The empty string has the id kNone and holds no reference (acquire("") is kNone, release(kNone)
 // does nothing). str() views are invalidated by the next acquire(string_view) (the buffer may be
