@@ -10,9 +10,9 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-void ActivityView::apply_to_build(const BuildEvent& event) {
+void ActivityView::apply_to_build(const BuildEvent& event, uint32_t build_id) {
   const std::string& id = event.build_request_id();
-  BuildState& build = build_state(id);
+  BuildState& build = build_state(build_id);
   const bool inserted = !build.known;
   build.known = true;
   if (inserted) ++known_builds_;
@@ -39,10 +39,13 @@ void ActivityView::apply_to_build(const BuildEvent& event) {
   }
 }
 
+ActivityView::BuildState& ActivityView::build_state(uint32_t id) {
+  if (builds_.size() <= id) builds_.resize(partitions_.build_ids().size());
+  return builds_[id];
+}
+
 ActivityView::BuildState& ActivityView::build_state(std::string_view id) {
-  const uint32_t build = partitions_.build_ids().intern(id);
-  if (builds_.size() <= build) builds_.resize(partitions_.build_ids().size());
-  return builds_[build];
+  return build_state(partitions_.build_ids().intern(id));
 }
 
 const ActivityView::BuildState* ActivityView::find_build(std::string_view id) const {
@@ -63,9 +66,14 @@ void ActivityView::apply(const BuildEvent& event) {
   // Only an invalidation can be an operator's: no status lookup for any other event.
   const bool by_operator = event.has_partition_invalidation_event() &&
                            is_operator_action(event, build_status(event.build_request_id()));
-  if (!by_operator) apply_to_build(event);
+  // The build request id is looked up once, here, and handed to the fold.
+  PartitionStatusFold::Ids ids;
+  if (!by_operator) {
+    ids.build = partitions_.build_ids().intern(event.build_request_id());
+    apply_to_build(event, ids.build);
+  }
   changes_.clear();
-  partitions_.apply(event, &changes_);
+  partitions_.apply(event, &changes_, ids);
   // One event's changes come by descending ref: pushed to the front, the ties read ascending.
   for (const auto& change : changes_) {
     if (change.before != v1::PARTITION_UNKNOWN) {

@@ -55,15 +55,18 @@ class ActivityView : public ViewPosition {
   static Result<ActivityView> restore(const std::string& bytes);
 
  private:
-  // The build request side of apply(): counts, statuses and the recent builds.
-  void apply_to_build(const BuildEvent& event);
+  // The build request side of apply(): counts, statuses and the recent builds. `build_id`: the
+  // event's build request id in the fold's build_ids().
+  void apply_to_build(const BuildEvent& event, uint32_t build_id);
   // A build request's status, by the fold's build id; ids the fold named for events that make
   // no build request here (an operator's invalidation) are not known.
   struct BuildState {
     BuildRequestStatus status = v1::BUILD_REQUEST_UNKNOWN;
     bool known = false;
   };
-  // The state of build `id`, created (not known) if new.
+  // The state of build `id` (a fold build id, or a string interned there), created (not known)
+  // if new.
+  BuildState& build_state(uint32_t id);
   BuildState& build_state(std::string_view id);
   // The known build request `id`, or nullptr.
   const BuildState* find_build(std::string_view id) const;

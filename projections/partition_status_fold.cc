@@ -37,26 +37,35 @@ bool sets_partition_status(const BuildEvent& event, const std::string& ref) {
 }
 
 void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* changes) {
+  apply(event, changes, Ids{});
+}
+
+void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* changes, Ids ids) {
   switch (event.event_type_case()) {
     case BuildEvent::kPartitionEvent:
-      on_partition_event(event, changes);
+      on_partition_event(event, ids, changes);
       return;
-    case BuildEvent::kDelegationEvent:
-      if (auto slot = find(event.delegation_event().partition_ref().str())) {
-        const uint32_t build = build_ids_.find(event.build_request_id());
-        if (build != StringPool::kNone) drop_claim(*slot, build);
+    case BuildEvent::kDelegationEvent: {
+      // Only a claim the request holds can end here: nothing is created.
+      if (ids.slot == StringPool::kNone) {
+        ids.slot = ref_ids_.find(event.delegation_event().partition_ref().str());
+      }
+      if (ids.build == StringPool::kNone) ids.build = build_ids_.find(event.build_request_id());
+      if (ids.slot != StringPool::kNone && ids.build != StringPool::kNone) {
+        drop_claim(ids.slot, ids.build);
       }
       return;
+    }
     case BuildEvent::kPartitionInvalidationEvent:
-      on_invalidation(event, changes);
+      on_invalidation(event, ids, changes);
       return;
     case BuildEvent::kBuildRequestEvent:
       if (is_terminal_build_status(event.build_request_event().status_code())) {
-        end_build(event.build_request_id(), event, changes);
+        end_build(event.build_request_id(), ids.build, event, changes);
       }
       return;
     case BuildEvent::kBuildCancelEvent:
-      end_build(event.build_request_id(), event, changes);
+      end_build(event.build_request_id(), ids.build, event, changes);
       return;
     case BuildEvent::kJobEvent: {
       const JobStatus status = event.job_event().status_code();
@@ -73,11 +82,13 @@ void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* ch
   }
 }
 
-void PartitionStatusFold::on_partition_event(const BuildEvent& event,
+void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
                                              std::vector<Change>* changes) {
   const auto& pe = event.partition_event();
-  const uint32_t slot = slot_of(pe.partition_ref().str());
-  const uint32_t build = build_ids_.intern(event.build_request_id());
+  const uint32_t slot = ids.slot != StringPool::kNone ? ids.slot : slot_of(pe.partition_ref().str());
+  const uint32_t build = ids.build != StringPool::kNone
+                             ? ids.build
+                             : build_ids_.intern(event.build_request_id());
   drop_claim(slot, build);
   // DELEGATED describes one request's relation to the partition, not the partition (and, like
   // UNKNOWN, is not in flight, so it makes no claim either).
@@ -104,10 +115,13 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event,
               source);
 }
 
-void PartitionStatusFold::on_invalidation(const BuildEvent& event, std::vector<Change>* changes) {
+void PartitionStatusFold::on_invalidation(const BuildEvent& event, Ids ids,
+                                          std::vector<Change>* changes) {
   const auto& inv = event.partition_invalidation_event();
-  const uint32_t slot = slot_of(inv.partition_ref().str());
-  const uint32_t build = build_ids_.intern(event.build_request_id());
+  const uint32_t slot = ids.slot != StringPool::kNone ? ids.slot : slot_of(inv.partition_ref().str());
+  const uint32_t build = ids.build != StringPool::kNone
+                             ? ids.build
+                             : build_ids_.intern(event.build_request_id());
   changes->push_back(Change{slot, refs_[slot].status});
   make_room(TextArena::record_size(0, inv.reason().size()));
   set_current(slot,
@@ -129,9 +143,9 @@ void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
   free_claim(node);
 }
 
-void PartitionStatusFold::end_build(const std::string& id, const BuildEvent& event,
+void PartitionStatusFold::end_build(const std::string& id, uint32_t build, const BuildEvent& event,
                                     std::vector<Change>* changes) {
-  const uint32_t build = build_ids_.find(id);
+  if (build == StringPool::kNone) build = build_ids_.find(id);
   if (build == StringPool::kNone || build >= by_build_.size() || by_build_[build] == kNil) return;
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED

@@ -7,7 +7,7 @@
 //   for (const auto& e : events) {                      // ascending idx
 //     changes.clear();
 //     fold.apply(e, &changes);                           // the refs whose status changed at e
-//     for (const auto& c : changes) count(c.before, fold.entry(c.slot).status);
+//     for (const auto& c : changes) count(c.before, fold.status(c.slot));
 //   }
 //   std::optional<uint32_t> slot = fold.find("data/a");
 //
@@ -93,9 +93,17 @@ class PartitionStatusFold {
     PartitionStatus before;
   };
 
+  // The ids of an event's build request and ref, when its caller has looked them up already
+  // (each lookup hashes the string): kNone is "not looked up".
+  struct Ids {
+    uint32_t build = StringPool::kNone;  // build_ids().intern(event.build_request_id())
+    uint32_t slot = StringPool::kNone;   // slot_of(the event's partition_ref)
+  };
+
   // Folds `event` in and appends the changed refs to `*changes`: one event ending several claims
   // lists its refs by descending ref, so that appending them to a list read newest-first gives
-  // the ties ascending. REQUIRES: ascending idx. Tolerates invalid events.
+  // the ties ascending. REQUIRES: ascending idx; `ids` as described. Tolerates invalid events.
+  void apply(const BuildEvent& event, std::vector<Change>* changes, Ids ids);
   void apply(const BuildEvent& event, std::vector<Change>* changes);
 
   // The slot of `ref`, created (status UNKNOWN) if new. Slots are 0, 1, 2, ... and never move.
@@ -163,12 +171,13 @@ class PartitionStatusFold {
     Text text;
   };
 
-  void on_partition_event(const BuildEvent& event, std::vector<Change>* changes);
-  void on_invalidation(const BuildEvent& event, std::vector<Change>* changes);
+  void on_partition_event(const BuildEvent& event, Ids ids, std::vector<Change>* changes);
+  void on_invalidation(const BuildEvent& event, Ids ids, std::vector<Change>* changes);
   // The request's claim on the ref ends without the rule firing (it logged a newer status).
   void drop_claim(uint32_t slot, uint32_t build);
   // Ends every claim (and live source) held by the build request / job run at `event`.
-  void end_build(const std::string& id, const BuildEvent& event, std::vector<Change>* changes);
+  void end_build(const std::string& id, uint32_t build, const BuildEvent& event,
+                 std::vector<Change>* changes);
   void end_job_run(const std::string& id, JobStatus status, const BuildEvent& event,
                    std::vector<Change>* changes);
   // Ends the claims (and live sources) held by build request `key` (by_build) or job run `key`

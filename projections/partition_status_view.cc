@@ -17,29 +17,37 @@ namespace snap = bel::snapshots::v1;
 
 void PartitionStatusView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
+  // The request and ref are looked up once, here, and handed to the fold.
+  PartitionStatusFold::Ids ids;
+  const auto type = event.event_type_case();
+  if (type == BuildEvent::kPartitionEvent) {
+    ids.slot = fold_.slot_of(event.partition_event().partition_ref().str());
+  } else if (type == BuildEvent::kDelegationEvent) {
+    ids.slot = fold_.slot_of(event.delegation_event().partition_ref().str());
+  }
+  if (ids.slot != StringPool::kNone || type == BuildEvent::kBuildRequestEvent ||
+      type == BuildEvent::kBuildCancelEvent) {
+    ids.build = fold_.build_ids().intern(event.build_request_id());
+  }
   changes_.clear();
-  fold_.apply(event, &changes_);
+  fold_.apply(event, &changes_, ids);
   if (refs_.size() < fold_.size()) refs_.resize(fold_.size());
   for (const auto& change : changes_) on_status_change(change.slot, change.before);
-  switch (event.event_type_case()) {
+  switch (type) {
     case BuildEvent::kBuildRequestEvent:
     case BuildEvent::kBuildCancelEvent: {
       // Requests that end no longer count as active; active_builds() reads their status.
-      RequestState& req = request(fold_.build_ids().intern(event.build_request_id()));
+      RequestState& req = request(ids.build);
       req.known = true;
       req.status = event.has_build_cancel_event() ? v1::BUILD_REQUEST_CANCELLED
                                                   : event.build_request_event().status_code();
       return;
     }
     case BuildEvent::kPartitionEvent:
-      set_pair_status(fold_.build_ids().intern(event.build_request_id()),
-                      slot_of(event.partition_event().partition_ref().str()),
-                      event.partition_event().status_code());
+      set_pair_status(ids.build, ids.slot, event.partition_event().status_code());
       return;
     case BuildEvent::kDelegationEvent:
-      set_pair_status(fold_.build_ids().intern(event.build_request_id()),
-                      slot_of(event.delegation_event().partition_ref().str()),
-                      v1::PARTITION_DELEGATED);
+      set_pair_status(ids.build, ids.slot, v1::PARTITION_DELEGATED);
       return;
     default:
       return;
