@@ -16,7 +16,7 @@
 //
 // The empty string has the id kNone and holds no reference (acquire("") is kNone, release(kNone)
 // does nothing). str() views are invalidated by the next acquire(string_view) (the buffer may be
-// compacted or grow) and by moving the pool; ids stay valid while referenced.
+// compacted or grow), not by moving the pool; ids stay valid while referenced.
 //
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_COUNTED_STRING_POOL_H_
@@ -77,10 +77,10 @@ class CountedStringPool {
 
   std::vector<char> chars_;
   size_t dead_bytes_ = 0;
-  std::vector<Entry> entries_;     // by id
-  std::vector<uint32_t> hashes_;   // by id: the low 32 bits of each string's hash
-  std::vector<Id> free_;           // ids to reuse
-  std::vector<uint32_t> slots_;    // open addressing, power of two: ids, kEmpty
+  std::vector<Entry> entries_;    // by id
+  std::vector<uint32_t> hashes_;  // by id: the low 32 bits of each string's hash
+  std::vector<Id> free_;          // ids to reuse
+  std::vector<uint32_t> slots_;   // open addressing, power of two: ids, kEmpty
 };
 
 }  // namespace bel::projections

@@ -85,10 +85,10 @@ void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* ch
 void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
                                              std::vector<Change>* changes) {
   const auto& pe = event.partition_event();
-  const uint32_t slot = ids.slot != StringPool::kNone ? ids.slot : slot_of(pe.partition_ref().str());
-  const uint32_t build = ids.build != StringPool::kNone
-                             ? ids.build
-                             : build_ids_.intern(event.build_request_id());
+  const uint32_t slot =
+      ids.slot != StringPool::kNone ? ids.slot : slot_of(pe.partition_ref().str());
+  const uint32_t build =
+      ids.build != StringPool::kNone ? ids.build : build_ids_.intern(event.build_request_id());
   drop_claim(slot, build);
   // DELEGATED describes one request's relation to the partition, not the partition (and, like
   // UNKNOWN, is not in flight, so it makes no claim either).
@@ -103,25 +103,25 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
   uint32_t source = kNotLive;
   if (in_flight) {
     source = runs_.acquire(job);
-    push_claim(slot, Claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source,
-                           kNil});
+    push_claim(slot,
+               Claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil});
     index(slot, build, source);
     runs_.acquire(source);  // one reference for the claim, one for the status
   }
   changes->push_back(Change{slot, refs_[slot].status});
-  set_current(slot,
-              Current{pe.status_code(), event.timestamp(), event.idx(), build,
-                      texts_.add(job, message)},
-              source);
+  set_current(
+      slot,
+      Current{pe.status_code(), event.timestamp(), event.idx(), build, texts_.add(job, message)},
+      source);
 }
 
 void PartitionStatusFold::on_invalidation(const BuildEvent& event, Ids ids,
                                           std::vector<Change>* changes) {
   const auto& inv = event.partition_invalidation_event();
-  const uint32_t slot = ids.slot != StringPool::kNone ? ids.slot : slot_of(inv.partition_ref().str());
-  const uint32_t build = ids.build != StringPool::kNone
-                             ? ids.build
-                             : build_ids_.intern(event.build_request_id());
+  const uint32_t slot =
+      ids.slot != StringPool::kNone ? ids.slot : slot_of(inv.partition_ref().str());
+  const uint32_t build =
+      ids.build != StringPool::kNone ? ids.build : build_ids_.intern(event.build_request_id());
   changes->push_back(Change{slot, refs_[slot].status});
   make_room(TextArena::record_size(0, inv.reason().size()));
   set_current(slot,
@@ -196,8 +196,8 @@ void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std
   if (r.claims != kNil) {
     const Claim& best = claims_[r.claims];
     // make_room may move the texts, so they are read after it.
-    make_room(TextArena::record_size(texts_.first(best.text).size(),
-                                     texts_.second(best.text).size()));
+    make_room(
+        TextArena::record_size(texts_.first(best.text).size(), texts_.second(best.text).size()));
     runs_.acquire(best.run);
     set_current(slot,
                 Current{best.status, event.timestamp(), event.idx(), best.build,
@@ -262,12 +262,17 @@ void PartitionStatusFold::make_room(size_t bytes) {
   // Copy the live texts into a fresh arena a half larger than they need: each copy is paid for
   // by the bytes added since the last one.
   TextArena fresh(std::max<size_t>(1024, (texts_.live_bytes() + bytes) * 3 / 2));
-  for (Ref& r : refs_) {
-    if (r.text != TextArena::kNone) r.text = fresh.add(texts_.first(r.text), texts_.second(r.text));
-  }
-  for (Claim& c : claims_) {  // free nodes have no text
-    if (c.text != TextArena::kNone) c.text = fresh.add(texts_.first(c.text), texts_.second(c.text));
-  }
+  auto copy = [&](Text* text) {
+    if (*text == TextArena::kNone) return;  // free claim nodes too
+    const std::string_view first = texts_.first(*text);
+    const std::string_view second = texts_.second(*text);
+    const size_t need = TextArena::record_size(first.size(), second.size());
+    if (!fresh.fits(need)) fresh.grow(need);  // only if the live count were off; safe here
+    *text = fresh.add(first, second);
+  };
+  for (Ref& r : refs_) copy(&r.text);
+  for (Claim& c : claims_) copy(&c.text);
+  if (!fresh.fits(bytes)) fresh.grow(bytes);
   texts_ = std::move(fresh);
 }
 
@@ -426,17 +431,17 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
     const uint32_t build = build_ids_.intern(c.build_request_id());
     const uint32_t run = runs_.acquire(c.job_run_id());
     make_room(TextArena::record_size(c.job_run_id().size(), c.message().size()));
-    push_claim(slot, Claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run,
-                           kNil});
+    push_claim(slot,
+               Claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run, kNil});
     index(slot, build, run);
   }
   make_room(TextArena::record_size(in.job_run_id().size(), in.message().size()));
   const uint32_t source = in.source_live() ? runs_.acquire(in.job_run_id()) : kNotLive;
-  set_current(slot,
-              Current{static_cast<PartitionStatus>(in.status_code()), in.last_updated(),
-                      in.last_idx(), build_ids_.intern(in.build_request_id()),
-                      texts_.add(in.job_run_id(), in.message())},
-              source);
+  set_current(
+      slot,
+      Current{static_cast<PartitionStatus>(in.status_code()), in.last_updated(), in.last_idx(),
+              build_ids_.intern(in.build_request_id()), texts_.add(in.job_run_id(), in.message())},
+      source);
   return slot;
 }
 

@@ -151,8 +151,8 @@ class PartitionStatusFold {
     int64_t last_idx = 0;
     Text text = TextArena::kNone;  // job run id, message
     PartitionStatus status = v1::PARTITION_UNKNOWN;
-    uint32_t build = 0;        // build_ids_; meaningless while status is UNKNOWN
-    uint32_t claims = kNil;    // the newest live claim; at most one per request
+    uint32_t build = 0;      // build_ids_; meaningless while status is UNKNOWN
+    uint32_t claims = kNil;  // the newest live claim; at most one per request
     // kNotLive, or (the status is in flight and the claim it came from is live) its job run:
     // a runs_ id holding a reference, or kNoRun.
     uint32_t source = kNotLive;
@@ -204,14 +204,14 @@ class PartitionStatusFold {
   // The set at *head into taken_, by descending ref; the set is emptied.
   void take_slots(uint32_t* head);
 
-  StringPool ref_ids_;              // slot -> ref
+  StringPool ref_ids_;  // slot -> ref
   StringPool build_ids_;
   TextArena texts_;
-  CountedStringPool runs_;          // job run ids of live claims and live sources
-  std::vector<Ref> refs_;           // by slot
-  std::vector<Claim> claims_;       // chain nodes
+  CountedStringPool runs_;     // job run ids of live claims and live sources
+  std::vector<Ref> refs_;      // by slot
+  std::vector<Claim> claims_;  // chain nodes
   uint32_t free_claims_ = kNil;
-  std::vector<Link> links_;         // set nodes
+  std::vector<Link> links_;  // set nodes
   uint32_t free_links_ = kNil;
   std::vector<uint32_t> by_build_;    // by build id: set head
   std::vector<uint32_t> by_job_run_;  // by runs_ id: set head

@@ -25,7 +25,8 @@ char* write_varint(char* out, size_t n) {
 }  // namespace
 
 TextArena::TextArena(size_t capacity)
-    : chars_(capacity > 0 ? std::unique_ptr<char[]>(new char[capacity]) : nullptr), capacity_(capacity) {}
+    : chars_(capacity > 0 ? std::unique_ptr<char[]>(new char[capacity]) : nullptr),
+      capacity_(capacity) {}
 
 TextArena::TextArena(TextArena&& other) noexcept
     : chars_(std::move(other.chars_)),

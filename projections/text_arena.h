@@ -52,16 +52,16 @@ class TextArena {
   // Appends the pair. REQUIRES: fits(record_size(first.size(), second.size())). The strings may
   // point into this arena (nothing moves while it copies). Two empty strings give kNone.
   Handle add(std::string_view first, std::string_view second);
-  // The pair's strings; valid until the arena grows or is moved-from. kNone: "".
+  // The pair's strings; valid until the arena grows (a move hands the buffer over). kNone: "".
   std::string_view first(Handle h) const;
   std::string_view second(Handle h) const;
   // Counts the pair's bytes as dead. kNone: nothing.
   void drop(Handle h);
 
-  size_t size() const { return size_; }             // bytes used, live and dead
+  size_t size() const { return size_; }  // bytes used, live and dead
   size_t dead_bytes() const { return dead_; }
   size_t live_bytes() const { return size_ - dead_; }
-  size_t bytes() const { return capacity_; }        // bytes held, for memory accounting
+  size_t bytes() const { return capacity_; }  // bytes held, for memory accounting
 
  private:
   // The length at `pos` and where its characters start.

@@ -20,7 +20,7 @@ TEST(TextArenaTest, PairsOfAnyLengthReadBackExactly) {
   TextArena arena;
   const std::string nul("a\0b", 3);
   const std::string long_text(100000, 'm');  // a length of three varint bytes
-  const std::string edge(128, 'e');           // the first length of two bytes
+  const std::string edge(128, 'e');          // the first length of two bytes
   const auto a = add(arena, "jr-1", "job run jr-1 scheduled");
   const auto b = add(arena, "", long_text);
   const auto c = add(arena, nul, "");
