@@ -103,9 +103,10 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
   uint32_t source = kNotLive;
   if (in_flight) {
     source = runs_.acquire(job);
-    push_claim(slot,
-               Claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil});
-    index(slot, build, source);
+    Claim claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil};
+    claim.build_link = use_build(slot, build);
+    claim.run_link = use_run(slot, source);
+    push_claim(slot, claim);
     runs_.acquire(source);  // one reference for the claim, one for the status
   }
   changes->push_back(Change{slot, refs_[slot].status});
@@ -138,8 +139,10 @@ void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
   }
   if (at == nullptr) return;
   const uint32_t node = *at;
-  *at = claims_[node].next;
-  unindex_unused(slot, build, claims_[node].run);
+  const Claim& c = claims_[node];
+  *at = c.next;
+  unuse(&by_build_[c.build], c.build_link);
+  if (c.run_link != kNil) unuse(&by_job_run_[c.run], c.run_link);
   free_claim(node);
 }
 
@@ -168,7 +171,7 @@ void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEve
   auto held = [&](uint32_t build, uint32_t run) { return by_build ? build == key : run == key; };
   // The job run id is kept while this runs, so that its runs_ id names it throughout.
   if (!by_build) runs_.acquire(key);
-  take_slots(by_build ? &by_build_[key] : run_head(key));
+  take_slots(by_build ? &by_build_[key] : &by_job_run_[key]);
   for (uint32_t slot : taken_) {
     for (uint32_t* p = &refs_[slot].claims; *p != kNil;) {
       const uint32_t node = *p;
@@ -179,12 +182,17 @@ void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEve
       }
       *p = c.next;
       // The holder's own set went with take_slots; the other one may still be used.
-      unindex_unused(slot, by_build ? kNil : c.build, by_build ? c.run : kNoRun);
+      if (by_build && c.run_link != kNil) unuse(&by_job_run_[c.run], c.run_link);
+      if (!by_build) unuse(&by_build_[c.build], c.build_link);
       free_claim(node);
     }
-    const Ref& r = refs_[slot];
-    if (r.source != kNotLive && held(r.build, r.source)) fire(slot, event, why, changes);
+    Ref& r = refs_[slot];
+    if (r.source != kNotLive && held(r.build, r.source)) {
+      (by_build ? r.source_build_link : r.source_run_link) = kNil;  // taken with the set
+      fire(slot, event, why, changes);
+    }
   }
+  free_taken();
   if (!by_build) runs_.release(key);
 }
 
@@ -213,9 +221,18 @@ void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std
 }
 
 void PartitionStatusFold::set_current(uint32_t slot, const Current& next, uint32_t source) {
+  // The new source joins its sets before the old one leaves, so a member they share stays.
+  uint32_t build_link = kNil;
+  uint32_t run_link = kNil;
+  if (source != kNotLive) {
+    build_link = use_build(slot, next.build);
+    run_link = use_run(slot, source);
+  }
   Ref& r = refs_[slot];
   const uint32_t old_source = r.source;
   const uint32_t old_build = r.build;
+  const uint32_t old_build_link = r.source_build_link;
+  const uint32_t old_run_link = r.source_run_link;
   texts_.drop(r.text);
   r.status = next.status;
   r.last_updated = next.last_updated;
@@ -223,9 +240,11 @@ void PartitionStatusFold::set_current(uint32_t slot, const Current& next, uint32
   r.build = next.build;
   r.text = next.text;
   r.source = source;
-  if (source != kNotLive) index(slot, r.build, source);
+  r.source_build_link = build_link;
+  r.source_run_link = run_link;
   if (old_source != kNotLive) {
-    unindex_unused(slot, old_build, old_source);
+    if (old_build_link != kNil) unuse(&by_build_[old_build], old_build_link);
+    if (old_run_link != kNil) unuse(&by_job_run_[old_source], old_run_link);
     runs_.release(old_source);
   }
 }
@@ -276,38 +295,32 @@ void PartitionStatusFold::make_room(size_t bytes) {
   texts_ = std::move(fresh);
 }
 
-void PartitionStatusFold::index(uint32_t slot, uint32_t build, uint32_t run) {
-  if (by_build_.size() <= build) by_build_.resize(build_ids_.size(), kNil);
-  link(&by_build_[build], slot);
-  if (run != kNoRun) link(run_head(run), slot);
-}
-
-uint32_t* PartitionStatusFold::run_head(uint32_t run) {
-  if (by_job_run_.size() <= run) by_job_run_.resize(runs_.id_limit(), kNil);
-  return &by_job_run_[run];
-}
-
-void PartitionStatusFold::unindex_unused(uint32_t slot, uint32_t build, uint32_t run) {
+uint32_t PartitionStatusFold::use_build(uint32_t slot, uint32_t build) {
   const Ref& r = refs_[slot];
-  if (build != kNil && build < by_build_.size()) {
-    bool used = r.source != kNotLive && r.build == build;
-    for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
-      used = claims_[n].build == build;
-    }
-    if (!used) unlink(&by_build_[build], slot);
+  uint32_t shared = kNil;
+  for (uint32_t n = r.claims; n != kNil && shared == kNil; n = claims_[n].next) {
+    if (claims_[n].build == build) shared = claims_[n].build_link;
   }
-  if (run != kNoRun && run < by_job_run_.size()) {
-    bool used = r.source == run;
-    for (uint32_t n = r.claims; n != kNil && !used; n = claims_[n].next) {
-      used = claims_[n].run == run;
-    }
-    if (!used) unlink(&by_job_run_[run], slot);
-  }
+  if (shared == kNil && r.source != kNotLive && r.build == build) shared = r.source_build_link;
+  if (by_build_.size() <= build) by_build_.resize(build_ids_.size(), kNil);
+  return use(&by_build_[build], shared, slot);
 }
 
-void PartitionStatusFold::link(uint32_t* head, uint32_t slot) {
-  for (uint32_t n = *head; n != kNil; n = links_[n].next) {
-    if (links_[n].slot == slot) return;
+uint32_t PartitionStatusFold::use_run(uint32_t slot, uint32_t run) {
+  if (run == kNoRun) return kNil;
+  const Ref& r = refs_[slot];
+  uint32_t shared = kNil;
+  for (uint32_t n = r.claims; n != kNil && shared == kNil; n = claims_[n].next) {
+    if (claims_[n].run == run) shared = claims_[n].run_link;
+  }
+  if (shared == kNil && r.source == run) shared = r.source_run_link;
+  return use(run_head(run), shared, slot);
+}
+
+uint32_t PartitionStatusFold::use(uint32_t* head, uint32_t shared, uint32_t slot) {
+  if (shared != kNil) {
+    ++links_[shared].uses;
+    return shared;
   }
   uint32_t node = free_links_;
   if (node == kNil) {
@@ -316,33 +329,48 @@ void PartitionStatusFold::link(uint32_t* head, uint32_t slot) {
   } else {
     free_links_ = links_[node].next;
   }
-  links_[node] = Link{slot, *head};
+  links_[node] = Link{slot, kNil, *head, 1};
+  if (*head != kNil) links_[*head].prev = node;
   *head = node;
+  return node;
 }
 
-void PartitionStatusFold::unlink(uint32_t* head, uint32_t slot) {
-  for (uint32_t* p = head; *p != kNil; p = &links_[*p].next) {
-    const uint32_t node = *p;
-    if (links_[node].slot != slot) continue;
-    *p = links_[node].next;
-    links_[node].next = free_links_;
-    free_links_ = node;
-    return;
+void PartitionStatusFold::unuse(uint32_t* head, uint32_t node) {
+  if (node == kNil || --links_[node].uses > 0) return;
+  const Link& l = links_[node];
+  if (l.prev == kNil) {
+    *head = l.next;
+  } else {
+    links_[l.prev].next = l.next;
   }
+  if (l.next != kNil) links_[l.next].prev = l.prev;
+  links_[node].next = free_links_;
+  free_links_ = node;
+}
+
+uint32_t* PartitionStatusFold::run_head(uint32_t run) {
+  if (by_job_run_.size() <= run) by_job_run_.resize(runs_.id_limit(), kNil);
+  return &by_job_run_[run];
 }
 
 void PartitionStatusFold::take_slots(uint32_t* head) {
   taken_.clear();
-  for (uint32_t n = *head; n != kNil;) {
+  taken_links_.clear();
+  for (uint32_t n = *head; n != kNil; n = links_[n].next) {
     taken_.push_back(links_[n].slot);
-    const uint32_t next = links_[n].next;
-    links_[n].next = free_links_;
-    free_links_ = n;
-    n = next;
+    taken_links_.push_back(n);
   }
   *head = kNil;
   std::sort(taken_.begin(), taken_.end(),
             [this](uint32_t a, uint32_t b) { return ref(a) > ref(b); });
+}
+
+void PartitionStatusFold::free_taken() {
+  for (uint32_t node : taken_links_) {
+    links_[node].next = free_links_;
+    free_links_ = node;
+  }
+  taken_links_.clear();
 }
 
 uint32_t PartitionStatusFold::slot_of(std::string_view ref) {
@@ -431,9 +459,10 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
     const uint32_t build = build_ids_.intern(c.build_request_id());
     const uint32_t run = runs_.acquire(c.job_run_id());
     make_room(TextArena::record_size(c.job_run_id().size(), c.message().size()));
-    push_claim(slot,
-               Claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run, kNil});
-    index(slot, build, run);
+    Claim claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run, kNil};
+    claim.build_link = use_build(slot, build);
+    claim.run_link = use_run(slot, run);
+    push_claim(slot, claim);
   }
   make_room(TextArena::record_size(in.job_run_id().size(), in.message().size()));
   const uint32_t source = in.source_live() ? runs_.acquire(in.job_run_id()) : kNotLive;

@@ -37,8 +37,9 @@
 //  - claims and the per-build / per-job-run slot sets are chains of small nodes in shared
 //    vectors with free lists: most refs have no live claim and most build requests no slot, so
 //    an empty one costs a 4-byte head, and folding an event allocates nothing once the vectors
-//    have grown. A set is searched by walking its chain: it holds the refs a build or job run is
-//    building right now, a handful.
+//    have grown. A set's members are doubly linked and counted by their users (the ref's claims
+//    and live source naming that build or job run, each keeping its member's node), so that
+//    joining or leaving a set costs the same however many refs a build or job run holds.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_PARTITION_STATUS_FOLD_H_
@@ -144,6 +145,8 @@ class PartitionStatusFold {
     uint32_t build = 0;     // build_ids_
     uint32_t run = kNoRun;  // runs_, holding a reference
     uint32_t next = kNil;   // the next older claim; the next free node when free
+    uint32_t build_link = kNil;  // its member node in build's set
+    uint32_t run_link = kNil;    // its member node in run's set; kNil for kNoRun
   };
   // The event that set the ref's status (PartitionStatusEntry, its strings as ids).
   struct Ref {
@@ -156,11 +159,15 @@ class PartitionStatusFold {
     // kNotLive, or (the status is in flight and the claim it came from is live) its job run:
     // a runs_ id holding a reference, or kNoRun.
     uint32_t source = kNotLive;
+    uint32_t source_build_link = kNil;  // while live: its member node in build's set
+    uint32_t source_run_link = kNil;    // while live with a job run: in that run's set
   };
-  // A member of a build's or job run's slot set.
+  // A member of a build's or job run's slot set, shared by the ref's users of that set.
   struct Link {
     uint32_t slot;
+    uint32_t prev;  // kNil for the set's first member
     uint32_t next;  // kNil ends the set; the next free node when free
+    uint32_t uses;  // the ref's claims and live source naming the set's build or job run
   };
   // The fields of a new status; set_current takes over text.
   struct Current {
@@ -194,15 +201,18 @@ class PartitionStatusFold {
   // Room for `bytes` more in texts_, compacting it (which moves every Text) when a quarter of
   // it is dead, else growing it. Views into texts_ are invalid afterwards.
   void make_room(size_t bytes);
-  void index(uint32_t slot, uint32_t build, uint32_t run);
-  // Erases slot from the build's / job run's set unless a claim or the live source of the ref
-  // still names it. kNil / kNoRun skips that set.
-  void unindex_unused(uint32_t slot, uint32_t build, uint32_t run);
+  // The member node for a new user of build's / run's set in slot: the node of another user in
+  // the same ref, or a new member. use_run(kNoRun) is kNil.
+  uint32_t use_build(uint32_t slot, uint32_t build);
+  uint32_t use_run(uint32_t slot, uint32_t run);
+  uint32_t use(uint32_t* head, uint32_t shared, uint32_t slot);
+  // A user of the set at *head leaves it; the member goes with its last user. kNil: nothing.
+  void unuse(uint32_t* head, uint32_t node);
   uint32_t* run_head(uint32_t run);
-  void link(uint32_t* head, uint32_t slot);    // adds slot to the set unless there
-  void unlink(uint32_t* head, uint32_t slot);  // removes slot from the set if there
-  // The set at *head into taken_, by descending ref; the set is emptied.
+  // The set at *head into taken_, by descending ref; the set is emptied, its nodes kept in
+  // taken_links_ (their users may still name them) until free_taken().
   void take_slots(uint32_t* head);
+  void free_taken();
 
   StringPool ref_ids_;  // slot -> ref
   StringPool build_ids_;
@@ -216,6 +226,7 @@ class PartitionStatusFold {
   std::vector<uint32_t> by_build_;    // by build id: set head
   std::vector<uint32_t> by_job_run_;  // by runs_ id: set head
   std::vector<uint32_t> taken_;       // scratch for end_claims
+  std::vector<uint32_t> taken_links_;  // scratch for end_claims
 };
 
 }  // namespace bel::projections
