@@ -142,9 +142,9 @@ class PartitionStatusFold {
     int64_t idx = 0;
     Text text = TextArena::kNone;  // job run id, message; kNone when the node is free
     PartitionStatus status = v1::PARTITION_UNKNOWN;
-    uint32_t build = 0;     // build_ids_
-    uint32_t run = kNoRun;  // runs_, holding a reference
-    uint32_t next = kNil;   // the next older claim; the next free node when free
+    uint32_t build = 0;          // build_ids_
+    uint32_t run = kNoRun;       // runs_, holding a reference
+    uint32_t next = kNil;        // the next older claim; the next free node when free
     uint32_t build_link = kNil;  // its member node in build's set
     uint32_t run_link = kNil;    // its member node in run's set; kNil for kNoRun
   };
@@ -223,9 +223,9 @@ class PartitionStatusFold {
   uint32_t free_claims_ = kNil;
   std::vector<Link> links_;  // set nodes
   uint32_t free_links_ = kNil;
-  std::vector<uint32_t> by_build_;    // by build id: set head
-  std::vector<uint32_t> by_job_run_;  // by runs_ id: set head
-  std::vector<uint32_t> taken_;       // scratch for end_claims
+  std::vector<uint32_t> by_build_;     // by build id: set head
+  std::vector<uint32_t> by_job_run_;   // by runs_ id: set head
+  std::vector<uint32_t> taken_;        // scratch for end_claims
   std::vector<uint32_t> taken_links_;  // scratch for end_claims
 };
 
