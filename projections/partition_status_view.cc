@@ -98,8 +98,8 @@ PartitionStatusView::RequestState& PartitionStatusView::request(uint32_t build) 
   return requests_[build];
 }
 
-const uint32_t* PartitionStatusView::find_pair(uint32_t slot, uint32_t build) const {
-  for (const uint32_t* p = &refs_[slot].in_progress; *p != kNil; p = &pairs_[*p].next) {
+uint32_t* PartitionStatusView::find_pair(uint32_t slot, uint32_t build) {
+  for (uint32_t* p = &refs_[slot].in_progress; *p != kNil; p = &pairs_[*p].next) {
     if (pairs_[*p].build == build) return p;
   }
   return nullptr;
@@ -120,15 +120,14 @@ void PartitionStatusView::add_pair(uint32_t slot, uint32_t build) {
 void PartitionStatusView::set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status) {
   request(build).known = true;
   const bool now = is_in_progress_partition_status(status);
-  const uint32_t* at = find_pair(slot, build);
+  uint32_t* at = find_pair(slot, build);
   if (now == (at != nullptr)) return;
   if (now) {
     add_pair(slot, build);
     return;
   }
-  auto* link = const_cast<uint32_t*>(at);
-  const uint32_t node = *link;
-  *link = pairs_[node].next;
+  const uint32_t node = *at;
+  *at = pairs_[node].next;
   pairs_[node].next = free_pairs_;
   free_pairs_ = node;
 }

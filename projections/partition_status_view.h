@@ -98,7 +98,7 @@ class PartitionStatusView : public ViewPosition {
   void on_status_change(uint32_t slot, PartitionStatus before);
   void set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status);
   // Where the ref's chain names the build (at the pointer), or nullptr.
-  const uint32_t* find_pair(uint32_t slot, uint32_t build) const;
+  uint32_t* find_pair(uint32_t slot, uint32_t build);
   void add_pair(uint32_t slot, uint32_t build);
   void compact_order();
 
