@@ -10,9 +10,12 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-void ActivityView::apply_to_build(const BuildEvent& event) {
+void ActivityView::apply_to_build(const BuildEvent& event, uint32_t build_id) {
   const std::string& id = event.build_request_id();
-  auto [it, inserted] = builds_.try_emplace(id, v1::BUILD_REQUEST_UNKNOWN);
+  BuildState& build = build_state(build_id);
+  const bool inserted = !build.known;
+  build.known = true;
+  if (inserted) ++known_builds_;
   if (inserted) {
     build_counts_.add(v1::BUILD_REQUEST_UNKNOWN, 1);
     // The newest build request by first_idx; the one pushed out never returns, because a
@@ -20,13 +23,13 @@ void ActivityView::apply_to_build(const BuildEvent& event) {
     recent_builds_.emplace_front(id);
     if (recent_builds_.size() > static_cast<size_t>(kRecentCount)) recent_builds_.pop_back();
   }
-  BuildRequestStatus status = it->second;
+  BuildRequestStatus status = build.status;
   if (event.has_build_request_event()) status = event.build_request_event().status_code();
   if (event.has_build_cancel_event()) status = v1::BUILD_REQUEST_CANCELLED;
-  if (status != it->second) {
-    build_counts_.add(it->second, -1);
+  if (status != build.status) {
+    build_counts_.add(build.status, -1);
     build_counts_.add(status, 1);
-    it->second = status;
+    build.status = status;
   }
   for (auto& recent : recent_builds_) {
     if (recent.build_request_id == id) {
@@ -36,9 +39,24 @@ void ActivityView::apply_to_build(const BuildEvent& event) {
   }
 }
 
+ActivityView::BuildState& ActivityView::build_state(uint32_t id) {
+  if (builds_.size() <= id) builds_.resize(partitions_.build_ids().size());
+  return builds_[id];
+}
+
+ActivityView::BuildState& ActivityView::build_state(std::string_view id) {
+  return build_state(partitions_.build_ids().intern(id));
+}
+
+const ActivityView::BuildState* ActivityView::find_build(std::string_view id) const {
+  const uint32_t build = partitions_.build_ids().find(id);
+  if (build >= builds_.size() || !builds_[build].known) return nullptr;
+  return &builds_[build];
+}
+
 BuildRequestStatus ActivityView::build_status(const std::string& id) const {
-  auto it = builds_.find(id);
-  return it == builds_.end() ? v1::BUILD_REQUEST_UNKNOWN : it->second;
+  const BuildState* build = find_build(id);
+  return build == nullptr ? v1::BUILD_REQUEST_UNKNOWN : build->status;
 }
 
 void ActivityView::apply(const BuildEvent& event) {
@@ -48,16 +66,21 @@ void ActivityView::apply(const BuildEvent& event) {
   // Only an invalidation can be an operator's: no status lookup for any other event.
   const bool by_operator = event.has_partition_invalidation_event() &&
                            is_operator_action(event, build_status(event.build_request_id()));
-  if (!by_operator) apply_to_build(event);
+  // The build request id is looked up once, here, and handed to the fold.
+  PartitionStatusFold::Ids ids;
+  if (!by_operator) {
+    ids.build = partitions_.build_ids().intern(event.build_request_id());
+    apply_to_build(event, ids.build);
+  }
   changes_.clear();
-  partitions_.apply(event, &changes_);
+  partitions_.apply(event, &changes_, ids);
   // One event's changes come by descending ref: pushed to the front, the ties read ascending.
   for (const auto& change : changes_) {
     if (change.before != v1::PARTITION_UNKNOWN) {
       partition_counts_.add(change.before, -1);
       --known_partitions_;
     }
-    partition_counts_.add(partitions_.entry(change.slot).status, 1);
+    partition_counts_.add(partitions_.status(change.slot), 1);
     ++known_partitions_;
     auto old = std::find(recent_partitions_.begin(), recent_partitions_.end(), change.slot);
     if (old != recent_partitions_.end()) recent_partitions_.erase(old);
@@ -75,46 +98,41 @@ ActivityResponse ActivityView::activity() const {
     if (!is_terminal_build_status(static_cast<BuildRequestStatus>(status))) active += count;
   }
   out.set_active_builds_count(active);
-  out.set_total_build_requests(static_cast<int64_t>(builds_.size()));
+  out.set_total_build_requests(known_builds_);
   out.set_total_partitions(known_partitions_);
   build_counts_.fill<BuildRequestStatus>(out.mutable_build_requests_by_status());
   partition_counts_.fill<PartitionStatus>(out.mutable_partitions_by_status());
   for (const auto& b : recent_builds_) *out.add_recent_builds() = b.to_summary(as_of_idx_);
   for (uint32_t slot : recent_partitions_) {
-    *out.add_recent_partitions() =
-        to_partition_status_response(partitions_.ref(slot), partitions_.entry(slot), as_of_idx_);
+    *out.add_recent_partitions() = partitions_.response(slot, as_of_idx_);
   }
   out.set_event_count(event_count_);
   out.set_as_of_idx(as_of_idx_);
   return out;
 }
 
-namespace {
-
-// `map` as IdStatus entries of field `number`, ascending id, so that equal views give equal bytes.
-template <class Map>
-void add_sorted(const Map& map, int number, SnapshotWriter* out) {
-  std::vector<const typename Map::value_type*> entries;
-  entries.reserve(map.size());
-  for (const auto& entry : map) entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  out->add_each<snap::IdStatus>(number, entries, [](const auto* entry, snap::IdStatus* e) {
-    e->set_id(entry->first);
-    e->set_status_code(entry->second);
-  });
-}
-
-}  // namespace
-
 std::string ActivityView::serialize() const {
   snap::ActivitySnapshot header;
   header.set_event_count(event_count_);
   SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header));
-  add_sorted(builds_, snap::ActivitySnapshot::kBuildRequestsFieldNumber, &out);
+  // Build requests by ascending id, so that equal views give equal bytes.
+  const StringPool& ids = partitions_.build_ids();
+  std::vector<uint32_t> builds;
+  builds.reserve(static_cast<size_t>(known_builds_));
+  for (uint32_t build = 0; build < builds_.size(); ++build) {
+    if (builds_[build].known) builds.push_back(build);
+  }
+  std::sort(builds.begin(), builds.end(),
+            [&](uint32_t a, uint32_t b) { return ids.str(a) < ids.str(b); });
+  out.add_each<snap::IdStatus>(snap::ActivitySnapshot::kBuildRequestsFieldNumber, builds,
+                               [&](uint32_t build, snap::IdStatus* e) {
+                                 const std::string_view id = ids.str(build);
+                                 e->set_id(id.data(), id.size());
+                                 e->set_status_code(builds_[build].status);
+                               });
   std::vector<uint32_t> known;
   for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
-    if (partitions_.entry(slot).status != v1::PARTITION_UNKNOWN) known.push_back(slot);
+    if (partitions_.status(slot) != v1::PARTITION_UNKNOWN) known.push_back(slot);
   }
   std::sort(known.begin(), known.end(),
             [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
@@ -126,8 +144,9 @@ std::string ActivityView::serialize() const {
   out.add_each<snap::PartitionStatusEntry>(
       snap::ActivitySnapshot::kRecentPartitionsFieldNumber, recent_partitions_,
       [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
-        entry->set_partition_ref(partitions_.ref(slot));
-        entry->set_last_idx(partitions_.entry(slot).last_idx);
+        const std::string_view ref = partitions_.ref(slot);
+        entry->set_partition_ref(ref.data(), ref.size());
+        entry->set_last_idx(partitions_.last_idx(slot));
       });
   out.add_each<snap::PartitionStatusEntry>(
       snap::ActivitySnapshot::kPartitionsFieldNumber, known,
@@ -147,9 +166,12 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
       kName, bytes, Snapshot::kBuildRequestsFieldNumber,
       [&](const snap::IdStatus& b) -> Status {
         auto status = static_cast<BuildRequestStatus>(b.status_code());
-        if (!view.builds_.emplace(b.id(), status).second) {
+        BuildState& build = view.build_state(b.id());
+        if (build.known) {
           return snapshot_error(kName, "build request " + b.id() + " appears twice");
         }
+        build = BuildState{status, true};
+        ++view.known_builds_;
         view.build_counts_.add(status, 1);
         return ok_status();
       }));
@@ -171,8 +193,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
       [&](const snap::BuildState& b) -> Status {
         auto state = BuildSummaryState::from_snapshot(b);
         if (!state.ok()) return snapshot_error(kName, state.error().message);
-        auto known = view.builds_.find(state->build_request_id);
-        if (known == view.builds_.end() || known->second != state->status) {
+        const BuildState* known = view.find_build(state->build_request_id);
+        if (known == nullptr || known->status != state->status) {
           return snapshot_error(kName, "recent build request " + state->build_request_id +
                                            " does not match its status entry");
         }
@@ -196,8 +218,8 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
       kName, bytes, Snapshot::kRecentPartitionsFieldNumber,
       [&](const snap::PartitionStatusEntry& p) -> Status {
         auto slot = view.partitions_.find(p.partition_ref());
-        if (!slot || view.partitions_.entry(*slot).status == v1::PARTITION_UNKNOWN ||
-            view.partitions_.entry(*slot).last_idx != p.last_idx()) {
+        if (!slot || view.partitions_.status(*slot) == v1::PARTITION_UNKNOWN ||
+            view.partitions_.last_idx(*slot) != p.last_idx()) {
           return snapshot_error(kName, "recent partition " + p.partition_ref() +
                                            " does not match its status entry");
         }

@@ -19,6 +19,8 @@
 //    several claims) by partition_ref ascending.
 //  - event_count: the number of events applied.
 // Memory: one status per build request id, the partition status fold, and the recent entries.
+// Build request ids are the fold's (partition_status_fold.h), so a build's status is a vector
+// entry indexed by the fold's build id.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_ACTIVITY_VIEW_H_
@@ -27,7 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "messages/error.h"
@@ -53,13 +55,27 @@ class ActivityView : public ViewPosition {
   static Result<ActivityView> restore(const std::string& bytes);
 
  private:
-  // The build request side of apply(): counts, statuses and the recent builds.
-  void apply_to_build(const BuildEvent& event);
+  // The build request side of apply(): counts, statuses and the recent builds. `build_id`: the
+  // event's build request id in the fold's build_ids().
+  void apply_to_build(const BuildEvent& event, uint32_t build_id);
+  // A build request's status, by the fold's build id; ids the fold named for events that make
+  // no build request here (an operator's invalidation) are not known.
+  struct BuildState {
+    BuildRequestStatus status = v1::BUILD_REQUEST_UNKNOWN;
+    bool known = false;
+  };
+  // The state of build `id` (a fold build id, or a string interned there), created (not known)
+  // if new.
+  BuildState& build_state(uint32_t id);
+  BuildState& build_state(std::string_view id);
+  // The known build request `id`, or nullptr.
+  const BuildState* find_build(std::string_view id) const;
   // The build status `id` has reached; BUILD_REQUEST_UNKNOWN when it has none.
   BuildRequestStatus build_status(const std::string& id) const;
 
   int64_t event_count_ = 0;
-  std::unordered_map<std::string, BuildRequestStatus> builds_;
+  std::vector<BuildState> builds_;  // by the fold's build id
+  int64_t known_builds_ = 0;
   StatusCounts build_counts_;
   PartitionStatusFold partitions_;
   std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()

@@ -11,11 +11,11 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
+PartitionStatusResponse to_partition_status_response(std::string_view ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx) {
   PartitionStatusResponse out;
-  out.set_partition_ref(ref);
+  out.set_partition_ref(ref.data(), ref.size());
   out.set_as_of_idx(as_of_idx);
   if (entry.status == v1::PARTITION_UNKNOWN) return out;
   fill_status(&out, entry.status);
@@ -27,15 +27,6 @@ PartitionStatusResponse to_partition_status_response(const std::string& ref,
   return out;
 }
 
-namespace {
-
-std::string job_run_end_text(const std::string& id, JobStatus status) {
-  const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
-  return "job run " + id + " " + what + " before the partition was built";
-}
-
-}  // namespace
-
 bool sets_partition_status(const BuildEvent& event, const std::string& ref) {
   if (event.has_partition_invalidation_event()) {
     return event.partition_invalidation_event().partition_ref().str() == ref;
@@ -46,25 +37,35 @@ bool sets_partition_status(const BuildEvent& event, const std::string& ref) {
 }
 
 void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* changes) {
+  apply(event, changes, Ids{});
+}
+
+void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* changes, Ids ids) {
   switch (event.event_type_case()) {
     case BuildEvent::kPartitionEvent:
-      on_partition_event(event, changes);
+      on_partition_event(event, ids, changes);
       return;
-    case BuildEvent::kDelegationEvent:
-      if (auto slot = find(event.delegation_event().partition_ref().str())) {
-        drop_claim(*slot, event.build_request_id());
+    case BuildEvent::kDelegationEvent: {
+      // Only a claim the request holds can end here: nothing is created.
+      if (ids.slot == StringPool::kNone) {
+        ids.slot = ref_ids_.find(event.delegation_event().partition_ref().str());
+      }
+      if (ids.build == StringPool::kNone) ids.build = build_ids_.find(event.build_request_id());
+      if (ids.slot != StringPool::kNone && ids.build != StringPool::kNone) {
+        drop_claim(ids.slot, ids.build);
       }
       return;
+    }
     case BuildEvent::kPartitionInvalidationEvent:
-      on_invalidation(event, changes);
+      on_invalidation(event, ids, changes);
       return;
     case BuildEvent::kBuildRequestEvent:
       if (is_terminal_build_status(event.build_request_event().status_code())) {
-        end_build(event.build_request_id(), event, changes);
+        end_build(event.build_request_id(), ids.build, event, changes);
       }
       return;
     case BuildEvent::kBuildCancelEvent:
-      end_build(event.build_request_id(), event, changes);
+      end_build(event.build_request_id(), ids.build, event, changes);
       return;
     case BuildEvent::kJobEvent: {
       const JobStatus status = event.job_event().status_code();
@@ -81,187 +82,358 @@ void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* ch
   }
 }
 
-void PartitionStatusFold::on_partition_event(const BuildEvent& event,
+void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
                                              std::vector<Change>* changes) {
   const auto& pe = event.partition_event();
-  const uint32_t slot = slot_of(pe.partition_ref().str());
-  const std::string& id = event.build_request_id();
-  drop_claim(slot, id);
-  const bool in_flight = is_in_progress_partition_status(pe.status_code());
-  if (in_flight) {
-    refs_[slot].claims.push_back(
-        Claim{id, pe.job_run_id(), pe.status_code(), pe.message(), event.idx()});
-    index(slot, id, pe.job_run_id());
-  }
-  // DELEGATED describes one request's relation to the partition, not the partition.
+  const uint32_t slot =
+      ids.slot != StringPool::kNone ? ids.slot : slot_of(pe.partition_ref().str());
+  const uint32_t build =
+      ids.build != StringPool::kNone ? ids.build : build_ids_.intern(event.build_request_id());
+  drop_claim(slot, build);
+  // DELEGATED describes one request's relation to the partition, not the partition (and, like
+  // UNKNOWN, is not in flight, so it makes no claim either).
   if (pe.status_code() == v1::PARTITION_DELEGATED || pe.status_code() == v1::PARTITION_UNKNOWN) {
     return;
   }
-  changes->push_back(Change{slot, refs_[slot].current.status});
-  set_current(slot,
-              PartitionStatusEntry{pe.status_code(), event.timestamp(), event.idx(), id,
-                                   pe.job_run_id(), pe.message()},
-              in_flight);
+  const bool in_flight = is_in_progress_partition_status(pe.status_code());
+  const std::string& job = pe.job_run_id();
+  const std::string& message = pe.message();
+  const size_t bytes = TextArena::record_size(job.size(), message.size());
+  make_room(in_flight ? 2 * bytes : bytes);
+  uint32_t source = kNotLive;
+  if (in_flight) {
+    source = runs_.acquire(job);
+    Claim claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil};
+    claim.build_link = use_build(slot, build);
+    claim.run_link = use_run(slot, source);
+    push_claim(slot, claim);
+    runs_.acquire(source);  // one reference for the claim, one for the status
+  }
+  changes->push_back(Change{slot, refs_[slot].status});
+  set_current(
+      slot,
+      Current{pe.status_code(), event.timestamp(), event.idx(), build, texts_.add(job, message)},
+      source);
 }
 
-void PartitionStatusFold::on_invalidation(const BuildEvent& event, std::vector<Change>* changes) {
+void PartitionStatusFold::on_invalidation(const BuildEvent& event, Ids ids,
+                                          std::vector<Change>* changes) {
   const auto& inv = event.partition_invalidation_event();
-  const uint32_t slot = slot_of(inv.partition_ref().str());
-  changes->push_back(Change{slot, refs_[slot].current.status});
+  const uint32_t slot =
+      ids.slot != StringPool::kNone ? ids.slot : slot_of(inv.partition_ref().str());
+  const uint32_t build =
+      ids.build != StringPool::kNone ? ids.build : build_ids_.intern(event.build_request_id());
+  changes->push_back(Change{slot, refs_[slot].status});
+  make_room(TextArena::record_size(0, inv.reason().size()));
   set_current(slot,
-              PartitionStatusEntry{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(),
-                                   event.build_request_id(), "", inv.reason()},
-              /*source_live=*/false);
+              Current{v1::PARTITION_INVALIDATED, event.timestamp(), event.idx(), build,
+                      texts_.add("", inv.reason())},
+              kNotLive);
 }
 
-void PartitionStatusFold::drop_claim(uint32_t slot, const std::string& build_request_id) {
-  auto& claims = refs_[slot].claims;
-  auto it = std::find_if(claims.begin(), claims.end(),
-                         [&](const Claim& c) { return c.build_request_id == build_request_id; });
-  if (it == claims.end()) return;
-  const std::string job_run_id = it->job_run_id;
-  claims.erase(it);
-  unindex_unused(slot, &build_request_id, &job_run_id);
+void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
+  // The oldest claim of the request (there is at most one unless a snapshot listed more).
+  uint32_t* at = nullptr;
+  for (uint32_t* p = &refs_[slot].claims; *p != kNil; p = &claims_[*p].next) {
+    if (claims_[*p].build == build) at = p;
+  }
+  if (at == nullptr) return;
+  const uint32_t node = *at;
+  const Claim& c = claims_[node];
+  *at = c.next;
+  unuse(&by_build_[c.build], c.build_link);
+  if (c.run_link != kNil) unuse(&by_job_run_[c.run], c.run_link);
+  free_claim(node);
 }
 
-void PartitionStatusFold::end_build(const std::string& id, const BuildEvent& event,
+void PartitionStatusFold::end_build(const std::string& id, uint32_t build, const BuildEvent& event,
                                     std::vector<Change>* changes) {
+  if (build == StringPool::kNone) build = build_ids_.find(id);
+  if (build == StringPool::kNone || build >= by_build_.size() || by_build_[build] == kNil) return;
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  end_claims(/*by_build=*/true, id, event,
+  end_claims(/*by_build=*/true, build, event,
              build_ended_text(id, status) + " before the partition was built", changes);
 }
 
 void PartitionStatusFold::end_job_run(const std::string& id, JobStatus status,
                                       const BuildEvent& event, std::vector<Change>* changes) {
-  if (id.empty()) return;
-  end_claims(/*by_build=*/false, id, event, job_run_end_text(id, status), changes);
+  const uint32_t run = runs_.find(id);
+  if (run == kNoRun || run >= by_job_run_.size() || by_job_run_[run] == kNil) return;
+  const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
+  end_claims(/*by_build=*/false, run, event,
+             "job run " + id + " " + what + " before the partition was built", changes);
 }
 
-void PartitionStatusFold::end_claims(bool by_build, const std::string& id, const BuildEvent& event,
+void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEvent& event,
                                      const std::string& why, std::vector<Change>* changes) {
-  auto held = [&](const std::string& build_request_id, const std::string& job_run_id) {
-    return (by_build ? build_request_id : job_run_id) == id;
-  };
-  for (uint32_t slot : take_slots(by_build ? by_build_ : by_job_run_, id)) {
-    Ref& r = refs_[slot];
-    for (auto it = r.claims.begin(); it != r.claims.end();) {
-      if (!held(it->build_request_id, it->job_run_id)) {
-        ++it;
+  auto held = [&](uint32_t build, uint32_t run) { return by_build ? build == key : run == key; };
+  // The job run id is kept while this runs, so that its runs_ id names it throughout.
+  if (!by_build) runs_.acquire(key);
+  take_slots(by_build ? &by_build_[key] : &by_job_run_[key]);
+  for (uint32_t slot : taken_) {
+    for (uint32_t* p = &refs_[slot].claims; *p != kNil;) {
+      const uint32_t node = *p;
+      const Claim& c = claims_[node];
+      if (!held(c.build, c.run)) {
+        p = &claims_[node].next;
         continue;
       }
-      const Claim ended = std::move(*it);
-      it = r.claims.erase(it);
-      // The holder's own index entry went with take_slots; the other one may still be used.
-      unindex_unused(slot, by_build ? nullptr : &ended.build_request_id,
-                     by_build ? &ended.job_run_id : nullptr);
+      *p = c.next;
+      // The holder's own set went with take_slots; the other one may still be used.
+      if (by_build && c.run_link != kNil) unuse(&by_job_run_[c.run], c.run_link);
+      if (!by_build) unuse(&by_build_[c.build], c.build_link);
+      free_claim(node);
     }
-    if (r.source_live && held(r.current.build_request_id, r.current.job_run_id)) {
+    Ref& r = refs_[slot];
+    if (r.source != kNotLive && held(r.build, r.source)) {
+      (by_build ? r.source_build_link : r.source_run_link) = kNil;  // taken with the set
       fire(slot, event, why, changes);
     }
   }
+  free_taken();
+  if (!by_build) runs_.release(key);
 }
 
-void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, std::string why,
+void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std::string& why,
                                std::vector<Change>* changes) {
-  Ref& r = refs_[slot];
-  changes->push_back(Change{slot, r.current.status});
-  PartitionStatusEntry next{v1::PARTITION_FAILED,       event.timestamp(),    event.idx(),
-                            r.current.build_request_id, r.current.job_run_id, std::move(why)};
-  // Claims are kept in ascending idx, so the last one is the most recent live claim.
-  if (!r.claims.empty()) {
-    const Claim& best = r.claims.back();
-    next.status = best.status;
-    next.build_request_id = best.build_request_id;
-    next.job_run_id = best.job_run_id;
-    next.message = best.message;
-  }
-  set_current(slot, std::move(next), !r.claims.empty());
-}
-
-void PartitionStatusFold::set_current(uint32_t slot, PartitionStatusEntry entry, bool source_live) {
-  Ref& r = refs_[slot];
-  const bool was_live = r.source_live;
-  const std::string old_build = std::move(r.current.build_request_id);
-  const std::string old_job = std::move(r.current.job_run_id);
-  r.current = std::move(entry);
-  r.source_live = source_live;
-  if (source_live) index(slot, r.current.build_request_id, r.current.job_run_id);
-  if (was_live) unindex_unused(slot, &old_build, &old_job);
-}
-
-void PartitionStatusFold::index(uint32_t slot, const std::string& build_request_id,
-                                const std::string& job_run_id) {
-  by_build_[build_request_id].insert(slot);
-  if (!job_run_id.empty()) by_job_run_[job_run_id].insert(slot);
-}
-
-void PartitionStatusFold::unindex_unused(uint32_t slot, const std::string* build_request_id,
-                                         const std::string* job_run_id) {
+  changes->push_back(Change{slot, refs_[slot].status});
   const Ref& r = refs_[slot];
-  auto erase = [slot](Index& index, const std::string& key) {
-    auto it = index.find(key);
-    if (it == index.end()) return;
-    it->second.erase(slot);
-    if (it->second.empty()) index.erase(it);
+  // The chain's head is the newest live claim.
+  if (r.claims != kNil) {
+    const Claim& best = claims_[r.claims];
+    // make_room may move the texts, so they are read after it.
+    make_room(
+        TextArena::record_size(texts_.first(best.text).size(), texts_.second(best.text).size()));
+    runs_.acquire(best.run);
+    set_current(slot,
+                Current{best.status, event.timestamp(), event.idx(), best.build,
+                        texts_.add(texts_.first(best.text), texts_.second(best.text))},
+                best.run);
+    return;
+  }
+  make_room(TextArena::record_size(texts_.first(r.text).size(), why.size()));
+  set_current(slot,
+              Current{v1::PARTITION_FAILED, event.timestamp(), event.idx(), r.build,
+                      texts_.add(texts_.first(r.text), why)},
+              kNotLive);
+}
+
+void PartitionStatusFold::set_current(uint32_t slot, const Current& next, uint32_t source) {
+  // The new source joins its sets before the old one leaves, so a member they share stays.
+  uint32_t build_link = kNil;
+  uint32_t run_link = kNil;
+  if (source != kNotLive) {
+    build_link = use_build(slot, next.build);
+    run_link = use_run(slot, source);
+  }
+  Ref& r = refs_[slot];
+  const uint32_t old_source = r.source;
+  const uint32_t old_build = r.build;
+  const uint32_t old_build_link = r.source_build_link;
+  const uint32_t old_run_link = r.source_run_link;
+  texts_.drop(r.text);
+  r.status = next.status;
+  r.last_updated = next.last_updated;
+  r.last_idx = next.last_idx;
+  r.build = next.build;
+  r.text = next.text;
+  r.source = source;
+  r.source_build_link = build_link;
+  r.source_run_link = run_link;
+  if (old_source != kNotLive) {
+    if (old_build_link != kNil) unuse(&by_build_[old_build], old_build_link);
+    if (old_run_link != kNil) unuse(&by_job_run_[old_source], old_run_link);
+    runs_.release(old_source);
+  }
+}
+
+void PartitionStatusFold::push_claim(uint32_t slot, const Claim& claim) {
+  uint32_t node = free_claims_;
+  if (node == kNil) {
+    node = static_cast<uint32_t>(claims_.size());
+    claims_.emplace_back();
+  } else {
+    free_claims_ = claims_[node].next;
+  }
+  claims_[node] = claim;
+  claims_[node].next = refs_[slot].claims;
+  refs_[slot].claims = node;
+}
+
+void PartitionStatusFold::free_claim(uint32_t node) {
+  Claim& c = claims_[node];
+  texts_.drop(c.text);
+  runs_.release(c.run);
+  c.text = TextArena::kNone;
+  c.run = kNoRun;
+  c.next = free_claims_;
+  free_claims_ = node;
+}
+
+void PartitionStatusFold::make_room(size_t bytes) {
+  if (texts_.fits(bytes)) return;
+  if (texts_.dead_bytes() * 4 < texts_.size()) {
+    texts_.grow(bytes);
+    return;
+  }
+  // Copy the live texts into a fresh arena a half larger than they need: each copy is paid for
+  // by the bytes added since the last one.
+  TextArena fresh(std::max<size_t>(1024, (texts_.live_bytes() + bytes) * 3 / 2));
+  auto copy = [&](Text* text) {
+    if (*text == TextArena::kNone) return;  // free claim nodes too
+    const std::string_view first = texts_.first(*text);
+    const std::string_view second = texts_.second(*text);
+    const size_t need = TextArena::record_size(first.size(), second.size());
+    if (!fresh.fits(need)) fresh.grow(need);  // only if the live count were off; safe here
+    *text = fresh.add(first, second);
   };
-  if (build_request_id != nullptr) {
-    bool used = r.source_live && r.current.build_request_id == *build_request_id;
-    for (const Claim& c : r.claims) used = used || c.build_request_id == *build_request_id;
-    if (!used) erase(by_build_, *build_request_id);
-  }
-  if (job_run_id != nullptr && !job_run_id->empty()) {
-    bool used = r.source_live && r.current.job_run_id == *job_run_id;
-    for (const Claim& c : r.claims) used = used || c.job_run_id == *job_run_id;
-    if (!used) erase(by_job_run_, *job_run_id);
-  }
+  for (Ref& r : refs_) copy(&r.text);
+  for (Claim& c : claims_) copy(&c.text);
+  if (!fresh.fits(bytes)) fresh.grow(bytes);
+  texts_ = std::move(fresh);
 }
 
-std::vector<uint32_t> PartitionStatusFold::take_slots(Index& index, const std::string& id) {
-  std::vector<uint32_t> slots;
-  auto it = index.find(id);
-  if (it == index.end()) return slots;
-  slots.assign(it->second.begin(), it->second.end());
-  index.erase(it);
-  std::sort(slots.begin(), slots.end(),
-            [this](uint32_t a, uint32_t b) { return refs_[a].ref > refs_[b].ref; });
-  return slots;
-}
-
-uint32_t PartitionStatusFold::slot_of(const std::string& ref) {
-  auto [it, inserted] = slots_.try_emplace(ref, static_cast<uint32_t>(refs_.size()));
-  if (inserted) {
-    refs_.emplace_back();
-    refs_.back().ref = ref;
+uint32_t PartitionStatusFold::use_build(uint32_t slot, uint32_t build) {
+  const Ref& r = refs_[slot];
+  uint32_t shared = kNil;
+  for (uint32_t n = r.claims; n != kNil && shared == kNil; n = claims_[n].next) {
+    if (claims_[n].build == build) shared = claims_[n].build_link;
   }
-  return it->second;
+  if (shared == kNil && r.source != kNotLive && r.build == build) shared = r.source_build_link;
+  if (by_build_.size() <= build) by_build_.resize(build_ids_.size(), kNil);
+  return use(&by_build_[build], shared, slot);
 }
 
-std::optional<uint32_t> PartitionStatusFold::find(const std::string& ref) const {
-  auto it = slots_.find(ref);
-  if (it == slots_.end()) return std::nullopt;
-  return it->second;
+uint32_t PartitionStatusFold::use_run(uint32_t slot, uint32_t run) {
+  if (run == kNoRun) return kNil;
+  const Ref& r = refs_[slot];
+  uint32_t shared = kNil;
+  for (uint32_t n = r.claims; n != kNil && shared == kNil; n = claims_[n].next) {
+    if (claims_[n].run == run) shared = claims_[n].run_link;
+  }
+  if (shared == kNil && r.source == run) shared = r.source_run_link;
+  return use(run_head(run), shared, slot);
+}
+
+uint32_t PartitionStatusFold::use(uint32_t* head, uint32_t shared, uint32_t slot) {
+  if (shared != kNil) {
+    ++links_[shared].uses;
+    return shared;
+  }
+  uint32_t node = free_links_;
+  if (node == kNil) {
+    node = static_cast<uint32_t>(links_.size());
+    links_.emplace_back();
+  } else {
+    free_links_ = links_[node].next;
+  }
+  links_[node] = Link{slot, kNil, *head, 1};
+  if (*head != kNil) links_[*head].prev = node;
+  *head = node;
+  return node;
+}
+
+void PartitionStatusFold::unuse(uint32_t* head, uint32_t node) {
+  if (node == kNil || --links_[node].uses > 0) return;
+  const Link& l = links_[node];
+  if (l.prev == kNil) {
+    *head = l.next;
+  } else {
+    links_[l.prev].next = l.next;
+  }
+  if (l.next != kNil) links_[l.next].prev = l.prev;
+  links_[node].next = free_links_;
+  free_links_ = node;
+}
+
+uint32_t* PartitionStatusFold::run_head(uint32_t run) {
+  if (by_job_run_.size() <= run) by_job_run_.resize(runs_.id_limit(), kNil);
+  return &by_job_run_[run];
+}
+
+void PartitionStatusFold::take_slots(uint32_t* head) {
+  taken_.clear();
+  taken_links_.clear();
+  for (uint32_t n = *head; n != kNil; n = links_[n].next) {
+    taken_.push_back(links_[n].slot);
+    taken_links_.push_back(n);
+  }
+  *head = kNil;
+  std::sort(taken_.begin(), taken_.end(),
+            [this](uint32_t a, uint32_t b) { return ref(a) > ref(b); });
+}
+
+void PartitionStatusFold::free_taken() {
+  for (uint32_t node : taken_links_) {
+    links_[node].next = free_links_;
+    free_links_ = node;
+  }
+  taken_links_.clear();
+}
+
+uint32_t PartitionStatusFold::slot_of(std::string_view ref) {
+  const uint32_t slot = ref_ids_.intern(ref);
+  if (slot == refs_.size()) refs_.emplace_back();
+  return slot;
+}
+
+std::optional<uint32_t> PartitionStatusFold::find(std::string_view ref) const {
+  const uint32_t slot = ref_ids_.find(ref);
+  if (slot == StringPool::kNone) return std::nullopt;
+  return slot;
+}
+
+PartitionStatusEntry PartitionStatusFold::entry(uint32_t slot) const {
+  const Ref& r = refs_[slot];
+  PartitionStatusEntry out;
+  out.status = r.status;
+  if (r.status == v1::PARTITION_UNKNOWN) return out;
+  out.last_updated = r.last_updated;
+  out.last_idx = r.last_idx;
+  out.build_request_id = build_ids_.str(r.build);
+  out.job_run_id = texts_.first(r.text);
+  out.message = texts_.second(r.text);
+  return out;
+}
+
+PartitionStatusResponse PartitionStatusFold::response(uint32_t slot, int64_t as_of_idx) const {
+  return to_partition_status_response(ref(slot), entry(slot), as_of_idx);
 }
 
 // ---- snapshots -----------------------------------------------------------------------------
 
 void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry* out) const {
   const Ref& r = refs_[slot];
-  out->set_partition_ref(r.ref);
-  out->set_status_code(r.current.status);
-  out->set_last_updated(r.current.last_updated);
-  out->set_last_idx(r.current.last_idx);
-  out->set_build_request_id(r.current.build_request_id);
-  out->set_job_run_id(r.current.job_run_id);
-  out->set_message(r.current.message);
-  out->set_source_live(r.source_live);
-  for (const Claim& c : r.claims) {
-    auto* claim = out->add_claims();
-    claim->set_build_request_id(c.build_request_id);
-    claim->set_job_run_id(c.job_run_id);
+  const std::string_view name = ref(slot);
+  const std::string_view build = build_ids_.str(r.build);
+  const std::string_view job = texts_.first(r.text);
+  const std::string_view message = texts_.second(r.text);
+  out->set_partition_ref(name.data(), name.size());
+  out->set_status_code(r.status);
+  out->set_last_updated(r.last_updated);
+  out->set_last_idx(r.last_idx);
+  out->set_build_request_id(build.data(), build.size());
+  out->set_job_run_id(job.data(), job.size());
+  out->set_message(message.data(), message.size());
+  out->set_source_live(r.source != kNotLive);
+  // Ascending idx: the chain is newest first, so fill from the back.
+  int count = 0;
+  for (uint32_t n = r.claims; n != kNil; n = claims_[n].next) {
+    out->add_claims();
+    ++count;
+  }
+  for (uint32_t n = r.claims; n != kNil; n = claims_[n].next) {
+    const Claim& c = claims_[n];
+    auto* claim = out->mutable_claims(--count);
+    const std::string_view claim_build = build_ids_.str(c.build);
+    const std::string_view claim_job = texts_.first(c.text);
+    const std::string_view claim_message = texts_.second(c.text);
+    claim->set_build_request_id(claim_build.data(), claim_build.size());
+    claim->set_job_run_id(claim_job.data(), claim_job.size());
     claim->set_status_code(c.status);
-    claim->set_message(c.message);
+    claim->set_message(claim_message.data(), claim_message.size());
     claim->set_idx(c.idx);
   }
 }
@@ -272,8 +444,7 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
     return make_error(ErrorCode::storage_corrupt, "partition " + name + " has no status");
   }
   const uint32_t slot = slot_of(name);
-  Ref& r = refs_[slot];
-  if (r.current.status != v1::PARTITION_UNKNOWN) {
+  if (refs_[slot].status != v1::PARTITION_UNKNOWN) {
     return make_error(ErrorCode::storage_corrupt, "partition " + name + " appears twice");
   }
   int64_t previous_idx = 0;
@@ -285,14 +456,21 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
                         "partition " + name + ": claim of " + c.build_request_id() + " is invalid");
     }
     previous_idx = c.idx();
-    r.claims.push_back(Claim{c.build_request_id(), c.job_run_id(), status, c.message(), c.idx()});
-    index(slot, c.build_request_id(), c.job_run_id());
+    const uint32_t build = build_ids_.intern(c.build_request_id());
+    const uint32_t run = runs_.acquire(c.job_run_id());
+    make_room(TextArena::record_size(c.job_run_id().size(), c.message().size()));
+    Claim claim{c.idx(), texts_.add(c.job_run_id(), c.message()), status, build, run, kNil};
+    claim.build_link = use_build(slot, build);
+    claim.run_link = use_run(slot, run);
+    push_claim(slot, claim);
   }
+  make_room(TextArena::record_size(in.job_run_id().size(), in.message().size()));
+  const uint32_t source = in.source_live() ? runs_.acquire(in.job_run_id()) : kNotLive;
   set_current(
       slot,
-      PartitionStatusEntry{static_cast<PartitionStatus>(in.status_code()), in.last_updated(),
-                           in.last_idx(), in.build_request_id(), in.job_run_id(), in.message()},
-      in.source_live());
+      Current{static_cast<PartitionStatus>(in.status_code()), in.last_updated(), in.last_idx(),
+              build_ids_.intern(in.build_request_id()), texts_.add(in.job_run_id(), in.message())},
+      source);
   return slot;
 }
 

@@ -7,7 +7,7 @@
 //   for (const auto& e : events) {                      // ascending idx
 //     changes.clear();
 //     fold.apply(e, &changes);                           // the refs whose status changed at e
-//     for (const auto& c : changes) count(c.before, fold.entry(c.slot).status);
+//     for (const auto& c : changes) count(c.before, fold.status(c.slot));
 //   }
 //   std::optional<uint32_t> slot = fold.find("data/a");
 //
@@ -25,21 +25,38 @@
 //    and message), or else FAILED keeping the ended claim's ids with a message saying what ended
 //    it; last_idx / last_updated are E's either way.
 // Memory: per ref its status and its live claims; per build request and job run the refs they
-// hold claims on (or are the live source of), erased when those end.
+// hold claims on (or are the live source of), erased when those end. The layout, for a 1M-event
+// log's ~60k refs, ~33k build requests, ~190k job runs and ~240k distinct messages:
+//  - refs and build request ids live in StringPools (both are kept for good: every ref has a
+//    status and the views keep every build request's status), so a ref's slot is its pool id and
+//    per-build data are vectors indexed by the build's pool id;
+//  - a status's or claim's job run id and message are one TextArena record (they are nearly
+//    always new and die with the status; interned they would cost as much again in hash
+//    entries); job run ids that a live claim or live source names are also interned in a
+//    CountedStringPool, freed when the last such use ends, to find the refs a job run ends;
+//  - claims and the per-build / per-job-run slot sets are chains of small nodes in shared
+//    vectors with free lists: most refs have no live claim and most build requests no slot, so
+//    an empty one costs a 4-byte head, and folding an event allocates nothing once the vectors
+//    have grown. A set's members are doubly linked and counted by their users (the ref's claims
+//    and live source naming that build or job run, each keeping its member's node), so that
+//    joining or leaving a set costs the same however many refs a build or job run holds.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_PARTITION_STATUS_FOLD_H_
 #define BEL_PROJECTIONS_PARTITION_STATUS_FOLD_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 #include <vector>
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/counted_string_pool.h"
+#include "projections/string_pool.h"
+#include "projections/text_arena.h"
 
 namespace bel::snapshots::v1 {
 class PartitionStatusEntry;
@@ -59,7 +76,7 @@ struct PartitionStatusEntry {
 
 // The response for `ref` with status `entry`. An entry with status UNKNOWN gives only
 // partition_ref and as_of_idx.
-PartitionStatusResponse to_partition_status_response(const std::string& ref,
+PartitionStatusResponse to_partition_status_response(std::string_view ref,
                                                      const PartitionStatusEntry& entry,
                                                      int64_t as_of_idx);
 
@@ -77,17 +94,36 @@ class PartitionStatusFold {
     PartitionStatus before;
   };
 
+  // The ids of an event's build request and ref, when its caller has looked them up already
+  // (each lookup hashes the string): kNone is "not looked up".
+  struct Ids {
+    uint32_t build = StringPool::kNone;  // build_ids().intern(event.build_request_id())
+    uint32_t slot = StringPool::kNone;   // slot_of(the event's partition_ref)
+  };
+
   // Folds `event` in and appends the changed refs to `*changes`: one event ending several claims
   // lists its refs by descending ref, so that appending them to a list read newest-first gives
-  // the ties ascending. REQUIRES: ascending idx. Tolerates invalid events.
+  // the ties ascending. REQUIRES: ascending idx; `ids` as described. Tolerates invalid events.
+  void apply(const BuildEvent& event, std::vector<Change>* changes, Ids ids);
   void apply(const BuildEvent& event, std::vector<Change>* changes);
 
   // The slot of `ref`, created (status UNKNOWN) if new. Slots are 0, 1, 2, ... and never move.
-  uint32_t slot_of(const std::string& ref);
-  std::optional<uint32_t> find(const std::string& ref) const;
+  uint32_t slot_of(std::string_view ref);
+  std::optional<uint32_t> find(std::string_view ref) const;
   size_t size() const { return refs_.size(); }
-  const std::string& ref(uint32_t slot) const { return refs_[slot].ref; }
-  const PartitionStatusEntry& entry(uint32_t slot) const { return refs_[slot].current; }
+  // Slot's ref; valid as long as the fold (and across its moves).
+  std::string_view ref(uint32_t slot) const { return ref_ids_.str(slot); }
+  PartitionStatus status(uint32_t slot) const { return refs_[slot].status; }
+  int64_t last_idx(uint32_t slot) const { return refs_[slot].last_idx; }
+  // Slot's status entry, its strings copied.
+  PartitionStatusEntry entry(uint32_t slot) const;
+  // to_partition_status_response(ref(slot), entry(slot), as_of_idx).
+  PartitionStatusResponse response(uint32_t slot, int64_t as_of_idx) const;
+
+  // The build request ids the fold has named, shared with the views so that a view keeps per
+  // build request data in vectors indexed by the same ids. Views may intern more ids.
+  StringPool& build_ids() { return build_ids_; }
+  const StringPool& build_ids() const { return build_ids_; }
 
   // Writes slot's status and claims; restore_entry() reads them back into a fresh slot
   // (storage_corrupt for a ref seen twice or without a status).
@@ -95,48 +131,102 @@ class PartitionStatusFold {
   Result<uint32_t> restore_entry(const snapshots::v1::PartitionStatusEntry& in);
 
  private:
-  struct Claim {
-    std::string build_request_id;
-    std::string job_run_id;
-    PartitionStatus status = v1::PARTITION_UNKNOWN;
-    std::string message;
-    int64_t idx = 0;
-  };
-  struct Ref {
-    std::string ref;
-    PartitionStatusEntry current;
-    bool source_live = false;   // current is in flight and the claim it came from is live
-    std::vector<Claim> claims;  // live claims, at most one per request, ascending idx
-  };
-  using Index = std::unordered_map<std::string, std::unordered_set<uint32_t>>;
+  static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();  // end of a chain
+  static constexpr uint32_t kNoRun = CountedStringPool::kNone;            // no job run id
+  // Ref::source when the status is not a live claim's.
+  static constexpr uint32_t kNotLive = std::numeric_limits<uint32_t>::max() - 1;
+  using Text = TextArena::Handle;  // a job run id and a message
 
-  void on_partition_event(const BuildEvent& event, std::vector<Change>* changes);
-  void on_invalidation(const BuildEvent& event, std::vector<Change>* changes);
+  // A live claim: a node of its ref's chain, newest first (ascending idx read backwards).
+  struct Claim {
+    int64_t idx = 0;
+    Text text = TextArena::kNone;  // job run id, message; kNone when the node is free
+    PartitionStatus status = v1::PARTITION_UNKNOWN;
+    uint32_t build = 0;          // build_ids_
+    uint32_t run = kNoRun;       // runs_, holding a reference
+    uint32_t next = kNil;        // the next older claim; the next free node when free
+    uint32_t build_link = kNil;  // its member node in build's set
+    uint32_t run_link = kNil;    // its member node in run's set; kNil for kNoRun
+  };
+  // The event that set the ref's status (PartitionStatusEntry, its strings as ids).
+  struct Ref {
+    int64_t last_updated = 0;
+    int64_t last_idx = 0;
+    Text text = TextArena::kNone;  // job run id, message
+    PartitionStatus status = v1::PARTITION_UNKNOWN;
+    uint32_t build = 0;      // build_ids_; meaningless while status is UNKNOWN
+    uint32_t claims = kNil;  // the newest live claim; at most one per request
+    // kNotLive, or (the status is in flight and the claim it came from is live) its job run:
+    // a runs_ id holding a reference, or kNoRun.
+    uint32_t source = kNotLive;
+    uint32_t source_build_link = kNil;  // while live: its member node in build's set
+    uint32_t source_run_link = kNil;    // while live with a job run: in that run's set
+  };
+  // A member of a build's or job run's slot set, shared by the ref's users of that set.
+  struct Link {
+    uint32_t slot;
+    uint32_t prev;  // kNil for the set's first member
+    uint32_t next;  // kNil ends the set; the next free node when free
+    uint32_t uses;  // the ref's claims and live source naming the set's build or job run
+  };
+  // The fields of a new status; set_current takes over text.
+  struct Current {
+    PartitionStatus status;
+    int64_t last_updated;
+    int64_t last_idx;
+    uint32_t build;
+    Text text;
+  };
+
+  void on_partition_event(const BuildEvent& event, Ids ids, std::vector<Change>* changes);
+  void on_invalidation(const BuildEvent& event, Ids ids, std::vector<Change>* changes);
   // The request's claim on the ref ends without the rule firing (it logged a newer status).
-  void drop_claim(uint32_t slot, const std::string& build_request_id);
+  void drop_claim(uint32_t slot, uint32_t build);
   // Ends every claim (and live source) held by the build request / job run at `event`.
-  void end_build(const std::string& id, const BuildEvent& event, std::vector<Change>* changes);
+  void end_build(const std::string& id, uint32_t build, const BuildEvent& event,
+                 std::vector<Change>* changes);
   void end_job_run(const std::string& id, JobStatus status, const BuildEvent& event,
                    std::vector<Change>* changes);
-  // Ends the claims (and live sources) held by build request `id` (by_build) or job run `id` at
-  // `event`; `why` is the message of a partition left with no live claim.
-  void end_claims(bool by_build, const std::string& id, const BuildEvent& event,
-                  const std::string& why, std::vector<Change>* changes);
+  // Ends the claims (and live sources) held by build request `key` (by_build) or job run `key`
+  // at `event`; `why` is the message of a partition left with no live claim.
+  void end_claims(bool by_build, uint32_t key, const BuildEvent& event, const std::string& why,
+                  std::vector<Change>* changes);
   // The claims rule for a ref whose live source ended at `event`.
-  void fire(uint32_t slot, const BuildEvent& event, std::string why, std::vector<Change>* changes);
-  void set_current(uint32_t slot, PartitionStatusEntry entry, bool source_live);
-  void index(uint32_t slot, const std::string& build_request_id, const std::string& job_run_id);
-  // Erases slot from the build's / job run's index unless a claim or the live source of the ref
-  // still names it. nullptr skips that index.
-  void unindex_unused(uint32_t slot, const std::string* build_request_id,
-                      const std::string* job_run_id);
-  // The indexed slots of `id`, by descending ref; the index entry is erased.
-  std::vector<uint32_t> take_slots(Index& index, const std::string& id);
+  void fire(uint32_t slot, const BuildEvent& event, const std::string& why,
+            std::vector<Change>* changes);
+  // Sets slot's status; `source` (Ref::source) brings its own reference.
+  void set_current(uint32_t slot, const Current& next, uint32_t source);
+  void push_claim(uint32_t slot, const Claim& claim);
+  void free_claim(uint32_t node);
+  // Room for `bytes` more in texts_, compacting it (which moves every Text) when a quarter of
+  // it is dead, else growing it. Views into texts_ are invalid afterwards.
+  void make_room(size_t bytes);
+  // The member node for a new user of build's / run's set in slot: the node of another user in
+  // the same ref, or a new member. use_run(kNoRun) is kNil.
+  uint32_t use_build(uint32_t slot, uint32_t build);
+  uint32_t use_run(uint32_t slot, uint32_t run);
+  uint32_t use(uint32_t* head, uint32_t shared, uint32_t slot);
+  // A user of the set at *head leaves it; the member goes with its last user. kNil: nothing.
+  void unuse(uint32_t* head, uint32_t node);
+  uint32_t* run_head(uint32_t run);
+  // The set at *head into taken_, by descending ref; the set is emptied, its nodes kept in
+  // taken_links_ (their users may still name them) until free_taken().
+  void take_slots(uint32_t* head);
+  void free_taken();
 
-  std::vector<Ref> refs_;
-  std::unordered_map<std::string, uint32_t> slots_;
-  Index by_build_;
-  Index by_job_run_;
+  StringPool ref_ids_;  // slot -> ref
+  StringPool build_ids_;
+  TextArena texts_;
+  CountedStringPool runs_;     // job run ids of live claims and live sources
+  std::vector<Ref> refs_;      // by slot
+  std::vector<Claim> claims_;  // chain nodes
+  uint32_t free_claims_ = kNil;
+  std::vector<Link> links_;  // set nodes
+  uint32_t free_links_ = kNil;
+  std::vector<uint32_t> by_build_;     // by build id: set head
+  std::vector<uint32_t> by_job_run_;   // by runs_ id: set head
+  std::vector<uint32_t> taken_;        // scratch for end_claims
+  std::vector<uint32_t> taken_links_;  // scratch for end_claims
 };
 
 }  // namespace bel::projections

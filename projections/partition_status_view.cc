@@ -1,6 +1,8 @@
 #include "projections/partition_status_view.h"
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "messages/glob.h"
@@ -15,25 +17,37 @@ namespace snap = bel::snapshots::v1;
 
 void PartitionStatusView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
-  const std::string& id = event.build_request_id();
+  // The request and ref are looked up once, here, and handed to the fold.
+  PartitionStatusFold::Ids ids;
+  const auto type = event.event_type_case();
+  if (type == BuildEvent::kPartitionEvent) {
+    ids.slot = fold_.slot_of(event.partition_event().partition_ref().str());
+  } else if (type == BuildEvent::kDelegationEvent) {
+    ids.slot = fold_.slot_of(event.delegation_event().partition_ref().str());
+  }
+  if (ids.slot != StringPool::kNone || type == BuildEvent::kBuildRequestEvent ||
+      type == BuildEvent::kBuildCancelEvent) {
+    ids.build = fold_.build_ids().intern(event.build_request_id());
+  }
   changes_.clear();
-  fold_.apply(event, &changes_);
+  fold_.apply(event, &changes_, ids);
   if (refs_.size() < fold_.size()) refs_.resize(fold_.size());
   for (const auto& change : changes_) on_status_change(change.slot, change.before);
-  switch (event.event_type_case()) {
+  switch (type) {
     case BuildEvent::kBuildRequestEvent:
-      set_request_status(id, event.build_request_event().status_code());
+    case BuildEvent::kBuildCancelEvent: {
+      // Requests that end no longer count as active; active_builds() reads their status.
+      RequestState& req = request(ids.build);
+      req.known = true;
+      req.status = event.has_build_cancel_event() ? v1::BUILD_REQUEST_CANCELLED
+                                                  : event.build_request_event().status_code();
       return;
-    case BuildEvent::kBuildCancelEvent:
-      set_request_status(id, v1::BUILD_REQUEST_CANCELLED);
-      return;
+    }
     case BuildEvent::kPartitionEvent:
-      set_pair_status(id, slot_of(event.partition_event().partition_ref().str()),
-                      event.partition_event().status_code());
+      set_pair_status(ids.build, ids.slot, event.partition_event().status_code());
       return;
     case BuildEvent::kDelegationEvent:
-      set_pair_status(id, slot_of(event.delegation_event().partition_ref().str()),
-                      v1::PARTITION_DELEGATED);
+      set_pair_status(ids.build, ids.slot, v1::PARTITION_DELEGATED);
       return;
     default:
       return;
@@ -57,12 +71,12 @@ void PartitionStatusView::on_status_change(uint32_t slot, PartitionStatus before
     ++stale_;
     r.order_pos = kNoPos;
   }
-  const PartitionStatus now = fold_.entry(slot).status;
+  const PartitionStatus now = fold_.status(slot);
   // The fold never sets UNKNOWN; the check keeps the invariants if it did.
   if (now != v1::PARTITION_UNKNOWN) {
     counts_.add(now, 1);
     ++known_;
-    r.order_pos = order_.size();
+    r.order_pos = static_cast<uint32_t>(order_.size());
     order_.push_back(slot);
   }
   if (stale_ > 1024 && stale_ > order_.size() / 2) compact_order();
@@ -72,63 +86,73 @@ void PartitionStatusView::compact_order() {
   size_t out = 0;
   for (uint32_t slot : order_) {
     if (slot == kStale) continue;
-    refs_[slot].order_pos = out;
+    refs_[slot].order_pos = static_cast<uint32_t>(out);
     order_[out++] = slot;
   }
   order_.resize(out);
   stale_ = 0;
 }
 
-void PartitionStatusView::set_request_status(const std::string& id, BuildRequestStatus status) {
-  RequestState& req = requests_[id];
-  const bool was_terminal = is_terminal_build_status(req.status);
-  req.status = status;
-  const bool now_terminal = is_terminal_build_status(status);
-  if (was_terminal == now_terminal) return;
-  // Only a lenient log reopens a terminal request, but the definition covers it.
-  for (uint32_t slot : req.in_progress) {
-    if (now_terminal) {
-      refs_[slot].active.erase(id);
-    } else {
-      refs_[slot].active.insert(id);
-    }
-  }
+PartitionStatusView::RequestState& PartitionStatusView::request(uint32_t build) {
+  if (requests_.size() <= build) requests_.resize(fold_.build_ids().size());
+  return requests_[build];
 }
 
-void PartitionStatusView::set_pair_status(const std::string& id, uint32_t slot,
-                                          PartitionStatus status) {
-  RequestState& req = requests_[id];
+uint32_t* PartitionStatusView::find_pair(uint32_t slot, uint32_t build) {
+  for (uint32_t* p = &refs_[slot].in_progress; *p != kNil; p = &pairs_[*p].next) {
+    if (pairs_[*p].build == build) return p;
+  }
+  return nullptr;
+}
+
+void PartitionStatusView::add_pair(uint32_t slot, uint32_t build) {
+  uint32_t node = free_pairs_;
+  if (node == kNil) {
+    node = static_cast<uint32_t>(pairs_.size());
+    pairs_.emplace_back();
+  } else {
+    free_pairs_ = pairs_[node].next;
+  }
+  pairs_[node] = Pair{build, refs_[slot].in_progress};
+  refs_[slot].in_progress = node;
+}
+
+void PartitionStatusView::set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status) {
+  request(build).known = true;
   const bool now = is_in_progress_partition_status(status);
-  const bool was = req.in_progress.count(slot) > 0;
-  if (now == was) return;
+  uint32_t* at = find_pair(slot, build);
+  if (now == (at != nullptr)) return;
   if (now) {
-    req.in_progress.insert(slot);
-  } else {
-    req.in_progress.erase(slot);
+    add_pair(slot, build);
+    return;
   }
-  if (is_terminal_build_status(req.status)) return;
-  if (now) {
-    refs_[slot].active.insert(id);
-  } else {
-    refs_[slot].active.erase(id);
-  }
+  const uint32_t node = *at;
+  *at = pairs_[node].next;
+  pairs_[node].next = free_pairs_;
+  free_pairs_ = node;
 }
 
 // ---- queries -------------------------------------------------------------------------------
 
 PartitionStatusResponse PartitionStatusView::status(const std::string& ref) const {
-  auto slot = fold_.find(ref);
-  return to_partition_status_response(ref, slot ? fold_.entry(*slot) : PartitionStatusEntry{},
-                                      as_of_idx_);
+  if (auto slot = fold_.find(ref)) return fold_.response(*slot, as_of_idx_);
+  return to_partition_status_response(ref, PartitionStatusEntry{}, as_of_idx_);
 }
 
 ActiveBuildsResponse PartitionStatusView::active_builds(const std::string& ref) const {
   ActiveBuildsResponse out;
   out.set_partition_ref(ref);
   out.set_as_of_idx(as_of_idx_);
-  if (auto slot = fold_.find(ref)) {
-    for (const auto& id : refs_[*slot].active) out.add_build_request_ids(id);
+  auto slot = fold_.find(ref);
+  if (!slot) return out;
+  std::vector<std::string_view> ids;
+  for (uint32_t n = refs_[*slot].in_progress; n != kNil; n = pairs_[n].next) {
+    if (!is_terminal_build_status(requests_[pairs_[n].build].status)) {
+      ids.push_back(fold_.build_ids().str(pairs_[n].build));
+    }
   }
+  std::sort(ids.begin(), ids.end());
+  for (std::string_view id : ids) out.add_build_request_ids(id.data(), id.size());
   return out;
 }
 
@@ -149,13 +173,11 @@ Result<PartitionsListResponse> PartitionStatusView::list(
   if (total != 0) {
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
       if (*it == kStale) continue;
-      const PartitionStatusEntry& entry = fold_.entry(*it);
-      const std::string& ref = fold_.ref(*it);
-      if (!filter.empty() && filter.count(entry.status) == 0) continue;
-      if (!pattern.empty() && !glob_match(pattern, ref)) continue;
+      if (!filter.empty() && filter.count(fold_.status(*it)) == 0) continue;
+      if (!pattern.empty() && !glob_match(pattern, fold_.ref(*it))) continue;
       ++matched;
       if (matched > page->offset && out.partitions_size() < page->limit) {
-        *out.add_partitions() = to_partition_status_response(ref, entry, as_of_idx_);
+        *out.add_partitions() = fold_.response(*it, as_of_idx_);
       }
       if (total >= 0 && out.partitions_size() == page->limit) break;
     }
@@ -176,21 +198,36 @@ std::string PartitionStatusView::serialize() const {
     fold_.to_snapshot(slot, &entry);
     out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, entry);
   }
-  std::vector<const std::pair<const std::string, RequestState>*> requests;
-  requests.reserve(requests_.size());
-  for (const auto& entry : requests_) requests.push_back(&entry);
+  // Requests by ascending id, each with its refs in progress by ascending ref.
+  const StringPool& ids = fold_.build_ids();
+  std::vector<uint32_t> requests;
+  for (uint32_t build = 0; build < requests_.size(); ++build) {
+    if (requests_[build].known) requests.push_back(build);
+  }
   std::sort(requests.begin(), requests.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  std::vector<const std::string*> refs;
+            [&](uint32_t a, uint32_t b) { return ids.str(a) < ids.str(b); });
+  std::vector<uint32_t> rank(requests_.size());
+  for (uint32_t i = 0; i < requests.size(); ++i) rank[requests[i]] = i;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (rank, slot)
+  for (uint32_t slot = 0; slot < refs_.size(); ++slot) {
+    for (uint32_t n = refs_[slot].in_progress; n != kNil; n = pairs_[n].next) {
+      pairs.emplace_back(rank[pairs_[n].build], slot);
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : fold_.ref(a.second) < fold_.ref(b.second);
+  });
+  size_t next_pair = 0;
   out.add_each<snap::RequestProgress>(
       snap::PartitionStatusSnapshot::kRequestsFieldNumber, requests,
-      [&](const auto* entry, snap::RequestProgress* q) {
-        q->set_build_request_id(entry->first);
-        q->set_status_code(entry->second.status);
-        refs.clear();
-        for (uint32_t slot : entry->second.in_progress) refs.push_back(&fold_.ref(slot));
-        std::sort(refs.begin(), refs.end(), [](const auto* a, const auto* b) { return *a < *b; });
-        for (const auto* ref : refs) q->add_in_progress_refs(*ref);
+      [&](uint32_t build, snap::RequestProgress* q) {
+        const std::string_view id = ids.str(build);
+        q->set_build_request_id(id.data(), id.size());
+        q->set_status_code(requests_[build].status);
+        for (; next_pair < pairs.size() && pairs[next_pair].first == rank[build]; ++next_pair) {
+          const std::string_view ref = fold_.ref(pairs[next_pair].second);
+          q->add_in_progress_refs(ref.data(), ref.size());
+        }
       });
   return out.take();
 }
@@ -221,20 +258,20 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
   BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
       kName, bytes, snap::PartitionStatusSnapshot::kPartitionsFieldNumber, visit_partition));
   auto visit_request = [&](const snap::RequestProgress& q) -> Status {
-    auto [it, inserted] = view.requests_.try_emplace(q.build_request_id());
-    if (!inserted) {
+    const uint32_t build = view.fold_.build_ids().intern(q.build_request_id());
+    RequestState& req = view.request(build);
+    if (req.known) {
       return snapshot_error(kName, "build request " + q.build_request_id() + " appears twice");
     }
-    it->second.status = static_cast<BuildRequestStatus>(q.status_code());
+    req.known = true;
+    req.status = static_cast<BuildRequestStatus>(q.status_code());
     for (const auto& ref : q.in_progress_refs()) {
       uint32_t slot = view.slot_of(ref);
-      if (!it->second.in_progress.insert(slot).second) {
+      if (view.find_pair(slot, build) != nullptr) {
         return snapshot_error(kName,
                               "build request " + q.build_request_id() + " lists " + ref + " twice");
       }
-      if (!is_terminal_build_status(it->second.status)) {
-        view.refs_[slot].active.insert(q.build_request_id());
-      }
+      view.add_pair(slot, build);
     }
     return ok_status();
   };

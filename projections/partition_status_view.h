@@ -18,6 +18,10 @@
 //    status) or DelegationEvent for it (= DELEGATED). It is active for the partition while that
 //    status is REQUESTED, SCHEDULED or BUILDING and the request is not terminal: its latest
 //    BuildRequestEvent / BuildCancelEvent (= CANCELLED) status is COMPLETED, FAILED or CANCELLED.
+// Memory: the fold's (partition_status_fold.h); per ref an 8-byte RefState; per build request its
+// status in a vector indexed by the fold's build id; per (request, ref) pair in progress a node
+// of the ref's chain. A request's active refs are not kept apart: active_builds() reads the
+// ref's chain and skips terminal requests, so a request ending costs nothing here.
 //
 // Not thread-safe; one owner (the projection actor). Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_PARTITION_STATUS_VIEW_H_
@@ -25,10 +29,7 @@
 
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "messages/error.h"
@@ -71,23 +72,34 @@ class PartitionStatusView : public ViewPosition {
 
  private:
   static constexpr uint32_t kStale = std::numeric_limits<uint32_t>::max();
-  static constexpr size_t kNoPos = std::numeric_limits<size_t>::max();
+  static constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
+  static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();
 
   // What the view adds to the fold's slot of the same number.
   struct RefState {
-    size_t order_pos = kNoPos;      // where this ref sits in order_ while it has a status
-    std::set<std::string> active;   // request ids active for this ref (in progress, open)
+    uint32_t order_pos = kNoPos;  // where this ref sits in order_ while it has a status
+    uint32_t in_progress = kNil;  // chain of the requests with this ref in progress
   };
+  // A request with a ref in progress: a node of that ref's chain.
+  struct Pair {
+    uint32_t build;  // the fold's build id
+    uint32_t next;   // kNil ends the chain; the next free node when free
+  };
+  // By the fold's build id; ids the fold named without a request event here are not known.
   struct RequestState {
     BuildRequestStatus status = v1::BUILD_REQUEST_UNKNOWN;
-    std::unordered_set<uint32_t> in_progress;  // slots of refs in progress in this request
+    bool known = false;
   };
 
   uint32_t slot_of(const std::string& ref);
+  // The request's state, created (not known) if new.
+  RequestState& request(uint32_t build);
   // Moves slot (whose status was `before`) to the end of order_ and updates the counts.
   void on_status_change(uint32_t slot, PartitionStatus before);
-  void set_request_status(const std::string& id, BuildRequestStatus status);
-  void set_pair_status(const std::string& id, uint32_t slot, PartitionStatus status);
+  void set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status);
+  // Where the ref's chain names the build (at the pointer), or nullptr.
+  uint32_t* find_pair(uint32_t slot, uint32_t build);
+  void add_pair(uint32_t slot, uint32_t build);
   void compact_order();
 
   PartitionStatusFold fold_;
@@ -99,7 +111,9 @@ class PartitionStatusView : public ViewPosition {
   // drops stale entries once they are the majority.
   std::vector<uint32_t> order_;
   size_t stale_ = 0;
-  std::unordered_map<std::string, RequestState> requests_;
+  std::vector<Pair> pairs_;
+  uint32_t free_pairs_ = kNil;
+  std::vector<RequestState> requests_;  // by the fold's build id
   StatusCounts counts_;
   int64_t known_ = 0;
 };
