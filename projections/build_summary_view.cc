@@ -1,6 +1,7 @@
 #include "projections/build_summary_view.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -11,6 +12,64 @@ namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
 
+// ---- BuildStrings --------------------------------------------------------------------------
+
+namespace {
+
+uint64_t load_up_to_8(const char* p, size_t n) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, n < 8 ? n : 8);
+  return v;
+}
+
+// A cheap hash of `s` for the cache: its length and up to 24 of its bytes (start, middle, end),
+// where ids and refs differ. Strings it confuses only share a cache entry.
+size_t cache_slot(std::string_view s, int bits) {
+  const size_t n = s.size();
+  uint64_t h = load_up_to_8(s.data(), n) * 0x9E3779B97F4A7C15ull;
+  if (n > 8) {
+    h ^= load_up_to_8(s.data() + n - 8, 8) * 0xC2B2AE3D27D4EB4Full;
+    h ^= load_up_to_8(s.data() + (n - 8) / 2, 8) * 0x165667B19E3779F9ull;
+  }
+  h = (h ^ n) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(h >> (64 - bits));
+}
+
+}  // namespace
+
+std::string_view BuildStrings::keep(std::string_view s) {
+  if (s.empty()) return {};
+  if (s.size() > kBlockBytes / 4) {
+    // A long string gets a block of its own, placed before the current one, which keeps filling.
+    auto own = std::make_unique<char[]>(s.size());
+    std::memcpy(own.get(), s.data(), s.size());
+    const char* out = own.get();
+    kept_.insert(kept_.empty() ? kept_.end() : kept_.end() - 1, std::move(own));
+    return {out, s.size()};
+  }
+  if (kept_used_ + s.size() > kBlockBytes) {
+    kept_.push_back(std::unique_ptr<char[]>(new char[kBlockBytes]));
+    kept_used_ = 0;
+  }
+  char* out = kept_.back().get() + kept_used_;
+  std::memcpy(out, s.data(), s.size());
+  kept_used_ += s.size();
+  return {out, s.size()};
+}
+
+BuildStrings::Id BuildStrings::intern(std::string_view s) {
+  if (cache_.empty()) cache_.resize(size_t{1} << kCacheBits);
+  Entry& e = cache_[cache_slot(s, kCacheBits)];
+  if (e.id != StringPool::kNone && e.size == s.size() &&
+      std::memcmp(e.data, s.data(), s.size()) == 0) {
+    return e.id;
+  }
+  const Id id = pool_.intern(s);
+  const std::string_view kept = pool_.str(id);
+  e = Entry{kept.data(), static_cast<uint32_t>(kept.size()), id};
+  return id;
+}
+
 // ---- BuildSummaryState ---------------------------------------------------------------------
 
 namespace {
@@ -19,18 +78,18 @@ using Id = BuildSummaryState::Id;
 constexpr Id kNone = BuildSummaryState::kNone;
 
 // The id of `s`, kNone for the empty string (which needs no interning).
-Id id_of(StringPool& pool, std::string_view s) { return s.empty() ? kNone : pool.intern(s); }
+Id id_of(BuildStrings& pool, std::string_view s) { return s.empty() ? kNone : pool.intern(s); }
 
 // The string of `id`, empty for kNone.
-std::string_view str_of(const StringPool& pool, Id id) {
+std::string_view str_of(const BuildStrings& pool, Id id) {
   return id == kNone ? std::string_view() : pool.str(id);
 }
 
-std::string string_of(const StringPool& pool, Id id) { return std::string(str_of(pool, id)); }
+std::string string_of(const BuildStrings& pool, Id id) { return std::string(str_of(pool, id)); }
 
 // Appends the refs of `list` (PartitionRefs, or strings) to s.refs as a new span.
 template <class List, class Str>
-void add_span(StringPool& pool, BuildSummaryState& s, const List& list, Str str, uint32_t* begin,
+void add_span(BuildStrings& pool, BuildSummaryState& s, const List& list, Str str, uint32_t* begin,
               uint32_t* count) {
   *begin = static_cast<uint32_t>(s.refs.size());
   for (const auto& ref : list) s.refs.push_back(id_of(pool, str(ref)));
@@ -40,7 +99,7 @@ void add_span(StringPool& pool, BuildSummaryState& s, const List& list, Str str,
 std::string_view ref_str(const PartitionRef& ref) { return ref.str(); }
 std::string_view plain_str(const std::string& s) { return s; }
 
-void set_partition(StringPool& pool, BuildSummaryState& s, std::string_view ref,
+void set_partition(BuildStrings& pool, BuildSummaryState& s, std::string_view ref,
                    PartitionStatus status, const std::string* delegated_to) {
   BuildSummaryState::Partition& p = s.partitions[s.partition_index(id_of(pool, ref), true)];
   p.status = status;
@@ -48,7 +107,7 @@ void set_partition(StringPool& pool, BuildSummaryState& s, std::string_view ref,
 }
 
 // Moves `run` to `status` at `event`.
-void set_job_run(StringPool& pool, BuildSummaryState& s, BuildSummaryState::JobRun& run,
+void set_job_run(BuildStrings& pool, BuildSummaryState& s, BuildSummaryState::JobRun& run,
                  JobStatus status, const BuildEvent& event) {
   if (!is_terminal_job_status(status)) {
     run.ended_idx = 0;
@@ -71,7 +130,7 @@ void set_job_run(StringPool& pool, BuildSummaryState& s, BuildSummaryState::JobR
 
 // The build request reached a terminal status at `event`: its SCHEDULED / RUNNING job runs
 // become CANCELLED (SPEC section 4, "In-flight claims end with their owner").
-void cancel_open_runs(StringPool& pool, BuildSummaryState& s, const BuildEvent& event) {
+void cancel_open_runs(BuildStrings& pool, BuildSummaryState& s, const BuildEvent& event) {
   Id text = kNone;  // made once, for the first run it ends
   for (auto& run : s.job_runs) {
     if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
@@ -86,14 +145,27 @@ void cancel_open_runs(StringPool& pool, BuildSummaryState& s, const BuildEvent& 
 
 }  // namespace
 
+namespace {
+
+// Indexes the last of `size` entries in `map`, or all of them when `map` is still empty (the list
+// has just passed kIndexedFrom).
+template <class Map, class KeyOf>
+void index_last(Map& map, size_t size, KeyOf key_of) {
+  for (size_t i = map.empty() ? 0 : size - 1; i < size; ++i) {
+    map.emplace(key_of(i), static_cast<uint32_t>(i));
+  }
+}
+
+}  // namespace
+
 void BuildSummaryState::index_new_entry(bool partition) {
   const size_t size = partition ? partitions.size() : job_runs.size();
   if (size <= kIndexedFrom) return;
   if (index_ == nullptr) index_ = std::make_unique<Index>();
-  auto& map = partition ? index_->partitions : index_->job_runs;
-  // The first entry past kIndexedFrom indexes every entry so far; later ones only themselves.
-  for (size_t i = map.empty() ? 0 : size - 1; i < size; ++i) {
-    map.emplace(partition ? partitions[i].ref : job_runs[i].id, static_cast<uint32_t>(i));
+  if (partition) {
+    index_last(index_->partitions, size, [&](size_t i) { return partitions[i].ref; });
+  } else {
+    index_last(index_->job_runs, size, [&](size_t i) { return job_runs[i].id(); });
   }
 }
 
@@ -113,29 +185,32 @@ size_t BuildSummaryState::partition_index(Id ref, bool add) {
   return pos;
 }
 
-const BuildSummaryState::JobRun* BuildSummaryState::job_run(Id id) const {
+const BuildSummaryState::JobRun* BuildSummaryState::job_run(std::string_view id) const {
   if (index_ != nullptr && !index_->job_runs.empty()) {
     auto it = index_->job_runs.find(id);
     return it == index_->job_runs.end() ? nullptr : &job_runs[it->second];
   }
   for (const auto& run : job_runs) {
-    if (run.id == id) return &run;
+    if (run.id() == id) return &run;
   }
   return nullptr;
 }
 
-BuildSummaryState::JobRun* BuildSummaryState::job_run(Id id) {
+BuildSummaryState::JobRun* BuildSummaryState::job_run(std::string_view id) {
   return const_cast<JobRun*>(static_cast<const BuildSummaryState*>(this)->job_run(id));
 }
 
-BuildSummaryState::JobRun& BuildSummaryState::add_job_run(Id id) {
+BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& pool,
+                                                          std::string_view id) {
+  const std::string_view kept = pool.keep(id);
   job_runs.emplace_back();
-  job_runs.back().id = id;
+  job_runs.back().id_data = kept.data();
+  job_runs.back().id_size = static_cast<uint32_t>(kept.size());
   index_new_entry(/*partition=*/false);
   return job_runs.back();
 }
 
-void BuildSummaryState::apply(StringPool& pool, const BuildEvent& event) {
+void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
   if (event_count == 0) {
     first_idx = event.idx();
     created_at = event.timestamp();
@@ -172,21 +247,19 @@ void BuildSummaryState::apply(StringPool& pool, const BuildEvent& event) {
       return;
     case BuildEvent::kJobEvent: {
       const JobEvent& e = event.job_event();
-      const Id id = id_of(pool, e.job_run_id());
-      JobRun* run = job_run(id);
+      JobRun* run = job_run(e.job_run_id());
       if (run == nullptr) {
-        run = &add_job_run(id);
+        run = &add_job_run(pool, e.job_run_id());
         run->job_label = id_of(pool, e.job_label().label());
       }
       set_job_run(pool, *this, *run, e.status_code(), event);
       return;
     }
     case BuildEvent::kJobRunCancelEvent: {
-      // Only a run this request already has; a string never interned names none.
-      const std::string& id = event.job_run_cancel_event().job_run_id();
-      const Id found = id.empty() ? kNone : pool.find(id);
-      if (!id.empty() && found == StringPool::kNone) return;
-      if (JobRun* run = job_run(found)) set_job_run(pool, *this, *run, v1::JOB_CANCELLED, event);
+      // Only a run this request already has.
+      if (JobRun* run = job_run(event.job_run_cancel_event().job_run_id())) {
+        set_job_run(pool, *this, *run, v1::JOB_CANCELLED, event);
+      }
       return;
     }
     default:
@@ -194,7 +267,7 @@ void BuildSummaryState::apply(StringPool& pool, const BuildEvent& event) {
   }
 }
 
-BuildRequestSummary BuildSummaryState::to_summary(const StringPool& pool,
+BuildRequestSummary BuildSummaryState::to_summary(const BuildStrings& pool,
                                                   int64_t as_of_idx) const {
   BuildRequestSummary out;
   out.set_build_request_id(string_of(pool, build_request_id));
@@ -223,7 +296,7 @@ BuildRequestSummary BuildSummaryState::to_summary(const StringPool& pool,
   return out;
 }
 
-void BuildSummaryState::add_failures(const StringPool& pool,
+void BuildSummaryState::add_failures(const BuildStrings& pool,
                                      google::protobuf::RepeatedPtrField<BuildFailure>* out) const {
   std::vector<const JobRun*> ended;
   for (const auto& run : job_runs) {
@@ -231,12 +304,12 @@ void BuildSummaryState::add_failures(const StringPool& pool,
   }
   std::sort(ended.begin(), ended.end(), [&](const JobRun* a, const JobRun* b) {
     if (a->ended_idx != b->ended_idx) return a->ended_idx > b->ended_idx;
-    return str_of(pool, a->id) < str_of(pool, b->id);
+    return a->id() < b->id();
   });
   if (ended.size() > static_cast<size_t>(kMaxFailures)) ended.resize(kMaxFailures);
   for (const JobRun* run : ended) {
     auto* f = out->Add();
-    f->set_job_run_id(string_of(pool, run->id));
+    f->set_job_run_id(std::string(run->id()));
     f->set_job_label(string_of(pool, run->job_label));
     f->set_status_name(response_status_name(run->status));
     f->set_message(string_of(pool, run->message));
@@ -246,7 +319,7 @@ void BuildSummaryState::add_failures(const StringPool& pool,
   }
 }
 
-void BuildSummaryState::to_snapshot(const StringPool& pool, snap::BuildState* out) const {
+void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* out) const {
   out->set_build_request_id(string_of(pool, build_request_id));
   out->set_status_code(status);
   for (uint32_t i = 0; i < requested_count; ++i) {
@@ -268,11 +341,11 @@ void BuildSummaryState::to_snapshot(const StringPool& pool, snap::BuildState* ou
   runs.reserve(job_runs.size());
   for (const auto& run : job_runs) runs.push_back(&run);
   std::sort(runs.begin(), runs.end(), [&](const JobRun* a, const JobRun* b) {
-    return str_of(pool, a->id) < str_of(pool, b->id);
+    return a->id() < b->id();
   });
   for (const JobRun* run : runs) {
     auto* r = out->add_job_runs();
-    r->set_job_run_id(string_of(pool, run->id));
+    r->set_job_run_id(std::string(run->id()));
     r->set_status_code(run->status);
     r->set_job_label(string_of(pool, run->job_label));
     for (uint32_t i = 0; i < run->targets_count; ++i) {
@@ -285,7 +358,7 @@ void BuildSummaryState::to_snapshot(const StringPool& pool, snap::BuildState* ou
   out->set_message(string_of(pool, message));
 }
 
-Result<BuildSummaryState> BuildSummaryState::from_snapshot(StringPool& pool,
+Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
                                                            const snap::BuildState& in) {
   const std::string& build_id = in.build_request_id();
   BuildSummaryState s(pool.intern(build_id));  // as apply() names it: an id even when empty
@@ -314,13 +387,12 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(StringPool& pool,
   }
   s.job_runs.reserve(static_cast<size_t>(in.job_runs_size()));
   for (const auto& r : in.job_runs()) {
-    const Id id = id_of(pool, r.job_run_id());
-    if (s.job_run(id) != nullptr) {
+    if (s.job_run(r.job_run_id()) != nullptr) {
       return make_error(ErrorCode::storage_corrupt, "build request " + build_id +
                                                         " lists job run " + r.job_run_id() +
                                                         " twice");
     }
-    JobRun& run = s.add_job_run(id);
+    JobRun& run = s.add_job_run(pool, r.job_run_id());
     run.status = static_cast<JobStatus>(r.status_code());
     run.job_label = id_of(pool, r.job_label());
     add_span(pool, s, r.target_partitions(), plain_str, &run.targets_begin, &run.targets_count);
@@ -332,7 +404,7 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(StringPool& pool,
   return s;
 }
 
-void BuildSummaryState::move_strings(const StringPool& from, StringPool& to) {
+void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to) {
   auto move = [&](Id& id) { id = id == kNone ? kNone : to.intern(from.str(id)); };
   move(build_request_id);
   move(cancel_reason);
@@ -342,7 +414,8 @@ void BuildSummaryState::move_strings(const StringPool& from, StringPool& to) {
     move(p.delegated_to_build_request_id);
   }
   for (auto& run : job_runs) {
-    move(run.id);
+    const std::string_view kept = to.keep(run.id());
+    run.id_data = kept.data();
     move(run.job_label);
     move(run.message);
   }
@@ -361,7 +434,7 @@ void RecentBuildSummaries::add_newest(std::string_view id) {
   if (builds_.size() > static_cast<size_t>(kRecentCount)) builds_.pop_back();
   if (pool_.size() <= pool_size_after_rebuild_ + kRebuildAbove) return;
   // Most strings now name dropped builds: keep only the kept summaries' strings.
-  StringPool fresh;
+  BuildStrings fresh;
   for (auto& b : builds_) b.move_strings(pool_, fresh);
   pool_ = std::move(fresh);
   pool_size_after_rebuild_ = pool_.size();

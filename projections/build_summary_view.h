@@ -60,6 +60,41 @@ class BuildState;
 
 namespace bel::projections {
 
+// The strings of build summaries: a StringPool with a small direct-mapped cache in front of
+// intern(). A fold interns the same few strings again and again (the ids, refs and job run ids of
+// the builds in flight, their labels and messages), and the cache answers those from 32 KiB where
+// the pool's hash table, megabytes wide at 1M events, costs a cache miss or more per look-up.
+// Job run ids are kept apart, by keep(): each names one run of one build, so interning them would
+// only add a hash table entry per run.
+// The cache and kept strings point into blocks that moves keep in place.
+class BuildStrings {
+ public:
+  using Id = StringPool::Id;
+  // As StringPool's.
+  Id intern(std::string_view s);
+  Id find(std::string_view s) const { return pool_.find(s); }
+  std::string_view str(Id id) const { return pool_.str(id); }
+  size_t size() const { return pool_.size(); }
+
+  // A copy of `s`, not deduplicated, valid for the life of this object (moves included).
+  std::string_view keep(std::string_view s);
+
+ private:
+  struct Entry {
+    const char* data = nullptr;
+    uint32_t size = 0;
+    Id id = StringPool::kNone;  // kNone: an empty entry
+  };
+  static constexpr int kCacheBits = 11;
+
+  static constexpr size_t kBlockBytes = 16 * 1024;
+
+  StringPool pool_;
+  std::vector<Entry> cache_;  // 1 << kCacheBits entries from the first intern()
+  std::vector<std::unique_ptr<char[]>> kept_;  // keep()'s blocks
+  size_t kept_used_ = kBlockBytes;             // bytes used in kept_.back(); full when none
+};
+
 // The summary of one build request, folded from its own events. Its strings are ids in a pool
 // the owner keeps and passes to each call (the same pool for the state's whole life); kNone
 // stands for the empty string.
@@ -73,13 +108,16 @@ struct BuildSummaryState {
     Id delegated_to_build_request_id = kNone;
   };
   struct JobRun {
-    Id id = kNone;
+    const char* id_data = nullptr;  // the job run id, kept by BuildStrings::keep()
+    uint32_t id_size = 0;
     Id job_label = kNone;
     Id message = kNone;
     JobStatus status = v1::JOB_UNKNOWN;
     uint32_t targets_begin = 0;  // target_partitions: refs[targets_begin, + targets_count)
     uint32_t targets_count = 0;
     int64_t ended_idx = 0;  // the move to a terminal status; 0 while not terminal
+
+    std::string_view id() const { return {id_data, id_size}; }
   };
 
   static constexpr int kMaxFailures = 20;
@@ -105,37 +143,37 @@ struct BuildSummaryState {
 
   // Folds `event` in, interning its strings into `pool`. REQUIRES: event.build_request_id() is
   // the string of build_request_id; ascending idx.
-  void apply(StringPool& pool, const BuildEvent& event);
+  void apply(BuildStrings& pool, const BuildEvent& event);
 
   // The position of `ref` in partitions, partitions.size() when absent; adds it (last) when
   // `add` is set.
   size_t partition_index(Id ref, bool add);
   // The run `id`, nullptr when absent.
-  const JobRun* job_run(Id id) const;
-  JobRun* job_run(Id id);
-  // Adds the run `id`, which must be absent, with no event yet.
-  JobRun& add_job_run(Id id);
+  const JobRun* job_run(std::string_view id) const;
+  JobRun* job_run(std::string_view id);
+  // Adds the run `id` (kept in `pool`), which must be absent, with no event yet.
+  JobRun& add_job_run(BuildStrings& pool, std::string_view id);
 
-  BuildRequestSummary to_summary(const StringPool& pool, int64_t as_of_idx) const;
+  BuildRequestSummary to_summary(const BuildStrings& pool, int64_t as_of_idx) const;
   // Appends the failures (see above), newest first, at most kMaxFailures.
-  void add_failures(const StringPool& pool,
+  void add_failures(const BuildStrings& pool,
                     google::protobuf::RepeatedPtrField<BuildFailure>* out) const;
 
-  void to_snapshot(const StringPool& pool, snapshots::v1::BuildState* out) const;
+  void to_snapshot(const BuildStrings& pool, snapshots::v1::BuildState* out) const;
   // storage_corrupt when the snapshot contradicts itself (a ref or job run twice). Interns the
   // snapshot's strings into `pool`.
-  static Result<BuildSummaryState> from_snapshot(StringPool& pool,
+  static Result<BuildSummaryState> from_snapshot(BuildStrings& pool,
                                                  const snapshots::v1::BuildState& in);
 
   // Re-interns every string of this state from `from` into `to`, for an owner that replaces its
   // pool; afterwards the state's ids are ids of `to`.
-  void move_strings(const StringPool& from, StringPool& to);
+  void move_strings(const BuildStrings& from, BuildStrings& to);
 
  private:
   // Position by id for a build past kIndexedFrom partitions or job runs; null below (nearly all).
   struct Index {
     std::unordered_map<Id, uint32_t> partitions;
-    std::unordered_map<Id, uint32_t> job_runs;
+    std::unordered_map<std::string_view, uint32_t> job_runs;
   };
   void index_new_entry(bool partition);
   std::unique_ptr<Index> index_;
@@ -174,7 +212,7 @@ class RecentBuildSummaries {
  private:
   static constexpr size_t kRebuildAbove = 4096;  // strings past the size after the last rebuild
 
-  StringPool pool_;
+  BuildStrings pool_;
   size_t pool_size_after_rebuild_ = 0;
   std::deque<BuildSummaryState> builds_;  // newest first
 };
@@ -209,7 +247,7 @@ class BuildSummaryView : public ViewPosition {
   uint32_t position(std::string_view id) const;
   void set_position(StringPool::Id id, uint32_t position);
 
-  StringPool pool_;                        // every string of every build
+  BuildStrings pool_;                        // every string of every build
   std::vector<BuildSummaryState> builds_;  // ascending first_idx
   std::vector<uint32_t> index_;            // by pool id: position in builds_, or kNoBuild
   StatusCounts counts_;
