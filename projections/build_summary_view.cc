@@ -1,7 +1,6 @@
 #include "projections/build_summary_view.h"
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 #include <string>
 
@@ -11,64 +10,6 @@
 namespace bel::projections {
 
 namespace snap = bel::snapshots::v1;
-
-// ---- BuildStrings --------------------------------------------------------------------------
-
-namespace {
-
-uint64_t load_up_to_8(const char* p, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, p, n < 8 ? n : 8);
-  return v;
-}
-
-// A cheap hash of `s` for the cache: its length and up to 24 of its bytes (start, middle, end),
-// where ids and refs differ. Strings it confuses only share a cache entry.
-size_t cache_slot(std::string_view s, int bits) {
-  const size_t n = s.size();
-  uint64_t h = load_up_to_8(s.data(), n) * 0x9E3779B97F4A7C15ull;
-  if (n > 8) {
-    h ^= load_up_to_8(s.data() + n - 8, 8) * 0xC2B2AE3D27D4EB4Full;
-    h ^= load_up_to_8(s.data() + (n - 8) / 2, 8) * 0x165667B19E3779F9ull;
-  }
-  h = (h ^ n) * 0x9E3779B97F4A7C15ull;
-  return static_cast<size_t>(h >> (64 - bits));
-}
-
-}  // namespace
-
-std::string_view BuildStrings::keep(std::string_view s) {
-  if (s.empty()) return {};
-  if (s.size() > kBlockBytes / 4) {
-    // A long string gets a block of its own, placed before the current one, which keeps filling.
-    auto own = std::make_unique<char[]>(s.size());
-    std::memcpy(own.get(), s.data(), s.size());
-    const char* out = own.get();
-    kept_.insert(kept_.empty() ? kept_.end() : kept_.end() - 1, std::move(own));
-    return {out, s.size()};
-  }
-  if (kept_used_ + s.size() > kBlockBytes) {
-    kept_.push_back(std::unique_ptr<char[]>(new char[kBlockBytes]));
-    kept_used_ = 0;
-  }
-  char* out = kept_.back().get() + kept_used_;
-  std::memcpy(out, s.data(), s.size());
-  kept_used_ += s.size();
-  return {out, s.size()};
-}
-
-BuildStrings::Id BuildStrings::intern(std::string_view s) {
-  if (cache_.empty()) cache_.resize(size_t{1} << kCacheBits);
-  Entry& e = cache_[cache_slot(s, kCacheBits)];
-  if (e.id != StringPool::kNone && e.size == s.size() &&
-      std::memcmp(e.data, s.data(), s.size()) == 0) {
-    return e.id;
-  }
-  const Id id = pool_.intern(s);
-  const std::string_view kept = pool_.str(id);
-  e = Entry{kept.data(), static_cast<uint32_t>(kept.size()), id};
-  return id;
-}
 
 // ---- BuildSummaryState ---------------------------------------------------------------------
 
@@ -106,40 +47,56 @@ void set_partition(BuildStrings& pool, BuildSummaryState& s, std::string_view re
   if (delegated_to != nullptr) p.delegated_to_build_request_id = id_of(pool, *delegated_to);
 }
 
-// Moves `run` to `status` at `event`.
-void set_job_run(BuildStrings& pool, BuildSummaryState& s, BuildSummaryState::JobRun& run,
-                 JobStatus status, const BuildEvent& event) {
+bool holds_draft(JobStatus status) { return !is_terminal_job_status(status); }
+
+// The message of `run` (see JobRun::message).
+std::string_view message_of(const BuildStrings& pool, const BuildSummaryState::JobRun& run) {
+  if (run.message == kNone) return {};
+  return holds_draft(run.status) ? pool.draft(run.message) : pool.str(run.message);
+}
+
+// Moves `run` to `status`, with `text` as its message unless empty, keeping the message's form in
+// step with the status (see JobRun::message).
+void set_status(BuildStrings& pool, BuildSummaryState::JobRun& run, JobStatus status,
+                std::string_view text) {
+  const bool was_draft = holds_draft(run.status);
+  const bool draft = holds_draft(status);
+  run.status = status;
+  if (text.empty()) {
+    if (run.message == kNone || was_draft == draft) return;
+    text = was_draft ? pool.draft(run.message) : pool.str(run.message);  // kept, in its new form
+  }
+  if (draft) {
+    run.message = pool.set_draft(was_draft ? run.message : kNone, text);
+  } else {
+    const Id id = pool.intern(text);
+    if (was_draft) pool.free_draft(run.message);
+    run.message = id;
+  }
+}
+
+// Moves `run` to `status` at `event`, with `text` as its message unless empty.
+void set_job_run(BuildStrings& pool, BuildSummaryState::JobRun& run, JobStatus status,
+                 const BuildEvent& event, std::string_view text) {
   if (!is_terminal_job_status(status)) {
     run.ended_idx = 0;
   } else if (!is_terminal_job_status(run.status)) {
     run.ended_idx = event.idx();
   }
-  run.status = status;
-  if (event.has_job_event()) {
-    const JobEvent& e = event.job_event();
-    if (run.targets_count == 0) {
-      add_span(pool, s, e.target_partitions(), ref_str, &run.targets_begin, &run.targets_count);
-    }
-    if (!e.message().empty()) run.message = pool.intern(e.message());
-  } else if (event.has_job_run_cancel_event()) {
-    if (!event.job_run_cancel_event().reason().empty()) {
-      run.message = pool.intern(event.job_run_cancel_event().reason());
-    }
-  }
+  set_status(pool, run, status, text);
 }
 
 // The build request reached a terminal status at `event`: its SCHEDULED / RUNNING job runs
 // become CANCELLED (SPEC section 4, "In-flight claims end with their owner").
 void cancel_open_runs(BuildStrings& pool, BuildSummaryState& s, const BuildEvent& event) {
-  Id text = kNone;  // made once, for the first run it ends
+  std::string text;  // made once, for the first run it ends
   for (auto& run : s.job_runs) {
     if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
-    set_job_run(pool, s, run, v1::JOB_CANCELLED, event);
-    if (text == kNone) {
-      text = pool.intern(build_ended_text(string_of(pool, s.build_request_id), s.status) +
-                         " before the job run ended");
+    if (text.empty()) {
+      text = build_ended_text(string_of(pool, s.build_request_id), s.status) +
+             " before the job run ended";
     }
-    run.message = text;
+    set_job_run(pool, run, v1::JOB_CANCELLED, event, text);
   }
 }
 
@@ -200,8 +157,7 @@ BuildSummaryState::JobRun* BuildSummaryState::job_run(std::string_view id) {
   return const_cast<JobRun*>(static_cast<const BuildSummaryState*>(this)->job_run(id));
 }
 
-BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& pool,
-                                                          std::string_view id) {
+BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& pool, std::string_view id) {
   const std::string_view kept = pool.keep(id);
   job_runs.emplace_back();
   job_runs.back().id_data = kept.data();
@@ -252,13 +208,18 @@ void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
         run = &add_job_run(pool, e.job_run_id());
         run->job_label = id_of(pool, e.job_label().label());
       }
-      set_job_run(pool, *this, *run, e.status_code(), event);
+      if (run->targets_count == 0) {
+        add_span(pool, *this, e.target_partitions(), ref_str, &run->targets_begin,
+                 &run->targets_count);
+      }
+      set_job_run(pool, *run, e.status_code(), event, e.message());
       return;
     }
     case BuildEvent::kJobRunCancelEvent: {
       // Only a run this request already has.
-      if (JobRun* run = job_run(event.job_run_cancel_event().job_run_id())) {
-        set_job_run(pool, *this, *run, v1::JOB_CANCELLED, event);
+      const JobRunCancelEvent& e = event.job_run_cancel_event();
+      if (JobRun* run = job_run(e.job_run_id())) {
+        set_job_run(pool, *run, v1::JOB_CANCELLED, event, e.reason());
       }
       return;
     }
@@ -312,7 +273,7 @@ void BuildSummaryState::add_failures(const BuildStrings& pool,
     f->set_job_run_id(std::string(run->id()));
     f->set_job_label(string_of(pool, run->job_label));
     f->set_status_name(response_status_name(run->status));
-    f->set_message(string_of(pool, run->message));
+    f->set_message(std::string(message_of(pool, *run)));
     for (uint32_t i = 0; i < run->targets_count; ++i) {
       f->add_partition_refs(string_of(pool, refs[run->targets_begin + i]));
     }
@@ -340,9 +301,8 @@ void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* 
   std::vector<const JobRun*> runs;
   runs.reserve(job_runs.size());
   for (const auto& run : job_runs) runs.push_back(&run);
-  std::sort(runs.begin(), runs.end(), [&](const JobRun* a, const JobRun* b) {
-    return a->id() < b->id();
-  });
+  std::sort(runs.begin(), runs.end(),
+            [&](const JobRun* a, const JobRun* b) { return a->id() < b->id(); });
   for (const JobRun* run : runs) {
     auto* r = out->add_job_runs();
     r->set_job_run_id(std::string(run->id()));
@@ -351,7 +311,7 @@ void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* 
     for (uint32_t i = 0; i < run->targets_count; ++i) {
       r->add_target_partitions(string_of(pool, refs[run->targets_begin + i]));
     }
-    r->set_message(string_of(pool, run->message));
+    r->set_message(std::string(message_of(pool, *run)));
     r->set_ended_idx(run->ended_idx);
   }
   out->set_cancel_reason(string_of(pool, cancel_reason));
@@ -377,9 +337,9 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
   for (const auto& p : in.partitions()) {
     const size_t pos = s.partition_index(id_of(pool, p.partition_ref()), /*add=*/true);
     if (pos + 1 != s.partitions.size()) {
-      return make_error(ErrorCode::storage_corrupt, "build request " + build_id +
-                                                        " lists partition " + p.partition_ref() +
-                                                        " twice");
+      return make_error(
+          ErrorCode::storage_corrupt,
+          "build request " + build_id + " lists partition " + p.partition_ref() + " twice");
     }
     s.partitions[pos].status = static_cast<PartitionStatus>(p.status_code());
     s.partitions[pos].delegated_to_build_request_id =
@@ -388,15 +348,15 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
   s.job_runs.reserve(static_cast<size_t>(in.job_runs_size()));
   for (const auto& r : in.job_runs()) {
     if (s.job_run(r.job_run_id()) != nullptr) {
-      return make_error(ErrorCode::storage_corrupt, "build request " + build_id +
-                                                        " lists job run " + r.job_run_id() +
-                                                        " twice");
+      return make_error(
+          ErrorCode::storage_corrupt,
+          "build request " + build_id + " lists job run " + r.job_run_id() + " twice");
     }
     JobRun& run = s.add_job_run(pool, r.job_run_id());
-    run.status = static_cast<JobStatus>(r.status_code());
     run.job_label = id_of(pool, r.job_label());
     add_span(pool, s, r.target_partitions(), plain_str, &run.targets_begin, &run.targets_count);
-    run.message = id_of(pool, r.message());
+    run.status = v1::JOB_COMPLETED;  // terminal: no draft yet
+    set_status(pool, run, static_cast<JobStatus>(r.status_code()), r.message());
     run.ended_idx = r.ended_idx();
   }
   s.cancel_reason = id_of(pool, in.cancel_reason());
@@ -417,7 +377,11 @@ void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to)
     const std::string_view kept = to.keep(run.id());
     run.id_data = kept.data();
     move(run.job_label);
-    move(run.message);
+    if (!holds_draft(run.status)) {
+      move(run.message);
+    } else if (run.message != kNone) {
+      run.message = to.set_draft(kNone, from.draft(run.message));
+    }
   }
   for (auto& ref : refs) move(ref);
   if (index_ == nullptr) return;
@@ -427,17 +391,26 @@ void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to)
   index_new_entry(/*partition=*/false);
 }
 
+void BuildSummaryState::free_drafts(BuildStrings& pool) const {
+  for (const auto& run : job_runs) {
+    if (holds_draft(run.status)) pool.free_draft(run.message);
+  }
+}
+
 // ---- RecentBuildSummaries ------------------------------------------------------------------
 
 void RecentBuildSummaries::add_newest(std::string_view id) {
   builds_.emplace_front(pool_.intern(id));
-  if (builds_.size() > static_cast<size_t>(kRecentCount)) builds_.pop_back();
-  if (pool_.size() <= pool_size_after_rebuild_ + kRebuildAbove) return;
+  if (builds_.size() > static_cast<size_t>(kRecentCount)) {
+    builds_.back().free_drafts(pool_);
+    builds_.pop_back();
+  }
+  if (pool_.held() <= held_after_rebuild_ + kRebuildAbove) return;
   // Most strings now name dropped builds: keep only the kept summaries' strings.
   BuildStrings fresh;
   for (auto& b : builds_) b.move_strings(pool_, fresh);
   pool_ = std::move(fresh);
-  pool_size_after_rebuild_ = pool_.size();
+  held_after_rebuild_ = pool_.held();
 }
 
 void RecentBuildSummaries::apply(const BuildEvent& event) {
@@ -466,10 +439,9 @@ void RecentBuildSummaries::add_summaries(
 }
 
 void RecentBuildSummaries::write(int number, SnapshotWriter* out) const {
-  out->add_each<snap::BuildState>(number, builds_,
-                                  [&](const BuildSummaryState& b, snap::BuildState* build) {
-                                    b.to_snapshot(pool_, build);
-                                  });
+  out->add_each<snap::BuildState>(
+      number, builds_,
+      [&](const BuildSummaryState& b, snap::BuildState* build) { b.to_snapshot(pool_, build); });
 }
 
 Result<BuildSummaryState> RecentBuildSummaries::from_snapshot(const snap::BuildState& in) {

@@ -29,12 +29,12 @@
 //    of this request that lists any, message the latest non-empty JobEvent message /
 //    JobRunCancelEvent reason, or the text of the build's end that cancelled it.
 //
-// Memory (a 1M-event log keeps ~33k builds with ~190k partitions and ~190k job runs): every string
-// is a StringPool id, so a ref, label or message named many times is kept once and a build costs
-// no allocation per string. A build keeps three vectors: its partitions, its job runs, and `refs`,
-// the ref ids its requested partitions and each run's targets are spans of (each is set once).
-// Its job run counts by status are counted from the runs when asked, not kept. Lookups scan
-// these small vectors (32-bit compares); a hash index is added only past kIndexedFrom entries.
+// Memory (a 1M-event log keeps ~33k builds with ~190k partitions and ~190k job runs): strings are
+// ids in the view's BuildStrings (below), so a ref, label or message named many times is kept once
+// and a build costs no allocation per string. A build keeps three vectors: its partitions, its job
+// runs, and `refs`, the ref ids its requested partitions and each run's targets are spans of (each
+// is set once). Its job run counts by status are counted from the runs when asked, not kept.
+// Lookups scan these small vectors; a hash index is added only past kIndexedFrom entries.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_BUILD_SUMMARY_VIEW_H_
@@ -51,6 +51,7 @@
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/build_strings.h"
 #include "projections/string_pool.h"
 #include "projections/views.h"
 
@@ -59,41 +60,6 @@ class BuildState;
 }
 
 namespace bel::projections {
-
-// The strings of build summaries: a StringPool with a small direct-mapped cache in front of
-// intern(). A fold interns the same few strings again and again (the ids, refs and job run ids of
-// the builds in flight, their labels and messages), and the cache answers those from 32 KiB where
-// the pool's hash table, megabytes wide at 1M events, costs a cache miss or more per look-up.
-// Job run ids are kept apart, by keep(): each names one run of one build, so interning them would
-// only add a hash table entry per run.
-// The cache and kept strings point into blocks that moves keep in place.
-class BuildStrings {
- public:
-  using Id = StringPool::Id;
-  // As StringPool's.
-  Id intern(std::string_view s);
-  Id find(std::string_view s) const { return pool_.find(s); }
-  std::string_view str(Id id) const { return pool_.str(id); }
-  size_t size() const { return pool_.size(); }
-
-  // A copy of `s`, not deduplicated, valid for the life of this object (moves included).
-  std::string_view keep(std::string_view s);
-
- private:
-  struct Entry {
-    const char* data = nullptr;
-    uint32_t size = 0;
-    Id id = StringPool::kNone;  // kNone: an empty entry
-  };
-  static constexpr int kCacheBits = 11;
-
-  static constexpr size_t kBlockBytes = 16 * 1024;
-
-  StringPool pool_;
-  std::vector<Entry> cache_;  // 1 << kCacheBits entries from the first intern()
-  std::vector<std::unique_ptr<char[]>> kept_;  // keep()'s blocks
-  size_t kept_used_ = kBlockBytes;             // bytes used in kept_.back(); full when none
-};
 
 // The summary of one build request, folded from its own events. Its strings are ids in a pool
 // the owner keeps and passes to each call (the same pool for the state's whole life); kNone
@@ -111,6 +77,7 @@ struct BuildSummaryState {
     const char* id_data = nullptr;  // the job run id, kept by BuildStrings::keep()
     uint32_t id_size = 0;
     Id job_label = kNone;
+    // While is_terminal_job_status(status), a pool id; before, a draft slot; kNone: empty.
     Id message = kNone;
     JobStatus status = v1::JOB_UNKNOWN;
     uint32_t targets_begin = 0;  // target_partitions: refs[targets_begin, + targets_count)
@@ -168,6 +135,9 @@ struct BuildSummaryState {
   // Re-interns every string of this state from `from` into `to`, for an owner that replaces its
   // pool; afterwards the state's ids are ids of `to`.
   void move_strings(const BuildStrings& from, BuildStrings& to);
+  // Frees the drafts this state holds in `pool`, for an owner that drops the state and keeps the
+  // pool.
+  void free_drafts(BuildStrings& pool) const;
 
  private:
   // Position by id for a build past kIndexedFrom partitions or job runs; null below (nearly all).
@@ -180,9 +150,9 @@ struct BuildSummaryState {
 };
 
 // ActivityView's recent builds: the summaries of the kRecentCount build requests with the highest
-// first_idx, newest first, with the pool their strings are interned in. Build requests keep
-// passing through, so the pool is rebuilt from the kept summaries once it has grown well past
-// what it held after the last rebuild: it stays small, and the rebuilds cost O(1) per string.
+// first_idx, newest first, with the BuildStrings their strings are in. Build requests keep
+// passing through, so those strings are rebuilt from the kept summaries once they have grown well
+// past what they were after the last rebuild: they stay few, and rebuilds cost O(1) per string.
 class RecentBuildSummaries {
  public:
   // A new build request `id`, about to get its first event: the newest. The oldest past
@@ -210,10 +180,10 @@ class RecentBuildSummaries {
   void push_oldest(BuildSummaryState state) { builds_.push_back(std::move(state)); }
 
  private:
-  static constexpr size_t kRebuildAbove = 4096;  // strings past the size after the last rebuild
+  static constexpr size_t kRebuildAbove = 4096;  // strings held past those after the last rebuild
 
   BuildStrings pool_;
-  size_t pool_size_after_rebuild_ = 0;
+  size_t held_after_rebuild_ = 0;
   std::deque<BuildSummaryState> builds_;  // newest first
 };
 
@@ -247,7 +217,7 @@ class BuildSummaryView : public ViewPosition {
   uint32_t position(std::string_view id) const;
   void set_position(StringPool::Id id, uint32_t position);
 
-  BuildStrings pool_;                        // every string of every build
+  BuildStrings pool_;                      // every string of every build
   std::vector<BuildSummaryState> builds_;  // ascending first_idx
   std::vector<uint32_t> index_;            // by pool id: position in builds_, or kNoBuild
   StatusCounts counts_;
