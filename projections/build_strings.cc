@@ -8,7 +8,7 @@ namespace {
 
 uint64_t load_up_to_8(const char* p, size_t n) {
   uint64_t v = 0;
-  std::memcpy(&v, p, n < 8 ? n : 8);
+  if (n > 0) std::memcpy(&v, p, n < 8 ? n : 8);
   return v;
 }
 
