@@ -48,6 +48,14 @@ std::string_view BuildStrings::keep(std::string_view s) {
   return {out, s.size()};
 }
 
+std::string_view BuildStrings::share(std::string_view s) {
+  if (s.empty()) return {};
+  if (shared_.empty()) shared_.resize(size_t{1} << kCacheBits);
+  std::string_view& e = shared_[cache_slot(s, kCacheBits)];
+  if (e != s) e = keep(s);
+  return e;
+}
+
 uint32_t BuildStrings::set_draft(uint32_t slot, std::string_view s) {
   if (slot == StringPool::kNone) {
     if (free_drafts_.empty()) {

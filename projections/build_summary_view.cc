@@ -49,30 +49,40 @@ void set_partition(BuildStrings& pool, BuildSummaryState& s, std::string_view re
 
 bool holds_draft(JobStatus status) { return !is_terminal_job_status(status); }
 
-// The message of `run` (see JobRun::message).
+// The message of `run` (see JobRun::message_data).
 std::string_view message_of(const BuildStrings& pool, const BuildSummaryState::JobRun& run) {
-  if (run.message == kNone) return {};
-  return holds_draft(run.status) ? pool.draft(run.message) : pool.str(run.message);
+  if (!holds_draft(run.status)) return {run.message_data, run.message_size};
+  return run.message_size == kNone ? std::string_view() : pool.draft(run.message_size);
 }
 
-// Moves `run` to `status`, with `text` as its message unless empty, keeping the message's form in
-// step with the status (see JobRun::message).
+// Sets the message of `run` to `text` in the form its status wants (see JobRun::message_data);
+// `draft` is the slot it holds, kNone for none.
+void set_message(BuildStrings& pool, BuildSummaryState::JobRun& run, uint32_t draft,
+                 std::string_view text) {
+  if (holds_draft(run.status)) {
+    run.message_data = nullptr;
+    run.message_size = text.empty() ? kNone : pool.set_draft(draft, text);
+    if (text.empty()) pool.free_draft(draft);
+    return;
+  }
+  const std::string_view shared = pool.share(text);  // before freeing: `text` may be the draft
+  pool.free_draft(draft);
+  run.message_data = shared.data();
+  run.message_size = static_cast<uint32_t>(shared.size());
+}
+
+// Moves `run` to `status`, with `text` as its message unless empty.
 void set_status(BuildStrings& pool, BuildSummaryState::JobRun& run, JobStatus status,
                 std::string_view text) {
   const bool was_draft = holds_draft(run.status);
-  const bool draft = holds_draft(status);
+  if (text.empty() && was_draft == holds_draft(status)) {
+    run.status = status;  // the message stays, in the same form
+    return;
+  }
+  if (text.empty()) text = message_of(pool, run);
+  const uint32_t draft = was_draft ? run.message_size : kNone;
   run.status = status;
-  if (text.empty()) {
-    if (run.message == kNone || was_draft == draft) return;
-    text = was_draft ? pool.draft(run.message) : pool.str(run.message);  // kept, in its new form
-  }
-  if (draft) {
-    run.message = pool.set_draft(was_draft ? run.message : kNone, text);
-  } else {
-    const Id id = pool.intern(text);
-    if (was_draft) pool.free_draft(run.message);
-    run.message = id;
-  }
+  set_message(pool, run, draft, text);
 }
 
 // Moves `run` to `status` at `event`, with `text` as its message unless empty.
@@ -355,8 +365,8 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
     JobRun& run = s.add_job_run(pool, r.job_run_id());
     run.job_label = id_of(pool, r.job_label());
     add_span(pool, s, r.target_partitions(), plain_str, &run.targets_begin, &run.targets_count);
-    run.status = v1::JOB_COMPLETED;  // terminal: no draft yet
-    set_status(pool, run, static_cast<JobStatus>(r.status_code()), r.message());
+    run.status = static_cast<JobStatus>(r.status_code());
+    set_message(pool, run, kNone, r.message());
     run.ended_idx = r.ended_idx();
   }
   s.cancel_reason = id_of(pool, in.cancel_reason());
@@ -377,11 +387,7 @@ void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to)
     const std::string_view kept = to.keep(run.id());
     run.id_data = kept.data();
     move(run.job_label);
-    if (!holds_draft(run.status)) {
-      move(run.message);
-    } else if (run.message != kNone) {
-      run.message = to.set_draft(kNone, from.draft(run.message));
-    }
+    set_message(to, run, kNone, message_of(from, run));
   }
   for (auto& ref : refs) move(ref);
   if (index_ == nullptr) return;
@@ -393,7 +399,7 @@ void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to)
 
 void BuildSummaryState::free_drafts(BuildStrings& pool) const {
   for (const auto& run : job_runs) {
-    if (holds_draft(run.status)) pool.free_draft(run.message);
+    if (holds_draft(run.status)) pool.free_draft(run.message_size);
   }
 }
 

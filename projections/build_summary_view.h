@@ -75,10 +75,12 @@ struct BuildSummaryState {
   };
   struct JobRun {
     const char* id_data = nullptr;  // the job run id, kept by BuildStrings::keep()
+    // The message. While is_terminal_job_status(status): message_size bytes at message_data, from
+    // BuildStrings::share(). Before: message_size is the draft slot holding it (kNone: none).
+    const char* message_data = nullptr;
     uint32_t id_size = 0;
+    uint32_t message_size = kNone;
     Id job_label = kNone;
-    // While is_terminal_job_status(status), a pool id; before, a draft slot; kNone: empty.
-    Id message = kNone;
     JobStatus status = v1::JOB_UNKNOWN;
     uint32_t targets_begin = 0;  // target_partitions: refs[targets_begin, + targets_count)
     uint32_t targets_count = 0;

@@ -75,6 +75,22 @@ TEST(BuildStringsTest, KeptStringsAreCopiesThatOutliveMovesAndGrowth) {
   EXPECT_EQ(kept_huge, huge);
 }
 
+TEST(BuildStringsTest, SharedStringsAreKeptOnceWhileTheyRepeatAndAreNeverConfused) {
+  BuildStrings strings;
+  const std::string_view a = strings.share("exit 1");
+  EXPECT_EQ(strings.share("exit 1").data(), a.data());  // just seen: the same copy
+  EXPECT_EQ(strings.held(), 1u);
+  EXPECT_EQ(strings.share(""), std::string_view());
+  // Strings the cache cannot tell apart each get their own copy, never another's.
+  const std::vector<std::string> alike_ones = alike(40, 9, 10);
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& s : alike_ones) EXPECT_EQ(strings.share(s), s);
+  }
+  EXPECT_EQ(strings.share("exit 1"), "exit 1");
+  EXPECT_EQ(a, "exit 1");  // still valid
+  EXPECT_EQ(strings.size(), 0u);
+}
+
 TEST(BuildStringsTest, DraftSlotsAreOverwrittenAndReusedOnceFreed) {
   BuildStrings strings;
   const uint32_t a = strings.set_draft(StringPool::kNone, "queued");
