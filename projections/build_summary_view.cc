@@ -19,94 +19,98 @@ using Id = BuildSummaryState::Id;
 constexpr Id kNone = BuildSummaryState::kNone;
 
 // The id of `s`, kNone for the empty string (which needs no interning).
-Id id_of(BuildStrings& pool, std::string_view s) { return s.empty() ? kNone : pool.intern(s); }
-
-// The string of `id`, empty for kNone.
-std::string_view str_of(const BuildStrings& pool, Id id) {
-  return id == kNone ? std::string_view() : pool.str(id);
+Id id_of(BuildStrings& strings, std::string_view s) {
+  return s.empty() ? kNone : strings.intern(s);
 }
 
-std::string string_of(const BuildStrings& pool, Id id) { return std::string(str_of(pool, id)); }
+// The string of `id`, empty for kNone.
+std::string_view str_of(const BuildStrings& strings, Id id) {
+  return id == kNone ? std::string_view() : strings.str(id);
+}
+
+std::string string_of(const BuildStrings& strings, Id id) {
+  return std::string(str_of(strings, id));
+}
 
 // Appends the refs of `list` (PartitionRefs, or strings) to s.refs as a new span.
 template <class List, class Str>
-void add_span(BuildStrings& pool, BuildSummaryState& s, const List& list, Str str, uint32_t* begin,
-              uint32_t* count) {
+void add_span(BuildStrings& strings, BuildSummaryState& s, const List& list, Str str,
+              uint32_t* begin, uint32_t* count) {
   *begin = static_cast<uint32_t>(s.refs.size());
-  for (const auto& ref : list) s.refs.push_back(id_of(pool, str(ref)));
+  for (const auto& ref : list) s.refs.push_back(id_of(strings, str(ref)));
   *count = static_cast<uint32_t>(s.refs.size()) - *begin;
 }
 
 std::string_view ref_str(const PartitionRef& ref) { return ref.str(); }
 std::string_view plain_str(const std::string& s) { return s; }
 
-void set_partition(BuildStrings& pool, BuildSummaryState& s, std::string_view ref,
+void set_partition(BuildStrings& strings, BuildSummaryState& s, std::string_view ref,
                    PartitionStatus status, const std::string* delegated_to) {
-  BuildSummaryState::Partition& p = s.partitions[s.partition_index(id_of(pool, ref), true)];
+  BuildSummaryState::Partition& p = s.partitions[s.partition_index(id_of(strings, ref), true)];
   p.status = status;
-  if (delegated_to != nullptr) p.delegated_to_build_request_id = id_of(pool, *delegated_to);
+  if (delegated_to != nullptr) p.delegated_to_build_request_id = id_of(strings, *delegated_to);
 }
 
 bool holds_draft(JobStatus status) { return !is_terminal_job_status(status); }
 
 // The message of `run` (see JobRun::message_data).
-std::string_view message_of(const BuildStrings& pool, const BuildSummaryState::JobRun& run) {
+std::string_view message_of(const BuildStrings& strings, const BuildSummaryState::JobRun& run) {
   if (!holds_draft(run.status)) return {run.message_data, run.message_size};
-  return run.message_size == kNone ? std::string_view() : pool.draft(run.message_size);
+  return run.message_size == kNone ? std::string_view() : strings.draft(run.message_size);
 }
 
 // Sets the message of `run` to `text` in the form its status wants (see JobRun::message_data);
 // `draft` is the slot it holds, kNone for none.
-void set_message(BuildStrings& pool, BuildSummaryState::JobRun& run, uint32_t draft,
+void set_message(BuildStrings& strings, BuildSummaryState::JobRun& run, uint32_t draft,
                  std::string_view text) {
   if (holds_draft(run.status)) {
     run.message_data = nullptr;
-    run.message_size = text.empty() ? kNone : pool.set_draft(draft, text);
-    if (text.empty()) pool.free_draft(draft);
+    run.message_size = text.empty() ? kNone : strings.set_draft(draft, text);
+    if (text.empty()) strings.free_draft(draft);
     return;
   }
-  const std::string_view shared = pool.share(text);  // before freeing: `text` may be the draft
-  pool.free_draft(draft);
+  const std::string_view shared = strings.share(text);  // before freeing: `text` may be the draft
+  strings.free_draft(draft);
   run.message_data = shared.data();
   run.message_size = static_cast<uint32_t>(shared.size());
 }
 
 // Moves `run` to `status`, with `text` as its message unless empty.
-void set_status(BuildStrings& pool, BuildSummaryState::JobRun& run, JobStatus status,
+void set_status(BuildStrings& strings, BuildSummaryState::JobRun& run, JobStatus status,
                 std::string_view text) {
   const bool was_draft = holds_draft(run.status);
   if (text.empty() && was_draft == holds_draft(status)) {
     run.status = status;  // the message stays, in the same form
     return;
   }
-  if (text.empty()) text = message_of(pool, run);
+  if (text.empty()) text = message_of(strings, run);
   const uint32_t draft = was_draft ? run.message_size : kNone;
   run.status = status;
-  set_message(pool, run, draft, text);
+  set_message(strings, run, draft, text);
 }
 
 // Moves `run` to `status` at `event`, with `text` as its message unless empty.
-void set_job_run(BuildStrings& pool, BuildSummaryState::JobRun& run, JobStatus status,
+void set_job_run(BuildStrings& strings, BuildSummaryState::JobRun& run, JobStatus status,
                  const BuildEvent& event, std::string_view text) {
   if (!is_terminal_job_status(status)) {
     run.ended_idx = 0;
   } else if (!is_terminal_job_status(run.status)) {
     run.ended_idx = event.idx();
   }
-  set_status(pool, run, status, text);
+  set_status(strings, run, status, text);
 }
 
 // The build request reached a terminal status at `event`: its SCHEDULED / RUNNING job runs
 // become CANCELLED (SPEC section 4, "In-flight claims end with their owner").
-void cancel_open_runs(BuildStrings& pool, BuildSummaryState& s, const BuildEvent& event) {
+void cancel_open_runs(BuildStrings& strings, BuildSummaryState& s, const BuildEvent& event) {
   std::string text;  // made once, for the first run it ends
   for (auto& run : s.job_runs) {
     if (run.status != v1::JOB_SCHEDULED && run.status != v1::JOB_RUNNING) continue;
     if (text.empty()) {
-      text = build_ended_text(string_of(pool, s.build_request_id), s.status) +
+      text = build_ended_text(string_of(strings, s.build_request_id), s.status) +
              " before the job run ended";
     }
-    set_job_run(pool, run, v1::JOB_CANCELLED, event, text);
+    set_job_run(strings, run, v1::JOB_CANCELLED, event, text);
   }
 }
 
@@ -167,8 +171,9 @@ BuildSummaryState::JobRun* BuildSummaryState::job_run(std::string_view id) {
   return const_cast<JobRun*>(static_cast<const BuildSummaryState*>(this)->job_run(id));
 }
 
-BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& pool, std::string_view id) {
-  const std::string_view kept = pool.keep(id);
+BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& strings,
+                                                          std::string_view id) {
+  const std::string_view kept = strings.keep(id);
   job_runs.emplace_back();
   job_runs.back().id_data = kept.data();
   job_runs.back().id_size = static_cast<uint32_t>(kept.size());
@@ -176,7 +181,7 @@ BuildSummaryState::JobRun& BuildSummaryState::add_job_run(BuildStrings& pool, st
   return job_runs.back();
 }
 
-void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
+void BuildSummaryState::apply(BuildStrings& strings, const BuildEvent& event) {
   if (event_count == 0) {
     first_idx = event.idx();
     created_at = event.timestamp();
@@ -189,25 +194,25 @@ void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
       const auto& e = event.build_request_event();
       status = e.status_code();
       if (requested_count == 0) {
-        add_span(pool, *this, e.requested_partitions(), ref_str, &requested_begin,
+        add_span(strings, *this, e.requested_partitions(), ref_str, &requested_begin,
                  &requested_count);
       }
-      if (!e.message().empty()) message = pool.intern(e.message());
-      if (is_terminal_build_status(status)) cancel_open_runs(pool, *this, event);
+      if (!e.message().empty()) message = strings.intern(e.message());
+      if (is_terminal_build_status(status)) cancel_open_runs(strings, *this, event);
       return;
     }
     case BuildEvent::kBuildCancelEvent:
       status = v1::BUILD_REQUEST_CANCELLED;
-      cancel_reason = id_of(pool, event.build_cancel_event().reason());
+      cancel_reason = id_of(strings, event.build_cancel_event().reason());
       if (cancel_reason != kNone) message = cancel_reason;
-      cancel_open_runs(pool, *this, event);
+      cancel_open_runs(strings, *this, event);
       return;
     case BuildEvent::kPartitionEvent:
-      set_partition(pool, *this, event.partition_event().partition_ref().str(),
+      set_partition(strings, *this, event.partition_event().partition_ref().str(),
                     event.partition_event().status_code(), nullptr);
       return;
     case BuildEvent::kDelegationEvent:
-      set_partition(pool, *this, event.delegation_event().partition_ref().str(),
+      set_partition(strings, *this, event.delegation_event().partition_ref().str(),
                     v1::PARTITION_DELEGATED,
                     &event.delegation_event().delegated_to_build_request_id());
       return;
@@ -215,21 +220,21 @@ void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
       const JobEvent& e = event.job_event();
       JobRun* run = job_run(e.job_run_id());
       if (run == nullptr) {
-        run = &add_job_run(pool, e.job_run_id());
-        run->job_label = id_of(pool, e.job_label().label());
+        run = &add_job_run(strings, e.job_run_id());
+        run->job_label = id_of(strings, e.job_label().label());
       }
       if (run->targets_count == 0) {
-        add_span(pool, *this, e.target_partitions(), ref_str, &run->targets_begin,
+        add_span(strings, *this, e.target_partitions(), ref_str, &run->targets_begin,
                  &run->targets_count);
       }
-      set_job_run(pool, *run, e.status_code(), event, e.message());
+      set_job_run(strings, *run, e.status_code(), event, e.message());
       return;
     }
     case BuildEvent::kJobRunCancelEvent: {
       // Only a run this request already has.
       const JobRunCancelEvent& e = event.job_run_cancel_event();
       if (JobRun* run = job_run(e.job_run_id())) {
-        set_job_run(pool, *run, v1::JOB_CANCELLED, event, e.reason());
+        set_job_run(strings, *run, v1::JOB_CANCELLED, event, e.reason());
       }
       return;
     }
@@ -238,13 +243,13 @@ void BuildSummaryState::apply(BuildStrings& pool, const BuildEvent& event) {
   }
 }
 
-BuildRequestSummary BuildSummaryState::to_summary(const BuildStrings& pool,
+BuildRequestSummary BuildSummaryState::to_summary(const BuildStrings& strings,
                                                   int64_t as_of_idx) const {
   BuildRequestSummary out;
-  out.set_build_request_id(string_of(pool, build_request_id));
+  out.set_build_request_id(string_of(strings, build_request_id));
   fill_status(&out, status);
   for (uint32_t i = 0; i < requested_count; ++i) {
-    out.add_requested_partitions(string_of(pool, refs[requested_begin + i]));
+    out.add_requested_partitions(string_of(strings, refs[requested_begin + i]));
   }
   out.set_created_at(created_at);
   out.set_updated_at(updated_at);
@@ -253,21 +258,21 @@ BuildRequestSummary BuildSummaryState::to_summary(const BuildStrings& pool,
   out.set_event_count(event_count);
   for (const auto& p : partitions) {
     auto* q = out.add_partitions();
-    q->set_partition_ref(string_of(pool, p.ref));
+    q->set_partition_ref(string_of(strings, p.ref));
     fill_status(q, p.status);
-    q->set_delegated_to_build_request_id(string_of(pool, p.delegated_to_build_request_id));
+    q->set_delegated_to_build_request_id(string_of(strings, p.delegated_to_build_request_id));
   }
   StatusCounts by_status;  // counted here rather than kept: a few runs, asked for rarely
   for (const auto& run : job_runs) by_status.add(run.status, 1);
   by_status.fill<JobStatus>(out.mutable_job_runs_by_status());
-  out.set_cancel_reason(string_of(pool, cancel_reason));
-  out.set_message(string_of(pool, message));
-  add_failures(pool, out.mutable_failures());
+  out.set_cancel_reason(string_of(strings, cancel_reason));
+  out.set_message(string_of(strings, message));
+  add_failures(strings, out.mutable_failures());
   out.set_as_of_idx(as_of_idx);
   return out;
 }
 
-void BuildSummaryState::add_failures(const BuildStrings& pool,
+void BuildSummaryState::add_failures(const BuildStrings& strings,
                                      google::protobuf::RepeatedPtrField<BuildFailure>* out) const {
   std::vector<const JobRun*> ended;
   for (const auto& run : job_runs) {
@@ -281,20 +286,20 @@ void BuildSummaryState::add_failures(const BuildStrings& pool,
   for (const JobRun* run : ended) {
     auto* f = out->Add();
     f->set_job_run_id(std::string(run->id()));
-    f->set_job_label(string_of(pool, run->job_label));
+    f->set_job_label(string_of(strings, run->job_label));
     f->set_status_name(response_status_name(run->status));
-    f->set_message(std::string(message_of(pool, *run)));
+    f->set_message(std::string(message_of(strings, *run)));
     for (uint32_t i = 0; i < run->targets_count; ++i) {
-      f->add_partition_refs(string_of(pool, refs[run->targets_begin + i]));
+      f->add_partition_refs(string_of(strings, refs[run->targets_begin + i]));
     }
   }
 }
 
-void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* out) const {
-  out->set_build_request_id(string_of(pool, build_request_id));
+void BuildSummaryState::to_snapshot(const BuildStrings& strings, snap::BuildState* out) const {
+  out->set_build_request_id(string_of(strings, build_request_id));
   out->set_status_code(status);
   for (uint32_t i = 0; i < requested_count; ++i) {
-    out->add_requested_partitions(string_of(pool, refs[requested_begin + i]));
+    out->add_requested_partitions(string_of(strings, refs[requested_begin + i]));
   }
   out->set_created_at(created_at);
   out->set_updated_at(updated_at);
@@ -303,9 +308,9 @@ void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* 
   out->set_event_count(event_count);
   for (const auto& p : partitions) {
     auto* q = out->add_partitions();
-    q->set_partition_ref(string_of(pool, p.ref));
+    q->set_partition_ref(string_of(strings, p.ref));
     q->set_status_code(p.status);
-    q->set_delegated_to_build_request_id(string_of(pool, p.delegated_to_build_request_id));
+    q->set_delegated_to_build_request_id(string_of(strings, p.delegated_to_build_request_id));
   }
   // Sorted by id, so that equal states give equal bytes.
   std::vector<const JobRun*> runs;
@@ -317,21 +322,21 @@ void BuildSummaryState::to_snapshot(const BuildStrings& pool, snap::BuildState* 
     auto* r = out->add_job_runs();
     r->set_job_run_id(std::string(run->id()));
     r->set_status_code(run->status);
-    r->set_job_label(string_of(pool, run->job_label));
+    r->set_job_label(string_of(strings, run->job_label));
     for (uint32_t i = 0; i < run->targets_count; ++i) {
-      r->add_target_partitions(string_of(pool, refs[run->targets_begin + i]));
+      r->add_target_partitions(string_of(strings, refs[run->targets_begin + i]));
     }
-    r->set_message(std::string(message_of(pool, *run)));
+    r->set_message(std::string(message_of(strings, *run)));
     r->set_ended_idx(run->ended_idx);
   }
-  out->set_cancel_reason(string_of(pool, cancel_reason));
-  out->set_message(string_of(pool, message));
+  out->set_cancel_reason(string_of(strings, cancel_reason));
+  out->set_message(string_of(strings, message));
 }
 
-Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
+Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& strings,
                                                            const snap::BuildState& in) {
   const std::string& build_id = in.build_request_id();
-  BuildSummaryState s(pool.intern(build_id));  // as apply() names it: an id even when empty
+  BuildSummaryState s(strings.intern(build_id));  // as apply() names it: an id even when empty
   s.status = static_cast<BuildRequestStatus>(in.status_code());
   s.created_at = in.created_at();
   s.updated_at = in.updated_at();
@@ -342,10 +347,11 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
     return make_error(ErrorCode::storage_corrupt,
                       "build request " + build_id + " has no events or bad idx");
   }
-  add_span(pool, s, in.requested_partitions(), plain_str, &s.requested_begin, &s.requested_count);
+  add_span(strings, s, in.requested_partitions(), plain_str, &s.requested_begin,
+           &s.requested_count);
   s.partitions.reserve(static_cast<size_t>(in.partitions_size()));
   for (const auto& p : in.partitions()) {
-    const size_t pos = s.partition_index(id_of(pool, p.partition_ref()), /*add=*/true);
+    const size_t pos = s.partition_index(id_of(strings, p.partition_ref()), /*add=*/true);
     if (pos + 1 != s.partitions.size()) {
       return make_error(
           ErrorCode::storage_corrupt,
@@ -353,7 +359,7 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
     }
     s.partitions[pos].status = static_cast<PartitionStatus>(p.status_code());
     s.partitions[pos].delegated_to_build_request_id =
-        id_of(pool, p.delegated_to_build_request_id());
+        id_of(strings, p.delegated_to_build_request_id());
   }
   s.job_runs.reserve(static_cast<size_t>(in.job_runs_size()));
   for (const auto& r : in.job_runs()) {
@@ -362,15 +368,15 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& pool,
           ErrorCode::storage_corrupt,
           "build request " + build_id + " lists job run " + r.job_run_id() + " twice");
     }
-    JobRun& run = s.add_job_run(pool, r.job_run_id());
-    run.job_label = id_of(pool, r.job_label());
-    add_span(pool, s, r.target_partitions(), plain_str, &run.targets_begin, &run.targets_count);
+    JobRun& run = s.add_job_run(strings, r.job_run_id());
+    run.job_label = id_of(strings, r.job_label());
+    add_span(strings, s, r.target_partitions(), plain_str, &run.targets_begin, &run.targets_count);
     run.status = static_cast<JobStatus>(r.status_code());
-    set_message(pool, run, kNone, r.message());
+    set_message(strings, run, kNone, r.message());
     run.ended_idx = r.ended_idx();
   }
-  s.cancel_reason = id_of(pool, in.cancel_reason());
-  s.message = id_of(pool, in.message());
+  s.cancel_reason = id_of(strings, in.cancel_reason());
+  s.message = id_of(strings, in.message());
   return s;
 }
 
@@ -397,41 +403,41 @@ void BuildSummaryState::move_strings(const BuildStrings& from, BuildStrings& to)
   index_new_entry(/*partition=*/false);
 }
 
-void BuildSummaryState::free_drafts(BuildStrings& pool) const {
+void BuildSummaryState::free_drafts(BuildStrings& strings) const {
   for (const auto& run : job_runs) {
-    if (holds_draft(run.status)) pool.free_draft(run.message_size);
+    if (holds_draft(run.status)) strings.free_draft(run.message_size);
   }
 }
 
 // ---- RecentBuildSummaries ------------------------------------------------------------------
 
 void RecentBuildSummaries::add_newest(std::string_view id) {
-  builds_.emplace_front(pool_.intern(id));
+  builds_.emplace_front(strings_.intern(id));
   if (builds_.size() > static_cast<size_t>(kRecentCount)) {
-    builds_.back().free_drafts(pool_);
+    builds_.back().free_drafts(strings_);
     builds_.pop_back();
   }
-  if (pool_.held() <= held_after_rebuild_ + kRebuildAbove) return;
+  if (strings_.held() <= held_after_rebuild_ + kRebuildAbove) return;
   // Most strings now name dropped builds: keep only the kept summaries' strings.
   BuildStrings fresh;
-  for (auto& b : builds_) b.move_strings(pool_, fresh);
-  pool_ = std::move(fresh);
-  held_after_rebuild_ = pool_.held();
+  for (auto& b : builds_) b.move_strings(strings_, fresh);
+  strings_ = std::move(fresh);
+  held_after_rebuild_ = strings_.held();
 }
 
 void RecentBuildSummaries::apply(const BuildEvent& event) {
-  const Id id = pool_.find(event.build_request_id());
+  const Id id = strings_.find(event.build_request_id());
   if (id == StringPool::kNone) return;
   for (auto& b : builds_) {
     if (b.build_request_id == id) {
-      b.apply(pool_, event);
+      b.apply(strings_, event);
       return;
     }
   }
 }
 
 bool RecentBuildSummaries::contains(std::string_view id) const {
-  const Id found = pool_.find(id);
+  const Id found = strings_.find(id);
   if (found == StringPool::kNone) return false;
   for (const auto& b : builds_) {
     if (b.build_request_id == found) return true;
@@ -441,28 +447,28 @@ bool RecentBuildSummaries::contains(std::string_view id) const {
 
 void RecentBuildSummaries::add_summaries(
     google::protobuf::RepeatedPtrField<BuildRequestSummary>* out, int64_t as_of_idx) const {
-  for (const auto& b : builds_) *out->Add() = b.to_summary(pool_, as_of_idx);
+  for (const auto& b : builds_) *out->Add() = b.to_summary(strings_, as_of_idx);
 }
 
 void RecentBuildSummaries::write(int number, SnapshotWriter* out) const {
   out->add_each<snap::BuildState>(
       number, builds_,
-      [&](const BuildSummaryState& b, snap::BuildState* build) { b.to_snapshot(pool_, build); });
+      [&](const BuildSummaryState& b, snap::BuildState* build) { b.to_snapshot(strings_, build); });
 }
 
 Result<BuildSummaryState> RecentBuildSummaries::from_snapshot(const snap::BuildState& in) {
-  return BuildSummaryState::from_snapshot(pool_, in);
+  return BuildSummaryState::from_snapshot(strings_, in);
 }
 
 // ---- BuildSummaryView ----------------------------------------------------------------------
 
 uint32_t BuildSummaryView::position(std::string_view id) const {
-  const StringPool::Id found = pool_.find(id);
+  const StringPool::Id found = strings_.find(id);
   return found < index_.size() ? index_[found] : kNoBuild;
 }
 
 void BuildSummaryView::set_position(StringPool::Id id, uint32_t position) {
-  if (id >= index_.size()) index_.resize(pool_.size(), kNoBuild);
+  if (id >= index_.size()) index_.resize(strings_.size(), kNoBuild);
   index_[id] = position;
 }
 
@@ -474,7 +480,7 @@ void BuildSummaryView::apply(const BuildEvent& event) {
         known == kNoBuild ? v1::BUILD_REQUEST_UNKNOWN : builds_[known].status;
     if (is_operator_action(event, so_far)) return;
   }
-  const StringPool::Id id = pool_.intern(event.build_request_id());
+  const StringPool::Id id = strings_.intern(event.build_request_id());
   uint32_t at = id < index_.size() ? index_[id] : kNoBuild;
   if (at == kNoBuild) {
     at = static_cast<uint32_t>(builds_.size());
@@ -484,7 +490,7 @@ void BuildSummaryView::apply(const BuildEvent& event) {
   }
   BuildSummaryState& b = builds_[at];
   const BuildRequestStatus before = b.status;
-  b.apply(pool_, event);
+  b.apply(strings_, event);
   if (b.status != before) {
     counts_.add(before, -1);
     counts_.add(b.status, 1);
@@ -496,7 +502,7 @@ Result<BuildRequestSummary> BuildSummaryView::summary(const std::string& build_r
   if (at == kNoBuild) {
     return make_error(ErrorCode::not_found, "build request " + build_request_id + " not found");
   }
-  return builds_[at].to_summary(pool_, as_of_idx_);
+  return builds_[at].to_summary(strings_, as_of_idx_);
 }
 
 Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& request) const {
@@ -511,7 +517,7 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
   for (auto it = builds_.rbegin();
        it != builds_.rend() && out.builds_size() < page->limit && matched < total; ++it) {
     if (!filter.empty() && filter.count(it->status) == 0) continue;
-    if (++matched > page->offset) *out.add_builds() = it->to_summary(pool_, as_of_idx_);
+    if (++matched > page->offset) *out.add_builds() = it->to_summary(strings_, as_of_idx_);
   }
   set_page_totals(&out, *page, out.builds_size(), total);
   return out;
@@ -521,7 +527,7 @@ std::string BuildSummaryView::serialize() const {
   SnapshotWriter out = start_snapshot<snap::BuildSummarySnapshot>(kName, kVersion);
   out.add_each<snap::BuildState>(
       snap::BuildSummarySnapshot::kBuildsFieldNumber, builds_,
-      [&](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(pool_, entry); });
+      [&](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(strings_, entry); });
   return out.take();
 }
 
@@ -529,7 +535,7 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
   using Snapshot = snap::BuildSummarySnapshot;
   BuildSummaryView view;
   auto visit = [&](snap::BuildState& b, SnapshotEntryOrder& order) -> Status {
-    auto state = BuildSummaryState::from_snapshot(view.pool_, b);
+    auto state = BuildSummaryState::from_snapshot(view.strings_, b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
     BEL_RETURN_IF_ERROR(order.check("build request " + b.build_request_id(), state->first_idx,
                                     state->last_idx,

@@ -61,8 +61,9 @@ class BuildState;
 
 namespace bel::projections {
 
-// The summary of one build request, folded from its own events. Its strings are ids in a pool
-// the owner keeps and passes to each call (the same pool for the state's whole life); kNone
+// The summary of one build request, folded from its own events. Its strings live in a
+// BuildStrings the owner keeps and passes to each call (the same one for the state's whole life):
+// pool ids, kept run ids and shared messages, draft slots (see JobRun); the id kNone
 // stands for the empty string.
 struct BuildSummaryState {
   using Id = StringPool::Id;
@@ -107,12 +108,12 @@ struct BuildSummaryState {
   std::vector<JobRun> job_runs;       // in order of first event
   std::vector<Id> refs;               // the spans above, in the order they were set
 
-  // A state for the build request `id` (an id in the owner's pool) with no event yet.
+  // A state for the build request `id` (a pool id of the owner's strings) with no event yet.
   explicit BuildSummaryState(Id id = kNone) : build_request_id(id) {}
 
-  // Folds `event` in, interning its strings into `pool`. REQUIRES: event.build_request_id() is
+  // Folds `event` in, its strings put in `strings`. REQUIRES: event.build_request_id() is
   // the string of build_request_id; ascending idx.
-  void apply(BuildStrings& pool, const BuildEvent& event);
+  void apply(BuildStrings& strings, const BuildEvent& event);
 
   // The position of `ref` in partitions, partitions.size() when absent; adds it (last) when
   // `add` is set.
@@ -120,26 +121,26 @@ struct BuildSummaryState {
   // The run `id`, nullptr when absent.
   const JobRun* job_run(std::string_view id) const;
   JobRun* job_run(std::string_view id);
-  // Adds the run `id` (kept in `pool`), which must be absent, with no event yet.
-  JobRun& add_job_run(BuildStrings& pool, std::string_view id);
+  // Adds the run `id` (kept in `strings`), which must be absent, with no event yet.
+  JobRun& add_job_run(BuildStrings& strings, std::string_view id);
 
-  BuildRequestSummary to_summary(const BuildStrings& pool, int64_t as_of_idx) const;
+  BuildRequestSummary to_summary(const BuildStrings& strings, int64_t as_of_idx) const;
   // Appends the failures (see above), newest first, at most kMaxFailures.
-  void add_failures(const BuildStrings& pool,
+  void add_failures(const BuildStrings& strings,
                     google::protobuf::RepeatedPtrField<BuildFailure>* out) const;
 
-  void to_snapshot(const BuildStrings& pool, snapshots::v1::BuildState* out) const;
-  // storage_corrupt when the snapshot contradicts itself (a ref or job run twice). Interns the
-  // snapshot's strings into `pool`.
-  static Result<BuildSummaryState> from_snapshot(BuildStrings& pool,
+  void to_snapshot(const BuildStrings& strings, snapshots::v1::BuildState* out) const;
+  // storage_corrupt when the snapshot contradicts itself (a ref or job run twice). Puts the
+  // snapshot's strings in `strings`.
+  static Result<BuildSummaryState> from_snapshot(BuildStrings& strings,
                                                  const snapshots::v1::BuildState& in);
 
-  // Re-interns every string of this state from `from` into `to`, for an owner that replaces its
-  // pool; afterwards the state's ids are ids of `to`.
+  // Copies every string of this state from `from` into `to`, for an owner that replaces its
+  // strings; afterwards the state's strings are those of `to`.
   void move_strings(const BuildStrings& from, BuildStrings& to);
-  // Frees the drafts this state holds in `pool`, for an owner that drops the state and keeps the
-  // pool.
-  void free_drafts(BuildStrings& pool) const;
+  // Frees the drafts this state holds in `strings`, for an owner that drops the state and keeps
+  // `strings`.
+  void free_drafts(BuildStrings& strings) const;
 
  private:
   // Position by id for a build past kIndexedFrom partitions or job runs; null below (nearly all).
@@ -184,7 +185,7 @@ class RecentBuildSummaries {
  private:
   static constexpr size_t kRebuildAbove = 4096;  // strings held past those after the last rebuild
 
-  BuildStrings pool_;
+  BuildStrings strings_;
   size_t held_after_rebuild_ = 0;
   std::deque<BuildSummaryState> builds_;  // newest first
 };
@@ -219,7 +220,7 @@ class BuildSummaryView : public ViewPosition {
   uint32_t position(std::string_view id) const;
   void set_position(StringPool::Id id, uint32_t position);
 
-  BuildStrings pool_;                      // every string of every build
+  BuildStrings strings_;                   // every string of every build
   std::vector<BuildSummaryState> builds_;  // ascending first_idx
   std::vector<uint32_t> index_;            // by pool id: position in builds_, or kNoBuild
   StatusCounts counts_;
