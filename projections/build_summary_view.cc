@@ -114,10 +114,6 @@ void cancel_open_runs(BuildStrings& strings, BuildSummaryState& s, const BuildEv
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Indexes the last of `size` entries in `map`, or all of them when `map` is still empty (the list
 // has just passed kIndexedFrom).
 template <class Map, class KeyOf>

@@ -29,12 +29,14 @@
 //    of this request that lists any, message the latest non-empty JobEvent message /
 //    JobRunCancelEvent reason, or the text of the build's end that cancelled it.
 //
-// Memory (a 1M-event log keeps ~33k builds with ~190k partitions and ~190k job runs): strings are
-// ids in the view's BuildStrings (below), so a ref, label or message named many times is kept once
-// and a build costs no allocation per string. A build keeps three vectors: its partitions, its job
-// runs, and `refs`, the ref ids its requested partitions and each run's targets are spans of (each
-// is set once). Its job run counts by status are counted from the runs when asked, not kept.
-// Lookups scan these small vectors; a hash index is added only past kIndexedFrom entries.
+// Memory (a 1M-event log keeps ~33k builds with ~190k partitions and ~190k job runs): the strings
+// are in the view's BuildStrings (build_strings.h): refs, labels, build ids and messages as pool
+// ids, kept once however often named; job run ids and messages as plain copies, which need no
+// hash table entry. A build costs no allocation per string. It keeps three vectors: its
+// partitions, its job runs, and `refs`, the ref ids its requested partitions and each run's
+// targets are spans of (each is set once). Its job run counts by status are counted from the runs
+// when asked, not kept. Lookups scan these small vectors; a hash index is added only past
+// kIndexedFrom entries.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_BUILD_SUMMARY_VIEW_H_
