@@ -18,10 +18,7 @@ void ActivityView::apply_to_build(const BuildEvent& event, uint32_t build_id) {
   if (inserted) ++known_builds_;
   if (inserted) {
     build_counts_.add(v1::BUILD_REQUEST_UNKNOWN, 1);
-    // The newest build request by first_idx; the one pushed out never returns, because a
-    // build request's first_idx never changes and every later one is higher.
-    recent_builds_.emplace_front(id);
-    if (recent_builds_.size() > static_cast<size_t>(kRecentCount)) recent_builds_.pop_back();
+    recent_builds_.add_newest(id);  // the newest build request by first_idx
   }
   BuildRequestStatus status = build.status;
   if (event.has_build_request_event()) status = event.build_request_event().status_code();
@@ -31,12 +28,7 @@ void ActivityView::apply_to_build(const BuildEvent& event, uint32_t build_id) {
     build_counts_.add(status, 1);
     build.status = status;
   }
-  for (auto& recent : recent_builds_) {
-    if (recent.build_request_id == id) {
-      recent.apply(event);
-      break;
-    }
-  }
+  recent_builds_.apply(event);
 }
 
 ActivityView::BuildState& ActivityView::build_state(uint32_t id) {
@@ -102,7 +94,7 @@ ActivityResponse ActivityView::activity() const {
   out.set_total_partitions(known_partitions_);
   build_counts_.fill<BuildRequestStatus>(out.mutable_build_requests_by_status());
   partition_counts_.fill<PartitionStatus>(out.mutable_partitions_by_status());
-  for (const auto& b : recent_builds_) *out.add_recent_builds() = b.to_summary(as_of_idx_);
+  recent_builds_.add_summaries(out.mutable_recent_builds(), as_of_idx_);
   for (uint32_t slot : recent_partitions_) {
     *out.add_recent_partitions() = partitions_.response(slot, as_of_idx_);
   }
@@ -138,9 +130,7 @@ std::string ActivityView::serialize() const {
             [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
   // Field-number order (recent builds 7, recent partitions 8, partitions 9), as serializing the
   // whole message would write them.
-  out.add_each<snap::BuildState>(
-      snap::ActivitySnapshot::kRecentBuildsFieldNumber, recent_builds_,
-      [](const BuildSummaryState& b, snap::BuildState* build) { b.to_snapshot(build); });
+  recent_builds_.write(snap::ActivitySnapshot::kRecentBuildsFieldNumber, &out);
   out.add_each<snap::PartitionStatusEntry>(
       snap::ActivitySnapshot::kRecentPartitionsFieldNumber, recent_partitions_,
       [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
@@ -191,24 +181,22 @@ Result<ActivityView> ActivityView::restore(const std::string& bytes) {
   BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::BuildState>(
       kName, bytes, Snapshot::kRecentBuildsFieldNumber,
       [&](const snap::BuildState& b) -> Status {
-        auto state = BuildSummaryState::from_snapshot(b);
+        auto state = view.recent_builds_.from_snapshot(b);
         if (!state.ok()) return snapshot_error(kName, state.error().message);
-        const BuildState* known = view.find_build(state->build_request_id);
+        const BuildState* known = view.find_build(b.build_request_id());
         if (known == nullptr || known->status != state->status) {
-          return snapshot_error(kName, "recent build request " + state->build_request_id +
+          return snapshot_error(kName, "recent build request " + b.build_request_id() +
                                            " does not match its status entry");
         }
         if (!view.recent_builds_.empty() &&
-            view.recent_builds_.back().first_idx <= state->first_idx) {
+            view.recent_builds_.oldest().first_idx <= state->first_idx) {
           return snapshot_error(kName, "recent build requests out of order");
         }
-        for (const auto& other : view.recent_builds_) {
-          if (other.build_request_id == state->build_request_id) {
-            return snapshot_error(
-                kName, "recent build request " + other.build_request_id + " appears twice");
-          }
+        if (view.recent_builds_.contains(b.build_request_id())) {
+          return snapshot_error(kName,
+                                "recent build request " + b.build_request_id() + " appears twice");
         }
-        view.recent_builds_.push_back(std::move(*state));
+        view.recent_builds_.push_oldest(std::move(*state));
         return ok_status();
       }));
   bool first = true;

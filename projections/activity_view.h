@@ -81,7 +81,7 @@ class ActivityView : public ViewPosition {
   std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()
   StatusCounts partition_counts_;
   int64_t known_partitions_ = 0;                 // refs whose status is not UNKNOWN
-  std::deque<BuildSummaryState> recent_builds_;  // newest first
+  RecentBuildSummaries recent_builds_;           // newest first
   std::deque<uint32_t> recent_partitions_;       // fold slots, newest first
 };
 

@@ -3,10 +3,12 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "projections/activity_view.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/reference_fold.h"
 
@@ -310,6 +312,153 @@ TEST(BuildSummaryFailuresTest, AtMostTwentyNewestFailures) {
   EXPECT_EQ(summary->failures(0).job_run_id(), "jr-124");
   EXPECT_EQ(summary->failures(19).job_run_id(), "jr-105");
   EXPECT_EQ(summary->job_runs_by_status().at("JOB_FAILED"), 25);
+}
+
+}  // namespace
+}  // namespace bel::projections
+
+namespace bel::projections {
+namespace {
+
+// Folds every prefix of `events` and checks the summary of each of `ids` against the reference
+// fold, straight and through a snapshot; the restored view then folds the rest of the events.
+void expect_every_prefix_like_the_reference(const std::vector<BuildEvent>& events,
+                                            const std::vector<std::string>& ids) {
+  for (size_t n = 1; n <= events.size(); ++n) {
+    const std::vector<BuildEvent> prefix(events.begin(), events.begin() + n);
+    testing::ReferenceFold oracle(prefix);
+    BuildSummaryView view;
+    for (const auto& e : prefix) view.apply(e);
+    auto restored = BuildSummaryView::restore(view.serialize());
+    ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+    EXPECT_EQ(restored->serialize(), view.serialize()) << "after " << n << " events";
+    for (const auto& id : ids) {
+      auto want = oracle.build_summary(id);
+      auto got = view.summary(id);
+      ASSERT_EQ(got.ok(), want.ok()) << id << " after " << n << " events";
+      if (!want.ok()) continue;
+      EXPECT_TRUE(MessageDifferencer::Equals(*got, *want)) << id << " after " << n << " events\n"
+                                                           << got->ShortDebugString() << "\n"
+                                                           << want->ShortDebugString();
+      EXPECT_TRUE(MessageDifferencer::Equals(*restored->summary(id), *want)) << id;
+    }
+    for (size_t i = n; i < events.size(); ++i) restored->apply(events[i]);
+    BuildSummaryView whole;
+    for (const auto& e : events) whole.apply(e);
+    EXPECT_EQ(restored->serialize(), whole.serialize()) << "restored after " << n << " events";
+  }
+}
+
+// Past BuildSummaryState::kIndexedFrom partitions or job runs a build looks them up in an index;
+// the answers stay those of the reference, before and after a snapshot.
+TEST(BuildSummaryCompactTest, ABuildWithManyPartitionsAndJobRunsAnswersLikeTheReference) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/p0", "data/p1"});
+  const int n = static_cast<int>(BuildSummaryState::kIndexedFrom) + 8;
+  for (int i = 0; i < n; ++i) {
+    const std::string ref = "data/p" + std::to_string(i);
+    const std::string run = "jr-" + std::to_string(i);
+    s.partition("br-1", ref, v1::PARTITION_REQUESTED)
+        .job("br-1", run, "//jobs:" + std::to_string(i % 3), v1::JOB_SCHEDULED, {ref}, "queued");
+  }
+  // Every one again, after the index was made: statuses, delegations, failures, cancels.
+  for (int i = n; i-- > 0;) {
+    const std::string ref = "data/p" + std::to_string(i);
+    const std::string run = "jr-" + std::to_string(i);
+    if (i % 4 == 0) {
+      s.delegate("br-1", ref, "br-other");
+      s.cancel_job("br-1", run, i % 8 == 0 ? "" : "not needed");
+    } else {
+      s.partition("br-1", ref, v1::PARTITION_BUILDING)
+          .job("br-1", run, "//jobs:x", v1::JOB_RUNNING, {}, "started " + std::to_string(i))
+          .job("br-1", run, "//jobs:x", i % 3 == 0 ? v1::JOB_FAILED : v1::JOB_COMPLETED, {},
+               i % 5 == 0 ? "" : "ended " + std::to_string(i));
+    }
+  }
+  s.cancel_job("br-1", "jr-unknown", "never ran").build("br-1", v1::BUILD_REQUEST_FAILED);
+  expect_every_prefix_like_the_reference(s.events(), {"br-1", "br-other"});
+}
+
+// A run's message goes through every change of form: queued and running messages, a cancel or an
+// end without a message of its own, a retry after an end, and the build's end while in flight.
+TEST(BuildSummaryCompactTest, MessagesOfJobRunsSurviveEveryStatusChange) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-a", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"}, "queued on pool small")
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_SCHEDULED, {"data/b"}, "queued on pool small")
+      .job("br-1", "jr-a", "//jobs:a", v1::JOB_RUNNING, {}, "started on worker-1")
+      .job("br-1", "jr-c", "//jobs:c", v1::JOB_RUNNING, {"data/c"}, "started on worker-3")
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_RUNNING)  // no message: keeps "queued ..."
+      .cancel_job("br-1", "jr-a", "")                    // keeps "started on worker-1"
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_FAILED, {}, "exit 1")
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_RUNNING)  // a retry: keeps "exit 1"
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_RUNNING, {}, "started again")
+      .job("br-1", "jr-d", "//jobs:d", v1::JOB_SCHEDULED, {"data/d"})
+      .job("br-1", "jr-b", "//jobs:b", v1::JOB_FAILED)  // keeps "started again"
+      .job("br-1", "jr-e", "//jobs:e", static_cast<JobStatus>(99), {}, "a status unknown")
+      .cancel_build("br-1", "wrong dates");  // ends jr-c and jr-d with the build's text
+  expect_every_prefix_like_the_reference(s.events(), {"br-1"});
+  auto summary = fold(s).summary("br-1");
+  ASSERT_TRUE(summary.ok());
+  std::map<std::string, std::string> messages;
+  for (const auto& f : summary->failures()) messages[f.job_run_id()] = f.message();
+  EXPECT_EQ(messages["jr-a"], "started on worker-1");
+  EXPECT_EQ(messages["jr-b"], "started again");
+  EXPECT_NE(messages["jr-c"].find("br-1"), std::string::npos);
+}
+
+// ActivityView's recent builds keep their strings apart and rebuild them as builds pass through
+// (RecentBuildSummaries): thousands of builds, each with strings of its own, some still in flight
+// when pushed out, answer like the reference all along, and through a snapshot.
+TEST(BuildSummaryCompactTest, RecentBuildsAnswerLikeTheReferenceAsThousandsPassThrough) {
+  StreamBuilder s;
+  auto id = [](int i) { return "br-" + std::to_string(i); };
+  auto run = [](int i) { return "jr-" + std::to_string(i); };
+  auto ref = [](int i) { return "data/" + std::to_string(i); };
+  auto label = [](int i) { return "//jobs:" + std::to_string(i % 37); };
+  const int builds = 2000;
+  for (int i = 0; i < builds; ++i) {
+    s.build(id(i), v1::BUILD_REQUEST_RECEIVED, {ref(i)}, "received " + std::to_string(i))
+        .job(id(i), run(i), label(i), v1::JOB_SCHEDULED, {ref(i)}, "queued");
+    if (i >= 1) {
+      s.job(id(i - 1), run(i - 1), label(i - 1), v1::JOB_RUNNING, {}, "started " + run(i - 1));
+    }
+    const int j = i - 2;  // ends now, fails, or stays in flight (until its build ends)
+    if (j >= 0 && j % 5 != 0) {
+      s.job(id(j), run(j), label(j), j % 3 == 0 ? v1::JOB_FAILED : v1::JOB_COMPLETED, {},
+            "ended " + ref(j))
+          .partition(id(j), ref(j), v1::PARTITION_AVAILABLE);
+    }
+    if (j >= 0 && j % 7 == 0) s.build(id(j), v1::BUILD_REQUEST_FAILED);
+  }
+  const std::vector<BuildEvent>& events = s.events();
+  ActivityView view;
+  BuildSummaryView summaries;  // the same fold, one build at a time, checked against the reference
+  for (size_t n = 1; n <= events.size(); ++n) {
+    view.apply(events[n - 1]);
+    summaries.apply(events[n - 1]);
+    const ActivityResponse got = view.activity();
+    ASSERT_EQ(got.recent_builds_size(), std::min<int>(kRecentCount, summaries.total()));
+    for (const auto& recent : got.recent_builds()) {
+      auto want = summaries.summary(recent.build_request_id());
+      ASSERT_TRUE(want.ok());
+      ASSERT_TRUE(MessageDifferencer::Equals(recent, *want)) << "after " << n << " events\n"
+                                                             << recent.ShortDebugString() << "\n"
+                                                             << want->ShortDebugString();
+    }
+    if (n % 1500 != 0 && n != events.size()) continue;
+    const std::vector<BuildEvent> prefix(events.begin(), events.begin() + n);
+    const ActivityResponse want = testing::ReferenceFold(prefix).activity();
+    ASSERT_EQ(got.recent_builds_size(), want.recent_builds_size());
+    for (int i = 0; i < want.recent_builds_size(); ++i) {
+      EXPECT_TRUE(MessageDifferencer::Equals(got.recent_builds(i), want.recent_builds(i)))
+          << "after " << n << " events";
+    }
+    auto restored = ActivityView::restore(view.serialize());
+    ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+    EXPECT_TRUE(MessageDifferencer::Equals(restored->activity(), got));
+    EXPECT_EQ(restored->serialize(), view.serialize());
+  }
 }
 
 }  // namespace
