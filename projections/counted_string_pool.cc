@@ -2,24 +2,15 @@
 
 #include <algorithm>
 #include <cassert>
-#include <functional>
 
 namespace bel::projections {
 
-namespace {
-
-size_t hash_of(std::string_view s) { return std::hash<std::string_view>()(s); }
-
-}  // namespace
+using pool_slots::hash_of;
 
 size_t CountedStringPool::slot_for(std::string_view s, size_t hash) const {
-  const size_t mask = slots_.size() - 1;
   const auto low = static_cast<uint32_t>(hash);
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {  // linear probing
-    const uint32_t id = slots_[i];
-    if (id == kEmpty) return i;
-    if (hashes_[id] == low && str(id) == s) return i;
-  }
+  return pool_slots::probe(slots_, hash,
+                           [&](uint32_t id) { return hashes_[id] == low && str(id) == s; });
 }
 
 CountedStringPool::Id CountedStringPool::find(std::string_view s) const {
@@ -90,12 +81,8 @@ void CountedStringPool::grow_slots() {
   while (capacity < (size() + 1) * 2) capacity *= 2;
   if (capacity == slots_.size()) return;
   slots_.assign(capacity, kEmpty);
-  const size_t mask = capacity - 1;
   for (Id id = 0; id < entries_.size(); ++id) {
-    if (entries_[id].refs == 0) continue;
-    size_t i = hashes_[id] & mask;
-    while (slots_[i] != kEmpty) i = (i + 1) & mask;
-    slots_[i] = id;
+    if (entries_[id].refs > 0) pool_slots::place(slots_, hashes_[id], id);
   }
 }
 

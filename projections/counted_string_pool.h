@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/string_pool.h"
+
 namespace bel::projections {
 
 class CountedStringPool {
@@ -61,7 +63,7 @@ class CountedStringPool {
   size_t bytes() const;
 
  private:
-  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  static constexpr uint32_t kEmpty = pool_slots::kEmptySlot;
   struct Entry {
     uint64_t pos = 0;  // in chars_
     uint32_t len = 0;

@@ -2,24 +2,15 @@
 
 #include <cassert>
 #include <cstring>
-#include <functional>
 
 namespace bel::projections {
 
-namespace {
-
-size_t hash_of(std::string_view s) { return std::hash<std::string_view>()(s); }
-
-}  // namespace
+using pool_slots::hash_of;
 
 size_t StringPool::slot_for(std::string_view s, size_t hash) const {
-  const size_t mask = slots_.size() - 1;
   const auto low = static_cast<uint32_t>(hash);
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {  // linear probing; slots are never removed
-    const uint32_t id = slots_[i];
-    if (id == kEmpty) return i;
-    if (hashes_[id] == low && strings_[id] == s) return i;
-  }
+  return pool_slots::probe(slots_, hash,
+                           [&](uint32_t id) { return hashes_[id] == low && strings_[id] == s; });
 }
 
 StringPool::Id StringPool::find(std::string_view s) const {
@@ -70,14 +61,8 @@ void StringPool::grow_slots(size_t at_least) {
   while (capacity < at_least * 2) capacity *= 2;
   if (capacity == slots_.size()) return;
   slots_.assign(capacity, kEmpty);
-  const size_t mask = capacity - 1;
-  for (Id id = 0; id < strings_.size(); ++id) {
-    // Rehashing only needs the kept hash; the full hash's high bits are not needed because the
-    // table is never larger than 2^32 slots.
-    size_t i = hashes_[id] & mask;
-    while (slots_[i] != kEmpty) i = (i + 1) & mask;
-    slots_[i] = id;
-  }
+  // Rehashing needs only the kept low 32 bits of each hash: the table never has 2^32 slots.
+  for (Id id = 0; id < strings_.size(); ++id) pool_slots::place(slots_, hashes_[id], id);
 }
 
 void StringPool::reserve(size_t count) {

@@ -26,12 +26,32 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 namespace bel::projections {
+
+// Open addressing shared by StringPool and CountedStringPool: a power-of-two table of ids, linear
+// probing from a string's hash, kEmptySlot for a free slot.
+namespace pool_slots {
+inline constexpr uint32_t kEmptySlot = std::numeric_limits<uint32_t>::max();
+inline size_t hash_of(std::string_view s) { return std::hash<std::string_view>()(s); }
+// The slot holding the id for which same(id) is true, or the free slot that ends its probe run.
+template <class Same>
+size_t probe(const std::vector<uint32_t>& slots, size_t hash, Same same) {
+  const size_t mask = slots.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (slots[i] == kEmptySlot || same(slots[i])) return i;
+  }
+}
+// Puts `id`, whose hash is `hash`, in the first free slot of its probe run.
+inline void place(std::vector<uint32_t>& slots, size_t hash, uint32_t id) {
+  slots[probe(slots, hash, [](uint32_t) { return false; })] = id;
+}
+}  // namespace pool_slots
 
 class StringPool {
  public:
@@ -62,7 +82,7 @@ class StringPool {
 
  private:
   static constexpr size_t kBlockBytes = 64 * 1024;
-  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  static constexpr uint32_t kEmpty = pool_slots::kEmptySlot;
 
   const char* copy(std::string_view s);
   void grow_slots(size_t at_least);
