@@ -149,6 +149,32 @@ TEST(AnswerDifferenceTest, AsOfIdxCountsAndAnErrorDiffersFromAnAnswer) {
   EXPECT_NE(diff->find("view answered timeout"), std::string::npos) << *diff;
 }
 
+// Answers are compared by their bytes first: maps filled in another order must still be equal,
+// and a large answer compared before a small one must not leave its bytes behind.
+TEST(AnswerDifferenceTest, MapsInAnotherOrderAreEqualAndALargeAnswerLeavesNothingBehind) {
+  QueryResult a, b;
+  auto* am = a.mutable_job_metrics()->mutable_runs_by_status();
+  auto* bm = b.mutable_job_metrics()->mutable_runs_by_status();
+  const std::vector<std::string> names = {"JOB_COMPLETED", "JOB_FAILED", "JOB_RUNNING",
+                                          "JOB_SCHEDULED", "JOB_CANCELLED", "JOB_SKIPPED"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    (*am)[names[i]] = static_cast<int64_t>(i + 1);
+    (*bm)[names[names.size() - 1 - i]] = static_cast<int64_t>(names.size() - i);
+  }
+  EXPECT_FALSE(answer_difference(a, b));
+  (*bm)["JOB_FAILED"] = 99;
+  auto diff = answer_difference(a, b);
+  ASSERT_TRUE(diff);
+  EXPECT_NE(diff->find("runs_by_status"), std::string::npos) << *diff;
+
+  QueryResult large;
+  large.mutable_partition_status()->set_message(std::string(100000, 'x'));
+  EXPECT_FALSE(answer_difference(large, large));
+  EXPECT_FALSE(answer_difference(partition_answer("PARTITION_AVAILABLE", 4),
+                                 partition_answer("PARTITION_AVAILABLE", 4)));
+  EXPECT_TRUE(answer_difference(partition_answer("PARTITION_AVAILABLE", 4), large));
+}
+
 TEST(ViewCheckResultTest, FailedViewPassesWhenItsFallbackAnswersAgreeAndSaysSo) {
   ViewStatus status;
   status.set_view("job_runs");
