@@ -6,6 +6,7 @@
 
 #include "messages/filter_match.h"
 #include "storage/checks.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 
@@ -120,8 +121,15 @@ Status MemoryStorage::write_meta(const std::string& key, const std::string& valu
 
 Status MemoryStorage::save_snapshot(const Snapshot& snapshot) {
   BEL_RETURN_IF_ERROR(check_writable("save_snapshot"));
+  Snapshot plain = snapshot;  // kept uncompressed: a loaded snapshot's data is always plain
+  if (plain.encoded) {
+    auto data = decode_snapshot_data(std::move(plain.data));
+    if (!data.ok()) return data.error().with_context(uri() + ": snapshot " + snapshot.view);
+    plain.data = std::move(*data);
+    plain.encoded = false;
+  }
   std::lock_guard<std::mutex> lock(log_->mu);
-  log_->snapshots[{snapshot.view, snapshot.version}] = snapshot;
+  log_->snapshots[{snapshot.view, snapshot.version}] = std::move(plain);
   return ok_status();
 }
 

@@ -356,7 +356,8 @@ Status PostgresStorage::write_meta(const std::string& key, const std::string& va
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   if (options().read_only) return read_only_error(uri(), "save_snapshot");
-  auto stored = encode_snapshot_data(snapshot.data);  // compressed (snapshot_codec.h)
+  std::string scratch;  // compressed here unless the caller did (snapshot_codec.h)
+  auto stored = stored_snapshot_bytes(snapshot.data, snapshot.encoded, &scratch);
   if (!stored.ok()) {
     return stored.error().with_context(
         fmt::format("{}: snapshot {} v{}", uri(), snapshot.view, snapshot.version));

@@ -50,6 +50,15 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
   return out;
 }
 
+Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool encoded,
+                                               std::string* scratch) {
+  if (encoded) return std::string_view(data);
+  auto stored = encode_snapshot_data(data);
+  if (!stored.ok()) return stored.error();
+  *scratch = std::move(*stored);
+  return std::string_view(*scratch);
+}
+
 Result<std::string> decode_snapshot_data(std::string stored) {
   if (!has_magic(stored)) return stored;
   if (stored.size() < kHeaderSize) {

@@ -37,6 +37,12 @@ inline constexpr int kSnapshotCompressionLevel = 3;
 // and `data` starts with the magic (any other data is then stored as it is).
 Result<std::string> encode_snapshot_data(std::string_view data);
 
+// What a backend that compresses stores for snapshot data `data`: `data` itself when its caller
+// encoded it already (`encoded`, Snapshot::encoded), else encode_snapshot_data(data), kept in
+// `*scratch`. The view is valid while `data` and `*scratch` are.
+Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool encoded,
+                                               std::string* scratch);
+
 // The snapshot data `stored` holds. Errors: storage_corrupt when `stored` carries the magic
 // but its header is cut short, its zlib stream does not inflate, or it inflates to another
 // length than its header says. The message says what is wrong, not where: callers add the

@@ -70,7 +70,7 @@ void bind_text(sqlite3_stmt* stmt, int i, const std::string& s) {
   sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
-void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s) {
+void bind_blob(sqlite3_stmt* stmt, int i, std::string_view s) {
   sqlite3_bind_blob(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 

@@ -73,7 +73,7 @@ void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id);
 
 // Binds text / a blob without a copy. REQUIRES: `s` outlives the statement's next step.
 void bind_text(sqlite3_stmt* stmt, int i, const std::string& s);
-void bind_blob(sqlite3_stmt* stmt, int i, const std::string& s);
+void bind_blob(sqlite3_stmt* stmt, int i, std::string_view s);
 // Column `col` of the current row as bytes ("" for NULL).
 std::string column_string(sqlite3_stmt* stmt, int col);
 

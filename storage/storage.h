@@ -59,6 +59,10 @@ struct Snapshot {
   int version = 0;
   int64_t applied_idx = 0;
   std::string data;
+  // Saving: `data` is already encode_snapshot_data's output (snapshot_codec.h), compressed by the
+  // caller on its own thread; the backends that compress store it as it is, the others decode it.
+  // A loaded snapshot's data is always plain (this is false).
+  bool encoded = false;
 };
 
 class Storage {

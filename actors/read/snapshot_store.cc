@@ -12,7 +12,7 @@ Result<int64_t> save_view_snapshot(storage::Storage& storage, ViewSnapshot& snap
   static const auto log = component_log("snapshot");
   // The data may be megabytes: moved, not copied.
   storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
-                      std::move(*snapshot.mutable_data())};
+                      std::move(*snapshot.mutable_data()), snapshot.data_encoded()};
   if (auto ok = storage.save_snapshot(s); !ok.ok()) {
     log->warn("snapshot not saved view={} error=\"{}\"", s.view, ok.error().to_string());
     return ok.error();

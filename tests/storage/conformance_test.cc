@@ -17,6 +17,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "messages/event_keys.h"
 #include "storage/event_page_arena.h"
+#include "storage/snapshot_codec.h"
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
@@ -1049,6 +1050,29 @@ TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
   EXPECT_EQ((*log_->load_snapshot("job_runs", 2))->data, "v");
   ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 44, repetitive}).ok());
   EXPECT_TRUE((*log_->load_snapshot("job_runs", 2))->data == repetitive);
+}
+
+// A caller may compress the data itself (a view, on its own thread): every backend loads the
+// plain bytes back, whatever form encode_snapshot_data chose (compressed, kept as it is, or
+// wrapped because the data looks encoded).
+TEST_P(StorageConformanceTest, SnapshotsEncodedByTheCallerLoadPlain) {
+  std::string repetitive;
+  for (int i = 0; repetitive.size() < (1u << 20); ++i) {
+    repetitive += "\x0a\x1cpartition/data/2024-02-" + std::to_string(i % 29) + '\0';
+  }
+  const std::string looks_encoded = std::string("\0belz", 5) + "not really";
+  for (const std::string& data : {repetitive, std::string("v"), looks_encoded}) {
+    auto encoded = storage::encode_snapshot_data(data);
+    ASSERT_TRUE(encoded.ok()) << encoded.error().to_string();
+    storage::Snapshot snapshot{"build_summary", 2, 50, *encoded};
+    snapshot.encoded = true;
+    ASSERT_TRUE(log_->save_snapshot(snapshot).ok());
+    auto loaded = log_->load_snapshot("build_summary", 2);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    ASSERT_TRUE(loaded->has_value());
+    EXPECT_FALSE((*loaded)->encoded);
+    EXPECT_TRUE((*loaded)->data == data) << (*loaded)->data.size() << " bytes";
+  }
 }
 
 // ---- readers -----------------------------------------------------------------------------------
