@@ -341,7 +341,7 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       [=](snapshot_atom, ViewSnapshot& snapshot) -> caf::result<int64_t> {
         // The data may be megabytes: moved, not copied.
         storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
-                            std::move(*snapshot.mutable_data())};
+                            std::move(*snapshot.mutable_data()), snapshot.data_encoded()};
         // Between messages no transaction is open (a group commits within one flush), so the
         // snapshot is its own small transaction.
         if (auto ok = self->state.writer->storage().save_snapshot(s); !ok.ok()) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/snapshot_codec.h"
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
 
@@ -344,6 +345,33 @@ TEST_F(StorageActorTest, ShutdownAnswersEveryPendingAppend) {
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, 1 + acked);  // acknowledged means stored
   log_ = nullptr;
+}
+
+// A view compresses its snapshot before sending it (ViewSnapshot.data_encoded); when the storage
+// actor saves it (logs without a snapshot store of their own, memory:// among them) it loads
+// back as the plain bytes, for encoded and plain snapshots alike.
+TEST_F(StorageActorTest, SnapshotsSavedThroughItLoadAsTheirPlainBytes) {
+  start();
+  caf::scoped_actor self{*system_};
+  std::string state;
+  for (int i = 0; state.size() < 100000; ++i) state += "partition/data/" + std::to_string(i % 50);
+  auto encoded = storage::encode_snapshot_data(state);
+  ASSERT_TRUE(encoded.ok());
+  for (const bool compress : {true, false}) {
+    ViewSnapshot snap;
+    snap.set_view("job_runs");
+    snap.set_version(2);
+    snap.set_applied_idx(compress ? 7 : 8);
+    snap.set_data(compress ? *encoded : state);
+    snap.set_data_encoded(compress);
+    self->request(log_, kTimeout, snapshot_atom::value, std::move(snap))
+        .receive([&](int64_t idx) { EXPECT_EQ(idx, compress ? 7 : 8); },
+                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    auto loaded = reader_->load_snapshot("job_runs", 2);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    ASSERT_TRUE(loaded->has_value());
+    EXPECT_TRUE((*loaded)->data == state) << "compressed by the caller: " << compress;
+  }
 }
 
 }  // namespace
