@@ -250,15 +250,9 @@ void PartitionStatusFold::set_current(uint32_t slot, const Current& next, uint32
 }
 
 void PartitionStatusFold::push_claim(uint32_t slot, const Claim& claim) {
-  uint32_t node = free_claims_;
-  if (node == kNil) {
-    node = static_cast<uint32_t>(claims_.size());
-    claims_.emplace_back();
-  } else {
-    free_claims_ = claims_[node].next;
-  }
-  claims_[node] = claim;
-  claims_[node].next = refs_[slot].claims;
+  Claim linked = claim;
+  linked.next = refs_[slot].claims;
+  const uint32_t node = take_node(&claims_, &free_claims_, linked);
   refs_[slot].claims = node;
 }
 
@@ -268,8 +262,7 @@ void PartitionStatusFold::free_claim(uint32_t node) {
   runs_.release(c.run);
   c.text = TextArena::kNone;
   c.run = kNoRun;
-  c.next = free_claims_;
-  free_claims_ = node;
+  give_node(&claims_, &free_claims_, node);
 }
 
 void PartitionStatusFold::make_room(size_t bytes) {
@@ -322,14 +315,7 @@ uint32_t PartitionStatusFold::use(uint32_t* head, uint32_t shared, uint32_t slot
     ++links_[shared].uses;
     return shared;
   }
-  uint32_t node = free_links_;
-  if (node == kNil) {
-    node = static_cast<uint32_t>(links_.size());
-    links_.emplace_back();
-  } else {
-    free_links_ = links_[node].next;
-  }
-  links_[node] = Link{slot, kNil, *head, 1};
+  const uint32_t node = take_node(&links_, &free_links_, Link{slot, kNil, *head, 1});
   if (*head != kNil) links_[*head].prev = node;
   *head = node;
   return node;
@@ -344,8 +330,7 @@ void PartitionStatusFold::unuse(uint32_t* head, uint32_t node) {
     links_[l.prev].next = l.next;
   }
   if (l.next != kNil) links_[l.next].prev = l.prev;
-  links_[node].next = free_links_;
-  free_links_ = node;
+  give_node(&links_, &free_links_, node);
 }
 
 uint32_t* PartitionStatusFold::run_head(uint32_t run) {
@@ -366,10 +351,7 @@ void PartitionStatusFold::take_slots(uint32_t* head) {
 }
 
 void PartitionStatusFold::free_taken() {
-  for (uint32_t node : taken_links_) {
-    links_[node].next = free_links_;
-    free_links_ = node;
-  }
+  for (uint32_t node : taken_links_) give_node(&links_, &free_links_, node);
   taken_links_.clear();
 }
 

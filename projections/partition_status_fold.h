@@ -55,6 +55,7 @@
 #include "messages/error.h"
 #include "messages/types.h"
 #include "projections/counted_string_pool.h"
+#include "projections/free_nodes.h"
 #include "projections/string_pool.h"
 #include "projections/text_arena.h"
 
@@ -131,7 +132,7 @@ class PartitionStatusFold {
   Result<uint32_t> restore_entry(const snapshots::v1::PartitionStatusEntry& in);
 
  private:
-  static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();  // end of a chain
+  static constexpr uint32_t kNil = kNoNode;  // end of a chain, an empty free list
   static constexpr uint32_t kNoRun = CountedStringPool::kNone;            // no job run id
   // Ref::source when the status is not a live claim's.
   static constexpr uint32_t kNotLive = std::numeric_limits<uint32_t>::max() - 1;

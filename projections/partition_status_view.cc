@@ -106,15 +106,8 @@ uint32_t* PartitionStatusView::find_pair(uint32_t slot, uint32_t build) {
 }
 
 void PartitionStatusView::add_pair(uint32_t slot, uint32_t build) {
-  uint32_t node = free_pairs_;
-  if (node == kNil) {
-    node = static_cast<uint32_t>(pairs_.size());
-    pairs_.emplace_back();
-  } else {
-    free_pairs_ = pairs_[node].next;
-  }
-  pairs_[node] = Pair{build, refs_[slot].in_progress};
-  refs_[slot].in_progress = node;
+  refs_[slot].in_progress =
+      take_node(&pairs_, &free_pairs_, Pair{build, refs_[slot].in_progress});
 }
 
 void PartitionStatusView::set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status) {
@@ -128,8 +121,7 @@ void PartitionStatusView::set_pair_status(uint32_t build, uint32_t slot, Partiti
   }
   const uint32_t node = *at;
   *at = pairs_[node].next;
-  pairs_[node].next = free_pairs_;
-  free_pairs_ = node;
+  give_node(&pairs_, &free_pairs_, node);
 }
 
 // ---- queries -------------------------------------------------------------------------------

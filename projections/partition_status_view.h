@@ -73,7 +73,7 @@ class PartitionStatusView : public ViewPosition {
  private:
   static constexpr uint32_t kStale = std::numeric_limits<uint32_t>::max();
   static constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
-  static constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();
+  static constexpr uint32_t kNil = kNoNode;
 
   // What the view adds to the fold's slot of the same number.
   struct RefState {
