@@ -16,9 +16,11 @@
 // view and ~12 bytes of hash slots, and the characters sit in 64 KiB blocks that never move (so a
 // string_view into the pool stays valid until the pool is destroyed or moved-from).
 //
-// Strings are never removed: a view that stops naming one leaves it in the pool. Views intern
-// what the log names (ids, refs, labels, and messages), so the pool grows with the number of
-// distinct strings the log ever held, as the views themselves already did.
+// Strings are never removed: a view that stops naming one leaves it in the pool, which grows
+// with the number of distinct strings interned. Views intern what they keep for good (ids, refs,
+// labels); strings that are soon replaced (the messages of runs and partitions in flight) live in
+// structures that reclaim them (docs/query-tier.md, "How the views hold their state"). A message
+// replaced after its run or build has ended stays behind: such replacements are rare.
 //
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_STRING_POOL_H_
