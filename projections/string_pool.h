@@ -19,8 +19,9 @@
 // Strings are never removed: a view that stops naming one leaves it in the pool, which grows
 // with the number of distinct strings interned. Views intern what they keep for good (ids, refs,
 // labels); strings that are soon replaced (the messages of runs and partitions in flight) live in
-// structures that reclaim them (docs/query-tier.md, "How the views hold their state"). A message
-// replaced after its run or build has ended stays behind: such replacements are rare.
+// structures that reclaim them (docs/query-tier.md, "How the views hold their state"). What
+// stays behind: a build request's own messages (interned as they come, a few per build) and a
+// message replaced after its run has ended (rare).
 //
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_STRING_POOL_H_
