@@ -56,24 +56,6 @@ std::string_view BuildStrings::share(std::string_view s) {
   return e;
 }
 
-uint32_t BuildStrings::set_draft(uint32_t slot, std::string_view s) {
-  if (slot == StringPool::kNone) {
-    if (free_drafts_.empty()) {
-      slot = static_cast<uint32_t>(drafts_.size());
-      drafts_.emplace_back();
-    } else {
-      slot = free_drafts_.back();
-      free_drafts_.pop_back();
-    }
-  }
-  drafts_[slot].assign(s.data(), s.size());
-  return slot;
-}
-
-void BuildStrings::free_draft(uint32_t slot) {
-  if (slot != StringPool::kNone) free_drafts_.push_back(slot);
-}
-
 BuildStrings::Id BuildStrings::intern(std::string_view s) {
   if (cache_.empty()) cache_.resize(size_t{1} << kCacheBits);
   Entry& e = cache_[cache_slot(s, kCacheBits)];

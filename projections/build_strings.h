@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/draft_slots.h"
 #include "projections/string_pool.h"
 
 namespace bel::projections {
@@ -54,11 +55,11 @@ class BuildStrings {
   std::string_view share(std::string_view s);
 
   // The draft slot now holding `s`: `slot` itself unless kNone, else a free or new one.
-  uint32_t set_draft(uint32_t slot, std::string_view s);
+  uint32_t set_draft(uint32_t slot, std::string_view s) { return drafts_.set(slot, s); }
   // REQUIRES: `slot` is held (set_draft() returned it, not freed since).
-  std::string_view draft(uint32_t slot) const { return drafts_[slot]; }
+  std::string_view draft(uint32_t slot) const { return drafts_.get(slot); }
   // Frees `slot` for reuse; nothing for kNone.
-  void free_draft(uint32_t slot);
+  void free_draft(uint32_t slot) { drafts_.free(slot); }
 
  private:
   struct Entry {
@@ -75,8 +76,7 @@ class BuildStrings {
   std::vector<std::unique_ptr<char[]>> kept_;  // keep()'s blocks
   size_t kept_used_ = kBlockBytes;             // bytes used in kept_.back(); full when none
   size_t kept_count_ = 0;
-  std::vector<std::string> drafts_;  // by slot; a freed one keeps its capacity
-  std::vector<uint32_t> free_drafts_;
+  DraftSlots drafts_;
 };
 
 }  // namespace bel::projections

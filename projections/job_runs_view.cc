@@ -174,27 +174,17 @@ void JobRunsView::place_message(Run& run, std::string_view text) {
   const bool open = !is_terminal_job_status(static_cast<JobStatus>(run.status));
   if (text.empty()) {
     if (open || !(run.flags & kMessageInSlot)) return;
-    text = open_messages_[run.message];  // an ended run's message moves to the pool
+    text = open_messages_.get(run.message);  // an ended run's message moves to the pool
   }
   if (open) {
-    if (!(run.flags & kMessageInSlot)) {
-      if (free_slots_.empty()) {
-        free_slots_.push_back(static_cast<uint32_t>(open_messages_.size()));
-        open_messages_.emplace_back();
-      }
-      run.message = free_slots_.back();
-      free_slots_.pop_back();
-      run.flags |= kMessageInSlot;
-    }
-    open_messages_[run.message].assign(text.data(), text.size());
+    run.message = open_messages_.set(run.flags & kMessageInSlot ? run.message : DraftSlots::kNone,
+                                     text);
+    run.flags |= kMessageInSlot;
     return;
   }
   const Id id = intern_message(text);  // before the slot `text` may be in is given back
   if (run.flags & kMessageInSlot) {
-    // A freed slot keeps its room for the next open run, unless it held a long message.
-    std::string& slot = open_messages_[run.message];
-    if (slot.capacity() > 256) std::string().swap(slot);
-    free_slots_.push_back(run.message);
+    open_messages_.free(run.message);
     run.flags &= ~kMessageInSlot;
   }
   run.message = id;
@@ -202,7 +192,7 @@ void JobRunsView::place_message(Run& run, std::string_view text) {
 
 std::string_view JobRunsView::message_of(const Run& run) const {
   if (run.message == kNone) return {};
-  if (run.flags & kMessageInSlot) return open_messages_[run.message];
+  if (run.flags & kMessageInSlot) return open_messages_.get(run.message);
   return messages_.str(run.message);
 }
 

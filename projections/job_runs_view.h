@@ -52,6 +52,7 @@
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/draft_slots.h"
 #include "projections/string_pool.h"
 #include "projections/views.h"
 
@@ -165,8 +166,7 @@ class JobRunsView : public ViewPosition {
   // The messages of open runs, one slot per run, reused: an open run's message is mostly
   // replaced before it ends ("queued", "started on ..."), so interning it would leave the pool
   // a string no run names.
-  std::vector<std::string> open_messages_;
-  std::vector<uint32_t> free_slots_;
+  DraftSlots open_messages_;
   // How many strings ids_ and messages_ have room for: grown by a quarter at a time through
   // reserve(), not doubled by the pools' own vectors (a doubled table of 300k strings leaves
   // ~5 MB unused).
