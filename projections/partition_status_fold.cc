@@ -21,9 +21,9 @@ PartitionStatusResponse to_partition_status_response(std::string_view ref,
   fill_status(&out, entry.status);
   out.set_last_updated(entry.last_updated);
   out.set_last_idx(entry.last_idx);
-  out.set_build_request_id(entry.build_request_id);
-  out.set_job_run_id(entry.job_run_id);
-  out.set_message(entry.message);
+  out.set_build_request_id(entry.build_request_id.data(), entry.build_request_id.size());
+  out.set_job_run_id(entry.job_run_id.data(), entry.job_run_id.size());
+  out.set_message(entry.message.data(), entry.message.size());
   return out;
 }
 

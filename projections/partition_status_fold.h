@@ -65,14 +65,15 @@ class PartitionStatusEntry;
 
 namespace bel::projections {
 
-// The event that set a partition's status; status UNKNOWN when none did.
+// The event that set a partition's status; status UNKNOWN when none did. Its strings are views
+// into the fold that holds them, valid until that fold next changes.
 struct PartitionStatusEntry {
   PartitionStatus status = v1::PARTITION_UNKNOWN;
   int64_t last_updated = 0;  // the event's timestamp
   int64_t last_idx = 0;      // the event's idx
-  std::string build_request_id;
-  std::string job_run_id;  // empty for an invalidation
-  std::string message;     // PartitionEvent.message, the invalidation reason, or the rule's
+  std::string_view build_request_id;
+  std::string_view job_run_id;  // empty for an invalidation
+  std::string_view message;     // PartitionEvent.message, the invalidation reason, or the rule's
 };
 
 // The response for `ref` with status `entry`. An entry with status UNKNOWN gives only
@@ -116,7 +117,7 @@ class PartitionStatusFold {
   std::string_view ref(uint32_t slot) const { return ref_ids_.str(slot); }
   PartitionStatus status(uint32_t slot) const { return refs_[slot].status; }
   int64_t last_idx(uint32_t slot) const { return refs_[slot].last_idx; }
-  // Slot's status entry, its strings copied.
+  // Slot's status entry, its strings viewed in place (copied only into an answer).
   PartitionStatusEntry entry(uint32_t slot) const;
   // to_partition_status_response(ref(slot), entry(slot), as_of_idx).
   PartitionStatusResponse response(uint32_t slot, int64_t as_of_idx) const;
