@@ -11,6 +11,7 @@
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "actors/read/query_actor.h"
+#include "actors/write/log_writer.h"
 #include "projections/queries.h"
 
 namespace bel::actors {
@@ -29,9 +30,12 @@ constexpr auto kReopenTimeout = std::chrono::seconds(3600);
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 // Opens the log again and spawns its new storage actor, on its own thread.
 using StorageOpener = caf::typed_actor<caf::replies_to<reopen_atom>::with<StorageActor>>;
-// An append admitted to the storage actor is answered after its COMMIT; a storage actor that
-// fails answers with its error (R9). This only bounds a storage actor that hangs.
-constexpr auto kAppendTimeout = std::chrono::seconds(300);
+// An append admitted to the storage actor is asked for with no timeout of the supervisor's own:
+// the storage actor answers it after its COMMIT or with its error, a storage actor that fails
+// answers what it holds (R9), and one that stops is met by fail_in_flight. A timeout would only
+// bound a storage actor that hangs, which the producer's own timeout bounds already, and CAF
+// 0.17 registers every request timeout with its clock thread (a mutex, a wake-up and a
+// cancellation per append: a tenth of P1's CPU, docs/performance.md).
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
   static const auto logger = component_log("supervisor");
@@ -66,6 +70,7 @@ struct SupervisorState {
   bool reopening = false;
   size_t peak_pending_bytes = 0;
   int64_t overloaded = 0;
+  int64_t rejected = 0;  // appends refused at admission by their events' structure
   // Latency of the appends acknowledged and errors by code of every append answered (/metrics).
   AppendMetrics append_metrics;
   // Each admitted append not answered yet: its load and how to answer it with an error, should
@@ -337,6 +342,15 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
 
 // Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
 // events and bytes, refused at once), and answers it with the storage actor's answer.
+Status check_events(BuildEvent& event) { return LogWriter::check_event(event, 0); }
+
+Status check_events(std::vector<BuildEvent>& batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    BEL_RETURN_IF_ERROR(LogWriter::check_event(batch[i], i));
+  }
+  return ok_status();
+}
+
 template <class Answer, class Payload>
 caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
                                  const PendingLoad& load) {
@@ -354,6 +368,15 @@ caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
     ++st.overloaded;
     return refuse(ok.error());
   }
+  // The checks that need no state run here, on whichever thread runs this actor, rather than on
+  // the storage actor's one thread that every append waits for (docs/performance.md): the same
+  // checks, in the same order, with the same errors as if the storage actor made them.
+  if (auto ok = check_events(payload); !ok.ok()) {
+    ++st.rejected;
+    supervisor_log()->info("rejected append code={} error=\"{}\"", to_string(ok.error().code),
+                           ok.error().message);
+    return refuse(ok.error());
+  }
   st.pending.events += load.events;
   st.pending.bytes += load.bytes;
   st.peak_pending_bytes = std::max(st.peak_pending_bytes, st.pending.bytes);
@@ -362,7 +385,8 @@ caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
   const auto admitted = self->clock().now();
   st.in_flight.emplace(
       flight, SupervisorState::InFlight{load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
-  self->request(st.storage, kAppendTimeout, append_atom::value, std::move(payload))
+  self->request(st.storage, caf::infinite, append_atom::value, checked_atom::value,
+                std::move(payload))
       .then(
           [self, rp, flight, admitted](Answer& answer) mutable {
             if (!settle(self, flight)) return;
@@ -542,9 +566,10 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
         self->request(self->state.storage, kStatusTimeout, stats_atom::value)
             .then(
                 [self, rp](StorageStats& s) mutable {
-                  // Appends refused at admission count as overloaded too.
+                  // Appends refused at admission count as overloaded or rejected too.
                   const auto& st = self->state;
                   s.set_overloaded(s.overloaded() + st.overloaded);
+                  s.set_rejected(s.rejected() + st.rejected);
                   s.set_pending_bytes(static_cast<int64_t>(st.pending.bytes));
                   s.set_peak_pending_bytes(static_cast<int64_t>(st.peak_pending_bytes));
                   st.append_metrics.copy_to(&s);

@@ -25,9 +25,13 @@ using actors::append_atom;
 using actors::stats_atom;
 using actors::tick_atom;
 
-// Far beyond any append's wait (1000 queued appends commit within milliseconds); it only turns a
-// hung coordinator into an error instead of a hung bench.
-constexpr std::chrono::seconds kAppendTimeout{120};
+// How long the bench waits for the next answer when none comes: far beyond any append's wait
+// (1000 queued appends commit within milliseconds); it only turns a hung coordinator into an
+// error instead of a hung bench. The client's requests carry no timeout of their own: with 1000
+// in flight, CAF 0.17's per-request timeouts (a clock registration, wake-up and cancellation
+// each) would time CAF's clock thread, not bel. One deadline for the whole run is what a
+// producer with many appends in flight needs (actors/bel_api.h).
+constexpr std::chrono::seconds kStallTimeout{120};
 constexpr std::chrono::seconds kCallTimeout{30};
 
 struct ClientResult {
@@ -81,7 +85,7 @@ void send_next(ClientPointer self) {
   BuildEvent& event = (*st.events)[st.next++];
   st.requests.sent();
   const auto sent = Clock::now();
-  self->request(st.target, kAppendTimeout, append_atom::value, std::move(event))
+  self->request(st.target, caf::infinite, append_atom::value, std::move(event))
       .then([=](const AppendAck&) { on_answer(self, nullptr, sent); },
             [=](const caf::error& e) { on_answer(self, &e, sent); });
 }
@@ -176,8 +180,20 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   const double cpu_start = process_cpu_seconds();
   system.spawn(append_client, target, &to_send, window, shared);
   const auto total = static_cast<int64_t>(events.size());
+  int64_t last_answered = -1;
+  auto last_answer = Clock::now();
+  bool stopped = false;
   while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    if (progress) progress(shared->answered.load(std::memory_order_relaxed), total);
+    const int64_t answered = shared->answered.load(std::memory_order_relaxed);
+    if (progress) progress(answered, total);
+    if (answered != last_answered) {
+      last_answered = answered;
+      last_answer = Clock::now();
+    } else if (!stopped && Clock::now() - last_answer > kStallTimeout) {
+      // Stopping answers every append still held with an error (R9), which ends the client.
+      stop();
+      stopped = true;
+    }
   }
   const ClientResult run = finished.get();
   const double cpu_seconds = process_cpu_seconds() - cpu_start;

@@ -9,6 +9,7 @@
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "storage/checks.h"
+#include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
@@ -31,6 +32,7 @@ SqliteStorage::SqliteStorage(std::string uri, std::string path, StorageOptions o
     : StorageBackend(std::move(uri), std::move(options)), path_(std::move(path)), db_(db) {}
 
 SqliteStorage::~SqliteStorage() {
+  checkpointer_.reset();  // its connection closes first, so this one is the last and tidies up
   // close_v2 waits for the member statements, finalized after this body, before closing.
   sqlite3_close_v2(db_);
 }
@@ -100,6 +102,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
       db, uri,
       options.durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
       "setting durability"));
+  storage->checkpointer_ = WalCheckpointer::attach(db, path, options.sqlite_vfs);
   return storage;
 }
 

@@ -36,6 +36,7 @@ struct sqlite3;
 
 namespace bel::storage {
 
+class WalCheckpointer;
 class WriterLock;
 
 class SqliteStorage final : public StorageBackend {
@@ -132,6 +133,9 @@ class SqliteStorage final : public StorageBackend {
   std::unique_ptr<WriterLock> lock_;
   std::string path_;
   sqlite3* db_;
+  // Writer: copies the WAL into the file on a thread of its own (sqlite_checkpointer.h); null
+  // when it could not start, and SQLite then checkpoints inside the commits.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   int64_t committed_idx_ = 0;  // writer: the last committed idx, kept by initialize/append_batch
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
   KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes

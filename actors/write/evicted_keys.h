@@ -8,8 +8,8 @@
 //   keys.add("b", "br-1");
 //   keys.may_contain("b", "br-1");  // true
 //
-// The filter grows by layers of doubling capacity (about 1.75 bytes per key), so it never needs
-// the keys again. Hashes are stable across builds and machines: the filter is stored in the
+// The filter grows by layers of doubling capacity (3 bytes per key; layers restored from format
+// 1 keep their 1.75), so it never needs the keys again. Hashes are stable across builds and machines: the filter is stored in the
 // write-side checkpoint. Pure code; not thread-safe.
 #ifndef BEL_ACTORS_WRITE_EVICTED_KEYS_H_
 #define BEL_ACTORS_WRITE_EVICTED_KEYS_H_
@@ -32,15 +32,18 @@ class EvictedKeys {
   size_t keys() const;
   size_t bytes() const;  // memory held by the bits
 
-  // Appends the filter to `out`; decode reads it back from `in` (advancing it), false when `in`
-  // does not hold a well-formed filter.
+  // Appends the filter to `out` in format kFormat; decode reads a filter of format `format` (1
+  // or kFormat) back from `in` (advancing it), false when `in` does not hold a well-formed one.
+  // Format 2 records each layer's bits per key; format 1 layers all had 14.
+  static constexpr int kFormat = 2;
   void encode(std::string& out) const;
-  bool decode(std::string_view& in);
+  bool decode(std::string_view& in, int format);
 
  private:
   struct Layer {
     uint64_t capacity = 0;
     uint64_t count = 0;
+    uint64_t bits_per_key = 0;
     std::vector<uint64_t> bits;
   };
   std::vector<Layer> layers_;

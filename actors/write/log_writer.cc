@@ -3,6 +3,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <optional>
 
@@ -189,13 +190,16 @@ Result<LogWriter::Ticket> LogWriter::stage(std::vector<BuildEvent> batch,
 
 std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group(std::vector<BuildEvent>& events,
                                                               const std::vector<size_t>& sizes,
-                                                              std::vector<std::string>* warnings) {
-  return stage_group_as(events, sizes, {}, warnings);
+                                                              std::vector<std::string>* warnings,
+                                                              const std::vector<char>* checked) {
+  return stage_group_as(events, sizes, {}, warnings, checked);
 }
 
 std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
     std::vector<BuildEvent>& events, const std::vector<size_t>& sizes,
-    const std::vector<Ticket>& ids, std::vector<std::string>* warnings) {
+    const std::vector<Ticket>& ids, std::vector<std::string>* warnings,
+    const std::vector<char>* checked) {
+  assert(checked == nullptr || checked->size() == sizes.size());
   // With other writers each batch is kept as given, to be judged again after following them.
   const bool keep = storage_->has_other_writers();
   const std::vector<BuildEvent> given = keep ? events : std::vector<BuildEvent>{};
@@ -218,7 +222,8 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
       rejected[k] = Error{ErrorCode::invalid_argument, "append: the batch has no events"};
       continue;
     }
-    if (auto ok = normalize(events, begin, begin + sizes[k]); !ok.ok()) {
+    const bool was_checked = checked != nullptr && (*checked)[k] != 0;
+    if (auto ok = normalize(events, begin, begin + sizes[k], was_checked); !ok.ok()) {
       rejected[k] = ok.error();
       continue;
     }
@@ -260,18 +265,25 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
   return out;
 }
 
-Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_t end) {
+Status LogWriter::check_event(BuildEvent& event, size_t index_in_batch) {
+  fill_status_names(event);
+  if (auto ok = write::check_structure(event); !ok.ok()) {
+    return ok.error().with_context(position(index_in_batch));
+  }
+  return ok_status();
+}
+
+Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_t end,
+                            bool checked) {
   const int64_t now = options_.now();
   for (size_t i = begin; i < end; ++i) {
     BuildEvent& event = events[i];
+    // Before the check: it rejects a negative timestamp, and 0 means "the log's now".
     if (event.timestamp() == 0) {
       timestamp_unset_[i] = 1;
       event.set_timestamp(now);
     }
-    fill_status_names(event);
-    if (auto ok = write::check_structure(event); !ok.ok()) {
-      return ok.error().with_context(position(i - begin));
-    }
+    if (!checked) BEL_RETURN_IF_ERROR(check_event(event, i - begin));
   }
   return ok_status();
 }

@@ -93,10 +93,19 @@ class LogWriter {
   // event_id of the group up in the log in one query. `events` holds the batches back to back,
   // batch k being the next sizes[k] events (each size >= 1, else that batch is invalid_argument);
   // the events are moved from. Returns the ticket or the error of each batch, in order.
+  // `checked`, when not null, has a flag per batch: set for a batch whose every event passed
+  // check_event already (the coordinator's supervisor checks appends on its own threads, so the
+  // appending thread does not); such a batch only gets its timestamps here.
   // REQUIRES: the sizes add up to events.size()
   std::vector<Result<Ticket>> stage_group(std::vector<BuildEvent>& events,
                                           const std::vector<size_t>& sizes,
-                                          std::vector<std::string>* warnings = nullptr);
+                                          std::vector<std::string>* warnings = nullptr,
+                                          const std::vector<char>* checked = nullptr);
+
+  // What stage_group checks of each event on its own, before any lookup: fills its status names
+  // and checks its structure (write::check_structure), the error prefixed with "append #N"
+  // (N = index_in_batch + 1). Pure: callable on any thread.
+  static Status check_event(BuildEvent& event, size_t index_in_batch);
 
   // Commits every staged event in one transaction and answers every staged ticket. On failure
   // every ticket gets the error, the transition state returns to the last commit, and nothing
@@ -150,15 +159,16 @@ class LogWriter {
   Status rebuild_rules();
   // The committed events of the group's event_ids, by id (one lookup).
   using InLog = std::unordered_map<std::string, storage::StoredEvent>;
-  // Normalizes events[begin, end) (timestamp, status names) and checks each one's structure;
-  // marks in timestamp_unset_ the events whose timestamp the log assigned.
-  Status normalize(std::vector<BuildEvent>& events, size_t begin, size_t end);
+  // Normalizes events[begin, end) (timestamp; unless `checked`, check_event); marks in
+  // timestamp_unset_ the events whose timestamp the log assigned.
+  Status normalize(std::vector<BuildEvent>& events, size_t begin, size_t end, bool checked);
   // stage_group, giving the batches the tickets `ids` when not empty (follow() judging staged
   // batches again) instead of new ones.
   std::vector<Result<Ticket>> stage_group_as(std::vector<BuildEvent>& events,
                                              const std::vector<size_t>& sizes,
                                              const std::vector<Ticket>& ids,
-                                             std::vector<std::string>* warnings);
+                                             std::vector<std::string>* warnings,
+                                             const std::vector<char>* checked = nullptr);
   // Stages the normalized batch events[begin, end) as stage() does, against `in_log`, as ticket
   // `id` (0: a new one).
   Result<Ticket> stage_checked(std::vector<BuildEvent>& events, size_t begin, size_t end,

@@ -35,6 +35,7 @@ struct StorageState {
   // back, each append's event count, and who waits for each.
   std::vector<BuildEvent> pending_events;
   std::vector<size_t> pending_sizes;
+  std::vector<char> pending_checked;  // per append: its events passed check_event already
   std::vector<Waiter> pending_waiters;
   // Staged and not yet committed, in staging order (as LogWriter::commit answers them).
   std::vector<std::pair<LogWriter::Ticket, Waiter>> staged_waiters;
@@ -74,7 +75,8 @@ void stage_pending(StoragePointer self) {
   const bool shared = st.writer->storage().has_other_writers();
   const std::vector<BuildEvent> given = shared ? st.pending_events : std::vector<BuildEvent>{};
   std::vector<std::string> warnings;
-  auto tickets = st.writer->stage_group(st.pending_events, st.pending_sizes, &warnings);
+  auto tickets =
+      st.writer->stage_group(st.pending_events, st.pending_sizes, &warnings, &st.pending_checked);
   std::vector<BuildEvent> again;
   std::vector<size_t> again_sizes;
   std::vector<Waiter> again_waiters;
@@ -97,6 +99,7 @@ void stage_pending(StoragePointer self) {
   }
   st.pending_events.clear();
   st.pending_sizes.clear();
+  st.pending_checked.clear();
   st.pending_waiters.clear();
   if (!again_sizes.empty()) {
     follow(self);
@@ -250,7 +253,7 @@ Status check_pending_limit(StoragePointer self, size_t incoming) {
 // group is staged and committed by the flush that lands behind every append already queued (one
 // lookup and one commit serve them all), or at once when it reaches max_group_events.
 template <class Answer>
-caf::result<Answer> collect(StoragePointer self, size_t n) {
+caf::result<Answer> collect(StoragePointer self, size_t n, bool checked) {
   auto& st = self->state;
   Waiter w;
   auto rp = self->make_response_promise<Answer>();
@@ -262,6 +265,7 @@ caf::result<Answer> collect(StoragePointer self, size_t n) {
     w.many = rp;
   }
   st.pending_sizes.push_back(n);
+  st.pending_checked.push_back(checked ? 1 : 0);
   st.pending_waiters.push_back(std::move(w));
   if (st.pending_events.size() >= st.config.max_group_events) {
     commit_staged(self);
@@ -270,6 +274,24 @@ caf::result<Answer> collect(StoragePointer self, size_t n) {
     self->send(self, flush_atom::value);
   }
   return rp;
+}
+
+// An append of one event, or of an atomic batch, joins the group being collected.
+caf::result<AppendAck> take_one(StoragePointer self, BuildEvent& event, bool checked) {
+  if (auto ok = check_pending_limit(self, 1); !ok.ok()) return to_caf_error(ok.error());
+  self->state.pending_events.push_back(std::move(event));
+  return collect<AppendAck>(self, 1, checked);
+}
+
+caf::result<AppendAcks> take_batch(StoragePointer self, std::vector<BuildEvent>& batch,
+                                   bool checked) {
+  if (auto ok = check_pending_limit(self, batch.size()); !ok.ok()) {
+    return to_caf_error(ok.error());
+  }
+  auto& pending = self->state.pending_events;
+  pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
+                 std::make_move_iterator(batch.end()));
+  return collect<AppendAcks>(self, batch.size(), checked);
 }
 
 StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<LogWriter>* writer,
@@ -301,18 +323,16 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        if (auto ok = check_pending_limit(self, 1); !ok.ok()) return to_caf_error(ok.error());
-        self->state.pending_events.push_back(std::move(event));
-        return collect<AppendAck>(self, 1);
+        return take_one(self, event, /*checked=*/false);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        if (auto ok = check_pending_limit(self, batch.size()); !ok.ok()) {
-          return to_caf_error(ok.error());
-        }
-        auto& pending = self->state.pending_events;
-        pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
-                       std::make_move_iterator(batch.end()));
-        return collect<AppendAcks>(self, batch.size());
+        return take_batch(self, batch, /*checked=*/false);
+      },
+      [=](append_atom, checked_atom, BuildEvent& event) -> caf::result<AppendAck> {
+        return take_one(self, event, /*checked=*/true);
+      },
+      [=](append_atom, checked_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
+        return take_batch(self, batch, /*checked=*/true);
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);

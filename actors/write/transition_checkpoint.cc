@@ -26,7 +26,7 @@ uint64_t get_u64(std::string_view in) {
 }  // namespace
 
 std::string TransitionCheckpoint::encode(const TransitionState& state) {
-  return encode_as_version(state, kVersion);
+  return encode_as_version(state, kFormat);
 }
 
 std::string TransitionCheckpoint::encode_as_version(const TransitionState& state, int version) {
@@ -65,9 +65,9 @@ Status TransitionCheckpoint::decode(std::string_view data, TransitionState& stat
   data.remove_prefix(kMagic.size());
   uint64_t version = 0;
   if (!get_varint(data, version)) return corrupt("has no format version");
-  if (version != kVersion) {
+  if (version < kFirstFormat || version > kFormat) {
     return corrupt("has format version " + std::to_string(version) + ", this bel reads " +
-                   std::to_string(kVersion));
+                   std::to_string(kFirstFormat) + " to " + std::to_string(kFormat));
   }
   if (data.size() < 8) return corrupt("has no checksum");
   if (get_u64(data) != stable_hash(data.substr(8))) return corrupt("fails its checksum");
@@ -109,7 +109,8 @@ Status TransitionCheckpoint::decode(std::string_view data, TransitionState& stat
     p.delegated_partition_event_seen = (flags & 2) != 0;
     fresh.partitions_.emplace(id, p);
   }
-  if (!fresh.evicted_.decode(data)) return corrupt("has a malformed evicted-keys filter");
+  // Format 1 differs only in its filter (EvictedKeys' format 1).
+  if (!fresh.evicted_.decode(data, version == 1 ? 1 : EvictedKeys::kFormat)) return corrupt("has a malformed evicted-keys filter");
   if (!data.empty()) return corrupt("has bytes after its end");
 
   state.build_requests_ = std::move(fresh.build_requests_);

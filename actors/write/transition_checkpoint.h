@@ -24,12 +24,18 @@ namespace bel::write {
 class TransitionCheckpoint {
  public:
   static constexpr const char* kName = "write.transitions";  // reserved snapshot view name
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 1;  // the snapshot's version: unchanged by format 2
+  // The format versions decode reads; encode writes kFormat. Format 2 changed the evicted-keys
+  // filter only (EvictedKeys::kFormat), so a format-1 checkpoint still spares a full replay,
+  // while an older bel refuses a format-2 one and replays (docs/storage-and-write-path.md).
+  static constexpr int kFirstFormat = 1;
+  static constexpr int kFormat = 2;
 
   static std::string encode(const TransitionState& state);
   // Replaces `state`'s entries and filter with those of `data`; keeps its mode and source.
   static Status decode(std::string_view data, TransitionState& state);
-  // encode with another format version in its header (for tests of the fallback).
+  // encode with another format version in its header, the body as kFormat (tests of the
+  // fallback).
   static std::string encode_as_version(const TransitionState& state, int version);
 };
 

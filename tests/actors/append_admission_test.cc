@@ -1,0 +1,114 @@
+// The supervisor checks each append's structure on its own thread (admit_append) and the storage
+// actor then skips those checks (LogWriter::check_event, `checked_atom`). Whichever way it goes,
+// a malformed append is refused with the same error as when the storage actor checks it itself,
+// nothing of it is stored, and the coordinator counts it as rejected.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
+#include "actors/write/log_writer.h"
+#include "actors/write/storage_actor.h"
+#include "storage/storage_factory.h"
+#include "tests/support/events.h"
+#include "tests/support/run_command.h"
+
+namespace bel::actors {
+namespace {
+
+using namespace bel::testing;  // NOLINT: test helpers
+using namespace bel::v1;       // NOLINT: enum values
+
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+// Appends that the structure checks refuse, one or several events, the bad one anywhere.
+std::vector<std::vector<BuildEvent>> malformed_appends() {
+  std::vector<std::vector<BuildEvent>> out;
+  out.push_back({job_event("", "jr-1", "//a", JOB_RUNNING)});  // no build_request_id
+  out.push_back({request_event("br-1", BUILD_REQUEST_RECEIVED),
+                 partition_event("br-1", "", PARTITION_REQUESTED)});  // #2: empty partition ref
+  out.push_back({request_event(std::string("br\x01x"), BUILD_REQUEST_RECEIVED)});
+  BuildEvent with_idx = request_event("br-2", BUILD_REQUEST_RECEIVED);
+  with_idx.set_idx(7);
+  out.push_back({request_event("br-3", BUILD_REQUEST_RECEIVED), with_idx});
+  BuildEvent misnamed = request_event("br-4", BUILD_REQUEST_RECEIVED);
+  misnamed.mutable_build_request_event()->set_status_name("BUILD_REQUEST_COMPLETED");
+  out.push_back({misnamed});
+  BuildEvent out_of_range = job_event("br-5", "jr-5", "//e", JOB_RUNNING);
+  out_of_range.mutable_job_event()->set_status_code(static_cast<JobStatus>(999));
+  out.push_back({request_event("br-5", BUILD_REQUEST_RECEIVED), out_of_range});
+  return out;
+}
+
+class AppendAdmissionTest : public ::testing::Test {
+ protected:
+  AppendAdmissionTest() {
+    configure_actor_system(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+  }
+  ~AppendAdmissionTest() override { system_->await_all_actors_done(); }
+
+  // The error `target` answers `batch` with, sent as a batch or, for one event, as one event.
+  template <class Handle>
+  Error refusal(const Handle& target, const std::vector<BuildEvent>& batch) {
+    caf::scoped_actor self{*system_};
+    Error out{ErrorCode::internal, "accepted"};
+    auto failed = [&](const caf::error& e) { out = from_caf_error(e); };
+    if (batch.size() == 1) {
+      self->request(target, kTimeout, append_atom::value, batch.front())
+          .receive([](const AppendAck&) {}, failed);
+    } else {
+      self->request(target, kTimeout, append_atom::value, batch)
+          .receive([](const AppendAcks&) {}, failed);
+    }
+    return out;
+  }
+
+  template <class Handle>
+  StorageStats stats(const Handle& target) {
+    caf::scoped_actor self{*system_};
+    StorageStats out;
+    self->request(target, kTimeout, stats_atom::value)
+        .receive([&](const StorageStats& s) { out = s; },
+                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    return out;
+  }
+
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  TempDir tmp_;
+};
+
+TEST_F(AppendAdmissionTest, TheSupervisorRefusesWhatTheStorageActorWouldWithTheSameError) {
+  auto api = start_coordinator(*system_, "sqlite://" + tmp_.path() + "/coordinator.db", {});
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  auto log = storage::open_storage("sqlite://" + tmp_.path() + "/direct.db", {});
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  auto writer = LogWriter::open(std::move(*log), {});
+  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  StorageActor direct = spawn_storage_actor(*system_, std::move(*writer));
+
+  const auto appends = malformed_appends();
+  for (const auto& batch : appends) {
+    const Error through_supervisor = refusal(*api, batch);
+    const Error from_storage_actor = refusal(direct, batch);
+    EXPECT_EQ(from_storage_actor.code, ErrorCode::invalid_event) << from_storage_actor.message;
+    EXPECT_EQ(through_supervisor.code, from_storage_actor.code);
+    EXPECT_EQ(through_supervisor.message, from_storage_actor.message);
+  }
+  const StorageStats coordinator = stats(*api);
+  EXPECT_EQ(coordinator.last_idx(), 0);
+  EXPECT_EQ(coordinator.rejected(), static_cast<int64_t>(appends.size()));
+  EXPECT_EQ(stats(direct).last_idx(), 0);
+
+  // A well-formed append after them goes through, checked once, with its status name filled.
+  ASSERT_EQ(refusal(*api, {request_event("br-ok", BUILD_REQUEST_RECEIVED)}).message, "accepted");
+  EXPECT_EQ(stats(*api).last_idx(), 1);
+  caf::anon_send_exit(direct, caf::exit_reason::user_shutdown);
+  stop_coordinator(*api);
+}
+
+}  // namespace
+}  // namespace bel::actors
