@@ -340,8 +340,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
   }
 }
 
-// Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
-// events and bytes, refused at once), and answers it with the storage actor's answer.
+// The checks of an append's events that need no state (LogWriter::check_event), in order.
 Status check_events(BuildEvent& event) { return LogWriter::check_event(event, 0); }
 
 Status check_events(std::vector<BuildEvent>& batch) {
@@ -351,6 +350,9 @@ Status check_events(std::vector<BuildEvent>& batch) {
   return ok_status();
 }
 
+// Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
+// events and bytes, refused at once) and its events pass check_events, and answers it with the
+// storage actor's answer.
 template <class Answer, class Payload>
 caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
                                  const PendingLoad& load) {

@@ -9,8 +9,8 @@
 //   keys.may_contain("b", "br-1");  // true
 //
 // The filter grows by layers of doubling capacity (3 bytes per key; layers restored from format
-// 1 keep their 1.75), so it never needs the keys again. Hashes are stable across builds and machines: the filter is stored in the
-// write-side checkpoint. Pure code; not thread-safe.
+// 1 keep their 1.75), so it never needs the keys again. Hashes are stable across builds and
+// machines: the filter is stored in the write-side checkpoint. Pure code; not thread-safe.
 #ifndef BEL_ACTORS_WRITE_EVICTED_KEYS_H_
 #define BEL_ACTORS_WRITE_EVICTED_KEYS_H_
 
