@@ -66,14 +66,16 @@ void WalCheckpointer::run() {
   for (;;) {
     wake_.wait(lock, [this] { return requested_ || stop_; });
     if (stop_) return;
+    // Cleared as the run begins: a commit during it asks again, so the frames it wrote are
+    // copied by the next run rather than left for whichever commit comes after.
+    requested_ = false;
+    running_ = true;
     lock.unlock();
     int frames = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
     lock.lock();
-    // Cleared after the run: commits during it found a request pending and asked for nothing.
-    // The next commit past kWalPages asks again.
-    requested_ = false;
+    running_ = false;
     if (rc == SQLITE_OK && frames >= 0) {
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
     } else if (rc != SQLITE_BUSY) {  // also a connection that sees no WAL (frames -1)
@@ -83,9 +85,9 @@ void WalCheckpointer::run() {
   }
 }
 
-bool WalCheckpointer::wait_for_checkpoints(uint64_t n, std::chrono::milliseconds limit) {
+bool WalCheckpointer::wait_until_idle(std::chrono::milliseconds limit) {
   std::unique_lock<std::mutex> lock(mutex_);
-  return done_.wait_for(lock, limit, [this, n] { return checkpoints() >= n; });
+  return done_.wait_for(lock, limit, [this] { return !requested_ && !running_; });
 }
 
 }  // namespace bel::storage

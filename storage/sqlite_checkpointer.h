@@ -14,7 +14,8 @@
 // readers kept the WAL from restarting), the hook checkpoints on the writer's own connection,
 // as SQLite would have, so the WAL stays bounded whatever happens on the thread. A failed
 // background checkpoint loses nothing (the WAL keeps the pages until they are copied): it is
-// counted in failures() and the next commit past kWalPages asks again.
+// counted in failures() and the next commit past kWalPages asks again. A commit made while a
+// run is under way asks for another, which starts when that one ends.
 //
 // Thread-safety: attach, the destructor and the hook run on the writer's thread; checkpoints()
 // and failures() may be read from any thread.
@@ -58,9 +59,10 @@ class WalCheckpointer {
   uint64_t inline_checkpoints() const { return inline_.load(std::memory_order_relaxed); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
-  // Blocks until the thread has finished at least `n` checkpoints, or `limit` passed; whether
-  // it had (tests).
-  bool wait_for_checkpoints(uint64_t n, std::chrono::milliseconds limit);
+  // Blocks until no checkpoint is running or asked for, or `limit` passed; whether it was so
+  // (tests). A commit's request starts a run after the commit, so once idle, every frame of
+  // the commits before the call that no reader holds has been copied.
+  bool wait_until_idle(std::chrono::milliseconds limit);
 
  private:
   WalCheckpointer(sqlite3* writer, sqlite3* own);
@@ -71,8 +73,9 @@ class WalCheckpointer {
   sqlite3* own_;  // used on thread_ only
   std::mutex mutex_;
   std::condition_variable wake_;  // the thread waits for a request or stop
-  std::condition_variable done_;  // wait_for_checkpoints waits for a finished checkpoint
-  bool requested_ = false;
+  std::condition_variable done_;  // wait_until_idle waits for a finished run
+  bool requested_ = false;        // a commit asked for a run that has not begun
+  bool running_ = false;          // a run is under way
   bool stop_ = false;
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> inline_{0};
