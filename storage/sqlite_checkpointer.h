@@ -10,12 +10,13 @@
 // How: attach() turns off the writer's autocheckpoint and installs a WAL hook that SQLite calls
 // after every commit with the WAL's size. From kWalPages on, the hook wakes the thread, which
 // runs a PASSIVE checkpoint on its own connection: it copies what no reader still needs and
-// never blocks the writer or the readers. From kInlinePages on (the thread fell behind, or
-// readers kept the WAL from restarting), the hook checkpoints on the writer's own connection,
-// as SQLite would have, so the WAL stays bounded whatever happens on the thread. A failed
-// background checkpoint loses nothing (the WAL keeps the pages until they are copied): it is
-// counted in failures() and the next commit past kWalPages asks again. A commit made while a
-// run is under way asks for another, which starts when that one ends.
+// never blocks the writer or the readers. From kInlinePages on (the thread fell behind), the
+// hook checkpoints on the writer's own connection, as SQLite would have, so the WAL is bounded
+// whatever happens on the thread (as with SQLite's own checkpoints, a reader holding an old
+// snapshot keeps the WAL from starting over). A failed background checkpoint loses nothing (the
+// WAL keeps the pages until they are copied): it is counted in failures() and the next commit
+// past kWalPages asks again. A commit made while a run is under way asks for another, which
+// starts when that one ends.
 //
 // Thread-safety: attach, the destructor and the hook run on the writer's thread; checkpoints()
 // and failures() may be read from any thread.
