@@ -12,6 +12,7 @@
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
 #include "storage/storage_factory.h"
+#include "tests/actors/query_checks.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 
@@ -21,7 +22,7 @@ namespace {
 using namespace bel::testing;  // NOLINT: test helpers
 using namespace bel::v1;       // NOLINT: enum values
 
-constexpr auto kTimeout = std::chrono::seconds(30);
+using query_checks::request_value;
 
 // Appends that the structure checks refuse, one or several events, the bad one anywhere.
 std::vector<std::vector<BuildEvent>> malformed_appends() {
@@ -53,27 +54,22 @@ class AppendAdmissionTest : public ::testing::Test {
   // The error `target` answers `batch` with, sent as a batch or, for one event, as one event.
   template <class Handle>
   Error refusal(const Handle& target, const std::vector<BuildEvent>& batch) {
+    const Error accepted{ErrorCode::internal, "accepted"};
     caf::scoped_actor self{*system_};
-    Error out{ErrorCode::internal, "accepted"};
-    auto failed = [&](const caf::error& e) { out = from_caf_error(e); };
     if (batch.size() == 1) {
-      self->request(target, kTimeout, append_atom::value, batch.front())
-          .receive([](const AppendAck&) {}, failed);
-    } else {
-      self->request(target, kTimeout, append_atom::value, batch)
-          .receive([](const AppendAcks&) {}, failed);
+      auto one = request_value<AppendAck>(self, target, append_atom::value, batch.front());
+      return one.ok() ? accepted : one.error();
     }
-    return out;
+    auto all = request_value<AppendAcks>(self, target, append_atom::value, batch);
+    return all.ok() ? accepted : all.error();
   }
 
   template <class Handle>
   StorageStats stats(const Handle& target) {
     caf::scoped_actor self{*system_};
-    StorageStats out;
-    self->request(target, kTimeout, stats_atom::value)
-        .receive([&](const StorageStats& s) { out = s; },
-                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
-    return out;
+    auto answered = request_value<StorageStats>(self, target, stats_atom::value);
+    EXPECT_TRUE(answered.ok()) << answered.error().to_string();
+    return answered.ok() ? *answered : StorageStats{};
   }
 
   caf::actor_system_config config_;
