@@ -344,10 +344,7 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
 Status check_events(BuildEvent& event) { return LogWriter::check_event(event, 0); }
 
 Status check_events(std::vector<BuildEvent>& batch) {
-  for (size_t i = 0; i < batch.size(); ++i) {
-    BEL_RETURN_IF_ERROR(LogWriter::check_event(batch[i], i));
-  }
-  return ok_status();
+  return LogWriter::check_events(batch, 0, batch.size());
 }
 
 // Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in

@@ -273,19 +273,22 @@ Status LogWriter::check_event(BuildEvent& event, size_t index_in_batch) {
   return ok_status();
 }
 
+Status LogWriter::check_events(std::vector<BuildEvent>& events, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) BEL_RETURN_IF_ERROR(check_event(events[i], i - begin));
+  return ok_status();
+}
+
 Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_t end,
                             bool checked) {
   const int64_t now = options_.now();
   for (size_t i = begin; i < end; ++i) {
-    BuildEvent& event = events[i];
-    // Before the check: it rejects a negative timestamp, and 0 means "the log's now".
-    if (event.timestamp() == 0) {
+    // 0 means "the log's now"; the checks reject only a negative timestamp.
+    if (events[i].timestamp() == 0) {
       timestamp_unset_[i] = 1;
-      event.set_timestamp(now);
+      events[i].set_timestamp(now);
     }
-    if (!checked) BEL_RETURN_IF_ERROR(check_event(event, i - begin));
   }
-  return ok_status();
+  return checked ? ok_status() : check_events(events, begin, end);
 }
 
 Result<LogWriter::Ticket> LogWriter::stage_checked(std::vector<BuildEvent>& events, size_t begin,

@@ -106,6 +106,8 @@ class LogWriter {
   // and checks its structure (write::check_structure), the error prefixed with "append #N"
   // (N = index_in_batch + 1). Pure: callable on any thread.
   static Status check_event(BuildEvent& event, size_t index_in_batch);
+  // check_event for events[begin, end), one batch, in order: the first error.
+  static Status check_events(std::vector<BuildEvent>& events, size_t begin, size_t end);
 
   // Commits every staged event in one transaction and answers every staged ticket. On failure
   // every ticket gets the error, the transition state returns to the last commit, and nothing
