@@ -51,33 +51,72 @@ int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* name, int pa
     if (rc == SQLITE_OK) me->inline_.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
-  if (pages < kWalPages) return SQLITE_OK;
+  bool finish = false;
   {
     std::lock_guard<std::mutex> lock(me->mutex_);
-    if (me->requested_) return SQLITE_OK;
-    me->requested_ = true;
+    if (pages < me->seen_) me->copied_ = me->seen_ = 0;  // the WAL started over since that run
+    if (pages < kWalPages) {
+      if (me->follow_up_) {  // nothing left worth a checkpoint
+        me->follow_up_ = false;
+        me->wake_.notify_one();
+      }
+      return SQLITE_OK;
+    }
+    if (me->running_) {
+      me->follow_up_ = true;
+      return SQLITE_OK;
+    }
+    if (me->copied_ > 0 && pages - me->copied_ <= kFinishPages) {
+      // The thread copied the bulk; the frames since are few. Once per run: if a reader kept
+      // the WAL from starting over, the next commit asks the thread again rather than taking a
+      // checkpoint's fsyncs onto every commit.
+      finish = true;
+      me->requested_ = me->follow_up_ = false;
+      me->copied_ = me->seen_ = 0;
+      me->wake_.notify_one();
+    } else if (!me->requested_) {
+      me->requested_ = true;
+      me->wake_.notify_one();
+    }
   }
-  me->wake_.notify_one();
+  if (finish) {
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      me->finishes_.fetch_add(1, std::memory_order_relaxed);
+    }
+    me->done_.notify_all();
+  }
   return SQLITE_OK;  // the commit succeeded whatever the checkpoint does
 }
 
 void WalCheckpointer::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return requested_ || stop_; });
+    wake_.wait(lock, [this] { return requested_ || follow_up_ || stop_; });
     if (stop_) return;
-    // Cleared as the run begins: a commit during it asks again, so the frames it wrote are
-    // copied by the next run rather than left for whichever commit comes after.
-    requested_ = false;
+    if (!requested_) {
+      // Only commits made during the last run are left: the writer's next commit copies them
+      // (and clears follow_up_); a writer quiet for kQuietDelay leaves them to this thread.
+      wake_.wait_for(lock, kQuietDelay, [this] { return requested_ || !follow_up_ || stop_; });
+      if (stop_) return;
+      if (!requested_ && !follow_up_) {
+        done_.notify_all();
+        continue;
+      }
+    }
+    requested_ = follow_up_ = false;
     running_ = true;
     lock.unlock();
     int frames = 0;
+    int copied = 0;
     const int rc =
-        sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
+        sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
     lock.lock();
     running_ = false;
     if (rc == SQLITE_OK && frames >= 0) {
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      copied_ = copied;
+      seen_ = frames;
     } else if (rc != SQLITE_BUSY) {  // also a connection that sees no WAL (frames -1)
       failures_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -87,7 +126,7 @@ void WalCheckpointer::run() {
 
 bool WalCheckpointer::wait_until_idle(std::chrono::milliseconds limit) {
   std::unique_lock<std::mutex> lock(mutex_);
-  return done_.wait_for(lock, limit, [this] { return !requested_ && !running_; });
+  return done_.wait_for(lock, limit, [this] { return !requested_ && !follow_up_ && !running_; });
 }
 
 }  // namespace bel::storage

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -57,12 +58,14 @@ class WalCheckpointerTest : public ::testing::Test {
     std::memcpy(&frames, header + 16, sizeof frames);
     return frames;
   }
-  // A commit past kWalPages asks for a run that starts after it: once the thread is idle again,
-  // everything no reader holds was copied, and the next commit writes the WAL from its start.
+  // A commit past kWalPages either asks the thread for a run or, after one, copies the few
+  // frames left itself; once everything no reader holds was copied, the next commit writes the
+  // WAL from its start.
   void restart_wal(WalCheckpointer& checkpointer) {
-    commit_rows(10);
-    ASSERT_TRUE(checkpointer.wait_until_idle(kPatience));
-    commit_rows(10);
+    for (int i = 0; i < 3; ++i) {
+      commit_rows(10);
+      ASSERT_TRUE(checkpointer.wait_until_idle(kPatience));
+    }
   }
   int64_t rows_in_file() {
     sqlite3* db = nullptr;
@@ -117,6 +120,28 @@ TEST_F(WalCheckpointerTest, ThePagesAReaderStillNeedsWaitAndNothingIsLost) {
   restart_wal(*checkpointer);
   EXPECT_LT(wal_frames(), 100u);
   EXPECT_EQ(checkpointer->inline_checkpoints(), 0u);
+  EXPECT_EQ(rows_in_file(), committed_);
+}
+
+// A writer that never pauses: each run of the thread ends a few commits behind the WAL, so the
+// WAL would never be fully copied when the writer begins its next transaction (and never start
+// over) if the thread were only asked again. The commit after a run copies the rest.
+TEST_F(WalCheckpointerTest, TheWalStartsOverUnderAWriterThatNeverPauses) {
+  auto checkpointer = WalCheckpointer::attach(writer_, path_, "");
+  ASSERT_NE(checkpointer, nullptr);
+  uint32_t highest = 0;
+  bool started_over = false;
+  while (!started_over && committed_ < WalCheckpointer::kInlinePages / 2) {
+    commit_rows(1);
+    const uint32_t frames = wal_frames();
+    started_over = highest >= static_cast<uint32_t>(WalCheckpointer::kWalPages) && frames < highest;
+    highest = std::max(highest, frames);
+  }
+  EXPECT_TRUE(started_over) << "WAL at " << highest << " frames after " << committed_ << " commits";
+  EXPECT_GE(checkpointer->checkpoints(), 1u);
+  EXPECT_GE(checkpointer->finishing_checkpoints(), 1u);
+  EXPECT_EQ(checkpointer->inline_checkpoints(), 0u);
+  ASSERT_TRUE(checkpointer->wait_until_idle(kPatience));
   EXPECT_EQ(rows_in_file(), committed_);
 }
 
