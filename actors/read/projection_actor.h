@@ -325,14 +325,22 @@ class ProjectionActor {
 
   static void on_committed(Pointer self, const std::vector<BuildEvent>& events) {
     apply_committed(self, events);
-    if (self->state.config.delivery_credit > 0) acknowledge(self);
+    auto& s = self->state;
+    if (s.config.delivery_credit <= 0) return;
+    // Every half credit: the storage actor's thread is woken once per few commits rather than
+    // once per commit per view, and it never runs out of credit for a view that keeps up.
+    if (++s.unacked < std::max(1, s.config.delivery_credit / 2)) return;
+    acknowledge(self, std::exchange(s.unacked, 0));
   }
 
-  // Returns the storage actor's credit. Its answer names commits it withheld meanwhile: they
-  // are read from the log (the answer follows every committed message sent before it).
-  static void acknowledge(Pointer self) {
-    self->request(self->state.deps.storage, detail::kRequestTimeout, delivered_atom::value,
-                  caf::actor_cast<CommitSubscriber>(self))
+  // Returns the storage actor's credit for `count` messages. Its answer names commits it withheld
+  // meanwhile: they are read from the log (the answer follows every committed message sent before
+  // it). No timeout: the storage actor answers every acknowledgement, and one that is gone fails
+  // the request at once (the supervisor then restarts us); a timeout per acknowledgement would
+  // cost a wake-up of CAF's clock thread per commit.
+  static void acknowledge(Pointer self, int32_t count) {
+    self->request(self->state.deps.storage, caf::infinite, delivered_atom::value,
+                  caf::actor_cast<CommitSubscriber>(self), count)
         .then(
             [=](int64_t withheld_to) {
               auto& s = self->state;

@@ -42,6 +42,7 @@ struct ProjectionState {
   ViewState state = v1::VIEW_LOADING;
   int64_t applied_idx = 0;
   int64_t seen_idx = 0;      // the highest committed idx this actor has heard of
+  int32_t unacked = 0;       // committed messages handled and not yet acknowledged
   bool catching_up = false;  // a catch-up scan is in flight
   std::string last_error;
   int64_t failed_idx = 0;

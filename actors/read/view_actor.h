@@ -63,8 +63,9 @@ struct ViewActorConfig {
   // ...unless the last snapshot took more than this share of that time to serialize.
   double snapshot_time_share = 0.01;
   // Committed messages from the storage actor in flight to the view at most (its mailbox holds
-  // at most this many; later ones are read from the log). 0 = unbounded.
-  int32_t delivery_credit = 4;
+  // at most this many; later ones are read from the log). 0 = unbounded. The view acknowledges
+  // them half a credit at a time.
+  int32_t delivery_credit = 8;
   // How long a query waits for the view to reach its min_idx before it goes to the fallback.
   std::chrono::milliseconds wait_budget{500};
   // Events read per page when catching up.

@@ -66,6 +66,9 @@ using StorageActor = caf::typed_actor<
     // withheld from it since its previous `delivered` (0 when none): it reads those events from
     // the log. The answer follows every committed message sent to it before.
     caf::replies_to<delivered_atom, CommitSubscriber>::with<int64_t>,
+    // The same for `count` committed messages handled at once (a subscriber that acknowledges
+    // every few messages, so that the storage actor's thread is not woken for each).
+    caf::replies_to<delivered_atom, CommitSubscriber, int32_t>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its
     // applied_idx once stored.

@@ -123,7 +123,7 @@ RandomStreamOptions stream_of(int n) {
 }
 
 TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
-  const auto events = random_stream(5, stream_of(120));
+  const auto events = random_stream(5, stream_of(130));
   auto log = storage::open_storage("memory://", {});
   ASSERT_TRUE(log.ok());
   auto writer = LogWriter::open(std::move(*log), {});
@@ -173,9 +173,31 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
                                     caf::actor_cast<CommitSubscriber>(slow));
   ASSERT_TRUE(withheld.ok());
   EXPECT_EQ(*withheld, 110);
+
+  // Acknowledging several at once returns that much credit: three messages, the next commits.
+  append_each(appender, storage, events, 110, 120);
+  ASSERT_TRUE(request_value<StorageStats>(appender, storage, stats_atom::value).ok());
+  seen.clear();
+  EXPECT_EQ(drain(&seen), 1);  // the one credit the last acknowledgement gave back
+  EXPECT_EQ(seen, (std::vector<int64_t>{111}));
+  seen.clear();
+  withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
+                                    caf::actor_cast<CommitSubscriber>(slow), int32_t{3});
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_EQ(*withheld, 120);
+  append_each(appender, storage, events, 120, 130);
+  ASSERT_TRUE(request_value<StorageStats>(appender, storage, stats_atom::value).ok());
+  EXPECT_EQ(drain(&seen), kCredit);
+  EXPECT_EQ(seen, (std::vector<int64_t>{121, 122, 123}));
 }
 
-TEST_F(ViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
+// With credit 1 the view acknowledges each message; with 4, two at a time.
+class SlowViewDeliveryTest : public ViewDeliveryTest,
+                             public ::testing::WithParamInterface<int32_t> {};
+
+INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest, ::testing::Values(1, 4));
+
+TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
   const auto events = random_stream(17, stream_of(200));
   auto log = storage::open_storage("memory://", {});
   ASSERT_TRUE(log.ok());
@@ -191,7 +213,7 @@ TEST_F(ViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWere
   config.snapshot_every_events = 0;
   config.snapshot_interval = std::chrono::milliseconds(0);
   config.wait_budget = std::chrono::milliseconds(30000);
-  config.delivery_credit = 1;
+  config.delivery_credit = GetParam();
   ViewActor view = keep(spawn_projection_actor<SlowPartitionView>(
       *system_, ViewDeps{storage, reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
   auto& self = *self_;
