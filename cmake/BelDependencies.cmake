@@ -3,7 +3,6 @@ find_package(Threads REQUIRED)
 find_package(CAF REQUIRED)               # CAF::core, CAF::io (cmake/FindCAF.cmake)
 find_package(Protobuf REQUIRED)          # protobuf::libprotobuf, protobuf_generate()
 find_package(SQLite3 REQUIRED)           # SQLite::SQLite3
-find_package(ZLIB REQUIRED)              # ZLIB::ZLIB (snapshot compression, storage/)
 find_package(fmt REQUIRED)               # fmt::fmt
 find_package(spdlog REQUIRED)            # spdlog::spdlog
 find_package(CLI11 REQUIRED)             # CLI11::CLI11
@@ -12,6 +11,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # the postgres:// backend
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # snapshot compression, storage/
 if(BEL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

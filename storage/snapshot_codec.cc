@@ -1,10 +1,12 @@
-// The snapshot codec (snapshot_codec.h): zlib behind a magic and the uncompressed length.
+// The snapshot codec (snapshot_codec.h): a zlib stream behind a magic and the uncompressed
+// length, written and read with libdeflate.
 #include "storage/snapshot_codec.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 namespace bel::storage {
@@ -22,27 +24,50 @@ Error corrupt(std::string what) {
   return make_error(ErrorCode::storage_corrupt, "compressed data " + std::move(what));
 }
 
+// libdeflate's compressor and decompressor keep tables between calls and are not thread-safe:
+// one of each per thread, made on first use (null when there was no memory).
+struct FreeCompressor {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+struct FreeDecompressor {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+libdeflate_compressor* compressor() {
+  thread_local std::unique_ptr<libdeflate_compressor, FreeCompressor> c(
+      libdeflate_alloc_compressor(kSnapshotCompressionLevel));
+  return c.get();
+}
+
+libdeflate_decompressor* decompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, FreeDecompressor> d(
+      libdeflate_alloc_decompressor());
+  return d.get();
+}
+
 }  // namespace
 
 Result<std::string> encode_snapshot_data(std::string_view data) {
-  uLongf bound = compressBound(static_cast<uLong>(data.size()));
+  // Plain bytes are a valid encoding of themselves unless they look like an encoded blob; keep
+  // them when compressing failed (no memory) or did not pay.
+  const bool plain_ok = !has_magic(data);
+  libdeflate_compressor* c = compressor();
+  if (c == nullptr) {
+    if (plain_ok) return std::string(data);
+    return make_error(ErrorCode::internal, "snapshot data does not compress: out of memory");
+  }
+  const size_t bound = libdeflate_zlib_compress_bound(c, data.size());
   std::string out(kHeaderSize + bound, '\0');
   out.replace(0, kMagic.size(), kMagic);
-  uint64_t size = data.size();
+  const uint64_t size = data.size();
   for (size_t i = 0; i < 8; ++i) {
     out[kMagic.size() + i] = static_cast<char>((size >> (8 * i)) & 0xff);
   }
-  uLongf written = bound;
-  int rc = compress2(reinterpret_cast<Bytef*>(&out[kHeaderSize]), &written,
-                     reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()),
-                     kSnapshotCompressionLevel);
-  // Plain bytes are a valid encoding of themselves unless they look like an encoded blob; keep
-  // them when compressing failed (zlib found no memory) or did not pay.
-  bool plain_ok = !has_magic(data);
-  if (rc != Z_OK) {
+  const size_t written =
+      libdeflate_zlib_compress(c, data.data(), data.size(), &out[kHeaderSize], bound);
+  if (written == 0) {  // cannot happen with the bound's room; kept plain if it did
     if (plain_ok) return std::string(data);
-    return make_error(ErrorCode::internal,
-                      fmt::format("snapshot data does not compress: {}", zError(rc)));
+    return make_error(ErrorCode::internal, "snapshot data does not compress");
   }
   out.resize(kHeaderSize + written);
   if (plain_ok && out.size() >= data.size()) return std::string(data);
@@ -73,16 +98,20 @@ Result<std::string> decode_snapshot_data(std::string stored) {
   if (size > compressed * kMaxRatio + 64) {
     return corrupt(fmt::format("claims {} bytes from {} compressed ones", size, compressed));
   }
+  libdeflate_decompressor* d = decompressor();
+  if (d == nullptr) return make_error(ErrorCode::internal, "snapshot data: out of memory");
   std::string out(size, '\0');
-  uLongf produced = static_cast<uLongf>(size);
-  uLong consumed = static_cast<uLong>(compressed);
-  int rc = uncompress2(reinterpret_cast<Bytef*>(out.data()), &produced,
-                       reinterpret_cast<const Bytef*>(&stored[kHeaderSize]), &consumed);
-  // Z_BUF_ERROR: the output is full and the stream goes on (or stops short of its end).
-  if (rc == Z_BUF_ERROR) {
+  size_t consumed = 0;
+  size_t produced = 0;
+  const libdeflate_result rc = libdeflate_zlib_decompress_ex(
+      d, &stored[kHeaderSize], compressed, out.data(), size, &consumed, &produced);
+  // INSUFFICIENT_SPACE: the output is full and the stream goes on.
+  if (rc == LIBDEFLATE_INSUFFICIENT_SPACE) {
     return corrupt(fmt::format("does not end within the {} bytes its header says", size));
   }
-  if (rc != Z_OK) return corrupt(fmt::format("does not inflate: {}", zError(rc)));
+  if (rc != LIBDEFLATE_SUCCESS) {
+    return corrupt("does not inflate: not a complete zlib stream, or its checksum differs");
+  }
   if (produced != size) {
     return corrupt(fmt::format("inflates to {} bytes, its header says {}", produced, size));
   }

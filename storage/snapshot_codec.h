@@ -13,7 +13,9 @@
 //                         does not exist) and neither does the checkpoint's "belTS", so no
 //                         snapshot written before compression starts with it.
 //   uncompressed length   8 bytes, little endian
-//   zlib stream           deflate (level kSnapshotCompressionLevel) with zlib header and checksum
+//   zlib stream           deflate with zlib header and checksum (RFC 1950), written by libdeflate
+//                         at kSnapshotCompressionLevel; any zlib stream reads back (blobs
+//                         written by zlib itself, before libdeflate, load as they are)
 //
 // encode_snapshot_data keeps data that would not shrink as it is (a tiny blob stays smaller
 // than its header), unless it starts with the magic itself; so decode(encode(x)) == x for any x.
@@ -29,12 +31,13 @@
 
 namespace bel::storage {
 
-// Fast enough for big snapshots (a 38 MB view state deflates in about 0.2 s) while shrinking
-// them about five times; higher levels gain little and cost twice the time.
-inline constexpr int kSnapshotCompressionLevel = 3;
+// libdeflate's level 1: a 38 MB view state deflates in ~70 ms to about a sixth (zlib's level 3,
+// used before, took ~175 ms for a slightly larger result); higher levels gain little and cost
+// twice the time or more. docs/performance.md has the measurements.
+inline constexpr int kSnapshotCompressionLevel = 1;
 
-// The bytes to store for snapshot data `data`. Errors: internal only when zlib finds no memory
-// and `data` starts with the magic (any other data is then stored as it is).
+// The bytes to store for snapshot data `data`. Errors: internal only when there is no memory
+// for the compressor and `data` starts with the magic (any other data is then stored as it is).
 Result<std::string> encode_snapshot_data(std::string_view data);
 
 // What a backend that compresses stores for snapshot data `data`: `data` itself when its caller
