@@ -66,10 +66,11 @@ int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* name, int pa
       me->follow_up_ = true;
       return SQLITE_OK;
     }
-    if (me->copied_ > 0 && pages - me->copied_ <= kFinishPages) {
-      // The thread copied the bulk; the frames since are few. Once per run: if a reader kept
-      // the WAL from starting over, the next commit asks the thread again rather than taking a
-      // checkpoint's fsyncs onto every commit.
+    if (me->copied_ > 0 && me->copied_ == me->seen_ && pages - me->copied_ <= kFinishPages) {
+      // The thread copied the whole WAL it saw (no reader held it back); the frames since are
+      // few. Once per run: if a reader still kept the WAL from starting over, the next commit
+      // asks the thread again, so the writer takes a checkpoint on at most every other commit
+      // (SQLite's own autocheckpoint takes one on every commit then).
       finish = true;
       me->requested_ = me->follow_up_ = false;
       me->copied_ = me->seen_ = 0;
@@ -83,6 +84,12 @@ int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* name, int pa
     if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
         SQLITE_OK) {
       me->finishes_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      // BUSY (another connection is checkpointing) or an error: leave the frames to the thread,
+      // which copies them once the writer has been quiet for kQuietDelay.
+      std::lock_guard<std::mutex> lock(me->mutex_);
+      me->follow_up_ = true;
+      me->wake_.notify_one();
     }
     me->done_.notify_all();
   }

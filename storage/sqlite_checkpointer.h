@@ -11,12 +11,14 @@
 // after every commit with the WAL's size. From kWalPages on, the hook wakes the thread, which
 // runs a PASSIVE checkpoint on its own connection: it copies what no reader still needs and
 // never blocks the writer or the readers. The commits made while it ran are left: the next
-// commit's hook copies them itself when they are few (kFinishPages), so that the WAL is fully
-// copied when the writer begins its next transaction, which is when SQLite starts the WAL over.
+// commit's hook copies them itself when they are few (kFinishPages) and the run copied all it
+// saw (no reader held it back), once per run, so that the WAL is fully copied when the writer
+// begins its next transaction, which is when SQLite starts the WAL over.
 // (Asking the thread again instead never ends under a writer that commits continuously: each run
 // finishes a commit or two behind, the WAL never starts over, and every commit costs a
-// checkpoint's two fsyncs beside it.) When the writer stays quiet after a run, the thread copies
-// those last frames itself after kQuietDelay. From kInlinePages on (the thread fell behind), the
+// checkpoint's two fsyncs beside it.) When the writer stays quiet after a run, or its own copy
+// fails (another connection was checkpointing), the thread copies those last frames itself
+// after kQuietDelay. From kInlinePages on (the thread fell behind), the
 // hook checkpoints on the writer's own connection, as SQLite would have, so the WAL is bounded
 // whatever happens on the thread (as with SQLite's own checkpoints, a reader holding an old
 // snapshot keeps the WAL from starting over). A failed background checkpoint loses nothing (the

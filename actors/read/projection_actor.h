@@ -17,7 +17,8 @@
 //    the log's last idx, answer the questions they cover; with restore_on_demand the snapshot is
 //    loaded only when an event or another question needs it;
 //  - takes the storage actor's committed messages with credit (ViewActorConfig::delivery_credit),
-//    acknowledging each; commits withheld meanwhile are read from the log, like a gap;
+//    acknowledging them half a credit at a time; commits withheld meanwhile are read from the
+//    log, like a gap;
 //  - writes snapshots, then their stored answers, through the snapshot store (or the storage
 //    actor) under the policy of ViewActorConfig: the next is due after a number of events that
 //    grows with the state's size, or at the timer when serializing costs at most a small share
@@ -329,7 +330,7 @@ class ProjectionActor {
     if (s.config.delivery_credit <= 0) return;
     // Every half credit: the storage actor's thread is woken once per few commits rather than
     // once per commit per view, and it never runs out of credit for a view that keeps up.
-    if (++s.unacked < std::max(1, s.config.delivery_credit / 2)) return;
+    if (++s.unacked < (s.config.delivery_credit + 1) / 2) return;
     acknowledge(self, std::exchange(s.unacked, 0));
   }
 

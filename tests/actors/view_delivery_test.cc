@@ -191,11 +191,12 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   EXPECT_EQ(seen, (std::vector<int64_t>{121, 122, 123}));
 }
 
-// With credit 1 the view acknowledges each message; with 4, two at a time.
+// With credit 1 the view acknowledges each message; with 3 and 4, two at a time; with 8 (the
+// default), four.
 class SlowViewDeliveryTest : public ViewDeliveryTest,
                              public ::testing::WithParamInterface<int32_t> {};
 
-INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest, ::testing::Values(1, 4));
+INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest, ::testing::Values(1, 3, 4, 8));
 
 TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
   const auto events = random_stream(17, stream_of(200));

@@ -129,17 +129,22 @@ TEST_F(WalCheckpointerTest, ThePagesAReaderStillNeedsWaitAndNothingIsLost) {
 TEST_F(WalCheckpointerTest, TheWalStartsOverUnderAWriterThatNeverPauses) {
   auto checkpointer = WalCheckpointer::attach(writer_, path_, "");
   ASSERT_NE(checkpointer, nullptr);
+  // Stops well before kInlinePages, where the writer would checkpoint itself anyway.
+  constexpr auto kGiveUp = static_cast<uint32_t>(WalCheckpointer::kInlinePages / 2);
   uint32_t highest = 0;
   bool started_over = false;
-  while (!started_over && committed_ < WalCheckpointer::kInlinePages / 2) {
+  while (!started_over && highest < kGiveUp) {
     commit_rows(1);
     const uint32_t frames = wal_frames();
     started_over = highest >= static_cast<uint32_t>(WalCheckpointer::kWalPages) && frames < highest;
     highest = std::max(highest, frames);
   }
-  EXPECT_TRUE(started_over) << "WAL at " << highest << " frames after " << committed_ << " commits";
+  // Whether the writer's commit or (had the writer been descheduled for kQuietDelay) the thread
+  // copied the last frames depends on timing; that the WAL started over does not.
+  EXPECT_TRUE(started_over) << "WAL at " << highest << " frames after " << committed_
+                            << " commits; runs " << checkpointer->checkpoints() << ", finishes "
+                            << checkpointer->finishing_checkpoints();
   EXPECT_GE(checkpointer->checkpoints(), 1u);
-  EXPECT_GE(checkpointer->finishing_checkpoints(), 1u);
   EXPECT_EQ(checkpointer->inline_checkpoints(), 0u);
   ASSERT_TRUE(checkpointer->wait_until_idle(kPatience));
   EXPECT_EQ(rows_in_file(), committed_);
