@@ -84,7 +84,7 @@ bool repair(Context& ctx, const std::optional<std::string>& file) {
   return true;
 }
 
-void run_check(Context& ctx, bool repair_first) {
+void run_check(Context& ctx, bool repair_first, bool integrity) {
   auto format = ctx.output_format();
   if (!format) return;
   const auto file = local_sqlite_file(ctx);
@@ -126,7 +126,8 @@ void run_check(Context& ctx, bool repair_first) {
   std::future<std::vector<check::CheckResult>> file_checks;
   if (file) {
     try {
-      file_checks = std::async(std::launch::async, check::check_sqlite_file, ctx.log_uri, *file);
+      file_checks = std::async(std::launch::async, check::check_sqlite_file, ctx.log_uri, *file,
+                               integrity);
     } catch (const std::system_error&) {
       // No thread to be had: they run after the view checks.
     }
@@ -136,7 +137,7 @@ void run_check(Context& ctx, bool repair_first) {
   log.reset();
   if (progress) progress->finish();
   auto sqlite_checks = file_checks.valid() ? file_checks.get()
-                       : file              ? check::check_sqlite_file(ctx.log_uri, *file)
+                       : file              ? check::check_sqlite_file(ctx.log_uri, *file, integrity)
                                            : std::vector<check::CheckResult>();
   if (!report.ok()) return ctx.fail(report.error());
   for (auto& c : sqlite_checks) report->checks.push_back(std::move(c));
@@ -184,7 +185,13 @@ void add_check_command(CLI::App& app, Context& ctx) {
   auto repair_first = std::make_shared<bool>(false);
   cmd->add_flag("--repair", *repair_first,
                 "Rebuild the derived data (indexes) from the events first; needs the writer lock");
-  cmd->callback([&ctx, repair_first] { run_check(ctx, *repair_first); });
+  auto skip_integrity = std::make_shared<bool>(false);
+  cmd->add_flag("--skip-integrity", *skip_integrity,
+                "Leave out SQLite's integrity check (it reads every page of the file; the "
+                "derived-rows check still runs)");
+  cmd->callback([&ctx, repair_first, skip_integrity] {
+    run_check(ctx, *repair_first, /*integrity=*/!*skip_integrity);
+  });
 }
 
 }  // namespace bel::app

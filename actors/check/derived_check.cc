@@ -272,13 +272,18 @@ Status sync_dir(const std::string& uri, const std::string& path) {
 
 }  // namespace
 
-std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::string& path) {
+std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::string& path,
+                                           bool integrity) {
+  std::vector<CheckResult> out;
   auto db = open_db(uri, path, SQLITE_OPEN_READONLY);
   if (!db.ok()) {
-    return {CheckResult{"integrity", false, db.error().message},
-            CheckResult{"derived rows", false, db.error().message}};
+    if (integrity) out.push_back(CheckResult{"integrity", false, db.error().message});
+    out.push_back(CheckResult{"derived rows", false, db.error().message});
+    return out;
   }
-  return {integrity_check(db->get(), uri), derived_rows_check(db->get(), uri)};
+  if (integrity) out.push_back(integrity_check(db->get(), uri));
+  out.push_back(derived_rows_check(db->get(), uri));
+  return out;
 }
 
 Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::string& path) {

@@ -35,9 +35,11 @@
 
 namespace bel::check {
 
-// "integrity" and "derived rows" for the SQLite log file `path` (`uri` names it in details).
-// A file that cannot be opened gives failed checks naming why, never an error.
-std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::string& path);
+// "integrity" (unless `integrity` is false) and "derived rows" for the SQLite log file `path`
+// (`uri` names it in details). A file that cannot be opened gives failed checks naming why,
+// never an error.
+std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::string& path,
+                                           bool integrity = true);
 
 struct RepairReport {
   int64_t events = 0;    // event rows copied

@@ -907,6 +907,36 @@ TEST_F(CommandsTest, CheckPassesOnTheHealthyLog) {
   }
 }
 
+TEST_F(CommandsTest, CheckSkipIntegrityLeavesOutSqlitesIntegrityCheckOnly) {
+  // The names of the checks `bel check ARGS` reports on the shared log, in order.
+  auto check_names = [&](const std::string& args) {
+    auto r = run_bel(shared_log(), "check --format json " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    google::protobuf::Struct doc;
+    EXPECT_TRUE(from_json(r.out, &doc).ok()) << r.out;
+    std::vector<std::string> names;
+    if (!doc.fields().contains("checks")) return names;
+    for (const auto& c : doc.fields().at("checks").list_value().values()) {
+      names.push_back(c.struct_value().fields().at("name").string_value());
+    }
+    return names;
+  };
+  auto has = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  const auto all = check_names("");
+  EXPECT_TRUE(has(all, "integrity")) << ::testing::PrintToString(all);
+  EXPECT_TRUE(has(all, "derived rows")) << ::testing::PrintToString(all);
+  auto skipped = check_names("--skip-integrity");
+  EXPECT_FALSE(has(skipped, "integrity")) << ::testing::PrintToString(skipped);
+  // Everything else is still checked, in the same order.
+  std::vector<std::string> expected;
+  for (const auto& name : all) {
+    if (name != "integrity") expected.push_back(name);
+  }
+  EXPECT_EQ(skipped, expected);
+}
+
 // ---- bad usage and failures ---------------------------------------------------------------------
 
 bool crashed(const CommandResult& r) {
