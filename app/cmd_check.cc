@@ -126,8 +126,8 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   std::future<std::vector<check::CheckResult>> file_checks;
   if (file) {
     try {
-      file_checks = std::async(std::launch::async, check::check_sqlite_file, ctx.log_uri, *file,
-                               integrity);
+      file_checks =
+          std::async(std::launch::async, check::check_sqlite_file, ctx.log_uri, *file, integrity);
     } catch (const std::system_error&) {
       // No thread to be had: they run after the view checks.
     }
