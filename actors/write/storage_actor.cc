@@ -179,17 +179,6 @@ void publish(StoragePointer self, std::vector<BuildEvent> committed) {
   }
 }
 
-// A subscriber handled `count` committed messages: its credit back, and the last idx withheld
-// from it meanwhile (0 when none), which it reads from the log.
-int64_t delivered(StoragePointer self, const CommitSubscriber& subscriber, int32_t count) {
-  for (auto& sub : self->state.subscribers) {
-    if (sub.handle != subscriber) continue;
-    sub.in_flight = std::max(0, sub.in_flight - std::max(count, 0));
-    return std::exchange(sub.withheld_to, 0);
-  }
-  return 0;
-}
-
 // Logs with other writers: fold and publish what they committed (staged batches are judged again
 // on top of it by the writer; the next commit answers them).
 void follow(StoragePointer self) {
@@ -355,11 +344,13 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         self->state.subscribers.push_back({subscriber, std::max(credit, 0)});
         return self->state.writer->last_idx();
       },
-      [=](delivered_atom, const CommitSubscriber& subscriber) -> int64_t {
-        return delivered(self, subscriber, 1);
-      },
       [=](delivered_atom, const CommitSubscriber& subscriber, int32_t count) -> int64_t {
-        return delivered(self, subscriber, count);
+        for (auto& sub : self->state.subscribers) {
+          if (sub.handle != subscriber) continue;
+          sub.in_flight = std::max(0, sub.in_flight - std::max(count, 0));
+          return std::exchange(sub.withheld_to, 0);
+        }
+        return 0;
       },
       [=](stats_atom) -> StorageStats {
         StorageStats s = self->state.writer->stats();

@@ -62,12 +62,10 @@ using StorageActor = caf::typed_actor<
     // it acknowledges one with `delivered`. So a slow subscriber's mailbox holds at most
     // credit x max_group_events events, whatever the append rate.
     caf::replies_to<subscribe_atom, CommitSubscriber, int32_t>::with<int64_t>,
-    // From a subscriber with credit: one committed message handled. Answers the highest idx
-    // withheld from it since its previous `delivered` (0 when none): it reads those events from
-    // the log. The answer follows every committed message sent to it before.
-    caf::replies_to<delivered_atom, CommitSubscriber>::with<int64_t>,
-    // The same for `count` committed messages handled at once (a subscriber that acknowledges
-    // every few messages, so that the storage actor's thread is not woken for each).
+    // From a subscriber with credit: `count` committed messages handled (a subscriber may
+    // acknowledge every few, so that the storage actor's thread is not woken for each). Answers
+    // the highest idx withheld from it since its previous `delivered` (0 when none): it reads
+    // those events from the log. The answer follows every committed message sent to it before.
     caf::replies_to<delivered_atom, CommitSubscriber, int32_t>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its

@@ -110,7 +110,9 @@ Status TransitionCheckpoint::decode(std::string_view data, TransitionState& stat
     fresh.partitions_.emplace(id, p);
   }
   // Format 1 differs only in its filter (EvictedKeys' format 1).
-  if (!fresh.evicted_.decode(data, version == 1 ? 1 : EvictedKeys::kFormat)) return corrupt("has a malformed evicted-keys filter");
+  if (!fresh.evicted_.decode(data, version == 1 ? 1 : EvictedKeys::kFormat)) {
+    return corrupt("has a malformed evicted-keys filter");
+  }
   if (!data.empty()) return corrupt("has bytes after its end");
 
   state.build_requests_ = std::move(fresh.build_requests_);

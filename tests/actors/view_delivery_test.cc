@@ -160,7 +160,7 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
 
   // Acknowledging one names what was withheld (idx 4..100 were not sent) and returns credit.
   auto withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
-                                         caf::actor_cast<CommitSubscriber>(slow));
+                                         caf::actor_cast<CommitSubscriber>(slow), int32_t{1});
   ASSERT_TRUE(withheld.ok());
   EXPECT_EQ(*withheld, 100);
   append_each(appender, storage, events, 100, 110);
@@ -170,7 +170,7 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   EXPECT_EQ(seen, (std::vector<int64_t>{101}));
   // Nothing was withheld since the last answer but idx 102..110.
   withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
-                                    caf::actor_cast<CommitSubscriber>(slow));
+                                    caf::actor_cast<CommitSubscriber>(slow), int32_t{1});
   ASSERT_TRUE(withheld.ok());
   EXPECT_EQ(*withheld, 110);
 
