@@ -78,6 +78,8 @@ using fallback_atom = caf::atom_constant<caf::atom("fallback")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
+// A view's turn to restore its snapshot (read/restore_turns.h).
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;

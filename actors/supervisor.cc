@@ -17,9 +17,8 @@
 namespace bel::actors {
 namespace {
 
-using projections::ViewKind;
-
 using projections::kViewCount;
+using projections::ViewKind;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
 // A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
@@ -30,12 +29,10 @@ constexpr auto kReopenTimeout = std::chrono::seconds(3600);
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 // Opens the log again and spawns its new storage actor, on its own thread.
 using StorageOpener = caf::typed_actor<caf::replies_to<reopen_atom>::with<StorageActor>>;
-// An append admitted to the storage actor is asked for with no timeout of the supervisor's own:
-// the storage actor answers it after its COMMIT or with its error, a storage actor that fails
-// answers what it holds (R9), and one that stops is met by fail_in_flight. A timeout would only
-// bound a storage actor that hangs, which the producer's own timeout bounds already, and CAF
-// 0.17 registers every request timeout with its clock thread (a mutex, a wake-up and a
-// cancellation per append: a tenth of P1's CPU, docs/performance.md).
+// An admitted append is asked for with no timeout of the supervisor's own: the storage actor
+// answers it (after its COMMIT, or with its error; R9), and one that stops is met by
+// fail_in_flight. A hung one is bounded by the producer's timeout; CAF 0.17's per-request
+// timeouts would cost a tenth of P1's CPU (clock thread wake-ups, docs/performance.md).
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
   static const auto logger = component_log("supervisor");
@@ -55,8 +52,9 @@ struct SupervisorState {
   QueryActor query;
   std::array<ViewActor, kViewCount> views;
   SnapshotStore snapshots;  // empty: the views write snapshots through the storage actor
-  // The pages the views' readers share (reader_actor.h, scan_atom).
+  // The pages the views' readers share (reader_actor.h, scan_atom); their restores, one at a time.
   std::shared_ptr<SharedScans> view_scans = std::make_shared<SharedScans>();
+  std::shared_ptr<RestoreTurns> restore_turns = std::make_shared<RestoreTurns>();
   RestartHistory storage_restarts;
   RestartHistory query_restarts;
   std::array<RestartHistory, kViewCount> view_restarts;
@@ -147,15 +145,25 @@ void start_view(SupervisorPointer self, size_t k) {
     st.views[k] = ViewActor{};
     return;
   }
-  ViewDeps deps{st.storage, *reader, caf::actor_cast<FallbackActor>(self), st.snapshots};
+  ViewDeps deps{st.storage,   *reader,          caf::actor_cast<FallbackActor>(self),
+                st.snapshots, st.restore_turns, /*restore_turn_queued=*/true};
   ViewActorConfig config = st.config.views;
   config.restarts = st.view_restarts[k].total;
   auto view = spawn_view_actor(self->home_system(), kind, deps, config);
+  st.restore_turns->wait(caf::actor_cast<caf::actor>(view));  // in the order the views start
   adopt(self, view);
   st.views[k] = view;
   if (st.config.on_view_started) st.config.on_view_started(kind, view);
   if (st.query) {
     self->send(st.query, set_atom::value, static_cast<int32_t>(k), view);
+  }
+}
+
+// Starts the views the config runs, in kRestoreOrder: they restore in the order they start.
+void start_views(SupervisorPointer self) {
+  for (ViewKind kind : kRestoreOrder) {
+    const auto k = static_cast<size_t>(kind);
+    if (self->state.config.start_views && self->state.config.run_views[k]) start_view(self, k);
   }
 }
 
@@ -276,10 +284,8 @@ void reopen_storage(SupervisorPointer self) {
             s.storage = std::move(storage);
             adopt(self, s.storage);
             // The views are subscribed to the dead actor: start them again on the new one.
-            for (size_t k = 0; k < kViewCount; ++k) {
-              stop_view(self, k);
-              if (s.config.start_views && s.config.run_views[k]) start_view(self, k);
-            }
+            for (size_t k = 0; k < kViewCount; ++k) stop_view(self, k);
+            start_views(self);
           },
           [self](caf::error& e) {
             self->state.reopening = false;
@@ -474,9 +480,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
   adopt(self, st.storage);
   start_snapshot_store(self);
   start_query(self);
-  for (size_t k = 0; k < kViewCount; ++k) {
-    if (st.config.start_views && st.config.run_views[k]) start_view(self, k);
-  }
+  start_views(self);
 
   self->set_down_handler([=](const caf::down_msg& down) { on_down(self, down); });
   // A throw answers every append it admitted (R9); its children stop with it (adopt).

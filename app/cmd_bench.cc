@@ -255,6 +255,7 @@ void print_json(const std::vector<bench::Figure>& figures, const bench::MachineN
 
 // The child process of P7 and P8: prints what bench/coordinator_probe.h measured.
 void run_probe(Context& ctx, const std::string& uri) {
+  cap_malloc_arenas();  // as `bel serve` does: P8 is that process's memory
   auto probe = bench::probe_coordinator(uri);
   if (!probe.ok()) return ctx.fail(probe.error());
   std::printf("%s", bench::probe_text(*probe).c_str());

@@ -65,6 +65,7 @@ void run_run(Context& ctx, const RunFlags& f) {
                            std::to_string(f.sim.builds));
   }
   if (f.timeout_s < 1) return ctx.usage_error("--timeout: must be at least 1 second");
+  cap_malloc_arenas();  // it hosts the coordinator, as `bel serve` does
   auto session = ctx.session(/*write=*/true, /*create_log=*/true);
   if (!session) return;
 

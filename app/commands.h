@@ -77,6 +77,11 @@ void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator = false);
 // Adds --durability (full or normal) to a command that may open the log for writing.
 void add_durability_option(CLI::App* cmd, Context& ctx);
 
+// Caps glibc's malloc arenas at two in a process that hosts a coordinator (`bel serve`, `bel run`,
+// and the process that measures P7 and P8); MALLOC_ARENA_MAX still overrides. cmd_serve.cc says
+// why.
+void cap_malloc_arenas();
+
 // How a leaf command uses the log: it reads it, or it may open it for writing (--durability).
 enum class LogUse { read, write };
 

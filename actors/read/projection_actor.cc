@@ -1,5 +1,9 @@
 #include "actors/read/projection_actor.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <limits>
 
@@ -15,6 +19,12 @@ namespace detail {
 std::shared_ptr<spdlog::logger> view_log() {
   static const auto logger = component_log("view");
   return logger;
+}
+
+void return_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 }  // namespace detail
 

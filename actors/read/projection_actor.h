@@ -59,6 +59,7 @@ class ProjectionActor {
     auto& st = self->state;
     st.deps = std::move(deps);
     st.config = config;
+    st.turn_asked = st.deps.restore_turn_queued;
     // The reader is this view's alone: it dies with the view, and takes the view down with it
     // (the supervisor then starts both again).
     self->link_to(st.deps.reader);
@@ -132,6 +133,18 @@ class ProjectionActor {
           self->state.expiry_armed = false;
           expire_parked(self);
         },
+        [=](restore_atom, RestoreTurn turn) {
+          auto& s = self->state;
+          s.turn_asked = false;
+          // Not loading a snapshot (a rebuild took over, it failed, or it is deferred): the turn
+          // ends here, unused. Come before the view is ready to load (queued at its start), it
+          // is kept until then.
+          if (s.state != v1::VIEW_LOADING || s.deferred || !s.config.load_snapshot || s.turn) {
+            return;
+          }
+          s.turn = std::move(turn);
+          if (std::exchange(s.awaiting_turn, false)) load_snapshot(self);
+        },
     };
   }
 
@@ -175,6 +188,7 @@ class ProjectionActor {
                   st.stored_idx = snap.applied_idx();
                   if (st.config.restore_on_demand) {
                     st.deferred = true;
+                    st.turn = nullptr;  // a turn that came early: not needed until loaded
                     st.applied_idx = st.snapshot_idx = st.seen_idx = snap.applied_idx();
                     caught_up(self);
                     return;
@@ -204,32 +218,48 @@ class ProjectionActor {
     load_snapshot(self);
   }
 
+  // Loads and restores the snapshot in this view's turn (deps.restore_turns), then catches up.
   static void load_snapshot(Pointer self) {
     auto& s = self->state;
+    if (s.deps.restore_turns && !s.turn) {
+      s.awaiting_turn = true;
+      if (!std::exchange(s.turn_asked, true)) {
+        s.deps.restore_turns->wait(caf::actor_cast<caf::actor>(self));
+      }
+      return;
+    }
     self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value,
                   std::string(View::kName), static_cast<int32_t>(View::kVersion))
         .then(
-            [=](const ViewSnapshot& snap) {
+            [=](ViewSnapshot& snap) {
               auto& st = self->state;
+              // The next view's turn starts once this one's snapshot bytes are freed, below.
+              RestoreTurn turn = std::exchange(st.turn, nullptr);
               // A rebuild asked for meanwhile already started from an empty view.
               if (st.state != v1::VIEW_LOADING) return;
               st.view.emplace();
               if (snap.applied_idx() > 0) {
-                auto restored = View::restore(snap.data());
+                const std::string bytes = std::move(*snap.mutable_data());
+                auto restored = View::restore(bytes);
                 if (restored.ok()) {
                   st.view.emplace(std::move(*restored));
                   st.applied_idx = snap.applied_idx();
                   st.snapshot_idx = snap.applied_idx();
-                  st.snapshot_bytes = static_cast<int64_t>(snap.data().size());
+                  st.snapshot_bytes = static_cast<int64_t>(bytes.size());
                   st.seen_idx = std::max(st.seen_idx, st.applied_idx);
                 } else {
                   detail::view_log()->warn("view={} snapshot ignored, folding from idx 1: {}",
                                            View::kName, restored.error().to_string());
                 }
               }
+              if (turn) {
+                detail::return_free_memory();  // what the restore and the bytes left free
+                turn = nullptr;
+              }
               catch_up(self);
             },
             [=](const caf::error& e) {
+              self->state.turn = nullptr;
               if (self->state.state != v1::VIEW_LOADING) return;  // a rebuild took over
               fail(self, 0, "loading the snapshot: " + describe(e));
             });
@@ -241,6 +271,7 @@ class ProjectionActor {
                              ViewState_Name(s.state), s.applied_idx);
     s.state = v1::VIEW_REBUILDING;
     s.deferred = false;
+    s.turn = nullptr;  // no snapshot to restore
     s.stored = {};
     s.stored_idx = 0;
     ++s.snapshot_epoch;  // a write under way was of the old state
@@ -397,6 +428,7 @@ class ProjectionActor {
   static void fail(Pointer self, int64_t idx, const std::string& what) {
     auto& s = self->state;
     s.state = v1::VIEW_FAILED;
+    s.turn = nullptr;
     s.failed_idx = idx;
     s.last_error = idx > 0 ? "idx " + std::to_string(idx) + ": " + what : what;
     detail::view_log()->error("view={} failed idx={} error=\"{}\"", View::kName, idx, what);

@@ -25,6 +25,9 @@ std::shared_ptr<spdlog::logger> view_log();
 // A view's requests to the storage actor and its reader: each is answered in moments (a page, a
 // snapshot); the bound turns one that hangs into a failure the view reports (R9).
 inline constexpr auto kRequestTimeout = std::chrono::minutes(10);
+// Gives the free pages of the heap back to the system (glibc's malloc_trim; nothing elsewhere):
+// what a restore freed, so that the next view's restore does not add to it.
+void return_free_memory();
 }  // namespace detail
 
 template <class View>
@@ -44,6 +47,11 @@ struct ProjectionState {
   int64_t seen_idx = 0;      // the highest committed idx this actor has heard of
   int32_t unacked = 0;       // committed messages handled and not yet acknowledged
   bool catching_up = false;  // a catch-up scan is in flight
+  // Its turn to restore (deps.restore_turns): asked for and not come yet, ready to load and
+  // waiting for it, and the turn itself from its arrival until the snapshot is restored.
+  bool turn_asked = false;
+  bool awaiting_turn = false;
+  RestoreTurn turn;
   std::string last_error;
   int64_t failed_idx = 0;
   int64_t snapshot_idx = 0;

@@ -16,6 +16,7 @@
 
 #include "actors/caf_support.h"
 #include "actors/read/reader_actor.h"
+#include "actors/read/restore_turns.h"
 #include "actors/read/snapshot_store.h"
 #include "actors/write/storage_actor.h"
 #include "projections/queries.h"
@@ -36,7 +37,9 @@ using ViewActor = caf::typed_actor<
     // Write a snapshot now (also sent by its own timer).
     caf::reacts_to<snapshot_atom>,
     // Timers, sent to itself only.
-    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>>;
+    caf::reacts_to<tick_atom>, caf::reacts_to<expire_atom>,
+    // Its turn to load and restore its snapshot (ViewDeps::restore_turns).
+    caf::reacts_to<restore_atom, RestoreTurn>>;
 
 // What a view actor talks to.
 struct ViewDeps {
@@ -44,6 +47,12 @@ struct ViewDeps {
   ReaderActor reader;      // its own reader: snapshot load, catch-up, gap fill, rebuild
   FallbackActor fallback;  // answers queries the view cannot
   SnapshotStore snapshots;  // writes its snapshots; empty: through the storage actor
+  // Shared by the views of a coordinator, so that they restore their snapshots one at a time
+  // (restore_turns.h); empty: it restores as soon as it starts.
+  std::shared_ptr<RestoreTurns> restore_turns = nullptr;
+  // The spawner queued the view's first turn (restore_turns->wait) as it started it; otherwise
+  // the view asks for its turn itself when it is ready to load.
+  bool restore_turn_queued = false;
 };
 
 // The snapshot policy (docs/query-tier.md, "Snapshots"): a snapshot rewrites the whole state, so

@@ -224,10 +224,13 @@ class ProjectionActorTest : public ::testing::Test {
 
   // A log holding `first`, with view `kind`'s snapshot and stored answers at its last idx (the
   // snapshot then replaced by bytes that do not restore when `garbage_snapshot`), and a view of
-  // `kind` over it that restores on demand; its storage actor in `*storage`.
+  // `kind` over it that restores on demand; its storage actor in `*storage`. With `turns`, the
+  // view restores in its turn; `turn_queued`: queued as it is spawned, as a coordinator does.
   ViewActor view_over_snapshot(projections::ViewKind kind, const std::vector<BuildEvent>& first,
                                bool garbage_snapshot, StorageActor* storage,
-                               bool restore_on_demand = true, caf::actor* gate = nullptr) {
+                               bool restore_on_demand = true, caf::actor* gate = nullptr,
+                               std::shared_ptr<RestoreTurns> turns = nullptr,
+                               bool turn_queued = false) {
     auto log = open("memory://");
     std::vector<BuildEvent> batch = first;
     for (auto& e : batch) e.set_idx(0);
@@ -253,9 +256,22 @@ class ProjectionActorTest : public ::testing::Test {
       *gate = keep(system_->spawn(gated_reader, view_reader));
       view_reader = caf::actor_cast<ReaderActor>(*gate);
     }
-    return keep(spawn_view_actor(
-        *system_, kind, ViewDeps{*storage, view_reader, caf::actor_cast<FallbackActor>(scan), {}},
+    ViewActor view = keep(spawn_view_actor(
+        *system_, kind,
+        ViewDeps{
+            *storage, view_reader, caf::actor_cast<FallbackActor>(scan), {}, turns, turn_queued},
         config));
+    if (turn_queued) turns->wait(caf::actor_cast<caf::actor>(view));
+    return view;
+  }
+
+  // Holds the next turn of `turns` (the test's own, asked for now) until the result is dropped.
+  RestoreTurn take_turn(RestoreTurns& turns) {
+    RestoreTurn out;
+    turns.wait(caf::actor{self()});
+    self()->receive([&](restore_atom, RestoreTurn turn) { out = std::move(turn); },
+                    caf::after(kTimeout) >> [] { ADD_FAILURE() << "no turn came"; });
+    return out;
   }
 
   caf::actor_system_config config_;
@@ -581,6 +597,79 @@ TEST_F(ProjectionActorTest, ALoadingViewAnswersFromItsStoredAnswers) {
     EXPECT_EQ(s.applies(), 0);  // restored from the snapshot
     EXPECT_EQ(s.fallbacks(), 0);
   }
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// Views sharing RestoreTurns restore one at a time. While another holds the turn, each stays
+// LOADING and answers what its stored answers cover; once it is free, each restores its snapshot
+// (nothing folded), whether it was queued as it started or asked when it was ready to load.
+TEST_F(ProjectionActorTest, ViewsSharingRestoreTurnsRestoreOneAtATime) {
+  constexpr uint64_t kSeed = 113;
+  const auto events = random_stream(kSeed, small_stream(150));
+  const ReferenceFold oracle(events);
+  QueryComparer compare("seed 113");
+  auto turns = std::make_shared<RestoreTurns>();
+  RestoreTurn held = take_turn(*turns);
+  std::vector<ViewActor> views;
+  std::vector<StorageActor> storages(projections::kViewCount);
+  for (projections::ViewKind kind : projections::kAllViews) {
+    const auto k = static_cast<size_t>(kind);
+    views.push_back(view_over_snapshot(kind, events, /*garbage_snapshot=*/false, &storages[k],
+                                       /*restore_on_demand=*/false, nullptr, turns,
+                                       /*turn_queued=*/k % 2 == 0));
+  }
+  // The views not queued at their start ask once their stored answers are loaded.
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (turns->waiting() < projections::kViewCount &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  ASSERT_EQ(turns->waiting(), projections::kViewCount);
+  for (projections::ViewKind kind : projections::kAllViews) {
+    SCOPED_TRACE(projections::view_name(kind));
+    const ViewActor& view = views[static_cast<size_t>(kind)];
+    expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, true), oracle,
+                   "stored answers", compare);
+    EXPECT_EQ(status(view).state(), v1::VIEW_LOADING);  // no turn yet: nothing restored
+  }
+
+  held = nullptr;
+  for (projections::ViewKind kind : projections::kAllViews) {
+    SCOPED_TRACE(projections::view_name(kind));
+    const ViewActor& view = views[static_cast<size_t>(kind)];
+    auto s = wait_for(view, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+    EXPECT_EQ(s.applied_idx(), 150);
+    EXPECT_EQ(s.applies(), 0);  // restored from the snapshot
+    expect_answers(self(), view, query_atom::value, questions_of(kind, oracle, 150, false), oracle,
+                   "view", compare);
+  }
+  EXPECT_EQ(turns->given(), 1 + static_cast<int64_t>(projections::kViewCount));
+  EXPECT_EQ(turns->waiting(), 0u);
+  EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// A view that restores on demand does not keep the turn queued for it at its start: the next
+// view restores, and the first asks for a turn of its own once a question needs its snapshot.
+TEST_F(ProjectionActorTest, ADeferredViewLeavesItsQueuedTurnToTheNext) {
+  constexpr uint64_t kSeed = 127;
+  const auto events = random_stream(kSeed, small_stream(150));
+  const ReferenceFold oracle(events);
+  QueryComparer compare("seed 127");
+  auto turns = std::make_shared<RestoreTurns>();
+  StorageActor first_storage, next_storage;
+  const auto kind = projections::ViewKind::partition_status;
+  ViewActor deferred = view_over_snapshot(kind, events, /*garbage_snapshot=*/false, &first_storage,
+                                          /*restore_on_demand=*/true, nullptr, turns, true);
+  ViewActor next = view_over_snapshot(projections::ViewKind::job_runs, events, false, &next_storage,
+                                      /*restore_on_demand=*/false, nullptr, turns, true);
+  auto s = wait_for(next, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+  EXPECT_EQ(s.applies(), 0);  // restored in its turn
+  s = wait_for(deferred, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+  EXPECT_EQ(s.applies(), 0);
+
+  expect_answers(self(), deferred, query_atom::value, questions_of(kind, oracle, 150, false),
+                 oracle, "view", compare);
+  EXPECT_EQ(status(deferred).applies(), 0);  // restored in a turn of its own, not folded
+  EXPECT_EQ(turns->given(), 3);              // queued for each, then the deferred view's own
   EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
 }
 
