@@ -228,11 +228,13 @@ class ProjectionActor {
       }
       return;
     }
+    s.snapshot_loading = true;
     self->request(s.deps.reader, detail::kRequestTimeout, load_atom::value,
                   std::string(View::kName), static_cast<int32_t>(View::kVersion))
         .then(
             [=](ViewSnapshot& snap) {
               auto& st = self->state;
+              st.snapshot_loading = false;
               // The next view's turn starts once this one's snapshot bytes are freed, below.
               RestoreTurn turn = std::exchange(st.turn, nullptr);
               // A rebuild asked for meanwhile already started from an empty view.
@@ -259,6 +261,7 @@ class ProjectionActor {
               catch_up(self);
             },
             [=](const caf::error& e) {
+              self->state.snapshot_loading = false;
               self->state.turn = nullptr;
               if (self->state.state != v1::VIEW_LOADING) return;  // a rebuild took over
               fail(self, 0, "loading the snapshot: " + describe(e));
@@ -271,7 +274,9 @@ class ProjectionActor {
                              ViewState_Name(s.state), s.applied_idx);
     s.state = v1::VIEW_REBUILDING;
     s.deferred = false;
-    s.turn = nullptr;  // no snapshot to restore
+    // No snapshot to restore. A load in flight keeps the turn until it answers, so that the
+    // next view's snapshot is not read while this one's bytes are still on their way.
+    if (!s.snapshot_loading) s.turn = nullptr;
     s.stored = {};
     s.stored_idx = 0;
     ++s.snapshot_epoch;  // a write under way was of the old state
@@ -428,7 +433,7 @@ class ProjectionActor {
   static void fail(Pointer self, int64_t idx, const std::string& what) {
     auto& s = self->state;
     s.state = v1::VIEW_FAILED;
-    s.turn = nullptr;
+    if (!s.snapshot_loading) s.turn = nullptr;  // else when the load answers
     s.failed_idx = idx;
     s.last_error = idx > 0 ? "idx " + std::to_string(idx) + ": " + what : what;
     detail::view_log()->error("view={} failed idx={} error=\"{}\"", View::kName, idx, what);

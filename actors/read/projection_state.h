@@ -48,10 +48,12 @@ struct ProjectionState {
   int32_t unacked = 0;       // committed messages handled and not yet acknowledged
   bool catching_up = false;  // a catch-up scan is in flight
   // Its turn to restore (deps.restore_turns): asked for and not come yet, ready to load and
-  // waiting for it, and the turn itself from its arrival until the snapshot is restored.
+  // waiting for it, and the turn itself from its arrival until the snapshot is restored (or,
+  // when a rebuild took over, until the snapshot's load in flight has answered).
   bool turn_asked = false;
   bool awaiting_turn = false;
   RestoreTurn turn;
+  bool snapshot_loading = false;  // the snapshot's load is in flight
   std::string last_error;
   int64_t failed_idx = 0;
   int64_t snapshot_idx = 0;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/check/view_rebuild.h"
@@ -76,6 +77,7 @@ Result<QueryResult> answer(const FlakyPartitionView& view, const Query& query) {
 // ---- a reader that holds snapshot loads ---------------------------------------------------------
 
 using open_atom = caf::atom_constant<caf::atom("open")>;
+using held_atom = caf::atom_constant<caf::atom("held")>;
 
 struct GatedReaderState {
   ReaderActor real;
@@ -114,6 +116,8 @@ caf::behavior gated_reader(caf::stateful_actor<GatedReaderState>* self, ReaderAc
       [=](scan_atom, int64_t since_idx, int32_t limit) -> caf::result<SharedPage> {
         return self->delegate(self->state.real, scan_atom::value, since_idx, limit);
       },
+      // How many snapshot loads it holds now.
+      [=](held_atom) { return static_cast<int32_t>(self->state.held.size()); },
       [=](open_atom) {
         auto& st = self->state;
         st.open = true;
@@ -622,6 +626,7 @@ TEST_F(ProjectionActorTest, ViewsSharingRestoreTurnsRestoreOneAtATime) {
   const auto deadline = std::chrono::steady_clock::now() + kTimeout;
   while (turns->waiting() < projections::kViewCount &&
          std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
   }
   ASSERT_EQ(turns->waiting(), projections::kViewCount);
   for (projections::ViewKind kind : projections::kAllViews) {
@@ -663,14 +668,54 @@ TEST_F(ProjectionActorTest, ADeferredViewLeavesItsQueuedTurnToTheNext) {
                                       /*restore_on_demand=*/false, nullptr, turns, true);
   auto s = wait_for(next, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
   EXPECT_EQ(s.applies(), 0);  // restored in its turn
-  s = wait_for(deferred, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
-  EXPECT_EQ(s.applies(), 0);
 
   expect_answers(self(), deferred, query_atom::value, questions_of(kind, oracle, 150, false),
                  oracle, "view", compare);
-  EXPECT_EQ(status(deferred).applies(), 0);  // restored in a turn of its own, not folded
-  EXPECT_EQ(turns->given(), 3);              // queued for each, then the deferred view's own
+  s = wait_for(deferred, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+  EXPECT_EQ(s.applies(), 0);     // restored in a turn of its own, not folded
+  EXPECT_EQ(s.fallbacks(), 0);   // every question waited for the restore
+  EXPECT_EQ(turns->given(), 3);  // queued for each, then the deferred view's own
+  EXPECT_EQ(turns->waiting(), 0u);
   EXPECT_EQ(compare.failures(), 0) << "seed " << kSeed;
+}
+
+// A view keeps its turn until its snapshot has answered, even when a rebuild takes over while
+// the load is in flight: the next view's restore starts only then.
+TEST_F(ProjectionActorTest, AViewKeepsItsTurnUntilItsSnapshotHasAnswered) {
+  constexpr uint64_t kSeed = 131;
+  const auto events = random_stream(kSeed, small_stream(150));
+  auto turns = std::make_shared<RestoreTurns>();
+  StorageActor first_storage, next_storage;
+  caf::actor gate;
+  ViewActor first = view_over_snapshot(projections::ViewKind::partition_status, events,
+                                       /*garbage_snapshot=*/false, &first_storage,
+                                       /*restore_on_demand=*/false, &gate, turns, true);
+  ViewActor next = view_over_snapshot(projections::ViewKind::job_runs, events, false, &next_storage,
+                                      /*restore_on_demand=*/false, nullptr, turns, true);
+  // The first view's snapshot load is held at its reader: it has its turn, and keeps it.
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  int32_t held = 0;
+  while (held == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto n = request_value<int32_t>(self(), gate, held_atom::value);
+    ASSERT_TRUE(n.ok()) << n.error().to_string();
+    held = *n;
+  }
+  ASSERT_EQ(held, 1);
+  EXPECT_EQ(turns->given(), 1);
+  EXPECT_EQ(turns->waiting(), 1u);
+
+  // A rebuild takes over; the load it abandoned is still in flight, so the turn stays.
+  auto rebuilt = request_value<ViewStatus>(self(), first, rebuild_atom::value);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().to_string();
+  EXPECT_EQ(rebuilt->state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(turns->given(), 1);
+  EXPECT_EQ(status(next).state(), v1::VIEW_LOADING);
+
+  self()->send(gate, open_atom::value);  // the load answers: the turn passes on
+  auto s = wait_for(next, [](const ViewStatus& v) { return v.state() == v1::VIEW_HEALTHY; });
+  EXPECT_EQ(s.applies(), 0);
+  EXPECT_EQ(turns->given(), 2);
+  EXPECT_EQ(status(first).applied_idx(), 150);  // the rebuilt view, unchanged by the late load
 }
 
 // A rebuild answers once its snapshot is saved; a view stopped before then still answers the

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -14,6 +15,7 @@
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
+#include "actors/read/restore_turns.h"
 #include "messages/event_keys.h"
 #include "projections/activity_view.h"
 #include "projections/build_summary_view.h"
@@ -626,13 +628,14 @@ TEST(QueryTierTest, SupervisorRestartsKilledView) {
   struct Started {
     std::mutex mu;
     std::vector<ViewActor> partition_views;
+    std::vector<projections::ViewKind> kinds;  // in the order they started
   };
   auto started = std::make_shared<Started>();
   CoordinatorOptions options = patient_views();
   options.supervisor.on_view_started = [started](projections::ViewKind kind, const ViewActor& v) {
-    if (kind != projections::ViewKind::partition_status) return;
     std::lock_guard<std::mutex> lock(started->mu);
-    started->partition_views.push_back(v);
+    started->kinds.push_back(kind);
+    if (kind == projections::ViewKind::partition_status) started->partition_views.push_back(v);
   };
   Coordinator c("memory://", options);
   ASSERT_TRUE(c.ok()) << c.error();
@@ -644,6 +647,9 @@ TEST(QueryTierTest, SupervisorRestartsKilledView) {
     std::lock_guard<std::mutex> lock(started->mu);
     ASSERT_EQ(started->partition_views.size(), 1u);
     victim = started->partition_views.front();
+    // Largest state first: they restore their snapshots in this order (restore_turns.h).
+    EXPECT_EQ(started->kinds, std::vector<projections::ViewKind>(std::begin(kRestoreOrder),
+                                                                 std::end(kRestoreOrder)));
   }
   EXPECT_EQ(view_named(c.views(), "partition_status").restarts(), 0);
 

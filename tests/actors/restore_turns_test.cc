@@ -117,19 +117,27 @@ TEST_F(RestoreTurnsTest, AHolderThatStopsEndsItsTurn) {
   EXPECT_EQ(next_got(), "b");
 }
 
+// Two ways to be gone: stopped while something still holds a handle to it (the turn is sent
+// and dropped with the message), and stopped with no handle left (its address no longer gives
+// one: the turn is never sent).
 TEST_F(RestoreTurnsTest, ATurnForAnActorThatIsGoneGoesToTheNext) {
   auto turns = std::make_shared<RestoreTurns>();
   auto a = spawn_holder("a");
-  auto gone = spawn_holder("gone");
+  auto stopped = spawn_holder("stopped");
   auto b = spawn_holder("b");
   turns->wait(a);
   EXPECT_EQ(next_got(), "a");
-  turns->wait(gone);
+  turns->wait(stopped);
+  {
+    caf::actor forgotten = system_->spawn(holder, caf::actor{*self_}, std::string("forgotten"));
+    turns->wait(forgotten);
+    stop(forgotten);
+  }  // the last handle to it goes here
   turns->wait(b);
-  stop(gone);
+  stop(stopped);
   self()->send(a, put_atom::value);
   EXPECT_EQ(next_got(), "b");
-  EXPECT_EQ(turns->given(), 3);  // a, the one that was gone, b
+  EXPECT_EQ(turns->given(), 4);  // a, the two that were gone, b
   EXPECT_EQ(turns->waiting(), 0u);
 }
 
