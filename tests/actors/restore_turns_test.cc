@@ -118,8 +118,8 @@ TEST_F(RestoreTurnsTest, AHolderThatStopsEndsItsTurn) {
 }
 
 // Two ways to be gone: stopped while something still holds a handle to it (the turn is sent
-// and dropped with the message), and stopped with no handle left (its address no longer gives
-// one: the turn is never sent).
+// and dropped with the message), and stopped with no handle of ours left (once CAF drops its own,
+// its address gives no handle at all and the turn is not sent).
 TEST_F(RestoreTurnsTest, ATurnForAnActorThatIsGoneGoesToTheNext) {
   auto turns = std::make_shared<RestoreTurns>();
   auto a = spawn_holder("a");
