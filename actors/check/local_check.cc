@@ -28,7 +28,8 @@ using projections::ViewKind;
 
 std::string idx_text(int64_t idx) { return "idx " + std::to_string(idx); }
 
-// Reads the events of `log` up to `last_idx`, a page at a time (list_events_into an arena page),
+// Reads the events of `log` after `since_idx` up to `last_idx`, a page at a time (list_events_into
+// an arena page), and hands each page read to `on_read` (may be empty) before the caller sees it,
 // on a thread of its own: it reads (SQLite and parsing) the next page while the caller folds this
 // one, and frees the pages the caller hands back. At most kAhead pages wait. Without a thread to be
 // had, the caller reads.
@@ -40,7 +41,9 @@ class PageReader {
   // 1M-event log (and take more memory).
   static constexpr int kPageLimit = storage::kDefaultListLimit;
 
-  PageReader(storage::Storage& log, int64_t last_idx) : log_(log), last_idx_(last_idx) {
+  PageReader(storage::Storage& log, int64_t since_idx, int64_t last_idx,
+             std::function<void(EventPage&)> on_read)
+      : log_(log), last_idx_(last_idx), on_read_(std::move(on_read)), since_(since_idx) {
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {
@@ -99,6 +102,7 @@ class PageReader {
                             std::to_string(page->next_idx()));
     }
     since_ = page->next_idx();
+    if (on_read_) on_read_(*page);
     return page;
   }
 
@@ -128,7 +132,8 @@ class PageReader {
 
   storage::Storage& log_;
   const int64_t last_idx_;
-  int64_t since_ = 0;  // the reading thread's alone once it runs
+  const std::function<void(EventPage&)> on_read_;
+  int64_t since_;  // the reading thread's alone once it runs
   bool ended_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -138,12 +143,16 @@ class PageReader {
   std::thread thread_;
 };
 
-// Hands every event of `log` with idx in 1..`last_idx` to `f` (as a BuildEvent*, which f may
-// change), in scan order; `progress` (may be empty) gets the idx reached after each page.
+// Hands every event of `log` with idx in `since_idx` + 1..`last_idx` to `f` (as a BuildEvent*,
+// which f may change), in scan order; `progress` (may be empty) gets the idx reached after each
+// page. `on_read` (may be empty), if given, sees each page first, on the reading thread (the
+// caller's own when there is none), and is done with it before `f` sees its events.
 template <class F>
-Status scan_log(storage::Storage& log, int64_t last_idx, F f,
-                const std::function<void(int64_t)>& progress) {
-  PageReader reader(log, last_idx);
+Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx, F f,
+                const std::function<void(int64_t)>& progress,
+                std::function<void(EventPage&)> on_read = {}) {
+  if (since_idx >= last_idx) return ok_status();
+  PageReader reader(log, since_idx, last_idx, std::move(on_read));
   while (true) {
     auto page = reader.next();
     if (!page.ok()) return page.error();
@@ -291,13 +300,26 @@ class AnswerComparer {
   std::vector<Query> pending_;
 };
 
+// What one view's check starts from: nothing (its own scan from idx 1 folds the view and collects
+// its keys), or the fold of the scan every view shared, up to the check's last idx, and the keys
+// of that scan.
+template <class View>
+struct Folded {
+  Fold<View>* full = nullptr;
+  ScanKeys* keys = nullptr;
+};
+
 // Checks view `kind` (see the file comment). `checker`, when set, sees every event scanned.
 // `scan_error` gets the error of a scan that stopped.
 template <class View>
 CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, ScanChecker* checker,
-                       const LogCheckOptions& options, Status* scan_error) {
+                       const LogCheckOptions& options, Status* scan_error,
+                       Folded<View> folded = {}) {
   const std::string name = std::string("view ") + projections::view_name(kind);
   const auto started = std::chrono::steady_clock::now();
+  if (folded.full != nullptr && !folded.full->failed.empty()) {
+    return {name, false, "not compared: the full-scan fold failed at " + folded.full->failed};
+  }
   std::string state, problem;
   std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem);
   // A snapshot taken after the check started (a writer saves them when it appends): read the
@@ -306,11 +328,17 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   const int64_t target = std::max(last_idx, snapshot_idx);
   const int64_t restore_ms = ms_since(started);
 
-  Fold<View> full;
-  ScanKeys keys;
+  Fold<View> own;
+  ScanKeys own_keys;
+  Fold<View>& full = folded.full != nullptr ? *folded.full : own;
+  ScanKeys& keys = folded.keys != nullptr ? *folded.keys : own_keys;
+  // From idx 1, or, after the shared scan, from where the restored view or the full fold stops
+  // (each fold skips what it has applied).
+  const int64_t since =
+      folded.full == nullptr ? 0 : std::min(last_idx, restored ? restored->idx : last_idx);
   const std::string phase = "checking " + name;
   auto scanned = scan_log(
-      log, target,
+      log, since, target,
       [&](BuildEvent* stored) {
         if (checker != nullptr) checker->add(stored);
         const BuildEvent& event = *stored;
@@ -358,6 +386,83 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   return view_check_result(kind, comparison, state, "");
 }
 
+// Every view folded from idx 1 by one scan, for a log short enough (options.one_scan_events).
+struct SharedFolds {
+  Fold<projections::PartitionStatusView> partitions;
+  Fold<projections::BuildSummaryView> builds;
+  Fold<projections::JobRunsView> jobs;
+  Fold<projections::ActivityView> activity;
+  ScanKeys keys;  // of every kind
+
+  void apply(const BuildEvent& event) {
+    partitions.apply(event);
+    builds.apply(event);
+    jobs.apply(event);
+    activity.apply(event);
+  }
+  // Calls f(fold) with the fold of view `kind`.
+  template <class F>
+  void with_fold(ViewKind kind, F&& f) {
+    switch (kind) {
+      case ViewKind::partition_status:
+        return f(partitions);
+      case ViewKind::build_summary:
+        return f(builds);
+      case ViewKind::job_runs:
+        return f(jobs);
+      case ViewKind::activity:
+        break;
+    }
+    f(activity);
+  }
+};
+
+// One scan of the log up to `last_idx` for every view (see the file comment), then each view
+// checked against its fold, which is freed once its check is done.
+void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& checker,
+                          const LogCheckOptions& options, std::vector<CheckResult>& views,
+                          Status* first_scan) {
+  const auto started = std::chrono::steady_clock::now();
+  auto folds = std::make_unique<SharedFolds>();
+  // The reading thread checks each page while this one folds the page before and takes its keys.
+  int64_t keys_to = 0;
+  *first_scan = scan_log(
+      log, 0, last_idx,
+      [&](BuildEvent* stored) {
+        if (stored->idx() > keys_to) {
+          folds->keys.add(*stored);
+          keys_to = stored->idx();
+        }
+        folds->apply(*stored);
+      },
+      [&](int64_t idx) {
+        if (options.progress) options.progress("checking the views (one scan)", idx, last_idx);
+      },
+      [&](EventPage& page) {
+        for (BuildEvent& event : *page.mutable_events()) {
+          if (event.idx() > last_idx) break;
+          checker.add(&event);
+        }
+      });
+  check_log()->info("check: one scan for every view to idx {} in {} ms", last_idx,
+                    ms_since(started));
+  for (ViewKind kind : projections::kAllViews) {
+    CheckResult& out = views[static_cast<size_t>(kind)];
+    if (!first_scan->ok()) {
+      out = {std::string("view ") + projections::view_name(kind), false,
+             "not compared: the scan of the log failed"};
+      continue;
+    }
+    folds->with_fold(kind, [&](auto& fold) {
+      using View = std::decay_t<decltype(fold.view)>;
+      Status scan_error = ok_status();
+      out = check_view<View>(log, kind, last_idx, nullptr, options, &scan_error,
+                             Folded<View>{&fold, &folds->keys});
+      fold = Fold<View>();  // this view's state is no longer needed
+    });
+  }
+}
+
 }  // namespace
 
 Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options) {
@@ -374,23 +479,27 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
   ScanChecker checker;
   std::vector<CheckResult> views(projections::kViewCount);
   Status first_scan = ok_status();
-  for (ViewKind kind : projections::kAllViews) {
-    const bool first = kind == projections::kAllViews[0];
-    CheckResult& out = views[static_cast<size_t>(kind)];
-    if (!first_scan.ok()) {
-      out = {std::string("view ") + projections::view_name(kind), false,
-             "not compared: the scan of the log failed"};
-      continue;
+  if (report.last_idx <= options.one_scan_events) {
+    check_views_together(log, report.last_idx, checker, options, views, &first_scan);
+  } else {
+    for (ViewKind kind : projections::kAllViews) {
+      const bool first = kind == projections::kAllViews[0];
+      CheckResult& out = views[static_cast<size_t>(kind)];
+      if (!first_scan.ok()) {
+        out = {std::string("view ") + projections::view_name(kind), false,
+               "not compared: the scan of the log failed"};
+        continue;
+      }
+      Status scan_error = ok_status();
+      ScanChecker* scan_checker = first ? &checker : nullptr;
+      // The kind's view type, found through an empty AllViews used for nothing else.
+      static const projections::AllViews kTypes;
+      projections::AllViews::with_view(kTypes, kind, [&](const auto& type) {
+        using View = std::decay_t<decltype(type)>;
+        out = check_view<View>(log, kind, report.last_idx, scan_checker, options, &scan_error);
+      });
+      if (first) first_scan = scan_error;
     }
-    Status scan_error = ok_status();
-    ScanChecker* scan_checker = first ? &checker : nullptr;
-    // The kind's view type, found through an empty AllViews used for nothing else.
-    static const projections::AllViews kTypes;
-    projections::AllViews::with_view(kTypes, kind, [&](const auto& type) {
-      using View = std::decay_t<decltype(type)>;
-      out = check_view<View>(log, kind, report.last_idx, scan_checker, options, &scan_error);
-    });
-    if (first) first_scan = scan_error;
   }
 
   CheckResult contiguity = checker.finish(report.last_idx);

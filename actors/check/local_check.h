@@ -8,7 +8,7 @@
 //   auto report = run_local_log_check(**log, options);
 //   if (!report.ok()) return fail(report.error());         // the log's last idx could not be read
 //
-// For each view in turn (projections::kAllViews), up to the log's last idx when the check started:
+// For each view, up to the log's last idx when the check started:
 //  (a) what a coordinator starting now would hold: the view restored from its newest snapshot in
 //      the log and folded over the events after the snapshot's idx (from idx 1 when there is no
 //      snapshot);
@@ -17,16 +17,21 @@
 //      activity, every page of its lists, job_metrics_list, and the per-item questions about the
 //      keys the events name), answered by both with projections::answer and compared with
 //      answer_difference;
-//  (d) both views are released before the next view is built.
-// The first view's scan also feeds the ScanChecker (idx contiguity). A view without a snapshot is
-// folded once: a coordinator would fold it from idx 1 exactly as the full scan does, so its answers
-// are asked of that one fold. A snapshot that does not load (the storage cannot read or decode it)
-// or does not restore (its bytes are not a state of this view) fails that view's check, naming the
-// error and what a coordinator would do with it; the fold from idx 1 is still asked every question.
+//  (d) both views are released before the next view's check.
+// A log of at most options.one_scan_events events is read once for all four references (b), which are
+// then checked one view at a time, each freed after its check; (a) reads only the events after
+// each snapshot. A longer log is read once per view, building (a) and (b) of that view alone, so
+// that memory stays that of two copies of one view. The scan from idx 1 that comes first also
+// feeds the ScanChecker (idx contiguity). A view without a snapshot is folded once: a coordinator
+// would fold it from idx 1 exactly as the full scan does, so its answers are asked of that one
+// fold. A snapshot that does not load (the storage cannot read or decode it) or does not restore
+// (its bytes are not a state of this view) fails that view's check, naming the error and what a
+// coordinator would do with it; the fold from idx 1 is still asked every question.
 //
-// Memory: at most two copies of one view, the keys of that view (ScanKeys), a few pages of events
-// and the ScanChecker (24 bytes per event). The log is read once per view, on a thread of its
-// own that parses the next page while the caller folds the last.
+// Memory: one scan: the four views folded from idx 1, the keys the events name (ScanKeys), and
+// one restored view; one scan per view: at most two copies of one view and that view's keys.
+// Either way a few pages of events and the ScanChecker (24 bytes per event). Each scan parses
+// the next page on a thread of its own while the caller folds the last.
 //
 // Call from one thread; the log is used from the reading thread during each scan and from the
 // caller between scans, never from both at once. Nothing throws (a view whose fold throws fails
@@ -42,7 +47,7 @@ namespace bel::check {
 
 // Runs every check of log_check.h on `log` (opened read-only will do), the views compared as
 // above. options.views: list_limit and max_differences apply (parallelism and round_size do
-// not); options.views_ready_wait does not apply. options.progress hears
+// not); options.one_scan_events applies; options.views_ready_wait does not. options.progress hears
 // ("checking view <name>", idx read, last idx) while each view's scan runs. An error only when
 // the log's last idx cannot be read.
 Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options);

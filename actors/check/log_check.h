@@ -71,6 +71,12 @@ struct LogCheckOptions {
   // loading in a freshly started in-process coordinator); their answers then come from the
   // fallback, which the detail says.
   std::chrono::milliseconds views_ready_wait{60000};
+  // Without a coordinator (local_check.h): the longest log whose views are checked from one scan
+  // of the log; a longer one is read once per view. At the reference workload's density the four
+  // views take ~120 bytes per event together (docs/performance.md, P8), so 1.5M events hold
+  // ~180 MB of views folded from idx 1 beside one restored view, within P11's 500 MB; past it, a
+  // scan per view keeps memory to two copies of one view at any length.
+  int64_t one_scan_events = 1500000;
   // (phase, done, total) while scanning ("scanning") and comparing ("comparing"); may be empty.
   std::function<void(const char*, int64_t, int64_t)> progress;
 };

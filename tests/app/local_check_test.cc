@@ -1,6 +1,7 @@
 // bel check with no coordinator (actors/check/local_check.h): each view restored as a coordinator
 // would restore it (its snapshot plus the events after it) against the same view folded from
-// idx 1, on memory:// logs. The real binary on sqlite logs whose snapshots are tampered with is
+// idx 1, on memory:// logs, both ways the check reads a log: one scan for every view (a short
+// log) and one scan per view (a long one). The real binary on sqlite logs whose snapshots are tampered with is
 // in check_test.cc (CheckCommandTest).
 #include "actors/check/local_check.h"
 
@@ -42,9 +43,16 @@ int64_t answers_equal(const std::string& detail) {
   return std::stoll(detail.substr(start == std::string::npos ? 0 : start + 1, end));
 }
 
-class LocalCheckTest : public ::testing::Test {
+// How the check reads the log: one scan for every view, or one per view.
+enum class Scans { one, per_view };
+
+// LogCheckOptions::one_scan_events that gives `scans` on the test's logs (at most a few thousand
+// events).
+int64_t one_scan_events(Scans scans) { return scans == Scans::one ? 1000000 : 0; }
+
+class LocalCheckBase : public ::testing::Test {
  protected:
-  LocalCheckTest() {
+  LocalCheckBase() {
     auto log = storage::open_storage("memory://", {});
     EXPECT_TRUE(log.ok()) << log.error().to_string();
     if (log.ok()) log_ = std::move(*log);
@@ -61,10 +69,11 @@ class LocalCheckTest : public ::testing::Test {
     return idxs.ok() && !idxs->empty() ? idxs->back() : 0;
   }
 
-  LogCheckReport check() {
+  LogCheckReport check(Scans scans) {
     LogCheckOptions options;
     options.log_uri = "memory://";
     options.views.list_limit = 7;  // every list takes several pages
+    options.one_scan_events = one_scan_events(scans);
     auto report = run_local_log_check(*log_, options);
     EXPECT_TRUE(report.ok()) << report.error().to_string();
     return report.ok() ? *report : LogCheckReport{};
@@ -102,7 +111,16 @@ class LocalCheckTest : public ::testing::Test {
   std::unique_ptr<storage::Storage> log_;
 };
 
-TEST_F(LocalCheckTest, LogWithoutSnapshotsPasses) {
+// The tests that hold both ways the check reads a log.
+class LocalCheckTest : public LocalCheckBase, public ::testing::WithParamInterface<Scans> {
+ protected:
+  LogCheckReport check() { return LocalCheckBase::check(GetParam()); }
+};
+
+// The tests that pick how the check reads the log themselves.
+using LocalCheckScansTest = LocalCheckBase;
+
+TEST_P(LocalCheckTest, LogWithoutSnapshotsPasses) {
   ASSERT_EQ(append(stream(1500, 11)), 1500);
   auto report = check();
   EXPECT_EQ(report.last_idx, 1500);
@@ -115,14 +133,14 @@ TEST_F(LocalCheckTest, LogWithoutSnapshotsPasses) {
   }
 }
 
-TEST_F(LocalCheckTest, EmptyLogPasses) {
+TEST_P(LocalCheckTest, EmptyLogPasses) {
   auto report = check();
   EXPECT_EQ(report.last_idx, 0);
   EXPECT_EQ(names(report), kNames);
   for (const auto& c : report.checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
 }
 
-TEST_F(LocalCheckTest, SnapshotsFoldedOverTheTailPass) {
+TEST_P(LocalCheckTest, SnapshotsFoldedOverTheTailPass) {
   ASSERT_EQ(append(stream(1000, 5)), 1000);
   auto saved = rebuild_view_snapshots(*log_, {}, {});
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
@@ -138,7 +156,7 @@ TEST_F(LocalCheckTest, SnapshotsFoldedOverTheTailPass) {
   }
 }
 
-TEST_F(LocalCheckTest, SnapshotThatDisagreesWithTheLogFailsItsViewNamingTheDifference) {
+TEST_P(LocalCheckTest, SnapshotThatDisagreesWithTheLogFailsItsViewNamingTheDifference) {
   StreamBuilder s;
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
       .partition("br-1", "data/a", v1::PARTITION_REQUESTED)
@@ -172,7 +190,7 @@ TEST_F(LocalCheckTest, SnapshotThatDisagreesWithTheLogFailsItsViewNamingTheDiffe
       << partitions.detail;
 }
 
-TEST_F(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
+TEST_P(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
   ASSERT_EQ(append(stream(300, 7)), 300);
   ASSERT_TRUE(
       log_->save_snapshot({projections::JobRunsView::kName, projections::JobRunsView::kVersion, 300,
@@ -205,17 +223,18 @@ class FailingReads final : public testing::ForwardingStorage {
   int failing_;
 };
 
-// The report of a check of 1500 events whose `failing`-th page read fails.
-Result<LogCheckReport> check_with_failing_read(storage::Storage& inner, int failing) {
+// The report of a check of `inner` whose `failing`-th page read fails.
+Result<LogCheckReport> check_with_failing_read(storage::Storage& inner, int failing, Scans scans) {
   FailingReads log(inner, failing);
   LogCheckOptions options;
   options.log_uri = "memory://";
+  options.one_scan_events = one_scan_events(scans);
   return run_local_log_check(log, options);
 }
 
-TEST_F(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUncompared) {
+TEST_P(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUncompared) {
   ASSERT_EQ(append(stream(1500, 3)), 1500);
-  auto report = check_with_failing_read(*log_, 2);  // the first scan's second page
+  auto report = check_with_failing_read(*log_, 2, GetParam());  // the first scan's second page
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(names(*report), kNames);
   EXPECT_FALSE(report->ok());
@@ -229,9 +248,10 @@ TEST_F(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUn
   }
 }
 
-TEST_F(LocalCheckTest, ReadErrorInALaterScanFailsThatViewOnly) {
+TEST_F(LocalCheckScansTest, ReadErrorInALaterScanFailsThatViewOnly) {
   ASSERT_EQ(append(stream(1500, 3)), 1500);
-  auto report = check_with_failing_read(*log_, 3);  // the second view's first page
+  // One scan per view: the second view's first page.
+  auto report = check_with_failing_read(*log_, 3, Scans::per_view);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(names(*report), kNames);
   EXPECT_TRUE(result(*report, "idx contiguity").ok) << result(*report, "idx contiguity").detail;
@@ -243,6 +263,80 @@ TEST_F(LocalCheckTest, ReadErrorInALaterScanFailsThatViewOnly) {
   EXPECT_TRUE(result(*report, "view job_runs").ok);
   EXPECT_TRUE(result(*report, "view activity").ok);
 }
+
+TEST_F(LocalCheckScansTest, ReadErrorInATailScanFailsThatViewOnly) {
+  ASSERT_EQ(append(stream(1000, 5)), 1000);
+  auto saved = rebuild_view_snapshots(*log_, {}, {});
+  ASSERT_TRUE(saved.ok()) << saved.error().to_string();
+  ASSERT_EQ(append(stream(500, 6)), 1500);
+  // One scan for every view takes two pages (the second ends the log); then each view reads the
+  // events after its snapshot, partition_status first.
+  auto report = check_with_failing_read(*log_, 3, Scans::one);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(result(*report, "idx contiguity").ok) << result(*report, "idx contiguity").detail;
+  const auto& partitions = result(*report, "view partition_status");
+  EXPECT_FALSE(partitions.ok);
+  EXPECT_TRUE(contains(partitions.detail, "not compared: reading the log: storage_unavailable"))
+      << partitions.detail;
+  for (const char* name : {"view build_summary", "view job_runs", "view activity"}) {
+    EXPECT_TRUE(result(*report, name).ok) << name << ": " << result(*report, name).detail;
+    EXPECT_TRUE(contains(result(*report, name).detail, "folded to idx 1500"))
+        << result(*report, name).detail;
+  }
+}
+
+// A log that reports a last idx below its real one: events appended after the check read it.
+class LaggingLastIdx final : public testing::ForwardingStorage {
+ public:
+  LaggingLastIdx(storage::Storage& inner, int64_t reported)
+      : ForwardingStorage(inner), reported_(reported) {}
+  Result<int64_t> last_idx() override { return reported_; }
+
+ private:
+  int64_t reported_;
+};
+
+// Snapshots saved after the check read the log's last idx: both folds are read up to them.
+TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAreComparedAtTheirIdx) {
+  ASSERT_EQ(append(stream(1500, 8)), 1500);
+  auto saved = rebuild_view_snapshots(*log_, {}, {});
+  ASSERT_TRUE(saved.ok()) << saved.error().to_string();
+  LaggingLastIdx log(*log_, 1200);
+  LogCheckOptions options;
+  options.log_uri = "memory://";
+  options.one_scan_events = one_scan_events(GetParam());
+  auto report = run_local_log_check(log, options);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->last_idx, 1200);
+  for (const auto& c : report->checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+  for (size_t i = 2; i < report->checks.size(); ++i) {
+    EXPECT_TRUE(contains(report->checks[i].detail,
+                         "restored from its snapshot at idx 1500, folded to idx 1500"))
+        << report->checks[i].detail;
+    EXPECT_GT(answers_equal(report->checks[i].detail), 0) << report->checks[i].detail;
+  }
+}
+
+// Reads the log once for every view when it is short enough, once per view otherwise.
+TEST_F(LocalCheckScansTest, ReadsTheLogOnceOrOncePerView) {
+  ASSERT_EQ(append(stream(1500, 9)), 1500);
+  for (Scans scans : {Scans::one, Scans::per_view}) {
+    FailingReads counted(*log_, /*failing_call=*/0);
+    LogCheckOptions options;
+    options.log_uri = "memory://";
+    options.one_scan_events = one_scan_events(scans);
+    auto report = run_local_log_check(counted, options);
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_TRUE(report->ok());
+    // Pages of 1000 events: two per scan of 1500 (no snapshots, so no tail to read).
+    EXPECT_EQ(counted.calls, scans == Scans::one ? 2 : 8);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(BothWays, LocalCheckTest, ::testing::Values(Scans::one, Scans::per_view),
+                         [](const ::testing::TestParamInfo<Scans>& info) {
+                           return info.param == Scans::one ? "OneScan" : "ScanPerView";
+                         });
 
 // ---- the same answers as the check through a coordinator ----
 
