@@ -39,7 +39,9 @@ int fold(storage::Storage& log) {
   int64_t events = 0;
   for (int64_t since = 0;;) {
     EventPage* page = arena.fresh();
-    if (auto read = log.list_events_into(since, EventFilter(), 1000, page); !read.ok()) {
+    if (auto read =
+            log.list_events_into(since, EventFilter(), 1000, page, storage::EventDetail::views);
+        !read.ok()) {
       std::fprintf(stderr, "bel_view_fold: %s\n", read.error().to_string().c_str());
       return 1;
     }

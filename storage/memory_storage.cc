@@ -61,7 +61,7 @@ Result<int64_t> MemoryStorage::commit_batch(const std::vector<BuildEvent>& event
 }
 
 Status MemoryStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-                           EventPage* out) {
+                           EventPage* out, EventDetail detail) {
   EventPage& page = *out;
   page.set_next_idx(bound_idx);
   std::lock_guard<std::mutex> lock(log_->mu);
@@ -82,7 +82,9 @@ Status MemoryStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter
       page.set_has_more(true);
       break;
     }
-    *page.add_events() = event;
+    BuildEvent* added = page.add_events();
+    *added = event;
+    drop_detail(detail, added);
     page.set_next_idx(event.idx());
   }
   return ok_status();

@@ -47,7 +47,7 @@ class MemoryStorage : public StorageBackend {
 
  private:
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-              EventPage* page) override;
+              EventPage* page, EventDetail detail) override;
   Status write_meta(const std::string& key, const std::string& value) override;
 
   // The log shared by a writer and its readers.

@@ -1,18 +1,18 @@
 #include "storage/postgres_storage.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_set>
 
-#include <fmt/format.h>
-
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "messages/glob.h"
 #include "storage/checks.h"
+#include "storage/event_detail.h"
 #include "storage/postgres_query.h"
 #include "storage/snapshot_codec.h"
 
@@ -257,13 +257,15 @@ Result<int64_t> PostgresStorage::commit_batch(const std::vector<BuildEvent>& eve
 }
 
 Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter,
-                             int limit, EventPage* out) {
+                             int limit, EventPage* out, EventDetail detail) {
   const bool backward = order == ScanOrder::descending;
   // The SQL narrows the events down (an index where the filter allows); event_matches decides.
   // Rows come in chunks until limit + 1 events match (has_more) or the range is exhausted.
   EventPage& page = *out;
   page.set_next_idx(bound_idx);
   PgScanCursor cursor{bound_idx, backward};
+  // Parsed with what event_matches needs, then cut to `detail`.
+  const EventDetail parsed = parse_detail(detail, filter);
   int64_t chunk = limit + 1;
   for (;;) {
     const PgQuery query = pg_list_events_query(cursor, filter, chunk);
@@ -277,7 +279,7 @@ Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilt
       // Parsed in place (on the page's arena, when it has one); dropped again when it does not
       // match or the page is full.
       BuildEvent* event = page.add_events();
-      if (!payload || !event->ParseFromString(*payload)) {
+      if (!payload || !parse_event_payload(*payload, parsed, event)) {
         return make_error(
             ErrorCode::storage_corrupt,
             fmt::format("{}: list_events: the payload of idx {} does not parse", uri(), idx));
@@ -286,6 +288,7 @@ Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilt
         page.mutable_events()->RemoveLast();
         continue;
       }
+      if (parsed != detail) drop_detail(detail, event);
       if (page.events_size() > limit) {
         page.mutable_events()->RemoveLast();
         page.set_has_more(true);

@@ -73,7 +73,7 @@ class PostgresStorage : public StorageBackend {
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
                                std::optional<int64_t> expected_last_idx) override;
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-              EventPage* page) override;
+              EventPage* page, EventDetail detail) override;
   Status write_meta(const std::string& key, const std::string& value) override;
   // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
   // is set and the log has moved past it.

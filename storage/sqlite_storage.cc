@@ -9,6 +9,7 @@
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "storage/checks.h"
+#include "storage/event_detail.h"
 #include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_query.h"
@@ -310,17 +311,18 @@ bool has_key_criterion(const EventFilter& f) {
 }  // namespace
 
 Status SqliteStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-                           EventPage* page) {
+                           EventPage* page, EventDetail detail) {
   if (order == ScanOrder::ascending) {
-    return scan_range("list_events", IdxRange{bound_idx}, bound_idx, filter, limit, order, *page);
+    return scan_range("list_events", IdxRange{bound_idx}, bound_idx, filter, limit, order, *page,
+                      detail);
   }
   const IdxRange range{0, bound_idx == 0 ? INT64_MAX : bound_idx - 1};
-  return scan_range("list_events_backward", range, bound_idx, filter, limit, order, *page);
+  return scan_range("list_events_backward", range, bound_idx, filter, limit, order, *page, detail);
 }
 
 Status SqliteStorage::scan_range(const char* call, IdxRange range, int64_t start_idx,
                                  const EventFilter& filter, int limit, ScanOrder order,
-                                 EventPage& page) {
+                                 EventPage& page, EventDetail detail) {
   const int max_pattern = sqlite3_limit(db_, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1);
   for (const auto& pattern : filter.partition_patterns()) {
     if (static_cast<int64_t>(pattern.size()) > max_pattern) {
@@ -341,14 +343,16 @@ Status SqliteStorage::scan_range(const char* call, IdxRange range, int64_t start
     indexed = *stored;
   }
   for (const auto& segment : scan_segments(range, indexed, uses_keys, order)) {
-    BEL_RETURN_IF_ERROR(read_page(segment.range, filter, limit, segment.through_keys, page, order));
+    BEL_RETURN_IF_ERROR(
+        read_page(segment.range, filter, limit, segment.through_keys, page, order, detail));
     if (page.has_more()) break;
   }
   return ok_status();
 }
 
 Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int limit,
-                                bool through_keys, EventPage& page, ScanOrder order) {
+                                bool through_keys, EventPage& page, ScanOrder order,
+                                EventDetail detail) {
   // A selective key criterion drives the query through event_keys. One that selects many index
   // rows (a pattern like "data/*", a busy job label) would make SQLite collect every matching
   // idx before returning the first page; such a criterion is instead checked here, on events
@@ -392,6 +396,8 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
+  // Events checked here are parsed with what their check needs, then cut to `detail`.
+  const EventDetail parsed = check_here ? parse_detail(detail, filter) : detail;
   for (;;) {
     int rc = sqlite3_step(*stmt);
     if (rc == SQLITE_DONE) break;
@@ -402,11 +408,12 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     }
     const int64_t idx = sqlite3_column_int64(*stmt, 0);
     BuildEvent* event = events->Add();
-    BEL_RETURN_IF_ERROR(read_event_row(*stmt, 0, uri(), "list_events", event));
+    BEL_RETURN_IF_ERROR(read_event_row(*stmt, 0, uri(), "list_events", event, parsed));
     if (check_here && !event_matches(filter, *event)) {
       events->RemoveLast();
       continue;
     }
+    if (parsed != detail) drop_detail(detail, event);
     if (events->size() > limit) {
       events->RemoveLast();
       page.set_has_more(true);

@@ -90,7 +90,7 @@ class SqliteStorage final : public StorageBackend {
                                std::optional<int64_t> expected_last_idx) override;
   // scan_range over the idx range of list_events or list_events_backward.
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-              EventPage* page) override;
+              EventPage* page, EventDetail detail) override;
   Status write_meta(const std::string& key, const std::string& value) override;
 
   // The statement in `slot`, prepared on first use.
@@ -115,13 +115,13 @@ class SqliteStorage final : public StorageBackend {
   Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter, int limit);
   // Adds to `page` the events in `range` that match `filter`, until it holds `limit` and
   // has_more is known. through_keys: query event_keys (only below the indexed watermark);
-  // otherwise key criteria are checked on each decoded event.
+  // otherwise key criteria are checked on each decoded event. Each event with `detail`.
   Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
-                   EventPage& page, ScanOrder order = ScanOrder::ascending);
+                   EventPage& page, ScanOrder order, EventDetail detail);
   // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
   // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
   Status scan_range(const char* call, IdxRange range, int64_t start_idx, const EventFilter& filter,
-                    int limit, ScanOrder order, EventPage& page);
+                    int limit, ScanOrder order, EventPage& page, EventDetail detail);
   // Appends inside the open transaction; returns the first idx.
   Result<int64_t> insert_batch(const std::vector<BuildEvent>& events);
   // Rolls back the open transaction, if SQLite has not already done so.

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "messages/event_id.h"
+#include "storage/event_detail.h"
 
 namespace bel::storage {
 
@@ -119,21 +120,23 @@ Status stored_payload(const std::string& uri, size_t position, const BuildEvent&
   return ok_status();
 }
 
-Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
-                      std::string_view what, BuildEvent* event) {
+Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri, std::string_view what,
+                      BuildEvent* event, EventDetail detail) {
   const int64_t idx = sqlite3_column_int64(stmt, first);
-  if (!event->ParseFromArray(sqlite3_column_blob(stmt, first + 4),
-                             sqlite3_column_bytes(stmt, first + 4))) {
+  const void* payload = sqlite3_column_blob(stmt, first + 4);
+  const std::string_view bytes(static_cast<const char*>(payload),
+                               payload == nullptr ? 0 : sqlite3_column_bytes(stmt, first + 4));
+  if (!parse_event_payload(bytes, detail, event)) {
     return make_error(ErrorCode::storage_corrupt,
                       fmt::format("{}: {}: the payload of idx {} does not parse", uri, what, idx));
   }
-  set_event_columns(stmt, first, event);
+  set_event_columns(stmt, first, event, detail);
   return ok_status();
 }
 
-void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event) {
+void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event, EventDetail detail) {
   event->set_idx(sqlite3_column_int64(stmt, first));
-  event->set_event_id(column_event_id(stmt, first + 1));
+  if (detail == EventDetail::full) event->set_event_id(column_event_id(stmt, first + 1));
   event->set_timestamp(sqlite3_column_int64(stmt, first + 2));
   event->set_build_request_id(column_string(stmt, first + 3));
 }

@@ -14,6 +14,7 @@
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "storage/storage.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -91,14 +92,16 @@ Status stored_payload(const std::string& uri, size_t position, const BuildEvent&
                       std::string& scratch, std::string& payload);
 
 // The event of the current row of `stmt`, whose columns from `first` on are kEventRowColumns:
-// the payload parsed, then idx and the column-kept fields set from their columns.
-// storage_corrupt "<uri>: <what>: the payload of idx N does not parse".
-Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri,
-                      std::string_view what, BuildEvent* event);
+// the payload parsed with `detail` (event_detail.h), then idx and the column-kept fields set from
+// their columns. storage_corrupt "<uri>: <what>: the payload of idx N does not parse".
+Status read_event_row(sqlite3_stmt* stmt, int first, const std::string& uri, std::string_view what,
+                      BuildEvent* event, EventDetail detail = EventDetail::full);
 
 // The second half of read_event_row: sets idx and the column-kept fields of `event` (whose
-// payload is already parsed) from the current row's kEventRowColumns from `first` on.
-void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event);
+// payload is already parsed) from the current row's kEventRowColumns from `first` on; event_id
+// only with EventDetail::full.
+void set_event_columns(sqlite3_stmt* stmt, int first, BuildEvent* event,
+                       EventDetail detail = EventDetail::full);
 
 // An event_id column (BLOB of 16 bytes or TEXT) as the id's text.
 std::string column_event_id(sqlite3_stmt* stmt, int col);

@@ -47,22 +47,24 @@ Result<EventPage> StorageBackend::list_events(int64_t since_idx, const EventFilt
                                               int limit) {
   BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
   EventPage page;
-  BEL_RETURN_IF_ERROR(scan(ScanOrder::ascending, since_idx, filter, limit, &page));
+  BEL_RETURN_IF_ERROR(
+      scan(ScanOrder::ascending, since_idx, filter, limit, &page, EventDetail::full));
   return page;
 }
 
 Status StorageBackend::list_events_into(int64_t since_idx, const EventFilter& filter, int limit,
-                                        EventPage* page) {
+                                        EventPage* page, EventDetail detail) {
   BEL_RETURN_IF_ERROR(check_list_args(uri_, since_idx, filter, limit));
   page->Clear();
-  return scan(ScanOrder::ascending, since_idx, filter, limit, page);
+  return scan(ScanOrder::ascending, since_idx, filter, limit, page, detail);
 }
 
 Result<EventPage> StorageBackend::list_events_backward(int64_t before_idx,
                                                        const EventFilter& filter, int limit) {
   BEL_RETURN_IF_ERROR(check_backward_args(uri_, before_idx, filter, limit));
   EventPage page;
-  BEL_RETURN_IF_ERROR(scan(ScanOrder::descending, before_idx, filter, limit, &page));
+  BEL_RETURN_IF_ERROR(
+      scan(ScanOrder::descending, before_idx, filter, limit, &page, EventDetail::full));
   return page;
 }
 

@@ -8,7 +8,7 @@
 //     Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
 //                                  std::optional<int64_t> expected_last_idx) override;
 //     Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-//                 EventPage* page) override;
+//                 EventPage* page, EventDetail detail) override;
 //     Status write_meta(const std::string& key, const std::string& value) override;
 //     ...  // and the rest of Storage
 //   };
@@ -42,8 +42,8 @@ class StorageBackend : public Storage {
   Result<EventPage> list_events_backward(int64_t before_idx, const EventFilter& filter,
                                          int limit) final;
   // check_list_args, then scan into `page`.
-  Status list_events_into(int64_t since_idx, const EventFilter& filter, int limit,
-                          EventPage* page) final;
+  Status list_events_into(int64_t since_idx, const EventFilter& filter, int limit, EventPage* page,
+                          EventDetail detail = EventDetail::full) final;
   // invalid_argument on a read-only handle or for a key check_meta_key refuses; then write_meta.
   Status set_meta(const std::string& key, const std::string& value) final;
 
@@ -58,9 +58,10 @@ class StorageBackend : public Storage {
                                        std::optional<int64_t> expected_last_idx) = 0;
   // The page of list_events (ascending, idx > bound_idx) or list_events_backward (descending,
   // idx < bound_idx, 0: from the newest) into `*page`, which is empty and may live on an arena;
-  // the arguments are already checked.
+  // the arguments are already checked. Each event with `detail` (the filter applies to the full
+  // event).
   virtual Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
-                      EventPage* page) = 0;
+                      EventPage* page, EventDetail detail) = 0;
   // Sets a meta key; the handle is writable and the key is one callers may set.
   virtual Status write_meta(const std::string& key, const std::string& value) = 0;
 

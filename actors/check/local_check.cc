@@ -42,8 +42,12 @@ class PageReader {
   static constexpr int kPageLimit = storage::kDefaultListLimit;
 
   PageReader(storage::Storage& log, int64_t since_idx, int64_t last_idx,
-             std::function<void(EventPage&)> on_read)
-      : log_(log), last_idx_(last_idx), on_read_(std::move(on_read)), since_(since_idx) {
+             storage::EventDetail detail, std::function<void(EventPage&)> on_read)
+      : log_(log),
+        last_idx_(last_idx),
+        detail_(detail),
+        on_read_(std::move(on_read)),
+        since_(since_idx) {
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {
@@ -88,7 +92,7 @@ class PageReader {
   Result<std::shared_ptr<EventPage>> read() {
     if (ended_ || since_ >= last_idx_) return std::shared_ptr<EventPage>();
     std::shared_ptr<EventPage> page = storage::new_shared_page();
-    if (auto read = log_.list_events_into(since_, EventFilter(), kPageLimit, page.get());
+    if (auto read = log_.list_events_into(since_, EventFilter(), kPageLimit, page.get(), detail_);
         !read.ok()) {
       ended_ = true;
       return read.error();
@@ -132,6 +136,7 @@ class PageReader {
 
   storage::Storage& log_;
   const int64_t last_idx_;
+  const storage::EventDetail detail_;
   const std::function<void(EventPage&)> on_read_;
   int64_t since_;  // the reading thread's alone once it runs
   bool ended_ = false;
@@ -143,16 +148,16 @@ class PageReader {
   std::thread thread_;
 };
 
-// Hands every event of `log` with idx in `since_idx` + 1..`last_idx` to `f` (as a BuildEvent*,
-// which f may change), in scan order; `progress` (may be empty) gets the idx reached after each
-// page. `on_read` (may be empty), if given, sees each page first, on the reading thread (the
-// caller's own when there is none), and is done with it before `f` sees its events.
+// Hands every event of `log` with idx in `since_idx` + 1..`last_idx`, with `detail`, to `f` (as a
+// BuildEvent*, which f may change), in scan order; `progress` (may be empty) gets the idx reached
+// after each page. `on_read` (may be empty), if given, sees each page first, on the reading thread
+// (the caller's own when there is none), and is done with it before `f` sees its events.
 template <class F>
-Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx, F f,
-                const std::function<void(int64_t)>& progress,
+Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx,
+                storage::EventDetail detail, F f, const std::function<void(int64_t)>& progress,
                 std::function<void(EventPage&)> on_read = {}) {
   if (since_idx >= last_idx) return ok_status();
-  PageReader reader(log, since_idx, last_idx, std::move(on_read));
+  PageReader reader(log, since_idx, last_idx, detail, std::move(on_read));
   while (true) {
     auto page = reader.next();
     if (!page.ok()) return page.error();
@@ -337,8 +342,13 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   const int64_t since =
       folded.full == nullptr ? 0 : std::min(last_idx, restored ? restored->idx : last_idx);
   const std::string phase = "checking " + name;
+  // The contiguity checker needs every field, and partition_status's keys the refs of job graphs;
+  // the views only what they read.
+  const auto detail = checker != nullptr || kind == ViewKind::partition_status
+                          ? storage::EventDetail::full
+                          : storage::EventDetail::views;
   auto scanned = scan_log(
-      log, since, target,
+      log, since, target, detail,
       [&](BuildEvent* stored) {
         if (checker != nullptr) checker->add(stored);
         const BuildEvent& event = *stored;
@@ -427,7 +437,7 @@ void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& 
   // The reading thread checks each page while this one folds the page before and takes its keys.
   int64_t keys_to = 0;
   *first_scan = scan_log(
-      log, 0, last_idx,
+      log, 0, last_idx, storage::EventDetail::full,
       [&](BuildEvent* stored) {
         if (stored->idx() > keys_to) {
           folds->keys.add(*stored);

@@ -177,11 +177,13 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
 
   Worker worker;
   const EventFilter all;
+  constexpr auto kDetail = storage::EventDetail::views;  // what the views read
   std::array<storage::PageArena, 2> arenas;
   EventPage* page = nullptr;
   if (since < *last) {
     page = arenas[0].fresh();
-    if (auto read = log.list_events_into(since, all, storage::kMaxListLimit, page); !read.ok()) {
+    if (auto read = log.list_events_into(since, all, storage::kMaxListLimit, page, kDetail);
+        !read.ok()) {
       return read.error().with_context("folding the views");
     }
   }
@@ -198,7 +200,7 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     Status read = ok_status();
     if (page->has_more()) {
       next = arenas[turn % 2].fresh();
-      read = log.list_events_into(since, all, storage::kMaxListLimit, next);
+      read = log.list_events_into(since, all, storage::kMaxListLimit, next, kDetail);
     }
     fold_page(views, *page, on_this_thread);
     worker.wait();

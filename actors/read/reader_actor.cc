@@ -46,7 +46,8 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
           return std::move(*page);
         }
         auto page = storage::new_shared_page();
-        if (auto read = st.storage->list_events_into(since_idx, EventFilter(), limit, page.get());
+        if (auto read = st.storage->list_events_into(since_idx, EventFilter(), limit, page.get(),
+                                                     storage::EventDetail::views);
             !read.ok()) {
           return to_caf_error(read.error());
         }

@@ -33,7 +33,8 @@ using ReaderActor = FallbackActor::extend<
     // list_events (SPEC 3.1); errors as the storage's (invalid_argument for bad arguments).
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
     // The unfiltered events after since_idx, at most limit (1..10000), as a read-only page that
-    // the readers sharing ReaderOptions::shared_scans read once between them (a view's catch-up).
+    // the readers sharing ReaderOptions::shared_scans read once between them (a view's catch-up);
+    // its events have storage::EventDetail::views.
     caf::replies_to<scan_atom, int64_t, int32_t>::with<SharedPage>,
     // The newest snapshot of (view, version); applied_idx 0 and no data when there is none.
     caf::replies_to<load_atom, std::string, int32_t>::with<ViewSnapshot>,

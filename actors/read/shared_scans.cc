@@ -83,7 +83,8 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
   auto page = storage::new_shared_page();
   Status read = ok_status();
   try {
-    read = storage.list_events_into(since_idx, EventFilter(), limit, page.get());
+    read = storage.list_events_into(since_idx, EventFilter(), limit, page.get(),
+                                    storage::EventDetail::views);
   } catch (...) {  // the entry must not stay "being read": the others would wait forever
     std::lock_guard<std::mutex> lock(mu_);
     entries_.erase(std::remove_if(entries_.begin(), entries_.end(),

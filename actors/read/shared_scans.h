@@ -30,7 +30,8 @@
 
 namespace bel::actors {
 
-// A page read once and shared, read-only, by every view that asks for it.
+// A page read once and shared, read-only, by every view that asks for it; its events have
+// storage::EventDetail::views (what the views read).
 using SharedPage = std::shared_ptr<const EventPage>;
 
 class SharedScans {

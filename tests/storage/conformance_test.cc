@@ -622,6 +622,65 @@ TEST_P(StorageConformanceTest, ListingIntoAnArenaPageGivesTheSamePages) {
   EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
 }
 
+// EventDetail::views: every event as list_events gives it, without what no view reads; a filter
+// still matches the full event (a job graph's outputs name partitions).
+TEST_P(StorageConformanceTest, ViewsDetailIsTheFullEventWithoutWhatNoViewReads) {
+  BuildEvent job = job_event("br-1", "run-1", "//jobs:a", {"data/a"});
+  auto* config = job.mutable_job_event()->mutable_config();
+  config->add_outputs()->set_str("data/a");
+  config->add_args("--fast");
+  (*config->mutable_env())["HOME"] = "/root";
+  auto* manifest = job.mutable_job_event()->add_manifests();
+  manifest->add_outputs()->set_str("data/a");
+  (*manifest->mutable_metadata())["rows"] = "12";
+  job.mutable_job_event()->set_message("wrote 12 rows");
+  BuildEvent graph = job_graph_event("br-1", {"data/only-in-the-graph"});
+  graph.mutable_job_graph_event()->set_message("planned");
+  append({build_request_event("br-1", {"data/a"}), job, graph,
+          partition_event("br-1", "data/a", v1::PARTITION_BUILDING, "run-1"),
+          job_run_cancel_event("br-1", "run-1"), build_cancel_event("br-1")});
+
+  EventFilter in_graph;
+  in_graph.add_partition_refs("data/only-in-the-graph");
+  EventFilter jobs;
+  jobs.add_job_labels("//jobs:a");
+  storage::PageArena arena;
+  for (const EventFilter& filter : {EventFilter{}, in_graph, jobs}) {
+    for (int limit : {1, 4, kMaxListLimit}) {
+      for (int64_t since : {0, 2, 6}) {
+        SCOPED_TRACE(filter.ShortDebugString() + " limit " + std::to_string(limit) + " since " +
+                     std::to_string(since));
+        EventPage expected = list(filter, since, limit);
+        for (auto& event : *expected.mutable_events()) {
+          drop_detail(storage::EventDetail::views, &event);
+          EXPECT_TRUE(event.event_id().empty());
+          EXPECT_FALSE(event.job_event().has_config());
+          EXPECT_EQ(event.job_event().manifests_size(), 0);
+          EXPECT_FALSE(event.job_graph_event().has_job_graph());
+        }
+        EventPage* page = arena.fresh();
+        ASSERT_TRUE(
+            log_->list_events_into(since, filter, limit, page, storage::EventDetail::views).ok());
+        EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*page, expected))
+            << page->DebugString() << "\nvs\n"
+            << expected.DebugString();
+      }
+    }
+  }
+  // What the views read is still there: the job run, its label, targets and message, the graph
+  // event's message.
+  EventPage* page = arena.fresh();
+  ASSERT_TRUE(log_->list_events_into(0, EventFilter{}, 10, page, storage::EventDetail::views).ok());
+  ASSERT_EQ(page->events_size(), 6);
+  EXPECT_EQ(page->events(1).job_event().job_run_id(), "run-1");
+  EXPECT_EQ(page->events(1).job_event().job_label().label(), "//jobs:a");
+  EXPECT_EQ(page->events(1).job_event().target_partitions(0).str(), "data/a");
+  EXPECT_EQ(page->events(1).job_event().message(), "wrote 12 rows");
+  EXPECT_EQ(page->events(1).build_request_id(), "br-1");
+  EXPECT_TRUE(page->events(2).has_job_graph_event());
+  EXPECT_EQ(page->events(2).job_graph_event().message(), "planned");
+}
+
 TEST_P(StorageConformanceTest, NextIdxIsTheLastReturnedIdxOrSinceIdxWhenNone) {
   append({partition_event("br", "a"), partition_event("br", "b"), partition_event("br", "a"),
           partition_event("br", "b")});

@@ -1,0 +1,35 @@
+// Reading events with less than every field (EventDetail, storage.h): the scans that feed the
+// views leave out what no view reads, and skip parsing it.
+//
+//   const EventDetail parsed = parse_detail(detail, filter);  // what the filter allows
+//   if (!parse_event_payload(bytes, parsed, &event)) return corrupt(idx);
+//   if (!event_matches(filter, event)) continue;
+//   if (parsed != detail) drop_detail(detail, &event);        // storage.h
+//
+// Thread-safety: the functions are reentrant (parse_event_payload keeps a thread-local buffer).
+#ifndef BEL_STORAGE_EVENT_DETAIL_H_
+#define BEL_STORAGE_EVENT_DETAIL_H_
+
+#include <string_view>
+
+#include "messages/types.h"
+#include "storage/storage.h"
+
+namespace bel::storage {
+
+// The detail a scan with `filter` can parse events with and still match them: `wanted`, or full
+// when the filter names partitions (a JobGraphEvent names them in its job graph).
+EventDetail parse_detail(EventDetail wanted, const EventFilter& filter);
+
+// Parses `bytes`, a stored payload (a serialized BuildEvent, possibly without the fields a row
+// keeps in columns), into `*event` with `detail`: with EventDetail::views the fields it leaves
+// out are skipped on the wire and never parsed. False when the bytes do not parse. Whatever
+// parses in full parses with EventDetail::views too, giving the full event without what it
+// leaves out; damage inside a left-out field (bytes that are not a message, text that is not
+// UTF-8) goes unseen by it, since those bytes are never read: full reads, and `bel check`'s scan,
+// still report that event as not parsing.
+bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event);
+
+}  // namespace bel::storage
+
+#endif  // BEL_STORAGE_EVENT_DETAIL_H_
