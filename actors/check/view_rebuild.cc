@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -125,26 +126,40 @@ void fold_page(AllViews& views, const EventPage& page, const std::vector<Folded*
   }
 }
 
-// Saves the snapshot and the stored answers (projections/stored_answers.h) of view `kind` as of
-// `idx`, and releases the view's state once they are made; `plain_bytes` grows by the
-// snapshot's size before encoding.
-Status save_and_release(storage::Storage& log, AllViews& views, ViewKind kind, int64_t idx,
-                        int64_t* plain_bytes) {
+// A view's snapshot and stored answers (projections/stored_answers.h), made and not yet saved.
+struct MadeSnapshots {
   storage::Snapshot snapshot;
   storage::Snapshot answers;  // saved after the snapshot
+};
+
+// The snapshot and stored answers of view `kind` as of `idx`; the view's state is released once
+// they are made. `plain_bytes` grows by the snapshot's size before encoding.
+std::shared_ptr<MadeSnapshots> make_and_release(AllViews& views, ViewKind kind, int64_t idx,
+                                                int64_t* plain_bytes) {
+  auto made = std::make_shared<MadeSnapshots>();
   AllViews::with_view(views, kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
-    snapshot = {View::kName, View::kVersion, idx, view.serialize()};
-    answers = {projections::answers_name(View::kName), View::kVersion, idx,
-               projections::serialize_answers(view, idx)};
+    made->snapshot = {View::kName, View::kVersion, idx, view.serialize()};
+    made->answers = {projections::answers_name(View::kName), View::kVersion, idx,
+                     projections::serialize_answers(view, idx)};
     view = View();
   });
-  *plain_bytes += static_cast<int64_t>(snapshot.data.size());
-  if (idx == 0) return ok_status();
-  for (const auto* s : {&snapshot, &answers}) {
-    if (auto saved = log.save_snapshot(*s); !saved.ok()) {
-      return saved.error().with_context("saving the " + s->view + " snapshot");
+  *plain_bytes += static_cast<int64_t>(made->snapshot.data.size());
+  return made;
+}
+
+// Compresses and saves `made` (nothing as of idx 0).
+Status save(storage::Storage& log, MadeSnapshots& made) {
+  if (made.snapshot.applied_idx == 0) return ok_status();
+  for (auto* s : {&made.snapshot, &made.answers}) {
+    Status saved = ok_status();
+    try {
+      saved = log.save_snapshot(*s);
+    } catch (const std::exception& ex) {  // on the worker: handed back as an error
+      saved = make_error(ErrorCode::internal, ex.what());
     }
+    if (!saved.ok()) return saved.error().with_context("saving the " + s->view + " snapshot");
+    s->data = std::string();  // freed as soon as it is saved
   }
   return ok_status();
 }
@@ -155,8 +170,9 @@ Status save_and_release(storage::Storage& log, AllViews& views, ViewKind kind, i
 //    fold this one: job_runs here, the three others on the worker (each view is folded by one
 //    thread only: projections/ is single-threaded per object). Reading a page costs about as
 //    much as folding job_runs, the costliest view.
-//  - The saves: one view at a time, each released once saved, so that memory holds the views
-//    plus one view's bytes (serializing two at once on two threads took ~40 MB more).
+//  - The saves: each view serialized (and released) on this thread while the worker compresses
+//    and saves the one before, large and small views in turn, so that memory holds the views
+//    plus the bytes of one large view and one small one.
 Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                                         std::vector<Folded> folded, const FoldProgress& progress) {
   ViewRebuildReport report;
@@ -231,9 +247,33 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     if (since > 0) status->set_snapshots_written(1);
     healthy.push_back(&f);
   }
+  // Each view is serialized here while the worker compresses and saves the one before; only the
+  // worker uses the log meanwhile. A large view's bytes (build summaries, job runs) go with a
+  // small one's, so that two large ones are never held at once.
+  const auto rank = [](ViewKind kind) {
+    switch (kind) {
+      case ViewKind::build_summary:
+        return 0;
+      case ViewKind::partition_status:
+        return 1;
+      case ViewKind::job_runs:
+        return 2;
+      case ViewKind::activity:
+        break;
+    }
+    return 3;
+  };
+  std::stable_sort(healthy.begin(), healthy.end(),
+                   [&](const Folded* a, const Folded* b) { return rank(a->kind) < rank(b->kind); });
+  Status saved = ok_status();
   for (const Folded* f : healthy) {
-    BEL_RETURN_IF_ERROR(save_and_release(log, views, f->kind, since, &report.snapshot_bytes));
+    auto made = make_and_release(views, f->kind, since, &report.snapshot_bytes);
+    worker.wait();
+    if (!saved.ok()) return saved.error();
+    worker.start([&log, &saved, made] { saved = save(log, *made); });
   }
+  worker.wait();
+  if (!saved.ok()) return saved.error();
   return report;
 }
 

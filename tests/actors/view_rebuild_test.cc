@@ -13,6 +13,7 @@
 #include "projections/queries.h"
 #include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
+#include "tests/support/forwarding_storage.h"
 #include "tests/support/random_stream.h"
 
 namespace bel::check {
@@ -98,6 +99,39 @@ TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {
     ASSERT_TRUE(answers->has_value()) << projections::view_name(kind);
     EXPECT_EQ((*answers)->applied_idx, n);
   }
+}
+
+// A log whose save_snapshot fails for one view's snapshot (its stored answers too).
+class FailingSave final : public testing::ForwardingStorage {
+ public:
+  FailingSave(storage::Storage& inner, std::string view)
+      : ForwardingStorage(inner), view_(std::move(view)) {}
+  std::vector<std::string> saved;
+
+  Status save_snapshot(const storage::Snapshot& snapshot) override {
+    if (snapshot.view == view_) return make_error(ErrorCode::storage_unavailable, "disk full");
+    saved.push_back(snapshot.view);
+    return inner().save_snapshot(snapshot);
+  }
+
+ private:
+  std::string view_;
+};
+
+// The snapshots are saved on a second thread while the next view is serialized: a failed save
+// comes back as the rebuild's error, naming the view, and no view after it is saved.
+TEST(ViewRebuildTest, AFailedSaveIsTheRebuildsErrorNamingTheView) {
+  const auto events = stream(5, 700);
+  auto inner = log_with(events);
+  FailingSave log(*inner, "job_runs");
+  auto report = rebuild_view_snapshots(log, {}, {});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::storage_unavailable);
+  EXPECT_NE(report.error().to_string().find("saving the job_runs snapshot"), std::string::npos)
+      << report.error().to_string();
+  // Large and small views in turn: build_summary and partition_status were saved before it.
+  EXPECT_EQ(log.saved, (std::vector<std::string>{"build_summary", "build_summary.answers",
+                                                  "partition_status", "partition_status.answers"}));
 }
 
 TEST(ViewRebuildTest, RefreshFoldsOnlyDueViewsFromTheirSnapshots) {
