@@ -44,16 +44,30 @@ Status write_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow>& rows
                   int64_t indexed_idx) {
   // Sorted rows walk the B-tree left to right: each page is loaded and written once per batch.
   std::sort(rows.begin(), rows.end());
-  auto insert = prepare(db, uri, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
-  if (!insert.ok()) return insert.error();
-  for (const auto& row : rows) {
-    StatementReset reset(insert->get());
-    sqlite3_bind_int(insert->get(), 1, row.kind);
-    sqlite3_bind_text(insert->get(), 2, row.key.data(), static_cast<int>(row.key.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(insert->get(), 3, row.idx);
-    int rc = sqlite3_step(insert->get());
-    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing a key row");
+  // kRowsPerInsert rows per statement (one step, one reset), the rest one by one.
+  constexpr size_t kRowsPerInsert = 64;
+  std::string many = "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)";
+  for (size_t i = 1; i < kRowsPerInsert; ++i) many += ", (?, ?, ?)";
+  auto insert_many = prepare(db, uri, many);
+  if (!insert_many.ok()) return insert_many.error();
+  auto insert_one = prepare(db, uri, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
+  if (!insert_one.ok()) return insert_one.error();
+  for (size_t at = 0; at < rows.size();) {
+    const bool chunk = rows.size() - at >= kRowsPerInsert;
+    sqlite3_stmt* stmt = chunk ? insert_many->get() : insert_one->get();
+    StatementReset reset(stmt);
+    const size_t n = chunk ? kRowsPerInsert : 1;
+    for (size_t j = 0; j < n; ++j) {
+      const KeyRow& row = rows[at + j];
+      const int first = static_cast<int>(3 * j) + 1;
+      sqlite3_bind_int(stmt, first, row.kind);
+      sqlite3_bind_text(stmt, first + 1, row.key.data(), static_cast<int>(row.key.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(stmt, first + 2, row.idx);
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing key rows");
+    at += n;
   }
   auto mark = prepare(db, uri,
                       "INSERT INTO meta(key, value) VALUES(?, ?)"
