@@ -131,10 +131,9 @@ std::vector<int64_t> range(int64_t first, int64_t last) {
   return out;
 }
 
-// ---- append and list ---------------------------------------------------------------------------
-
-TEST_P(StorageConformanceTest, AppendThenListRoundTripsEveryEventTypeWithIdxSet) {
-  BuildEvent job = job_event("br-1", "run-1", "//jobs:a", {"data/a", "data/b"});
+// A JobEvent of run-1 (//jobs:a, building `targets`) with a config and a manifest for data/a.
+BuildEvent job_event_with_details(const std::vector<std::string>& targets) {
+  BuildEvent job = job_event("br-1", "run-1", "//jobs:a", targets);
   auto* config = job.mutable_job_event()->mutable_config();
   config->add_outputs()->set_str("data/a");
   config->add_args("--fast");
@@ -143,6 +142,13 @@ TEST_P(StorageConformanceTest, AppendThenListRoundTripsEveryEventTypeWithIdxSet)
   manifest->add_outputs()->set_str("data/a");
   manifest->set_start_time(5);
   (*manifest->mutable_metadata())["rows"] = "12";
+  return job;
+}
+
+// ---- append and list ---------------------------------------------------------------------------
+
+TEST_P(StorageConformanceTest, AppendThenListRoundTripsEveryEventTypeWithIdxSet) {
+  const BuildEvent job = job_event_with_details({"data/a", "data/b"});
   std::vector<BuildEvent> events = {
       build_request_event("br-1", {"data/a", "data/b"}),
       partition_event("br-1", "data/a", v1::PARTITION_BUILDING, "run-1"),
@@ -625,14 +631,7 @@ TEST_P(StorageConformanceTest, ListingIntoAnArenaPageGivesTheSamePages) {
 // EventDetail::views: every event as list_events gives it, without what no view reads; a filter
 // still matches the full event (a job graph's outputs name partitions).
 TEST_P(StorageConformanceTest, ViewsDetailIsTheFullEventWithoutWhatNoViewReads) {
-  BuildEvent job = job_event("br-1", "run-1", "//jobs:a", {"data/a"});
-  auto* config = job.mutable_job_event()->mutable_config();
-  config->add_outputs()->set_str("data/a");
-  config->add_args("--fast");
-  (*config->mutable_env())["HOME"] = "/root";
-  auto* manifest = job.mutable_job_event()->add_manifests();
-  manifest->add_outputs()->set_str("data/a");
-  (*manifest->mutable_metadata())["rows"] = "12";
+  BuildEvent job = job_event_with_details({"data/a"});
   job.mutable_job_event()->set_message("wrote 12 rows");
   BuildEvent graph = job_graph_event("br-1", {"data/only-in-the-graph"});
   graph.mutable_job_graph_event()->set_message("planned");
