@@ -1,11 +1,12 @@
 #include "storage/postgres_storage.h"
 
-#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 #include "messages/event_id.h"
 #include "messages/event_keys.h"

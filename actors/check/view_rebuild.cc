@@ -267,7 +267,13 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                    [&](const Folded* a, const Folded* b) { return rank(a->kind) < rank(b->kind); });
   Status saved = ok_status();
   for (const Folded* f : healthy) {
-    auto made = make_and_release(views, f->kind, since, &report.snapshot_bytes);
+    std::shared_ptr<MadeSnapshots> made;
+    try {
+      made = make_and_release(views, f->kind, since, &report.snapshot_bytes);
+    } catch (...) {  // the worker's save writes `saved`: let it finish first
+      worker.wait();
+      throw;
+    }
     worker.wait();
     if (!saved.ok()) return saved.error();
     worker.start([&log, &saved, made] { saved = save(log, *made); });
