@@ -94,7 +94,7 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
   // No coordinator runs on the log (this process's console session is one): compare the views
-  // in this process, view by view, rather than through views an in-process coordinator would
+  // in this process, one view at a time, rather than through views an in-process coordinator would
   // load for the purpose (docs/query-tier.md, "Checking the views").
   std::unique_ptr<storage::Storage> log;
   if (!session->remote() && !ctx.shared_session) {
