@@ -509,9 +509,14 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 
   BuildsListResponse out;
   out.set_as_of_idx(as_of_idx_);
+  // Without a filter every build matches: the page starts `offset` builds from the newest.
   int64_t matched = 0;
-  for (auto it = builds_.rbegin();
-       it != builds_.rend() && out.builds_size() < page->limit && matched < total; ++it) {
+  auto it = builds_.rbegin();
+  if (filter.empty()) {
+    matched = std::min<int64_t>(page->offset, total);
+    it += matched;
+  }
+  for (; it != builds_.rend() && out.builds_size() < page->limit && matched < total; ++it) {
     if (!filter.empty() && filter.count(it->status) == 0) continue;
     if (++matched > page->offset) *out.add_builds() = it->to_summary(strings_, as_of_idx_);
   }

@@ -295,9 +295,11 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
 
   JobRunsListResponse out;
   out.set_as_of_idx(as_of_idx_);
-  int64_t matched = 0;
-  for (int64_t i = universe - 1; i >= 0 && out.job_runs_size() < page->limit && matched < total;
-       --i) {
+  // Without a status filter every run walked matches: the page starts `offset` runs from the
+  // newest.
+  int64_t matched = filter.empty() ? std::min<int64_t>(page->offset, total) : 0;
+  for (int64_t i = universe - 1 - matched;
+       i >= 0 && out.job_runs_size() < page->limit && matched < total; --i) {
     const Run& run = runs_[label_runs == nullptr ? static_cast<size_t>(i) : (*label_runs)[i]];
     if (!filter.empty() && filter.count(run.status) == 0) continue;
     if (++matched > page->offset) *out.add_job_runs() = to_summary(run);

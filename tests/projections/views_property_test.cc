@@ -167,6 +167,7 @@ std::vector<JobRunsListRequest> job_list_requests(const std::vector<std::string>
   add(0, 0, "", {v1::JOB_FAILED, v1::JOB_CANCELLED, v1::JOB_SKIPPED});
   for (const auto& label : labels) {
     add(0, 0, label, {});
+    add(2, 3, label, {});
     add(3, 2, label, {v1::JOB_COMPLETED, v1::JOB_FAILED});
   }
   add(0, 0, "//jobs:never_seen", {});
