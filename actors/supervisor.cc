@@ -53,7 +53,7 @@ struct SupervisorState {
   std::array<ViewActor, kViewCount> views;
   SnapshotStore snapshots;  // empty: the views write snapshots through the storage actor
   // The pages the views' readers share (reader_actor.h, scan_atom); their restores, one at a time.
-  std::shared_ptr<SharedScans> view_scans = std::make_shared<SharedScans>();
+  std::shared_ptr<SharedScans> view_scans = std::make_shared<SharedScans>(kSharedPagesKept);
   std::shared_ptr<RestoreTurns> restore_turns = std::make_shared<RestoreTurns>();
   RestartHistory storage_restarts;
   RestartHistory query_restarts;

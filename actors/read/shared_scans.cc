@@ -60,6 +60,17 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
     std::unique_lock<std::mutex> lock(mu_);
     members_[member] = Scanning{since_idx, true};
     Entry* entry = find(since_idx, limit);
+    // Another member is reading this page: read the one after it meanwhile, so that two pages
+    // are read at once. idx are contiguous, so it starts at since_idx + limit (a guess that
+    // misses leaves a page nobody asks for, which prune() drops).
+    if (entry != nullptr && !entry->page && find(since_idx + limit, limit) == nullptr &&
+        ready_pages() < kept_) {
+      entries_.push_back(Entry{since_idx + limit, limit, nullptr, 0});
+      lock.unlock();
+      (void)fill(member, storage, since_idx + limit, limit, /*ahead=*/true);
+      lock.lock();
+      entry = find(since_idx, limit);
+    }
     // Another member is reading this page: wait for it. When it is not kept after all (the
     // log's end, or an error), the entry is gone and this member reads for itself.
     if (entry != nullptr && !entry->page) {
@@ -79,7 +90,17 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
     }
     entries_.push_back(Entry{since_idx, limit, nullptr, 0});
   }
+  return fill(member, storage, since_idx, limit, /*ahead=*/false);
+}
 
+size_t SharedScans::ready_pages() const {
+  size_t ready = 0;
+  for (const auto& e : entries_) ready += e.page ? 1 : 0;
+  return ready;
+}
+
+Result<SharedPage> SharedScans::fill(int member, storage::Storage& storage, int64_t since_idx,
+                                     int limit, bool ahead) {
   auto page = storage::new_shared_page();
   Status read = ok_status();
   try {
@@ -93,12 +114,13 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
                                   }),
                    entries_.end());
     read_done_.notify_all();
+    if (ahead) return make_error(ErrorCode::internal, "reading ahead failed");
     throw;
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++reads_;
   const bool at_end = !read.ok() || !page->has_more();
-  if (at_end) members_[member].scanning = false;
+  if (at_end && !ahead) members_[member].scanning = false;
   for (auto& e : entries_) {
     if (e.since_idx == since_idx && e.limit == limit && !e.page) e.page = page;
   }

@@ -1,7 +1,10 @@
 // SharedScans: the pages of the log's unfiltered scan, shared by the readers of the views. A
 // rebuild of every view, or a start from snapshots of the same idx, has the four views read the
 // same pages one after another; each page is then read and parsed once, by whichever reader asks
-// first, and handed to the others as it is (an immutable page on an arena of its own).
+// first, and handed to the others as it is (an immutable page on an arena of its own). A reader
+// that asks for a page another is reading reads the page after it meanwhile (idx are contiguous:
+// it starts at since + limit), so that two pages are parsed at once: the pages, not the folds,
+// were what a rebuild's views waited for.
 //
 //   auto scans = std::make_shared<SharedScans>();
 //   SharedScans::Member member(scans);             // one per reader (ReaderOptions::shared_scans)
@@ -30,6 +33,11 @@
 
 namespace bel::actors {
 
+// How many pages a coordinator's views keep between them (SharedScans' `kept`). Pages hold 10 000
+// events (ViewActorConfig::catch_up_page), a few MB each. With two pages read at once, 8 let a
+// 1M-event rebuild read ~125 pages for its 100, where 4 needed ~160.
+inline constexpr size_t kSharedPagesKept = 8;
+
 // A page read once and shared, read-only, by every view that asks for it; its events have
 // storage::EventDetail::views (what the views read).
 using SharedPage = std::shared_ptr<const EventPage>;
@@ -47,8 +55,10 @@ class SharedScans {
     Member& operator=(const Member&) = delete;
 
     // The events after `since_idx`, at most `limit` (1..10000), unfiltered: a page another
-    // member read, or is reading now (then it waits for it), else one read from `storage`.
-    // Errors are the storage's.
+    // member read, or is reading now (then it first reads the page after it, when nobody has
+    // that one and fewer than `kept` pages are kept, and then waits), else one read from
+    // `storage`. Errors are the storage's (those of reading ahead are dropped: the request for
+    // that page reads it again).
     Result<SharedPage> page(storage::Storage& storage, int64_t since_idx, int limit);
 
    private:
@@ -77,6 +87,14 @@ class SharedScans {
   };
 
   Result<SharedPage> page(int member, storage::Storage& storage, int64_t since_idx, int limit);
+  // Reads the page of the entry (since_idx, limit) just added (its page empty), hands it to the
+  // members waiting for it, and keeps it unless it is at the log's end or the read failed.
+  // `ahead`: a page read ahead of this member's scan, which leaves the scan as it is (and whose
+  // exceptions become errors: nobody asked for it).
+  Result<SharedPage> fill(int member, storage::Storage& storage, int64_t since_idx, int limit,
+                          bool ahead);
+  // Pages read and kept. Holds mu_.
+  size_t ready_pages() const;
   Entry* find(int64_t since_idx, int limit);
   // Drops the pages no scanning member stands before, then the oldest beyond kept_. Holds mu_.
   void prune();

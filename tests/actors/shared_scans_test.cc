@@ -1,5 +1,6 @@
 // SharedScans (actors/read/shared_scans.h): the views' readers read each full page once between
-// them, and a page at the log's end is never kept.
+// them, a reader that would wait for a page reads the next one meanwhile, and a page at the log's
+// end is never kept.
 #include "actors/read/shared_scans.h"
 
 #include <gtest/gtest.h>
@@ -137,29 +138,70 @@ class GatedReads final : public testing::ForwardingStorage {
   int calls_ = 0;
 };
 
-TEST_F(SharedScansTest, AMemberAskingForAPageBeingReadWaitsAndGetsTheSamePage) {
-  auto scans = std::make_shared<SharedScans>();
-  SharedScans::Member reader(scans), waiter(scans);
-  std::promise<void> started, open;
-  GatedReads gated(*log_, &started, open.get_future().share());
-  auto first = std::async(std::launch::async, [&] { return reader.page(gated, 0, 10); });
-  started.get_future().wait();  // the reader's read is under way
-  auto second = std::async(std::launch::async, [&] { return waiter.page(*log_, 0, 10); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (scans->waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
+// `kept` for the gated tests: how many pages may be kept.
+std::shared_ptr<SharedScans> started_scan(size_t kept) {
+  return std::make_shared<SharedScans>(kept);
+}
+
+// The reader's read of idx 1..10 is held at the gate while the waiter asks for the same page.
+struct HeldRead {
+  HeldRead(storage::Storage& log, size_t kept)
+      : scans(started_scan(kept)), reader(scans), waiter(scans), gated(log, &started, gate()) {}
+  std::shared_future<void> gate() { return open.get_future().share(); }
+  // Both ask for idx 1..10; returns once the waiter waits for the reader's page.
+  void ask(storage::Storage& log) {
+    first = std::async(std::launch::async, [&] { return reader.page(gated, 0, 10); });
+    started.get_future().wait();  // the reader's read is under way
+    second = std::async(std::launch::async, [&] { return waiter.page(log, 0, 10); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (scans->waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
   }
-  EXPECT_EQ(scans->waiting(), 1);
-  open.set_value();
-  auto a = first.get();
-  auto b = second.get();
+
+  std::shared_ptr<SharedScans> scans;
+  SharedScans::Member reader, waiter;
+  std::promise<void> started, open;
+  GatedReads gated;
+  std::future<Result<SharedPage>> first, second;
+};
+
+TEST_F(SharedScansTest, AMemberAskingForAPageBeingReadReadsTheNextOneThenGetsTheSamePage) {
+  HeldRead held(*log_, /*kept=*/4);
+  held.ask(*log_);
+  EXPECT_EQ(held.scans->waiting(), 1);
+  // Before waiting, the waiter read the page after it (idx 11..20) and kept it.
+  EXPECT_EQ(held.scans->reads(), 1);
+  EXPECT_EQ(held.scans->kept(), 1u);
+  held.open.set_value();
+  auto a = held.first.get();
+  auto b = held.second.get();
   ASSERT_TRUE(a.ok() && b.ok());
-  // One read for both: the waiter got the reader's page, and nobody stands before it now.
+  // One read of idx 1..10 for both: the waiter got the reader's page.
   EXPECT_EQ(a->get(), b->get());
-  EXPECT_EQ(scans->reads(), 1);
-  EXPECT_EQ(scans->shares(), 1);
-  EXPECT_EQ(scans->waiting(), 0);
-  EXPECT_EQ(scans->kept(), 0u);
+  EXPECT_EQ(held.scans->reads(), 2);
+  EXPECT_EQ(held.scans->shares(), 1);
+  EXPECT_EQ(held.scans->waiting(), 0);
+  // The page read ahead is the one either asks for next: no read.
+  auto next = held.reader.page(*log_, 10, 10);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(idxs(*next), (std::vector<int64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
+  EXPECT_EQ(held.scans->reads(), 2);
+  EXPECT_EQ(held.scans->shares(), 2);
+}
+
+TEST_F(SharedScansTest, NoPageIsReadAheadWhenAsManyAsKeptAreKept) {
+  HeldRead held(*log_, /*kept=*/1);
+  SharedScans::Member behind(held.scans);
+  ASSERT_TRUE(behind.page(*log_, 0, 5).ok());        // scans from idx 0 on
+  ASSERT_TRUE(held.waiter.page(*log_, 15, 5).ok());  // kept: `behind` stands before it
+  EXPECT_EQ(held.scans->kept(), 1u);
+  held.ask(*log_);
+  EXPECT_EQ(held.scans->waiting(), 1);
+  held.open.set_value();
+  ASSERT_TRUE(held.first.get().ok());
+  ASSERT_TRUE(held.second.get().ok());
+  EXPECT_EQ(held.scans->reads(), 3);  // the two before, and idx 1..10 once
 }
 
 TEST_F(SharedScansTest, AnErrorIsTheStoragesAndNothingIsKept) {
