@@ -27,9 +27,9 @@ void append_varint(uint32_t v, std::string& out) {
   out.push_back(static_cast<char>(v));
 }
 
-// Appends the fields of the message `in` to `out`, but for the length-delimited fields whose
-// numbers `skip` says; each field of `nested` (length-delimited) is itself copied by `nested`.
-// False when `in` is not well-formed wire format.
+// Appends the fields of the message `in` to `out`, but for those `skip(number, delimited)` says;
+// each length-delimited field `nested` names is itself copied by `nested`. False when `in` is not
+// well-formed wire format.
 template <class Skip, class Nested>
 bool copy_fields(std::string_view in, Skip skip, Nested nested, std::string& out) {
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(in.data()),
@@ -55,7 +55,7 @@ bool copy_fields(std::string_view in, Skip skip, Nested nested, std::string& out
       continue;
     }
     if (!WireFormatLite::SkipField(&stream, tag)) return false;
-    if (delimited && skip(number)) continue;
+    if (skip(number, delimited)) continue;
     out.append(in.data() + begin, static_cast<size_t>(stream.CurrentPosition() - begin));
   }
 }
@@ -66,12 +66,14 @@ Copier no_nested(int) { return nullptr; }
 
 bool copy_job_event(std::string_view in, std::string& out) {
   return copy_fields(
-      in, [](int n) { return n == kJobConfig || n == kJobManifests; }, no_nested, out);
+      in,
+      [](int n, bool delimited) { return delimited && (n == kJobConfig || n == kJobManifests); },
+      no_nested, out);
 }
 
 bool copy_job_graph_event(std::string_view in, std::string& out) {
   return copy_fields(
-      in, [](int n) { return n == kJobGraph; }, no_nested, out);
+      in, [](int n, bool delimited) { return delimited && n == kJobGraph; }, no_nested, out);
 }
 
 // The copier of BuildEvent field `number`'s message, nullptr when it is copied as it is.
@@ -86,10 +88,15 @@ Copier event_type_copier(int number) {
 bool views_payload(std::string_view in, std::string& out) {
   out.clear();
   return copy_fields(
-      in, [](int n) { return n == kEventId; }, event_type_copier, out);
+      in, [](int n, bool delimited) { return delimited && n == kEventId; }, event_type_copier, out);
 }
 
 }  // namespace
+
+bool copy_fields_outside(std::string_view in, int first, int last, std::string& out) {
+  return copy_fields(
+      in, [&](int n, bool) { return n >= first && n <= last; }, no_nested, out);
+}
 
 void drop_detail(EventDetail detail, BuildEvent* event) {
   if (detail == EventDetail::full) return;

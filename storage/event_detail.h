@@ -1,5 +1,6 @@
 // Reading events with less than every field (EventDetail, storage.h): the scans that feed the
-// views leave out what no view reads, and skip parsing it.
+// views leave out what no view reads, and skip parsing it. Also the wire walk that cuts fields out
+// of a serialized event.
 //
 //   const EventDetail parsed = parse_detail(detail, filter);  // what the filter allows
 //   if (!parse_event_payload(bytes, parsed, &event)) return corrupt(idx);
@@ -29,6 +30,12 @@ EventDetail parse_detail(EventDetail wanted, const EventFilter& filter);
 // UTF-8) goes unseen by it, since those bytes are never read: full reads, and `bel check`'s scan,
 // still report that event as not parsing.
 bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event);
+
+// Appends to `out` the top-level fields of the serialized message `in` whose numbers are outside
+// first..last (of any wire type), in their order and bytes. False when `in` is not well-formed
+// wire format. The payload a row stores is the event without its column fields
+// (sqlite_support.h, stored_payload).
+bool copy_fields_outside(std::string_view in, int first, int last, std::string& out);
 
 }  // namespace bel::storage
 

@@ -1,8 +1,6 @@
 #include "storage/sqlite_support.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <sqlite3.h>
 
 #include "messages/event_id.h"
@@ -95,27 +93,11 @@ std::string column_event_id(sqlite3_stmt* stmt, int col) {
 
 Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,
                       std::string& scratch, std::string& payload) {
-  using google::protobuf::internal::WireFormatLite;
-  if (!event.SerializeToString(&scratch)) {
+  // Every top-level field but event_id (1), timestamp (2), build_request_id (3), idx (4).
+  payload.clear();
+  if (!event.SerializeToString(&scratch) || !copy_fields_outside(scratch, 1, 4, payload)) {
     return make_error(ErrorCode::internal,
                       fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
-  }
-  // Copy every top-level field but event_id (1), timestamp (2), build_request_id (3), idx (4).
-  payload.clear();
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(scratch.data()),
-                                            static_cast<int>(scratch.size()));
-  for (;;) {
-    const int begin = in.CurrentPosition();
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) break;
-    if (!WireFormatLite::SkipField(&in, tag)) {
-      return make_error(ErrorCode::internal,
-                        fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
-    }
-    const int number = WireFormatLite::GetTagFieldNumber(tag);
-    if (number >= 1 && number <= 4) continue;
-    payload.append(scratch, static_cast<size_t>(begin),
-                   static_cast<size_t>(in.CurrentPosition() - begin));
   }
   return ok_status();
 }
