@@ -27,17 +27,29 @@ void append_varint(uint32_t v, std::string& out) {
   out.push_back(static_cast<char>(v));
 }
 
-// Appends the fields of the message `in` to `out`, but for those `skip(number, delimited)` says;
-// each length-delimited field `nested` names is itself copied by `nested`. False when `in` is not
+// Copies the message `in` without the fields `skip(number, delimited)` says, each
+// length-delimited field `nested` names being itself copied by `nested`: appended to `out`, with
+// `*changed` set, when that leaves anything out; otherwise `out` is left alone and `*changed` is
+// false (`in` is the copy). Runs of fields that stay are appended at once. False when `in` is not
 // well-formed wire format.
 template <class Skip, class Nested>
-bool copy_fields(std::string_view in, Skip skip, Nested nested, std::string& out) {
+bool copy_fields(std::string_view in, Skip skip, Nested nested, std::string& out, bool* changed) {
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(in.data()),
                                                 static_cast<int>(in.size()));
+  *changed = false;
+  int run = 0;                 // where the fields not yet appended begin
+  auto cut = [&](int begin) {  // appends the run before `begin`
+    if (!*changed) *changed = true;
+    out.append(in.data() + run, static_cast<size_t>(begin - run));
+  };
   for (;;) {
     const int begin = stream.CurrentPosition();
     const uint32_t tag = stream.ReadTag();
-    if (tag == 0) return stream.CurrentPosition() == static_cast<int>(in.size());
+    if (tag == 0) {
+      if (stream.CurrentPosition() != static_cast<int>(in.size())) return false;
+      if (*changed) out.append(in.data() + run, in.size() - static_cast<size_t>(run));
+      return true;
+    }
     const int number = WireFormatLite::GetTagFieldNumber(tag);
     const bool delimited =
         WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
@@ -48,32 +60,40 @@ bool copy_fields(std::string_view in, Skip skip, Nested nested, std::string& out
       if (!stream.Skip(static_cast<int>(size))) return false;
       thread_local std::string inner;  // one level of nesting: reused, never shared
       inner.clear();
-      if (!nested(number)(in.substr(static_cast<size_t>(body), size), inner)) return false;
+      bool inner_changed = false;
+      if (!nested(number)(in.substr(static_cast<size_t>(body), size), inner, &inner_changed)) {
+        return false;
+      }
+      if (!inner_changed) continue;  // the field stays as it is, in the run
+      cut(begin);
       append_varint(tag, out);
       append_varint(static_cast<uint32_t>(inner.size()), out);
       out += inner;
+      run = stream.CurrentPosition();
       continue;
     }
     if (!WireFormatLite::SkipField(&stream, tag)) return false;
-    if (skip(number, delimited)) continue;
-    out.append(in.data() + begin, static_cast<size_t>(stream.CurrentPosition() - begin));
+    if (!skip(number, delimited)) continue;
+    cut(begin);
+    run = stream.CurrentPosition();
   }
 }
 
-using Copier = bool (*)(std::string_view, std::string&);
+using Copier = bool (*)(std::string_view, std::string&, bool*);
 
 Copier no_nested(int) { return nullptr; }
 
-bool copy_job_event(std::string_view in, std::string& out) {
+bool copy_job_event(std::string_view in, std::string& out, bool* changed) {
   return copy_fields(
       in,
       [](int n, bool delimited) { return delimited && (n == kJobConfig || n == kJobManifests); },
-      no_nested, out);
+      no_nested, out, changed);
 }
 
-bool copy_job_graph_event(std::string_view in, std::string& out) {
+bool copy_job_graph_event(std::string_view in, std::string& out, bool* changed) {
   return copy_fields(
-      in, [](int n, bool delimited) { return delimited && n == kJobGraph; }, no_nested, out);
+      in, [](int n, bool delimited) { return delimited && n == kJobGraph; }, no_nested, out,
+      changed);
 }
 
 // The copier of BuildEvent field `number`'s message, nullptr when it is copied as it is.
@@ -83,19 +103,26 @@ Copier event_type_copier(int number) {
                                     : nullptr;
 }
 
-// The payload without what EventDetail::views leaves out, into `out`; false when it is not
+// The payload without what EventDetail::views leaves out: into `out` with `*changed` set, or, when
+// it has nothing to leave out, `out` empty and `*changed` false. False when it is not
 // well-formed.
-bool views_payload(std::string_view in, std::string& out) {
+bool views_payload(std::string_view in, std::string& out, bool* changed) {
   out.clear();
   return copy_fields(
-      in, [](int n, bool delimited) { return delimited && n == kEventId; }, event_type_copier, out);
+      in, [](int n, bool delimited) { return delimited && n == kEventId; }, event_type_copier, out,
+      changed);
 }
 
 }  // namespace
 
 bool copy_fields_outside(std::string_view in, int first, int last, std::string& out) {
-  return copy_fields(
-      in, [&](int n, bool) { return n >= first && n <= last; }, no_nested, out);
+  bool changed = false;
+  if (!copy_fields(
+          in, [&](int n, bool) { return n >= first && n <= last; }, no_nested, out, &changed)) {
+    return false;
+  }
+  if (!changed) out.append(in.data(), in.size());
+  return true;
 }
 
 void drop_detail(EventDetail detail, BuildEvent* event) {
@@ -119,8 +146,10 @@ EventDetail parse_detail(EventDetail wanted, const EventFilter& filter) {
 bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event) {
   if (detail == EventDetail::views) {
     thread_local std::string scratch;
-    if (views_payload(bytes, scratch)) {
-      return event->ParseFromArray(scratch.data(), static_cast<int>(scratch.size()));
+    bool changed = false;
+    if (views_payload(bytes, scratch, &changed)) {
+      const std::string_view cut = changed ? std::string_view(scratch) : bytes;
+      return event->ParseFromArray(cut.data(), static_cast<int>(cut.size()));
     }
     // Not well-formed: the full parse fails the same way, or, if protobuf reads what the walk
     // could not, gives the event, whose left-out fields are then cleared.
