@@ -12,6 +12,7 @@ pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # the postgres:// backend
 pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # snapshot compression, storage/
+find_package(ZLIB REQUIRED)  # ZLIB::ZLIB: snapshots inflated as a view restores, storage/
 if(BEL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -377,8 +377,8 @@ Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   return ok_status();
 }
 
-Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string& view,
-                                                               int version) {
+Result<std::optional<Snapshot>> PostgresStorage::load_stored_snapshot(const std::string& view,
+                                                                      int version) {
   auto r = db_.exec("SELECT applied_idx, data FROM snapshots WHERE view = $1 AND version = $2",
                     {view, std::to_string(version)}, "load_snapshot");
   if (!r.ok()) return r.error();
@@ -392,12 +392,22 @@ Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string
     return make_error(ErrorCode::storage_corrupt,
                       fmt::format("{}: snapshot {} v{} is not bytea", uri(), view, version));
   }
-  auto decoded = decode_snapshot_data(std::move(*data));
+  s.data = std::move(*data);
+  s.encoded = true;  // as stored: decode_snapshot_data reads plain blobs too
+  return std::optional<Snapshot>(std::move(s));
+}
+
+Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string& view,
+                                                               int version) {
+  auto s = load_stored_snapshot(view, version);
+  if (!s.ok() || !s->has_value()) return s;
+  auto decoded = decode_snapshot_data(std::move((*s)->data));
   if (!decoded.ok()) {
     return decoded.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
   }
-  s.data = std::move(*decoded);
-  return std::optional<Snapshot>(std::move(s));
+  (*s)->data = std::move(*decoded);
+  (*s)->encoded = false;
+  return s;
 }
 
 Result<std::unique_ptr<Storage>> PostgresStorage::open_reader() {

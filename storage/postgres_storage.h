@@ -60,6 +60,8 @@ class PostgresStorage : public StorageBackend {
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Status save_snapshot(const Snapshot& snapshot) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+  Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
+                                                       int version) override;
 
   // Waits up to `timeout` for a commit by any process that NOTIFYs this log; true when one
   // arrived (or the connection broke and the caller should simply read again). Cheap to call in

@@ -84,8 +84,8 @@ Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool enc
   return std::string_view(*scratch);
 }
 
-Result<std::string> decode_snapshot_data(std::string stored) {
-  if (!has_magic(stored)) return stored;
+Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_view stored) {
+  if (!has_magic(stored)) return std::optional<EncodedSnapshotParts>();
   if (stored.size() < kHeaderSize) {
     return corrupt(
         fmt::format("is cut short: {} bytes, the header alone is {}", stored.size(), kHeaderSize));
@@ -94,10 +94,19 @@ Result<std::string> decode_snapshot_data(std::string stored) {
   for (size_t i = 0; i < 8; ++i) {
     size |= static_cast<uint64_t>(static_cast<unsigned char>(stored[kMagic.size() + i])) << (8 * i);
   }
-  uint64_t compressed = stored.size() - kHeaderSize;
-  if (size > compressed * kMaxRatio + 64) {
-    return corrupt(fmt::format("claims {} bytes from {} compressed ones", size, compressed));
+  const std::string_view zlib = stored.substr(kHeaderSize);
+  if (size > zlib.size() * kMaxRatio + 64) {
+    return corrupt(fmt::format("claims {} bytes from {} compressed ones", size, zlib.size()));
   }
+  return std::optional<EncodedSnapshotParts>(EncodedSnapshotParts{size, zlib});
+}
+
+Result<std::string> decode_snapshot_data(std::string stored) {
+  auto parts = split_encoded_snapshot(stored);
+  if (!parts.ok()) return parts.error();
+  if (!parts->has_value()) return stored;
+  const uint64_t size = (*parts)->size;
+  const uint64_t compressed = (*parts)->zlib.size();
   libdeflate_decompressor* d = decompressor();
   if (d == nullptr) return make_error(ErrorCode::internal, "snapshot data: out of memory");
   std::string out(size, '\0');

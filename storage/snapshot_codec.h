@@ -24,6 +24,8 @@
 #ifndef BEL_STORAGE_SNAPSHOT_CODEC_H_
 #define BEL_STORAGE_SNAPSHOT_CODEC_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +53,15 @@ Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool enc
 // length than its header says. The message says what is wrong, not where: callers add the
 // log and the snapshot's view and version.
 Result<std::string> decode_snapshot_data(std::string stored);
+
+// The parts of an encoded blob: what its data inflates to and its zlib stream; nullopt for plain
+// data (no magic). storage_corrupt when the header is cut short or claims more bytes than deflate
+// can produce from the stream. For readers that inflate as they go (snapshot_stream.h).
+struct EncodedSnapshotParts {
+  uint64_t size = 0;
+  std::string_view zlib;
+};
+Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_view stored);
 
 }  // namespace bel::storage
 

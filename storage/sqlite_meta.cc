@@ -71,8 +71,9 @@ Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
                     });
 }
 
-Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
-  auto row = step_once<Snapshot>(
+Result<std::optional<Snapshot>> SqliteStorage::load_stored_snapshot(const std::string& view,
+                                                                    int version) {
+  return step_once<Snapshot>(
       load_snapshot_, "SELECT applied_idx, data FROM snapshots WHERE view = ? AND version = ?",
       "load_snapshot",
       [&](sqlite3_stmt* stmt) {
@@ -85,14 +86,20 @@ Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& 
         snapshot.version = version;
         snapshot.applied_idx = sqlite3_column_int64(stmt, 0);
         snapshot.data = column_string(stmt, 1);
+        snapshot.encoded = true;  // as stored: decode_snapshot_data reads plain blobs too
         return snapshot;
       });
+}
+
+Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
+  auto row = load_stored_snapshot(view, version);
   if (!row.ok() || !row->has_value()) return row;
   auto data = decode_snapshot_data(std::move((*row)->data));
   if (!data.ok()) {
     return data.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
   }
   (*row)->data = std::move(*data);
+  (*row)->encoded = false;
   return row;
 }
 

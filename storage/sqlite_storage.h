@@ -81,6 +81,8 @@ class SqliteStorage final : public StorageBackend {
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Status save_snapshot(const Snapshot& snapshot) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
+  Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
+                                                       int version) override;
 
  private:
   SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db);

@@ -74,7 +74,8 @@ struct Snapshot {
   std::string data;
   // Saving: `data` is already encode_snapshot_data's output (snapshot_codec.h), compressed by the
   // caller on its own thread; the backends that compress store it as it is, the others decode it.
-  // A loaded snapshot's data is always plain (this is false).
+  // Loading: load_snapshot's data is always plain (this is false); load_stored_snapshot's is as
+  // stored, encoded when this is set (read it with SnapshotDataStream, snapshot_stream.h).
   bool encoded = false;
 };
 
@@ -139,6 +140,13 @@ class Storage {
   // View snapshots: one per (view, version); saving replaces the previous one.
   virtual Status save_snapshot(const Snapshot& snapshot) = 0;
   virtual Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) = 0;
+  // The same snapshot as stored, not inflated: a reader that inflates it as it goes
+  // (SnapshotDataStream) never holds its plain bytes whole. Backends that store snapshots plain
+  // need not override this (load_snapshot's data, encoded false).
+  virtual Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
+                                                               int version) {
+    return load_snapshot(view, version);
+  }
 
   virtual StorageCounters counters() const = 0;
 

@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "storage/snapshot_codec.h"
+#include "storage/snapshot_stream.h"
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "tests/support/run_command.h"
@@ -113,10 +115,17 @@ TEST(SnapshotCodecTest, ABlobWrittenByZlibLoads) {
   EXPECT_EQ(decoded_ok(blob), text);
 }
 
-TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
+struct DamagedBlob {
+  const char* name;
+  std::string blob;
+  const char* says;  // in the error's message
+};
+
+// Damaged encodings of repetitive(100000), each with what its error says.
+std::vector<DamagedBlob> damaged_blobs() {
   const std::string data = repetitive(100000);
   const std::string stored = encoded_ok(data);
-  ASSERT_GT(stored.size(), 40u);
+  EXPECT_GT(stored.size(), 40u);
   std::string flipped = stored;
   flipped[stored.size() / 2] ^= 0x5a;
   // `stored` with `size` in its header's length field (8 bytes, little endian).
@@ -125,12 +134,8 @@ TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
     for (int i = 0; i < 8; ++i) out[5 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
     return out;
   };
-  ASSERT_EQ(with_length(data.size()), stored);
-  const struct {
-    const char* name;
-    std::string blob;
-    const char* says;
-  } cases[] = {
+  EXPECT_EQ(with_length(data.size()), stored);
+  return {
       {"header cut short", stored.substr(0, 9), "cut short"},
       {"stream cut short", stored.substr(0, stored.size() - 10), "does not"},
       {"a byte flipped", flipped, "compressed data "},
@@ -139,10 +144,97 @@ TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
       {"absurd length", with_length(uint64_t{1} << 62), "claims"},
       {"bytes after the stream", stored + "xyz", "after its zlib stream"},
   };
-  for (const auto& c : cases) {
+}
+
+TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
+  for (const auto& c : damaged_blobs()) {
     Error error = decode_error(c.blob);
     EXPECT_EQ(error.code, ErrorCode::storage_corrupt) << c.name;
     EXPECT_NE(error.message.find(c.says), std::string::npos) << c.name << ": " << error.message;
+  }
+}
+
+// ---- the codec read as a stream (snapshot_stream.h)
+// ----------------------------------------------
+
+// Everything `stream` yields, read block by block; each block is first handed back in part
+// (BackUp) and read again, as protobuf's readers do.
+std::string read_all(SnapshotDataStream& stream) {
+  std::string out;
+  const void* data = nullptr;
+  int size = 0;
+  bool backed = false;
+  while (stream.Next(&data, &size)) {
+    if (!backed && size > 1) {
+      stream.BackUp(size / 2);
+      out.append(static_cast<const char*>(data), static_cast<size_t>(size - size / 2));
+      backed = true;
+      continue;
+    }
+    backed = false;
+    out.append(static_cast<const char*>(data), static_cast<size_t>(size));
+  }
+  return out;
+}
+
+TEST(SnapshotStreamTest, YieldsWhatDecodeReturnsAtAnyWindow) {
+  for (const std::string& data :
+       {repetitive(300000), random_bytes(5000, 9), std::string(), kMagic + random_bytes(100, 3)}) {
+    const std::string stored = encoded_ok(data);
+    for (size_t window : {size_t{1}, size_t{7}, size_t{4096}, SnapshotDataStream::kWindow}) {
+      SnapshotDataStream stream(stored, true, window);
+      EXPECT_EQ(read_all(stream), data) << data.size() << " bytes, window " << window;
+      EXPECT_EQ(stream.ByteCount(), static_cast<int64_t>(data.size()));
+      EXPECT_EQ(stream.size(), data.size());
+      EXPECT_TRUE(stream.finish().ok()) << stream.finish().error().to_string();
+    }
+  }
+}
+
+TEST(SnapshotStreamTest, PlainDataIsReadAsItIsEvenWithTheMagic) {
+  const std::string data = kMagic + "not really compressed";
+  SnapshotDataStream stream(data, /*encoded=*/false, 4);
+  EXPECT_EQ(read_all(stream), data);
+  EXPECT_TRUE(stream.finish().ok());
+}
+
+TEST(SnapshotStreamTest, SkipPassesOverInflatedBytes) {
+  const std::string data = repetitive(200000);
+  const std::string stored = encoded_ok(data);  // the stream reads it in place
+  SnapshotDataStream stream(stored, true, 1000);
+  ASSERT_TRUE(stream.Skip(123456));
+  EXPECT_EQ(stream.ByteCount(), 123456);
+  EXPECT_EQ(read_all(stream), data.substr(123456));
+  EXPECT_TRUE(stream.finish().ok());
+  EXPECT_FALSE(stream.Skip(1));  // past the end
+}
+
+TEST(SnapshotStreamTest, DamageEndsTheStreamAndFinishSaysWhy) {
+  for (const auto& c : damaged_blobs()) {
+    SnapshotDataStream stream(c.blob, true, 4096);
+    read_all(stream);
+    const Status done = stream.finish();
+    ASSERT_FALSE(done.ok()) << c.name;
+    EXPECT_EQ(done.error().code, ErrorCode::storage_corrupt) << c.name;
+    EXPECT_NE(done.error().message.find(c.says), std::string::npos)
+        << c.name << ": " << done.error().message;
+    EXPECT_FALSE(stream.damage().ok()) << c.name;
+  }
+}
+
+TEST(SnapshotStreamTest, FinishBeforeTheEndIsAnError) {
+  const std::string data = repetitive(100000);
+  for (const std::string& stored : {encoded_ok(data), data}) {
+    SnapshotDataStream stream(stored, true, 4096);
+    const void* block = nullptr;
+    int size = 0;
+    ASSERT_TRUE(stream.Next(&block, &size));
+    stream.BackUp(size / 2);            // plain data comes in one block: leave some unread
+    EXPECT_TRUE(stream.damage().ok());  // nothing wrong so far
+    const Status done = stream.finish();
+    ASSERT_FALSE(done.ok());
+    EXPECT_NE(done.error().message.find("not read to its end"), std::string::npos)
+        << done.error().message;
   }
 }
 
