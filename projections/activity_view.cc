@@ -106,6 +106,8 @@ ActivityResponse ActivityView::activity() const {
 std::string ActivityView::serialize() const {
   snap::ActivitySnapshot header;
   header.set_event_count(event_count_);
+  header.set_partition_count(known_partitions_);
+  header.set_build_count(known_builds_);
   SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header));
   // Build requests by ascending id, so that equal views give equal bytes.
   const StringPool& ids = partitions_.build_ids();
@@ -147,81 +149,93 @@ std::string ActivityView::serialize() const {
 }
 
 Result<ActivityView> ActivityView::restore(const std::string& bytes) {
+  SnapshotInput in(bytes);
+  return restore(in);
+}
+
+Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
   using Snapshot = snap::ActivitySnapshot;
   Snapshot s;
   ActivityView view;
-  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, in, &s));
   view.event_count_ = s.event_count();
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::IdStatus>(
-      kName, bytes, Snapshot::kBuildRequestsFieldNumber,
-      [&](const snap::IdStatus& b) -> Status {
-        auto status = static_cast<BuildRequestStatus>(b.status_code());
-        BuildState& build = view.build_state(b.id());
-        if (build.known) {
-          return snapshot_error(kName, "build request " + b.id() + " appears twice");
-        }
-        build = BuildState{status, true};
-        ++view.known_builds_;
-        view.build_counts_.add(status, 1);
-        return ok_status();
-      }));
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
-      kName, bytes, Snapshot::kPartitionsFieldNumber,
-      [&](const snap::PartitionStatusEntry& p) -> Status {
-        auto slot = view.partitions_.restore_entry(p);
-        if (!slot.ok()) return snapshot_error(kName, slot.error().message);
-        view.partition_counts_.add(p.status_code(), 1);
-        ++view.known_partitions_;
-        return ok_status();
-      }));
-  if (count_snapshot_entries(bytes, Snapshot::kRecentBuildsFieldNumber) > kRecentCount ||
-      count_snapshot_entries(bytes, Snapshot::kRecentPartitionsFieldNumber) > kRecentCount) {
-    return snapshot_error(kName, "more than " + std::to_string(kRecentCount) + " recent entries");
+  const size_t builds = in.entries_hint(s.build_count(), Snapshot::kBuildRequestsFieldNumber);
+  view.partitions_.reserve(in.entries_hint(s.partition_count(), Snapshot::kPartitionsFieldNumber),
+                           builds);
+  view.builds_.reserve(builds);
+  // Build requests and partitions are restored as they come; the recent entries, written between
+  // them and checked against both, are kept (a few) until the end.
+  const std::string too_many = "more than " + std::to_string(kRecentCount) + " recent entries";
+  snap::IdStatus b;
+  snap::PartitionStatusEntry p;
+  while (true) {
+    auto number = in.next_entry();
+    if (!number.ok()) return number.error();
+    if (*number == 0) break;
+    if (*number == Snapshot::kBuildRequestsFieldNumber) {
+      BEL_RETURN_IF_ERROR(in.parse_entry(&b));
+      auto status = static_cast<BuildRequestStatus>(b.status_code());
+      BuildState& build = view.build_state(b.id());
+      if (build.known) {
+        return snapshot_error(kName, "build request " + b.id() + " appears twice");
+      }
+      build = BuildState{status, true};
+      ++view.known_builds_;
+      view.build_counts_.add(status, 1);
+    } else if (*number == Snapshot::kPartitionsFieldNumber) {
+      BEL_RETURN_IF_ERROR(in.parse_entry(&p));
+      auto slot = view.partitions_.restore_entry(p);
+      if (!slot.ok()) return snapshot_error(kName, slot.error().message);
+      view.partition_counts_.add(p.status_code(), 1);
+      ++view.known_partitions_;
+    } else if (*number == Snapshot::kRecentBuildsFieldNumber) {
+      if (s.recent_builds_size() >= kRecentCount) return snapshot_error(kName, too_many);
+      BEL_RETURN_IF_ERROR(in.parse_entry(s.add_recent_builds()));
+    } else if (*number == Snapshot::kRecentPartitionsFieldNumber) {
+      if (s.recent_partitions_size() >= kRecentCount) return snapshot_error(kName, too_many);
+      BEL_RETURN_IF_ERROR(in.parse_entry(s.add_recent_partitions()));
+    } else {
+      BEL_RETURN_IF_ERROR(in.skip_entry());
+    }
   }
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::BuildState>(
-      kName, bytes, Snapshot::kRecentBuildsFieldNumber,
-      [&](const snap::BuildState& b) -> Status {
-        auto state = view.recent_builds_.from_snapshot(b);
-        if (!state.ok()) return snapshot_error(kName, state.error().message);
-        const BuildState* known = view.find_build(b.build_request_id());
-        if (known == nullptr || known->status != state->status) {
-          return snapshot_error(kName, "recent build request " + b.build_request_id() +
-                                           " does not match its status entry");
-        }
-        if (!view.recent_builds_.empty() &&
-            view.recent_builds_.oldest().first_idx <= state->first_idx) {
-          return snapshot_error(kName, "recent build requests out of order");
-        }
-        if (view.recent_builds_.contains(b.build_request_id())) {
-          return snapshot_error(kName,
-                                "recent build request " + b.build_request_id() + " appears twice");
-        }
-        view.recent_builds_.push_oldest(std::move(*state));
-        return ok_status();
-      }));
+  for (const snap::BuildState& b : s.recent_builds()) {
+    auto state = view.recent_builds_.from_snapshot(b);
+    if (!state.ok()) return snapshot_error(kName, state.error().message);
+    const BuildState* known = view.find_build(b.build_request_id());
+    if (known == nullptr || known->status != state->status) {
+      return snapshot_error(kName, "recent build request " + b.build_request_id() +
+                                       " does not match its status entry");
+    }
+    if (!view.recent_builds_.empty() &&
+        view.recent_builds_.oldest().first_idx <= state->first_idx) {
+      return snapshot_error(kName, "recent build requests out of order");
+    }
+    if (view.recent_builds_.contains(b.build_request_id())) {
+      return snapshot_error(kName,
+                            "recent build request " + b.build_request_id() + " appears twice");
+    }
+    view.recent_builds_.push_oldest(std::move(*state));
+  }
   bool first = true;
   int64_t previous_idx = 0;
   std::string previous_ref;
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
-      kName, bytes, Snapshot::kRecentPartitionsFieldNumber,
-      [&](const snap::PartitionStatusEntry& p) -> Status {
-        auto slot = view.partitions_.find(p.partition_ref());
-        if (!slot || view.partitions_.status(*slot) == v1::PARTITION_UNKNOWN ||
-            view.partitions_.last_idx(*slot) != p.last_idx()) {
-          return snapshot_error(kName, "recent partition " + p.partition_ref() +
-                                           " does not match its status entry");
-        }
-        // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
-        if (!first && (previous_idx < p.last_idx() ||
-                       (previous_idx == p.last_idx() && previous_ref >= p.partition_ref()))) {
-          return snapshot_error(kName, "recent partitions out of order");
-        }
-        first = false;
-        previous_idx = p.last_idx();
-        previous_ref = p.partition_ref();
-        view.recent_partitions_.push_back(*slot);
-        return ok_status();
-      }));
+  for (const snap::PartitionStatusEntry& p : s.recent_partitions()) {
+    auto slot = view.partitions_.find(p.partition_ref());
+    if (!slot || view.partitions_.status(*slot) == v1::PARTITION_UNKNOWN ||
+        view.partitions_.last_idx(*slot) != p.last_idx()) {
+      return snapshot_error(
+          kName, "recent partition " + p.partition_ref() + " does not match its status entry");
+    }
+    // Newest first; one event's ties by ascending ref (so a ref cannot appear twice either).
+    if (!first && (previous_idx < p.last_idx() ||
+                   (previous_idx == p.last_idx() && previous_ref >= p.partition_ref()))) {
+      return snapshot_error(kName, "recent partitions out of order");
+    }
+    first = false;
+    previous_idx = p.last_idx();
+    previous_ref = p.partition_ref();
+    view.recent_partitions_.push_back(*slot);
+  }
   return view;
 }
 

@@ -53,6 +53,8 @@ class ActivityView : public ViewPosition {
 
   std::string serialize() const;
   static Result<ActivityView> restore(const std::string& bytes);
+  // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
+  static Result<ActivityView> restore(SnapshotInput& in);
 
  private:
   // The build request side of apply(): counts, statuses and the recent builds. `build_id`: the

@@ -525,7 +525,9 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
 }
 
 std::string BuildSummaryView::serialize() const {
-  SnapshotWriter out = start_snapshot<snap::BuildSummarySnapshot>(kName, kVersion);
+  snap::BuildSummarySnapshot header;
+  header.set_entry_count(static_cast<int64_t>(builds_.size()));
+  SnapshotWriter out = start_snapshot(kName, kVersion, header);
   out.add_each<snap::BuildState>(
       snap::BuildSummarySnapshot::kBuildsFieldNumber, builds_,
       [&](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(strings_, entry); });
@@ -533,6 +535,11 @@ std::string BuildSummaryView::serialize() const {
 }
 
 Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
+  SnapshotInput in(bytes);
+  return restore(in);
+}
+
+Result<BuildSummaryView> BuildSummaryView::restore(SnapshotInput& in) {
   using Snapshot = snap::BuildSummarySnapshot;
   BuildSummaryView view;
   auto visit = [&](snap::BuildState& b, SnapshotEntryOrder& order) -> Status {
@@ -547,7 +554,7 @@ Result<BuildSummaryView> BuildSummaryView::restore(const std::string& bytes) {
     return ok_status();
   };
   BEL_RETURN_IF_ERROR((view.restore_entry_list<Snapshot, snap::BuildState>(
-      kName, kVersion, bytes, Snapshot::kBuildsFieldNumber, &view.builds_, &view.index_, visit)));
+      kName, kVersion, in, Snapshot::kBuildsFieldNumber, &view.builds_, &view.index_, visit)));
   return view;
 }
 

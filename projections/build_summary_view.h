@@ -214,6 +214,8 @@ class BuildSummaryView : public ViewPosition {
 
   std::string serialize() const;
   static Result<BuildSummaryView> restore(const std::string& bytes);
+  // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
+  static Result<BuildSummaryView> restore(SnapshotInput& in);
 
  private:
   static constexpr uint32_t kNoBuild = StringPool::kNone;

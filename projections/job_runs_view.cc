@@ -355,7 +355,9 @@ JobMetricsList JobRunsView::all_metrics() const {
 }
 
 std::string JobRunsView::serialize() const {
-  SnapshotWriter out = start_snapshot<snap::JobRunsSnapshot>(kName, kVersion);
+  snap::JobRunsSnapshot header;
+  header.set_entry_count(static_cast<int64_t>(runs_.size()));
+  SnapshotWriter out = start_snapshot(kName, kVersion, header);
   out.add_each<snap::JobRunState>(
       snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [&](const Run& run, snap::JobRunState* r) {
         r->set_job_run_id(std::string(ids_.str(run.job_run_id)));
@@ -376,11 +378,16 @@ std::string JobRunsView::serialize() const {
 }
 
 Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
+  SnapshotInput in(bytes);
+  return restore(in);
+}
+
+Result<JobRunsView> JobRunsView::restore(SnapshotInput& in) {
   using Snapshot = snap::JobRunsSnapshot;
   JobRunsView view;
   Snapshot header;
-  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &header));
-  const size_t count = count_snapshot_entries(bytes, Snapshot::kRunsFieldNumber);
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, in, &header));
+  const size_t count = in.entries_hint(header.entry_count(), Snapshot::kRunsFieldNumber);
   view.ids_reserved_ = count * 2;  // a run id and, for most runs, a ref
   view.ids_.reserve(view.ids_reserved_);
   view.by_id_.reserve(view.ids_reserved_);
@@ -415,8 +422,8 @@ Result<JobRunsView> JobRunsView::restore(const std::string& bytes) {
     view.place_message(view.runs_[view.add_run(run)], r.message());
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(
-      for_each_snapshot_entry<snap::JobRunState>(kName, bytes, Snapshot::kRunsFieldNumber, visit));
+  snap::JobRunState scratch;
+  BEL_RETURN_IF_ERROR(in.for_each(Snapshot::kRunsFieldNumber, &scratch, visit));
   return view;
 }
 

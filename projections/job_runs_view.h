@@ -82,6 +82,8 @@ class JobRunsView : public ViewPosition {
 
   std::string serialize() const;
   static Result<JobRunsView> restore(const std::string& bytes);
+  // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
+  static Result<JobRunsView> restore(SnapshotInput& in);
 
  private:
   using Id = StringPool::Id;

@@ -420,6 +420,12 @@ void PartitionStatusFold::to_snapshot(uint32_t slot, snap::PartitionStatusEntry*
   }
 }
 
+void PartitionStatusFold::reserve(size_t refs, size_t builds) {
+  refs_.reserve(refs);
+  ref_ids_.reserve(refs);
+  build_ids_.reserve(builds);
+}
+
 Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusEntry& in) {
   const std::string& name = in.partition_ref();
   if (in.status_code() == v1::PARTITION_UNKNOWN) {

@@ -113,6 +113,9 @@ class PartitionStatusFold {
   uint32_t slot_of(std::string_view ref);
   std::optional<uint32_t> find(std::string_view ref) const;
   size_t size() const { return refs_.size(); }
+  // Makes room for `refs` refs and `builds` build request ids (a snapshot's counts), so that a
+  // restore grows no table while the old one is still held.
+  void reserve(size_t refs, size_t builds);
   // Slot's ref; valid as long as the fold (and across its moves).
   std::string_view ref(uint32_t slot) const { return ref_ids_.str(slot); }
   PartitionStatus status(uint32_t slot) const { return refs_[slot].status; }

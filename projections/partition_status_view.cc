@@ -182,19 +182,23 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 // ---- snapshots -----------------------------------------------------------------------------
 
 std::string PartitionStatusView::serialize() const {
-  SnapshotWriter out = start_snapshot<snap::PartitionStatusSnapshot>(kName, kVersion);
+  // Requests by ascending id, each with its refs in progress by ascending ref.
+  const StringPool& ids = fold_.build_ids();
+  std::vector<uint32_t> requests;
+  for (uint32_t build = 0; build < requests_.size(); ++build) {
+    if (requests_[build].known) requests.push_back(build);
+  }
+  snap::PartitionStatusSnapshot header;
+  header.set_partition_count(static_cast<int64_t>(
+      order_.size() - static_cast<size_t>(std::count(order_.begin(), order_.end(), kStale))));
+  header.set_request_count(static_cast<int64_t>(requests.size()));
+  SnapshotWriter out = start_snapshot(kName, kVersion, header);
   snap::PartitionStatusEntry entry;
   for (uint32_t slot : order_) {
     if (slot == kStale) continue;
     entry.Clear();
     fold_.to_snapshot(slot, &entry);
     out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, entry);
-  }
-  // Requests by ascending id, each with its refs in progress by ascending ref.
-  const StringPool& ids = fold_.build_ids();
-  std::vector<uint32_t> requests;
-  for (uint32_t build = 0; build < requests_.size(); ++build) {
-    if (requests_[build].known) requests.push_back(build);
   }
   std::sort(requests.begin(), requests.end(),
             [&](uint32_t a, uint32_t b) { return ids.str(a) < ids.str(b); });
@@ -225,9 +229,19 @@ std::string PartitionStatusView::serialize() const {
 }
 
 Result<PartitionStatusView> PartitionStatusView::restore(const std::string& bytes) {
+  SnapshotInput in(bytes);
+  return restore(in);
+}
+
+Result<PartitionStatusView> PartitionStatusView::restore(SnapshotInput& in) {
+  using Snapshot = snap::PartitionStatusSnapshot;
   snap::PartitionStatusSnapshot s;
   PartitionStatusView view;
-  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, bytes, &s));
+  BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, in, &s));
+  const size_t partitions = in.entries_hint(s.partition_count(), Snapshot::kPartitionsFieldNumber);
+  view.fold_.reserve(partitions,
+                     in.entries_hint(s.request_count(), Snapshot::kRequestsFieldNumber));
+  view.refs_.reserve(partitions);
   int64_t previous_idx = 0;
   std::string previous_ref;
   auto visit_partition = [&](const snap::PartitionStatusEntry& p) -> Status {
@@ -247,8 +261,6 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
     view.on_status_change(*slot, v1::PARTITION_UNKNOWN);
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::PartitionStatusEntry>(
-      kName, bytes, snap::PartitionStatusSnapshot::kPartitionsFieldNumber, visit_partition));
   auto visit_request = [&](const snap::RequestProgress& q) -> Status {
     const uint32_t build = view.fold_.build_ids().intern(q.build_request_id());
     RequestState& req = view.request(build);
@@ -267,8 +279,26 @@ Result<PartitionStatusView> PartitionStatusView::restore(const std::string& byte
     }
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(for_each_snapshot_entry<snap::RequestProgress>(
-      kName, bytes, snap::PartitionStatusSnapshot::kRequestsFieldNumber, visit_request));
+  // Written partitions first, then requests (which name partitions): read in that order.
+  snap::PartitionStatusEntry partition;
+  snap::RequestProgress request;
+  bool requests_begun = false;
+  while (true) {
+    auto number = in.next_entry();
+    if (!number.ok()) return number.error();
+    if (*number == 0) break;
+    if (*number == Snapshot::kPartitionsFieldNumber) {
+      if (requests_begun) return snapshot_error(kName, "a partition after the build requests");
+      BEL_RETURN_IF_ERROR(in.parse_entry(&partition));
+      BEL_RETURN_IF_ERROR(visit_partition(partition));
+    } else if (*number == Snapshot::kRequestsFieldNumber) {
+      requests_begun = true;
+      BEL_RETURN_IF_ERROR(in.parse_entry(&request));
+      BEL_RETURN_IF_ERROR(visit_request(request));
+    } else {
+      BEL_RETURN_IF_ERROR(in.skip_entry());
+    }
+  }
   return view;
 }
 

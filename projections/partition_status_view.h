@@ -69,6 +69,8 @@ class PartitionStatusView : public ViewPosition {
   // as_of_idx. restore() returns storage_corrupt for bytes it cannot use.
   std::string serialize() const;
   static Result<PartitionStatusView> restore(const std::string& bytes);
+  // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
+  static Result<PartitionStatusView> restore(SnapshotInput& in);
 
  private:
   static constexpr uint32_t kStale = std::numeric_limits<uint32_t>::max();

@@ -1,8 +1,10 @@
 #include "projections/snapshot_reader.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace bel::projections {
@@ -10,6 +12,119 @@ namespace bel::projections {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedInputStream;
+using google::protobuf::io::CodedOutputStream;
+using google::protobuf::io::StringOutputStream;
+
+namespace {
+
+bool is_entry_field(const google::protobuf::Descriptor* descriptor, int number) {
+  const FieldDescriptor* field = descriptor->FindFieldByNumber(number);
+  return field != nullptr && field->is_repeated() &&
+         field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+}
+
+}  // namespace
+
+SnapshotInput::SnapshotInput(const std::string& bytes) : bytes_(&bytes), size_(bytes.size()) {
+  // Bytes past INT_MAX cannot be read by one CodedInputStream: they end the read as damage.
+  const int readable = static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX));
+  array_ = std::make_unique<google::protobuf::io::ArrayInputStream>(bytes.data(), readable);
+  check_ = [&bytes](bool at_end) {
+    if (at_end && bytes.size() > static_cast<size_t>(INT_MAX)) {
+      return Status(make_error(ErrorCode::storage_corrupt, "snapshot larger than 2 GiB"));
+    }
+    return ok_status();
+  };
+  in_ = std::make_unique<CodedInputStream>(array_.get());
+  in_->SetTotalBytesLimit(INT_MAX);
+}
+
+SnapshotInput::SnapshotInput(google::protobuf::io::ZeroCopyInputStream* stream, uint64_t size,
+                             std::function<Status(bool at_end)> check)
+    : size_(size), check_(std::move(check)), in_(std::make_unique<CodedInputStream>(stream)) {
+  in_->SetTotalBytesLimit(INT_MAX);
+}
+
+SnapshotInput::~SnapshotInput() = default;
+
+bool SnapshotInput::at_end() {
+  // ReadTag() returns 0 at the end and for a zero byte (no field has number 0): the end only when
+  // nothing is left to read.
+  const void* data = nullptr;
+  int size = 0;
+  return !in_->GetDirectBufferPointer(&data, &size);
+}
+
+Error SnapshotInput::damage() const {
+  if (auto stream = check_(false); !stream.ok()) {
+    return snapshot_error(name_, stream.error().message);
+  }
+  return snapshot_error(name_, "bytes do not parse");
+}
+
+bool SnapshotInput::read_header_bytes(const google::protobuf::Descriptor* descriptor,
+                                      std::string* out) {
+  out->clear();
+  StringOutputStream sink(out);
+  CodedOutputStream copy(&sink);
+  while (true) {
+    const uint32_t tag = in_->ReadTag();
+    if (tag == 0) {
+      if (!at_end()) return false;
+      tag_ = 0;
+      tag_pending_ = true;  // no entries: next_entry() finds the end
+      return true;
+    }
+    if (is_entry_field(descriptor, static_cast<int>(WireFormatLite::GetTagFieldNumber(tag)))) {
+      tag_ = tag;
+      tag_pending_ = true;
+      return true;
+    }
+    if (!WireFormatLite::SkipField(in_.get(), tag, &copy)) return false;
+  }
+}
+
+size_t SnapshotInput::entries_hint(int64_t declared, int number) const {
+  size_t n = 0;
+  if (declared > 0) {
+    n = static_cast<size_t>(declared);
+  } else if (bytes_ != nullptr) {
+    n = count_snapshot_entries(*bytes_, number);
+  }
+  return std::min<uint64_t>(n, size_ / 2);
+}
+
+Result<int> SnapshotInput::next_entry() {
+  if (tag_pending_) {
+    tag_pending_ = false;
+  } else {
+    tag_ = in_->ReadTag();
+  }
+  if (tag_ == 0) {
+    if (!at_end()) return damage();
+    if (auto whole = check_(true); !whole.ok()) return snapshot_error(name_, whole.error().message);
+    return 0;
+  }
+  return static_cast<int>(WireFormatLite::GetTagFieldNumber(tag_));
+}
+
+Status SnapshotInput::parse_entry(google::protobuf::MessageLite* entry) {
+  uint32_t size = 0;
+  if (WireFormatLite::GetTagWireType(tag_) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+      !in_->ReadVarint32(&size) || size > static_cast<uint32_t>(INT_MAX)) {
+    return damage();
+  }
+  const auto limit = in_->PushLimit(static_cast<int>(size));
+  const bool parsed = entry->ParseFromCodedStream(in_.get()) && in_->BytesUntilLimit() == 0;
+  in_->PopLimit(limit);
+  if (!parsed) return damage();
+  return ok_status();
+}
+
+Status SnapshotInput::skip_entry() {
+  if (!WireFormatLite::SkipField(in_.get(), tag_)) return damage();
+  return ok_status();
+}
 
 bool walk_snapshot_fields(const std::string& bytes,
                           const std::function<bool(const SnapshotField&)>& visit) {
@@ -37,18 +152,6 @@ bool walk_snapshot_fields(const std::string& bytes,
     f.end = static_cast<size_t>(in.CurrentPosition());
     if (!visit(f)) return true;
   }
-}
-
-bool snapshot_header_bytes(const std::string& bytes, const google::protobuf::Descriptor* descriptor,
-                           std::string* out) {
-  out->clear();
-  return walk_snapshot_fields(bytes, [&](const SnapshotField& f) {
-    const FieldDescriptor* field = descriptor->FindFieldByNumber(f.number);
-    const bool entries = field != nullptr && field->is_repeated() &&
-                         field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
-    if (!entries) out->append(bytes, f.begin, f.end - f.begin);
-    return true;
-  });
 }
 
 size_t count_snapshot_entries(const std::string& bytes, int number) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
 namespace bel::projections {
@@ -22,11 +24,16 @@ char* write_varint(char* out, size_t n) {
   return out;
 }
 
+char* allocate(size_t capacity) {
+  void* p = std::malloc(capacity);
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<char*>(p);
+}
+
 }  // namespace
 
 TextArena::TextArena(size_t capacity)
-    : chars_(capacity > 0 ? std::unique_ptr<char[]>(new char[capacity]) : nullptr),
-      capacity_(capacity) {}
+    : chars_(capacity > 0 ? allocate(capacity) : nullptr), capacity_(capacity) {}
 
 TextArena::TextArena(TextArena&& other) noexcept
     : chars_(std::move(other.chars_)),
@@ -49,9 +56,10 @@ size_t TextArena::record_size(size_t first, size_t second) {
 
 void TextArena::grow(size_t bytes) {
   const size_t capacity = std::max({size_ + bytes, capacity_ + capacity_ / 2, size_t{256}});
-  std::unique_ptr<char[]> fresh(new char[capacity]);
-  if (size_ > 0) std::memcpy(fresh.get(), chars_.get(), size_);
-  chars_ = std::move(fresh);
+  void* grown = std::realloc(chars_.get(), capacity);
+  if (grown == nullptr) throw std::bad_alloc();
+  chars_.release();
+  chars_.reset(static_cast<char*>(grown));
   capacity_ = capacity;
 }
 
@@ -71,7 +79,7 @@ TextArena::Handle TextArena::add(std::string_view first, std::string_view second
 std::pair<size_t, size_t> TextArena::read_length(size_t pos) const {
   size_t n = 0;
   for (int shift = 0;; shift += 7) {
-    const auto byte = static_cast<unsigned char>(chars_[pos++]);
+    const auto byte = static_cast<unsigned char>(chars_.get()[pos++]);
     n |= static_cast<size_t>(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) return {n, pos};
   }

@@ -81,6 +81,7 @@ std::string build_ended_text(const std::string& build_request_id, BuildRequestSt
 bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_far);
 
 class SnapshotWriter;  // snapshot_reader.h
+class SnapshotInput;   // snapshot_reader.h
 
 // How far a view has read the log. Every view derives from it, so that as_of_idx and advance_to
 // mean the same in each.
@@ -101,18 +102,17 @@ class ViewPosition {
   template <class Snapshot>
   SnapshotWriter start_snapshot(const char* name, int version, Snapshot header = Snapshot()) const;
 
-  // Parses the header fields of `bytes` into `snapshot` (parse_snapshot_header: the repeated
-  // entries are left for for_each_snapshot_entry) and takes its as_of_idx. Defined in
-  // snapshot_reader.h, which every restore() includes.
+  // Reads the header fields of `in` into `snapshot` (SnapshotInput::read_header: the entries
+  // follow) and takes its as_of_idx. Defined in snapshot_reader.h, which every restore() includes.
   template <class Snapshot>
-  Status read_header(const char* name, int version, const std::string& bytes, Snapshot* snapshot);
+  Status read_header(const char* name, int version, SnapshotInput& in, Snapshot* snapshot);
 
   // restore() of a view kept as a list of entries in first_idx order with an index by id: reads
-  // the header (a Snapshot), sizes `list` and `index` for the entries of field `number` and calls
-  // visit(entry, order) -> Status for each, `order` the SnapshotEntryOrder the entries must pass.
-  // Defined in snapshot_reader.h.
+  // the header (a Snapshot with an entry_count), sizes `list` and `index` for the entries of field
+  // `number` and calls visit(entry, order) -> Status for each, `order` the SnapshotEntryOrder the
+  // entries must pass. Defined in snapshot_reader.h.
   template <class Snapshot, class Entry, class List, class Index, class Visit>
-  Status restore_entry_list(const char* name, int version, const std::string& bytes, int number,
+  Status restore_entry_list(const char* name, int version, SnapshotInput& in, int number,
                             List* list, Index* index, Visit visit);
 
   int64_t as_of_idx_ = 0;

@@ -39,35 +39,41 @@ std::string runs_snapshot(int runs) {
 
 TEST(SnapshotReaderTest, HeaderLeavesTheEntriesAndEntriesComeInOrder) {
   const std::string bytes = runs_snapshot(3);
+  SnapshotInput in(bytes);
   snap::JobRunsSnapshot header;
-  ASSERT_TRUE(parse_snapshot_header(JobRunsView::kName, JobRunsView::kVersion, bytes, &header).ok());
+  ASSERT_TRUE(in.read_header(JobRunsView::kName, JobRunsView::kVersion, &header).ok());
   EXPECT_EQ(header.as_of_idx(), 1000);
   EXPECT_EQ(header.runs_size(), 0);
   EXPECT_EQ(count_snapshot_entries(bytes, snap::JobRunsSnapshot::kRunsFieldNumber), 3u);
+  EXPECT_EQ(in.entries_hint(0, snap::JobRunsSnapshot::kRunsFieldNumber), 3u);
+  EXPECT_EQ(in.entries_hint(2, snap::JobRunsSnapshot::kRunsFieldNumber), 2u);  // the header's
+  // A damaged count reserves no more than the bytes could hold.
+  EXPECT_EQ(in.entries_hint(int64_t{1} << 40, snap::JobRunsSnapshot::kRunsFieldNumber),
+            bytes.size() / 2);
 
   std::vector<std::string> seen;
   snap::JobRunState scratch;
-  auto status = for_each_snapshot_entry(
-      "job_runs", bytes, snap::JobRunsSnapshot::kRunsFieldNumber, &scratch,
-      [&](snap::JobRunState& r) -> Status {
-        seen.push_back(r.job_run_id() + ":" + r.target_partitions(0));
-        return ok_status();
-      });
-  ASSERT_TRUE(status.ok());
+  auto status = in.for_each(snap::JobRunsSnapshot::kRunsFieldNumber, &scratch,
+                            [&](snap::JobRunState& r) -> Status {
+                              seen.push_back(r.job_run_id() + ":" + r.target_partitions(0));
+                              return ok_status();
+                            });
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
   EXPECT_EQ(seen, (std::vector<std::string>{"jr-1:data/1", "jr-2:data/2", "jr-3:data/3"}));
 }
 
 TEST(SnapshotReaderTest, AVisitorErrorStopsTheVisit) {
   const std::string bytes = runs_snapshot(5);
+  SnapshotInput in(bytes);
+  snap::JobRunsSnapshot header;
+  ASSERT_TRUE(in.read_header(JobRunsView::kName, JobRunsView::kVersion, &header).ok());
   int visited = 0;
   snap::JobRunState scratch;
-  auto status = for_each_snapshot_entry("job_runs", bytes, snap::JobRunsSnapshot::kRunsFieldNumber,
-                                        &scratch, [&](snap::JobRunState&) -> Status {
-                                          if (++visited == 2) {
-                                            return snapshot_error("job_runs", "second");
-                                          }
-                                          return ok_status();
-                                        });
+  auto status = in.for_each(snap::JobRunsSnapshot::kRunsFieldNumber, &scratch,
+                            [&](snap::JobRunState&) -> Status {
+                              if (++visited == 2) return snapshot_error("job_runs", "second");
+                              return ok_status();
+                            });
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().message, "job_runs snapshot: second");
   EXPECT_EQ(visited, 2);
@@ -119,27 +125,106 @@ TEST(SnapshotReaderTest, DuplicateEntriesAreStillRefused) {
   EXPECT_NE(restored.error().message.find("jr-2 appears twice"), std::string::npos);
 }
 
-// The bytes a view writes entry by entry are those of serializing the whole snapshot message.
+// What a view writes entry by entry is its snapshot message with the header fields first (so a
+// one-pass reader has them before any entry): the fields of the whole message, in that order.
 template <class Snapshot>
-void expect_whole_message_bytes(const std::string& bytes) {
+void expect_header_first(const std::string& bytes) {
   Snapshot whole;
   ASSERT_TRUE(whole.ParseFromString(bytes));
-  EXPECT_EQ(whole.SerializeAsString(), bytes) << Snapshot::descriptor()->name();
+  bool entries_begun = false;
+  ASSERT_TRUE(walk_snapshot_fields(bytes, [&](const SnapshotField& f) {
+    const auto* field = Snapshot::descriptor()->FindFieldByNumber(f.number);
+    const bool entry = field != nullptr && field->is_repeated();
+    EXPECT_FALSE(entries_begun && !entry)
+        << Snapshot::descriptor()->name() << ": header field " << f.number << " after an entry";
+    entries_begun = entries_begun || entry;
+    return true;
+  }));
 }
 
-TEST(SnapshotWriterTest, EntryByEntryEqualsTheWholeMessage) {
+TEST(SnapshotWriterTest, HeaderFieldsComeFirstAndCountTheEntries) {
   for (uint64_t seed : {3u, 11u}) {
     AllViews views;
     for (const auto& e : testing::random_stream(seed)) views.apply(e);
-    expect_whole_message_bytes<snap::PartitionStatusSnapshot>(views.partitions.serialize());
-    expect_whole_message_bytes<snap::BuildSummarySnapshot>(views.builds.serialize());
-    expect_whole_message_bytes<snap::JobRunsSnapshot>(views.jobs.serialize());
-    expect_whole_message_bytes<snap::ActivitySnapshot>(views.activity.serialize());
+    expect_header_first<snap::PartitionStatusSnapshot>(views.partitions.serialize());
+    expect_header_first<snap::BuildSummarySnapshot>(views.builds.serialize());
+    expect_header_first<snap::JobRunsSnapshot>(views.jobs.serialize());
+    expect_header_first<snap::ActivitySnapshot>(views.activity.serialize());
+    snap::PartitionStatusSnapshot partitions;
+    ASSERT_TRUE(partitions.ParseFromString(views.partitions.serialize()));
+    EXPECT_GT(partitions.partitions_size(), 0);
+    EXPECT_EQ(partitions.partition_count(), partitions.partitions_size());
+    EXPECT_EQ(partitions.request_count(), partitions.requests_size());
+    snap::BuildSummarySnapshot builds;
+    ASSERT_TRUE(builds.ParseFromString(views.builds.serialize()));
+    EXPECT_EQ(builds.entry_count(), builds.builds_size());
+    snap::JobRunsSnapshot runs;
+    ASSERT_TRUE(runs.ParseFromString(views.jobs.serialize()));
+    EXPECT_EQ(runs.entry_count(), runs.runs_size());
     snap::ActivitySnapshot activity;
     ASSERT_TRUE(activity.ParseFromString(views.activity.serialize()));
     EXPECT_GT(activity.partitions_size(), 0);
     EXPECT_GT(activity.recent_builds_size(), 0);
+    EXPECT_EQ(activity.partition_count(), activity.partitions_size());
+    EXPECT_EQ(activity.build_count(), activity.build_requests_size());
   }
+}
+
+// `bytes` as a bel that wrote snapshots before the counts did: the whole message, in field
+// order, without them.
+template <class Snapshot>
+std::string without_counts(const std::string& bytes) {
+  Snapshot s;
+  EXPECT_TRUE(s.ParseFromString(bytes));
+  const auto* d = Snapshot::descriptor();
+  for (const char* name : {"entry_count", "partition_count", "request_count", "build_count"}) {
+    if (const auto* field = d->FindFieldByName(name)) s.GetReflection()->ClearField(&s, field);
+  }
+  return s.SerializeAsString();
+}
+
+template <class Snapshot, class View>
+void expect_restores_the_same(const View& view) {
+  const std::string bytes = view.serialize();
+  auto older = View::restore(without_counts<Snapshot>(bytes));
+  ASSERT_TRUE(older.ok()) << older.error().to_string();
+  EXPECT_EQ(older->serialize(), bytes) << View::kName;
+}
+
+TEST(SnapshotReaderTest, SnapshotsWrittenBeforeTheCountsRestoreTheSame) {
+  for (uint64_t seed : {5u, 17u}) {
+    AllViews views;
+    for (const auto& e : testing::random_stream(seed)) views.apply(e);
+    expect_restores_the_same<snap::PartitionStatusSnapshot>(views.partitions);
+    expect_restores_the_same<snap::BuildSummarySnapshot>(views.builds);
+    expect_restores_the_same<snap::JobRunsSnapshot>(views.jobs);
+    expect_restores_the_same<snap::ActivitySnapshot>(views.activity);
+  }
+}
+
+// A snapshot whose entries come in another order than serialize() writes them is refused, not
+// restored in part: partition_status's requests name partitions, which must come first.
+TEST(SnapshotReaderTest, PartitionStatusRequestsBeforeItsPartitionsAreRefused) {
+  AllViews views;
+  for (const auto& e : testing::random_stream(7)) views.apply(e);
+  snap::PartitionStatusSnapshot s;
+  ASSERT_TRUE(s.ParseFromString(views.partitions.serialize()));
+  ASSERT_GT(s.requests_size(), 0);
+  ASSERT_GT(s.partitions_size(), 0);
+  snap::PartitionStatusSnapshot header = s;
+  header.clear_partitions();
+  header.clear_requests();
+  SnapshotWriter out(header);
+  for (const auto& q : s.requests())
+    out.add(snap::PartitionStatusSnapshot::kRequestsFieldNumber, q);
+  for (const auto& p : s.partitions()) {
+    out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, p);
+  }
+  auto restored = PartitionStatusView::restore(out.take());
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.error().code, ErrorCode::storage_corrupt);
+  EXPECT_NE(restored.error().message.find("after the build requests"), std::string::npos)
+      << restored.error().message;
 }
 
 }  // namespace
