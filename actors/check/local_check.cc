@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/component_log.h"
+#include "actors/read/view_restore.h"
 #include "storage/event_page_arena.h"
 
 namespace bel::check {
@@ -196,7 +197,7 @@ struct Fold {
 template <class View>
 std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::string* state,
                                                  std::string* problem) {
-  auto loaded = log.load_snapshot(View::kName, View::kVersion);
+  auto loaded = log.load_stored_snapshot(View::kName, View::kVersion);
   if (!loaded.ok()) {
     *problem = "its snapshot does not load (" + loaded.error().to_string() +
                "): a coordinator would fail this view and answer from the fallback scan";
@@ -207,7 +208,7 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
     return std::nullopt;
   }
   const int64_t at = (**loaded).applied_idx;
-  auto restored = View::restore((**loaded).data);
+  auto restored = actors::restore_view<View>((**loaded).data, (**loaded).encoded);
   if (!restored.ok()) {
     *problem = "its snapshot at " + idx_text(at) + " does not restore (" +
                restored.error().to_string() +

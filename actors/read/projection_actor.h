@@ -45,6 +45,7 @@
 #include "actors/fail_answers.h"
 #include "actors/read/projection_state.h"
 #include "actors/read/view_actor.h"
+#include "actors/read/view_restore.h"
 #include "projections/stored_answers.h"
 
 namespace bel::actors {
@@ -181,8 +182,7 @@ class ProjectionActor {
               auto& st = self->state;
               if (st.state != v1::VIEW_LOADING) return;  // a rebuild took over
               if (snap.applied_idx() > 0 && snap.applied_idx() >= st.seen_idx) {
-                auto stored =
-                    projections::StoredAnswers::parse(View::kName, View::kVersion, snap.data());
+                auto stored = parse_stored_answers<View>(snap);
                 if (stored.ok() && stored->as_of_idx() == snap.applied_idx()) {
                   st.stored = std::move(*stored);
                   st.stored_idx = snap.applied_idx();
@@ -242,12 +242,13 @@ class ProjectionActor {
               st.view.emplace();
               if (snap.applied_idx() > 0) {
                 const std::string bytes = std::move(*snap.mutable_data());
-                auto restored = View::restore(bytes);
+                int64_t plain_size = 0;
+                auto restored = restore_view<View>(bytes, snap.data_encoded(), &plain_size);
                 if (restored.ok()) {
                   st.view.emplace(std::move(*restored));
                   st.applied_idx = snap.applied_idx();
                   st.snapshot_idx = snap.applied_idx();
-                  st.snapshot_bytes = static_cast<int64_t>(bytes.size());
+                  st.snapshot_bytes = plain_size;
                   st.seen_idx = std::max(st.seen_idx, st.applied_idx);
                 } else {
                   detail::view_log()->warn("view={} snapshot ignored, folding from idx 1: {}",

@@ -86,6 +86,17 @@ struct ProjectionState {
 template <class View>
 using ProjectionPointer = ViewActor::stateful_pointer<ProjectionState<View>>;
 
+// The stored answers of View in `snap` (loaded as stored: inflated here, they are small).
+template <class View>
+Result<projections::StoredAnswers> parse_stored_answers(const ViewSnapshot& snap) {
+  if (!snap.data_encoded()) {
+    return projections::StoredAnswers::parse(View::kName, View::kVersion, snap.data());
+  }
+  auto plain = storage::decode_snapshot_data(snap.data());
+  if (!plain.ok()) return plain.error();
+  return projections::StoredAnswers::parse(View::kName, View::kVersion, *plain);
+}
+
 // ---- snapshots ----------------------------------------------------------------------------------
 
 // What `views status` and a rebuild's answer say of the view.

@@ -59,7 +59,8 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
         return std::move(*answer);
       },
       [=](load_atom, const std::string& view, int32_t version) -> caf::result<ViewSnapshot> {
-        auto loaded = self->state.storage->load_snapshot(view, version);
+        // As stored: the view inflates it as it restores, never holding it whole.
+        auto loaded = self->state.storage->load_stored_snapshot(view, version);
         if (!loaded.ok()) return to_caf_error(loaded.error());
         ViewSnapshot out;
         out.set_view(view);
@@ -67,6 +68,7 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
         if (loaded->has_value()) {
           out.set_applied_idx((*loaded)->applied_idx);
           out.set_data(std::move((*loaded)->data));
+          out.set_data_encoded((*loaded)->encoded);
         }
         return out;
       },

@@ -1,0 +1,59 @@
+// A view restored from its snapshot's data as the storage returned it (load_stored_snapshot):
+// compressed data is inflated as the restore reads it (storage/snapshot_stream.h), so the
+// snapshot's plain bytes are never held whole beside the state being built. The coordinator's
+// views and `bel check` restore through it.
+//
+//   auto loaded = storage.load_stored_snapshot(View::kName, View::kVersion);
+//   auto view = restore_view<View>((*loaded)->data, (*loaded)->encoded);
+//
+// Errors: View::restore's (storage_corrupt naming the view), including the stream's own when the
+// compressed data is damaged (snapshot_stream.h).
+#ifndef BEL_ACTORS_READ_VIEW_RESTORE_H_
+#define BEL_ACTORS_READ_VIEW_RESTORE_H_
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "messages/error.h"
+#include "projections/snapshot_reader.h"
+#include "storage/snapshot_codec.h"
+#include "storage/snapshot_stream.h"
+
+namespace bel::actors {
+
+namespace detail {
+// Whether View restores from a SnapshotInput (every view of projections/ does; a test's view may
+// restore from bytes only, which then are inflated whole first).
+template <class View, class = void>
+struct RestoresFromInput : std::false_type {};
+template <class View>
+struct RestoresFromInput<
+    View, std::void_t<decltype(View::restore(std::declval<projections::SnapshotInput&>()))>>
+    : std::true_type {};
+}  // namespace detail
+
+// `plain_size`, when given, is set to the size of the snapshot's plain bytes.
+template <class View>
+Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
+  if (plain_size != nullptr) *plain_size = static_cast<int64_t>(data.size());
+  if (!encoded) return View::restore(data);
+  if constexpr (detail::RestoresFromInput<View>::value) {
+    storage::SnapshotDataStream stream(data, /*encoded=*/true);
+    if (plain_size != nullptr) *plain_size = static_cast<int64_t>(stream.size());
+    projections::SnapshotInput in(&stream, stream.size(), [&](bool at_end) {
+      return at_end ? stream.finish() : stream.damage();
+    });
+    return View::restore(in);
+  } else {
+    auto plain = storage::decode_snapshot_data(data);
+    if (!plain.ok()) return plain.error();
+    if (plain_size != nullptr) *plain_size = static_cast<int64_t>(plain->size());
+    return View::restore(*plain);
+  }
+}
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_READ_VIEW_RESTORE_H_
