@@ -343,6 +343,9 @@ Result<BuildSummaryState> BuildSummaryState::from_snapshot(BuildStrings& strings
     return make_error(ErrorCode::storage_corrupt,
                       "build request " + build_id + " has no events or bad idx");
   }
+  size_t refs = static_cast<size_t>(in.requested_partitions_size());
+  for (const auto& r : in.job_runs()) refs += static_cast<size_t>(r.target_partitions_size());
+  s.refs.reserve(refs);  // exactly: a restored build holds no slack (330k builds at 10M events)
   add_span(strings, s, in.requested_partitions(), plain_str, &s.requested_begin,
            &s.requested_count);
   s.partitions.reserve(static_cast<size_t>(in.partitions_size()));
