@@ -13,6 +13,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "actors/read/view_restore.h"
 #include "projections/stored_answers.h"
 #include "storage/event_page_arena.h"
 
@@ -39,13 +40,18 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
                                               int64_t last_idx, AllViews& views) {
   return AllViews::with_view(views, kind, [&](auto& view) -> Result<std::optional<int64_t>> {
     using View = std::decay_t<decltype(view)>;
-    auto snapshot = log.load_snapshot(View::kName, View::kVersion);
+    // As stored: inflated only as the restore reads it (actors/read/view_restore.h).
+    auto snapshot = log.load_stored_snapshot(View::kName, View::kVersion);
     if (!snapshot.ok()) return snapshot.error();
     const int64_t at = *snapshot ? std::max<int64_t>(0, (*snapshot)->applied_idx) : 0;
-    const int64_t bytes = *snapshot ? static_cast<int64_t>((*snapshot)->data.size()) : 0;
+    // The policy counts the plain size, which a compressed blob's header says.
+    const int64_t bytes =
+        *snapshot ? static_cast<int64_t>(
+                        storage::SnapshotDataStream((*snapshot)->data, (*snapshot)->encoded).size())
+                  : 0;
     if (last_idx - at < actors::snapshot_due_after(policy, bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
-    auto restored = View::restore((*snapshot)->data);
+    auto restored = actors::restore_view<View>((*snapshot)->data, (*snapshot)->encoded);
     if (!restored.ok()) return std::optional<int64_t>(0);  // unreadable: fold from idx 1
     view = std::move(*restored);
     return std::optional<int64_t>(at);
