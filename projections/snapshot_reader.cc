@@ -91,7 +91,9 @@ size_t SnapshotInput::entries_hint(int64_t declared, int number) const {
   } else if (bytes_ != nullptr) {
     n = count_snapshot_entries(*bytes_, number);
   }
-  return std::min<uint64_t>(n, size_ / 2);
+  // A count is read before the stream's checksum is: damage can make it any number. No entry of a
+  // view's snapshot is under 8 bytes, so more cannot be true (and a wrong hint only sizes tables).
+  return std::min<uint64_t>(n, size_ / 8);
 }
 
 Result<int> SnapshotInput::next_entry() {

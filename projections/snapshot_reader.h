@@ -97,7 +97,7 @@ class SnapshotInput {
   }
 
   // How many entries to make room for: `declared` (a count the header carries, 0 when it has
-  // none), else, from bytes, the number of field `number`'s entries; at most one per two bytes
+  // none), else, from bytes, the number of field `number`'s entries; at most one per eight bytes
   // of the snapshot, whatever a damaged header says.
   size_t entries_hint(int64_t declared, int number) const;
 

@@ -12,6 +12,8 @@
 #define BEL_ACTORS_READ_VIEW_RESTORE_H_
 
 #include <cstdint>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -36,7 +38,7 @@ struct RestoresFromInput<
 
 // `plain_size`, when given, is set to the size of the snapshot's plain bytes.
 template <class View>
-Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
+Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_t* plain_size) {
   if (plain_size != nullptr) *plain_size = static_cast<int64_t>(data.size());
   if (!encoded) return View::restore(data);
   if constexpr (detail::RestoresFromInput<View>::value) {
@@ -51,6 +53,21 @@ Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_
     if (!plain.ok()) return plain.error();
     if (plain_size != nullptr) *plain_size = static_cast<int64_t>(plain->size());
     return View::restore(*plain);
+  }
+}
+
+// restore_view_or_throw, with running out of memory (a damaged count can ask for a table the
+// snapshot cannot fill) an error of the snapshot: the view then folds from idx 1.
+template <class View>
+Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
+  try {
+    return restore_view_or_throw<View>(data, encoded, plain_size);
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::storage_corrupt,
+                      std::string(View::kName) + " snapshot: does not fit in memory");
+  } catch (const std::length_error&) {
+    return make_error(ErrorCode::storage_corrupt,
+                      std::string(View::kName) + " snapshot: asks for a table too large");
   }
 }
 

@@ -71,6 +71,7 @@ TEST(ViewRestoreTest, StoredDataRestoresEveryViewAsItsBytesDo) {
 
 // A view that restores from bytes only (an embedder's, or a test's) gets them inflated whole.
 struct BytesOnlyView {
+  static constexpr const char* kName = "bytes_only";
   std::string bytes;
   static Result<BytesOnlyView> restore(const std::string& bytes) { return BytesOnlyView{bytes}; }
 };
