@@ -34,14 +34,13 @@ template <class View>
 struct RestoresFromInput<
     View, std::void_t<decltype(View::restore(std::declval<projections::SnapshotInput&>()))>>
     : std::true_type {};
-}  // namespace detail
 
-// `plain_size`, when given, is set to the size of the snapshot's plain bytes.
+// restore_view below, without turning running out of memory into an error.
 template <class View>
 Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_t* plain_size) {
   if (plain_size != nullptr) *plain_size = static_cast<int64_t>(data.size());
   if (!encoded) return View::restore(data);
-  if constexpr (detail::RestoresFromInput<View>::value) {
+  if constexpr (RestoresFromInput<View>::value) {
     storage::SnapshotDataStream stream(data, /*encoded=*/true);
     if (plain_size != nullptr) *plain_size = static_cast<int64_t>(stream.size());
     projections::SnapshotInput in(&stream, stream.size(), [&](bool at_end) {
@@ -56,12 +55,15 @@ Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_
   }
 }
 
-// restore_view_or_throw, with running out of memory (a damaged count can ask for a table the
-// snapshot cannot fill) an error of the snapshot: the view then folds from idx 1.
+}  // namespace detail
+
+// `plain_size`, when given, is set to the size of the snapshot's plain bytes. Running out of
+// memory (a damaged count can ask for a table the snapshot cannot fill) is an error of the
+// snapshot: the view then folds from idx 1.
 template <class View>
 Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
   try {
-    return restore_view_or_throw<View>(data, encoded, plain_size);
+    return detail::restore_view_or_throw<View>(data, encoded, plain_size);
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::storage_corrupt,
                       std::string(View::kName) + " snapshot: does not fit in memory");
