@@ -16,6 +16,7 @@
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
 #include "storage/storage_factory.h"
+#include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
 namespace bel::storage {
@@ -128,12 +129,8 @@ TEST(IndexLagPropertyTest, FilteredReadsEqualAFullScanAtEveryIndexLag) {
     ASSERT_TRUE(opened.ok()) << opened.error().to_string();
     auto& log = **opened;
 
-    sim::WorkloadOptions options;
-    options.seed = seed;
-    options.mode = seed % 2 ? sim::WorkloadMode::adversarial : sim::WorkloadMode::realistic;
-    options.event_ids = seed % 2 ? sim::EventIds::uuid : sim::EventIds::sequential;
-    options.partitions = 400;
-    const std::vector<BuildEvent> all = sim::generate_events(options, 3000);
+    const std::vector<BuildEvent> all = sim::generate_events(
+        bel::testing::mixed_workload_options(seed, /*partitions=*/400, /*ids_period=*/2), 3000);
     for (size_t start = 0; start < all.size(); start += 250) {
       std::vector<BuildEvent> batch(
           all.begin() + static_cast<std::ptrdiff_t>(start),

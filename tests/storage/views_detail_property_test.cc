@@ -15,6 +15,7 @@
 #include "storage/event_detail.h"
 #include "storage/event_page_arena.h"
 #include "storage/storage_factory.h"
+#include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
 namespace bel::storage {
@@ -47,12 +48,8 @@ void expect_same_state(const projections::AllViews& want, const projections::All
 TEST(ViewsDetailPropertyTest, ViewsFoldTheSameFromViewsDetailAsFromFullEvents) {
   int64_t left_out = 0;  // events that had something to leave out
   for (uint64_t seed = 1; seed <= 6; ++seed) {
-    sim::WorkloadOptions options;
-    options.seed = seed;
-    options.mode = seed % 2 ? sim::WorkloadMode::adversarial : sim::WorkloadMode::realistic;
-    options.event_ids = seed % 3 ? sim::EventIds::uuid : sim::EventIds::sequential;
-    options.partitions = 300;
-    const std::vector<BuildEvent> all = sim::generate_events(options, 2500);
+    const std::vector<BuildEvent> all = sim::generate_events(
+        bel::testing::mixed_workload_options(seed, /*partitions=*/300, /*ids_period=*/3), 2500);
     for (const auto& e : all) {
       left_out += e.job_event().has_config() || e.job_event().manifests_size() > 0 ||
                   e.job_graph_event().has_job_graph();

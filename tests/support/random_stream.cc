@@ -17,6 +17,15 @@ sim::WorkloadOptions random_stream_options(uint64_t seed, const RandomStreamOpti
   return o;
 }
 
+sim::WorkloadOptions mixed_workload_options(uint64_t seed, int partitions, uint64_t ids_period) {
+  sim::WorkloadOptions o;
+  o.seed = seed;
+  o.mode = seed % 2 ? sim::WorkloadMode::adversarial : sim::WorkloadMode::realistic;
+  o.event_ids = seed % ids_period ? sim::EventIds::uuid : sim::EventIds::sequential;
+  o.partitions = partitions;
+  return o;
+}
+
 std::vector<BuildEvent> random_stream(uint64_t seed, const RandomStreamOptions& options) {
   return sim::generate_events(random_stream_options(seed, options), options.num_events);
 }

@@ -32,6 +32,11 @@ struct RandomStreamOptions {
 // The workload options random_stream uses (for tests that want to change one more).
 sim::WorkloadOptions random_stream_options(uint64_t seed, const RandomStreamOptions& options = {});
 
+// Workload options that vary with the seed, for property tests over several seeds: adversarial
+// for odd seeds and realistic for even ones; UUID event ids unless seed % ids_period is 0
+// (sequential then); `partitions` distinct refs.
+sim::WorkloadOptions mixed_workload_options(uint64_t seed, int partitions, uint64_t ids_period);
+
 // A strictly valid stream of options.num_events events with idx 1..N.
 std::vector<BuildEvent> random_stream(uint64_t seed, const RandomStreamOptions& options = {});
 
