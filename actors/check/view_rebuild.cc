@@ -16,6 +16,7 @@
 #include "actors/read/view_restore.h"
 #include "projections/stored_answers.h"
 #include "storage/event_page_arena.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::check {
 namespace {
@@ -45,10 +46,11 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
     if (!snapshot.ok()) return snapshot.error();
     const int64_t at = *snapshot ? std::max<int64_t>(0, (*snapshot)->applied_idx) : 0;
     // The policy counts the plain size, which a compressed blob's header says.
-    const int64_t bytes =
-        *snapshot ? static_cast<int64_t>(
-                        storage::SnapshotDataStream((*snapshot)->data, (*snapshot)->encoded).size())
-                  : 0;
+    int64_t bytes = *snapshot ? static_cast<int64_t>((*snapshot)->data.size()) : 0;
+    if (*snapshot && (*snapshot)->encoded) {
+      auto parts = storage::split_encoded_snapshot((*snapshot)->data);
+      if (parts.ok() && parts->has_value()) bytes = static_cast<int64_t>((**parts).size);
+    }
     if (last_idx - at < actors::snapshot_due_after(policy, bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
     auto restored = actors::restore_view<View>((*snapshot)->data, (*snapshot)->encoded);
