@@ -6,6 +6,8 @@
 //   BM_SerializeEvent          one workload event to protobuf bytes (what SqliteStorage stores)
 //   BM_ParseEvent              those bytes back (what a scan or a view rebuild does per event)
 //   BM_ToJson                  one event to its JSON line (the naive design's payload, P3)
+//   BM_CheckStructure          write::check_structure of one event (what admitting an append
+//                              and `bel check`'s idx contiguity check run per event)
 //   BM_SqliteAppend/batch:N    Storage::append_batch of N events through storage::open_storage
 //                              on a file (WAL, synchronous=FULL): one transaction, one fsync;
 //                              event ids UUID-shaped and scattered, as in production
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "actors/sim/workload.h"
+#include "actors/write/event_structure.h"
 #include "bench/suites.h"
 #include "messages/json.h"
 #include "storage/storage_factory.h"
@@ -67,6 +70,18 @@ void BM_ParseEvent(benchmark::State& state) {
   state.SetBytesProcessed(total);
 }
 BENCHMARK(BM_ParseEvent);
+
+void BM_CheckStructure(benchmark::State& state) {
+  const auto& events = sample_events();
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!write::check_structure(events[i++ % events.size()]).ok()) {
+      state.SkipWithError("an event of the workload failed check_structure");
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CheckStructure);
 
 void BM_ToJson(benchmark::State& state) {
   const auto& events = sample_events();

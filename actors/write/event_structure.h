@@ -29,6 +29,13 @@ inline constexpr size_t kMaxEventIdBytes = 256;
 // ("partition_event.partition_ref is empty"); the caller adds the batch position.
 Status check_structure(const BuildEvent& event);
 
+namespace detail {
+// The two halves of check_structure's walk over every field, for tests that compare them: the
+// fast check (generated accessors, no reflection) and the reflective walk it stands in for.
+bool fields_pass_fast(const BuildEvent& event);
+Status walk_fields(const BuildEvent& event, bool with_paths);
+}  // namespace detail
+
 }  // namespace bel::write
 
 #endif  // BEL_ACTORS_WRITE_EVENT_STRUCTURE_H_

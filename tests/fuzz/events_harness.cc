@@ -29,6 +29,10 @@ struct Rules {
   write::TransitionState lenient{write::ValidationMode::lenient};
 
   void validate(const BuildEvent& event) {
+    // check_structure's fast check of the fields and the reflective walk agree.
+    require(write::detail::fields_pass_fast(event) ==
+                write::detail::walk_fields(event, /*with_paths=*/false).ok(),
+            "the fast field check and the reflective walk disagree");
     auto structure = write::check_structure(event);
     if (!structure.ok()) {
       require(structure.error().code == ErrorCode::invalid_event,
