@@ -152,6 +152,52 @@ SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t ro
   return q;
 }
 
+std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filter,
+                                         int64_t row_limit, ScanOrder order) {
+  const std::string* key = nullptr;
+  KeyKind kind = KeyKind::partition;
+  int criteria = 0;
+  auto consider = [&](const Strings& values, KeyKind k) {
+    if (values.empty()) return;
+    ++criteria;
+    if (values.size() == 1) {
+      key = &values[0];
+      kind = k;
+    }
+  };
+  consider(filter.partition_refs(), KeyKind::partition);
+  consider(filter.job_labels(), KeyKind::job_label);
+  consider(filter.job_run_ids(), KeyKind::job_run_id);
+  consider(filter.build_request_ids(), KeyKind::build_request);
+  if (criteria != 1 || key == nullptr || !filter.partition_patterns().empty()) return std::nullopt;
+
+  SqlQuery q;
+  q.sql =
+      "SELECT events.idx, events.event_id, events.timestamp, events.build_request_id,"
+      " events.payload FROM event_keys CROSS JOIN events ON events.idx = event_keys.idx"
+      " WHERE event_keys.kind = ? AND event_keys.key = ? AND event_keys.idx > ?"
+      " AND event_keys.idx <= ?";
+  q.params.emplace_back(static_cast<int64_t>(kind));
+  q.params.emplace_back(*key);
+  q.params.emplace_back(range.after);
+  q.params.emplace_back(range.until);
+  if (!filter.event_types().empty()) {
+    q.sql += " AND events.event_type IN (";
+    placeholders(q.sql, filter.event_types_size());
+    q.sql += ")";
+    for (const auto& name : filter.event_types()) {
+      q.params.emplace_back(static_cast<int64_t>(event_type_number(name).value_or(0)));
+    }
+  }
+  q.sql +=
+      order == ScanOrder::ascending ? " ORDER BY event_keys.idx" : " ORDER BY event_keys.idx DESC";
+  if (row_limit > 0) {
+    q.sql += " LIMIT ?";
+    q.params.emplace_back(row_limit);
+  }
+  return q;
+}
+
 std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool uses_keys,
                                        ScanOrder order) {
   std::vector<ScanSegment> out;

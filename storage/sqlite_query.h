@@ -58,6 +58,18 @@ struct ScanSegment {
   bool through_keys = false;
 };
 
+// The page query for a filter whose only key criterion is one exact value (one partition ref, job
+// label, job run id or build request id, and no patterns; event types may be set too):
+//   SELECT <columns> FROM event_keys CROSS JOIN events ON events.idx = event_keys.idx
+//   WHERE kind = ? AND key = ? AND event_keys.idx > ? AND event_keys.idx <= ?
+//   [AND event_type IN (...)] ORDER BY event_keys.idx [DESC] [LIMIT ?]
+// The primary key of event_keys holds one key's rows in idx order, so the read walks them from
+// `range`'s end it starts at and stops at the limit: one index row per event read, however many
+// events the key has, where `idx IN (SELECT ...)` collects all of them first. Such a criterion
+// needs no count to decide it is selective. Nothing for any other filter.
+std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filter,
+                                         int64_t row_limit, ScanOrder order = ScanOrder::ascending);
+
 // The stretches a scan of `range` in `order` reads one after the other when event_keys covers
 // idx <= indexed_idx: the indexed part through the keys, the unindexed tail above it by decoding
 // each event (ascending: indexed part first; descending: the tail first). Without a key

@@ -360,6 +360,11 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   // unindexed tail) every key criterion is checked here.
   EventFilter in_sql = filter;
   bool check_here = false;
+  auto* events = page.mutable_events();
+  const int64_t row_limit = static_cast<int64_t>(limit) + 1 - events->size();
+  // One exact key: read through its index rows whatever their number (sqlite_query.h).
+  std::optional<SqlQuery> single =
+      through_keys ? single_key_query(range, filter, row_limit, order) : std::nullopt;
   auto plan = [&](KeyKind kind, bool present, void (*drop)(EventFilter&)) -> Status {
     if (!present) return ok_status();
     bool selective = false;
@@ -374,25 +379,28 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     }
     return ok_status();
   };
-  BEL_RETURN_IF_ERROR(plan(KeyKind::partition,
-                           !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
-                           [](EventFilter& f) {
-                             f.clear_partition_refs();
-                             f.clear_partition_patterns();
-                           }));
-  BEL_RETURN_IF_ERROR(plan(KeyKind::job_label, !filter.job_labels().empty(),
-                           [](EventFilter& f) { f.clear_job_labels(); }));
-  BEL_RETURN_IF_ERROR(plan(KeyKind::job_run_id, !filter.job_run_ids().empty(),
-                           [](EventFilter& f) { f.clear_job_run_ids(); }));
-  BEL_RETURN_IF_ERROR(plan(KeyKind::build_request, !filter.build_request_ids().empty(),
-                           [](EventFilter& f) { f.clear_build_request_ids(); }));
+  if (!single) {
+    BEL_RETURN_IF_ERROR(
+        plan(KeyKind::partition,
+             !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
+             [](EventFilter& f) {
+               f.clear_partition_refs();
+               f.clear_partition_patterns();
+             }));
+    BEL_RETURN_IF_ERROR(plan(KeyKind::job_label, !filter.job_labels().empty(),
+                             [](EventFilter& f) { f.clear_job_labels(); }));
+    BEL_RETURN_IF_ERROR(plan(KeyKind::job_run_id, !filter.job_run_ids().empty(),
+                             [](EventFilter& f) { f.clear_job_run_ids(); }));
+    BEL_RETURN_IF_ERROR(plan(KeyKind::build_request, !filter.build_request_ids().empty(),
+                             [](EventFilter& f) { f.clear_build_request_ids(); }));
+  }
 
   // Without checks here, one row past the limit tells whether a further call would return
   // anything; with them, rows are read until a match past the limit or the end. `page` may
   // already hold events from a lower range.
-  auto* events = page.mutable_events();
-  const SqlQuery query = list_events_query(
-      range, in_sql, check_here ? 0 : static_cast<int64_t>(limit) + 1 - events->size(), order);
+  const SqlQuery query = single
+                             ? std::move(*single)
+                             : list_events_query(range, in_sql, check_here ? 0 : row_limit, order);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/filter_match.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
 #include "storage/storage_factory.h"
@@ -599,9 +600,12 @@ class QueryPlanTest : public SqliteStorageTest {
  protected:
   // SQLite's plan for list_events(0, filter, 100), one line per step.
   std::string plan(const EventFilter& filter) {
+    return plan_of(list_events_query(IdxRange{0}, filter, 101));
+  }
+
+  std::string plan_of(const SqlQuery& q) {
     if (!open_ok(uri_)) return "";
     RawDb raw(path_);
-    SqlQuery q = list_events_query(IdxRange{0}, filter, 101);
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(
         sqlite3_prepare_v2(raw.get(), ("EXPLAIN QUERY PLAN " + q.sql).c_str(), -1, &stmt, nullptr),
@@ -644,6 +648,49 @@ TEST_F(QueryPlanTest, BuildRequestFilterSeeksTheKeyIndexAndEventsByIdx) {
       << p;
   EXPECT_NE(p.find("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos) << p;
   EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
+}
+
+// One exact key reads its index rows in idx order, either way, and stops at the limit: no
+// temporary table of every idx the key has, no sort.
+TEST_F(QueryPlanTest, OneExactKeyWalksItsIndexRowsInIdxOrder) {
+  for (ScanOrder order : {ScanOrder::ascending, ScanOrder::descending}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      EventFilter f;
+      if (kind == 0) f.add_partition_refs("data/a");
+      if (kind == 1) f.add_job_labels("//jobs:a");
+      if (kind == 2) f.add_job_run_ids("run-1");
+      if (kind == 3) f.add_build_request_ids("br-1");
+      if (kind == 0) f.add_event_types("partition_event");
+      auto q = single_key_query(IdxRange{0}, f, 11, order);
+      ASSERT_TRUE(q.has_value()) << describe_filter(f);
+      std::string p = plan_of(*q);
+      EXPECT_NE(
+          p.find("SEARCH event_keys USING PRIMARY KEY (kind=? AND key=? AND idx>? AND idx<?)"),
+          std::string::npos)
+          << p;
+      EXPECT_NE(p.find("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos)
+          << p;
+      EXPECT_EQ(p.find("TEMP"), std::string::npos) << p;
+      EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
+    }
+  }
+}
+
+TEST(SingleKeyQueryTest, OnlyOneExactValueOfOneKindQualifies) {
+  EventFilter two_refs;
+  two_refs.add_partition_refs("data/a");
+  two_refs.add_partition_refs("data/b");
+  EventFilter pattern;
+  pattern.add_partition_refs("data/a");
+  pattern.add_partition_patterns("data/*");
+  EventFilter two_kinds;
+  two_kinds.add_partition_refs("data/a");
+  two_kinds.add_build_request_ids("br-1");
+  EventFilter types_only;
+  types_only.add_event_types("partition_event");
+  for (const EventFilter& f : {two_refs, pattern, two_kinds, types_only, EventFilter()}) {
+    EXPECT_FALSE(single_key_query(IdxRange{0}, f, 11).has_value()) << describe_filter(f);
+  }
 }
 
 }  // namespace
