@@ -1,5 +1,6 @@
 #include "bench/query_client.h"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -13,7 +14,12 @@ namespace {
 
 using actors::query_atom;
 
-constexpr std::chrono::seconds kQueryTimeout{120};
+// How long measure_query_rate waits for the next answer when none comes: far beyond any query's
+// wait; it only turns a hung coordinator into an error instead of a hung bench. The queries carry
+// no timeout of their own: with 1000 in flight, CAF 0.17's per-request timeouts (a registration
+// with its clock thread, a wake-up and a cancellation each) took a sixth of the samples of a P4
+// run, timing CAF's clock rather than bel (as for P1's client, acked_appends.cc).
+constexpr std::chrono::seconds kStallTimeout{120};
 
 struct Outcome {
   AnswerTally tally;
@@ -27,6 +33,7 @@ struct QueryClientState {
   int64_t sent = 0;
   RequestWindow requests;
   std::shared_ptr<std::promise<Outcome>> done;
+  std::shared_ptr<std::atomic<int64_t>> answered;  // read by the waiting thread
   static inline const char* name = "bel.bench.query_client";
 };
 
@@ -38,6 +45,7 @@ bool more_to_send(QueryClient self) { return self->state.sent < self->state.coun
 
 void on_answer(QueryClient self, const caf::error* error) {
   auto& st = self->state;
+  st.answered->fetch_add(1, std::memory_order_relaxed);
   if (st.requests.answer(
           error, [=] { return more_to_send(self); }, [=] { send_query(self); })) {
     Outcome outcome;
@@ -52,14 +60,16 @@ void send_query(QueryClient self) {
   auto& st = self->state;
   const Query& q = (*st.queries)[static_cast<size_t>(st.sent++) % st.queries->size()];
   st.requests.sent();
-  self->request(st.api, kQueryTimeout, query_atom::value, q)
+  self->request(st.api, caf::infinite, query_atom::value, q)
       .then([=](const QueryResult&) { on_answer(self, nullptr); },
             [=](const caf::error& e) { on_answer(self, &e); });
 }
 
 caf::behavior query_client(QueryClient self, actors::BelApi api, const std::vector<Query>* queries,
-                           int64_t count, int window, std::shared_ptr<std::promise<Outcome>> done) {
+                           int64_t count, int window, std::shared_ptr<std::promise<Outcome>> done,
+                           std::shared_ptr<std::atomic<int64_t>> answered) {
   auto& st = self->state;
+  st.answered = std::move(answered);
   st.api = std::move(api);
   st.queries = queries;
   st.count = count;
@@ -75,8 +85,24 @@ caf::behavior query_client(QueryClient self, actors::BelApi api, const std::vect
 Result<double> measure_query_rate(caf::actor_system& system, const actors::BelApi& api,
                                   const std::vector<Query>& queries, int64_t count, int window) {
   auto done = std::make_shared<std::promise<Outcome>>();
+  auto answered = std::make_shared<std::atomic<int64_t>>(0);
   auto finished = done->get_future();
-  system.spawn(query_client, api, &queries, count, window, done);
+  auto client = system.spawn(query_client, api, &queries, count, window, done, answered);
+  int64_t last_answered = -1;
+  auto last_answer = std::chrono::steady_clock::now();
+  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    const int64_t now_answered = answered->load(std::memory_order_relaxed);
+    if (now_answered != last_answered) {
+      last_answered = now_answered;
+      last_answer = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_answer > kStallTimeout) {
+      caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+      return make_error(ErrorCode::timeout, "bench: no query answered for " +
+                                                std::to_string(kStallTimeout.count()) +
+                                                " s after " + std::to_string(now_answered) +
+                                                " of " + std::to_string(count));
+    }
+  }
   const Outcome outcome = finished.get();
   BEL_RETURN_IF_ERROR(outcome.tally.check("", count, "queries failed"));
   return outcome.seconds > 0 ? static_cast<double>(outcome.tally.answered) / outcome.seconds : 0.0;
