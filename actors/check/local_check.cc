@@ -247,12 +247,42 @@ class AnswerComparer {
       if (pending_.size() >= kBatch) flush();
       return false;
     }
-    Result<QueryResult> from_view = projections::answer(view_, query);
     if (full_ == nullptr) {
+      Result<QueryResult> from_view = projections::answer(view_, query);
       count_answer(query, std::nullopt, max_differences_, out_);
       return from_view.ok() && has_more_of(*from_view);
     }
-    Result<QueryResult> from_fold = projections::answer(*full_, query);
+    // A page of up to list_limit summaries from each side: the full scan's is answered on a
+    // thread of its own meanwhile (the views are only read).
+    std::optional<Result<QueryResult>> fold_answer;
+    std::exception_ptr failed;
+    std::thread other;
+    try {
+      other = std::thread([&] {
+        try {
+          fold_answer.emplace(projections::answer(*full_, query));
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread: this one answers both.
+    }
+    std::optional<Result<QueryResult>> view_answer;
+    try {
+      view_answer.emplace(projections::answer(view_, query));
+    } catch (...) {  // never leave a joinable thread behind
+      if (other.joinable()) other.join();
+      throw;
+    }
+    if (other.joinable()) {
+      other.join();
+    } else {
+      fold_answer.emplace(projections::answer(*full_, query));
+    }
+    if (failed) std::rethrow_exception(failed);
+    const Result<QueryResult>& from_view = *view_answer;
+    const Result<QueryResult>& from_fold = *fold_answer;
     compare_answer(query, from_view, from_fold, max_differences_, out_);
     return (from_view.ok() && has_more_of(*from_view)) ||
            (from_fold.ok() && has_more_of(*from_fold));
