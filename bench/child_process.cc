@@ -2,26 +2,43 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 namespace bel::bench {
 namespace {
 
-// Reads both pipes until each is closed.
-void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
+// How often the child's VmHWM is read while it runs.
+constexpr int kSampleMs = 5;
+
+// VmHWM of process `pid` in bytes; 0 when it cannot be read (the process has exited).
+int64_t peak_rss_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return 0;
+}
+
+// Reads both pipes until each is closed, sampling the peak RSS of `pid` into `*peak` meanwhile.
+void drain(int out_fd, int err_fd, std::string& out, std::string& err, pid_t pid, int64_t* peak) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* sinks[2] = {&out, &err};
   int open = 2;
   char buf[65536];
   while (open > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    *peak = std::max(*peak, peak_rss_of(pid));
+    if (poll(fds, 2, kSampleMs) < 0) {
       if (errno == EINTR) continue;
       return;
     }
@@ -62,6 +79,14 @@ Result<ChildRun> run_child(const std::vector<std::string>& argv) {
     return make_error(ErrorCode::storage_unavailable,
                       "bench: pipe: " + std::string(strerror(errno)));
   }
+  // Closed by the exec (O_CLOEXEC): once its read end sees the end, the child's memory is the
+  // program's own, and its VmHWM can be sampled.
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    return make_error(ErrorCode::storage_unavailable,
+                      "bench: pipe: " + std::string(strerror(errno)));
+  }
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid == 0) {
@@ -74,21 +99,25 @@ Result<ChildRun> run_child(const std::vector<std::string>& argv) {
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  close(exec_pipe[1]);
   if (pid < 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
+    close(exec_pipe[0]);
     return make_error(ErrorCode::storage_unavailable,
                       "bench: cannot start " + argv[0] + ": " + strerror(errno));
   }
+  char byte;
+  while (read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(exec_pipe[0]);
   ChildRun run;
-  drain(out_pipe[0], err_pipe[0], run.out, run.err);
+  drain(out_pipe[0], err_pipe[0], run.out, run.err, pid, &run.peak_rss_bytes);
   int status = 0;
-  rusage usage{};
-  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
   if (run.exit_code == 127 && run.out.empty() && run.err.empty()) {
     return make_error(ErrorCode::storage_unavailable, "bench: cannot run " + argv[0]);
   }

@@ -1,13 +1,13 @@
 // Running the real `bel` binary as a child of `bel bench` (SPEC section 8: P7, P8, P10, P11 are
 // figures of separate processes): its wall-clock time, exit code, output and peak resident
-// memory, as the kernel accounts them.
+// memory.
 //
 //   auto run = bel::bench::run_child({bel::bench::self_binary(), "activity", "--log", uri});
 //   if (!run.ok()) return run.error();            // the process could not be started
 //   if (run->exit_code != 0) fail(run->err);      // it ran and failed
 //   double s = run->seconds; int64_t rss = run->peak_rss_bytes;
 //
-// Linux only (fork, execv, wait4). Thread-safe in the sense of fork(): between fork and exec the
+// Linux only (fork, execv, /proc). Thread-safe in the sense of fork(): between fork and exec the
 // child only calls async-signal-safe functions, so a parent with actor threads may call it.
 #ifndef BEL_BENCH_CHILD_PROCESS_H_
 #define BEL_BENCH_CHILD_PROCESS_H_
@@ -23,7 +23,11 @@ namespace bel::bench {
 struct ChildRun {
   int exit_code = -1;          // the child's exit status; 128 + signal when killed by one
   double seconds = 0;          // from fork to its exit
-  int64_t peak_rss_bytes = 0;  // the child's maximum resident set size (ru_maxrss)
+  // The peak resident set size of the program the child runs: VmHWM of /proc/<pid>/status,
+  // read every few milliseconds from its exec until it exits. Not wait4's ru_maxrss: Linux
+  // counts in it the image the child had before exec, a copy of this process, so a bench that
+  // had grown to 480 MB reported every child at 480 MB at least.
+  int64_t peak_rss_bytes = 0;
   std::string out;             // its standard output
   std::string err;             // its standard error
 };
