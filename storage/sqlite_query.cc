@@ -102,6 +102,26 @@ void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& 
   }
 }
 
+// " AND <column> IN (?, ...)" of the filter's event types, when it names any.
+void add_event_types(SqlQuery& q, const EventFilter& filter, const char* column) {
+  if (filter.event_types().empty()) return;
+  q.sql += std::string(" AND ") + column + " IN (";
+  placeholders(q.sql, filter.event_types_size());
+  q.sql += ")";
+  for (const auto& name : filter.event_types()) {
+    q.params.emplace_back(static_cast<int64_t>(event_type_number(name).value_or(0)));
+  }
+}
+
+// " ORDER BY <column> [DESC] [LIMIT ?]"; no LIMIT when row_limit is 0.
+void add_order_and_limit(SqlQuery& q, const char* column, ScanOrder order, int64_t row_limit) {
+  q.sql += std::string(" ORDER BY ") + column + (order == ScanOrder::ascending ? "" : " DESC");
+  if (row_limit > 0) {
+    q.sql += " LIMIT ?";
+    q.params.emplace_back(row_limit);
+  }
+}
+
 void add_key_criterion(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& filter) {
   q.sql += " AND idx IN (";
   add_key_arms(q, kind, range, filter);
@@ -131,24 +151,13 @@ SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t ro
   if (!filter.build_request_ids().empty()) {
     add_key_criterion(q, KeyKind::build_request, range, filter);
   }
-  if (!filter.event_types().empty()) {
-    q.sql += " AND event_type IN (";
-    placeholders(q.sql, filter.event_types_size());
-    q.sql += ")";
-    for (const auto& name : filter.event_types()) {
-      q.params.emplace_back(static_cast<int64_t>(event_type_number(name).value_or(0)));
-    }
-  }
+  add_event_types(q, filter, "event_type");
   if (!filter.partition_refs().empty() || !filter.partition_patterns().empty()) {
     add_key_criterion(q, KeyKind::partition, range, filter);
   }
   if (!filter.job_labels().empty()) add_key_criterion(q, KeyKind::job_label, range, filter);
   if (!filter.job_run_ids().empty()) add_key_criterion(q, KeyKind::job_run_id, range, filter);
-  q.sql += order == ScanOrder::ascending ? " ORDER BY idx" : " ORDER BY idx DESC";
-  if (row_limit > 0) {
-    q.sql += " LIMIT ?";
-    q.params.emplace_back(row_limit);
-  }
+  add_order_and_limit(q, "idx", order, row_limit);
   return q;
 }
 
@@ -181,20 +190,8 @@ std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filt
   q.params.emplace_back(*key);
   q.params.emplace_back(range.after);
   q.params.emplace_back(range.until);
-  if (!filter.event_types().empty()) {
-    q.sql += " AND events.event_type IN (";
-    placeholders(q.sql, filter.event_types_size());
-    q.sql += ")";
-    for (const auto& name : filter.event_types()) {
-      q.params.emplace_back(static_cast<int64_t>(event_type_number(name).value_or(0)));
-    }
-  }
-  q.sql +=
-      order == ScanOrder::ascending ? " ORDER BY event_keys.idx" : " ORDER BY event_keys.idx DESC";
-  if (row_limit > 0) {
-    q.sql += " LIMIT ?";
-    q.params.emplace_back(row_limit);
-  }
+  add_event_types(q, filter, "events.event_type");
+  add_order_and_limit(q, "event_keys.idx", order, row_limit);
   return q;
 }
 
