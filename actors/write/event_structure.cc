@@ -298,7 +298,7 @@ class FieldWalker {
 
 // The walk above, without reflection, for the events that pass (every event a producer sends,
 // almost): true when FieldWalker would find nothing wrong. It must never accept what the walk
-// rejects (a false only costs the walk with paths, which has the last word). StructureTest's
+// rejects (a false only costs the walk with paths, which has the last word). StructureFastTest's
 // FieldsOfTheWalkAreTheFastChecksFields fails when bel.proto gains a field that this does not
 // visit; the property test and the events fuzzer compare the two on mutated events.
 namespace fast {
