@@ -51,14 +51,17 @@ uint64_t mix(uint64_t x) {  // splitmix64's finaliser
   return x ^ (x >> 31);
 }
 
-// An order-independent digest of a multiset of (text, idx) rows: equal rows give equal digests
-// whatever order they are read in; a differing row changes them.
+// An order-independent digest of a multiset of (kind, text, idx) rows: equal rows give equal
+// digests whatever order they are read in; a differing row changes them.
 struct RowDigest {
   int64_t rows = 0;
   uint64_t sum = 0;
   uint64_t xors = 0;
-  void add(std::string_view text, int64_t idx) {
-    const uint64_t h = mix(std::hash<std::string_view>{}(text) ^ mix(static_cast<uint64_t>(idx)));
+  // A row whose text is `kind` then `text` (a key row's kind, an id column's storage class):
+  // the two sides of a comparison must add their rows the same way.
+  void add(uint64_t kind, std::string_view text, int64_t idx) {
+    const uint64_t h =
+        mix(std::hash<std::string_view>{}(text) ^ mix(kind) ^ mix(mix(static_cast<uint64_t>(idx))));
     ++rows;
     sum += h;
     xors ^= mix(h);
@@ -75,9 +78,15 @@ std::string column_bytes(sqlite3_stmt* stmt, int col) {
                      static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
 }
 
-// An event_id column as the digest sees it: its storage class and bytes.
-std::string tagged_id(sqlite3_stmt* stmt, int col) {
-  return (sqlite3_column_type(stmt, col) == SQLITE_BLOB ? "b" : "t") + column_bytes(stmt, col);
+// Adds the row (the event_id in column `col`, idx) to `digest`: its storage class and bytes.
+void add_id(RowDigest& digest, sqlite3_stmt* stmt, int col, int64_t idx) {
+  const uint64_t storage_class = sqlite3_column_type(stmt, col) == SQLITE_BLOB ? 1 : 2;
+  const void* data = sqlite3_column_blob(stmt, col);
+  const auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, col));
+  digest.add(
+      storage_class,
+      data == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(data), size),
+      idx);
 }
 
 // Runs `sql` and hands every row to `row`; the error names `what`.
@@ -131,8 +140,7 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
       "reading the events", [&](sqlite3_stmt* stmt) -> Status {
         const int64_t idx = sqlite3_column_int64(stmt, 0);
         last = idx;
-        const std::string id = tagged_id(stmt, 1);
-        table_ids.add(id, idx);
+        add_id(table_ids, stmt, 1, idx);
         // The payload parsed once: rows of schema 4 and older also carry the column-kept fields
         // in it, and the two must agree. Newer payloads leave them out
         // (storage/sqlite_support.h).
@@ -158,7 +166,7 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
           key_rows.clear();
           storage::add_key_rows(event, idx, key_rows);
           for (const auto& row : key_rows) {
-            expected_keys.add(std::to_string(row.kind) + ":" + row.key, idx);
+            expected_keys.add(static_cast<uint64_t>(row.kind), row.key, idx);
           }
         }
         return ok_status();
@@ -170,13 +178,18 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
     problems.push_back(fmt::format("the key index watermark {} is above the last idx {}",
                                    *watermark, last));
   }
-  BEL_RETURN_IF_ERROR(each_row(db, uri, "SELECT kind, key, idx FROM event_keys",
-                               "reading the key index", [&](sqlite3_stmt* stmt) {
-                                 found_keys.add(std::to_string(sqlite3_column_int(stmt, 0)) + ":" +
-                                                    column_bytes(stmt, 1),
-                                                sqlite3_column_int64(stmt, 2));
-                                 return ok_status();
-                               }));
+  BEL_RETURN_IF_ERROR(each_row(
+      db, uri, "SELECT kind, key, idx FROM event_keys", "reading the key index",
+      [&](sqlite3_stmt* stmt) {
+        const void* key = sqlite3_column_blob(stmt, 1);
+        found_keys.add(static_cast<uint64_t>(sqlite3_column_int(stmt, 0)),
+                       key == nullptr
+                           ? std::string_view()
+                           : std::string_view(static_cast<const char*>(key),
+                                              static_cast<size_t>(sqlite3_column_bytes(stmt, 1))),
+                       sqlite3_column_int64(stmt, 2));
+        return ok_status();
+      }));
   std::string id_index;
   BEL_RETURN_IF_ERROR(each_row(db, uri,
                                "SELECT name FROM sqlite_master WHERE type = 'index'"
@@ -188,7 +201,7 @@ Status compare_derived(sqlite3* db, const std::string& uri, std::vector<std::str
   if (id_index.empty()) return make_error(ErrorCode::storage_corrupt, uri + ": no event_id index");
   BEL_RETURN_IF_ERROR(each_row(db, uri, "SELECT event_id, idx FROM events INDEXED BY " + id_index,
                                "reading the event_id index", [&](sqlite3_stmt* stmt) {
-                                 index_ids.add(tagged_id(stmt, 0), sqlite3_column_int64(stmt, 1));
+                                 add_id(index_ids, stmt, 0, sqlite3_column_int64(stmt, 1));
                                  return ok_status();
                                }));
   auto compare = [&](const char* what, const RowDigest& found, const RowDigest& expected) {
