@@ -399,15 +399,7 @@ Result<std::optional<Snapshot>> PostgresStorage::load_stored_snapshot(const std:
 
 Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string& view,
                                                                int version) {
-  auto s = load_stored_snapshot(view, version);
-  if (!s.ok() || !s->has_value()) return s;
-  auto decoded = decode_snapshot_data(std::move((*s)->data));
-  if (!decoded.ok()) {
-    return decoded.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
-  }
-  (*s)->data = std::move(*decoded);
-  (*s)->encoded = false;
-  return s;
+  return load_decoded_snapshot(view, version);
 }
 
 Result<std::unique_ptr<Storage>> PostgresStorage::open_reader() {

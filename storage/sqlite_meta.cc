@@ -92,15 +92,7 @@ Result<std::optional<Snapshot>> SqliteStorage::load_stored_snapshot(const std::s
 }
 
 Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
-  auto row = load_stored_snapshot(view, version);
-  if (!row.ok() || !row->has_value()) return row;
-  auto data = decode_snapshot_data(std::move((*row)->data));
-  if (!data.ok()) {
-    return data.error().with_context(fmt::format("{}: snapshot {} v{}", uri(), view, version));
-  }
-  (*row)->data = std::move(*data);
-  (*row)->encoded = false;
-  return row;
+  return load_decoded_snapshot(view, version);
 }
 
 }  // namespace bel::storage

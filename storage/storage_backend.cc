@@ -1,13 +1,29 @@
 #include "storage/storage_backend.h"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 #include "storage/checks.h"
+#include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 
 StorageBackend::StorageBackend(std::string uri, StorageOptions options)
     : uri_(std::move(uri)), options_(std::move(options)) {}
+
+Result<std::optional<Snapshot>> StorageBackend::load_decoded_snapshot(const std::string& view,
+                                                                      int version) {
+  auto s = load_stored_snapshot(view, version);
+  if (!s.ok() || !s->has_value()) return s;
+  auto decoded = decode_snapshot_data(std::move((*s)->data));
+  if (!decoded.ok()) {
+    return decoded.error().with_context(fmt::format("{}: snapshot {} v{}", uri_, view, version));
+  }
+  (*s)->data = std::move(*decoded);
+  (*s)->encoded = false;
+  return s;
+}
 
 Status StorageBackend::check_writable(const char* what) const {
   if (options_.read_only) return read_only_error(uri_, what);

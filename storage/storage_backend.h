@@ -69,6 +69,9 @@ class StorageBackend : public Storage {
   // stored nothing because the log moved on.
   Result<std::optional<std::vector<int64_t>>> append_checked(
       const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx);
+  // load_snapshot for a backend that stores snapshots encoded (SQLite, PostgreSQL): its
+  // load_stored_snapshot's answer, inflated (decode_snapshot_data); an error names the snapshot.
+  Result<std::optional<Snapshot>> load_decoded_snapshot(const std::string& view, int version);
   // read_only_error naming `what` on a read-only handle.
   Status check_writable(const char* what) const;
   // options().fault_hook at `point`, when set.
