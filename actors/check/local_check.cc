@@ -227,6 +227,38 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
 // answered at once (whether either answer has_more decides the next page); the other questions
 // are answered kBatch at a time, half on a thread of its own (the views are only read), and
 // counted in the order they came.
+// Runs `other` on a thread of its own and `here` on this one, and returns once both are done;
+// without a thread to be had, this one runs both. An exception from either is rethrown here,
+// after the thread has joined (never leaving a joinable thread behind).
+template <class Other, class Here>
+void run_both(Other other, Here here) {
+  std::exception_ptr failed;  // of the other thread
+  std::thread thread;
+  try {
+    thread = std::thread([&] {
+      try {
+        other();
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread: this one runs both.
+  }
+  try {
+    here();
+  } catch (...) {
+    if (thread.joinable()) thread.join();
+    throw;
+  }
+  if (thread.joinable()) {
+    thread.join();
+  } else {
+    other();
+  }
+  if (failed) std::rethrow_exception(failed);
+}
+
 template <class View>
 class AnswerComparer {
  public:
@@ -254,33 +286,9 @@ class AnswerComparer {
     }
     // A page of up to list_limit summaries from each side: the full scan's is answered on a
     // thread of its own meanwhile (the views are only read).
-    std::optional<Result<QueryResult>> fold_answer;
-    std::exception_ptr failed;
-    std::thread other;
-    try {
-      other = std::thread([&] {
-        try {
-          fold_answer.emplace(projections::answer(*full_, query));
-        } catch (...) {
-          failed = std::current_exception();
-        }
-      });
-    } catch (const std::system_error&) {
-      // No thread: this one answers both.
-    }
-    std::optional<Result<QueryResult>> view_answer;
-    try {
-      view_answer.emplace(projections::answer(view_, query));
-    } catch (...) {  // never leave a joinable thread behind
-      if (other.joinable()) other.join();
-      throw;
-    }
-    if (other.joinable()) {
-      other.join();
-    } else {
-      fold_answer.emplace(projections::answer(*full_, query));
-    }
-    if (failed) std::rethrow_exception(failed);
+    std::optional<Result<QueryResult>> view_answer, fold_answer;
+    run_both([&] { fold_answer.emplace(projections::answer(*full_, query)); },
+             [&] { view_answer.emplace(projections::answer(view_, query)); });
     const Result<QueryResult>& from_view = *view_answer;
     const Result<QueryResult>& from_fold = *fold_answer;
     compare_answer(query, from_view, from_fold, max_differences_, out_);
@@ -295,29 +303,11 @@ class AnswerComparer {
       for (size_t i = begin; i < end; ++i) differences[i] = difference(pending_[i]);
     };
     const size_t half = pending_.size() / 2;
-    std::exception_ptr failed;  // of the other thread, rethrown here once it has joined
-    std::thread other;
-    if (half > 0) {
-      try {
-        other = std::thread([&] {
-          try {
-            work(half, pending_.size());
-          } catch (...) {
-            failed = std::current_exception();
-          }
-        });
-      } catch (const std::system_error&) {
-        // No thread: this one answers them all.
-      }
+    if (half == 0) {
+      work(0, pending_.size());
+    } else {
+      run_both([&] { work(half, pending_.size()); }, [&] { work(0, half); });
     }
-    try {
-      work(0, other.joinable() ? half : pending_.size());
-    } catch (...) {  // never leave a joinable thread behind
-      if (other.joinable()) other.join();
-      throw;
-    }
-    if (other.joinable()) other.join();
-    if (failed) std::rethrow_exception(failed);
     for (size_t i = 0; i < pending_.size(); ++i) {
       count_answer(pending_[i], differences[i], max_differences_, out_);
     }
