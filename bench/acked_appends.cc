@@ -180,20 +180,12 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   const double cpu_start = process_cpu_seconds();
   system.spawn(append_client, target, &to_send, window, shared);
   const auto total = static_cast<int64_t>(events.size());
-  int64_t last_answered = -1;
-  auto last_answer = Clock::now();
-  bool stopped = false;
-  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    const int64_t answered = shared->answered.load(std::memory_order_relaxed);
-    if (progress) progress(answered, total);
-    if (answered != last_answered) {
-      last_answered = answered;
-      last_answer = Clock::now();
-    } else if (!stopped && Clock::now() - last_answer > kStallTimeout) {
-      // Stopping answers every append still held with an error (R9), which ends the client.
-      stop();
-      stopped = true;
-    }
+  if (!wait_while_answered(finished, shared->answered, kStallTimeout, [&](int64_t answered) {
+        if (progress) progress(answered, total);
+      })) {
+    // Stopping answers every append still held with an error (R9), which ends the client.
+    stop();
+    finished.wait();
   }
   const ClientResult run = finished.get();
   const double cpu_seconds = process_cpu_seconds() - cpu_start;

@@ -11,11 +11,15 @@
 //   if (requests.answer(error, more, send)) {             // in each answer's handler
 //     report(requests.tally(), requests.elapsed());       // that was the last answer due
 //   }
+//
+//   if (!wait_while_answered(finished, answered, stall, progress)) stop();  // the waiting thread
 #ifndef BEL_BENCH_ANSWER_TALLY_H_
 #define BEL_BENCH_ANSWER_TALLY_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <string>
 
 #include "actors/caf_support.h"
@@ -85,6 +89,28 @@ class RequestWindow {
   AnswerTally tally_;
   Clock::time_point start_;
 };
+
+// Waits for `finished`, the result of a client whose requests carry no timeout of their own
+// (CAF 0.17 registers each with its clock thread, which a figure would then time): one deadline
+// for the run instead. `answered` counts the client's answers; `progress` (may be empty) hears it
+// every 100 ms. False, with `finished` not ready, once no answer came for `stall`.
+template <class T, class Progress>
+bool wait_while_answered(std::future<T>& finished, const std::atomic<int64_t>& answered,
+                         std::chrono::seconds stall, Progress progress) {
+  int64_t last_answered = -1;
+  auto last_answer = std::chrono::steady_clock::now();
+  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    const int64_t now_answered = answered.load(std::memory_order_relaxed);
+    progress(now_answered);
+    if (now_answered != last_answered) {
+      last_answered = now_answered;
+      last_answer = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_answer > stall) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace bel::bench
 

@@ -14,11 +14,9 @@ namespace {
 
 using actors::query_atom;
 
-// How long measure_query_rate waits for the next answer when none comes: far beyond any query's
-// wait; it only turns a hung coordinator into an error instead of a hung bench. The queries carry
-// no timeout of their own: with 1000 in flight, CAF 0.17's per-request timeouts (a registration
-// with its clock thread, a wake-up and a cancellation each) took a sixth of the samples of a P4
-// run, timing CAF's clock rather than bel (as for P1's client, acked_appends.cc).
+// How long measure_query_rate waits for the next answer when none comes (wait_while_answered):
+// far beyond any query's wait; it only turns a hung coordinator into an error instead of a hung
+// bench. Per-query timeouts took a sixth of the samples of a P4 run on CAF's clock thread.
 constexpr std::chrono::seconds kStallTimeout{120};
 
 struct Outcome {
@@ -88,20 +86,12 @@ Result<double> measure_query_rate(caf::actor_system& system, const actors::BelAp
   auto answered = std::make_shared<std::atomic<int64_t>>(0);
   auto finished = done->get_future();
   auto client = system.spawn(query_client, api, &queries, count, window, done, answered);
-  int64_t last_answered = -1;
-  auto last_answer = std::chrono::steady_clock::now();
-  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    const int64_t now_answered = answered->load(std::memory_order_relaxed);
-    if (now_answered != last_answered) {
-      last_answered = now_answered;
-      last_answer = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - last_answer > kStallTimeout) {
-      caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
-      return make_error(ErrorCode::timeout, "bench: no query answered for " +
-                                                std::to_string(kStallTimeout.count()) +
-                                                " s after " + std::to_string(now_answered) +
-                                                " of " + std::to_string(count));
-    }
+  if (!wait_while_answered(finished, *answered, kStallTimeout, [](int64_t) {})) {
+    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+    return make_error(ErrorCode::timeout, "bench: no query answered for " +
+                                              std::to_string(kStallTimeout.count()) + " s after " +
+                                              std::to_string(answered->load()) + " of " +
+                                              std::to_string(count));
   }
   const Outcome outcome = finished.get();
   BEL_RETURN_IF_ERROR(outcome.tally.check("", count, "queries failed"));
