@@ -8,27 +8,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "bench/machine.h"
 
 namespace bel::bench {
 namespace {
 
 // How often the child's VmHWM is read while it runs.
 constexpr int kSampleMs = 5;
-
-// VmHWM of process `pid` in bytes; 0 when it cannot be read (the process has exited).
-int64_t peak_rss_of(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
-  }
-  return 0;
-}
 
 // Reads both pipes until each is closed, sampling the peak RSS of `pid` into `*peak` meanwhile.
 void drain(int out_fd, int err_fd, std::string& out, std::string& err, pid_t pid, int64_t* peak) {
@@ -37,7 +27,7 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err, pid_t pid
   int open = 2;
   char buf[65536];
   while (open > 0) {
-    *peak = std::max(*peak, peak_rss_of(pid));
+    *peak = std::max(*peak, proc_status_bytes(std::to_string(pid), "VmHWM"));
     if (poll(fds, 2, kSampleMs) < 0) {
       if (errno == EINTR) continue;
       return;

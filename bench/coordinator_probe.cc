@@ -4,13 +4,13 @@
 
 #include <caf/all.hpp>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
+#include "bench/machine.h"
 
 namespace bel::bench {
 namespace {
@@ -18,17 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kViewsWait{600};
-
-// A "VmRSS:   1234 kB" field of /proc/self/status, in bytes; 0 when absent.
-int64_t status_bytes(const std::string& key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size() + 1, key + ":") != 0) continue;
-    return std::stoll(line.substr(key.size() + 1)) * 1024;
-  }
-  return 0;
-}
 
 bool views_ready(const ViewsStatus& status) {
   for (const auto& v : status.views()) {
@@ -60,8 +49,8 @@ Result<ProbeResult> probe(caf::actor_system& system, const actors::BelApi& api,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   out.views_ready_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  out.rss_bytes = status_bytes("VmRSS");
-  out.peak_rss_bytes = status_bytes("VmHWM");
+  out.rss_bytes = proc_status_bytes("self", "VmRSS");
+  out.peak_rss_bytes = proc_status_bytes("self", "VmHWM");
   return out;
 }
 

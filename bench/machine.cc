@@ -128,4 +128,14 @@ double cpu_seconds(clockid_t clock) {
 double process_cpu_seconds() { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 double thread_cpu_seconds() { return cpu_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
+int64_t proc_status_bytes(const std::string& process, const std::string& key) {
+  std::ifstream in("/proc/" + process + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size() + 1, key + ":") != 0) continue;
+    return std::atoll(line.c_str() + key.size() + 1) * 1024;
+  }
+  return 0;
+}
+
 }  // namespace bel::bench

@@ -43,6 +43,10 @@ double process_cpu_seconds();
 // (the log maker's generation and writing), apart from the others'.
 double thread_cpu_seconds();
 
+// A memory field of /proc/<process>/status ("VmRSS", "VmHWM"; `process` "self" or a pid), in
+// bytes; 0 when it cannot be read (an exited process has none).
+int64_t proc_status_bytes(const std::string& process, const std::string& key);
+
 }  // namespace bel::bench
 
 #endif  // BEL_BENCH_MACHINE_H_
