@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -149,7 +150,12 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
                   join_values(f.values).c_str(),
                   f.baselines.empty() ? "-" : join_values(f.baselines).c_str(), f.unit.c_str());
     }
-    if (!f.detail.empty()) std::printf("    %s\n", f.detail.c_str());
+    // One line each of the detail's lines, indented under the figure.
+    for (size_t begin = 0; begin < f.detail.size();) {
+      const size_t end = std::min(f.detail.find('\n', begin), f.detail.size());
+      std::printf("    %.*s\n", static_cast<int>(end - begin), f.detail.data() + begin);
+      begin = end + 1;
+    }
   }
   std::printf("\nmachine notes\n");
   std::printf("  cpu:         %s, %d cores, %s memory, load average %.1f at start, %.1f at end\n",

@@ -19,7 +19,8 @@
 //   P10  each console command of SPEC P10 as a `bel` child process with no coordinator: median
 //        ms on the main log beside the ~10k-event log; targets <= 100 ms / 0.5 s and 2x / 3x
 //   P11  `bel check`, SQLite's integrity_check (timed apart) and `bel views rebuild` as child
-//        processes: events/s and peak RSS; target >= 1000000/s and <= 500 MB
+//        processes: events/s and peak RSS; target >= 1000000/s and <= 500 MB; the events/s
+//        beside P5's baseline (measured once per run)
 //   P12  (--scale 10m) P7, P8, P9 and P10 on the 10M-event log, each beside its 1M figure
 #ifndef BEL_BENCH_LOG_SUITES_H_
 #define BEL_BENCH_LOG_SUITES_H_
@@ -56,6 +57,20 @@ void finish_figure(Figure& f);
 
 // Judges `f` against its target: `pass` when not at the quick scale, else pass_note says so.
 void judge(const SuiteRun& run, Figure& f, bool pass);
+
+// The ceiling of a rebuild (P5) and of the checks (P11): every event row of `log` read in idx order
+// by raw SQLite and parsed, on one thread; events/s per repetition. Measured once per run and log,
+// the progress bar naming `figure`; the suites that come later reuse it.
+Result<std::vector<double>> raw_scan_parse_rates(SuiteRun& run, const BenchLog& log,
+                                                 const char* figure);
+inline constexpr const char* kRawScanParseWhat =
+    "raw SQLite: SELECT payload FROM events ORDER BY idx, each parsed into a BuildEvent (no "
+    "views), one thread";
+
+// When f's baseline is that ceiling and below `target_rate` (an absolute events/s target), says
+// so in f.detail: the target is then above what this machine does, measured in the same run. Call
+// after judge(); nothing is said of a figure not judged (the quick scale).
+void note_ceiling_below(Figure& f, double target_rate);
 
 // "P4 (1m log, run 2/3)": a phase name for the progress bar.
 std::string log_phase(const char* id, const BenchLog& log, const std::string& what, int rep,
