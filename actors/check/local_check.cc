@@ -337,15 +337,19 @@ struct Folded {
 
 // Checks view `kind` (see the file comment). `checker`, when set, sees every event scanned.
 // `scan_error` gets the error of a scan that stopped.
+// `log_mu`, when set, is held while `log` is used (the restore and the scan; not the answers), so
+// that two views can be checked at once.
 template <class View>
 CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, ScanChecker* checker,
-                       const LogCheckOptions& options, Status* scan_error,
-                       Folded<View> folded = {}) {
+                       const LogCheckOptions& options, Status* scan_error, Folded<View> folded = {},
+                       std::mutex* log_mu = nullptr) {
   const std::string name = std::string("view ") + projections::view_name(kind);
   const auto started = std::chrono::steady_clock::now();
   if (folded.full != nullptr && !folded.full->failed.empty()) {
     return {name, false, "not compared: the full-scan fold failed at " + folded.full->failed};
   }
+  std::unique_lock<std::mutex> using_log;
+  if (log_mu != nullptr) using_log = std::unique_lock<std::mutex>(*log_mu);
   std::string state, problem;
   std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem);
   // A snapshot taken after the check started (a writer saves them when it appends): read the
@@ -381,6 +385,7 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
         if (options.progress) options.progress(phase.c_str(), idx, target);
       });
   const int64_t scan_ms = ms_since(started) - restore_ms;
+  if (using_log.owns_lock()) using_log.unlock();
   if (!scanned.ok()) {
     *scan_error = scanned;
     return {name, false, "not compared: reading the log: " + scanned.error().to_string()};
@@ -449,10 +454,12 @@ struct SharedFolds {
 };
 
 // One scan of the log up to `last_idx` for every view (see the file comment), then each view
-// checked against its fold, which is freed once its check is done.
+// checked against its fold, which is freed once its check is done: job_runs (the most answers) on
+// a thread of its own while this one checks the other three views, then finishes `checker` into
+// `*contiguity`. The two use the log one at a time.
 void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& checker,
                           const LogCheckOptions& options, std::vector<CheckResult>& views,
-                          Status* first_scan) {
+                          Status* first_scan, CheckResult* contiguity) {
   const auto started = std::chrono::steady_clock::now();
   auto folds = std::make_unique<SharedFolds>();
   // The reading thread checks each page while this one folds the page before and takes its keys.
@@ -477,20 +484,40 @@ void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& 
       });
   check_log()->info("check: one scan for every view to idx {} in {} ms", last_idx,
                     ms_since(started));
-  for (ViewKind kind : projections::kAllViews) {
+  std::mutex log_mu;
+  auto check = [&](ViewKind kind) {
     CheckResult& out = views[static_cast<size_t>(kind)];
     if (!first_scan->ok()) {
       out = {std::string("view ") + projections::view_name(kind), false,
              "not compared: the scan of the log failed"};
-      continue;
+      return;
     }
     folds->with_fold(kind, [&](auto& fold) {
       using View = std::decay_t<decltype(fold.view)>;
       Status scan_error = ok_status();
       out = check_view<View>(log, kind, last_idx, nullptr, options, &scan_error,
-                             Folded<View>{&fold, &folds->keys});
+                             Folded<View>{&fold, &folds->keys}, &log_mu);
       fold = Fold<View>();  // this view's state is no longer needed
     });
+  };
+  try {
+    run_both([&] { check(ViewKind::job_runs); },
+             [&] {
+               for (ViewKind kind : projections::kAllViews) {
+                 if (kind != ViewKind::job_runs) check(kind);
+               }
+               *contiguity = checker.finish(last_idx);
+             });
+  } catch (const std::exception& ex) {
+    // Out of memory answering: every view not yet reported fails, naming why.
+    for (ViewKind kind : projections::kAllViews) {
+      CheckResult& out = views[static_cast<size_t>(kind)];
+      if (out.name.empty()) {
+        out = {std::string("view ") + projections::view_name(kind), false,
+               std::string("not compared: ") + ex.what()};
+      }
+    }
+    if (contiguity->name.empty()) *contiguity = checker.finish(last_idx);
   }
 }
 
@@ -510,8 +537,9 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
   ScanChecker checker;
   std::vector<CheckResult> views(projections::kViewCount);
   Status first_scan = ok_status();
+  CheckResult contiguity;
   if (report.last_idx <= options.one_scan_events) {
-    check_views_together(log, report.last_idx, checker, options, views, &first_scan);
+    check_views_together(log, report.last_idx, checker, options, views, &first_scan, &contiguity);
   } else {
     for (ViewKind kind : projections::kAllViews) {
       const bool first = kind == projections::kAllViews[0];
@@ -531,9 +559,9 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
       });
       if (first) first_scan = scan_error;
     }
+    contiguity = checker.finish(report.last_idx);
   }
 
-  CheckResult contiguity = checker.finish(report.last_idx);
   if (!first_scan.ok()) {
     contiguity.ok = false;
     contiguity.detail = "the scan stopped after idx " + std::to_string(checker.highest_idx()) +

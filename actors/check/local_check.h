@@ -18,24 +18,25 @@
 //      keys the events name), answered by both with projections::answer and compared with
 //      answer_difference;
 //  (d) both views are released before the next view's check.
-// A log of at most options.one_scan_events events is read once for all four references (b), which are
-// then checked one view at a time, each freed after its check; (a) reads only the events after
-// each snapshot. A longer log is read once per view, building (a) and (b) of that view alone, so
-// that memory stays that of two copies of one view. The scan from idx 1 that comes first also
-// feeds the ScanChecker (idx contiguity). A view without a snapshot is folded once: a coordinator
-// would fold it from idx 1 exactly as the full scan does, so its answers are asked of that one
-// fold. A snapshot that does not load (the storage cannot read or decode it) or does not restore
-// (its bytes are not a state of this view) fails that view's check, naming the error and what a
-// coordinator would do with it; the fold from idx 1 is still asked every question.
+// A log of at most options.one_scan_events events is read once for all four references (b), which
+// are then checked two views at a time (job_runs, which has the most answers, beside the other
+// three in turn), each freed after its check; (a) reads only the events after each snapshot. A
+// longer log is read once per view, building (a) and (b) of that view alone, so that memory stays
+// that of two copies of one view. The scan from idx 1 that comes first also feeds the ScanChecker
+// (idx contiguity). A view without a snapshot is folded once: a coordinator would fold it from idx
+// 1 exactly as the full scan does, so its answers are asked of that one fold. A snapshot that does
+// not load (the storage cannot read or decode it) or does not restore (its bytes are not a state of
+// this view) fails that view's check, naming the error and what a coordinator would do with it; the
+// fold from idx 1 is still asked every question.
 //
 // Memory: one scan: the four views folded from idx 1, the keys the events name (ScanKeys), and
-// one restored view; one scan per view: at most two copies of one view and that view's keys.
+// two restored views; one scan per view: at most two copies of one view and that view's keys.
 // Either way a few pages of events and the ScanChecker (24 bytes per event). Each scan parses
 // the next page on a thread of its own while the caller folds the last.
 //
-// Call from one thread; the log is used from the reading thread during each scan and from the
-// caller between scans, never from both at once. Nothing throws (a view whose fold throws fails
-// its check, naming the idx).
+// Call from one thread; the log is used by one thread at a time: the reading thread during each
+// scan, the caller or the thread checking job_runs between scans. Nothing throws (a view whose fold
+// throws fails its check, naming the idx).
 #ifndef BEL_ACTORS_CHECK_LOCAL_CHECK_H_
 #define BEL_ACTORS_CHECK_LOCAL_CHECK_H_
 

@@ -4,11 +4,12 @@
 // integrity_check sees the damage, `bel check` fails; whenever a filtered read gives another
 // answer than a full scan, the "derived rows" check fails; after `bel check --repair` every
 // check passes and every filtered read equals the full scan again.
-#include <sqlite3.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -254,6 +255,56 @@ TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegr
                               shell_quote(uri(pristine_)));
   EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
   EXPECT_TRUE(filtered_reads_match_scan(pristine_));
+}
+
+// Rows written before schema 5 also carry event_id in the payload: the check compares it with the
+// column, which a later writer keeps as 16 bytes.
+TEST_F(IndexDamageTest, PayloadThatCarriesItsOwnEventIdMustAgreeWithTheColumn) {
+  // Prepends field 1 (event_id) holding `id` to the payload of idx `idx`.
+  auto set_payload_id = [&](int64_t idx, const std::function<std::string(const std::string&)>& id) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* read = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT event_id, payload FROM events WHERE idx = ?", -1,
+                                 &read, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_int64(read, 1, idx);
+    ASSERT_EQ(sqlite3_step(read), SQLITE_ROW);
+    ASSERT_EQ(sqlite3_column_type(read, 0), SQLITE_BLOB);
+    const std::string column(static_cast<const char*>(sqlite3_column_blob(read, 0)),
+                             static_cast<size_t>(sqlite3_column_bytes(read, 0)));
+    const std::string text = id(uuid_from_bytes(column));
+    std::string payload = {0x0a, static_cast<char>(text.size())};
+    payload += text;
+    payload.append(static_cast<const char*>(sqlite3_column_blob(read, 1)),
+                   static_cast<size_t>(sqlite3_column_bytes(read, 1)));
+    sqlite3_finalize(read);
+    sqlite3_stmt* write = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db, "UPDATE events SET payload = ? WHERE idx = ?", -1, &write, nullptr),
+        SQLITE_OK);
+    sqlite3_bind_blob(write, 1, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(write, 2, idx);
+    ASSERT_EQ(sqlite3_step(write), SQLITE_DONE);
+    sqlite3_finalize(write);
+    sqlite3_close(db);
+  };
+  auto derived = [&]() -> check::CheckResult {
+    for (auto& r : check::check_sqlite_file(uri(pristine_), pristine_, false)) {
+      if (r.name == "derived rows") return r;
+    }
+    return {};
+  };
+  set_payload_id(7, [](const std::string& same) { return same; });
+  const auto agreeing = derived();
+  EXPECT_TRUE(agreeing.ok) << agreeing.detail;
+
+  set_payload_id(9, [](const std::string&) { return new_event_id(); });
+  const auto differing = derived();
+  EXPECT_FALSE(differing.ok);
+  EXPECT_NE(differing.detail.find("idx 9: the event_id or build_request_id column differs"),
+            std::string::npos)
+      << differing.detail;
 }
 
 TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
