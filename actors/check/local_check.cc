@@ -194,10 +194,14 @@ struct Fold {
 // What a coordinator starting now restores of view `View` from `log` (load_snapshot, then
 // restore): the view and its snapshot's idx, or nothing (no snapshot, or one that cannot be
 // used, which `problem` then describes and `state` words as the report's first part).
+// `log_mu`, when set, is held while the snapshot is read, not while it is restored.
 template <class View>
 std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::string* state,
-                                                 std::string* problem) {
+                                                 std::string* problem, std::mutex* log_mu) {
+  std::unique_lock<std::mutex> using_log;
+  if (log_mu != nullptr) using_log = std::unique_lock<std::mutex>(*log_mu);
   auto loaded = log.load_stored_snapshot(View::kName, View::kVersion);
+  if (using_log.owns_lock()) using_log.unlock();
   if (!loaded.ok()) {
     *problem = "its snapshot does not load (" + loaded.error().to_string() +
                "): a coordinator would fail this view and answer from the fallback scan";
@@ -337,8 +341,8 @@ struct Folded {
 
 // Checks view `kind` (see the file comment). `checker`, when set, sees every event scanned.
 // `scan_error` gets the error of a scan that stopped.
-// `log_mu`, when set, is held while `log` is used (the restore and the scan; not the answers), so
-// that two views can be checked at once.
+// `log_mu`, when set, is held while `log` is used (reading the snapshot and the events after it;
+// not restoring, nor answering), so that two views can be checked at once.
 template <class View>
 CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, ScanChecker* checker,
                        const LogCheckOptions& options, Status* scan_error, Folded<View> folded = {},
@@ -348,10 +352,10 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   if (folded.full != nullptr && !folded.full->failed.empty()) {
     return {name, false, "not compared: the full-scan fold failed at " + folded.full->failed};
   }
+  std::string state, problem;
+  std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem, log_mu);
   std::unique_lock<std::mutex> using_log;
   if (log_mu != nullptr) using_log = std::unique_lock<std::mutex>(*log_mu);
-  std::string state, problem;
-  std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem);
   // A snapshot taken after the check started (a writer saves them when it appends): read the
   // log up to it, so both folds describe the same prefix.
   const int64_t snapshot_idx = restored ? restored->idx : 0;
@@ -455,8 +459,8 @@ struct SharedFolds {
 
 // One scan of the log up to `last_idx` for every view (see the file comment), then each view
 // checked against its fold, which is freed once its check is done: job_runs (the most answers) on
-// a thread of its own while this one checks the other three views, then finishes `checker` into
-// `*contiguity`. The two use the log one at a time.
+// a thread of its own while this one checks the other three views (the two use the log one at a
+// time); then `checker` finishes into `*contiguity` while what is left of the folds is freed.
 void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& checker,
                           const LogCheckOptions& options, std::vector<CheckResult>& views,
                           Status* first_scan, CheckResult* contiguity) {
@@ -506,8 +510,9 @@ void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& 
                for (ViewKind kind : projections::kAllViews) {
                  if (kind != ViewKind::job_runs) check(kind);
                }
-               *contiguity = checker.finish(last_idx);
              });
+    // The keys and what is left of the folds are freed while the checker sorts its event_ids.
+    run_both([&] { folds.reset(); }, [&] { *contiguity = checker.finish(last_idx); });
   } catch (const std::exception& ex) {
     // Out of memory answering: every view not yet reported fails, naming why.
     for (ViewKind kind : projections::kAllViews) {

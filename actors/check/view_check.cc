@@ -209,19 +209,35 @@ Query list_page(Query::QueryCase list, int limit, int64_t offset) {
   return q;
 }
 
-ItemQuestions::ItemQuestions(const ScanKeys& keys)
+ItemQuestions::ItemQuestions(const ScanKeys& keys, std::optional<ViewKind> only)
     : keys_(keys),
       ref_end_(keys.partition_refs().size()),
       build_end_(keys.build_request_ids().size()),
       run_end_(keys.job_run_ids().size()),
-      label_end_(keys.job_labels().size()) {}
+      label_end_(keys.job_labels().size()) {
+  if (!only) return;
+  // Whether view `only` answers a question of this kind.
+  auto asked = [&](Query q) { return projections::view_for(q) == *only; };
+  Query q;
+  q.mutable_partition_status();
+  status_ = asked(q);
+  q.mutable_active_builds();
+  active_ = asked(q);
+  if (!status_ && !active_) ref_end_ = 0;
+  q.mutable_build_summary();
+  if (!asked(q)) build_end_ = 0;
+  q.mutable_job_run();
+  if (!asked(q)) run_end_ = 0;
+  q.mutable_job_metrics();
+  if (!asked(q)) label_end_ = 0;
+}
 
 bool ItemQuestions::next(std::vector<Query>* out) {
   // The key lists may grow meanwhile (a fold reading on): index them each time.
   if (refs_ < ref_end_) {
     const std::string& ref = keys_.partition_refs()[refs_++];
-    out->emplace_back().mutable_partition_status()->set_partition_ref(ref);
-    out->emplace_back().mutable_active_builds()->set_partition_ref(ref);
+    if (status_) out->emplace_back().mutable_partition_status()->set_partition_ref(ref);
+    if (active_) out->emplace_back().mutable_active_builds()->set_partition_ref(ref);
   } else if (builds_ < build_end_) {
     out->emplace_back().mutable_build_summary()->set_build_request_id(
         keys_.build_request_ids()[builds_++]);
@@ -236,8 +252,9 @@ bool ItemQuestions::next(std::vector<Query>* out) {
 }
 
 int64_t ItemQuestions::left() const {
-  return 2 * static_cast<int64_t>(ref_end_ - refs_) + static_cast<int64_t>(build_end_ - builds_) +
-         static_cast<int64_t>(run_end_ - runs_) + static_cast<int64_t>(label_end_ - labels_);
+  return (int64_t{status_} + int64_t{active_}) * static_cast<int64_t>(ref_end_ - refs_) +
+         static_cast<int64_t>(build_end_ - builds_) + static_cast<int64_t>(run_end_ - runs_) +
+         static_cast<int64_t>(label_end_ - labels_);
 }
 
 bool compare_answer(const Query& query, const Result<QueryResult>& from_view,
@@ -265,12 +282,10 @@ void ask_view_questions(ViewKind kind, const ScanKeys& keys, int list_limit,
     for (int64_t offset = 0; ask(list_page(list, list_limit, offset)); offset += list_limit) {
     }
   }
-  ItemQuestions items(keys);
+  ItemQuestions items(keys, kind);
   std::vector<Query> questions;
   while (items.next(&questions)) {
-    for (const Query& q : questions) {
-      if (projections::view_for(q) == kind) ask(q);
-    }
+    for (const Query& q : questions) ask(q);
     questions.clear();
   }
 }

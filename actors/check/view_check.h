@@ -77,11 +77,12 @@ bool has_more_of(const QueryResult& result);
 
 // The per-item questions about the keys `keys` holds when this is made (keys added later are
 // left out), key by key: partition_status and active_builds of each partition ref, then
-// build_summary of each build request, job_run of each job run, job_metrics of each job label.
-// `keys` must outlive it.
+// build_summary of each build request, job_run of each job run, job_metrics of each job label;
+// with `only`, just those that view answers (projections::view_for). `keys` must outlive it.
 class ItemQuestions {
  public:
-  explicit ItemQuestions(const ScanKeys& keys);
+  explicit ItemQuestions(const ScanKeys& keys,
+                         std::optional<projections::ViewKind> only = std::nullopt);
   // Appends the questions about the next key to `out`; false when no key is left.
   bool next(std::vector<Query>* out);
   // How many questions are left.
@@ -89,6 +90,7 @@ class ItemQuestions {
 
  private:
   const ScanKeys& keys_;
+  bool status_ = true, active_ = true;  // which partition questions are asked
   size_t refs_ = 0, builds_ = 0, runs_ = 0, labels_ = 0;
   size_t ref_end_, build_end_, run_end_, label_end_;
 };
