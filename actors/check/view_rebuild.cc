@@ -172,15 +172,29 @@ Status save(storage::Storage& log, MadeSnapshots& made) {
   return ok_status();
 }
 
+// Compresses `made`'s bytes on the calling thread (Snapshot::encoded), so that saving them only
+// writes.
+Status encode(MadeSnapshots& made) {
+  if (made.snapshot.applied_idx == 0) return ok_status();
+  for (auto* s : {&made.snapshot, &made.answers}) {
+    auto stored = storage::encode_snapshot_data(s->data);
+    if (!stored.ok())
+      return stored.error().with_context("compressing the " + s->view + " snapshot");
+    s->data = std::move(*stored);
+    s->encoded = true;
+  }
+  return ok_status();
+}
+
 // Reads the log from the lowest from_idx, applies each event to the views behind it, and saves
 // the snapshot of every view that did not fail.
 //  - The fold: two pages in turn, the next read (and parsed) on this thread while the views
 //    fold this one: job_runs here, the three others on the worker (each view is folded by one
 //    thread only: projections/ is single-threaded per object). Reading a page costs about as
 //    much as folding job_runs, the costliest view.
-//  - The saves: each view serialized (and released) on this thread while the worker compresses
-//    and saves the one before, large and small views in turn, so that memory holds the views
-//    plus the bytes of one large view and one small one.
+//  - The saves: two views at a time, one on each thread, each serialized (and released) and
+//    compressed there, then saved while holding the log (see below): memory holds the views
+//    plus the bytes of at most two.
 Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                                         std::vector<Folded> folded, const FoldProgress& progress) {
   ViewRebuildReport report;
@@ -255,39 +269,39 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     if (since > 0) status->set_snapshots_written(1);
     healthy.push_back(&f);
   }
-  // Each view is serialized here while the worker compresses and saves the one before; only the
-  // worker uses the log meanwhile. A large view's bytes (build summaries, job runs) go with a
-  // small one's, so that two large ones are never held at once.
-  const auto rank = [](ViewKind kind) {
-    switch (kind) {
-      case ViewKind::build_summary:
-        return 0;
-      case ViewKind::partition_status:
-        return 1;
-      case ViewKind::job_runs:
-        return 2;
-      case ViewKind::activity:
-        break;
-    }
-    return 3;
-  };
-  std::stable_sort(healthy.begin(), healthy.end(),
-                   [&](const Folded* a, const Folded* b) { return rank(a->kind) < rank(b->kind); });
-  Status saved = ok_status();
+  // Two views at a time, one on each thread, each serialized, compressed and released there and
+  // saved in turn (the log is used by one thread at a time): a large view (build summaries, job
+  // runs) and then a small one on each, so that two large ones are held at once, never more.
+  std::vector<const Folded*> mine, theirs;
   for (const Folded* f : healthy) {
-    std::shared_ptr<MadeSnapshots> made;
-    try {
-      made = make_and_release(views, f->kind, since, &report.snapshot_bytes);
-    } catch (...) {  // the worker's save writes `saved`: let it finish first
-      worker.wait();
-      throw;
-    }
-    worker.wait();
-    if (!saved.ok()) return saved.error();
-    worker.start([&log, &saved, made] { saved = save(log, *made); });
+    (f->kind == ViewKind::job_runs || f->kind == ViewKind::partition_status ? mine : theirs)
+        .push_back(f);
   }
+  std::mutex log_mu;
+  int64_t plain_bytes[2] = {0, 0};
+  Status saved[2] = {ok_status(), ok_status()};
+  auto save_all = [&](const std::vector<const Folded*>& group, int side) {
+    for (const Folded* f : group) {
+      try {
+        auto made = make_and_release(views, f->kind, since, &plain_bytes[side]);
+        saved[side] = encode(*made);
+        if (saved[side].ok()) {
+          std::lock_guard<std::mutex> using_log(log_mu);
+          saved[side] = save(log, *made);
+        }
+      } catch (const std::exception& ex) {
+        saved[side] = make_error(ErrorCode::internal, ex.what());
+      }
+      if (!saved[side].ok()) return;
+    }
+  };
+  worker.start([&] { save_all(theirs, 1); });
+  save_all(mine, 0);
   worker.wait();
-  if (!saved.ok()) return saved.error();
+  report.snapshot_bytes += plain_bytes[0] + plain_bytes[1];
+  for (const Status& s : saved) {
+    if (!s.ok()) return s.error();
+  }
   return report;
 }
 

@@ -13,13 +13,16 @@
 //
 // The log is read once, a page at a time, from the lowest idx any view needs (each event parsed
 // once, whatever the number of views); the next page is read while the views fold this one, on
-// two threads (each view on one of them). Memory is the views' state plus two pages. A view whose
+// two threads (each view on one of them); then the snapshots are serialized and compressed two at a
+// time, one on each thread. Memory is the views' state plus two pages, and then the bytes of at
+// most two views. A view whose
 // fold throws is reported FAILED with the idx, and its snapshot is left as it was; an unreadable
 // snapshot is ignored (that view folds from idx 1).
 //
 // Call these only while holding the log's writer lock (no coordinator runs on the log): a running
-// coordinator keeps its own views. The calling thread owns `log`; a second thread folds views
-// only. Nothing throws.
+// coordinator keeps its own views. `log` is used by one thread at a time: the calling thread,
+// and a second thread only to save snapshots, holding a lock the caller's saves take too.
+// Nothing throws.
 #ifndef BEL_ACTORS_CHECK_VIEW_REBUILD_H_
 #define BEL_ACTORS_CHECK_VIEW_REBUILD_H_
 
