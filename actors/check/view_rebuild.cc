@@ -178,8 +178,9 @@ Status encode(MadeSnapshots& made) {
   if (made.snapshot.applied_idx == 0) return ok_status();
   for (auto* s : {&made.snapshot, &made.answers}) {
     auto stored = storage::encode_snapshot_data(s->data);
-    if (!stored.ok())
+    if (!stored.ok()) {
       return stored.error().with_context("compressing the " + s->view + " snapshot");
+    }
     s->data = std::move(*stored);
     s->encoded = true;
   }
@@ -270,8 +271,10 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     healthy.push_back(&f);
   }
   // Two views at a time, one on each thread, each serialized, compressed and released there and
-  // saved in turn (the log is used by one thread at a time): a large view (build summaries, job
-  // runs) and then a small one on each, so that two large ones are held at once, never more.
+  // saved in turn (the log is used by one thread at a time): partition status then job runs here,
+  // build summaries then activity on the worker, a large view (job runs, build summaries) on each,
+  // so that the bytes of two views are held at once, never more. A thread whose view fails to
+  // save saves no more; the other's views are saved.
   std::vector<const Folded*> mine, theirs;
   for (const Folded* f : healthy) {
     (f->kind == ViewKind::job_runs || f->kind == ViewKind::partition_status ? mine : theirs)
