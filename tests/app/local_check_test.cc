@@ -270,19 +270,24 @@ TEST_F(LocalCheckScansTest, ReadErrorInATailScanFailsThatViewOnly) {
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
   ASSERT_EQ(append(stream(500, 6)), 1500);
   // One scan for every view takes two pages (the second ends the log); then each view reads the
-  // events after its snapshot, partition_status first.
+  // events after its snapshot. Two views are checked at once (job_runs beside the others), so
+  // which view's read is the third depends on the threads: that view fails, the others pass.
   auto report = check_with_failing_read(*log_, 3, Scans::one);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_TRUE(result(*report, "idx contiguity").ok) << result(*report, "idx contiguity").detail;
-  const auto& partitions = result(*report, "view partition_status");
-  EXPECT_FALSE(partitions.ok);
-  EXPECT_TRUE(contains(partitions.detail, "not compared: reading the log: storage_unavailable"))
-      << partitions.detail;
-  for (const char* name : {"view build_summary", "view job_runs", "view activity"}) {
-    EXPECT_TRUE(result(*report, name).ok) << name << ": " << result(*report, name).detail;
-    EXPECT_TRUE(contains(result(*report, name).detail, "folded to idx 1500"))
-        << result(*report, name).detail;
+  int failed = 0;
+  for (const char* name :
+       {"view partition_status", "view build_summary", "view job_runs", "view activity"}) {
+    const auto& view = result(*report, name);
+    if (!view.ok) {
+      ++failed;
+      EXPECT_TRUE(contains(view.detail, "not compared: reading the log: storage_unavailable"))
+          << name << ": " << view.detail;
+    } else {
+      EXPECT_TRUE(contains(view.detail, "folded to idx 1500")) << name << ": " << view.detail;
+    }
   }
+  EXPECT_EQ(failed, 1);
 }
 
 // A log that reports a last idx below its real one: events appended after the check read it.
