@@ -94,7 +94,7 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
   // No coordinator runs on the log (this process's console session is one): compare the views
-  // in this process, one view at a time, rather than through views an in-process coordinator would
+  // in this process, view by view, rather than through views an in-process coordinator would
   // load for the purpose (docs/query-tier.md, "Checking the views").
   std::unique_ptr<storage::Storage> log;
   if (!session->remote() && !ctx.shared_session) {
@@ -178,7 +178,7 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "                  failed view answers from the fallback scan, which must agree too)\n"
       "Goes through the running coordinator when there is one: appends may go on meanwhile, and\n"
       "answers that reflect later events are compared with the fold read up to the same idx.\n"
-      "Else opens the log read-only in this process and checks one view at a time, without a\n"
+      "Else opens the log read-only in this process and checks view by view, without a\n"
       "coordinator: what a coordinator would restore (the view's snapshot and the events after\n"
       "it) against the view folded from idx 1, up to the last idx when the check started; a\n"
       "snapshot that does not load fails its view's check.");

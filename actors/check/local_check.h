@@ -1,6 +1,6 @@
 // `bel check` on a log no coordinator runs on (docs/query-tier.md, "Checking the views"): the
 // same checks and report as run_log_check (log_check.h), but the views are compared in this
-// process, one view at a time, without starting a coordinator or any view actor.
+// process, view by view, without starting a coordinator or any view actor.
 //
 //   auto log = storage::open_storage(uri, read_only);
 //   LogCheckOptions options;

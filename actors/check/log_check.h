@@ -12,7 +12,7 @@
 // The pieces are in scan_check.h (schema, idx contiguity, the full-scan fold) and view_check.h
 // (the comparison of the coordinator's answers); this file runs them in order. With no
 // coordinator running, `bel check` runs local_check.h instead: the same checks and report, the
-// views compared in this process one at a time.
+// views compared in this process view by view.
 //
 // What is checked, each reported as one CheckResult:
 //  - "schema": an sqlite:// log's meta.schema_version equals storage::kSchemaVersion (opening
