@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -140,42 +139,21 @@ struct MadeSnapshots {
   storage::Snapshot answers;  // saved after the snapshot
 };
 
-// The snapshot and stored answers of view `kind` as of `idx`; the view's state is released once
-// they are made. `plain_bytes` grows by the snapshot's size before encoding.
-std::shared_ptr<MadeSnapshots> make_and_release(AllViews& views, ViewKind kind, int64_t idx,
-                                                int64_t* plain_bytes) {
-  auto made = std::make_shared<MadeSnapshots>();
+// The snapshot and stored answers of view `kind` as of `idx`, compressed on the calling thread
+// (Snapshot::encoded, so that saving them only writes); the view's state is released once they
+// are serialized. `plain_bytes` grows by the snapshot's size before compression.
+Result<MadeSnapshots> make_and_release(AllViews& views, ViewKind kind, int64_t idx,
+                                       int64_t* plain_bytes) {
+  MadeSnapshots made;
   AllViews::with_view(views, kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
-    made->snapshot = {View::kName, View::kVersion, idx, view.serialize()};
-    made->answers = {projections::answers_name(View::kName), View::kVersion, idx,
-                     projections::serialize_answers(view, idx)};
+    made.snapshot = {View::kName, View::kVersion, idx, view.serialize()};
+    made.answers = {projections::answers_name(View::kName), View::kVersion, idx,
+                    projections::serialize_answers(view, idx)};
     view = View();
   });
-  *plain_bytes += static_cast<int64_t>(made->snapshot.data.size());
-  return made;
-}
-
-// Compresses and saves `made` (nothing as of idx 0).
-Status save(storage::Storage& log, MadeSnapshots& made) {
-  if (made.snapshot.applied_idx == 0) return ok_status();
-  for (auto* s : {&made.snapshot, &made.answers}) {
-    Status saved = ok_status();
-    try {
-      saved = log.save_snapshot(*s);
-    } catch (const std::exception& ex) {  // on the worker: handed back as an error
-      saved = make_error(ErrorCode::internal, ex.what());
-    }
-    if (!saved.ok()) return saved.error().with_context("saving the " + s->view + " snapshot");
-    s->data = std::string();  // freed as soon as it is saved
-  }
-  return ok_status();
-}
-
-// Compresses `made`'s bytes on the calling thread (Snapshot::encoded), so that saving them only
-// writes.
-Status encode(MadeSnapshots& made) {
-  if (made.snapshot.applied_idx == 0) return ok_status();
+  *plain_bytes += static_cast<int64_t>(made.snapshot.data.size());
+  if (idx == 0) return made;  // nothing is saved as of idx 0
   for (auto* s : {&made.snapshot, &made.answers}) {
     auto stored = storage::encode_snapshot_data(s->data);
     if (!stored.ok()) {
@@ -183,6 +161,18 @@ Status encode(MadeSnapshots& made) {
     }
     s->data = std::move(*stored);
     s->encoded = true;
+  }
+  return made;
+}
+
+// Saves `made` (nothing as of idx 0).
+Status save(storage::Storage& log, MadeSnapshots& made) {
+  if (made.snapshot.applied_idx == 0) return ok_status();
+  for (auto* s : {&made.snapshot, &made.answers}) {
+    if (auto saved = log.save_snapshot(*s); !saved.ok()) {
+      return saved.error().with_context("saving the " + s->view + " snapshot");
+    }
+    s->data = std::string();  // freed as soon as it is saved
   }
   return ok_status();
 }
@@ -287,12 +277,13 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
     for (const Folded* f : group) {
       try {
         auto made = make_and_release(views, f->kind, since, &plain_bytes[side]);
-        saved[side] = encode(*made);
-        if (saved[side].ok()) {
+        if (!made.ok()) {
+          saved[side] = made.error();
+        } else {
           std::lock_guard<std::mutex> using_log(log_mu);
           saved[side] = save(log, *made);
         }
-      } catch (const std::exception& ex) {
+      } catch (const std::exception& ex) {  // on either thread: handed back as an error
         saved[side] = make_error(ErrorCode::internal, ex.what());
       }
       if (!saved[side].ok()) return;
