@@ -191,6 +191,11 @@ struct Fold {
   }
 };
 
+// `*mu` held until the lock returned goes, or nothing held when `mu` is null.
+std::unique_lock<std::mutex> hold(std::mutex* mu) {
+  return mu != nullptr ? std::unique_lock<std::mutex>(*mu) : std::unique_lock<std::mutex>();
+}
+
 // What a coordinator starting now restores of view `View` from `log` (load_snapshot, then
 // restore): the view and its snapshot's idx, or nothing (no snapshot, or one that cannot be
 // used, which `problem` then describes and `state` words as the report's first part).
@@ -198,10 +203,10 @@ struct Fold {
 template <class View>
 std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::string* state,
                                                  std::string* problem, std::mutex* log_mu) {
-  std::unique_lock<std::mutex> using_log;
-  if (log_mu != nullptr) using_log = std::unique_lock<std::mutex>(*log_mu);
-  auto loaded = log.load_stored_snapshot(View::kName, View::kVersion);
-  if (using_log.owns_lock()) using_log.unlock();
+  auto loaded = [&] {
+    auto using_log = hold(log_mu);
+    return log.load_stored_snapshot(View::kName, View::kVersion);
+  }();
   if (!loaded.ok()) {
     *problem = "its snapshot does not load (" + loaded.error().to_string() +
                "): a coordinator would fail this view and answer from the fallback scan";
@@ -354,8 +359,7 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   }
   std::string state, problem;
   std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem, log_mu);
-  std::unique_lock<std::mutex> using_log;
-  if (log_mu != nullptr) using_log = std::unique_lock<std::mutex>(*log_mu);
+  auto using_log = hold(log_mu);
   // A snapshot taken after the check started (a writer saves them when it appends): read the
   // log up to it, so both folds describe the same prefix.
   const int64_t snapshot_idx = restored ? restored->idx : 0;
@@ -389,7 +393,7 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
         if (options.progress) options.progress(phase.c_str(), idx, target);
       });
   const int64_t scan_ms = ms_since(started) - restore_ms;
-  if (using_log.owns_lock()) using_log.unlock();
+  using_log = {};  // released: the answers do not read the log
   if (!scanned.ok()) {
     *scan_error = scanned;
     return {name, false, "not compared: reading the log: " + scanned.error().to_string()};
