@@ -1,16 +1,15 @@
 #include "actors/supervisor.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <deque>
 #include <set>
-#include <unordered_map>
 
-#include <spdlog/spdlog.h>
-
-#include "actors/append_metrics.h"
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "actors/read/query_actor.h"
+#include "actors/write/append_admission.h"
 #include "actors/write/log_writer.h"
 #include "projections/queries.h"
 
@@ -29,10 +28,11 @@ constexpr auto kReopenTimeout = std::chrono::seconds(3600);
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 // Opens the log again and spawns its new storage actor, on its own thread.
 using StorageOpener = caf::typed_actor<caf::replies_to<reopen_atom>::with<StorageActor>>;
-// An admitted append is asked for with no timeout of the supervisor's own: the storage actor
-// answers it (after its COMMIT, or with its error; R9), and one that stops is met by
-// fail_in_flight. A hung one is bounded by the producer's timeout; CAF 0.17's per-request
-// timeouts would cost a tenth of P1's CPU (clock thread wake-ups, docs/performance.md).
+// An admitted append goes to the storage actor as a flight, with no timeout of the supervisor's
+// own: the storage actor answers it (after its COMMIT, or with its error; R9) in one message per
+// commit, and one that stops is met by fail_in_flight. A hung one is bounded by the producer's
+// timeout; CAF 0.17's per-request timeouts would cost a tenth of P1's CPU (clock thread
+// wake-ups, docs/performance.md).
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
   static const auto logger = component_log("supervisor");
@@ -62,27 +62,17 @@ struct SupervisorState {
   caf::error stop_reason;  // of the shutdown, once stopping
   // Every child ever spawned (exit messages from them are not shutdown requests).
   std::set<caf::actor_addr> children;
-  // Appends admitted to the storage actor and not answered yet (SPEC R5), and their peak.
-  PendingLoad pending;
   // A new storage actor is being started (reopen_storage).
   bool reopening = false;
-  size_t peak_pending_bytes = 0;
-  int64_t overloaded = 0;
-  int64_t rejected = 0;  // appends refused at admission by their events' structure
-  // Latency of the appends acknowledged and errors by code of every append answered (/metrics).
-  AppendMetrics append_metrics;
-  // Each admitted append not answered yet: its load and how to answer it with an error, should
-  // the storage actor stop or the supervisor fail before it is answered (R9).
-  struct InFlight {
-    PendingLoad load;
-    std::function<void(const caf::error&)> fail;
-  };
-  std::unordered_map<uint64_t, InFlight> in_flight;
-  uint64_t next_flight = 0;
+  // The appends admitted to the storage actor and not answered yet (SPEC R5, R9), with the
+  // counters and latencies of every append answered (/metrics).
+  AppendAdmission appends;
   static inline const char* name = "bel.supervisor";
 };
 
-using SupervisorPointer = BelApi::stateful_pointer<SupervisorState>;
+// The supervisor's own type: the API, and the storage actor's answers to its flights.
+using SupervisorActor = BelApi::extend<caf::reacts_to<answered_atom, std::vector<FlightAnswer>>>;
+using SupervisorPointer = SupervisorActor::stateful_pointer<SupervisorState>;
 
 Error unavailable(const char* what, bool reopening = false) {
   if (reopening) {
@@ -211,28 +201,9 @@ void stop_view(SupervisorPointer self, size_t k) {
   view = ViewActor{};
 }
 
-// Removes an admitted append from the pending load; false when it was answered already (with an
-// error, when its storage actor stopped first).
-bool settle(SupervisorPointer self, uint64_t flight) {
-  auto& st = self->state;
-  auto it = st.in_flight.find(flight);
-  if (it == st.in_flight.end()) return false;
-  st.pending.events -= it->second.load.events;
-  st.pending.bytes -= it->second.load.bytes;
-  st.in_flight.erase(it);
-  return true;
-}
-
 // Answers every admitted append not answered yet with `err` (R9).
 void fail_in_flight(SupervisorPointer self, const caf::error& err) {
-  auto& st = self->state;
-  const ErrorCode code = from_caf_error(err).code;
-  for (auto& [id, flight] : st.in_flight) {
-    st.append_metrics.rejected(code);
-    flight.fail(err);
-  }
-  st.in_flight.clear();
-  st.pending = PendingLoad{};
+  self->state.appends.fail_all(err);
 }
 
 // Reopens the log for a new storage actor. Opening replays the log, which takes as long as the log
@@ -346,22 +317,14 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
   }
 }
 
-// The checks of an append's events that need no state (LogWriter::check_event), in order.
-Status check_events(BuildEvent& event) { return LogWriter::check_event(event, 0); }
-
-Status check_events(std::vector<BuildEvent>& batch) {
-  return LogWriter::check_events(batch, 0, batch.size());
-}
-
-// Admits an append to the storage actor when the pending limit allows it (SPEC R5: counted in
-// events and bytes, refused at once) and its events pass check_events, and answers it with the
-// storage actor's answer.
+// Admits an append to the storage actor when the pending limit allows it and its events pass
+// the checks that need no state (AppendAdmission::admit), and answers it with the storage
+// actor's answer to its flight.
 template <class Answer, class Payload>
-caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
-                                 const PendingLoad& load) {
+caf::result<Answer> admit_append(SupervisorPointer self, Payload payload) {
   auto& st = self->state;
   const auto refuse = [&st](const Error& error) {
-    st.append_metrics.rejected(error.code);
+    st.appends.refused(error.code);
     return to_caf_error(error);
   };
   if (st.stopping) {
@@ -369,40 +332,11 @@ caf::result<Answer> admit_append(SupervisorPointer self, Payload payload,
                              st.config.log_uri + ": the coordinator is stopping"));
   }
   if (!st.storage) return refuse(unavailable("storage actor", st.reopening));
-  if (auto ok = check_pending(st.config.storage, st.pending, load, st.config.log_uri); !ok.ok()) {
-    ++st.overloaded;
-    return refuse(ok.error());
-  }
-  // The checks that need no state run here, on whichever thread runs this actor, rather than on
-  // the storage actor's one thread that every append waits for (docs/performance.md): the same
-  // checks, in the same order, with the same errors as if the storage actor made them.
-  if (auto ok = check_events(payload); !ok.ok()) {
-    ++st.rejected;
-    supervisor_log()->info("rejected append code={} error=\"{}\"", to_string(ok.error().code),
-                           ok.error().message);
-    return refuse(ok.error());
-  }
-  st.pending.events += load.events;
-  st.pending.bytes += load.bytes;
-  st.peak_pending_bytes = std::max(st.peak_pending_bytes, st.pending.bytes);
+  auto load = st.appends.admit(payload);
+  if (!load.ok()) return to_caf_error(load.error());
   auto rp = self->make_response_promise<Answer>();
-  const uint64_t flight = ++st.next_flight;
-  const auto admitted = self->clock().now();
-  st.in_flight.emplace(
-      flight, SupervisorState::InFlight{load, [rp](const caf::error& e) mutable { rp.deliver(e); }});
-  self->request(st.storage, caf::infinite, append_atom::value, checked_atom::value,
-                std::move(payload))
-      .then(
-          [self, rp, flight, admitted](Answer& answer) mutable {
-            if (!settle(self, flight)) return;
-            self->state.append_metrics.acked(self->clock().now() - admitted);
-            rp.deliver(std::move(answer));
-          },
-          [self, rp, flight](caf::error& e) mutable {
-            if (!settle(self, flight)) return;
-            self->state.append_metrics.rejected(from_caf_error(e).code);
-            rp.deliver(std::move(e));
-          });
+  const uint64_t flight = st.appends.hold(*load, self->clock().now(), rp);
+  self->send(st.storage, append_atom::value, checked_atom::value, flight, std::move(payload));
   return rp;
 }
 
@@ -471,11 +405,12 @@ void collect_views_status(SupervisorPointer self, caf::typed_response_promise<Vi
   pending->done();
 }
 
-BelApi::behavior_type supervisor(SupervisorPointer self,
-                                 std::shared_ptr<std::unique_ptr<LogWriter>> writer,
-                                 SupervisorConfig config) {
+SupervisorActor::behavior_type supervisor(SupervisorPointer self,
+                                          std::shared_ptr<std::unique_ptr<LogWriter>> writer,
+                                          SupervisorConfig config) {
   auto& st = self->state;
   st.config = std::move(config);
+  st.appends = AppendAdmission(st.config.storage, st.config.log_uri);
   st.storage = spawn_storage_actor(self->home_system(), std::move(*writer), st.config.storage);
   adopt(self, st.storage);
   start_snapshot_store(self);
@@ -509,12 +444,10 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
 
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        const PendingLoad load{1, event.ByteSizeLong()};
-        return admit_append<AppendAck>(self, std::move(event), load);
+        return admit_append<AppendAck>(self, std::move(event));
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        const PendingLoad load = load_of(batch);
-        return admit_append<AppendAcks>(self, std::move(batch), load);
+        return admit_append<AppendAcks>(self, std::move(batch));
       },
       [=](query_atom, Query& query) -> caf::result<QueryResult> {
         if (!self->state.query) return to_caf_error(unavailable("query actor"));
@@ -569,13 +502,7 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
         self->request(self->state.storage, kStatusTimeout, stats_atom::value)
             .then(
                 [self, rp](StorageStats& s) mutable {
-                  // Appends refused at admission count as overloaded or rejected too.
-                  const auto& st = self->state;
-                  s.set_overloaded(s.overloaded() + st.overloaded);
-                  s.set_rejected(s.rejected() + st.rejected);
-                  s.set_pending_bytes(static_cast<int64_t>(st.pending.bytes));
-                  s.set_peak_pending_bytes(static_cast<int64_t>(st.peak_pending_bytes));
-                  st.append_metrics.copy_to(&s);
+                  self->state.appends.add_to(&s);
                   rp.deliver(std::move(s));
                 },
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
@@ -585,6 +512,13 @@ BelApi::behavior_type supervisor(SupervisorPointer self,
         if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
         return self->delegate(self->state.storage, meta_atom::value, std::move(key),
                               std::move(value));
+      },
+      [=](answered_atom, std::vector<FlightAnswer>& answers) {
+        // From the storage actor running now; an earlier one's flights were failed when it
+        // stopped.
+        if (self->current_sender() != self->state.storage.address()) return;
+        const auto now = self->clock().now();
+        for (auto& answer : answers) self->state.appends.answer(answer, now);
       },
   };
 }

@@ -442,7 +442,7 @@ Status walk_fields(const BuildEvent& event, bool with_paths) {
 
 }  // namespace detail
 
-Status check_structure(const BuildEvent& event) {
+Status check_structure(const BuildEvent& event, std::optional<size_t> encoded_bytes) {
   if (event.build_request_id().empty()) return invalid_event("build_request_id is empty");
   BEL_RETURN_IF_ERROR(check_no_control("build_request_id", event.build_request_id()));
   if (event.event_type_case() == BuildEvent::EVENT_TYPE_NOT_SET) {
@@ -460,7 +460,7 @@ Status check_structure(const BuildEvent& event) {
   }
   BEL_RETURN_IF_ERROR(check_no_control("event_id", event.event_id()));
   // Before the walk: an oversized event is rejected without visiting all of it.
-  size_t bytes = event.ByteSizeLong();
+  const size_t bytes = encoded_bytes ? *encoded_bytes : event.ByteSizeLong();
   if (bytes > kMaxEventBytes) {
     return invalid_event("event is " + std::to_string(bytes) + " bytes (max " +
                          std::to_string(kMaxEventBytes) + ")");

@@ -11,6 +11,7 @@
 #define BEL_ACTORS_WRITE_EVENT_STRUCTURE_H_
 
 #include <cstddef>
+#include <optional>
 
 #include "messages/error.h"
 #include "messages/types.h"
@@ -27,7 +28,9 @@ inline constexpr size_t kMaxEventIdBytes = 256;
 // the code's name when non-empty, strings <= 64 KiB, the event <= 1 MiB, no control characters in
 // partition refs or the event_id. Returns invalid_event with the field path in the message
 // ("partition_event.partition_ref is empty"); the caller adds the batch position.
-Status check_structure(const BuildEvent& event);
+// `encoded_bytes`, when given, is event.ByteSizeLong() of the event as it is, which a caller that
+// measured the event already passes so that it is not computed twice.
+Status check_structure(const BuildEvent& event, std::optional<size_t> encoded_bytes = std::nullopt);
 
 namespace detail {
 // The two halves of check_structure's walk over every field, for tests that compare them: the

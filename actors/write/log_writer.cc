@@ -265,9 +265,10 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
   return out;
 }
 
-Status LogWriter::check_event(BuildEvent& event, size_t index_in_batch) {
+Status LogWriter::check_event(BuildEvent& event, size_t index_in_batch,
+                              std::optional<size_t> encoded_bytes) {
   fill_status_names(event);
-  if (auto ok = write::check_structure(event); !ok.ok()) {
+  if (auto ok = write::check_structure(event, encoded_bytes); !ok.ok()) {
     return ok.error().with_context(position(index_in_batch));
   }
   return ok_status();
@@ -280,6 +281,10 @@ Status LogWriter::check_events(std::vector<BuildEvent>& events, size_t begin, si
 
 Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_t end,
                             bool checked) {
+  // The events are checked as their producer sent them, before the log gives them a timestamp,
+  // exactly as the coordinator's supervisor checks them (`checked`): the 1 MiB limit is the
+  // appended event's.
+  if (!checked) BEL_RETURN_IF_ERROR(check_events(events, begin, end));
   const int64_t now = options_.now();
   for (size_t i = begin; i < end; ++i) {
     // 0 means "the log's now"; the checks reject only a negative timestamp.
@@ -288,7 +293,7 @@ Status LogWriter::normalize(std::vector<BuildEvent>& events, size_t begin, size_
       events[i].set_timestamp(now);
     }
   }
-  return checked ? ok_status() : check_events(events, begin, end);
+  return ok_status();
 }
 
 Result<LogWriter::Ticket> LogWriter::stage_checked(std::vector<BuildEvent>& events, size_t begin,

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -104,8 +105,10 @@ class LogWriter {
 
   // What stage_group checks of each event on its own, before any lookup: fills its status names
   // and checks its structure (write::check_structure), the error prefixed with "append #N"
-  // (N = index_in_batch + 1). Pure: callable on any thread.
-  static Status check_event(BuildEvent& event, size_t index_in_batch);
+  // (N = index_in_batch + 1). Pure: callable on any thread. `encoded_bytes`, when given, is
+  // event.ByteSizeLong() after fill_status_names(event), from a caller that measured it already.
+  static Status check_event(BuildEvent& event, size_t index_in_batch,
+                            std::optional<size_t> encoded_bytes = std::nullopt);
   // check_event for events[begin, end), one batch, in order: the first error.
   static Status check_events(std::vector<BuildEvent>& events, size_t begin, size_t end);
 
@@ -161,8 +164,8 @@ class LogWriter {
   Status rebuild_rules();
   // The committed events of the group's event_ids, by id (one lookup).
   using InLog = std::unordered_map<std::string, storage::StoredEvent>;
-  // Normalizes events[begin, end) (timestamp; unless `checked`, check_event); marks in
-  // timestamp_unset_ the events whose timestamp the log assigned.
+  // Normalizes events[begin, end) (unless `checked`, check_event first; then the timestamp); marks
+  // in timestamp_unset_ the events whose timestamp the log assigned.
   Status normalize(std::vector<BuildEvent>& events, size_t begin, size_t end, bool checked);
   // stage_group, giving the batches the tickets `ids` when not empty (follow() judging staged
   // batches again) instead of new ones.

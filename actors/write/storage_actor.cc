@@ -12,21 +12,56 @@
 namespace bel::actors {
 namespace {
 
-// One waiting append: either a single event or a batch.
+// One waiting append: a request for a single event or a batch, or one of the supervisor's
+// flights (answered in the sender's next (answered_atom, ...) message, see Outbox).
 struct Waiter {
-  bool single = true;
+  enum class Kind { one, many, flight };
+  Kind kind = Kind::one;
   caf::typed_response_promise<AppendAck> one;
   caf::typed_response_promise<AppendAcks> many;
-
-  void fail(const Error& error) {
-    auto err = to_caf_error(error);
-    if (single) {
-      one.deliver(err);
-    } else {
-      many.deliver(err);
-    }
-  }
+  caf::strong_actor_ptr sender;  // of a flight
+  uint64_t flight = 0;
 };
+
+// The answers to flights not sent yet, by sender (in practice one: the supervisor). Sent as one
+// message per sender when the handler that answered them ends (Outbox::send).
+class Outbox {
+ public:
+  void add(const Waiter& w, std::vector<AppendAck> acks, caf::error error) {
+    auto it = std::find_if(by_sender_.begin(), by_sender_.end(),
+                           [&](const auto& entry) { return entry.first == w.sender; });
+    if (it == by_sender_.end()) it = by_sender_.insert(by_sender_.end(), {w.sender, {}});
+    it->second.push_back(FlightAnswer{w.flight, std::move(acks), std::move(error)});
+  }
+
+  template <class Self>
+  void send(Self* self) {
+    for (auto& [sender, answers] : by_sender_) {
+      if (sender == nullptr) continue;
+      sender->enqueue(self->ctrl(), caf::make_message_id(),
+                      caf::make_message(answered_atom::value, std::move(answers)), self->context());
+    }
+    by_sender_.clear();
+  }
+
+ private:
+  std::vector<std::pair<caf::strong_actor_ptr, std::vector<FlightAnswer>>> by_sender_;
+};
+
+void fail(Outbox& out, Waiter& w, const Error& error) {
+  auto err = to_caf_error(error);
+  switch (w.kind) {
+    case Waiter::Kind::one:
+      w.one.deliver(err);
+      break;
+    case Waiter::Kind::many:
+      w.many.deliver(err);
+      break;
+    case Waiter::Kind::flight:
+      out.add(w, {}, std::move(err));
+      break;
+  }
+}
 
 struct StorageState {
   std::unique_ptr<LogWriter> writer;
@@ -47,6 +82,7 @@ struct StorageState {
     int64_t withheld_to = 0;
   };
   std::vector<Subscriber> subscribers;
+  Outbox outbox;
   bool flush_scheduled = false;
   bool index_scheduled = false;
   int64_t overloaded = 0;
@@ -95,7 +131,7 @@ void stage_pending(StoragePointer self) {
     }
     const Error& e = tickets[k].error();
     storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
-    waiter.fail(e);
+    fail(st.outbox, waiter, e);
   }
   st.pending_events.clear();
   st.pending_sizes.clear();
@@ -111,30 +147,43 @@ void stage_pending(StoragePointer self) {
       }
       const Error& e = retried[k].error();
       storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
-      again_waiters[k].fail(e);
+      fail(st.outbox, again_waiters[k], e);
     }
   }
   for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
 }
 
-void deliver(Waiter& w, Result<std::vector<AppendAck>>& acks) {
+void deliver(Outbox& out, Waiter& w, Result<std::vector<AppendAck>>& acks) {
   if (!acks.ok()) {
-    w.fail(acks.error());
-  } else if (w.single) {
-    w.one.deliver(std::move((*acks)[0]));
-  } else {
-    AppendAcks out;
-    for (auto& a : *acks) *out.add_acks() = std::move(a);
-    w.many.deliver(std::move(out));
+    fail(out, w, acks.error());
+    return;
+  }
+  switch (w.kind) {
+    case Waiter::Kind::one:
+      w.one.deliver(std::move((*acks)[0]));
+      break;
+    case Waiter::Kind::many: {
+      AppendAcks many;
+      for (auto& a : *acks) *many.add_acks() = std::move(a);
+      w.many.deliver(std::move(many));
+      break;
+    }
+    case Waiter::Kind::flight:
+      out.add(w, std::move(*acks), caf::error{});
+      break;
   }
 }
 
-// Stages what was collected and commits it in one transaction; answers every append after it.
+// Stages what was collected and commits it in one transaction; answers every append after it
+// (the supervisor's flights in one message).
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   stage_pending(self);
-  if (st.writer->staged_tickets() == 0) return;
+  if (st.writer->staged_tickets() == 0) {
+    st.outbox.send(self);
+    return;
+  }
   auto result = st.writer->commit();
   // commit() answers the staged tickets in staging order, as staged_waiters holds them. Every
   // waiter gets an answer, even one the commit should have answered and did not.
@@ -142,12 +191,14 @@ void commit_staged(StoragePointer self) {
   for (auto& [ticket, waiter] : st.staged_waiters) {
     while (next < result.tickets.size() && result.tickets[next].first != ticket) ++next;
     if (next == result.tickets.size()) {
-      waiter.fail(Error{ErrorCode::internal, "append: the commit gave no answer for it"});
+      fail(st.outbox, waiter,
+           Error{ErrorCode::internal, "append: the commit gave no answer for it"});
       continue;
     }
-    deliver(waiter, result.tickets[next++].second);
+    deliver(st.outbox, waiter, result.tickets[next++].second);
   }
   st.staged_waiters.clear();
+  st.outbox.send(self);
   if (result.committed.empty()) {
     if (!result.tickets.empty() && !result.tickets.front().second.ok()) {
       storage_log()->error("commit failed batches={} error=\"{}\"", result.tickets.size(),
@@ -248,23 +299,23 @@ Status check_pending_limit(StoragePointer self, size_t incoming) {
   return ok_status();
 }
 
-// Collects the append of the last `n` pending events into the group and parks the promise that
-// answers it after its COMMIT: an AppendAck for the one-event form, AppendAcks for a batch. The
-// group is staged and committed by the flush that lands behind every append already queued (one
-// lookup and one commit serve them all), or at once when it reaches max_group_events.
-template <class Answer>
-caf::result<Answer> collect(StoragePointer self, size_t n, bool checked) {
+size_t count_of(const BuildEvent&) { return 1; }
+size_t count_of(const std::vector<BuildEvent>& batch) { return batch.size(); }
+
+// Collects an append (one event, or an atomic batch) that passed the pending limit into the
+// group, with `w` waiting for its answer after the COMMIT. The group is staged and committed by
+// the flush that lands behind every append already queued (one lookup and one commit serve them
+// all), or at once when it reaches max_group_events.
+template <class Events>
+void collect(StoragePointer self, Events& events, bool checked, Waiter w) {
   auto& st = self->state;
-  Waiter w;
-  auto rp = self->make_response_promise<Answer>();
-  if constexpr (std::is_same_v<Answer, AppendAck>) {
-    w.single = true;
-    w.one = rp;
+  if constexpr (std::is_same_v<Events, BuildEvent>) {
+    st.pending_events.push_back(std::move(events));
   } else {
-    w.single = false;
-    w.many = rp;
+    st.pending_events.insert(st.pending_events.end(), std::make_move_iterator(events.begin()),
+                             std::make_move_iterator(events.end()));
   }
-  st.pending_sizes.push_back(n);
+  st.pending_sizes.push_back(count_of(events));
   st.pending_checked.push_back(checked ? 1 : 0);
   st.pending_waiters.push_back(std::move(w));
   if (st.pending_events.size() >= st.config.max_group_events) {
@@ -273,25 +324,40 @@ caf::result<Answer> collect(StoragePointer self, size_t n, bool checked) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
+}
+
+// A request to append: answered with an AppendAck for one event, AppendAcks for a batch.
+template <class Answer, class Events>
+caf::result<Answer> take_request(StoragePointer self, Events& events) {
+  if (auto ok = check_pending_limit(self, count_of(events)); !ok.ok()) {
+    return to_caf_error(ok.error());
+  }
+  Waiter w;
+  auto rp = self->make_response_promise<Answer>();
+  if constexpr (std::is_same_v<Answer, AppendAck>) {
+    w.kind = Waiter::Kind::one;
+    w.one = rp;
+  } else {
+    w.kind = Waiter::Kind::many;
+    w.many = rp;
+  }
+  collect(self, events, /*checked=*/false, std::move(w));
   return rp;
 }
 
-// An append of one event, or of an atomic batch, joins the group being collected.
-caf::result<AppendAck> take_one(StoragePointer self, BuildEvent& event, bool checked) {
-  if (auto ok = check_pending_limit(self, 1); !ok.ok()) return to_caf_error(ok.error());
-  self->state.pending_events.push_back(std::move(event));
-  return collect<AppendAck>(self, 1, checked);
-}
-
-caf::result<AppendAcks> take_batch(StoragePointer self, std::vector<BuildEvent>& batch,
-                                   bool checked) {
-  if (auto ok = check_pending_limit(self, batch.size()); !ok.ok()) {
-    return to_caf_error(ok.error());
+// One of the supervisor's flights: answered in its sender's next (answered_atom, ...) message.
+template <class Events>
+void take_flight(StoragePointer self, uint64_t flight, Events& events) {
+  Waiter w;
+  w.kind = Waiter::Kind::flight;
+  w.sender = self->current_sender();
+  w.flight = flight;
+  if (auto ok = check_pending_limit(self, count_of(events)); !ok.ok()) {
+    fail(self->state.outbox, w, ok.error());
+    self->state.outbox.send(self);
+    return;
   }
-  auto& pending = self->state.pending_events;
-  pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
-                 std::make_move_iterator(batch.end()));
-  return collect<AppendAcks>(self, batch.size(), checked);
+  collect(self, events, /*checked=*/true, std::move(w));
 }
 
 StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<LogWriter>* writer,
@@ -303,10 +369,11 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
                     [self](const caf::error& err) {
                       const Error error = from_caf_error(err);
                       auto& st = self->state;
-                      for (auto& w : st.pending_waiters) w.fail(error);
-                      for (auto& [ticket, w] : st.staged_waiters) w.fail(error);
+                      for (auto& w : st.pending_waiters) fail(st.outbox, w, error);
+                      for (auto& [ticket, w] : st.staged_waiters) fail(st.outbox, w, error);
                       st.pending_waiters.clear();
                       st.staged_waiters.clear();
+                      st.outbox.send(self);
                     });
   // A shutdown must not drop appends silently: commit what is staged (each waiter gets its ack or
   // the commit's error), then stop.
@@ -323,16 +390,16 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
   });
   return {
       [=](append_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        return take_one(self, event, /*checked=*/false);
+        return take_request<AppendAck>(self, event);
       },
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        return take_batch(self, batch, /*checked=*/false);
+        return take_request<AppendAcks>(self, batch);
       },
-      [=](append_atom, checked_atom, BuildEvent& event) -> caf::result<AppendAck> {
-        return take_one(self, event, /*checked=*/true);
+      [=](append_atom, checked_atom, uint64_t flight, BuildEvent& event) {
+        take_flight(self, flight, event);
       },
-      [=](append_atom, checked_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
-        return take_batch(self, batch, /*checked=*/true);
+      [=](append_atom, checked_atom, uint64_t flight, std::vector<BuildEvent>& batch) {
+        take_flight(self, flight, batch);
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
@@ -406,12 +473,6 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
 }
 
 }  // namespace
-
-PendingLoad load_of(const std::vector<BuildEvent>& batch) {
-  PendingLoad load{batch.size(), 0};
-  for (const auto& event : batch) load.bytes += event.ByteSizeLong();
-  return load;
-}
 
 Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
                      const PendingLoad& incoming, const std::string& where) {

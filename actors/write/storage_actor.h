@@ -11,6 +11,9 @@
 //   StorageActor log = spawn_storage_actor(system, std::move(*writer), {});
 //   self->request(log, kTimeout, append_atom::value, event).then(
 //       [](const bel::AppendAck& ack) { ... }, [](const caf::error& e) { ... });
+//   // or, from an actor with many appends in flight (the supervisor):
+//   self->send(log, append_atom::value, checked_atom::value, flight, event);
+//   // ... which receives (answered_atom, std::vector<FlightAnswer>) after each commit
 //   self->request(log, kTimeout, subscribe_atom::value, CommitSubscriber{view})
 //       .then([](int64_t last_committed_idx) { ... });
 //   // view receives (committed_atom, std::vector<BuildEvent>) after every commit
@@ -28,6 +31,7 @@
 #include <caf/all.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -38,6 +42,22 @@ namespace bel::actors {
 
 // A subscriber with credit acknowledging one committed message (see `delivered` below).
 using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
+// The storage actor's answers to the appends of the (append_atom, checked_atom, flight, ...)
+// forms below.
+using answered_atom = caf::atom_constant<caf::atom("answered")>;
+
+// The answer to one append of a flight form: its acks in order (one for a single event, one per
+// event of a batch), or the error that refused or failed it (acks empty).
+struct FlightAnswer {
+  uint64_t flight = 0;
+  std::vector<AppendAck> acks;
+  caf::error error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, FlightAnswer& x) {
+  return f(caf::meta::type_name("bel.FlightAnswer"), x.flight, x.acks, x.error);
+}
 
 // What subscribes to the storage actor (a view, or a test): it receives the events of each
 // commit, ascending idx. Any typed actor that handles this message converts to it.
@@ -48,11 +68,14 @@ using StorageActor = caf::typed_actor<
     caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
     // An atomic batch: all stored or none; one ack per event, in order.
     caf::replies_to<append_atom, std::vector<BuildEvent>>::with<AppendAcks>,
-    // The same two from the coordinator's supervisor, whose every event passed
-    // LogWriter::check_event on the supervisor's thread: the storage actor's own thread, which
-    // every append waits for, skips those checks. Anyone else sends the forms above.
-    caf::replies_to<append_atom, checked_atom, BuildEvent>::with<AppendAck>,
-    caf::replies_to<append_atom, checked_atom, std::vector<BuildEvent>>::with<AppendAcks>,
+    // The same two from the coordinator's supervisor, each with the supervisor's number for it
+    // (its flight). Their events passed LogWriter::check_event on the supervisor's thread, so
+    // the storage actor's own thread, which every append waits for, skips those checks. They are
+    // not requests: the storage actor answers them to their sender in one
+    // (answered_atom, std::vector<FlightAnswer>) message per commit (and per refusal), so the
+    // sender keeps no CAF request per append in flight. Anyone else sends the forms above.
+    caf::reacts_to<append_atom, checked_atom, uint64_t, BuildEvent>,
+    caf::reacts_to<append_atom, checked_atom, uint64_t, std::vector<BuildEvent>>,
     // Adds a subscriber: it receives (committed_atom, std::vector<BuildEvent>) after each
     // commit, in idx order, until it terminates. Answers the last committed idx: every later
     // event reaches the subscriber, every earlier one is in the log for it to read.
@@ -116,9 +139,6 @@ struct PendingLoad {
   size_t events = 0;
   size_t bytes = 0;
 };
-
-// The encoded size of the appends in `batch`.
-PendingLoad load_of(const std::vector<BuildEvent>& batch);
 
 // The pending limit check (SPEC R5), the one place it is decided: ok when `incoming` may join
 // `pending` under `config`'s limits, otherwise `overloaded` naming `where`, the load and the

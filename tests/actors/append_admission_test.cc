@@ -9,6 +9,7 @@
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
+#include "actors/write/event_structure.h"
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
 #include "storage/storage_factory.h"
@@ -23,6 +24,21 @@ using namespace bel::testing;  // NOLINT: test helpers
 using namespace bel::v1;       // NOLINT: enum values
 
 using query_checks::request_value;
+
+// An event of 1 MiB with its status name empty, over 1 MiB once the name is filled (as every
+// append's is before its size is checked): the size that counts is the filled event's, whoever
+// measures it.
+BuildEvent under_the_size_limit_until_named() {
+  BuildEvent e = job_event("br-6", "jr-6", "//big", JOB_SCHEDULED);
+  e.mutable_job_event()->clear_status_name();
+  auto* args = e.mutable_job_event()->mutable_config()->mutable_args();
+  while (e.ByteSizeLong() < write::kMaxEventBytes - 60000) args->Add(std::string(60000, 'a'));
+  // The last argument's length: make the event exactly 1 MiB (its length prefix may grow).
+  args->Add(std::string());
+  while (e.ByteSizeLong() < write::kMaxEventBytes) args->rbegin()->push_back('a');
+  EXPECT_EQ(e.ByteSizeLong(), write::kMaxEventBytes);
+  return e;
+}
 
 // Appends that the structure checks refuse, one or several events, the bad one anywhere.
 std::vector<std::vector<BuildEvent>> malformed_appends() {
@@ -40,6 +56,7 @@ std::vector<std::vector<BuildEvent>> malformed_appends() {
   BuildEvent out_of_range = job_event("br-5", "jr-5", "//e", JOB_RUNNING);
   out_of_range.mutable_job_event()->set_status_code(static_cast<JobStatus>(999));
   out.push_back({request_event("br-5", BUILD_REQUEST_RECEIVED), out_of_range});
+  out.push_back({under_the_size_limit_until_named()});
   return out;
 }
 

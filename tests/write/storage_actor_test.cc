@@ -325,6 +325,119 @@ TEST_F(StorageActorTest, AnswersOverloadedAbovePendingLimitAndKeepsWorking) {
   EXPECT_EQ(stats(self).overloaded(), overloaded);
 }
 
+// Receives (answered_atom, answers) messages until `flights` appends of the flight form are
+// answered; returns each flight's answer, and how many messages carried them.
+struct Answered {
+  std::map<uint64_t, FlightAnswer> by_flight;
+  int messages = 0;
+  int repeated = 0;  // flights answered more than once
+};
+
+Answered receive_answers(caf::scoped_actor& self, size_t flights) {
+  Answered out;
+  while (out.by_flight.size() < flights) {
+    bool got = false;
+    self->receive(
+        [&](answered_atom, const std::vector<FlightAnswer>& answers) {
+          got = true;
+          ++out.messages;
+          for (const auto& a : answers) {
+            if (!out.by_flight.emplace(a.flight, a).second) ++out.repeated;
+          }
+        },
+        caf::after(kTimeout) >> [] {});
+    if (!got) {
+      ADD_FAILURE() << "flights unanswered: " << flights - out.by_flight.size();
+      break;
+    }
+  }
+  return out;
+}
+
+// The supervisor's form: appends sent (not requested) with a flight number are answered to their
+// sender, each once, in one message per commit: acks in order for a batch, the error for an
+// append the rules refuse.
+TEST_F(StorageActorTest, FlightsAreAnsweredOnceEachToTheirSenderInOneMessagePerCommit) {
+  start();
+  caf::scoped_actor self{*system_};
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  const int64_t commits_before = stats(self).commits();
+  constexpr uint64_t kSingles = 60;
+  for (uint64_t f = 1; f <= kSingles; ++f) {
+    self->send(log_, append_atom::value, checked_atom::value, f,
+               partition_event("br", "p/" + std::to_string(f), PARTITION_REQUESTED));
+  }
+  const uint64_t batch = kSingles + 1;
+  self->send(log_, append_atom::value, checked_atom::value, batch,
+             std::vector<BuildEvent>{partition_event("br", "b/1", PARTITION_REQUESTED),
+                                     partition_event("br", "b/2", PARTITION_REQUESTED),
+                                     partition_event("br", "b/3", PARTITION_REQUESTED)});
+  const uint64_t refused = kSingles + 2;  // a job run's first status must be SCHEDULED
+  self->send(log_, append_atom::value, checked_atom::value, refused,
+             job_event("br", "jr-1", "//job", JOB_RUNNING));
+
+  const Answered got = receive_answers(self, kSingles + 2);
+  EXPECT_EQ(got.repeated, 0);
+  ASSERT_EQ(got.by_flight.size(), kSingles + 2);
+  std::set<int64_t> idxs;
+  for (uint64_t f = 1; f <= kSingles; ++f) {
+    const FlightAnswer& a = got.by_flight.at(f);
+    EXPECT_FALSE(a.error) << f << ": " << caf::to_string(a.error);
+    ASSERT_EQ(a.acks.size(), 1u) << f;
+    idxs.insert(a.acks[0].idx());
+  }
+  const FlightAnswer& b = got.by_flight.at(batch);
+  ASSERT_EQ(b.acks.size(), 3u);
+  EXPECT_EQ(b.acks[1].idx(), b.acks[0].idx() + 1);  // a batch is stored in order, contiguous
+  EXPECT_EQ(b.acks[2].idx(), b.acks[0].idx() + 2);
+  for (const auto& ack : b.acks) idxs.insert(ack.idx());
+  EXPECT_EQ(idxs.size(), kSingles + 3);
+  EXPECT_EQ(*idxs.begin(), 2);
+  EXPECT_EQ(*idxs.rbegin(), static_cast<int64_t>(kSingles) + 4);
+  const FlightAnswer& r = got.by_flight.at(refused);
+  EXPECT_TRUE(r.acks.empty());
+  EXPECT_EQ(from_caf_error(r.error).code, ErrorCode::invalid_transition) << caf::to_string(r.error);
+
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, static_cast<int64_t>(kSingles) + 4);
+  // One message per commit, the refusal travelling with the commit of its group.
+  const int64_t commits = stats(self).commits() - commits_before;
+  EXPECT_LE(got.messages, commits);
+  EXPECT_LT(commits, static_cast<int64_t>(kSingles));  // the flights were grouped
+}
+
+TEST_F(StorageActorTest, FlightsAboveThePendingLimitAreAnsweredOverloaded) {
+  StorageActorConfig config;
+  config.max_pending_events = 4;
+  start({}, config);
+  caf::scoped_actor self{*system_};
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  constexpr uint64_t kFlights = 200;
+  for (uint64_t f = 1; f <= kFlights; ++f) {
+    self->send(log_, append_atom::value, checked_atom::value, f,
+               partition_event("br", "p/" + std::to_string(f), PARTITION_REQUESTED));
+  }
+  const Answered got = receive_answers(self, kFlights);
+  EXPECT_EQ(got.repeated, 0);
+  int64_t acked = 0, overloaded = 0;
+  for (const auto& [flight, a] : got.by_flight) {
+    if (a.error) {
+      EXPECT_EQ(from_caf_error(a.error).code, ErrorCode::overloaded) << caf::to_string(a.error);
+      EXPECT_TRUE(a.acks.empty());
+      ++overloaded;
+    } else {
+      EXPECT_EQ(a.acks.size(), 1u);
+      ++acked;
+    }
+  }
+  EXPECT_GT(acked, 0);
+  EXPECT_GT(overloaded, 0);
+  auto last = reader_->last_idx();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 1 + acked);  // every acked event is in the log, nothing else
+}
+
 TEST_F(StorageActorTest, ShutdownAnswersEveryPendingAppend) {
   start();
   caf::scoped_actor self{*system_};

@@ -8,8 +8,8 @@
 //   metrics.copy_to(&stats);                        // StorageStats for export
 //
 // Not thread-safe: one owner (the supervisor's state). Recording costs no allocation.
-#ifndef BEL_ACTORS_APPEND_METRICS_H_
-#define BEL_ACTORS_APPEND_METRICS_H_
+#ifndef BEL_ACTORS_WRITE_APPEND_METRICS_H_
+#define BEL_ACTORS_WRITE_APPEND_METRICS_H_
 
 #include <array>
 #include <chrono>
@@ -44,4 +44,4 @@ class AppendMetrics {
 
 }  // namespace bel::actors
 
-#endif  // BEL_ACTORS_APPEND_METRICS_H_
+#endif  // BEL_ACTORS_WRITE_APPEND_METRICS_H_

@@ -1,4 +1,4 @@
-#include "actors/append_metrics.h"
+#include "actors/write/append_metrics.h"
 
 namespace bel::actors {
 

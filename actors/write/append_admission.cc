@@ -1,0 +1,146 @@
+#include "actors/write/append_admission.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "actors/component_log.h"
+#include "actors/write/log_writer.h"
+#include "messages/status_names.h"
+
+namespace bel::actors {
+namespace {
+
+std::shared_ptr<spdlog::logger> admission_log() {
+  static const auto logger = component_log("supervisor");
+  return logger;
+}
+
+// An event as check_event sees it (its status names filled), measured: its encoded size is what
+// the pending limit counts and what check_event's size check compares, computed once for both.
+size_t measure(BuildEvent& event) {
+  fill_status_names(event);
+  return event.ByteSizeLong();
+}
+
+BuildEvent& event_at(BuildEvent& event, size_t) { return event; }
+BuildEvent& event_at(std::vector<BuildEvent>& batch, size_t i) { return batch[i]; }
+
+}  // namespace
+
+template <class Events>
+Result<PendingLoad> AppendAdmission::check(const PendingLoad& load, Events& events, size_t n) {
+  if (auto ok = check_pending(limits_, pending_, load, log_uri_); !ok.ok()) {
+    ++overloaded_;
+    metrics_.rejected(ok.error().code);
+    return ok.error();
+  }
+  // The same checks, in the same order, with the same errors as the storage actor's own.
+  for (size_t i = 0; i < n; ++i) {
+    if (auto ok = LogWriter::check_event(event_at(events, i), i, sizes_[i]); !ok.ok()) {
+      ++rejected_;
+      metrics_.rejected(ok.error().code);
+      admission_log()->info("rejected append code={} error=\"{}\"", to_string(ok.error().code),
+                            ok.error().message);
+      return ok.error();
+    }
+  }
+  return load;
+}
+
+Result<PendingLoad> AppendAdmission::admit(BuildEvent& event) {
+  sizes_.assign(1, measure(event));
+  return check(PendingLoad{1, sizes_[0]}, event, 1);
+}
+
+Result<PendingLoad> AppendAdmission::admit(std::vector<BuildEvent>& batch) {
+  sizes_.resize(batch.size());
+  PendingLoad load{batch.size(), 0};
+  for (size_t i = 0; i < batch.size(); ++i) load.bytes += sizes_[i] = measure(batch[i]);
+  return check(load, batch, batch.size());
+}
+
+uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
+                               caf::typed_response_promise<AppendAck> rp) {
+  Flight flight{load, admitted};
+  flight.one = std::move(rp);
+  return hold(std::move(flight));
+}
+
+uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
+                               caf::typed_response_promise<AppendAcks> rp) {
+  Flight flight{load, admitted};
+  flight.single = false;
+  flight.many = std::move(rp);
+  return hold(std::move(flight));
+}
+
+uint64_t AppendAdmission::hold(Flight flight) {
+  pending_.events += flight.load.events;
+  pending_.bytes += flight.load.bytes;
+  peak_pending_bytes_ = std::max(peak_pending_bytes_, pending_.bytes);
+  const uint64_t number = ++next_flight_;
+  flights_.emplace(number, std::move(flight));
+  return number;
+}
+
+void AppendAdmission::fail(Flight& flight, const caf::error& error) {
+  if (flight.single) {
+    flight.one.deliver(error);
+  } else {
+    flight.many.deliver(error);
+  }
+}
+
+void AppendAdmission::answer(FlightAnswer& answer, TimePoint now) {
+  auto it = flights_.find(answer.flight);
+  if (it == flights_.end()) return;
+  Flight flight = std::move(it->second);
+  flights_.erase(it);
+  pending_.events -= flight.load.events;
+  pending_.bytes -= flight.load.bytes;
+  const size_t expected = flight.single ? 1 : flight.load.events;
+  if (answer.error || answer.acks.size() != expected) {
+    const caf::error error =
+        answer.error
+            ? std::move(answer.error)
+            : to_caf_error(make_error(ErrorCode::internal,
+                                      "append: the storage actor answered " +
+                                          std::to_string(answer.acks.size()) + " acks for " +
+                                          std::to_string(flight.load.events) + " events"));
+    metrics_.rejected(from_caf_error(error).code);
+    fail(flight, error);
+    return;
+  }
+  metrics_.acked(now - flight.admitted);
+  if (flight.single) {
+    flight.one.deliver(std::move(answer.acks.front()));
+    return;
+  }
+  AppendAcks acks;
+  acks.mutable_acks()->Reserve(static_cast<int>(answer.acks.size()));
+  for (auto& a : answer.acks) *acks.add_acks() = std::move(a);
+  flight.many.deliver(std::move(acks));
+}
+
+void AppendAdmission::fail_all(const caf::error& error) {
+  const ErrorCode code = from_caf_error(error).code;
+  for (auto& [number, flight] : flights_) {
+    metrics_.rejected(code);
+    fail(flight, error);
+  }
+  flights_.clear();
+  pending_ = PendingLoad{};
+}
+
+void AppendAdmission::add_to(StorageStats* stats) const {
+  // Appends refused at admission count as overloaded or rejected too.
+  stats->set_overloaded(stats->overloaded() + overloaded_);
+  stats->set_rejected(stats->rejected() + rejected_);
+  stats->set_pending_bytes(static_cast<int64_t>(pending_.bytes));
+  stats->set_peak_pending_bytes(static_cast<int64_t>(peak_pending_bytes_));
+  metrics_.copy_to(stats);
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,101 @@
+// The coordinator's appends from admission to answer, as its supervisor keeps them:
+// - the pending limit (SPEC R5), counted in events and in encoded bytes, refused at once;
+// - the checks that need no state (LogWriter::check_event), made here rather than on the
+//   storage actor's one thread, each event measured once for both;
+// - every admitted append answered exactly once: with the storage actor's answer to its flight
+//   (FlightAnswer, storage_actor.h), or with an error should that actor stop first (R9).
+//
+//   AppendAdmission appends(config.storage, log_uri);
+//   auto load = appends.admit(event);               // an error: refuse the append with it
+//   auto rp = self->make_response_promise<AppendAck>();
+//   uint64_t flight = appends.hold(*load, self->clock().now(), rp);
+//   self->send(storage, append_atom::value, checked_atom::value, flight, std::move(event));
+//   // on (answered_atom, answers):   for (auto& a : answers) appends.answer(a, now);
+//   // on the storage actor's down:   appends.fail_all(error);
+//
+// The appends in flight are a hash map by flight number, not CAF requests: CAF 0.17 keeps an
+// actor's pending requests in a flat map searched and erased linearly, so each answer would cost
+// as much as there are appends in flight (docs/performance.md).
+//
+// Not thread-safe: one owner (the supervisor's state).
+#ifndef BEL_ACTORS_WRITE_APPEND_ADMISSION_H_
+#define BEL_ACTORS_WRITE_APPEND_ADMISSION_H_
+
+#include <caf/all.hpp>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/write/append_metrics.h"
+#include "actors/write/storage_actor.h"
+
+namespace bel::actors {
+
+class AppendAdmission {
+ public:
+  using TimePoint = caf::actor_clock::time_point;
+
+  AppendAdmission() = default;
+  AppendAdmission(StorageActorConfig limits, std::string log_uri)
+      : limits_(limits), log_uri_(std::move(log_uri)) {}
+
+  // Fills the status names of the append's events, measures them, and checks them against the
+  // pending limit, then with LogWriter::check_event. The load the append adds to the pending
+  // one, or the error refusing it (counted as overloaded or rejected).
+  Result<PendingLoad> admit(BuildEvent& event);
+  Result<PendingLoad> admit(std::vector<BuildEvent>& batch);
+
+  // Holds an admitted append (`load` from admit) until its answer, counting it as pending; its
+  // flight number.
+  uint64_t hold(const PendingLoad& load, TimePoint admitted,
+                caf::typed_response_promise<AppendAck> rp);
+  uint64_t hold(const PendingLoad& load, TimePoint admitted,
+                caf::typed_response_promise<AppendAcks> rp);
+
+  // Delivers the storage actor's answer to its append and takes it out of the pending load;
+  // nothing when that was answered already (by fail_all).
+  void answer(FlightAnswer& answer, TimePoint now);
+
+  // Answers every append held with `error` (R9).
+  void fail_all(const caf::error& error);
+
+  // An append refused before admit (the coordinator stopping, no storage actor), for the metrics.
+  void refused(ErrorCode code) { metrics_.rejected(code); }
+
+  // Adds what admission counts to the storage actor's `stats`: refusals, the pending and peak
+  // pending bytes, the acknowledgement latencies and the errors by code.
+  void add_to(StorageStats* stats) const;
+
+  size_t in_flight() const { return flights_.size(); }
+
+ private:
+  struct Flight {
+    PendingLoad load;
+    TimePoint admitted;
+    caf::typed_response_promise<AppendAck> one;    // a single event's append, or
+    caf::typed_response_promise<AppendAcks> many;  // a batch's
+    bool single = true;
+  };
+
+  // The pending limit for `load`, then the checks of events[0, n) (whose sizes_ are measured).
+  template <class Events>
+  Result<PendingLoad> check(const PendingLoad& load, Events& events, size_t n);
+  uint64_t hold(Flight flight);
+  static void fail(Flight& flight, const caf::error& error);
+
+  StorageActorConfig limits_;
+  std::string log_uri_;
+  PendingLoad pending_;
+  size_t peak_pending_bytes_ = 0;
+  int64_t overloaded_ = 0;
+  int64_t rejected_ = 0;  // refused by their events' structure
+  AppendMetrics metrics_;
+  std::unordered_map<uint64_t, Flight> flights_;
+  uint64_t next_flight_ = 0;
+  std::vector<size_t> sizes_;  // scratch of admit
+};
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_WRITE_APPEND_ADMISSION_H_
