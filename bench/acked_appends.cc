@@ -7,6 +7,8 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "actors/caf_support.h"
 #include "actors/coordinator.h"
@@ -34,16 +36,32 @@ using actors::tick_atom;
 constexpr std::chrono::seconds kStallTimeout{120};
 constexpr std::chrono::seconds kCallTimeout{30};
 
+// A window above this is kept by several clients of at most this many appends in flight each,
+// as several producers would keep it: one client with thousands of requests in flight would
+// time CAF 0.17's map of its own pending requests, which is searched linearly per answer.
+constexpr size_t kClientWindow = 1000;
+
 struct ClientResult {
   AnswerTally tally;  // answered: acknowledged appends
-  Clock::duration elapsed{};
+  Clock::time_point started{};
+  Clock::time_point finished{};
   std::vector<double> latencies_us;  // per acknowledged append, send to answer
 };
 
-// What the client shares with the thread that waits for it.
+// What the clients share with the thread that waits for them.
 struct ClientShared {
-  std::atomic<int64_t> answered{0};
-  std::promise<ClientResult> done;
+  explicit ClientShared(size_t n) : clients(n) {}
+  const size_t clients;
+  std::atomic<int64_t> answered{0};  // by every client
+  std::mutex mutex;
+  std::vector<ClientResult> results;             // of the clients done, under mutex
+  std::promise<std::vector<ClientResult>> done;  // set when every client is done
+
+  void finished(ClientResult result) {
+    std::lock_guard<std::mutex> lock(mutex);
+    results.push_back(std::move(result));
+    if (results.size() == clients) done.set_value(std::move(results));
+  }
 };
 
 struct ClientState {
@@ -70,12 +88,12 @@ void on_answer(ClientPointer self, const caf::error* error, Clock::time_point se
       std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
   const bool last = st.requests.answer(
       error, [=] { return more_to_send(self); }, [=] { send_next(self); });
-  st.shared->answered.store(st.requests.tally().answered + st.requests.tally().failed,
-                            std::memory_order_relaxed);
+  st.shared->answered.fetch_add(1, std::memory_order_relaxed);
   if (last) {
     st.result.tally = st.requests.tally();
-    st.result.elapsed = st.requests.elapsed();
-    st.shared->done.set_value(st.result);
+    st.result.started = st.requests.started();
+    st.result.finished = Clock::now();
+    st.shared->finished(std::move(st.result));
     self->quit();
   }
 }
@@ -100,7 +118,8 @@ caf::behavior append_client(ClientPointer self, caf::actor target,
   st.shared = std::move(shared);
   st.result.latencies_us.reserve(events->size());
   if (events->empty()) {
-    st.shared->done.set_value(st.result);
+    st.result.started = st.result.finished = Clock::now();
+    st.shared->finished(std::move(st.result));
     self->quit();
     return {};
   }
@@ -108,6 +127,21 @@ caf::behavior append_client(ClientPointer self, caf::actor target,
       static_cast<int64_t>(window), [=] { return more_to_send(self); }, [=] { send_next(self); });
   // Nothing sends this; the behavior only keeps the actor alive while answers are due.
   return {[](tick_atom) {}};
+}
+
+// The clients' results as one: from the first client's start to the last one's end.
+ClientResult merge(std::vector<ClientResult> results) {
+  ClientResult out = std::move(results.front());
+  for (size_t k = 1; k < results.size(); ++k) {
+    ClientResult& r = results[k];
+    if (out.tally.failed == 0) out.tally.first_error = r.tally.first_error;
+    out.tally.answered += r.tally.answered;
+    out.tally.failed += r.tally.failed;
+    out.started = std::min(out.started, r.started);
+    out.finished = std::max(out.finished, r.finished);
+    out.latencies_us.insert(out.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
+  }
+  return out;
 }
 
 Result<StorageStats> ask_stats(caf::actor_system& system, const caf::actor& target) {
@@ -173,21 +207,31 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
     return before.error();
   }
 
-  auto shared = std::make_shared<ClientShared>();
-  auto finished = shared->done.get_future();
+  // Up to kClientWindow in flight per client. Each client sends the events of its build
+  // requests, in their order: a build request's events must arrive in order to be valid.
   const size_t window = static_cast<size_t>(std::max(1, options.window));
-  std::vector<BuildEvent> to_send = events;
+  const size_t clients = (window + kClientWindow - 1) / kClientWindow;
+  std::vector<std::vector<BuildEvent>> to_send(clients);
+  for (const auto& event : events) {
+    to_send[clients == 1 ? 0 : std::hash<std::string>{}(event.build_request_id()) % clients]
+        .push_back(event);
+  }
+  auto shared = std::make_shared<ClientShared>(clients);
+  auto finished = shared->done.get_future();
   const double cpu_start = process_cpu_seconds();
-  system.spawn(append_client, target, &to_send, window, shared);
+  for (size_t c = 0; c < clients; ++c) {
+    const size_t share = window / clients + (c < window % clients ? 1 : 0);
+    system.spawn(append_client, target, &to_send[c], share, shared);
+  }
   const auto total = static_cast<int64_t>(events.size());
   if (!wait_while_answered(finished, shared->answered, kStallTimeout, [&](int64_t answered) {
         if (progress) progress(answered, total);
       })) {
-    // Stopping answers every append still held with an error (R9), which ends the client.
+    // Stopping answers every append still held with an error (R9), which ends the clients.
     stop();
     finished.wait();
   }
-  const ClientResult run = finished.get();
+  const ClientResult run = merge(finished.get());
   const double cpu_seconds = process_cpu_seconds() - cpu_start;
   if (progress) progress(total, total);
 
@@ -199,7 +243,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
 
   AckedAppends out;
   out.events = run.tally.answered;
-  out.seconds = std::chrono::duration<double>(run.elapsed).count();
+  out.seconds = std::chrono::duration<double>(run.finished - run.started).count();
   out.per_second = out.seconds > 0 ? static_cast<double>(run.tally.answered) / out.seconds : 0;
   out.cpu_seconds = cpu_seconds;
   out.stats = *stats;

@@ -80,7 +80,8 @@ class RequestWindow {
   }
 
   const AnswerTally& tally() const { return tally_; }
-  // The time since open().
+  // When open() was called, and the time since.
+  Clock::time_point started() const { return start_; }
   Clock::duration elapsed() const { return Clock::now() - start_; }
 
  private:

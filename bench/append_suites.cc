@@ -112,7 +112,8 @@ Result<std::vector<double>> p1_values(SuiteRun& run, int64_t* events_out) {
   const int reps = run.options().repetitions;
   std::vector<double> values;
   for (int rep = 0; rep < reps; ++rep) {
-    auto m = bel_appends(run, events, kP1Window, "p3-bel.db", phase("P3", "bel as P1", rep, reps));
+    auto m = bel_appends(run, events, run.options().in_flight, "p3-bel.db",
+                         phase("P3", "bel as P1", rep, reps));
     if (!m.ok()) return m.error();
     values.push_back(m->per_second);
   }
@@ -147,7 +148,8 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {
-      auto m = bel_appends(run, events, kP1Window, bel_db, phase(f.id.c_str(), "bel", rep, reps));
+      auto m = bel_appends(run, events, run.options().in_flight, bel_db,
+                           phase(f.id.c_str(), "bel", rep, reps));
       if (!m.ok()) return m.error();
       cpu_per_append.push_back(m->cpu_seconds /
                                static_cast<double>(std::max<int64_t>(1, m->events)));
@@ -158,8 +160,8 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
       return ok_status();
     };
     auto baseline = [&]() -> Status {
-      const auto group =
-          std::max<int64_t>(1, groups.empty() ? kP1Window : std::llround(groups.back()));
+      const auto group = std::max<int64_t>(
+          1, groups.empty() ? run.options().in_flight : std::llround(groups.back()));
       auto raw = on_fresh_db(run, raw_db, [&](const std::string& path) {
         return ceiling(path, rows, group, run.options().durability_full,
                        run.progress_of(phase(f.id.c_str(), ceiling_name, rep, reps)));
@@ -193,8 +195,8 @@ Result<Figure> measure_p1(SuiteRun& run) {
   BEL_RETURN_IF_ERROR(measure_in_flight(run, f, events, "pure-append ceiling", pure_append_ceiling,
                                         rows, &group));
   f.pass = f.value >= kP1MinPerSecond && f.ratio >= kP1MinRatio;
-  f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}", kP1Window,
-                       via(run));
+  f.what = fmt::format("acked appends/s, {} single-event appends in flight, through {}",
+                       run.options().in_flight, via(run));
   f.baseline_what = fmt::format(
       "pure-append ceiling: one row per event (integer key, payload) in raw SQLite, 1 "
       "transaction per {:.0f} rows (the group size bel achieved), no id, no index, no actors",
@@ -218,7 +220,7 @@ Result<Figure> measure_p1r(SuiteRun& run) {
   f.what = fmt::format(
       "acked appends/s, {} single-event appends in flight, random v4 event_ids from the "
       "producers, through {}",
-      kP1Window, via(run));
+      run.options().in_flight, via(run));
   f.baseline_what = fmt::format(
       "raw SQLite with the same ids and bel's schema (events rows, the unique event_id index), 1 "
       "transaction per {:.0f} rows (the group size bel achieved), no validation, no actors",

@@ -31,7 +31,6 @@ namespace bel::bench {
 inline constexpr int64_t kP1DefaultEvents = 200000;
 inline constexpr int64_t kP2DefaultEvents = 2000;
 inline constexpr int64_t kP3DefaultEvents = 2000;  // of the naive baseline: ~1 fsync each
-inline constexpr int kP1Window = 1000;
 inline constexpr double kP1MinPerSecond = 100000;
 
 Result<Figure> measure_p1(SuiteRun& run);

@@ -172,6 +172,11 @@ Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected
   }
   for (auto& f : figures) {
     if (options.quick && f.pass_note.empty()) f.pass_note = "n/a at quick scale";
+    const bool at_window = f.id == "P1" || f.id == "P1r" || f.id == "P3";
+    if (at_window && options.in_flight != kP1Window && f.pass_note.empty()) {
+      f.pass_note = fmt::format("not judged at {} in flight (the target is at {})",
+                                options.in_flight, kP1Window);
+    }
   }
   if (logs != nullptr) *logs = run.logs();
   return figures;

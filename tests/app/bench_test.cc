@@ -102,6 +102,33 @@ TEST(BenchCommandTest, TableHasTheColumnsAndLogsAreKeptInTheLogDir) {
   EXPECT_EQ(second.out.find("made in"), std::string::npos) << second.out;
 }
 
+// More appends in flight than SPEC's 1000 come from several producers; the figure is measured
+// (every append acknowledged, or the run fails) and says it is not judged there.
+TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
+  TempDir dir;
+  auto r = run_command(bel() + " bench p1 --events 6000 --repetitions 1 --in-flight 2500" +
+                       " --format json --dir " + shell_quote(dir.path()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct doc;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+  EXPECT_EQ(field(field(doc, "machine")->struct_value(), "in_flight")->number_value(), 2500);
+  const auto& rows = field(doc, "figures")->list_value().values();
+  ASSERT_EQ(rows.size(), 1);
+  const auto& p1 = rows[0].struct_value();
+  EXPECT_EQ(field(p1, "figure")->string_value(), "P1");
+  EXPECT_GT(field(p1, "value")->number_value(), 0);
+  EXPECT_NE(field(p1, "what")->string_value().find("2500 single-event appends in flight"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
+  EXPECT_EQ(field(p1, "pass_note")->string_value(),
+            "not judged at 2500 in flight (the target is at 1000)");
+
+  auto bad = run_command(bel() + " bench p1 --in-flight 0 --format json");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--in-flight: must be 1 .. 50000, got 0"), std::string::npos) << bad.err;
+}
+
 TEST(BenchCommandTest, UnknownSuiteIsAUsageErrorListingTheSuites) {
   auto r = run_command(bel() + " bench p99 --format json");
   EXPECT_EQ(r.exit_code, 2);
