@@ -1,7 +1,8 @@
 // The candidate side of `bel bench` P1/P2 (SPEC section 8): acknowledged appends per second
 // through bel's real write path, on a fresh SQLite log. An event-based client actor keeps up to
 // `window` single-event appends in flight (each answered after its COMMIT) until every event is
-// acknowledged.
+// acknowledged; a window above 1000 is kept by several such clients of at most 1000 each, each
+// sending the events of its build requests in order.
 //
 //   bel::bench::AckedAppendsOptions options;
 //   options.log_path = dir + "/bel.db";        // must not exist yet
@@ -41,7 +42,7 @@ enum class AppendPath {
 struct AckedAppendsOptions {
   std::string log_path;  // the SQLite file to create; must not exist
   std::string uri;       // a log URI to use instead (a fresh PostgreSQL schema); empty: log_path
-  int window = 1000;     // appends in flight at most; >= 1
+  int window = 1000;     // appends in flight at most (over every client); >= 1
   bool durability_full = true;
   AppendPath path = AppendPath::coordinator;
 };
