@@ -433,7 +433,7 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       ->capture_default_str()
       ->check(CLI::IsMember(via_names));
   cmd->add_option("--in-flight", args->in_flight,
-                  "Appends in flight in P1, P1r and P3; targets are judged at 1000 (SPEC's). "
+                  "Appends in flight in P1, P1r and P3; their targets are judged at 1000 only. "
                   "More are kept by several producers of at most 1000 each: how bel's cost per "
                   "append grows with the appends waiting")
       ->capture_default_str();
