@@ -8,6 +8,8 @@
 //   BM_ToJson                  one event to its JSON line (the naive design's payload, P3)
 //   BM_CheckStructure          write::check_structure of one event (what admitting an append
 //                              and `bel check`'s idx contiguity check run per event)
+//   BM_TransitionRules         write::TransitionState::apply of one event of a valid stream (the
+//                              rules the storage actor's thread runs per append while staging)
 //   BM_SqliteAppend/batch:N    Storage::append_batch of N events through storage::open_storage
 //                              on a file (WAL, synchronous=FULL): one transaction, one fsync;
 //                              event ids UUID-shaped and scattered, as in production
@@ -21,13 +23,16 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/sim/workload.h"
 #include "actors/write/event_structure.h"
+#include "actors/write/transition_rules.h"
 #include "bench/suites.h"
 #include "messages/json.h"
+#include "messages/status_names.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {
@@ -82,6 +87,30 @@ void BM_CheckStructure(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_CheckStructure);
+
+void BM_TransitionRules(benchmark::State& state) {
+  // A valid stream long enough that one pass is many iterations; the state starts afresh at its
+  // end (untimed). Committed every 400 events, about P1's group size.
+  static const std::vector<BuildEvent> stream = [] {
+    auto events = sim::generate_events(default_workload(), 200000);
+    for (auto& e : events) fill_status_names(e);
+    return events;
+  }();
+  auto rules = std::make_unique<write::TransitionState>();
+  size_t i = 0;
+  for (auto _ : state) {
+    if (i == stream.size()) {
+      state.PauseTiming();
+      rules = std::make_unique<write::TransitionState>();
+      i = 0;
+      state.ResumeTiming();
+    }
+    if (!rules->apply(stream[i++]).ok()) state.SkipWithError("a workload event was refused");
+    if (i % 400 == 0) rules->commit();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TransitionRules);
 
 void BM_ToJson(benchmark::State& state) {
   const auto& events = sample_events();

@@ -61,14 +61,6 @@ bool is_terminal(PartitionStatus s) {
   return s == v1::PARTITION_AVAILABLE || s == v1::PARTITION_FAILED || s == v1::PARTITION_DELEGATED;
 }
 
-// The entry at `key` of `map`, or nothing: what a change to it must be able to put back.
-template <class Map>
-std::optional<typename Map::mapped_type> value_at(const Map& map, const std::string& key) {
-  auto it = map.find(key);
-  if (it == map.end()) return std::nullopt;
-  return it->second;
-}
-
 // Undoes one change to `map`: puts back the entry `key` had (`old`), or removes it if it had none.
 template <class Map, class Value>
 void put_back(Map& map, const std::string& key, std::optional<Value>& old) {
@@ -137,8 +129,11 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
     return ok_status();
   };
 
-  BEL_RETURN_IF_ERROR(ensure_build_request(br_id));
   auto br_it = build_requests_.find(br_id);
+  if (br_it == build_requests_.end()) {  // new, or dropped from memory: ask the log
+    BEL_RETURN_IF_ERROR(ensure_build_request(br_id));
+    br_it = build_requests_.find(br_id);
+  }
   const bool br_exists =
       br_it != build_requests_.end() && br_it->second != v1::BUILD_REQUEST_UNKNOWN;
   // Every event but a BuildRequestEvent needs its build request to exist and still be open.
@@ -194,8 +189,11 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       if (must_stop()) return result();
       const std::string& id = e.job_run_id();
       JobStatus to = e.status_code();
-      BEL_RETURN_IF_ERROR(ensure_job_run(id));
       auto it = job_runs_.find(id);
+      if (it == job_runs_.end()) {  // new, or dropped from memory: ask the log
+        BEL_RETURN_IF_ERROR(ensure_job_run(id));
+        it = job_runs_.find(id);
+      }
       if (it == job_runs_.end()) {
         if (to != v1::JOB_SCHEDULED && to != v1::JOB_SKIPPED) {
           violate("job run " + id + ": first status must be JOB_SCHEDULED or JOB_SKIPPED, got " +
@@ -267,13 +265,14 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       const std::string key = partition_key(br_id, ref);
       auto it = partitions_.find(key);
       RequestPartition p = it == partitions_.end() ? RequestPartition{} : it->second;
-      const std::string who = "partition " + ref + " in build request " + br_id + ": ";
+      // Words of a violation only: most partition events have none.
+      auto who = [&] { return "partition " + ref + " in build request " + br_id + ": "; };
       auto move_text = [&] {
-        return who + response_status_name(p.status) + " -> " + response_status_name(to);
+        return who() + response_status_name(p.status) + " -> " + response_status_name(to);
       };
 
       if (to == v1::PARTITION_INVALIDATED) {
-        violate(who +
+        violate(who() +
                 "PARTITION_INVALIDATED is not a partition_event status (record an invalidation "
                 "with a partition_invalidation_event)");
       } else if (to == v1::PARTITION_DELEGATED) {
@@ -445,25 +444,28 @@ std::optional<PartitionStatus> TransitionState::partition_status(
   return it->second.status;
 }
 
+// Each set_ looks its key up once: the undo record takes the previous value (moved out, as the
+// new one replaces it), then the new value goes in.
 void TransitionState::set_build_request(const std::string& id, BuildRequestStatus status) {
-  Undo undo{Undo::build_request, id, std::nullopt, std::nullopt, std::nullopt};
-  undo.old_build_request = value_at(build_requests_, id);
-  journal_.push_back(std::move(undo));
-  build_requests_[id] = status;
+  auto [it, inserted] = build_requests_.try_emplace(id, status);
+  Undo& undo = journal_.emplace_back(
+      Undo{Undo::build_request, id, std::nullopt, std::nullopt, std::nullopt});
+  if (!inserted) undo.old_build_request = std::exchange(it->second, status);
 }
 
 void TransitionState::set_job_run(const std::string& id, JobRun run) {
-  Undo undo{Undo::job_run, id, std::nullopt, std::nullopt, std::nullopt};
-  undo.old_job_run = value_at(job_runs_, id);
-  journal_.push_back(std::move(undo));
-  job_runs_[id] = std::move(run);
+  auto [it, inserted] = job_runs_.try_emplace(id);
+  Undo& undo =
+      journal_.emplace_back(Undo{Undo::job_run, id, std::nullopt, std::nullopt, std::nullopt});
+  if (!inserted) undo.old_job_run = std::move(it->second);
+  it->second = std::move(run);
 }
 
 void TransitionState::set_partition(const std::string& key, RequestPartition p) {
-  Undo undo{Undo::partition, key, std::nullopt, std::nullopt, std::nullopt};
-  undo.old_partition = value_at(partitions_, key);
-  journal_.push_back(std::move(undo));
-  partitions_[key] = p;
+  auto [it, inserted] = partitions_.try_emplace(key, p);
+  Undo& undo =
+      journal_.emplace_back(Undo{Undo::partition, key, std::nullopt, std::nullopt, std::nullopt});
+  if (!inserted) undo.old_partition = std::exchange(it->second, p);
 }
 
 }  // namespace bel::write
