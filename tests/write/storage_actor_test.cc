@@ -45,6 +45,14 @@ class StorageActorTest : public ::testing::Test {
     log_ = spawn_storage_actor(*system_, std::move(*writer), config);
   }
 
+  // start() with a pending limit of `events`, and the build request "br" appended.
+  void start_with_pending_limit(caf::scoped_actor& self, size_t events) {
+    StorageActorConfig config;
+    config.max_pending_events = events;
+    start({}, config);
+    ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  }
+
   Result<AppendAck> append(caf::scoped_actor& self, BuildEvent event) {
     Result<AppendAck> out = make_error(ErrorCode::internal, "no answer");
     self->request(log_, kTimeout, append_atom::value, std::move(event))
@@ -298,11 +306,8 @@ TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
 }
 
 TEST_F(StorageActorTest, AnswersOverloadedAbovePendingLimitAndKeepsWorking) {
-  StorageActorConfig config;
-  config.max_pending_events = 4;
-  start({}, config);
   caf::scoped_actor self{*system_};
-  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  ASSERT_NO_FATAL_FAILURE(start_with_pending_limit(self, 4));
   constexpr int kEvents = 200;
   for (int i = 0; i < kEvents; ++i) {
     self->send(log_, append_atom::value,
@@ -408,11 +413,8 @@ TEST_F(StorageActorTest, FlightsAreAnsweredOnceEachToTheirSenderInOneMessagePerC
 }
 
 TEST_F(StorageActorTest, FlightsAboveThePendingLimitAreAnsweredOverloaded) {
-  StorageActorConfig config;
-  config.max_pending_events = 4;
-  start({}, config);
   caf::scoped_actor self{*system_};
-  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  ASSERT_NO_FATAL_FAILURE(start_with_pending_limit(self, 4));
   constexpr uint64_t kFlights = 200;
   for (uint64_t f = 1; f <= kFlights; ++f) {
     self->send(log_, append_atom::value, checked_atom::value, f,
