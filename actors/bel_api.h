@@ -17,7 +17,12 @@
 // coordinator's storage actor or the coordinator stops (SPEC R9). A producer that keeps many
 // appends in flight may therefore ask with caf::infinite and keep one deadline of its own (or
 // monitor the coordinator): CAF 0.17 registers each request's timeout with its clock thread,
-// a few microseconds of CPU per append across three threads (docs/performance.md).
+// a few microseconds of CPU per append across three threads (docs/performance.md). Keep at most
+// about a thousand requests in flight per actor, too: CAF 0.17 searches an actor's pending
+// requests linearly for each answer, so an actor with 8 000 in flight spends several times more
+// per append than one with 1 000. More appends in flight belong to more actors (one per
+// worker), or in batches. The coordinator itself keeps no request per append, whatever is in
+// flight.
 #ifndef BEL_ACTORS_BEL_API_H_
 #define BEL_ACTORS_BEL_API_H_
 
