@@ -63,14 +63,18 @@ Result<PendingLoad> AppendAdmission::admit(std::vector<BuildEvent>& batch) {
 
 uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
                                caf::typed_response_promise<AppendAck> rp) {
-  Flight flight{load, admitted};
+  Flight flight;
+  flight.load = load;
+  flight.admitted = admitted;
   flight.one = std::move(rp);
   return hold(std::move(flight));
 }
 
 uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
                                caf::typed_response_promise<AppendAcks> rp) {
-  Flight flight{load, admitted};
+  Flight flight;
+  flight.load = load;
+  flight.admitted = admitted;
   flight.single = false;
   flight.many = std::move(rp);
   return hold(std::move(flight));

@@ -129,11 +129,9 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
     return ok_status();
   };
 
-  auto br_it = build_requests_.find(br_id);
-  if (br_it == build_requests_.end()) {  // new, or dropped from memory: ask the log
-    BEL_RETURN_IF_ERROR(ensure_build_request(br_id));
-    br_it = build_requests_.find(br_id);
-  }
+  auto found_br = find_build_request(br_id);
+  if (!found_br.ok()) return found_br.error();
+  const auto br_it = *found_br;
   const bool br_exists =
       br_it != build_requests_.end() && br_it->second != v1::BUILD_REQUEST_UNKNOWN;
   // Every event but a BuildRequestEvent needs its build request to exist and still be open.
@@ -189,11 +187,9 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       if (must_stop()) return result();
       const std::string& id = e.job_run_id();
       JobStatus to = e.status_code();
-      auto it = job_runs_.find(id);
-      if (it == job_runs_.end()) {  // new, or dropped from memory: ask the log
-        BEL_RETURN_IF_ERROR(ensure_job_run(id));
-        it = job_runs_.find(id);
-      }
+      auto found = find_job_run(id);
+      if (!found.ok()) return found.error();
+      const auto it = *found;
       if (it == job_runs_.end()) {
         if (to != v1::JOB_SCHEDULED && to != v1::JOB_SKIPPED) {
           violate("job run " + id + ": first status must be JOB_SCHEDULED or JOB_SKIPPED, got " +
@@ -230,8 +226,9 @@ Status TransitionState::check_and_apply(const BuildEvent& event, bool enforce) {
       require_open_request("job_run_cancel_event");
       if (must_stop()) return result();
       const std::string& id = event.job_run_cancel_event().job_run_id();
-      BEL_RETURN_IF_ERROR(ensure_job_run(id));
-      auto it = job_runs_.find(id);
+      auto found = find_job_run(id);
+      if (!found.ok()) return found.error();
+      const auto it = *found;
       JobRun run{v1::JOB_UNKNOWN, br_id, ""};
       if (it == job_runs_.end()) {
         violate("job run " + id +
@@ -337,10 +334,11 @@ void TransitionState::rollback(Mark m) {
   }
 }
 
-Status TransitionState::ensure_build_request(const std::string& id) {
-  if (build_requests_.count(id) != 0) return ok_status();
+Result<TransitionState::BuildRequests::iterator> TransitionState::find_build_request(
+    const std::string& id) {
+  if (auto it = build_requests_.find(id); it != build_requests_.end()) return it;
   if (source_ == nullptr || !evicted_.may_contain(kBuildKind, id)) {
-    return ok_status();  // all the log holds of it is in memory
+    return build_requests_.end();  // all the log holds of it is in memory
   }
   std::vector<BuildEvent> events;
   ++source_reads_;
@@ -352,25 +350,25 @@ Status TransitionState::ensure_build_request(const std::string& id) {
     if (e.build_request_id() == id) (void)alone.apply(e);
   }
   auto it = alone.build_requests_.find(id);
-  build_requests_.emplace(
+  auto back = build_requests_.emplace(
       id, it != alone.build_requests_.end() ? it->second : v1::BUILD_REQUEST_UNKNOWN);
   for (auto& [key, p] : alone.partitions_) partitions_.emplace(key, p);
-  return ok_status();
+  return back.first;
 }
 
-Status TransitionState::ensure_job_run(const std::string& id) {
-  if (job_runs_.count(id) != 0 || source_ == nullptr || !evicted_.may_contain(kJobRunKind, id)) {
-    return ok_status();  // in memory, or never in the log
+Result<TransitionState::JobRuns::iterator> TransitionState::find_job_run(const std::string& id) {
+  if (auto it = job_runs_.find(id); it != job_runs_.end()) return it;
+  if (source_ == nullptr || !evicted_.may_contain(kJobRunKind, id)) {
+    return job_runs_.end();  // never in the log
   }
   std::vector<BuildEvent> events;
   ++source_reads_;
   BEL_RETURN_IF_ERROR(source_->events_of_job_run(id, events));
   TransitionState alone(ValidationMode::lenient);  // a run's state depends on its events only
   for (const auto& e : events) (void)alone.apply(e);
-  if (auto it = alone.job_runs_.find(id); it != alone.job_runs_.end()) {
-    job_runs_.emplace(id, it->second);
-  }
-  return ok_status();
+  auto it = alone.job_runs_.find(id);
+  if (it == alone.job_runs_.end()) return job_runs_.end();
+  return job_runs_.emplace(id, it->second).first;
 }
 
 size_t TransitionState::maybe_sweep(bool force) {
@@ -399,7 +397,7 @@ size_t TransitionState::maybe_sweep(bool force) {
       ++it;
     }
   }
-  // A request's partitions go with it (ensure_build_request reads them back together), also those
+  // A request's partitions go with it (find_build_request reads them back together), also those
   // of a request never received, which has no entry of its own.
   for (auto it = partitions_.begin(); it != partitions_.end();) {
     const std::string_view br = build_request_of(it->first);
@@ -415,30 +413,31 @@ size_t TransitionState::maybe_sweep(bool force) {
 }
 
 std::optional<BuildRequestStatus> TransitionState::build_request_status(const std::string& id) {
-  if (!ensure_build_request(id).ok()) return std::nullopt;
-  auto it = build_requests_.find(id);
-  if (it == build_requests_.end() || it->second == v1::BUILD_REQUEST_UNKNOWN) return std::nullopt;
-  return it->second;
+  auto it = find_build_request(id);
+  if (!it.ok() || *it == build_requests_.end() || (*it)->second == v1::BUILD_REQUEST_UNKNOWN) {
+    return std::nullopt;
+  }
+  return (*it)->second;
 }
 
 std::optional<JobStatus> TransitionState::job_run_status(const std::string& job_run_id) {
-  if (!ensure_job_run(job_run_id).ok()) return std::nullopt;
-  auto it = job_runs_.find(job_run_id);
-  if (it == job_runs_.end()) return std::nullopt;
-  return it->second.status;
+  auto it = find_job_run(job_run_id);
+  if (!it.ok() || *it == job_runs_.end()) return std::nullopt;
+  return (*it)->second.status;
 }
 
 std::optional<std::string> TransitionState::job_run_summary(const std::string& job_run_id) {
-  if (!ensure_job_run(job_run_id).ok()) return std::nullopt;
-  auto it = job_runs_.find(job_run_id);
-  if (it == job_runs_.end()) return std::nullopt;
-  return std::string(response_status_name(it->second.status)) + " " + it->second.build_request_id +
-         " " + it->second.job_label;
+  auto it = find_job_run(job_run_id);
+  if (!it.ok() || *it == job_runs_.end()) return std::nullopt;
+  const JobRun& run = (*it)->second;
+  return std::string(response_status_name(run.status)) + " " + run.build_request_id + " " +
+         run.job_label;
 }
 
 std::optional<PartitionStatus> TransitionState::partition_status(
     const std::string& build_request_id, const std::string& partition_ref) {
-  if (!ensure_build_request(build_request_id).ok()) return std::nullopt;
+  // Reads a dropped build request back with its partitions.
+  if (!find_build_request(build_request_id).ok()) return std::nullopt;
   auto it = partitions_.find(partition_key(build_request_id, partition_ref));
   if (it == partitions_.end()) return std::nullopt;
   return it->second.status;

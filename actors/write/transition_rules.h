@@ -125,18 +125,21 @@ class TransitionState {
   };
 
   Status check_and_apply(const BuildEvent& event, bool enforce);
-  // Bring a dropped build request (with its partitions) or job run back into memory from the
-  // source, unjournaled: it is committed history.
-  Status ensure_build_request(const std::string& id);
-  Status ensure_job_run(const std::string& id);
+  using BuildRequests = std::unordered_map<std::string, BuildRequestStatus>;
+  using JobRuns = std::unordered_map<std::string, JobRun>;
+  // The entry of a build request or job run: the one in memory, else one dropped from memory
+  // brought back from the source (a build request with its partitions), unjournaled since it is
+  // committed history; end() when the log has none either. One lookup when it is in memory.
+  Result<BuildRequests::iterator> find_build_request(const std::string& id);
+  Result<JobRuns::iterator> find_job_run(const std::string& id);
   void set_build_request(const std::string& id, BuildRequestStatus status);
   void set_job_run(const std::string& id, JobRun run);
   void set_partition(const std::string& key, RequestPartition p);
 
   ValidationMode mode_;
   // BUILD_REQUEST_UNKNOWN: read back from the log, where it was never received.
-  std::unordered_map<std::string, BuildRequestStatus> build_requests_;
-  std::unordered_map<std::string, JobRun> job_runs_;
+  BuildRequests build_requests_;
+  JobRuns job_runs_;
   // Keyed by build_request_id + '\n' + partition_ref ('\n' cannot occur in a valid ref).
   std::unordered_map<std::string, RequestPartition> partitions_;
   std::vector<Undo> journal_;
