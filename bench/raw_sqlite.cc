@@ -62,8 +62,9 @@ class RawDb {
     BEL_RETURN_IF_ERROR(prepare(&insert_event_,
                                 "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                                 " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
-    BEL_RETURN_IF_ERROR(
-        prepare(&insert_key_, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)"));
+    BEL_RETURN_IF_ERROR(prepare(
+        &insert_key_,
+        "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs) VALUES(?, ?, ?, ?, ?)"));
     BEL_RETURN_IF_ERROR(prepare(&begin_, "BEGIN IMMEDIATE"));
     BEL_RETURN_IF_ERROR(prepare(&commit_, "COMMIT"));
     return ok_status();
@@ -90,11 +91,14 @@ class RawDb {
     BEL_RETURN_IF_ERROR(step(s, "insert"));
     if (keys == nullptr) return ok_status();
     sqlite3_stmt* k = insert_key_.get();
+    const std::string idxs = "[" + std::to_string(idx) + "]";  // postings of one event
     auto keys_of_kind = [&](KeyKind kind, const std::vector<std::string>& values) -> Status {
       for (const auto& v : values) {
         sqlite3_bind_int(k, 1, static_cast<int>(kind));
         sqlite3_bind_text(k, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         sqlite3_bind_int64(k, 3, idx);
+        sqlite3_bind_int64(k, 4, idx);
+        sqlite3_bind_text(k, 5, idxs.data(), static_cast<int>(idxs.size()), SQLITE_STATIC);
         BEL_RETURN_IF_ERROR(step(k, "insert index row"));
       }
       return ok_status();

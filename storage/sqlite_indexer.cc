@@ -10,6 +10,7 @@
 
 #include "messages/event_keys.h"
 #include "messages/types.h"
+#include "storage/sqlite_postings.h"
 #include "storage/sqlite_support.h"
 
 namespace bel::storage {
@@ -42,32 +43,35 @@ Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_
 
 Status write_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow>& rows,
                   int64_t indexed_idx) {
-  // Sorted rows walk the B-tree left to right: each page is loaded and written once per batch.
+  // Sorted, one key's rows of the batch are adjacent and in idx order: each becomes one postings
+  // row (or a few, of at most kPostingsPerRow idx), and the rows walk the B-tree left to right.
   std::sort(rows.begin(), rows.end());
-  // kRowsPerInsert rows per statement (one step, one reset), the rest one by one.
-  constexpr size_t kRowsPerInsert = 64;
-  std::string many = "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)";
-  for (size_t i = 1; i < kRowsPerInsert; ++i) many += ", (?, ?, ?)";
-  auto insert_many = prepare(db, uri, many);
-  if (!insert_many.ok()) return insert_many.error();
-  auto insert_one = prepare(db, uri, "INSERT INTO event_keys(kind, key, idx) VALUES(?, ?, ?)");
-  if (!insert_one.ok()) return insert_one.error();
+  auto insert = prepare(db, uri,
+                        "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs)"
+                        " VALUES(?, ?, ?, ?, ?)");
+  if (!insert.ok()) return insert.error();
+  std::string idxs;
   for (size_t at = 0; at < rows.size();) {
-    const bool chunk = rows.size() - at >= kRowsPerInsert;
-    sqlite3_stmt* stmt = chunk ? insert_many->get() : insert_one->get();
-    StatementReset reset(stmt);
-    const size_t n = chunk ? kRowsPerInsert : 1;
-    for (size_t j = 0; j < n; ++j) {
-      const KeyRow& row = rows[at + j];
-      const int first = static_cast<int>(3 * j) + 1;
-      sqlite3_bind_int(stmt, first, row.kind);
-      sqlite3_bind_text(stmt, first + 1, row.key.data(), static_cast<int>(row.key.size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_int64(stmt, first + 2, row.idx);
+    const KeyRow& first = rows[at];
+    size_t end = at + 1;
+    while (end < rows.size() && end - at < kPostingsPerRow && rows[end].kind == first.kind &&
+           rows[end].key == first.key) {
+      ++end;
     }
+    idxs.clear();
+    append_postings(idxs, rows.begin() + static_cast<std::ptrdiff_t>(at),
+                    rows.begin() + static_cast<std::ptrdiff_t>(end),
+                    [](const KeyRow& row) { return row.idx; });
+    sqlite3_stmt* stmt = insert->get();
+    StatementReset reset(stmt);
+    sqlite3_bind_int(stmt, 1, first.kind);
+    sqlite3_bind_text(stmt, 2, first.key.data(), static_cast<int>(first.key.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, rows[end - 1].idx);
+    sqlite3_bind_int64(stmt, 4, first.idx);
+    sqlite3_bind_text(stmt, 5, idxs.data(), static_cast<int>(idxs.size()), SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing key rows");
-    at += n;
+    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing postings");
+    at = end;
   }
   auto mark = prepare(db, uri,
                       "INSERT INTO meta(key, value) VALUES(?, ?)"

@@ -1,6 +1,7 @@
-// The derived key index of a SQLite log (event_keys: partition refs, job labels, job run ids and
-// build request ids), built behind the log in large batches instead of inside every acknowledged
-// commit.
+// The derived key index of a SQLite log (partition refs, job labels, job run ids and build request
+// ids), built behind the log in large batches instead of inside every acknowledged commit, and
+// stored as postings: one key_postings row per key and batch holds the idx of that key's events
+// in the batch (schema 6; event_keys is the view of the same (kind, key, idx) rows).
 //
 //   auto done = index_events(db, uri, /*max_events=*/16384);   // its own transaction
 //   if (!done.ok()) return done.error();                      // nothing indexed; retry later
@@ -14,6 +15,12 @@
 // are sorted first, so each index page is written once per batch, and the batch needs no fsync
 // of its own (see index_events).
 //
+// Postings (as Lucene and other log indexes keep them): a batch of 16 384 events has ~2.9 key rows
+// per event but only ~0.3 distinct keys per event (hot partitions, a build's or a job run's
+// several events), so one B-tree row per key and batch is ~10x fewer inserts than a row per key
+// and event, and far fewer bytes. A row holds at most kPostingsPerRow idx, so reading a key's
+// newest events parses one short row, whatever the key's history.
+//
 // The watermark meta.indexed_idx is updated in the same transaction as the rows, so the index
 // always covers exactly the events with idx <= indexed_idx. Readers combine the two parts:
 // through the index up to the watermark, and by decoding the short unindexed tail above it
@@ -21,6 +28,7 @@
 #ifndef BEL_STORAGE_SQLITE_INDEXER_H_
 #define BEL_STORAGE_SQLITE_INDEXER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -43,7 +51,10 @@ struct IndexProgress {
   int64_t indexed_idx = 0;  // the watermark after it
 };
 
-// One row of event_keys.
+// Idx in one key_postings row at most.
+inline constexpr size_t kPostingsPerRow = 1024;
+
+// One (kind, key, idx) row of the key index (a key of one event).
 struct KeyRow {
   int kind;
   std::string key;

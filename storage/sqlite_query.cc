@@ -41,11 +41,26 @@ void criterion_of(const EventFilter& filter, KeyKind kind, const Strings** value
   }
 }
 
-// "<arm> UNION ALL <arm> ...", each arm
-// "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND <condition>": one for the exact
-// values (key IN (...)), one per pattern with a literal prefix (key >= ? AND key < ? AND
-// key GLOB ?), one for the other patterns (key GLOB ? OR ...). Separate arms, rather than one
-// OR, let SQLite seek the primary key for each even without ANALYZE statistics.
+// The idx of one kind's postings within a range: the rows that may hold idx in it (a row holds
+// the idx first_idx..last_idx of one batch), each expanded by json_each and the idx checked.
+// Followed by " AND <condition on p.key>"; its parameters: add_postings_params.
+constexpr const char* kPostingsOfKind =
+    "key_postings AS p, json_each(p.idxs) AS j WHERE p.kind = ? AND p.last_idx > ?"
+    " AND p.first_idx <= ? AND j.value > ? AND j.value <= ?";
+
+void add_postings_params(SqlQuery& q, KeyKind kind, IdxRange range) {
+  q.params.emplace_back(static_cast<int64_t>(kind));
+  q.params.emplace_back(range.after);
+  q.params.emplace_back(range.until);
+  q.params.emplace_back(range.after);
+  q.params.emplace_back(range.until);
+}
+
+// "<arm> UNION ALL <arm> ...", each arm "SELECT j.value FROM <kPostingsOfKind> AND <condition>":
+// one for the exact values (p.key IN (...)), one per pattern with a literal prefix (p.key >= ?
+// AND p.key < ? AND p.key GLOB ?), one for the other patterns (p.key GLOB ? OR ...). Separate
+// arms, rather than one OR, let SQLite seek the primary key for each even without ANALYZE
+// statistics.
 void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& filter) {
   const Strings* values = nullptr;
   const Strings* patterns = nullptr;
@@ -70,14 +85,12 @@ void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& 
   auto open_arm = [&] {
     if (!first) q.sql += " UNION ALL ";
     first = false;
-    q.sql += "SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ? AND ";
-    q.params.emplace_back(static_cast<int64_t>(kind));
-    q.params.emplace_back(range.after);
-    q.params.emplace_back(range.until);
+    q.sql += std::string("SELECT j.value FROM ") + kPostingsOfKind + " AND ";
+    add_postings_params(q, kind, range);
   };
   if (!exact.empty()) {
     open_arm();
-    q.sql += "key IN (";
+    q.sql += "p.key IN (";
     placeholders(q.sql, static_cast<int>(exact.size()));
     q.sql += ")";
     for (auto& v : exact) q.params.emplace_back(std::move(v));
@@ -86,7 +99,7 @@ void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& 
     open_arm();
     std::string prefix = glob_literal_prefix(pattern);
     std::string upper = *prefix_upper_bound(prefix);
-    q.sql += "key >= ? AND key < ? AND key GLOB ?";
+    q.sql += "p.key >= ? AND p.key < ? AND p.key GLOB ?";
     q.params.emplace_back(std::move(prefix));
     q.params.emplace_back(std::move(upper));
     q.params.emplace_back(std::move(pattern));
@@ -95,7 +108,7 @@ void add_key_arms(SqlQuery& q, KeyKind kind, IdxRange range, const EventFilter& 
     open_arm();
     q.sql += "(";
     for (size_t i = 0; i < scanned.size(); ++i) {
-      q.sql += i == 0 ? "key GLOB ?" : " OR key GLOB ?";
+      q.sql += i == 0 ? "p.key GLOB ?" : " OR p.key GLOB ?";
       q.params.emplace_back(std::move(scanned[i]));
     }
     q.sql += ")";
@@ -161,37 +174,32 @@ SqlQuery list_events_query(IdxRange range, const EventFilter& filter, int64_t ro
   return q;
 }
 
-std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filter,
-                                         int64_t row_limit, ScanOrder order) {
-  const std::string* key = nullptr;
-  KeyKind kind = KeyKind::partition;
+std::optional<SingleKey> single_key_of(const EventFilter& filter) {
+  std::optional<SingleKey> out;
   int criteria = 0;
-  auto consider = [&](const Strings& values, KeyKind k) {
+  auto consider = [&](const Strings& values, KeyKind kind) {
     if (values.empty()) return;
     ++criteria;
-    if (values.size() == 1) {
-      key = &values[0];
-      kind = k;
-    }
+    if (values.size() == 1) out = SingleKey{kind, values[0]};
   };
   consider(filter.partition_refs(), KeyKind::partition);
   consider(filter.job_labels(), KeyKind::job_label);
   consider(filter.job_run_ids(), KeyKind::job_run_id);
   consider(filter.build_request_ids(), KeyKind::build_request);
-  if (criteria != 1 || key == nullptr || !filter.partition_patterns().empty()) return std::nullopt;
+  if (criteria != 1 || !filter.partition_patterns().empty()) return std::nullopt;
+  return out;
+}
 
+SqlQuery postings_query(const SingleKey& key, IdxRange range, ScanOrder order) {
   SqlQuery q;
   q.sql =
-      "SELECT events.idx, events.event_id, events.timestamp, events.build_request_id,"
-      " events.payload FROM event_keys CROSS JOIN events ON events.idx = event_keys.idx"
-      " WHERE event_keys.kind = ? AND event_keys.key = ? AND event_keys.idx > ?"
-      " AND event_keys.idx <= ?";
-  q.params.emplace_back(static_cast<int64_t>(kind));
-  q.params.emplace_back(*key);
+      "SELECT idxs FROM key_postings WHERE kind = ? AND key = ? AND last_idx > ?"
+      " AND first_idx <= ?";
+  q.params.emplace_back(static_cast<int64_t>(key.kind));
+  q.params.emplace_back(key.key);
   q.params.emplace_back(range.after);
   q.params.emplace_back(range.until);
-  add_event_types(q, filter, "events.event_type");
-  add_order_and_limit(q, "event_keys.idx", order, row_limit);
+  add_order_and_limit(q, "last_idx", order, 0);
   return q;
 }
 

@@ -8,15 +8,19 @@
 //   // prepare q.sql (its text depends only on the shape of the filter, so it caches well),
 //   // bind q.params in order, step.
 //
-// Every value from the filter is a bound parameter, never SQL text. Each partition / job label /
-// job run / build request criterion becomes
-//   idx IN (SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ? AND key IN (...)
-//           UNION ALL SELECT idx FROM event_keys WHERE kind = ? AND idx > ? AND idx <= ?
-//                                AND key >= ? AND key < ? AND key GLOB ?      -- per prefix
-//           UNION ALL SELECT ... AND (key GLOB ? OR ...))                     -- no prefix
-// so the primary key of event_keys serves exact refs and patterns with a literal prefix alike
-// (one OR would need ANALYZE statistics before SQLite used the index for it). SQLite's GLOB has
-// the semantics of messages/glob.h for ASCII refs.
+// Every value from the filter is a bound parameter, never SQL text. The key index is postings
+// (storage/sqlite_indexer.h): key_postings rows of (kind, key, last_idx, first_idx, idxs), idxs a
+// JSON array expanded by json_each. Each partition / job label / job run / build request
+// criterion becomes
+//   idx IN (SELECT j.value FROM key_postings AS p, json_each(p.idxs) AS j
+//           WHERE p.kind = ? AND p.last_idx > ? AND p.first_idx <= ? AND j.value > ?
+//           AND j.value <= ? AND p.key IN (...)
+//           UNION ALL ... AND p.key >= ? AND p.key < ? AND p.key GLOB ?   -- per prefix
+//           UNION ALL ... AND (p.key GLOB ? OR ...))                      -- no prefix
+// so the primary key of key_postings serves exact refs and patterns with a literal prefix alike
+// (one OR would need ANALYZE statistics before SQLite used the index for it), and the idx range
+// skips the postings rows outside it. SQLite's GLOB has the semantics of messages/glob.h for
+// ASCII refs.
 #ifndef BEL_STORAGE_SQLITE_QUERY_H_
 #define BEL_STORAGE_SQLITE_QUERY_H_
 
@@ -58,17 +62,22 @@ struct ScanSegment {
   bool through_keys = false;
 };
 
-// The page query for a filter whose only key criterion is one exact value (one partition ref, job
-// label, job run id or build request id, and no patterns; event types may be set too):
-//   SELECT <columns> FROM event_keys CROSS JOIN events ON events.idx = event_keys.idx
-//   WHERE kind = ? AND key = ? AND event_keys.idx > ? AND event_keys.idx <= ?
-//   [AND event_type IN (...)] ORDER BY event_keys.idx [DESC] [LIMIT ?]
-// The primary key of event_keys holds one key's rows in idx order, so the read walks them from
-// `range`'s end it starts at and stops at the limit: one index row per event read, however many
-// events the key has, where `idx IN (SELECT ...)` collects all of them first. Such a criterion
-// needs no count to decide it is selective. Nothing for any other filter.
-std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filter,
-                                         int64_t row_limit, ScanOrder order = ScanOrder::ascending);
+// A filter whose only key criterion is one exact value (one partition ref, job label, job run id
+// or build request id, and no patterns; event types may be set too): that key. Such a criterion
+// is read through its postings whatever their number, newest or oldest first, and needs no count
+// to decide it is selective. Nothing for any other filter.
+struct SingleKey {
+  KeyKind kind;
+  std::string key;
+};
+std::optional<SingleKey> single_key_of(const EventFilter& filter);
+
+// SELECT idxs FROM key_postings WHERE kind = ? AND key = ? AND <the rows that may hold idx in
+// `range`> ORDER BY last_idx [DESC]: the key's postings rows in idx order, from the primary key
+// without a sort. Rows of one key do not overlap (one per index batch, or per 1 024 idx of a
+// batch), so reading them in order, each row's idx sorted, reads the key's events in idx order,
+// and a page of 10 reads about one row.
+SqlQuery postings_query(const SingleKey& key, IdxRange range, ScanOrder order);
 
 // The stretches a scan of `range` in `order` reads one after the other when event_keys covers
 // idx <= indexed_idx: the indexed part through the keys, the unindexed tail above it by decoding
@@ -78,8 +87,8 @@ std::optional<SqlQuery> single_key_query(IdxRange range, const EventFilter& filt
 std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool uses_keys,
                                        ScanOrder order);
 
-// SELECT count(*) of the event_keys rows (idx in `range`) that the filter's criterion of `kind`
-// selects, counting no further than `cap`. REQUIRES: that criterion is non-empty.
+// SELECT count(*) of the index rows, (kind, key, idx) (idx in `range`), that the filter's criterion
+// of `kind` selects, counting no further than `cap`. REQUIRES: that criterion is non-empty.
 SqlQuery key_count_query(KeyKind kind, IdxRange range, const EventFilter& filter, int64_t cap);
 
 // How many index rows a key criterion may select and still drive a read of `range` through

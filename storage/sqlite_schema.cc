@@ -74,6 +74,22 @@ const std::vector<Migration>& sqlite_migrations() {
       // payload as well (sqlite_support.h, stored_payload); older rows keep both, which readers
       // accept. Nothing to rewrite: the version tells an older bel not to read the new rows.
       {5, {}},
+      // The key index keeps postings: one row per key and index batch (at most kPostingsPerRow
+      // idx, a JSON array), instead of one row per key and event. event_keys stays readable as
+      // a view of the same (kind, key, idx) relation. The rows of the part already indexed are
+      // regrouped here, in steps of 1024 idx.
+      {6,
+       {
+           "CREATE TABLE key_postings(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+           " last_idx INTEGER NOT NULL, first_idx INTEGER NOT NULL, idxs TEXT NOT NULL,"
+           " PRIMARY KEY(kind, key, last_idx)) WITHOUT ROWID",
+           "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs)"
+           " SELECT kind, key, max(idx), min(idx), json_group_array(idx) FROM event_keys"
+           " GROUP BY kind, key, idx / 1024",
+           "DROP TABLE event_keys",
+           "CREATE VIEW event_keys AS SELECT p.kind AS kind, p.key AS key, j.value AS idx"
+           " FROM key_postings AS p, json_each(p.idxs) AS j",
+       }},
   };
   assert(!steps.empty() && steps.back().to_version == kSchemaVersion);
   return steps;

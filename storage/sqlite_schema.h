@@ -14,11 +14,15 @@
 //       number; event_id is a 16-byte BLOB for a canonical lowercase UUID, TEXT for any other
 //       id (version 2), so the UNIQUE index on it stays small. The UNIQUE index on event_id is
 //       the only index an acknowledged commit writes (idempotency needs it)
-//   event_keys(kind, key, idx) WITHOUT ROWID   kind is messages/event_keys.h KeyKind; rows are
-//       keys_of(event) and the event's build_request_id (version 4; until then an index
-//       events_by_build_request on events), used by partition / job label / job run / build
-//       request filters. Derived, and behind the log: it holds exactly the events with
-//       idx <= meta.indexed_idx (version 3; storage/sqlite_indexer.h)
+//   key_postings(kind, key, last_idx, first_idx, idxs) WITHOUT ROWID   the key index (version 6):
+//       kind is messages/event_keys.h KeyKind; one row per key and index batch (at most 1 024
+//       idx), idxs the JSON array of the idx whose event has the key: keys_of(event) and the
+//       event's build_request_id (version 4; until then an index events_by_build_request on
+//       events), used by partition / job label / job run / build request filters. Derived, and
+//       behind the log: it holds exactly the events with idx <= meta.indexed_idx (version 3;
+//       storage/sqlite_indexer.h)
+//   event_keys(kind, key, idx)   a view of key_postings, one row per key and event (versions 1-5
+//       kept these rows in a table of their own)
 //   snapshots(view, version, applied_idx, data)   one row per (view, version)
 //   meta(key, value)                              schema_version, indexed_idx and settings
 #ifndef BEL_STORAGE_SQLITE_SCHEMA_H_

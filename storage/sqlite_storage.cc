@@ -12,6 +12,7 @@
 #include "storage/event_detail.h"
 #include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_indexer.h"
+#include "storage/sqlite_postings.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
 #include "storage/writer_lock.h"
@@ -362,9 +363,12 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   bool check_here = false;
   auto* events = page.mutable_events();
   const int64_t row_limit = static_cast<int64_t>(limit) + 1 - events->size();
-  // One exact key: read through its index rows whatever their number (sqlite_query.h).
-  std::optional<SqlQuery> single =
-      through_keys ? single_key_query(range, filter, row_limit, order) : std::nullopt;
+  // One exact key: read through its postings whatever their number (sqlite_query.h).
+  if (through_keys) {
+    if (auto single = single_key_of(filter)) {
+      return read_single_key(*single, range, filter, limit, page, order, detail);
+    }
+  }
   auto plan = [&](KeyKind kind, bool present, void (*drop)(EventFilter&)) -> Status {
     if (!present) return ok_status();
     bool selective = false;
@@ -379,7 +383,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     }
     return ok_status();
   };
-  if (!single) {
+  {
     BEL_RETURN_IF_ERROR(
         plan(KeyKind::partition,
              !filter.partition_refs().empty() || !filter.partition_patterns().empty(),
@@ -398,9 +402,7 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   // Without checks here, one row past the limit tells whether a further call would return
   // anything; with them, rows are read until a match past the limit or the end. `page` may
   // already hold events from a lower range.
-  const SqlQuery query = single
-                             ? std::move(*single)
-                             : list_events_query(range, in_sql, check_here ? 0 : row_limit, order);
+  const SqlQuery query = list_events_query(range, in_sql, check_here ? 0 : row_limit, order);
   auto stmt = bound(query);
   if (!stmt.ok()) return stmt.error();
   StatementReset reset(*stmt);
@@ -430,6 +432,58 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
     page.set_next_idx(idx);
   }
   return ok_status();
+}
+
+namespace {
+const std::string kSelectEventByIdx =
+    std::string("SELECT ") + kEventRowColumns + " FROM events WHERE idx = ?";
+}  // namespace
+
+Status SqliteStorage::read_single_key(const SingleKey& key, IdxRange range,
+                                      const EventFilter& filter, int limit, EventPage& page,
+                                      ScanOrder order, EventDetail detail) {
+  const SqlQuery query = postings_query(key, range, order);  // bound() binds its text, unowned
+  auto postings = bound(query);
+  if (!postings.ok()) return postings.error();
+  StatementReset reset_postings(*postings);
+  auto by_idx = cached(event_by_idx_, kSelectEventByIdx.c_str());
+  if (!by_idx.ok()) return by_idx.error();
+  auto* events = page.mutable_events();
+  const EventDetail parsed = parse_detail(detail, filter);
+  std::vector<int64_t> idxs;
+  for (;;) {
+    int rc = sqlite3_step(*postings);
+    if (rc == SQLITE_DONE) return ok_status();
+    if (rc != SQLITE_ROW) return error(rc, "list_events: reading the key index");
+    idxs.clear();
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(*postings, 0));
+    BEL_RETURN_IF_ERROR(parse_postings(
+        text != nullptr ? std::string_view(text, sqlite3_column_bytes(*postings, 0)) : "", idxs,
+        uri()));
+    std::sort(idxs.begin(), idxs.end());
+    if (order == ScanOrder::descending) std::reverse(idxs.begin(), idxs.end());
+    for (int64_t idx : idxs) {
+      if (idx <= range.after || idx > range.until) continue;
+      StatementReset reset_event(*by_idx);
+      sqlite3_bind_int64(*by_idx, 1, idx);
+      rc = sqlite3_step(*by_idx);
+      if (rc == SQLITE_DONE) continue;  // not in this snapshot of the log
+      if (rc != SQLITE_ROW) return error(rc, "list_events");
+      BuildEvent* event = events->Add();
+      BEL_RETURN_IF_ERROR(read_event_row(*by_idx, 0, uri(), "list_events", event, parsed));
+      if (!event_matches(filter, *event)) {
+        events->RemoveLast();
+        continue;
+      }
+      if (parsed != detail) drop_detail(detail, event);
+      if (events->size() > limit) {
+        events->RemoveLast();
+        page.set_has_more(true);
+        return ok_status();
+      }
+      page.set_next_idx(idx);
+    }
+  }
 }
 
 Result<int64_t> SqliteStorage::catch_up_indexes(int64_t max_events) {

@@ -120,6 +120,10 @@ class SqliteStorage final : public StorageBackend {
   // otherwise key criteria are checked on each decoded event. Each event with `detail`.
   Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
                    EventPage& page, ScanOrder order, EventDetail detail);
+  // read_page for a filter with one exact key (single_key_of): the key's postings in `order`,
+  // each idx's event read by idx, until the page holds `limit` and has_more is known.
+  Status read_single_key(const SingleKey& key, IdxRange range, const EventFilter& filter, int limit,
+                         EventPage& page, ScanOrder order, EventDetail detail);
   // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
   // through event_keys up to its watermark and the unindexed tail above it (scan_segments).
   Status scan_range(const char* call, IdxRange range, int64_t start_idx, const EventFilter& filter,
@@ -149,6 +153,7 @@ class SqliteStorage final : public StorageBackend {
   Statement rollback_;
   Statement last_idx_;
   Statement insert_event_;
+  Statement event_by_idx_;
   Statement get_meta_;
   Statement set_meta_;
   Statement save_snapshot_;

@@ -32,7 +32,7 @@ inline constexpr int kDefaultListLimit = 1000;
 inline constexpr int kMaxListLimit = 10000;
 
 // The schema version this build writes. Older logs are migrated; newer ones are refused.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 // The oldest schema a read-only handle reads without migrating it: version 5 only stopped
 // repeating fields in new rows, and readers read both kinds of row.
 inline constexpr int kMinReadableSchemaVersion = 4;

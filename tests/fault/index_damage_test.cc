@@ -1,5 +1,6 @@
 // Damaged pages in the derived structures of a real SQLite log (SPEC section 9, R8): the key index
-// (event_keys, which holds the per-build keys too) and the event_id index. Pages are found through SQLite's
+// (key_postings, the postings behind the event_keys view, which hold the per-build keys too) and
+// the event_id index. Pages are found through SQLite's
 // dbstat table and overwritten in the file with the writer closed. Whenever SQLite's
 // integrity_check sees the damage, `bel check` fails; whenever a filtered read gives another
 // answer than a full scan, the "derived rows" check fails; after `bel check --repair` every
@@ -221,7 +222,7 @@ TEST_F(IndexDamageTest, PristineLogPassesEveryCheck) {
 }
 
 TEST_F(IndexDamageTest, DamagedKeyIndexFailsTheCheckAndRepairRestoresFilteredReads) {
-  run_cases("event_keys", 10);
+  run_cases("key_postings", 10);
 }
 
 TEST_F(IndexDamageTest, DamagedEventIdIndexFailsTheCheckAndRepairRestoresLookups) {
@@ -229,13 +230,14 @@ TEST_F(IndexDamageTest, DamagedEventIdIndexFailsTheCheckAndRepairRestoresLookups
 }
 
 TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegrityError) {
-  // A key row SQLite finds well-formed but no event's payload gives, and a lost one.
+  // A key row SQLite finds well-formed but no event's payload gives, and lost ones.
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
-                           "DELETE FROM event_keys WHERE (kind, key, idx) = (SELECT kind, key, idx FROM event_keys"
-                           " LIMIT 1); INSERT INTO event_keys VALUES(0, 'data/not/there', 5)",
+                           "DELETE FROM key_postings WHERE (kind, key, last_idx) = (SELECT kind,"
+                           " key, last_idx FROM key_postings LIMIT 1);"
+                           " INSERT INTO key_postings VALUES(0, 'data/not/there', 5, 5, '[5]')",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);

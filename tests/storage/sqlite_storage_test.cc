@@ -274,7 +274,10 @@ TEST_F(SqliteStorageTest, NewFileGetsTheCurrentSchemaVersionAndEveryTable) {
   EXPECT_EQ(raw.rows("SELECT value FROM meta WHERE key = 'schema_version'"),
             std::vector<std::string>{std::to_string(kSchemaVersion)});
   EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            (std::vector<std::string>{"event_keys", "events", "meta", "snapshots"}));
+            (std::vector<std::string>{"events", "key_postings", "meta", "snapshots"}));
+  // The key index's (kind, key, idx) rows stay readable by SQL, as a view of its postings.
+  EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"),
+            std::vector<std::string>{"event_keys"});
   // The commit writes no index but event_id's (idempotency); the per-build index is derived.
   EXPECT_EQ(raw.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
                      " ORDER BY name"),
@@ -620,14 +623,21 @@ class QueryPlanTest : public SqliteStorageTest {
     return out;
   }
 
-  // `plan` seeks event_keys by its primary key from `key_seek` ("kind=? AND key=?" ...), then
-  // each event by its idx, and scans nothing.
+  // `plan` seeks the key index's postings by their primary key from `key_seek` ("kind=? AND
+  // key=?" ...), expands the rows found (json_each), then seeks each event by its idx, and scans
+  // no table.
   static void expect_key_seeks(const std::string& plan, const std::string& key_seek) {
-    EXPECT_NE(plan.find("SEARCH event_keys USING PRIMARY KEY (" + key_seek), std::string::npos)
-        << plan;
+    EXPECT_NE(plan.find("SEARCH p USING PRIMARY KEY (" + key_seek), std::string::npos) << plan;
     EXPECT_NE(plan.find("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos)
         << plan;
-    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+    expect_no_table_scan(plan);
+  }
+
+  // Every SCAN in `plan` is json_each expanding a postings row found by a seek.
+  static void expect_no_table_scan(const std::string& plan) {
+    for (size_t at = plan.find("SCAN"); at != std::string::npos; at = plan.find("SCAN", at + 1)) {
+      EXPECT_EQ(plan.compare(at, 26, "SCAN j VIRTUAL TABLE INDEX"), 0) << plan;
+    }
   }
 };
 
@@ -643,7 +653,7 @@ TEST_F(QueryPlanTest, PatternWithALiteralPrefixSeeksARangeOfTheKeyIndex) {
   f.add_partition_patterns("data/sales/*");
   std::string p = plan(f);
   EXPECT_NE(p.find("key>? AND key<?"), std::string::npos) << p;
-  EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
+  expect_no_table_scan(p);
 }
 
 TEST_F(QueryPlanTest, BuildRequestFilterSeeksTheKeyIndexAndEventsByIdx) {
@@ -652,7 +662,7 @@ TEST_F(QueryPlanTest, BuildRequestFilterSeeksTheKeyIndexAndEventsByIdx) {
   expect_key_seeks(plan(f), "kind=? AND key=?");
 }
 
-// One exact key reads its index rows in idx order, either way, and stops at the limit: no
+// One exact key reads its postings rows in idx order, either way, and stops at the limit: no
 // temporary table of every idx the key has, no sort.
 TEST_F(QueryPlanTest, OneExactKeyWalksItsIndexRowsInIdxOrder) {
   for (ScanOrder order : {ScanOrder::ascending, ScanOrder::descending}) {
@@ -663,10 +673,13 @@ TEST_F(QueryPlanTest, OneExactKeyWalksItsIndexRowsInIdxOrder) {
       if (kind == 2) f.add_job_run_ids("run-1");
       if (kind == 3) f.add_build_request_ids("br-1");
       if (kind == 0) f.add_event_types("partition_event");
-      auto q = single_key_query(IdxRange{0}, f, 11, order);
-      ASSERT_TRUE(q.has_value()) << describe_filter(f);
-      std::string p = plan_of(*q);
-      expect_key_seeks(p, "kind=? AND key=? AND idx>? AND idx<?)");
+      auto key = single_key_of(f);
+      ASSERT_TRUE(key.has_value()) << describe_filter(f);
+      std::string p = plan_of(postings_query(*key, IdxRange{0}, order));
+      EXPECT_NE(p.find("SEARCH key_postings USING PRIMARY KEY (kind=? AND key=? AND last_idx>?)"),
+                std::string::npos)
+          << p;
+      EXPECT_EQ(p.find("SCAN"), std::string::npos) << p;
       EXPECT_EQ(p.find("TEMP"), std::string::npos) << p;
     }
   }
@@ -685,7 +698,7 @@ TEST(SingleKeyQueryTest, OnlyOneExactValueOfOneKindQualifies) {
   EventFilter types_only;
   types_only.add_event_types("partition_event");
   for (const EventFilter& f : {two_refs, pattern, two_kinds, types_only, EventFilter()}) {
-    EXPECT_FALSE(single_key_query(IdxRange{0}, f, 11).has_value()) << describe_filter(f);
+    EXPECT_FALSE(single_key_of(f).has_value()) << describe_filter(f);
   }
 }
 
@@ -856,6 +869,71 @@ TEST_F(SqliteStorageTest, VersionOneLogIsMigratedAndReadsBackUnchanged) {
   auto built = log->list_events(0, by_build, 10);
   ASSERT_TRUE(built.ok());
   EXPECT_EQ(built->events_size(), 5);
+}
+
+// Schema 6 keeps the key index as postings: a version 5 log's event_keys rows are regrouped into
+// rows of at most 1 024 idx, the same (kind, key, idx) rows read back through the view, and one
+// key's pages read the same oldest- and newest-first as before.
+TEST_F(SqliteStorageTest, VersionFiveKeyRowsBecomePostingsThatReadTheSame) {
+  constexpr int kEvents = 2600;  // one hot partition, in three or more postings rows
+  std::vector<BuildEvent> events;
+  for (int i = 0; i < kEvents; ++i) {
+    events.push_back(partition_event(i % 7 == 0 ? "br-a" : "br-b", i % 3 == 0 ? "cold" : "hot"));
+  }
+  std::vector<std::string> key_rows;
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->append_batch(events).ok());
+    ASSERT_TRUE(log->catch_up_indexes(kEvents).ok());
+    ASSERT_EQ(log->unindexed_events(), 0);
+  }
+  {
+    // Back to version 5: the same rows in a table of their own.
+    RawDb raw(path_);
+    key_rows = raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY kind, key, idx");
+    ASSERT_GT(key_rows.size(), static_cast<size_t>(kEvents));
+    raw.exec(
+        "CREATE TABLE old_keys(kind INTEGER NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL,"
+        " PRIMARY KEY(kind, key, idx)) WITHOUT ROWID;"
+        "INSERT INTO old_keys SELECT kind, key, idx FROM event_keys;"
+        "DROP VIEW event_keys; DROP TABLE key_postings;"
+        "ALTER TABLE old_keys RENAME TO event_keys;"
+        "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
+  EXPECT_EQ(log->unindexed_events(), 0);
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.rows("SELECT kind, key, idx FROM event_keys ORDER BY kind, key, idx"), key_rows);
+    EXPECT_EQ(raw.rows("SELECT max(json_array_length(idxs)) <= 1024, count(*) >= 3"
+                       " FROM key_postings WHERE kind = 1 AND key = 'hot'"),
+              std::vector<std::string>{"1|1"});
+  }
+  EventFilter hot;
+  hot.add_partition_refs("hot");
+  std::vector<int64_t> want;
+  for (int i = 0; i < kEvents; ++i) {
+    if (i % 3 != 0) want.push_back(i + 1);
+  }
+  std::vector<int64_t> got;
+  for (int64_t since = 0;;) {
+    auto page = log->list_events(since, hot, 100);
+    ASSERT_TRUE(page.ok()) << page.error().to_string();
+    for (const auto& e : page->events()) got.push_back(e.idx());
+    if (!page->has_more()) break;
+    since = page->next_idx();
+  }
+  EXPECT_EQ(got, want);
+  auto newest = log->list_events_backward(0, hot, 10);
+  ASSERT_TRUE(newest.ok()) << newest.error().to_string();
+  ASSERT_EQ(newest->events_size(), 10);
+  EXPECT_TRUE(newest->has_more());
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(newest->events(i).idx(), want[want.size() - 1 - static_cast<size_t>(i)]);
+  }
 }
 
 // Schema 4 moved the per-build index into event_keys, behind the log: a version 3 log loses
