@@ -41,9 +41,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The log's schema version is part of the name: a log cached by an older bel would be migrated
+// by the first writer that opens it, and the console commands P10 times open it read-only.
 std::string cache_stem(const LogScale& scale, uint64_t seed) {
-  return fmt::format("bel-bench-{}-{}e-{}p-seed{}-v{}", scale.name, scale.events, scale.partitions,
-                     seed, kCacheVersion);
+  return fmt::format("bel-bench-{}-{}e-{}p-seed{}-v{}-s{}", scale.name, scale.events,
+                     scale.partitions, seed, kCacheVersion, storage::kSchemaVersion);
 }
 
 std::string manifest_path(const std::string& db_path) { return db_path + ".manifest"; }

@@ -203,6 +203,18 @@ SqlQuery postings_query(const SingleKey& key, IdxRange range, ScanOrder order) {
   return q;
 }
 
+SqlQuery events_of_postings_query(IdxRange range, const EventFilter& filter, ScanOrder order) {
+  SqlQuery q;
+  q.sql = std::string("SELECT ") + kEventRowColumns +
+          " FROM events WHERE idx IN (SELECT value FROM json_each(?)) AND idx > ? AND idx <= ?";
+  q.params.emplace_back(std::string("[]"));
+  q.params.emplace_back(range.after);
+  q.params.emplace_back(range.until);
+  add_event_types(q, filter, "event_type");
+  add_order_and_limit(q, "idx", order, 0);
+  return q;
+}
+
 std::vector<ScanSegment> scan_segments(IdxRange range, int64_t indexed_idx, bool uses_keys,
                                        ScanOrder order) {
   std::vector<ScanSegment> out;

@@ -79,6 +79,11 @@ std::optional<SingleKey> single_key_of(const EventFilter& filter);
 // and a page of 10 reads about one row.
 SqlQuery postings_query(const SingleKey& key, IdxRange range, ScanOrder order);
 
+// SELECT <kEventRowColumns> FROM events WHERE idx IN (SELECT value FROM json_each(?1)) AND idx in
+// `range` [AND event_type IN (...)] ORDER BY idx [DESC]: the events of one postings row, whose
+// text the caller binds to ?1 for each row in turn (the query's own first value is "[]").
+SqlQuery events_of_postings_query(IdxRange range, const EventFilter& filter, ScanOrder order);
+
 // The stretches a scan of `range` in `order` reads one after the other when event_keys covers
 // idx <= indexed_idx: the indexed part through the keys, the unindexed tail above it by decoding
 // each event (ascending: indexed part first; descending: the tail first). Without a key

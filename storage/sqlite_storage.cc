@@ -279,15 +279,19 @@ Result<sqlite3_stmt*> SqliteStorage::bound(const SqlQuery& query) {
   }
   auto stmt = cached_list(query.sql);
   if (!stmt.ok()) return stmt.error();
+  bind_params(*stmt, query);
+  return *stmt;
+}
+
+void SqliteStorage::bind_params(sqlite3_stmt* stmt, const SqlQuery& query) {
   for (size_t i = 0; i < query.params.size(); ++i) {
     const int pos = static_cast<int>(i) + 1;
     if (const auto* n = std::get_if<int64_t>(&query.params[i])) {
-      sqlite3_bind_int64(*stmt, pos, *n);
+      sqlite3_bind_int64(stmt, pos, *n);
     } else {
-      bind_text(*stmt, pos, std::get<std::string>(query.params[i]));
+      bind_text(stmt, pos, std::get<std::string>(query.params[i]));
     }
   }
-  return *stmt;
 }
 
 Result<bool> SqliteStorage::is_selective(KeyKind kind, IdxRange range, const EventFilter& filter,
@@ -434,48 +438,37 @@ Status SqliteStorage::read_page(IdxRange range, const EventFilter& filter, int l
   return ok_status();
 }
 
-namespace {
-const std::string kSelectEventByIdx =
-    std::string("SELECT ") + kEventRowColumns + " FROM events WHERE idx = ?";
-}  // namespace
-
 Status SqliteStorage::read_single_key(const SingleKey& key, IdxRange range,
                                       const EventFilter& filter, int limit, EventPage& page,
                                       ScanOrder order, EventDetail detail) {
-  const SqlQuery query = postings_query(key, range, order);  // bound() binds its text, unowned
-  auto postings = bound(query);
+  // Bound once; each postings row's text is bound to its first parameter in turn.
+  const SqlQuery row_query = events_of_postings_query(range, filter, order);
+  auto of_row = bound(row_query);
+  if (!of_row.ok()) return of_row.error();
+  // Its own statement, not one of bound()'s, which may drop every statement it caches.
+  const SqlQuery query = postings_query(key, range, order);  // bound as text, unowned
+  auto postings = cached(postings_[order == ScanOrder::ascending ? 0 : 1], query.sql.c_str());
   if (!postings.ok()) return postings.error();
+  bind_params(*postings, query);
   StatementReset reset_postings(*postings);
-  auto by_idx = cached(event_by_idx_, kSelectEventByIdx.c_str());
-  if (!by_idx.ok()) return by_idx.error();
   auto* events = page.mutable_events();
-  const EventDetail parsed = parse_detail(detail, filter);
   std::vector<int64_t> idxs;
   for (;;) {
     int rc = sqlite3_step(*postings);
     if (rc == SQLITE_DONE) return ok_status();
     if (rc != SQLITE_ROW) return error(rc, "list_events: reading the key index");
-    idxs.clear();
+    // Checked here, so that damaged postings are storage_corrupt rather than SQLite's error.
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(*postings, 0));
-    BEL_RETURN_IF_ERROR(parse_postings(
-        text != nullptr ? std::string_view(text, sqlite3_column_bytes(*postings, 0)) : "", idxs,
-        uri()));
-    std::sort(idxs.begin(), idxs.end());
-    if (order == ScanOrder::descending) std::reverse(idxs.begin(), idxs.end());
-    for (int64_t idx : idxs) {
-      if (idx <= range.after || idx > range.until) continue;
-      StatementReset reset_event(*by_idx);
-      sqlite3_bind_int64(*by_idx, 1, idx);
-      rc = sqlite3_step(*by_idx);
-      if (rc == SQLITE_DONE) continue;  // not in this snapshot of the log
-      if (rc != SQLITE_ROW) return error(rc, "list_events");
+    const std::string_view row(text != nullptr ? text : "",
+                               static_cast<size_t>(sqlite3_column_bytes(*postings, 0)));
+    idxs.clear();
+    BEL_RETURN_IF_ERROR(parse_postings(row, idxs, uri()));
+    StatementReset reset_events(*of_row);
+    sqlite3_bind_text(*of_row, 1, row.data(), static_cast<int>(row.size()), SQLITE_STATIC);
+    while ((rc = sqlite3_step(*of_row)) == SQLITE_ROW) {
+      const int64_t idx = sqlite3_column_int64(*of_row, 0);
       BuildEvent* event = events->Add();
-      BEL_RETURN_IF_ERROR(read_event_row(*by_idx, 0, uri(), "list_events", event, parsed));
-      if (!event_matches(filter, *event)) {
-        events->RemoveLast();
-        continue;
-      }
-      if (parsed != detail) drop_detail(detail, event);
+      BEL_RETURN_IF_ERROR(read_event_row(*of_row, 0, uri(), "list_events", event, detail));
       if (events->size() > limit) {
         events->RemoveLast();
         page.set_has_more(true);
@@ -483,6 +476,7 @@ Status SqliteStorage::read_single_key(const SingleKey& key, IdxRange range,
       }
       page.set_next_idx(idx);
     }
+    if (rc != SQLITE_DONE) return error(rc, "list_events");
   }
 }
 

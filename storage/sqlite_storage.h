@@ -112,6 +112,9 @@ class SqliteStorage final : public StorageBackend {
   // The cached statement for `query` with its parameters bound; invalid_argument when the
   // filter has more values than SQLite accepts.
   Result<sqlite3_stmt*> bound(const SqlQuery& query);
+  // Binds query.params to `stmt` in order (text unowned: `query` must outlive the statement's
+  // use).
+  void bind_params(sqlite3_stmt* stmt, const SqlQuery& query);
   // Whether the filter's criterion of `kind` selects few enough index rows in `range` to read a
   // page of `limit` through them (selective_key_rows).
   Result<bool> is_selective(KeyKind kind, IdxRange range, const EventFilter& filter, int limit);
@@ -120,8 +123,9 @@ class SqliteStorage final : public StorageBackend {
   // otherwise key criteria are checked on each decoded event. Each event with `detail`.
   Status read_page(IdxRange range, const EventFilter& filter, int limit, bool through_keys,
                    EventPage& page, ScanOrder order, EventDetail detail);
-  // read_page for a filter with one exact key (single_key_of): the key's postings in `order`,
-  // each idx's event read by idx, until the page holds `limit` and has_more is known.
+  // read_page for a filter with one exact key (single_key_of): the key's postings rows in
+  // `order`, each row's events read through its idx, until the page holds `limit` and has_more
+  // is known.
   Status read_single_key(const SingleKey& key, IdxRange range, const EventFilter& filter, int limit,
                          EventPage& page, ScanOrder order, EventDetail detail);
   // The pages of list_events (ascending) and list_events_backward (descending) over `range`:
@@ -153,7 +157,7 @@ class SqliteStorage final : public StorageBackend {
   Statement rollback_;
   Statement last_idx_;
   Statement insert_event_;
-  Statement event_by_idx_;
+  Statement postings_[2];  // postings_query: ascending, descending
   Statement get_meta_;
   Statement set_meta_;
   Statement save_snapshot_;
