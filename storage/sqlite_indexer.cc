@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "messages/event_keys.h"
@@ -41,37 +44,66 @@ Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_
   return rows;
 }
 
+// One key's idx in a batch.
+struct Posting {
+  int kind;
+  std::string_view key;
+  std::vector<int64_t> idxs;
+};
+
+struct PostingKeyHash {
+  size_t operator()(const std::pair<int, std::string_view>& k) const {
+    return std::hash<std::string_view>{}(k.second) * 31 + static_cast<size_t>(k.first);
+  }
+};
+
+// `rows` grouped by key, each key's idx ascending, the keys in the key index's order (kind, key).
+// Grouped through a hash map rather than by sorting the rows: a batch has ~10 rows per distinct
+// key, and rows arrive in idx order, so only the distinct keys are sorted.
+std::vector<Posting> postings_of(const std::vector<KeyRow>& rows) {
+  std::unordered_map<std::pair<int, std::string_view>, size_t, PostingKeyHash> slot;
+  slot.reserve(rows.size() / 4 + 16);
+  std::vector<Posting> out;
+  for (const KeyRow& row : rows) {
+    auto [it, added] = slot.try_emplace({row.kind, row.key}, out.size());
+    if (added) out.push_back(Posting{row.kind, row.key, {}});
+    out[it->second].idxs.push_back(row.idx);
+  }
+  for (auto& p : out) {
+    if (!std::is_sorted(p.idxs.begin(), p.idxs.end())) std::sort(p.idxs.begin(), p.idxs.end());
+  }
+  std::sort(out.begin(), out.end(), [](const Posting& a, const Posting& b) {
+    return std::tie(a.kind, a.key) < std::tie(b.kind, b.key);
+  });
+  return out;
+}
+
 Status write_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow>& rows,
                   int64_t indexed_idx) {
-  // Sorted, one key's rows of the batch are adjacent and in idx order: each becomes one postings
-  // row (or a few, of at most kPostingsPerRow idx), and the rows walk the B-tree left to right.
-  std::sort(rows.begin(), rows.end());
+  // One postings row per key (or a few, of at most kPostingsPerRow idx), written in key order so
+  // that the inserts walk the B-tree left to right.
   auto insert = prepare(db, uri,
                         "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs)"
                         " VALUES(?, ?, ?, ?, ?)");
   if (!insert.ok()) return insert.error();
-  std::string idxs;
-  for (size_t at = 0; at < rows.size();) {
-    const KeyRow& first = rows[at];
-    size_t end = at + 1;
-    while (end < rows.size() && end - at < kPostingsPerRow && rows[end].kind == first.kind &&
-           rows[end].key == first.key) {
-      ++end;
+  std::string text;
+  for (const Posting& p : postings_of(rows)) {
+    for (size_t at = 0; at < p.idxs.size(); at += kPostingsPerRow) {
+      const size_t end = std::min(p.idxs.size(), at + kPostingsPerRow);
+      text.clear();
+      append_postings(text, p.idxs.begin() + static_cast<std::ptrdiff_t>(at),
+                      p.idxs.begin() + static_cast<std::ptrdiff_t>(end),
+                      [](int64_t idx) { return idx; });
+      sqlite3_stmt* stmt = insert->get();
+      StatementReset reset(stmt);
+      sqlite3_bind_int(stmt, 1, p.kind);
+      sqlite3_bind_text(stmt, 2, p.key.data(), static_cast<int>(p.key.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(stmt, 3, p.idxs[end - 1]);
+      sqlite3_bind_int64(stmt, 4, p.idxs[at]);
+      sqlite3_bind_text(stmt, 5, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(stmt);
+      if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing postings");
     }
-    idxs.clear();
-    append_postings(idxs, rows.begin() + static_cast<std::ptrdiff_t>(at),
-                    rows.begin() + static_cast<std::ptrdiff_t>(end),
-                    [](const KeyRow& row) { return row.idx; });
-    sqlite3_stmt* stmt = insert->get();
-    StatementReset reset(stmt);
-    sqlite3_bind_int(stmt, 1, first.kind);
-    sqlite3_bind_text(stmt, 2, first.key.data(), static_cast<int>(first.key.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, rows[end - 1].idx);
-    sqlite3_bind_int64(stmt, 4, first.idx);
-    sqlite3_bind_text(stmt, 5, idxs.data(), static_cast<int>(idxs.size()), SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "indexing: writing postings");
-    at = end;
   }
   auto mark = prepare(db, uri,
                       "INSERT INTO meta(key, value) VALUES(?, ?)"

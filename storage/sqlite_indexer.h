@@ -12,8 +12,8 @@
 // disk, against 140–220k/s for the sequential event rows alone. The per-build index (schema 4)
 // moved here for the same reason: concurrent builds interleave, so an index on
 // (build_request_id, idx) in the commit touched one page per active build. In batches the keys
-// are sorted first, so each index page is written once per batch, and the batch needs no fsync
-// of its own (see index_events).
+// are grouped and sorted first, so each index page is written once per batch, and the batch
+// needs no fsync of its own (see index_events).
 //
 // Postings (as Lucene and other log indexes keep them): a batch of 16 384 events has ~2.9 key rows
 // per event but only ~0.3 distinct keys per event (hot partitions, a build's or a job run's
@@ -99,8 +99,8 @@ Result<IndexProgress> index_events(sqlite3* db, const std::string& uri, int64_t 
 
 // As index_events, with the rows already known (the writer keeps the rows of the events it
 // committed, so the indexer need not read and decode them again): `rows` are exactly the key
-// rows of the events in (from, until], in any order (sorted here). Writes nothing and returns
-// nothing indexed ({0, watermark}) when the watermark is not `from`.
+// rows of the events in (from, until], in any order (grouped by key here). Writes nothing and
+// returns nothing indexed ({0, watermark}) when the watermark is not `from`.
 Result<IndexProgress> index_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow> rows,
                                  int64_t from, int64_t until, bool durability_full);
 
