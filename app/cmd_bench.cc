@@ -428,8 +428,10 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "Where the temporary logs go (default: $TMPDIR or /tmp); a fresh directory "
                   "is made inside it and removed afterwards");
   cmd->add_option("--via", args->via,
-                  "Where bel's appends go: coordinator (its bel_api, views running) or "
-                  "storage-actor (the storage actor alone, a diagnostic)")
+                  "Where bel's appends go: coordinator (its bel_api, views running), "
+                  "storage-actor (the storage actor alone, a diagnostic) or pure-actor (not bel: "
+                  "an actor that only writes each append as one row and answers after COMMIT, "
+                  "what actor-fed appends reach on this machine)")
       ->capture_default_str()
       ->check(CLI::IsMember(via_names));
   cmd->add_option("--in-flight", args->in_flight,

@@ -17,6 +17,7 @@
 #include "actors/write/storage_actor.h"
 #include "bench/answer_tally.h"
 #include "bench/machine.h"
+#include "bench/pure_append_actor.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {
@@ -170,7 +171,15 @@ Latency latency_percentiles(std::vector<double> samples_us) {
 }
 
 const char* to_string(AppendPath path) {
-  return path == AppendPath::coordinator ? "coordinator" : "storage-actor";
+  switch (path) {
+    case AppendPath::coordinator:
+      return "coordinator";
+    case AppendPath::storage_actor:
+      return "storage-actor";
+    case AppendPath::pure_actor:
+      return "pure-actor";
+  }
+  return "coordinator";
 }
 
 Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
@@ -192,6 +201,15 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
     if (!api.ok()) return api.error();
     target = caf::actor_cast<caf::actor>(*api);
     stop = [api = *api] { actors::stop_coordinator(api); };
+  } else if (options.path == AppendPath::pure_actor) {
+    if (!options.uri.empty()) {
+      return make_error(ErrorCode::invalid_argument,
+                        "pure-actor appends go to an SQLite file only, not " + options.uri);
+    }
+    auto pure = spawn_pure_append_actor(system, options.log_path, options.durability_full);
+    if (!pure.ok()) return pure.error();
+    target = *pure;
+    stop = [pure = *pure] { caf::anon_send_exit(pure, caf::exit_reason::user_shutdown); };
   } else {
     auto log = storage::open_storage(uri, storage_options);
     if (!log.ok()) return log.error();

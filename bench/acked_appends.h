@@ -37,6 +37,10 @@ enum class AppendPath {
   // The storage actor alone (LogWriter + spawn_storage_actor), nothing subscribed: isolates the
   // write path from the views (a diagnostic).
   storage_actor,
+  // Not bel: an actor that writes each append as one row of the pure-append ceiling's table and
+  // answers after COMMIT (bench/pure_append_actor.h). What actor-fed single-event appends reach
+  // on this machine when nothing else is done for them (a diagnostic).
+  pure_actor,
 };
 
 struct AckedAppendsOptions {
@@ -79,9 +83,10 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
                                            const ProgressFn& progress = {});
 
 // Every AppendPath, for the values of --via (to_string of each).
-inline constexpr AppendPath kAppendPaths[] = {AppendPath::coordinator, AppendPath::storage_actor};
+inline constexpr AppendPath kAppendPaths[] = {AppendPath::coordinator, AppendPath::storage_actor,
+                                              AppendPath::pure_actor};
 
-// "coordinator" / "storage-actor".
+// "coordinator" / "storage-actor" / "pure-actor".
 const char* to_string(AppendPath path);
 
 }  // namespace bel::bench

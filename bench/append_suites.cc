@@ -73,9 +73,16 @@ Figure appends_figure(const char* id, int64_t n, std::string target) {
 }
 
 std::string via(const SuiteRun& run) {
-  return run.options().path == AppendPath::coordinator
-             ? "bel_api of an in-process coordinator (storage actor + views)"
-             : "the storage actor alone (no views)";
+  switch (run.options().path) {
+    case AppendPath::coordinator:
+      return "bel_api of an in-process coordinator (storage actor + views)";
+    case AppendPath::storage_actor:
+      return "the storage actor alone (no views)";
+    case AppendPath::pure_actor:
+      return "not bel: an actor that writes each as one pure-append row and answers after COMMIT "
+             "(no id, index, rules or views)";
+  }
+  return "";
 }
 
 // `events` with ids as bel's client library assigns them (P1: "ids assigned by bel or by its

@@ -177,6 +177,10 @@ Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected
       f.pass_note = fmt::format("not judged at {} in flight (the target is at {})",
                                 options.in_flight, kP1Window);
     }
+    const bool appends = at_window || f.id == "P2";
+    if (appends && options.path == AppendPath::pure_actor && f.pass_note.empty()) {
+      f.pass_note = "not judged: not bel (--via pure-actor, a ceiling for actor-fed appends)";
+    }
   }
   if (logs != nullptr) *logs = run.logs();
   return figures;

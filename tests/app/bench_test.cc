@@ -129,6 +129,34 @@ TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
   EXPECT_NE(bad.err.find("--in-flight: must be 1 .. 50000, got 0"), std::string::npos) << bad.err;
 }
 
+// --via pure-actor measures what actor-fed single-event appends reach with nothing done for them
+// (one row each, answered after COMMIT): every append is acknowledged, the group commit and
+// latencies are reported, and the figure says it is not bel's and is not judged.
+TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
+  TempDir dir;
+  auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via pure-actor" +
+                       " --format json --dir " + shell_quote(dir.path()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct doc;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+  EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(),
+            "pure-actor");
+  const auto& rows = field(doc, "figures")->list_value().values();
+  ASSERT_EQ(rows.size(), 1);
+  const auto& p1 = rows[0].struct_value();
+  EXPECT_GT(field(p1, "value")->number_value(), 0);
+  EXPECT_GT(field(p1, "baseline")->number_value(), 0);
+  EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
+  // Every append was answered after a COMMIT: the actor's counters add up to the events.
+  EXPECT_NE(field(p1, "detail")->string_value().find("events per commit"), std::string::npos);
+  EXPECT_EQ(field(p1, "detail")->string_value().find("group commit: 0.0 events per commit"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
+  EXPECT_EQ(field(p1, "pass_note")->string_value(),
+            "not judged: not bel (--via pure-actor, a ceiling for actor-fed appends)");
+}
+
 TEST(BenchCommandTest, UnknownSuiteIsAUsageErrorListingTheSuites) {
   auto r = run_command(bel() + " bench p99 --format json");
   EXPECT_EQ(r.exit_code, 2);

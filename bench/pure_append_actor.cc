@@ -1,0 +1,138 @@
+#include "bench/pure_append_actor.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "actors/caf_support.h"
+#include "messages/types.h"
+#include "storage/sqlite_support.h"
+
+namespace bel::bench {
+namespace {
+
+using actors::append_atom;
+using actors::stats_atom;
+using actors::tick_atom;
+
+struct PureState {
+  std::string where;
+  sqlite3* db = nullptr;
+  storage::Statement insert;
+  bool open_transaction = false;
+  int64_t next_idx = 1;
+  std::string payload;  // reused
+  std::vector<std::pair<int64_t, caf::typed_response_promise<AppendAck>>> waiting;
+  Error failure;  // of the open transaction's inserts, if any
+  bool failed = false;
+  StorageStats stats;
+
+  PureState() = default;
+  PureState(const PureState&) = delete;
+  PureState& operator=(const PureState&) = delete;
+  ~PureState() {
+    insert = storage::Statement();
+    sqlite3_close(db);
+  }
+
+  Status exec(const char* sql) { return storage::exec_sql(db, where, sql, sql); }
+
+  // Answers everything held with the COMMIT's outcome.
+  void commit() {
+    Status done = failed ? Status(failure) : exec("COMMIT");
+    if (!done.ok() && !sqlite3_get_autocommit(db)) (void)exec("ROLLBACK");
+    open_transaction = false;
+    failed = false;
+    if (done.ok()) {
+      stats.set_commits(stats.commits() + 1);
+      stats.set_events_appended(stats.events_appended() + static_cast<int64_t>(waiting.size()));
+      stats.set_max_group_events(
+          std::max<int64_t>(stats.max_group_events(), static_cast<int64_t>(waiting.size())));
+      stats.set_last_idx(next_idx - 1);
+    } else {
+      stats.set_failed_commits(stats.failed_commits() + 1);
+    }
+    for (auto& [idx, promise] : waiting) {
+      if (done.ok()) {
+        AppendAck ack;
+        ack.set_idx(idx);
+        promise.deliver(std::move(ack));
+      } else {
+        promise.deliver(actors::to_caf_error(done.error()));
+      }
+    }
+    waiting.clear();
+  }
+};
+
+// The actor's state: the connection, opened on the caller's thread, used on the actor's only.
+struct PureActorState {
+  std::shared_ptr<PureState> pure;
+  static inline const char* name = "bel.bench.pure_append";
+};
+
+}  // namespace
+
+Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std::string& path,
+                                           bool durability_full) {
+  const std::string where = path + ": pure-append actor";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    return make_error(ErrorCode::invalid_argument, where + ": the file exists already");
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  auto state = std::make_shared<PureState>();
+  state->where = where;
+  state->db = db;  // closed by the state, even when opening fails
+  if (rc != SQLITE_OK) return storage::sqlite_error(where, db, rc, "opening");
+  for (const char* sql :
+       {"PRAGMA journal_mode = WAL",
+        durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)"}) {
+    BEL_RETURN_IF_ERROR(state->exec(sql));
+  }
+  auto insert = storage::prepare(db, where, "INSERT INTO pure(idx, payload) VALUES(?, ?)");
+  if (!insert.ok()) return insert.error();
+  state->insert = std::move(*insert);
+  return system.spawn<caf::detached>(
+      [state](caf::stateful_actor<PureActorState>* self) -> caf::behavior {
+        self->state.pure = state;
+        return {
+            [self](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
+              auto& st = *self->state.pure;
+              if (!st.open_transaction) {
+                if (auto begun = st.exec("BEGIN IMMEDIATE"); !begun.ok()) {
+                  return actors::to_caf_error(begun.error());
+                }
+                st.open_transaction = true;
+                // Arrives after the appends already queued: the group is what the mailbox held.
+                self->send(self, tick_atom::value);
+              }
+              const int64_t idx = st.next_idx++;
+              event.SerializeToString(&st.payload);
+              sqlite3_stmt* s = st.insert.get();
+              sqlite3_bind_int64(s, 1, idx);
+              sqlite3_bind_blob(s, 2, st.payload.data(), static_cast<int>(st.payload.size()),
+                                SQLITE_STATIC);
+              const int step = sqlite3_step(s);
+              sqlite3_reset(s);
+              if (step != SQLITE_DONE && !st.failed) {
+                st.failed = true;
+                st.failure = storage::sqlite_error(st.where, st.db, step, "insert");
+              }
+              st.waiting.emplace_back(idx, self->make_response_promise<AppendAck>());
+              return st.waiting.back().second;
+            },
+            [self](tick_atom) { self->state.pure->commit(); },
+            [self](stats_atom) { return self->state.pure->stats; },
+        };
+      });
+}
+
+}  // namespace bel::bench
