@@ -429,9 +429,10 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "is made inside it and removed afterwards");
   cmd->add_option("--via", args->via,
                   "Where bel's appends go: coordinator (its bel_api, views running), "
-                  "storage-actor (the storage actor alone, a diagnostic) or pure-actor (not bel: "
+                  "storage-actor (the storage actor alone, a diagnostic), pure-actor (not bel: "
                   "an actor that only writes each append as one row and answers after COMMIT, "
-                  "what actor-fed appends reach on this machine)")
+                  "what actor-fed appends reach on this machine) or ids-actor (the same, each "
+                  "row with its id under a unique index)")
       ->capture_default_str()
       ->check(CLI::IsMember(via_names));
   cmd->add_option("--in-flight", args->in_flight,

@@ -178,6 +178,8 @@ const char* to_string(AppendPath path) {
       return "storage-actor";
     case AppendPath::pure_actor:
       return "pure-actor";
+    case AppendPath::ids_actor:
+      return "ids-actor";
   }
   return "coordinator";
 }
@@ -201,12 +203,15 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
     if (!api.ok()) return api.error();
     target = caf::actor_cast<caf::actor>(*api);
     stop = [api = *api] { actors::stop_coordinator(api); };
-  } else if (options.path == AppendPath::pure_actor) {
+  } else if (options.path == AppendPath::pure_actor || options.path == AppendPath::ids_actor) {
     if (!options.uri.empty()) {
       return make_error(ErrorCode::invalid_argument,
-                        "pure-actor appends go to an SQLite file only, not " + options.uri);
+                        std::string(to_string(options.path)) +
+                            " appends go to an SQLite file only, not " + options.uri);
     }
-    auto pure = spawn_pure_append_actor(system, options.log_path, options.durability_full);
+    auto pure = spawn_pure_append_actor(
+        system, options.log_path, options.durability_full,
+        options.path == AppendPath::ids_actor ? PureRows::with_ids : PureRows::payload);
     if (!pure.ok()) return pure.error();
     target = *pure;
     stop = [pure = *pure] { caf::anon_send_exit(pure, caf::exit_reason::user_shutdown); };

@@ -41,6 +41,8 @@ enum class AppendPath {
   // answers after COMMIT (bench/pure_append_actor.h). What actor-fed single-event appends reach
   // on this machine when nothing else is done for them (a diagnostic).
   pure_actor,
+  // Not bel: the same actor, each row with its event_id under a UNIQUE index (a diagnostic).
+  ids_actor,
 };
 
 struct AckedAppendsOptions {
@@ -84,9 +86,9 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
 
 // Every AppendPath, for the values of --via (to_string of each).
 inline constexpr AppendPath kAppendPaths[] = {AppendPath::coordinator, AppendPath::storage_actor,
-                                              AppendPath::pure_actor};
+                                              AppendPath::pure_actor, AppendPath::ids_actor};
 
-// "coordinator" / "storage-actor" / "pure-actor".
+// "coordinator" / "storage-actor" / "pure-actor" / "ids-actor".
 const char* to_string(AppendPath path);
 
 }  // namespace bel::bench

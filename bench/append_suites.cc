@@ -38,13 +38,14 @@ auto on_fresh_db(SuiteRun& run, const std::string& file, const Measure& measure)
 
 // bel's acked appends of `events` with `window` in flight, on a fresh log that is removed after.
 Result<AckedAppends> bel_appends(SuiteRun& run, const std::vector<BuildEvent>& events, int window,
-                                 const std::string& file, const std::string& phase_name) {
+                                 const std::string& file, const std::string& phase_name,
+                                 std::optional<AppendPath> path_override = std::nullopt) {
   return on_fresh_db(run, file, [&](const std::string& path) {
     AckedAppendsOptions options;
     options.log_path = path;
     options.window = window;
     options.durability_full = run.options().durability_full;
-    options.path = run.options().path;
+    options.path = path_override.value_or(run.options().path);
     return measure_acked_appends(options, events, run.progress_of(phase_name));
   });
 }
@@ -81,6 +82,9 @@ std::string via(const SuiteRun& run) {
     case AppendPath::pure_actor:
       return "not bel: an actor that writes each as one pure-append row and answers after COMMIT "
              "(no id, index, rules or views)";
+    case AppendPath::ids_actor:
+      return "not bel: an actor that writes each as one row with its id under UNIQUE and answers "
+             "after COMMIT (no key index, rules or views)";
   }
   return "";
 }
@@ -191,6 +195,44 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
 
 }  // namespace
 
+// P1's ceilings for any actor design, in the same run (docs/performance.md, "Where P1's limit
+// is"): the same single-event appends through one actor that only writes the pure-append row, or
+// the row with its id under UNIQUE (what idempotency needs of an acknowledged append), and
+// answers after COMMIT. Added to the detail, beside the pure-append ceiling they are compared
+// with; nothing when --via is one of those actors already.
+Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent>& events) {
+  const AppendPath path = run.options().path;
+  if (path == AppendPath::pure_actor || path == AppendPath::ids_actor) return ok_status();
+  const int reps = run.options().repetitions;
+  std::vector<double> pure, ids;
+  for (int rep = 0; rep < reps; ++rep) {
+    for (int k = 0; k < 2; ++k) {
+      const bool with_ids = (k + rep) % 2 == 0;
+      const AppendPath actor = with_ids ? AppendPath::ids_actor : AppendPath::pure_actor;
+      auto m = bel_appends(run, events, run.options().in_flight, "p1-actor.db",
+                           phase("P1", to_string(actor), rep, reps), actor);
+      if (!m.ok()) return m.error();
+      (with_ids ? ids : pure).push_back(m->per_second);
+    }
+  }
+  const double ceiling = f.baseline > 0 ? f.baseline : 1;
+  const double pure_ratio = median(pure) / ceiling;
+  const double ids_ratio = median(ids) / ceiling;
+  f.detail += fmt::format(
+      "; actor-fed ceilings in this run (not bel: one actor writes each append and answers "
+      "after COMMIT): one pure-append row each {:.0f}/s ({:.2f}x), the row with its id under "
+      "UNIQUE {:.0f}/s ({:.2f}x)",
+      median(pure), pure_ratio, median(ids), ids_ratio);
+  if (ids_ratio < kP1MinRatio) {
+    f.detail += fmt::format(
+        "\none actor that writes each append with its unique id (what idempotency needs) and "
+        "nothing else reaches {:.2f}x of the pure-append ceiling in this run, below the {}x "
+        "target",
+        ids_ratio, kP1MinRatio);
+  }
+  return ok_status();
+}
+
 Result<Figure> measure_p1(SuiteRun& run) {
   const int64_t n = events_for(run.options(), kP1DefaultEvents);
   const auto events = with_client_ids(run.events(n));
@@ -209,6 +251,7 @@ Result<Figure> measure_p1(SuiteRun& run) {
       "transaction per {:.0f} rows (the group size bel achieved), no id, no index, no actors",
       group);
   f.detail = "ids from the client library (UUIDv7); " + f.detail;
+  BEL_RETURN_IF_ERROR(add_actor_ceilings(run, f, events));
   run.p1_values = f.values;
   run.p1_events = n;
   return f;

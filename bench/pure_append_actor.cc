@@ -23,6 +23,7 @@ struct PureState {
   std::string where;
   sqlite3* db = nullptr;
   storage::Statement insert;
+  bool with_ids = false;  // PureRows::with_ids
   bool open_transaction = false;
   int64_t next_idx = 1;
   std::string payload;  // reused
@@ -78,7 +79,7 @@ struct PureActorState {
 }  // namespace
 
 Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std::string& path,
-                                           bool durability_full) {
+                                           bool durability_full, PureRows rows) {
   const std::string where = path + ": pure-append actor";
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
@@ -94,10 +95,17 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
   for (const char* sql :
        {"PRAGMA journal_mode = WAL",
         durability_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-        "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)"}) {
+        rows == PureRows::payload
+            ? "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)"
+            : "CREATE TABLE pure(idx INTEGER PRIMARY KEY, event_id BLOB NOT NULL UNIQUE,"
+              " payload BLOB NOT NULL)"}) {
     BEL_RETURN_IF_ERROR(state->exec(sql));
   }
-  auto insert = storage::prepare(db, where, "INSERT INTO pure(idx, payload) VALUES(?, ?)");
+  state->with_ids = rows == PureRows::with_ids;
+  auto insert =
+      storage::prepare(db, where,
+                       state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES(?, ?, ?)"
+                                       : "INSERT INTO pure(idx, payload) VALUES(?, ?)");
   if (!insert.ok()) return insert.error();
   state->insert = std::move(*insert);
   return system.spawn<caf::detached>(
@@ -120,6 +128,7 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
               sqlite3_bind_int64(s, 1, idx);
               sqlite3_bind_blob(s, 2, st.payload.data(), static_cast<int>(st.payload.size()),
                                 SQLITE_STATIC);
+              if (st.with_ids) storage::bind_event_id(s, 3, event.event_id());
               const int step = sqlite3_step(s);
               sqlite3_reset(s);
               if (step != SQLITE_DONE && !st.failed) {

@@ -178,8 +178,11 @@ Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected
                                 options.in_flight, kP1Window);
     }
     const bool appends = at_window || f.id == "P2";
-    if (appends && options.path == AppendPath::pure_actor && f.pass_note.empty()) {
-      f.pass_note = "not judged: not bel (--via pure-actor, a ceiling for actor-fed appends)";
+    const bool not_bel =
+        options.path == AppendPath::pure_actor || options.path == AppendPath::ids_actor;
+    if (appends && not_bel && f.pass_note.empty()) {
+      f.pass_note = fmt::format("not judged: not bel (--via {}, a ceiling for actor-fed appends)",
+                                to_string(options.path));
     }
   }
   if (logs != nullptr) *logs = run.logs();

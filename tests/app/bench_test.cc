@@ -123,6 +123,10 @@ TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
   EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
   EXPECT_EQ(field(p1, "pass_note")->string_value(),
             "not judged at 2500 in flight (the target is at 1000)");
+  // Beside bel's figure, the same run's ceilings of appends through a bare actor.
+  EXPECT_NE(field(p1, "detail")->string_value().find("actor-fed ceilings in this run"),
+            std::string::npos)
+      << r.out;
 
   auto bad = run_command(bel() + " bench p1 --in-flight 0 --format json");
   EXPECT_EQ(bad.exit_code, 2);
@@ -133,28 +137,29 @@ TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
 // (one row each, answered after COMMIT): every append is acknowledged, the group commit and
 // latencies are reported, and the figure says it is not bel's and is not judged.
 TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
-  TempDir dir;
-  auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via pure-actor" +
-                       " --format json --dir " + shell_quote(dir.path()));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  google::protobuf::Struct doc;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
-  EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(),
-            "pure-actor");
-  const auto& rows = field(doc, "figures")->list_value().values();
-  ASSERT_EQ(rows.size(), 1);
-  const auto& p1 = rows[0].struct_value();
-  EXPECT_GT(field(p1, "value")->number_value(), 0);
-  EXPECT_GT(field(p1, "baseline")->number_value(), 0);
-  EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
-  // Every append was answered after a COMMIT: the actor's counters add up to the events.
-  EXPECT_NE(field(p1, "detail")->string_value().find("events per commit"), std::string::npos);
-  EXPECT_EQ(field(p1, "detail")->string_value().find("group commit: 0.0 events per commit"),
-            std::string::npos)
-      << r.out;
-  EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
-  EXPECT_EQ(field(p1, "pass_note")->string_value(),
-            "not judged: not bel (--via pure-actor, a ceiling for actor-fed appends)");
+  for (const std::string via : {"pure-actor", "ids-actor"}) {
+    SCOPED_TRACE(via);
+    TempDir dir;
+    auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via " + via +
+                         " --format json --dir " + shell_quote(dir.path()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    google::protobuf::Struct doc;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+    EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(), via);
+    const auto& rows = field(doc, "figures")->list_value().values();
+    ASSERT_EQ(rows.size(), 1);
+    const auto& p1 = rows[0].struct_value();
+    EXPECT_GT(field(p1, "value")->number_value(), 0);
+    EXPECT_GT(field(p1, "baseline")->number_value(), 0);
+    EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
+    // Every append was answered after a COMMIT: the actor counted its commits and their events.
+    const std::string detail = field(p1, "detail")->string_value();
+    EXPECT_NE(detail.find("events per commit"), std::string::npos) << r.out;
+    EXPECT_EQ(detail.find("group commit: 0.0 events per commit"), std::string::npos) << r.out;
+    EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
+    EXPECT_EQ(field(p1, "pass_note")->string_value(),
+              "not judged: not bel (--via " + via + ", a ceiling for actor-fed appends)");
+  }
 }
 
 TEST(BenchCommandTest, UnknownSuiteIsAUsageErrorListingTheSuites) {
