@@ -3,7 +3,7 @@
 // of storage/sqlite_query.h and the event_keys view.
 //
 //   std::string text;
-//   append_postings(text, idxs.begin(), idxs.end());        // "[12,40,41]"
+//   append_postings(text, idxs.begin(), idxs.end(), [](int64_t i) { return i; });  // "[12,40,41]"
 //   std::vector<int64_t> back;
 //   auto parsed = parse_postings(text, back, uri);           // storage_corrupt if damaged
 //
