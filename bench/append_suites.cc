@@ -193,8 +193,6 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   return ok_status();
 }
 
-}  // namespace
-
 // P1's ceilings for any actor design, in the same run (docs/performance.md, "Where P1's limit
 // is"): the same single-event appends through one actor that only writes the pure-append row, or
 // the row with its id under UNIQUE (what idempotency needs of an acknowledged append), and
@@ -232,6 +230,8 @@ Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent
   }
   return ok_status();
 }
+
+}  // namespace
 
 Result<Figure> measure_p1(SuiteRun& run) {
   const int64_t n = events_for(run.options(), kP1DefaultEvents);

@@ -19,8 +19,8 @@
 namespace bel::storage {
 namespace {
 
-// Reads the events above `after` (at most `max_events`) and returns their key rows, sorted in
-// event_keys' primary key order; `last` is the highest idx read (after when none).
+// Reads the events above `after` (at most `max_events`) and returns their key rows, in idx
+// order; `last` is the highest idx read (after when none).
 Result<std::vector<KeyRow>> key_rows(sqlite3* db, const std::string& uri, int64_t after,
                                      int64_t max_events, int64_t* last) {
   auto stmt = prepare(
@@ -78,7 +78,7 @@ std::vector<Posting> postings_of(const std::vector<KeyRow>& rows) {
   return out;
 }
 
-Status write_rows(sqlite3* db, const std::string& uri, std::vector<KeyRow>& rows,
+Status write_rows(sqlite3* db, const std::string& uri, const std::vector<KeyRow>& rows,
                   int64_t indexed_idx) {
   // One postings row per key (or a few, of at most kPostingsPerRow idx), written in key order so
   // that the inserts walk the B-tree left to right.

@@ -31,7 +31,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "messages/error.h"
@@ -59,9 +58,6 @@ struct KeyRow {
   int kind;
   std::string key;
   int64_t idx;
-  bool operator<(const KeyRow& o) const {
-    return std::tie(kind, key, idx) < std::tie(o.kind, o.key, o.idx);
-  }
 };
 
 // Appends the event_keys rows of `event`, stored at `idx`, to `rows`.
