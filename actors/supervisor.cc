@@ -5,6 +5,8 @@
 #include <array>
 #include <deque>
 #include <set>
+#include <type_traits>
+#include <vector>
 
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
@@ -24,6 +26,8 @@ constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
 // Reopening the log after the storage actor failed replays it; a log of millions of events takes
 // minutes.
 constexpr auto kReopenTimeout = std::chrono::seconds(3600);
+// Most single-event appends sent to the storage actor in one message (SupervisorState::outgoing).
+constexpr size_t kMaxOutgoingEvents = 1024;
 
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 // Opens the log again and spawns its new storage actor, on its own thread.
@@ -67,11 +71,21 @@ struct SupervisorState {
   // The appends admitted to the storage actor and not answered yet (SPEC R5, R9), with the
   // counters and latencies of every append answered (/metrics).
   AppendAdmission appends;
+  // Single-event appends admitted and not yet sent to the storage actor: the flush this actor
+  // sends itself lands behind every append already in its mailbox, and then sends them all in
+  // one message (send_outgoing), so the storage actor's thread, which every append waits for,
+  // takes one message for them instead of one each. An atomic batch is sent on its own, after
+  // what is outgoing: the storage actor sees appends in the order they arrived here.
+  std::vector<uint64_t> outgoing_flights;
+  std::vector<BuildEvent> outgoing_events;
+  bool flush_scheduled = false;
   static inline const char* name = "bel.supervisor";
 };
 
 // The supervisor's own type: the API, and the storage actor's answers to its flights.
-using SupervisorActor = BelApi::extend<caf::reacts_to<answered_atom, std::vector<FlightAnswer>>>;
+// The flush is sent to itself only (SupervisorState::outgoing_events).
+using SupervisorActor = BelApi::extend<caf::reacts_to<answered_atom, std::vector<FlightAnswer>>,
+                                       caf::reacts_to<flush_atom>>;
 using SupervisorPointer = SupervisorActor::stateful_pointer<SupervisorState>;
 
 Error unavailable(const char* what, bool reopening = false) {
@@ -203,7 +217,24 @@ void stop_view(SupervisorPointer self, size_t k) {
 
 // Answers every admitted append not answered yet with `err` (R9).
 void fail_in_flight(SupervisorPointer self, const caf::error& err) {
-  self->state.appends.fail_all(err);
+  auto& st = self->state;
+  st.appends.fail_all(err);
+  // Answered just now: never sent to a storage actor, this one or its successor.
+  st.outgoing_flights.clear();
+  st.outgoing_events.clear();
+}
+
+// Sends the single-event appends admitted since the last flush to the storage actor, together.
+void send_outgoing(SupervisorPointer self) {
+  auto& st = self->state;
+  if (st.outgoing_flights.empty()) return;
+  if (st.storage) {
+    self->send(st.storage, append_atom::value, checked_atom::value, std::move(st.outgoing_flights),
+               std::move(st.outgoing_events));
+  }
+  // Without a storage actor they were answered already (fail_in_flight).
+  st.outgoing_flights.clear();
+  st.outgoing_events.clear();
 }
 
 // Reopens the log for a new storage actor. Opening replays the log, which takes as long as the log
@@ -336,7 +367,19 @@ caf::result<Answer> admit_append(SupervisorPointer self, Payload payload) {
   if (!load.ok()) return to_caf_error(load.error());
   auto rp = self->make_response_promise<Answer>();
   const uint64_t flight = st.appends.hold(*load, self->clock().now(), rp);
-  self->send(st.storage, append_atom::value, checked_atom::value, flight, std::move(payload));
+  if constexpr (std::is_same_v<Payload, BuildEvent>) {
+    st.outgoing_flights.push_back(flight);
+    st.outgoing_events.push_back(std::move(payload));
+    if (st.outgoing_events.size() >= kMaxOutgoingEvents) {
+      send_outgoing(self);
+    } else if (!st.flush_scheduled) {
+      st.flush_scheduled = true;
+      self->send(self, flush_atom::value);
+    }
+  } else {
+    send_outgoing(self);  // what arrived before it goes first
+    self->send(st.storage, append_atom::value, checked_atom::value, flight, std::move(payload));
+  }
   return rp;
 }
 
@@ -439,6 +482,7 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
     }
     // The storage actor commits what is staged and answers each append; its answers reach the
     // clients through this actor, which therefore stops only after it (on_down).
+    send_outgoing(self);
     self->send_exit(s.storage, msg.reason);
   });
 
@@ -519,6 +563,10 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
         if (self->current_sender() != self->state.storage.address()) return;
         const auto now = self->clock().now();
         for (auto& answer : answers) self->state.appends.answer(answer, now);
+      },
+      [=](flush_atom) {
+        self->state.flush_scheduled = false;
+        send_outgoing(self);
       },
   };
 }

@@ -346,6 +346,7 @@ caf::result<Answer> take_request(StoragePointer self, Events& events) {
 }
 
 // One of the supervisor's flights: answered in its sender's next (answered_atom, ...) message.
+// A refusal waits in the outbox: the caller sends it when it has taken the message's flights.
 template <class Events>
 void take_flight(StoragePointer self, uint64_t flight, Events& events) {
   Waiter w;
@@ -354,10 +355,31 @@ void take_flight(StoragePointer self, uint64_t flight, Events& events) {
   w.flight = flight;
   if (auto ok = check_pending_limit(self, count_of(events)); !ok.ok()) {
     fail(self->state.outbox, w, ok.error());
-    self->state.outbox.send(self);
     return;
   }
   collect(self, events, /*checked=*/true, std::move(w));
+}
+
+// The supervisor's single-event flights sent together (see StorageActor).
+void take_flights(StoragePointer self, std::vector<uint64_t>& flights,
+                  std::vector<BuildEvent>& events) {
+  auto& st = self->state;
+  if (flights.size() != events.size()) {
+    // A sender's bug: answer every flight named rather than guess which event is whose.
+    const Error error{ErrorCode::internal, "append: " + std::to_string(flights.size()) +
+                                               " flights for " + std::to_string(events.size()) +
+                                               " events in one message"};
+    Waiter w;
+    w.kind = Waiter::Kind::flight;
+    w.sender = self->current_sender();
+    for (const uint64_t flight : flights) {
+      w.flight = flight;
+      fail(st.outbox, w, error);
+    }
+  } else {
+    for (size_t k = 0; k < flights.size(); ++k) take_flight(self, flights[k], events[k]);
+  }
+  st.outbox.send(self);
 }
 
 StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<LogWriter>* writer,
@@ -397,10 +419,14 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       },
       [=](append_atom, checked_atom, uint64_t flight, BuildEvent& event) {
         take_flight(self, flight, event);
+        self->state.outbox.send(self);
       },
       [=](append_atom, checked_atom, uint64_t flight, std::vector<BuildEvent>& batch) {
         take_flight(self, flight, batch);
+        self->state.outbox.send(self);
       },
+      [=](append_atom, checked_atom, std::vector<uint64_t>& flights,
+          std::vector<BuildEvent>& events) { take_flights(self, flights, events); },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
         self->monitor(subscriber);
         self->state.subscribers.push_back({subscriber});

@@ -76,6 +76,11 @@ using StorageActor = caf::typed_actor<
     // sender keeps no CAF request per append in flight. Anyone else sends the forms above.
     caf::reacts_to<append_atom, checked_atom, uint64_t, BuildEvent>,
     caf::reacts_to<append_atom, checked_atom, uint64_t, std::vector<BuildEvent>>,
+    // Several of the supervisor's single-event flights in one message (flights[k] is the number
+    // of events[k]; the two have the same size): each is judged and answered as if it came
+    // alone, in this order. The supervisor sends the single-event appends that reached it in one
+    // turn this way, so the storage actor's thread takes one message for them, not one each.
+    caf::reacts_to<append_atom, checked_atom, std::vector<uint64_t>, std::vector<BuildEvent>>,
     // Adds a subscriber: it receives (committed_atom, std::vector<BuildEvent>) after each
     // commit, in idx order, until it terminates. Answers the last committed idx: every later
     // event reaches the subscriber, every earlier one is in the log for it to read.

@@ -123,5 +123,53 @@ TEST_F(AppendAdmissionTest, TheSupervisorRefusesWhatTheStorageActorWouldWithTheS
   stop_coordinator(*api);
 }
 
+// Appends sent without waiting reach the log in the order they were sent, one by one or as a
+// batch: the supervisor sends the single events of one turn together, and a batch only after
+// them. Each batch here is valid only after the single append sent just before it, and each
+// single after it depends on the batch.
+TEST_F(AppendAdmissionTest, AppendsSentWithoutWaitingAreStoredInTheOrderSent) {
+  auto api = start_coordinator(*system_, "sqlite://" + tmp_.path() + "/order.db", {});
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  caf::scoped_actor self{*system_};
+  constexpr int kRounds = 40;
+  self->send(*api, append_atom::value, request_event("br-o", BUILD_REQUEST_RECEIVED));
+  for (int r = 0; r < kRounds; ++r) {
+    const std::string ref = "p/" + std::to_string(r);
+    self->send(*api, append_atom::value, partition_event("br-o", ref, PARTITION_REQUESTED));
+    self->send(*api, append_atom::value,
+               std::vector<BuildEvent>{partition_event("br-o", ref, PARTITION_SCHEDULED),
+                                       partition_event("br-o", ref, PARTITION_BUILDING)});
+    self->send(*api, append_atom::value, partition_event("br-o", ref, PARTITION_AVAILABLE));
+  }
+  int64_t expected = 1;
+  const auto receive_one = [&](int64_t count) {
+    bool got = false;
+    self->receive(
+        [&](const AppendAck& ack) {
+          got = true;
+          EXPECT_EQ(count, 1);
+          EXPECT_EQ(ack.idx(), expected);
+        },
+        [&](const AppendAcks& acks) {
+          got = true;
+          ASSERT_EQ(acks.acks_size(), count);
+          for (int k = 0; k < count; ++k) EXPECT_EQ(acks.acks(k).idx(), expected + k);
+        },
+        [&](const caf::error& e) { ADD_FAILURE() << from_caf_error(e).to_string(); },
+        caf::after(std::chrono::seconds(30)) >> [] {});
+    ASSERT_TRUE(got) << "no answer for idx " << expected;
+    expected += count;
+  };
+  receive_one(1);
+  for (int r = 0; r < kRounds && !HasFatalFailure(); ++r) {
+    receive_one(1);
+    receive_one(2);
+    receive_one(1);
+  }
+  EXPECT_EQ(stats(*api).last_idx(), 1 + 4 * kRounds);
+  EXPECT_EQ(stats(*api).rejected(), 0);
+  stop_coordinator(*api);
+}
+
 }  // namespace
 }  // namespace bel::actors
