@@ -183,7 +183,8 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
                 options.in_flight, bench::kP1Window);
   }
   std::printf("  build:       %s\n", build_note(m).c_str());
-  std::printf("  software:    SQLite %s, %s\n", m.sqlite_version.c_str(), m.kernel.c_str());
+  std::printf("  software:    SQLite %s, %s, %s\n", m.sqlite_version.c_str(), m.allocator.c_str(),
+              m.kernel.c_str());
   for (const auto& w : m.warnings) std::printf("  WARNING:     %s\n", w.c_str());
 }
 
@@ -236,8 +237,8 @@ void print_json(const std::vector<bench::Figure>& figures, const bench::MachineN
   out += ", \"build_type\": " + json_string(m.build_type);
   out += std::string(", \"optimized\": ") + (m.optimized ? "true" : "false");
   out += std::string(", \"assertions\": ") + (m.assertions ? "true" : "false");
-  out +=
-      ", \"sqlite\": " + json_string(m.sqlite_version) + ", \"kernel\": " + json_string(m.kernel);
+  out += ", \"sqlite\": " + json_string(m.sqlite_version) +
+         ", \"allocator\": " + json_string(m.allocator) + ", \"kernel\": " + json_string(m.kernel);
   out += ", \"warnings\": [";
   for (size_t i = 0; i < m.warnings.size(); ++i) {
     out += (i > 0 ? ", " : "") + json_string(m.warnings[i]);

@@ -1,5 +1,6 @@
 #include "bench/machine.h"
 
+#include <dlfcn.h>
 #include <sqlite3.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -62,6 +63,29 @@ void find_mount(const std::string& dir, std::string* fs_type, std::string* devic
   }
 }
 
+// jemalloc answers mallctl("version"); the process has it only when jemalloc is its malloc.
+std::string allocator_name() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  auto* mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  const char* version = nullptr;
+  size_t size = sizeof version;
+  if (mallctl != nullptr && mallctl("version", &version, &size, nullptr, 0) == 0 &&
+      version != nullptr) {
+    unsigned arenas = 0;
+    size_t arenas_size = sizeof arenas;
+    size_t oversize = 0;
+    size_t oversize_size = sizeof oversize;
+    std::string out = std::string("jemalloc ") + version;
+    if (mallctl("opt.narenas", &arenas, &arenas_size, nullptr, 0) == 0 &&
+        mallctl("opt.oversize_threshold", &oversize, &oversize_size, nullptr, 0) == 0) {
+      out += " (narenas " + std::to_string(arenas) + ", oversize_threshold " +
+             std::to_string(oversize) + ")";
+    }
+    return out;
+  }
+  return "glibc malloc";
+}
+
 }  // namespace
 
 MachineNotes describe_machine(const std::string& dir) {
@@ -83,6 +107,7 @@ MachineNotes describe_machine(const std::string& dir) {
   m.assertions = true;
 #endif
   m.sqlite_version = sqlite3_libversion();
+  m.allocator = allocator_name();
   struct utsname u;
   if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
 

@@ -27,6 +27,9 @@ struct MachineNotes {
   bool optimized = false;      // compiled with optimization (__OPTIMIZE__)
   bool assertions = false;     // assert() enabled (NDEBUG not defined)
   std::string sqlite_version;  // of the SQLite library linked in
+  // The malloc this process runs with: "jemalloc <version>" when jemalloc provides it (the `bel`
+  // binary links it), else "glibc malloc". Appends and reads allocate per event, so it counts.
+  std::string allocator;
   std::string kernel;          // uname -sr
   double load_average = 0;     // 1-minute load average when described (/proc/loadavg)
   // Reasons the figures may not mean what they say (a debug build, fsync on tmpfs, ...).
