@@ -84,7 +84,8 @@ Status set_meta(caf::actor_system& system, const actors::BelApi& api, const std:
 // that has parsed a large body, to many times the bound the overload limits set (R5,
 // docs/reliability.md). At a start, the views' readers (each on its own thread) leave what they
 // decoded of the snapshots in theirs: 148 MB resident once a 1M-event log's views are restored,
-// 131 MB with the cap. Two arenas keep both down.
+// 131 MB with the cap. Two arenas keep both down. (On jemalloc, the `bel` binary's allocator,
+// app/main.cc sets one arena for the same reason and this call changes nothing.)
 void cap_malloc_arenas() {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
 }

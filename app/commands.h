@@ -79,7 +79,8 @@ void add_durability_option(CLI::App* cmd, Context& ctx);
 
 // Caps glibc's malloc arenas at two in a process that hosts a coordinator (`bel serve`, `bel run`,
 // and the process that measures P7 and P8); MALLOC_ARENA_MAX still overrides. cmd_serve.cc says
-// why.
+// why. The `bel` binary allocates with jemalloc, one arena (app/main.cc), which makes this a no-op
+// there; it matters where bel runs on glibc's malloc (the sanitizer build).
 void cap_malloc_arenas();
 
 // How a leaf command uses the log: it reads it, or it may open it for writing (--durability).
