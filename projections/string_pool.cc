@@ -1,5 +1,6 @@
 #include "projections/string_pool.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -8,15 +9,17 @@ namespace bel::projections {
 using pool_slots::hash_of;
 
 size_t StringPool::slot_for(std::string_view s, size_t hash) const {
-  const auto low = static_cast<uint32_t>(hash);
-  return pool_slots::probe(slots_, hash,
-                           [&](uint32_t id) { return hashes_[id] == low && strings_[id] == s; });
+  // A slot whose tag differs holds another string: no need to look at that string's entry.
+  const uint32_t tag = tag_of(hash);
+  return pool_slots::probe(slots_, hash, [&](uint32_t slot) {
+    return (slot & ~id_mask_) == tag && strings_[slot & id_mask_] == s;
+  });
 }
 
 StringPool::Id StringPool::find(std::string_view s) const {
   if (slots_.empty()) return kNone;
-  const uint32_t id = slots_[slot_for(s, hash_of(s))];
-  return id == kEmpty ? kNone : id;
+  const uint32_t slot = slots_[slot_for(s, hash_of(s))];
+  return slot == kEmpty ? kNone : slot & id_mask_;
 }
 
 StringPool::Id StringPool::intern(std::string_view s) {
@@ -24,12 +27,12 @@ StringPool::Id StringPool::intern(std::string_view s) {
   if ((strings_.size() + 1) * 2 > slots_.size()) grow_slots(strings_.size() + 1);
   const size_t hash = hash_of(s);
   const size_t slot = slot_for(s, hash);
-  if (slots_[slot] != kEmpty) return slots_[slot];
+  if (slots_[slot] != kEmpty) return slots_[slot] & id_mask_;
   assert(strings_.size() < kNone);
   const auto id = static_cast<Id>(strings_.size());
   strings_.emplace_back(copy(s), s.size());
   hashes_.push_back(static_cast<uint32_t>(hash));
-  slots_[slot] = id;
+  slots_[slot] = tag_of(hash) | id;
   return id;
 }
 
@@ -61,8 +64,14 @@ void StringPool::grow_slots(size_t at_least) {
   while (capacity < at_least * 2) capacity *= 2;
   if (capacity == slots_.size()) return;
   slots_.assign(capacity, kEmpty);
-  // Rehashing needs only the kept low 32 bits of each hash: the table never has 2^32 slots.
-  for (Id id = 0; id < strings_.size(); ++id) pool_slots::place(slots_, hashes_[id], id);
+  int bits = 0;
+  while ((size_t{1} << bits) < capacity) ++bits;
+  id_mask_ = static_cast<uint32_t>((uint64_t{1} << std::min(bits, 32)) - 1);
+  // Rehashing needs only the kept low 32 bits of each hash: the slot's index comes from the
+  // bits under id_mask_, the tag from those above it.
+  for (Id id = 0; id < strings_.size(); ++id) {
+    pool_slots::place(slots_, hashes_[id], tag_of(hashes_[id]) | id);
+  }
 }
 
 void StringPool::reserve(size_t count) {

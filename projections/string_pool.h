@@ -90,13 +90,20 @@ class StringPool {
   const char* copy(std::string_view s);
   void grow_slots(size_t at_least);
   size_t slot_for(std::string_view s, size_t hash) const;  // the slot holding s, or its empty slot
+  // The bits of a hash kept in its slot above the id, to tell strings apart without reading
+  // their entries (a probe then touches one cache line per slot instead of three).
+  uint32_t tag_of(size_t hash) const { return static_cast<uint32_t>(hash) & ~id_mask_; }
 
   std::vector<std::unique_ptr<char[]>> blocks_;
   size_t block_used_ = kBlockBytes;        // bytes used in blocks_.back(); full when there is none
   size_t char_bytes_ = 0;                  // bytes allocated for blocks
   std::vector<std::string_view> strings_;  // by id
   std::vector<uint32_t> hashes_;           // by id: the low 32 bits of each string's hash
-  std::vector<uint32_t> slots_;            // open addressing, power of two: ids, kEmpty
+  // Open addressing, power of two: kEmpty, or an id in the bits under id_mask_ with the tag of
+  // its string's hash above them. Ids stay below slots_.size() / 2 (the table is at most half
+  // full), so a slot in use never equals kEmpty.
+  std::vector<uint32_t> slots_;
+  uint32_t id_mask_ = 0;  // slots_.size() - 1
 };
 
 }  // namespace bel::projections

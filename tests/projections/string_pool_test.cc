@@ -75,6 +75,29 @@ TEST(StringPoolTest, AgreesWithAHashMapOverManyStringsAndKeepsViewsValid) {
   EXPECT_GT(pool.bytes(), 0u);
 }
 
+// Each slot keeps bits of its string's hash beside the id; how many depends on the table's size.
+// Growing the table by reserve() between interns must find every string again, each once.
+TEST(StringPoolTest, ReservingBetweenInternsFindsEveryStringOnce) {
+  StringPool pool;
+  std::vector<std::string> strings;
+  auto add = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      strings.push_back("sales/daily/r" + std::to_string(i % 97) + "/" + std::to_string(i));
+      ASSERT_EQ(pool.intern(strings.back()), static_cast<StringPool::Id>(i));
+    }
+  };
+  add(0, 3000);
+  pool.reserve(1 << 20);
+  add(3000, 6000);
+  pool.reserve(100);  // smaller than the table: nothing changes
+  for (size_t i = 0; i < strings.size(); ++i) {
+    ASSERT_EQ(pool.find(strings[i]), static_cast<StringPool::Id>(i)) << strings[i];
+    ASSERT_EQ(pool.intern(strings[i]), static_cast<StringPool::Id>(i)) << strings[i];
+  }
+  EXPECT_EQ(pool.size(), strings.size());
+  EXPECT_EQ(pool.find("sales/daily/r1/6001"), StringPool::kNone);
+}
+
 TEST(StringPoolTest, AMovedPoolKeepsItsStringsAndViews) {
   StringPool pool;
   pool.reserve(1000);
