@@ -35,7 +35,7 @@ void SharedScans::prune() {
   auto wanted = [this](const Entry& e) {
     if (!e.page || e.waiters > 0) return true;  // being read, or waited for
     for (const auto& [id, m] : members_) {
-      if (m.scanning && m.since_idx < e.since_idx) return true;
+      if (m.scanning && m.since_idx <= e.since_idx) return true;
     }
     return false;
   };
@@ -85,7 +85,8 @@ Result<SharedPage> SharedScans::page(int member, storage::Storage& storage, int6
     if (entry != nullptr) {
       SharedPage page = entry->page;
       ++shares_;
-      prune();  // this member has passed it
+      members_[member].since_idx = since_idx + 1;  // past this page: it no longer holds it
+      prune();
       return page;
     }
     entries_.push_back(Entry{since_idx, limit, nullptr, 0});
@@ -120,11 +121,16 @@ Result<SharedPage> SharedScans::fill(int member, storage::Storage& storage, int6
   std::lock_guard<std::mutex> lock(mu_);
   ++reads_;
   const bool at_end = !read.ok() || !page->has_more();
-  if (at_end && !ahead) members_[member].scanning = false;
+  if (!ahead) {
+    if (at_end) members_[member].scanning = false;
+    members_[member].since_idx = since_idx + 1;  // past this page: it no longer holds it
+  }
   for (auto& e : entries_) {
     if (e.since_idx == since_idx && e.limit == limit && !e.page) e.page = page;
   }
-  if (at_end) {  // never kept: later commits may extend it
+  // A page at the log's end is not kept, as later commits may extend it; unless it holds
+  // `limit` events: those are the ones any later read of it returns.
+  if (!read.ok() || (at_end && page->events_size() < limit)) {
     entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                   [&](const Entry& e) { return e.page == page; }),
                    entries_.end());

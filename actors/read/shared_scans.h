@@ -10,9 +10,10 @@
 //   SharedScans::Member member(scans);             // one per reader (ReaderOptions::shared_scans)
 //   auto page = member.page(storage, since_idx, limit);  // what the reader does for scan_atom
 //
-// A page is kept only while a member waits for it or is scanning from before it (it may still
-// ask for it), at most `kept` pages, and only a full page (has_more: events follow it), whose
-// content can no longer change; a page at the log's end is read by each member that asks. A member
+// A page is kept only while a member waits for it or is scanning from before it or at it (it may
+// still ask for it, or is reading the page after it meanwhile), at most `kept` pages, and only a
+// page whose content can no longer change: events follow it (has_more), or it holds `limit`
+// events; a shorter page at the log's end is read by each member that asks. A member
 // scans from its first request until it gets a page at the log's end (or an error), or leaves. So
 // once every view has caught up, nothing is kept.
 //
@@ -82,7 +83,9 @@ class SharedScans {
     int waiters = 0;  // members waiting for its reader
   };
   struct Scanning {
-    int64_t since_idx = 0;  // of its last request
+    // The since_idx of the page it asks for, and 1 past it once it has that page: it holds
+    // the pages that start at or after this.
+    int64_t since_idx = 0;
     bool scanning = false;
   };
 

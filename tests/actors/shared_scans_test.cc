@@ -90,6 +90,22 @@ TEST_F(SharedScansTest, APageAtTheLogsEndIsNeverKeptAndEndsTheScan) {
   EXPECT_EQ(scans->kept(), 0u);
 }
 
+TEST_F(SharedScansTest, AFullPageAtTheLogsEndIsKeptForTheMembersBehindIt) {
+  auto scans = std::make_shared<SharedScans>();
+  SharedScans::Member a(scans), b(scans);
+  ASSERT_TRUE(b.page(*log_, 0, 5).ok());
+  auto last = a.page(*log_, 20, 5);  // idx 21..25: nothing follows, but it holds 5 events
+  ASSERT_TRUE(last.ok());
+  EXPECT_FALSE((*last)->has_more());
+  EXPECT_EQ(scans->kept(), 1u);
+  for (int64_t since : {5, 10, 15}) ASSERT_TRUE(b.page(*log_, since, 5).ok());
+  auto same = b.page(*log_, 20, 5);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->get(), last->get());
+  EXPECT_EQ(scans->reads(), 5);
+  EXPECT_EQ(scans->kept(), 0u);
+}
+
 TEST_F(SharedScansTest, AMemberThatLeavesNoLongerHoldsPages) {
   auto scans = std::make_shared<SharedScans>();
   SharedScans::Member reader(scans);
@@ -188,6 +204,30 @@ TEST_F(SharedScansTest, AMemberAskingForAPageBeingReadReadsTheNextOneThenGetsThe
   EXPECT_EQ(idxs(*next), (std::vector<int64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
   EXPECT_EQ(held.scans->reads(), 2);
   EXPECT_EQ(held.scans->shares(), 2);
+}
+
+// The waiter asks for the page the reader is reading and reads the next one meanwhile; the
+// reader's page comes in before the waiter's read ahead ends. It is kept for the waiter, who
+// stands at it, instead of being read again.
+TEST_F(SharedScansTest, APageReadWhileTheWaiterReadsAheadIsKeptForIt) {
+  auto scans = std::make_shared<SharedScans>(/*kept=*/4);
+  SharedScans::Member reader(scans), waiter(scans);
+  std::promise<void> reader_started, waiter_started, open_reader, open_waiter;
+  GatedReads reader_log(*log_, &reader_started, open_reader.get_future().share());
+  GatedReads waiter_log(*log_, &waiter_started, open_waiter.get_future().share());
+  auto first = std::async(std::launch::async, [&] { return reader.page(reader_log, 0, 10); });
+  reader_started.get_future().wait();
+  auto second = std::async(std::launch::async, [&] { return waiter.page(waiter_log, 0, 10); });
+  waiter_started.get_future().wait();  // the waiter's read of idx 11..20 is under way
+  open_reader.set_value();
+  auto a = first.get();
+  ASSERT_TRUE(a.ok());
+  open_waiter.set_value();
+  auto b = second.get();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(scans->reads(), 2);
+  EXPECT_EQ(scans->shares(), 1);
 }
 
 TEST_F(SharedScansTest, NoPageIsReadAheadWhenAsManyAsKeptAreKept) {
