@@ -51,7 +51,7 @@ class ActivityView : public ViewPosition {
 
   ActivityResponse activity() const;
 
-  std::string serialize() const;
+  std::string serialize(size_t size_hint = 0) const;  // as PartitionStatusView's
   static Result<ActivityView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<ActivityView> restore(SnapshotInput& in);

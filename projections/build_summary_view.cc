@@ -527,10 +527,10 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
   return out;
 }
 
-std::string BuildSummaryView::serialize() const {
+std::string BuildSummaryView::serialize(size_t size_hint) const {
   snap::BuildSummarySnapshot header;
   header.set_entry_count(static_cast<int64_t>(builds_.size()));
-  SnapshotWriter out = start_snapshot(kName, kVersion, header);
+  SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
   out.add_each<snap::BuildState>(
       snap::BuildSummarySnapshot::kBuildsFieldNumber, builds_,
       [&](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(strings_, entry); });

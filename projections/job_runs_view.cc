@@ -354,10 +354,10 @@ JobMetricsList JobRunsView::all_metrics() const {
   return out;
 }
 
-std::string JobRunsView::serialize() const {
+std::string JobRunsView::serialize(size_t size_hint) const {
   snap::JobRunsSnapshot header;
   header.set_entry_count(static_cast<int64_t>(runs_.size()));
-  SnapshotWriter out = start_snapshot(kName, kVersion, header);
+  SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
   out.add_each<snap::JobRunState>(
       snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [&](const Run& run, snap::JobRunState* r) {
         r->set_job_run_id(std::string(ids_.str(run.job_run_id)));

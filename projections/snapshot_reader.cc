@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 namespace bel::projections {
 
@@ -167,13 +168,17 @@ size_t count_snapshot_entries(const std::string& bytes, int number) {
 
 void SnapshotWriter::add(int number, const google::protobuf::MessageLite& entry) {
   using google::protobuf::io::CodedOutputStream;
+  // The size once: serializing with it cached (AppendPartialToString would compute it again).
   const size_t size = entry.ByteSizeLong();
   uint8_t prefix[16];
   uint8_t* end = CodedOutputStream::WriteTagToArray(
       WireFormatLite::MakeTag(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED), prefix);
   end = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), end);
-  out_.append(reinterpret_cast<const char*>(prefix), static_cast<size_t>(end - prefix));
-  entry.AppendPartialToString(&out_);
+  const size_t prefix_size = static_cast<size_t>(end - prefix);
+  const size_t at = out_.size();
+  out_.resize(at + prefix_size + size);
+  std::memcpy(&out_[at], prefix, prefix_size);
+  entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&out_[at + prefix_size]));
 }
 
 }  // namespace bel::projections

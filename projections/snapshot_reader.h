@@ -12,7 +12,7 @@
 //
 //   snap::JobRunsSnapshot header;
 //   header.set_entry_count(runs_.size());
-//   SnapshotWriter out = start_snapshot(kName, kVersion, header);
+//   SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
 //   out.add_each<snap::JobRunState>(snap::JobRunsSnapshot::kRunsFieldNumber, runs_,
 //                                   [](const Run& run, snap::JobRunState* r) { ...; });
 //   return out.take();
@@ -158,10 +158,13 @@ Status ViewPosition::read_header(const char* name, int version, SnapshotInput& i
   return ok_status();
 }
 
-// Builds a snapshot's bytes entry by entry (see above).
+// Builds a snapshot's bytes entry by entry (see above). `reserve`: the bytes expected (0: none),
+// taken up front, so that a snapshot of that size is not copied into a larger buffer each time
+// it outgrows one (untouched room costs address space, not memory).
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(const google::protobuf::MessageLite& header) {
+  explicit SnapshotWriter(const google::protobuf::MessageLite& header, size_t reserve = 0) {
+    out_.reserve(reserve);
     header.AppendToString(&out_);
   }
   // Appends `entry` as one element of the repeated message field `number`.
@@ -196,11 +199,12 @@ Status ViewPosition::restore_entry_list(const char* name, int version, SnapshotI
 }
 
 template <class Snapshot>
-SnapshotWriter ViewPosition::start_snapshot(const char* name, int version, Snapshot header) const {
+SnapshotWriter ViewPosition::start_snapshot(const char* name, int version, Snapshot header,
+                                            size_t reserve) const {
   header.set_view(name);
   header.set_version(version);
   header.set_as_of_idx(as_of_idx_);
-  return SnapshotWriter(header);
+  return SnapshotWriter(header, reserve);
 }
 
 }  // namespace bel::projections

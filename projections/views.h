@@ -97,10 +97,11 @@ class ViewPosition {
 
  protected:
   // The header every snapshot starts with: `header` (any other header fields already set) with
-  // the view's name and version and as_of_idx, written as the start of the snapshot's bytes.
-  // Defined in snapshot_reader.h, which every serialize() includes.
+  // the view's name and version and as_of_idx, written as the start of the snapshot's bytes;
+  // `reserve` as SnapshotWriter's. Defined in snapshot_reader.h, which every serialize() includes.
   template <class Snapshot>
-  SnapshotWriter start_snapshot(const char* name, int version, Snapshot header = Snapshot()) const;
+  SnapshotWriter start_snapshot(const char* name, int version, Snapshot header,
+                                size_t reserve) const;
 
   // Reads the header fields of `in` into `snapshot` (SnapshotInput::read_header: the entries
   // follow) and takes its as_of_idx. Defined in snapshot_reader.h, which every restore() includes.

@@ -55,7 +55,7 @@ class FlakyPartitionView {
     }
     inner_.apply(event);
   }
-  std::string serialize() const { return inner_.serialize(); }
+  std::string serialize(size_t size_hint = 0) const { return inner_.serialize(size_hint); }
   static Result<FlakyPartitionView> restore(const std::string& bytes) {
     auto inner = projections::PartitionStatusView::restore(bytes);
     if (!inner.ok()) return inner.error();

@@ -60,7 +60,7 @@ class SlowPartitionView {
     gate().pass();
     inner_.apply(event);
   }
-  std::string serialize() const { return inner_.serialize(); }
+  std::string serialize(size_t size_hint = 0) const { return inner_.serialize(size_hint); }
   static Result<SlowPartitionView> restore(const std::string&) {
     return make_error(ErrorCode::storage_corrupt, "not used");
   }
