@@ -1,6 +1,5 @@
 #include "projections/string_pool.h"
 
-#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -64,9 +63,7 @@ void StringPool::grow_slots(size_t at_least) {
   while (capacity < at_least * 2) capacity *= 2;
   if (capacity == slots_.size()) return;
   slots_.assign(capacity, kEmpty);
-  int bits = 0;
-  while ((size_t{1} << bits) < capacity) ++bits;
-  id_mask_ = static_cast<uint32_t>((uint64_t{1} << std::min(bits, 32)) - 1);
+  id_mask_ = static_cast<uint32_t>(capacity - 1);  // a power of two, at most 2^32
   // Rehashing needs only the kept low 32 bits of each hash: the slot's index comes from the
   // bits under id_mask_, the tag from those above it.
   for (Id id = 0; id < strings_.size(); ++id) {
