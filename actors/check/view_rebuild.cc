@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -30,14 +31,35 @@ struct Folded {
   int64_t from_idx;  // its state reflects every event up to here
   int64_t failed_at = 0;
   std::string error;
+  int64_t last_snapshot_bytes = 0;  // the plain size of its last snapshot, 0 when unknown
 };
 
+// The plain size of stored snapshot `snapshot` (a compressed blob's header says it).
+int64_t plain_size(const storage::Snapshot& snapshot) {
+  if (snapshot.encoded) {
+    auto parts = storage::split_encoded_snapshot(snapshot.data);
+    if (parts.ok() && parts->has_value()) return static_cast<int64_t>((**parts).size);
+  }
+  return static_cast<int64_t>(snapshot.data.size());
+}
+
+// The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it does not load
+// (only a hint for the room to reserve).
+int64_t last_snapshot_bytes(storage::Storage& log, ViewKind kind) {
+  static const AllViews kTypes;  // for the view's type only
+  return AllViews::with_view(kTypes, kind, [&](const auto& type) -> int64_t {
+    using View = std::decay_t<decltype(type)>;
+    auto snapshot = log.load_stored_snapshot(View::kName, View::kVersion);
+    return snapshot.ok() && *snapshot ? plain_size(**snapshot) : 0;
+  });
+}
+
 // Restores view `kind` of `views` from its snapshot in `log` when that snapshot is due under
-// `policy`: the snapshot's idx (0 when there is none or it cannot be used). Nothing when it is
-// not due (the snapshot is read, not parsed).
+// `policy`: the snapshot's idx (0 when there is none or it cannot be used), and its plain size in
+// `*bytes`. Nothing when it is not due (the snapshot is read, not parsed).
 Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind kind,
                                               const actors::ViewActorConfig& policy,
-                                              int64_t last_idx, AllViews& views) {
+                                              int64_t last_idx, AllViews& views, int64_t* bytes) {
   return AllViews::with_view(views, kind, [&](auto& view) -> Result<std::optional<int64_t>> {
     using View = std::decay_t<decltype(view)>;
     // As stored: inflated only as the restore reads it (actors/read/view_restore.h).
@@ -45,12 +67,8 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
     if (!snapshot.ok()) return snapshot.error();
     const int64_t at = *snapshot ? std::max<int64_t>(0, (*snapshot)->applied_idx) : 0;
     // The policy counts the plain size, which a compressed blob's header says.
-    int64_t bytes = *snapshot ? static_cast<int64_t>((*snapshot)->data.size()) : 0;
-    if (*snapshot && (*snapshot)->encoded) {
-      auto parts = storage::split_encoded_snapshot((*snapshot)->data);
-      if (parts.ok() && parts->has_value()) bytes = static_cast<int64_t>((**parts).size);
-    }
-    if (last_idx - at < actors::snapshot_due_after(policy, bytes)) return std::optional<int64_t>();
+    *bytes = *snapshot ? plain_size(**snapshot) : 0;
+    if (last_idx - at < actors::snapshot_due_after(policy, *bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
     auto restored = actors::restore_view<View>((*snapshot)->data, (*snapshot)->encoded);
     if (!restored.ok()) return std::optional<int64_t>(0);  // unreadable: fold from idx 1
@@ -118,18 +136,26 @@ class Worker {
   std::thread thread_;  // last: starts once the rest is set
 };
 
-// Applies the events of `page` to the views of `group` that have not failed and are behind them.
-void fold_page(AllViews& views, const EventPage& page, const std::vector<Folded*>& group) {
+// Applies the events of `page` to view `f`, unless it failed, from the first event it is behind.
+void fold_page(AllViews& views, const EventPage& page, Folded& f) {
   for (const auto& event : page.events()) {
-    for (Folded* f : group) {
-      if (f->failed_at != 0 || event.idx() <= f->from_idx) continue;
-      try {
-        views.apply(f->kind, event);
-      } catch (const std::exception& ex) {
-        f->failed_at = event.idx();
-        f->error = ex.what();
-      }
+    if (f.failed_at != 0) return;
+    if (event.idx() <= f.from_idx) continue;
+    try {
+      views.apply(f.kind, event);
+    } catch (const std::exception& ex) {
+      f.failed_at = event.idx();
+      f.error = ex.what();
     }
+  }
+}
+
+// Folds `page` into the views of `group` not yet taken, taking one at a time from `*next`: the two
+// threads share a page's views this way, each folding the next one as soon as it is free.
+void fold_taken(AllViews& views, const EventPage& page, const std::vector<Folded*>& group,
+                std::atomic<size_t>* next) {
+  for (size_t i = next->fetch_add(1); i < group.size(); i = next->fetch_add(1)) {
+    fold_page(views, page, *group[i]);
   }
 }
 
@@ -139,15 +165,18 @@ struct MadeSnapshots {
   storage::Snapshot answers;  // saved after the snapshot
 };
 
-// The snapshot and stored answers of view `kind` as of `idx`, compressed on the calling thread
+// The snapshot and stored answers of view `f.kind` as of `idx`, compressed on the calling thread
 // (Snapshot::encoded, so that saving them only writes); the view's state is released once they
 // are serialized. `plain_bytes` grows by the snapshot's size before compression.
-Result<MadeSnapshots> make_and_release(AllViews& views, ViewKind kind, int64_t idx,
+Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t idx,
                                        int64_t* plain_bytes) {
   MadeSnapshots made;
-  AllViews::with_view(views, kind, [&](auto& view) {
+  // Room for the last snapshot's size and an eighth more, as a coordinator's view reserves
+  // (actors/read/projection_state.h): the bytes are not copied each time they outgrow a buffer.
+  const auto hint = static_cast<size_t>(f.last_snapshot_bytes + f.last_snapshot_bytes / 8);
+  AllViews::with_view(views, f.kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
-    made.snapshot = {View::kName, View::kVersion, idx, view.serialize()};
+    made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
     made.answers = {projections::answers_name(View::kName), View::kVersion, idx,
                     projections::serialize_answers(view, idx)};
     view = View();
@@ -179,10 +208,11 @@ Status save(storage::Storage& log, MadeSnapshots& made) {
 
 // Reads the log from the lowest from_idx, applies each event to the views behind it, and saves
 // the snapshot of every view that did not fail.
-//  - The fold: two pages in turn, the next read (and parsed) on this thread while the views
-//    fold this one: job_runs here, the three others on the worker (each view is folded by one
-//    thread only: projections/ is single-threaded per object). Reading a page costs about as
-//    much as folding job_runs, the costliest view.
+//  - The fold: two pages in turn, the next read (and parsed) on this thread while the worker folds
+//    this one's views, one view at a time, the costliest first; this thread, once it has read,
+//    folds the views the worker has not yet taken (each view folds a page on one thread:
+//    projections/ is single-threaded per object). Reading a page costs about as much as folding
+//    it into every view, so neither thread waits long for the other.
 //  - The saves: two views at a time, one on each thread, each serialized (and released) and
 //    compressed there, then saved while holding the log (see below): memory holds the views
 //    plus the bytes of at most two.
@@ -197,12 +227,25 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   }
   int64_t since = folded.front().from_idx;
   for (const auto& f : folded) since = std::min(since, f.from_idx);
-  // job_runs, the costliest view to fold, on this thread with the reading of the next page
-  // (about as costly); the three others on the worker.
-  std::vector<Folded*> on_worker, on_this_thread;
-  for (auto& f : folded) {
-    (f.kind == ViewKind::job_runs ? on_this_thread : on_worker).push_back(&f);
-  }
+  // The costliest views to fold first (measured on a 1M-event log: activity, partition status,
+  // then job runs and build summaries), so that the last view taken is a short one.
+  std::vector<Folded*> order;
+  for (auto& f : folded) order.push_back(&f);
+  const auto rank = [](ViewKind kind) {
+    switch (kind) {
+      case ViewKind::activity:
+        return 0;
+      case ViewKind::partition_status:
+        return 1;
+      case ViewKind::job_runs:
+        return 2;
+      case ViewKind::build_summary:
+        break;
+    }
+    return 3;
+  };
+  std::sort(order.begin(), order.end(),
+            [&](const Folded* a, const Folded* b) { return rank(a->kind) < rank(b->kind); });
 
   Worker worker;
   const EventFilter all;
@@ -222,7 +265,9 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
                         "list_events since idx " + std::to_string(since) + " answered next_idx " +
                             std::to_string(page->next_idx()));
     }
-    worker.start([&views, page, &on_worker] { fold_page(views, *page, on_worker); });
+    std::atomic<size_t> next_view{0};
+    worker.start(
+        [&views, page, &order, &next_view] { fold_taken(views, *page, order, &next_view); });
     report.events += page->events_size();
     since = page->next_idx();
     EventPage* next = nullptr;
@@ -231,7 +276,7 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
       next = arenas[turn % 2].fresh();
       read = log.list_events_into(since, all, storage::kMaxListLimit, next, kDetail);
     }
-    fold_page(views, *page, on_this_thread);
+    fold_taken(views, *page, order, &next_view);
     worker.wait();
     if (!read.ok()) return read.error().with_context("folding the views");
     page = next;
@@ -276,7 +321,7 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   auto save_all = [&](const std::vector<const Folded*>& group, int side) {
     for (const Folded* f : group) {
       try {
-        auto made = make_and_release(views, f->kind, since, &plain_bytes[side]);
+        auto made = make_and_release(views, *f, since, &plain_bytes[side]);
         if (!made.ok()) {
           saved[side] = made.error();
         } else {
@@ -308,6 +353,7 @@ Result<ViewRebuildReport> rebuild_view_snapshots(storage::Storage& log,
   for (ViewKind kind : projections::kAllViews) {
     if (kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
       folded.emplace_back(kind, 0);
+      folded.back().last_snapshot_bytes = last_snapshot_bytes(log, kind);
     }
   }
   AllViews views;
@@ -322,9 +368,13 @@ Result<ViewRebuildReport> refresh_view_snapshots(storage::Storage& log,
   AllViews views;
   std::vector<Folded> due;
   for (ViewKind kind : projections::kAllViews) {
-    auto at = restore_if_due(log, kind, policy, *last, views);
+    int64_t bytes = 0;
+    auto at = restore_if_due(log, kind, policy, *last, views, &bytes);
     if (!at.ok()) return at.error();
-    if (*at) due.emplace_back(kind, **at);
+    if (*at) {
+      due.emplace_back(kind, **at);
+      due.back().last_snapshot_bytes = bytes;
+    }
   }
   return fold_and_save(log, views, std::move(due), progress);
 }
