@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <memory>
+#include <new>
 #include <utility>
 
 namespace bel::storage {
