@@ -31,7 +31,9 @@ struct Folded {
   int64_t from_idx;  // its state reflects every event up to here
   int64_t failed_at = 0;
   std::string error;
-  int64_t last_snapshot_bytes = 0;  // the plain size of its last snapshot, 0 when unknown
+  // The plain size of its last snapshot (0 when there is none): room to reserve for the next;
+  // -1 until it is looked up.
+  int64_t last_snapshot_bytes = -1;
 };
 
 // The plain size of stored snapshot `snapshot` (a compressed blob's header says it).
@@ -45,7 +47,7 @@ int64_t plain_size(const storage::Snapshot& snapshot) {
 
 // The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it does not load
 // (only a hint for the room to reserve).
-int64_t last_snapshot_bytes(storage::Storage& log, ViewKind kind) {
+int64_t stored_plain_size(storage::Storage& log, ViewKind kind) {
   static const AllViews kTypes;  // for the view's type only
   return AllViews::with_view(kTypes, kind, [&](const auto& type) -> int64_t {
     using View = std::decay_t<decltype(type)>;
@@ -173,7 +175,8 @@ Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t
   MadeSnapshots made;
   // Room for the last snapshot's size and an eighth more, as a coordinator's view reserves
   // (actors/read/projection_state.h): the bytes are not copied each time they outgrow a buffer.
-  const auto hint = static_cast<size_t>(f.last_snapshot_bytes + f.last_snapshot_bytes / 8);
+  const int64_t last = std::max<int64_t>(0, f.last_snapshot_bytes);
+  const auto hint = static_cast<size_t>(last + last / 8);
   AllViews::with_view(views, f.kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
     made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
@@ -253,8 +256,9 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   std::array<storage::PageArena, 2> arenas;
   EventPage* page = nullptr;
   if (since < *last) {
+    // A short first page: nothing folds while it is read.
     page = arenas[0].fresh();
-    if (auto read = log.list_events_into(since, all, storage::kMaxListLimit, page, kDetail);
+    if (auto read = log.list_events_into(since, all, storage::kDefaultListLimit, page, kDetail);
         !read.ok()) {
       return read.error().with_context("folding the views");
     }
@@ -285,8 +289,8 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
 
   // The views that did not fail, one at a time (memory holds the views and one view's bytes).
   report.views.set_last_idx(since);
-  std::vector<const Folded*> healthy;
-  for (const auto& f : folded) {
+  std::vector<Folded*> healthy;
+  for (auto& f : folded) {
     ViewStatus* status = report.views.add_views();
     status->set_view(projections::view_name(f.kind));
     if (f.failed_at != 0) {
@@ -310,17 +314,21 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   // build summaries then activity on the worker, a large view (job runs, build summaries) on each,
   // so that the bytes of two views are held at once, never more. A thread whose view fails to
   // save saves no more; the other's views are saved.
-  std::vector<const Folded*> mine, theirs;
-  for (const Folded* f : healthy) {
+  std::vector<Folded*> mine, theirs;
+  for (Folded* f : healthy) {
     (f->kind == ViewKind::job_runs || f->kind == ViewKind::partition_status ? mine : theirs)
         .push_back(f);
   }
   std::mutex log_mu;
   int64_t plain_bytes[2] = {0, 0};
   Status saved[2] = {ok_status(), ok_status()};
-  auto save_all = [&](const std::vector<const Folded*>& group, int side) {
-    for (const Folded* f : group) {
+  auto save_all = [&](const std::vector<Folded*>& group, int side) {
+    for (Folded* f : group) {
       try {
+        if (f->last_snapshot_bytes < 0) {  // read here, each thread its views', not before the fold
+          std::lock_guard<std::mutex> using_log(log_mu);
+          f->last_snapshot_bytes = stored_plain_size(log, f->kind);
+        }
         auto made = make_and_release(views, *f, since, &plain_bytes[side]);
         if (!made.ok()) {
           saved[side] = made.error();
@@ -353,7 +361,6 @@ Result<ViewRebuildReport> rebuild_view_snapshots(storage::Storage& log,
   for (ViewKind kind : projections::kAllViews) {
     if (kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
       folded.emplace_back(kind, 0);
-      folded.back().last_snapshot_bytes = last_snapshot_bytes(log, kind);
     }
   }
   AllViews views;

@@ -81,17 +81,19 @@ TEST(ViewRebuildTest, RebuildWritesSnapshotsEqualToAFullFold) {
 }
 
 TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {
-  // Three pages of storage::kMaxListLimit: each is read while the views fold the one before, on
-  // two threads, and the pages take turns on two arenas.
-  const int n = 2 * storage::kMaxListLimit + 3456;
+  // A short first page of storage::kDefaultListLimit, then pages of storage::kMaxListLimit: each
+  // is read while the views fold the one before, on two threads, and the pages take turns on two
+  // arenas.
+  const int n = storage::kDefaultListLimit + 2 * storage::kMaxListLimit + 3456;
   const auto events = stream(21, n);
   auto log = log_with(events);
   std::vector<int64_t> progress;
   auto report =
       rebuild_view_snapshots(*log, {}, [&](int64_t done, int64_t) { progress.push_back(done); });
   ASSERT_TRUE(report.ok()) << report.error().to_string();
-  EXPECT_EQ(progress,
-            (std::vector<int64_t>{storage::kMaxListLimit, 2 * storage::kMaxListLimit, n}));
+  const int64_t first = storage::kDefaultListLimit;
+  EXPECT_EQ(progress, (std::vector<int64_t>{first, first + storage::kMaxListLimit,
+                                            first + 2 * storage::kMaxListLimit, n}));
   EXPECT_EQ(report->events, n);
   expect_snapshots_equal_fold(*log, events);
   // The stored answers are saved beside each snapshot, at the same idx.
