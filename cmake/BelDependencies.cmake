@@ -11,8 +11,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # display widths of table cells
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # the postgres:// backend
-pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # snapshot compression, storage/
-find_package(ZLIB REQUIRED)  # ZLIB::ZLIB: snapshots inflated as a view restores, storage/
+pkg_check_modules(LIBZSTD REQUIRED IMPORTED_TARGET libzstd)  # snapshot compression, storage/
+find_package(ZLIB REQUIRED)  # ZLIB::ZLIB: snapshots written before zstd, storage/
 if(BEL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

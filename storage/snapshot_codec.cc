@@ -1,9 +1,10 @@
-// The snapshot codec (snapshot_codec.h): a zlib stream behind a magic and the uncompressed
-// length, written and read with libdeflate.
+// The snapshot codec (snapshot_codec.h): a zstd frame (or, in blobs written before, a zlib stream)
+// behind a magic and the uncompressed length. Decoding goes through SnapshotDataStream, which
+// reads both.
 #include "storage/snapshot_codec.h"
 
 #include <fmt/format.h>
-#include <libdeflate.h>
+#include <zstd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -11,40 +12,50 @@
 #include <new>
 #include <utility>
 
+#include "storage/snapshot_stream.h"
+
 namespace bel::storage {
 namespace {
 
-constexpr std::string_view kMagic("\0belz", 5);
-constexpr size_t kHeaderSize = kMagic.size() + 8;
-// deflate never compresses better than about 1032:1; a header promising more is corrupt, and
-// checking it first keeps a damaged length from asking for a huge allocation.
-constexpr uint64_t kMaxRatio = 1032;
+constexpr std::string_view kZstdMagic("\0belZ", 5);
+constexpr std::string_view kZlibMagic("\0belz", 5);
+constexpr size_t kMagicSize = 5;
+constexpr size_t kHeaderSize = kMagicSize + 8;
+// deflate never compresses better than about 1032:1, nor zstd better than 32768:1 (a run-length
+// block: up to 128 KiB from 4 bytes); a header promising more is corrupt, and checking it first
+// keeps a damaged length from asking for a huge allocation.
+constexpr uint64_t kMaxZlibRatio = 1032;
+constexpr uint64_t kMaxZstdRatio = 32768;
 
-bool has_magic(std::string_view data) { return data.substr(0, kMagic.size()) == kMagic; }
+std::optional<SnapshotCodec> codec_of(std::string_view data) {
+  const std::string_view magic = data.substr(0, kMagicSize);
+  if (magic == kZstdMagic) return SnapshotCodec::zstd;
+  if (magic == kZlibMagic) return SnapshotCodec::zlib;
+  return std::nullopt;
+}
 
 Error corrupt(std::string what) {
   return make_error(ErrorCode::storage_corrupt, "compressed data " + std::move(what));
 }
 
-// libdeflate's compressor and decompressor keep tables between calls and are not thread-safe:
-// one of each per thread, made on first use (null when there was no memory).
+// A zstd compression context keeps its tables between calls and is not thread-safe: one per
+// thread, made on first use with the level and a checksum (null when there was no memory).
 struct FreeCompressor {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-struct FreeDecompressor {
-  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
 };
 
-libdeflate_compressor* compressor() {
-  thread_local std::unique_ptr<libdeflate_compressor, FreeCompressor> c(
-      libdeflate_alloc_compressor(kSnapshotCompressionLevel));
+ZSTD_CCtx* compressor() {
+  thread_local std::unique_ptr<ZSTD_CCtx, FreeCompressor> c([] {
+    ZSTD_CCtx* made = ZSTD_createCCtx();
+    if (made != nullptr && (ZSTD_isError(ZSTD_CCtx_setParameter(made, ZSTD_c_compressionLevel,
+                                                                kSnapshotCompressionLevel)) ||
+                            ZSTD_isError(ZSTD_CCtx_setParameter(made, ZSTD_c_checksumFlag, 1)))) {
+      ZSTD_freeCCtx(made);
+      made = nullptr;
+    }
+    return made;
+  }());
   return c.get();
-}
-
-libdeflate_decompressor* decompressor() {
-  thread_local std::unique_ptr<libdeflate_decompressor, FreeDecompressor> d(
-      libdeflate_alloc_decompressor());
-  return d.get();
 }
 
 }  // namespace
@@ -52,31 +63,29 @@ libdeflate_decompressor* decompressor() {
 Result<std::string> encode_snapshot_data(std::string_view data) {
   // Plain bytes are a valid encoding of themselves unless they look like an encoded blob; keep
   // them when compressing failed (no memory) or did not pay.
-  const bool plain_ok = !has_magic(data);
-  libdeflate_compressor* c = compressor();
-  if (c == nullptr) {
-    if (plain_ok) return std::string(data);
-    return make_error(ErrorCode::internal, "snapshot data does not compress: out of memory");
-  }
-  const size_t bound = libdeflate_zlib_compress_bound(c, data.size());
+  const bool plain_ok = !codec_of(data).has_value();
+  ZSTD_CCtx* c = compressor();
+  const size_t bound = ZSTD_compressBound(data.size());
   // Compressed into a buffer left uninitialized, as large as the worst case: zero-filling it
-  // cost a write of every page (a view's snapshot is tens of MB), though a snapshot deflates
-  // to about a sixth and the pages never written are never touched.
-  std::unique_ptr<char[]> buffer(new (std::nothrow) char[kHeaderSize + bound]);
+  // would write every page of it (a view's snapshot is tens of MB), though a snapshot compresses
+  // to a fourth or less and the pages never written are never touched.
+  std::unique_ptr<char[]> buffer(
+      c == nullptr || ZSTD_isError(bound) ? nullptr : new (std::nothrow) char[kHeaderSize + bound]);
   if (buffer == nullptr) {
     if (plain_ok) return std::string(data);
     return make_error(ErrorCode::internal, "snapshot data does not compress: out of memory");
   }
-  std::memcpy(buffer.get(), kMagic.data(), kMagic.size());
+  std::memcpy(buffer.get(), kZstdMagic.data(), kMagicSize);
   const uint64_t size = data.size();
   for (size_t i = 0; i < 8; ++i) {
-    buffer[kMagic.size() + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    buffer[kMagicSize + i] = static_cast<char>((size >> (8 * i)) & 0xff);
   }
   const size_t written =
-      libdeflate_zlib_compress(c, data.data(), data.size(), buffer.get() + kHeaderSize, bound);
-  if (written == 0) {  // cannot happen with the bound's room; kept plain if it did
+      ZSTD_compress2(c, buffer.get() + kHeaderSize, bound, data.data(), data.size());
+  if (ZSTD_isError(written)) {  // cannot happen with the bound's room; kept plain if it did
     if (plain_ok) return std::string(data);
-    return make_error(ErrorCode::internal, "snapshot data does not compress");
+    return make_error(ErrorCode::internal, std::string("snapshot data does not compress: ") +
+                                               ZSTD_getErrorName(written));
   }
   if (plain_ok && kHeaderSize + written >= data.size()) return std::string(data);
   return std::string(buffer.get(), kHeaderSize + written);
@@ -92,48 +101,54 @@ Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool enc
 }
 
 Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_view stored) {
-  if (!has_magic(stored)) return std::optional<EncodedSnapshotParts>();
+  const std::optional<SnapshotCodec> codec = codec_of(stored);
+  if (!codec) return std::optional<EncodedSnapshotParts>();
   if (stored.size() < kHeaderSize) {
     return corrupt(
         fmt::format("is cut short: {} bytes, the header alone is {}", stored.size(), kHeaderSize));
   }
   uint64_t size = 0;
   for (size_t i = 0; i < 8; ++i) {
-    size |= static_cast<uint64_t>(static_cast<unsigned char>(stored[kMagic.size() + i])) << (8 * i);
+    size |= static_cast<uint64_t>(static_cast<unsigned char>(stored[kMagicSize + i])) << (8 * i);
   }
-  const std::string_view zlib = stored.substr(kHeaderSize);
-  if (size > zlib.size() * kMaxRatio + 64) {
-    return corrupt(fmt::format("claims {} bytes from {} compressed ones", size, zlib.size()));
+  const std::string_view stream = stored.substr(kHeaderSize);
+  const uint64_t max_ratio = *codec == SnapshotCodec::zstd ? kMaxZstdRatio : kMaxZlibRatio;
+  if (size > stream.size() * max_ratio + 64) {
+    return corrupt(fmt::format("claims {} bytes from {} compressed ones", size, stream.size()));
   }
-  return std::optional<EncodedSnapshotParts>(EncodedSnapshotParts{size, zlib});
+  if (*codec == SnapshotCodec::zstd) {
+    // The frame's own header and block headers, read without decompressing: where it ends and
+    // what it holds.
+    const size_t frame = ZSTD_findFrameCompressedSize(stream.data(), stream.size());
+    if (ZSTD_isError(frame)) {
+      return corrupt("does not decompress: not a complete zstd frame, or its checksum differs");
+    }
+    if (frame < stream.size()) {
+      return corrupt(fmt::format("has {} bytes after its zstd frame", stream.size() - frame));
+    }
+    const unsigned long long content = ZSTD_getFrameContentSize(stream.data(), stream.size());
+    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
+      return corrupt("does not decompress: its zstd frame does not say its size");
+    }
+    if (content != size) {
+      return corrupt(fmt::format("decompresses to {} bytes, its header says {}", content, size));
+    }
+  }
+  return std::optional<EncodedSnapshotParts>(EncodedSnapshotParts{size, *codec, stream});
 }
 
 Result<std::string> decode_snapshot_data(std::string stored) {
   auto parts = split_encoded_snapshot(stored);
   if (!parts.ok()) return parts.error();
   if (!parts->has_value()) return stored;
-  const uint64_t size = (*parts)->size;
-  const uint64_t compressed = (*parts)->zlib.size();
-  libdeflate_decompressor* d = decompressor();
-  if (d == nullptr) return make_error(ErrorCode::internal, "snapshot data: out of memory");
-  std::string out(size, '\0');
-  size_t consumed = 0;
-  size_t produced = 0;
-  const libdeflate_result rc = libdeflate_zlib_decompress_ex(
-      d, &stored[kHeaderSize], compressed, out.data(), size, &consumed, &produced);
-  // INSUFFICIENT_SPACE: the output is full and the stream goes on.
-  if (rc == LIBDEFLATE_INSUFFICIENT_SPACE) {
-    return corrupt(fmt::format("does not end within the {} bytes its header says", size));
-  }
-  if (rc != LIBDEFLATE_SUCCESS) {
-    return corrupt("does not inflate: not a complete zlib stream, or its checksum differs");
-  }
-  if (produced != size) {
-    return corrupt(fmt::format("inflates to {} bytes, its header says {}", produced, size));
-  }
-  if (consumed != compressed) {
-    return corrupt(fmt::format("has {} bytes after its zlib stream", compressed - consumed));
-  }
+  // Decompressed a window at a time into the one string returned.
+  SnapshotDataStream stream(stored, /*encoded=*/true);
+  std::string out;
+  out.reserve((*parts)->size);
+  const void* data = nullptr;
+  int size = 0;
+  while (stream.Next(&data, &size)) out.append(static_cast<const char*>(data), size);
+  if (auto done = stream.finish(); !done.ok()) return done.error();
   return out;
 }
 

@@ -9,17 +9,19 @@
 //   if (!data.ok()) return data.error().with_context("sqlite:///x.db: snapshot job_runs v2");
 //
 // Format of an encoded blob:
-//   "\0belz"              5 bytes of magic. A protobuf message never starts with 0x00 (field 0
-//                         does not exist) and neither does the checkpoint's "belTS", so no
-//                         snapshot written before compression starts with it.
+//   magic                 5 bytes: "\0belZ", a zstd frame follows; or "\0belz", a zlib stream
+//                         follows (what bel wrote before it moved to zstd: still read, no longer
+//                         written). A protobuf message never starts with 0x00 (field 0 does not
+//                         exist) and neither does the checkpoint's "belTS", so no snapshot
+//                         written before compression starts with either.
 //   uncompressed length   8 bytes, little endian
-//   zlib stream           deflate with zlib header and checksum (RFC 1950), written by libdeflate
-//                         at kSnapshotCompressionLevel; any zlib stream reads back (blobs
-//                         written by zlib itself, before libdeflate, load as they are)
+//   zstd frame            Zstandard (RFC 8878) at kSnapshotCompressionLevel, with the content
+//                         size in its header (equal to the length above) and its checksum
+//   or zlib stream        deflate with zlib header and checksum (RFC 1950)
 //
 // encode_snapshot_data keeps data that would not shrink as it is (a tiny blob stays smaller
-// than its header), unless it starts with the magic itself; so decode(encode(x)) == x for any x.
-// decode_snapshot_data returns data without the magic unchanged: logs written before
+// than its header), unless it starts with a magic itself; so decode(encode(x)) == x for any x.
+// decode_snapshot_data returns data without a magic unchanged: logs written before
 // compression load with no migration. Pure code, thread-safe.
 #ifndef BEL_STORAGE_SNAPSHOT_CODEC_H_
 #define BEL_STORAGE_SNAPSHOT_CODEC_H_
@@ -33,9 +35,9 @@
 
 namespace bel::storage {
 
-// libdeflate's level 1: a 38 MB view state deflates in ~70 ms to about a sixth (zlib's level 3,
-// used before, took ~175 ms for a slightly larger result); higher levels gain little and cost
-// twice the time or more. docs/performance.md has the measurements.
+// zstd's level 1: on a 1M-event log's snapshots (7.5 to 38.6 MB each) it compresses at 540-730
+// MB/s to a fourth to a seventh, about 1.8 times as fast as libdeflate's level 1, which wrote
+// them before, and to 8-15% fewer bytes; docs/performance.md has the measurements.
 inline constexpr int kSnapshotCompressionLevel = 1;
 
 // The bytes to store for snapshot data `data`. Errors: internal only when there is no memory
@@ -48,18 +50,24 @@ Result<std::string> encode_snapshot_data(std::string_view data);
 Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool encoded,
                                                std::string* scratch);
 
-// The snapshot data `stored` holds. Errors: storage_corrupt when `stored` carries the magic
-// but its header is cut short, its zlib stream does not inflate, or it inflates to another
-// length than its header says. The message says what is wrong, not where: callers add the
-// log and the snapshot's view and version.
+// The snapshot data `stored` holds. Errors: storage_corrupt when `stored` carries a magic
+// but its header is cut short, its stream does not decompress (or fails its checksum), or it
+// decompresses to another length than its header says. The message says what is wrong, not
+// where: callers add the log and the snapshot's view and version.
 Result<std::string> decode_snapshot_data(std::string stored);
 
-// The parts of an encoded blob: what its data inflates to and its zlib stream; nullopt for plain
-// data (no magic). storage_corrupt when the header is cut short or claims more bytes than deflate
-// can produce from the stream. For readers that inflate as they go (snapshot_stream.h).
+// How an encoded blob's data is compressed.
+enum class SnapshotCodec { zstd, zlib };
+
+// The parts of an encoded blob: what its data decompresses to, its codec and its compressed bytes;
+// nullopt for plain data (no magic). storage_corrupt when the header is cut short or claims more
+// bytes than the codec can produce from the stream, and, for zstd, when the frame is cut short, is
+// followed by other bytes, or says another size than the header. For readers that decompress as
+// they go (snapshot_stream.h).
 struct EncodedSnapshotParts {
   uint64_t size = 0;
-  std::string_view zlib;
+  SnapshotCodec codec = SnapshotCodec::zstd;
+  std::string_view stream;
 };
 Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_view stored);
 

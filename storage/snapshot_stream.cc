@@ -1,9 +1,10 @@
-// SnapshotDataStream (snapshot_stream.h): zlib's inflate, one window at a time. libdeflate, which
-// compresses the snapshots and inflates whole blobs, has no streaming decompressor.
+// SnapshotDataStream (snapshot_stream.h): zstd's streaming decompression, or zlib's inflate for
+// blobs written before, one window at a time.
 #include "storage/snapshot_stream.h"
 
 #include <fmt/format.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <climits>
@@ -14,12 +15,24 @@
 namespace bel::storage {
 
 struct SnapshotDataStream::Inflater {
+  SnapshotCodec codec = SnapshotCodec::zstd;
   z_stream z{};
-  bool open = false;
+  bool open = false;  // z
+  ZSTD_DStream* zstd = nullptr;
   ~Inflater() {
     if (open) inflateEnd(&z);
+    ZSTD_freeDStream(zstd);  // null: nothing
   }
 };
+
+namespace {
+
+constexpr const char* kNotZstd =
+    "does not decompress: not a complete zstd frame, or its checksum differs";
+constexpr const char* kNotZlib =
+    "does not inflate: not a complete zlib stream, or its checksum differs";
+
+}  // namespace
 
 SnapshotDataStream::SnapshotDataStream(std::string_view stored, bool encoded, size_t window)
     : stored_(stored), window_(std::clamp<size_t>(window, 1, INT_MAX)) {
@@ -38,17 +51,26 @@ SnapshotDataStream::SnapshotDataStream(std::string_view stored, bool encoded, si
   }
   plain_ = false;
   size_ = (*parts)->size;
+  stored_ = (*parts)->stream;
   inflater_ = std::make_unique<Inflater>();
-  z_stream& z = inflater_->z;
-  // zlib takes at most 4 GiB per call through avail_in; inflate_next() feeds larger streams on.
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>((*parts)->zlib.data()));
-  z.avail_in = 0;
-  stored_ = (*parts)->zlib;
-  if (inflateInit(&z) != Z_OK) {
-    fail("cannot be inflated: out of memory");
-    return;
+  inflater_->codec = (*parts)->codec;
+  if (inflater_->codec == SnapshotCodec::zstd) {
+    inflater_->zstd = ZSTD_createDStream();
+    if (inflater_->zstd == nullptr) {
+      fail("cannot be decompressed: out of memory");
+      return;
+    }
+  } else {
+    z_stream& z = inflater_->z;
+    // zlib takes at most 4 GiB per call through avail_in; next_zlib() feeds larger streams on.
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(stored_.data()));
+    z.avail_in = 0;
+    if (inflateInit(&z) != Z_OK) {
+      fail("cannot be inflated: out of memory");
+      return;
+    }
+    inflater_->open = true;
   }
-  inflater_->open = true;
   buffer_ = std::make_unique<char[]>(std::min<uint64_t>(window_, std::max<uint64_t>(size_, 1)));
   window_ = std::min<uint64_t>(window_, std::max<uint64_t>(size_, 1));
 }
@@ -60,7 +82,7 @@ bool SnapshotDataStream::fail(std::string what) {
   return false;
 }
 
-bool SnapshotDataStream::inflate_next() {
+bool SnapshotDataStream::next_zlib(size_t* got, bool* ended) {
   z_stream& z = inflater_->z;
   z.next_out = reinterpret_cast<Bytef*>(buffer_.get());
   z.avail_out = static_cast<uInt>(window_);
@@ -74,24 +96,58 @@ bool SnapshotDataStream::inflate_next() {
     }
     rc = inflate(&z, Z_NO_FLUSH);
     if (rc == Z_STREAM_END) break;
-    if (rc == Z_BUF_ERROR && z.avail_in == 0 && stored_.empty()) {
-      return fail("does not inflate: not a complete zlib stream, or its checksum differs");
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return fail("does not inflate: not a complete zlib stream, or its checksum differs");
-    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && stored_.empty()) return fail(kNotZlib);
+    if (rc != Z_OK && rc != Z_BUF_ERROR) return fail(kNotZlib);
   }
-  const uint64_t got = window_ - z.avail_out;
+  *got = window_ - z.avail_out;
+  *ended = rc == Z_STREAM_END;
+  if (*ended) {
+    // What the stream did not read is put back, for the check of bytes after it.
+    const size_t after = z.avail_in + stored_.size();
+    stored_ = std::string_view(reinterpret_cast<const char*>(z.next_in), after);
+    z.avail_in = 0;
+  }
+  return true;
+}
+
+bool SnapshotDataStream::next_zstd(size_t* got, bool* ended) {
+  ZSTD_outBuffer out{buffer_.get(), window_, 0};
+  size_t left = 1;  // what the decoder says it still has to do; 0 once the frame is done
+  while (out.pos < out.size) {
+    ZSTD_inBuffer in{stored_.data(), stored_.size(), 0};
+    const size_t before = out.pos;
+    left = ZSTD_decompressStream(inflater_->zstd, &out, &in);
+    stored_.remove_prefix(in.pos);
+    if (ZSTD_isError(left)) return fail(kNotZstd);
+    if (left == 0) break;
+    if (in.pos == 0 && out.pos == before) return fail(kNotZstd);  // the input ended first
+  }
+  *got = out.pos;
+  *ended = left == 0;
+  return true;
+}
+
+bool SnapshotDataStream::inflate_next() {
+  size_t got = 0;
+  bool ended = false;
+  if (!(inflater_->codec == SnapshotCodec::zstd ? next_zstd(&got, &ended)
+                                                : next_zlib(&got, &ended))) {
+    return false;
+  }
+  const bool zstd = inflater_->codec == SnapshotCodec::zstd;
   produced_ += got;
   if (produced_ > size_) {
     return fail(fmt::format("does not end within the {} bytes its header says", size_));
   }
-  if (rc == Z_STREAM_END) {
+  if (ended) {
     if (produced_ != size_) {
-      return fail(fmt::format("inflates to {} bytes, its header says {}", produced_, size_));
+      return fail(fmt::format("{} to {} bytes, its header says {}",
+                              zstd ? "decompresses" : "inflates", produced_, size_));
     }
-    const uint64_t after = z.avail_in + stored_.size();
-    if (after > 0) return fail(fmt::format("has {} bytes after its zlib stream", after));
+    if (!stored_.empty()) {
+      return fail(fmt::format("has {} bytes after its {}", stored_.size(),
+                              zstd ? "zstd frame" : "zlib stream"));
+    }
     ended_ = true;
   }
   last_ = buffer_.get();

@@ -1,21 +1,22 @@
-// SnapshotDataStream: the snapshot data a stored blob holds (snapshot_codec.h), inflated as it is
-// read. decode_snapshot_data() inflates the whole blob into one string; a view restored from that
-// string holds it, whole, beside the state it builds. Read through this stream instead, a restore
-// holds the compressed blob and one window (kWindow bytes) of its inflated data at a time: on a
-// 10M-event log the last view's restore no longer holds its 76 MB of snapshot data beside every
-// other view's state (docs/performance.md, "Views restore as they inflate").
+// SnapshotDataStream: the snapshot data a stored blob holds (snapshot_codec.h), decompressed as
+// it is read. A view restored from the whole data (decode_snapshot_data()) would hold it, whole,
+// beside the state it builds. Read through this stream instead, a restore holds the compressed
+// blob and one window (kWindow bytes) of its data at a time: on a 10M-event log the last view's
+// restore no longer holds its 76 MB of snapshot data beside every other view's state
+// (docs/performance.md, "Views restore as they inflate"). Both codecs read: zstd frames, and the
+// zlib streams of blobs written before.
 //
-//   auto loaded = storage.load_stored_snapshot("job_runs", 2);   // the blob, not inflated
+//   auto loaded = storage.load_stored_snapshot("job_runs", 2);   // the blob, not decompressed
 //   storage::SnapshotDataStream stream((*loaded)->data, (*loaded)->encoded);
 //   ... a protobuf reader takes &stream (a ZeroCopyInputStream) and reads it to its end ...
 //   if (auto done = stream.finish(); !done.ok()) return done;     // damaged: refuse what was read
 //
 // Errors: the stream ends early (Next() returns false) at the first damage: a header cut short or
-// claiming more than deflate can produce, a zlib stream that does not inflate or whose checksum
-// differs, more or fewer bytes than the header says, bytes after the zlib stream. finish() then
-// says which, as storage_corrupt, with the same words as decode_snapshot_data(); a reader must
-// call it once it has read everything it wanted, since an early end looks like the end of the data
-// to the reader. finish() on a stream not read to its end is an error too ("not read to its end").
+// claiming more than the codec can produce, a stream that does not decompress or whose checksum
+// differs, more or fewer bytes than the header says, bytes after the stream. finish() then says
+// which, as storage_corrupt, with the same words as decode_snapshot_data(); a reader must call it
+// once it has read everything it wanted, since an early end looks like the end of the data to the
+// reader. finish() on a stream not read to its end is an error too ("not read to its end").
 // Not thread-safe; `stored` must outlive the stream.
 #ifndef BEL_STORAGE_SNAPSHOT_STREAM_H_
 #define BEL_STORAGE_SNAPSHOT_STREAM_H_
@@ -54,19 +55,23 @@ class SnapshotDataStream final : public google::protobuf::io::ZeroCopyInputStrea
   // The damage met so far, ok when none (yet): a reader that failed to parse asks whether the
   // stream was the cause.
   Status damage() const;
-  // What the data inflates to, as its header says (plain data: its size).
+  // What the data decompresses to, as its header says (plain data: its size).
   uint64_t size() const { return size_; }
 
  private:
   struct Inflater;
   bool fail(std::string what);
-  // Inflates the next window into buffer_; false at the end of the data or on damage.
+  // Decompresses the next window into buffer_; false at the end of the data or on damage.
   bool inflate_next();
+  // inflate_next() for each codec: the bytes of the window filled, and whether the stream ended;
+  // false on damage.
+  bool next_zlib(size_t* got, bool* ended);
+  bool next_zstd(size_t* got, bool* ended);
 
   std::string_view stored_;
   bool plain_ = true;
-  uint64_t size_ = 0;      // what the data inflates to, from the header (plain: stored_.size())
-  uint64_t produced_ = 0;  // inflated (plain: handed out) so far
+  uint64_t size_ = 0;      // what the data decompresses to, from the header (plain: its size)
+  uint64_t produced_ = 0;  // decompressed (plain: handed out) so far
   std::unique_ptr<Inflater> inflater_;
   std::unique_ptr<char[]> buffer_;
   size_t window_;

@@ -15,7 +15,7 @@ deb=${debs[0]}
 
 [ "$(dpkg-deb -f "$deb" Package)" = bel ] || { echo "package name is not bel" >&2; exit 1; }
 depends=$(dpkg-deb -f "$deb" Depends)
-for p in libcaf-core0.17 libcaf-io0.17 libprotobuf32 libsqlite3-0 libdeflate0 libspdlog1.10 libfmt9 libedit2 libutf8proc2 \
+for p in libcaf-core0.17 libcaf-io0.17 libprotobuf32 libsqlite3-0 libzstd1 libspdlog1.10 libfmt9 libedit2 libutf8proc2 \
          libcpp-httplib0.11 libjemalloc2; do
   case ", $depends," in *", $p"[\ ,]*) ;; *) echo "Depends lacks $p: $depends" >&2; exit 1 ;; esac
 done

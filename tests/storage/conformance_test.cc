@@ -1114,7 +1114,9 @@ TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
     while (stream.Next(&block, &size)) streamed.append(static_cast<const char*>(block), size);
     EXPECT_TRUE(stream.finish().ok()) << view << ": " << stream.finish().error().to_string();
     EXPECT_TRUE(streamed == data) << view << ": " << streamed.size() << " bytes";
-    if (!(*stored)->encoded) EXPECT_TRUE((*stored)->data == data) << view;
+    if (!(*stored)->encoded) {
+      EXPECT_TRUE((*stored)->data == data) << view;
+    }
   }
 
   // Replacing a compressed snapshot with a tiny one (stored as it is) and back.

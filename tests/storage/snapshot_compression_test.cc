@@ -4,6 +4,7 @@
 // suite.)
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <random>
@@ -19,7 +20,8 @@
 namespace bel::storage {
 namespace {
 
-const std::string kMagic("\0belz", 5);
+const std::string kMagic("\0belZ", 5);      // a zstd frame follows: what bel writes
+const std::string kZlibMagic("\0belz", 5);  // a zlib stream follows: what bel wrote before
 
 // Bytes like a view state's: the same refs, ids and labels over and over, with a counter.
 std::string repetitive(size_t at_least) {
@@ -59,6 +61,20 @@ std::string encoded_ok(const std::string& data) {
   return stored.ok() ? *stored : std::string();
 }
 
+// `data` as bel stored it before zstd: the zlib magic, the length, and a zlib stream (made here
+// by zlib itself, at the level bel used then).
+std::string zlib_blob(const std::string& data) {
+  uLongf bound = compressBound(data.size());
+  std::string stream(bound, '\0');
+  EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(stream.data()), &bound,
+                      reinterpret_cast<const Bytef*>(data.data()), data.size(), 3),
+            Z_OK);
+  stream.resize(bound);
+  std::string blob = kZlibMagic;
+  for (int i = 0; i < 8; ++i) blob += static_cast<char>((data.size() >> (8 * i)) & 0xff);
+  return blob + stream;
+}
+
 Error decode_error(const std::string& stored) {
   auto data = decode_snapshot_data(stored);
   EXPECT_FALSE(data.ok()) << "decoded " << data->size() << " bytes";
@@ -93,16 +109,17 @@ TEST(SnapshotCodecTest, DataWithoutTheMagicLoadsAsItIs) {
 }
 
 TEST(SnapshotCodecTest, DataStartingWithTheMagicIsAlwaysEncoded) {
-  for (const std::string& data : {kMagic, kMagic + "x", kMagic + random_bytes(100, 3)}) {
+  for (const std::string& data : {kMagic, kMagic + "x", kMagic + random_bytes(100, 3), kZlibMagic,
+                                  kZlibMagic + random_bytes(100, 4)}) {
     const std::string stored = encoded_ok(data);
     EXPECT_NE(stored, data);
     EXPECT_EQ(decoded_ok(stored), data) << data.size() << " bytes";
   }
 }
 
-// Blobs written before the codec moved to libdeflate came from zlib's compress2 at level 3: the
-// format is the same zlib stream, so they load as they are. This one was made by zlib from the
-// text below and is kept here as bytes.
+// Blobs written before bel moved to zstd hold zlib streams (from zlib's compress2, then from
+// libdeflate): they load as they are. This one was made by zlib from the text below and is kept
+// here as bytes.
 TEST(SnapshotCodecTest, ABlobWrittenByZlibLoads) {
   std::string text;
   for (int i = 0; i < 40; ++i) text += "bel snapshot written by zlib ";
@@ -116,15 +133,22 @@ TEST(SnapshotCodecTest, ABlobWrittenByZlibLoads) {
 }
 
 struct DamagedBlob {
-  const char* name;
+  std::string name;
   std::string blob;
   const char* says;  // in the error's message
 };
 
-// Damaged encodings of repetitive(100000), each with what its error says.
-std::vector<DamagedBlob> damaged_blobs() {
+TEST(SnapshotCodecTest, LargerZlibBlobsOfEarlierVersionsLoad) {
+  for (const std::string& data : {repetitive(300000), random_bytes(5000, 9), std::string("x")}) {
+    EXPECT_EQ(decoded_ok(zlib_blob(data)), data) << data.size() << " bytes";
+  }
+}
+
+// Damaged encodings of repetitive(100000), each with what its error says: as bel writes it now
+// (zstd) or wrote it before (zlib).
+std::vector<DamagedBlob> damaged_blobs(bool zlib) {
   const std::string data = repetitive(100000);
-  const std::string stored = encoded_ok(data);
+  const std::string stored = zlib ? zlib_blob(data) : encoded_ok(data);
   EXPECT_GT(stored.size(), 40u);
   std::string flipped = stored;
   flipped[stored.size() / 2] ^= 0x5a;
@@ -139,11 +163,23 @@ std::vector<DamagedBlob> damaged_blobs() {
       {"header cut short", stored.substr(0, 9), "cut short"},
       {"stream cut short", stored.substr(0, stored.size() - 10), "does not"},
       {"a byte flipped", flipped, "compressed data "},
-      {"length one too many", with_length(data.size() + 1), "inflates to"},
-      {"length one too few", with_length(data.size() - 1), "does not end within"},
+      {"length one too many", with_length(data.size() + 1),
+       zlib ? "inflates to" : "decompresses to"},
+      {"length one too few", with_length(data.size() - 1),
+       zlib ? "does not end within" : "decompresses to"},
       {"absurd length", with_length(uint64_t{1} << 62), "claims"},
-      {"bytes after the stream", stored + "xyz", "after its zlib stream"},
+      {"bytes after the stream", stored + "xyz",
+       zlib ? "after its zlib stream" : "after its zstd frame"},
   };
+}
+
+std::vector<DamagedBlob> damaged_blobs() {
+  std::vector<DamagedBlob> out = damaged_blobs(/*zlib=*/false);
+  for (auto& c : damaged_blobs(/*zlib=*/true)) {
+    c.name = "zlib, " + c.name;
+    out.push_back(c);
+  }
+  return out;
 }
 
 TEST(SnapshotCodecTest, DamagedBlobsAreStorageCorrupt) {
@@ -180,13 +216,14 @@ std::string read_all(SnapshotDataStream& stream) {
 TEST(SnapshotStreamTest, YieldsWhatDecodeReturnsAtAnyWindow) {
   for (const std::string& data :
        {repetitive(300000), random_bytes(5000, 9), std::string(), kMagic + random_bytes(100, 3)}) {
-    const std::string stored = encoded_ok(data);
-    for (size_t window : {size_t{1}, size_t{7}, size_t{4096}, SnapshotDataStream::kWindow}) {
-      SnapshotDataStream stream(stored, true, window);
-      EXPECT_EQ(read_all(stream), data) << data.size() << " bytes, window " << window;
-      EXPECT_EQ(stream.ByteCount(), static_cast<int64_t>(data.size()));
-      EXPECT_EQ(stream.size(), data.size());
-      EXPECT_TRUE(stream.finish().ok()) << stream.finish().error().to_string();
+    for (const std::string& stored : {encoded_ok(data), zlib_blob(data)}) {
+      for (size_t window : {size_t{1}, size_t{7}, size_t{4096}, SnapshotDataStream::kWindow}) {
+        SnapshotDataStream stream(stored, true, window);
+        EXPECT_EQ(read_all(stream), data) << data.size() << " bytes, window " << window;
+        EXPECT_EQ(stream.ByteCount(), static_cast<int64_t>(data.size()));
+        EXPECT_EQ(stream.size(), data.size());
+        EXPECT_TRUE(stream.finish().ok()) << stream.finish().error().to_string();
+      }
     }
   }
 }
