@@ -40,6 +40,7 @@ TEST(FuzzCorpus, JsonEventsReplays) { EXPECT_GE(replay("json_events", json_event
 TEST(FuzzCorpus, ProtoEventsReplays) { EXPECT_GE(replay("proto_events", proto_events), 3u); }
 TEST(FuzzCorpus, FilterGlobReplays) { EXPECT_GE(replay("filter_glob", filter_glob), 5u); }
 TEST(FuzzCorpus, CommandLineReplays) { EXPECT_GE(replay("command_line", command_line), 5u); }
+TEST(FuzzCorpus, SnapshotsReplays) { EXPECT_GE(replay("snapshots", snapshots), 8u); }
 
 }  // namespace
 }  // namespace bel::fuzz

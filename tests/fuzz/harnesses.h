@@ -33,6 +33,13 @@ int filter_glob(const uint8_t* data, size_t size);
 // read and admin commands that touch nothing outside the process run; any other is skipped.
 int command_line(const uint8_t* data, size_t size);
 
+// Stored snapshot bytes, damaged any way: the first byte picks a view and a window. The codec
+// fails only with storage_corrupt, its whole decode and its stream agree, and what decodes
+// encodes and decodes to itself; then the view is restored from the data (or the bytes when they
+// do not decode): storage_corrupt, or a view whose snapshot restores to the same snapshot and
+// which answers its questions or says not_found.
+int snapshots(const uint8_t* data, size_t size);
+
 // Aborts with `what` when `ok` is false: a finding.
 void require(bool ok, const char* what);
 
