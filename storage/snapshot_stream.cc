@@ -6,6 +6,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include <algorithm>
 #include <climits>
 #include <utility>
@@ -51,6 +56,7 @@ SnapshotDataStream::SnapshotDataStream(std::string_view stored, bool encoded, si
   }
   plain_ = false;
   size_ = (*parts)->size;
+  released_to_ = stored.data();
   stored_ = (*parts)->stream;
   inflater_ = std::make_unique<Inflater>();
   inflater_->codec = (*parts)->codec;
@@ -127,12 +133,33 @@ bool SnapshotDataStream::next_zstd(size_t* got, bool* ended) {
   return true;
 }
 
+void SnapshotDataStream::release_up_to(const char* read_to) {
+#ifdef __linux__
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  // Whole pages only: the first and last may hold bytes of something else (the allocator's).
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(released_to_) + page - 1) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(read_to) & ~(page - 1);
+  if (end < begin + kReleaseStep) return;
+  // Pages of anonymous memory: they read as zeros afterwards. A failure keeps them: no harm.
+  madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  released_to_ = reinterpret_cast<const char*>(end);
+#else
+  (void)read_to;
+#endif
+}
+
 bool SnapshotDataStream::inflate_next() {
   size_t got = 0;
   bool ended = false;
   if (!(inflater_->codec == SnapshotCodec::zstd ? next_zstd(&got, &ended)
                                                 : next_zlib(&got, &ended))) {
     return false;
+  }
+  if (release_) {
+    // zlib may hold fed bytes it has not read yet (next_in); zstd has read all it took.
+    release_up_to(inflater_->codec == SnapshotCodec::zstd
+                      ? stored_.data()
+                      : reinterpret_cast<const char*>(inflater_->z.next_in));
   }
   const bool zstd = inflater_->codec == SnapshotCodec::zstd;
   produced_ += got;

@@ -58,6 +58,14 @@ class SnapshotDataStream final : public google::protobuf::io::ZeroCopyInputStrea
   // What the data decompresses to, as its header says (plain data: its size).
   uint64_t size() const { return size_; }
 
+  // From now on, the pages of compressed `stored` that the stream has decompressed are given back
+  // to the system as it goes (Linux's madvise(MADV_DONTNEED), in steps of kReleaseStep): a restore
+  // then holds, at its end, little of the blob beside the state it built. Those bytes read as
+  // zeros afterwards, so the owner of `stored` must not read it again (it may free it). Plain
+  // data, which Next() hands out in place, is never released.
+  void release_read_bytes() { release_ = true; }
+  static constexpr size_t kReleaseStep = 1 << 20;
+
  private:
   struct Inflater;
   bool fail(std::string what);
@@ -67,8 +75,12 @@ class SnapshotDataStream final : public google::protobuf::io::ZeroCopyInputStrea
   // false on damage.
   bool next_zlib(size_t* got, bool* ended);
   bool next_zstd(size_t* got, bool* ended);
+  // Gives back the whole pages of stored bytes read before `read_to` (release_read_bytes).
+  void release_up_to(const char* read_to);
 
   std::string_view stored_;
+  const char* released_to_ = nullptr;  // stored bytes before this are given back
+  bool release_ = false;
   bool plain_ = true;
   uint64_t size_ = 0;      // what the data decompresses to, from the header (plain: its size)
   uint64_t produced_ = 0;  // decompressed (plain: handed out) so far

@@ -217,7 +217,7 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
     return std::nullopt;
   }
   const int64_t at = (**loaded).applied_idx;
-  auto restored = actors::restore_view<View>((**loaded).data, (**loaded).encoded);
+  auto restored = actors::restore_view<View>(std::move((**loaded).data), (**loaded).encoded);
   if (!restored.ok()) {
     *problem = "its snapshot at " + idx_text(at) + " does not restore (" +
                restored.error().to_string() +

@@ -72,7 +72,7 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
     *bytes = *snapshot ? plain_size(**snapshot) : 0;
     if (last_idx - at < actors::snapshot_due_after(policy, *bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
-    auto restored = actors::restore_view<View>((*snapshot)->data, (*snapshot)->encoded);
+    auto restored = actors::restore_view<View>(std::move((*snapshot)->data), (*snapshot)->encoded);
     if (!restored.ok()) return std::optional<int64_t>(0);  // unreadable: fold from idx 1
     view = std::move(*restored);
     return std::optional<int64_t>(at);

@@ -242,9 +242,10 @@ class ProjectionActor {
               if (st.state != v1::VIEW_LOADING) return;
               st.view.emplace();
               if (snap.applied_idx() > 0) {
-                const std::string bytes = std::move(*snap.mutable_data());
                 int64_t plain_size = 0;
-                auto restored = restore_view<View>(bytes, snap.data_encoded(), &plain_size);
+                // The blob is handed over: its pages are given back as the restore reads them.
+                auto restored = restore_view<View>(std::move(*snap.mutable_data()),
+                                                   snap.data_encoded(), &plain_size);
                 if (restored.ok()) {
                   st.view.emplace(std::move(*restored));
                   st.applied_idx = snap.applied_idx();

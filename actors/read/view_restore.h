@@ -1,10 +1,12 @@
 // A view restored from its snapshot's data as the storage returned it (load_stored_snapshot):
-// compressed data is inflated as the restore reads it (storage/snapshot_stream.h), so the
-// snapshot's plain bytes are never held whole beside the state being built. The coordinator's
-// views and `bel check` restore through it.
+// compressed data is decompressed as the restore reads it (storage/snapshot_stream.h), so the
+// snapshot's plain bytes are never held whole beside the state being built. Handed over (an
+// rvalue), the compressed bytes are also given back to the system as they are read, so that the
+// end of a restore holds little of the blob beside the state. The coordinator's views and `bel
+// check` restore through it.
 //
 //   auto loaded = storage.load_stored_snapshot(View::kName, View::kVersion);
-//   auto view = restore_view<View>((*loaded)->data, (*loaded)->encoded);
+//   auto view = restore_view<View>(std::move((*loaded)->data), (*loaded)->encoded);
 //
 // Errors: View::restore's (storage_corrupt naming the view), including the stream's own when the
 // compressed data is damaged (snapshot_stream.h).
@@ -37,11 +39,13 @@ struct RestoresFromInput<
 
 // restore_view below, without turning running out of memory into an error.
 template <class View>
-Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_t* plain_size) {
+Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_t* plain_size,
+                                   bool release_read) {
   if (plain_size != nullptr) *plain_size = static_cast<int64_t>(data.size());
   if (!encoded) return View::restore(data);
   if constexpr (RestoresFromInput<View>::value) {
     storage::SnapshotDataStream stream(data, /*encoded=*/true);
+    if (release_read) stream.release_read_bytes();
     if (plain_size != nullptr) *plain_size = static_cast<int64_t>(stream.size());
     projections::SnapshotInput in(&stream, stream.size(), [&](bool at_end) {
       return at_end ? stream.finish() : stream.damage();
@@ -55,15 +59,12 @@ Result<View> restore_view_or_throw(const std::string& data, bool encoded, int64_
   }
 }
 
-}  // namespace detail
-
-// `plain_size`, when given, is set to the size of the snapshot's plain bytes. Running out of
-// memory (a damaged count can ask for a table the snapshot cannot fill) is an error of the
-// snapshot: the view then folds from idx 1.
+// restore_view below: running out of memory is an error of the snapshot.
 template <class View>
-Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
+Result<View> restore_view_caught(const std::string& data, bool encoded, int64_t* plain_size,
+                                 bool release_read) {
   try {
-    return detail::restore_view_or_throw<View>(data, encoded, plain_size);
+    return restore_view_or_throw<View>(data, encoded, plain_size, release_read);
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::storage_corrupt,
                       std::string(View::kName) + " snapshot: does not fit in memory");
@@ -71,6 +72,24 @@ Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_
     return make_error(ErrorCode::storage_corrupt,
                       std::string(View::kName) + " snapshot: asks for a table too large");
   }
+}
+
+}  // namespace detail
+
+// `plain_size`, when given, is set to the size of the snapshot's plain bytes. Running out of
+// memory (a damaged count can ask for a table the snapshot cannot fill) is an error of the
+// snapshot: the view then folds from idx 1. `data` is left as it was.
+template <class View>
+Result<View> restore_view(const std::string& data, bool encoded, int64_t* plain_size = nullptr) {
+  return detail::restore_view_caught<View>(data, encoded, plain_size, /*release_read=*/false);
+}
+
+// The same, consuming `data`: its compressed bytes are given back to the system as the restore
+// reads them (storage::SnapshotDataStream::release_read_bytes), and freed at the end.
+template <class View>
+Result<View> restore_view(std::string&& data, bool encoded, int64_t* plain_size = nullptr) {
+  std::string consumed = std::move(data);  // read no more once its pages are given back
+  return detail::restore_view_caught<View>(consumed, encoded, plain_size, /*release_read=*/true);
 }
 
 }  // namespace bel::actors
