@@ -113,7 +113,12 @@ void refresh_snapshots_after_write(Context& ctx, Session& session) {
   if (session.remote()) return;  // the coordinator keeps its own
   auto parsed = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return;
-  auto log = storage::open_storage(ctx.log_uri, {});
+  // This process's session holds the log's writer lock: a second connection that reads the
+  // events and saves only snapshots, as a coordinator's snapshot store does (a writable open would
+  // ask for the lock this process already holds).
+  storage::StorageOptions options;
+  options.snapshots_only = true;
+  auto log = storage::open_storage(ctx.log_uri, options);
   auto refreshed = log.ok() ? check::refresh_view_snapshots(**log, actors::ViewActorConfig{}, {})
                             : Result<check::ViewRebuildReport>(log.error());
   if (!refreshed.ok()) {

@@ -21,6 +21,7 @@ constexpr std::string_view kZstdMagic("\0belZ", 5);
 constexpr std::string_view kZlibMagic("\0belz", 5);
 constexpr size_t kMagicSize = 5;
 constexpr size_t kHeaderSize = kMagicSize + 8;
+static_assert(kHeaderSize == kSnapshotHeaderBytes, "the header is the magic and the length");
 // deflate never compresses better than about 1032:1, nor zstd better than 32768:1 (a run-length
 // block: up to 128 KiB from 4 bytes); a header promising more is corrupt, and checking it first
 // keeps a damaged length from asking for a huge allocation.
@@ -135,6 +136,20 @@ Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_v
     }
   }
   return std::optional<EncodedSnapshotParts>(EncodedSnapshotParts{size, *codec, stream});
+}
+
+std::optional<uint64_t> header_plain_size(std::string_view head) {
+  if (!codec_of(head) || head.size() < kHeaderSize) return std::nullopt;
+  uint64_t size = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    size |= static_cast<uint64_t>(static_cast<unsigned char>(head[kMagicSize + i])) << (8 * i);
+  }
+  return size;
+}
+
+int64_t snapshot_plain_size(std::string_view stored, bool encoded) {
+  const std::optional<uint64_t> header = encoded ? header_plain_size(stored) : std::nullopt;
+  return static_cast<int64_t>(header ? *header : stored.size());
 }
 
 Result<std::string> decode_snapshot_data(std::string stored) {

@@ -71,6 +71,15 @@ struct EncodedSnapshotParts {
 };
 Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_view stored);
 
+// The size a stored blob's header says its data decompresses to, from the blob's first bytes
+// `head` (kSnapshotHeaderBytes of them, or the whole blob when shorter); nothing for a blob
+// without a header (plain data, whose size is its own). Not checked against the data: a hint.
+std::optional<uint64_t> header_plain_size(std::string_view head);
+inline constexpr size_t kSnapshotHeaderBytes = 13;
+// The size of the plain data of `stored`, a snapshot's data as a storage returned it (`encoded`
+// as Snapshot::encoded), from its header when it has one.
+int64_t snapshot_plain_size(std::string_view stored, bool encoded);
+
 }  // namespace bel::storage
 
 #endif  // BEL_STORAGE_SNAPSHOT_CODEC_H_

@@ -91,6 +91,44 @@ Result<std::optional<Snapshot>> SqliteStorage::load_stored_snapshot(const std::s
       });
 }
 
+Result<std::optional<SnapshotInfo>> SqliteStorage::snapshot_info(const std::string& view,
+                                                                 int version) {
+  // The blob's header through SQLite's incremental blob I/O: its first page only, not the whole
+  // blob (tens of MB at 10M events) that load_stored_snapshot reads.
+  struct Row {
+    int64_t applied_idx;
+    int64_t rowid;
+    int64_t bytes;
+  };
+  auto row = step_once<Row>(
+      snapshot_info_,
+      "SELECT applied_idx, rowid, length(data) FROM snapshots WHERE view = ? AND version = ?",
+      "snapshot_info",
+      [&](sqlite3_stmt* stmt) {
+        bind_text(stmt, 1, view);
+        sqlite3_bind_int(stmt, 2, version);
+      },
+      [&](sqlite3_stmt* stmt) {
+        return Row{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+                   sqlite3_column_int64(stmt, 2)};
+      });
+  if (!row.ok()) return row.error();
+  if (!row->has_value()) return std::optional<SnapshotInfo>();
+  SnapshotInfo info{(*row)->applied_idx, (*row)->bytes};
+  char head[kSnapshotHeaderBytes];
+  const int n = static_cast<int>(std::min<int64_t>((*row)->bytes, sizeof(head)));
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_, "main", "snapshots", "data", (*row)->rowid, 0, &blob);
+  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, head, n, 0);
+  sqlite3_blob_close(blob);  // null: a no-op
+  // The row replaced meanwhile (a save gives it another rowid): read it the long way.
+  if (rc != SQLITE_OK) return Storage::snapshot_info(view, version);
+  if (auto plain = header_plain_size(std::string_view(head, n))) {
+    info.plain_size = static_cast<int64_t>(*plain);
+  }
+  return std::optional<SnapshotInfo>(info);
+}
+
 Result<std::optional<Snapshot>> SqliteStorage::load_snapshot(const std::string& view, int version) {
   return load_decoded_snapshot(view, version);
 }

@@ -83,6 +83,7 @@ class SqliteStorage final : public StorageBackend {
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
                                                        int version) override;
+  Result<std::optional<SnapshotInfo>> snapshot_info(const std::string& view, int version) override;
 
  private:
   SqliteStorage(std::string uri, std::string path, StorageOptions options, sqlite3* db);
@@ -162,6 +163,7 @@ class SqliteStorage final : public StorageBackend {
   Statement set_meta_;
   Statement save_snapshot_;
   Statement load_snapshot_;
+  Statement snapshot_info_;
   std::unordered_map<std::string, Statement> list_statements_;
   Statement lookup_statements_[kLookupStatements + 1];
 };

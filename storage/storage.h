@@ -79,6 +79,12 @@ struct Snapshot {
   bool encoded = false;
 };
 
+// A saved snapshot without its data: what a caller deciding whether to read it needs.
+struct SnapshotInfo {
+  int64_t applied_idx = 0;
+  int64_t plain_size = 0;  // of its data once decompressed
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -147,6 +153,9 @@ class Storage {
                                                                int version) {
     return load_snapshot(view, version);
   }
+  // The idx and plain size of snapshot (view, version), nothing when there is none. SQLite reads
+  // the blob's header only; the default (storage_backend.cc) loads the snapshot as stored.
+  virtual Result<std::optional<SnapshotInfo>> snapshot_info(const std::string& view, int version);
 
   virtual StorageCounters counters() const = 0;
 

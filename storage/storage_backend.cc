@@ -9,6 +9,14 @@
 
 namespace bel::storage {
 
+Result<std::optional<SnapshotInfo>> Storage::snapshot_info(const std::string& view, int version) {
+  auto s = load_stored_snapshot(view, version);
+  if (!s.ok()) return s.error();
+  if (!s->has_value()) return std::optional<SnapshotInfo>();
+  return std::optional<SnapshotInfo>(
+      SnapshotInfo{(*s)->applied_idx, snapshot_plain_size((*s)->data, (*s)->encoded)});
+}
+
 StorageBackend::StorageBackend(std::string uri, StorageOptions options)
     : uri_(std::move(uri)), options_(std::move(options)) {}
 

@@ -36,46 +36,42 @@ struct Folded {
   int64_t last_snapshot_bytes = -1;
 };
 
-// The plain size of stored snapshot `snapshot` (a compressed blob's header says it).
-int64_t plain_size(const storage::Snapshot& snapshot) {
-  if (snapshot.encoded) {
-    auto parts = storage::split_encoded_snapshot(snapshot.data);
-    if (parts.ok() && parts->has_value()) return static_cast<int64_t>((**parts).size);
-  }
-  return static_cast<int64_t>(snapshot.data.size());
-}
-
-// The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it does not load
+// The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it cannot be read
 // (only a hint for the room to reserve).
 int64_t stored_plain_size(storage::Storage& log, ViewKind kind) {
   static const AllViews kTypes;  // for the view's type only
   return AllViews::with_view(kTypes, kind, [&](const auto& type) -> int64_t {
     using View = std::decay_t<decltype(type)>;
-    auto snapshot = log.load_stored_snapshot(View::kName, View::kVersion);
-    return snapshot.ok() && *snapshot ? plain_size(**snapshot) : 0;
+    auto info = log.snapshot_info(View::kName, View::kVersion);
+    return info.ok() && *info ? (*info)->plain_size : 0;
   });
 }
 
 // Restores view `kind` of `views` from its snapshot in `log` when that snapshot is due under
 // `policy`: the snapshot's idx (0 when there is none or it cannot be used), and its plain size in
-// `*bytes`. Nothing when it is not due (the snapshot is read, not parsed).
+// `*bytes`. Nothing when it is not due (then only its idx and size are read: snapshot_info).
 Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind kind,
                                               const actors::ViewActorConfig& policy,
                                               int64_t last_idx, AllViews& views, int64_t* bytes) {
   return AllViews::with_view(views, kind, [&](auto& view) -> Result<std::optional<int64_t>> {
     using View = std::decay_t<decltype(view)>;
-    // As stored: inflated only as the restore reads it (actors/read/view_restore.h).
-    auto snapshot = log.load_stored_snapshot(View::kName, View::kVersion);
-    if (!snapshot.ok()) return snapshot.error();
-    const int64_t at = *snapshot ? std::max<int64_t>(0, (*snapshot)->applied_idx) : 0;
-    // The policy counts the plain size, which a compressed blob's header says.
-    *bytes = *snapshot ? plain_size(**snapshot) : 0;
+    // Whether it is due, from the snapshot's idx and plain size alone: an append that makes none
+    // due reads no blob.
+    auto info = log.snapshot_info(View::kName, View::kVersion);
+    if (!info.ok()) return info.error();
+    const int64_t at = *info ? std::max<int64_t>(0, (*info)->applied_idx) : 0;
+    *bytes = *info ? (*info)->plain_size : 0;
     if (last_idx - at < actors::snapshot_due_after(policy, *bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
+    // As stored: decompressed only as the restore reads it (actors/read/view_restore.h).
+    auto snapshot = log.load_stored_snapshot(View::kName, View::kVersion);
+    if (!snapshot.ok()) return snapshot.error();
+    if (!*snapshot || (*snapshot)->applied_idx <= 0) return std::optional<int64_t>(0);
+    const int64_t loaded_at = (*snapshot)->applied_idx;
     auto restored = actors::restore_view<View>(std::move((*snapshot)->data), (*snapshot)->encoded);
     if (!restored.ok()) return std::optional<int64_t>(0);  // unreadable: fold from idx 1
     view = std::move(*restored);
-    return std::optional<int64_t>(at);
+    return std::optional<int64_t>(loaded_at);
   });
 }
 

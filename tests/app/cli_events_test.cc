@@ -1,13 +1,14 @@
 // End-to-end: the real `bel` binary appending to and listing temp logs (SPEC section 6).
-#include <fstream>
-#include <thread>
-
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
 
 #include "messages/json.h"
 #include "messages/types.h"
 #include "tests/support/events.h"
+#include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
 namespace bel {
@@ -86,6 +87,29 @@ TEST_F(CliTest, AppendThenListRoundTripsThroughAnSqliteLog) {
     EXPECT_EQ(got.event_type_case(), want.event_type_case());
   }
   EXPECT_EQ(page.events(3).partition_event().status_name(), "PARTITION_BUILDING");
+}
+
+// An in-process `bel append` holds the log's writer lock, and then brings the view snapshots it
+// made due up to date (50 000 events since none: actors/read/view_actor.h) through a second
+// connection that only saves snapshots: no warning, and every view's snapshot is at the last idx.
+TEST_F(CliTest, AppendRefreshesTheViewSnapshotsItMadeDue) {
+  RandomStreamOptions options;
+  options.num_events = 50000;
+  auto events = random_stream(17, options);
+  for (auto& e : events) e.clear_idx();
+  auto r = bel("append - --format json", json_lines(events));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("not refreshed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err, "");
+
+  auto status = bel("views status --format json");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  ViewsStatus views;
+  ASSERT_TRUE(from_json(status.out, &views).ok()) << status.out;
+  ASSERT_EQ(views.views_size(), 4) << status.out;
+  for (const auto& v : views.views()) {
+    EXPECT_EQ(v.snapshot_idx(), 50000) << v.view() << ": " << status.out;
+  }
 }
 
 TEST_F(CliTest, ListFiltersByEveryFlag) {

@@ -1117,13 +1117,26 @@ TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
     if (!(*stored)->encoded) {
       EXPECT_TRUE((*stored)->data == data) << view;
     }
+    // Without its data: the idx and the plain size.
+    auto info = log_->snapshot_info(view, 2);
+    ASSERT_TRUE(info.ok()) << info.error().to_string();
+    ASSERT_TRUE(info->has_value()) << view;
+    EXPECT_EQ((*info)->applied_idx, idx) << view;
+    EXPECT_EQ((*info)->plain_size, static_cast<int64_t>(data.size())) << view;
   }
+  auto none = log_->snapshot_info("partition_status", 2);
+  ASSERT_TRUE(none.ok()) << none.error().to_string();
+  EXPECT_FALSE(none->has_value());
 
   // Replacing a compressed snapshot with a tiny one (stored as it is) and back.
   ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 43, "v"}).ok());
   EXPECT_EQ((*log_->load_snapshot("job_runs", 2))->data, "v");
+  EXPECT_EQ((*log_->snapshot_info("job_runs", 2))->plain_size, 1);
+  EXPECT_EQ((*log_->snapshot_info("job_runs", 2))->applied_idx, 43);
   ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 44, repetitive}).ok());
   EXPECT_TRUE((*log_->load_snapshot("job_runs", 2))->data == repetitive);
+  EXPECT_EQ((*log_->snapshot_info("job_runs", 2))->plain_size,
+            static_cast<int64_t>(repetitive.size()));
 }
 
 // A caller may compress the data itself (a view, on its own thread): every backend loads the
