@@ -108,10 +108,7 @@ Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_v
     return corrupt(
         fmt::format("is cut short: {} bytes, the header alone is {}", stored.size(), kHeaderSize));
   }
-  uint64_t size = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    size |= static_cast<uint64_t>(static_cast<unsigned char>(stored[kMagicSize + i])) << (8 * i);
-  }
+  const uint64_t size = *header_plain_size(stored);
   const std::string_view stream = stored.substr(kHeaderSize);
   const uint64_t max_ratio = *codec == SnapshotCodec::zstd ? kMaxZstdRatio : kMaxZlibRatio;
   if (size > stream.size() * max_ratio + 64) {
@@ -153,13 +150,13 @@ int64_t snapshot_plain_size(std::string_view stored, bool encoded) {
 }
 
 Result<std::string> decode_snapshot_data(std::string stored) {
-  auto parts = split_encoded_snapshot(stored);
-  if (!parts.ok()) return parts.error();
-  if (!parts->has_value()) return stored;
-  // Decompressed a window at a time into the one string returned.
+  if (!codec_of(stored)) return stored;
+  // Decompressed a window at a time into the one string returned; the stream checks the header
+  // (split_encoded_snapshot) and says what is damaged.
   SnapshotDataStream stream(stored, /*encoded=*/true);
+  if (auto damaged = stream.damage(); !damaged.ok()) return damaged.error();
   std::string out;
-  out.reserve((*parts)->size);
+  out.reserve(stream.size());
   const void* data = nullptr;
   int size = 0;
   while (stream.Next(&data, &size)) out.append(static_cast<const char*>(data), size);
