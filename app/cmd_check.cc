@@ -121,24 +121,46 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
     }
     progress->update(done, total);
   };
-  // SQLite's integrity check and the derived-rows check open the file on their own connection:
-  // they run beside the view checks (a third of the command's time on a 1M-event log otherwise).
-  std::future<std::vector<check::CheckResult>> file_checks;
+  // SQLite's integrity check opens the file on a connection of its own, and runs beside the view
+  // checks (a third of the command's time on a 1M-event log otherwise). The derived-rows check
+  // has its own too: a check in this process reads its events through it, once for both.
+  std::future<check::CheckResult> integrity_check;
+  std::unique_ptr<check::DerivedRowsPass> derived;
+  std::vector<check::CheckResult> sqlite_checks;
   if (file) {
-    try {
-      file_checks =
-          std::async(std::launch::async, check::check_sqlite_file, ctx.log_uri, *file, integrity);
-    } catch (const std::system_error&) {
-      // No thread to be had: they run after the view checks.
+    auto opened = check::DerivedRowsPass::open(ctx.log_uri, *file);
+    if (opened.ok()) {
+      derived = std::move(*opened);
+    } else {
+      sqlite_checks.push_back({"derived rows", false, opened.error().message});
     }
   }
-  auto report = log ? check::run_local_log_check(*log, options)
+  std::future<check::CheckResult> derived_check;
+  try {
+    if (file && integrity) {
+      integrity_check =
+          std::async(std::launch::async, check::check_sqlite_integrity, ctx.log_uri, *file);
+    }
+    // Through a coordinator, nothing here reads the events: the check reads them itself.
+    if (derived && !log) {
+      derived_check = std::async(std::launch::async, [&] { return derived->result(); });
+    }
+  } catch (const std::system_error&) {
+    // No thread to be had: they run after the view checks.
+  }
+  auto report = log ? check::run_local_log_check(*log, options, derived.get())
                     : check::run_log_check(session->client(), options);
   log.reset();
   if (progress) progress->finish();
-  auto sqlite_checks = file_checks.valid() ? file_checks.get()
-                       : file              ? check::check_sqlite_file(ctx.log_uri, *file, integrity)
-                                           : std::vector<check::CheckResult>();
+  if (file && integrity) {
+    sqlite_checks.insert(sqlite_checks.begin(),
+                         integrity_check.valid()
+                             ? integrity_check.get()
+                             : check::check_sqlite_integrity(ctx.log_uri, *file));
+  }
+  if (derived) {
+    sqlite_checks.push_back(derived_check.valid() ? derived_check.get() : derived->result());
+  }
   if (!report.ok()) return ctx.fail(report.error());
   for (auto& c : sqlite_checks) report->checks.push_back(std::move(c));
 

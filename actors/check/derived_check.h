@@ -9,11 +9,13 @@
 //  - "integrity": SQLite's PRAGMA integrity_check; the detail gives its time apart (it reads
 //    every page) and the first problems SQLite names.
 //  - "derived rows": every row derived from the event payloads agrees with them: the key index
-//    (event_keys) holds exactly the keys of the events up to its watermark (meta indexed_idx) and
-//    nothing above it (partition, job label, job run and build request keys alike); each event's
-//    event_id and build_request_id columns equal its payload's; the event_id index, read through
-//    the index itself, holds exactly the (id, idx) pairs of the table. Compared as counts and
-//    order-independent hashes, in one pass over each side: bounded memory at any log size.
+//    (key_postings, behind the event_keys view) holds exactly the keys of the events up to its
+//    watermark (meta indexed_idx) and nothing above it (partition, job label, job run and build
+//    request keys alike), each postings row read as the reads parse it, its first_idx and
+//    last_idx its lowest and highest idx; each event's event_id and build_request_id columns
+//    equal its payload's; the event_id index, read through the index itself, holds exactly the
+//    (id, idx) pairs of the table. Compared as counts and order-independent hashes, in one pass
+//    over each side: bounded memory at any log size.
 //
 // Repair rebuilds every derived structure from the event rows alone, never reading an index: it
 // checkpoints the WAL, copies the events, snapshots and meta rows (tables read in rowid order)
@@ -22,24 +24,70 @@
 // new file is complete. Damage to the event rows themselves cannot be repaired this way: the
 // copy fails with storage_corrupt naming it.
 //
-// Thread-safety: none needed; each call opens its own connections.
+// A local `bel check` (local_check.h) reads the file's events once for both its scan and the
+// derived-rows check: the scan takes its pages from a DerivedRowsPass, which digests each row as
+// it hands it over, then reads the key index and the event_id index on a thread of its own while
+// the views are compared.
+//
+//   auto pass = DerivedRowsPass::open(uri, path);          // one read transaction
+//   run_local_log_check(*log, options, pass->get());       // the scan reads through it
+//   CheckResult derived = (*pass)->result();               // "derived rows"
+//
+// Thread-safety: check_sqlite_file and repair_sqlite_file need none; each call opens its own
+// connections. A DerivedRowsPass is used by one thread at a time (see the class).
 #ifndef BEL_ACTORS_CHECK_DERIVED_CHECK_H_
 #define BEL_ACTORS_CHECK_DERIVED_CHECK_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/check/local_check.h"
 #include "actors/check/scan_check.h"
 #include "messages/error.h"
 
 namespace bel::check {
+
+// The "derived rows" check of one SQLite log file, over one read transaction, whose event rows
+// a local check's first scan can read as its pages (a ScanSource). Whatever events the pages did
+// not read, result() reads itself, so the check is the same whether a scan used it or not.
+class DerivedRowsPass final : public ScanSource {
+ public:
+  // Opens `path` read-only and starts its read transaction (`uri` names it in details).
+  // Errors: storage_unavailable or storage_corrupt when the file cannot be opened or read.
+  static Result<std::unique_ptr<DerivedRowsPass>> open(const std::string& uri,
+                                                       const std::string& path);
+  ~DerivedRowsPass() override;
+  DerivedRowsPass(const DerivedRowsPass&) = delete;
+  DerivedRowsPass& operator=(const DerivedRowsPass&) = delete;
+
+  // The last idx of the transaction's snapshot of the log.
+  int64_t last_idx() const override;
+  // The next events in idx order (every field, as list_events_into with EventDetail::full gives
+  // them), at most `limit`, into `page`. REQUIRES: `since` is 0 on the first call and the page
+  // before's next_idx after it. Once a page reaches last_idx(), the rest of the check (the key
+  // index and the event_id index) starts on a thread of its own. Errors: storage_corrupt for a
+  // payload that does not parse, which result() then reports too.
+  Status read_page(int64_t since, int limit, EventPage* page) override;
+
+  // The "derived rows" CheckResult: waits for the rest of the check, or does it on this thread
+  // (reading every event no page read). Call once, with no read_page running.
+  CheckResult result();
+
+ private:
+  struct State;
+  explicit DerivedRowsPass(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 // "integrity" (unless `integrity` is false) and "derived rows" for the SQLite log file `path`
 // (`uri` names it in details). A file that cannot be opened gives failed checks naming why,
 // never an error.
 std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::string& path,
                                            bool integrity = true);
+// "integrity" alone, on a connection of its own.
+CheckResult check_sqlite_integrity(const std::string& uri, const std::string& path);
 
 struct RepairReport {
   int64_t events = 0;    // event rows copied

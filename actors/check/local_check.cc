@@ -42,9 +42,11 @@ class PageReader {
   // 1M-event log (and take more memory).
   static constexpr int kPageLimit = storage::kDefaultListLimit;
 
-  PageReader(storage::Storage& log, int64_t since_idx, int64_t last_idx,
+  // `source` (may be null), read instead of `log` from idx 1, when its reads are every field.
+  PageReader(storage::Storage& log, ScanSource* source, int64_t since_idx, int64_t last_idx,
              storage::EventDetail detail, std::function<void(EventPage&)> on_read)
       : log_(log),
+        source_(since_idx == 0 && detail == storage::EventDetail::full ? source : nullptr),
         last_idx_(last_idx),
         detail_(detail),
         on_read_(std::move(on_read)),
@@ -93,7 +95,9 @@ class PageReader {
   Result<std::shared_ptr<EventPage>> read() {
     if (ended_ || since_ >= last_idx_) return std::shared_ptr<EventPage>();
     std::shared_ptr<EventPage> page = storage::new_shared_page();
-    if (auto read = log_.list_events_into(since_, EventFilter(), kPageLimit, page.get(), detail_);
+    if (auto read = source_ != nullptr ? source_->read_page(since_, kPageLimit, page.get())
+                                       : log_.list_events_into(since_, EventFilter(), kPageLimit,
+                                                               page.get(), detail_);
         !read.ok()) {
       ended_ = true;
       return read.error();
@@ -136,6 +140,7 @@ class PageReader {
   }
 
   storage::Storage& log_;
+  ScanSource* const source_;
   const int64_t last_idx_;
   const storage::EventDetail detail_;
   const std::function<void(EventPage&)> on_read_;
@@ -153,12 +158,13 @@ class PageReader {
 // BuildEvent*, which f may change), in scan order; `progress` (may be empty) gets the idx reached
 // after each page. `on_read` (may be empty), if given, sees each page first, on the reading thread
 // (the caller's own when there is none), and is done with it before `f` sees its events.
+// `source` (may be null): see PageReader; a scan that reads it ends at or before its last idx.
 template <class F>
 Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx,
                 storage::EventDetail detail, F f, const std::function<void(int64_t)>& progress,
-                std::function<void(EventPage&)> on_read = {}) {
+                std::function<void(EventPage&)> on_read = {}, ScanSource* source = nullptr) {
   if (since_idx >= last_idx) return ok_status();
-  PageReader reader(log, since_idx, last_idx, detail, std::move(on_read));
+  PageReader reader(log, source, since_idx, last_idx, detail, std::move(on_read));
   while (true) {
     auto page = reader.next();
     if (!page.ok()) return page.error();
@@ -465,9 +471,10 @@ struct SharedFolds {
 // checked against its fold, which is freed once its check is done: job_runs (the most answers) on
 // a thread of its own while this one checks the other three views (the two use the log one at a
 // time); then `checker` finishes into `*contiguity` while what is left of the folds is freed.
-void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& checker,
-                          const LogCheckOptions& options, std::vector<CheckResult>& views,
-                          Status* first_scan, CheckResult* contiguity) {
+void check_views_together(storage::Storage& log, ScanSource* source, int64_t last_idx,
+                          ScanChecker& checker, const LogCheckOptions& options,
+                          std::vector<CheckResult>& views, Status* first_scan,
+                          CheckResult* contiguity) {
   const auto started = std::chrono::steady_clock::now();
   auto folds = std::make_unique<SharedFolds>();
   // The reading thread checks each page while this one folds the page before and takes its keys.
@@ -489,7 +496,8 @@ void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& 
           if (event.idx() > last_idx) break;
           checker.add(&event);
         }
-      });
+      },
+      source);
   check_log()->info("check: one scan for every view to idx {} in {} ms", last_idx,
                     ms_since(started));
   std::mutex log_mu;
@@ -532,11 +540,17 @@ void check_views_together(storage::Storage& log, int64_t last_idx, ScanChecker& 
 
 }  // namespace
 
-Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options) {
+Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options,
+                                           ScanSource* first_scan_source) {
   auto last = log.last_idx();
   if (!last.ok()) return last.error();
   LogCheckReport report;
   report.last_idx = *last;
+  // The source's view of the log began before this one: the check goes up to its last idx.
+  ScanSource* const source = first_scan_source != nullptr && first_scan_source->last_idx() <= *last
+                                 ? first_scan_source
+                                 : nullptr;
+  if (source != nullptr) report.last_idx = source->last_idx();
   if (options.schema_not_applicable.empty()) {
     report.checks.push_back(check_schema(options.log_uri));
   } else {
@@ -548,7 +562,8 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
   Status first_scan = ok_status();
   CheckResult contiguity;
   if (report.last_idx <= options.one_scan_events) {
-    check_views_together(log, report.last_idx, checker, options, views, &first_scan, &contiguity);
+    check_views_together(log, source, report.last_idx, checker, options, views, &first_scan,
+                         &contiguity);
   } else {
     for (ViewKind kind : projections::kAllViews) {
       const bool first = kind == projections::kAllViews[0];

@@ -46,12 +46,27 @@
 
 namespace bel::check {
 
+// Where the first scan from idx 1 may read its pages instead of the log (an SQLite file's
+// derived-rows check, derived_check.h, which then reads the file's events once for both).
+class ScanSource {
+ public:
+  virtual ~ScanSource() = default;
+  // The last idx the source holds; the check goes up to it (never above the log's).
+  virtual int64_t last_idx() const = 0;
+  // As list_events_into(since, no filter, limit, page, EventDetail::full), for `since` from 0 on,
+  // each call's `since` the next_idx of the page before.
+  virtual Status read_page(int64_t since, int limit, EventPage* page) = 0;
+};
+
 // Runs every check of log_check.h on `log` (opened read-only will do), the views compared as
 // above. options.views: list_limit and max_differences apply (parallelism and round_size do
 // not); options.one_scan_events applies; options.views_ready_wait does not. options.progress hears
 // ("checking view <name>", idx read, last idx) while each view's scan runs. An error only when
 // the log's last idx cannot be read.
-Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options);
+// `first_scan` (may be null), when its last_idx() is at most the log's, is the check's last idx,
+// and the one scan of a log of at most options.one_scan_events events reads its pages from it.
+Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options,
+                                           ScanSource* first_scan = nullptr);
 
 }  // namespace bel::check
 

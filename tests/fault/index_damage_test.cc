@@ -297,16 +297,117 @@ TEST_F(IndexDamageTest, PayloadThatCarriesItsOwnEventIdMustAgreeWithTheColumn) {
     }
     return {};
   };
+  // `bel check` reads the events once for its scan and this check (DerivedRowsPass pages).
+  auto command = [&] {
+    return run_command(shell_quote(kBel) + " check --skip-integrity --format json --log " +
+                       shell_quote(uri(pristine_)));
+  };
+  const std::string kDiffers = "idx 9: the event_id or build_request_id column differs";
   set_payload_id(7, [](const std::string& same) { return same; });
   const auto agreeing = derived();
   EXPECT_TRUE(agreeing.ok) << agreeing.detail;
+  const auto agreeing_command = command();
+  EXPECT_EQ(agreeing_command.exit_code, 0) << agreeing_command.out << agreeing_command.err;
 
   set_payload_id(9, [](const std::string&) { return new_event_id(); });
   const auto differing = derived();
   EXPECT_FALSE(differing.ok);
-  EXPECT_NE(differing.detail.find("idx 9: the event_id or build_request_id column differs"),
-            std::string::npos)
-      << differing.detail;
+  EXPECT_NE(differing.detail.find(kDiffers), std::string::npos) << differing.detail;
+  const auto differing_command = command();
+  EXPECT_EQ(differing_command.exit_code, 1) << differing_command.err;
+  EXPECT_NE(differing_command.out.find(kDiffers), std::string::npos) << differing_command.out;
+}
+
+// The pass a local `bel check` reads its events through hands out the events the storage's own
+// scan gives, page by page, and reports the same "derived rows" wherever its pages stopped.
+TEST_F(IndexDamageTest, DerivedRowsPassHandsOutTheLogsEventsAndReportsAlikeWhereverItsPagesStop) {
+  const auto alone = check::check_sqlite_file(uri(pristine_), pristine_, false);
+  ASSERT_EQ(alone.size(), 1u);
+  ASSERT_TRUE(alone[0].ok) << alone[0].detail;
+  storage::StorageOptions read_only;
+  read_only.read_only = true;
+  auto log = storage::open_storage(uri(pristine_), read_only);
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  for (int pages : {0, 1, 3, 1000}) {
+    SCOPED_TRACE(std::to_string(pages) + " pages");
+    auto pass = check::DerivedRowsPass::open(uri(pristine_), pristine_);
+    ASSERT_TRUE(pass.ok()) << pass.error().to_string();
+    EXPECT_EQ((*pass)->last_idx(), 3000);
+    int64_t since = 0;
+    for (int p = 0; p < pages; ++p) {
+      EventPage got, want;
+      ASSERT_TRUE((*pass)->read_page(since, 700, &got).ok());
+      ASSERT_TRUE(
+          (*log)
+              ->list_events_into(since, EventFilter(), 700, &want, storage::EventDetail::full)
+              .ok());
+      ASSERT_EQ(got.SerializeAsString(), want.SerializeAsString()) << "page after idx " << since;
+      if (!got.has_more()) break;
+      since = got.next_idx();
+    }
+    // A page asked out of order is refused rather than read from the wrong place.
+    if (pages == 1) {
+      EventPage wrong;
+      EXPECT_FALSE((*pass)->read_page(since + 1, 700, &wrong).ok());
+    }
+    const auto result = (*pass)->result();
+    EXPECT_EQ(result.ok, alone[0].ok);
+    EXPECT_EQ(result.detail, alone[0].detail);
+  }
+}
+
+// The key index's rows name their lowest and highest idx, which filtered reads skip rows by: the
+// check compares them with the idx each row holds.
+TEST_F(IndexDamageTest, PostingsWhoseIdxBoundsDisagreeWithTheirIdxFailTheCheck) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE key_postings SET first_idx = first_idx + 1 WHERE (kind, key,"
+                           " last_idx) = (SELECT kind, key, last_idx FROM key_postings"
+                           " WHERE first_idx < last_idx LIMIT 1)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+  }
+  EXPECT_TRUE(integrity_ok(pristine_));
+  const auto alone = check::check_sqlite_file(uri(pristine_), pristine_, false);
+  ASSERT_EQ(alone.size(), 1u);
+  EXPECT_FALSE(alone[0].ok);
+  EXPECT_NE(alone[0].detail.find("1 rows whose first_idx or last_idx"), std::string::npos)
+      << alone[0].detail;
+  EXPECT_FALSE(check_passes(pristine_));
+  auto repaired =
+      run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+  EXPECT_TRUE(check_passes(pristine_));
+}
+
+// A payload that does not parse stops the scan of `bel check`, which reads through the
+// derived-rows check's pass: both checks fail naming it, and the other checks still report.
+TEST_F(IndexDamageTest, PayloadThatDoesNotParseFailsTheScanAndTheDerivedRowsAlike) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE events SET payload = x'ffffffff' WHERE idx = 1500", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto r = run_command(shell_quote(kBel) + " check --skip-integrity --format json --log " +
+                       shell_quote(uri(pristine_)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string kNamed = "the payload of idx 1500 does not parse";
+  for (const char* name : {"\"idx contiguity\"", "\"derived rows\""}) {
+    const size_t at = r.out.find(name);
+    ASSERT_NE(at, std::string::npos) << name << " in " << r.out;
+    const std::string entry = r.out.substr(at, r.out.find('}', at) - at);
+    EXPECT_NE(entry.find("\"ok\": false"), std::string::npos) << entry;
+    EXPECT_NE(entry.find(kNamed), std::string::npos) << entry;
+  }
 }
 
 TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
