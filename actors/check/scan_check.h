@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -26,6 +26,7 @@
 #include "messages/error.h"
 #include "messages/types.h"
 #include "projections/queries.h"
+#include "projections/string_pool.h"
 
 namespace bel::check {
 
@@ -84,9 +85,25 @@ class ScanChecker {
   std::unordered_map<std::string, int64_t> other_ids_;  // event_id -> idx of its first event
 };
 
+// Distinct non-empty strings in order of first appearance, each kept once (a string pool).
+class KeyList {
+ public:
+  void add(std::string_view s) {
+    if (!s.empty()) pool_.intern(s);
+  }
+  size_t size() const { return pool_.size(); }
+  // The i-th string, valid as long as the list. REQUIRES: i < size().
+  std::string_view operator[](size_t i) const {
+    return pool_.str(static_cast<projections::StringPool::Id>(i));
+  }
+
+ private:
+  projections::StringPool pool_;
+};
+
 // Every partition ref, build request id, job run id and job label a stream of events names, in
-// order of first appearance: the keys the view check asks about one by one. Each kept twice (a
-// list and a set), so a check that keeps the keys of one view at a time keeps only those.
+// order of first appearance: the keys the view check asks about one by one. A check that keeps
+// the keys of one view at a time keeps only those.
 class ScanKeys {
  public:
   // Takes the keys `event` names: every kind, or only those whose questions view `kind` answers
@@ -96,21 +113,14 @@ class ScanKeys {
   void add(const BuildEvent& event, projections::ViewKind kind);
 
   // Every partition ref an event names (SPEC 3.2 "an event's partitions").
-  const std::vector<std::string>& partition_refs() const { return refs_.items; }
-  const std::vector<std::string>& build_request_ids() const { return builds_.items; }
+  const KeyList& partition_refs() const { return refs_; }
+  const KeyList& build_request_ids() const { return builds_; }
   // Job run ids and labels of JobEvents (a run exists from its first JobEvent).
-  const std::vector<std::string>& job_run_ids() const { return runs_.items; }
-  const std::vector<std::string>& job_labels() const { return labels_.items; }
+  const KeyList& job_run_ids() const { return runs_; }
+  const KeyList& job_labels() const { return labels_; }
 
  private:
-  struct Seen {
-    std::vector<std::string> items;
-    std::unordered_set<std::string> set;
-    void add(const std::string& s) {
-      if (!s.empty() && set.insert(s).second) items.push_back(s);
-    }
-  };
-  Seen refs_, builds_, runs_, labels_;
+  KeyList refs_, builds_, runs_, labels_;
 };
 
 // The "full scan" answer: the four views folded locally from every event read, plus the keys the
@@ -133,10 +143,10 @@ class FullScanFold {
   const projections::ActivityView& activity() const { return views_.activity; }
 
   const ScanKeys& keys() const { return keys_; }
-  const std::vector<std::string>& partition_refs() const { return keys_.partition_refs(); }
-  const std::vector<std::string>& build_request_ids() const { return keys_.build_request_ids(); }
-  const std::vector<std::string>& job_run_ids() const { return keys_.job_run_ids(); }
-  const std::vector<std::string>& job_labels() const { return keys_.job_labels(); }
+  const KeyList& partition_refs() const { return keys_.partition_refs(); }
+  const KeyList& build_request_ids() const { return keys_.build_request_ids(); }
+  const KeyList& job_run_ids() const { return keys_.job_run_ids(); }
+  const KeyList& job_labels() const { return keys_.job_labels(); }
 
  private:
   int64_t last_idx_ = 0;

@@ -235,16 +235,18 @@ ItemQuestions::ItemQuestions(const ScanKeys& keys, std::optional<ViewKind> only)
 bool ItemQuestions::next(std::vector<Query>* out) {
   // The key lists may grow meanwhile (a fold reading on): index them each time.
   if (refs_ < ref_end_) {
-    const std::string& ref = keys_.partition_refs()[refs_++];
+    const std::string ref(keys_.partition_refs()[refs_++]);
     if (status_) out->emplace_back().mutable_partition_status()->set_partition_ref(ref);
     if (active_) out->emplace_back().mutable_active_builds()->set_partition_ref(ref);
   } else if (builds_ < build_end_) {
     out->emplace_back().mutable_build_summary()->set_build_request_id(
-        keys_.build_request_ids()[builds_++]);
+        std::string(keys_.build_request_ids()[builds_++]));
   } else if (runs_ < run_end_) {
-    out->emplace_back().mutable_job_run()->set_job_run_id(keys_.job_run_ids()[runs_++]);
+    out->emplace_back().mutable_job_run()->set_job_run_id(
+        std::string(keys_.job_run_ids()[runs_++]));
   } else if (labels_ < label_end_) {
-    out->emplace_back().mutable_job_metrics()->set_job_label(keys_.job_labels()[labels_++]);
+    out->emplace_back().mutable_job_metrics()->set_job_label(
+        std::string(keys_.job_labels()[labels_++]));
   } else {
     return false;
   }

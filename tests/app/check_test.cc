@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <array>
 #include <map>
+#include <set>
 
 #include "actors/check/log_check.h"
 #include "actors/coordinator.h"
 #include "messages/event_id.h"
+#include "messages/event_keys.h"
 #include "storage/storage_factory.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
@@ -121,6 +124,44 @@ QueryResult partition_answer(const std::string& status_name, int64_t as_of) {
   s->set_status_name(status_name);
   s->set_as_of_idx(as_of);
   return r;
+}
+
+// ---- ScanKeys ----
+
+// The keys a scan collects: each distinct non-empty key once, in order of first appearance, as
+// a plain list built from keys_of gives them; a view's own keys only when asked for one view.
+TEST(ScanKeysTest, KeysAreDistinctInOrderOfFirstAppearanceAndPerView) {
+  auto events = stream(2000, 11);
+  events[10].set_build_request_id("");                    // an empty key is left out
+  using Lists = std::array<std::vector<std::string>, 4>;  // refs, builds, runs, labels
+  Lists want;
+  std::array<std::set<std::string>, 4> seen;
+  auto note = [&](size_t list, const std::string& key) {
+    if (!key.empty() && seen[list].insert(key).second) want[list].push_back(key);
+  };
+  ScanKeys all, partitions_only;
+  for (const auto& e : events) {
+    for (const auto& ref : keys_of(e).partitions) note(0, ref);
+    note(1, e.build_request_id());
+    if (e.has_job_event()) {
+      note(2, e.job_event().job_run_id());
+      note(3, e.job_event().job_label().label());
+    }
+    all.add(e);
+    partitions_only.add(e, projections::ViewKind::partition_status);
+  }
+  auto lists = [](const ScanKeys& keys) {
+    Lists out;
+    const KeyList* from[] = {&keys.partition_refs(), &keys.build_request_ids(), &keys.job_run_ids(),
+                             &keys.job_labels()};
+    for (size_t l = 0; l < 4; ++l) {
+      for (size_t i = 0; i < from[l]->size(); ++i) out[l].emplace_back((*from[l])[i]);
+    }
+    return out;
+  };
+  for (const auto& list : want) EXPECT_GT(list.size(), 1u);
+  EXPECT_EQ(lists(all), want);
+  EXPECT_EQ(lists(partitions_only), (Lists{want[0], {}, {}, {}}));
 }
 
 TEST(AnswerDifferenceTest, EqualAnswersAndEqualErrorCodesDoNotDiffer) {
