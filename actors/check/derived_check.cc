@@ -374,12 +374,18 @@ Status DerivedRowsPass::read_page(int64_t since, int limit, EventPage* page) {
   }
   BEL_RETURN_IF_ERROR(st.failed);
   // Every event read: the rest of the check runs beside whatever the caller does next.
+  not_read();
+  return ok_status();
+}
+
+void DerivedRowsPass::not_read() {
+  State& st = *state_;
+  if (st.out || st.rest.joinable()) return;
   try {
     st.rest = std::thread([&st] { st.out = st.finish(); });
   } catch (const std::system_error&) {
     // No thread: result() does it.
   }
-  return ok_status();
 }
 
 CheckResult DerivedRowsPass::result() {

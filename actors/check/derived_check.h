@@ -70,6 +70,8 @@ class DerivedRowsPass final : public ScanSource {
   // index and the event_id index) starts on a thread of its own. Errors: storage_corrupt for a
   // payload that does not parse, which result() then reports too.
   Status read_page(int64_t since, int limit, EventPage* page) override;
+  // Starts the whole check (reading every event itself) on a thread of its own.
+  void not_read() override;
 
   // The "derived rows" CheckResult: waits for the rest of the check, or does it on this thread
   // (reading every event no page read). Call once, with no read_page running.

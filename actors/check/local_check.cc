@@ -360,6 +360,10 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
                                  ? first_scan_source
                                  : nullptr;
   if (source != nullptr) report.last_idx = source->last_idx();
+  if (first_scan_source != nullptr &&
+      (source == nullptr || report.last_idx > options.one_scan_events)) {
+    first_scan_source->not_read();
+  }
   if (options.schema_not_applicable.empty()) {
     report.checks.push_back(check_schema(options.log_uri));
   } else {

@@ -56,6 +56,9 @@ class ScanSource {
   // As list_events_into(since, no filter, limit, page, EventDetail::full), for `since` from 0 on,
   // each call's `since` the next_idx of the page before.
   virtual Status read_page(int64_t since, int limit, EventPage* page) = 0;
+  // Called instead when the check reads no page from it (a log checked with a scan per view): a
+  // source with work of its own starts it now, beside the check.
+  virtual void not_read() = 0;
 };
 
 // Runs every check of log_check.h on `log` (opened read-only will do), the views compared as
@@ -64,7 +67,8 @@ class ScanSource {
 // ("checking view <name>", idx read, last idx) while each view's scan runs. An error only when
 // the log's last idx cannot be read.
 // `first_scan` (may be null), when its last_idx() is at most the log's, is the check's last idx,
-// and the one scan of a log of at most options.one_scan_events events reads its pages from it.
+// and the one scan of a log of at most options.one_scan_events events reads its pages from it;
+// otherwise its not_read() is called before the views are checked.
 Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheckOptions& options,
                                            ScanSource* first_scan = nullptr);
 

@@ -354,6 +354,23 @@ TEST_F(IndexDamageTest, DerivedRowsPassHandsOutTheLogsEventsAndReportsAlikeWhere
     EXPECT_EQ(result.ok, alone[0].ok);
     EXPECT_EQ(result.detail, alone[0].detail);
   }
+  // Through the local check: its one scan reads the pages; a scan per view reads none, and the
+  // pass then reads the events itself beside it.
+  for (int64_t one_scan_events : {int64_t{1000000}, int64_t{0}}) {
+    SCOPED_TRACE("one_scan_events " + std::to_string(one_scan_events));
+    auto pass = check::DerivedRowsPass::open(uri(pristine_), pristine_);
+    ASSERT_TRUE(pass.ok()) << pass.error().to_string();
+    check::LogCheckOptions options;
+    options.log_uri = uri(pristine_);
+    options.one_scan_events = one_scan_events;
+    auto report = check::run_local_log_check(**log, options, pass->get());
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_EQ(report->last_idx, 3000);
+    for (const auto& c : report->checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+    const auto result = (*pass)->result();
+    EXPECT_EQ(result.ok, alone[0].ok);
+    EXPECT_EQ(result.detail, alone[0].detail);
+  }
 }
 
 // The key index's rows name their lowest and highest idx, which filtered reads skip rows by: the
