@@ -312,8 +312,9 @@ struct DerivedRowsPass::State {
                                    id_index = column_bytes(stmt, 0);
                                    return ok_status();
                                  }));
-    if (id_index.empty())
+    if (id_index.empty()) {
       return make_error(ErrorCode::storage_corrupt, uri + ": no event_id index");
+    }
     BEL_RETURN_IF_ERROR(each_row(db.get(), uri,
                                  "SELECT event_id, idx FROM events INDEXED BY " + id_index,
                                  "reading the event_id index", [&](sqlite3_stmt* stmt) {
@@ -339,8 +340,9 @@ DerivedRowsPass::DerivedRowsPass(std::unique_ptr<State> state) : state_(std::mov
 DerivedRowsPass::~DerivedRowsPass() {
   if (state_->rest.joinable()) state_->rest.join();
   state_->events = storage::Statement();
-  if (state_->in_transaction)
+  if (state_->in_transaction) {
     (void)exec_sql(state_->db.get(), state_->uri, "COMMIT", "derived rows");
+  }
 }
 
 Result<std::unique_ptr<DerivedRowsPass>> DerivedRowsPass::open(const std::string& uri,
@@ -358,10 +360,16 @@ int64_t DerivedRowsPass::last_idx() const { return state_->last; }
 
 Status DerivedRowsPass::read_page(int64_t since, int limit, EventPage* page) {
   State& st = *state_;
-  if (since != st.read_to || st.out || st.rest.joinable()) {
+  // The thread first: once it runs, it alone touches the rest of the state.
+  if (st.rest.joinable() || st.out) {
     return make_error(ErrorCode::internal,
-                      fmt::format("{}: derived rows: a page after idx {} asked after idx {}",
-                                  st.uri, st.read_to, since));
+                      st.uri + ": derived rows: a page was asked after the pass had finished");
+  }
+  if (since != st.read_to) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("{}: derived rows: the page after idx {} was asked of a pass "
+                                  "that has read to idx {}",
+                                  st.uri, since, st.read_to));
   }
   auto* events = page->mutable_events();
   while (st.next_row()) {
