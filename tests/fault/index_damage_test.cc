@@ -90,6 +90,17 @@ class IndexDamageTest : public ::testing::Test {
 
   int64_t page_size() { return std::stoll(Db(pristine_).column("PRAGMA page_size").at(0)); }
 
+  // Runs `sql` on the pristine log with the writer closed; the rows its last statement changed.
+  int change_log(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    const int changed = sqlite3_changes(db);
+    sqlite3_close(db);
+    return changed;
+  }
+
   // Overwrites part of page `page` of `path`: a run of random bytes in its cell area, its header,
   // or the whole page zeroed.
   void damage(const std::string& path, int64_t page, std::mt19937_64& rng) {
@@ -231,18 +242,10 @@ TEST_F(IndexDamageTest, DamagedEventIdIndexFailsTheCheckAndRepairRestoresLookups
 
 TEST_F(IndexDamageTest, RowsThatDisagreeWithPayloadsFailTheCheckWithoutAnyIntegrityError) {
   // A key row SQLite finds well-formed but no event's payload gives, and lost ones.
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "DELETE FROM key_postings WHERE (kind, key, last_idx) = (SELECT kind,"
-                           " key, last_idx FROM key_postings LIMIT 1);"
-                           " INSERT INTO key_postings VALUES(0, 'data/not/there', 5, 5, '[5]')",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  ASSERT_EQ(change_log("DELETE FROM key_postings WHERE (kind, key, last_idx) = (SELECT kind,"
+                       " key, last_idx FROM key_postings LIMIT 1);"
+                       " INSERT INTO key_postings VALUES(0, 'data/not/there', 5, 5, '[5]')"),
+            1);
   EXPECT_TRUE(integrity_ok(pristine_));
   bool derived_ok = true;
   for (const auto& r : check::check_sqlite_file(uri(pristine_), pristine_)) {
@@ -376,19 +379,10 @@ TEST_F(IndexDamageTest, DerivedRowsPassHandsOutTheLogsEventsAndReportsAlikeWhere
 // The key index's rows name their lowest and highest idx, which filtered reads skip rows by: the
 // check compares them with the idx each row holds.
 TEST_F(IndexDamageTest, PostingsWhoseIdxBoundsDisagreeWithTheirIdxFailTheCheck) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "UPDATE key_postings SET first_idx = first_idx + 1 WHERE (kind, key,"
-                           " last_idx) = (SELECT kind, key, last_idx FROM key_postings"
-                           " WHERE first_idx < last_idx LIMIT 1)",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    EXPECT_EQ(sqlite3_changes(db), 1);
-    sqlite3_close(db);
-  }
+  ASSERT_EQ(change_log("UPDATE key_postings SET first_idx = first_idx + 1 WHERE (kind, key,"
+                       " last_idx) = (SELECT kind, key, last_idx FROM key_postings"
+                       " WHERE first_idx < last_idx LIMIT 1)"),
+            1);
   EXPECT_TRUE(integrity_ok(pristine_));
   const auto alone = check::check_sqlite_file(uri(pristine_), pristine_, false);
   ASSERT_EQ(alone.size(), 1u);
@@ -405,15 +399,7 @@ TEST_F(IndexDamageTest, PostingsWhoseIdxBoundsDisagreeWithTheirIdxFailTheCheck) 
 // A payload that does not parse stops the scan of `bel check`, which reads through the
 // derived-rows check's pass: both checks fail naming it, and the other checks still report.
 TEST_F(IndexDamageTest, PayloadThatDoesNotParseFailsTheScanAndTheDerivedRowsAlike) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(pristine_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "UPDATE events SET payload = x'ffffffff' WHERE idx = 1500", nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  ASSERT_EQ(change_log("UPDATE events SET payload = x'ffffffff' WHERE idx = 1500"), 1);
   auto r = run_command(shell_quote(kBel) + " check --skip-integrity --format json --log " +
                        shell_quote(uri(pristine_)));
   EXPECT_EQ(r.exit_code, 1) << r.err;
