@@ -279,7 +279,7 @@ struct SharedFolds {
 // One scan of the log up to `last_idx` for every view (see the file comment), then each view
 // checked against its fold, which is freed once its check is done: job_runs (the most answers) on
 // a thread of its own while this one checks the other three views (the two use the log one at a
-// time); then `checker` finishes into `*contiguity` while what is left of the folds is freed.
+// time), and `checker` finishes into `*contiguity` on a third.
 void check_views_together(storage::Storage& log, ScanSource* source, int64_t last_idx,
                           ScanChecker& checker, const LogCheckOptions& options,
                           std::vector<CheckResult>& views, Status* first_scan,
@@ -326,14 +326,18 @@ void check_views_together(storage::Storage& log, ScanSource* source, int64_t las
     });
   };
   try {
-    run_both([&] { check(ViewKind::job_runs); },
+    // The checker has every event: it sorts its event_ids on a thread of its own while the views
+    // are checked (their answers leave the cores idle part of the time), not after them.
+    run_both([&] { *contiguity = checker.finish(last_idx); },
              [&] {
-               for (ViewKind kind : projections::kAllViews) {
-                 if (kind != ViewKind::job_runs) check(kind);
-               }
+               run_both([&] { check(ViewKind::job_runs); },
+                        [&] {
+                          for (ViewKind kind : projections::kAllViews) {
+                            if (kind != ViewKind::job_runs) check(kind);
+                          }
+                        });
              });
-    // The keys and what is left of the folds are freed while the checker sorts its event_ids.
-    run_both([&] { folds.reset(); }, [&] { *contiguity = checker.finish(last_idx); });
+    folds.reset();  // the keys and the emptied folds
   } catch (const std::exception& ex) {
     // Out of memory answering: every view not yet reported fails, naming why.
     for (ViewKind kind : projections::kAllViews) {
