@@ -1,6 +1,6 @@
 // The threads of a local `bel check` (local_check.h): a reader that parses the next page of
-// events on a thread of its own while its caller handles the last
-// (PageReader, scan_log), and run_both, which runs two pieces of work on two threads.
+// events on a thread of its own while its caller handles the last (PageReader, scan_log), and
+// run_both, which runs two pieces of work on two threads.
 //
 //   auto scanned = scan_log(log, 0, last_idx, storage::EventDetail::full,
 //                           [&](BuildEvent* event) { fold.apply(*event); }, progress);
