@@ -21,6 +21,7 @@
 #include "messages/event_keys.h"
 #include "messages/types.h"
 #include "storage/checks.h"
+#include "storage/event_detail.h"
 #include "storage/sqlite_indexer.h"
 #include "storage/sqlite_postings.h"
 #include "storage/sqlite_schema.h"
@@ -199,7 +200,11 @@ struct DerivedRowsPass::State {
     add_id(table_ids, stmt, 1, idx);
     // The payload parsed once: rows of schema 4 and older also carry the column-kept fields in
     // it, and the two must agree. Newer payloads leave them out (storage/sqlite_support.h).
-    if (!event->ParseFromArray(sqlite3_column_blob(stmt, 4), sqlite3_column_bytes(stmt, 4))) {
+    const void* payload = sqlite3_column_blob(stmt, 4);
+    const std::string_view bytes(static_cast<const char*>(payload),
+                                 payload == nullptr ? 0 : sqlite3_column_bytes(stmt, 4));
+    // Every field, as the storage parses a page of EventDetail::full (the pages must equal its).
+    if (!storage::parse_event_payload(bytes, storage::EventDetail::full, event)) {
       failed = make_error(ErrorCode::storage_corrupt,
                           fmt::format("{}: the payload of idx {} does not parse", uri, idx));
       events_done = true;
