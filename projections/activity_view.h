@@ -55,6 +55,7 @@ class ActivityView : public ViewPosition {
   static Result<ActivityView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<ActivityView> restore(SnapshotInput& in);
+  bool same_state(const ActivityView& other) const;  // as PartitionStatusView's
 
  private:
   // The build request side of apply(): counts, statuses and the recent builds. `build_id`: the

@@ -59,6 +59,14 @@ std::string_view message_of(const BuildStrings& strings, const BuildSummaryState
   return run.message_size == kNone ? std::string_view() : strings.draft(run.message_size);
 }
 
+}  // namespace
+
+std::string_view BuildSummaryState::JobRun::message(const BuildStrings& strings) const {
+  return message_of(strings, *this);
+}
+
+namespace {
+
 // Sets the message of `run` to `text` in the form its status wants (see JobRun::message_data);
 // `draft` is the slot it holds, kNone for none.
 void set_message(BuildStrings& strings, BuildSummaryState::JobRun& run, uint32_t draft,

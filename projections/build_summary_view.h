@@ -90,6 +90,8 @@ struct BuildSummaryState {
     int64_t ended_idx = 0;  // the move to a terminal status; 0 while not terminal
 
     std::string_view id() const { return {id_data, id_size}; }
+    // The message, whichever form it is held in; `strings` the state's.
+    std::string_view message(const BuildStrings& strings) const;
   };
 
   static constexpr int kMaxFailures = 20;
@@ -132,6 +134,10 @@ struct BuildSummaryState {
                     google::protobuf::RepeatedPtrField<BuildFailure>* out) const;
 
   void to_snapshot(const BuildStrings& strings, snapshots::v1::BuildState* out) const;
+  // True when to_snapshot() of this state and of `other` (whose strings are `other_strings`)
+  // write the same entry.
+  bool same_as(const BuildStrings& strings, const BuildSummaryState& other,
+               const BuildStrings& other_strings) const;
   // storage_corrupt when the snapshot contradicts itself (a ref or job run twice). Puts the
   // snapshot's strings in `strings`.
   static Result<BuildSummaryState> from_snapshot(BuildStrings& strings,
@@ -177,6 +183,8 @@ class RecentBuildSummaries {
                      int64_t as_of_idx) const;
   // Writes the summaries, newest first, as the BuildState entries of field `number`.
   void write(int number, SnapshotWriter* out) const;
+  // True when write() of these and of `other` write the same entries.
+  bool same_as(const RecentBuildSummaries& other) const;
 
   // A summary read from `in`, its strings interned here, for push_oldest() once the caller has
   // checked it; storage_corrupt as BuildSummaryState::from_snapshot.
@@ -216,6 +224,7 @@ class BuildSummaryView : public ViewPosition {
   static Result<BuildSummaryView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<BuildSummaryView> restore(SnapshotInput& in);
+  bool same_state(const BuildSummaryView& other) const;  // as PartitionStatusView's
 
  private:
   static constexpr uint32_t kNoBuild = StringPool::kNone;

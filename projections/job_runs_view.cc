@@ -88,17 +88,6 @@ void JobRunsView::set_targets(Run& run, const Refs& refs) {
   for (const auto& ref : refs) targets_.push_back(intern_id(ref.str()));
 }
 
-template <class F>
-void JobRunsView::for_each_target(const Run& run, F f) const {
-  if (run.targets == kNone) return;
-  if (run.flags & kOneTarget) {
-    f(ids_.str(run.targets));
-    return;
-  }
-  const uint32_t count = targets_[run.targets];
-  for (uint32_t i = 1; i <= count; ++i) f(ids_.str(targets_[run.targets + i]));
-}
-
 void JobRunsView::apply(const BuildEvent& event) {
   as_of_idx_ = event.idx();
   if (event.has_job_event()) {

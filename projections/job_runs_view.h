@@ -84,6 +84,7 @@ class JobRunsView : public ViewPosition {
   static Result<JobRunsView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<JobRunsView> restore(SnapshotInput& in);
+  bool same_state(const JobRunsView& other) const;  // as PartitionStatusView's
 
  private:
   using Id = StringPool::Id;
@@ -181,6 +182,17 @@ class JobRunsView : public ViewPosition {
   std::unordered_map<Id, uint32_t> label_index_;  // ids_ id -> index in labels_
   Counts by_status_;                              // every run
 };
+
+template <class F>
+void JobRunsView::for_each_target(const Run& run, F f) const {
+  if (run.targets == kNone) return;
+  if (run.flags & kOneTarget) {
+    f(ids_.str(run.targets));
+    return;
+  }
+  const uint32_t count = targets_[run.targets];
+  for (uint32_t i = 1; i <= count; ++i) f(ids_.str(targets_[run.targets + i]));
+}
 
 }  // namespace bel::projections
 

@@ -134,6 +134,8 @@ class PartitionStatusFold {
   // (storage_corrupt for a ref seen twice or without a status).
   void to_snapshot(uint32_t slot, snapshots::v1::PartitionStatusEntry* out) const;
   Result<uint32_t> restore_entry(const snapshots::v1::PartitionStatusEntry& in);
+  // True when to_snapshot(slot) and other.to_snapshot(other_slot) write the same entry.
+  bool same_entry(uint32_t slot, const PartitionStatusFold& other, uint32_t other_slot) const;
 
  private:
   static constexpr uint32_t kNil = kNoNode;  // end of a chain, an empty free list

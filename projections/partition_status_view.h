@@ -72,6 +72,10 @@ class PartitionStatusView : public ViewPosition {
   static Result<PartitionStatusView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<PartitionStatusView> restore(SnapshotInput& in);
+  // True when serialize() of this view and of `other` would give the same bytes, so that every
+  // answer of the two is the same; found without serializing (same_state.cc). `bel check`
+  // compares a view restored from its snapshot with the fold from idx 1 this way first.
+  bool same_state(const PartitionStatusView& other) const;
 
  private:
   static constexpr uint32_t kStale = std::numeric_limits<uint32_t>::max();
