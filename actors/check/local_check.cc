@@ -221,20 +221,28 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
             state + "; folding the events after it failed at " + restored->failed +
                 ": a coordinator would fail this view"};
   }
-  if (restored) state += ", folded to " + idx_text(restored->idx);
+  // A restored view in the same state as the full scan's fold (same_state: their snapshots would
+  // be the same bytes) answers every question as it does: the questions are then counted, as
+  // for a view without a snapshot, not answered twice and compared.
+  const bool same_state = restored && restored->view.same_state(full.view);
+  if (restored) {
+    state += ", folded to " + idx_text(restored->idx);
+    if (same_state) state += "; the same state as the full scan's";
+  }
   // The full scan itself stands for a coordinator's fold from idx 1: ask it once.
   const View& coordinator = restored ? restored->view : full.view;
 
   ViewComparison comparison;
   const int limit = std::clamp(options.views.list_limit, 1, projections::kMaxLimit);
-  AnswerComparer<View> comparer(coordinator, restored ? &full.view : nullptr,
+  AnswerComparer<View> comparer(coordinator, restored && !same_state ? &full.view : nullptr,
                                 options.views.max_differences, &comparison);
   ask_view_questions(kind, keys, limit, [&](const Query& query) { return comparer.ask(query); });
   comparer.flush();
   check_log()->info(
-      "check: view={} snapshot_idx={} answers={} mismatches={} restore_ms={} scan_ms={} ms={}",
-      projections::view_name(kind), snapshot_idx, comparison.compared, comparison.mismatches,
-      restore_ms, scan_ms, ms_since(started));
+      "check: view={} snapshot_idx={} same_state={} answers={} mismatches={} restore_ms={} "
+      "scan_ms={} ms={}",
+      projections::view_name(kind), snapshot_idx, same_state, comparison.compared,
+      comparison.mismatches, restore_ms, scan_ms, ms_since(started));
 
   if (!problem.empty()) {
     CheckResult out = view_check_result(kind, comparison, "the view was folded from idx 1", "");

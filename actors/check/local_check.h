@@ -16,7 +16,9 @@
 //  (c) every question the check through a coordinator asks of that view (ask_view_questions:
 //      activity, every page of its lists, job_metrics_list, and the per-item questions about the
 //      keys the events name), answered by both with projections::answer and compared with
-//      answer_difference;
+//      answer_difference; unless (a) and (b) are in the same state (same_state() of the view:
+//      their snapshots would be the same bytes, so every answer is the same), when the questions
+//      are counted, as for one fold, and the report says "the same state as the full scan's";
 //  (d) both views are released before the next view's check.
 // A log of at most options.one_scan_events events is read once for all four references (b), which
 // are then checked two views at a time (job_runs, which has the most answers, beside the other
