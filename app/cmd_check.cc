@@ -203,7 +203,9 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "Else opens the log read-only in this process and checks view by view, without a\n"
       "coordinator: what a coordinator would restore (the view's snapshot and the events after\n"
       "it) against the view folded from idx 1, up to the last idx when the check started; a\n"
-      "snapshot that does not load fails its view's check.");
+      "snapshot that does not load fails its view's check. Two views in the same state (their\n"
+      "snapshots would be the same bytes) give every answer alike: their questions are then\n"
+      "counted, not asked of both.");
   auto repair_first = std::make_shared<bool>(false);
   cmd->add_flag("--repair", *repair_first,
                 "Rebuild the derived data (indexes) from the events first; needs the writer lock");

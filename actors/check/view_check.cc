@@ -169,6 +169,12 @@ bool has_more_of(const QueryResult& r) {
   return field != nullptr && answer->GetReflection()->GetBool(*answer, field);
 }
 
+int64_t total_count_of(const QueryResult& r) {
+  const google::protobuf::Message* answer = nullptr;
+  const auto* field = answer_field(r, "total_count", &answer);
+  return field == nullptr ? 0 : answer->GetReflection()->GetInt64(*answer, field);
+}
+
 std::vector<Query> whole_view_questions(ViewKind kind) {
   std::vector<Query> out;
   if (kind == ViewKind::activity) out.emplace_back().mutable_activity();

@@ -74,6 +74,8 @@ Query list_page(Query::QueryCase list, int limit, int64_t offset);
 
 // has_more of a list answer; false for every other answer.
 bool has_more_of(const QueryResult& result);
+// total_count of a list answer; 0 for every other answer.
+int64_t total_count_of(const QueryResult& result);
 
 // The per-item questions about the keys `keys` holds when this is made (keys added later are
 // left out), key by key: partition_status and active_builds of each partition ref, then
