@@ -32,6 +32,18 @@ void sort_keyed(Keyed<Value>* v) {
   std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
+// The build requests of `states` (by the pool id in `ids`) whose `known` is set: (id, status) by
+// ascending id, as serialize() writes them.
+template <class States>
+Keyed<BuildRequestStatus> known_by_id(const StringPool& ids, const States& states) {
+  Keyed<BuildRequestStatus> out;
+  for (uint32_t build = 0; build < states.size(); ++build) {
+    if (states[build].known) out.emplace_back(ids.str(build), states[build].status);
+  }
+  sort_keyed(&out);
+  return out;
+}
+
 }  // namespace
 
 // ---- PartitionStatusFold -------------------------------------------------------------------
@@ -78,16 +90,10 @@ bool PartitionStatusView::same_state(const PartitionStatusView& other) const {
   }
   if (i != order_.size() || j != other.order_.size()) return false;
   // The known requests by ascending id, each with its refs in progress by ascending ref.
-  auto requests = [](const PartitionStatusView& v) {
-    Keyed<BuildRequestStatus> out;
-    const StringPool& ids = v.fold_.build_ids();
-    for (uint32_t build = 0; build < v.requests_.size(); ++build) {
-      if (v.requests_[build].known) out.emplace_back(ids.str(build), v.requests_[build].status);
-    }
-    sort_keyed(&out);
-    return out;
-  };
-  if (requests(*this) != requests(other)) return false;
+  if (known_by_id(fold_.build_ids(), requests_) !=
+      known_by_id(other.fold_.build_ids(), other.requests_)) {
+    return false;
+  }
   // serialize() lists a pair under its request's rank, which only known requests have: a pair of
   // any other request is left to the comparison of answers.
   auto pairs = [](const PartitionStatusView& v, bool* all_known) {
@@ -217,18 +223,10 @@ bool ActivityView::same_state(const ActivityView& other) const {
       !recent_builds_.same_as(other.recent_builds_)) {
     return false;
   }
-  // The known build requests by ascending id.
-  auto builds = [](const ActivityView& v) {
-    Keyed<BuildRequestStatus> out;
-    out.reserve(static_cast<size_t>(v.known_builds_));
-    const StringPool& ids = v.partitions_.build_ids();
-    for (uint32_t build = 0; build < v.builds_.size(); ++build) {
-      if (v.builds_[build].known) out.emplace_back(ids.str(build), v.builds_[build].status);
-    }
-    sort_keyed(&out);
-    return out;
-  };
-  if (builds(*this) != builds(other)) return false;
+  if (known_by_id(partitions_.build_ids(), builds_) !=
+      known_by_id(other.partitions_.build_ids(), other.builds_)) {
+    return false;
+  }
   for (size_t i = 0; i < recent_partitions_.size(); ++i) {
     const uint32_t a = recent_partitions_[i];
     const uint32_t b = other.recent_partitions_[i];
