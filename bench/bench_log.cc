@@ -52,7 +52,8 @@ std::string manifest_path(const std::string& db_path) { return db_path + ".manif
 
 void remove_log_files(const std::string& path) {
   std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal", ".manifest", ".lock", ".token"}) {
+  for (const char* suffix :
+       {"", "-wal", "-shm", "-journal", ".manifest", ".lock", ".token", ".next.jsonl"}) {
     std::filesystem::remove(path + suffix, ec);
   }
 }
@@ -148,6 +149,15 @@ class EventSurvey {
   int64_t payload_bytes_ = 0, json_bytes_ = 0, json_samples_ = 0;
 };
 
+// The generator of the log's events.
+sim::WorkloadOptions workload_options(const BenchLog& log) {
+  sim::WorkloadOptions options;
+  options.seed = log.seed;
+  options.partitions = log.scale.partitions;
+  options.event_ids = sim::EventIds::none;  // the log assigns time-ordered ids
+  return options;
+}
+
 // Generates log.scale.events events into a fresh log at log.path through the LogWriter.
 Status generate(BenchLog& log, const PhaseProgress& progress) {
   const auto start = Clock::now();
@@ -156,11 +166,7 @@ Status generate(BenchLog& log, const PhaseProgress& progress) {
   auto writer = actors::LogWriter::open(std::move(*storage), {});
   if (!writer.ok()) return writer.error();
 
-  sim::WorkloadOptions options;
-  options.seed = log.seed;
-  options.partitions = log.scale.partitions;
-  options.event_ids = sim::EventIds::none;  // the log assigns time-ordered ids
-  sim::Workload workload(options);
+  sim::Workload workload(workload_options(log));
   EventSurvey survey(log.scale.events);
   const std::string phase = "generating the " + log.scale.name + " log";
   std::vector<BuildEvent> batch;
@@ -239,6 +245,27 @@ Status snapshot_views(BenchLog& log, const PhaseProgress& progress) {
 }
 
 }  // namespace
+
+Result<std::string> ensure_next_events(const BenchLog& log, const PhaseProgress& progress) {
+  const std::string path = log.path + ".next.jsonl";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return path;
+  sim::Workload workload(workload_options(log));
+  const std::string phase = "generating the events after the " + log.scale.name + " log's";
+  for (int64_t n = 0; n < log.events; ++n) {
+    workload.next();
+    if (progress && (n + 1) % 100000 == 0) progress(phase, n + 1, log.events);
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (int64_t n = 0; n < kNextEvents && out; ++n) out << to_json(workload.next()) << "\n";
+    if (!out) return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + path);
+  return path;
+}
 
 LogScale scale_1m() { return {"1m", 1000000, 100000}; }
 LogScale scale_10m() { return {"10m", 10000000, 1000000}; }

@@ -18,6 +18,10 @@
 // rewritten after the snapshots, that the log is complete; a log without a manifest is made
 // afresh, one whose snapshots were not finished only has its views rebuilt.
 //
+// Beside a log, on request, the events that follow its own in the generator's stream
+// (ensure_next_events): appended to a copy of the log they continue its flows, as a writer's next
+// batch would, which is what the bench's `bel append` on a long history appends.
+//
 // Errors name the file. Not thread-safe: one caller per cache directory at a time.
 #ifndef BEL_BENCH_BENCH_LOG_H_
 #define BEL_BENCH_BENCH_LOG_H_
@@ -80,6 +84,15 @@ Result<BenchLog> ensure_log(const std::string& cache_dir, const LogScale& scale,
 
 // The size on disk of the SQLite file at `path` with its -wal file, in bytes.
 int64_t log_bytes_on_disk(const std::string& path);
+
+// Events in the file of ensure_next_events.
+inline constexpr int64_t kNextEvents = 1000;
+
+// A file of JSON lines (proto3 JSON, no event ids: the log assigns them) holding the kNextEvents
+// events that follow `log`'s events in the stream that made it, kept beside the log: made on the
+// first call (the generator runs through the log's events again, without writing them), found
+// on later ones. Its path, or an error naming the file.
+Result<std::string> ensure_next_events(const BenchLog& log, const PhaseProgress& progress);
 
 }  // namespace bel::bench
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 
 #include "bench/child_process.h"
@@ -210,6 +211,73 @@ Result<std::vector<Figure>> command_rows(SuiteRun& run, const std::string& prefi
   return out;
 }
 
+// Milliseconds per `bel append` of the events that follow `log`'s (bench_log.h) onto a copy of
+// it, once per repetition and each on a fresh copy in the run's directory: a writer opening a log
+// with a long history (its checkpoint and the tail after it), validating and committing 1k events
+// in one batch, and refreshing the view snapshots that fell due. The copy, just written, is in the
+// page cache, as the logs of the console commands are after their first run.
+Result<std::vector<double>> append_ms(SuiteRun& run, const BenchLog& log) {
+  auto next = ensure_next_events(log, run.options().progress);
+  if (!next.ok()) return next.error();
+  const std::string k = key("append", log);
+  const int reps = run.options().repetitions;
+  std::vector<double> ms;
+  for (int rep = 0; rep < reps; ++rep) {
+    run.progress(log_phase("history", log, "append of 1k events", rep, reps), rep, reps);
+    const std::string copy = run.fresh_db_path("append-" + log.scale.name + ".db");
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal"}) {
+      if (!std::filesystem::exists(log.path + suffix, ec)) continue;
+      std::filesystem::copy_file(log.path + suffix, copy + suffix, ec);
+      if (ec) {
+        return make_error(ErrorCode::storage_unavailable,
+                          "bench: cannot copy " + log.path + suffix + ": " + ec.message());
+      }
+    }
+    const std::vector<std::string> args = {"append",           *next,      "--log",
+                                           "sqlite://" + copy, "--format", "json"};
+    auto child = run_bel_any(run, args);
+    run.remove_db(copy);
+    for (const char* suffix : {".lock", ".token"}) std::filesystem::remove(copy + suffix, ec);
+    if (!child.ok()) return child.error();
+    ms.push_back(child->seconds * 1000);
+    if (child->exit_code != 0) run.failures[k] = failure_text(args, *child);
+  }
+  return ms;
+}
+
+// The history row beside P10's: `bel append` of 1k events on the main log within 3x of the same
+// on the small one (no absolute target: SPEC section 8 sets none for it).
+Result<Figure> append_row(SuiteRun& run, const BenchLog& log, const BenchLog& reference) {
+  Figure f;
+  f.id = "history: append 1k";
+  f.unit = "ms";
+  f.events = log.events;
+  f.baseline_events = reference.events;
+  f.target = "<= 3x";
+  auto values = append_ms(run, log);
+  if (!values.ok()) return values.error();
+  auto baselines = append_ms(run, reference);
+  if (!baselines.ok()) return baselines.error();
+  f.values = *values;
+  f.baselines = *baselines;
+  finish_figure(f);
+  std::string failed;
+  for (const BenchLog* l : {&log, &reference}) {
+    auto it = run.failures.find(key("append", *l));
+    if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
+  }
+  judge(run, f, failed.empty() && f.ratio <= 3);
+  if (!failed.empty()) f.detail = "FAILED: " + failed;
+  f.what = fmt::format(
+      "`bel append` of the {} events that follow the {} log's in its generator's stream, "
+      "in-process "
+      "(no coordinator), onto a fresh copy of the log: wall ms of the process",
+      kNextEvents, log.scale.name);
+  f.baseline_what = fmt::format("the same on a copy of the {} log", reference.scale.name);
+  return f;
+}
+
 // SQLite's own integrity check of the log, in this process: seconds.
 Result<double> integrity_check_seconds(const BenchLog& log) {
   sqlite3* db = nullptr;
@@ -295,7 +363,12 @@ Result<std::vector<Figure>> measure_p10(SuiteRun& run) {
   if (!log.ok()) return log.error();
   auto small = run.small_log();
   if (!small.ok()) return small.error();
-  return command_rows(run, "P10 ", **log, **small, /*absolute_limits=*/true, 2, 3);
+  auto rows = command_rows(run, "P10 ", **log, **small, /*absolute_limits=*/true, 2, 3);
+  if (!rows.ok()) return rows;
+  auto append = append_row(run, **log, **small);
+  if (!append.ok()) return append.error();
+  rows->push_back(std::move(*append));
+  return rows;
 }
 
 Result<std::vector<Figure>> measure_p11(SuiteRun& run) {

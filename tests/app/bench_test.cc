@@ -58,7 +58,7 @@ TEST(BenchCommandTest, QuickRunsEveryFigureAndReportsRowsAsJson) {
     EXPECT_FALSE(field(f, "pass_note")->string_value().empty()) << id;
     seen.insert(id.substr(0, id.find(' ')));
     if (id == "P1" || id == "P4" || id == "P5" || id.rfind("P10 ", 0) == 0 || id == "P11 check" ||
-        id == "P11 views rebuild") {
+        id == "P11 views rebuild" || id == "history: append 1k") {
       EXPECT_GT(field(f, "value")->number_value(), 0) << id;
       EXPECT_GT(field(f, "baseline")->number_value(), 0) << id;
       EXPECT_GT(field(f, "ratio")->number_value(), 0) << id;
@@ -70,6 +70,9 @@ TEST(BenchCommandTest, QuickRunsEveryFigureAndReportsRowsAsJson) {
   for (int n = 1; n <= 12; ++n) {
     EXPECT_EQ(seen.count("P" + std::to_string(n)), 1u) << "P" << n << " missing in " << r.out;
   }
+  // Beside P10, a writer on each log's history: its 1k-event append succeeded on both copies.
+  EXPECT_EQ(seen.count("history:"), 1u) << r.out;
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
   // The quick logs live in the scratch directory inside --dir, which is removed afterwards.
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
