@@ -173,6 +173,29 @@ Result<std::vector<double>> command_ms(SuiteRun& run, const BenchLog& log,
   return ms;
 }
 
+// Fills f's values from `measure` on `log`, its baselines from the same on `reference`, and its
+// ratio; returns what failed in either, as recorded under `failure_key` ("" when nothing did).
+Result<std::string> measure_beside(
+    SuiteRun& run, Figure& f, const BenchLog& log, const BenchLog& reference,
+    const std::string& failure_key,
+    const std::function<Result<std::vector<double>>(const BenchLog&)>& measure) {
+  f.events = log.events;
+  f.baseline_events = reference.events;
+  auto values = measure(log);
+  if (!values.ok()) return values.error();
+  auto baselines = measure(reference);
+  if (!baselines.ok()) return baselines.error();
+  f.values = *values;
+  f.baselines = *baselines;
+  finish_figure(f);
+  std::string failed;
+  for (const BenchLog* l : {&log, &reference}) {
+    auto it = run.failures.find(key(failure_key, *l));
+    if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
+  }
+  return failed;
+}
+
 // One row per console command: `log` beside `reference`, within `show_ratio` / `list_ratio`.
 Result<std::vector<Figure>> command_rows(SuiteRun& run, const std::string& prefix,
                                          const BenchLog& log, const BenchLog& reference,
@@ -183,24 +206,14 @@ Result<std::vector<Figure>> command_rows(SuiteRun& run, const std::string& prefi
     Figure f;
     f.id = prefix + c.name;
     f.unit = "ms";
-    f.events = log.events;
-    f.baseline_events = reference.events;
     const double limit_ms = c.show ? 100 : 500;
     const double ratio = c.show ? show_ratio : list_ratio;
     f.target = absolute_limits ? fmt::format("<= {:g} ms and <= {:g}x", limit_ms, ratio)
                                : fmt::format("<= {:g}x", ratio);
-    auto values = command_ms(run, log, c);
-    if (!values.ok()) return values.error();
-    auto baselines = command_ms(run, reference, c);
-    if (!baselines.ok()) return baselines.error();
-    f.values = *values;
-    f.baselines = *baselines;
-    finish_figure(f);
-    std::string failed;
-    for (const BenchLog* l : {&log, &reference}) {
-      auto it = run.failures.find(key(std::string("P10 ") + c.name, *l));
-      if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
-    }
+    auto measured = measure_beside(run, f, log, reference, std::string("P10 ") + c.name,
+                                   [&](const BenchLog& l) { return command_ms(run, l, c); });
+    if (!measured.ok()) return measured.error();
+    const std::string& failed = *measured;
     judge(run, f, failed.empty() && f.ratio <= ratio && (!absolute_limits || f.value <= limit_ms));
     if (!failed.empty()) f.detail = "FAILED: " + failed;
     f.what = fmt::format("`bel {}` on the {} log, no coordinator running: wall ms of the process",
@@ -252,21 +265,11 @@ Result<Figure> append_row(SuiteRun& run, const BenchLog& log, const BenchLog& re
   Figure f;
   f.id = "history: append 1k";
   f.unit = "ms";
-  f.events = log.events;
-  f.baseline_events = reference.events;
   f.target = "<= 3x";
-  auto values = append_ms(run, log);
-  if (!values.ok()) return values.error();
-  auto baselines = append_ms(run, reference);
-  if (!baselines.ok()) return baselines.error();
-  f.values = *values;
-  f.baselines = *baselines;
-  finish_figure(f);
-  std::string failed;
-  for (const BenchLog* l : {&log, &reference}) {
-    auto it = run.failures.find(key("append", *l));
-    if (it != run.failures.end()) failed += (failed.empty() ? "" : "; ") + it->second;
-  }
+  auto measured = measure_beside(run, f, log, reference, "append",
+                                 [&](const BenchLog& l) { return append_ms(run, l); });
+  if (!measured.ok()) return measured.error();
+  const std::string& failed = *measured;
   judge(run, f, failed.empty() && f.ratio <= 3);
   if (!failed.empty()) f.detail = "FAILED: " + failed;
   f.what = fmt::format(
