@@ -273,9 +273,8 @@ Result<Figure> append_row(SuiteRun& run, const BenchLog& log, const BenchLog& re
   judge(run, f, failed.empty() && f.ratio <= 3);
   if (!failed.empty()) f.detail = "FAILED: " + failed;
   f.what = fmt::format(
-      "`bel append` of the {} events that follow the {} log's in its generator's stream, "
-      "in-process "
-      "(no coordinator), onto a fresh copy of the log: wall ms of the process",
+      "`bel append` of the {} events that follow the {} log's in its generator's stream, in "
+      "process (no coordinator), onto a fresh copy of the log: wall ms of the process",
       kNextEvents, log.scale.name);
   f.baseline_what = fmt::format("the same on a copy of the {} log", reference.scale.name);
   return f;
