@@ -260,7 +260,10 @@ Result<std::string> ensure_next_events(const BenchLog& log, const PhaseProgress&
   {
     std::ofstream out(tmp, std::ios::trunc);
     for (int64_t n = 0; n < kNextEvents && out; ++n) out << to_json(workload.next()) << "\n";
-    if (!out) return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + tmp);
+    if (!out) {
+      std::filesystem::remove(tmp, ec);
+      return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + tmp);
+    }
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + path);
