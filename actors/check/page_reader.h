@@ -37,10 +37,9 @@ inline std::unique_lock<std::mutex> hold(std::mutex* mu) {
 }
 
 // Reads the events of `log` after `since_idx` up to `last_idx`, a page at a time (list_events_into
-// an arena page), and hands each page read to `on_read` (may be empty) before the caller sees it,
-// on a thread of its own: it reads (SQLite and parsing) the next page while the caller folds this
-// one, and frees the pages the caller hands back. At most kAhead pages wait. Without a thread to be
-// had, the caller reads.
+// an arena page), on a thread of its own: it reads (SQLite and parsing) the next page while the
+// caller folds this one, and frees the pages the caller hands back. At most kAhead pages wait.
+// Without a thread to be had, the caller reads.
 class PageReader {
  public:
   static constexpr size_t kAhead = 2;
@@ -51,12 +50,11 @@ class PageReader {
 
   // `source` (may be null), read instead of `log` from idx 1, when its reads are every field.
   PageReader(storage::Storage& log, ScanSource* source, int64_t since_idx, int64_t last_idx,
-             storage::EventDetail detail, std::function<void(EventPage&)> on_read)
+             storage::EventDetail detail)
       : log_(log),
         source_(since_idx == 0 && detail == storage::EventDetail::full ? source : nullptr),
         last_idx_(last_idx),
         detail_(detail),
-        on_read_(std::move(on_read)),
         since_(since_idx) {
     try {
       thread_ = std::thread([this] { run(); });
@@ -119,7 +117,6 @@ class PageReader {
                             std::to_string(page->next_idx()));
     }
     since_ = page->next_idx();
-    if (on_read_) on_read_(*page);
     return page;
   }
 
@@ -151,7 +148,6 @@ class PageReader {
   ScanSource* const source_;
   const int64_t last_idx_;
   const storage::EventDetail detail_;
-  const std::function<void(EventPage&)> on_read_;
   int64_t since_;  // the reading thread's alone once it runs
   bool ended_ = false;
   std::mutex mu_;
@@ -164,15 +160,14 @@ class PageReader {
 
 // Hands every event of `log` with idx in `since_idx` + 1..`last_idx`, with `detail`, to `f` (as a
 // BuildEvent*, which f may change), in scan order; `progress` (may be empty) gets the idx reached
-// after each page. `on_read` (may be empty), if given, sees each page first, on the reading thread
-// (the caller's own when there is none), and is done with it before `f` sees its events.
-// `source` (may be null): see PageReader; a scan that reads it ends at or before its last idx.
+// after each page. `source` (may be null): see PageReader; a scan that reads it ends at or before
+// its last idx.
 template <class F>
 Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx,
                 storage::EventDetail detail, F f, const std::function<void(int64_t)>& progress,
-                std::function<void(EventPage&)> on_read = {}, ScanSource* source = nullptr) {
+                ScanSource* source = nullptr) {
   if (since_idx >= last_idx) return ok_status();
-  PageReader reader(log, source, since_idx, last_idx, detail, std::move(on_read));
+  PageReader reader(log, source, since_idx, last_idx, detail);
   while (true) {
     auto page = reader.next();
     if (!page.ok()) return page.error();
