@@ -38,7 +38,9 @@ const std::vector<Suite>& suites() {
        kMainLogEvents, measure_p8},
       {"p9", "P9", "disk bytes per event, indexes and snapshots included", kMainLogEvents,
        measure_p9},
-      {"p10", "P10", "console commands without a coordinator vs the same on a ~10k-event log",
+      {"p10", "P10",
+       "console commands without a coordinator, and a 1k-event bel append, vs the same on a "
+       "~10k-event log",
        kMainLogEvents, nullptr, measure_p10},
       {"p11", "P11", "bel check and bel views rebuild: events/s, peak RSS", kMainLogEvents, nullptr,
        measure_p11},
