@@ -304,7 +304,7 @@ void check_views_together(storage::Storage& log, ScanSource* source, int64_t las
   auto folds = std::make_unique<SharedFolds>();
   // The reading thread reads and parses each page (and, from a ScanSource, digests its derived
   // rows) while this one folds the page before, takes its keys and checks each event's idx,
-  // structure and id: the checks moved here from the reading thread, the busier of the two.
+  // structure and id: the checks are here because the reading thread has more to do per page.
   int64_t keys_to = 0;
   *first_scan = scan_log(
       log, 0, last_idx, storage::EventDetail::full,
