@@ -44,6 +44,18 @@ Keyed<BuildRequestStatus> known_by_id(const StringPool& ids, const States& state
   return out;
 }
 
+// Whether two lists of build summaries, each with the strings it was interned in, write the same
+// entries in the same order.
+template <class Builds>
+bool same_builds(const Builds& a, const BuildStrings& a_strings, const Builds& b,
+                 const BuildStrings& b_strings) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].same_as(a_strings, b[i], b_strings)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // ---- PartitionStatusFold -------------------------------------------------------------------
@@ -168,19 +180,12 @@ bool BuildSummaryState::same_as(const BuildStrings& strings, const BuildSummaryS
 }
 
 bool RecentBuildSummaries::same_as(const RecentBuildSummaries& other) const {
-  if (builds_.size() != other.builds_.size()) return false;
-  for (size_t i = 0; i < builds_.size(); ++i) {
-    if (!builds_[i].same_as(strings_, other.builds_[i], other.strings_)) return false;
-  }
-  return true;
+  return same_builds(builds_, strings_, other.builds_, other.strings_);
 }
 
 bool BuildSummaryView::same_state(const BuildSummaryView& other) const {
-  if (as_of_idx_ != other.as_of_idx_ || builds_.size() != other.builds_.size()) return false;
-  for (size_t i = 0; i < builds_.size(); ++i) {
-    if (!builds_[i].same_as(strings_, other.builds_[i], other.strings_)) return false;
-  }
-  return true;
+  return as_of_idx_ == other.as_of_idx_ &&
+         same_builds(builds_, strings_, other.builds_, other.strings_);
 }
 
 // ---- JobRunsView ---------------------------------------------------------------------------
