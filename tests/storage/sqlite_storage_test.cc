@@ -3,12 +3,15 @@
 // shares is in conformance_test.cc.
 #include "storage/sqlite_storage.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -490,6 +493,73 @@ TEST_F(SqliteStorageTest, SqliteFailureDuringAppendIsStorageUnavailableAndRollsB
   EXPECT_EQ(*next, std::vector<int64_t>{2});
 }
 
+// append_batch writes kRowsPerInsert rows per statement: a row that fails inside such a statement
+// is still named by its own position, and nothing of the batch stays.
+TEST_F(SqliteStorageTest, RowThatFailsAmongManyPerStatementIsNamedAndTheBatchLeavesNothing) {
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->append_batch({partition_event("br", "before")}).ok());
+  const size_t n = 3 * SqliteStorage::kRowsPerInsert + 5;
+  auto batch_of = [&](const std::string& prefix) {
+    std::vector<BuildEvent> batch;
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(partition_event("br", prefix + std::to_string(i)));
+      batch.back().set_event_id(prefix + "-id-" + std::to_string(i));
+    }
+    return batch;
+  };
+  // A repeated id in the second statement's rows, and an id already in the log in the third's.
+  std::vector<BuildEvent> repeated = batch_of("r");
+  repeated[SqliteStorage::kRowsPerInsert + 6].set_event_id("r-id-3");
+  auto failed = log->append_batch(repeated);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::duplicate_event_id);
+  EXPECT_TRUE(starts_with(
+      failed.error().message,
+      fmt::format("{}: append #{}: event_id \"r-id-3\"", uri_, SqliteStorage::kRowsPerInsert + 7)))
+      << failed.error().message;
+  std::vector<BuildEvent> known = batch_of("k");
+  const std::string first_id = log->list_events(0, {}, 1)->events(0).event_id();
+  known[2 * SqliteStorage::kRowsPerInsert + 1].set_event_id(first_id);
+  failed = log->append_batch(known);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::duplicate_event_id);
+  EXPECT_TRUE(
+      starts_with(failed.error().message,
+                  fmt::format("{}: append #{}:", uri_, 2 * SqliteStorage::kRowsPerInsert + 2)))
+      << failed.error().message;
+  // Any other failure of a row among many, here a trigger on one idx.
+  {
+    RawDb raw(path_);
+    raw.exec(
+        fmt::format("CREATE TRIGGER fail_one BEFORE INSERT ON events WHEN NEW.idx = {}"
+                    " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+                    SqliteStorage::kRowsPerInsert + 4));
+  }
+  failed = log->append_batch(batch_of("t"));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(starts_with(failed.error().message,
+                          fmt::format("{}: append #{}", uri_, SqliteStorage::kRowsPerInsert + 3)))
+      << failed.error().message;
+  EXPECT_EQ(*log->last_idx(), 1);
+  EXPECT_EQ(RawDb(path_).rows("SELECT count(*) FROM events"), std::vector<std::string>{"1"});
+  RawDb(path_).exec("DROP TRIGGER fail_one");
+  // The same batches, mended, append whole and read back in order.
+  auto appended = log->append_batch(batch_of("ok"));
+  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  ASSERT_EQ(appended->size(), n);
+  EXPECT_EQ(appended->front(), 2);
+  EXPECT_EQ(appended->back(), static_cast<int64_t>(n) + 1);
+  auto page = log->list_events(1, {}, 1000);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events_size(), static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(page->events(static_cast<int>(i)).event_id(), "ok-id-" + std::to_string(i));
+    EXPECT_EQ(page->events(static_cast<int>(i)).idx(), static_cast<int64_t>(i) + 2);
+  }
+}
+
 TEST_F(SqliteStorageTest, UnparseablePayloadIsStorageCorruptNamingTheIdx) {
   auto log = open_ok(uri_);
   ASSERT_TRUE(log);
@@ -788,6 +858,79 @@ TEST_F(SqliteStorageTest, LowercaseUuidIdsAreStoredAsSixteenBytesAndOtherIdsAsGi
   EXPECT_EQ(log->find_by_event_ids({"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2c"})->size(), 0u);
   BuildEvent again = batch[0];
   EXPECT_EQ(log->append_batch({again}).error().code, ErrorCode::duplicate_event_id);
+}
+
+// A writer does not look up a UUID id above every stored one (none can be in the log), so
+// that largest id must stay exact: after every commit, a failed one and a reopen, each stored id
+// is found whatever order the ids came in, and ids not stored are not.
+TEST_F(SqliteStorageTest, EveryStoredIdIsFoundWhateverOrderItsUuidsWereAppendedIn) {
+  // Canonical UUIDs whose order is their first byte (which sorts first in the 16 stored bytes).
+  auto uuid = [](int n) { return fmt::format("{:02x}90a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", n); };
+  std::vector<int> order(60);
+  for (int i = 0; i < 60; ++i) order[static_cast<size_t>(i)] = 2 * i + 10;  // even: appended
+  std::mt19937 rng(7);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::string> stored;
+  auto expect_found_exactly_the_stored = [&](Storage& log) {
+    for (const auto& id : stored) {
+      auto found = log.find_by_event_ids({id});
+      ASSERT_TRUE(found.ok()) << found.error().to_string();
+      EXPECT_EQ(found->size(), 1u) << id;
+    }
+    // Odd ones were never appended: below, between and above the stored ids.
+    std::vector<std::string> absent = {uuid(1),   uuid(11),  uuid(51),
+                                       uuid(131), uuid(255), "not-a-uuid"};
+    EXPECT_EQ(log.find_by_event_ids(absent)->size(), 0u);
+    auto all = log.find_by_event_ids(stored);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), stored.size());
+  };
+  auto append = [&](Storage& log, size_t from, size_t to) {
+    std::vector<BuildEvent> batch;
+    for (size_t i = from; i < to; ++i) {
+      BuildEvent e = partition_event("br", "data/" + std::to_string(i));
+      e.set_event_id(uuid(order[i]));
+      batch.push_back(e);
+    }
+    ASSERT_TRUE(log.append_batch(batch).ok());
+    for (const auto& e : batch) stored.push_back(e.event_id());
+  };
+  {
+    auto log = open_ok(uri_);
+    ASSERT_TRUE(log);
+    expect_found_exactly_the_stored(*log);  // the empty log
+    for (size_t from = 0; from < 30; from += 5) {
+      append(*log, from, from + 5);
+      expect_found_exactly_the_stored(*log);
+    }
+    // A commit that fails after writing a larger id than any stored leaves nothing behind.
+    {
+      RawDb raw(path_);
+      raw.exec(
+          "CREATE TRIGGER fail_second BEFORE INSERT ON events WHEN NEW.idx = 32"
+          " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    }
+    BuildEvent highest = partition_event("br", "data/highest");
+    highest.set_event_id(uuid(250));
+    ASSERT_FALSE(log->append_batch({highest, partition_event("br", "data/boom")}).ok());
+    EXPECT_EQ(log->find_by_event_ids({uuid(250)})->size(), 0u);
+    RawDb(path_).exec("DROP TRIGGER fail_second");
+    append(*log, 30, 45);
+    expect_found_exactly_the_stored(*log);
+    // A text id and a retried UUID are still told apart from new ones.
+    BuildEvent text = partition_event("br", "data/text");
+    text.set_event_id("retry-key-1");
+    ASSERT_TRUE(log->append_batch({text}).ok());
+    stored.push_back("retry-key-1");
+    BuildEvent again = partition_event("br", "data/again");
+    again.set_event_id(stored.front());
+    EXPECT_EQ(log->append_batch({again}).error().code, ErrorCode::duplicate_event_id);
+  }
+  auto log = open_ok(uri_);
+  ASSERT_TRUE(log);
+  expect_found_exactly_the_stored(*log);
+  append(*log, 45, 60);
+  expect_found_exactly_the_stored(*log);
 }
 
 TEST_F(SqliteStorageTest, VersionOneLogIsMigratedAndReadsBackUnchanged) {
