@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/caf_support.h"
+#include "bench/raw_sqlite.h"
 #include "messages/types.h"
 #include "storage/sqlite_support.h"
 
@@ -22,11 +23,15 @@ using actors::tick_atom;
 struct PureState {
   std::string where;
   sqlite3* db = nullptr;
-  storage::Statement insert;
-  bool with_ids = false;  // PureRows::with_ids
+  storage::Statement insert;       // one row
+  storage::Statement insert_rows;  // kRowsPerStatement rows, as bel's append_batch writes them
+  bool with_ids = false;           // PureRows::with_ids
   bool open_transaction = false;
   int64_t next_idx = 1;
-  std::string payload;  // reused
+  // The rows not yet inserted (fewer than kRowsPerStatement), reused.
+  std::vector<std::string> payloads = std::vector<std::string>(kRowsPerStatement);
+  std::vector<std::string> ids = std::vector<std::string>(kRowsPerStatement);
+  size_t held = 0;
   std::vector<std::pair<int64_t, caf::typed_response_promise<AppendAck>>> waiting;
   Error failure;  // of the open transaction's inserts, if any
   bool failed = false;
@@ -37,13 +42,46 @@ struct PureState {
   PureState& operator=(const PureState&) = delete;
   ~PureState() {
     insert = storage::Statement();
+    insert_rows = storage::Statement();
     sqlite3_close(db);
   }
 
   Status exec(const char* sql) { return storage::exec_sql(db, where, sql, sql); }
 
+  // Inserts the rows held (numbered up to next_idx - 1): kRowsPerStatement in one statement, fewer
+  // each in its own. A failure fails the open transaction.
+  void insert_held() {
+    const int columns = with_ids ? 3 : 2;
+    auto bind_row = [&](sqlite3_stmt* s, size_t slot, size_t row) {
+      const int p = static_cast<int>(slot) * columns;
+      sqlite3_bind_int64(s, p + 1, next_idx - static_cast<int64_t>(held - row));
+      sqlite3_bind_blob(s, p + 2, payloads[row].data(), static_cast<int>(payloads[row].size()),
+                        SQLITE_STATIC);
+      if (with_ids) storage::bind_event_id(s, p + 3, ids[row]);
+    };
+    auto step = [&](sqlite3_stmt* s) {
+      const int rc = sqlite3_step(s);
+      sqlite3_reset(s);
+      if (rc != SQLITE_DONE && !failed) {
+        failed = true;
+        failure = storage::sqlite_error(where, db, rc, "insert");
+      }
+    };
+    if (held == kRowsPerStatement) {
+      for (size_t row = 0; row < held; ++row) bind_row(insert_rows.get(), row, row);
+      step(insert_rows.get());
+    } else {
+      for (size_t row = 0; row < held; ++row) {
+        bind_row(insert.get(), 0, row);
+        step(insert.get());
+      }
+    }
+    held = 0;
+  }
+
   // Answers everything held with the COMMIT's outcome.
   void commit() {
+    insert_held();
     Status done = failed ? Status(failure) : exec("COMMIT");
     if (!done.ok() && !sqlite3_get_autocommit(db)) (void)exec("ROLLBACK");
     open_transaction = false;
@@ -102,12 +140,17 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
     BEL_RETURN_IF_ERROR(state->exec(sql));
   }
   state->with_ids = rows == PureRows::with_ids;
-  auto insert =
-      storage::prepare(db, where,
-                       state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES(?, ?, ?)"
-                                       : "INSERT INTO pure(idx, payload) VALUES(?, ?)");
+  const std::string row = state->with_ids ? "(?, ?, ?)" : "(?, ?)";
+  const std::string sql = state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES"
+                                          : "INSERT INTO pure(idx, payload) VALUES";
+  std::string many_rows = sql;
+  for (size_t k = 0; k < kRowsPerStatement; ++k) many_rows += (k == 0 ? " " : ", ") + row;
+  auto insert = storage::prepare(db, where, sql + row);
   if (!insert.ok()) return insert.error();
   state->insert = std::move(*insert);
+  auto insert_rows = storage::prepare(db, where, many_rows);
+  if (!insert_rows.ok()) return insert_rows.error();
+  state->insert_rows = std::move(*insert_rows);
   return system.spawn<caf::detached>(
       [state](caf::stateful_actor<PureActorState>* self) -> caf::behavior {
         self->state.pure = state;
@@ -123,18 +166,9 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
                 self->send(self, tick_atom::value);
               }
               const int64_t idx = st.next_idx++;
-              event.SerializeToString(&st.payload);
-              sqlite3_stmt* s = st.insert.get();
-              sqlite3_bind_int64(s, 1, idx);
-              sqlite3_bind_blob(s, 2, st.payload.data(), static_cast<int>(st.payload.size()),
-                                SQLITE_STATIC);
-              if (st.with_ids) storage::bind_event_id(s, 3, event.event_id());
-              const int step = sqlite3_step(s);
-              sqlite3_reset(s);
-              if (step != SQLITE_DONE && !st.failed) {
-                st.failed = true;
-                st.failure = storage::sqlite_error(st.where, st.db, step, "insert");
-              }
+              event.SerializeToString(&st.payloads[st.held]);
+              if (st.with_ids) st.ids[st.held] = event.event_id();
+              if (++st.held == kRowsPerStatement) st.insert_held();
               st.waiting.emplace_back(idx, self->make_response_promise<AppendAck>());
               return st.waiting.back().second;
             },

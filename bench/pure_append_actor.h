@@ -4,7 +4,8 @@
 // the serialized event; no id, no index, no rules, no views) or, for `--via ids-actor`, as that
 // row with its event_id under a UNIQUE index (what SPEC's idempotency needs of every
 // acknowledged append), commits what it holds when its mailbox runs dry, and answers each append
-// after that COMMIT, as bel's storage actor does.
+// after that COMMIT, as bel's storage actor does. Rows are inserted as they arrive, in statements
+// of kRowsPerStatement rows (bench/raw_sqlite.h), the last few of a group one at a time.
 //
 //   auto pure = spawn_pure_append_actor(system, dir + "/pure.db", /*durability_full=*/true,
 //                                       PureRows::payload);

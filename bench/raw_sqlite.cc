@@ -62,6 +62,10 @@ class RawDb {
     BEL_RETURN_IF_ERROR(prepare(&insert_event_,
                                 "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                                 " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
+    BEL_RETURN_IF_ERROR(prepare(&insert_events_,
+                                "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
+                                " event_type, payload) VALUES" +
+                                    values_rows("(?, ?, ?, ?, ?, ?)")));
     BEL_RETURN_IF_ERROR(prepare(
         &insert_key_,
         "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs) VALUES(?, ?, ?, ?, ?)"));
@@ -72,6 +76,25 @@ class RawDb {
 
   Status begin() { return step(begin_.get(), "begin"); }
   Status commit() { return step(commit_.get(), "commit"); }
+
+  // kRowsPerStatement rows of the events table from `idx` on, in one statement (as bel's
+  // append_batch writes them while that many are left).
+  Status insert_rows(int64_t idx, const RawRow* rows) {
+    sqlite3_stmt* s = insert_events_.get();
+    for (size_t k = 0; k < kRowsPerStatement; ++k) {
+      const RawRow& r = rows[k];
+      const int p = static_cast<int>(6 * k);
+      sqlite3_bind_int64(s, p + 1, idx + static_cast<int64_t>(k));
+      storage::bind_event_id(s, p + 2, r.event_id);
+      sqlite3_bind_int64(s, p + 3, r.timestamp);
+      sqlite3_bind_text(s, p + 4, r.build_request_id.data(),
+                        static_cast<int>(r.build_request_id.size()), SQLITE_STATIC);
+      sqlite3_bind_int(s, p + 5, r.event_type);
+      sqlite3_bind_blob(s, p + 6, r.payload.data(), static_cast<int>(r.payload.size()),
+                        SQLITE_STATIC);
+    }
+    return step(s, "insert");
+  }
 
   Status insert(int64_t idx, const std::string& event_id, int64_t timestamp,
                 const std::string& build_request_id, int event_type, const std::string& payload,
@@ -114,7 +137,20 @@ class RawDb {
     BEL_RETURN_IF_ERROR(storage::exec_sql(
         db_.get(), where_, "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
         "creating the pure-append table"));
-    return prepare(&insert_pure_, "INSERT INTO pure(idx, payload) VALUES(?, ?)");
+    BEL_RETURN_IF_ERROR(prepare(&insert_pure_, "INSERT INTO pure(idx, payload) VALUES(?, ?)"));
+    return prepare(&insert_pures_, "INSERT INTO pure(idx, payload) VALUES" + values_rows("(?, ?)"));
+  }
+
+  // kRowsPerStatement pure-append rows from `idx` on, in one statement.
+  Status insert_pure_rows(int64_t idx, const RawRow* rows) {
+    sqlite3_stmt* s = insert_pures_.get();
+    for (size_t k = 0; k < kRowsPerStatement; ++k) {
+      const int p = static_cast<int>(2 * k);
+      sqlite3_bind_int64(s, p + 1, idx + static_cast<int64_t>(k));
+      sqlite3_bind_blob(s, p + 2, rows[k].payload.data(), static_cast<int>(rows[k].payload.size()),
+                        SQLITE_STATIC);
+    }
+    return step(s, "insert");
   }
 
   Status insert_pure(int64_t idx, const std::string& payload) {
@@ -129,7 +165,14 @@ class RawDb {
     void operator()(sqlite3* db) const { sqlite3_close(db); }
   };
 
-  Status prepare(storage::Statement* out, const char* sql) {
+  // " <row>, <row>, ..." kRowsPerStatement times.
+  static std::string values_rows(const std::string& row) {
+    std::string out;
+    for (size_t k = 0; k < kRowsPerStatement; ++k) out += (k == 0 ? " " : ", ") + row;
+    return out;
+  }
+
+  Status prepare(storage::Statement* out, const std::string& sql) {
     auto stmt = storage::prepare(db_.get(), where_, sql);
     if (!stmt.ok()) return stmt.error();
     *out = std::move(*stmt);
@@ -148,8 +191,10 @@ class RawDb {
   // Declared before the statements, so that it is closed after they are finalized.
   std::unique_ptr<sqlite3, Close> db_;
   storage::Statement insert_event_;
+  storage::Statement insert_events_;  // kRowsPerStatement rows
   storage::Statement insert_key_;
   storage::Statement insert_pure_;
+  storage::Statement insert_pures_;  // kRowsPerStatement rows
   storage::Statement begin_;
   storage::Statement commit_;
 };
@@ -190,11 +235,12 @@ std::vector<RawRow> raw_rows(const std::vector<BuildEvent>& events) {
 namespace {
 
 // `rows` in transactions of `batch_size` rows on a fresh `path`; `setup` runs once before the
-// clock starts, `insert(db, idx, row)` once per row.
-template <typename Setup, typename Insert>
+// clock starts. Within a transaction, `insert_many(db, idx, &row)` writes kRowsPerStatement rows
+// while that many are left, `insert(db, idx, row)` each row after them, as bel's append_batch.
+template <typename Setup, typename Insert, typename InsertMany>
 Result<RawRate> batched(const std::string& path, const std::vector<RawRow>& rows,
                         int64_t batch_size, bool durability_full, const ProgressFn& progress,
-                        const Setup& setup, const Insert& insert) {
+                        const Setup& setup, const Insert& insert, const InsertMany& insert_many) {
   if (batch_size < 1) batch_size = 1;
   RawDb db;
   BEL_RETURN_IF_ERROR(db.open(path, durability_full));
@@ -206,9 +252,12 @@ Result<RawRate> batched(const std::string& path, const std::vector<RawRow>& rows
   for (int64_t first = 0; first < total; first += batch_size) {
     const int64_t end = std::min(total, first + batch_size);
     BEL_RETURN_IF_ERROR(db.begin());
-    for (int64_t i = first; i < end; ++i) {
-      BEL_RETURN_IF_ERROR(insert(db, i + 1, rows[static_cast<size_t>(i)]));
+    constexpr auto kMany = static_cast<int64_t>(kRowsPerStatement);
+    int64_t i = first;
+    for (; end - i >= kMany; i += kMany) {
+      BEL_RETURN_IF_ERROR(insert_many(db, i + 1, &rows[static_cast<size_t>(i)]));
     }
+    for (; i < end; ++i) BEL_RETURN_IF_ERROR(insert(db, i + 1, rows[static_cast<size_t>(i)]));
     BEL_RETURN_IF_ERROR(db.commit());
     ++transactions;
     report(end);
@@ -226,7 +275,8 @@ Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<Raw
       [](RawDb& db, int64_t idx, const RawRow& r) {
         return db.insert(idx, r.event_id, r.timestamp, r.build_request_id, r.event_type, r.payload,
                          false, nullptr);
-      });
+      },
+      [](RawDb& db, int64_t idx, const RawRow* r) { return db.insert_rows(idx, r); });
 }
 
 Result<RawRate> pure_append_ceiling(const std::string& path, const std::vector<RawRow>& rows,
@@ -234,7 +284,8 @@ Result<RawRate> pure_append_ceiling(const std::string& path, const std::vector<R
                                     const ProgressFn& progress) {
   return batched(
       path, rows, batch_size, durability_full, progress, [](RawDb& db) { return db.create_pure(); },
-      [](RawDb& db, int64_t idx, const RawRow& r) { return db.insert_pure(idx, r.payload); });
+      [](RawDb& db, int64_t idx, const RawRow& r) { return db.insert_pure(idx, r.payload); },
+      [](RawDb& db, int64_t idx, const RawRow* r) { return db.insert_pure_rows(idx, r); });
 }
 
 Result<RawRate> raw_commit_per_row(const std::string& path, const std::vector<RawRow>& rows,

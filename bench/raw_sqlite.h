@@ -14,6 +14,7 @@
 #ifndef BEL_BENCH_RAW_SQLITE_H_
 #define BEL_BENCH_RAW_SQLITE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "messages/error.h"
 #include "messages/event_keys.h"
 #include "messages/types.h"
+#include "storage/sqlite_storage.h"
 
 namespace bel::bench {
 
@@ -48,8 +50,12 @@ struct RawRate {
   double per_second = 0;  // rows / seconds
 };
 
+// The statements of the ceilings below write rows as bel's append_batch does: this many per
+// INSERT while that many of a transaction are left, one at a time after them.
+inline constexpr size_t kRowsPerStatement = storage::SqliteStorage::kRowsPerInsert;
+
 // The batch-insert ceiling: `rows` in transactions of `batch_size` rows (the last may be
-// smaller), one prepared INSERT per row and per index row. REQUIRES: batch_size >= 1
+// smaller), kRowsPerStatement rows per prepared INSERT. REQUIRES: batch_size >= 1
 Result<RawRate> raw_batch_inserts(const std::string& path, const std::vector<RawRow>& rows,
                                   int64_t batch_size, bool durability_full,
                                   const ProgressFn& progress = {});
