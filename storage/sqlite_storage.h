@@ -6,7 +6,8 @@
 //   if (!log.ok()) return log.error();
 //   BEL_RETURN_IF_ERROR((*log)->initialize());   // creates or migrates the schema
 //
-// Schema and migrations: storage/sqlite_schema.h; filter -> SQL: storage/sqlite_query.h.
+// Schema and migrations: storage/sqlite_schema.h; filter -> SQL: storage/sqlite_query.h; the
+// append path and the event_id lookup: sqlite_append.cc; meta and snapshots: sqlite_meta.cc.
 // append_batch writes the event rows only; the key index (event_keys) is derived and trails the
 // log: catch_up_indexes() extends it in batches (the storage actor calls it) from the key rows
 // append_batch kept of the events it committed (or, after a restart or a failure, by reading
