@@ -140,15 +140,13 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
     BEL_RETURN_IF_ERROR(state->exec(sql));
   }
   state->with_ids = rows == PureRows::with_ids;
-  const std::string row = state->with_ids ? "(?, ?, ?)" : "(?, ?)";
-  const std::string sql = state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES"
-                                          : "INSERT INTO pure(idx, payload) VALUES";
-  std::string many_rows = sql;
-  for (size_t k = 0; k < kRowsPerStatement; ++k) many_rows += (k == 0 ? " " : ", ") + row;
-  auto insert = storage::prepare(db, where, sql + row);
+  const std::string_view row = state->with_ids ? "(?, ?, ?)" : "(?, ?)";
+  const std::string_view sql = state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES"
+                                               : "INSERT INTO pure(idx, payload) VALUES";
+  auto insert = storage::prepare(db, where, storage::with_rows(sql, row, 1));
   if (!insert.ok()) return insert.error();
   state->insert = std::move(*insert);
-  auto insert_rows = storage::prepare(db, where, many_rows);
+  auto insert_rows = storage::prepare(db, where, storage::with_rows(sql, row, kRowsPerStatement));
   if (!insert_rows.ok()) return insert_rows.error();
   state->insert_rows = std::move(*insert_rows);
   return system.spawn<caf::detached>(

@@ -63,9 +63,9 @@ class RawDb {
                                 "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                                 " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
     BEL_RETURN_IF_ERROR(prepare(&insert_events_,
-                                "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
-                                " event_type, payload) VALUES" +
-                                    values_rows("(?, ?, ?, ?, ?, ?)")));
+                                storage::with_rows("INSERT INTO events(idx, event_id, timestamp,"
+                                                   " build_request_id, event_type, payload) VALUES",
+                                                   "(?, ?, ?, ?, ?, ?)", kRowsPerStatement)));
     BEL_RETURN_IF_ERROR(prepare(
         &insert_key_,
         "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs) VALUES(?, ?, ?, ?, ?)"));
@@ -138,7 +138,8 @@ class RawDb {
         db_.get(), where_, "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
         "creating the pure-append table"));
     BEL_RETURN_IF_ERROR(prepare(&insert_pure_, "INSERT INTO pure(idx, payload) VALUES(?, ?)"));
-    return prepare(&insert_pures_, "INSERT INTO pure(idx, payload) VALUES" + values_rows("(?, ?)"));
+    return prepare(&insert_pures_, storage::with_rows("INSERT INTO pure(idx, payload) VALUES",
+                                                      "(?, ?)", kRowsPerStatement));
   }
 
   // kRowsPerStatement pure-append rows from `idx` on, in one statement.
@@ -164,13 +165,6 @@ class RawDb {
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close(db); }
   };
-
-  // " <row>, <row>, ..." kRowsPerStatement times.
-  static std::string values_rows(const std::string& row) {
-    std::string out;
-    for (size_t k = 0; k < kRowsPerStatement; ++k) out += (k == 0 ? " " : ", ") + row;
-    return out;
-  }
 
   Status prepare(storage::Statement* out, const std::string& sql) {
     auto stmt = storage::prepare(db_.get(), where_, sql);

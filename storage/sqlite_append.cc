@@ -48,14 +48,11 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
     if (!last.ok()) return last.error();
     first_idx = *last + 1;
   }
-  static const std::string kColumns =
+  static constexpr std::string_view kInsert =
       "INSERT INTO events(idx, event_id, timestamp, build_request_id, event_type, payload) VALUES";
-  static const std::string kOneRow = kColumns + "(?, ?, ?, ?, ?, ?)";
-  static const std::string kRows = [] {
-    std::string sql = kColumns;
-    for (size_t k = 0; k < kRowsPerInsert; ++k) sql += k == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
-    return sql;
-  }();
+  static constexpr std::string_view kRow = "(?, ?, ?, ?, ?, ?)";
+  static const std::string kOneRow = with_rows(kInsert, kRow, 1);
+  static const std::string kRows = with_rows(kInsert, kRow, kRowsPerInsert);
   auto insert_one = cached(insert_event_, kOneRow.c_str());
   if (!insert_one.ok()) return insert_one.error();
   auto insert_many = cached(insert_events_, kRows.c_str());

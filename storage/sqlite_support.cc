@@ -56,6 +56,15 @@ Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::strin
   return ok_status();
 }
 
+std::string with_rows(std::string_view sql, std::string_view row, size_t n) {
+  std::string out(sql);
+  for (size_t k = 0; k < n; ++k) {
+    if (k > 0) out += ", ";
+    out += row;
+  }
+  return out;
+}
+
 void bind_event_id(sqlite3_stmt* stmt, int i, const std::string& id) {
   if (auto bytes = uuid_to_bytes(id)) {
     sqlite3_bind_blob(stmt, i, bytes->data(), static_cast<int>(bytes->size()), SQLITE_TRANSIENT);
