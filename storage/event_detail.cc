@@ -125,6 +125,29 @@ bool copy_fields_outside(std::string_view in, int first, int last, std::string& 
   return true;
 }
 
+bool serialize_event_body(const BuildEvent& event, std::string& out) {
+  constexpr int kLastColumnField = 4;  // BuildEvent.idx; event_id, timestamp, build_request_id
+  out.clear();
+  if (!event.SerializeToString(&out)) return false;
+  if (!BuildEvent::GetReflection()->GetUnknownFields(event).empty()) {
+    // Unknown fields come last and may carry any number: the whole walk.
+    const std::string whole = std::move(out);
+    out.clear();
+    return copy_fields_outside(whole, 1, kLastColumnField, out);
+  }
+  // Known fields serialize in field-number order, so fields 1..4 lead: drop that prefix.
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(out.data()),
+                                                static_cast<int>(out.size()));
+  int prefix = 0;
+  for (uint32_t tag; (tag = stream.ReadTag()) != 0;) {
+    if (WireFormatLite::GetTagFieldNumber(tag) > kLastColumnField) break;
+    if (!WireFormatLite::SkipField(&stream, tag)) return false;
+    prefix = stream.CurrentPosition();
+  }
+  out.erase(0, static_cast<size_t>(prefix));
+  return true;
+}
+
 void drop_detail(EventDetail detail, BuildEvent* event) {
   if (detail == EventDetail::full) return;
   event->clear_event_id();

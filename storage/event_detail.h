@@ -37,6 +37,13 @@ bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent*
 // (sqlite_support.h, stored_payload).
 bool copy_fields_outside(std::string_view in, int first, int last, std::string& out);
 
+// The event's body: its serialized bytes without event_id, timestamp, build_request_id and idx
+// (fields 1..4), exactly copy_fields_outside(its bytes, 1, 4), into `out` (replaced): what an
+// SQLite row stores as its payload. Known fields serialize in field-number order, so it only
+// drops the leading ones; an event with unknown fields takes the whole walk. False when the
+// event does not serialize.
+bool serialize_event_body(const BuildEvent& event, std::string& out);
+
 }  // namespace bel::storage
 
 #endif  // BEL_STORAGE_EVENT_DETAIL_H_

@@ -24,7 +24,7 @@ constexpr size_t kEventIdsPerLookup = size_t{1} << SqliteStorage::kLookupStateme
 
 Status SqliteStorage::bind_event_row(sqlite3_stmt* stmt, int first, const BuildEvent& event,
                                      size_t position, int64_t idx, std::string& payload) {
-  BEL_RETURN_IF_ERROR(stored_payload(uri(), position, event, serialized_, payload));
+  BEL_RETURN_IF_ERROR(stored_payload(uri(), position, event, payload));
   sqlite3_bind_int64(stmt, first + 1, idx);
   const std::string& id = event.event_id();
   if (auto bytes = uuid_to_bytes(id)) {

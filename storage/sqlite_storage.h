@@ -166,7 +166,6 @@ class SqliteStorage final : public StorageBackend {
   int64_t indexed_idx_ = 0;    // writer: event_keys' watermark (sqlite_indexer.h)
   KeptKeyRows kept_rows_;      // writer: the unindexed tail's key rows, for catch_up_indexes
   std::array<std::string, kRowsPerInsert> payloads_;  // a statement's stored payloads, reused
-  std::string serialized_;     // the whole event's bytes, before stored_payload strips them
   // Writer: the largest BLOB in the event_id column (canonical UUIDs stored as 16 bytes; nullopt
   // when there is none), so that find_by_event_ids need not probe the index for an id above it:
   // the time-ordered ids bel and its client library assign nearly always are. One writer per

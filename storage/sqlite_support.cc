@@ -101,10 +101,9 @@ std::string column_event_id(sqlite3_stmt* stmt, int col) {
 }
 
 Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,
-                      std::string& scratch, std::string& payload) {
+                      std::string& payload) {
   // Every top-level field but event_id (1), timestamp (2), build_request_id (3), idx (4).
-  payload.clear();
-  if (!event.SerializeToString(&scratch) || !copy_fields_outside(scratch, 1, 4, payload)) {
+  if (!serialize_event_body(event, payload)) {
     return make_error(ErrorCode::internal,
                       fmt::format("{}: append #{}: event does not serialize", uri, position + 1));
   }

@@ -91,10 +91,10 @@ inline constexpr const char* kEventRowColumns =
     "idx, event_id, timestamp, build_request_id, payload";
 
 // The payload stored for `event` (append #position + 1, counted from 0): its bytes without the
-// fields its row keeps in columns. `scratch` is reused between calls. internal naming the append
-// when it does not serialize.
+// fields its row keeps in columns (event_detail.h, serialize_event_body). internal naming the
+// append when it does not serialize.
 Status stored_payload(const std::string& uri, size_t position, const BuildEvent& event,
-                      std::string& scratch, std::string& payload);
+                      std::string& payload);
 
 // The event of the current row of `stmt`, whose columns from `first` on are kEventRowColumns:
 // the payload parsed with `detail` (event_detail.h), then idx and the column-kept fields set from
