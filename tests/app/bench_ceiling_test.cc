@@ -1,9 +1,12 @@
 // The note `bel bench` adds to P5's and P11's events/s rows when the machine's own raw scan+parse
-// ceiling, measured in the same run, is below their absolute target (bench/log_suites.h).
+// ceiling, measured in the same run, is below their absolute target (bench/log_suites.h); and to
+// P1's when one actor that writes each append with its unique id, and nothing else, misses one of
+// P1's targets in the same run (bench/append_suites.h).
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "bench/append_suites.h"
 #include "bench/log_suites.h"
 
 namespace bel::bench {
@@ -42,6 +45,61 @@ TEST(BenchCeilingNoteTest, NothingIsSaidOfAFigureNotJudgedOrWithoutACeiling) {
   Figure none = rate_with_ceiling(0);
   note_ceiling_below(none, 1000000);
   EXPECT_TRUE(none.detail.empty()) << none.detail;
+}
+
+Figure p1_with_ceiling(double ceiling) {
+  Figure f;
+  f.id = "P1";
+  f.values = {70000};
+  f.baselines = {ceiling};
+  finish_figure(f);
+  return f;
+}
+
+TEST(BenchActorCeilingNoteTest, AnActorBelowBothTargetsIsSaidWithBoth) {
+  Figure f = p1_with_ceiling(250000);
+  note_actor_ceilings(f, 140000, 85000, /*judged=*/true);
+  EXPECT_NE(f.detail.find("one pure-append row each 140000/s (0.56x), the row with its id under "
+                          "UNIQUE 85000/s (0.34x)"),
+            std::string::npos)
+      << f.detail;
+  EXPECT_NE(f.detail.find("\none actor that writes each append with its unique id"),
+            std::string::npos)
+      << f.detail;
+  EXPECT_NE(f.detail.find("reaches 0.34x of the pure-append ceiling, below the 0.5x target and "
+                          "85000/s, below the 100000/s target in this run"),
+            std::string::npos)
+      << f.detail;
+}
+
+TEST(BenchActorCeilingNoteTest, OnlyTheTargetTheActorMissesIsSaid) {
+  Figure rate_only = p1_with_ceiling(150000);
+  note_actor_ceilings(rate_only, 120000, 90000, true);  // 0.60x, but 90000/s
+  EXPECT_EQ(rate_only.detail.find("x of the pure-append ceiling, below"), std::string::npos)
+      << rate_only.detail;
+  EXPECT_NE(rate_only.detail.find("reaches 90000/s, below the 100000/s target in this run"),
+            std::string::npos)
+      << rate_only.detail;
+
+  Figure ratio_only = p1_with_ceiling(800000);
+  note_actor_ceilings(ratio_only, 400000, 300000, true);  // 300000/s, but 0.38x
+  EXPECT_NE(ratio_only.detail.find("reaches 0.38x of the pure-append ceiling, below the 0.5x "
+                                   "target in this run"),
+            std::string::npos)
+      << ratio_only.detail;
+  EXPECT_EQ(ratio_only.detail.find("/s, below"), std::string::npos) << ratio_only.detail;
+}
+
+TEST(BenchActorCeilingNoteTest, NothingBelowIsSaidWhenTheActorMeetsBothOrTheRunIsNotJudged) {
+  Figure meets = p1_with_ceiling(300000);
+  note_actor_ceilings(meets, 240000, 180000, true);  // 0.60x and 180000/s
+  EXPECT_NE(meets.detail.find("actor-fed ceilings"), std::string::npos) << meets.detail;
+  EXPECT_EQ(meets.detail.find("below"), std::string::npos) << meets.detail;
+
+  Figure quick = p1_with_ceiling(20000);
+  note_actor_ceilings(quick, 3000, 2000, /*judged=*/false);
+  EXPECT_NE(quick.detail.find("actor-fed ceilings"), std::string::npos) << quick.detail;
+  EXPECT_EQ(quick.detail.find("below"), std::string::npos) << quick.detail;
 }
 
 }  // namespace
