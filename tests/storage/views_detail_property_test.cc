@@ -75,10 +75,10 @@ TEST(ViewsDetailPropertyTest, ViewsFoldTheSameFromViewsDetailAsFromFullEvents) {
   EXPECT_GT(left_out, 100);  // the logs had configs, manifests and job graphs to leave out
 }
 
-// serialize_event_body, which the coordinator's supervisor runs ahead of the storage actor, gives
-// exactly the payload the whole walk would cut from the event's bytes: for generated events with
-// every column field set or not, and for events with unknown fields, some numbered like a column
-// field but of another wire type (field 4 length-delimited, field 2 a fixed64).
+// serialize_event_body, which writes each SQLite row's payload, gives exactly what the whole walk
+// would cut from the event's bytes: for generated events with every column field set or not, and
+// for events with unknown fields, some numbered like a column field but of another wire type
+// (field 4 length-delimited, field 2 a fixed64).
 TEST(ViewsDetailPropertyTest, EventBodiesAreTheEventsWithoutTheirColumnFields) {
   std::mt19937_64 rng(11);
   int with_unknown = 0;
@@ -88,10 +88,7 @@ TEST(ViewsDetailPropertyTest, EventBodiesAreTheEventsWithoutTheirColumnFields) {
     if (rng() % 4 == 0) {
       // Unknown fields, appended after the known ones as a producer on a newer schema would.
       std::string bytes = event.SerializeAsString();
-      bytes += std::string(
-          "\x22\x03"
-          "abc",
-          5);                                                           // field 4, length-delimited
+      bytes += std::string{'\x22', '\x03', 'a', 'b', 'c'};              // field 4, length-delimited
       bytes += std::string("\x11\x01\x02\x03\x04\x05\x06\x07\x08", 9);  // field 2, fixed64
       bytes += std::string("\x98\x06\x07", 3);                          // field 99, a varint
       ASSERT_TRUE(event.ParseFromString(bytes));
