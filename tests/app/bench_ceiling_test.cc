@@ -12,13 +12,18 @@
 namespace bel::bench {
 namespace {
 
-Figure rate_with_ceiling(double ceiling) {
+// Figure `id` with one repetition: `value` beside the baseline `ceiling`.
+Figure figure_with_ceiling(const char* id, double value, double ceiling) {
   Figure f;
-  f.id = "P11 check";
-  f.values = {250000};
+  f.id = id;
+  f.values = {value};
   f.baselines = {ceiling};
   finish_figure(f);
   return f;
+}
+
+Figure rate_with_ceiling(double ceiling) {
+  return figure_with_ceiling("P11 check", 250000, ceiling);
 }
 
 TEST(BenchCeilingNoteTest, ACeilingBelowTheTargetIsSaidWithItsValue) {
@@ -47,14 +52,7 @@ TEST(BenchCeilingNoteTest, NothingIsSaidOfAFigureNotJudgedOrWithoutACeiling) {
   EXPECT_TRUE(none.detail.empty()) << none.detail;
 }
 
-Figure p1_with_ceiling(double ceiling) {
-  Figure f;
-  f.id = "P1";
-  f.values = {70000};
-  f.baselines = {ceiling};
-  finish_figure(f);
-  return f;
-}
+Figure p1_with_ceiling(double ceiling) { return figure_with_ceiling("P1", 70000, ceiling); }
 
 TEST(BenchActorCeilingNoteTest, AnActorBelowBothTargetsIsSaidWithBoth) {
   Figure f = p1_with_ceiling(250000);
