@@ -143,10 +143,11 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
   const std::string_view row = state->with_ids ? "(?, ?, ?)" : "(?, ?)";
   const std::string_view sql = state->with_ids ? "INSERT INTO pure(idx, payload, event_id) VALUES"
                                                : "INSERT INTO pure(idx, payload) VALUES";
-  auto insert = storage::prepare(db, where, storage::with_rows(sql, row, 1));
+  auto insert = storage::prepare(db, where, storage::with_repeated(sql, row, 1));
   if (!insert.ok()) return insert.error();
   state->insert = std::move(*insert);
-  auto insert_rows = storage::prepare(db, where, storage::with_rows(sql, row, kRowsPerStatement));
+  auto insert_rows =
+      storage::prepare(db, where, storage::with_repeated(sql, row, kRowsPerStatement));
   if (!insert_rows.ok()) return insert_rows.error();
   state->insert_rows = std::move(*insert_rows);
   return system.spawn<caf::detached>(

@@ -62,10 +62,10 @@ class RawDb {
     BEL_RETURN_IF_ERROR(prepare(&insert_event_,
                                 "INSERT INTO events(idx, event_id, timestamp, build_request_id,"
                                 " event_type, payload) VALUES(?, ?, ?, ?, ?, ?)"));
-    BEL_RETURN_IF_ERROR(prepare(&insert_events_,
-                                storage::with_rows("INSERT INTO events(idx, event_id, timestamp,"
-                                                   " build_request_id, event_type, payload) VALUES",
-                                                   "(?, ?, ?, ?, ?, ?)", kRowsPerStatement)));
+    BEL_RETURN_IF_ERROR(prepare(
+        &insert_events_, storage::with_repeated("INSERT INTO events(idx, event_id, timestamp,"
+                                                " build_request_id, event_type, payload) VALUES",
+                                                "(?, ?, ?, ?, ?, ?)", kRowsPerStatement)));
     BEL_RETURN_IF_ERROR(prepare(
         &insert_key_,
         "INSERT INTO key_postings(kind, key, last_idx, first_idx, idxs) VALUES(?, ?, ?, ?, ?)"));
@@ -138,8 +138,8 @@ class RawDb {
         db_.get(), where_, "CREATE TABLE pure(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
         "creating the pure-append table"));
     BEL_RETURN_IF_ERROR(prepare(&insert_pure_, "INSERT INTO pure(idx, payload) VALUES(?, ?)"));
-    return prepare(&insert_pures_, storage::with_rows("INSERT INTO pure(idx, payload) VALUES",
-                                                      "(?, ?)", kRowsPerStatement));
+    return prepare(&insert_pures_, storage::with_repeated("INSERT INTO pure(idx, payload) VALUES",
+                                                          "(?, ?)", kRowsPerStatement));
   }
 
   // kRowsPerStatement pure-append rows from `idx` on, in one statement.

@@ -51,8 +51,8 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
   static constexpr std::string_view kInsert =
       "INSERT INTO events(idx, event_id, timestamp, build_request_id, event_type, payload) VALUES";
   static constexpr std::string_view kRow = "(?, ?, ?, ?, ?, ?)";
-  static const std::string kOneRow = with_rows(kInsert, kRow, 1);
-  static const std::string kRows = with_rows(kInsert, kRow, kRowsPerInsert);
+  static const std::string kOneRow = with_repeated(kInsert, kRow, 1);
+  static const std::string kRows = with_repeated(kInsert, kRow, kRowsPerInsert);
   auto insert_one = cached(insert_event_, kOneRow.c_str());
   if (!insert_one.ok()) return insert_one.error();
   auto insert_many = cached(insert_events_, kRows.c_str());
@@ -131,9 +131,10 @@ Result<sqlite3_stmt*> SqliteStorage::lookup_statement(size_t n) {
   while ((size_t{1} << slot) < n) ++slot;
   Statement& cached_stmt = lookup_statements_[slot];
   if (!cached_stmt) {
-    std::string sql = fmt::format("SELECT {} FROM events WHERE event_id IN (?", kEventRowColumns);
-    for (size_t i = 1; i < (size_t{1} << slot); ++i) sql += ", ?";
-    sql += ")";
+    const std::string sql =
+        with_repeated(fmt::format("SELECT {} FROM events WHERE event_id IN (", kEventRowColumns),
+                      "?", size_t{1} << slot) +
+        ")";
     auto stmt = prepare(db_, uri(), sql);
     if (!stmt.ok()) return stmt.error();
     cached_stmt = std::move(*stmt);

@@ -17,7 +17,7 @@ constexpr size_t kMaxPrefixArms = 100;
 
 // Appends "?, ?, ?" for n parameters.
 void placeholders(std::string& sql, int n) {
-  for (int i = 0; i < n; ++i) sql += i == 0 ? "?" : ", ?";
+  sql += with_repeated("", "?", static_cast<size_t>(n));
 }
 
 // The exact values and patterns of the filter's criterion of `kind`.

@@ -56,11 +56,11 @@ Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::strin
   return ok_status();
 }
 
-std::string with_rows(std::string_view sql, std::string_view row, size_t n) {
+std::string with_repeated(std::string_view sql, std::string_view item, size_t n) {
   std::string out(sql);
   for (size_t k = 0; k < n; ++k) {
     if (k > 0) out += ", ";
-    out += row;
+    out += item;
   }
   return out;
 }

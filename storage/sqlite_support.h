@@ -66,9 +66,9 @@ Result<Statement> prepare(sqlite3* db, const std::string& uri, std::string_view 
 // Runs `sql` (one or more statements without parameters or results worth keeping).
 Status exec_sql(sqlite3* db, const std::string& uri, const char* sql, std::string_view what);
 
-// `sql` followed by `row` `n` times, comma-separated: "INSERT ... VALUES(?, ?), (?, ?)", a
-// statement that writes n rows at once. REQUIRES: n >= 1
-std::string with_rows(std::string_view sql, std::string_view row, size_t n);
+// `sql` followed by `item` `n` times, comma-separated: "INSERT ... VALUES(?, ?), (?, ?)", a
+// statement that writes n rows at once, or "... IN (" and "?", n parameters of a list.
+std::string with_repeated(std::string_view sql, std::string_view item, size_t n);
 
 // Binds an event_id as the events table stores it (schema version 2): a canonical lowercase
 // UUID as its 16 bytes (a BLOB), any other id as TEXT. SQLite never compares a BLOB equal to a
