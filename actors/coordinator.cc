@@ -9,11 +9,12 @@
 
 namespace bel::actors {
 
-void configure_actor_system(caf::actor_system_config& config) {
+caf::actor_system_config& configure_actor_system(caf::actor_system_config& config) {
   config.set("scheduler.max-threads", 2);
   // Idle workers otherwise sleep 50 us between polls, which dominates one-at-a-time round trips.
   config.set("work-stealing.moderate-poll-attempts", 0);
   add_bel_types(config);
+  return config;
 }
 
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri) {

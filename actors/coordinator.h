@@ -23,8 +23,9 @@ namespace bel::actors {
 struct CoordinatorOptions;
 
 // The CAF settings every bel process uses (scheduler size, polling, the bel error category and
-// message types). Call on the config before constructing the actor_system.
-void configure_actor_system(caf::actor_system_config& config);
+// message types). Call on the config before constructing the actor_system; returns `config`, so
+// that a member initializer can read `system_(configure_actor_system(config_))`.
+caf::actor_system_config& configure_actor_system(caf::actor_system_config& config);
 
 // Opens the log at `uri` for writing (creating or migrating its schema), folds it into the
 // transition state, and spawns the coordinator's actors. Errors name the URI. An SQLite log is

@@ -77,7 +77,7 @@ struct EventCells {
 };
 
 template <class Status>
-std::string short_status(Status status) {
+std::string short_code_status(Status status) {
   return short_status_name(status_name(status));
 }
 
@@ -93,15 +93,16 @@ EventCells event_cells(const BuildEvent& event) {
   switch (event.event_type_case()) {
     case BuildEvent::kBuildRequestEvent: {
       const auto& e = event.build_request_event();
-      return {requested_text(e.requested_partitions()), short_status(e.status_code()), e.message()};
+      return {requested_text(e.requested_partitions()), short_code_status(e.status_code()),
+              e.message()};
     }
     case BuildEvent::kPartitionEvent: {
       const auto& e = event.partition_event();
-      return {e.partition_ref().str(), short_status(e.status_code()), e.message()};
+      return {e.partition_ref().str(), short_code_status(e.status_code()), e.message()};
     }
     case BuildEvent::kJobEvent: {
       const auto& e = event.job_event();
-      return {e.job_run_id() + " " + e.job_label().label(), short_status(e.status_code()),
+      return {e.job_run_id() + " " + e.job_label().label(), short_code_status(e.status_code()),
               e.message()};
     }
     case BuildEvent::kDelegationEvent: {

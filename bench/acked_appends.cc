@@ -28,13 +28,6 @@ using actors::append_atom;
 using actors::stats_atom;
 using actors::tick_atom;
 
-// How long the bench waits for the next answer when none comes: far beyond any append's wait
-// (1000 queued appends commit within milliseconds); it only turns a hung coordinator into an
-// error instead of a hung bench. The client's requests carry no timeout of their own: with 1000
-// in flight, CAF 0.17's per-request timeouts (a clock registration, wake-up and cancellation
-// each) would time CAF's clock thread, not bel. One deadline for the whole run is what a
-// producer with many appends in flight needs (actors/bel_api.h).
-constexpr std::chrono::seconds kStallTimeout{120};
 constexpr std::chrono::seconds kCallTimeout{30};
 
 // A window above this is kept by several clients of at most this many appends in flight each,

@@ -27,6 +27,20 @@
 
 namespace bel::bench {
 
+// How long a bench client waits for the next answer when none comes (wait_while_answered): far
+// beyond any append's or query's wait (1000 queued appends commit within milliseconds); it only
+// turns a hung coordinator into an error instead of a hung bench. The clients' requests carry no
+// timeout of their own: with 1000 in flight, CAF 0.17's per-request timeouts (a clock
+// registration, wake-up and cancellation each) would time CAF's clock thread, not bel (they took
+// a sixth of the samples of a P4 run there). One deadline for the whole run is what a producer
+// with many requests in flight needs (actors/bel_api.h).
+constexpr std::chrono::seconds kStallTimeout{120};
+
+// Seconds on the steady clock since `start`.
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 struct AnswerTally {
   int64_t answered = 0;  // successes
   int64_t failed = 0;

@@ -18,6 +18,7 @@
 #include "actors/coordinator_options.h"
 #include "actors/sim/workload.h"
 #include "actors/write/log_writer.h"
+#include "bench/answer_tally.h"
 #include "bench/machine.h"
 #include "messages/event_keys.h"
 #include "messages/json.h"
@@ -36,10 +37,6 @@ constexpr int64_t kJsonSample = 97;
 constexpr std::chrono::hours kRebuildWait{2};
 // Events the key index catches up per transaction.
 constexpr int64_t kIndexChunk = 100000;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The log's schema version is part of the name: a log cached by an older bel would be migrated
 // by the first writer that opens it, and the console commands P10 times open it read-only.

@@ -14,11 +14,6 @@ namespace {
 
 using actors::query_atom;
 
-// How long measure_query_rate waits for the next answer when none comes (wait_while_answered):
-// far beyond any query's wait; it only turns a hung coordinator into an error instead of a hung
-// bench. Per-query timeouts took a sixth of the samples of a P4 run on CAF's clock thread.
-constexpr std::chrono::seconds kStallTimeout{120};
-
 struct Outcome {
   AnswerTally tally;
   double seconds = 0;

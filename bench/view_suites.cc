@@ -11,6 +11,7 @@
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/sim/workload.h"
+#include "bench/answer_tally.h"
 #include "bench/log_suites.h"
 #include "bench/machine.h"
 #include "bench/query_client.h"
@@ -25,10 +26,6 @@ constexpr int kQueryWindow = 1000;  // P4's queries in flight
 constexpr int kListCalls = 200;     // P6's calls per figure
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // A coordinator started in this process on a log, stopped with this object.
 class Coordinator {

@@ -79,6 +79,11 @@ class BuildStrings {
   DraftSlots drafts_;
 };
 
+// The string of `id` in `strings`, empty for StringPool::kNone (as the snapshots write it).
+inline std::string_view str_of(const BuildStrings& strings, StringPool::Id id) {
+  return id == StringPool::kNone ? std::string_view() : strings.str(id);
+}
+
 }  // namespace bel::projections
 
 #endif  // BEL_PROJECTIONS_BUILD_STRINGS_H_

@@ -23,11 +23,6 @@ Id id_of(BuildStrings& strings, std::string_view s) {
   return s.empty() ? kNone : strings.intern(s);
 }
 
-// The string of `id`, empty for kNone.
-std::string_view str_of(const BuildStrings& strings, Id id) {
-  return id == kNone ? std::string_view() : strings.str(id);
-}
-
 std::string string_of(const BuildStrings& strings, Id id) {
   return std::string(str_of(strings, id));
 }

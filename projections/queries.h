@@ -38,6 +38,8 @@ inline constexpr ViewKind kAllViews[] = {ViewKind::partition_status, ViewKind::b
                                          ViewKind::job_runs, ViewKind::activity};
 // How many views there are: the size of an array indexed by ViewKind.
 inline constexpr size_t kViewCount = std::size(kAllViews);
+// The index of `kind` in such an array.
+inline constexpr size_t view_index(ViewKind kind) { return static_cast<size_t>(kind); }
 
 // "partition_status", "build_summary", "job_runs", "activity" (the views' kName).
 const char* view_name(ViewKind kind);

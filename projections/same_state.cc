@@ -18,11 +18,6 @@
 namespace bel::projections {
 namespace {
 
-// The string of `id` in `strings`, empty for kNone (as the snapshots write it).
-std::string_view str_of(const BuildStrings& strings, StringPool::Id id) {
-  return id == StringPool::kNone ? std::string_view() : strings.str(id);
-}
-
 // (string, value) pairs sorted by string, as serialize() orders entries keyed by an id.
 template <class Value>
 using Keyed = std::vector<std::pair<std::string_view, Value>>;

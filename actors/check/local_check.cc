@@ -162,7 +162,7 @@ class AnswerComparer {
 // its keys), or the fold of the scan every view shared, up to the check's last idx, and the keys
 // of that scan.
 template <class View>
-struct Folded {
+struct FoldedStart {
   Fold<View>* full = nullptr;
   ScanKeys* keys = nullptr;
 };
@@ -173,8 +173,8 @@ struct Folded {
 // not restoring, nor answering), so that two views can be checked at once.
 template <class View>
 CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, ScanChecker* checker,
-                       const LogCheckOptions& options, Status* scan_error, Folded<View> folded = {},
-                       std::mutex* log_mu = nullptr) {
+                       const LogCheckOptions& options, Status* scan_error,
+                       FoldedStart<View> folded = {}, std::mutex* log_mu = nullptr) {
   const std::string name = std::string("view ") + projections::view_name(kind);
   const auto started = std::chrono::steady_clock::now();
   if (folded.full != nullptr && !folded.full->failed.empty()) {
@@ -334,7 +334,7 @@ void check_views_together(storage::Storage& log, ScanSource* source, int64_t las
       using View = std::decay_t<decltype(fold.view)>;
       Status scan_error = ok_status();
       out = check_view<View>(log, kind, last_idx, nullptr, options, &scan_error,
-                             Folded<View>{&fold, &folds->keys}, &log_mu);
+                             FoldedStart<View>{&fold, &folds->keys}, &log_mu);
       fold = Fold<View>();  // this view's state is no longer needed
     });
   };

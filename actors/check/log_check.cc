@@ -8,13 +8,8 @@
 #include "actors/component_log.h"
 
 namespace bel::check {
-namespace {
 
 using projections::ViewKind;
-
-size_t index_of(ViewKind kind) { return static_cast<size_t>(kind); }
-
-}  // namespace
 
 std::shared_ptr<spdlog::logger> check_log() {
   static const auto logger = actors::component_log("check");
@@ -93,8 +88,8 @@ Result<LogCheckReport> run_log_check(const actors::ApiClient& client,
         if (v.view() == projections::view_name(kind)) view_status = &v;
       }
     }
-    report.checks.push_back(
-        view_check_result(kind, comparisons[index_of(kind)], view_status, stopped_by));
+    report.checks.push_back(view_check_result(kind, comparisons[projections::view_index(kind)],
+                                              view_status, stopped_by));
   }
   return report;
 }

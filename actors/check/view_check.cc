@@ -26,8 +26,6 @@ std::string shorten(std::string text, size_t max_chars) {
   return text;
 }
 
-size_t index_of(ViewKind kind) { return static_cast<size_t>(kind); }
-
 // The answer `r` holds and its field `name` (as_of_idx, has_more), found by reflection as
 // result_name does; nullptr when no answer is set or that answer has no such field.
 const google::protobuf::FieldDescriptor* answer_field(const QueryResult& r, const char* name,
@@ -376,7 +374,7 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
       }
       Result<QueryResult> from_fold = fold.answer(round[i]);
       compare_answer(round[i], from_view, from_fold, options.max_differences,
-                     &out[index_of(projections::view_for(round[i]))]);
+                     &out[projections::view_index(projections::view_for(round[i]))]);
       if (!from_view.ok() && cannot_answer_at_all(from_view.error()) && stopped_by->empty()) {
         *stopped_by = from_view.error().to_string();
       }

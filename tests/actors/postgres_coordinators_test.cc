@@ -30,19 +30,19 @@ using namespace query_checks;  // NOLINT: test helpers
 constexpr int kCoordinators = 3;
 
 // One coordinator: its own actor system, storage connections, views and transition state.
-struct Coordinator {
+struct PgCoordinator {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   BelApi api;
 
-  explicit Coordinator(const std::string& uri) {
+  explicit PgCoordinator(const std::string& uri) {
     configure_actor_system(cfg);
     system = std::make_unique<caf::actor_system>(cfg);
     auto started = start_coordinator(*system, uri);
     EXPECT_TRUE(started.ok()) << started.error().to_string();
     if (started.ok()) api = *started;
   }
-  ~Coordinator() {
+  ~PgCoordinator() {
     if (api) stop_coordinator(api);
     system->await_all_actors_done();
   }
@@ -55,7 +55,7 @@ class PostgresCoordinatorsTest : public ::testing::Test {
     if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
     uri_ = *uri;
     for (int i = 0; i < kCoordinators; ++i) {
-      coordinators_.push_back(std::make_unique<Coordinator>(uri_));
+      coordinators_.push_back(std::make_unique<PgCoordinator>(uri_));
       ASSERT_TRUE(coordinators_.back()->api) << "coordinator " << i;
     }
   }
@@ -70,7 +70,7 @@ class PostgresCoordinatorsTest : public ::testing::Test {
   }
 
   std::string uri_;
-  std::vector<std::unique_ptr<Coordinator>> coordinators_;
+  std::vector<std::unique_ptr<PgCoordinator>> coordinators_;
 };
 
 TEST_F(PostgresCoordinatorsTest, ConcurrentAppendsStayContiguousAndEveryCoordinatorConverges) {

@@ -27,11 +27,7 @@ namespace {
 using namespace bel::testing;  // NOLINT: test helpers
 using namespace bel::v1;       // NOLINT: enum values
 
-constexpr auto kTimeout = std::chrono::seconds(30);
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+constexpr auto kReliabilityTimeout = std::chrono::seconds(30);
 
 // A build request and `partitions` partition events of it: a batch the transition rules accept.
 std::vector<BuildEvent> build_batch(const std::string& build, int partitions) {
@@ -62,7 +58,7 @@ class ReliabilityTest : public ::testing::Test {
   Result<AppendAcks> append(const BelApi& api, std::vector<BuildEvent> batch) {
     caf::scoped_actor self{*system_};
     Result<AppendAcks> out = make_error(ErrorCode::internal, "no answer");
-    self->request(api, kTimeout, append_atom::value, std::move(batch))
+    self->request(api, kReliabilityTimeout, append_atom::value, std::move(batch))
         .receive([&](const AppendAcks& acks) { out = acks; },
                  [&](const caf::error& e) { out = from_caf_error(e); });
     return out;
@@ -71,7 +67,7 @@ class ReliabilityTest : public ::testing::Test {
   StorageStats stats(const BelApi& api) {
     caf::scoped_actor self{*system_};
     StorageStats out;
-    self->request(api, kTimeout, stats_atom::value)
+    self->request(api, kReliabilityTimeout, stats_atom::value)
         .receive([&](const StorageStats& s) { out = s; },
                  [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
     return out;
@@ -113,7 +109,7 @@ TEST_F(ReliabilityTest, ASecondCoordinatorOnTheSameFileIsRefusedWhateverPathName
   stop_coordinator(*first);
   apis_.erase(apis_.begin());
   CoordinatorOptions waiting;
-  waiting.storage.writer_lock_wait = kTimeout;
+  waiting.storage.writer_lock_wait = kReliabilityTimeout;
   auto next = start("sqlite://" + tmp_.path() + "/link.db", waiting);
   EXPECT_TRUE(next.ok()) << next.error().to_string();
 }
@@ -184,7 +180,8 @@ TEST_F(ReliabilityTest, ExcessAppendsAreRefusedAtOnceWhileTheStorageIsBusy) {
   gate.set_value();
   self->receive([&](const AppendAcks& acks) { EXPECT_EQ(acks.acks_size(), 60); },
                 [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); },
-                caf::after(kTimeout) >> [] { ADD_FAILURE() << "the admitted batch got no answer"; });
+                caf::after(kReliabilityTimeout) >>
+                    [] { ADD_FAILURE() << "the admitted batch got no answer"; });
   auto s = stats(*api);
   EXPECT_EQ(s.last_idx(), 60);
   EXPECT_EQ(s.overloaded(), 2);
@@ -227,10 +224,11 @@ TEST_F(ReliabilityTest, ConcurrentBigBatchesAreAckedOrOverloadedNeverTimedOutAnd
                 ADD_FAILURE() << caf::to_string(e);
               }
             },
-            caf::after(kTimeout) >> [&] {
-              ++other;
-              ADD_FAILURE() << "no answer: a client would have timed out";
-            });
+            caf::after(kReliabilityTimeout) >>
+                [&] {
+                  ++other;
+                  ADD_FAILURE() << "no answer: a client would have timed out";
+                });
       }
     });
   }
@@ -278,7 +276,7 @@ TEST_F(ReliabilityTest, AStorageThatThrowsAnswersEveryPendingAppend) {
           EXPECT_EQ(err.code, ErrorCode::storage_unavailable) << err.to_string();
           if (contains(err.message, "injected throw")) ++failed_by_throw;
         },
-        caf::after(kTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
+        caf::after(kReliabilityTimeout) >> [] { ADD_FAILURE() << "an append got no answer"; });
   }
   EXPECT_GT(failed_by_throw, 0);
   // memory:// cannot be reopened: later appends are refused at once, queries still answer.
@@ -327,7 +325,7 @@ TEST_F(ReliabilityTest, AppendsAreAnsweredWhileTheLogIsReopenedAfterAFailure) {
   // answered at once "restarting": the reopen does not hold the supervisor's thread.
   const auto append_until = [&](const std::string& tag, auto done) {
     Result<AppendAcks> last = make_error(ErrorCode::internal, "not tried");
-    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    const auto deadline = std::chrono::steady_clock::now() + kReliabilityTimeout;
     for (int attempt = 0; std::chrono::steady_clock::now() < deadline; ++attempt) {
       last = append(api, build_batch(tag + std::to_string(attempt), 1));
       if (done(last)) break;

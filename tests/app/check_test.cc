@@ -21,16 +21,9 @@
 namespace bel::check {
 namespace {
 
-using testing::RandomStreamOptions;
 using testing::StreamBuilder;
 
 // ---- ScanChecker ----
-
-std::vector<BuildEvent> stream(int n, uint64_t seed = 3) {
-  RandomStreamOptions options;
-  options.num_events = n;
-  return testing::random_stream(seed, options);
-}
 
 CheckResult checked(const std::vector<BuildEvent>& events, int64_t last_idx) {
   ScanChecker checker;
@@ -39,7 +32,7 @@ CheckResult checked(const std::vector<BuildEvent>& events, int64_t last_idx) {
 }
 
 TEST(ScanCheckerTest, ContiguousValidStreamPasses) {
-  auto result = checked(stream(200), 200);
+  auto result = checked(testing::random_events(200, 3), 200);
   EXPECT_TRUE(result.ok) << result.detail;
   EXPECT_EQ(result.name, "idx contiguity");
   EXPECT_NE(result.detail.find("idx 1..200 without gaps"), std::string::npos) << result.detail;
@@ -53,7 +46,7 @@ TEST(ScanCheckerTest, EmptyLogPasses) {
 
 TEST(ScanCheckerTest, NamesEveryMissingIdxRange) {
   std::vector<BuildEvent> events;
-  for (auto& e : stream(20)) {
+  for (auto& e : testing::random_events(20, 3)) {
     if (e.idx() == 5 || (e.idx() >= 10 && e.idx() <= 12)) continue;
     events.push_back(e);
   }
@@ -64,14 +57,14 @@ TEST(ScanCheckerTest, NamesEveryMissingIdxRange) {
 }
 
 TEST(ScanCheckerTest, ScanEndingBeforeTheLastIdxNamesTheTail) {
-  auto events = stream(8);
+  auto events = testing::random_events(8, 3);
   auto result = checked(events, 10);
   EXPECT_FALSE(result.ok);
   EXPECT_NE(result.detail.find("missing idx 9..10"), std::string::npos) << result.detail;
 }
 
 TEST(ScanCheckerTest, RepeatedIdxAndRepeatedEventIdAreNamed) {
-  auto events = stream(6);
+  auto events = testing::random_events(6, 3);
   events.insert(events.begin() + 3, events[2]);  // idx 3 twice, same event_id
   auto result = checked(events, 6);
   EXPECT_FALSE(result.ok);
@@ -84,7 +77,7 @@ TEST(ScanCheckerTest, RepeatedIdxAndRepeatedEventIdAreNamed) {
 // UUID ids are kept compactly and their repeats found at the end: named in the log's order with
 // the idx of the first event, mixed with repeats of other ids.
 TEST(ScanCheckerTest, RepeatedUuidEventIdsAreNamedInLogOrder) {
-  auto events = stream(12);
+  auto events = testing::random_events(12, 3);
   for (auto& e : events) e.set_event_id(new_event_id());
   events[7].set_event_id(events[1].event_id());  // a UUID at idx 2 and 8
   events[9].set_event_id(events[1].event_id());  // and again at idx 10
@@ -131,7 +124,7 @@ QueryResult partition_answer(const std::string& status_name, int64_t as_of) {
 // The keys a scan collects: each distinct non-empty key once, in order of first appearance, as
 // a plain list built from keys_of gives them; a view's own keys only when asked for one view.
 TEST(ScanKeysTest, KeysAreDistinctInOrderOfFirstAppearanceAndPerView) {
-  auto events = stream(2000, 11);
+  auto events = testing::random_events(2000, 11);
   events[10].set_build_request_id("");                    // an empty key is left out
   using Lists = std::array<std::vector<std::string>, 4>;  // refs, builds, runs, labels
   Lists want;
@@ -279,14 +272,9 @@ TEST(CheckSchemaTest, CurrentSqliteLogPassesAndAMissingOneFails) {
 
 // ---- against an in-process coordinator ----
 
-caf::actor_system_config& configured(caf::actor_system_config& config) {
-  actors::configure_actor_system(config);
-  return config;
-}
-
 class LogCheckTest : public ::testing::Test {
  protected:
-  LogCheckTest() : system_(configured(config_)) {
+  LogCheckTest() : system_(actors::configure_actor_system(config_)) {
     auto api = actors::start_coordinator(system_, "memory://");
     EXPECT_TRUE(api.ok()) << api.error().to_string();
     if (api.ok()) api_ = *api;
@@ -311,7 +299,7 @@ class LogCheckTest : public ::testing::Test {
 };
 
 TEST_F(LogCheckTest, HealthyLogPassesEveryCheck) {
-  ASSERT_EQ(append(stream(1500, 11)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 11)), 1500);
   LogCheckOptions options;
   options.log_uri = "memory://";
   // Small pages and rounds: every list takes several pages, the views several rounds.
@@ -384,7 +372,7 @@ TEST_F(LogCheckTest, ViewAnswerThatDiffersFromTheFullScanIsReported) {
 }
 
 TEST_F(LogCheckTest, FoldReadsOnWhenAnswersReflectLaterAppends) {
-  const int64_t first = append(stream(400, 5));
+  const int64_t first = append(testing::random_events(400, 5));
   ASSERT_EQ(first, 400);
   ScanChecker checker;
   FullScanFold fold;

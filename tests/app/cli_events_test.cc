@@ -7,6 +7,7 @@
 
 #include "messages/json.h"
 #include "messages/types.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
@@ -16,8 +17,6 @@ namespace {
 
 using namespace bel::testing;
 using namespace bel::v1;
-
-const std::string kBel = BEL_BINARY;
 
 class CliTest : public ::testing::Test {
  protected:

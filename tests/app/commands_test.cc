@@ -11,6 +11,7 @@
 
 #include "messages/json.h"
 #include "messages/types.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 
@@ -20,8 +21,6 @@ namespace {
 using namespace bel::testing;
 using namespace bel::v1;
 using google::protobuf::util::MessageDifferencer;
-
-const std::string kBel = BEL_BINARY;
 
 // ---- The scenario ------------------------------------------------------------------------------
 //
@@ -73,7 +72,7 @@ const std::string kSales2 = "sales/2026-01-02";
 const std::string kSales3 = "sales/2026-01-03";
 const std::string kReports1 = "reports/2026-01-01";
 
-std::vector<BuildEvent> scenario() {
+std::vector<BuildEvent> dated_scenario() {
   std::vector<BuildEvent> out;
   auto add = [&](BuildEvent e, int64_t seconds) -> BuildEvent& {
     e.set_timestamp(at(seconds));
@@ -323,10 +322,6 @@ std::vector<std::string> run_ids(const google::protobuf::RepeatedPtrField<JobRun
 }
 using Ids = std::vector<std::string>;
 
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 // ---- The fixture --------------------------------------------------------------------------------
 
 // What `bel partitions show --format json` prints, parsed.
@@ -357,7 +352,7 @@ class CommandsTest : public ::testing::Test {
   }
   static CommandResult append_scenario(const std::string& log) {
     std::string lines;
-    for (const auto& e : scenario()) lines += to_json(e) + "\n";
+    for (const auto& e : dated_scenario()) lines += to_json(e) + "\n";
     return run_bel(log, "append - --format json", lines);
   }
 

@@ -14,6 +14,7 @@
 #include "app/console_lines.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 
@@ -25,8 +26,6 @@ using namespace bel::v1;
 using app::complete_console_word;
 using app::split_console_line;
 using Words = std::vector<std::string>;
-
-const std::string kBel = BEL_BINARY;
 
 Words split(const std::string& line) {
   auto words = split_console_line(line);

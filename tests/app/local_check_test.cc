@@ -18,14 +18,7 @@ namespace bel::check {
 namespace {
 
 using projections::ViewKind;
-using testing::RandomStreamOptions;
 using testing::StreamBuilder;
-
-std::vector<BuildEvent> stream(int n, uint64_t seed) {
-  RandomStreamOptions options;
-  options.num_events = n;
-  return testing::random_stream(seed, options);
-}
 
 const std::vector<std::string> kNames = {
     "schema",        "idx contiguity", "view partition_status", "view build_summary",
@@ -121,7 +114,7 @@ class LocalCheckTest : public LocalCheckBase, public ::testing::WithParamInterfa
 using LocalCheckScansTest = LocalCheckBase;
 
 TEST_P(LocalCheckTest, LogWithoutSnapshotsPasses) {
-  ASSERT_EQ(append(stream(1500, 11)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 11)), 1500);
   auto report = check();
   EXPECT_EQ(report.last_idx, 1500);
   EXPECT_EQ(names(report), kNames);
@@ -141,10 +134,10 @@ TEST_P(LocalCheckTest, EmptyLogPasses) {
 }
 
 TEST_P(LocalCheckTest, SnapshotsFoldedOverTheTailPass) {
-  ASSERT_EQ(append(stream(1000, 5)), 1000);
+  ASSERT_EQ(append(testing::random_events(1000, 5)), 1000);
   auto saved = rebuild_view_snapshots(*log_, {}, {});
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
-  ASSERT_EQ(append(stream(500, 6)), 1500);
+  ASSERT_EQ(append(testing::random_events(500, 6)), 1500);
 
   auto report = check();
   EXPECT_EQ(names(report), kNames);
@@ -193,7 +186,7 @@ TEST_P(LocalCheckTest, SnapshotThatDisagreesWithTheLogFailsItsViewNamingTheDiffe
 }
 
 TEST_P(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
-  ASSERT_EQ(append(stream(300, 7)), 300);
+  ASSERT_EQ(append(testing::random_events(300, 7)), 300);
   ASSERT_TRUE(
       log_->save_snapshot({projections::JobRunsView::kName, projections::JobRunsView::kVersion, 300,
                            "these bytes are no snapshot"})
@@ -235,7 +228,7 @@ Result<LogCheckReport> check_with_failing_read(storage::Storage& inner, int fail
 }
 
 TEST_P(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUncompared) {
-  ASSERT_EQ(append(stream(1500, 3)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 3)), 1500);
   auto report = check_with_failing_read(*log_, 2, GetParam());  // the first scan's second page
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(names(*report), kNames);
@@ -251,7 +244,7 @@ TEST_P(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUn
 }
 
 TEST_F(LocalCheckScansTest, ReadErrorInALaterScanFailsThatViewOnly) {
-  ASSERT_EQ(append(stream(1500, 3)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 3)), 1500);
   // One scan per view: the second view's first page.
   auto report = check_with_failing_read(*log_, 3, Scans::per_view);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
@@ -267,10 +260,10 @@ TEST_F(LocalCheckScansTest, ReadErrorInALaterScanFailsThatViewOnly) {
 }
 
 TEST_F(LocalCheckScansTest, ReadErrorInATailScanFailsThatViewOnly) {
-  ASSERT_EQ(append(stream(1000, 5)), 1000);
+  ASSERT_EQ(append(testing::random_events(1000, 5)), 1000);
   auto saved = rebuild_view_snapshots(*log_, {}, {});
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
-  ASSERT_EQ(append(stream(500, 6)), 1500);
+  ASSERT_EQ(append(testing::random_events(500, 6)), 1500);
   // One scan for every view takes two pages (the second ends the log); then each view reads the
   // events after its snapshot. Two views are checked at once (job_runs beside the others), so
   // which view's read is the third depends on the threads: that view fails, the others pass.
@@ -305,7 +298,7 @@ class LaggingLastIdx final : public testing::ForwardingStorage {
 
 // Snapshots saved after the check read the log's last idx: both folds are read up to them.
 TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAreComparedAtTheirIdx) {
-  ASSERT_EQ(append(stream(1500, 8)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 8)), 1500);
   auto saved = rebuild_view_snapshots(*log_, {}, {});
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
   LaggingLastIdx log(*log_, 1200);
@@ -326,7 +319,7 @@ TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAreComparedAtTheirIdx) {
 
 // Reads the log once for every view when it is short enough, once per view otherwise.
 TEST_F(LocalCheckScansTest, ReadsTheLogOnceOrOncePerView) {
-  ASSERT_EQ(append(stream(1500, 9)), 1500);
+  ASSERT_EQ(append(testing::random_events(1500, 9)), 1500);
   for (Scans scans : {Scans::one, Scans::per_view}) {
     FailingReads counted(*log_, /*failing_call=*/0);
     LogCheckOptions options;
@@ -347,15 +340,10 @@ INSTANTIATE_TEST_SUITE_P(BothWays, LocalCheckTest, ::testing::Values(Scans::one,
 
 // ---- the same answers as the check through a coordinator ----
 
-caf::actor_system_config& configured(caf::actor_system_config& config) {
-  actors::configure_actor_system(config);
-  return config;
-}
-
 TEST(LocalCheckCountsTest, AsksAsManyQuestionsAsTheCheckThroughACoordinator) {
-  const auto events = stream(1200, 13);
+  const auto events = testing::random_events(1200, 13);
   caf::actor_system_config config;
-  caf::actor_system system(configured(config));
+  caf::actor_system system(actors::configure_actor_system(config));
   auto api = actors::start_coordinator(system, "memory://");
   ASSERT_TRUE(api.ok()) << api.error().to_string();
   LogCheckOptions options;

@@ -16,6 +16,7 @@
 #include "messages/event_id.h"
 #include "messages/types.h"
 #include "storage/storage_factory.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 #include "tests/support/serve_process.h"
@@ -35,7 +36,6 @@ namespace {
 using namespace bel::testing;  // NOLINT: test helpers
 using namespace bel::v1;       // NOLINT: enum values
 
-const std::string kBel = BEL_BINARY;
 constexpr int64_t kMiB = 1 << 20;
 
 // The limits the coordinator runs with: small, so a flood far beyond them takes seconds.
@@ -117,10 +117,6 @@ int64_t peak_rss(pid_t pid) {
     }
   }
   return -1;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // What the clients saw, all of them together.

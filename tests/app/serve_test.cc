@@ -2,22 +2,22 @@
 // R6), and its clean shutdown.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <caf/io/all.hpp>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 
-#include <caf/io/all.hpp>
-#include <httplib.h>
-
 #include "actors/coordinator.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 #include "tests/support/serve_process.h"
@@ -28,7 +28,6 @@ namespace {
 using namespace bel::testing;
 using namespace bel::v1;
 
-const std::string kBel = BEL_BINARY;
 constexpr auto kDeadline = std::chrono::seconds(60);
 
 class ServeTest : public ::testing::Test {

@@ -23,16 +23,12 @@ namespace {
 constexpr auto kTimeout = std::chrono::seconds(30);
 constexpr auto kRunTimeout = std::chrono::milliseconds(60000);
 
-caf::actor_system_config& configured(caf::actor_system_config& config) {
-  actors::configure_actor_system(config);
-  return config;
-}
-
 // An actor system with a coordinator on a fresh memory:// log, asked through an actors::ApiClient.
 // A failed call is a test failure (and an empty answer).
 class TestCoordinator {
  public:
-  explicit TestCoordinator(actors::CoordinatorOptions options = {}) : system_(configured(config_)) {
+  explicit TestCoordinator(actors::CoordinatorOptions options = {})
+      : system_(actors::configure_actor_system(config_)) {
     auto api = actors::start_coordinator(system_, "memory://", std::move(options));
     EXPECT_TRUE(api.ok()) << api.error().to_string();
     client_.emplace(system_, api.ok() ? *api : actors::BelApi{}, kTimeout);

@@ -28,11 +28,6 @@ using std::chrono::milliseconds;
 
 BelApi::behavior_type silent_api() { return bel::testing::silent_api({}); }
 
-caf::actor_system_config& configured(caf::actor_system_config& config) {
-  configure_actor_system(config);
-  return config;
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -69,7 +64,7 @@ std::vector<BuildEvent> all_events_of(PartitionsRepository& partitions, const st
 // A coordinator on memory://, an ApiClient on it, and every repository.
 class RepositoriesTest : public ::testing::Test {
  protected:
-  RepositoriesTest() : system_(configured(config_)) {}
+  RepositoriesTest() : system_(configure_actor_system(config_)) {}
 
   void SetUp() override {
     auto api = start_coordinator(system_, "memory://");

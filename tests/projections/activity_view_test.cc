@@ -15,13 +15,8 @@ namespace bel::projections {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using testing::fold_stream;
 using testing::StreamBuilder;
-
-ActivityView fold(const StreamBuilder& s) {
-  ActivityView view;
-  for (const auto& e : s.events()) view.apply(e);
-  return view;
-}
 
 std::map<std::string, int64_t> as_map(const google::protobuf::Map<std::string, int64_t>& m) {
   return {m.begin(), m.end()};
@@ -42,7 +37,7 @@ TEST(ActivityViewTest, CountsBuildRequestsByStatusAndActive) {
       .build("br-4", v1::BUILD_REQUEST_RECEIVED)
       .cancel_build("br-4", "x")
       .partition("br-5", "data/a", v1::PARTITION_REQUESTED);  // exists, no status (lenient)
-  auto a = fold(s).activity();
+  auto a = fold_stream<ActivityView>(s).activity();
   EXPECT_EQ(a.total_build_requests(), 5);
   EXPECT_EQ(a.active_builds_count(), 3);  // br-1, br-2, br-5
   EXPECT_EQ(as_map(a.build_requests_by_status()),
@@ -64,7 +59,7 @@ TEST(ActivityViewTest, PartitionsFollowThePartitionStatusRules) {
       .partition("br-2", "data/d", v1::PARTITION_DELEGATED)
       .invalidate("br-2", "data/a", "stale")
       .invalidate("br-2", "data/e", "never built");
-  auto a = fold(s).activity();
+  auto a = fold_stream<ActivityView>(s).activity();
   EXPECT_EQ(a.total_partitions(), 3);
   EXPECT_EQ(as_map(a.partitions_by_status()),
             (std::map<std::string, int64_t>{{"PARTITION_INVALIDATED", 2},
@@ -88,7 +83,7 @@ TEST(ActivityViewTest, RecentBuildsAreTheTenNewestAsFullSummaries) {
       .partition("br-95", "data/5", v1::PARTITION_REQUESTED)
       .job("br-90", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
       .cancel_build("br-91", "stop");
-  auto view = fold(s);
+  auto view = fold_stream<ActivityView>(s);
   BuildSummaryView summaries;
   for (const auto& e : s.events()) summaries.apply(e);
 
@@ -109,7 +104,7 @@ TEST(ActivityViewTest, RecentPartitionsAreTheTenWithTheHighestLastIdx) {
   }
   s.partition("br-1", "data/0", v1::PARTITION_SCHEDULED)  // back to the front, no duplicate
       .partition("br-1", "data/13", v1::PARTITION_BUILDING);
-  auto view = fold(s);
+  auto view = fold_stream<ActivityView>(s);
   PartitionStatusView statuses;
   for (const auto& e : s.events()) statuses.apply(e);
 

@@ -16,13 +16,8 @@ namespace bel::projections {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using testing::fold_stream;
 using testing::StreamBuilder;
-
-BuildSummaryView fold(const StreamBuilder& s) {
-  BuildSummaryView view;
-  for (const auto& e : s.events()) view.apply(e);
-  return view;
-}
 
 std::vector<std::string> ids(const BuildsListResponse& r) {
   std::vector<std::string> out;
@@ -47,7 +42,7 @@ TEST(BuildSummaryViewTest, RequestedPartitionsComeFromTheFirstEventThatListsAny)
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
       .build("br-1", v1::BUILD_REQUEST_PLANNING, {"data/a", "data/b"})
       .build("br-1", v1::BUILD_REQUEST_ANALYSIS_COMPLETED, {"data/c"});
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(std::vector<std::string>(summary->requested_partitions().begin(),
                                      summary->requested_partitions().end()),
@@ -65,7 +60,7 @@ TEST(BuildSummaryViewTest, TimesIdxAndCountCoverEveryEventOfTheRequest) {
       .invalidate("br-1", "data/z", "stale")
       .build("br-2", v1::BUILD_REQUEST_PLANNING)
       .at(9999).cancel_job("br-1", "jr-1", "");
-  auto view = fold(s);
+  auto view = fold_stream<BuildSummaryView>(s);
   auto summary = view.summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->created_at(), 500);
@@ -83,7 +78,7 @@ TEST(BuildSummaryViewTest, StatusComesFromTheLatestBuildRequestOrCancelEvent) {
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {}, "hello")
       .build("br-1", v1::BUILD_REQUEST_PLANNING)
       .cancel_build("br-1", "user asked");
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_CANCELLED);
   EXPECT_EQ(summary->status_name(), "BUILD_REQUEST_CANCELLED");
@@ -98,7 +93,7 @@ TEST(BuildSummaryViewTest, MessageIsTheLatestNonEmptyOne) {
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {}, "first")
       .build("br-1", v1::BUILD_REQUEST_PLANNING, {}, "second")
       .build("br-1", v1::BUILD_REQUEST_EXECUTING, {}, "");
-  EXPECT_EQ(fold(s).summary("br-1")->message(), "second");
+  EXPECT_EQ(fold_stream<BuildSummaryView>(s).summary("br-1")->message(), "second");
 }
 
 TEST(BuildSummaryViewTest, PartitionsInFirstAppearanceOrderWithTheirLatestStatus) {
@@ -111,7 +106,7 @@ TEST(BuildSummaryViewTest, PartitionsInFirstAppearanceOrderWithTheirLatestStatus
       .delegate("br-1", "data/a", "br-0")
       .partition("br-1", "data/a", v1::PARTITION_DELEGATED)
       .delegate("br-1", "data/c", "br-2");
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   ASSERT_EQ(summary->partitions_size(), 3);
   const auto& b = summary->partitions(0);
@@ -142,7 +137,7 @@ TEST(BuildSummaryViewTest, JobRunsByStatusCountsEachRunAtItsCurrentStatus) {
       .job("br-1", "jr-4", "//jobs:b", v1::JOB_SKIPPED)
       .job("br-2", "jr-5", "//jobs:b", v1::JOB_SCHEDULED)   // another request's run
       .cancel_job("br-1", "jr-unknown", "never scheduled");  // not a run of br-1
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(job_counts(*summary), (std::map<std::string, int64_t>{{"JOB_COMPLETED", 1},
                                                                    {"JOB_SCHEDULED", 1},
@@ -154,7 +149,7 @@ TEST(BuildSummaryViewTest, ARequestExistsFromItsFirstEventOfAnyType) {
   // Lenient log or partial sequence: events before RECEIVED.
   StreamBuilder s;
   s.partition("br-1", "data/a", v1::PARTITION_REQUESTED);
-  auto view = fold(s);
+  auto view = fold_stream<BuildSummaryView>(s);
   auto summary = view.summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->status_code(), v1::BUILD_REQUEST_UNKNOWN);
@@ -182,7 +177,7 @@ StreamBuilder five_builds() {
 }
 
 TEST(BuildSummaryViewTest, ListIsNewestFirstByFirstIdxWithFilterAndPaging) {
-  auto view = fold(five_builds());
+  auto view = fold_stream<BuildSummaryView>(five_builds());
   BuildsListRequest req;
   auto all = view.list(req);
   ASSERT_TRUE(all.ok());
@@ -216,7 +211,7 @@ TEST(BuildSummaryViewTest, ListIsNewestFirstByFirstIdxWithFilterAndPaging) {
 }
 
 TEST(BuildSummaryViewTest, ListRejectsBadLimitAndOffset) {
-  auto view = fold(five_builds());
+  auto view = fold_stream<BuildSummaryView>(five_builds());
   for (auto [limit, offset] :
        std::vector<std::pair<int, int>>{{-1, 0}, {1001, 0}, {0, -1}, {-100, -100}}) {
     BuildsListRequest req;
@@ -236,7 +231,7 @@ TEST(BuildSummaryViewTest, RestoreAnswersLikeTheOriginal) {
   s.job("br-a", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
       .delegate("br-a", "data/x", "br-c")
       .partition("br-a", "data/y", v1::PARTITION_REQUESTED);
-  auto view = fold(s);
+  auto view = fold_stream<BuildSummaryView>(s);
   auto restored = BuildSummaryView::restore(view.serialize());
   ASSERT_TRUE(restored.ok()) << restored.error().to_string();
   EXPECT_EQ(restored->as_of_idx(), view.as_of_idx());
@@ -272,7 +267,7 @@ TEST(BuildSummaryFailuresTest, FailedAndCancelledRunsNewestFirstWithTheirPartiti
       .job("br-1", "jr-z", "//jobs:d", v1::JOB_RUNNING, {"data/z"})
       .job("br-1", "jr-y", "//jobs:d", v1::JOB_SCHEDULED, {"data/y"})
       .cancel_build("br-1", "wrong dates");
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->message(), "wrong dates");
   std::vector<std::string> ids;
@@ -294,7 +289,7 @@ TEST(BuildSummaryFailuresTest, FailedAndCancelledRunsNewestFirstWithTheirPartiti
   EXPECT_TRUE(MessageDifferencer::Equals(*summary, *oracle.build_summary("br-1")))
       << summary->ShortDebugString() << "\n"
       << oracle.build_summary("br-1")->ShortDebugString();
-  auto restored = BuildSummaryView::restore(fold(s).serialize());
+  auto restored = BuildSummaryView::restore(fold_stream<BuildSummaryView>(s).serialize());
   ASSERT_TRUE(restored.ok());
   EXPECT_TRUE(MessageDifferencer::Equals(*restored->summary("br-1"), *summary));
 }
@@ -306,7 +301,7 @@ TEST(BuildSummaryFailuresTest, AtMostTwentyNewestFailures) {
     const std::string id = "jr-" + std::to_string(100 + i);
     s.job("br-1", id, "//jobs:a", v1::JOB_SCHEDULED).job("br-1", id, "//jobs:a", v1::JOB_FAILED);
   }
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   ASSERT_EQ(summary->failures_size(), BuildSummaryState::kMaxFailures);
   EXPECT_EQ(summary->failures(0).job_run_id(), "jr-124");
@@ -398,7 +393,7 @@ TEST(BuildSummaryCompactTest, MessagesOfJobRunsSurviveEveryStatusChange) {
       .job("br-1", "jr-e", "//jobs:e", static_cast<JobStatus>(99), {}, "a status unknown")
       .cancel_build("br-1", "wrong dates");  // ends jr-c and jr-d with the build's text
   expect_every_prefix_like_the_reference(s.events(), {"br-1"});
-  auto summary = fold(s).summary("br-1");
+  auto summary = fold_stream<BuildSummaryView>(s).summary("br-1");
   ASSERT_TRUE(summary.ok());
   std::map<std::string, std::string> messages;
   for (const auto& f : summary->failures()) messages[f.job_run_id()] = f.message();

@@ -13,13 +13,8 @@ namespace bel::projections {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using testing::fold_stream;
 using testing::StreamBuilder;
-
-JobRunsView fold(const StreamBuilder& s) {
-  JobRunsView view;
-  for (const auto& e : s.events()) view.apply(e);
-  return view;
-}
 
 std::vector<std::string> ids(const JobRunsListResponse& r) {
   std::vector<std::string> out;
@@ -37,7 +32,7 @@ TEST(JobRunsViewTest, SummaryFollowsTheRunsEvents) {
       .at(100).job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {}, "queued")
       .at(200).job("br-1", "jr-1", "//jobs:a", v1::JOB_RUNNING, {"data/a", "data/b"}, "on w-1")
       .at(300).job("br-1", "jr-1", "//jobs:a", v1::JOB_COMPLETED, {"data/c"}, "");
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   auto run = view.job_run("jr-1");
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->job_run_id(), "jr-1");
@@ -59,7 +54,7 @@ TEST(JobRunsViewTest, ARunningRunHasNoEnd) {
   StreamBuilder s;
   s.job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED).job("br-1", "jr-1", "//jobs:a",
                                                            v1::JOB_RUNNING);
-  auto run = fold(s).job_run("jr-1");
+  auto run = fold_stream<JobRunsView>(s).job_run("jr-1");
   EXPECT_EQ(run->status_code(), v1::JOB_RUNNING);
   EXPECT_EQ(run->ended_at(), 0);
 }
@@ -68,7 +63,7 @@ TEST(JobRunsViewTest, CancelMovesTheRunToCancelledWithItsReason) {
   StreamBuilder s;
   s.job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {}, "queued")
       .at(4242).cancel_job("br-1", "jr-1", "operator stop");
-  auto run = fold(s).job_run("jr-1");
+  auto run = fold_stream<JobRunsView>(s).job_run("jr-1");
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->status_code(), v1::JOB_CANCELLED);
   EXPECT_EQ(run->status_name(), "JOB_CANCELLED");
@@ -79,13 +74,13 @@ TEST(JobRunsViewTest, CancelMovesTheRunToCancelledWithItsReason) {
   StreamBuilder quiet;
   quiet.job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {}, "queued")
       .cancel_job("br-1", "jr-1", "");
-  EXPECT_EQ(fold(quiet).job_run("jr-1")->message(), "queued");
+  EXPECT_EQ(fold_stream<JobRunsView>(quiet).job_run("jr-1")->message(), "queued");
 }
 
 TEST(JobRunsViewTest, ASkippedRunEndsAtItsOnlyEvent) {
   StreamBuilder s;
   s.at(777).job("br-1", "jr-1", "//jobs:a", v1::JOB_SKIPPED, {"data/a"}, "already built");
-  auto run = fold(s).job_run("jr-1");
+  auto run = fold_stream<JobRunsView>(s).job_run("jr-1");
   EXPECT_EQ(run->status_code(), v1::JOB_SKIPPED);
   EXPECT_EQ(run->ended_at(), 777);
   EXPECT_EQ(run->scheduled_at(), 0);
@@ -97,7 +92,7 @@ TEST(JobRunsViewTest, EndedAtIsWhenTheRunBecameTerminal) {
   s.at(10).job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
       .at(20).job("br-1", "jr-1", "//jobs:a", v1::JOB_COMPLETED)
       .at(30).job("br-1", "jr-1", "//jobs:a", v1::JOB_FAILED);
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   EXPECT_EQ(view.job_run("jr-1")->ended_at(), 20);
   EXPECT_EQ(view.job_run("jr-1")->status_code(), v1::JOB_FAILED);
   s.at(40).job("br-1", "jr-1", "//jobs:a", v1::JOB_RUNNING);
@@ -112,7 +107,7 @@ TEST(JobRunsViewTest, EndedAtIsWhenTheRunBecameTerminal) {
 TEST(JobRunsViewTest, UnknownRunIsNotFoundAndItsCancelIsIgnored) {
   StreamBuilder s;
   s.cancel_job("br-1", "jr-ghost", "before any job event");
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   auto run = view.job_run("jr-ghost");
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.error().code, ErrorCode::not_found);
@@ -129,7 +124,7 @@ TEST(JobRunsViewTest, ARunKeepsTheLabelAndBuildRequestOfItsFirstEvent) {
   StreamBuilder s;
   s.job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED)
       .job("br-2", "jr-1", "//jobs:b", v1::JOB_RUNNING);  // lenient log
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   EXPECT_EQ(view.job_run("jr-1")->job_label(), "//jobs:a");
   EXPECT_EQ(view.job_run("jr-1")->build_request_id(), "br-1");
   EXPECT_FALSE(view.metrics("//jobs:b").ok());
@@ -161,7 +156,7 @@ StreamBuilder metrics_stream() {
 }
 
 TEST(JobRunsViewTest, MetricsCountRatesAndMeanDuration) {
-  auto view = fold(metrics_stream());
+  auto view = fold_stream<JobRunsView>(metrics_stream());
   auto m = view.metrics("//jobs:a");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->job_label(), "//jobs:a");
@@ -179,7 +174,7 @@ TEST(JobRunsViewTest, MetricsCountRatesAndMeanDuration) {
 }
 
 TEST(JobRunsViewTest, MetricsAreZeroWithoutCompletedOrFailedRuns) {
-  auto m = fold(metrics_stream()).metrics("//jobs:0-first");
+  auto m = fold_stream<JobRunsView>(metrics_stream()).metrics("//jobs:0-first");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->total_runs(), 1);
   EXPECT_EQ(m->success_rate(), 0.0);
@@ -188,7 +183,7 @@ TEST(JobRunsViewTest, MetricsAreZeroWithoutCompletedOrFailedRuns) {
 }
 
 TEST(JobRunsViewTest, UnknownLabelIsNotFoundAndAllMetricsAreByLabel) {
-  auto view = fold(metrics_stream());
+  auto view = fold_stream<JobRunsView>(metrics_stream());
   auto missing = view.metrics("//jobs:none");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
@@ -202,7 +197,7 @@ TEST(JobRunsViewTest, UnknownLabelIsNotFoundAndAllMetricsAreByLabel) {
 }
 
 TEST(JobRunsViewTest, ListIsNewestFirstWithLabelStatusAndPaging) {
-  auto view = fold(metrics_stream());
+  auto view = fold_stream<JobRunsView>(metrics_stream());
   JobRunsListRequest req;
   auto all = view.list(req);
   ASSERT_TRUE(all.ok());
@@ -245,7 +240,7 @@ TEST(JobRunsViewTest, ListIsNewestFirstWithLabelStatusAndPaging) {
 
 TEST(JobRunsViewTest, RestoreAnswersLikeTheOriginal) {
   StreamBuilder s = metrics_stream();
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   auto restored = JobRunsView::restore(view.serialize());
   ASSERT_TRUE(restored.ok()) << restored.error().to_string();
   EXPECT_EQ(restored->as_of_idx(), 17);
@@ -276,7 +271,7 @@ TEST(JobRunsViewTest, TargetsSharedStringsAndOddStatusesSurviveRestore) {
       .job("x", "x", "x", v1::JOB_RUNNING, {"x"})
       .job("br-2", "jr-3", "//jobs:a", static_cast<JobStatus>(42), {}, "odd")
       .cancel_build("br-1", "stop");
-  auto view = fold(s);
+  auto view = fold_stream<JobRunsView>(s);
   auto check = [](const JobRunsView& v) {
     EXPECT_EQ(targets(*v.job_run("jr-0")), (std::vector<std::string>{"data/a"}));
     EXPECT_EQ(targets(*v.job_run("jr-1")), (std::vector<std::string>{"data/a", "data/b", "x"}));

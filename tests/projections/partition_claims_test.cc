@@ -28,7 +28,7 @@ struct Views {
 };
 
 // Folds the stream into every view and checks the partition answers against the reference fold.
-Views fold(const StreamBuilder& s) {
+Views fold_views(const StreamBuilder& s) {
   Views v;
   for (const auto& e : s.events()) {
     v.partitions.apply(e);
@@ -77,7 +77,7 @@ TEST(PartitionClaimsTest, AClaimEndsWhenItsJobRunFails) {
       .partition("br-1", "data/a", v1::PARTITION_BUILDING, "jr-1", "building")
       .at(55555)
       .job("br-1", "jr-1", "//jobs:a", v1::JOB_FAILED, {}, "exit 1");
-  auto v = fold(s);
+  auto v = fold_views(s);
   auto st = v.partitions.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_FAILED);
   EXPECT_EQ(st.last_idx(), idx_of_last(s));
@@ -95,7 +95,7 @@ TEST(PartitionClaimsTest, AClaimEndsWithAJobRunCancelEvent) {
       .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
       .partition("br-1", "data/a", v1::PARTITION_SCHEDULED, "jr-1")
       .cancel_job("br-1", "jr-1", "not needed");
-  auto v = fold(s);
+  auto v = fold_views(s);
   auto st = v.partitions.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_FAILED);
   EXPECT_EQ(st.last_idx(), 4);
@@ -108,7 +108,7 @@ TEST(PartitionClaimsTest, AClaimEndsWhenItsBuildIsCancelled) {
   s.build("br-7", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
       .partition("br-7", "data/a", v1::PARTITION_REQUESTED)
       .cancel_build("br-7", "wrong dates");
-  auto v = fold(s);
+  auto v = fold_views(s);
   auto st = v.partitions.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_FAILED);
   EXPECT_EQ(st.build_request_id(), "br-7");
@@ -126,7 +126,7 @@ TEST(PartitionClaimsTest, EveryTerminalBuildStatusEndsItsClaims) {
     s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
         .partition("br-1", "data/a", v1::PARTITION_BUILDING, "jr-1")
         .build("br-1", status);
-    auto v = fold(s);
+    auto v = fold_views(s);
     EXPECT_EQ(v.partitions.status("data/a").status_code(), v1::PARTITION_FAILED);
   }
 }
@@ -142,7 +142,7 @@ TEST(PartitionClaimsTest, AnEndedClaimFallsBackToTheMostRecentLiveClaim) {
       .cancel_job("br-3", "jr-3", "superseded")                                    // 7
       .at(99000)
       .cancel_build("br-1", "stop");  // 8
-  auto v = fold(s);
+  auto v = fold_views(s);
   auto st = v.partitions.status("data/a");
   // br-3's claim ended at 7 (its job run was cancelled), so br-2's claim is the live one.
   expect_from_claim(st, v1::PARTITION_REQUESTED, "br-2", "", "wanted by br-2", 8);
@@ -150,7 +150,7 @@ TEST(PartitionClaimsTest, AnEndedClaimFallsBackToTheMostRecentLiveClaim) {
 
   // br-2 ends too: no live claim is left.
   s.build("br-2", v1::BUILD_REQUEST_FAILED);
-  v = fold(s);
+  v = fold_views(s);
   st = v.partitions.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_FAILED);
   EXPECT_EQ(st.build_request_id(), "br-2");
@@ -167,13 +167,13 @@ TEST(PartitionClaimsTest, ADelegatedRequestsEndFallsBackToTheBuildItDelegatedTo)
       .delegate("br-1", "data/a", "br-2")
       .partition("br-1", "data/a", v1::PARTITION_DELEGATED)
       .build("br-1", v1::BUILD_REQUEST_COMPLETED);  // 8
-  auto v = fold(s);
+  auto v = fold_views(s);
   expect_from_claim(v.partitions.status("data/a"), v1::PARTITION_SCHEDULED, "br-2", "jr-2",
                     "queued in br-2", 8);
 
   // The status now follows br-2's claim: its job run failing ends it.
   s.job("br-2", "jr-2", "//jobs:a", v1::JOB_FAILED);
-  v = fold(s);
+  v = fold_views(s);
   EXPECT_EQ(v.partitions.status("data/a").status_code(), v1::PARTITION_FAILED);
   EXPECT_EQ(v.partitions.status("data/a").build_request_id(), "br-2");
 }
@@ -188,7 +188,7 @@ TEST(PartitionClaimsTest, AStatusThatIsNotInFlightIsLeftAlone) {
       .invalidate("br-2", "data/b", "stale")
       .cancel_build("br-1", "late")
       .cancel_build("br-2", "late");
-  auto v = fold(s);
+  auto v = fold_views(s);
   EXPECT_EQ(v.partitions.status("data/a").status_code(), v1::PARTITION_AVAILABLE);
   EXPECT_EQ(v.partitions.status("data/a").last_idx(), 3);
   EXPECT_EQ(v.partitions.status("data/b").status_code(), v1::PARTITION_INVALIDATED);
@@ -202,7 +202,7 @@ TEST(PartitionClaimsTest, OneEventEndingSeveralClaimsListsThemByAscendingRef) {
       .partition("br-1", "data/d", v1::PARTITION_AVAILABLE)
       .partition("br-1", "data/b", v1::PARTITION_REQUESTED)
       .cancel_build("br-1", "stop");
-  auto v = fold(s);
+  auto v = fold_views(s);
   auto list = v.partitions.list(PartitionsListRequest{});
   ASSERT_TRUE(list.ok());
   std::vector<std::string> refs;
@@ -236,14 +236,14 @@ TEST(PartitionClaimsTest, RestoredViewsKeepTheLiveClaims) {
       .partition("br-2", "data/a", v1::PARTITION_REQUESTED, "", "from br-2")
       .partition("br-1", "data/a", v1::PARTITION_BUILDING, "jr-1")
       .partition("br-1", "data/b", v1::PARTITION_BUILDING, "jr-1");
-  auto before = fold(s);
+  auto before = fold_views(s);
   auto partitions = PartitionStatusView::restore(before.partitions.serialize());
   auto activity = ActivityView::restore(before.activity.serialize());
   ASSERT_TRUE(partitions.ok() && activity.ok());
   s.job("br-1", "jr-1", "//jobs:a", v1::JOB_FAILED);
   partitions->apply(s.last());
   activity->apply(s.last());
-  auto after = fold(s);
+  auto after = fold_views(s);
   EXPECT_EQ(partitions->serialize(), after.partitions.serialize());
   EXPECT_EQ(activity->serialize(), after.activity.serialize());
   EXPECT_EQ(partitions->status("data/a").build_request_id(), "br-2");
@@ -262,7 +262,7 @@ TEST(PartitionClaimsTest, ABuildsEndCancelsItsScheduledAndRunningJobRuns) {
       .job("br-2", "jr-4", "//jobs:a", v1::JOB_SCHEDULED)
       .at(77000)
       .build("br-1", v1::BUILD_REQUEST_FAILED, {}, "2 of 3 failed");
-  auto v = fold(s);
+  auto v = fold_views(s);
   for (const char* id : {"jr-1", "jr-2"}) {
     auto run = v.job_runs.job_run(id);
     ASSERT_TRUE(run.ok());

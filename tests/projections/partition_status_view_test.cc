@@ -12,13 +12,8 @@ namespace bel::projections {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using testing::fold_stream;
 using testing::StreamBuilder;
-
-PartitionStatusView fold(const StreamBuilder& s) {
-  PartitionStatusView view;
-  for (const auto& e : s.events()) view.apply(e);
-  return view;
-}
 
 std::vector<std::string> ids(const ActiveBuildsResponse& r) {
   return {r.build_request_ids().begin(), r.build_request_ids().end()};
@@ -41,7 +36,7 @@ TEST(PartitionStatusViewTest, UnknownRefHasOnlyItsRefAndAsOfIdx) {
   StreamBuilder s;
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/requested-only"})
       .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/target-only"});
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   for (const char* ref : {"data/never", "data/requested-only", "data/target-only"}) {
     PartitionStatusResponse want;
     want.set_partition_ref(ref);
@@ -58,7 +53,7 @@ TEST(PartitionStatusViewTest, StatusComesFromTheLatestPartitionEvent) {
       .at(77777)
       .partition("br-1", "data/a", v1::PARTITION_BUILDING, "jr-1", "building now")
       .build("br-1", v1::BUILD_REQUEST_EXECUTING);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   auto st = view.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_BUILDING);
   EXPECT_EQ(st.status_name(), "PARTITION_BUILDING");
@@ -79,7 +74,7 @@ TEST(PartitionStatusViewTest, DelegatedDoesNotSetThePartitionStatus) {
       .delegate("br-2", "data/a", "br-1")
       .delegate("br-2", "data/only-delegated", "br-1")
       .partition("br-2", "data/only-delegated", v1::PARTITION_DELEGATED);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   auto st = view.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_BUILDING);
   EXPECT_EQ(st.last_idx(), 2);
@@ -94,7 +89,7 @@ TEST(PartitionStatusViewTest, InvalidationSetsTheStatusUntilALaterPartitionEvent
       .partition("br-1", "data/a", v1::PARTITION_AVAILABLE, "jr-1", "rows=10")
       .build("br-2", v1::BUILD_REQUEST_RECEIVED)
       .invalidate("br-2", "data/a", "upstream changed");
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   auto st = view.status("data/a");
   EXPECT_EQ(st.status_code(), v1::PARTITION_INVALIDATED);
   EXPECT_EQ(st.status_name(), "PARTITION_INVALIDATED");
@@ -132,7 +127,7 @@ TEST(PartitionStatusViewTest, ActiveBuildsAreAscendingOpenRequestsInProgress) {
       .partition("br-f", "data/a", v1::PARTITION_AVAILABLE)
       .build("br-g", v1::BUILD_REQUEST_RECEIVED)
       .partition("br-g", "data/a", v1::PARTITION_REQUESTED);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   EXPECT_EQ(ids(view.active_builds("data/a")),
             (std::vector<std::string>{"br-a", "br-b", "br-c", "br-d", "br-e", "br-g"}));
 
@@ -142,7 +137,7 @@ TEST(PartitionStatusViewTest, ActiveBuildsAreAscendingOpenRequestsInProgress) {
       .cancel_build("br-e", "stop")
       .partition("br-g", "data/a", v1::PARTITION_DELEGATED)
       .build("br-b", v1::BUILD_REQUEST_FAILED);
-  view = fold(s);
+  view = fold_stream<PartitionStatusView>(s);
   auto active = view.active_builds("data/a");
   EXPECT_EQ(ids(active), (std::vector<std::string>{"br-a"}));
   EXPECT_EQ(active.partition_ref(), "data/a");
@@ -154,7 +149,7 @@ TEST(PartitionStatusViewTest, ActiveBuildsWithoutBuildRequestEventsCountAsOpen) 
   // A partial sequence (a filtered scan) may hold partition events only.
   StreamBuilder s;
   s.partition("br-1", "data/a", v1::PARTITION_BUILDING);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   EXPECT_EQ(ids(view.active_builds("data/a")), (std::vector<std::string>{"br-1"}));
 }
 
@@ -163,7 +158,7 @@ TEST(PartitionStatusViewTest, ALenientLogThatReopensARequestMakesItActiveAgain) 
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
       .partition("br-1", "data/a", v1::PARTITION_BUILDING)
       .build("br-1", v1::BUILD_REQUEST_FAILED);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   EXPECT_TRUE(ids(view.active_builds("data/a")).empty());
   s.build("br-1", v1::BUILD_REQUEST_EXECUTING);  // invalid: only a lenient log has it
   view.apply(s.last());
@@ -184,7 +179,7 @@ StreamBuilder many_partitions(int n) {
 TEST(PartitionStatusViewTest, ListIsNewestFirstWithFilterPatternAndPaging) {
   StreamBuilder s = many_partitions(9);  // 0..8; AVAILABLE: 0, 3, 6
   s.partition("br-1", "data/sales/2", v1::PARTITION_FAILED);  // moves to the front
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
 
   PartitionsListRequest req;
   auto all = view.list(req);
@@ -224,7 +219,7 @@ TEST(PartitionStatusViewTest, ListIsNewestFirstWithFilterPatternAndPaging) {
 }
 
 TEST(PartitionStatusViewTest, ListLimitDefaultsTo50AndRejectsBadValues) {
-  auto view = fold(many_partitions(60));
+  auto view = fold_stream<PartitionStatusView>(many_partitions(60));
   PartitionsListRequest req;
   auto page = view.list(req);
   ASSERT_TRUE(page.ok());
@@ -251,7 +246,7 @@ TEST(PartitionStatusViewTest, ListLimitDefaultsTo50AndRejectsBadValues) {
 TEST(PartitionStatusViewTest, CountsByStatusFollowEveryChange) {
   StreamBuilder s = many_partitions(6);  // AVAILABLE: 0, 3; REQUESTED: 1, 2, 4, 5
   s.invalidate("br-1", "data/sales/0", "stale").partition("br-2", "data/new", v1::PARTITION_DELEGATED);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   EXPECT_EQ(view.total(), 6);
   EXPECT_EQ(view.counts_by_status().get(v1::PARTITION_AVAILABLE), 1);
   EXPECT_EQ(view.counts_by_status().get(v1::PARTITION_REQUESTED), 4);
@@ -268,7 +263,7 @@ TEST(PartitionStatusViewTest, ManyUpdatesOfFewPartitionsKeepTheListOrder) {
     s.partition("br-1", names[static_cast<size_t>(i * 7 % 3)],
                 i % 2 == 0 ? v1::PARTITION_BUILDING : v1::PARTITION_AVAILABLE);
   }
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   auto restored = PartitionStatusView::restore(view.serialize());
   ASSERT_TRUE(restored.ok());
   for (const auto* v : {&view, &*restored}) {
@@ -290,7 +285,7 @@ TEST(PartitionStatusViewTest, RestoreAnswersLikeTheOriginal) {
       .partition("br-2", "data/a", v1::PARTITION_REQUESTED)
       .build("br-2", v1::BUILD_REQUEST_FAILED)
       .partition("br-3", "data/c", v1::PARTITION_DELEGATED);
-  auto view = fold(s);
+  auto view = fold_stream<PartitionStatusView>(s);
   auto restored = PartitionStatusView::restore(view.serialize());
   ASSERT_TRUE(restored.ok()) << restored.error().to_string();
   EXPECT_EQ(restored->as_of_idx(), 7);

@@ -37,7 +37,7 @@ std::string serialized(const View& view) {
 }
 
 // restore(serialize()) of every view.
-AllViews round_trip(const AllViews& views) {
+AllViews restore_all(const AllViews& views) {
   auto p = PartitionStatusView::restore(serialized(views.partitions));
   auto b = BuildSummaryView::restore(serialized(views.builds));
   auto j = JobRunsView::restore(serialized(views.jobs));
@@ -57,7 +57,7 @@ AllViews round_trip(const AllViews& views) {
 }
 
 // Records the first few differences (the rest would only repeat the story).
-class Checker {
+class FirstDifferences {
  public:
   void same(const Message& want, const Message& got, const std::string& what) {
     ++compared_;
@@ -187,7 +187,7 @@ std::vector<JobRunsListRequest> job_list_requests(const std::vector<std::string>
 }
 
 // Compares every query of `v` with the reference fold over `events`.
-void compare_all(const std::vector<BuildEvent>& events, const AllViews& v, Checker& c) {
+void compare_all(const std::vector<BuildEvent>& events, const AllViews& v, FirstDifferences& c) {
   ReferenceFold ref(events);
   const int64_t as_of = ref.as_of_idx();
   EXPECT_EQ(v.partitions.as_of_idx(), as_of);
@@ -241,7 +241,7 @@ void compare_all(const std::vector<BuildEvent>& events, const AllViews& v, Check
 // (numbers of events applied). A second set of views is restored from its own snapshot at each
 // checkpoint and keeps folding from there; it is compared too.
 void check_stream(const std::vector<BuildEvent>& events, std::vector<size_t> checkpoints,
-                  Checker& c) {
+                  FirstDifferences& c) {
   std::sort(checkpoints.begin(), checkpoints.end());
   AllViews live;
   AllViews chained;
@@ -261,7 +261,7 @@ void check_stream(const std::vector<BuildEvent>& events, std::vector<size_t> che
       SCOPED_TRACE("live views");
       compare_all(prefix, live, c);
     }
-    chained = round_trip(chained);
+    chained = restore_all(chained);
     {
       SCOPED_TRACE("views restored from snapshots");
       compare_all(prefix, chained, c);
@@ -274,7 +274,7 @@ std::vector<size_t> checkpoints_for(size_t n) {
   return {0, 1, 2, 5, 17, n / 5, n / 3, n / 2, (3 * n) / 4, n - 1, n};
 }
 
-RandomStreamOptions options_for(uint64_t seed) {
+RandomStreamOptions property_options(uint64_t seed) {
   RandomStreamOptions o;
   o.num_events = 1200 + static_cast<int>(seed % 5) * 300;
   o.concurrent_builds = 2 + static_cast<int>(seed % 9);
@@ -282,14 +282,14 @@ RandomStreamOptions options_for(uint64_t seed) {
   return o;
 }
 
-constexpr uint64_t kSeeds = 16;
+constexpr uint64_t kPropertySeeds = 16;
 
 TEST(ViewsPropertyTest, EveryQueryEqualsTheReferenceFoldAtEveryCheckpoint) {
   int64_t compared = 0;
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+  for (uint64_t seed = 1; seed <= kPropertySeeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    const auto events = random_stream(seed, options_for(seed));
-    Checker c;
+    const auto events = random_stream(seed, property_options(seed));
+    FirstDifferences c;
     check_stream(events, checkpoints_for(events.size()), c);
     compared += c.compared();
     if (c.failures() > 0) break;
@@ -302,7 +302,7 @@ TEST(ViewsPropertyTest, EveryQueryEqualsTheReferenceFoldAtEveryCheckpoint) {
 TEST(ViewsPropertyTest, PartialSequencesEqualTheReferenceFoldOverTheSameEvents) {
   for (uint64_t seed = 101; seed <= 106; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    const auto events = random_stream(seed, options_for(seed));
+    const auto events = random_stream(seed, property_options(seed));
     uint64_t state = seed;
     auto coin = [&](int percent) {
       state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -322,7 +322,7 @@ TEST(ViewsPropertyTest, PartialSequencesEqualTheReferenceFoldOverTheSameEvents) 
     }
     for (size_t i = 0; i < subsets.size(); ++i) {
       SCOPED_TRACE("subset " + std::to_string(i));
-      Checker c;
+      FirstDifferences c;
       const size_t n = subsets[i].size();
       check_stream(subsets[i], {n / 2, n}, c);
       if (c.failures() > 0) return;
@@ -335,7 +335,7 @@ TEST(ViewsPropertyTest, PartialSequencesEqualTheReferenceFoldOverTheSameEvents) 
 TEST(ViewsPropertyTest, LenientLogsEqualTheReferenceFold) {
   for (uint64_t seed = 201; seed <= 206; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    RandomStreamOptions o = options_for(seed);
+    RandomStreamOptions o = property_options(seed);
     o.num_events = 1000;
     auto events = random_stream(seed, o);
     uint64_t state = seed;
@@ -345,7 +345,7 @@ TEST(ViewsPropertyTest, LenientLogsEqualTheReferenceFold) {
       if (j < events.size()) std::swap(events[i], events[j]);
     }
     testing::assign_idx(events);
-    Checker c;
+    FirstDifferences c;
     check_stream(events, {events.size() / 3, events.size()}, c);
     if (c.failures() > 0) return;
   }
@@ -356,10 +356,10 @@ TEST(ViewsPropertyTest, LenientLogsEqualTheReferenceFold) {
 TEST(ViewsPropertyTest, LogsWithOdditiesEqualTheReferenceFold) {
   for (uint64_t seed = 301; seed <= 306; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    sim::WorkloadOptions o = testing::random_stream_options(seed, options_for(seed));
+    sim::WorkloadOptions o = testing::random_stream_options(seed, property_options(seed));
     o.oddity_rate = 0.03;
     const auto events = sim::generate_events(o, 1200);
-    Checker c;
+    FirstDifferences c;
     check_stream(events, checkpoints_for(events.size()), c);
     if (c.failures() > 0) return;
   }

@@ -30,6 +30,12 @@ std::vector<BuildEvent> random_stream(uint64_t seed, const RandomStreamOptions& 
   return sim::generate_events(random_stream_options(seed, options), options.num_events);
 }
 
+std::vector<BuildEvent> random_events(int num_events, uint64_t seed) {
+  RandomStreamOptions options;
+  options.num_events = num_events;
+  return random_stream(seed, options);
+}
+
 std::string random_stream_partition(int n) { return sim::adversarial_partition(n); }
 
 void assign_idx(std::vector<BuildEvent>& events) {

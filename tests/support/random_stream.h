@@ -40,6 +40,9 @@ sim::WorkloadOptions mixed_workload_options(uint64_t seed, int partitions, uint6
 // A strictly valid stream of options.num_events events with idx 1..N.
 std::vector<BuildEvent> random_stream(uint64_t seed, const RandomStreamOptions& options = {});
 
+// random_stream(seed) of `num_events` events, its other options at their defaults.
+std::vector<BuildEvent> random_events(int num_events, uint64_t seed);
+
 // Partition number `n` of the namespace random_stream uses: "data/<dataset>/<date>".
 std::string random_stream_partition(int n);
 
@@ -87,6 +90,14 @@ class StreamBuilder {
   std::vector<BuildEvent> events_;
   int64_t next_timestamp_ = 0;  // 0: 1000 * idx
 };
+
+// A fresh View with every event of `s` applied, in order.
+template <class View>
+View fold_stream(const StreamBuilder& s) {
+  View view;
+  for (const auto& e : s.events()) view.apply(e);
+  return view;
+}
 
 }  // namespace bel::testing
 

@@ -22,6 +22,11 @@ CommandResult run_command(const std::string& command, const std::string& input =
 // Quotes `arg` for the shell.
 std::string shell_quote(const std::string& arg);
 
+// Whether `text` contains `part`.
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // The non-empty lines of `text`.
 std::vector<std::string> lines_of(const std::string& text);
 

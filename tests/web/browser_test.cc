@@ -30,10 +30,6 @@ constexpr const char* kChromium = "/usr/bin/chromium";
   return ::testing::AssertionFailure() << s.error().to_string();
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // A JavaScript expression: the text `selector`'s element shows ("" when there is none).
 std::string shown_by(const std::string& selector) {
   return "((document.querySelector(" + CdpDriver::js_string(selector) +

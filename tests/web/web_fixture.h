@@ -16,6 +16,7 @@
 #include "actors/net/http_server.h"
 #include "actors/web/web_view.h"
 #include "tests/support/events.h"
+#include "tests/support/run_command.h"  // contains
 
 namespace bel::testing {
 

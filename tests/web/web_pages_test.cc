@@ -14,10 +14,6 @@ namespace {
 using actors::web::encode_path_part;
 using namespace bel::v1;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 class WebPagesTest : public WebFixture {
  protected:
   std::string page(const std::string& path) {

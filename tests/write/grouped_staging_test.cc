@@ -19,7 +19,7 @@ namespace {
 using namespace bel::testing;
 using namespace bel::v1;
 
-constexpr int64_t kNow = 1'700'000'000'000'000'000;
+constexpr int64_t kStagingNow = 1'700'000'000'000'000'000;
 
 // A storage that counts find_by_event_ids calls and forwards everything to a memory:// log.
 class CountingStorage final : public storage::Storage {
@@ -65,18 +65,18 @@ class CountingStorage final : public storage::Storage {
   std::unique_ptr<storage::Storage> inner_;
 };
 
-struct Opened {
+struct CountedWriter {
   std::unique_ptr<LogWriter> writer;
   CountingStorage* storage = nullptr;  // owned by the writer
 };
 
-Opened open_writer() {
+CountedWriter open_counted_writer() {
   auto inner = storage::open_storage("memory://", {});
   EXPECT_TRUE(inner.ok());
   auto counting = std::make_unique<CountingStorage>(std::move(*inner));
   CountingStorage* raw = counting.get();
   LogWriterOptions options;
-  options.now = [] { return kNow; };
+  options.now = [] { return kStagingNow; };
   auto writer = LogWriter::open(std::move(counting), options);
   EXPECT_TRUE(writer.ok());
   return {std::move(*writer), raw};
@@ -105,17 +105,17 @@ const Result<std::vector<AppendAck>>& answer(const LogWriter::CommitResult& resu
   return none;
 }
 
-std::vector<BuildEvent> all_events(LogWriter& w) {
+std::vector<BuildEvent> staged_log(LogWriter& w) {
   auto page = w.storage().list_events(0, EventFilter(), storage::kMaxListLimit);
   EXPECT_TRUE(page.ok());
   return {page->events().begin(), page->events().end()};
 }
 
-const BuildEvent kReceived = with_id(request_event("br-1", BUILD_REQUEST_RECEIVED), "ev-r");
+const BuildEvent kStagingReceived = with_id(request_event("br-1", BUILD_REQUEST_RECEIVED), "ev-r");
 
 TEST(GroupedStagingTest, OneLookupServesTheWholeGroup) {
-  auto [w, counting] = open_writer();
-  std::vector<std::vector<BuildEvent>> batches = {{kReceived}};
+  auto [w, counting] = open_counted_writer();
+  std::vector<std::vector<BuildEvent>> batches = {{kStagingReceived}};
   for (int i = 0; i < 50; ++i) {
     batches.push_back(
         {with_id(partition_event("br-1", "p/" + std::to_string(i), PARTITION_REQUESTED),
@@ -127,13 +127,13 @@ TEST(GroupedStagingTest, OneLookupServesTheWholeGroup) {
   for (const auto& t : tickets) ASSERT_TRUE(t.ok()) << t.error().to_string();
   auto result = w->commit();
   EXPECT_EQ(result.committed.size(), 51u);
-  EXPECT_EQ(all_events(*w).size(), 51u);
+  EXPECT_EQ(staged_log(*w).size(), 51u);
 }
 
 TEST(GroupedStagingTest, SameIdTwiceInAGroupIsADuplicateOfTheFirst) {
-  auto [w, counting] = open_writer();
+  auto [w, counting] = open_counted_writer();
   auto p = with_id(partition_event("br-1", "p/1", PARTITION_REQUESTED), "ev-p");
-  auto tickets = stage_group(*w, {{kReceived}, {p}, {p}});
+  auto tickets = stage_group(*w, {{kStagingReceived}, {p}, {p}});
   for (const auto& t : tickets) ASSERT_TRUE(t.ok()) << t.error().to_string();
   auto result = w->commit();
   const auto& first = answer(result, *tickets[1]);
@@ -144,22 +144,22 @@ TEST(GroupedStagingTest, SameIdTwiceInAGroupIsADuplicateOfTheFirst) {
   EXPECT_EQ((*again)[0].idx(), 2);
   EXPECT_TRUE((*again)[0].duplicate());
   EXPECT_EQ((*again)[0].event_id(), "ev-p");
-  EXPECT_EQ(all_events(*w).size(), 2u);
+  EXPECT_EQ(staged_log(*w).size(), 2u);
   EXPECT_EQ(w->stats().duplicates(), 1);
 }
 
 TEST(GroupedStagingTest, SameIdWithOtherContentInAGroupIsRejectedAndTheFirstKept) {
-  auto [w, counting] = open_writer();
+  auto [w, counting] = open_counted_writer();
   auto p = with_id(partition_event("br-1", "p/1", PARTITION_REQUESTED), "ev-p");
   auto other = with_id(partition_event("br-1", "p/2", PARTITION_REQUESTED), "ev-p");
-  auto tickets = stage_group(*w, {{kReceived}, {p}, {other}});
+  auto tickets = stage_group(*w, {{kStagingReceived}, {p}, {other}});
   ASSERT_TRUE(tickets[1].ok());
   ASSERT_FALSE(tickets[2].ok());
   EXPECT_EQ(tickets[2].error().code, ErrorCode::duplicate_event_id);
   EXPECT_NE(tickets[2].error().message.find("already pending"), std::string::npos)
       << tickets[2].error().message;
   w->commit();
-  auto events = all_events(*w);
+  auto events = staged_log(*w);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].partition_event().partition_ref().str(), "p/1");
 }
@@ -167,10 +167,10 @@ TEST(GroupedStagingTest, SameIdWithOtherContentInAGroupIsRejectedAndTheFirstKept
 // The first holder of an id is rejected (an invalid transition): staged alone and in order, the
 // second append with that id would be judged afresh, so it is stored, not a duplicate.
 TEST(GroupedStagingTest, IdOfARejectedAppendIsFreeForALaterOneInTheGroup) {
-  auto [w, counting] = open_writer();
+  auto [w, counting] = open_counted_writer();
   auto bad = with_id(partition_event("br-9", "p/1", PARTITION_REQUESTED), "ev-x");  // no br-9
   auto good = with_id(partition_event("br-1", "p/1", PARTITION_REQUESTED), "ev-x");
-  auto tickets = stage_group(*w, {{kReceived}, {bad}, {good}});
+  auto tickets = stage_group(*w, {{kStagingReceived}, {bad}, {good}});
   ASSERT_FALSE(tickets[1].ok());
   EXPECT_EQ(tickets[1].error().code, ErrorCode::invalid_transition);
   ASSERT_TRUE(tickets[2].ok()) << tickets[2].error().to_string();
@@ -183,9 +183,9 @@ TEST(GroupedStagingTest, IdOfARejectedAppendIsFreeForALaterOneInTheGroup) {
 }
 
 TEST(GroupedStagingTest, IdsCommittedByAnEarlierGroupAreDuplicatesOrConflicts) {
-  auto [w, counting] = open_writer();
+  auto [w, counting] = open_counted_writer();
   auto p = with_id(partition_event("br-1", "p/1", PARTITION_REQUESTED), "ev-p");
-  auto first = stage_group(*w, {{kReceived}, {p}});
+  auto first = stage_group(*w, {{kStagingReceived}, {p}});
   ASSERT_TRUE(first[0].ok() && first[1].ok());
   w->commit();
 
@@ -193,7 +193,7 @@ TEST(GroupedStagingTest, IdsCommittedByAnEarlierGroupAreDuplicatesOrConflicts) {
   retry.set_timestamp(0);  // as retried: the log assigned the timestamp the first time
   auto conflict = with_id(partition_event("br-1", "p/2", PARTITION_REQUESTED), "ev-p");
   auto fresh = with_id(partition_event("br-1", "p/3", PARTITION_REQUESTED), "ev-q");
-  auto tickets = stage_group(*w, {{retry}, {conflict}, {fresh, kReceived}});
+  auto tickets = stage_group(*w, {{retry}, {conflict}, {fresh, kStagingReceived}});
   ASSERT_TRUE(tickets[0].ok()) << tickets[0].error().to_string();
   ASSERT_FALSE(tickets[1].ok());
   EXPECT_EQ(tickets[1].error().code, ErrorCode::duplicate_event_id);
@@ -209,13 +209,13 @@ TEST(GroupedStagingTest, IdsCommittedByAnEarlierGroupAreDuplicatesOrConflicts) {
   ASSERT_TRUE(mixed.ok());
   EXPECT_EQ((*mixed)[0].idx(), 3);
   EXPECT_FALSE((*mixed)[0].duplicate());
-  EXPECT_EQ((*mixed)[1].idx(), 1);  // kReceived again, within a batch
+  EXPECT_EQ((*mixed)[1].idx(), 1);  // kStagingReceived again, within a batch
   EXPECT_TRUE((*mixed)[1].duplicate());
-  EXPECT_EQ(all_events(*w).size(), 3u);
+  EXPECT_EQ(staged_log(*w).size(), 3u);
 }
 
 TEST(GroupedStagingTest, StructureErrorsAndEmptyBatchesAreAnsweredWithoutALookup) {
-  auto [w, counting] = open_writer();
+  auto [w, counting] = open_counted_writer();
   auto unnamed = with_id(partition_event("br-1", "p/1", PARTITION_REQUESTED), "ev-u");
   unnamed.clear_build_request_id();
   std::vector<BuildEvent> events = {unnamed};
@@ -237,8 +237,8 @@ TEST(GroupedStagingTest, RandomGroupsAnswerAsSequentialStaging) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
-    auto [grouped, c1] = open_writer();
-    auto [sequential, c2] = open_writer();
+    auto [grouped, c1] = open_counted_writer();
+    auto [sequential, c2] = open_counted_writer();
     auto random_event = [&]() {
       const int id = static_cast<int>(rng() % 12);
       const int kind = static_cast<int>(rng() % 10);
@@ -286,8 +286,8 @@ TEST(GroupedStagingTest, RandomGroupsAnswerAsSequentialStaging) {
       EXPECT_EQ(grouped->stats().rejected(), sequential->stats().rejected());
       EXPECT_EQ(grouped->stats().duplicates(), sequential->stats().duplicates());
     }
-    const auto a = all_events(*grouped);
-    const auto b = all_events(*sequential);
+    const auto a = staged_log(*grouped);
+    const auto b = staged_log(*sequential);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a[i], b[i]));

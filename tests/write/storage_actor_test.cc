@@ -19,7 +19,7 @@ namespace {
 using namespace bel::testing;
 using namespace bel::v1;
 
-constexpr auto kTimeout = std::chrono::seconds(30);
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
 
 class StorageActorTest : public ::testing::Test {
  protected:
@@ -55,7 +55,7 @@ class StorageActorTest : public ::testing::Test {
 
   Result<AppendAck> append(caf::scoped_actor& self, BuildEvent event) {
     Result<AppendAck> out = make_error(ErrorCode::internal, "no answer");
-    self->request(log_, kTimeout, append_atom::value, std::move(event))
+    self->request(log_, kRequestTimeout, append_atom::value, std::move(event))
         .receive([&](const AppendAck& ack) { out = ack; },
                  [&](const caf::error& e) { out = from_caf_error(e); });
     return out;
@@ -63,7 +63,7 @@ class StorageActorTest : public ::testing::Test {
 
   Result<AppendAcks> append_batch(caf::scoped_actor& self, std::vector<BuildEvent> batch) {
     Result<AppendAcks> out = make_error(ErrorCode::internal, "no answer");
-    self->request(log_, kTimeout, append_atom::value, std::move(batch))
+    self->request(log_, kRequestTimeout, append_atom::value, std::move(batch))
         .receive([&](const AppendAcks& acks) { out = acks; },
                  [&](const caf::error& e) { out = from_caf_error(e); });
     return out;
@@ -71,7 +71,7 @@ class StorageActorTest : public ::testing::Test {
 
   StorageStats stats(caf::scoped_actor& self) {
     StorageStats out;
-    self->request(log_, kTimeout, stats_atom::value)
+    self->request(log_, kRequestTimeout, stats_atom::value)
         .receive([&](const StorageStats& s) { out = s; },
                  [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
     return out;
@@ -81,7 +81,7 @@ class StorageActorTest : public ::testing::Test {
   std::vector<BuildEvent> next_published(caf::scoped_actor& self) {
     std::vector<BuildEvent> out;
     self->receive([&](committed_atom, const std::vector<BuildEvent>& events) { out = events; },
-                  caf::after(kTimeout) >> [&] { ADD_FAILURE() << "nothing published"; });
+                  caf::after(kRequestTimeout) >> [&] { ADD_FAILURE() << "nothing published"; });
     return out;
   }
 
@@ -199,7 +199,7 @@ TEST_F(StorageActorTest, PipelinedRetriesAreDuplicatesAndConflictsAreRejected) {
           const auto start = open + 10;
           ++by_id[error.message.substr(start, error.message.find('"', start) - start)].conflicts;
         },
-        caf::after(kTimeout) >> [&] { FAIL() << "an append got no answer"; });
+        caf::after(kRequestTimeout) >> [&] { FAIL() << "an append got no answer"; });
   }
   ASSERT_EQ(by_id.size(), static_cast<size_t>(kEvents));
   for (const auto& [id, a] : by_id) {
@@ -253,7 +253,8 @@ TEST_F(StorageActorTest, FailedCommitFailsTheBatchPublishesNothingAndTheNextBatc
   };
   start(options);
   caf::scoped_actor self{*system_};
-  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<CommitSubscriber>(self))
+  self->request(log_, kRequestTimeout, subscribe_atom::value,
+                caf::actor_cast<CommitSubscriber>(self))
       .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
 
   auto first = append(self, request_event("br-1", BUILD_REQUEST_RECEIVED));
@@ -283,7 +284,8 @@ TEST_F(StorageActorTest, FailedCommitFailsTheBatchPublishesNothingAndTheNextBatc
 TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
   start();
   caf::scoped_actor self{*system_};
-  self->request(log_, kTimeout, subscribe_atom::value, caf::actor_cast<CommitSubscriber>(self))
+  self->request(log_, kRequestTimeout, subscribe_atom::value,
+                caf::actor_cast<CommitSubscriber>(self))
       .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
   ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
   constexpr int kEvents = 300;
@@ -300,7 +302,7 @@ TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
                     for (const auto& e : events) EXPECT_EQ(e.idx(), expected++);
                   },
                   [&](const caf::error& e) { FAIL() << caf::to_string(e); },
-                  caf::after(kTimeout) >> [&] { FAIL() << "timed out"; });
+                  caf::after(kRequestTimeout) >> [&] { FAIL() << "timed out"; });
   }
   EXPECT_EQ(expected, kEvents + 2);
 }
@@ -350,7 +352,7 @@ Answered receive_answers(caf::scoped_actor& self, size_t flights) {
             if (!out.by_flight.emplace(a.flight, a).second) ++out.repeated;
           }
         },
-        caf::after(kTimeout) >> [] {});
+        caf::after(kRequestTimeout) >> [] {});
     if (!got) {
       ADD_FAILURE() << "flights unanswered: " << flights - out.by_flight.size();
       break;
@@ -517,8 +519,9 @@ TEST_F(StorageActorTest, ShutdownAnswersEveryPendingAppend) {
   caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
   int acked = 0, failed = 0;
   for (int i = 0; i < kEvents; ++i) {
-    self->receive([&](const AppendAck&) { ++acked; }, [&](const caf::error&) { ++failed; },
-                  caf::after(kTimeout) >> [&] { FAIL() << "an append was dropped silently"; });
+    self->receive(
+        [&](const AppendAck&) { ++acked; }, [&](const caf::error&) { ++failed; },
+        caf::after(kRequestTimeout) >> [&] { FAIL() << "an append was dropped silently"; });
   }
   EXPECT_EQ(acked + failed, kEvents);
   auto last = reader_->last_idx();
@@ -544,7 +547,7 @@ TEST_F(StorageActorTest, SnapshotsSavedThroughItLoadAsTheirPlainBytes) {
     snap.set_applied_idx(compress ? 7 : 8);
     snap.set_data(compress ? *encoded : state);
     snap.set_data_encoded(compress);
-    self->request(log_, kTimeout, snapshot_atom::value, std::move(snap))
+    self->request(log_, kRequestTimeout, snapshot_atom::value, std::move(snap))
         .receive([&](int64_t idx) { EXPECT_EQ(idx, compress ? 7 : 8); },
                  [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
     auto loaded = reader_->load_snapshot("job_runs", 2);
