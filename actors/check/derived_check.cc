@@ -29,7 +29,9 @@
 #include "storage/storage.h"
 
 namespace bel::check {
-namespace {
+// Named, not anonymous: DerivedRowsPass::State, a class the header declares, holds these types
+// (gcc's -Wsubobject-linkage, when this file is compiled in a batch with others).
+namespace derived_rows {
 
 using storage::exec_sql;
 using storage::prepare;
@@ -132,7 +134,9 @@ CheckResult integrity_check(sqlite3* db, const std::string& uri) {
   return out;
 }
 
-}  // namespace
+}  // namespace derived_rows
+
+using namespace derived_rows;  // NOLINT: this file's own helpers
 
 // The comparison behind "derived rows", over one read transaction: the event rows first (handed
 // out as pages, or read here), then the key index and the event_id index.
