@@ -15,6 +15,7 @@
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "storage/storage_factory.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
@@ -406,7 +407,8 @@ TEST_F(LogCheckTest, FoldReadsOnWhenAnswersReflectLaterAppends) {
 
 // ---- the real binary on sqlite logs ----
 
-const std::string kBel = BEL_BINARY;
+using testing::contains;
+using testing::kBel;
 
 class CheckCommandTest : public ::testing::Test {
  protected:
@@ -465,9 +467,6 @@ class CheckCommandTest : public ::testing::Test {
                                               field(s, "detail").string_value()};
     }
     return out;
-  }
-  static bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
   }
 
   testing::TempDir dir_;

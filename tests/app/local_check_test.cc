@@ -13,6 +13,7 @@
 #include "storage/storage_factory.h"
 #include "tests/support/forwarding_storage.h"
 #include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
 
 namespace bel::check {
 namespace {
@@ -24,9 +25,7 @@ const std::vector<std::string> kNames = {
     "schema",        "idx contiguity", "view partition_status", "view build_summary",
     "view job_runs", "view activity"};
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using bel::testing::contains;
 
 // "N answers equal the full scan" -> N; -1 when the detail says no such thing.
 int64_t answers_equal(const std::string& detail) {

@@ -8,6 +8,7 @@
 #include "app/suggest.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
 
@@ -18,7 +19,7 @@ using testing::run_command;
 using testing::shell_quote;
 using testing::TempDir;
 
-const std::string kBel = BEL_BINARY;
+using testing::kBel;
 
 TEST(SuggestTest, ClosestFindsOneEditTyposAndUniquePrefixes) {
   const std::vector<std::string> commands = {"partitions", "builds", "jobs", "job-runs", "views"};

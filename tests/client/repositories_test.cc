@@ -12,12 +12,13 @@
 #include "actors/client/activity_repository.h"
 #include "actors/client/api_client.h"
 #include "actors/client/builds_repository.h"
-#include "actors/coordinator.h"
 #include "actors/client/job_runs_repository.h"
 #include "actors/client/jobs_repository.h"
 #include "actors/client/partitions_repository.h"
+#include "actors/coordinator.h"
 #include "tests/support/events.h"
 #include "tests/support/random_stream.h"
+#include "tests/support/run_command.h"
 #include "tests/support/silent_api.h"
 
 namespace bel::actors {
@@ -28,9 +29,7 @@ using std::chrono::milliseconds;
 
 BelApi::behavior_type silent_api() { return bel::testing::silent_api({}); }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using bel::testing::contains;
 
 // Expects `result` to have failed with `code` and a message containing `part`.
 template <class T>

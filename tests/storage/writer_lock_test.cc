@@ -29,9 +29,7 @@ using bel::testing::shell_quote;
 constexpr const char* kChildUriVariable = "BEL_WRITER_LOCK_CHILD_URI";
 constexpr const char* kChildModeVariable = "BEL_WRITER_LOCK_CHILD_MODE";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using bel::testing::contains;
 
 std::string own_binary() {
   std::error_code ec;
