@@ -1,7 +1,8 @@
 # The sanitizer and fuzzing build (SPEC section 9, R2): -DBEL_SANITIZE=ON with clang compiles
 # everything with AddressSanitizer and UndefinedBehaviorSanitizer (any undefined behaviour aborts)
 # plus libFuzzer's coverage instrumentation (not test code: bel_test_code in tests/CMakeLists.txt),
-# and tests/fuzz then builds one libFuzzer binary per harness (bel_fuzz_*). One build serves both: ./scripts/test runs its ctest and the fuzzers.
+# and tests/fuzz then builds one libFuzzer binary per harness (bel_fuzz_*). One build serves both:
+# ./scripts/test runs its ctest and the fuzzers.
 #
 #   CXX=clang++-14 cmake -G Ninja -S . -B build-san -DBEL_SANITIZE=ON -DBEL_BUILD_BENCH=OFF
 #
