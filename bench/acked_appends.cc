@@ -19,6 +19,7 @@
 #include "bench/machine.h"
 #include "bench/pure_append_actor.h"
 #include "storage/storage_factory.h"
+#include "storage/thread_name.h"
 
 namespace bel::bench {
 namespace {
@@ -235,6 +236,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   auto shared = std::make_shared<ClientShared>(clients);
   auto finished = shared->done.get_future();
   const double cpu_start = process_cpu_seconds();
+  const double storage_cpu_start = named_threads_cpu_seconds(kStorageThreadName);
   for (size_t c = 0; c < clients; ++c) {
     const size_t share = window / clients + (c < window % clients ? 1 : 0);
     system.spawn(append_client, target, &to_send[c], share, shared);
@@ -249,6 +251,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   }
   const ClientResult run = merge(finished.get());
   const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  const double storage_cpu_end = named_threads_cpu_seconds(kStorageThreadName);
   if (progress) progress(total, total);
 
   auto stats = ask_stats(system, target);
@@ -262,6 +265,9 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   out.seconds = std::chrono::duration<double>(run.finished - run.started).count();
   out.per_second = out.seconds > 0 ? static_cast<double>(run.tally.answered) / out.seconds : 0;
   out.cpu_seconds = cpu_seconds;
+  if (storage_cpu_start >= 0 && storage_cpu_end >= storage_cpu_start) {
+    out.storage_thread_cpu_seconds = storage_cpu_end - storage_cpu_start;
+  }
   out.stats = *stats;
   out.latency_us = latency_percentiles(run.latencies_us);
   return out;

@@ -68,6 +68,9 @@ struct AckedAppends {
   double seconds = 0;
   double per_second = 0;   // acknowledged appends per second
   double cpu_seconds = 0;  // this process's CPU (all threads) from the first send to the last ack
+  // Of it, the storage actor's thread's (named kStorageThreadName); -1 when the path has none
+  // (the bare actors of bench/pure_append_actor.h).
+  double storage_thread_cpu_seconds = -1;
   StorageStats stats;      // the storage actor's counters after the run
   Latency latency_us;      // per acknowledged append
   // events_appended / commits: the group size group commit achieved.

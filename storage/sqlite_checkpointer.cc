@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "storage/thread_name.h"
+
 namespace bel::storage {
 
 std::unique_ptr<WalCheckpointer> WalCheckpointer::attach(sqlite3* db, const std::string& path,
@@ -25,6 +27,7 @@ std::unique_ptr<WalCheckpointer> WalCheckpointer::attach(sqlite3* db, const std:
   sqlite3_wal_autocheckpoint(db, 0);
   sqlite3_wal_hook(db, &WalCheckpointer::on_commit, out.get());
   out->thread_ = std::thread([p = out.get()] { p->run(); });
+  name_thread(out->thread_, "bel.checkpoint");
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "actors/net/token.h"
+#include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
@@ -289,6 +290,7 @@ Status HttpServer::listen() {
   }
   port_ = static_cast<uint16_t>(port);
   thread_ = std::thread([this] { server_.listen_after_bind(); });
+  name_thread(thread_, "bel.http");
   // httplib's stop() acts only on a running server: until the thread has marked it running, a
   // stop() would be lost and the thread would wait in accept() for ever.
   while (!server_.is_running()) std::this_thread::yield();

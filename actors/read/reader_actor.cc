@@ -9,6 +9,7 @@
 #include "projections/queries.h"
 #include "storage/checks.h"
 #include "storage/event_page_arena.h"
+#include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
@@ -25,6 +26,7 @@ using ReaderPointer = ReaderActor::stateful_pointer<ReaderState>;
 ReaderActor::behavior_type reader_actor(ReaderPointer self,
                                         std::shared_ptr<std::unique_ptr<storage::Storage>> storage,
                                         ReaderOptions options) {
+  if (options.detached) name_this_thread("bel.reader");  // built on its own thread
   self->state.storage = std::move(*storage);
   self->state.options = std::move(options);
   if (self->state.options.shared_scans) {

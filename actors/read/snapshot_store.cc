@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "actors/component_log.h"
+#include "storage/thread_name.h"
 
 namespace bel::actors {
 
@@ -32,6 +33,7 @@ struct SnapshotStoreState {
 SnapshotStore::behavior_type snapshot_store(
     SnapshotStore::stateful_pointer<SnapshotStoreState> self,
     std::shared_ptr<std::unique_ptr<storage::Storage>> storage) {
+  name_this_thread("bel.snapshots");  // detached: built on its own thread
   self->state.storage = std::move(*storage);
   return {
       [=](snapshot_atom, ViewSnapshot& snapshot) -> caf::result<int64_t> {

@@ -8,6 +8,7 @@
 
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
+#include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
@@ -384,6 +385,8 @@ void take_flights(StoragePointer self, std::vector<uint64_t>& flights,
 
 StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<LogWriter>* writer,
                                           StorageActorConfig config) {
+  // Built on the actor's own thread when detached (spawn_storage_actor).
+  if (config.detached) name_this_thread(kStorageThreadName);
   self->state.writer = std::move(*writer);
   self->state.config = config;
   // A throw (a bug, bad_alloc) answers every waiting append before the actor stops (R9).
@@ -486,6 +489,7 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
                           std::shared_ptr<storage::Storage> reader,
                           std::chrono::milliseconds interval) {
   system.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
+    name_this_thread("bel.follow");
     self->monitor(log);
     self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
     self->send(self, tick_atom::value);
