@@ -11,7 +11,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #ifndef BEL_BUILD_TYPE
@@ -155,32 +154,6 @@ double cpu_seconds(clockid_t clock) {
 double process_cpu_seconds() { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 double thread_cpu_seconds() { return cpu_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
-namespace {
-
-// The CPU seconds of the thread whose /proc directory is `task`, or -1 when neither file reads.
-double task_cpu_seconds(const std::string& task) {
-  std::ifstream schedstat(task + "/schedstat");
-  unsigned long long on_cpu_ns = 0;
-  if (schedstat >> on_cpu_ns) return static_cast<double>(on_cpu_ns) * 1e-9;
-  std::ifstream stat_file(task + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  // Fields after the name, which may hold spaces and parentheses: state is the 3rd field, utime
-  // and stime the 14th and 15th.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int k = 3; k <= 15 && fields >> field; ++k) {
-    if (k == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
-    if (k == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
-  }
-  if (!fields) return -1;
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-}  // namespace
-
 double named_threads_cpu_seconds(const std::string& name) {
   double total = -1;
   std::error_code ec;
@@ -188,9 +161,11 @@ double named_threads_cpu_seconds(const std::string& name) {
     std::ifstream comm_file(task.path() / "comm");
     std::string comm;
     if (!std::getline(comm_file, comm) || comm != name) continue;
-    const double seconds = task_cpu_seconds(task.path().string());
-    if (seconds < 0) continue;  // ended meanwhile
-    total = std::max(total, 0.0) + seconds;
+    // Nanoseconds on the CPU, the first field; none when the thread ended meanwhile.
+    std::ifstream schedstat(task.path() / "schedstat");
+    unsigned long long on_cpu_ns = 0;
+    if (!(schedstat >> on_cpu_ns)) continue;
+    total = std::max(total, 0.0) + static_cast<double>(on_cpu_ns) * 1e-9;
   }
   return total;
 }

@@ -46,8 +46,8 @@ double process_cpu_seconds();
 // (the log maker's generation and writing), apart from the others'.
 double thread_cpu_seconds();
 // CPU seconds used so far by this process's threads named `name` (/proc/self/task/*/comm, as
-// name_this_thread set it), summed; -1 when no thread has that name. Read from each thread's
-// schedstat (nanoseconds) where the kernel keeps it, else from its stat (clock ticks).
+// name_this_thread set it), summed from each one's schedstat (nanoseconds on the CPU); -1 when
+// no thread of that name has one to read.
 double named_threads_cpu_seconds(const std::string& name);
 
 // A memory field of /proc/<process>/status ("VmRSS", "VmHWM"; `process` "self" or a pid), in
