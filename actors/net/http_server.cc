@@ -289,8 +289,11 @@ Status HttpServer::listen() {
                       "cannot listen on " + address + ": " + std::strerror(errno));
   }
   port_ = static_cast<uint16_t>(port);
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  name_thread(thread_, "bel.http");
+  thread_ = std::thread([this] {
+    // First, so that the pool of threads httplib starts from this one inherits the name.
+    name_this_thread("bel.http");
+    server_.listen_after_bind();
+  });
   // httplib's stop() acts only on a running server: until the thread has marked it running, a
   // stop() would be lost and the thread would wait in accept() for ever.
   while (!server_.is_running()) std::this_thread::yield();
