@@ -10,9 +10,7 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <cstring>
-#include <string>
 #include <thread>
 
 namespace bel {
@@ -22,8 +20,9 @@ namespace bel {
 inline constexpr const char* kStorageThreadName = "bel.storage";
 
 inline void name_native_thread(pthread_t thread, const char* name) {
-  const std::string cut(name, std::min<size_t>(std::strlen(name), 15));
-  pthread_setname_np(thread, cut.c_str());
+  char cut[16] = {};  // pthread_setname_np refuses a longer name rather than cut it
+  std::strncpy(cut, name, sizeof cut - 1);
+  pthread_setname_np(thread, cut);
 }
 
 inline void name_this_thread(const char* name) { name_native_thread(pthread_self(), name); }
