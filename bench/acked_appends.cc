@@ -219,7 +219,8 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
     stop = [storage_actor] { caf::anon_send_exit(storage_actor, caf::exit_reason::user_shutdown); };
   }
   // Also waits until the (detached) storage actor runs, so its start is not timed.
-  if (auto before = ask_stats(system, target); !before.ok()) {
+  auto before = ask_stats(system, target);
+  if (!before.ok()) {
     stop();
     return before.error();
   }
@@ -267,6 +268,10 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   out.cpu_seconds = cpu_seconds;
   if (storage_cpu_start >= 0 && storage_cpu_end >= storage_cpu_start) {
     out.storage_thread_cpu_seconds = storage_cpu_end - storage_cpu_start;
+  }
+  if (stats->commit_seconds() > 0) {  // only a storage actor times its groups
+    out.storage_commit_seconds = stats->commit_seconds() - before->commit_seconds();
+    out.storage_index_seconds = stats->index_seconds() - before->index_seconds();
   }
   out.stats = *stats;
   out.latency_us = latency_percentiles(run.latencies_us);

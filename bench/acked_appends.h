@@ -72,6 +72,10 @@ struct AckedAppends {
   // (the bare actors of bench/pure_append_actor.h).
   double storage_thread_cpu_seconds = -1;
   StorageStats stats;      // the storage actor's counters after the run
+  // Of the window, the storage actor's thread's wall seconds in append groups and in index batches
+  // (StorageStats::commit_seconds, index_seconds over the run); -1 when the path has none.
+  double storage_commit_seconds = -1;
+  double storage_index_seconds = -1;
   Latency latency_us;      // per acknowledged append
   // events_appended / commits: the group size group commit achieved.
   double average_group() const {

@@ -27,6 +27,10 @@ class Exposition {
     family(name, type, help);
     sample(name, value);
   }
+  void one(const std::string& name, const char* type, const std::string& help, double value) {
+    family(name, type, help);
+    sample(name, value);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -96,6 +100,17 @@ std::string metrics_text(const StorageStats& s, const ViewsStatus& views,
             s.commit_group_events());
   e.one("bel_commit_group_events_max", "gauge", "Most events committed in one transaction.",
         s.max_group_events());
+  e.one("bel_storage_commit_seconds_total", "counter",
+        "Wall seconds the storage actor's thread spent staging, committing and answering appends "
+        "(waits for the disk included).",
+        s.commit_seconds());
+  e.one("bel_storage_index_seconds_total", "counter",
+        "Wall seconds the storage actor's thread spent indexing the log's tail in batches.",
+        s.index_seconds());
+  e.one("bel_index_batches_total", "counter", "Index batches committed.", s.index_batches());
+  e.one("bel_index_unindexed_events", "gauge",
+        "Committed events the key index does not cover yet (reads scan them).",
+        s.unindexed_events());
   e.one("bel_transition_warnings_total", "counter", "Lenient-mode transition warnings recorded.",
         s.warnings());
   view_family(e, views, "bel_view_applied_idx", "gauge", "Last idx the view applied.",

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <type_traits>
 #include <utility>
 
@@ -87,7 +88,26 @@ struct StorageState {
   bool flush_scheduled = false;
   bool index_scheduled = false;
   int64_t overloaded = 0;
+  // Wall seconds in commit_staged and in index batches, and the batches (StorageStats).
+  double commit_seconds = 0;
+  double index_seconds = 0;
+  int64_t index_batches = 0;
   static inline const char* name = "bel.storage";
+};
+
+// Adds the wall time of its scope to `total`.
+class ScopeSeconds {
+ public:
+  explicit ScopeSeconds(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~ScopeSeconds() {
+    total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  ScopeSeconds(const ScopeSeconds&) = delete;
+  ScopeSeconds& operator=(const ScopeSeconds&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 using StoragePointer = StorageActor::stateful_pointer<StorageState>;
@@ -179,6 +199,7 @@ void deliver(Outbox& out, Waiter& w, Result<std::vector<AppendAck>>& acks) {
 // (the supervisor's flights in one message).
 void commit_staged(StoragePointer self) {
   auto& st = self->state;
+  const ScopeSeconds timed(st.commit_seconds);
   st.flush_scheduled = false;
   stage_pending(self);
   if (st.writer->staged_tickets() == 0) {
@@ -272,13 +293,18 @@ void index_tail(StoragePointer self) {
     schedule_index(self);  // appends arrived meanwhile: they go first
     return;
   }
-  auto done = log.catch_up_indexes(st.config.max_index_events);
+  Result<int64_t> done = int64_t{0};
+  {
+    const ScopeSeconds timed(st.index_seconds);
+    done = log.catch_up_indexes(st.config.max_index_events);
+  }
   if (!done.ok()) {
     // The log is intact and reads stay exact; the next commit tries again.
     storage_log()->warn("indexing failed unindexed={} error=\"{}\"", tail,
                         done.error().to_string());
     return;
   }
+  if (*done > 0) ++st.index_batches;
   storage_log()->debug("indexed events={} unindexed={}", *done, log.unindexed_events());
   schedule_index(self);
 }
@@ -452,6 +478,10 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         StorageStats s = self->state.writer->stats();
         s.set_pending(s.pending() + static_cast<int64_t>(self->state.pending_events.size()));
         s.set_overloaded(self->state.overloaded);
+        s.set_commit_seconds(self->state.commit_seconds);
+        s.set_index_seconds(self->state.index_seconds);
+        s.set_index_batches(self->state.index_batches);
+        s.set_unindexed_events(self->state.writer->storage().unindexed_events());
         return s;
       },
       [=](snapshot_atom, ViewSnapshot& snapshot) -> caf::result<int64_t> {

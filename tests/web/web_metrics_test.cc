@@ -182,6 +182,14 @@ TEST_F(WebMetricsTest, MetricsAreParseablePrometheusTextAndMoveUnderLoad) {
             m0.at("bel_commit_group_events_bucket{le=\"64\"}"));
   EXPECT_GT(m1.at("bel_http_requests_total"), m0.at("bel_http_requests_total"));
   EXPECT_GE(m1.at("bel_http_open_connections"), 1);  // the one asking
+  // The storage actor's thread timed the commit; the index gauge is a count of events.
+  EXPECT_EQ(m1.types.at("bel_storage_commit_seconds_total"), "counter");
+  EXPECT_EQ(m1.types.at("bel_storage_index_seconds_total"), "counter");
+  EXPECT_EQ(m1.types.at("bel_index_batches_total"), "counter");
+  EXPECT_EQ(m1.types.at("bel_index_unindexed_events"), "gauge");
+  EXPECT_GT(m1.at("bel_storage_commit_seconds_total"), m0.at("bel_storage_commit_seconds_total"));
+  EXPECT_GE(m1.at("bel_index_unindexed_events"), 0);
+  EXPECT_LE(m1.at("bel_index_unindexed_events"), m1.at("bel_log_last_idx"));
 }
 
 TEST_F(WebMetricsTest, LatencyHistogramCountsEveryAcknowledgedAppend) {
@@ -233,7 +241,15 @@ TEST(WebMetricsTextTest, HistogramsAreCumulativeAndEveryCodeIsListed) {
   h->set_count(5);
   h->set_sum(1.5e-5);
   (*stats.mutable_rejected_by_code())["overloaded"] = 2;
+  stats.set_commit_seconds(1.25);
+  stats.set_index_seconds(0.5);
+  stats.set_index_batches(3);
+  stats.set_unindexed_events(42);
   const Scrape s = parse_prometheus(actors::web::metrics_text(stats, ViewsStatus{}, {}, 0));
+  EXPECT_DOUBLE_EQ(s.at("bel_storage_commit_seconds_total"), 1.25);
+  EXPECT_DOUBLE_EQ(s.at("bel_storage_index_seconds_total"), 0.5);
+  EXPECT_EQ(s.at("bel_index_batches_total"), 3);
+  EXPECT_EQ(s.at("bel_index_unindexed_events"), 42);
   EXPECT_EQ(s.at("bel_append_latency_seconds_bucket{le=\"0.001\"}"), 3);
   EXPECT_EQ(s.at("bel_append_latency_seconds_bucket{le=\"0.01\"}"), 3);
   EXPECT_EQ(s.at("bel_append_latency_seconds_bucket{le=\"+Inf\"}"), 5);

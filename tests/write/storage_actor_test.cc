@@ -2,16 +2,17 @@
 // failed COMMITs, publication order, overload and shutdown.
 #include "actors/write/storage_actor.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <map>
 #include <set>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "storage/snapshot_codec.h"
 #include "storage/storage_factory.h"
 #include "tests/support/events.h"
+#include "tests/support/run_command.h"
 
 namespace bel::actors {
 namespace {
@@ -33,9 +34,10 @@ class StorageActorTest : public ::testing::Test {
     system_->await_all_actors_done();
   }
 
-  // Spawns the storage actor over a fresh memory:// log; keeps a reader onto the same log.
-  void start(storage::StorageOptions options = {}, StorageActorConfig config = {}) {
-    auto storage = storage::open_storage("memory://", options);
+  // Spawns the storage actor over a fresh log at `uri`; keeps a reader onto the same log.
+  void start(storage::StorageOptions options = {}, StorageActorConfig config = {},
+             const std::string& uri = "memory://") {
+    auto storage = storage::open_storage(uri, options);
     ASSERT_TRUE(storage.ok());
     auto reader = (*storage)->open_reader();
     ASSERT_TRUE(reader.ok());
@@ -101,6 +103,43 @@ TEST_F(StorageActorTest, AcknowledgesWithIdxOnlyAfterCommit) {
   auto last = reader_->last_idx();
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, 1);
+}
+
+TEST_F(StorageActorTest, StatsTimeItsGroupsAndIndexBatchesAndCountTheUnindexedTail) {
+  const TempDir dir;
+  StorageActorConfig config;
+  config.index_batch_events = 10;  // a batch once 10 committed events are unindexed
+  config.max_index_events = 10;
+  config.index_idle_delay = std::chrono::hours(1);  // a shorter tail stays unindexed here
+  start({}, config, "sqlite://" + dir.path() + "/log.db");
+  caf::scoped_actor self{*system_};
+  const StorageStats before = stats(self);
+  EXPECT_EQ(before.commit_seconds(), 0);
+  EXPECT_EQ(before.index_seconds(), 0);
+  EXPECT_EQ(before.index_batches(), 0);
+  EXPECT_EQ(before.unindexed_events(), 0);
+  // Two batches of 10: each commit leaves 10 unindexed, so it sends the actor an index message
+  // before its ack, ahead of the next append. Then 5 single events, each short of a batch, which
+  // wait for the idle delay.
+  int next = 0;
+  for (int batch = 0; batch < 2; ++batch) {
+    std::vector<BuildEvent> events;
+    for (int k = 0; k < 10; ++k) {
+      events.push_back(request_event("br-" + std::to_string(++next), BUILD_REQUEST_RECEIVED));
+    }
+    auto acks = append_batch(self, std::move(events));
+    ASSERT_TRUE(acks.ok()) << acks.error().to_string();
+  }
+  for (int k = 0; k < 5; ++k) {
+    auto ack = append(self, request_event("br-" + std::to_string(++next), BUILD_REQUEST_RECEIVED));
+    ASSERT_TRUE(ack.ok()) << ack.error().to_string();
+  }
+  const StorageStats after = stats(self);
+  EXPECT_EQ(after.commits(), 7);
+  EXPECT_GT(after.commit_seconds(), 0);  // each commit waited for its fsync, at least
+  EXPECT_EQ(after.index_batches(), 2);
+  EXPECT_GT(after.index_seconds(), 0);
+  EXPECT_EQ(after.unindexed_events(), 5);
 }
 
 TEST_F(StorageActorTest, ConcurrentWritersShareCommitsAndEachGetsItsIdx) {
