@@ -71,6 +71,7 @@ struct AckedAppends {
   // Of it, the storage actor's thread's (named kStorageThreadName); -1 when the path has none
   // (the bare actors of bench/pure_append_actor.h).
   double storage_thread_cpu_seconds = -1;
+  double storage_thread_runqueue_seconds = -1;  // and its wait for a core, -1 likewise
   StorageStats stats;      // the storage actor's counters after the run
   // Of the window, the storage actor's thread's wall seconds in append groups and in index batches
   // (StorageStats::commit_seconds, index_seconds over the run); -1 when the path has none.

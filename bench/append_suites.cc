@@ -160,6 +160,7 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   std::vector<double> cpu_per_append;
   std::vector<double> storage_share, storage_per_append;  // the storage actor's thread
   std::vector<double> commit_share, index_share;          // of its wall time
+  std::vector<double> runqueue_share;                     // its wait for a core
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {
@@ -172,6 +173,9 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
         storage_share.push_back(m->storage_thread_cpu_seconds / m->seconds);
         storage_per_append.push_back(m->storage_thread_cpu_seconds /
                                      static_cast<double>(std::max<int64_t>(1, m->events)));
+      }
+      if (m->storage_thread_runqueue_seconds >= 0 && m->seconds > 0) {
+        runqueue_share.push_back(m->storage_thread_runqueue_seconds / m->seconds);
       }
       if (m->storage_commit_seconds >= 0 && m->seconds > 0) {
         commit_share.push_back(m->storage_commit_seconds / m->seconds);
@@ -208,6 +212,9 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
     f.detail += fmt::format(
         "; the storage actor's thread on the CPU {:.0f}% of the window, {:.1f} us per acked append",
         median(storage_share) * 100, median(storage_per_append) * 1e6);
+  }
+  if (!runqueue_share.empty()) {
+    f.detail += fmt::format(", waiting for a core {:.0f}%", median(runqueue_share) * 100);
   }
   // Its wall time, waits for the disk included: what is left it waited for appends.
   if (!commit_share.empty()) {

@@ -49,6 +49,9 @@ double thread_cpu_seconds();
 // name_this_thread set it), summed from each one's schedstat (nanoseconds on the CPU); -1 when
 // no thread of that name has one to read.
 double named_threads_cpu_seconds(const std::string& name);
+// The same threads' seconds runnable but waiting for a core (schedstat's second field): on a
+// loaded machine, what they lost to the other threads; -1 as above.
+double named_threads_runqueue_seconds(const std::string& name);
 
 // A memory field of /proc/<process>/status ("VmRSS", "VmHWM"; `process` "self" or a pid), in
 // bytes; 0 when it cannot be read (an exited process has none).
