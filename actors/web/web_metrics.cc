@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
 #include "messages/error.h"
@@ -15,19 +17,15 @@ class Exposition {
   void family(const std::string& name, const char* type, const std::string& help) {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
-  void sample(const std::string& name, int64_t value, const std::string& labels = "") {
+  // A sample of `value`, a count or a number of seconds.
+  template <class Number>
+  void sample(const std::string& name, Number value, const std::string& labels = "") {
+    static_assert(std::is_arithmetic_v<Number> && !std::is_same_v<Number, bool>);
     out_ += labels.empty() ? fmt::format("{} {}\n", name, value)
                            : fmt::format("{}{{{}}} {}\n", name, labels, value);
   }
-  void sample(const std::string& name, double value, const std::string& labels = "") {
-    out_ += labels.empty() ? fmt::format("{} {}\n", name, value)
-                           : fmt::format("{}{{{}}} {}\n", name, labels, value);
-  }
-  void one(const std::string& name, const char* type, const std::string& help, int64_t value) {
-    family(name, type, help);
-    sample(name, value);
-  }
-  void one(const std::string& name, const char* type, const std::string& help, double value) {
+  template <class Number>
+  void one(const std::string& name, const char* type, const std::string& help, Number value) {
     family(name, type, help);
     sample(name, value);
   }
