@@ -237,8 +237,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   auto shared = std::make_shared<ClientShared>(clients);
   auto finished = shared->done.get_future();
   const double cpu_start = process_cpu_seconds();
-  const double storage_cpu_start = named_threads_cpu_seconds(kStorageThreadName);
-  const double storage_wait_start = named_threads_runqueue_seconds(kStorageThreadName);
+  const ThreadTimes storage_start = named_threads_times(kStorageThreadName);
   for (size_t c = 0; c < clients; ++c) {
     const size_t share = window / clients + (c < window % clients ? 1 : 0);
     system.spawn(append_client, target, &to_send[c], share, shared);
@@ -253,8 +252,7 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   }
   const ClientResult run = merge(finished.get());
   const double cpu_seconds = process_cpu_seconds() - cpu_start;
-  const double storage_cpu_end = named_threads_cpu_seconds(kStorageThreadName);
-  const double storage_wait_end = named_threads_runqueue_seconds(kStorageThreadName);
+  const ThreadTimes storage_end = named_threads_times(kStorageThreadName);
   if (progress) progress(total, total);
 
   auto stats = ask_stats(system, target);
@@ -268,11 +266,9 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
   out.seconds = std::chrono::duration<double>(run.finished - run.started).count();
   out.per_second = out.seconds > 0 ? static_cast<double>(run.tally.answered) / out.seconds : 0;
   out.cpu_seconds = cpu_seconds;
-  if (storage_cpu_start >= 0 && storage_cpu_end >= storage_cpu_start) {
-    out.storage_thread_cpu_seconds = storage_cpu_end - storage_cpu_start;
-  }
-  if (storage_wait_start >= 0 && storage_wait_end >= storage_wait_start) {
-    out.storage_thread_runqueue_seconds = storage_wait_end - storage_wait_start;
+  if (storage_start.on_cpu >= 0 && storage_end.on_cpu >= storage_start.on_cpu) {
+    out.storage_thread_cpu_seconds = storage_end.on_cpu - storage_start.on_cpu;
+    out.storage_thread_runqueue_seconds = storage_end.runqueue - storage_start.runqueue;
   }
   if (stats->commit_seconds() > 0) {  // only a storage actor times its groups
     out.storage_commit_seconds = stats->commit_seconds() - before->commit_seconds();

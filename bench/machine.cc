@@ -154,34 +154,22 @@ double cpu_seconds(clockid_t clock) {
 double process_cpu_seconds() { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 double thread_cpu_seconds() { return cpu_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
-namespace {
-
-// Field `field` of schedstat (0: nanoseconds on the CPU, 1: nanoseconds runnable and waiting on a
-// run queue), in seconds, summed over this process's threads named `name`; -1 when none has one.
-double named_threads_schedstat(const std::string& name, int field) {
-  double total = -1;
+ThreadTimes named_threads_times(const std::string& name) {
+  ThreadTimes out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
     std::ifstream comm_file(task.path() / "comm");
     std::string comm;
     if (!std::getline(comm_file, comm) || comm != name) continue;
-    // None when the thread ended meanwhile.
+    // Nanoseconds on the CPU, then runnable and waiting on a run queue; none when the thread
+    // ended meanwhile.
     std::ifstream schedstat(task.path() / "schedstat");
-    unsigned long long ns[2] = {0, 0};
-    if (!(schedstat >> ns[0] >> ns[1])) continue;
-    total = std::max(total, 0.0) + static_cast<double>(ns[field]) * 1e-9;
+    unsigned long long on_cpu_ns = 0, runqueue_ns = 0;
+    if (!(schedstat >> on_cpu_ns >> runqueue_ns)) continue;
+    out.on_cpu = std::max(out.on_cpu, 0.0) + static_cast<double>(on_cpu_ns) * 1e-9;
+    out.runqueue = std::max(out.runqueue, 0.0) + static_cast<double>(runqueue_ns) * 1e-9;
   }
-  return total;
-}
-
-}  // namespace
-
-double named_threads_cpu_seconds(const std::string& name) {
-  return named_threads_schedstat(name, 0);
-}
-
-double named_threads_runqueue_seconds(const std::string& name) {
-  return named_threads_schedstat(name, 1);
+  return out;
 }
 
 int64_t proc_status_bytes(const std::string& process, const std::string& key) {

@@ -45,13 +45,15 @@ double process_cpu_seconds();
 // CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID): what one thread's part costs
 // (the log maker's generation and writing), apart from the others'.
 double thread_cpu_seconds();
-// CPU seconds used so far by this process's threads named `name` (/proc/self/task/*/comm, as
-// name_this_thread set it), summed from each one's schedstat (nanoseconds on the CPU); -1 when
-// no thread of that name has one to read.
-double named_threads_cpu_seconds(const std::string& name);
-// The same threads' seconds runnable but waiting for a core (schedstat's second field): on a
-// loaded machine, what they lost to the other threads; -1 as above.
-double named_threads_runqueue_seconds(const std::string& name);
+// Seconds so far of this process's threads named `name` (/proc/self/task/*/comm, as
+// name_this_thread set it), summed from each one's schedstat: on the CPU, and runnable but waiting
+// for a core (on a loaded machine, what they lost to the other threads). Both -1 when no thread
+// of that name has one to read.
+struct ThreadTimes {
+  double on_cpu = -1;
+  double runqueue = -1;
+};
+ThreadTimes named_threads_times(const std::string& name);
 
 // A memory field of /proc/<process>/status ("VmRSS", "VmHWM"; `process` "self" or a pid), in
 // bytes; 0 when it cannot be read (an exited process has none).

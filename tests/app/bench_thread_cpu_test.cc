@@ -32,7 +32,7 @@ TEST(NamedThreadsCpuTest, CountsTheCpuOfTheNamedThreadAndNoOther) {
     std::unique_lock<std::mutex> lock(mutex);
     changed.wait(lock, [&] { return spun; });
   }
-  const double named = named_threads_cpu_seconds("bel.test-spin");
+  const double named = named_threads_times("bel.test-spin").on_cpu;
   const double process = process_cpu_seconds();
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -44,7 +44,7 @@ TEST(NamedThreadsCpuTest, CountsTheCpuOfTheNamedThreadAndNoOther) {
   // no more than the whole process used.
   EXPECT_GE(named, kSpun * 0.99);
   EXPECT_LE(named, process);
-  EXPECT_EQ(named_threads_cpu_seconds("bel.no-such"), -1);
+  EXPECT_EQ(named_threads_times("bel.no-such").on_cpu, -1);
 }
 
 TEST(NamedThreadsCpuTest, CountsTheWaitForACoreOfThreadsSharingOne) {
@@ -86,7 +86,7 @@ TEST(NamedThreadsCpuTest, CountsTheWaitForACoreOfThreadsSharingOne) {
     // Read while both still exist: a thread's /proc entry goes when it ends.
     std::unique_lock<std::mutex> lock(mutex);
     changed.wait(lock, [&] { return done == 2; });
-    waited = named_threads_runqueue_seconds("bel.test-share");
+    waited = named_threads_times("bel.test-share").runqueue;
     release = true;
   }
   changed.notify_all();
@@ -94,7 +94,7 @@ TEST(NamedThreadsCpuTest, CountsTheWaitForACoreOfThreadsSharingOne) {
   b.join();
   ASSERT_EQ(pinned, 2) << "could not pin both threads to one CPU";
   EXPECT_GT(waited, 0);
-  EXPECT_EQ(named_threads_runqueue_seconds("bel.no-such"), -1);
+  EXPECT_EQ(named_threads_times("bel.no-such").runqueue, -1);
 }
 
 }  // namespace
