@@ -17,9 +17,9 @@
 //    the answers saved beside that snapshot (projections/stored_answers.h), when they are as of
 //    the log's last idx, answer the questions they cover; with restore_on_demand the snapshot is
 //    loaded only when an event or another question needs it;
-//  - takes the storage actor's committed messages with credit (ViewActorConfig::delivery_credit),
-//    acknowledging them half a credit at a time; commits withheld meanwhile are read from the
-//    log, like a gap;
+//  - takes the storage actor's committed messages with credit (ViewActorConfig::delivery_credit,
+//    in events), acknowledging them half a credit at a time; commits withheld meanwhile are read
+//    from the log, like a gap;
 //  - writes snapshots, then their stored answers, through the snapshot store (or the storage
 //    actor) under the policy of ViewActorConfig: the next is due after a number of events that
 //    grows with the state's size, or at the timer when serializing costs at most a small share
@@ -367,13 +367,15 @@ class ProjectionActor {
     apply_committed(self, events);
     auto& s = self->state;
     if (s.config.delivery_credit <= 0) return;
-    // Every half credit: the storage actor's thread is woken once per few commits rather than
-    // once per commit per view, and it never runs out of credit for a view that keeps up.
-    if (++s.unacked < (s.config.delivery_credit + 1) / 2) return;
+    // Every half credit (in events): the storage actor's thread is woken once per many commits
+    // rather than once per commit per view, and it never runs out of credit for a view that keeps
+    // up.
+    s.unacked += static_cast<int32_t>(events.size());
+    if (s.unacked < (s.config.delivery_credit + 1) / 2) return;
     acknowledge(self, std::exchange(s.unacked, 0));
   }
 
-  // Returns the storage actor's credit for `count` messages. Its answer names commits it withheld
+  // Returns the storage actor's credit for `count` events. Its answer names commits it withheld
   // meanwhile: they are read from the log (the answer follows every committed message sent before
   // it). No timeout: the storage actor answers every acknowledgement, and one that is gone fails
   // the request at once (the supervisor then restarts us); a timeout per acknowledgement would

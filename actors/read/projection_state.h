@@ -45,7 +45,7 @@ struct ProjectionState {
   ViewState state = v1::VIEW_LOADING;
   int64_t applied_idx = 0;
   int64_t seen_idx = 0;      // the highest committed idx this actor has heard of
-  int32_t unacked = 0;       // committed messages handled and not yet acknowledged
+  int32_t unacked = 0;       // committed events handled and not yet acknowledged
   bool catching_up = false;  // a catch-up scan is in flight
   // Its turn to restore (deps.restore_turns): asked for and not come yet, ready to load and
   // waiting for it, and the turn itself from its arrival until the snapshot is restored (or,

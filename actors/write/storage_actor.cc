@@ -79,8 +79,8 @@ struct StorageState {
   // A subscriber and its credit (commit_staged, `delivered`).
   struct Subscriber {
     CommitSubscriber handle;
-    int32_t credit = 0;    // 0: unbounded
-    int32_t in_flight = 0;
+    int32_t credit = 0;     // events; 0: unbounded
+    int32_t in_flight = 0;  // events sent and not yet acknowledged
     int64_t withheld_to = 0;
   };
   std::vector<Subscriber> subscribers;
@@ -240,6 +240,7 @@ void publish(StoragePointer self, std::vector<BuildEvent> committed) {
   auto& st = self->state;
   if (st.subscribers.empty() || committed.empty()) return;
   const int64_t last = committed.back().idx();
+  const auto events = static_cast<int32_t>(committed.size());
   // One message shared by every subscriber (CAF messages are copy-on-write).
   auto msg = caf::make_message(committed_atom::value, std::move(committed));
   for (auto& sub : st.subscribers) {
@@ -247,7 +248,7 @@ void publish(StoragePointer self, std::vector<BuildEvent> committed) {
       sub.withheld_to = last;
       continue;
     }
-    ++sub.in_flight;
+    sub.in_flight += events;
     sub.handle->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
 }

@@ -85,15 +85,17 @@ using StorageActor = caf::typed_actor<
     // commit, in idx order, until it terminates. Answers the last committed idx: every later
     // event reaches the subscriber, every earlier one is in the log for it to read.
     caf::replies_to<subscribe_atom, CommitSubscriber>::with<int64_t>,
-    // The same with credit (> 0): at most `credit` committed messages are on their way to the
-    // subscriber unacknowledged; later commits are withheld from it (never queued for it) until
-    // it acknowledges one with `delivered`. So a slow subscriber's mailbox holds at most
-    // credit x max_group_events events, whatever the append rate.
+    // The same with credit (> 0), counted in events: a commit is sent to the subscriber while
+    // fewer than `credit` committed events are on their way to it unacknowledged; later commits
+    // are withheld from it (never queued for it) until it acknowledges some with `delivered`. So
+    // a slow subscriber's mailbox holds at most credit + max_group_events - 1 events, whatever
+    // the append rate, and how often it need acknowledge does not grow with the commit rate.
     caf::replies_to<subscribe_atom, CommitSubscriber, int32_t>::with<int64_t>,
-    // From a subscriber with credit: `count` committed messages handled (a subscriber may
-    // acknowledge every few, so that the storage actor's thread is not woken for each). Answers
-    // the highest idx withheld from it since its previous `delivered` (0 when none): it reads
-    // those events from the log. The answer follows every committed message sent to it before.
+    // From a subscriber with credit: `count` committed events handled (a subscriber may
+    // acknowledge many commits at once, so that the storage actor's thread is not woken for each).
+    // Answers the highest idx withheld from it since its previous `delivered` (0 when none): it
+    // reads those events from the log. The answer follows every committed message sent to it
+    // before.
     caf::replies_to<delivered_atom, CommitSubscriber, int32_t>::with<int64_t>,
     caf::replies_to<stats_atom>::with<StorageStats>,
     // Saves a view snapshot (replacing that view and version's previous one); answers its

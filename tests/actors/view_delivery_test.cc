@@ -1,9 +1,10 @@
 // Delivery of committed events with credit (storage_actor.h, projection_actor.h): a subscriber
-// that does not keep up never has more than its credit of committed messages queued, whatever the
-// number of commits, and a view whose commits were withheld reads them from the log, so it still
-// applies every event exactly once, in idx order.
+// that does not keep up never has more than its credit of committed events queued (plus one
+// commit), whatever the number of commits, and a view whose commits were withheld reads them from
+// the log, so it still applies every event exactly once, in idx order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -108,6 +109,21 @@ class ViewDeliveryTest : public ::testing::Test {
     }
   }
 
+  // Commits `events[from, to)` in atomic batches of `size` events (one commit each).
+  void append_batches(caf::scoped_actor& self, const StorageActor& storage,
+                      const std::vector<BuildEvent>& events, size_t from, size_t to, size_t size) {
+    for (size_t i = from; i < to; i += size) {
+      std::vector<BuildEvent> batch;
+      for (size_t k = i; k < std::min(to, i + size); ++k) {
+        batch.push_back(events[k]);
+        batch.back().set_idx(0);
+      }
+      auto acks = request_value<AppendAcks>(self, storage, append_atom::value, batch);
+      ASSERT_TRUE(acks.ok()) << acks.error().to_string();
+      ASSERT_EQ(acks->acks(0).idx(), events[i].idx());
+    }
+  }
+
   caf::actor_system_config config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<caf::scoped_actor> self_;
@@ -191,12 +207,78 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   EXPECT_EQ(seen, (std::vector<int64_t>{121, 122, 123}));
 }
 
-// With credit 1 the view acknowledges each message; with 3 and 4, two at a time; with 8 (the
-// default), four.
+// The credit counts events, not messages: a commit of several events takes that much of it, and
+// acknowledging a count of events returns that much.
+TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
+  const auto events = random_stream(9, stream_of(60));
+  auto log = storage::open_storage("memory://", {});
+  ASSERT_TRUE(log.ok());
+  auto writer = LogWriter::open(std::move(*log), {});
+  ASSERT_TRUE(writer.ok());
+  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+  constexpr int32_t kCredit = 5;
+  caf::scoped_actor slow{*system_};
+  ASSERT_TRUE(request_value<int64_t>(slow, storage, subscribe_atom::value,
+                                     caf::actor_cast<CommitSubscriber>(slow), kCredit)
+                  .ok());
+  auto drain = [&](std::vector<std::vector<int64_t>>* commits) {
+    bool more = true;
+    while (more) {
+      slow->receive(
+          [&](committed_atom, const std::vector<BuildEvent>& batch) {
+            commits->emplace_back();
+            for (const auto& e : batch) commits->back().push_back(e.idx());
+          },
+          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+    }
+  };
+  auto settle = [&] {
+    ASSERT_TRUE(request_value<StorageStats>(slow, storage, stats_atom::value).ok());
+  };
+
+  caf::scoped_actor appender{*system_};
+  append_batches(appender, storage, events, 0, 30, 3);  // ten commits of three events
+  settle();
+  std::vector<std::vector<int64_t>> seen;
+  drain(&seen);
+  // Sent while fewer than five events were unacknowledged: the first two commits, six events
+  // (at most the credit plus one commit); the other eight were withheld.
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{1, 2, 3}, {4, 5, 6}}));
+
+  // Three events acknowledged: three of six remain unacknowledged, so the next commit is sent and
+  // the one after it is not.
+  auto withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
+                                         caf::actor_cast<CommitSubscriber>(slow), int32_t{3});
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_EQ(*withheld, 30);
+  append_batches(appender, storage, events, 30, 36, 3);
+  settle();
+  seen.clear();
+  drain(&seen);
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{31, 32, 33}}));
+
+  // The six unacknowledged acknowledged: a single-event commit and a batch of five are both sent
+  // (the first leaves one event unacknowledged), the next is not.
+  withheld = request_value<int64_t>(slow, storage, delivered_atom::value,
+                                    caf::actor_cast<CommitSubscriber>(slow), int32_t{6});
+  ASSERT_TRUE(withheld.ok());
+  EXPECT_EQ(*withheld, 36);
+  append_batches(appender, storage, events, 36, 37, 1);
+  append_batches(appender, storage, events, 37, 42, 5);
+  append_batches(appender, storage, events, 42, 43, 1);
+  settle();
+  seen.clear();
+  drain(&seen);
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{37}, {38, 39, 40, 41, 42}}));
+}
+
+// Single-event commits: with credit 1 the view acknowledges each; with 3 and 4, two at a time;
+// with 8, four; with the default (16384), none within these 200 events.
 class SlowViewDeliveryTest : public ViewDeliveryTest,
                              public ::testing::WithParamInterface<int32_t> {};
 
-INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest, ::testing::Values(1, 3, 4, 8));
+INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest,
+                         ::testing::Values(1, 3, 4, 8, ViewActorConfig{}.delivery_credit));
 
 TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
   const auto events = random_stream(17, stream_of(200));
