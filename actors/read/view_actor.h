@@ -73,10 +73,11 @@ struct ViewActorConfig {
   double snapshot_time_share = 0.01;
   // Committed events from the storage actor in flight to the view at most, counted in events,
   // not messages: the storage actor sends a commit while fewer than this many are
-  // unacknowledged, so the view's mailbox holds at most this plus one commit (max_group_events);
-  // later commits are read from the log. 0 = unbounded. The view acknowledges them half a credit
-  // at a time, so a view that keeps up wakes the storage actor's thread once per 8192 events,
-  // however small the commits (one-at-a-time appends commit one event each).
+  // unacknowledged, so the view's mailbox holds less than this plus one message (a commit: at
+  // most max_group_events); later commits are read from the log. 0 = unbounded. The view
+  // acknowledges them half a credit at a time, so a view that keeps up wakes the storage actor's
+  // thread once per 8192 events, however small the commits (one-at-a-time appends commit one event
+  // each).
   int32_t delivery_credit = 16384;
   // How long a query waits for the view to reach its min_idx before it goes to the fallback.
   std::chrono::milliseconds wait_budget{500};

@@ -88,8 +88,9 @@ using StorageActor = caf::typed_actor<
     // The same with credit (> 0), counted in events: a commit is sent to the subscriber while
     // fewer than `credit` committed events are on their way to it unacknowledged; later commits
     // are withheld from it (never queued for it) until it acknowledges some with `delivered`. So
-    // a slow subscriber's mailbox holds at most credit + max_group_events - 1 events, whatever
-    // the append rate, and how often it need acknowledge does not grow with the commit rate.
+    // a slow subscriber's mailbox holds less than the credit plus one message (a commit: at most
+    // max_group_events; on a log with other writers, what one follow read), whatever the append
+    // rate, and how often it need acknowledge does not grow with the commit rate.
     caf::replies_to<subscribe_atom, CommitSubscriber, int32_t>::with<int64_t>,
     // From a subscriber with credit: `count` committed events handled (a subscriber may
     // acknowledge many commits at once, so that the storage actor's thread is not woken for each).
