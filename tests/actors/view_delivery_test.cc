@@ -97,6 +97,21 @@ class ViewDeliveryTest : public ::testing::Test {
     return h;
   }
 
+  // A storage actor over a fresh in-memory log, and `subscriber` subscribed to it with `credit`
+  // events (the log is empty, so the answer is idx 0).
+  void start_storage_with_subscriber(caf::scoped_actor& subscriber, int32_t credit,
+                                     StorageActor* storage) {
+    auto log = storage::open_storage("memory://", {});
+    ASSERT_TRUE(log.ok());
+    auto writer = LogWriter::open(std::move(*log), {});
+    ASSERT_TRUE(writer.ok());
+    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+    auto subscribed = request_value<int64_t>(subscriber, *storage, subscribe_atom::value,
+                                             caf::actor_cast<CommitSubscriber>(subscriber), credit);
+    ASSERT_TRUE(subscribed.ok());
+    EXPECT_EQ(*subscribed, 0);
+  }
+
   // One commit per event: each append waits for its ack before the next is sent.
   void append_each(caf::scoped_actor& self, const StorageActor& storage,
                    const std::vector<BuildEvent>& events, size_t from, size_t to) {
@@ -140,17 +155,10 @@ RandomStreamOptions stream_of(int n) {
 
 TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   const auto events = random_stream(5, stream_of(130));
-  auto log = storage::open_storage("memory://", {});
-  ASSERT_TRUE(log.ok());
-  auto writer = LogWriter::open(std::move(*log), {});
-  ASSERT_TRUE(writer.ok());
-  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
   constexpr int32_t kCredit = 3;
   caf::scoped_actor slow{*system_};
-  auto subscribed = request_value<int64_t>(slow, storage, subscribe_atom::value,
-                                           caf::actor_cast<CommitSubscriber>(slow), kCredit);
-  ASSERT_TRUE(subscribed.ok());
-  EXPECT_EQ(*subscribed, 0);
+  StorageActor storage;
+  ASSERT_NO_FATAL_FAILURE(start_storage_with_subscriber(slow, kCredit, &storage));
 
   caf::scoped_actor appender{*system_};
   append_each(appender, storage, events, 0, 100);  // 100 commits
@@ -211,16 +219,10 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
 // acknowledging a count of events returns that much.
 TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
   const auto events = random_stream(9, stream_of(60));
-  auto log = storage::open_storage("memory://", {});
-  ASSERT_TRUE(log.ok());
-  auto writer = LogWriter::open(std::move(*log), {});
-  ASSERT_TRUE(writer.ok());
-  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
   constexpr int32_t kCredit = 5;
   caf::scoped_actor slow{*system_};
-  ASSERT_TRUE(request_value<int64_t>(slow, storage, subscribe_atom::value,
-                                     caf::actor_cast<CommitSubscriber>(slow), kCredit)
-                  .ok());
+  StorageActor storage;
+  ASSERT_NO_FATAL_FAILURE(start_storage_with_subscriber(slow, kCredit, &storage));
   auto drain = [&](std::vector<std::vector<int64_t>>* commits) {
     bool more = true;
     while (more) {
