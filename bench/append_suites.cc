@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -207,6 +208,13 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
       "append {:.1f} us (all threads, producers included, from the first send to the last ack)",
       *group_out, join_rounded(groups), largest, latency_text(latencies),
       median(cpu_per_append) * 1e6);
+  if (f.id == "P1") {
+    const auto cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    if (auto note = cores_at_target(median(cpu_per_append), kP1MinPerSecond, cores);
+        !note.empty()) {
+      f.detail += "; " + note;
+    }
+  }
   // Every append passes through that one thread: near 100% of the window, it bounds the figure.
   if (!storage_share.empty()) {
     f.detail += fmt::format(
@@ -251,6 +259,14 @@ Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent
 }
 
 }  // namespace
+
+std::string cores_at_target(double cpu_seconds_per_append, double target_per_second, int cores) {
+  if (cpu_seconds_per_append <= 0 || target_per_second <= 0 || cores <= 0) return {};
+  return fmt::format(
+      "at this CPU per append, {:.0f}/s would keep {:.2f} of this machine's {} "
+      "cores busy",
+      target_per_second, cpu_seconds_per_append * target_per_second, cores);
+}
 
 void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged) {
   const double ceiling = f.baseline > 0 ? f.baseline : 1;

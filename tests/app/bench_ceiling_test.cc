@@ -1,7 +1,8 @@
 // The note `bel bench` adds to P5's and P11's events/s rows when the machine's own raw scan+parse
 // ceiling, measured in the same run, is below their absolute target (bench/log_suites.h); and to
 // P1's when one actor that writes each append with its unique id, and nothing else, misses one of
-// P1's targets in the same run (bench/append_suites.h).
+// P1's targets in the same run (bench/append_suites.h); and how many cores P1's rate target would
+// keep busy at the run's CPU per append.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -98,6 +99,20 @@ TEST(BenchActorCeilingNoteTest, NothingBelowIsSaidWhenTheActorMeetsBothOrTheRunI
   note_actor_ceilings(quick, 3000, 2000, /*judged=*/false);
   EXPECT_NE(quick.detail.find("actor-fed ceilings"), std::string::npos) << quick.detail;
   EXPECT_EQ(quick.detail.find("below"), std::string::npos) << quick.detail;
+}
+
+TEST(BenchCoresAtTargetTest, SaysHowManyCoresTheTargetWouldKeepBusy) {
+  EXPECT_EQ(cores_at_target(18.2e-6, 100000, 2),
+            "at this CPU per append, 100000/s would keep 1.82 of this machine's 2 cores busy");
+  // Beyond the machine: said as it is, more cores than it has.
+  EXPECT_EQ(cores_at_target(25e-6, 100000, 2),
+            "at this CPU per append, 100000/s would keep 2.50 of this machine's 2 cores busy");
+}
+
+TEST(BenchCoresAtTargetTest, NothingIsSaidWithoutAFigure) {
+  EXPECT_EQ(cores_at_target(0, 100000, 2), "");
+  EXPECT_EQ(cores_at_target(18e-6, 100000, 0), "");
+  EXPECT_EQ(cores_at_target(18e-6, 0, 2), "");
 }
 
 }  // namespace
