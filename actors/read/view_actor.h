@@ -31,8 +31,8 @@ using ViewActor = caf::typed_actor<
     // Folds the log again from idx 1 into an empty view; answers when done (state HEALTHY) or
     // with the error that stopped it (state FAILED). Queries use the fallback meanwhile.
     caf::replies_to<rebuild_atom>::with<ViewStatus>,
-    // From the storage actor: events just committed, ascending idx. The view acknowledges each
-    // (storage_actor.h, `delivered`).
+    // From the storage actor: events just committed, ascending idx. The view acknowledges them by
+    // their count of events, half its credit at a time (storage_actor.h, `delivered`).
     caf::reacts_to<committed_atom, std::vector<BuildEvent>>,
     // Write a snapshot now (also sent by its own timer).
     caf::reacts_to<snapshot_atom>,
@@ -73,8 +73,8 @@ struct ViewActorConfig {
   double snapshot_time_share = 0.01;
   // Committed events from the storage actor in flight to the view at most, counted in events,
   // not messages: the storage actor sends a commit while fewer than this many are
-  // unacknowledged, so the view's mailbox holds less than this plus one message (a commit: at
-  // most max_group_events); later commits are read from the log. 0 = unbounded. The view
+  // unacknowledged, so the view's mailbox holds less than this plus one message (a commit: see
+  // StorageActor's `subscribe`); later commits are read from the log. 0 = unbounded. The view
   // acknowledges them half a credit at a time, so a view that keeps up wakes the storage actor's
   // thread once per 8192 events, however small the commits (one-at-a-time appends commit one event
   // each).

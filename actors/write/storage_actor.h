@@ -88,9 +88,10 @@ using StorageActor = caf::typed_actor<
     // The same with credit (> 0), counted in events: a commit is sent to the subscriber while
     // fewer than `credit` committed events are on their way to it unacknowledged; later commits
     // are withheld from it (never queued for it) until it acknowledges some with `delivered`. So
-    // a slow subscriber's mailbox holds less than the credit plus one message (a commit: at most
-    // max_group_events; on a log with other writers, what one follow read), whatever the append
-    // rate, and how often it need acknowledge does not grow with the commit rate.
+    // a slow subscriber's mailbox holds less than the credit plus one message (a commit: fewer
+    // than max_group_events events and the append that filled the group, which may be a whole
+    // atomic batch; on a log with other writers, what one follow read), whatever the append rate,
+    // and how often it need acknowledge does not grow with the commit rate.
     caf::replies_to<subscribe_atom, CommitSubscriber, int32_t>::with<int64_t>,
     // From a subscriber with credit: `count` committed events handled (a subscriber may
     // acknowledge many commits at once, so that the storage actor's thread is not woken for each).
@@ -120,8 +121,9 @@ struct StorageActorConfig {
   // load above either is answered `overloaded` at once; a batch above either alone always is.
   size_t max_pending_events = 100000;
   size_t max_pending_bytes = size_t{64} << 20;
-  // A group never grows beyond this many events; the actor commits as soon as it is reached
-  // (LevelDB caps its group for the same reason: a small write must not wait for a huge one).
+  // A group takes no more appends once it holds this many events: the actor commits it then
+  // (LevelDB caps its group for the same reason: a small write must not wait for a huge one). An
+  // atomic batch is never split, so a group that a batch filled may end larger by that batch.
   size_t max_group_events = 8192;
   // Index as soon as this many committed events are unindexed, behind the appends already
   // queued; a shorter tail waits index_idle_delay and is indexed once the mailbox is empty.
