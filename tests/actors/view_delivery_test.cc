@@ -139,6 +139,41 @@ class ViewDeliveryTest : public ::testing::Test {
     }
   }
 
+  // A storage actor over a fresh in-memory log and a SlowPartitionView subscribed to it with
+  // `credit` events, its queries parked (not sent to the fallback) for up to 30 s.
+  void start_slow_view(int32_t credit, StorageActor* storage, ViewActor* view) {
+    auto log = storage::open_storage("memory://", {});
+    ASSERT_TRUE(log.ok());
+    auto reader_handle = (*log)->open_reader();
+    auto scan_handle = (*log)->open_reader();
+    ASSERT_TRUE(reader_handle.ok() && scan_handle.ok());
+    ReaderActor reader = keep(spawn_reader_actor(*system_, std::move(*reader_handle)));
+    ReaderActor scan = keep(spawn_reader_actor(*system_, std::move(*scan_handle)));
+    auto writer = LogWriter::open(std::move(*log), {});
+    ASSERT_TRUE(writer.ok());
+    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+    ViewActorConfig config;
+    config.snapshot_every_events = 0;
+    config.snapshot_interval = std::chrono::milliseconds(0);
+    config.wait_budget = std::chrono::milliseconds(30000);
+    config.delivery_credit = credit;
+    *view = keep(spawn_projection_actor<SlowPartitionView>(
+        *system_, ViewDeps{*storage, reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
+  }
+
+  // Closes the gate and commits events[at, at + size) at once: returns once the view waits inside
+  // its apply.
+  void stall_view_on(const StorageActor& storage, const std::vector<BuildEvent>& events,
+                     size_t at, size_t size) {
+    gate().set(false);
+    append_batches(*self_, storage, events, at, at + size, size);
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (gate().waiting.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(gate().waiting.load(), 1) << "the view never reached apply";
+  }
+
   caf::actor_system_config config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<caf::scoped_actor> self_;
@@ -284,23 +319,9 @@ INSTANTIATE_TEST_SUITE_P(Credit, SlowViewDeliveryTest,
 
 TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommitsWereWithheld) {
   const auto events = random_stream(17, stream_of(200));
-  auto log = storage::open_storage("memory://", {});
-  ASSERT_TRUE(log.ok());
-  auto reader_handle = (*log)->open_reader();
-  auto scan_handle = (*log)->open_reader();
-  ASSERT_TRUE(reader_handle.ok() && scan_handle.ok());
-  ReaderActor reader = keep(spawn_reader_actor(*system_, std::move(*reader_handle)));
-  ReaderActor scan = keep(spawn_reader_actor(*system_, std::move(*scan_handle)));
-  auto writer = LogWriter::open(std::move(*log), {});
-  ASSERT_TRUE(writer.ok());
-  StorageActor storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
-  ViewActorConfig config;
-  config.snapshot_every_events = 0;
-  config.snapshot_interval = std::chrono::milliseconds(0);
-  config.wait_budget = std::chrono::milliseconds(30000);
-  config.delivery_credit = GetParam();
-  ViewActor view = keep(spawn_projection_actor<SlowPartitionView>(
-      *system_, ViewDeps{storage, reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
+  StorageActor storage;
+  ViewActor view;
+  ASSERT_NO_FATAL_FAILURE(start_slow_view(GetParam(), &storage, &view));
   auto& self = *self_;
 
   append_each(self, storage, events, 0, 1);
@@ -310,13 +331,7 @@ TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommits
   ASSERT_TRUE(request_value<QueryResult>(self, view, query_atom::value, first).ok());
 
   // The view stalls inside apply on the next event while 150 more commits happen.
-  gate().set(false);
-  append_each(self, storage, events, 1, 2);
-  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
-  while (gate().waiting.load() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  ASSERT_EQ(gate().waiting.load(), 1) << "the view never reached apply";
+  ASSERT_NO_FATAL_FAILURE(stall_view_on(storage, events, 1, 1));
   append_each(self, storage, events, 2, 150);
   gate().set(true);
   append_each(self, storage, events, 150, 200);
@@ -332,6 +347,45 @@ TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommits
   EXPECT_EQ(s->applied_idx(), 200);
   EXPECT_EQ(s->applies(), 200);  // every event exactly once
   EXPECT_EQ(s->fallbacks(), 0);
+}
+
+// Commits of several events, the last of them withheld, and nothing appended after: the view
+// learns of them only from the answer to its acknowledgement, which it sends once it has handled
+// half its credit in events (counting messages, it would wait for four commits that never come).
+TEST_F(ViewDeliveryTest, SlowViewReadsTheWithheldLastCommitsWithNothingAppendedAfter) {
+  constexpr size_t kBatch = 4;
+  const auto events = random_stream(23, stream_of(1 + kBatch * 31));
+  StorageActor storage;
+  ViewActor view;
+  ASSERT_NO_FATAL_FAILURE(start_slow_view(8, &storage, &view));
+  auto& self = *self_;
+  append_each(self, storage, events, 0, 1);
+  Query first;
+  first.set_min_idx(1);
+  first.mutable_partition_status()->set_partition_ref("x");
+  ASSERT_TRUE(request_value<QueryResult>(self, view, query_atom::value, first).ok());
+
+  // Two commits of four reach the stalled view (its credit of eight); the next 29 are withheld.
+  ASSERT_NO_FATAL_FAILURE(stall_view_on(storage, events, 1, kBatch));
+  append_batches(self, storage, events, 1 + kBatch, events.size(), kBatch);
+  gate().set(true);
+
+  const auto last = static_cast<int64_t>(events.size());
+  Result<ViewStatus> s = make_error(ErrorCode::internal, "no status yet");
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  do {
+    s = request_value<ViewStatus>(self, view, status_atom::value);
+    ASSERT_TRUE(s.ok());
+  } while (s->applied_idx() < last && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(s->applied_idx(), last) << "the withheld commits were never read";
+  EXPECT_EQ(s->applies(), last);  // every event exactly once
+  EXPECT_EQ(s->state(), v1::VIEW_HEALTHY);
+
+  ReferenceFold oracle(events);
+  QueryComparer compare("seed 23");
+  expect_answers(self, view, query_atom::value, partition_queries_for(oracle, last), oracle,
+                 "view", compare);
+  EXPECT_EQ(compare.failures(), 0);
 }
 
 }  // namespace
