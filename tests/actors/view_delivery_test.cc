@@ -140,8 +140,10 @@ class ViewDeliveryTest : public ::testing::Test {
   }
 
   // A storage actor over a fresh in-memory log and a SlowPartitionView subscribed to it with
-  // `credit` events, its queries parked (not sent to the fallback) for up to 30 s.
-  void start_slow_view(int32_t credit, StorageActor* storage, ViewActor* view) {
+  // `credit` events, its queries parked (not sent to the fallback) for up to 30 s; returns once
+  // events[0], committed, is applied.
+  void start_slow_view(int32_t credit, const std::vector<BuildEvent>& events,
+                       StorageActor* storage, ViewActor* view) {
     auto log = storage::open_storage("memory://", {});
     ASSERT_TRUE(log.ok());
     auto reader_handle = (*log)->open_reader();
@@ -159,6 +161,11 @@ class ViewDeliveryTest : public ::testing::Test {
     config.delivery_credit = credit;
     *view = keep(spawn_projection_actor<SlowPartitionView>(
         *system_, ViewDeps{*storage, reader, caf::actor_cast<FallbackActor>(scan), {}}, config));
+    append_each(*self_, *storage, events, 0, 1);
+    Query first;
+    first.set_min_idx(1);
+    first.mutable_partition_status()->set_partition_ref("x");
+    ASSERT_TRUE(request_value<QueryResult>(*self_, *view, query_atom::value, first).ok());
   }
 
   // Closes the gate and commits events[at, at + size) at once: returns once the view waits inside
@@ -321,14 +328,8 @@ TEST_P(SlowViewDeliveryTest, SlowViewWithCreditAppliesEveryEventOnceAfterCommits
   const auto events = random_stream(17, stream_of(200));
   StorageActor storage;
   ViewActor view;
-  ASSERT_NO_FATAL_FAILURE(start_slow_view(GetParam(), &storage, &view));
+  ASSERT_NO_FATAL_FAILURE(start_slow_view(GetParam(), events, &storage, &view));
   auto& self = *self_;
-
-  append_each(self, storage, events, 0, 1);
-  Query first;
-  first.set_min_idx(1);
-  first.mutable_partition_status()->set_partition_ref("x");
-  ASSERT_TRUE(request_value<QueryResult>(self, view, query_atom::value, first).ok());
 
   // The view stalls inside apply on the next event while 150 more commits happen.
   ASSERT_NO_FATAL_FAILURE(stall_view_on(storage, events, 1, 1));
@@ -357,13 +358,8 @@ TEST_F(ViewDeliveryTest, SlowViewReadsTheWithheldLastCommitsWithNothingAppendedA
   const auto events = random_stream(23, stream_of(1 + kBatch * 31));
   StorageActor storage;
   ViewActor view;
-  ASSERT_NO_FATAL_FAILURE(start_slow_view(8, &storage, &view));
+  ASSERT_NO_FATAL_FAILURE(start_slow_view(8, events, &storage, &view));
   auto& self = *self_;
-  append_each(self, storage, events, 0, 1);
-  Query first;
-  first.set_min_idx(1);
-  first.mutable_partition_status()->set_partition_ref("x");
-  ASSERT_TRUE(request_value<QueryResult>(self, view, query_atom::value, first).ok());
 
   // Two commits of four reach the stalled view (its credit of eight); the next 29 are withheld.
   ASSERT_NO_FATAL_FAILURE(stall_view_on(storage, events, 1, kBatch));
