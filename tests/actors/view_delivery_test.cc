@@ -139,6 +139,21 @@ class ViewDeliveryTest : public ::testing::Test {
     }
   }
 
+  // Empties `subscriber`'s mailbox of committed messages: each one's idx, in arrival order.
+  static std::vector<std::vector<int64_t>> drain_commits(caf::scoped_actor& subscriber) {
+    std::vector<std::vector<int64_t>> commits;
+    bool more = true;
+    while (more) {
+      subscriber->receive(
+          [&](committed_atom, const std::vector<BuildEvent>& batch) {
+            commits.emplace_back();
+            for (const auto& e : batch) commits.back().push_back(e.idx());
+          },
+          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+    }
+    return commits;
+  }
+
   // A storage actor over a fresh in-memory log and a SlowPartitionView subscribed to it with
   // `credit` events, its queries parked (not sent to the fallback) for up to 30 s; returns once
   // events[0], committed, is applied.
@@ -208,17 +223,9 @@ TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   ASSERT_TRUE(request_value<StorageStats>(appender, storage, stats_atom::value).ok());
 
   auto drain = [&](std::vector<int64_t>* idx) {
-    int messages = 0;
-    bool more = true;
-    while (more) {
-      slow->receive(
-          [&](committed_atom, const std::vector<BuildEvent>& batch) {
-            ++messages;
-            for (const auto& e : batch) idx->push_back(e.idx());
-          },
-          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
-    }
-    return messages;
+    const auto commits = drain_commits(slow);
+    for (const auto& commit : commits) idx->insert(idx->end(), commit.begin(), commit.end());
+    return static_cast<int>(commits.size());
   };
   std::vector<int64_t> seen;
   EXPECT_EQ(drain(&seen), kCredit) << "queued for the subscriber beyond its credit";
@@ -265,17 +272,6 @@ TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
   caf::scoped_actor slow{*system_};
   StorageActor storage;
   ASSERT_NO_FATAL_FAILURE(start_storage_with_subscriber(slow, kCredit, &storage));
-  auto drain = [&](std::vector<std::vector<int64_t>>* commits) {
-    bool more = true;
-    while (more) {
-      slow->receive(
-          [&](committed_atom, const std::vector<BuildEvent>& batch) {
-            commits->emplace_back();
-            for (const auto& e : batch) commits->back().push_back(e.idx());
-          },
-          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
-    }
-  };
   auto settle = [&] {
     ASSERT_TRUE(request_value<StorageStats>(slow, storage, stats_atom::value).ok());
   };
@@ -283,8 +279,7 @@ TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
   caf::scoped_actor appender{*system_};
   append_batches(appender, storage, events, 0, 30, 3);  // ten commits of three events
   settle();
-  std::vector<std::vector<int64_t>> seen;
-  drain(&seen);
+  auto seen = drain_commits(slow);
   // Sent while fewer than five events were unacknowledged: the first two commits, six events
   // (at most the credit plus one commit); the other eight were withheld.
   EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{1, 2, 3}, {4, 5, 6}}));
@@ -297,8 +292,7 @@ TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
   EXPECT_EQ(*withheld, 30);
   append_batches(appender, storage, events, 30, 36, 3);
   settle();
-  seen.clear();
-  drain(&seen);
+  seen = drain_commits(slow);
   EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{31, 32, 33}}));
 
   // The six unacknowledged acknowledged: a single-event commit and a batch of five are both sent
@@ -311,8 +305,7 @@ TEST_F(ViewDeliveryTest, CreditCountsTheEventsOfEachCommit) {
   append_batches(appender, storage, events, 37, 42, 5);
   append_batches(appender, storage, events, 42, 43, 1);
   settle();
-  seen.clear();
-  drain(&seen);
+  seen = drain_commits(slow);
   EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{37}, {38, 39, 40, 41, 42}}));
 }
 
