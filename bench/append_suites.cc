@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "bench/acked_appends.h"
+#include "bench/machine.h"
 #include "bench/raw_sqlite.h"
 #include "messages/event_id.h"
 
@@ -209,8 +209,7 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
       *group_out, join_rounded(groups), largest, latency_text(latencies),
       median(cpu_per_append) * 1e6);
   if (f.id == "P1") {
-    const auto cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-    if (auto note = cores_at_target(median(cpu_per_append), kP1MinPerSecond, cores);
+    if (auto note = cores_at_target(median(cpu_per_append), kP1MinPerSecond, online_cores());
         !note.empty()) {
       f.detail += "; " + note;
     }
@@ -263,8 +262,7 @@ Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent
 std::string cores_at_target(double cpu_seconds_per_append, double target_per_second, int cores) {
   if (cpu_seconds_per_append <= 0 || target_per_second <= 0 || cores <= 0) return {};
   return fmt::format(
-      "at this CPU per append, {:.0f}/s would keep {:.2f} of this machine's {} "
-      "cores busy",
+      "at this CPU per append, {:.0f}/s would keep {:.2f} of this machine's {} cores busy",
       target_per_second, cpu_seconds_per_append * target_per_second, cores);
 }
 

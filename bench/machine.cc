@@ -89,11 +89,16 @@ std::string allocator_name() {
 
 }  // namespace
 
+int online_cores() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 0;
+}
+
 MachineNotes describe_machine(const std::string& dir) {
   MachineNotes m;
   m.cpu_model = proc_field("/proc/cpuinfo", "model name");
   if (m.cpu_model.empty()) m.cpu_model = "unknown";
-  m.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  m.cores = online_cores();
   const std::string mem = proc_field("/proc/meminfo", "MemTotal");  // "24614060 kB"
   if (!mem.empty()) m.memory_bytes = std::strtoll(mem.c_str(), nullptr, 10) * 1024;
   m.dir = dir;

@@ -39,6 +39,9 @@ struct MachineNotes {
 // Describes this machine and the filesystem of `dir` (which should exist).
 MachineNotes describe_machine(const std::string& dir);
 
+// This machine's online CPUs (MachineNotes::cores); 0 when unknown.
+int online_cores();
+
 // CPU seconds this process has used, on all its threads (CLOCK_PROCESS_CPUTIME_ID): what a figure
 // costs in CPU, which the neighbours' load changes less than the wall time.
 double process_cpu_seconds();
