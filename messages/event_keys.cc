@@ -1,54 +1,24 @@
 #include "messages/event_keys.h"
 
-#include <algorithm>
-
 namespace bel {
-namespace {
-
-void add_distinct(std::vector<std::string>& out, const std::string& value) {
-  if (value.empty()) return;
-  if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(value);
-}
-
-}  // namespace
 
 EventKeys keys_of(const BuildEvent& event) {
   EventKeys keys;
-  switch (event.event_type_case()) {
-    case BuildEvent::kBuildRequestEvent:
-      for (const auto& ref : event.build_request_event().requested_partitions()) {
-        add_distinct(keys.partitions, ref.str());
-      }
-      break;
-    case BuildEvent::kPartitionEvent:
-      add_distinct(keys.partitions, event.partition_event().partition_ref().str());
-      add_distinct(keys.job_run_ids, event.partition_event().job_run_id());
-      break;
-    case BuildEvent::kJobEvent:
-      for (const auto& ref : event.job_event().target_partitions()) {
-        add_distinct(keys.partitions, ref.str());
-      }
-      add_distinct(keys.job_labels, event.job_event().job_label().label());
-      add_distinct(keys.job_run_ids, event.job_event().job_run_id());
-      break;
-    case BuildEvent::kDelegationEvent:
-      add_distinct(keys.partitions, event.delegation_event().partition_ref().str());
-      break;
-    case BuildEvent::kJobGraphEvent:
-      for (const auto& ref : event.job_graph_event().job_graph().outputs()) {
-        add_distinct(keys.partitions, ref.str());
-      }
-      break;
-    case BuildEvent::kPartitionInvalidationEvent:
-      add_distinct(keys.partitions, event.partition_invalidation_event().partition_ref().str());
-      break;
-    case BuildEvent::kJobRunCancelEvent:
-      add_distinct(keys.job_run_ids, event.job_run_cancel_event().job_run_id());
-      break;
-    case BuildEvent::kBuildCancelEvent:
-    case BuildEvent::EVENT_TYPE_NOT_SET:
-      break;
-  }
+  for_each_key(event, [&](KeyKind kind, std::string_view key) {
+    switch (kind) {
+      case KeyKind::partition:
+        keys.partitions.emplace_back(key);
+        break;
+      case KeyKind::job_label:
+        keys.job_labels.emplace_back(key);
+        break;
+      case KeyKind::job_run_id:
+        keys.job_run_ids.emplace_back(key);
+        break;
+      case KeyKind::build_request:
+        break;
+    }
+  });
   return keys;
 }
 

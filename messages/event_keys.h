@@ -26,8 +26,58 @@ struct EventKeys {
 };
 
 // The partitions, job labels and job run ids of `event` as SPEC 3.2 defines them. Empty strings
-// are left out.
+// are left out. Copies each key: for_each_key below visits the same keys without copying.
 EventKeys keys_of(const BuildEvent& event);
+
+// Calls f(KeyKind, std::string_view) for every key keys_of(event) lists, kind by kind
+// (partitions, then job labels, then job run ids) and in its order. The views point into
+// `event`; nothing is allocated (the scans of `bel check` and the filters of a fallback scan call
+// this once per event).
+template <class F>
+void for_each_key(const BuildEvent& event, F&& f) {
+  // A repeated field's refs, each where it first appears.
+  const auto refs = [&](const auto& list) {
+    for (int i = 0; i < list.size(); ++i) {
+      const std::string& ref = list.Get(i).str();
+      if (ref.empty()) continue;
+      bool seen = false;
+      for (int j = 0; j < i && !seen; ++j) seen = list.Get(j).str() == ref;
+      if (!seen) f(KeyKind::partition, std::string_view(ref));
+    }
+  };
+  const auto one = [&](KeyKind kind, const std::string& key) {
+    if (!key.empty()) f(kind, std::string_view(key));
+  };
+  switch (event.event_type_case()) {
+    case BuildEvent::kBuildRequestEvent:
+      refs(event.build_request_event().requested_partitions());
+      break;
+    case BuildEvent::kPartitionEvent:
+      one(KeyKind::partition, event.partition_event().partition_ref().str());
+      one(KeyKind::job_run_id, event.partition_event().job_run_id());
+      break;
+    case BuildEvent::kJobEvent:
+      refs(event.job_event().target_partitions());
+      one(KeyKind::job_label, event.job_event().job_label().label());
+      one(KeyKind::job_run_id, event.job_event().job_run_id());
+      break;
+    case BuildEvent::kDelegationEvent:
+      one(KeyKind::partition, event.delegation_event().partition_ref().str());
+      break;
+    case BuildEvent::kJobGraphEvent:
+      refs(event.job_graph_event().job_graph().outputs());
+      break;
+    case BuildEvent::kPartitionInvalidationEvent:
+      one(KeyKind::partition, event.partition_invalidation_event().partition_ref().str());
+      break;
+    case BuildEvent::kJobRunCancelEvent:
+      one(KeyKind::job_run_id, event.job_run_cancel_event().job_run_id());
+      break;
+    case BuildEvent::kBuildCancelEvent:
+    case BuildEvent::EVENT_TYPE_NOT_SET:
+      break;
+  }
+}
 
 // The oneof field name of the event's type ("partition_event"), or "" when none is set.
 std::string_view event_type_name(const BuildEvent& event);

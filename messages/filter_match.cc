@@ -1,6 +1,7 @@
 #include "messages/filter_match.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "messages/event_keys.h"
 #include "messages/glob.h"
@@ -20,11 +21,8 @@ Status check_no_empty(const Repeated& values, const char* field) {
 }
 
 template <class Repeated>
-bool any_in(const std::vector<std::string>& have, const Repeated& wanted) {
-  for (const auto& h : have) {
-    if (std::find(wanted.begin(), wanted.end(), h) != wanted.end()) return true;
-  }
-  return false;
+bool contains(const Repeated& wanted, std::string_view value) {
+  return std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
 
 template <class Repeated>
@@ -80,24 +78,31 @@ bool event_matches(const EventFilter& filter, const BuildEvent& event) {
       !filter.partition_refs().empty() || !filter.partition_patterns().empty();
   if (!by_partition && filter.job_labels().empty() && filter.job_run_ids().empty()) return true;
 
-  EventKeys keys = keys_of(event);
-  if (by_partition) {
-    bool hit = any_in(keys.partitions, filter.partition_refs());
-    for (int i = 0; !hit && i < filter.partition_patterns().size(); ++i) {
-      for (const auto& ref : keys.partitions) {
-        if (glob_match(filter.partition_patterns(i), ref)) {
-          hit = true;
-          break;
+  // Each wanted kind must name one of the wanted values (or, for partitions, match a pattern).
+  bool partition_hit = !by_partition;
+  bool label_hit = filter.job_labels().empty();
+  bool run_hit = filter.job_run_ids().empty();
+  for_each_key(event, [&](KeyKind kind, std::string_view key) {
+    switch (kind) {
+      case KeyKind::partition:
+        if (!partition_hit) {
+          partition_hit = contains(filter.partition_refs(), key);
+          for (int i = 0; !partition_hit && i < filter.partition_patterns().size(); ++i) {
+            partition_hit = glob_match(filter.partition_patterns(i), key);
+          }
         }
-      }
+        break;
+      case KeyKind::job_label:
+        if (!label_hit) label_hit = contains(filter.job_labels(), key);
+        break;
+      case KeyKind::job_run_id:
+        if (!run_hit) run_hit = contains(filter.job_run_ids(), key);
+        break;
+      case KeyKind::build_request:
+        break;
     }
-    if (!hit) return false;
-  }
-  if (!filter.job_labels().empty() && !any_in(keys.job_labels, filter.job_labels())) return false;
-  if (!filter.job_run_ids().empty() && !any_in(keys.job_run_ids, filter.job_run_ids())) {
-    return false;
-  }
-  return true;
+  });
+  return partition_hit && label_hit && run_hit;
 }
 
 std::string describe_filter(const EventFilter& filter) {

@@ -169,14 +169,9 @@ Result<IndexProgress> in_index_transaction(sqlite3* db, const std::string& uri,
 }  // namespace
 
 void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& rows) {
-  EventKeys keys = keys_of(event);
-  auto add = [&](KeyKind kind, std::vector<std::string>& values) {
-    for (auto& v : values) rows.push_back(KeyRow{static_cast<int>(kind), std::move(v), idx});
-  };
-  add(KeyKind::partition, keys.partitions);
-  add(KeyKind::job_label, keys.job_labels);
-  add(KeyKind::job_run_id, keys.job_run_ids);
-  rows.push_back(KeyRow{static_cast<int>(KeyKind::build_request), event.build_request_id(), idx});
+  for_each_key_row(event, [&](int kind, std::string_view key) {
+    rows.push_back(KeyRow{kind, std::string(key), idx});
+  });
 }
 
 void KeptKeyRows::on_commit(const std::vector<BuildEvent>& events, int64_t first_idx,

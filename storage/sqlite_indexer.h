@@ -63,6 +63,14 @@ struct KeyRow {
 // Appends the event_keys rows of `event`, stored at `idx`, to `rows`.
 void add_key_rows(const BuildEvent& event, int64_t idx, std::vector<KeyRow>& rows);
 
+// Calls f(kind, key) for each of those rows, in the same order, without copying: the keys
+// for_each_key visits, then the event's build_request_id.
+template <class F>
+void for_each_key_row(const BuildEvent& event, F&& f) {
+  for_each_key(event, [&](KeyKind kind, std::string_view key) { f(static_cast<int>(kind), key); });
+  f(static_cast<int>(KeyKind::build_request), std::string_view(event.build_request_id()));
+}
+
 // The key rows of a writer's unindexed tail, kept from its commits so that the indexer need not
 // read those events back. Tracked only while the rows cover the whole tail, in idx order.
 class KeptKeyRows {

@@ -156,7 +156,6 @@ struct DerivedRowsPass::State {
   int64_t read_to = 0;  // the idx of the last event taken
   Status failed = ok_status();
   RowDigest table_ids, expected_keys;
-  std::vector<storage::KeyRow> key_rows;  // scratch
   int64_t column_mismatches = 0;
   std::vector<std::string> problems;
   std::string payload_id, payload_build;  // scratch: the payload's own copies (schema 4, older)
@@ -230,11 +229,9 @@ struct DerivedRowsPass::State {
     }
     if (idx <= watermark) {
       // Exactly the rows the indexer writes for the event (storage/sqlite_indexer.h).
-      key_rows.clear();
-      storage::add_key_rows(*event, idx, key_rows);
-      for (const auto& row : key_rows) {
-        expected_keys.add(static_cast<uint64_t>(row.kind), row.key, idx);
-      }
+      storage::for_each_key_row(*event, [&](int kind, std::string_view key) {
+        expected_keys.add(static_cast<uint64_t>(kind), key, idx);
+      });
     }
     return ok_status();
   }

@@ -229,7 +229,9 @@ void ScanKeys::add(const BuildEvent& event) {
 void ScanKeys::add(const BuildEvent& event, ViewKind kind) {
   switch (kind) {
     case ViewKind::partition_status:
-      for (const auto& ref : keys_of(event).partitions) refs_.add(ref);
+      for_each_key(event, [&](KeyKind key_kind, std::string_view key) {
+        if (key_kind == KeyKind::partition) refs_.add(key);
+      });
       break;
     case ViewKind::build_summary:
       builds_.add(event.build_request_id());

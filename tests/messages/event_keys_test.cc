@@ -1,10 +1,12 @@
-// An event's keys (messages/event_keys.h): keys_of, which the filters and every backend's key
-// index follow (SPEC 3.2).
+// An event's keys (messages/event_keys.h): keys_of and for_each_key, which the filters and every
+// backend's key index follow (SPEC 3.2).
 #include "messages/event_keys.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bel {
@@ -51,6 +53,48 @@ TEST(EventKeysTest, EachEventTypeNamesItsKeys) {
   build_cancel.mutable_build_cancel_event();
   const EventKeys none = keys_of(build_cancel);
   EXPECT_TRUE(none.partitions.empty() && none.job_labels.empty() && none.job_run_ids.empty());
+}
+
+TEST(EventKeysTest, ForEachKeyVisitsKindByKindWithoutCopying) {
+  const BuildEvent e = job_event({"data/b", "", "data/a", "data/b"}, "daily", "run-1");
+  std::vector<std::pair<KeyKind, std::string_view>> seen;
+  for_each_key(e, [&](KeyKind kind, std::string_view key) { seen.emplace_back(kind, key); });
+  const std::vector<std::pair<KeyKind, std::string_view>> want = {{KeyKind::partition, "data/b"},
+                                                                  {KeyKind::partition, "data/a"},
+                                                                  {KeyKind::job_label, "daily"},
+                                                                  {KeyKind::job_run_id, "run-1"}};
+  EXPECT_EQ(seen, want);
+  // Each key is a view of the event's own field, the first time the value appears.
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].second.data(), e.job_event().target_partitions(0).str().data());
+  EXPECT_EQ(seen[1].second.data(), e.job_event().target_partitions(2).str().data());
+  EXPECT_EQ(seen[3].second.data(), e.job_event().job_run_id().data());
+}
+
+TEST(EventKeysTest, ForEachKeyVisitsWhatKeysOfLists) {
+  BuildEvent partition;
+  partition.mutable_partition_event()->mutable_partition_ref()->set_str("out/2");
+  partition.mutable_partition_event()->set_job_run_id("run-2");
+  BuildEvent graph;
+  for (const char* ref : {"g/1", "g/2", "g/1", "g/3", "g/2"}) {
+    graph.mutable_job_graph_event()->mutable_job_graph()->add_outputs()->set_str(ref);
+  }
+  BuildEvent invalidation;
+  invalidation.mutable_partition_invalidation_event()->mutable_partition_ref()->set_str("inv/1");
+  for (const BuildEvent& e : {job_event({"x", "y"}, "", "r"), partition, graph, invalidation}) {
+    EventKeys visited;
+    for_each_key(e, [&](KeyKind kind, std::string_view key) {
+      auto& list = kind == KeyKind::partition   ? visited.partitions
+                   : kind == KeyKind::job_label ? visited.job_labels
+                                                : visited.job_run_ids;
+      list.emplace_back(key);
+    });
+    const EventKeys listed = keys_of(e);
+    EXPECT_EQ(visited.partitions, listed.partitions) << e.ShortDebugString();
+    EXPECT_EQ(visited.job_labels, listed.job_labels) << e.ShortDebugString();
+    EXPECT_EQ(visited.job_run_ids, listed.job_run_ids) << e.ShortDebugString();
+  }
+  EXPECT_EQ(keys_of(graph).partitions, (std::vector<std::string>{"g/1", "g/2", "g/3"}));
 }
 
 }  // namespace
