@@ -425,8 +425,8 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
       "BEGIN IMMEDIATE",
       "INSERT INTO main.events SELECT * FROM old.events NOT INDEXED ORDER BY idx",
       "INSERT INTO main.snapshots SELECT * FROM old.snapshots NOT INDEXED ORDER BY rowid",
-      "INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
-      " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid",
+      ("INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
+       " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid"),
       "COMMIT",
   };
   for (const char* sql : steps) {
