@@ -8,18 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/events.h"
+
 namespace bel {
 namespace {
 
+// A job event of build br-1 with these targets, label and run.
 BuildEvent matching_job(const std::vector<std::string>& targets, const std::string& label,
                         const std::string& run) {
-  BuildEvent e;
-  e.set_build_request_id("br-1");
-  auto* job = e.mutable_job_event();
-  for (const auto& t : targets) job->add_target_partitions()->set_str(t);
-  job->mutable_job_label()->set_label(label);
-  job->set_job_run_id(run);
-  return e;
+  return testing::job_event("br-1", run, label, v1::JOB_RUNNING, targets);
 }
 
 TEST(FilterMatchTest, AnyPartitionOfTheEventMatchesARefOrAPattern) {
