@@ -31,8 +31,8 @@ EventKeys keys_of(const BuildEvent& event);
 
 // Calls f(KeyKind, std::string_view) for every key keys_of(event) lists, kind by kind
 // (partitions, then job labels, then job run ids) and in its order. The views point into
-// `event`; nothing is allocated (the scans of `bel check` and the filters of a fallback scan call
-// this once per event).
+// `event`; nothing is allocated (`bel check`'s scans and the storages' filtered reads, through
+// event_matches, call this once per event).
 template <class F>
 void for_each_key(const BuildEvent& event, F&& f) {
   // A repeated field's refs, each where it first appears.
