@@ -259,13 +259,6 @@ Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent
 
 }  // namespace
 
-std::string cores_at_target(double cpu_seconds_per_append, double target_per_second, int cores) {
-  if (cpu_seconds_per_append <= 0 || target_per_second <= 0 || cores <= 0) return {};
-  return fmt::format(
-      "at this CPU per append, {:.0f}/s would keep {:.2f} of this machine's {} cores busy",
-      target_per_second, cpu_seconds_per_append * target_per_second, cores);
-}
-
 void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged) {
   const double ceiling = f.baseline > 0 ? f.baseline : 1;
   const double ids_ratio = ids_per_s / ceiling;

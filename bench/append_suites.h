@@ -40,11 +40,6 @@ Result<Figure> measure_p1(SuiteRun& run);
 // (not the quick scale), which of P1's targets even the second misses: this machine's limit is
 // then below that target, measured in the same run. REQUIRES: f.baseline is the ceiling.
 void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged);
-// What P1's rate target asks of the machine at the CPU an append cost in the run: "at this CPU per
-// append, 100000/s would keep 1.82 of this machine's 2 cores busy" (all of the process's threads
-// together, so that a run shows how near the target is to the cores it has). Empty when either
-// figure is unknown (0 or less).
-std::string cores_at_target(double cpu_seconds_per_append, double target_per_second, int cores);
 Result<Figure> measure_p1r(SuiteRun& run);
 Result<Figure> measure_p2(SuiteRun& run);
 Result<Figure> measure_p3(SuiteRun& run);

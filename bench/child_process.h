@@ -1,11 +1,11 @@
 // Running the real `bel` binary as a child of `bel bench` (SPEC section 8: P7, P8, P10, P11 are
-// figures of separate processes): its wall-clock time, exit code, output and peak resident
-// memory.
+// figures of separate processes): its wall-clock time, exit code, output, peak resident memory
+// and CPU.
 //
 //   auto run = bel::bench::run_child({bel::bench::self_binary(), "activity", "--log", uri});
 //   if (!run.ok()) return run.error();            // the process could not be started
 //   if (run->exit_code != 0) fail(run->err);      // it ran and failed
-//   double s = run->seconds; int64_t rss = run->peak_rss_bytes;
+//   double s = run->seconds; int64_t rss = run->peak_rss_bytes; double cpu = run->cpu_seconds;
 //
 // Linux only (fork, execv, /proc). Thread-safe in the sense of fork(): between fork and exec the
 // child only calls async-signal-safe functions, so a parent with actor threads may call it.
@@ -28,6 +28,8 @@ struct ChildRun {
   // counts in it the image the child had before exec, a copy of this process, so a bench that
   // had grown to 480 MB reported every child at 480 MB at least.
   int64_t peak_rss_bytes = 0;
+  // Its user and system CPU, all of its threads (wait4's rusage).
+  double cpu_seconds = 0;
   std::string out;             // its standard output
   std::string err;             // its standard error
 };

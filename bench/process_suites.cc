@@ -11,6 +11,7 @@
 #include "bench/child_process.h"
 #include "bench/coordinator_probe.h"
 #include "bench/log_suites.h"
+#include "bench/machine.h"
 
 namespace bel::bench {
 namespace {
@@ -321,18 +322,38 @@ Result<std::vector<Figure>> command_rate_rows(SuiteRun& run, const BenchLog& log
   rate.baseline_what = kRawScanParseWhat;
   Figure rss = log_figure("P11 " + name + " peak RSS", log, "MB", "<= 500 MB");
   const int reps = run.options().repetitions;
+  std::vector<double> cpu_per_event, cores_busy;
+  bool failed = false;  // a run exited with an error: rate.detail says which
   for (int rep = 0; rep < reps; ++rep) {
     run.progress(log_phase("P11", log, name, rep, reps), rep, reps);
     auto child = run_bel_any(run, args);
     if (!child.ok()) return child.error();
-    if (child->exit_code != 0) rate.detail = "FAILED: " + failure_text(args, *child);
+    if (child->exit_code != 0) {
+      failed = true;
+      rate.detail = "FAILED: " + failure_text(args, *child);
+    }
     rate.values.push_back(child->seconds > 0 ? static_cast<double>(log.events) / child->seconds
                                              : 0);
     rss.values.push_back(static_cast<double>(child->peak_rss_bytes) / kMB);
+    if (log.events > 0 && child->seconds > 0) {
+      cpu_per_event.push_back(child->cpu_seconds / static_cast<double>(log.events));
+      cores_busy.push_back(child->cpu_seconds / child->seconds);
+    }
   }
   finish_figure(rate);
   finish_figure(rss);
-  judge(run, rate, rate.value >= 1000000 && rate.detail.empty());
+  // Whether the cores bound it: the CPU an event cost, and what the target would ask of them.
+  if (!failed && !cpu_per_event.empty()) {
+    rate.detail = fmt::format(
+        "process CPU per event {:.2f} us (user and system, all threads; median), {:.2f} cores "
+        "busy on average",
+        median(cpu_per_event) * 1e6, median(cores_busy));
+    if (auto note = cores_at_target(median(cpu_per_event), 1000000, online_cores(), "event");
+        !note.empty()) {
+      rate.detail += "; " + note;
+    }
+  }
+  judge(run, rate, rate.value >= 1000000 && !failed);
   judge(run, rss, rss.value <= 500);
   rate.what = fmt::format("events of the {} log per second of `bel {}` (the whole process)",
                           log.scale.name, name);

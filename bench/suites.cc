@@ -73,6 +73,14 @@ int64_t events_for(const BenchOptions& options, int64_t suite_default) {
   return options.events > 0 ? options.events : suite_default;
 }
 
+std::string cores_at_target(double cpu_seconds_per_item, double target_per_second, int cores,
+                            const char* item) {
+  if (cpu_seconds_per_item <= 0 || target_per_second <= 0 || cores <= 0) return {};
+  return fmt::format(
+      "at this CPU per {}, {:.0f}/s would keep {:.2f} of this machine's {} cores busy", item,
+      target_per_second, cpu_seconds_per_item * target_per_second, cores);
+}
+
 double median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

@@ -170,6 +170,13 @@ Result<std::vector<Figure>> run_suites(const std::vector<const Suite*>& selected
 // The median of `values` (the mean of the middle two for an even count); 0 when empty.
 double median(std::vector<double> values);
 
+// What a rate target asks of the machine at the CPU one item cost in the run: "at this CPU per
+// append, 100000/s would keep 1.82 of this machine's 2 cores busy" (all of the process's threads
+// together, so that a run shows how near the target is to the cores it has); `item` names what
+// the rate counts (P1's appends, P11's events). Empty when either figure is unknown (0 or less).
+std::string cores_at_target(double cpu_seconds_per_item, double target_per_second, int cores,
+                            const char* item = "append");
+
 // `values` rounded to whole numbers, comma-separated: "1203, 1187, 1250".
 std::string join_rounded(const std::vector<double>& values);
 

@@ -109,6 +109,12 @@ TEST(BenchCoresAtTargetTest, SaysHowManyCoresTheTargetWouldKeepBusy) {
             "at this CPU per append, 100000/s would keep 2.50 of this machine's 2 cores busy");
 }
 
+TEST(BenchCoresAtTargetTest, NamesWhatTheRateCounts) {
+  // P11: 2.5 us of CPU per event, 1M events/s.
+  EXPECT_EQ(cores_at_target(2.5e-6, 1000000, 2, "event"),
+            "at this CPU per event, 1000000/s would keep 2.50 of this machine's 2 cores busy");
+}
+
 TEST(BenchCoresAtTargetTest, NothingIsSaidWithoutAFigure) {
   EXPECT_EQ(cores_at_target(0, 100000, 2), "");
   EXPECT_EQ(cores_at_target(18e-6, 100000, 0), "");
