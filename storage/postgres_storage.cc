@@ -181,20 +181,14 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
     event_rows += '\t';
     pg_copy_append(event_rows, pg_bytea_hex(payload));
     event_rows += '\n';
-    const EventKeys keys = keys_of(*event);
-    auto add_keys = [&](KeyKind kind, const std::vector<std::string>& values) {
-      for (const auto& value : values) {
-        key_rows += std::to_string(static_cast<int>(kind));
-        key_rows += '\t';
-        pg_copy_append(key_rows, value);
-        key_rows += '\t';
-        key_rows += idx;
-        key_rows += '\n';
-      }
-    };
-    add_keys(KeyKind::partition, keys.partitions);
-    add_keys(KeyKind::job_label, keys.job_labels);
-    add_keys(KeyKind::job_run_id, keys.job_run_ids);
+    for_each_key(*event, [&](KeyKind kind, std::string_view key) {
+      key_rows += std::to_string(static_cast<int>(kind));
+      key_rows += '\t';
+      pg_copy_append(key_rows, key);
+      key_rows += '\t';
+      key_rows += idx;
+      key_rows += '\n';
+    });
   }
   auto copied = db_.copy_in(
       "COPY events(idx, event_uuid, event_text, timestamp, build_request_id, event_type, "
