@@ -344,12 +344,12 @@ Result<std::vector<Figure>> command_rate_rows(SuiteRun& run, const BenchLog& log
   finish_figure(rss);
   // Whether the cores bound it: the CPU an event cost, and what the target would ask of them.
   if (!failed && !cpu_per_event.empty()) {
+    const double cpu = median(cpu_per_event);
     rate.detail = fmt::format(
         "process CPU per event {:.2f} us (user and system, all threads; median), {:.2f} cores "
         "busy on average",
-        median(cpu_per_event) * 1e6, median(cores_busy));
-    if (auto note = cores_at_target(median(cpu_per_event), 1000000, online_cores(), "event");
-        !note.empty()) {
+        cpu * 1e6, median(cores_busy));
+    if (auto note = cores_at_target(cpu, 1000000, online_cores(), "event"); !note.empty()) {
       rate.detail += "; " + note;
     }
   }
