@@ -82,10 +82,8 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
       if (sub->get_name() == argv[1]) command = sub;
     }
     if (command == nullptr) {
-      std::fprintf(
-          stderr, "bel: %s\n%s",
-          with_suggestion("unknown command \"" + argv[1] + "\"", argv[1], subcommand_names(&app))
-              .c_str(),
+      print_usage_error(
+          with_suggestion("unknown command \"" + argv[1] + "\"", argv[1], subcommand_names(&app)),
           hint);
       return kExitUsage;
     }
@@ -100,14 +98,12 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
       for (const auto& sub : subs) names += (names.empty() ? "" : ", ") + sub;
       if (std::find(subs.begin(), subs.end(), next) == subs.end()) {
         if (next.empty() || next[0] == '-') {
-          std::fprintf(stderr, "bel: %s needs a subcommand: %s\n%s", argv[1].c_str(), names.c_str(),
-                       hint);
+          print_usage_error(argv[1] + " needs a subcommand: " + names, hint);
         } else {
-          std::fprintf(
-              stderr, "bel: %s (%s has: %s)\n%s",
-              with_suggestion("unknown command \"" + argv[1] + " " + next + "\"", next, subs)
-                  .c_str(),
-              argv[1].c_str(), names.c_str(), hint);
+          print_usage_error(
+              with_suggestion("unknown command \"" + argv[1] + " " + next + "\"", next, subs) +
+                  " (" + argv[1] + " has: " + names + ")",
+              hint);
         }
         return kExitUsage;
       }
@@ -120,12 +116,17 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
                                           argv.end());
       const std::string problem = unknown_flag(command, words, rest);
       if (!problem.empty()) {
-        std::fprintf(stderr, "bel: %s\n%s %s --help for its flags.\n", problem.c_str(),
-                     interactive ? "Type" : "Run bel", words.c_str());
+        print_usage_error(problem, std::string(interactive ? "Type " : "Run bel ") + words +
+                                       " --help for its flags.\n");
         return kExitUsage;
       }
     }
   }
+  // CLI11's own parse errors (a value that does not convert, a required argument missing) as
+  // bel's other usage errors.
+  app.failure_message([interactive](const CLI::App*, const CLI::Error& e) {
+    return usage_error_text(e.what(), interactive ? "" : "Run with --help for more information.\n");
+  });
   // CLI11 parses a reversed vector of arguments (without the program name).
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);
   try {

@@ -274,7 +274,7 @@ int run_console_line(const std::vector<std::string>& words, Context& ctx, const 
   const std::string& first = words.front();
   if (first == "quit" || first == "exit") {
     if (words.size() > 1) {
-      std::fprintf(stderr, "bel: %s takes no arguments\n", first.c_str());
+      print_usage_error(first + " takes no arguments", "");
       return kExitUsage;
     }
     quit = true;
@@ -288,9 +288,9 @@ int run_console_line(const std::vector<std::string>& words, Context& ctx, const 
   }
   const std::string& command = help ? words[1] : first;
   if (is_shell_only(command)) {
-    std::fprintf(stderr,
-                 "bel: %s is not available inside the console; run \"bel %s\" from a shell\n",
-                 command.c_str(), command.c_str());
+    print_usage_error(
+        command + " is not available inside the console; run \"bel " + command + "\" from a shell",
+        "");
     return kExitUsage;
   }
   std::vector<std::string> argv = {"bel"};

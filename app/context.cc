@@ -83,8 +83,7 @@ void Context::fail(const Error& error) {
 }
 
 void Context::usage_error(const std::string& message) {
-  std::fprintf(stderr, "bel: %s\n%s", message.c_str(),
-               in_console ? "" : "Run with --help for more information.\n");
+  print_usage_error(message, in_console ? "" : "Run with --help for more information.\n");
   exit_code = kExitUsage;
 }
 

@@ -194,6 +194,15 @@ void print_error(const Error& error) {
   std::fprintf(stderr, "bel: %s\n", printable(error.to_string()).c_str());
 }
 
+std::string usage_error_text(const std::string& message, const std::string& hint) {
+  return "bel: " + printable(make_error(ErrorCode::invalid_argument, message).to_string()) + "\n" +
+         hint;
+}
+
+void print_usage_error(const std::string& message, const std::string& hint) {
+  std::fputs(usage_error_text(message, hint).c_str(), stderr);
+}
+
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {

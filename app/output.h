@@ -78,6 +78,11 @@ std::string json_string(const std::string& text);
 // Prints "bel: <message>" to stderr.
 void print_error(const Error& error);
 
+// Bad usage (exit code 2): "bel: invalid_argument: <message>\n<hint>", the text made printable,
+// the code SPEC section 7 gives a bad argument, as print_error names every other error's.
+std::string usage_error_text(const std::string& message, const std::string& hint);
+void print_usage_error(const std::string& message, const std::string& hint);
+
 }  // namespace bel::app
 
 #endif  // BEL_APP_OUTPUT_H_

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "app/suggest.h"
 #include "messages/json.h"
@@ -60,6 +61,20 @@ TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
   // A value that looks like a flag is a value, not a typo.
   auto value = bel("builds cancel br-x --reason --limt --log " + log());
   EXPECT_EQ(value.err.find("unknown flag"), std::string::npos) << value.err;
+}
+
+// SPEC section 7: every error has a stable code, bad usage too (exit 2): a typo, a value out of
+// range, one that does not convert, a missing argument, a control character quoted back escaped.
+TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
+  for (const std::string& args : std::vector<std::string>{
+           "partition list", "builds lsit", "builds", "builds list --limt 3",
+           "builds list --limit 0 --log " + log(), "builds list --limit abc --log " + log(),
+           "partitions show --log " + log(), "'par\x1b[31mt'"}) {
+    auto r = bel(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << args << ": " << r.err;
+  }
 }
 
 TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {
