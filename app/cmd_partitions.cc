@@ -74,8 +74,15 @@ void run_invalidate(Context& ctx, const std::string& ref, const std::string& rea
   const std::string by = build.empty() ? actors::operator_id(console_user()) : build;
   append_one(
       ctx,
-      [&](actors::ApiClient& client) {
-        return actors::PartitionsRepository(client).invalidate(ref, reason, by);
+      [&](actors::ApiClient& client) -> Result<AppendAck> {
+        actors::PartitionsRepository partitions(client);
+        if (!build.empty()) {
+          // A mistyped --build is refused rather than logged as an operator named after it.
+          if (Status known = partitions.check_invalidation_build(build); !known.ok()) {
+            return known.error().with_context("--build");
+          }
+        }
+        return partitions.invalidate(ref, reason, by);
       },
       "invalidated " + ref + (build.empty() ? " as " + by : ""));
 }
@@ -113,8 +120,9 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   invalidate->add_option("REF", *iref, "The partition ref")->required();
   invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required();
   invalidate->add_option("--build", *build,
-                         "The build request on whose behalf (it must not be finished); without "
-                         "it, the invalidation is yours: operator:<your user name>");
+                         "The build request on whose behalf (one the log has, not finished), or "
+                         "operator:NAME for another operator's; without it, the invalidation is "
+                         "yours: operator:<your user name>");
   add_log_options(invalidate, ctx);
   invalidate->callback(
       [&ctx, iref, reason, build] { run_invalidate(ctx, *iref, *reason, *build); });

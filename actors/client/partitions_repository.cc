@@ -77,7 +77,30 @@ Result<PartitionDetail> PartitionsRepository::show(const std::string& partition_
   return detail;
 }
 
-std::string operator_id(const std::string& user) { return "operator:" + user; }
+namespace {
+constexpr std::string_view kOperatorPrefix = "operator:";
+}  // namespace
+
+std::string operator_id(const std::string& user) { return std::string(kOperatorPrefix) + user; }
+
+bool is_operator_id(std::string_view id) {
+  return id.size() > kOperatorPrefix.size() &&
+         id.substr(0, kOperatorPrefix.size()) == kOperatorPrefix;
+}
+
+Status PartitionsRepository::check_invalidation_build(const std::string& build_request_id) const {
+  if (is_operator_id(build_request_id)) return ok_status();
+  EventFilter received;
+  received.add_build_request_ids(build_request_id);
+  received.add_event_types("build_request_event");
+  auto page = api_.events_page(std::move(received), 0, 1, 0);
+  if (!page.ok()) return page.error();
+  if (!page->events().empty()) return ok_status();
+  return make_error(ErrorCode::not_found,
+                    "build request " + build_request_id +
+                        " not found (an invalidation on behalf of a build names one the log has "
+                        "received, or an operator as operator:NAME); nothing was changed");
+}
 
 Result<AppendAck> PartitionsRepository::invalidate(const std::string& partition_ref,
                                                    const std::string& reason,

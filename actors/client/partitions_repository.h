@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/client/api_client.h"
@@ -28,6 +29,8 @@ namespace bel::actors {
 
 // "operator:<user>": the build_request_id of an operator's invalidation (SPEC sections 2 and 6).
 std::string operator_id(const std::string& user);
+// Whether `id` has operator_id()'s form: "operator:" and a name.
+bool is_operator_id(std::string_view id);
 
 // What `bel partitions show REF` prints (SPEC section 6).
 struct PartitionDetail {
@@ -78,6 +81,14 @@ class PartitionsRepository : public ListingRepository<PartitionsQuestions> {
   Result<AppendAck> invalidate(const std::string& partition_ref, const std::string& reason,
                                const std::string& build_request_id,
                                const std::string& event_id = "") const;
+
+  // For the surfaces where people type the id of an invalidation's build request (the console's
+  // --build, the web API's build_request_id): ok when `build_request_id` has operator_id()'s form
+  // or the log has received it as a build request (a BuildRequestEvent of it, read from the log
+  // itself, so never behind an acknowledged append); else not_found. The log takes any id it
+  // never received for an operator's, so without this a typo would be logged as an operator
+  // named after it.
+  Status check_invalidation_build(const std::string& build_request_id) const;
 };
 
 }  // namespace bel::actors

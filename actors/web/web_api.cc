@@ -226,6 +226,10 @@ void add_write_routes(HttpServer& server, std::shared_ptr<Repos> r) {
           BEL_ASSIGN_PARAM(event_id, string_param(req, "event_id"));
           BEL_ASSIGN_PARAM(build, string_param(req, "build_request_id"));
           const std::string by = build.empty() ? operator_id(kWebOperator) : build;
+          if (!build.empty()) {
+            // A mistyped id is refused rather than logged as an operator named after it.
+            BEL_RETURN_IF_ERROR(r->partitions.check_invalidation_build(build));
+          }
           return answer_ack(res, r->partitions.invalidate(ref, reason, by, event_id));
         });
 }

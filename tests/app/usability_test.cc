@@ -200,6 +200,36 @@ TEST_F(UsabilityTest, AnOperatorInvalidatesWithoutABuild) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
+// The log takes a build_request_id it never received for an operator's (SPEC section 2): the
+// console makes sure --build names a build request, so that a typo changes nothing, and an
+// operator:<name> id is taken as written.
+TEST_F(UsabilityTest, InvalidatingForAnUnknownBuildChangesNothing) {
+  std::string lines;
+  lines += to_json(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"p/1"})) + "\n";
+  lines += to_json(testing::partition_event("br-1", "p/1", v1::PARTITION_REQUESTED)) + "\n";
+  ASSERT_EQ(bel("append - --log " + log(), lines).exit_code, 0);
+
+  auto typo = bel("partitions invalidate p/1 --reason 'bad rows' --build br-l --log " + log());
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.err.find("not_found: --build: build request br-l not found"), std::string::npos)
+      << typo.err;
+  ActivityResponse activity;
+  ASSERT_TRUE(from_json(bel("activity --format json --log " + log()).out, &activity).ok());
+  EXPECT_EQ(activity.event_count(), 2);
+
+  auto known = bel("partitions invalidate p/1 --reason 'bad rows' --build br-1 --log " + log());
+  EXPECT_EQ(known.exit_code, 0) << known.err;
+  auto named =
+      bel("partitions invalidate p/1 --reason later --build operator:bob --format json "
+          "--log " +
+          log());
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  auto shown = bel("partitions show p/1 --format json --log " + log());
+  EXPECT_NE(shown.out.find("\"build_request_id\":\"operator:bob\""), std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("\"message\":\"later\""), std::string::npos) << shown.out;
+}
+
 // bel run draws a progress bar on a terminal (here a pseudo-terminal from script(1)), and none
 // when its output goes to a pipe.
 TEST_F(UsabilityTest, RunShowsProgressOnATerminalOnly) {

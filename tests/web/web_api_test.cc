@@ -208,6 +208,22 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
   EXPECT_EQ(status->status_code(), PARTITION_INVALIDATED);
   EXPECT_EQ(status->message(), "bad upstream");
   EXPECT_EQ(status->build_request_id(), actors::operator_id("web"));
+
+  // On behalf of a build: one the log has received, or an operator named as such; a typo is
+  // refused and changes nothing.
+  expect_error(post("/api/v1/partitions/" + encode_path_part("data/b") +
+                    "/invalidate?reason=x&build_request_id=br-typo"),
+               404, "not_found", "unknown build");
+  auto named = post("/api/v1/partitions/" + encode_path_part("data/b") +
+                    "/invalidate?reason=again&build_request_id=operator%3Aann");
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->status, 200) << named->body;
+  AppendAck named_ack;
+  ASSERT_TRUE(from_json(named->body, &named_ack).ok());
+  EXPECT_EQ(named_ack.idx(), ack.idx() + 1);  // the refused one appended nothing
+  status = actors::PartitionsRepository(*client_).status("data/b", named_ack.idx());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->build_request_id(), "operator:ann");
 }
 
 TEST_F(WebApiTest, PathPartsRoundTripThroughBase64Url) {
