@@ -150,4 +150,11 @@ Result<StorageStats> ApiClient::stats() const {
   return ask<StorageStats>(system_, api_, timeout_, describe, stats_atom::value);
 }
 
+Status ApiClient::set_meta(const std::string& key, const std::string& value) const {
+  auto describe = [&] { return "bel_api setting meta " + key; };
+  auto set = ask<std::string>(system_, api_, timeout_, describe, meta_atom::value, key, value);
+  if (!set.ok()) return set.error();
+  return ok_status();
+}
+
 }  // namespace bel::actors

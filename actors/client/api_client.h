@@ -119,6 +119,12 @@ class ApiClient {
   // The storage actor's counters.
   Result<StorageStats> stats() const;
 
+  // Sets the log's meta value `key` through the coordinator's writer: "validation_mode" to
+  // "strict" or "lenient" switches how it judges transitions from the next append on (SPEC
+  // section 2; invalid_argument for any other value), and is kept in the log for every writer
+  // that opens it later.
+  Status set_meta(const std::string& key, const std::string& value) const;
+
   std::chrono::milliseconds timeout() const { return timeout_; }
   const BelApi& api() const { return api_; }
 

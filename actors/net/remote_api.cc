@@ -170,10 +170,22 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
       [=](stats_atom) -> caf::result<StorageStats> {
         return forward<StorageStats>(*channel, "stats", nullptr);
       },
-      [=](meta_atom, const std::string& key, const std::string&) -> caf::result<std::string> {
-        return to_caf_error(make_error(ErrorCode::invalid_argument,
-                                       "meta " + key + ": not served by the console endpoint of " +
-                                           channel->endpoint()));
+      [=](meta_atom, const std::string& key, const std::string& value) -> caf::result<std::string> {
+        if (key != kRpcMetaKey) {
+          return to_caf_error(make_error(
+              ErrorCode::invalid_argument,
+              "meta " + key + ": not served by the console endpoint of " + channel->endpoint()));
+        }
+        google::protobuf::StringValue request;
+        request.set_value(value);
+        auto body = channel->call(kRpcMetaKey, request.SerializeAsString(), kReadTimeout);
+        google::protobuf::StringValue reply;
+        if (!body.ok()) return to_caf_error(body.error());
+        if (!reply.ParseFromString(*body)) {
+          return to_caf_error(make_error(ErrorCode::internal, std::string("rpc ") + kRpcMetaKey +
+                                                                  ": the answer is not a string"));
+        }
+        return reply.value();
       },
   };
 }

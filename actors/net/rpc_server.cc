@@ -79,6 +79,16 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api) {
   out["stats"] = [&system, api, timeout](const std::string&) -> Result<std::string> {
     return serialized(ask<StorageStats>(system, api, timeout, stats_atom::value));
   };
+  out[kRpcMetaKey] = [&system, api, timeout](const std::string& body) -> Result<std::string> {
+    auto value = parse<google::protobuf::StringValue>(kRpcMetaKey, body);
+    if (!value.ok()) return value.error();
+    auto set = ask<std::string>(system, api, timeout, meta_atom::value, std::string(kRpcMetaKey),
+                                value->value());
+    if (!set.ok()) return set.error();
+    google::protobuf::StringValue reply;
+    reply.set_value(*set);
+    return reply.SerializeAsString();
+  };
   return out;
 }
 

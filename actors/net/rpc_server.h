@@ -37,6 +37,10 @@ inline constexpr const char* kRpcProtocol = "1";
 inline constexpr const char* kProtobufType = "application/x-protobuf";
 inline constexpr std::chrono::seconds kRpcCallTimeout{60};
 inline constexpr std::chrono::minutes kRpcRebuildTimeout{10};
+// The one meta value a console sets through the endpoint: the log's validation mode (SPEC
+// section 2; actors/write/log_writer.h, kValidationModeKey), by the call of the same name. The
+// other meta values (the endpoint the coordinator advertises) are the coordinator's own.
+inline constexpr const char* kRpcMetaKey = "validation_mode";
 
 // Registers the routes above on `server`, answering from `api`. `system` must outlive `server`.
 void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api);

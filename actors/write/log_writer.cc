@@ -430,6 +430,7 @@ StorageStats LogWriter::stats() const {
   s.set_events_appended(counted.events_appended);
   s.set_failed_commits(counted.failed_commits);
   s.set_pending(static_cast<int64_t>(staged_.size()));
+  s.set_validation_mode(std::string(write::to_string(mode())));
   group_events_.copy_to(s.mutable_commit_group_events());
   return s;
 }

@@ -82,7 +82,7 @@ TEST_F(ServeTest, AClientThatSkipsTheTokenReachesNothingAndAppendsNothing) {
       request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString();
   httplib::Client raw("127.0.0.1", port);
   for (const char* call : {"hello", "append", "append_batch", "query", "fallback", "list", "views",
-                           "rebuild", "stats", "meta"}) {
+                           "rebuild", "stats", "meta", "validation_mode"}) {
     const std::string wrong = "Bearer " + std::string(64, '0');
     for (const httplib::Headers& headers :
          {httplib::Headers{}, httplib::Headers{{"Authorization", wrong}}}) {
@@ -228,6 +228,36 @@ TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   auto later = parse<BuildRequestSummary>(bel("builds show br-1 --format json"));
   EXPECT_EQ(later.status_code(), BUILD_REQUEST_CANCELLED);
   EXPECT_EQ(later.event_count(), 4);
+}
+
+// SPEC section 2: the validation mode is set per log. Set through a running coordinator, it
+// judges that coordinator's next append; it stays with the log for the next writer.
+TEST_F(ServeTest, TheValidationModeSwitchesTheRunningWriterAndStaysWithTheLog) {
+  const std::string received = to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n";
+  ASSERT_EQ(bel("append -", received).exit_code, 0);
+  auto mode = [&] { return bel("validation --format json").out; };
+  EXPECT_EQ(mode(), "{\"validation_mode\":\"strict\"}\n");
+
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  auto again = bel("append -", received);  // RECEIVED twice: statuses only move forward
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("invalid_transition"), std::string::npos) << again.err;
+  auto set = bel("validation lenient --format json");
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(set.out, "{\"validation_mode\":\"lenient\"}\n");
+  EXPECT_EQ(mode(), "{\"validation_mode\":\"lenient\"}\n");
+  auto lenient = parse<AppendAck>(bel("append - --format json", received));
+  EXPECT_EQ(lenient.idx(), 2);
+  ASSERT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_NE(serve.err().find("lenient transition warning"), std::string::npos) << serve.err();
+
+  // In-process writers read it from the log, and set it there.
+  EXPECT_EQ(mode(), "{\"validation_mode\":\"lenient\"}\n");
+  EXPECT_EQ(bel("append -", received).exit_code, 0);
+  ASSERT_EQ(bel("validation strict").exit_code, 0);
+  EXPECT_EQ(bel("append -", received).exit_code, 1);
+  EXPECT_EQ(events_logged(), 3);
 }
 
 TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing) {
