@@ -9,10 +9,12 @@
 //   POST /rpc/v1/views         (no body)            -> ViewsStatus
 //   POST /rpc/v1/rebuild       StringValue (view)   -> ViewsStatus
 //   POST /rpc/v1/stats         (no body)            -> StorageStats
+//   POST /rpc/v1/validation_mode  StringValue ("strict" or "lenient") -> StringValue (the mode set)
 // Requests carry "Authorization: Bearer <token>" and "Content-Type: application/x-protobuf";
 // answers are the reply message in binary protobuf, or an error as HttpServer answers it (the
-// SPEC section 7 code in the Bel-Error header and the JSON body). The meta call of bel_api is not
-// served: only the coordinator itself sets its log's meta.
+// SPEC section 7 code in the Bel-Error header and the JSON body). bel_api's meta call is served
+// for the validation mode only (`bel validation`): the other meta values, such as the endpoint
+// the coordinator advertises, only the coordinator itself sets.
 //
 //   HttpServer server(options);
 //   add_rpc_routes(server, system, api);
