@@ -92,7 +92,10 @@ Status PartitionsRepository::check_invalidation_build(const std::string& build_r
   if (is_operator_id(build_request_id)) return ok_status();
   EventFilter received;
   received.add_build_request_ids(build_request_id);
+  // Received as a build request: what makes an invalidation not an operator's (the views' and
+  // the write rules' definition, docs/operators.md).
   received.add_event_types("build_request_event");
+  received.add_event_types("build_cancel_event");
   auto page = api_.events_page(std::move(received), 0, 1, 0);
   if (!page.ok()) return page.error();
   if (!page->events().empty()) return ok_status();

@@ -84,10 +84,10 @@ class PartitionsRepository : public ListingRepository<PartitionsQuestions> {
 
   // For the surfaces where people type the id of an invalidation's build request (the console's
   // --build, the web API's build_request_id): ok when `build_request_id` has operator_id()'s form
-  // or the log has received it as a build request (a BuildRequestEvent of it, read from the log
-  // itself, so never behind an acknowledged append); else not_found. The log takes any id it
-  // never received for an operator's, so without this a typo would be logged as an operator
-  // named after it.
+  // or the log has received it as a build request (a BuildRequestEvent or BuildCancelEvent of it,
+  // read from the log itself, so never behind an acknowledged append); else not_found. The log
+  // takes any id it never received for an operator's, so without this a typo would be logged as an
+  // operator named after it.
   Status check_invalidation_build(const std::string& build_request_id) const;
 };
 

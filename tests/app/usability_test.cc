@@ -228,6 +228,16 @@ TEST_F(UsabilityTest, InvalidatingForAnUnknownBuildChangesNothing) {
   EXPECT_NE(shown.out.find("\"build_request_id\":\"operator:bob\""), std::string::npos)
       << shown.out;
   EXPECT_NE(shown.out.find("\"message\":\"later\""), std::string::npos) << shown.out;
+
+  // A build request received only by its cancel (a lenient log's) is one the log has received.
+  ASSERT_EQ(bel("validation lenient --log " + log()).exit_code, 0);
+  BuildEvent cancel;
+  cancel.set_build_request_id("br-c");
+  cancel.mutable_build_cancel_event()->set_reason("never started");
+  ASSERT_EQ(bel("append - --log " + log(), to_json(cancel) + "\n").exit_code, 0);
+  auto cancelled = bel("partitions invalidate p/1 --reason x --build br-c --log " + log());
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_EQ(cancelled.err.find("not_found"), std::string::npos) << cancelled.err;
 }
 
 // bel run draws a progress bar on a terminal (here a pseudo-terminal from script(1)), and none
