@@ -138,7 +138,7 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
     const bool measured = !f.values.empty();
     table.add_row({f.id, measured ? in_unit(f.value, f.unit) : "-",
                    has_baseline(f) ? in_unit(f.baseline, f.unit) : "-",
-                   has_baseline(f) && measured ? fmt::format("{:.2f}x", f.ratio) : "-", f.target,
+                   has_baseline(f) && measured ? bench::ratio_text(f.ratio) : "-", f.target,
                    verdict(f)});
   }
   table.print(stdout);
@@ -371,10 +371,10 @@ void run_bench(Context& ctx, const BenchArgs& args) {
   for (const auto& f : *figures) {
     if (f.pass || !f.pass_note.empty()) continue;
     ++failed;
-    std::fprintf(stderr,
-                 "bel: bench: %s missed its target (%s): value %s, baseline %s, ratio %.2fx\n",
+    std::fprintf(stderr, "bel: bench: %s missed its target (%s): value %s, baseline %s, ratio %s\n",
                  f.id.c_str(), f.target.c_str(), in_unit(f.value, f.unit).c_str(),
-                 has_baseline(f) ? in_unit(f.baseline, f.unit).c_str() : "-", f.ratio);
+                 has_baseline(f) ? in_unit(f.baseline, f.unit).c_str() : "-",
+                 bench::ratio_text(f.ratio).c_str());
   }
   if (failed > 0 && args.strict) ctx.exit_code = kExitFailed;
 }

@@ -264,14 +264,14 @@ void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool ju
   const double ids_ratio = ids_per_s / ceiling;
   f.detail += fmt::format(
       "; actor-fed ceilings in this run (not bel: one actor writes each append and answers "
-      "after COMMIT): one pure-append row each {:.0f}/s ({:.2f}x), the row with its id under "
-      "UNIQUE {:.0f}/s ({:.2f}x)",
-      pure_per_s, pure_per_s / ceiling, ids_per_s, ids_ratio);
+      "after COMMIT): one pure-append row each {:.0f}/s ({}), the row with its id under "
+      "UNIQUE {:.0f}/s ({})",
+      pure_per_s, ratio_text(pure_per_s / ceiling), ids_per_s, ratio_text(ids_ratio));
   if (!judged) return;
   std::vector<std::string> below;
   if (ids_ratio < kP1MinRatio) {
-    below.push_back(fmt::format("{:.2f}x of the pure-append ceiling, below the {}x target",
-                                ids_ratio, kP1MinRatio));
+    below.push_back(fmt::format("{} of the pure-append ceiling, below the {}x target",
+                                ratio_text(ids_ratio), kP1MinRatio));
   }
   if (ids_per_s < kP1MinPerSecond) {
     below.push_back(fmt::format("{:.0f}/s, below the {:.0f}/s target", ids_per_s, kP1MinPerSecond));

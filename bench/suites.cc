@@ -88,6 +88,12 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
+std::string ratio_text(double ratio) {
+  if (ratio < 1) return fmt::format("{:.3f}x", ratio);
+  if (ratio < 100) return fmt::format("{:.2f}x", ratio);
+  return fmt::format("{:.0f}x", ratio);
+}
+
 std::string join_rounded(const std::vector<double>& values) {
   return fmt::format("{:.0f}", fmt::join(values, ", "));
 }

@@ -177,6 +177,10 @@ double median(std::vector<double> values);
 std::string cores_at_target(double cpu_seconds_per_item, double target_per_second, int cores,
                             const char* item = "append");
 
+// A ratio for people, "0.498x": three decimals below 1, so that a ratio just under a target
+// such as 0.5x never reads as the target itself ("0.50x"); two up to 100 ("28.82x"), none above.
+std::string ratio_text(double ratio);
+
 // `values` rounded to whole numbers, comma-separated: "1203, 1187, 1250".
 std::string join_rounded(const std::vector<double>& values);
 

@@ -58,14 +58,14 @@ Figure p1_with_ceiling(double ceiling) { return figure_with_ceiling("P1", 70000,
 TEST(BenchActorCeilingNoteTest, AnActorBelowBothTargetsIsSaidWithBoth) {
   Figure f = p1_with_ceiling(250000);
   note_actor_ceilings(f, 140000, 85000, /*judged=*/true);
-  EXPECT_NE(f.detail.find("one pure-append row each 140000/s (0.56x), the row with its id under "
-                          "UNIQUE 85000/s (0.34x)"),
+  EXPECT_NE(f.detail.find("one pure-append row each 140000/s (0.560x), the row with its id under "
+                          "UNIQUE 85000/s (0.340x)"),
             std::string::npos)
       << f.detail;
   EXPECT_NE(f.detail.find("\none actor that writes each append with its unique id"),
             std::string::npos)
       << f.detail;
-  EXPECT_NE(f.detail.find("reaches 0.34x of the pure-append ceiling, below the 0.5x target and "
+  EXPECT_NE(f.detail.find("reaches 0.340x of the pure-append ceiling, below the 0.5x target and "
                           "85000/s, below the 100000/s target in this run"),
             std::string::npos)
       << f.detail;
@@ -82,7 +82,7 @@ TEST(BenchActorCeilingNoteTest, OnlyTheTargetTheActorMissesIsSaid) {
 
   Figure ratio_only = p1_with_ceiling(800000);
   note_actor_ceilings(ratio_only, 400000, 300000, true);  // 300000/s, but 0.38x
-  EXPECT_NE(ratio_only.detail.find("reaches 0.38x of the pure-append ceiling, below the 0.5x "
+  EXPECT_NE(ratio_only.detail.find("reaches 0.375x of the pure-append ceiling, below the 0.5x "
                                    "target in this run"),
             std::string::npos)
       << ratio_only.detail;
@@ -99,6 +99,15 @@ TEST(BenchActorCeilingNoteTest, NothingBelowIsSaidWhenTheActorMeetsBothOrTheRunI
   note_actor_ceilings(quick, 3000, 2000, /*judged=*/false);
   EXPECT_NE(quick.detail.find("actor-fed ceilings"), std::string::npos) << quick.detail;
   EXPECT_EQ(quick.detail.find("below"), std::string::npos) << quick.detail;
+}
+
+TEST(BenchRatioTextTest, ARatioJustUnderATargetNeverReadsAsTheTarget) {
+  EXPECT_EQ(ratio_text(287659.0 / 576851.0), "0.499x");  // P1's bare actor in one run
+  EXPECT_EQ(ratio_text(0.5964), "0.596x");               // under P1r's 0.6x
+  EXPECT_EQ(ratio_text(0.5), "0.500x");
+  EXPECT_EQ(ratio_text(1.5876), "1.59x");
+  EXPECT_EQ(ratio_text(28.8234), "28.82x");
+  EXPECT_EQ(ratio_text(742444.2371), "742444x");
 }
 
 TEST(BenchCoresAtTargetTest, SaysHowManyCoresTheTargetWouldKeepBusy) {
