@@ -1,6 +1,7 @@
 #include "messages/glob.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace bel {
 namespace {
@@ -51,23 +52,33 @@ bool class_match(std::string_view pattern, size_t p, uint32_t c, size_t* end) {
 
 }  // namespace
 
-bool is_utf8(std::string_view text) {
+size_t utf8_error_at(std::string_view text) {
   static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // shortest form by length
   for (size_t i = 0; i < text.size();) {
+    uint64_t eight;
+    if (i + 8 <= text.size()) {
+      std::memcpy(&eight, text.data() + i, 8);
+      if ((eight & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return false;
+    if (n == 0 || i + n > text.size()) return i;
     uint32_t cp = n == 1 ? c : c & (0x7f >> n);
     for (size_t k = 1; k < n; ++k) {
       const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
+      if ((cc & 0xc0) != 0x80) return i;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool is_utf8(std::string_view text) { return utf8_error_at(text) == std::string_view::npos; }
 
 Status check_glob(std::string_view pattern) {
   if (pattern.empty()) return make_error(ErrorCode::invalid_argument, "pattern is empty");

@@ -21,6 +21,10 @@ Status check_glob(std::string_view pattern);
 // True when `text` is well-formed UTF-8 (what a protobuf string holds): no stray, overlong or
 // truncated sequence, no surrogate, nothing above U+10FFFF.
 bool is_utf8(std::string_view text);
+// The offset of the first byte of `text` that does not begin or continue a well-formed sequence
+// (as is_utf8 defines it), or std::string_view::npos when there is none. ASCII runs are skipped
+// eight bytes at a time: the append path checks every string of every event with it.
+size_t utf8_error_at(std::string_view text);
 
 // True when `text` as a whole matches `pattern`. REQUIRES: check_glob(pattern).ok()
 bool glob_match(std::string_view pattern, std::string_view text);

@@ -8,6 +8,7 @@
 
 #include "actors/net/http_server.h"
 #include "actors/net/rpc_server.h"
+#include "actors/write/event_structure.h"
 
 namespace bel::actors {
 namespace {
@@ -138,13 +139,31 @@ caf::result<Reply> forward(RpcChannel& channel, const std::string& call,
   return reply;
 }
 
+// The structure rules (write::check_structure), checked before an append leaves this process:
+// the coordinator checks them again and would refuse the same events, but a string that is not
+// UTF-8 cannot cross as protobuf at all (the coordinator would only see a body that does not
+// parse), so here it is named with its field. `position`: the event's place in its batch.
+Status check_before_sending(const BuildEvent& event, size_t position) {
+  auto checked = write::check_structure(event);
+  if (checked.ok()) return ok_status();
+  return checked.error().with_context("append #" + std::to_string(position + 1));
+}
+
 BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<RpcChannel> channel) {
   self->attach_functor([channel] { channel->stop(); });
   return {
       [=](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
+        if (auto checked = check_before_sending(event, 0); !checked.ok()) {
+          return to_caf_error(checked.error());
+        }
         return forward<AppendAck>(*channel, "append", &event);
       },
       [=](append_atom, const std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (auto checked = check_before_sending(batch[i], i); !checked.ok()) {
+            return to_caf_error(checked.error());
+          }
+        }
         AppendRequest request;
         request.mutable_events()->Reserve(static_cast<int>(batch.size()));
         for (const auto& e : batch) *request.add_events() = e;

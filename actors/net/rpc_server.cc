@@ -26,7 +26,8 @@ Result<Message> parse(const std::string& call, const std::string& body) {
   Message message;
   if (!message.ParseFromString(body)) {
     return make_error(ErrorCode::invalid_argument,
-                      "rpc " + call + ": the body is not a " + Message::descriptor()->full_name());
+                      "rpc " + call + ": the body is not a " + Message::descriptor()->full_name() +
+                          " (truncated or corrupt, or a string field that is not valid UTF-8)");
   }
   return message;
 }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "messages/event_keys.h"
+#include "messages/glob.h"
 #include "messages/status_names.h"
 
 namespace bel::write {
@@ -62,10 +63,17 @@ Status check_no_control(std::string_view path, std::string_view value) {
   return ok_status();
 }
 
+// A string field's value: at most kMaxStringBytes, and well-formed UTF-8 (a protobuf string that
+// is not would be stored as given and then fail to parse on every read of the log).
 Status check_length(std::string_view path, std::string_view value) {
   if (value.size() > kMaxStringBytes) {
     return invalid_event(std::string(path) + " is " + std::to_string(value.size()) +
                          " bytes (max " + std::to_string(kMaxStringBytes) + ")");
+  }
+  if (const size_t at = utf8_error_at(value); at != std::string_view::npos) {
+    return invalid_event(std::string(path) + " is not valid UTF-8: byte " +
+                         hex_byte(static_cast<unsigned char>(value[at])) + " at offset " +
+                         std::to_string(at));
   }
   return ok_status();
 }
@@ -289,6 +297,7 @@ class FieldWalker {
         return invalid_event(path + " key " + quote(key) + " is " + std::to_string(key.size()) +
                              " bytes (max " + std::to_string(kMaxStringBytes) + ")");
       }
+      BEL_RETURN_IF_ERROR(check_length(path + " key", key));
       BEL_RETURN_IF_ERROR(
           check_singular(*entry, value_field, with_paths_ ? path + "[" + quote(key) + "]" : path));
     }
@@ -303,7 +312,9 @@ class FieldWalker {
 // visit; the property test and the events fuzzer compare the two on mutated events.
 namespace fast {
 
-bool length_ok(const std::string& s) { return s.size() <= kMaxStringBytes; }
+bool length_ok(const std::string& s) {
+  return s.size() <= kMaxStringBytes && utf8_error_at(s) == std::string_view::npos;
+}
 
 bool no_control(const std::string& s) {
   for (char ch : s) {

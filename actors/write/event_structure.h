@@ -25,8 +25,9 @@ inline constexpr size_t kMaxEventIdBytes = 256;
 // Checks everything about `event` that needs no other event (SPEC section 2, "structure"):
 // build_request_id set, one event type set, idx 0, non-empty partition refs / job run ids / job
 // labels where the type needs them, enum values in range and not *_UNKNOWN, status_name equal to
-// the code's name when non-empty, strings <= 64 KiB, the event <= 1 MiB, no control characters in
-// partition refs or the event_id. Returns invalid_event with the field path in the message
+// the code's name when non-empty, strings <= 64 KiB and well-formed UTF-8, the event <= 1 MiB, no
+// control characters in partition refs or the event_id. Returns invalid_event with the field path
+// in the message
 // ("partition_event.partition_ref is empty"); the caller adds the batch position.
 // `encoded_bytes`, when given, is event.ByteSizeLong() of the event as it is, which a caller that
 // measured the event already passes so that it is not computed twice.

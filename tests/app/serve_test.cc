@@ -260,6 +260,38 @@ TEST_F(ServeTest, TheValidationModeSwitchesTheRunningWriterAndStaysWithTheLog) {
   EXPECT_EQ(events_logged(), 3);
 }
 
+// A protobuf string must be UTF-8: a console command's text that is not is refused with its
+// field, in-process and through a coordinator alike, and the log stays readable (such an event,
+// once stored, would fail to parse on every later read).
+TEST_F(ServeTest, TextThatIsNotUtf8IsRefusedWithItsFieldAndTheLogStaysReadable) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
+  auto refused = [&](const std::string& where) {
+    auto cancel = bel("builds cancel br-1 --reason " + shell_quote("bad \xff reason"));
+    EXPECT_EQ(cancel.exit_code, 1) << where;
+    EXPECT_NE(cancel.err.find("invalid_event: append #1: build_cancel_event.reason is not valid "
+                              "UTF-8: byte 0xff at offset 4"),
+              std::string::npos)
+        << where << ": " << cancel.err;
+    auto invalidate = bel("partitions invalidate " + shell_quote("raw/\xc3") + " --reason typo");
+    EXPECT_EQ(invalidate.exit_code, 1) << where;
+    EXPECT_NE(invalidate.err.find("partition_invalidation_event.partition_ref is not valid UTF-8"),
+              std::string::npos)
+        << where << ": " << invalidate.err;
+    EXPECT_EQ(invalidate.err.find("libprotobuf"), std::string::npos) << where << invalidate.err;
+    EXPECT_EQ(bel("builds list").exit_code, 0) << where;
+  };
+  refused("in-process");
+  {
+    ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+    ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+    refused("through the coordinator");
+    ASSERT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  }
+  EXPECT_EQ(events_logged(), 1);
+  EXPECT_EQ(bel("check --skip-integrity").exit_code, 0);
+}
+
 TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing) {
   ASSERT_EQ(
       bel("append -", to_json(request_event("br-secret", BUILD_REQUEST_RECEIVED)) + "\n").exit_code,

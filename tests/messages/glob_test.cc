@@ -54,5 +54,22 @@ TEST(Glob, PatternThatIsNotUtf8IsRefused) {
   EXPECT_TRUE(is_utf8("data/\xf0\x9f\x98\x80"));
 }
 
+// The first byte that breaks a sequence, whether it falls in the ASCII runs read eight at a time
+// or after a multi-byte character.
+TEST(Glob, Utf8ErrorAtNamesTheFirstBadByte) {
+  constexpr size_t kNone = std::string_view::npos;
+  EXPECT_EQ(utf8_error_at(""), kNone);
+  EXPECT_EQ(utf8_error_at("exactly8"), kNone);
+  EXPECT_EQ(utf8_error_at("sixteen bytes ok"), kNone);
+  EXPECT_EQ(utf8_error_at("\xff"), 0u);
+  EXPECT_EQ(utf8_error_at("0123456\xff"), 7u);   // the last byte of an 8-byte run
+  EXPECT_EQ(utf8_error_at("01234567\x80"), 8u);  // a stray continuation byte
+  EXPECT_EQ(utf8_error_at("\xc3\xa9\xc3\xa9"
+                          "abcdefgh\xe2\x82"),
+            12u);                                                           // truncated at the end
+  EXPECT_EQ(utf8_error_at("\xe2\x82\xac abcdefgh \xf4\x90\x80\x80"), 13u);  // above U+10FFFF
+  EXPECT_EQ(utf8_error_at("\xe2\x82\xac abcdefgh \xf4\x8f\xbf\xbf"), kNone);  // U+10FFFF
+}
+
 }  // namespace
 }  // namespace bel

@@ -381,6 +381,40 @@ TEST(StructureTest, OversizedSingularStringIsRejected) {
   EXPECT_TRUE(Invalid(e, "build_cancel_event.reason is 65537 bytes (max 65536)"));
 }
 
+// A protobuf string must hold UTF-8: one that does not is written as given by the serializer and
+// then fails to parse on every read, which would leave the log unreadable from that event on.
+TEST(StructureTest, StringsThatAreNotUtf8AreRejectedWithTheirField) {
+  BuildEvent cancel = build_cancel_event("br-1", "user");
+  cancel.mutable_build_cancel_event()->set_reason("bad \xff reason");
+  EXPECT_TRUE(
+      Invalid(cancel, "build_cancel_event.reason is not valid UTF-8: byte 0xff at offset 4"));
+
+  EXPECT_TRUE(Invalid(partition_event("br-1", "raw/\xc3", v1::PARTITION_AVAILABLE),
+                      "partition_event.partition_ref is not valid UTF-8: byte 0xc3 at offset 4"));
+
+  BuildEvent request = request_event("br-\xed\xa0\x80", v1::BUILD_REQUEST_RECEIVED);  // a surrogate
+  EXPECT_TRUE(Invalid(request, "build_request_id is not valid UTF-8: byte 0xed at offset 3"));
+
+  BuildEvent job = job_event("br-1", "jr-1", "//job", v1::JOB_SCHEDULED);
+  (*job.mutable_job_event()->mutable_config()->mutable_env())["K\xc0\xaf"] = "v";  // overlong
+  EXPECT_TRUE(Invalid(job, "job_event.config.env key is not valid UTF-8: byte 0xc0 at offset 1"));
+
+  BuildEvent graph = job_graph_event("br-1", {"a"});
+  graph.mutable_job_graph_event()->mutable_job_graph()->add_nodes()->mutable_config()->add_args(
+      "long enough to be read eight bytes at a time \xf8");
+  EXPECT_TRUE(Invalid(graph,
+                      "job_graph_event.job_graph.nodes[0].config.args[0] is not valid UTF-8: "
+                      "byte 0xf8 at offset 45"));
+}
+
+TEST(StructureTest, WellFormedUtf8InAnyFieldIsAccepted) {
+  BuildEvent e = build_cancel_event("br-\xc3\xa9t\xc3\xa9", "user");  // "br-été"
+  e.mutable_build_cancel_event()->set_reason("\xf0\x9f\x9a\x80 \xe6\x97\xa5\xe6\x9c\xac");
+  EXPECT_TRUE(Ok(check_structure(e)));
+  EXPECT_TRUE(Ok(check_structure(
+      partition_event("br-1", "data/\xe2\x82\xac/2026-12-02", v1::PARTITION_AVAILABLE))));
+}
+
 TEST(StructureTest, OversizedPartitionRefIsRejected) {
   EXPECT_TRUE(Invalid(partition_event("br-1", std::string(70000, 'p'), v1::PARTITION_AVAILABLE),
                       "partition_event.partition_ref is 70000 bytes (max 65536)"));
