@@ -1,3 +1,6 @@
+#include <cstdlib>
+#include <string>
+
 #include "app/commands.h"
 
 namespace bel::app {
@@ -101,31 +104,46 @@ void set_choices(CLI::Option* option, const std::vector<std::string>& choices) {
                                kChoicesValidator));
 }
 
+namespace {
+
+// BEL_LOG, BEL_CONNECT and BEL_TOKEN_FILE are defaults: read into the Context before the command
+// line is parsed, so that a flag given always wins. (CLI11's envname would tie the variable to
+// each leaf command's option, and the leaves share one Context field: a variable that was set
+// then overwrote the flag given to the command that ran.)
+void default_from_env(std::string* field, const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value != nullptr && *value != '\0') *field = value;
+}
+
+}  // namespace
+
 void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator) {
   set_choices(cmd->add_option("--format", ctx.format,
                               "Output format: table or json (default: table on a terminal, json "
                               "otherwise)"),
               {"table", "json"});
   if (ctx.in_console) return;  // the console's session is fixed when it starts
+  default_from_env(&ctx.log_uri, "BEL_LOG");
+  default_from_env(&ctx.token_file, "BEL_TOKEN_FILE");
   cmd->add_option("--log", ctx.log_uri,
                   "The log: sqlite:///abs/path.db, sqlite://rel/path.db or a bare path (an SQLite "
-                  "file), memory://, stdout")
-      ->envname("BEL_LOG")
+                  "file), postgresql://..., memory://, stdout (default: $BEL_LOG when set)")
       ->capture_default_str();
   if (coordinator) {
     // A coordinator owns its log: there is no other coordinator to connect to.
     cmd->add_option("--token-file", ctx.token_file,
                     "The token consoles must present, in a file of mode 0600 holding at least 32 "
-                    "hex digits (default: a fresh token written to the log's path + .token)")
-        ->envname("BEL_TOKEN_FILE");
+                    "hex digits (default: $BEL_TOKEN_FILE, else a fresh token written to the "
+                    "log's path + .token)");
     return;
   }
+  default_from_env(&ctx.connect, "BEL_CONNECT");
   cmd->add_option("--connect", ctx.connect,
-                  "HOST:PORT of a running coordinator (default: the one the log advertises)")
-      ->envname("BEL_CONNECT");
+                  "HOST:PORT of a running coordinator (default: $BEL_CONNECT, else the one the "
+                  "log advertises)");
   cmd->add_option("--token-file", ctx.token_file,
-                  "The coordinator's token file (default: the log's path + .token)")
-      ->envname("BEL_TOKEN_FILE");
+                  "The coordinator's token file (default: $BEL_TOKEN_FILE, else the log's path + "
+                  ".token)");
 }
 
 CLI::App* add_log_command(CLI::App& parent, Context& ctx, const std::string& name,

@@ -240,6 +240,36 @@ TEST_F(UsabilityTest, InvalidatingForAnUnknownBuildChangesNothing) {
   EXPECT_EQ(cancelled.err.find("not_found"), std::string::npos) << cancelled.err;
 }
 
+// BEL_LOG and BEL_CONNECT are defaults: a flag given on the command line wins over them, for
+// reading and writing commands alike, and without the flag the variable is used.
+TEST_F(UsabilityTest, AFlagWinsOverItsEnvironmentVariable) {
+  const std::string other = shell_quote("sqlite://" + dir_.path() + "/other.db");
+  ASSERT_EQ(bel("append - --log " + log(),
+                to_json(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"p/1"})) + "\n")
+                .exit_code,
+            0);
+  auto env = [&](const std::string& vars, const std::string& args) {
+    return run_command(vars + " " + shell_quote(kBel) + " " + args);
+  };
+  auto read = env("BEL_LOG=" + other, "activity --format json --log " + log());
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_NE(read.out.find("\"event_count\":\"1\""), std::string::npos) << read.out;
+
+  auto write = env("BEL_LOG=" + other, "partitions invalidate p/9 --reason x --log memory://");
+  EXPECT_EQ(write.exit_code, 0) << write.err;
+  EXPECT_EQ(bel("activity --log " + other).exit_code, 1);  // other.db was never made
+  EXPECT_NE(bel("activity --log " + other).err.find("no log at"), std::string::npos);
+
+  auto from_env = env("BEL_LOG=" + log(), "activity --format json");
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.err;
+  EXPECT_NE(from_env.out.find("\"event_count\":\"1\""), std::string::npos) << from_env.out;
+
+  auto connect = env("BEL_CONNECT=127.0.0.1:2", "activity --connect 127.0.0.1:1 --log " + log());
+  EXPECT_EQ(connect.exit_code, 1);
+  EXPECT_NE(connect.err.find("127.0.0.1:1"), std::string::npos) << connect.err;
+  EXPECT_EQ(connect.err.find("127.0.0.1:2"), std::string::npos) << connect.err;
+}
+
 // bel run draws a progress bar on a terminal (here a pseudo-terminal from script(1)), and none
 // when its output goes to a pipe.
 TEST_F(UsabilityTest, RunShowsProgressOnATerminalOnly) {
