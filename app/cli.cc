@@ -49,14 +49,14 @@ void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec) {
   auto shared = std::make_shared<ShowAndCancel>(std::move(spec));
   auto id = std::make_shared<std::string>();
   auto* show = add_log_command(*group, ctx, "show", shared->show_help);
-  show->add_option("ID", *id, shared->noun)->required();
+  not_empty(show->add_option("ID", *id, shared->noun)->required());
   show->callback([shared, id] { shared->show(*id); });
 
   auto cid = std::make_shared<std::string>();
   auto reason = std::make_shared<std::string>();
   auto* cancel = group->add_subcommand("cancel", shared->cancel_help);
-  cancel->add_option("ID", *cid, shared->noun)->required();
-  cancel->add_option("--reason", *reason, shared->reason_help)->required();
+  not_empty(cancel->add_option("ID", *cid, shared->noun)->required());
+  not_empty(cancel->add_option("--reason", *reason, shared->reason_help)->required());
   add_log_options(cancel, ctx);
   cancel->callback([shared, cid, reason] { shared->cancel(*cid, *reason); });
 }

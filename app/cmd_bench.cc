@@ -404,7 +404,7 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       "--log-dir and reuse them in later runs. Build bel with\n"
       "-DCMAKE_BUILD_TYPE=Release, and keep --dir on the disk whose durability you mean to\n"
       "measure (not tmpfs).");
-  cmd->add_option("suite", args->suite, "p1, p1r, p2 .. p12 or all")->capture_default_str();
+  cmd->add_option("suite", args->suite, "p1, p1r, p2 .. p12, pg or all")->capture_default_str();
   cmd->add_option("--events", args->events,
                   "Events P1..P3 append (default: the suite's own, see below)");
   cmd->add_option("--repetitions", args->repetitions,

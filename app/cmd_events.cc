@@ -162,7 +162,8 @@ void add_events_commands(CLI::App& app, Context& ctx) {
       "tail", "Follow new events as they are committed, until interrupted (or --count)");
   auto* since = tail->add_option("--since", tail_flags->since,
                                  "Start after this idx (default: the current end of the log)");
-  tail->add_option("--count", tail_flags->count, "Stop after printing this many events");
+  tail->add_option("--count", tail_flags->count,
+                   "Stop after printing this many events (0: follow until interrupted)");
   add_filter_flags(tail, *tail_flags);
   add_log_options(tail, ctx);
   tail->callback([&ctx, tail_flags, since] { run_tail(ctx, *tail_flags, since->count() > 0); });

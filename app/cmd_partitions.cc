@@ -106,7 +106,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto recent = std::make_shared<int>(20);
   auto* show = group->add_subcommand(
       "show", "A partition's status, the builds building it now, and its recent events");
-  show->add_option("REF", *ref, "The partition ref")->required();
+  not_empty(show->add_option("REF", *ref, "The partition ref")->required());
   show->add_option("--recent", *recent, "How many recent events to show")->capture_default_str();
   add_log_options(show, ctx);
   show->callback([&ctx, ref, recent] { run_show(ctx, *ref, *recent); });
@@ -117,8 +117,9 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto* invalidate = group->add_subcommand(
       "invalidate",
       "Mark a partition invalid (its status becomes invalidated until it is built again)");
-  invalidate->add_option("REF", *iref, "The partition ref")->required();
-  invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required();
+  not_empty(invalidate->add_option("REF", *iref, "The partition ref")->required());
+  not_empty(
+      invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required());
   invalidate->add_option("--build", *build,
                          "The build request on whose behalf (one the log has, not finished), or "
                          "operator:NAME for another operator's; without it, the invalidation is "

@@ -59,7 +59,7 @@ Error simulation_errors(const sim::SimulationReport& r) {
 void run_run(Context& ctx, const RunFlags& f) {
   auto format = ctx.output_format();
   if (!format) return;
-  if (!check_simulation_workers(ctx, f.sim)) return;
+  if (!check_simulation_flags(ctx, f.sim)) return;
   if (f.sim.builds < 1 || f.sim.builds > 1000000) {
     return ctx.usage_error("--builds: must be between 1 and 1000000, got " +
                            std::to_string(f.sim.builds));

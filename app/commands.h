@@ -142,6 +142,10 @@ inline constexpr const char* kChoicesValidator = "choices";
 // shell completion. It checks nothing: the command checks the values with a message naming them.
 void set_choices(CLI::Option* option, const std::vector<std::string>& choices);
 
+// Marks `option` (an id, a ref, a reason) as one that must not be empty: an empty value is a
+// usage error (exit 2) naming the option, found before anything runs.
+CLI::Option* not_empty(CLI::Option* option);
+
 // The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN: "requested", ...
 template <class Enum>
 std::vector<std::string> status_choices() {

@@ -104,6 +104,12 @@ void set_choices(CLI::Option* option, const std::vector<std::string>& choices) {
                                kChoicesValidator));
 }
 
+CLI::Option* not_empty(CLI::Option* option) {
+  return option->check(CLI::Validator(
+      [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; }, "",
+      "not empty"));
+}
+
 namespace {
 
 // BEL_LOG, BEL_CONNECT and BEL_TOKEN_FILE are defaults: read into the Context before the command

@@ -1,5 +1,7 @@
 #include "app/simulation_flags.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 namespace bel::app {
@@ -34,10 +36,22 @@ void add_simulation_options(CLI::App* cmd, sim::SimulationOptions& options,
       ->capture_default_str();
 }
 
-bool check_simulation_workers(Context& ctx, const sim::SimulationOptions& options) {
-  if (options.workers >= 1 && options.workers <= 1000) return true;
-  ctx.usage_error("--workers: must be between 1 and 1000, got " + std::to_string(options.workers));
-  return false;
+bool check_simulation_flags(Context& ctx, const sim::SimulationOptions& options) {
+  if (options.workers < 1 || options.workers > 1000) {
+    ctx.usage_error("--workers: must be between 1 and 1000, got " +
+                    std::to_string(options.workers));
+    return false;
+  }
+  if (options.builds < 0) {
+    ctx.usage_error("--builds: must not be negative, got " + std::to_string(options.builds));
+    return false;
+  }
+  if (!(options.rate >= 0) || options.rate > 1e7) {
+    ctx.usage_error(fmt::format("--rate: must be between 0 (no pace) and 10000000 events/s, got {}",
+                                options.rate));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace bel::app

@@ -3,7 +3,7 @@
 //
 //   sim::SimulationOptions sim;       // its defaults are what --help shows
 //   add_simulation_options(cmd, sim, "");
-//   ... in the callback: if (!check_simulation_workers(ctx, sim)) return;
+//   ... in the callback: if (!check_simulation_flags(ctx, sim)) return;
 #ifndef BEL_APP_SIMULATION_FLAGS_H_
 #define BEL_APP_SIMULATION_FLAGS_H_
 
@@ -21,8 +21,9 @@ namespace bel::app {
 void add_simulation_options(CLI::App* cmd, sim::SimulationOptions& options,
                             const std::string& qualifier, const std::string& builds_until = "");
 
-// A usage error (and false) for --workers outside 1..1000.
-bool check_simulation_workers(Context& ctx, const sim::SimulationOptions& options);
+// A usage error (and false) for --workers outside 1..1000, a negative --builds, or a --rate
+// outside 0..10000000: found before a coordinator starts.
+bool check_simulation_flags(Context& ctx, const sim::SimulationOptions& options);
 
 }  // namespace bel::app
 

@@ -128,7 +128,7 @@ MachineNotes describe_machine(const std::string& dir) {
                          "-DCMAKE_BUILD_TYPE=Release");
   } else if (m.build_type != "Release") {
     m.warnings.push_back("build type " + m.build_type +
-                         " (optimized, but not Release): SPEC figures are for Release builds");
+                         " (optimized, but not Release): the targets are for Release builds");
   }
   if (m.filesystem == "tmpfs" || m.filesystem == "ramfs") {
     m.warnings.push_back(dir + " is on " + m.filesystem +

@@ -77,7 +77,7 @@ std::string metrics_text(const StorageStats& s, const ViewsStatus& views,
   e.one("bel_appends_duplicate_total", "counter",
         "Appends acknowledged as duplicates of an earlier event.", s.duplicates());
   e.family("bel_appends_rejected_total", "counter",
-           "Appends answered with an error (a batch counts once), by SPEC error code.");
+           "Appends answered with an error (a batch counts once), by error code.");
   for (ErrorCode code : kErrorCodes) {
     const auto found = s.rejected_by_code().find(to_string(code));
     e.sample("bel_appends_rejected_total",

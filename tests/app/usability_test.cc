@@ -69,7 +69,9 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
   for (const std::string& args : std::vector<std::string>{
            "partition list", "builds lsit", "builds", "builds list --limt 3",
            "builds list --limit 0 --log " + log(), "builds list --limit abc --log " + log(),
-           "partitions show --log " + log(), "validation loose --log " + log(), "'par\x1b[31mt'"}) {
+           "partitions show --log " + log(), "validation loose --log " + log(), "'par\x1b[31mt'",
+           "builds show '' --log " + log(), "partitions invalidate p/1 --reason '' --log " + log(),
+           "run --rate -1 --log memory://", "serve --simulate --builds -1 --log memory://"}) {
     auto r = bel(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
