@@ -49,8 +49,7 @@ Result<LogCheckReport> run_log_check(const actors::ApiClient& client,
   if (!scanned.ok()) {
     CheckResult contiguity = checker.finish(last_idx);
     contiguity.ok = false;
-    contiguity.detail = "the scan stopped after idx " + std::to_string(checker.highest_idx()) +
-                        ": " + scanned.error().to_string();
+    contiguity.detail = checker.scan_stopped(scanned.error());
     report.checks.push_back(std::move(contiguity));
     for (ViewKind kind : projections::kAllViews) {
       report.checks.push_back({std::string("view ") + projections::view_name(kind), false,

@@ -142,6 +142,14 @@ void ScanChecker::add(BuildEvent* stored) {
   }
 }
 
+std::string ScanChecker::scan_stopped(const Error& error) const {
+  std::string out = "the scan stopped: " + error.to_string();
+  if (highest_idx() > 0) {
+    out += " (the events up to idx " + std::to_string(highest_idx()) + " were checked)";
+  }
+  return out;
+}
+
 CheckResult ScanChecker::finish(int64_t last_idx) const {
   CheckResult out{"idx contiguity", false, ""};
   int64_t missing_count = missing_count_;

@@ -60,6 +60,10 @@ class ScanChecker {
 
   int64_t events() const { return events_; }
   int64_t highest_idx() const { return next_idx_ - 1; }
+  // The detail of a scan that failed with `error`: the error, and how far the checks got. (Pages
+  // are read whole, so a page that fails to read is not counted at all: the error, not the
+  // count, names the idx where the log is damaged.)
+  std::string scan_stopped(const Error& error) const;
 
  private:
   void note_missing(int64_t from, int64_t to);

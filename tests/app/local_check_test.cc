@@ -234,12 +234,21 @@ TEST_P(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUn
   EXPECT_FALSE(report->ok());
   const auto& contiguity = result(*report, "idx contiguity");
   EXPECT_FALSE(contiguity.ok);
-  EXPECT_TRUE(contains(contiguity.detail, "the scan stopped after idx ")) << contiguity.detail;
+  EXPECT_TRUE(contains(contiguity.detail, "the scan stopped: ")) << contiguity.detail;
   EXPECT_TRUE(contains(contiguity.detail, "disk went away")) << contiguity.detail;
+  EXPECT_TRUE(contains(contiguity.detail, "(the events up to idx ")) << contiguity.detail;
   for (size_t i = 2; i < report->checks.size(); ++i) {
     EXPECT_FALSE(report->checks[i].ok);
     EXPECT_TRUE(contains(report->checks[i].detail, "not compared")) << report->checks[i].detail;
   }
+
+  // The first page failing: nothing was checked, and the detail claims no idx.
+  auto first = check_with_failing_read(*log_, 1, GetParam());
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  const auto& none = result(*first, "idx contiguity");
+  EXPECT_FALSE(none.ok);
+  EXPECT_TRUE(contains(none.detail, "the scan stopped: ")) << none.detail;
+  EXPECT_FALSE(contains(none.detail, "up to idx")) << none.detail;
 }
 
 TEST_F(LocalCheckScansTest, ReadErrorInALaterScanFailsThatViewOnly) {
