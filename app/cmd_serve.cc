@@ -110,13 +110,15 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     }
   }
   const std::string address = f.http.empty() ? f.listen : f.http;
+  const std::string flag = f.http.empty() ? "--listen" : "--http";  // the one given
   auto listen = actors::parse_endpoint(address);
-  if (!listen.ok()) return ctx.usage_error("--listen: " + listen.error().message);
+  if (!listen.ok()) return ctx.usage_error(flag + ": " + listen.error().message);
   const bool loopback = actors::is_loopback_host(listen->host);
   if (!loopback && ctx.token_file.empty()) {
-    return ctx.usage_error("--listen " + address +
-                           ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
-                           "digits)");
+    return ctx.usage_error(
+        flag + " " + address +
+        ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
+        "digits)");
   }
   auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed_uri.ok()) return ctx.fail(parsed_uri.error());
@@ -131,6 +133,12 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   } else if (auto beside = actors::default_token_path(ctx.log_uri)) {
     token_path = *beside;
     token = actors::new_token();
+  } else if (!f.http.empty() || f.listen != kDefaultListen) {
+    // An in-process log has no file to keep a token beside: without --token-file there is no
+    // server, which an address asked for explicitly must not meet silently.
+    return ctx.usage_error(flag + " " + address + ": " + ctx.log_uri +
+                           " is an in-process log, with no file to keep the console's token "
+                           "beside; give --token-file FILE to serve it");
   }
 
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
@@ -175,7 +183,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     web.add_routes(*server);
     if (auto ok = server->listen(); !ok.ok()) {
       actors::stop_coordinator(*api);
-      return ctx.fail(ok.error().with_context("--listen " + address));
+      return ctx.fail(ok.error().with_context(flag + " " + address));
     }
     const std::string endpoint = actors::format_endpoint(listen->host, server->port());
     storage::WriterLock::add_note(ctx.log_uri, "console endpoint " + endpoint);

@@ -362,6 +362,24 @@ TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
   EXPECT_NE(open.err.find("chmod 600"), std::string::npos) << open.err;
 }
 
+// An address asked for is served or refused, never dropped: an in-process log has no file to keep
+// a token beside, and an error about the address names the flag that gave it.
+TEST_F(ServeTest, AnAddressAskedForIsServedOrRefusedNamingItsFlag) {
+  auto run = [&](const std::string& args) {
+    return run_command(shell_quote(kBel) + " serve " + args);
+  };
+  auto memory = run("--log memory:// --http 127.0.0.1:0");
+  EXPECT_EQ(memory.exit_code, 2) << memory.err;
+  EXPECT_NE(memory.err.find("--http 127.0.0.1:0: memory:// is an in-process log"),
+            std::string::npos)
+      << memory.err;
+  EXPECT_EQ(memory.out.find("coordinator on"), std::string::npos) << memory.out;
+  auto port = bel("serve --http 127.0.0.1:99999");
+  EXPECT_EQ(port.exit_code, 2);
+  EXPECT_NE(port.err.find("--http: endpoint"), std::string::npos) << port.err;
+  EXPECT_EQ(port.err.find("--listen"), std::string::npos) << port.err;
+}
+
 TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
   ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--seed",
                             "3", "--rate", "0"});
