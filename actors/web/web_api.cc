@@ -46,6 +46,12 @@ void route(HttpServer& server, bool write, const std::string& pattern, const std
       else checked = decoded.error();
     }
     if (checked.ok()) checked = answer(req, part, res);
+    if (!checked.ok() && checked.error().code == ErrorCode::not_found && !part.empty()) {
+      // Name the part as it came too: a plain id that happens to be base64url decodes to some
+      // other text, which the message alone would show.
+      checked = checked.error().with_context(what + " '" + part + "' (the path's '" +
+                                             req.matches[1].str() + "', base64url)");
+    }
     if (!checked.ok()) reply_error(res, checked.error());
   };
   if (write) server.post(pattern, handler);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "actors/net/http_server.h"
+#include "messages/glob.h"
 #include "messages/json.h"
 
 namespace bel::actors::web {
@@ -68,6 +69,15 @@ Result<std::string> decode_path_part(const std::string& encoded, const std::stri
     }
   }
   if (out.empty()) return bad(where, "empty");
+  // Every id, ref and label is UTF-8 without control characters: a part that decodes to
+  // anything else was not encoded (a plain id whose letters happen to be base64url's).
+  bool plain = is_utf8(out);
+  for (unsigned char c : out) plain = plain && c >= 0x20 && c != 0x7f;
+  if (!plain) {
+    return bad(where, "decodes to bytes that no " + what +
+                          " holds: a path part is the base64url (no padding) of the " + what +
+                          "'s text, e.g. '" + encode_path_part("br-1") + "' for 'br-1'");
+  }
   return out;
 }
 

@@ -124,22 +124,35 @@ TEST_F(WebApiTest, EventsTakeEverySpec32Filter) {
 
 TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
   const std::vector<std::string> bad = {
-      "/api/v1/builds/br+fail",                     // '+' is not base64url
-      "/api/v1/builds/YnItZmFpbA==",                // padding
-      "/api/v1/partitions/a",                       // a length no encoding has
+      "/api/v1/builds/br+fail",       // '+' is not base64url
+      "/api/v1/builds/YnItZmFpbA==",  // padding
+      "/api/v1/partitions/a",         // a length no encoding has
       "/api/v1/builds?limit=abc",
       "/api/v1/builds?limit=100000",
       "/api/v1/builds?status=bogus",
       "/api/v1/partitions?status=failed&status=nope",
-      "/api/v1/job-runs?status=building",           // a partition status, not a job status
+      "/api/v1/job-runs?status=building",  // a partition status, not a job status
       "/api/v1/events?event_types=bogus_event",
       "/api/v1/events?since=-1",
       "/api/v1/activity?min_idx=-1",
-      "/api/v1/activity?colour=red",                // unknown parameter
+      "/api/v1/activity?colour=red",  // unknown parameter
       "/api/v1/builds?offset=1&offset=2",
+      "/api/v1/builds/nope",       // plain ids whose letters are base64url's decode to bytes
+      "/api/v1/job-runs/jr-nope",  // that are not UTF-8, or hold control characters
   };
   for (const auto& path : bad) expect_error(get(path), 400, "invalid_argument", path);
-  expect_error(get("/api/v1/builds/" + encode_path_part("br-never")), 404, "not_found", "build");
+  auto plain = get("/api/v1/builds/br-6baec0-000004");
+  ASSERT_TRUE(plain);
+  EXPECT_NE(plain->body.find("build request id 'br-6baec0-000004' in the path: decodes to bytes "
+                             "that no build request id holds: a path part is the base64url"),
+            std::string::npos)
+      << plain->body;
+  auto never = get("/api/v1/builds/" + encode_path_part("br-never"));
+  expect_error(never, 404, "not_found", "build");
+  EXPECT_NE(
+      never->body.find("'br-never' (the path's '" + encode_path_part("br-never") + "', base64url)"),
+      std::string::npos)
+      << never->body;
   expect_error(get("/api/v1/job-runs/" + encode_path_part("jr-never")), 404, "not_found", "run");
   expect_error(get("/api/v1/jobs/" + encode_path_part("//never")), 404, "not_found", "job");
   expect_error(get("/api/v1/nothing-here"), 404, "not_found", "route");
@@ -227,11 +240,19 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
 }
 
 TEST_F(WebApiTest, PathPartsRoundTripThroughBase64Url) {
-  for (const std::string raw : {"a", "ab", "abc", "//pkg:job", "data/x?y=1&z", "\xff\xfe"}) {
+  for (const std::string raw : {"a", "ab", "abc", "//pkg:job", "data/x?y=1&z",
+                                "donn\xc3\xa9"
+                                "es/\xf0\x9f\x93\x88"}) {
     auto decoded = actors::web::decode_path_part(encode_path_part(raw), "part");
     ASSERT_TRUE(decoded.ok()) << raw;
     EXPECT_EQ(*decoded, raw);
     EXPECT_EQ(encode_path_part(raw).find_first_of("+/="), std::string::npos);
+  }
+  // No id, ref or label holds bytes that are not UTF-8, or control characters.
+  for (const std::string raw : {"\xff\xfe", "a\tb", "data/\x7f"}) {
+    auto decoded = actors::web::decode_path_part(encode_path_part(raw), "part");
+    ASSERT_FALSE(decoded.ok()) << raw;
+    EXPECT_EQ(decoded.error().code, ErrorCode::invalid_argument);
   }
 }
 
