@@ -111,7 +111,8 @@ void run_append(Context& ctx, const std::string& path) {
 void add_append_command(CLI::App& app, Context& ctx) {
   auto* cmd = add_log_command(
       app, ctx, "append",
-      "Append JSON lines of BuildEvent (proto3 JSON) as one atomic batch; prints the idx of each.\n"
+      "Append JSON lines of BuildEvent (proto3 JSON) as one atomic batch; prints the idx of each\n"
+      "(with --format json, JSON lines again: one ack per event, in the input's order).\n"
       "A bad line appends nothing and names the line, field and rule.",
       LogUse::write);
   auto path = std::make_shared<std::string>("-");
