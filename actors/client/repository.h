@@ -101,7 +101,8 @@ class KeyedRepository : public ListingRepository<Traits> {
   // has ended with invalid_transition, whose message speaks of transitions; say what the operator
   // needs instead: read its summary as of everything committed (as of `min_idx` when the stats
   // fail) and, when `ended(summary)` tells how it ended ("br-7 already completed at idx 42"),
-  // fail with invalid_transition "<that>; nothing was changed". Otherwise the log's answer stands.
+  // fail with invalid_transition "<that>; nothing was changed". One the log has never seen fails
+  // with the summary's not_found, as a show of it would. Otherwise the log's answer stands.
   template <class Ended>
   Result<AppendAck> append_unless_ended(BuildEvent event, const std::string& key, int64_t min_idx,
                                         Ended ended) const {
@@ -109,7 +110,10 @@ class KeyedRepository : public ListingRepository<Traits> {
     if (ack.ok() || ack.error().code != ErrorCode::invalid_transition) return ack;
     auto stats = this->api_.stats();
     auto summary = show(key, stats.ok() ? stats->last_idx() : min_idx);
-    if (!summary.ok()) return ack;
+    if (!summary.ok()) {
+      if (summary.error().code != ErrorCode::not_found) return ack;
+      return Error{ErrorCode::not_found, summary.error().message + "; nothing was changed"};
+    }
     std::optional<std::string> how = ended(*summary);
     if (!how) return ack;
     return Error{ErrorCode::invalid_transition, *how + "; nothing was changed"};

@@ -511,14 +511,17 @@ TEST_F(RepositoriesTest, CancelRetriedWithTheSameEventIdIsAcknowledgedOnce) {
   EXPECT_EQ(retry->idx(), first->idx());
 }
 
-TEST_F(RepositoriesTest, CancelOfACompletedOrUnknownBuildIsInvalidTransition) {
+// A completed build request's cancel is invalid_transition; an unknown one's is not_found, as a
+// show of it would be (the job runs' cancel says the same of an unknown run).
+TEST_F(RepositoriesTest, CancelOfACompletedBuildIsInvalidTransitionAndOfAnUnknownOneNotFound) {
   append({testing::request_event("br-9", v1::BUILD_REQUEST_RECEIVED),
           testing::request_event("br-9", v1::BUILD_REQUEST_COMPLETED)});
   const int64_t before = last_idx();
   // Said plainly for people, with the stable code for scripts.
   expect_error(builds_->cancel("br-9", "too late"), ErrorCode::invalid_transition,
                "br-9 already completed at idx 2; nothing was changed");
-  expect_error(builds_->cancel("br-unknown", "x"), ErrorCode::invalid_transition, "br-unknown");
+  expect_error(builds_->cancel("br-unknown", "x"), ErrorCode::not_found,
+               "build request br-unknown not found; nothing was changed");
   EXPECT_EQ(last_idx(), before);
 }
 
