@@ -44,8 +44,9 @@ class BuildsRepository : public KeyedRepository<BuildsQuestions> {
   // as its cancel_reason, as seen by reads with min_idx = the ack's idx. The log decides, so there
   // is no lookup first: cancelling a terminal build request (completed, failed or already
   // cancelled) fails with invalid_transition and stores nothing — its message says so plainly:
-  // "br-7 already completed at idx 42; nothing was changed" — and so does an id the log has
-  // never seen (in a log in lenient mode both are stored, with a warning). Pass a fixed
+  // "br-7 already completed at idx 42; nothing was changed" — and an id the log has never seen
+  // fails with not_found, stores nothing (in a log in lenient mode both are stored, with a
+  // warning). Pass a fixed
   // `event_id` to retry safely: a retry of the same call (same arguments) is acked with the first
   // append's idx and duplicate = true, even though the build request is cancelled by then.
   Result<AppendAck> cancel(const std::string& build_request_id, const std::string& reason,
