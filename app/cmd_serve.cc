@@ -6,16 +6,20 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "actors/client/session.h"
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/net/endpoint.h"
 #include "actors/net/http_server.h"
 #include "actors/net/rpc_server.h"
 #include "actors/net/token.h"
-#include "actors/web/web_view.h"
 #include "actors/sim/simulator.h"
+#include "actors/web/web_view.h"
 #include "app/commands.h"
 #include "app/simulation_flags.h"
 #include "messages/for_people.h"
@@ -92,6 +96,19 @@ void cap_malloc_arenas() {
 
 namespace {
 
+// The endpoint of a coordinator that already serves `ctx`'s log and answers there, if any: what
+// a second `bel serve` on the log meets (its writer lock says only who holds the log).
+std::optional<std::string> answering_coordinator(const Context& ctx) {
+  actors::SessionOptions options;
+  options.log_uri = ctx.log_uri;
+  options.token_file = ctx.token_file;
+  options.start_views = false;
+  options.views = std::vector<std::string>{};
+  auto session = actors::Session::open(options);
+  if (!session.ok() || !(*session)->remote()) return std::nullopt;
+  return (*session)->description();
+}
+
 void run_serve(Context& ctx, const ServeFlags& f) {
   cap_malloc_arenas();
   auto durable = ctx.durability_full();
@@ -158,7 +175,17 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   options.supervisor.storage.max_pending_events = static_cast<size_t>(f.max_pending_events);
   options.supervisor.storage.max_pending_bytes = static_cast<size_t>(f.max_pending_bytes);
   auto api = actors::start_coordinator(system, ctx.log_uri, options);
-  if (!api.ok()) return ctx.fail(api.error());
+  if (!api.ok()) {
+    if (api.error().code == ErrorCode::storage_unavailable) {
+      if (auto live = answering_coordinator(ctx)) {
+        return ctx.fail(Error{ErrorCode::storage_unavailable,
+                              api.error().message + "; the " + *live +
+                                  " answers: bel commands on this log go through it as they "
+                                  "are; stop it (Ctrl-C or SIGTERM) to start another"});
+      }
+    }
+    return ctx.fail(api.error());
+  }
 
   // The console endpoint: HTTP, the token on every request (actors/net/http_server.h). The web
   // view (actors/web/web_view.h) is served by the same server.

@@ -169,8 +169,8 @@ Result<std::unique_ptr<WriterLock>> WriterLock::try_acquire(const std::string& u
   id.inode = st.st_ino;
   const std::string record_path = resolved(path) + ".lock";
   const char* advice =
-      " (a coordinator that does not answer on its endpoint, or another bel command still "
-      "running); one writer per log file, whatever path names it";
+      " (a coordinator, or another bel command still running); one writer per log file, whatever "
+      "path names it";
   if (entry->held) {
     *busy = true;
     return make_error(ErrorCode::storage_unavailable,

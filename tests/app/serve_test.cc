@@ -347,6 +347,9 @@ TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
       << second.err;
   EXPECT_NE(second.err.find(") since 20"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("console endpoint 127.0.0.1:"), std::string::npos) << second.err;
+  // And that it answers, which is what an operator starting a second one needs to hear.
+  EXPECT_NE(second.err.find("answers: bel commands on this log go through it"), std::string::npos)
+      << second.err;
   EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
 }
 
