@@ -38,7 +38,10 @@ Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
 
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(header_.size());
-  for (auto& c : cells) c = fit(c, kMaxCellWidth);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const bool whole = whole_last_ && i + 1 == cells.size();
+    cells[i] = whole ? printable(cells[i]) : fit(cells[i], kMaxCellWidth);
+  }
   rows_.push_back(std::move(cells));
 }
 

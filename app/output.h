@@ -34,6 +34,10 @@ class Table {
   static constexpr size_t kMaxCellWidth = 60;
 
   explicit Table(std::vector<std::string> header);
+  // Leaves the last column's cells whole (still printable) in the rows added after this call: for
+  // a show command's table whose last column is why (a failed run's message), which operators
+  // read in full. The last column is never padded, so the others stay aligned.
+  void keep_last_column_whole() { whole_last_ = true; }
   void add_row(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
   void print(std::FILE* out) const;
@@ -45,6 +49,7 @@ class Table {
  private:
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
+  bool whole_last_ = false;
 };
 
 // Short one-line descriptions of an event for tables.

@@ -134,6 +134,7 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
     // Why the build failed: its failed and cancelled job runs, newest first.
     std::fprintf(out, "\nfailed or cancelled job runs (newest first):\n");
     Table t({"JOB RUN", "JOB", "STATUS", "PARTITIONS", "MESSAGE"});
+    t.keep_last_column_whole();
     for (const auto& r : b.failures()) {
       std::string refs;
       for (const auto& ref : r.partition_refs()) refs += (refs.empty() ? "" : ", ") + ref;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "messages/for_people.h"
+
 namespace bel::sim {
 
 BuildEvent base_event(const std::string& build) {
@@ -114,8 +116,8 @@ BuildEvent job_graph_event(const PlannedBuild& plan, const std::string& run_id) 
     *task->mutable_config() = job_config(plan, p, run_id);
   }
   graph.mutable_job_graph_event()->set_message(
-      std::to_string(plan.partitions.size()) + " tasks for " +
-      std::to_string(plan.requested_partitions.size()) + " requested partitions");
+      plural(static_cast<int64_t>(plan.partitions.size()), "task") + " for " +
+      plural(static_cast<int64_t>(plan.requested_partitions.size()), "requested partition"));
   return graph;
 }
 

@@ -130,6 +130,24 @@ TEST(TableTest, ColumnsAlignByDisplayWidthWhateverTheText) {
   EXPECT_NE(lines[3].find("…"), std::string::npos);
 }
 
+// A show command's last column (a failed run's message) may be kept whole: still printable, the
+// other columns still cut and aligned.
+TEST(TableTest, ALastColumnKeptWholeIsPrintableAndUncut) {
+  Table t({"JOB RUN", "MESSAGE"});
+  t.keep_last_column_whole();
+  const std::string why = "exit code 1: " + std::string(200, 'm') + " \x1b[2J end";
+  t.add_row({std::string(100, 'r'), why});
+  t.add_row({"jr-2", "short"});
+  const std::string text = print_to_string(t);
+  EXPECT_FALSE(has_control(text)) << text;
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[1].find(std::string(200, 'm') + " \\x1b[2J end"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("…"), std::string::npos);  // the first column is still cut
+  EXPECT_EQ(column_of(lines[1], "exit code"), column_of(lines[0], "MESSAGE"));
+  EXPECT_EQ(column_of(lines[2], "short"), column_of(lines[0], "MESSAGE"));
+}
+
 // Through the binary: a log whose refs and messages hold such text prints tables that align and
 // carry no control character; JSON keeps the values whole.
 class RealTextTest : public ::testing::Test {
