@@ -168,12 +168,14 @@ void EventStream::print(const BuildEvent& event) {
 
 namespace {
 
-void print_events_page(const EventPage& page, std::FILE* out, const char* continue_flag) {
+void print_events_page(const EventPage& page, std::FILE* out, const char* continue_flag,
+                       bool whole_details = false) {
   if (page.events_size() == 0) {
     std::fprintf(out, "no events match\n");
     return;
   }
   Table table(event_header());
+  if (whole_details) table.keep_last_column_whole();
   for (const auto& e : page.events()) table.add_row(event_row(e));
   table.print(out);
   if (page.has_more()) {
@@ -186,6 +188,10 @@ void print_events_page(const EventPage& page, std::FILE* out, const char* contin
 
 void print_events_table(const EventPage& page, std::FILE* out) {
   print_events_page(page, out, "--since");
+}
+
+void print_events_table_whole(const EventPage& page, std::FILE* out) {
+  print_events_page(page, out, "--since", /*whole_details=*/true);
 }
 
 void print_newest_first_events_table(const EventPage& page, std::FILE* out) {

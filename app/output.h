@@ -59,6 +59,8 @@ std::string event_detail(const BuildEvent& event);   // message / reason / deleg
 
 // Prints `page` as a table (with a hint to continue when has_more).
 void print_events_table(const EventPage& page, std::FILE* out);
+// The same for a show command: each event's DETAIL (message, reason) whole.
+void print_events_table_whole(const EventPage& page, std::FILE* out);
 // The same for a newest-first page (events list --newest-first): the hint to continue names
 // --before.
 void print_newest_first_events_table(const EventPage& page, std::FILE* out);

@@ -91,7 +91,7 @@ void print_partition_detail(const PartitionStatusResponse& status,
     std::fprintf(out, "\nrecent events:\n");
     EventPage page;
     for (const auto& e : recent_events) *page.add_events() = e;
-    print_events_table(page, out);
+    print_events_table_whole(page, out);
   }
 }
 
