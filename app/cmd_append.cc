@@ -1,8 +1,10 @@
 // bel append [FILE|-]: JSON lines of BuildEvent, one atomic batch; prints one ack per event.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
 
+#include "actors/write/event_structure.h"
 #include "app/commands.h"
 #include "messages/json.h"
 
@@ -19,6 +21,11 @@ Result<std::vector<Line>> read_lines(const std::string& path) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return make_error(ErrorCode::invalid_argument,
+                        path + ": is a directory, not a file of JSON lines");
+    }
     file.open(path);
     if (!file) {
       return make_error(ErrorCode::invalid_argument, path + ": cannot open: " + std::strerror(errno));
@@ -69,9 +76,19 @@ void run_append(Context& ctx, const std::string& path) {
     }
     events.push_back(std::move(event));
   }
-  if (events.empty()) {
-    std::fprintf(stderr, "bel: %s: no events to append\n", source.c_str());
+  if (events.empty()) {  // not an error: a script may pipe in nothing new
+    std::fprintf(stderr, "bel append: %s holds no events; nothing was appended\n", source.c_str());
     return;
+  }
+  // The structure rules before the log is opened, so that a bad line never creates a log (the
+  // log checks them again, with the transition rules, which need it).
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (auto checked = write::check_structure(events[i]); !checked.ok()) {
+      return ctx.fail(with_line_numbers(
+          Error{checked.error().code, "append #" + std::to_string(i + 1) + ": " +
+                                          checked.error().message + "; nothing was appended"},
+          source, *lines));
+    }
   }
 
   ctx.views = std::vector<std::string>{};  // appending needs no view

@@ -147,7 +147,7 @@ void on_sigint(int) {
   const int saved_errno = errno;
   const char byte = 1;
   // A full pipe already holds an interrupt.
-  [[maybe_unused]] ssize_t written = write(g_interrupt_pipe[1], &byte, 1);
+  [[maybe_unused]] ssize_t written = ::write(g_interrupt_pipe[1], &byte, 1);
   errno = saved_errno;
 }
 

@@ -32,9 +32,13 @@ Status from_json(std::string_view json, google::protobuf::Message* out) {
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
   if (!status.ok()) {
+    // protobuf's message may go on with a caret under the input it no longer shows: its first
+    // line says what was wrong.
+    std::string why(status.message());
+    why = why.substr(0, why.find('\n'));
+    while (!why.empty() && (why.back() == ' ' || why.back() == '.')) why.pop_back();
     return make_error(ErrorCode::invalid_event,
-                      "invalid JSON for " + out->GetDescriptor()->name() + ": " +
-                          std::string(status.message()));
+                      "invalid JSON for " + out->GetDescriptor()->name() + ": " + why);
   }
   return ok_status();
 }

@@ -3,6 +3,7 @@
 // shell completion script, and ./scripts/run with an absolute build directory.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,38 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
     EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << args << ": " << r.err;
   }
+}
+
+// bel append refuses what it cannot take before a log is made for it, and says so in one line.
+TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) {
+  const std::string fresh = dir_.path() + "/fresh.db";
+  auto control = bel("append - --log " + shell_quote(fresh),
+                     "{\"build_request_id\":\"br-a\\tb\",\"build_request_event\":"
+                     "{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n");
+  EXPECT_EQ(control.exit_code, 1);
+  EXPECT_NE(control.err.find("invalid_event: stdin line 1 (event #1): build_request_id contains "
+                             "control character 0x09 at offset 4; nothing was appended"),
+            std::string::npos)
+      << control.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh)) << "a refused append made a log";
+
+  auto broken = bel("append - --log " + shell_quote(fresh), "{\"build_request_id\": \"x\", \n");
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("invalid_event: stdin line 1: invalid JSON for BuildEvent: "),
+            std::string::npos)
+      << broken.err;
+  EXPECT_EQ(broken.err.find("\\n"), std::string::npos) << broken.err;  // no escaped caret lines
+
+  auto directory = bel("append " + shell_quote(dir_.path()) + " --log " + shell_quote(fresh));
+  EXPECT_EQ(directory.exit_code, 1);
+  EXPECT_NE(directory.err.find("is a directory, not a file of JSON lines"), std::string::npos)
+      << directory.err;
+
+  auto nothing = bel("append - --log " + shell_quote(fresh), "");
+  EXPECT_EQ(nothing.exit_code, 0) << nothing.err;
+  EXPECT_NE(nothing.err.find("stdin holds no events; nothing was appended"), std::string::npos)
+      << nothing.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh));
 }
 
 TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {
