@@ -76,6 +76,16 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   };
   if (own.read_only) {
     rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+      // A reader of a WAL log needs its -shm file, which SQLite creates when it is missing:
+      // here it may not, which its own message ("attempt to write a readonly database") hides.
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: cannot read {}: a reader needs {}-shm beside it, which "
+                                    "is missing and cannot be made here ({}); read it as a user "
+                                    "who may write its directory, or while a coordinator or "
+                                    "another reader of it runs",
+                                    uri, path, path, sqlite3_errmsg(db)));
+    }
     if (rc != SQLITE_OK) return not_a_database(rc);
     return storage;
   }
