@@ -123,20 +123,29 @@ namespace {
 
 // Sends `request` as `call` and parses the answer as a `Reply`.
 template <class Reply>
+Result<Reply> call_rpc(RpcChannel& channel, const std::string& call,
+                       const google::protobuf::Message* request,
+                       std::chrono::milliseconds read_timeout = kReadTimeout) {
+  auto body = channel.call(call, request ? request->SerializeAsString() : std::string(),
+                           read_timeout);
+  if (!body.ok()) return body.error();
+  Reply reply;
+  if (!reply.ParseFromString(*body)) {
+    return make_error(ErrorCode::internal, "rpc " + call + " to the coordinator at " +
+                                               channel.endpoint() + ": the answer is not a " +
+                                               Reply::descriptor()->full_name());
+  }
+  return reply;
+}
+
+// call_rpc, answered as a bel_api request.
+template <class Reply>
 caf::result<Reply> forward(RpcChannel& channel, const std::string& call,
                            const google::protobuf::Message* request,
                            std::chrono::milliseconds read_timeout = kReadTimeout) {
-  auto body = channel.call(call, request ? request->SerializeAsString() : std::string(),
-                           read_timeout);
-  if (!body.ok()) return to_caf_error(body.error());
-  Reply reply;
-  if (!reply.ParseFromString(*body)) {
-    return to_caf_error(make_error(ErrorCode::internal,
-                                   "rpc " + call + " to the coordinator at " + channel.endpoint() +
-                                       ": the answer is not a " +
-                                       Reply::descriptor()->full_name()));
-  }
-  return reply;
+  auto reply = call_rpc<Reply>(channel, call, request, read_timeout);
+  if (!reply.ok()) return to_caf_error(reply.error());
+  return std::move(*reply);
 }
 
 // The structure rules (write::check_structure), checked before an append leaves this process:
@@ -197,14 +206,9 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
         }
         google::protobuf::StringValue request;
         request.set_value(value);
-        auto body = channel->call(kRpcMetaKey, request.SerializeAsString(), kReadTimeout);
-        google::protobuf::StringValue reply;
-        if (!body.ok()) return to_caf_error(body.error());
-        if (!reply.ParseFromString(*body)) {
-          return to_caf_error(make_error(ErrorCode::internal, std::string("rpc ") + kRpcMetaKey +
-                                                                  ": the answer is not a string"));
-        }
-        return reply.value();
+        auto reply = call_rpc<google::protobuf::StringValue>(*channel, kRpcMetaKey, &request);
+        if (!reply.ok()) return to_caf_error(reply.error());
+        return reply->value();
       },
   };
 }
