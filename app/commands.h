@@ -100,14 +100,16 @@ void add_all_commands(CLI::App& app, Context& ctx, bool interactive = false);
 
 // Every command group, in `bel --help` order: X(adder, in_console). Each cmd_*.cc defines its
 // adder; those with in_console false make no sense inside the console (serve, run, console, ...).
-#define BEL_COMMAND_GROUPS(X)                                                                 \
-  X(add_append_command, true)                                                                 \
-  X(add_events_commands, true)                                                                \
-  X(add_partitions_commands, true)                                                            \
-  X(add_builds_commands, true) X(add_jobs_commands, true) X(add_activity_command, true)       \
-      X(add_views_commands, true) X(add_validation_command, true) X(add_check_command, true)  \
-          X(add_serve_command, false) X(add_run_command, false) X(add_console_command, false) \
-              X(add_bench_command, false) X(add_completion_command, false)
+// clang-format off
+#define BEL_COMMAND_GROUPS(X)                                                   \
+  X(add_append_command, true) X(add_events_commands, true)                     \
+  X(add_partitions_commands, true) X(add_builds_commands, true)                \
+  X(add_jobs_commands, true) X(add_activity_command, true)                     \
+  X(add_views_commands, true) X(add_validation_command, true)                  \
+  X(add_check_command, true) X(add_serve_command, false)                       \
+  X(add_run_command, false) X(add_console_command, false)                      \
+  X(add_bench_command, false) X(add_completion_command, false)
+// clang-format on
 
 #define BEL_DECLARE_COMMAND_GROUP(adder, in_console) void adder(CLI::App& app, Context& ctx);
 BEL_COMMAND_GROUPS(BEL_DECLARE_COMMAND_GROUP)

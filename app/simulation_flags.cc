@@ -46,9 +46,9 @@ bool check_simulation_flags(Context& ctx, const sim::SimulationOptions& options)
     ctx.usage_error("--builds: must not be negative, got " + std::to_string(options.builds));
     return false;
   }
-  if (!(options.rate >= 0) || options.rate > 1e7) {
-    ctx.usage_error(fmt::format("--rate: must be between 0 (no pace) and 10000000 events/s, got {}",
-                                options.rate));
+  if (!(options.rate >= 0) || options.rate > sim::SimulationOptions::kMaxRate) {
+    ctx.usage_error(fmt::format("--rate: must be between 0 (no pace) and {:.0f} events/s, got {}",
+                                sim::SimulationOptions::kMaxRate, options.rate));
     return false;
   }
   return true;

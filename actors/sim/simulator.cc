@@ -1,5 +1,7 @@
 #include "actors/sim/simulator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -36,8 +38,9 @@ Status check_options(const SimulationOptions& o) {
   if (o.workers < 1) return bad("workers must be at least 1, got " + std::to_string(o.workers));
   if (o.window < 1) return bad("window must be at least 1, got " + std::to_string(o.window));
   if (o.builds < 0) return bad("builds must not be negative, got " + std::to_string(o.builds));
-  if (!(o.rate >= 0) || o.rate > 1e7) {
-    return bad("rate must be between 0 (no pace) and 10000000 events/s, got " +
+  if (!(o.rate >= 0) || o.rate > SimulationOptions::kMaxRate) {
+    return bad(fmt::format("rate must be between 0 (no pace) and {:.0f} events/s, got ",
+                           SimulationOptions::kMaxRate) +
                std::to_string(o.rate));
   }
   if (o.days < 1) return bad("days must be at least 1, got " + std::to_string(o.days));

@@ -106,6 +106,7 @@ struct SimulationOptions {
   // the clock.
   std::string run_id;
   double rate = 0;  // events per second, all workers together; 0 = no pace (see "Pace")
+  static constexpr double kMaxRate = 1e7;            // the highest `rate` check_options takes
   std::chrono::milliseconds request_timeout{30000};  // per request to bel_api
   int max_retries = 20;                              // `overloaded` retries per step
   std::chrono::milliseconds retry_delay{10};         // first retry; doubles up to 1 s
