@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
@@ -76,7 +77,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   };
   if (own.read_only) {
     rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
-    if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+    std::error_code ec;
+    if (((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) &&
+        !std::filesystem::exists(path + "-shm", ec)) {
       // A reader of a WAL log needs its -shm file, which SQLite creates when it is missing:
       // here it may not, which its own message ("attempt to write a readonly database") hides.
       return make_error(ErrorCode::storage_unavailable,
