@@ -21,8 +21,12 @@
 // about a thousand requests in flight per actor, too: CAF 0.17 searches an actor's pending
 // requests linearly for each answer: one producer with 8 000 in flight cost ~6 µs more CPU per
 // append than with 1 000 (docs/performance.md). More appends in flight belong to more actors
-// (one per worker), or in batches. The coordinator itself keeps no request per append, whatever is in
-// flight.
+// (one per worker), or in batches. The coordinator itself keeps no request per append, whatever is
+// in flight.
+//
+// A producer with many single-event appends in flight sends them best through an Appender
+// (actors/client/appender.h): it carries the appends made while its earlier ones are answered in
+// one (append_atom, each_atom, events) message, each event still its own append, answered alone.
 #ifndef BEL_ACTORS_BEL_API_H_
 #define BEL_ACTORS_BEL_API_H_
 
@@ -35,10 +39,29 @@
 
 namespace bel::actors {
 
+// The answer to one of the independent appends of (append_atom, each_atom, events): its ack, or
+// the error refusing it (a default caf::error when acknowledged).
+struct AppendOutcome {
+  AppendAck ack;
+  caf::error error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, AppendOutcome& x) {
+  return f(caf::meta::type_name("bel.AppendOutcome"), x.ack, x.error);
+}
+
+using AppendOutcomes = std::vector<AppendOutcome>;
+
 using BelApi = caf::typed_actor<
     // One event / one atomic batch; answered after its COMMIT (SPEC section 2).
     caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
     caf::replies_to<append_atom, std::vector<BuildEvent>>::with<AppendAcks>,
+    // Independent single-event appends carried in one message: each is admitted, checked,
+    // stored and refused alone, exactly as if sent by itself in this order; one outcome per
+    // event, in order, once every one is answered. An error for the whole message only when none
+    // could be taken (the coordinator stopping, its storage actor down).
+    caf::replies_to<append_atom, each_atom, std::vector<BuildEvent>>::with<AppendOutcomes>,
     // Any question of SPEC section 4; the answer reflects at least min_idx_of(query).
     caf::replies_to<query_atom, Query>::with<QueryResult>,
     // The same question answered from a scan of the log, never from a view (`bel check`).

@@ -61,6 +61,8 @@ namespace bel::actors {
 using append_atom = caf::atom_constant<caf::atom("append")>;
 // Marks an append whose events passed LogWriter::check_event already (the supervisor's).
 using checked_atom = caf::atom_constant<caf::atom("checked")>;
+// Independent appends in one message (BelApi, Appender).
+using each_atom = caf::atom_constant<caf::atom("each")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 // The storage actor's note to itself to bring the log's derived indexes up to date.
 using index_atom = caf::atom_constant<caf::atom("index")>;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <deque>
+#include <optional>
 #include <set>
 #include <type_traits>
 #include <vector>
@@ -26,8 +27,6 @@ constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
 // Reopening the log after the storage actor failed replays it; a log of millions of events takes
 // minutes.
 constexpr auto kReopenTimeout = std::chrono::seconds(3600);
-// Most single-event appends sent to the storage actor in one message (SupervisorState::outgoing).
-constexpr size_t kMaxOutgoingEvents = 1024;
 
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 // Opens the log again and spawns its new storage actor, on its own thread.
@@ -71,19 +70,14 @@ struct SupervisorState {
   // The appends admitted to the storage actor and not answered yet (SPEC R5, R9), with the
   // counters and latencies of every append answered (/metrics).
   AppendAdmission appends;
-  // Single-event appends admitted and not yet sent to the storage actor: the flush this actor
-  // sends itself lands behind every append already in its mailbox, and then sends them all in
-  // one message (send_outgoing), so the storage actor's thread, which every append waits for,
-  // takes one message for them instead of one each. An atomic batch is sent on its own, after
-  // what is outgoing: the storage actor sees appends in the order they arrived here.
-  std::vector<uint64_t> outgoing_flights;
-  std::vector<BuildEvent> outgoing_events;
-  bool flush_scheduled = false;
+  // Single-event appends admitted and not yet sent (OutgoingAppends). An atomic batch is sent on
+  // its own, after them: the storage actor sees appends in the order they arrived here.
+  OutgoingAppends outgoing;
   static inline const char* name = "bel.supervisor";
 };
 
 // The supervisor's own type: the API, and the storage actor's answers to its flights.
-// The flush is sent to itself only (SupervisorState::outgoing_events).
+// The flush is sent to itself only (SupervisorState::outgoing).
 using SupervisorActor = BelApi::extend<caf::reacts_to<answered_atom, std::vector<FlightAnswer>>,
                                        caf::reacts_to<flush_atom>>;
 using SupervisorPointer = SupervisorActor::stateful_pointer<SupervisorState>;
@@ -219,22 +213,19 @@ void stop_view(SupervisorPointer self, size_t k) {
 void fail_in_flight(SupervisorPointer self, const caf::error& err) {
   auto& st = self->state;
   st.appends.fail_all(err);
-  // Answered just now: never sent to a storage actor, this one or its successor.
-  st.outgoing_flights.clear();
-  st.outgoing_events.clear();
+  st.outgoing.clear();  // answered just now: never sent to a storage actor, this one or the next
 }
 
 // Sends the single-event appends admitted since the last flush to the storage actor, together.
 void send_outgoing(SupervisorPointer self) {
   auto& st = self->state;
-  if (st.outgoing_flights.empty()) return;
-  if (st.storage) {
-    self->send(st.storage, append_atom::value, checked_atom::value, std::move(st.outgoing_flights),
-               std::move(st.outgoing_events));
-  }
+  if (st.outgoing.empty()) return;
+  auto [flights, events] = st.outgoing.take();
   // Without a storage actor they were answered already (fail_in_flight).
-  st.outgoing_flights.clear();
-  st.outgoing_events.clear();
+  if (st.storage) {
+    self->send(st.storage, append_atom::value, checked_atom::value, std::move(flights),
+               std::move(events));
+  }
 }
 
 // Reopens the log for a new storage actor. Opening replays the log, which takes as long as the log
@@ -348,34 +339,56 @@ void on_down(SupervisorPointer self, const caf::down_msg& down) {
   }
 }
 
+// Queues an admitted single-event append: sent at once when the queue is full, else on the flush
+// this actor sends itself.
+void push_outgoing(SupervisorPointer self, uint64_t flight, BuildEvent event) {
+  const auto next = self->state.outgoing.push(flight, std::move(event));
+  if (next == OutgoingAppends::Next::send_now) send_outgoing(self);
+  if (next == OutgoingAppends::Next::flush_later) self->send(self, flush_atom::value);
+}
+
+// Why the supervisor takes no append now, if it does not.
+std::optional<Error> refusing_appends(SupervisorPointer self) {
+  auto& st = self->state;
+  if (st.stopping) {
+    return make_error(ErrorCode::storage_unavailable,
+                      st.config.log_uri + ": the coordinator is stopping");
+  }
+  if (!st.storage) return unavailable("storage actor", st.reopening);
+  return std::nullopt;
+}
+
+// Independent appends in one message (BelApi): each admitted and queued as if it came alone.
+caf::result<AppendOutcomes> admit_each(SupervisorPointer self, std::vector<BuildEvent> events) {
+  auto& st = self->state;
+  if (auto refusal = refusing_appends(self)) {
+    for (size_t i = 0; i < events.size(); ++i) st.appends.refused(refusal->code);
+    return to_caf_error(*refusal);
+  }
+  auto rp = self->make_response_promise<AppendOutcomes>();
+  st.appends.admit_each(events, self->clock().now(), rp,
+                        [self](uint64_t flight, BuildEvent& event) {
+                          push_outgoing(self, flight, std::move(event));
+                        });
+  return rp;
+}
+
 // Admits an append to the storage actor when the pending limit allows it and its events pass
 // the checks that need no state (AppendAdmission::admit), and answers it with the storage
 // actor's answer to its flight.
 template <class Answer, class Payload>
 caf::result<Answer> admit_append(SupervisorPointer self, Payload payload) {
   auto& st = self->state;
-  const auto refuse = [&st](const Error& error) {
-    st.appends.refused(error.code);
-    return to_caf_error(error);
-  };
-  if (st.stopping) {
-    return refuse(make_error(ErrorCode::storage_unavailable,
-                             st.config.log_uri + ": the coordinator is stopping"));
+  if (auto refusal = refusing_appends(self)) {
+    st.appends.refused(refusal->code);
+    return to_caf_error(*refusal);
   }
-  if (!st.storage) return refuse(unavailable("storage actor", st.reopening));
   auto load = st.appends.admit(payload);
   if (!load.ok()) return to_caf_error(load.error());
   auto rp = self->make_response_promise<Answer>();
   const uint64_t flight = st.appends.hold(*load, self->clock().now(), rp);
   if constexpr (std::is_same_v<Payload, BuildEvent>) {
-    st.outgoing_flights.push_back(flight);
-    st.outgoing_events.push_back(std::move(payload));
-    if (st.outgoing_events.size() >= kMaxOutgoingEvents) {
-      send_outgoing(self);
-    } else if (!st.flush_scheduled) {
-      st.flush_scheduled = true;
-      self->send(self, flush_atom::value);
-    }
+    push_outgoing(self, flight, std::move(payload));
   } else {
     send_outgoing(self);  // what arrived before it goes first
     self->send(st.storage, append_atom::value, checked_atom::value, flight, std::move(payload));
@@ -493,6 +506,9 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
       [=](append_atom, std::vector<BuildEvent>& batch) -> caf::result<AppendAcks> {
         return admit_append<AppendAcks>(self, std::move(batch));
       },
+      [=](append_atom, each_atom, std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
+        return admit_each(self, std::move(events));
+      },
       [=](query_atom, Query& query) -> caf::result<QueryResult> {
         if (!self->state.query) return to_caf_error(unavailable("query actor"));
         return self->delegate(self->state.query, query_atom::value, std::move(query));
@@ -565,7 +581,7 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
         for (auto& answer : answers) self->state.appends.answer(answer, now);
       },
       [=](flush_atom) {
-        self->state.flush_scheduled = false;
+        self->state.outgoing.flush_arrived();
         send_outgoing(self);
       },
   };

@@ -27,6 +27,7 @@ struct BenchArgs {
   int repetitions = 3;
   std::string dir;
   std::string via = bench::to_string(bench::AppendPath::coordinator);  // checked when parsed
+  std::string client = bench::to_string(bench::AppendClient::appender);  // checked when parsed
   int in_flight = bench::kP1Window;
   bool strict = false;
   bool quick = false;
@@ -177,7 +178,10 @@ void print_table(const std::vector<bench::Figure>& figures, const bench::Machine
   }
   for (const auto& l : logs) std::printf("    %s\n", log_note(l).c_str());
   std::printf("  repetitions: %d per figure (medians)\n", options.repetitions);
-  std::printf("  appends via: %s\n", bench::to_string(options.path));
+  std::printf("  appends via: %s%s\n", bench::to_string(options.path),
+              options.path == bench::AppendPath::coordinator
+                  ? (std::string(", sent by ") + bench::to_string(options.client)).c_str()
+                  : "");
   if (options.in_flight != bench::kP1Window) {
     std::printf("  in flight:   %d appends in P1, P1r and P3 (producers of at most %d each)\n",
                 options.in_flight, bench::kP1Window);
@@ -233,6 +237,7 @@ void print_json(const std::vector<bench::Figure>& figures, const bench::MachineN
          json_string(options.quick ? "quick" : options.scale);
   out += ", \"log_dir\": " + json_string(options.log_dir);
   out += ", \"appends_via\": " + json_string(bench::to_string(options.path));
+  out += ", \"appends_client\": " + json_string(bench::to_string(options.client));
   out += fmt::format(", \"in_flight\": {}", options.in_flight);
   out += ", \"build_type\": " + json_string(m.build_type);
   out += std::string(", \"optimized\": ") + (m.optimized ? "true" : "false");
@@ -306,6 +311,9 @@ void run_bench(Context& ctx, const BenchArgs& args) {
   for (auto path : bench::kAppendPaths) {
     if (args.via == bench::to_string(path)) options.path = path;  // --via is one of them
   }
+  options.client = args.client == bench::to_string(bench::AppendClient::requests)
+                       ? bench::AppendClient::requests
+                       : bench::AppendClient::appender;
   std::string base = args.dir;
   if (base.empty()) {
     const char* tmp = std::getenv("TMPDIR");
@@ -436,6 +444,13 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "row with its id under a unique index)")
       ->capture_default_str()
       ->check(CLI::IsMember(via_names));
+  cmd->add_option("--client", args->client,
+                  "How appends reach a coordinator: appender (the client library's Appender, "
+                  "which carries the appends made while earlier ones are answered in one "
+                  "message, each its own append) or requests (one request per append)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({bench::to_string(bench::AppendClient::appender),
+                             bench::to_string(bench::AppendClient::requests)}));
   cmd->add_option("--in-flight", args->in_flight,
                   "Appends in flight in P1, P1r and P3; their targets are judged at 1000 only. "
                   "More are kept by several producers of at most 1000 each: how bel's cost per "

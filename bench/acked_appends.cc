@@ -11,6 +11,7 @@
 #include <string>
 
 #include "actors/caf_support.h"
+#include "actors/client/appender.h"
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/write/log_writer.h"
@@ -68,6 +69,7 @@ struct ClientState {
   size_t next = 0;
   RequestWindow requests;
   ClientResult result;
+  std::unique_ptr<actors::Appender> appender;  // null: one request per append
   static inline const char* name = "bel.bench.client";
 };
 
@@ -98,17 +100,29 @@ void send_next(ClientPointer self) {
   BuildEvent& event = (*st.events)[st.next++];
   st.requests.sent();
   const auto sent = Clock::now();
+  if (st.appender) {
+    st.appender->append(std::move(event), [self, sent](Result<AppendAck> ack) {
+      if (ack.ok()) return on_answer(self, nullptr, sent);
+      const caf::error error = actors::to_caf_error(ack.error());
+      on_answer(self, &error, sent);
+    });
+    return;
+  }
   self->request(st.target, caf::infinite, append_atom::value, std::move(event))
       .then([=](const AppendAck&) { on_answer(self, nullptr, sent); },
             [=](const caf::error& e) { on_answer(self, &e, sent); });
 }
 
 // Keeps `window` appends in flight until every event is answered, then fulfils the promise.
-caf::behavior append_client(ClientPointer self, caf::actor target,
-                            std::vector<BuildEvent>* events, size_t window,
-                            std::shared_ptr<ClientShared> shared) {
+caf::behavior append_client(ClientPointer self, caf::actor target, std::vector<BuildEvent>* events,
+                            size_t window, std::shared_ptr<ClientShared> shared,
+                            bool use_appender) {
   auto& st = self->state;
   st.target = std::move(target);
+  if (use_appender) {
+    st.appender =
+        std::make_unique<actors::Appender>(self, caf::actor_cast<actors::BelApi>(st.target));
+  }
   st.events = events;
   st.shared = std::move(shared);
   st.result.latencies_us.reserve(events->size());
@@ -178,6 +192,10 @@ const char* to_string(AppendPath path) {
   return "coordinator";
 }
 
+const char* to_string(AppendClient client) {
+  return client == AppendClient::appender ? "appender" : "requests";
+}
+
 Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
                                            const std::vector<BuildEvent>& events,
                                            const ProgressFn& progress) {
@@ -234,13 +252,15 @@ Result<AckedAppends> measure_acked_appends(const AckedAppendsOptions& options,
     to_send[clients == 1 ? 0 : std::hash<std::string>{}(event.build_request_id()) % clients]
         .push_back(event);
   }
+  const bool use_appender =
+      options.path == AppendPath::coordinator && options.client == AppendClient::appender;
   auto shared = std::make_shared<ClientShared>(clients);
   auto finished = shared->done.get_future();
   const double cpu_start = process_cpu_seconds();
   const ThreadTimes storage_start = named_threads_times(kStorageThreadName);
   for (size_t c = 0; c < clients; ++c) {
     const size_t share = window / clients + (c < window % clients ? 1 : 0);
-    system.spawn(append_client, target, &to_send[c], share, shared);
+    system.spawn(append_client, target, &to_send[c], share, shared, use_appender);
   }
   const auto total = static_cast<int64_t>(events.size());
   if (!wait_while_answered(finished, shared->answered, kStallTimeout, [&](int64_t answered) {

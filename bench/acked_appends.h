@@ -2,7 +2,8 @@
 // through bel's real write path, on a fresh SQLite log. An event-based client actor keeps up to
 // `window` single-event appends in flight (each answered after its COMMIT) until every event is
 // acknowledged; a window above 1000 is kept by several such clients of at most 1000 each, each
-// sending the events of its build requests in order.
+// sending the events of its build requests in order. A coordinator's client sends through the
+// client library's Appender unless told to send a request per append (AppendClient).
 //
 //   bel::bench::AckedAppendsOptions options;
 //   options.log_path = dir + "/bel.db";        // must not exist yet
@@ -45,12 +46,23 @@ enum class AppendPath {
   ids_actor,
 };
 
+// How the client sends its appends to a coordinator (the other paths take requests only).
+enum class AppendClient {
+  // Through the client library's Appender (actors/client/appender.h): the appends made while
+  // earlier ones are answered travel together, each its own append. The default, as producers
+  // are advised to send.
+  appender,
+  // One CAF request per append.
+  requests,
+};
+
 struct AckedAppendsOptions {
   std::string log_path;  // the SQLite file to create; must not exist
   std::string uri;       // a log URI to use instead (a fresh PostgreSQL schema); empty: log_path
   int window = 1000;     // appends in flight at most (over every client); >= 1
   bool durability_full = true;
   AppendPath path = AppendPath::coordinator;
+  AppendClient client = AppendClient::appender;
 };
 
 // Acknowledgement latency (send to answer) of one run, in microseconds.
@@ -98,6 +110,9 @@ inline constexpr AppendPath kAppendPaths[] = {AppendPath::coordinator, AppendPat
 
 // "coordinator" / "storage-actor" / "pure-actor" / "ids-actor".
 const char* to_string(AppendPath path);
+
+// "appender" / "requests".
+const char* to_string(AppendClient client);
 
 }  // namespace bel::bench
 

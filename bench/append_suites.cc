@@ -49,6 +49,7 @@ Result<AckedAppends> bel_appends(SuiteRun& run, const std::vector<BuildEvent>& e
     options.window = window;
     options.durability_full = run.options().durability_full;
     options.path = path_override.value_or(run.options().path);
+    options.client = run.options().client;
     return measure_acked_appends(options, events, run.progress_of(phase_name));
   });
 }
@@ -79,7 +80,11 @@ Figure appends_figure(const char* id, int64_t n, std::string target) {
 std::string via(const SuiteRun& run) {
   switch (run.options().path) {
     case AppendPath::coordinator:
-      return "bel_api of an in-process coordinator (storage actor + views)";
+      return run.options().client == AppendClient::appender
+                 ? "the client library's Appender to the bel_api of an in-process coordinator "
+                   "(storage actor + views)"
+                 : "one request per append to the bel_api of an in-process coordinator "
+                   "(storage actor + views)";
     case AppendPath::storage_actor:
       return "the storage actor alone (no views)";
     case AppendPath::pure_actor:

@@ -49,6 +49,7 @@ struct BenchOptions {
   int repetitions = 3;  // per figure; value and baseline are the medians
   bool durability_full = true;
   AppendPath path = AppendPath::coordinator;
+  AppendClient client = AppendClient::appender;  // of a coordinator's appends
   // P1, P1r and P3's appends in flight: SPEC's 1000 by default, where their targets are judged.
   // More are kept by several producers of at most 1000 each (a diagnostic of bel's cost per
   // append as the appends in flight grow).

@@ -178,6 +178,23 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
         for (const auto& e : batch) *request.add_events() = e;
         return forward<AppendAcks>(*channel, "append_batch", &request);
       },
+      [=](append_atom, each_atom,
+          const std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
+        // Over the console protocol each is its own call, in order: a console sends few. Each is
+        // checked as the single append it is (its errors name it append #1, as the coordinator's).
+        AppendOutcomes out(events.size());
+        for (size_t i = 0; i < events.size(); ++i) {
+          const Status checked = check_before_sending(events[i], 0);
+          auto ack = checked.ok() ? call_rpc<AppendAck>(*channel, "append", &events[i])
+                                  : Result<AppendAck>(checked.error());
+          if (ack.ok()) {
+            out[i].ack = std::move(*ack);
+          } else {
+            out[i].error = to_caf_error(ack.error());
+          }
+        }
+        return out;
+      },
       [=](query_atom, const Query& query) -> caf::result<QueryResult> {
         return forward<QueryResult>(*channel, "query", &query);
       },

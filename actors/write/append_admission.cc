@@ -29,6 +29,27 @@ BuildEvent& event_at(std::vector<BuildEvent>& batch, size_t i) { return batch[i]
 
 }  // namespace
 
+OutgoingAppends::Next OutgoingAppends::push(uint64_t flight, BuildEvent event) {
+  flights_.push_back(flight);
+  events_.push_back(std::move(event));
+  if (events_.size() >= kMaxEvents) return Next::send_now;
+  if (flush_scheduled_) return Next::nothing;
+  flush_scheduled_ = true;
+  return Next::flush_later;
+}
+
+std::pair<std::vector<uint64_t>, std::vector<BuildEvent>> OutgoingAppends::take() {
+  std::pair<std::vector<uint64_t>, std::vector<BuildEvent>> out{std::move(flights_),
+                                                                std::move(events_)};
+  clear();
+  return out;
+}
+
+void OutgoingAppends::clear() {
+  flights_.clear();
+  events_.clear();
+}
+
 template <class Events>
 Result<PendingLoad> AppendAdmission::check(const PendingLoad& load, Events& events, size_t n) {
   if (auto ok = check_pending(limits_, pending_, load, log_uri_); !ok.ok()) {
@@ -75,9 +96,46 @@ uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
   Flight flight;
   flight.load = load;
   flight.admitted = admitted;
-  flight.single = false;
+  flight.kind = Kind::many;
   flight.many = std::move(rp);
   return hold(std::move(flight));
+}
+
+uint64_t AppendAdmission::hold(const PendingLoad& load, TimePoint admitted,
+                               std::shared_ptr<EachGroup> group, size_t slot) {
+  Flight flight;
+  flight.load = load;
+  flight.admitted = admitted;
+  flight.kind = Kind::each;
+  flight.group = std::move(group);
+  flight.slot = slot;
+  return hold(std::move(flight));
+}
+
+void AppendAdmission::admit_each(std::vector<BuildEvent>& events, TimePoint admitted,
+                                 caf::typed_response_promise<AppendOutcomes> rp,
+                                 const std::function<void(uint64_t, BuildEvent&)>& send) {
+  if (events.empty()) {
+    rp.deliver(AppendOutcomes{});
+    return;
+  }
+  auto group = std::make_shared<EachGroup>();
+  group->rp = std::move(rp);
+  group->outcomes.resize(events.size());
+  group->waiting = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto load = admit(events[i]);
+    if (!load.ok()) {
+      group->settle(i, AppendOutcome{AppendAck{}, to_caf_error(load.error())});
+      continue;
+    }
+    send(hold(*load, admitted, group, i), events[i]);
+  }
+}
+
+void EachGroup::settle(size_t slot, AppendOutcome outcome) {
+  outcomes[slot] = std::move(outcome);
+  if (--waiting == 0) rp.deliver(std::move(outcomes));
 }
 
 uint64_t AppendAdmission::hold(Flight flight) {
@@ -90,10 +148,16 @@ uint64_t AppendAdmission::hold(Flight flight) {
 }
 
 void AppendAdmission::fail(Flight& flight, const caf::error& error) {
-  if (flight.single) {
-    flight.one.deliver(error);
-  } else {
-    flight.many.deliver(error);
+  switch (flight.kind) {
+    case Kind::one:
+      flight.one.deliver(error);
+      return;
+    case Kind::many:
+      flight.many.deliver(error);
+      return;
+    case Kind::each:
+      flight.group->settle(flight.slot, AppendOutcome{AppendAck{}, error});
+      return;
   }
 }
 
@@ -104,7 +168,7 @@ void AppendAdmission::answer(FlightAnswer& answer, TimePoint now) {
   flights_.erase(it);
   pending_.events -= flight.load.events;
   pending_.bytes -= flight.load.bytes;
-  const size_t expected = flight.single ? 1 : flight.load.events;
+  const size_t expected = flight.kind == Kind::many ? flight.load.events : 1;
   if (answer.error || answer.acks.size() != expected) {
     const caf::error error =
         answer.error
@@ -118,8 +182,12 @@ void AppendAdmission::answer(FlightAnswer& answer, TimePoint now) {
     return;
   }
   metrics_.acked(now - flight.admitted);
-  if (flight.single) {
+  if (flight.kind == Kind::one) {
     flight.one.deliver(std::move(answer.acks.front()));
+    return;
+  }
+  if (flight.kind == Kind::each) {
+    flight.group->settle(flight.slot, AppendOutcome{std::move(answer.acks.front()), {}});
     return;
   }
   AppendAcks acks;

@@ -23,14 +23,53 @@
 
 #include <caf/all.hpp>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "actors/bel_api.h"
 #include "actors/write/append_metrics.h"
 #include "actors/write/storage_actor.h"
 
 namespace bel::actors {
+
+// The independent appends of one (append_atom, each_atom, events) message: one outcome per
+// event, delivered together once none is waiting.
+struct EachGroup {
+  caf::typed_response_promise<AppendOutcomes> rp;
+  AppendOutcomes outcomes;
+  size_t waiting = 0;
+
+  // Records `outcome` at `slot`; delivers every outcome when it was the last one waited for.
+  void settle(size_t slot, AppendOutcome outcome);
+};
+
+// The single-event appends a supervisor admitted and has not sent to the storage actor yet. It
+// sends them together, so the storage actor's thread, which every append waits for, takes one
+// message for them instead of one each: at once when kMaxEvents are queued, else on a flush it
+// sends itself, which lands behind every append already in its mailbox.
+class OutgoingAppends {
+ public:
+  static constexpr size_t kMaxEvents = 1024;
+  enum class Next { nothing, flush_later, send_now };
+
+  // Queues an admitted append; what the owner must do next: send now (full), send itself its
+  // flush (the first append queued since the last flush arrived), or nothing.
+  Next push(uint64_t flight, BuildEvent event);
+  void flush_arrived() { flush_scheduled_ = false; }
+  bool empty() const { return flights_.empty(); }
+  // What is queued (flight numbers, events), leaving the queue empty.
+  std::pair<std::vector<uint64_t>, std::vector<BuildEvent>> take();
+  void clear();
+
+ private:
+  std::vector<uint64_t> flights_;
+  std::vector<BuildEvent> events_;
+  bool flush_scheduled_ = false;
+};
 
 class AppendAdmission {
  public:
@@ -46,12 +85,22 @@ class AppendAdmission {
   Result<PendingLoad> admit(BuildEvent& event);
   Result<PendingLoad> admit(std::vector<BuildEvent>& batch);
 
+  // Admits each of `events` alone, as if each came by itself: a refused one is answered at once
+  // at its slot of `rp`'s outcomes; an admitted one is held and handed to `send` with its flight
+  // number. `rp` is delivered once each has its outcome (at once if none was admitted).
+  void admit_each(std::vector<BuildEvent>& events, TimePoint admitted,
+                  caf::typed_response_promise<AppendOutcomes> rp,
+                  const std::function<void(uint64_t, BuildEvent&)>& send);
+
   // Holds an admitted append (`load` from admit) until its answer, counting it as pending; its
   // flight number.
   uint64_t hold(const PendingLoad& load, TimePoint admitted,
                 caf::typed_response_promise<AppendAck> rp);
   uint64_t hold(const PendingLoad& load, TimePoint admitted,
                 caf::typed_response_promise<AppendAcks> rp);
+  // One of a group's appends, answered at its `slot` of the group's outcomes.
+  uint64_t hold(const PendingLoad& load, TimePoint admitted, std::shared_ptr<EachGroup> group,
+                size_t slot);
 
   // Delivers the storage actor's answer to its append and takes it out of the pending load;
   // nothing when that was answered already (by fail_all).
@@ -70,12 +119,15 @@ class AppendAdmission {
   size_t in_flight() const { return flights_.size(); }
 
  private:
+  enum class Kind { one, many, each };
   struct Flight {
     PendingLoad load;
     TimePoint admitted;
-    caf::typed_response_promise<AppendAck> one;    // a single event's append, or
-    caf::typed_response_promise<AppendAcks> many;  // a batch's
-    bool single = true;
+    Kind kind = Kind::one;
+    caf::typed_response_promise<AppendAck> one;    // a single event's append,
+    caf::typed_response_promise<AppendAcks> many;  // a batch's, or
+    std::shared_ptr<EachGroup> group;              // one of a group's, at
+    size_t slot = 0;
   };
 
   // The pending limit for `load`, then the checks of events[0, n) (whose sizes_ are measured).

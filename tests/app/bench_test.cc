@@ -167,6 +167,35 @@ TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
   }
 }
 
+// A coordinator's appends go through the client library's Appender unless --client requests asks
+// for one request per append; either way every append is acknowledged and the run says which.
+TEST(BenchCommandTest, AppendsReachTheCoordinatorThroughTheAppenderOrARequestEach) {
+  for (const std::string client : {"appender", "requests"}) {
+    SCOPED_TRACE(client);
+    TempDir dir;
+    auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --client " + client +
+                         " --format json --dir " + shell_quote(dir.path()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    google::protobuf::Struct doc;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+    EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_client")->string_value(),
+              client);
+    const auto& rows = field(doc, "figures")->list_value().values();
+    ASSERT_EQ(rows.size(), 1);
+    const auto& p1 = rows[0].struct_value();
+    EXPECT_GT(field(p1, "value")->number_value(), 0);
+    EXPECT_NE(field(p1, "what")
+                  ->string_value()
+                  .find(client == "appender" ? "the client library's Appender"
+                                             : "one request per append"),
+              std::string::npos)
+        << r.out;
+  }
+  auto bad = run_command(bel() + " bench p1 --client batches --format json");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--client"), std::string::npos) << bad.err;
+}
+
 TEST(BenchCommandTest, UnknownSuiteIsAUsageErrorListingTheSuites) {
   auto r = run_command(bel() + " bench p99 --format json");
   EXPECT_EQ(r.exit_code, 2);

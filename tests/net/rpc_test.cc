@@ -137,6 +137,34 @@ TEST_F(RpcTest, EveryCallAnswersAsTheCoordinatorItselfDoes) {
   EXPECT_EQ(stats->last_idx(), 3);
 }
 
+// Independent appends in one message (bel_api.h, each_atom) through the console protocol: each
+// stored or refused alone, in order, each refusal with the code and message the coordinator
+// itself gives.
+TEST_F(RpcTest, IndependentAppendsInOneMessageAreEachAnsweredAlone) {
+  const BuildEvent unnamed = request_event("", BUILD_REQUEST_RECEIVED);
+  const std::vector<BuildEvent> events{request_event("br-e", BUILD_REQUEST_RECEIVED), unnamed,
+                                       request_event("br-e", BUILD_REQUEST_RECEIVED),
+                                       partition_event("br-e", "data/e", PARTITION_REQUESTED)};
+  caf::scoped_actor self{*system_};
+  AppendOutcomes outcomes;
+  Error failed = make_error(ErrorCode::internal, "no answer");
+  self->request(remote_, std::chrono::seconds(30), append_atom::value, each_atom::value, events)
+      .receive([&](const AppendOutcomes& got) { outcomes = got; },
+               [&](const caf::error& e) { failed = from_caf_error(e); });
+  ASSERT_EQ(outcomes.size(), events.size()) << failed.to_string();
+  EXPECT_FALSE(outcomes[0].error) << caf::to_string(outcomes[0].error);
+  EXPECT_EQ(outcomes[0].ack.idx(), 1);
+  auto local = local_client_->append(unnamed);
+  ASSERT_FALSE(local.ok());
+  const Error remote_unnamed = from_caf_error(outcomes[1].error);
+  EXPECT_EQ(remote_unnamed.code, local.error().code);
+  EXPECT_EQ(remote_unnamed.message, local.error().message);
+  EXPECT_EQ(from_caf_error(outcomes[2].error).code, ErrorCode::invalid_transition);
+  EXPECT_FALSE(outcomes[3].error) << caf::to_string(outcomes[3].error);
+  EXPECT_EQ(outcomes[3].ack.idx(), 2);
+  EXPECT_EQ(last_idx(), 2);
+}
+
 TEST_F(RpcTest, ErrorsKeepTheirCodeAndMessage) {
   BuildEvent bad = request_event("", BUILD_REQUEST_RECEIVED);
   auto remote = remote_client_->append(bad);

@@ -29,6 +29,11 @@ inline actors::BelApi::behavior_type silent_api(std::function<void()> on_request
         arrived();
         return caf::delegated<AppendAcks>{};
       },
+      [=](append_atom, each_atom,
+          const std::vector<BuildEvent>&) -> caf::result<actors::AppendOutcomes> {
+        arrived();
+        return caf::delegated<actors::AppendOutcomes>{};
+      },
       [=](query_atom, const Query&) -> caf::result<QueryResult> {
         arrived();
         return caf::delegated<QueryResult>{};

@@ -1,0 +1,201 @@
+// The client library's Appender (actors/client/appender.h) and the coordinator's independent
+// appends in one message (bel_api.h, each_atom): every append is answered once, alone, as if sent
+// by itself: its own ack or error, the log's order the order appended, idempotency per event, and
+// an answer for each even when the coordinator stops (SPEC R9).
+#include "actors/client/appender.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/coordinator.h"
+#include "actors/coordinator_options.h"
+#include "messages/event_id.h"
+#include "storage/storage_factory.h"
+#include "tests/actors/query_checks.h"
+#include "tests/support/events.h"
+#include "tests/support/run_command.h"
+
+namespace bel::actors {
+namespace {
+
+using namespace bel::testing;  // NOLINT: test helpers
+using namespace bel::v1;       // NOLINT: enum values
+
+// What a producer got back, by the position of each append.
+struct Answers {
+  explicit Answers(size_t n) : got(n) {}
+  std::vector<std::optional<Result<AppendAck>>> got;
+  size_t answered = 0;
+  size_t answered_twice = 0;
+  int64_t messages_sent = 0;
+  std::promise<void> done;
+};
+
+struct ProducerState {
+  std::optional<Appender> appender;
+  static inline const char* name = "bel.test.producer";
+};
+
+// Appends every event in one turn through an Appender, records each answer, and ends once each
+// has one.
+caf::behavior producer(caf::stateful_actor<ProducerState>* self, BelApi api,
+                       std::vector<BuildEvent> events, std::shared_ptr<Answers> answers,
+                       AppenderOptions options) {
+  self->state.appender.emplace(self, api, options);
+  for (size_t i = 0; i < events.size(); ++i) {
+    self->state.appender->append(std::move(events[i]), [self, answers, i](Result<AppendAck> r) {
+      if (answers->got[i].has_value()) {
+        ++answers->answered_twice;
+        return;
+      }
+      answers->got[i].emplace(std::move(r));
+      if (++answers->answered < answers->got.size()) return;
+      answers->messages_sent = self->state.appender->messages_sent();
+      answers->done.set_value();
+      self->quit();
+    });
+  }
+  return {[](tick_atom) {}};
+}
+
+class AppenderTest : public ::testing::Test {
+ protected:
+  AppenderTest() {
+    configure_actor_system(config_);
+    system_ = std::make_unique<caf::actor_system>(config_);
+  }
+  ~AppenderTest() override { system_->await_all_actors_done(); }
+
+  // Starts a producer of `events` and waits for every answer.
+  std::shared_ptr<Answers> append_all(const BelApi& api, std::vector<BuildEvent> events,
+                                      AppenderOptions options = {}) {
+    auto answers = std::make_shared<Answers>(events.size());
+    auto done = answers->done.get_future();
+    system_->spawn(producer, api, std::move(events), answers, options);
+    done.wait();
+    return answers;
+  }
+
+  StorageStats stats(const BelApi& api) {
+    caf::scoped_actor self{*system_};
+    auto answered = query_checks::request_value<StorageStats>(self, api, stats_atom::value);
+    EXPECT_TRUE(answered.ok()) << answered.error().to_string();
+    return answered.ok() ? *answered : StorageStats{};
+  }
+
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  TempDir tmp_;
+};
+
+TEST_F(AppenderTest, EachAppendIsAnsweredAloneAndStoredInTheOrderAppended) {
+  auto api = start_coordinator(*system_, "sqlite://" + tmp_.path() + "/each.db", {});
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  // 100 build requests of 7 appends each: RECEIVED, five partitions, RECEIVED again (refused by
+  // the transition rules); every tenth request's third partition has no ref (refused by the
+  // structure checks). Each refused append is refused alone, the ones around it stored.
+  std::vector<BuildEvent> events;
+  std::vector<ErrorCode> expected;  // internal: stored
+  for (int b = 0; b < 100; ++b) {
+    const std::string build = "br-" + std::to_string(b);
+    events.push_back(request_event(build, BUILD_REQUEST_RECEIVED));
+    expected.push_back(ErrorCode::internal);
+    for (int k = 0; k < 5; ++k) {
+      const bool bad = b % 10 == 0 && k == 2;
+      const std::string ref = bad ? "" : "p/" + std::to_string(b) + "/" + std::to_string(k);
+      events.push_back(partition_event(build, ref, PARTITION_REQUESTED));
+      expected.push_back(bad ? ErrorCode::invalid_event : ErrorCode::internal);
+    }
+    events.push_back(request_event(build, BUILD_REQUEST_RECEIVED));
+    expected.push_back(ErrorCode::invalid_transition);
+  }
+  const auto answers = append_all(*api, events);
+  EXPECT_EQ(answers->answered_twice, 0u);
+  int64_t next_idx = 1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& got = *answers->got[i];
+    if (expected[i] == ErrorCode::internal) {
+      ASSERT_TRUE(got.ok()) << "append #" << i << ": " << got.error().to_string();
+      EXPECT_EQ(got->idx(), next_idx++) << "append #" << i;
+      EXPECT_FALSE(got->duplicate());
+      EXPECT_FALSE(got->event_id().empty());
+    } else {
+      ASSERT_FALSE(got.ok()) << "append #" << i << " was stored at " << got->idx();
+      EXPECT_EQ(got.error().code, expected[i]) << got.error().to_string();
+    }
+  }
+  EXPECT_EQ(stats(*api).last_idx(), next_idx - 1);
+  // Carried several to a message: far fewer messages than appends.
+  EXPECT_LT(answers->messages_sent, static_cast<int64_t>(events.size() / 10));
+  stop_coordinator(*api);
+}
+
+TEST_F(AppenderTest, AnIdAppendedTwiceInOneMessageIsStoredOnce) {
+  auto api = start_coordinator(*system_, "sqlite://" + tmp_.path() + "/dup.db", {});
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  const std::string id = new_event_id();
+  const BuildEvent received = with_id(request_event("br-d", BUILD_REQUEST_RECEIVED), id);
+  // One message only (a single message in flight and room for every append): the retry is in
+  // the same message as the original.
+  AppenderOptions options;
+  options.max_messages_in_flight = 1;
+  const auto answers = append_all(*api,
+                                  {partition_event("br-x", "p/x", PARTITION_REQUESTED), received,
+                                   received, partition_event("br-d", "p/d", PARTITION_REQUESTED)},
+                                  options);
+  ASSERT_TRUE(answers->got[1]->ok()) << answers->got[1]->error().to_string();
+  ASSERT_TRUE(answers->got[2]->ok()) << answers->got[2]->error().to_string();
+  EXPECT_FALSE((*answers->got[1])->duplicate());
+  EXPECT_TRUE((*answers->got[2])->duplicate());
+  EXPECT_EQ((*answers->got[2])->idx(), (*answers->got[1])->idx());
+  EXPECT_EQ((*answers->got[2])->event_id(), id);
+  ASSERT_TRUE(answers->got[3]->ok()) << answers->got[3]->error().to_string();
+  EXPECT_EQ((*answers->got[3])->idx(), (*answers->got[1])->idx() + 1);
+  EXPECT_EQ(answers->messages_sent, 2);  // the first alone, the rest together
+  stop_coordinator(*api);
+}
+
+// A coordinator stopped while appends are in flight answers every one of them (R9): each is
+// acknowledged and in the log, or refused with storage_unavailable and not.
+TEST_F(AppenderTest, EveryAppendIsAnsweredWhenTheCoordinatorStops) {
+  const std::string uri = "sqlite://" + tmp_.path() + "/stop.db";
+  auto api = start_coordinator(*system_, uri, {});
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  std::vector<BuildEvent> events;
+  for (int b = 0; b < 500; ++b) {
+    const std::string build = "br-" + std::to_string(b);
+    events.push_back(request_event(build, BUILD_REQUEST_RECEIVED));
+    for (int k = 0; k < 5; ++k) {
+      events.push_back(partition_event(build, "p/" + std::to_string(b) + "/" + std::to_string(k),
+                                       PARTITION_REQUESTED));
+    }
+  }
+  auto answers = std::make_shared<Answers>(events.size());
+  auto done = answers->done.get_future();
+  system_->spawn(producer, *api, events, answers, AppenderOptions{});
+  stop_coordinator(*api);
+  done.wait();
+  EXPECT_EQ(answers->answered_twice, 0u);
+  int64_t acked = 0;
+  for (const auto& got : answers->got) {
+    if (got->ok()) {
+      EXPECT_EQ((*got)->idx(), ++acked);  // the acknowledged ones are the log's first events
+    } else {
+      EXPECT_EQ(got->error().code, ErrorCode::storage_unavailable) << got->error().to_string();
+    }
+  }
+  system_->await_all_actors_done();
+  auto log = storage::open_storage(uri, {});
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  auto last = (*log)->last_idx();
+  ASSERT_TRUE(last.ok()) << last.error().to_string();
+  EXPECT_EQ(*last, acked);
+}
+
+}  // namespace
+}  // namespace bel::actors
