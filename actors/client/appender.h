@@ -22,7 +22,12 @@
 // Every append is answered exactly once, on the producer's actor: with its ack after COMMIT, or
 // its error (the coordinator's refusal, its stop: SPEC R9; the message's deadline when one is
 // set: timeout, its outcome then unknown). Appends still waiting when the producer's actor ends
-// are dropped with it, unanswered.
+// are dropped with it, unanswered. An append refused on arrival (overloaded, invalid_event) is
+// answered with the rest of its message, once those are committed: within a commit of its
+// refusal, never after waiting for room. So a deadline shorter than a commit under load could
+// turn such a refusal into a timeout; the default sets none. A coordinator actor killed outright
+// (exit_reason::kill rather than stop_coordinator) answers nothing, as for any CAF request: a
+// producer that must survive that monitors the coordinator or sets a deadline.
 //
 // Not thread-safe: use it on its actor only. Copies share one queue.
 #ifndef BEL_ACTORS_CLIENT_APPENDER_H_

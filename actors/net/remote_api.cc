@@ -182,15 +182,31 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
           const std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
         // Over the console protocol each is its own call, in order: a console sends few. Each is
         // checked as the single append it is (its errors name it append #1, as the coordinator's).
+        // Once a call finds the coordinator unreachable or silent, the rest are not sent (each
+        // would wait out its own connect or read timeout): they are answered storage_unavailable
+        // at once, and are not in the log.
         AppendOutcomes out(events.size());
+        std::optional<caf::error> unsent;
         for (size_t i = 0; i < events.size(); ++i) {
+          if (unsent) {
+            out[i].error = *unsent;
+            continue;
+          }
           const Status checked = check_before_sending(events[i], 0);
           auto ack = checked.ok() ? call_rpc<AppendAck>(*channel, "append", &events[i])
                                   : Result<AppendAck>(checked.error());
           if (ack.ok()) {
             out[i].ack = std::move(*ack);
-          } else {
-            out[i].error = to_caf_error(ack.error());
+            continue;
+          }
+          out[i].error = to_caf_error(ack.error());
+          const ErrorCode code = ack.error().code;
+          if (code == ErrorCode::storage_unavailable || code == ErrorCode::timeout) {
+            unsent = to_caf_error(
+                make_error(ErrorCode::storage_unavailable,
+                           "append to the coordinator at " + channel->endpoint() +
+                               ": not sent, an earlier append of the same message failed (" +
+                               ack.error().message + ")"));
           }
         }
         return out;

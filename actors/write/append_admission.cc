@@ -122,18 +122,33 @@ void AppendAdmission::admit_each(std::vector<BuildEvent>& events, TimePoint admi
   auto group = std::make_shared<EachGroup>();
   group->rp = std::move(rp);
   group->outcomes.resize(events.size());
+  group->settled.resize(events.size());
   group->waiting = events.size();
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto load = admit(events[i]);
-    if (!load.ok()) {
-      group->settle(i, AppendOutcome{AppendAck{}, to_caf_error(load.error())});
-      continue;
+  size_t i = 0;
+  try {
+    for (; i < events.size(); ++i) {
+      auto load = admit(events[i]);
+      if (!load.ok()) {
+        group->settle(i, AppendOutcome{AppendAck{}, to_caf_error(load.error())});
+        continue;
+      }
+      send(hold(*load, admitted, group, i), events[i]);
     }
-    send(hold(*load, admitted, group, i), events[i]);
+  } catch (...) {
+    // The request is taken (rp): its events not held yet must be answered here, or never. Event
+    // i may be held already; fail_all then finds its slot settled and leaves it.
+    const caf::error error = to_caf_error(
+        Error{ErrorCode::internal, "append: the coordinator failed while admitting it"});
+    for (size_t rest = i; rest < events.size(); ++rest) {
+      group->settle(rest, AppendOutcome{AppendAck{}, error});
+    }
+    throw;
   }
 }
 
 void EachGroup::settle(size_t slot, AppendOutcome outcome) {
+  if (settled[slot] != 0) return;
+  settled[slot] = 1;
   outcomes[slot] = std::move(outcome);
   if (--waiting == 0) rp.deliver(std::move(outcomes));
 }

@@ -41,9 +41,11 @@ namespace bel::actors {
 struct EachGroup {
   caf::typed_response_promise<AppendOutcomes> rp;
   AppendOutcomes outcomes;
+  std::vector<char> settled;  // by slot
   size_t waiting = 0;
 
-  // Records `outcome` at `slot`; delivers every outcome when it was the last one waited for.
+  // Records `outcome` at `slot` unless that slot has its outcome already; delivers every outcome
+  // when it was the last one waited for.
   void settle(size_t slot, AppendOutcome outcome);
 };
 
@@ -87,7 +89,9 @@ class AppendAdmission {
 
   // Admits each of `events` alone, as if each came by itself: a refused one is answered at once
   // at its slot of `rp`'s outcomes; an admitted one is held and handed to `send` with its flight
-  // number. `rp` is delivered once each has its outcome (at once if none was admitted).
+  // number. `rp` is delivered once each has its outcome (at once if none was admitted). Should
+  // anything throw part way (out of memory), the events not yet held are answered with an
+  // internal error before the exception leaves; those held are answered by fail_all (R9).
   void admit_each(std::vector<BuildEvent>& events, TimePoint admitted,
                   caf::typed_response_promise<AppendOutcomes> rp,
                   const std::function<void(uint64_t, BuildEvent&)>& send);

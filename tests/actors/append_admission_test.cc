@@ -2,8 +2,11 @@
 // actor then skips those checks (LogWriter::check_event, `checked_atom`). Whichever way it goes,
 // a malformed append is refused with the same error as when the storage actor checks it itself,
 // nothing of it is stored, and the coordinator counts it as rejected.
+#include "actors/write/append_admission.h"
+
 #include <gtest/gtest.h>
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -169,6 +172,50 @@ TEST_F(AppendAdmissionTest, AppendsSentWithoutWaitingAreStoredInTheOrderSent) {
   EXPECT_EQ(stats(*api).last_idx(), 1 + 4 * kRounds);
   EXPECT_EQ(stats(*api).rejected(), 0);
   stop_coordinator(*api);
+}
+
+// R9 for several single-event appends in one message: should admitting them throw part way (out
+// of memory), every event still gets an outcome. Those held before the throw are answered by
+// fail_all, as the supervisor's failure handler calls it; the rest by admit_each itself.
+TEST_F(AppendAdmissionTest, SeveralAppendsInOneMessageAreEachAnsweredWhenAdmittingThrows) {
+  constexpr size_t kThrowAt = 2;  // the third event's hand-over throws, after it is held
+  auto admitting = system_->spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {
+        [self](append_atom, each_atom,
+               std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
+          AppendAdmission admission;
+          auto rp = self->make_response_promise<AppendOutcomes>();
+          size_t handed = 0;
+          try {
+            admission.admit_each(events, self->clock().now(), rp, [&](uint64_t, BuildEvent&) {
+              if (handed++ == kThrowAt) throw std::bad_alloc();
+            });
+            ADD_FAILURE() << "admit_each did not pass the exception on";
+          } catch (const std::bad_alloc&) {
+            EXPECT_EQ(admission.in_flight(), kThrowAt + 1);
+            admission.fail_all(to_caf_error(Error{ErrorCode::storage_unavailable, "failed"}));
+          }
+          return rp;
+        },
+    };
+  });
+  std::vector<BuildEvent> events;
+  for (int k = 0; k < 5; ++k) {
+    events.push_back(request_event("br-" + std::to_string(k), BUILD_REQUEST_RECEIVED));
+  }
+  caf::scoped_actor self{*system_};
+  auto outcomes =
+      request_value<AppendOutcomes>(self, admitting, append_atom::value, each_atom::value, events);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.error().to_string();
+  ASSERT_EQ(outcomes->size(), events.size());
+  for (size_t k = 0; k < events.size(); ++k) {
+    SCOPED_TRACE(k);
+    const Error error = from_caf_error((*outcomes)[k].error);
+    // Held before the throw: fail_all's error; the one that threw and those after: admit_each's.
+    EXPECT_EQ(error.code, k < kThrowAt ? ErrorCode::storage_unavailable : ErrorCode::internal)
+        << error.to_string();
+  }
+  caf::anon_send_exit(admitting, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace

@@ -307,6 +307,44 @@ TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
   EXPECT_EQ(stats.error().code, ErrorCode::storage_unavailable);
 }
 
+// Independent appends in one message, through a console whose coordinator is gone: the first
+// finds nothing listening, the rest are not sent (each would wait out its own connect timeout)
+// and are answered storage_unavailable at once, saying so.
+TEST_F(RpcTest, AppendsInOneMessageAfterOneFindsNoCoordinatorAreNotSent) {
+  HttpServerOptions options;
+  options.token = token_;
+  uint16_t port = 0;
+  {
+    HttpServer gone(options);
+    ASSERT_TRUE(gone.listen().ok());
+    port = gone.port();
+  }
+  BelApi remote =
+      spawn_remote_api(*system_, std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", port}, token_));
+  const std::vector<BuildEvent> events{request_event("br-g", BUILD_REQUEST_RECEIVED),
+                                       partition_event("br-g", "data/g", PARTITION_REQUESTED),
+                                       request_event("br-h", BUILD_REQUEST_RECEIVED)};
+  caf::scoped_actor self{*system_};
+  AppendOutcomes outcomes;
+  Error failed = make_error(ErrorCode::internal, "no answer");
+  self->request(remote, std::chrono::seconds(30), append_atom::value, each_atom::value, events)
+      .receive([&](const AppendOutcomes& got) { outcomes = got; },
+               [&](const caf::error& e) { failed = from_caf_error(e); });
+  ASSERT_EQ(outcomes.size(), events.size()) << failed.to_string();
+  const Error first = from_caf_error(outcomes[0].error);
+  EXPECT_EQ(first.code, ErrorCode::storage_unavailable) << first.to_string();
+  EXPECT_NE(first.message.find("cannot connect"), std::string::npos) << first.to_string();
+  for (size_t i = 1; i < outcomes.size(); ++i) {
+    const Error rest = from_caf_error(outcomes[i].error);
+    EXPECT_EQ(rest.code, ErrorCode::storage_unavailable) << rest.to_string();
+    EXPECT_NE(rest.message.find("not sent, an earlier append of the same message failed"),
+              std::string::npos)
+        << rest.to_string();
+  }
+  caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  EXPECT_EQ(last_idx(), 0);
+}
+
 // R9: the coordinator process is killed while it holds a request; the client, waiting up to
 // 30 s, gets storage_unavailable naming the call (the kernel closed the connection), not timeout.
 TEST(RpcKillTest, ACoordinatorKilledDuringARequestIsStorageUnavailableNotATimeout) {
