@@ -46,7 +46,9 @@ enum class AppendPath {
   ids_actor,
 };
 
-// How the client sends its appends to a coordinator (the other paths take requests only).
+// How the client sends its appends to a coordinator or to a bare actor (pure_actor, ids_actor:
+// they take the Appender's messages too, so that they are fed as bel is); the storage actor alone
+// takes requests only.
 enum class AppendClient {
   // Through the client library's Appender (actors/client/appender.h): the appends made while
   // earlier ones are answered travel together, each its own append. The default, as producers
@@ -90,6 +92,7 @@ struct AckedAppends {
   double storage_commit_seconds = -1;
   double storage_index_seconds = -1;
   Latency latency_us;      // per acknowledged append
+  int64_t messages = 0;    // the clients sent their appends in (one per append without Appender)
   // events_appended / commits: the group size group commit achieved.
   double average_group() const {
     return stats.commits() > 0

@@ -167,6 +167,7 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
   std::vector<double> storage_share, storage_per_append;  // the storage actor's thread
   std::vector<double> commit_share, index_share;          // of its wall time
   std::vector<double> runqueue_share;                     // its wait for a core
+  std::vector<double> per_message;                        // appends per message sent
   int64_t largest = 0;
   for (int rep = 0; rep < reps; ++rep) {
     auto candidate = [&]() -> Status {
@@ -189,6 +190,8 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
       }
       f.values.push_back(m->per_second);
       groups.push_back(m->average_group());
+      per_message.push_back(static_cast<double>(m->events) /
+                            static_cast<double>(std::max<int64_t>(1, m->messages)));
       latencies.push_back(m->latency_us);
       largest = std::max<int64_t>(largest, m->stats.max_group_events());
       return ok_status();
@@ -213,6 +216,8 @@ Status measure_in_flight(SuiteRun& run, Figure& f, const std::vector<BuildEvent>
       "append {:.1f} us (all threads, producers included, from the first send to the last ack)",
       *group_out, join_rounded(groups), largest, latency_text(latencies),
       median(cpu_per_append) * 1e6);
+  f.detail += fmt::format("; {:.1f} appends per message the producers sent (runs: {})",
+                          median(per_message), join_rounded(per_message));
   if (f.id == "P1") {
     if (auto note = cores_at_target(median(cpu_per_append), kP1MinPerSecond, online_cores());
         !note.empty()) {
@@ -258,20 +263,22 @@ Status add_actor_ceilings(SuiteRun& run, Figure& f, const std::vector<BuildEvent
       (with_ids ? ids : pure).push_back(m->per_second);
     }
   }
-  note_actor_ceilings(f, median(pure), median(ids), !run.options().quick);
+  note_actor_ceilings(f, median(pure), median(ids), !run.options().quick, run.options().client);
   return ok_status();
 }
 
 }  // namespace
 
-void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged) {
+void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged,
+                         AppendClient client) {
   const double ceiling = f.baseline > 0 ? f.baseline : 1;
   const double ids_ratio = ids_per_s / ceiling;
   f.detail += fmt::format(
       "; actor-fed ceilings in this run (not bel: one actor writes each append and answers "
-      "after COMMIT): one pure-append row each {:.0f}/s ({}), the row with its id under "
-      "UNIQUE {:.0f}/s ({})",
-      pure_per_s, ratio_text(pure_per_s / ceiling), ids_per_s, ratio_text(ids_ratio));
+      "after COMMIT, its appends sent as bel's are, {}): one pure-append row each {:.0f}/s ({}), "
+      "the row with its id under UNIQUE {:.0f}/s ({})",
+      client == AppendClient::appender ? "through the Appender" : "a request each", pure_per_s,
+      ratio_text(pure_per_s / ceiling), ids_per_s, ratio_text(ids_ratio));
   if (!judged) return;
   std::vector<std::string> below;
   if (ids_ratio < kP1MinRatio) {

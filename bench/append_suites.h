@@ -36,10 +36,12 @@ inline constexpr double kP1MinPerSecond = 100000;
 
 Result<Figure> measure_p1(SuiteRun& run);
 // Adds to P1's detail the actor-fed ceilings measured in the run (one actor writing each append's
-// pure row, `pure_per_s`, or its row with its id under UNIQUE, `ids_per_s`), and, when `judged`
-// (not the quick scale), which of P1's targets even the second misses: this machine's limit is
-// then below that target, measured in the same run. REQUIRES: f.baseline is the ceiling.
-void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged);
+// pure row, `pure_per_s`, or its row with its id under UNIQUE, `ids_per_s`, its appends sent by
+// `client` as bel's are), and, when `judged` (not the quick scale), which of P1's targets even
+// the second misses: this machine's limit is then below that target, measured in the same run.
+// REQUIRES: f.baseline is the ceiling.
+void note_actor_ceilings(Figure& f, double pure_per_s, double ids_per_s, bool judged,
+                         AppendClient client);
 Result<Figure> measure_p1r(SuiteRun& run);
 Result<Figure> measure_p2(SuiteRun& run);
 Result<Figure> measure_p3(SuiteRun& run);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/bel_api.h"
 #include "actors/caf_support.h"
 #include "bench/raw_sqlite.h"
 #include "messages/types.h"
@@ -17,6 +18,8 @@ namespace bel::bench {
 namespace {
 
 using actors::append_atom;
+using actors::AppendOutcomes;
+using actors::each_atom;
 using actors::stats_atom;
 using actors::tick_atom;
 
@@ -33,6 +36,14 @@ struct PureState {
   std::vector<std::string> ids = std::vector<std::string>(kRowsPerStatement);
   size_t held = 0;
   std::vector<std::pair<int64_t, caf::typed_response_promise<AppendAck>>> waiting;
+  // Messages of several appends (the Appender's): each answered with its outcomes after COMMIT.
+  struct Several {
+    caf::typed_response_promise<AppendOutcomes> promise;
+    int64_t first_idx = 0;
+    size_t count = 0;
+  };
+  std::vector<Several> waiting_several;
+  size_t waiting_events = 0;  // in waiting and waiting_several
   Error failure;  // of the open transaction's inserts, if any
   bool failed = false;
   StorageStats stats;
@@ -88,9 +99,9 @@ struct PureState {
     failed = false;
     if (done.ok()) {
       stats.set_commits(stats.commits() + 1);
-      stats.set_events_appended(stats.events_appended() + static_cast<int64_t>(waiting.size()));
+      stats.set_events_appended(stats.events_appended() + static_cast<int64_t>(waiting_events));
       stats.set_max_group_events(
-          std::max<int64_t>(stats.max_group_events(), static_cast<int64_t>(waiting.size())));
+          std::max<int64_t>(stats.max_group_events(), static_cast<int64_t>(waiting_events)));
       stats.set_last_idx(next_idx - 1);
     } else {
       stats.set_failed_commits(stats.failed_commits() + 1);
@@ -105,6 +116,40 @@ struct PureState {
       }
     }
     waiting.clear();
+    for (auto& several : waiting_several) {
+      if (!done.ok()) {
+        several.promise.deliver(actors::to_caf_error(done.error()));
+        continue;
+      }
+      AppendOutcomes outcomes(several.count);
+      for (size_t k = 0; k < several.count; ++k) {
+        outcomes[k].ack.set_idx(several.first_idx + static_cast<int64_t>(k));
+      }
+      several.promise.deliver(std::move(outcomes));
+    }
+    waiting_several.clear();
+    waiting_events = 0;
+  }
+
+  // Begins the group's transaction when none is open; true when one is.
+  template <class Self>
+  Status begin(Self* self) {
+    if (open_transaction) return ok_status();
+    BEL_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+    open_transaction = true;
+    // Arrives after the appends already queued: the group is what the mailbox held.
+    self->send(self, tick_atom::value);
+    return ok_status();
+  }
+
+  // Holds `event`'s row for the open transaction; returns its idx.
+  int64_t add(const BuildEvent& event) {
+    const int64_t idx = next_idx++;
+    event.SerializeToString(&payloads[held]);
+    if (with_ids) ids[held] = event.event_id();
+    if (++held == kRowsPerStatement) insert_held();
+    ++waiting_events;
+    return idx;
   }
 };
 
@@ -156,20 +201,25 @@ Result<caf::actor> spawn_pure_append_actor(caf::actor_system& system, const std:
         return {
             [self](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
               auto& st = *self->state.pure;
-              if (!st.open_transaction) {
-                if (auto begun = st.exec("BEGIN IMMEDIATE"); !begun.ok()) {
-                  return actors::to_caf_error(begun.error());
-                }
-                st.open_transaction = true;
-                // Arrives after the appends already queued: the group is what the mailbox held.
-                self->send(self, tick_atom::value);
+              if (auto begun = st.begin(self); !begun.ok()) {
+                return actors::to_caf_error(begun.error());
               }
-              const int64_t idx = st.next_idx++;
-              event.SerializeToString(&st.payloads[st.held]);
-              if (st.with_ids) st.ids[st.held] = event.event_id();
-              if (++st.held == kRowsPerStatement) st.insert_held();
+              const int64_t idx = st.add(event);
               st.waiting.emplace_back(idx, self->make_response_promise<AppendAck>());
               return st.waiting.back().second;
+            },
+            // As bel_api's: the Appender's single-event appends, several to a message.
+            [self](append_atom, each_atom,
+                   const std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
+              auto& st = *self->state.pure;
+              if (auto begun = st.begin(self); !begun.ok()) {
+                return actors::to_caf_error(begun.error());
+              }
+              PureState::Several several{self->make_response_promise<AppendOutcomes>(), st.next_idx,
+                                         events.size()};
+              for (const BuildEvent& event : events) st.add(event);
+              st.waiting_several.push_back(std::move(several));
+              return st.waiting_several.back().promise;
             },
             [self](tick_atom) { self->state.pure->commit(); },
             [self](stats_atom) { return self->state.pure->stats; },

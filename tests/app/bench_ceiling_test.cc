@@ -57,7 +57,7 @@ Figure p1_with_ceiling(double ceiling) { return figure_with_ceiling("P1", 70000,
 
 TEST(BenchActorCeilingNoteTest, AnActorBelowBothTargetsIsSaidWithBoth) {
   Figure f = p1_with_ceiling(250000);
-  note_actor_ceilings(f, 140000, 85000, /*judged=*/true);
+  note_actor_ceilings(f, 140000, 85000, /*judged=*/true, AppendClient::appender);
   EXPECT_NE(f.detail.find("one pure-append row each 140000/s (0.560x), the row with its id under "
                           "UNIQUE 85000/s (0.340x)"),
             std::string::npos)
@@ -71,9 +71,23 @@ TEST(BenchActorCeilingNoteTest, AnActorBelowBothTargetsIsSaidWithBoth) {
       << f.detail;
 }
 
+TEST(BenchActorCeilingNoteTest, HowTheActorsAppendsWereSentIsSaid) {
+  Figure appender = p1_with_ceiling(250000);
+  note_actor_ceilings(appender, 140000, 85000, true, AppendClient::appender);
+  EXPECT_NE(appender.detail.find("its appends sent as bel's are, through the Appender)"),
+            std::string::npos)
+      << appender.detail;
+  Figure requests = p1_with_ceiling(250000);
+  note_actor_ceilings(requests, 140000, 85000, true, AppendClient::requests);
+  EXPECT_NE(requests.detail.find("its appends sent as bel's are, a request each)"),
+            std::string::npos)
+      << requests.detail;
+}
+
 TEST(BenchActorCeilingNoteTest, OnlyTheTargetTheActorMissesIsSaid) {
   Figure rate_only = p1_with_ceiling(150000);
-  note_actor_ceilings(rate_only, 120000, 90000, true);  // 0.60x, but 90000/s
+  note_actor_ceilings(rate_only, 120000, 90000, true,
+                      AppendClient::appender);  // 0.60x, but 90000/s
   EXPECT_EQ(rate_only.detail.find("x of the pure-append ceiling, below"), std::string::npos)
       << rate_only.detail;
   EXPECT_NE(rate_only.detail.find("reaches 90000/s, below the 100000/s target in this run"),
@@ -81,7 +95,8 @@ TEST(BenchActorCeilingNoteTest, OnlyTheTargetTheActorMissesIsSaid) {
       << rate_only.detail;
 
   Figure ratio_only = p1_with_ceiling(800000);
-  note_actor_ceilings(ratio_only, 400000, 300000, true);  // 300000/s, but 0.38x
+  note_actor_ceilings(ratio_only, 400000, 300000, true,
+                      AppendClient::appender);  // 300000/s, but 0.38x
   EXPECT_NE(ratio_only.detail.find("reaches 0.375x of the pure-append ceiling, below the 0.5x "
                                    "target in this run"),
             std::string::npos)
@@ -91,12 +106,12 @@ TEST(BenchActorCeilingNoteTest, OnlyTheTargetTheActorMissesIsSaid) {
 
 TEST(BenchActorCeilingNoteTest, NothingBelowIsSaidWhenTheActorMeetsBothOrTheRunIsNotJudged) {
   Figure meets = p1_with_ceiling(300000);
-  note_actor_ceilings(meets, 240000, 180000, true);  // 0.60x and 180000/s
+  note_actor_ceilings(meets, 240000, 180000, true, AppendClient::appender);  // 0.60x and 180000/s
   EXPECT_NE(meets.detail.find("actor-fed ceilings"), std::string::npos) << meets.detail;
   EXPECT_EQ(meets.detail.find("below"), std::string::npos) << meets.detail;
 
   Figure quick = p1_with_ceiling(20000);
-  note_actor_ceilings(quick, 3000, 2000, /*judged=*/false);
+  note_actor_ceilings(quick, 3000, 2000, /*judged=*/false, AppendClient::appender);
   EXPECT_NE(quick.detail.find("actor-fed ceilings"), std::string::npos) << quick.detail;
   EXPECT_EQ(quick.detail.find("below"), std::string::npos) << quick.detail;
 }

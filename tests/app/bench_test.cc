@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -139,31 +140,37 @@ TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
 }
 
 // --via pure-actor measures what actor-fed single-event appends reach with nothing done for them
-// (one row each, answered after COMMIT): every append is acknowledged, the group commit and
-// latencies are reported, and the figure says it is not bel's and is not judged.
+// (one row each, answered after COMMIT), sent as bel's are (through the Appender, or a request
+// each): every append is acknowledged, the group commit and latencies are reported, and the
+// figure says it is not bel's and is not judged.
 TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
   for (const std::string via : {"pure-actor", "ids-actor"}) {
-    SCOPED_TRACE(via);
-    TempDir dir;
-    auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via " + via +
-                         " --format json --dir " + shell_quote(dir.path()));
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    google::protobuf::Struct doc;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
-    EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(), via);
-    const auto& rows = field(doc, "figures")->list_value().values();
-    ASSERT_EQ(rows.size(), 1);
-    const auto& p1 = rows[0].struct_value();
-    EXPECT_GT(field(p1, "value")->number_value(), 0);
-    EXPECT_GT(field(p1, "baseline")->number_value(), 0);
-    EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
-    // Every append was answered after a COMMIT: the actor counted its commits and their events.
-    const std::string detail = field(p1, "detail")->string_value();
-    EXPECT_NE(detail.find("events per commit"), std::string::npos) << r.out;
-    EXPECT_EQ(detail.find("group commit: 0.0 events per commit"), std::string::npos) << r.out;
-    EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
-    EXPECT_EQ(field(p1, "pass_note")->string_value(),
-              "not judged: not bel (--via " + via + ", a ceiling for actor-fed appends)");
+    for (const std::string client : {"appender", "requests"}) {
+      SCOPED_TRACE(via + " " + client);
+      TempDir dir;
+      auto r =
+          run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via " + via +
+                      " --client " + client + " --format json --dir " + shell_quote(dir.path()));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      google::protobuf::Struct doc;
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+      EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(), via);
+      EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_client")->string_value(),
+                client);
+      const auto& rows = field(doc, "figures")->list_value().values();
+      ASSERT_EQ(rows.size(), 1);
+      const auto& p1 = rows[0].struct_value();
+      EXPECT_GT(field(p1, "value")->number_value(), 0);
+      EXPECT_GT(field(p1, "baseline")->number_value(), 0);
+      EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
+      // Every append was answered after a COMMIT: the actor counted its commits and their events.
+      const std::string detail = field(p1, "detail")->string_value();
+      EXPECT_NE(detail.find("events per commit"), std::string::npos) << r.out;
+      EXPECT_EQ(detail.find("group commit: 0.0 events per commit"), std::string::npos) << r.out;
+      EXPECT_TRUE(field(p1, "pass")->has_null_value()) << r.out;
+      EXPECT_EQ(field(p1, "pass_note")->string_value(),
+                "not judged: not bel (--via " + via + ", a ceiling for actor-fed appends)");
+    }
   }
 }
 
@@ -190,6 +197,16 @@ TEST(BenchCommandTest, AppendsReachTheCoordinatorThroughTheAppenderOrARequestEac
                                              : "one request per append"),
               std::string::npos)
         << r.out;
+    // The Appender carries many appends in a message while 1000 are in flight; requests one.
+    const std::string detail = field(p1, "detail")->string_value();
+    std::smatch m;
+    const std::regex per_message(R"(; ([0-9.]+) appends per message the producers sent)");
+    ASSERT_TRUE(std::regex_search(detail, m, per_message)) << detail;
+    if (client == "appender") {
+      EXPECT_GT(std::stod(m[1].str()), 2.0) << detail;
+    } else {
+      EXPECT_EQ(std::stod(m[1].str()), 1.0) << detail;
+    }
   }
   auto bad = run_command(bel() + " bench p1 --client batches --format json");
   EXPECT_EQ(bad.exit_code, 2);
