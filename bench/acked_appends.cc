@@ -42,7 +42,7 @@ struct ClientResult {
   Clock::time_point started{};
   Clock::time_point finished{};
   std::vector<double> latencies_us;  // per acknowledged append, send to answer
-  int64_t messages = 0;              // appends were sent in
+  int64_t messages = 0;              // that carried the appends
 };
 
 // What the clients share with the thread that waits for them.

@@ -92,7 +92,7 @@ struct AckedAppends {
   double storage_commit_seconds = -1;
   double storage_index_seconds = -1;
   Latency latency_us;      // per acknowledged append
-  int64_t messages = 0;    // the clients sent their appends in (one per append without Appender)
+  int64_t messages = 0;    // that carried the appends (one per append without the Appender)
   // events_appended / commits: the group size group commit achieved.
   double average_group() const {
     return stats.commits() > 0

@@ -131,7 +131,7 @@ struct PureState {
     waiting_events = 0;
   }
 
-  // Begins the group's transaction when none is open; true when one is.
+  // Begins the group's transaction unless one is open (its tick then commits it).
   template <class Self>
   Status begin(Self* self) {
     if (open_transaction) return ok_status();
