@@ -16,6 +16,7 @@
 namespace bel::app {
 namespace {
 
+using testing::CommandResult;
 using testing::run_command;
 using testing::shell_quote;
 using testing::TempDir;
@@ -139,6 +140,17 @@ TEST(BenchCommandTest, MoreAppendsInFlightAreMeasuredAndNotJudged) {
   EXPECT_NE(bad.err.find("--in-flight: must be 1 .. 50000, got 0"), std::string::npos) << bad.err;
 }
 
+// `bel bench p1` of 5000 events, once, with `options`, in a scratch directory: its result in `r`
+// and its JSON in `doc`, which holds exactly one figure.
+void run_p1(const std::string& options, CommandResult* r, google::protobuf::Struct* doc) {
+  TempDir dir;
+  *r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 " + options +
+                   " --format json --dir " + shell_quote(dir.path()));
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r->out, doc).ok()) << r->out;
+  ASSERT_EQ(field(*doc, "figures")->list_value().values_size(), 1) << r->out;
+}
+
 // --via pure-actor measures what actor-fed single-event appends reach with nothing done for them
 // (one row each, answered after COMMIT), sent as bel's are (through the Appender, or a request
 // each): every append is acknowledged, the group commit and latencies are reported, and the
@@ -147,19 +159,13 @@ TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
   for (const std::string via : {"pure-actor", "ids-actor"}) {
     for (const std::string client : {"appender", "requests"}) {
       SCOPED_TRACE(via + " " + client);
-      TempDir dir;
-      auto r =
-          run_command(bel() + " bench p1 --events 5000 --repetitions 1 --via " + via +
-                      " --client " + client + " --format json --dir " + shell_quote(dir.path()));
-      ASSERT_EQ(r.exit_code, 0) << r.err;
       google::protobuf::Struct doc;
-      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+      CommandResult r;
+      ASSERT_NO_FATAL_FAILURE(run_p1("--via " + via + " --client " + client, &r, &doc));
       EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_via")->string_value(), via);
       EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_client")->string_value(),
                 client);
-      const auto& rows = field(doc, "figures")->list_value().values();
-      ASSERT_EQ(rows.size(), 1);
-      const auto& p1 = rows[0].struct_value();
+      const auto& p1 = field(doc, "figures")->list_value().values(0).struct_value();
       EXPECT_GT(field(p1, "value")->number_value(), 0);
       EXPECT_GT(field(p1, "baseline")->number_value(), 0);
       EXPECT_NE(field(p1, "what")->string_value().find("not bel"), std::string::npos) << r.out;
@@ -179,17 +185,12 @@ TEST(BenchCommandTest, PureActorAppendsAreMeasuredAsACeilingAndNotJudged) {
 TEST(BenchCommandTest, AppendsReachTheCoordinatorThroughTheAppenderOrARequestEach) {
   for (const std::string client : {"appender", "requests"}) {
     SCOPED_TRACE(client);
-    TempDir dir;
-    auto r = run_command(bel() + " bench p1 --events 5000 --repetitions 1 --client " + client +
-                         " --format json --dir " + shell_quote(dir.path()));
-    ASSERT_EQ(r.exit_code, 0) << r.err;
     google::protobuf::Struct doc;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &doc).ok()) << r.out;
+    CommandResult r;
+    ASSERT_NO_FATAL_FAILURE(run_p1("--client " + client, &r, &doc));
     EXPECT_EQ(field(field(doc, "machine")->struct_value(), "appends_client")->string_value(),
               client);
-    const auto& rows = field(doc, "figures")->list_value().values();
-    ASSERT_EQ(rows.size(), 1);
-    const auto& p1 = rows[0].struct_value();
+    const auto& p1 = field(doc, "figures")->list_value().values(0).struct_value();
     EXPECT_GT(field(p1, "value")->number_value(), 0);
     EXPECT_NE(field(p1, "what")
                   ->string_value()

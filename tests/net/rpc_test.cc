@@ -85,6 +85,14 @@ class RpcTest : public ::testing::Test {
     EXPECT_TRUE(stats.ok());
     return stats.ok() ? stats->last_idx() : -1;
   }
+  // A loopback port where a server with this token listened and nothing listens any more.
+  uint16_t port_of_a_gone_server() {
+    HttpServerOptions options;
+    options.token = token_;
+    HttpServer gone(options);
+    EXPECT_TRUE(gone.listen().ok());
+    return gone.port();
+  }
 
   std::string token_ = new_token();
   caf::actor_system_config config_;
@@ -286,15 +294,7 @@ TEST_F(RpcTest, APeerSpeakingCafBaspReachesNoActor) {
 }
 
 TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
-  HttpServerOptions options;
-  options.token = token_;
-  uint16_t port = 0;
-  {
-    HttpServer gone(options);
-    ASSERT_TRUE(gone.listen().ok());
-    port = gone.port();
-  }
-  RpcChannel channel(Endpoint{"127.0.0.1", port}, token_);
+  RpcChannel channel(Endpoint{"127.0.0.1", port_of_a_gone_server()}, token_);
   auto hello = channel.hello(std::chrono::seconds(5));
   ASSERT_TRUE(hello.ok()) << hello.error().to_string();
   EXPECT_FALSE(*hello);
@@ -311,16 +311,9 @@ TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
 // finds nothing listening, the rest are not sent (each would wait out its own connect timeout)
 // and are answered storage_unavailable at once, saying so.
 TEST_F(RpcTest, AppendsInOneMessageAfterOneFindsNoCoordinatorAreNotSent) {
-  HttpServerOptions options;
-  options.token = token_;
-  uint16_t port = 0;
-  {
-    HttpServer gone(options);
-    ASSERT_TRUE(gone.listen().ok());
-    port = gone.port();
-  }
-  BelApi remote =
-      spawn_remote_api(*system_, std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", port}, token_));
+  BelApi remote = spawn_remote_api(
+      *system_,
+      std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", port_of_a_gone_server()}, token_));
   const std::vector<BuildEvent> events{request_event("br-g", BUILD_REQUEST_RECEIVED),
                                        partition_event("br-g", "data/g", PARTITION_REQUESTED),
                                        request_event("br-h", BUILD_REQUEST_RECEIVED)};
