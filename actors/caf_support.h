@@ -67,6 +67,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 // The storage actor's note to itself to bring the log's derived indexes up to date.
 using index_atom = caf::atom_constant<caf::atom("index")>;
 using follow_atom = caf::atom_constant<caf::atom("follow")>;
+// Asks the storage actor for the commits it holds back from its subscribers (publish_interval):
+// its own note when the interval is up, and a view's when a query waits for them.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 // Storage statistics (StorageStats) of the storage actor and the API.

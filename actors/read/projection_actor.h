@@ -473,6 +473,11 @@ class ProjectionActor {
     auto rp = self->template make_response_promise<QueryResult>();
     s.parked.emplace(min_idx, typename State::Parked{std::move(query), rp,
                                                      self->clock().now() + s.config.wait_budget});
+    // The storage actor may hold commits back for a moment (publish_interval): not from a query
+    // that waits for them.
+    if (s.state == v1::VIEW_HEALTHY && s.deps.storage) {
+      self->send(s.deps.storage, publish_atom::value, min_idx);
+    }
     if (!s.expiry_armed) {
       s.expiry_armed = true;
       self->delayed_send(self, s.config.wait_budget, expire_atom::value);

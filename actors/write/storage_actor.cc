@@ -84,6 +84,11 @@ struct StorageState {
     int64_t withheld_to = 0;
   };
   std::vector<Subscriber> subscribers;
+  // Committed events held back from the subscribers (publish_interval), and when they were last
+  // sent any.
+  std::vector<BuildEvent> unpublished;
+  caf::actor_clock::time_point last_publish;
+  bool publish_scheduled = false;
   Outbox outbox;
   bool flush_scheduled = false;
   bool index_scheduled = false;
@@ -120,6 +125,7 @@ std::shared_ptr<spdlog::logger> storage_log() {
 void schedule_index(StoragePointer self);
 
 void publish(StoragePointer self, std::vector<BuildEvent> committed);
+void publish_paced(StoragePointer self, std::vector<BuildEvent> committed);
 void follow(StoragePointer self);
 
 // Stages the collected group (one idempotency lookup for all of it, LogWriter::stage_group),
@@ -231,7 +237,48 @@ void commit_staged(StoragePointer self) {
   storage_log()->debug("committed events={} idx={}..{}", result.committed.size(),
                        result.committed.front().idx(), result.committed.back().idx());
   schedule_index(self);
-  publish(self, std::move(result.committed));
+  publish_paced(self, std::move(result.committed));
+}
+
+// Sends `committed` to the subscribers now, or holds it back with the commits before it until
+// publish_interval has passed since they last got a message (StorageActorConfig).
+void publish_paced(StoragePointer self, std::vector<BuildEvent> committed) {
+  auto& st = self->state;
+  if (st.subscribers.empty() || committed.empty()) return;
+  const auto now = self->clock().now();
+  const auto interval = st.config.publish_interval;
+  if (st.unpublished.empty() &&
+      (committed.size() >= st.config.publish_at_once_events || now - st.last_publish >= interval)) {
+    st.last_publish = now;
+    publish(self, std::move(committed));
+    return;
+  }
+  if (st.unpublished.empty()) {
+    st.unpublished = std::move(committed);
+  } else {
+    st.unpublished.insert(st.unpublished.end(), std::make_move_iterator(committed.begin()),
+                          std::make_move_iterator(committed.end()));
+  }
+  if (st.unpublished.size() >= st.config.publish_at_once_events) {
+    st.last_publish = now;
+    publish(self, std::move(st.unpublished));
+    st.unpublished.clear();
+    return;
+  }
+  if (!st.publish_scheduled) {
+    st.publish_scheduled = true;
+    self->delayed_send(self, st.last_publish + interval - now, publish_atom::value);
+  }
+}
+
+// Sends the commits publish_paced held back (when their interval is up, and before a subscriber
+// is added: it reads from the log every event up to the idx its subscription answers).
+void publish_held(StoragePointer self) {
+  auto& st = self->state;
+  if (st.unpublished.empty()) return;
+  st.last_publish = self->clock().now();
+  publish(self, std::move(st.unpublished));
+  st.unpublished.clear();
 }
 
 // Sends committed events to every subscriber, within its credit (a view out of credit learns
@@ -265,7 +312,7 @@ void follow(StoragePointer self) {
   if (followed->empty()) return;
   storage_log()->debug("followed events={} idx={}..{}", followed->size(),
                        followed->front().idx(), followed->back().idx());
-  publish(self, std::move(*followed));
+  publish_paced(self, std::move(*followed));
 }
 
 // After a commit: schedule the indexer. A long tail is indexed right after the messages already
@@ -458,11 +505,13 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       [=](append_atom, checked_atom, std::vector<uint64_t>& flights,
           std::vector<BuildEvent>& events) { take_flights(self, flights, events); },
       [=](subscribe_atom, const CommitSubscriber& subscriber) -> int64_t {
+        publish_held(self);  // the newcomer reads everything up to the idx answered
         self->monitor(subscriber);
         self->state.subscribers.push_back({subscriber});
         return self->state.writer->last_idx();
       },
       [=](subscribe_atom, const CommitSubscriber& subscriber, int32_t credit) -> int64_t {
+        publish_held(self);
         self->monitor(subscriber);
         self->state.subscribers.push_back({subscriber, std::max(credit, 0)});
         return self->state.writer->last_idx();
@@ -511,6 +560,11 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
       [=](flush_atom) { commit_staged(self); },
       [=](index_atom) { index_tail(self); },
       [=](follow_atom) { follow(self); },
+      [=](publish_atom) {
+        self->state.publish_scheduled = false;
+        publish_held(self);
+      },
+      [=](publish_atom, int64_t /*idx*/) { publish_held(self); },
   };
 }
 

@@ -97,6 +97,14 @@ class ViewDeliveryTest : public ::testing::Test {
     return h;
   }
 
+  // The storage actor's settings here: every commit sent on its own (no publish_interval), so
+  // that the credit is what decides which commits reach a subscriber.
+  static StorageActorConfig each_commit_published() {
+    StorageActorConfig config;
+    config.publish_interval = std::chrono::microseconds(0);
+    return config;
+  }
+
   // A storage actor over a fresh in-memory log, and `subscriber` subscribed to it with `credit`
   // events (the log is empty, so the answer is idx 0).
   void start_storage_with_subscriber(caf::scoped_actor& subscriber, int32_t credit,
@@ -105,7 +113,7 @@ class ViewDeliveryTest : public ::testing::Test {
     ASSERT_TRUE(log.ok());
     auto writer = LogWriter::open(std::move(*log), {});
     ASSERT_TRUE(writer.ok());
-    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), each_commit_published()));
     auto subscribed = request_value<int64_t>(subscriber, *storage, subscribe_atom::value,
                                              caf::actor_cast<CommitSubscriber>(subscriber), credit);
     ASSERT_TRUE(subscribed.ok());
@@ -154,11 +162,12 @@ class ViewDeliveryTest : public ::testing::Test {
     return commits;
   }
 
-  // A storage actor over a fresh in-memory log and a SlowPartitionView subscribed to it with
-  // `credit` events, its queries parked (not sent to the fallback) for up to 30 s; returns once
-  // events[0], committed, is applied.
-  void start_slow_view(int32_t credit, const std::vector<BuildEvent>& events,
-                       StorageActor* storage, ViewActor* view) {
+  // A storage actor over a fresh in-memory log (`storage_config`) and a SlowPartitionView
+  // subscribed to it with `credit` events, its queries parked (not sent to the fallback) for up to
+  // 30 s; returns once events[0], committed, is applied.
+  void start_slow_view(int32_t credit, const std::vector<BuildEvent>& events, StorageActor* storage,
+                       ViewActor* view,
+                       const StorageActorConfig& storage_config = each_commit_published()) {
     auto log = storage::open_storage("memory://", {});
     ASSERT_TRUE(log.ok());
     auto reader_handle = (*log)->open_reader();
@@ -168,7 +177,7 @@ class ViewDeliveryTest : public ::testing::Test {
     ReaderActor scan = keep(spawn_reader_actor(*system_, std::move(*scan_handle)));
     auto writer = LogWriter::open(std::move(*log), {});
     ASSERT_TRUE(writer.ok());
-    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), {}));
+    *storage = keep(spawn_storage_actor(*system_, std::move(*writer), storage_config));
     ViewActorConfig config;
     config.snapshot_every_events = 0;
     config.snapshot_interval = std::chrono::milliseconds(0);
@@ -374,6 +383,42 @@ TEST_F(ViewDeliveryTest, SlowViewReadsTheWithheldLastCommitsWithNothingAppendedA
   QueryComparer compare("seed 23");
   expect_answers(self, view, query_atom::value, partition_queries_for(oracle, last), oracle,
                  "view", compare);
+  EXPECT_EQ(compare.failures(), 0);
+}
+
+// The storage actor holds small commits back from its subscribers for publish_interval; a query
+// that waits for a held commit's idx (min_idx) does not wait for the interval: its view asks for
+// the held commits and answers from them.
+TEST_F(ViewDeliveryTest, AQueryWaitingForAHeldBackCommitIsAnsweredByTheViewAtOnce) {
+  const auto events = random_stream(29, stream_of(6));
+  StorageActorConfig held;
+  held.publish_interval = std::chrono::hours(1);  // never up within this test
+  StorageActor storage;
+  ViewActor view;
+  ASSERT_NO_FATAL_FAILURE(
+      start_slow_view(ViewActorConfig{}.delivery_credit, events, &storage, &view, held));
+  auto& self = *self_;
+  ReferenceFold oracle(events);
+  for (size_t i = 1; i < events.size(); ++i) {
+    // Each commit comes within the interval of the last message: the storage actor holds it.
+    append_each(self, storage, events, i, i + 1);
+    const auto idx = static_cast<int64_t>(i + 1);
+    Query query;
+    query.set_min_idx(idx);
+    query.mutable_partition_status()->set_partition_ref("x");
+    auto got = request_value<QueryResult>(self, view, query_atom::value, query);
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_EQ(got->partition_status().as_of_idx(), idx);
+  }
+  auto s = request_value<ViewStatus>(self, view, status_atom::value);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->applied_idx(), static_cast<int64_t>(events.size()));
+  EXPECT_EQ(s->applies(), static_cast<int64_t>(events.size()));  // every event exactly once
+  EXPECT_EQ(s->fallbacks(), 0);  // each answer came from the view, not the fallback scan
+  QueryComparer compare("seed 29");
+  expect_answers(self, view, query_atom::value,
+                 partition_queries_for(oracle, static_cast<int64_t>(events.size())), oracle, "view",
+                 compare);
   EXPECT_EQ(compare.failures(), 0);
 }
 

@@ -346,6 +346,83 @@ TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
   EXPECT_EQ(expected, kEvents + 2);
 }
 
+// publish_interval: a small commit that comes within the interval of the subscribers' previous
+// message waits for the commits after it, and goes with them once they reach
+// publish_at_once_events or a subscriber asks for them; a large commit goes at once.
+TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogether) {
+  StorageActorConfig config;
+  config.publish_interval = std::chrono::hours(1);  // never up within this test
+  config.publish_at_once_events = 5;
+  start({}, config);
+  caf::scoped_actor self{*system_};
+  self->request(log_, kRequestTimeout, subscribe_atom::value,
+                caf::actor_cast<CommitSubscriber>(self))
+      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
+  auto idxs = [](const std::vector<BuildEvent>& events) {
+    std::vector<int64_t> out;
+    for (const auto& e : events) out.push_back(e.idx());
+    return out;
+  };
+  // The first commit after a quiet spell goes at once.
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{1}));
+  // Two single-event commits right after it are held. A commit's message is sent after its ack,
+  // and messages from one actor arrive in order, so had idx 2 been sent it would be here now.
+  ASSERT_TRUE(append(self, partition_event("br", "p/1", PARTITION_REQUESTED)).ok());
+  ASSERT_TRUE(append(self, partition_event("br", "p/2", PARTITION_REQUESTED)).ok());
+  bool published = false;
+  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_FALSE(published) << "a commit within publish_interval went at once";
+  // A batch of publish_at_once_events goes at once, after the held commits, in one message.
+  std::vector<BuildEvent> batch;
+  for (int i = 3; i <= 7; ++i) {
+    batch.push_back(partition_event("br", "p/" + std::to_string(i), PARTITION_REQUESTED));
+  }
+  ASSERT_TRUE(append_batch(self, std::move(batch)).ok());
+  EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{2, 3, 4, 5, 6, 7, 8}));
+  // Held again; a subscriber waiting for idx 9 asks for it.
+  ASSERT_TRUE(append(self, partition_event("br", "p/8", PARTITION_REQUESTED)).ok());
+  self->send(log_, publish_atom::value, int64_t{9});
+  EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{9}));
+}
+
+// A subscriber added while commits are held back reads them from the log (its subscription
+// answers their idx), so they go to the earlier subscribers first and never to it.
+TEST_F(StorageActorTest, ASubscriberAddedWhileCommitsAreHeldBackIsSentOnlyLaterOnes) {
+  StorageActorConfig config;
+  config.publish_interval = std::chrono::hours(1);
+  config.publish_at_once_events = 3;
+  start({}, config);
+  caf::scoped_actor early{*system_};
+  caf::scoped_actor late{*system_};
+  auto subscribe = [&](caf::scoped_actor& who) {
+    int64_t answered = -1;
+    who->request(log_, kRequestTimeout, subscribe_atom::value,
+                 caf::actor_cast<CommitSubscriber>(who))
+        .receive([&](int64_t idx) { answered = idx; },
+                 [](const caf::error& e) { FAIL() << caf::to_string(e); });
+    return answered;
+  };
+  EXPECT_EQ(subscribe(early), 0);
+  ASSERT_TRUE(append(early, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  ASSERT_EQ(next_published(early).size(), 1u);
+  ASSERT_TRUE(append(early, partition_event("br", "p/1", PARTITION_REQUESTED)).ok());  // held
+  EXPECT_EQ(subscribe(late), 2);
+  auto first = next_published(early);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].idx(), 2);
+  ASSERT_TRUE(append_batch(late, {partition_event("br", "p/2", PARTITION_REQUESTED),
+                                  partition_event("br", "p/3", PARTITION_REQUESTED),
+                                  partition_event("br", "p/4", PARTITION_REQUESTED)})
+                  .ok());
+  for (caf::scoped_actor* who : {&early, &late}) {
+    auto events = next_published(*who);
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events.front().idx(), 3);
+  }
+}
+
 TEST_F(StorageActorTest, AnswersOverloadedAbovePendingLimitAndKeepsWorking) {
   caf::scoped_actor self{*system_};
   ASSERT_NO_FATAL_FAILURE(start_with_pending_limit(self, 4));
