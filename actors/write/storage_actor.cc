@@ -9,61 +9,16 @@
 
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
+#include "actors/write/storage_answers.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
 
-// One waiting append: a request for a single event or a batch, or one of the supervisor's
-// flights (answered in the sender's next (answered_atom, ...) message, see Outbox).
-struct Waiter {
-  enum class Kind { one, many, flight };
-  Kind kind = Kind::one;
-  caf::typed_response_promise<AppendAck> one;
-  caf::typed_response_promise<AppendAcks> many;
-  caf::strong_actor_ptr sender;  // of a flight
-  uint64_t flight = 0;
-};
-
-// The answers to flights not sent yet, by sender (in practice one: the supervisor). Sent as one
-// message per sender when the handler that answered them ends (Outbox::send).
-class Outbox {
- public:
-  void add(const Waiter& w, std::vector<AppendAck> acks, caf::error error) {
-    auto it = std::find_if(by_sender_.begin(), by_sender_.end(),
-                           [&](const auto& entry) { return entry.first == w.sender; });
-    if (it == by_sender_.end()) it = by_sender_.insert(by_sender_.end(), {w.sender, {}});
-    it->second.push_back(FlightAnswer{w.flight, std::move(acks), std::move(error)});
-  }
-
-  template <class Self>
-  void send(Self* self) {
-    for (auto& [sender, answers] : by_sender_) {
-      if (sender == nullptr) continue;
-      sender->enqueue(self->ctrl(), caf::make_message_id(),
-                      caf::make_message(answered_atom::value, std::move(answers)), self->context());
-    }
-    by_sender_.clear();
-  }
-
- private:
-  std::vector<std::pair<caf::strong_actor_ptr, std::vector<FlightAnswer>>> by_sender_;
-};
-
-void fail(Outbox& out, Waiter& w, const Error& error) {
-  auto err = to_caf_error(error);
-  switch (w.kind) {
-    case Waiter::Kind::one:
-      w.one.deliver(err);
-      break;
-    case Waiter::Kind::many:
-      w.many.deliver(err);
-      break;
-    case Waiter::Kind::flight:
-      out.add(w, {}, std::move(err));
-      break;
-  }
-}
+using storage_answers::deliver;
+using storage_answers::fail;
+using storage_answers::Outbox;
+using storage_answers::Waiter;
 
 struct StorageState {
   std::unique_ptr<LogWriter> writer;
@@ -178,27 +133,6 @@ void stage_pending(StoragePointer self) {
     }
   }
   for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
-}
-
-void deliver(Outbox& out, Waiter& w, Result<std::vector<AppendAck>>& acks) {
-  if (!acks.ok()) {
-    fail(out, w, acks.error());
-    return;
-  }
-  switch (w.kind) {
-    case Waiter::Kind::one:
-      w.one.deliver(std::move((*acks)[0]));
-      break;
-    case Waiter::Kind::many: {
-      AppendAcks many;
-      for (auto& a : *acks) *many.add_acks() = std::move(a);
-      w.many.deliver(std::move(many));
-      break;
-    }
-    case Waiter::Kind::flight:
-      out.add(w, std::move(*acks), caf::error{});
-      break;
-  }
 }
 
 // Stages what was collected and commits it in one transaction; answers every append after it
