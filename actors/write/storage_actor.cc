@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -42,7 +43,7 @@ struct StorageState {
   // Committed events held back from the subscribers (publish_interval), and when they were last
   // sent any.
   std::vector<BuildEvent> unpublished;
-  caf::actor_clock::time_point last_publish;
+  std::optional<caf::actor_clock::time_point> last_publish;  // none before the first
   bool publish_scheduled = false;
   Outbox outbox;
   bool flush_scheduled = false;
@@ -181,8 +182,8 @@ void publish_paced(StoragePointer self, std::vector<BuildEvent> committed) {
   if (st.subscribers.empty() || committed.empty()) return;
   const auto now = self->clock().now();
   const auto interval = st.config.publish_interval;
-  if (st.unpublished.empty() &&
-      (committed.size() >= st.config.publish_at_once_events || now - st.last_publish >= interval)) {
+  if (st.unpublished.empty() && (committed.size() >= st.config.publish_at_once_events ||
+                                 !st.last_publish || now - *st.last_publish >= interval)) {
     st.last_publish = now;
     publish(self, std::move(committed));
     return;
@@ -201,7 +202,8 @@ void publish_paced(StoragePointer self, std::vector<BuildEvent> committed) {
   }
   if (!st.publish_scheduled) {
     st.publish_scheduled = true;
-    self->delayed_send(self, st.last_publish + interval - now, publish_atom::value);
+    // Held only after a message: last_publish is set.
+    self->delayed_send(self, *st.last_publish + interval - now, publish_atom::value);
   }
 }
 
