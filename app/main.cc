@@ -1,6 +1,9 @@
 // bel: the admin console and coordinator of the build event log (SPEC section 6).
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <string>
 
 #include "app/commands.h"
 
@@ -16,6 +19,23 @@ extern "C" {
 const char* malloc_conf = "narenas:1,oversize_threshold:262144";
 }
 
+namespace {
+
+// protobuf's own messages, in bel's log (component "protobuf"). Its complaint that a string field
+// is not UTF-8 comes with every read of a payload stored before appends refused such text, which
+// the read then gives with U+FFFD (storage/payload_text.h): at debug. The rest at warn.
+void protobuf_log(google::protobuf::LogLevel level, const char* file, int line,
+                  const std::string& message) {
+  static const auto logger = spdlog::default_logger()->clone("protobuf");
+  const bool text = message.find("invalid UTF-8") != std::string::npos;
+  const auto as = level == google::protobuf::LOGLEVEL_FATAL          ? spdlog::level::critical
+                  : text || level == google::protobuf::LOGLEVEL_INFO ? spdlog::level::debug
+                                                                     : spdlog::level::warn;
+  logger->log(as, "{} ({}:{})", message, file, line);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace bel::app;
   // Logs go to stderr, command output to stdout. Quiet unless BEL_LOG_LEVEL says otherwise.
@@ -24,6 +44,7 @@ int main(int argc, char** argv) {
   if (const char* level = std::getenv("BEL_LOG_LEVEL")) {
     spdlog::set_level(spdlog::level::from_str(level));
   }
+  google::protobuf::SetLogHandler(protobuf_log);
   Context ctx;
   return run_command_line(std::vector<std::string>(argv, argv + argc), ctx, false);
 }

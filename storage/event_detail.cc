@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "storage/payload_text.h"
+
 namespace bel::storage {
 namespace {
 
@@ -166,7 +168,9 @@ EventDetail parse_detail(EventDetail wanted, const EventFilter& filter) {
   return wanted;
 }
 
-bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event) {
+namespace {
+
+bool parse_as_stored(std::string_view bytes, EventDetail detail, BuildEvent* event) {
   if (detail == EventDetail::views) {
     thread_local std::string scratch;
     bool changed = false;
@@ -181,6 +185,18 @@ bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent*
     return true;
   }
   return event->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+}  // namespace
+
+bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event,
+                         std::string* repaired_fields) {
+  if (repaired_fields != nullptr) repaired_fields->clear();
+  if (parse_as_stored(bytes, detail, event)) return true;
+  // Text stored before appends refused what is not UTF-8 (payload_text.h): read with U+FFFD.
+  std::string repaired;
+  if (!repair_payload_text(bytes, repaired, repaired_fields)) return false;
+  return parse_as_stored(repaired, detail, event);
 }
 
 }  // namespace bel::storage

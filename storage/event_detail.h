@@ -11,6 +11,7 @@
 #ifndef BEL_STORAGE_EVENT_DETAIL_H_
 #define BEL_STORAGE_EVENT_DETAIL_H_
 
+#include <string>
 #include <string_view>
 
 #include "messages/types.h"
@@ -26,10 +27,13 @@ EventDetail parse_detail(EventDetail wanted, const EventFilter& filter);
 // keeps in columns), into `*event` with `detail`: with EventDetail::views the fields it leaves
 // out are skipped on the wire and never parsed. False when the bytes do not parse. Whatever
 // parses in full parses with EventDetail::views too, giving the full event without what it
-// leaves out; damage inside a left-out field (bytes that are not a message, text that is not
-// UTF-8) goes unseen by it, since those bytes are never read: full reads, and `bel check`'s scan,
-// still report that event as not parsing.
-bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event);
+// leaves out; damage inside a left-out field (bytes that are not a message) goes unseen by it,
+// since those bytes are never read: full reads, and `bel check`'s scan, still report that event
+// as not parsing. A payload whose text is not UTF-8 (stored before
+// appends refused it) parses with U+FFFD in place of each ill-formed byte (payload_text.h); the
+// fields so read are then named in `*repaired_fields` (emptied otherwise), when given.
+bool parse_event_payload(std::string_view bytes, EventDetail detail, BuildEvent* event,
+                         std::string* repaired_fields = nullptr);
 
 // Appends to `out` the top-level fields of the serialized message `in` whose numbers are outside
 // first..last (of any wire type), in their order and bytes. False when `in` is not well-formed

@@ -318,7 +318,7 @@ Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
       StoredEvent stored;
       stored.idx = idx;
       auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
-      if (!payload || !stored.event.ParseFromString(*payload)) {
+      if (!payload || !parse_event_payload(*payload, EventDetail::full, &stored.event)) {
         return make_error(ErrorCode::storage_corrupt,
                           fmt::format("{}: the payload of idx {} does not parse", uri(), idx));
       }

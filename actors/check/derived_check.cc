@@ -159,6 +159,11 @@ struct DerivedRowsPass::State {
   int64_t column_mismatches = 0;
   std::vector<std::string> problems;
   std::string payload_id, payload_build;  // scratch: the payload's own copies (schema 4, older)
+  // Events whose stored text is not UTF-8 (written before appends refused it), read with U+FFFD
+  // (storage/payload_text.h): how many, and the first's idx and fields.
+  std::string text_fields;  // scratch
+  int64_t text_repaired = 0;
+  std::string first_text;
   std::thread rest;
   std::optional<CheckResult> out;
 
@@ -207,11 +212,14 @@ struct DerivedRowsPass::State {
     const std::string_view bytes(static_cast<const char*>(payload),
                                  payload == nullptr ? 0 : sqlite3_column_bytes(stmt, 4));
     // Every field, as the storage parses a page of EventDetail::full (the pages must equal its).
-    if (!storage::parse_event_payload(bytes, storage::EventDetail::full, event)) {
+    if (!storage::parse_event_payload(bytes, storage::EventDetail::full, event, &text_fields)) {
       failed = make_error(ErrorCode::storage_corrupt,
                           fmt::format("{}: the payload of idx {} does not parse", uri, idx));
       events_done = true;
       return failed;
+    }
+    if (!text_fields.empty() && text_repaired++ == 0) {
+      first_text = fmt::format("idx {} ({})", idx, text_fields);
     }
     payload_id = event->event_id();
     payload_build = event->build_request_id();
@@ -262,6 +270,13 @@ struct DerivedRowsPass::State {
     } else {
       result.ok = true;
       result.detail = summary;
+    }
+    if (text_repaired > 0) {
+      // Not a failure: every read gives these events alike, and the log stays as written.
+      result.detail += fmt::format(
+          "; {} {} text that is not UTF-8 (stored before appends refused it), read with U+FFFD "
+          "for each byte that is not: first {}",
+          text_repaired, text_repaired == 1 ? "event holds" : "events hold", first_text);
     }
     return result;
   }

@@ -14,8 +14,10 @@
 #include "actors/coordinator.h"
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
+#include "messages/json.h"
 #include "storage/storage_factory.h"
 #include "tests/app/bel_binary.h"
+#include "tests/support/events.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
 
@@ -585,6 +587,74 @@ TEST_F(CheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
   EXPECT_TRUE(contains(summary.second, "a coordinator would ignore it and fold from idx 1"))
       << summary.second;
   EXPECT_TRUE(all["view job_runs"].first) << all["view job_runs"].second;
+}
+
+TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAndIsNamed) {
+  fill_with_snapshots();
+  // A cancel reason as an older bel stored it, before appends refused text that is not UTF-8:
+  // appended well-formed, then one byte of it made 0xff in the stored payload.
+  const std::string lines = to_json(testing::request_event("br-text", v1::BUILD_REQUEST_RECEIVED)) +
+                            "\n" + to_json(testing::build_cancel_event("br-text", "bad ~ reason")) +
+                            "\n";
+  auto appended = testing::run_command(
+      testing::shell_quote(kBel) + " append - --log " + testing::shell_quote(log_uri()), lines);
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* read = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT idx, payload FROM events WHERE build_request_id = "
+                                 "'br-text' ORDER BY idx DESC LIMIT 1",
+                                 -1, &read, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(read), SQLITE_ROW);
+    const int64_t idx = sqlite3_column_int64(read, 0);
+    std::string payload(static_cast<const char*>(sqlite3_column_blob(read, 1)),
+                        static_cast<size_t>(sqlite3_column_bytes(read, 1)));
+    sqlite3_finalize(read);
+    const size_t at = payload.find('~');
+    ASSERT_NE(at, std::string::npos);
+    payload[at] = '\xff';
+    sqlite3_stmt* write = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db, "UPDATE events SET payload = ? WHERE idx = ?", -1, &write, nullptr),
+        SQLITE_OK);
+    sqlite3_bind_blob(write, 1, payload.data(), static_cast<int>(payload.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(write, 2, idx);
+    EXPECT_EQ(sqlite3_step(write), SQLITE_DONE);
+    sqlite3_finalize(write);
+    sqlite3_close(db);
+  }
+  const std::string read_as = "bad \xEF\xBF\xBD reason";  // U+FFFD for the byte
+
+  auto show = bel("builds show br-text --format json");
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_EQ(show.err, "");  // nothing of protobuf's own complaint
+  BuildRequestSummary summary;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(show.out, &summary).ok()) << show.out;
+  EXPECT_EQ(summary.status_code(), v1::BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(summary.cancel_reason(), read_as);
+
+  auto listed = bel("events list --build br-text --format json");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(contains(listed.out, read_as)) << listed.out;
+
+  for (const char* step : {"before", "after"}) {
+    auto r = bel("check --format json");
+    EXPECT_EQ(r.exit_code, 0) << step << ": " << r.out << r.err;
+    auto found = checks(r);
+    ASSERT_TRUE(found.count("derived rows")) << r.out;
+    EXPECT_TRUE(found["derived rows"].first) << r.out;
+    EXPECT_TRUE(contains(found["derived rows"].second,
+                         "1 event holds text that is not UTF-8 (stored before appends refused "
+                         "it), read with U+FFFD for each byte that is not: first idx"))
+        << found["derived rows"].second;
+    EXPECT_TRUE(contains(found["derived rows"].second, "(build_cancel_event.reason)"))
+        << found["derived rows"].second;
+    // The views' snapshots, made again over the event, restore to what the full scan folds.
+    if (std::string(step) == "before") ASSERT_EQ(bel("views rebuild").exit_code, 0);
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "actors/write/transition_rules.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "storage/payload_text.h"
 #include "tests/fuzz/harnesses.h"
 
 namespace bel::fuzz {
@@ -93,8 +94,19 @@ int proto_events(const uint8_t* data, size_t size) {
   if (batch.ParseFromArray(data, static_cast<int>(size))) {
     for (const auto& event : batch.events()) rules.validate(event);
   }
+  // A payload whose text is not UTF-8 (stored before appends refused it): what parses needs no
+  // repair, and a repair leaves nothing to repair.
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  std::string repaired, twice;
+  const bool changed = storage::repair_payload_text(bytes, repaired);
+  if (changed) {
+    require(!storage::repair_payload_text(repaired, twice), "a repaired payload needs repair");
+    BuildEvent fixed;
+    if (fixed.ParseFromString(repaired)) rules.validate(fixed);
+  }
   BuildEvent event;
   if (event.ParseFromArray(data, static_cast<int>(size))) {
+    require(!changed, "a payload that parses was repaired");
     BuildEvent again;
     require(again.ParseFromString(event.SerializeAsString()), "serialized event does not parse");
     require(same(event, again), "serialize then parse changed the event");
