@@ -5,8 +5,11 @@
 #include <regex>
 
 #include "actors/write/event_structure.h"
+#include "actors/write/log_writer.h"
 #include "app/commands.h"
 #include "messages/json.h"
+#include "storage/storage_factory.h"
+#include "storage/uri.h"
 
 namespace bel::app {
 namespace {
@@ -58,6 +61,29 @@ Error with_line_numbers(const Error& error, const std::string& source,
   return error;
 }
 
+// True when appending to `uri` creates the log: an SQLite file not there yet, or left empty by
+// a kill while it was being created.
+bool creates_log(const std::string& uri) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return false;
+  std::error_code ec;
+  if (!std::filesystem::exists(parsed->path, ec)) return !ec;
+  return std::filesystem::file_size(parsed->path, ec) == 0 && !ec;
+}
+
+// The batch staged on an empty log in memory, by the writer every log uses (the same
+// normalization, structure and transition rules, in the strict mode a new log starts in): its
+// refusal, if any, which the new log would give too.
+Status refused_by_a_new_log(const std::vector<BuildEvent>& events) {
+  auto memory = storage::open_storage("memory://", {});
+  if (!memory.ok()) return memory.error();
+  auto writer = actors::LogWriter::open(std::move(*memory), {});
+  if (!writer.ok()) return writer.error();
+  auto staged = (*writer)->stage(events);
+  if (!staged.ok()) return staged.error();
+  return ok_status();
+}
+
 void run_append(Context& ctx, const std::string& path) {
   auto format = ctx.output_format();
   if (!format || !ctx.durability_full()) return;
@@ -88,6 +114,16 @@ void run_append(Context& ctx, const std::string& path) {
           Error{checked.error().code, "append #" + std::to_string(i + 1) + ": " +
                                           checked.error().message + "; nothing was appended"},
           source, *lines));
+    }
+  }
+
+  // A batch a new log refuses creates no log: a typo in a first append leaves no empty log
+  // behind for the next command to find.
+  if (ctx.connect.empty() && creates_log(ctx.log_uri)) {
+    if (auto refused = refused_by_a_new_log(events); !refused.ok()) {
+      Error e = with_line_numbers(refused.error(), source, *lines);
+      e.message += "; nothing was appended and no log was created";
+      return ctx.fail(e);
     }
   }
 

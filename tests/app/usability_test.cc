@@ -105,11 +105,32 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
   EXPECT_NE(directory.err.find("is a directory, not a file of JSON lines"), std::string::npos)
       << directory.err;
 
-  auto nothing = bel("append - --log " + shell_quote(fresh), "");
+  // The transition rules, which need a log, refuse the batch on an empty one in memory first:
+  // a first append with a status out of order names its line and makes no log either.
+  const std::string out_of_order =
+      to_json(testing::request_event("br-0", v1::BUILD_REQUEST_RECEIVED)) + "\n" +
+      to_json(testing::partition_event("br-1", "a/b", v1::PARTITION_AVAILABLE)) + "\n";
+  auto transition = bel("append - --log " + shell_quote(fresh), out_of_order);
+  EXPECT_EQ(transition.exit_code, 1);
+  EXPECT_NE(transition.err.find("invalid_transition: stdin line 2 (event #2): build request br-1 "
+                                "does not exist"),
+            std::string::npos)
+      << transition.err;
+  EXPECT_NE(transition.err.find("; nothing was appended and no log was created"), std::string::npos)
+      << transition.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh)) << "a refused append made a log";
+  // What a new log takes is appended, to a log made for it.
+  auto first = bel("append - --log " + shell_quote(fresh),
+                   out_of_order.substr(0, out_of_order.find('\n') + 1));
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(std::filesystem::exists(fresh));
+
+  const std::string other = dir_.path() + "/other.db";
+  auto nothing = bel("append - --log " + shell_quote(other), "");
   EXPECT_EQ(nothing.exit_code, 0) << nothing.err;
   EXPECT_NE(nothing.err.find("stdin holds no events; nothing was appended"), std::string::npos)
       << nothing.err;
-  EXPECT_FALSE(std::filesystem::exists(fresh));
+  EXPECT_FALSE(std::filesystem::exists(other));
 }
 
 TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {
