@@ -54,6 +54,8 @@ void add_bel_types(caf::actor_system_config& config) {
   config.add_message_type<std::vector<BuildEvent>>("std::vector<bel.v1.BuildEvent>");
   config.add_message_type<AppendAck>("bel.v1.AppendAck");
   config.add_message_type<AppendAcks>("bel.v1.AppendAcks");
+  config.add_message_type<AppendOutcome>("bel.AppendOutcome");
+  config.add_message_type<AppendOutcomes>("std::vector<bel.AppendOutcome>");
   config.add_message_type<Query>("bel.v1.Query");
   config.add_message_type<QueryResult>("bel.v1.QueryResult");
   config.add_message_type<ListEventsRequest>("bel.v1.ListEventsRequest");

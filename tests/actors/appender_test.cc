@@ -211,3 +211,36 @@ TEST_F(AppenderTest, EveryAppendIsAnsweredWhenTheCoordinatorStops) {
 
 }  // namespace
 }  // namespace bel::actors
+
+namespace bel::actors {
+namespace {
+
+// The answer to a message of independent appends travels between processes as the other
+// messages of BelApi do (add_bel_types): an ack and a refusal, through CAF's serializers.
+TEST(AppendOutcomeTest, AnsweringAppendsTravelsThroughCafsSerializers) {
+  caf::actor_system_config config;
+  add_bel_types(config);
+  caf::actor_system system{config};
+  AppendOutcomes outcomes(2);
+  outcomes[0].ack.set_idx(7);
+  outcomes[0].ack.set_event_id("0190a0a0-0000-7000-8000-000000000001");
+  outcomes[1].error = to_caf_error(Error{ErrorCode::invalid_transition, "append #1: refused"});
+  std::vector<char> bytes;
+  caf::binary_serializer sink{system, bytes};
+  ASSERT_FALSE(sink(caf::make_message(outcomes))) << "AppendOutcomes is not registered";
+  caf::message read;
+  caf::binary_deserializer source{system, bytes};
+  ASSERT_FALSE(source(read));
+  ASSERT_TRUE(read.match_elements<AppendOutcomes>());
+  const auto& back = read.get_as<AppendOutcomes>(0);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].ack.idx(), 7);
+  EXPECT_EQ(back[0].ack.event_id(), "0190a0a0-0000-7000-8000-000000000001");
+  EXPECT_FALSE(back[0].error);
+  const Error refused = from_caf_error(back[1].error);
+  EXPECT_EQ(refused.code, ErrorCode::invalid_transition);
+  EXPECT_EQ(refused.message, "append #1: refused");
+}
+
+}  // namespace
+}  // namespace bel::actors
