@@ -474,8 +474,8 @@ class ProjectionActor {
     s.parked.emplace(min_idx, typename State::Parked{std::move(query), rp,
                                                      self->clock().now() + s.config.wait_budget});
     // The storage actor may hold commits back for a moment (publish_interval): not from a query
-    // that waits for them.
-    if (s.state == v1::VIEW_HEALTHY && s.deps.storage) {
+    // that waits for them. A commit this view has heard of is on its way already.
+    if (s.state == v1::VIEW_HEALTHY && s.deps.storage && min_idx > s.seen_idx) {
       self->send(s.deps.storage, publish_atom::value, min_idx);
     }
     if (!s.expiry_armed) {

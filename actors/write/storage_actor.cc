@@ -45,6 +45,9 @@ struct StorageState {
   std::vector<BuildEvent> unpublished;
   std::optional<caf::actor_clock::time_point> last_publish;  // none before the first
   bool publish_scheduled = false;
+  // The highest idx a subscriber asked for (publish_atom, idx) before it was committed: the
+  // commit that reaches it goes at once (0: none waited for).
+  int64_t wanted_idx = 0;
   Outbox outbox;
   bool flush_scheduled = false;
   bool index_scheduled = false;
@@ -82,6 +85,7 @@ void schedule_index(StoragePointer self);
 
 void publish(StoragePointer self, std::vector<BuildEvent> committed);
 void publish_paced(StoragePointer self, std::vector<BuildEvent> committed);
+void publish_held(StoragePointer self);
 void follow(StoragePointer self);
 
 // Stages the collected group (one idempotency lookup for all of it, LogWriter::stage_group),
@@ -176,14 +180,19 @@ void commit_staged(StoragePointer self) {
 }
 
 // Sends `committed` to the subscribers now, or holds it back with the commits before it until
-// publish_interval has passed since they last got a message (StorageActorConfig).
+// publish_interval has passed since they last got a message (StorageActorConfig). It goes at once,
+// with whatever is held, when the interval is already up (the timer's message may be behind it in
+// the mailbox) or when it reaches an idx a subscriber asked for before it was committed.
 void publish_paced(StoragePointer self, std::vector<BuildEvent> committed) {
   auto& st = self->state;
   if (st.subscribers.empty() || committed.empty()) return;
   const auto now = self->clock().now();
-  const auto interval = st.config.publish_interval;
-  if (st.unpublished.empty() && (committed.size() >= st.config.publish_at_once_events ||
-                                 !st.last_publish || now - *st.last_publish >= interval)) {
+  const int64_t last = committed.back().idx();
+  const bool wanted = st.wanted_idx > 0 && last >= st.wanted_idx;
+  if (wanted) st.wanted_idx = 0;
+  const bool due =
+      wanted || !st.last_publish || now - *st.last_publish >= st.config.publish_interval;
+  if (st.unpublished.empty() && (due || committed.size() >= st.config.publish_at_once_events)) {
     st.last_publish = now;
     publish(self, std::move(committed));
     return;
@@ -194,16 +203,15 @@ void publish_paced(StoragePointer self, std::vector<BuildEvent> committed) {
     st.unpublished.insert(st.unpublished.end(), std::make_move_iterator(committed.begin()),
                           std::make_move_iterator(committed.end()));
   }
-  if (st.unpublished.size() >= st.config.publish_at_once_events) {
-    st.last_publish = now;
-    publish(self, std::move(st.unpublished));
-    st.unpublished.clear();
+  if (due || st.unpublished.size() >= st.config.publish_at_once_events) {
+    publish_held(self);
     return;
   }
   if (!st.publish_scheduled) {
     st.publish_scheduled = true;
     // Held only after a message: last_publish is set.
-    self->delayed_send(self, *st.last_publish + interval - now, publish_atom::value);
+    self->delayed_send(self, *st.last_publish + st.config.publish_interval - now,
+                       publish_atom::value);
   }
 }
 
@@ -500,7 +508,13 @@ StorageActor::behavior_type storage_actor(StoragePointer self, std::unique_ptr<L
         self->state.publish_scheduled = false;
         publish_held(self);
       },
-      [=](publish_atom, int64_t /*idx*/) { publish_held(self); },
+      [=](publish_atom, int64_t idx) {
+        // What is held goes now; an idx not yet committed (a staged append, or on a log with
+        // other writers one not yet followed) goes at once when its commit comes.
+        auto& st = self->state;
+        if (idx > st.writer->last_idx()) st.wanted_idx = std::max(st.wanted_idx, idx);
+        publish_held(self);
+      },
   };
 }
 

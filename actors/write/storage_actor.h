@@ -120,7 +120,8 @@ using StorageActor = caf::typed_actor<
     // back.
     caf::reacts_to<publish_atom>,
     // From a subscriber that has a query waiting for `idx` (min_idx): the commits held back go
-    // now, so read-your-writes does not wait for publish_interval.
+    // now, so read-your-writes does not wait for publish_interval; when `idx` is not committed yet,
+    // the commit that reaches it goes as soon as it is made.
     caf::reacts_to<publish_atom, int64_t>>;
 
 struct StorageActorConfig {

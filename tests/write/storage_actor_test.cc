@@ -387,6 +387,43 @@ TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogeth
   EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{9}));
 }
 
+// A subscriber may ask for an idx before it is committed (its view saw the append's ack first,
+// or on a log with other writers the commit is not followed yet): the commit that reaches that
+// idx goes at once, with what is held before it, not when publish_interval is up.
+TEST_F(StorageActorTest, ACommitASubscriberAskedForBeforeItWasMadeGoesAtOnce) {
+  StorageActorConfig config;
+  config.publish_interval = std::chrono::hours(1);  // never up within this test
+  config.publish_at_once_events = 100;
+  start({}, config);
+  caf::scoped_actor self{*system_};
+  self->request(log_, kRequestTimeout, subscribe_atom::value,
+                caf::actor_cast<CommitSubscriber>(self))
+      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
+  auto idxs = [](const std::vector<BuildEvent>& events) {
+    std::vector<int64_t> out;
+    for (const auto& e : events) out.push_back(e.idx());
+    return out;
+  };
+  ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
+  EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{1}));
+  // Idx 3 is asked for while the log ends at 1; idx 2 is held, as it would be without the ask.
+  self->send(log_, publish_atom::value, int64_t{3});
+  ASSERT_TRUE(append(self, partition_event("br", "p/1", PARTITION_REQUESTED)).ok());
+  bool published = false;
+  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_FALSE(published) << "a commit below the idx asked for went at once";
+  // Idx 3 goes as soon as it is committed, with idx 2 before it.
+  ASSERT_TRUE(append(self, partition_event("br", "p/2", PARTITION_REQUESTED)).ok());
+  EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{2, 3}));
+  // The ask is spent: the next small commit is held again.
+  ASSERT_TRUE(append(self, partition_event("br", "p/3", PARTITION_REQUESTED)).ok());
+  published = false;
+  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_FALSE(published) << "a commit after the one asked for went at once";
+}
+
 // A subscriber added while commits are held back reads them from the log (its subscription
 // answers their idx), so they go to the earlier subscribers first and never to it.
 TEST_F(StorageActorTest, ASubscriberAddedWhileCommitsAreHeldBackIsSentOnlyLaterOnes) {
