@@ -87,6 +87,27 @@ class StorageActorTest : public ::testing::Test {
     return out;
   }
 
+  // Subscribes `self` to the commits (with no credit).
+  void subscribe(caf::scoped_actor& self) {
+    self->request(log_, kRequestTimeout, subscribe_atom::value,
+                  caf::actor_cast<CommitSubscriber>(self))
+        .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
+  }
+
+  // Whether a (committed_atom, events) message is in `self`'s mailbox now (it is taken).
+  static bool published_now(caf::scoped_actor& self) {
+    bool published = false;
+    self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return published;
+  }
+
+  static std::vector<int64_t> idxs(const std::vector<BuildEvent>& events) {
+    std::vector<int64_t> out;
+    for (const auto& e : events) out.push_back(e.idx());
+    return out;
+  }
+
   caf::actor_system_config config_;
   std::unique_ptr<caf::actor_system> system_;
   StorageActor log_;
@@ -355,14 +376,7 @@ TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogeth
   config.publish_at_once_events = 5;
   start({}, config);
   caf::scoped_actor self{*system_};
-  self->request(log_, kRequestTimeout, subscribe_atom::value,
-                caf::actor_cast<CommitSubscriber>(self))
-      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
-  auto idxs = [](const std::vector<BuildEvent>& events) {
-    std::vector<int64_t> out;
-    for (const auto& e : events) out.push_back(e.idx());
-    return out;
-  };
+  subscribe(self);
   // The first commit after a quiet spell goes at once.
   ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
   EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{1}));
@@ -370,10 +384,7 @@ TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogeth
   // and messages from one actor arrive in order, so had idx 2 been sent it would be here now.
   ASSERT_TRUE(append(self, partition_event("br", "p/1", PARTITION_REQUESTED)).ok());
   ASSERT_TRUE(append(self, partition_event("br", "p/2", PARTITION_REQUESTED)).ok());
-  bool published = false;
-  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
-                caf::after(std::chrono::seconds(0)) >> [] {});
-  EXPECT_FALSE(published) << "a commit within publish_interval went at once";
+  EXPECT_FALSE(published_now(self)) << "a commit within publish_interval went at once";
   // A batch of publish_at_once_events goes at once, after the held commits, in one message.
   std::vector<BuildEvent> batch;
   for (int i = 3; i <= 7; ++i) {
@@ -396,32 +407,19 @@ TEST_F(StorageActorTest, ACommitASubscriberAskedForBeforeItWasMadeGoesAtOnce) {
   config.publish_at_once_events = 100;
   start({}, config);
   caf::scoped_actor self{*system_};
-  self->request(log_, kRequestTimeout, subscribe_atom::value,
-                caf::actor_cast<CommitSubscriber>(self))
-      .receive([](int64_t) {}, [](const caf::error& e) { FAIL() << caf::to_string(e); });
-  auto idxs = [](const std::vector<BuildEvent>& events) {
-    std::vector<int64_t> out;
-    for (const auto& e : events) out.push_back(e.idx());
-    return out;
-  };
+  subscribe(self);
   ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
   EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{1}));
   // Idx 3 is asked for while the log ends at 1; idx 2 is held, as it would be without the ask.
   self->send(log_, publish_atom::value, int64_t{3});
   ASSERT_TRUE(append(self, partition_event("br", "p/1", PARTITION_REQUESTED)).ok());
-  bool published = false;
-  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
-                caf::after(std::chrono::seconds(0)) >> [] {});
-  EXPECT_FALSE(published) << "a commit below the idx asked for went at once";
+  EXPECT_FALSE(published_now(self)) << "a commit below the idx asked for went at once";
   // Idx 3 goes as soon as it is committed, with idx 2 before it.
   ASSERT_TRUE(append(self, partition_event("br", "p/2", PARTITION_REQUESTED)).ok());
   EXPECT_EQ(idxs(next_published(self)), (std::vector<int64_t>{2, 3}));
   // The ask is spent: the next small commit is held again.
   ASSERT_TRUE(append(self, partition_event("br", "p/3", PARTITION_REQUESTED)).ok());
-  published = false;
-  self->receive([&](committed_atom, const std::vector<BuildEvent>&) { published = true; },
-                caf::after(std::chrono::seconds(0)) >> [] {});
-  EXPECT_FALSE(published) << "a commit after the one asked for went at once";
+  EXPECT_FALSE(published_now(self)) << "a commit after the one asked for went at once";
 }
 
 // A subscriber added while commits are held back reads them from the log (its subscription
