@@ -87,6 +87,15 @@ class StorageActorTest : public ::testing::Test {
     return out;
   }
 
+  // start() with commits held back until `at_once` events are held or a subscriber asks for
+  // them: publish_interval is never up within a test.
+  void start_holding(size_t at_once) {
+    StorageActorConfig config;
+    config.publish_interval = std::chrono::hours(1);
+    config.publish_at_once_events = at_once;
+    start({}, config);
+  }
+
   // Subscribes `self` to the commits (with no credit).
   void subscribe(caf::scoped_actor& self) {
     self->request(log_, kRequestTimeout, subscribe_atom::value,
@@ -371,10 +380,7 @@ TEST_F(StorageActorTest, SubscribersSeeEveryCommittedEventOnceInIdxOrder) {
 // message waits for the commits after it, and goes with them once they reach
 // publish_at_once_events or a subscriber asks for them; a large commit goes at once.
 TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogether) {
-  StorageActorConfig config;
-  config.publish_interval = std::chrono::hours(1);  // never up within this test
-  config.publish_at_once_events = 5;
-  start({}, config);
+  start_holding(5);
   caf::scoped_actor self{*system_};
   subscribe(self);
   // The first commit after a quiet spell goes at once.
@@ -402,10 +408,7 @@ TEST_F(StorageActorTest, SmallCommitsSoonAfterAPublicationReachSubscribersTogeth
 // or on a log with other writers the commit is not followed yet): the commit that reaches that
 // idx goes at once, with what is held before it, not when publish_interval is up.
 TEST_F(StorageActorTest, ACommitASubscriberAskedForBeforeItWasMadeGoesAtOnce) {
-  StorageActorConfig config;
-  config.publish_interval = std::chrono::hours(1);  // never up within this test
-  config.publish_at_once_events = 100;
-  start({}, config);
+  start_holding(100);
   caf::scoped_actor self{*system_};
   subscribe(self);
   ASSERT_TRUE(append(self, request_event("br", BUILD_REQUEST_RECEIVED)).ok());
@@ -425,10 +428,7 @@ TEST_F(StorageActorTest, ACommitASubscriberAskedForBeforeItWasMadeGoesAtOnce) {
 // A subscriber added while commits are held back reads them from the log (its subscription
 // answers their idx), so they go to the earlier subscribers first and never to it.
 TEST_F(StorageActorTest, ASubscriberAddedWhileCommitsAreHeldBackIsSentOnlyLaterOnes) {
-  StorageActorConfig config;
-  config.publish_interval = std::chrono::hours(1);
-  config.publish_at_once_events = 3;
-  start({}, config);
+  start_holding(3);
   caf::scoped_actor early{*system_};
   caf::scoped_actor late{*system_};
   auto subscribe = [&](caf::scoped_actor& who) {
