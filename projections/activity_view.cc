@@ -32,16 +32,16 @@ void ActivityView::apply_to_build(const BuildEvent& event, uint32_t build_id) {
 }
 
 ActivityView::BuildState& ActivityView::build_state(uint32_t id) {
-  if (builds_.size() <= id) builds_.resize(partitions_.build_ids().size());
+  if (builds_.size() <= id) builds_.resize(own_fold_.build_ids().size());
   return builds_[id];
 }
 
 ActivityView::BuildState& ActivityView::build_state(std::string_view id) {
-  return build_state(partitions_.build_ids().intern(id));
+  return build_state(own_fold_.build_ids().intern(id));
 }
 
 const ActivityView::BuildState* ActivityView::find_build(std::string_view id) const {
-  const uint32_t build = partitions_.build_ids().find(id);
+  const uint32_t build = own_fold_.build_ids().find(id);
   if (build >= builds_.size() || !builds_[build].known) return nullptr;
   return &builds_[build];
 }
@@ -61,18 +61,25 @@ void ActivityView::apply(const BuildEvent& event) {
   // The build request id is looked up once, here, and handed to the fold.
   PartitionStatusFold::Ids ids;
   if (!by_operator) {
-    ids.build = partitions_.build_ids().intern(event.build_request_id());
+    ids.build = own_fold_.build_ids().intern(event.build_request_id());
     apply_to_build(event, ids.build);
   }
-  changes_.clear();
-  partitions_.apply(event, &changes_, ids);
+  // A shared fold has applied the event already (share_fold): its changes are read from there.
+  const std::vector<PartitionStatusFold::Change>* changes = &changes_;
+  if (shared_ != nullptr) {
+    changes = &shared_->last_changes();
+  } else {
+    changes_.clear();
+    own_fold_.apply(event, &changes_, ids);
+  }
+  const PartitionStatusFold& partitions = fold();
   // One event's changes come by descending ref: pushed to the front, the ties read ascending.
-  for (const auto& change : changes_) {
+  for (const auto& change : *changes) {
     if (change.before != v1::PARTITION_UNKNOWN) {
       partition_counts_.add(change.before, -1);
       --known_partitions_;
     }
-    partition_counts_.add(partitions_.status(change.slot), 1);
+    partition_counts_.add(partitions.status(change.slot), 1);
     ++known_partitions_;
     auto old = std::find(recent_partitions_.begin(), recent_partitions_.end(), change.slot);
     if (old != recent_partitions_.end()) recent_partitions_.erase(old);
@@ -81,6 +88,15 @@ void ActivityView::apply(const BuildEvent& event) {
       recent_partitions_.pop_back();
     }
   }
+}
+
+bool ActivityView::share_fold(const PartitionStatusView* partitions) {
+  if (as_of_idx_ != 0 || event_count_ != 0 || own_fold_.size() != 0 ||
+      partitions->as_of_idx() != 0 || partitions->fold().size() != 0) {
+    return false;
+  }
+  shared_ = partitions;
+  return true;
 }
 
 ActivityResponse ActivityView::activity() const {
@@ -95,8 +111,9 @@ ActivityResponse ActivityView::activity() const {
   build_counts_.fill<BuildRequestStatus>(out.mutable_build_requests_by_status());
   partition_counts_.fill<PartitionStatus>(out.mutable_partitions_by_status());
   recent_builds_.add_summaries(out.mutable_recent_builds(), as_of_idx_);
+  const PartitionStatusFold& partitions = fold();
   for (uint32_t slot : recent_partitions_) {
-    *out.add_recent_partitions() = partitions_.response(slot, as_of_idx_);
+    *out.add_recent_partitions() = partitions.response(slot, as_of_idx_);
   }
   out.set_event_count(event_count_);
   out.set_as_of_idx(as_of_idx_);
@@ -110,7 +127,7 @@ std::string ActivityView::serialize(size_t size_hint) const {
   header.set_build_count(known_builds_);
   SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header), size_hint);
   // Build requests by ascending id, so that equal views give equal bytes.
-  const StringPool& ids = partitions_.build_ids();
+  const StringPool& ids = own_fold_.build_ids();
   std::vector<uint32_t> builds;
   builds.reserve(static_cast<size_t>(known_builds_));
   for (uint32_t build = 0; build < builds_.size(); ++build) {
@@ -124,27 +141,27 @@ std::string ActivityView::serialize(size_t size_hint) const {
                                  e->set_id(id.data(), id.size());
                                  e->set_status_code(builds_[build].status);
                                });
+  const PartitionStatusFold& partitions = fold();
   std::vector<uint32_t> known;
-  for (uint32_t slot = 0; slot < partitions_.size(); ++slot) {
-    if (partitions_.status(slot) != v1::PARTITION_UNKNOWN) known.push_back(slot);
+  for (uint32_t slot = 0; slot < partitions.size(); ++slot) {
+    if (partitions.status(slot) != v1::PARTITION_UNKNOWN) known.push_back(slot);
   }
   std::sort(known.begin(), known.end(),
-            [&](uint32_t a, uint32_t b) { return partitions_.ref(a) < partitions_.ref(b); });
+            [&](uint32_t a, uint32_t b) { return partitions.ref(a) < partitions.ref(b); });
   // Field-number order (recent builds 7, recent partitions 8, partitions 9), as serializing the
   // whole message would write them.
   recent_builds_.write(snap::ActivitySnapshot::kRecentBuildsFieldNumber, &out);
-  out.add_each<snap::PartitionStatusEntry>(
-      snap::ActivitySnapshot::kRecentPartitionsFieldNumber, recent_partitions_,
-      [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
-        const std::string_view ref = partitions_.ref(slot);
-        entry->set_partition_ref(ref.data(), ref.size());
-        entry->set_last_idx(partitions_.last_idx(slot));
-      });
-  out.add_each<snap::PartitionStatusEntry>(
-      snap::ActivitySnapshot::kPartitionsFieldNumber, known,
-      [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
-        partitions_.to_snapshot(slot, entry);
-      });
+  out.add_each<snap::PartitionStatusEntry>(snap::ActivitySnapshot::kRecentPartitionsFieldNumber,
+                                           recent_partitions_,
+                                           [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
+                                             const std::string_view ref = partitions.ref(slot);
+                                             entry->set_partition_ref(ref.data(), ref.size());
+                                             entry->set_last_idx(partitions.last_idx(slot));
+                                           });
+  out.add_each<snap::PartitionStatusEntry>(snap::ActivitySnapshot::kPartitionsFieldNumber, known,
+                                           [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
+                                             partitions.to_snapshot(slot, entry);
+                                           });
   return out.take();
 }
 
@@ -160,8 +177,8 @@ Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
   BEL_RETURN_IF_ERROR(view.read_header(kName, kVersion, in, &s));
   view.event_count_ = s.event_count();
   const size_t builds = in.entries_hint(s.build_count(), Snapshot::kBuildRequestsFieldNumber);
-  view.partitions_.reserve(in.entries_hint(s.partition_count(), Snapshot::kPartitionsFieldNumber),
-                           builds);
+  view.own_fold_.reserve(in.entries_hint(s.partition_count(), Snapshot::kPartitionsFieldNumber),
+                         builds);
   view.builds_.reserve(builds);
   // Build requests and partitions are restored as they come; the recent entries, written between
   // them and checked against both, are kept (a few) until the end.
@@ -184,7 +201,7 @@ Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
       view.build_counts_.add(status, 1);
     } else if (*number == Snapshot::kPartitionsFieldNumber) {
       BEL_RETURN_IF_ERROR(in.parse_entry(&p));
-      auto slot = view.partitions_.restore_entry(p);
+      auto slot = view.own_fold_.restore_entry(p);
       if (!slot.ok()) return snapshot_error(kName, slot.error().message);
       view.partition_counts_.add(p.status_code(), 1);
       ++view.known_partitions_;
@@ -220,9 +237,9 @@ Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
   int64_t previous_idx = 0;
   std::string previous_ref;
   for (const snap::PartitionStatusEntry& p : s.recent_partitions()) {
-    auto slot = view.partitions_.find(p.partition_ref());
-    if (!slot || view.partitions_.status(*slot) == v1::PARTITION_UNKNOWN ||
-        view.partitions_.last_idx(*slot) != p.last_idx()) {
+    auto slot = view.own_fold_.find(p.partition_ref());
+    if (!slot || view.own_fold_.status(*slot) == v1::PARTITION_UNKNOWN ||
+        view.own_fold_.last_idx(*slot) != p.last_idx()) {
       return snapshot_error(
           kName, "recent partition " + p.partition_ref() + " does not match its status entry");
     }

@@ -18,9 +18,10 @@
 //    kRecentCount partitions with the highest last_idx, newest first, ties (one event ending
 //    several claims) by partition_ref ascending.
 //  - event_count: the number of events applied.
-// Memory: one status per build request id, the partition status fold, and the recent entries.
-// Build request ids are the fold's (partition_status_fold.h), so a build's status is a vector
-// entry indexed by the fold's build id.
+// Memory: one status per build request id, the partition status fold (none when it shares a
+// PartitionStatusView's: share_fold), and the recent entries. Build request ids are its own
+// fold's (partition_status_fold.h), so a build's status is a vector entry indexed by that fold's
+// build id.
 //
 // Not thread-safe; one owner. Pure code: no I/O, no clock, no logging.
 #ifndef BEL_PROJECTIONS_ACTIVITY_VIEW_H_
@@ -36,6 +37,7 @@
 #include "messages/types.h"
 #include "projections/build_summary_view.h"
 #include "projections/partition_status_fold.h"
+#include "projections/partition_status_view.h"
 #include "projections/views.h"
 
 namespace bel::projections {
@@ -50,6 +52,15 @@ class ActivityView : public ViewPosition {
   void apply(const BuildEvent& event);
 
   ActivityResponse activity() const;
+
+  // Reads the partition statuses from `partitions` instead of folding them a second time: a
+  // rebuild or a check that folds both views folds the statuses once (they are the same fold,
+  // partition_status_fold.h). From then on each event goes to partitions->apply() and then,
+  // before any other event, to this view's apply(). Shares only while neither view has applied
+  // or restored anything (as_of_idx 0 both), and says whether it did; otherwise this view keeps
+  // folding on its own. REQUIRES: `partitions` stays where it is and outlives this view's last
+  // use (answers, serialize, same_state); moving this view keeps the sharing.
+  bool share_fold(const PartitionStatusView* partitions);
 
   std::string serialize(size_t size_hint = 0) const;  // as PartitionStatusView's
   static Result<ActivityView> restore(const std::string& bytes);
@@ -76,11 +87,18 @@ class ActivityView : public ViewPosition {
   // The build status `id` has reached; BUILD_REQUEST_UNKNOWN when it has none.
   BuildRequestStatus build_status(const std::string& id) const;
 
+  // The fold the partition statuses come from: the shared view's, else this view's own.
+  const PartitionStatusFold& fold() const {
+    return shared_ != nullptr ? shared_->fold() : own_fold_;
+  }
+
   int64_t event_count_ = 0;
   std::vector<BuildState> builds_;  // by the fold's build id
   int64_t known_builds_ = 0;
   StatusCounts build_counts_;
-  PartitionStatusFold partitions_;
+  // The statuses when no fold is shared; its build ids name the build requests either way.
+  PartitionStatusFold own_fold_;
+  const PartitionStatusView* shared_ = nullptr;       // share_fold()
   std::vector<PartitionStatusFold::Change> changes_;  // scratch for apply()
   StatusCounts partition_counts_;
   int64_t known_partitions_ = 0;                 // refs whose status is not UNKNOWN

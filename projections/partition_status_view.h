@@ -65,6 +65,12 @@ class PartitionStatusView : public ViewPosition {
   const StatusCounts& counts_by_status() const { return counts_; }
   int64_t total() const { return known_; }
 
+  // The fold behind the statuses, and the refs whose status the last apply() changed (the
+  // fold's Changes, in its order): what an ActivityView sharing this view's fold reads
+  // (ActivityView::share_fold).
+  const PartitionStatusFold& fold() const { return fold_; }
+  const std::vector<PartitionStatusFold::Change>& last_changes() const { return changes_; }
+
   // The whole state; restore(serialize()) answers every query identically, with the same
   // as_of_idx. restore() returns storage_corrupt for bytes it cannot use. `size_hint`: the size
   // expected (the last snapshot's, say), reserved up front; the bytes do not depend on it.

@@ -223,15 +223,14 @@ bool ActivityView::same_state(const ActivityView& other) const {
       !recent_builds_.same_as(other.recent_builds_)) {
     return false;
   }
-  if (known_by_id(partitions_.build_ids(), builds_) !=
-      known_by_id(other.partitions_.build_ids(), other.builds_)) {
+  if (known_by_id(own_fold_.build_ids(), builds_) !=
+      known_by_id(other.own_fold_.build_ids(), other.builds_)) {
     return false;
   }
   for (size_t i = 0; i < recent_partitions_.size(); ++i) {
     const uint32_t a = recent_partitions_[i];
     const uint32_t b = other.recent_partitions_[i];
-    if (partitions_.ref(a) != other.partitions_.ref(b) ||
-        partitions_.last_idx(a) != other.partitions_.last_idx(b)) {
+    if (fold().ref(a) != other.fold().ref(b) || fold().last_idx(a) != other.fold().last_idx(b)) {
       return false;
     }
   }
@@ -239,9 +238,9 @@ bool ActivityView::same_state(const ActivityView& other) const {
   auto known = [](const ActivityView& v) {
     Keyed<uint32_t> out;
     out.reserve(static_cast<size_t>(v.known_partitions_));
-    for (uint32_t slot = 0; slot < v.partitions_.size(); ++slot) {
-      if (v.partitions_.status(slot) != v1::PARTITION_UNKNOWN) {
-        out.emplace_back(v.partitions_.ref(slot), slot);
+    for (uint32_t slot = 0; slot < v.fold().size(); ++slot) {
+      if (v.fold().status(slot) != v1::PARTITION_UNKNOWN) {
+        out.emplace_back(v.fold().ref(slot), slot);
       }
     }
     sort_keyed(&out);
@@ -251,7 +250,7 @@ bool ActivityView::same_state(const ActivityView& other) const {
   const auto theirs = known(other);
   if (mine.size() != theirs.size()) return false;
   for (size_t i = 0; i < mine.size(); ++i) {
-    if (!partitions_.same_entry(mine[i].second, other.partitions_, theirs[i].second)) {
+    if (!fold().same_entry(mine[i].second, other.fold(), theirs[i].second)) {
       return false;
     }
   }

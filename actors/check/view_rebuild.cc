@@ -34,6 +34,10 @@ struct Folded {
   // The plain size of its last snapshot (0 when there is none): room to reserve for the next;
   // -1 until it is looked up.
   int64_t last_snapshot_bytes = -1;
+  // The partition status view's: the activity view that shares its fold (ActivityView::
+  // share_fold), folded with it event by event; the activity view's: that it is folded so.
+  Folded* sharer = nullptr;
+  bool shares = false;
 };
 
 // The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it cannot be read
@@ -134,16 +138,32 @@ class Worker {
   std::thread thread_;  // last: starts once the rest is set
 };
 
-// Applies the events of `page` to view `f`, unless it failed, from the first event it is behind.
+// Applies `event` to view `f` unless it failed: whether it did.
+bool fold_event(AllViews& views, const BuildEvent& event, Folded& f) {
+  if (f.failed_at != 0) return false;
+  try {
+    views.apply(f.kind, event);
+    return true;
+  } catch (const std::exception& ex) {
+    f.failed_at = event.idx();
+    f.error = ex.what();
+    return false;
+  }
+}
+
+// Applies the events of `page` to view `f`, unless it failed, from the first event it is behind,
+// and each right after to the view sharing its fold (Folded::sharer). When `f` fails, so does
+// that view: the fold it reads may be half applied.
 void fold_page(AllViews& views, const EventPage& page, Folded& f) {
   for (const auto& event : page.events()) {
     if (f.failed_at != 0) return;
     if (event.idx() <= f.from_idx) continue;
-    try {
-      views.apply(f.kind, event);
-    } catch (const std::exception& ex) {
-      f.failed_at = event.idx();
-      f.error = ex.what();
+    if (fold_event(views, event, f)) {
+      if (f.sharer != nullptr) fold_event(views, event, *f.sharer);
+    } else if (f.sharer != nullptr && f.sharer->failed_at == 0) {
+      f.sharer->failed_at = f.failed_at;
+      f.sharer->error = "the " + std::string(projections::view_name(f.kind)) +
+                        " view whose fold it shares failed: " + f.error;
     }
   }
 }
@@ -165,7 +185,8 @@ struct MadeSnapshots {
 
 // The snapshot and stored answers of view `f.kind` as of `idx`, compressed on the calling thread
 // (Snapshot::encoded, so that saving them only writes); the view's state is released once they
-// are serialized. `plain_bytes` grows by the snapshot's size before compression.
+// are serialized, unless another view reads its fold (Folded::sharer: released by the caller once
+// both are saved). `plain_bytes` grows by the snapshot's size before compression.
 Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t idx,
                                        int64_t* plain_bytes) {
   MadeSnapshots made;
@@ -178,7 +199,7 @@ Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t
     made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
     made.answers = {projections::answers_name(View::kName), View::kVersion, idx,
                     projections::serialize_answers(view, idx)};
-    view = View();
+    if (f.sharer == nullptr) view = View();
   });
   *plain_bytes += static_cast<int64_t>(made.snapshot.data.size());
   if (idx == 0) return made;  // nothing is saved as of idx 0
@@ -211,7 +232,9 @@ Status save(storage::Storage& log, MadeSnapshots& made) {
 //    this one's views, one view at a time, the costliest first; this thread, once it has read,
 //    folds the views the worker has not yet taken (each view folds a page on one thread:
 //    projections/ is single-threaded per object). Reading a page costs about as much as folding
-//    it into every view, so neither thread waits long for the other.
+//    it into every view, so neither thread waits long for the other. The activity view reads the
+//    partition status view's fold rather than folding the statuses again when both start from
+//    idx 1, so the two fold on one thread, event by event.
 //  - The saves: two views at a time, one on each thread, each serialized (and released) and
 //    compressed there, then saved while holding the log (see below): memory holds the views
 //    plus the bytes of at most two.
@@ -245,6 +268,20 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   };
   std::sort(order.begin(), order.end(),
             [&](const Folded* a, const Folded* b) { return rank(a->kind) < rank(b->kind); });
+  // The activity view shares the partition status view's fold when both fold from idx 1: the
+  // statuses are folded once, on one thread, the activity view's part right after each event.
+  Folded* partitions = nullptr;
+  Folded* activity = nullptr;
+  for (auto& f : folded) {
+    if (f.kind == ViewKind::partition_status) partitions = &f;
+    if (f.kind == ViewKind::activity) activity = &f;
+  }
+  if (partitions != nullptr && activity != nullptr && partitions->from_idx == 0 &&
+      activity->from_idx == 0 && views.activity.share_fold(&views.partitions)) {
+    partitions->sharer = activity;
+    activity->shares = true;
+    order.erase(std::find(order.begin(), order.end(), activity));
+  }
 
   Worker worker;
   const EventFilter all;
@@ -308,8 +345,9 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   // Two views at a time, one on each thread, each serialized, compressed and released there and
   // saved in turn (the log is used by one thread at a time): partition status then job runs here,
   // build summaries then activity on the worker, a large view (job runs, build summaries) on each,
-  // so that the bytes of two views are held at once, never more. A thread whose view fails to
-  // save saves no more; the other's views are saved.
+  // so that the bytes of two views are held at once, never more. A partition status view whose
+  // fold the activity view shares is released last, once both threads are done (both only read
+  // it meanwhile). A thread whose view fails to save saves no more; the other's views are saved.
   std::vector<Folded*> mine, theirs;
   for (Folded* f : healthy) {
     (f->kind == ViewKind::job_runs || f->kind == ViewKind::partition_status ? mine : theirs)
@@ -341,6 +379,8 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   worker.start([&] { save_all(theirs, 1); });
   save_all(mine, 0);
   worker.wait();
+  views.activity = projections::ActivityView();  // before the fold it may share
+  views.partitions = projections::PartitionStatusView();
   report.snapshot_bytes += plain_bytes[0] + plain_bytes[1];
   for (const Status& s : saved) {
     if (!s.ok()) return s.error();

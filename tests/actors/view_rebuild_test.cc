@@ -41,11 +41,14 @@ std::unique_ptr<storage::Storage> log_with(const std::vector<BuildEvent>& events
   return std::move(*log);
 }
 
-// The stored snapshot of every view equals the serialized full fold of `events`.
-void expect_snapshots_equal_fold(storage::Storage& log, const std::vector<BuildEvent>& events) {
+// The stored snapshot of each view of `kinds` (every view when empty) equals the serialized full
+// fold of `events`.
+void expect_snapshots_equal_fold(storage::Storage& log, const std::vector<BuildEvent>& events,
+                                 const std::vector<ViewKind>& kinds = {}) {
   AllViews fold;
   for (const auto& e : events) fold.apply(e);
   for (ViewKind kind : projections::kAllViews) {
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
     AllViews::with_view(fold, kind, [&](const auto& view) {
       using View = std::decay_t<decltype(view)>;
       auto snap = log.load_snapshot(View::kName, View::kVersion);
@@ -78,6 +81,26 @@ TEST(ViewRebuildTest, RebuildWritesSnapshotsEqualToAFullFold) {
   ASSERT_TRUE(one.ok());
   ASSERT_EQ(one->views.views_size(), 1);
   EXPECT_EQ(one->views.views(0).view(), "job_runs");
+}
+
+// The activity view shares the partition status view's fold when both are rebuilt, and folds its
+// own when rebuilt alone or over the other's newer snapshot: the bytes of a full fold each way.
+TEST(ViewRebuildTest, ActivityWithOrWithoutThePartitionViewWritesTheBytesOfAFullFold) {
+  const auto events = stream(33, 1700);
+  auto log = log_with(events);
+  for (const std::vector<ViewKind>& kinds :
+       {std::vector<ViewKind>{ViewKind::activity},
+        std::vector<ViewKind>{ViewKind::partition_status, ViewKind::activity},
+        std::vector<ViewKind>{ViewKind::activity, ViewKind::partition_status}}) {
+    auto report = rebuild_view_snapshots(*log, kinds, {});
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_EQ(report->views.views_size(), static_cast<int>(kinds.size()));
+    for (const auto& v : report->views.views()) {
+      EXPECT_EQ(v.state(), v1::VIEW_HEALTHY) << v.view();
+      EXPECT_EQ(v.applied_idx(), 1700) << v.view();
+    }
+    expect_snapshots_equal_fold(*log, events, kinds);
+  }
 }
 
 TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {

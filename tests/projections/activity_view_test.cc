@@ -1,12 +1,13 @@
 #include "projections/activity_view.h"
 
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
-#include <gtest/gtest.h>
-
+#include "actors/sim/workload.h"
 #include "projections/build_summary_view.h"
 #include "projections/partition_status_view.h"
 #include "tests/support/random_stream.h"
@@ -133,6 +134,80 @@ TEST(ActivityViewTest, RestoreAnswersLikeTheOriginal) {
   }
   EXPECT_TRUE(MessageDifferencer::Equals(view.activity(), restored->activity()));
   EXPECT_EQ(restored->serialize(), view.serialize());
+}
+
+// An activity view that reads a partition status view's fold (share_fold) is the same state as
+// one that folds its own, at every point: same_state both ways, the same bytes, the same answer;
+// and what it serializes restores to that state. Over adversarial and realistic streams (the
+// realistic ones hold operators' invalidations, which make no build request) and streams with
+// the generator's oddities.
+TEST(ActivityViewTest, SharingThePartitionStatusFoldGivesTheStateOfItsOwnFold) {
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    sim::WorkloadOptions o = testing::mixed_workload_options(seed, /*partitions=*/30, 3);
+    if (seed > 4) o.oddity_rate = 0.03;
+    auto events = sim::generate_events(o, 1500);
+    testing::assign_idx(events);
+    ActivityView own;
+    PartitionStatusView partitions;
+    ActivityView shared;
+    ASSERT_TRUE(shared.share_fold(&partitions));
+    int operators = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const BuildEvent& e = events[i];
+      if (e.has_partition_invalidation_event() && e.build_request_id().rfind("operator:", 0) == 0) {
+        ++operators;
+      }
+      own.apply(e);
+      partitions.apply(e);
+      shared.apply(e);
+      if (i % 97 != 0 && i + 1 != events.size()) continue;
+      ASSERT_TRUE(shared.same_state(own)) << "after idx " << e.idx();
+      ASSERT_TRUE(own.same_state(shared)) << "after idx " << e.idx();
+      const std::string bytes = shared.serialize();
+      ASSERT_EQ(bytes, own.serialize()) << "after idx " << e.idx();
+      ASSERT_TRUE(MessageDifferencer::Equals(shared.activity(), own.activity()))
+          << "after idx " << e.idx();
+      auto restored = ActivityView::restore(bytes);
+      ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+      ASSERT_TRUE(restored->same_state(own)) << "after idx " << e.idx();
+    }
+    if (seed % 2 == 0) EXPECT_GT(operators, 0) << "a realistic stream with no operator";
+  }
+}
+
+// share_fold shares only between two views that hold nothing yet; otherwise the activity view
+// keeps folding on its own, and answers as before.
+TEST(ActivityViewTest, ShareFoldRefusesViewsThatHoldEvents) {
+  const auto events = testing::random_stream(8);
+  ActivityView reference;
+  for (const auto& e : events) reference.apply(e);
+
+  PartitionStatusView ahead;
+  ahead.apply(events[0]);
+  ActivityView fresh;
+  EXPECT_FALSE(fresh.share_fold(&ahead));  // the partition view has applied an event
+
+  PartitionStatusView empty;
+  ActivityView applied;
+  applied.apply(events[0]);
+  EXPECT_FALSE(applied.share_fold(&empty));  // this view has
+
+  auto restored = ActivityView::restore(applied.serialize());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_FALSE(restored->share_fold(&empty));  // restored: its own fold holds the statuses
+
+  // Each keeps its own fold: the rest of the stream gives the reference state.
+  for (size_t i = 1; i < events.size(); ++i) {
+    fresh.apply(events[i - 1]);
+    applied.apply(events[i]);
+    restored->apply(events[i]);
+  }
+  fresh.apply(events.back());
+  for (const ActivityView* v : {&fresh, &applied, &*restored}) {
+    EXPECT_TRUE(v->same_state(reference));
+    EXPECT_EQ(v->serialize(), reference.serialize());
+  }
 }
 
 }  // namespace
