@@ -176,7 +176,11 @@ void SnapshotWriter::add(int number, const google::protobuf::MessageLite& entry)
   end = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), end);
   const size_t prefix_size = static_cast<size_t>(end - prefix);
   const size_t at = out_.size();
-  out_.resize(at + prefix_size + size);
+  const size_t total = at + prefix_size + size;
+  // Grown by doubling, as resize would, so that the pages ahead are mapped in the buffer kept.
+  if (total > out_.capacity()) out_.reserve(std::max(total, 2 * out_.capacity()));
+  pages_.before_write(out_.data(), at, out_.capacity(), total);
+  out_.resize(total);
   std::memcpy(&out_[at], prefix, prefix_size);
   entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&out_[at + prefix_size]));
 }

@@ -36,6 +36,7 @@
 #include <string_view>
 
 #include "messages/error.h"
+#include "projections/pages_ahead.h"
 #include "projections/views.h"
 
 namespace bel::projections {
@@ -184,6 +185,7 @@ class SnapshotWriter {
 
  private:
   std::string out_;
+  PagesAhead pages_;  // a snapshot's bytes are written once, into fresh pages
 };
 
 template <class Snapshot, class Entry, class List, class Index, class Visit>

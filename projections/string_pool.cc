@@ -40,7 +40,7 @@ const char* StringPool::copy(std::string_view s) {
   if (s.size() > kBlockBytes / 4) {
     // A long string (a message) gets a block of its own, placed before the current block so that
     // the current block keeps filling.
-    auto own = std::make_unique<char[]>(s.size());
+    auto own = std::unique_ptr<char[]>(new char[s.size()]);  // not zero-filled
     std::memcpy(own.get(), s.data(), s.size());
     char_bytes_ += s.size();
     const char* out = own.get();
@@ -48,7 +48,7 @@ const char* StringPool::copy(std::string_view s) {
     return out;
   }
   if (block_used_ + s.size() > kBlockBytes) {
-    blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
+    blocks_.push_back(std::unique_ptr<char[]>(new char[kBlockBytes]));  // not zero-filled
     char_bytes_ += kBlockBytes;
     block_used_ = 0;
   }

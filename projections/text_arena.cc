@@ -39,13 +39,15 @@ TextArena::TextArena(TextArena&& other) noexcept
     : chars_(std::move(other.chars_)),
       size_(std::exchange(other.size_, 0)),
       capacity_(std::exchange(other.capacity_, 0)),
-      dead_(std::exchange(other.dead_, 0)) {}
+      dead_(std::exchange(other.dead_, 0)),
+      pages_(std::exchange(other.pages_, PagesAhead())) {}
 
 TextArena& TextArena::operator=(TextArena&& other) noexcept {
   chars_ = std::move(other.chars_);
   size_ = std::exchange(other.size_, 0);
   capacity_ = std::exchange(other.capacity_, 0);
   dead_ = std::exchange(other.dead_, 0);
+  pages_ = std::exchange(other.pages_, PagesAhead());
   return *this;
 }
 
@@ -67,6 +69,8 @@ TextArena::Handle TextArena::add(std::string_view first, std::string_view second
   if (first.empty() && second.empty()) return kNone;
   assert(fits(record_size(first.size(), second.size())));
   const Handle h = size_;
+  pages_.before_write(chars_.get(), size_, capacity_,
+                      size_ + record_size(first.size(), second.size()));
   // The sources lie below size_ when they are in the arena, so the copies never overlap them.
   char* out = write_varint(chars_.get() + size_, first.size());
   if (!first.empty()) std::memcpy(out, first.data(), first.size());

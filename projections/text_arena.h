@@ -16,6 +16,9 @@
 // hash slots (~30 bytes, as much as its characters); here a pair costs its characters and a
 // length byte each, and the handle its holder keeps.
 //
+// A large buffer's pages are mapped just ahead of the writes (pages_ahead.h), so that a
+// compaction's copies into a fresh arena do not fault one page at a time.
+//
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_TEXT_ARENA_H_
 #define BEL_PROJECTIONS_TEXT_ARENA_H_
@@ -27,6 +30,8 @@
 #include <memory>
 #include <string_view>
 #include <utility>
+
+#include "projections/pages_ahead.h"
 
 namespace bel::projections {
 
@@ -77,6 +82,7 @@ class TextArena {
   size_t size_ = 0;
   size_t capacity_ = 0;
   size_t dead_ = 0;
+  PagesAhead pages_;
 };
 
 }  // namespace bel::projections

@@ -653,7 +653,9 @@ TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAn
     EXPECT_TRUE(contains(found["derived rows"].second, "(build_cancel_event.reason)"))
         << found["derived rows"].second;
     // The views' snapshots, made again over the event, restore to what the full scan folds.
-    if (std::string(step) == "before") ASSERT_EQ(bel("views rebuild").exit_code, 0);
+    if (std::string(step) == "before") {
+      ASSERT_EQ(bel("views rebuild").exit_code, 0);
+    }
   }
 }
 

@@ -172,7 +172,9 @@ TEST(ActivityViewTest, SharingThePartitionStatusFoldGivesTheStateOfItsOwnFold) {
       ASSERT_TRUE(restored.ok()) << restored.error().to_string();
       ASSERT_TRUE(restored->same_state(own)) << "after idx " << e.idx();
     }
-    if (seed % 2 == 0) EXPECT_GT(operators, 0) << "a realistic stream with no operator";
+    if (seed % 2 == 0) {
+      EXPECT_GT(operators, 0) << "a realistic stream with no operator";
+    }
   }
 }
 

@@ -57,13 +57,14 @@ TEST(TextArenaTest, APairCopiedFromTheArenaItselfReadsBackExactly) {
   EXPECT_EQ(arena.first(a), "jr-7");
 }
 
-// Random adds and drops with compaction as the fold does it: live pairs always read back, and
-// dead bytes are what the dropped pairs took.
-TEST(TextArenaTest, CompactingKeepsEveryLivePair) {
+// Random adds and drops with compaction as the fold does it, `steps` of them, the second strings
+// up to `longest` bytes: live pairs always read back, and dead bytes are what the dropped pairs
+// took.
+void compact_randomly(int steps, size_t longest) {
   std::mt19937 rng(7);
   TextArena arena;
   std::vector<std::pair<TextArena::Handle, std::pair<std::string, std::string>>> live;
-  for (int step = 0; step < 20000; ++step) {
+  for (int step = 0; step < steps; ++step) {
     if (!live.empty() && rng() % 3 == 0) {
       const size_t i = rng() % live.size();
       arena.drop(live[i].first);
@@ -72,7 +73,7 @@ TEST(TextArenaTest, CompactingKeepsEveryLivePair) {
       continue;
     }
     const std::string first(rng() % 20, static_cast<char>('a' + rng() % 26));
-    const std::string second(rng() % 200, static_cast<char>('a' + rng() % 26));
+    const std::string second(rng() % longest, static_cast<char>('a' + rng() % 26));
     const size_t need = TextArena::record_size(first.size(), second.size());
     if (!arena.fits(need) && arena.dead_bytes() * 4 >= arena.size()) {
       TextArena fresh(arena.live_bytes() + need);
@@ -91,6 +92,12 @@ TEST(TextArenaTest, CompactingKeepsEveryLivePair) {
     ASSERT_EQ(arena.live_bytes(), bytes);
   }
 }
+
+TEST(TextArenaTest, CompactingKeepsEveryLivePair) { compact_randomly(20000, 200); }
+
+// Buffers of several MiB, whose pages are mapped ahead of the writes: grown (realloc), moved and
+// compacted, every live pair still reads back.
+TEST(TextArenaTest, LargeArenasMappedAheadKeepEveryLivePair) { compact_randomly(6000, 40000); }
 
 }  // namespace
 }  // namespace bel::projections
