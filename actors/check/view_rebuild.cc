@@ -35,9 +35,8 @@ struct Folded {
   // -1 until it is looked up.
   int64_t last_snapshot_bytes = -1;
   // The partition status view's: the activity view that shares its fold (ActivityView::
-  // share_fold), folded with it event by event; the activity view's: that it is folded so.
+  // share_fold), folded with it event by event rather than on its own.
   Folded* sharer = nullptr;
-  bool shares = false;
 };
 
 // The plain size of view `kind`'s snapshot in `log`; 0 when there is none or it cannot be read
@@ -279,7 +278,6 @@ Result<ViewRebuildReport> fold_and_save(storage::Storage& log, AllViews& views,
   if (partitions != nullptr && activity != nullptr && partitions->from_idx == 0 &&
       activity->from_idx == 0 && views.activity.share_fold(&views.partitions)) {
     partitions->sharer = activity;
-    activity->shares = true;
     order.erase(std::find(order.begin(), order.end(), activity));
   }
 
