@@ -49,8 +49,9 @@ CREATE TABLE IF NOT EXISTS snapshots(
 // A cell as bytes; "" for NULL or a cell the result does not have (a result cut short by a lost
 // connection must not crash the reader).
 std::string column(const PGresult* r, int row, int col) {
-  if (row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col)) return {};
-  return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
+  if (row >= pq().PQntuples(r) || col >= pq().PQnfields(r) || pq().PQgetisnull(r, row, col))
+    return {};
+  return std::string(pq().PQgetvalue(r, row, col), pq().PQgetlength(r, row, col));
 }
 
 int64_t column_int(const PGresult* r, int row, int col) {
@@ -74,7 +75,7 @@ Result<std::string> PostgresStorage::schema_name() {
   if (!schema_.empty()) return schema_;
   auto r = db_.exec("SELECT current_schema()", {}, "initialize");
   if (!r.ok()) return r.error();
-  if (!options().read_only && PQntuples(r->get()) == 1 && PQgetisnull(r->get(), 0, 0)) {
+  if (!options().read_only && pq().PQntuples(r->get()) == 1 && pq().PQgetisnull(r->get(), 0, 0)) {
     // The schema search_path names first does not exist yet: a writer creates it (a log of its
     // own in a shared database, options=-csearch_path%3Dname).
     auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
@@ -83,19 +84,19 @@ Result<std::string> PostgresStorage::schema_name() {
     if (!path.ok()) return path.error();
     const std::string name = column(path->get(), 0, 0);
     if (!name.empty() && name != "$user") {
-      char* quoted = PQescapeIdentifier(db_.raw(), name.data(), name.size());
+      char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
       if (quoted == nullptr) {
         return make_error(ErrorCode::invalid_argument,
                           fmt::format("{}: schema name \"{}\" cannot be quoted", uri(), name));
       }
       const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
-      PQfreemem(quoted);
+      pq().PQfreemem(quoted);
       BEL_RETURN_IF_ERROR(db_.command(sql, "initialize: create schema"));
       r = db_.exec("SELECT current_schema()", {}, "initialize");
       if (!r.ok()) return r.error();
     }
   }
-  if (PQntuples(r->get()) != 1 || PQgetisnull(r->get(), 0, 0)) {
+  if (pq().PQntuples(r->get()) != 1 || pq().PQgetisnull(r->get(), 0, 0)) {
     return make_error(ErrorCode::storage_unavailable,
                       fmt::format("{}: the connection has no current schema (does the schema in "
                                   "search_path exist?)",
@@ -266,7 +267,7 @@ Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilt
     const PgQuery query = pg_list_events_query(cursor, filter, chunk);
     auto rows = db_.exec(query.sql, query.params, "list_events");
     if (!rows.ok()) return rows.error();
-    const int n = PQntuples(rows->get());
+    const int n = pq().PQntuples(rows->get());
     for (int row = 0; row < n; ++row) {
       const int64_t idx = column_int(rows->get(), row, 0);
       cursor.bound = idx;
@@ -312,7 +313,7 @@ Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
     const PgQuery query = pg_find_by_event_ids_query(uuids, texts);
     auto rows = db_.exec(query.sql, query.params, "find_by_event_ids");
     if (!rows.ok()) return rows.error();
-    for (int row = 0; row < PQntuples(rows->get()); ++row) {
+    for (int row = 0; row < pq().PQntuples(rows->get()); ++row) {
       const int64_t idx = column_int(rows->get(), row, 0);
       if (!seen.insert(idx).second) continue;
       StoredEvent stored;
@@ -339,7 +340,7 @@ Result<int64_t> PostgresStorage::last_idx() {
 Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& key) {
   auto r = db_.exec("SELECT value FROM meta WHERE key = $1", {key}, "get_meta");
   if (!r.ok()) return r.error();
-  if (PQntuples(r->get()) == 0) return std::optional<std::string>();
+  if (pq().PQntuples(r->get()) == 0) return std::optional<std::string>();
   return std::optional<std::string>(column(r->get(), 0, 0));
 }
 
@@ -376,7 +377,7 @@ Result<std::optional<Snapshot>> PostgresStorage::load_stored_snapshot(const std:
   auto r = db_.exec("SELECT applied_idx, data FROM snapshots WHERE view = $1 AND version = $2",
                     {view, std::to_string(version)}, "load_snapshot");
   if (!r.ok()) return r.error();
-  if (PQntuples(r->get()) == 0) return std::optional<Snapshot>();
+  if (pq().PQntuples(r->get()) == 0) return std::optional<Snapshot>();
   Snapshot s;
   s.view = view;
   s.version = version;
@@ -414,21 +415,21 @@ Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout)
   PGconn* conn = db_.raw();
   auto drained = [&] {
     bool any = false;
-    PQconsumeInput(conn);
-    while (PGnotify* n = PQnotifies(conn)) {
+    pq().PQconsumeInput(conn);
+    while (PGnotify* n = pq().PQnotifies(conn)) {
       any = true;
-      PQfreemem(n);
+      pq().PQfreemem(n);
     }
     return any;
   };
   if (drained()) return true;
-  pollfd fd{PQsocket(conn), POLLIN, 0};
+  pollfd fd{pq().PQsocket(conn), POLLIN, 0};
   const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
-  if (ready < 0 || PQstatus(conn) != CONNECTION_OK) {
+  if (ready < 0 || pq().PQstatus(conn) != CONNECTION_OK) {
     listening_ = false;  // the next wait reconnects and listens again
     return true;
   }
-  return ready > 0 ? drained() || PQstatus(conn) != CONNECTION_OK : false;
+  return ready > 0 ? drained() || pq().PQstatus(conn) != CONNECTION_OK : false;
 }
 
 }  // namespace bel::storage

@@ -64,12 +64,12 @@ void pg_copy_append(std::string& row, std::string_view value) {
 }
 
 PgConnection::~PgConnection() {
-  if (conn_ != nullptr) PQfinish(conn_);
+  if (conn_ != nullptr) pq().PQfinish(conn_);
 }
 
 Status PgConnection::connect() {
   if (conn_ != nullptr) {
-    PQfinish(conn_);
+    pq().PQfinish(conn_);
     conn_ = nullptr;
   }
   prepared_.clear();
@@ -81,19 +81,20 @@ Status PgConnection::connect() {
                                       next_attempt_ - now)
                                       .count()));
   }
+  BEL_RETURN_IF_ERROR(load_libpq(uri_));  // loaded with the first PostgreSQL log
   char* parse_error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(uri_.c_str(), &parse_error);
+  PQconninfoOption* parsed = pq().PQconninfoParse(uri_.c_str(), &parse_error);
   if (parsed == nullptr) {
     std::string why = trimmed(parse_error);
-    PQfreemem(parse_error);
+    pq().PQfreemem(parse_error);
     return make_error(ErrorCode::unsupported_uri,
                       fmt::format("{}: not a PostgreSQL connection URI: {}", uri_, why));
   }
-  PQconninfoFree(parsed);
-  conn_ = PQconnectdb(uri_.c_str());
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string why = trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);
+  pq().PQconninfoFree(parsed);
+  conn_ = pq().PQconnectdb(uri_.c_str());
+  if (pq().PQstatus(conn_) != CONNECTION_OK) {
+    std::string why = trimmed(pq().PQerrorMessage(conn_));
+    pq().PQfinish(conn_);
     conn_ = nullptr;
     backoff_ = std::min<std::chrono::milliseconds>(
         std::chrono::milliseconds(2000),
@@ -104,20 +105,22 @@ Status PgConnection::connect() {
   }
   backoff_ = std::chrono::milliseconds(0);
   // Quiet NOTICEs ("relation already exists, skipping") instead of printing them on stderr.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  pq().PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   return ok_status();
 }
 
 bool PgConnection::connected() const {
-  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+  return conn_ != nullptr && pq().PQstatus(conn_) == CONNECTION_OK;
 }
 
 Error PgConnection::error_of(const PGresult* result, std::string_view what) {
-  const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* state =
+      result == nullptr ? nullptr : pq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
   last_sqlstate_ = state == nullptr ? "" : state;
-  std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result) : "");
-  if (message.empty()) message = trimmed(conn_ != nullptr ? PQerrorMessage(conn_) : "");
-  const bool lost = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+  std::string message = trimmed(result != nullptr ? pq().PQresultErrorMessage(result) : "");
+  if (message.empty()) message = trimmed(conn_ != nullptr ? pq().PQerrorMessage(conn_) : "");
+  const bool lost = conn_ == nullptr || pq().PQstatus(conn_) != CONNECTION_OK;
   ErrorCode code = ErrorCode::internal;
   if (lost || unavailable_state(last_sqlstate_)) {
     code = ErrorCode::storage_unavailable;
@@ -133,7 +136,7 @@ Error PgConnection::error_of(const PGresult* result, std::string_view what) {
 
 Result<PgResult> PgConnection::checked(PGresult* raw, std::string_view what) {
   PgResult result(raw);
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  const ExecStatusType status = result ? pq().PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) {
     last_sqlstate_.clear();
     return result;
@@ -157,8 +160,8 @@ Result<PgResult> PgConnection::exec(const std::string& sql, const std::vector<Pg
                                     std::string_view what) {
   if (!connected()) BEL_RETURN_IF_ERROR(connect());
   ParamArrays arrays(params);
-  return checked(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                              arrays.values.data(), nullptr, nullptr, 0),
+  return checked(pq().PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                   arrays.values.data(), nullptr, nullptr, 0),
                  what);
 }
 
@@ -167,35 +170,35 @@ Result<PgResult> PgConnection::exec_prepared(const char* name, const char* sql,
                                              std::string_view what) {
   if (!connected()) BEL_RETURN_IF_ERROR(connect());
   if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
-    auto prepared = checked(PQprepare(conn_, name, sql, static_cast<int>(params.size()), nullptr),
-                            what);
+    auto prepared =
+        checked(pq().PQprepare(conn_, name, sql, static_cast<int>(params.size()), nullptr), what);
     if (!prepared.ok()) return prepared.error();
     prepared_.emplace_back(name);
   }
   ParamArrays arrays(params);
-  return checked(PQexecPrepared(conn_, name, static_cast<int>(params.size()),
-                                arrays.values.data(), nullptr, nullptr, 0),
+  return checked(pq().PQexecPrepared(conn_, name, static_cast<int>(params.size()),
+                                     arrays.values.data(), nullptr, nullptr, 0),
                  what);
 }
 
 Status PgConnection::command(const std::string& sql, std::string_view what) {
   if (!connected()) BEL_RETURN_IF_ERROR(connect());
-  auto result = checked(PQexec(conn_, sql.c_str()), what);
+  auto result = checked(pq().PQexec(conn_, sql.c_str()), what);
   if (!result.ok()) return result.error();
   return ok_status();
 }
 
 Status PgConnection::copy_in(const std::string& copy_sql, const std::string& rows,
                              std::string_view what) {
-  auto started = checked(PQexec(conn_, copy_sql.c_str()), what);
+  auto started = checked(pq().PQexec(conn_, copy_sql.c_str()), what);
   if (!started.ok()) return started.error();
-  if (PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
-      PQputCopyEnd(conn_, nullptr) != 1) {
+  if (pq().PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
+      pq().PQputCopyEnd(conn_, nullptr) != 1) {
     return error_of(nullptr, what);
   }
   // The COPY's own result, then nothing.
   Status status = ok_status();
-  while (PGresult* raw = PQgetResult(conn_)) {
+  while (PGresult* raw = pq().PQgetResult(conn_)) {
     auto done = checked(raw, what);
     if (!done.ok() && status.ok()) status = done.error();
   }
@@ -204,8 +207,8 @@ Status PgConnection::copy_in(const std::string& copy_sql, const std::string& row
 
 void PgConnection::rollback() {
   if (conn_ == nullptr) return;
-  PGresult* r = PQexec(conn_, "ROLLBACK");
-  if (r != nullptr) PQclear(r);
+  PGresult* r = pq().PQexec(conn_, "ROLLBACK");
+  if (r != nullptr) pq().PQclear(r);
 }
 
 }  // namespace bel::storage

@@ -5,13 +5,11 @@
 //   BEL_RETURN_IF_ERROR(db.connect());
 //   auto r = db.exec("SELECT value FROM meta WHERE key = $1", {key}, "get_meta");
 //   if (!r.ok()) return r.error();
-//   if (PQntuples(r->get()) == 1) value = PQgetvalue(r->get(), 0, 0);
+//   if (pq().PQntuples(r->get()) == 1) value = pq().PQgetvalue(r->get(), 0, 0);
 //
 // Not thread-safe: one owner per connection, like the Storage that holds it.
 #ifndef BEL_STORAGE_POSTGRES_SUPPORT_H_
 #define BEL_STORAGE_POSTGRES_SUPPORT_H_
-
-#include <libpq-fe.h>
 
 #include <chrono>
 #include <cstdint>
@@ -22,11 +20,12 @@
 #include <vector>
 
 #include "messages/error.h"
+#include "storage/libpq_api.h"
 
 namespace bel::storage {
 
 struct PgResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const { pq().PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 

@@ -12,6 +12,7 @@
 #include "messages/types.h"
 #include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run_command.h"
 
 namespace bel::app {
@@ -78,6 +79,30 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
     EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << args << ": " << r.err;
   }
+}
+
+// PostgreSQL's client library is loaded only for a postgresql:// log (storage/libpq_api.h): a
+// command on an SQLite log starts without it and the libraries it needs; one on a PostgreSQL log
+// loads it and works. The dynamic loader's own report (LD_DEBUG=libs) says what was loaded.
+TEST_F(UsabilityTest, OnlyAPostgresLogLoadsItsClientLibrary) {
+  const std::string event =
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":"
+      "{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n";
+  ASSERT_EQ(bel("append - --log " + log(), event).exit_code, 0);
+  const std::string traced = "LD_DEBUG=libs " + shell_quote(kBel);
+  auto sqlite = run_command(traced + " activity --format json --log " + log());
+  EXPECT_EQ(sqlite.exit_code, 0) << sqlite.err;
+  ASSERT_TRUE(contains(sqlite.err, "libc.so.6")) << "the loader reported nothing: " << sqlite.err;
+  EXPECT_FALSE(contains(sqlite.err, "libpq")) << sqlite.err;
+
+  const auto uri = testing::fresh_postgres_uri();
+  if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  auto append = run_command(traced + " append - --log " + shell_quote(*uri), event);
+  EXPECT_EQ(append.exit_code, 0) << append.err;
+  EXPECT_TRUE(contains(append.err, "libpq.so.5")) << append.err;
+  auto activity = bel("activity --format json --log " + shell_quote(*uri));
+  EXPECT_EQ(activity.exit_code, 0) << activity.err;
+  EXPECT_TRUE(contains(activity.out, "\"total_build_requests\":\"1\"")) << activity.out;
 }
 
 // bel append refuses what it cannot take before a log is made for it, and says so in one line.
