@@ -67,10 +67,10 @@ void TextArena::grow(size_t bytes) {
 
 TextArena::Handle TextArena::add(std::string_view first, std::string_view second) {
   if (first.empty() && second.empty()) return kNone;
-  assert(fits(record_size(first.size(), second.size())));
+  const size_t need = record_size(first.size(), second.size());
+  assert(fits(need));
   const Handle h = size_;
-  pages_.before_write(chars_.get(), size_, capacity_,
-                      size_ + record_size(first.size(), second.size()));
+  pages_.before_write(chars_.get(), size_, capacity_, size_ + need);
   // The sources lie below size_ when they are in the arena, so the copies never overlap them.
   char* out = write_varint(chars_.get() + size_, first.size());
   if (!first.empty()) std::memcpy(out, first.data(), first.size());

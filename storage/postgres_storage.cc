@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS snapshots(
 // A cell as bytes; "" for NULL or a cell the result does not have (a result cut short by a lost
 // connection must not crash the reader).
 std::string column(const PGresult* r, int row, int col) {
-  if (row >= pq().PQntuples(r) || col >= pq().PQnfields(r) || pq().PQgetisnull(r, row, col))
+  const LibPq& api = pq();
+  if (row >= api.PQntuples(r) || col >= api.PQnfields(r) || api.PQgetisnull(r, row, col)) {
     return {};
-  return std::string(pq().PQgetvalue(r, row, col), pq().PQgetlength(r, row, col));
+  }
+  return std::string(api.PQgetvalue(r, row, col), api.PQgetlength(r, row, col));
 }
 
 int64_t column_int(const PGresult* r, int row, int col) {
