@@ -22,6 +22,7 @@
 #include "bench/machine.h"
 #include "messages/event_keys.h"
 #include "messages/json.h"
+#include "projections/queries.h"
 #include "storage/storage_factory.h"
 
 namespace bel::bench {
@@ -47,6 +48,15 @@ std::string cache_stem(const LogScale& scale, uint64_t seed) {
 
 std::string manifest_path(const std::string& db_path) { return db_path + ".manifest"; }
 
+// What the manifest's "snapshots" says of a log whose views were snapshotted: the views'
+// versions, so that a bel whose views moved to another version snapshots them again (they would
+// otherwise fold the whole log on P7's start, and the console commands would not find them).
+std::string snapshots_mark() {
+  return fmt::format("v{}.{}.{}.{}", projections::PartitionStatusView::kVersion,
+                     projections::BuildSummaryView::kVersion, projections::JobRunsView::kVersion,
+                     projections::ActivityView::kVersion);
+}
+
 void remove_log_files(const std::string& path) {
   std::error_code ec;
   for (const char* suffix :
@@ -68,7 +78,7 @@ Status write_manifest(const BenchLog& log) {
         << "job_run_id " << log.job_run_id << "\n"
         << "json_bytes_per_event " << log.json_bytes_per_event << "\n"
         << "payload_bytes_per_event " << log.payload_bytes_per_event << "\n"
-        << "snapshots " << (log.snapshotted ? 1 : 0) << "\n";
+        << "snapshots " << (log.snapshotted ? snapshots_mark() : "0") << "\n";
     if (!out) {
       return make_error(ErrorCode::storage_unavailable, "bench: cannot write " + tmp);
     }
@@ -98,7 +108,7 @@ bool read_manifest(BenchLog& log) {
   log.job_run_id = fields["job_run_id"];
   log.json_bytes_per_event = std::stod(fields["json_bytes_per_event"]);
   log.payload_bytes_per_event = std::stod(fields["payload_bytes_per_event"]);
-  log.snapshotted = fields["snapshots"] == "1";
+  log.snapshotted = fields["snapshots"] == snapshots_mark();
   return log.events == log.scale.events;
 }
 

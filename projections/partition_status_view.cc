@@ -1,6 +1,7 @@
 #include "projections/partition_status_view.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -45,9 +46,11 @@ void PartitionStatusView::apply(const BuildEvent& event) {
     }
     case BuildEvent::kPartitionEvent:
       set_pair_status(ids.build, ids.slot, event.partition_event().status_code());
+      count_claim_event(ids.slot);
       return;
     case BuildEvent::kDelegationEvent:
       set_pair_status(ids.build, ids.slot, v1::PARTITION_DELEGATED);
+      count_claim_event(ids.slot);
       return;
     default:
       return;
@@ -124,11 +127,45 @@ void PartitionStatusView::set_pair_status(uint32_t build, uint32_t slot, Partiti
   give_node(&pairs_, &free_pairs_, node);
 }
 
+void PartitionStatusView::count_claim_event(uint32_t slot) {
+  if (refs_[slot].order_pos == kNoPos) return;  // no status: no snapshot entry to keep it
+  if (claim_events_.size() <= slot) claim_events_.resize(refs_.size());
+  if (claim_events_[slot] < std::numeric_limits<uint16_t>::max()) ++claim_events_[slot];
+}
+
 // ---- queries -------------------------------------------------------------------------------
 
 PartitionStatusResponse PartitionStatusView::status(const std::string& ref) const {
   if (auto slot = fold_.find(ref)) return fold_.response(*slot, as_of_idx_);
   return to_partition_status_response(ref, PartitionStatusEntry{}, as_of_idx_);
+}
+
+std::vector<ClaimCheckpoint> PartitionStatusView::claim_checkpoints(uint32_t min_events) const {
+  std::vector<uint32_t> hot;
+  for (uint32_t slot = 0; slot < claim_events_.size(); ++slot) {
+    if (claim_events_[slot] >= std::max<uint32_t>(min_events, 1)) hot.push_back(slot);
+  }
+  std::sort(hot.begin(), hot.end(), [&](uint32_t a, uint32_t b) {
+    return claim_events_[a] != claim_events_[b] ? claim_events_[a] > claim_events_[b]
+                                                : fold_.ref(a) < fold_.ref(b);
+  });
+  std::vector<ClaimCheckpoint> out;
+  size_t ids_left = kCheckpointMaxIds;
+  std::vector<std::string_view> ids;
+  for (uint32_t slot : hot) {
+    if (out.size() == kCheckpointMaxRefs) break;
+    ids.clear();
+    for (uint32_t n = refs_[slot].in_progress; n != kNil; n = pairs_[n].next) {
+      ids.push_back(fold_.build_ids().str(pairs_[n].build));
+    }
+    if (ids.size() > ids_left) continue;
+    ids_left -= ids.size();
+    std::sort(ids.begin(), ids.end());
+    ClaimCheckpoint& c = out.emplace_back();
+    c.partition_ref = std::string(fold_.ref(slot));
+    c.in_progress.assign(ids.begin(), ids.end());
+  }
+  return out;
 }
 
 ActiveBuildsResponse PartitionStatusView::active_builds(const std::string& ref) const {
@@ -198,6 +235,7 @@ std::string PartitionStatusView::serialize(size_t size_hint) const {
     if (slot == kStale) continue;
     entry.Clear();
     fold_.to_snapshot(slot, &entry);
+    entry.set_claim_events(static_cast<int32_t>(claim_events(slot)));
     out.add(snap::PartitionStatusSnapshot::kPartitionsFieldNumber, entry);
   }
   std::sort(requests.begin(), requests.end(),
@@ -259,6 +297,16 @@ Result<PartitionStatusView> PartitionStatusView::restore(SnapshotInput& in) {
     if (!slot.ok()) return snapshot_error(kName, slot.error().message);
     view.refs_.resize(view.fold_.size());
     view.on_status_change(*slot, v1::PARTITION_UNKNOWN);
+    if (p.claim_events() < 0 || p.claim_events() > std::numeric_limits<uint16_t>::max()) {
+      return snapshot_error(kName, "partition " + p.partition_ref() + " has claim_events " +
+                                       std::to_string(p.claim_events()));
+    }
+    if (p.claim_events() > 0) {
+      if (view.claim_events_.size() <= *slot) {
+        view.claim_events_.resize(std::max<size_t>(partitions, size_t{*slot} + 1));
+      }
+      view.claim_events_[*slot] = static_cast<uint16_t>(p.claim_events());
+    }
     return ok_status();
   };
   auto visit_request = [&](const snap::RequestProgress& q) -> Status {

@@ -39,10 +39,23 @@
 
 namespace bel::projections {
 
+// A partition with a long history and the build requests whose own latest status for it is in
+// progress (claim_checkpoints()).
+struct ClaimCheckpoint {
+  std::string partition_ref;
+  std::vector<std::string> in_progress;  // build request ids, ascending
+};
+
 class PartitionStatusView : public ViewPosition {
  public:
   static constexpr const char* kName = "partition_status";
-  static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
+  // 2: in-flight claims end with their owner; 3: each partition's count of claim events
+  static constexpr int kVersion = 3;
+  // claim_checkpoints(): the partitions with at least this many claim events, at most this many
+  // of them, and at most this many build request ids in all.
+  static constexpr uint32_t kCheckpointMinEvents = 256;
+  static constexpr size_t kCheckpointMaxRefs = 1024;
+  static constexpr size_t kCheckpointMaxIds = 16384;
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws on a valid event; tolerates invalid ones (they fold by the same definitions).
@@ -54,6 +67,16 @@ class PartitionStatusView : public ViewPosition {
 
   // The build requests active for `ref`, ascending.
   ActiveBuildsResponse active_builds(const std::string& ref) const;
+
+  // Claim checkpoints, which the stored answers carry (stored_answers.h): for the partitions with
+  // the most claim events (PartitionEvents and DelegationEvents folded while the partition had a
+  // status), at least `min_events` of them, the build requests whose own latest status for the
+  // partition is in progress, terminal requests included (a lenient log may reopen one). With
+  // it, a scan for the partition's active builds as of a later idx reads its claim events after
+  // as_of_idx() only (ActiveBuildsFromCheckpoint, queries.h), not its whole history. Most claim
+  // events first, ties by ref; at most kCheckpointMaxRefs partitions and kCheckpointMaxIds ids
+  // (a partition that would pass it is left out).
+  std::vector<ClaimCheckpoint> claim_checkpoints(uint32_t min_events = kCheckpointMinEvents) const;
 
   // Partitions whose status is not UNKNOWN, newest first by last_idx, ties (one event ending
   // several claims) by partition_ref ascending. status_filter (any of) and
@@ -110,6 +133,12 @@ class PartitionStatusView : public ViewPosition {
   // Moves slot (whose status was `before`) to the end of order_ and updates the counts.
   void on_status_change(uint32_t slot, PartitionStatus before);
   void set_pair_status(uint32_t build, uint32_t slot, PartitionStatus status);
+  // Counts a claim event of `slot`'s ref when the ref has a status (so that the count is part of
+  // its snapshot entry).
+  void count_claim_event(uint32_t slot);
+  uint32_t claim_events(uint32_t slot) const {
+    return slot < claim_events_.size() ? claim_events_[slot] : 0;
+  }
   // Where the ref's chain names the build (at the pointer), or nullptr.
   uint32_t* find_pair(uint32_t slot, uint32_t build);
   void add_pair(uint32_t slot, uint32_t build);
@@ -127,6 +156,7 @@ class PartitionStatusView : public ViewPosition {
   std::vector<Pair> pairs_;
   uint32_t free_pairs_ = kNil;
   std::vector<RequestState> requests_;  // by the fold's build id
+  std::vector<uint16_t> claim_events_;  // by the fold's slot, saturating; grown on first count
   StatusCounts counts_;
   int64_t known_ = 0;
 };

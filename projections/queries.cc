@@ -408,6 +408,37 @@ Expansion expansion(const Query& query, int phase, const std::vector<BuildEvent>
   return out;
 }
 
+// The filters naming `e.ids`, at most FallbackFold::kMaxExpandedIds each. REQUIRES: ids not
+// empty.
+std::vector<EventFilter> id_filters(const Expansion& e) {
+  std::vector<EventFilter> chunks;
+  for (const auto& id : e.ids) {
+    if (chunks.empty() ||
+        static_cast<size_t>(chunks.back().build_request_ids_size() +
+                            chunks.back().job_run_ids_size()) == FallbackFold::kMaxExpandedIds) {
+      chunks.emplace_back();
+      if (e.types != nullptr) {
+        chunks.back().add_event_types(e.types[0]);
+        chunks.back().add_event_types(e.types[1]);
+      }
+    }
+    if (e.by_build) {
+      chunks.back().add_build_request_ids(id);
+    } else {
+      chunks.back().add_job_run_ids(id);
+    }
+  }
+  return chunks;
+}
+
+// Makes the first of `chunks` the current filter and queues the others (popped from the back).
+void start_chunks(std::vector<EventFilter> chunks, EventFilter* current,
+                  std::vector<EventFilter>* queued) {
+  *current = std::move(chunks.front());
+  queued->assign(std::make_move_iterator(chunks.rbegin()),
+                 std::make_move_iterator(chunks.rend() - 1));
+}
+
 }  // namespace
 
 bool FallbackFold::next_phase() {
@@ -421,27 +452,7 @@ bool FallbackFold::next_phase() {
   ++phase_;
   const Expansion next = expansion(query_, phase_, buffered_);
   if (next.ids.empty()) return false;
-  // One filter per kMaxExpandedIds ids; queued_ is popped from the back.
-  std::vector<EventFilter> chunks;
-  for (const auto& id : next.ids) {
-    if (chunks.empty() ||
-        static_cast<size_t>(chunks.back().build_request_ids_size() +
-                            chunks.back().job_run_ids_size()) == kMaxExpandedIds) {
-      chunks.emplace_back();
-      if (next.types != nullptr) {
-        chunks.back().add_event_types(next.types[0]);
-        chunks.back().add_event_types(next.types[1]);
-      }
-    }
-    if (next.by_build) {
-      chunks.back().add_build_request_ids(id);
-    } else {
-      chunks.back().add_job_run_ids(id);
-    }
-  }
-  filter_ = std::move(chunks.front());
-  queued_.assign(std::make_move_iterator(chunks.rbegin()),
-                 std::make_move_iterator(chunks.rend() - 1));
+  start_chunks(id_filters(next), &filter_, &queued_);
   return true;
 }
 
@@ -461,6 +472,73 @@ Result<QueryResult> FallbackFold::finish(int64_t last_idx) {
   apply_buffered();
   views_->advance_to(view_for(query_), last_idx);
   return views_->answer(query_);
+}
+
+// ---- ActiveBuildsFromCheckpoint ----------------------------------------------------------------
+
+ActiveBuildsFromCheckpoint::ActiveBuildsFromCheckpoint(std::string ref, int64_t checkpoint_idx,
+                                                       const std::vector<std::string>& in_progress)
+    : ref_(std::move(ref)), checkpoint_idx_(checkpoint_idx) {
+  for (const auto& id : in_progress) in_progress_[id] = true;
+  filter_.add_partition_refs(ref_);
+  filter_.add_event_types("partition_event");
+  filter_.add_event_types("delegation_event");
+}
+
+void ActiveBuildsFromCheckpoint::add(const BuildEvent& event) {
+  if (phase_ == 1) {
+    // As PartitionStatusView: a PartitionEvent sets the request's status for the ref, a
+    // DelegationEvent sets it to DELEGATED.
+    if (event.has_partition_event() && event.partition_event().partition_ref().str() == ref_) {
+      in_progress_[event.build_request_id()] =
+          is_in_progress_partition_status(event.partition_event().status_code());
+    } else if (event.has_delegation_event() &&
+               event.delegation_event().partition_ref().str() == ref_) {
+      in_progress_[event.build_request_id()] = false;
+    }
+    return;
+  }
+  BuildRequestStatus status;
+  if (event.has_build_cancel_event()) {
+    status = v1::BUILD_REQUEST_CANCELLED;
+  } else if (event.has_build_request_event()) {
+    status = event.build_request_event().status_code();
+  } else {
+    return;
+  }
+  auto& latest = status_[event.build_request_id()];
+  if (event.idx() > latest.first) latest = {event.idx(), status};
+}
+
+bool ActiveBuildsFromCheckpoint::next_phase() {
+  if (!queued_.empty()) {
+    filter_ = std::move(queued_.back());
+    queued_.pop_back();
+    return true;
+  }
+  if (phase_ == 2) return false;
+  phase_ = 2;
+  Expansion ends;
+  ends.types = kBuildEndTypes;
+  for (const auto& [id, in_progress] : in_progress_) {
+    if (in_progress) ends.ids.insert(id);
+  }
+  if (ends.ids.empty()) return false;
+  start_chunks(id_filters(ends), &filter_, &queued_);
+  return true;
+}
+
+ActiveBuildsResponse ActiveBuildsFromCheckpoint::finish(int64_t last_idx) const {
+  ActiveBuildsResponse out;
+  out.set_partition_ref(ref_);
+  out.set_as_of_idx(last_idx);
+  for (const auto& [id, in_progress] : in_progress_) {  // ascending
+    if (!in_progress) continue;
+    auto status = status_.find(id);
+    if (status != status_.end() && is_terminal_build_status(status->second.second)) continue;
+    out.add_build_request_ids(id);
+  }
+  return out;
 }
 
 }  // namespace bel::projections

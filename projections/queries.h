@@ -19,8 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "messages/error.h"
@@ -173,6 +176,43 @@ class FallbackFold {
   std::vector<EventFilter> queued_;   // the rest of the current phase's filters, last first
   std::vector<BuildEvent> buffered_;  // filtered phases: merged by idx before folding
   std::unique_ptr<AllViews> views_;
+};
+
+// Active builds of one partition from its claim checkpoint at idx A (PartitionStatusView::
+// claim_checkpoints, carried by the stored answers): the scan reads the partition's
+// PartitionEvents and DelegationEvents after A only (phase 1, since_idx() = A), then the
+// BuildRequestEvents and BuildCancelEvents of every request whose own latest status for it is
+// then in progress (phase 2, from the log's first event: the checkpoint names requests that
+// ended before A, and a lenient log may reopen one). The answer is PartitionStatusView::
+// active_builds's as of the same last idx, without reading the partition's history before A.
+//
+//   ActiveBuildsFromCheckpoint fold(ref, answers.as_of_idx(), *answers.claim_checkpoint(ref));
+//   do {
+//     for (page over storage.list_events(fold.since_idx(), fold.filter(), ...)) fold.add(e);
+//   } while (fold.next_phase());
+//   ActiveBuildsResponse r = fold.finish(last_idx);
+class ActiveBuildsFromCheckpoint {
+ public:
+  ActiveBuildsFromCheckpoint(std::string ref, int64_t checkpoint_idx,
+                             const std::vector<std::string>& in_progress);
+
+  const EventFilter& filter() const { return filter_; }
+  // The current phase reads events with idx above this one.
+  int64_t since_idx() const { return phase_ == 1 ? checkpoint_idx_ : 0; }
+  // Takes the next event of the current phase (ascending idx within a filter).
+  void add(const BuildEvent& event);
+  // As FallbackFold::next_phase().
+  bool next_phase();
+  ActiveBuildsResponse finish(int64_t last_idx) const;
+
+ private:
+  std::string ref_;
+  int64_t checkpoint_idx_;
+  int phase_ = 1;
+  EventFilter filter_;
+  std::vector<EventFilter> queued_;
+  std::map<std::string, bool> in_progress_;  // by request: its latest status for ref_ is
+  std::map<std::string, std::pair<int64_t, BuildRequestStatus>> status_;  // the latest end's
 };
 
 // The result field's name, e.g. "partition_status" (for messages).

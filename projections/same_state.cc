@@ -92,6 +92,7 @@ bool PartitionStatusView::same_state(const PartitionStatusView& other) const {
     while (j < other.order_.size() && other.order_[j] == kStale) ++j;
     if (i == order_.size() || j == other.order_.size()) break;
     if (!fold_.same_entry(order_[i], other.fold_, other.order_[j])) return false;
+    if (claim_events(order_[i]) != other.claim_events(other.order_[j])) return false;
     ++i;
     ++j;
   }

@@ -1,5 +1,7 @@
 #include "projections/stored_answers.h"
 
+#include <iterator>
+
 #include "projections/view_snapshots.pb.h"
 
 namespace bel::projections {
@@ -60,7 +62,8 @@ std::vector<Query> stored_questions(ViewKind kind) {
 std::string answers_name(std::string_view view) { return std::string(view) + ".answers"; }
 
 std::string encode_answers(std::string_view view, int version, int64_t as_of_idx,
-                           const std::vector<std::pair<Query, QueryResult>>& answers) {
+                           const std::vector<std::pair<Query, QueryResult>>& answers,
+                           const std::vector<ClaimCheckpoint>& checkpoints) {
   snap::ViewAnswers out;
   out.set_view(std::string(view));
   out.set_version(version);
@@ -69,6 +72,11 @@ std::string encode_answers(std::string_view view, int version, int64_t as_of_idx
     auto* stored = out.add_answers();
     stored->set_query_case(static_cast<int32_t>(question.query_case()));
     result.SerializeToString(stored->mutable_result());
+  }
+  for (const auto& c : checkpoints) {
+    auto* stored = out.add_claim_checkpoints();
+    stored->set_partition_ref(c.partition_ref);
+    for (const auto& id : c.in_progress) stored->add_in_progress_build_request_ids(id);
   }
   return out.SerializeAsString();
 }
@@ -92,7 +100,22 @@ Result<StoredAnswers> StoredAnswers::parse(std::string_view view, int version,
     }
     out.answers_.emplace_back(stored.query_case(), std::move(result));
   }
+  for (auto& c : *in.mutable_claim_checkpoints()) {
+    auto [at, fresh] = out.checkpoints_.try_emplace(c.partition_ref());
+    auto& ids = at->second;
+    if (!fresh || c.partition_ref().empty()) {
+      return snapshot_error(name, "a claim checkpoint of partition \"" + c.partition_ref() +
+                                      "\" is not the only one");
+    }
+    ids.assign(std::make_move_iterator(c.mutable_in_progress_build_request_ids()->begin()),
+               std::make_move_iterator(c.mutable_in_progress_build_request_ids()->end()));
+  }
   return out;
+}
+
+const std::vector<std::string>* StoredAnswers::claim_checkpoint(const std::string& ref) const {
+  auto it = checkpoints_.find(ref);
+  return it == checkpoints_.end() ? nullptr : &it->second;
 }
 
 const QueryResult* StoredAnswers::find(const Query& query) const {

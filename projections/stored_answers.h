@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,9 +40,11 @@ bool is_stored_question(const Query& query);
 // The stored questions the view `kind` answers (each passes is_stored_question).
 std::vector<Query> stored_questions(ViewKind kind);
 
-// The ViewAnswers bytes of view `view` (version, as_of_idx) with these answers.
+// The ViewAnswers bytes of view `view` (version, as_of_idx) with these answers and, for the
+// partition status view, its claim checkpoints.
 std::string encode_answers(std::string_view view, int version, int64_t as_of_idx,
-                           const std::vector<std::pair<Query, QueryResult>>& answers);
+                           const std::vector<std::pair<Query, QueryResult>>& answers,
+                           const std::vector<ClaimCheckpoint>& checkpoints = {});
 
 // `view`'s answers to its stored questions, as ViewAnswers bytes as of `as_of_idx` (the idx of
 // the snapshot they go beside); empty for a view that is none of the four (a test's own).
@@ -52,6 +56,10 @@ std::string serialize_answers(const View& view, int64_t as_of_idx) {
   for (auto& question : stored_questions(*kind)) {
     auto result = answer(view, question);
     if (result.ok()) answers.emplace_back(std::move(question), std::move(*result));
+  }
+  if constexpr (std::is_same_v<View, PartitionStatusView>) {
+    return encode_answers(View::kName, View::kVersion, as_of_idx, answers,
+                          view.claim_checkpoints());
   }
   return encode_answers(View::kName, View::kVersion, as_of_idx, answers);
 }
@@ -67,10 +75,15 @@ class StoredAnswers {
   // The stored answer to `query` (is_stored_question), or nullptr.
   const QueryResult* find(const Query& query) const;
   bool covers(const Query& query) const { return find(query) != nullptr; }
+  // The partition status view's claim checkpoint of `ref` as of as_of_idx(): the build requests
+  // whose own latest status for it is in progress (ClaimCheckpoint::in_progress), or nullptr
+  // when the answers carry none for it.
+  const std::vector<std::string>* claim_checkpoint(const std::string& ref) const;
 
  private:
   int64_t as_of_idx_ = 0;
   std::vector<std::pair<int, QueryResult>> answers_;  // by query case, parsed once
+  std::unordered_map<std::string, std::vector<std::string>> checkpoints_;  // by ref
 };
 
 }  // namespace bel::projections

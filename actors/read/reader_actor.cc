@@ -3,16 +3,26 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "projections/partition_status_fold.h"
 #include "projections/queries.h"
+#include "projections/stored_answers.h"
 #include "storage/checks.h"
 #include "storage/event_page_arena.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
+
+std::shared_ptr<spdlog::logger> reader_log() {
+  static const auto logger = component_log("reader");
+  return logger;
+}
 
 struct ReaderState {
   std::unique_ptr<storage::Storage> storage;
@@ -93,12 +103,13 @@ ReaderActor spawn_reader_actor(caf::actor_system& system, std::unique_ptr<storag
 
 namespace {
 
-// Folds `query` over the events each phase names with idx in (from_idx, last].
-Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int64_t from_idx,
-                              int64_t last, const ReaderOptions& options) {
-  projections::FallbackFold fold(query);
+// Hands `fold` the events each of its phases names (fold.filter()) with idx in
+// (since_of(fold), last], in idx order.
+template <class Fold, class SinceOf>
+Status feed_phases(storage::Storage& storage, Fold& fold, SinceOf since_of, int64_t last,
+                   const ReaderOptions& options) {
   do {
-    int64_t since = from_idx;
+    int64_t since = since_of(fold);
     bool more = true;
     while (more) {
       auto page = storage.list_events(since, fold.filter(), options.page_size);
@@ -115,7 +126,48 @@ Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int
       if (options.after_page) options.after_page();
     }
   } while (fold.next_phase());
+  return ok_status();
+}
+
+// Folds `query` over the events each phase names with idx in (from_idx, last].
+Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int64_t from_idx,
+                              int64_t last, const ReaderOptions& options) {
+  projections::FallbackFold fold(query);
+  BEL_RETURN_IF_ERROR(feed_phases(
+      storage, fold, [from_idx](const auto&) { return from_idx; }, last, options));
   return fold.finish(last);
+}
+
+// A partition's active builds from the claim checkpoint that the partition status view stored
+// beside its newest snapshot (projections::ActiveBuildsFromCheckpoint): its claim events after
+// the checkpoint, then the ends of the requests then in progress. Nothing when the stored answers
+// have no checkpoint of the partition at or below `last`, or cannot be read: the caller then
+// folds the partition's whole history, which gives the same answer.
+Result<std::optional<QueryResult>> active_builds_from_checkpoint(storage::Storage& storage,
+                                                                 const Query& query, int64_t last,
+                                                                 const ReaderOptions& options) {
+  using projections::PartitionStatusView;
+  const std::string name = projections::answers_name(PartitionStatusView::kName);
+  auto loaded = storage.load_snapshot(name, PartitionStatusView::kVersion);
+  if (!loaded.ok() || !loaded->has_value() || (*loaded)->applied_idx > last) {
+    if (!loaded.ok()) reader_log()->warn("{}", loaded.error().to_string());
+    return std::optional<QueryResult>();
+  }
+  auto answers = projections::StoredAnswers::parse(PartitionStatusView::kName,
+                                                   PartitionStatusView::kVersion, (*loaded)->data);
+  if (!answers.ok()) {
+    reader_log()->warn("{}: {}", storage.uri(), answers.error().to_string());
+    return std::optional<QueryResult>();
+  }
+  const std::string& ref = query.active_builds().partition_ref();
+  const std::vector<std::string>* in_progress = answers->claim_checkpoint(ref);
+  if (in_progress == nullptr) return std::optional<QueryResult>();
+  projections::ActiveBuildsFromCheckpoint fold(ref, answers->as_of_idx(), *in_progress);
+  BEL_RETURN_IF_ERROR(feed_phases(
+      storage, fold, [](const auto& f) { return f.since_idx(); }, last, options));
+  QueryResult out;
+  *out.mutable_active_builds() = fold.finish(last);
+  return std::optional<QueryResult>(std::move(out));
 }
 
 // The idx of the newest event up to `last` that sets partition `ref`'s status itself
@@ -171,6 +223,12 @@ Result<QueryResult> answer_from_scan(storage::Storage& storage, const Query& que
       if (!from_setter.ok()) return from_setter.error();
       if (from_setter->partition_status().last_idx() == *setter) return from_setter;
     }
+  }
+  if (query.has_active_builds()) {
+    // A partition with a long history: from its claim checkpoint, when there is one.
+    auto checkpointed = active_builds_from_checkpoint(storage, query, *last, options);
+    if (!checkpointed.ok()) return checkpointed.error();
+    if (checkpointed->has_value()) return std::move(**checkpointed);
   }
   return fold_scan(storage, query, 0, *last, options);
 }

@@ -120,8 +120,13 @@ TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {
   EXPECT_EQ(report->events, n);
   expect_snapshots_equal_fold(*log, events);
   // The stored answers are saved beside each snapshot, at the same idx.
+  const projections::AllViews views;
   for (ViewKind kind : projections::kAllViews) {
-    auto answers = log->load_snapshot(projections::answers_name(projections::view_name(kind)), 2);
+    const int version = projections::AllViews::with_view(views, kind, [](const auto& view) {
+      return std::remove_reference_t<decltype(view)>::kVersion;
+    });
+    auto answers =
+        log->load_snapshot(projections::answers_name(projections::view_name(kind)), version);
     ASSERT_TRUE(answers.ok());
     ASSERT_TRUE(answers->has_value()) << projections::view_name(kind);
     EXPECT_EQ((*answers)->applied_idx, n);

@@ -304,5 +304,51 @@ TEST(PartitionStatusViewTest, RestoreAnswersLikeTheOriginal) {
                                          restored->active_builds("data/a")));
 }
 
+std::vector<std::pair<std::string, std::vector<std::string>>> flat(
+    const std::vector<ClaimCheckpoint>& checkpoints) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& c : checkpoints) out.emplace_back(c.partition_ref, c.in_progress);
+  return out;
+}
+
+TEST(PartitionStatusViewTest, ClaimCheckpointsNameTheBusiestPartitionsWithEveryRequestInProgress) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a", "data/b"})
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED, {"data/a"})
+      .delegate("br-2", "data/c", "br-1")                    // data/c: no status, not counted
+      .partition("br-1", "data/a", v1::PARTITION_REQUESTED)  // data/a: 1
+      .partition("br-2", "data/a", v1::PARTITION_SCHEDULED)  // 2
+      .partition("br-1", "data/b", v1::PARTITION_BUILDING)   // data/b: 1
+      .build("br-1", v1::BUILD_REQUEST_FAILED)               // terminal, still in progress
+      .partition("br-2", "data/d", v1::PARTITION_AVAILABLE)  // data/d: 1, nothing in progress
+      .delegate("br-2", "data/a", "br-3")                    // data/a: 3, br-2 delegated
+      .partition("br-2", "data/c", v1::PARTITION_BUILDING);  // data/c: 1 (now it has a status)
+  auto view = fold_stream<PartitionStatusView>(s);
+  using Flat = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  EXPECT_EQ(
+      flat(view.claim_checkpoints(1)),
+      (Flat{{"data/a", {"br-1"}}, {"data/b", {"br-1"}}, {"data/c", {"br-2"}}, {"data/d", {}}}));
+  EXPECT_EQ(flat(view.claim_checkpoints(2)), (Flat{{"data/a", {"br-1"}}}));
+  EXPECT_TRUE(view.claim_checkpoints().empty());  // none has kCheckpointMinEvents
+  // The counts are part of the state: a restored view names the same, and a view whose counts
+  // differ is another state.
+  auto restored = PartitionStatusView::restore(view.serialize());
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  EXPECT_EQ(flat(restored->claim_checkpoints(1)), flat(view.claim_checkpoints(1)));
+  EXPECT_TRUE(restored->same_state(view));
+  s.partition("br-2", "data/d", v1::PARTITION_AVAILABLE);  // data/d: 2, its status unchanged
+  view.apply(s.last());
+  restored->apply(s.last());
+  EXPECT_EQ(flat(restored->claim_checkpoints(2)), (Flat{{"data/a", {"br-1"}}, {"data/d", {}}}));
+  EXPECT_TRUE(restored->same_state(view));
+  StreamBuilder other = s;
+  other.delegate("br-2", "data/d", "br-1");  // one claim event more, nothing else changes
+  auto more = fold_stream<PartitionStatusView>(other);
+  auto fewer = fold_stream<PartitionStatusView>(s);
+  fewer.advance_to(more.as_of_idx());
+  EXPECT_FALSE(more.same_state(fewer));
+  EXPECT_NE(more.serialize(), fewer.serialize());
+}
+
 }  // namespace
 }  // namespace bel::projections
