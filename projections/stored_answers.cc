@@ -1,5 +1,7 @@
 #include "projections/stored_answers.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <iterator>
 
 #include "projections/view_snapshots.pb.h"
@@ -124,6 +126,38 @@ const QueryResult* StoredAnswers::find(const Query& query) const {
     if (query_case == static_cast<int>(query.query_case())) return &result;
   }
   return nullptr;
+}
+
+std::string StoredAnswers::difference(const StoredAnswers& other) const {
+  if (as_of_idx_ != other.as_of_idx_) {
+    return "as of idx " + std::to_string(as_of_idx_) + " against idx " +
+           std::to_string(other.as_of_idx_);
+  }
+  auto answer_of = [](const StoredAnswers& a, int query_case) -> const QueryResult* {
+    for (const auto& [c, result] : a.answers_) {
+      if (c == query_case) return &result;
+    }
+    return nullptr;
+  };
+  for (const auto* a : {this, &other}) {
+    const StoredAnswers& b = a == this ? other : *this;
+    for (const auto& [query_case, result] : a->answers_) {
+      const QueryResult* theirs = answer_of(b, query_case);
+      if (theirs == nullptr) return "only one holds the " + std::string(result_name(result));
+      if (!google::protobuf::util::MessageDifferencer::Equals(result, *theirs)) {
+        return "the " + std::string(result_name(result)) + " differs";
+      }
+    }
+  }
+  for (const auto* a : {this, &other}) {
+    const StoredAnswers& b = a == this ? other : *this;
+    for (const auto& [ref, ids] : a->checkpoints_) {
+      auto theirs = b.checkpoints_.find(ref);
+      if (theirs == b.checkpoints_.end()) return "only one holds a claim checkpoint of " + ref;
+      if (theirs->second != ids) return "the claim checkpoint of " + ref + " differs";
+    }
+  }
+  return {};
 }
 
 }  // namespace bel::projections

@@ -79,6 +79,9 @@ class StoredAnswers {
   // whose own latest status for it is in progress (ClaimCheckpoint::in_progress), or nullptr
   // when the answers carry none for it.
   const std::vector<std::string>* claim_checkpoint(const std::string& ref) const;
+  // What first differs between these answers and `other`'s (the idx, an answer, a claim
+  // checkpoint), in words; empty when they hold the same.
+  std::string difference(const StoredAnswers& other) const;
 
  private:
   int64_t as_of_idx_ = 0;

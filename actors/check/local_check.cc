@@ -16,6 +16,7 @@
 #include "actors/check/page_reader.h"
 #include "actors/component_log.h"
 #include "actors/read/view_restore.h"
+#include "projections/stored_answers.h"
 
 namespace bel::check {
 namespace {
@@ -77,6 +78,33 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
   out->idx = at;
   *state = "restored from its snapshot at " + idx_text(at);
   return out;
+}
+
+// What is wrong with the answers stored beside the snapshot of `view` restored at idx `at`
+// (projections/stored_answers.h), or "": they must be the view's own. Console commands answer
+// from them, and a partition's active builds scan from their claim checkpoints. Answers saved at
+// another idx (a crash between the two writes) are left alone: a reader takes them for what
+// they were at their own idx, which no fold here describes.
+template <class View>
+std::string stored_answers_problem(storage::Storage& log, const View& view, int64_t at,
+                                   std::mutex* log_mu) {
+  const std::string name = projections::answers_name(View::kName);
+  auto loaded = [&] {
+    auto using_log = hold(log_mu);
+    return log.load_snapshot(name, View::kVersion);
+  }();
+  if (!loaded.ok()) return "its stored answers do not load (" + loaded.error().to_string() + ")";
+  if (!loaded->has_value() || (**loaded).applied_idx != at) return {};
+  const std::string where = "its stored answers at " + idx_text(at);
+  auto stored = projections::StoredAnswers::parse(View::kName, View::kVersion, (**loaded).data);
+  if (!stored.ok()) return where + " do not parse (" + stored.error().to_string() + ")";
+  auto own = projections::StoredAnswers::parse(View::kName, View::kVersion,
+                                               projections::serialize_answers(view, at));
+  if (!own.ok()) return {};  // a view that stores none
+  const std::string differs = stored->difference(*own);
+  if (differs.empty()) return {};
+  return where + " are not its snapshot's (" + differs +
+         "): console commands would answer from them; `bel views rebuild` writes them again";
 }
 
 // Compares the answers of two views of one kind to the questions it is handed. A list page is
@@ -182,6 +210,8 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
   }
   std::string state, problem;
   std::optional<Fold<View>> restored = restore_as_coordinator<View>(log, &state, &problem, log_mu);
+  const std::string answers_problem =
+      restored ? stored_answers_problem<View>(log, restored->view, restored->idx, log_mu) : "";
   auto using_log = hold(log_mu);
   // A snapshot taken after the check started (a writer saves them when it appends): read the
   // log up to it, so both folds describe the same prefix.
@@ -258,7 +288,12 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
     out.detail = problem + "; " + out.detail;
     return out;
   }
-  return view_check_result(kind, comparison, state, "");
+  CheckResult out = view_check_result(kind, comparison, state, "");
+  if (!answers_problem.empty()) {
+    out.ok = false;
+    out.detail = answers_problem + "; " + out.detail;
+  }
+  return out;
 }
 
 // Every view folded from idx 1 by one scan, for a log short enough (options.one_scan_events).

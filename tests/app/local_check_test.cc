@@ -10,6 +10,8 @@
 #include "actors/check/view_rebuild.h"
 #include "actors/coordinator.h"
 #include "messages/event_id.h"
+#include "projections/stored_answers.h"
+#include "projections/view_snapshots.pb.h"
 #include "storage/storage_factory.h"
 #include "tests/support/forwarding_storage.h"
 #include "tests/support/random_stream.h"
@@ -199,6 +201,42 @@ TEST_P(LocalCheckTest, SnapshotThatDoesNotRestoreFailsItsViewClearly) {
   // The fold from idx 1 was still asked every question.
   EXPECT_GT(answers_equal(runs.detail), 0) << runs.detail;
   EXPECT_TRUE(result(report, "idx contiguity").ok);
+}
+
+TEST_P(LocalCheckTest, StoredAnswersThatAreNotTheSnapshotsFailTheirView) {
+  ASSERT_EQ(append(testing::random_events(1000, 8)), 1000);
+  auto saved = rebuild_view_snapshots(*log_, {}, {});
+  ASSERT_TRUE(saved.ok()) << saved.error().to_string();
+  // The partition status view's answers with a claim checkpoint its snapshot does not hold: a
+  // console command would take data/x's active builds from it.
+  using projections::PartitionStatusView;
+  const std::string name = projections::answers_name(PartitionStatusView::kName);
+  auto stored = log_->load_snapshot(name, PartitionStatusView::kVersion);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  snapshots::v1::ViewAnswers answers;
+  ASSERT_TRUE(answers.ParseFromString((*stored)->data));
+  auto* forged = answers.add_claim_checkpoints();
+  forged->set_partition_ref("data/x");
+  forged->add_in_progress_build_request_ids("br-9");
+  ASSERT_TRUE(
+      log_->save_snapshot({name, PartitionStatusView::kVersion, 1000, answers.SerializeAsString()})
+          .ok());
+
+  auto report = check();
+  const auto& partitions = only_failed_view(report, "view partition_status");
+  EXPECT_TRUE(contains(partitions.detail,
+                       "its stored answers at idx 1000 are not its snapshot's (only one holds a "
+                       "claim checkpoint of data/x)"))
+      << partitions.detail;
+  EXPECT_TRUE(contains(partitions.detail, "the same state as the full scan's"))
+      << partitions.detail;
+
+  // Answers that do not parse are named too; a rebuild writes them again.
+  ASSERT_TRUE(log_->save_snapshot({name, PartitionStatusView::kVersion, 1000, "no answers"}).ok());
+  EXPECT_TRUE(contains(only_failed_view(check(), "view partition_status").detail,
+                       "its stored answers at idx 1000 do not parse"));
+  ASSERT_TRUE(rebuild_view_snapshots(*log_, {}, {}).ok());
+  EXPECT_TRUE(check().ok());
 }
 
 // A memory:// log whose list_events fails on one call (counted from 1), for the scans' errors.
