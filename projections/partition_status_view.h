@@ -18,7 +18,8 @@
 //    status) or DelegationEvent for it (= DELEGATED). It is active for the partition while that
 //    status is REQUESTED, SCHEDULED or BUILDING and the request is not terminal: its latest
 //    BuildRequestEvent / BuildCancelEvent (= CANCELLED) status is COMPLETED, FAILED or CANCELLED.
-// Memory: the fold's (partition_status_fold.h); per ref an 8-byte RefState; per build request its
+// Memory: the fold's (partition_status_fold.h); per ref an 8-byte RefState and a 2-byte count of
+// its claim events (claim_checkpoints()); per build request its
 // status in a vector indexed by the fold's build id; per (request, ref) pair in progress a node
 // of the ref's chain. A request's active refs are not kept apart: active_builds() reads the
 // ref's chain and skips terminal requests, so a request ending costs nothing here.
