@@ -2,7 +2,8 @@
 // `builds show`, `job-runs show`) answers from indexed reads of that key's events and of what
 // SPEC section 4 makes it depend on, in a session that starts no view (SessionOptions::
 // start_views = false). Over adversarial random streams (actors/sim), stored in an SQLite log
-// whose key index covers only part of it, every such answer equals the independent reference
+// whose key index covers only part of it, with the claim checkpoints a partition's active builds
+// start from, every such answer equals the independent reference
 // fold (tests/support) and the views folded from the whole log. Failures print the seed.
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "actors/sim/workload.h"
 #include "messages/filter_match.h"
 #include "projections/queries.h"
+#include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
 #include "tests/support/reference_fold.h"
 #include "tests/support/run_command.h"
@@ -108,8 +110,22 @@ TEST(PerKeyPropertyTest, ShowCommandsWithoutViewsEqualTheReferenceFoldAndTheView
       // The key index covers part of the log: reads combine it with the unindexed tail. (A
       // writer opening the log would index the rest; this one only reads.)
       ASSERT_TRUE((*log)->catch_up_indexes(kEvents / 2 + static_cast<int64_t>(c.seed)).ok());
+      // Claim checkpoints of every partition with a status, as the partition status view stores
+      // them with its answers, at an idx below, near or above the index's: active builds read
+      // the claim events after it (docs/query-tier.md).
+      for (size_t i = 0; i < events.size(); ++i) events[i].set_idx(static_cast<int64_t>(i) + 1);
+      const int64_t at = 1000 + 250 * static_cast<int64_t>(c.seed - 3);
+      projections::PartitionStatusView view;
+      for (int64_t i = 0; i < at; ++i) view.apply(events[static_cast<size_t>(i)]);
+      storage::Snapshot answers;
+      answers.view = projections::answers_name(projections::PartitionStatusView::kName);
+      answers.version = projections::PartitionStatusView::kVersion;
+      answers.applied_idx = at;
+      answers.data = projections::encode_answers(projections::PartitionStatusView::kName,
+                                                 projections::PartitionStatusView::kVersion, at, {},
+                                                 view.claim_checkpoints(1));
+      ASSERT_TRUE((*log)->save_snapshot(answers).ok());
     }
-    for (size_t i = 0; i < events.size(); ++i) events[i].set_idx(static_cast<int64_t>(i) + 1);
     const bel::testing::ReferenceFold reference(events);
     projections::AllViews views;
     for (const auto& e : events) views.apply(e);
