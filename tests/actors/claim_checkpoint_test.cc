@@ -3,10 +3,12 @@
 // (PartitionStatusView::claim_checkpoints): they agree with the reference fold at every later
 // prefix of random streams, a lenient log's reopened requests included; the scan does not read
 // the partition's history before the checkpoint; answers without a usable checkpoint fold the
-// whole history as before.
+// whole history as before. The property runs on every backend's filtered reads (PostgreSQL's when
+// BEL_TEST_PG names a server: scripts/with-postgres).
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
@@ -17,9 +19,11 @@
 #include "projections/partition_status_view.h"
 #include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
+#include "tests/support/postgres.h"
 #include "tests/support/queries.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/reference_fold.h"
+#include "tests/support/run_command.h"
 
 namespace bel::actors::checkpoint_scan {
 namespace {
@@ -156,7 +160,35 @@ TEST(ClaimCheckpointTest, AnswersThatCannotBeReadAreLeftForTheWholeHistory) {
   EXPECT_EQ(active(*log, "data/a"), (std::vector<std::string>{"br-1"}));
 }
 
-TEST(ClaimCheckpointTest, EqualsTheReferenceFoldAtEveryLaterPrefixOfRandomStreams) {
+// The backends whose filtered reads the scans run on.
+enum class Backend { memory, sqlite, postgres };
+
+class ClaimCheckpointOnEveryBackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  // A fresh empty log of the backend; nullptr (the test skipped) for PostgreSQL without a server.
+  std::unique_ptr<storage::Storage> fresh_log() {
+    std::string uri = "memory://";
+    if (GetParam() == Backend::sqlite) {
+      uri = "sqlite://" + dir_.path() + "/log-" + std::to_string(++logs_) + ".db";
+    } else if (GetParam() == Backend::postgres) {
+      auto pg = testing::fresh_postgres_uri();
+      if (!pg) return nullptr;
+      uri = *pg;
+    }
+    auto log = storage::open_storage(uri, {});
+    EXPECT_TRUE(log.ok()) << uri << ": " << log.error().to_string();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+ private:
+  testing::TempDir dir_;
+  int logs_ = 0;
+};
+
+TEST_P(ClaimCheckpointOnEveryBackendTest, EqualsTheReferenceFoldAtEveryLaterPrefixOfRandomStreams) {
+  if (GetParam() == Backend::postgres && std::getenv("BEL_TEST_PG") == nullptr) {
+    GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  }
   int from_checkpoint = 0, reopened = 0, non_empty = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -166,7 +198,8 @@ TEST(ClaimCheckpointTest, EqualsTheReferenceFoldAtEveryLaterPrefixOfRandomStream
     o.partition_space = 6;  // few partitions, long histories, many claims on each
     const auto events = with_reopenings(testing::random_stream(seed, o), seed);
     for (const auto& e : events) reopened += e.event_id().rfind("lenient-", 0) == 0 ? 1 : 0;
-    auto log = memory_log();
+    auto log = fresh_log();
+    ASSERT_NE(log, nullptr);
     PartitionStatusView view;
     std::map<std::string, int64_t> checkpointed;         // ref -> the idx of its newest checkpoint
     const uint32_t min_events = seed % 2 == 0 ? 1 : 12;  // all partitions, or the busy ones
@@ -198,6 +231,20 @@ TEST(ClaimCheckpointTest, EqualsTheReferenceFoldAtEveryLaterPrefixOfRandomStream
   EXPECT_GT(from_checkpoint, 100) << "too few answers read past a checkpoint";
   EXPECT_GT(non_empty, 100) << "too few partitions with active builds";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ClaimCheckpointOnEveryBackendTest,
+                         ::testing::Values(Backend::memory, Backend::sqlite, Backend::postgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           switch (info.param) {
+                             case Backend::memory:
+                               return "Memory";
+                             case Backend::sqlite:
+                               return "Sqlite";
+                             case Backend::postgres:
+                               break;
+                           }
+                           return "Postgres";
+                         });
 
 }  // namespace
 }  // namespace bel::actors::checkpoint_scan
