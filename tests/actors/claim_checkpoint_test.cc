@@ -19,6 +19,7 @@
 #include "projections/partition_status_view.h"
 #include "projections/stored_answers.h"
 #include "storage/storage_factory.h"
+#include "tests/support/memory_log.h"
 #include "tests/support/postgres.h"
 #include "tests/support/queries.h"
 #include "tests/support/random_stream.h"
@@ -33,16 +34,10 @@ using projections::PartitionStatusView;
 using testing::ReferenceFold;
 using testing::StreamBuilder;
 
-std::unique_ptr<storage::Storage> memory_log() {
-  auto log = storage::open_storage("memory://", {});
-  EXPECT_TRUE(log.ok());
-  return std::move(*log);
-}
+using testing::memory_log;
 
 void append(storage::Storage& log, std::vector<BuildEvent> events) {
-  for (auto& e : events) e.set_idx(0);
-  auto appended = log.append_batch(events);
-  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  testing::append_stream(log, std::move(events));
 }
 
 // Saves, as the partition status view does beside a snapshot, answers as of `idx` carrying

@@ -11,6 +11,7 @@
 #include "actors/read/reader_actor.h"
 #include "projections/partition_status_fold.h"
 #include "storage/storage_factory.h"
+#include "tests/support/memory_log.h"
 #include "tests/support/queries.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/reference_fold.h"
@@ -22,15 +23,10 @@ using google::protobuf::util::MessageDifferencer;
 using testing::ReferenceFold;
 using testing::StreamBuilder;
 
-std::unique_ptr<storage::Storage> memory_log() {
-  auto log = storage::open_storage("memory://", {});
-  EXPECT_TRUE(log.ok());
-  return std::move(*log);
-}
+using testing::memory_log;
 
 void append(storage::Storage& log, std::vector<BuildEvent> events) {
-  for (auto& e : events) e.set_idx(0);
-  ASSERT_TRUE(log.append_batch(events).ok());
+  testing::append_stream(log, std::move(events));
 }
 
 // answer_from_scan's status of every ref the events name equals the oracle's; small pages so that
