@@ -187,11 +187,8 @@ TEST_P(ClaimCheckpointOnEveryBackendTest, EqualsTheReferenceFoldAtEveryLaterPref
   int from_checkpoint = 0, reopened = 0, non_empty = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    testing::RandomStreamOptions o;
-    o.num_events = 600;
-    o.concurrent_builds = 6;
-    o.partition_space = 6;  // few partitions, long histories, many claims on each
-    const auto events = with_reopenings(testing::random_stream(seed, o), seed);
+    const auto events =
+        with_reopenings(testing::random_stream(seed, testing::few_busy_partitions(600)), seed);
     for (const auto& e : events) reopened += e.event_id().rfind("lenient-", 0) == 0 ? 1 : 0;
     auto log = fresh_log();
     ASSERT_NE(log, nullptr);

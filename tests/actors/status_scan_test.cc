@@ -95,11 +95,7 @@ TEST(StatusScanTest, EqualsTheReferenceFoldAtEveryPrefixOfRandomStreams) {
   int by_rule = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    testing::RandomStreamOptions o;
-    o.num_events = 600;
-    o.concurrent_builds = 6;
-    o.partition_space = 6;  // few partitions, long histories, many claims on each
-    const auto events = testing::random_stream(seed, o);
+    const auto events = testing::random_stream(seed, testing::few_busy_partitions(600));
     auto log = memory_log();
     for (size_t from = 0; from < events.size(); from += 50) {
       const size_t to = std::min(events.size(), from + 50);

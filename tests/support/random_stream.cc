@@ -6,6 +6,14 @@
 
 namespace bel::testing {
 
+RandomStreamOptions few_busy_partitions(int num_events) {
+  RandomStreamOptions o;
+  o.num_events = num_events;
+  o.concurrent_builds = 6;
+  o.partition_space = 6;
+  return o;
+}
+
 sim::WorkloadOptions random_stream_options(uint64_t seed, const RandomStreamOptions& options) {
   sim::WorkloadOptions o;
   o.seed = seed;

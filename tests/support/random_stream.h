@@ -29,6 +29,10 @@ struct RandomStreamOptions {
   int partition_space = 24;   // distinct partition refs
 };
 
+// `num_events` events over few partitions with long histories and many claims on each (six
+// refs, six build requests open at a time): the streams of the partition scans' tests.
+RandomStreamOptions few_busy_partitions(int num_events);
+
 // The workload options random_stream uses (for tests that want to change one more).
 sim::WorkloadOptions random_stream_options(uint64_t seed, const RandomStreamOptions& options = {});
 
