@@ -103,12 +103,13 @@ Result<StoredAnswers> StoredAnswers::parse(std::string_view view, int version,
     out.answers_.emplace_back(stored.query_case(), std::move(result));
   }
   for (auto& c : *in.mutable_claim_checkpoints()) {
+    if (c.partition_ref().empty()) return snapshot_error(name, "a claim checkpoint names no ref");
     auto [at, fresh] = out.checkpoints_.try_emplace(c.partition_ref());
-    auto& ids = at->second;
-    if (!fresh || c.partition_ref().empty()) {
-      return snapshot_error(name, "a claim checkpoint of partition \"" + c.partition_ref() +
-                                      "\" is not the only one");
+    if (!fresh) {
+      return snapshot_error(name,
+                            "two claim checkpoints of partition \"" + c.partition_ref() + "\"");
     }
+    auto& ids = at->second;
     ids.assign(std::make_move_iterator(c.mutable_in_progress_build_request_ids()->begin()),
                std::make_move_iterator(c.mutable_in_progress_build_request_ids()->end()));
   }

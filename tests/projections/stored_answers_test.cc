@@ -118,5 +118,53 @@ TEST(StoredAnswersTest, RefusesAnotherViewsOrVersionsOrBytesThatDoNotParse) {
   EXPECT_NE(bad_answer.error().message.find("an answer does not parse"), std::string::npos);
 }
 
+TEST(StoredAnswersTest, CarryThePartitionStatusViewsClaimCheckpointsAndNameWhatDiffers) {
+  testing::StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a", "data/b"})
+      .partition("br-1", "data/a", v1::PARTITION_SCHEDULED)
+      .partition("br-1", "data/b", v1::PARTITION_AVAILABLE);
+  const auto view = testing::fold_stream<PartitionStatusView>(s);
+  const std::string name = PartitionStatusView::kName;
+  const int version = PartitionStatusView::kVersion;
+  auto parsed = StoredAnswers::parse(
+      name, version, encode_answers(name, version, 3, {}, view.claim_checkpoints(1)));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  ASSERT_NE(parsed->claim_checkpoint("data/a"), nullptr);
+  EXPECT_EQ(*parsed->claim_checkpoint("data/a"), (std::vector<std::string>{"br-1"}));
+  ASSERT_NE(parsed->claim_checkpoint("data/b"), nullptr);
+  EXPECT_TRUE(parsed->claim_checkpoint("data/b")->empty());
+  EXPECT_EQ(parsed->claim_checkpoint("data/c"), nullptr);
+  // The view's own stored answers carry none: no partition has kCheckpointMinEvents.
+  auto own = StoredAnswers::parse(name, version, serialize_answers(view, 3));
+  ASSERT_TRUE(own.ok()) << own.error().to_string();
+  EXPECT_EQ(own->claim_checkpoint("data/a"), nullptr);
+  EXPECT_EQ(own->difference(*own), "");
+  EXPECT_EQ(parsed->difference(*parsed), "");
+
+  // What differs, named: a checkpoint only one holds, its ids, an answer, the idx.
+  auto with = [&](std::vector<ClaimCheckpoint> checkpoints, int64_t idx = 3) {
+    auto out =
+        StoredAnswers::parse(name, version, encode_answers(name, version, idx, {}, checkpoints));
+    EXPECT_TRUE(out.ok());
+    return *out;
+  };
+  EXPECT_EQ(with({{"data/a", {"br-1"}}}).difference(with({})),
+            "only one holds a claim checkpoint of data/a");
+  EXPECT_EQ(with({}).difference(with({{"data/a", {"br-1"}}})),
+            "only one holds a claim checkpoint of data/a");
+  EXPECT_EQ(with({{"data/a", {"br-1"}}}).difference(with({{"data/a", {"br-2"}}})),
+            "the claim checkpoint of data/a differs");
+  EXPECT_EQ(with({}, 3).difference(with({}, 4)), "as of idx 3 against idx 4");
+  EXPECT_EQ(own->difference(*parsed), "only one holds the partitions_list");
+
+  // A checkpoint with no ref, or two of one ref, is refused.
+  for (const auto& bad : {std::vector<ClaimCheckpoint>{{"", {"br-1"}}},
+                          std::vector<ClaimCheckpoint>{{"data/a", {}}, {"data/a", {"br-1"}}}}) {
+    auto refused = StoredAnswers::parse(name, version, encode_answers(name, version, 3, {}, bad));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::storage_corrupt);
+  }
+}
+
 }  // namespace
 }  // namespace bel::projections
