@@ -135,6 +135,16 @@ Status MemoryStorage::save_snapshot(const Snapshot& snapshot) {
   return ok_status();
 }
 
+Status MemoryStorage::drop_older_snapshots(const std::string& view, int version) {
+  BEL_RETURN_IF_ERROR(check_writable("drop_older_snapshots"));
+  std::lock_guard<std::mutex> lock(log_->mu);
+  for (auto it = log_->snapshots.begin(); it != log_->snapshots.end();) {
+    const bool older = it->first.first == view && it->first.second < version;
+    it = older ? log_->snapshots.erase(it) : std::next(it);
+  }
+  return ok_status();
+}
+
 Result<std::optional<Snapshot>> MemoryStorage::load_snapshot(const std::string& view, int version) {
   std::lock_guard<std::mutex> lock(log_->mu);
   auto it = log_->snapshots.find({view, version});

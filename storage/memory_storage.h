@@ -33,6 +33,7 @@ class MemoryStorage : public StorageBackend {
   Status initialize() override;
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Status save_snapshot(const Snapshot& snapshot) override;
+  Status drop_older_snapshots(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
 
   Result<std::vector<StoredEvent>> find_by_event_ids(

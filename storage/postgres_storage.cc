@@ -374,6 +374,14 @@ Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {
   return ok_status();
 }
 
+Status PostgresStorage::drop_older_snapshots(const std::string& view, int version) {
+  if (options().read_only) return read_only_error(uri(), "drop_older_snapshots");
+  auto r = db_.exec("DELETE FROM snapshots WHERE view = $1 AND version < $2",
+                    {view, std::to_string(version)}, "drop_older_snapshots");
+  if (!r.ok()) return r.error();
+  return ok_status();
+}
+
 Result<std::optional<Snapshot>> PostgresStorage::load_stored_snapshot(const std::string& view,
                                                                       int version) {
   auto r = db_.exec("SELECT applied_idx, data FROM snapshots WHERE view = $1 AND version = $2",

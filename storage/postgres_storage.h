@@ -59,6 +59,7 @@ class PostgresStorage : public StorageBackend {
   // The meta and snapshots tables.
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Status save_snapshot(const Snapshot& snapshot) override;
+  Status drop_older_snapshots(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
                                                        int version) override;

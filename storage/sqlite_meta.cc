@@ -71,6 +71,17 @@ Status SqliteStorage::save_snapshot(const Snapshot& snapshot) {
                     });
 }
 
+Status SqliteStorage::drop_older_snapshots(const std::string& view, int version) {
+  if (options().read_only && !options().snapshots_only) {
+    return read_only_error(uri(), "drop_older_snapshots");
+  }
+  return write_once(drop_snapshots_, "DELETE FROM snapshots WHERE view = ? AND version < ?",
+                    "drop_older_snapshots", [&](sqlite3_stmt* stmt) {
+                      bind_text(stmt, 1, view);
+                      sqlite3_bind_int(stmt, 2, version);
+                    });
+}
+
 Result<std::optional<Snapshot>> SqliteStorage::load_stored_snapshot(const std::string& view,
                                                                     int version) {
   return step_once<Snapshot>(

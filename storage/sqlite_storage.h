@@ -87,6 +87,7 @@ class SqliteStorage final : public StorageBackend {
   // The meta and snapshots tables (storage/sqlite_meta.cc).
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Status save_snapshot(const Snapshot& snapshot) override;
+  Status drop_older_snapshots(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) override;
   Result<std::optional<Snapshot>> load_stored_snapshot(const std::string& view,
                                                        int version) override;
@@ -185,6 +186,7 @@ class SqliteStorage final : public StorageBackend {
   Statement get_meta_;
   Statement set_meta_;
   Statement save_snapshot_;
+  Statement drop_snapshots_;
   Statement load_snapshot_;
   Statement snapshot_info_;
   std::unordered_map<std::string, Statement> list_statements_;

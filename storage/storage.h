@@ -145,6 +145,14 @@ class Storage {
 
   // View snapshots: one per (view, version); saving replaces the previous one.
   virtual Status save_snapshot(const Snapshot& snapshot) = 0;
+  // Removes view `view`'s snapshots of every version below `version`: what a newer bel's views
+  // superseded (a view saves them after each snapshot of its own version). None is fine.
+  // Backends without stored snapshots need not override this.
+  virtual Status drop_older_snapshots(const std::string& view, int version) {
+    (void)view;
+    (void)version;
+    return ok_status();
+  }
   virtual Result<std::optional<Snapshot>> load_snapshot(const std::string& view, int version) = 0;
   // The same snapshot as stored, not inflated: a reader that inflates it as it goes
   // (SnapshotDataStream) never holds its plain bytes whole. Backends that store snapshots plain

@@ -221,6 +221,8 @@ Status save(storage::Storage& log, MadeSnapshots& made) {
       return saved.error().with_context("saving the " + s->view + " snapshot");
     }
     s->data = std::string();  // freed as soon as it is saved
+    // What an older bel's view left, superseded now (a failure leaves it: harmless).
+    (void)log.drop_older_snapshots(s->view, s->version);
   }
   return ok_status();
 }

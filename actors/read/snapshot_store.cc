@@ -20,6 +20,12 @@ Result<int64_t> save_view_snapshot(storage::Storage& storage, ViewSnapshot& snap
   }
   log->debug("snapshot saved view={} applied_idx={} bytes={}", s.view, s.applied_idx,
              s.data.size());
+  // The versions an older bel saved are superseded: dropped, so that they do not stay in the log
+  // for good. Left (and said) if that fails: they cost only their bytes.
+  if (auto dropped = storage.drop_older_snapshots(s.view, s.version); !dropped.ok()) {
+    log->warn("older snapshots not dropped view={} error=\"{}\"", s.view,
+              dropped.error().to_string());
+  }
   return s.applied_idx;
 }
 

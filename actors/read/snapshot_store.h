@@ -35,7 +35,8 @@ using SnapshotStore = caf::typed_actor<
 SnapshotStore spawn_snapshot_store(caf::actor_system& system,
                                    std::unique_ptr<storage::Storage> storage);
 
-// What both the store and the storage actor do with a snapshot message.
+// What both the store and the storage actor do with a snapshot message: save it, then drop the
+// view's snapshots of older versions (what an older bel saved; a failure there is only logged).
 Result<int64_t> save_view_snapshot(storage::Storage& storage, ViewSnapshot& snapshot);
 
 }  // namespace bel::actors

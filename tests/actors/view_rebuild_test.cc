@@ -133,6 +133,27 @@ TEST(ViewRebuildTest, PagesReadWhileTheLastOneFoldsGiveTheSameSnapshots) {
   }
 }
 
+// What an older bel's views saved is dropped once a view saves its own version; a version above
+// it (a newer bel's) is left.
+TEST(ViewRebuildTest, SavingAViewDropsItsOlderVersionsSnapshots) {
+  const auto events = stream(22, 300);
+  auto log = log_with(events);
+  using projections::PartitionStatusView;
+  const std::string name = PartitionStatusView::kName;
+  const std::string answers = projections::answers_name(name);
+  for (const std::string& view : {name, answers}) {
+    ASSERT_TRUE(log->save_snapshot({view, PartitionStatusView::kVersion - 1, 100, "old"}).ok());
+    ASSERT_TRUE(log->save_snapshot({view, PartitionStatusView::kVersion + 1, 100, "new"}).ok());
+  }
+  auto report = rebuild_view_snapshots(*log, {ViewKind::partition_status}, {});
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  for (const std::string& view : {name, answers}) {
+    EXPECT_FALSE(log->load_snapshot(view, PartitionStatusView::kVersion - 1)->has_value()) << view;
+    EXPECT_TRUE(log->load_snapshot(view, PartitionStatusView::kVersion)->has_value()) << view;
+    EXPECT_TRUE(log->load_snapshot(view, PartitionStatusView::kVersion + 1)->has_value()) << view;
+  }
+}
+
 // A rebuild over the compressed snapshots of an earlier one reserves room for their plain size
 // (read from each blob's header): the bytes it saves are those of a full fold all the same.
 TEST(ViewRebuildTest, ARebuildOverEarlierSnapshotsWritesTheBytesOfAFullFold) {

@@ -1078,6 +1078,28 @@ TEST_P(StorageConformanceTest, SnapshotsAreSavedReplacedAndLoadedByVersion) {
   EXPECT_FALSE(log_->load_snapshot("build_summary", 2)->has_value());
 }
 
+TEST_P(StorageConformanceTest, OlderVersionsOfAViewsSnapshotsAreDroppedOnRequest) {
+  for (int version : {1, 2, 3}) {
+    ASSERT_TRUE(log_->save_snapshot({"partition_status", version, 10 * version, "v"}).ok());
+    ASSERT_TRUE(log_->save_snapshot({"partition_status.answers", version, 10, "a"}).ok());
+  }
+  ASSERT_TRUE(log_->save_snapshot({"build_summary", 1, 30, "b"}).ok());
+  ASSERT_TRUE(log_->drop_older_snapshots("partition_status", 3).ok());
+  EXPECT_FALSE(log_->load_snapshot("partition_status", 1)->has_value());
+  EXPECT_FALSE(log_->load_snapshot("partition_status", 2)->has_value());
+  ASSERT_TRUE(log_->load_snapshot("partition_status", 3)->has_value());
+  EXPECT_EQ((*log_->load_snapshot("partition_status", 3))->applied_idx, 30);
+  // Only that view: its answers (another name) and other views keep every version.
+  for (int version : {1, 2, 3}) {
+    EXPECT_TRUE(log_->load_snapshot("partition_status.answers", version)->has_value()) << version;
+  }
+  EXPECT_TRUE(log_->load_snapshot("build_summary", 1)->has_value());
+  // Nothing below: nothing dropped, no error.
+  ASSERT_TRUE(log_->drop_older_snapshots("partition_status", 3).ok());
+  ASSERT_TRUE(log_->drop_older_snapshots("job_runs", 2).ok());
+  EXPECT_TRUE(log_->load_snapshot("partition_status", 3)->has_value());
+}
+
 // Backends may store snapshot data compressed (storage/snapshot_codec.h); callers never see it.
 TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
   std::string repetitive;  // like a view state: the same refs and ids again and again

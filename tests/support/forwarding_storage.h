@@ -44,6 +44,9 @@ class ForwardingStorage : public storage::Storage {
   Status set_meta(const std::string& key, const std::string& value) override {
     return inner_.set_meta(key, value);
   }
+  Status drop_older_snapshots(const std::string& view, int version) override {
+    return inner_.drop_older_snapshots(view, version);
+  }
   Status save_snapshot(const storage::Snapshot& snapshot) override {
     return inner_.save_snapshot(snapshot);
   }
