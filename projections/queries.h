@@ -211,7 +211,8 @@ class ActiveBuildsFromCheckpoint {
   int phase_ = 1;
   EventFilter filter_;
   std::vector<EventFilter> queued_;
-  std::map<std::string, bool> in_progress_;  // by request: its latest status for ref_ is
+  // By request: whether its latest status for ref_ is in progress.
+  std::map<std::string, bool> in_progress_;
   std::map<std::string, std::pair<int64_t, BuildRequestStatus>> status_;  // the latest end's
 };
 
