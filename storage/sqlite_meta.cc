@@ -75,11 +75,19 @@ Status SqliteStorage::drop_older_snapshots(const std::string& view, int version)
   if (options().read_only && !options().snapshots_only) {
     return read_only_error(uri(), "drop_older_snapshots");
   }
+  auto bind = [&](sqlite3_stmt* stmt) {
+    bind_text(stmt, 1, view);
+    sqlite3_bind_int(stmt, 2, version);
+  };
+  // Looked for first: a view calls this after every save, and nearly always there is nothing to
+  // drop, so it takes no write lock from the log's writer then.
+  auto older = step_once<bool>(find_older_snapshots_,
+                               "SELECT 1 FROM snapshots WHERE view = ? AND version < ? LIMIT 1",
+                               "drop_older_snapshots", bind, [](sqlite3_stmt*) { return true; });
+  if (!older.ok()) return older.error();
+  if (!older->has_value()) return ok_status();
   return write_once(drop_snapshots_, "DELETE FROM snapshots WHERE view = ? AND version < ?",
-                    "drop_older_snapshots", [&](sqlite3_stmt* stmt) {
-                      bind_text(stmt, 1, view);
-                      sqlite3_bind_int(stmt, 2, version);
-                    });
+                    "drop_older_snapshots", bind);
 }
 
 Result<std::optional<Snapshot>> SqliteStorage::load_stored_snapshot(const std::string& view,

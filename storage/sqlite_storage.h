@@ -186,6 +186,7 @@ class SqliteStorage final : public StorageBackend {
   Statement get_meta_;
   Statement set_meta_;
   Statement save_snapshot_;
+  Statement find_older_snapshots_;
   Statement drop_snapshots_;
   Statement load_snapshot_;
   Statement snapshot_info_;
