@@ -317,6 +317,19 @@ struct LatestClaim {
   std::string job_run_id;
 };
 
+// The claim that `e` sets for its request on partition `ref` (a PartitionEvent's status; a
+// DelegationEvent's is DELEGATED, never in flight), or nothing when `e` sets none.
+std::optional<LatestClaim> claim_set_by(const BuildEvent& e, const std::string& ref) {
+  if (e.has_partition_event() && e.partition_event().partition_ref().str() == ref) {
+    const auto& pe = e.partition_event();
+    return LatestClaim{is_in_progress_partition_status(pe.status_code()), pe.job_run_id()};
+  }
+  if (e.has_delegation_event() && e.delegation_event().partition_ref().str() == ref) {
+    return LatestClaim{};
+  }
+  return std::nullopt;
+}
+
 // The claims whose ends can still change the answer about partition `ref`, from the partition's
 // own events (ascending idx). A status is set by the latest PartitionEvent that is neither
 // DELEGATED nor UNKNOWN, or invalidation (L); after L only a claim's end can change it, and only
@@ -344,13 +357,8 @@ std::set<std::string> claims_that_matter(const std::string& ref,
   }
   std::map<std::string, LatestClaim> latest;  // by build request
   for (size_t i = 0; i < end; ++i) {
-    const BuildEvent& e = found[i];
-    if (e.has_partition_event() && e.partition_event().partition_ref().str() == ref) {
-      const auto& pe = e.partition_event();
-      latest[e.build_request_id()] =
-          LatestClaim{is_in_progress_partition_status(pe.status_code()), pe.job_run_id()};
-    } else if (e.has_delegation_event() && e.delegation_event().partition_ref().str() == ref) {
-      latest[e.build_request_id()] = LatestClaim{};
+    if (auto claim = claim_set_by(found[i], ref)) {
+      latest[found[i].build_request_id()] = std::move(*claim);
     }
   }
   // L is its request's latest event up to L: the claim the status came from is among these.
@@ -487,14 +495,9 @@ ActiveBuildsFromCheckpoint::ActiveBuildsFromCheckpoint(std::string ref, int64_t 
 
 void ActiveBuildsFromCheckpoint::add(const BuildEvent& event) {
   if (phase_ == 1) {
-    // As PartitionStatusView: a PartitionEvent sets the request's status for the ref, a
-    // DelegationEvent sets it to DELEGATED.
-    if (event.has_partition_event() && event.partition_event().partition_ref().str() == ref_) {
-      in_progress_[event.build_request_id()] =
-          is_in_progress_partition_status(event.partition_event().status_code());
-    } else if (event.has_delegation_event() &&
-               event.delegation_event().partition_ref().str() == ref_) {
-      in_progress_[event.build_request_id()] = false;
+    // As PartitionStatusView: the request's latest status for the ref.
+    if (auto claim = claim_set_by(event, ref_)) {
+      in_progress_[event.build_request_id()] = claim->in_flight;
     }
     return;
   }
