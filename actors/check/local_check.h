@@ -22,7 +22,10 @@
 //  (d) both views are released before the next view's check.
 // A log of at most options.one_scan_events events is read once for all four references (b), which
 // are then checked two views at a time (job_runs, which has the most answers, beside the other
-// three in turn), each freed after its check; (a) reads only the events after each snapshot. A
+// three in turn), each freed after its check; (a) reads only the events after each snapshot. In
+// that scan the activity reference reads the partition status reference's fold, as `bel views
+// rebuild` does (it is the same fold either keeps), and the reading thread also takes the keys
+// the events name. A
 // longer log is read once per view, building (a) and (b) of that view alone, so that memory stays
 // that of two copies of one view. The scan from idx 1 that comes first also feeds the ScanChecker
 // (idx contiguity). A view without a snapshot is folded once: a coordinator would fold it from idx

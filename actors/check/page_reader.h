@@ -36,9 +36,13 @@ inline std::unique_lock<std::mutex> hold(std::mutex* mu) {
   return mu != nullptr ? std::unique_lock<std::mutex>(*mu) : std::unique_lock<std::mutex>();
 }
 
+// What the reading thread does with each page it has read, before the caller gets it.
+using PageHook = std::function<void(const EventPage&)>;
+
 // Reads the events of `log` after `since_idx` up to `last_idx`, a page at a time (list_events_into
 // an arena page), on a thread of its own: it reads (SQLite and parsing) the next page while the
 // caller folds this one, and frees the pages the caller hands back. At most kAhead pages wait.
+// `on_read` (may be empty) sees each page on the reading thread, before the caller does.
 // Without a thread to be had, the caller reads.
 class PageReader {
  public:
@@ -50,11 +54,12 @@ class PageReader {
 
   // `source` (may be null), read instead of `log` from idx 1, when its reads are every field.
   PageReader(storage::Storage& log, ScanSource* source, int64_t since_idx, int64_t last_idx,
-             storage::EventDetail detail)
+             storage::EventDetail detail, PageHook on_read = {})
       : log_(log),
         source_(since_idx == 0 && detail == storage::EventDetail::full ? source : nullptr),
         last_idx_(last_idx),
         detail_(detail),
+        on_read_(std::move(on_read)),
         since_(since_idx) {
     try {
       thread_ = std::thread([this] { run(); });
@@ -117,6 +122,7 @@ class PageReader {
                             std::to_string(page->next_idx()));
     }
     since_ = page->next_idx();
+    if (on_read_) on_read_(*page);
     return page;
   }
 
@@ -148,6 +154,7 @@ class PageReader {
   ScanSource* const source_;
   const int64_t last_idx_;
   const storage::EventDetail detail_;
+  const PageHook on_read_;
   int64_t since_;  // the reading thread's alone once it runs
   bool ended_ = false;
   std::mutex mu_;
@@ -160,14 +167,14 @@ class PageReader {
 
 // Hands every event of `log` with idx in `since_idx` + 1..`last_idx`, with `detail`, to `f` (as a
 // BuildEvent*, which f may change), in scan order; `progress` (may be empty) gets the idx reached
-// after each page. `source` (may be null): see PageReader; a scan that reads it ends at or before
-// its last idx.
+// after each page. `source` (may be null) and `on_read`: see PageReader; a scan that reads the
+// source ends at or before its last idx.
 template <class F>
 Status scan_log(storage::Storage& log, int64_t since_idx, int64_t last_idx,
                 storage::EventDetail detail, F f, const std::function<void(int64_t)>& progress,
-                ScanSource* source = nullptr) {
+                ScanSource* source = nullptr, PageHook on_read = {}) {
   if (since_idx >= last_idx) return ok_status();
-  PageReader reader(log, source, since_idx, last_idx, detail);
+  PageReader reader(log, source, since_idx, last_idx, detail, std::move(on_read));
   while (true) {
     auto page = reader.next();
     if (!page.ok()) return page.error();

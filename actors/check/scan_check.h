@@ -55,6 +55,12 @@ class ScanChecker {
   // before this returns.
   void add(BuildEvent* event);
 
+  // Room for `events` more events' ids, taken at once (a scan knows how many it will read): the
+  // ids are not copied each time they outgrow their buffer. Only a hint.
+  void reserve(int64_t events) {
+    if (events > 0) uuid_ids_.reserve(uuid_ids_.size() + static_cast<size_t>(events));
+  }
+
   // The check's result, requiring every idx 1..`last_idx` to have been read (more is fine).
   CheckResult finish(int64_t last_idx) const;
 

@@ -363,6 +363,51 @@ TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAreComparedAtTheirIdx) {
   }
 }
 
+// The same, with the activity view's snapshot and the partition status view's at two idx, either
+// newer: the one scan's activity view reads the partition status view's fold, which its check
+// folds past the scan to the activity snapshot's idx, and the partition status view's check
+// compares at the newer of that idx and its own snapshot's.
+TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAtTwoIdxAreComparedAtTheirIdx) {
+  for (const bool activity_newer : {true, false}) {
+    SCOPED_TRACE(activity_newer ? "activity newer" : "partition status newer");
+    auto made = storage::open_storage("memory://", {});
+    ASSERT_TRUE(made.ok()) << made.error().to_string();
+    log_ = std::move(*made);
+    ASSERT_EQ(append(testing::random_events(1300, 14)), 1300);
+    const ViewKind first = activity_newer ? ViewKind::partition_status : ViewKind::activity;
+    const ViewKind second = activity_newer ? ViewKind::activity : ViewKind::partition_status;
+    ASSERT_TRUE(rebuild_view_snapshots(*log_, {first}, {}).ok());
+    ASSERT_EQ(append(testing::random_events(200, 15)), 1500);
+    ASSERT_TRUE(rebuild_view_snapshots(*log_, {second}, {}).ok());
+
+    LaggingLastIdx log(*log_, 1200);
+    LogCheckOptions options;
+    options.log_uri = "memory://";
+    options.views.list_limit = 7;
+    options.one_scan_events = one_scan_events(GetParam());
+    auto report = run_local_log_check(log, options);
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_TRUE(report->ok());
+    const auto& partitions = result(*report, "view partition_status");
+    const auto& activity = result(*report, "view activity");
+    EXPECT_TRUE(partitions.ok) << partitions.detail;
+    EXPECT_TRUE(activity.ok) << activity.detail;
+    EXPECT_TRUE(contains(activity.detail, activity_newer
+                                              ? "snapshot at idx 1500, folded to idx 1500"
+                                              : "snapshot at idx 1300, folded to idx 1300"))
+        << activity.detail;
+    // After the activity view's check the shared fold is at its snapshot's idx or the scan's.
+    EXPECT_TRUE(contains(partitions.detail,
+                         activity_newer
+                             ? "snapshot at idx 1300, folded to idx " +
+                                   std::string(GetParam() == Scans::one ? "1500" : "1300")
+                             : "snapshot at idx 1500, folded to idx 1500"))
+        << partitions.detail;
+    EXPECT_GT(answers_equal(partitions.detail), 0) << partitions.detail;
+    EXPECT_GT(answers_equal(activity.detail), 0) << activity.detail;
+  }
+}
+
 // Reads the log once for every view when it is short enough, once per view otherwise.
 TEST_F(LocalCheckScansTest, ReadsTheLogOnceOrOncePerView) {
   ASSERT_EQ(append(testing::random_events(1500, 9)), 1500);
