@@ -551,7 +551,7 @@ Result<BuildSummaryView> BuildSummaryView::restore(SnapshotInput& in) {
   auto visit = [&](snap::BuildState& b, SnapshotEntryOrder& order) -> Status {
     auto state = BuildSummaryState::from_snapshot(view.strings_, b);
     if (!state.ok()) return snapshot_error(kName, state.error().message);
-    BEL_RETURN_IF_ERROR(order.check("build request " + b.build_request_id(), state->first_idx,
+    BEL_RETURN_IF_ERROR(order.check("build request", b.build_request_id(), state->first_idx,
                                     state->last_idx,
                                     view.position(b.build_request_id()) != kNoBuild));
     view.set_position(state->build_request_id, static_cast<uint32_t>(view.builds_.size()));

@@ -382,13 +382,13 @@ Result<JobRunsView> JobRunsView::restore(SnapshotInput& in) {
   view.by_id_.reserve(view.ids_reserved_);
   SnapshotEntryOrder order(kName, view.as_of_idx_);
   auto visit = [&](snap::JobRunState& r) -> Status {
-    const Id id = view.ids_.find(r.job_run_id());
-    const bool seen = id < view.by_id_.size() && view.by_id_[id].run != kNone;
+    // Interned before the check (one lookup): a snapshot that fails it is not restored at all.
+    const Id id = view.intern_id(r.job_run_id());
+    const bool seen = view.by_id_[id].run != kNone;
     // A run's snapshot keeps no later idx: its first_idx is the latest one it must not pass.
-    BEL_RETURN_IF_ERROR(
-        order.check("job run " + r.job_run_id(), r.first_idx(), r.first_idx(), seen));
+    BEL_RETURN_IF_ERROR(order.check("job run", r.job_run_id(), r.first_idx(), r.first_idx(), seen));
     Run run;
-    run.job_run_id = view.intern_id(r.job_run_id());
+    run.job_run_id = id;
     run.build_request_id = view.intern_id(r.build_request_id());
     run.label = view.label_of(view.intern_id(r.job_label()));
     if (!r.target_partitions().empty()) {

@@ -51,13 +51,14 @@ Error snapshot_error(std::string_view view, std::string_view what) {
                     std::string(view) + " snapshot: " + std::string(what));
 }
 
-Status SnapshotEntryOrder::check(const std::string& entry, int64_t first_idx, int64_t last_idx,
-                                 bool seen) {
+Status SnapshotEntryOrder::check(std::string_view kind, std::string_view key, int64_t first_idx,
+                                 int64_t last_idx, bool seen) {
+  auto entry = [&] { return std::string(kind) + " " + std::string(key); };
   if (first_idx <= previous_idx_ || last_idx > as_of_idx_) {
-    return snapshot_error(view_,
-                          entry + " has first_idx " + std::to_string(first_idx) + " out of order");
+    return snapshot_error(
+        view_, entry() + " has first_idx " + std::to_string(first_idx) + " out of order");
   }
-  if (seen) return snapshot_error(view_, entry + " appears twice");
+  if (seen) return snapshot_error(view_, entry() + " appears twice");
   previous_idx_ = first_idx;
   return ok_status();
 }

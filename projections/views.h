@@ -125,13 +125,15 @@ Error snapshot_error(std::string_view view, std::string_view what);
 // What restore() checks of each entry of a snapshot kept in first_idx order, one entry after
 // another: check() wants its first_idx above the previous entry's and nothing it reflects
 // (`last_idx`) past the snapshot's `as_of_idx`, else a snapshot_error
-// "<entry> has first_idx N out of order", `entry` naming it (e.g. "job run jr-1"); and no earlier
-// entry to have had its key (`seen`), else "<entry> appears twice".
+// "<entry> has first_idx N out of order", the entry named by its kind and key (e.g. "job run"
+// and "jr-1"); and no earlier entry to have had its key (`seen`), else "<entry> appears twice".
+// The name is made only for an error: restoring a large view checks every entry.
 class SnapshotEntryOrder {
  public:
   SnapshotEntryOrder(std::string_view view, int64_t as_of_idx)
       : view_(view), as_of_idx_(as_of_idx) {}
-  Status check(const std::string& entry, int64_t first_idx, int64_t last_idx, bool seen);
+  Status check(std::string_view kind, std::string_view key, int64_t first_idx, int64_t last_idx,
+               bool seen);
 
  private:
   std::string_view view_;

@@ -122,7 +122,17 @@ TEST(SnapshotReaderTest, DuplicateEntriesAreStillRefused) {
   s.mutable_runs(2)->set_first_idx(3);
   auto restored = JobRunsView::restore(s.SerializeAsString());
   ASSERT_FALSE(restored.ok());
-  EXPECT_NE(restored.error().message.find("jr-2 appears twice"), std::string::npos);
+  EXPECT_NE(restored.error().message.find("job run jr-2 appears twice"), std::string::npos)
+      << restored.error().message;
+  // An entry before the one it should follow, named by its kind and id.
+  ASSERT_TRUE(s.ParseFromString(runs_snapshot(2)));
+  s.mutable_runs(1)->set_first_idx(s.runs(0).first_idx());
+  restored = JobRunsView::restore(s.SerializeAsString());
+  ASSERT_FALSE(restored.ok());
+  EXPECT_NE(restored.error().message.find("job run jr-2 has first_idx " +
+                                          std::to_string(s.runs(0).first_idx()) + " out of order"),
+            std::string::npos)
+      << restored.error().message;
 }
 
 // What a view writes entry by entry is its snapshot message with the header fields first (so a
