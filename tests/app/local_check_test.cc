@@ -408,6 +408,30 @@ TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAtTwoIdxAreComparedAtTheirIdx) 
   }
 }
 
+// An event the append checks would refuse, stored anyway (through the storage, as a damaged or
+// foreign log holds it), fails the contiguity check naming its idx, both ways the log is read
+// (one scan checks each event's structure on its reading thread); the views still agree.
+TEST_P(LocalCheckTest, InvalidStoredEventFailsContiguityNamingItsIdx) {
+  auto events = testing::random_events(1500, 16);
+  size_t bad = 0;
+  for (size_t i = 1200; i < events.size() && bad == 0; ++i) {
+    if (events[i].has_partition_event()) bad = i;
+  }
+  ASSERT_GT(bad, 0u);
+  events[bad].mutable_partition_event()->mutable_partition_ref()->clear_str();
+  ASSERT_EQ(append(events), 1500);
+
+  auto report = check();
+  const auto& contiguity = result(report, "idx contiguity");
+  EXPECT_FALSE(contiguity.ok);
+  EXPECT_TRUE(
+      contains(contiguity.detail, "1 invalid: idx " + std::to_string(bad + 1) + ": invalid_event"))
+      << contiguity.detail;
+  for (const auto& c : report.checks) {
+    if (c.name.rfind("view ", 0) == 0) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+  }
+}
+
 // Reads the log once for every view when it is short enough, once per view otherwise.
 TEST_F(LocalCheckScansTest, ReadsTheLogOnceOrOncePerView) {
   ASSERT_EQ(append(testing::random_events(1500, 9)), 1500);
