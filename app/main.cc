@@ -9,14 +9,16 @@
 
 // The `bel` binary links jemalloc (app/CMakeLists.txt), which reads its settings from this symbol
 // before the first allocation (MALLOC_CONF in the environment still overrides them). One arena
-// for the process's few busy threads, and buffers of 256 KiB or more (inflated snapshots, pages
-// of events) in jemalloc's arena for large requests, which returns them to the system as soon as
-// they are freed. Together they keep a coordinator over a 10M-event log within P12's 1 GB (1 014
-// MB), which jemalloc's defaults passed (1 030 MB) (docs/performance.md, "The allocator"). Unused
-// when the binary is built without jemalloc.
+// for the process's few busy threads, and buffers of 4 MiB or more (inflated snapshots, the
+// views' large tables) returned to the system as soon as they are freed. Together they keep a
+// coordinator over a 10M-event log within P12's 1 GB, which jemalloc's defaults passed (1 030
+// MB). Smaller buffers are kept for reuse (for 10 s): returning those too (from 256 KiB, as
+// before) cost a rebuild of every view a fifth of its page faults again, 10-20% of its time, and
+// held 2 MB less at 10M events (docs/performance.md, "The allocator" and "Buffers of 256 KiB to
+// 4 MiB kept for reuse"). Unused when the binary is built without jemalloc.
 extern "C" {
 // NOLINTNEXTLINE: the name and type are jemalloc's
-const char* malloc_conf = "narenas:1,oversize_threshold:262144";
+const char* malloc_conf = "narenas:1,oversize_threshold:4194304";
 }
 
 namespace {
