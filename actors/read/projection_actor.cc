@@ -1,5 +1,6 @@
 #include "actors/read/projection_actor.h"
 
+#include <dlfcn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -22,6 +23,15 @@ std::shared_ptr<spdlog::logger> view_log() {
 }
 
 void return_free_memory() {
+  // The bel binary's jemalloc keeps freed buffers under its threshold (app/main.cc) for reuse a
+  // while: purging every arena (4096: MALLCTL_ARENAS_ALL) returns them now. glibc's malloc_trim
+  // would find nothing to return in a process that allocates through jemalloc.
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  static const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (mallctl != nullptr) {
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+    return;
+  }
 #if defined(__GLIBC__)
   malloc_trim(0);
 #endif

@@ -25,8 +25,9 @@ std::shared_ptr<spdlog::logger> view_log();
 // A view's requests to the storage actor and its reader: each is answered in moments (a page, a
 // snapshot); the bound turns one that hangs into a failure the view reports (R9).
 inline constexpr auto kRequestTimeout = std::chrono::minutes(10);
-// Gives the free pages of the heap back to the system (glibc's malloc_trim; nothing elsewhere):
-// what a restore freed, so that the next view's restore does not add to it.
+// Gives the free pages of the heap back to the system (jemalloc's purge of every arena when it is
+// the process's allocator, else glibc's malloc_trim; nothing elsewhere): what a restore freed, so
+// that the next view's restore does not add to it.
 void return_free_memory();
 }  // namespace detail
 
