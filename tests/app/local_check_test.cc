@@ -66,12 +66,13 @@ class LocalCheckBase : public ::testing::Test {
     return idxs.ok() && !idxs->empty() ? idxs->back() : 0;
   }
 
-  LogCheckReport check(Scans scans) {
+  // The check of log_, or of `log` (a view of it) when set.
+  LogCheckReport check(Scans scans, storage::Storage* log = nullptr) {
     LogCheckOptions options;
     options.log_uri = "memory://";
     options.views.list_limit = 7;  // every list takes several pages
     options.one_scan_events = one_scan_events(scans);
-    auto report = run_local_log_check(*log_, options);
+    auto report = run_local_log_check(log != nullptr ? *log : *log_, options);
     EXPECT_TRUE(report.ok()) << report.error().to_string();
     return report.ok() ? *report : LogCheckReport{};
   }
@@ -111,7 +112,9 @@ class LocalCheckBase : public ::testing::Test {
 // The tests that hold both ways the check reads a log.
 class LocalCheckTest : public LocalCheckBase, public ::testing::WithParamInterface<Scans> {
  protected:
-  LogCheckReport check() { return LocalCheckBase::check(GetParam()); }
+  LogCheckReport check(storage::Storage* log = nullptr) {
+    return LocalCheckBase::check(GetParam(), log);
+  }
 };
 
 // The tests that pick how the check reads the log themselves.
@@ -384,15 +387,10 @@ TEST_P(LocalCheckTest, SnapshotsNewerThanTheCheckAtTwoIdxAreComparedAtTheirIdx) 
     ASSERT_TRUE(rebuild_view_snapshots(*log_, {second}, {}).ok());
 
     LaggingLastIdx log(*log_, 1200);
-    LogCheckOptions options;
-    options.log_uri = "memory://";
-    options.views.list_limit = 7;
-    options.one_scan_events = one_scan_events(GetParam());
-    auto report = run_local_log_check(log, options);
-    ASSERT_TRUE(report.ok()) << report.error().to_string();
-    EXPECT_TRUE(report->ok());
-    const auto& partitions = result(*report, "view partition_status");
-    const auto& activity = result(*report, "view activity");
+    const LogCheckReport report = check(&log);
+    EXPECT_TRUE(report.ok());
+    const auto& partitions = result(report, "view partition_status");
+    const auto& activity = result(report, "view activity");
     EXPECT_TRUE(partitions.ok) << partitions.detail;
     EXPECT_TRUE(activity.ok) << activity.detail;
     EXPECT_TRUE(contains(activity.detail, activity_newer
@@ -437,14 +435,9 @@ TEST_P(LocalCheckTest, SnapshotsAtIdxOfTheirOwnPassWhereverTheCheckStops) {
     }
     const int64_t last_idx = std::uniform_int_distribution<int64_t>(1, 1200)(rng);
     LaggingLastIdx log(*log_, last_idx);
-    LogCheckOptions options;
-    options.log_uri = "memory://";
-    options.views.list_limit = 7;
-    options.one_scan_events = one_scan_events(GetParam());
-    auto report = run_local_log_check(log, options);
-    ASSERT_TRUE(report.ok()) << report.error().to_string();
-    EXPECT_EQ(report->last_idx, last_idx);
-    for (const auto& c : report->checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+    const LogCheckReport report = check(&log);
+    EXPECT_EQ(report.last_idx, last_idx);
+    for (const auto& c : report.checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
   }
 }
 
