@@ -292,13 +292,7 @@ ViewActorConfig test_view_config() {
   return config;
 }
 
-RandomStreamOptions small_stream(int num_events) {
-  RandomStreamOptions o;
-  o.num_events = num_events;
-  o.concurrent_builds = 5;
-  o.partition_space = 12;
-  return o;
-}
+RandomStreamOptions small_stream(int num_events) { return stream_options(num_events, 5, 12); }
 
 // Compares every partition query, asked of `view` and of the scan on `scan` with min_idx = the
 // last idx of events[0, n), with the oracle over those events.

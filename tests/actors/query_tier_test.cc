@@ -184,14 +184,6 @@ void expect_views_answered(const ViewsStatus& status, const Asked& asked) {
   EXPECT_EQ(status.fallback_queries(), asked.fallback_queries);
 }
 
-RandomStreamOptions stream_options(int num_events, int concurrent_builds, int partition_space) {
-  RandomStreamOptions o;
-  o.num_events = num_events;
-  o.concurrent_builds = concurrent_builds;
-  o.partition_space = partition_space;
-  return o;
-}
-
 CoordinatorOptions patient_views() {
   CoordinatorOptions options;
   options.supervisor.views.wait_budget = kPatientViews;

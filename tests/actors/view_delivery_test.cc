@@ -211,13 +211,7 @@ class ViewDeliveryTest : public ::testing::Test {
   std::vector<caf::actor> spawned_;
 };
 
-RandomStreamOptions stream_of(int n) {
-  RandomStreamOptions o;
-  o.num_events = n;
-  o.concurrent_builds = 4;
-  o.partition_space = 10;
-  return o;
-}
+RandomStreamOptions stream_of(int n) { return stream_options(n, 4, 10); }
 
 TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   const auto events = random_stream(5, stream_of(130));

@@ -6,13 +6,15 @@
 
 namespace bel::testing {
 
-RandomStreamOptions few_busy_partitions(int num_events) {
+RandomStreamOptions stream_options(int num_events, int concurrent_builds, int partition_space) {
   RandomStreamOptions o;
   o.num_events = num_events;
-  o.concurrent_builds = 6;
-  o.partition_space = 6;
+  o.concurrent_builds = concurrent_builds;
+  o.partition_space = partition_space;
   return o;
 }
+
+RandomStreamOptions few_busy_partitions(int num_events) { return stream_options(num_events, 6, 6); }
 
 sim::WorkloadOptions random_stream_options(uint64_t seed, const RandomStreamOptions& options) {
   sim::WorkloadOptions o;

@@ -29,6 +29,10 @@ struct RandomStreamOptions {
   int partition_space = 24;   // distinct partition refs
 };
 
+// `num_events` events, at most `concurrent_builds` build requests open at a time, over
+// `partition_space` partition refs; the other options at their defaults.
+RandomStreamOptions stream_options(int num_events, int concurrent_builds, int partition_space);
+
 // `num_events` events over few partitions with long histories and many claims on each (six
 // refs, six build requests open at a time): the streams of the partition scans' tests.
 RandomStreamOptions few_busy_partitions(int num_events);
