@@ -120,12 +120,12 @@ ActivityResponse ActivityView::activity() const {
   return out;
 }
 
-std::string ActivityView::serialize(size_t size_hint) const {
+std::string ActivityView::serialize(SnapshotTarget target) const {
   snap::ActivitySnapshot header;
   header.set_event_count(event_count_);
   header.set_partition_count(known_partitions_);
   header.set_build_count(known_builds_);
-  SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header), size_hint);
+  SnapshotWriter out = start_snapshot(kName, kVersion, std::move(header), std::move(target));
   // Build requests by ascending id, so that equal views give equal bytes.
   const StringPool& ids = own_fold_.build_ids();
   std::vector<uint32_t> builds;

@@ -62,7 +62,7 @@ class ActivityView : public ViewPosition {
   // use (answers, serialize, same_state); moving this view keeps the sharing.
   bool share_fold(const PartitionStatusView* partitions);
 
-  std::string serialize(size_t size_hint = 0) const;  // as PartitionStatusView's
+  std::string serialize(SnapshotTarget target = {}) const;  // as PartitionStatusView's
   static Result<ActivityView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<ActivityView> restore(SnapshotInput& in);

@@ -530,10 +530,10 @@ Result<BuildsListResponse> BuildSummaryView::list(const BuildsListRequest& reque
   return out;
 }
 
-std::string BuildSummaryView::serialize(size_t size_hint) const {
+std::string BuildSummaryView::serialize(SnapshotTarget target) const {
   snap::BuildSummarySnapshot header;
   header.set_entry_count(static_cast<int64_t>(builds_.size()));
-  SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
+  SnapshotWriter out = start_snapshot(kName, kVersion, header, std::move(target));
   out.add_each<snap::BuildState>(
       snap::BuildSummarySnapshot::kBuildsFieldNumber, builds_,
       [&](const BuildSummaryState& b, snap::BuildState* entry) { b.to_snapshot(strings_, entry); });

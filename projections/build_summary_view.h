@@ -220,7 +220,7 @@ class BuildSummaryView : public ViewPosition {
   const StatusCounts& counts_by_status() const { return counts_; }
   int64_t total() const { return static_cast<int64_t>(builds_.size()); }
 
-  std::string serialize(size_t size_hint = 0) const;  // as PartitionStatusView's
+  std::string serialize(SnapshotTarget target = {}) const;  // as PartitionStatusView's
   static Result<BuildSummaryView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<BuildSummaryView> restore(SnapshotInput& in);

@@ -343,10 +343,10 @@ JobMetricsList JobRunsView::all_metrics() const {
   return out;
 }
 
-std::string JobRunsView::serialize(size_t size_hint) const {
+std::string JobRunsView::serialize(SnapshotTarget target) const {
   snap::JobRunsSnapshot header;
   header.set_entry_count(static_cast<int64_t>(runs_.size()));
-  SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
+  SnapshotWriter out = start_snapshot(kName, kVersion, header, std::move(target));
   out.add_each<snap::JobRunState>(
       snap::JobRunsSnapshot::kRunsFieldNumber, runs_, [&](const Run& run, snap::JobRunState* r) {
         r->set_job_run_id(std::string(ids_.str(run.job_run_id)));

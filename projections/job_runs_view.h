@@ -80,7 +80,7 @@ class JobRunsView : public ViewPosition {
   // Every label's metrics, labels ascending.
   JobMetricsList all_metrics() const;
 
-  std::string serialize(size_t size_hint = 0) const;  // as PartitionStatusView's
+  std::string serialize(SnapshotTarget target = {}) const;  // as PartitionStatusView's
   static Result<JobRunsView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<JobRunsView> restore(SnapshotInput& in);

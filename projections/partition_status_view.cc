@@ -218,7 +218,7 @@ Result<PartitionsListResponse> PartitionStatusView::list(
 
 // ---- snapshots -----------------------------------------------------------------------------
 
-std::string PartitionStatusView::serialize(size_t size_hint) const {
+std::string PartitionStatusView::serialize(SnapshotTarget target) const {
   // Requests by ascending id, each with its refs in progress by ascending ref.
   const StringPool& ids = fold_.build_ids();
   std::vector<uint32_t> requests;
@@ -229,7 +229,7 @@ std::string PartitionStatusView::serialize(size_t size_hint) const {
   header.set_partition_count(static_cast<int64_t>(
       order_.size() - static_cast<size_t>(std::count(order_.begin(), order_.end(), kStale))));
   header.set_request_count(static_cast<int64_t>(requests.size()));
-  SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
+  SnapshotWriter out = start_snapshot(kName, kVersion, header, std::move(target));
   snap::PartitionStatusEntry entry;
   for (uint32_t slot : order_) {
     if (slot == kStale) continue;

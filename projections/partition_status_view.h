@@ -96,9 +96,9 @@ class PartitionStatusView : public ViewPosition {
   const std::vector<PartitionStatusFold::Change>& last_changes() const { return changes_; }
 
   // The whole state; restore(serialize()) answers every query identically, with the same
-  // as_of_idx. restore() returns storage_corrupt for bytes it cannot use. `size_hint`: the size
-  // expected (the last snapshot's, say), reserved up front; the bytes do not depend on it.
-  std::string serialize(size_t size_hint = 0) const;
+  // as_of_idx. restore() returns storage_corrupt for bytes it cannot use. `target` (views.h): the
+  // bytes returned, room reserved for the size expected; or handed to a function as they are made.
+  std::string serialize(SnapshotTarget target = {}) const;
   static Result<PartitionStatusView> restore(const std::string& bytes);
   // The same, read once from `in` (snapshot_reader.h): from a stream, never held whole.
   static Result<PartitionStatusView> restore(SnapshotInput& in);

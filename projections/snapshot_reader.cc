@@ -183,6 +183,7 @@ void SnapshotWriter::add(int number, const google::protobuf::MessageLite& entry)
   out_.resize(total);
   std::memcpy(&out_[at], prefix, prefix_size);
   entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&out_[at + prefix_size]));
+  if (chunks_ && out_.size() >= kChunk) flush();
 }
 
 }  // namespace bel::projections

@@ -12,7 +12,7 @@
 //
 //   snap::JobRunsSnapshot header;
 //   header.set_entry_count(runs_.size());
-//   SnapshotWriter out = start_snapshot(kName, kVersion, header, size_hint);
+//   SnapshotWriter out = start_snapshot(kName, kVersion, header, target);  // views.h
 //   out.add_each<snap::JobRunState>(snap::JobRunsSnapshot::kRunsFieldNumber, runs_,
 //                                   [](const Run& run, snap::JobRunState* r) { ...; });
 //   return out.take();
@@ -159,13 +159,18 @@ Status ViewPosition::read_header(const char* name, int version, SnapshotInput& i
   return ok_status();
 }
 
-// Builds a snapshot's bytes entry by entry (see above). `reserve`: the bytes expected (0: none),
-// taken up front, so that a snapshot of that size is not copied into a larger buffer each time
-// it outgrows one (untouched room costs address space, not memory).
+// Builds a snapshot's bytes entry by entry (see above), for the target's string or its chunks
+// (views.h, SnapshotTarget). `reserve`: the bytes expected (0: none), taken up front, so that a
+// snapshot of that size is not copied into a larger buffer each time it outgrows one (untouched
+// room costs address space, not memory). With chunks, one buffer of about kChunk bytes is filled
+// and handed over again and again, so it stays in the CPU's cache and the snapshot is never whole.
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(const google::protobuf::MessageLite& header, size_t reserve = 0) {
-    out_.reserve(reserve);
+  static constexpr size_t kChunk = size_t{128} << 10;
+
+  explicit SnapshotWriter(const google::protobuf::MessageLite& header, SnapshotTarget target = {})
+      : chunks_(std::move(target.chunks)) {
+    out_.reserve(chunks_ ? kChunk + kChunk / 4 : target.reserve);
     header.AppendToString(&out_);
   }
   // Appends `entry` as one element of the repeated message field `number`.
@@ -181,9 +186,21 @@ class SnapshotWriter {
       add(number, entry);
     }
   }
-  std::string take() { return std::move(out_); }
+  // The bytes; with chunks, "" once the last chunk is handed over.
+  std::string take() {
+    if (!chunks_) return std::move(out_);
+    flush();
+    return {};
+  }
 
  private:
+  void flush() {
+    if (out_.empty()) return;
+    chunks_(std::string_view(out_));
+    out_.clear();
+  }
+
+  SnapshotChunks chunks_;
   std::string out_;
   PagesAhead pages_;  // a snapshot's bytes are written once, into fresh pages
 };
@@ -202,11 +219,11 @@ Status ViewPosition::restore_entry_list(const char* name, int version, SnapshotI
 
 template <class Snapshot>
 SnapshotWriter ViewPosition::start_snapshot(const char* name, int version, Snapshot header,
-                                            size_t reserve) const {
+                                            SnapshotTarget target) const {
   header.set_view(name);
   header.set_version(version);
   header.set_as_of_idx(as_of_idx_);
-  return SnapshotWriter(header, reserve);
+  return SnapshotWriter(header, std::move(target));
 }
 
 }  // namespace bel::projections

@@ -13,6 +13,7 @@
 #include <google/protobuf/map.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -83,6 +84,24 @@ bool is_operator_action(const BuildEvent& event, BuildRequestStatus status_so_fa
 class SnapshotWriter;  // snapshot_reader.h
 class SnapshotInput;   // snapshot_reader.h
 
+// A snapshot's bytes as they are made, in order, a chunk at a time (each valid during the call).
+using SnapshotChunks = std::function<void(std::string_view)>;
+
+// Where a view's serialize() puts the snapshot: the string it returns, `reserve` bytes taken up
+// front (the size expected, the last snapshot's say; the bytes do not depend on it); or, given
+// `chunks`, that function, the string returned then empty. A caller that compresses or writes
+// the bytes as they come thus never holds them whole (a view's snapshot on a 10M-event log is
+// hundreds of megabytes).
+//
+//   std::string bytes = view.serialize(hint);
+//   view.serialize(SnapshotTarget([&](std::string_view chunk) { encoder.add(chunk); }));
+struct SnapshotTarget {
+  SnapshotTarget(size_t reserve = 0) : reserve(reserve) {}              // NOLINT: a size converts
+  SnapshotTarget(SnapshotChunks chunks) : chunks(std::move(chunks)) {}  // NOLINT: as does this
+  size_t reserve = 0;
+  SnapshotChunks chunks;
+};
+
 // How far a view has read the log. Every view derives from it, so that as_of_idx and advance_to
 // mean the same in each.
 class ViewPosition {
@@ -97,11 +116,11 @@ class ViewPosition {
 
  protected:
   // The header every snapshot starts with: `header` (any other header fields already set) with
-  // the view's name and version and as_of_idx, written as the start of the snapshot's bytes;
-  // `reserve` as SnapshotWriter's. Defined in snapshot_reader.h, which every serialize() includes.
+  // the view's name and version and as_of_idx, written as the start of the snapshot's bytes,
+  // for `target`. Defined in snapshot_reader.h, which every serialize() includes.
   template <class Snapshot>
   SnapshotWriter start_snapshot(const char* name, int version, Snapshot header,
-                                size_t reserve) const;
+                                SnapshotTarget target) const;
 
   // Reads the header fields of `in` into `snapshot` (SnapshotInput::read_header: the entries
   // follow) and takes its as_of_idx. Defined in snapshot_reader.h, which every restore() includes.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -92,6 +93,56 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
   return std::string(buffer.get(), kHeaderSize + written);
 }
 
+SnapshotEncoder::SnapshotEncoder(size_t reserve) {
+  out_.reserve(std::max(reserve, size_t{256}));
+  out_.append(kZstdMagic);
+  out_.append(8, '\0');  // the plain size, written by finish()
+  ZSTD_CCtx* c = compressor();
+  scratch_.reset(new (std::nothrow) char[kScratch]);
+  if (c == nullptr || scratch_ == nullptr) {
+    error_ = "no memory for the compressor";
+    return;
+  }
+  // A frame of its own, from the level and checksum the context was made with; whatever an
+  // earlier frame left unfinished (an encoder dropped before finish) is discarded.
+  ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+}
+
+SnapshotEncoder::~SnapshotEncoder() = default;
+
+void SnapshotEncoder::add(std::string_view plain) {
+  plain_bytes_ += plain.size();
+  if (error_.empty() && !plain.empty()) compress(plain, /*end=*/false);
+}
+
+void SnapshotEncoder::compress(std::string_view plain, bool end) {
+  ZSTD_CCtx* c = compressor();
+  ZSTD_inBuffer in{plain.data(), plain.size(), 0};
+  for (;;) {
+    // Into a buffer of zstd's block size that stays in the cache, then appended: the string
+    // doubles as it grows and each compressed byte is copied once.
+    ZSTD_outBuffer out{scratch_.get(), kScratch, 0};
+    const size_t left = ZSTD_compressStream2(c, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(left)) {
+      error_ = ZSTD_getErrorName(left);
+      return;
+    }
+    out_.append(scratch_.get(), out.pos);
+    if (end ? left == 0 : in.pos == in.size) return;
+  }
+}
+
+Result<std::string> SnapshotEncoder::finish() {
+  if (error_.empty()) compress({}, /*end=*/true);
+  if (!error_.empty()) {
+    return make_error(ErrorCode::internal, "snapshot data does not compress: " + error_);
+  }
+  for (size_t i = 0; i < 8; ++i) {
+    out_[kMagicSize + i] = static_cast<char>((plain_bytes_ >> (8 * i)) & 0xff);
+  }
+  return std::move(out_);
+}
+
 Result<std::string_view> stored_snapshot_bytes(const std::string& data, bool encoded,
                                                std::string* scratch) {
   if (encoded) return std::string_view(data);
@@ -124,11 +175,13 @@ Result<std::optional<EncodedSnapshotParts>> split_encoded_snapshot(std::string_v
     if (frame < stream.size()) {
       return corrupt(fmt::format("has {} bytes after its zstd frame", stream.size() - frame));
     }
+    // A frame compressed as its data was made does not say its size (SnapshotEncoder); the
+    // stream then checks what it decompresses to against the header as it goes.
     const unsigned long long content = ZSTD_getFrameContentSize(stream.data(), stream.size());
-    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
-      return corrupt("does not decompress: its zstd frame does not say its size");
+    if (content == ZSTD_CONTENTSIZE_ERROR) {
+      return corrupt("does not decompress: its zstd frame header is damaged");
     }
-    if (content != size) {
+    if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != size) {
       return corrupt(fmt::format("decompresses to {} bytes, its header says {}", content, size));
     }
   }

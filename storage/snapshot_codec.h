@@ -15,8 +15,9 @@
 //                         exist) and neither does the checkpoint's "belTS", so no snapshot
 //                         written before compression starts with either.
 //   uncompressed length   8 bytes, little endian
-//   zstd frame            Zstandard (RFC 8878) at kSnapshotCompressionLevel, with the content
-//                         size in its header (equal to the length above) and its checksum
+//   zstd frame            Zstandard (RFC 8878) at kSnapshotCompressionLevel, with its checksum
+//                         and, unless compressed as it was made (SnapshotEncoder), the content
+//                         size in its header (equal to the length above)
 //   or zlib stream        deflate with zlib header and checksum (RFC 1950)
 //
 // encode_snapshot_data keeps data that would not shrink as it is (a tiny blob stays smaller
@@ -27,6 +28,7 @@
 #define BEL_STORAGE_SNAPSHOT_CODEC_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +45,42 @@ inline constexpr int kSnapshotCompressionLevel = 1;
 // The bytes to store for snapshot data `data`. Errors: internal only when there is no memory
 // for the compressor and `data` starts with the magic (any other data is then stored as it is).
 Result<std::string> encode_snapshot_data(std::string_view data);
+
+// encode_snapshot_data as the data is made, a chunk at a time, so that it is never held whole:
+// a view serializing its snapshot hands each chunk to add() (projections/views.h,
+// SnapshotTarget), and only the compressed bytes are kept. finish() gives the blob: the same
+// format, always compressed (a zstd frame, its content size left out of the frame header since
+// it is not known when the frame starts; the blob's own header has it).
+//
+//   SnapshotEncoder encoder(expected_stored_bytes);
+//   view.serialize(projections::SnapshotTarget(
+//       [&](std::string_view chunk) { encoder.add(chunk); }));
+//   Result<std::string> stored = encoder.finish();  // Snapshot::encoded
+//
+// Errors (from finish): internal, when there was no memory for the compressor or its output.
+// One thread at a time; an encoder is used once.
+class SnapshotEncoder {
+ public:
+  // `reserve`: the compressed bytes expected (the last blob's size, say), taken up front.
+  explicit SnapshotEncoder(size_t reserve = 0);
+  ~SnapshotEncoder();
+  SnapshotEncoder(const SnapshotEncoder&) = delete;
+  SnapshotEncoder& operator=(const SnapshotEncoder&) = delete;
+
+  void add(std::string_view plain);
+  Result<std::string> finish();
+  // The plain bytes added so far.
+  uint64_t plain_bytes() const { return plain_bytes_; }
+
+ private:
+  void compress(std::string_view plain, bool end);
+
+  static constexpr size_t kScratch = size_t{128} << 10;
+  std::unique_ptr<char[]> scratch_;
+  std::string out_;
+  uint64_t plain_bytes_ = 0;
+  std::string error_;  // the first failure, reported by finish()
+};
 
 // What a backend that compresses stores for snapshot data `data`: `data` itself when its caller
 // encoded it already (`encoded`, Snapshot::encoded), else encode_snapshot_data(data), kept in

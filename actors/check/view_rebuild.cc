@@ -1,5 +1,7 @@
 #include "actors/check/view_rebuild.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -183,33 +185,52 @@ struct MadeSnapshots {
 };
 
 // The snapshot and stored answers of view `f.kind` as of `idx`, compressed on the calling thread
-// (Snapshot::encoded, so that saving them only writes); the view's state is released once they
-// are serialized, unless another view reads its fold (Folded::sharer: released by the caller once
-// both are saved). `plain_bytes` grows by the snapshot's size before compression.
+// (Snapshot::encoded, so that saving them only writes): the snapshot as it is serialized, never
+// whole. The view's state is released once they are made, unless another view reads its fold
+// (Folded::sharer: released by the caller once both are saved). `plain_bytes` grows by the
+// snapshot's size before compression. As of idx 0 nothing is saved, and nothing compressed.
 Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t idx,
                                        int64_t* plain_bytes) {
   MadeSnapshots made;
   // Room for the last snapshot's size and an eighth more, as a coordinator's view reserves
-  // (actors/read/projection_state.h): the bytes are not copied each time they outgrow a buffer.
+  // (actors/read/projection_state.h), a fifth of it for the compressed bytes (a snapshot
+  // compresses to a fourth to a seventh): the bytes are not copied each time they outgrow a buffer.
   const int64_t last = std::max<int64_t>(0, f.last_snapshot_bytes);
   const auto hint = static_cast<size_t>(last + last / 8);
+  Status encoded = ok_status();
   AllViews::with_view(views, f.kind, [&](auto& view) {
     using View = std::decay_t<decltype(view)>;
-    made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
+    if (idx == 0) {
+      made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
+      *plain_bytes += static_cast<int64_t>(made.snapshot.data.size());
+    } else {
+      storage::SnapshotEncoder encoder(hint / 5);
+      view.serialize(
+          projections::SnapshotTarget([&](std::string_view chunk) { encoder.add(chunk); }));
+      *plain_bytes += static_cast<int64_t>(encoder.plain_bytes());
+      auto stored = encoder.finish();
+      if (stored.ok()) {
+        made.snapshot = {View::kName, View::kVersion, idx, std::move(*stored)};
+        made.snapshot.encoded = true;
+      } else {
+        encoded = stored.error();
+      }
+    }
     made.answers = {projections::answers_name(View::kName), View::kVersion, idx,
                     projections::serialize_answers(view, idx)};
     if (f.sharer == nullptr) view = View();
   });
-  *plain_bytes += static_cast<int64_t>(made.snapshot.data.size());
-  if (idx == 0) return made;  // nothing is saved as of idx 0
-  for (auto* s : {&made.snapshot, &made.answers}) {
-    auto stored = storage::encode_snapshot_data(s->data);
-    if (!stored.ok()) {
-      return stored.error().with_context("compressing the " + s->view + " snapshot");
-    }
-    s->data = std::move(*stored);
-    s->encoded = true;
+  if (!encoded.ok()) {
+    return encoded.error().with_context(
+        fmt::format("compressing the {} snapshot", projections::view_name(f.kind)));
   }
+  if (idx == 0) return made;
+  auto stored = storage::encode_snapshot_data(made.answers.data);
+  if (!stored.ok()) {
+    return stored.error().with_context("compressing the " + made.answers.view + " snapshot");
+  }
+  made.answers.data = std::move(*stored);
+  made.answers.encoded = true;
   return made;
 }
 

@@ -5,7 +5,7 @@
 // A View provides:
 //   static constexpr const char* kName; static constexpr int kVersion;
 //   void apply(const BuildEvent&);            // ascending idx; may throw (the view then fails)
-//   std::string serialize(size_t size_hint) const;  // size_hint: the last snapshot's size
+//   std::string serialize(SnapshotTarget target) const;  // projections/views.h
 //   static Result<View> restore(const std::string&);
 //   Result<QueryResult> answer(const View&, const Query&);   // found by argument-dependent lookup
 //

@@ -55,7 +55,9 @@ class FlakyPartitionView {
     }
     inner_.apply(event);
   }
-  std::string serialize(size_t size_hint = 0) const { return inner_.serialize(size_hint); }
+  std::string serialize(projections::SnapshotTarget target = {}) const {
+    return inner_.serialize(std::move(target));
+  }
   static Result<FlakyPartitionView> restore(const std::string& bytes) {
     auto inner = projections::PartitionStatusView::restore(bytes);
     if (!inner.ok()) return inner.error();

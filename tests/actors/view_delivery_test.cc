@@ -61,7 +61,9 @@ class SlowPartitionView {
     gate().pass();
     inner_.apply(event);
   }
-  std::string serialize(size_t size_hint = 0) const { return inner_.serialize(size_hint); }
+  std::string serialize(projections::SnapshotTarget target = {}) const {
+    return inner_.serialize(std::move(target));
+  }
   static Result<SlowPartitionView> restore(const std::string&) {
     return make_error(ErrorCode::storage_corrupt, "not used");
   }

@@ -431,7 +431,9 @@ TEST_P(LocalCheckTest, SnapshotsAtIdxOfTheirOwnPassWhereverTheCheckStops) {
       for (ViewKind kind : projections::kAllViews) {
         if (rng() % 2 == 0) kinds.push_back(kind);
       }
-      if (!kinds.empty()) ASSERT_TRUE(rebuild_view_snapshots(*log_, kinds, {}).ok());
+      if (!kinds.empty()) {
+        ASSERT_TRUE(rebuild_view_snapshots(*log_, kinds, {}).ok());
+      }
     }
     const int64_t last_idx = std::uniform_int_distribution<int64_t>(1, 1200)(rng);
     LaggingLastIdx log(*log_, last_idx);
@@ -461,7 +463,9 @@ TEST_P(LocalCheckTest, InvalidStoredEventFailsContiguityNamingItsIdx) {
       contains(contiguity.detail, "1 invalid: idx " + std::to_string(bad + 1) + ": invalid_event"))
       << contiguity.detail;
   for (const auto& c : report.checks) {
-    if (c.name.rfind("view ", 0) == 0) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+    if (c.name.rfind("view ", 0) == 0) {
+      EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+    }
   }
 }
 

@@ -180,6 +180,44 @@ TEST(SnapshotWriterTest, HeaderFieldsComeFirstAndCountTheEntries) {
   }
 }
 
+// Handed over in chunks (SnapshotTarget with a function), a view's snapshot is the same bytes in
+// the same order, in chunks of about SnapshotWriter::kChunk (the last one shorter), and serialize()
+// returns none of them.
+template <class View>
+size_t expect_same_bytes_in_chunks(const View& view) {
+  const std::string whole = view.serialize();
+  std::vector<std::string> chunks;
+  EXPECT_EQ(view.serialize(SnapshotTarget([&](std::string_view c) { chunks.emplace_back(c); })), "")
+      << View::kName;
+  std::string joined;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    joined += chunks[i];
+    EXPECT_FALSE(chunks[i].empty()) << View::kName << " chunk " << i;
+    EXPECT_LT(chunks[i].size(), SnapshotWriter::kChunk + 64 * 1024) << View::kName;
+    if (i + 1 < chunks.size()) {
+      EXPECT_GE(chunks[i].size(), SnapshotWriter::kChunk) << View::kName;
+    }
+  }
+  EXPECT_EQ(joined, whole) << View::kName << ": " << chunks.size() << " chunks";
+  return chunks.size();
+}
+
+TEST(SnapshotWriterTest, ChunksCarryTheSameBytesInOrder) {
+  for (int events : {0, 300, 40000}) {
+    AllViews views;
+    for (const auto& e : testing::random_stream(5, testing::stream_options(events, 40, 20000))) {
+      views.apply(e);
+    }
+    const size_t runs = expect_same_bytes_in_chunks(views.jobs);
+    expect_same_bytes_in_chunks(views.partitions);
+    expect_same_bytes_in_chunks(views.builds);
+    expect_same_bytes_in_chunks(views.activity);
+    if (events == 40000) {
+      EXPECT_GT(runs, 2u);  // a snapshot of several chunks was seen
+    }
+  }
+}
+
 // `bytes` as a bel that wrote snapshots before the counts did: the whole message, in field
 // order, without them.
 template <class Snapshot>

@@ -62,6 +62,18 @@ std::string encoded_ok(const std::string& data) {
   return stored.ok() ? *stored : std::string();
 }
 
+// `data` through a SnapshotEncoder, handed over `chunk` bytes at a time.
+std::string streamed_ok(const std::string& data, size_t chunk) {
+  SnapshotEncoder encoder;
+  for (size_t at = 0; at < data.size(); at += chunk) {
+    encoder.add(std::string_view(data).substr(at, chunk));
+  }
+  EXPECT_EQ(encoder.plain_bytes(), data.size());
+  auto stored = encoder.finish();
+  EXPECT_TRUE(stored.ok()) << stored.error().to_string();
+  return stored.ok() ? *stored : std::string();
+}
+
 // `data` as bel stored it before zstd: the zlib magic, the length, and a zlib stream (made here
 // by zlib itself, at the level bel used then).
 std::string zlib_blob(const std::string& data) {
@@ -145,11 +157,18 @@ TEST(SnapshotCodecTest, LargerZlibBlobsOfEarlierVersionsLoad) {
   }
 }
 
+// How a blob was made: encode_snapshot_data's zstd frame with its content size, SnapshotEncoder's
+// without it (compressed as the data was made), or zlib's stream of earlier versions.
+enum class Made { zstd, streamed, zlib };
+
 // Damaged encodings of repetitive(100000), each with what its error says: as bel writes it now
-// (zstd) or wrote it before (zlib).
-std::vector<DamagedBlob> damaged_blobs(bool zlib) {
+// (zstd, whole or streamed) or wrote it before (zlib).
+std::vector<DamagedBlob> damaged_blobs(Made made) {
+  const bool zlib = made == Made::zlib;
   const std::string data = repetitive(100000);
-  const std::string stored = zlib ? zlib_blob(data) : encoded_ok(data);
+  const std::string stored = zlib                 ? zlib_blob(data)
+                             : made == Made::zstd ? encoded_ok(data)
+                                                  : streamed_ok(data, 1000);
   EXPECT_GT(stored.size(), 40u);
   std::string flipped = stored;
   flipped[stored.size() / 2] ^= 0x5a;
@@ -167,7 +186,7 @@ std::vector<DamagedBlob> damaged_blobs(bool zlib) {
       {"length one too many", with_length(data.size() + 1),
        zlib ? "inflates to" : "decompresses to"},
       {"length one too few", with_length(data.size() - 1),
-       zlib ? "does not end within" : "decompresses to"},
+       made == Made::zstd ? "decompresses to" : "does not end within"},
       {"absurd length", with_length(uint64_t{1} << 62), "claims"},
       {"bytes after the stream", stored + "xyz",
        zlib ? "after its zlib stream" : "after its zstd frame"},
@@ -175,10 +194,12 @@ std::vector<DamagedBlob> damaged_blobs(bool zlib) {
 }
 
 std::vector<DamagedBlob> damaged_blobs() {
-  std::vector<DamagedBlob> out = damaged_blobs(/*zlib=*/false);
-  for (auto& c : damaged_blobs(/*zlib=*/true)) {
-    c.name = "zlib, " + c.name;
-    out.push_back(c);
+  std::vector<DamagedBlob> out = damaged_blobs(Made::zstd);
+  for (auto [made, name] : {std::pair{Made::streamed, "streamed, "}, {Made::zlib, "zlib, "}}) {
+    for (auto& c : damaged_blobs(made)) {
+      c.name = name + c.name;
+      out.push_back(c);
+    }
   }
   return out;
 }
@@ -295,6 +316,44 @@ TEST(SnapshotStreamTest, FinishBeforeTheEndIsAnError) {
     EXPECT_NE(done.error().message.find("not read to its end"), std::string::npos)
         << done.error().message;
   }
+}
+
+// ---- compressed as it is made (SnapshotEncoder) ----------------------------------------------
+
+// A snapshot compressed as it is made, in chunks of any size, is one blob that decodes to the
+// same bytes, with the plain size in its header; it is always compressed, even when that does not
+// pay (the encoder never holds the plain bytes to fall back to).
+TEST(SnapshotEncoderTest, ChunksOfAnySizeGiveOneBlobThatDecodesByteForByte) {
+  for (const std::string& data : {repetitive(700000), random_bytes(5000, 9), std::string(),
+                                  std::string("v2"), kMagic + random_bytes(100, 3)}) {
+    for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, size_t{1} << 20}) {
+      if (chunk == 1 && data.size() > 10000) continue;  // a million calls prove nothing more
+      const std::string stored = streamed_ok(data, chunk);
+      EXPECT_EQ(stored.substr(0, 5), kMagic) << data.size() << " bytes, chunks of " << chunk;
+      EXPECT_EQ(header_plain_size(stored), data.size());
+      EXPECT_EQ(decoded_ok(stored), data) << data.size() << " bytes, chunks of " << chunk;
+      SnapshotDataStream stream(stored, true, 4096);
+      EXPECT_EQ(read_all(stream), data);
+      EXPECT_TRUE(stream.finish().ok()) << stream.finish().error().to_string();
+    }
+  }
+  const std::string data = repetitive(1 << 20);
+  const std::string stored = streamed_ok(data, 128 << 10);
+  EXPECT_LT(stored.size() * 4, data.size()) << stored.size() << " of " << data.size();
+}
+
+// Each encoder writes a frame of its own, on the thread's one compression context: one dropped
+// half way leaves nothing behind for the next, and two in turn do not mix.
+TEST(SnapshotEncoderTest, AnEncoderDroppedHalfWayLeavesTheNextOneWhole) {
+  const std::string first = repetitive(300000);
+  const std::string second = random_bytes(200000, 5) + repetitive(50000);
+  {
+    SnapshotEncoder dropped;
+    dropped.add(std::string_view(first).substr(0, 150000));
+  }
+  EXPECT_EQ(decoded_ok(streamed_ok(second, 65536)), second);
+  EXPECT_EQ(decoded_ok(streamed_ok(first, 65536)), first);
+  EXPECT_EQ(decoded_ok(encoded_ok(second)), second);
 }
 
 // ---- the SQLite file ---------------------------------------------------------------------------
