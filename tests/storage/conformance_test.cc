@@ -1161,9 +1161,10 @@ TEST_P(StorageConformanceTest, LargeSnapshotsComeBackByteForByte) {
             static_cast<int64_t>(repetitive.size()));
 }
 
-// A caller may compress the data itself (a view, on its own thread): every backend loads the
-// plain bytes back, whatever form encode_snapshot_data chose (compressed, kept as it is, or
-// wrapped because the data looks encoded).
+// A caller may compress the data itself (a view, on its own thread), whole or as it is made:
+// every backend loads the plain bytes back, whatever form encode_snapshot_data chose (compressed,
+// kept as it is, or wrapped because the data looks encoded), or SnapshotEncoder's frame that does
+// not say its size, and reports the plain size.
 TEST_P(StorageConformanceTest, SnapshotsEncodedByTheCallerLoadPlain) {
   std::string repetitive;
   for (int i = 0; repetitive.size() < (1u << 20); ++i) {
@@ -1171,16 +1172,28 @@ TEST_P(StorageConformanceTest, SnapshotsEncodedByTheCallerLoadPlain) {
   }
   const std::string looks_encoded = std::string("\0belz", 5) + "not really";
   for (const std::string& data : {repetitive, std::string("v"), looks_encoded}) {
-    auto encoded = storage::encode_snapshot_data(data);
-    ASSERT_TRUE(encoded.ok()) << encoded.error().to_string();
-    storage::Snapshot snapshot{"build_summary", 2, 50, *encoded};
-    snapshot.encoded = true;
-    ASSERT_TRUE(log_->save_snapshot(snapshot).ok());
-    auto loaded = log_->load_snapshot("build_summary", 2);
-    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
-    ASSERT_TRUE(loaded->has_value());
-    EXPECT_FALSE((*loaded)->encoded);
-    EXPECT_TRUE((*loaded)->data == data) << (*loaded)->data.size() << " bytes";
+    for (bool streamed : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << data.size() << " bytes, streamed " << streamed);
+      Result<std::string> encoded = storage::encode_snapshot_data(data);
+      if (streamed) {
+        storage::SnapshotEncoder encoder;
+        for (size_t at = 0; at < data.size(); at += 65536) encoder.add(data.substr(at, 65536));
+        encoded = encoder.finish();
+      }
+      ASSERT_TRUE(encoded.ok()) << encoded.error().to_string();
+      storage::Snapshot snapshot{"build_summary", 2, 50, *encoded};
+      snapshot.encoded = true;
+      ASSERT_TRUE(log_->save_snapshot(snapshot).ok());
+      auto loaded = log_->load_snapshot("build_summary", 2);
+      ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+      ASSERT_TRUE(loaded->has_value());
+      EXPECT_FALSE((*loaded)->encoded);
+      EXPECT_TRUE((*loaded)->data == data) << (*loaded)->data.size() << " bytes";
+      auto info = log_->snapshot_info("build_summary", 2);
+      ASSERT_TRUE(info.ok()) << info.error().to_string();
+      ASSERT_TRUE(info->has_value());
+      EXPECT_EQ((*info)->plain_size, static_cast<int64_t>(data.size()));
+    }
   }
 }
 
