@@ -36,6 +36,14 @@ std::optional<SnapshotCodec> codec_of(std::string_view data) {
   return std::nullopt;
 }
 
+// The header of a zstd blob at `out` (kHeaderSize bytes): the magic, then `plain_size`.
+void write_zstd_header(uint64_t plain_size, char* out) {
+  std::memcpy(out, kZstdMagic.data(), kMagicSize);
+  for (size_t i = 0; i < 8; ++i) {
+    out[kMagicSize + i] = static_cast<char>((plain_size >> (8 * i)) & 0xff);
+  }
+}
+
 Error corrupt(std::string what) {
   return make_error(ErrorCode::storage_corrupt, "compressed data " + std::move(what));
 }
@@ -77,11 +85,7 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
     if (plain_ok) return std::string(data);
     return make_error(ErrorCode::internal, "snapshot data does not compress: out of memory");
   }
-  std::memcpy(buffer.get(), kZstdMagic.data(), kMagicSize);
-  const uint64_t size = data.size();
-  for (size_t i = 0; i < 8; ++i) {
-    buffer[kMagicSize + i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  }
+  write_zstd_header(data.size(), buffer.get());
   const size_t written =
       ZSTD_compress2(c, buffer.get() + kHeaderSize, bound, data.data(), data.size());
   if (ZSTD_isError(written)) {  // cannot happen with the bound's room; kept plain if it did
@@ -95,8 +99,7 @@ Result<std::string> encode_snapshot_data(std::string_view data) {
 
 SnapshotEncoder::SnapshotEncoder(size_t reserve) {
   out_.reserve(std::max(reserve, size_t{256}));
-  out_.append(kZstdMagic);
-  out_.append(8, '\0');  // the plain size, written by finish()
+  out_.append(kHeaderSize, '\0');  // written by finish(), with the plain size
   ZSTD_CCtx* c = compressor();
   scratch_.reset(new (std::nothrow) char[kScratch]);
   if (c == nullptr || scratch_ == nullptr) {
@@ -137,9 +140,7 @@ Result<std::string> SnapshotEncoder::finish() {
   if (!error_.empty()) {
     return make_error(ErrorCode::internal, "snapshot data does not compress: " + error_);
   }
-  for (size_t i = 0; i < 8; ++i) {
-    out_[kMagicSize + i] = static_cast<char>((plain_bytes_ >> (8 * i)) & 0xff);
-  }
+  write_zstd_header(plain_bytes_, out_.data());
   return std::move(out_);
 }
 

@@ -204,11 +204,9 @@ Result<MadeSnapshots> make_and_release(AllViews& views, const Folded& f, int64_t
       made.snapshot = {View::kName, View::kVersion, idx, view.serialize(hint)};
       *plain_bytes += static_cast<int64_t>(made.snapshot.data.size());
     } else {
-      storage::SnapshotEncoder encoder(hint / 5);
-      view.serialize(
-          projections::SnapshotTarget([&](std::string_view chunk) { encoder.add(chunk); }));
-      *plain_bytes += static_cast<int64_t>(encoder.plain_bytes());
-      auto stored = encoder.finish();
+      int64_t plain = 0;
+      auto stored = actors::compressed_snapshot(view, hint / 5, &plain);
+      *plain_bytes += plain;
       if (stored.ok()) {
         made.snapshot = {View::kName, View::kVersion, idx, std::move(*stored)};
         made.snapshot.encoded = true;

@@ -15,6 +15,7 @@
 
 #include "actors/read/snapshot_store.h"
 #include "actors/read/view_actor.h"
+#include "actors/read/view_restore.h"
 #include "projections/stored_answers.h"
 #include "storage/snapshot_codec.h"
 
@@ -160,11 +161,7 @@ bool write_view_snapshot(ProjectionPointer<View> self) {
   // views' snapshots then compress side by side (a rebuild's snapshots took a third of P5). And
   // compressed as it is serialized, so that the plain bytes are never held whole (hundreds of
   // megabytes for a view on a 10M-event log); a fifth of the plain size is reserved for them.
-  storage::SnapshotEncoder encoder(hint / 5);
-  encoder.add(s.view->serialize(  // "" unless the view ignores the target (a test's, say)
-      projections::SnapshotTarget([&](std::string_view chunk) { encoder.add(chunk); })));
-  s.snapshot_bytes = static_cast<int64_t>(encoder.plain_bytes());
-  if (auto encoded = encoder.finish(); encoded.ok()) {
+  if (auto encoded = compressed_snapshot(*s.view, hint / 5, &s.snapshot_bytes); encoded.ok()) {
     snap.set_data(std::move(*encoded));
     snap.set_data_encoded(true);
   } else {

@@ -10,6 +10,10 @@
 //
 // Errors: View::restore's (storage_corrupt naming the view), including the stream's own when the
 // compressed data is damaged (snapshot_stream.h).
+//
+// The mirror, compressed_snapshot below: a view's snapshot compressed as it is serialized, so that
+// its plain bytes are never held whole either. The coordinator's views, `bel views rebuild` and
+// `bel append`'s snapshot refresh save through it.
 #ifndef BEL_ACTORS_READ_VIEW_RESTORE_H_
 #define BEL_ACTORS_READ_VIEW_RESTORE_H_
 
@@ -17,6 +21,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -90,6 +95,20 @@ template <class View>
 Result<View> restore_view(std::string&& data, bool encoded, int64_t* plain_size = nullptr) {
   std::string consumed = std::move(data);  // read no more once its pages are given back
   return detail::restore_view_caught<View>(consumed, encoded, plain_size, /*release_read=*/true);
+}
+
+// `view`'s snapshot as the storage stores it (Snapshot::encoded): compressed a chunk at a time as
+// the view serializes it (projections::SnapshotTarget, storage::SnapshotEncoder). `reserve`: the
+// compressed bytes expected; `*plain_bytes` (may be null) gets the size before compression.
+// Errors: internal, when there is no memory to compress (SnapshotEncoder::finish).
+template <class View>
+Result<std::string> compressed_snapshot(const View& view, size_t reserve, int64_t* plain_bytes) {
+  storage::SnapshotEncoder encoder(reserve);
+  // What serialize() returns is "" unless the view ignores the target (a test's, say).
+  encoder.add(view.serialize(
+      projections::SnapshotTarget([&](std::string_view chunk) { encoder.add(chunk); })));
+  if (plain_bytes != nullptr) *plain_bytes = static_cast<int64_t>(encoder.plain_bytes());
+  return encoder.finish();
 }
 
 }  // namespace bel::actors
