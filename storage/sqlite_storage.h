@@ -113,6 +113,8 @@ class SqliteStorage final : public StorageBackend {
                                        Bind bind, Read read);
   Status write_once(Statement& slot, const char* sql, const char* what,
                     const std::function<void(sqlite3_stmt*)>& bind);
+  // Writes `data` over the zeros of snapshot row `rowid`'s data, inside the caller's transaction.
+  Status write_blob(int64_t rowid, std::string_view data);
   // The list_events statement for `sql`, prepared on first use (the text depends only on the
   // filter's shape, so a handful of entries serve a whole run).
   Result<sqlite3_stmt*> cached_list(const std::string& sql);

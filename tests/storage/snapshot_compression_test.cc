@@ -16,6 +16,7 @@
 #include "storage/snapshot_stream.h"
 #include "storage/storage.h"
 #include "storage/storage_factory.h"
+#include "tests/support/events.h"
 #include "tests/support/run_command.h"
 
 namespace bel::storage {
@@ -467,6 +468,46 @@ TEST_F(SqliteSnapshotTest, CorruptCompressedSnapshotIsStorageCorruptNamingTheVie
   const std::string& message = snapshot.error().message;
   EXPECT_EQ(message.rfind(uri_ + ": snapshot build_summary v2: ", 0), 0u) << message;
   EXPECT_NE(message.find("compressed data"), std::string::npos) << message;
+}
+
+// The data goes into its row a piece at a time (incremental blob I/O, 1 MiB each): random bytes,
+// which do not shrink and so are stored as they are, land whole, each piece at its own offset; a
+// smaller snapshot then replaces the row whole, with nothing of the longer one left behind.
+TEST_F(SqliteSnapshotTest, DataOfSeveralPiecesLandsWholeAndAShorterOneReplacesIt) {
+  const std::string data = random_bytes((5 << 19) + 17, 7);
+  ASSERT_TRUE(log_->save_snapshot({"partition_status", 3, 50, data}).ok());
+  EXPECT_EQ(stored("partition_status", 3), data);
+  EXPECT_EQ(loaded("partition_status", 3), data);
+
+  ASSERT_TRUE(log_->save_snapshot({"partition_status", 3, 60, "short"}).ok());
+  EXPECT_EQ(stored("partition_status", 3), "short");
+  ASSERT_TRUE(log_->save_snapshot({"partition_status", 3, 70, ""}).ok());
+  EXPECT_EQ(stored("partition_status", 3), "");
+  auto snapshot = log_->load_snapshot("partition_status", 3);
+  ASSERT_TRUE(snapshot.ok() && snapshot->has_value());
+  EXPECT_EQ((*snapshot)->applied_idx, 70);
+}
+
+// A save is one transaction: when it fails (here a trigger refuses the row), the older snapshot
+// stays, and the connection is left outside any transaction, so that appends and saves go on.
+TEST_F(SqliteSnapshotTest, AFailedSaveKeepsTheOlderSnapshotAndTheLogWritable) {
+  const std::string older = repetitive(3 << 20);
+  ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 10, older}).ok());
+  exec(
+      "CREATE TRIGGER refuse AFTER INSERT ON snapshots WHEN NEW.applied_idx = 20"
+      " BEGIN SELECT RAISE(ABORT, 'no room for this snapshot'); END");
+
+  Status failed = log_->save_snapshot({"job_runs", 2, 20, repetitive(4 << 20)});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("no room for this snapshot"), std::string::npos)
+      << failed.error().message;
+  EXPECT_EQ(loaded("job_runs", 2), older);
+
+  auto appended = log_->append_batch({bel::testing::with_id(
+      bel::testing::partition_event("br-1", "data/a", v1::PARTITION_BUILDING), "e-1")});
+  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  ASSERT_TRUE(log_->save_snapshot({"job_runs", 2, 30, "newer"}).ok());
+  EXPECT_EQ(loaded("job_runs", 2), "newer");
 }
 
 }  // namespace
