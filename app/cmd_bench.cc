@@ -69,14 +69,14 @@ std::string rate(double per_second) {
                            : fmt::format("{:.3g}/s", per_second);
 }
 
-// A value in `unit`, for people: "52273/s", "0.42 ms", "1.20 s", "212 MB", "318 B/event".
+// A value in `unit`, for people: "52273/s", "0.42 ms", "1.20 s", "212 MiB", "318 B/event".
 std::string in_unit(double value, const std::string& unit) {
   if (unit.size() > 2 && unit.compare(unit.size() - 2, 2, "/s") == 0) return rate(value);
   if (unit == "ms" || unit == "s") {
     return value >= 100 ? fmt::format("{:.0f} {}", value, unit)
                         : fmt::format("{:.3g} {}", value, unit);
   }
-  if (unit == "MB") return fmt::format("{:.0f} MB", value);
+  if (unit == "MiB") return fmt::format("{:.0f} MiB", value);
   if (unit == "bytes/event") return fmt::format("{:.0f} B/event", value);
   return fmt::format("{:.4g} {}", value, unit);
 }

@@ -14,14 +14,14 @@
 //   P6   list_events of the partition with the most events, a page of 10, oldest-first and
 //        newest-first: median ms per call over kListCalls calls; target <= 1 ms
 //   P7   a fresh `bel bench --probe-coordinator` process: start to first answered activity, s
-//   P8   the same process's peak RSS once every view has caught up, bytes; target <= 500 MB
+//   P8   the same process's peak RSS once every view has caught up, bytes; target <= 500 MiB
 //   P9   the log's bytes on disk (file + WAL) per event; target <= 400
 //   P10  each console command of SPEC P10 as a `bel` child process with no coordinator: median
 //        ms on the main log beside the ~10k-event log; targets <= 100 ms / 0.5 s and 2x / 3x.
 //        Beside them, "history: append 1k": `bel append` of the 1k events that follow the log's
 //        (bench_log.h: ensure_next_events) onto a fresh copy of each log, target <= 3x
 //   P11  `bel check`, SQLite's integrity_check (timed apart) and `bel views rebuild` as child
-//        processes: events/s and peak RSS; target >= 1000000/s and <= 500 MB; the events/s
+//        processes: events/s and peak RSS; target >= 1000000/s and <= 500 MiB; the events/s
 //        beside P5's baseline (measured once per run)
 //   P12  (--scale 10m) P7, P8, P9 and P10 on the 10M-event log, each beside its 1M figure
 #ifndef BEL_BENCH_LOG_SUITES_H_
