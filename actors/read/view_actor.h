@@ -67,7 +67,9 @@ struct ViewActorConfig {
   int64_t snapshot_every_events = 50000;
   // ...and at least the last snapshot's size divided by this (0 = no size rule)...
   int64_t snapshot_bytes_per_event = 64;
-  // ...or when this much time passed and something was applied (0 = no timer),
+  // ...or when this much time passed and something was applied (0 = no timer). The views' timers
+  // run out of step: view k of kAllViews first ticks after (1 + k / kViewCount) intervals, so
+  // that views started together do not each hold a snapshot at the same moment.
   std::chrono::milliseconds snapshot_interval{60000};
   // ...unless the last snapshot took more than this share of that time to serialize.
   double snapshot_time_share = 0.01;

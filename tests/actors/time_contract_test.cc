@@ -77,16 +77,18 @@ class TimeContractTest : public ::testing::Test {
     ASSERT_TRUE(ack->has_value() && (*ack)->ok());
   }
 
-  ViewStatus partition_view_status() {
+  ViewStatus view_status(const std::string& name) {
     auto status = ask<ViewsStatus>(views_atom::value);
     sched_->run();
     EXPECT_TRUE(status->has_value() && (*status)->ok());
     for (const auto& v : (*status)->value().views()) {
-      if (v.view() == "partition_status") return v;
+      if (v.view() == name) return v;
     }
-    ADD_FAILURE() << "no partition_status view in the views status";
+    ADD_FAILURE() << "no " << name << " view in the views status";
     return {};
   }
+
+  ViewStatus partition_view_status() { return view_status("partition_status"); }
 
   int64_t fallback_queries() {
     auto status = ask<ViewsStatus>(views_atom::value);
@@ -191,6 +193,38 @@ TEST_F(TimeContractTest, SnapshotTimerWritesOncePerIntervalWithNewEvents) {
   status = partition_view_status();
   EXPECT_EQ(status.snapshots_written(), 2);
   EXPECT_EQ(status.snapshot_idx(), 3);
+}
+
+// The views' timers run out of step, so that views started together do not each hold a
+// snapshot at the same moment: view k of kAllViews first writes after 1 + k/4 intervals.
+TEST_F(TimeContractTest, ViewsWriteTheirFirstTimedSnapshotsInTurn) {
+  CoordinatorOptions options;
+  options.supervisor.views.snapshot_every_events = 0;  // the timer alone
+  options.supervisor.views.snapshot_interval = 8s;
+  start(options);
+  append(received());
+  append(scheduled());
+  std::vector<std::string> names;
+  for (ViewKind kind : projections::kAllViews) names.emplace_back(projections::view_name(kind));
+
+  advance(8s - 1ms);
+  for (const auto& name : names) EXPECT_EQ(view_status(name).snapshots_written(), 0) << name;
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (k > 0) advance(2s - 1ms);
+    advance(1ms);  // 8 s + k * 2 s since the start
+    for (size_t j = 0; j < names.size(); ++j) {
+      EXPECT_EQ(view_status(names[j]).snapshots_written(), j <= k ? 1 : 0)
+          << names[j] << " at 8 s + " << 2 * k << " s";
+    }
+  }
+  // Each then keeps its own step: the next ones come an interval after its first.
+  advance(8s - 2s * 3);  // 16 s: partition_status's second tick, nothing new applied
+  EXPECT_EQ(view_status(names[0]).snapshots_written(), 1);
+  append(testing::partition_event("br-1", "data/a", v1::PARTITION_BUILDING));
+  advance(2s);  // 18 s: build_summary's second tick
+  EXPECT_EQ(view_status(names[0]).snapshots_written(), 1);
+  EXPECT_EQ(view_status(names[1]).snapshots_written(), 2);
+  EXPECT_EQ(view_status(names[2]).snapshots_written(), 1);
 }
 
 TEST_F(TimeContractTest, SupervisorGivesUpAfterMaxRestartsWithinTheWindow) {
