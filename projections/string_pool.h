@@ -12,9 +12,12 @@
 // Why: a view of a 1M-event log keeps ~100k refs and ~85k build ids, each named from several
 // structures. A std::string of a 36-character id costs its 32 bytes plus a 48-byte heap chunk per
 // copy, a std::unordered_map node on top of that, and a malloc and free per copy made or dropped;
-// the folds spent a quarter of their time in malloc. Here a string costs its bytes, a 16-byte
-// view and ~12 bytes of hash slots, and the characters sit in 64 KiB blocks that never move (so a
-// string_view into the pool stays valid until the pool is destroyed or moved-from).
+// the folds spent a quarter of their time in malloc. Here a string costs its bytes and a length
+// byte or two before them, a 4-byte place, a 4-byte hash and ~8 bytes of hash slots; the
+// characters sit in 64 KiB blocks that never move (so a string_view into the pool stays valid
+// until the pool is destroyed or moved-from). A 16-byte string_view per string, as the pool kept
+// before, was 100 MB of a coordinator's ~1 GiB over a 10M-event log (its pools hold ~6.5M
+// strings).
 //
 // Strings are never removed: a view that stops naming one leaves it in the pool, which grows
 // with the number of distinct strings interned. Views intern what they keep for good (ids, refs,
@@ -22,6 +25,10 @@
 // structures that reclaim them (docs/query-tier.md, "How the views hold their state"). What
 // stays behind: a build request's own messages (interned as they come, a few per build) and a
 // message replaced after its run has ended (rare).
+//
+// Limits: fewer than kNone strings, and at most 2 GiB of strings shorter than 16 KiB (32 768
+// blocks); intern() throws std::length_error beyond that (a view that throws fails, and its
+// queries go to the fallback scan). Longer strings are allocated one by one and not counted.
 //
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_STRING_POOL_H_
@@ -74,31 +81,52 @@ class StringPool {
   // The id of `s`, or kNone when it was never interned.
   Id find(std::string_view s) const;
   // The string of `id`. REQUIRES: id < size().
-  std::string_view str(Id id) const { return strings_[id]; }
+  std::string_view str(Id id) const {
+    const uint32_t place = places_[id];
+    if ((place & kLongPlace) != 0) return longs_[place & ~kLongPlace];
+    // A short string: its length (one byte below 128, else two, 7 bits each, low bits first),
+    // then its characters, at its offset in its block.
+    const auto* at = reinterpret_cast<const unsigned char*>(blocks_[place >> kOffsetBits].get()) +
+                     (place & kOffsetMask);
+    size_t length = at[0];
+    if (length < 0x80) return {reinterpret_cast<const char*>(at + 1), length};
+    length = (length & 0x7f) | (size_t{at[1]} << 7);
+    return {reinterpret_cast<const char*>(at + 2), length};
+  }
 
   // How many distinct strings are interned; ids are 0 .. size() - 1.
-  size_t size() const { return strings_.size(); }
+  size_t size() const { return places_.size(); }
   // Bytes held (characters, views, hashes and slots), for memory accounting.
   size_t bytes() const;
   // Reserves room for `count` strings (a snapshot's entries) so that restoring does not rehash.
   void reserve(size_t count);
 
  private:
-  static constexpr size_t kBlockBytes = 64 * 1024;
+  static constexpr uint32_t kOffsetBits = 16;
+  static constexpr size_t kBlockBytes = size_t{1} << kOffsetBits;  // 64 KiB
+  static constexpr uint32_t kOffsetMask = kBlockBytes - 1;
+  // A place with this bit is an index into longs_; without it, a block's index and an offset.
+  static constexpr uint32_t kLongPlace = uint32_t{1} << 31;
+  static constexpr size_t kMaxBlocks = size_t{1} << (31 - kOffsetBits);  // 2 GiB of blocks
+  // Strings at least this long get an allocation of their own (two length bytes hold less).
+  static constexpr size_t kLongBytes = 16 * 1024;
   static constexpr uint32_t kEmpty = pool_slots::kEmptySlot;
 
-  const char* copy(std::string_view s);
+  // Copies `s` into the pool; its place (places_).
+  uint32_t place(std::string_view s);
   void grow_slots(size_t at_least);
   size_t slot_for(std::string_view s, size_t hash) const;  // the slot holding s, or its empty slot
   // The bits of a hash kept in its slot above the id, to tell strings apart without reading
   // their entries (a probe then touches one cache line per slot instead of three).
   uint32_t tag_of(size_t hash) const { return static_cast<uint32_t>(hash) & ~id_mask_; }
 
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_used_ = kBlockBytes;        // bytes used in blocks_.back(); full when there is none
-  size_t char_bytes_ = 0;                  // bytes allocated for blocks
-  std::vector<std::string_view> strings_;  // by id
-  std::vector<uint32_t> hashes_;           // by id: the low 32 bits of each string's hash
+  std::vector<std::unique_ptr<char[]>> blocks_;  // kBlockBytes each: short strings
+  size_t block_used_ = kBlockBytes;  // bytes used in blocks_.back(); full when there is none
+  std::vector<std::unique_ptr<char[]>> long_chars_;  // one per long string
+  std::vector<std::string_view> longs_;              // the long strings, into long_chars_
+  size_t char_bytes_ = 0;                            // bytes allocated for characters
+  std::vector<uint32_t> places_;                     // by id: where its string is
+  std::vector<uint32_t> hashes_;                     // by id: the low 32 bits of each string's hash
   // Open addressing, power of two: kEmpty, or an id in the bits under id_mask_ with the tag of
   // its string's hash above them. Ids stay below slots_.size() / 2 (the table is at most half
   // full), so a slot in use never equals kEmpty.

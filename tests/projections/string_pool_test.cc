@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -107,6 +108,44 @@ TEST(StringPoolTest, AMovedPoolKeepsItsStringsAndViews) {
   EXPECT_EQ(moved.find("build-1"), id);
   EXPECT_EQ(view, "build-1");  // the characters did not move
   EXPECT_EQ(moved.intern("build-2"), id + 1);
+}
+
+// A string's length is kept before its characters in one byte below 128, in two up to 16 KiB;
+// longer ones get an allocation of their own. Each length at the edges comes back exactly, also
+// when strings fill blocks to their last byte.
+TEST(StringPoolTest, StringsAtEachLengthEdgeComeBackExactly) {
+  StringPool pool;
+  std::vector<std::string> strings;
+  for (size_t length : {0, 1, 126, 127, 128, 129, 255, 256, 16382, 16383, 16384, 16385, 70000}) {
+    strings.push_back(std::string(length, static_cast<char>('a' + length % 26)));
+  }
+  // Enough 16383-byte strings (two length bytes each) to end blocks at every alignment.
+  for (int i = 0; i < 40; ++i)
+    strings.push_back(std::string(16383 - i, static_cast<char>('A' + i)));
+  for (int i = 0; i < 5000; ++i) strings.push_back("x" + std::to_string(i));
+  std::vector<StringPool::Id> ids;
+  for (const auto& s : strings) ids.push_back(pool.intern(s));
+  for (size_t i = 0; i < strings.size(); ++i) {
+    ASSERT_EQ(pool.str(ids[i]), strings[i]) << "length " << strings[i].size();
+    ASSERT_EQ(pool.find(strings[i]), ids[i]) << "length " << strings[i].size();
+  }
+  EXPECT_EQ(pool.size(), strings.size());
+}
+
+// What a string costs: its characters, a length byte, a 4-byte place, a 4-byte hash and its hash
+// slots (at most half full). 100 000 build-request-like ids of 36 characters, reserved up front
+// as a restore does: under 64 bytes each (a 16-byte view per string, as before, made it ~66).
+TEST(StringPoolTest, AnIdCostsItsCharactersAndFewBytesMore) {
+  constexpr int kCount = 100000;
+  StringPool pool;
+  pool.reserve(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    char id[37];
+    std::snprintf(id, sizeof(id), "0190a3c2-7b1e-7c3d-8e4f-%012d", i);
+    ASSERT_EQ(pool.intern(id), static_cast<StringPool::Id>(i));
+  }
+  EXPECT_LT(pool.bytes(), size_t{64} * kCount) << pool.bytes() / kCount << " bytes per id";
+  EXPECT_GT(pool.bytes(), size_t{36 + 4 + 4} * kCount);  // the characters, place and hash at least
 }
 
 }  // namespace
