@@ -96,7 +96,7 @@ class StringPool {
 
   // How many distinct strings are interned; ids are 0 .. size() - 1.
   size_t size() const { return places_.size(); }
-  // Bytes held (characters, views, hashes and slots), for memory accounting.
+  // Bytes held (characters, places, hashes and slots), for memory accounting.
   size_t bytes() const;
   // Reserves room for `count` strings (a snapshot's entries) so that restoring does not rehash.
   void reserve(size_t count);
