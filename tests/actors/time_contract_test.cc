@@ -27,6 +27,13 @@ namespace {
 using namespace std::chrono_literals;
 using projections::ViewKind;
 
+BuildEvent received() {
+  return testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"});
+}
+BuildEvent scheduled() {
+  return testing::partition_event("br-1", "data/a", v1::PARTITION_SCHEDULED);
+}
+
 class TimeContractTest : public ::testing::Test {
  protected:
   // Starts a coordinator on a fresh memory:// log with `options`, every actor on the test
@@ -77,6 +84,16 @@ class TimeContractTest : public ::testing::Test {
     ASSERT_TRUE(ack->has_value() && (*ack)->ok());
   }
 
+  // Starts with snapshots written by the timer alone, every `interval`, and two events applied.
+  void start_with_snapshot_timer(std::chrono::milliseconds interval) {
+    CoordinatorOptions options;
+    options.supervisor.views.snapshot_every_events = 0;
+    options.supervisor.views.snapshot_interval = interval;
+    start(options);
+    append(received());
+    append(scheduled());
+  }
+
   ViewStatus view_status(const std::string& name) {
     auto status = ask<ViewsStatus>(views_atom::value);
     sched_->run();
@@ -116,13 +133,6 @@ class TimeContractTest : public ::testing::Test {
   BelApi api_;
   std::vector<ViewActor> partition_views_;  // every partition_status view actor started, in order
 };
-
-BuildEvent received() {
-  return testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/a"});
-}
-BuildEvent scheduled() {
-  return testing::partition_event("br-1", "data/a", v1::PARTITION_SCHEDULED);
-}
 
 TEST_F(TimeContractTest, QueryBeyondTheViewGoesToTheFallbackExactlyWhenTheBudgetRunsOut) {
   CoordinatorOptions options;
@@ -169,12 +179,7 @@ TEST_F(TimeContractTest, QueryParkedWithinTheBudgetIsAnsweredByTheViewWhenTheEve
 }
 
 TEST_F(TimeContractTest, SnapshotTimerWritesOncePerIntervalWithNewEvents) {
-  CoordinatorOptions options;
-  options.supervisor.views.snapshot_every_events = 0;  // the timer alone
-  options.supervisor.views.snapshot_interval = 10s;
-  start(options);
-  append(received());
-  append(scheduled());
+  start_with_snapshot_timer(10s);
   EXPECT_EQ(partition_view_status().snapshots_written(), 0);
 
   advance(10s - 1ms);
@@ -198,12 +203,7 @@ TEST_F(TimeContractTest, SnapshotTimerWritesOncePerIntervalWithNewEvents) {
 // The views' timers run out of step, so that views started together do not each hold a
 // snapshot at the same moment: view k of kAllViews first writes after 1 + k/4 intervals.
 TEST_F(TimeContractTest, ViewsWriteTheirFirstTimedSnapshotsInTurn) {
-  CoordinatorOptions options;
-  options.supervisor.views.snapshot_every_events = 0;  // the timer alone
-  options.supervisor.views.snapshot_interval = 8s;
-  start(options);
-  append(received());
-  append(scheduled());
+  start_with_snapshot_timer(8s);
   std::vector<std::string> names;
   for (ViewKind kind : projections::kAllViews) names.emplace_back(projections::view_name(kind));
 
