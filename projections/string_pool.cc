@@ -23,8 +23,10 @@ StringPool::Id StringPool::find(std::string_view s) const {
 }
 
 StringPool::Id StringPool::intern(std::string_view s) {
-  // Keep the table at most half full: probes stay short and a miss ends at an empty slot.
-  if ((places_.size() + 1) * 2 > slots_.size()) grow_slots(places_.size() + 1);
+  // Keep the table at most three quarters full: probes stay short (the tags make a probe cost
+  // one read of a slot, and most runs end within the cache line they start in) and a miss ends
+  // at an empty slot.
+  if (over_load(places_.size() + 1, slots_.size())) grow_slots(places_.size() + 1);
   const size_t hash = hash_of(s);
   const size_t slot = slot_for(s, hash);
   if (slots_[slot] != kEmpty) return slots_[slot] & id_mask_;
@@ -69,7 +71,7 @@ uint32_t StringPool::place(std::string_view s) {
 
 void StringPool::grow_slots(size_t at_least) {
   size_t capacity = slots_.empty() ? 16 : slots_.size();
-  while (capacity < at_least * 2) capacity *= 2;
+  while (over_load(at_least, capacity)) capacity *= 2;
   if (capacity == slots_.size()) return;
   slots_.assign(capacity, kEmpty);
   id_mask_ = static_cast<uint32_t>(capacity - 1);  // a power of two, at most 2^32

@@ -13,7 +13,7 @@
 // structures. A std::string of a 36-character id costs its 32 bytes plus a 48-byte heap chunk per
 // copy, a std::unordered_map node on top of that, and a malloc and free per copy made or dropped;
 // the folds spent a quarter of their time in malloc. Here a string costs its bytes and a length
-// byte or two before them, a 4-byte place, a 4-byte hash and ~8 bytes of hash slots; the
+// byte or two before them, a 4-byte place, a 4-byte hash and 5–11 bytes of hash slots; the
 // characters sit in 64 KiB blocks that never move (so a string_view into the pool stays valid
 // until the pool is destroyed or moved-from). A 16-byte string_view per string, as the pool kept
 // before, was 100 MB of a coordinator's ~1 GiB over a 10M-event log (its pools hold ~6.5M
@@ -115,6 +115,8 @@ class StringPool {
   // Copies `s` into the pool; its place (places_).
   uint32_t place(std::string_view s);
   void grow_slots(size_t at_least);
+  // Whether `count` strings would fill more than three quarters of `capacity` slots.
+  static bool over_load(size_t count, size_t capacity) { return count * 4 > capacity * 3; }
   size_t slot_for(std::string_view s, size_t hash) const;  // the slot holding s, or its empty slot
   // The bits of a hash kept in its slot above the id, to tell strings apart without reading
   // their entries (a probe then touches one cache line per slot instead of three).
@@ -128,8 +130,8 @@ class StringPool {
   std::vector<uint32_t> places_;                     // by id: where its string is
   std::vector<uint32_t> hashes_;                     // by id: the low 32 bits of each string's hash
   // Open addressing, power of two: kEmpty, or an id in the bits under id_mask_ with the tag of
-  // its string's hash above them. Ids stay below slots_.size() / 2 (the table is at most half
-  // full), so a slot in use never equals kEmpty.
+  // its string's hash above them. Ids stay below slots_.size() * 3 / 4 (over_load), so the bits
+  // of an id in use are never all ones and a slot in use never equals kEmpty.
   std::vector<uint32_t> slots_;
   uint32_t id_mask_ = 0;  // slots_.size() - 1
 };
