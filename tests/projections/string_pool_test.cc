@@ -166,11 +166,18 @@ TEST(StringPoolTest, AReservedTableIsUpToThreeQuartersFullAndFindsEveryString) {
   EXPECT_LT(pool.bytes(), size_t{53} * kCount) << pool.bytes() / kCount << " bytes per id";
   for (int i = 0; i < kCount; ++i) ASSERT_EQ(pool.find(id_of(i)), static_cast<StringPool::Id>(i));
   for (int i = kCount; i < 2 * kCount; ++i) ASSERT_EQ(pool.find(id_of(i)), StringPool::kNone);
-  // Growing past three quarters doubles the table and keeps every id.
-  for (int i = kCount; i < kCount + 2000; ++i) {
+  // Three quarters of the table is 98 304 strings; the next one doubles it, and every id stays.
+  constexpr int kFull = 98304;
+  for (int i = kCount; i < kFull; ++i) {
     ASSERT_EQ(pool.intern(id_of(i)), static_cast<StringPool::Id>(i));
   }
-  for (int i = 0; i < kCount + 2000; ++i) {
+  const size_t full = pool.bytes();
+  constexpr int kMore = kFull + 1000;
+  for (int i = kFull; i < kMore; ++i) {
+    ASSERT_EQ(pool.intern(id_of(i)), static_cast<StringPool::Id>(i));
+    if (i == kFull) EXPECT_GE(pool.bytes() - full, size_t{131072} * 4);  // twice the slots
+  }
+  for (int i = 0; i < kMore; ++i) {
     ASSERT_EQ(pool.find(id_of(i)), static_cast<StringPool::Id>(i));
   }
 }
