@@ -117,13 +117,14 @@ std::optional<std::string> uuid_to_bytes(std::string_view text) {
 
 std::string uuid_from_bytes(std::string_view bytes) {
   assert(bytes.size() == 16);
-  std::string out;
-  out.reserve(36);
+  // Filled in place: every read of a stored id comes here (a scan of the log, once per event).
+  std::string out(36, '-');
+  size_t at = 0;
   for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dash already there
     const auto b = static_cast<unsigned char>(bytes[i]);
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
+    out[at++] = kHex[b >> 4];
+    out[at++] = kHex[b & 0xf];
   }
   return out;
 }

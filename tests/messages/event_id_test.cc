@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -120,6 +121,28 @@ TEST(EventIdTest, BytesRoundTripOnlyCanonicalLowercase) {
   EXPECT_FALSE(uuid_to_bytes(id.substr(0, 35)).has_value());
   EXPECT_FALSE(uuid_to_bytes(id.substr(0, 8) + "x" + id.substr(9)).has_value());  // no dash
   EXPECT_FALSE(uuid_to_bytes("0123456789abcdef0123456789abcdef0123").has_value());
+}
+
+// Every byte value at every position turns into its two lowercase hex digits, with the dashes of
+// the canonical 8-4-4-4-12 form, and back into the same bytes.
+TEST(EventIdTest, EveryByteAtEveryPositionRoundTrips) {
+  for (int position = 0; position < 16; ++position) {
+    for (int value = 0; value < 256; ++value) {
+      std::string bytes(16, '\0');
+      for (int i = 0; i < 16; ++i) bytes[i] = static_cast<char>((i * 37 + value) & 0xff);
+      bytes[position] = static_cast<char>(value);
+      std::string expected;
+      for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) expected += '-';
+        char hex[3];
+        std::snprintf(hex, sizeof(hex), "%02x", static_cast<unsigned char>(bytes[i]));
+        expected += hex;
+      }
+      const std::string text = uuid_from_bytes(bytes);
+      ASSERT_EQ(text, expected) << "byte " << value << " at " << position;
+      ASSERT_EQ(uuid_to_bytes(text), bytes) << text;
+    }
+  }
 }
 
 }  // namespace
