@@ -3,6 +3,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <array>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
@@ -61,11 +62,19 @@ std::string format(const Sequence& s) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// By character: its value as a lowercase hex digit, or kNotHex.
+constexpr int kNotHex = 0x100;
+constexpr std::array<int, 256> make_hex_values() {
+  std::array<int, 256> values{};
+  for (int c = 0; c < 256; ++c) values[c] = kNotHex;
+  for (int c = '0'; c <= '9'; ++c) values[c] = c - '0';
+  for (int c = 'a'; c <= 'f'; ++c) values[c] = c - 'a' + 10;
+  return values;
 }
+constexpr std::array<int, 256> kHexValues = make_hex_values();
+// Where each byte's two hex digits start in the canonical 8-4-4-4-12 text.
+constexpr std::array<int, 16> kDigitsAt = {0,  2,  4,  6,  9,  11, 14, 16,
+                                           19, 21, 24, 26, 28, 30, 32, 34};
 
 }  // namespace
 
@@ -96,23 +105,28 @@ std::string new_event_id() {
   return format(last);
 }
 
-std::optional<std::string> uuid_to_bytes(std::string_view text) {
-  if (text.size() != 36) return std::nullopt;
-  std::string bytes(16, '\0');
-  size_t out = 0;
-  for (size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return std::nullopt;
-      ++i;
-      continue;
-    }
-    const int a = hex_value(text[i]);
-    const int b = hex_value(text[i + 1]);
-    if (a < 0 || b < 0) return std::nullopt;
-    bytes[out++] = static_cast<char>((a << 4) | b);
-    i += 2;
+bool uuid_to_bytes(std::string_view text, std::array<char, 16>& bytes) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return false;
   }
-  return bytes;
+  // Every digit decoded before one test for any that was not (each read of a stored id, or of an
+  // appended one, comes here).
+  int seen = 0;
+  for (size_t k = 0; k < 16; ++k) {
+    const auto at = static_cast<size_t>(kDigitsAt[k]);
+    const int high = kHexValues[static_cast<unsigned char>(text[at])];
+    const int low = kHexValues[static_cast<unsigned char>(text[at + 1])];
+    seen |= high | low;
+    bytes[k] = static_cast<char>((high << 4) | low);
+  }
+  return (seen & kNotHex) == 0;
+}
+
+std::optional<std::string> uuid_to_bytes(std::string_view text) {
+  std::array<char, 16> bytes;
+  if (!uuid_to_bytes(text, bytes)) return std::nullopt;
+  return std::string(bytes.data(), bytes.size());
 }
 
 std::string uuid_from_bytes(std::string_view bytes) {

@@ -14,6 +14,7 @@
 #ifndef BEL_MESSAGES_EVENT_ID_H_
 #define BEL_MESSAGES_EVENT_ID_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ std::string new_event_id();
 // (8-4-4-4-12 lowercase hex digits); nullopt for anything else, upper case included, so the
 // bytes always turn back into exactly `text`.
 std::optional<std::string> uuid_to_bytes(std::string_view text);
+// The same into `out`, without allocating: true when `text` is canonical and `out` holds its 16
+// bytes; false otherwise (`out` then unspecified).
+bool uuid_to_bytes(std::string_view text, std::array<char, 16>& out);
 
 // The canonical lowercase text of 16 UUID bytes.
 // REQUIRES: bytes.size() == 16

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <array>
+#include <string_view>
 #include <unordered_set>
 
 #include "messages/event_id.h"
@@ -27,10 +29,17 @@ Status SqliteStorage::bind_event_row(sqlite3_stmt* stmt, int first, const BuildE
   BEL_RETURN_IF_ERROR(stored_payload(uri(), position, event, payload));
   sqlite3_bind_int64(stmt, first + 1, idx);
   const std::string& id = event.event_id();
-  if (auto bytes = uuid_to_bytes(id)) {
-    sqlite3_bind_blob(stmt, first + 2, bytes->data(), static_cast<int>(bytes->size()),
+  std::array<char, 16> bytes;
+  if (uuid_to_bytes(id, bytes)) {
+    sqlite3_bind_blob(stmt, first + 2, bytes.data(), static_cast<int>(bytes.size()),
                       SQLITE_TRANSIENT);
-    if (!pending_max_id_ || *bytes > *pending_max_id_) pending_max_id_ = std::move(*bytes);
+    // Compared as std::string compares (unsigned bytes); assigned into the kept string's room.
+    const std::string_view compact(bytes.data(), bytes.size());
+    if (!pending_max_id_) {
+      pending_max_id_.emplace(compact);
+    } else if (compact > *pending_max_id_) {
+      pending_max_id_->assign(compact);
+    }
   } else {
     bind_text(stmt, first + 2, id);
   }

@@ -127,9 +127,8 @@ void ScanChecker::add(BuildEvent* stored) {
   }
 
   if (event.event_id().empty()) return;
-  if (auto compact = uuid_to_bytes(event.event_id())) {
-    UuidIdx entry{{}, idx};
-    std::copy(compact->begin(), compact->end(), entry.bytes.begin());
+  UuidIdx entry{{}, idx};
+  if (uuid_to_bytes(event.event_id(), entry.bytes)) {
     uuid_ids_.push_back(entry);
     return;
   }

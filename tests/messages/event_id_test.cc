@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -121,6 +122,23 @@ TEST(EventIdTest, BytesRoundTripOnlyCanonicalLowercase) {
   EXPECT_FALSE(uuid_to_bytes(id.substr(0, 35)).has_value());
   EXPECT_FALSE(uuid_to_bytes(id.substr(0, 8) + "x" + id.substr(9)).has_value());  // no dash
   EXPECT_FALSE(uuid_to_bytes("0123456789abcdef0123456789abcdef0123").has_value());
+  // The form that fills an array refuses the same texts.
+  std::array<char, 16> out;
+  EXPECT_FALSE(uuid_to_bytes(upper, out));
+  EXPECT_FALSE(uuid_to_bytes(id.substr(0, 8) + "x" + id.substr(9), out));
+  EXPECT_FALSE(uuid_to_bytes("ev-1", out));
+  ASSERT_TRUE(uuid_to_bytes(id, out));
+  EXPECT_EQ(std::string(out.data(), out.size()), *bytes);
+  // Any one character out of place, anywhere, is refused.
+  for (size_t at = 0; at < id.size(); ++at) {
+    const bool dash = at == 8 || at == 13 || at == 18 || at == 23;
+    for (char bad : {'g', 'G', 'A', '/', ':', '`', '\0', '\xff', dash ? '0' : '-'}) {
+      std::string changed = id;
+      changed[at] = bad;
+      EXPECT_FALSE(uuid_to_bytes(changed, out)) << changed;
+      EXPECT_FALSE(uuid_to_bytes(changed).has_value()) << changed;
+    }
+  }
 }
 
 // Every byte value at every position turns into its two lowercase hex digits, with the dashes of
@@ -141,6 +159,9 @@ TEST(EventIdTest, EveryByteAtEveryPositionRoundTrips) {
       const std::string text = uuid_from_bytes(bytes);
       ASSERT_EQ(text, expected) << "byte " << value << " at " << position;
       ASSERT_EQ(uuid_to_bytes(text), bytes) << text;
+      std::array<char, 16> in_place;
+      ASSERT_TRUE(uuid_to_bytes(text, in_place)) << text;
+      ASSERT_EQ(std::string(in_place.data(), in_place.size()), bytes) << text;
     }
   }
 }
