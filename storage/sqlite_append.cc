@@ -176,10 +176,11 @@ Result<std::vector<StoredEvent>> SqliteStorage::find_by_event_ids(
   // that is nearly all of them (max_stored_id_).
   const bool know_max = know_max_stored_id();
   std::vector<const std::string*> event_ids;
+  std::array<char, 16> bytes;
   for (const std::string& id : given) {
-    if (know_max) {
-      auto bytes = uuid_to_bytes(id);
-      if (bytes && (!max_stored_id_ || *bytes > *max_stored_id_)) continue;
+    if (know_max && uuid_to_bytes(id, bytes) &&
+        (!max_stored_id_ || std::string_view(bytes.data(), bytes.size()) > *max_stored_id_)) {
+      continue;
     }
     event_ids.push_back(&id);
   }
