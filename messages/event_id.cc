@@ -110,8 +110,8 @@ bool uuid_to_bytes(std::string_view text, std::array<char, 16>& bytes) {
       text[23] != '-') {
     return false;
   }
-  // Every digit decoded before one test for any that was not (each read of a stored id, or of an
-  // appended one, comes here).
+  // Every digit decoded before one test for any that was not: each appended event's id comes
+  // here, and each id `bel check` reads.
   int seen = 0;
   for (size_t k = 0; k < 16; ++k) {
     const auto at = static_cast<size_t>(kDigitsAt[k]);
