@@ -133,12 +133,11 @@ std::string uuid_from_bytes(std::string_view bytes) {
   assert(bytes.size() == 16);
   // Filled in place: every read of a stored id comes here (a scan of the log, once per event).
   std::string out(36, '-');
-  size_t at = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dash already there
-    const auto b = static_cast<unsigned char>(bytes[i]);
-    out[at++] = kHex[b >> 4];
-    out[at++] = kHex[b & 0xf];
+  for (size_t k = 0; k < 16; ++k) {
+    const auto at = static_cast<size_t>(kDigitsAt[k]);
+    const auto b = static_cast<unsigned char>(bytes[k]);
+    out[at] = kHex[b >> 4];
+    out[at + 1] = kHex[b & 0xf];
   }
   return out;
 }
