@@ -49,7 +49,7 @@ void add_show_and_cancel(CLI::App* group, Context& ctx, ShowAndCancel spec) {
   auto shared = std::make_shared<ShowAndCancel>(std::move(spec));
   auto id = std::make_shared<std::string>();
   auto* show = add_log_command(*group, ctx, "show", shared->show_help);
-  not_empty(show->add_option("ID", *id, shared->noun)->required());
+  key_argument(show->add_option("ID", *id, shared->noun)->required());
   show->callback([shared, id] { shared->show(*id); });
 
   auto cid = std::make_shared<std::string>();

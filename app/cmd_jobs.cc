@@ -59,7 +59,7 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   list->callback([&ctx] { run_jobs_list(ctx); });
   auto label = std::make_shared<std::string>();
   auto* show = add_log_command(*jobs, ctx, "show", "One job label's metrics and last run");
-  not_empty(show->add_option("LABEL", *label, "The job label, e.g. //sales:daily")->required());
+  key_argument(show->add_option("LABEL", *label, "The job label, e.g. //sales:daily")->required());
   show->callback([&ctx, label] { run_jobs_show(ctx, *label); });
 
   auto* runs = app.add_subcommand("job-runs", "Job runs: list, details, cancel");

@@ -106,7 +106,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto recent = std::make_shared<int>(20);
   auto* show = group->add_subcommand(
       "show", "A partition's status, the builds building it now, and its recent events");
-  not_empty(show->add_option("REF", *ref, "The partition ref")->required());
+  key_argument(show->add_option("REF", *ref, "The partition ref")->required());
   show->add_option("--recent", *recent, "How many recent events to show")->capture_default_str();
   add_log_options(show, ctx);
   show->callback([&ctx, ref, recent] { run_show(ctx, *ref, *recent); });

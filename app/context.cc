@@ -1,7 +1,10 @@
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <string>
 
 #include "app/commands.h"
+#include "messages/glob.h"
 
 namespace bel::app {
 
@@ -108,6 +111,17 @@ CLI::Option* not_empty(CLI::Option* option) {
   return option->check(CLI::Validator(
       [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; }, "",
       "not empty"));
+}
+
+CLI::Option* key_argument(CLI::Option* option) {
+  return not_empty(option)->check(CLI::Validator(
+      [](std::string& value) {
+        const size_t at = utf8_error_at(value);
+        if (at == std::string::npos) return std::string();
+        return fmt::format("is not valid UTF-8: byte 0x{:02x} at offset {}",
+                           static_cast<unsigned char>(value[at]), at);
+      },
+      "", "UTF-8"));
 }
 
 namespace {

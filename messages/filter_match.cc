@@ -9,13 +9,13 @@
 namespace bel {
 namespace {
 
+// Each value non-empty and well-formed UTF-8 (no stored event holds another string).
 template <class Repeated>
-Status check_no_empty(const Repeated& values, const char* field) {
+Status check_values(const Repeated& values, const char* field) {
   for (int i = 0; i < values.size(); ++i) {
-    if (values.Get(i).empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        std::string("filter ") + field + "[" + std::to_string(i) + "] is empty");
-    }
+    const std::string name = std::string("filter ") + field + "[" + std::to_string(i) + "]";
+    if (values.Get(i).empty()) return make_error(ErrorCode::invalid_argument, name + " is empty");
+    BEL_RETURN_IF_ERROR(check_utf8(name, values.Get(i)));
   }
   return ok_status();
 }
@@ -40,12 +40,12 @@ void describe(std::string& out, const char* name, const Repeated& values) {
 }  // namespace
 
 Status check_filter(const EventFilter& filter) {
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.partition_refs(), "partition_refs"));
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.partition_patterns(), "partition_patterns"));
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.job_labels(), "job_labels"));
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.job_run_ids(), "job_run_ids"));
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.build_request_ids(), "build_request_ids"));
-  BEL_RETURN_IF_ERROR(check_no_empty(filter.event_types(), "event_types"));
+  BEL_RETURN_IF_ERROR(check_values(filter.partition_refs(), "partition_refs"));
+  BEL_RETURN_IF_ERROR(check_values(filter.partition_patterns(), "partition_patterns"));
+  BEL_RETURN_IF_ERROR(check_values(filter.job_labels(), "job_labels"));
+  BEL_RETURN_IF_ERROR(check_values(filter.job_run_ids(), "job_run_ids"));
+  BEL_RETURN_IF_ERROR(check_values(filter.build_request_ids(), "build_request_ids"));
+  BEL_RETURN_IF_ERROR(check_values(filter.event_types(), "event_types"));
   for (const auto& pattern : filter.partition_patterns()) {
     if (auto ok = check_glob(pattern); !ok.ok()) return ok.error().with_context("filter");
   }

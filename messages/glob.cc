@@ -1,5 +1,7 @@
 #include "messages/glob.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -79,6 +81,14 @@ size_t utf8_error_at(std::string_view text) {
 }
 
 bool is_utf8(std::string_view text) { return utf8_error_at(text) == std::string_view::npos; }
+
+Status check_utf8(std::string_view field, std::string_view value) {
+  const size_t at = utf8_error_at(value);
+  if (at == std::string_view::npos) return ok_status();
+  return make_error(ErrorCode::invalid_argument,
+                    fmt::format("{} is not valid UTF-8: byte 0x{:02x} at offset {}", field,
+                                static_cast<unsigned char>(value[at]), at));
+}
 
 Status check_glob(std::string_view pattern) {
   if (pattern.empty()) return make_error(ErrorCode::invalid_argument, "pattern is empty");

@@ -25,6 +25,10 @@ bool is_utf8(std::string_view text);
 // (as is_utf8 defines it), or std::string_view::npos when there is none. ASCII runs are skipped
 // eight bytes at a time: the append path checks every string of every event with it.
 size_t utf8_error_at(std::string_view text);
+// invalid_argument "<field> is not valid UTF-8: byte 0xff at offset 2" when `value` is not
+// well-formed UTF-8: a key or argument no stored event can hold (appends refuse such strings), and
+// which a protobuf message carrying it could not pass to another process.
+Status check_utf8(std::string_view field, std::string_view value);
 
 // True when `text` as a whole matches `pattern`. REQUIRES: check_glob(pattern).ok()
 bool glob_match(std::string_view pattern, std::string_view text);

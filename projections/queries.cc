@@ -145,7 +145,11 @@ int64_t min_idx_of(const Query& query) {
 
 Status check_query(const Query& query) {
   BEL_RETURN_IF_ERROR(check_min_idx(query.min_idx()));
-  if (auto key = query_key(query)) return check_required(key->name.c_str(), key->value);
+  if (auto key = query_key(query)) {
+    // A key no event holds, which the answer would echo in a message that cannot serialize.
+    BEL_RETURN_IF_ERROR(check_required(key->name.c_str(), key->value));
+    return check_utf8(key->name, key->value);
+  }
   switch (query.query_case()) {
     case Query::kPartitionsList: {
       const auto& r = query.partitions_list();

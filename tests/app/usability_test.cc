@@ -81,6 +81,39 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
   }
 }
 
+// No event holds a string that is not UTF-8 (appends refuse it), so a key asked about that is not
+// is a usage error naming the argument, the byte and its offset, on every command that asks about
+// one; the same key in UTF-8 is answered. (Write commands leave such text to the append rules,
+// which name the event's field:
+// ServeTest.TextThatIsNotUtf8IsRefusedWithItsFieldAndTheLogStaysReadable.)
+TEST_F(UsabilityTest, AnArgumentThatIsNotUtf8IsAUsageErrorNamingTheByte) {
+  const std::string event =
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":[{\"str\":\"data/\xc3\xa9\"}]}}\n";
+  ASSERT_EQ(bel("append - --log " + log(), event).exit_code, 0);
+  const std::string bad = shell_quote(
+      "ab\xff"
+      "c");
+  for (const auto& [args, named] : std::vector<std::pair<std::string, std::string>>{
+           {"partitions show " + bad, "REF"},
+           {"builds show " + bad, "ID"},
+           {"job-runs show " + bad, "ID"},
+           {"jobs show " + bad, "LABEL"},
+           {"events list --partition " + bad, "filter partition_refs[0]"}}) {
+    auto r = bel(args + " --log " + log());
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("bel: invalid_argument: " + named + (named[0] == 'f' ? " " : ": ") +
+                         "is not valid UTF-8: byte 0xff at offset 2"),
+              std::string::npos)
+        << args << ": " << r.err;
+  }
+  auto fine =
+      bel("partitions show " + shell_quote("data/\xc3\xa9") + " --format json --log " + log());
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+  EXPECT_NE(fine.out.find("\"partition_ref\":\"data/\xc3\xa9\""), std::string::npos) << fine.out;
+  EXPECT_NE(fine.out.find("\"build_request_id\":\"br-1\""), std::string::npos) << fine.out;
+}
+
 // PostgreSQL's client library is loaded only for a postgresql:// log (storage/libpq_api.h): a
 // command on an SQLite log starts without it and the libraries it needs; one on a PostgreSQL log
 // loads it and works. The dynamic loader's own report (LD_DEBUG=libs) says what was loaded.

@@ -76,5 +76,43 @@ TEST(FilterMatchTest, AnEventWithoutTheKindOfKeyDoesNotMatchAFilterOnIt) {
   EXPECT_FALSE(event_matches(by_partition, cancel));
 }
 
+// A value no stored event can hold is refused, naming the field, the value's place and the byte:
+// it would match nothing, and a filter carrying it could not reach a coordinator (protobuf strings
+// are UTF-8).
+TEST(FilterCheckTest, EveryValueMustBeNonEmptyUtf8) {
+  EXPECT_TRUE(check_filter(EventFilter{}).ok());
+  const auto refused = [](EventFilter f, const std::string& message) {
+    Status checked = check_filter(f);
+    ASSERT_FALSE(checked.ok()) << message;
+    EXPECT_EQ(checked.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(checked.error().message, message);
+  };
+  EventFilter refs;
+  refs.add_partition_refs("data/a");
+  refs.add_partition_refs("data/\xc3\xa9");
+  refs.add_partition_refs("data/\\xff");  // an escape typed as text is a valid string
+  EXPECT_TRUE(check_filter(refs).ok());
+  refs.set_partition_refs(2,
+                          "ab\xff"
+                          "c");
+  refused(refs, "filter partition_refs[2] is not valid UTF-8: byte 0xff at offset 2");
+  refs.set_partition_refs(2, "");
+  refused(refs, "filter partition_refs[2] is empty");
+
+  EventFilter each;
+  each.add_job_labels("\xc0\xaf");  // overlong '/'
+  refused(each, "filter job_labels[0] is not valid UTF-8: byte 0xc0 at offset 0");
+  each.Clear();
+  each.add_job_run_ids("run-\xed\xa0\x80");  // a surrogate
+  refused(each, "filter job_run_ids[0] is not valid UTF-8: byte 0xed at offset 4");
+  each.Clear();
+  each.add_build_request_ids("br-1");
+  each.add_build_request_ids("br-\xe2\x82");  // truncated
+  refused(each, "filter build_request_ids[1] is not valid UTF-8: byte 0xe2 at offset 3");
+  each.Clear();
+  each.add_partition_patterns("data/*\x80");
+  refused(each, "filter partition_patterns[0] is not valid UTF-8: byte 0x80 at offset 6");
+}
+
 }  // namespace
 }  // namespace bel

@@ -576,6 +576,31 @@ TEST(CheckQueryTest, EmptyRequiredFieldsAreInvalidAndNamed) {
   expect_invalid(job_metrics_query(""), "job_label");
 }
 
+// A key no stored event can hold: refused with the byte and its offset, not answered as unknown
+// (a partition's answer would carry the key back in a message that could not be serialized).
+TEST(CheckQueryTest, RequiredFieldsThatAreNotUtf8AreInvalidAndNamed) {
+  const auto refused = [](const Query& q, const std::string& message) {
+    Status s = check_query(q);
+    ASSERT_FALSE(s.ok()) << q.ShortDebugString();
+    EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(s.error().message, message);
+  };
+  refused(partition_status_query("ab\xff"
+                                 "c"),
+          "partition_ref is not valid UTF-8: byte 0xff at offset 2");
+  refused(active_builds_query("data/\xc3"),
+          "partition_ref is not valid UTF-8: byte 0xc3 at offset 5");
+  refused(build_summary_query("\x80"
+                              "br"),
+          "build_request_id is not valid UTF-8: byte 0x80 at offset 0");
+  refused(job_run_query("run-\xf5\x80\x80\x80"),
+          "job_run_id is not valid UTF-8: byte 0xf5 at offset 4");
+  refused(job_metrics_query("daily\xc0\x80"),
+          "job_label is not valid UTF-8: byte 0xc0 at offset 5");
+  EXPECT_TRUE(check_query(partition_status_query("data/\xc3\xa9t\xc3\xa9")).ok());
+  EXPECT_TRUE(check_query(job_metrics_query("\xf0\x9f\x98\x80")).ok());
+}
+
 TEST(CheckQueryTest, NegativeMinIdxIsInvalid) {
   Query q = partition_status_query("data/a");
   q.set_min_idx(-1);

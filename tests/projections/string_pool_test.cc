@@ -175,7 +175,9 @@ TEST(StringPoolTest, AReservedTableIsUpToThreeQuartersFullAndFindsEveryString) {
   constexpr int kMore = kFull + 1000;
   for (int i = kFull; i < kMore; ++i) {
     ASSERT_EQ(pool.intern(id_of(i)), static_cast<StringPool::Id>(i));
-    if (i == kFull) EXPECT_GE(pool.bytes() - full, size_t{131072} * 4);  // twice the slots
+    if (i == kFull) {
+      EXPECT_GE(pool.bytes() - full, size_t{131072} * 4);  // twice the slots
+    }
   }
   for (int i = 0; i < kMore; ++i) {
     ASSERT_EQ(pool.find(id_of(i)), static_cast<StringPool::Id>(i));
