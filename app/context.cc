@@ -1,5 +1,3 @@
-#include <fmt/format.h>
-
 #include <cstdlib>
 #include <string>
 
@@ -114,14 +112,8 @@ CLI::Option* not_empty(CLI::Option* option) {
 }
 
 CLI::Option* key_argument(CLI::Option* option) {
-  return not_empty(option)->check(CLI::Validator(
-      [](std::string& value) {
-        const size_t at = utf8_error_at(value);
-        if (at == std::string::npos) return std::string();
-        return fmt::format("is not valid UTF-8: byte 0x{:02x} at offset {}",
-                           static_cast<unsigned char>(value[at]), at);
-      },
-      "", "UTF-8"));
+  return not_empty(option)->check(
+      CLI::Validator([](std::string& value) { return utf8_problem(value); }, "", "UTF-8"));
 }
 
 namespace {

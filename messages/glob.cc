@@ -82,22 +82,24 @@ size_t utf8_error_at(std::string_view text) {
 
 bool is_utf8(std::string_view text) { return utf8_error_at(text) == std::string_view::npos; }
 
+std::string utf8_problem(std::string_view text) {
+  const size_t at = utf8_error_at(text);
+  if (at == std::string_view::npos) return {};
+  return fmt::format("is not valid UTF-8: byte 0x{:02x} at offset {}",
+                     static_cast<unsigned char>(text[at]), at);
+}
+
 Status check_utf8(std::string_view field, std::string_view value) {
-  const size_t at = utf8_error_at(value);
-  if (at == std::string_view::npos) return ok_status();
-  return make_error(ErrorCode::invalid_argument,
-                    fmt::format("{} is not valid UTF-8: byte 0x{:02x} at offset {}", field,
-                                static_cast<unsigned char>(value[at]), at));
+  std::string problem = utf8_problem(value);
+  if (problem.empty()) return ok_status();
+  return make_error(ErrorCode::invalid_argument, fmt::format("{} {}", field, problem));
 }
 
 Status check_glob(std::string_view pattern) {
   if (pattern.empty()) return make_error(ErrorCode::invalid_argument, "pattern is empty");
   // SQLite reads a broken sequence as some other character: a match could then lack the
   // pattern's literal prefix, which a backend uses to narrow its scan.
-  if (!is_utf8(pattern)) {
-    return make_error(ErrorCode::invalid_argument,
-                      "pattern \"" + std::string(pattern) + "\" is not valid UTF-8");
-  }
+  if (Status utf8 = check_utf8("pattern", pattern); !utf8.ok()) return utf8;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] != '[') continue;
     size_t j = i + 1;

@@ -25,6 +25,9 @@ bool is_utf8(std::string_view text);
 // (as is_utf8 defines it), or std::string_view::npos when there is none. ASCII runs are skipped
 // eight bytes at a time: the append path checks every string of every event with it.
 size_t utf8_error_at(std::string_view text);
+// "" when `text` is well-formed UTF-8, else what is wrong with it and where, to follow a name:
+// "is not valid UTF-8: byte 0xff at offset 2". Every refusal of such text says it this way.
+std::string utf8_problem(std::string_view text);
 // invalid_argument "<field> is not valid UTF-8: byte 0xff at offset 2" when `value` is not
 // well-formed UTF-8: a key or argument no stored event can hold (appends refuse such strings), and
 // which a protobuf message carrying it could not pass to another process.

@@ -70,10 +70,8 @@ Status check_length(std::string_view path, std::string_view value) {
     return invalid_event(std::string(path) + " is " + std::to_string(value.size()) +
                          " bytes (max " + std::to_string(kMaxStringBytes) + ")");
   }
-  if (const size_t at = utf8_error_at(value); at != std::string_view::npos) {
-    return invalid_event(std::string(path) + " is not valid UTF-8: byte " +
-                         hex_byte(static_cast<unsigned char>(value[at])) + " at offset " +
-                         std::to_string(at));
+  if (std::string problem = utf8_problem(value); !problem.empty()) {
+    return invalid_event(std::string(path) + " " + problem);
   }
   return ok_status();
 }
