@@ -152,6 +152,9 @@ CLI::Option* not_empty(CLI::Option* option);
 // message that must serialize. The text of a write command (a reason, the ref of an
 // invalidation) is left to the append rules, which name the event's field instead.
 CLI::Option* key_argument(CLI::Option* option);
+// The UTF-8 half of key_argument, for a list's optional key filter (--job, --build), where ""
+// means any.
+CLI::Option* key_filter(CLI::Option* option);
 
 // The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN: "requested", ...
 template <class Enum>

@@ -159,8 +159,14 @@ Status check_query(const Query& query) {
     }
     case Query::kBuildsList:
       return check_list(query.builds_list(), v1::BuildRequestStatus_IsValid);
-    case Query::kJobRunsList:
-      return check_list(query.job_runs_list(), v1::JobStatus_IsValid);
+    case Query::kJobRunsList: {
+      // Its filters are optional ("" is any) but, when given, a key some event could hold.
+      const auto& r = query.job_runs_list();
+      return check_list(r, v1::JobStatus_IsValid, [&]() -> Status {
+        BEL_RETURN_IF_ERROR(check_utf8("job_label", r.job_label()));
+        return check_utf8("build_request_id", r.build_request_id());
+      });
+    }
     case Query::kJobMetricsList:
     case Query::kActivity:
       return ok_status();

@@ -67,8 +67,8 @@ template <class F>
 bool with_list_request(const Query& query, F f);
 
 // invalid_argument, naming the field, when no query is set, a required ref / id / label is empty
-// or not well-formed UTF-8, min_idx is negative, or a list's limit, offset or pattern is bad (never
-// clamped).
+// or not well-formed UTF-8, a list's optional key filter is not UTF-8, min_idx is negative, or a
+// list's limit, offset or pattern is bad (never clamped).
 Status check_query(const Query& query);
 
 // The argument checks check_query is made of, for callers that take the same arguments:

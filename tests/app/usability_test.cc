@@ -99,6 +99,8 @@ TEST_F(UsabilityTest, AnArgumentThatIsNotUtf8IsAUsageErrorNamingTheByte) {
            {"builds show " + bad, "ID"},
            {"job-runs show " + bad, "ID"},
            {"jobs show " + bad, "LABEL"},
+           {"job-runs list --job " + bad, "--job"},
+           {"job-runs list --build " + bad, "--build"},
            {"events list --partition " + bad, "filter partition_refs[0]"}}) {
     auto r = bel(args + " --log " + log());
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.err;

@@ -601,6 +601,26 @@ TEST(CheckQueryTest, RequiredFieldsThatAreNotUtf8AreInvalidAndNamed) {
   EXPECT_TRUE(check_query(job_metrics_query("\xf0\x9f\x98\x80")).ok());
 }
 
+TEST(CheckQueryTest, JobRunsListFiltersThatAreNotUtf8AreInvalidAndNamed) {
+  Query by_job;
+  by_job.mutable_job_runs_list()->set_job_label("//sales:\xff");
+  Status job = check_query(by_job);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(job.error().message, "job_label is not valid UTF-8: byte 0xff at offset 8");
+  Query by_build;
+  by_build.mutable_job_runs_list()->set_build_request_id("br-\xe2\x82");
+  Status build = check_query(by_build);
+  ASSERT_FALSE(build.ok());
+  EXPECT_EQ(build.error().message, "build_request_id is not valid UTF-8: byte 0xe2 at offset 3");
+  // Empty is "any", and UTF-8 beyond ASCII is a key like another.
+  Query any;
+  any.mutable_job_runs_list();
+  EXPECT_TRUE(check_query(any).ok());
+  any.mutable_job_runs_list()->set_job_label("//caf\xc3\xa9:daily");
+  EXPECT_TRUE(check_query(any).ok());
+}
+
 TEST(CheckQueryTest, NegativeMinIdxIsInvalid) {
   Query q = partition_status_query("data/a");
   q.set_min_idx(-1);

@@ -139,6 +139,8 @@ TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
       "/api/v1/builds?offset=1&offset=2",
       "/api/v1/builds/nope",       // plain ids whose letters are base64url's decode to bytes
       "/api/v1/job-runs/jr-nope",  // that are not UTF-8, or hold control characters
+      "/api/v1/job-runs?job_label=%2F%2Fx%FF",  // a filter no event's key could match
+      "/api/v1/job-runs?build_request_id=br-%C0",
   };
   for (const auto& path : bad) expect_error(get(path), 400, "invalid_argument", path);
   auto plain = get("/api/v1/builds/br-6baec0-000004");
