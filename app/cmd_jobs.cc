@@ -66,9 +66,9 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
   runs->require_subcommand(1);
   auto rf = std::make_shared<RunsFlags>();
   auto* rlist = runs->add_subcommand("list", "Job runs, newest first");
-  key_filter(rlist->add_option("--job", rf->job, "Only runs of this job label"));
-  key_filter(rlist->add_option("--build", rf->build,
-                               "Only runs of this build request (e.g. to see why it failed)"));
+  key_argument(rlist->add_option("--job", rf->job, "Only runs of this job label"));
+  key_argument(rlist->add_option("--build", rf->build,
+                                 "Only runs of this build request (e.g. to see why it failed)"));
   add_status_option<JobStatus>(rlist, rf->statuses);
   add_window_options(rlist, *rf);
   add_log_options(rlist, ctx);

@@ -139,8 +139,8 @@ void add_views_commands(CLI::App& app, Context& ctx) {
   auto* rebuild = add_log_command(
       *group, ctx, "rebuild",
       "Fold the log again from idx 1 into a view (every view without NAME); heals a failed view");
-  rebuild->add_option("NAME", *name,
-                      "partition_status, build_summary, job_runs or activity");
+  not_empty(
+      rebuild->add_option("NAME", *name, "partition_status, build_summary, job_runs or activity"));
   rebuild->callback([&ctx, name] { run_rebuild(ctx, *name); });
 }
 

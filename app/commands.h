@@ -147,14 +147,13 @@ void set_choices(CLI::Option* option, const std::vector<std::string>& choices);
 // Marks `option` (an id, a ref, a reason) as one that must not be empty: an empty value is a
 // usage error (exit 2) naming the option, found before anything runs.
 CLI::Option* not_empty(CLI::Option* option);
-// The same for the key a question is about (the REF, ID or LABEL of a show command), which must
-// also be well-formed UTF-8: no event holds another string, and the answer echoes the key in a
-// message that must serialize. The text of a write command (a reason, the ref of an
-// invalidation) is left to the append rules, which name the event's field instead.
+// The same for the key a question is about (the REF, ID or LABEL of a show command, a list's
+// --job or --build), which must also be well-formed UTF-8: no event holds another string, and the
+// answer echoes the key in a message that must serialize. (A filter given empty, as a script's
+// unset variable gives it, is refused too rather than read as no filter.) The text of a write
+// command (a reason, the ref of an invalidation) is left to the append rules, which name the
+// event's field instead.
 CLI::Option* key_argument(CLI::Option* option);
-// The UTF-8 half of key_argument, for a list's optional key filter (--job, --build), where ""
-// means any.
-CLI::Option* key_filter(CLI::Option* option);
 
 // The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN: "requested", ...
 template <class Enum>

@@ -111,12 +111,10 @@ CLI::Option* not_empty(CLI::Option* option) {
       "not empty"));
 }
 
-CLI::Option* key_filter(CLI::Option* option) {
-  return option->check(
+CLI::Option* key_argument(CLI::Option* option) {
+  return not_empty(option)->check(
       CLI::Validator([](std::string& value) { return utf8_problem(value); }, "", "UTF-8"));
 }
-
-CLI::Option* key_argument(CLI::Option* option) { return key_filter(not_empty(option)); }
 
 namespace {
 

@@ -46,9 +46,10 @@ bool check_simulation_flags(Context& ctx, const sim::SimulationOptions& options)
     ctx.usage_error("--builds: must not be negative, got " + std::to_string(options.builds));
     return false;
   }
-  if (!(options.rate >= 0) || options.rate > sim::SimulationOptions::kMaxRate) {
-    ctx.usage_error(fmt::format("--rate: must be between 0 (no pace) and {:.0f} events/s, got {}",
-                                sim::SimulationOptions::kMaxRate, options.rate));
+  if (!sim::rate_in_range(options.rate)) {
+    ctx.usage_error(fmt::format(
+        "--rate: must be 0 (no pace) or between {} and {:.0f} events/s, got {}",
+        sim::SimulationOptions::kMinRate, sim::SimulationOptions::kMaxRate, options.rate));
     return false;
   }
   return true;

@@ -6,6 +6,7 @@
 #include "app/text.h"
 #include "messages/for_people.h"
 #include "messages/status_names.h"
+#include "projections/job_runs_view.h"
 
 namespace bel::app {
 namespace {
@@ -21,6 +22,13 @@ std::string counts_text(const Map& counts) {
     out += fmt::format("{} {}", n, short_status(name));
   }
   return out.empty() ? "-" : out;
+}
+
+// A job's success rate, or "-" while none of its runs has completed or failed: success_rate is
+// then 0 by definition, not a measured 0% (JSON keeps the field as the view defines it).
+std::string success_text(const JobMetrics& j) {
+  if (!projections::has_success_rate(j)) return "-";
+  return fmt::format("{:.1f}%", j.success_rate() * 100);
 }
 
 // Key-value lines, keys padded to the widest.
@@ -149,8 +157,8 @@ void print_job_metrics_table(const JobMetricsList& jobs, std::FILE* out) {
   Table t({"JOB", "RUNS", "BY STATUS", "SUCCESS", "AVG DURATION", "LAST RUN", "LAST STATUS"});
   for (const auto& j : jobs.jobs()) {
     t.add_row({j.job_label(), std::to_string(j.total_runs()), counts_text(j.runs_by_status()),
-               fmt::format("{:.1f}%", j.success_rate() * 100), format_duration(j.avg_duration_ns()),
-               j.last_run().job_run_id(), short_status(j.last_run().status_name())});
+               success_text(j), format_duration(j.avg_duration_ns()), j.last_run().job_run_id(),
+               short_status(j.last_run().status_name())});
   }
   t.print(out);
 }
@@ -160,7 +168,7 @@ void print_job_metrics(const JobMetrics& j, std::FILE* out) {
   f.add("job", j.job_label());
   f.add("runs", std::to_string(j.total_runs()));
   f.add("by status", counts_text(j.runs_by_status()));
-  f.add("success rate", fmt::format("{:.1f}%", j.success_rate() * 100));
+  f.add("success rate", success_text(j));
   f.add("avg duration", format_duration(j.avg_duration_ns()));
   f.add("last run", j.last_run().job_run_id().empty()
                         ? ""

@@ -297,6 +297,15 @@ Result<JobRunsListResponse> JobRunsView::list(const JobRunsListRequest& request)
   return out;
 }
 
+bool has_success_rate(const JobMetrics& metrics) {
+  const auto& by = metrics.runs_by_status();
+  for (JobStatus ended : {v1::JOB_COMPLETED, v1::JOB_FAILED}) {
+    auto it = by.find(v1::JobStatus_Name(ended));
+    if (it != by.end() && it->second > 0) return true;
+  }
+  return false;
+}
+
 JobMetrics JobRunsView::to_metrics(const Label& stats) const {
   JobMetrics out;
   out.set_job_label(std::string(ids_.str(stats.name)));

@@ -183,6 +183,10 @@ class JobRunsView : public ViewPosition {
   Counts by_status_;                              // every run
 };
 
+// False while none of `metrics`'s runs has completed or failed: its success_rate is then 0 by
+// definition, not a measured 0%, and the console and the dashboard show "-" for it.
+bool has_success_rate(const JobMetrics& metrics);
+
 template <class F>
 void JobRunsView::for_each_target(const Run& run, F f) const {
   if (run.targets == kNone) return;

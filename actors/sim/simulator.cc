@@ -38,10 +38,9 @@ Status check_options(const SimulationOptions& o) {
   if (o.workers < 1) return bad("workers must be at least 1, got " + std::to_string(o.workers));
   if (o.window < 1) return bad("window must be at least 1, got " + std::to_string(o.window));
   if (o.builds < 0) return bad("builds must not be negative, got " + std::to_string(o.builds));
-  if (!(o.rate >= 0) || o.rate > SimulationOptions::kMaxRate) {
-    return bad(fmt::format("rate must be between 0 (no pace) and {:.0f} events/s, got ",
-                           SimulationOptions::kMaxRate) +
-               std::to_string(o.rate));
+  if (!rate_in_range(o.rate)) {
+    return bad(fmt::format("rate must be 0 (no pace) or between {} and {:.0f} events/s, got {}",
+                           SimulationOptions::kMinRate, SimulationOptions::kMaxRate, o.rate));
   }
   if (o.days < 1) return bad("days must be at least 1, got " + std::to_string(o.days));
   if (o.builds_per_day < 1) {

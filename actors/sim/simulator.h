@@ -107,6 +107,7 @@ struct SimulationOptions {
   std::string run_id;
   double rate = 0;  // events per second, all workers together; 0 = no pace (see "Pace")
   static constexpr double kMaxRate = 1e7;            // the highest `rate` check_options takes
+  static constexpr double kMinRate = 1e-3;           // the lowest but 0: an event in ~17 minutes
   std::chrono::milliseconds request_timeout{30000};  // per request to bel_api
   int max_retries = 20;                              // `overloaded` retries per step
   std::chrono::milliseconds retry_delay{10};         // first retry; doubles up to 1 s
@@ -129,6 +130,13 @@ struct SimulationReport {
   // Every build request started, ascending by number (at most kMaxReportedBuilds: the first).
   std::vector<std::string> build_request_ids;
 };
+
+// True when `rate` is 0 (no pace) or within [kMinRate, kMaxRate]: the options' check and the
+// command line's say it the same way. (Below kMinRate an event's share of time would overflow
+// the clock's duration and pace nothing.)
+inline bool rate_in_range(double rate) {
+  return rate == 0 || (rate >= SimulationOptions::kMinRate && rate <= SimulationOptions::kMaxRate);
+}
 
 inline constexpr size_t kMaxReportedErrors = 20;
 inline constexpr size_t kMaxReportedBuilds = 100000;

@@ -12,6 +12,7 @@
 #include "actors/web/web_request.h"
 #include "messages/for_people.h"
 #include "messages/status_names.h"
+#include "projections/job_runs_view.h"
 
 namespace bel::actors::web {
 namespace {
@@ -75,8 +76,10 @@ std::string runs_list(const JobRunsListResponse& runs) {
   return h.take();
 }
 
-std::string percent(double rate) {
-  return std::to_string(static_cast<int>(std::lround(rate * 100))) + "%";
+// A job's success rate, "-" while none of its runs has completed or failed.
+std::string success_percent(const JobMetrics& job) {
+  if (!projections::has_success_rate(job)) return "-";
+  return std::to_string(static_cast<int>(std::lround(job.success_rate() * 100))) + "%";
 }
 
 Result<std::string> home_page(ApiClient& client) {
@@ -153,10 +156,15 @@ Result<std::string> jobs_page(ApiClient& client) {
         "<th class=\"num\">Runs</th><th class=\"num\">Success rate</th>"
         "<th class=\"num\">Mean duration</th><th>By status</th></tr>");
   for (const auto& j : jobs->jobs()) {
-    h.raw("<tr><td class=\"mono\">").raw(link(job_href(j.job_label()), j.job_label()))
-        .raw("</td><td class=\"num\">").number(j.total_runs()).raw("</td><td class=\"num\">")
-        .text(percent(j.success_rate())).raw("</td><td class=\"num\">")
-        .text(format_duration(j.avg_duration_ns())).raw("</td><td>");
+    h.raw("<tr><td class=\"mono\">")
+        .raw(link(job_href(j.job_label()), j.job_label()))
+        .raw("</td><td class=\"num\">")
+        .number(j.total_runs())
+        .raw("</td><td class=\"num\">")
+        .text(success_percent(j))
+        .raw("</td><td class=\"num\">")
+        .text(format_duration(j.avg_duration_ns()))
+        .raw("</td><td>");
     h.raw(status_counts(j.runs_by_status(), " "));
     h.raw("</td></tr>");
   }
@@ -172,13 +180,19 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
   auto runs = JobRunsRepository(client).list(q, m->as_of_idx());
   if (!runs.ok()) return runs.error();
   Html h;
-  h.raw("<h1>Job <span class=\"mono\">").text(label).raw("</span></h1>")
+  h.raw("<h1>Job <span class=\"mono\">")
+      .text(label)
+      .raw("</span></h1>")
       .raw("<section id=\"job-metrics\" data-live><div class=\"cards\"><div class=\"card\"><b>")
-      .number(m->total_runs()).raw("</b>runs</div><div class=\"card\"><b>")
-      .text(percent(m->success_rate())).raw("</b>success rate</div><div class=\"card\"><b>")
-      .text(format_duration(m->avg_duration_ns())).raw("</b>mean duration</div></div>")
+      .number(m->total_runs())
+      .raw("</b>runs</div><div class=\"card\"><b>")
+      .text(success_percent(*m))
+      .raw("</b>success rate</div><div class=\"card\"><b>")
+      .text(format_duration(m->avg_duration_ns()))
+      .raw("</b>mean duration</div></div>")
       .raw("</section><h2>Recent runs</h2><section id=\"job-runs\" data-live>")
-      .raw(runs_list(*runs)).raw("</section>");
+      .raw(runs_list(*runs))
+      .raw("</section>");
   return page("Job " + label,
               "job_labels=" + httplib::detail::encode_query_param(label) +
                   "&since=" + std::to_string(m->as_of_idx()),

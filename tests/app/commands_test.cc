@@ -1060,6 +1060,8 @@ TEST_F(CommandsTest, TablesUseShortStatusesAndUtcTimes) {
   lines = lines_of(jobs.out);
   ASSERT_EQ(lines.size(), 3u) << jobs.out;
   EXPECT_TRUE(contains(lines[0], "JOB") && contains(lines[0], "SUCCESS")) << jobs.out;
+  // A job whose one run failed: a measured 0%.
+  EXPECT_TRUE(contains(lines[1], "//jobs:reports") && contains(lines[1], "0.0%")) << jobs.out;
   EXPECT_TRUE(contains(lines[2], "//jobs:sales") && contains(lines[2], "100.0%") &&
               contains(lines[2], "4m30s") && contains(lines[2], "jr-skip-1"))
       << jobs.out;

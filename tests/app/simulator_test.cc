@@ -520,6 +520,12 @@ TEST(SimulatorTest, BadOptionsAreInvalidArguments) {
   o.rate = -1;
   expect_invalid(o, "rate");
   o = {};
+  o.rate = 1e-10;  // no pace at all once its share of time overflowed
+  expect_invalid(o, "rate");
+  EXPECT_TRUE(rate_in_range(0));
+  EXPECT_TRUE(rate_in_range(SimulationOptions::kMinRate));
+  EXPECT_FALSE(rate_in_range(SimulationOptions::kMinRate / 2));
+  o = {};
   o.run_id = "a/b";
   expect_invalid(o, "run_id");
   o = {};

@@ -73,7 +73,11 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
            "builds list --limit 0 --log " + log(), "builds list --limit abc --log " + log(),
            "partitions show --log " + log(), "validation loose --log " + log(), "'par\x1b[31mt'",
            "builds show '' --log " + log(), "partitions invalidate p/1 --reason '' --log " + log(),
-           "run --rate -1 --log memory://", "serve --simulate --builds -1 --log memory://"}) {
+           // An empty filter or name (a script's unset variable) is not read as "any" or "all".
+           "job-runs list --job '' --log " + log(), "job-runs list --build '' --log " + log(),
+           "partitions list --pattern '' --log " + log(), "views rebuild '' --log " + log(),
+           "run --rate -1 --log memory://", "run --rate 1e-10 --log memory://",
+           "serve --simulate --builds -1 --log memory://"}) {
     auto r = bel(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
@@ -114,6 +118,26 @@ TEST_F(UsabilityTest, AnArgumentThatIsNotUtf8IsAUsageErrorNamingTheByte) {
   EXPECT_EQ(fine.exit_code, 0) << fine.err;
   EXPECT_NE(fine.out.find("\"partition_ref\":\"data/\xc3\xa9\""), std::string::npos) << fine.out;
   EXPECT_NE(fine.out.find("\"build_request_id\":\"br-1\""), std::string::npos) << fine.out;
+}
+
+// A job none of whose runs has completed or failed has no success rate yet: the tables say "-",
+// not a 0.0% that reads as every run having failed.
+TEST_F(UsabilityTest, AJobWithNoFinishedRunHasNoSuccessRateYet) {
+  const std::string events =
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":[{\"str\":\"data/a\"}]}}\n"
+      "{\"build_request_id\":\"br-1\",\"job_event\":{\"job_run_id\":\"jr-1\",\"job_label\":"
+      "{\"label\":\"//data:a\"},\"target_partitions\":[{\"str\":\"data/a\"}],"
+      "\"status_code\":\"JOB_SCHEDULED\"}}\n";
+  auto appended = bel("append - --log " + log(), events);
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  auto show = bel("jobs show //data:a --format table --log " + log());
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("success rate:  -\n"), std::string::npos) << show.out;
+  auto list = bel("jobs list --format table --log " + log());
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("//data:a"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find('%'), std::string::npos) << list.out;
 }
 
 // PostgreSQL's client library is loaded only for a postgresql:// log (storage/libpq_api.h): a

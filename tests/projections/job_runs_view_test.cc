@@ -180,6 +180,16 @@ TEST(JobRunsViewTest, MetricsAreZeroWithoutCompletedOrFailedRuns) {
   EXPECT_EQ(m->success_rate(), 0.0);
   EXPECT_EQ(m->avg_duration_ns(), 0);
   EXPECT_EQ(counts(*m), (std::map<std::string, int64_t>{{"JOB_SKIPPED", 1}}));
+  // That 0 is no measured rate: the console and the dashboard show "-" for it.
+  EXPECT_FALSE(has_success_rate(*m));
+  auto measured = fold_stream<JobRunsView>(metrics_stream()).metrics("//jobs:a");
+  ASSERT_TRUE(measured.ok());
+  EXPECT_TRUE(has_success_rate(*measured));
+  JobMetrics failed_only;
+  (*failed_only.mutable_runs_by_status())["JOB_FAILED"] = 2;
+  EXPECT_TRUE(has_success_rate(failed_only));  // a measured 0%
+  (*failed_only.mutable_runs_by_status())["JOB_FAILED"] = 0;
+  EXPECT_FALSE(has_success_rate(failed_only));
 }
 
 TEST(JobRunsViewTest, UnknownLabelIsNotFoundAndAllMetricsAreByLabel) {
