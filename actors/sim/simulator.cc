@@ -76,6 +76,7 @@ struct ControllerState {
   SimulationReport report;
   int64_t next_build = 1;
   int workers_running = 0;
+  std::vector<caf::actor> workers;  // killed with the simulation when it is ended, not stopped
   bool stopping = false;
   int64_t started_ns = 0;
   static inline const char* name = "bel.sim";
@@ -108,8 +109,8 @@ caf::behavior sim_controller(ControllerPtr self, SimulationOptions options, std:
   st.started_ns = wall_clock_ns();
   self->monitor(st.api);
   for (int i = 0; i < st.options.workers; ++i) {
-    self->spawn<caf::monitored>(worker::sim_worker, st.options, st.run_id, st.api,
-                                caf::actor_cast<caf::actor>(self));
+    st.workers.push_back(self->spawn<caf::monitored>(worker::sim_worker, st.options, st.run_id,
+                                                     st.api, caf::actor_cast<caf::actor>(self)));
     ++st.workers_running;
   }
   sim_log()->info("started run={} seed={} workers={} builds={} window={}", st.run_id,
@@ -142,6 +143,9 @@ caf::behavior sim_controller(ControllerPtr self, SimulationOptions options, std:
     if (msg.reason == caf::exit_reason::user_shutdown) {
       stop_simulation(self, "exit message");
     } else {
+      // Ended, not stopped: the build requests under way end where they are (the log keeps what
+      // it acknowledged), rather than going on against a coordinator that may be gone.
+      for (const auto& w : self->state.workers) self->send_exit(w, caf::exit_reason::kill);
       self->quit(msg.reason);
     }
   });
@@ -245,8 +249,10 @@ Result<SimulationReport> run_simulation(
     auto report = finished.get();
     builds = report.builds_completed + report.builds_failed + report.builds_cancelled;
   } else {
-    // The workers outlive it: each finishes the build request it drives, then stops.
-    caf::anon_send_exit(*sim, caf::exit_reason::kill);
+    // Ended with its workers (an exit reason other than user_shutdown): nothing of it is left to
+    // keep the caller's process from exiting.
+    caf::scoped_actor self{system};
+    self->send_exit(*sim, caf::make_error(caf::sec::request_timeout));
     how = "killed";
   }
   return make_error(ErrorCode::timeout, "simulation: " + std::to_string(options.builds) +

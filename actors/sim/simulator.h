@@ -159,7 +159,8 @@ using report_atom = caf::atom_constant<caf::atom("report")>;
 // The handle of a running simulation.
 using SimulationActor = caf::typed_actor<
     // Starts no new build request; the ones under way finish, then on_done is called and the
-    // simulation terminates. An exit message with reason user_shutdown does the same.
+    // simulation terminates. An exit message with reason user_shutdown does the same; one with
+    // any other reason ends it at once, its workers with it (kill itself would leave them going).
     caf::reacts_to<stop_atom>,
     // The counts so far.
     caf::replies_to<report_atom>::with<SimulationReport>>;

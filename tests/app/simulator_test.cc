@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
@@ -405,6 +406,37 @@ TEST(SimulatorTest, ExitMessageStopsLikeStop) {
   auto report = finished.get();
   EXPECT_EQ(report.errors, 0) << errors_of(report);
   expect_report_matches_log(coord, report);
+}
+
+// Any other exit reason ends the simulation at once, its workers with it: paced so slowly that
+// each would drive its build request for hours, none is left running (CAF's count of running
+// actors falls by the simulation's actor and its workers).
+TEST(SimulatorTest, AnotherExitReasonEndsTheSimulationWithItsWorkers) {
+  TestCoordinator coord;
+  caf::scoped_actor self{coord.system()};
+  SimulationOptions options;
+  options.builds = 0;
+  options.workers = 3;
+  options.rate = SimulationOptions::kMinRate;
+  options.run_id = "ab";
+  auto sim = start_simulation(coord.system(), coord.api(), options);
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  // Once it answers, it has spawned its workers.
+  self->request(*sim, kTimeout, report_atom::value)
+      .receive([](const SimulationReport&) {},
+               [&](const caf::error& e) { FAIL() << caf::to_string(e); });
+  const size_t running = coord.system().registry().running();
+  ASSERT_GE(running, 1u + 3u);
+  self->monitor(*sim);
+  self->send_exit(*sim, caf::make_error(caf::sec::request_timeout));
+  self->receive([&](const caf::down_msg& down) { EXPECT_EQ(down.source, sim->address()); });
+  const size_t ended = running - 1 - 3;
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (coord.system().registry().running() > ended &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_LE(coord.system().registry().running(), ended);
 }
 
 TEST(SimulatorTest, CoordinatorGoingDownStopsTheSimulation) {
