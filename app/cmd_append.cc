@@ -169,7 +169,7 @@ void add_append_command(CLI::App& app, Context& ctx) {
       "A bad line appends nothing and names the line, field and rule.",
       LogUse::write);
   auto path = std::make_shared<std::string>("-");
-  cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input")
+  not_empty(cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input"))
       ->capture_default_str();
   cmd->callback([&ctx, path] { run_append(ctx, *path); });
 }

@@ -35,7 +35,8 @@ void run_list(Context& ctx, const PartitionsFlags& f) {
 void run_show(Context& ctx, const std::string& ref, int recent) {
   if (recent < 0 || recent > actors::PartitionsRepository::kMaxRecentEvents) {
     return ctx.usage_error("--recent: must be between 0 and " +
-                           std::to_string(actors::PartitionsRepository::kMaxRecentEvents));
+                           std::to_string(actors::PartitionsRepository::kMaxRecentEvents) +
+                           ", got " + std::to_string(recent));
   }
   answer_question(
       ctx,
@@ -107,7 +108,10 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto* show = group->add_subcommand(
       "show", "A partition's status, the builds building it now, and its recent events");
   key_argument(show->add_option("REF", *ref, "The partition ref")->required());
-  show->add_option("--recent", *recent, "How many recent events to show")->capture_default_str();
+  show->add_option("--recent", *recent,
+                   "How many recent events to show (0.." +
+                       std::to_string(actors::PartitionsRepository::kMaxRecentEvents) + ")")
+      ->capture_default_str();
   add_log_options(show, ctx);
   show->callback([&ctx, ref, recent] { run_show(ctx, *ref, *recent); });
 

@@ -12,6 +12,14 @@ utf8proc_ssize_t decode(std::string_view text, size_t i, utf8proc_int32_t* cp) {
                           static_cast<utf8proc_ssize_t>(text.size() - i), cp);
 }
 
+// Format characters that move or break what a terminal shows after them, though they are not
+// control characters: the bidirectional embeddings, overrides and isolates (U+202E can turn
+// the rest of a line around), the directional marks, and the line and paragraph separators.
+bool moves_text(utf8proc_int32_t cp) {
+  return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text) {
@@ -33,7 +41,7 @@ std::string printable(std::string_view text) {
       out += "\\r";
     } else if (cp < 0x20 || cp == 0x7f) {
       out += fmt::format("\\x{:02x}", cp);
-    } else if (cp >= 0x80 && cp < 0xa0) {
+    } else if ((cp >= 0x80 && cp < 0xa0) || moves_text(cp)) {
       out += fmt::format("\\u{:04x}", cp);
     } else {
       out.append(text.data() + i, static_cast<size_t>(n));

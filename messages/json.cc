@@ -37,6 +37,8 @@ Status from_json(std::string_view json, google::protobuf::Message* out) {
     std::string why(status.message());
     why = why.substr(0, why.find('\n'));
     while (!why.empty() && (why.back() == ' ' || why.back() == '.')) why.pop_back();
+    // Some of its messages start with a separator of their own (": Root element must be ...").
+    while (!why.empty() && (why.front() == ':' || why.front() == ' ')) why.erase(0, 1);
     return make_error(ErrorCode::invalid_event,
                       "invalid JSON for " + out->GetDescriptor()->name() + ": " + why);
   }

@@ -75,6 +75,11 @@ TEST(TextTest, PrintableEscapesEveryControlCharacterVisibly) {
   EXPECT_EQ(printable(std::string("nul\0x", 5)), "nul\\x00x");
   EXPECT_EQ(printable("del\x7f"), "del\\x7f");
   EXPECT_EQ(printable("bad \xff byte"), "bad \\xff byte");
+  // Bidirectional overrides and isolates, marks, and line separators move what follows them.
+  EXPECT_EQ(printable("evil\u202e.txt \u2066x\u2069"), "evil\\u202e.txt \\u2066x\\u2069");
+  EXPECT_EQ(printable("a\u2028b\u2029c\u200fd"), "a\\u2028b\\u2029c\\u200fd");
+  // A zero-width joiner inside an emoji sequence is text: kept.
+  EXPECT_EQ(printable("\U0001F469\u200D\U0001F4BB"), "\U0001F469\u200D\U0001F4BB");
   EXPECT_EQ(printable(kWide), kWide);  // printable text is kept as it is
   EXPECT_EQ(printable(kCombining), kCombining);
 }

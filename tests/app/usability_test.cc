@@ -76,8 +76,8 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
            // An empty filter or name (a script's unset variable) is not read as "any" or "all".
            "job-runs list --job '' --log " + log(), "job-runs list --build '' --log " + log(),
            "partitions list --pattern '' --log " + log(), "views rebuild '' --log " + log(),
-           "run --rate -1 --log memory://", "run --rate 1e-10 --log memory://",
-           "serve --simulate --builds -1 --log memory://"}) {
+           "append '' --log " + log(), "run --rate -1 --log memory://",
+           "run --rate 1e-10 --log memory://", "serve --simulate --builds -1 --log memory://"}) {
     auto r = bel(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
@@ -183,6 +183,11 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
             std::string::npos)
       << broken.err;
   EXPECT_EQ(broken.err.find("\\n"), std::string::npos) << broken.err;  // no escaped caret lines
+  auto array = bel("append - --log " + shell_quote(fresh), "[]\n");
+  EXPECT_EQ(array.exit_code, 1);
+  EXPECT_NE(array.err.find("invalid JSON for BuildEvent: Root element must be a message"),
+            std::string::npos)
+      << array.err;
 
   auto directory = bel("append " + shell_quote(dir_.path()) + " --log " + shell_quote(fresh));
   EXPECT_EQ(directory.exit_code, 1);
