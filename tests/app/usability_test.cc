@@ -120,6 +120,23 @@ TEST_F(UsabilityTest, AnArgumentThatIsNotUtf8IsAUsageErrorNamingTheByte) {
   EXPECT_NE(fine.out.find("\"build_request_id\":\"br-1\""), std::string::npos) << fine.out;
 }
 
+// After an orderly exit an SQLite log's file alone holds every commit (docs/operators.md,
+// "Copying an SQLite log"): a copy of it without the -wal beside it reads the same events.
+TEST_F(UsabilityTest, AfterAnOrderlyExitTheLogFileAloneHoldsEveryCommit) {
+  const std::string events =
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":[{\"str\":\"data/a\"}]}}\n"
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_PLANNING\"}}\n";
+  ASSERT_EQ(bel("append - --log " + log(), events).exit_code, 0);
+  ASSERT_EQ(bel("activity --log " + log()).exit_code, 0);  // a reading session too
+  const std::string copy = dir_.path() + "/copy.db";
+  std::filesystem::copy_file(dir_.path() + "/u.db", copy);
+  auto listed = bel("events list --format json --log " + shell_quote(copy));
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"idx\":\"2\""), std::string::npos) << listed.out;
+}
+
 // A job none of whose runs has completed or failed has no success rate yet: the tables say "-",
 // not a 0.0% that reads as every run having failed.
 TEST_F(UsabilityTest, AJobWithNoFinishedRunHasNoSuccessRateYet) {
