@@ -430,7 +430,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "Where the generated logs of P4..P12 are kept between runs, by scale and seed "
                   "(default: bel-bench-logs inside --dir's base; with --quick, the scratch "
                   "directory)");
-  cmd->add_option("--seed", args->seed, "Seed of the generated logs")->capture_default_str();
+  not_negative(cmd->add_option("--seed", args->seed, "Seed of the generated logs"))
+      ->capture_default_str();
   cmd->add_option("--postgres", args->postgres,
                   "A PostgreSQL database (libpq URI) for the pg suite: P1 and P2 there beside "
                   "SQLite, each run on a fresh schema");

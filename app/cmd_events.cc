@@ -1,4 +1,5 @@
 // bel events list | tail: filtered scans of the log (SPEC 3.1, 3.2).
+#include <cctype>
 #include <chrono>
 #include <thread>
 
@@ -28,7 +29,9 @@ void add_filter_flags(CLI::App* cmd, FilterFlags& f) {
   cmd->add_option("--job-run", f.job_runs, "Events of this job run id (repeatable)");
   cmd->add_option("--build", f.builds, "Events of this build request id (repeatable)");
   cmd->add_option("--type", f.types,
-                  "Events of this type, e.g. partition_event or partition (repeatable)");
+                  "Events of these types, e.g. partition_event or partition: repeat the flag or "
+                  "separate them with commas; any case")
+      ->delimiter(',');
 }
 
 // Builds the filter; prints a usage error naming the flag and returns nothing when invalid.
@@ -39,10 +42,13 @@ std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
   for (const auto& v : f.jobs) filter.add_job_labels(v);
   for (const auto& v : f.job_runs) filter.add_job_run_ids(v);
   for (const auto& v : f.builds) filter.add_build_request_ids(v);
-  for (const auto& v : f.types) {
-    // Accept the short form too: "partition" for "partition_event".
-    filter.add_event_types(!event_type_number(v) && event_type_number(v + "_event") ? v + "_event"
-                                                                                    : v);
+  for (const auto& given : f.types) {
+    // Any case, and the short form too: "Partition" for "partition_event".
+    // An unknown name stays as given, for the error to name it.
+    std::string v = given;
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!event_type_number(v)) v += "_event";
+    filter.add_event_types(event_type_number(v) ? v : given);
   }
   if (auto ok = check_filter(filter); !ok.ok()) {
     ctx.usage_error(ok.error().message);

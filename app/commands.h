@@ -147,6 +147,9 @@ void set_choices(CLI::Option* option, const std::vector<std::string>& choices);
 // Marks `option` (an id, a ref, a reason) as one that must not be empty: an empty value is a
 // usage error (exit 2) naming the option, found before anything runs.
 CLI::Option* not_empty(CLI::Option* option);
+// Marks an option read into an unsigned number (a seed) as one that refuses a negative value,
+// which the parse would otherwise wrap round to a huge one.
+CLI::Option* not_negative(CLI::Option* option);
 // The same for the key a question is about (the REF, ID or LABEL of a show command, a list's
 // --job or --build), which must also be well-formed UTF-8: no event holds another string, and the
 // answer echoes the key in a message that must serialize. (A filter given empty, as a script's

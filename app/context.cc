@@ -111,6 +111,17 @@ CLI::Option* not_empty(CLI::Option* option) {
       "not empty"));
 }
 
+CLI::Option* not_negative(CLI::Option* option) {
+  return option->check(CLI::Validator(
+      [](std::string& value) {
+        auto first = value.find_first_not_of(" \t");
+        return first != std::string::npos && value[first] == '-'
+                   ? "must not be negative, got " + value
+                   : std::string();
+      },
+      "", "not negative"));
+}
+
 CLI::Option* key_argument(CLI::Option* option) {
   return not_empty(option)->check(
       CLI::Validator([](std::string& value) { return utf8_problem(value); }, "", "UTF-8"));

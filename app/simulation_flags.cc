@@ -31,8 +31,9 @@ void add_simulation_options(CLI::App* cmd, sim::SimulationOptions& options,
                             "events per second, all workers together (0: as fast as "
                             "the log takes them)"))
       ->capture_default_str();
-  cmd->add_option("--seed", options.seed,
-                  qualified(qualifier, "seed of the simulation (same seed, same plan)"))
+  not_negative(
+      cmd->add_option("--seed", options.seed,
+                      qualified(qualifier, "seed of the simulation (same seed, same plan)")))
       ->capture_default_str();
 }
 

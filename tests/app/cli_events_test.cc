@@ -123,6 +123,12 @@ TEST_F(CliTest, ListFiltersByEveryFlag) {
   EXPECT_EQ(list("--build br-2").events_size(), 0);
   EXPECT_EQ(list("--type partition_event").events_size(), 3);
   EXPECT_EQ(list("--type partition --partition sales/2026-11-01").events_size(), 2);
+  // Types in any case, repeated or separated by commas, long or short.
+  EXPECT_EQ(list("--type PARTITION_EVENT").events_size(), 3);
+  const int jobs = list("--type job").events_size();
+  ASSERT_GT(jobs, 0);
+  EXPECT_EQ(list("--type Partition,job_event").events_size(), 3 + jobs);
+  EXPECT_EQ(list("--type partition --type JOB").events_size(), 3 + jobs);
   EXPECT_EQ(list("--since 5").events_size(), 2);
   EventPage page = list("--limit 2 --since 2");
   ASSERT_EQ(page.events_size(), 2);
@@ -286,6 +292,9 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
                                          {"events list --limit 10001", "--limit"},
                                          {"events list --since -1", "--since"},
                                          {"events list --type bogus", "bogus"},
+                                         {"events list --type partition,Bogus", "Bogus"},
+                                         {"run --seed -1", "--seed"},
+                                         {"run --seed ' -2'", "must not be negative"},
                                          {"events list --pattern 'a[b'", "a[b"},
                                          {"events list --format yaml", "yaml"},
                                          {"events list --no-such-flag", "--no-such-flag"},
