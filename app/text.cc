@@ -33,7 +33,9 @@ std::string printable(std::string_view text) {
       ++i;
       continue;
     }
-    if (cp == '\n') {
+    if (cp == '\\') {
+      out += "\\\\";  // so that the text "\x1b" never reads as an escaped ESC
+    } else if (cp == '\n') {
       out += "\\n";
     } else if (cp == '\t') {
       out += "\\t";

@@ -21,8 +21,9 @@ namespace bel::app {
 // `text` with every control character (C0, DEL, C1) and every byte that is not valid UTF-8
 // replaced by a visible escape: "\n", "\t", "\r", "\x1b" for ESC, "\x7f", "\u009b" for C1 code
 // points, "\xff" for a stray byte; so are the bidirectional controls and marks and the line
-// and paragraph separators ("\u202e"), which turn around or break what follows them. Printable
-// text (any script, emoji, joiners) is kept as it is.
+// and paragraph separators ("\u202e"), which turn around or break what follows them. A
+// backslash is doubled ("\\"), so that an escape is never confused with text that reads like
+// one. Printable text (any script, emoji, joiners) is kept as it is.
 std::string printable(std::string_view text);
 
 // The columns a terminal uses for `text`. REQUIRES: `text` is printable() output (valid UTF-8

@@ -75,6 +75,9 @@ TEST(TextTest, PrintableEscapesEveryControlCharacterVisibly) {
   EXPECT_EQ(printable(std::string("nul\0x", 5)), "nul\\x00x");
   EXPECT_EQ(printable("del\x7f"), "del\\x7f");
   EXPECT_EQ(printable("bad \xff byte"), "bad \\xff byte");
+  // A backslash is doubled, so the text "\x1b" differs from an escaped ESC.
+  EXPECT_EQ(printable("text \\x1b"), "text \\\\x1b");
+  EXPECT_NE(printable("text \\x1b"), printable("text \x1b"));
   // Bidirectional overrides and isolates, marks, and line separators move what follows them.
   EXPECT_EQ(printable("evil\u202e.txt \u2066x\u2069"), "evil\\u202e.txt \\u2066x\\u2069");
   EXPECT_EQ(printable("a\u2028b\u2029c\u200fd"), "a\\u2028b\\u2029c\\u200fd");
