@@ -1,4 +1,7 @@
 // bel append [FILE|-]: JSON lines of BuildEvent, one atomic batch; prints one ack per event.
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -88,8 +91,23 @@ void run_append(Context& ctx, const std::string& path) {
   auto format = ctx.output_format();
   if (!format || !ctx.durability_full()) return;
   const std::string source = path == "-" ? "stdin" : path;
+  if (path == "-" && ctx.in_console && isatty(STDIN_FILENO) != 1) {
+    // The console's own commands come from that pipe or file: reading it would swallow them.
+    return ctx.usage_error(
+        "FILE: the console reads its commands from standard input; append a "
+        "file of JSON lines instead of -");
+  }
 
+  if (path == "-" && isatty(STDIN_FILENO) == 1) {
+    std::fprintf(stderr,
+                 "bel append: reading events from the terminal, one JSON line each; "
+                 "Ctrl-D ends them\n");
+  }
   auto lines = read_lines(path);
+  if (path == "-") {  // at a console's terminal, Ctrl-D ended this input only
+    std::cin.clear();
+    std::clearerr(stdin);
+  }
   if (!lines.ok()) return ctx.fail(lines.error());
   std::vector<BuildEvent> events;
   events.reserve(lines->size());

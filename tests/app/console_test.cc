@@ -178,6 +178,20 @@ TEST_F(ConsoleTest, FailedLinesPrintTheirErrorAndTheExitCodeIsTheLastFailures) {
   EXPECT_NE(r.err.find("unterminated double quote"), std::string::npos) << r.err;
 }
 
+TEST_F(ConsoleTest, AppendFromStandardInputIsRefusedWhenTheScriptComesFromIt) {
+  // `append -` would read the rest of the script as JSON lines: refused, and the lines after it
+  // still run as commands.
+  auto r = console(
+      "append -\n"
+      "builds list --format json\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("the console reads its commands from standard input"), std::string::npos)
+      << r.err;
+  BuildsListResponse list;
+  ASSERT_TRUE(from_json(r.out, &list).ok()) << r.out;
+  EXPECT_EQ(list.builds_size(), 1);
+}
+
 TEST_F(ConsoleTest, ShellOnlyCommandsAreNamedNotRun) {
   for (const std::string command : {"serve", "run", "console", "bench", "help serve"}) {
     auto r = console(command + "\n");
@@ -347,6 +361,27 @@ TEST_F(ConsoleTest, OnATerminalItCompletesSurvivesCtrlCAndRecallsHistory) {
   ASSERT_TRUE(again.wait_until_editing()) << again.since_mark();
   again.send("\x0b\x04");  // Ctrl-K empties the line
   EXPECT_EQ(again.wait_exit(), 0) << again.output();
+}
+
+TEST_F(ConsoleTest, OnATerminalAppendReadsLinesUntilCtrlDAndTheConsoleGoesOn) {
+  PtyConsole tty(dir_.path(), log_uri());
+  ASSERT_TRUE(tty.started());
+  ASSERT_TRUE(tty.wait_for("bel> ")) << tty.output();
+  // Twice: the first Ctrl-D ends only the first append's input.
+  for (const std::string id : {"br-2", "br-3"}) {
+    tty.send("append -\n");
+    // Once it says so, it reads: the terminal is back in its line mode, where ^D ends the input.
+    ASSERT_TRUE(tty.wait_for("Ctrl-D ends them")) << tty.since_mark();
+    tty.send(to_json(request_event(id, BUILD_REQUEST_RECEIVED, {"sales/2026-11-02"})) + "\n");
+    ASSERT_TRUE(tty.wait_for(id)) << tty.since_mark();
+    tty.send("\x04");
+    ASSERT_TRUE(tty.wait_for("bel> ")) << tty.since_mark();
+  }
+  tty.send("builds show br-3\n");
+  ASSERT_TRUE(tty.wait_for("(idx 4..4)")) << tty.since_mark();
+  ASSERT_TRUE(tty.wait_for("bel> ")) << tty.since_mark();
+  tty.send("quit\n");
+  EXPECT_EQ(tty.wait_exit(), 0) << tty.output();
 }
 
 }  // namespace
