@@ -4,6 +4,7 @@ find_package(CAF REQUIRED)               # CAF::core, CAF::io (cmake/FindCAF.cma
 find_package(Protobuf REQUIRED)          # protobuf::libprotobuf, protobuf_generate()
 find_package(SQLite3 REQUIRED)           # SQLite::SQLite3
 find_package(fmt REQUIRED)               # fmt::fmt
+find_package(nlohmann_json 3 REQUIRED)   # nlohmann_json::nlohmann_json: JSON input's keys
 find_package(spdlog REQUIRED)            # spdlog::spdlog
 find_package(CLI11 REQUIRED)             # CLI11::CLI11
 find_package(CppHttplib REQUIRED)        # CppHttplib::CppHttplib (cmake/FindCppHttplib.cmake)
