@@ -19,7 +19,7 @@ class DuplicateKeys : public nlohmann::json_sax<nlohmann::json> {
  public:
   explicit DuplicateKeys(const google::protobuf::Descriptor* root) : root_(root) {}
 
-  // "field build_request_event.status given twice", or "" when every key is given once.
+  // "field build_request_event.status_code given twice", or "" when each key is given once.
   const std::string& finding() const { return finding_; }
 
   bool null() override { return value(); }
