@@ -22,6 +22,11 @@ struct Escape {
 // Appends `text` to `out`, each character that `escapes` names replaced by its stand-in.
 void append_escaped(std::string& out, std::string_view text, std::initializer_list<Escape> escapes);
 
+// `text` with every byte outside printable ASCII, and the backslash, written as \xNN: for a log
+// line or an error message that shows untrusted text (a request's path) as it came, on one line.
+//   ascii_escaped("a\nb\xff") == "a\\x0ab\\xff"
+std::string ascii_escaped(std::string_view text);
+
 }  // namespace bel
 
 #endif  // BEL_MESSAGES_ESCAPE_H_

@@ -7,15 +7,24 @@
 
 #include <cassert>
 #include <cstring>
+#include <string_view>
 #include <utility>
+#include <vector>
 
+#include "actors/net/http_connections.h"
 #include "actors/net/token.h"
+#include "messages/escape.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
 
 constexpr const char* kBearer = "Bearer ";
+
+// "METHOD /path" for messages and log lines, the path's bytes outside printable ASCII escaped.
+std::string describe(const httplib::Request& request) {
+  return ascii_escaped(request.method) + " " + ascii_escaped(request.path);
+}
 
 bool has_body(const httplib::Request& request) {
   return request.method == "POST" || request.method == "PUT" || request.method == "PATCH" ||
@@ -24,7 +33,7 @@ bool has_body(const httplib::Request& request) {
 
 // The error for a status httplib set by itself (no route, bad request line, ...).
 Error error_for_status(const httplib::Request& request, int status) {
-  const std::string what = request.method + " " + request.path;
+  const std::string what = describe(request);
   switch (status) {
     case 404:
       return make_error(ErrorCode::not_found, what + ": no such route");
@@ -36,27 +45,83 @@ Error error_for_status(const httplib::Request& request, int status) {
   }
 }
 
-// httplib's thread pool, counting the connections handed to it until each is closed (httplib
-// runs one task per connection, its keep-alive requests included).
-class CountingPool : public httplib::TaskQueue {
+// Runs a task at once: httplib's task for an accepted socket only hands it over (see Listener).
+class Inline : public httplib::TaskQueue {
  public:
-  CountingPool(size_t threads, std::shared_ptr<std::atomic<int64_t>> open)
-      : pool_(threads), open_(std::move(open)) {}
-  void enqueue(std::function<void()> fn) override {
-    *open_ += 1;
-    pool_.enqueue([fn = std::move(fn), open = open_] {
-      fn();
-      *open -= 1;
-    });
-  }
-  void shutdown() override { pool_.shutdown(); }
-
- private:
-  httplib::ThreadPool pool_;
-  std::shared_ptr<std::atomic<int64_t>> open_;
+  void enqueue(std::function<void()> fn) override { fn(); }
+  void shutdown() override {}
 };
 
+// The query of a request target ("/path?a=1&b=x%3Dy"): its name=value pairs split at '&' and
+// each at its first '=' (a value may hold '='), still percent-encoded; empty pairs skipped.
+std::vector<std::pair<std::string_view, std::string_view>> raw_query(std::string_view target) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  const size_t mark = target.find('?');
+  if (mark == std::string_view::npos) return out;
+  std::string_view query = target.substr(mark + 1);
+  const size_t fragment = query.find('#');
+  if (fragment != std::string_view::npos) query = query.substr(0, fragment);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    out.emplace_back(pair.substr(0, eq),
+                     eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+  }
+  return out;
+}
+
+// Fills request.params again from its target: httplib 0.11 splits a pair at its last '=', so
+// "reason=rows=0" would read as reason "0".
+void read_query(httplib::Request& request) {
+  request.params.clear();
+  for (const auto& [name, value] : raw_query(request.target)) {
+    request.params.emplace(httplib::detail::decode_url(std::string(name), true),
+                           httplib::detail::decode_url(std::string(value), true));
+  }
+}
+
+// Set on a serving thread when the answer just written says "Connection: close" (a refused
+// request, whose body was not read): the connection is closed rather than read on.
+thread_local bool t_answer_closes = false;
+
+HttpConnectionOptions connection_options(const HttpServerOptions& options) {
+  HttpConnectionOptions out;
+  out.threads = options.threads;
+  out.header_timeout = options.header_timeout;
+  out.max_pending = options.max_pending_connections;
+  return out;
+}
+
 }  // namespace
+
+// httplib's server, accepting connections and answering requests, with bel's connections in
+// between (actors/net/http_connections.h): an accepted socket is handed over, and each request
+// whose header has arrived comes back to httplib's process_request.
+class HttpServer::Listener : public httplib::Server {
+ public:
+  explicit Listener(const HttpServerOptions& options)
+      : connections_(connection_options(options),
+                     [this](httplib::Stream& stream, bool close, bool& closed) {
+                       t_answer_closes = false;
+                       const bool ok = process_request(stream, close, closed, read_query);
+                       closed = closed || t_answer_closes;
+                       return ok;
+                     }) {
+    new_task_queue = [] { return new Inline; };
+  }
+  HttpConnections& connections() { return connections_; }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    connections_.accept(sock);
+    return true;
+  }
+
+  HttpConnections connections_;
+};
 
 int http_status(ErrorCode code) {
   // Every other code (storage_corrupt, schema_too_new, internal) is the server's fault: 500.
@@ -73,12 +138,11 @@ int http_status(ErrorCode code) {
   return 500;
 }
 
-HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {
+HttpServer::HttpServer(HttpServerOptions options)
+    : options_(std::move(options)),
+      listener_(std::make_unique<Listener>(options_)),
+      server_(*listener_) {
   assert(!options_.token.empty());
-  const size_t threads = options_.threads;
-  server_.new_task_queue = [threads, open = open_connections_] {
-    return new CountingPool(threads, open);
-  };
   // SO_REUSEADDR only: httplib's default sets SO_REUSEPORT, which would let a second server bind
   // a port in use.
   server_.set_socket_options([](socket_t sock) {
@@ -88,16 +152,14 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
   // Without it an answer written in two parts waits for the peer's delayed ACK (~40 ms a call).
   server_.set_tcp_nodelay(true);
   server_.set_payload_max_length(options_.max_body_bytes);
-  server_.set_keep_alive_max_count(100000);
-  server_.set_keep_alive_timeout(5);
-  server_.set_read_timeout(30, 0);
-  server_.set_write_timeout(30, 0);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
         return before_routing(req, res);
       });
-  server_.set_post_routing_handler(
-      [this](const httplib::Request&, httplib::Response&) { count(&HttpServerStats::requests); });
+  server_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    if (res.get_header_value("Connection") == "close") t_answer_closes = true;
+    count(&HttpServerStats::requests);
+  });
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
         if (!res.has_header("Bel-Error")) {
@@ -116,9 +178,8 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("http: {} {} threw: {}", req.method, req.path, what);
-        reply_error(res, make_error(ErrorCode::internal,
-                                    req.method + " " + req.path + " failed: " + what));
+        spdlog::error("http: {} threw: {}", describe(req), what);
+        reply_error(res, make_error(ErrorCode::internal, describe(req) + " failed: " + what));
       });
 }
 
@@ -165,7 +226,7 @@ bool HttpServer::is_open(const std::string& path) const {
 httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Request& req,
                                                             httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
-  const std::string what = req.method + " " + req.path;
+  const std::string what = describe(req);
   // A refused request's body is not read: the connection is closed after the answer.
   auto refuse = [&](const Error& error) {
     reply_error(res, error);
@@ -175,7 +236,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
   if (!is_open(req.path) && !authenticated(req)) {
     count(&HttpServerStats::unauthorized);
     const bool presented = req.has_header("Authorization");
-    spdlog::warn("http: refused {} from {}: {} token", what, req.remote_addr,
+    spdlog::warn("http: refused {} from {}: {} token", what, ascii_escaped(req.remote_addr),
                  presented ? "wrong" : "no");
     return refuse(make_error(ErrorCode::unauthorized,
                              what + ": " + (presented ? "wrong" : "missing") +
@@ -187,7 +248,23 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
                              what + ": Transfer-Encoding and Content-Encoding are not accepted; "
                                     "send the body as it is, with its Content-Length"));
   }
-  const bool announced = req.has_header("Content-Length");
+  // One Content-Length, all digits: httplib would read "-1" as 2^64-1 and "abc" as 0.
+  const size_t lengths = req.get_header_value_count("Content-Length");
+  if (lengths > 1) {
+    return refuse(make_error(
+        ErrorCode::invalid_argument,
+        what + ": Content-Length given " + std::to_string(lengths) + " times; give it once"));
+  }
+  if (lengths == 1) {
+    const std::string length = req.get_header_value("Content-Length");
+    if (length.empty() || length.size() > 18 ||
+        length.find_first_not_of("0123456789") != std::string::npos) {
+      return refuse(make_error(
+          ErrorCode::invalid_argument,
+          what + ": Content-Length '" + ascii_escaped(length) + "' is not a number of bytes"));
+    }
+  }
+  const bool announced = lengths == 1;
   // httplib reads a body without a length until the peer closes: refuse it (a DELETE without a
   // length has no body).
   if (has_body(req) && !announced && req.method != "DELETE") {
@@ -201,7 +278,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
 
 void HttpServer::serve_with_body(const httplib::Request& req, httplib::Response& res,
                                  const httplib::ContentReader& reader, const Handler& handler) {
-  const std::string what = req.method + " " + req.path;
+  const std::string what = describe(req);
   const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
   // Reads the body and drops it, so the connection can carry the next request; httplib itself
   // skips a body over max_body_bytes.
@@ -274,7 +351,7 @@ void HttpServer::count(int64_t HttpServerStats::*counter) {
 HttpServerStats HttpServer::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   HttpServerStats out = stats_;
-  out.open_connections = open_connections_->load();
+  out.open_connections = listener_->connections().open();
   return out;
 }
 
@@ -289,8 +366,8 @@ Status HttpServer::listen() {
                       "cannot listen on " + address + ": " + std::strerror(errno));
   }
   port_ = static_cast<uint16_t>(port);
+  listener_->connections().start();
   thread_ = std::thread([this] {
-    // First, so that the pool of threads httplib starts from this one inherits the name.
     name_this_thread("bel.http");
     server_.listen_after_bind();
   });
@@ -303,6 +380,7 @@ Status HttpServer::listen() {
 void HttpServer::stop() {
   server_.stop();
   if (thread_.joinable()) thread_.join();
+  listener_->connections().stop();
 }
 
 void HttpServer::reply(httplib::Response& response, std::string body, const char* content_type) {

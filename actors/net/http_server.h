@@ -23,6 +23,10 @@
 // Errors are answered with the HTTP status of http_status(code), a header "Bel-Error: <code>"
 // and a JSON body {"code": "...", "message": "..."}.
 //
+// Connections (actors/net/http_connections.h): a connection takes a serving thread only once a
+// request's whole header has arrived, within header_timeout; so clients that send half a header
+// hold no thread, and the requests pipelined on one connection are each answered.
+//
 // The listening socket sets SO_REUSEADDR (not SO_REUSEPORT): a restarted coordinator binds its
 // port again at once despite connections in TIME_WAIT, and a second server on a port in use is
 // refused.
@@ -35,6 +39,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,9 +60,15 @@ struct HttpServerOptions {
   size_t max_body_bytes = 32u << 20;       // one request's body
   size_t max_inflight_bytes = 64u << 20;   // the bodies of every request being served
   size_t max_inflight_requests = 16;       // requests being served (their handlers running)
-  // Connections served at once, idle keep-alive ones included; a connection beyond them waits
-  // for a free thread. More than max_inflight_requests, so refusals are answered at once.
+  // Requests served at once (their header in); one more waits for a free thread. More than
+  // max_inflight_requests, so refusals are answered at once.
   size_t threads = 24;
+  // A request's header must arrive within it (from the connection's accept, or from the first
+  // byte of a later request on it): else 408 and the connection is closed.
+  std::chrono::milliseconds header_timeout{10000};
+  // Connections waiting for a header, idle kept-alive ones included; one more closes the one
+  // that has waited longest.
+  size_t max_pending_connections = 512;
 };
 
 // Counters since the server started.
@@ -65,7 +76,7 @@ struct HttpServerStats {
   int64_t requests = 0;        // requests answered, whatever the outcome
   int64_t unauthorized = 0;    // refused for a missing or wrong token
   int64_t overloaded = 0;      // refused by the body limit or the in-flight bounds
-  int64_t open_connections = 0;  // accepted and not yet closed (served or waiting for a thread)
+  int64_t open_connections = 0;  // accepted and not yet closed (being served or waiting)
   int64_t inflight_requests = 0;
   int64_t peak_inflight_requests = 0;
   int64_t inflight_bytes = 0;
@@ -124,16 +135,17 @@ class HttpServer {
   void release(size_t bytes);
   void count(int64_t HttpServerStats::*counter);
 
+  class Listener;
+
   HttpServerOptions options_;
-  httplib::Server server_;
+  std::unique_ptr<Listener> listener_;
+  httplib::Server& server_;
   std::vector<std::regex> open_routes_;
   std::vector<std::function<bool(const httplib::Request&)>> credentials_;
   std::thread thread_;
   uint16_t port_ = 0;
   mutable std::mutex mutex_;  // guards stats_
   HttpServerStats stats_;
-  std::shared_ptr<std::atomic<int64_t>> open_connections_ =
-      std::make_shared<std::atomic<int64_t>>(0);
 };
 
 }  // namespace bel::actors

@@ -1,5 +1,6 @@
 #include "actors/web/web_request.h"
 
+#include <charconv>
 #include <cstring>
 
 #include "actors/net/http_server.h"
@@ -107,12 +108,12 @@ Result<int64_t> int_param(const httplib::Request& request, const char* name, int
   if (!text.ok()) return text.error();
   if (request.get_param_value_count(name) == 0) return fallback;
   const std::string what = std::string("query parameter ") + name + "=" + *text;
-  if (text->empty() || text->size() > 18 ||
-      text->find_first_not_of("0123456789") != std::string::npos) {
+  if (text->empty() || text->find_first_not_of("0123456789") != std::string::npos) {
     return bad(what, "not a non-negative decimal integer");
   }
-  const int64_t value = std::stoll(*text);
-  if (value < min || value > max) {
+  int64_t value = 0;
+  const auto parsed = std::from_chars(text->data(), text->data() + text->size(), value).ec;
+  if (parsed != std::errc() || value < min || value > max) {
     return bad(what, "out of range " + std::to_string(min) + ".." + std::to_string(max));
   }
   return value;
@@ -120,9 +121,7 @@ Result<int64_t> int_param(const httplib::Request& request, const char* name, int
 
 std::vector<std::string> list_param(const httplib::Request& request, const char* name) {
   std::vector<std::string> out;
-  const size_t n = request.get_param_value_count(name);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string value = request.get_param_value(name, i);
+  for (const std::string& value : every_param(request, name)) {
     size_t start = 0;
     while (start <= value.size()) {
       const size_t comma = value.find(',', start);
@@ -135,17 +134,28 @@ std::vector<std::string> list_param(const httplib::Request& request, const char*
   return out;
 }
 
+std::vector<std::string> every_param(const httplib::Request& request, const char* name) {
+  std::vector<std::string> out;
+  const size_t n = request.get_param_value_count(name);
+  for (size_t i = 0; i < n; ++i) {
+    std::string value = request.get_param_value(name, i);
+    if (!value.empty()) out.push_back(std::move(value));
+  }
+  return out;
+}
+
 Result<int64_t> min_idx_param(const httplib::Request& request) {
   return int_param(request, "min_idx", 0, 0, INT64_MAX);
 }
 
 Result<EventFilter> filter_params(const httplib::Request& request) {
   EventFilter filter;
-  for (auto& v : list_param(request, "partition_refs")) filter.add_partition_refs(v);
-  for (auto& v : list_param(request, "partition_patterns")) filter.add_partition_patterns(v);
-  for (auto& v : list_param(request, "job_labels")) filter.add_job_labels(v);
-  for (auto& v : list_param(request, "job_run_ids")) filter.add_job_run_ids(v);
-  for (auto& v : list_param(request, "build_request_ids")) filter.add_build_request_ids(v);
+  // Refs, patterns, labels and ids may hold commas: each value is taken whole.
+  for (auto& v : every_param(request, "partition_refs")) filter.add_partition_refs(v);
+  for (auto& v : every_param(request, "partition_patterns")) filter.add_partition_patterns(v);
+  for (auto& v : every_param(request, "job_labels")) filter.add_job_labels(v);
+  for (auto& v : every_param(request, "job_run_ids")) filter.add_job_run_ids(v);
+  for (auto& v : every_param(request, "build_request_ids")) filter.add_build_request_ids(v);
   for (auto& v : list_param(request, "event_types")) {
     if (!known_event_type(v)) {
       return bad("query parameter event_types=" + v,

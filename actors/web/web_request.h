@@ -42,8 +42,12 @@ Result<int64_t> int_param(const httplib::Request& request, const char* name, int
                           int64_t min, int64_t max);
 // The parameter `name` ("" when absent); invalid_argument when given twice.
 Result<std::string> string_param(const httplib::Request& request, const char* name);
-// Every value of parameter `name`, each value also split at commas.
+// Every value of parameter `name`, each also split at its commas: for names from a fixed set
+// (statuses, event types), which hold no comma.
 std::vector<std::string> list_param(const httplib::Request& request, const char* name);
+// Every non-empty value of parameter `name`, each whole: for refs, ids and labels, which may hold
+// commas.
+std::vector<std::string> every_param(const httplib::Request& request, const char* name);
 
 // Parses every ?status= value (list_param) with `parse` (e.g. parse_job_status) into `out`, a
 // list request's status_filter; the error of the first that does not parse, prefixed
@@ -61,7 +65,8 @@ Status status_params(const httplib::Request& request, Parse parse, Field* out) {
 // ?min_idx= (0 when absent).
 Result<int64_t> min_idx_param(const httplib::Request& request);
 // The SPEC 3.2 filter from the parameters partition_refs, partition_patterns, job_labels,
-// job_run_ids, build_request_ids and event_types (each repeatable, or comma-separated).
+// job_run_ids, build_request_ids (each repeatable, every value whole) and event_types
+// (repeatable or comma-separated).
 // invalid_argument for an unknown event type.
 Result<EventFilter> filter_params(const httplib::Request& request);
 // The names filter_params() reads.

@@ -1,17 +1,25 @@
 // HttpServer (actors/net/http_server.h): the token on every request, the per-request body limit,
 // the bounds on requests and bytes in flight (answered `overloaded` at once, memory bounded), and
 // binding a port again right after a stop.
+#include "actors/net/http_server.h"
+
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "actors/net/http_server.h"
 #include "actors/net/token.h"
 
 namespace bel::actors {
@@ -42,6 +50,53 @@ class Hold {
   int holding_ = 0;
   bool released_ = false;
 };
+
+// A client connection speaking raw bytes: half a header, pipelined requests, bad headers.
+// A read waits at most 20 s, so a test that fails does not hang.
+class Raw {
+ public:
+  explicit Raw(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    timeval tv{20, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~Raw() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // Everything until the server closes the connection ("<timeout>" appended if it does not).
+  std::string read_to_end() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) return out;
+      if (n < 0) return out + "<timeout>";
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  // True when the server has sent something or closed, right now.
+  bool has_news() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -229,6 +284,121 @@ TEST_F(HttpServerTest, APortIsBoundAgainRightAfterAStopButNotTwiceAtOnce) {
   auto listening = again.listen();
   ASSERT_TRUE(listening.ok()) << listening.error().to_string();
   EXPECT_EQ(again.port(), port);
+}
+
+TEST_F(HttpServerTest, ClientsSendingHalfAHeaderHoldNoThread) {
+  HttpServerOptions options;
+  options.threads = 2;
+  options.header_timeout = std::chrono::seconds(60);
+  start(options);
+  // Eight connections, more than the threads, each stopping in the middle of its header; no
+  // token needed to do that.
+  std::vector<std::unique_ptr<Raw>> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.push_back(std::make_unique<Raw>(server_->port()));
+    ASSERT_TRUE(slow.back()->connected());
+    slow.back()->send("GET /open HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  }
+  // Accepted after them, an operator's request is answered at once: well before httplib's own
+  // 30 s read timeout would have freed a thread.
+  auto c = client();
+  c->set_read_timeout(20, 0);
+  auto res = c->Post("/echo", auth(), "now", "text/plain");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_GE(server_->stats().open_connections, 8);
+  // The slow ones are still waiting, and answered when their header ends.
+  slow[0]->send("1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(slow[0]->read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, AHeaderNotInWithinTheTimeoutIsAnswered408AndClosed) {
+  HttpServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(200);
+  start(options);
+  Raw half(server_->port());
+  half.send("GET /open HTTP/1.1\r\nHost: x\r\n");
+  const std::string answer = half.read_to_end();
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 408") << answer;
+  EXPECT_NE(answer.find("Bel-Error: timeout"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("within 200 ms"), std::string::npos) << answer;
+  // A connection that never says anything is closed without an answer.
+  Raw silent(server_->port());
+  EXPECT_EQ(silent.read_to_end(), "");
+  // A kept-alive connection: the next request's header has the same time from its first byte.
+  Raw kept(server_->port());
+  kept.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\nGET /open HTTP/1.1\r\n");
+  const std::string both = kept.read_to_end();
+  EXPECT_EQ(count_of(both, "HTTP/1.1 200 OK"), 1u) << both;
+  EXPECT_EQ(count_of(both, "HTTP/1.1 408"), 1u) << both;
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreEachAnswered) {
+  start({});
+  Raw raw(server_->port());
+  const std::string auth_line = "Authorization: Bearer " + token_ + "\r\n";
+  raw.send(
+      "GET /open HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: x\r\n" +
+      auth_line +
+      "Content-Length: 5\r\n\r\nhello"
+      "GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string answers = raw.read_to_end();
+  EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK"), 3u) << answers;
+  EXPECT_NE(answers.find("\r\n\r\nhello"), std::string::npos) << answers;
+  EXPECT_EQ(answers.find("<timeout>"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, OneConnectionOverThePendingBoundClosesTheOneWaitingLongest) {
+  HttpServerOptions options;
+  options.max_pending_connections = 3;
+  options.header_timeout = std::chrono::seconds(60);
+  start(options);
+  std::vector<std::unique_ptr<Raw>> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(std::make_unique<Raw>(server_->port()));
+    ASSERT_TRUE(waiting.back()->connected());
+    waiting.back()->send("GET /open HTTP/1.1\r\n");
+  }
+  // Connections are accepted in the order they came: the fourth closes the first.
+  EXPECT_EQ(waiting[0]->read_to_end(), "");
+  EXPECT_FALSE(waiting[1]->has_news());
+  waiting[1]->send("Host: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(waiting[1]->read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, AHeaderOverTheLimitIsAnswered431) {
+  start({});
+  Raw raw(server_->port());
+  raw.send("GET /open HTTP/1.1\r\n");
+  const std::string line = "X-Filler: " + std::string(1000, 'f') + "\r\n";
+  for (int i = 0; i < 70; ++i) raw.send(line);
+  const std::string answer = raw.read_to_end();
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 431") << answer.substr(0, 200);
+}
+
+TEST_F(HttpServerTest, AContentLengthThatIsNotOneNumberIsRefusedAtOnce) {
+  start({});
+  const std::string auth_line = "Authorization: Bearer " + token_ + "\r\n";
+  for (const std::string& lengths :
+       {std::string("Content-Length: -1\r\n"), std::string("Content-Length: abc\r\n"),
+        std::string("Content-Length: 99999999999999999999999\r\n"),
+        std::string("Content-Length: 2\r\nContent-Length: 2\r\n")}) {
+    Raw raw(server_->port());
+    raw.send("POST /echo HTTP/1.1\r\nHost: x\r\n" + auth_line + lengths + "\r\nhi");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << lengths << answer;
+    EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
+  }
+}
+
+TEST_F(HttpServerTest, AnErrorShowsTheRequestsPathOnOneLineWithOddBytesEscaped) {
+  start({});
+  auto c = client();
+  auto res = c->Get("/no%0Asuch%FFroute", auth());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_NE(res->body.find("/no\\\\x0asuch\\\\xffroute"), std::string::npos) << res->body;
 }
 
 TEST_F(HttpServerTest, ErrorsMapToHttpStatuses) {

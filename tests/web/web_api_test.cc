@@ -116,10 +116,49 @@ TEST_F(WebApiTest, EventsTakeEverySpec32Filter) {
   f->add_event_types("job_event");
   auto page = value(client_->list_events(q));
   ASSERT_GT(page.events_size(), 0);
-  expect_json("/api/v1/events?since=1&limit=5&partition_refs=data/a&partition_patterns=data/b*"
-              "&job_labels=//pkg:job,//pkg:other&job_run_ids=jr-1&job_run_ids=jr-2"
-              "&build_request_ids=br-fail,br-ok&event_types=job_event",
-              page, seeded_idx_);
+  expect_json(
+      "/api/v1/events?since=1&limit=5&partition_refs=data/a&partition_patterns=data/b*"
+      "&job_labels=//pkg:job&job_labels=//pkg:other&job_run_ids=jr-1&job_run_ids=jr-2"
+      "&build_request_ids=br-fail&build_request_ids=br-ok&event_types=job_event",
+      page, seeded_idx_);
+}
+
+TEST_F(WebApiTest, RefsAndIdsInAQueryAreTakenWholeWithTheirEqualsSignsAndCommas) {
+  const int64_t idx = append({request_event("br-eq", v1::BUILD_REQUEST_RECEIVED, {"z/d=1,2"})});
+  // A ref is taken whole, commas included (written as they are or as %2C); '=' in a value is
+  // the value's.
+  ListEventsRequest q;
+  q.mutable_filter()->add_partition_refs("z/d=1,2");
+  auto page = value(client_->list_events(q));
+  ASSERT_EQ(page.events_size(), 1);
+  auto res = get("/api/v1/events?partition_refs=z/d=1%2C2&min_idx=" + std::to_string(idx));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EventPage got;
+  ASSERT_TRUE(from_json(res->body, &got).ok()) << res->body;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, page)) << res->body;
+  res = get("/api/v1/events?partition_refs=z/d=1,2&min_idx=" + std::to_string(idx));
+  ASSERT_TRUE(res);
+  ASSERT_TRUE(from_json(res->body, &got).ok()) << res->body;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, page)) << res->body;
+
+  auto invalidated =
+      post("/api/v1/partitions/" + encode_path_part("data/b") + "/invalidate?reason=rows=0");
+  ASSERT_TRUE(invalidated);
+  ASSERT_EQ(invalidated->status, 200) << invalidated->body;
+  AppendAck ack;
+  ASSERT_TRUE(from_json(invalidated->body, &ack).ok());
+  auto status = actors::PartitionsRepository(*client_).status("data/b", ack.idx());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->message(), "rows=0");
+
+  // A number of 19 digits is read whole; one past int64 is out of range, not malformed.
+  res = get("/api/v1/events?since=1000000000000000000");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = get("/api/v1/events?since=9223372036854775808");
+  expect_error(res, 400, "invalid_argument", "since past int64");
+  EXPECT_NE(res->body.find("out of range"), std::string::npos) << res->body;
 }
 
 TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {

@@ -155,7 +155,7 @@ class WebStreamTest : public WebFixture {
 };
 
 TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
-  const std::string path = "/api/v1/events/stream?build_request_ids=br-ok,br-s";
+  const std::string path = "/api/v1/events/stream?build_request_ids=br-ok&build_request_ids=br-s";
   auto first = read(path, 0, 4);
   ASSERT_GE(first.size(), 4u);  // the chunk that made it stop may hold more: all count
   append({request_event("br-s", v1::BUILD_REQUEST_RECEIVED, {"s/1"}),

@@ -1,0 +1,340 @@
+#include "actors/net/http_connections.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/thread_name.h"
+
+namespace bel::actors {
+
+using Clock = std::chrono::steady_clock;
+
+struct HttpConnections::Connection {
+  int sock = -1;
+  std::string buffer;  // bytes received and not yet read by httplib: buffer[pos..]
+  size_t pos = 0;
+  Clock::time_point since;     // accepted, or given back between requests
+  Clock::time_point deadline;  // closed when still waiting then
+  bool idle = true;            // no byte of the next request yet
+  size_t served = 0;           // requests answered on it
+
+  size_t unread() const { return buffer.size() - pos; }
+  bool header_complete() const { return buffer.find("\r\n\r\n", pos) != std::string::npos; }
+  void compact() {
+    buffer.erase(0, pos);
+    pos = 0;
+  }
+};
+
+namespace {
+
+// Waits up to `timeout` for `events` on `sock`.
+bool wait_for(int sock, short events, std::chrono::milliseconds timeout) {
+  pollfd p{sock, events, 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  } while (n < 0 && errno == EINTR);
+  return n > 0;
+}
+
+void address_of(int sock, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  auto* a = reinterpret_cast<sockaddr*>(&addr);
+  if ((peer ? ::getpeername(sock, a, &len) : ::getsockname(sock, a, &len)) != 0) return;
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+  if (::getnameinfo(a, len, host, sizeof(host), service, sizeof(service),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    ip = host;
+    port = std::atoi(service);
+  }
+}
+
+// A connection's socket as httplib reads it: first the bytes the waiting thread received.
+class ConnectionStream : public httplib::Stream {
+ public:
+  ConnectionStream(HttpConnections::Connection& c, const HttpConnectionOptions& options)
+      : c_(c), options_(options) {}
+
+  bool is_readable() const override {
+    return c_.unread() > 0 || wait_for(c_.sock, POLLIN, options_.read_timeout);
+  }
+  bool is_writable() const override { return wait_for(c_.sock, POLLOUT, options_.write_timeout); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (c_.unread() == 0) {
+      if (!wait_for(c_.sock, POLLIN, options_.read_timeout)) return -1;
+      // A body's bytes go straight to httplib; a header's are read a byte at a time, buffered.
+      const bool direct = size >= kChunk;
+      char chunk[kChunk];
+      ssize_t n;
+      do {
+        n = ::recv(c_.sock, direct ? ptr : chunk, direct ? size : kChunk, 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0 || direct) return n;
+      c_.buffer.assign(chunk, static_cast<size_t>(n));
+      c_.pos = 0;
+    }
+    const size_t n = std::min(size, c_.unread());
+    std::memcpy(ptr, c_.buffer.data() + c_.pos, n);
+    c_.pos += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do {
+      n = ::send(c_.sock, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    address_of(c_.sock, true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    address_of(c_.sock, false, ip, port);
+  }
+  socket_t socket() const override { return c_.sock; }
+
+ private:
+  static constexpr size_t kChunk = 4096;
+  HttpConnections::Connection& c_;
+  const HttpConnectionOptions& options_;
+};
+
+// Answers a connection whose request will not be read, best effort (it is closed next).
+void answer_and_forget(int sock, const char* status, const std::string& code,
+                       const std::string& message) {
+  const std::string body = "{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}\n";
+  const std::string answer =
+      std::string("HTTP/1.1 ") + status +
+      "\r\nContent-Type: application/json\r\nBel-Error: " + code +
+      "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)::send(sock, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+enum class Received { more, complete, too_big, not_http, gone };
+
+// False when the bytes so far cannot begin an HTTP request line: a method is a few capital
+// letters and then a space (a peer speaking another protocol is answered at once).
+bool may_be_http(const std::string& buffer, size_t pos) {
+  constexpr size_t kLongestMethod = 16;
+  for (size_t i = pos; i < buffer.size() && i - pos <= kLongestMethod; ++i) {
+    if (buffer[i] == ' ') return i > pos;
+    if (buffer[i] < 'A' || buffer[i] > 'Z') return false;
+  }
+  return buffer.size() - pos <= kLongestMethod;
+}
+
+// Reads what `c` has received, without waiting.
+Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& options) {
+  char chunk[4096];
+  bool got = false;
+  for (;;) {
+    const ssize_t n = ::recv(c.sock, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if (n > 0) {
+      c.buffer.append(chunk, static_cast<size_t>(n));
+      got = true;
+      if (c.unread() > options.max_header_bytes) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return Received::gone;  // closed by the peer, or reset
+  }
+  if (got && c.idle) {
+    c.idle = false;
+    // The first request's header counts from the accept; a later one's from its first byte.
+    if (c.served > 0) c.deadline = Clock::now() + options.header_timeout;
+  }
+  if (c.header_complete()) return Received::complete;
+  if (!may_be_http(c.buffer, c.pos)) return Received::not_http;
+  return c.unread() > options.max_header_bytes ? Received::too_big : Received::more;
+}
+
+std::string seconds(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+}  // namespace
+
+HttpConnections::HttpConnections(HttpConnectionOptions options, Serve serve)
+    : options_(options), serve_(std::move(serve)) {}
+
+HttpConnections::~HttpConnections() { stop(); }
+
+void HttpConnections::start() {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+  std::promise<void> started;
+  auto ready = started.get_future();
+  waiter_ = std::thread([this, &started] {
+    // Named first, so that the serving threads started from this one inherit the name.
+    name_this_thread("bel.http");
+    pool_ = std::make_unique<httplib::ThreadPool>(options_.threads);
+    started.set_value();
+    wait_loop();
+  });
+  ready.wait();
+}
+
+void HttpConnections::accept(int sock) {
+  *open_ += 1;
+  auto c = std::make_unique<Connection>();
+  c->sock = sock;
+  c->since = Clock::now();
+  c->deadline = c->since + options_.header_timeout;
+  park(std::move(c));
+}
+
+void HttpConnections::park(std::unique_ptr<Connection> c) {
+  std::unique_ptr<Connection> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      if (waiting_.size() >= options_.max_pending) {
+        auto oldest = std::min_element(waiting_.begin(), waiting_.end(), [](auto& a, auto& b) {
+          return a.second->since < b.second->since;
+        });
+        evicted = std::move(oldest->second);
+        waiting_.erase(oldest);
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, evicted->sock, nullptr);
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = c->sock;
+      ::epoll_ctl(epoll_, EPOLL_CTL_ADD, c->sock, &ev);
+      const int sock = c->sock;
+      waiting_.emplace(sock, std::move(c));
+    }
+  }
+  if (evicted) close(std::move(evicted));
+  if (c) close(std::move(c));
+}
+
+void HttpConnections::close(std::unique_ptr<Connection> c) {
+  ::close(c->sock);
+  *open_ -= 1;
+}
+
+void HttpConnections::wait_loop() {
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  while (!stopping_) {
+    const int n = ::epoll_wait(epoll_, events, kMaxEvents, 100);
+    std::vector<std::unique_ptr<Connection>> ready, gone, late, too_big, not_http;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto take = [&](std::unordered_map<int, std::unique_ptr<Connection>>::iterator it,
+                      std::vector<std::unique_ptr<Connection>>& into) {
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->first, nullptr);
+        into.push_back(std::move(it->second));
+        waiting_.erase(it);
+      };
+      for (int i = 0; i < n; ++i) {
+        auto it = waiting_.find(events[i].data.fd);
+        if (it == waiting_.end()) continue;  // the wake-up, or a connection already gone
+        switch (receive(*it->second, options_)) {
+          case Received::more:
+            break;
+          case Received::complete:
+            take(it, ready);
+            break;
+          case Received::too_big:
+            take(it, too_big);
+            break;
+          case Received::not_http:
+            take(it, not_http);
+            break;
+          case Received::gone:
+            take(it, gone);
+            break;
+        }
+      }
+      const auto now = Clock::now();
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        auto next = std::next(it);
+        if (it->second->deadline <= now) take(it, it->second->idle ? gone : late);
+        it = next;
+      }
+    }
+    for (auto& c : late) {
+      answer_and_forget(
+          c->sock, "408 Request Timeout", "timeout",
+          "the request's header did not arrive within " + seconds(options_.header_timeout));
+      close(std::move(c));
+    }
+    for (auto& c : too_big) {
+      answer_and_forget(
+          c->sock, "431 Request Header Fields Too Large", "invalid_argument",
+          "the request's header is over " + std::to_string(options_.max_header_bytes) + " bytes");
+      close(std::move(c));
+    }
+    for (auto& c : not_http) {
+      answer_and_forget(c->sock, "400 Bad Request", "invalid_argument",
+                        "not an HTTP request: bel's endpoint speaks HTTP/1.1");
+      close(std::move(c));
+    }
+    for (auto& c : gone) close(std::move(c));
+    for (auto& c : ready) {
+      pool_->enqueue([this, raw = c.release()] { serve(std::unique_ptr<Connection>(raw)); });
+    }
+  }
+}
+
+void HttpConnections::serve(std::unique_ptr<Connection> c) {
+  ConnectionStream stream(*c, options_);
+  for (;;) {
+    c->served += 1;
+    const bool last = stopping_ || c->served >= options_.keep_alive_max_count;
+    bool closed = false;
+    const bool ok = serve_(stream, last, closed);
+    if (!ok || closed || last || stopping_) return close(std::move(c));
+    // A request pipelined behind the one answered is served at once.
+    if (c->header_complete()) continue;
+    c->compact();
+    c->idle = c->unread() == 0;
+    c->since = Clock::now();
+    c->deadline = c->since + (c->idle ? options_.keep_alive_timeout : options_.header_timeout);
+    return park(std::move(c));
+  }
+}
+
+void HttpConnections::stop() {
+  if (stopping_.exchange(true) || epoll_ < 0) return;
+  const uint64_t one = 1;
+  (void)::write(wake_, &one, sizeof(one));
+  if (waiter_.joinable()) waiter_.join();
+  std::unordered_map<int, std::unique_ptr<Connection>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting.swap(waiting_);
+  }
+  for (auto& [sock, c] : waiting) close(std::move(c));
+  if (pool_) pool_->shutdown();
+  ::close(epoll_);
+  ::close(wake_);
+}
+
+}  // namespace bel::actors

@@ -1,0 +1,94 @@
+// The connections of bel's HTTP server (actors/net/http_server.h): the part of serving that
+// cpp-httplib 0.11 leaves out. httplib gives each connection one of its threads from accept to
+// close and reads a request's header with no deadline, so a few clients that send half a header
+// (slowloris) would hold every thread and an operator's request would wait behind them. Here:
+//  - an accepted connection, and a kept-alive one between requests, waits in one thread (epoll)
+//    until its header block (up to the empty line) has arrived; only then does a serving thread
+//    take it, for that request and any pipelined behind it, and gives it back afterwards;
+//  - a header not complete within header_timeout of the connection's accept (between requests:
+//    of its first byte) is answered 408 and the connection closed; a kept-alive connection idle
+//    for keep_alive_timeout is closed;
+//  - a header block over max_header_bytes is answered 431, bytes that cannot begin a request
+//    line (another protocol) 400, and the connection closed;
+//  - at most max_pending connections wait: one more closes the one that has waited longest.
+// So a waiting connection costs a socket and its buffer, never a thread.
+//
+//   HttpConnections connections(options, [&](httplib::Stream& s, bool close, bool& closed) {
+//     return server.process_request(s, close, closed, nullptr);   // one request
+//   });
+//   connections.start();
+//   connections.accept(sock);   // from the listening thread; takes ownership of sock
+//   connections.stop();         // closes waiting connections, waits for the ones being served
+//
+// Thread-safety: accept(), open() and stop() may be called from any thread.
+#ifndef BEL_ACTORS_NET_HTTP_CONNECTIONS_H_
+#define BEL_ACTORS_NET_HTTP_CONNECTIONS_H_
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace bel::actors {
+
+struct HttpConnectionOptions {
+  size_t threads = 24;  // serving threads
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  std::chrono::milliseconds read_timeout{30000};  // one read of a body, once its header is in
+  std::chrono::milliseconds write_timeout{30000};
+  size_t max_pending = 512;
+  size_t max_header_bytes = 64u << 10;
+  size_t keep_alive_max_count = 100000;  // requests on one connection
+};
+
+class HttpConnections {
+ public:
+  // Serves one request from `stream`: `close` asks for the connection to be closed after it;
+  // sets `closed` when the answer closes it. False: the connection is to be closed.
+  using Serve = std::function<bool(httplib::Stream& stream, bool close, bool& closed)>;
+  struct Connection;
+
+  HttpConnections(HttpConnectionOptions options, Serve serve);
+  // stop()s.
+  ~HttpConnections();
+  HttpConnections(const HttpConnections&) = delete;
+  HttpConnections& operator=(const HttpConnections&) = delete;
+
+  // Starts the waiting thread and the serving threads. REQUIRES: called once.
+  void start();
+  // A connection just accepted: it waits for its header. After stop(): closed at once.
+  void accept(int sock);
+  // Accepted and not yet closed (waiting or being served).
+  int64_t open() const { return open_->load(); }
+  // Closes the waiting connections and waits for the requests being served. Idempotent.
+  void stop();
+
+ private:
+  void wait_loop();
+  // Hands `c` to the waiting thread (closing it after stop()).
+  void park(std::unique_ptr<Connection> c);
+  void serve(std::unique_ptr<Connection> c);
+  void close(std::unique_ptr<Connection> c);
+
+  HttpConnectionOptions options_;
+  Serve serve_;
+  int epoll_ = -1;
+  int wake_ = -1;  // an eventfd that wakes the waiting thread for stop()
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // guards waiting_
+  std::unordered_map<int, std::unique_ptr<Connection>> waiting_;
+  std::thread waiter_;
+  std::unique_ptr<httplib::ThreadPool> pool_;
+  std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);
+};
+
+}  // namespace bel::actors
+
+#endif  // BEL_ACTORS_NET_HTTP_CONNECTIONS_H_
