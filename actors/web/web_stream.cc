@@ -1,10 +1,11 @@
 #include "actors/web/web_stream.h"
 
+#include <google/protobuf/struct.pb.h>
+
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
-
-#include <google/protobuf/struct.pb.h>
 
 #include "actors/web/web_request.h"
 #include "messages/event_keys.h"
@@ -31,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 struct Cursor {
   EventFilter filter;
   int64_t last_idx = 0;
+  std::optional<EventPage> first;  // read before answering, so a bad filter is a 400
   Clock::time_point last_event;
   Clock::time_point last_write;
 };
@@ -81,6 +83,12 @@ void EventStreams::add_route(HttpServer& server) {
       return reply_error(res, make_error(ErrorCode::storage_unavailable,
                                          "GET /api/v1/events/stream: the coordinator is stopping"));
     }
+    // The first page is read now: a filter the log refuses (say, a label with a control
+    // character) is answered with its status, not with a stream the browser would reopen.
+    auto first =
+        state->client.events_page(cursor->filter, cursor->last_idx, state->options.page_limit, 0);
+    if (!first.ok()) return reply_error(res, first.error());
+    cursor->first = std::move(*first);
     if (state->open.fetch_add(1) >= state->options.max_streams) {
       state->open -= 1;
       return reply_error(res, make_error(ErrorCode::overloaded,
@@ -95,7 +103,11 @@ void EventStreams::add_route(HttpServer& server) {
     auto provider = [state, cursor](size_t offset, httplib::DataSink& sink) {
       const auto& o = state->options;
       if (offset == 0 && !write(sink, "retry: 1000\n\n")) return false;
-      auto page = state->client.events_page(cursor->filter, cursor->last_idx, o.page_limit, 0);
+      Result<EventPage> page =
+          cursor->first
+              ? Result<EventPage>(std::move(*cursor->first))
+              : state->client.events_page(cursor->filter, cursor->last_idx, o.page_limit, 0);
+      cursor->first.reset();
       if (!page.ok()) {
         google::protobuf::Struct error;
         (*error.mutable_fields())["code"].set_string_value(to_string(page.error().code));

@@ -154,6 +154,22 @@ class WebStreamTest : public WebFixture {
   }
 };
 
+TEST_F(WebStreamTest, AFilterTheLogRefusesIsA400NotAStream) {
+  // Bytes that are not UTF-8, an unclosed '[' in a pattern: refused by the log's filter check.
+  // A stream would answer 200 and an error event, which the browser's EventSource reopens for
+  // ever; it answers as /api/v1/events does.
+  for (const std::string& path : {std::string("/api/v1/events/stream?partition_refs=%FF"),
+                                  std::string("/api/v1/events/stream?partition_patterns=d%5B"),
+                                  std::string("/api/v1/events?partition_refs=%FF"),
+                                  std::string("/api/v1/events?partition_patterns=d%5B")}) {
+    auto res = get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path << ": " << res->body;
+    EXPECT_EQ(res->get_header_value("Bel-Error"), "invalid_argument") << path;
+  }
+  EXPECT_EQ(actors::web::open_event_streams(), 0);
+}
+
 TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
   const std::string path = "/api/v1/events/stream?build_request_ids=br-ok&build_request_ids=br-s";
   auto first = read(path, 0, 4);
