@@ -161,10 +161,10 @@ HttpServer::HttpServer(HttpServerOptions options)
     count(&HttpServerStats::requests);
   });
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
+      [this](const httplib::Request& req, httplib::Response& res) {
         if (!res.has_header("Bel-Error")) {
           const int status = res.status;
-          reply_error(res, error_for_status(req, status));
+          answer_error(req, res, error_for_status(req, status));
           res.status = status;
         }
         return httplib::Server::HandlerResponse::Handled;
@@ -216,6 +216,21 @@ bool HttpServer::authenticated(const httplib::Request& request) const {
   return false;
 }
 
+void HttpServer::set_error_page(std::function<std::string(const Error&)> render) {
+  error_page_ = std::move(render);
+}
+
+void HttpServer::answer_error(const httplib::Request& req, httplib::Response& res,
+                              const Error& error) const {
+  const bool page = error_page_ && req.method == "GET" &&
+                    req.get_header_value("Accept").find("text/html") != std::string::npos &&
+                    req.path.rfind("/api/", 0) != 0 && req.path.rfind("/rpc/", 0) != 0;
+  if (!page) return reply_error(res, error);
+  res.status = http_status(error.code);
+  res.set_header("Bel-Error", to_string(error.code));
+  res.set_content(error_page_(error), "text/html; charset=utf-8");
+}
+
 bool HttpServer::is_open(const std::string& path) const {
   for (const auto& pattern : open_routes_) {
     if (std::regex_match(path, pattern)) return true;
@@ -229,7 +244,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
   const std::string what = describe(req);
   // A refused request's body is not read: the connection is closed after the answer.
   auto refuse = [&](const Error& error) {
-    reply_error(res, error);
+    answer_error(req, res, error);
     res.set_header("Connection", "close");
     return R::Handled;
   };

@@ -107,6 +107,11 @@ class HttpServer {
   // route): a request for which `check` is true counts as authenticated.
   void add_credential(std::function<bool(const httplib::Request&)> check);
 
+  // How the errors the server answers by itself (401, no such route, 405, a bad request) look in
+  // a browser: a GET whose Accept header names text/html, for a path outside /api/ and /rpc/,
+  // gets `render(error)` as an HTML page (same status and Bel-Error) rather than JSON.
+  void set_error_page(std::function<std::string(const Error&)> render);
+
   // Binds options.host:options.port and serves on background threads. storage_unavailable naming
   // the address when it cannot bind. REQUIRES: called once.
   Status listen();
@@ -125,6 +130,9 @@ class HttpServer {
 
  private:
   bool authenticated(const httplib::Request& request) const;
+  // Fills `response` with `error`: as JSON, or for a browser's page as set_error_page() says.
+  void answer_error(const httplib::Request& request, httplib::Response& response,
+                    const Error& error) const;
   bool is_open(const std::string& path) const;
   httplib::Server::HandlerResponse before_routing(const httplib::Request& request,
                                                   httplib::Response& response);
@@ -142,6 +150,7 @@ class HttpServer {
   httplib::Server& server_;
   std::vector<std::regex> open_routes_;
   std::vector<std::function<bool(const httplib::Request&)>> credentials_;
+  std::function<std::string(const Error&)> error_page_;
   std::thread thread_;
   uint16_t port_ = 0;
   mutable std::mutex mutex_;  // guards stats_

@@ -238,18 +238,32 @@ void page_route(HttpServer& server, const std::string& pattern, const std::strin
 
 }  // namespace
 
+std::string error_page(const Error& e) {
+  Html h;
+  h.raw("<h1>").text(to_string(e.code)).raw("</h1><section><p>").text(e.message).raw("</p>");
+  if (e.code == ErrorCode::unauthorized) {
+    h.raw(
+        "<p>This browser is not signed in, or its session ended: sessions live in the "
+        "coordinator's memory, so a restart signs every browser out. Open a new sign-in "
+        "link: <code>bel serve</code> prints one when it starts, and <code>POST "
+        "/api/v1/sign-in</code> with the token makes another.</p>");
+  } else {
+    h.raw("<p>").raw(link("/", "Back to the activity")).raw("</p>");
+  }
+  h.raw("</section>");
+  return page(to_string(e.code), "", h.take());
+}
+
 void reply_page(httplib::Response& res, const Result<std::string>& made) {
   if (made.ok()) return HttpServer::reply(res, *made, kHtmlType);
   const Error& e = made.error();
-  Html h;
-  h.raw("<h1>").text(to_string(e.code)).raw("</h1><section><p>").text(e.message)
-      .raw("</p><p>").raw(link("/", "Back to the activity")).raw("</p></section>");
   res.status = http_status(e.code);
   res.set_header("Bel-Error", to_string(e.code));
-  res.set_content(page(to_string(e.code), "", h.take()), kHtmlType);
+  res.set_content(error_page(e), kHtmlType);
 }
 
 void add_page_routes(HttpServer& server, ApiClient& client) {
+  server.set_error_page(error_page);
   ApiClient* c = &client;
   page_route(server, "/", "", [c](auto&, auto&) { return home_page(*c); });
   page_route(server, "/builds", "", [c](auto& req, auto&) { return builds_page(*c, req); });

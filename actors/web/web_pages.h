@@ -32,6 +32,8 @@ void add_page_routes(HttpServer& server, ApiClient& client);
 Result<std::string> build_page(ApiClient& client, const std::string& build_request_id);
 Result<std::string> partition_page(ApiClient& client, const std::string& partition_ref);
 
+// The HTML page that shows `error` (for unauthorized: how to sign in again).
+std::string error_page(const Error& error);
 // Answers `page` as HTML, or its error as an HTML page with the error's HTTP status.
 void reply_page(httplib::Response& response, const Result<std::string>& page);
 

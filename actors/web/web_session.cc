@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/net/token.h"
+#include "actors/web/web_pages.h"
 #include "actors/web/web_request.h"
 
 namespace bel::actors::web {
@@ -75,7 +76,7 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
       [&sessions](const httplib::Request& req, const std::string&, httplib::Response& res) {
         const std::string once = req.get_param_value("once");
         if (once.empty() || !sessions.use_once(once)) {
-          return reply_error(
+          return reply_page(
               res, make_error(ErrorCode::unauthorized,
                               "GET /login: this sign-in link is wrong or was used already; ask "
                               "the coordinator for a new one (POST /api/v1/sign-in with the "
@@ -84,11 +85,14 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + sessions.new_session() +
                                          "; HttpOnly; SameSite=Strict; Path=/");
         res.set_header("Cache-Control", "no-store");
-        // ?next= a local path (never another site's URL).
+        // ?next= a local path (never another site's URL): printable ASCII, no backslash (a
+        // browser drops tabs and newlines and reads '\\' as '/', so "/\t/x" would be "//x").
         std::string next = req.get_param_value("next");
-        if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
-          next = "/";
-        }
+        const bool local = !next.empty() && next[0] == '/' &&
+                           (next.size() == 1 || next[1] != '/') &&
+                           std::all_of(next.begin(), next.end(),
+                                       [](char c) { return c > 0x20 && c < 0x7f && c != '\\'; });
+        if (!local) next = "/";
         res.set_redirect(next, 303);
       },
       HttpServer::Access::open);

@@ -113,10 +113,47 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   auto forged = browser.Get("/api/v1/activity", {{"Cookie", "bel_session=" + once}});
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
-  auto elsewhere = browser.Get("/login?once=" + web_->sessions().new_once() +
-                               "&next=//evil.example/");
-  ASSERT_TRUE(elsewhere);
-  EXPECT_EQ(elsewhere->get_header_value("Location"), "/");
+  // Never another site: a browser drops a tab or newline and reads '\\' as '/'.
+  for (const std::string next : {"//evil.example/", "/%09/evil.example", "/%0A/evil.example",
+                                 "/%5Cevil.example", "https://evil.example"}) {
+    auto elsewhere = browser.Get("/login?once=" + web_->sessions().new_once() + "&next=" + next);
+    ASSERT_TRUE(elsewhere) << next;
+    EXPECT_EQ(elsewhere->status, 303) << next;
+    EXPECT_EQ(elsewhere->get_header_value("Location"), "/") << next;
+  }
+}
+
+TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
+  auto browser = http(false);
+  const httplib::Headers html = {{"Accept", "text/html,application/xhtml+xml"},
+                                 {"Cookie", "bel_session=from-before-a-restart"}};
+  auto res = browser.Get("/builds", html);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(res->get_header_value("Bel-Error"), "unauthorized");
+  EXPECT_TRUE(contains(res->get_header_value("Content-Type"), "text/html"));
+  EXPECT_TRUE(contains(res->body, "sign-in link")) << res->body;
+  // A used link too.
+  const std::string once = web_->sessions().new_once();
+  ASSERT_TRUE(browser.Get("/login?once=" + once));
+  res = browser.Get("/login?once=" + once, html);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_TRUE(contains(res->body, "sign-in link")) << res->body;
+  // Scripts and the API keep their JSON.
+  res = browser.Get("/builds", {{"Cookie", "bel_session=from-before-a-restart"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  res = browser.Get("/api/v1/activity", html);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  // Signed in, a path with no page is a page too.
+  auto signed_in = http(true);
+  res = signed_in.Get("/favicon.ico", {{"Accept", "text/html"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_TRUE(contains(res->get_header_value("Content-Type"), "text/html"));
+  EXPECT_TRUE(contains(res->body, "Back to the activity")) << res->body;
 }
 
 class WebStreamTest : public WebFixture {
