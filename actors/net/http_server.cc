@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <cassert>
@@ -14,12 +15,25 @@
 #include "actors/net/http_connections.h"
 #include "actors/net/token.h"
 #include "messages/escape.h"
+#include "messages/glob.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
 namespace {
 
 constexpr const char* kBearer = "Bearer ";
+
+// `text` with every byte that does not begin or continue well-formed UTF-8 written \xNN.
+std::string utf8_escaped(std::string_view text) {
+  std::string out;
+  for (size_t at; (at = utf8_error_at(text)) != std::string_view::npos;) {
+    out.append(text.substr(0, at));
+    out += ascii_escaped(text.substr(at, 1));
+    text.remove_prefix(at + 1);
+  }
+  out.append(text);
+  return out;
+}
 
 // "METHOD /path" for messages and log lines, the path's bytes outside printable ASCII escaped.
 std::string describe(const httplib::Request& request) {
@@ -162,7 +176,25 @@ HttpServer::HttpServer(HttpServerOptions options)
   });
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.has_header("Bel-Error")) {
+        if (res.has_header("Bel-Error")) return httplib::Server::HandlerResponse::Handled;
+        // No route for this method: 405 naming the methods the path has, if it has any.
+        std::string allow;
+        if (res.status == 404) {
+          for (const auto& [pattern, methods] : routes_) {
+            if (!std::regex_match(req.path, pattern) || allow.find(methods) != std::string::npos) {
+              continue;
+            }
+            allow += (allow.empty() ? "" : ", ") + methods;
+          }
+        }
+        if (!allow.empty()) {
+          answer_error(
+              req, res,
+              make_error(ErrorCode::invalid_argument,
+                         describe(req) + ": method not allowed here (allowed: " + allow + ")"));
+          res.status = 405;
+          res.set_header("Allow", allow);
+        } else {
           const int status = res.status;
           answer_error(req, res, error_for_status(req, status));
           res.status = status;
@@ -187,6 +219,7 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::get(const std::string& pattern, Handler handler, Access access) {
   if (access == Access::open) open_routes_.emplace_back(pattern);
+  routes_.emplace_back(std::regex(pattern), "GET, HEAD");
   server_.Get(pattern, [handler](const httplib::Request& req, httplib::Response& res) {
     handler(req, std::string(), res);
   });
@@ -194,6 +227,7 @@ void HttpServer::get(const std::string& pattern, Handler handler, Access access)
 
 void HttpServer::post(const std::string& pattern, Handler handler, Access access) {
   if (access == Access::open) open_routes_.emplace_back(pattern);
+  routes_.emplace_back(std::regex(pattern), "POST");
   server_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
     serve_with_body(req, res, reader, handler);
@@ -206,7 +240,9 @@ void HttpServer::add_credential(std::function<bool(const httplib::Request&)> che
 
 bool HttpServer::authenticated(const httplib::Request& request) const {
   const std::string header = request.get_header_value("Authorization");
-  if (header.compare(0, std::strlen(kBearer), kBearer) == 0 &&
+  // The scheme's name is case-insensitive (RFC 7235 section 2.1).
+  if (header.size() >= std::strlen(kBearer) &&
+      ::strncasecmp(header.c_str(), kBearer, std::strlen(kBearer)) == 0 &&
       constant_time_equal(header.substr(std::strlen(kBearer)), options_.token)) {
     return true;
   }
@@ -406,7 +442,8 @@ void HttpServer::reply(httplib::Response& response, std::string body, const char
 void HttpServer::reply_error(httplib::Response& response, const Error& error) {
   google::protobuf::Struct doc;
   (*doc.mutable_fields())["code"].set_string_value(to_string(error.code));
-  (*doc.mutable_fields())["message"].set_string_value(error.message);
+  // JSON carries UTF-8 only: protobuf would drop the bytes of, say, a path given as %FF.
+  (*doc.mutable_fields())["message"].set_string_value(utf8_escaped(error.message));
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(doc, &json);
   response.status = http_status(error.code);

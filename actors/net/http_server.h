@@ -149,6 +149,8 @@ class HttpServer {
   std::unique_ptr<Listener> listener_;
   httplib::Server& server_;
   std::vector<std::regex> open_routes_;
+  // Every route's pattern and method, for the Allow header of a 405.
+  std::vector<std::pair<std::regex, std::string>> routes_;
   std::vector<std::function<bool(const httplib::Request&)>> credentials_;
   std::function<std::string(const Error&)> error_page_;
   std::thread thread_;

@@ -36,14 +36,21 @@ using Answer = std::function<Status(const httplib::Request&, const std::string& 
 
 void route(HttpServer& server, bool write, const std::string& pattern, const std::string& what,
            std::vector<const char*> known, Answer answer) {
-  auto handler = [what, known, answer](const httplib::Request& req, const std::string&,
+  auto handler = [what, known, answer](const httplib::Request& req, const std::string& body,
                                        httplib::Response& res) {
     Status checked = check_params(req, known);
+    if (checked.ok() && !body.empty()) {
+      checked = make_error(
+          ErrorCode::invalid_argument,
+          "POST " + req.path + ": a body is not accepted; the arguments are query parameters");
+    }
     std::string part;
     if (checked.ok() && req.matches.size() > 1) {
       auto decoded = decode_path_part(req.matches[1].str(), what);
-      if (decoded.ok()) part = *decoded;
-      else checked = decoded.error();
+      if (decoded.ok())
+        part = *decoded;
+      else
+        checked = decoded.error();
     }
     if (checked.ok()) checked = answer(req, part, res);
     if (!checked.ok() && checked.error().code == ErrorCode::not_found && !part.empty()) {

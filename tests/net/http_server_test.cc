@@ -401,6 +401,34 @@ TEST_F(HttpServerTest, AnErrorShowsTheRequestsPathOnOneLineWithOddBytesEscaped) 
   EXPECT_NE(res->body.find("/no\\\\x0asuch\\\\xffroute"), std::string::npos) << res->body;
 }
 
+TEST_F(HttpServerTest, AMethodAPathDoesNotTakeIs405NamingTheOnesItTakes) {
+  start({});
+  auto c = client();
+  auto res = c->Get("/echo", auth());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "POST");
+  EXPECT_EQ(res->get_header_value("Bel-Error"), "invalid_argument");
+  res = c->Post("/open", auth(), "", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "GET, HEAD");
+  res = c->Get("/nothing", auth());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_FALSE(res->has_header("Allow"));
+}
+
+TEST_F(HttpServerTest, TheBearerSchemeIsReadInAnyCase) {
+  start({});
+  auto c = client();
+  for (const std::string scheme : {"bearer ", "BEARER ", "Bearer "}) {
+    auto res = c->Post("/echo", {{"Authorization", scheme + token_}}, "x", "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << scheme;
+  }
+}
+
 TEST_F(HttpServerTest, ErrorsMapToHttpStatuses) {
   EXPECT_EQ(http_status(ErrorCode::invalid_argument), 400);
   EXPECT_EQ(http_status(ErrorCode::unauthorized), 401);

@@ -197,6 +197,16 @@ TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
   expect_error(get("/api/v1/job-runs/" + encode_path_part("jr-never")), 404, "not_found", "run");
   expect_error(get("/api/v1/jobs/" + encode_path_part("//never")), 404, "not_found", "job");
   expect_error(get("/api/v1/nothing-here"), 404, "not_found", "route");
+  // A message keeps what it quotes, bytes that are not UTF-8 written \xNN (JSON holds UTF-8).
+  auto odd = get("/api/v1/builds/%FF");
+  expect_error(odd, 400, "invalid_argument", "a path part of a byte that is not UTF-8");
+  EXPECT_NE(odd->body.find("'\\\\xff'"), std::string::npos) << odd->body;
+  // A write takes no body: its arguments are query parameters.
+  auto with_body =
+      http(true).Post("/api/v1/builds/" + encode_path_part("br-deleg") + "/cancel?reason=x",
+                      "{\"reason\": \"y\"}", "application/json");
+  expect_error(with_body, 400, "invalid_argument", "a body");
+  EXPECT_NE(with_body->body.find("a body is not accepted"), std::string::npos) << with_body->body;
 }
 
 TEST_F(WebApiTest, EveryEndpointRefusesARequestWithoutTheToken) {
