@@ -120,6 +120,17 @@ Result<EventPage> ApiClient::list_events(const ListEventsRequest& request) const
 Result<EventPage> ApiClient::events_page(EventFilter filter, int64_t since_idx, int limit,
                                          int64_t min_idx) const {
   BEL_RETURN_IF_ERROR(projections::check_min_idx(min_idx));
+  if (min_idx > 0) {
+    // As a view's answer does: an idx the log has not committed is a timeout, not a page that
+    // silently lacks it.
+    auto log = stats();
+    if (!log.ok()) return log.error();
+    if (log->last_idx() < min_idx) {
+      return make_error(ErrorCode::timeout,
+                        "bel_api list_events: min_idx " + std::to_string(min_idx) +
+                            " is beyond the last committed idx " + std::to_string(log->last_idx()));
+    }
+  }
   ListEventsRequest request;  // list_events checks since_idx, limit and the filter
   request.set_since_idx(since_idx);
   request.set_limit(limit);

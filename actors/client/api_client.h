@@ -103,8 +103,9 @@ class ApiClient {
                            Answer* (QueryResult::*take)()) const;
 
   // One page of list_events for `filter`, after checking `min_idx` (invalid_argument when
-  // negative): the page reads the log itself, which holds every acknowledged event, so it
-  // reflects any min_idx already. The shape of every repository's events().
+  // negative; timeout when beyond the log's last committed idx, as a view's answer): the page
+  // reads the log itself, which holds every acknowledged event, so it reflects any min_idx up to
+  // that. The shape of every repository's events().
   Result<EventPage> events_page(EventFilter filter, int64_t since_idx, int limit,
                                 int64_t min_idx) const;
 

@@ -161,6 +161,23 @@ TEST_F(WebApiTest, RefsAndIdsInAQueryAreTakenWholeWithTheirEqualsSignsAndCommas)
   EXPECT_NE(res->body.find("out of range"), std::string::npos) << res->body;
 }
 
+TEST_F(WebApiTest, AMinIdxBeyondTheLogIsATimeoutOnEveryRoute) {
+  const std::string beyond = "min_idx=" + std::to_string(seeded_idx_ + 1000);
+  for (const std::string& path :
+       {"/api/v1/events?" + beyond,
+        "/api/v1/builds/" + encode_path_part("br-ok") + "/events?" + beyond,
+        "/api/v1/partitions/" + encode_path_part("data/a") + "/events?" + beyond,
+        "/api/v1/activity?" + beyond}) {
+    auto res = get(path);
+    expect_error(res, 504, "timeout", path);
+    EXPECT_NE(res->body.find("beyond the last committed idx"), std::string::npos) << res->body;
+  }
+  // Up to the last committed idx, an event page reflects it.
+  auto res = get("/api/v1/events?min_idx=" + std::to_string(seeded_idx_));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+}
+
 TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
   const std::vector<std::string> bad = {
       "/api/v1/builds/br+fail",       // '+' is not base64url
