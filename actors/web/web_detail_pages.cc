@@ -28,7 +28,10 @@ std::string runs_table(const JobRunsListResponse& runs, int64_t now) {
   int64_t t0 = INT64_MAX;
   int64_t t1 = 0;
   auto begin = [](const JobRunSummary& r) { return r.started_at() ? r.started_at() : r.scheduled_at(); };
-  auto end = [now](const JobRunSummary& r) { return r.ended_at() ? r.ended_at() : now; };
+  // Never before its begin: a producer's clock may say a run ended before it started.
+  auto end = [now, begin](const JobRunSummary& r) {
+    return std::max(begin(r), r.ended_at() ? r.ended_at() : now);
+  };
   for (const auto& r : runs.job_runs()) {
     t0 = std::min(t0, begin(r));
     t1 = std::max({t1, end(r), begin(r)});

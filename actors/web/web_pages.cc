@@ -102,6 +102,16 @@ Result<std::string> home_page(ApiClient& client) {
 // "?offset=N" links for a list page at `offset` of `total`, 50 a page.
 std::string pager(const std::string& base, int64_t offset, int64_t shown, int64_t total) {
   Html h;
+  if (shown == 0 && offset > 0) {
+    h.raw("<p class=\"muted\">Nothing at offset ")
+        .number(offset)
+        .raw(": there are ")
+        .number(total)
+        .raw(". ")
+        .raw(link(base + "offset=0", "newest"))
+        .raw("</p>");
+    return h.take();
+  }
   h.raw("<p class=\"muted\">").number(offset + (shown ? 1 : 0)).raw("–").number(offset + shown)
       .raw(" of ").number(total).raw(" ");
   if (offset > 0) h.raw(link(base + "offset=" + std::to_string(std::max<int64_t>(0, offset - 50)), "newer"));

@@ -92,6 +92,23 @@ TEST_F(WebPagesTest, SearchLeadsToTheThingNamed) {
   EXPECT_EQ(where("nothing-like-it").substr(0, 4), "404 ");
 }
 
+TEST_F(WebPagesTest, AClockThatRunsBackwardsOrAnOffsetPastTheEndShowSomethingSensible) {
+  // A run whose producer's clock says it ended before it started: its bar has no negative width.
+  auto started = job_event("br-skew", "jr-skew", "//pkg:job", v1::JOB_RUNNING, {"s/k"});
+  auto ended = job_event("br-skew", "jr-skew", "//pkg:job", v1::JOB_COMPLETED, {"s/k"});
+  started.set_timestamp(1'700'000'010'000'000'000);
+  ended.set_timestamp(1'700'000'000'000'000'000);
+  append({request_event("br-skew", v1::BUILD_REQUEST_RECEIVED, {"s/k"}),
+          job_event("br-skew", "jr-skew", "//pkg:job", v1::JOB_SCHEDULED, {"s/k"}), started,
+          ended});
+  const std::string build = page("/builds/" + encode_path_part("br-skew"));
+  EXPECT_TRUE(contains(build, "jr-skew")) << build;
+  EXPECT_FALSE(contains(build, "width:-")) << build;
+  const std::string past = page("/builds?offset=99999");
+  EXPECT_TRUE(contains(past, "Nothing at offset 99999")) << past;
+  EXPECT_FALSE(contains(past, "99999–99999")) << past;
+}
+
 TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   const std::string once = web_->sessions().new_once();
   auto browser = http(false);
