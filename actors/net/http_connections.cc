@@ -146,6 +146,7 @@ bool may_be_http(const std::string& buffer, size_t pos) {
 Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& options) {
   char chunk[4096];
   bool got = false;
+  bool ended = false;  // the peer sent its last byte (it may still read the answer)
   for (;;) {
     const ssize_t n = ::recv(c.sock, chunk, sizeof(chunk), MSG_DONTWAIT);
     if (n > 0) {
@@ -156,7 +157,9 @@ Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& op
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    return Received::gone;  // closed by the peer, or reset
+    if (n < 0) return Received::gone;  // reset
+    ended = true;
+    break;
   }
   if (got && c.idle) {
     c.idle = false;
@@ -165,6 +168,7 @@ Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& op
   }
   if (c.header_complete()) return Received::complete;
   if (!may_be_http(c.buffer, c.pos)) return Received::not_http;
+  if (ended) return Received::gone;
   return c.unread() > options.max_header_bytes ? Received::too_big : Received::more;
 }
 

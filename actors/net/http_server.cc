@@ -47,15 +47,22 @@ bool has_body(const httplib::Request& request) {
 
 // The error for a status httplib set by itself (no route, bad request line, ...).
 Error error_for_status(const httplib::Request& request, int status) {
-  const std::string what = describe(request);
+  // httplib answers a request line it could not read before it fills method and path.
+  const std::string what = request.method.empty() ? "request" : describe(request);
   switch (status) {
+    case 414:
+      return make_error(ErrorCode::invalid_argument,
+                        what + ": the request line is over " +
+                            std::to_string(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH) +
+                            " bytes; send long filters as several shorter requests");
     case 404:
       return make_error(ErrorCode::not_found, what + ": no such route");
     case 413:
       return make_error(ErrorCode::overloaded, what + ": request body too large");
     default:
-      return make_error(ErrorCode::invalid_argument,
-                        what + ": bad HTTP request (status " + std::to_string(status) + ")");
+      return make_error(
+          ErrorCode::invalid_argument,
+          what + ": not a well-formed HTTP/1.1 request (status " + std::to_string(status) + ")");
   }
 }
 

@@ -81,6 +81,7 @@ class Raw {
       out.append(buf, static_cast<size_t>(n));
     }
   }
+  void shut_writing() { ::shutdown(fd_, SHUT_WR); }
   // True when the server has sent something or closed, right now.
   bool has_news() const {
     pollfd p{fd_, POLLIN, 0};
@@ -349,6 +350,15 @@ TEST_F(HttpServerTest, PipelinedRequestsAreEachAnswered) {
   EXPECT_EQ(answers.find("<timeout>"), std::string::npos);
 }
 
+TEST_F(HttpServerTest, ARequestSentBeforeThePeerShutsItsSideIsAnswered) {
+  start({});
+  Raw raw(server_->port());
+  raw.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\n");
+  raw.shut_writing();
+  const std::string answer = raw.read_to_end();
+  EXPECT_EQ(answer.substr(0, 15), "HTTP/1.1 200 OK") << answer;
+}
+
 TEST_F(HttpServerTest, OneConnectionOverThePendingBoundClosesTheOneWaitingLongest) {
   HttpServerOptions options;
   options.max_pending_connections = 3;
@@ -365,6 +375,15 @@ TEST_F(HttpServerTest, OneConnectionOverThePendingBoundClosesTheOneWaitingLonges
   EXPECT_FALSE(waiting[1]->has_news());
   waiting[1]->send("Host: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(waiting[1]->read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, ARequestLineTooLongIs414SayingSo) {
+  start({});
+  auto c = client();
+  auto res = c->Get("/open?q=" + std::string(9000, 'q'), auth());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 414);
+  EXPECT_NE(res->body.find("request line is over 8192 bytes"), std::string::npos) << res->body;
 }
 
 TEST_F(HttpServerTest, AHeaderOverTheLimitIsAnswered431) {
