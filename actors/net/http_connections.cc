@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -129,7 +130,10 @@ void answer_and_forget(int sock, const char* status, const std::string& code,
   (void)::send(sock, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-enum class Received { more, complete, too_big, not_http, gone };
+// What the wait made of a connection: still waiting (more), its header in (complete), to be
+// answered and closed (late, too_big, not_http), or closed by its peer (gone).
+enum class Received { more, complete, late, too_big, not_http, gone };
+constexpr size_t kOutcomes = 6;
 
 // False when the bytes so far cannot begin an HTTP request line: a method is a few capital
 // letters and then a space (a peer speaking another protocol is answered at once).
@@ -243,66 +247,62 @@ void HttpConnections::close(std::unique_ptr<Connection> c) {
 }
 
 void HttpConnections::wait_loop() {
+  // What a connection taken from the wait is answered with before it is closed, by outcome.
+  struct Answer {
+    Received outcome;
+    const char* status;
+    const char* code;
+    std::string message;
+  };
+  const Answer answers[] = {
+      {Received::late, "408 Request Timeout", "timeout",
+       "the request's header did not arrive within " + seconds(options_.header_timeout)},
+      {Received::too_big, "431 Request Header Fields Too Large", "invalid_argument",
+       "the request's header is over " + std::to_string(options_.max_header_bytes) + " bytes"},
+      {Received::not_http, "400 Bad Request", "invalid_argument",
+       "not an HTTP request: bel's endpoint speaks HTTP/1.1"},
+  };
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
   while (!stopping_) {
     const int n = ::epoll_wait(epoll_, events, kMaxEvents, 100);
-    std::vector<std::unique_ptr<Connection>> ready, gone, late, too_big, not_http;
+    std::array<std::vector<std::unique_ptr<Connection>>, kOutcomes> taken;  // by outcome
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto take = [&](std::unordered_map<int, std::unique_ptr<Connection>>::iterator it,
-                      std::vector<std::unique_ptr<Connection>>& into) {
+                      Received outcome) {
         ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->first, nullptr);
-        into.push_back(std::move(it->second));
+        taken[static_cast<size_t>(outcome)].push_back(std::move(it->second));
         waiting_.erase(it);
       };
       for (int i = 0; i < n; ++i) {
         auto it = waiting_.find(events[i].data.fd);
         if (it == waiting_.end()) continue;  // the wake-up, or a connection already gone
-        switch (receive(*it->second, options_)) {
-          case Received::more:
-            break;
-          case Received::complete:
-            take(it, ready);
-            break;
-          case Received::too_big:
-            take(it, too_big);
-            break;
-          case Received::not_http:
-            take(it, not_http);
-            break;
-          case Received::gone:
-            take(it, gone);
-            break;
-        }
+        const Received outcome = receive(*it->second, options_);
+        if (outcome != Received::more) take(it, outcome);
       }
       const auto now = Clock::now();
       for (auto it = waiting_.begin(); it != waiting_.end();) {
         auto next = std::next(it);
-        if (it->second->deadline <= now) take(it, it->second->idle ? gone : late);
+        if (it->second->deadline <= now) {
+          take(it, it->second->idle ? Received::gone : Received::late);
+        }
         it = next;
       }
     }
-    for (auto& c : late) {
-      answer_and_forget(
-          c->sock, "408 Request Timeout", "timeout",
-          "the request's header did not arrive within " + seconds(options_.header_timeout));
-      close(std::move(c));
+    for (const Answer& a : answers) {
+      for (auto& c : taken[static_cast<size_t>(a.outcome)]) {
+        answer_and_forget(c->sock, a.status, a.code, a.message);
+      }
     }
-    for (auto& c : too_big) {
-      answer_and_forget(
-          c->sock, "431 Request Header Fields Too Large", "invalid_argument",
-          "the request's header is over " + std::to_string(options_.max_header_bytes) + " bytes");
-      close(std::move(c));
-    }
-    for (auto& c : not_http) {
-      answer_and_forget(c->sock, "400 Bad Request", "invalid_argument",
-                        "not an HTTP request: bel's endpoint speaks HTTP/1.1");
-      close(std::move(c));
-    }
-    for (auto& c : gone) close(std::move(c));
-    for (auto& c : ready) {
-      pool_->enqueue([this, raw = c.release()] { serve(std::unique_ptr<Connection>(raw)); });
+    for (size_t outcome = 0; outcome < kOutcomes; ++outcome) {
+      for (auto& c : taken[outcome]) {
+        if (outcome != static_cast<size_t>(Received::complete)) {
+          close(std::move(c));
+        } else {
+          pool_->enqueue([this, raw = c.release()] { serve(std::unique_ptr<Connection>(raw)); });
+        }
+      }
     }
   }
 }

@@ -131,6 +131,16 @@ class HttpServerTest : public ::testing::Test {
     return c;
   }
   httplib::Headers auth() const { return {{"Authorization", "Bearer " + token_}}; }
+  // `n` raw connections, one after the other, each sending `bytes`.
+  std::vector<std::unique_ptr<Raw>> open_raw(int n, const std::string& bytes) {
+    std::vector<std::unique_ptr<Raw>> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(std::make_unique<Raw>(server_->port()));
+      EXPECT_TRUE(out.back()->connected());
+      out.back()->send(bytes);
+    }
+    return out;
+  }
 
   std::string token_ = new_token();
   Hold hold_;
@@ -294,12 +304,7 @@ TEST_F(HttpServerTest, ClientsSendingHalfAHeaderHoldNoThread) {
   start(options);
   // Eight connections, more than the threads, each stopping in the middle of its header; no
   // token needed to do that.
-  std::vector<std::unique_ptr<Raw>> slow;
-  for (int i = 0; i < 8; ++i) {
-    slow.push_back(std::make_unique<Raw>(server_->port()));
-    ASSERT_TRUE(slow.back()->connected());
-    slow.back()->send("GET /open HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-  }
+  auto slow = open_raw(8, "GET /open HTTP/1.1\r\nHost: x\r\nX-Slow: ");
   // Accepted after them, an operator's request is answered at once: well before httplib's own
   // 30 s read timeout would have freed a thread.
   auto c = client();
@@ -364,12 +369,7 @@ TEST_F(HttpServerTest, OneConnectionOverThePendingBoundClosesTheOneWaitingLonges
   options.max_pending_connections = 3;
   options.header_timeout = std::chrono::seconds(60);
   start(options);
-  std::vector<std::unique_ptr<Raw>> waiting;
-  for (int i = 0; i < 4; ++i) {
-    waiting.push_back(std::make_unique<Raw>(server_->port()));
-    ASSERT_TRUE(waiting.back()->connected());
-    waiting.back()->send("GET /open HTTP/1.1\r\n");
-  }
+  auto waiting = open_raw(4, "GET /open HTTP/1.1\r\n");
   // Connections are accepted in the order they came: the fourth closes the first.
   EXPECT_EQ(waiting[0]->read_to_end(), "");
   EXPECT_FALSE(waiting[1]->has_news());
