@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -26,15 +27,28 @@ struct HttpConnections::Connection {
   int sock = -1;
   std::string buffer;  // bytes received and not yet read by httplib: buffer[pos..]
   size_t pos = 0;
+  size_t scanned = 0;          // no header ends before buffer[scanned - 3]: a search resumes there
   Clock::time_point since;     // accepted, or given back between requests
   Clock::time_point deadline;  // closed when still waiting then
   bool idle = true;            // no byte of the next request yet
+  bool lingering = false;      // shut for writing: its input is dropped until the peer closes
   size_t served = 0;           // requests answered on it
 
   size_t unread() const { return buffer.size() - pos; }
-  bool header_complete() const { return buffer.find("\r\n\r\n", pos) != std::string::npos; }
+  bool header_complete() {
+    const size_t from = std::max(pos, scanned < 3 ? 0 : scanned - 3);
+    if (buffer.find("\r\n\r\n", from) != std::string::npos) return true;
+    scanned = buffer.size();
+    return false;
+  }
+  // Empty lines before a request line are skipped (RFC 9112 section 2.2: some clients send
+  // one after a body).
+  void skip_empty_lines() {
+    while (pos < buffer.size() && (buffer[pos] == '\r' || buffer[pos] == '\n')) ++pos;
+  }
   void compact() {
     buffer.erase(0, pos);
+    scanned = scanned > pos ? scanned - pos : 0;
     pos = 0;
   }
 };
@@ -65,20 +79,25 @@ void address_of(int sock, bool peer, std::string& ip, int& port) {
   }
 }
 
-// A connection's socket as httplib reads it: first the bytes the waiting thread received.
+// A connection's socket as httplib reads it: first the bytes the waiting thread received. The
+// reads of one request (its body) end at read_timeout plus a second per min_body_rate bytes
+// read, so a body sent a byte at a time does not hold a serving thread for ever.
 class ConnectionStream : public httplib::Stream {
  public:
   ConnectionStream(HttpConnections::Connection& c, const HttpConnectionOptions& options)
       : c_(c), options_(options) {}
 
-  bool is_readable() const override {
-    return c_.unread() > 0 || wait_for(c_.sock, POLLIN, options_.read_timeout);
+  void begin_request() {
+    started_ = Clock::now();
+    received_ = 0;
   }
+
+  bool is_readable() const override { return c_.unread() > 0 || wait_readable(); }
   bool is_writable() const override { return wait_for(c_.sock, POLLOUT, options_.write_timeout); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (c_.unread() == 0) {
-      if (!wait_for(c_.sock, POLLIN, options_.read_timeout)) return -1;
+      if (!wait_readable()) return -1;
       // A body's bytes go straight to httplib; a header's are read a byte at a time, buffered.
       const bool direct = size >= kChunk;
       char chunk[kChunk];
@@ -86,9 +105,11 @@ class ConnectionStream : public httplib::Stream {
       do {
         n = ::recv(c_.sock, direct ? ptr : chunk, direct ? size : kChunk, 0);
       } while (n < 0 && errno == EINTR);
+      if (n > 0) received_ += static_cast<size_t>(n);
       if (n <= 0 || direct) return n;
       c_.buffer.assign(chunk, static_cast<size_t>(n));
       c_.pos = 0;
+      c_.scanned = 0;
     }
     const size_t n = std::min(size, c_.unread());
     std::memcpy(ptr, c_.buffer.data() + c_.pos, n);
@@ -115,8 +136,21 @@ class ConnectionStream : public httplib::Stream {
 
  private:
   static constexpr size_t kChunk = 4096;
+
+  // Waits for input until the request's read deadline, each wait at most read_timeout.
+  bool wait_readable() const {
+    using std::chrono::milliseconds;
+    const auto allowed =
+        options_.read_timeout +
+        milliseconds(received_ * 1000 / std::max<size_t>(options_.min_body_rate, 1));
+    const auto left = std::chrono::duration_cast<milliseconds>(started_ + allowed - Clock::now());
+    return left.count() > 0 && wait_for(c_.sock, POLLIN, std::min(left, options_.read_timeout));
+  }
+
   HttpConnections::Connection& c_;
   const HttpConnectionOptions& options_;
+  Clock::time_point started_ = Clock::now();
+  size_t received_ = 0;  // bytes of this request read from the socket
 };
 
 // Answers a connection whose request will not be read, best effort (it is closed next).
@@ -131,7 +165,8 @@ void answer_and_forget(int sock, const char* status, const std::string& code,
 }
 
 // What the wait made of a connection: still waiting (more), its header in (complete), to be
-// answered and closed (late, too_big, not_http), or closed by its peer (gone).
+// answered and closed (late, too_big, not_http), or to close (gone: its peer closed, or a
+// lingering connection's time is up).
 enum class Received { more, complete, late, too_big, not_http, gone };
 constexpr size_t kOutcomes = 6;
 
@@ -146,8 +181,20 @@ bool may_be_http(const std::string& buffer, size_t pos) {
   return buffer.size() - pos <= kLongestMethod;
 }
 
+// Drops what a lingering connection has received, without waiting.
+Received drain(HttpConnections::Connection& c) {
+  char chunk[4096];
+  for (;;) {
+    const ssize_t n = ::recv(c.sock, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Received::more : Received::gone;
+  }
+}
+
 // Reads what `c` has received, without waiting.
 Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& options) {
+  if (c.lingering) return drain(c);
   char chunk[4096];
   bool got = false;
   bool ended = false;  // the peer sent its last byte (it may still read the answer)
@@ -170,6 +217,8 @@ Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& op
     // The first request's header counts from the accept; a later one's from its first byte.
     if (c.served > 0) c.deadline = Clock::now() + options.header_timeout;
   }
+  c.skip_empty_lines();
+  c.compact();
   if (c.header_complete()) return Received::complete;
   if (!may_be_http(c.buffer, c.pos)) return Received::not_http;
   if (ended) return Received::gone;
@@ -189,6 +238,7 @@ HttpConnections::HttpConnections(HttpConnectionOptions options, Serve serve)
 HttpConnections::~HttpConnections() { stop(); }
 
 void HttpConnections::start() {
+  assert(options_.threads > 0 && options_.max_pending > 0);
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event ev{};
@@ -222,8 +272,10 @@ void HttpConnections::park(std::unique_ptr<Connection> c) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {
       if (waiting_.size() >= options_.max_pending) {
+        // Lingering connections first: their answer is sent.
         auto oldest = std::min_element(waiting_.begin(), waiting_.end(), [](auto& a, auto& b) {
-          return a.second->since < b.second->since;
+          return std::make_pair(!a.second->lingering, a.second->since) <
+                 std::make_pair(!b.second->lingering, b.second->since);
         });
         evicted = std::move(oldest->second);
         waiting_.erase(oldest);
@@ -246,6 +298,17 @@ void HttpConnections::close(std::unique_ptr<Connection> c) {
   *open_ -= 1;
 }
 
+void HttpConnections::linger(std::unique_ptr<Connection> c) {
+  ::shutdown(c->sock, SHUT_WR);
+  c->lingering = true;
+  std::string().swap(c->buffer);
+  c->pos = 0;
+  c->scanned = 0;
+  c->since = Clock::now();
+  c->deadline = c->since + options_.linger_timeout;
+  park(std::move(c));
+}
+
 void HttpConnections::wait_loop() {
   // What a connection taken from the wait is answered with before it is closed, by outcome.
   struct Answer {
@@ -254,6 +317,8 @@ void HttpConnections::wait_loop() {
     const char* code;
     std::string message;
   };
+  const std::string queue_full = std::to_string(options_.max_pending) +
+                                 " requests already wait for a serving thread; retry later";
   const Answer answers[] = {
       {Received::late, "408 Request Timeout", "timeout",
        "the request's header did not arrive within " + seconds(options_.header_timeout)},
@@ -285,7 +350,8 @@ void HttpConnections::wait_loop() {
       for (auto it = waiting_.begin(); it != waiting_.end();) {
         auto next = std::next(it);
         if (it->second->deadline <= now) {
-          take(it, it->second->idle ? Received::gone : Received::late);
+          const bool quiet = it->second->idle || it->second->lingering;
+          take(it, quiet ? Received::gone : Received::late);
         }
         it = next;
       }
@@ -297,9 +363,15 @@ void HttpConnections::wait_loop() {
     }
     for (size_t outcome = 0; outcome < kOutcomes; ++outcome) {
       for (auto& c : taken[outcome]) {
-        if (outcome != static_cast<size_t>(Received::complete)) {
+        if (outcome == static_cast<size_t>(Received::gone)) {
           close(std::move(c));
+        } else if (outcome != static_cast<size_t>(Received::complete)) {
+          linger(std::move(c));
+        } else if (queued_ >= static_cast<int64_t>(options_.max_pending)) {
+          answer_and_forget(c->sock, "429 Too Many Requests", "overloaded", queue_full);
+          linger(std::move(c));
         } else {
+          queued_ += 1;
           pool_->enqueue([this, raw = c.release()] { serve(std::unique_ptr<Connection>(raw)); });
         }
       }
@@ -308,32 +380,58 @@ void HttpConnections::wait_loop() {
 }
 
 void HttpConnections::serve(std::unique_ptr<Connection> c) {
+  queued_ -= 1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) serving_.insert(c->sock);
+  }
+  bool again = false;  // the connection stays open for its next request
   ConnectionStream stream(*c, options_);
-  for (;;) {
+  while (!stopping_) {
     c->served += 1;
+    stream.begin_request();
     const bool last = stopping_ || c->served >= options_.keep_alive_max_count;
     bool closed = false;
     const bool ok = serve_(stream, last, closed);
-    if (!ok || closed || last || stopping_) return close(std::move(c));
+    if (!ok || closed || last) break;
     // A request pipelined behind the one answered is served at once.
-    if (c->header_complete()) continue;
-    c->compact();
-    c->idle = c->unread() == 0;
-    c->since = Clock::now();
-    c->deadline = c->since + (c->idle ? options_.keep_alive_timeout : options_.header_timeout);
-    return park(std::move(c));
+    c->skip_empty_lines();
+    if (!c->header_complete()) {
+      again = true;
+      break;
+    }
   }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    serving_.erase(c->sock);
+  }
+  served_.notify_all();
+  if (!again || stopping_) return linger(std::move(c));
+  c->compact();
+  c->idle = c->unread() == 0;
+  c->since = Clock::now();
+  c->deadline = c->since + (c->idle ? options_.keep_alive_timeout : options_.header_timeout);
+  park(std::move(c));
 }
 
 void HttpConnections::stop() {
-  if (stopping_.exchange(true) || epoll_ < 0) return;
+  std::call_once(stopped_, [this] { stop_once(); });
+}
+
+void HttpConnections::stop_once() {
+  stopping_ = true;
+  if (epoll_ < 0) return;
   const uint64_t one = 1;
   (void)::write(wake_, &one, sizeof(one));
   if (waiter_.joinable()) waiter_.join();
   std::unordered_map<int, std::unique_ptr<Connection>> waiting;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     waiting.swap(waiting_);
+    // A request being served may finish; one that holds its thread longer (a body or an answer
+    // trickling, a stream) has its socket shut, which ends its reads and writes.
+    served_.wait_for(lock, options_.stop_grace, [this] { return serving_.empty(); });
+    for (const int sock : serving_) ::shutdown(sock, SHUT_RDWR);
   }
   for (auto& [sock, c] : waiting) close(std::move(c));
   if (pool_) pool_->shutdown();

@@ -10,7 +10,13 @@
 //    for keep_alive_timeout is closed;
 //  - a header block over max_header_bytes is answered 431, bytes that cannot begin a request
 //    line (another protocol) 400, and the connection closed;
-//  - at most max_pending connections wait: one more closes the one that has waited longest.
+//  - at most max_pending connections wait: one more closes the one that has waited longest;
+//    at most max_pending requests wait for a serving thread: one more is answered 429;
+//  - a body must arrive within read_timeout plus one second per min_body_rate bytes;
+//  - a connection the server closes first is shut for writing and its input read and dropped
+//    until the peer closes (at most linger_timeout), so unread bytes do not reset the
+//    connection and destroy the answer in flight;
+//  - stop() gives the requests being served stop_grace, then shuts their sockets down.
 // So a waiting connection costs a socket and its buffer, never a thread.
 //
 //   HttpConnections connections(options, [&](httplib::Stream& s, bool close, bool& closed) {
@@ -18,9 +24,9 @@
 //   });
 //   connections.start();
 //   connections.accept(sock);   // from the listening thread; takes ownership of sock
-//   connections.stop();         // closes waiting connections, waits for the ones being served
+//   connections.stop();         // closes waiting connections, ends the ones being served
 //
-// Thread-safety: accept(), open() and stop() may be called from any thread.
+// Thread-safety: every method may be called from any thread.
 #ifndef BEL_ACTORS_NET_HTTP_CONNECTIONS_H_
 #define BEL_ACTORS_NET_HTTP_CONNECTIONS_H_
 
@@ -28,12 +34,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace bel::actors {
 
@@ -42,7 +50,10 @@ struct HttpConnectionOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds keep_alive_timeout{5000};
   std::chrono::milliseconds read_timeout{30000};  // one read of a body, once its header is in
+  size_t min_body_rate = 16u << 10;  // bytes a second a body arrives at, after read_timeout
   std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds linger_timeout{2000};
+  std::chrono::milliseconds stop_grace{5000};
   size_t max_pending = 512;
   size_t max_header_bytes = 64u << 10;
   size_t keep_alive_max_count = 100000;  // requests on one connection
@@ -61,13 +72,18 @@ class HttpConnections {
   HttpConnections(const HttpConnections&) = delete;
   HttpConnections& operator=(const HttpConnections&) = delete;
 
-  // Starts the waiting thread and the serving threads. REQUIRES: called once.
+  // Starts the waiting thread and the serving threads. REQUIRES: called once; options.threads
+  // and options.max_pending at least 1.
   void start();
   // A connection just accepted: it waits for its header. After stop(): closed at once.
   void accept(int sock);
   // Accepted and not yet closed (waiting or being served).
   int64_t open() const { return open_->load(); }
-  // Closes the waiting connections and waits for the requests being served. Idempotent.
+  // Requests whose header is in, waiting for a serving thread.
+  int64_t queued() const { return queued_.load(); }
+  // Closes the waiting connections; gives the requests being served stop_grace to finish, then
+  // shuts their sockets down and waits for their threads. Idempotent; a second call returns
+  // when the first has finished.
   void stop();
 
  private:
@@ -76,14 +92,21 @@ class HttpConnections {
   void park(std::unique_ptr<Connection> c);
   void serve(std::unique_ptr<Connection> c);
   void close(std::unique_ptr<Connection> c);
+  // Shuts `c` for writing and parks it to drop its input until the peer closes (see above).
+  void linger(std::unique_ptr<Connection> c);
+  void stop_once();
 
   HttpConnectionOptions options_;
   Serve serve_;
   int epoll_ = -1;
   int wake_ = -1;  // an eventfd that wakes the waiting thread for stop()
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;  // guards waiting_
+  std::once_flag stopped_;
+  std::mutex mutex_;                // guards waiting_ and serving_
+  std::condition_variable served_;  // serving_ shrank
   std::unordered_map<int, std::unique_ptr<Connection>> waiting_;
+  std::unordered_set<int> serving_;  // the sockets of connections being served
+  std::atomic<int64_t> queued_{0};
   std::thread waiter_;
   std::unique_ptr<httplib::ThreadPool> pool_;
   std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);

@@ -173,6 +173,11 @@ HttpServer::HttpServer(HttpServerOptions options)
   // Without it an answer written in two parts waits for the peer's delayed ACK (~40 ms a call).
   server_.set_tcp_nodelay(true);
   server_.set_payload_max_length(options_.max_body_bytes);
+  // httplib writes them into its Keep-Alive header: say what the connections do.
+  const HttpConnectionOptions connections = connection_options(options_);
+  server_.set_keep_alive_max_count(connections.keep_alive_max_count);
+  server_.set_keep_alive_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(connections.keep_alive_timeout).count());
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
         return before_routing(req, res);
@@ -410,10 +415,18 @@ HttpServerStats HttpServer::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   HttpServerStats out = stats_;
   out.open_connections = listener_->connections().open();
+  out.queued_requests = listener_->connections().queued();
   return out;
 }
 
 Status HttpServer::listen() {
+  if (options_.threads == 0 || options_.max_pending_connections == 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "the HTTP server needs at least one serving thread and one waiting "
+                      "connection (threads " +
+                          std::to_string(options_.threads) + ", max_pending_connections " +
+                          std::to_string(options_.max_pending_connections) + ")");
+  }
   const int port = options_.port == 0 ? server_.bind_to_any_port(options_.host)
                                       : (server_.bind_to_port(options_.host, options_.port)
                                              ? options_.port

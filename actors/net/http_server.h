@@ -67,7 +67,8 @@ struct HttpServerOptions {
   // byte of a later request on it): else 408 and the connection is closed.
   std::chrono::milliseconds header_timeout{10000};
   // Connections waiting for a header, idle kept-alive ones included; one more closes the one
-  // that has waited longest.
+  // that has waited longest. Also the requests (header in) waiting for a serving thread: one
+  // more is answered 429 `overloaded`.
   size_t max_pending_connections = 512;
 };
 
@@ -77,6 +78,7 @@ struct HttpServerStats {
   int64_t unauthorized = 0;    // refused for a missing or wrong token
   int64_t overloaded = 0;      // refused by the body limit or the in-flight bounds
   int64_t open_connections = 0;  // accepted and not yet closed (being served or waiting)
+  int64_t queued_requests = 0;   // header in, waiting for a serving thread
   int64_t inflight_requests = 0;
   int64_t peak_inflight_requests = 0;
   int64_t inflight_bytes = 0;

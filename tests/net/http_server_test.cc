@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/net/http_connections.h"
 #include "actors/net/token.h"
 
 namespace bel::actors {
@@ -81,7 +82,17 @@ class Raw {
       out.append(buf, static_cast<size_t>(n));
     }
   }
+  // False when the connection refuses the bytes (reset by the server).
+  bool try_send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
   void shut_writing() { ::shutdown(fd_, SHUT_WR); }
+  // Waits (at most 20 s) until the server has sent something or closed.
+  bool wait_news() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 20000) > 0;
+  }
   // True when the server has sent something or closed, right now.
   bool has_news() const {
     pollfd p{fd_, POLLIN, 0};
@@ -456,6 +467,195 @@ TEST_F(HttpServerTest, ErrorsMapToHttpStatuses) {
   EXPECT_EQ(http_status(ErrorCode::storage_unavailable), 503);
   EXPECT_EQ(http_status(ErrorCode::timeout), 504);
   EXPECT_EQ(http_status(ErrorCode::internal), 500);
+}
+
+TEST_F(HttpServerTest, ARefusedRequestsAnswerSurvivesTheBodyItDidNotRead) {
+  start({});
+  Raw raw(server_->port());
+  // No token: answered 401 and closed, its body unread.
+  raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  ASSERT_TRUE(raw.wait_news());
+  // The client goes on sending its body, as a client writing before it reads does: the server
+  // drops it rather than resetting the connection, which would destroy the answer.
+  const std::string piece(8192, 'b');
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(raw.try_send(piece)) << "piece " << i;
+  raw.shut_writing();
+  const std::string answer = raw.read_to_end();
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 401") << answer;
+}
+
+TEST_F(HttpServerTest, RequestsWaitingForAThreadAreBoundedAndOneMoreIsOverloaded) {
+  HttpServerOptions options;
+  options.threads = 1;
+  options.max_pending_connections = 2;
+  start(options);
+  auto held = std::async(std::launch::async,
+                         [&] { return client()->Post("/hold", auth(), "x", "text/plain"); });
+  hold_.wait_holding(1);
+  const std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+                              "\r\nConnection: close\r\nContent-Length: 1\r\n\r\nq";
+  auto queued = open_raw(2, request);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server_->stats().queued_requests < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(server_->stats().queued_requests, 2);
+  auto refused = open_raw(1, request);
+  const std::string answer = refused[0]->read_to_end();
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 429") << answer;
+  EXPECT_NE(answer.find("Bel-Error: overloaded"), std::string::npos) << answer;
+  hold_.release();
+  auto held_answer = held.get();
+  ASSERT_TRUE(held_answer);
+  EXPECT_EQ(held_answer->status, 200);
+  for (auto& q : queued) EXPECT_EQ(q->read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(server_->stats().queued_requests, 0);
+}
+
+TEST_F(HttpServerTest, EmptyLinesBeforeARequestLineAreSkipped) {
+  HttpServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(200);
+  start(options);
+  // An empty line before the request line is not another protocol: the connection waits for the
+  // rest of its header (here in vain: 408, not 400).
+  Raw early(server_->port());
+  early.send("\r\nGET /open HTTP/1.1\r\n");
+  const std::string late = early.read_to_end();
+  EXPECT_EQ(late.substr(0, 12), "HTTP/1.1 408") << late;
+  // One after a body (some clients send it), the next request behind it.
+  Raw raw(server_->port());
+  raw.send("\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+           "\r\nContent-Length: 1\r\n\r\nq\r\nGET /open HTTP/1.1\r\nHost: x\r\n"
+           "Connection: close\r\n\r\n");
+  const std::string answers = raw.read_to_end();
+  EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK"), 2u) << answers;
+}
+
+TEST_F(HttpServerTest, AHeaderSentAByteAtATimeIsAnswered) {
+  start({});
+  Raw raw(server_->port());
+  for (const char b : std::string("GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
+    raw.send(std::string(1, b));
+  }
+  EXPECT_EQ(raw.read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, TheKeepAliveHeaderSaysWhatTheServerDoes) {
+  start({});
+  auto res = client()->Get("/open");
+  ASSERT_TRUE(res);
+  // The connections' own bounds (5 s idle, 100000 requests), not httplib's defaults (max=5).
+  EXPECT_EQ(res->get_header_value("Keep-Alive"), "timeout=5, max=100000");
+}
+
+TEST_F(HttpServerTest, NoServingThreadOrNoWaitingRoomIsRefusedAtListen) {
+  for (const auto& [threads, pending] : {std::pair<size_t, size_t>{0, 512}, {24, 0}}) {
+    HttpServerOptions options;
+    options.token = token_;
+    options.threads = threads;
+    options.max_pending_connections = pending;
+    HttpServer server(options);
+    const Status listening = server.listen();
+    ASSERT_FALSE(listening.ok());
+    EXPECT_EQ(listening.error().code, ErrorCode::invalid_argument);
+  }
+}
+
+// HttpConnections on its own: a listening socket whose connections it takes, and the test's own
+// way of serving a request.
+class ConnectionsUnderTest {
+ public:
+  ConnectionsUnderTest(HttpConnectionOptions options, HttpConnections::Serve serve)
+      : connections_(options, std::move(serve)), listen_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(listen_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(listen_, 16), 0);
+    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    connections_.start();
+    acceptor_ = std::thread([this] {
+      for (;;) {
+        const int sock = ::accept(listen_, nullptr, nullptr);
+        if (sock < 0) return;
+        connections_.accept(sock);
+      }
+    });
+  }
+  ~ConnectionsUnderTest() {
+    ::shutdown(listen_, SHUT_RDWR);
+    acceptor_.join();
+    ::close(listen_);
+    connections_.stop();
+  }
+  HttpConnections& connections() { return connections_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  HttpConnections connections_;
+  int listen_;
+  uint16_t port_ = 0;
+  std::thread acceptor_;
+};
+
+// Reads a request's body until the stream gives up; says how many bytes it read.
+HttpConnections::Serve read_until_refused(std::promise<void>& entered, std::promise<size_t>& read) {
+  return [&](httplib::Stream& stream, bool, bool&) {
+    entered.set_value();
+    size_t total = 0;
+    char buf[8192];
+    for (ssize_t n; (n = stream.read(buf, sizeof(buf))) > 0;) total += static_cast<size_t>(n);
+    read.set_value(total);
+    return false;
+  };
+}
+
+TEST(HttpConnectionsTest, ABodyTrickledAByteAtATimeEndsAtItsDeadline) {
+  HttpConnectionOptions options;
+  options.read_timeout = std::chrono::milliseconds(300);
+  options.min_body_rate = 100;  // bytes a second: each byte buys 10 ms more
+  std::promise<void> entered;
+  std::promise<size_t> read;
+  auto done = read.get_future();
+  ConnectionsUnderTest under(options, read_until_refused(entered, read));
+  Raw raw(under.port());
+  raw.send("POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+  // A byte every 50 ms (20 a second, under the rate) for at most 20 s: each read is quicker than
+  // read_timeout, so only the request's overall deadline ends it.
+  bool ended = false;
+  for (int i = 0; i < 400 && !ended; ++i) {
+    if (!raw.try_send("x")) break;
+    ended = done.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready;
+  }
+  ASSERT_TRUE(ended);
+  EXPECT_LT(done.get(), 400u);
+}
+
+TEST(HttpConnectionsTest, StopEndsARequestHoldingItsThreadAndEveryStopReturnsWhenDone) {
+  HttpConnectionOptions options;
+  options.read_timeout = std::chrono::hours(1);
+  options.stop_grace = std::chrono::milliseconds(100);
+  std::promise<void> entered;
+  std::promise<size_t> read;
+  auto done = read.get_future();
+  ConnectionsUnderTest under(options, read_until_refused(entered, read));
+  Raw raw(under.port());
+  raw.send("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n");  // and no body
+  entered.get_future().wait();
+  // Two stops at once: each returns only when the request has ended and its connection closed.
+  auto stop = [&] {
+    under.connections().stop();
+    return under.connections().open();
+  };
+  auto first = std::async(std::launch::async, stop);
+  auto second = std::async(std::launch::async, stop);
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(first.get(), 0);
+  EXPECT_EQ(second.get(), 0);
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
 }
 
 }  // namespace
