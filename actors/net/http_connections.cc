@@ -426,14 +426,17 @@ void HttpConnections::stop_once() {
   if (waiter_.joinable()) waiter_.join();
   std::unordered_map<int, std::unique_ptr<Connection>> waiting;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     waiting.swap(waiting_);
+  }
+  for (auto& [sock, c] : waiting) close(std::move(c));
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
     // A request being served may finish; one that holds its thread longer (a body or an answer
     // trickling, a stream) has its socket shut, which ends its reads and writes.
     served_.wait_for(lock, options_.stop_grace, [this] { return serving_.empty(); });
     for (const int sock : serving_) ::shutdown(sock, SHUT_RDWR);
   }
-  for (auto& [sock, c] : waiting) close(std::move(c));
   if (pool_) pool_->shutdown();
   ::close(epoll_);
   ::close(wake_);
