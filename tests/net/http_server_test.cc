@@ -153,6 +153,19 @@ class HttpServerTest : public ::testing::Test {
     return out;
   }
 
+  // Starts a server whose header timeout is short, for requests that never complete.
+  void start_impatient() {
+    HttpServerOptions options;
+    options.header_timeout = std::chrono::milliseconds(200);
+    start(options);
+  }
+  // Everything a new connection that sends `bytes` is answered until the server closes it.
+  std::string answer_to(const std::string& bytes) {
+    Raw raw(server_->port());
+    raw.send(bytes);
+    return raw.read_to_end();
+  }
+
   std::string token_ = new_token();
   Hold hold_;
   std::unique_ptr<HttpServer> server_;
@@ -330,12 +343,8 @@ TEST_F(HttpServerTest, ClientsSendingHalfAHeaderHoldNoThread) {
 }
 
 TEST_F(HttpServerTest, AHeaderNotInWithinTheTimeoutIsAnswered408AndClosed) {
-  HttpServerOptions options;
-  options.header_timeout = std::chrono::milliseconds(200);
-  start(options);
-  Raw half(server_->port());
-  half.send("GET /open HTTP/1.1\r\nHost: x\r\n");
-  const std::string answer = half.read_to_end();
+  start_impatient();
+  const std::string answer = answer_to("GET /open HTTP/1.1\r\nHost: x\r\n");
   EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 408") << answer;
   EXPECT_NE(answer.find("Bel-Error: timeout"), std::string::npos) << answer;
   EXPECT_NE(answer.find("within 200 ms"), std::string::npos) << answer;
@@ -513,14 +522,10 @@ TEST_F(HttpServerTest, RequestsWaitingForAThreadAreBoundedAndOneMoreIsOverloaded
 }
 
 TEST_F(HttpServerTest, EmptyLinesBeforeARequestLineAreSkipped) {
-  HttpServerOptions options;
-  options.header_timeout = std::chrono::milliseconds(200);
-  start(options);
+  start_impatient();
   // An empty line before the request line is not another protocol: the connection waits for the
   // rest of its header (here in vain: 408, not 400).
-  Raw early(server_->port());
-  early.send("\r\nGET /open HTTP/1.1\r\n");
-  const std::string late = early.read_to_end();
+  const std::string late = answer_to("\r\nGET /open HTTP/1.1\r\n");
   EXPECT_EQ(late.substr(0, 12), "HTTP/1.1 408") << late;
   // One after a body (some clients send it), the next request behind it.
   Raw raw(server_->port());
