@@ -181,15 +181,20 @@ bool may_be_http(const std::string& buffer, size_t pos) {
   return buffer.size() - pos <= kLongestMethod;
 }
 
-// Drops what a lingering connection has received, without waiting.
+// Drops what a lingering connection has received, without waiting: at most 64 KiB a call, so
+// a peer writing without pause cannot keep the waiting thread here (it is woken again).
 Received drain(HttpConnections::Connection& c) {
   char chunk[4096];
-  for (;;) {
+  for (int reads = 0; reads < 16;) {
     const ssize_t n = ::recv(c.sock, chunk, sizeof(chunk), MSG_DONTWAIT);
-    if (n > 0) continue;
+    if (n > 0) {
+      ++reads;
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Received::more : Received::gone;
   }
+  return Received::more;
 }
 
 // Reads what `c` has received, without waiting.
@@ -212,13 +217,14 @@ Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& op
     ended = true;
     break;
   }
-  if (got && c.idle) {
-    c.idle = false;
-    // The first request's header counts from the accept; a later one's from its first byte.
-    if (c.served > 0) c.deadline = Clock::now() + options.header_timeout;
-  }
   c.skip_empty_lines();
   c.compact();
+  if (got && c.idle && c.unread() > 0) {
+    c.idle = false;
+    // The first request's header counts from the accept; a later one's from its first byte
+    // (empty lines before it do not count: a kept-alive connection stays idle).
+    if (c.served > 0) c.deadline = Clock::now() + options.header_timeout;
+  }
   if (c.header_complete()) return Received::complete;
   if (!may_be_http(c.buffer, c.pos)) return Received::not_http;
   if (ended) return Received::gone;
@@ -381,9 +387,17 @@ void HttpConnections::wait_loop() {
 
 void HttpConnections::serve(std::unique_ptr<Connection> c) {
   queued_ -= 1;
+  bool stopped;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!stopping_) serving_.insert(c->sock);
+    stopped = stopping_;
+    if (!stopped) serving_.insert(c->sock);
+  }
+  if (stopped) {
+    // Its request came in before the stop: it gets an answer, not an empty reply.
+    answer_and_forget(c->sock, "503 Service Unavailable", "storage_unavailable",
+                      "the server is stopping; the request was not served");
+    return linger(std::move(c));
   }
   bool again = false;  // the connection stays open for its next request
   ConnectionStream stream(*c, options_);
