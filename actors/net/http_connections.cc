@@ -374,6 +374,7 @@ void HttpConnections::wait_loop() {
         } else if (outcome != static_cast<size_t>(Received::complete)) {
           linger(std::move(c));
         } else if (queued_ >= static_cast<int64_t>(options_.max_pending)) {
+          refused_ += 1;
           answer_and_forget(c->sock, "429 Too Many Requests", "overloaded", queue_full);
           linger(std::move(c));
         } else {

@@ -81,6 +81,8 @@ class HttpConnections {
   int64_t open() const { return open_->load(); }
   // Requests whose header is in, waiting for a serving thread.
   int64_t queued() const { return queued_.load(); }
+  // Requests answered 429 because max_pending of them already waited for a thread.
+  int64_t refused() const { return refused_.load(); }
   // Closes the waiting connections; gives the requests being served stop_grace to finish, then
   // shuts their sockets down and waits for their threads. Idempotent; a second call returns
   // when the first has finished.
@@ -107,6 +109,7 @@ class HttpConnections {
   std::unordered_map<int, std::unique_ptr<Connection>> waiting_;
   std::unordered_set<int> serving_;  // the sockets of connections being served
   std::atomic<int64_t> queued_{0};
+  std::atomic<int64_t> refused_{0};
   std::thread waiter_;
   std::unique_ptr<httplib::ThreadPool> pool_;
   std::shared_ptr<std::atomic<int64_t>> open_ = std::make_shared<std::atomic<int64_t>>(0);

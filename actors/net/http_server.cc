@@ -173,11 +173,14 @@ HttpServer::HttpServer(HttpServerOptions options)
   // Without it an answer written in two parts waits for the peer's delayed ACK (~40 ms a call).
   server_.set_tcp_nodelay(true);
   server_.set_payload_max_length(options_.max_body_bytes);
-  // httplib writes them into its Keep-Alive header: say what the connections do.
+  // httplib writes them into its Keep-Alive header: say what the connections do. The timeout a
+  // second short of the idle close, so a client that reuses a connection just before the time it
+  // was told does not race the close (under 2 s: the whole seconds it has).
   const HttpConnectionOptions connections = connection_options(options_);
   server_.set_keep_alive_max_count(connections.keep_alive_max_count);
-  server_.set_keep_alive_timeout(
-      std::chrono::duration_cast<std::chrono::seconds>(connections.keep_alive_timeout).count());
+  const auto idle_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(connections.keep_alive_timeout).count();
+  server_.set_keep_alive_timeout(idle_seconds >= 2 ? idle_seconds - 1 : idle_seconds);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
         return before_routing(req, res);
@@ -416,6 +419,7 @@ HttpServerStats HttpServer::stats() const {
   HttpServerStats out = stats_;
   out.open_connections = listener_->connections().open();
   out.queued_requests = listener_->connections().queued();
+  out.overloaded += listener_->connections().refused();
   return out;
 }
 

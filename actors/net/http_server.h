@@ -76,7 +76,9 @@ struct HttpServerOptions {
 struct HttpServerStats {
   int64_t requests = 0;        // requests answered, whatever the outcome
   int64_t unauthorized = 0;    // refused for a missing or wrong token
-  int64_t overloaded = 0;      // refused by the body limit or the in-flight bounds
+  // Answered 429: refused by the body limit, the in-flight bounds, or waiting for a thread with
+  // max_pending_connections requests already waiting.
+  int64_t overloaded = 0;
   int64_t open_connections = 0;  // accepted and not yet closed (being served or waiting)
   int64_t queued_requests = 0;   // header in, waiting for a serving thread
   int64_t inflight_requests = 0;
