@@ -1,8 +1,15 @@
 // bel: the admin console and coordinator of the build event log (SPEC section 6).
+#include <fcntl.h>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 
 #include "app/commands.h"
@@ -37,10 +44,28 @@ void protobuf_log(google::protobuf::LogLevel level, const char* file, int line,
   logger->log(as, "{} ({}:{})", message, file, line);
 }
 
+// A standard stream the caller closed (`bel ... >&-`) would otherwise be the number the next
+// open file or socket takes, and bel's output would go into it: the log, a lock file, the
+// coordinator's own pipes. Each closed one is opened on a device first: standard input on
+// /dev/null (nothing to read), the outputs on /dev/full, so that what bel writes to them fails
+// and is reported, not lost without a word. Whether standard output was closed.
+bool open_closed_std_streams() {
+  bool stdout_closed = false;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free number is `fd`, since the ones below it are open by now.
+    const int opened = fd == 0 ? open("/dev/null", O_RDONLY) : open("/dev/full", O_WRONLY);
+    if (opened != fd && opened >= 0) close(opened);
+    if (fd == 1) stdout_closed = true;
+  }
+  return stdout_closed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace bel::app;
+  const bool stdout_closed = open_closed_std_streams();
   // Logs go to stderr, command output to stdout. Quiet unless BEL_LOG_LEVEL says otherwise.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bel"));
   spdlog::set_level(spdlog::level::warn);
@@ -49,5 +74,29 @@ int main(int argc, char** argv) {
   }
   google::protobuf::SetLogHandler(protobuf_log);
   Context ctx;
-  return run_command_line(std::vector<std::string>(argv, argv + argc), ctx, false);
+  int code = kExitFailed;
+  try {
+    code = run_command_line(std::vector<std::string>(argv, argv + argc), ctx, false);
+  } catch (const std::bad_alloc&) {
+    std::fputs("bel: out of memory\n", stderr);
+    return kExitFailed;
+  } catch (const std::exception& e) {
+    // What escapes a command: fmt's failed write to a full or closed stdout, for one. The
+    // command's own objects (a coordinator, the log's lock) were closed on the way here.
+    std::fprintf(stderr, "bel: %s\n",
+                 stdout_closed ? "cannot write the output: standard output is closed" : e.what());
+    return kExitFailed;
+  }
+  // Output that did not reach its file is a failure: a script must not take a truncated answer
+  // (a full disk, a closed stdout) for a whole one.
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    const int error = errno;
+    const char* why = stdout_closed ? "standard output is closed"
+                      : error != 0  ? std::strerror(error)
+                                    : "a write to standard output failed";
+    std::fprintf(stderr, "bel: cannot write the output: %s\n", why);
+    return kExitFailed;
+  }
+  return code;
 }

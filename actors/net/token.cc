@@ -122,7 +122,7 @@ Result<std::string> read_token_file(const std::string& path, TokenFileRule rule)
                             std::to_string(kMinTokenHexDigits) +
                             " hex digits (128 bits); it holds " + std::to_string(token.size()) +
                             " characters" + (all_hex ? "" : ", not all hex digits") +
-                            " (make one with: od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > " +
+                            " (make one with: od -An -tx1 -N32 /dev/urandom | tr -dc 0-9a-f > " +
                             path + "; chmod 600 " + path + ")");
     }
   }

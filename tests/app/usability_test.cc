@@ -120,6 +120,35 @@ TEST_F(UsabilityTest, AnArgumentThatIsNotUtf8IsAUsageErrorNamingTheByte) {
   EXPECT_NE(fine.out.find("\"build_request_id\":\"br-1\""), std::string::npos) << fine.out;
 }
 
+// Output that cannot be written (a full disk, a closed stdout) is an error the script sees: exit 1
+// and a line on stderr, never an abort and never exit 0 with the answer lost. A closed stdout is
+// not taken over by the log or the coordinator's files meanwhile: the log checks out afterwards.
+TEST_F(UsabilityTest, OutputThatCannotBeWrittenIsAFailureAndTheLogStaysWhole) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";
+  // The redirection inside the braces is bel's; run_command's own (to its files) is the group's.
+  auto to = [&](const std::string& args, const std::string& where) {
+    return run_command("{ " + shell_quote(kBel) + " " + args + " " + where + "; }");
+  };
+  for (const std::string where : {">/dev/full", ">&-"}) {
+    SCOPED_TRACE(where);
+    auto run = to("run --builds 3 --format json --log " + log(), where);
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_NE(run.err.find("bel: cannot write"), std::string::npos) << run.err;
+    EXPECT_EQ(run.err.find("terminate"), std::string::npos) << run.err;
+    auto list = to("builds list --format json --log " + log(), where);
+    EXPECT_EQ(list.exit_code, 1) << list.err;
+    EXPECT_NE(list.err.find("bel: cannot write the output"), std::string::npos) << list.err;
+  }
+  EXPECT_NE(
+      to("builds list --format json --log " + log(), ">&-").err.find("standard output is closed"),
+      std::string::npos);
+  auto check = bel("check --format json --log " + log());
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  auto list = bel("builds list --format json --log " + log());
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"total_count\":\"6\""), std::string::npos) << list.out;
+}
+
 // After an orderly exit an SQLite log's file alone holds every commit (docs/operators.md,
 // "Copying an SQLite log"): a copy of it without the -wal beside it reads the same events.
 TEST_F(UsabilityTest, AfterAnOrderlyExitTheLogFileAloneHoldsEveryCommit) {

@@ -82,6 +82,19 @@ TEST(TokenTest, ACoordinatorRefusesAShortOrWorldReadableTokenFile) {
   EXPECT_NE(r.error().message.find(one_byte), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("128 bits"), std::string::npos) << r.error().message;
 
+  // The command the message offers makes a token file the coordinator takes, run as it is
+  // printed: no backslash for the console's escaping of messages to double.
+  const std::string offer = "make one with: ";
+  const size_t at = r.error().message.find(offer);
+  ASSERT_NE(at, std::string::npos) << r.error().message;
+  const std::string make = r.error().message.substr(at + offer.size());
+  ASSERT_EQ(make.back(), ')') << make;
+  EXPECT_EQ(make.find('\\'), std::string::npos) << make;
+  ASSERT_EQ(bel::testing::run_command(make.substr(0, make.size() - 1)).exit_code, 0) << make;
+  r = read_token_file(one_byte, TokenFileRule::coordinator);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->size(), 64u) << *r;
+
   const std::string short_hex = dir.path() + "/short.token";
   write_file(short_hex, std::string(31, 'a') + "\n", 0600);
   EXPECT_FALSE(read_token_file(short_hex, TokenFileRule::coordinator).ok());
@@ -99,6 +112,7 @@ TEST(TokenTest, ACoordinatorRefusesAShortOrWorldReadableTokenFile) {
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(*r, token);
   // A console only presents what it reads.
+  write_file(one_byte, "x\n", 0600);
   EXPECT_TRUE(read_token_file(one_byte, TokenFileRule::console).ok());
 }
 
