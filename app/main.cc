@@ -11,6 +11,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <system_error>
 
 #include "app/commands.h"
 
@@ -54,7 +55,8 @@ bool open_closed_std_streams() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
     // The lowest free number is `fd`, since the ones below it are open by now.
-    const int opened = fd == 0 ? open("/dev/null", O_RDONLY) : open("/dev/full", O_WRONLY);
+    int opened = fd == 0 ? open("/dev/null", O_RDONLY) : open("/dev/full", O_WRONLY);
+    if (opened < 0 && fd != 0) opened = open("/dev/null", O_WRONLY);  // no /dev/full here
     if (opened != fd && opened >= 0) close(opened);
     if (fd == 1) stdout_closed = true;
   }
@@ -83,8 +85,11 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // What escapes a command: fmt's failed write to a full or closed stdout, for one. The
     // command's own objects (a coordinator, the log's lock) were closed on the way here.
+    const bool write_failed = dynamic_cast<const std::system_error*>(&e) != nullptr;
     std::fprintf(stderr, "bel: %s\n",
-                 stdout_closed ? "cannot write the output: standard output is closed" : e.what());
+                 stdout_closed && write_failed
+                     ? "cannot write the output: standard output is closed"
+                     : e.what());
     return kExitFailed;
   }
   // Output that did not reach its file is a failure: a script must not take a truncated answer
