@@ -162,6 +162,9 @@ std::string ActivityView::serialize(SnapshotTarget target) const {
                                            [&](uint32_t slot, snap::PartitionStatusEntry* entry) {
                                              partitions.to_snapshot(slot, entry);
                                            });
+  for (const snap::ClaimRun& run : partitions.runs_to_snapshot()) {
+    out.add(snap::ActivitySnapshot::kRunsFieldNumber, run);
+  }
   return out.take();
 }
 
@@ -185,6 +188,7 @@ Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
   const std::string too_many = "more than " + std::to_string(kRecentCount) + " recent entries";
   snap::IdStatus b;
   snap::PartitionStatusEntry p;
+  snap::ClaimRun run;
   while (true) {
     auto number = in.next_entry();
     if (!number.ok()) return number.error();
@@ -205,6 +209,11 @@ Result<ActivityView> ActivityView::restore(SnapshotInput& in) {
       if (!slot.ok()) return snapshot_error(kName, slot.error().message);
       view.partition_counts_.add(p.status_code(), 1);
       ++view.known_partitions_;
+    } else if (*number == Snapshot::kRunsFieldNumber) {
+      BEL_RETURN_IF_ERROR(in.parse_entry(&run));
+      if (auto ok = view.own_fold_.restore_run(run); !ok.ok()) {
+        return snapshot_error(kName, ok.error().message);
+      }
     } else if (*number == Snapshot::kRecentBuildsFieldNumber) {
       if (s.recent_builds_size() >= kRecentCount) return snapshot_error(kName, too_many);
       BEL_RETURN_IF_ERROR(in.parse_entry(s.add_recent_builds()));

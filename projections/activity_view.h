@@ -45,7 +45,7 @@ namespace bel::projections {
 class ActivityView : public ViewPosition {
  public:
   static constexpr const char* kName = "activity";
-  static constexpr int kVersion = 2;  // 2: in-flight claims end with their owner
+  static constexpr int kVersion = 3;  // 2: in-flight claims end with their owner; 3: ClaimRuns
 
   // Folds `event` in. REQUIRES (not checked): event.idx() above every idx applied before.
   // Never throws; tolerates invalid events.

@@ -68,13 +68,19 @@ void PartitionStatusFold::apply(const BuildEvent& event, std::vector<Change>* ch
       end_build(event.build_request_id(), ids.build, event, changes);
       return;
     case BuildEvent::kJobEvent: {
-      const JobStatus status = event.job_event().status_code();
+      const JobEvent& je = event.job_event();
+      const JobStatus status = je.status_code();
+      const bool opens = status == v1::JOB_SCHEDULED || status == v1::JOB_RUNNING;
+      uint32_t build = ids.build;
+      if (opens && build == StringPool::kNone) build = build_ids_.intern(event.build_request_id());
+      job_runs_.on_job_event(je.job_run_id(), build, status);
       if (status == v1::JOB_FAILED || status == v1::JOB_CANCELLED) {
-        end_job_run(event.job_event().job_run_id(), status, event, changes);
+        end_job_run(je.job_run_id(), status, event, changes);
       }
       return;
     }
     case BuildEvent::kJobRunCancelEvent:
+      job_runs_.on_cancel(event.job_run_cancel_event().job_run_id());
       end_job_run(event.job_run_cancel_event().job_run_id(), v1::JOB_CANCELLED, event, changes);
       return;
     default:
@@ -102,12 +108,16 @@ void PartitionStatusFold::on_partition_event(const BuildEvent& event, Ids ids,
   make_room(in_flight ? 2 * bytes : bytes);
   uint32_t source = kNotLive;
   if (in_flight) {
-    source = runs_.acquire(job);
-    Claim claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil};
-    claim.build_link = use_build(slot, build);
-    claim.run_link = use_run(slot, source);
-    push_claim(slot, claim);
-    runs_.acquire(source);  // one reference for the claim, one for the status
+    source = runs_.acquire(job);  // the status's reference
+    // A claim naming a job run that already ended FAILED or CANCELLED is not live: it never
+    // becomes the status again. The status it sets still ends with its build request or run.
+    if (!job_runs_.dead(job)) {
+      Claim claim{event.idx(), texts_.add(job, message), pe.status_code(), build, source, kNil};
+      claim.build_link = use_build(slot, build);
+      claim.run_link = use_run(slot, source);
+      push_claim(slot, claim);
+      runs_.acquire(source);  // the claim's
+    }
   }
   changes->push_back(Change{slot, refs_[slot].status});
   set_current(
@@ -149,51 +159,83 @@ void PartitionStatusFold::drop_claim(uint32_t slot, uint32_t build) {
 void PartitionStatusFold::end_build(const std::string& id, uint32_t build, const BuildEvent& event,
                                     std::vector<Change>* changes) {
   if (build == StringPool::kNone) build = build_ids_.find(id);
-  if (build == StringPool::kNone || build >= by_build_.size() || by_build_[build] == kNil) return;
+  if (build == StringPool::kNone) return;
+  // Its open job runs are cancelled at the same event: the claims naming them end too.
+  ended_runs_.clear();
+  job_runs_.end_build(build, &ended_runs_);
+  ending_.clear();
+  for (ClaimRuns::Id run : ended_runs_) {
+    const uint32_t named = runs_.find(job_runs_.str(run));
+    if (named != kNoRun && named < by_job_run_.size() && by_job_run_[named] != kNil) {
+      ending_.push_back(named);
+    }
+  }
+  const bool holds = build < by_build_.size() && by_build_[build] != kNil;
+  if (!holds && ending_.empty()) return;
   const BuildRequestStatus status = event.has_build_cancel_event()
                                         ? v1::BUILD_REQUEST_CANCELLED
                                         : event.build_request_event().status_code();
-  end_claims(/*by_build=*/true, build, event,
-             build_ended_text(id, status) + " before the partition was built", changes);
+  end_claims(build, event, build_ended_text(id, status) + " before the partition was built",
+             "was cancelled", changes);
 }
 
 void PartitionStatusFold::end_job_run(const std::string& id, JobStatus status,
                                       const BuildEvent& event, std::vector<Change>* changes) {
   const uint32_t run = runs_.find(id);
   if (run == kNoRun || run >= by_job_run_.size() || by_job_run_[run] == kNil) return;
-  const char* what = status == v1::JOB_FAILED ? "failed" : "was cancelled";
-  end_claims(/*by_build=*/false, run, event,
-             "job run " + id + " " + what + " before the partition was built", changes);
+  ending_.assign(1, run);
+  end_claims(StringPool::kNone, event, "", status == v1::JOB_FAILED ? "failed" : "was cancelled",
+             changes);
 }
 
-void PartitionStatusFold::end_claims(bool by_build, uint32_t key, const BuildEvent& event,
-                                     const std::string& why, std::vector<Change>* changes) {
-  auto held = [&](uint32_t build, uint32_t run) { return by_build ? build == key : run == key; };
-  // The job run id is kept while this runs, so that its runs_ id names it throughout.
-  if (!by_build) runs_.acquire(key);
-  take_slots(by_build ? &by_build_[key] : &by_job_run_[key]);
+void PartitionStatusFold::end_claims(uint32_t build, const BuildEvent& event,
+                                     const std::string& build_why, const char* run_what,
+                                     std::vector<Change>* changes) {
+  // The ending job run ids are kept while this runs, so that their runs_ ids name them
+  // throughout; flagged for held().
+  if (is_ending_.size() < runs_.id_limit()) is_ending_.resize(runs_.id_limit(), false);
+  for (uint32_t run : ending_) {
+    runs_.acquire(run);
+    is_ending_[run] = true;
+  }
+  auto by_build = [&](uint32_t b) { return build != StringPool::kNone && b == build; };
+  auto by_run = [&](uint32_t r) { return r != kNoRun && r < is_ending_.size() && is_ending_[r]; };
+  taken_.clear();
+  taken_links_.clear();
+  if (build != StringPool::kNone && build < by_build_.size()) take_slots(&by_build_[build]);
+  for (uint32_t run : ending_) take_slots(&by_job_run_[run]);
+  std::sort(taken_.begin(), taken_.end(),
+            [this](uint32_t a, uint32_t b) { return ref(a) > ref(b); });
+  taken_.erase(std::unique(taken_.begin(), taken_.end()), taken_.end());
   for (uint32_t slot : taken_) {
     for (uint32_t* p = &refs_[slot].claims; *p != kNil;) {
       const uint32_t node = *p;
       const Claim& c = claims_[node];
-      if (!held(c.build, c.run)) {
+      if (!by_build(c.build) && !by_run(c.run)) {
         p = &claims_[node].next;
         continue;
       }
       *p = c.next;
-      // The holder's own set went with take_slots; the other one may still be used.
-      if (by_build && c.run_link != kNil) unuse(&by_job_run_[c.run], c.run_link);
-      if (!by_build) unuse(&by_build_[c.build], c.build_link);
+      // The ending holders' sets went with take_slots; the others may still be used.
+      if (!by_build(c.build)) unuse(&by_build_[c.build], c.build_link);
+      if (c.run_link != kNil && !by_run(c.run)) unuse(&by_job_run_[c.run], c.run_link);
       free_claim(node);
     }
     Ref& r = refs_[slot];
-    if (r.source != kNotLive && held(r.build, r.source)) {
-      (by_build ? r.source_build_link : r.source_run_link) = kNil;  // taken with the set
-      fire(slot, event, why, changes);
-    }
+    if (r.source == kNotLive || (!by_build(r.build) && !by_run(r.source))) continue;
+    if (by_build(r.build)) r.source_build_link = kNil;  // taken with the set
+    if (by_run(r.source)) r.source_run_link = kNil;
+    fire(slot, event,
+         by_build(r.build) ? build_why
+                           : "job run " + std::string(runs_.str(r.source)) + " " + run_what +
+                                 " before the partition was built",
+         changes);
   }
   free_taken();
-  if (!by_build) runs_.release(key);
+  for (uint32_t run : ending_) {
+    is_ending_[run] = false;
+    runs_.release(run);
+  }
 }
 
 void PartitionStatusFold::fire(uint32_t slot, const BuildEvent& event, const std::string& why,
@@ -339,15 +381,11 @@ uint32_t* PartitionStatusFold::run_head(uint32_t run) {
 }
 
 void PartitionStatusFold::take_slots(uint32_t* head) {
-  taken_.clear();
-  taken_links_.clear();
   for (uint32_t n = *head; n != kNil; n = links_[n].next) {
     taken_.push_back(links_[n].slot);
     taken_links_.push_back(n);
   }
   *head = kNil;
-  std::sort(taken_.begin(), taken_.end(),
-            [this](uint32_t a, uint32_t b) { return ref(a) > ref(b); });
 }
 
 void PartitionStatusFold::free_taken() {
@@ -460,6 +498,18 @@ Result<uint32_t> PartitionStatusFold::restore_entry(const snap::PartitionStatusE
               build_ids_.intern(in.build_request_id()), texts_.add(in.job_run_id(), in.message())},
       source);
   return slot;
+}
+
+std::vector<snap::ClaimRun> PartitionStatusFold::runs_to_snapshot() const {
+  return job_runs_.to_snapshot(build_ids_);
+}
+
+Status PartitionStatusFold::restore_run(const snap::ClaimRun& in) {
+  return job_runs_.restore(in, &build_ids_);
+}
+
+bool PartitionStatusFold::same_runs(const PartitionStatusFold& other) const {
+  return job_runs_.same(build_ids_, other.job_runs_, other.build_ids_);
 }
 
 }  // namespace bel::projections

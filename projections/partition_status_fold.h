@@ -16,15 +16,21 @@
 //    nor UNKNOWN, or its latest PartitionInvalidationEvent, or the claims rule below, whichever
 //    came last.
 //  - A request's claim on a ref: its latest PartitionEvent or DelegationEvent (= DELEGATED) for
-//    the ref, when that status is REQUESTED, SCHEDULED or BUILDING. It ends at the first later
-//    event that is a terminal BuildRequestEvent or a BuildCancelEvent of its request, or a
-//    JobEvent FAILED / CANCELLED or JobRunCancelEvent of the job run it names.
+//    the ref, when that status is REQUESTED, SCHEDULED or BUILDING. It is live from that event
+//    unless the job run it names has already ended FAILED or CANCELLED (ClaimRuns, after the job
+//    runs view's status), and ends at the first later event that is a terminal BuildRequestEvent
+//    or a BuildCancelEvent of its request, a JobEvent FAILED / CANCELLED or JobRunCancelEvent of
+//    the job run it names, or the end of that run's build request while the run is open (which
+//    cancels the run).
+//  - A status set by a claim that was not live (its run had ended) is still tied to it: it ends
+//    at the same events as a live claim's would.
 //  - An in-flight status stays tied to the claim it came from (its build request and job run)
 //    even after that request delegated the ref. When that claim ends at event E, the status
 //    becomes that of the live claim with the highest idx (with its build_request_id, job_run_id
 //    and message), or else FAILED keeping the ended claim's ids with a message saying what ended
 //    it; last_idx / last_updated are E's either way.
-// Memory: per ref its status and its live claims; per build request and job run the refs they
+// Memory: per ref its status and its live claims; the open job runs, and those that ended FAILED
+// or CANCELLED (ClaimRuns, a few kB per 1k failures); per build request and job run the refs they
 // hold claims on (or are the live source of), erased when those end. The layout, for a 1M-event
 // log's ~60k refs, ~33k build requests, ~190k job runs and ~240k distinct messages:
 //  - refs and build request ids live in StringPools (both are kept for good: every ref has a
@@ -54,12 +60,14 @@
 
 #include "messages/error.h"
 #include "messages/types.h"
+#include "projections/claim_runs.h"
 #include "projections/counted_string_pool.h"
 #include "projections/free_nodes.h"
 #include "projections/string_pool.h"
 #include "projections/text_arena.h"
 
 namespace bel::snapshots::v1 {
+class ClaimRun;
 class PartitionStatusEntry;
 }
 
@@ -136,6 +144,11 @@ class PartitionStatusFold {
   Result<uint32_t> restore_entry(const snapshots::v1::PartitionStatusEntry& in);
   // True when to_snapshot(slot) and other.to_snapshot(other_slot) write the same entry.
   bool same_entry(uint32_t slot, const PartitionStatusFold& other, uint32_t other_slot) const;
+  // The job runs the fold keeps (ClaimRuns), ascending id; restore_run() reads one back
+  // (storage_corrupt for a run seen twice); same_runs() compares them by their strings.
+  std::vector<snapshots::v1::ClaimRun> runs_to_snapshot() const;
+  Status restore_run(const snapshots::v1::ClaimRun& in);
+  bool same_runs(const PartitionStatusFold& other) const;
 
  private:
   static constexpr uint32_t kNil = kNoNode;  // end of a chain, an empty free list
@@ -189,15 +202,18 @@ class PartitionStatusFold {
   void on_invalidation(const BuildEvent& event, Ids ids, std::vector<Change>* changes);
   // The request's claim on the ref ends without the rule firing (it logged a newer status).
   void drop_claim(uint32_t slot, uint32_t build);
-  // Ends every claim (and live source) held by the build request / job run at `event`.
+  // Ends every claim (and live source) held by the build request (and its open job runs, which
+  // it cancels) / job run at `event`.
   void end_build(const std::string& id, uint32_t build, const BuildEvent& event,
                  std::vector<Change>* changes);
   void end_job_run(const std::string& id, JobStatus status, const BuildEvent& event,
                    std::vector<Change>* changes);
-  // Ends the claims (and live sources) held by build request `key` (by_build) or job run `key`
-  // at `event`; `why` is the message of a partition left with no live claim.
-  void end_claims(bool by_build, uint32_t key, const BuildEvent& event, const std::string& why,
-                  std::vector<Change>* changes);
+  // Ends the claims (and live sources) held by build request `build` (StringPool::kNone: none)
+  // or by one of the job runs ending_ names (runs_ ids) at `event`. A partition left with no
+  // live claim gets the message `build_why` (its claim's build ended) or "job run <id>
+  // <run_what> before the partition was built".
+  void end_claims(uint32_t build, const BuildEvent& event, const std::string& build_why,
+                  const char* run_what, std::vector<Change>* changes);
   // The claims rule for a ref whose live source ended at `event`.
   void fire(uint32_t slot, const BuildEvent& event, const std::string& why,
             std::vector<Change>* changes);
@@ -216,8 +232,8 @@ class PartitionStatusFold {
   // A user of the set at *head leaves it; the member goes with its last user. kNil: nothing.
   void unuse(uint32_t* head, uint32_t node);
   uint32_t* run_head(uint32_t run);
-  // The set at *head into taken_, by descending ref; the set is emptied, its nodes kept in
-  // taken_links_ (their users may still name them) until free_taken().
+  // The set at *head appended to taken_; the set is emptied, its nodes kept in taken_links_
+  // (their users may still name them) until free_taken().
   void take_slots(uint32_t* head);
   void free_taken();
 
@@ -234,6 +250,10 @@ class PartitionStatusFold {
   std::vector<uint32_t> by_job_run_;   // by runs_ id: set head
   std::vector<uint32_t> taken_;        // scratch for end_claims
   std::vector<uint32_t> taken_links_;  // scratch for end_claims
+  ClaimRuns job_runs_;                 // open job runs, and those ended FAILED / CANCELLED
+  std::vector<ClaimRuns::Id> ended_runs_;  // scratch for end_build
+  std::vector<uint32_t> ending_;           // end_claims's job runs (runs_ ids)
+  std::vector<bool> is_ending_;            // by runs_ id: in ending_
 };
 
 }  // namespace bel::projections

@@ -263,6 +263,9 @@ std::string PartitionStatusView::serialize(SnapshotTarget target) const {
           q->add_in_progress_refs(ref.data(), ref.size());
         }
       });
+  for (const snap::ClaimRun& run : fold_.runs_to_snapshot()) {
+    out.add(snap::PartitionStatusSnapshot::kRunsFieldNumber, run);
+  }
   return out.take();
 }
 
@@ -330,6 +333,7 @@ Result<PartitionStatusView> PartitionStatusView::restore(SnapshotInput& in) {
   // Written partitions first, then requests (which name partitions): read in that order.
   snap::PartitionStatusEntry partition;
   snap::RequestProgress request;
+  snap::ClaimRun run;
   bool requests_begun = false;
   while (true) {
     auto number = in.next_entry();
@@ -343,6 +347,11 @@ Result<PartitionStatusView> PartitionStatusView::restore(SnapshotInput& in) {
       requests_begun = true;
       BEL_RETURN_IF_ERROR(in.parse_entry(&request));
       BEL_RETURN_IF_ERROR(visit_request(request));
+    } else if (*number == Snapshot::kRunsFieldNumber) {
+      BEL_RETURN_IF_ERROR(in.parse_entry(&run));
+      if (auto ok = view.fold_.restore_run(run); !ok.ok()) {
+        return snapshot_error(kName, ok.error().message);
+      }
     } else {
       BEL_RETURN_IF_ERROR(in.skip_entry());
     }

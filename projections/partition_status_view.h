@@ -51,7 +51,7 @@ class PartitionStatusView : public ViewPosition {
  public:
   static constexpr const char* kName = "partition_status";
   // 2: in-flight claims end with their owner; 3: each partition's count of claim events
-  static constexpr int kVersion = 3;
+  static constexpr int kVersion = 4;  // 4: job runs the claims rule keeps (ClaimRuns)
   // claim_checkpoints(): the partitions with at least this many claim events, at most this many
   // of them, and at most this many build request ids in all.
   static constexpr uint32_t kCheckpointMinEvents = 256;

@@ -393,7 +393,16 @@ Expansion expansion(const Query& query, int phase, const std::vector<BuildEvent>
       break;
     case Query::kPartitionStatus:
       // The ends of the claims that can still set the status: their build requests' terminal
-      // events, then their job runs' FAILED / CANCELLED events (which name no partition).
+      // events (phase 2), their job runs' events (phase 3: which name no partition; a claim
+      // naming a run that already failed is not live), then the terminal events of those runs'
+      // build requests (phase 4: which cancel the runs still open).
+      if (phase == 4) {
+        out.types = kBuildEndTypes;
+        for (const auto& e : found) {
+          if (e.has_job_event()) out.ids.insert(e.build_request_id());
+        }
+        break;
+      }
       out.by_build = phase == 2;
       out.types = phase == 2 ? kBuildEndTypes : kJobRunEndTypes;
       out.ids = claims_that_matter(query.partition_status().partition_ref(), found,
@@ -466,7 +475,7 @@ bool FallbackFold::next_phase() {
     queued_.pop_back();
     return true;
   }
-  if (phase_ >= 3) return false;
+  if (phase_ >= (query_.has_partition_status() ? 4 : 3)) return false;
   ++phase_;
   const Expansion next = expansion(query_, phase_, buffered_);
   if (next.ids.empty()) return false;

@@ -129,9 +129,14 @@ struct AllViews {
 // up to one fixed last idx for every phase, and hands each event to add().
 //  - partition_status: the partition's events, then the BuildRequestEvents and BuildCancelEvents
 //    of the requests whose claims can still set its status, then the JobEvents and
-//    JobRunCancelEvents of the job runs those claims name (SPEC section 4, "In-flight claims end
-//    with their owner"). Only when the latest status set by the partition's own events is in
-//    flight: the claim it came from and every claim standing at that event; otherwise nothing.
+//    JobRunCancelEvents of the job runs those claims name, then the BuildRequestEvents and
+//    BuildCancelEvents of those runs' build requests (SPEC section 4, "In-flight claims end
+//    with their owner": a run's failure, before or after the claim, and its build's end while
+//    it is open end the claim). Only when the latest status set by the partition's own events
+//    is in flight: the claim it came from and every claim standing at that event; otherwise
+//    nothing. A scan of the partition's events from an idx S (phase() 1) still reads the
+//    later phases from the log's start: whether a run had ended, or which build it belongs to,
+//    may be logged before S.
 //  - build_summary: the build request's events.
 //  - job_run: the run's events, then the BuildRequestEvents and BuildCancelEvents of its build
 //    request (whose end cancels an open run).
@@ -155,6 +160,8 @@ class FallbackFold {
 
   // The events the current phase needs. An empty filter means every event.
   const EventFilter& filter() const { return filter_; }
+  // The current phase: 1 (the key's own events), then 2, 3, ...
+  int phase() const { return phase_; }
 
   // Takes the next event of the current phase (ascending idx within a phase).
   void add(const BuildEvent& event);

@@ -84,7 +84,7 @@ bool PartitionStatusFold::same_entry(uint32_t slot, const PartitionStatusFold& o
 // ---- PartitionStatusView -------------------------------------------------------------------
 
 bool PartitionStatusView::same_state(const PartitionStatusView& other) const {
-  if (as_of_idx_ != other.as_of_idx_) return false;
+  if (as_of_idx_ != other.as_of_idx_ || !fold_.same_runs(other.fold_)) return false;
   // The entries: the slots of order_ that are not stale, in order.
   size_t i = 0, j = 0;
   while (true) {
@@ -221,7 +221,7 @@ bool ActivityView::same_state(const ActivityView& other) const {
   if (as_of_idx_ != other.as_of_idx_ || event_count_ != other.event_count_ ||
       known_partitions_ != other.known_partitions_ || known_builds_ != other.known_builds_ ||
       recent_partitions_.size() != other.recent_partitions_.size() ||
-      !recent_builds_.same_as(other.recent_builds_)) {
+      !recent_builds_.same_as(other.recent_builds_) || !fold().same_runs(other.fold())) {
     return false;
   }
   if (known_by_id(own_fold_.build_ids(), builds_) !=

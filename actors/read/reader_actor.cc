@@ -129,12 +129,15 @@ Status feed_phases(storage::Storage& storage, Fold& fold, SinceOf since_of, int6
   return ok_status();
 }
 
-// Folds `query` over the events each phase names with idx in (from_idx, last].
+// Folds `query` over the events its first phase names with idx in (from_idx, last] and the
+// events its later phases name with idx up to last.
 Result<QueryResult> fold_scan(storage::Storage& storage, const Query& query, int64_t from_idx,
                               int64_t last, const ReaderOptions& options) {
   projections::FallbackFold fold(query);
   BEL_RETURN_IF_ERROR(feed_phases(
-      storage, fold, [from_idx](const auto&) { return from_idx; }, last, options));
+      storage, fold,
+      [from_idx](const projections::FallbackFold& f) { return f.phase() == 1 ? from_idx : 0; },
+      last, options));
   return fold.finish(last);
 }
 

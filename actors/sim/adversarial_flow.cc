@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/sim/workload_flow.h"
+#include "messages/status_names.h"
 
 namespace bel::sim {
 namespace {
@@ -466,16 +467,23 @@ class AdversarialFlow : public Workload::Flow {
         task.steps.push_back(std::move(st));
       }
     };
+    // A late report: the run fails before its partitions are reported building, so those
+    // claims name a run that has already failed (SPEC section 4: they are not live).
+    const bool late = !completes && rng_.percent(30);
+    auto fail = [&] {
+      job(v1::JOB_FAILED, rng_.percent(30), "exit code " + std::to_string(1 + below(3)));
+    };
     job(v1::JOB_SCHEDULED, targets_first, rng_.percent(30) ? "queued" : "");
     parts(v1::PARTITION_SCHEDULED, "scheduled");
     job(v1::JOB_RUNNING, !targets_first || rng_.percent(30),
         rng_.percent(70) ? "started on worker-" + std::to_string(below(4)) : "");
+    if (late) fail();
     parts(v1::PARTITION_BUILDING, "building");
     if (completes) {
       job(v1::JOB_COMPLETED, rng_.percent(30), rng_.percent(40) ? "ok" : "");
       parts(v1::PARTITION_AVAILABLE, "rows written");
     } else {
-      job(v1::JOB_FAILED, rng_.percent(30), "exit code " + std::to_string(1 + below(3)));
+      if (!late) fail();
       parts(v1::PARTITION_FAILED, "job failed");
     }
     b.tasks.push_back(std::move(task));
@@ -506,6 +514,12 @@ class AdversarialFlow : public Workload::Flow {
         auto* pe = e.mutable_partition_event();
         pe->set_status_code(st.partition_status);
         if (st.partition_status != v1::PARTITION_DELEGATED) pe->set_job_run_id(task.job_run_id);
+        // Now and then a claim names another request's open job run, which that request's end
+        // cancels (and so ends the claim).
+        if (is_in_progress_partition_status(st.partition_status) && rng_.percent(4)) {
+          const std::string other = open_run_elsewhere(b);
+          if (!other.empty()) pe->set_job_run_id(other);
+        }
         fill_part_event(b, st, st.partition_status, pe);
         break;
       }
@@ -517,6 +531,21 @@ class AdversarialFlow : public Workload::Flow {
       }
     }
     if (task.steps.empty()) b.tasks.erase(b.tasks.begin() + static_cast<std::ptrdiff_t>(t));
+  }
+
+  // The id of an open (SCHEDULED or RUNNING) job run of an open build request other than `b`,
+  // or "" when there is none.
+  std::string open_run_elsewhere(const Build& b) const {
+    for (size_t i : open_) {
+      const Build& other = builds_[i];
+      if (other.id == b.id) continue;
+      for (const Task& t : other.tasks) {
+        if (t.run_status == v1::JOB_SCHEDULED || t.run_status == v1::JOB_RUNNING) {
+          return t.job_run_id;
+        }
+      }
+    }
+    return "";
   }
 
   // What a step's PartitionEvent and DelegationEvent share: the partition's ref and the step's

@@ -91,6 +91,43 @@ TEST(StatusScanTest, EventsAfterTheSetterThatDoNotSetTheStatusKeepIt) {
   EXPECT_EQ(check_statuses(*log, s.events()), 0);
 }
 
+// Claims naming job runs of other build requests, and runs that failed before the claim: whether
+// a claim is live needs its run's events and its run's build request's end, which may come
+// before the setter (both scans read them from the log's start). Checked at every prefix.
+TEST(StatusScanTest, ClaimsOnRunsOfOtherRequestsOrOnFailedRunsAgreeAtEveryPrefix) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-3", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})  // br-1's open run
+      .job("br-3", "jr-3", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-3", "jr-3", "//jobs:a", v1::JOB_FAILED)
+      .partition("br-3", "data/a", v1::PARTITION_BUILDING, "jr-3", "late report")  // not live
+      .partition("br-2", "data/a", v1::PARTITION_BUILDING, "jr-1", "on br-1's run")
+      .partition("br-2", "data/b", v1::PARTITION_SCHEDULED, "jr-1")  // data/b's setter
+      .build("br-1", v1::BUILD_REQUEST_CANCELLED)  // cancels jr-1: ends br-2's claims
+      .build("br-4", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-4", "jr-4", "//jobs:b", v1::JOB_SCHEDULED, {"data/c"})
+      .partition("br-2", "data/c", v1::PARTITION_REQUESTED, "", "br-2 wants it")
+      .partition("br-3", "data/c", v1::PARTITION_BUILDING, "jr-4", "on br-4's run")
+      .build("br-4", v1::BUILD_REQUEST_FAILED)   // data/c falls back to br-2's claim
+      .build("br-3", v1::BUILD_REQUEST_FAILED);  // data/a: FAILED, br-3's claim was not live
+  std::vector<BuildEvent> prefix;
+  auto log = memory_log();
+  int by_rule = 0;
+  for (const auto& e : s.events()) {
+    prefix.push_back(e);
+    append(*log, {e});
+    by_rule += check_statuses(*log, prefix);
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_GT(by_rule, 0);
+  ReferenceFold oracle(s.events());
+  EXPECT_EQ(oracle.partition_status("data/a").status_code(), v1::PARTITION_FAILED);
+  EXPECT_EQ(oracle.partition_status("data/b").status_code(), v1::PARTITION_FAILED);
+  EXPECT_EQ(oracle.partition_status("data/c").build_request_id(), "br-2");
+}
+
 TEST(StatusScanTest, EqualsTheReferenceFoldAtEveryPrefixOfRandomStreams) {
   int by_rule = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {

@@ -290,5 +290,100 @@ TEST(PartitionClaimsTest, ABuildsEndCancelsItsScheduledAndRunningJobRuns) {
   EXPECT_EQ(restored->serialize(), v.job_runs.serialize());
 }
 
+// SPEC: a claim is live while "the job run it names (if any) has not ended FAILED or
+// CANCELLED", so a claim reported after its run failed (a late worker report) is not live.
+TEST(PartitionClaimsTest, AClaimNamingARunThatAlreadyFailedIsNotLive) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_FAILED)
+      .partition("br-1", "data/a", v1::PARTITION_BUILDING, "jr-1", "late report")
+      .job("br-2", "jr-2", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .partition("br-2", "data/a", v1::PARTITION_BUILDING, "jr-2")
+      .job("br-2", "jr-2", "//jobs:a", v1::JOB_FAILED);
+  auto v = fold_views(s);
+  auto st = v.partitions.status("data/a");
+  EXPECT_EQ(st.status_code(), v1::PARTITION_FAILED) << st.ShortDebugString();
+  EXPECT_EQ(st.build_request_id(), "br-2");
+  EXPECT_EQ(st.job_run_id(), "jr-2");
+  EXPECT_EQ(st.last_idx(), idx_of_last(s));
+  // The status a claim that was never live set still ends with its build request.
+  StreamBuilder late;
+  late.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .cancel_job("br-1", "jr-1", "not needed")
+      .partition("br-1", "data/a", v1::PARTITION_SCHEDULED, "jr-1")
+      .build("br-1", v1::BUILD_REQUEST_FAILED);
+  auto w = fold_views(late);
+  EXPECT_EQ(w.partitions.status("data/a").status_code(), v1::PARTITION_FAILED);
+  EXPECT_EQ(w.partitions.status("data/a").last_idx(), idx_of_last(late));
+}
+
+// A build request's end cancels its open job runs at that event, and so ends the claims of
+// other requests that name them.
+TEST(PartitionClaimsTest, ABuildsEndEndsOtherRequestsClaimsOnItsOpenRuns) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-3", v1::BUILD_REQUEST_RECEIVED)
+      .partition("br-3", "data/a", v1::PARTITION_REQUESTED, "", "from br-3")
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_RUNNING)
+      .partition("br-2", "data/a", v1::PARTITION_BUILDING, "jr-1", "built by br-1's run")
+      .partition("br-2", "data/b", v1::PARTITION_BUILDING, "jr-1")
+      .build("br-1", v1::BUILD_REQUEST_FAILED);
+  auto v = fold_views(s);
+  EXPECT_EQ(v.job_runs.job_run("jr-1")->status_code(), v1::JOB_CANCELLED);
+  expect_from_claim(v.partitions.status("data/a"), v1::PARTITION_REQUESTED, "br-3", "", "from br-3",
+                    idx_of_last(s));
+  auto b = v.partitions.status("data/b");
+  EXPECT_EQ(b.status_code(), v1::PARTITION_FAILED) << b.ShortDebugString();
+  EXPECT_EQ(b.build_request_id(), "br-2");
+  EXPECT_EQ(b.job_run_id(), "jr-1");
+  EXPECT_EQ(b.last_idx(), idx_of_last(s));
+  // A claim naming the run after that is not live either.
+  s.partition("br-3", "data/b", v1::PARTITION_BUILDING, "jr-1")
+      .build("br-2", v1::BUILD_REQUEST_CANCELLED);
+  auto w = fold_views(s);
+  EXPECT_EQ(w.partitions.status("data/b").build_request_id(), "br-3");
+  EXPECT_EQ(w.partitions.status("data/b").status_code(), v1::PARTITION_BUILDING);
+}
+
+// The job runs the rule keeps (open, with their build request; ended FAILED or CANCELLED) are
+// in the snapshots: a restored view ends the same claims as one that folded every event.
+TEST(PartitionClaimsTest, RestoredViewsKeepTheRunsTheRuleNeeds) {
+  StreamBuilder s;
+  s.build("br-1", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-2", v1::BUILD_REQUEST_RECEIVED)
+      .build("br-3", v1::BUILD_REQUEST_RECEIVED)
+      .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-3", "jr-3", "//jobs:a", v1::JOB_SCHEDULED, {"data/a"})
+      .job("br-3", "jr-3", "//jobs:a", v1::JOB_FAILED)
+      .partition("br-2", "data/a", v1::PARTITION_REQUESTED, "", "from br-2");
+  auto before = fold_views(s);
+  auto partitions = PartitionStatusView::restore(before.partitions.serialize());
+  auto activity = ActivityView::restore(before.activity.serialize());
+  ASSERT_TRUE(partitions.ok()) << partitions.error().to_string();
+  ASSERT_TRUE(activity.ok()) << activity.error().to_string();
+  EXPECT_TRUE(partitions->same_state(before.partitions));
+  EXPECT_TRUE(activity->same_state(before.activity));
+  const size_t folded = s.events().size();
+  s.partition("br-3", "data/a", v1::PARTITION_BUILDING, "jr-3")
+      .partition("br-2", "data/a", v1::PARTITION_BUILDING, "jr-1")
+      .partition("br-3", "data/b", v1::PARTITION_BUILDING, "jr-3")
+      .build("br-2", v1::BUILD_REQUEST_CANCELLED)
+      .build("br-1", v1::BUILD_REQUEST_CANCELLED);
+  for (size_t i = folded; i < s.events().size(); ++i) {
+    partitions->apply(s.events()[i]);
+    activity->apply(s.events()[i]);
+  }
+  auto after = fold_views(s);
+  EXPECT_EQ(partitions->serialize(), after.partitions.serialize());
+  EXPECT_EQ(activity->serialize(), after.activity.serialize());
+  EXPECT_EQ(partitions->status("data/a").status_code(), v1::PARTITION_FAILED);
+  EXPECT_EQ(partitions->status("data/a").build_request_id(), "br-2");
+}
+
 }  // namespace
 }  // namespace bel::projections

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -143,6 +144,24 @@ std::string build_end_words(BuildRequestStatus s) {
   return "completed";
 }
 
+// A job run's status after `e`, an event of its timeline (ReferenceFold::run_timeline), from
+// `status` before it, with the message `e` gives; nothing when `e` (its build request's end
+// after the run ended) changes nothing.
+std::optional<JobStatus> status_after(JobStatus status, const BuildEvent& e, std::string* message) {
+  if (e.has_job_event()) {
+    *message = e.job_event().message();
+    return e.job_event().status_code();
+  }
+  if (e.has_job_run_cancel_event()) {
+    *message = e.job_run_cancel_event().reason();
+    return v1::JOB_CANCELLED;
+  }
+  if (status != v1::JOB_SCHEDULED && status != v1::JOB_RUNNING) return std::nullopt;
+  *message = "build " + e.build_request_id() + " " + build_end_words(terminal_status(e)) +
+             " before the job run ended";
+  return v1::JOB_CANCELLED;
+}
+
 }  // namespace
 
 bool ReferenceFold::claim_ended(const std::string& build, const std::string& job, int64_t since,
@@ -151,10 +170,25 @@ bool ReferenceFold::claim_ended(const std::string& build, const std::string& job
     if (e->idx() > since && e->idx() <= upto && !build_ended_by(*e).empty()) return true;
   }
   if (job.empty()) return false;
+  const JobStatus at_claim = run_status_at(job, since);
+  if (at_claim == v1::JOB_FAILED || at_claim == v1::JOB_CANCELLED) return true;
   for (const BuildEvent* e : bucket(by_run_, job)) {
     if (e->idx() > since && e->idx() <= upto && job_run_ended_by(*e) == job) return true;
   }
+  for (const BuildEvent* e : run_timeline(job)) {
+    if (e->idx() > since && e->idx() <= upto && !build_ended_by(*e).empty() &&
+        cancels_open_run(*e, job)) {
+      return true;
+    }
+  }
   return false;
+}
+
+bool ReferenceFold::cancels_open_run(const BuildEvent& e, const std::string& job) const {
+  const std::vector<const BuildEvent*> timeline = run_timeline(job);
+  if (timeline.empty() || timeline.front()->build_request_id() != build_ended_by(e)) return false;
+  const JobStatus before = run_status_at(job, e.idx() - 1);
+  return before == v1::JOB_SCHEDULED || before == v1::JOB_RUNNING;
 }
 
 // SPEC section 4, "Partition status" and "In-flight claims end with their owner", replayed in
@@ -210,7 +244,8 @@ void ReferenceFold::replay_partition_statuses() {
     for (auto& [ref, tie] : ties) {
       if (!tie.tied) continue;
       const bool ended = (!ended_build.empty() && tie.build == ended_build) ||
-                         (!ended_job.empty() && tie.job == ended_job);
+                         (!ended_job.empty() && tie.job == ended_job) ||
+                         (!ended_build.empty() && !tie.job.empty() && cancels_open_run(e, tie.job));
       if (!ended) continue;
       // The most recent claim on ref still live after e.
       const BuildEvent* best = nullptr;
@@ -241,8 +276,10 @@ void ReferenceFold::replay_partition_statuses() {
           out.set_message("build " + ended_build + " " + build_end_words(terminal_status(e)) +
                           " before the partition was built");
         } else {
+          // Its job run failed or was cancelled, by a JobEvent, a JobRunCancelEvent or the end
+          // of the run's build request.
           const bool failed = e.has_job_event() && e.job_event().status_code() == v1::JOB_FAILED;
-          out.set_message("job run " + ended_job + (failed ? " failed" : " was cancelled") +
+          out.set_message("job run " + tie.job + (failed ? " failed" : " was cancelled") +
                           " before the partition was built");
         }
         tie.tied = false;
@@ -488,43 +525,49 @@ Result<JobRunSummary> ReferenceFold::job_run(const std::string& job_run_id) cons
       break;
     }
   }
-  // The run's own events and, after its first, its build request's terminal events, in idx
-  // order: a build that ends while the run is SCHEDULED or RUNNING cancels it.
-  std::vector<const BuildEvent*> merged(run.begin(), run.end());
-  for (const BuildEvent* e : bucket(by_build_, out.build_request_id())) {
-    if (e->idx() > run.front()->idx() && !build_ended_by(*e).empty()) merged.push_back(e);
-  }
-  std::sort(merged.begin(), merged.end(),
-            [](const BuildEvent* a, const BuildEvent* b) { return a->idx() < b->idx(); });
   JobStatus status = v1::JOB_UNKNOWN;
-  for (const BuildEvent* e : merged) {
-    JobStatus next = status;
+  for (const BuildEvent* e : run_timeline(job_run_id)) {
     std::string message;
-    if (e->has_job_event()) {
-      next = e->job_event().status_code();
-      message = e->job_event().message();
-    } else if (e->has_job_run_cancel_event()) {
-      next = v1::JOB_CANCELLED;
-      message = e->job_run_cancel_event().reason();
-    } else if (status == v1::JOB_SCHEDULED || status == v1::JOB_RUNNING) {
-      next = v1::JOB_CANCELLED;
-      message = "build " + e->build_request_id() + " " + build_end_words(terminal_status(*e)) +
-                " before the job run ended";
-    } else {
-      continue;  // the build ended after the run did
-    }
+    const std::optional<JobStatus> next = status_after(status, *e, &message);
+    if (!next) continue;  // the build ended after the run did
     if (!message.empty()) out.set_message(message);
-    if (!job_done(next)) {
+    if (!job_done(*next)) {
       out.set_ended_at(0);
     } else if (!job_done(status)) {
       out.set_ended_at(e->timestamp());
     }
-    status = next;
+    status = *next;
   }
   out.set_status_code(status);
   out.set_status_name(name_of(status));
   out.set_as_of_idx(as_of_idx());
   return out;
+}
+
+std::vector<const BuildEvent*> ReferenceFold::run_timeline(const std::string& job_run_id) const {
+  const Bucket& evs = bucket(by_run_, job_run_id);
+  auto first =
+      std::find_if(evs.begin(), evs.end(), [](const BuildEvent* e) { return e->has_job_event(); });
+  if (first == evs.end()) return {};
+  // The run's own events and, after its first, its build request's terminal events, in idx
+  // order: a build that ends while the run is SCHEDULED or RUNNING cancels it.
+  std::vector<const BuildEvent*> merged(first, evs.end());
+  for (const BuildEvent* e : bucket(by_build_, (*first)->build_request_id())) {
+    if (e->idx() > (*first)->idx() && !build_ended_by(*e).empty()) merged.push_back(e);
+  }
+  std::sort(merged.begin(), merged.end(),
+            [](const BuildEvent* a, const BuildEvent* b) { return a->idx() < b->idx(); });
+  return merged;
+}
+
+JobStatus ReferenceFold::run_status_at(const std::string& job_run_id, int64_t upto) const {
+  JobStatus status = v1::JOB_UNKNOWN;
+  for (const BuildEvent* e : run_timeline(job_run_id)) {
+    if (e->idx() > upto) break;
+    std::string message;
+    if (auto next = status_after(status, *e, &message)) status = *next;
+  }
+  return status;
 }
 
 std::vector<std::string> ReferenceFold::runs_with_job_event() const {

@@ -66,10 +66,20 @@ class ReferenceFold {
   // Every partition's status after the last event: the claims rule needs the whole history, so
   // it is replayed once, event by event, in the constructor.
   void replay_partition_statuses();
-  // Whether a claim made at `since` by `build` naming `job` ("" = none) has ended by `upto`
-  // (inclusive): a terminal event of the build or a FAILED / CANCELLED end of the job after it.
+  // Whether a claim made at `since` by `build` naming `job` ("" = none) is not live at `upto`
+  // (inclusive): the job had ended FAILED or CANCELLED at `since` (its status as job_run()
+  // gives it), or after `since` came a terminal event of the build or an end of the job
+  // (FAILED, CANCELLED, a JobRunCancelEvent, or its build request's end while it was open).
   bool claim_ended(const std::string& build, const std::string& job, int64_t since,
                    int64_t upto) const;
+  // Whether `e`, a terminal event of a build request, cancels job run `job` (it is that run's
+  // build request and the run is SCHEDULED or RUNNING just before e).
+  bool cancels_open_run(const BuildEvent& e, const std::string& job) const;
+  // The run's events from its first JobEvent on and, after that, its build request's terminal
+  // events, in idx order; empty when it has no JobEvent.
+  std::vector<const BuildEvent*> run_timeline(const std::string& job_run_id) const;
+  // The run's status after its events up to `upto` (UNKNOWN before its first JobEvent).
+  JobStatus run_status_at(const std::string& job_run_id, int64_t upto) const;
   std::vector<std::string> runs_with_job_event() const;
   const Bucket& bucket(const std::map<std::string, Bucket>& m, const std::string& key) const;
 
