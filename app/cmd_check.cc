@@ -36,6 +36,7 @@ void print_report_json(const check::LogCheckReport& report) {
 
 void print_report_table(const check::LogCheckReport& report) {
   Table table({"CHECK", "RESULT", "DETAIL"});
+  table.keep_last_column_whole();  // a failed check's detail says what is wrong and what to do
   for (const auto& c : report.checks) table.add_row({c.name, c.ok ? "ok" : "FAILED", c.detail});
   table.print(stdout);
 }

@@ -11,6 +11,7 @@
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "actors/write/storage_answers.h"
+#include "messages/escape.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
@@ -117,7 +118,8 @@ void stage_pending(StoragePointer self) {
       continue;
     }
     const Error& e = tickets[k].error();
-    storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+    storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code),
+                        ascii_escaped(e.message));
     fail(st.outbox, waiter, e);
   }
   st.pending_events.clear();
@@ -133,11 +135,15 @@ void stage_pending(StoragePointer self) {
         continue;
       }
       const Error& e = retried[k].error();
-      storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code), e.message);
+      storage_log()->info("rejected append code={} error=\"{}\"", to_string(e.code),
+                          ascii_escaped(e.message));
       fail(st.outbox, again_waiters[k], e);
     }
   }
-  for (const auto& w : warnings) storage_log()->warn("lenient transition warning: {}", w);
+  // A warning quotes ids and text from producers: escaped, so that it stays one plain line.
+  for (const auto& w : warnings) {
+    storage_log()->warn("lenient transition warning: {}", ascii_escaped(w));
+  }
 }
 
 // Stages what was collected and commits it in one transaction; answers every append after it

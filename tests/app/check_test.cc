@@ -587,6 +587,10 @@ TEST_F(CheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
   EXPECT_TRUE(contains(summary.second, "a coordinator would ignore it and fold from idx 1"))
       << summary.second;
   EXPECT_TRUE(all["view job_runs"].first) << all["view job_runs"].second;
+  // The table shows a failed check's detail whole, as JSON does: it says what to do.
+  auto table = bel("check --format table");
+  EXPECT_EQ(table.exit_code, 1) << table.out << table.err;
+  EXPECT_TRUE(contains(table.out, summary.second)) << table.out;
 }
 
 TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAndIsNamed) {

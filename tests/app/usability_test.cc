@@ -431,6 +431,25 @@ TEST_F(UsabilityTest, InvalidatingForAnUnknownBuildChangesNothing) {
   EXPECT_EQ(cancelled.err.find("not_found"), std::string::npos) << cancelled.err;
 }
 
+// A lenient log's transition warnings go to the coordinator's log (stderr here): ids in them
+// come from producers, so a bidi override in one is written as an escape, never as itself (it
+// would turn around the line an operator reads).
+TEST_F(UsabilityTest, LenientWarningsEscapeTheTextTheyQuote) {
+  ASSERT_EQ(bel("append - --log " + log(),
+                to_json(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"p/1"})) + "\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(bel("validation lenient --log " + log()).exit_code, 0);
+  BuildEvent cancel;
+  cancel.set_build_request_id("br-\xe2\x80\xae-evil");  // U+202E, right-to-left override
+  cancel.mutable_build_cancel_event()->set_reason("never started");
+  auto r = bel("append - --log " + log(), to_json(cancel) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("lenient transition warning"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("br-\\xe2\\x80\\xae-evil"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("\xe2\x80\xae"), std::string::npos) << r.err;
+}
+
 // BEL_LOG and BEL_CONNECT are defaults: a flag given on the command line wins over them, for
 // reading and writing commands alike, and without the flag the variable is used.
 TEST_F(UsabilityTest, AFlagWinsOverItsEnvironmentVariable) {
