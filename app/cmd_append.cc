@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <string_view>
+#include <vector>
 
 #include "actors/write/event_structure.h"
 #include "actors/write/log_writer.h"
@@ -22,8 +24,13 @@ struct Line {
   std::string text;
 };
 
-// Reads the non-blank lines of `path` ("-" = standard input).
-Result<std::vector<Line>> read_lines(const std::string& path) {
+// A JSON line longer than this cannot hold an event: an event is at most 1 MiB (SPEC section 2)
+// and JSON's escapes make one of its bytes at most six. A longer line is refused as soon as it
+// is seen, so that no more of it is read into memory.
+constexpr size_t kMaxLineBytes = size_t{16} << 20;
+
+// Reads the non-blank lines of `path` ("-" = standard input; `source` names it in errors).
+Result<std::vector<Line>> read_lines(const std::string& path, const std::string& source) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
@@ -32,7 +39,7 @@ Result<std::vector<Line>> read_lines(const std::string& path) {
       return make_error(ErrorCode::invalid_argument,
                         path + ": is a directory, not a file of JSON lines");
     }
-    file.open(path);
+    file.open(path, std::ios::binary);
     if (!file) {
       return make_error(ErrorCode::invalid_argument, path + ": cannot open: " + std::strerror(errno));
     }
@@ -40,12 +47,33 @@ Result<std::vector<Line>> read_lines(const std::string& path) {
   }
   std::vector<Line> lines;
   std::string text;
-  for (size_t n = 1; std::getline(*in, text); ++n) {
+  size_t number = 1;
+  auto end_line = [&] {
     if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    lines.push_back({n, std::move(text)});
+    if (text.find_first_not_of(" \t") != std::string::npos) lines.push_back({number, text});
+    text.clear();
+    ++number;
+  };
+  std::vector<char> block(size_t{1} << 16);
+  while (in->read(block.data(), static_cast<std::streamsize>(block.size())) || in->gcount() > 0) {
+    std::string_view chunk(block.data(), static_cast<size_t>(in->gcount()));
+    while (!chunk.empty()) {
+      const size_t newline = chunk.find('\n');
+      const std::string_view part = chunk.substr(0, newline);
+      if (text.size() + part.size() > kMaxLineBytes) {
+        return make_error(ErrorCode::invalid_event,
+                          source + " line " + std::to_string(number) +
+                              ": longer than 16 MiB, which no event's JSON is (an event is at "
+                              "most 1 MiB); nothing was appended");
+      }
+      text.append(part);
+      if (newline == std::string_view::npos) break;
+      end_line();
+      chunk.remove_prefix(newline + 1);
+    }
   }
   if (in->bad()) return make_error(ErrorCode::invalid_argument, path + ": read error");
+  if (!text.empty()) end_line();
   return lines;
 }
 
@@ -103,7 +131,7 @@ void run_append(Context& ctx, const std::string& path) {
                  "bel append: reading events from the terminal, one JSON line each; "
                  "Ctrl-D ends them\n");
   }
-  auto lines = read_lines(path);
+  auto lines = read_lines(path, source);
   if (path == "-") {  // at a console's terminal, Ctrl-D ended this input only
     std::cin.clear();
     std::clearerr(stdin);

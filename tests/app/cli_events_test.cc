@@ -195,6 +195,32 @@ TEST_F(CliTest, MalformedJsonNamesTheLine) {
   EXPECT_EQ(list().events_size(), 1);
 }
 
+// A line longer than any event's JSON is refused when it is seen, naming its line, without
+// reading the rest of it (a runaway producer must not take the command's memory with it). A line
+// just under the limit is read whole and refused for what it holds.
+TEST_F(CliTest, ALineLongerThanAnyEventIsRefusedByItsLengthAndNamed) {
+  ASSERT_EQ(bel("append -", json_lines({scenario()[0]})).exit_code, 0);
+  const std::string path = dir_.path() + "/long.jsonl";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << to_json(scenario()[1]) << "\n\n";
+    f << "{\"build_request_id\":\"" << std::string((size_t{16} << 20) + 1, 'a') << "\"}\n";
+  }
+  auto r = bel("append " + shell_quote(path));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 3: longer than 16 MiB"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid_event"), std::string::npos) << r.err;
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "{\"build_request_id\":\"" << std::string(size_t{15} << 20, 'a') << "\"}";  // no newline
+  }
+  r = bel("append " + shell_quote(path));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("16 MiB"), std::string::npos) << r.err;
+  EXPECT_EQ(list().events_size(), 1);
+}
+
 TEST_F(CliTest, UnknownFieldIsRejectedByName) {
   auto r = bel("append -", "{\"build_request_id\":\"b\",\"bogus_field\":1}\n");
   EXPECT_EQ(r.exit_code, 1);
