@@ -6,10 +6,11 @@
 #include "actors/client/partitions_repository.h"
 #include "actors/sim/simulator.h"
 #include "app/commands.h"
-#include "messages/for_people.h"
 #include "app/progress.h"
 #include "app/simulation_flags.h"
 #include "app/tables.h"
+#include "messages/for_people.h"
+#include "storage/uri.h"
 
 namespace bel::app {
 namespace {
@@ -70,9 +71,10 @@ void run_run(Context& ctx, const RunFlags& f) {
   if (!session) return;
 
   if (*format == Format::table) {
-    std::printf("bel run: %d build requests by %d simulated workers (seed %llu) on %s\n",
-                f.sim.builds, f.sim.workers, static_cast<unsigned long long>(f.sim.seed),
-                session->description().c_str());
+    std::printf("bel run: %s by %s (seed %llu) on %s\n",
+                plural(f.sim.builds, "build request").c_str(),
+                plural(f.sim.workers, "simulated worker").c_str(),
+                static_cast<unsigned long long>(f.sim.seed), session->description().c_str());
     std::fflush(stdout);
   }
   Progress bar("simulating");
@@ -127,6 +129,17 @@ void run_run(Context& ctx, const RunFlags& f) {
   if (detail) {
     std::printf("\n== partition %s\n", ref.c_str());
     print_partition_detail(detail->status, detail->active_builds, detail->recent_events, stdout);
+  }
+  auto where = storage::parse_storage_uri(ctx.log_uri);
+  if (ctx.connect.empty() && where.ok() && where->scheme != storage::UriScheme::sqlite &&
+      where->scheme != storage::UriScheme::postgres) {
+    // The log lived in this process: no later command can read it.
+    std::printf(
+        "\nThe log (%s) ended with this process; run with --log sqlite://FILE to keep it "
+        "and explore it afterwards.\n",
+        ctx.log_uri.c_str());
+    if (r.errors > 0) return ctx.fail(simulation_errors(r));
+    return;
   }
   const std::string log = ctx.log_uri == kDefaultLogUri ? "" : " --log " + ctx.log_uri;
   const std::string some_build = r.build_request_ids.empty() ? "ID" : r.build_request_ids.back();

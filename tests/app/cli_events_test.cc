@@ -345,6 +345,26 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_NE(group.out.find("tail"), std::string::npos) << group.out;
 }
 
+// `bel run` on a log that lives in its process says so instead of suggesting commands that could
+// not read it; on a file it suggests them with its --log. Counts read as English.
+TEST_F(CliTest, RunSuggestsCommandsOnlyForALogThatOutlivesIt) {
+  auto gone = run_command(shell_quote(kBel) +
+                          " run --format table --builds 1 --workers 1 --seed 3 --log memory://");
+  ASSERT_EQ(gone.exit_code, 0) << gone.err;
+  EXPECT_NE(gone.out.find("bel run: 1 build request by 1 simulated worker (seed 3)"),
+            std::string::npos)
+      << gone.out;
+  EXPECT_NE(gone.out.find("The log (memory://) ended with this process"), std::string::npos)
+      << gone.out;
+  EXPECT_EQ(gone.out.find("Explore further"), std::string::npos) << gone.out;
+  auto kept = bel("run --format table --builds 2 --workers 2 --seed 3");
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("bel run: 2 build requests by 2 simulated workers"), std::string::npos)
+      << kept.out;
+  EXPECT_NE(kept.out.find("Explore further"), std::string::npos) << kept.out;
+  EXPECT_NE(kept.out.find("bel builds list --log " + log_uri()), std::string::npos) << kept.out;
+}
+
 TEST_F(CliTest, RunSimulatesARealisticWorkloadAndReportsIt) {
   // The ./scripts/run workload (seed 1, 60 build requests) has every kind of event.
   auto r = bel("run --format json --builds 60 --workers 4 --seed 1");
