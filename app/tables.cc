@@ -57,8 +57,16 @@ void print_more(std::FILE* out, int shown, int64_t total, bool has_more) {
   }
 }
 
-// An empty list says so instead of printing a lone header.
-void print_none(const char* what, std::FILE* out) { std::fprintf(out, "no %s match\n", what); }
+// An empty list says so instead of printing a lone header; a page past the end of a list that
+// has entries (`--offset` too large) says how many there are.
+void print_none(const char* what, std::FILE* out, int64_t total = 0) {
+  if (total > 0) {
+    std::fprintf(out, "no %s at this offset: %lld match; use an --offset below %lld\n", what,
+                 static_cast<long long>(total), static_cast<long long>(total));
+    return;
+  }
+  std::fprintf(out, "no %s match\n", what);
+}
 
 std::string idx_text(int64_t idx) { return idx == 0 ? "-" : std::to_string(idx); }
 
@@ -70,7 +78,7 @@ std::string short_status(const std::string& status_name) {
 }
 
 void print_partitions_table(const PartitionsListResponse& list, std::FILE* out) {
-  if (list.partitions_size() == 0) return print_none("partitions", out);
+  if (list.partitions_size() == 0) return print_none("partitions", out, list.total_count());
   Table t({"PARTITION", "STATUS", "UPDATED (UTC)", "IDX", "BUILD", "JOB RUN", "MESSAGE"});
   for (const auto& p : list.partitions()) {
     t.add_row({p.partition_ref(), short_status(p.status_name()), format_time(p.last_updated()),
@@ -104,7 +112,7 @@ void print_partition_detail(const PartitionStatusResponse& status,
 }
 
 void print_builds_table(const BuildsListResponse& list, std::FILE* out) {
-  if (list.builds_size() == 0) return print_none("builds", out);
+  if (list.builds_size() == 0) return print_none("builds", out, list.total_count());
   Table t({"BUILD", "STATUS", "CREATED (UTC)", "UPDATED (UTC)", "EVENTS", "PARTITIONS", "JOB RUNS",
            "MESSAGE"});
   for (const auto& b : list.builds()) {
@@ -179,7 +187,7 @@ void print_job_metrics(const JobMetrics& j, std::FILE* out) {
 }
 
 void print_job_runs_table(const JobRunsListResponse& list, std::FILE* out) {
-  if (list.job_runs_size() == 0) return print_none("job runs", out);
+  if (list.job_runs_size() == 0) return print_none("job runs", out, list.total_count());
   Table t({"JOB RUN", "JOB", "BUILD", "STATUS", "SCHEDULED (UTC)", "DURATION", "MESSAGE"});
   for (const auto& r : list.job_runs()) {
     const int64_t duration =

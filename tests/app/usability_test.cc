@@ -314,11 +314,17 @@ TEST_F(UsabilityTest, AnEmptyListSaysNothingMatchesAndCountsAreWordedForOne) {
   EXPECT_EQ(runs.out, "no job runs match\n");
   auto events = bel("events list --build nobody --format table --log " + log());
   EXPECT_EQ(events.out, "no events match\n");
+  // A page past the end of a list that has entries says how many there are.
+  auto past = bel("builds list --offset 5 --format table --log " + log());
+  ASSERT_EQ(past.exit_code, 0) << past.err;
+  EXPECT_EQ(past.out, "no builds at this offset: 1 match; use an --offset below 1\n");
 
   auto run = bel("run --builds 1 --workers 1 --format table --log " +
                  shell_quote("sqlite://" + dir_.path() + "/one.db"));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out.find("1 builds"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("1 build requests"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("1 simulated workers"), std::string::npos) << run.out;
 }
 
 TEST_F(UsabilityTest, CancellingWhatAlreadyEndedSaysSoPlainly) {
