@@ -290,9 +290,14 @@ void add_serve_command(CLI::App& app, Context& ctx) {
       "serve",
       "Run the coordinator until SIGINT/SIGTERM: it hosts the actors, serves consoles on a "
       "loopback endpoint it records in the log, and with --simulate drives simulated builds");
-  cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
+  auto* simulate =
+      cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
   add_simulation_options(cmd, f->sim, "With --simulate",
                          "then stop simulating (0: until the coordinator stops)");
+  // Without --simulate they would change nothing: a typo'd command line is told so.
+  for (const char* name : {"--workers", "--builds", "--rate", "--seed"}) {
+    cmd->get_option(name)->needs(simulate);
+  }
   cmd->add_option("--listen", f->listen,
                   "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "
                   "--token-file")

@@ -325,7 +325,9 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
                                          {"events list --format yaml", "yaml"},
                                          {"events list --no-such-flag", "--no-such-flag"},
                                          {"no-such-command", "no-such-command"},
-                                         {"append --durability sometimes", "sometimes"}}) {
+                                         {"append --durability sometimes", "sometimes"},
+                                         {"serve --workers 3", "--workers requires --simulate"},
+                                         {"serve --rate 5", "--rate requires --simulate"}}) {
     auto r = bel(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
     EXPECT_NE((r.err + r.out).find(c.needle), std::string::npos) << c.args << "\n" << r.err;
