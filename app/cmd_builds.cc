@@ -1,5 +1,6 @@
 // bel builds list | show | cancel (SPEC section 6).
 #include "actors/client/builds_repository.h"
+#include "actors/client/command_events.h"
 #include "app/commands.h"
 #include "app/tables.h"
 
@@ -13,6 +14,10 @@ void run_list(Context& ctx, const ListFlags& f) {
 }
 
 void run_cancel(Context& ctx, const std::string& id, const std::string& reason) {
+  if (!arguments_fit(ctx, actors::make_build_cancel_event(id, reason, ""),
+                     {{"build_request_id", "ID"}, {"build_cancel_event.reason", "--reason"}})) {
+    return;
+  }
   append_one(
       ctx,
       [&](actors::ApiClient& client) {

@@ -1,4 +1,5 @@
 // bel jobs list | show, bel job-runs list | show | cancel (SPEC section 6).
+#include "actors/client/command_events.h"
 #include "actors/client/job_runs_repository.h"
 #include "actors/client/jobs_repository.h"
 #include "app/commands.h"
@@ -39,6 +40,12 @@ void run_runs_list(Context& ctx, const RunsFlags& f) {
 }
 
 void run_runs_cancel(Context& ctx, const std::string& id, const std::string& reason) {
+  // Its build request is looked up later; any id stands in for it here.
+  if (!arguments_fit(ctx, actors::make_job_run_cancel_event("-", id, reason, ""),
+                     {{"job_run_cancel_event.job_run_id", "ID"},
+                      {"job_run_cancel_event.reason", "--reason"}})) {
+    return;
+  }
   append_one(
       ctx,
       [&](actors::ApiClient& client) -> Result<AppendAck> {

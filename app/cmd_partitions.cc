@@ -2,6 +2,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "actors/client/command_events.h"
 #include "actors/client/partitions_repository.h"
 #include "app/commands.h"
 #include "app/tables.h"
@@ -73,6 +74,12 @@ void run_invalidate(Context& ctx, const std::string& ref, const std::string& rea
                     const std::string& build) {
   // Without --build it is the operator's own action (SPEC section 2).
   const std::string by = build.empty() ? actors::operator_id(console_user()) : build;
+  if (!arguments_fit(ctx, actors::make_partition_invalidation_event(ref, reason, by, ""),
+                     {{"partition_invalidation_event.partition_ref", "REF"},
+                      {"partition_invalidation_event.reason", "--reason"},
+                      {"build_request_id", "--build"}})) {
+    return;
+  }
   append_one(
       ctx,
       [&](actors::ApiClient& client) -> Result<AppendAck> {

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -233,6 +234,19 @@ bool fill_list_request(Context& ctx, const ListFlags& flags, Parse parse, Reques
 
 // Prints an append's ack: JSON {"idx", "event_id", "duplicate"} or a line for people.
 void print_ack(Format format, const AppendAck& ack, const std::string& what);
+
+// The event field a command's argument fills, and how the command line names that argument.
+struct ArgumentField {
+  const char* field;     // as the structure rules name it, e.g. "build_cancel_event.reason"
+  const char* argument;  // e.g. "--reason"
+};
+
+// Whether `event`, which a command made from its arguments, passes the structure rules (SPEC
+// section 2: a string over 64 KiB, a control character in a ref or id); bad usage naming the
+// argument otherwise, as the log would refuse it. An event that could not be made (`event` an
+// error) is left to the command.
+bool arguments_fit(Context& ctx, const Result<BuildEvent>& event,
+                   std::initializer_list<ArgumentField> fields);
 
 // Prints `message` (one document) as JSON or hands it to `table` to print for people.
 template <class Message, class TablePrinter>

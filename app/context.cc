@@ -1,6 +1,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "actors/write/event_structure.h"
 #include "app/commands.h"
 #include "messages/glob.h"
 
@@ -79,6 +80,23 @@ void print_ack(Format format, const AppendAck& ack, const std::string& what) {
                 ack.duplicate() ? ", already logged" : "", ack.event_id().c_str());
   }
   std::fflush(stdout);
+}
+
+bool arguments_fit(Context& ctx, const Result<BuildEvent>& event,
+                   std::initializer_list<ArgumentField> fields) {
+  if (!event.ok()) return true;
+  auto checked = write::check_structure(*event);
+  if (checked.ok()) return true;
+  const std::string& message = checked.error().message;
+  for (const ArgumentField& f : fields) {
+    const std::string field = f.field;
+    if (message.compare(0, field.size() + 1, field + " ") == 0) {
+      ctx.usage_error(f.argument + message.substr(field.size()));
+      return false;
+    }
+  }
+  ctx.usage_error(message);
+  return false;
 }
 
 void Context::fail(const Error& error) {

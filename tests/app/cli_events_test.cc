@@ -314,20 +314,31 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
   struct Case {
     std::string args, needle;
   };
-  for (const auto& c : std::vector<Case>{{"events list --limit 0", "--limit"},
-                                         {"events list --limit 10001", "--limit"},
-                                         {"events list --since -1", "--since"},
-                                         {"events list --type bogus", "bogus"},
-                                         {"events list --type partition,Bogus", "Bogus"},
-                                         {"run --seed -1", "--seed"},
-                                         {"run --seed ' -2'", "must not be negative"},
-                                         {"events list --pattern 'a[b'", "a[b"},
-                                         {"events list --format yaml", "yaml"},
-                                         {"events list --no-such-flag", "--no-such-flag"},
-                                         {"no-such-command", "no-such-command"},
-                                         {"append --durability sometimes", "sometimes"},
-                                         {"serve --workers 3", "--workers requires --simulate"},
-                                         {"serve --rate 5", "--rate requires --simulate"}}) {
+  const std::string too_long(70000, 'a');
+  for (const auto& c : std::vector<Case>{
+           {"events list --limit 0", "--limit"},
+           {"events list --limit 10001", "--limit"},
+           {"events list --since -1", "--since"},
+           {"events list --type bogus", "bogus"},
+           {"events list --type partition,Bogus", "Bogus"},
+           {"run --seed -1", "--seed"},
+           {"run --seed ' -2'", "must not be negative"},
+           {"events list --pattern 'a[b'", "a[b"},
+           {"events list --format yaml", "yaml"},
+           {"events list --no-such-flag", "--no-such-flag"},
+           {"no-such-command", "no-such-command"},
+           {"append --durability sometimes", "sometimes"},
+           {"serve --workers 3", "--workers requires --simulate"},
+           {"serve --rate 5", "--rate requires --simulate"},
+           // What a command makes an event of obeys its rules.
+           {"builds cancel br-1 --reason " + too_long, "--reason is 70000 bytes (max 65536)"},
+           {"job-runs cancel jr-1 --reason " + too_long, "--reason is 70000 bytes (max 65536)"},
+           {"partitions invalidate p/1 --reason " + too_long,
+            "--reason is 70000 bytes (max 65536)"},
+           {"partitions invalidate " + shell_quote("p/\x01") + " --reason r",
+            "REF contains control character 0x01"},
+           {"builds cancel " + shell_quote("br-\x01") + " --reason r",
+            "ID contains control character 0x01"}}) {
     auto r = bel(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
     EXPECT_NE((r.err + r.out).find(c.needle), std::string::npos) << c.args << "\n" << r.err;
