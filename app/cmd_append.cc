@@ -50,6 +50,8 @@ Result<std::vector<Line>> read_lines(const std::string& path, const std::string&
   size_t number = 1;
   auto end_line = [&] {
     if (!text.empty() && text.back() == '\r') text.pop_back();
+    // A byte order mark some editors put first: JSON allows ignoring it (RFC 8259, 8.1).
+    if (number == 1 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
     if (text.find_first_not_of(" \t") != std::string::npos) lines.push_back({number, text});
     text.clear();
     ++number;

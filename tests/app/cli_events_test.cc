@@ -237,6 +237,15 @@ TEST_F(CliTest, AppendAcceptsLowerCamelCaseAndReadsAFile) {
   auto r = bel("append " + shell_quote(path) + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(list("--build br-9").events_size(), 1);
+  // A file saved with a UTF-8 byte order mark, with CRLF line ends, reads the same.
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "\xEF\xBB\xBF{\"buildRequestId\":\"br-8\",\"buildRequestEvent\":{\"statusCode\":"
+         "\"BUILD_REQUEST_RECEIVED\"}}\r\n";
+  }
+  r = bel("append " + shell_quote(path) + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(list("--build br-8").events_size(), 1);
 }
 
 TEST_F(CliTest, IdenticalReappendIsReportedAsDuplicate) {
