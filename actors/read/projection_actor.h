@@ -163,6 +163,15 @@ class ProjectionActor {
            std::to_string(self->state.applied_idx) + ")";
   }
 
+  // A view's failed answer as the asker sees it: an unknown key or a bad question is about the
+  // question, and reads as itself ("job label //x not found"); anything else names the view.
+  static caf::error answer_error(Pointer self, const Error& error) {
+    if (error.code == ErrorCode::not_found || error.code == ErrorCode::invalid_argument) {
+      return to_caf_error(error);
+    }
+    return to_caf_error(error.with_context(where(self)));
+  }
+
   static ViewStatus status(Pointer self) { return view_status(self->state); }
 
   // ---- loading, catching up, rebuilding ----
@@ -496,7 +505,7 @@ class ProjectionActor {
     auto& s = self->state;
     ++s.answered;
     auto result = answer_from_view(self, query);
-    if (!result.ok()) return to_caf_error(result.error().with_context(where(self)));
+    if (!result.ok()) return answer_error(self, result.error());
     return std::move(*result);
   }
 
@@ -514,7 +523,7 @@ class ProjectionActor {
       if (result.ok()) {
         p.promise.deliver(std::move(*result));
       } else {
-        p.promise.deliver(to_caf_error(result.error().with_context(where(self))));
+        p.promise.deliver(answer_error(self, result.error()));
       }
     }
   }

@@ -318,6 +318,10 @@ TEST_F(UsabilityTest, AnEmptyListSaysNothingMatchesAndCountsAreWordedForOne) {
   auto past = bel("builds list --offset 5 --format table --log " + log());
   ASSERT_EQ(past.exit_code, 0) << past.err;
   EXPECT_EQ(past.out, "no builds at this offset: 1 match; use an --offset below 1\n");
+  // An unknown key reads as itself, without the view that looked for it.
+  auto unknown = bel("jobs show //nope --log " + log());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "bel: not_found: job label //nope not found\n");
 
   auto run = bel("run --builds 1 --workers 1 --format table --log " +
                  shell_quote("sqlite://" + dir_.path() + "/one.db"));
