@@ -36,6 +36,20 @@ std::string unknown_flag(CLI::App* command, const std::string& command_words,
   return "";
 }
 
+// CLI11's "Could not convert: --offset = 2147483648" as "--offset: cannot read ...", the form
+// of bel's other usage errors; other errors as CLI11 words them.
+std::string conversion_text(const CLI::Error& e) {
+  const std::string what = e.what();
+  const std::string prefix = "Could not convert: ";
+  const size_t equals = what.find(" = ");
+  if (dynamic_cast<const CLI::ConversionError*>(&e) == nullptr ||
+      what.compare(0, prefix.size(), prefix) != 0 || equals == std::string::npos) {
+    return what;
+  }
+  return what.substr(prefix.size(), equals - prefix.size()) + ": cannot read \"" +
+         what.substr(equals + 3) + "\" as a number in its range";
+}
+
 }  // namespace
 
 void add_all_commands(CLI::App& app, Context& ctx, bool interactive) {
@@ -74,6 +88,23 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
   ctx.in_console = interactive;
   add_all_commands(app, ctx, interactive);
 
+  if (argv.size() > 1 && argv[1].size() > 1 && argv[1][0] == '-' && argv[1] != "-h" &&
+      argv[1] != "--help" && argv[1] != "--version") {
+    // "bel --log X activity": the flags belong to the command, which comes first.
+    const auto names = subcommand_names(&app);
+    for (size_t i = 2; i < argv.size(); ++i) {
+      if (std::find(names.begin(), names.end(), argv[i]) == names.end()) continue;
+      std::string fixed = interactive ? "" : "bel";
+      for (size_t j = i; j < argv.size(); ++j) fixed += (fixed.empty() ? "" : " ") + argv[j];
+      for (size_t j = 1; j < i; ++j) fixed += " " + argv[j];
+      print_usage_error("flags go after the command: " + fixed, "");
+      return kExitUsage;
+    }
+    print_usage_error("unknown flag \"" + argv[1] + "\" before a command",
+                      interactive ? "Type help for the commands.\n"
+                                  : "Run bel --help for the commands and their flags.\n");
+    return kExitUsage;
+  }
   if (argv.size() > 1 && !argv[1].empty() && argv[1][0] != '-') {
     const char* hint =
         interactive ? "Type help for the commands.\n" : "Run bel --help for the commands.\n";
@@ -125,7 +156,8 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
   // CLI11's own parse errors (a value that does not convert, a required argument missing) as
   // bel's other usage errors.
   app.failure_message([interactive](const CLI::App*, const CLI::Error& e) {
-    return usage_error_text(e.what(), interactive ? "" : "Run with --help for more information.\n");
+    return usage_error_text(conversion_text(e),
+                            interactive ? "" : "Run with --help for more information.\n");
   });
   // CLI11 parses a reversed vector of arguments (without the program name).
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);

@@ -43,6 +43,12 @@ std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
   for (const auto& v : f.job_runs) filter.add_job_run_ids(v);
   for (const auto& v : f.builds) filter.add_build_request_ids(v);
   for (const auto& given : f.types) {
+    // "--type , --limit 5": given no type, the flag takes the next word as one.
+    if (given.size() > 1 && given[0] == '-') {
+      ctx.usage_error("--type: \"" + given + "\" is a flag, not an event type (--type was given " +
+                      "no type before it)");
+      return std::nullopt;
+    }
     // Any case, and the short form too: "Partition" for "partition_event".
     // An unknown name stays as given, for the error to name it.
     std::string v = given;
