@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(level));
   }
   google::protobuf::SetLogHandler(protobuf_log);
+  const char* const kClosed = "cannot write the output: standard output is closed";
   Context ctx;
   int code = kExitFailed;
   try {
@@ -86,10 +87,7 @@ int main(int argc, char** argv) {
     // What escapes a command: fmt's failed write to a full or closed stdout, for one. The
     // command's own objects (a coordinator, the log's lock) were closed on the way here.
     const bool write_failed = dynamic_cast<const std::system_error*>(&e) != nullptr;
-    std::fprintf(stderr, "bel: %s\n",
-                 stdout_closed && write_failed
-                     ? "cannot write the output: standard output is closed"
-                     : e.what());
+    std::fprintf(stderr, "bel: %s\n", stdout_closed && write_failed ? kClosed : e.what());
     return kExitFailed;
   }
   // Output that did not reach its file is a failure: a script must not take a truncated answer
@@ -97,10 +95,12 @@ int main(int argc, char** argv) {
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
     const int error = errno;
-    const char* why = stdout_closed ? "standard output is closed"
-                      : error != 0  ? std::strerror(error)
-                                    : "a write to standard output failed";
-    std::fprintf(stderr, "bel: cannot write the output: %s\n", why);
+    if (stdout_closed) {
+      std::fprintf(stderr, "bel: %s\n", kClosed);
+    } else {
+      std::fprintf(stderr, "bel: cannot write the output: %s\n",
+                   error != 0 ? std::strerror(error) : "a write to standard output failed");
+    }
     return kExitFailed;
   }
   return code;
