@@ -13,9 +13,10 @@
 // JobEvent, or its build request's end while open), and forgotten once COMPLETED or SKIPPED. The
 // build request of an open run is that of the JobEvent that opened it.
 //
-// Memory: an open run costs its id and ~40 bytes; a dead one the same, kept for good (a claim
-// logged later naming it must not count as live): about 5k runs in a 1M-event log end FAILED or
-// CANCELLED. Runs that complete, most of them, are not kept.
+// Memory: a run kept costs its id and ~45 bytes (the pool's entry and hash slots, and a Run); an
+// open one until it ends, a dead one for good (a claim logged later naming it must not count as
+// live): about 5k runs in a 1M-event log end FAILED or CANCELLED. Runs that complete or are
+// skipped, most of them, are not kept.
 //
 // Not thread-safe; one owner. Pure code: no I/O.
 #ifndef BEL_PROJECTIONS_CLAIM_RUNS_H_

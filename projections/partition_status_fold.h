@@ -30,7 +30,7 @@
 //    and message), or else FAILED keeping the ended claim's ids with a message saying what ended
 //    it; last_idx / last_updated are E's either way.
 // Memory: per ref its status and its live claims; the open job runs, and those that ended FAILED
-// or CANCELLED (ClaimRuns, a few kB per 1k failures); per build request and job run the refs they
+// or CANCELLED (ClaimRuns: each its id and ~45 bytes); per build request and job run the refs they
 // hold claims on (or are the live source of), erased when those end. The layout, for a 1M-event
 // log's ~60k refs, ~33k build requests, ~190k job runs and ~240k distinct messages:
 //  - refs and build request ids live in StringPools (both are kept for good: every ref has a
