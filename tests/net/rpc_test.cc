@@ -182,6 +182,24 @@ TEST_F(RpcTest, ErrorsKeepTheirCodeAndMessage) {
   EXPECT_EQ(remote.error().code, local.error().code);
   EXPECT_EQ(remote.error().message, local.error().message);
 
+  // Text that is not UTF-8 crosses the transport as the bytes it is and is refused as it would
+  // be in process (the console's own commands refuse it before sending; a library caller may not).
+  ASSERT_TRUE(local_client_->append(request_event("br-1", BUILD_REQUEST_RECEIVED)).ok());
+  BuildEvent cancel;
+  cancel.set_build_request_id("br-1");
+  cancel.mutable_build_cancel_event()->set_reason("bad \xff reason");
+  auto remote_cancel = remote_client_->append(cancel);
+  auto local_cancel = local_client_->append(cancel);
+  ASSERT_FALSE(remote_cancel.ok());
+  ASSERT_FALSE(local_cancel.ok());
+  EXPECT_EQ(remote_cancel.error().code, ErrorCode::invalid_event);
+  EXPECT_EQ(remote_cancel.error().message, local_cancel.error().message);
+  EXPECT_NE(remote_cancel.error().message.find(
+                "build_cancel_event.reason is not valid UTF-8: byte 0xff at offset 4"),
+            std::string::npos)
+      << remote_cancel.error().message;
+  EXPECT_EQ(last_idx(), 1);
+
   auto unknown = remote_client_->rebuild("no_such_view");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
