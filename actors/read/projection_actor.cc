@@ -36,6 +36,14 @@ void return_free_memory() {
   malloc_trim(0);
 #endif
 }
+
+caf::error answer_error(const Error& error, const char* name, int64_t applied_idx) {
+  if (error.code == ErrorCode::not_found || error.code == ErrorCode::invalid_argument) {
+    return to_caf_error(error);
+  }
+  return to_caf_error(error.with_context(std::string(name) + " view (applied_idx " +
+                                         std::to_string(applied_idx) + ")"));
+}
 }  // namespace detail
 
 int64_t snapshot_due_after(const ViewActorConfig& config, int64_t snapshot_bytes) {

@@ -158,18 +158,8 @@ class ProjectionActor {
   }
 
  private:
-  static std::string where(Pointer self) {
-    return std::string(View::kName) + " view (applied_idx " +
-           std::to_string(self->state.applied_idx) + ")";
-  }
-
-  // A view's failed answer as the asker sees it: an unknown key or a bad question is about the
-  // question, and reads as itself ("job label //x not found"); anything else names the view.
   static caf::error answer_error(Pointer self, const Error& error) {
-    if (error.code == ErrorCode::not_found || error.code == ErrorCode::invalid_argument) {
-      return to_caf_error(error);
-    }
-    return to_caf_error(error.with_context(where(self)));
+    return detail::answer_error(error, View::kName, self->state.applied_idx);
   }
 
   static ViewStatus status(Pointer self) { return view_status(self->state); }

@@ -30,6 +30,10 @@ inline constexpr auto kRequestTimeout = std::chrono::minutes(10);
 // the process's allocator, else glibc's malloc_trim; nothing elsewhere): what a restore freed, so
 // that the next view's restore does not add to it.
 void return_free_memory();
+// A view's failed answer as the asker sees it: an unknown key or a bad question is about the
+// question and reads as itself ("job label //x not found"); anything else names the view `name`
+// and its applied idx.
+caf::error answer_error(const Error& error, const char* name, int64_t applied_idx);
 }  // namespace detail
 
 template <class View>
