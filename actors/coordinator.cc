@@ -48,8 +48,7 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   }
   config.log_uri = uri;
   config.open_reader = [reader_root] { return reader_root->open_reader(); };
-  const bool in_process = parsed->scheme == storage::UriScheme::memory ||
-                          parsed->scheme == storage::UriScheme::stdout_sink;
+  const bool in_process = storage::lives_in_process(parsed->scheme);
   storage::StorageOptions storage_options = options.storage;
   // The failed storage actor's connection may still be closing when the log is reopened (on a
   // helper thread, not the supervisor's): wait a moment for its writer lock.

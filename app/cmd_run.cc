@@ -131,8 +131,7 @@ void run_run(Context& ctx, const RunFlags& f) {
     print_partition_detail(detail->status, detail->active_builds, detail->recent_events, stdout);
   }
   auto where = storage::parse_storage_uri(ctx.log_uri);
-  if (ctx.connect.empty() && where.ok() && where->scheme != storage::UriScheme::sqlite &&
-      where->scheme != storage::UriScheme::postgres) {
+  if (ctx.connect.empty() && where.ok() && storage::lives_in_process(where->scheme)) {
     // The log lived in this process: no later command can read it.
     std::printf(
         "\nThe log (%s) ended with this process; run with --log sqlite://FILE to keep it "

@@ -25,6 +25,12 @@ namespace bel::storage {
 
 enum class UriScheme { sqlite, memory, stdout_sink, postgres };
 
+// Whether a log of `scheme` lives in its process only (memory://, stdout): no other process,
+// and no later command, can read it.
+inline bool lives_in_process(UriScheme scheme) {
+  return scheme == UriScheme::memory || scheme == UriScheme::stdout_sink;
+}
+
 struct StorageUri {
   UriScheme scheme = UriScheme::memory;
   std::string uri;   // as given, for messages

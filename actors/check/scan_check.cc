@@ -43,8 +43,7 @@ CheckResult check_schema(const std::string& log_uri) {
     out.detail = parsed.error().to_string();
     return out;
   }
-  if (parsed->scheme == storage::UriScheme::memory ||
-      parsed->scheme == storage::UriScheme::stdout_sink) {
+  if (storage::lives_in_process(parsed->scheme)) {
     out.ok = true;
     out.detail = "n/a (in-process log)";
     return out;
