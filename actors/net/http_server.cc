@@ -213,6 +213,12 @@ HttpServer::HttpServer(HttpServerOptions options)
           const int status = res.status;
           answer_error(req, res, error_for_status(req, status));
           res.status = status;
+          // A request httplib could not read (a request line over its limit) is refused before
+          // its token was checked: its connection closes, as a 401's does.
+          if (!authenticated(req)) {
+            res.set_header("Connection", "close");
+            t_answer_closes = true;
+          }
         }
         return httplib::Server::HandlerResponse::Handled;
       }));

@@ -406,6 +406,22 @@ TEST_F(HttpServerTest, ARequestLineTooLongIs414SayingSo) {
   EXPECT_NE(res->body.find("request line is over 8192 bytes"), std::string::npos) << res->body;
 }
 
+// A request line too long to read is refused before its token could be checked, as a header
+// over the limit is; the connection then closes, so a peer without the token keeps none alive.
+TEST_F(HttpServerTest, ARequestLineTooLongWithoutTheTokenIsAnsweredAndClosed) {
+  start({});
+  for (const std::string path : {"/open?q=", "/echo?q="}) {
+    Raw raw(server_->port());
+    raw.send("GET " + path + std::string(9000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    // A second request on the same connection, which needs no token: never answered.
+    raw.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 414") << path << answer.substr(0, 200);
+    EXPECT_EQ(count_of(answer, "HTTP/1.1 "), 1u) << path << answer.substr(0, 400);
+    EXPECT_EQ(answer.find("<timeout>"), std::string::npos) << path;
+  }
+}
+
 TEST_F(HttpServerTest, AHeaderOverTheLimitIsAnswered431) {
   start({});
   Raw raw(server_->port());
