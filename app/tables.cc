@@ -165,8 +165,8 @@ void print_job_metrics_table(const JobMetricsList& jobs, std::FILE* out) {
   Table t({"JOB", "RUNS", "BY STATUS", "SUCCESS", "AVG DURATION", "LAST RUN", "LAST STATUS"});
   for (const auto& j : jobs.jobs()) {
     t.add_row({j.job_label(), std::to_string(j.total_runs()), counts_text(j.runs_by_status()),
-               success_text(j), format_duration(j.avg_duration_ns()), j.last_run().job_run_id(),
-               short_status(j.last_run().status_name())});
+               success_text(j), format_mean_duration(j.avg_duration_ns()),
+               j.last_run().job_run_id(), short_status(j.last_run().status_name())});
   }
   t.print(out);
 }
@@ -177,7 +177,7 @@ void print_job_metrics(const JobMetrics& j, std::FILE* out) {
   f.add("runs", std::to_string(j.total_runs()));
   f.add("by status", counts_text(j.runs_by_status()));
   f.add("success rate", success_text(j));
-  f.add("avg duration", format_duration(j.avg_duration_ns()));
+  f.add("avg duration", format_mean_duration(j.avg_duration_ns()));
   f.add("last run", j.last_run().job_run_id().empty()
                         ? ""
                         : fmt::format("{} ({}, build {})", j.last_run().job_run_id(),
@@ -190,10 +190,9 @@ void print_job_runs_table(const JobRunsListResponse& list, std::FILE* out) {
   if (list.job_runs_size() == 0) return print_none("job runs", out, list.total_count());
   Table t({"JOB RUN", "JOB", "BUILD", "STATUS", "SCHEDULED (UTC)", "DURATION", "MESSAGE"});
   for (const auto& r : list.job_runs()) {
-    const int64_t duration =
-        r.ended_at() > 0 && r.started_at() > 0 ? r.ended_at() - r.started_at() : 0;
     t.add_row({r.job_run_id(), r.job_label(), r.build_request_id(), short_status(r.status_name()),
-               format_time(r.scheduled_at()), format_duration(duration), r.message()});
+               format_time(r.scheduled_at()), format_span(r.started_at(), r.ended_at()),
+               r.message()});
   }
   t.print(out);
   print_more(out, list.job_runs_size(), list.total_count(), list.has_more());
@@ -210,7 +209,7 @@ void print_job_run(const JobRunSummary& r, std::FILE* out) {
   f.add("started", format_time(r.started_at()));
   f.add("ended", format_time(r.ended_at()));
   if (r.ended_at() > 0 && r.started_at() > 0) {
-    f.add("duration", format_duration(r.ended_at() - r.started_at()));
+    f.add("duration", format_span(r.started_at(), r.ended_at()));
   }
   f.add("message", r.message());
   f.print(out);

@@ -12,9 +12,15 @@
 namespace bel {
 
 // `ns` nanoseconds: milliseconds below a second, a tenth of a second below ten seconds, whole
-// seconds below a minute, minutes and seconds below an hour, then hours and minutes. "-" for
-// ns <= 0.
+// seconds below a minute, minutes and seconds below an hour, then hours and minutes. A negative
+// duration keeps its sign ("-850ms"): producers' clocks may skew, and it is shown, not hidden.
 std::string format_duration(int64_t ns);
+
+// The time from `started_at` to `ended_at` (Unix nanoseconds): "-" unless both are set (non-zero).
+std::string format_span(int64_t started_at, int64_t ended_at);
+
+// A mean duration such as JobMetrics.avg_duration_ns: "-" for 0, what a mean over no runs reads.
+std::string format_mean_duration(int64_t ns);
 
 // "1 partition", "3 partitions": `n` and `noun`, plural by a trailing "s" when n != 1.
 std::string plural(int64_t n, const std::string& noun);

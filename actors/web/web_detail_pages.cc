@@ -43,16 +43,25 @@ std::string runs_table(const JobRunsListResponse& runs, int64_t now) {
   for (const auto& r : runs.job_runs()) {
     const double left = 100.0 * static_cast<double>(begin(r) - t0) / span;
     const double width = 100.0 * static_cast<double>(end(r) - begin(r)) / span;
-    const int64_t duration = r.started_at() && r.ended_at() ? r.ended_at() - r.started_at() : 0;
     char style[96];
     std::snprintf(style, sizeof(style), "left:%.2f%%;width:%.2f%%", left, width);
-    h.raw("<tr><td class=\"mono\">").text(r.job_run_id()).raw("</td><td>")
-        .raw(link(job_href(r.job_label()), r.job_label())).raw("</td><td>")
-        .raw(badge(r.status_name())).raw("</td><td class=\"num\">")
-        .text(duration ? format_duration(duration) : (r.ended_at() ? "-" : "running"))
-        .raw("</td><td><div class=\"timeline\"><div class=\"bar").raw(bar_kind(r.status_name()))
-        .raw("\" style=\"").raw(style).raw("\" title=\"").text(format_time(begin(r)))
-        .raw("\"></div></div></td><td>").text(r.message()).raw("</td></tr>");
+    h.raw("<tr><td class=\"mono\">")
+        .text(r.job_run_id())
+        .raw("</td><td>")
+        .raw(link(job_href(r.job_label()), r.job_label()))
+        .raw("</td><td>")
+        .raw(badge(r.status_name()))
+        .raw("</td><td class=\"num\">")
+        .text(r.ended_at() ? format_span(r.started_at(), r.ended_at()) : "running")
+        .raw("</td><td><div class=\"timeline\"><div class=\"bar")
+        .raw(bar_kind(r.status_name()))
+        .raw("\" style=\"")
+        .raw(style)
+        .raw("\" title=\"")
+        .text(format_time(begin(r)))
+        .raw("\"></div></div></td><td>")
+        .text(r.message())
+        .raw("</td></tr>");
   }
   if (runs.has_more()) {
     h.raw("<tr><td colspan=\"6\" class=\"muted\">").number(runs.total_count())

@@ -65,11 +65,18 @@ std::string runs_list(const JobRunsListResponse& runs) {
   h.raw("<table><tr><th>Job run</th><th>Build</th><th>Status</th><th class=\"num\">Duration"
         "</th><th>Ended</th><th>Message</th></tr>");
   for (const auto& r : runs.job_runs()) {
-    const int64_t d = r.started_at() && r.ended_at() ? r.ended_at() - r.started_at() : 0;
-    h.raw("<tr><td class=\"mono\">").text(r.job_run_id()).raw("</td><td>")
-        .raw(link(build_href(r.build_request_id()), r.build_request_id())).raw("</td><td>")
-        .raw(badge(r.status_name())).raw("</td><td class=\"num\">").text(format_duration(d))
-        .raw("</td><td>").text(format_time(r.ended_at())).raw("</td><td>").text(r.message())
+    h.raw("<tr><td class=\"mono\">")
+        .text(r.job_run_id())
+        .raw("</td><td>")
+        .raw(link(build_href(r.build_request_id()), r.build_request_id()))
+        .raw("</td><td>")
+        .raw(badge(r.status_name()))
+        .raw("</td><td class=\"num\">")
+        .text(format_span(r.started_at(), r.ended_at()))
+        .raw("</td><td>")
+        .text(format_time(r.ended_at()))
+        .raw("</td><td>")
+        .text(r.message())
         .raw("</td></tr>");
   }
   h.raw("</table>");
@@ -173,7 +180,7 @@ Result<std::string> jobs_page(ApiClient& client) {
         .raw("</td><td class=\"num\">")
         .text(success_percent(j))
         .raw("</td><td class=\"num\">")
-        .text(format_duration(j.avg_duration_ns()))
+        .text(format_mean_duration(j.avg_duration_ns()))
         .raw("</td><td>");
     h.raw(status_counts(j.runs_by_status(), " "));
     h.raw("</td></tr>");
@@ -198,7 +205,7 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
       .raw("</b>runs</div><div class=\"card\"><b>")
       .text(success_percent(*m))
       .raw("</b>success rate</div><div class=\"card\"><b>")
-      .text(format_duration(m->avg_duration_ns()))
+      .text(format_mean_duration(m->avg_duration_ns()))
       .raw("</b>mean duration</div></div>")
       .raw("</section><h2>Recent runs</h2><section id=\"job-runs\" data-live>")
       .raw(runs_list(*runs))

@@ -1,0 +1,84 @@
+// The console's tables show a job run's duration as its span, with its sign, and a job's mean
+// duration as "-" only when there is none.
+#include "app/tables.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+namespace bel::app {
+namespace {
+
+constexpr int64_t kTableS = 1000000000;
+constexpr int64_t kTableAt = 1767225600LL * kTableS;  // 2026-01-01T00:00:00Z
+
+template <class Print>
+std::string table_text(Print print) {
+  char* data = nullptr;
+  size_t size = 0;
+  std::FILE* out = ::open_memstream(&data, &size);
+  print(out);
+  std::fclose(out);
+  std::string text(data, size);
+  std::free(data);
+  return text;
+}
+
+JobRunSummary table_run(const std::string& id, int64_t started_at, int64_t ended_at) {
+  JobRunSummary r;
+  r.set_job_run_id(id);
+  r.set_job_label("//jobs:a");
+  r.set_build_request_id("br-1");
+  r.set_status_name("JOB_COMPLETED");
+  r.set_scheduled_at(kTableAt);
+  r.set_started_at(started_at);
+  r.set_ended_at(ended_at);
+  return r;
+}
+
+// The DURATION column of the row naming `id`.
+std::string duration_column(const std::string& table, const std::string& id) {
+  const size_t row = table.find("\n" + id + " ");
+  if (row == std::string::npos) return "<no row " + id + ">";
+  const std::string line = table.substr(row + 1, table.find('\n', row + 1) - row - 1);
+  const size_t after_time = line.find("Z ");
+  if (after_time == std::string::npos) return "<no time in " + line + ">";
+  const size_t begin = line.find_first_not_of(' ', after_time + 1);
+  return line.substr(begin, line.find(' ', begin) - begin);
+}
+
+TEST(TablesTest, AJobRunsDurationIsItsSpanWithItsSign) {
+  JobRunsListResponse list;
+  *list.add_job_runs() = table_run("jr-skewed", kTableAt + 10 * kTableS,
+                                   kTableAt + 5 * kTableS);  // a producer's clock
+  *list.add_job_runs() =
+      table_run("jr-instant", kTableAt + 5 * kTableS, kTableAt + 5 * kTableS);  // one commit
+  *list.add_job_runs() = table_run("jr-open", kTableAt + 5 * kTableS, 0);
+  *list.add_job_runs() = table_run("jr-ran", kTableAt + 5 * kTableS, kTableAt + 9 * kTableS);
+  list.set_total_count(4);
+  const std::string table = table_text([&](std::FILE* out) { print_job_runs_table(list, out); });
+  EXPECT_EQ(duration_column(table, "jr-skewed"), "-5.0s") << table;
+  EXPECT_EQ(duration_column(table, "jr-instant"), "0ms") << table;
+  EXPECT_EQ(duration_column(table, "jr-open"), "-") << table;
+  EXPECT_EQ(duration_column(table, "jr-ran"), "4.0s") << table;
+
+  const std::string shown =
+      table_text([&](std::FILE* out) { print_job_run(list.job_runs(0), out); });
+  EXPECT_NE(shown.find("-5.0s"), std::string::npos) << shown;
+}
+
+TEST(TablesTest, AJobsMeanDurationKeepsItsSignAndReadsNoneWhenThereIsNone) {
+  JobMetrics m;
+  m.set_job_label("//jobs:a");
+  m.set_total_runs(1);
+  m.set_avg_duration_ns(-3 * kTableS);
+  std::string shown = table_text([&](std::FILE* out) { print_job_metrics(m, out); });
+  EXPECT_NE(shown.find("-3.0s"), std::string::npos) << shown;
+  m.set_avg_duration_ns(0);
+  shown = table_text([&](std::FILE* out) { print_job_metrics(m, out); });
+  EXPECT_EQ(shown.find("0ms"), std::string::npos) << shown;
+}
+
+}  // namespace
+}  // namespace bel::app
