@@ -34,6 +34,30 @@ void add_filter_flags(CLI::App* cmd, FilterFlags& f) {
       ->delimiter(',');
 }
 
+// check_filter's message worded by the flag that gave the value: "filter event_types: unknown
+// event type ..." reads "--type: unknown event type ...", "filter job_labels[1] is empty"
+// "--job: is empty", as the other commands word a flag's bad value.
+std::string by_flag(std::string message) {
+  static const std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"partition_refs", "--partition"}, {"partition_patterns", "--pattern"},
+      {"job_labels", "--job"},           {"job_run_ids", "--job-run"},
+      {"build_request_ids", "--build"},  {"event_types", "--type"},
+  };
+  if (message.rfind("filter: pattern ", 0) == 0) return "--pattern: " + message.substr(8);
+  for (const auto& [field, flag] : kFlags) {
+    const std::string prefix = "filter " + std::string(field);
+    if (message.rfind(prefix, 0) != 0) continue;
+    size_t end = prefix.size();
+    if (end < message.size() && message[end] == '[') {
+      const size_t close = message.find(']', end);
+      if (close != std::string::npos) end = close + 1;
+    }
+    const std::string rest = message.substr(end);
+    return std::string(flag) + (rest.rfind(':', 0) == 0 ? "" : ":") + rest;
+  }
+  return message;
+}
+
 // Builds the filter; prints a usage error naming the flag and returns nothing when invalid.
 std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
   EventFilter filter;
@@ -57,7 +81,7 @@ std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
     filter.add_event_types(event_type_number(v) ? v : given);
   }
   if (auto ok = check_filter(filter); !ok.ok()) {
-    ctx.usage_error(ok.error().message);
+    ctx.usage_error(by_flag(ok.error().message));
     return std::nullopt;
   }
   if (f.since < 0) {

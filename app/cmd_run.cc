@@ -171,7 +171,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")
       ->capture_default_str();
   add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx, /*coordinator=*/true);
+  add_log_options(cmd, ctx, LogRole::in_process);
   cmd->callback([&ctx, f] { run_run(ctx, *f); });
 }
 

@@ -309,7 +309,7 @@ void add_serve_command(CLI::App& app, Context& ctx) {
     cmd->add_option(limit.name, (*f).*limit.value, limit.help)->capture_default_str();
   }
   add_durability_option(cmd, ctx);
-  add_log_options(cmd, ctx, /*coordinator=*/true);
+  add_log_options(cmd, ctx, LogRole::coordinator);
   cmd->callback([&ctx, f] { run_serve(ctx, *f); });
 }
 

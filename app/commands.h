@@ -71,9 +71,16 @@ struct Context {
   void usage_error(const std::string& message);
 };
 
-// Adds --log, --format, --connect and --token-file to a leaf command (so its --help lists them).
-// `coordinator`: the command runs the coordinator itself (serve, run), so it has no --connect.
-void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator = false);
+// Who a command is to its log, for the options it takes.
+enum class LogRole {
+  client,       // reads or writes through a running coordinator, or in process without one
+  coordinator,  // serves the log (serve): no --connect; --token-file is what consoles present
+  in_process,   // runs a coordinator no one else reaches (run): no --connect, no --token-file
+};
+
+// Adds --log, --format and, by `role`, --connect and --token-file to a leaf command (so its
+// --help lists them).
+void add_log_options(CLI::App* cmd, Context& ctx, LogRole role = LogRole::client);
 
 // Adds --durability (full or normal) to a command that may open the log for writing.
 void add_durability_option(CLI::App* cmd, Context& ctx);

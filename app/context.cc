@@ -158,19 +158,20 @@ void default_from_env(std::string* field, const char* variable) {
 
 }  // namespace
 
-void add_log_options(CLI::App* cmd, Context& ctx, bool coordinator) {
+void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
   set_choices(cmd->add_option("--format", ctx.format,
                               "Output format: table or json (default: table on a terminal, json "
                               "otherwise)"),
               {"table", "json"});
   if (ctx.in_console) return;  // the console's session is fixed when it starts
   default_from_env(&ctx.log_uri, "BEL_LOG");
-  default_from_env(&ctx.token_file, "BEL_TOKEN_FILE");
   cmd->add_option("--log", ctx.log_uri,
                   "The log: sqlite:///abs/path.db, sqlite://rel/path.db or a bare path (an SQLite "
                   "file), postgresql://..., memory://, stdout (default: $BEL_LOG when set)")
       ->capture_default_str();
-  if (coordinator) {
+  if (role == LogRole::in_process) return;
+  default_from_env(&ctx.token_file, "BEL_TOKEN_FILE");
+  if (role == LogRole::coordinator) {
     // A coordinator owns its log: there is no other coordinator to connect to.
     cmd->add_option("--token-file", ctx.token_file,
                     "The token consoles must present, in a file of mode 0600 holding at least 32 "

@@ -12,6 +12,9 @@ std::string format_duration(int64_t ns) {
   const char* sign = ns < 0 ? "-" : "";
   constexpr uint64_t kMs = 1000000;
   constexpr uint64_t kSecond = 1000 * kMs;
+  if (n == 0) return "0ms";
+  if (n < 1000) return fmt::format("{}{}ns", sign, n);
+  if (n < kMs) return fmt::format("{}{}µs", sign, n / 1000);
   if (n < kSecond) return fmt::format("{}{}ms", sign, n / kMs);
   if (n < 10 * kSecond) {
     return fmt::format("{}{}.{}s", sign, n / kSecond, n % kSecond / (kSecond / 10));

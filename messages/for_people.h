@@ -11,9 +11,11 @@
 
 namespace bel {
 
-// `ns` nanoseconds: milliseconds below a second, a tenth of a second below ten seconds, whole
-// seconds below a minute, minutes and seconds below an hour, then hours and minutes. A negative
-// duration keeps its sign ("-850ms"): producers' clocks may skew, and it is shown, not hidden.
+// `ns` nanoseconds: nanoseconds below a microsecond, microseconds below a millisecond ("695µs",
+// so a sub-millisecond mean does not read as 0), milliseconds below a second, a tenth of a second
+// below ten seconds, whole seconds below a minute, minutes and seconds below an hour, then hours
+// and minutes. A negative duration keeps its sign ("-850ms"): producers' clocks may skew, and it is
+// shown, not hidden.
 std::string format_duration(int64_t ns);
 
 // The time from `started_at` to `ended_at` (Unix nanoseconds): "-" unless both are set (non-zero).

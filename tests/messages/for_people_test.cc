@@ -13,6 +13,8 @@ constexpr int64_t kS = 1000 * kMs;
 
 TEST(ForPeopleTest, DurationsHaveOneStyleAtEveryScale) {
   EXPECT_EQ(format_duration(0), "0ms");
+  EXPECT_EQ(format_duration(5), "5ns");
+  EXPECT_EQ(format_duration(695150), "695µs");  // not "0ms", which reads as no time at all
   EXPECT_EQ(format_duration(850 * kMs), "850ms");
   EXPECT_EQ(format_duration(4 * kS + 250 * kMs), "4.2s");
   EXPECT_EQ(format_duration(46 * kS + 911 * kMs), "46s");  // not "46.911s" beside "4m04s"
@@ -23,7 +25,7 @@ TEST(ForPeopleTest, DurationsHaveOneStyleAtEveryScale) {
 // A producer's clock may put a run's end before its start: the duration keeps its sign, where it
 // once read "-", as a run without one does.
 TEST(ForPeopleTest, ANegativeDurationKeepsItsSign) {
-  EXPECT_EQ(format_duration(-5), "-0ms");
+  EXPECT_EQ(format_duration(-5), "-5ns");
   EXPECT_EQ(format_duration(-(4 * kS + 250 * kMs)), "-4.2s");
   EXPECT_EQ(format_duration(-(3720 * kS + 30 * kS)), "-1h02m");
   EXPECT_EQ(format_duration(std::numeric_limits<int64_t>::min()), "-2562047h47m");
