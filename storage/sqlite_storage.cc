@@ -54,6 +54,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     auto taken = WriterLock::acquire_file(uri, path, options.writer_lock_wait);
     if (!taken.ok()) return taken.error();
     lock = std::move(*taken);
+  } else {
+    BEL_RETURN_IF_ERROR(WriterLock::check_reader_path(uri, path));
   }
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |

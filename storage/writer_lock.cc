@@ -1,6 +1,7 @@
 #include "storage/writer_lock.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,14 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "storage/uri.h"
 
@@ -64,9 +64,9 @@ std::string read_record(const std::string& record_path) {
   return text;
 }
 
-// The process holding an flock on the file (dev, ino), from /proc/locks ("pid 1234 (bel serve)"),
-// or "" when it cannot be told.
-std::string flock_holder(unsigned long long dev, unsigned long long ino) {
+// The pid of the process holding an flock on the file (dev, ino), from /proc/locks, or "" when
+// none does or it cannot be told.
+std::string flock_pid(unsigned long long dev, unsigned long long ino) {
   const std::string want = fmt::format("{:02x}:{:02x}:{}", major(dev), minor(dev), ino);
   std::ifstream in("/proc/locks");
   std::string line;
@@ -74,8 +74,29 @@ std::string flock_holder(unsigned long long dev, unsigned long long ino) {
     std::istringstream words(line);
     std::string number, kind, mode, access, pid, file;
     words >> number >> kind >> mode >> access >> pid >> file;
-    if (kind != "FLOCK" || file != want) continue;
-    return "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
+    if (kind == "FLOCK" && file == want) return pid;
+  }
+  return "";
+}
+
+// The process holding an flock on the file (dev, ino) ("pid 1234 (bel serve)"), or "".
+std::string flock_holder(unsigned long long dev, unsigned long long ino) {
+  const std::string pid = flock_pid(dev, ino);
+  return pid.empty() ? "" : "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
+}
+
+// The name under which process `pid` has the file (dev, ino) open, from /proc/<pid>/fd, or ""
+// when it cannot be told (another user's process, a file no longer named).
+std::string opened_name(const std::string& pid, unsigned long long dev, unsigned long long ino) {
+  const std::string dir = "/proc/" + pid + "/fd";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) != 0 || st.st_dev != dev || st.st_ino != ino) continue;
+    const std::string name = std::filesystem::read_symlink(it->path(), ec).string();
+    if (!ec && !name.empty() && name[0] == '/' && name.find(" (deleted)") == std::string::npos) {
+      return name;
+    }
   }
   return "";
 }
@@ -223,6 +244,50 @@ Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_u
     return std::unique_ptr<WriterLock>(new WriterLock(false, Identity{}));
   }
   return acquire_file(log_uri, parsed->path, std::chrono::milliseconds(0));
+}
+
+Status WriterLock::check_reader_path(const std::string& uri, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ok_status();  // the open says what is wrong
+  const std::string record_path = resolved(path) + ".lock";
+  std::string writer_uri;  // the name the writer uses, when it is known to use another
+  std::string holder;
+  {
+    Registry& reg = registry();
+    std::lock_guard<std::mutex> guard(reg.mutex);
+    auto it = reg.entries.find({st.st_dev, st.st_ino});
+    if (it != reg.entries.end() && it->second.held) {
+      if (it->second.record_path == record_path) return ok_status();
+      writer_uri = it->second.uri;
+      holder = "this process";
+    }
+  }
+  if (holder.empty()) {
+    const std::string pid = flock_pid(st.st_dev, st.st_ino);
+    if (pid.empty()) return ok_status();  // no writer (or none this process can see)
+    // The name the writer opened, when this process may look (its own user's, or root).
+    writer_uri = opened_name(pid, st.st_dev, st.st_ino);
+    if (writer_uri == resolved(path)) return ok_status();
+    if (writer_uri.empty()) {
+      // Else its record: the writer records itself beside the name it opened, so this name's
+      // record names it when the writer uses this name (or a symlink to it). A record that
+      // cannot be read tells nothing: then only a missing write-ahead file does.
+      const std::string record = read_record(record_path);
+      if (record.rfind("pid " + pid + " ", 0) == 0) return ok_status();
+      std::error_code ec;
+      if (record.empty() && std::filesystem::exists(resolved(path) + "-wal", ec)) {
+        return ok_status();
+      }
+    }
+    holder = flock_holder(st.st_dev, st.st_ino);
+  }
+  return make_error(
+      ErrorCode::storage_unavailable,
+      fmt::format("{}: {} is being written by {} under another name{}; SQLite keeps a log's "
+                  "write-ahead file beside the name it was opened by, so through this name "
+                  "(a hard link) the log would read as it was before that writer's latest "
+                  "commits: read it by the name its writer uses",
+                  uri, path, holder, writer_uri.empty() ? "" : " (" + writer_uri + ")"));
 }
 
 void WriterLock::add_note(const std::string& log_uri, const std::string& note) {

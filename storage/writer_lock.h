@@ -50,6 +50,13 @@ class WriterLock {
   // The same for a log URI; nothing to lock (a lock that holds nothing) for memory:// and stdout.
   static Result<std::unique_ptr<WriterLock>> acquire(const std::string& log_uri);
 
+  // OK unless the database file `path` is being written (by this process or another) under a
+  // name that resolves elsewhere, a hard link: SQLite names the write-ahead file after the path
+  // it opens, so a reader through this name would read the log without the writer's latest
+  // commits. storage_unavailable naming the writer (and its name, when it can be told) then.
+  // Called by every read-only open of an SQLite log before SQLite opens the file.
+  static Status check_reader_path(const std::string& uri, const std::string& path);
+
   // Adds `note` to the holder record of the lock this process holds on the log at `log_uri`
   // ("console endpoint 127.0.0.1:41234"). Best effort: the record only improves another
   // process's message; nothing happens when this process holds no lock on that log.

@@ -48,7 +48,9 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
 std::optional<std::string> default_token_path(const std::string& log_uri) {
   auto parsed = storage::parse_storage_uri(log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
-  return parsed->path + ".token";
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(parsed->path, ec);
+  return (ec ? parsed->path : real.string()) + ".token";
 }
 
 Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {

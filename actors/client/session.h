@@ -98,7 +98,9 @@ class Session {
   std::string description_;
 };
 
-// The token file of a log: "<path>.token" for sqlite://, nothing for in-process logs.
+// The token file of a log: "<path>.token" for sqlite://, beside the file the path resolves to
+// (symlinks followed, as the writer lock's record is), so a coordinator and its consoles find
+// the same file whichever symlink names the log; nothing for in-process logs.
 std::optional<std::string> default_token_path(const std::string& log_uri);
 
 }  // namespace bel::actors

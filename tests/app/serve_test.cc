@@ -11,6 +11,7 @@
 
 #include <caf/io/all.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -228,6 +229,39 @@ TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   auto later = parse<BuildRequestSummary>(bel("builds show br-1 --format json"));
   EXPECT_EQ(later.status_code(), BUILD_REQUEST_CANCELLED);
   EXPECT_EQ(later.event_count(), 4);
+}
+
+// A coordinator serving a log by a symlink is reached by every name that resolves to it: the
+// token is kept beside the file itself. A hard link resolves to another name, whose write-ahead
+// file SQLite would look for in vain: a command through it is refused, naming the log's name.
+TEST_F(ServeTest, ConsolesReachTheCoordinatorByEveryNameOfTheLog) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
+          .exit_code,
+      0);
+  const std::string link = dir_.path() + "/link.db";
+  const std::string hard = dir_.path() + "/hard.db";
+  std::filesystem::create_symlink(path(), link);
+  std::filesystem::create_hard_link(path(), hard);
+  ServeProcess serve(kBel, {"serve", "--log", link});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  EXPECT_TRUE(std::filesystem::exists(path() + ".token"));
+  EXPECT_FALSE(std::filesystem::exists(link + ".token"));
+
+  // The coordinator holds the writer lock: a write that succeeds by the file's own name went
+  // through it.
+  auto ack = parse<AppendAck>(bel("builds cancel br-1 --reason done --format json"));
+  EXPECT_EQ(ack.idx(), 2);
+  auto by_link =
+      run_command(shell_quote(kBel) + " builds show br-1 --format json --log " + shell_quote(link));
+  EXPECT_EQ(parse<BuildRequestSummary>(by_link).status_code(), BUILD_REQUEST_CANCELLED);
+
+  auto by_hard_link =
+      run_command(shell_quote(kBel) + " builds show br-1 --format json --log " + shell_quote(hard));
+  EXPECT_EQ(by_hard_link.exit_code, 1);
+  EXPECT_NE(by_hard_link.err.find("under another name (" + path() + ")"), std::string::npos)
+      << by_hard_link.err;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 
 // SPEC section 2: the validation mode is set per log. Set through a running coordinator, it

@@ -142,9 +142,25 @@ TEST_F(WriterLockTest, AnotherProcessIsRefusedThroughEveryNameAndReadsBeside) {
   // the writer, and the writer still commits afterwards.
   auto reader = run_child(uri_, "read");
   EXPECT_TRUE(contains(reader.out, "last_idx 2")) << reader.out << reader.err;
+  auto reader_through_link = run_child("sqlite://" + dir_ + "/link.db", "read");
+  EXPECT_TRUE(contains(reader_through_link.out, "last_idx 2"))
+      << reader_through_link.out << reader_through_link.err;
+  // Through a hard link a reader would look for the write-ahead file beside the other name and
+  // read the log without the writer's latest commits: refused, naming the writer and its name.
+  auto reader_through_hard_link = run_child("sqlite://" + dir_ + "/other/hard.db", "read");
+  EXPECT_TRUE(contains(reader_through_hard_link.out, "refused: storage_unavailable"))
+      << reader_through_hard_link.out << reader_through_hard_link.err;
+  EXPECT_TRUE(contains(reader_through_hard_link.out, "being written by " + pid))
+      << reader_through_hard_link.out;
+  EXPECT_TRUE(contains(reader_through_hard_link.out, "under another name (" + path_ + ")"))
+      << reader_through_hard_link.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/other/hard.db-wal"));
   ASSERT_TRUE(first->append_batch({partition_event("br", "c")}).ok());
 
   first.reset();
+  // With no writer, the file holds every commit (the last one folds the write-ahead file back).
+  auto reader_after = run_child("sqlite://" + dir_ + "/other/hard.db", "read");
+  EXPECT_TRUE(contains(reader_after.out, "last_idx 3")) << reader_after.out << reader_after.err;
   auto after = run_child("sqlite://" + dir_ + "/other/hard.db", "write");
   EXPECT_TRUE(contains(after.out, "locked")) << after.out << after.err;
 }
@@ -156,6 +172,17 @@ TEST_F(WriterLockTest, ReadOnlyHandlesTakeNoLock) {
   read_only.read_only = true;
   auto reader = open_storage(uri_, read_only);
   EXPECT_TRUE(reader.ok()) << reader.error().to_string();
+  // In this process too: beside its writer a reader may name the log by a symlink, not by a
+  // hard link.
+  std::filesystem::create_symlink(path_, dir_ + "/link.db");
+  std::filesystem::create_hard_link(path_, dir_ + "/hard.db");
+  auto through_link = open_storage("sqlite://" + dir_ + "/link.db", read_only);
+  EXPECT_TRUE(through_link.ok()) << through_link.error().to_string();
+  auto through_hard_link = open_storage("sqlite://" + dir_ + "/hard.db", read_only);
+  ASSERT_FALSE(through_hard_link.ok());
+  EXPECT_EQ(through_hard_link.error().code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(contains(through_hard_link.error().message, "(" + uri_ + ")"))
+      << through_hard_link.error().message;
 }
 
 TEST_F(WriterLockTest, FilesTheWriterCreatesArePrivateWhateverTheUmask) {
