@@ -74,7 +74,7 @@ Result<std::vector<Line>> read_lines(const std::string& path, const std::string&
       chunk.remove_prefix(newline + 1);
     }
   }
-  if (in->bad()) return make_error(ErrorCode::invalid_argument, path + ": read error");
+  if (in->bad()) return make_error(ErrorCode::internal, path + ": read error");
   if (!text.empty()) end_line();
   return lines;
 }
@@ -138,7 +138,13 @@ void run_append(Context& ctx, const std::string& path) {
     std::cin.clear();
     std::clearerr(stdin);
   }
-  if (!lines.ok()) return ctx.fail(lines.error());
+  if (!lines.ok()) {
+    // A FILE that is missing, a directory or unreadable is bad usage, as a bad flag is.
+    if (lines.error().code == ErrorCode::invalid_argument) {
+      return ctx.usage_error(lines.error().message);
+    }
+    return ctx.fail(lines.error());
+  }
   std::vector<BuildEvent> events;
   events.reserve(lines->size());
   for (const auto& line : *lines) {

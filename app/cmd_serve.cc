@@ -230,10 +230,10 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   sim::SimulationActor simulation;
   if (f.simulate) {
     auto started = sim::start_simulation(system, *api, f.sim, [](const sim::SimulationReport& r) {
-      say("simulation stopped: " + std::to_string(r.events_appended) + " events, " +
-          std::to_string(r.builds_completed) + " builds completed, " +
-          std::to_string(r.builds_failed) + " failed, " + std::to_string(r.builds_cancelled) +
-          " cancelled, " + std::to_string(r.errors) + " errors");
+      say("simulation stopped: " + plural(r.events_appended, "event") + ", " +
+          plural(r.builds_completed, "build") + " completed, " + std::to_string(r.builds_failed) +
+          " failed, " + std::to_string(r.builds_cancelled) + " cancelled, " +
+          plural(r.errors, "error"));
     });
     if (!started.ok()) {
       actors::stop_coordinator(*api);

@@ -252,10 +252,19 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
             std::string::npos)
       << array.err;
 
+  // A FILE that is not one to read is bad usage (exit 2), as a bad flag is.
   auto directory = bel("append " + shell_quote(dir_.path()) + " --log " + shell_quote(fresh));
-  EXPECT_EQ(directory.exit_code, 1);
+  EXPECT_EQ(directory.exit_code, 2);
   EXPECT_NE(directory.err.find("is a directory, not a file of JSON lines"), std::string::npos)
       << directory.err;
+  auto missing = bel("append " + shell_quote(dir_.path() + "/none.jsonl") + " --log " +
+                     shell_quote(fresh));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("bel: invalid_argument: " + dir_.path() +
+                             "/none.jsonl: cannot open: No such file or directory"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh)) << "a refused append made a log";
 
   // The transition rules, which need a log, refuse the batch on an empty one in memory first:
   // a first append with a status out of order names its line and makes no log either.
