@@ -257,8 +257,8 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
   EXPECT_EQ(directory.exit_code, 2);
   EXPECT_NE(directory.err.find("is a directory, not a file of JSON lines"), std::string::npos)
       << directory.err;
-  auto missing = bel("append " + shell_quote(dir_.path() + "/none.jsonl") + " --log " +
-                     shell_quote(fresh));
+  auto missing =
+      bel("append " + shell_quote(dir_.path() + "/none.jsonl") + " --log " + shell_quote(fresh));
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("bel: invalid_argument: " + dir_.path() +
                              "/none.jsonl: cannot open: No such file or directory"),
