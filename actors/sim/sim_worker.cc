@@ -20,6 +20,7 @@ void ask_next(WorkerPtr self, SimulationReport outcome);
 void send_append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
                  std::function<void()> on_ok, int attempt = 0);
 void end_with_error(WorkerPtr self, const Error& error);
+bool end_if_ended_elsewhere(WorkerPtr self, const Error& error);
 void finish_if_ending(WorkerPtr self);
 
 bool quiet(WorkerPtr self) {
@@ -69,6 +70,7 @@ void on_request_error(WorkerPtr self, const caf::error& err, int attempt, const 
   if (error.code == ErrorCode::overloaded) {
     error.message += " (gave up after " + std::to_string(attempt) + " retries)";
   }
+  if (end_if_ended_elsewhere(self, error)) return;
   end_with_error(self, error.with_context(what));
 }
 
@@ -209,17 +211,54 @@ void end_with_error(WorkerPtr self, const Error& error) {
   finish_if_ending(self);
 }
 
+// An append refused because someone else ended the request (`bel builds cancel`) or cancelled
+// one of its job runs (`bel job-runs cancel`) is no simulation error: the worker stops the
+// request's steps, as a worker told to stop would. Read from the transition rule's words.
+bool end_if_ended_elsewhere(WorkerPtr self, const Error& error) {
+  if (error.code != ErrorCode::invalid_transition) return false;
+  BuildRun& b = *self->state.build;
+  const std::string& text = error.message;
+  const std::string request = "build request " + b.plan.build_request_id + " is BUILD_REQUEST_";
+  const size_t run_at = text.find("job run ");
+  const size_t cancelled_at = text.find(": JOB_CANCELLED -> ");
+  if (text.find(request) != std::string::npos && text.find("(terminal)") != std::string::npos) {
+    if (!b.request_ended) {
+      b.request_ended = true;
+      const bool cancelled = text.find(request + "CANCELLED") != std::string::npos;
+      ++(cancelled ? b.outcome.builds_cancelled : b.outcome.builds_failed);
+      sim_log()->info("{}: ended by someone else; its worker stops", b.plan.build_request_id);
+    }
+  } else if (run_at != std::string::npos && cancelled_at != std::string::npos &&
+             run_at < cancelled_at) {
+    if (b.cancelled_run.empty()) {
+      b.cancelled_run = text.substr(run_at + 8, cancelled_at - run_at - 8);
+      sim_log()->info("{}: job run {} was cancelled by someone else; the request ends",
+                      b.plan.build_request_id, b.cancelled_run);
+    }
+  } else {
+    return false;
+  }
+  b.ending = true;
+  finish_if_ending(self);
+  return true;
+}
+
 void finish_if_ending(WorkerPtr self) {
   auto& st = self->state;
   BuildRun& b = *st.build;
   if (!b.ending || !quiet(self)) return;
+  if (b.request_ended) {
+    finish_build(self);  // counted when it was found ended: nothing more to append
+    return;
+  }
   ++b.outcome.builds_failed;
   if (!b.acked_any) {
     finish_build(self);  // nothing of it is in the log: nothing to end
     return;
   }
   auto event = request_event(b.plan.build_request_id, v1::BUILD_REQUEST_FAILED,
-                             "simulation error: " + b.first_error);
+                             b.first_error.empty() ? "job run " + b.cancelled_run + " was cancelled"
+                                                   : "simulation error: " + b.first_error);
   // Outside the window and without retries: the request has failed already. Counting it in
   // in_flight keeps the request from looking quiet meanwhile.
   ++st.in_flight;

@@ -72,6 +72,11 @@ struct BuildRun {
   bool acked_any = false;    // some event of this request is in the log
   bool ending = false;       // an error: no new steps; FAILED once quiet
   std::string first_error;
+  // Someone else (an operator) ended the request or cancelled one of its job runs: the worker
+  // stops its steps without counting an error. `request_ended` when the request itself ended
+  // (nothing more to append), else the job run it names (the request then ends FAILED).
+  bool request_ended = false;
+  std::string cancelled_run;
 };
 
 struct WorkerState {

@@ -363,6 +363,93 @@ TEST(SimulatorTest, AnErrorEndsOneBuildAndTheOthersCarryOn) {
   EXPECT_GE(report->builds_failed, 1);
 }
 
+// An operator cancels a job run of one build the workers drive and another build whole: the
+// workers stop those builds' steps (the first ends FAILED naming its run, the second stays
+// CANCELLED) and count no error; the report still counts each build as the log ended it.
+TEST(SimulatorTest, AnOperatorsCancelsStopTheirBuildsWithoutAnError) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.seed = 5;
+  options.workers = 1;
+  options.builds = 6;
+  options.rate = 300;  // paced, so the builds are open while this test looks for one
+  options.run_id = "op";
+  std::promise<SimulationReport> done;
+  auto finished = done.get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [&done](const SimulationReport& r) { done.set_value(r); });
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  std::string run_cancelled;    // its build request
+  std::string build_cancelled;  // the build request cancelled whole
+  auto running = [&] {
+    return finished.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  };
+  while (running() && (run_cancelled.empty() || build_cancelled.empty())) {
+    if (run_cancelled.empty()) {
+      Query open_runs;
+      open_runs.mutable_job_runs_list()->add_status_filter(v1::JOB_SCHEDULED);
+      open_runs.mutable_job_runs_list()->add_status_filter(v1::JOB_RUNNING);
+      const QueryResult runs = coord.query(open_runs, 0);
+      for (const auto& r : runs.job_runs_list().job_runs()) {
+        BuildEvent cancel;
+        cancel.set_build_request_id(r.build_request_id());
+        cancel.mutable_job_run_cancel_event()->set_job_run_id(r.job_run_id());
+        cancel.mutable_job_run_cancel_event()->set_reason("operator: wrong config");
+        // Refused when the run ended meanwhile: the next one, then.
+        if (coord.append({cancel}).ok()) {
+          run_cancelled = r.build_request_id();
+          break;
+        }
+      }
+      continue;
+    }
+    Query open_builds;
+    for (auto s : {v1::BUILD_REQUEST_RECEIVED, v1::BUILD_REQUEST_PLANNING,
+                   v1::BUILD_REQUEST_EXECUTING, v1::BUILD_REQUEST_ANALYSIS_COMPLETED}) {
+      open_builds.mutable_builds_list()->add_status_filter(s);
+    }
+    const QueryResult builds = coord.query(open_builds, 0);
+    for (const auto& b : builds.builds_list().builds()) {
+      if (b.build_request_id() == run_cancelled) continue;
+      BuildEvent cancel;
+      cancel.set_build_request_id(b.build_request_id());
+      cancel.mutable_build_cancel_event()->set_reason("operator: not needed");
+      if (coord.append({cancel}).ok()) {
+        build_cancelled = b.build_request_id();
+        break;
+      }
+    }
+  }
+  ASSERT_FALSE(run_cancelled.empty()) << "the simulation ended before a job run could be cancelled";
+  ASSERT_FALSE(build_cancelled.empty()) << "the simulation ended before a build could be cancelled";
+  ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
+  const SimulationReport report = finished.get();
+  EXPECT_EQ(report.errors, 0) << errors_of(report);
+  EXPECT_EQ(builds_ended(report), 6);
+  Query summary;
+  summary.mutable_build_summary()->set_build_request_id(run_cancelled);
+  const auto ended = coord.query(summary, report.last_idx).build_summary();
+  EXPECT_EQ(ended.status_code(), v1::BUILD_REQUEST_FAILED) << ended.message();
+  EXPECT_NE(ended.message().find("was cancelled"), std::string::npos) << ended.message();
+  summary.mutable_build_summary()->set_build_request_id(build_cancelled);
+  EXPECT_EQ(coord.query(summary, report.last_idx).build_summary().status_code(),
+            v1::BUILD_REQUEST_CANCELLED);
+  // The report counts each build by how it ended in the log; the log holds the operator's two
+  // events beside the workers'.
+  Query builds;
+  builds.mutable_builds_list()->set_limit(1000);
+  const QueryResult list = coord.query(builds, report.last_idx);
+  std::map<BuildRequestStatus, int64_t> by_status;
+  for (const auto& b : list.builds_list().builds()) ++by_status[b.status_code()];
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_COMPLETED], report.builds_completed);
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_FAILED], report.builds_failed);
+  EXPECT_EQ(by_status[v1::BUILD_REQUEST_CANCELLED], report.builds_cancelled);
+  Query activity;
+  activity.mutable_activity();
+  EXPECT_EQ(coord.query(activity, report.last_idx).activity().event_count(),
+            report.events_appended + 2);
+}
+
 TEST(SimulatorTest, StopFinishesTheBuildsUnderWay) {
   TestCoordinator coord;
   SimulationOptions options;
