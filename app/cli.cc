@@ -134,7 +134,8 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
           print_usage_error(
               with_suggestion("unknown command \"" + argv[1] + " " + next + "\"", next, subs) +
                   " (" + argv[1] + " has: " + names + ")",
-              hint);
+              interactive ? "Type help " + argv[1] + " for its subcommands.\n"
+                          : "Run bel " + argv[1] + " --help for its subcommands.\n");
         }
         return kExitUsage;
       }
@@ -153,11 +154,25 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
       }
     }
   }
+  // A word that begins with one "-" (not a flag bel has: they are all "--name") is taken for a
+  // short flag, so a key such as "-x" leaves its argument missing: the error says how to give it.
+  std::string dashed;
+  for (size_t i = 1; i < argv.size() && argv[i] != "--"; ++i) {
+    if (argv[i].size() > 1 && argv[i][0] == '-' && argv[i][1] != '-' && argv[i] != "-h") {
+      dashed = argv[i];
+      break;
+    }
+  }
   // CLI11's own parse errors (a value that does not convert, a required argument missing) as
   // bel's other usage errors.
-  app.failure_message([interactive](const CLI::App*, const CLI::Error& e) {
-    return usage_error_text(conversion_text(e),
-                            interactive ? "" : "Run with --help for more information.\n");
+  app.failure_message([interactive, dashed](const CLI::App*, const CLI::Error& e) {
+    std::string text = conversion_text(e);
+    if (!dashed.empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      text +=
+          " (an argument that begins with \"-\" goes last, after the flags and \"--\": ... -- " +
+          dashed + ")";
+    }
+    return usage_error_text(text, interactive ? "" : "Run with --help for more information.\n");
   });
   // CLI11 parses a reversed vector of arguments (without the program name).
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);

@@ -77,7 +77,9 @@ void run_invalidate(Context& ctx, const std::string& ref, const std::string& rea
   if (!arguments_fit(ctx, actors::make_partition_invalidation_event(ref, reason, by, ""),
                      {{"partition_invalidation_event.partition_ref", "REF"},
                       {"partition_invalidation_event.reason", "--reason"},
-                      {"build_request_id", "--build"}})) {
+                      // Without --build the id is made of the user's name: say so.
+                      {"build_request_id",
+                       build.empty() ? "the operator id made of your user name" : "--build"}})) {
     return;
   }
   append_one(
@@ -127,14 +129,15 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto build = std::make_shared<std::string>();
   auto* invalidate = group->add_subcommand(
       "invalidate",
-      "Mark a partition invalid (its status becomes invalidated until it is built again)");
+      "Mark a partition invalid (its status becomes invalidated until a later event of it "
+      "changes it, such as a new build's)");
   not_empty(invalidate->add_option("REF", *iref, "The partition ref")->required());
   not_empty(
       invalidate->add_option("--reason", *reason, "Why (becomes the status message)")->required());
-  invalidate->add_option("--build", *build,
-                         "The build request on whose behalf (one the log has, not finished), or "
-                         "operator:NAME for another operator's; without it, the invalidation is "
-                         "yours: operator:<your user name>");
+  not_empty(invalidate->add_option(
+      "--build", *build,
+      "The build request on whose behalf (one the log has, not finished), or operator:NAME for "
+      "another operator's; without it, the invalidation is yours: operator:<your user name>"));
   add_log_options(invalidate, ctx);
   invalidate->callback(
       [&ctx, iref, reason, build] { run_invalidate(ctx, *iref, *reason, *build); });

@@ -53,6 +53,16 @@ TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
   auto sub = bel("builds lsit");
   EXPECT_EQ(sub.exit_code, 2);
   EXPECT_NE(sub.err.find("did you mean \"list\"?"), std::string::npos) << sub.err;
+  EXPECT_NE(sub.err.find("Run bel builds --help for its subcommands."), std::string::npos)
+      << sub.err;
+
+  // A key that begins with "-" reads as a flag: the error says where it goes.
+  auto dashed = bel("partitions show -x --log " + log());
+  EXPECT_EQ(dashed.exit_code, 2);
+  EXPECT_NE(dashed.err.find("REF is required (an argument that begins with \"-\" goes last, "
+                            "after the flags and \"--\": ... -- -x)"),
+            std::string::npos)
+      << dashed.err;
 
   auto flag = bel("builds list --limt 3");
   EXPECT_EQ(flag.exit_code, 2);
@@ -79,7 +89,8 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
            "append '' --log " + log(), "run --rate -1 --log memory://",
            "run --rate 1e-10 --log memory://", "serve --simulate --builds -1 --log memory://",
            // bel run's coordinator has no endpoint: a token for one is no flag of it.
-           "run --token-file t --log memory://", "events list --type bogus --log " + log()}) {
+           "run --token-file t --log memory://", "events list --type bogus --log " + log(),
+           "partitions invalidate p/1 --reason r --build '' --log " + log()}) {
     auto r = bel(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.err.rfind("bel: invalid_argument: ", 0), 0u) << args << ": " << r.err;
