@@ -462,8 +462,10 @@ void add_bench_command(CLI::App& app, Context& ctx) {
                   "append grows with the appends waiting")
       ->capture_default_str();
   cmd->add_flag("--strict", args->strict, "Exit 1 when a figure misses its target");
-  cmd->add_option("--format", ctx.format,
-                  "Output format: table or json (default: table on a terminal, json otherwise)");
+  set_choices(cmd->add_option("--format", ctx.format,
+                              "Output format: table or json (default: table on a terminal, json "
+                              "otherwise)"),
+              {"table", "json"});
   cmd->callback([&ctx, args] { run_bench(ctx, *args); });
 }
 

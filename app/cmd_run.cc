@@ -21,6 +21,20 @@ struct RunFlags {
   int timeout_s = 120;
 };
 
+// The build worth asking "why did it end as it did": the newest failed one, else the newest.
+std::string interesting_build(actors::ApiClient& client, const sim::SimulationReport& report) {
+  if (report.build_request_ids.empty()) return "ID";
+  Query failed;
+  failed.set_min_idx(report.last_idx);
+  failed.mutable_builds_list()->add_status_filter(v1::BUILD_REQUEST_FAILED);
+  failed.mutable_builds_list()->set_limit(1);
+  auto answer = client.query(failed);
+  if (answer.ok() && answer->builds_list().builds_size() > 0) {
+    return answer->builds_list().builds(0).build_request_id();
+  }
+  return report.build_request_ids.back();
+}
+
 // The partition worth showing: one this run invalidated (it then has a history of being built,
 // invalidated and rebuilt), else one it delegated, else the most recently changed one.
 std::string interesting_partition(actors::ApiClient& client, const sim::SimulationReport& report) {
@@ -141,7 +155,7 @@ void run_run(Context& ctx, const RunFlags& f) {
     return;
   }
   const std::string log = ctx.log_uri == kDefaultLogUri ? "" : " --log " + ctx.log_uri;
-  const std::string some_build = r.build_request_ids.empty() ? "ID" : r.build_request_ids.back();
+  const std::string some_build = interesting_build(session->client(), r);
   std::printf("\nExplore further (build/app/bel, or bel on your PATH):\n");
   std::printf("  bel builds list%s --status failed      # which builds failed\n", log.c_str());
   std::printf("  bel builds show%s %s    # why a build ended as it did\n", log.c_str(),

@@ -392,6 +392,22 @@ TEST_F(CliTest, RunSuggestsCommandsOnlyForALogThatOutlivesIt) {
   EXPECT_NE(kept.out.find("bel builds list --log " + log_uri()), std::string::npos) << kept.out;
 }
 
+// "why a build ended as it did" names the newest failed build when the run had one (the plan's
+// failures are a function of the seed: seed 1's first 30 builds have some).
+TEST_F(CliTest, RunSuggestsAFailedBuildToAskWhy) {
+  auto ran = bel("run --format table --builds 30 --workers 2 --seed 1");
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  auto failed = bel("builds list --status failed --limit 1 --format json");
+  ASSERT_EQ(failed.exit_code, 0) << failed.err;
+  BuildsListResponse list;
+  ASSERT_TRUE(from_json(failed.out, &list).ok()) << failed.out;
+  ASSERT_EQ(list.builds_size(), 1) << "seed 1 plans failures: " << failed.out;
+  EXPECT_NE(ran.out.find("bel builds show --log " + log_uri() + " " +
+                         list.builds(0).build_request_id() + "    # why a build ended as it did"),
+            std::string::npos)
+      << ran.out;
+}
+
 TEST_F(CliTest, RunSimulatesARealisticWorkloadAndReportsIt) {
   // The ./scripts/run workload (seed 1, 60 build requests) has every kind of event.
   auto r = bel("run --format json --builds 60 --workers 4 --seed 1");
