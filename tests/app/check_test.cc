@@ -407,6 +407,32 @@ TEST_F(LogCheckTest, FoldReadsOnWhenAnswersReflectLaterAppends) {
   EXPECT_NE(contiguity.detail.find("idx 1..402"), std::string::npos) << contiguity.detail;
 }
 
+// A coordinator that stops while the check asks (killed, or shut down) answers nothing more: the
+// check says it stopped asking and why, and counts no question as a difference.
+TEST_F(LogCheckTest, ACoordinatorThatStopsStopsTheAskingWithoutDifferences) {
+  const int64_t last = append(testing::random_events(300, 9));
+  ASSERT_EQ(last, 300);
+  ScanChecker checker;
+  FullScanFold fold;
+  LogScan scan(*client_, &checker, &fold);
+  ASSERT_TRUE(scan.advance_to(last).ok());
+  actors::stop_coordinator(api_);
+  api_ = actors::BelApi{};
+  std::string stopped_by;
+  ViewCheckOptions options;
+  options.round_size = 40;
+  auto comparisons = compare_views(*client_, scan, options, &stopped_by);
+  EXPECT_NE(stopped_by, "");
+  for (const auto& c : comparisons) {
+    EXPECT_EQ(c.mismatches, 0) << (c.differences.empty() ? "" : c.differences[0]);
+  }
+  auto result = view_check_result(projections::ViewKind::partition_status, comparisons[0], nullptr,
+                                  stopped_by);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.detail.find("stopped asking: "), std::string::npos) << result.detail;
+  EXPECT_EQ(result.detail.find("differ"), std::string::npos) << result.detail;
+}
+
 // ---- the real binary on sqlite logs ----
 
 using testing::contains;
