@@ -36,10 +36,18 @@ std::string unknown_flag(CLI::App* command, const std::string& command_words,
   return "";
 }
 
-// CLI11's "Could not convert: --offset = 2147483648" as "--offset: cannot read ...", the form
-// of bel's other usage errors; other errors as CLI11 words them.
+// CLI11's "Could not convert: --offset = 2147483648" as "--offset: cannot read ...", and its
+// "--log: 1 required TEXT missing" as "--log: needs a value after it", the form of bel's other
+// usage errors; other errors as CLI11 words them.
 std::string conversion_text(const CLI::Error& e) {
   const std::string what = e.what();
+  // "--limit: 1 required INT missing": a flag given last, with no value after it.
+  const size_t colon = what.find(": 1 required ");
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && what.rfind("--", 0) == 0 &&
+      colon != std::string::npos && what.size() > 8 &&
+      what.compare(what.size() - 8, 8, " missing") == 0) {
+    return what.substr(0, colon) + ": needs a value after it";
+  }
   const std::string prefix = "Could not convert: ";
   const size_t equals = what.find(" = ");
   if (dynamic_cast<const CLI::ConversionError*>(&e) == nullptr ||

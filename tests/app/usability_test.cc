@@ -56,6 +56,12 @@ TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
   EXPECT_NE(sub.err.find("Run bel builds --help for its subcommands."), std::string::npos)
       << sub.err;
 
+  // A flag given last with no value says so, in bel's words rather than CLI11's.
+  auto no_value = bel("builds list --limit");
+  EXPECT_EQ(no_value.exit_code, 2);
+  EXPECT_EQ(no_value.err.rfind("bel: invalid_argument: --limit: needs a value after it\n", 0), 0u)
+      << no_value.err;
+
   // A key that begins with "-" reads as a flag: the error says where it goes.
   auto dashed = bel("partitions show -x --log " + log());
   EXPECT_EQ(dashed.exit_code, 2);
