@@ -269,13 +269,15 @@ Status WriterLock::check_reader_path(const std::string& uri, const std::string& 
     writer_uri = opened_name(pid, st.st_dev, st.st_ino);
     if (writer_uri == resolved(path)) return ok_status();
     if (writer_uri.empty()) {
-      // Else its record: the writer records itself beside the name it opened, so this name's
-      // record names it when the writer uses this name (or a symlink to it). A record that
-      // cannot be read tells nothing: then only a missing write-ahead file does.
+      // Else its record and its write-ahead file: the writer records itself beside the name it
+      // opened (this name's record names it when the writer uses this name, or a symlink to
+      // it), and its WAL is beside that name once SQLite has opened it. Either says this name
+      // is the writer's; a pid from another pid namespace never matches the record, so the
+      // WAL alone may have to say it.
       const std::string record = read_record(record_path);
-      if (record.rfind("pid " + pid + " ", 0) == 0) return ok_status();
       std::error_code ec;
-      if (record.empty() && std::filesystem::exists(resolved(path) + "-wal", ec)) {
+      if (record.rfind("pid " + pid + " ", 0) == 0 ||
+          std::filesystem::exists(resolved(path) + "-wal", ec)) {
         return ok_status();
       }
     }
