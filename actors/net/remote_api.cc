@@ -91,9 +91,13 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
     const std::string outcome =
         call.rfind("append", 0) == 0 ? "; the append may or may not have been committed" : "";
     if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
-      // Nothing listens there (or nothing accepts): for a handshake, a stale endpoint.
+      // Nothing listens there (or nothing accepts): for a handshake, a stale endpoint; in a
+      // session, the coordinator went away between two requests. The request was never sent.
       return make_error(handshake ? ErrorCode::timeout : ErrorCode::storage_unavailable,
-                        where + ": cannot connect (" + cause + ")");
+                        where + ": cannot connect (" + cause + ")" +
+                            (handshake ? ""
+                                       : ": the coordinator stopped or was killed; this request "
+                                         "was not sent"));
     }
     if (std::chrono::steady_clock::now() - start >= read_timeout) {
       return make_error(ErrorCode::timeout, where + ": no answer within " +

@@ -319,6 +319,11 @@ TEST_F(RpcTest, NothingListeningIsAStaleEndpointAndAStoppedChannelFailsAtOnce) {
   auto call = channel.call("stats", "", std::chrono::seconds(30));
   ASSERT_FALSE(call.ok());
   EXPECT_EQ(call.error().code, ErrorCode::storage_unavailable);
+  // In a session, nothing listening means the coordinator went away; nothing was sent.
+  EXPECT_NE(call.error().message.find(
+                ": the coordinator stopped or was killed; this request was not sent"),
+            std::string::npos)
+      << call.error().to_string();
   channel_->stop();
   auto stats = remote_client_->stats();
   ASSERT_FALSE(stats.ok());
