@@ -79,10 +79,15 @@ std::string flock_pid(unsigned long long dev, unsigned long long ino) {
   return "";
 }
 
+// "pid 1234 (bel serve)": process `pid` for a message.
+std::string describe_pid(const std::string& pid) {
+  return "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
+}
+
 // The process holding an flock on the file (dev, ino) ("pid 1234 (bel serve)"), or "".
 std::string flock_holder(unsigned long long dev, unsigned long long ino) {
   const std::string pid = flock_pid(dev, ino);
-  return pid.empty() ? "" : "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
+  return pid.empty() ? "" : describe_pid(pid);
 }
 
 // The name under which process `pid` has the file (dev, ino) open, from /proc/<pid>/fd, or ""
@@ -249,7 +254,8 @@ Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_u
 Status WriterLock::check_reader_path(const std::string& uri, const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return ok_status();  // the open says what is wrong
-  const std::string record_path = resolved(path) + ".lock";
+  const std::string name = resolved(path);
+  const std::string record_path = name + ".lock";
   std::string writer_uri;  // the name the writer uses, when it is known to use another
   std::string holder;
   {
@@ -267,7 +273,7 @@ Status WriterLock::check_reader_path(const std::string& uri, const std::string& 
     if (pid.empty()) return ok_status();  // no writer (or none this process can see)
     // The name the writer opened, when this process may look (its own user's, or root).
     writer_uri = opened_name(pid, st.st_dev, st.st_ino);
-    if (writer_uri == resolved(path)) return ok_status();
+    if (writer_uri == name) return ok_status();
     if (writer_uri.empty()) {
       // Else its record and its write-ahead file: the writer records itself beside the name it
       // opened (this name's record names it when the writer uses this name, or a symlink to
@@ -276,12 +282,11 @@ Status WriterLock::check_reader_path(const std::string& uri, const std::string& 
       // WAL alone may have to say it.
       const std::string record = read_record(record_path);
       std::error_code ec;
-      if (record.rfind("pid " + pid + " ", 0) == 0 ||
-          std::filesystem::exists(resolved(path) + "-wal", ec)) {
+      if (record.rfind("pid " + pid + " ", 0) == 0 || std::filesystem::exists(name + "-wal", ec)) {
         return ok_status();
       }
     }
-    holder = flock_holder(st.st_dev, st.st_ino);
+    holder = describe_pid(pid);
   }
   return make_error(
       ErrorCode::storage_unavailable,
