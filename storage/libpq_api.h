@@ -27,7 +27,7 @@ namespace bel::storage {
   X(PQfinish) X(PQfreemem) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue)            \
   X(PQnfields) X(PQnotifies) X(PQntuples) X(PQprepare) X(PQputCopyData) X(PQputCopyEnd)          \
   X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) X(PQsetNoticeProcessor)        \
-  X(PQsocket) X(PQstatus)
+  X(PQsocket) X(PQstatus) X(PQtransactionStatus)
 // clang-format on
 
 struct LibPq {

@@ -416,11 +416,12 @@ Result<std::unique_ptr<Storage>> PostgresStorage::open_reader() {
 }
 
 Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout) {
-  if (!listening_) {
+  if (!listening_ || listen_generation_ != db_.generation()) {
     auto schema = schema_name();
     if (!schema.ok()) return schema.error();
     BEL_RETURN_IF_ERROR(db_.command(fmt::format("LISTEN \"bel_log_{}\"", *schema), "listen"));
     listening_ = true;
+    listen_generation_ = db_.generation();
   }
   PGconn* conn = db_.raw();
   auto drained = [&] {
@@ -432,14 +433,19 @@ Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout)
     }
     return any;
   };
+  const auto lost = [&] {
+    listening_ = false;  // the next wait reconnects and listens again
+    return make_error(
+        ErrorCode::storage_unavailable,
+        fmt::format("{}: waiting for commits: lost the connection to PostgreSQL", db_.uri()));
+  };
   if (drained()) return true;
+  if (pq().PQstatus(conn) != CONNECTION_OK) return lost();
   pollfd fd{pq().PQsocket(conn), POLLIN, 0};
   const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
-  if (ready < 0 || pq().PQstatus(conn) != CONNECTION_OK) {
-    listening_ = false;  // the next wait reconnects and listens again
-    return true;
-  }
-  return ready > 0 ? drained() || pq().PQstatus(conn) != CONNECTION_OK : false;
+  if (ready > 0 && drained()) return true;
+  if (ready < 0 || pq().PQstatus(conn) != CONNECTION_OK) return lost();
+  return false;
 }
 
 }  // namespace bel::storage

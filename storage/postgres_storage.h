@@ -88,6 +88,7 @@ class PostgresStorage : public StorageBackend {
   PgConnection db_;
   std::string schema_;  // the connection's current schema, once known
   bool listening_ = false;
+  uint64_t listen_generation_ = 0;  // the connection's generation LISTEN ran on
 };
 
 }  // namespace bel::storage

@@ -1,8 +1,9 @@
 #include "storage/postgres_support.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+#include <poll.h>
+
+#include <algorithm>
 
 #include "messages/escape.h"
 
@@ -104,6 +105,7 @@ Status PgConnection::connect() {
                       fmt::format("{}: cannot connect to PostgreSQL: {}", uri_, why));
   }
   backoff_ = std::chrono::milliseconds(0);
+  ++generation_;
   // Quiet NOTICEs ("relation already exists, skipping") instead of printing them on stderr.
   pq().PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
@@ -112,6 +114,21 @@ Status PgConnection::connect() {
 
 bool PgConnection::connected() const {
   return conn_ != nullptr && pq().PQstatus(conn_) == CONNECTION_OK;
+}
+
+Status PgConnection::ready() {
+  // A server that restarted closed this connection while it was idle; libpq notices only when
+  // it reads. Reading now (never blocking) marks it bad, and it is replaced before use. Inside a
+  // transaction a loss must fail the statement instead, so only an idle connection is checked.
+  // The goodbye and the close may take a read each.
+  if (connected() && pq().PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+    pollfd fd{pq().PQsocket(conn_), POLLIN, 0};
+    for (int reads = 0; reads < 4 && connected() && ::poll(&fd, 1, 0) > 0; ++reads) {
+      pq().PQconsumeInput(conn_);
+    }
+  }
+  if (!connected()) return connect();
+  return ok_status();
 }
 
 Error PgConnection::error_of(const PGresult* result, std::string_view what) {
@@ -158,7 +175,7 @@ struct ParamArrays {
 
 Result<PgResult> PgConnection::exec(const std::string& sql, const std::vector<PgParam>& params,
                                     std::string_view what) {
-  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  BEL_RETURN_IF_ERROR(ready());
   ParamArrays arrays(params);
   return checked(pq().PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                                    arrays.values.data(), nullptr, nullptr, 0),
@@ -168,7 +185,7 @@ Result<PgResult> PgConnection::exec(const std::string& sql, const std::vector<Pg
 Result<PgResult> PgConnection::exec_prepared(const char* name, const char* sql,
                                              const std::vector<PgParam>& params,
                                              std::string_view what) {
-  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  BEL_RETURN_IF_ERROR(ready());
   if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
     auto prepared =
         checked(pq().PQprepare(conn_, name, sql, static_cast<int>(params.size()), nullptr), what);
@@ -182,7 +199,7 @@ Result<PgResult> PgConnection::exec_prepared(const char* name, const char* sql,
 }
 
 Status PgConnection::command(const std::string& sql, std::string_view what) {
-  if (!connected()) BEL_RETURN_IF_ERROR(connect());
+  BEL_RETURN_IF_ERROR(ready());
   auto result = checked(pq().PQexec(conn_, sql.c_str()), what);
   if (!result.ok()) return result.error();
   return ok_status();

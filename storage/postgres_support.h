@@ -56,6 +56,9 @@ class PgConnection {
   Status connect();
   // True after a successful connect() while libpq still believes the connection is up.
   bool connected() const;
+  // Counts successful connects: session state (LISTEN, prepared statements) made on an earlier
+  // count is gone.
+  uint64_t generation() const { return generation_; }
 
   // Runs `sql` with `params` ($1, $2, ...; text format) and returns its result. A lost connection
   // is storage_unavailable (and the next call reconnects once before giving up); a statement
@@ -79,6 +82,10 @@ class PgConnection {
   PGconn* raw() { return conn_; }
 
  private:
+  // Before a statement outside a transaction: reads what the server sent while the connection
+  // was idle (a restarted server's goodbye), so a connection it closed is replaced before the
+  // statement rather than failing it; connects when not connected.
+  Status ready();
   Error error_of(const PGresult* result, std::string_view what);
   Result<PgResult> checked(PGresult* result, std::string_view what);
 
@@ -88,6 +95,7 @@ class PgConnection {
   std::string last_sqlstate_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{0};
+  uint64_t generation_ = 0;
 };
 
 }  // namespace bel::storage

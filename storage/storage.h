@@ -193,7 +193,8 @@ class Storage {
   }
 
   // Waits at most `timeout` for another process to commit to this log; true when one may have
-  // (the caller reads idx > what it has). Backends with one writer return false at once.
+  // (the caller reads idx > what it has). Backends with one writer return false at once. A lost
+  // connection is storage_unavailable (at once: the caller waits before asking again).
   virtual Result<bool> wait_for_commit(std::chrono::milliseconds /*timeout*/) { return false; }
 
   // A read-only handle onto the same log for use on another thread (a reader actor): its own

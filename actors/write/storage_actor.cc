@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -534,9 +535,22 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
     self->monitor(log);
     self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
     self->send(self, tick_atom::value);
+    // While the server is away a wait fails at once: the watcher asks again after `interval`,
+    // says so once per outage, and has the storage actor follow when the server is back.
+    auto failing = std::make_shared<bool>(false);
     return {[=](tick_atom) {
       auto woke = reader->wait_for_commit(interval);
-      if (!woke.ok()) storage_log()->warn("commit watcher: {}", woke.error().to_string());
+      if (!woke.ok()) {
+        if (!*failing) {
+          storage_log()->warn("commit watcher: {}; asking again every {} ms until it answers",
+                              woke.error().to_string(), interval.count());
+        }
+        *failing = true;
+        self->delayed_send(self, interval, tick_atom::value);
+        return;
+      }
+      if (*failing) storage_log()->info("commit watcher: the log answers again");
+      *failing = false;
       self->send(log, follow_atom::value);
       self->send(self, tick_atom::value);
     }};

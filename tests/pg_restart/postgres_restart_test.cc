@@ -80,5 +80,52 @@ TEST_F(PostgresTest, ARestartUnderLoadFailsAppendsAsUnavailableAndLosesNothingAc
   EXPECT_EQ(acked.duplicates, 0);
 }
 
+TEST_F(PostgresTest, AConnectionIdleThroughARestartAnswersTheFirstReadAfterIt) {
+  if (std::getenv("BEL_TEST_PG_CTL") == nullptr) GTEST_SKIP() << "BEL_TEST_PG_CTL is not set";
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  BuildEvent event = partition_event("br", "data/idle");
+  ASSERT_TRUE(log->append_batch({event}).ok());
+  // pg_ctl waits for the server to be back: the reader's connection is the old server's.
+  ASSERT_TRUE(bel::testing::postgres_ctl("restart -m fast"));
+  const auto events = all_events(*log);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event_id(), event.event_id());
+  auto last = log->last_idx();
+  ASSERT_TRUE(last.ok()) << last.error().to_string();
+  EXPECT_EQ(*last, 1);
+}
+
+TEST_F(PostgresTest, WaitingForCommitsWhileTheServerIsAwayFailsAsUnavailableThenListensAgain) {
+  if (std::getenv("BEL_TEST_PG_CTL") == nullptr) GTEST_SKIP() << "BEL_TEST_PG_CTL is not set";
+  auto watcher = open();
+  auto writer = open();
+  ASSERT_NE(watcher, nullptr);
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(watcher->wait_for_commit(std::chrono::milliseconds(1)).ok());  // listens
+  ASSERT_TRUE(bel::testing::postgres_ctl("stop -m fast"));
+  // A wait on a connection the server closed is an error, not "something may have committed":
+  // a watcher told the latter would ask again at once, as fast as it can, for the whole outage.
+  auto waited = watcher->wait_for_commit(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(bel::testing::postgres_ctl("start"));
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.error().code, ErrorCode::storage_unavailable) << waited.error().to_string();
+  // Back: the watcher listens on its new connection and hears the other writer's commit.
+  Result<bool> again = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  do {
+    again = watcher->wait_for_commit(std::chrono::milliseconds(1));
+  } while (!again.ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  ASSERT_TRUE(writer->append_batch({partition_event("br", "data/after")}).ok());
+  bool heard = false;
+  while (!heard && std::chrono::steady_clock::now() < deadline) {
+    auto woke = watcher->wait_for_commit(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(woke.ok()) << woke.error().to_string();
+    heard = *woke;
+  }
+  EXPECT_TRUE(heard) << "no notification after the server came back";
+}
+
 }  // namespace
 }  // namespace bel::storage
