@@ -1,12 +1,12 @@
 #include "storage/postgres_storage.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
@@ -108,6 +108,23 @@ Result<std::string> PostgresStorage::schema_name() {
   return schema_;
 }
 
+namespace {
+
+// The meta row's schema_version as a number; a log whose row holds anything else is not bel's.
+Result<int> pg_schema_version(const std::string& uri, const std::string& value) {
+  int version = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), version);
+  if (ec != std::errc() || end != value.data() + value.size() || version < 1) {
+    return make_error(ErrorCode::storage_corrupt,
+                      fmt::format("{}: not a bel log: schema_version \"{}\" is not a version "
+                                  "number",
+                                  uri, value));
+  }
+  return version;
+}
+
+}  // namespace
+
 Status PostgresStorage::initialize() {
   auto schema = schema_name();
   if (!schema.ok()) return schema.error();
@@ -121,7 +138,9 @@ Status PostgresStorage::initialize() {
       return make_error(ErrorCode::storage_corrupt,
                         fmt::format("{}: not a bel log: no schema_version", uri()));
     }
-    if (std::stoi(**version) > kSchemaVersion) {
+    auto number = pg_schema_version(uri(), **version);
+    if (!number.ok()) return number.error();
+    if (*number > kSchemaVersion) {
       return make_error(ErrorCode::schema_too_new,
                         fmt::format("{}: log schema version {} is newer than this bel's ({})",
                                     uri(), **version, kSchemaVersion));
@@ -135,10 +154,14 @@ Status PostgresStorage::initialize() {
     BEL_RETURN_IF_ERROR(db_.command(kSchemaSql, "initialize: create tables"));
     auto version = get_meta(kSchemaVersionKey);
     if (!version.ok()) return version.error();
-    if (version->has_value() && std::stoi(**version) > kSchemaVersion) {
-      return make_error(ErrorCode::schema_too_new,
-                        fmt::format("{}: log schema version {} is newer than this bel's ({})",
-                                    uri(), **version, kSchemaVersion));
+    if (version->has_value()) {
+      auto number = pg_schema_version(uri(), **version);
+      if (!number.ok()) return number.error();
+      if (*number > kSchemaVersion) {
+        return make_error(ErrorCode::schema_too_new,
+                          fmt::format("{}: log schema version {} is newer than this bel's ({})",
+                                      uri(), **version, kSchemaVersion));
+      }
     }
     // The tables above are every version's so far: migrating is recording the version.
     auto set = db_.exec(

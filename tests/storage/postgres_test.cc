@@ -1,6 +1,9 @@
 // The postgres:// backend beyond the conformance suite: several writers on one log, a server
 // restart under load, commit notifications. Skipped without BEL_TEST_PG (scripts/with-postgres).
+#include "tests/support/postgres.h"
+
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,7 +19,6 @@
 #include "storage/postgres_storage.h"
 #include "storage/storage_factory.h"
 #include "tests/storage/storage_test_events.h"
-#include "tests/support/postgres.h"
 #include "tests/support/postgres_log.h"
 
 namespace bel::storage {
@@ -90,6 +92,26 @@ TEST_F(PostgresTest, ACommitByAnotherWriterWakesAWaitingReader) {
   ASSERT_TRUE(woke.ok());
   EXPECT_TRUE(*woke);
   EXPECT_EQ(*reader.last_idx(), 1);
+}
+
+TEST_F(PostgresTest, ASchemaVersionThatIsNotANumberIsRefusedAsNotABelLog) {
+  ASSERT_NE(open(), nullptr);  // makes the tables
+  PGconn* conn = PQconnectdb(uri_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'");
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  for (const bool read_only : {true, false}) {
+    StorageOptions options;
+    options.read_only = read_only;
+    auto log = open_storage(uri_, options);
+    ASSERT_FALSE(log.ok()) << "read_only " << read_only;
+    EXPECT_EQ(log.error().code, ErrorCode::storage_corrupt) << log.error().to_string();
+    EXPECT_NE(log.error().message.find(uri_), std::string::npos) << log.error().message;
+    EXPECT_NE(log.error().message.find("schema_version \"abc\""), std::string::npos)
+        << log.error().message;
+  }
 }
 
 }  // namespace
