@@ -310,10 +310,17 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
     const bool presented = req.has_header("Authorization");
     spdlog::warn("http: refused {} from {}: {} token", what, ascii_escaped(req.remote_addr),
                  presented ? "wrong" : "no");
-    return refuse(make_error(ErrorCode::unauthorized,
-                             what + ": " + (presented ? "wrong" : "missing") +
-                                 " token (every request needs Authorization: Bearer <token>, "
-                                 "the token in the coordinator's token file)"));
+    const bool cookie_write =
+        !presented && req.has_header("Cookie") && req.method != "GET" && req.method != "HEAD";
+    return refuse(make_error(
+        ErrorCode::unauthorized,
+        what + ": " + (presented ? "wrong" : "missing") +
+            " token (every request needs Authorization: Bearer <token>, the token in the "
+            "coordinator's token file" +
+            (cookie_write ? "; a browser's session cookie signs in a write only from this "
+                            "server's own pages, not from another origin"
+                          : "") +
+            ")"));
   }
   if (req.has_header("Transfer-Encoding") || req.has_header("Content-Encoding")) {
     return refuse(make_error(ErrorCode::invalid_argument,

@@ -68,9 +68,26 @@ bool WebSessions::has_session(const httplib::Request& request) const {
   return found;
 }
 
+namespace {
+
+bool from_own_page(const httplib::Request& request) {
+  if (request.method == "GET" || request.method == "HEAD") return true;
+  // A browser says where a request comes from. SameSite=Strict does not stop a page of another
+  // port of the same host (the same site to a browser) from sending the cookie: the origin must
+  // be this server's own.
+  const std::string fetch_site = request.get_header_value("Sec-Fetch-Site");
+  if (!fetch_site.empty()) return fetch_site == "same-origin";
+  const std::string origin = request.get_header_value("Origin");
+  const std::string host = request.get_header_value("Host");
+  return !origin.empty() && !host.empty() && origin == "http://" + host;
+}
+
+}  // namespace
+
 void add_session_routes(HttpServer& server, WebSessions& sessions) {
-  server.add_credential(
-      [&sessions](const httplib::Request& request) { return sessions.has_session(request); });
+  server.add_credential([&sessions](const httplib::Request& request) {
+    return sessions.has_session(request) && from_own_page(request);
+  });
   server.get(
       "/login",
       [&sessions](const httplib::Request& req, const std::string&, httplib::Response& res) {

@@ -50,8 +50,9 @@ class WebSessions {
   std::deque<std::string> sessions_;
 };
 
-// Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential. `sessions`
-// must outlive the server.
+// Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential: for a GET or
+// HEAD always, for a write only from this server's own pages (Sec-Fetch-Site: same-origin, or
+// without it an Origin of http://<Host>). `sessions` must outlive the server.
 void add_session_routes(HttpServer& server, WebSessions& sessions);
 
 }  // namespace bel::actors::web

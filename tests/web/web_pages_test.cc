@@ -140,6 +140,50 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   }
 }
 
+TEST_F(WebPagesTest, ASessionCookieSignsInWritesOnlyFromThisServersOwnPages) {
+  auto browser = http(false);
+  auto signed_in = browser.Get("/login?once=" + web_->sessions().new_once());
+  ASSERT_TRUE(signed_in);
+  const std::string set = signed_in->get_header_value("Set-Cookie");
+  const std::string pair = set.substr(0, set.find(';'));
+  ASSERT_TRUE(contains(pair, "bel_session="));
+  const std::string own = "http://127.0.0.1:" + std::to_string(server_->port());
+  const std::string other = "http://127.0.0.1:" + std::to_string(server_->port() + 1);
+  const std::string path = "/api/v1/partitions/" + encode_path_part("csrf/p") + "/invalidate";
+  // A page on another port of the same host is the same site to a browser: SameSite=Strict
+  // sends the cookie; the origin is what tells.
+  const std::vector<httplib::Headers> forged = {
+      {{"Cookie", pair}, {"Origin", other}},
+      {{"Cookie", pair}, {"Origin", other}, {"Sec-Fetch-Site", "same-site"}},
+      {{"Cookie", pair}, {"Origin", own}, {"Sec-Fetch-Site", "cross-site"}},
+      {{"Cookie", pair}},
+  };
+  for (const auto& headers : forged) {
+    auto res = browser.Post(path + "?reason=forged", headers, "", "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401) << res->body;
+    EXPECT_TRUE(contains(res->body, "own pages")) << res->body;
+  }
+  const std::vector<httplib::Headers> own_pages = {
+      {{"Cookie", pair}, {"Origin", own}},
+      {{"Cookie", pair}, {"Origin", own}, {"Sec-Fetch-Site", "same-origin"}},
+  };
+  for (const auto& headers : own_pages) {
+    auto res = browser.Post(path + "?reason=own-page", headers, "", "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  // Reads from anywhere the cookie reaches stay signed in.
+  auto read = browser.Get("/api/v1/activity", {{"Cookie", pair}, {"Origin", other}});
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 200);
+  auto events = get("/api/v1/events?limit=1000");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->status, 200);
+  EXPECT_FALSE(contains(events->body, "forged")) << events->body;
+  EXPECT_TRUE(contains(events->body, "own-page")) << events->body;
+}
+
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
   auto browser = http(false);
   const httplib::Headers html = {{"Accept", "text/html,application/xhtml+xml"},
