@@ -359,9 +359,9 @@ void HttpServer::serve_with_body(const httplib::Request& req, httplib::Response&
                                  const httplib::ContentReader& reader, const Handler& handler) {
   const std::string what = describe(req);
   const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
-  // Reads the body and drops it, so the connection can carry the next request; httplib itself
-  // skips a body over max_body_bytes.
-  auto drop_body = [&] { reader([](const char*, size_t) { return true; }); };
+  // A refused body is not read: the connection is closed after the answer. Reading it would hold
+  // this serving thread for as long as a client takes to send it, or never sends it.
+  auto drop_body = [&] { res.set_header("Connection", "close"); };
   if (length > options_.max_body_bytes) {
     drop_body();
     count(&HttpServerStats::overloaded);

@@ -221,7 +221,7 @@ TEST_F(HttpServerTest, AnAddedCredentialAuthenticatesARequest) {
   EXPECT_EQ(res->status, 200);
 }
 
-TEST_F(HttpServerTest, ABodyOverTheLimitIsOverloadedNamingTheLimitAndTheConnectionGoesOn) {
+TEST_F(HttpServerTest, ABodyOverTheLimitIsOverloadedNamingTheLimitAndTheClientGoesOn) {
   HttpServerOptions options;
   options.max_body_bytes = 1000;
   start(options);
@@ -233,7 +233,7 @@ TEST_F(HttpServerTest, ABodyOverTheLimitIsOverloadedNamingTheLimitAndTheConnecti
   EXPECT_NE(res->body.find("limit of 1000 bytes"), std::string::npos) << res->body;
   EXPECT_EQ(server_->stats().overloaded, 1);
   EXPECT_EQ(server_->stats().peak_inflight_bytes, 0) << "the refused body was stored";
-  // The same keep-alive connection carries the next request.
+  // The refused body was not read: its connection closed, and the client's next request goes.
   res = c->Post("/echo", auth(), std::string(1000, 'y'), "application/octet-stream");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -276,6 +276,31 @@ TEST_F(HttpServerTest, AFloodOfBigRequestsIsAnsweredOverloadedAtOnceWithinTheBou
   EXPECT_LE(stats.peak_inflight_requests, 2);
   EXPECT_EQ(stats.inflight_bytes, 0);
   EXPECT_EQ(stats.inflight_requests, 0);
+}
+
+TEST_F(HttpServerTest, ARefusedBodyThatNeverComesHoldsNoThread) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  options.max_inflight_requests = 1;
+  start(options);
+  auto held = std::async(std::launch::async,
+                         [&] { return client()->Post("/hold", auth(), "x", "text/plain"); });
+  hold_.wait_holding(1);
+  // Each announces a body and never sends it: over the in-flight bound, then over the size limit.
+  // Answered and closed at once; had the server waited for the body, it would wait for a client
+  // that never sends it, holding a serving thread.
+  for (const char* length : {"10", "1001"}) {
+    Raw raw(server_->port());
+    raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+             "\r\nContent-Length: " + length + "\r\n\r\n");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 429") << length << ": " << answer;
+    EXPECT_EQ(answer.find("<timeout>"), std::string::npos) << length << ": " << answer;
+  }
+  hold_.release();
+  auto held_answer = held.get();
+  ASSERT_TRUE(held_answer);
+  EXPECT_EQ(held_answer->status, 200);
 }
 
 TEST_F(HttpServerTest, ABodyMustSayItsLengthAndComeUnencoded) {
