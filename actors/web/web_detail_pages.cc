@@ -144,8 +144,7 @@ Result<std::string> build_page(ApiClient& client, const std::string& id) {
     h.raw("<tr><td>").raw(link(partition_href(p.partition_ref()), p.partition_ref()))
         .raw("</td><td>").raw(badge(p.status_name())).raw("</td><td>");
     if (!p.delegated_to_build_request_id().empty()) {
-      h.raw("→ ").raw(link(build_href(p.delegated_to_build_request_id()),
-                            p.delegated_to_build_request_id()));
+      h.raw("→ ").raw(build_link(p.delegated_to_build_request_id()));
     }
     h.raw("</td></tr>");
   }
@@ -169,19 +168,24 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
       .raw(" <span class=\"muted\">idx ").number(st.last_idx()).raw("</span></td></tr>")
       .raw("<tr><th>By build</th><td>");
   if (!st.build_request_id().empty()) {
-    h.raw(link(build_href(st.build_request_id()), st.build_request_id()));
+    h.raw(build_link(st.build_request_id()));
   }
   h.raw("</td></tr><tr><th>Active builds</th><td>");
   if (detail->active_builds.empty()) h.raw("<span class=\"muted\">none</span>");
-  for (const auto& b : detail->active_builds) h.raw(link(build_href(b), b)).raw(" ");
+  for (const auto& b : detail->active_builds) h.raw(build_link(b)).raw(" ");
   h.raw("</td></tr></table></section><h2>History</h2><section id=\"partition-history\" "
         "data-live><table><tr><th class=\"num\">idx</th><th>Time</th><th>Build</th>"
         "<th>What</th></tr>");
   for (auto it = detail->recent_events.rbegin(); it != detail->recent_events.rend(); ++it) {
-    h.raw("<tr><td class=\"num\">").number(it->idx()).raw("</td><td>")
-        .text(format_time(it->timestamp())).raw("</td><td>")
-        .raw(link(build_href(it->build_request_id()), it->build_request_id())).raw("</td><td>")
-        .text(describe(*it)).raw("</td></tr>");
+    h.raw("<tr><td class=\"num\">")
+        .number(it->idx())
+        .raw("</td><td>")
+        .text(format_time(it->timestamp()))
+        .raw("</td><td>")
+        .raw(build_link(it->build_request_id()))
+        .raw("</td><td>")
+        .text(describe(*it))
+        .raw("</td></tr>");
   }
   h.raw("</table></section>");
   return page("Partition " + ref,

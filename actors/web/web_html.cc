@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "actors/client/partitions_repository.h"
 #include "actors/web/web_request.h"
 #include "messages/escape.h"
 #include "messages/status_names.h"
@@ -94,6 +95,11 @@ std::string escape_html(const std::string& text) {
 }
 
 std::string build_href(const std::string& id) { return "/builds/" + encode_path_part(id); }
+std::string build_link(const std::string& id) {
+  if (is_operator_id(id))
+    return "<span title=\"an operator's action\">" + escape_html(id) + "</span>";
+  return link(build_href(id), id);
+}
 std::string partition_href(const std::string& ref) {
   return "/partitions/" + encode_path_part(ref);
 }

@@ -44,6 +44,9 @@ class Html {
 std::string build_href(const std::string& id);
 std::string partition_href(const std::string& ref);
 std::string job_href(const std::string& label);
+// A build request id as a link to its page; an operator's id ("operator:NAME", an invalidation
+// by no build) as plain text, since it has no page.
+std::string build_link(const std::string& id);
 // <a href="...">text</a>, escaped.
 std::string link(const std::string& href, const std::string& text);
 // A status name as a coloured badge ("BUILD_REQUEST_FAILED" shows "failed", red).

@@ -35,10 +35,17 @@ std::string builds_table(const Builds& builds) {
   h.raw("<table><tr><th>Build</th><th>Status</th><th>Requested</th><th>Updated</th>"
         "<th>Message</th></tr>");
   for (const auto& b : builds) {
-    h.raw("<tr><td class=\"mono\">").raw(link(build_href(b.build_request_id()), b.build_request_id()))
-        .raw("</td><td>").raw(badge(b.status_name())).raw("</td><td>")
-        .text(plural(b.requested_partitions_size(), "partition")).raw("</td><td>")
-        .text(format_time(b.updated_at())).raw("</td><td>").text(b.message()).raw("</td></tr>");
+    h.raw("<tr><td class=\"mono\">")
+        .raw(build_link(b.build_request_id()))
+        .raw("</td><td>")
+        .raw(badge(b.status_name()))
+        .raw("</td><td>")
+        .text(plural(b.requested_partitions_size(), "partition"))
+        .raw("</td><td>")
+        .text(format_time(b.updated_at()))
+        .raw("</td><td>")
+        .text(b.message())
+        .raw("</td></tr>");
   }
   h.raw("</table>");
   return h.take();
@@ -52,7 +59,7 @@ std::string partitions_table(const Partitions& partitions) {
     h.raw("<tr><td class=\"mono\">").raw(link(partition_href(p.partition_ref()), p.partition_ref()))
         .raw("</td><td>").raw(badge(p.status_name())).raw("</td><td>");
     if (!p.build_request_id().empty()) {
-      h.raw(link(build_href(p.build_request_id()), p.build_request_id()));
+      h.raw(build_link(p.build_request_id()));
     }
     h.raw("</td><td>").text(format_time(p.last_updated())).raw("</td></tr>");
   }
@@ -68,7 +75,7 @@ std::string runs_list(const JobRunsListResponse& runs) {
     h.raw("<tr><td class=\"mono\">")
         .text(r.job_run_id())
         .raw("</td><td>")
-        .raw(link(build_href(r.build_request_id()), r.build_request_id()))
+        .raw(build_link(r.build_request_id()))
         .raw("</td><td>")
         .raw(badge(r.status_name()))
         .raw("</td><td class=\"num\">")

@@ -140,6 +140,20 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   }
 }
 
+TEST_F(WebPagesTest, AnOperatorsInvalidationNamesTheOperatorWithoutALinkToABuildPage) {
+  auto invalidated =
+      post("/api/v1/partitions/" + encode_path_part("ops/p") + "/invalidate?reason=x");
+  ASSERT_TRUE(invalidated);
+  ASSERT_EQ(invalidated->status, 200) << invalidated->body;
+  const std::string dead = "href=\"/builds/" + encode_path_part("operator:web") + "\"";
+  for (const std::string& path :
+       std::vector<std::string>{"/", "/partitions", "/partitions/" + encode_path_part("ops/p")}) {
+    const std::string html = page(path);
+    EXPECT_TRUE(contains(html, "operator:web")) << path << ": " << html;
+    EXPECT_FALSE(contains(html, dead)) << path << ": " << html;
+  }
+}
+
 TEST_F(WebPagesTest, ASessionCookieSignsInWritesOnlyFromThisServersOwnPages) {
   auto browser = http(false);
   auto signed_in = browser.Get("/login?once=" + web_->sessions().new_once());
