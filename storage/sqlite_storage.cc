@@ -201,6 +201,7 @@ Status SqliteStorage::initialize() {
     rollback();
     return migrated;
   }
+  if (lock_) lock_->keep_record();  // a bel log now: its holder record stays beside it
   auto last = last_idx();
   if (!last.ok()) return last.error();
   committed_idx_ = *last;

@@ -112,16 +112,20 @@ std::string resolved(const std::string& path) {
   return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
 }
 
-void write_record(const std::string& record_path, const std::string& record) {
+// Writes the record; true when this call created its file.
+bool write_record(const std::string& record_path, const std::string& record) {
   // Never through a symlink another user planted; private like the log.
-  int fd = ::open(record_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return;  // the record only improves a message: the lock is held either way
+  int fd = ::open(record_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const bool created = fd >= 0;
+  if (fd < 0) fd = ::open(record_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;  // the record only improves a message: the lock is held either way
   (void)::fchmod(fd, 0600);
   const std::string text = record + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {
     // Best effort, as above.
   }
   ::close(fd);
+  return created;
 }
 
 // One database file this process has locked at least once. `fd` is never closed (see the
@@ -225,8 +229,10 @@ Result<std::unique_ptr<WriterLock>> WriterLock::try_acquire(const std::string& u
   record << "pid " << ::getpid() << " (" << command_line("/proc/self/cmdline") << ") since "
          << utc_now();
   entry->record = record.str();
-  write_record(entry->record_path, entry->record);
-  return std::unique_ptr<WriterLock>(new WriterLock(true, id));
+  const bool created = write_record(entry->record_path, entry->record);
+  std::unique_ptr<WriterLock> lock(new WriterLock(true, id));
+  if (created) lock->created_record_ = entry->record_path;
+  return lock;
 }
 
 Result<std::unique_ptr<WriterLock>> WriterLock::acquire_file(const std::string& uri,
@@ -310,8 +316,12 @@ void WriterLock::add_note(const std::string& log_uri, const std::string& note) {
   write_record(it->second.record_path, it->second.record);
 }
 
+void WriterLock::keep_record() { created_record_.clear(); }
+
 WriterLock::~WriterLock() {
   if (!holds_) return;
+  // Still held: no other writer can be writing its record there now.
+  if (!created_record_.empty()) ::unlink(created_record_.c_str());
   Registry& reg = registry();
   std::lock_guard<std::mutex> guard(reg.mutex);
   auto it = reg.entries.find({id_.device, id_.inode});

@@ -62,6 +62,11 @@ class WriterLock {
   // process's message; nothing happens when this process holds no lock on that log.
   static void add_note(const std::string& log_uri, const std::string& note);
 
+  // The file behind the lock is a log this process opened: its record stays beside it after the
+  // lock is released. Until this is called, a record file the lock created is removed with the
+  // lock, so a failed open (a file that is not a bel log) leaves nothing beside that file.
+  void keep_record();
+
   ~WriterLock();
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
@@ -80,6 +85,7 @@ class WriterLock {
                                                          const std::string& path, bool* busy);
   bool holds_ = false;
   Identity id_;
+  std::string created_record_;  // the record file this lock created, until keep_record()
 };
 
 }  // namespace bel::storage

@@ -209,5 +209,21 @@ TEST_F(WriterLockTest, AnEmptyFileLeftByAnInterruptedCreationIsInitialised) {
   EXPECT_TRUE(log->append_batch({partition_event("br", "a")}).ok());
 }
 
+TEST_F(WriterLockTest, AFileThatIsNotALogIsLeftAsItWasWithNoRecordBesideIt) {
+  const std::string notes = dir_ + "/passwd";
+  { std::ofstream(notes) << "root:x:0:0:root:/root:/bin/bash\n"; }
+  auto log = open_storage("sqlite://" + notes, {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, ErrorCode::storage_corrupt) << log.error().to_string();
+  // Another tool's lock may have that name ("passwd.lock"): a failed open makes none.
+  EXPECT_FALSE(std::filesystem::exists(notes + ".lock"));
+  // A record that was there before is another's and stays; a log's own stays after it closes.
+  { std::ofstream(notes + ".lock") << "someone else's\n"; }
+  ASSERT_FALSE(open_storage("sqlite://" + notes, {}).ok());
+  EXPECT_TRUE(std::filesystem::exists(notes + ".lock"));
+  { auto writer = open_writer(uri_); }
+  EXPECT_TRUE(std::filesystem::exists(path_ + ".lock"));
+}
+
 }  // namespace
 }  // namespace bel::storage
