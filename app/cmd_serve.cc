@@ -219,11 +219,11 @@ void run_serve(Context& ctx, const ServeFlags& f) {
         say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
       }
     }
-    say("coordinator on " + ctx.log_uri + ", console endpoint " + endpoint + ", token file " +
-        token_path);
+    say("coordinator on " + storage::shown_uri(ctx.log_uri) + ", console endpoint " + endpoint +
+        ", token file " + token_path);
     say("dashboard (open once to sign this browser in): " + web.sign_in_url(endpoint));
   } else {
-    say("coordinator on " + ctx.log_uri +
+    say("coordinator on " + storage::shown_uri(ctx.log_uri) +
         " (in-process log: no console endpoint without --token-file)");
   }
 

@@ -64,7 +64,7 @@ int64_t column_int(const PGresult* r, int row, int col) {
 }  // namespace
 
 PostgresStorage::PostgresStorage(std::string uri, StorageOptions options)
-    : StorageBackend(uri, std::move(options)), db_(std::move(uri)) {}
+    : StorageBackend(shown_uri(uri), std::move(options)), db_(std::move(uri)) {}
 
 Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string& uri,
                                                                StorageOptions options) {
@@ -433,7 +433,7 @@ Result<std::optional<Snapshot>> PostgresStorage::load_snapshot(const std::string
 Result<std::unique_ptr<Storage>> PostgresStorage::open_reader() {
   StorageOptions options;
   options.read_only = true;
-  auto reader = PostgresStorage::open(uri(), options);
+  auto reader = PostgresStorage::open(db_.conninfo(), options);
   if (!reader.ok()) return reader.error();
   return std::unique_ptr<Storage>(std::move(*reader));
 }

@@ -76,20 +76,20 @@ Status PgConnection::connect() {
   prepared_.clear();
   const auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) {
-    return make_error(ErrorCode::storage_unavailable,
-                      fmt::format("{}: PostgreSQL is unreachable; retrying in {} ms", uri_,
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      next_attempt_ - now)
-                                      .count()));
+    return make_error(
+        ErrorCode::storage_unavailable,
+        fmt::format(
+            "{}: PostgreSQL is unreachable; retrying in {} ms", shown_,
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count()));
   }
-  BEL_RETURN_IF_ERROR(load_libpq(uri_));  // loaded with the first PostgreSQL log
+  BEL_RETURN_IF_ERROR(load_libpq(shown_));  // loaded with the first PostgreSQL log
   char* parse_error = nullptr;
   PQconninfoOption* parsed = pq().PQconninfoParse(uri_.c_str(), &parse_error);
   if (parsed == nullptr) {
     std::string why = trimmed(parse_error);
     pq().PQfreemem(parse_error);
     return make_error(ErrorCode::unsupported_uri,
-                      fmt::format("{}: not a PostgreSQL connection URI: {}", uri_, why));
+                      fmt::format("{}: not a PostgreSQL connection URI: {}", shown_, why));
   }
   pq().PQconninfoFree(parsed);
   conn_ = pq().PQconnectdb(uri_.c_str());
@@ -102,7 +102,7 @@ Status PgConnection::connect() {
         backoff_.count() == 0 ? std::chrono::milliseconds(50) : backoff_ * 2);
     next_attempt_ = std::chrono::steady_clock::now() + backoff_;
     return make_error(ErrorCode::storage_unavailable,
-                      fmt::format("{}: cannot connect to PostgreSQL: {}", uri_, why));
+                      fmt::format("{}: cannot connect to PostgreSQL: {}", shown_, why));
   }
   backoff_ = std::chrono::milliseconds(0);
   ++generation_;
@@ -146,9 +146,9 @@ Error PgConnection::error_of(const PGresult* result, std::string_view what) {
   } else if (last_sqlstate_.rfind("42", 0) == 0) {
     code = ErrorCode::storage_corrupt;  // a missing table or column: not a bel log
   }
-  return make_error(code, fmt::format("{}: {}: {}{}", uri_, what, message,
-                                      last_sqlstate_.empty() ? ""
-                                                             : " (SQLSTATE " + last_sqlstate_ + ")"));
+  return make_error(
+      code, fmt::format("{}: {}: {}{}", shown_, what, message,
+                        last_sqlstate_.empty() ? "" : " (SQLSTATE " + last_sqlstate_ + ")"));
 }
 
 Result<PgResult> PgConnection::checked(PGresult* raw, std::string_view what) {

@@ -21,6 +21,7 @@
 
 #include "messages/error.h"
 #include "storage/libpq_api.h"
+#include "storage/uri.h"
 
 namespace bel::storage {
 
@@ -44,7 +45,7 @@ void pg_copy_append(std::string& row, std::string_view value);
 
 class PgConnection {
  public:
-  explicit PgConnection(std::string uri) : uri_(std::move(uri)) {}
+  explicit PgConnection(std::string uri) : uri_(std::move(uri)), shown_(shown_uri(uri_)) {}
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -78,7 +79,9 @@ class PgConnection {
 
   // The SQLSTATE of the last failed statement ("23505" for a unique violation), or "".
   const std::string& last_sqlstate() const { return last_sqlstate_; }
-  const std::string& uri() const { return uri_; }
+  // The URI as messages show it (no password: shown_uri()), and as it connects.
+  const std::string& uri() const { return shown_; }
+  const std::string& conninfo() const { return uri_; }
   PGconn* raw() { return conn_; }
 
  private:
@@ -90,6 +93,7 @@ class PgConnection {
   Result<PgResult> checked(PGresult* result, std::string_view what);
 
   std::string uri_;
+  std::string shown_;
   PGconn* conn_ = nullptr;
   std::vector<std::string> prepared_;  // statement names prepared on this connection
   std::string last_sqlstate_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace bel::storage {
 namespace {
 
@@ -52,6 +54,27 @@ Result<StorageUri> parse_storage_uri(std::string_view uri) {
     return out;
   }
   return unsupported(uri, "unknown storage scheme");
+}
+
+std::string shown_uri(std::string_view uri) {
+  std::string out(uri);
+  if (!starts_with(out, "postgres://") && !starts_with(out, "postgresql://")) return out;
+  // user:password@ in the authority (before the path or the query).
+  const size_t start = out.find("://") + 3;
+  const size_t end = std::min(out.find('/', start), out.find('?', start));
+  const size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+  if (at != std::string::npos && at >= start) {
+    const size_t colon = out.find(':', start);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // password=VALUE among the query's parameters.
+  const size_t query = out.find('?');
+  for (size_t p = query; p != std::string::npos && p < out.size(); p = out.find('&', p + 1)) {
+    if (out.compare(p + 1, 9, "password=") != 0) continue;
+    const size_t value = p + 10;
+    out.replace(value, std::min(out.find('&', value), out.size()) - value, "***");
+  }
+  return out;
 }
 
 }  // namespace bel::storage

@@ -18,6 +18,7 @@
 #include "messages/event_id.h"
 #include "storage/postgres_storage.h"
 #include "storage/storage_factory.h"
+#include "storage/uri.h"
 #include "tests/storage/storage_test_events.h"
 #include "tests/support/postgres_log.h"
 
@@ -112,6 +113,32 @@ TEST_F(PostgresTest, ASchemaVersionThatIsNotANumberIsRefusedAsNotABelLog) {
     EXPECT_NE(log.error().message.find("schema_version \"abc\""), std::string::npos)
         << log.error().message;
   }
+}
+
+TEST(ShownUriTest, APasswordIsReplacedWhereverTheUriCarriesIt) {
+  EXPECT_EQ(shown_uri("postgresql://bel:Top%40Secret@db.example:5432/bel?sslmode=require"),
+            "postgresql://bel:***@db.example:5432/bel?sslmode=require");
+  EXPECT_EQ(shown_uri("postgres://bel@db/bel?password=Top&sslmode=require&x=password=y"),
+            "postgres://bel@db/bel?password=***&sslmode=require&x=password=y");
+  EXPECT_EQ(shown_uri("postgresql:///bel?host=/run/pg&user=bel&password=Top"),
+            "postgresql:///bel?host=/run/pg&user=bel&password=***");
+  for (const std::string same : {"postgresql://bel@db/bel", "postgresql:///bel?host=/run/pg",
+                                 "sqlite:///tmp/a:b@c.db", "memory://", "stdout"}) {
+    EXPECT_EQ(shown_uri(same), same);
+  }
+}
+
+TEST_F(PostgresTest, AnErrorNeverShowsThePasswordOfTheUri) {
+  const size_t query = uri_.find('?');
+  ASSERT_NE(query, std::string::npos) << uri_;
+  const std::string uri =
+      "postgresql://bel:TopSecret99@/no_such_database" + uri_.substr(query) + "&password=Other77";
+  auto log = open_storage(uri, {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, ErrorCode::storage_unavailable) << log.error().to_string();
+  EXPECT_EQ(log.error().message.find("TopSecret99"), std::string::npos) << log.error().message;
+  EXPECT_EQ(log.error().message.find("Other77"), std::string::npos) << log.error().message;
+  EXPECT_NE(log.error().message.find("no_such_database"), std::string::npos) << log.error().message;
 }
 
 }  // namespace
