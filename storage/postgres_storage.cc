@@ -130,6 +130,9 @@ Status PostgresStorage::initialize() {
   if (!schema.ok()) return schema.error();
   if (options().read_only) {
     auto version = get_meta(kSchemaVersionKey);
+    if (!version.ok() && version.error().code != ErrorCode::storage_corrupt) {
+      return version.error();  // the server or this user's rights, not the log
+    }
     if (!version.ok()) {
       return make_error(ErrorCode::storage_corrupt,
                         fmt::format("{}: not a bel log: {}", uri(), version.error().message));

@@ -143,6 +143,8 @@ Error PgConnection::error_of(const PGresult* result, std::string_view what) {
     code = ErrorCode::storage_unavailable;
   } else if (last_sqlstate_ == "22021" || last_sqlstate_ == "22P05") {
     code = ErrorCode::invalid_argument;  // bytes the database encoding cannot hold
+  } else if (last_sqlstate_ == "42501") {
+    code = ErrorCode::storage_unavailable;  // the log is fine: this user may not use it
   } else if (last_sqlstate_.rfind("42", 0) == 0) {
     code = ErrorCode::storage_corrupt;  // a missing table or column: not a bel log
   }

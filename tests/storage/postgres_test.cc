@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -139,6 +140,37 @@ TEST_F(PostgresTest, AnErrorNeverShowsThePasswordOfTheUri) {
   EXPECT_EQ(log.error().message.find("TopSecret99"), std::string::npos) << log.error().message;
   EXPECT_EQ(log.error().message.find("Other77"), std::string::npos) << log.error().message;
   EXPECT_NE(log.error().message.find("no_such_database"), std::string::npos) << log.error().message;
+}
+
+TEST_F(PostgresTest, AUserWithoutPrivilegesIsRefusedAsUnavailableNotAsACorruptLog) {
+  ASSERT_NE(open(), nullptr);  // makes the tables
+  const std::string role = "nopriv_" + std::to_string(::getpid());
+  PGconn* conn = PQconnectdb(uri_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  const size_t schema = uri_.find("search_path%3D");
+  ASSERT_NE(schema, std::string::npos) << uri_;
+  const std::string name = uri_.substr(schema + 14, uri_.find('&', schema) - schema - 14);
+  // It may see the schema, not read its tables.
+  PGresult* r = PQexec(conn, ("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                              " LOGIN; GRANT USAGE ON SCHEMA " + name + " TO " + role)
+                                 .c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  const size_t user = uri_.find("user=");
+  ASSERT_NE(user, std::string::npos) << uri_;
+  const size_t end = uri_.find('&', user);
+  const std::string uri =
+      uri_.substr(0, user) + "user=" + role + (end == std::string::npos ? "" : uri_.substr(end));
+  for (const bool read_only : {true, false}) {
+    StorageOptions options;
+    options.read_only = read_only;
+    auto log = open_storage(uri, options);
+    ASSERT_FALSE(log.ok()) << "read_only " << read_only;
+    EXPECT_EQ(log.error().code, ErrorCode::storage_unavailable) << log.error().to_string();
+    EXPECT_NE(log.error().message.find("permission denied"), std::string::npos)
+        << log.error().message;
+  }
 }
 
 }  // namespace
