@@ -2,7 +2,7 @@
 // spawns the storage actor, readers, views and the query actor) and hand back its bel_api.
 //
 //   caf::actor_system system{config};                    // configure_actor_system(config) first
-//   auto api = bel::actors::start_coordinator(system, "sqlite://bel.db", {});
+//   auto api = bel::actors::start_coordinator(system, "sqlite://bel.db");
 //   if (!api.ok()) die(api.error());                     // names the URI and what was wrong
 //   ... requests to *api ...
 //   bel::actors::stop_coordinator(*api);                 // then system.await_all_actors_done()
@@ -33,12 +33,16 @@ caf::actor_system_config& configure_actor_system(caf::actor_system_config& confi
 // this one, writes the same file (through any path: symlink, hard link, relative), this fails
 // with storage_unavailable naming the holder; the lock is held until the coordinator stops.
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri);
-// The same with `options` (include actors/coordinator_options.h).
+// The same with `options` (include actors/coordinator_options.h; it is not installed: this
+// overload is for bel's own programs and tests).
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,
                                  CoordinatorOptions options);
 
 // Asks the coordinator to stop: views and queries first, then the storage actor, which commits
-// and answers what is pending.
+// and answers what it has taken; an append that reaches it after the stop began is answered
+// storage_unavailable ("the coordinator is stopping") and stores nothing. Call it on every path
+// (errors and exceptions too) before the actor system is destroyed: caf::actor_system's
+// destructor waits for the coordinator's actors, which run until they are stopped.
 void stop_coordinator(const BelApi& api);
 
 }  // namespace bel::actors

@@ -76,8 +76,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${BEL_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libcaf-core0.17, libcaf-io0.17, libprotobuf32, libsqlite3-0, libzstd1, zlib1g, libpq5, libspdlog1.10, libfmt9, libedit2, libutf8proc2, libcpp-httplib0.11, libjemalloc2")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libcaf-core0.17, libcaf-io0.17, libprotobuf32, libsqlite3-0, libzstd1, zlib1g, libspdlog1.10, libfmt9, libedit2, libutf8proc2, libcpp-httplib0.11, libjemalloc2")
+# libpq is loaded with dlopen the first time a PostgreSQL log is opened (storage/libpq_api.h):
+# recommended, not depended on, and never compiled against by an embedder.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libpq5")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libcaf-dev, libprotobuf-dev, libsqlite3-dev, libzstd-dev, zlib1g-dev, libpq-dev, libspdlog-dev, libfmt-dev, libcpp-httplib-dev, pkg-config")
+    "libcaf-dev, libprotobuf-dev, libsqlite3-dev, libzstd-dev, zlib1g-dev, libspdlog-dev, libfmt-dev, libcpp-httplib-dev, pkg-config")
 set(CPACK_GENERATOR DEB)
 include(CPack)

@@ -19,6 +19,9 @@ for p in libcaf-core0.17 libcaf-io0.17 libprotobuf32 libsqlite3-0 libzstd1 libsp
          libcpp-httplib0.11 libjemalloc2; do
   case ", $depends," in *", $p"[\ ,]*) ;; *) echo "Depends lacks $p: $depends" >&2; exit 1 ;; esac
 done
+# libpq is dlopen'ed for PostgreSQL logs only: an SQLite user need not install it.
+case ", $depends," in *", libpq"*) echo "Depends names libpq: $depends" >&2; exit 1 ;; esac
+[ "$(dpkg-deb -f "$deb" Recommends)" = libpq5 ] || { echo "Recommends is not libpq5" >&2; exit 1; }
 [ -n "$(dpkg-deb -f "$deb" Maintainer)" ] || { echo "no Maintainer" >&2; exit 1; }
 
 dpkg-deb -x "$deb" "$tmp/root"
