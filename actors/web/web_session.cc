@@ -113,8 +113,14 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         res.set_redirect(next, 303);
       },
       HttpServer::Access::open);
-  server.post("/api/v1/sign-in", [&sessions](const httplib::Request&, const std::string&,
+  server.post("/api/v1/sign-in", [&sessions](const httplib::Request& req, const std::string& body,
                                              httplib::Response& res) {
+    Status checked = check_params(req, {});
+    if (checked.ok() && !body.empty()) {
+      checked = make_error(ErrorCode::invalid_argument,
+                           "POST /api/v1/sign-in: a body is not accepted; it takes no arguments");
+    }
+    if (!checked.ok()) return HttpServer::reply_error(res, checked.error());
     HttpServer::reply(res, "{\"url_path\":\"/login?once=" + sessions.new_once() + "\"}\n",
                       kJsonType);
   });

@@ -154,6 +154,22 @@ TEST_F(WebPagesTest, AnOperatorsInvalidationNamesTheOperatorWithoutALinkToABuild
   }
 }
 
+TEST_F(WebPagesTest, SignInTakesNoBodyAndNoParameters) {
+  auto c = http();
+  auto with_body = c.Post("/api/v1/sign-in", "junk", "text/plain");
+  ASSERT_TRUE(with_body);
+  EXPECT_EQ(with_body->status, 400) << with_body->body;
+  EXPECT_TRUE(contains(with_body->body, "a body is not accepted")) << with_body->body;
+  auto with_param = c.Post("/api/v1/sign-in?foo=bar", "", "text/plain");
+  ASSERT_TRUE(with_param);
+  EXPECT_EQ(with_param->status, 400) << with_param->body;
+  EXPECT_TRUE(contains(with_param->body, "foo")) << with_param->body;
+  auto plain = c.Post("/api/v1/sign-in", "", "text/plain");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200) << plain->body;
+  EXPECT_TRUE(contains(plain->body, "/login?once=")) << plain->body;
+}
+
 TEST_F(WebPagesTest, ASessionCookieSignsInWritesOnlyFromThisServersOwnPages) {
   auto browser = http(false);
   auto signed_in = browser.Get("/login?once=" + web_->sessions().new_once());
