@@ -7,6 +7,7 @@
 
 #include "actors/component_log.h"
 #include "actors/write/log_writer.h"
+#include "actors/write/storage_actor.h"
 #include "messages/status_names.h"
 
 namespace bel::actors {
@@ -228,6 +229,29 @@ void AppendAdmission::add_to(StorageStats* stats) const {
   stats->set_pending_bytes(static_cast<int64_t>(pending_.bytes));
   stats->set_peak_pending_bytes(static_cast<int64_t>(peak_pending_bytes_));
   metrics_.copy_to(stats);
+}
+
+Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
+                     const PendingLoad& incoming, const std::string& where) {
+  // Messages are built only when refusing: this runs for every append.
+  const auto describe = [](size_t events, size_t bytes) {
+    return std::to_string(events) + " events, " + std::to_string(bytes) + " bytes";
+  };
+  if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": a batch of " + describe(incoming.events, incoming.bytes) +
+                          " is larger than the pending limit (" +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); split it");
+  }
+  if (pending.events + incoming.events > config.max_pending_events ||
+      pending.bytes + incoming.bytes > config.max_pending_bytes) {
+    return make_error(ErrorCode::overloaded,
+                      where + ": " + describe(pending.events, pending.bytes) + " pending (limit " +
+                          describe(config.max_pending_events, config.max_pending_bytes) +
+                          "); retry later");
+  }
+  return ok_status();
 }
 
 }  // namespace bel::actors

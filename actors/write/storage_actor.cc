@@ -559,29 +559,6 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
 
 }  // namespace
 
-Status check_pending(const StorageActorConfig& config, const PendingLoad& pending,
-                     const PendingLoad& incoming, const std::string& where) {
-  // Messages are built only when refusing: this runs for every append.
-  const auto describe = [](size_t events, size_t bytes) {
-    return std::to_string(events) + " events, " + std::to_string(bytes) + " bytes";
-  };
-  if (incoming.events > config.max_pending_events || incoming.bytes > config.max_pending_bytes) {
-    return make_error(ErrorCode::overloaded,
-                      where + ": a batch of " + describe(incoming.events, incoming.bytes) +
-                          " is larger than the pending limit (" +
-                          describe(config.max_pending_events, config.max_pending_bytes) +
-                          "); split it");
-  }
-  if (pending.events + incoming.events > config.max_pending_events ||
-      pending.bytes + incoming.bytes > config.max_pending_bytes) {
-    return make_error(ErrorCode::overloaded,
-                      where + ": " + describe(pending.events, pending.bytes) + " pending (limit " +
-                          describe(config.max_pending_events, config.max_pending_bytes) +
-                          "); retry later");
-  }
-  return ok_status();
-}
-
 StorageActor spawn_storage_actor(caf::actor_system& system, std::unique_ptr<LogWriter> writer,
                                  StorageActorConfig config) {
   std::shared_ptr<storage::Storage> watched;
