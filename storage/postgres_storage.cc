@@ -110,8 +110,9 @@ Result<std::string> PostgresStorage::schema_name() {
 
 namespace {
 
-// The meta row's schema_version as a number; a log whose row holds anything else is not bel's.
-Result<int> pg_schema_version(const std::string& uri, const std::string& value) {
+// The meta row's schema_version: ok when this bel reads it; a log whose row holds anything but a
+// version number is not bel's, one newer than this bel's is schema_too_new.
+Status pg_check_schema_version(const std::string& uri, const std::string& value) {
   int version = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), version);
   if (ec != std::errc() || end != value.data() + value.size() || version < 1) {
@@ -120,7 +121,12 @@ Result<int> pg_schema_version(const std::string& uri, const std::string& value) 
                                   "number",
                                   uri, value));
   }
-  return version;
+  if (version > kSchemaVersion) {
+    return make_error(ErrorCode::schema_too_new,
+                      fmt::format("{}: log schema version {} is newer than this bel's ({})", uri,
+                                  version, kSchemaVersion));
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -141,14 +147,7 @@ Status PostgresStorage::initialize() {
       return make_error(ErrorCode::storage_corrupt,
                         fmt::format("{}: not a bel log: no schema_version", uri()));
     }
-    auto number = pg_schema_version(uri(), **version);
-    if (!number.ok()) return number.error();
-    if (*number > kSchemaVersion) {
-      return make_error(ErrorCode::schema_too_new,
-                        fmt::format("{}: log schema version {} is newer than this bel's ({})",
-                                    uri(), **version, kSchemaVersion));
-    }
-    return ok_status();
+    return pg_check_schema_version(uri(), **version);
   }
   // Several coordinators may initialize the same log at once: the log's lock orders them.
   auto created = [&]() -> Status {
@@ -157,15 +156,7 @@ Status PostgresStorage::initialize() {
     BEL_RETURN_IF_ERROR(db_.command(kSchemaSql, "initialize: create tables"));
     auto version = get_meta(kSchemaVersionKey);
     if (!version.ok()) return version.error();
-    if (version->has_value()) {
-      auto number = pg_schema_version(uri(), **version);
-      if (!number.ok()) return number.error();
-      if (*number > kSchemaVersion) {
-        return make_error(ErrorCode::schema_too_new,
-                          fmt::format("{}: log schema version {} is newer than this bel's ({})",
-                                      uri(), **version, kSchemaVersion));
-      }
-    }
+    if (version->has_value()) BEL_RETURN_IF_ERROR(pg_check_schema_version(uri(), **version));
     // The tables above are every version's so far: migrating is recording the version.
     auto set = db_.exec(
         "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
