@@ -44,8 +44,8 @@ const char* supported_uri_forms();
 // unknown scheme or an sqlite:// URI without a path.
 Result<StorageUri> parse_storage_uri(std::string_view uri);
 
-// `uri` as messages and banners show it: a PostgreSQL password (postgresql://user:PASSWORD@...,
-// ?password=... or a conninfo string's password=...) replaced by "***"; any other URI unchanged.
+// `uri` as messages and banners show it: a PostgreSQL URI's password (user:PASSWORD@ or
+// ?password=...) replaced by "***"; any other URI unchanged.
 std::string shown_uri(std::string_view uri);
 
 }  // namespace bel::storage

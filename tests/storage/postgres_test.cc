@@ -28,6 +28,16 @@ namespace {
 
 using namespace bel::storage::testing;  // NOLINT: test helpers
 
+// Runs `sql` on the test server as the owner of the test schema (around bel, to set up a case).
+void run_sql(const std::string& uri, const std::string& sql) {
+  PGconn* conn = PQconnectdb(uri.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, sql.c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+}
+
 TEST_F(PostgresTest, ThreeWritersKeepIdxContiguousAndEveryAckedEventOnce) {
   constexpr int kWriters = 3;
   constexpr int kBatches = 40;
@@ -98,12 +108,7 @@ TEST_F(PostgresTest, ACommitByAnotherWriterWakesAWaitingReader) {
 
 TEST_F(PostgresTest, ASchemaVersionThatIsNotANumberIsRefusedAsNotABelLog) {
   ASSERT_NE(open(), nullptr);  // makes the tables
-  PGconn* conn = PQconnectdb(uri_.c_str());
-  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* r = PQexec(conn, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'");
-  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  PQclear(r);
-  PQfinish(conn);
+  run_sql(uri_, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'");
   for (const bool read_only : {true, false}) {
     StorageOptions options;
     options.read_only = read_only;
@@ -145,18 +150,12 @@ TEST_F(PostgresTest, AnErrorNeverShowsThePasswordOfTheUri) {
 TEST_F(PostgresTest, AUserWithoutPrivilegesIsRefusedAsUnavailableNotAsACorruptLog) {
   ASSERT_NE(open(), nullptr);  // makes the tables
   const std::string role = "nopriv_" + std::to_string(::getpid());
-  PGconn* conn = PQconnectdb(uri_.c_str());
-  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   const size_t schema = uri_.find("search_path%3D");
   ASSERT_NE(schema, std::string::npos) << uri_;
   const std::string name = uri_.substr(schema + 14, uri_.find('&', schema) - schema - 14);
   // It may see the schema, not read its tables.
-  PGresult* r = PQexec(conn, ("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
-                              " LOGIN; GRANT USAGE ON SCHEMA " + name + " TO " + role)
-                                 .c_str());
-  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  PQclear(r);
-  PQfinish(conn);
+  run_sql(uri_, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                    " LOGIN; GRANT USAGE ON SCHEMA " + name + " TO " + role);
   const size_t user = uri_.find("user=");
   ASSERT_NE(user, std::string::npos) << uri_;
   const size_t end = uri_.find('&', user);
