@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <string_view>
@@ -59,6 +60,15 @@ Error error_for_status(const httplib::Request& request, int status) {
       return make_error(ErrorCode::not_found, what + ": no such route");
     case 413:
       return make_error(ErrorCode::overloaded, what + ": request body too large");
+    case 400:
+      // httplib refuses a target with a second '?', which a query value may hold unencoded.
+      if (std::count(request.target.begin(), request.target.end(), '?') > 1) {
+        return make_error(ErrorCode::invalid_argument,
+                          what +
+                              ": the query holds a second '?'; write a '?' inside a value as "
+                              "%3F");
+      }
+      [[fallthrough]];
     default:
       return make_error(
           ErrorCode::invalid_argument,

@@ -431,6 +431,22 @@ TEST_F(HttpServerTest, ARequestLineTooLongIs414SayingSo) {
   EXPECT_NE(res->body.find("request line is over 8192 bytes"), std::string::npos) << res->body;
 }
 
+// httplib cannot read a target with a second '?' (a value holding one unencoded): the 400 says
+// what to write instead.
+TEST_F(HttpServerTest, ASecondQuestionMarkInTheQueryIs400NamingIt) {
+  start({});
+  Raw raw(server_->port());
+  raw.send("GET /open?pattern=a?b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+           "\r\n"
+           "Connection: close\r\n\r\n");
+  const std::string answer = raw.read_to_end();
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << answer.substr(0, 200);
+  EXPECT_NE(answer.find("GET /open: the query holds a second '?'; write a '?' inside a value as "
+                        "%3F"),
+            std::string::npos)
+      << answer;
+}
+
 // A request line too long to read is refused before its token could be checked, as a header
 // over the limit is; the connection then closes, so a peer without the token keeps none alive.
 TEST_F(HttpServerTest, ARequestLineTooLongWithoutTheTokenIsAnsweredAndClosed) {
