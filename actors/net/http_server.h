@@ -76,8 +76,8 @@ struct HttpServerOptions {
 struct HttpServerStats {
   int64_t requests = 0;        // requests answered, whatever the outcome
   int64_t unauthorized = 0;    // refused for a missing or wrong token
-  // Answered 429: refused by the body limit, the in-flight bounds, or waiting for a thread with
-  // max_pending_connections requests already waiting.
+  // Answered 429: refused by the body limit, the in-flight bounds, waiting for a thread with
+  // max_pending_connections requests already waiting, or by a handler's count_overloaded().
   int64_t overloaded = 0;
   int64_t open_connections = 0;  // accepted and not yet closed (being served or waiting)
   int64_t queued_requests = 0;   // header in, waiting for a serving thread
@@ -125,6 +125,9 @@ class HttpServer {
   void stop();
 
   HttpServerStats stats() const;
+  // Counts a request a handler refused with `overloaded` by a bound of its own (the open event
+  // streams) in stats().overloaded, with the server's own refusals.
+  void count_overloaded() { count(&HttpServerStats::overloaded); }
   const HttpServerOptions& options() const { return options_; }
 
   // Fills `response` with `body` (status 200).

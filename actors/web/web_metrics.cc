@@ -128,8 +128,8 @@ std::string metrics_text(const StorageStats& s, const ViewsStatus& views,
   e.one("bel_http_requests_total", "counter", "HTTP requests answered.", http.requests);
   e.one("bel_http_unauthorized_total", "counter", "HTTP requests refused for the token.",
         http.unauthorized);
-  e.one("bel_http_overloaded_total", "counter", "HTTP requests refused by the transport bounds.",
-        http.overloaded);
+  e.one("bel_http_overloaded_total", "counter",
+        "HTTP requests refused by the web server's own bounds.", http.overloaded);
   e.one("bel_http_inflight_requests", "gauge", "HTTP requests with a body being served.",
         http.inflight_requests);
   e.one("bel_http_open_connections", "gauge",

@@ -62,8 +62,10 @@ void EventStreams::add_route(HttpServer& server) {
   std::vector<const char*> known = {"since"};
   known.insert(known.end(), kFilterParams.begin(), kFilterParams.end());
   auto state = state_;
-  server.get("/api/v1/events/stream", [state, known](const httplib::Request& req,
-                                                     const std::string&, httplib::Response& res) {
+  HttpServer* counts = &server;  // outlives its routes
+  server.get("/api/v1/events/stream", [state, known, counts](const httplib::Request& req,
+                                                             const std::string&,
+                                                             httplib::Response& res) {
     if (auto ok = check_params(req, known); !ok.ok()) return reply_error(res, ok.error());
     auto filter = filter_params(req);
     if (!filter.ok()) return reply_error(res, filter.error());
@@ -91,6 +93,7 @@ void EventStreams::add_route(HttpServer& server) {
     cursor->first = std::move(*first);
     if (state->open.fetch_add(1) >= state->options.max_streams) {
       state->open -= 1;
+      counts->count_overloaded();
       return reply_error(res, make_error(ErrorCode::overloaded,
                                          "GET /api/v1/events/stream: " +
                                              std::to_string(state->options.max_streams) +

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
@@ -318,6 +321,48 @@ TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
   EXPECT_EQ(all, expected);
   EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, std::chrono::seconds(60)))
       << actors::web::open_event_streams() << " streams still open";
+}
+
+class OneStreamTest : public WebStreamTest {
+ protected:
+  actors::web::EventStreamOptions stream_options() override {
+    actors::web::EventStreamOptions o = WebStreamTest::stream_options();
+    o.max_streams = 1;
+    o.idle_timeout = std::chrono::minutes(10);  // the first stream stays open until its client
+    o.keepalive_interval = std::chrono::milliseconds(50);  // leaves: its next write sees that
+    return o;
+  }
+};
+
+// A stream over the bound is 429 and counted in bel_http_overloaded_total, as the server's own
+// refusals are.
+TEST_F(OneStreamTest, AStreamOverTheBoundIs429AndCountedAsOverloaded) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread holder([&] {
+    auto client = http();
+    client.Get("/api/v1/events/stream", [&](const char*, size_t) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done; });
+      return false;
+    });
+  });
+  ASSERT_TRUE(actors::web::wait_for_open_event_streams(1, std::chrono::seconds(60)));
+  auto res = get("/api/v1/events/stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << res->body;
+  EXPECT_TRUE(contains(res->body, "1 event streams are open already")) << res->body;
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_TRUE(contains(metrics->body, "\nbel_http_overloaded_total 1\n")) << metrics->body;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  holder.join();
+  EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, std::chrono::seconds(60)));
 }
 
 TEST_F(WebStreamTest, RefusesABadLastEventId) {
