@@ -34,6 +34,9 @@ struct Repos {
 using Answer = std::function<Status(const httplib::Request&, const std::string& part,
                                     httplib::Response&)>;
 
+// How an error about a query parameter begins: a not_found about one is not about the path.
+constexpr const char* kParamPrefix = "query parameter '";
+
 void route(HttpServer& server, bool write, const std::string& pattern, const std::string& what,
            std::vector<const char*> known, Answer answer) {
   auto handler = [what, known, answer](const httplib::Request& req, const std::string& body,
@@ -53,7 +56,8 @@ void route(HttpServer& server, bool write, const std::string& pattern, const std
         checked = decoded.error();
     }
     if (checked.ok()) checked = answer(req, part, res);
-    if (!checked.ok() && checked.error().code == ErrorCode::not_found && !part.empty()) {
+    if (!checked.ok() && checked.error().code == ErrorCode::not_found && !part.empty() &&
+        checked.error().message.rfind(kParamPrefix, 0) != 0) {
       // Name the part as it came too: a plain id that happens to be base64url decodes to some
       // other text, which the message alone would show.
       checked = checked.error().with_context(what + " '" + part + "' (the path's '" +
@@ -241,7 +245,10 @@ void add_write_routes(HttpServer& server, std::shared_ptr<Repos> r) {
           const std::string by = build.empty() ? operator_id(kWebOperator) : build;
           if (!build.empty()) {
             // A mistyped id is refused rather than logged as an operator named after it.
-            BEL_RETURN_IF_ERROR(r->partitions.check_invalidation_build(build));
+            Status known = r->partitions.check_invalidation_build(build);
+            if (!known.ok()) {
+              return known.error().with_context(std::string(kParamPrefix) + "build_request_id'");
+            }
           }
           return answer_ack(res, r->partitions.invalidate(ref, reason, by, event_id));
         });

@@ -292,9 +292,14 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
 
   // On behalf of a build: one the log has received, or an operator named as such; a typo is
   // refused and changes nothing.
-  expect_error(post("/api/v1/partitions/" + encode_path_part("data/b") +
-                    "/invalidate?reason=x&build_request_id=br-typo"),
-               404, "not_found", "unknown build");
+  auto typo = post("/api/v1/partitions/" + encode_path_part("data/b") +
+                   "/invalidate?reason=x&build_request_id=br-typo");
+  expect_error(typo, 404, "not_found", "unknown build");
+  // The message is about the parameter; the partition in the path exists.
+  EXPECT_NE(typo->body.find("\"message\":\"query parameter 'build_request_id': build request "
+                            "br-typo not found"),
+            std::string::npos)
+      << typo->body;
   auto named = post("/api/v1/partitions/" + encode_path_part("data/b") +
                     "/invalidate?reason=again&build_request_id=operator%3Aann");
   ASSERT_TRUE(named);
