@@ -300,11 +300,21 @@ void add_page_routes(HttpServer& server, ApiClient& client) {
   page_route(server, "/jobs", "", [c](auto&, auto&) { return jobs_page(*c); });
   page_route(server, "/jobs/([^/]+)", "job label",
              [c](auto&, auto& label) { return job_page(*c, label); });
-  server.get("/search", [c](const httplib::Request& req, const std::string&, httplib::Response& res) {
-    auto target = search(*c, req.get_param_value("q"));
-    if (!target.ok()) return reply_page(res, target.error());
-    res.set_redirect(*target, 303);
-  });
+  server.get(
+      "/search", [c](const httplib::Request& req, const std::string&, httplib::Response& res) {
+        const std::string q = req.get_param_value("q");
+        auto target = search(*c, q);
+        // A name pasted with the spaces around it: found without them, unless it has them.
+        const size_t first = q.find_first_not_of(" \t\r\n");
+        const std::string trimmed =
+            first == std::string::npos ? ""
+                                       : q.substr(first, q.find_last_not_of(" \t\r\n") + 1 - first);
+        if (!target.ok() && target.error().code == ErrorCode::not_found && trimmed != q) {
+          target = search(*c, trimmed);
+        }
+        if (!target.ok()) return reply_page(res, target.error());
+        res.set_redirect(*target, 303);
+      });
 }
 
 }  // namespace bel::actors::web

@@ -93,6 +93,10 @@ TEST_F(WebPagesTest, SearchLeadsToTheThingNamed) {
   EXPECT_EQ(where("data/a"), "303 /partitions/" + encode_path_part("data/a"));
   EXPECT_EQ(where("data/*").substr(0, 24), "303 /partitions?pattern=");
   EXPECT_EQ(where("nothing-like-it").substr(0, 4), "404 ");
+  // Pasted with spaces or a newline around it.
+  EXPECT_EQ(where(" br-ok\n"), "303 /builds/" + encode_path_part("br-ok"));
+  EXPECT_EQ(where("\tdata/a "), "303 /partitions/" + encode_path_part("data/a"));
+  EXPECT_EQ(where("   "), "303 /");
 }
 
 TEST_F(WebPagesTest, AClockThatRunsBackwardsOrAnOffsetPastTheEndShowSomethingSensible) {
