@@ -33,6 +33,47 @@ cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags bel)
 pc_include=$(printf '%s\n' $cflags | sed -n 's/^-I//p' | head -n1)
 [ -f "$pc_include/actors/coordinator.h" ] || { echo "bel.pc: bad include dir: $cflags" >&2; exit 1; }
 
+# A dependency missing (cpp-httplib, which comes through pkg-config, or zlib): an optional
+# find_package(bel) leaves bel not found and the caller's CMAKE_MODULE_PATH as it was; a required
+# one fails naming what is missing.
+mkdir -p "$tmp/probe" "$tmp/no-pc"
+cat >"$tmp/probe/CMakeLists.txt" <<'PROBE'
+cmake_minimum_required(VERSION 3.16)
+project(probe CXX)
+set(CMAKE_MODULE_PATH "${CMAKE_CURRENT_SOURCE_DIR}/marker")
+if(PROBE_REQUIRED)
+  find_package(bel CONFIG REQUIRED)
+else()
+  find_package(bel CONFIG QUIET)
+endif()
+if(bel_FOUND)
+  message(FATAL_ERROR "bel found with a dependency missing")
+endif()
+if(NOT CMAKE_MODULE_PATH STREQUAL "${CMAKE_CURRENT_SOURCE_DIR}/marker")
+  message(FATAL_ERROR "CMAKE_MODULE_PATH left as ${CMAKE_MODULE_PATH}")
+endif()
+PROBE
+# probe [VAR=VALUE...] -- [CMAKE ARG...]: configures the probe afresh, its output in probe.out.
+probe() {
+  local vars=()
+  while [ "$1" != "--" ]; do vars+=("$1"); shift; done
+  shift
+  rm -rf "$tmp/probe-build"
+  env "${vars[@]}" "$cmake" -S "$tmp/probe" -B "$tmp/probe-build" -G "$generator" \
+    -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" "$@" >"$tmp/probe.out" 2>&1
+}
+probe PKG_CONFIG_LIBDIR="$tmp/no-pc" -- ||
+  { echo "an optional find_package(bel) without cpp-httplib failed:" >&2
+    cat "$tmp/probe.out" >&2; exit 1; }
+probe -- -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON ||
+  { echo "an optional find_package(bel) without zlib failed:" >&2; cat "$tmp/probe.out" >&2; exit 1; }
+if probe PKG_CONFIG_LIBDIR="$tmp/no-pc" -- -DPROBE_REQUIRED=ON; then
+  echo "a required find_package(bel) with a dependency missing succeeded" >&2; exit 1
+fi
+grep -q 'bel needs CppHttplib, which was not found' "$tmp/probe.out" ||
+  { echo "a required find_package(bel) did not name what is missing:" >&2
+    cat "$tmp/probe.out" >&2; exit 1; }
+
 # The example, against the prefix only.
 "$cmake" -S "$example_dir" -B "$tmp/example" -G "$generator" -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
