@@ -1,7 +1,8 @@
 // bel check (SPEC section 6): every view equals a full scan; schema and idx contiguity; for an
 // sqlite:// file on this host, SQLite's integrity check and the derived rows, which --repair
-// rebuilds (R8). The checks themselves live in actors/check/log_check.h and derived_check.h; this
-// file is the command line and the report.
+// rebuilds (R8); for a postgresql:// log, its derived rows. The checks themselves live in
+// actors/check/log_check.h, derived_check.h and postgres_check.h; this file is the command line
+// and the report.
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "actors/check/derived_check.h"
 #include "actors/check/local_check.h"
 #include "actors/check/log_check.h"
+#include "actors/check/postgres_check.h"
 #include "app/commands.h"
 #include "app/progress.h"
 #include "storage/storage_factory.h"
@@ -137,7 +139,14 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
     }
   }
   std::future<check::CheckResult> derived_check;
+  auto parsed = storage::parse_storage_uri(ctx.log_uri);
+  const bool postgres = parsed.ok() && parsed->scheme == storage::UriScheme::postgres;
   try {
+    // A PostgreSQL log's derived rows, on a connection of its own beside the view checks.
+    if (postgres) {
+      derived_check =
+          std::async(std::launch::async, check::check_postgres_derived_rows, ctx.log_uri);
+    }
     if (file && integrity) {
       integrity_check =
           std::async(std::launch::async, check::check_sqlite_integrity, ctx.log_uri, *file);
@@ -161,6 +170,10 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   }
   if (derived) {
     sqlite_checks.push_back(derived_check.valid() ? derived_check.get() : derived->result());
+  } else if (postgres) {
+    sqlite_checks.push_back(derived_check.valid()
+                                ? derived_check.get()
+                                : check::check_postgres_derived_rows(ctx.log_uri));
   }
   if (!report.ok()) return ctx.fail(report.error());
   for (auto& c : sqlite_checks) report->checks.push_back(std::move(c));
@@ -188,8 +201,7 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "and derived rows. Exit 0 when every check passes, 1 when any fails.");
   cmd->footer(
       "Checks, each reported with ok or FAILED and a detail:\n"
-      "  schema          an sqlite:// log's schema_version is this bel's (n/a for in-process "
-      "logs)\n"
+      "  schema          the log's schema_version is this bel's (n/a for in-process logs)\n"
       "  idx contiguity  a scan of every event finds idx 1, 2, 3, ... up to the log's last idx,\n"
       "                  without gaps or repeats; every event is valid (the append checks) and\n"
       "                  no event_id occurs twice\n"
@@ -199,6 +211,9 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "                  builds, summary, job run or job metrics of every partition, build\n"
       "                  request, job run and job label in the log; also the view's state (a\n"
       "                  failed view answers from the fallback scan, which must agree too)\n"
+      "  integrity       an sqlite:// file on this host: SQLite's integrity_check\n"
+      "  derived rows    an sqlite:// file on this host or a postgresql:// log: the key index,\n"
+      "                  the event_id index and the event columns agree with the payloads\n"
       "Goes through the running coordinator when there is one: appends may go on meanwhile, and\n"
       "answers that reflect later events are compared with the fold read up to the same idx.\n"
       "Else opens the log read-only in this process and checks view by view, without a\n"

@@ -11,7 +11,8 @@
 //   path.db, /abs/path.db   a bare path (no ':' in it) is an SQLite file, as above
 //   memory://[name]         a fresh in-process log; the name is allowed and ignored
 //   stdout                  a fresh in-process log that prints each committed event
-//   postgres://..., postgresql://...   recognised, but the backend is not built yet
+//   postgres://..., postgresql://...   a PostgreSQL log (storage/postgres_storage.h); the path
+//                           is the URI, which libpq parses
 // The path is taken verbatim: no query parameters, no percent-decoding.
 #ifndef BEL_STORAGE_URI_H_
 #define BEL_STORAGE_URI_H_

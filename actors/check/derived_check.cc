@@ -17,6 +17,7 @@
 #include <system_error>
 #include <thread>
 
+#include "actors/check/row_digest.h"
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "messages/types.h"
@@ -33,6 +34,7 @@ namespace bel::check {
 // (gcc's -Wsubobject-linkage, when this file is compiled in a batch with others).
 namespace derived_rows {
 
+using check::RowDigest;
 using storage::exec_sql;
 using storage::prepare;
 using storage::sqlite_error;
@@ -53,33 +55,6 @@ Result<Db> open_db(const std::string& uri, const std::string& path, int flags) {
   sqlite3_busy_timeout(raw, 5000);
   return db;
 }
-
-uint64_t mix(uint64_t x) {  // splitmix64's finaliser
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-// An order-independent digest of a multiset of (kind, text, idx) rows: equal rows give equal
-// digests whatever order they are read in; a differing row changes them.
-struct RowDigest {
-  int64_t rows = 0;
-  uint64_t sum = 0;
-  uint64_t xors = 0;
-  // A row whose text is `kind` then `text` (a key row's kind, an id column's storage class):
-  // the two sides of a comparison must add their rows the same way.
-  void add(uint64_t kind, std::string_view text, int64_t idx) {
-    const uint64_t h =
-        mix(std::hash<std::string_view>{}(text) ^ mix(kind) ^ mix(mix(static_cast<uint64_t>(idx))));
-    ++rows;
-    sum += h;
-    xors ^= mix(h);
-  }
-  bool operator==(const RowDigest& o) const {
-    return rows == o.rows && sum == o.sum && xors == o.xors;
-  }
-};
 
 std::string column_bytes(sqlite3_stmt* stmt, int col) {
   const void* data = sqlite3_column_blob(stmt, col);

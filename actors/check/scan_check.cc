@@ -48,11 +48,7 @@ CheckResult check_schema(const std::string& log_uri) {
     out.detail = "n/a (in-process log)";
     return out;
   }
-  if (parsed->scheme != storage::UriScheme::sqlite) {
-    out.ok = true;
-    out.detail = "n/a (not an sqlite:// log)";
-    return out;
-  }
+
   storage::StorageOptions options;
   options.read_only = true;
   // Opening read-only checks the version already (newer and older ones are refused): the error

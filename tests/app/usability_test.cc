@@ -244,12 +244,36 @@ TEST_F(UsabilityTest, OnlyAPostgresLogLoadsItsClientLibrary) {
   EXPECT_TRUE(contains(activity.out, "\"total_build_requests\":\"1\"")) << activity.out;
 }
 
+// bel check on a PostgreSQL log checks its schema and its derived rows: here the one key row,
+// the requested partition's (the damage cases are in tests/fault/postgres_damage_test.cc).
+TEST_F(UsabilityTest, CheckOnAPostgresLogChecksItsSchemaAndDerivedRows) {
+  const auto uri = testing::fresh_postgres_uri();
+  if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  ASSERT_EQ(bel("append - --log " + shell_quote(*uri),
+                "{\"build_request_id\":\"br-1\",\"build_request_event\":"
+                "{\"status_code\":\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":"
+                "[{\"str\":\"data/a\"}]}}\n")
+                .exit_code,
+            0);
+  auto check = bel("check --format json --log " + shell_quote(*uri));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_TRUE(contains(check.out,
+                       "{\"name\": \"schema\", \"ok\": true, \"detail\": "
+                       "\"schema_version"))
+      << check.out;
+  EXPECT_TRUE(contains(check.out,
+                       "{\"name\": \"derived rows\", \"ok\": true, \"detail\": "
+                       "\"1 events, 1 key rows up to idx 1;"))
+      << check.out;
+}
+
 // bel append refuses what it cannot take before a log is made for it, and says so in one line.
 TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) {
   const std::string fresh = dir_.path() + "/fresh.db";
   auto control = bel("append - --log " + shell_quote(fresh),
                      "{\"build_request_id\":\"br-a\\tb\",\"build_request_event\":"
-                     "{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n");
+                     "{\"status_code\":\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":"
+                     "[{\"str\":\"data/a\"}]}}\n");
   EXPECT_EQ(control.exit_code, 1);
   EXPECT_NE(control.err.find("invalid_event: stdin line 1 (event #1): build_request_id contains "
                              "control character 0x09 at offset 4; nothing was appended"),
