@@ -5,6 +5,7 @@
 
 #include "actors/component_log.h"
 #include "actors/sim/flow_events.h"
+#include "messages/event_id.h"
 
 namespace bel::sim::worker {
 namespace {
@@ -53,13 +54,20 @@ void release(WorkerPtr self) {
   }
 }
 
-// Handles a failed request: `overloaded` runs `retry` later (up to max_retries), anything else
-// ends the build request.
+// Handles a failed request: a passing refusal (`overloaded`; `storage_unavailable` or `timeout`
+// while the coordinator is up, say a PostgreSQL server restarting) runs `retry` later (up to
+// max_retries), anything else ends the build request. An append's retry carries the event_ids
+// of its first attempt, so one whose first attempt was committed after all is answered
+// duplicate rather than appended twice.
 void on_request_error(WorkerPtr self, const caf::error& err, int attempt, const std::string& what,
                       std::function<void()> retry) {
   auto& st = self->state;
   Error error = actors::from_caf_error(err);
-  if (error.code == ErrorCode::overloaded && attempt < st.options.max_retries) {
+  const bool passing =
+      error.code == ErrorCode::overloaded ||
+      ((error.code == ErrorCode::storage_unavailable || error.code == ErrorCode::timeout) &&
+       !st.api_down);
+  if (passing && attempt < st.options.max_retries) {
     auto delay = st.options.retry_delay * (int64_t{1} << std::min(attempt, 16));
     delay = std::min<std::chrono::milliseconds>(delay, kMaxRetryDelay);
     const uint64_t token = ++st.next_token;
@@ -67,7 +75,7 @@ void on_request_error(WorkerPtr self, const caf::error& err, int attempt, const 
     self->delayed_send(self, delay, retry_atom::value, token);
     return;
   }
-  if (error.code == ErrorCode::overloaded) {
+  if (passing) {
     error.message += " (gave up after " + std::to_string(attempt) + " retries)";
   }
   if (end_if_ended_elsewhere(self, error)) return;
@@ -120,6 +128,9 @@ void paced(WorkerPtr self, size_t events, std::function<void()> go) {
 void append(WorkerPtr self, std::shared_ptr<std::vector<BuildEvent>> batch,
             std::function<void()> on_ok, int attempt) {
   if (attempt == 0) {
+    for (auto& event : *batch) {
+      if (event.event_id().empty()) event.set_event_id(new_event_id());
+    }
     // A first attempt waits for the pace; a retry of it was paced already.
     return paced(self, batch->size(), [=] { send_append(self, batch, on_ok); });
   }
@@ -311,6 +322,11 @@ caf::behavior sim_worker(WorkerPtr self, SimulationOptions options, std::string 
   st.api = std::move(api);
   st.controller = std::move(controller);
   st.pace = Pace(st.options.rate / static_cast<double>(st.options.workers));
+  // A coordinator that went down answers no retry: its requests fail as it goes.
+  self->monitor(st.api);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (msg.source == self->state.api.address()) self->state.api_down = true;
+  });
   ask_next(self, SimulationReport{});
   return {
       [=](retry_atom, uint64_t token) {

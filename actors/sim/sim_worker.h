@@ -86,7 +86,8 @@ struct WorkerState {
   caf::actor controller;
   int in_flight = 0;                                  // requests to api awaiting an answer
   std::deque<std::function<void()>> waiting;          // requests held back by the window
-  std::map<uint64_t, std::function<void()>> retries;  // `overloaded` steps waiting to retry
+  std::map<uint64_t, std::function<void()>> retries;  // steps waiting to retry
+  bool api_down = false;  // the coordinator went down: nothing is retried
   uint64_t next_token = 0;
   Pace pace;              // options.rate shared evenly by the workers
   int64_t known_idx = 0;  // the highest idx this worker knows committed

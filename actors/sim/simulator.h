@@ -67,10 +67,12 @@
 // transport: window, retries, errors) and sim_steps.cc (one build request, step by step); this
 // file's .cc holds the controller that hands out build numbers and collects the report.
 //
-// Errors: an `overloaded` answer is retried after a delay (doubling, bounded); any other error is
-// counted in the report, the build request is ended (FAILED, best effort) and the worker carries
-// on. After max_errors errors, or when the coordinator goes down, no new build request starts.
-// Nothing throws.
+// Errors: a passing refusal is retried after a delay (doubling, bounded): `overloaded`, and
+// `storage_unavailable` or `timeout` while the coordinator is up (a PostgreSQL server restarting;
+// each event carries an event_id from its first attempt, so a retry of an append that was
+// committed after all is answered duplicate). Any other error is counted in the report, the
+// build request is ended (FAILED, best effort) and the worker carries on. After max_errors errors,
+// or when the coordinator goes down, no new build request starts. Nothing throws.
 #ifndef BEL_ACTORS_SIM_SIMULATOR_H_
 #define BEL_ACTORS_SIM_SIMULATOR_H_
 
@@ -109,7 +111,7 @@ struct SimulationOptions {
   static constexpr double kMaxRate = 1e7;            // the highest `rate` check_options takes
   static constexpr double kMinRate = 1e-3;           // the lowest but 0: an event in ~17 minutes
   std::chrono::milliseconds request_timeout{30000};  // per request to bel_api
-  int max_retries = 20;                              // `overloaded` retries per step
+  int max_retries = 20;                              // retries of a passing refusal per step
   std::chrono::milliseconds retry_delay{10};         // first retry; doubles up to 1 s
   int max_errors = 100;  // no new build request starts after this many errors
 };
@@ -124,7 +126,7 @@ struct SimulationReport {
   int64_t delegations_historical = 0;  // to the build request that built it (JOB_SKIPPED run)
   int64_t jobs_failed = 0;
   int64_t invalidations = 0;  // PartitionInvalidationEvents
-  int64_t errors = 0;         // requests that failed (not counting retried `overloaded`)
+  int64_t errors = 0;         // requests that failed (not counting those retried)
   std::vector<std::string> error_messages;  // the first kMaxReportedErrors
   int64_t last_idx = 0;                     // the highest idx acknowledged
   // Every build request started, ascending by number (at most kMaxReportedBuilds: the first).

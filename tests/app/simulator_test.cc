@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <optional>
@@ -333,6 +334,34 @@ TEST(SimulatorTest, OverloadedAppendsAreRetried) {
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(report->errors, 0) << errors_of(*report);
   EXPECT_GT(coord.stats().overloaded(), 0);
+  expect_report_matches_log(coord, *report);
+}
+
+// A log that refuses commits for a while (a PostgreSQL server restarting, say): the appends it
+// refused are retried, and every build ends as it would have.
+TEST(SimulatorTest, AppendsTheLogRefusesForAWhileAreRetried) {
+  actors::CoordinatorOptions flaky;
+  auto commits = std::make_shared<std::atomic<int>>(0);
+  flaky.storage.fault_hook = [commits](storage::FaultPoint point) -> Status {
+    if (point == storage::FaultPoint::commit && ++*commits % 3 == 0) {
+      return make_error(ErrorCode::storage_unavailable, "injected: the server is restarting");
+    }
+    return ok_status();
+  };
+  TestCoordinator coord(flaky);
+  SimulationOptions options;
+  options.seed = 11;
+  options.workers = 4;
+  options.builds = 12;
+  options.run_id = "fl";
+  options.retry_delay = std::chrono::milliseconds(1);
+  options.max_retries = 60;
+  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->errors, 0) << errors_of(*report);
+  EXPECT_EQ(builds_ended(*report), 12);
+  const auto by_code = coord.stats().rejected_by_code();
+  EXPECT_GT(by_code.count("storage_unavailable") ? by_code.at("storage_unavailable") : 0, 0);
   expect_report_matches_log(coord, *report);
 }
 
