@@ -341,6 +341,13 @@ caf::behavior sim_worker(WorkerPtr self, SimulationOptions options, std::string 
         }
         retry();
       },
+      [=](hurry_atom) {
+        auto& st = self->state;
+        st.pace = Pace();
+        // Each waiting step now, through the handler above (the delayed message then finds its
+        // token gone).
+        for (const auto& waiting : st.retries) self->send(self, retry_atom::value, waiting.first);
+      },
   };
 }
 

@@ -30,6 +30,9 @@ namespace bel::sim::worker {
 // Asked by a worker with its last request's share of the report; answered with the next build
 // request number (0: stop) and the highest idx the simulation knows committed.
 using next_atom = caf::atom_constant<caf::atom("simnext")>;
+// Sent by the controller when the simulation stops: the worker drops its pace and sends what it
+// held back for it at once, so the builds under way finish now rather than at the rate.
+using hurry_atom = caf::atom_constant<caf::atom("simhurry")>;
 
 // The pace of one worker: `events_per_second` (0: none). Time the worker did not use is not
 // banked: after a pause, batches go at the rate again, not in a burst.

@@ -94,6 +94,8 @@ void stop_simulation(ControllerPtr self, const char* why) {
   auto& st = self->state;
   if (st.stopping) return;
   st.stopping = true;
+  // The builds under way finish unpaced: a slow rate would hold a stop for many seconds.
+  for (const auto& w : st.workers) self->send(w, worker::hurry_atom::value);
   sim_log()->info("stopping run={} why=\"{}\" builds_started={}", st.run_id, why,
                   st.next_build - 1);
 }

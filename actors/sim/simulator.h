@@ -14,8 +14,9 @@
 //   auto sim = bel::app::start_simulation(system, api, options,
 //                                         [](const SimulationReport& r) { log(r); });
 //   ...
-//   caf::anon_send(*sim, bel::app::stop_atom::value);  // finishes the builds under way, then
-//                                                      // calls on_done and terminates
+//   caf::anon_send(*sim, bel::app::stop_atom::value);  // finishes the builds under way (no
+//                                                      // longer paced), then calls on_done
+//                                                      // and terminates
 //
 // What the workers log. A catalogue of datasets, each built by one job per date
 // ("raw/orders/2026-11-21" by "//raw:ingest", "clean/orders/..." by "//clean:orders" from it,

@@ -507,6 +507,41 @@ TEST(SimulatorTest, StopFinishesTheBuildsUnderWay) {
   expect_report_matches_log(coord, report);
 }
 
+// At a rate so slow that the builds under way would take hours to finish paced, a stop still
+// finishes them: the workers drop their pace once the simulation stops.
+TEST(SimulatorTest, AStopFinishesTheBuildsUnderWayWithoutTheirPace) {
+  TestCoordinator coord;
+  SimulationOptions options;
+  options.seed = 78;
+  options.workers = 2;
+  options.builds = 0;
+  options.rate = 0.001;  // one event per 1000 s, shared by the workers
+  options.run_id = "sl";
+  std::promise<SimulationReport> done;
+  auto finished = done.get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [&done](const SimulationReport& r) { done.set_value(r); });
+  ASSERT_TRUE(sim.ok()) << sim.error().to_string();
+  // Each worker's first batch goes at once; wait (on answers) until one is in the log.
+  caf::scoped_actor self{coord.system()};
+  int64_t appended = 0;
+  for (int polls = 0; appended < 1 && polls < 1000000; ++polls) {
+    self->request(*sim, kTimeout, report_atom::value)
+        .receive([&](const SimulationReport&) { appended = coord.stats().last_idx(); },
+                 [&](const caf::error& e) { FAIL() << caf::to_string(e); });
+  }
+  ASSERT_GE(appended, 1);
+  caf::anon_send(*sim, stop_atom::value);
+  const bool stopped = finished.wait_for(kTimeout) == std::future_status::ready;
+  // Else ended with its workers, which would keep the actor system (and the test) waiting.
+  if (!stopped) self->send_exit(*sim, caf::make_error(caf::sec::request_timeout));
+  ASSERT_TRUE(stopped) << "the stopped simulation still waits for its pace";
+  auto report = finished.get();
+  EXPECT_EQ(report.errors, 0) << errors_of(report);
+  EXPECT_GE(builds_ended(report), 1);
+  expect_report_matches_log(coord, report);
+}
+
 TEST(SimulatorTest, ExitMessageStopsLikeStop) {
   TestCoordinator coord;
   SimulationOptions options;
