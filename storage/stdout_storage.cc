@@ -1,5 +1,9 @@
 #include "storage/stdout_storage.h"
 
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "messages/json.h"
@@ -12,6 +16,7 @@ StdoutStorage::StdoutStorage(StorageOptions options)
 
 Result<int64_t> StdoutStorage::commit_batch(const std::vector<BuildEvent>& events,
                                             std::optional<int64_t> expected_last_idx) {
+  if (!print_error_.empty()) return make_error(ErrorCode::storage_unavailable, print_error_);
   auto first_idx = MemoryStorage::commit_batch(events, expected_last_idx);
   if (!first_idx.ok()) return first_idx;
   std::string lines;
@@ -22,8 +27,20 @@ Result<int64_t> StdoutStorage::commit_batch(const std::vector<BuildEvent>& event
     lines += to_json(printed);
     lines += '\n';
   }
-  std::fwrite(lines.data(), 1, lines.size(), sink_);
-  std::fflush(sink_);
+  errno = 0;
+  const size_t written = std::fwrite(lines.data(), 1, lines.size(), sink_);
+  const bool flushed = std::fflush(sink_) == 0;
+  if (written != lines.size() || !flushed || std::ferror(sink_) != 0) {
+    // The events are in the in-process log, but whoever reads the output lost them: this
+    // append and every later one fail, rather than being acknowledged unseen.
+    const int err = errno;
+    const int64_t last = *first_idx + static_cast<int64_t>(events.size()) - 1;
+    print_error_ = fmt::format(
+        "{}: printing the events failed at idx {}..{} ({}); they are in the in-process log "
+        "only, and this log takes no more appends",
+        uri(), *first_idx, last, err != 0 ? std::strerror(err) : "short write");
+    return make_error(ErrorCode::storage_unavailable, print_error_);
+  }
   return first_idx;
 }
 

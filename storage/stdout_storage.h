@@ -7,11 +7,15 @@
 //   auto log = std::make_unique<bel::storage::StdoutStorage>(options);
 //
 // Nothing is printed for a failed batch. Readers from open_reader() are plain memory readers and
-// print nothing. A failure to print does not undo the commit: the in-process log is the record.
+// print nothing. A failure to print (a full disk, a closed pipe) does not undo the commit (the
+// in-process log is the record), but that append fails with storage_unavailable naming the idx
+// range and the error, and so does every later one: nothing is acknowledged that was not
+// printed.
 #ifndef BEL_STORAGE_STDOUT_STORAGE_H_
 #define BEL_STORAGE_STDOUT_STORAGE_H_
 
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "storage/memory_storage.h"
@@ -28,6 +32,7 @@ class StdoutStorage final : public MemoryStorage {
                                std::optional<int64_t> expected_last_idx) override;
 
   std::FILE* sink_;
+  std::string print_error_;  // set by the first failure to print
 };
 
 }  // namespace bel::storage

@@ -101,6 +101,30 @@ TEST_F(StdoutStorageTest, NothingIsPrintedForAFailedBatch) {
   EXPECT_EQ(parsed.partition_event().partition_ref().str(), "d");
 }
 
+// A sink that cannot be written (here /dev/full, as a full disk): the append is not
+// acknowledged, and no later one is, since whoever reads the output would never see them.
+TEST(StdoutStorageFullTest, AFailureToPrintFailsThatAppendAndEveryLaterOne) {
+  std::FILE* full = std::fopen("/dev/full", "w");
+  ASSERT_NE(full, nullptr);
+  StorageOptions options;
+  options.stdout_sink = full;
+  auto log = open_storage("stdout", options);
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  auto first = (*log)->append_batch({partition_event("br", "a"), partition_event("br", "b")});
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ErrorCode::storage_unavailable);
+  EXPECT_NE(first.error().message.find("stdout: printing the events failed at idx 1..2 (No space "
+                                       "left on device)"),
+            std::string::npos)
+      << first.error().message;
+  auto later = (*log)->append_batch({partition_event("br", "c")});
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, ErrorCode::storage_unavailable);
+  EXPECT_EQ(later.error().message, first.error().message);
+  log->reset();
+  std::fclose(full);
+}
+
 TEST_F(StdoutStorageTest, ReadersAndQueriesPrintNothing) {
   ASSERT_TRUE(log_->append_batch({partition_event("br", "a")}).ok());
   auto reader = log_->open_reader();
