@@ -95,6 +95,7 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
   ctx.exit_code = kExitOk;
   ctx.in_console = interactive;
   add_all_commands(app, ctx, interactive);
+  decimal_numbers(&app);
 
   if (argv.size() > 1 && argv[1].size() > 1 && argv[1][0] == '-' && argv[1] != "-h" &&
       argv[1] != "--help" && argv[1] != "--version") {

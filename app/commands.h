@@ -158,7 +158,11 @@ CLI::Option* not_empty(CLI::Option* option);
 // Marks an option read into an unsigned number (a seed) as one that refuses a negative value,
 // which the parse would otherwise wrap round to a huge one.
 CLI::Option* not_negative(CLI::Option* option);
-// The same for the key a question is about (the REF, ID or LABEL of a show command, a list's
+// Makes every whole-number option of `app` and its subcommands decimal: CLI11 would read "010"
+// as octal 8 and "0x10" as 16, and take a value past int64 as its largest. Leading zeros are
+// dropped ("010" is 10); anything else that is not digits, or out of range, is a usage error.
+void decimal_numbers(CLI::App* app);
+// not_empty for the key a question is about (the REF, ID or LABEL of a show command, a list's
 // --job or --build), which must also be well-formed UTF-8: no event holds another string, and the
 // answer echoes the key in a message that must serialize. (A filter given empty, as a script's
 // unset variable gives it, is refused too rather than read as no filter.) The text of a write

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -138,6 +141,43 @@ CLI::Option* not_negative(CLI::Option* option) {
                    : std::string();
       },
       "", "not negative"));
+}
+
+void decimal_numbers(CLI::App* app) {
+  for (CLI::Option* option : app->get_options()) {
+    const std::string type = option->get_type_name();
+    if (type != "INT" && type != "UINT") continue;
+    const bool is_signed = type == "INT";
+    option->transform(CLI::Validator(
+        [is_signed](std::string& value) -> std::string {
+          size_t at = value.find_first_not_of(" \t");
+          if (at == std::string::npos) return "is not a whole number: \"" + value + "\"";
+          std::string sign;
+          if (value[at] == '-' || value[at] == '+') sign = value.substr(at++, 1);
+          const size_t end = value.find_last_not_of(" \t") + 1;
+          std::string digits = value.substr(at, end > at ? end - at : 0);
+          if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+            return "is not a whole number in decimal: \"" + value + "\"";
+          }
+          digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+          const std::string normal = (sign == "-" ? sign : "") + digits;
+          const char* const first = normal.data();
+          const char* const last = first + normal.size();
+          bool fits;
+          if (is_signed) {
+            int64_t n;
+            fits = std::from_chars(first, last, n).ec == std::errc();
+          } else {
+            uint64_t n;
+            fits = sign == "-" || std::from_chars(first, last, n).ec == std::errc();
+          }
+          if (!fits) return "is out of range: " + value;
+          value = normal;
+          return std::string();
+        },
+        "", "decimal"));
+  }
+  for (CLI::App* sub : app->get_subcommands({})) decimal_numbers(sub);
 }
 
 CLI::Option* key_argument(CLI::Option* option) {

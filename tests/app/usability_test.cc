@@ -110,6 +110,30 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
 // which name the event's field:
 // ServeTest.TextThatIsNotUtf8IsRefusedWithItsFieldAndTheLogStaysReadable.)
 // A filter's bad value is named by the flag that gave it, as every other flag's is.
+// Whole numbers are decimal: a leading zero does not make one octal ("010" is ten, "08" is
+// eight), and a hex form or a value past int64 is a usage error rather than another number.
+TEST_F(UsabilityTest, NumbersAreDecimalAndOutOfRangeIsAUsageError) {
+  std::string lines;
+  for (int i = 0; i < 12; ++i) {
+    lines += "{\"build_request_id\":\"br-" + std::to_string(i) +
+             "\",\"build_request_event\":{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n";
+  }
+  ASSERT_EQ(bel("append - --log " + log(), lines).exit_code, 0);
+  auto ten = bel("events list --since 010 --limit 1 --format json --log " + log());
+  ASSERT_EQ(ten.exit_code, 0) << ten.err;
+  EXPECT_TRUE(contains(ten.out, "\"idx\":\"11\"")) << ten.out;
+  auto eight = bel("events list --limit 08 --format json --log " + log());
+  ASSERT_EQ(eight.exit_code, 0) << eight.err;
+  EXPECT_TRUE(contains(eight.out, "\"idx\":\"8\"")) << eight.out;
+  EXPECT_FALSE(contains(eight.out, "\"idx\":\"9\"")) << eight.out;
+  auto hex = bel("events list --since 0x10 --log " + log());
+  EXPECT_EQ(hex.exit_code, 2);
+  EXPECT_TRUE(contains(hex.err, "--since: is not a whole number in decimal: \"0x10\"")) << hex.err;
+  auto huge = bel("events list --since 99999999999999999999999 --log " + log());
+  EXPECT_EQ(huge.exit_code, 2);
+  EXPECT_TRUE(contains(huge.err, "--since: is out of range: 99999999999999999999999")) << huge.err;
+}
+
 TEST_F(UsabilityTest, AnEventFiltersBadValueNamesItsFlag) {
   for (const auto& [args, said] : std::vector<std::pair<std::string, std::string>>{
            {"--type bogus", "--type: unknown event type \"bogus\" (known: build_request_event"},
