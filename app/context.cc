@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "actors/net/endpoint.h"
 #include "actors/write/event_structure.h"
 #include "app/commands.h"
 #include "messages/glob.h"
@@ -46,6 +47,13 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
   auto durable = durability_full();
   if (!durable) return nullptr;
   options.durability_full = *durable;
+  if (!connect.empty()) {
+    // A malformed endpoint is bad usage (exit 2), as a bad --listen is, not a failed command.
+    if (auto endpoint = actors::parse_endpoint(connect); !endpoint.ok()) {
+      usage_error("--connect (or $BEL_CONNECT): " + endpoint.error().message);
+      return nullptr;
+    }
+  }
   auto opened = Session::open(options);
   if (!opened.ok()) {
     fail(opened.error());

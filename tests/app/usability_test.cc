@@ -110,6 +110,21 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
 // which name the event's field:
 // ServeTest.TextThatIsNotUtf8IsRefusedWithItsFieldAndTheLogStaysReadable.)
 // A filter's bad value is named by the flag that gave it, as every other flag's is.
+// An endpoint that is not HOST:PORT is bad usage (exit 2) naming the flag, from the command line
+// or from the environment, as a bad --listen is.
+TEST_F(UsabilityTest, AMalformedConnectEndpointIsAUsageError) {
+  auto flag = bel("activity --connect bogus --log " + log());
+  EXPECT_EQ(flag.exit_code, 2) << flag.err;
+  EXPECT_TRUE(contains(flag.err,
+                       "bel: invalid_argument: --connect (or $BEL_CONNECT): endpoint "
+                       "\"bogus\" is not HOST:PORT"))
+      << flag.err;
+  auto env =
+      run_command("BEL_CONNECT=127.0.0.1:99999 " + shell_quote(kBel) + " activity --log " + log());
+  EXPECT_EQ(env.exit_code, 2) << env.err;
+  EXPECT_TRUE(contains(env.err, "port \"99999\" is not 0..65535")) << env.err;
+}
+
 // Whole numbers are decimal: a leading zero does not make one octal ("010" is ten, "08" is
 // eight), and a hex form or a value past int64 is a usage error rather than another number.
 TEST_F(UsabilityTest, NumbersAreDecimalAndOutOfRangeIsAUsageError) {
