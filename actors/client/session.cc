@@ -87,7 +87,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
         token_problem = read.error().message;
       }
     } else {
-      token_problem = "no token file: pass --token-file";
+      token_problem = "no token file for this log";
     }
     auto api = session->connect(endpoint, token, token_problem, options.timeout);
     if (!api.ok()) return api.error();
@@ -123,9 +123,14 @@ Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoi
   auto hello = channel->hello(handshake);
   if (!hello.ok()) {
     Error err = hello.error();
-    if (err.code == ErrorCode::unauthorized) {
+    if (err.code == ErrorCode::unauthorized && !token_problem.empty()) {
+      // No token was presented: the server's "wrong token" would send the reader looking for
+      // the wrong mistake.
+      err.message = "coordinator at " + endpoint + ": this console has no token to present (" +
+                    token_problem + "); pass the coordinator's token file with --token-file or " +
+                    "$BEL_TOKEN_FILE";
+    } else if (err.code == ErrorCode::unauthorized) {
       err = err.with_context("coordinator at " + endpoint);
-      if (!token_problem.empty()) err.message += " (" + token_problem + ")";
     }
     return err;
   }

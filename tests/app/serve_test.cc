@@ -344,6 +344,15 @@ TEST_F(ServeTest, AConsoleWithAWrongOrMissingTokenIsUnauthorizedAndLearnsNothing
       auto r = bel(cmd + token_flag);
       EXPECT_EQ(r.exit_code, 1) << cmd << token_flag << "\n" << r.err;
       EXPECT_NE(r.err.find("unauthorized"), std::string::npos) << r.err;
+      // A token file that cannot be read is said to be that, not a wrong token.
+      if (token_flag.find("missing.token") != std::string::npos) {
+        EXPECT_NE(r.err.find("this console has no token to present (token file " + dir_.path() +
+                             "/missing.token: No such file or directory); pass the "
+                             "coordinator's token file with --token-file"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_EQ(r.err.find("wrong token"), std::string::npos) << r.err;
+      }
       EXPECT_EQ(r.out, "") << "learned something: " << r.out;
       EXPECT_EQ(r.err.find("br-secret"), std::string::npos) << r.err;
     }
