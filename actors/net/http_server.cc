@@ -2,6 +2,7 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -458,10 +459,25 @@ Status HttpServer::listen() {
                                       : (server_.bind_to_port(options_.host, options_.port)
                                              ? options_.port
                                              : -1);
+  const int bind_errno = errno;
   const std::string address = options_.host + " port " + std::to_string(options_.port);
   if (port <= 0) {
+    // httplib resolves the host before it binds: a name that does not resolve leaves an errno
+    // that has nothing to do with it.
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(options_.host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) ::freeaddrinfo(found);
+    if (rc != 0) {
+      return make_error(ErrorCode::storage_unavailable, "cannot listen on " + address +
+                                                            ": the host does not resolve to an " +
+                                                            "address (" + ::gai_strerror(rc) + ")");
+    }
     return make_error(ErrorCode::storage_unavailable,
-                      "cannot listen on " + address + ": " + std::strerror(errno));
+                      "cannot listen on " + address + ": " + std::strerror(bind_errno));
   }
   port_ = static_cast<uint16_t>(port);
   listener_->connections().start();

@@ -431,6 +431,22 @@ TEST_F(HttpServerTest, ARequestLineTooLongIs414SayingSo) {
   EXPECT_NE(res->body.find("request line is over 8192 bytes"), std::string::npos) << res->body;
 }
 
+// A host that does not resolve is said to be that (httplib's failure leaves an unrelated errno).
+TEST(HttpServerListenTest, AHostThatDoesNotResolveIsSaidToBeThat) {
+  HttpServerOptions options;
+  options.token = new_token();
+  options.host = "nosuchhost.invalid";  // RFC 6761: never resolves
+  options.port = 19999;
+  HttpServer server(options);
+  const Status listened = server.listen();
+  ASSERT_FALSE(listened.ok());
+  EXPECT_EQ(listened.error().code, ErrorCode::storage_unavailable);
+  EXPECT_NE(listened.error().message.find("cannot listen on nosuchhost.invalid port 19999: the "
+                                          "host does not resolve to an address ("),
+            std::string::npos)
+      << listened.error().message;
+}
+
 // httplib cannot read a target with a second '?' (a value holding one unencoded): the 400 says
 // what to write instead.
 TEST_F(HttpServerTest, ASecondQuestionMarkInTheQueryIs400NamingIt) {
