@@ -46,21 +46,6 @@ CREATE TABLE IF NOT EXISTS snapshots(
   data bytea NOT NULL, PRIMARY KEY(view, version));
 )sql";
 
-// A cell as bytes; "" for NULL or a cell the result does not have (a result cut short by a lost
-// connection must not crash the reader).
-std::string column(const PGresult* r, int row, int col) {
-  const LibPq& api = pq();
-  if (row >= api.PQntuples(r) || col >= api.PQnfields(r) || api.PQgetisnull(r, row, col)) {
-    return {};
-  }
-  return std::string(api.PQgetvalue(r, row, col), api.PQgetlength(r, row, col));
-}
-
-int64_t column_int(const PGresult* r, int row, int col) {
-  const std::string text = column(r, row, col);
-  return text.empty() ? 0 : std::strtoll(text.c_str(), nullptr, 10);
-}
-
 }  // namespace
 
 PostgresStorage::PostgresStorage(std::string uri, StorageOptions options)
@@ -84,7 +69,7 @@ Result<std::string> PostgresStorage::schema_name() {
                          "',', 1))",
                          {}, "initialize");
     if (!path.ok()) return path.error();
-    const std::string name = column(path->get(), 0, 0);
+    const std::string name = pg_cell(path->get(), 0, 0);
     if (!name.empty() && name != "$user") {
       char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
       if (quoted == nullptr) {
@@ -104,7 +89,7 @@ Result<std::string> PostgresStorage::schema_name() {
                                   "search_path exist?)",
                                   uri()));
   }
-  schema_ = column(r->get(), 0, 0);
+  schema_ = pg_cell(r->get(), 0, 0);
   return schema_;
 }
 
@@ -288,9 +273,9 @@ Status PostgresStorage::scan(ScanOrder order, int64_t bound_idx, const EventFilt
     if (!rows.ok()) return rows.error();
     const int n = pq().PQntuples(rows->get());
     for (int row = 0; row < n; ++row) {
-      const int64_t idx = column_int(rows->get(), row, 0);
+      const int64_t idx = pg_cell_int(rows->get(), row, 0);
       cursor.bound = idx;
-      auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
+      auto payload = pg_bytea_from_text(pg_cell(rows->get(), row, 1));
       // Parsed in place (on the page's arena, when it has one); dropped again when it does not
       // match or the page is full.
       BuildEvent* event = page.add_events();
@@ -333,11 +318,11 @@ Result<std::vector<StoredEvent>> PostgresStorage::find_by_event_ids(
     auto rows = db_.exec(query.sql, query.params, "find_by_event_ids");
     if (!rows.ok()) return rows.error();
     for (int row = 0; row < pq().PQntuples(rows->get()); ++row) {
-      const int64_t idx = column_int(rows->get(), row, 0);
+      const int64_t idx = pg_cell_int(rows->get(), row, 0);
       if (!seen.insert(idx).second) continue;
       StoredEvent stored;
       stored.idx = idx;
-      auto payload = pg_bytea_from_text(column(rows->get(), row, 1));
+      auto payload = pg_bytea_from_text(pg_cell(rows->get(), row, 1));
       if (!payload || !parse_event_payload(*payload, EventDetail::full, &stored.event)) {
         return make_error(ErrorCode::storage_corrupt,
                           fmt::format("{}: the payload of idx {} does not parse", uri(), idx));
@@ -353,14 +338,14 @@ Result<int64_t> PostgresStorage::last_idx() {
   auto r = db_.exec_prepared("bel_last_idx", "SELECT coalesce(max(idx), 0) FROM events", {},
                              "last_idx");
   if (!r.ok()) return r.error();
-  return column_int(r->get(), 0, 0);
+  return pg_cell_int(r->get(), 0, 0);
 }
 
 Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& key) {
   auto r = db_.exec("SELECT value FROM meta WHERE key = $1", {key}, "get_meta");
   if (!r.ok()) return r.error();
   if (pq().PQntuples(r->get()) == 0) return std::optional<std::string>();
-  return std::optional<std::string>(column(r->get(), 0, 0));
+  return std::optional<std::string>(pg_cell(r->get(), 0, 0));
 }
 
 Status PostgresStorage::write_meta(const std::string& key, const std::string& value) {
@@ -408,8 +393,8 @@ Result<std::optional<Snapshot>> PostgresStorage::load_stored_snapshot(const std:
   Snapshot s;
   s.view = view;
   s.version = version;
-  s.applied_idx = column_int(r->get(), 0, 0);
-  auto data = pg_bytea_from_text(column(r->get(), 0, 1));
+  s.applied_idx = pg_cell_int(r->get(), 0, 0);
+  auto data = pg_bytea_from_text(pg_cell(r->get(), 0, 1));
   if (!data) {
     return make_error(ErrorCode::storage_corrupt,
                       fmt::format("{}: snapshot {} v{} is not bytea", uri(), view, version));

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "messages/escape.h"
 
@@ -58,6 +59,20 @@ std::optional<std::string> pg_bytea_from_text(std::string_view text) {
     out += static_cast<char>((hi << 4) | lo);
   }
   return out;
+}
+
+std::string pg_cell(const PGresult* result, int row, int col) {
+  const LibPq& api = pq();
+  if (row >= api.PQntuples(result) || col >= api.PQnfields(result) ||
+      api.PQgetisnull(result, row, col)) {
+    return {};
+  }
+  return std::string(api.PQgetvalue(result, row, col), api.PQgetlength(result, row, col));
+}
+
+int64_t pg_cell_int(const PGresult* result, int row, int col) {
+  const std::string text = pg_cell(result, row, col);
+  return text.empty() ? 0 : std::strtoll(text.c_str(), nullptr, 10);
 }
 
 void pg_copy_append(std::string& row, std::string_view value) {

@@ -39,6 +39,12 @@ std::string pg_bytea_hex(std::string_view bytes);
 // Decodes the text form of a bytea column ("\x0a1b"). Nothing when it is not that form.
 std::optional<std::string> pg_bytea_from_text(std::string_view text);
 
+// A result's cell as bytes (text format); "" for NULL or a cell the result does not have (a
+// result cut short by a lost connection must not crash the reader).
+std::string pg_cell(const PGresult* result, int row, int col);
+// The cell as a decimal number; 0 for an empty cell.
+int64_t pg_cell_int(const PGresult* result, int row, int col);
+
 // Appends `value` to a COPY ... FROM STDIN text-format row, escaping backslash, tab, newline and
 // carriage return (the row's separators).
 void pg_copy_append(std::string& row, std::string_view value);

@@ -18,15 +18,11 @@
 namespace bel::check {
 namespace {
 
+using storage::pg_cell;
+using storage::pg_cell_int;
 using storage::pq;
 
 constexpr int kFetchRows = 5000;
-
-std::string cell(const PGresult* r, int row, int col) {
-  const storage::LibPq& api = pq();
-  if (api.PQgetisnull(r, row, col)) return {};
-  return std::string(api.PQgetvalue(r, row, col), api.PQgetlength(r, row, col));
-}
 
 bool is_null(const PGresult* r, int row, int col) { return pq().PQgetisnull(r, row, col) != 0; }
 
@@ -72,10 +68,10 @@ struct Pass {
             arena.Reset();
             on_arena = 1;
           }
-          const int64_t idx = std::stoll(cell(r, row, 0));
+          const int64_t idx = pg_cell_int(r, row, 0);
           ++events;
           last_idx = idx;
-          auto payload = storage::pg_bytea_from_text(cell(r, row, 6));
+          auto payload = storage::pg_bytea_from_text(pg_cell(r, row, 6));
           auto* event = google::protobuf::Arena::CreateMessage<BuildEvent>(&arena);
           if (!payload ||
               !storage::parse_event_payload(*payload, storage::EventDetail::full, event)) {
@@ -87,12 +83,12 @@ struct Pass {
           // rule), so the two UNIQUE constraints together keep ids unique.
           if (by_uuid == !is_null(r, row, 2) ||
               by_uuid != uuid_to_bytes(event->event_id()).has_value() ||
-              cell(r, row, by_uuid ? 1 : 2) != event->event_id()) {
+              pg_cell(r, row, by_uuid ? 1 : 2) != event->event_id()) {
             mismatch(idx, "event_uuid or event_text");
           }
-          if (cell(r, row, 3) != std::to_string(event->timestamp())) mismatch(idx, "timestamp");
-          if (cell(r, row, 4) != event->build_request_id()) mismatch(idx, "build_request_id");
-          if (cell(r, row, 5) != std::to_string(event_type_number(*event))) {
+          if (pg_cell(r, row, 3) != std::to_string(event->timestamp())) mismatch(idx, "timestamp");
+          if (pg_cell(r, row, 4) != event->build_request_id()) mismatch(idx, "build_request_id");
+          if (pg_cell(r, row, 5) != std::to_string(event_type_number(*event))) {
             mismatch(idx, "event_type");
           }
           for_each_key(*event, [&](KeyKind kind, std::string_view key) {
@@ -105,8 +101,8 @@ struct Pass {
   Status read_keys(storage::PgConnection& db) {
     return each_row(db, "bel_check_keys", "SELECT kind, key, idx FROM event_keys",
                     "derived rows: reading event_keys", [&](const PGresult* r, int row) {
-                      found_keys.add(std::stoull(cell(r, row, 0)), cell(r, row, 1),
-                                     std::stoll(cell(r, row, 2)));
+                      found_keys.add(static_cast<uint64_t>(pg_cell_int(r, row, 0)),
+                                     pg_cell(r, row, 1), pg_cell_int(r, row, 2));
                       return ok_status();
                     });
   }
