@@ -3,7 +3,6 @@
 // saying what differs, when an event_keys row is missing or extra, or when an event's columns
 // disagree with its payload. Skipped without BEL_TEST_PG (scripts/with-postgres).
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "actors/check/postgres_check.h"
 #include "messages/event_id.h"
 #include "storage/storage_factory.h"
+#include "tests/support/postgres.h"
 #include "tests/support/postgres_log.h"
 #include "tests/support/random_stream.h"
 
@@ -41,16 +41,7 @@ class PostgresDamageTest : public PostgresTest {
   }
 
   // Runs `sql` on the log's schema; the number of rows it changed.
-  int run_sql(const std::string& sql) {
-    PGconn* conn = PQconnectdb(uri_.c_str());
-    EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-    PGresult* r = PQexec(conn, sql.c_str());
-    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
-    const std::string changed = PQcmdTuples(r);
-    PQclear(r);
-    PQfinish(conn);
-    return changed.empty() ? 0 : std::stoi(changed);
-  }
+  int run_sql(const std::string& sql) { return testing::run_postgres_sql(uri_, sql); }
 
   check::CheckResult check() {
     check::CheckResult result = check::check_postgres_derived_rows(uri_);

@@ -3,7 +3,6 @@
 #include "tests/support/postgres.h"
 
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,16 +26,6 @@ namespace bel::storage {
 namespace {
 
 using namespace bel::storage::testing;  // NOLINT: test helpers
-
-// Runs `sql` on the test server as the owner of the test schema (around bel, to set up a case).
-void run_sql(const std::string& uri, const std::string& sql) {
-  PGconn* conn = PQconnectdb(uri.c_str());
-  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* r = PQexec(conn, sql.c_str());
-  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
-  PQclear(r);
-  PQfinish(conn);
-}
 
 TEST_F(PostgresTest, ThreeWritersKeepIdxContiguousAndEveryAckedEventOnce) {
   constexpr int kWriters = 3;
@@ -108,7 +97,8 @@ TEST_F(PostgresTest, ACommitByAnotherWriterWakesAWaitingReader) {
 
 TEST_F(PostgresTest, ASchemaVersionThatIsNotANumberIsRefusedAsNotABelLog) {
   ASSERT_NE(open(), nullptr);  // makes the tables
-  run_sql(uri_, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'");
+  bel::testing::run_postgres_sql(uri_,
+                                 "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'");
   for (const bool read_only : {true, false}) {
     StorageOptions options;
     options.read_only = read_only;
@@ -154,8 +144,8 @@ TEST_F(PostgresTest, AUserWithoutPrivilegesIsRefusedAsUnavailableNotAsACorruptLo
   ASSERT_NE(schema, std::string::npos) << uri_;
   const std::string name = uri_.substr(schema + 14, uri_.find('&', schema) - schema - 14);
   // It may see the schema, not read its tables.
-  run_sql(uri_, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
-                    " LOGIN; GRANT USAGE ON SCHEMA " + name + " TO " + role);
+  bel::testing::run_postgres_sql(uri_, "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                                           " LOGIN; GRANT USAGE ON SCHEMA " + name + " TO " + role);
   const size_t user = uri_.find("user=");
   ASSERT_NE(user, std::string::npos) << uri_;
   const size_t end = uri_.find('&', user);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 namespace bel::testing {
 
@@ -15,21 +16,30 @@ std::optional<std::string> fresh_postgres_uri() {
   static std::atomic<int> counter{0};
   const std::string schema =
       "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
-  PGconn* conn = PQconnectdb(base);
-  if (PQstatus(conn) != CONNECTION_OK) {
-    ADD_FAILURE() << "BEL_TEST_PG " << base << ": " << PQerrorMessage(conn);
-    PQfinish(conn);
-    return std::nullopt;
-  }
-  PGresult* r = PQexec(conn, ("CREATE SCHEMA " + schema).c_str());
-  const bool created = PQresultStatus(r) == PGRES_COMMAND_OK;
-  if (!created) ADD_FAILURE() << "CREATE SCHEMA " << schema << ": " << PQerrorMessage(conn);
-  PQclear(r);
-  PQfinish(conn);
-  if (!created) return std::nullopt;
+  if (run_postgres_sql(base, "CREATE SCHEMA " + schema) < 0) return std::nullopt;
   std::string uri = base;
   uri += uri.find('?') == std::string::npos ? "?" : "&";
   return uri + "options=-csearch_path%3D" + schema;
+}
+
+int run_postgres_sql(const std::string& uri, const std::string& sql) {
+  PGconn* conn = PQconnectdb(uri.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    ADD_FAILURE() << "connecting to " << uri << ": " << PQerrorMessage(conn);
+    PQfinish(conn);
+    return -1;
+  }
+  PGresult* r = PQexec(conn, sql.c_str());
+  int changed = -1;
+  if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+    const std::string rows = PQcmdTuples(r);
+    changed = rows.empty() ? 0 : std::stoi(rows);
+  } else {
+    ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
+  }
+  PQclear(r);
+  PQfinish(conn);
+  return changed;
 }
 
 bool postgres_ctl(const std::string& args) {

@@ -16,6 +16,11 @@ namespace bel::testing {
 // Aborts the test (ADD_FAILURE) when the server cannot be reached.
 std::optional<std::string> fresh_postgres_uri();
 
+// Runs `sql` (one statement or several) on `uri` as the test's own client, around bel, to set
+// up or damage a case: the number of rows the last statement changed. A connection or statement
+// that fails is a test failure naming it (ADD_FAILURE), and -1.
+int run_postgres_sql(const std::string& uri, const std::string& sql);
+
 // Runs BEL_TEST_PG_CTL (pg_ctl of the test server) with `args`, e.g. "restart -m immediate";
 // false when it is unset or fails.
 bool postgres_ctl(const std::string& args);
