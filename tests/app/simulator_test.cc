@@ -318,19 +318,25 @@ TEST(SimulatorTest, PlanIsAFunctionOfTheSeed) {
             "2026-11-21");
 }
 
+// Four workers running `builds` build requests, retrying a refused request every millisecond and
+// many times over, for the retry tests.
+SimulationOptions retrying(uint64_t seed, int builds, const std::string& run_id) {
+  SimulationOptions options;
+  options.seed = seed;
+  options.workers = 4;
+  options.builds = builds;
+  options.run_id = run_id;
+  options.retry_delay = std::chrono::milliseconds(1);
+  options.max_retries = 60;
+  return options;
+}
+
 TEST(SimulatorTest, OverloadedAppendsAreRetried) {
   actors::CoordinatorOptions tight;
   // Above the largest batch the simulation sends (a batch above the limit is refused whole).
   tight.supervisor.storage.max_pending_events = 24;
   TestCoordinator coord(tight);
-  SimulationOptions options;
-  options.seed = 9;
-  options.workers = 4;
-  options.builds = 20;
-  options.run_id = "ov";
-  options.retry_delay = std::chrono::milliseconds(1);
-  options.max_retries = 60;
-  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  auto report = run_simulation(coord.system(), coord.api(), retrying(9, 20, "ov"), kRunTimeout);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(report->errors, 0) << errors_of(*report);
   EXPECT_GT(coord.stats().overloaded(), 0);
@@ -349,14 +355,7 @@ TEST(SimulatorTest, AppendsTheLogRefusesForAWhileAreRetried) {
     return ok_status();
   };
   TestCoordinator coord(flaky);
-  SimulationOptions options;
-  options.seed = 11;
-  options.workers = 4;
-  options.builds = 12;
-  options.run_id = "fl";
-  options.retry_delay = std::chrono::milliseconds(1);
-  options.max_retries = 60;
-  auto report = run_simulation(coord.system(), coord.api(), options, kRunTimeout);
+  auto report = run_simulation(coord.system(), coord.api(), retrying(11, 12, "fl"), kRunTimeout);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(report->errors, 0) << errors_of(*report);
   EXPECT_EQ(builds_ended(*report), 12);
