@@ -7,6 +7,7 @@
 #include "actors/net/endpoint.h"
 #include "actors/write/event_structure.h"
 #include "app/commands.h"
+#include "messages/escape.h"
 #include "messages/glob.h"
 
 namespace bel::app {
@@ -158,17 +159,14 @@ void decimal_numbers(CLI::App* app) {
     const bool is_signed = type == "INT";
     option->transform(CLI::Validator(
         [is_signed](std::string& value) -> std::string {
-          size_t at = value.find_first_not_of(" \t");
-          if (at == std::string::npos) return "is not a whole number: \"" + value + "\"";
-          std::string sign;
-          if (value[at] == '-' || value[at] == '+') sign = value.substr(at++, 1);
-          const size_t end = value.find_last_not_of(" \t") + 1;
-          std::string digits = value.substr(at, end > at ? end - at : 0);
-          if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+          std::string_view text = trim_blanks(value);
+          const bool negative = !text.empty() && text.front() == '-';
+          if (!text.empty() && (negative || text.front() == '+')) text.remove_prefix(1);
+          if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
             return "is not a whole number in decimal: \"" + value + "\"";
           }
-          digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
-          const std::string normal = (sign == "-" ? sign : "") + digits;
+          text.remove_prefix(std::min(text.find_first_not_of('0'), text.size() - 1));
+          const std::string normal = (negative ? "-" : "") + std::string(text);
           const char* const first = normal.data();
           const char* const last = first + normal.size();
           bool fits;
@@ -177,7 +175,7 @@ void decimal_numbers(CLI::App* app) {
             fits = std::from_chars(first, last, n).ec == std::errc();
           } else {
             uint64_t n;
-            fits = sign == "-" || std::from_chars(first, last, n).ec == std::errc();
+            fits = negative || std::from_chars(first, last, n).ec == std::errc();
           }
           if (!fits) return "is out of range: " + value;
           value = normal;

@@ -1,6 +1,6 @@
 // Escaping text for a format that gives some characters a meaning: each of those characters is
 // written as its stand-in, every other character as itself. HTML and PostgreSQL's COPY text
-// format use it.
+// format use it. And trimming the blanks around text.
 //
 //   std::string out;
 //   append_escaped(out, "a<b", {{'<', "&lt;"}});   // out == "a&lt;b"
@@ -26,6 +26,11 @@ void append_escaped(std::string& out, std::string_view text, std::initializer_li
 // line or an error message that shows untrusted text (a request's path) as it came, on one line.
 //   ascii_escaped("a\nb\xff") == "a\\x0ab\\xff"
 std::string ascii_escaped(std::string_view text);
+
+// `text` without the blanks (space, tab, CR, LF) at either end: a value pasted or typed with
+// them, a library's message ending in a newline.
+//   trim_blanks(" br-1\n") == "br-1"
+std::string_view trim_blanks(std::string_view text);
 
 }  // namespace bel
 

@@ -29,9 +29,7 @@ bool unavailable_state(const std::string& state) {
 }
 
 std::string trimmed(const char* message) {
-  std::string s = message == nullptr ? "" : message;
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return std::string(trim_blanks(message == nullptr ? "" : message));
 }
 
 }  // namespace

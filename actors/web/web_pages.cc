@@ -10,6 +10,7 @@
 #include "actors/client/partitions_repository.h"
 #include "actors/web/web_html.h"
 #include "actors/web/web_request.h"
+#include "messages/escape.h"
 #include "messages/for_people.h"
 #include "messages/status_names.h"
 #include "projections/job_runs_view.h"
@@ -305,12 +306,9 @@ void add_page_routes(HttpServer& server, ApiClient& client) {
         const std::string q = req.get_param_value("q");
         auto target = search(*c, q);
         // A name pasted with the spaces around it: found without them, unless it has them.
-        const size_t first = q.find_first_not_of(" \t\r\n");
-        const std::string trimmed =
-            first == std::string::npos ? ""
-                                       : q.substr(first, q.find_last_not_of(" \t\r\n") + 1 - first);
+        const std::string_view trimmed = trim_blanks(q);
         if (!target.ok() && target.error().code == ErrorCode::not_found && trimmed != q) {
-          target = search(*c, trimmed);
+          target = search(*c, std::string(trimmed));
         }
         if (!target.ok()) return reply_page(res, target.error());
         res.set_redirect(*target, 303);
