@@ -129,13 +129,13 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   // has its own too: a check in this process reads its events through it, once for both.
   std::future<check::CheckResult> integrity_check;
   std::unique_ptr<check::DerivedRowsPass> derived;
-  std::vector<check::CheckResult> sqlite_checks;
+  std::vector<check::CheckResult> storage_checks;
   if (file) {
     auto opened = check::DerivedRowsPass::open(ctx.log_uri, *file);
     if (opened.ok()) {
       derived = std::move(*opened);
     } else {
-      sqlite_checks.push_back({"derived rows", false, opened.error().message});
+      storage_checks.push_back({"derived rows", false, opened.error().message});
     }
   }
   std::future<check::CheckResult> derived_check;
@@ -163,20 +163,20 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   log.reset();
   if (progress) progress->finish();
   if (file && integrity) {
-    sqlite_checks.insert(sqlite_checks.begin(),
+    storage_checks.insert(storage_checks.begin(),
                          integrity_check.valid()
                              ? integrity_check.get()
                              : check::check_sqlite_integrity(ctx.log_uri, *file));
   }
   if (derived) {
-    sqlite_checks.push_back(derived_check.valid() ? derived_check.get() : derived->result());
+    storage_checks.push_back(derived_check.valid() ? derived_check.get() : derived->result());
   } else if (postgres) {
-    sqlite_checks.push_back(derived_check.valid()
+    storage_checks.push_back(derived_check.valid()
                                 ? derived_check.get()
                                 : check::check_postgres_derived_rows(ctx.log_uri));
   }
   if (!report.ok()) return ctx.fail(report.error());
-  for (auto& c : sqlite_checks) report->checks.push_back(std::move(c));
+  for (auto& c : storage_checks) report->checks.push_back(std::move(c));
 
   if (*format == Format::json) {
     print_report_json(*report);
