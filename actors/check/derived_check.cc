@@ -131,7 +131,8 @@ struct DerivedRowsPass::State {
   int64_t read_to = 0;  // the idx of the last event taken
   Status failed = ok_status();
   RowDigest table_ids, expected_keys;
-  int64_t column_mismatches = 0;
+  int64_t column_mismatches = 0, type_mismatches = 0;
+  std::string first_column_mismatch, first_type_mismatch;
   std::vector<std::string> problems;
   std::string payload_id, payload_build;  // scratch: the payload's own copies (schema 4, older)
   // Events whose stored text is not UTF-8 (written before appends refused it), read with U+FFFD
@@ -155,7 +156,7 @@ struct DerivedRowsPass::State {
                                  }));
     auto stmt = prepare(db.get(), uri,
                         std::string("SELECT ") + storage::kEventRowColumns +
-                            " FROM events NOT INDEXED WHERE idx <= ? ORDER BY idx");
+                            ", event_type FROM events NOT INDEXED WHERE idx <= ? ORDER BY idx");
     if (!stmt.ok()) return stmt.error();
     events = std::move(*stmt);
     sqlite3_bind_int64(events.get(), 1, last);
@@ -207,8 +208,15 @@ struct DerivedRowsPass::State {
         payload_id != (full ? event->event_id() : storage::column_event_id(stmt, 1));
     const bool build_differs = !payload_build.empty() && payload_build != event->build_request_id();
     if ((id_differs || build_differs) && column_mismatches++ == 0) {
-      problems.push_back(fmt::format(
-          "idx {}: the event_id or build_request_id column differs from the payload", idx));
+      first_column_mismatch = fmt::format(
+          "idx {}: the event_id or build_request_id column differs from the payload", idx);
+    }
+    // The type filters of the reads (storage/sqlite_query.h) select on this column.
+    const int type_column = sqlite3_column_int(stmt, 5);
+    if (type_column != event_type_number(*event) && type_mismatches++ == 0) {
+      first_type_mismatch =
+          fmt::format("idx {}: the event_type column holds {} where the payload is a {} ({})", idx,
+                      type_column, event_type_name(*event), event_type_number(*event));
     }
     if (idx <= watermark) {
       // Exactly the rows the indexer writes for the event (storage/sqlite_indexer.h).
@@ -257,9 +265,14 @@ struct DerivedRowsPass::State {
   }
 
   Status compare_indexes(std::string& summary) {
-    if (column_mismatches > 1) {
-      problems.front() += fmt::format(" (and {} more events)", column_mismatches - 1);
-    }
+    const auto first_of = [&](const std::string& first, int64_t count) {
+      if (count == 0) return;
+      problems.insert(
+          problems.begin(),
+          count == 1 ? first : fmt::format("{} (and {} more events)", first, count - 1));
+    };
+    first_of(first_type_mismatch, type_mismatches);
+    first_of(first_column_mismatch, column_mismatches);
     if (watermark > read_to) {
       problems.push_back(
           fmt::format("the key index watermark {} is above the last idx {}", watermark, read_to));
@@ -400,9 +413,33 @@ CheckResult DerivedRowsPass::result() {
 
 namespace {
 
-// Copies the base tables of `old_path` into the fresh database `db` (schema already created).
+// bel_event_type(idx, payload): the event_type column of the event whose stored payload is
+// `payload`, as appends write it (event_type_number); an error naming idx when it does not parse.
+void event_type_of_payload(sqlite3_context* ctx, int, sqlite3_value** args) {
+  const void* blob = sqlite3_value_blob(args[1]);
+  const std::string_view bytes(static_cast<const char*>(blob),
+                               blob == nullptr ? 0 : sqlite3_value_bytes(args[1]));
+  BuildEvent event;
+  if (!storage::parse_event_payload(bytes, storage::EventDetail::full, &event)) {
+    const std::string message =
+        fmt::format("the payload of idx {} does not parse", sqlite3_value_int64(args[0]));
+    sqlite3_result_error(ctx, message.c_str(), -1);
+    sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+    return;
+  }
+  sqlite3_result_int(ctx, event_type_number(event));
+}
+
+// Copies the base tables of `old_path` into the fresh database `db` (schema already created);
+// each event's event_type column is derived from its payload again.
 Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& old_path,
                         RepairReport& report) {
+  if (int rc =
+          sqlite3_create_function_v2(db, "bel_event_type", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     nullptr, event_type_of_payload, nullptr, nullptr, nullptr);
+      rc != SQLITE_OK) {
+    return sqlite_error(uri, db, rc, "repair: registering functions");
+  }
   auto attach = prepare(db, uri, "ATTACH DATABASE ? AS old");
   if (!attach.ok()) return attach.error();
   sqlite3_bind_text(attach->get(), 1, old_path.c_str(), -1, SQLITE_STATIC);
@@ -413,7 +450,9 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
   // damaged indexes too): every row is read from its table and every index entry written anew.
   const char* steps[] = {
       "BEGIN IMMEDIATE",
-      "INSERT INTO main.events SELECT * FROM old.events NOT INDEXED ORDER BY idx",
+      ("INSERT INTO main.events(idx, event_id, timestamp, build_request_id, event_type, payload)"
+       " SELECT idx, event_id, timestamp, build_request_id, bel_event_type(idx, payload), payload"
+       " FROM old.events NOT INDEXED ORDER BY idx"),
       "INSERT INTO main.snapshots SELECT * FROM old.snapshots NOT INDEXED ORDER BY rowid",
       ("INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
        " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid"),

@@ -13,16 +13,17 @@
 //    watermark (meta indexed_idx) and nothing above it (partition, job label, job run and build
 //    request keys alike), each postings row read as the reads parse it, its first_idx and
 //    last_idx its lowest and highest idx; each event's event_id and build_request_id columns
-//    equal its payload's; the event_id index, read through the index itself, holds exactly the
+//    equal its payload's, and its event_type column (which the type filters select on) its
+//    payload's type; the event_id index, read through the index itself, holds exactly the
 //    (id, idx) pairs of the table. Compared as counts and order-independent hashes, in one pass
 //    over each side: bounded memory at any log size.
 //
 // Repair rebuilds every derived structure from the event rows alone, never reading an index: it
-// checkpoints the WAL, copies the events, snapshots and meta rows (tables read in rowid order)
-// into a fresh file with a fresh schema, builds event_keys and the SQL indexes there, and
-// renames it over the log. A crash before the rename leaves the log as it was; after it, the
-// new file is complete. Damage to the event rows themselves cannot be repaired this way: the
-// copy fails with storage_corrupt naming it.
+// checkpoints the WAL, copies the events (each event_type column derived from its payload
+// again), snapshots and meta rows (tables read in rowid order) into a fresh file with a fresh
+// schema, builds event_keys and the SQL indexes there, and renames it over the log. A crash before
+// the rename leaves the log as it was; after it, the new file is complete. Damage to the event rows
+// themselves cannot be repaired this way: the copy fails with storage_corrupt naming it.
 //
 // A local `bel check` (local_check.h) reads the file's events once for both its scan and the
 // derived-rows check: the scan takes its pages from a DerivedRowsPass, which digests each row as

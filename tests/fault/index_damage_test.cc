@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -321,6 +322,55 @@ TEST_F(IndexDamageTest, PayloadThatCarriesItsOwnEventIdMustAgreeWithTheColumn) {
   EXPECT_NE(differing_command.out.find(kDiffers), std::string::npos) << differing_command.out;
 }
 
+// The type filters of the reads select on the event_type column: one that disagrees with its
+// payload's type hides the event from them. The check names it; the repair derives the column
+// from the payload again.
+TEST_F(IndexDamageTest, EventTypeColumnThatDisagreesWithItsPayloadFailsTheCheckAndIsRepaired) {
+  constexpr int64_t kIdx = 1234;
+  const std::string original =
+      Db(pristine_).column("SELECT event_type FROM events WHERE idx = 1234").at(0);
+  auto with_its_type = [&]() -> std::optional<bool> {
+    auto log = storage::open_storage(uri(pristine_), {});
+    if (!log.ok()) return std::nullopt;
+    auto one = (*log)->list_events(kIdx - 1, EventFilter(), 1);
+    if (!one.ok() || one->events_size() != 1) return std::nullopt;
+    EventFilter filter;
+    filter.add_event_types(std::string(event_type_name(one->events(0))));
+    auto page = (*log)->list_events(kIdx - 1, filter, 1);
+    if (!page.ok()) return std::nullopt;
+    return page->events_size() == 1 && page->events(0).idx() == kIdx;
+  };
+  ASSERT_EQ(with_its_type(), std::optional<bool>(true));
+  const int wrong = std::stoi(original) == 1 ? 2 : 1;
+  ASSERT_EQ(
+      change_log("UPDATE events SET event_type = " + std::to_string(wrong) + " WHERE idx = 1234"),
+      1);
+  EXPECT_TRUE(integrity_ok(pristine_));
+  EXPECT_EQ(with_its_type(), std::optional<bool>(false)) << "the damage should hide the event";
+
+  const std::string kNamed =
+      "idx 1234: the event_type column holds " + std::to_string(wrong) + " where the payload is a";
+  bool derived_ok = true;
+  for (const auto& r : check::check_sqlite_file(uri(pristine_), pristine_, false)) {
+    if (r.name != "derived rows") continue;
+    derived_ok = r.ok;
+    EXPECT_NE(r.detail.find(kNamed), std::string::npos) << r.detail;
+  }
+  EXPECT_FALSE(derived_ok);
+  auto checked = run_command(shell_quote(kBel) + " check --skip-integrity --format json --log " +
+                             shell_quote(uri(pristine_)));
+  EXPECT_EQ(checked.exit_code, 1) << checked.err;
+  EXPECT_NE(checked.out.find(kNamed), std::string::npos) << checked.out;
+
+  auto repaired =
+      run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+  EXPECT_EQ(Db(pristine_).column("SELECT event_type FROM events WHERE idx = 1234"),
+            std::vector<std::string>{original});
+  EXPECT_EQ(with_its_type(), std::optional<bool>(true));
+  EXPECT_TRUE(check_passes(pristine_));
+}
+
 // The pass a local `bel check` reads its events through hands out the events the storage's own
 // scan gives, page by page, and reports the same "derived rows" wherever its pages stopped.
 TEST_F(IndexDamageTest, DerivedRowsPassHandsOutTheLogsEventsAndReportsAlikeWhereverItsPagesStop) {
@@ -411,6 +461,14 @@ TEST_F(IndexDamageTest, PayloadThatDoesNotParseFailsTheScanAndTheDerivedRowsAlik
     EXPECT_NE(entry.find("\"ok\": false"), std::string::npos) << entry;
     EXPECT_NE(entry.find(kNamed), std::string::npos) << entry;
   }
+  // The repair cannot rebuild an event from nothing: it stops naming it and leaves the log.
+  const auto before = std::filesystem::last_write_time(pristine_);
+  auto repair =
+      run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_EQ(repair.exit_code, 1) << repair.out;
+  EXPECT_NE(repair.err.find("storage_corrupt"), std::string::npos) << repair.err;
+  EXPECT_NE(repair.err.find(kNamed), std::string::npos) << repair.err;
+  EXPECT_EQ(std::filesystem::last_write_time(pristine_), before) << "the log was rewritten";
 }
 
 TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
