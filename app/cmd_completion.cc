@@ -51,7 +51,7 @@ void describe(CLI::App* app, const std::string& path, Grammar& g) {
       const std::string flag = "--" + name;
       flags = join_words(flags, flag);
       const std::string key = path + "|" + flag;
-      g.takes_value[key] = opt->get_type_size() != 0;
+      g.takes_value[key] = opt->get_expected_max() != 0;  // a flag expects none
       if (std::string listed = choices_of(opt); !listed.empty()) g.values[key] = listed;
     }
   }

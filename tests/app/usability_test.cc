@@ -656,6 +656,9 @@ TEST_F(CompletionTest, CompletesCommandsFlagsAndStatusNames) {
   EXPECT_EQ(complete("bel job-runs list --status c"), "completed\ncancelled\n");
   EXPECT_EQ(complete("bel partitions list --status av"), "available\n");
   EXPECT_EQ(complete("bel builds list --limit 5 --format j"), "json\n");
+  // A flag takes no value: the word after it is a flag again.
+  EXPECT_EQ(complete("bel check --repair --f"), "--format\n");
+  EXPECT_EQ(complete("bel events list --newest-first --lim"), "--limit\n");
   // Every status of the enum is offered, from the schema, not from a list kept by hand.
   const std::string all = complete("bel builds list --status ''");
   for (const char* s : {"received", "planning", "analysis_completed", "executing", "completed",
