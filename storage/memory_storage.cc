@@ -33,7 +33,7 @@ Status MemoryStorage::initialize() {
 }
 
 Result<int64_t> MemoryStorage::commit_batch(const std::vector<BuildEvent>& events,
-                                            std::optional<int64_t> /*expected_last_idx*/) {
+                                            const AppendCondition* /*condition*/) {
   // Only this instance (the writer) ever mutates the shared log, so it may read the log without
   // the lock; readers take the lock, and so does the publish step below.
   BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));

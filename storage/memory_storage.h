@@ -44,7 +44,7 @@ class MemoryStorage : public StorageBackend {
  protected:
   // Stages the batch without the lock (only the writer appends) and publishes it under it.
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-                               std::optional<int64_t> expected_last_idx) override;
+                               const AppendCondition* condition) override;
 
  private:
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,

@@ -155,13 +155,25 @@ Status PostgresStorage::initialize() {
 }
 
 Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& events,
-                                               std::optional<int64_t> expected_last_idx) {
+                                               const AppendCondition* condition) {
   BEL_RETURN_IF_ERROR(db_.command(kLockSql, "append: lock"));
   BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));
-  auto last = last_idx();
-  if (!last.ok()) return last.error();
-  if (expected_last_idx && *last != *expected_last_idx) return int64_t{0};
-  const int64_t first_idx = *last + 1;
+  int64_t last = 0;
+  if (condition != nullptr && !condition->meta_key.empty()) {
+    auto r = db_.exec_prepared("bel_last_idx_and_meta",
+                               "SELECT coalesce(max(idx), 0), coalesce((SELECT value FROM meta"
+                               " WHERE key = $1), '') FROM events",
+                               {condition->meta_key}, "append: reading the log's end");
+    if (!r.ok()) return r.error();
+    last = pg_cell_int(r->get(), 0, 0);
+    if (pg_cell(r->get(), 0, 1) != condition->meta_value) return int64_t{0};
+  } else {
+    auto found = last_idx();
+    if (!found.ok()) return found.error();
+    last = *found;
+  }
+  if (condition != nullptr && last != condition->last_idx) return int64_t{0};
+  const int64_t first_idx = last + 1;
   std::string event_rows;
   std::string key_rows;
   std::string payload;
@@ -236,16 +248,16 @@ Error PostgresStorage::duplicate_error(const std::vector<BuildEvent>& events) {
   return duplicate_event_id_error(uri(), 0, ids.front());
 }
 
-Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if_last(
-    int64_t expected_last_idx, const std::vector<BuildEvent>& events) {
-  return append_checked(events, expected_last_idx);
+Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if(
+    const AppendCondition& condition, const std::vector<BuildEvent>& events) {
+  return append_checked(events, &condition);
 }
 
 Result<int64_t> PostgresStorage::commit_batch(const std::vector<BuildEvent>& events,
-                                              std::optional<int64_t> expected_last_idx) {
+                                              const AppendCondition* condition) {
   auto written = [&]() -> Result<int64_t> {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "append: begin"));
-    auto first_idx = insert_locked(events, expected_last_idx);
+    auto first_idx = insert_locked(events, condition);
     if (!first_idx.ok() || *first_idx == 0) return first_idx;
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::commit));
     BEL_RETURN_IF_ERROR(db_.command("COMMIT", "append: commit"));
@@ -349,12 +361,25 @@ Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& 
 }
 
 Status PostgresStorage::write_meta(const std::string& key, const std::string& value) {
-  auto r = db_.exec(
-      "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
-      "excluded.value",
-      {key, value}, "set_meta");
-  if (!r.ok()) return r.error();
-  return ok_status();
+  auto written = [&]() -> Status {
+    BEL_RETURN_IF_ERROR(db_.command("BEGIN", "set_meta: begin"));
+    BEL_RETURN_IF_ERROR(db_.command(kLockSql, "set_meta: lock"));
+    auto r = db_.exec(
+        "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
+        "excluded.value",
+        {key, value}, "set_meta");
+    if (!r.ok()) return r.error();
+    // The other writers' commit watchers wake and follow: they take a new validation mode now,
+    // not at their next append.
+    auto schema = schema_name();
+    if (!schema.ok()) return schema.error();
+    auto notified =
+        db_.exec("SELECT pg_notify($1, 'meta')", {"bel_log_" + *schema}, "set_meta: notify");
+    if (!notified.ok()) return notified.error();
+    return db_.command("COMMIT", "set_meta: commit");
+  }();
+  if (!written.ok()) db_.rollback();
+  return written;
 }
 
 Status PostgresStorage::save_snapshot(const Snapshot& snapshot) {

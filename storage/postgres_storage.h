@@ -49,8 +49,8 @@ class PostgresStorage : public StorageBackend {
 
   Status initialize() override;
   bool has_other_writers() const override { return true; }
-  Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
-      int64_t expected_last_idx, const std::vector<BuildEvent>& events) override;
+  Result<std::optional<std::vector<int64_t>>> append_batch_if(
+      const AppendCondition& condition, const std::vector<BuildEvent>& events) override;
   Result<std::vector<StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override;
   Result<int64_t> last_idx() override;
@@ -74,14 +74,16 @@ class PostgresStorage : public StorageBackend {
 
   // BEGIN, insert_locked, COMMIT; rolled back when it fails or the log moved on.
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-                               std::optional<int64_t> expected_last_idx) override;
+                               const AppendCondition* condition) override;
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
               EventPage* page, EventDetail detail) override;
+  // Under the log's lock, as appends are: an append that commits after it was judged by it
+  // (AppendCondition).
   Status write_meta(const std::string& key, const std::string& value) override;
-  // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `expected_last_idx`
-  // is set and the log has moved past it.
+  // Inserts under the log's lock at max(idx) + 1; 0 (nothing inserted) when `condition` is
+  // given and no longer holds.
   Result<int64_t> insert_locked(const std::vector<BuildEvent>& events,
-                                std::optional<int64_t> expected_last_idx);
+                                const AppendCondition* condition);
   Error duplicate_error(const std::vector<BuildEvent>& events);
   Result<std::string> schema_name();
 

@@ -99,7 +99,7 @@ Result<int64_t> SqliteStorage::insert_batch(const std::vector<BuildEvent>& event
 }
 
 Result<int64_t> SqliteStorage::commit_batch(const std::vector<BuildEvent>& events,
-                                            std::optional<int64_t> /*expected_last_idx*/) {
+                                            const AppendCondition* /*condition*/) {
   // BEGIN IMMEDIATE takes the write lock up front, so the idx read below stays the highest
   // until COMMIT even if another process writes to the same file.
   auto written = [&]() -> Result<int64_t> {

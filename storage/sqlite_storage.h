@@ -98,7 +98,7 @@ class SqliteStorage final : public StorageBackend {
 
   // BEGIN IMMEDIATE, insert_batch, COMMIT; rolled back whole on error.
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-                               std::optional<int64_t> expected_last_idx) override;
+                               const AppendCondition* condition) override;
   // scan_range over the idx range of list_events or list_events_backward.
   Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
               EventPage* page, EventDetail detail) override;

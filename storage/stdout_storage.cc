@@ -15,9 +15,9 @@ StdoutStorage::StdoutStorage(StorageOptions options)
       sink_(options.stdout_sink != nullptr ? options.stdout_sink : stdout) {}
 
 Result<int64_t> StdoutStorage::commit_batch(const std::vector<BuildEvent>& events,
-                                            std::optional<int64_t> expected_last_idx) {
+                                            const AppendCondition* condition) {
   if (!print_error_.empty()) return make_error(ErrorCode::storage_unavailable, print_error_);
-  auto first_idx = MemoryStorage::commit_batch(events, expected_last_idx);
+  auto first_idx = MemoryStorage::commit_batch(events, condition);
   if (!first_idx.ok()) return first_idx;
   std::string lines;
   BuildEvent printed;

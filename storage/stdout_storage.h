@@ -29,7 +29,7 @@ class StdoutStorage final : public MemoryStorage {
  private:
   // MemoryStorage's commit, then the printing.
   Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-                               std::optional<int64_t> expected_last_idx) override;
+                               const AppendCondition* condition) override;
 
   std::FILE* sink_;
   std::string print_error_;  // set by the first failure to print

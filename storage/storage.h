@@ -85,6 +85,17 @@ struct SnapshotInfo {
   int64_t plain_size = 0;  // of its data once decompressed
 };
 
+// What a conditional append (Storage::append_batch_if) expects of a log with other writers,
+// checked once the log's write lock is taken: the log still ends at `last_idx`, and, when
+// `meta_key` is not empty, its meta value for that key ("" when absent) is still `meta_value`.
+// A LogWriter keeps its validation mode this way, so that a mode another writer set is seen
+// before its next append commits.
+struct AppendCondition {
+  int64_t last_idx = 0;
+  std::string meta_key;
+  std::string meta_value;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -181,12 +192,12 @@ class Storage {
   // SPEC R7), memory and stdout.
   virtual bool has_other_writers() const { return false; }
 
-  // append_batch, but only if the log's last idx is still `expected_last_idx` once the log's
-  // write lock is taken; otherwise nothing is stored and the answer is empty (someone else
-  // committed first: read their events, judge these again, retry). Backends with one writer
-  // append unconditionally.
-  virtual Result<std::optional<std::vector<int64_t>>> append_batch_if_last(
-      int64_t /*expected_last_idx*/, const std::vector<BuildEvent>& events) {
+  // append_batch, but only if `condition` (AppendCondition) still holds once the
+  // log's write lock is taken; otherwise nothing is stored and the answer is empty (someone else
+  // committed first, or changed the meta value: read their events and the value, judge these
+  // again, retry). Backends with one writer append unconditionally.
+  virtual Result<std::optional<std::vector<int64_t>>> append_batch_if(
+      const AppendCondition& /*condition*/, const std::vector<BuildEvent>& events) {
     auto idxs = append_batch(events);
     if (!idxs.ok()) return idxs.error();
     return std::optional<std::vector<int64_t>>(std::move(*idxs));

@@ -44,11 +44,11 @@ Status StorageBackend::consult_fault_hook(FaultPoint point) const {
 }
 
 Result<std::optional<std::vector<int64_t>>> StorageBackend::append_checked(
-    const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx) {
+    const std::vector<BuildEvent>& events, const AppendCondition* condition) {
   using Idxs = std::optional<std::vector<int64_t>>;
   BEL_RETURN_IF_ERROR(check_writable("append_batch"));
   if (events.empty()) return Idxs(std::vector<int64_t>{});
-  auto first_idx = commit_batch(events, expected_last_idx);
+  auto first_idx = commit_batch(events, condition);
   if (!first_idx.ok()) {
     ++counters_.failed_commits;
     return first_idx.error();
@@ -62,7 +62,7 @@ Result<std::optional<std::vector<int64_t>>> StorageBackend::append_checked(
 }
 
 Result<std::vector<int64_t>> StorageBackend::append_batch(const std::vector<BuildEvent>& events) {
-  auto idxs = append_checked(events, std::nullopt);
+  auto idxs = append_checked(events, nullptr);
   if (!idxs.ok()) return idxs.error();
   return std::move(**idxs);
 }

@@ -6,7 +6,7 @@
 //
 //   class MyStorage final : public StorageBackend {
 //     Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-//                                  std::optional<int64_t> expected_last_idx) override;
+//                                  const AppendCondition* condition) override;
 //     Status scan(ScanOrder order, int64_t bound_idx, const EventFilter& filter, int limit,
 //                 EventPage* page, EventDetail detail) override;
 //     Status write_meta(const std::string& key, const std::string& value) override;
@@ -51,11 +51,11 @@ class StorageBackend : public Storage {
   StorageBackend(std::string uri, StorageOptions options);
 
   // Stores the non-empty `events` in one transaction, consulting the fault hook at each
-  // FaultPoint, and returns the idx of the first (the others follow it). With
-  // `expected_last_idx`: 0, and nothing stored, when the log's last idx is no longer that.
+  // FaultPoint, and returns the idx of the first (the others follow it). With a `condition`
+  // (backends with other writers): 0, and nothing stored, when it no longer holds.
   // On error nothing is stored.
   virtual Result<int64_t> commit_batch(const std::vector<BuildEvent>& events,
-                                       std::optional<int64_t> expected_last_idx) = 0;
+                                       const AppendCondition* condition) = 0;
   // The page of list_events (ascending, idx > bound_idx) or list_events_backward (descending,
   // idx < bound_idx, 0: from the newest) into `*page`, which is empty and may live on an arena;
   // the arguments are already checked. Each event with `detail` (the filter applies to the full
@@ -65,10 +65,10 @@ class StorageBackend : public Storage {
   // Sets a meta key; the handle is writable and the key is one callers may set.
   virtual Status write_meta(const std::string& key, const std::string& value) = 0;
 
-  // append_batch, or append_batch_if_last with `expected_last_idx`: empty when commit_batch
-  // stored nothing because the log moved on.
-  Result<std::optional<std::vector<int64_t>>> append_checked(
-      const std::vector<BuildEvent>& events, std::optional<int64_t> expected_last_idx);
+  // append_batch, or append_batch_if with `condition`: empty when commit_batch stored nothing
+  // because the condition no longer held.
+  Result<std::optional<std::vector<int64_t>>> append_checked(const std::vector<BuildEvent>& events,
+                                                             const AppendCondition* condition);
   // load_snapshot for a backend that stores snapshots encoded (SQLite, PostgreSQL): its
   // load_stored_snapshot's answer, inflated (decode_snapshot_data); an error names the snapshot.
   Result<std::optional<Snapshot>> load_decoded_snapshot(const std::string& view, int version);

@@ -83,6 +83,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Stor
   }
   const bool read_only = options.read_only;
   std::unique_ptr<LogWriter> writer(new LogWriter(std::move(storage), std::move(options), mode));
+  writer->mode_text_ = stored_mode->value_or("");
   BEL_RETURN_IF_ERROR(read_only ? writer->read_last_idx() : writer->rebuild_rules());
   writer->opened_ = true;
   return writer;
@@ -177,8 +178,10 @@ Status LogWriter::set_meta(const std::string& key, const std::string& value) {
 
 Status LogWriter::set_mode(write::ValidationMode mode) {
   assert(staged_.empty());
-  BEL_RETURN_IF_ERROR(storage_->set_meta(kValidationModeKey, std::string(write::to_string(mode))));
+  const std::string text(write::to_string(mode));
+  BEL_RETURN_IF_ERROR(storage_->set_meta(kValidationModeKey, text));
   rules_.set_mode(mode);
+  mode_text_ = text;
   return ok_status();
 }
 

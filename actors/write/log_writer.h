@@ -138,8 +138,9 @@ class LogWriter {
   Status set_meta(const std::string& key, const std::string& value);
 
   // Logs with other writers (Storage::has_other_writers, e.g. PostgreSQL): folds the events the
-  // others committed since last_idx() into the transition state and judges every staged batch
-  // again on top of them, keeping its ticket; a batch no longer allowed gets its error from the
+  // others committed since last_idx() into the transition state, takes the validation mode the
+  // log holds now (another writer may have set it), and judges every staged batch again on top
+  // of them, keeping its ticket; a batch no longer allowed gets its error from the
   // next commit(). Returns the others' events, ascending idx, for the caller to publish like its
   // own commits. commit() follows by itself when the log moved under it. Nothing to do on a log
   // with one writer.
@@ -198,6 +199,9 @@ class LogWriter {
   size_t checkpoint_bytes_ = 0;  // its size
   bool opened_ = false;          // open() finished: the state is whole and may be saved
   int64_t last_idx_ = 0;
+  // The validation mode's meta value as last read or written ("" when absent): with other
+  // writers, an append commits only while the log still holds it (storage::AppendCondition).
+  std::string mode_text_;
   Ticket next_ticket_ = 1;
   std::vector<BuildEvent> staged_;
   std::vector<TicketState> tickets_;

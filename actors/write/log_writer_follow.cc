@@ -7,13 +7,32 @@
 //    events) and judges every staged batch again before retrying.
 //  - A reject judged on a stale state is caught at staging: the storage actor follows and stages
 //    the batch once more before answering with the error (StorageActor).
+//  - The validation mode is the log's (meta), whoever set it: an append commits only while the
+//    log still holds the mode it was judged by, and following takes the log's mode again.
 #include "actors/write/log_writer.h"
+#include "actors/write/transition_rules.h"
 
 namespace bel::actors {
 
 Result<std::vector<BuildEvent>> LogWriter::follow() {
   std::vector<BuildEvent> followed;
   if (!storage_->has_other_writers() || options_.read_only) return followed;
+  auto stored_mode = storage_->get_meta(kValidationModeKey);
+  if (!stored_mode.ok()) return stored_mode.error();
+  const std::string mode_text = stored_mode->value_or("");
+  auto mode = rules_.mode();
+  if (mode_text != mode_text_) {
+    auto parsed =
+        mode_text.empty() ? write::ValidationMode::strict : write::parse_validation_mode(mode_text);
+    if (!parsed) {
+      return make_error(ErrorCode::storage_corrupt, storage_->uri() + ": " + kValidationModeKey +
+                                                        " \"" + mode_text +
+                                                        "\" is not strict or lenient");
+    }
+    mode = *parsed;
+  }
+  // The mode is read before the events: a change after it fails the next conditional append,
+  // which follows again.
   for (int64_t since = last_idx_;;) {
     auto page = storage_->list_events(since, EventFilter(), storage::kMaxListLimit);
     if (!page.ok()) return page.error();
@@ -21,18 +40,20 @@ Result<std::vector<BuildEvent>> LogWriter::follow() {
     since = page->next_idx();
     if (!page->has_more()) break;
   }
-  if (followed.empty()) return followed;
+  if (followed.empty() && mode_text == mode_text_) return followed;
 
   // Undo what is staged, fold the others' events as history (leniently, as a replay does), then
-  // judge the staged batches again, in their order, on top of them.
+  // judge the staged batches again, in their order, on top of them and by the log's mode.
   rules_.rollback(0);
-  const auto mode = rules_.mode();
   rules_.set_mode(write::ValidationMode::lenient);
   for (const auto& event : followed) (void)rules_.apply(event, nullptr);
   rules_.set_mode(mode);
+  mode_text_ = mode_text;
   rules_.commit();
-  last_idx_ = followed.back().idx();
-  stats_.set_last_idx(last_idx_);
+  if (!followed.empty()) {
+    last_idx_ = followed.back().idx();
+    stats_.set_last_idx(last_idx_);
+  }
 
   // The staged batches again, as one group with their own tickets (one idempotency lookup).
   std::vector<Ticket> ids;
@@ -57,7 +78,8 @@ Result<std::vector<BuildEvent>> LogWriter::follow() {
 Result<std::vector<int64_t>> LogWriter::append_staged(std::vector<BuildEvent>& followed) {
   for (;;) {
     if (staged_.empty()) return std::vector<int64_t>{};  // following left nothing to append
-    auto idxs = storage_->append_batch_if_last(last_idx_, staged_);
+    const storage::AppendCondition condition{last_idx_, kValidationModeKey, mode_text_};
+    auto idxs = storage_->append_batch_if(condition, staged_);
     if (!idxs.ok()) return idxs.error();
     if (idxs->has_value()) return std::move(**idxs);
     auto more = follow();

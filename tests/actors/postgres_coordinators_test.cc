@@ -4,8 +4,8 @@
 // Skipped without BEL_TEST_PG (scripts/with-postgres).
 #include <gtest/gtest.h>
 
-#include <caf/all.hpp>
 #include <atomic>
+#include <caf/all.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +16,7 @@
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
 #include "actors/sim/workload.h"
+#include "actors/write/log_writer.h"
 #include "storage/storage_factory.h"
 #include "tests/actors/query_checks.h"
 #include "tests/support/events.h"
@@ -147,6 +148,37 @@ TEST_F(PostgresCoordinatorsTest, ABuildRequestAcceptedByOneIsKnownToTheOthersAtO
       testing::request_event("br-1", v1::BUILD_REQUEST_EXECUTING, {"data/a"}));
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code, ErrorCode::invalid_transition) << late.error().to_string();
+}
+
+// The validation mode is the log's (SPEC section 2: set per log): a mode set through one
+// coordinator judges the next append through any other, which had judged by the mode before.
+TEST_F(PostgresCoordinatorsTest, TheValidationModeSetThroughOneJudgesTheNextAppendThroughAny) {
+  auto unknown_build = [](const std::string& id) {
+    return testing::request_event(id, v1::BUILD_REQUEST_EXECUTING, {"data/" + id});
+  };
+  ASSERT_TRUE(client(0).set_meta(kValidationModeKey, "lenient").ok());
+  auto lenient = client(1).append(unknown_build("br-ghost-1"));
+  EXPECT_TRUE(lenient.ok()) << "appended through a coordinator that started strict: "
+                            << lenient.error().to_string();
+
+  ASSERT_TRUE(client(2).set_meta(kValidationModeKey, "strict").ok());
+  auto strict = client(0).append(unknown_build("br-ghost-2"));
+  ASSERT_FALSE(strict.ok()) << "appended through a coordinator that was lenient";
+  EXPECT_EQ(strict.error().code, ErrorCode::invalid_transition) << strict.error().to_string();
+
+  // A valid append through the second coordinator commits under the log's mode, which it now
+  // reports too.
+  ASSERT_TRUE(
+      client(1)
+          .append(testing::request_event("br-real", v1::BUILD_REQUEST_RECEIVED, {"data/real"}))
+          .ok());
+  auto stats = client(1).stats();
+  ASSERT_TRUE(stats.ok()) << stats.error().to_string();
+  EXPECT_EQ(stats->validation_mode(), "strict");
+  const auto stored = stored_events();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].build_request_id(), "br-ghost-1");
+  EXPECT_EQ(stored[1].build_request_id(), "br-real");
 }
 
 TEST_F(PostgresCoordinatorsTest, RacingCancelsOfOneBuildAreAcceptedExactlyOnce) {
