@@ -151,11 +151,12 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     token_path = *beside;
     token = actors::new_token();
   } else if (!f.http.empty() || f.listen != kDefaultListen) {
-    // An in-process log has no file to keep a token beside: without --token-file there is no
-    // server, which an address asked for explicitly must not meet silently.
-    return ctx.usage_error(flag + " " + address + ": " + ctx.log_uri +
-                           " is an in-process log, with no file to keep the console's token "
-                           "beside; give --token-file FILE to serve it");
+    // A log that is not a file here (in-process, PostgreSQL) has no file to keep a token beside:
+    // without --token-file there is no server, which an address asked for explicitly must not
+    // meet silently.
+    return ctx.usage_error(flag + " " + address + ": " + storage::shown_uri(ctx.log_uri) +
+                           " is not a log file on this host, so there is no file to keep the "
+                           "console's token beside; give --token-file FILE to serve it");
   }
 
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
@@ -224,7 +225,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     say("dashboard (open once to sign this browser in): " + web.sign_in_url(endpoint));
   } else {
     say("coordinator on " + storage::shown_uri(ctx.log_uri) +
-        " (in-process log: no console endpoint without --token-file)");
+        " (not a log file on this host: no console endpoint without --token-file)");
   }
 
   sim::SimulationActor simulation;

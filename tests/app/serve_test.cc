@@ -409,18 +409,25 @@ TEST_F(ServeTest, ListeningBeyondLoopbackNeedsAPrivateTokenFile) {
   EXPECT_NE(open.err.find("chmod 600"), std::string::npos) << open.err;
 }
 
-// An address asked for is served or refused, never dropped: an in-process log has no file to keep
-// a token beside, and an error about the address names the flag that gave it.
+// An address asked for is served or refused, never dropped: an in-process or PostgreSQL log has
+// no file to keep a token beside, and an error about the address names the flag that gave it
+// (and the log without its password).
 TEST_F(ServeTest, AnAddressAskedForIsServedOrRefusedNamingItsFlag) {
   auto run = [&](const std::string& args) {
     return run_command(shell_quote(kBel) + " serve " + args);
   };
   auto memory = run("--log memory:// --http 127.0.0.1:0");
   EXPECT_EQ(memory.exit_code, 2) << memory.err;
-  EXPECT_NE(memory.err.find("--http 127.0.0.1:0: memory:// is an in-process log"),
+  EXPECT_NE(memory.err.find("--http 127.0.0.1:0: memory:// is not a log file on this host"),
             std::string::npos)
       << memory.err;
   EXPECT_EQ(memory.out.find("coordinator on"), std::string::npos) << memory.out;
+  auto postgres =
+      run("--log 'postgresql://bel:S3cretPW@/bel?host=/nonexistent' --http "
+          "127.0.0.1:0");
+  EXPECT_EQ(postgres.exit_code, 2) << postgres.err;
+  EXPECT_NE(postgres.err.find("postgresql://bel:***@/bel"), std::string::npos) << postgres.err;
+  EXPECT_EQ(postgres.err.find("S3cretPW"), std::string::npos) << postgres.err;
   auto port = bel("serve --http 127.0.0.1:99999");
   EXPECT_EQ(port.exit_code, 2);
   EXPECT_NE(port.err.find("--http: endpoint"), std::string::npos) << port.err;
