@@ -124,6 +124,12 @@ Status PostgresStorage::initialize() {
     if (!version.ok() && version.error().code != ErrorCode::storage_corrupt) {
       return version.error();  // the server or this user's rights, not the log
     }
+    if (!version.ok() && db_.last_sqlstate() == "42P01") {  // undefined_table: nothing here yet
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: no bel log in schema {} yet (it has no meta table); "
+                                    "a coordinator or `bel append` on this URI makes one",
+                                    uri(), *schema));
+    }
     if (!version.ok()) {
       return make_error(ErrorCode::storage_corrupt,
                         fmt::format("{}: not a bel log: {}", uri(), version.error().message));

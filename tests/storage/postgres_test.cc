@@ -111,6 +111,22 @@ TEST_F(PostgresTest, ASchemaVersionThatIsNotANumberIsRefusedAsNotABelLog) {
   }
 }
 
+// A console command on a database no coordinator has used yet: no log, not a corrupt one.
+TEST_F(PostgresTest, AReadOnlyOpenOfAnEmptySchemaSaysThereIsNoLogYet) {
+  StorageOptions options;
+  options.read_only = true;
+  auto log = open_storage(uri_, options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, ErrorCode::storage_unavailable) << log.error().to_string();
+  EXPECT_NE(log.error().message.find("no bel log in schema"), std::string::npos)
+      << log.error().message;
+  EXPECT_EQ(log.error().message.find("SELECT"), std::string::npos) << log.error().message;
+  // Nothing was made by looking: a writer then makes the log.
+  EXPECT_FALSE(open_storage(uri_, options).ok());
+  EXPECT_NE(open(), nullptr);
+  EXPECT_TRUE(open_storage(uri_, options).ok());
+}
+
 TEST(ShownUriTest, APasswordIsReplacedWhereverTheUriCarriesIt) {
   EXPECT_EQ(shown_uri("postgresql://bel:Top%40Secret@db.example:5432/bel?sslmode=require"),
             "postgresql://bel:***@db.example:5432/bel?sslmode=require");
