@@ -24,6 +24,16 @@ Error invalid_event(std::string message) {
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
+// The bytes of the control character that starts at s[i]: 1 for C0 and DEL, 2 for a C1
+// character (U+0080..U+009F, 0xc2 0x80..0x9f in UTF-8), 0 when none starts there.
+size_t control_at(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (is_control(c)) return 1;
+  if (c != 0xc2 || i + 1 >= s.size()) return 0;
+  const auto next = static_cast<unsigned char>(s[i + 1]);
+  return next >= 0x80 && next <= 0x9f ? 2 : 0;
+}
+
 std::string hex_byte(unsigned char c) {
   static const char kDigits[] = "0123456789abcdef";
   return std::string("0x") + kDigits[c >> 4] + kDigits[c & 0xf];
@@ -40,6 +50,8 @@ std::string quote(std::string_view s) {
       out += static_cast<char>(c);
     } else if (is_control(c)) {
       out += "\\x" + hex_byte(c).substr(2);
+    } else if (control_at(s, i) == 2) {
+      out += "\\u00" + hex_byte(static_cast<unsigned char>(s[++i])).substr(2);
     } else {
       out += static_cast<char>(c);
     }
@@ -54,11 +66,12 @@ std::string quote(std::string_view s) {
 
 Status check_no_control(std::string_view path, std::string_view value) {
   for (size_t i = 0; i < value.size(); ++i) {
-    auto c = static_cast<unsigned char>(value[i]);
-    if (is_control(c)) {
-      return invalid_event(std::string(path) + " contains control character " + hex_byte(c) +
-                           " at offset " + std::to_string(i));
-    }
+    const size_t n = control_at(value, i);
+    if (n == 0) continue;
+    const auto c = static_cast<unsigned char>(value[i + n - 1]);
+    return invalid_event(std::string(path) + " contains control character " +
+                         (n == 1 ? hex_byte(c) : fmt::format("U+{:04X}", c)) + " at offset " +
+                         std::to_string(i));
   }
   return ok_status();
 }
@@ -315,8 +328,8 @@ bool length_ok(const std::string& s) {
 }
 
 bool no_control(const std::string& s) {
-  for (char ch : s) {
-    if (is_control(static_cast<unsigned char>(ch))) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (control_at(s, i) > 0) return false;
   }
   return true;
 }

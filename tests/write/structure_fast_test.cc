@@ -169,9 +169,11 @@ class Mutator {
   }
 
   std::string bad_string(const std::string& was) {
-    switch (pick(6)) {
+    switch (pick(7)) {
       case 0:
         return std::string(kMaxStringBytes + 1, 'x');
+      case 5:
+        return was + "\xc2\x85";  // U+0085, a C1 control character
       case 1:
         return std::string(kMaxStringBytes, 'x');  // the largest accepted
       case 2:

@@ -273,6 +273,23 @@ TEST(StructureTest, DeleteCharacterInNestedPartitionRefIsRejected) {
               "job_event.target_partitions[1] contains control character 0x7f at offset 1"));
 }
 
+// C1 control characters (U+0080..U+009F) are control characters too, though not single bytes.
+TEST(StructureTest, C1ControlCharacterInPartitionRefOrIdIsRejected) {
+  EXPECT_TRUE(
+      Invalid(partition_event("br-1",
+                              "a\xc2\x85"
+                              "b",
+                              v1::PARTITION_AVAILABLE),
+              "partition_event.partition_ref contains control character U+0085 at offset 1"));
+  EXPECT_TRUE(Invalid(build_cancel_event("br\xc2\x9f", "user"),
+                      "build_request_id contains control character U+009F at offset 2"));
+  // The neighbours of C1 in UTF-8 are letters and signs: U+00A0 (no-break space), U+00E9.
+  EXPECT_TRUE(Ok(check_structure(partition_event("br-1",
+                                                 "a\xc2\xa0"
+                                                 "b\xc3\xa9",
+                                                 v1::PARTITION_AVAILABLE))));
+}
+
 TEST(StructureTest, NonAsciiPartitionRefIsAccepted) {
   EXPECT_TRUE(Ok(check_structure(partition_event("br-1", "daten/größe", v1::PARTITION_AVAILABLE))));
 }
