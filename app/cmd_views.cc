@@ -1,13 +1,14 @@
 // bel views status | rebuild [NAME] (SPEC section 6).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <thread>
 
-#include "app/commands.h"
 #include "actors/check/log_check.h"
 #include "actors/check/view_rebuild.h"
+#include "app/commands.h"
 #include "app/progress.h"
 #include "app/tables.h"
 #include "projections/queries.h"
@@ -60,9 +61,15 @@ std::optional<Result<ViewsStatus>> rebuild_without_coordinator(Context& ctx,
   return Result<ViewsStatus>(std::move(report->views));
 }
 
-// Fails the command when a view asked for is not healthy after the rebuild.
-void report_rebuild(Context& ctx, Format format, const std::string& name,
-                    const ViewsStatus& result) {
+// Prints the views rebuilt (the one named, or every view: whichever way the rebuild ran, a
+// coordinator's answer lists them all) and fails the command when one is not healthy after it.
+void report_rebuild(Context& ctx, Format format, const std::string& name, ViewsStatus result) {
+  if (!name.empty()) {
+    auto* views = result.mutable_views();
+    views->erase(std::remove_if(views->begin(), views->end(),
+                                [&](const auto& v) { return v.view() != name; }),
+                 views->end());
+  }
   for (const auto& v : result.views()) {
     if ((name.empty() || v.view() == name) && v.state() != v1::VIEW_HEALTHY) {
       print_answer(format, result, print_views_status);

@@ -131,6 +131,17 @@ class ConsoleTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// A view rebuilt by name answers with that view alone, inside the console (whose session holds
+// the log, so the rebuild goes through its coordinator) as from a shell.
+TEST_F(ConsoleTest, AViewRebuiltByNameIsTheOneViewInTheAnswer) {
+  auto r = console("views rebuild activity --format json\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"activity\""), std::string::npos) << r.out;
+  for (const char* other : {"partition_status", "build_summary", "job_runs"}) {
+    EXPECT_EQ(r.out.find(other), std::string::npos) << other << " in " << r.out;
+  }
+}
+
 TEST_F(ConsoleTest, LinesShareOneSessionSoLaterLinesSeeEarlierWrites) {
   auto r = console(
       "builds list --format json\n"
