@@ -3,6 +3,7 @@
 // rebuilds (R8); for a postgresql:// log, its derived rows. The checks themselves live in
 // actors/check/log_check.h, derived_check.h and postgres_check.h; this file is the command line
 // and the report.
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -65,11 +66,24 @@ std::optional<std::string> local_sqlite_file(const Context& ctx) {
 
 // --repair: rebuilds the derived data under the writer lock, before anything opens the log.
 bool repair(Context& ctx, const std::optional<std::string>& file) {
-  if (!file) {
+  auto parsed = storage::parse_storage_uri(ctx.log_uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) {
     ctx.usage_error("--repair: needs an sqlite:// log file on this host (--log)");
     return false;
   }
-  auto lock = storage::WriterLock::acquire(ctx.log_uri);
+  if (ctx.shared_session) {  // this console's session holds the log's writer lock
+    ctx.usage_error(
+        "--repair: not inside the console, whose session holds the log; run `bel check --repair` "
+        "from a shell with no coordinator on the log");
+    return false;
+  }
+  if (!file) {
+    ctx.fail(make_error(ErrorCode::storage_unavailable,
+                        storage::shown_uri(ctx.log_uri) + ": no log at " + parsed->path));
+    return false;
+  }
+  // As every writing command, it waits a while for another one to finish.
+  auto lock = storage::WriterLock::acquire_file(ctx.log_uri, *file, std::chrono::seconds(10));
   if (!lock.ok()) {
     ctx.fail(lock.error());
     return false;

@@ -500,6 +500,25 @@ class CheckCommandTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// --repair on a log that is not there is the missing log's error, as a check's is; inside the
+// console, whose session holds the log, it is refused saying where to run it.
+TEST_F(CheckCommandTest, RepairOfAMissingLogOrInsideTheConsoleSaysWhy) {
+  auto missing = bel("check --repair");
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("storage_unavailable"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("no log at " + path()), std::string::npos) << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(path())) << "a repair made a log";
+
+  fill();
+  auto inside = testing::run_command(
+      testing::shell_quote(kBel) + " console --log " + testing::shell_quote(log_uri()),
+      "check --repair\n");
+  EXPECT_EQ(inside.exit_code, 2) << inside.err;
+  EXPECT_NE(inside.err.find("run `bel check --repair` from a shell"), std::string::npos)
+      << inside.err;
+  EXPECT_EQ(bel("check --repair").exit_code, 0);
+}
+
 TEST_F(CheckCommandTest, LogFilledByRunPassesEveryCheck) {
   fill();
   auto r = bel("check --format json");
