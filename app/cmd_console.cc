@@ -36,7 +36,7 @@ constexpr int kHistoryEntries = 1000;
 
 // bel commands that make no sense inside a console; add_all_commands leaves them out when
 // interactive, and the console names them instead of calling them unknown.
-constexpr const char* kShellOnlyCommands[] = {"serve", "run", "console", "bench"};
+constexpr const char* kShellOnlyCommands[] = {"serve", "run", "console", "bench", "completion"};
 
 // The console's own words, offered by completion next to the commands.
 const std::vector<std::string> kBuiltins = {"exit", "help", "quit"};
@@ -104,9 +104,18 @@ class PlainLineReader : public LineReader {
   std::optional<std::string> read() override {
     std::string line;
     if (!std::getline(std::cin, line)) return std::nullopt;
+    // A byte order mark some editors put first in a script file is not part of its first word.
+    constexpr std::string_view kByteOrderMark = "\xef\xbb\xbf";
+    if (first_ && line.compare(0, kByteOrderMark.size(), kByteOrderMark) == 0) {
+      line.erase(0, kByteOrderMark.size());
+    }
+    first_ = false;
     return line;
   }
   void remember(const std::string&) override {}
+
+ private:
+  bool first_ = true;
 };
 
 // libedit's callbacks take no user data: the command tree completion walks.

@@ -204,12 +204,22 @@ TEST_F(ConsoleTest, AppendFromStandardInputIsRefusedWhenTheScriptComesFromIt) {
 }
 
 TEST_F(ConsoleTest, ShellOnlyCommandsAreNamedNotRun) {
-  for (const std::string command : {"serve", "run", "console", "bench", "help serve"}) {
+  for (const std::string command :
+       {"serve", "run", "console", "bench", "completion bash", "help serve"}) {
     auto r = console(command + "\n");
     EXPECT_EQ(r.exit_code, 2) << command;
     EXPECT_NE(r.err.find("is not available inside the console"), std::string::npos)
         << command << ": " << r.err;
   }
+}
+
+// A script saved by an editor that starts files with a byte order mark runs as written.
+TEST_F(ConsoleTest, AByteOrderMarkBeforeTheFirstLineIsNotPartOfItsCommand) {
+  auto r = console(
+      "\xef\xbb\xbf"
+      "validation --format json\nvalidation --format json\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"validation_mode\":\"strict\"}\n{\"validation_mode\":\"strict\"}\n");
 }
 
 TEST_F(ConsoleTest, HelpListsTheCommandsAndHelpCommandShowsItsOptions) {
