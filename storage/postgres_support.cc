@@ -29,10 +29,23 @@ bool unavailable_state(const std::string& state) {
 }
 
 std::string trimmed(const char* message) {
-  return std::string(trim_blanks(message == nullptr ? "" : message));
+  return pg_message_text(message == nullptr ? "" : message);
 }
 
 }  // namespace
+
+std::string pg_message_text(std::string_view message) {
+  std::string out;
+  while (!message.empty()) {
+    const size_t end = std::min(message.find('\n'), message.size());
+    const std::string_view line = trim_blanks(message.substr(0, end));
+    message.remove_prefix(std::min(end + 1, message.size()));
+    if (line.empty() || line.find_first_not_of(" ^") == std::string_view::npos) continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+  }
+  return out;
+}
 
 std::string pg_bytea_hex(std::string_view bytes) {
   std::string out = "\\x";

@@ -39,6 +39,12 @@ std::string pg_bytea_hex(std::string_view bytes);
 // Decodes the text form of a bytea column ("\x0a1b"). Nothing when it is not that form.
 std::optional<std::string> pg_bytea_from_text(std::string_view text);
 
+// A libpq or server message on one line, as bel's messages are: its lines trimmed and joined
+// with "; ", the line that only points a caret at a position in the SQL left out.
+//   "...failed: No such file or directory\n\tIs the server running...?\n"
+//     -> "...failed: No such file or directory; Is the server running...?"
+std::string pg_message_text(std::string_view message);
+
 // A result's cell as bytes (text format); "" for NULL or a cell the result does not have (a
 // result cut short by a lost connection must not crash the reader).
 std::string pg_cell(const PGresult* result, int row, int col);

@@ -17,6 +17,7 @@
 
 #include "messages/event_id.h"
 #include "storage/postgres_storage.h"
+#include "storage/postgres_support.h"
 #include "storage/storage_factory.h"
 #include "storage/uri.h"
 #include "tests/storage/storage_test_events.h"
@@ -125,6 +126,19 @@ TEST_F(PostgresTest, AReadOnlyOpenOfAnEmptySchemaSaysThereIsNoLogYet) {
   EXPECT_FALSE(open_storage(uri_, options).ok());
   EXPECT_NE(open(), nullptr);
   EXPECT_TRUE(open_storage(uri_, options).ok());
+}
+
+// libpq's messages span lines; bel's are one line (a terminal, a log line, a JSON string).
+TEST(PgMessageTextTest, LinesAreJoinedAndTheCaretLineLeftOut) {
+  EXPECT_EQ(pg_message_text("connection to server on socket \"/x/.s.PGSQL.5432\" failed: No such "
+                            "file or directory\n\tIs the server running locally?\n"),
+            "connection to server on socket \"/x/.s.PGSQL.5432\" failed: No such file or "
+            "directory; Is the server running locally?");
+  EXPECT_EQ(pg_message_text("ERROR:  relation \"meta\" does not exist\nLINE 1: SELECT value FROM "
+                            "meta\n                          ^\n"),
+            "ERROR:  relation \"meta\" does not exist; LINE 1: SELECT value FROM meta");
+  EXPECT_EQ(pg_message_text("  one line \n"), "one line");
+  EXPECT_EQ(pg_message_text("\n \n"), "");
 }
 
 TEST(ShownUriTest, APasswordIsReplacedWhereverTheUriCarriesIt) {
