@@ -1,6 +1,8 @@
 // bel events list | tail: filtered scans of the log (SPEC 3.1, 3.2).
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "app/commands.h"
@@ -144,13 +146,36 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
   // Polls the log through a reader (a scan never blocks appends), so it follows every writer:
   // the coordinator it talks to, or another process writing the file.
   constexpr auto kPollInterval = std::chrono::milliseconds(100);
+  // A tail follows until interrupted: a log or coordinator that stops answering for a while (a
+  // PostgreSQL restart, a coordinator restarted on its endpoint) is asked again, less and less
+  // often, and the tail goes on from where it was.
+  constexpr auto kLongestRetry = std::chrono::seconds(2);
+  std::chrono::milliseconds retry{0};
   for (;;) {
     ListEventsRequest request;
     request.set_since_idx(since);
     *request.mutable_filter() = *filter;
     request.set_limit(storage::kMaxListLimit);
     auto page = session->client().list_events(request);
-    if (!page.ok()) return ctx.fail(page.error());
+    if (!page.ok()) {
+      const ErrorCode code = page.error().code;
+      if (code != ErrorCode::storage_unavailable && code != ErrorCode::timeout) {
+        return ctx.fail(page.error());
+      }
+      if (retry.count() == 0) {
+        std::fprintf(stderr, "bel: events tail: %s; asking again until it answers (Ctrl-C stops)\n",
+                     page.error().to_string().c_str());
+      }
+      retry =
+          std::min<std::chrono::milliseconds>(std::max(retry * 2, kPollInterval), kLongestRetry);
+      std::this_thread::sleep_for(retry);
+      continue;
+    }
+    if (retry.count() > 0) {
+      std::fprintf(stderr, "bel: events tail: answered again; following from idx %lld\n",
+                   static_cast<long long>(since));
+      retry = std::chrono::milliseconds(0);
+    }
     for (const auto& event : page->events()) {
       if (*format == Format::json) {
         std::printf("%s\n", to_json(event).c_str());

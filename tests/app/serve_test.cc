@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "actors/coordinator.h"
@@ -147,6 +148,41 @@ TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
   EXPECT_NE(serve.err().find(tiny), std::string::npos) << serve.err();
   EXPECT_NE(serve.err().find("at least 32 hex digits (128 bits)"), std::string::npos)
       << serve.err();
+}
+
+// `events tail` follows until interrupted: a coordinator that stops answering and comes back on
+// its endpoint (with the same token) is asked again, and the tail goes on where it was.
+TEST_F(ServeTest, ATailFollowsACoordinatorRestartedOnItsEndpoint) {
+  const std::string token = dir_.path() + "/serve.token";
+  { std::ofstream(token) << "0123456789abcdef0123456789abcdef\n"; }
+  ::chmod(token.c_str(), 0600);
+  auto first = std::make_unique<ServeProcess>(
+      kBel, std::vector<std::string>{"serve", "--log", log_uri(), "--listen", "127.0.0.1:0",
+                                     "--token-file", token});
+  ASSERT_TRUE(first->wait_for("running")) << first->err();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(first->endpoint_port());
+  const std::string through =
+      " --connect " + endpoint + " --token-file " + shell_quote(token) + " --format json";
+  auto append = [&](const std::string& id) {
+    return bel("append -" + through, to_json(request_event(id, BUILD_REQUEST_RECEIVED)) + "\n");
+  };
+  ASSERT_EQ(append("br-1").exit_code, 0);
+  // Its events go to standard error too, where the test reads them.
+  ServeProcess tail("/bin/sh",
+                    {"-c", "exec " + shell_quote(kBel) + " events tail --since 0 --count 2 --log " +
+                               shell_quote(log_uri()) + through + " 1>&2"});
+  ASSERT_TRUE(tail.wait_for("br-1")) << tail.err();
+  ASSERT_EQ(first->stop(SIGTERM), 0) << first->err();
+  ASSERT_TRUE(tail.wait_for("asking again until it answers")) << tail.err();
+
+  ServeProcess second(kBel,
+                      {"serve", "--log", log_uri(), "--listen", endpoint, "--token-file", token});
+  ASSERT_TRUE(second.wait_for("running")) << second.err();
+  ASSERT_EQ(append("br-2").exit_code, 0);
+  EXPECT_TRUE(tail.wait_for("answered again")) << tail.err();
+  EXPECT_TRUE(tail.wait_for("br-2")) << tail.err();
+  EXPECT_EQ(tail.stop(0), 0) << tail.err();  // ends by itself after its second event
+  EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
 }
 
 TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
