@@ -113,6 +113,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   cap_malloc_arenas();
   auto durable = ctx.durability_full();
   if (!durable) return;
+  ctx.warn_durability(/*applies=*/true);
   if (!check_simulation_flags(ctx, f.sim)) return;
   // One server answers the console, the web API and the dashboard: --http names its address
   // for the web view's sake (docs/web.md).

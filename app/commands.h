@@ -51,9 +51,11 @@ struct Context {
 
   // Resolves --format; on a bad value prints the error, sets exit code 2 and returns nothing.
   std::optional<Format> output_format();
-  // --durability as a bool (true = full); prints a warning for normal. Sets exit code 2 on a
-  // bad value.
+  // --durability as a bool (true = full). Sets exit code 2 on a bad value.
   std::optional<bool> durability_full();
+  // Once per command, for --durability normal: what it risks when `applies` (this process
+  // writes the log), else that it does not apply (a coordinator writes with its own setting).
+  void warn_durability(bool applies);
   // The session for this command: the console's, or a new one on --log / --connect. On error
   // prints it, sets exit code 1 and returns null. `write`: the command appends (an in-process
   // session then takes the writer lock); `create_log`: a missing log may be created;

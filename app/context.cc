@@ -23,16 +23,19 @@ std::optional<Format> Context::output_format() {
 
 std::optional<bool> Context::durability_full() {
   if (durability == "full") return true;
-  if (durability == "normal") {
-    if (durability_warned) return false;
-    durability_warned = true;
-    std::fprintf(stderr,
-                 "bel: warning: --durability normal: an operating-system crash or power loss "
-                 "may lose the most recently acknowledged events\n");
-    return false;
-  }
+  if (durability == "normal") return false;
   usage_error("--durability: \"" + durability + "\" is not a durability (expected full or normal)");
   return std::nullopt;
+}
+
+void Context::warn_durability(bool applies) {
+  if (durability != "normal" || durability_warned) return;
+  durability_warned = true;
+  std::fprintf(stderr, "%s",
+               applies ? "bel: warning: --durability normal: an operating-system crash or power "
+                         "loss may lose the most recently acknowledged events\n"
+                       : "bel: warning: --durability normal does not apply: the coordinator this "
+                         "command goes through commits with its own --durability\n");
 }
 
 std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_key) {
@@ -60,6 +63,7 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
     fail(opened.error());
     return nullptr;
   }
+  if (write) warn_durability(!(*opened)->remote());
   return std::shared_ptr<Session>(std::move(*opened));
 }
 

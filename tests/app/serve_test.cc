@@ -185,6 +185,25 @@ TEST_F(ServeTest, ATailFollowsACoordinatorRestartedOnItsEndpoint) {
   EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
 }
 
+// --durability normal says what it risks where this process writes the log, and that it does
+// not apply where a coordinator does.
+TEST_F(ServeTest, DurabilityNormalWarnsOnlyWhereThisProcessWrites) {
+  auto event = [](const std::string& id) {
+    return to_json(request_event(id, BUILD_REQUEST_RECEIVED)) + "\n";
+  };
+  auto alone = bel("append - --durability normal", event("br-1"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_NE(alone.err.find("power loss may lose"), std::string::npos) << alone.err;
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  auto through = bel("append - --durability normal", event("br-2"));
+  ASSERT_EQ(through.exit_code, 0) << through.err;
+  EXPECT_NE(through.err.find("--durability normal does not apply"), std::string::npos)
+      << through.err;
+  EXPECT_EQ(through.err.find("power loss"), std::string::npos) << through.err;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
 TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
   ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--listen", "[::1]:0"});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
