@@ -286,16 +286,19 @@ CheckResult check_view(storage::Storage& log, ViewKind kind, int64_t last_idx, S
       projections::view_name(kind), snapshot_idx, same_state, comparison.compared,
       comparison.mismatches, restore_ms, scan_ms, ms_since(started));
 
+  // What mends a bad snapshot or stored answers (`bel check --repair` keeps snapshots as they are).
+  const std::string remedy =
+      std::string("; `bel views rebuild ") + projections::view_name(kind) + "` saves new ones";
   if (!problem.empty()) {
     CheckResult out = view_check_result(kind, comparison, "the view was folded from idx 1", "");
     out.ok = false;
-    out.detail = problem + "; " + out.detail;
+    out.detail = problem + "; " + out.detail + remedy;
     return out;
   }
   CheckResult out = view_check_result(kind, comparison, state, "");
   if (!answers_problem.empty()) {
     out.ok = false;
-    out.detail = answers_problem + "; " + out.detail;
+    out.detail = answers_problem + "; " + out.detail + remedy;
   }
   return out;
 }

@@ -636,6 +636,11 @@ TEST_F(CheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
   auto table = bel("check --format table");
   EXPECT_EQ(table.exit_code, 1) << table.out << table.err;
   EXPECT_TRUE(contains(table.out, summary.second)) << table.out;
+  // And what it says mends it.
+  const std::string remedy = "`bel views rebuild build_summary` saves new ones";
+  ASSERT_TRUE(contains(summary.second, remedy)) << summary.second;
+  ASSERT_EQ(bel("views rebuild build_summary").exit_code, 0);
+  EXPECT_EQ(bel("check").exit_code, 0);
 }
 
 TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAndIsNamed) {
