@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <exception>
+#include <string_view>
 #include <utility>
 
 #include "projections/queries.h"
@@ -94,7 +95,16 @@ Result<AppendAck> ApiClient::append(BuildEvent event) const {
   auto describe = [id = event.build_request_id()] {
     return "bel_api append event of build request \"" + id + "\"";
   };
-  return ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
+  auto ack =
+      ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
+  // One event is no batch: the position the log names its errors by is not the caller's.
+  constexpr std::string_view kFirst = "append #1: ";
+  if (!ack.ok() && ack.error().message.compare(0, kFirst.size(), kFirst) == 0) {
+    Error error = ack.error();
+    error.message.erase(0, kFirst.size());
+    return error;
+  }
+  return ack;
 }
 
 Result<QueryResult> ApiClient::query(const Query& query) const {

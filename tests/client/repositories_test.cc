@@ -142,6 +142,12 @@ TEST_F(RepositoriesTest, ApiClientRejectedBatchStoresNothingAndPassesTheLogsErro
                                testing::request_event("br-3", v1::BUILD_REQUEST_EXECUTING)});
   expect_error(acks, ErrorCode::invalid_transition, "append #2");
   EXPECT_EQ(last_idx(), before);
+  // One event is no batch: its error names no position in one.
+  auto one = client_->append(testing::request_event("br-4", v1::BUILD_REQUEST_EXECUTING));
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.error().code, ErrorCode::invalid_transition);
+  EXPECT_EQ(one.error().message.find("append #"), std::string::npos) << one.error().message;
+  EXPECT_NE(one.error().message.find("br-4"), std::string::npos) << one.error().message;
 }
 
 TEST_F(RepositoriesTest, ApiClientQueryAndFallbackGiveTheSameAnswer) {
