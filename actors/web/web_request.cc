@@ -1,9 +1,12 @@
 #include "actors/web/web_request.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
+#include <string_view>
 
 #include "actors/net/http_server.h"
+#include "messages/escape.h"
 #include "messages/glob.h"
 #include "messages/json.h"
 
@@ -83,6 +86,23 @@ Result<std::string> decode_path_part(const std::string& encoded, const std::stri
 }
 
 Status check_params(const httplib::Request& request, const std::vector<const char*>& known) {
+  // A '%' that starts no %XY escape is kept as typed by the decoding: "reason=100%" would store
+  // "100%" where the client most likely meant something else; say how to write one.
+  const size_t mark = request.target.find('?');
+  const std::string_view query = mark == std::string::npos
+                                     ? std::string_view()
+                                     : std::string_view(request.target).substr(mark + 1);
+  for (size_t at = query.find('%'); at != std::string_view::npos; at = query.find('%', at + 1)) {
+    const auto hex = [&](size_t i) {
+      return i < query.size() && std::isxdigit(static_cast<unsigned char>(query[i])) != 0;
+    };
+    if (hex(at + 1) && hex(at + 2)) continue;
+    const size_t amp = query.rfind('&', at);
+    const size_t begin = amp == std::string_view::npos ? 0 : amp + 1;
+    const std::string_view pair = query.substr(begin, query.find('&', at) - begin);
+    return bad("query parameter '" + ascii_escaped(pair.substr(0, pair.find('='))) + "'",
+               "'%' not followed by two hex digits; write a '%' inside a value as %25");
+  }
   for (const auto& [name, value] : request.params) {
     bool found = false;
     for (const char* k : known) found = found || name == k;

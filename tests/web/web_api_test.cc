@@ -224,6 +224,19 @@ TEST_F(WebApiTest, BadPathPartsAndParametersAre400WithTheCode) {
                       "{\"reason\": \"y\"}", "application/json");
   expect_error(with_body, 400, "invalid_argument", "a body");
   EXPECT_NE(with_body->body.find("a body is not accepted"), std::string::npos) << with_body->body;
+  // A '%' that starts no escape is refused, naming the parameter, not stored as typed.
+  for (const std::string reason : {"%", "100%", "%G1", "%4"}) {
+    auto cancel = http(true).Post(
+        "/api/v1/builds/" + encode_path_part("br-deleg") + "/cancel?reason=" + reason, "",
+        "text/plain");
+    expect_error(cancel, 400, "invalid_argument", reason);
+    EXPECT_NE(cancel->body.find("query parameter 'reason': '%' not followed by two hex digits"),
+              std::string::npos)
+        << cancel->body;
+  }
+  auto escaped = get("/api/v1/partitions?pattern=a%25b");
+  ASSERT_TRUE(escaped);
+  EXPECT_EQ(escaped->status, 200) << escaped->body;
 }
 
 TEST_F(WebApiTest, EveryEndpointRefusesARequestWithoutTheToken) {
