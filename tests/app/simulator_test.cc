@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <thread>
@@ -100,6 +102,39 @@ bool is_terminal(BuildRequestStatus s) {
 }
 
 // Checks the report against the log (a fresh one, holding this simulation's events only).
+// A simulation started on `coord`, and the future of the report it ends with.
+struct ReportedSimulation {
+  Result<SimulationActor> sim;
+  std::future<SimulationReport> finished;
+};
+ReportedSimulation start_reported(TestCoordinator& coord, const SimulationOptions& options) {
+  auto done = std::make_shared<std::promise<SimulationReport>>();
+  auto finished = done->get_future();
+  auto sim = start_simulation(coord.system(), coord.api(), options,
+                              [done](const SimulationReport& r) { done->set_value(r); });
+  return {std::move(sim), std::move(finished)};
+}
+
+// Asks `sim` for its report until `enough(report)` holds: waits on answers, not on a clock.
+// False when it never did (or the simulation did not answer).
+bool poll_until(TestCoordinator& coord, const SimulationActor& sim,
+                const std::function<bool(const SimulationReport&)>& enough) {
+  caf::scoped_actor self{coord.system()};
+  bool reached = false;
+  for (int polls = 0; !reached && polls < 1000000; ++polls) {
+    bool answered = false;
+    self->request(sim, kTimeout, report_atom::value)
+        .receive(
+            [&](const SimulationReport& r) {
+              answered = true;
+              reached = enough(r);
+            },
+            [&](const caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+    if (!answered) return false;
+  }
+  return reached;
+}
+
 void expect_report_matches_log(TestCoordinator& coord, const SimulationReport& report) {
   Query builds;
   builds.mutable_builds_list()->set_limit(1000);
@@ -402,10 +437,9 @@ TEST(SimulatorTest, AnOperatorsCancelsStopTheirBuildsWithoutAnError) {
   options.builds = 6;
   options.rate = 300;  // paced, so the builds are open while this test looks for one
   options.run_id = "op";
-  std::promise<SimulationReport> done;
-  auto finished = done.get_future();
-  auto sim = start_simulation(coord.system(), coord.api(), options,
-                              [&done](const SimulationReport& r) { done.set_value(r); });
+  auto started = start_reported(coord, options);
+  auto& sim = started.sim;
+  auto& finished = started.finished;
   ASSERT_TRUE(sim.ok()) << sim.error().to_string();
   std::string run_cancelled;    // its build request
   std::string build_cancelled;  // the build request cancelled whole
@@ -484,20 +518,13 @@ TEST(SimulatorTest, StopFinishesTheBuildsUnderWay) {
   options.seed = 77;
   options.builds = 0;  // until stopped
   options.run_id = "st";
-  std::promise<SimulationReport> done;
-  auto finished = done.get_future();
-  auto sim = start_simulation(coord.system(), coord.api(), options,
-                              [&done](const SimulationReport& r) { done.set_value(r); });
+  auto started = start_reported(coord, options);
+  auto& sim = started.sim;
+  auto& finished = started.finished;
   ASSERT_TRUE(sim.ok()) << sim.error().to_string();
   // Wait (on answers, not on a clock) until a few build requests have ended.
-  caf::scoped_actor self{coord.system()};
-  int64_t ended = 0;
-  for (int polls = 0; ended < 8 && polls < 1000000; ++polls) {
-    self->request(*sim, kTimeout, report_atom::value)
-        .receive([&](const SimulationReport& r) { ended = builds_ended(r); },
-                 [&](const caf::error& e) { FAIL() << caf::to_string(e); });
-  }
-  ASSERT_GE(ended, 8);
+  ASSERT_TRUE(
+      poll_until(coord, *sim, [](const SimulationReport& r) { return builds_ended(r) >= 8; }));
   caf::anon_send(*sim, stop_atom::value);
   ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
   auto report = finished.get();
@@ -516,24 +543,20 @@ TEST(SimulatorTest, AStopFinishesTheBuildsUnderWayWithoutTheirPace) {
   options.builds = 0;
   options.rate = 0.001;  // one event per 1000 s, shared by the workers
   options.run_id = "sl";
-  std::promise<SimulationReport> done;
-  auto finished = done.get_future();
-  auto sim = start_simulation(coord.system(), coord.api(), options,
-                              [&done](const SimulationReport& r) { done.set_value(r); });
+  auto started = start_reported(coord, options);
+  auto& sim = started.sim;
+  auto& finished = started.finished;
   ASSERT_TRUE(sim.ok()) << sim.error().to_string();
   // Each worker's first batch goes at once; wait (on answers) until one is in the log.
-  caf::scoped_actor self{coord.system()};
-  int64_t appended = 0;
-  for (int polls = 0; appended < 1 && polls < 1000000; ++polls) {
-    self->request(*sim, kTimeout, report_atom::value)
-        .receive([&](const SimulationReport&) { appended = coord.stats().last_idx(); },
-                 [&](const caf::error& e) { FAIL() << caf::to_string(e); });
-  }
-  ASSERT_GE(appended, 1);
+  ASSERT_TRUE(poll_until(coord, *sim,
+                         [&](const SimulationReport&) { return coord.stats().last_idx() >= 1; }));
   caf::anon_send(*sim, stop_atom::value);
   const bool stopped = finished.wait_for(kTimeout) == std::future_status::ready;
   // Else ended with its workers, which would keep the actor system (and the test) waiting.
-  if (!stopped) self->send_exit(*sim, caf::make_error(caf::sec::request_timeout));
+  if (!stopped) {
+    caf::scoped_actor self{coord.system()};
+    self->send_exit(*sim, caf::make_error(caf::sec::request_timeout));
+  }
   ASSERT_TRUE(stopped) << "the stopped simulation still waits for its pace";
   auto report = finished.get();
   EXPECT_EQ(report.errors, 0) << errors_of(report);
@@ -546,10 +569,9 @@ TEST(SimulatorTest, ExitMessageStopsLikeStop) {
   SimulationOptions options;
   options.builds = 0;
   options.run_id = "ex";
-  std::promise<SimulationReport> done;
-  auto finished = done.get_future();
-  auto sim = start_simulation(coord.system(), coord.api(), options,
-                              [&done](const SimulationReport& r) { done.set_value(r); });
+  auto started = start_reported(coord, options);
+  auto& sim = started.sim;
+  auto& finished = started.finished;
   ASSERT_TRUE(sim.ok()) << sim.error().to_string();
   caf::anon_send_exit(*sim, caf::exit_reason::user_shutdown);
   ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
@@ -594,10 +616,9 @@ TEST(SimulatorTest, CoordinatorGoingDownStopsTheSimulation) {
   SimulationOptions options;
   options.builds = 0;
   options.run_id = "dn";
-  std::promise<SimulationReport> done;
-  auto finished = done.get_future();
-  auto sim = start_simulation(coord.system(), coord.api(), options,
-                              [&done](const SimulationReport& r) { done.set_value(r); });
+  auto started = start_reported(coord, options);
+  auto& sim = started.sim;
+  auto& finished = started.finished;
   ASSERT_TRUE(sim.ok()) << sim.error().to_string();
   actors::stop_coordinator(coord.api());
   ASSERT_EQ(finished.wait_for(kTimeout), std::future_status::ready);
