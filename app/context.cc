@@ -43,6 +43,7 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
   actors::SessionOptions options;
   options.log_uri = log_uri;
   options.connect = connect;
+  options.log_named = log_named;
   options.token_file = token_file;
   options.write = write;
   options.create_log = create_log;
@@ -218,7 +219,8 @@ void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
   cmd->add_option("--log", ctx.log_uri,
                   "The log: sqlite:///abs/path.db, sqlite://rel/path.db or a bare path (an SQLite "
                   "file), postgresql://..., memory://, stdout (default: $BEL_LOG when set)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([&ctx](const std::string&) { ctx.log_named = true; });
   if (role == LogRole::in_process) return;
   default_from_env(&ctx.token_file, "BEL_TOKEN_FILE");
   if (role == LogRole::coordinator) {

@@ -19,6 +19,10 @@ class Storage;  // storage/storage.h
 
 // The meta key holding the schema version; the storage writes it, set_meta refuses it.
 inline constexpr const char* kSchemaVersionKey = "schema_version";
+// The meta key holding the log's identity: a UUID the first writable open stores and nothing
+// changes after (a copy of the file keeps it). A console given both --log and --connect compares
+// it with the coordinator's, so that it never writes to another log than the one it names.
+inline constexpr const char* kLogIdKey = "log_id";
 // The meta key of the SQLite key index's watermark (storage/sqlite_indexer.h); refused likewise.
 inline constexpr const char* kIndexedIdxKey = "indexed_idx";
 

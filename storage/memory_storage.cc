@@ -4,6 +4,7 @@
 
 #include <unordered_set>
 
+#include "messages/event_id.h"
 #include "messages/filter_match.h"
 #include "storage/checks.h"
 #include "storage/snapshot_codec.h"
@@ -29,6 +30,7 @@ Status MemoryStorage::initialize() {
   if (options().read_only) return ok_status();
   std::lock_guard<std::mutex> lock(log_->mu);
   log_->meta.emplace(kSchemaVersionKey, std::to_string(kSchemaVersion));
+  log_->meta.emplace(kLogIdKey, new_event_id());
   return ok_status();
 }
 

@@ -154,6 +154,9 @@ Status PostgresStorage::initialize() {
         "excluded.value",
         {std::string(kSchemaVersionKey), std::to_string(kSchemaVersion)}, "initialize");
     if (!set.ok()) return set.error();
+    auto id = db_.exec("INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO NOTHING",
+                       {std::string(kLogIdKey), new_event_id()}, "initialize: the log's id");
+    if (!id.ok()) return id.error();
     return db_.command("COMMIT", "initialize: commit");
   }();
   if (!created.ok()) db_.rollback();

@@ -150,9 +150,26 @@ Status check_not_too_new(const std::string& uri, int version) {
   return ok_status();
 }
 
+namespace {
+
+// The log's identity, once: a log made by an older bel gets one at its first writable open.
+Status record_log_id(sqlite3* db, const std::string& uri) {
+  auto id = prepare(db, uri, "INSERT OR IGNORE INTO meta(key, value) VALUES(?, ?)");
+  if (!id.ok()) return id.error();
+  StatementReset reset(id->get());
+  const std::string log_id = new_event_id();
+  sqlite3_bind_text(id->get(), 1, kLogIdKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(id->get(), 2, log_id.c_str(), -1, SQLITE_STATIC);
+  const int rc = sqlite3_step(id->get());
+  if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "recording the log's id");
+  return ok_status();
+}
+
+}  // namespace
+
 Status migrate(sqlite3* db, const std::string& uri, int from_version) {
   assert(0 <= from_version && from_version <= kSchemaVersion);
-  if (from_version == kSchemaVersion) return ok_status();
+  if (from_version == kSchemaVersion) return record_log_id(db, uri);
   int rc =
       sqlite3_create_function_v2(db, "bel_compact_event_id", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                  nullptr, compact_event_id, nullptr, nullptr, nullptr);
@@ -174,7 +191,7 @@ Status migrate(sqlite3* db, const std::string& uri, int from_version) {
   sqlite3_bind_text(stmt->get(), 2, version.c_str(), -1, SQLITE_STATIC);
   rc = sqlite3_step(stmt->get());
   if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "recording the schema version");
-  return ok_status();
+  return record_log_id(db, uri);
 }
 
 }  // namespace bel::storage

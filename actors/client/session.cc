@@ -1,14 +1,15 @@
 #include "actors/client/session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/net/remote_api.h"
 #include "actors/net/token.h"
+#include "storage/checks.h"
 #include "storage/storage_factory.h"
 #include "storage/uri.h"
 #include "storage/writer_lock.h"
@@ -41,6 +42,23 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
   auto endpoint = (*log)->get_meta(kEndpointKey);
   if (!endpoint.ok()) return endpoint.error();
   return endpoint->value_or("");
+}
+
+// The id of the log at `uri`, or "" when it cannot be read here (no such file, a log on another
+// host's path, memory://) or it has none: then nothing can be compared.
+std::string local_log_id(const std::string& uri) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok() || storage::lives_in_process(parsed->scheme)) return "";
+  storage::StorageOptions options;
+  options.read_only = true;
+  auto log = storage::open_storage(uri, options);
+  if (!log.ok()) {
+    spdlog::info("session: {} does not open here ({}): not compared with the coordinator's log",
+                 storage::shown_uri(uri), log.error().to_string());
+    return "";
+  }
+  auto id = (*log)->get_meta(storage::kLogIdKey);
+  return id.ok() ? id->value_or("") : "";
 }
 
 }  // namespace
@@ -97,6 +115,9 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       session->description_ = "coordinator at " + endpoint;
       session->client_ = std::make_unique<actors::ApiClient>(*session->system_, session->api_,
                                                              options.timeout);
+      if (!options.connect.empty() && options.log_named) {
+        BEL_RETURN_IF_ERROR(session->check_named_log(options.log_uri, endpoint));
+      }
       return session;
     }
     if (!options.connect.empty()) {
@@ -140,6 +161,20 @@ Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoi
   }
   channel_ = channel;
   return std::optional<actors::BelApi>(spawn_remote_api(*system_, std::move(channel)));
+}
+
+Status Session::check_named_log(const std::string& log_uri, const std::string& endpoint) {
+  const std::string named = local_log_id(log_uri);
+  if (named.empty()) return ok_status();
+  auto stats = client_->stats();
+  if (!stats.ok()) return stats.error();
+  if (stats->log_id().empty() || stats->log_id() == named) return ok_status();
+  return make_error(ErrorCode::invalid_argument,
+                    "--connect " + endpoint +
+                        " reaches the coordinator of another log than --log " +
+                        storage::shown_uri(log_uri) + " (log id " + stats->log_id() + ", not " +
+                        named + "): drop --connect to reach the coordinator that log advertises, " +
+                        "or drop --log to use the coordinator's log");
 }
 
 Status Session::start_local(const SessionOptions& options) {

@@ -38,6 +38,10 @@ struct SessionOptions {
   std::string log_uri;
   // HOST:PORT of a coordinator to use instead of the log's advertised endpoint.
   std::string connect;
+  // Whether the user named log_uri on the command line along with `connect`: then the session
+  // refuses (invalid_argument) a coordinator that serves another log, when this host can tell (the
+  // log opens here and has a log_id, storage/checks.h). Otherwise `connect` alone decides.
+  bool log_named = false;
   // The token file; empty means the one beside the log.
   std::string token_file;
   // Whether the command writes (append, cancel, invalidate, rebuild). An in-process session that
@@ -80,6 +84,8 @@ class Session {
  private:
   Session() = default;
   Status start_local(const SessionOptions& options);
+  // invalid_argument when the coordinator reached serves another log than the one at log_uri.
+  Status check_named_log(const std::string& log_uri, const std::string& endpoint);
   // Greets the coordinator at `endpoint` over HTTP, presenting `token` (`token_problem`, when not
   // empty, says why there is none and is added to an `unauthorized` answer), and spawns the actor
   // that forwards every bel_api request there. Nothing (no error) when nothing answers there

@@ -84,6 +84,9 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(std::unique_ptr<storage::Stor
   const bool read_only = options.read_only;
   std::unique_ptr<LogWriter> writer(new LogWriter(std::move(storage), std::move(options), mode));
   writer->mode_text_ = stored_mode->value_or("");
+  auto log_id = writer->storage_->get_meta(storage::kLogIdKey);
+  if (!log_id.ok()) return log_id.error();
+  writer->stats_.set_log_id(log_id->value_or(""));
   BEL_RETURN_IF_ERROR(read_only ? writer->read_last_idx() : writer->rebuild_rules());
   writer->opened_ = true;
   return writer;

@@ -185,6 +185,41 @@ TEST_F(ServeTest, ATailFollowsACoordinatorRestartedOnItsEndpoint) {
   EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
 }
 
+// --log and --connect together name one log: a coordinator that serves another is refused before
+// anything is written; the coordinator of the named log is reached through them alike; --connect
+// alone (the log named by $BEL_LOG or the default only) goes where it says.
+TEST_F(ServeTest, LogAndConnectThatNameTwoLogsAreRefusedBeforeAnythingIsWritten) {
+  const std::string other = "sqlite://" + dir_.path() + "/other.db";
+  const std::string received = to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n";
+  ASSERT_EQ(bel("append -", received).exit_code, 0);
+  ASSERT_EQ(
+      run_command(shell_quote(kBel) + " append - --log " + shell_quote(other), received).exit_code,
+      0);
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const std::string through = " --connect 127.0.0.1:" + std::to_string(serve.endpoint_port()) +
+                              " --token-file " + shell_quote(path() + ".token");
+  const std::string cancel = shell_quote(kBel) + " builds cancel br-1 --reason r --format json";
+
+  auto refused = run_command(cancel + through + " --log " + shell_quote(other));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("reaches the coordinator of another log than --log " + other),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(events_logged(), 1);
+
+  auto same = run_command(cancel + through + " --log " + shell_quote(log_uri()));
+  EXPECT_EQ(parse<AppendAck>(same).idx(), 2);
+  auto by_env = run_command("BEL_LOG=" + shell_quote(other) + " " + shell_quote(kBel) +
+                            " builds show br-1 --format json" + through);
+  EXPECT_EQ(parse<BuildRequestSummary>(by_env).status_code(), BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  // The other log was never written.
+  auto untouched = run_command(shell_quote(kBel) + " builds show br-1 --format json --log " +
+                               shell_quote(other));
+  EXPECT_EQ(parse<BuildRequestSummary>(untouched).status_code(), BUILD_REQUEST_RECEIVED);
+}
+
 // --durability normal says what it risks where this process writes the log, and that it does
 // not apply where a coordinator does.
 TEST_F(ServeTest, DurabilityNormalWarnsOnlyWhereThisProcessWrites) {

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "google/protobuf/util/message_differencer.h"
+#include "messages/event_id.h"
 #include "messages/event_keys.h"
+#include "storage/checks.h"
 #include "storage/event_page_arena.h"
 #include "storage/snapshot_codec.h"
 #include "storage/snapshot_stream.h"
@@ -1042,6 +1044,24 @@ TEST_P(StorageConformanceTest, SchemaVersionIsInMetaAndNotSettable) {
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(log_->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
+}
+
+// The log's identity: a canonical UUID stored by the first writable open, kept by every later one
+// (a log that lives in its process has no later open), and not settable.
+TEST_P(StorageConformanceTest, TheLogIdIsStoredOnceKeptByLaterOpensAndNotSettable) {
+  auto id = log_->get_meta(kLogIdKey);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(id->has_value());
+  EXPECT_TRUE(bel::uuid_to_bytes(**id).has_value()) << **id;
+  Status set = log_->set_meta(kLogIdKey, "another");
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(log_->get_meta(kLogIdKey)->value_or(""), **id);
+  if (uri_ == "memory://" || uri_ == "stdout") return;
+  log_.reset();
+  auto again = open_storage(uri_, StorageOptions{});
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ((*again)->get_meta(kLogIdKey)->value_or(""), **id);
 }
 
 TEST_P(StorageConformanceTest, SnapshotsAreSavedReplacedAndLoadedByVersion) {

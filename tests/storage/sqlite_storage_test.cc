@@ -304,6 +304,26 @@ TEST_F(SqliteStorageTest, ReopeningAndInitializingAgainKeepsTheLog) {
   EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
 }
 
+// A log made before logs had ids (its meta has no log_id) is given one by its first writable open,
+// which later opens keep; a read-only open writes none.
+TEST_F(SqliteStorageTest, ALogWithoutAnIdGetsOneAtItsFirstWritableOpen) {
+  { ASSERT_TRUE(open_ok(uri_)); }
+  RawDb(path_).exec("DELETE FROM meta WHERE key = 'log_id'");
+  StorageOptions read_only;
+  read_only.read_only = true;
+  {
+    auto reader = open_ok(uri_, read_only);
+    ASSERT_TRUE(reader);
+    EXPECT_FALSE(reader->get_meta("log_id")->has_value());
+  }
+  { ASSERT_TRUE(open_ok(uri_)); }
+  const auto ids = RawDb(path_).rows("SELECT value FROM meta WHERE key = 'log_id'");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0].size(), 36u) << ids[0];
+  { ASSERT_TRUE(open_ok(uri_)); }
+  EXPECT_EQ(RawDb(path_).rows("SELECT value FROM meta WHERE key = 'log_id'"), ids);
+}
+
 // ---- durability and modes ----------------------------------------------------------------------
 
 TEST_F(SqliteStorageTest, LogIsInWalMode) {
