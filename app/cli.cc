@@ -3,6 +3,8 @@
 
 #include "app/commands.h"
 #include "app/suggest.h"
+#include "app/text.h"
+#include "storage/uri.h"
 
 namespace bel::app {
 namespace {
@@ -103,9 +105,11 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
     const auto names = subcommand_names(&app);
     for (size_t i = 2; i < argv.size(); ++i) {
       if (std::find(names.begin(), names.end(), argv[i]) == names.end()) continue;
+      // A line to paste: each word quoted for the shell, a log's password never echoed.
+      auto word = [&argv](size_t j) { return shell_word(storage::shown_uri(argv[j])); };
       std::string fixed = interactive ? "" : "bel";
-      for (size_t j = i; j < argv.size(); ++j) fixed += (fixed.empty() ? "" : " ") + argv[j];
-      for (size_t j = 1; j < i; ++j) fixed += " " + argv[j];
+      for (size_t j = i; j < argv.size(); ++j) fixed += (fixed.empty() ? "" : " ") + word(j);
+      for (size_t j = 1; j < i; ++j) fixed += " " + word(j);
       print_usage_error("flags go after the command: " + fixed, "");
       return kExitUsage;
     }

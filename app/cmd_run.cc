@@ -9,6 +9,7 @@
 #include "app/progress.h"
 #include "app/simulation_flags.h"
 #include "app/tables.h"
+#include "app/text.h"
 #include "messages/for_people.h"
 #include "storage/uri.h"
 
@@ -150,18 +151,21 @@ void run_run(Context& ctx, const RunFlags& f) {
     std::printf(
         "\nThe log (%s) ended with this process; run with --log sqlite://FILE to keep it "
         "and explore it afterwards.\n",
-        ctx.log_uri.c_str());
+        storage::shown_uri(ctx.log_uri).c_str());
     if (r.errors > 0) return ctx.fail(simulation_errors(r));
     return;
   }
-  const std::string log = ctx.log_uri == kDefaultLogUri ? "" : " --log " + ctx.log_uri;
-  const std::string some_build = interesting_build(session->client(), r);
+  // Commands to paste: every word quoted for the shell, and a password never printed (the user
+  // puts it back, or sets $BEL_LOG).
+  const std::string log =
+      ctx.log_uri == kDefaultLogUri ? "" : " --log " + shell_word(storage::shown_uri(ctx.log_uri));
+  const std::string some_build = shell_word(interesting_build(session->client(), r));
   std::printf("\nExplore further (build/app/bel, or bel on your PATH):\n");
   std::printf("  bel builds list%s --status failed      # which builds failed\n", log.c_str());
   std::printf("  bel builds show%s %s    # why a build ended as it did\n", log.c_str(),
               some_build.c_str());
   if (!ref.empty()) {
-    std::printf("  bel partitions show%s %s\n", log.c_str(), ref.c_str());
+    std::printf("  bel partitions show%s %s\n", log.c_str(), shell_word(ref).c_str());
   }
   std::printf("  bel jobs list%s                        # success rate and duration per job\n",
               log.c_str());

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace bel::app {
 namespace {
 
@@ -102,6 +105,18 @@ std::string pad(std::string_view text, size_t width) {
   const size_t w = display_width(text);
   if (w < width) out.append(width - w, ' ');
   return out;
+}
+
+std::string shell_word(std::string_view text) {
+  std::string word = printable(text);
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 }  // namespace bel::app

@@ -32,6 +32,22 @@ std::string trimmed(const char* message) {
   return pg_message_text(message == nullptr ? "" : message);
 }
 
+// libpq's complaint about a URI it cannot parse quotes the part it stumbled on, which may be the
+// password (`invalid percent-encoded token: "S3cret%zz"`) or the whole URI: what it quotes is
+// left out, what kind of mistake it is stays.
+std::string without_quoted(std::string text) {
+  constexpr std::string_view kLeftOut = "…";
+  size_t open = text.find('"');
+  while (open != std::string::npos) {
+    const size_t close = text.find('"', open + 1);
+    text.replace(open + 1, close == std::string::npos ? std::string::npos : close - open - 1,
+                 kLeftOut);
+    if (close == std::string::npos) return text + '"';
+    open = text.find('"', open + 1 + kLeftOut.size() + 1);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string pg_message_text(std::string_view message) {
@@ -112,10 +128,12 @@ Status PgConnection::connect() {
   char* parse_error = nullptr;
   PQconninfoOption* parsed = pq().PQconninfoParse(uri_.c_str(), &parse_error);
   if (parsed == nullptr) {
-    std::string why = trimmed(parse_error);
+    std::string why = without_quoted(trimmed(parse_error));
     pq().PQfreemem(parse_error);
     return make_error(ErrorCode::unsupported_uri,
-                      fmt::format("{}: not a PostgreSQL connection URI: {}", shown_, why));
+                      fmt::format("{}: not a PostgreSQL connection URI: {} (the quoted text is "
+                                  "left out: it may hold the password)",
+                                  shown_, why));
   }
   pq().PQconninfoFree(parsed);
   conn_ = pq().PQconnectdb(uri_.c_str());

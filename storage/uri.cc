@@ -12,7 +12,7 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 Error unsupported(std::string_view uri, std::string_view why) {
-  std::string shown = uri.empty() ? std::string("(empty storage URI)") : std::string(uri);
+  std::string shown = uri.empty() ? std::string("(empty storage URI)") : shown_uri(uri);
   return make_error(ErrorCode::unsupported_uri,
                     fmt::format("{}: {}; supported: {}", shown, why, supported_uri_forms()));
 }
@@ -58,7 +58,12 @@ Result<StorageUri> parse_storage_uri(std::string_view uri) {
 
 std::string shown_uri(std::string_view uri) {
   std::string out(uri);
-  if (!starts_with(out, "postgres://") && !starts_with(out, "postgresql://")) return out;
+  // Any scheme://user:password@ (a mistyped mysql:// log too), but not an SQLite file's name,
+  // which may hold ':' and '@', nor a bare path.
+  if (out.find("://") == std::string::npos || starts_with(out, "sqlite://") ||
+      starts_with(out, "memory://")) {
+    return out;
+  }
   // user:password@ in the authority (before the path or the query).
   const size_t start = out.find("://") + 3;
   const size_t end = std::min(out.find('/', start), out.find('?', start));

@@ -45,8 +45,9 @@ const char* supported_uri_forms();
 // unknown scheme or an sqlite:// URI without a path.
 Result<StorageUri> parse_storage_uri(std::string_view uri);
 
-// `uri` as messages and banners show it: a PostgreSQL URI's password (user:PASSWORD@ or
-// ?password=...) replaced by "***"; any other URI unchanged.
+// `uri` as messages and banners show it: the password of a URI with an authority (PostgreSQL's,
+// or any scheme://user:PASSWORD@ but sqlite:// and memory://) or of a ?password=... parameter
+// replaced by "***"; an SQLite file and a bare path unchanged.
 std::string shown_uri(std::string_view uri);
 
 }  // namespace bel::storage

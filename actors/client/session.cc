@@ -201,7 +201,7 @@ Status Session::start_local(const SessionOptions& options) {
   if (!api.ok()) return api.error();
   api_ = *api;
   remote_ = false;
-  description_ = options.log_uri + " (in-process)";
+  description_ = storage::shown_uri(options.log_uri) + " (in-process)";
   client_ = std::make_unique<actors::ApiClient>(*system_, api_, options.timeout);
   return ok_status();
 }

@@ -87,6 +87,18 @@ TEST(TextTest, PrintableEscapesEveryControlCharacterVisibly) {
   EXPECT_EQ(printable(kCombining), kCombining);
 }
 
+// A word the user pastes into a shell runs nothing and splits nowhere.
+TEST(TextTest, ShellWordQuotesWhatAShellWouldReadAsMoreThanOneWord) {
+  EXPECT_EQ(shell_word("sqlite:///var/lib/bel/a-b_c.db"), "sqlite:///var/lib/bel/a-b_c.db");
+  EXPECT_EQ(shell_word("br-1@2026,x=y+z%"), "br-1@2026,x=y+z%");
+  EXPECT_EQ(shell_word("my log's.db"), "'my log'\\''s.db'");
+  EXPECT_EQ(shell_word("x$(id).db"), "'x$(id).db'");
+  EXPECT_EQ(shell_word("sales/*"), "'sales/*'");
+  EXPECT_EQ(shell_word(""), "''");
+  EXPECT_EQ(shell_word("a\nb"), "'a\\nb'");  // a control character shows as its escape
+  EXPECT_EQ(shell_word("日本"), "'日本'");
+}
+
 TEST(TextTest, FitCutsLongTextWithAnEllipsisWithinTheWidth) {
   const std::string long_ref(5000, 'r');
   const std::string shown = fit(long_ref, 60);

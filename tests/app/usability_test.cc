@@ -283,6 +283,35 @@ TEST_F(UsabilityTest, OnlyAPostgresLogLoadsItsClientLibrary) {
   EXPECT_TRUE(contains(activity.out, "\"total_build_requests\":\"1\"")) << activity.out;
 }
 
+// A log's password never reaches a terminal: not in a suggestion, not in an error about a URI
+// bel cannot use or libpq cannot parse, not in what `bel run` prints and suggests.
+TEST_F(UsabilityTest, NothingBelPrintsShowsALogsPassword) {
+  const std::string secret = "NotShown42";
+  auto misplaced = bel("--log 'postgresql://alice:" + secret + "@h/db' activity");
+  EXPECT_EQ(misplaced.exit_code, 2);
+  EXPECT_TRUE(
+      contains(misplaced.err,
+               "flags go after the command: bel activity --log 'postgresql://alice:***@h/db'"))
+      << misplaced.err;
+  auto other_scheme = bel("activity --log 'mysql://alice:" + secret + "@x/db'");
+  EXPECT_NE(other_scheme.exit_code, 0);
+  EXPECT_TRUE(contains(other_scheme.err, "mysql://alice:***@x/db")) << other_scheme.err;
+  auto unparsed = bel("activity --log 'postgresql://alice:" + secret + "%zz@127.0.0.1:1/db'");
+  EXPECT_NE(unparsed.exit_code, 0);
+  EXPECT_TRUE(contains(unparsed.err, "not a PostgreSQL connection URI")) << unparsed.err;
+  for (const auto* r : {&misplaced, &other_scheme, &unparsed}) {
+    EXPECT_FALSE(contains(r->out + r->err, secret)) << r->out << r->err;
+  }
+
+  const auto uri = testing::fresh_postgres_uri();
+  if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  auto run =
+      bel("run --builds 2 --format table --log " + shell_quote(*uri + "&password=" + secret));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "password=***")) << run.out;
+  EXPECT_FALSE(contains(run.out + run.err, secret)) << run.out << run.err;
+}
+
 // bel check on a PostgreSQL log checks its schema and its derived rows: here the one key row,
 // the requested partition's (the damage cases are in tests/fault/postgres_damage_test.cc).
 TEST_F(UsabilityTest, CheckOnAPostgresLogChecksItsSchemaAndDerivedRows) {
