@@ -60,7 +60,8 @@ class ApiClient {
 
   // Appends `events` as one atomic batch (SPEC section 2): all are committed, or none and the
   // error names the batch position. One ack per event, in order; a retried event (same event_id,
-  // same content) is acked with duplicate = true. An empty batch is acked with no acks.
+  // same content) is acked with duplicate = true. An empty batch is refused: invalid_argument,
+  // "append: the batch has no events".
   Result<std::vector<AppendAck>> append(std::vector<BuildEvent> events) const;
 
   // Appends one event; answered after its commit.

@@ -161,11 +161,20 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
   if (!detail.ok()) return detail.error();
   const auto& st = detail->status;
   Html h;
-  h.raw("<h1>Partition <span class=\"mono\">").text(ref).raw("</span></h1>")
+  h.raw("<h1>Partition <span class=\"mono\">")
+      .text(ref)
+      .raw("</span></h1>")
       .raw("<section id=\"partition-status\" data-live><table><tr><th>Status</th><td>")
-      .raw(badge(st.status_name())).raw(" ").text(st.message()).raw("</td></tr>")
-      .raw("<tr><th>Since</th><td>").text(format_time(st.last_updated()))
-      .raw(" <span class=\"muted\">idx ").number(st.last_idx()).raw("</span></td></tr>")
+      .raw(badge(st.status_name()))
+      .raw(" ")
+      .text(st.message());
+  if (st.last_idx() == 0) h.raw("<span class=\"muted\">no event names this partition</span>");
+  h.raw("</td></tr>")
+      .raw("<tr><th>Since</th><td>")
+      .text(format_time(st.last_updated()))
+      .raw(" <span class=\"muted\">idx ")
+      .number(st.last_idx())
+      .raw("</span></td></tr>")
       .raw("<tr><th>By build</th><td>");
   if (!st.build_request_id().empty()) {
     h.raw(build_link(st.build_request_id()));

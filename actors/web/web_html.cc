@@ -110,7 +110,8 @@ std::string link(const std::string& href, const std::string& text) {
 }
 
 std::string badge(const std::string& status_name) {
-  const std::string shown = short_status_name(status_name);
+  // A status a view leaves unnamed (a partition no event names) is shown as what it is.
+  const std::string shown = status_name.empty() ? "unknown" : short_status_name(status_name);
   const char* kind = "";
   if (shown == "completed" || shown == "available" || shown == "analysis_completed") {
     kind = " ok";

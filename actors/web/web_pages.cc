@@ -114,6 +114,15 @@ Result<std::string> home_page(ApiClient& client) {
   return page("Activity", "since=" + std::to_string(a->as_of_idx()), h.take());
 }
 
+// The request's ?status= values again, "status=a&status=b&", so that a page's links keep them.
+std::string status_query(const httplib::Request& req) {
+  std::string out;
+  for (const auto& status : list_param(req, "status")) {
+    out += "status=" + httplib::detail::encode_query_param(status) + "&";
+  }
+  return out;
+}
+
 // "?offset=N" links for a list page at `offset` of `total`, 50 a page.
 std::string pager(const std::string& base, int64_t offset, int64_t shown, int64_t total) {
   Html h;
@@ -144,8 +153,10 @@ Result<std::string> builds_page(ApiClient& client, const httplib::Request& req) 
   auto list = BuildsRepository(client).list(q, page_read_point(client));
   if (!list.ok()) return list.error();
   Html h;
-  h.raw("<h1>Builds</h1><section id=\"builds\" data-live>").raw(builds_table(list->builds()))
-      .raw(pager("/builds?", *offset, list->builds_size(), list->total_count())).raw("</section>");
+  h.raw("<h1>Builds</h1><section id=\"builds\" data-live>")
+      .raw(builds_table(list->builds()))
+      .raw(pager("/builds?" + status_query(req), *offset, list->builds_size(), list->total_count()))
+      .raw("</section>");
   return page("Builds", "event_types=build_request_event,build_cancel_event&since=" +
                             std::to_string(list->as_of_idx()), h.take());
 }
@@ -162,8 +173,10 @@ Result<std::string> partitions_page(ApiClient& client, const httplib::Request& r
   Html h;
   h.raw("<h1>Partitions");
   if (!q.pattern().empty()) h.raw(" matching <span class=\"mono\">").text(q.pattern()).raw("</span>");
-  h.raw("</h1><section id=\"partitions\" data-live>").raw(partitions_table(list->partitions()))
-      .raw(pager("/partitions?pattern=" + httplib::detail::encode_query_param(q.pattern()) + "&",
+  h.raw("</h1><section id=\"partitions\" data-live>")
+      .raw(partitions_table(list->partitions()))
+      .raw(pager("/partitions?" + status_query(req) +
+                     "pattern=" + httplib::detail::encode_query_param(q.pattern()) + "&",
                  *offset, list->partitions_size(), list->total_count()))
       .raw("</section>");
   std::string stream = "since=" + std::to_string(list->as_of_idx());

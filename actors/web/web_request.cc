@@ -170,6 +170,17 @@ Result<int64_t> min_idx_param(const httplib::Request& request) {
 
 Result<EventFilter> filter_params(const httplib::Request& request) {
   EventFilter filter;
+  // An empty value filters by nothing, which a script with an unset variable would take for the
+  // whole log: refused.
+  for (const char* name : {"partition_refs", "partition_patterns", "job_labels", "job_run_ids",
+                           "build_request_ids", "event_types"}) {
+    for (size_t i = 0; i < request.get_param_value_count(name); ++i) {
+      if (request.get_param_value(name, i).empty()) {
+        return bad(std::string("query parameter ") + name + "=",
+                   "is empty; leave the parameter out to not filter by it");
+      }
+    }
+  }
   // Refs, patterns, labels and ids may hold commas: each value is taken whole.
   for (auto& v : every_param(request, "partition_refs")) filter.add_partition_refs(v);
   for (auto& v : every_param(request, "partition_patterns")) filter.add_partition_patterns(v);

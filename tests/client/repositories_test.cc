@@ -148,6 +148,10 @@ TEST_F(RepositoriesTest, ApiClientRejectedBatchStoresNothingAndPassesTheLogsErro
   EXPECT_EQ(one.error().code, ErrorCode::invalid_transition);
   EXPECT_EQ(one.error().message.find("append #"), std::string::npos) << one.error().message;
   EXPECT_NE(one.error().message.find("br-4"), std::string::npos) << one.error().message;
+  // A batch of no events is a mistake of the caller's, refused as such, as the header says.
+  expect_error(client_->append(std::vector<BuildEvent>{}), ErrorCode::invalid_argument,
+               "the batch has no events");
+  EXPECT_EQ(last_idx(), before);
 }
 
 TEST_F(RepositoriesTest, ApiClientQueryAndFallbackGiveTheSameAnswer) {

@@ -123,6 +123,20 @@ TEST_F(WebApiTest, EventsTakeEverySpec32Filter) {
       page, seeded_idx_);
 }
 
+// An empty filter value (a script's unset variable) is refused, naming the parameter, rather
+// than read as no filter: the whole log is never the answer to "events of ''".
+TEST_F(WebApiTest, AnEmptyFilterValueIsRefusedNamingItsParameter) {
+  for (const std::string name : {"partition_refs", "partition_patterns", "job_labels",
+                                 "job_run_ids", "build_request_ids", "event_types"}) {
+    auto res = get("/api/v1/events?" + name + "=");
+    expect_error(res, 400, "invalid_argument", name);
+    EXPECT_NE(res->body.find("query parameter " + name + "=: is empty"), std::string::npos)
+        << res->body;
+    expect_error(get("/api/v1/events?" + name + "=x&" + name + "="), 400, "invalid_argument",
+                 name + " twice");
+  }
+}
+
 TEST_F(WebApiTest, RefsAndIdsInAQueryAreTakenWholeWithTheirEqualsSignsAndCommas) {
   const int64_t idx = append({request_event("br-eq", v1::BUILD_REQUEST_RECEIVED, {"z/d=1,2"})});
   // A ref is taken whole, commas included (written as they are or as %2C); '=' in a value is

@@ -68,6 +68,10 @@ TEST_F(WebPagesTest, PartitionJobsAndListPages) {
   EXPECT_TRUE(contains(partition, ">failed<"));
   EXPECT_TRUE(contains(partition, "History"));
   EXPECT_TRUE(contains(partition, "job run jr-1 failed"));
+  // A ref no event names: its status is shown as unknown, not as an empty badge.
+  const std::string unseen = page("/partitions/" + encode_path_part("never/seen"));
+  EXPECT_TRUE(contains(unseen, "<span class=\"badge\">unknown</span>")) << unseen;
+  EXPECT_TRUE(contains(unseen, "no event names this partition")) << unseen;
   const std::string jobs = page("/jobs");
   EXPECT_TRUE(contains(jobs, "//pkg:job"));
   EXPECT_TRUE(contains(jobs, "0%"));    // //pkg:job never succeeded
@@ -78,6 +82,26 @@ TEST_F(WebPagesTest, PartitionJobsAndListPages) {
   EXPECT_FALSE(contains(page("/builds?status=failed"), "br-ok"));
   EXPECT_TRUE(contains(page("/partitions?pattern=data/b*"), "data/b"));
   EXPECT_FALSE(contains(page("/partitions?pattern=data/b*"), ">data/a<"));
+}
+
+// Paging a filtered list stays within the filter: the next page's link carries the statuses.
+TEST_F(WebPagesTest, PagingAFilteredListKeepsItsFilter) {
+  std::vector<BuildEvent> more;
+  for (int i = 0; i < 51; ++i) {
+    const std::string ref = "more/" + std::to_string(i);
+    more.push_back(request_event("br-more-" + std::to_string(i), BUILD_REQUEST_RECEIVED, {ref}));
+    more.push_back(partition_event("br-more-" + std::to_string(i), ref, PARTITION_REQUESTED));
+  }
+  append(more);
+  const std::string builds = page("/builds?status=received");
+  EXPECT_TRUE(contains(builds, "href=\"/builds?status=received&amp;offset=50\"")) << builds;
+  const std::string older = page("/builds?status=received&offset=50");
+  EXPECT_FALSE(contains(older, ">br-ok<")) << older;  // completed: not on any page of received
+  const std::string partitions = page("/partitions?status=requested&pattern=more/*");
+  EXPECT_TRUE(contains(partitions,
+                       "href=\"/partitions?status=requested&amp;pattern=more%2F*&amp;"
+                       "offset=50\""))
+      << partitions;
 }
 
 TEST_F(WebPagesTest, SearchLeadsToTheThingNamed) {
