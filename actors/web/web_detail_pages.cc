@@ -197,10 +197,13 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
         .raw("</td></tr>");
   }
   h.raw("</table></section>");
-  return page("Partition " + ref,
-              "partition_refs=" + httplib::detail::encode_query_param(ref) +
-                  "&since=" + std::to_string(st.as_of_idx()),
-              h.take());
+  // A claim ends with its build's terminal event (or its job run's, which names the build too),
+  // which names no partition: the active builds are followed by their ids.
+  std::string stream = "partition_refs=" + httplib::detail::encode_query_param(ref);
+  for (const auto& b : detail->active_builds) {
+    stream += "&also_build_request_ids=" + httplib::detail::encode_query_param(b);
+  }
+  return page("Partition " + ref, stream + "&since=" + std::to_string(st.as_of_idx()), h.take());
 }
 
 }  // namespace bel::actors::web

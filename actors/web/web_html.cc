@@ -57,6 +57,7 @@ constexpr const char* kScript = R"JS(
   if (!q || !window.EventSource) return;
   var live = document.getElementById('live');
   var pending = null;
+  var es = null;
   function reload() {
     pending = null;
     fetch(location.href, {credentials: 'same-origin'}).then(function (r) { return r.text(); })
@@ -67,21 +68,32 @@ constexpr const char* kScript = R"JS(
           if (fresh) el.innerHTML = fresh.innerHTML;
         });
         live.textContent = 'live, updated ' + new Date().toLocaleTimeString();
+        // What the page follows may have changed (a build that now claims the partition): the
+        // fresh page's stream, from the fresh page's idx, replaces this one.
+        var next = doc.body.getAttribute('data-stream');
+        if (next && next !== q) {
+          q = next;
+          document.body.setAttribute('data-stream', q);
+          follow();
+        }
       });
   }
-  var es = new EventSource('/api/v1/events/stream?' + q);
-  es.onopen = function () { live.textContent = 'live'; };
-  es.onerror = function () { live.textContent = 'reconnecting…'; };
-  es.onmessage = null;
+  function follow() {
+    if (es) es.close();
+    es = new EventSource('/api/v1/events/stream?' + q);
+    es.onopen = function () { live.textContent = 'live'; };
+    es.onerror = function () { live.textContent = 'reconnecting…'; };
+    ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',
+     'partition_invalidation_event', 'job_run_cancel_event', 'build_cancel_event']
+      .forEach(function (t) {
+        es.addEventListener(t, function () { if (!pending) pending = setTimeout(reload, 300); });
+      });
+  }
+  follow();
   // A page kept in the back/forward cache would hold its stream's connection (a browser allows
   // six to a server): close it on leaving, and reload if the page is shown again.
-  window.addEventListener('pagehide', function () { es.close(); });
+  window.addEventListener('pagehide', function () { if (es) es.close(); });
   window.addEventListener('pageshow', function (e) { if (e.persisted) location.reload(); });
-  ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',
-   'partition_invalidation_event', 'job_run_cancel_event', 'build_cancel_event']
-    .forEach(function (t) {
-      es.addEventListener(t, function () { if (!pending) pending = setTimeout(reload, 300); });
-    });
 })();
 )JS";
 

@@ -207,7 +207,10 @@ Result<std::string> jobs_page(ApiClient& client) {
     h.raw("</td></tr>");
   }
   h.raw("</table></section>");
-  return page("Jobs", "event_types=job_event&since=" + std::to_string(jobs->as_of_idx()), h.take());
+  return page(
+      "Jobs",
+      "event_types=job_event,job_run_cancel_event&since=" + std::to_string(jobs->as_of_idx()),
+      h.take());
 }
 
 Result<std::string> job_page(ApiClient& client, const std::string& label) {
@@ -231,10 +234,13 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
       .raw("</section><h2>Recent runs</h2><section id=\"job-runs\" data-live>")
       .raw(runs_list(*runs))
       .raw("</section>");
-  return page("Job " + label,
-              "job_labels=" + httplib::detail::encode_query_param(label) +
-                  "&since=" + std::to_string(m->as_of_idx()),
-              h.take());
+  // A run's cancel names no label: the runs that have not ended are followed by their ids.
+  std::string stream = "job_labels=" + httplib::detail::encode_query_param(label);
+  for (const auto& r : runs->job_runs()) {
+    if (is_terminal_job_status(r.status_code())) continue;
+    stream += "&also_job_run_ids=" + httplib::detail::encode_query_param(r.job_run_id());
+  }
+  return page("Job " + label, stream + "&since=" + std::to_string(m->as_of_idx()), h.take());
 }
 
 // Where `q` leads: a build, a job run's build, a job, a partition, or partitions matching a glob.

@@ -2,7 +2,9 @@
 
 #include <google/protobuf/struct.pb.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -28,9 +30,15 @@ void count_stream(int64_t change) {
 
 using Clock = std::chrono::steady_clock;
 
+// The parameters that widen a stream's filter: events of these builds or job runs also match,
+// whatever the filter says (a page shows what their terminal events change, which name no
+// partition or label).
+constexpr const char* kAlsoBuilds = "also_build_request_ids";
+constexpr const char* kAlsoRuns = "also_job_run_ids";
+
 // One stream's position.
 struct Cursor {
-  EventFilter filter;
+  std::vector<EventFilter> filters;  // an event matching any of them is delivered
   int64_t last_idx = 0;
   std::optional<EventPage> first;  // read before answering, so a bad filter is a 400
   Clock::time_point last_event;
@@ -46,6 +54,57 @@ std::string frame(const BuildEvent& event) {
          "\ndata: " + to_json(event) + "\n\n";
 }
 
+// The filters of a stream: the request's filter, and one per non-empty also_ parameter.
+Result<std::vector<EventFilter>> stream_filters(const httplib::Request& req) {
+  auto filter = filter_params(req);
+  if (!filter.ok()) return filter.error();
+  std::vector<EventFilter> out = {*filter};
+  for (const char* name : {kAlsoBuilds, kAlsoRuns}) {
+    EventFilter also;
+    for (size_t i = 0; i < req.get_param_value_count(name); ++i) {
+      const std::string value = req.get_param_value(name, i);
+      if (value.empty()) {
+        return make_error(ErrorCode::invalid_argument,
+                          std::string("query parameter ") + name + "=: is empty");
+      }
+      if (std::string_view(name) == kAlsoBuilds) {
+        also.add_build_request_ids(value);
+      } else {
+        also.add_job_run_ids(value);
+      }
+    }
+    if (also.build_request_ids_size() + also.job_run_ids_size() > 0) out.push_back(also);
+  }
+  return out;
+}
+
+// A page of the events after `since` matching any of `filters`, in idx order, each once. Each
+// filter's page is read; where one has more, events past its last are left for the next read
+// (another filter's page may not reach them yet either way).
+Result<EventPage> any_page(ApiClient& client, const std::vector<EventFilter>& filters,
+                           int64_t since, int limit) {
+  if (filters.size() == 1) return client.events_page(filters[0], since, limit, 0);
+  std::map<int64_t, BuildEvent> merged;
+  int64_t bound = INT64_MAX;
+  bool more = false;
+  for (const auto& filter : filters) {
+    auto page = client.events_page(filter, since, limit, 0);
+    if (!page.ok()) return page.error();
+    if (page->has_more() && page->events_size() > 0) {
+      more = true;
+      bound = std::min(bound, page->events(page->events_size() - 1).idx());
+    }
+    for (auto& event : *page->mutable_events()) merged.emplace(event.idx(), std::move(event));
+  }
+  EventPage out;
+  for (auto& [idx, event] : merged) {
+    if (idx > bound) break;
+    *out.add_events() = std::move(event);
+  }
+  out.set_has_more(more);
+  return out;
+}
+
 }  // namespace
 
 int64_t open_event_streams() { return g_open_streams.load(); }
@@ -59,7 +118,7 @@ EventStreams::EventStreams(ApiClient& client, EventStreamOptions options)
     : state_(std::make_shared<State>(client, options)) {}
 
 void EventStreams::add_route(HttpServer& server) {
-  std::vector<const char*> known = {"since"};
+  std::vector<const char*> known = {"since", kAlsoBuilds, kAlsoRuns};
   known.insert(known.end(), kFilterParams.begin(), kFilterParams.end());
   auto state = state_;
   HttpServer* counts = &server;  // outlives its routes
@@ -67,12 +126,12 @@ void EventStreams::add_route(HttpServer& server) {
                                                              const std::string&,
                                                              httplib::Response& res) {
     if (auto ok = check_params(req, known); !ok.ok()) return reply_error(res, ok.error());
-    auto filter = filter_params(req);
-    if (!filter.ok()) return reply_error(res, filter.error());
+    auto filters = stream_filters(req);
+    if (!filters.ok()) return reply_error(res, filters.error());
     auto since = int_param(req, "since", 0, 0, INT64_MAX);
     if (!since.ok()) return reply_error(res, since.error());
     auto cursor = std::make_shared<Cursor>();
-    cursor->filter = *filter;
+    cursor->filters = std::move(*filters);
     cursor->last_idx = *since;
     if (req.has_header("Last-Event-ID")) {
       httplib::Request header_only;
@@ -88,7 +147,7 @@ void EventStreams::add_route(HttpServer& server) {
     // The first page is read now: a filter the log refuses (say, a label with a control
     // character) is answered with its status, not with a stream the browser would reopen.
     auto first =
-        state->client.events_page(cursor->filter, cursor->last_idx, state->options.page_limit, 0);
+        any_page(state->client, cursor->filters, cursor->last_idx, state->options.page_limit);
     if (!first.ok()) return reply_error(res, first.error());
     cursor->first = std::move(*first);
     if (state->open.fetch_add(1) >= state->options.max_streams) {
@@ -107,9 +166,8 @@ void EventStreams::add_route(HttpServer& server) {
       const auto& o = state->options;
       if (offset == 0 && !write(sink, "retry: 1000\n\n")) return false;
       Result<EventPage> page =
-          cursor->first
-              ? Result<EventPage>(std::move(*cursor->first))
-              : state->client.events_page(cursor->filter, cursor->last_idx, o.page_limit, 0);
+          cursor->first ? Result<EventPage>(std::move(*cursor->first))
+                        : any_page(state->client, cursor->filters, cursor->last_idx, o.page_limit);
       cursor->first.reset();
       if (!page.ok()) {
         google::protobuf::Struct error;

@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "actors/client/partitions_repository.h"
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
+#include "messages/status_names.h"
 #include "tests/web/cdp_driver.h"
 #include "tests/web/web_fixture.h"
 
@@ -247,6 +249,31 @@ TEST_F(BrowserTest, PartitionPageShowsAStatusAppendedAfterItLoaded) {
           partition_event("br-live", "live/a", PARTITION_AVAILABLE, "jr-live")});
   EXPECT_TRUE(eventually(shows("#partition-status", "available")));
   EXPECT_TRUE(eventually(shows("#partition-history", "job run jr-live completed")));
+}
+
+// A build's cancel names no partition, yet ends the partition's claim (SPEC section 4): the page
+// follows the builds that claim it and shows the change; a job's page follows its runs' cancels.
+TEST_F(BrowserTest, PagesShowACancelAppendedAfterTheyLoaded) {
+  append_running_build();
+  ASSERT_TRUE(open_live(partition_path("live/a")));
+  EXPECT_TRUE(contains(shown("#partition-status"), "building")) << shown("#partition-status");
+  EXPECT_TRUE(contains(shown("#partition-status"), "br-live")) << shown("#partition-status");
+  const int64_t idx = append({build_cancel_event("br-live", "stopped by an operator")});
+  auto status = actors::PartitionsRepository(*client_).status("live/a", idx);
+  ASSERT_TRUE(status.ok());
+  ASSERT_NE(status->status_code(), PARTITION_BUILDING);  // the claim ended with its build
+  EXPECT_TRUE(eventually(shows("#partition-status", short_status_name(status->status_name()))));
+  EXPECT_TRUE(eventually(shows("#partition-status", "none")));  // no active build now
+
+  append({request_event("br-live2", BUILD_REQUEST_RECEIVED, {"live/b"}),
+          request_event("br-live2", BUILD_REQUEST_EXECUTING),
+          job_event("br-live2", "jr-live2", "//pkg:live2", JOB_SCHEDULED, {"live/b"}),
+          job_event("br-live2", "jr-live2", "//pkg:live2", JOB_RUNNING, {"live/b"})});
+  ASSERT_TRUE(open_live("/jobs/" + encode_path_part("//pkg:live2")));
+  EXPECT_TRUE(contains(shown("#job-runs"), "running")) << shown("#job-runs");
+  EXPECT_FALSE(contains(shown("#job-runs"), "cancelled")) << shown("#job-runs");
+  append({job_run_cancel_event("br-live2", "jr-live2", "stopped by an operator")});
+  EXPECT_TRUE(eventually(shows("#job-runs", "cancelled")));
 }
 
 // A browser allows six connections to a server: a page left for another (kept in the back/forward

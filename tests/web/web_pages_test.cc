@@ -351,6 +351,44 @@ TEST_F(WebStreamTest, DeliversEveryEventOfAFilterExactlyOnceAcrossAReconnect) {
       << actors::web::open_event_streams() << " streams still open";
 }
 
+// also_build_request_ids and also_job_run_ids widen a stream's filter: a build's cancel, which
+// names no partition, reaches a stream of the partition it claimed. Every event matching the
+// filter or one of them comes once, in idx order, across pages of 3.
+TEST_F(WebStreamTest, AlsoParametersAddTheEventsOfBuildsAndRunsOnceEachInIdxOrder) {
+  // The partition's and br-w's pages of 3 end before jr-y's events begin: what a page that has
+  // more leaves unread comes before what the others read, and is not skipped.
+  append({request_event("br-w", v1::BUILD_REQUEST_RECEIVED, {"w/a"}),
+          partition_event("br-w", "w/a", v1::PARTITION_REQUESTED),
+          job_event("br-w", "jr-w", "//pkg:w", v1::JOB_SCHEDULED, {"w/a"}),
+          job_event("br-w", "jr-w", "//pkg:w", v1::JOB_RUNNING, {"w/a"}),
+          request_event("br-x", v1::BUILD_REQUEST_RECEIVED, {"w/b"}),
+          partition_event("br-x", "w/b", v1::PARTITION_REQUESTED),
+          job_event("br-x", "jr-y", "//pkg:w", v1::JOB_SCHEDULED, {"w/b"}),
+          partition_event("br-x", "w/b", v1::PARTITION_BUILDING, "jr-y"),
+          job_run_cancel_event("br-x", "jr-y", "stop"), build_cancel_event("br-w", "stop")});
+  std::vector<int64_t> expected;
+  for (const auto& [kind, value] : std::vector<std::pair<std::string, std::string>>{
+           {"partition", "w/a"}, {"build", "br-w"}, {"run", "jr-y"}}) {
+    ListEventsRequest q;
+    if (kind == "partition") q.mutable_filter()->add_partition_refs(value);
+    if (kind == "build") q.mutable_filter()->add_build_request_ids(value);
+    if (kind == "run") q.mutable_filter()->add_job_run_ids(value);
+    auto page = client_->list_events(q);
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : page->events()) expected.push_back(e.idx());
+  }
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  ASSERT_EQ(expected.size(), 8u);  // all but br-x's request and partition rows
+  EXPECT_EQ(read("/api/v1/events/stream?partition_refs=w/a&also_build_request_ids=br-w"
+                 "&also_job_run_ids=jr-y",
+                 0, SIZE_MAX),
+            expected);
+  auto empty = get("/api/v1/events/stream?partition_refs=w/a&also_build_request_ids=");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 400) << empty->body;
+}
+
 class OneStreamTest : public WebStreamTest {
  protected:
   actors::web::EventStreamOptions stream_options() override {
