@@ -31,6 +31,9 @@ th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
 th { color:var(--muted); font-weight:600; font-size:13px; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 a { color:var(--accent); }
+/* Each value from the log is its own bidirectional run: an override or a right-to-left ref
+   never reorders the values next to it. */
+a, span, code, td, li { unicode-bidi:isolate; }
 code, .mono { font-family:ui-monospace, "DejaVu Sans Mono", monospace; font-size:13px; }
 .muted { color:var(--muted); }
 .cards { display:flex; gap:12px; flex-wrap:wrap; }

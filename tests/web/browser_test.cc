@@ -276,6 +276,22 @@ TEST_F(BrowserTest, PagesShowACancelAppendedAfterTheyLoaded) {
   EXPECT_TRUE(eventually(shows("#job-runs", "cancelled")));
 }
 
+// A ref holding a right-to-left override reorders nothing beyond itself: the refs after it keep
+// their order on the screen, left to right as in the page.
+TEST_F(BrowserTest, ARightToLeftOverrideInARefStaysInsideIt) {
+  append({request_event("br-bidi", BUILD_REQUEST_RECEIVED,
+                        {"sales/\u202e", "reports/revenue", "raw/orders"})});
+  ASSERT_TRUE(open(build_path("br-bidi")));
+  EXPECT_TRUE(
+      holds("(function () {"
+            "  var a = Array.from(document.querySelectorAll('#build-status a'));"
+            "  var r = a.filter(function (x) { return x.textContent === 'reports/revenue'; })[0];"
+            "  var o = a.filter(function (x) { return x.textContent === 'raw/orders'; })[0];"
+            "  return r && o && r.getBoundingClientRect().top === o.getBoundingClientRect().top &&"
+            "         r.getBoundingClientRect().right <= o.getBoundingClientRect().left;"
+            "})()"));
+}
+
 // A browser allows six connections to a server: a page left for another (kept in the back/forward
 // cache) must not hold its event stream, or the seventh page waits for one.
 TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
