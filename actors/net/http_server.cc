@@ -56,7 +56,9 @@ Error error_for_status(const httplib::Request& request, int status) {
       return make_error(ErrorCode::invalid_argument,
                         what + ": the request line is over " +
                             std::to_string(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH) +
-                            " bytes; send long filters as several shorter requests");
+                            " bytes (the HTTP library's limit): split a long filter into "
+                            "several requests; an id, ref or label of over about 6 000 bytes "
+                            "in a path cannot be served here, ask the console instead");
     case 404:
       return make_error(ErrorCode::not_found, what + ": no such route");
     case 413:

@@ -429,6 +429,7 @@ TEST_F(HttpServerTest, ARequestLineTooLongIs414SayingSo) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 414);
   EXPECT_NE(res->body.find("request line is over 8192 bytes"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("ask the console instead"), std::string::npos) << res->body;
 }
 
 // A host that does not resolve is said to be that (httplib's failure leaves an unrelated errno).
