@@ -246,9 +246,7 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
 // Where `q` leads: a build, a job run's build, a job, a partition, or partitions matching a glob.
 Result<std::string> search(ApiClient& client, const std::string& q) {
   if (q.empty()) return std::string("/");
-  if (q.find_first_of("*?[") != std::string::npos) {
-    return "/partitions?pattern=" + httplib::detail::encode_query_param(q);
-  }
+  // Whatever is called exactly `q` wins over `q` read as a glob: a ref may hold '[', '*' or '?'.
   // At the page read point, as every page: an id acknowledged before the search is found.
   const int64_t at = page_read_point(client);
   if (BuildsRepository(client).show(q, at).ok()) return build_href(q);
@@ -258,6 +256,9 @@ Result<std::string> search(ApiClient& client, const std::string& q) {
   if (JobsRepository(client).metrics(q, at).ok()) return job_href(q);
   auto status = PartitionsRepository(client).status(q, at);
   if (status.ok() && status->status_code() != v1::PARTITION_UNKNOWN) return partition_href(q);
+  if (q.find_first_of("*?[") != std::string::npos) {
+    return "/partitions?pattern=" + httplib::detail::encode_query_param(q);
+  }
   return make_error(ErrorCode::not_found,
                     "nothing in the log is called '" + q +
                         "' (searched build ids, job run ids, job labels and partition refs; a "

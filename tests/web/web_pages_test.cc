@@ -116,6 +116,10 @@ TEST_F(WebPagesTest, SearchLeadsToTheThingNamed) {
   EXPECT_EQ(where("//pkg:job"), "303 /jobs/" + encode_path_part("//pkg:job"));
   EXPECT_EQ(where("data/a"), "303 /partitions/" + encode_path_part("data/a"));
   EXPECT_EQ(where("data/*").substr(0, 24), "303 /partitions?pattern=");
+  // A ref that holds glob characters is found by its exact name first.
+  append({invalidation_event("operator:me", "q/[x]", "late")});
+  EXPECT_EQ(where("q/[x]"), "303 /partitions/" + encode_path_part("q/[x]"));
+  EXPECT_EQ(where("q/[y]").substr(0, 24), "303 /partitions?pattern=");
   EXPECT_EQ(where("nothing-like-it").substr(0, 4), "404 ");
   // Pasted with spaces or a newline around it.
   EXPECT_EQ(where(" br-ok\n"), "303 /builds/" + encode_path_part("br-ok"));
