@@ -205,6 +205,12 @@ std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<
                                                 Parse parse) {
   std::vector<Enum> out;
   for (const auto& t : texts) {
+    // "--status --log x.db": given no status, the flag takes the next word as one.
+    if (t.size() > 1 && t[0] == '-') {
+      ctx.usage_error("--status: \"" + t + "\" is a flag, not a status (--status was given no " +
+                      "status before it)");
+      return std::nullopt;
+    }
     auto s = parse(t);
     if (!s.ok()) {
       ctx.usage_error("--status: " + s.error().message);

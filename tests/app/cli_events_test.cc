@@ -331,6 +331,7 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
            {"events list --type bogus", "bogus"},
            {"events list --type partition,Bogus", "Bogus"},
            {"events list --type , --limit 5", "--type: \"--limit\" is a flag, not an event type"},
+           {"builds list --status --limit 5", "--status: \"--limit\" is a flag, not a status"},
            {"--durability fast activity", "flags go after the command: bel activity"},
            {"--bogus", "unknown flag \"--bogus\" before a command"},
            {"builds list --offset 2147483648",
