@@ -137,7 +137,12 @@ void EventStreams::add_route(HttpServer& server) {
       httplib::Request header_only;
       header_only.params.emplace("Last-Event-ID", req.get_header_value("Last-Event-ID"));
       auto last = int_param(header_only, "Last-Event-ID", 0, 0, INT64_MAX);
-      if (!last.ok()) return reply_error(res, last.error().with_context("header"));
+      if (!last.ok()) {
+        return reply_error(
+            res, make_error(ErrorCode::invalid_argument,
+                            "header Last-Event-ID: \"" + req.get_header_value("Last-Event-ID") +
+                                "\" is not an event's idx (0 or more)"));
+      }
       cursor->last_idx = *last;
     }
     if (state->stopping) {

@@ -439,6 +439,9 @@ TEST_F(WebStreamTest, RefusesABadLastEventId) {
   auto res = http().Get("/api/v1/events/stream", {{"Last-Event-ID", "x1"}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
+  EXPECT_NE(res->body.find("header Last-Event-ID: \\\"x1\\\" is not an event's idx"),
+            std::string::npos)
+      << res->body;
 }
 
 }  // namespace
