@@ -198,14 +198,27 @@ void print_newest_first_events_table(const EventPage& page, std::FILE* out) {
   print_events_page(page, out, "--before");
 }
 
+namespace {
+
+// An error's text as a terminal shows it: messages quote what the user or the log gave (ids,
+// refs), so never a raw control character, and a key of tens of kilobytes does not fill the
+// screen: past 2000 columns the text is cut, saying how long it was.
+std::string shown_error(const Error& error) {
+  const std::string text = error.to_string();
+  constexpr size_t kMaxColumns = 2000;
+  std::string shown = printable(text);
+  if (display_width(shown) <= kMaxColumns) return shown;
+  return fit(text, kMaxColumns) + " (cut here: " + std::to_string(text.size()) + " bytes in all)";
+}
+
+}  // namespace
+
 void print_error(const Error& error) {
-  // Messages quote what the user or the log gave (ids, refs): never a raw control character.
-  std::fprintf(stderr, "bel: %s\n", printable(error.to_string()).c_str());
+  std::fprintf(stderr, "bel: %s\n", shown_error(error).c_str());
 }
 
 std::string usage_error_text(const std::string& message, const std::string& hint) {
-  return "bel: " + printable(make_error(ErrorCode::invalid_argument, message).to_string()) + "\n" +
-         hint;
+  return "bel: " + shown_error(make_error(ErrorCode::invalid_argument, message)) + "\n" + hint;
 }
 
 void print_usage_error(const std::string& message, const std::string& hint) {

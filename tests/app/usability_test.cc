@@ -283,6 +283,25 @@ TEST_F(UsabilityTest, OnlyAPostgresLogLoadsItsClientLibrary) {
   EXPECT_TRUE(contains(activity.out, "\"total_build_requests\":\"1\"")) << activity.out;
 }
 
+// An error that quotes a key of tens of kilobytes does not fill the terminal: it is cut, saying
+// how long it was; a short one is whole.
+TEST_F(UsabilityTest, AnErrorQuotingAHugeKeyIsCutSayingHowLongItWas) {
+  ASSERT_EQ(bel("append - --log " + log(),
+                "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+                "\"BUILD_REQUEST_RECEIVED\",\"requested_partitions\":[{\"str\":\"d/a\"}]}}\n")
+                .exit_code,
+            0);
+  auto huge = bel("builds show " + std::string(60000, 'k') + " --log " + log());
+  EXPECT_EQ(huge.exit_code, 1);
+  EXPECT_LT(huge.err.size(), 2200u);
+  EXPECT_TRUE(contains(huge.err, "bel: not_found: build request kkkk")) << huge.err.substr(0, 100);
+  EXPECT_TRUE(contains(huge.err, "… (cut here: ")) << huge.err.substr(huge.err.size() - 100);
+  auto short_id = bel("builds show br-2 --log " + log());
+  EXPECT_EQ(short_id.exit_code, 1);
+  EXPECT_TRUE(contains(short_id.err, "build request br-2 not found")) << short_id.err;
+  EXPECT_FALSE(contains(short_id.err, "cut here")) << short_id.err;
+}
+
 // A log's password never reaches a terminal: not in a suggestion, not in an error about a URI
 // bel cannot use or libpq cannot parse, not in what `bel run` prints and suggests.
 TEST_F(UsabilityTest, NothingBelPrintsShowsALogsPassword) {
