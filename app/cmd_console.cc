@@ -308,6 +308,32 @@ int run_console_line(const std::vector<std::string>& words, Context& ctx, const 
   return run_command_line(argv, ctx, /*interactive=*/true);
 }
 
+// After a failed line on a coordinator's session: when that coordinator no longer answers (it
+// was stopped or restarted), the session is opened again as at start, so the next line goes to
+// the coordinator the log now advertises, or in-process. The failed line is not run again: it
+// may have been a write that took effect. False when the log cannot be opened again (said why):
+// the console ends.
+bool reopen_if_gone(Context& ctx, std::shared_ptr<Session>& session) {
+  auto alive = session->client().stats();
+  if (alive.ok() || alive.error().code != ErrorCode::storage_unavailable) return true;
+  const std::string gone = session->description();
+  ctx.shared_session.reset();
+  session.reset();
+  auto again = ctx.session(/*write=*/true, /*create_log=*/true);
+  if (!again) {
+    std::fprintf(stderr,
+                 "bel: the %s does not answer, and the log could not be opened again; "
+                 "the console ends\n",
+                 printable(gone).c_str());
+    return false;
+  }
+  session = again;
+  ctx.shared_session = session;
+  std::fprintf(stderr, "bel: the %s does not answer; the next lines go to the %s\n",
+               printable(gone).c_str(), printable(session->description()).c_str());
+  return true;
+}
+
 int run_console(Context& ctx) {
   const bool terminal = isatty(STDIN_FILENO) == 1;
   if (!ctx.output_format()) return ctx.exit_code;  // a bad --format: once, not on every line
@@ -358,11 +384,14 @@ int run_console(Context& ctx) {
     }
     std::fflush(stdout);
     if (code != kExitOk) last_failure = code;
+    if (code != kExitOk && session->remote() && !reopen_if_gone(ctx, session)) break;
   }
 
   // Stops an in-process coordinator (committing what is pending) before the process exits.
   ctx.shared_session.reset();
+  const bool ended = session == nullptr;
   session.reset();
+  if (ended) return ctx.exit_code == kExitOk ? kExitFailed : ctx.exit_code;
   return terminal ? kExitOk : last_failure;
 }
 

@@ -185,6 +185,41 @@ TEST_F(ServeTest, ATailFollowsACoordinatorRestartedOnItsEndpoint) {
   EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
 }
 
+// A console whose coordinator stops goes on: the line that fails says so, and the next lines go
+// to the log opened again (in-process here, as no coordinator runs), seeing what was committed.
+TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
+          .exit_code,
+      0);
+  auto serve =
+      std::make_unique<ServeProcess>(kBel, std::vector<std::string>{"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve->wait_for("running")) << serve->err();
+  const std::string fifo = dir_.path() + "/lines";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Read and write: opening it never waits for the console, and closing it is the console's EOF.
+  const int lines = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(lines, 0);
+  auto send = [lines](const std::string& line) {
+    const std::string text = line + "\n";
+    return ::write(lines, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  };
+  ServeProcess console("/bin/sh",
+                       {"-c", "exec " + shell_quote(kBel) + " console --format json" + " --log " +
+                                  shell_quote(log_uri()) + " < " + shell_quote(fifo) + " 1>&2"});
+  ASSERT_TRUE(send("builds cancel br-1 --reason first"));
+  ASSERT_TRUE(console.wait_for("\"idx\":\"2\"")) << console.err();
+  ASSERT_EQ(serve->stop(SIGTERM), 0) << serve->err();
+
+  ASSERT_TRUE(send("builds show br-1"));
+  ASSERT_TRUE(console.wait_for("does not answer; the next lines go to the")) << console.err();
+  EXPECT_NE(console.err().find("(in-process)"), std::string::npos) << console.err();
+  ASSERT_TRUE(send("builds show br-1"));
+  EXPECT_TRUE(console.wait_for("BUILD_REQUEST_CANCELLED")) << console.err();
+  ::close(lines);
+  EXPECT_EQ(console.stop(0), 1) << console.err();  // the exit code of the line that failed
+}
+
 // --log and --connect together name one log: a coordinator that serves another is refused before
 // anything is written; the coordinator of the named log is reached through them alike; --connect
 // alone (the log named by $BEL_LOG or the default only) goes where it says.
