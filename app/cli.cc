@@ -106,7 +106,12 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
     for (size_t i = 2; i < argv.size(); ++i) {
       if (std::find(names.begin(), names.end(), argv[i]) == names.end()) continue;
       // A line to paste: each word quoted for the shell, a log's password never echoed.
-      auto word = [&argv](size_t j) { return shell_word(storage::shown_uri(argv[j])); };
+      auto word = [&argv](size_t j) {
+        const std::string& arg = argv[j];
+        if (arg.rfind("--log=", 0) == 0)
+          return shell_word("--log=" + storage::shown_uri(arg.substr(6)));
+        return shell_word(argv[j - 1] == "--log" ? storage::shown_uri(arg) : arg);
+      };
       std::string fixed = interactive ? "" : "bel";
       for (size_t j = i; j < argv.size(); ++j) fixed += (fixed.empty() ? "" : " ") + word(j);
       for (size_t j = 1; j < i; ++j) fixed += " " + word(j);

@@ -108,7 +108,12 @@ std::string pad(std::string_view text, size_t width) {
 }
 
 std::string shell_word(std::string_view text) {
+  // printable() doubles a backslash, which single quotes would keep doubled: text that needs no
+  // escape but its backslashes is quoted as it is, so that it pastes back as itself.
+  std::string doubled;
+  for (char c : text) doubled += c == '\\' ? std::string("\\\\") : std::string(1, c);
   std::string word = printable(text);
+  if (word == doubled) word = std::string(text);
   const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;

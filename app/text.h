@@ -38,7 +38,8 @@ std::string fit(std::string_view text, size_t max_width);
 // `text` padded with spaces on the right to `width` columns (unchanged when already wider).
 std::string pad(std::string_view text, size_t width);
 
-// printable(text) as one word of a POSIX shell command line a user may paste: unchanged when it
+// `text` as one word of a POSIX shell command line a user may paste (printable(text) when it holds
+// a character a terminal must not get, which then no longer pastes as `text`): unchanged when it
 // holds only letters, digits and _@%+=:,./- (and is not empty), else in single quotes, each ' as
 // '\'': "my log's.db" -> 'my log'\''s.db', "x$(id).db" -> 'x$(id).db'.
 std::string shell_word(std::string_view text);

@@ -135,10 +135,24 @@ Status PgConnection::connect() {
                                   "left out: it may hold the password)",
                                   shown_, why));
   }
+  std::string password;
+  for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == "password" && option->val != nullptr) {
+      password = option->val;
+    }
+  }
   pq().PQconninfoFree(parsed);
   conn_ = pq().PQconnectdb(uri_.c_str());
   if (pq().PQstatus(conn_) != CONNECTION_OK) {
     std::string why = trimmed(pq().PQerrorMessage(conn_));
+    // libpq quotes an option value it cannot use (`invalid integer value "Sec" for connection
+    // option "port"`): a part of a password written unencoded, misread. And the password itself,
+    // should a message ever quote it, is hidden.
+    if (why.find("invalid ") != std::string::npos) why = without_quoted(why);
+    for (size_t at = password.empty() ? std::string::npos : why.find(password);
+         at != std::string::npos; at = why.find(password, at + 3)) {
+      why.replace(at, password.size(), "***");
+    }
     pq().PQfinish(conn_);
     conn_ = nullptr;
     backoff_ = std::min<std::chrono::milliseconds>(

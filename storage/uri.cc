@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace bel::storage {
 namespace {
@@ -64,20 +65,41 @@ std::string shown_uri(std::string_view uri) {
       starts_with(out, "memory://")) {
     return out;
   }
-  // user:password@ in the authority (before the path or the query).
+  // user:password@ before the host. A password may hold '/', '?' or '#' written as they are (libpq
+  // then misreads the URI, and says so quoting a part of it): the first '@' ends it wherever it
+  // stands, and a ':' before that '@' starts it. Hiding too much is the safe side.
   const size_t start = out.find("://") + 3;
-  const size_t end = std::min(out.find('/', start), out.find('?', start));
-  const size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
-  if (at != std::string::npos && at >= start) {
+  const size_t at = out.find('@', start);
+  if (at != std::string::npos) {
     const size_t colon = out.find(':', start);
     if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
   }
-  // password=VALUE among the query's parameters.
-  const size_t query = out.find('?');
+  // password=VALUE among the query's parameters, its name percent-encoded or not (libpq decodes
+  // it: ?%70assword= sets the password too).
+  auto decoded = [](std::string_view text) {
+    std::string name;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '%' && i + 2 < text.size() &&
+          std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+        name += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        name += text[i];
+      }
+    }
+    return name;
+  };
+  const size_t query = out.find('?', at == std::string::npos ? start : at);
   for (size_t p = query; p != std::string::npos && p < out.size(); p = out.find('&', p + 1)) {
-    if (out.compare(p + 1, 9, "password=") != 0) continue;
-    const size_t value = p + 10;
-    out.replace(value, std::min(out.find('&', value), out.size()) - value, "***");
+    const size_t equals = out.find('=', p + 1);
+    if (equals == std::string::npos) break;
+    const size_t next = std::min(out.find('&', p + 1), out.size());
+    if (equals > next ||
+        decoded(std::string_view(out).substr(p + 1, equals - p - 1)) != "password") {
+      continue;
+    }
+    out.replace(equals + 1, next - equals - 1, "***");
   }
   return out;
 }

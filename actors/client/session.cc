@@ -44,11 +44,13 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
   return endpoint->value_or("");
 }
 
-// The id of the log at `uri`, or "" when it cannot be read here (no such file, a log on another
-// host's path, memory://) or it has none: then nothing can be compared.
+// The id of the SQLite log at `uri`, or "" when it cannot be read here (no such file, a path on
+// the coordinator's host) or it has none: then nothing can be compared. A PostgreSQL log is not
+// opened for this: its server may be out of this host's reach (only the coordinator's), and a
+// connection there could hang long before the coordinator is asked anything.
 std::string local_log_id(const std::string& uri) {
   auto parsed = storage::parse_storage_uri(uri);
-  if (!parsed.ok() || storage::lives_in_process(parsed->scheme)) return "";
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return "";
   storage::StorageOptions options;
   options.read_only = true;
   auto log = storage::open_storage(uri, options);

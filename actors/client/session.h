@@ -39,8 +39,8 @@ struct SessionOptions {
   // HOST:PORT of a coordinator to use instead of the log's advertised endpoint.
   std::string connect;
   // Whether the user named log_uri on the command line along with `connect`: then the session
-  // refuses (invalid_argument) a coordinator that serves another log, when this host can tell (the
-  // log opens here and has a log_id, storage/checks.h). Otherwise `connect` alone decides.
+  // refuses (invalid_argument) a coordinator that serves another log, when this host can tell (an
+  // SQLite log that opens here and has a log_id, storage/checks.h). Otherwise `connect` decides.
   bool log_named = false;
   // The token file; empty means the one beside the log.
   std::string token_file;

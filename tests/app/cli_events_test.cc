@@ -333,6 +333,8 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
            {"events list --type , --limit 5", "--type: \"--limit\" is a flag, not an event type"},
            {"builds list --status --limit 5", "--status: \"--limit\" is a flag, not a status"},
            {"--durability fast activity", "flags go after the command: bel activity"},
+           // Only a log's password is hidden there: an SQLite file's name is its name.
+           {"--log=sqlite://a:b@c.db activity", " --log=sqlite://a:b@c.db\n"},
            {"--bogus", "unknown flag \"--bogus\" before a command"},
            {"builds list --offset 2147483648",
             "--offset: cannot read \"2147483648\" as a number in its range"},

@@ -96,6 +96,7 @@ TEST(TextTest, ShellWordQuotesWhatAShellWouldReadAsMoreThanOneWord) {
   EXPECT_EQ(shell_word("sales/*"), "'sales/*'");
   EXPECT_EQ(shell_word(""), "''");
   EXPECT_EQ(shell_word("a\nb"), "'a\\nb'");  // a control character shows as its escape
+  EXPECT_EQ(shell_word("a\\b"), "'a\\b'");   // a backslash pastes back as one
   EXPECT_EQ(shell_word("日本"), "'日本'");
 }
 

@@ -148,6 +148,13 @@ TEST(ShownUriTest, APasswordIsReplacedWhereverTheUriCarriesIt) {
             "postgres://bel@db/bel?password=***&sslmode=require&x=password=y");
   EXPECT_EQ(shown_uri("postgresql:///bel?host=/run/pg&user=bel&password=Top"),
             "postgresql:///bel?host=/run/pg&user=bel&password=***");
+  // A password holding '?' or '/' as it is, which libpq misreads; a parameter name encoded.
+  EXPECT_EQ(shown_uri("postgresql://alice:Sec?ret99@h/db"), "postgresql://alice:***@h/db");
+  EXPECT_EQ(shown_uri("postgresql://alice:Sec/ret99@127.0.0.1/db"),
+            "postgresql://alice:***@127.0.0.1/db");
+  EXPECT_EQ(shown_uri("postgres://bel@db/bel?%70assword=Top&x=1"),
+            "postgres://bel@db/bel?%70assword=***&x=1");
+  EXPECT_EQ(shown_uri("mysql://alice:Top@x/db"), "mysql://alice:***@x/db");
   for (const std::string same : {"postgresql://bel@db/bel", "postgresql:///bel?host=/run/pg",
                                  "sqlite:///tmp/a:b@c.db", "memory://", "stdout"}) {
     EXPECT_EQ(shown_uri(same), same);
