@@ -168,7 +168,9 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
       .raw(badge(st.status_name()))
       .raw(" ")
       .text(st.message());
-  if (st.last_idx() == 0) h.raw("<span class=\"muted\">no event names this partition</span>");
+  if (st.last_idx() == 0) {
+    h.raw("<span class=\"muted\">no status yet: no partition event or invalidation for it</span>");
+  }
   h.raw("</td></tr>")
       .raw("<tr><th>Since</th><td>")
       .text(format_time(st.last_updated()))
@@ -200,9 +202,11 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
   // A claim ends with its build's terminal event (or its job run's, which names the build too),
   // which names no partition: the active builds are followed by their ids.
   std::string stream = "partition_refs=" + httplib::detail::encode_query_param(ref);
+  std::string builds_followed;
   for (const auto& b : detail->active_builds) {
-    stream += "&also_build_request_ids=" + httplib::detail::encode_query_param(b);
+    builds_followed += "&also_build_request_ids=" + httplib::detail::encode_query_param(b);
   }
+  if (builds_followed.size() <= kMaxFollowedBytes) stream += builds_followed;
   return page("Partition " + ref, stream + "&since=" + std::to_string(st.as_of_idx()), h.take());
 }
 

@@ -61,6 +61,8 @@ constexpr const char* kScript = R"JS(
   var live = document.getElementById('live');
   var pending = null;
   var es = null;
+  // What a stream follows, without where it starts: only a change of that reopens it.
+  function followed(query) { return query.replace(/(^|&)since=[0-9]*/, ''); }
   function reload() {
     pending = null;
     fetch(location.href, {credentials: 'same-origin'}).then(function (r) { return r.text(); })
@@ -74,16 +76,18 @@ constexpr const char* kScript = R"JS(
         // What the page follows may have changed (a build that now claims the partition): the
         // fresh page's stream, from the fresh page's idx, replaces this one.
         var next = doc.body.getAttribute('data-stream');
-        if (next && next !== q) {
+        if (next && followed(next) !== followed(q)) {
           q = next;
           document.body.setAttribute('data-stream', q);
           follow();
         }
       });
   }
+  var opened = 0;
   function follow() {
     if (es) es.close();
     es = new EventSource('/api/v1/events/stream?' + q);
+    live.setAttribute('data-streams-opened', String(++opened));
     es.onopen = function () { live.textContent = 'live'; };
     es.onerror = function () { live.textContent = 'reconnecting…'; };
     ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',

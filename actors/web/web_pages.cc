@@ -236,10 +236,12 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
       .raw("</section>");
   // A run's cancel names no label: the runs that have not ended are followed by their ids.
   std::string stream = "job_labels=" + httplib::detail::encode_query_param(label);
+  std::string runs_followed;
   for (const auto& r : runs->job_runs()) {
     if (is_terminal_job_status(r.status_code())) continue;
-    stream += "&also_job_run_ids=" + httplib::detail::encode_query_param(r.job_run_id());
+    runs_followed += "&also_job_run_ids=" + httplib::detail::encode_query_param(r.job_run_id());
   }
+  if (runs_followed.size() <= kMaxFollowedBytes) stream += runs_followed;
   return page("Job " + label, stream + "&since=" + std::to_string(m->as_of_idx()), h.take());
 }
 

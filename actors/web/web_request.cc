@@ -187,6 +187,10 @@ Result<EventFilter> filter_params(const httplib::Request& request) {
   for (auto& v : every_param(request, "job_labels")) filter.add_job_labels(v);
   for (auto& v : every_param(request, "job_run_ids")) filter.add_job_run_ids(v);
   for (auto& v : every_param(request, "build_request_ids")) filter.add_build_request_ids(v);
+  if (request.has_param("event_types") && list_param(request, "event_types").empty()) {
+    return bad("query parameter event_types=" + request.get_param_value("event_types"),
+               "names no event type; leave the parameter out to not filter by it");
+  }
   for (auto& v : list_param(request, "event_types")) {
     if (!known_event_type(v)) {
       return bad("query parameter event_types=" + v,

@@ -70,6 +70,11 @@ Result<int64_t> min_idx_param(const httplib::Request& request);
 // invalid_argument for an unknown event type.
 Result<EventFilter> filter_params(const httplib::Request& request);
 // The names filter_params() reads.
+// The most bytes of also_build_request_ids / also_job_run_ids parameters a page's event stream
+// carries besides its own filter, so that its request line stays within the server's 8 192
+// bytes; a page whose followed ids would take more follows its own filter only.
+inline constexpr size_t kMaxFollowedBytes = 6000;
+
 inline const std::vector<const char*> kFilterParams = {
     "partition_refs", "partition_patterns", "job_labels", "job_run_ids", "build_request_ids",
     "event_types"};

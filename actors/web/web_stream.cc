@@ -79,13 +79,17 @@ Result<std::vector<EventFilter>> stream_filters(const httplib::Request& req) {
 }
 
 // A page of the events after `since` matching any of `filters`, in idx order, each once. Each
-// filter's page is read; where one has more, events past its last are left for the next read
-// (another filter's page may not reach them yet either way).
+// filter's page is read; where one has more, events past its last are left for the next read,
+// and so are events committed after the log's end read first: a filter read later may see an
+// event that one read earlier could not, and what is delivered is never followed by an earlier
+// idx.
 Result<EventPage> any_page(ApiClient& client, const std::vector<EventFilter>& filters,
                            int64_t since, int limit) {
   if (filters.size() == 1) return client.events_page(filters[0], since, limit, 0);
+  auto head = client.stats();
+  if (!head.ok()) return head.error();
   std::map<int64_t, BuildEvent> merged;
-  int64_t bound = INT64_MAX;
+  int64_t bound = head->last_idx();
   bool more = false;
   for (const auto& filter : filters) {
     auto page = client.events_page(filter, since, limit, 0);
@@ -98,7 +102,10 @@ Result<EventPage> any_page(ApiClient& client, const std::vector<EventFilter>& fi
   }
   EventPage out;
   for (auto& [idx, event] : merged) {
-    if (idx > bound) break;
+    if (idx > bound) {
+      more = true;
+      break;
+    }
     *out.add_events() = std::move(event);
   }
   out.set_has_more(more);

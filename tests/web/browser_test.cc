@@ -113,6 +113,10 @@ class BrowserTest : public WebFixture {
   bool signed_in_ = false;
 };
 
+// How many streams the page's script has opened.
+const std::string kStreamsOpened =
+    "document.getElementById('live').getAttribute('data-streams-opened')";
+
 std::string build_path(const std::string& id) { return "/builds/" + encode_path_part(id); }
 std::string partition_path(const std::string& ref) {
   return "/partitions/" + encode_path_part(ref);
@@ -239,6 +243,8 @@ TEST_F(BrowserTest, BuildPageShowsAFailureAppendedAfterItLoaded) {
   EXPECT_TRUE(eventually(shows("#build-failures", "appended after the page loaded")));
   EXPECT_TRUE(eventually(shows("#build-status", "failed")));
   EXPECT_TRUE(eventually(shows("#build-partitions", "failed")));
+  // The page fetched again follows the same events (from a later idx): its stream stays open.
+  EXPECT_TRUE(holds(kStreamsOpened + " === '1'"));
 }
 
 TEST_F(BrowserTest, PartitionPageShowsAStatusAppendedAfterItLoaded) {
@@ -264,6 +270,8 @@ TEST_F(BrowserTest, PagesShowACancelAppendedAfterTheyLoaded) {
   ASSERT_NE(status->status_code(), PARTITION_BUILDING);  // the claim ended with its build
   EXPECT_TRUE(eventually(shows("#partition-status", short_status_name(status->status_name()))));
   EXPECT_TRUE(eventually(shows("#partition-status", "none")));  // no active build now
+  // It follows br-live no more: the fresh page's stream replaced the first.
+  EXPECT_TRUE(holds(kStreamsOpened + " === '2'"));
 
   append({request_event("br-live2", BUILD_REQUEST_RECEIVED, {"live/b"}),
           request_event("br-live2", BUILD_REQUEST_EXECUTING),

@@ -135,6 +135,7 @@ TEST_F(WebApiTest, AnEmptyFilterValueIsRefusedNamingItsParameter) {
     expect_error(get("/api/v1/events?" + name + "=x&" + name + "="), 400, "invalid_argument",
                  name + " twice");
   }
+  expect_error(get("/api/v1/events?event_types=,"), 400, "invalid_argument", "event_types=,");
 }
 
 TEST_F(WebApiTest, RefsAndIdsInAQueryAreTakenWholeWithTheirEqualsSignsAndCommas) {

@@ -68,10 +68,21 @@ TEST_F(WebPagesTest, PartitionJobsAndListPages) {
   EXPECT_TRUE(contains(partition, ">failed<"));
   EXPECT_TRUE(contains(partition, "History"));
   EXPECT_TRUE(contains(partition, "job run jr-1 failed"));
+  // A page follows the builds that claim its partition by id, while their ids fit its stream's
+  // request line.
+  const std::string big(6100, 'b');
+  append({request_event("br-claim", BUILD_REQUEST_RECEIVED, {"cap/a"}),
+          partition_event("br-claim", "cap/a", PARTITION_REQUESTED),
+          request_event(big, BUILD_REQUEST_RECEIVED, {"cap/b"}),
+          partition_event(big, "cap/b", PARTITION_REQUESTED)});
+  EXPECT_TRUE(contains(page("/partitions/" + encode_path_part("cap/a")),
+                       "also_build_request_ids=br-claim"));
+  const std::string crowded = page("/partitions/" + encode_path_part("cap/b"));
+  EXPECT_TRUE(contains(crowded, "data-stream=\"partition_refs=cap%2Fb&amp;since=")) << crowded;
   // A ref no event names: its status is shown as unknown, not as an empty badge.
   const std::string unseen = page("/partitions/" + encode_path_part("never/seen"));
   EXPECT_TRUE(contains(unseen, "<span class=\"badge\">unknown</span>")) << unseen;
-  EXPECT_TRUE(contains(unseen, "no event names this partition")) << unseen;
+  EXPECT_TRUE(contains(unseen, "no status yet")) << unseen;
   const std::string jobs = page("/jobs");
   EXPECT_TRUE(contains(jobs, "//pkg:job"));
   EXPECT_TRUE(contains(jobs, "0%"));    // //pkg:job never succeeded
