@@ -20,6 +20,17 @@ namespace {
 // How long a writing command waits for another process's writer lock.
 constexpr auto kLockWait = std::chrono::seconds(10);
 
+// The meta value `key` of the log at `uri`, opened read-only; "" when it has none.
+Result<std::string> read_meta(const std::string& uri, const char* key) {
+  storage::StorageOptions options;
+  options.read_only = true;
+  auto log = storage::open_storage(uri, options);
+  if (!log.ok()) return log.error();
+  auto value = (*log)->get_meta(key);
+  if (!value.ok()) return value.error();
+  return value->value_or("");
+}
+
 // The endpoint the log advertises, or "" when none (or no log yet).
 Result<std::string> advertised_endpoint(const std::string& uri, bool create_log) {
   auto parsed = storage::parse_storage_uri(uri);
@@ -35,13 +46,7 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
                       uri + ": no log at " + parsed->path +
                           " (create one with bel append or bel run)");
   }
-  storage::StorageOptions options;
-  options.read_only = true;
-  auto log = storage::open_storage(uri, options);
-  if (!log.ok()) return log.error();
-  auto endpoint = (*log)->get_meta(kEndpointKey);
-  if (!endpoint.ok()) return endpoint.error();
-  return endpoint->value_or("");
+  return read_meta(uri, kEndpointKey);
 }
 
 // The id of the SQLite log at `uri`, or "" when it cannot be read here (no such file, a path on
@@ -51,16 +56,13 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
 std::string local_log_id(const std::string& uri) {
   auto parsed = storage::parse_storage_uri(uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return "";
-  storage::StorageOptions options;
-  options.read_only = true;
-  auto log = storage::open_storage(uri, options);
-  if (!log.ok()) {
-    spdlog::info("session: {} does not open here ({}): not compared with the coordinator's log",
-                 storage::shown_uri(uri), log.error().to_string());
+  auto id = read_meta(uri, storage::kLogIdKey);
+  if (!id.ok()) {
+    spdlog::info("session: {} is not read here ({}): not compared with the coordinator's log",
+                 storage::shown_uri(uri), id.error().to_string());
     return "";
   }
-  auto id = (*log)->get_meta(storage::kLogIdKey);
-  return id.ok() ? id->value_or("") : "";
+  return *id;
 }
 
 }  // namespace

@@ -201,13 +201,11 @@ Result<std::string> partition_page(ApiClient& client, const std::string& ref) {
   h.raw("</table></section>");
   // A claim ends with its build's terminal event (or its job run's, which names the build too),
   // which names no partition: the active builds are followed by their ids.
-  std::string stream = "partition_refs=" + httplib::detail::encode_query_param(ref);
-  std::string builds_followed;
-  for (const auto& b : detail->active_builds) {
-    builds_followed += "&also_build_request_ids=" + httplib::detail::encode_query_param(b);
-  }
-  if (builds_followed.size() <= kMaxFollowedBytes) stream += builds_followed;
-  return page("Partition " + ref, stream + "&since=" + std::to_string(st.as_of_idx()), h.take());
+  return page("Partition " + ref,
+              "partition_refs=" + httplib::detail::encode_query_param(ref) +
+                  followed_ids(kAlsoBuilds, detail->active_builds) +
+                  "&since=" + std::to_string(st.as_of_idx()),
+              h.take());
 }
 
 }  // namespace bel::actors::web

@@ -235,14 +235,14 @@ Result<std::string> job_page(ApiClient& client, const std::string& label) {
       .raw(runs_list(*runs))
       .raw("</section>");
   // A run's cancel names no label: the runs that have not ended are followed by their ids.
-  std::string stream = "job_labels=" + httplib::detail::encode_query_param(label);
-  std::string runs_followed;
+  std::vector<std::string> open_runs;
   for (const auto& r : runs->job_runs()) {
-    if (is_terminal_job_status(r.status_code())) continue;
-    runs_followed += "&also_job_run_ids=" + httplib::detail::encode_query_param(r.job_run_id());
+    if (!is_terminal_job_status(r.status_code())) open_runs.push_back(r.job_run_id());
   }
-  if (runs_followed.size() <= kMaxFollowedBytes) stream += runs_followed;
-  return page("Job " + label, stream + "&since=" + std::to_string(m->as_of_idx()), h.take());
+  return page("Job " + label,
+              "job_labels=" + httplib::detail::encode_query_param(label) +
+                  followed_ids(kAlsoRuns, open_runs) + "&since=" + std::to_string(m->as_of_idx()),
+              h.take());
 }
 
 // Where `q` leads: a build, a job run's build, a job, a partition, or partitions matching a glob.

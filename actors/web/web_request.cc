@@ -141,7 +141,8 @@ Result<int64_t> int_param(const httplib::Request& request, const char* name, int
 
 std::vector<std::string> list_param(const httplib::Request& request, const char* name) {
   std::vector<std::string> out;
-  for (const std::string& value : every_param(request, name)) {
+  for (size_t i = 0; i < request.get_param_value_count(name); ++i) {
+    const std::string value = request.get_param_value(name, i);
     size_t start = 0;
     while (start <= value.size()) {
       const size_t comma = value.find(',', start);
@@ -154,14 +155,26 @@ std::vector<std::string> list_param(const httplib::Request& request, const char*
   return out;
 }
 
-std::vector<std::string> every_param(const httplib::Request& request, const char* name) {
+Result<std::vector<std::string>> every_param(const httplib::Request& request, const char* name) {
   std::vector<std::string> out;
   const size_t n = request.get_param_value_count(name);
   for (size_t i = 0; i < n; ++i) {
     std::string value = request.get_param_value(name, i);
-    if (!value.empty()) out.push_back(std::move(value));
+    if (value.empty()) {
+      return bad(std::string("query parameter ") + name + "=",
+                 "is empty; leave the parameter out to not filter by it");
+    }
+    out.push_back(std::move(value));
   }
   return out;
+}
+
+std::string followed_ids(const char* name, const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    out += std::string("&") + name + "=" + httplib::detail::encode_query_param(id);
+  }
+  return out.size() <= kMaxFollowedBytes ? out : std::string();
 }
 
 Result<int64_t> min_idx_param(const httplib::Request& request) {
@@ -170,25 +183,22 @@ Result<int64_t> min_idx_param(const httplib::Request& request) {
 
 Result<EventFilter> filter_params(const httplib::Request& request) {
   EventFilter filter;
-  // An empty value filters by nothing, which a script with an unset variable would take for the
-  // whole log: refused.
-  for (const char* name : {"partition_refs", "partition_patterns", "job_labels", "job_run_ids",
-                           "build_request_ids", "event_types"}) {
-    for (size_t i = 0; i < request.get_param_value_count(name); ++i) {
-      if (request.get_param_value(name, i).empty()) {
-        return bad(std::string("query parameter ") + name + "=",
-                   "is empty; leave the parameter out to not filter by it");
-      }
-    }
-  }
   // Refs, patterns, labels and ids may hold commas: each value is taken whole.
-  for (auto& v : every_param(request, "partition_refs")) filter.add_partition_refs(v);
-  for (auto& v : every_param(request, "partition_patterns")) filter.add_partition_patterns(v);
-  for (auto& v : every_param(request, "job_labels")) filter.add_job_labels(v);
-  for (auto& v : every_param(request, "job_run_ids")) filter.add_job_run_ids(v);
-  for (auto& v : every_param(request, "build_request_ids")) filter.add_build_request_ids(v);
-  if (request.has_param("event_types") && list_param(request, "event_types").empty()) {
-    return bad("query parameter event_types=" + request.get_param_value("event_types"),
+  using Field = google::protobuf::RepeatedPtrField<std::string>;
+  for (auto [name, field] : std::initializer_list<std::pair<const char*, Field*>>{
+           {"partition_refs", filter.mutable_partition_refs()},
+           {"partition_patterns", filter.mutable_partition_patterns()},
+           {"job_labels", filter.mutable_job_labels()},
+           {"job_run_ids", filter.mutable_job_run_ids()},
+           {"build_request_ids", filter.mutable_build_request_ids()}}) {
+    auto values = every_param(request, name);
+    if (!values.ok()) return values.error();
+    for (auto& v : *values) field->Add(std::move(v));
+  }
+  auto types = every_param(request, "event_types");  // checked whole first: "" is empty
+  if (!types.ok()) return types.error();
+  if (!types->empty() && list_param(request, "event_types").empty()) {
+    return bad("query parameter event_types=" + types->front(),
                "names no event type; leave the parameter out to not filter by it");
   }
   for (auto& v : list_param(request, "event_types")) {

@@ -45,9 +45,10 @@ Result<std::string> string_param(const httplib::Request& request, const char* na
 // Every value of parameter `name`, each also split at its commas: for names from a fixed set
 // (statuses, event types), which hold no comma.
 std::vector<std::string> list_param(const httplib::Request& request, const char* name);
-// Every non-empty value of parameter `name`, each whole: for refs, ids and labels, which may hold
-// commas.
-std::vector<std::string> every_param(const httplib::Request& request, const char* name);
+// Every value of parameter `name`, each whole: for refs, ids and labels, which may hold commas.
+// An empty value filters by nothing, which a script with an unset variable would take for the
+// whole log: invalid_argument naming the parameter.
+Result<std::vector<std::string>> every_param(const httplib::Request& request, const char* name);
 
 // Parses every ?status= value (list_param) with `parse` (e.g. parse_job_status) into `out`, a
 // list request's status_filter; the error of the first that does not parse, prefixed
@@ -70,10 +71,18 @@ Result<int64_t> min_idx_param(const httplib::Request& request);
 // invalid_argument for an unknown event type.
 Result<EventFilter> filter_params(const httplib::Request& request);
 // The names filter_params() reads.
-// The most bytes of also_build_request_ids / also_job_run_ids parameters a page's event stream
-// carries besides its own filter, so that its request line stays within the server's 8 192
-// bytes; a page whose followed ids would take more follows its own filter only.
+// The event stream's parameters that widen its filter: the events of these builds or job runs
+// also match, whatever the filter says (docs/web.md).
+inline constexpr const char* kAlsoBuilds = "also_build_request_ids";
+inline constexpr const char* kAlsoRuns = "also_job_run_ids";
+
+// The most bytes of also_ parameters a page's event stream carries besides its own filter, so
+// that its request line stays within the server's 8 192 bytes.
 inline constexpr size_t kMaxFollowedBytes = 6000;
+
+// "&NAME=ID" for each of `ids` (encoded), for a page's stream; "" when that would take more
+// than kMaxFollowedBytes: the page then follows its own filter only.
+std::string followed_ids(const char* name, const std::vector<std::string>& ids);
 
 inline const std::vector<const char*> kFilterParams = {
     "partition_refs", "partition_patterns", "job_labels", "job_run_ids", "build_request_ids",

@@ -30,12 +30,6 @@ void count_stream(int64_t change) {
 
 using Clock = std::chrono::steady_clock;
 
-// The parameters that widen a stream's filter: events of these builds or job runs also match,
-// whatever the filter says (a page shows what their terminal events change, which name no
-// partition or label).
-constexpr const char* kAlsoBuilds = "also_build_request_ids";
-constexpr const char* kAlsoRuns = "also_job_run_ids";
-
 // One stream's position.
 struct Cursor {
   std::vector<EventFilter> filters;  // an event matching any of them is delivered
@@ -59,22 +53,18 @@ Result<std::vector<EventFilter>> stream_filters(const httplib::Request& req) {
   auto filter = filter_params(req);
   if (!filter.ok()) return filter.error();
   std::vector<EventFilter> out = {*filter};
-  for (const char* name : {kAlsoBuilds, kAlsoRuns}) {
-    EventFilter also;
-    for (size_t i = 0; i < req.get_param_value_count(name); ++i) {
-      const std::string value = req.get_param_value(name, i);
-      if (value.empty()) {
-        return make_error(ErrorCode::invalid_argument,
-                          std::string("query parameter ") + name + "=: is empty");
-      }
-      if (std::string_view(name) == kAlsoBuilds) {
-        also.add_build_request_ids(value);
-      } else {
-        also.add_job_run_ids(value);
-      }
-    }
-    if (also.build_request_ids_size() + also.job_run_ids_size() > 0) out.push_back(also);
+  // One filter per also_ parameter given: a page shows what the terminal events of these builds
+  // and job runs change, which name no partition or label.
+  EventFilter builds;
+  EventFilter runs;
+  for (auto [name, field] : {std::pair(kAlsoBuilds, builds.mutable_build_request_ids()),
+                             std::pair(kAlsoRuns, runs.mutable_job_run_ids())}) {
+    auto values = every_param(req, name);
+    if (!values.ok()) return values.error();
+    for (auto& v : *values) field->Add(std::move(v));
   }
+  if (builds.build_request_ids_size() > 0) out.push_back(std::move(builds));
+  if (runs.job_run_ids_size() > 0) out.push_back(std::move(runs));
   return out;
 }
 
