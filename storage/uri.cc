@@ -90,7 +90,8 @@ std::string shown_uri(std::string_view uri) {
     }
     return name;
   };
-  const size_t query = out.find('?', at == std::string::npos ? start : at);
+  const size_t at_now = out.find('@', start);  // moved when the password was hidden
+  const size_t query = out.find('?', at_now == std::string::npos ? start : at_now);
   for (size_t p = query; p != std::string::npos && p < out.size(); p = out.find('&', p + 1)) {
     const size_t equals = out.find('=', p + 1);
     if (equals == std::string::npos) break;

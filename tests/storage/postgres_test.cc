@@ -155,6 +155,9 @@ TEST(ShownUriTest, APasswordIsReplacedWhereverTheUriCarriesIt) {
   EXPECT_EQ(shown_uri("postgres://bel@db/bel?%70assword=Top&x=1"),
             "postgres://bel@db/bel?%70assword=***&x=1");
   EXPECT_EQ(shown_uri("mysql://alice:Top@x/db"), "mysql://alice:***@x/db");
+  // Both at once: the query is found after the password was hidden.
+  EXPECT_EQ(shown_uri("postgresql://bel:LongSecret99@db/bel?password=Other77"),
+            "postgresql://bel:***@db/bel?password=***");
   for (const std::string same : {"postgresql://bel@db/bel", "postgresql:///bel?host=/run/pg",
                                  "sqlite:///tmp/a:b@c.db", "memory://", "stdout"}) {
     EXPECT_EQ(shown_uri(same), same);
