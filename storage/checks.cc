@@ -83,7 +83,8 @@ Status check_meta_key(const std::string& uri, const std::string& key) {
   if (key.empty()) {
     return make_error(ErrorCode::invalid_argument, fmt::format("{}: set_meta: key is empty", uri));
   }
-  if (key == kSchemaVersionKey || key == kIndexedIdxKey || key == kLogIdKey) {
+  if (key == kSchemaVersionKey || key == kIndexedIdxKey || key == kLogIdKey ||
+      key == kWriterPathKey) {
     return make_error(ErrorCode::invalid_argument,
                       fmt::format("{}: set_meta: \"{}\" is managed by the storage", uri, key));
   }

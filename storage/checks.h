@@ -25,6 +25,9 @@ inline constexpr const char* kSchemaVersionKey = "schema_version";
 inline constexpr const char* kLogIdKey = "log_id";
 // The meta key of the SQLite key index's watermark (storage/sqlite_indexer.h); refused likewise.
 inline constexpr const char* kIndexedIdxKey = "indexed_idx";
+// The meta key of the name an SQLite log's last writer opened it by, symlinks resolved
+// (storage/sqlite_wal_names.h); refused likewise.
+inline constexpr const char* kWriterPathKey = "writer_path";
 
 // invalid_argument for a limit outside 1..kMaxListLimit, a negative since_idx or a filter that
 // check_filter rejects: "memory://: list_events: limit 0 is out of range 1..10000".

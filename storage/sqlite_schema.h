@@ -24,7 +24,8 @@
 //   event_keys(kind, key, idx)   a view of key_postings, one row per key and event (versions 1-5
 //       kept these rows in a table of their own)
 //   snapshots(view, version, applied_idx, data)   one row per (view, version)
-//   meta(key, value)                              schema_version, indexed_idx and settings
+//   meta(key, value)                              schema_version, indexed_idx, log_id,
+//                                                 writer_path (sqlite_wal_names.h), settings
 #ifndef BEL_STORAGE_SQLITE_SCHEMA_H_
 #define BEL_STORAGE_SQLITE_SCHEMA_H_
 

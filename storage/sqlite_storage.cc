@@ -15,6 +15,7 @@
 #include "storage/sqlite_postings.h"
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
+#include "storage/sqlite_wal_names.h"
 #include "storage/writer_lock.h"
 
 namespace bel::storage {
@@ -57,6 +58,17 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   } else {
     BEL_RETURN_IF_ERROR(WriterLock::check_reader_path(uri, path));
   }
+  // Before this name's connection reads the file: the commits a killed writer left beside
+  // another name of it are folded in, under the writer lock (storage/sqlite_wal_names.h).
+  if (auto other = other_name_with_commits(path, options.sqlite_vfs)) {
+    if (lock) {
+      BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
+    } else {
+      auto taken = WriterLock::acquire_file(uri, path, std::chrono::milliseconds(0));
+      if (!taken.ok()) return cannot_fold(uri, *other, taken.error());
+      BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
+    }
+  }
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
@@ -79,7 +91,12 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   // The first statement reads the file header, so a file that is not a database fails here.
   auto not_a_database = [&](int code) -> Error {
     Error e = sqlite_error(uri, db, code, "opening");
-    if (e.code == ErrorCode::storage_corrupt) {
+    if (e.code == ErrorCode::storage_corrupt && (code & 0xff) == SQLITE_CORRUPT) {
+      // A database whose pages do not hold together (a file cut short, overwritten in part).
+      e.message = fmt::format("{}: the database file is damaged ({}): restore the log from a "
+                              "copy; the sqlite3 shell's .recover saves what it can of it",
+                              uri, sqlite3_errmsg(db));
+    } else if (e.code == ErrorCode::storage_corrupt) {
       e.message = fmt::format("{}: not a bel log: {}", uri, sqlite3_errmsg(db));
     }
     return e;
@@ -185,11 +202,15 @@ Status SqliteStorage::initialize() {
     int rc = sqlite3_step(*begin);
     if (rc != SQLITE_DONE) return error(rc, "initialize: begin");
   }
+  bool renamed = false;  // this open recorded a new writer's name
   auto migrated = [&]() -> Status {
     auto version = read_schema_version(db_, uri());
     if (!version.ok()) return version.error();
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
     BEL_RETURN_IF_ERROR(migrate(db_, uri(), *version));
+    auto named = record_writer_path(db_, uri(), path_);
+    if (!named.ok()) return named.error();
+    renamed = *named;
     auto commit = cached(commit_, "COMMIT");
     if (!commit.ok()) return commit.error();
     StatementReset reset(*commit);
@@ -202,6 +223,12 @@ Status SqliteStorage::initialize() {
     return migrated;
   }
   if (lock_) lock_->keep_record();  // a bel log now: its holder record stays beside it
+  if (renamed) {
+    // The name goes into the file itself, where an open by any other name reads it. FULL waits
+    // (the busy timeout) for this name's readers; if they outlast it the record stays in the WAL
+    // until the next checkpoint, and only a crash before then leaves it unread elsewhere.
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_FULL, nullptr, nullptr);
+  }
   auto last = last_idx();
   if (!last.ok()) return last.error();
   committed_idx_ = *last;

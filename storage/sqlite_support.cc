@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+
+#include <cstring>
+
 #include "messages/event_id.h"
 #include "storage/event_detail.h"
 
@@ -36,7 +40,26 @@ Error sqlite_error(const std::string& uri, sqlite3* db, int rc, std::string_view
   // text of rc when there is no connection or its last call succeeded.
   const char* message =
       db != nullptr && sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return make_error(sqlite_error_code(rc), fmt::format("{}: {}: {}", uri, what, message));
+  std::string text = fmt::format("{}: {}: {}", uri, what, message);
+  // The operating system's reason, where SQLite's text is only "disk I/O error": a full disk,
+  // a file-size limit, a permission.
+  const int primary = rc & 0xff;
+  if (db != nullptr &&
+      (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
+    if (const int os = sqlite3_system_errno(db); os != 0) {
+      text += fmt::format(" ({})", std::strerror(os));
+    }
+    // SQLite's errno is often gone by the time the statement fails; a file-size limit is the
+    // one cause that says nothing of itself (the write fails with EFBIG, SIGXFSZ being ignored).
+    struct rlimit limit {};
+    if (primary != SQLITE_CANTOPEN && ::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
+        limit.rlim_cur != RLIM_INFINITY) {
+      text += fmt::format(" (File too large? this process may write files of at most {} bytes: "
+                          "its file-size limit, ulimit -f)",
+                          static_cast<unsigned long long>(limit.rlim_cur));
+    }
+  }
+  return make_error(sqlite_error_code(rc), std::move(text));
 }
 
 Result<Statement> prepare(sqlite3* db, const std::string& uri, std::string_view sql) {

@@ -218,6 +218,29 @@ TEST_F(SqliteStorageTest, TextFileIsStorageCorrupt) {
   EXPECT_EQ(open_error(uri_, read_only).code, ErrorCode::storage_corrupt);
 }
 
+// A bel log cut short is a damaged log, not someone else's file: the message says so, and what
+// to do, for a writer and a reader alike.
+TEST_F(SqliteStorageTest, ALogCutShortIsADamagedFileNotAForeignOne) {
+  {
+    auto log = open_storage(uri_, {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    std::vector<BuildEvent> events;
+    for (int i = 0; i < 500; ++i) events.push_back(partition_event("br", "p" + std::to_string(i)));
+    ASSERT_TRUE((*log)->append_batch(events).ok());
+  }
+  ASSERT_FALSE(std::filesystem::exists(path_ + "-wal"));  // every commit is in the file
+  ASSERT_GT(std::filesystem::file_size(path_), 16384u);
+  std::filesystem::resize_file(path_, 8192);
+  StorageOptions read_only;
+  read_only.read_only = true;
+  for (const auto& options : {StorageOptions{}, read_only}) {
+    Error e = open_error(uri_, options);
+    EXPECT_EQ(e.code, ErrorCode::storage_corrupt) << e.to_string();
+    EXPECT_TRUE(starts_with(e.message, uri_ + ": the database file is damaged (")) << e.message;
+    EXPECT_NE(e.message.find("restore the log from a copy"), std::string::npos) << e.message;
+  }
+}
+
 TEST_F(SqliteStorageTest, DatabaseWithAForeignTableIsStorageCorruptAndLeftAlone) {
   {
     RawDb raw(path_);

@@ -37,7 +37,8 @@ std::string own_binary() {
 }
 
 // Runs this binary as another process that opens `uri` ("write": writable, prints "locked" on
-// success or the error; "read": read-only, prints the last idx).
+// success or the error; "read": read-only, prints the last idx; "crash": writable, appends three
+// events, prints "appended" and exits at once, as a killed writer would: no close, no checkpoint).
 bel::testing::CommandResult run_child(const std::string& uri, const std::string& mode) {
   return run_command(std::string(kChildUriVariable) + "=" + shell_quote(uri) + " " +
                      kChildModeVariable + "=" + mode + " " + shell_quote(own_binary()) +
@@ -58,6 +59,16 @@ TEST(WriterLockChild, OpensTheLogNamedByTheEnvironment) {
   }
   if (options.read_only) {
     std::printf("last_idx %lld\n", static_cast<long long>(*(*log)->last_idx()));
+  } else if (std::string(mode) == "crash") {
+    std::vector<BuildEvent> events;
+    for (const char* ref : {"k1", "k2", "k3"}) {
+      events.push_back(partition_event("killed", ref));
+      events.back().set_event_id(std::string("killed-") + ref);  // not this binary's counter's
+    }
+    auto idx = (*log)->append_batch(events);
+    std::printf("%s\n", idx.ok() ? "appended" : idx.error().to_string().c_str());
+    std::fflush(stdout);
+    std::_Exit(0);
   } else {
     std::printf("locked\n");
   }
@@ -163,6 +174,87 @@ TEST_F(WriterLockTest, AnotherProcessIsRefusedThroughEveryNameAndReadsBeside) {
   EXPECT_TRUE(contains(reader_after.out, "last_idx 3")) << reader_after.out << reader_after.err;
   auto after = run_child("sqlite://" + dir_ + "/other/hard.db", "write");
   EXPECT_TRUE(contains(after.out, "locked")) << after.out << after.err;
+}
+
+// A writer killed while it wrote the file by another name (a hard link) left its last commits in
+// the WAL beside that name. The next open by this name, a writer's or a reader's, folds them into
+// the file before it reads: else a writer would hand their idx out again (and that WAL, replayed
+// later by the other name, would damage the file), and a reader would not see them.
+class KilledWriterTest : public WriterLockTest {
+ protected:
+  // Appends one event by this test's name, then three by `hard_` in a process killed after them.
+  void SetUp() override {
+    {
+      auto first = open_writer(uri_);
+      ASSERT_TRUE(first);
+      ASSERT_TRUE(first->append_batch({partition_event("br", "a")}).ok());
+    }
+    std::filesystem::create_hard_link(path_, hard_);
+    auto killed = run_child("sqlite://" + hard_, "crash");
+    ASSERT_TRUE(contains(killed.out, "appended")) << killed.out << killed.err;
+    ASSERT_TRUE(std::filesystem::exists(hard_ + "-wal"));
+    ASSERT_GT(std::filesystem::file_size(hard_ + "-wal"), 0u);
+  }
+
+  // The log by the other name, after every handle closed: one log, its file intact.
+  void expect_one_intact_log(int64_t last_idx) {
+    StorageOptions read_only;
+    read_only.read_only = true;
+    auto again = open_storage("sqlite://" + hard_, read_only);
+    ASSERT_TRUE(again.ok()) << again.error().to_string();
+    EXPECT_EQ(*(*again)->last_idx(), last_idx);
+    auto page = (*again)->list_events(0, {}, 10);
+    ASSERT_TRUE(page.ok()) << page.error().to_string();
+    ASSERT_EQ(page->events_size(), last_idx);
+    EXPECT_EQ(page->events(1).partition_event().partition_ref().str(), "k1");
+    again->reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(hard_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    std::string integrity;
+    sqlite3_exec(
+        db, "PRAGMA integrity_check",
+        [](void* out, int, char** values, char**) {
+          *static_cast<std::string*>(out) += values[0] != nullptr ? values[0] : "";
+          return 0;
+        },
+        &integrity, nullptr);
+    sqlite3_close(db);
+    EXPECT_EQ(integrity, "ok");
+  }
+
+  std::string hard_ = dir_ + "/hard.db";
+};
+
+TEST_F(KilledWriterTest, TheNextWriterByAnotherNameFoldsItsCommitsIn) {
+  {
+    auto writer = open_writer(uri_);
+    ASSERT_TRUE(writer);
+    EXPECT_EQ(*writer->last_idx(), 4);
+    EXPECT_FALSE(std::filesystem::exists(hard_ + "-wal"));
+    auto next = writer->append_batch({partition_event("br", "after")});
+    ASSERT_TRUE(next.ok()) << next.error().to_string();
+    EXPECT_EQ(next->front(), 5);
+  }
+  expect_one_intact_log(5);
+}
+
+TEST_F(KilledWriterTest, AReaderByAnotherNameFoldsItsCommitsInAndSeesThem) {
+  StorageOptions read_only;
+  read_only.read_only = true;
+  {
+    auto reader = open_storage(uri_, read_only);
+    ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+    EXPECT_EQ(*(*reader)->last_idx(), 4);
+    EXPECT_FALSE(std::filesystem::exists(hard_ + "-wal"));
+  }
+  {
+    auto writer = open_writer(uri_);
+    ASSERT_TRUE(writer);
+    auto next = writer->append_batch({partition_event("br", "after")});
+    ASSERT_TRUE(next.ok()) << next.error().to_string();
+    EXPECT_EQ(next->front(), 5);
+  }
+  expect_one_intact_log(5);
 }
 
 TEST_F(WriterLockTest, ReadOnlyHandlesTakeNoLock) {

@@ -1,0 +1,136 @@
+// The commits a killed writer left beside another name of the log file (sqlite_wal_names.h).
+#include "storage/sqlite_wal_names.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "storage/sqlite_support.h"
+
+namespace bel::storage {
+
+namespace {
+
+constexpr int kBusyMs = 5000;
+
+// `path` with symlinks resolved, as SQLite names its WAL after it.
+std::string name_sqlite_uses(const std::string& path) {
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(path, ec);
+  return ec ? path : canonical.string();
+}
+
+bool has_frames(const std::string& wal) {
+  struct stat st {};
+  return ::stat(wal.c_str(), &st) == 0 && st.st_size > 0;
+}
+
+// meta.writer_path as `db` reads it; empty when there is none (or no meta table yet).
+std::string recorded_writer_path(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &stmt, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, kWriterPathKey, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) out = column_string(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+// `recorded` when it is another name of `path`'s file and the WAL beside it holds frames.
+std::optional<std::string> other_name_with_frames(const std::string& recorded,
+                                                  const std::string& path) {
+  if (recorded.empty() || recorded == name_sqlite_uses(path)) return std::nullopt;
+  struct stat mine {};
+  struct stat other {};
+  if (::stat(path.c_str(), &mine) != 0 || ::stat(recorded.c_str(), &other) != 0) {
+    return std::nullopt;  // that name is gone: whatever was beside it is not this file's
+  }
+  if (mine.st_dev != other.st_dev || mine.st_ino != other.st_ino) return std::nullopt;
+  if (!has_frames(recorded + "-wal")) return std::nullopt;
+  return recorded;
+}
+
+std::string last_writer(const std::string& name) {
+  return fmt::format("the log's last writer wrote it by another name, {}, and stopped without "
+                     "closing: its last commits are in {}-wal",
+                     name, name);
+}
+
+}  // namespace
+
+std::optional<std::string> other_name_with_commits(const std::string& path,
+                                                   const std::string& vfs) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) return std::nullopt;  // a new log
+  std::string recorded;
+  sqlite3* db = nullptr;
+  // Read-only: closing it never copies this name's own WAL into the file.
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      vfs.empty() ? nullptr : vfs.c_str()) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, kBusyMs);
+    recorded = recorded_writer_path(db);
+  }
+  sqlite3_close_v2(db);
+  return other_name_with_frames(recorded, path);
+}
+
+Status fold_in_wal_of(const std::string& uri, const std::string& path, const std::string& other,
+                      const std::string& vfs) {
+  if (has_frames(name_sqlite_uses(path) + "-wal")) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: {}, and {}-wal holds commits too: two writers wrote the "
+                                  "file by two names, and folding either WAL in would lose the "
+                                  "other's; copy both names' files aside and restore one",
+                                  uri, last_writer(other), name_sqlite_uses(path)));
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(other.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
+  int frames = -1;
+  int copied = -1;
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, kBusyMs);
+    rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &frames, &copied);
+  }
+  const std::string why = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  sqlite3_close_v2(db);  // the last connection of that name removes its WAL
+  if (rc != SQLITE_OK || frames != copied) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: {}, which could not be folded into the file ({}); open "
+                                  "the log by that name, or stop what reads it by that name and "
+                                  "try again",
+                                  uri, last_writer(other), why));
+  }
+  return ok_status();
+}
+
+Error cannot_fold(const std::string& uri, const std::string& other, const Error& why) {
+  return make_error(ErrorCode::storage_unavailable,
+                    fmt::format("{}: {}, which this reader cannot fold into the file ({}); read "
+                                "it by that name",
+                                uri, last_writer(other), why.message));
+}
+
+Result<bool> record_writer_path(sqlite3* db, const std::string& uri, const std::string& path) {
+  const std::string mine = name_sqlite_uses(path);
+  if (recorded_writer_path(db) == mine) return false;
+  auto stmt = prepare(db, uri,
+                      "INSERT INTO meta(key, value) VALUES(?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!stmt.ok()) return stmt.error();
+  StatementReset reset(stmt->get());
+  sqlite3_bind_text(stmt->get(), 1, kWriterPathKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt->get(), 2, mine.c_str(), -1, SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(stmt->get());
+  if (rc != SQLITE_DONE) return sqlite_error(uri, db, rc, "recording the writer's name");
+  return true;
+}
+
+}  // namespace bel::storage
