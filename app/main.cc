@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -68,6 +69,10 @@ bool open_closed_std_streams() {
 int main(int argc, char** argv) {
   using namespace bel::app;
   const bool stdout_closed = open_closed_std_streams();
+  // A file-size limit (`ulimit -f`) would kill bel with SIGXFSZ in the middle of a write, with no
+  // word of why. Ignored, the write fails with EFBIG instead, which the storage reports like any
+  // failed write (storage_unavailable, "File too large"): nothing acknowledged is lost.
+  std::signal(SIGXFSZ, SIG_IGN);
   // Logs go to stderr, command output to stdout. Quiet unless BEL_LOG_LEVEL says otherwise.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bel"));
   spdlog::set_level(spdlog::level::warn);

@@ -222,6 +222,36 @@ TEST_F(UsabilityTest, OutputThatCannotBeWrittenIsAFailureAndTheLogStaysWhole) {
   EXPECT_NE(list.out.find("\"total_count\":\"6\""), std::string::npos) << list.out;
 }
 
+// A file-size limit (`ulimit -f`) makes bel's writes fail with EFBIG rather than kill it with
+// SIGXFSZ: the append fails naming the cause, and the log keeps exactly what it had.
+TEST_F(UsabilityTest, AFileSizeLimitFailsTheAppendSayingSoAndTheLogStaysWhole) {
+  const std::string first =
+      "{\"build_request_id\":\"br-0\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_RECEIVED\"}}\n";
+  ASSERT_EQ(bel("append - --log " + log(), first).exit_code, 0);
+  std::string many;
+  for (int i = 1; i <= 4000; ++i) {
+    many += "{\"build_request_id\":\"br-" + std::to_string(i) +
+            "\",\"build_request_event\":{\"status_code\":\"BUILD_REQUEST_RECEIVED\","
+            "\"message\":\"" +
+            std::string(300, 'm') + "\"}}\n";
+  }
+  // 1.3 MB of events against a limit of 512 KiB on every file the process writes.
+  auto limited = run_command("bash -c " + shell_quote("ulimit -f 512; exec " + shell_quote(kBel) +
+                                                      " append - --log " + log()),
+                             many);
+  EXPECT_EQ(limited.exit_code, 1) << limited.out << limited.err;
+  EXPECT_NE(limited.err.find("File too large"), std::string::npos) << limited.err;
+  auto listed = bel("events list --format json --log " + log());
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"build_request_id\":\"br-0\""), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find("br-1\""), std::string::npos) << "a part of the batch was stored";
+  auto check = bel("check --format json --log " + log());
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  // Without the limit the same batch goes in whole.
+  EXPECT_EQ(bel("append - --log " + log(), many).exit_code, 0);
+}
+
 // After an orderly exit an SQLite log's file alone holds every commit (docs/operators.md,
 // "Copying an SQLite log"): a copy of it without the -wal beside it reads the same events.
 TEST_F(UsabilityTest, AfterAnOrderlyExitTheLogFileAloneHoldsEveryCommit) {
