@@ -66,6 +66,17 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
     return std::nullopt;
   }
   const int64_t at = (**loaded).applied_idx;
+  // Past the log's end? Asked of the log as it is now, not at the check's start: a writer may
+  // have appended and refreshed the snapshot since (the check then folds on to its idx).
+  auto at_or_after = [&] {
+    auto using_log = hold(log_mu);
+    return log.list_events(at - 1, EventFilter{}, 1);
+  }();
+  if (at_or_after.ok() && at_or_after->events_size() == 0) {
+    *problem = "its snapshot reflects " + idx_text(at) +
+               ", past the log's last event: a coordinator ignores it and folds from idx 1";
+    return std::nullopt;
+  }
   auto restored = actors::restore_view<View>(std::move((**loaded).data), (**loaded).encoded);
   if (!restored.ok()) {
     *problem = "its snapshot at " + idx_text(at) + " does not restore (" +

@@ -66,6 +66,8 @@ Result<std::optional<int64_t>> restore_if_due(storage::Storage& log, ViewKind ki
     if (!info.ok()) return info.error();
     const int64_t at = *info ? std::max<int64_t>(0, (*info)->applied_idx) : 0;
     *bytes = *info ? (*info)->plain_size : 0;
+    // Past the log's end (a damaged row): it would never see what follows; written again.
+    if (at > last_idx) return std::optional<int64_t>(0);
     if (last_idx - at < actors::snapshot_due_after(policy, *bytes)) return std::optional<int64_t>();
     if (at == 0) return std::optional<int64_t>(0);
     // As stored: decompressed only as the restore reads it (actors/read/view_restore.h).

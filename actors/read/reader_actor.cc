@@ -77,6 +77,19 @@ ReaderActor::behavior_type reader_actor(ReaderPointer self,
         ViewSnapshot out;
         out.set_view(view);
         out.set_version(version);
+        if (loaded->has_value() && (*loaded)->applied_idx > 0) {
+          // A snapshot past the log's end (a damaged row, a log restored from an older copy)
+          // would never see the events that come next: ignored, the view folds from idx 1.
+          auto last = self->state.storage->last_idx();
+          if (!last.ok()) return to_caf_error(last.error());
+          if ((*loaded)->applied_idx > *last) {
+            reader_log()->warn(
+                "{}: snapshot of {} ignored: it reflects idx {}, past the log's "
+                "last idx {}",
+                self->state.storage->uri(), view, (*loaded)->applied_idx, *last);
+            return out;
+          }
+        }
         if (loaded->has_value()) {
           out.set_applied_idx((*loaded)->applied_idx);
           out.set_data(std::move((*loaded)->data));

@@ -643,6 +643,38 @@ TEST_F(CheckCommandTest, CorruptSnapshotBlobFailsItsViewClearly) {
   EXPECT_EQ(bel("check").exit_code, 0);
 }
 
+// A snapshot that claims an idx past the log's end (a damaged row, a log put back from an older
+// copy) would never see the events that follow it: `bel check` fails its view at once, a view
+// loading it ignores it and folds from idx 1, and the next in-process append writes it again.
+TEST_F(CheckCommandTest, ASnapshotPastTheLogsEndFailsItsViewAndIsNotRestored) {
+  fill_with_snapshots();
+  EXPECT_EQ(exec("UPDATE snapshots SET applied_idx = 999999999 WHERE view = 'build_summary'"), 1);
+  auto r = bel("check --format json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto all = checks(r);
+  const auto& summary = all["view build_summary"];
+  EXPECT_FALSE(summary.first) << r.out;
+  EXPECT_TRUE(contains(summary.second,
+                       "its snapshot reflects idx 999999999, past the log's last "
+                       "event: a coordinator ignores it"))
+      << summary.second;
+  EXPECT_TRUE(all["view job_runs"].first) << all["view job_runs"].second;
+
+  // A view that loads it (here a console command's, with no coordinator) folds from idx 1.
+  auto status = bel("views status --format json");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_FALSE(contains(status.out, "999999999")) << status.out;
+
+  const std::string lines =
+      to_json(testing::request_event("br-after", v1::BUILD_REQUEST_RECEIVED)) + "\n";
+  auto appended = testing::run_command(
+      testing::shell_quote(kBel) + " append - --log " + testing::shell_quote(log_uri()), lines);
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  auto shown = bel("builds show br-after --format json");
+  EXPECT_EQ(shown.exit_code, 0) << shown.out << shown.err;
+  EXPECT_EQ(bel("check").exit_code, 0);
+}
+
 TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAndIsNamed) {
   fill_with_snapshots();
   // A cancel reason as an older bel stored it, before appends refused text that is not UTF-8:
