@@ -120,6 +120,16 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   }
   {
     auto wal = prepare(db, uri, "PRAGMA journal_mode = WAL");
+    if (!wal.ok() && (sqlite3_errcode(db) & 0xff) == SQLITE_READONLY) {
+      // The file may be written but not its directory, where SQLite makes its WAL files.
+      const std::string dir = std::filesystem::path(path).parent_path().string();
+      return make_error(
+          ErrorCode::storage_unavailable,
+          fmt::format("{}: cannot write {}: a writer needs {}-wal and {}-shm beside "
+                      "it, which this user cannot make in {} ({}); write it as a "
+                      "user who may write that directory",
+                      uri, path, path, path, dir.empty() ? "." : dir, sqlite3_errmsg(db)));
+    }
     if (!wal.ok()) {
       return wal.error().code == ErrorCode::storage_corrupt ? not_a_database(sqlite3_errcode(db))
                                                             : wal.error();

@@ -66,13 +66,17 @@ std::optional<Fold<View>> restore_as_coordinator(storage::Storage& log, std::str
     return std::nullopt;
   }
   const int64_t at = (**loaded).applied_idx;
-  // Past the log's end? Asked of the log as it is now, not at the check's start: a writer may
-  // have appended and refreshed the snapshot since (the check then folds on to its idx).
-  auto at_or_after = [&] {
+  // Past the log's end? Above the last idx the log reports, it is asked for an event at or after
+  // the snapshot's idx: a writer may have appended and refreshed the snapshot since the check
+  // read its last idx (the check then folds on to the snapshot's idx).
+  auto past_end = [&] {
     auto using_log = hold(log_mu);
-    return log.list_events(at - 1, EventFilter{}, 1);
+    auto last = log.last_idx();
+    if (!last.ok() || at <= *last) return false;
+    auto at_or_after = log.list_events(at - 1, EventFilter{}, 1);
+    return at_or_after.ok() && at_or_after->events_size() == 0;
   }();
-  if (at_or_after.ok() && at_or_after->events_size() == 0) {
+  if (past_end) {
     *problem = "its snapshot reflects " + idx_text(at) +
                ", past the log's last event: a coordinator ignores it and folds from idx 1";
     return std::nullopt;

@@ -84,8 +84,17 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
   std::string endpoint = options.connect;
   if (endpoint.empty()) {
     auto advertised = advertised_endpoint(options.log_uri, options.create_log);
-    if (!advertised.ok()) return advertised.error();
-    endpoint = *advertised;
+    if (advertised.ok()) {
+      endpoint = *advertised;
+    } else if (!options.create_log || advertised.error().code != ErrorCode::storage_unavailable) {
+      return advertised.error();
+    } else {
+      // A command that writes opens the log for writing next, and that open says what stops
+      // it in a writer's words (a reader's advice would not help it). A coordinator running on
+      // the log would have made the files a reader lacks, so none is passed over here.
+      spdlog::info("session: {} not read before writing: {}", storage::shown_uri(options.log_uri),
+                   advertised.error().to_string());
+    }
     // A coordinator holds the log's writer lock for as long as it runs: when nobody holds it,
     // the advertised endpoint is stale (a coordinator killed before it could clear it).
     if (!endpoint.empty() && storage::WriterLock::acquire(options.log_uri).ok()) {

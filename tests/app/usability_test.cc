@@ -2,6 +2,7 @@
 // path as --log, lists that say when nothing matches, help that speaks of what users have, the
 // shell completion script, and ./scripts/run with an absolute build directory.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -250,6 +251,43 @@ TEST_F(UsabilityTest, AFileSizeLimitFailsTheAppendSayingSoAndTheLogStaysWhole) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   // Without the limit the same batch goes in whole.
   EXPECT_EQ(bel("append - --log " + log(), many).exit_code, 0);
+}
+
+// A log the user may write in a directory it may not: SQLite cannot make its WAL files there. A
+// command that writes says so in a writer's words, naming the directory (not a reader's advice
+// from the look it takes first for a coordinator). As root the command runs as `nobody`.
+TEST_F(UsabilityTest, AWriterInADirectoryItMayNotWriteIsToldSoNamingIt) {
+  const std::string as_other =
+      ::geteuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups " : "";
+  const std::string dir = dir_.path() + "/ro";
+  std::filesystem::create_directory(dir);
+  const std::string uri = "sqlite://" + dir + "/r.db";
+  const std::string event = [](const std::string& id) {
+    return "{\"build_request_id\":\"" + id +
+           "\",\"build_request_event\":{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n";
+  }("br-1");
+  ASSERT_EQ(bel("append - --log " + shell_quote(uri), event).exit_code, 0);
+  for (const char* side : {"-wal", "-shm"}) std::filesystem::remove(dir + "/r.db" + side);
+  namespace fs = std::filesystem;
+  fs::permissions(dir + "/r.db", fs::perms::all & ~(fs::perms::owner_exec | fs::perms::group_exec |
+                                                    fs::perms::others_exec));
+  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  if (run_command(as_other + shell_quote(kBel) + " --version").exit_code != 0) {
+    fs::permissions(dir, fs::perms::owner_all);
+    GTEST_SKIP() << "cannot run bel as another user here";
+  }
+  auto appended = run_command(
+      as_other + shell_quote(kBel) + " append - --log " + shell_quote(uri),
+      event.substr(0, event.find("br-1")) + "br-2" + event.substr(event.find("br-1") + 4));
+  fs::permissions(dir, fs::perms::owner_all);
+  EXPECT_EQ(appended.exit_code, 1) << appended.out << appended.err;
+  EXPECT_NE(appended.err.find("a writer needs"), std::string::npos) << appended.err;
+  EXPECT_NE(appended.err.find("cannot make in " + dir + " "), std::string::npos) << appended.err;
+  EXPECT_EQ(appended.err.find("a reader needs"), std::string::npos) << appended.err;
 }
 
 // After an orderly exit an SQLite log's file alone holds every commit (docs/operators.md,
