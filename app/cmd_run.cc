@@ -2,6 +2,8 @@
 // requests, then a summary of what the log holds (./scripts/run).
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "actors/client/activity_repository.h"
 #include "actors/client/partitions_repository.h"
 #include "actors/sim/simulator.h"
@@ -160,7 +162,11 @@ void run_run(Context& ctx, const RunFlags& f) {
   const std::string log =
       ctx.log_uri == kDefaultLogUri ? "" : " --log " + shell_word(storage::shown_uri(ctx.log_uri));
   const std::string some_build = shell_word(interesting_build(session->client(), r));
-  std::printf("\nExplore further (build/app/bel, or bel on your PATH):\n");
+  // Which bel: the commands below name it `bel`, which may not be on the PATH (a build tree).
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::printf("\nExplore further (bel is %s):\n",
+              ec ? "this program" : shell_word(self.string()).c_str());
   std::printf("  bel builds list%s --status failed      # which builds failed\n", log.c_str());
   std::printf("  bel builds show%s %s    # why a build ended as it did\n", log.c_str(),
               some_build.c_str());

@@ -172,6 +172,22 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   actors::configure_actor_system(config);
   caf::actor_system system{config};
 
+  // The console endpoint's address is bound before the coordinator opens the log: a port that is
+  // taken stops `serve` before it makes a log, a lock record and a token for a coordinator that
+  // never ran. It serves (actors/net/http_server.h) once its routes are added below.
+  std::unique_ptr<actors::HttpServer> server;
+  if (!token.empty()) {
+    actors::HttpServerOptions http;
+    http.host = listen->host;
+    http.port = listen->port;
+    http.token = token;
+    http.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
+    http.max_body_bytes = std::min(http.max_body_bytes, http.max_inflight_bytes);
+    server = std::make_unique<actors::HttpServer>(http);
+    if (auto ok = server->bind(); !ok.ok())
+      return ctx.fail(ok.error().with_context(flag + " " + address));
+  }
+
   actors::CoordinatorOptions options;
   options.storage.durability_full = *durable;
   options.supervisor.storage.max_pending_events = static_cast<size_t>(f.max_pending_events);
@@ -193,21 +209,20 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   // view (actors/web/web_view.h) is served by the same server.
   actors::ApiClient web_client(system, *api);
   actors::web::WebView web(web_client);
-  std::unique_ptr<actors::HttpServer> server;
-  if (!token.empty()) {
+  // The server's routes use these two: on any way out it stops (idempotent) before they go.
+  struct StopFirst {
+    actors::HttpServer* server;
+    ~StopFirst() {
+      if (server != nullptr) server->stop();
+    }
+  } stop_server_first{server.get()};
+  if (server) {
     if (ctx.token_file.empty()) {
       if (auto ok = actors::write_token_file(token_path, token); !ok.ok()) {
         actors::stop_coordinator(*api);
         return ctx.fail(ok.error());
       }
     }
-    actors::HttpServerOptions http;
-    http.host = listen->host;
-    http.port = listen->port;
-    http.token = token;
-    http.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
-    http.max_body_bytes = std::min(http.max_body_bytes, http.max_inflight_bytes);
-    server = std::make_unique<actors::HttpServer>(http);
     actors::add_rpc_routes(*server, system, *api);
     web.add_routes(*server);
     if (auto ok = server->listen(); !ok.ok()) {

@@ -15,6 +15,9 @@ Result<AppendAck> JobRunsRepository::cancel(const std::string& job_run_id,
   // input never costs a round trip.
   BEL_RETURN_IF_ERROR(projections::check_required("reason", reason));
   auto run = show(job_run_id, min_idx);
+  if (!run.ok() && run.error().code == ErrorCode::not_found) {
+    return Error{ErrorCode::not_found, run.error().message + "; nothing was changed"};
+  }
   if (!run.ok()) return run.error();
   auto event = make_job_run_cancel_event(run->build_request_id(), job_run_id, reason, event_id);
   if (!event.ok()) return event.error();

@@ -449,7 +449,7 @@ HttpServerStats HttpServer::stats() const {
   return out;
 }
 
-Status HttpServer::listen() {
+Status HttpServer::bind() {
   if (options_.threads == 0 || options_.max_pending_connections == 0) {
     return make_error(ErrorCode::invalid_argument,
                       "the HTTP server needs at least one serving thread and one waiting "
@@ -482,6 +482,11 @@ Status HttpServer::listen() {
                       "cannot listen on " + address + ": " + std::strerror(bind_errno));
   }
   port_ = static_cast<uint16_t>(port);
+  return ok_status();
+}
+
+Status HttpServer::listen() {
+  if (port_ == 0) BEL_RETURN_IF_ERROR(bind());
   listener_->connections().start();
   thread_ = std::thread([this] {
     name_this_thread("bel.http");

@@ -116,8 +116,11 @@ class HttpServer {
   // gets `render(error)` as an HTML page (same status and Bel-Error) rather than JSON.
   void set_error_page(std::function<std::string(const Error&)> render);
 
-  // Binds options.host:options.port and serves on background threads. storage_unavailable naming
-  // the address when it cannot bind. REQUIRES: called once.
+  // Binds options.host:options.port without serving yet (connections wait in the backlog), so
+  // that a caller learns the address is taken before it starts anything else. storage_unavailable
+  // naming the address when it cannot bind. REQUIRES: called at most once, before listen().
+  Status bind();
+  // Serves on background threads, bind()ing first unless it was. REQUIRES: called once.
   Status listen();
   // The port bound (after listen()).
   uint16_t port() const { return port_; }

@@ -308,6 +308,24 @@ TEST_F(ServeTest, ARestartTakesTheSamePortAtOnce) {
   EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
 }
 
+// A port that is taken stops `serve` before it opens the log: no new log, lock record or token
+// for a coordinator that never ran (a typo in a port must not make `bel activity` find a log).
+TEST_F(ServeTest, APortThatIsTakenStopsServeBeforeItMakesALog) {
+  httplib::Server holder;
+  const int port = holder.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  const std::string fresh = dir_.path() + "/fresh.db";
+  auto r = run_command(shell_quote(kBel) + " serve --log " + shell_quote("sqlite://" + fresh) +
+                       " --listen 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--listen 127.0.0.1:" + std::to_string(port) + ": cannot listen"),
+            std::string::npos)
+      << r.err;
+  for (const char* suffix : {"", "-wal", "-shm", ".lock", ".token"}) {
+    EXPECT_FALSE(std::filesystem::exists(fresh + suffix)) << fresh + suffix;
+  }
+}
+
 TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   std::string lines;
   for (const auto& e : {request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"}),

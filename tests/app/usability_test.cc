@@ -576,6 +576,13 @@ TEST_F(UsabilityTest, CancellingWhatAlreadyEndedSaysSoPlainly) {
   EXPECT_NE(run.err.find("invalid_transition: job run jr-1 already completed; nothing was changed"),
             std::string::npos)
       << run.err;
+  // Ids the log has never seen say so, and that nothing changed, for builds and runs alike.
+  for (const std::string& which : {"builds cancel br-nope", "job-runs cancel jr-nope"}) {
+    auto unknown = bel(which + " --reason late --log " + log());
+    EXPECT_EQ(unknown.exit_code, 1) << which;
+    EXPECT_NE(unknown.err.find("not found"), std::string::npos) << unknown.err;
+    EXPECT_NE(unknown.err.find("; nothing was changed"), std::string::npos) << unknown.err;
+  }
   // Nothing was appended.
   auto events = bel("events list --format json --log " + log());
   EventPage page;
