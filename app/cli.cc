@@ -99,6 +99,10 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
   add_all_commands(app, ctx, interactive);
   decimal_numbers(&app);
 
+  if (argv.size() == 1 && !interactive) {
+    print_usage_error("bel needs a command", "Run bel --help for the commands.\n");
+    return kExitUsage;
+  }
   if (argv.size() > 1 && argv[1].size() > 1 && argv[1][0] == '-' && argv[1] != "-h" &&
       argv[1] != "--help" && argv[1] != "--version") {
     // "bel --log X activity": the flags belong to the command, which comes first.
@@ -147,7 +151,22 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
       for (const auto& sub : subs) names += (names.empty() ? "" : ", ") + sub;
       if (std::find(subs.begin(), subs.end(), next) == subs.end()) {
         if (next.empty() || next[0] == '-') {
-          print_usage_error(argv[1] + " needs a subcommand: " + names, hint);
+          // "bel builds --limit 1 list": the subcommand is there, after the flags.
+          for (size_t i = 3; i < argv.size(); ++i) {
+            if (std::find(subs.begin(), subs.end(), argv[i]) == subs.end()) continue;
+            std::string fixed =
+                (interactive ? "" : "bel ") + shell_word(argv[1]) + " " + shell_word(argv[i]);
+            for (size_t j = 2; j < argv.size(); ++j) {
+              if (j != i)
+                fixed += " " +
+                         shell_word(argv[j - 1] == "--log" ? storage::shown_uri(argv[j]) : argv[j]);
+            }
+            print_usage_error("flags go after the subcommand: " + fixed, "");
+            return kExitUsage;
+          }
+          print_usage_error(argv[1] + " needs a subcommand: " + names,
+                            interactive ? "Type help " + argv[1] + " for its subcommands.\n"
+                                        : "Run bel " + argv[1] + " --help for its subcommands.\n");
         } else {
           print_usage_error(
               with_suggestion("unknown command \"" + argv[1] + " " + next + "\"", next, subs) +
@@ -185,6 +204,14 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
   // bel's other usage errors.
   app.failure_message([interactive, dashed](const CLI::App*, const CLI::Error& e) {
     std::string text = conversion_text(e);
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      // CLI11: "The following argument(s) was/were not expected: a b".
+      const auto colon = text.find(": ");
+      const std::string extra = colon == std::string::npos ? text : text.substr(colon + 2);
+      text = (extra.find(' ') == std::string::npos ? "unexpected argument: "
+                                                   : "unexpected arguments: ") +
+             extra + " (this command takes no more)";
+    }
     if (!dashed.empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
       text +=
           " (an argument that begins with \"-\" goes last, after the flags and \"--\": ... -- " +

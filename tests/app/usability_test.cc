@@ -80,6 +80,27 @@ TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
   // A value that looks like a flag is a value, not a typo.
   auto value = bel("builds cancel br-x --reason --limt --log " + log());
   EXPECT_EQ(value.err.find("unknown flag"), std::string::npos) << value.err;
+
+  // Flags before the subcommand: the line to type instead, not "needs a subcommand".
+  auto early = bel("builds --limit 1 list");
+  EXPECT_EQ(early.exit_code, 2);
+  EXPECT_NE(early.err.find("flags go after the subcommand: bel builds list --limit 1"),
+            std::string::npos)
+      << early.err;
+  auto group = bel("builds");
+  EXPECT_EQ(group.exit_code, 2);
+  EXPECT_NE(group.err.find("builds needs a subcommand: list, show, cancel"), std::string::npos)
+      << group.err;
+  EXPECT_NE(group.err.find("Run bel builds --help for its subcommands."), std::string::npos)
+      << group.err;
+
+  // Nothing at all, and a word too many, in bel's words rather than CLI11's.
+  auto bare = bel("");
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.err.find("bel needs a command"), std::string::npos) << bare.err;
+  auto extra = bel("builds list --limit 1 extra --log " + log());
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_NE(extra.err.find("unexpected argument: extra"), std::string::npos) << extra.err;
 }
 
 // SPEC section 7: every error has a stable code, bad usage too (exit 2): a typo, a value out of
