@@ -184,8 +184,14 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     http.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
     http.max_body_bytes = std::min(http.max_body_bytes, http.max_inflight_bytes);
     server = std::make_unique<actors::HttpServer>(http);
-    if (auto ok = server->bind(); !ok.ok())
-      return ctx.fail(ok.error().with_context(flag + " " + address));
+    if (auto ok = server->bind(); !ok.ok()) {
+      Error e = ok.error().with_context(flag + " " + address);
+      if (auto live = answering_coordinator(ctx)) {  // a second serve of this log, same address
+        e.message += "; the " + *live + " answers: bel commands on this log go through it as " +
+                     "they are; stop it (Ctrl-C or SIGTERM) to start another";
+      }
+      return ctx.fail(e);
+    }
   }
 
   actors::CoordinatorOptions options;

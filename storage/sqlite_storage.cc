@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -59,15 +60,20 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     BEL_RETURN_IF_ERROR(WriterLock::check_reader_path(uri, path));
   }
   // Before this name's connection reads the file: the commits a killed writer left beside
-  // another name of it are folded in, under the writer lock (storage/sqlite_wal_names.h).
+  // another name of it are folded in, under the writer lock, by a process that has not opened
+  // the file yet (storage/sqlite_wal_names.h).
   if (auto other = other_name_with_commits(path, options.sqlite_vfs)) {
-    if (lock) {
-      BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
-    } else {
-      auto taken = WriterLock::acquire_file(uri, path, std::chrono::milliseconds(0));
-      if (!taken.ok()) return cannot_fold(uri, *other, taken.error());
-      BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
+    if (open_in_this_process(path) > 0) {
+      return cannot_fold(uri, *other, "this process has the log open already");
     }
+    std::unique_ptr<WriterLock> for_fold;
+    if (!lock) {
+      auto taken = WriterLock::acquire_file(uri, path, std::chrono::seconds(1));
+      if (!taken.ok()) return cannot_fold(uri, *other, taken.error().message);
+      for_fold = std::move(*taken);
+      other = other_name_with_commits(path, options.sqlite_vfs);  // a writer may have folded
+    }
+    if (other) BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
   }
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
@@ -85,6 +91,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   }
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(uri, path, own, db));
   storage->lock_ = std::move(lock);
+  storage->counted_ = std::make_unique<CountedOpen>(path);
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
@@ -120,9 +127,10 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   }
   {
     auto wal = prepare(db, uri, "PRAGMA journal_mode = WAL");
-    if (!wal.ok() && (sqlite3_errcode(db) & 0xff) == SQLITE_READONLY) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (!wal.ok() && (sqlite3_errcode(db) & 0xff) == SQLITE_READONLY &&
+        ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0) {
       // The file may be written but not its directory, where SQLite makes its WAL files.
-      const std::string dir = std::filesystem::path(path).parent_path().string();
       return make_error(
           ErrorCode::storage_unavailable,
           fmt::format("{}: cannot write {}: a writer needs {}-wal and {}-shm beside "

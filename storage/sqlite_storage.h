@@ -41,6 +41,7 @@ namespace bel::storage {
 
 class WalCheckpointer;
 class WriterLock;
+class CountedOpen;
 
 class SqliteStorage final : public StorageBackend {
  public:
@@ -160,6 +161,7 @@ class SqliteStorage final : public StorageBackend {
   // Writer: the log file's writer lock, released after the connection closes (declared first so
   // that it is destroyed last).
   std::unique_ptr<WriterLock> lock_;
+  std::unique_ptr<CountedOpen> counted_;  // this handle, in sqlite_wal_names.h's count
   std::string path_;
   sqlite3* db_;
   // Writer: copies the WAL into the file on a thread of its own (sqlite_checkpointer.h); null

@@ -52,8 +52,9 @@ Error sqlite_error(const std::string& uri, sqlite3* db, int rc, std::string_view
     // SQLite's errno is often gone by the time the statement fails; a file-size limit is the
     // one cause that says nothing of itself (the write fails with EFBIG, SIGXFSZ being ignored).
     struct rlimit limit {};
-    if (primary != SQLITE_CANTOPEN && ::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
-        limit.rlim_cur != RLIM_INFINITY) {
+    const bool writing = rc == SQLITE_IOERR || rc == SQLITE_IOERR_WRITE ||
+                         rc == SQLITE_IOERR_TRUNCATE || primary == SQLITE_FULL;
+    if (writing && ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
       text += fmt::format(" (File too large? this process may write files of at most {} bytes: "
                           "its file-size limit, ulimit -f)",
                           static_cast<unsigned long long>(limit.rlim_cur));

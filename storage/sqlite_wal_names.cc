@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <utility>
 
 #include "storage/sqlite_support.h"
 
@@ -51,6 +54,14 @@ std::optional<std::string> other_name_with_frames(const std::string& recorded,
   }
   if (mine.st_dev != other.st_dev || mine.st_ino != other.st_ino) return std::nullopt;
   if (!has_frames(recorded + "-wal")) return std::nullopt;
+  // The same WAL file by another path (one directory reached two ways): this name's own.
+  struct stat own_wal {};
+  struct stat other_wal {};
+  if (::stat((name_sqlite_uses(path) + "-wal").c_str(), &own_wal) == 0 &&
+      ::stat((recorded + "-wal").c_str(), &other_wal) == 0 && own_wal.st_dev == other_wal.st_dev &&
+      own_wal.st_ino == other_wal.st_ino) {
+    return std::nullopt;
+  }
   return recorded;
 }
 
@@ -111,11 +122,47 @@ Status fold_in_wal_of(const std::string& uri, const std::string& path, const std
   return ok_status();
 }
 
-Error cannot_fold(const std::string& uri, const std::string& other, const Error& why) {
+Error cannot_fold(const std::string& uri, const std::string& other, const std::string& why) {
   return make_error(ErrorCode::storage_unavailable,
-                    fmt::format("{}: {}, which this reader cannot fold into the file ({}); read "
-                                "it by that name",
-                                uri, last_writer(other), why.message));
+                    fmt::format("{}: {}, which this open cannot fold into the file ({}); read it "
+                                "by that name, or open it again from a process that has not "
+                                "opened it yet",
+                                uri, last_writer(other), why));
+}
+
+namespace {
+
+std::mutex open_files_mu;
+std::map<std::pair<unsigned long long, unsigned long long>, int>& open_files() {
+  static auto* files = new std::map<std::pair<unsigned long long, unsigned long long>, int>();
+  return *files;
+}
+
+}  // namespace
+
+int open_in_this_process(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  std::lock_guard<std::mutex> lock(open_files_mu);
+  auto it = open_files().find({st.st_dev, st.st_ino});
+  return it == open_files().end() ? 0 : it->second;
+}
+
+CountedOpen::CountedOpen(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  counted_ = true;
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+  std::lock_guard<std::mutex> lock(open_files_mu);
+  ++open_files()[{device_, inode_}];
+}
+
+CountedOpen::~CountedOpen() {
+  if (!counted_) return;
+  std::lock_guard<std::mutex> lock(open_files_mu);
+  auto it = open_files().find({device_, inode_});
+  if (it != open_files().end() && --it->second <= 0) open_files().erase(it);
 }
 
 Result<bool> record_writer_path(sqlite3* db, const std::string& uri, const std::string& path) {

@@ -18,10 +18,12 @@
 //   auto changed = record_writer_path(db, uri, path);   // then checkpoint when *changed
 //
 // The fold holds the writer lock, so nobody writes the file meanwhile, and SQLite replays a WAL
-// only into the file it belongs to. Every connection a process opens on the file then uses one
-// name: SQLite shares a file's shared-memory index between the connections of a process, so two
-// names open at once in one process read each other's index against their own WAL. A name that no longer exists, or now names another file (a copy, a moved
-// log), is not the log's: it is ignored.
+// only into the file it belongs to. SQLite shares a file's shared-memory index between the
+// connections of one process, whatever name each opened: a process with the file open already
+// would fold the other name's WAL against its own index, so it does not fold (the open is refused
+// naming the other name; a fresh process folds). A name that no longer exists, now names another
+// file (a copy, a moved log) or whose WAL is this name's own (one directory by two paths, a bind
+// mount) is ignored.
 #ifndef BEL_STORAGE_SQLITE_WAL_NAMES_H_
 #define BEL_STORAGE_SQLITE_WAL_NAMES_H_
 
@@ -41,15 +43,35 @@ namespace bel::storage {
 std::optional<std::string> other_name_with_commits(const std::string& path,
                                                    const std::string& vfs);
 
-// Folds the WAL beside `other` into the file. REQUIRES: the caller holds the writer lock.
+// Folds the WAL beside `other` into the file. REQUIRES: the caller holds the writer lock, and no
+// SqliteStorage of this process has the file open (open_in_this_process below).
 // storage_unavailable when it cannot (a reader by that name holds the WAL), or when this name
 // has a WAL with frames too (two writers wrote by two names without this check: folding either
 // would lose the other's commits).
 Status fold_in_wal_of(const std::string& uri, const std::string& path, const std::string& other,
                       const std::string& vfs);
 
-// storage_unavailable for a reader that could not take the writer lock to fold: read by `other`.
-Error cannot_fold(const std::string& uri, const std::string& other, const Error& why);
+// storage_unavailable for an open that cannot fold (the writer lock is taken, or this process has
+// the file open already): read it by `other`, or open it in a fresh process.
+Error cannot_fold(const std::string& uri, const std::string& other, const std::string& why);
+
+// How many SqliteStorage handles of this process have the file at `path` open (by any name), as
+// counted by the CountedOpen each of them holds.
+int open_in_this_process(const std::string& path);
+
+// Counts the file at `path` as open in this process for as long as it lives.
+class CountedOpen {
+ public:
+  explicit CountedOpen(const std::string& path);  // counts nothing when there is no such file
+  ~CountedOpen();
+  CountedOpen(const CountedOpen&) = delete;
+  CountedOpen& operator=(const CountedOpen&) = delete;
+
+ private:
+  bool counted_ = false;
+  unsigned long long device_ = 0;
+  unsigned long long inode_ = 0;
+};
 
 // In the caller's write transaction: sets meta.writer_path to this open's name. True when it
 // changed, so the caller copies it into the file (a checkpoint) once committed.

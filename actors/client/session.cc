@@ -1,6 +1,7 @@
 #include "actors/client/session.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -49,6 +50,14 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
   return read_meta(uri, kEndpointKey);
 }
 
+// Whether `uri` is an SQLite log file in a directory this user may not write.
+bool in_unwritable_directory(const std::string& uri) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return false;
+  const std::string dir = std::filesystem::path(parsed->path).parent_path().string();
+  return ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0;
+}
+
 // The id of the SQLite log at `uri`, or "" when it cannot be read here (no such file, a path on
 // the coordinator's host) or it has none: then nothing can be compared. A PostgreSQL log is not
 // opened for this: its server may be out of this host's reach (only the coordinator's), and a
@@ -86,12 +95,15 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     auto advertised = advertised_endpoint(options.log_uri, options.create_log);
     if (advertised.ok()) {
       endpoint = *advertised;
-    } else if (!options.create_log || advertised.error().code != ErrorCode::storage_unavailable) {
+    } else if (!(options.write || options.create_log) ||
+               advertised.error().code != ErrorCode::storage_unavailable ||
+               !in_unwritable_directory(options.log_uri)) {
       return advertised.error();
     } else {
-      // A command that writes opens the log for writing next, and that open says what stops
-      // it in a writer's words (a reader's advice would not help it). A coordinator running on
-      // the log would have made the files a reader lacks, so none is passed over here.
+      // A directory this user may not write: a reader finds no -shm file and may not make one.
+      // A command that writes opens the log for writing next, and that open says what stops it
+      // in a writer's words (a reader's advice would not help it). A coordinator running on the
+      // log would have made the files a reader lacks, so none is passed over here.
       spdlog::info("session: {} not read before writing: {}", storage::shown_uri(options.log_uri),
                    advertised.error().to_string());
     }

@@ -118,11 +118,13 @@ class HttpServer {
 
   // Binds options.host:options.port without serving yet (connections wait in the backlog), so
   // that a caller learns the address is taken before it starts anything else. storage_unavailable
-  // naming the address when it cannot bind. REQUIRES: called at most once, before listen().
+  // naming the address when it cannot bind. A server bound but never listen()ed keeps its port
+  // until the process exits (httplib closes only a running server's socket). REQUIRES: called at
+  // most once, before listen().
   Status bind();
   // Serves on background threads, bind()ing first unless it was. REQUIRES: called once.
   Status listen();
-  // The port bound (after listen()).
+  // The port bound (after bind() or listen()).
   uint16_t port() const { return port_; }
   // Stops accepting, waits for the requests being served to be answered. Idempotent.
   void stop();

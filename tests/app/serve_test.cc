@@ -326,6 +326,21 @@ TEST_F(ServeTest, APortThatIsTakenStopsServeBeforeItMakesALog) {
   }
 }
 
+// A second `serve` of a log on the first one's own address: the port is taken, and the message
+// says which coordinator answers there.
+TEST_F(ServeTest, ASecondServeOnTheSameAddressNamesTheCoordinatorThatAnswers) {
+  ServeProcess first(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(first.wait_for("running")) << first.err();
+  const int port = first.endpoint_port();
+  ASSERT_GT(port, 0) << first.err();
+  auto second = bel("serve --listen 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_NE(second.err.find("cannot listen"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("answers: bel commands on this log go through it"), std::string::npos)
+      << second.err;
+  EXPECT_EQ(first.stop(SIGTERM), 0) << first.err();
+}
+
 TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
   std::string lines;
   for (const auto& e : {request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"}),

@@ -598,8 +598,8 @@ TEST_F(UsabilityTest, CancellingWhatAlreadyEndedSaysSoPlainly) {
             std::string::npos)
       << run.err;
   // Ids the log has never seen say so, and that nothing changed, for builds and runs alike.
-  for (const std::string& which : {"builds cancel br-nope", "job-runs cancel jr-nope"}) {
-    auto unknown = bel(which + " --reason late --log " + log());
+  for (const char* which : {"builds cancel br-nope", "job-runs cancel jr-nope"}) {
+    auto unknown = bel(std::string(which) + " --reason late --log " + log());
     EXPECT_EQ(unknown.exit_code, 1) << which;
     EXPECT_NE(unknown.err.find("not found"), std::string::npos) << unknown.err;
     EXPECT_NE(unknown.err.find("; nothing was changed"), std::string::npos) << unknown.err;

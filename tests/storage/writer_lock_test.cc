@@ -257,6 +257,38 @@ TEST_F(KilledWriterTest, AReaderByAnotherNameFoldsItsCommitsInAndSeesThem) {
   expect_one_intact_log(5);
 }
 
+// SQLite shares a file's shared-memory index between a process's connections whatever name each
+// opened: a process that has the log open already must not fold another name's WAL (it would read
+// that WAL against its own index and could drop its commits). It is refused, naming the other
+// name; a fresh process folds.
+TEST_F(WriterLockTest, AProcessWithTheLogOpenLeavesAnotherNamesWalToAFreshProcess) {
+  {
+    auto first = open_writer(uri_);
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(first->append_batch({partition_event("br", "a")}).ok());
+  }
+  StorageOptions read_only;
+  read_only.read_only = true;
+  auto held = open_storage(uri_, read_only);
+  ASSERT_TRUE(held.ok()) << held.error().to_string();
+  const std::string hard = dir_ + "/hard.db";
+  std::filesystem::create_hard_link(path_, hard);
+  auto killed = run_child("sqlite://" + hard, "crash");
+  ASSERT_TRUE(contains(killed.out, "appended")) << killed.out << killed.err;
+
+  auto again = open_storage(uri_, read_only);
+  ASSERT_FALSE(again.ok()) << "folded in a process that had the log open";
+  EXPECT_EQ(again.error().code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(contains(again.error().message, "another name, " + hard)) << again.error().message;
+  EXPECT_TRUE(contains(again.error().message, "this process has the log open already"))
+      << again.error().message;
+  ASSERT_GT(std::filesystem::file_size(hard + "-wal"), 0u);
+
+  held->reset();
+  auto fresh = run_child(uri_, "read");
+  EXPECT_TRUE(contains(fresh.out, "last_idx 4")) << fresh.out << fresh.err;
+}
+
 TEST_F(WriterLockTest, ReadOnlyHandlesTakeNoLock) {
   auto first = open_writer(uri_);
   ASSERT_TRUE(first);
