@@ -93,7 +93,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   storage->lock_ = std::move(lock);
   storage->counted_ = std::make_unique<CountedOpen>(path);
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
 
   // The first statement reads the file header, so a file that is not a database fails here.
   auto not_a_database = [&](int code) -> Error {

@@ -45,9 +45,6 @@ class CountedOpen;
 
 class SqliteStorage final : public StorageBackend {
  public:
-  // How long a connection waits for another connection's lock before failing with
-  // storage_unavailable ("database is locked").
-  static constexpr int kBusyTimeoutMs = 5000;
   // list_events: a partition / job label / job run criterion that selects fewer index rows than
   // selective_key_rows(range, limit, kSelectiveKeyRows, kMaxSelectiveKeyRows) (sqlite_query.h)
   // drives the query through event_keys; a broader one is checked on events read in order.

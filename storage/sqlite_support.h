@@ -22,6 +22,10 @@ struct sqlite3_stmt;
 
 namespace bel::storage {
 
+// How long a connection waits for another connection's lock before failing with
+// storage_unavailable ("database is locked").
+inline constexpr int kSqliteBusyTimeoutMs = 5000;
+
 // Owns one prepared statement and finalizes it on destruction. Move-only.
 class Statement {
  public:

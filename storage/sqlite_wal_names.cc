@@ -4,26 +4,20 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "storage/sqlite_support.h"
+#include "storage/writer_lock.h"
 
 namespace bel::storage {
 
 namespace {
 
-constexpr int kBusyMs = 5000;
-
 // `path` with symlinks resolved, as SQLite names its WAL after it.
-std::string name_sqlite_uses(const std::string& path) {
-  std::error_code ec;
-  auto canonical = std::filesystem::canonical(path, ec);
-  return ec ? path : canonical.string();
-}
+std::string name_sqlite_uses(const std::string& path) { return resolved_path(path); }
 
 bool has_frames(const std::string& wal) {
   struct stat st {};
@@ -82,7 +76,7 @@ std::optional<std::string> other_name_with_commits(const std::string& path,
   // Read-only: closing it never copies this name's own WAL into the file.
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                       vfs.empty() ? nullptr : vfs.c_str()) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, kBusyMs);
+    sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
     recorded = recorded_writer_path(db);
   }
   sqlite3_close_v2(db);
@@ -104,7 +98,7 @@ Status fold_in_wal_of(const std::string& uri, const std::string& path, const std
   int frames = -1;
   int copied = -1;
   if (rc == SQLITE_OK) {
-    sqlite3_busy_timeout(db, kBusyMs);
+    sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
     rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
   }
   if (rc == SQLITE_OK) {

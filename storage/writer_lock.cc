@@ -106,12 +106,6 @@ std::string opened_name(const std::string& pid, unsigned long long dev, unsigned
   return "";
 }
 
-// The file `path` resolves to, or `path` itself when it cannot be resolved.
-std::string resolved(const std::string& path) {
-  char buf[PATH_MAX];
-  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
-}
-
 // Writes the record; true when this call created its file.
 bool write_record(const std::string& record_path, const std::string& record) {
   // Never through a symlink another user planted; private like the log.
@@ -197,7 +191,7 @@ Result<std::unique_ptr<WriterLock>> WriterLock::try_acquire(const std::string& u
   }
   id.device = st.st_dev;
   id.inode = st.st_ino;
-  const std::string record_path = resolved(path) + ".lock";
+  const std::string record_path = resolved_path(path) + ".lock";
   const char* advice =
       " (a coordinator, or another bel command still running); one writer per log file, whatever "
       "path names it";
@@ -260,7 +254,7 @@ Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_u
 Status WriterLock::check_reader_path(const std::string& uri, const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return ok_status();  // the open says what is wrong
-  const std::string name = resolved(path);
+  const std::string name = resolved_path(path);
   const std::string record_path = name + ".lock";
   std::string writer_uri;  // the name the writer uses, when it is known to use another
   std::string holder;
@@ -329,6 +323,11 @@ WriterLock::~WriterLock() {
   it->second.held = false;
   // Unlock, but keep the descriptor: closing it would drop SQLite's fcntl locks on the file.
   ::flock(it->second.fd, LOCK_UN);
+}
+
+std::string resolved_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
 }
 
 }  // namespace bel::storage

@@ -88,6 +88,10 @@ class WriterLock {
   std::string created_record_;  // the record file this lock created, until keep_record()
 };
 
+// The file `path` resolves to (symlinks followed, as SQLite and the lock name it), or `path`
+// itself when it cannot be resolved (it does not exist yet).
+std::string resolved_path(const std::string& path);
+
 }  // namespace bel::storage
 
 #endif  // BEL_STORAGE_WRITER_LOCK_H_
