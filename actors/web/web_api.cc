@@ -87,9 +87,11 @@ Status answer_page(httplib::Response& res, const ApiClient& client,
   return ok_status();
 }
 
+// Every field, `duplicate` too: a script tells a retried write from a new one without knowing
+// that proto3 JSON leaves false out.
 Status answer_ack(httplib::Response& res, const Result<AppendAck>& ack) {
   if (!ack.ok()) return ack.error();
-  reply_json(res, *ack, ack->idx());
+  reply_json(res, *ack, ack->idx(), JsonFields::all);
   return ok_status();
 }
 

@@ -212,9 +212,12 @@ Result<EventFilter> filter_params(const httplib::Request& request) {
 }
 
 void reply_json(httplib::Response& response, const google::protobuf::Message& message,
-                int64_t as_of_idx) {
+                int64_t as_of_idx, JsonFields fields) {
   response.set_header(kAsOfHeader, std::to_string(as_of_idx));
-  HttpServer::reply(response, to_json(message) + "\n", kJsonType);
+  HttpServer::reply(
+      response,
+      (fields == JsonFields::all ? to_json_with_defaults(message) : to_json(message)) + "\n",
+      kJsonType);
 }
 
 void reply_error(httplib::Response& response, const Error& error) {

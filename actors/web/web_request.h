@@ -88,10 +88,14 @@ inline const std::vector<const char*> kFilterParams = {
     "partition_refs", "partition_patterns", "job_labels", "job_run_ids", "build_request_ids",
     "event_types"};
 
+// Which fields a JSON answer carries: those set (the proto3 JSON mapping), or all of them with
+// their defaults (false, 0, "") as `bel append --format json` prints acks.
+enum class JsonFields { set, all };
+
 // Answers 200 with `message` in the proto3 JSON mapping (as `--format json` prints it) and the
 // header Bel-As-Of-Idx: `as_of_idx`.
 void reply_json(httplib::Response& response, const google::protobuf::Message& message,
-                int64_t as_of_idx);
+                int64_t as_of_idx, JsonFields fields = JsonFields::set);
 // Answers `error` as HttpServer does.
 void reply_error(httplib::Response& response, const Error& error);
 

@@ -294,6 +294,8 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
   ASSERT_TRUE(from_json(res->body, &ack).ok()) << res->body;
   EXPECT_EQ(ack.idx(), seeded_idx_ + 1);
   EXPECT_EQ(res->get_header_value("Bel-As-Of-Idx"), std::to_string(ack.idx()));
+  // A new write says it is not a duplicate, in so many words.
+  EXPECT_NE(res->body.find("\"duplicate\":false"), std::string::npos) << res->body;
   auto shown = get("/api/v1/builds/" + encode_path_part("br-deleg") +
                    "?min_idx=" + std::to_string(ack.idx()));
   ASSERT_TRUE(shown);
@@ -338,6 +340,30 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
   status = actors::PartitionsRepository(*client_).status("data/b", named_ack.idx());
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->build_request_id(), "operator:ann");
+}
+
+TEST_F(WebApiTest, AWriteRetriedWithItsEventIdIsAcknowledgedAsADuplicate) {
+  const std::string path = "/api/v1/partitions/" + encode_path_part("data/b") +
+                           "/invalidate?reason=stale&event_id=web-retry-1";
+  auto first = post(path);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  AppendAck first_ack;
+  ASSERT_TRUE(from_json(first->body, &first_ack).ok()) << first->body;
+  EXPECT_FALSE(first_ack.duplicate());
+  EXPECT_NE(first->body.find("\"duplicate\":false"), std::string::npos) << first->body;
+
+  auto again = post(path);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->status, 200) << again->body;
+  AppendAck again_ack;
+  ASSERT_TRUE(from_json(again->body, &again_ack).ok()) << again->body;
+  EXPECT_TRUE(again_ack.duplicate());
+  EXPECT_EQ(again_ack.idx(), first_ack.idx());
+  EXPECT_EQ(again_ack.event_id(), "web-retry-1");
+  auto stats = client_->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->last_idx(), first_ack.idx());  // stored once
 }
 
 TEST_F(WebApiTest, PathPartsRoundTripThroughBase64Url) {
