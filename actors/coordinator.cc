@@ -9,10 +9,20 @@
 
 namespace bel::actors {
 
+namespace {
+
+// Sets `key` unless the program set it before: an embedder's own choice stands.
+template <class T>
+void set_unless_given(caf::actor_system_config& config, const char* key, T value) {
+  if (!caf::get_if<T>(&config, key)) config.set(key, value);
+}
+
+}  // namespace
+
 caf::actor_system_config& configure_actor_system(caf::actor_system_config& config) {
-  config.set("scheduler.max-threads", 2);
+  set_unless_given<size_t>(config, "scheduler.max-threads", 2);
   // Idle workers otherwise sleep 50 us between polls, which dominates one-at-a-time round trips.
-  config.set("work-stealing.moderate-poll-attempts", 0);
+  set_unless_given<size_t>(config, "work-stealing.moderate-poll-attempts", 0);
   add_bel_types(config);
   return config;
 }

@@ -22,9 +22,12 @@ namespace bel::actors {
 // here so that this header stays part of the installed client tier without the actors behind it).
 struct CoordinatorOptions;
 
-// The CAF settings every bel process uses (scheduler size, polling, the bel error category and
-// message types). Call on the config before constructing the actor_system; returns `config`, so
-// that a member initializer can read `system_(configure_actor_system(config_))`.
+// The CAF settings every bel process uses (the bel error category and message types) and the
+// scheduler bel is tuned for: 2 worker threads ("scheduler.max-threads") and no sleep between an
+// idle worker's polls ("work-stealing.moderate-poll-attempts" 0). Those two are the whole actor
+// system's, so a value the program set on `config` before the call is kept. Call on the config
+// before constructing the actor_system; returns `config`, so that a member initializer can read
+// `system_(configure_actor_system(config_))`.
 caf::actor_system_config& configure_actor_system(caf::actor_system_config& config);
 
 // Opens the log at `uri` for writing (creating or migrating its schema), folds it into the

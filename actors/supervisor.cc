@@ -38,8 +38,8 @@ using StorageOpener = caf::typed_actor<caf::replies_to<reopen_atom>::with<Storag
 // wake-ups, docs/performance.md).
 
 std::shared_ptr<spdlog::logger> supervisor_log() {
-  static const auto logger = component_log("supervisor");
-  return logger;
+  static const ComponentLog logger("supervisor");
+  return logger.get();
 }
 
 // Restart times of one child, for the restart limit.

@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 
+#include "actors/component_log.h"
 #include "app/commands.h"
 
 // The `bel` binary links jemalloc (app/CMakeLists.txt), which reads its settings from this symbol
@@ -38,7 +39,8 @@ namespace {
 // the read then gives with U+FFFD (storage/payload_text.h): at debug. The rest at warn.
 void protobuf_log(google::protobuf::LogLevel level, const char* file, int line,
                   const std::string& message) {
-  static const auto logger = spdlog::default_logger()->clone("protobuf");
+  static const bel::actors::ComponentLog component("protobuf");
+  const auto logger = component.get();
   const bool text = message.find("invalid UTF-8") != std::string::npos;
   const auto as = level == google::protobuf::LOGLEVEL_FATAL          ? spdlog::level::critical
                   : text || level == google::protobuf::LOGLEVEL_INFO ? spdlog::level::debug

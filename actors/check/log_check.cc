@@ -12,8 +12,8 @@ namespace bel::check {
 using projections::ViewKind;
 
 std::shared_ptr<spdlog::logger> check_log() {
-  static const auto logger = actors::component_log("check");
-  return logger;
+  static const actors::ComponentLog logger("check");
+  return logger.get();
 }
 
 int64_t ms_since(std::chrono::steady_clock::time_point start) {

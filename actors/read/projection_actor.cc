@@ -18,8 +18,8 @@ namespace bel::actors {
 
 namespace detail {
 std::shared_ptr<spdlog::logger> view_log() {
-  static const auto logger = component_log("view");
-  return logger;
+  static const ComponentLog logger("view");
+  return logger.get();
 }
 
 void return_free_memory() {

@@ -20,8 +20,8 @@ namespace bel::actors {
 namespace {
 
 std::shared_ptr<spdlog::logger> reader_log() {
-  static const auto logger = component_log("reader");
-  return logger;
+  static const ComponentLog logger("reader");
+  return logger.get();
 }
 
 struct ReaderState {

@@ -10,7 +10,8 @@
 namespace bel::actors {
 
 Result<int64_t> save_view_snapshot(storage::Storage& storage, ViewSnapshot& snapshot) {
-  static const auto log = component_log("snapshot");
+  static const ComponentLog snapshot_log("snapshot");
+  const auto log = snapshot_log.get();
   // The data may be megabytes: moved, not copied.
   storage::Snapshot s{snapshot.view(), snapshot.version(), snapshot.applied_idx(),
                       std::move(*snapshot.mutable_data()), snapshot.data_encoded()};

@@ -85,8 +85,8 @@ void on_request_error(WorkerPtr self, const caf::error& err, int attempt, const 
 }  // namespace
 
 std::shared_ptr<spdlog::logger> sim_log() {
-  static const auto logger = actors::component_log("simulator");
-  return logger;
+  static const actors::ComponentLog logger("simulator");
+  return logger.get();
 }
 
 Pace::Clock::time_point Pace::admit(Clock::time_point now, size_t events) {

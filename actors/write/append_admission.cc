@@ -14,8 +14,8 @@ namespace bel::actors {
 namespace {
 
 std::shared_ptr<spdlog::logger> admission_log() {
-  static const auto logger = component_log("supervisor");
-  return logger;
+  static const ComponentLog logger("supervisor");
+  return logger.get();
 }
 
 // An event as check_event sees it (its status names filled), measured: its encoded size is what

@@ -23,8 +23,8 @@ int64_t system_now_ns() {
 }
 
 std::shared_ptr<spdlog::logger> writer_log() {
-  static const auto logger = component_log("writer");
-  return logger;
+  static const ComponentLog logger("writer");
+  return logger.get();
 }
 
 std::string position(size_t i) { return "append #" + std::to_string(i + 1); }

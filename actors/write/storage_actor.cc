@@ -79,8 +79,8 @@ class ScopeSeconds {
 using StoragePointer = StorageActor::stateful_pointer<StorageState>;
 
 std::shared_ptr<spdlog::logger> storage_log() {
-  static const auto logger = component_log("storage");
-  return logger;
+  static const ComponentLog logger("storage");
+  return logger.get();
 }
 
 void schedule_index(StoragePointer self);

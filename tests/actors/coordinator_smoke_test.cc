@@ -110,3 +110,28 @@ TEST(CoordinatorSmokeTest, KillingTheSupervisorStopsEveryActorAndAppendsCommitte
 
 }  // namespace
 }  // namespace bel::actors
+
+namespace bel::actors {
+namespace {
+
+// configure_actor_system tunes the scheduler for bel unless the program chose its own.
+TEST(CoordinatorSmokeTest, TheProgramsOwnSchedulerSettingsStand) {
+  caf::actor_system_config tuned;
+  configure_actor_system(tuned);
+  EXPECT_EQ(caf::get_or(tuned, "scheduler.max-threads", size_t{0}), 2u);
+  EXPECT_EQ(caf::get_or(tuned, "work-stealing.moderate-poll-attempts", size_t{99}), 0u);
+
+  caf::actor_system_config own;
+  own.set("scheduler.max-threads", 3);
+  own.set("work-stealing.moderate-poll-attempts", 7);
+  configure_actor_system(own);
+  EXPECT_EQ(caf::get_or(own, "work-stealing.moderate-poll-attempts", size_t{0}), 7u);
+  caf::actor_system system{own};
+  EXPECT_EQ(system.scheduler().num_workers(), 3u);
+  auto api = start_coordinator(system, "memory://");
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  stop_coordinator(*api);
+}
+
+}  // namespace
+}  // namespace bel::actors

@@ -213,7 +213,7 @@ class ViewDeliveryTest : public ::testing::Test {
   std::vector<caf::actor> spawned_;
 };
 
-RandomStreamOptions stream_of(int n) { return stream_options(n, 4, 10); }
+RandomStreamOptions stream_of(int n) { return testing::stream_options(n, 4, 10); }
 
 TEST_F(ViewDeliveryTest, SubscriberThatDoesNotReadHoldsAtMostItsCredit) {
   const auto events = random_stream(5, stream_of(130));
