@@ -20,9 +20,19 @@
 namespace bel::storage {
 namespace {
 
-// One advisory-lock space for bel; the second key is the schema's hash (one lock per log).
-constexpr const char* kLockSql =
-    "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))";
+// One advisory-lock space for bel; the second key is the schema's hash (one lock per log). The
+// wait for it is bounded (lock_timeout), and so is how long the transaction holding it may wait
+// on its client (idle_in_transaction_session_timeout): both for this transaction only.
+std::string lock_sql(const StorageOptions& options) {
+  return fmt::format(
+      "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}; "
+      "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))",
+      std::max<int64_t>(1, options.postgres_lock_wait.count()),
+      std::max<int64_t>(1, options.postgres_stall_limit.count()));
+}
+
+// PostgreSQL's identifiers, and so its channel names, hold at most 63 bytes.
+constexpr size_t kMaxIdentifierBytes = 63;
 
 // Created in the connection's current schema; keys and ids compare bytewise (COLLATE "C"), as
 // SQLite's BINARY does, so prefix ranges find exactly the refs that start with the prefix.
@@ -78,7 +88,12 @@ Result<std::string> PostgresStorage::schema_name() {
       }
       const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
       pq().PQfreemem(quoted);
-      BEL_RETURN_IF_ERROR(db_.command(sql, "initialize: create schema"));
+      Status created = db_.command(sql, "initialize: create schema");
+      // Another coordinator starting at the same moment created it between IF NOT EXISTS's look
+      // and its insert (a unique violation in the catalog): it exists, which is all we asked.
+      if (!created.ok() && db_.last_sqlstate() != "23505" && db_.last_sqlstate() != "42P06") {
+        return created.error();
+      }
       r = db_.exec("SELECT current_schema()", {}, "initialize");
       if (!r.ok()) return r.error();
     }
@@ -91,6 +106,28 @@ Result<std::string> PostgresStorage::schema_name() {
   }
   schema_ = pg_cell(r->get(), 0, 0);
   return schema_;
+}
+
+std::string commit_channel(const std::string& schema) {
+  std::string channel = "bel_log_" + schema;
+  if (channel.size() <= kMaxIdentifierBytes) return channel;
+  // FNV-1a: the same name from every bel, whatever its build.
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : schema) hash = (hash ^ c) * 1099511628211ull;
+  return fmt::format("bel_log_{:016x}", hash);
+}
+
+Status PostgresStorage::lock_log(std::string_view what) {
+  Status locked = db_.command(lock_sql(options()), what);
+  if (!locked.ok() && db_.last_sqlstate() == "55P03") {
+    return make_error(
+        ErrorCode::storage_unavailable,
+        fmt::format("{}: {}: another writer of this log has held it for over {} ms (a "
+                    "coordinator stopped or stalled in its transaction, whose session the server "
+                    "soon ends); nothing was written, a retry is safe",
+                    uri(), what, options().postgres_lock_wait.count()));
+  }
+  return locked;
 }
 
 namespace {
@@ -143,7 +180,7 @@ Status PostgresStorage::initialize() {
   // Several coordinators may initialize the same log at once: the log's lock orders them.
   auto created = [&]() -> Status {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "initialize"));
-    BEL_RETURN_IF_ERROR(db_.command(kLockSql, "initialize: lock"));
+    BEL_RETURN_IF_ERROR(lock_log("initialize: lock"));
     BEL_RETURN_IF_ERROR(db_.command(kSchemaSql, "initialize: create tables"));
     auto version = get_meta(kSchemaVersionKey);
     if (!version.ok()) return version.error();
@@ -165,7 +202,7 @@ Status PostgresStorage::initialize() {
 
 Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& events,
                                                const AppendCondition* condition) {
-  BEL_RETURN_IF_ERROR(db_.command(kLockSql, "append: lock"));
+  BEL_RETURN_IF_ERROR(lock_log("append: lock"));
   BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::begin));
   int64_t last = 0;
   if (condition != nullptr && !condition->meta_key.empty()) {
@@ -232,7 +269,7 @@ Result<int64_t> PostgresStorage::insert_locked(const std::vector<BuildEvent>& ev
   auto schema = schema_name();
   if (!schema.ok()) return schema.error();
   auto notified = db_.exec("SELECT pg_notify($1, $2)",
-                           {"bel_log_" + *schema, std::to_string(last_new)}, "append: notify");
+                           {commit_channel(*schema), std::to_string(last_new)}, "append: notify");
   if (!notified.ok()) return notified.error();
   return first_idx;
 }
@@ -372,7 +409,7 @@ Result<std::optional<std::string>> PostgresStorage::get_meta(const std::string& 
 Status PostgresStorage::write_meta(const std::string& key, const std::string& value) {
   auto written = [&]() -> Status {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "set_meta: begin"));
-    BEL_RETURN_IF_ERROR(db_.command(kLockSql, "set_meta: lock"));
+    BEL_RETURN_IF_ERROR(lock_log("set_meta: lock"));
     auto r = db_.exec(
         "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
         "excluded.value",
@@ -383,7 +420,7 @@ Status PostgresStorage::write_meta(const std::string& key, const std::string& va
     auto schema = schema_name();
     if (!schema.ok()) return schema.error();
     auto notified =
-        db_.exec("SELECT pg_notify($1, 'meta')", {"bel_log_" + *schema}, "set_meta: notify");
+        db_.exec("SELECT pg_notify($1, 'meta')", {commit_channel(*schema)}, "set_meta: notify");
     if (!notified.ok()) return notified.error();
     return db_.command("COMMIT", "set_meta: commit");
   }();
@@ -455,7 +492,15 @@ Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout)
   if (!listening_ || listen_generation_ != db_.generation()) {
     auto schema = schema_name();
     if (!schema.ok()) return schema.error();
-    BEL_RETURN_IF_ERROR(db_.command(fmt::format("LISTEN \"bel_log_{}\"", *schema), "listen"));
+    const std::string channel = commit_channel(*schema);
+    char* quoted = pq().PQescapeIdentifier(db_.raw(), channel.data(), channel.size());
+    if (quoted == nullptr) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: listen: the channel name cannot be quoted", uri()));
+    }
+    const std::string listen = std::string("LISTEN ") + quoted;
+    pq().PQfreemem(quoted);
+    BEL_RETURN_IF_ERROR(db_.command(listen, "listen"));
     listening_ = true;
     listen_generation_ = db_.generation();
   }

@@ -15,7 +15,11 @@
 // event rows and their key rows (the filter index) go in with COPY in the same transaction: the
 // server's B-trees absorb scattered keys well enough that PostgreSQL needs no derived index
 // behind the log (catch_up_indexes does nothing). Every commit NOTIFYs the channel
-// bel_log_<schema> with its last idx, so other processes' readers can wake (wait_for_commit).
+// commit_channel(schema) with its last idx, so other processes' readers can wake (wait_for_commit).
+// The lock's wait is bounded, and so is how long a transaction holding it waits on its process
+// (StorageOptions::postgres_lock_wait, postgres_stall_limit): a stopped coordinator's session is
+// ended by the server and its lock released; the others' appends meanwhile fail with
+// storage_unavailable rather than wait without end.
 //
 // Idempotency across writers: event ids are UNIQUE in the table, so two writers racing the same
 // id cannot both commit it; the loser's batch fails with duplicate_event_id and stores nothing.
@@ -39,6 +43,10 @@
 #include "storage/storage_backend.h"
 
 namespace bel::storage {
+
+// The channel a log in `schema` NOTIFYs on each commit: "bel_log_<schema>", or, when that would
+// pass PostgreSQL's 63 bytes, "bel_log_" and a 64-bit hash of the schema name.
+std::string commit_channel(const std::string& schema);
 
 class PostgresStorage : public StorageBackend {
  public:
@@ -86,6 +94,8 @@ class PostgresStorage : public StorageBackend {
                                 const AppendCondition* condition);
   Error duplicate_error(const std::vector<BuildEvent>& events);
   Result<std::string> schema_name();
+  // Takes the log's lock in the open transaction (bounded: StorageOptions::postgres_lock_wait).
+  Status lock_log(std::string_view what);
 
   PgConnection db_;
   std::string schema_;  // the connection's current schema, once known

@@ -236,6 +236,13 @@ struct StorageOptions {
   // SQLite's default. A test seam for injecting disk faults below SQLite itself (SPEC section 9,
   // R3; tests/support/fault_vfs.h). Never set in production.
   std::string sqlite_vfs;
+  // PostgreSQL: how long an append (or set_meta, or a first open) waits for the transaction of
+  // another writer of the log that holds its lock before failing with storage_unavailable; and
+  // how long this process's own transaction that holds the lock may wait on this process before
+  // the server ends its session (a stopped or stalled process never holds every other
+  // coordinator of the log up).
+  std::chrono::milliseconds postgres_lock_wait{5000};
+  std::chrono::milliseconds postgres_stall_limit{10000};
   // stdout backend: where committed events are printed (one JSON line each); standard output
   // when null.
   std::FILE* stdout_sink = nullptr;

@@ -546,6 +546,11 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
                               woke.error().to_string(), interval.count());
         }
         *failing = true;
+        // A server that answers but will not let this connection listen: look once an interval
+        // (the fallback for a lost notification) rather than never. An absent one: nothing to read.
+        if (woke.error().code != ErrorCode::storage_unavailable) {
+          self->send(log, follow_atom::value);
+        }
         self->delayed_send(self, interval, tick_atom::value);
         return;
       }

@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -199,6 +202,146 @@ TEST_F(PostgresTest, AUserWithoutPrivilegesIsRefusedAsUnavailableNotAsACorruptLo
     EXPECT_EQ(log.error().code, ErrorCode::storage_unavailable) << log.error().to_string();
     EXPECT_NE(log.error().message.find("permission denied"), std::string::npos)
         << log.error().message;
+  }
+}
+
+// The URI of a log in the schema `name` (created by the first writer when missing).
+std::optional<std::string> uri_of_schema(const std::string& name) {
+  const char* base = std::getenv("BEL_TEST_PG");
+  if (base == nullptr || *base == '\0') return std::nullopt;
+  std::string uri = base;
+  std::string encoded;
+  for (const char c : name) {
+    if (c == '"')
+      encoded += "%22";
+    else
+      encoded += c;
+  }
+  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+         encoded;
+}
+
+BuildEvent with_id(BuildEvent event, const std::string& id) {
+  event.set_event_id(id);
+  return event;
+}
+
+std::string unique_schema(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  return stem + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
+}
+
+// A coordinator stopped (or stalled) inside its append transaction holds the log's lock: the
+// others' appends fail with storage_unavailable after a bounded wait, and the server ends the
+// stalled session, so the log takes appends again without it.
+TEST_F(PostgresTest, AWriterStalledInItsTransactionHoldsNoOtherWriterUpForLong) {
+  std::promise<void> locked, release;
+  auto release_future = release.get_future().share();
+  StorageOptions stalling;
+  stalling.postgres_stall_limit = std::chrono::milliseconds(1000);
+  bool first = true;
+  stalling.fault_hook = [&, release_future](FaultPoint point) -> Status {
+    if (point == FaultPoint::begin && first) {
+      first = false;
+      locked.set_value();     // it holds the log's lock now
+      release_future.wait();  // stopped, as by SIGSTOP
+    }
+    return ok_status();
+  };
+  auto stalled = open_storage(uri_, stalling);
+  ASSERT_TRUE(stalled.ok()) << stalled.error().to_string();
+  StorageOptions impatient;
+  impatient.postgres_lock_wait = std::chrono::milliseconds(200);
+  auto other = open_storage(uri_, impatient);
+  ASSERT_TRUE(other.ok()) << other.error().to_string();
+  StorageOptions patient;
+  patient.postgres_lock_wait = std::chrono::minutes(2);
+  auto waiting = open_storage(uri_, patient);
+  ASSERT_TRUE(waiting.ok()) << waiting.error().to_string();
+  Result<std::vector<int64_t>> stalled_append = std::vector<int64_t>{};
+  std::thread stopped([&] {
+    stalled_append =
+        (*stalled)->append_batch({with_id(partition_event("br-a", "data/a"), "stalled-1")});
+  });
+  locked.get_future().wait();
+
+  auto refused = (*other)->append_batch({with_id(partition_event("br-b", "data/b"), "b-1")});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::storage_unavailable) << refused.error().to_string();
+  EXPECT_NE(refused.error().message.find("another writer of this log has held it"),
+            std::string::npos)
+      << refused.error().message;
+
+  // A writer that waits long enough gets the lock once the server has ended the stalled
+  // session (after its stall limit), not when the stalled process wakes.
+  auto appended = (*waiting)->append_batch({with_id(partition_event("br-b", "data/b"), "b-1")});
+  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  EXPECT_EQ(appended->front(), 1);
+
+  release.set_value();
+  stopped.join();
+  // The stalled append's session is gone: it stored nothing, and says so as unavailable.
+  ASSERT_FALSE(stalled_append.ok());
+  EXPECT_EQ(stalled_append.error().code, ErrorCode::storage_unavailable)
+      << stalled_append.error().to_string();
+  auto reader = open();
+  ASSERT_NE(reader, nullptr);
+  const auto events = all_events(*reader);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event_id(), "b-1");
+}
+
+// Schema names that make "bel_log_<schema>" an identifier PostgreSQL would refuse or misread: a
+// quote, and a name of 60 bytes (63 is the longest identifier). Appends commit and a reader
+// waiting for commits wakes.
+TEST(PostgresChannelTest, OddSchemaNamesStillTakeAppendsAndWakeReaders) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  const std::string quoted = unique_schema("q\"") + "\"y";
+  const std::string long_name = unique_schema("l_") + std::string(60, 'a');
+  for (const std::string& name : {quoted, long_name.substr(0, 60)}) {
+    SCOPED_TRACE(name);
+    const std::string uri = *uri_of_schema(name);
+    auto writer = open_storage(uri, {});
+    ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+    StorageOptions read_only;
+    read_only.read_only = true;
+    auto opened = PostgresStorage::open(uri, read_only);
+    ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+    auto& reader = **opened;
+    auto quiet = reader.wait_for_commit(std::chrono::milliseconds(1));
+    ASSERT_TRUE(quiet.ok()) << quiet.error().to_string();
+    auto appended = (*writer)->append_batch({partition_event("br", "data/a")});
+    ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+    auto woke = reader.wait_for_commit(std::chrono::minutes(1));
+    ASSERT_TRUE(woke.ok()) << woke.error().to_string();
+    EXPECT_TRUE(*woke);
+    EXPECT_EQ(*reader.last_idx(), 1);
+  }
+  EXPECT_LE(commit_channel(long_name).size(), 63u);
+  EXPECT_NE(commit_channel(long_name), commit_channel(long_name + "b"));
+  EXPECT_EQ(commit_channel("team_a"), "bel_log_team_a");
+}
+
+// Coordinators started together on a log whose schema does not exist yet all open it.
+TEST(PostgresSchemaTest, WritersOpeningAMissingSchemaTogetherAllOpenIt) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  for (int round = 0; round < 8; ++round) {
+    const std::string uri = *uri_of_schema(unique_schema("race_"));
+    std::vector<Status> opened(3, ok_status());
+    std::atomic<int> ready{0};
+    std::vector<std::thread> writers;
+    for (size_t i = 0; i < opened.size(); ++i) {
+      writers.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < static_cast<int>(opened.size())) std::this_thread::yield();
+        auto log = open_storage(uri, {});
+        if (!log.ok()) opened[i] = log.error();
+      });
+    }
+    for (auto& t : writers) t.join();
+    for (const auto& status : opened) {
+      EXPECT_TRUE(status.ok()) << "round " << round << ": " << status.error().to_string();
+    }
   }
 }
 
