@@ -309,13 +309,17 @@ int run_console_line(const std::vector<std::string>& words, Context& ctx, const 
 }
 
 // After a failed line on a coordinator's session: when that coordinator no longer answers (it
-// was stopped or restarted), the session is opened again as at start, so the next line goes to
-// the coordinator the log now advertises, or in-process. The failed line is not run again: it
-// may have been a write that took effect. False when the log cannot be opened again (said why):
-// the console ends.
+// was stopped, or restarted: a new token), the session is opened again as at start, so the next
+// line goes to the coordinator the log now advertises, or in-process. The failed line is not run
+// again: it may have been a write that took effect. False when the log cannot be opened again (said
+// why): the console ends.
 bool reopen_if_gone(Context& ctx, std::shared_ptr<Session>& session) {
   auto alive = session->client().stats();
-  if (alive.ok() || alive.error().code != ErrorCode::storage_unavailable) return true;
+  // unauthorized: a coordinator restarted on the same endpoint, with a token of its own.
+  if (alive.ok() || (alive.error().code != ErrorCode::storage_unavailable &&
+                     alive.error().code != ErrorCode::unauthorized)) {
+    return true;
+  }
   const std::string gone = session->description();
   ctx.shared_session.reset();
   session.reset();
@@ -329,8 +333,11 @@ bool reopen_if_gone(Context& ctx, std::shared_ptr<Session>& session) {
   }
   session = again;
   ctx.shared_session = session;
-  std::fprintf(stderr, "bel: the %s does not answer; the next lines go to the %s\n",
-               printable(gone).c_str(), printable(session->description()).c_str());
+  std::fprintf(stderr, "bel: the %s %s; the next lines go to the %s\n", printable(gone).c_str(),
+               alive.error().code == ErrorCode::unauthorized
+                   ? "now takes another token (it was restarted)"
+                   : "does not answer",
+               printable(session->description()).c_str());
   return true;
 }
 

@@ -159,8 +159,19 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
     auto page = session->client().list_events(request);
     if (!page.ok()) {
       const ErrorCode code = page.error().code;
-      if (code != ErrorCode::storage_unavailable && code != ErrorCode::timeout) {
+      // A coordinator restarted on its endpoint presents a new token: not the tail's to keep.
+      const bool restarted = code == ErrorCode::unauthorized && session->remote();
+      if (code != ErrorCode::storage_unavailable && code != ErrorCode::timeout && !restarted) {
         return ctx.fail(page.error());
+      }
+      // Through a coordinator: open the log again as at start, to reach the coordinator the log
+      // now names (its new token read again) or the log itself when none runs.
+      if (session->remote()) {
+        if (auto again = ctx.session_again(/*write=*/false, /*create_log=*/false,
+                                           /*one_key=*/true);
+            again.ok()) {
+          session = *again;  // asked after the pause below, as any retry
+        }
       }
       if (retry.count() == 0) {
         std::fprintf(stderr, "bel: events tail: %s; asking again until it answers (Ctrl-C stops)\n",

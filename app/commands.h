@@ -64,6 +64,10 @@ struct Context {
   // lists events, so an in-process session starts no views (SessionOptions::start_views).
   std::shared_ptr<Session> session(bool write = false, bool create_log = false,
                                    bool one_key = false);
+  // A new session as session() opens it (not the console's), for a command that follows the log
+  // and finds its coordinator gone or restarted: the error is returned, not printed.
+  Result<std::shared_ptr<Session>> session_again(bool write = false, bool create_log = false,
+                                                 bool one_key = false);
   // The idx a read must reflect: the log's last committed idx when the command starts, so a
   // command sees every write acknowledged before it, its own and other processes'. Prints the
   // error, sets exit code 1 and returns nothing on failure.
@@ -72,6 +76,11 @@ struct Context {
   // caller's choice: see usage_error).
   void fail(const Error& error);
   void usage_error(const std::string& message);
+
+ private:
+  // What session() and session_again() open; prints a usage error and returns nothing when a
+  // flag is bad.
+  std::optional<actors::SessionOptions> session_options(bool write, bool create_log, bool one_key);
 };
 
 // Who a command is to its log, for the options it takes.

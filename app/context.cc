@@ -38,8 +38,8 @@ void Context::warn_durability(bool applies) {
                          "command goes through commits with its own --durability\n");
 }
 
-std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_key) {
-  if (shared_session) return shared_session;
+std::optional<actors::SessionOptions> Context::session_options(bool write, bool create_log,
+                                                               bool one_key) {
   actors::SessionOptions options;
   options.log_uri = log_uri;
   options.connect = connect;
@@ -50,21 +50,36 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
   options.start_views = !one_key;
   options.views = views;
   auto durable = durability_full();
-  if (!durable) return nullptr;
+  if (!durable) return std::nullopt;
   options.durability_full = *durable;
   if (!connect.empty()) {
     // A malformed endpoint is bad usage (exit 2), as a bad --listen is, not a failed command.
     if (auto endpoint = actors::parse_endpoint(connect); !endpoint.ok()) {
       usage_error("--connect (or $BEL_CONNECT): " + endpoint.error().message);
-      return nullptr;
+      return std::nullopt;
     }
   }
-  auto opened = Session::open(options);
+  return options;
+}
+
+std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_key) {
+  if (shared_session) return shared_session;
+  auto options = session_options(write, create_log, one_key);
+  if (!options) return nullptr;
+  auto opened = Session::open(*options);
   if (!opened.ok()) {
     fail(opened.error());
     return nullptr;
   }
   if (write) warn_durability(!(*opened)->remote());
+  return std::shared_ptr<Session>(std::move(*opened));
+}
+
+Result<std::shared_ptr<Session>> Context::session_again(bool write, bool create_log, bool one_key) {
+  auto options = session_options(write, create_log, one_key);
+  if (!options) return make_error(ErrorCode::invalid_argument, "the command's options");
+  auto opened = Session::open(*options);
+  if (!opened.ok()) return opened.error();
   return std::shared_ptr<Session>(std::move(*opened));
 }
 

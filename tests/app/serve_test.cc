@@ -220,6 +220,55 @@ TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
   EXPECT_EQ(console.stop(0), 1) << console.err();  // the exit code of the line that failed
 }
 
+// A coordinator restarted on the same endpoint draws a new token: a console and a tail reached it
+// with the old one. Both open the log again as at start, read the new token and go on.
+TEST_F(ServeTest, AConsoleAndATailGoOnWithACoordinatorRestartedOnItsEndpointWithANewToken) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
+          .exit_code,
+      0);
+  auto first =
+      std::make_unique<ServeProcess>(kBel, std::vector<std::string>{"serve", "--log", log_uri()});
+  ASSERT_TRUE(first->wait_for("running")) << first->err();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(first->endpoint_port());
+  // --connect: while the coordinator is away they keep asking there, so the first answer they
+  // get after the restart is the new coordinator's refusal of the old token.
+  const std::string through = " --connect " + endpoint + " --log " + shell_quote(log_uri());
+  const std::string fifo = dir_.path() + "/lines";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int lines = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(lines, 0);
+  auto send = [lines](const std::string& line) {
+    const std::string text = line + "\n";
+    return ::write(lines, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  };
+  ServeProcess console("/bin/sh", {"-c", "exec " + shell_quote(kBel) + " console --format json" +
+                                             through + " < " + shell_quote(fifo) + " 1>&2"});
+  ServeProcess tail(
+      "/bin/sh", {"-c", "exec " + shell_quote(kBel) +
+                            " events tail --since 0 --count 3 --format json" + through + " 1>&2"});
+  ASSERT_TRUE(tail.wait_for("br-1")) << tail.err();
+  ASSERT_TRUE(send("builds cancel br-1 --reason first"));
+  ASSERT_TRUE(console.wait_for("\"idx\":\"2\"")) << console.err();
+  ASSERT_TRUE(tail.wait_for("\"reason\":\"first\"")) << tail.err();
+  ASSERT_EQ(first->stop(SIGTERM), 0) << first->err();
+  ASSERT_TRUE(tail.wait_for("asking again until it answers")) << tail.err();
+
+  ServeProcess second(kBel, {"serve", "--log", log_uri(), "--listen", endpoint});
+  ASSERT_TRUE(second.wait_for("running")) << second.err();
+  ASSERT_TRUE(send("builds show br-1"));
+  ASSERT_TRUE(console.wait_for("now takes another token (it was restarted); the next lines go to"))
+      << console.err();
+  ASSERT_TRUE(send("partitions invalidate data/a --reason stale-after-restart"));
+  EXPECT_TRUE(console.wait_for("\"idx\":\"3\"")) << console.err();
+  ::close(lines);
+  EXPECT_EQ(console.stop(0), 1) << console.err();  // the exit code of the line that failed
+  // The tail's third event is the invalidation; it ends by itself once it has printed it.
+  EXPECT_EQ(tail.stop(0), 0) << tail.err();
+  EXPECT_NE(tail.err().find("stale-after-restart"), std::string::npos) << tail.err();
+  EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
+}
+
 // --log and --connect together name one log: a coordinator that serves another is refused before
 // anything is written; the coordinator of the named log is reached through them alike; --connect
 // alone (the log named by $BEL_LOG or the default only) goes where it says.
