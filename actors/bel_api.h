@@ -1,7 +1,7 @@
 // bel_api: the one typed actor interface that in-process build workers, the coordinator's own
 // code and the console use for appends and every query of SPEC section 4 (SPEC section 5).
 //
-//   BelApi api = (*coordinator)->api();
+//   BelApi api = *bel::actors::start_coordinator(system, "sqlite://bel.db");  // coordinator.h
 //   self->request(api, kTimeout, append_atom::value, event)
 //       .then([=](const AppendAck& ack) { ... });                     // after COMMIT
 //   Query q;

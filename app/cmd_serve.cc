@@ -15,11 +15,8 @@
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/net/endpoint.h"
-#include "actors/net/http_server.h"
-#include "actors/net/rpc_server.h"
-#include "actors/net/token.h"
 #include "actors/sim/simulator.h"
-#include "actors/web/web_view.h"
+#include "actors/web/console_endpoint.h"
 #include "app/commands.h"
 #include "app/simulation_flags.h"
 #include "messages/for_people.h"
@@ -43,7 +40,7 @@ struct ServeFlags {
   // The overload bounds (docs/reliability.md, R5): appends pending at once, request bodies read.
   int64_t max_pending_events = int64_t(actors::StorageActorConfig{}.max_pending_events);
   int64_t max_pending_bytes = int64_t(actors::StorageActorConfig{}.max_pending_bytes);
-  int64_t max_inflight_bytes = int64_t(actors::HttpServerOptions{}.max_inflight_bytes);
+  int64_t max_inflight_bytes = int64_t(actors::ConsoleEndpointOptions{}.max_inflight_bytes);
 };
 
 // The overload bounds as flags: each at least 1.
@@ -67,17 +64,6 @@ constexpr LimitFlag kLimitFlags[] = {
 void say(const std::string& line) {
   std::fprintf(stderr, "bel serve: %s\n", line.c_str());
   std::fflush(stderr);
-}
-
-// Sets a meta value through the coordinator (its storage actor owns the writer connection).
-Status set_meta(caf::actor_system& system, const actors::BelApi& api, const std::string& key,
-                const std::string& value) {
-  Status out = make_error(ErrorCode::timeout, "setting " + key + ": no answer");
-  caf::scoped_actor self{system};
-  self->request(api, std::chrono::seconds(30), actors::meta_atom::value, key, value)
-      .receive([&](const std::string&) { out = ok_status(); },
-               [&](const caf::error& e) { out = actors::from_caf_error(e); });
-  return out;
 }
 
 }  // namespace
@@ -141,20 +127,11 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed_uri.ok()) return ctx.fail(parsed_uri.error());
 
-  // The token consoles must present: the operator's file, or a fresh one beside the log.
-  std::string token;
-  std::string token_path = ctx.token_file;
-  if (!token_path.empty()) {
-    auto read = actors::read_token_file(token_path, actors::TokenFileRule::coordinator);
-    if (!read.ok()) return ctx.fail(read.error());
-    token = *read;
-  } else if (auto beside = actors::default_token_path(ctx.log_uri)) {
-    token_path = *beside;
-    token = actors::new_token();
-  } else if (!f.http.empty() || f.listen != kDefaultListen) {
-    // A log that is not a file here (in-process, PostgreSQL) has no file to keep a token beside:
-    // without --token-file there is no server, which an address asked for explicitly must not
-    // meet silently.
+  // Without a token file, a log that is no file here (in-process, PostgreSQL) has nowhere to keep
+  // the console's token: no endpoint then, which an address asked for explicitly must not meet
+  // silently.
+  const bool serves = !ctx.token_file.empty() || actors::default_token_path(ctx.log_uri);
+  if (!serves && (!f.http.empty() || f.listen != kDefaultListen)) {
     return ctx.usage_error(flag + " " + address + ": " + storage::shown_uri(ctx.log_uri) +
                            " is not a log file on this host, so there is no file to keep the "
                            "console's token beside; give --token-file FILE to serve it");
@@ -174,24 +151,23 @@ void run_serve(Context& ctx, const ServeFlags& f) {
 
   // The console endpoint's address is bound before the coordinator opens the log: a port that is
   // taken stops `serve` before it makes a log, a lock record and a token for a coordinator that
-  // never ran. It serves (actors/net/http_server.h) once its routes are added below.
-  std::unique_ptr<actors::HttpServer> server;
-  if (!token.empty()) {
-    actors::HttpServerOptions http;
-    http.host = listen->host;
-    http.port = listen->port;
-    http.token = token;
-    http.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
-    http.max_body_bytes = std::min(http.max_body_bytes, http.max_inflight_bytes);
-    server = std::make_unique<actors::HttpServer>(http);
-    if (auto ok = server->bind(); !ok.ok()) {
-      Error e = ok.error().with_context(flag + " " + address);
+  // never ran. It serves once the coordinator runs (actors/web/console_endpoint.h).
+  std::unique_ptr<actors::ConsoleEndpoint> endpoint;
+  if (serves) {
+    actors::ConsoleEndpointOptions endpoint_options;
+    endpoint_options.listen = address;
+    endpoint_options.token_file = ctx.token_file;
+    endpoint_options.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
+    auto bound = actors::ConsoleEndpoint::bind(ctx.log_uri, endpoint_options);
+    if (!bound.ok()) {
+      Error e = bound.error().with_context(flag + " " + address);
       if (auto live = answering_coordinator(ctx)) {  // a second serve of this log, same address
         e.message += "; the " + *live + " answers: bel commands on this log go through it as " +
                      "they are; stop it (Ctrl-C or SIGTERM) to start another";
       }
       return ctx.fail(e);
     }
+    endpoint = std::move(*bound);
   }
 
   actors::CoordinatorOptions options;
@@ -211,40 +187,23 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     return ctx.fail(api.error());
   }
 
-  // The console endpoint: HTTP, the token on every request (actors/net/http_server.h). The web
-  // view (actors/web/web_view.h) is served by the same server.
-  actors::ApiClient web_client(system, *api);
-  actors::web::WebView web(web_client);
-  // The server's routes use these two: on any way out it stops (idempotent) before they go.
+  // The console endpoint: HTTP, the token on every request, the web view beside the console's
+  // calls. On any way out it stops (idempotent) before the coordinator does.
   struct StopFirst {
-    actors::HttpServer* server;
+    actors::ConsoleEndpoint* endpoint;
     ~StopFirst() {
-      if (server != nullptr) server->stop();
+      if (endpoint != nullptr) endpoint->stop();
     }
-  } stop_server_first{server.get()};
-  if (server) {
-    if (ctx.token_file.empty()) {
-      if (auto ok = actors::write_token_file(token_path, token); !ok.ok()) {
-        actors::stop_coordinator(*api);
-        return ctx.fail(ok.error());
-      }
-    }
-    actors::add_rpc_routes(*server, system, *api);
-    web.add_routes(*server);
-    if (auto ok = server->listen(); !ok.ok()) {
+  } stop_endpoint_first{endpoint.get()};
+  if (endpoint) {
+    if (auto ok = endpoint->serve(system, *api); !ok.ok()) {
+      endpoint->stop();
       actors::stop_coordinator(*api);
       return ctx.fail(ok.error().with_context(flag + " " + address));
     }
-    const std::string endpoint = actors::format_endpoint(listen->host, server->port());
-    storage::WriterLock::add_note(ctx.log_uri, "console endpoint " + endpoint);
-    if (parsed_uri->scheme == storage::UriScheme::sqlite) {
-      if (auto ok = set_meta(system, *api, actors::kEndpointKey, endpoint); !ok.ok()) {
-        say("warning: could not advertise the endpoint in the log: " + ok.error().to_string());
-      }
-    }
-    say("coordinator on " + storage::shown_uri(ctx.log_uri) + ", console endpoint " + endpoint +
-        ", token file " + token_path);
-    say("dashboard (open once to sign this browser in): " + web.sign_in_url(endpoint));
+    say("coordinator on " + storage::shown_uri(ctx.log_uri) + ", console endpoint " +
+        endpoint->endpoint() + ", token file " + endpoint->token_path());
+    say("dashboard (open once to sign this browser in): " + endpoint->sign_in_url());
   } else {
     say("coordinator on " + storage::shown_uri(ctx.log_uri) +
         " (not a log file on this host: no console endpoint without --token-file)");
@@ -281,13 +240,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     caf::anon_send(simulation, sim::stop_atom::value);
     self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
   }
-  if (server) {
-    if (parsed_uri->scheme == storage::UriScheme::sqlite) {
-      (void)set_meta(system, *api, actors::kEndpointKey, "");
-    }
-    web.stop();      // ends the event streams
-    server->stop();  // answers the requests under way, then closes the port
-  }
+  if (endpoint) endpoint->stop();  // withdraws the advertisement, answers what is under way
   actors::ApiClient client(system, *api, std::chrono::seconds(10));
   auto stats = client.stats();
   actors::stop_coordinator(*api);

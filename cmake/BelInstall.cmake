@@ -11,16 +11,16 @@ include(CMakePackageConfigHelpers)
 set(BEL_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/bel)
 set(BEL_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/bel)
 
-# What an embedder links: the client tier and the coordinator beneath it, each library before
-# those it uses (the order bel.pc lists them in). Not the simulator, `bel check`, the benchmarks
-# or the console.
-set(BEL_EMBED_LIBRARIES bel_client bel_net bel_actors bel_read bel_write bel_projections bel_storage
+# What an embedder links: the console endpoint (and the web view it serves), the client tier and
+# the coordinator beneath them, each library before those it uses (the order bel.pc lists them
+# in). Not the simulator, `bel check`, the benchmarks or the console.
+set(BEL_EMBED_LIBRARIES bel_web bel_client bel_net bel_actors bel_read bel_write bel_projections bel_storage
                         bel_write_rules bel_caf bel_messages)
 
 # bel::bel: one target for all of them; CMake derives the link order from their dependencies.
 add_library(bel_library INTERFACE)
 set_target_properties(bel_library PROPERTIES EXPORT_NAME bel)
-target_link_libraries(bel_library INTERFACE bel_client)
+target_link_libraries(bel_library INTERFACE bel_web bel_client)
 target_compile_features(bel_library INTERFACE cxx_std_17)
 add_library(bel::bel ALIAS bel_library)
 
@@ -37,6 +37,7 @@ file(GLOB BEL_CLIENT_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/actors/clie
 install(FILES actors/bel_api.h actors/caf_support.h actors/coordinator.h
         DESTINATION ${BEL_INSTALL_INCLUDEDIR}/actors)
 install(FILES ${BEL_CLIENT_HEADERS} DESTINATION ${BEL_INSTALL_INCLUDEDIR}/actors/client)
+install(FILES actors/web/console_endpoint.h DESTINATION ${BEL_INSTALL_INCLUDEDIR}/actors/web)
 install(FILES messages/error.h messages/event_id.h messages/types.h messages/bel.proto
               ${PROJECT_BINARY_DIR}/messages/bel.pb.h
         DESTINATION ${BEL_INSTALL_INCLUDEDIR}/messages)

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <csignal>
 #include <future>
 #include <iostream>
 #include <string>
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
     std::cerr << "usage: embedded_coordinator LOG_URI   (sqlite://FILE or memory://)\n";
     return 2;
   }
+  // A file-size limit (ulimit -f) then fails a write with an error instead of killing the process
+  // in the middle of a commit (docs/embedding.md, "Signals are the embedder's too").
+  std::signal(SIGXFSZ, SIG_IGN);
   // bel's actors log through spdlog's default logger (stdout unless told): keep stdout for output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("coordinator"));
   caf::actor_system_config config;

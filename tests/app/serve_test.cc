@@ -16,7 +16,10 @@
 #include <memory>
 #include <sstream>
 
+#include "actors/client/api_client.h"
+#include "actors/client/builds_repository.h"
 #include "actors/coordinator.h"
+#include "actors/web/console_endpoint.h"
 #include "messages/json.h"
 #include "messages/types.h"
 #include "tests/app/bel_binary.h"
@@ -267,6 +270,43 @@ TEST_F(ServeTest, AConsoleAndATailGoOnWithACoordinatorRestartedOnItsEndpointWith
   EXPECT_EQ(tail.stop(0), 0) << tail.err();
   EXPECT_NE(tail.err().find("stale-after-restart"), std::string::npos) << tail.err();
   EXPECT_EQ(second.stop(SIGTERM), 0) << second.err();
+}
+
+// A program that embeds the coordinator starts its console endpoint as `bel serve` does: a `bel`
+// command that writes goes through it instead of meeting the coordinator's writer lock, and a
+// stopped endpoint is no longer advertised.
+TEST_F(ServeTest, AnEmbeddedCoordinatorsConsoleEndpointTakesTheOperatorsWrites) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
+          .exit_code,
+      0);
+  caf::actor_system_config config;
+  actors::configure_actor_system(config);
+  caf::actor_system system{config};
+  auto api = actors::start_coordinator(system, log_uri());
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  auto endpoint = actors::ConsoleEndpoint::start(system, *api, log_uri());
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  EXPECT_EQ((*endpoint)->token_path(), path() + ".token");
+  EXPECT_EQ(
+      (*endpoint)->sign_in_url().rfind("http://" + (*endpoint)->endpoint() + "/login?once=", 0),
+      0u);
+
+  auto cancelled = bel("builds cancel br-1 --reason from-the-console --format json");
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_NE(cancelled.out.find("\"idx\":\"2\""), std::string::npos) << cancelled.out;
+  actors::ApiClient client(system, *api);
+  auto shown = actors::BuildsRepository(client).show("br-1", 2);
+  ASSERT_TRUE(shown.ok()) << shown.error().to_string();
+  EXPECT_EQ(shown->status_code(), BUILD_REQUEST_CANCELLED);
+
+  (*endpoint)->stop();
+  actors::stop_coordinator(*api);
+  system.await_all_actors_done();
+  // Withdrawn: the next command opens the log itself, at once.
+  auto after = bel("builds show br-1 --format json");
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_NE(after.out.find("from-the-console"), std::string::npos) << after.out;
 }
 
 // --log and --connect together name one log: a coordinator that serves another is refused before

@@ -16,10 +16,12 @@ prefix=$tmp/prefix
 # The public headers, and only those (docs/embedding.md).
 include_dir=$prefix/include/bel
 for h in actors/bel_api.h actors/coordinator.h actors/caf_support.h actors/client/api_client.h \
-         actors/client/session.h messages/error.h messages/types.h messages/bel.pb.h; do
+         actors/client/session.h actors/web/console_endpoint.h messages/error.h messages/types.h \
+         messages/bel.pb.h; do
   [ -f "$include_dir/$h" ] || { echo "not installed: $h" >&2; exit 1; }
 done
-for internal in storage projections actors/write actors/read actors/supervisor.h; do
+for internal in storage projections actors/write actors/read actors/supervisor.h \
+                actors/web/web_view.h actors/net; do
   [ ! -e "$include_dir/$internal" ] || { echo "internal header installed: $internal" >&2; exit 1; }
 done
 (cd "$include_dir" && find . -name '*.h' | sed 's|^\./||' | sort) |
