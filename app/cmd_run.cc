@@ -196,7 +196,12 @@ void add_run_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx, LogRole::in_process);
-  cmd->callback([&ctx, f] { run_run(ctx, *f); });
+  cmd->callback([&ctx, f] {
+    // run takes no --connect: $BEL_CONNECT, read for the commands that do, is not where its
+    // simulated workers go (its log is --log, through the coordinator that log advertises).
+    ctx.connect.clear();
+    run_run(ctx, *f);
+  });
 }
 
 }  // namespace bel::app

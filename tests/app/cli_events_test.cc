@@ -378,7 +378,8 @@ TEST_F(CliTest, EveryCommandHasHelp) {
 // `bel run` on a log that lives in its process says so instead of suggesting commands that could
 // not read it; on a file it suggests them with its --log. Counts read as English.
 TEST_F(CliTest, RunSuggestsCommandsOnlyForALogThatOutlivesIt) {
-  auto gone = run_command(shell_quote(kBel) +
+  // $BEL_CONNECT is for the commands that take --connect: run has none and goes where --log says.
+  auto gone = run_command("BEL_CONNECT=127.0.0.1:1 " + shell_quote(kBel) +
                           " run --format table --builds 1 --workers 1 --seed 3 --log memory://");
   ASSERT_EQ(gone.exit_code, 0) << gone.err;
   EXPECT_NE(gone.out.find("bel run: 1 build request by 1 simulated worker (seed 3)"),
