@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "messages/escape.h"
 #include "messages/glob.h"
+#include "storage/uri.h"
 
 namespace bel::app {
 
@@ -31,6 +32,16 @@ std::optional<bool> Context::durability_full() {
 void Context::warn_durability(bool applies) {
   if (durability != "normal" || durability_warned) return;
   durability_warned = true;
+  auto where = storage::parse_storage_uri(log_uri);
+  if (applies && where.ok() && where->scheme != storage::UriScheme::sqlite) {
+    // Only an SQLite file's commits are tuned by it (its synchronous setting).
+    std::fprintf(stderr, "bel: warning: --durability normal does not apply to %s: %s\n",
+                 storage::shown_uri(log_uri).c_str(),
+                 where->scheme == storage::UriScheme::postgres
+                     ? "a PostgreSQL log commits as its server's synchronous_commit says"
+                     : "only an SQLite log's commits are tuned by it");
+    return;
+  }
   std::fprintf(stderr, "%s",
                applies ? "bel: warning: --durability normal: an operating-system crash or power "
                          "loss may lose the most recently acknowledged events\n"

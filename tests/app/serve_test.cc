@@ -361,6 +361,13 @@ TEST_F(ServeTest, DurabilityNormalWarnsOnlyWhereThisProcessWrites) {
       << through.err;
   EXPECT_EQ(through.err.find("power loss"), std::string::npos) << through.err;
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  // A log that is no SQLite file is not tuned by it: no risk is claimed.
+  auto memory = run_command(shell_quote(kBel) + " append - --durability normal --log memory://",
+                            event("br-3"));
+  ASSERT_EQ(memory.exit_code, 0) << memory.err;
+  EXPECT_NE(memory.err.find("--durability normal does not apply to memory://"), std::string::npos)
+      << memory.err;
+  EXPECT_EQ(memory.err.find("power loss"), std::string::npos) << memory.err;
 }
 
 TEST_F(ServeTest, Ipv6LoopbackIsLoopback) {
