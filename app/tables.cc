@@ -208,9 +208,10 @@ void print_job_run(const JobRunSummary& r, std::FILE* out) {
   f.add("scheduled", format_time(r.scheduled_at()));
   f.add("started", format_time(r.started_at()));
   f.add("ended", format_time(r.ended_at()));
-  if (r.ended_at() > 0 && r.started_at() > 0) {
-    f.add("duration", format_span(r.started_at(), r.ended_at()));
-  }
+  // "-" until the run has both a start and an end, as job-runs list says.
+  f.add("duration", r.ended_at() > 0 && r.started_at() > 0
+                        ? format_span(r.started_at(), r.ended_at())
+                        : std::string());
   f.add("message", r.message());
   f.print(out);
 }

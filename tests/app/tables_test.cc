@@ -66,6 +66,10 @@ TEST(TablesTest, AJobRunsDurationIsItsSpanWithItsSign) {
   const std::string shown =
       table_text([&](std::FILE* out) { print_job_run(list.job_runs(0), out); });
   EXPECT_NE(shown.find("-5.0s"), std::string::npos) << shown;
+  // A run with no end (or none started) shows its duration as the list does: "-".
+  const std::string open =
+      table_text([&](std::FILE* out) { print_job_run(list.job_runs(2), out); });
+  EXPECT_NE(open.find("\nduration:   -\n"), std::string::npos) << open;
 }
 
 TEST(TablesTest, AJobsMeanDurationKeepsItsSignAndReadsNoneWhenThereIsNone) {
