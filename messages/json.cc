@@ -1,7 +1,10 @@
 #include "messages/json.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -118,8 +121,23 @@ std::string print(const google::protobuf::Message& message, bool defaults) {
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = defaults;
   options.add_whitespace = false;
+  // What MessageToJsonString does, from a deterministic serialization: a map's entries come out
+  // sorted by key, the same for every run (its own order follows a hash seeded per process), so
+  // scripts can compare two answers byte for byte.
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com", google::protobuf::DescriptorPool::generated_pool());
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!message.SerializeToCodedStream(&coded)) return "{}";
+  }
   std::string out;
-  auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  auto status = google::protobuf::util::BinaryToJsonString(
+      resolver, "type.googleapis.com/" + message.GetDescriptor()->full_name(), binary, &out,
+      options);
   // Printing a well-formed message cannot fail; keep the output parseable if it ever does.
   if (!status.ok()) return "{}";
   return out;

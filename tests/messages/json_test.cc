@@ -75,3 +75,31 @@ TEST(JsonInput, AMapKeyGivenTwiceIsRefused) {
 
 }  // namespace
 }  // namespace bel
+
+namespace bel {
+namespace {
+
+// A map's entries print sorted by key, whatever order they were made in: two runs of one command
+// print the same bytes.
+TEST(JsonOutput, AMapsEntriesComeOutSortedByKey) {
+  ActivityResponse activity;
+  const std::vector<std::string> keys = {"h", "c", "f", "a", "g", "e", "b", "d"};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    (*activity.mutable_build_requests_by_status())[keys[i]] = static_cast<int64_t>(i + 1);
+  }
+  for (const std::string& json : {to_json(activity), to_json_with_defaults(activity)}) {
+    size_t last = 0;
+    for (const char* key : {"a", "b", "c", "d", "e", "f", "g", "h"}) {
+      const size_t at = json.find(std::string("\"") + key + "\":");
+      ASSERT_NE(at, std::string::npos) << json;
+      EXPECT_GT(at, last) << key << " in " << json;
+      last = at;
+    }
+    ActivityResponse back;
+    ASSERT_TRUE(from_json(json, &back).ok()) << json;
+    EXPECT_EQ(back.build_requests_by_status().size(), keys.size());
+  }
+}
+
+}  // namespace
+}  // namespace bel
