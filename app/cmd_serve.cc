@@ -15,6 +15,7 @@
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/net/endpoint.h"
+#include "actors/net/token.h"
 #include "actors/sim/simulator.h"
 #include "actors/web/console_endpoint.h"
 #include "app/commands.h"
@@ -153,6 +154,11 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   // taken stops `serve` before it makes a log, a lock record and a token for a coordinator that
   // never ran. It serves once the coordinator runs (actors/web/console_endpoint.h).
   std::unique_ptr<actors::ConsoleEndpoint> endpoint;
+  if (!ctx.token_file.empty()) {
+    // Its own error, which names the file (the endpoint reads it again below).
+    auto read = actors::read_token_file(ctx.token_file, actors::TokenFileRule::coordinator);
+    if (!read.ok()) return ctx.fail(read.error());
+  }
   if (serves) {
     actors::ConsoleEndpointOptions endpoint_options;
     endpoint_options.listen = address;

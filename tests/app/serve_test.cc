@@ -58,6 +58,12 @@ class ServeTest : public ::testing::Test {
     return {};
   }
 
+  // Appends build request `id`'s received event (for data/a) in-process; false when it fails.
+  bool received(const std::string& id) {
+    auto r = bel("append -", to_json(request_event(id, BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0;
+  }
   std::string token() const {
     std::ifstream in(path() + ".token");
     std::string t;
@@ -191,10 +197,7 @@ TEST_F(ServeTest, ATailFollowsACoordinatorRestartedOnItsEndpoint) {
 // A console whose coordinator stops goes on: the line that fails says so, and the next lines go
 // to the log opened again (in-process here, as no coordinator runs), seeing what was committed.
 TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
-  ASSERT_EQ(
-      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
-          .exit_code,
-      0);
+  ASSERT_TRUE(received("br-1"));
   auto serve =
       std::make_unique<ServeProcess>(kBel, std::vector<std::string>{"serve", "--log", log_uri()});
   ASSERT_TRUE(serve->wait_for("running")) << serve->err();
@@ -226,10 +229,7 @@ TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
 // A coordinator restarted on the same endpoint draws a new token: a console and a tail reached it
 // with the old one. Both open the log again as at start, read the new token and go on.
 TEST_F(ServeTest, AConsoleAndATailGoOnWithACoordinatorRestartedOnItsEndpointWithANewToken) {
-  ASSERT_EQ(
-      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
-          .exit_code,
-      0);
+  ASSERT_TRUE(received("br-1"));
   auto first =
       std::make_unique<ServeProcess>(kBel, std::vector<std::string>{"serve", "--log", log_uri()});
   ASSERT_TRUE(first->wait_for("running")) << first->err();
@@ -276,10 +276,7 @@ TEST_F(ServeTest, AConsoleAndATailGoOnWithACoordinatorRestartedOnItsEndpointWith
 // command that writes goes through it instead of meeting the coordinator's writer lock, and a
 // stopped endpoint is no longer advertised.
 TEST_F(ServeTest, AnEmbeddedCoordinatorsConsoleEndpointTakesTheOperatorsWrites) {
-  ASSERT_EQ(
-      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
-          .exit_code,
-      0);
+  ASSERT_TRUE(received("br-1"));
   caf::actor_system_config config;
   actors::configure_actor_system(config);
   caf::actor_system system{config};
@@ -489,10 +486,7 @@ TEST_F(ServeTest, ConsoleCommandsGoThroughTheLiveCoordinatorWhichStopsCleanly) {
 // token is kept beside the file itself. A hard link resolves to another name, whose write-ahead
 // file SQLite would look for in vain: a command through it is refused, naming the log's name.
 TEST_F(ServeTest, ConsolesReachTheCoordinatorByEveryNameOfTheLog) {
-  ASSERT_EQ(
-      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n")
-          .exit_code,
-      0);
+  ASSERT_TRUE(received("br-1"));
   const std::string link = dir_.path() + "/link.db";
   const std::string hard = dir_.path() + "/hard.db";
   std::filesystem::create_symlink(path(), link);
