@@ -30,10 +30,12 @@ void add_filter_flags(CLI::App* cmd, FilterFlags& f) {
   cmd->add_option("--job", f.jobs, "Events of this job label (repeatable)");
   cmd->add_option("--job-run", f.job_runs, "Events of this job run id (repeatable)");
   cmd->add_option("--build", f.builds, "Events of this build request id (repeatable)");
-  cmd->add_option("--type", f.types,
-                  "Events of these types, e.g. partition_event or partition: repeat the flag or "
-                  "separate them with commas; any case")
-      ->delimiter(',');
+  // The names offered to completion (check_filter judges what is given, short names too).
+  set_choices(cmd->add_option("--type", f.types,
+                              "Events of these types, e.g. partition_event or partition: repeat "
+                              "the flag or separate them with commas; any case")
+                  ->delimiter(','),
+              event_type_names());
 }
 
 // check_filter's message worded by the flag that gave the value: "filter event_types: unknown

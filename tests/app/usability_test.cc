@@ -804,6 +804,8 @@ TEST_F(CompletionTest, CompletesCommandsFlagsAndStatusNames) {
   EXPECT_EQ(complete("bel job-runs list --status c"), "completed\ncancelled\n");
   EXPECT_EQ(complete("bel partitions list --status av"), "available\n");
   EXPECT_EQ(complete("bel builds list --limit 5 --format j"), "json\n");
+  EXPECT_EQ(complete("bel events list --type partition_inv"), "partition_invalidation_event\n");
+  EXPECT_EQ(complete("bel events tail --type build_c"), "build_cancel_event\n");
   // A flag takes no value: the word after it is a flag again.
   EXPECT_EQ(complete("bel check --repair --f"), "--format\n");
   EXPECT_EQ(complete("bel events list --newest-first --lim"), "--limit\n");
