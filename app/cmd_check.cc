@@ -48,6 +48,7 @@ void print_report_table(const check::LogCheckReport& report) {
 // names a file that exists here.
 std::string schema_not_applicable(const Context& ctx) {
   if (ctx.connect.empty()) return "";
+  if (!ctx.log_named) return "the coordinator's log is not named here; pass its --log to check it";
   auto parsed = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return "";
   std::error_code ec;
@@ -57,6 +58,8 @@ std::string schema_not_applicable(const Context& ctx) {
 
 // The file of an sqlite:// log on this host, for the file-level checks and --repair.
 std::optional<std::string> local_sqlite_file(const Context& ctx) {
+  // --connect alone: the coordinator's log, wherever it is, not the default file here.
+  if (!ctx.connect.empty() && !ctx.log_named) return std::nullopt;
   auto parsed = storage::parse_storage_uri(ctx.log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
   std::error_code ec;
@@ -191,6 +194,10 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   }
   if (!report.ok()) return ctx.fail(report.error());
   for (auto& c : storage_checks) report->checks.push_back(std::move(c));
+  if (!derived && !postgres && !options.schema_not_applicable.empty()) {
+    // Not run, and said so, as the schema's row says (not left out).
+    report->checks.push_back({"derived rows", true, "n/a (" + options.schema_not_applicable + ")"});
+  }
 
   if (*format == Format::json) {
     print_report_json(*report);
@@ -215,7 +222,8 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "and derived rows. Exit 0 when every check passes, 1 when any fails.");
   cmd->footer(
       "Checks, each reported with ok or FAILED and a detail:\n"
-      "  schema          the log's schema_version is this bel's (n/a for in-process logs)\n"
+      "  schema          the log's schema_version is this bel's (n/a for in-process logs, and\n"
+      "                  through --connect unless --log names the coordinator's log)\n"
       "  idx contiguity  a scan of every event finds idx 1, 2, 3, ... up to the log's last idx,\n"
       "                  without gaps or repeats; every event is valid (the append checks) and\n"
       "                  no event_id occurs twice\n"
@@ -226,7 +234,8 @@ void add_check_command(CLI::App& app, Context& ctx) {
       "                  request, job run and job label in the log; also the view's state (a\n"
       "                  failed view answers from the fallback scan, which must agree too)\n"
       "  integrity       an sqlite:// file on this host: SQLite's integrity_check\n"
-      "  derived rows    an sqlite:// file on this host or a postgresql:// log: the key index,\n"
+      "  derived rows    an sqlite:// file on this host or a postgresql:// log (named by --log\n"
+      "                  when going through --connect): the key index,\n"
       "                  the event_id index and the event columns agree with the payloads\n"
       "Goes through the running coordinator when there is one: appends may go on meanwhile, and\n"
       "answers that reflect later events are compared with the fold read up to the same idx.\n"

@@ -704,6 +704,35 @@ TEST_F(ServeTest, SimulatedWorkersDriveBuildsUntilStopped) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
+// `check --connect` without --log checks the coordinator's log through it, and no file here:
+// not the default ./bel.db of the directory it runs in, which may be another log. The checks
+// only a named log allows say they were not run.
+TEST_F(ServeTest, CheckThroughACoordinatorWithoutItsLogChecksNoLocalFile) {
+  ASSERT_TRUE(received("br-1"));
+  const std::string elsewhere = dir_.path() + "/elsewhere";
+  ASSERT_TRUE(std::filesystem::create_directory(elsewhere));
+  ASSERT_EQ(run_command("cd " + shell_quote(elsewhere) + " && " + shell_quote(kBel) +
+                            " append - --log bel.db",
+                        to_json(request_event("br-other", BUILD_REQUEST_RECEIVED)) + "\n")
+                .exit_code,
+            0);
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  auto check = run_command(
+      "cd " + shell_quote(elsewhere) + " && " + shell_quote(kBel) +
+      " check --format table --connect 127.0.0.1:" + std::to_string(serve.endpoint_port()) +
+      " --token-file " + shell_quote(path() + ".token"));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  for (const char* row : {"schema", "derived rows"}) {
+    const size_t at = check.out.find(std::string("\n") + row + " ");
+    ASSERT_NE(at, std::string::npos) << row << " in " << check.out;
+    const std::string line = check.out.substr(at + 1, check.out.find('\n', at + 1) - at - 1);
+    EXPECT_NE(line.find("n/a (the coordinator's log is not named here"), std::string::npos) << line;
+  }
+  EXPECT_EQ(check.out.find("integrity"), std::string::npos) << check.out;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
 // --builds bounds a paced simulation: it stops by itself, the coordinator keeps serving.
 TEST_F(ServeTest, ABoundedSimulationStopsByItselfAndTheCoordinatorServesOn) {
   ServeProcess serve(kBel, {"serve", "--log", log_uri(), "--simulate", "--workers", "2", "--builds",
