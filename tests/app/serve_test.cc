@@ -58,6 +58,16 @@ class ServeTest : public ::testing::Test {
     return {};
   }
 
+  // A FIFO at `fifo` for a console's standard input, opened for reading and writing: opening it
+  // never waits for the console, and closing it is the console's EOF. -1 when it cannot be made.
+  static int open_lines(const std::string& fifo) {
+    if (::mkfifo(fifo.c_str(), 0600) != 0) return -1;
+    return ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  static bool send_line(int lines, const std::string& line) {
+    const std::string text = line + "\n";
+    return ::write(lines, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  }
   // Appends build request `id`'s received event (for data/a) in-process; false when it fails.
   bool received(const std::string& id) {
     auto r = bel("append -", to_json(request_event(id, BUILD_REQUEST_RECEIVED, {"data/a"})) + "\n");
@@ -202,14 +212,9 @@ TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
       std::make_unique<ServeProcess>(kBel, std::vector<std::string>{"serve", "--log", log_uri()});
   ASSERT_TRUE(serve->wait_for("running")) << serve->err();
   const std::string fifo = dir_.path() + "/lines";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  // Read and write: opening it never waits for the console, and closing it is the console's EOF.
-  const int lines = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  const int lines = open_lines(fifo);
   ASSERT_GE(lines, 0);
-  auto send = [lines](const std::string& line) {
-    const std::string text = line + "\n";
-    return ::write(lines, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  };
+  auto send = [lines](const std::string& line) { return send_line(lines, line); };
   ServeProcess console("/bin/sh",
                        {"-c", "exec " + shell_quote(kBel) + " console --format json" + " --log " +
                                   shell_quote(log_uri()) + " < " + shell_quote(fifo) + " 1>&2"});
@@ -238,13 +243,9 @@ TEST_F(ServeTest, AConsoleAndATailGoOnWithACoordinatorRestartedOnItsEndpointWith
   // get after the restart is the new coordinator's refusal of the old token.
   const std::string through = " --connect " + endpoint + " --log " + shell_quote(log_uri());
   const std::string fifo = dir_.path() + "/lines";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  const int lines = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  const int lines = open_lines(fifo);
   ASSERT_GE(lines, 0);
-  auto send = [lines](const std::string& line) {
-    const std::string text = line + "\n";
-    return ::write(lines, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  };
+  auto send = [lines](const std::string& line) { return send_line(lines, line); };
   ServeProcess console("/bin/sh", {"-c", "exec " + shell_quote(kBel) + " console --format json" +
                                              through + " < " + shell_quote(fifo) + " 1>&2"});
   ServeProcess tail(
