@@ -13,7 +13,7 @@ namespace {
 
 // Sets `key` unless the program set it before: an embedder's own choice stands.
 template <class T>
-void set_unless_given(caf::actor_system_config& config, const char* key, T value) {
+void set_unless_given(caf::actor_system_config& config, caf::string_view key, T value) {
   if (!caf::get_if<T>(&config, key)) config.set(key, value);
 }
 
