@@ -15,7 +15,6 @@
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/net/endpoint.h"
-#include "actors/net/token.h"
 #include "actors/sim/simulator.h"
 #include "actors/web/console_endpoint.h"
 #include "app/commands.h"
@@ -154,11 +153,6 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   // taken stops `serve` before it makes a log, a lock record and a token for a coordinator that
   // never ran. It serves once the coordinator runs (actors/web/console_endpoint.h).
   std::unique_ptr<actors::ConsoleEndpoint> endpoint;
-  if (!ctx.token_file.empty()) {
-    // Its own error, which names the file (the endpoint reads it again below).
-    auto read = actors::read_token_file(ctx.token_file, actors::TokenFileRule::coordinator);
-    if (!read.ok()) return ctx.fail(read.error());
-  }
   if (serves) {
     actors::ConsoleEndpointOptions endpoint_options;
     endpoint_options.listen = address;
@@ -166,10 +160,15 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     endpoint_options.max_inflight_bytes = static_cast<size_t>(f.max_inflight_bytes);
     auto bound = actors::ConsoleEndpoint::bind(ctx.log_uri, endpoint_options);
     if (!bound.ok()) {
-      Error e = bound.error().with_context(flag + " " + address);
-      if (auto live = answering_coordinator(ctx)) {  // a second serve of this log, same address
-        e.message += "; the " + *live + " answers: bel commands on this log go through it as " +
-                     "they are; stop it (Ctrl-C or SIGTERM) to start another";
+      // The flags were checked above: what is left is the token file's error, which names the
+      // file, or the address that cannot be bound (storage_unavailable), named by its flag.
+      Error e = bound.error();
+      if (e.code == ErrorCode::storage_unavailable) {
+        e = e.with_context(flag + " " + address);
+        if (auto live = answering_coordinator(ctx)) {  // a second serve of this log, same address
+          e.message += "; the " + *live + " answers: bel commands on this log go through it as " +
+                       "they are; stop it (Ctrl-C or SIGTERM) to start another";
+        }
       }
       return ctx.fail(e);
     }

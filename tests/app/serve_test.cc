@@ -167,6 +167,8 @@ TEST_F(ServeTest, ATokenFileUnder128BitsIsRefusedNamingTheFileAndTheRule) {
   EXPECT_NE(serve.err().find(tiny), std::string::npos) << serve.err();
   EXPECT_NE(serve.err().find("at least 32 hex digits (128 bits)"), std::string::npos)
       << serve.err();
+  // The file's own error, not one of the address it would have served on.
+  EXPECT_EQ(serve.err().find("--listen 0.0.0.0:0:"), std::string::npos) << serve.err();
 }
 
 // `events tail` follows until interrupted: a coordinator that stops answering and comes back on
