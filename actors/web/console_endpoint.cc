@@ -24,8 +24,6 @@ struct ConsoleEndpoint::Impl {
   bool advertise = false;      // an SQLite log: the endpoint goes into its meta
   std::unique_ptr<HttpServer> server;
   // Made by serve(); the routes use them, so they go after the server has stopped.
-  caf::actor_system* system = nullptr;
-  BelApi api;
   std::unique_ptr<ApiClient> client;
   std::unique_ptr<web::WebView> web;
   bool serving = false;
@@ -80,8 +78,6 @@ Result<std::unique_ptr<ConsoleEndpoint>> ConsoleEndpoint::bind(const std::string
 Status ConsoleEndpoint::serve(caf::actor_system& system, const BelApi& api) {
   Impl& d = *impl_;
   if (d.token_is_ours) BEL_RETURN_IF_ERROR(write_token_file(d.token_path, d.token));
-  d.system = &system;
-  d.api = api;
   d.client = std::make_unique<ApiClient>(system, api);
   d.web = std::make_unique<web::WebView>(*d.client);
   add_rpc_routes(*d.server, system, api);
