@@ -40,6 +40,7 @@ struct Context {
   std::string format;                    // --format; empty = by terminal
   std::string durability = "full";       // --durability
   std::string connect;                   // --connect, or BEL_CONNECT
+  bool connect_named = false;            // --connect given on the command line (not $BEL_CONNECT)
   bool log_named = false;                // --log given on the command line (not $BEL_LOG)
   std::string token_file;                // --token-file, or BEL_TOKEN_FILE
   // The views the command asks (SessionOptions::views); unset: all.

@@ -54,6 +54,7 @@ std::optional<actors::SessionOptions> Context::session_options(bool write, bool 
   actors::SessionOptions options;
   options.log_uri = log_uri;
   options.connect = connect;
+  options.connect_source = connect_named ? "--connect" : "$BEL_CONNECT";
   options.log_named = log_named;
   options.token_file = token_file;
   options.write = write;
@@ -66,7 +67,7 @@ std::optional<actors::SessionOptions> Context::session_options(bool write, bool 
   if (!connect.empty()) {
     // A malformed endpoint is bad usage (exit 2), as a bad --listen is, not a failed command.
     if (auto endpoint = actors::parse_endpoint(connect); !endpoint.ok()) {
-      usage_error("--connect (or $BEL_CONNECT): " + endpoint.error().message);
+      usage_error(options.connect_source + ": " + endpoint.error().message);
       return std::nullopt;
     }
   }
@@ -260,7 +261,8 @@ void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
   default_from_env(&ctx.connect, "BEL_CONNECT");
   cmd->add_option("--connect", ctx.connect,
                   "HOST:PORT of a running coordinator (default: $BEL_CONNECT, else the one the "
-                  "log advertises)");
+                  "log advertises)")
+      ->each([&ctx](const std::string&) { ctx.connect_named = true; });
   cmd->add_option("--token-file", ctx.token_file,
                   "The coordinator's token file (default: $BEL_TOKEN_FILE, else the log's path + "
                   ".token)");

@@ -146,8 +146,8 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       return session;
     }
     if (!options.connect.empty()) {
-      return make_error(ErrorCode::storage_unavailable,
-                        "no coordinator answers at " + endpoint + " (--connect)");
+      return make_error(ErrorCode::storage_unavailable, "no coordinator answers at " + endpoint +
+                                                            " (" + options.connect_source + ")");
     }
     spdlog::info("session: stale endpoint {} in {}, opening the log in-process", endpoint,
                  options.log_uri);

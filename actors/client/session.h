@@ -38,6 +38,9 @@ struct SessionOptions {
   std::string log_uri;
   // HOST:PORT of a coordinator to use instead of the log's advertised endpoint.
   std::string connect;
+  // Where `connect` came from, named in the error when no coordinator answers there (a flag, or an
+  // environment variable the user may have forgotten was set).
+  std::string connect_source = "--connect";
   // Whether the user named log_uri on the command line along with `connect`: then the session
   // refuses (invalid_argument) a coordinator that serves another log, when this host can tell (an
   // SQLite log that opens here and has a log_id, storage/checks.h). Otherwise `connect` decides.

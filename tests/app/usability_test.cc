@@ -137,13 +137,13 @@ TEST_F(UsabilityTest, UsageErrorsNameTheirCode) {
 TEST_F(UsabilityTest, AMalformedConnectEndpointIsAUsageError) {
   auto flag = bel("activity --connect bogus --log " + log());
   EXPECT_EQ(flag.exit_code, 2) << flag.err;
-  EXPECT_TRUE(contains(flag.err,
-                       "bel: invalid_argument: --connect (or $BEL_CONNECT): endpoint "
-                       "\"bogus\" is not HOST:PORT"))
+  EXPECT_TRUE(
+      contains(flag.err, "bel: invalid_argument: --connect: endpoint \"bogus\" is not HOST:PORT"))
       << flag.err;
   auto env =
       run_command("BEL_CONNECT=127.0.0.1:99999 " + shell_quote(kBel) + " activity --log " + log());
   EXPECT_EQ(env.exit_code, 2) << env.err;
+  EXPECT_TRUE(contains(env.err, "bel: invalid_argument: $BEL_CONNECT: endpoint")) << env.err;
   EXPECT_TRUE(contains(env.err, "port \"99999\" is not 0..65535")) << env.err;
 }
 
@@ -742,6 +742,13 @@ TEST_F(UsabilityTest, AFlagWinsOverItsEnvironmentVariable) {
   EXPECT_EQ(connect.exit_code, 1);
   EXPECT_NE(connect.err.find("127.0.0.1:1"), std::string::npos) << connect.err;
   EXPECT_EQ(connect.err.find("127.0.0.1:2"), std::string::npos) << connect.err;
+  EXPECT_NE(connect.err.find("(--connect)"), std::string::npos) << connect.err;
+  // Without the flag, the error names the variable: the user may have forgotten it was set.
+  auto forgotten = env("BEL_CONNECT=127.0.0.1:1", "activity --log " + log());
+  EXPECT_EQ(forgotten.exit_code, 1);
+  EXPECT_NE(forgotten.err.find("no coordinator answers at 127.0.0.1:1 ($BEL_CONNECT)"),
+            std::string::npos)
+      << forgotten.err;
 }
 
 // bel run draws a progress bar on a terminal (here a pseudo-terminal from script(1)), and none
