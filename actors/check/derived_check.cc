@@ -1,15 +1,16 @@
 #include "actors/check/derived_check.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <google/protobuf/arena.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "storage/sqlite_postings.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_support.h"
+#include "storage/sqlite_wal_names.h"
 #include "storage/storage.h"
 
 namespace bel::check {
@@ -474,15 +476,43 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
   return exec_sql(db, uri, "DETACH DATABASE old", "repair: detaching the log");
 }
 
-Status sync_dir(const std::string& uri, const std::string& path) {
-  const auto dir = std::filesystem::path(path).parent_path();
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    return make_error(ErrorCode::storage_unavailable,
-                      fmt::format("{}: repair: cannot sync the directory of {}", uri, path));
+// A directory of mode 0700 beside the log, for the repair's fresh copy: every file SQLite makes
+// in it (the copy, its journal) is private whatever the umask, and no other user can have made
+// one of them first. Removed with everything in it when the repair ends, done or not.
+class PrivateDir {
+ public:
+  static Result<PrivateDir> make(const std::string& uri, const std::string& path) {
+    std::string name = path + ".repair-XXXXXX";
+    if (::mkdtemp(name.data()) == nullptr) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: repair: cannot make a directory beside {}: {}", uri, path,
+                                    std::strerror(errno)));
+    }
+    return PrivateDir(std::move(name));
   }
-  ::close(fd);
+  PrivateDir(PrivateDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  PrivateDir& operator=(PrivateDir&&) = delete;
+  ~PrivateDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit PrivateDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Writes every page of `from` over the log `to`, through `to`'s own connection (SQLite's backup
+// API): the log keeps its file, so every name of it (symlinks, hard links) and every reader that
+// has it open see the repaired log, and the copy is one transaction of the log's WAL.
+Status copy_over(sqlite3* to, sqlite3* from, const std::string& uri) {
+  sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
+  if (backup == nullptr) return sqlite_error(uri, to, sqlite3_errcode(to), "repair: copying back");
+  const int stepped = sqlite3_backup_step(backup, -1);
+  const int finished = sqlite3_backup_finish(backup);
+  if (stepped != SQLITE_DONE) return sqlite_error(uri, to, stepped, "repair: copying back");
+  if (finished != SQLITE_OK) return sqlite_error(uri, to, finished, "repair: copying back");
   return ok_status();
 }
 
@@ -506,56 +536,58 @@ std::vector<CheckResult> check_sqlite_file(const std::string& uri, const std::st
 
 Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::string& path) {
   RepairReport report;
-  {
-    // Everything committed moves into the file itself (a page copy that reads no b-tree), so
-    // the WAL holds nothing the fresh file could miss.
-    auto old = open_db(uri, path, SQLITE_OPEN_READWRITE);
-    if (!old.ok()) return old.error();
-    auto version = storage::read_schema_version(old->get(), uri);
-    if (!version.ok()) return version.error();
-    BEL_RETURN_IF_ERROR(storage::check_not_too_new(uri, *version));
-    if (*version != storage::kSchemaVersion) {
-      return make_error(ErrorCode::storage_unavailable,
-                        fmt::format("{}: log schema version {} is older than this bel's ({}); "
-                                    "open it once for writing to migrate it, then repair",
-                                    uri, *version, storage::kSchemaVersion));
+  // Commits a killed writer left beside another name of the file (a hard link) are folded in
+  // first, as every open does (storage/sqlite_wal_names.h): the copy must not miss them.
+  if (auto other = storage::other_name_with_commits(path, "")) {
+    if (storage::open_in_this_process(path) > 0) {
+      return storage::cannot_fold(uri, *other, "this process has the log open already");
     }
-    BEL_RETURN_IF_ERROR(exec_sql(old->get(), uri, "PRAGMA wal_checkpoint(TRUNCATE)",
-                                          "repair: checkpointing the WAL"));
+    BEL_RETURN_IF_ERROR(storage::fold_in_wal_of(uri, path, *other, ""));
   }
-  const std::string fresh = path + ".repair";
-  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) ::unlink((fresh + suffix).c_str());
-  {
-    auto db = open_db(uri, fresh, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (!db.ok()) return db.error();
-    BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, "BEGIN IMMEDIATE", "repair: schema"));
-    BEL_RETURN_IF_ERROR(storage::migrate(db->get(), uri, 0));
-    BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, "COMMIT", "repair: schema"));
-    BEL_RETURN_IF_ERROR(copy_base_tables(db->get(), uri, path, report));
-    for (;;) {
-      auto done = storage::index_events(db->get(), uri, 65536, /*durability_full=*/true);
-      if (!done.ok()) return done.error();
-      if (done->events == 0) break;
-    }
-    BEL_RETURN_IF_ERROR(each_row(db->get(), uri, "SELECT count(*) FROM event_keys",
-                                 "repair: counting", [&](sqlite3_stmt* stmt) {
-                                   report.key_rows = sqlite3_column_int64(stmt, 0);
-                                   return ok_status();
-                                 }));
-    BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, "PRAGMA journal_mode = WAL",
-                                          "repair: switching to WAL"));
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) ::chmod(fresh.c_str(), st.st_mode & 07777);
-  // The old file's WAL is empty (checkpointed above, and its last connection is closed): drop
-  // it so that nothing of it is ever read against the new file.
-  ::unlink((path + "-wal").c_str());
-  ::unlink((path + "-shm").c_str());
-  if (std::rename(fresh.c_str(), path.c_str()) != 0) {
+  // Everything committed moves into the file itself (a page copy that reads no b-tree), so the
+  // fresh copy reads it all from the file.
+  auto old = open_db(uri, path, SQLITE_OPEN_READWRITE);
+  if (!old.ok()) return old.error();
+  auto version = storage::read_schema_version(old->get(), uri);
+  if (!version.ok()) return version.error();
+  BEL_RETURN_IF_ERROR(storage::check_not_too_new(uri, *version));
+  if (*version != storage::kSchemaVersion) {
     return make_error(ErrorCode::storage_unavailable,
-                      fmt::format("{}: repair: cannot rename {} over {}", uri, fresh, path));
+                      fmt::format("{}: log schema version {} is older than this bel's ({}); "
+                                  "open it once for writing to migrate it, then repair",
+                                  uri, *version, storage::kSchemaVersion));
   }
-  BEL_RETURN_IF_ERROR(sync_dir(uri, path));
+  const char* const kCheckpoint = "PRAGMA wal_checkpoint(TRUNCATE)";
+  BEL_RETURN_IF_ERROR(exec_sql(old->get(), uri, kCheckpoint, "repair: checkpointing the WAL"));
+  int64_t page_size = 0;
+  BEL_RETURN_IF_ERROR(
+      each_row(old->get(), uri, "PRAGMA page_size", "repair: page size", [&](sqlite3_stmt* stmt) {
+        page_size = sqlite3_column_int64(stmt, 0);
+        return ok_status();
+      }));
+  auto dir = PrivateDir::make(uri, path);
+  if (!dir.ok()) return dir.error();
+  auto db = open_db(uri, dir->path() + "/log.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db.ok()) return db.error();
+  // A log in WAL mode takes pages of its own size only.
+  const std::string set_page_size = fmt::format("PRAGMA page_size = {}", page_size);
+  BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, set_page_size.c_str(), "repair: page size"));
+  BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, "BEGIN IMMEDIATE", "repair: schema"));
+  BEL_RETURN_IF_ERROR(storage::migrate(db->get(), uri, 0));
+  BEL_RETURN_IF_ERROR(exec_sql(db->get(), uri, "COMMIT", "repair: schema"));
+  BEL_RETURN_IF_ERROR(copy_base_tables(db->get(), uri, path, report));
+  for (;;) {
+    auto done = storage::index_events(db->get(), uri, 65536, /*durability_full=*/true);
+    if (!done.ok()) return done.error();
+    if (done->events == 0) break;
+  }
+  BEL_RETURN_IF_ERROR(each_row(db->get(), uri, "SELECT count(*) FROM event_keys",
+                               "repair: counting", [&](sqlite3_stmt* stmt) {
+                                 report.key_rows = sqlite3_column_int64(stmt, 0);
+                                 return ok_status();
+                               }));
+  BEL_RETURN_IF_ERROR(copy_over(old->get(), db->get(), uri));
+  BEL_RETURN_IF_ERROR(exec_sql(old->get(), uri, kCheckpoint, "repair: checkpointing the WAL"));
   return report;
 }
 

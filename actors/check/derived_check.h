@@ -19,11 +19,15 @@
 //    over each side: bounded memory at any log size.
 //
 // Repair rebuilds every derived structure from the event rows alone, never reading an index: it
-// checkpoints the WAL, copies the events (each event_type column derived from its payload
-// again), snapshots and meta rows (tables read in rowid order) into a fresh file with a fresh
-// schema, builds event_keys and the SQL indexes there, and renames it over the log. A crash before
-// the rename leaves the log as it was; after it, the new file is complete. Damage to the event rows
-// themselves cannot be repaired this way: the copy fails with storage_corrupt naming it.
+// folds in the commits a killed writer left beside another name of the file, checkpoints the WAL,
+// copies the events (each event_type column derived from its payload again), snapshots and meta
+// rows (tables read in rowid order) into a fresh file with a fresh schema, in a directory of mode
+// 0700 beside the log, builds event_keys and the SQL indexes there, and writes the fresh file's
+// pages over the log's through SQLite's backup API, in one transaction of the log's WAL. The log
+// keeps its file: symlinks and hard links still name it, readers with it open read the repaired
+// log, and its mode and owner are kept. A crash before that commit leaves the log as it was; after
+// it, the log is complete. Damage to the event rows themselves cannot be repaired this way: the
+// copy fails with storage_corrupt naming it.
 //
 // A local `bel check` (local_check.h) reads the file's events once for both its scan and the
 // derived-rows check: the scan takes its pages from a DerivedRowsPass, which digests each row as
@@ -101,7 +105,7 @@ struct RepairReport {
 // Rebuilds the derived data of the log file `path` (see above).
 // REQUIRES: the caller holds the log's writer lock (storage/writer_lock.h): no coordinator or
 // other writer has the file open.
-// Errors: storage_unavailable when a file cannot be written or renamed, storage_corrupt when the
+// Errors: storage_unavailable when a file cannot be written, storage_corrupt when the
 // event rows cannot be read, schema_too_new / storage_unavailable for a log of another schema
 // version (open it once for writing to migrate it first).
 Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::string& path);

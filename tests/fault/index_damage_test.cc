@@ -7,7 +7,9 @@
 // check passes and every filtered read equals the full scan again.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -469,6 +471,84 @@ TEST_F(IndexDamageTest, PayloadThatDoesNotParseFailsTheScanAndTheDerivedRowsAlik
   EXPECT_NE(repair.err.find("storage_corrupt"), std::string::npos) << repair.err;
   EXPECT_NE(repair.err.find(kNamed), std::string::npos) << repair.err;
   EXPECT_EQ(std::filesystem::last_write_time(pristine_), before) << "the log was rewritten";
+}
+
+constexpr const char* kChildUriVariable = "BEL_INDEX_DAMAGE_CHILD_URI";
+
+// The helper mode of the test below: a writer that appends 50 events to the log named in the
+// environment and exits as a killed one would (no close, no checkpoint). Nothing in a normal run.
+TEST(IndexDamageChild, AppendsToTheLogNamedByTheEnvironmentAndExitsWithoutClosing) {
+  const char* named = std::getenv(kChildUriVariable);
+  if (named == nullptr) GTEST_SKIP() << "helper for a cross-process test";
+  RandomStreamOptions options;
+  options.num_events = 50;
+  auto events = random_stream(5, options);
+  for (auto& e : events) {
+    e.clear_idx();
+    e.set_event_id(new_event_id());
+  }
+  auto log = storage::open_storage(named, {});
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  ASSERT_TRUE((*log)->append_batch(events).ok());
+  std::printf("appended %zu\n", events.size());
+  std::fflush(stdout);
+  std::_Exit(0);
+}
+
+// A repair keeps the log's file, whatever name it is given: a symlink stays a symlink to the
+// repaired file, a hard link still names it (no second log that a second writer could open), its
+// mode is kept, and the commits a killed writer left beside another name (a hard link's WAL) are
+// folded in first, not dropped. Its fresh copy is made in a directory of its own: a file another
+// user made at a name beside the log is left alone, and nothing is left behind.
+TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherName) {
+  ASSERT_EQ(::chmod(pristine_.c_str(), 0640), 0);
+  const std::string hard = dir_.path() + "/hard.db";
+  std::filesystem::create_hard_link(pristine_, hard);
+  std::filesystem::create_directory(dir_.path() + "/names");
+  const std::string link = dir_.path() + "/names/link.db";
+  std::filesystem::create_symlink(pristine_, link);
+  const std::string planted = pristine_ + ".repair";
+  std::ofstream(planted) << "another user's file";
+  struct stat before {};
+  ASSERT_EQ(::stat(pristine_.c_str(), &before), 0);
+  ASSERT_EQ(change_log("DELETE FROM key_postings WHERE (kind, key, last_idx) = (SELECT kind,"
+                       " key, last_idx FROM key_postings LIMIT 1)"),
+            1);
+
+  // A writer by the hard link's name, killed after its commit: 50 events in hard.db-wal only.
+  std::error_code ec;
+  auto killed = run_command(std::string(kChildUriVariable) + "=" + shell_quote(uri(hard)) + " " +
+                            shell_quote(std::filesystem::read_symlink("/proc/self/exe", ec)) +
+                            " --gtest_filter=IndexDamageChild.*");
+  ASSERT_NE(killed.out.find("appended 50"), std::string::npos) << killed.out << killed.err;
+  ASSERT_GT(std::filesystem::file_size(hard + "-wal"), 0u);
+
+  auto repaired =
+      run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(link)));
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+  EXPECT_NE(repaired.err.find("from 3050 events"), std::string::npos) << repaired.err;
+
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_TRUE(std::filesystem::equivalent(hard, pristine_));
+  struct stat after {};
+  ASSERT_EQ(::stat(pristine_.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_mode & 07777, 0640u);
+  for (const std::string& name : {pristine_, hard, link}) {
+    storage::StorageOptions read_only;
+    read_only.read_only = true;
+    auto log = storage::open_storage(uri(name), read_only);
+    ASSERT_TRUE(log.ok()) << name << ": " << log.error().to_string();
+    EXPECT_EQ(*(*log)->last_idx(), 3050) << name;
+  }
+  EXPECT_TRUE(check_passes(pristine_));
+  EXPECT_TRUE(filtered_reads_match_scan(pristine_));
+  std::ifstream kept(planted);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "another user's file");
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".repair-"), std::string::npos)
+        << entry.path() << " was left behind";
+  }
 }
 
 TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
