@@ -141,7 +141,8 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       session->client_ = std::make_unique<actors::ApiClient>(*session->system_, session->api_,
                                                              options.timeout);
       if (!options.connect.empty() && options.log_named) {
-        BEL_RETURN_IF_ERROR(session->check_named_log(options.log_uri, endpoint));
+        BEL_RETURN_IF_ERROR(
+            session->check_named_log(options.log_uri, endpoint, options.connect_source));
       }
       return session;
     }
@@ -188,18 +189,19 @@ Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoi
   return std::optional<actors::BelApi>(spawn_remote_api(*system_, std::move(channel)));
 }
 
-Status Session::check_named_log(const std::string& log_uri, const std::string& endpoint) {
+Status Session::check_named_log(const std::string& log_uri, const std::string& endpoint,
+                                const std::string& source) {
   const std::string named = local_log_id(log_uri);
   if (named.empty()) return ok_status();
   auto stats = client_->stats();
   if (!stats.ok()) return stats.error();
   if (stats->log_id().empty() || stats->log_id() == named) return ok_status();
-  return make_error(ErrorCode::invalid_argument,
-                    "--connect " + endpoint +
-                        " reaches the coordinator of another log than --log " +
-                        storage::shown_uri(log_uri) + " (log id " + stats->log_id() + ", not " +
-                        named + "): drop --connect to reach the coordinator that log advertises, " +
-                        "or drop --log to use the coordinator's log");
+  return make_error(
+      ErrorCode::invalid_argument,
+      source + " " + endpoint + " reaches the coordinator of another log than --log " +
+          storage::shown_uri(log_uri) + " (log id " + stats->log_id() + ", not " + named +
+          "): drop " + source + " to reach the coordinator that log advertises, " +
+          "or drop --log to use the coordinator's log");
 }
 
 Status Session::start_local(const SessionOptions& options) {

@@ -88,7 +88,8 @@ class Session {
   Session() = default;
   Status start_local(const SessionOptions& options);
   // invalid_argument when the coordinator reached serves another log than the one at log_uri.
-  Status check_named_log(const std::string& log_uri, const std::string& endpoint);
+  Status check_named_log(const std::string& log_uri, const std::string& endpoint,
+                         const std::string& source);
   // Greets the coordinator at `endpoint` over HTTP, presenting `token` (`token_problem`, when not
   // empty, says why there is none and is added to an `unauthorized` answer), and spawns the actor
   // that forwards every bel_api request there. Nothing (no error) when nothing answers there

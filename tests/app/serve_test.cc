@@ -330,6 +330,17 @@ TEST_F(ServeTest, LogAndConnectThatNameTwoLogsAreRefusedBeforeAnythingIsWritten)
   EXPECT_NE(refused.err.find("reaches the coordinator of another log than --log " + other),
             std::string::npos)
       << refused.err;
+  EXPECT_NE(refused.err.find("drop --connect to reach"), std::string::npos) << refused.err;
+  // The endpoint from the environment is named as such: the user typed no --connect.
+  auto refused_by_env = run_command(
+      "BEL_CONNECT=127.0.0.1:" + std::to_string(serve.endpoint_port()) + " " + cancel +
+      " --token-file " + shell_quote(path() + ".token") + " --log " + shell_quote(other));
+  EXPECT_EQ(refused_by_env.exit_code, 1);
+  EXPECT_NE(refused_by_env.err.find("$BEL_CONNECT 127.0.0.1:"), std::string::npos)
+      << refused_by_env.err;
+  EXPECT_NE(refused_by_env.err.find("drop $BEL_CONNECT to reach"), std::string::npos)
+      << refused_by_env.err;
+  EXPECT_EQ(refused_by_env.err.find("--connect"), std::string::npos) << refused_by_env.err;
   EXPECT_EQ(events_logged(), 1);
 
   auto same = run_command(cancel + through + " --log " + shell_quote(log_uri()));
