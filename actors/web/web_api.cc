@@ -167,7 +167,7 @@ void add_read_routes(HttpServer& server, std::shared_ptr<Repos> r) {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
           PartitionsListRequest q;
           BEL_RETURN_IF_ERROR(page_params(req, &q));
-          BEL_ASSIGN_PARAM(pattern, string_param(req, "pattern"));
+          BEL_ASSIGN_PARAM(pattern, filter_param(req, "pattern"));
           q.set_pattern(pattern);
           BEL_RETURN_IF_ERROR(status_params(req, parse_partition_status, q.mutable_status_filter()));
           return answer(res, r->partitions.list(q, min_idx));
@@ -188,8 +188,8 @@ void add_read_routes(HttpServer& server, std::shared_ptr<Repos> r) {
           BEL_ASSIGN_PARAM(min_idx, min_idx_param(req));
           JobRunsListRequest q;
           BEL_RETURN_IF_ERROR(page_params(req, &q));
-          BEL_ASSIGN_PARAM(label, string_param(req, "job_label"));
-          BEL_ASSIGN_PARAM(build, string_param(req, "build_request_id"));
+          BEL_ASSIGN_PARAM(label, filter_param(req, "job_label"));
+          BEL_ASSIGN_PARAM(build, filter_param(req, "build_request_id"));
           q.set_job_label(label);
           q.set_build_request_id(build);
           BEL_RETURN_IF_ERROR(status_params(req, parse_job_status, q.mutable_status_filter()));
@@ -243,7 +243,7 @@ void add_write_routes(HttpServer& server, std::shared_ptr<Repos> r) {
         [r](const httplib::Request& req, const std::string& ref, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(reason, reason_param(req));
           BEL_ASSIGN_PARAM(event_id, string_param(req, "event_id"));
-          BEL_ASSIGN_PARAM(build, string_param(req, "build_request_id"));
+          BEL_ASSIGN_PARAM(build, filter_param(req, "build_request_id"));
           const std::string by = build.empty() ? operator_id(kWebOperator) : build;
           if (!build.empty()) {
             // A mistyped id is refused rather than logged as an operator named after it.

@@ -169,6 +169,24 @@ Result<std::vector<std::string>> every_param(const httplib::Request& request, co
   return out;
 }
 
+Result<std::string> filter_param(const httplib::Request& request, const char* name) {
+  auto value = string_param(request, name);
+  if (value.ok() && value->empty() && request.get_param_value_count(name) > 0) {
+    return bad(std::string("query parameter ") + name + "=",
+               "is empty; leave the parameter out to not filter by it");
+  }
+  return value;
+}
+
+Result<std::vector<std::string>> status_values(const httplib::Request& request) {
+  auto values = list_param(request, "status");
+  if (values.empty() && request.get_param_value_count("status") > 0) {
+    return bad("query parameter status=" + request.get_param_value("status"),
+               "names no status; leave the parameter out to not filter by it");
+  }
+  return values;
+}
+
 std::string followed_ids(const char* name, const std::vector<std::string>& ids) {
   std::string out;
   for (const auto& id : ids) {

@@ -50,12 +50,22 @@ std::vector<std::string> list_param(const httplib::Request& request, const char*
 // whole log: invalid_argument naming the parameter.
 Result<std::vector<std::string>> every_param(const httplib::Request& request, const char* name);
 
-// Parses every ?status= value (list_param) with `parse` (e.g. parse_job_status) into `out`, a
+// A list's filter parameter taken whole (pattern, job_label, build_request_id): "" when absent;
+// invalid_argument when given twice or empty (an unset variable in a script must not read as
+// "no filter", as every_param says).
+Result<std::string> filter_param(const httplib::Request& request, const char* name);
+// Every ?status= value (list_param); invalid_argument when the parameter is given but names no
+// status ("status=", "status=,").
+Result<std::vector<std::string>> status_values(const httplib::Request& request);
+
+// Parses every ?status= value (status_values) with `parse` (e.g. parse_job_status) into `out`, a
 // list request's status_filter; the error of the first that does not parse, prefixed
 // "query parameter status=<value>".
 template <class Parse, class Field>
 Status status_params(const httplib::Request& request, Parse parse, Field* out) {
-  for (const auto& text : list_param(request, "status")) {
+  auto values = status_values(request);
+  if (!values.ok()) return values.error();
+  for (const auto& text : *values) {
     auto status = parse(text);
     if (!status.ok()) return status.error().with_context("query parameter status=" + text);
     out->Add(*status);

@@ -136,6 +136,19 @@ TEST_F(WebApiTest, AnEmptyFilterValueIsRefusedNamingItsParameter) {
                  name + " twice");
   }
   expect_error(get("/api/v1/events?event_types=,"), 400, "invalid_argument", "event_types=,");
+  // The lists' filters alike: an empty one is refused, not read as "every row".
+  for (const char* query :
+       {"/api/v1/job-runs?build_request_id=", "/api/v1/job-runs?job_label=",
+        "/api/v1/partitions?pattern=", "/api/v1/job-runs?status=", "/api/v1/partitions?status=",
+        "/api/v1/builds?status=", "/api/v1/builds?status=,"}) {
+    auto res = get(query);
+    expect_error(res, 400, "invalid_argument", query);
+    EXPECT_NE(res->body.find("leave the parameter out to not filter by it"), std::string::npos)
+        << query << ": " << res->body;
+  }
+  auto listed = get("/api/v1/job-runs?build_request_id=br-ok&status=completed,");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 200) << listed->body;
 }
 
 TEST_F(WebApiTest, RefsAndIdsInAQueryAreTakenWholeWithTheirEqualsSignsAndCommas) {
