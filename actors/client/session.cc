@@ -91,6 +91,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
   session->system_ = std::make_unique<caf::actor_system>(*session->config_);
 
   std::string endpoint = options.connect;
+  std::string stale_endpoint;  // advertised, with nobody holding the log's writer lock
   if (endpoint.empty()) {
     auto advertised = advertised_endpoint(options.log_uri, options.create_log);
     if (advertised.ok()) {
@@ -112,6 +113,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     if (!endpoint.empty() && storage::WriterLock::acquire(options.log_uri).ok()) {
       spdlog::info("session: stale endpoint {} in {} (the log is not locked)", endpoint,
                    options.log_uri);
+      stale_endpoint = std::move(endpoint);
       endpoint.clear();
     }
   }
@@ -154,6 +156,14 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
                  options.log_uri);
   }
   BEL_RETURN_IF_ERROR(session->start_local(options));
+  if (!stale_endpoint.empty() && (options.write || options.create_log)) {
+    // This session holds the writer lock now: the stale endpoint would look live to the next
+    // command, which would present the log's token to whatever listens at that port by now.
+    if (auto cleared = session->client_->set_meta(kEndpointKey, ""); !cleared.ok()) {
+      spdlog::warn("session: could not clear the stale endpoint {} in {}: {}", stale_endpoint,
+                   storage::shown_uri(options.log_uri), cleared.error().to_string());
+    }
+  }
   return session;
 }
 

@@ -18,10 +18,12 @@
 
 #include "actors/client/api_client.h"
 #include "actors/client/builds_repository.h"
+#include "actors/client/session.h"
 #include "actors/coordinator.h"
 #include "actors/web/console_endpoint.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "storage/storage_factory.h"
 #include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/run_command.h"
@@ -307,6 +309,36 @@ TEST_F(ServeTest, AnEmbeddedCoordinatorsConsoleEndpointTakesTheOperatorsWrites) 
   auto after = bel("builds show br-1 --format json");
   EXPECT_EQ(after.exit_code, 0) << after.err;
   EXPECT_NE(after.out.find("from-the-console"), std::string::npos) << after.out;
+}
+
+// A coordinator killed before it could withdraw its endpoint leaves it in the log. The next
+// command that writes in-process holds the writer lock, so the endpoint would look live to every
+// command after it, which would present the log's token to whatever listens there by then: it
+// clears the endpoint. (A reader finds the log unlocked and passes the stale endpoint over.)
+TEST_F(ServeTest, AnInProcessWriterClearsAStaleEndpoint) {
+  const std::string received = to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n";
+  ASSERT_EQ(bel("append -", received).exit_code, 0);
+  auto meta = [&]() -> std::string {
+    storage::StorageOptions read_only;
+    read_only.read_only = true;
+    auto log = storage::open_storage(log_uri(), read_only);
+    if (!log.ok()) return "error: " + log.error().to_string();
+    auto value = (*log)->get_meta(actors::kEndpointKey);
+    if (!value.ok()) return "error: " + value.error().to_string();
+    return value->value_or("");
+  };
+  {
+    auto log = storage::open_storage(log_uri(), {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    ASSERT_TRUE((*log)->set_meta(actors::kEndpointKey, "127.0.0.1:1").ok());
+  }
+  ASSERT_EQ(meta(), "127.0.0.1:1");
+  auto read = bel("builds show br-1 --format json");
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(meta(), "127.0.0.1:1");  // a reader cannot clear it, and needs not
+  auto cancel = bel("builds cancel br-1 --reason r --format json");
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(meta(), "");
 }
 
 // --log and --connect together name one log: a coordinator that serves another is refused before
