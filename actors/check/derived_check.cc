@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "actors/check/row_digest.h"
+#include "actors/write/transition_checkpoint.h"
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "messages/types.h"
@@ -450,12 +451,18 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
   }
   // ORDER BY keeps SQLite from copying b-trees wholesale (its transfer shortcut would copy the
   // damaged indexes too): every row is read from its table and every index entry written anew.
+  // The write-side checkpoint, derived and compared by no check, is left out: the next writer
+  // replays the log in full and writes it again.
+  const std::string snapshots = fmt::format(
+      "INSERT INTO main.snapshots SELECT * FROM old.snapshots NOT INDEXED"
+      " WHERE view <> '{}' ORDER BY rowid",
+      write::TransitionCheckpoint::kName);
   const char* steps[] = {
       "BEGIN IMMEDIATE",
       ("INSERT INTO main.events(idx, event_id, timestamp, build_request_id, event_type, payload)"
        " SELECT idx, event_id, timestamp, build_request_id, bel_event_type(idx, payload), payload"
        " FROM old.events NOT INDEXED ORDER BY idx"),
-      "INSERT INTO main.snapshots SELECT * FROM old.snapshots NOT INDEXED ORDER BY rowid",
+      snapshots.c_str(),
       ("INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
        " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid"),
       "COMMIT",
@@ -491,7 +498,6 @@ class PrivateDir {
     return PrivateDir(std::move(name));
   }
   PrivateDir(PrivateDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
-  PrivateDir& operator=(PrivateDir&&) = delete;
   ~PrivateDir() {
     std::error_code ignored;
     if (!path_.empty()) std::filesystem::remove_all(path_, ignored);

@@ -519,6 +519,42 @@ TEST_F(CheckCommandTest, RepairOfAMissingLogOrInsideTheConsoleSaysWhy) {
   EXPECT_EQ(bel("check --repair").exit_code, 0);
 }
 
+// The write-side checkpoint is derived from the events too. One that disagrees with them (here
+// another log's, which knows a build request this log never received) makes the writer refuse a
+// valid append; --repair drops it, so the next writer replays the log in full and decides as
+// the events say.
+TEST_F(CheckCommandTest, RepairDropsAWriteSideCheckpointSoTheNextWriterReplaysTheLog) {
+  fill();
+  const std::string other = dir_.path() + "/other.db";
+  ASSERT_EQ(
+      testing::run_command("cp " + testing::shell_quote(path()) + " " + testing::shell_quote(other))
+          .exit_code,
+      0);
+  const std::string received =
+      to_json(testing::request_event("br-q2", v1::BUILD_REQUEST_RECEIVED, {"q/1"})) + "\n";
+  auto append_to = [&](const std::string& file) {
+    return testing::run_command(testing::shell_quote(kBel) + " append - --format json --log " +
+                                    testing::shell_quote("sqlite://" + file),
+                                received);
+  };
+  ASSERT_EQ(append_to(other).exit_code, 0);
+  ASSERT_EQ(exec("ATTACH DATABASE '" + other +
+                 "' AS other; UPDATE snapshots SET data = (SELECT "
+                 "data FROM other.snapshots WHERE view = 'write.transitions') WHERE view = "
+                 "'write.transitions'"),
+            1);
+  auto refused = append_to(path());
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_TRUE(contains(refused.out + refused.err, "invalid_transition"))
+      << refused.out << refused.err;
+
+  auto repaired = bel("check --repair");
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.err << repaired.out;
+  EXPECT_EQ(exec("UPDATE snapshots SET version = version WHERE view = 'write.transitions'"), 0);
+  auto accepted = append_to(path());
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
+}
+
 TEST_F(CheckCommandTest, LogFilledByRunPassesEveryCheck) {
   fill();
   auto r = bel("check --format json");
