@@ -1,8 +1,11 @@
 #include "actors/net/rpc_server.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <google/protobuf/wrappers.pb.h>
 
 #include <map>
+#include <optional>
 
 namespace bel::actors {
 namespace {
@@ -49,7 +52,25 @@ Call message_call(caf::actor_system& system, BelApi api, const std::string& name
   };
 }
 
-std::map<std::string, Call> calls(caf::actor_system& system, BelApi api) {
+// The events of an AppendRequest's wire form, counted without decoding any (field 1, each a
+// length-delimited BuildEvent); nullopt when the bytes are not a well-formed message.
+std::optional<size_t> count_batch_events(const std::string& body) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(body.data()),
+                                            static_cast<int>(body.size()));
+  size_t events = 0;
+  while (const uint32_t tag = in.ReadTag()) {
+    if (tag == google::protobuf::internal::WireFormatLite::MakeTag(
+                   AppendRequest::kEventsFieldNumber,
+                   google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      ++events;
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return std::nullopt;
+  }
+  if (!in.ConsumedEntireMessage()) return std::nullopt;
+  return events;
+}
+
+std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t max_batch_events) {
   const caf::duration timeout{kRpcCallTimeout};
   std::map<std::string, Call> out;
   out["append"] = message_call<BuildEvent, AppendAck>(system, api, "append",
@@ -60,7 +81,19 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api) {
                                                      fallback_atom::value, timeout);
   out["list"] = message_call<ListEventsRequest, EventPage>(system, api, "list",
                                                            list_atom::value, timeout);
-  out["append_batch"] = [&system, api, timeout](const std::string& body) -> Result<std::string> {
+  out["append_batch"] = [&system, api, timeout,
+                         max_batch_events](const std::string& body) -> Result<std::string> {
+    // Decoded, a small event takes many times its encoded bytes (an empty one 2 bytes, a few
+    // hundred decoded): a batch that can never be admitted is refused before it is decoded.
+    if (max_batch_events > 0) {
+      const auto events = count_batch_events(body);
+      if (events && *events > max_batch_events) {
+        return make_error(ErrorCode::overloaded,
+                          "rpc append_batch: a batch of " + std::to_string(*events) +
+                              " events is larger than the pending limit (" +
+                              std::to_string(max_batch_events) + " events); split it");
+      }
+    }
     auto request = parse<AppendRequest>("append_batch", body);
     if (!request.ok()) return request.error();
     std::vector<BuildEvent> batch(std::make_move_iterator(request->mutable_events()->begin()),
@@ -95,13 +128,14 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api) {
 
 }  // namespace
 
-void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api) {
+void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api,
+                    size_t max_batch_events) {
   server.post(std::string(kRpcPath) + "hello",
               [](const httplib::Request&, const std::string&, httplib::Response& res) {
                 res.set_header("Bel-Protocol", kRpcProtocol);
                 HttpServer::reply(res, "bel.v1\n", "text/plain");
               });
-  for (auto& [name, call] : calls(system, api)) {
+  for (auto& [name, call] : calls(system, api, max_batch_events)) {
     server.post(std::string(kRpcPath) + name,
                 [call = std::move(call)](const httplib::Request&, const std::string& body,
                                          httplib::Response& res) {

@@ -45,7 +45,11 @@ inline constexpr std::chrono::minutes kRpcRebuildTimeout{10};
 inline constexpr const char* kRpcMetaKey = "validation_mode";
 
 // Registers the routes above on `server`, answering from `api`. `system` must outlive `server`.
-void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api);
+// An append_batch of more than `max_batch_events` events (0: no such check) is answered
+// `overloaded` before its events are decoded: pass the coordinator's pending limit
+// (StorageStats::max_pending_events), which such a batch could never be admitted under.
+void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api,
+                    size_t max_batch_events = 0);
 
 }  // namespace bel::actors
 

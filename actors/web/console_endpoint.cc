@@ -1,5 +1,6 @@
 #include "actors/web/console_endpoint.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "actors/client/api_client.h"
@@ -80,7 +81,11 @@ Status ConsoleEndpoint::serve(caf::actor_system& system, const BelApi& api) {
   if (d.token_is_ours) BEL_RETURN_IF_ERROR(write_token_file(d.token_path, d.token));
   d.client = std::make_unique<ApiClient>(system, api);
   d.web = std::make_unique<web::WebView>(*d.client);
-  add_rpc_routes(*d.server, system, api);
+  // The coordinator's pending limit, so that a batch it could never admit is refused undecoded.
+  auto stats = d.client->stats();
+  const size_t max_batch_events =
+      stats.ok() ? static_cast<size_t>(std::max<int64_t>(0, stats->max_pending_events())) : 0;
+  add_rpc_routes(*d.server, system, api, max_batch_events);
   d.web->add_routes(*d.server);
   BEL_RETURN_IF_ERROR(d.server->listen());
   d.serving = true;

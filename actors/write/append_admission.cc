@@ -228,6 +228,8 @@ void AppendAdmission::add_to(StorageStats* stats) const {
   stats->set_rejected(stats->rejected() + rejected_);
   stats->set_pending_bytes(static_cast<int64_t>(pending_.bytes));
   stats->set_peak_pending_bytes(static_cast<int64_t>(peak_pending_bytes_));
+  stats->set_max_pending_events(static_cast<int64_t>(limits_.max_pending_events));
+  stats->set_max_pending_bytes(static_cast<int64_t>(limits_.max_pending_bytes));
   metrics_.copy_to(stats);
 }
 

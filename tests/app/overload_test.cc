@@ -221,6 +221,50 @@ TEST(OverloadTest, AFloodBeyondTheLimitsIsAckedOrOverloadedLosesNothingAndKeepsR
   EXPECT_EQ(seen, static_cast<int64_t>(tally.acked.size()));
 }
 
+// Decoded, an event takes many times its encoded bytes, an empty one (2 bytes) a few hundred: a
+// body as large as the transport takes, of a million empty events, would take hundreds of MiB
+// to decode. A batch of more events than the pending limit can never be admitted, so it is
+// refused before it is decoded, naming the limit, and the coordinator's memory does not move.
+TEST(OverloadTest, ABatchOfMoreEventsThanTheLimitIsRefusedBeforeItIsDecoded) {
+  TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
+  ServeProcess serve(
+      kBel, {"serve", "--log", uri, "--max-pending-events", std::to_string(kMaxPendingEvents),
+             "--max-pending-bytes", std::to_string(kMaxPendingBytes), "--max-inflight-bytes",
+             std::to_string(kMaxInflightBytes)});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const int64_t baseline = peak_rss(serve.pid());
+  std::string token;
+  std::ifstream(dir.path() + "/bel.db.token") >> token;
+  std::string body;  // field 1 (events), length 0: an empty BuildEvent, again and again
+  while (body.size() + 2 <= static_cast<size_t>(kMaxInflightBytes) - 16) {
+    body.push_back('\x0a');
+    body.push_back('\0');
+  }
+  const size_t events = body.size() / 2;
+  actors::RpcChannel channel(
+      actors::Endpoint{"127.0.0.1", static_cast<uint16_t>(serve.endpoint_port())}, token);
+  auto answer = channel.call("append_batch", body, std::chrono::minutes(3));
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code, ErrorCode::overloaded) << answer.error().to_string();
+  EXPECT_TRUE(contains(answer.error().message,
+                       "rpc append_batch: a batch of " + std::to_string(events) +
+                           " events is larger than the pending limit (" +
+                           std::to_string(kMaxPendingEvents) + " events); split it"))
+      << answer.error().message;
+  // A batch within the limit is still decoded and judged by the append rules.
+  AppendRequest small = flood_batch("br-small", Kind::many_events);
+  auto acked = channel.call("append_batch", small.SerializeAsString(), std::chrono::minutes(3));
+  EXPECT_TRUE(acked.ok()) << acked.error().to_string();
+  channel.stop();
+  const int64_t peak = peak_rss(serve.pid());
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  if (kCheckRss) {
+    EXPECT_LE(peak - baseline, kBound)
+        << "peak RSS " << peak << " bytes, " << baseline << " at the ready line";
+  }
+}
+
 TEST(OverloadTest, ALimitBelowOneIsRefusedNamingTheFlag) {
   TempDir dir;
   for (const char* flag : {"--max-pending-events", "--max-pending-bytes", "--max-inflight-bytes"}) {
