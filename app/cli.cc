@@ -39,8 +39,9 @@ std::string unknown_flag(CLI::App* command, const std::string& command_words,
 }
 
 // CLI11's "Could not convert: --offset = 2147483648" as "--offset: cannot read ...", and its
-// "--log: 1 required TEXT missing" as "--log: needs a value after it", the form of bel's other
-// usage errors; other errors as CLI11 words them.
+// "--log: 1 required TEXT missing" as "--log: needs a value after it", and a flag of one value
+// given twice as "--pattern: given more than once", the form of bel's other usage errors; other
+// errors as CLI11 words them.
 std::string conversion_text(const CLI::Error& e) {
   const std::string what = e.what();
   // "--limit: 1 required INT missing": a flag given last, with no value after it.
@@ -49,6 +50,12 @@ std::string conversion_text(const CLI::Error& e) {
       colon != std::string::npos && what.size() > 8 &&
       what.compare(what.size() - 8, 8, " missing") == 0) {
     return what.substr(0, colon) + ": needs a value after it";
+  }
+  // "--pattern: At Most 1 required but received 2": a flag of one value given twice.
+  const size_t at_most = what.find(": At Most 1 required but received ");
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && what.rfind("--", 0) == 0 &&
+      at_most != std::string::npos) {
+    return what.substr(0, at_most) + ": given more than once; it takes one value";
   }
   const std::string prefix = "Could not convert: ";
   const size_t equals = what.find(" = ");

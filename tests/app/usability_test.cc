@@ -62,6 +62,16 @@ TEST_F(UsabilityTest, TyposGetASuggestionAndExitTwo) {
   EXPECT_EQ(no_value.exit_code, 2);
   EXPECT_EQ(no_value.err.rfind("bel: invalid_argument: --limit: needs a value after it\n", 0), 0u)
       << no_value.err;
+  // A flag of one value given twice alike.
+  for (const char* args : {"partitions list --pattern a --pattern b",
+                           "builds list --format json "
+                           "--format table"}) {
+    auto twice = bel(std::string(args) + " --log " + log());
+    EXPECT_EQ(twice.exit_code, 2) << args;
+    EXPECT_NE(twice.err.find(": given more than once; it takes one value\n"), std::string::npos)
+        << twice.err;
+    EXPECT_EQ(twice.err.find("At Most"), std::string::npos) << twice.err;
+  }
 
   // A key that begins with "-" reads as a flag: the error says where it goes.
   auto dashed = bel("partitions show -x --log " + log());
