@@ -333,11 +333,13 @@ bool reopen_if_gone(Context& ctx, std::shared_ptr<Session>& session) {
   }
   session = again;
   ctx.shared_session = session;
-  std::fprintf(stderr, "bel: the %s %s; the next lines go to the %s\n", printable(gone).c_str(),
+  // "the coordinator at HOST:PORT", or "the log sqlite://bel.db (in-process)".
+  const std::string next = (session->remote() ? "the " : "the log ") + session->description();
+  std::fprintf(stderr, "bel: the %s %s; the next lines go to %s\n", printable(gone).c_str(),
                alive.error().code == ErrorCode::unauthorized
                    ? "now takes another token (it was restarted)"
                    : "does not answer",
-               printable(session->description()).c_str());
+               printable(next).c_str());
   return true;
 }
 

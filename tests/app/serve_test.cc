@@ -227,7 +227,7 @@ TEST_F(ServeTest, AConsoleWhoseCoordinatorStopsOpensTheLogAgain) {
   ASSERT_EQ(serve->stop(SIGTERM), 0) << serve->err();
 
   ASSERT_TRUE(send("builds show br-1"));
-  ASSERT_TRUE(console.wait_for("does not answer; the next lines go to the")) << console.err();
+  ASSERT_TRUE(console.wait_for("does not answer; the next lines go to the log ")) << console.err();
   EXPECT_NE(console.err().find("(in-process)"), std::string::npos) << console.err();
   ASSERT_TRUE(send("builds show br-1"));
   EXPECT_TRUE(console.wait_for("BUILD_REQUEST_CANCELLED")) << console.err();
