@@ -75,6 +75,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     }
     if (other) BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
   }
+  BEL_RETURN_IF_ERROR(check_side_files(uri, path));
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <map>
 #include <mutex>
@@ -66,6 +67,27 @@ std::string last_writer(const std::string& name) {
 }
 
 }  // namespace
+
+Status check_side_files(const std::string& uri, const std::string& path) {
+  struct stat log {};
+  const uid_t owner = ::stat(path.c_str(), &log) == 0 ? log.st_uid : ::geteuid();
+  const std::string name = name_sqlite_uses(path);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string file = name + suffix;
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0) continue;
+    if (!S_ISLNK(st.st_mode) && st.st_uid == owner) continue;
+    return make_error(
+        ErrorCode::storage_unavailable,
+        fmt::format("{}: {} {}, not a file of the log's owner (uid {}); SQLite would write the "
+                    "log's pages into it. Remove it if no process has the log open",
+                    uri, file,
+                    S_ISLNK(st.st_mode) ? std::string("is a symlink")
+                                        : fmt::format("belongs to uid {}", st.st_uid),
+                    owner));
+  }
+  return ok_status();
+}
 
 std::optional<std::string> other_name_with_commits(const std::string& path,
                                                    const std::string& vfs) {

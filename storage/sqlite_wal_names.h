@@ -55,6 +55,13 @@ Status fold_in_wal_of(const std::string& uri, const std::string& path, const std
 // the file open already): read it by `other`, or open it in a fresh process.
 Error cannot_fold(const std::string& uri, const std::string& other, const std::string& why);
 
+// storage_unavailable naming the file when the WAL or shared-memory file SQLite would use beside
+// `path` is a symlink, or belongs to another user than the log file (than this process when
+// there is no log file yet): SQLite would write the log's pages into it, where that user reads
+// them (a file planted in a shared directory). SQLite itself gives the files it makes the log's
+// owner, so a log's own files always pass.
+Status check_side_files(const std::string& uri, const std::string& path);
+
 // How many SqliteStorage handles of this process have the file at `path` open (by any name), as
 // counted by the CountedOpen each of them holds.
 int open_in_this_process(const std::string& path);

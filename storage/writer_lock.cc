@@ -113,6 +113,11 @@ bool write_record(const std::string& record_path, const std::string& record) {
   const bool created = fd >= 0;
   if (fd < 0) fd = ::open(record_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return false;  // the record only improves a message: the lock is held either way
+  struct stat st {};
+  if (!created && (::fstat(fd, &st) != 0 || st.st_uid != ::geteuid())) {
+    ::close(fd);  // another user's file (planted in a shared directory): nothing of ours goes in
+    return false;
+  }
   (void)::fchmod(fd, 0600);
   const std::string text = record + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {

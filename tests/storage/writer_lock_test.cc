@@ -289,6 +289,50 @@ TEST_F(WriterLockTest, AProcessWithTheLogOpenLeavesAnotherNamesWalToAFreshProces
   EXPECT_TRUE(contains(fresh.out, "last_idx 4")) << fresh.out << fresh.err;
 }
 
+// SQLite writes the log's pages into the WAL and shared-memory files beside it, and would open
+// one another user planted there (a shared directory) and write every event into it: an open,
+// a writer's or a reader's, refuses a side file that is a symlink or belongs to another user
+// than the log, naming it; the log's own side files pass. The lock's record is not written into
+// another user's file either.
+TEST_F(WriterLockTest, ASideFileOfAnotherUserOrASymlinkIsRefusedNamingIt) {
+  const std::string elsewhere = dir_ + "/elsewhere";
+  std::ofstream(elsewhere).flush();
+  std::filesystem::create_symlink(elsewhere, path_ + "-wal");
+  auto refused = open_storage(uri_, {});
+  ASSERT_FALSE(refused.ok()) << "opened a log whose WAL is a symlink";
+  EXPECT_EQ(refused.error().code, ErrorCode::storage_unavailable);
+  EXPECT_TRUE(contains(refused.error().message, path_ + "-wal is a symlink"))
+      << refused.error().message;
+  EXPECT_EQ(std::filesystem::file_size(elsewhere), 0u);
+  std::filesystem::remove(path_ + "-wal");
+
+  if (::geteuid() == 0) {  // only root can make a file of another user
+    const uid_t nobody = 65534;
+    for (const char* suffix : {"-shm", ".lock"}) {
+      std::ofstream(path_ + suffix).flush();
+      ASSERT_EQ(::chown((path_ + suffix).c_str(), nobody, nobody), 0) << suffix;
+    }
+    refused = open_storage(uri_, {});
+    ASSERT_FALSE(refused.ok()) << "opened a log whose shared-memory file is another user's";
+    EXPECT_TRUE(contains(refused.error().message, path_ + "-shm belongs to uid 65534"))
+        << refused.error().message;
+    std::filesystem::remove(path_ + "-shm");
+  }
+  {
+    auto writer = open_writer(uri_);
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->append_batch({partition_event("br", "a")}).ok());
+    StorageOptions read_only;
+    read_only.read_only = true;
+    auto reader = open_storage(uri_, read_only);  // beside the writer's own side files
+    ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+    EXPECT_EQ(*(*reader)->last_idx(), 1);
+  }
+  if (::geteuid() == 0) {
+    EXPECT_EQ(std::filesystem::file_size(path_ + ".lock"), 0u) << "wrote into another's file";
+  }
+}
+
 TEST_F(WriterLockTest, ReadOnlyHandlesTakeNoLock) {
   auto first = open_writer(uri_);
   ASSERT_TRUE(first);
