@@ -243,7 +243,13 @@ void add_write_routes(HttpServer& server, std::shared_ptr<Repos> r) {
         [r](const httplib::Request& req, const std::string& ref, httplib::Response& res) -> Status {
           BEL_ASSIGN_PARAM(reason, reason_param(req));
           BEL_ASSIGN_PARAM(event_id, string_param(req, "event_id"));
-          BEL_ASSIGN_PARAM(build, filter_param(req, "build_request_id"));
+          BEL_ASSIGN_PARAM(build, string_param(req, "build_request_id"));
+          if (build.empty() && req.get_param_value_count("build_request_id") > 0) {
+            // An unset variable must not make the invalidation the web operator's.
+            return make_error(ErrorCode::invalid_argument,
+                              "query parameter build_request_id=: is empty; leave the parameter "
+                              "out for the operator's own invalidation");
+          }
           const std::string by = build.empty() ? operator_id(kWebOperator) : build;
           if (!build.empty()) {
             // A mistyped id is refused rather than logged as an operator named after it.

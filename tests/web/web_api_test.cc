@@ -338,6 +338,12 @@ TEST_F(WebApiTest, WritesAppendWithTheTokenAndAreReadBackWithMinIdx) {
   auto typo = post("/api/v1/partitions/" + encode_path_part("data/b") +
                    "/invalidate?reason=x&build_request_id=br-typo");
   expect_error(typo, 404, "not_found", "unknown build");
+  auto empty = post("/api/v1/partitions/" + encode_path_part("data/b") +
+                    "/invalidate?reason=x&build_request_id=");
+  expect_error(empty, 400, "invalid_argument", "empty build");
+  EXPECT_NE(empty->body.find("leave the parameter out for the operator's own invalidation"),
+            std::string::npos)
+      << empty->body;
   // The message is about the parameter; the partition in the path exists.
   EXPECT_NE(typo->body.find("\"message\":\"query parameter 'build_request_id': build request "
                             "br-typo not found"),
