@@ -237,12 +237,10 @@ void default_from_env(std::string* field, const char* variable) {
 }  // namespace
 
 void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
-  if (role != LogRole::coordinator) {  // a coordinator prints status lines only
-    set_choices(cmd->add_option("--format", ctx.format,
-                                "Output format: table or json (default: table on a terminal, json "
-                                "otherwise)"),
-                {"table", "json"});
-  }
+  set_choices(cmd->add_option("--format", ctx.format,
+                              "Output format: table or json (default: table on a terminal, json "
+                              "otherwise)"),
+              {"table", "json"});
   if (ctx.in_console) return;  // the console's session is fixed when it starts
   default_from_env(&ctx.log_uri, "BEL_LOG");
   cmd->add_option("--log", ctx.log_uri,

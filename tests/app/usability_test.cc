@@ -784,7 +784,6 @@ TEST_F(UsabilityTest, HelpSpeaksOfWhatUsersHave) {
   EXPECT_NE(serve.out.find("--rate"), std::string::npos) << serve.out;
   EXPECT_NE(serve.out.find("--builds"), std::string::npos) << serve.out;
   EXPECT_EQ(serve.out.find("--connect"), std::string::npos) << serve.out;
-  EXPECT_EQ(serve.out.find("--format"), std::string::npos) << serve.out;  // status lines only
   EXPECT_NE(serve.out.find("--token-file"), std::string::npos) << serve.out;
   auto bench = bel("bench --help");
   EXPECT_EQ(bench.exit_code, 0);
