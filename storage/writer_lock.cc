@@ -84,12 +84,6 @@ std::string describe_pid(const std::string& pid) {
   return "pid " + pid + " (" + command_line("/proc/" + pid + "/cmdline") + ")";
 }
 
-// The process holding an flock on the file (dev, ino) ("pid 1234 (bel serve)"), or "".
-std::string flock_holder(unsigned long long dev, unsigned long long ino) {
-  const std::string pid = flock_pid(dev, ino);
-  return pid.empty() ? "" : describe_pid(pid);
-}
-
 // The name under which process `pid` has the file (dev, ino) open, from /proc/<pid>/fd, or ""
 // when it cannot be told (another user's process, a file no longer named).
 std::string opened_name(const std::string& pid, unsigned long long dev, unsigned long long ino) {
@@ -213,8 +207,13 @@ Result<std::unique_ptr<WriterLock>> WriterLock::try_acquire(const std::string& u
       return make_error(ErrorCode::storage_unavailable,
                         fmt::format("{}: cannot lock {}: {}", uri, path, std::strerror(err)));
     }
+    // The record, unless /proc/locks names another holder (a record of another user's, which
+    // this holder could not rewrite, or one left by a killed writer).
     std::string holder = read_record(record_path);
-    if (holder.empty()) holder = flock_holder(id.device, id.inode);
+    const std::string pid = flock_pid(id.device, id.inode);
+    if (holder.empty() || (!pid.empty() && holder.rfind("pid " + pid + " ", 0) != 0)) {
+      holder = pid.empty() ? holder : describe_pid(pid);
+    }
     if (holder.empty()) holder = "its file " + path + " is locked";
     *busy = true;
     return make_error(ErrorCode::storage_unavailable,

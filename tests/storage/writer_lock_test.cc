@@ -144,6 +144,18 @@ TEST_F(WriterLockTest, AnotherProcessIsRefusedThroughEveryNameAndReadsBeside) {
       << through_link.out;
   EXPECT_TRUE(contains(through_link.out, "console endpoint 127.0.0.1:1")) << through_link.out;
 
+  // A record another holder left (a killed writer's, or one of another user's that this holder
+  // could not rewrite) is passed over for the holder /proc/locks names.
+  const std::string record = path_ + ".lock";
+  std::string kept;
+  std::getline(std::ifstream(record), kept);
+  std::ofstream(record) << "pid 1 (an old writer) since 2020-01-01T00:00:00Z\n";
+  auto old_record = run_child(uri_, "write");
+  EXPECT_TRUE(contains(old_record.out, "another process is writing this log: " + pid + " ("))
+      << old_record.out << old_record.err;
+  EXPECT_FALSE(contains(old_record.out, "an old writer")) << old_record.out;
+  std::ofstream(record) << kept << "\n";
+
   // Through a hard link the record beside the other name is not there: /proc/locks names the pid.
   auto through_hard_link = run_child("sqlite://" + dir_ + "/other/hard.db", "write");
   EXPECT_TRUE(contains(through_hard_link.out, "another process is writing this log: " + pid))
@@ -330,6 +342,28 @@ TEST_F(WriterLockTest, ASideFileOfAnotherUserOrASymlinkIsRefusedNamingIt) {
   }
   if (::geteuid() == 0) {
     EXPECT_EQ(std::filesystem::file_size(path_ + ".lock"), 0u) << "wrote into another's file";
+    // A group-shared log: a writer of the log's group leaves side files of its own, which pass
+    // while the group may read the log, and are refused once it may not.
+    struct stat log {};
+    ASSERT_EQ(::stat(path_.c_str(), &log), 0);
+    std::ofstream(path_ + "-wal").flush();
+    ASSERT_EQ(::chown((path_ + "-wal").c_str(), 65534, log.st_gid), 0);
+    ASSERT_EQ(::chmod(path_.c_str(), 0640), 0);
+    StorageOptions read_only;
+    read_only.read_only = true;
+    {
+      auto shared = open_storage(uri_, read_only);
+      EXPECT_TRUE(shared.ok()) << shared.error().to_string();
+    }
+    ASSERT_EQ(::chmod(path_.c_str(), 0600), 0);
+    std::ofstream(path_ + "-wal").flush();  // again: the last connection's close removes it
+    ASSERT_EQ(::chown((path_ + "-wal").c_str(), 65534, log.st_gid), 0);
+    auto private_log = open_storage(uri_, read_only);
+    ASSERT_FALSE(private_log.ok());
+    EXPECT_TRUE(contains(private_log.error().message, path_ + "-wal belongs to uid 65534"))
+        << private_log.error().message;
+    EXPECT_TRUE(contains(private_log.error().message, "Remove it if no process has the log open"))
+        << private_log.error().message;
   }
 }
 
