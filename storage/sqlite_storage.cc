@@ -59,6 +59,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
   } else {
     BEL_RETURN_IF_ERROR(WriterLock::check_reader_path(uri, path));
   }
+  BEL_RETURN_IF_ERROR(check_side_files(uri, path));
   // Before this name's connection reads the file: the commits a killed writer left beside
   // another name of it are folded in, under the writer lock, by a process that has not opened
   // the file yet (storage/sqlite_wal_names.h).
@@ -75,7 +76,6 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& ur
     }
     if (other) BEL_RETURN_IF_ERROR(fold_in_wal_of(uri, path, *other, options.sqlite_vfs));
   }
-  BEL_RETURN_IF_ERROR(check_side_files(uri, path));
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;

@@ -70,21 +70,31 @@ std::string last_writer(const std::string& name) {
 
 Status check_side_files(const std::string& uri, const std::string& path) {
   struct stat log {};
-  const uid_t owner = ::stat(path.c_str(), &log) == 0 ? log.st_uid : ::geteuid();
+  const bool exists = ::stat(path.c_str(), &log) == 0;
+  const uid_t owner = exists ? log.st_uid : ::geteuid();
   const std::string name = name_sqlite_uses(path);
   for (const char* suffix : {"-wal", "-shm"}) {
     const std::string file = name + suffix;
     struct stat st {};
     if (::lstat(file.c_str(), &st) != 0) continue;
-    if (!S_ISLNK(st.st_mode) && st.st_uid == owner) continue;
+    // The log's owner, this user, or (a log its group may read) a member of the log's group: each
+    // may read the log already. A killed writer of a group-shared log leaves files of its own.
+    const bool group_reads = exists && (log.st_mode & S_IRGRP) != 0 && st.st_gid == log.st_gid;
+    if (!S_ISLNK(st.st_mode) && (st.st_uid == owner || st.st_uid == ::geteuid() || group_reads)) {
+      continue;
+    }
     return make_error(
         ErrorCode::storage_unavailable,
-        fmt::format("{}: {} {}, not a file of the log's owner (uid {}); SQLite would write the "
-                    "log's pages into it. Remove it if no process has the log open",
+        fmt::format("{}: {} {}, not a file of the log's owner (uid {}) or of this user; SQLite "
+                    "would write the log's pages into it. {}",
                     uri, file,
                     S_ISLNK(st.st_mode) ? std::string("is a symlink")
                                         : fmt::format("belongs to uid {}", st.st_uid),
-                    owner));
+                    owner,
+                    st.st_size == 0 || std::string(suffix) == "-shm"
+                        ? "Remove it if no process has the log open"
+                        : "It may hold commits: open the log as its owner, or give the file to "
+                          "the log's owner (chown), rather than removing it"));
   }
   return ok_status();
 }

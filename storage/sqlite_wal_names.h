@@ -56,10 +56,11 @@ Status fold_in_wal_of(const std::string& uri, const std::string& path, const std
 Error cannot_fold(const std::string& uri, const std::string& other, const std::string& why);
 
 // storage_unavailable naming the file when the WAL or shared-memory file SQLite would use beside
-// `path` is a symlink, or belongs to another user than the log file (than this process when
-// there is no log file yet): SQLite would write the log's pages into it, where that user reads
-// them (a file planted in a shared directory). SQLite itself gives the files it makes the log's
-// owner, so a log's own files always pass.
+// `path` is a symlink, or belongs to a user who may not read the log: not its owner, not this
+// process's user, nor (for a log its group may read) a file of the log's group. SQLite would
+// write the log's pages into it, where that user reads them (a file planted in a shared
+// directory). SQLite gives the files it makes the log's owner when it runs as root, and a writer
+// of a group-shared log leaves files of its own, so a log's own files pass.
 Status check_side_files(const std::string& uri, const std::string& path);
 
 // How many SqliteStorage handles of this process have the file at `path` open (by any name), as

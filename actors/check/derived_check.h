@@ -1,4 +1,5 @@
-// The file-level checks of `bel check` on an SQLite log (SPEC section 9, R8), and its --repair.
+// The file-level checks of `bel check` on an SQLite log (SPEC section 9, R8), and its --repair
+// (sqlite_repair.cc).
 // They open the file themselves (read-only for the checks), so they run beside a coordinator
 // and see one consistent snapshot of the log.
 //
@@ -24,10 +25,10 @@
 // rows (tables read in rowid order) into a fresh file with a fresh schema, in a directory of mode
 // 0700 beside the log, builds event_keys and the SQL indexes there, and writes the fresh file's
 // pages over the log's through SQLite's backup API, in one transaction of the log's WAL. The log
-// keeps its file: symlinks and hard links still name it, readers with it open read the repaired
-// log, and its mode and owner are kept. A crash before that commit leaves the log as it was; after
-// it, the log is complete. Damage to the event rows themselves cannot be repaired this way: the
-// copy fails with storage_corrupt naming it.
+// keeps its file: symlinks and hard links still name it, readers with it open by the same name
+// read the repaired log, and its mode and owner are kept. A crash before that commit leaves the log
+// as it was; after it, the log is complete. Damage to the event rows themselves cannot be repaired
+// this way: the copy fails with storage_corrupt naming it.
 //
 // A local `bel check` (local_check.h) reads the file's events once for both its scan and the
 // derived-rows check: the scan takes its pages from a DerivedRowsPass, which digests each row as

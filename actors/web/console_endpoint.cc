@@ -83,6 +83,12 @@ Status ConsoleEndpoint::serve(caf::actor_system& system, const BelApi& api) {
   d.web = std::make_unique<web::WebView>(*d.client);
   // The coordinator's pending limit, so that a batch it could never admit is refused undecoded.
   auto stats = d.client->stats();
+  if (!stats.ok()) {
+    static const ComponentLog log("console");
+    log.get()->warn(
+        "batches are judged by the coordinator alone (its pending limit is unknown: {})",
+        stats.error().to_string());
+  }
   const size_t max_batch_events =
       stats.ok() ? static_cast<size_t>(std::max<int64_t>(0, stats->max_pending_events())) : 0;
   add_rpc_routes(*d.server, system, api, max_batch_events);

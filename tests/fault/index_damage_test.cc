@@ -541,6 +541,10 @@ TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherNam
     ASSERT_TRUE(log.ok()) << name << ": " << log.error().to_string();
     EXPECT_EQ(*(*log)->last_idx(), 3050) << name;
   }
+  // The repaired pages went through this name's WAL: this name is the writer's name recorded,
+  // which a writer by another name folds in before it writes.
+  EXPECT_EQ(Db(pristine_).column("SELECT value FROM meta WHERE key = 'writer_path'"),
+            std::vector<std::string>{std::filesystem::canonical(pristine_).string()});
   EXPECT_TRUE(check_passes(pristine_));
   EXPECT_TRUE(filtered_reads_match_scan(pristine_));
   std::ifstream kept(planted);
@@ -549,6 +553,18 @@ TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherNam
     EXPECT_EQ(entry.path().filename().string().find(".repair-"), std::string::npos)
         << entry.path() << " was left behind";
   }
+}
+
+// The repair writes every page of the log into its WAL: one that is a symlink (or another user's
+// file) is refused, naming it, and receives nothing.
+TEST_F(IndexDamageTest, RepairRefusesAWalThatIsNotTheLogsOwn) {
+  const std::string elsewhere = dir_.path() + "/elsewhere";
+  std::ofstream(elsewhere).flush();
+  std::filesystem::create_symlink(elsewhere, pristine_ + "-wal");
+  auto r = run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(pristine_ + "-wal is a symlink"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(elsewhere), 0u);
 }
 
 TEST_F(IndexDamageTest, RepairIsRefusedWhileAnotherWriterHoldsTheLog) {
