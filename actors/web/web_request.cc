@@ -25,6 +25,11 @@ Error bad(const std::string& what, const std::string& why) {
   return make_error(ErrorCode::invalid_argument, what + ": " + why);
 }
 
+// A filter parameter given with nothing to filter by, which a script's unset variable makes.
+Error filters_nothing(const std::string& what, const std::string& why) {
+  return bad(what, why + "; leave the parameter out to not filter by it");
+}
+
 bool known_event_type(const std::string& name) {
   const auto* oneof = BuildEvent::descriptor()->FindOneofByName("event_type");
   for (int i = 0; i < oneof->field_count(); ++i) {
@@ -161,8 +166,7 @@ Result<std::vector<std::string>> every_param(const httplib::Request& request, co
   for (size_t i = 0; i < n; ++i) {
     std::string value = request.get_param_value(name, i);
     if (value.empty()) {
-      return bad(std::string("query parameter ") + name + "=",
-                 "is empty; leave the parameter out to not filter by it");
+      return filters_nothing(std::string("query parameter ") + name + "=", "is empty");
     }
     out.push_back(std::move(value));
   }
@@ -172,8 +176,7 @@ Result<std::vector<std::string>> every_param(const httplib::Request& request, co
 Result<std::string> filter_param(const httplib::Request& request, const char* name) {
   auto value = string_param(request, name);
   if (value.ok() && value->empty() && request.get_param_value_count(name) > 0) {
-    return bad(std::string("query parameter ") + name + "=",
-               "is empty; leave the parameter out to not filter by it");
+    return filters_nothing(std::string("query parameter ") + name + "=", "is empty");
   }
   return value;
 }
@@ -181,8 +184,8 @@ Result<std::string> filter_param(const httplib::Request& request, const char* na
 Result<std::vector<std::string>> status_values(const httplib::Request& request) {
   auto values = list_param(request, "status");
   if (values.empty() && request.get_param_value_count("status") > 0) {
-    return bad("query parameter status=" + request.get_param_value("status"),
-               "names no status; leave the parameter out to not filter by it");
+    return filters_nothing("query parameter status=" + request.get_param_value("status"),
+                           "names no status");
   }
   return values;
 }
@@ -216,8 +219,7 @@ Result<EventFilter> filter_params(const httplib::Request& request) {
   auto types = every_param(request, "event_types");  // checked whole first: "" is empty
   if (!types.ok()) return types.error();
   if (!types->empty() && list_param(request, "event_types").empty()) {
-    return bad("query parameter event_types=" + types->front(),
-               "names no event type; leave the parameter out to not filter by it");
+    return filters_nothing("query parameter event_types=" + types->front(), "names no event type");
   }
   for (auto& v : list_param(request, "event_types")) {
     if (!known_event_type(v)) {
