@@ -48,12 +48,46 @@ std::string trim(std::string s) {
   return s;
 }
 
-Result<std::string> read_all(const std::string& path) {
-  // O_NOFOLLOW is not used: an operator may keep the token behind a symlink; the mode check below
-  // is on what the path names.
+// Why a coordinator must not take the opened file as its token file, or "" when it may: the
+// file must be private to its owner (no group or other bits) and that owner the user the process
+// runs as, or root (as OpenSSH asks of its keys): another user owning it could rewrite the token.
+std::string coordinator_refusal(const std::string& path, const struct stat& st) {
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return "token file " + path + " has mode " + mode +
+           "; it must be readable by its owner only (chmod 600 " + path + ")";
+  }
+  const uid_t self = ::geteuid();
+  if (st.st_uid != self && st.st_uid != 0) {
+    return "token file " + path + " belongs to uid " + std::to_string(st.st_uid) +
+           "; it must belong to the user the coordinator runs as (uid " + std::to_string(self) +
+           ") or to root, since its owner can change the token (chown " + std::to_string(self) +
+           " " + path + ")";
+  }
+  return "";
+}
+
+// The file's text; for the coordinator's rule, the rule is checked on the file opened (fstat), so
+// that what is read is what was checked.
+Result<std::string> read_all(const std::string& path, TokenFileRule rule) {
+  // O_NOFOLLOW is not used: an operator may keep the token behind a symlink; the checks are on
+  // what the path names.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return make_error(ErrorCode::unauthorized, "token file " + path + ": " + std::strerror(errno));
+  }
+  if (rule == TokenFileRule::coordinator) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return make_error(ErrorCode::unauthorized, "token file " + path + ": " + std::strerror(err));
+    }
+    if (auto why = coordinator_refusal(path, st); !why.empty()) {
+      ::close(fd);
+      return make_error(ErrorCode::invalid_argument, why);
+    }
   }
   std::string text;
   char buf[512];
@@ -96,18 +130,7 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 }
 
 Result<std::string> read_token_file(const std::string& path, TokenFileRule rule) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(ErrorCode::unauthorized, "token file " + path + ": " + std::strerror(errno));
-  }
-  if (rule == TokenFileRule::coordinator && (st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(ErrorCode::invalid_argument,
-                      "token file " + path + " has mode " + mode +
-                          "; it must be readable by its owner only (chmod 600 " + path + ")");
-  }
-  auto text = read_all(path);
+  auto text = read_all(path, rule);
   if (!text.ok()) return text.error();
   std::string token = trim(*text);
   if (token.empty()) {

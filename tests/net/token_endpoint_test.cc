@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -114,6 +116,26 @@ TEST(TokenTest, ACoordinatorRefusesAShortOrWorldReadableTokenFile) {
   // A console only presents what it reads.
   write_file(one_byte, "x\n", 0600);
   EXPECT_TRUE(read_token_file(one_byte, TokenFileRule::console).ok());
+}
+
+// Another user owning the file could rewrite the token the coordinator trusts: refused, naming
+// the owner and the fix, while a console presenting such a file still reads it.
+TEST(TokenTest, ACoordinatorRefusesATokenFileOwnedByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file to another user needs root";
+  TempDir dir;
+  const std::string theirs = dir.path() + "/theirs.token";
+  write_file(theirs, new_token() + "\n", 0600);
+  ASSERT_EQ(::chown(theirs.c_str(), 4242, 4242), 0) << std::strerror(errno);
+  auto r = read_token_file(theirs, TokenFileRule::coordinator);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(r.error().message.find(theirs + " belongs to uid 4242"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("chown 0 " + theirs), std::string::npos) << r.error().message;
+  EXPECT_TRUE(read_token_file(theirs, TokenFileRule::console).ok());
+  // Root's own file is taken.
+  ASSERT_EQ(::chown(theirs.c_str(), 0, 0), 0) << std::strerror(errno);
+  EXPECT_TRUE(read_token_file(theirs, TokenFileRule::coordinator).ok());
 }
 
 TEST(EndpointTest, BracketedIpv6AndLoopback) {
