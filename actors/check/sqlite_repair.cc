@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "actors/check/derived_check.h"
 #include "actors/check/sqlite_db.h"
@@ -102,7 +107,7 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
 // A directory of mode 0700 beside the log, for the repair's fresh copy: every file SQLite makes
 // in it (the copy, its journal) is private whatever the umask, and no other user can have made
 // one of them first. Removed with everything in it when the repair ends, done or failed (a killed
-// repair leaves it: `<log>.repair-*`, safe to remove).
+// repair leaves it, and the next repair removes it: remove_killed_repairs).
 class PrivateDir {
  public:
   static Result<PrivateDir> make(const std::string& uri, const std::string& path) {
@@ -125,6 +130,35 @@ class PrivateDir {
   explicit PrivateDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
+
+// Removes what killed repairs of `path` left: directories named `<path>.repair-XXXXXX` (six
+// letters or digits, as mkdtemp makes them) that are real directories this user owns. Any other
+// entry of that shape (a symlink, a file, another user's directory) is left alone. Safe only
+// under the writer lock, which every repair by this name holds while its directory exists.
+std::vector<std::string> remove_killed_repairs(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  const fs::path log(path);
+  const std::string prefix = log.filename().string() + ".repair-";
+  const fs::path parent = log.has_parent_path() ? log.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const bool mkdtemp_suffix =
+        std::all_of(name.begin() + static_cast<long>(prefix.size()), name.end(),
+                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+    struct stat st {};
+    if (!mkdtemp_suffix || ::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != ::geteuid()) {
+      continue;
+    }
+    std::error_code failed;
+    fs::remove_all(it->path(), failed);
+    if (!failed) removed.push_back(it->path().string());
+  }
+  return removed;
+}
 
 // Writes every page of `from` over the log `to`, through `to`'s own connection (SQLite's backup
 // API): the log keeps its file, so every name of it (symlinks, hard links) and every reader that
@@ -174,6 +208,7 @@ Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::strin
         page_size = sqlite3_column_int64(stmt, 0);
         return ok_status();
       }));
+  report.leftovers_removed = remove_killed_repairs(path);
   auto dir = PrivateDir::make(uri, path);
   if (!dir.ok()) return dir.error();
   auto db = open_db(uri, dir->path() + "/log.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -8,8 +8,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -553,6 +556,41 @@ TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherNam
     EXPECT_EQ(entry.path().filename().string().find(".repair-"), std::string::npos)
         << entry.path() << " was left behind";
   }
+}
+
+// A killed repair leaves its directory, a copy of the log: the next repair, holding the writer
+// lock every repair holds, removes it and says so. What only looks like one is left alone: a
+// symlink (nor what it names), a file, another user's directory, a name of another shape.
+TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
+  const std::string killed = pristine_ + ".repair-Ab3xZ9";
+  std::filesystem::create_directory(killed);
+  ASSERT_EQ(::chmod(killed.c_str(), 0700), 0);
+  std::ofstream(killed + "/log.db") << "a half-made copy";
+  const std::string target = dir_.path() + "/kept";
+  std::filesystem::create_directory(target);
+  std::ofstream(target + "/file") << "kept";
+  std::filesystem::create_directory_symlink(target, pristine_ + ".repair-q1w2e3");
+  std::ofstream(pristine_ + ".repair-F1LE00") << "a file";
+  std::filesystem::create_directory(pristine_ + ".repair-longer0");
+  const std::string theirs = pristine_ + ".repair-Th31r5";  // another user's, when root can
+  const bool root = ::geteuid() == 0;
+  if (root) {
+    std::filesystem::create_directory(theirs);
+    ASSERT_EQ(::chown(theirs.c_str(), 4242, 4242), 0) << std::strerror(errno);
+  }
+
+  auto r = run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(pristine_)));
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("removed " + killed + ", which a killed repair left"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(killed));
+  EXPECT_TRUE(std::filesystem::is_symlink(pristine_ + ".repair-q1w2e3"));
+  EXPECT_TRUE(std::filesystem::exists(target + "/file"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(pristine_ + ".repair-F1LE00"));
+  EXPECT_TRUE(std::filesystem::is_directory(pristine_ + ".repair-longer0"));
+  EXPECT_EQ(std::filesystem::is_directory(theirs), root);
+  EXPECT_EQ(r.err.find("removed", r.err.find("removed") + 1), std::string::npos) << r.err;
+  EXPECT_TRUE(check_passes(pristine_));
 }
 
 // The repair writes every page of the log into its WAL: one that is a symlink (or another user's
