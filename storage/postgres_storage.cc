@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <unordered_set>
@@ -33,6 +34,41 @@ std::string lock_sql(const StorageOptions& options) {
 
 // PostgreSQL's identifiers, and so its channel names, hold at most 63 bytes.
 constexpr size_t kMaxIdentifierBytes = 63;
+
+// The first schema a search_path setting names, read as PostgreSQL reads it (its
+// SplitIdentifierString): a quoted name as written ("" standing for a quote), an unquoted one
+// folded to lower case (ASCII letters) and cut to 63 bytes on a character boundary. "" when the
+// setting names none.
+std::string first_schema_of(std::string_view setting) {
+  size_t i = setting.find_first_not_of(" \t\r\n\f\v");
+  if (i == std::string_view::npos) return "";
+  std::string name;
+  if (setting[i] == '"') {
+    for (++i; i < setting.size(); ++i) {
+      if (setting[i] != '"') {
+        name += setting[i];
+      } else if (i + 1 < setting.size() && setting[i + 1] == '"') {
+        name += '"';
+        ++i;
+      } else {
+        break;
+      }
+    }
+  } else {
+    for (; i < setting.size() && setting[i] != ',' &&
+           !std::isspace(static_cast<unsigned char>(setting[i]));
+         ++i) {
+      const char c = setting[i];
+      name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+  }
+  if (name.size() > kMaxIdentifierBytes) {
+    size_t cut = kMaxIdentifierBytes;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80) --cut;
+    name.resize(cut);
+  }
+  return name;
+}
 
 // Created in the connection's current schema; keys and ids compare bytewise (COLLATE "C"), as
 // SQLite's BINARY does, so prefix ranges find exactly the refs that start with the prefix.
@@ -75,11 +111,9 @@ Result<std::string> PostgresStorage::schema_name() {
   if (!options().read_only && pq().PQntuples(r->get()) == 1 && pq().PQgetisnull(r->get(), 0, 0)) {
     // The schema search_path names first does not exist yet: a writer creates it (a log of its
     // own in a shared database, options=-csearch_path%3Dname).
-    auto path = db_.exec("SELECT trim(both '\" ' from split_part(current_setting('search_path'), "
-                         "',', 1))",
-                         {}, "initialize");
+    auto path = db_.exec("SELECT current_setting('search_path')", {}, "initialize");
     if (!path.ok()) return path.error();
-    const std::string name = pg_cell(path->get(), 0, 0);
+    const std::string name = first_schema_of(pg_cell(path->get(), 0, 0));
     if (!name.empty() && name != "$user") {
       char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
       if (quoted == nullptr) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -320,6 +321,40 @@ TEST(PostgresChannelTest, OddSchemaNamesStillTakeAppendsAndWakeReaders) {
   EXPECT_LE(commit_channel(long_name).size(), 63u);
   EXPECT_NE(commit_channel(long_name), commit_channel(long_name + "b"));
   EXPECT_EQ(commit_channel("team_a"), "bel_log_team_a");
+}
+
+// The schema search_path names is found as PostgreSQL reads the setting: an unquoted name in
+// capitals is the lower-case schema (one log whichever case names it), a quoted one keeps its
+// capitals (a log apart from the lower-case one). The first writer creates either.
+TEST(PostgresSchemaTest, ASchemaNamedInCapitalsIsTheOnePostgresFoldsItTo) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  auto last_idx_in = [](const std::string& uri) -> int64_t {
+    auto log = open_storage(uri, {});
+    EXPECT_TRUE(log.ok()) << uri << ": " << log.error().to_string();
+    if (!log.ok()) return -1;
+    auto last = (*log)->last_idx();
+    EXPECT_TRUE(last.ok()) << last.error().to_string();
+    return last.ok() ? *last : -1;
+  };
+  const std::string lower = unique_schema("mixed_");
+  std::string upper = lower;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  {
+    auto writer = open_storage(*uri_of_schema(upper), {});
+    ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+    ASSERT_TRUE((*writer)->append_batch({partition_event("br", "data/a")}).ok());
+  }
+  EXPECT_EQ(last_idx_in(*uri_of_schema(lower)), 1);
+
+  const std::string quoted = "\"" + upper + "_Q\"";
+  {
+    auto writer = open_storage(*uri_of_schema(quoted), {});
+    ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+    ASSERT_TRUE((*writer)->append_batch({partition_event("br", "data/a")}).ok());
+    ASSERT_TRUE((*writer)->append_batch({partition_event("br", "data/b")}).ok());
+  }
+  EXPECT_EQ(last_idx_in(*uri_of_schema(quoted)), 2);
+  EXPECT_EQ(last_idx_in(*uri_of_schema(lower + "_q")), 0);  // another log, created empty
 }
 
 // Coordinators started together on a log whose schema does not exist yet all open it.
