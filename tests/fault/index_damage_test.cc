@@ -7,10 +7,14 @@
 // check passes and every filtered read equals the full scan again.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +24,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "actors/check/derived_check.h"
 #include "messages/event_id.h"
@@ -591,6 +596,133 @@ TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   EXPECT_EQ(std::filesystem::is_directory(theirs), root);
   EXPECT_EQ(r.err.find("removed", r.err.find("removed") + 1), std::string::npos) << r.err;
   EXPECT_TRUE(check_passes(pristine_));
+}
+
+// Every event of the log at `path`, serialized, in idx order (read-only).
+std::vector<std::string> every_event(const std::string& path) {
+  storage::StorageOptions options;
+  options.read_only = true;
+  auto log = storage::open_storage("sqlite://" + path, options);
+  EXPECT_TRUE(log.ok()) << log.error().to_string();
+  std::vector<std::string> out;
+  if (!log.ok()) return out;
+  for (int64_t since = 0;;) {
+    auto page = (*log)->list_events(since, {}, storage::kMaxListLimit);
+    EXPECT_TRUE(page.ok()) << page.error().to_string();
+    if (!page.ok()) return out;
+    for (const auto& e : page->events()) out.push_back(e.SerializeAsString());
+    if (!page->has_more()) break;
+    since = page->next_idx();
+  }
+  return out;
+}
+
+// A repair killed (SIGKILL) at any point loses and changes no event, and leaves a log that the
+// next repair repairs and no copy behind: while it builds its copy, while it copies the pages
+// back into the log's WAL (a transaction not committed yet), and while it checkpoints them. Each
+// kill point is a number of bytes the repair has written, which the test waits for (polled).
+TEST_F(IndexDamageTest, ARepairKilledAtAnyPointLosesNoEventAndTheNextOneRepairs) {
+  {
+    RandomStreamOptions options;
+    options.num_events = 27000;  // copies that take long enough to be caught half made
+    options.partition_space = 4000;
+    auto events = random_stream(23, options);
+    auto log = storage::open_storage(uri(pristine_), {});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    for (size_t at = 0; at < events.size(); at += 1000) {
+      std::vector<BuildEvent> batch(events.begin() + static_cast<long>(at),
+                                    events.begin() + static_cast<long>(std::min(events.size(), at + 1000)));
+      for (auto& e : batch) {
+        e.clear_idx();
+        e.set_event_id(new_event_id());
+      }
+      ASSERT_TRUE((*log)->append_batch(batch).ok());
+    }
+    while ((*log)->unindexed_events() > 0) ASSERT_TRUE((*log)->catch_up_indexes(100000).ok());
+  }
+  ASSERT_EQ(change_log("DELETE FROM key_postings WHERE (kind, key, last_idx) IN (SELECT kind,"
+                       " key, last_idx FROM key_postings LIMIT 50)"),
+            50);
+  const auto expected = every_event(pristine_);
+  ASSERT_EQ(expected.size(), 30000u);
+  const auto db_size = std::filesystem::file_size(pristine_);
+  auto copy_dir = [](const std::string& log) -> std::string {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(log).parent_path())) {
+      const std::string name = entry.path().string();
+      if (name.rfind(log + ".repair-", 0) == 0) return name;
+    }
+    return "";
+  };
+  // How many bytes the process has written (write and pwrite calls): the kill points are spread
+  // over a repair's writes (its copy, the pages back into the log, their checkpoint: about three
+  // times the log), whatever the files it writes them to.
+  auto written_by = [](pid_t pid) -> std::uintmax_t {
+    std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+    std::string field;
+    std::uintmax_t value = 0;
+    while (io >> field >> value) {
+      if (field == "wchar:") return value;
+    }
+    return 0;
+  };
+  const std::vector<double> points = {0.25, 0.75, 1.25, 1.75, 2.25, 2.75};
+  // "" when the log holds exactly the expected events, else what differs first.
+  auto difference = [&](const std::string& log) -> std::string {
+    const auto got = every_event(log);
+    for (size_t i = 0; i < std::min(got.size(), expected.size()); ++i) {
+      if (got[i] != expected[i]) return "the event at idx " + std::to_string(i + 1) + " differs";
+    }
+    if (got.size() == expected.size()) return "";
+    return std::to_string(got.size()) + " events where " + std::to_string(expected.size()) +
+           " were";
+  };
+  int killed = 0;
+  for (const double point : points) {
+    SCOPED_TRACE("killed after writing " + std::to_string(point) + " times the log's size");
+    const std::string log = dir_.path() + "/killed.db";
+    for (const char* side : {"", "-wal", "-shm"}) std::filesystem::remove(log + side);
+    std::filesystem::copy_file(pristine_, log);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      const std::string log_uri = uri(log);
+      ::execl(kBel.c_str(), kBel.c_str(), "check", "--repair", "--skip-integrity", "--log",
+              log_uri.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Waits for the state, or for the repair to end by itself first; a deadline turns a hang into
+    // a failure.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    int status = 0;
+    pid_t ended = 0;
+    const auto kill_at = static_cast<std::uintmax_t>(point * static_cast<double>(db_size));
+    while ((ended = ::waitpid(child, &status, WNOHANG)) == 0 && written_by(child) < kill_at &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    if (ended == 0) {
+      ::kill(child, SIGKILL);
+      ASSERT_EQ(::waitpid(child, &status, 0), child);
+    }
+    if (WIFSIGNALED(status)) {
+      ++killed;
+    } else {
+      EXPECT_EQ(WEXITSTATUS(status), 0) << "the repair ended before the kill, and failed";
+    }
+    EXPECT_EQ(difference(log), "") << "after the killed repair";
+    auto again = run_command(shell_quote(kBel) + " check --repair --log " + shell_quote(uri(log)));
+    ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
+    EXPECT_TRUE(copy_dir(log).empty()) << copy_dir(log) << " was left behind";
+    EXPECT_TRUE(check_passes(log));
+    EXPECT_TRUE(integrity_ok(log));
+    EXPECT_EQ(difference(log), "") << "after the next repair";
+  }
+  // A repair of 30,000 events takes far longer than the polling: the kills landed.
+  EXPECT_GE(killed, 4) << "too few repairs were caught before they ended";
 }
 
 // The repair writes every page of the log into its WAL: one that is a symlink (or another user's
