@@ -31,9 +31,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "messages/error.h"
+#include "messages/event_keys.h"
 #include "messages/types.h"
 #include "storage/checks.h"  // kIndexedIdxKey, the watermark's meta key
 
