@@ -152,7 +152,16 @@ Status CdpDriver::launch(const std::string& chromium) {
   posix_spawnattr_setpgroup(&attr, 0);  // its own group: stop() ends its children too
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  const int rc = posix_spawn(&pid_, chromium.c_str(), &actions, &attr, argv.data(), environ);
+  // Chromium makes its singleton socket's directory in $TMPDIR and leaves it when it is killed:
+  // the profile's directory, removed with it, takes that place.
+  std::vector<std::string> env_text = {"TMPDIR=" + profile_.path()};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_text.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, chromium.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(sv[1]);
