@@ -26,6 +26,7 @@
 
 #include "app/commands.h"
 #include "app/console_lines.h"
+#include "app/text.h"
 
 namespace bel::app {
 namespace {
