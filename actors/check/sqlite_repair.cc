@@ -131,9 +131,25 @@ class PrivateDir {
   std::string path_;
 };
 
+// Whether the directory `dir` holds nothing but what a repair makes in it: the copy, log.db, and
+// SQLite's files beside it (a directory an operator named so, holding anything else, is theirs).
+bool holds_only_a_repair_copy(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; it != end; it.increment(ec)) {
+    if (ec) return false;
+    const std::string name = it->path().filename().string();
+    if (name != "log.db" && name != "log.db-journal" && name != "log.db-wal" &&
+        name != "log.db-shm") {
+      return false;
+    }
+  }
+  return !ec;
+}
+
 // Removes what killed repairs of `path` left: directories named `<path>.repair-XXXXXX` (six
-// letters or digits, as mkdtemp makes them) that are real directories this user owns. Any other
-// entry of that shape (a symlink, a file, another user's directory) is left alone. Safe only
+// letters or digits, as mkdtemp makes them) that are real directories this user owns holding only
+// a repair's copy. Any other entry of that shape (a symlink, a file, another user's directory, one
+// holding other files) is left alone. Safe only
 // under the writer lock, which every repair by this name holds while its directory exists.
 std::vector<std::string> remove_killed_repairs(const std::string& path) {
   namespace fs = std::filesystem;
@@ -150,7 +166,7 @@ std::vector<std::string> remove_killed_repairs(const std::string& path) {
                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
     struct stat st {};
     if (!mkdtemp_suffix || ::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != ::geteuid()) {
+        st.st_uid != ::geteuid() || !holds_only_a_repair_copy(it->path())) {
       continue;
     }
     std::error_code failed;

@@ -565,7 +565,8 @@ TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherNam
 
 // A killed repair leaves its directory, a copy of the log: the next repair, holding the writer
 // lock every repair holds, removes it and says so. What only looks like one is left alone: a
-// symlink (nor what it names), a file, another user's directory, a name of another shape.
+// symlink (nor what it names), a file, another user's directory, one holding other files, a name
+// of another shape.
 TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   const std::string killed = pristine_ + ".repair-Ab3xZ9";
   std::filesystem::create_directory(killed);
@@ -577,6 +578,10 @@ TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   std::filesystem::create_directory_symlink(target, pristine_ + ".repair-q1w2e3");
   std::ofstream(pristine_ + ".repair-F1LE00") << "a file";
   std::filesystem::create_directory(pristine_ + ".repair-longer0");
+  const std::string operators = pristine_ + ".repair-backup";  // the shape, but other files
+  std::filesystem::create_directory(operators);
+  std::ofstream(operators + "/log.db") << "a copy";
+  std::ofstream(operators + "/notes.txt") << "why I kept it";
   const std::string theirs = pristine_ + ".repair-Th31r5";  // another user's, when root can
   const bool root = ::geteuid() == 0;
   if (root) {
@@ -593,6 +598,7 @@ TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   EXPECT_TRUE(std::filesystem::exists(target + "/file"));
   EXPECT_TRUE(std::filesystem::is_regular_file(pristine_ + ".repair-F1LE00"));
   EXPECT_TRUE(std::filesystem::is_directory(pristine_ + ".repair-longer0"));
+  EXPECT_TRUE(std::filesystem::exists(operators + "/notes.txt"));
   EXPECT_EQ(std::filesystem::is_directory(theirs), root);
   EXPECT_EQ(r.err.find("removed", r.err.find("removed") + 1), std::string::npos) << r.err;
   EXPECT_TRUE(check_passes(pristine_));
