@@ -1,5 +1,7 @@
 #include "actors/coordinator.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -38,6 +40,14 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   // A writable SQLite open takes the log file's writer lock (storage/writer_lock.h): a second
   // writer of the same file, in this process or another, whatever path names it, is refused here.
   options.storage.read_only = options.storage.read_only || options.read_only;
+  if (!options.storage.on_migrate) {
+    options.storage.on_migrate = [shown = storage::shown_uri(uri)](int from, int to) {
+      spdlog::warn(
+          "{}: migrating the log from schema {} to {} before it opens (one transaction, which "
+          "takes a while on a large log)",
+          shown, from, to);
+    };
+  }
   auto log = storage::open_storage(uri, options.storage);
   if (!log.ok()) return log.error();
   // Readers are made from a read-only handle of our own: for the in-process backends it shares

@@ -226,6 +226,9 @@ Status SqliteStorage::initialize() {
     auto version = read_schema_version(db_, uri());
     if (!version.ok()) return version.error();
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
+    if (*version != 0 && *version < kSchemaVersion && options().on_migrate) {
+      options().on_migrate(*version, kSchemaVersion);
+    }
     BEL_RETURN_IF_ERROR(migrate(db_, uri(), *version));
     auto named = record_writer_path(db_, uri(), path_);
     if (!named.ok()) return named.error();

@@ -243,6 +243,10 @@ struct StorageOptions {
   // coordinator of the log up).
   std::chrono::milliseconds postgres_lock_wait{5000};
   std::chrono::milliseconds postgres_stall_limit{10000};
+  // SQLite writer: called before it migrates a log of an older schema (`from_version`) to this
+  // bel's (`to_version`), one transaction that takes a while on a large log: a notice for the
+  // operator waiting on it. Not called for a new log.
+  std::function<void(int from_version, int to_version)> on_migrate;
   // stdout backend: where committed events are printed (one JSON line each); standard output
   // when null.
   std::FILE* stdout_sink = nullptr;

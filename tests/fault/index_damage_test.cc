@@ -5,10 +5,10 @@
 // integrity_check sees the damage, `bel check` fails; whenever a filtered read gives another
 // answer than a full scan, the "derived rows" check fails; after `bel check --repair` every
 // check passes and every filtered read equals the full scan again.
-#include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +29,7 @@
 #include "actors/check/derived_check.h"
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
+#include "storage/storage.h"
 #include "storage/storage_factory.h"
 #include "storage/writer_lock.h"
 #include "tests/support/random_stream.h"
@@ -729,6 +730,31 @@ TEST_F(IndexDamageTest, ARepairKilledAtAnyPointLosesNoEventAndTheNextOneRepairs)
   }
   // A repair of 30,000 events takes far longer than the polling: the kills landed.
   EXPECT_GE(killed, 4) << "too few repairs were caught before they ended";
+}
+
+// A writer that opens a log of an older schema says, before the migration's one transaction,
+// that it migrates (on a large log the first open takes a while); the log then takes appends.
+TEST_F(IndexDamageTest, AWriterSaysItMigratesAnOlderLog) {
+  change_log(
+      "CREATE TABLE old_keys(kind INTEGER NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL,"
+      " PRIMARY KEY(kind, key, idx)) WITHOUT ROWID;"
+      "INSERT INTO old_keys SELECT kind, key, idx FROM event_keys;"
+      "DROP VIEW event_keys; DROP TABLE key_postings; ALTER TABLE old_keys RENAME TO event_keys;"
+      "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+  ASSERT_EQ(Db(pristine_).column("SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::vector<std::string>{"5"});
+  const std::string event = R"({"build_request_id":"br-m","build_request_event":{"status_code":1,)"
+                            R"("requested_partitions":[{"str":"m/1"}]}})";
+  auto r =
+      run_command(shell_quote(kBel) + " append --log " + shell_quote(uri(pristine_)), event + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find(uri(pristine_) + ": migrating the log from schema 5 to " +
+                       std::to_string(storage::kSchemaVersion)),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("\"idx\":\"3001\""), std::string::npos) << r.out;
+  r = run_command(shell_quote(kBel) + " append --log " + shell_quote(uri(pristine_)), event + "\n");
+  EXPECT_EQ(r.err.find("migrating"), std::string::npos) << r.err;  // once
 }
 
 // The repair writes every page of the log into its WAL: one that is a symlink (or another user's

@@ -1087,8 +1087,13 @@ TEST_F(SqliteStorageTest, VersionFiveKeyRowsBecomePostingsThatReadTheSame) {
         "ALTER TABLE old_keys RENAME TO event_keys;"
         "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   }
-  auto log = open_ok(uri_);
+  // The writer says before it migrates, once: the operator's notice of a long first open.
+  std::vector<std::pair<int, int>> notices;
+  StorageOptions noticed;
+  noticed.on_migrate = [&notices](int from, int to) { notices.emplace_back(from, to); };
+  auto log = open_ok(uri_, noticed);
   ASSERT_TRUE(log);
+  EXPECT_EQ(notices, (std::vector<std::pair<int, int>>{{5, kSchemaVersion}}));
   EXPECT_EQ(log->get_meta("schema_version")->value_or(""), std::to_string(kSchemaVersion));
   EXPECT_EQ(log->unindexed_events(), 0);
   {
@@ -1113,6 +1118,11 @@ TEST_F(SqliteStorageTest, VersionFiveKeyRowsBecomePostingsThatReadTheSame) {
     since = page->next_idx();
   }
   EXPECT_EQ(got, want);
+  {
+    auto again = open_ok("sqlite://" + path_ + "-copy", noticed);  // a new log: no notice
+    ASSERT_TRUE(again);
+  }
+  EXPECT_EQ(notices.size(), 1u);
   auto newest = log->list_events_backward(0, hot, 10);
   ASSERT_TRUE(newest.ok()) << newest.error().to_string();
   ASSERT_EQ(newest->events_size(), 10);
