@@ -121,7 +121,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   if (!loopback && ctx.token_file.empty()) {
     return ctx.usage_error(
         flag + " " + address +
-        ": listening beyond loopback needs --token-file FILE (mode 0600, at least 32 hex "
+        ": listening beyond loopback needs --token-file FILE (yours, mode 0600, at least 32 hex "
         "digits)");
   }
   auto parsed_uri = storage::parse_storage_uri(ctx.log_uri);

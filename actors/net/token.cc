@@ -48,10 +48,11 @@ std::string trim(std::string s) {
   return s;
 }
 
-// Why a coordinator must not take the opened file as its token file, or "" when it may: the
-// file must be private to its owner (no group or other bits) and that owner the user the process
-// runs as, or root (as OpenSSH asks of its keys): another user owning it could rewrite the token.
+// Why a coordinator must not take the opened file as its token file, or "" when it may: a
+// regular file (a FIFO would hold its start up), private to its owner (no group or other bits),
+// and that owner the user the process runs as: another user owning it could rewrite the token.
 std::string coordinator_refusal(const std::string& path, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return "token file " + path + " is not a regular file";
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -59,11 +60,11 @@ std::string coordinator_refusal(const std::string& path, const struct stat& st) 
            "; it must be readable by its owner only (chmod 600 " + path + ")";
   }
   const uid_t self = ::geteuid();
-  if (st.st_uid != self && st.st_uid != 0) {
+  if (st.st_uid != self) {
     return "token file " + path + " belongs to uid " + std::to_string(st.st_uid) +
            "; it must belong to the user the coordinator runs as (uid " + std::to_string(self) +
-           ") or to root, since its owner can change the token (chown " + std::to_string(self) +
-           " " + path + ")";
+           "), since its owner can change the token (chown " + std::to_string(self) + " " + path +
+           ")";
   }
   return "";
 }
@@ -72,8 +73,8 @@ std::string coordinator_refusal(const std::string& path, const struct stat& st) 
 // that what is read is what was checked.
 Result<std::string> read_all(const std::string& path, TokenFileRule rule) {
   // O_NOFOLLOW is not used: an operator may keep the token behind a symlink; the checks are on
-  // what the path names.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // what the path names. O_NONBLOCK: a FIFO in its place neither blocks the open nor the read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return make_error(ErrorCode::unauthorized, "token file " + path + ": " + std::strerror(errno));
   }

@@ -35,15 +35,15 @@ enum class TokenFileRule {
   // A console presenting the token: the file only has to be readable.
   console,
   // A coordinator taking an operator's --token-file: the file must be private to its owner
-  // (no group or other permission bits), that owner the process's user or root, and the file
-  // hold at least kMinTokenHexDigits hex digits.
+  // (no group or other permission bits), a regular file owned by the process's user, holding at
+  // least kMinTokenHexDigits hex digits.
   coordinator,
 };
 
 // Reads the token in `path` (surrounding whitespace removed), checked by `rule`. Errors name the
 // file and the rule broken: unauthorized when it cannot be read; invalid_argument for an empty
-// file or (coordinator) a wide mode, another user as owner, a token shorter than 128 bits or not
-// hex.
+// file or (coordinator) not a regular file, a wide mode, another user as owner, a token shorter
+// than 128 bits or not hex.
 Result<std::string> read_token_file(const std::string& path, TokenFileRule rule);
 
 // Writes `token` to `path` (created or replaced, mode 0600) through a fresh temporary name in the

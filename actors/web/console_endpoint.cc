@@ -39,10 +39,11 @@ Result<std::unique_ptr<ConsoleEndpoint>> ConsoleEndpoint::bind(const std::string
   auto listen = parse_endpoint(options.listen);
   if (!listen.ok()) return listen.error().with_context("console endpoint " + options.listen);
   if (!is_loopback_host(listen->host) && options.token_file.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "console endpoint " + options.listen +
-                          ": listening beyond loopback needs a token file (mode 0600, at least "
-                          "32 hex digits)");
+    return make_error(
+        ErrorCode::invalid_argument,
+        "console endpoint " + options.listen +
+            ": listening beyond loopback needs a token file (yours, mode 0600, at least "
+            "32 hex digits)");
   }
   auto parsed = storage::parse_storage_uri(log_uri);
   if (!parsed.ok()) return parsed.error();

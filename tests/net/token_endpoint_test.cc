@@ -133,9 +133,25 @@ TEST(TokenTest, ACoordinatorRefusesATokenFileOwnedByAnotherUser) {
       << r.error().message;
   EXPECT_NE(r.error().message.find("chown 0 " + theirs), std::string::npos) << r.error().message;
   EXPECT_TRUE(read_token_file(theirs, TokenFileRule::console).ok());
-  // Root's own file is taken.
-  ASSERT_EQ(::chown(theirs.c_str(), 0, 0), 0) << std::strerror(errno);
+  // The process's own file is taken.
+  ASSERT_EQ(::chown(theirs.c_str(), ::geteuid(), ::getegid()), 0) << std::strerror(errno);
   EXPECT_TRUE(read_token_file(theirs, TokenFileRule::coordinator).ok());
+}
+
+// A FIFO in the token file's place (nobody writing to it) neither holds the coordinator's start
+// up nor a console's: the coordinator refuses it as not a regular file, a console reads nothing.
+TEST(TokenTest, AFifoInTheTokenFilesPlaceIsRefusedWithoutWaiting) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo.token";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  auto r = read_token_file(fifo, TokenFileRule::coordinator);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(r.error().message.find(fifo + " is not a regular file"), std::string::npos)
+      << r.error().message;
+  r = read_token_file(fifo, TokenFileRule::console);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find(fifo + " is empty"), std::string::npos) << r.error().message;
 }
 
 TEST(EndpointTest, BracketedIpv6AndLoopback) {
