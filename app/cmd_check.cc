@@ -17,7 +17,6 @@
 #include "actors/check/postgres_check.h"
 #include "app/commands.h"
 #include "app/progress.h"
-#include "app/text.h"
 #include "storage/storage_factory.h"
 #include "storage/uri.h"
 #include "storage/writer_lock.h"
@@ -96,10 +95,6 @@ bool repair(Context& ctx, const std::optional<std::string>& file) {
   if (!repaired.ok()) {
     ctx.fail(repaired.error());
     return false;
-  }
-  for (const auto& leftover : repaired->leftovers_removed) {
-    std::fprintf(stderr, "bel: check --repair: removed %s, which a killed repair left\n",
-                 printable(leftover).c_str());
   }
   std::fprintf(stderr,
                "bel: check --repair: rebuilt the derived data from %lld events (%lld key rows; "

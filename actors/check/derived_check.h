@@ -101,8 +101,6 @@ struct RepairReport {
   int64_t events = 0;    // event rows copied
   int64_t key_rows = 0;  // event_keys rows built
   int64_t snapshots = 0;
-  // Directories that killed repairs of this log left beside it, removed first.
-  std::vector<std::string> leftovers_removed;
 };
 
 // Rebuilds the derived data of the log file `path` (see above).

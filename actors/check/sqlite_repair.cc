@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -131,49 +131,58 @@ class PrivateDir {
   std::string path_;
 };
 
-// Whether the directory `dir` holds nothing but what a repair makes in it: the copy, log.db, and
-// SQLite's files beside it (a directory an operator named so, holding anything else, is theirs).
+// Whether the directory `dir` holds nothing but what a repair makes in it: regular files named
+// log.db and SQLite's files beside it (a directory an operator named so, holding anything else,
+// is theirs).
 bool holds_only_a_repair_copy(const std::filesystem::path& dir) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; it != end; it.increment(ec)) {
     if (ec) return false;
     const std::string name = it->path().filename().string();
-    if (name != "log.db" && name != "log.db-journal" && name != "log.db-wal" &&
-        name != "log.db-shm") {
-      return false;
-    }
+    const bool repair_file = name == "log.db" || name == "log.db-journal" || name == "log.db-wal" ||
+                             name == "log.db-shm";
+    if (!repair_file || !std::filesystem::is_regular_file(it->symlink_status())) return false;
   }
   return !ec;
 }
 
-// Removes what killed repairs of `path` left: directories named `<path>.repair-XXXXXX` (six
-// letters or digits, as mkdtemp makes them) that are real directories this user owns holding only
-// a repair's copy. Any other entry of that shape (a symlink, a file, another user's directory, one
-// holding other files) is left alone. Safe only
-// under the writer lock, which every repair by this name holds while its directory exists.
-std::vector<std::string> remove_killed_repairs(const std::string& path) {
+// Removes what killed repairs of `path` left, saying so for each: directories named
+// `<path>.repair-XXXXXX` (six ASCII letters or digits, as mkdtemp makes them) of mode 0700 that
+// this user owns, holding only a repair's copy; its files are unlinked one by one, then the
+// directory. Any other entry of that shape (a symlink, a file, another user's directory, one of
+// another mode or holding anything else) is left alone. Safe only under the writer lock, which
+// every repair by this name holds while its directory exists.
+void remove_killed_repairs(const std::string& uri, const std::string& path) {
   namespace fs = std::filesystem;
-  std::vector<std::string> removed;
   const fs::path log(path);
   const std::string prefix = log.filename().string() + ".repair-";
   const fs::path parent = log.has_parent_path() ? log.parent_path() : fs::path(".");
+  auto ascii_alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
   std::error_code ec;
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const bool mkdtemp_suffix =
-        std::all_of(name.begin() + static_cast<long>(prefix.size()), name.end(),
-                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
-    struct stat st {};
-    if (!mkdtemp_suffix || ::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != ::geteuid() || !holds_only_a_repair_copy(it->path())) {
+    if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                     ascii_alnum)) {
       continue;
     }
-    std::error_code failed;
-    fs::remove_all(it->path(), failed);
-    if (!failed) removed.push_back(it->path().string());
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (st.st_mode & 07777) != 0700 || st.st_uid != ::geteuid() ||
+        !holds_only_a_repair_copy(it->path())) {
+      continue;
+    }
+    bool removed = true;
+    for (const char* file : {"log.db", "log.db-journal", "log.db-wal", "log.db-shm"}) {
+      const std::string name_in = (it->path() / file).string();
+      if (::unlink(name_in.c_str()) != 0 && errno != ENOENT) removed = false;
+    }
+    if (removed && ::rmdir(it->path().c_str()) == 0) {
+      spdlog::warn("{}: repair: removed {}, which a killed repair left", uri, it->path().string());
+    }
   }
-  return removed;
 }
 
 // Writes every page of `from` over the log `to`, through `to`'s own connection (SQLite's backup
@@ -224,7 +233,7 @@ Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::strin
         page_size = sqlite3_column_int64(stmt, 0);
         return ok_status();
       }));
-  report.leftovers_removed = remove_killed_repairs(path);
+  remove_killed_repairs(uri, path);
   auto dir = PrivateDir::make(uri, path);
   if (!dir.ok()) return dir.error();
   auto db = open_db(uri, dir->path() + "/log.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -566,8 +566,8 @@ TEST_F(IndexDamageTest, RepairKeepsTheFileItsNamesAndCommitsLeftBesideAnotherNam
 
 // A killed repair leaves its directory, a copy of the log: the next repair, holding the writer
 // lock every repair holds, removes it and says so. What only looks like one is left alone: a
-// symlink (nor what it names), a file, another user's directory, one holding other files, a name
-// of another shape.
+// symlink (nor what it names), a file, another user's directory, one holding other files or a
+// directory named as the copy, one of another mode than mkdtemp's, a name of another shape.
 TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   const std::string killed = pristine_ + ".repair-Ab3xZ9";
   std::filesystem::create_directory(killed);
@@ -581,8 +581,17 @@ TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   std::filesystem::create_directory(pristine_ + ".repair-longer0");
   const std::string operators = pristine_ + ".repair-backup";  // the shape, but other files
   std::filesystem::create_directory(operators);
+  ASSERT_EQ(::chmod(operators.c_str(), 0700), 0);
   std::ofstream(operators + "/log.db") << "a copy";
   std::ofstream(operators + "/notes.txt") << "why I kept it";
+  const std::string nested = pristine_ + ".repair-n35ted";  // log.db is a directory there
+  std::filesystem::create_directories(nested + "/log.db");
+  ASSERT_EQ(::chmod(nested.c_str(), 0700), 0);
+  std::ofstream(nested + "/log.db/kept") << "kept";
+  const std::string open_mode = pristine_ + ".repair-0pen00";  // not mkdtemp's 0700
+  std::filesystem::create_directory(open_mode);
+  ASSERT_EQ(::chmod(open_mode.c_str(), 0755), 0);
+  std::ofstream(open_mode + "/log.db") << "a copy";
   const std::string theirs = pristine_ + ".repair-Th31r5";  // another user's, when root can
   const bool root = ::geteuid() == 0;
   if (root) {
@@ -600,6 +609,8 @@ TEST_F(IndexDamageTest, RepairRemovesTheDirectoryAKilledRepairLeft) {
   EXPECT_TRUE(std::filesystem::is_regular_file(pristine_ + ".repair-F1LE00"));
   EXPECT_TRUE(std::filesystem::is_directory(pristine_ + ".repair-longer0"));
   EXPECT_TRUE(std::filesystem::exists(operators + "/notes.txt"));
+  EXPECT_TRUE(std::filesystem::exists(nested + "/log.db/kept"));
+  EXPECT_TRUE(std::filesystem::exists(open_mode + "/log.db"));
   EXPECT_EQ(std::filesystem::is_directory(theirs), root);
   EXPECT_EQ(r.err.find("removed", r.err.find("removed") + 1), std::string::npos) << r.err;
   EXPECT_TRUE(check_passes(pristine_));
