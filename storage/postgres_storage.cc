@@ -4,7 +4,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <unordered_set>
@@ -37,13 +36,16 @@ constexpr size_t kMaxIdentifierBytes = 63;
 
 // The first schema a search_path setting names, read as PostgreSQL reads it (its
 // SplitIdentifierString): a quoted name as written ("" standing for a quote), an unquoted one
-// folded to lower case (ASCII letters) and cut to 63 bytes on a character boundary. "" when the
-// setting names none.
+// folded to lower case (ASCII letters). "" when the setting names none. A name over 63 bytes is
+// left for the server to cut, in its own encoding, as it cuts the name it looks up.
 std::string first_schema_of(std::string_view setting) {
-  size_t i = setting.find_first_not_of(" \t\r\n\f\v");
-  if (i == std::string_view::npos) return "";
+  auto space = [](char c) {  // PostgreSQL's scanner_isspace
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+  };
+  size_t i = 0;
+  while (i < setting.size() && space(setting[i])) ++i;
   std::string name;
-  if (setting[i] == '"') {
+  if (i < setting.size() && setting[i] == '"') {
     for (++i; i < setting.size(); ++i) {
       if (setting[i] != '"') {
         name += setting[i];
@@ -55,17 +57,10 @@ std::string first_schema_of(std::string_view setting) {
       }
     }
   } else {
-    for (; i < setting.size() && setting[i] != ',' &&
-           !std::isspace(static_cast<unsigned char>(setting[i]));
-         ++i) {
+    for (; i < setting.size() && setting[i] != ',' && !space(setting[i]); ++i) {
       const char c = setting[i];
       name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-  }
-  if (name.size() > kMaxIdentifierBytes) {
-    size_t cut = kMaxIdentifierBytes;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80) --cut;
-    name.resize(cut);
   }
   return name;
 }
