@@ -33,6 +33,15 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   return start_coordinator(system, uri, CoordinatorOptions{});
 }
 
+std::function<void(int, int)> migration_notice(const std::string& uri) {
+  return [shown = storage::shown_uri(uri)](int from, int to) {
+    spdlog::warn(
+        "{}: migrating the log from schema {} to {} before it opens (one transaction, which "
+        "takes a while on a large log)",
+        shown, from, to);
+  };
+}
+
 Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& uri,
                                  CoordinatorOptions options) {
   auto parsed = storage::parse_storage_uri(uri);
@@ -40,14 +49,7 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
   // A writable SQLite open takes the log file's writer lock (storage/writer_lock.h): a second
   // writer of the same file, in this process or another, whatever path names it, is refused here.
   options.storage.read_only = options.storage.read_only || options.read_only;
-  if (!options.storage.on_migrate) {
-    options.storage.on_migrate = [shown = storage::shown_uri(uri)](int from, int to) {
-      spdlog::warn(
-          "{}: migrating the log from schema {} to {} before it opens (one transaction, which "
-          "takes a while on a large log)",
-          shown, from, to);
-    };
-  }
+  if (!options.storage.on_migrate) options.storage.on_migrate = migration_notice(uri);
   auto log = storage::open_storage(uri, options.storage);
   if (!log.ok()) return log.error();
   // Readers are made from a read-only handle of our own: for the in-process backends it shares

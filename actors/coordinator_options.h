@@ -12,6 +12,9 @@
 #ifndef BEL_ACTORS_COORDINATOR_OPTIONS_H_
 #define BEL_ACTORS_COORDINATOR_OPTIONS_H_
 
+#include <functional>
+#include <string>
+
 #include "actors/coordinator.h"
 #include "actors/supervisor.h"
 #include "storage/storage.h"
@@ -27,6 +30,11 @@ struct CoordinatorOptions {
   // Everything but the two factories, which start_coordinator fills.
   SupervisorConfig supervisor;
 };
+
+// The notice a writer of `uri` gives on stderr (spdlog) before it migrates a log of an older
+// schema (StorageOptions::on_migrate): the coordinator's, and any command that opens its own
+// writer.
+std::function<void(int from_version, int to_version)> migration_notice(const std::string& uri);
 
 }  // namespace bel::actors
 

@@ -8,6 +8,7 @@
 
 #include "actors/check/log_check.h"
 #include "actors/check/view_rebuild.h"
+#include "actors/coordinator_options.h"
 #include "app/commands.h"
 #include "app/progress.h"
 #include "app/tables.h"
@@ -49,7 +50,9 @@ std::optional<Result<ViewsStatus>> rebuild_without_coordinator(Context& ctx,
   if (!std::filesystem::exists(parsed->path, ec)) return std::nullopt;
   // Opening for writing takes the log's writer lock; when a coordinator (or another writer) holds
   // it, or the log cannot be opened, the session path goes through the holder or reports why.
-  auto log = storage::open_storage(ctx.log_uri, {});
+  storage::StorageOptions writer;
+  writer.on_migrate = actors::migration_notice(ctx.log_uri);
+  auto log = storage::open_storage(ctx.log_uri, writer);
   if (!log.ok()) return std::nullopt;
   std::vector<projections::ViewKind> kinds;
   if (!name.empty()) kinds.push_back(*projections::parse_view_name(name));

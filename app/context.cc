@@ -253,7 +253,7 @@ void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
   if (role == LogRole::coordinator) {
     // A coordinator owns its log: there is no other coordinator to connect to.
     cmd->add_option("--token-file", ctx.token_file,
-                    "The token consoles must present, in a file of yours of mode 0600 holding "
+                    "The token consoles must present, in a file you own of mode 0600 holding "
                     "at least 32 hex digits (default: $BEL_TOKEN_FILE, else a fresh token "
                     "written to the "
                     "log's path + .token)");

@@ -15,7 +15,6 @@
 #include <string>
 #include <system_error>
 #include <utility>
-#include <vector>
 
 #include "actors/check/derived_check.h"
 #include "actors/check/sqlite_db.h"

@@ -770,6 +770,12 @@ TEST_F(IndexDamageTest, AWriterSaysItMigratesAnOlderLog) {
       "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   ASSERT_EQ(Db(pristine_).column("SELECT value FROM meta WHERE key = 'schema_version'"),
             std::vector<std::string>{"5"});
+  const std::string rebuilt = dir_.path() + "/rebuilt.db";  // `views rebuild` opens its own writer
+  std::filesystem::copy_file(pristine_, rebuilt);
+  auto views = run_command(shell_quote(kBel) + " views rebuild --log " + shell_quote(uri(rebuilt)));
+  ASSERT_EQ(views.exit_code, 0) << views.err << views.out;
+  EXPECT_NE(views.err.find(uri(rebuilt) + ": migrating the log from schema 5"), std::string::npos)
+      << views.err;
   const std::string event = R"({"build_request_id":"br-m","build_request_event":{"status_code":1,)"
                             R"("requested_partitions":[{"str":"m/1"}]}})";
   auto r =
