@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -130,6 +131,9 @@ class PrivateDir {
   std::string path_;
 };
 
+// What a repair makes in its directory: the copy, then SQLite's files beside it.
+constexpr const char* kCopyFiles[] = {"log.db", "log.db-journal", "log.db-wal", "log.db-shm"};
+
 // Whether the directory `dir` holds nothing but what a repair makes in it: regular files named
 // log.db and SQLite's files beside it (a directory an operator named so, holding anything else,
 // is theirs).
@@ -138,8 +142,8 @@ bool holds_only_a_repair_copy(const std::filesystem::path& dir) {
   for (std::filesystem::directory_iterator it(dir, ec), end; it != end; it.increment(ec)) {
     if (ec) return false;
     const std::string name = it->path().filename().string();
-    const bool repair_file = name == "log.db" || name == "log.db-journal" || name == "log.db-wal" ||
-                             name == "log.db-shm";
+    const bool repair_file = std::find(std::begin(kCopyFiles), std::end(kCopyFiles), name) !=
+                             std::end(kCopyFiles);
     if (!repair_file || !std::filesystem::is_regular_file(it->symlink_status())) return false;
   }
   return !ec;
@@ -174,7 +178,7 @@ void remove_killed_repairs(const std::string& uri, const std::string& path) {
       continue;
     }
     bool removed = true;
-    for (const char* file : {"log.db", "log.db-journal", "log.db-wal", "log.db-shm"}) {
+    for (const char* file : kCopyFiles) {
       const std::string name_in = (it->path() / file).string();
       if (::unlink(name_in.c_str()) != 0 && errno != ENOENT) removed = false;
     }
@@ -235,7 +239,7 @@ Result<RepairReport> repair_sqlite_file(const std::string& uri, const std::strin
   remove_killed_repairs(uri, path);
   auto dir = PrivateDir::make(uri, path);
   if (!dir.ok()) return dir.error();
-  auto db = open_db(uri, dir->path() + "/log.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = open_db(uri, dir->path() + "/" + kCopyFiles[0], SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.error();
   // A log in WAL mode takes pages of its own size only.
   const std::string set_page_size = fmt::format("PRAGMA page_size = {}", page_size);
