@@ -331,9 +331,23 @@ Result<LogWriter::Ticket> LogWriter::stage_checked(std::vector<BuildEvent>& even
   return tickets_.back().id;
 }
 
+std::string LogWriter::pending_holder(const TicketState& ticket, size_t staged_pos,
+                                      size_t batch_start) {
+  if (staged_pos >= batch_start) {
+    for (size_t k = 0; k < ticket.acks.size(); ++k) {
+      const AckSource& a = ticket.acks[k];
+      if (!a.duplicate && a.committed_idx == 0 && a.staged_pos == staged_pos) {
+        return "already used by event #" + std::to_string(k + 1) + " of this batch";
+      }
+    }
+  }
+  return "already pending in the log (another append, not yet committed)";
+}
+
 Status LogWriter::validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
                                      const InLog& in_log, TicketState& ticket,
                                      std::vector<std::string>* warnings) {
+  const size_t batch_start = staged_.size();  // this append's events are staged from here
   for (size_t i = begin; i < end; ++i) {
     BuildEvent& event = events[i];
     const bool timestamp_unset = timestamp_unset_[i] != 0;
@@ -342,8 +356,9 @@ Status LogWriter::validate_and_stage(std::vector<BuildEvent>& events, size_t beg
       if (auto pending = staged_ids_.find(id); pending != staged_ids_.end()) {
         if (!same_event(event, timestamp_unset, staged_[pending->second])) {
           return make_error(ErrorCode::duplicate_event_id,
-                            position(i - begin) + ": event_id \"" + id +
-                                "\" is already pending in the log with different content");
+                            position(i - begin) + ": event_id \"" + id + "\" is " +
+                                pending_holder(ticket, pending->second, batch_start) +
+                                " with different content");
         }
         ticket.acks.push_back(AckSource{0, pending->second, {}, true});
         continue;

@@ -189,6 +189,10 @@ class LogWriter {
   Status validate_and_stage(std::vector<BuildEvent>& events, size_t begin, size_t end,
                             const InLog& in_log, TicketState& ticket,
                             std::vector<std::string>* warnings);
+  // What holds the staged event at `staged_pos` whose id an event of `ticket` repeats: an earlier
+  // event of the same append (its events are staged from `batch_start`), or another append.
+  static std::string pending_holder(const TicketState& ticket, size_t staged_pos,
+                                    size_t batch_start);
 
   std::unique_ptr<storage::Storage> storage_;
   LogWriterOptions options_;

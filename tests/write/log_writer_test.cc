@@ -284,6 +284,22 @@ TEST(LogWriterTest, DuplicateWithinOneBatchGetsTheFirstIdx) {
   EXPECT_EQ(all_events(*w).size(), 1u);
 }
 
+// An id used twice in one batch with different content: the error names the batch's event that
+// holds it first, not the log (nothing of the batch is in the log).
+TEST(LogWriterTest, ClashWithinOneBatchNamesTheEarlierEventOfTheBatch) {
+  auto w = open_writer();
+  ASSERT_TRUE(append(*w, {request_event("br-0", BUILD_REQUEST_RECEIVED)}).ok());
+  auto first = with_id(request_event("br-1", BUILD_REQUEST_RECEIVED), "ev-1");
+  auto other = with_id(request_event("br-2", BUILD_REQUEST_RECEIVED), "ev-1");
+  auto clash = append(*w, {request_event("br-3", BUILD_REQUEST_RECEIVED), first, other});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, ErrorCode::duplicate_event_id);
+  EXPECT_EQ(clash.error().message,
+            "append #3: event_id \"ev-1\" is already used by event #2 of this batch with "
+            "different content");
+  EXPECT_EQ(all_events(*w).size(), 1u);
+}
+
 TEST(LogWriterTest, DuplicateOfAnEventStagedInTheSameGroupResolvesAtCommit) {
   auto w = open_writer();
   auto e = with_id(request_event("br-1", BUILD_REQUEST_RECEIVED), "ev-1");
