@@ -1,5 +1,6 @@
 #include "messages/json.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -13,31 +14,76 @@
 namespace bel {
 namespace {
 
-// Finds a key given twice in one JSON object, which protobuf's parser would read as the last one
-// given. A message's fields count by field, whichever of their two names (snake_case or
-// lowerCamelCase) is given; any other object's keys (a map's, a well-known type's) count as
-// written. Runs on text protobuf has parsed; where nlohmann's parser is stricter than protobuf's
-// (an escape such as "\x", which protobuf reads as "x"), the search ends without a finding.
-class DuplicateKeys : public nlohmann::json_sax<nlohmann::json> {
- public:
-  explicit DuplicateKeys(const google::protobuf::Descriptor* root) : root_(root) {}
+// How deep objects and arrays may nest in an event's JSON: far more than any event's schema
+// needs (a few levels), and far less than what protobuf's parser takes quadratic memory for (it
+// flattens arrays nested in a repeated field however deep, ~4 GB for 50 000 levels).
+constexpr int kMaxDepth = 64;
 
-  // "field build_request_event.status_code given twice", or "" when each key is given once.
+// What protobuf's parser would let through in the bytes of `json`, read before it parses them:
+// nesting deeper than kMaxDepth, and a control character (below U+0020) unescaped inside a string,
+// which JSON forbids (protobuf keeps it). "" when there is neither.
+std::string scan_bytes(std::string_view json) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const auto c = static_cast<unsigned char>(json[i]);
+    if (in_string) {
+      if (c < 0x20) {
+        return fmt::format(
+            "a control character (U+{:04X}) inside a string at byte {}: JSON requires it escaped "
+            "(\\u{:04x})",
+            c, i + 1, c);
+      }
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxDepth) {
+        return fmt::format("objects and arrays nested more than {} deep, at byte {}", kMaxDepth,
+                           i + 1);
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return "";
+}
+
+// Finds what protobuf's parser reads leniently in text it has parsed: a key given twice in one
+// object (it keeps the last value), a repeated field given one value rather than an array (it
+// reads a list of one), and an array inside a repeated field's array (it flattens it). A
+// message's fields count by field, whichever of their two names (snake_case or lowerCamelCase)
+// is given; any other object's keys (a map's, a well-known type's) count as written, and a
+// well-known type's values (google.protobuf.Value) are not checked. Where nlohmann's parser is
+// stricter than protobuf's (an escape such as "\x", which protobuf reads as "x"), the search
+// ends without a finding.
+class LenientShapes : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit LenientShapes(const google::protobuf::Descriptor* root) : root_(root) {}
+
+  // "field build_request_event.status_code given twice", or "" when nothing was found.
   const std::string& finding() const { return finding_; }
 
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool string(string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
+  bool null() override { return value(Shape::null); }
+  bool boolean(bool) override { return value(Shape::scalar); }
+  bool number_integer(number_integer_t) override { return value(Shape::scalar); }
+  bool number_unsigned(number_unsigned_t) override { return value(Shape::scalar); }
+  bool number_float(number_float_t, const string_t&) override { return value(Shape::scalar); }
+  bool string(string_t&) override { return value(Shape::scalar); }
+  bool binary(binary_t&) override { return value(Shape::scalar); }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
     return false;
   }
 
   bool start_object(std::size_t) override {
-    value();
+    if (!value(Shape::object)) return false;
     const google::protobuf::Descriptor* message = nullptr;
     if (frames_.empty()) {
       message = root_;
@@ -51,7 +97,7 @@ class DuplicateKeys : public nlohmann::json_sax<nlohmann::json> {
   }
   bool end_object() override { return pop(); }
   bool start_array(std::size_t) override {
-    value();
+    if (!value(Shape::array)) return false;
     // The elements of a repeated field are of the field's type.
     const google::protobuf::FieldDescriptor* field =
         frames_.empty() ? nullptr : frames_.back().field;
@@ -101,10 +147,27 @@ class DuplicateKeys : public nlohmann::json_sax<nlohmann::json> {
     const std::string name = parent.field != nullptr ? parent.field->name() : parent.key;
     return parent.path.empty() ? name : parent.path + "." + name;
   }
-  // Counts a value that begins in an array.
-  bool value() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().elements;
-    return true;
+  enum class Shape { null, scalar, object, array };
+
+  // Counts a value that begins in an array, and checks its shape against the field it is a value
+  // of: false, with the finding, when it is not what that field takes.
+  bool value(Shape shape) {
+    if (frames_.empty()) return true;
+    Frame& parent = frames_.back();
+    const google::protobuf::FieldDescriptor* field = parent.field;
+    if (parent.array) {
+      ++parent.elements;
+      if (shape != Shape::array || field == nullptr) return true;
+      finding_ = "field " + path_for_child() + ": an array inside the array of a repeated field";
+      return false;
+    }
+    // (A map field's value is refused by protobuf's parser unless it is an object.)
+    if (field == nullptr || !field->is_repeated() || field->is_map() || shape == Shape::null ||
+        shape == Shape::array) {
+      return true;
+    }
+    finding_ = "field " + path_for_child() + ": a repeated field takes an array";
+    return false;
   }
   bool pop() {
     frames_.pop_back();
@@ -153,6 +216,10 @@ std::string to_json_with_defaults(const google::protobuf::Message& message) {
 
 Status from_json(std::string_view json, google::protobuf::Message* out) {
   out->Clear();
+  if (const std::string finding = scan_bytes(json); !finding.empty()) {
+    return make_error(ErrorCode::invalid_event,
+                      "invalid JSON for " + out->GetDescriptor()->name() + ": " + finding);
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(
@@ -168,11 +235,11 @@ Status from_json(std::string_view json, google::protobuf::Message* out) {
     return make_error(ErrorCode::invalid_event,
                       "invalid JSON for " + out->GetDescriptor()->name() + ": " + why);
   }
-  DuplicateKeys keys(out->GetDescriptor());
-  nlohmann::json::sax_parse(json.begin(), json.end(), &keys);
-  if (!keys.finding().empty()) {
+  LenientShapes shapes(out->GetDescriptor());
+  nlohmann::json::sax_parse(json.begin(), json.end(), &shapes);
+  if (!shapes.finding().empty()) {
     return make_error(ErrorCode::invalid_event,
-                      "invalid JSON for " + out->GetDescriptor()->name() + ": " + keys.finding());
+                      "invalid JSON for " + out->GetDescriptor()->name() + ": " + shapes.finding());
   }
   return ok_status();
 }

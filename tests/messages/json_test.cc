@@ -1,7 +1,10 @@
-// JSON input (messages/json.h): a key given twice in one object is refused, naming it, rather
-// than read as its last value, as the proto3 JSON conformance suite recommends.
+// JSON input (messages/json.h): what protobuf's parser would read leniently is refused, naming it:
+// a key given twice in one object (rather than read as its last value, as the proto3 JSON
+// conformance suite recommends), deep nesting, a repeated field not given one flat array, and a
+// control character unescaped in a string.
 #include "messages/json.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "messages/bel.pb.h"
@@ -71,6 +74,100 @@ TEST(JsonInput, AMapKeyGivenTwiceIsRefused) {
   ASSERT_FALSE(map.ok());
   EXPECT_EQ(map.error().code, ErrorCode::invalid_event);
   EXPECT_NE(map.error().message.find("'A'"), std::string::npos) << map.error().message;
+}
+
+// protobuf's parser flattens arrays nested in a repeated field however deep, in memory that grows
+// with the square of the depth (a 400 KB line took 24 GB): nesting is refused past 64 levels
+// before it parses, and an array inside a repeated field's array at any depth.
+TEST(JsonInput, DeepNestingIsRefusedBeforeItIsParsed) {
+  auto nested = [](int depth) {
+    return R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":{"label":"//j"},)"
+           R"("status_code":"JOB_SCHEDULED","config":{"args":)" +
+           std::string(depth, '[') + std::string(depth, ']') + "}}}";
+  };
+  // The event's own objects are three levels: 61 arrays reach 64, 62 go past it.
+  auto deepest = parse(nested(61));
+  ASSERT_FALSE(deepest.ok());
+  EXPECT_EQ(deepest.error().message,
+            "invalid JSON for BuildEvent: field job_event.config.args[0]: an array inside the "
+            "array of a repeated field");
+  auto past = parse(nested(62));
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.error().code, ErrorCode::invalid_event);
+  EXPECT_EQ(past.error().message,
+            "invalid JSON for BuildEvent: objects and arrays nested more than 64 deep, at byte " +
+                std::to_string(nested(62).find('[') + 62));
+  auto huge = parse(nested(20000));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("nested more than 64 deep"), std::string::npos);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(parse(R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":)"
+                    R"({"label":"//j"},"status_code":"JOB_SCHEDULED","message":")" +
+                    std::string(100, '[') + R"(\"{{"}})")
+                  .ok());
+}
+
+TEST(JsonInput, ARepeatedFieldTakesOneFlatArray) {
+  auto flattened = parse(R"({"build_request_id":"b-1","build_request_event":{"status_code":)"
+                         R"("BUILD_REQUEST_RECEIVED","requested_partitions":[{"str":"p/1"},)"
+                         R"([{"str":"p/2"}]]}})");
+  ASSERT_FALSE(flattened.ok());
+  EXPECT_EQ(flattened.error().message,
+            "invalid JSON for BuildEvent: field build_request_event.requested_partitions[1]: an "
+            "array inside the array of a repeated field");
+
+  auto one = parse(R"({"build_request_id":"b-1","build_request_event":{"status_code":)"
+                   R"("BUILD_REQUEST_RECEIVED","requested_partitions":{"str":"p/1"}}})");
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.error().message,
+            "invalid JSON for BuildEvent: field build_request_event.requested_partitions: a "
+            "repeated field takes an array");
+
+  auto word = parse(R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":)"
+                    R"({"label":"//j"},"status_code":"JOB_SCHEDULED","config":{"args":"x"}}})");
+  ASSERT_FALSE(word.ok());
+  EXPECT_EQ(word.error().message,
+            "invalid JSON for BuildEvent: field job_event.config.args: a repeated field takes an "
+            "array");
+  // A map field takes only an object (protobuf's parser refuses the rest itself).
+  for (const char* env : {R"(["A"])", R"("A")", "1"}) {
+    EXPECT_FALSE(parse(R"({"build_request_id":"b-1","job_graph_event":{"job_graph":{"label":)"
+                       R"("g","nodes":[{"job":{"label":"//x"},"config":{"env":)" +
+                       std::string(env) + "}}]}}}")
+                     .ok())
+        << env;
+  }
+
+  // null is the field's default, an empty list, as proto3 JSON says.
+  BuildEvent event;
+  ASSERT_TRUE(from_json(R"({"build_request_id":"b-1","build_request_event":{"status_code":)"
+                        R"("BUILD_REQUEST_RECEIVED","requested_partitions":null}})",
+                        &event)
+                  .ok());
+  EXPECT_EQ(event.build_request_event().requested_partitions_size(), 0);
+}
+
+TEST(JsonInput, AControlCharacterInsideAStringMustBeEscaped) {
+  const std::string head =
+      R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":{"label":"//j"},)"
+      R"("status_code":"JOB_SCHEDULED","message":")";
+  for (const char c : {'\0', '\x01', '\t', '\n', '\x1f'}) {
+    const std::string json = head + "a" + std::string(1, c) + "b\"}}";
+    auto raw = parse(json);
+    ASSERT_FALSE(raw.ok()) << int(c);
+    EXPECT_EQ(raw.error().message,
+              fmt::format("invalid JSON for BuildEvent: a control character (U+{:04X}) inside a "
+                          "string at byte {}: JSON requires it escaped (\\u{:04x})",
+                          int(c), head.size() + 2, int(c)));
+  }
+  // Escaped, it is the character; between tokens, whitespace is whitespace.
+  BuildEvent event;
+  ASSERT_TRUE(from_json("{\t\"build_request_id\":\"b-1\",\r\n\"job_event\":{\"job_run_id\":\"r\","
+                        "\"job_label\":{\"label\":\"//j\"},\"status_code\":\"JOB_SCHEDULED\","
+                        "\"message\":\"a\\u0001\\tb\"}}",
+                        &event)
+                  .ok());
+  EXPECT_EQ(event.job_event().message(), std::string("a\x01\tb"));
 }
 
 }  // namespace
