@@ -1,10 +1,13 @@
 // bel append [FILE|-]: JSON lines of BuildEvent, one atomic batch; prints one ack per event.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <string_view>
 #include <vector>
@@ -21,7 +24,12 @@ namespace {
 
 struct Line {
   size_t number;
-  std::string text;
+};
+
+// The events read, and the line each came from.
+struct Batch {
+  std::vector<BuildEvent> events;
+  std::vector<Line> lines;
 };
 
 // A JSON line longer than this cannot hold an event: an event is at most 1 MiB (SPEC section 2)
@@ -29,36 +37,75 @@ struct Line {
 // is seen, so that no more of it is read into memory.
 constexpr size_t kMaxLineBytes = size_t{16} << 20;
 
-// Reads the non-blank lines of `path` ("-" = standard input; `source` names it in errors).
-Result<std::vector<Line>> read_lines(const std::string& path, const std::string& source) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
+// No log takes a larger batch (an in-process log's pending limit is 100 000 events and 64 MiB of
+// encoded events, a coordinator's request bodies are at most 32 MiB): reading stops at the first
+// event past either bound, so that an endless input is refused, not read until memory runs out.
+constexpr size_t kMaxBatchEvents = 1000000;
+constexpr size_t kMaxBatchBytes = size_t{64} << 20;
+
+// Reads and parses the non-blank lines of `path` ("-" = standard input; `source` names it in
+// errors), one at a time: the first bad line ends the reading.
+Result<Batch> read_batch(const std::string& path, const std::string& source) {
+  int fd = STDIN_FILENO;
   if (path != "-") {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
       return make_error(ErrorCode::invalid_argument,
                         path + ": is a directory, not a file of JSON lines");
     }
-    file.open(path, std::ios::binary);
-    if (!file) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       return make_error(ErrorCode::invalid_argument, path + ": cannot open: " + std::strerror(errno));
     }
-    in = &file;
   }
-  std::vector<Line> lines;
+  // Closes the file opened (never standard input) on every return.
+  std::unique_ptr<int, void (*)(int*)> closer(path != "-" ? &fd : nullptr,
+                                              [](int* f) { ::close(*f); });
+  Batch batch;
+  size_t bytes = 0;
   std::string text;
   size_t number = 1;
-  auto end_line = [&] {
+  auto end_line = [&]() -> Status {
     if (!text.empty() && text.back() == '\r') text.pop_back();
     // A byte order mark some editors put first: JSON allows ignoring it (RFC 8259, 8.1).
     if (number == 1 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-    if (text.find_first_not_of(" \t") != std::string::npos) lines.push_back({number, text});
-    text.clear();
+    const std::string where = source + " line " + std::to_string(number);
     ++number;
+    if (text.find_first_not_of(" \t") == std::string::npos) {
+      text.clear();
+      return ok_status();
+    }
+    BuildEvent event;
+    auto parsed = from_json(text, &event);
+    text.clear();
+    if (!parsed.ok()) {
+      return Error{parsed.error().code,
+                   where + ": " + parsed.error().message + "; nothing was appended"};
+    }
+    bytes += event.ByteSizeLong();
+    if (batch.events.size() == kMaxBatchEvents || bytes > kMaxBatchBytes) {
+      return make_error(ErrorCode::overloaded,
+                        where + ": the batch goes past " + std::to_string(kMaxBatchEvents) +
+                            " events or 64 MiB of encoded events, more than any log takes in "
+                            "one batch; split it (nothing was appended)");
+    }
+    batch.events.push_back(std::move(event));
+    batch.lines.push_back({number - 1});
+    return ok_status();
   };
+  // What a read gives, not a whole block: a line is judged as soon as it has arrived, even while
+  // the writer of a pipe is still to write more.
   std::vector<char> block(size_t{1} << 16);
-  while (in->read(block.data(), static_cast<std::streamsize>(block.size())) || in->gcount() > 0) {
-    std::string_view chunk(block.data(), static_cast<size_t>(in->gcount()));
+  for (;;) {
+    const ssize_t got = ::read(fd, block.data(), block.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return make_error(
+          ErrorCode::invalid_argument,
+          source + ": cannot read: " + std::strerror(errno) + "; nothing was appended");
+    }
+    if (got == 0) break;
+    std::string_view chunk(block.data(), static_cast<size_t>(got));
     while (!chunk.empty()) {
       const size_t newline = chunk.find('\n');
       const std::string_view part = chunk.substr(0, newline);
@@ -70,13 +117,14 @@ Result<std::vector<Line>> read_lines(const std::string& path, const std::string&
       }
       text.append(part);
       if (newline == std::string_view::npos) break;
-      end_line();
+      if (auto ended = end_line(); !ended.ok()) return ended.error();
       chunk.remove_prefix(newline + 1);
     }
   }
-  if (in->bad()) return make_error(ErrorCode::internal, path + ": read error");
-  if (!text.empty()) end_line();
-  return lines;
+  if (!text.empty()) {
+    if (auto ended = end_line(); !ended.ok()) return ended.error();
+  }
+  return batch;
 }
 
 // The log names a bad event by batch position ("append #3: ..."); the user knows lines.
@@ -133,29 +181,20 @@ void run_append(Context& ctx, const std::string& path) {
                  "bel append: reading events from the terminal, one JSON line each; "
                  "Ctrl-D ends them\n");
   }
-  auto lines = read_lines(path, source);
+  auto batch = read_batch(path, source);
   if (path == "-") {  // at a console's terminal, Ctrl-D ended this input only
     std::cin.clear();
     std::clearerr(stdin);
   }
-  if (!lines.ok()) {
+  if (!batch.ok()) {
     // A FILE that is missing, a directory or unreadable is bad usage, as a bad flag is.
-    if (lines.error().code == ErrorCode::invalid_argument) {
-      return ctx.usage_error(lines.error().message);
+    if (batch.error().code == ErrorCode::invalid_argument) {
+      return ctx.usage_error(batch.error().message);
     }
-    return ctx.fail(lines.error());
+    return ctx.fail(batch.error());
   }
-  std::vector<BuildEvent> events;
-  events.reserve(lines->size());
-  for (const auto& line : *lines) {
-    BuildEvent event;
-    if (auto ok = from_json(line.text, &event); !ok.ok()) {
-      return ctx.fail(Error{ok.error().code, source + " line " + std::to_string(line.number) +
-                                                 ": " + ok.error().message +
-                                                 "; nothing was appended"});
-    }
-    events.push_back(std::move(event));
-  }
+  std::vector<BuildEvent>& events = batch->events;
+  const std::vector<Line>& lines = batch->lines;
   if (events.empty()) {  // not an error: a script may pipe in nothing new
     std::fprintf(stderr, "bel append: %s holds no events; nothing was appended\n", source.c_str());
     return;
@@ -167,7 +206,7 @@ void run_append(Context& ctx, const std::string& path) {
       return ctx.fail(with_line_numbers(
           Error{checked.error().code, "append #" + std::to_string(i + 1) + ": " +
                                           checked.error().message + "; nothing was appended"},
-          source, *lines));
+          source, lines));
     }
   }
 
@@ -175,7 +214,7 @@ void run_append(Context& ctx, const std::string& path) {
   // behind for the next command to find.
   if (ctx.connect.empty() && creates_log(ctx.log_uri)) {
     if (auto refused = refused_by_a_new_log(events); !refused.ok()) {
-      Error e = with_line_numbers(refused.error(), source, *lines);
+      Error e = with_line_numbers(refused.error(), source, lines);
       e.message += "; nothing was appended and no log was created";
       return ctx.fail(e);
     }
@@ -186,7 +225,7 @@ void run_append(Context& ctx, const std::string& path) {
   if (!session) return;
   auto acks = session->client().append(std::move(events));
   if (!acks.ok()) {
-    Error e = with_line_numbers(acks.error(), source, *lines);
+    Error e = with_line_numbers(acks.error(), source, lines);
     switch (e.code) {
       case ErrorCode::timeout:
       case ErrorCode::storage_unavailable:
@@ -220,7 +259,8 @@ void add_append_command(CLI::App& app, Context& ctx) {
       app, ctx, "append",
       "Append JSON lines of BuildEvent (proto3 JSON) as one atomic batch; prints the idx of each\n"
       "(with --format json, JSON lines again: one ack per event, in the input's order).\n"
-      "A bad line appends nothing and names the line, field and rule.",
+      "A bad line appends nothing and names the line, field and rule; reading stops there.\n"
+      "A batch is at most 1000000 events and 64 MiB of encoded events: split larger inputs.",
       LogUse::write);
   auto path = std::make_shared<std::string>("-");
   not_empty(cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input"))

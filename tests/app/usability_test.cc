@@ -525,6 +525,43 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
   EXPECT_FALSE(std::filesystem::exists(other));
 }
 
+// bel append parses each line as it reads it: a bad line ends the reading, however much input
+// follows or is still to come, and a batch larger than any log takes is refused at the line that
+// makes it so, not read to its end first.
+TEST_F(UsabilityTest, AppendStopsReadingAtTheFirstLineItRefuses) {
+  const std::string log = shell_quote(dir_.path() + "/stream.db");
+  // The writer keeps the pipe open: reading to the end of the input would wait for ever (the
+  // timeout fails the test instead).
+  const std::string fifo = dir_.path() + "/events.fifo";
+  auto open_ended =
+      run_command("{ mkfifo " + shell_quote(fifo) + " && exec 3<>" + shell_quote(fifo) +
+                  " && printf 'garbage\\n{\\n' >&3 && timeout 120 " + shell_quote(kBel) +
+                  " append - --log " + log + " < " + shell_quote(fifo) + "; }");
+  EXPECT_EQ(open_ended.exit_code, 1) << open_ended.err;
+  EXPECT_NE(open_ended.err.find("invalid_event: stdin line 1: invalid JSON for BuildEvent: "),
+            std::string::npos)
+      << open_ended.err;
+
+  // Events of ~60 KB each: 64 MiB of them is more than any log takes in one batch.
+  const std::string big =
+      R"({"build_request_id":"br-1","job_event":{"job_run_id":"r","job_label":{"label":"//j"},)"
+      R"("status_code":"JOB_SCHEDULED","message":")" +
+      std::string(60000, 'm') + "\"}}";
+  const size_t fits = (size_t{64} << 20) / (big.size() - 60);  // ~ each one's encoded bytes
+  auto too_many =
+      run_command("{ yes " + shell_quote(big) + " | head -n " + std::to_string(fits + 100) + " | " +
+                  shell_quote(kBel) + " append - --log " + log + "; }");
+  EXPECT_EQ(too_many.exit_code, 1) << too_many.err;
+  EXPECT_NE(too_many.err.find("overloaded: stdin line "), std::string::npos) << too_many.err;
+  EXPECT_NE(too_many.err.find(": the batch goes past 1000000 events or 64 MiB of encoded events, "
+                              "more than any log takes in one batch; split it (nothing was "
+                              "appended)"),
+            std::string::npos)
+      << too_many.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/stream.db"))
+      << "a refused append made a log";
+}
+
 TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {
   const std::string path = dir_.path() + "/bare.db";
   std::string lines;
