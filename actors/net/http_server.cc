@@ -311,6 +311,12 @@ bool HttpServer::is_open(const std::string& path) const {
 httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Request& req,
                                                             httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
+  // Range is ignored, as HTTP lets a server do (RFC 9110, 14.2): httplib would otherwise cut every
+  // answer to it after the handler, a JSON document into an unreadable part of it (with status
+  // 200), and for a list of ranges repeat the whole answer once per range in one buffer (1 000
+  // ranges, a thousand copies). bel answers nothing in parts. The request is httplib's own
+  // non-const object, handed to the handlers as const.
+  const_cast<httplib::Request&>(req).ranges.clear();
   const std::string what = describe(req);
   // A refused request's body is not read: the connection is closed after the answer.
   auto refuse = [&](const Error& error) {

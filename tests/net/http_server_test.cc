@@ -542,6 +542,29 @@ TEST_F(HttpServerTest, TheBearerSchemeIsReadInAnyCase) {
   }
 }
 
+// A Range header is ignored: the whole answer, once, however many ranges it asks for (httplib
+// cut a JSON answer to the range, still with status 200, and repeated it once per range).
+TEST_F(HttpServerTest, ARangeHeaderIsIgnored) {
+  start({});
+  auto c = client();
+  const std::string body = "{\"a\": \"0123456789abcdef\"}";
+  std::string many = "bytes=0-";
+  for (int i = 0; i < 999; ++i) many += ",0-";
+  for (const std::string& range : {std::string("bytes=0-3"), std::string("bytes=5-"), many}) {
+    httplib::Headers headers = auth();
+    headers.emplace("Range", range);
+    auto res = c->Post("/echo", headers, body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << range.substr(0, 20);
+    EXPECT_EQ(res->body, body) << range.substr(0, 20);
+    EXPECT_FALSE(res->has_header("Content-Range"));
+    res = c->Get("/open", {{"Range", range}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "hi");
+  }
+}
+
 TEST_F(HttpServerTest, ErrorsMapToHttpStatuses) {
   EXPECT_EQ(http_status(ErrorCode::invalid_argument), 400);
   EXPECT_EQ(http_status(ErrorCode::unauthorized), 401);
