@@ -290,6 +290,10 @@ void HttpServer::set_error_page(std::function<std::string(const Error&)> render)
   error_page_ = std::move(render);
 }
 
+void HttpServer::set_default_headers(httplib::Headers headers) {
+  server_.set_default_headers(std::move(headers));
+}
+
 void HttpServer::answer_error(const httplib::Request& req, httplib::Response& res,
                               const Error& error) const {
   const bool page = error_page_ && req.method == "GET" &&

@@ -106,6 +106,8 @@ constexpr const char* kScript = R"JS(
 
 }  // namespace
 
+const char* live_script() { return kScript; }
+
 std::string escape_html(const std::string& text) {
   std::string out;
   append_escaped(out, text,
@@ -173,7 +175,7 @@ std::string page(const std::string& title, const std::string& stream_query,
            "job label\" aria-label=\"Search\"></form></header><main>")
       .raw(body)
       .raw("</main>");
-  if (!stream_query.empty()) h.raw("<script>").raw(kScript).raw("</script>");
+  if (!stream_query.empty()) h.raw("<script src=\"").raw(kLiveScriptPath).raw("\"></script>");
   h.raw("</body></html>\n");
   return h.take();
 }

@@ -1,7 +1,8 @@
 // The building blocks of the dashboard's server-rendered HTML (actors/web/web_pages.h): escaping,
 // the page layout with its inline style and live script, links to pages, tables and timestamps.
 // No CDN, no build step: every page is one HTML document with inline CSS, usable without
-// JavaScript; with it, an inline script follows /api/v1/events/stream and reloads every element
+// JavaScript; with it, the live script (served at kLiveScriptPath, so that the pages' Content-
+// Security-Policy runs no inline script) follows /api/v1/events/stream and reloads every element
 // marked data-live from the same URL when a matching event arrives.
 //
 //   Html h;
@@ -16,6 +17,10 @@
 #include <string>
 
 namespace bel::actors::web {
+
+// Where the pages load the live script from, and the script.
+inline constexpr const char* kLiveScriptPath = "/live.js";
+const char* live_script();
 
 // `text` with & < > " ' replaced by entities: safe in element content and quoted attributes.
 std::string escape_html(const std::string& text);

@@ -312,6 +312,10 @@ void reply_page(httplib::Response& res, const Result<std::string>& made) {
 void add_page_routes(HttpServer& server, ApiClient& client) {
   server.set_error_page(error_page);
   ApiClient* c = &client;
+  server.get(kLiveScriptPath,
+             [](const httplib::Request&, const std::string&, httplib::Response& res) {
+               HttpServer::reply(res, live_script(), "text/javascript; charset=utf-8");
+             });
   page_route(server, "/", "", [c](auto&, auto&) { return home_page(*c); });
   page_route(server, "/builds", "", [c](auto& req, auto&) { return builds_page(*c, req); });
   page_route(server, "/builds/([^/]+)", "build request id",

@@ -101,7 +101,7 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         }
         res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + sessions.new_session() +
                                          "; HttpOnly; SameSite=Strict; Path=/");
-        res.set_header("Cache-Control", "no-store");
+        // (Not cached: every answer of the web view says no-store, web_view.cc.)
         // ?next= a local path (never another site's URL): printable ASCII, no backslash (a
         // browser drops tabs and newlines and reads '\\' as '/', so "/\t/x" would be "//x").
         std::string next = req.get_param_value("next");

@@ -162,8 +162,7 @@ void EventStreams::add_route(HttpServer& server) {
     }
     count_stream(+1);
     cursor->last_event = cursor->last_write = Clock::now();
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("X-Accel-Buffering", "no");
+    res.set_header("X-Accel-Buffering", "no");  // no-store as every answer (web_view.cc)
     auto provider = [state, cursor](size_t offset, httplib::DataSink& sink) {
       const auto& o = state->options;
       if (offset == 0 && !write(sink, "retry: 1000\n\n")) return false;

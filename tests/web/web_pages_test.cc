@@ -186,6 +186,39 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   }
 }
 
+// Every answer carries the browser's security headers, once each: pages, the live script, JSON,
+// a refusal and the sign-in redirect. A page runs no inline script (the policy would block it):
+// the live script is a file of the server's own.
+TEST_F(WebPagesTest, EveryAnswerCarriesTheSecurityHeadersAndPagesRunNoInlineScript) {
+  const std::string once = web_->sessions().new_once();
+  auto browser = http(false);
+  std::vector<std::pair<std::string, httplib::Result>> answers;
+  answers.emplace_back("/", get("/"));
+  answers.emplace_back("/live.js", get("/live.js"));
+  answers.emplace_back("/api/v1/activity", get("/api/v1/activity"));
+  answers.emplace_back("401", get("/api/v1/activity", /*with_token=*/false));
+  answers.emplace_back("404", get("/no/such/page"));
+  answers.emplace_back("/login", browser.Get("/login?once=" + once));
+  for (auto& [what, res] : answers) {
+    ASSERT_TRUE(res) << what;
+    for (const char* name : {"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
+                             "Referrer-Policy", "Cache-Control"}) {
+      EXPECT_EQ(res->get_header_value_count(name), 1u) << what << ": " << name;
+    }
+    const std::string policy = res->get_header_value("Content-Security-Policy");
+    EXPECT_TRUE(contains(policy, "script-src 'self';")) << policy;
+    EXPECT_TRUE(contains(policy, "frame-ancestors 'none'")) << policy;
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << what;
+    EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store") << what;
+  }
+  const std::string home = answers[0].second->body;
+  EXPECT_TRUE(contains(home, "<script src=\"/live.js\"></script>")) << home;
+  EXPECT_EQ(home.find("<script>"), std::string::npos) << home;
+  EXPECT_EQ(answers[1].second->status, 200);
+  EXPECT_EQ(answers[1].second->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_TRUE(contains(answers[1].second->body, "new EventSource(")) << answers[1].second->body;
+}
+
 TEST_F(WebPagesTest, AnOperatorsInvalidationNamesTheOperatorWithoutALinkToABuildPage) {
   auto invalidated =
       post("/api/v1/partitions/" + encode_path_part("ops/p") + "/invalidate?reason=x");
