@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/net/endpoint.h"
 #include "actors/net/http_connections.h"
 #include "actors/net/token.h"
 #include "messages/escape.h"
@@ -127,6 +128,20 @@ HttpConnectionOptions connection_options(const HttpServerOptions& options) {
   out.header_timeout = options.header_timeout;
   out.max_pending = options.max_pending_connections;
   return out;
+}
+
+// The host of a Host header's value, in lower case, without its port: "[::1]:80" is "[::1]",
+// "LocalHost:80" "localhost".
+std::string host_of(const std::string& value) {
+  std::string host = value.substr(0, value.rfind(':'));
+  if (!value.empty() && value[0] == '[') {
+    host = value.substr(0, value.find(']') + 1);
+  } else if (std::count(value.begin(), value.end(), ':') != 1) {
+    host = value;  // no port (or not a name at all: then no loopback either)
+  }
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return host;
 }
 
 }  // namespace
@@ -328,6 +343,17 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
     res.set_header("Connection", "close");
     return R::Handled;
   };
+  // A server on a loopback address answers only requests addressed to one (DNS rebinding: a page
+  // of another site whose name the attacker points at 127.0.0.1 sends its own name as Host).
+  if (is_loopback_host(options_.host) && req.has_header("Host")) {
+    const std::string host = req.get_header_value("Host");
+    if (!is_loopback_host(host_of(host))) {
+      return refuse(make_error(ErrorCode::invalid_argument,
+                               what + ": Host '" + ascii_escaped(host) +
+                                   "' is not this server's: it listens on loopback, for "
+                                   "requests to 127.0.0.1, localhost or [::1]"));
+    }
+  }
   if (!is_open(req.path) && !authenticated(req)) {
     count(&HttpServerStats::unauthorized);
     const bool presented = req.has_header("Authorization");

@@ -291,7 +291,7 @@ TEST_F(HttpServerTest, ARefusedBodyThatNeverComesHoldsNoThread) {
   // that never sends it, holding a serving thread.
   for (const char* length : {"10", "1001"}) {
     Raw raw(server_->port());
-    raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+    raw.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
              "\r\nContent-Length: " + length + "\r\n\r\n");
     const std::string answer = raw.read_to_end();
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 429") << length << ": " << answer;
@@ -353,7 +353,7 @@ TEST_F(HttpServerTest, ClientsSendingHalfAHeaderHoldNoThread) {
   start(options);
   // Eight connections, more than the threads, each stopping in the middle of its header; no
   // token needed to do that.
-  auto slow = open_raw(8, "GET /open HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  auto slow = open_raw(8, "GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
   // Accepted after them, an operator's request is answered at once: well before httplib's own
   // 30 s read timeout would have freed a thread.
   auto c = client();
@@ -369,7 +369,7 @@ TEST_F(HttpServerTest, ClientsSendingHalfAHeaderHoldNoThread) {
 
 TEST_F(HttpServerTest, AHeaderNotInWithinTheTimeoutIsAnswered408AndClosed) {
   start_impatient();
-  const std::string answer = answer_to("GET /open HTTP/1.1\r\nHost: x\r\n");
+  const std::string answer = answer_to("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n");
   EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 408") << answer;
   EXPECT_NE(answer.find("Bel-Error: timeout"), std::string::npos) << answer;
   EXPECT_NE(answer.find("within 200 ms"), std::string::npos) << answer;
@@ -378,7 +378,7 @@ TEST_F(HttpServerTest, AHeaderNotInWithinTheTimeoutIsAnswered408AndClosed) {
   EXPECT_EQ(silent.read_to_end(), "");
   // A kept-alive connection: the next request's header has the same time from its first byte.
   Raw kept(server_->port());
-  kept.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\nGET /open HTTP/1.1\r\n");
+  kept.send("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /open HTTP/1.1\r\n");
   const std::string both = kept.read_to_end();
   EXPECT_EQ(count_of(both, "HTTP/1.1 200 OK"), 1u) << both;
   EXPECT_EQ(count_of(both, "HTTP/1.1 408"), 1u) << both;
@@ -389,11 +389,11 @@ TEST_F(HttpServerTest, PipelinedRequestsAreEachAnswered) {
   Raw raw(server_->port());
   const std::string auth_line = "Authorization: Bearer " + token_ + "\r\n";
   raw.send(
-      "GET /open HTTP/1.1\r\nHost: x\r\n\r\n"
-      "POST /echo HTTP/1.1\r\nHost: x\r\n" +
+      "GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
       auth_line +
       "Content-Length: 5\r\n\r\nhello"
-      "GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      "GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   const std::string answers = raw.read_to_end();
   EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK"), 3u) << answers;
   EXPECT_NE(answers.find("\r\n\r\nhello"), std::string::npos) << answers;
@@ -403,7 +403,7 @@ TEST_F(HttpServerTest, PipelinedRequestsAreEachAnswered) {
 TEST_F(HttpServerTest, ARequestSentBeforeThePeerShutsItsSideIsAnswered) {
   start({});
   Raw raw(server_->port());
-  raw.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\n");
+  raw.send("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   raw.shut_writing();
   const std::string answer = raw.read_to_end();
   EXPECT_EQ(answer.substr(0, 15), "HTTP/1.1 200 OK") << answer;
@@ -418,7 +418,7 @@ TEST_F(HttpServerTest, OneConnectionOverThePendingBoundClosesTheOneWaitingLonges
   // Connections are accepted in the order they came: the fourth closes the first.
   EXPECT_EQ(waiting[0]->read_to_end(), "");
   EXPECT_FALSE(waiting[1]->has_news());
-  waiting[1]->send("Host: x\r\nConnection: close\r\n\r\n");
+  waiting[1]->send("Host: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(waiting[1]->read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
 }
 
@@ -453,7 +453,7 @@ TEST(HttpServerListenTest, AHostThatDoesNotResolveIsSaidToBeThat) {
 TEST_F(HttpServerTest, ASecondQuestionMarkInTheQueryIs400NamingIt) {
   start({});
   Raw raw(server_->port());
-  raw.send("GET /open?pattern=a?b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+  raw.send("GET /open?pattern=a?b HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
            "\r\n"
            "Connection: close\r\n\r\n");
   const std::string answer = raw.read_to_end();
@@ -470,9 +470,9 @@ TEST_F(HttpServerTest, ARequestLineTooLongWithoutTheTokenIsAnsweredAndClosed) {
   start({});
   for (const std::string path : {"/open?q=", "/echo?q="}) {
     Raw raw(server_->port());
-    raw.send("GET " + path + std::string(9000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw.send("GET " + path + std::string(9000, 'q') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     // A second request on the same connection, which needs no token: never answered.
-    raw.send("GET /open HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw.send("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const std::string answer = raw.read_to_end();
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 414") << path << answer.substr(0, 200);
     EXPECT_EQ(count_of(answer, "HTTP/1.1 "), 1u) << path << answer.substr(0, 400);
@@ -498,7 +498,7 @@ TEST_F(HttpServerTest, AContentLengthThatIsNotOneNumberIsRefusedAtOnce) {
         std::string("Content-Length: 99999999999999999999999\r\n"),
         std::string("Content-Length: 2\r\nContent-Length: 2\r\n")}) {
     Raw raw(server_->port());
-    raw.send("POST /echo HTTP/1.1\r\nHost: x\r\n" + auth_line + lengths + "\r\nhi");
+    raw.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth_line + lengths + "\r\nhi");
     const std::string answer = raw.read_to_end();
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << lengths << answer;
     EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
@@ -565,6 +565,36 @@ TEST_F(HttpServerTest, ARangeHeaderIsIgnored) {
   }
 }
 
+// On loopback, only requests addressed to a loopback name are answered: a page of another site
+// whose name resolves to 127.0.0.1 (DNS rebinding) sends that name as Host.
+TEST_F(HttpServerTest, OnLoopbackARequestForAnotherHostIsRefused) {
+  start({});
+  auto c = client();
+  const std::string port = ":" + std::to_string(server_->port());
+  for (const std::string& host :
+       std::vector<std::string>{"evil.example" + port, "evil.example", "127.0.0.1.evil.example",
+                                "localhost.evil.example" + port, "10.0.0.1" + port}) {
+    httplib::Headers headers = auth();
+    headers.emplace("Host", host);
+    auto res = c->Post("/echo", headers, "x", "text/plain");
+    ASSERT_TRUE(res) << host;
+    EXPECT_EQ(res->status, 400) << host;
+    EXPECT_EQ(res->get_header_value("Bel-Error"), "invalid_argument") << host;
+    EXPECT_NE(res->body.find("Host '" + host + "' is not this server's"), std::string::npos)
+        << res->body;
+    c = client();  // a refusal closes its connection
+  }
+  for (const std::string& host :
+       std::vector<std::string>{"127.0.0.1" + port, "localhost" + port, "LocalHost" + port,
+                                "[::1]" + port, "127.0.0.1", "localhost"}) {
+    httplib::Headers headers = auth();
+    headers.emplace("Host", host);
+    auto res = c->Post("/echo", headers, "x", "text/plain");
+    ASSERT_TRUE(res) << host;
+    EXPECT_EQ(res->status, 200) << host;
+  }
+}
+
 TEST_F(HttpServerTest, ErrorsMapToHttpStatuses) {
   EXPECT_EQ(http_status(ErrorCode::invalid_argument), 400);
   EXPECT_EQ(http_status(ErrorCode::unauthorized), 401);
@@ -579,7 +609,7 @@ TEST_F(HttpServerTest, ARefusedRequestsAnswerSurvivesTheBodyItDidNotRead) {
   start({});
   Raw raw(server_->port());
   // No token: answered 401 and closed, its body unread.
-  raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  raw.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n");
   ASSERT_TRUE(raw.wait_news());
   // The client goes on sending its body, as a client writing before it reads does: the server
   // drops it rather than resetting the connection, which would destroy the answer.
@@ -598,7 +628,7 @@ TEST_F(HttpServerTest, RequestsWaitingForAThreadAreBoundedAndOneMoreIsOverloaded
   auto held = std::async(std::launch::async,
                          [&] { return client()->Post("/hold", auth(), "x", "text/plain"); });
   hold_.wait_holding(1);
-  const std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+  const std::string request = "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
                               "\r\nConnection: close\r\nContent-Length: 1\r\n\r\nq";
   auto queued = open_raw(2, request);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -627,8 +657,8 @@ TEST_F(HttpServerTest, EmptyLinesBeforeARequestLineAreSkipped) {
   EXPECT_EQ(late.substr(0, 12), "HTTP/1.1 408") << late;
   // One after a body (some clients send it), the next request behind it.
   Raw raw(server_->port());
-  raw.send("\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
-           "\r\nContent-Length: 1\r\n\r\nq\r\nGET /open HTTP/1.1\r\nHost: x\r\n"
+  raw.send("\r\nPOST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
+           "\r\nContent-Length: 1\r\n\r\nq\r\nGET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n"
            "Connection: close\r\n\r\n");
   const std::string answers = raw.read_to_end();
   EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK"), 2u) << answers;
@@ -637,7 +667,7 @@ TEST_F(HttpServerTest, EmptyLinesBeforeARequestLineAreSkipped) {
 TEST_F(HttpServerTest, AnEmptyLineOnAnIdleConnectionIsNotTheStartOfARequest) {
   start_impatient();
   Raw raw(server_->port());
-  raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+  raw.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
            "\r\nContent-Length: 1\r\n\r\nq");
   ASSERT_TRUE(raw.wait_news());
   // A CRLF after the answer (a client ending its body so): the connection stays idle, closed
@@ -651,7 +681,7 @@ TEST_F(HttpServerTest, AnEmptyLineOnAnIdleConnectionIsNotTheStartOfARequest) {
 TEST_F(HttpServerTest, AHeaderSentAByteAtATimeIsAnswered) {
   start({});
   Raw raw(server_->port());
-  for (const char b : std::string("GET /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
+  for (const char b : std::string("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")) {
     raw.send(std::string(1, b));
   }
   EXPECT_EQ(raw.read_to_end().substr(0, 15), "HTTP/1.1 200 OK");
