@@ -11,17 +11,20 @@
 #include <set>
 #include <vector>
 
+#include "messages/escape.h"
+
 namespace bel {
 namespace {
 
 // How deep objects and arrays may nest in an event's JSON: far more than any event's schema
-// needs (a few levels), and far less than what protobuf's parser takes quadratic memory for (it
-// flattens arrays nested in a repeated field however deep, ~4 GB for 50 000 levels).
+// needs (a few levels). The second pass below (LenientShapes) keeps each open level's path, which
+// grows with the depth: unbounded, 50 000 nested arrays in one line took it ~4 GB.
 constexpr int kMaxDepth = 64;
 
-// What protobuf's parser would let through in the bytes of `json`, read before it parses them:
+// What the bytes of `json` hold that no JSON document may, read before anything parses them:
 // nesting deeper than kMaxDepth, and a control character (below U+0020) unescaped inside a string,
-// which JSON forbids (protobuf keeps it). "" when there is neither.
+// which JSON forbids (protobuf's parser keeps it). "" when there is neither. Strings are JSON's,
+// in double quotes: text that protobuf reads in single quotes is refused by the second pass.
 std::string scan_bytes(std::string_view json) {
   int depth = 0;
   bool in_string = false;
@@ -56,14 +59,13 @@ std::string scan_bytes(std::string_view json) {
   return "";
 }
 
-// Finds what protobuf's parser reads leniently in text it has parsed: a key given twice in one
-// object (it keeps the last value), a repeated field given one value rather than an array (it
-// reads a list of one), and an array inside a repeated field's array (it flattens it). A
-// message's fields count by field, whichever of their two names (snake_case or lowerCamelCase)
-// is given; any other object's keys (a map's, a well-known type's) count as written, and a
-// well-known type's values (google.protobuf.Value) are not checked. Where nlohmann's parser is
-// stricter than protobuf's (an escape such as "\x", which protobuf reads as "x"), the search
-// ends without a finding.
+// Finds what protobuf's parser reads leniently in text it has parsed: text that is not JSON
+// (RFC 8259) at all (protobuf takes single-quoted strings, unquoted keys and an escape such as
+// "\x", read as "x"), a key given twice in one object (it keeps the last value), a repeated field
+// given one value rather than an array (it reads a list of one), and an array inside a repeated
+// field's array (it flattens it). A message's fields count by field, whichever of their two names
+// (snake_case or lowerCamelCase) is given; any other object's keys (a map's, a well-known type's)
+// count as written, and a well-known type's values (google.protobuf.Value) are not checked.
 class LenientShapes : public nlohmann::json_sax<nlohmann::json> {
  public:
   explicit LenientShapes(const google::protobuf::Descriptor* root) : root_(root) {}
@@ -78,7 +80,17 @@ class LenientShapes : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override { return value(Shape::scalar); }
   bool string(string_t&) override { return value(Shape::scalar); }
   bool binary(binary_t&) override { return value(Shape::scalar); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    // nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error
+    // while parsing ...": what follows the column.
+    const std::string what = ex.what();
+    const size_t column = what.find("column ");
+    const size_t reason = column == std::string::npos ? column : what.find(": ", column);
+    finding_ = fmt::format(
+        "not JSON at byte {}: {}", position,
+        ascii_escaped(reason == std::string::npos ? std::string_view(what)
+                                                  : std::string_view(what).substr(reason + 2)));
     return false;
   }
 

@@ -76,9 +76,10 @@ TEST(JsonInput, AMapKeyGivenTwiceIsRefused) {
   EXPECT_NE(map.error().message.find("'A'"), std::string::npos) << map.error().message;
 }
 
-// protobuf's parser flattens arrays nested in a repeated field however deep, in memory that grows
-// with the square of the depth (a 400 KB line took 24 GB): nesting is refused past 64 levels
-// before it parses, and an array inside a repeated field's array at any depth.
+// The check after protobuf's parser kept each open level's path, in memory growing with the
+// square of the depth (a 400 KB line of nested arrays took 24 GB), and protobuf flattens arrays
+// nested in a repeated field: nesting is refused past 64 levels before anything parses, and an
+// array inside a repeated field's array at any depth.
 TEST(JsonInput, DeepNestingIsRefusedBeforeItIsParsed) {
   auto nested = [](int depth) {
     return R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":{"label":"//j"},)"
@@ -145,6 +146,37 @@ TEST(JsonInput, ARepeatedFieldTakesOneFlatArray) {
                         &event)
                   .ok());
   EXPECT_EQ(event.build_request_event().requested_partitions_size(), 0);
+}
+
+// protobuf's parser also takes what is not JSON: single-quoted strings, unquoted keys, an unknown
+// escape. Refused, also where the checks above would not see through it (a single-quoted '"'
+// hides the brackets after it from the byte scan).
+TEST(JsonInput, TextThatIsNotJsonIsRefusedNamingTheByte) {
+  const std::string deep =
+      "{'build_request_id':'b-1','job_event':{'job_run_id':'r','job_label':"
+      "{'label':'//j'},'status_code':'JOB_SCHEDULED','message':'\"',"
+      "'config':{'args':" +
+      std::string(1000, '[') + std::string(1000, ']') + "}}}";
+  const std::pair<std::string, std::string> cases[] = {
+      {deep,
+       "not JSON at byte 2: syntax error while parsing object key - invalid literal; last "
+       "read: '{''; expected string literal"},
+      {R"({build_request_id:"b-1","build_cancel_event":{}})",
+       "not JSON at byte 2: syntax error while parsing object key - invalid literal; last read: "
+       "'{b'; expected string literal"},
+      {R"({"build_request_id":"b\x31","build_cancel_event":{}})",
+       "not JSON at byte 24: syntax error while parsing value - invalid string: forbidden "
+       "character after backslash; last read: '\"b\\x5cx'"},
+      {R"({"build_request_id":"b-1","build_cancel_event":{},})",
+       "not JSON at byte 51: syntax error while parsing object key - unexpected '}'; expected "
+       "string literal"},
+  };
+  for (const auto& [text, why] : cases) {
+    auto refused = parse(text);
+    ASSERT_FALSE(refused.ok()) << text.substr(0, 80);
+    EXPECT_EQ(refused.error().code, ErrorCode::invalid_event);
+    EXPECT_EQ(refused.error().message, "invalid JSON for BuildEvent: " + why);
+  }
 }
 
 TEST(JsonInput, AControlCharacterInsideAStringMustBeEscaped) {
