@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string_view>
 #include <vector>
@@ -37,9 +38,10 @@ struct Batch {
 // is seen, so that no more of it is read into memory.
 constexpr size_t kMaxLineBytes = size_t{16} << 20;
 
-// No log takes a larger batch (an in-process log's pending limit is 100 000 events and 64 MiB of
-// encoded events, a coordinator's request bodies are at most 32 MiB): reading stops at the first
-// event past either bound, so that an endless input is refused, not read until memory runs out.
+// The most bel append sends in one batch. An in-process log takes at most 100 000 events and 64
+// MiB of encoded events pending at once, a coordinator at most 32 MiB in one request's body (and
+// its --max-pending-events, 100 000 unless raised): reading stops at the first event past either
+// bound, so that an endless input is refused, not read until memory runs out.
 constexpr size_t kMaxBatchEvents = 1000000;
 constexpr size_t kMaxBatchBytes = size_t{64} << 20;
 
@@ -86,7 +88,7 @@ Result<Batch> read_batch(const std::string& path, const std::string& source) {
     if (batch.events.size() == kMaxBatchEvents || bytes > kMaxBatchBytes) {
       return make_error(ErrorCode::overloaded,
                         where + ": the batch goes past " + std::to_string(kMaxBatchEvents) +
-                            " events or 64 MiB of encoded events, more than any log takes in "
+                            " events or 64 MiB of encoded events, the most bel append sends in "
                             "one batch; split it (nothing was appended)");
     }
     batch.events.push_back(std::move(event));
@@ -100,9 +102,8 @@ Result<Batch> read_batch(const std::string& path, const std::string& source) {
     const ssize_t got = ::read(fd, block.data(), block.size());
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
-      return make_error(
-          ErrorCode::invalid_argument,
-          source + ": cannot read: " + std::strerror(errno) + "; nothing was appended");
+      return make_error(ErrorCode::internal, source + ": cannot read: " + std::strerror(errno) +
+                                                 "; nothing was appended");
     }
     if (got == 0) break;
     std::string_view chunk(block.data(), static_cast<size_t>(got));
@@ -127,19 +128,31 @@ Result<Batch> read_batch(const std::string& path, const std::string& source) {
   return batch;
 }
 
-// The log names a bad event by batch position ("append #3: ..."); the user knows lines.
+// The log names a bad event by batch position ("append #3: ...", and another event of the batch
+// it refers to as "append #2 of this batch"); the user knows lines.
 Error with_line_numbers(const Error& error, const std::string& source,
                         const std::vector<Line>& lines) {
   static const std::regex kPosition("^append #([0-9]+): ");
+  static const std::regex kOther("append #([0-9]+) of this batch");
+  auto line_of = [&lines](const std::string& number) -> std::optional<std::string> {
+    const size_t pos = std::stoul(number);
+    if (pos < 1 || pos > lines.size()) return std::nullopt;
+    return "line " + std::to_string(lines[pos - 1].number) + " (event #" + number + ")";
+  };
   std::smatch m;
-  if (std::regex_search(error.message, m, kPosition)) {
-    size_t pos = std::stoul(m[1].str());
-    if (pos >= 1 && pos <= lines.size()) {
-      return Error{error.code, source + " line " + std::to_string(lines[pos - 1].number) +
-                                   " (event #" + m[1].str() + "): " + m.suffix().str()};
-    }
+  if (!std::regex_search(error.message, m, kPosition)) return error;
+  const auto first = line_of(m[1].str());
+  if (!first) return error;
+  std::string message = source + " " + *first + ": ";
+  const std::string rest = m.suffix().str();
+  if (std::regex_search(rest, m, kOther)) {
+    const auto other = line_of(m[1].str());
+    message +=
+        m.prefix().str() + (other ? *other + " of this batch" : m[0].str()) + m.suffix().str();
+  } else {
+    message += rest;
   }
-  return error;
+  return Error{error.code, message};
 }
 
 // True when appending to `uri` creates the log: an SQLite file not there yet, or left empty by

@@ -337,7 +337,7 @@ std::string LogWriter::pending_holder(const TicketState& ticket, size_t staged_p
     for (size_t k = 0; k < ticket.acks.size(); ++k) {
       const AckSource& a = ticket.acks[k];
       if (!a.duplicate && a.committed_idx == 0 && a.staged_pos == staged_pos) {
-        return "already used by event #" + std::to_string(k + 1) + " of this batch";
+        return "already used by " + position(k) + " of this batch";
       }
     }
   }

@@ -554,12 +554,25 @@ TEST_F(UsabilityTest, AppendStopsReadingAtTheFirstLineItRefuses) {
   EXPECT_EQ(too_many.exit_code, 1) << too_many.err;
   EXPECT_NE(too_many.err.find("overloaded: stdin line "), std::string::npos) << too_many.err;
   EXPECT_NE(too_many.err.find(": the batch goes past 1000000 events or 64 MiB of encoded events, "
-                              "more than any log takes in one batch; split it (nothing was "
+                              "the most bel append sends in one batch; split it (nothing was "
                               "appended)"),
             std::string::npos)
       << too_many.err;
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/stream.db"))
       << "a refused append made a log";
+
+  // An id given twice in the batch with other content: both events are named by their lines.
+  const std::string first =
+      to_json(testing::with_id(testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED), "ev-1"));
+  const std::string other =
+      to_json(testing::with_id(testing::request_event("br-2", v1::BUILD_REQUEST_RECEIVED), "ev-1"));
+  auto clash = bel("append - --log " + log, "\n" + first + "\n\n" + other + "\n");
+  EXPECT_EQ(clash.exit_code, 1) << clash.err;
+  EXPECT_NE(clash.err.find("duplicate_event_id: stdin line 4 (event #2): event_id \"ev-1\" is "
+                           "already used by line 2 (event #1) of this batch with different "
+                           "content; nothing was appended"),
+            std::string::npos)
+      << clash.err;
 }
 
 TEST_F(UsabilityTest, StatusesMayBeCommaSeparatedAndABarePathIsAnSqliteLog) {

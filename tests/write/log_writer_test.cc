@@ -295,7 +295,7 @@ TEST(LogWriterTest, ClashWithinOneBatchNamesTheEarlierEventOfTheBatch) {
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().code, ErrorCode::duplicate_event_id);
   EXPECT_EQ(clash.error().message,
-            "append #3: event_id \"ev-1\" is already used by event #2 of this batch with "
+            "append #3: event_id \"ev-1\" is already used by append #2 of this batch with "
             "different content");
   EXPECT_EQ(all_events(*w).size(), 1u);
 }
