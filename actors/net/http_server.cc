@@ -130,8 +130,8 @@ HttpConnectionOptions connection_options(const HttpServerOptions& options) {
   return out;
 }
 
-// The host of a Host header's value, in lower case, without its port: "[::1]:80" is "[::1]",
-// "LocalHost:80" "localhost".
+// The host of a Host header's value, in lower case, without its port or a final dot (the root of
+// a fully qualified name): "[::1]:80" is "[::1]", "LocalHost.:80" "localhost".
 std::string host_of(const std::string& value) {
   std::string host = value.substr(0, value.rfind(':'));
   if (!value.empty() && value[0] == '[') {
@@ -139,6 +139,7 @@ std::string host_of(const std::string& value) {
   } else if (std::count(value.begin(), value.end(), ':') != 1) {
     host = value;  // no port (or not a name at all: then no loopback either)
   }
+  if (!host.empty() && host.back() == '.') host.pop_back();
   std::transform(host.begin(), host.end(), host.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return host;

@@ -115,8 +115,9 @@ class HttpServer {
   // a browser: a GET whose Accept header names text/html, for a path outside /api/ and /rpc/,
   // gets `render(error)` as an HTML page (same status and Bel-Error) rather than JSON.
   void set_error_page(std::function<std::string(const Error&)> render);
-  // Headers every answer carries (a browser's security headers, say), unless its handler set the
-  // same header itself. REQUIRES: called before listen().
+  // Headers every answer carries (a browser's security headers, say). Each answer starts with
+  // them, so a handler that sets one of them again sends it twice: handlers leave them alone.
+  // REQUIRES: called before listen().
   void set_default_headers(httplib::Headers headers);
 
   // Binds options.host:options.port without serving yet (connections wait in the backlog), so

@@ -586,7 +586,7 @@ TEST_F(HttpServerTest, OnLoopbackARequestForAnotherHostIsRefused) {
   }
   for (const std::string& host :
        std::vector<std::string>{"127.0.0.1" + port, "localhost" + port, "LocalHost" + port,
-                                "[::1]" + port, "127.0.0.1", "localhost"}) {
+                                "[::1]" + port, "127.0.0.1", "localhost", "localhost." + port}) {
     httplib::Headers headers = auth();
     headers.emplace("Host", host);
     auto res = c->Post("/echo", headers, "x", "text/plain");
