@@ -522,6 +522,9 @@ Result<bool> PostgresStorage::wait_for_commit(std::chrono::milliseconds timeout)
     auto schema = schema_name();
     if (!schema.ok()) return schema.error();
     const std::string channel = commit_channel(*schema);
+    // Quoting takes a connection (its encoding): after a failed attempt to connect there is none,
+    // and none would ever be made again before the LISTEN (which would make one).
+    if (!db_.connected()) BEL_RETURN_IF_ERROR(db_.connect());
     char* quoted = pq().PQescapeIdentifier(db_.raw(), channel.data(), channel.size());
     if (quoted == nullptr) {
       return make_error(ErrorCode::storage_unavailable,

@@ -107,9 +107,15 @@ TEST_F(PostgresTest, WaitingForCommitsWhileTheServerIsAwayFailsAsUnavailableThen
   // A wait on a connection the server closed is an error, not "something may have committed":
   // a watcher told the latter would ask again at once, as fast as it can, for the whole outage.
   auto waited = watcher->wait_for_commit(std::chrono::milliseconds(1000));
+  // Asked again while the server is still away, it tries to connect and fails: a watcher left
+  // with no connection at all after that has to make one again.
+  auto still_away = watcher->wait_for_commit(std::chrono::milliseconds(1));
   ASSERT_TRUE(bel::testing::postgres_ctl("start"));
   ASSERT_FALSE(waited.ok());
   EXPECT_EQ(waited.error().code, ErrorCode::storage_unavailable) << waited.error().to_string();
+  ASSERT_FALSE(still_away.ok());
+  EXPECT_EQ(still_away.error().code, ErrorCode::storage_unavailable)
+      << still_away.error().to_string();
   // Back: the watcher listens on its new connection and hears the other writer's commit.
   Result<bool> again = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
