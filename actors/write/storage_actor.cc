@@ -538,8 +538,14 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
     // While the server is away a wait fails at once: the watcher asks again after `interval`,
     // says so once per outage, and has the storage actor follow when the server is back.
     auto failing = std::make_shared<bool>(false);
+    // It waits for a notification in slices of at most 100 ms, between which it reads its
+    // mailbox: a stop (the storage actor's down message) ends it within one slice, where a whole
+    // interval's wait held the exit of every command on such a log (`bel append` took 1 s).
+    // Without a notification the storage actor looks anyway once an interval.
+    const auto slice = std::min(interval, std::chrono::milliseconds(100));
+    auto looked = std::make_shared<std::chrono::steady_clock::time_point>();
     return {[=](tick_atom) {
-      auto woke = reader->wait_for_commit(interval);
+      auto woke = reader->wait_for_commit(slice);
       if (!woke.ok()) {
         if (!*failing) {
           storage_log()->warn("commit watcher: {}; asking again every {} ms until it answers",
@@ -554,9 +560,13 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
         self->delayed_send(self, interval, tick_atom::value);
         return;
       }
-      if (*failing) storage_log()->info("commit watcher: the log answers again");
-      *failing = false;
-      self->send(log, follow_atom::value);
+      const bool was_failing = std::exchange(*failing, false);
+      if (was_failing) storage_log()->info("commit watcher: the log answers again");
+      const auto now = std::chrono::steady_clock::now();
+      if (*woke || was_failing || now - *looked >= interval) {
+        *looked = now;
+        self->send(log, follow_atom::value);
+      }
       self->send(self, tick_atom::value);
     }};
   });

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <caf/all.hpp>
+#include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +75,39 @@ class PostgresCoordinatorsTest : public ::testing::Test {
   std::string uri_;
   std::vector<std::unique_ptr<PgCoordinator>> coordinators_;
 };
+
+// A coordinator's commit watcher waits for notifications in short slices: a stop is not held
+// for its interval (an hour here; one second by default held every command on such a log).
+TEST(PostgresCoordinatorStopTest, AStopDoesNotWaitOutTheCommitWatchersInterval) {
+  auto uri = bel::testing::fresh_postgres_uri();
+  if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  auto system = std::make_unique<caf::actor_system>(cfg);
+  CoordinatorOptions options;
+  options.supervisor.storage.follow_interval = std::chrono::hours(1);
+  auto api = start_coordinator(*system, *uri, options);
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  ASSERT_TRUE(ApiClient(*system, *api)
+                  .append({testing::request_event("br-1", v1::BUILD_REQUEST_RECEIVED)})
+                  .ok());
+  // Stopped on a thread of its own: a stop that hangs fails the test at the deadline rather than
+  // holding it for the hour (the thread and the actor system are then left to the process).
+  auto done = std::make_shared<std::promise<void>>();
+  auto stopped = done->get_future();
+  std::thread stopper([sys = system.get(), coordinator = *api, done] {
+    stop_coordinator(coordinator);
+    sys->await_all_actors_done();
+    done->set_value();
+  });
+  // A deadline, not a measure: without the slices the stop takes the whole hour.
+  if (stopped.wait_for(std::chrono::minutes(2)) != std::future_status::ready) {
+    stopper.detach();
+    system.release();
+    FAIL() << "the coordinator's stop waited for its commit watcher's interval";
+  }
+  stopper.join();
+}
 
 TEST_F(PostgresCoordinatorsTest, ConcurrentAppendsStayContiguousAndEveryCoordinatorConverges) {
   constexpr int kEventsPerCoordinator = 400;
