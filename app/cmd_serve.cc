@@ -36,6 +36,7 @@ struct ServeFlags {
   bool simulate = false;
   sim::SimulationOptions sim;
   std::string listen = kDefaultListen;
+  bool listen_given = false;  // --listen on the command line, even with the default's value
   std::string http;  // the same server as --listen, named for the web view
   // The overload bounds (docs/reliability.md, R5): appends pending at once, request bodies read.
   int64_t max_pending_events = int64_t(actors::StorageActorConfig{}.max_pending_events);
@@ -131,7 +132,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   // the console's token: no endpoint then, which an address asked for explicitly must not meet
   // silently.
   const bool serves = !ctx.token_file.empty() || actors::default_token_path(ctx.log_uri);
-  if (!serves && (!f.http.empty() || f.listen != kDefaultListen)) {
+  if (!serves && (!f.http.empty() || f.listen_given)) {
     return ctx.usage_error(flag + " " + address + ": " + storage::shown_uri(ctx.log_uri) +
                            " is not a log file on this host, so there is no file to keep the "
                            "console's token beside; give --token-file FILE to serve it");
@@ -279,10 +280,10 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   for (const char* name : {"--workers", "--builds", "--rate", "--seed"}) {
     cmd->get_option(name)->needs(simulate);
   }
-  cmd->add_option("--listen", f->listen,
-                  "Console endpoint HOST:PORT (port 0 = any free port); beyond loopback it needs "
-                  "--token-file")
-      ->capture_default_str();
+  auto* listen = cmd->add_option("--listen", f->listen,
+                                 "Console endpoint HOST:PORT (port 0 = any free port); beyond "
+                                 "loopback it needs --token-file")
+                     ->capture_default_str();
   cmd->add_option("--http", f->http,
                   "Web view (dashboard, JSON API, /metrics) on HOST:PORT: the same server as "
                   "--listen, which it names; bel serve prints a one-time sign-in URL");
@@ -291,7 +292,10 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   }
   add_durability_option(cmd, ctx);
   add_log_options(cmd, ctx, LogRole::coordinator);
-  cmd->callback([&ctx, f] { run_serve(ctx, *f); });
+  cmd->callback([&ctx, f, listen] {
+    f->listen_given = listen->count() > 0;
+    run_serve(ctx, *f);
+  });
 }
 
 }  // namespace bel::app

@@ -716,6 +716,14 @@ TEST_F(ServeTest, AnAddressAskedForIsServedOrRefusedNamingItsFlag) {
             std::string::npos)
       << memory.err;
   EXPECT_EQ(memory.out.find("coordinator on"), std::string::npos) << memory.out;
+  // Given, --listen is asked for even at the default's value (a coordinator that started instead
+  // would serve until the timeout).
+  auto listen = run_command("timeout 60 " + shell_quote(kBel) +
+                            " serve --log memory:// --listen 127.0.0.1:0");
+  EXPECT_EQ(listen.exit_code, 2) << listen.err;
+  EXPECT_NE(listen.err.find("--listen 127.0.0.1:0: memory:// is not a log file on this host"),
+            std::string::npos)
+      << listen.err;
   auto postgres =
       run("--log 'postgresql://bel:S3cretPW@/bel?host=/nonexistent' --http "
           "127.0.0.1:0");
