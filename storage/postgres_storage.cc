@@ -101,31 +101,41 @@ Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string
 
 Result<std::string> PostgresStorage::schema_name() {
   if (!schema_.empty()) return schema_;
-  auto r = db_.exec("SELECT current_schema()", {}, "initialize");
+  // The log's schema is the first one search_path names ("$user" aside: it names the user's
+  // schema only where one exists). PostgreSQL's current_schema() is the first that exists, so with
+  // team_b missing, "team_b,public" would be public's log: another log than the one asked for.
+  auto r = db_.exec("SELECT current_schema(), current_setting('search_path')", {}, "initialize");
   if (!r.ok()) return r.error();
-  if (!options().read_only && pq().PQntuples(r->get()) == 1 && pq().PQgetisnull(r->get(), 0, 0)) {
-    // The schema search_path names first does not exist yet: a writer creates it (a log of its
-    // own in a shared database, options=-csearch_path%3Dname).
-    auto path = db_.exec("SELECT current_setting('search_path')", {}, "initialize");
-    if (!path.ok()) return path.error();
-    const std::string name = first_schema_of(pg_cell(path->get(), 0, 0));
-    if (!name.empty() && name != "$user") {
-      char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
-      if (quoted == nullptr) {
-        return make_error(ErrorCode::invalid_argument,
-                          fmt::format("{}: schema name \"{}\" cannot be quoted", uri(), name));
-      }
-      const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
-      pq().PQfreemem(quoted);
-      Status created = db_.command(sql, "initialize: create schema");
-      // Another coordinator starting at the same moment created it between IF NOT EXISTS's look
-      // and its insert (a unique violation in the catalog): it exists, which is all we asked.
-      if (!created.ok() && db_.last_sqlstate() != "23505" && db_.last_sqlstate() != "42P06") {
-        return created.error();
-      }
-      r = db_.exec("SELECT current_schema()", {}, "initialize");
-      if (!r.ok()) return r.error();
+  const std::string name = first_schema_of(pg_cell(r->get(), 0, 1));
+  const bool exists = pq().PQntuples(r->get()) == 1 && !pq().PQgetisnull(r->get(), 0, 0);
+  const std::string current = exists ? pg_cell(r->get(), 0, 0) : "";
+  // The current schema is that name, or the server's cut of a name over 63 bytes.
+  const bool named = exists && (current == name || (name.size() > kMaxIdentifierBytes &&
+                                                    name.compare(0, current.size(), current) == 0));
+  if (!name.empty() && name != "$user" && !named) {
+    if (options().read_only) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: no bel log in schema {} yet (search_path names it first "
+                                    "and it does not exist); a coordinator or `bel append` on "
+                                    "this URI makes one",
+                                    uri(), name));
     }
+    // A writer creates it (a log of its own in a shared database, options=-csearch_path%3Dname).
+    char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
+    if (quoted == nullptr) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("{}: schema name \"{}\" cannot be quoted", uri(), name));
+    }
+    const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
+    pq().PQfreemem(quoted);
+    Status created = db_.command(sql, "initialize: create schema");
+    // Another coordinator starting at the same moment created it between IF NOT EXISTS's look
+    // and its insert (a unique violation in the catalog): it exists, which is all we asked.
+    if (!created.ok() && db_.last_sqlstate() != "23505" && db_.last_sqlstate() != "42P06") {
+      return created.error();
+    }
+    r = db_.exec("SELECT current_schema()", {}, "initialize");
+    if (!r.ok()) return r.error();
   }
   if (pq().PQntuples(r->get()) != 1 || pq().PQgetisnull(r->get(), 0, 0)) {
     return make_error(ErrorCode::storage_unavailable,

@@ -357,6 +357,32 @@ TEST(PostgresSchemaTest, ASchemaNamedInCapitalsIsTheOnePostgresFoldsItTo) {
   EXPECT_EQ(last_idx_in(*uri_of_schema(lower + "_q")), 0);  // another log, created empty
 }
 
+// The log is the first schema search_path names, also when it is missing and a later one exists
+// (PostgreSQL's current schema is then that later one: another log): a writer creates it, a
+// reader says it is not there.
+TEST(PostgresSchemaTest, TheFirstSchemaSearchPathNamesIsTheLogsWhenALaterOneExists) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  const std::string first = unique_schema("first_");
+  StorageOptions read_only;
+  read_only.read_only = true;
+  auto reader = open_storage(*uri_of_schema(first + ",public"), read_only);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().code, ErrorCode::storage_unavailable);
+  EXPECT_NE(reader.error().message.find("no bel log in schema " + first + " yet"),
+            std::string::npos)
+      << reader.error().message;
+  {
+    auto writer = open_storage(*uri_of_schema(first + ",public"), {});
+    ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+    ASSERT_TRUE((*writer)->append_batch({partition_event("br", "data/first")}).ok());
+  }
+  reader = open_storage(*uri_of_schema(first), read_only);
+  ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+  auto last = (*reader)->last_idx();
+  ASSERT_TRUE(last.ok()) << last.error().to_string();
+  EXPECT_EQ(*last, 1);
+}
+
 // Coordinators started together on a log whose schema does not exist yet all open it.
 TEST(PostgresSchemaTest, WritersOpeningAMissingSchemaTogetherAllOpenIt) {
   if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
