@@ -34,6 +34,14 @@ std::string lock_sql(const StorageOptions& options) {
 // PostgreSQL's identifiers, and so its channel names, hold at most 63 bytes.
 constexpr size_t kMaxIdentifierBytes = 63;
 
+// `name` as the server keeps an identifier: at most 63 bytes, cut at a character's start (UTF-8).
+std::string server_cut(const std::string& name) {
+  if (name.size() <= kMaxIdentifierBytes) return name;
+  size_t n = kMaxIdentifierBytes;
+  while (n > 0 && (static_cast<unsigned char>(name[n]) & 0xC0) == 0x80) --n;
+  return name.substr(0, n);
+}
+
 // The first schema a search_path setting names, read as PostgreSQL reads it (its
 // SplitIdentifierString): a quoted name as written ("" standing for a quote), an unquoted one
 // folded to lower case (ASCII letters). "" when the setting names none. A name over 63 bytes is
@@ -101,26 +109,31 @@ Result<std::unique_ptr<PostgresStorage>> PostgresStorage::open(const std::string
 
 Result<std::string> PostgresStorage::schema_name() {
   if (!schema_.empty()) return schema_;
-  // The log's schema is the first one search_path names ("$user" aside: it names the user's
-  // schema only where one exists). PostgreSQL's current_schema() is the first that exists, so with
-  // team_b missing, "team_b,public" would be public's log: another log than the one asked for.
-  auto r = db_.exec("SELECT current_schema(), current_setting('search_path')", {}, "initialize");
+  // A URI that sets search_path (options=-csearch_path%3Dteam_b,public: source "client") names
+  // its log's schema first ("$user" aside, which names the user's schema only where one exists;
+  // "pg_" names are the server's): PostgreSQL's current_schema() is the first schema that exists
+  // and this user may use, so with team_b missing it would be public's log, another than the one
+  // asked for. A path from the server's settings (the database's, the role's) keeps
+  // current_schema(), as it always did; its first schema is created only when none exists.
+  auto r = db_.exec(
+      "SELECT current_schema(), current_setting('search_path'), "
+      "(SELECT source FROM pg_settings WHERE name = 'search_path')",
+      {}, "initialize");
   if (!r.ok()) return r.error();
   const std::string name = first_schema_of(pg_cell(r->get(), 0, 1));
+  const bool from_uri = pg_cell(r->get(), 0, 2) == "client";
   const bool exists = pq().PQntuples(r->get()) == 1 && !pq().PQgetisnull(r->get(), 0, 0);
-  const std::string current = exists ? pg_cell(r->get(), 0, 0) : "";
-  // The current schema is that name, or the server's cut of a name over 63 bytes.
-  const bool named = exists && (current == name || (name.size() > kMaxIdentifierBytes &&
-                                                    name.compare(0, current.size(), current) == 0));
-  if (!name.empty() && name != "$user" && !named) {
-    if (options().read_only) {
-      return make_error(ErrorCode::storage_unavailable,
-                        fmt::format("{}: no bel log in schema {} yet (search_path names it first "
-                                    "and it does not exist); a coordinator or `bel append` on "
-                                    "this URI makes one",
-                                    uri(), name));
-    }
-    // A writer creates it (a log of its own in a shared database, options=-csearch_path%3Dname).
+  const bool named = exists && pg_cell(r->get(), 0, 0) == server_cut(name);
+  const bool ours = !name.empty() && name != "$user" && name.rfind("pg_", 0) != 0;
+  if (ours && from_uri && !named && options().read_only) {
+    return make_error(ErrorCode::storage_unavailable,
+                      fmt::format("{}: no bel log in schema {} yet (search_path names it first "
+                                  "and it does not exist); a coordinator or `bel append` on "
+                                  "this URI makes one",
+                                  uri(), name));
+  }
+  if (ours && (from_uri ? !named : !exists) && !options().read_only) {
+    // A writer creates it (a log of its own in a shared database).
     char* quoted = pq().PQescapeIdentifier(db_.raw(), name.data(), name.size());
     if (quoted == nullptr) {
       return make_error(ErrorCode::invalid_argument,
@@ -128,7 +141,7 @@ Result<std::string> PostgresStorage::schema_name() {
     }
     const std::string sql = std::string("CREATE SCHEMA IF NOT EXISTS ") + quoted;
     pq().PQfreemem(quoted);
-    Status created = db_.command(sql, "initialize: create schema");
+    Status created = db_.command(sql, "initialize: create schema " + name);
     // Another coordinator starting at the same moment created it between IF NOT EXISTS's look
     // and its insert (a unique violation in the catalog): it exists, which is all we asked.
     if (!created.ok() && db_.last_sqlstate() != "23505" && db_.last_sqlstate() != "42P06") {
@@ -136,6 +149,14 @@ Result<std::string> PostgresStorage::schema_name() {
     }
     r = db_.exec("SELECT current_schema()", {}, "initialize");
     if (!r.ok()) return r.error();
+    // It existed already, but this user may not use it: current_schema() passed it by.
+    if (from_uri && (pq().PQntuples(r->get()) != 1 || pq().PQgetisnull(r->get(), 0, 0) ||
+                     pg_cell(r->get(), 0, 0) != server_cut(name))) {
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: search_path names schema {} first, which this user may "
+                                    "not use (no USAGE on it)",
+                                    uri(), name));
+    }
   }
   if (pq().PQntuples(r->get()) != 1 || pq().PQgetisnull(r->get(), 0, 0)) {
     return make_error(ErrorCode::storage_unavailable,

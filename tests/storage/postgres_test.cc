@@ -381,6 +381,25 @@ TEST(PostgresSchemaTest, TheFirstSchemaSearchPathNamesIsTheLogsWhenALaterOneExis
   auto last = (*reader)->last_idx();
   ASSERT_TRUE(last.ok()) << last.error().to_string();
   EXPECT_EQ(*last, 1);
+
+  // A name over 63 bytes is the server's cut of it, not any schema it begins with.
+  const std::string prefix = unique_schema("p");
+  {
+    auto short_log = open_storage(*uri_of_schema(prefix), {});
+    ASSERT_TRUE(short_log.ok()) << short_log.error().to_string();
+    ASSERT_TRUE((*short_log)->append_batch({partition_event("br", "data/short")}).ok());
+  }
+  const std::string long_name = prefix + std::string(70, 'z');
+  {
+    auto writer = open_storage(*uri_of_schema(long_name + "," + prefix), {});
+    ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+    ASSERT_TRUE((*writer)->append_batch({partition_event("br", "data/long")}).ok());
+  }
+  reader = open_storage(*uri_of_schema(prefix), read_only);
+  ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+  last = (*reader)->last_idx();
+  ASSERT_TRUE(last.ok()) << last.error().to_string();
+  EXPECT_EQ(*last, 1) << "the log of a name over 63 bytes went into " << prefix;
 }
 
 // Coordinators started together on a log whose schema does not exist yet all open it.
