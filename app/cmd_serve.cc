@@ -104,7 +104,7 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   if (!check_simulation_flags(ctx, f.sim)) return;
   // One server answers the console, the web API and the dashboard: --http names its address
   // for the web view's sake (docs/web.md).
-  if (!f.http.empty() && f.listen != kDefaultListen && f.listen != f.http) {
+  if (!f.http.empty() && f.listen_given && f.listen != f.http) {
     return ctx.usage_error("--http " + f.http + " and --listen " + f.listen +
                            ": the console and the web view share one server; give one address");
   }

@@ -838,6 +838,13 @@ TEST(ServeWebTest, HttpAndListenNameOneServer) {
                        " --http 127.0.0.1:7001 --listen 127.0.0.1:7002");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("share one server"), std::string::npos) << r.err;
+  // --listen given at its default's value is an address asked for all the same (a coordinator
+  // that started instead would serve until the timeout).
+  r = run_command("timeout 60 " + shell_quote(kBel) + " serve --log " +
+                  shell_quote("sqlite://" + dir.path() + "/bel.db") +
+                  " --http 127.0.0.1:7001 --listen 127.0.0.1:0");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("share one server"), std::string::npos) << r.err;
 }
 
 }  // namespace
