@@ -543,7 +543,8 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
     // interval's wait held the exit of every command on such a log (`bel append` took 1 s).
     // Without a notification the storage actor looks anyway once an interval.
     const auto slice = std::min(interval, std::chrono::milliseconds(100));
-    auto looked = std::make_shared<std::chrono::steady_clock::time_point>();
+    auto looked = std::make_shared<std::chrono::steady_clock::time_point>(
+        std::chrono::steady_clock::now() - interval);  // the first wait is followed by a look
     return {[=](tick_atom) {
       auto woke = reader->wait_for_commit(slice);
       if (!woke.ok()) {
