@@ -538,10 +538,9 @@ void spawn_commit_watcher(caf::actor_system& system, StorageActor log,
     // While the server is away a wait fails at once: the watcher asks again after `interval`,
     // says so once per outage, and has the storage actor follow when the server is back.
     auto failing = std::make_shared<bool>(false);
-    // It waits for a notification in slices of at most 100 ms, between which it reads its
-    // mailbox: a stop (the storage actor's down message) ends it within one slice, where a whole
-    // interval's wait held the exit of every command on such a log (`bel append` took 1 s).
-    // Without a notification the storage actor looks anyway once an interval.
+    // It waits in slices of at most 100 ms, reading its mailbox between them, so a stop ends it
+    // within one (a whole interval's wait held every command's exit: `bel append` took 1 s);
+    // without a notification the storage actor looks anyway once an interval.
     const auto slice = std::min(interval, std::chrono::milliseconds(100));
     auto looked = std::make_shared<std::chrono::steady_clock::time_point>(
         std::chrono::steady_clock::now() - interval);  // the first wait is followed by a look
