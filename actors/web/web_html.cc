@@ -1,5 +1,7 @@
 #include "actors/web/web_html.h"
 
+#include <fmt/format.h>
+
 #include <ctime>
 
 #include "actors/client/partitions_repository.h"
@@ -110,8 +112,20 @@ const char* live_script() { return kScript; }
 
 std::string escape_html(const std::string& text) {
   std::string out;
-  append_escaped(out, text,
-                 {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
+  // A control character (a NUL in a message, an escape sequence) is shown as \xNN, as the
+  // console shows it: HTML has no way to carry most of them, and a browser turns NUL into U+FFFD.
+  auto control = [](unsigned char c) {
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+  };
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && !control(static_cast<unsigned char>(text[i]))) continue;
+    append_escaped(
+        out, std::string_view(text).substr(start, i - start),
+        {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
+    if (i < text.size()) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i]));
+    start = i + 1;
+  }
   return out;
 }
 

@@ -22,7 +22,8 @@ namespace bel::actors::web {
 inline constexpr const char* kLiveScriptPath = "/live.js";
 const char* live_script();
 
-// `text` with & < > " ' replaced by entities: safe in element content and quoted attributes.
+// `text` with & < > " ' replaced by entities, and control characters (tab and line breaks aside)
+// by \xNN: safe in element content and quoted attributes.
 std::string escape_html(const std::string& text);
 
 class Html {

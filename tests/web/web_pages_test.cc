@@ -293,6 +293,16 @@ TEST_F(WebPagesTest, ASessionCookieSignsInWritesOnlyFromThisServersOwnPages) {
   EXPECT_TRUE(contains(events->body, "own-page")) << events->body;
 }
 
+// A control character from the request or the log is shown as \xNN in a page, never sent raw.
+TEST_F(WebPagesTest, AControlCharacterInAPageIsShownEscaped) {
+  auto res = http().Get("/builds/a%00b%1Bc", {{"Accept", "text/html"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);  // not a build request id
+  EXPECT_TRUE(contains(res->body, "a\\x00b\\x1bc")) << res->body;
+  EXPECT_EQ(res->body.find('\0'), std::string::npos);
+  EXPECT_EQ(res->body.find('\x1b'), std::string::npos);
+}
+
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
   auto browser = http(false);
   const httplib::Headers html = {{"Accept", "text/html,application/xhtml+xml"},
