@@ -132,14 +132,11 @@ HttpConnectionOptions connection_options(const HttpServerOptions& options) {
 }
 
 // The host of a Host header's value, in lower case, without its port or a final dot (the root of
-// a fully qualified name): "[::1]:80" is "[::1]", "LocalHost.:80" "localhost".
+// a fully qualified name): "[::1]:80" is "::1", "LocalHost.:80" "localhost". A value without a
+// port is the host as it is.
 std::string host_of(const std::string& value) {
-  std::string host = value.substr(0, value.rfind(':'));
-  if (!value.empty() && value[0] == '[') {
-    host = value.substr(0, value.find(']') + 1);
-  } else if (std::count(value.begin(), value.end(), ':') != 1) {
-    host = value;  // no port (or not a name at all: then no loopback either)
-  }
+  auto endpoint = parse_endpoint(value);
+  std::string host = endpoint.ok() ? endpoint->host : value;
   if (!host.empty() && host.back() == '.') host.pop_back();
   std::transform(host.begin(), host.end(), host.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
