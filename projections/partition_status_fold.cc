@@ -17,8 +17,9 @@ PartitionStatusResponse to_partition_status_response(std::string_view ref,
   PartitionStatusResponse out;
   out.set_partition_ref(ref.data(), ref.size());
   out.set_as_of_idx(as_of_idx);
-  if (entry.status == v1::PARTITION_UNKNOWN) return out;
+  // A ref never seen says so by name too (its status_code, 0, is proto3's default).
   fill_status(&out, entry.status);
+  if (entry.status == v1::PARTITION_UNKNOWN) return out;
   out.set_last_updated(entry.last_updated);
   out.set_last_idx(entry.last_idx);
   out.set_build_request_id(entry.build_request_id.data(), entry.build_request_id.size());

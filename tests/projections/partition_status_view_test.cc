@@ -32,7 +32,7 @@ TEST(PartitionStatusViewTest, EmptyViewIsAsOfZero) {
   EXPECT_EQ(view.total(), 0);
 }
 
-TEST(PartitionStatusViewTest, UnknownRefHasOnlyItsRefAndAsOfIdx) {
+TEST(PartitionStatusViewTest, UnknownRefHasItsRefItsStatusNameAndAsOfIdx) {
   StreamBuilder s;
   s.build("br-1", v1::BUILD_REQUEST_RECEIVED, {"data/requested-only"})
       .job("br-1", "jr-1", "//jobs:a", v1::JOB_SCHEDULED, {"data/target-only"});
@@ -40,6 +40,7 @@ TEST(PartitionStatusViewTest, UnknownRefHasOnlyItsRefAndAsOfIdx) {
   for (const char* ref : {"data/never", "data/requested-only", "data/target-only"}) {
     PartitionStatusResponse want;
     want.set_partition_ref(ref);
+    want.set_status_name("PARTITION_UNKNOWN");  // its code, 0, is the default
     want.set_as_of_idx(2);
     EXPECT_TRUE(MessageDifferencer::Equals(view.status(ref), want))
         << view.status(ref).ShortDebugString();

@@ -104,6 +104,7 @@ PartitionStatusResponse ReferenceFold::partition_status(const std::string& ref) 
   if (it != statuses_.end()) out = it->second;
   out.set_partition_ref(ref);
   out.set_as_of_idx(as_of_idx());
+  if (out.status_code() == v1::PARTITION_UNKNOWN) out.set_status_name("PARTITION_UNKNOWN");
   return out;
 }
 
