@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <netdb.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 
 #include "actors/net/endpoint.h"
 #include "actors/net/http_connections.h"
+#include "actors/net/sigpipe.h"
 #include "actors/net/token.h"
 #include "messages/escape.h"
 #include "messages/glob.h"
@@ -186,10 +188,18 @@ int http_status(ErrorCode code) {
   return 500;
 }
 
+// httplib's constructor ignores SIGPIPE process-wide; an embedding process keeps its own
+// disposition (docs/embedding.md). The server's threads block SIGPIPE instead (sigpipe.h).
+std::unique_ptr<HttpServer::Listener> HttpServer::make_listener(const HttpServerOptions& options) {
+  struct sigaction before {};
+  ::sigaction(SIGPIPE, nullptr, &before);
+  auto listener = std::make_unique<Listener>(options);
+  ::sigaction(SIGPIPE, &before, nullptr);
+  return listener;
+}
+
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)),
-      listener_(std::make_unique<Listener>(options_)),
-      server_(*listener_) {
+    : options_(std::move(options)), listener_(make_listener(options_)), server_(*listener_) {
   assert(!options_.token.empty());
   // SO_REUSEADDR only: httplib's default sets SO_REUSEPORT, which would let a second server bind
   // a port in use.
@@ -522,6 +532,8 @@ Status HttpServer::bind() {
 
 Status HttpServer::listen() {
   if (port_ == 0) BEL_RETURN_IF_ERROR(bind());
+  // Every thread that writes to a socket starts here: the serving threads and the listener.
+  SigpipeBlocked blocked;
   listener_->connections().start();
   thread_ = std::thread([this] {
     name_this_thread("bel.http");

@@ -160,6 +160,8 @@ class HttpServer {
   void count(int64_t HttpServerStats::*counter);
 
   class Listener;
+  // httplib's server, made without changing the process's SIGPIPE disposition (see the .cc).
+  static std::unique_ptr<Listener> make_listener(const HttpServerOptions& options);
 
   HttpServerOptions options_;
   std::unique_ptr<Listener> listener_;

@@ -8,6 +8,7 @@
 
 #include "actors/net/http_server.h"
 #include "actors/net/rpc_server.h"
+#include "actors/net/sigpipe.h"
 #include "actors/write/event_structure.h"
 
 namespace bel::actors {
@@ -78,6 +79,7 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
                                             : kConnectTimeout);
   const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
   const auto start = std::chrono::steady_clock::now();
+  SigpipeBlocked blocked;  // a write to a coordinator that has gone fails, it ends no process
   auto res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
   if (!res && res.error() == httplib::Error::Write) {
     // The kept-alive connection was closed by the coordinator (its idle timeout) as the request

@@ -8,6 +8,8 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,6 +126,12 @@ class HttpServerTest : public ::testing::Test {
       hold_.enter();
       HttpServer::reply(res, std::to_string(body.size()), "text/plain");
     });
+    // What a write to a peer that has gone does in the serving thread: a SIGPIPE sent to it.
+    server_->post("/sigpipe",
+                  [](const httplib::Request&, const std::string&, httplib::Response& res) {
+                    ::pthread_kill(::pthread_self(), SIGPIPE);
+                    HttpServer::reply(res, "raised", "text/plain");
+                  });
     server_->get(
         "/open",
         [](const httplib::Request&, const std::string&, httplib::Response& res) {
@@ -827,6 +835,28 @@ TEST(HttpConnectionsTest, StopEndsARequestHoldingItsThreadAndEveryStopReturnsWhe
   EXPECT_EQ(first.get(), 0);
   EXPECT_EQ(second.get(), 0);
   EXPECT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+}
+
+// httplib's server writes without MSG_NOSIGNAL: a write to a peer that has gone raises SIGPIPE in
+// the serving thread. The process's SIGPIPE stays at its default (httplib's constructor would set
+// it ignored process-wide), and the serving threads block it, so that it ends no process; the
+// server answers on.
+TEST_F(HttpServerTest, ASigpipeInAServingThreadLeavesTheProcessAndItsDispositionAlone) {
+  struct sigaction at_default {};
+  struct sigaction before {};
+  at_default.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &at_default, &before), 0);
+  start({});
+  struct sigaction now {};
+  ::sigaction(SIGPIPE, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL) << "starting the server changed SIGPIPE's disposition";
+  auto c = client();
+  for (int i = 0; i < 3; ++i) {
+    auto res = c->Post("/sigpipe", auth(), "", "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "raised");
+  }
+  ::sigaction(SIGPIPE, &before, nullptr);
 }
 
 }  // namespace
