@@ -7,6 +7,7 @@
 
 #include "app/text.h"
 #include "messages/event_keys.h"
+#include "messages/glob.h"
 #include "messages/status_names.h"
 
 namespace bel::app {
@@ -225,8 +226,8 @@ void print_usage_error(const std::string& message, const std::string& hint) {
   std::fputs(usage_error_text(message, hint).c_str(), stderr);
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
+// Appends `text`, well-formed UTF-8, as the inside of a JSON string.
+static void append_json_chars(std::string& out, std::string_view text) {
   for (unsigned char c : text) {
     switch (c) {
       case '"':
@@ -251,6 +252,20 @@ std::string json_string(const std::string& text) {
           out += static_cast<char>(c);
         }
     }
+  }
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  // Bytes that are not UTF-8 (a damaged row a check quotes) as the text \xNN, as the console's
+  // errors show them: the document stays JSON.
+  std::string_view rest(text);
+  for (;;) {
+    const size_t bad = utf8_error_at(rest);
+    append_json_chars(out, rest.substr(0, bad));
+    if (bad == std::string_view::npos) break;
+    out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(rest[bad]));
+    rest.remove_prefix(bad + 1);
   }
   return out + "\"";
 }

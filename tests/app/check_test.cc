@@ -14,6 +14,7 @@
 #include "actors/coordinator.h"
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
+#include "messages/glob.h"
 #include "messages/json.h"
 #include "storage/storage_factory.h"
 #include "tests/app/bel_binary.h"
@@ -709,6 +710,26 @@ TEST_F(CheckCommandTest, ASnapshotPastTheLogsEndFailsItsViewAndIsNotRestored) {
   auto shown = bel("builds show br-after --format json");
   EXPECT_EQ(shown.exit_code, 0) << shown.out << shown.err;
   EXPECT_EQ(bel("check").exit_code, 0);
+}
+
+// A damaged row the report quotes (a key index's postings with a byte that is not UTF-8): the
+// JSON report stays JSON, the byte shown as the text \xNN.
+TEST_F(CheckCommandTest, AQuotedDamagedRowKeepsTheJsonReportJson) {
+  fill();
+  ASSERT_GT(
+      exec("UPDATE key_postings SET idxs = CAST(X'5B3189' AS TEXT) WHERE (kind, key, last_idx) = "
+           "(SELECT kind, key, last_idx FROM key_postings LIMIT 1)"),
+      0);
+  auto r = bel("check --format json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(is_utf8(r.out)) << r.out;
+  auto parsed = report(r);
+  bool quoted = false;
+  for (const auto& c : field(parsed, "checks").list_value().values()) {
+    const std::string& detail = field(c.struct_value(), "detail").string_value();
+    if (detail.find("\\x89") != std::string::npos) quoted = true;
+  }
+  EXPECT_TRUE(quoted) << r.out;
 }
 
 TEST_F(CheckCommandTest, TextStoredThatIsNotUtf8ReadsWithReplacementCharactersAndIsNamed) {
