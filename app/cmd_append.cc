@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/write/append_admission.h"
 #include "actors/write/event_structure.h"
 #include "actors/write/log_writer.h"
 #include "app/commands.h"
@@ -165,10 +166,16 @@ bool creates_log(const std::string& uri) {
   return std::filesystem::file_size(parsed->path, ec) == 0 && !ec;
 }
 
-// The batch staged on an empty log in memory, by the writer every log uses (the same
-// normalization, structure and transition rules, in the strict mode a new log starts in): its
-// refusal, if any, which the new log would give too.
-Status refused_by_a_new_log(const std::vector<BuildEvent>& events) {
+// The batch admitted against the pending limit of the log this command opens, then staged on an
+// empty log in memory by the writer every log uses (the same normalization, structure and
+// transition rules, in the strict mode a new log starts in): its refusal, if any, which the new
+// log would give too.
+Status refused_by_a_new_log(const std::string& uri, const std::vector<BuildEvent>& events) {
+  std::vector<BuildEvent> measured = events;  // admit() fills in the status names
+  if (auto admitted = actors::AppendAdmission(actors::StorageActorConfig{}, uri).admit(measured);
+      !admitted.ok()) {
+    return admitted.error();
+  }
   auto memory = storage::open_storage("memory://", {});
   if (!memory.ok()) return memory.error();
   auto writer = actors::LogWriter::open(std::move(*memory), {});
@@ -226,7 +233,7 @@ void run_append(Context& ctx, const std::string& path) {
   // A batch a new log refuses creates no log: a typo in a first append leaves no empty log
   // behind for the next command to find.
   if (ctx.connect.empty() && creates_log(ctx.log_uri)) {
-    if (auto refused = refused_by_a_new_log(events); !refused.ok()) {
+    if (auto refused = refused_by_a_new_log(ctx.log_uri, events); !refused.ok()) {
       Error e = with_line_numbers(refused.error(), source, lines);
       e.message += "; nothing was appended and no log was created";
       return ctx.fail(e);

@@ -38,14 +38,17 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
   if (!parsed.ok()) return parsed.error();
   if (parsed->scheme != storage::UriScheme::sqlite) return std::string();
   std::error_code ec;
-  if (!std::filesystem::exists(parsed->path, ec) ||
-      (create_log && std::filesystem::file_size(parsed->path, ec) == 0 && !ec)) {
-    // A 0-byte file is a log a kill interrupted while it was being created: a writer
-    // initialises it, as `serve` does.
+  const bool missing = !std::filesystem::exists(parsed->path, ec);
+  // A 0-byte file is a log whose creation did not finish (a kill, a full disk): a writer
+  // initialises it, as `serve` does; to a reader there is no log there yet.
+  const bool empty = !missing && std::filesystem::file_size(parsed->path, ec) == 0 && !ec;
+  if (missing || empty) {
     if (create_log) return std::string();
-    return make_error(ErrorCode::storage_unavailable,
-                      uri + ": no log at " + parsed->path +
-                          " (create one with bel append or bel run)");
+    return make_error(
+        ErrorCode::storage_unavailable,
+        uri + ": no log at " + parsed->path +
+            (empty ? " yet: an empty file, left by a creation that did not finish" : "") +
+            " (create one with bel append or bel run)");
   }
   return read_meta(uri, kEndpointKey);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -511,7 +512,29 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
   EXPECT_NE(transition.err.find("; nothing was appended and no log was created"), std::string::npos)
       << transition.err;
   EXPECT_FALSE(std::filesystem::exists(fresh)) << "a refused append made a log";
-  // What a new log takes is appended, to a log made for it.
+  // A batch over the pending limit of the log it would create (100 000 events in-process) is
+  // refused before the log is made, as the log itself would refuse it.
+  std::string too_many;
+  for (int i = 0; i <= 100000; ++i) {
+    too_many += "{\"build_request_id\":\"b" + std::to_string(i) +
+                "\",\"build_request_event\":{\"status_code\":\"BUILD_REQUEST_RECEIVED\"}}\n";
+  }
+  auto overloaded = bel("append - --log " + shell_quote(fresh), too_many);
+  EXPECT_EQ(overloaded.exit_code, 1);
+  EXPECT_NE(overloaded.err.find("overloaded: "), std::string::npos) << overloaded.err;
+  EXPECT_NE(overloaded.err.find("larger than the pending limit"), std::string::npos)
+      << overloaded.err;
+  EXPECT_NE(overloaded.err.find("no log was created"), std::string::npos) << overloaded.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh)) << "a refused append made a log";
+  // An empty file (a creation that did not finish: a kill, a full disk) is no log yet to a
+  // reader, not a damaged one.
+  { std::ofstream(fresh).flush(); }
+  auto empty = bel("events list --log " + shell_quote(fresh));
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("storage_unavailable: "), std::string::npos) << empty.err;
+  EXPECT_NE(empty.err.find("no log at " + fresh + " yet: an empty file"), std::string::npos)
+      << empty.err;
+  // What a new log takes is appended, to a log made for it (in the empty file).
   auto first = bel("append - --log " + shell_quote(fresh),
                    out_of_order.substr(0, out_of_order.find('\n') + 1));
   EXPECT_EQ(first.exit_code, 0) << first.err;
