@@ -96,11 +96,16 @@ bool repair(Context& ctx, const std::optional<std::string>& file) {
     ctx.fail(repaired.error());
     return false;
   }
-  std::fprintf(stderr,
-               "bel: check --repair: rebuilt the derived data from %lld events (%lld key rows; "
-               "%lld snapshots kept)\n",
-               static_cast<long long>(repaired->events), static_cast<long long>(repaired->key_rows),
-               static_cast<long long>(repaired->snapshots));
+  std::fprintf(
+      stderr,
+      "bel: check --repair: rebuilt the derived data from %lld events (%lld key rows; "
+      "%s)\n",
+      static_cast<long long>(repaired->events), static_cast<long long>(repaired->key_rows),
+      repaired->snapshots_dropped.empty()
+          ? (std::to_string(repaired->snapshots) + " snapshots kept").c_str()
+          : ("no snapshot kept: the snapshots table is unreadable (" + repaired->snapshots_dropped +
+             "); the views fold from idx 1 at the next start, or run bel views rebuild")
+                .c_str());
   return true;
 }
 

@@ -28,7 +28,8 @@
 // keeps its file: symlinks and hard links still name it, readers with it open by the same name
 // read the repaired log, and its mode and owner are kept. A crash before that commit leaves the log
 // as it was; after it, the log is complete. Damage to the event rows themselves cannot be repaired
-// this way: the copy fails with storage_corrupt naming it.
+// this way: the copy fails with storage_corrupt naming it. Snapshots are derived data too: a
+// snapshots table SQLite cannot read is left out (RepairReport::snapshots_dropped).
 //
 // A local `bel check` (local_check.h) reads the file's events once for both its scan and the
 // derived-rows check: the scan takes its pages from a DerivedRowsPass, which digests each row as
@@ -101,6 +102,9 @@ struct RepairReport {
   int64_t events = 0;    // event rows copied
   int64_t key_rows = 0;  // event_keys rows built
   int64_t snapshots = 0;
+  // Why the snapshots table could not be read (damaged pages), when it could not: then none was
+  // kept, and the views fold from idx 1 at the next start (or `bel views rebuild` saves new ones).
+  std::string snapshots_dropped;
 };
 
 // Rebuilds the derived data of the log file `path` (see above).

@@ -77,21 +77,35 @@ Status copy_base_tables(sqlite3* db, const std::string& uri, const std::string& 
       "INSERT INTO main.snapshots SELECT * FROM old.snapshots NOT INDEXED"
       " WHERE view <> '{}' ORDER BY rowid",
       write::TransitionCheckpoint::kName);
-  const char* steps[] = {
-      "BEGIN IMMEDIATE",
-      ("INSERT INTO main.events(idx, event_id, timestamp, build_request_id, event_type, payload)"
-       " SELECT idx, event_id, timestamp, build_request_id, bel_event_type(idx, payload), payload"
-       " FROM old.events NOT INDEXED ORDER BY idx"),
-      snapshots.c_str(),
-      ("INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
-       " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid"),
-      "COMMIT",
+  // Each table in a step of its own, named in its error. The snapshots are derived data too: when
+  // their table cannot be read (SQLite finds its pages damaged), they are left out, and the views
+  // fold from idx 1 at the next start or `bel views rebuild`, rather than the repair failing.
+  struct Step {
+    const char* what;
+    std::string sql;
+    bool may_be_dropped = false;
   };
-  for (const char* sql : steps) {
-    if (auto done = exec_sql(db, uri, sql, "repair: copying the log"); !done.ok()) {
-      (void)exec_sql(db, uri, "ROLLBACK", "repair");
-      return done;
-    }
+  const Step steps[] = {
+      {"the events",
+       "INSERT INTO main.events(idx, event_id, timestamp, build_request_id, event_type, payload)"
+       " SELECT idx, event_id, timestamp, build_request_id, bel_event_type(idx, payload), payload"
+       " FROM old.events NOT INDEXED ORDER BY idx"},
+      {"the meta rows",
+       "INSERT OR REPLACE INTO main.meta SELECT * FROM old.meta NOT INDEXED"
+       " WHERE key NOT IN ('schema_version', 'indexed_idx') ORDER BY rowid"},
+      {"the snapshots", snapshots, true},
+  };
+  // One transaction each: the snapshots' last, since SQLite fails the transaction that found a
+  // damaged page, commit included.
+  for (const Step& step : steps) {
+    const std::string doing = std::string("repair: copying ") + step.what;
+    BEL_RETURN_IF_ERROR(exec_sql(db, uri, "BEGIN IMMEDIATE", doing));
+    auto done = exec_sql(db, uri, step.sql.c_str(), doing);
+    if (done.ok()) done = exec_sql(db, uri, "COMMIT", doing);
+    if (done.ok()) continue;
+    (void)exec_sql(db, uri, "ROLLBACK", "repair");
+    if (!step.may_be_dropped || done.error().code != ErrorCode::storage_corrupt) return done;
+    report.snapshots_dropped = done.error().message;
   }
   BEL_RETURN_IF_ERROR(each_row(db, uri,
                                "SELECT (SELECT count(*) FROM main.events),"
