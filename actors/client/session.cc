@@ -82,8 +82,11 @@ std::string local_log_id(const std::string& uri) {
 std::optional<std::string> default_token_path(const std::string& log_uri) {
   auto parsed = storage::parse_storage_uri(log_uri);
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
+  // Beside the file a symlink names, and as an absolute path even before the log exists (its
+  // directories' links resolved as they will be once it does).
   std::error_code ec;
-  const auto real = std::filesystem::canonical(parsed->path, ec);
+  const auto real =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(parsed->path, ec), ec);
   return (ec ? parsed->path : real.string()) + ".token";
 }
 
