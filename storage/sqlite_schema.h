@@ -10,10 +10,11 @@
 //
 // Tables:
 //   events(idx, event_id, timestamp, build_request_id, event_type, payload)
-//       payload is the serialized BuildEvent with idx cleared; event_type its oneof field
-//       number; event_id is a 16-byte BLOB for a canonical lowercase UUID, TEXT for any other
-//       id (version 2), so the UNIQUE index on it stays small. The UNIQUE index on event_id is
-//       the only index an acknowledged commit writes (idempotency needs it)
+//       payload is the serialized BuildEvent without the fields the row keeps in columns
+//       (idx, event_id, timestamp, build_request_id: version 5; sqlite_support.h, stored_payload);
+//       event_type its oneof field number; event_id is a 16-byte BLOB for a canonical lowercase
+//       UUID, TEXT for any other id (version 2), so the UNIQUE index on it stays small. The UNIQUE
+//       index on event_id is the only index an acknowledged commit writes (idempotency needs it)
 //   key_postings(kind, key, last_idx, first_idx, idxs) WITHOUT ROWID   the key index (version 6):
 //       kind is messages/event_keys.h KeyKind; one row per key and index batch (at most 1 024
 //       idx), idxs the JSON array of the idx whose event has the key: keys_of(event) and the

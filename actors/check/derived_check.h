@@ -14,10 +14,11 @@
 //    watermark (meta indexed_idx) and nothing above it (partition, job label, job run and build
 //    request keys alike), each postings row read as the reads parse it, its first_idx and
 //    last_idx its lowest and highest idx; each event's event_id and build_request_id columns
-//    equal its payload's, and its event_type column (which the type filters select on) its
-//    payload's type; the event_id index, read through the index itself, holds exactly the
-//    (id, idx) pairs of the table. Compared as counts and order-independent hashes, in one pass
-//    over each side: bounded memory at any log size.
+//    equal its payload's where the payload carries them (rows of schemas before 5; since then
+//    they are kept in their columns only), and its event_type column (which the filters select on)
+//    its payload's type; the event_id index, read through the index itself, holds exactly the (id,
+//    idx) pairs of the table. Compared as counts and order-independent hashes, in one pass over
+//    each side: bounded memory at any log size.
 //
 // Repair rebuilds every derived structure from the event rows alone, never reading an index: it
 // folds in the commits a killed writer left beside another name of the file, checkpoints the WAL,
