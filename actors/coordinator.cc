@@ -105,4 +105,15 @@ void stop_coordinator(const BelApi& api) {
   caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
 }
 
+bool stop_coordinator_and_wait(caf::actor_system& system, const BelApi& api,
+                               std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{system};
+  self->monitor(api);  // a DOWN at once if it is gone already
+  stop_coordinator(api);
+  bool down = false;
+  // The supervisor goes down last, after the storage actor, whose end closes the log.
+  self->receive([&](const caf::down_msg&) { down = true; }, caf::after(timeout) >> [] {});
+  return down;
+}
+
 }  // namespace bel::actors

@@ -9,9 +9,9 @@
 #ifndef BEL_ACTORS_COORDINATOR_H_
 #define BEL_ACTORS_COORDINATOR_H_
 
-#include <string>
-
 #include <caf/all.hpp>
+#include <chrono>
+#include <string>
 
 #include "actors/bel_api.h"
 #include "messages/error.h"
@@ -47,6 +47,13 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
 // (errors and exceptions too) before the actor system is destroyed: caf::actor_system's
 // destructor waits for the coordinator's actors, which run until they are stopped.
 void stop_coordinator(const BelApi& api);
+
+// stop_coordinator, then waits until the coordinator has stopped: every append it took answered
+// and its log closed, writer lock released, so that this process may start a coordinator on the
+// same log again at once. Blocks the calling thread: call it from outside any actor. False when
+// `timeout` passed first (the coordinator still stops; the lock is released when it has).
+bool stop_coordinator_and_wait(caf::actor_system& system, const BelApi& api,
+                               std::chrono::milliseconds timeout);
 
 }  // namespace bel::actors
 
