@@ -48,10 +48,13 @@ Result<BelApi> start_coordinator(caf::actor_system& system, const std::string& u
 // destructor waits for the coordinator's actors, which run until they are stopped.
 void stop_coordinator(const BelApi& api);
 
-// stop_coordinator, then waits until the coordinator has stopped: every append it took answered
-// and its log closed, writer lock released, so that this process may start a coordinator on the
-// same log again at once. Blocks the calling thread: call it from outside any actor. False when
-// `timeout` passed first (the coordinator still stops; the lock is released when it has).
+// stop_coordinator, then waits until the coordinator's supervisor has stopped: every append it
+// took answered and the storage actor gone, its writer lock released, so that this process may
+// start a coordinator on the same log again at once (its readers close as they stop, after).
+// One exception: a stop that comes while the storage actor is being reopened after a failure
+// returns before that reopening ends, which releases the lock within its wait for it (10 s).
+// Blocks the calling thread: call it from outside any actor. False when `timeout` passed first
+// (the coordinator still stops; the lock is released when it has).
 bool stop_coordinator_and_wait(caf::actor_system& system, const BelApi& api,
                                std::chrono::milliseconds timeout);
 

@@ -280,7 +280,8 @@ void add_append_command(CLI::App& app, Context& ctx) {
       "Append JSON lines of BuildEvent (proto3 JSON) as one atomic batch; prints the idx of each\n"
       "(with --format json, JSON lines again: one ack per event, in the input's order).\n"
       "A bad line appends nothing and names the line, field and rule; reading stops there.\n"
-      "A batch is at most 1000000 events and 64 MiB of encoded events: split larger inputs.",
+      "A batch is at most 1000000 events and 64 MiB of encoded events, and at most the log's\n"
+      "pending limit (100000 events on a log this command opens itself): split larger inputs.",
       LogUse::write);
   auto path = std::make_shared<std::string>("-");
   not_empty(cmd->add_option("FILE", *path, "File of JSON lines, or - for standard input"))

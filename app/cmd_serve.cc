@@ -98,6 +98,9 @@ std::optional<std::string> answering_coordinator(const Context& ctx) {
 
 void run_serve(Context& ctx, const ServeFlags& f) {
   cap_malloc_arenas();
+  // A coordinator whose output pipe closes (`bel serve 2>&1 | head`, a log collector restarting)
+  // keeps serving: its writes there fail with EPIPE (docs/embedding.md, "Signals").
+  ::signal(SIGPIPE, SIG_IGN);
   auto durable = ctx.durability_full();
   if (!durable) return;
   ctx.warn_durability(/*applies=*/true);

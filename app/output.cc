@@ -6,8 +6,8 @@
 #include <ctime>
 
 #include "app/text.h"
+#include "messages/escape.h"
 #include "messages/event_keys.h"
-#include "messages/glob.h"
 #include "messages/status_names.h"
 
 namespace bel::app {
@@ -257,16 +257,9 @@ static void append_json_chars(std::string& out, std::string_view text) {
 
 std::string json_string(const std::string& text) {
   std::string out = "\"";
-  // Bytes that are not UTF-8 (a damaged row a check quotes) as the text \xNN, as the console's
-  // errors show them: the document stays JSON.
-  std::string_view rest(text);
-  for (;;) {
-    const size_t bad = utf8_error_at(rest);
-    append_json_chars(out, rest.substr(0, bad));
-    if (bad == std::string_view::npos) break;
-    out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(rest[bad]));
-    rest.remove_prefix(bad + 1);
-  }
+  // Bytes that are not UTF-8 (a damaged row a check quotes) as the text \xNN: the document stays
+  // JSON.
+  append_json_chars(out, utf8_escaped(text));
   return out + "\"";
 }
 

@@ -1,5 +1,7 @@
 #include "messages/escape.h"
 
+#include "messages/glob.h"
+
 namespace bel {
 
 void append_escaped(std::string& out, std::string_view text,
@@ -43,6 +45,17 @@ std::string_view trim_blanks(std::string_view text) {
   const size_t first = text.find_first_not_of(kBlanks);
   if (first == std::string_view::npos) return {};
   return text.substr(first, text.find_last_not_of(kBlanks) + 1 - first);
+}
+
+std::string utf8_escaped(std::string_view text) {
+  std::string out;
+  for (size_t at; (at = utf8_error_at(text)) != std::string_view::npos;) {
+    out.append(text.substr(0, at));
+    out += ascii_escaped(text.substr(at, 1));
+    text.remove_prefix(at + 1);
+  }
+  out.append(text);
+  return out;
 }
 
 }  // namespace bel

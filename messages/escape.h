@@ -27,6 +27,11 @@ void append_escaped(std::string& out, std::string_view text, std::initializer_li
 //   ascii_escaped("a\nb\xff") == "a\\x0ab\\xff"
 std::string ascii_escaped(std::string_view text);
 
+// `text` with each byte that does not begin or continue well-formed UTF-8 written as \xNN (the
+// rest as it is): text from a damaged row or a request, made fit for a protobuf string or JSON.
+//   utf8_escaped("a\xff\xc3\xa9") == "a\\xff\xc3\xa9"
+std::string utf8_escaped(std::string_view text);
+
 // `text` without the blanks (space, tab, CR, LF) at either end: a value pasted or typed with
 // them, a library's message ending in a newline.
 //   trim_blanks(" br-1\n") == "br-1"

@@ -84,10 +84,10 @@ std::optional<std::string> default_token_path(const std::string& log_uri) {
   if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return std::nullopt;
   // Beside the file a symlink names, and as an absolute path even before the log exists (its
   // directories' links resolved as they will be once it does).
-  std::error_code ec;
-  const auto real =
-      std::filesystem::weakly_canonical(std::filesystem::absolute(parsed->path, ec), ec);
-  return (ec ? parsed->path : real.string()) + ".token";
+  std::error_code absolute_ec, canonical_ec;
+  const auto absolute = std::filesystem::absolute(parsed->path, absolute_ec);
+  const auto real = std::filesystem::weakly_canonical(absolute, canonical_ec);
+  return (absolute_ec || canonical_ec ? parsed->path : real.string()) + ".token";
 }
 
 Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {

@@ -29,18 +29,6 @@ namespace {
 
 constexpr const char* kBearer = "Bearer ";
 
-// `text` with every byte that does not begin or continue well-formed UTF-8 written \xNN.
-std::string utf8_escaped(std::string_view text) {
-  std::string out;
-  for (size_t at; (at = utf8_error_at(text)) != std::string_view::npos;) {
-    out.append(text.substr(0, at));
-    out += ascii_escaped(text.substr(at, 1));
-    text.remove_prefix(at + 1);
-  }
-  out.append(text);
-  return out;
-}
-
 // "METHOD /path" for messages and log lines, the path's bytes outside printable ASCII escaped.
 std::string describe(const httplib::Request& request) {
   return ascii_escaped(request.method) + " " + ascii_escaped(request.path);
@@ -189,7 +177,9 @@ int http_status(ErrorCode code) {
 }
 
 // httplib's constructor ignores SIGPIPE process-wide; an embedding process keeps its own
-// disposition (docs/embedding.md). The server's threads block SIGPIPE instead (sigpipe.h).
+// disposition (docs/embedding.md). The connections write with MSG_NOSIGNAL themselves
+// (http_connections.cc); the serving threads also block SIGPIPE (sigpipe.h), a safeguard should
+// any of httplib's own writes reach a socket.
 std::unique_ptr<HttpServer::Listener> HttpServer::make_listener(const HttpServerOptions& options) {
   struct sigaction before {};
   ::sigaction(SIGPIPE, nullptr, &before);
@@ -532,7 +522,7 @@ Status HttpServer::bind() {
 
 Status HttpServer::listen() {
   if (port_ == 0) BEL_RETURN_IF_ERROR(bind());
-  // Every thread that writes to a socket starts here: the serving threads and the listener.
+  // Every thread that may write to a socket starts here (make_listener).
   SigpipeBlocked blocked;
   listener_->connections().start();
   thread_ = std::thread([this] {

@@ -672,6 +672,22 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 
+// A coordinator ignores SIGPIPE (its output pipe closing must not end it), where the libraries
+// leave the disposition as the process had it: read from the kernel's view of the process.
+TEST_F(ServeTest, ACoordinatorIgnoresSigpipe) {
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  std::ifstream status("/proc/" + std::to_string(serve.pid()) + "/status");
+  std::string line, ignored;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigIgn:", 0) == 0) ignored = line.substr(7);
+  }
+  ASSERT_FALSE(ignored.empty());
+  const unsigned long long mask = std::stoull(ignored, nullptr, 16);
+  EXPECT_NE(mask & (1ULL << (SIGPIPE - 1)), 0u) << line;
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
 TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
   ServeProcess first(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(first.wait_for("running")) << first.err();

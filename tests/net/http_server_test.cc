@@ -112,6 +112,22 @@ size_t count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
+// SIGPIPE at its default disposition while it lives, put back as it was after.
+class SigpipeAtDefault {
+ public:
+  SigpipeAtDefault() {
+    struct sigaction at_default {};
+    at_default.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &at_default, &before_);
+  }
+  ~SigpipeAtDefault() { ::sigaction(SIGPIPE, &before_, nullptr); }
+  SigpipeAtDefault(const SigpipeAtDefault&) = delete;
+  SigpipeAtDefault& operator=(const SigpipeAtDefault&) = delete;
+
+ private:
+  struct sigaction before_ {};
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpServerOptions options) {
@@ -837,15 +853,12 @@ TEST(HttpConnectionsTest, StopEndsARequestHoldingItsThreadAndEveryStopReturnsWhe
   EXPECT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
 }
 
-// httplib's server writes without MSG_NOSIGNAL: a write to a peer that has gone raises SIGPIPE in
-// the serving thread. The process's SIGPIPE stays at its default (httplib's constructor would set
-// it ignored process-wide), and the serving threads block it, so that it ends no process; the
-// server answers on.
+// The process's SIGPIPE stays at its default (httplib's server constructor would set it ignored
+// process-wide). The connections write with MSG_NOSIGNAL; should a write of httplib's own raise
+// SIGPIPE in a serving thread (as the handler below does), the thread blocks it, so that it ends
+// no process, and the server answers on.
 TEST_F(HttpServerTest, ASigpipeInAServingThreadLeavesTheProcessAndItsDispositionAlone) {
-  struct sigaction at_default {};
-  struct sigaction before {};
-  at_default.sa_handler = SIG_DFL;
-  ASSERT_EQ(::sigaction(SIGPIPE, &at_default, &before), 0);
+  const SigpipeAtDefault at_default;
   start({});
   struct sigaction now {};
   ::sigaction(SIGPIPE, nullptr, &now);
@@ -856,7 +869,6 @@ TEST_F(HttpServerTest, ASigpipeInAServingThreadLeavesTheProcessAndItsDisposition
     ASSERT_TRUE(res);
     EXPECT_EQ(res->body, "raised");
   }
-  ::sigaction(SIGPIPE, &before, nullptr);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <memory>
+
 namespace bel::actors {
 namespace {
 
@@ -24,10 +26,13 @@ bool sigpipe_pending() {
 }
 
 TEST(SigpipeBlockedTest, ASigpipeRaisedMeanwhileEndsNothingAndIsTakenBeforeTheMaskComesBack) {
+  // At its default for the test (a SIGPIPE delivered would end it), as it was after.
   struct sigaction at_default {};
   struct sigaction before {};
   at_default.sa_handler = SIG_DFL;
   ASSERT_EQ(::sigaction(SIGPIPE, &at_default, &before), 0);
+  const std::unique_ptr<struct sigaction, void (*)(struct sigaction*)> restore(
+      &before, [](struct sigaction* was) { ::sigaction(SIGPIPE, was, nullptr); });
   ASSERT_FALSE(sigpipe_blocked_here());
   for (int i = 0; i < 2; ++i) {
     {
@@ -40,7 +45,7 @@ TEST(SigpipeBlockedTest, ASigpipeRaisedMeanwhileEndsNothingAndIsTakenBeforeTheMa
     EXPECT_FALSE(sigpipe_blocked_here());
   }
   struct sigaction now {};
-  ::sigaction(SIGPIPE, &before, &now);
+  ::sigaction(SIGPIPE, nullptr, &now);
   EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
 
