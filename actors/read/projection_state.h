@@ -186,13 +186,21 @@ bool write_view_snapshot(ProjectionPointer<View> self) {
             if (epoch == st.snapshot_epoch) {
               st.snapshot_idx = std::max(st.snapshot_idx, idx);
               ++st.snapshots_written;
+              // A healthy view's last error is a snapshot's (one not restored, or not saved):
+              // this one replaces it.
+              if (st.state == v1::VIEW_HEALTHY) st.last_error.clear();
             }
             if (!with_answers) view_snapshot_saved<View>(self);
           },
           [=](const caf::error& e) {
-            // Not fatal: the view stays healthy and tries again at the next trigger.
-            detail::view_log()->warn("view={} snapshot failed: {}", View::kName,
-                                     from_caf_error(e).to_string());
+            // Not fatal: the view stays healthy and tries again at the next trigger, and
+            // `views status` shows why meanwhile.
+            auto& st = self->state;
+            const std::string why = from_caf_error(e).to_string();
+            if (epoch == st.snapshot_epoch && st.state == v1::VIEW_HEALTHY) {
+              st.last_error = "saving the snapshot: " + why;
+            }
+            detail::view_log()->warn("view={} snapshot failed: {}", View::kName, why);
             if (!with_answers) view_snapshot_saved<View>(self);
           });
   if (!with_answers) return true;

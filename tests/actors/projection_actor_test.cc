@@ -142,6 +142,21 @@ caf::behavior silent_store(caf::event_based_actor* self) {
   };
 }
 
+// Stands in for the snapshot store: refuses every save while `*refuse` (a disk that is full),
+// saves afterwards (answers the snapshot's idx).
+caf::behavior refusing_store(caf::event_based_actor* self,
+                             std::shared_ptr<std::atomic<bool>> refuse) {
+  (void)self;
+  return {
+      [=](snapshot_atom, const ViewSnapshot& snap) -> caf::result<int64_t> {
+        if (*refuse) {
+          return to_caf_error(make_error(ErrorCode::storage_unavailable, "disk full (injected)"));
+        }
+        return snap.applied_idx();
+      },
+  };
+}
+
 // ---- the fixture --------------------------------------------------------------------------------
 
 ViewActorConfig test_view_config();
@@ -530,7 +545,13 @@ TEST_F(ProjectionActorTest, StoredAnswersServeUntilTheViewIsNeeded) {
     const auto all = questions_of(kind, at_150, 150, false);
     expect_answers(self(), view, query_atom::value, all, at_150, "view", compare);
     if (all.size() > stored.size()) {
-      EXPECT_EQ(status(view).applies(), 150);  // the snapshot refused: folded from idx 1
+      s = status(view);
+      EXPECT_EQ(s.applies(), 150);  // the snapshot refused: folded from idx 1
+      // ... and `views status` says so, though the view is healthy.
+      EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+      EXPECT_NE(s.last_error().find("snapshot at idx 150 not restored, folded from idx 1"),
+                std::string::npos)
+          << s.last_error();
     }
 
     append(storage, events, 150, 200);
@@ -745,6 +766,48 @@ TEST_F(ProjectionActorTest, ARebuildWaitingForItsSavesIsAnsweredWhenTheViewStops
   EXPECT_EQ(answer.error().code, ErrorCode::storage_unavailable) << answer.error().to_string();
   EXPECT_NE(answer.error().message.find("view stopped"), std::string::npos)
       << answer.error().to_string();
+}
+
+// A snapshot the store refuses leaves the view healthy, and `views status` says why in its last
+// error until a snapshot is saved.
+TEST_F(ProjectionActorTest, ASnapshotNotSavedIsTheLastErrorUntilOneIs) {
+  const auto events = random_stream(113, small_stream(60));
+  auto log = open("memory://");
+  ASSERT_TRUE(log);
+  ReaderActor view_reader = reader_of(*log);
+  ReaderActor scan = reader_of(*log);
+  StorageActor storage = storage_actor_of(std::move(log));
+  auto refuse = std::make_shared<std::atomic<bool>>(true);
+  auto store = keep(system_->spawn(refusing_store, refuse));
+  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
+      *system_,
+      ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan),
+               caf::actor_cast<SnapshotStore>(store)},
+      test_view_config()));
+  append(storage, events, 0, 60);
+  wait_for(view, [](const ViewStatus& v) {
+    return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == 60;
+  });
+  self()->send(view, snapshot_atom::value);
+  auto s = wait_for(view, [](const ViewStatus& v) { return !v.last_error().empty(); });
+  EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s.snapshots_written(), 0);
+  EXPECT_EQ(s.snapshot_idx(), 0);
+  EXPECT_NE(s.last_error().find("saving the snapshot: "), std::string::npos) << s.last_error();
+  EXPECT_NE(s.last_error().find("disk full (injected)"), std::string::npos) << s.last_error();
+
+  // The disk has room again: the next snapshot (asked until one is written; a request while the
+  // refused one's replies are still on their way writes nothing) clears it.
+  *refuse = false;
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  do {
+    self()->send(view, snapshot_atom::value);
+    s = status(view);
+  } while (s.snapshots_written() == 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(s.snapshots_written(), 1);
+  EXPECT_EQ(s.snapshot_idx(), 60);
+  EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
+  EXPECT_EQ(s.last_error(), "");
 }
 
 }  // namespace
