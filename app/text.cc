@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "messages/escape.h"
+
 namespace bel::app {
 namespace {
 
@@ -13,14 +15,6 @@ namespace {
 utf8proc_ssize_t decode(std::string_view text, size_t i, utf8proc_int32_t* cp) {
   return utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + i),
                           static_cast<utf8proc_ssize_t>(text.size() - i), cp);
-}
-
-// Format characters that move or break what a terminal shows after them, though they are not
-// control characters: the bidirectional embeddings, overrides and isolates (U+202E can turn
-// the rest of a line around), the directional marks, and the line and paragraph separators.
-bool moves_text(utf8proc_int32_t cp) {
-  return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
-         (cp >= 0x2066 && cp <= 0x2069);
 }
 
 }  // namespace
@@ -46,7 +40,7 @@ std::string printable(std::string_view text) {
       out += "\\r";
     } else if (cp < 0x20 || cp == 0x7f) {
       out += fmt::format("\\x{:02x}", cp);
-    } else if ((cp >= 0x80 && cp < 0xa0) || moves_text(cp)) {
+    } else if ((cp >= 0x80 && cp < 0xa0) || moves_text(static_cast<char32_t>(cp))) {
       out += fmt::format("\\u{:04x}", cp);
     } else {
       out.append(text.data() + i, static_cast<size_t>(n));

@@ -7,6 +7,7 @@
 #ifndef BEL_MESSAGES_ESCAPE_H_
 #define BEL_MESSAGES_ESCAPE_H_
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -31,6 +32,20 @@ std::string ascii_escaped(std::string_view text);
 // rest as it is): text from a damaged row or a request, made fit for a protobuf string or JSON.
 //   utf8_escaped("a\xff\xc3\xa9") == "a\\xff\xc3\xa9"
 std::string utf8_escaped(std::string_view text);
+
+// A format character that moves or breaks the text shown after it, though it is not a control
+// character: the bidirectional embeddings, overrides and isolates (U+202E turns the rest of a
+// value around: "data/" U+202E "yliad" shows as "data/daily"), the directional marks, and the
+// line and paragraph separators. The console and the dashboard show each as \uXXXX.
+bool moves_text(char32_t cp);
+
+// The code point of the well-formed UTF-8 sequence at the start of `text` and its length in
+// bytes; length 0 when `text` is empty or does not start with one.
+struct CodePoint {
+  char32_t cp = 0;
+  size_t length = 0;
+};
+CodePoint first_code_point(std::string_view text);
 
 // `text` without the blanks (space, tab, CR, LF) at either end: a value pasted or typed with
 // them, a library's message ending in a newline.

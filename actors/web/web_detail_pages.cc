@@ -22,29 +22,49 @@ std::string bar_kind(const std::string& status_name) {
 }
 
 // The job runs of a build as a table with a timeline column: each run's bar spans from its start
-// (or scheduling) to its end (or `now`, the build's last update, while it runs).
+// (or scheduling) to its end (or `now`, the build's last update, while it runs). A run that was
+// never scheduled nor started (skipped: a delegation's run) is a mark at its end; one with no
+// time at all has no bar, and neither moves the timeline's scale.
 std::string runs_table(const JobRunsListResponse& runs, int64_t now) {
   if (runs.job_runs().empty()) return "<p class=\"muted\">No job runs yet.</p>";
-  int64_t t0 = INT64_MAX;
-  int64_t t1 = 0;
-  auto begin = [](const JobRunSummary& r) { return r.started_at() ? r.started_at() : r.scheduled_at(); };
+  auto begin = [](const JobRunSummary& r) {
+    return r.started_at() ? r.started_at() : r.scheduled_at() ? r.scheduled_at() : r.ended_at();
+  };
   // Never before its begin: a producer's clock may say a run ended before it started.
   auto end = [now, begin](const JobRunSummary& r) {
     return std::max(begin(r), r.ended_at() ? r.ended_at() : now);
   };
+  int64_t t0 = INT64_MAX;
+  int64_t t1 = 0;
   for (const auto& r : runs.job_runs()) {
+    if (begin(r) == 0) continue;
     t0 = std::min(t0, begin(r));
-    t1 = std::max({t1, end(r), begin(r)});
+    t1 = std::max(t1, end(r));
   }
+  if (t0 > t1) t0 = t1;  // no run with a time
   const double span = std::max<int64_t>(1, t1 - t0);
   Html h;
   h.raw("<table><tr><th>Job run</th><th>Job</th><th>Status</th><th class=\"num\">Duration</th>"
         "<th style=\"width:35%\">Timeline</th><th>Message</th></tr>");
   for (const auto& r : runs.job_runs()) {
-    const double left = 100.0 * static_cast<double>(begin(r) - t0) / span;
-    const double width = 100.0 * static_cast<double>(end(r) - begin(r)) / span;
-    char style[96];
-    std::snprintf(style, sizeof(style), "left:%.2f%%;width:%.2f%%", left, width);
+    std::string bar;
+    if (begin(r) != 0) {
+      const double left = 100.0 * static_cast<double>(begin(r) - t0) / span;
+      const double width = 100.0 * static_cast<double>(end(r) - begin(r)) / span;
+      char style[96];
+      // A bar is at least 2px wide (the style sheet): one at the right end stays inside.
+      std::snprintf(style, sizeof(style), "left:min(%.2f%%,calc(100%% - 2px));width:%.2f%%", left,
+                    width);
+      bar = Html()
+                .raw("<div class=\"bar")
+                .raw(bar_kind(r.status_name()))
+                .raw("\" style=\"")
+                .raw(style)
+                .raw("\" title=\"")
+                .text(format_time(begin(r)))
+                .raw("\"></div>")
+                .take();
+    }
     h.raw("<tr><td class=\"mono\">")
         .text(r.job_run_id())
         .raw("</td><td>")
@@ -53,13 +73,9 @@ std::string runs_table(const JobRunsListResponse& runs, int64_t now) {
         .raw(badge(r.status_name()))
         .raw("</td><td class=\"num\">")
         .text(r.ended_at() ? format_span(r.started_at(), r.ended_at()) : "running")
-        .raw("</td><td><div class=\"timeline\"><div class=\"bar")
-        .raw(bar_kind(r.status_name()))
-        .raw("\" style=\"")
-        .raw(style)
-        .raw("\" title=\"")
-        .text(format_time(begin(r)))
-        .raw("\"></div></div></td><td>")
+        .raw("</td><td><div class=\"timeline\">")
+        .raw(bar)
+        .raw("</div></td><td>")
         .text(r.message())
         .raw("</td></tr>");
   }

@@ -30,6 +30,9 @@ section { background:#fff; border:1px solid var(--line); border-radius:6px; padd
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
          vertical-align:top; }
+/* A value as long as a ref may be (64 KiB) wraps inside its cell: the columns after it stay on
+   the screen. */
+td, li { overflow-wrap:anywhere; }
 th { color:var(--muted); font-weight:600; font-size:13px; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 a { color:var(--accent); }
@@ -86,12 +89,32 @@ constexpr const char* kScript = R"JS(
       });
   }
   var opened = 0;
+  var retryIn = 1000;
   function follow() {
     if (es) es.close();
     es = new EventSource('/api/v1/events/stream?' + q);
     live.setAttribute('data-streams-opened', String(++opened));
-    es.onopen = function () { live.textContent = 'live'; };
-    es.onerror = function () { live.textContent = 'reconnecting…'; };
+    es.onopen = function () { live.textContent = 'live'; retryIn = 1000; };
+    es.onerror = function () {
+      // A dropped connection the browser retries by itself (CONNECTING). After an HTTP error it
+      // gives up (CLOSED): 429, every stream taken (pages left a moment ago still hold theirs),
+      // or 401, signed out (sessions end with the coordinator). Ask the page itself which, then
+      // say so, or try again later.
+      if (es.readyState !== EventSource.CLOSED) { live.textContent = 'reconnecting…'; return; }
+      var failed = es;
+      fetch(location.href, {method: 'HEAD', credentials: 'same-origin', cache: 'no-store'})
+        .then(function (r) { return r.status; }, function () { return 0; })
+        .then(function (status) {
+          if (es !== failed) return;  // a fresh page's stream replaced it meanwhile
+          if (status === 401) {
+            live.textContent = 'signed out: reload the page to sign in again';
+            return;
+          }
+          live.textContent = 'not live: trying again in ' + Math.round(retryIn / 1000) + ' s';
+          setTimeout(function () { if (es === failed) follow(); }, retryIn);
+          retryIn = Math.min(2 * retryIn, 30000);
+        });
+    };
     ['build_request_event', 'partition_event', 'job_event', 'delegation_event', 'job_graph_event',
      'partition_invalidation_event', 'job_run_cancel_event', 'build_cancel_event']
       .forEach(function (t) {
@@ -114,17 +137,38 @@ std::string escape_html(const std::string& text) {
   std::string out;
   // A control character (a NUL in a message, an escape sequence) is shown as \xNN, as the
   // console shows it: HTML has no way to carry most of them, and a browser turns NUL into U+FFFD.
+  // A C1 control or a format character that moves the text after it (U+202E turns the rest of
+  // a value around, so that a ref could read as another) is shown as \uXXXX, as the console does.
   auto control = [](unsigned char c) {
     return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
   };
+  const std::string_view all(text);
   size_t start = 0;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    if (i < text.size() && !control(static_cast<unsigned char>(text[i]))) continue;
+  for (size_t i = 0; i <= text.size();) {
+    std::string shown;
+    size_t length = 1;
+    if (i < text.size()) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (control(c)) {
+        shown = fmt::format("\\x{:02x}", c);
+      } else if (c >= 0xc2) {  // a C1 control or a format character begins so, if any
+        const CodePoint p = first_code_point(all.substr(i));
+        if (p.length > 0 && ((p.cp >= 0x80 && p.cp < 0xa0) || moves_text(p.cp))) {
+          shown = fmt::format("\\u{:04x}", static_cast<uint32_t>(p.cp));
+          length = p.length;
+        }
+      }
+      if (shown.empty()) {
+        ++i;
+        continue;
+      }
+    }
     append_escaped(
-        out, std::string_view(text).substr(start, i - start),
+        out, all.substr(start, i - start),
         {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
-    if (i < text.size()) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i]));
-    start = i + 1;
+    out += shown;
+    i += length;
+    start = i;
   }
   return out;
 }
@@ -141,6 +185,13 @@ std::string partition_href(const std::string& ref) {
 std::string job_href(const std::string& label) { return "/jobs/" + encode_path_part(label); }
 
 std::string link(const std::string& href, const std::string& text) {
+  // A path the HTTP library would refuse in a request line (8 192 bytes with the method and the
+  // version: docs/web.md) leads nowhere: its value is shown, not linked.
+  constexpr size_t kLongestLinkedPath = 8000;
+  if (href.size() > kLongestLinkedPath) {
+    return "<span title=\"too long to open on this dashboard: ask the console\">" +
+           escape_html(text) + "</span>";
+  }
   return "<a href=\"" + escape_html(href) + "\">" + escape_html(text) + "</a>";
 }
 

@@ -23,7 +23,8 @@ inline constexpr const char* kLiveScriptPath = "/live.js";
 const char* live_script();
 
 // `text` with & < > " ' replaced by entities, and control characters (tab and line breaks aside)
-// by \xNN: safe in element content and quoted attributes.
+// by \xNN, C1 controls and the format characters that move text (messages/escape.h,
+// moves_text) by \uXXXX: safe in element content and quoted attributes, and shown as written.
 std::string escape_html(const std::string& text);
 
 class Html {

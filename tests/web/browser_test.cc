@@ -9,8 +9,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "actors/client/partitions_repository.h"
 #include "actors/web/web_request.h"
@@ -300,6 +303,18 @@ TEST_F(BrowserTest, ARightToLeftOverrideInARefStaysInsideIt) {
             "})()"));
 }
 
+// A value as long as a ref may be wraps inside its cell: the page is no wider than the window,
+// so the columns after it (status, delegated to) stay on the screen.
+TEST_F(BrowserTest, ALongRefWrapsInsideItsCell) {
+  const std::string long_ref = "wide/" + std::string(5000, 'w');
+  append({request_event("br-wide", BUILD_REQUEST_RECEIVED, {long_ref, "wide/short"})});
+  ASSERT_TRUE(open(build_path("br-wide")));
+  EXPECT_TRUE(contains(shown(), "wide/short"));
+  EXPECT_TRUE(holds("document.documentElement.scrollWidth <= window.innerWidth"))
+      << "the page is "
+      << browser_->evaluate("document.documentElement.scrollWidth")->number_value() << " px wide";
+}
+
 // A browser allows six connections to a server: a page left for another (kept in the back/forward
 // cache) must not hold its event stream, or the seventh page waits for one.
 TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
@@ -317,6 +332,69 @@ TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {
   // The server's count: only the page on screen follows the stream.
   EXPECT_TRUE(actors::web::wait_for_open_event_streams(1, CdpDriver::kDefaultTimeout))
       << actors::web::open_event_streams() << " streams open";
+}
+
+// What the page's header says of its stream.
+const std::string kLiveText = "document.getElementById('live').textContent";
+
+// One stream at most: a page whose stream is refused (429) says it is not live and opens it
+// again once one is free, and follows the log from then on.
+class OneStreamBrowserTest : public BrowserTest {
+ protected:
+  actors::web::EventStreamOptions stream_options() override {
+    actors::web::EventStreamOptions o = BrowserTest::stream_options();
+    o.max_streams = 1;
+    return o;
+  }
+};
+
+TEST_F(OneStreamBrowserTest, APageRefusedItsStreamSaysSoAndFollowsOnceOneIsFree) {
+  append_running_build();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread holder([&] {  // takes the one stream until `done`
+    auto client = http();
+    client.Get("/api/v1/events/stream", [&](const char*, size_t) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done; });
+      return false;
+    });
+  });
+  auto release = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    if (holder.joinable()) holder.join();
+  };
+  ASSERT_TRUE(actors::web::wait_for_open_event_streams(1, CdpDriver::kDefaultTimeout));
+  EXPECT_TRUE(open(build_path("br-live")));
+  EXPECT_TRUE(eventually(kLiveText + ".startsWith('not live: trying again in ')"));
+  release();
+  EXPECT_TRUE(eventually(kFollowsStream));
+  append({job_event("br-live", "jr-live", "//pkg:live", JOB_FAILED, {"live/a"}),
+          partition_event("br-live", "live/a", PARTITION_FAILED, "jr-live"),
+          request_event("br-live", BUILD_REQUEST_FAILED)});
+  EXPECT_TRUE(eventually(shows("#build-status", "failed")));
+}
+
+// Streams that end after a second without events: the browser reconnects by itself, and once
+// its session is gone (a coordinator restarted) the page says to sign in again.
+class ShortStreamBrowserTest : public BrowserTest {
+ protected:
+  actors::web::EventStreamOptions stream_options() override {
+    actors::web::EventStreamOptions o = BrowserTest::stream_options();
+    o.idle_timeout = std::chrono::seconds(1);
+    return o;
+  }
+};
+
+TEST_F(ShortStreamBrowserTest, APageWhoseSessionEndedSaysToSignInAgain) {
+  ASSERT_TRUE(open_live(build_path("br-ok")));
+  ASSERT_TRUE(succeeded(browser_->clear_cookies()));
+  EXPECT_TRUE(eventually(kLiveText + " === 'signed out: reload the page to sign in again'"));
 }
 
 // The driver itself: its errors say what went wrong.

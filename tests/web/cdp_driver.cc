@@ -389,6 +389,11 @@ Status CdpDriver::set_javascript_enabled(bool enabled) {
   return ok_status();
 }
 
+Status CdpDriver::clear_cookies() {
+  BEL_RETURN_IF_ERROR(call("Network.clearBrowserCookies", object({})));
+  return ok_status();
+}
+
 Result<std::string> CdpDriver::screenshot_png(int width, int height) {
   BEL_RETURN_IF_ERROR(
       call("Emulation.setDeviceMetricsOverride", object({{"width", num(width)},

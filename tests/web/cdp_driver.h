@@ -59,6 +59,8 @@ class CdpDriver {
   // Turns the page's own scripts off or on (DevTools' evaluate keeps working); applies to the
   // documents loaded afterwards.
   Status set_javascript_enabled(bool enabled);
+  // Forgets every cookie, as a browser whose session ended does.
+  Status clear_cookies();
   // The page rendered at `width` x `height` CSS pixels, as PNG bytes.
   Result<std::string> screenshot_png(int width, int height);
 

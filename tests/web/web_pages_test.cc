@@ -57,6 +57,48 @@ TEST_F(WebPagesTest, BuildPageSaysWhyItFailedEscaped) {
   EXPECT_TRUE(contains(html, "class=\"bar bad\""));
 }
 
+// A skipped run (never scheduled nor started) is a mark at its end: the timeline still spans
+// the runs' times, not the epoch to now.
+TEST_F(WebPagesTest, ASkippedRunLeavesTheTimelineOnTheRunsTimes) {
+  constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+  constexpr int64_t kSecond = 1'000'000'000;
+  auto at = [](BuildEvent e, int64_t t) {
+    e.set_timestamp(t);
+    return e;
+  };
+  append(
+      {at(request_event("br-tl", BUILD_REQUEST_RECEIVED, {"tl/a", "tl/b"}), kT0),
+       at(request_event("br-tl", BUILD_REQUEST_EXECUTING), kT0 + kSecond),
+       at(job_event("br-tl", "jr-tl-1", "//pkg:tl", JOB_SCHEDULED, {"tl/a"}), kT0 + 10 * kSecond),
+       at(job_event("br-tl", "jr-tl-1", "//pkg:tl", JOB_RUNNING, {"tl/a"}), kT0 + 20 * kSecond),
+       at(job_event("br-tl", "jr-tl-1", "//pkg:tl", JOB_COMPLETED, {"tl/a"}), kT0 + 60 * kSecond),
+       at(job_event("br-tl", "jr-tl-2", "//pkg:tl", JOB_SKIPPED, {"tl/b"}), kT0 + 80 * kSecond)});
+  const std::string html = page("/builds/" + encode_path_part("br-tl"));
+  // 20 s to 80 s: the completed run from its start over two thirds, the skipped one at the end.
+  const size_t run = html.find(">jr-tl-1<");
+  const size_t skipped = html.find(">jr-tl-2<");
+  ASSERT_NE(run, std::string::npos) << html;
+  ASSERT_NE(skipped, std::string::npos) << html;
+  EXPECT_NE(html.find("left:min(0.00%,calc(100% - 2px));width:66.67%", run), std::string::npos)
+      << html.substr(run, 600);
+  EXPECT_NE(html.find("left:min(100.00%,calc(100% - 2px));width:0.00%", skipped), std::string::npos)
+      << html.substr(skipped, 600);
+}
+
+// A ref whose page's path is longer than a request line may be is shown, not linked (the link
+// would lead to a 414); a shorter one is linked.
+TEST_F(WebPagesTest, ARefTooLongToOpenIsShownNotLinked) {
+  const std::string too_long = "long/" + std::string(7000, 'l');
+  append({request_event("br-long", BUILD_REQUEST_RECEIVED, {too_long, "long/short"})});
+  const std::string html = page("/builds/" + encode_path_part("br-long"));
+  EXPECT_TRUE(contains(html, ">" + too_long + "</span>"));
+  EXPECT_FALSE(contains(html, "href=\"/partitions/" + encode_path_part(too_long) + "\""));
+  EXPECT_TRUE(contains(html, "href=\"/partitions/" + encode_path_part("long/short") + "\""));
+  auto opened = get("/partitions/" + encode_path_part(too_long));
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->status, 414);  // what the link would have led to
+}
+
 TEST_F(WebPagesTest, BuildPageShowsDelegation) {
   const std::string html = page("/builds/" + encode_path_part("br-deleg"));
   EXPECT_TRUE(contains(html, "→ <a href=\"/builds/" + encode_path_part("br-ok") + "\">br-ok</a>"))
@@ -301,6 +343,18 @@ TEST_F(WebPagesTest, AControlCharacterInAPageIsShownEscaped) {
   EXPECT_TRUE(contains(res->body, "a\\x00b\\x1bc")) << res->body;
   EXPECT_EQ(res->body.find('\0'), std::string::npos);
   EXPECT_EQ(res->body.find('\x1b'), std::string::npos);
+  // A right-to-left override in a ref, a C1 control in a message: shown as \uXXXX, as the
+  // console shows them, so that "data/" U+202E "yliad" cannot read as "data/daily" (the Hebrew
+  // letters stay as they are).
+  const std::string rtl = "data/\u202eyliad/\u05d0";
+  auto requested = partition_event("br-rtl", rtl, PARTITION_REQUESTED);
+  requested.mutable_partition_event()->set_message("next\u0085line");
+  append({request_event("br-rtl", BUILD_REQUEST_RECEIVED, {rtl}), requested});
+  const std::string page = this->page("/partitions/" + encode_path_part(rtl));
+  EXPECT_TRUE(contains(page, "data/\\u202eyliad/\u05d0")) << page;
+  EXPECT_TRUE(contains(page, "next\\u0085line")) << page;
+  EXPECT_FALSE(contains(page, "\u202e"));
+  EXPECT_FALSE(contains(page, "\u0085"));
 }
 
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
