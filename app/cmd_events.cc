@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -153,6 +154,18 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
   // often, and the tail goes on from where it was.
   constexpr auto kLongestRetry = std::chrono::seconds(2);
   std::chrono::milliseconds retry{0};
+  // Waits `pause` unless nobody reads the output any more: then ends as a write to it would (by
+  // SIGPIPE; with SIGPIPE ignored, a failure saying why). False when the tail is to stop.
+  auto wait = [&](std::chrono::milliseconds pause) {
+    if (output_reader_gone(stdout)) {
+      std::raise(SIGPIPE);
+      std::fprintf(stderr, "bel: cannot write the output: the reader of standard output is gone\n");
+      ctx.exit_code = kExitFailed;
+      return false;
+    }
+    std::this_thread::sleep_for(pause);
+    return true;
+  };
   for (;;) {
     ListEventsRequest request;
     request.set_since_idx(since);
@@ -181,7 +194,7 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
       }
       retry =
           std::min<std::chrono::milliseconds>(std::max(retry * 2, kPollInterval), kLongestRetry);
-      std::this_thread::sleep_for(retry);
+      if (!wait(retry)) return;
       continue;
     }
     if (retry.count() > 0) {
@@ -200,9 +213,10 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
         return;
       }
     }
-    std::fflush(stdout);
+    // Output that cannot be written (a full disk) ends the tail: main says why, exit 1.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) return;
     since = page->next_idx();
-    if (!page->has_more()) std::this_thread::sleep_for(kPollInterval);
+    if (!page->has_more() && !wait(kPollInterval)) return;
   }
 }
 

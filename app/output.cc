@@ -1,6 +1,8 @@
 #include "app/output.h"
 
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -18,6 +20,19 @@ Result<Format> resolve_format(const std::string& text) {
   if (text == "json") return Format::json;
   return make_error(ErrorCode::invalid_argument,
                     "--format: \"" + text + "\" is not a format (expected table or json)");
+}
+
+bool output_reader_gone(std::FILE* out) {
+  const int fd = fileno(out);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    return false;  // a file or a terminal has no reader to lose
+  }
+  // The writing end of a pipe whose reader closed polls as POLLERR, a socket's as POLLHUP.
+  struct pollfd p {};
+  p.fd = fd;
+  p.events = 0;
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
 std::string format_time(int64_t unix_ns) {

@@ -97,6 +97,11 @@ Status check_utf8(std::string_view field, std::string_view value) {
 
 Status check_glob(std::string_view pattern) {
   if (pattern.empty()) return make_error(ErrorCode::invalid_argument, "pattern is empty");
+  if (pattern.size() > kMaxGlobBytes) {
+    return make_error(ErrorCode::invalid_argument,
+                      "pattern of " + std::to_string(pattern.size()) + " bytes is longer than " +
+                          std::to_string(kMaxGlobBytes) + " (name a ref that long whole instead)");
+  }
   // SQLite reads a broken sequence as some other character: a match could then lack the
   // pattern's literal prefix, which a backend uses to narrow its scan.
   if (Status utf8 = check_utf8("pattern", pattern); !utf8.ok()) return utf8;

@@ -7,6 +7,7 @@
 #ifndef BEL_MESSAGES_GLOB_H_
 #define BEL_MESSAGES_GLOB_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,8 +15,13 @@
 
 namespace bel {
 
-// invalid_argument when `pattern` is empty, is not well-formed UTF-8, or has an unclosed `[`
-// class.
+// The longest pattern taken: SQLite's own limit on a GLOB pattern (SQLITE_MAX_LIKE_PATTERN_LENGTH),
+// held on every backend so that all refuse the same filters. A ref is at most 65 536 bytes: a
+// longer one is found by naming it (--partition), not by a pattern.
+inline constexpr size_t kMaxGlobBytes = 50000;
+
+// invalid_argument when `pattern` is empty, longer than kMaxGlobBytes, is not well-formed UTF-8,
+// or has an unclosed `[` class.
 Status check_glob(std::string_view pattern);
 
 // True when `text` is well-formed UTF-8 (what a protobuf string holds): no stray, overlong or

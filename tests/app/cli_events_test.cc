@@ -305,6 +305,32 @@ TEST_F(CliTest, TailFollowsEventsCommittedAfterItStarts) {
   EXPECT_EQ(second.idx(), 4);
 }
 
+// A tail whose output cannot be written (a full disk) stops and says so (exit 1), rather than
+// following on and dropping every event; one whose reader has gone ends while idle, as a write
+// to it would (by SIGPIPE), not at the next event.
+TEST_F(CliTest, TailEndsWhenItsOutputCannotBeWrittenOrIsNoLongerRead) {
+  ASSERT_EQ(bel("append -", json_lines(scenario())).exit_code, 0);
+  const std::string tail = "timeout 60 " + shell_quote(kBel) + " events tail --format json " +
+                           "--log " + shell_quote(log_uri());
+  if (std::filesystem::exists("/dev/full")) {
+    // In braces: run_command's own redirection (to its files) is the group's, not bel's.
+    auto full = run_command("{ " + tail + " --since 0 >/dev/full; }");
+    EXPECT_EQ(full.exit_code, 1) << full.err;
+    EXPECT_NE(full.err.find("bel: cannot write the output: "), std::string::npos) << full.err;
+  }
+  // No event comes after the last: the tail is idle when `true` leaves without reading.
+  auto gone =
+      run_command("bash -c " + shell_quote(tail + " | true; echo \"tail: ${PIPESTATUS[0]}\""));
+  EXPECT_EQ(gone.exit_code, 0) << gone.err;
+  EXPECT_NE(gone.out.find("tail: 141\n"), std::string::npos) << gone.out << gone.err;  // SIGPIPE
+  // With SIGPIPE ignored, it says why and exits 1.
+  auto ignored = run_command("bash -c " + shell_quote("trap '' PIPE; " + tail +
+                                                      " | true; echo \"tail: ${PIPESTATUS[0]}\""));
+  EXPECT_NE(ignored.out.find("tail: 1\n"), std::string::npos) << ignored.out << ignored.err;
+  EXPECT_NE(ignored.err.find("the reader of standard output is gone"), std::string::npos)
+      << ignored.err;
+}
+
 TEST_F(CliTest, MissingLogExitsOneNamingTheUri) {
   auto r = bel("events list");
   EXPECT_EQ(r.exit_code, 1);
@@ -341,6 +367,12 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
            {"run --seed -1", "--seed"},
            {"run --seed ' -2'", "must not be negative"},
            {"events list --pattern 'a[b'", "a[b"},
+           {"events list --pattern " + std::string(50001, 'p'),
+            "--pattern: pattern of 50001 bytes is longer than 50000"},
+           {"events tail --pattern " + std::string(50001, 'p'),
+            "--pattern: pattern of 50001 bytes is longer than 50000"},
+           {"partitions list --pattern " + std::string(50001, 'p'),
+            "--pattern: pattern of 50001 bytes is longer than 50000"},
            {"events list --format yaml", "yaml"},
            {"events list --no-such-flag", "--no-such-flag"},
            {"no-such-command", "no-such-command"},
