@@ -14,22 +14,12 @@
 #include "messages/glob.h"
 #include "storage/checks.h"
 #include "storage/event_detail.h"
+#include "storage/postgres_lock.h"
 #include "storage/postgres_query.h"
 #include "storage/snapshot_codec.h"
 
 namespace bel::storage {
 namespace {
-
-// One advisory-lock space for bel; the second key is the schema's hash (one lock per log). The
-// wait for it is bounded (lock_timeout), and so is how long the transaction holding it may wait
-// on its client (idle_in_transaction_session_timeout): both for this transaction only.
-std::string lock_sql(const StorageOptions& options) {
-  return fmt::format(
-      "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}; "
-      "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))",
-      std::max<int64_t>(1, options.postgres_lock_wait.count()),
-      std::max<int64_t>(1, options.postgres_stall_limit.count()));
-}
 
 // PostgreSQL's identifiers, and so its channel names, hold at most 63 bytes.
 constexpr size_t kMaxIdentifierBytes = 63;
@@ -178,14 +168,19 @@ std::string commit_channel(const std::string& schema) {
 }
 
 Status PostgresStorage::lock_log(std::string_view what) {
-  Status locked = db_.command(lock_sql(options()), what);
+  Status locked = db_.command(pg_lock_sql(options()), what);
   if (!locked.ok() && db_.last_sqlstate() == "55P03") {
+    // A holder stopped in its COPY is past the server's stall timeout: end its session, so that
+    // the next attempt (this one fails all the same: its transaction is aborted) takes the lock.
+    db_.rollback();
+    const bool ended = end_stalled_lock_holder(db_, options());
     return make_error(
         ErrorCode::storage_unavailable,
         fmt::format("{}: {}: another writer of this log has held it for over {} ms (a "
-                    "coordinator stopped or stalled in its transaction, whose session the server "
-                    "soon ends); nothing was written, a retry is safe",
-                    uri(), what, options().postgres_lock_wait.count()));
+                    "coordinator stopped or stalled in its transaction, whose session {}); "
+                    "nothing was written, a retry is safe",
+                    uri(), what, options().postgres_lock_wait.count(),
+                    ended ? "was stalled in a COPY and is now ended" : "the server soon ends"));
   }
   return locked;
 }

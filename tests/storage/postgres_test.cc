@@ -3,6 +3,7 @@
 #include "tests/support/postgres.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -290,6 +291,52 @@ TEST_F(PostgresTest, AWriterStalledInItsTransactionHoldsNoOtherWriterUpForLong) 
   const auto events = all_events(*reader);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_id(), "b-1");
+}
+
+// A writer stopped in the middle of its COPY (the server waits on its data, where the stall
+// timeout does not apply) is ended by a writer that waited for the lock, once it has been stalled
+// past the stall limit: the log takes appends again while the stopped process still sleeps.
+TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
+  StorageOptions quick;
+  quick.postgres_lock_wait = std::chrono::milliseconds(300);
+  quick.postgres_stall_limit = std::chrono::milliseconds(1000);
+  auto writer = open_storage(uri_, quick);  // makes the log's tables, under the lock
+  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  // The stopped writer: it holds the log's lock and has begun a COPY it sends nothing of.
+  PGconn* stopped = PQconnectdb(uri_.c_str());
+  ASSERT_EQ(PQstatus(stopped), CONNECTION_OK) << PQerrorMessage(stopped);
+  for (const char* sql :
+       {"BEGIN", "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))",
+        "COPY event_keys(kind, key, idx) FROM STDIN"}) {
+    PGresult* r = PQexec(stopped, sql);
+    const auto status = PQresultStatus(r);
+    PQclear(r);
+    ASSERT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN)
+        << sql << ": " << PQerrorMessage(stopped);
+  }
+  bool said_ended = false;
+  Result<std::vector<int64_t>> appended = std::vector<int64_t>{};
+  for (int attempt = 0; attempt < 100; ++attempt) {  // each waits 0.3 s for the lock
+    appended = (*writer)->append_batch({with_id(partition_event("br-a", "data/a"), "a-1")});
+    if (appended.ok()) break;
+    ASSERT_EQ(appended.error().code, ErrorCode::storage_unavailable)
+        << appended.error().to_string();
+    said_ended = said_ended || appended.error().message.find(
+                                   "was stalled in a COPY and is now ended") != std::string::npos;
+  }
+  ASSERT_TRUE(appended.ok()) << appended.error().to_string();
+  EXPECT_EQ(appended->front(), 1);
+  EXPECT_TRUE(said_ended);
+  // The stopped writer's session is gone: what it would send now fails.
+  const bool sent =
+      PQputCopyData(stopped, "1\tp\t1\n", 6) == 1 && PQputCopyEnd(stopped, nullptr) == 1;
+  PGresult* r = sent ? PQgetResult(stopped) : nullptr;
+  EXPECT_TRUE(!sent || PQresultStatus(r) != PGRES_COMMAND_OK) << PQerrorMessage(stopped);
+  PQclear(r);
+  PQfinish(stopped);
+  const auto events = all_events(**writer);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event_id(), "a-1");
 }
 
 // Schema names that make "bel_log_<schema>" an identifier PostgreSQL would refuse or misread: a
