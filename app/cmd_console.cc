@@ -47,7 +47,8 @@ constexpr const char* kConsoleNotes =
     "Lines starting with # are ignored. A failed command prints its error and the console goes\n"
     "on. When standard input is not a terminal (a script), the console's exit code is that of\n"
     "the last command that failed (1 failed, 2 bad usage), or 0; on a terminal it is 0.\n"
-    "On a terminal, Ctrl-C clears the line being typed.\n";
+    "On a terminal, Ctrl-C clears the line being typed; while a command runs (events tail),\n"
+    "Ctrl-C ends the console with it. History is kept in ~/.bel_history.\n";
 
 bool is_shell_only(const std::string& name) {
   return std::any_of(std::begin(kShellOnlyCommands), std::end(kShellOnlyCommands),

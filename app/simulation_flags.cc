@@ -32,8 +32,12 @@ void add_simulation_options(CLI::App* cmd, sim::SimulationOptions& options,
                             "the log takes them)"))
       ->capture_default_str();
   not_negative(
-      cmd->add_option("--seed", options.seed,
-                      qualified(qualifier, "seed of the simulation (same seed, same plan)")))
+      cmd->add_option(
+          "--seed", options.seed,
+          qualified(qualifier,
+                    "seed of the simulation (same seed, same plan for each build request; the "
+                    "workers' interleaving, and so what is delegated and the event "
+                    "counts, vary from run to run)")))
       ->capture_default_str();
 }
 
