@@ -204,6 +204,28 @@ class ProjectionActorTest : public ::testing::Test {
     return keep(spawn_storage_actor(*system_, std::move(*writer), {}));
   }
 
+  // A partition status view over a log holding `events` (appended through the storage actor),
+  // whose snapshots go to `store`, once it has applied them all.
+  ViewActor partition_view_saving_to(const caf::actor& store,
+                                     const std::vector<BuildEvent>& events) {
+    auto log = open("memory://");
+    EXPECT_TRUE(log);
+    ReaderActor view_reader = reader_of(*log);
+    ReaderActor scan = reader_of(*log);
+    StorageActor storage = storage_actor_of(std::move(log));
+    ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
+        *system_,
+        ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan),
+                 caf::actor_cast<SnapshotStore>(store)},
+        test_view_config()));
+    append(storage, events, 0, events.size());
+    const auto n = static_cast<int64_t>(events.size());
+    wait_for(view, [n](const ViewStatus& v) {
+      return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == n;
+    });
+    return view;
+  }
+
   // Appends events[from, to) through `storage` as one batch; expects their own idx back.
   void append(const StorageActor& storage, const std::vector<BuildEvent>& events, size_t from,
               size_t to) {
@@ -738,22 +760,8 @@ TEST_F(ProjectionActorTest, AViewKeepsItsTurnUntilItsSnapshotHasAnswered) {
 // A rebuild answers once its snapshot is saved; a view stopped before then still answers the
 // rebuild request (an error naming the stop) instead of leaving it to its timeout.
 TEST_F(ProjectionActorTest, ARebuildWaitingForItsSavesIsAnsweredWhenTheViewStops) {
-  const auto events = random_stream(109, small_stream(60));
-  auto log = open("memory://");
-  ASSERT_TRUE(log);
-  ReaderActor view_reader = reader_of(*log);
-  ReaderActor scan = reader_of(*log);
-  StorageActor storage = storage_actor_of(std::move(log));
-  auto store = keep(system_->spawn(silent_store));
-  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
-      *system_,
-      ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan),
-               caf::actor_cast<SnapshotStore>(store)},
-      test_view_config()));
-  append(storage, events, 0, 60);
-  wait_for(view, [](const ViewStatus& v) {
-    return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == 60;
-  });
+  ViewActor view = partition_view_saving_to(keep(system_->spawn(silent_store)),
+                                            random_stream(109, small_stream(60)));
   auto rebuilt = self()->request(view, kTimeout, rebuild_atom::value);
   // The rebuild is done (healthy again at 60) but its saves are never answered.
   wait_for(view,
@@ -771,23 +779,9 @@ TEST_F(ProjectionActorTest, ARebuildWaitingForItsSavesIsAnsweredWhenTheViewStops
 // A snapshot the store refuses leaves the view healthy, and `views status` says why in its last
 // error until a snapshot is saved.
 TEST_F(ProjectionActorTest, ASnapshotNotSavedIsTheLastErrorUntilOneIs) {
-  const auto events = random_stream(113, small_stream(60));
-  auto log = open("memory://");
-  ASSERT_TRUE(log);
-  ReaderActor view_reader = reader_of(*log);
-  ReaderActor scan = reader_of(*log);
-  StorageActor storage = storage_actor_of(std::move(log));
   auto refuse = std::make_shared<std::atomic<bool>>(true);
-  auto store = keep(system_->spawn(refusing_store, refuse));
-  ViewActor view = keep(spawn_projection_actor<projections::PartitionStatusView>(
-      *system_,
-      ViewDeps{storage, view_reader, caf::actor_cast<FallbackActor>(scan),
-               caf::actor_cast<SnapshotStore>(store)},
-      test_view_config()));
-  append(storage, events, 0, 60);
-  wait_for(view, [](const ViewStatus& v) {
-    return v.state() == v1::VIEW_HEALTHY && v.applied_idx() == 60;
-  });
+  ViewActor view = partition_view_saving_to(keep(system_->spawn(refusing_store, refuse)),
+                                            random_stream(113, small_stream(60)));
   self()->send(view, snapshot_atom::value);
   auto s = wait_for(view, [](const ViewStatus& v) { return !v.last_error().empty(); });
   EXPECT_EQ(s.state(), v1::VIEW_HEALTHY);
