@@ -268,9 +268,15 @@ class EditLineReader : public LineReader {
   }
 
   void remember(const std::string& line) override {
+    // The file read again first: another console open at once (with the same home) may have
+    // added lines since, which writing this one's history alone would drop. Then this line, and
+    // the whole written back (the last kHistoryEntries), after every line, so that a console
+    // ended by a signal keeps its history. A file that cannot be written only costs the history.
+    if (!history_path_.empty()) {
+      clear_history();
+      read_history(history_path_.c_str());
+    }
     add_history(line.c_str());
-    // Written after every line so a console ended by a signal keeps its history. A file that
-    // cannot be written only costs the history.
     if (!history_path_.empty()) write_history(history_path_.c_str());
   }
 

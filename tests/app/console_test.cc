@@ -9,6 +9,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <utility>
 
 #include "app/commands.h"
 #include "app/console_lines.h"
@@ -382,6 +386,44 @@ TEST_F(ConsoleTest, OnATerminalItCompletesSurvivesCtrlCAndRecallsHistory) {
   ASSERT_TRUE(again.wait_until_editing()) << again.since_mark();
   again.send("\x0b\x04");  // Ctrl-K empties the line
   EXPECT_EQ(again.wait_exit(), 0) << again.output();
+}
+
+// Two consoles open at once (on two logs: each holds its log's writer), with the same home: the
+// history file keeps the lines of both, in the order they were typed.
+TEST_F(ConsoleTest, TwoConsolesAtOnceKeepEachOthersHistory) {
+  const std::string other_log = "sqlite://" + dir_.path() + "/other.db";
+  ASSERT_EQ(run_command(shell_quote(kBel) + " append - --log " + shell_quote(other_log),
+                        to_json(request_event("br-9", BUILD_REQUEST_RECEIVED)) + "\n")
+                .exit_code,
+            0);
+  PtyConsole first(dir_.path(), log_uri());
+  PtyConsole second(dir_.path(), other_log);
+  ASSERT_TRUE(first.started() && second.started());
+  ASSERT_TRUE(first.wait_for("bel> ")) << first.output();
+  ASSERT_TRUE(second.wait_for("bel> ")) << second.output();
+  for (auto [tty, line] : {std::pair<PtyConsole*, std::string>{&first, "builds show br-1"},
+                           {&second, "activity"},
+                           {&first, "partitions show sales/2026-11-01"}}) {
+    tty->send(line + "\n");
+    ASSERT_TRUE(tty->wait_for("bel> ")) << tty->since_mark();
+  }
+  first.send("quit\n");
+  EXPECT_EQ(first.wait_exit(), 0) << first.output();
+  second.send("quit\n");
+  EXPECT_EQ(second.wait_exit(), 0) << second.output();
+
+  std::ifstream file(dir_.path() + "/.bel_history");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // libedit writes a space as \040.
+  for (size_t at; (at = text.find("\\040")) != std::string::npos;) text.replace(at, 4, " ");
+  const size_t show = text.find("builds show br-1\n");
+  const size_t activity = text.find("activity\n");
+  const size_t partitions = text.find("partitions show sales/2026-11-01\n");
+  ASSERT_NE(show, std::string::npos) << text;
+  ASSERT_NE(activity, std::string::npos) << text;
+  ASSERT_NE(partitions, std::string::npos) << text;
+  EXPECT_LT(show, activity);
+  EXPECT_LT(activity, partitions);
 }
 
 TEST_F(ConsoleTest, OnATerminalAppendReadsLinesUntilCtrlDAndTheConsoleGoesOn) {
