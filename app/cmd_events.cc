@@ -25,12 +25,19 @@ struct FilterFlags {
 };
 
 void add_filter_flags(CLI::App* cmd, FilterFlags& f) {
-  cmd->add_option("--partition", f.partitions, "Events naming this partition ref (repeatable)");
-  cmd->add_option("--pattern", f.patterns,
-                  "Events naming a partition matching this glob: * ? [a-z] (repeatable)");
-  cmd->add_option("--job", f.jobs, "Events of this job label (repeatable)");
-  cmd->add_option("--job-run", f.job_runs, "Events of this job run id (repeatable)");
-  cmd->add_option("--build", f.builds, "Events of this build request id (repeatable)");
+  // One value per flag, taken whole: a flag of CLI11 that takes several values per use reads
+  // "[a,b]" as the list a, b, and a ref or glob may be "[lit]" or "[rs]*/2026-11-2[12]".
+  auto add_key = [&](const char* flag, std::vector<std::string>& values, const char* help) {
+    cmd->add_option(flag, values, help)->allow_extra_args(false);
+  };
+  add_key("--partition", f.partitions, "Events naming this partition ref (repeatable)");
+  add_key(
+      "--pattern", f.patterns,
+      "Events naming a partition matching this glob: * ? [a-z] [^a-z] (SQLite GLOB: [!a] is ! or "
+      "a; repeatable)");
+  add_key("--job", f.jobs, "Events of this job label (repeatable)");
+  add_key("--job-run", f.job_runs, "Events of this job run id (repeatable)");
+  add_key("--build", f.builds, "Events of this build request id (repeatable)");
   // The names offered to completion (check_filter judges what is given, short names too).
   set_choices(cmd->add_option("--type", f.types,
                               "Events of these types, e.g. partition_event or partition: repeat "

@@ -107,7 +107,9 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto* list =
       group->add_subcommand("list", "Partitions with a known status, most recently changed first");
   add_status_option<PartitionStatus>(list, lf->statuses);
-  not_empty(list->add_option("--pattern", lf->pattern, "Only refs matching this glob: * ? [a-z]"));
+  not_empty(list->add_option(
+      "--pattern", lf->pattern,
+      "Only refs matching this glob: * ? [a-z] [^a-z] (SQLite GLOB: [!a] is ! or a)"));
   add_window_options(list, *lf);
   add_log_options(list, ctx);
   list->callback([&ctx, lf] { run_list(ctx, *lf); });

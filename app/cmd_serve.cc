@@ -142,11 +142,17 @@ void run_serve(Context& ctx, const ServeFlags& f) {
   }
 
   // SIGINT and SIGTERM are taken by sigwait() below, never by a handler: block them before any
-  // thread starts so every thread inherits the mask.
+  // thread starts so every thread inherits the mask. So is SIGHUP (the terminal or the ssh
+  // session it ran in closed), which would otherwise end it with no orderly stop: unless it was
+  // started to ignore it (nohup), for a blocked signal is queued even when ignored.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  struct sigaction hangup {};
+  if (sigaction(SIGHUP, nullptr, &hangup) == 0 && hangup.sa_handler != SIG_IGN) {
+    sigaddset(&stop_signals, SIGHUP);
+  }
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config config;
@@ -273,7 +279,8 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<ServeFlags>();
   auto* cmd = app.add_subcommand(
       "serve",
-      "Run the coordinator until SIGINT/SIGTERM: it hosts the actors, serves consoles on a "
+      "Run the coordinator until SIGINT, SIGTERM or SIGHUP (unless started under nohup): it hosts "
+      "the actors, serves consoles on a "
       "loopback endpoint it records in the log, and with --simulate drives simulated builds");
   auto* simulate =
       cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");

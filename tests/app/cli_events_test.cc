@@ -137,6 +137,28 @@ TEST_F(CliTest, ListFiltersByEveryFlag) {
   EXPECT_TRUE(page.has_more());
 }
 
+// A value in brackets is a ref, a glob or an id as it stands, not a list: "[lit]" is the ref
+// "[lit]", "[rs]*" a glob with a class, "[a,b]" one build request id.
+TEST_F(CliTest, AValueInBracketsIsTakenWhole) {
+  ASSERT_EQ(bel("append -", json_lines({request_event("[a,b]", BUILD_REQUEST_RECEIVED, {"[lit]"}),
+                                        request_event("br-r", BUILD_REQUEST_RECEIVED, {"r/1"}),
+                                        request_event("br-s", BUILD_REQUEST_RECEIVED, {"s/1"}),
+                                        request_event("a", BUILD_REQUEST_RECEIVED)}))
+                .exit_code,
+            0);
+  auto ids = [](const EventPage& page) {
+    std::vector<std::string> out;
+    for (const auto& e : page.events()) out.push_back(e.build_request_id());
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(ids(list("--partition '[lit]'")), Ids({"[a,b]"}));
+  EXPECT_EQ(ids(list("--pattern '[rs]/*'")), Ids({"br-r", "br-s"}));
+  EXPECT_EQ(ids(list("--build '[a,b]'")), Ids({"[a,b]"}));
+  // Several values: the flag once per value.
+  EXPECT_EQ(ids(list("--build a --build br-s")), Ids({"br-s", "a"}));
+}
+
 TEST_F(CliTest, ListNewestFirstWalksBackWithBefore) {
   ASSERT_EQ(bel("append -", json_lines(scenario())).exit_code, 0);
   EventPage page = list("--newest-first --limit 2 --partition sales/2026-11-01");

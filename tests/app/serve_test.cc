@@ -674,18 +674,51 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
 
 // A coordinator ignores SIGPIPE (its output pipe closing must not end it), where the libraries
 // leave the disposition as the process had it: read from the kernel's view of the process.
+// True when `signal` is in the mask that the line `field` ("SigIgn:", "SigBlk:") of
+// /proc/PID/status shows (the main thread's).
+bool in_signal_mask(pid_t pid, const std::string& field, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line, mask;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) mask = line.substr(field.size());
+  }
+  EXPECT_FALSE(mask.empty()) << field;
+  return !mask.empty() && (std::stoull(mask, nullptr, 16) & (1ULL << (signal - 1))) != 0;
+}
+
 TEST_F(ServeTest, ACoordinatorIgnoresSigpipe) {
   ServeProcess serve(kBel, {"serve", "--log", log_uri()});
   ASSERT_TRUE(serve.wait_for("running")) << serve.err();
-  std::ifstream status("/proc/" + std::to_string(serve.pid()) + "/status");
-  std::string line, ignored;
-  while (std::getline(status, line)) {
-    if (line.rfind("SigIgn:", 0) == 0) ignored = line.substr(7);
-  }
-  ASSERT_FALSE(ignored.empty());
-  const unsigned long long mask = std::stoull(ignored, nullptr, 16);
-  EXPECT_NE(mask & (1ULL << (SIGPIPE - 1)), 0u) << line;
+  EXPECT_TRUE(in_signal_mask(serve.pid(), "SigIgn:", SIGPIPE));
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+// A hangup (its terminal or ssh session closed) stops a coordinator in order, as SIGTERM does;
+// one started under nohup keeps serving through it (a blocked signal would be queued though
+// ignored: it is not blocked then, and not taken).
+TEST_F(ServeTest, AHangupStopsACoordinatorInOrderUnlessItRunsUnderNohup) {
+  {
+    // The coordinator as a shell starts it, whatever this test runs under (a runner that
+    // ignores SIGHUP would pass that on).
+    struct sigaction as_default {
+    }, before{};
+    as_default.sa_handler = SIG_DFL;
+    ASSERT_EQ(sigaction(SIGHUP, &as_default, &before), 0);
+    ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+    sigaction(SIGHUP, &before, nullptr);
+    ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+    EXPECT_EQ(serve.stop(SIGHUP), 0) << serve.err();
+    EXPECT_NE(serve.err().find("stopping (Hangup)"), std::string::npos) << serve.err();
+    EXPECT_NE(serve.err().find("stopped; the log ends at idx"), std::string::npos) << serve.err();
+  }
+  if (access("/usr/bin/nohup", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/nohup";
+  ServeProcess kept("/usr/bin/nohup", {kBel, "serve", "--log", log_uri()});
+  ASSERT_TRUE(kept.wait_for("running")) << kept.err();
+  EXPECT_TRUE(in_signal_mask(kept.pid(), "SigIgn:", SIGHUP));
+  // A queued hangup would be taken before the SIGTERM (sigwait takes the lowest signal first).
+  kept.signal(SIGHUP);
+  EXPECT_EQ(kept.stop(SIGTERM), 0) << kept.err();
+  EXPECT_NE(kept.err().find("stopping (Terminated)"), std::string::npos) << kept.err();
 }
 
 TEST_F(ServeTest, ASecondCoordinatorOnTheSameLogIsRefused) {
