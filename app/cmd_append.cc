@@ -250,9 +250,16 @@ void run_append(Context& ctx, const std::string& path) {
       case ErrorCode::timeout:
       case ErrorCode::storage_unavailable:
       case ErrorCode::internal:
-        // The batch may still have been committed: say so rather than invite a blind retry.
-        e.message += "; the batch may or may not have been appended: check with bel events list "
-                     "(a retry of events with their event_id set is safe)";
+        // The batch may still have been committed: say so rather than invite a blind retry,
+        // unless the error says what became of it (the log's lock not taken: nothing written),
+        // and once only (a coordinator lost mid-answer says so itself).
+        if (e.message.find("nothing was written") != std::string::npos) break;
+        if (e.message.find("may or may not have been committed") == std::string::npos) {
+          e.message += "; the batch may or may not have been appended";
+        }
+        e.message +=
+            ": check with bel events list (a retry of events with their event_id set is "
+            "safe)";
         break;
       default:
         e.message += "; nothing was appended";  // rejected before anything was stored

@@ -435,6 +435,29 @@ TEST_F(UsabilityTest, NothingBelPrintsShowsALogsPassword) {
   EXPECT_FALSE(contains(run.out + run.err, secret)) << run.out << run.err;
 }
 
+// An append refused because another writer held the log's lock past the wait says that nothing
+// was written, and nothing that contradicts it.
+TEST_F(UsabilityTest, AnAppendThatFoundTheLogLockedSaysNothingWasWritten) {
+  const auto uri = testing::fresh_postgres_uri();
+  if (!uri) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  const std::string event =
+      "{\"build_request_id\":\"br-1\",\"build_request_event\":{\"status_code\":"
+      "\"BUILD_REQUEST_RECEIVED\"}}\n";
+  ASSERT_EQ(bel("append - --log " + shell_quote(*uri), event).exit_code, 0);
+  CommandResult refused;
+  {
+    testing::PostgresSession holder(*uri);  // another writer in its transaction, with the lock
+    ASSERT_TRUE(holder.run("BEGIN") && holder.run(testing::kTakeTheLogsLock));
+    refused = bel("append - --log " + shell_quote(*uri),
+                  "{\"build_request_id\":\"br-2\",\"build_request_event\":{\"status_code\":"
+                  "\"BUILD_REQUEST_RECEIVED\"}}\n");
+  }
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, "another writer of this log has held it")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "nothing was written, a retry is safe")) << refused.err;
+  EXPECT_FALSE(contains(refused.err, "may or may not")) << refused.err;
+}
+
 // bel check on a PostgreSQL log checks its schema and its derived rows: here the one key row,
 // the requested partition's (the damage cases are in tests/fault/postgres_damage_test.cc).
 TEST_F(UsabilityTest, CheckOnAPostgresLogChecksItsSchemaAndDerivedRows) {

@@ -303,17 +303,10 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   auto writer = open_storage(uri_, quick);  // makes the log's tables, under the lock
   ASSERT_TRUE(writer.ok()) << writer.error().to_string();
   // The stopped writer: it holds the log's lock and has begun a COPY it sends nothing of.
-  PGconn* stopped = PQconnectdb(uri_.c_str());
-  ASSERT_EQ(PQstatus(stopped), CONNECTION_OK) << PQerrorMessage(stopped);
-  for (const char* sql :
-       {"BEGIN", "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))",
-        "COPY event_keys(kind, key, idx) FROM STDIN"}) {
-    PGresult* r = PQexec(stopped, sql);
-    const auto status = PQresultStatus(r);
-    PQclear(r);
-    ASSERT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN)
-        << sql << ": " << PQerrorMessage(stopped);
-  }
+  bel::testing::PostgresSession stopped_writer(uri_);
+  ASSERT_TRUE(stopped_writer.run("BEGIN") && stopped_writer.run(bel::testing::kTakeTheLogsLock) &&
+              stopped_writer.run("COPY event_keys(kind, key, idx) FROM STDIN"));
+  PGconn* stopped = stopped_writer.get();
   bool said_ended = false;
   Result<std::vector<int64_t>> appended = std::vector<int64_t>{};
   for (int attempt = 0; attempt < 100; ++attempt) {  // each waits 0.3 s for the lock
@@ -333,7 +326,6 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   PGresult* r = sent ? PQgetResult(stopped) : nullptr;
   EXPECT_TRUE(!sent || PQresultStatus(r) != PGRES_COMMAND_OK) << PQerrorMessage(stopped);
   PQclear(r);
-  PQfinish(stopped);
   const auto events = all_events(**writer);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_id(), "a-1");

@@ -42,6 +42,24 @@ int run_postgres_sql(const std::string& uri, const std::string& sql) {
   return changed;
 }
 
+PostgresSession::PostgresSession(const std::string& uri) : conn_(PQconnectdb(uri.c_str())) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    ADD_FAILURE() << "connecting to " << uri << ": " << PQerrorMessage(conn_);
+  }
+}
+
+PostgresSession::~PostgresSession() { PQfinish(conn_); }
+
+bool PostgresSession::run(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  const ExecStatusType status = PQresultStatus(r);
+  PQclear(r);
+  const bool ok =
+      status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN;
+  if (!ok) ADD_FAILURE() << sql << ": " << PQerrorMessage(conn_);
+  return ok;
+}
+
 bool postgres_ctl(const std::string& args) {
   const char* ctl = std::getenv("BEL_TEST_PG_CTL");
   if (ctl == nullptr || *ctl == '\0') return false;

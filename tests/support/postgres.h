@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+struct pg_conn;
+
 namespace bel::testing {
 
 // The URI of a new, empty log: a schema of its own in the BEL_TEST_PG database, named once per
@@ -20,6 +22,30 @@ std::optional<std::string> fresh_postgres_uri();
 // up or damage a case: the number of rows the last statement changed. A connection or statement
 // that fails is a test failure naming it (ADD_FAILURE), and -1.
 int run_postgres_sql(const std::string& uri, const std::string& sql);
+
+// A connection of the test's own that stays open, for a case that needs another client in the
+// middle of something: a transaction holding the log's lock, a COPY begun and never fed.
+//   PostgresSession other(uri);
+//   other.run("BEGIN");
+//   other.run(kTakeTheLogsLock);
+class PostgresSession {
+ public:
+  explicit PostgresSession(const std::string& uri);  // ADD_FAILURE when it cannot connect
+  ~PostgresSession();
+  PostgresSession(const PostgresSession&) = delete;
+  PostgresSession& operator=(const PostgresSession&) = delete;
+  // Runs `sql`; true when it succeeded (or began a COPY FROM STDIN), else ADD_FAILURE naming it.
+  bool run(const std::string& sql);
+  pg_conn* get() const { return conn_; }  // libpq's PGconn
+
+ private:
+  pg_conn* conn_ = nullptr;
+};
+
+// The statement that takes a log's lock as bel's writers do (storage/postgres_lock.h), inside a
+// transaction.
+inline constexpr const char* kTakeTheLogsLock =
+    "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))";
 
 // Runs BEL_TEST_PG_CTL (pg_ctl of the test server) with `args`, e.g. "restart -m immediate";
 // false when it is unset or fails.
