@@ -253,8 +253,8 @@ void run_append(Context& ctx, const std::string& path) {
         // The batch may still have been committed: say so rather than invite a blind retry,
         // unless the error says what became of it (the log's lock not taken: nothing written),
         // and once only (a coordinator lost mid-answer says so itself).
-        if (e.message.find("nothing was written") != std::string::npos) break;
-        if (e.message.find("may or may not have been committed") == std::string::npos) {
+        if (e.message.find(kNothingWritten) != std::string::npos) break;
+        if (e.message.find(kMayHaveBeenCommitted) == std::string::npos) {
           e.message += "; the batch may or may not have been appended";
         }
         e.message +=

@@ -269,15 +269,22 @@ class EditLineReader : public LineReader {
 
   void remember(const std::string& line) override {
     // The file read again first: another console open at once (with the same home) may have
-    // added lines since, which writing this one's history alone would drop. Then this line, and
-    // the whole written back (the last kHistoryEntries), after every line, so that a console
-    // ended by a signal keeps its history. A file that cannot be written only costs the history.
-    if (!history_path_.empty()) {
+    // added lines since, which writing this one's history alone would drop (a file that cannot
+    // be read leaves this console's own history as it is). Then this line, and the whole written
+    // back (the last kHistoryEntries) after every line, so that a console ended by a signal keeps
+    // its history: to a file of its own, renamed over the history, so that a console reading
+    // meanwhile never reads half a file. A file that cannot be written only costs the history.
+    if (!history_path_.empty() && access(history_path_.c_str(), R_OK) == 0) {
       clear_history();
       read_history(history_path_.c_str());
     }
     add_history(line.c_str());
-    if (!history_path_.empty()) write_history(history_path_.c_str());
+    if (history_path_.empty()) return;
+    const std::string written = history_path_ + "." + std::to_string(getpid()) + ".tmp";
+    if (write_history(written.c_str()) != 0 ||
+        std::rename(written.c_str(), history_path_.c_str())) {
+      std::remove(written.c_str());
+    }
   }
 
  private:

@@ -220,8 +220,11 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
         return;
       }
     }
-    // Output that cannot be written (a full disk) ends the tail: main says why, exit 1.
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) return;
+    // Output that cannot be written (a full disk) ends the tail, failed: main says why.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      ctx.exit_code = kExitFailed;
+      return;
+    }
     since = page->next_idx();
     if (!page->has_more() && !wait(kPollInterval)) return;
   }

@@ -241,7 +241,8 @@ void run_serve(Context& ctx, const ServeFlags& f) {
                     f.sim.rate > 0 ? fmt::format("{:g} events/s", f.sim.rate) : "no pace",
                     f.sim.builds > 0 ? plural(f.sim.builds, "build request") : "until stopped"));
   }
-  say("running; stop with Ctrl-C or SIGTERM");
+  say(sigismember(&stop_signals, SIGHUP) ? "running; stop with Ctrl-C, SIGTERM or SIGHUP"
+                                         : "running; stop with Ctrl-C or SIGTERM");
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -28,7 +28,8 @@ bool output_reader_gone(std::FILE* out) {
   if (fd < 0 || fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
     return false;  // a file or a terminal has no reader to lose
   }
-  // The writing end of a pipe whose reader closed polls as POLLERR, a socket's as POLLHUP.
+  // The writing end of a pipe whose reader closed polls as POLLERR, a Unix socket's as POLLHUP
+  // (a TCP peer that left shows only when written to).
   struct pollfd p {};
   p.fd = fd;
   p.events = 0;

@@ -79,7 +79,7 @@ class EventStream {
   bool header_printed_ = false;
 };
 
-// True when `out` is a pipe or socket whose reader has gone: a write would raise SIGPIPE. A
+// True when `out` is a pipe or a Unix socket whose reader has gone: a write would raise SIGPIPE. A
 // command that waits for something to print (`events tail`) asks while idle, as `tail -f` does,
 // so that `bel events tail | head -1` ends once head has, not at the next event.
 bool output_reader_gone(std::FILE* out);

@@ -40,7 +40,7 @@ std::string printable(std::string_view text) {
       out += "\\r";
     } else if (cp < 0x20 || cp == 0x7f) {
       out += fmt::format("\\x{:02x}", cp);
-    } else if ((cp >= 0x80 && cp < 0xa0) || moves_text(static_cast<char32_t>(cp))) {
+    } else if (cp >= 0x80 && shown_as_escape(static_cast<char32_t>(cp))) {
       out += fmt::format("\\u{:04x}", cp);
     } else {
       out.append(text.data() + i, static_cast<size_t>(n));

@@ -65,6 +65,12 @@ struct Error {
   Error with_context(std::string_view prefix) const;
 };
 
+// What an error about an append says became of it, in these words, so that a command adding
+// its own advice (bel append) does not say it twice or say the opposite: nothing of the append
+// was stored, or it may have been committed (its answer was lost).
+inline constexpr const char* kNothingWritten = "nothing was written";
+inline constexpr const char* kMayHaveBeenCommitted = "may or may not have been committed";
+
 inline Error make_error(ErrorCode code, std::string message) {
   return Error{code, std::move(message)};
 }

@@ -36,8 +36,12 @@ std::string utf8_escaped(std::string_view text);
 // A format character that moves or breaks the text shown after it, though it is not a control
 // character: the bidirectional embeddings, overrides and isolates (U+202E turns the rest of a
 // value around: "data/" U+202E "yliad" shows as "data/daily"), the directional marks, and the
-// line and paragraph separators. The console and the dashboard show each as \uXXXX.
+// line and paragraph separators.
 bool moves_text(char32_t cp);
+
+// A character above ASCII that the console and the dashboard show as \uXXXX rather than as
+// itself: a C1 control (U+0080..U+009F) or one that moves text (moves_text).
+inline bool shown_as_escape(char32_t cp) { return (cp >= 0x80 && cp < 0xa0) || moves_text(cp); }
 
 // The code point of the well-formed UTF-8 sequence at the start of `text` and its length in
 // bytes; length 0 when `text` is empty or does not start with one.

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <thread>
 
+#include "storage/postgres_support.h"
+
 namespace bel::storage {
 namespace {
 
@@ -31,12 +33,15 @@ std::string stalled_holder_sql() {
 
 }  // namespace
 
+std::string pg_take_log_lock_sql() {
+  return fmt::format("SELECT pg_advisory_xact_lock({}, hashtext(current_schema()))", kLockSpace);
+}
+
 std::string pg_lock_sql(const StorageOptions& options) {
   return fmt::format(
-      "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}; "
-      "SELECT pg_advisory_xact_lock({}, hashtext(current_schema()))",
+      "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}; {}",
       std::max<int64_t>(1, options.postgres_lock_wait.count()),
-      std::max<int64_t>(1, options.postgres_stall_limit.count()), kLockSpace);
+      std::max<int64_t>(1, options.postgres_stall_limit.count()), pg_take_log_lock_sql());
 }
 
 bool end_stalled_lock_holder(PgConnection& db, const StorageOptions& options) {

@@ -10,10 +10,14 @@
 
 #include <string>
 
-#include "storage/postgres_support.h"
 #include "storage/storage.h"
 
 namespace bel::storage {
+
+class PgConnection;  // storage/postgres_support.h (libpq's types stay out of this header)
+
+// The statement that takes the log's lock (in a transaction; keyed by the log's schema).
+std::string pg_take_log_lock_sql();
 
 // Sets this transaction's lock_timeout (options.postgres_lock_wait) and
 // idle_in_transaction_session_timeout (options.postgres_stall_limit), then takes the log's lock.
@@ -24,12 +28,13 @@ std::string pg_lock_sql(const StorageOptions& options);
 // not apply (it ends only a session idle between statements), so a coordinator stopped there
 // (SIGSTOP, a paused VM) would hold every other writer up until it woke. Stalled means: its
 // COPY started over options.postgres_stall_limit ago, it waits on its client (ClientRead), and
-// it read no byte more in a second look a second later (a client still sending, however slowly,
-// is left alone). Ended with pg_terminate_backend, its transaction rolls back (nothing of it was
-// acknowledged) and the lock is free. Call it outside a transaction, after the lock's wait timed
-// out. True when it ended one; false when the holder is not stalled, is gone, or cannot be ended
-// (another role without pg_signal_backend, a server without pg_stat_progress_copy): the waiter
-// fails as before.
+// it read no byte more in a second look a second later (a client still sending is left alone:
+// PgConnection::copy_in sends in messages of 64 KiB, and the server counts each as it arrives).
+// Ended with pg_terminate_backend, its transaction rolls back (nothing of it was acknowledged) and
+// the lock is free. Call it outside a transaction, after the lock's wait timed out. True when it
+// ended one; false when the holder is not stalled, is gone, or cannot be ended (another role
+// without pg_signal_backend, a server before PostgreSQL 14, which has no pg_stat_progress_copy):
+// the waiter fails as before.
 bool end_stalled_lock_holder(PgConnection& db, const StorageOptions& options);
 
 }  // namespace bel::storage

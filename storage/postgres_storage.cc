@@ -178,9 +178,10 @@ Status PostgresStorage::lock_log(std::string_view what) {
         ErrorCode::storage_unavailable,
         fmt::format("{}: {}: another writer of this log has held it for over {} ms (a "
                     "coordinator stopped or stalled in its transaction, whose session {}); "
-                    "nothing was written, a retry is safe",
+                    "{}, a retry is safe",
                     uri(), what, options().postgres_lock_wait.count(),
-                    ended ? "was stalled in a COPY and is now ended" : "the server soon ends"));
+                    ended ? "was stalled in a COPY and is now ended" : "the server soon ends",
+                    kNothingWritten));
   }
   return locked;
 }

@@ -269,10 +269,14 @@ Status PgConnection::copy_in(const std::string& copy_sql, const std::string& row
                              std::string_view what) {
   auto started = checked(pq().PQexec(conn_, copy_sql.c_str()), what);
   if (!started.ok()) return started.error();
-  if (pq().PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
-      pq().PQputCopyEnd(conn_, nullptr) != 1) {
-    return error_of(nullptr, what);
+  constexpr size_t kCopyMessageBytes = 64u << 10;
+  for (size_t at = 0; at < rows.size(); at += kCopyMessageBytes) {
+    const size_t n = std::min(kCopyMessageBytes, rows.size() - at);
+    if (pq().PQputCopyData(conn_, rows.data() + at, static_cast<int>(n)) != 1) {
+      return error_of(nullptr, what);
+    }
   }
+  if (pq().PQputCopyEnd(conn_, nullptr) != 1) return error_of(nullptr, what);
   // The COPY's own result, then nothing.
   Status status = ok_status();
   while (PGresult* raw = pq().PQgetResult(conn_)) {

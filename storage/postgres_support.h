@@ -84,7 +84,9 @@ class PgConnection {
   // Runs a statement without parameters or results worth keeping (BEGIN, COMMIT, DDL).
   Status command(const std::string& sql, std::string_view what);
   // Streams `rows` (COPY text format, each ending in '\n') into `copy_sql` (COPY t(...) FROM
-  // STDIN).
+  // STDIN), in messages of at most 64 KiB: the server counts a COPY's bytes as each message
+  // arrives, so that a writer sending a large group slowly shows progress
+  // (storage/postgres_lock.h: a holder whose COPY moves is never taken for a stopped one).
   Status copy_in(const std::string& copy_sql, const std::string& rows, std::string_view what);
   // ROLLBACK, ignoring errors (the transaction may already be gone with the connection).
   void rollback();

@@ -91,7 +91,7 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
     const auto error = res.error();
     const std::string cause = httplib::to_string(error);
     const std::string outcome =
-        call.rfind("append", 0) == 0 ? "; the append may or may not have been committed" : "";
+        call.rfind("append", 0) == 0 ? std::string("; the append ") + kMayHaveBeenCommitted : "";
     if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
       // Nothing listens there (or nothing accepts): for a handshake, a stale endpoint; in a
       // session, the coordinator went away between two requests. The request was never sent.

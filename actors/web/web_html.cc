@@ -77,7 +77,10 @@ constexpr const char* kScript = R"JS(
           var fresh = doc.getElementById(el.id);
           if (fresh) el.innerHTML = fresh.innerHTML;
         });
-        live.textContent = 'live, updated ' + new Date().toLocaleTimeString();
+        // Unless the stream has closed meanwhile: the header keeps saying so.
+        if (es && es.readyState === EventSource.OPEN) {
+          live.textContent = 'live, updated ' + new Date().toLocaleTimeString();
+        }
         // What the page follows may have changed (a build that now claims the partition): the
         // fresh page's stream, from the fresh page's idx, replaces this one.
         var next = doc.body.getAttribute('data-stream');
@@ -100,8 +103,9 @@ constexpr const char* kScript = R"JS(
       // gives up (CLOSED): 429, every stream taken (pages left a moment ago still hold theirs),
       // or 401, signed out (sessions end with the coordinator). Ask the page itself which, then
       // say so, or try again later.
-      if (es.readyState !== EventSource.CLOSED) { live.textContent = 'reconnecting…'; return; }
-      var failed = es;
+      var failed = this;
+      if (failed !== es) return;  // a stream already replaced
+      if (failed.readyState !== EventSource.CLOSED) { live.textContent = 'reconnecting…'; return; }
       fetch(location.href, {method: 'HEAD', credentials: 'same-origin', cache: 'no-store'})
         .then(function (r) { return r.status; }, function () { return 0; })
         .then(function (status) {
@@ -153,7 +157,7 @@ std::string escape_html(const std::string& text) {
         shown = fmt::format("\\x{:02x}", c);
       } else if (c >= 0xc2) {  // a C1 control or a format character begins so, if any
         const CodePoint p = first_code_point(all.substr(i));
-        if (p.length > 0 && ((p.cp >= 0x80 && p.cp < 0xa0) || moves_text(p.cp))) {
+        if (p.length > 0 && shown_as_escape(p.cp)) {
           shown = fmt::format("\\u{:04x}", static_cast<uint32_t>(p.cp));
           length = p.length;
         }

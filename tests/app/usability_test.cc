@@ -12,6 +12,7 @@
 #include "app/suggest.h"
 #include "messages/json.h"
 #include "messages/types.h"
+#include "storage/postgres_lock.h"
 #include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
 #include "tests/support/postgres.h"
@@ -447,7 +448,7 @@ TEST_F(UsabilityTest, AnAppendThatFoundTheLogLockedSaysNothingWasWritten) {
   CommandResult refused;
   {
     testing::PostgresSession holder(*uri);  // another writer in its transaction, with the lock
-    ASSERT_TRUE(holder.run("BEGIN") && holder.run(testing::kTakeTheLogsLock));
+    ASSERT_TRUE(holder.run("BEGIN") && holder.run(storage::pg_take_log_lock_sql()));
     refused = bel("append - --log " + shell_quote(*uri),
                   "{\"build_request_id\":\"br-2\",\"build_request_event\":{\"status_code\":"
                   "\"BUILD_REQUEST_RECEIVED\"}}\n");

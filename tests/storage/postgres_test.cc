@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "messages/event_id.h"
+#include "storage/postgres_lock.h"
 #include "storage/postgres_storage.h"
 #include "storage/postgres_support.h"
 #include "storage/storage_factory.h"
@@ -304,7 +305,7 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   ASSERT_TRUE(writer.ok()) << writer.error().to_string();
   // The stopped writer: it holds the log's lock and has begun a COPY it sends nothing of.
   bel::testing::PostgresSession stopped_writer(uri_);
-  ASSERT_TRUE(stopped_writer.run("BEGIN") && stopped_writer.run(bel::testing::kTakeTheLogsLock) &&
+  ASSERT_TRUE(stopped_writer.run("BEGIN") && stopped_writer.run(pg_take_log_lock_sql()) &&
               stopped_writer.run("COPY event_keys(kind, key, idx) FROM STDIN"));
   PGconn* stopped = stopped_writer.get();
   bool said_ended = false;
@@ -329,6 +330,49 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   const auto events = all_events(**writer);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_id(), "a-1");
+}
+
+// A writer whose COPY is slow but moving (a row every 0.3 s, past the stall limit) is left alone
+// by the writers waiting for the lock: its transaction commits.
+TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
+  StorageOptions quick;
+  quick.postgres_lock_wait = std::chrono::milliseconds(300);
+  quick.postgres_stall_limit = std::chrono::milliseconds(1000);
+  auto writer = open_storage(uri_, quick);
+  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  bel::testing::PostgresSession slow_writer(uri_);
+  ASSERT_TRUE(slow_writer.run("CREATE TEMP TABLE slow_rows(x text)") && slow_writer.run("BEGIN") &&
+              slow_writer.run(pg_take_log_lock_sql()) &&
+              slow_writer.run("COPY slow_rows(x) FROM STDIN"));
+  PGconn* slow = slow_writer.get();
+  std::atomic<bool> sending{true};
+  std::thread waiting([&] {  // fails each attempt after 0.3 s, and looks at the holder each time
+    while (sending) {
+      auto refused = (*writer)->append_batch({partition_event("br-w", "data/w")});
+      EXPECT_FALSE(refused.ok());
+      if (!refused.ok()) {
+        EXPECT_EQ(refused.error().message.find("is now ended"), std::string::npos)
+            << refused.error().message;
+      }
+    }
+  });
+  // A row every 0.3 s for 3 s: the pace of a slow client, three times the stall limit.
+  bool fed = true;
+  for (int row = 0; row < 10 && fed; ++row) {
+    fed = PQputCopyData(slow, "r\n", 2) == 1 && PQflush(slow) == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_TRUE(fed) << PQerrorMessage(slow);
+  EXPECT_EQ(PQputCopyEnd(slow, nullptr), 1) << PQerrorMessage(slow);
+  PGresult* copied = PQgetResult(slow);
+  EXPECT_EQ(PQresultStatus(copied), PGRES_COMMAND_OK) << PQerrorMessage(slow);
+  PQclear(copied);
+  while (PGresult* more = PQgetResult(slow)) PQclear(more);
+  sending = false;
+  waiting.join();  // its last attempt still finds the lock held
+  EXPECT_TRUE(slow_writer.run("COMMIT"));
+  auto appended = (*writer)->append_batch({partition_event("br-w", "data/w")});
+  EXPECT_TRUE(appended.ok()) << appended.error().to_string();
 }
 
 // Schema names that make "bel_log_<schema>" an identifier PostgreSQL would refuse or misread: a

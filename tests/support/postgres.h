@@ -27,7 +27,7 @@ int run_postgres_sql(const std::string& uri, const std::string& sql);
 // middle of something: a transaction holding the log's lock, a COPY begun and never fed.
 //   PostgresSession other(uri);
 //   other.run("BEGIN");
-//   other.run(kTakeTheLogsLock);
+//   other.run(storage::pg_take_log_lock_sql());
 class PostgresSession {
  public:
   explicit PostgresSession(const std::string& uri);  // ADD_FAILURE when it cannot connect
@@ -41,11 +41,6 @@ class PostgresSession {
  private:
   pg_conn* conn_ = nullptr;
 };
-
-// The statement that takes a log's lock as bel's writers do (storage/postgres_lock.h), inside a
-// transaction.
-inline constexpr const char* kTakeTheLogsLock =
-    "SELECT pg_advisory_xact_lock(1650814067, hashtext(current_schema()))";
 
 // Runs BEL_TEST_PG_CTL (pg_ctl of the test server) with `args`, e.g. "restart -m immediate";
 // false when it is unset or fails.
