@@ -294,24 +294,38 @@ TEST_F(PostgresTest, AWriterStalledInItsTransactionHoldsNoOtherWriterUpForLong) 
   EXPECT_EQ(events[0].event_id(), "b-1");
 }
 
+// A writer of `uri` that waits 0.3 s for the log's lock, and takes a holder whose COPY began over
+// 1 s ago and does not move for a stopped one.
+std::unique_ptr<Storage> quick_writer_of(const std::string& uri) {
+  StorageOptions quick;
+  quick.postgres_lock_wait = std::chrono::milliseconds(300);
+  quick.postgres_stall_limit = std::chrono::milliseconds(1000);
+  auto writer = open_storage(uri, quick);
+  EXPECT_TRUE(writer.ok()) << writer.error().to_string();
+  return writer.ok() ? std::move(*writer) : nullptr;
+}
+
+// Makes `session` another writer in its transaction: the log's lock taken, a COPY into `table`
+// begun.
+bool in_copy_holding_the_lock(bel::testing::PostgresSession& session, const std::string& table) {
+  return session.run("BEGIN") && session.run(pg_take_log_lock_sql()) &&
+         session.run("COPY " + table + " FROM STDIN");
+}
+
 // A writer stopped in the middle of its COPY (the server waits on its data, where the stall
 // timeout does not apply) is ended by a writer that waited for the lock, once it has been stalled
 // past the stall limit: the log takes appends again while the stopped process still sleeps.
 TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
-  StorageOptions quick;
-  quick.postgres_lock_wait = std::chrono::milliseconds(300);
-  quick.postgres_stall_limit = std::chrono::milliseconds(1000);
-  auto writer = open_storage(uri_, quick);  // makes the log's tables, under the lock
-  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  auto writer = quick_writer_of(uri_);  // makes the log's tables, under the lock
+  ASSERT_NE(writer, nullptr);
   // The stopped writer: it holds the log's lock and has begun a COPY it sends nothing of.
   bel::testing::PostgresSession stopped_writer(uri_);
-  ASSERT_TRUE(stopped_writer.run("BEGIN") && stopped_writer.run(pg_take_log_lock_sql()) &&
-              stopped_writer.run("COPY event_keys(kind, key, idx) FROM STDIN"));
+  ASSERT_TRUE(in_copy_holding_the_lock(stopped_writer, "event_keys(kind, key, idx)"));
   PGconn* stopped = stopped_writer.get();
   bool said_ended = false;
   Result<std::vector<int64_t>> appended = std::vector<int64_t>{};
   for (int attempt = 0; attempt < 100; ++attempt) {  // each waits 0.3 s for the lock
-    appended = (*writer)->append_batch({with_id(partition_event("br-a", "data/a"), "a-1")});
+    appended = writer->append_batch({with_id(partition_event("br-a", "data/a"), "a-1")});
     if (appended.ok()) break;
     ASSERT_EQ(appended.error().code, ErrorCode::storage_unavailable)
         << appended.error().to_string();
@@ -327,7 +341,7 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   PGresult* r = sent ? PQgetResult(stopped) : nullptr;
   EXPECT_TRUE(!sent || PQresultStatus(r) != PGRES_COMMAND_OK) << PQerrorMessage(stopped);
   PQclear(r);
-  const auto events = all_events(**writer);
+  const auto events = all_events(*writer);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_id(), "a-1");
 }
@@ -335,20 +349,16 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
 // A writer whose COPY is slow but moving (a row every 0.3 s, past the stall limit) is left alone
 // by the writers waiting for the lock: its transaction commits.
 TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
-  StorageOptions quick;
-  quick.postgres_lock_wait = std::chrono::milliseconds(300);
-  quick.postgres_stall_limit = std::chrono::milliseconds(1000);
-  auto writer = open_storage(uri_, quick);
-  ASSERT_TRUE(writer.ok()) << writer.error().to_string();
+  auto writer = quick_writer_of(uri_);
+  ASSERT_NE(writer, nullptr);
   bel::testing::PostgresSession slow_writer(uri_);
-  ASSERT_TRUE(slow_writer.run("CREATE TEMP TABLE slow_rows(x text)") && slow_writer.run("BEGIN") &&
-              slow_writer.run(pg_take_log_lock_sql()) &&
-              slow_writer.run("COPY slow_rows(x) FROM STDIN"));
+  ASSERT_TRUE(slow_writer.run("CREATE TEMP TABLE slow_rows(x text)") &&
+              in_copy_holding_the_lock(slow_writer, "slow_rows(x)"));
   PGconn* slow = slow_writer.get();
   std::atomic<bool> sending{true};
   std::thread waiting([&] {  // fails each attempt after 0.3 s, and looks at the holder each time
     while (sending) {
-      auto refused = (*writer)->append_batch({partition_event("br-w", "data/w")});
+      auto refused = writer->append_batch({partition_event("br-w", "data/w")});
       EXPECT_FALSE(refused.ok());
       if (!refused.ok()) {
         EXPECT_EQ(refused.error().message.find("is now ended"), std::string::npos)
@@ -371,7 +381,7 @@ TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
   sending = false;
   waiting.join();  // its last attempt still finds the lock held
   EXPECT_TRUE(slow_writer.run("COMMIT"));
-  auto appended = (*writer)->append_batch({partition_event("br-w", "data/w")});
+  auto appended = writer->append_batch({partition_event("br-w", "data/w")});
   EXPECT_TRUE(appended.ok()) << appended.error().to_string();
 }
 
