@@ -259,13 +259,11 @@ class ProjectionActor {
                   st.snapshot_bytes = plain_size;
                   st.seen_idx = std::max(st.seen_idx, st.applied_idx);
                 } else {
-                  // Said by `views status` too (its last error, until a snapshot is saved): the
-                  // view is healthy, but a restart would fold the whole log again.
+                  // Logged, and `views status` says it until a snapshot is saved.
                   st.last_error =
                       "snapshot at idx " + std::to_string(snap.applied_idx()) +
                       " not restored, folded from idx 1: " + restored.error().to_string();
-                  detail::view_log()->warn("view={} snapshot ignored, folding from idx 1: {}",
-                                           View::kName, restored.error().to_string());
+                  detail::view_log()->warn("view={} {}", View::kName, st.last_error);
                 }
               }
               if (turn) {

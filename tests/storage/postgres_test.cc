@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <future>
 #include <map>
@@ -346,8 +347,8 @@ TEST_F(PostgresTest, AWriterStoppedInItsCopyIsEndedByTheNextWriter) {
   EXPECT_EQ(events[0].event_id(), "a-1");
 }
 
-// A writer whose COPY is slow but moving (a row every 0.3 s, past the stall limit) is left alone
-// by the writers waiting for the lock: its transaction commits.
+// A writer whose COPY is slow but moving (a row every 0.1 s, for several times the stall limit)
+// is left alone by the writers waiting for the lock: its transaction commits.
 TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
   auto writer = quick_writer_of(uri_);
   ASSERT_NE(writer, nullptr);
@@ -355,8 +356,14 @@ TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
   ASSERT_TRUE(slow_writer.run("CREATE TEMP TABLE slow_rows(x text)") &&
               in_copy_holding_the_lock(slow_writer, "slow_rows(x)"));
   PGconn* slow = slow_writer.get();
+  // The waiting writer fails each attempt after 0.3 s and looks at the holder each time; once
+  // the holder's COPY is past the stall limit (1 s), an attempt also takes its second look.
+  constexpr int kAttempts = 6;  // the last three or so past the stall limit
+  std::mutex mu;
+  std::condition_variable attempted;
+  int attempts = 0;
   std::atomic<bool> sending{true};
-  std::thread waiting([&] {  // fails each attempt after 0.3 s, and looks at the holder each time
+  std::thread waiting([&] {
     while (sending) {
       auto refused = writer->append_batch({partition_event("br-w", "data/w")});
       EXPECT_FALSE(refused.ok());
@@ -364,13 +371,19 @@ TEST_F(PostgresTest, AWriterSlowInItsCopyIsLeftAlone) {
         EXPECT_EQ(refused.error().message.find("is now ended"), std::string::npos)
             << refused.error().message;
       }
+      std::lock_guard<std::mutex> lock(mu);
+      ++attempts;
+      attempted.notify_all();
     }
   });
-  // A row every 0.3 s for 3 s: the pace of a slow client, three times the stall limit.
+  // A slow client: a row at least every 0.1 s, until the waiting writer has tried kAttempts
+  // times (the wait for the next attempt paces the rows).
   bool fed = true;
-  for (int row = 0; row < 10 && fed; ++row) {
+  for (bool done = false; !done && fed;) {
     fed = PQputCopyData(slow, "r\n", 2) == 1 && PQflush(slow) == 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::unique_lock<std::mutex> lock(mu);
+    done = attempted.wait_for(lock, std::chrono::milliseconds(100),
+                              [&] { return attempts >= kAttempts; });
   }
   EXPECT_TRUE(fed) << PQerrorMessage(slow);
   EXPECT_EQ(PQputCopyEnd(slow, nullptr), 1) << PQerrorMessage(slow);
