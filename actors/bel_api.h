@@ -53,6 +53,24 @@ typename Inspector::result_type inspect(Inspector& f, AppendOutcome& x) {
 
 using AppendOutcomes = std::vector<AppendOutcome>;
 
+// The answer to one of the independent questions of (query_atom, each_atom, queries): its answer,
+// or the error refusing it (a default caf::error when answered).
+struct QueryOutcome {
+  QueryResult answer;
+  caf::error error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, QueryOutcome& x) {
+  return f(caf::meta::type_name("bel.QueryOutcome"), x.answer, x.error);
+}
+
+using QueryOutcomes = std::vector<QueryOutcome>;
+
+// The most questions one (query_atom, each_atom, queries) message may carry; more are refused
+// with invalid_argument (ApiClient::query_each splits longer lists).
+inline constexpr size_t kMaxQueriesPerMessage = 10000;
+
 using BelApi = caf::typed_actor<
     // One event / one atomic batch; answered after its COMMIT (SPEC section 2).
     caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
@@ -64,6 +82,12 @@ using BelApi = caf::typed_actor<
     caf::replies_to<append_atom, each_atom, std::vector<BuildEvent>>::with<AppendOutcomes>,
     // Any question of SPEC section 4; the answer reflects at least min_idx_of(query).
     caf::replies_to<query_atom, Query>::with<QueryResult>,
+    // Independent questions carried in one message: each answered exactly as if asked by itself
+    // (its own answer or error, reflecting at least its own min_idx), one outcome per question,
+    // in order, once every one is answered; a few are asked at a time. An error for the whole
+    // message only when none could be asked (the coordinator stopping, more than
+    // kMaxQueriesPerMessage questions).
+    caf::replies_to<query_atom, each_atom, std::vector<Query>>::with<QueryOutcomes>,
     // The same question answered from a scan of the log, never from a view (`bel check`).
     caf::replies_to<fallback_atom, Query>::with<QueryResult>,
     // list_events (SPEC 3.1): the events of a partition, build request, job run, ...

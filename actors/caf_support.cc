@@ -58,6 +58,9 @@ void add_bel_types(caf::actor_system_config& config) {
   config.add_message_type<AppendOutcomes>("std::vector<bel.AppendOutcome>");
   config.add_message_type<Query>("bel.v1.Query");
   config.add_message_type<QueryResult>("bel.v1.QueryResult");
+  config.add_message_type<std::vector<Query>>("std::vector<bel.v1.Query>");
+  config.add_message_type<QueryOutcome>("bel.QueryOutcome");
+  config.add_message_type<QueryOutcomes>("std::vector<bel.QueryOutcome>");
   config.add_message_type<ListEventsRequest>("bel.v1.ListEventsRequest");
   config.add_message_type<EventPage>("bel.v1.EventPage");
   config.add_message_type<ViewsStatus>("bel.v1.ViewsStatus");

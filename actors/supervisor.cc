@@ -24,8 +24,7 @@ using projections::ViewKind;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
 // A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
-// Reopening the log after the storage actor failed replays it; a log of millions of events takes
-// minutes.
+// Reopening the log after the storage actor failed may replay a long tail: minutes at worst.
 constexpr auto kReopenTimeout = std::chrono::seconds(3600);
 
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
@@ -83,14 +82,12 @@ using SupervisorActor = BelApi::extend<caf::reacts_to<answered_atom, std::vector
 using SupervisorPointer = SupervisorActor::stateful_pointer<SupervisorState>;
 
 Error unavailable(const char* what, bool reopening = false) {
-  if (reopening) {
-    return make_error(ErrorCode::storage_unavailable,
-                      std::string("the coordinator's ") + what +
-                          " is restarting (reopening the log after a failure); retry shortly");
-  }
   return make_error(ErrorCode::storage_unavailable,
-                    std::string("the coordinator's ") + what + " is not running (restart limit "
-                    "reached; see the coordinator's log)");
+                    std::string("the coordinator's ") + what +
+                        (reopening ? " is restarting (reopening the log after a failure); retry "
+                                     "shortly"
+                                   : " is not running (restart limit reached; see the "
+                                     "coordinator's log)"));
 }
 
 // True when another restart is allowed now; records it.
@@ -512,6 +509,11 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
       [=](query_atom, Query& query) -> caf::result<QueryResult> {
         if (!self->state.query) return to_caf_error(unavailable("query actor"));
         return self->delegate(self->state.query, query_atom::value, std::move(query));
+      },
+      [=](query_atom, each_atom, std::vector<Query>& queries) -> caf::result<QueryOutcomes> {
+        if (!self->state.query) return to_caf_error(unavailable("query actor"));
+        return self->delegate(self->state.query, query_atom::value, each_atom::value,
+                              std::move(queries));
       },
       [=](fallback_atom, Query& query) -> caf::result<QueryResult> {
         if (!self->state.query) return to_caf_error(unavailable("query actor"));

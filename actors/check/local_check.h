@@ -67,8 +67,8 @@ class ScanSource {
 };
 
 // Runs every check of log_check.h on `log` (opened read-only will do), the views compared as
-// above. options.views: list_limit and max_differences apply (parallelism and round_size do
-// not); options.one_scan_events applies; options.views_ready_wait does not. options.progress hears
+// above. options.views: list_limit and max_differences apply (round_size does not);
+// options.one_scan_events applies; options.views_ready_wait does not. options.progress hears
 // ("checking view <name>", idx read, last idx) while each view's scan runs. An error only when
 // the log's last idx cannot be read.
 // `first_scan` (may be null), when its last_idx() is at most the log's, is the check's last idx,

@@ -36,8 +36,8 @@
 //    fallback scan, which must give the same answers), how many answers were compared and the
 //    first few differences.
 //
-// Thread-safety: run_log_check and check_views ask the client from several threads at once (the
-// ApiClient is thread-safe); everything else here is single-threaded, one owner per object.
+// Thread-safety: run_log_check asks the client from the calling thread only (many questions to a
+// message, ApiClient::query_each); everything else here is single-threaded, one owner per object.
 // Nothing throws; failures to reach the log become failed checks, except the first question
 // (stats), whose error run_log_check returns.
 #ifndef BEL_ACTORS_CHECK_LOG_CHECK_H_

@@ -8,8 +8,8 @@
 //     show(view_check_result(kind, comparisons[static_cast<size_t>(kind)], nullptr, stopped_by));
 //   }
 //
-// Thread-safety: compare_views asks the client from several threads at once (the ApiClient is
-// thread-safe); the scan it advances is used from the calling thread only. Nothing throws.
+// Thread-safety: compare_views asks the client and advances the scan from the calling thread
+// only. Nothing throws.
 #ifndef BEL_ACTORS_CHECK_VIEW_CHECK_H_
 #define BEL_ACTORS_CHECK_VIEW_CHECK_H_
 
@@ -47,9 +47,8 @@ std::optional<std::string> answer_difference(const Result<QueryResult>& from_vie
 int64_t as_of_idx_of(const QueryResult& result);
 
 struct ViewCheckOptions {
-  // Queries asked at once (each on its own thread).
-  int parallelism = 8;
-  // Queries per round: answers of a round are compared in as_of_idx order.
+  // Queries per round, asked in one ApiClient::query_each: answers of a round are compared in
+  // as_of_idx order.
   size_t round_size = 512;
   // The page size of the lists (SPEC section 4 maximum).
   int list_limit = 1000;

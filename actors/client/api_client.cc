@@ -1,9 +1,11 @@
 #include "actors/client/api_client.h"
 
+#include <algorithm>
 #include <cassert>
 #include <exception>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "projections/queries.h"
 #include "storage/checks.h"
@@ -52,6 +54,19 @@ Result<Reply> ask(caf::actor_system& system, const BelApi& api, Millis timeout,
   }
 }
 
+// `result` when it answers `query` (Query and QueryResult number their oneof fields alike:
+// partition_status = 10, ...), else internal naming what it answered. `describe` names the call.
+template <class Describe>
+Result<QueryResult> answer_to(const Query& query, Result<QueryResult> result,
+                              const Describe& describe) {
+  if (!result.ok()) return result;
+  if (static_cast<int>(result->result_case()) != static_cast<int>(query.query_case())) {
+    return make_error(ErrorCode::internal, describe() + ": answered with " +
+                                               std::string(projections::result_name(*result)));
+  }
+  return result;
+}
+
 // Checks `query`, asks it with `atom` and checks that the answer is the one asked for.
 template <class Atom>
 Result<QueryResult> ask_query(caf::actor_system& system, const BelApi& api, Millis timeout,
@@ -60,15 +75,12 @@ Result<QueryResult> ask_query(caf::actor_system& system, const BelApi& api, Mill
   auto describe = [&] {
     return std::string("bel_api ") + verb + " " + projections::describe_query(query);
   };
-  auto result = ask<QueryResult>(system, api, timeout, describe, atom, query);
-  if (!result.ok()) return result;
-  // Query and QueryResult number their oneof fields alike (partition_status = 10, ...).
-  if (static_cast<int>(result->result_case()) != static_cast<int>(query.query_case())) {
-    return make_error(ErrorCode::internal, describe() + ": answered with " +
-                                               std::string(projections::result_name(*result)));
-  }
-  return result;
+  return answer_to(query, ask<QueryResult>(system, api, timeout, describe, atom, query), describe);
 }
+
+// The questions query_each carries in one message: a message's answers are held whole (a list
+// page may be ~100 kB), so far fewer than kMaxQueriesPerMessage.
+constexpr size_t kQueriesPerMessage = 1000;
 
 }  // namespace
 
@@ -109,6 +121,47 @@ Result<AppendAck> ApiClient::append(BuildEvent event) const {
 
 Result<QueryResult> ApiClient::query(const Query& query) const {
   return ask_query(system_, api_, timeout_, "query", query_atom::value, query);
+}
+
+std::vector<Result<QueryResult>> ApiClient::query_each(const std::vector<Query>& queries) const {
+  std::vector<Result<QueryResult>> out;
+  out.reserve(queries.size());
+  std::vector<size_t> asked;  // the positions of the queries that pass their checks
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto ok = projections::check_query(queries[i]);
+    out.emplace_back(ok.ok() ? make_error(ErrorCode::internal, "not asked") : ok.error());
+    if (ok.ok()) asked.push_back(i);
+  }
+  for (size_t from = 0; from < asked.size(); from += kQueriesPerMessage) {
+    const size_t to = std::min(asked.size(), from + kQueriesPerMessage);
+    std::vector<Query> message;
+    message.reserve(to - from);
+    for (size_t k = from; k < to; ++k) message.push_back(queries[asked[k]]);
+    auto describe = [n = message.size()] {
+      return "bel_api query_each of " + std::to_string(n) + " questions";
+    };
+    auto outcomes = ask<QueryOutcomes>(system_, api_, timeout_, describe, query_atom::value,
+                                       each_atom::value, std::move(message));
+    if (outcomes.ok() && outcomes->size() != to - from) {
+      outcomes =
+          make_error(ErrorCode::internal, describe() + ": answered with " +
+                                              std::to_string(outcomes->size()) + " outcomes");
+    }
+    for (size_t k = from; k < to; ++k) {
+      const Query& query = queries[asked[k]];
+      auto& result = out[asked[k]];
+      if (!outcomes.ok()) {
+        result = outcomes.error();
+        continue;
+      }
+      auto& outcome = (*outcomes)[k - from];
+      auto describe_one = [&] { return "bel_api query " + projections::describe_query(query); };
+      result = outcome.error
+                   ? Result<QueryResult>(call_error(outcome.error, describe_one(), timeout_))
+                   : answer_to(query, std::move(outcome.answer), describe_one);
+    }
+  }
+  return out;
 }
 
 Result<QueryResult> ApiClient::fallback(const Query& query) const {

@@ -6,6 +6,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+#include <vector>
+
 #include "actors/net/http_server.h"
 #include "actors/net/rpc_server.h"
 #include "actors/net/sigpipe.h"
@@ -164,8 +167,64 @@ Status check_before_sending(const BuildEvent& event, size_t position) {
   return checked.error().with_context("append #" + std::to_string(position + 1));
 }
 
+// (query_atom, each_atom, queries) over the console protocol: one query_each call. A coordinator
+// of an earlier bel has no such route (not_found for the call itself; a question's own not_found
+// comes inside its outcome): it is then asked one question per call, from then on
+// (`one_by_one`). Once a call finds it unreachable or silent, the rest are not asked. A call that
+// fails as a whole (unreachable, too many questions) fails the message.
+caf::result<QueryOutcomes> ask_each(RpcChannel& channel, const std::vector<Query>& queries,
+                                    bool& one_by_one) {
+  QueryOutcomes out(queries.size());
+  if (!one_by_one) {
+    v1::QueryBatch batch;
+    batch.mutable_queries()->Reserve(static_cast<int>(queries.size()));
+    for (const auto& q : queries) *batch.add_queries() = q;
+    auto reply = call_rpc<v1::QueryBatchOutcomes>(channel, "query_each", &batch);
+    if (reply.ok() && static_cast<size_t>(reply->outcomes_size()) != queries.size()) {
+      reply = make_error(ErrorCode::internal,
+                         "rpc query_each to the coordinator at " + channel.endpoint() +
+                             ": answered " + std::to_string(reply->outcomes_size()) +
+                             " outcomes to " + std::to_string(queries.size()) + " questions");
+    }
+    if (reply.ok()) {
+      for (size_t i = 0; i < out.size(); ++i) {
+        auto& outcome = *reply->mutable_outcomes(static_cast<int>(i));
+        if (outcome.error_code().empty()) {
+          out[i].answer = std::move(*outcome.mutable_answer());
+        } else {
+          const auto code = parse_error_code(outcome.error_code());
+          out[i].error = to_caf_error(make_error(code.value_or(ErrorCode::internal),
+                                                 std::move(*outcome.mutable_error_message())));
+        }
+      }
+      return out;
+    }
+    if (reply.error().code != ErrorCode::not_found) return to_caf_error(reply.error());
+    one_by_one = true;
+  }
+  std::optional<caf::error> unasked;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (unasked) {
+      out[i].error = *unasked;
+      continue;
+    }
+    auto answer = call_rpc<QueryResult>(channel, "query", &queries[i]);
+    if (answer.ok()) {
+      out[i].answer = std::move(*answer);
+      continue;
+    }
+    out[i].error = to_caf_error(answer.error());
+    const ErrorCode code = answer.error().code;
+    if (code == ErrorCode::storage_unavailable || code == ErrorCode::timeout) {
+      unasked = out[i].error;
+    }
+  }
+  return out;
+}
+
 BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<RpcChannel> channel) {
   self->attach_functor([channel] { channel->stop(); });
+  auto one_by_one = std::make_shared<bool>(false);  // ask_each
   return {
       [=](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
         if (auto checked = check_before_sending(event, 0); !checked.ok()) {
@@ -219,6 +278,9 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
       },
       [=](query_atom, const Query& query) -> caf::result<QueryResult> {
         return forward<QueryResult>(*channel, "query", &query);
+      },
+      [=](query_atom, each_atom, const std::vector<Query>& queries) -> caf::result<QueryOutcomes> {
+        return ask_each(*channel, queries, *one_by_one);
       },
       [=](fallback_atom, const Query& query) -> caf::result<QueryResult> {
         return forward<QueryResult>(*channel, "fallback", &query);

@@ -77,6 +77,28 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t 
                                                       append_atom::value, timeout);
   out["query"] = message_call<Query, QueryResult>(system, api, "query", query_atom::value,
                                                   timeout);
+  out["query_each"] = [&system, api, timeout](const std::string& body) -> Result<std::string> {
+    auto batch = parse<v1::QueryBatch>("query_each", body);
+    if (!batch.ok()) return batch.error();
+    std::vector<Query> queries(std::make_move_iterator(batch->mutable_queries()->begin()),
+                               std::make_move_iterator(batch->mutable_queries()->end()));
+    auto outcomes = ask<QueryOutcomes>(system, api, timeout, query_atom::value, each_atom::value,
+                                       std::move(queries));
+    if (!outcomes.ok()) return outcomes.error();
+    v1::QueryBatchOutcomes reply;
+    reply.mutable_outcomes()->Reserve(static_cast<int>(outcomes->size()));
+    for (auto& outcome : *outcomes) {
+      auto* out = reply.add_outcomes();
+      if (outcome.error) {
+        const Error error = from_caf_error(outcome.error);
+        out->set_error_code(to_string(error.code));
+        out->set_error_message(error.message);
+      } else {
+        *out->mutable_answer() = std::move(outcome.answer);
+      }
+    }
+    return reply.SerializeAsString();
+  };
   out["fallback"] = message_call<Query, QueryResult>(system, api, "fallback",
                                                      fallback_atom::value, timeout);
   out["list"] = message_call<ListEventsRequest, EventPage>(system, api, "list",

@@ -4,6 +4,7 @@
 //   POST /rpc/v1/append        BuildEvent           -> AppendAck
 //   POST /rpc/v1/append_batch  AppendRequest        -> AppendAcks   (one atomic batch)
 //   POST /rpc/v1/query         Query                -> QueryResult
+//   POST /rpc/v1/query_each    QueryBatch           -> QueryBatchOutcomes (each answered alone)
 //   POST /rpc/v1/fallback      Query                -> QueryResult  (from a scan, `bel check`)
 //   POST /rpc/v1/list          ListEventsRequest    -> EventPage
 //   POST /rpc/v1/views         (no body)            -> ViewsStatus

@@ -88,6 +88,60 @@ caf::result<QueryResult> fallback(QueryPointer self, Query query) {
   return rp;
 }
 
+// Asks the questions of one (query_atom, each_atom, queries) message of `query`, a few at a
+// time, and answers with every outcome once each is answered; then quits. One per message, so
+// that its requests (CAF 0.17 searches an actor's pending requests linearly) never slow the
+// query actor's other answers.
+struct EachState {
+  std::vector<Query> queries;
+  QueryOutcomes outcomes;
+  size_t next = 0, answered = 0;
+  caf::typed_response_promise<QueryOutcomes> promise;
+  static inline const char* name = "bel.query_each";
+};
+using EachActor = caf::typed_actor<
+    caf::replies_to<query_atom, each_atom, std::vector<Query>>::with<QueryOutcomes>>;
+
+void ask_next(EachActor::stateful_pointer<EachState> self, QueryActor query) {
+  auto& st = self->state;
+  const size_t i = st.next++;
+  auto done = [self, query, i](QueryResult answer, caf::error error) {
+    auto& st = self->state;
+    st.outcomes[i].answer = std::move(answer);
+    st.outcomes[i].error = std::move(error);
+    if (++st.answered == st.queries.size()) {
+      st.promise.deliver(std::move(st.outcomes));
+      self->quit();
+    } else if (st.next < st.queries.size()) {
+      ask_next(self, query);
+    }
+  };
+  // No timeout of its own: the query actor answers every question (or dies, and CAF answers for
+  // it); the caller's own timeout bounds its wait.
+  self->request(query, caf::infinite, query_atom::value, std::move(st.queries[i]))
+      .then([done](QueryResult& answer) mutable { done(std::move(answer), caf::error{}); },
+            [done](caf::error& error) mutable { done(QueryResult{}, std::move(error)); });
+}
+
+EachActor::behavior_type query_each(EachActor::stateful_pointer<EachState> self, QueryActor query) {
+  return {
+      [=](query_atom, each_atom, std::vector<Query>& queries) -> caf::result<QueryOutcomes> {
+        auto& st = self->state;
+        if (queries.empty()) {
+          self->quit();
+          return QueryOutcomes{};
+        }
+        st.queries = std::move(queries);
+        st.outcomes.resize(st.queries.size());
+        st.promise = self->make_response_promise<QueryOutcomes>();
+        while (st.next < std::min(st.queries.size(), kQueriesInFlightPerMessage)) {
+          ask_next(self, query);
+        }
+        return st.promise;
+      },
+  };
+}
+
 QueryActor::behavior_type query_actor(QueryPointer self, std::vector<ReaderActor> readers,
                                       QueryActorOptions options) {
   assert(!readers.empty());
@@ -113,6 +167,16 @@ QueryActor::behavior_type query_actor(QueryPointer self, std::vector<ReaderActor
         const auto& view = self->state.views[static_cast<size_t>(projections::view_for(query))];
         if (view) return self->delegate(view, query_atom::value, std::move(query));
         return fallback(self, std::move(query));
+      },
+      [=](query_atom, each_atom, std::vector<Query>& queries) -> caf::result<QueryOutcomes> {
+        if (queries.size() > kMaxQueriesPerMessage) {
+          return to_caf_error(make_error(
+              ErrorCode::invalid_argument,
+              "query tier: " + std::to_string(queries.size()) + " questions in one message, " +
+                  "more than " + std::to_string(kMaxQueriesPerMessage) + "; split them"));
+        }
+        auto each = self->spawn(query_each, caf::actor_cast<QueryActor>(self));
+        return self->delegate(each, query_atom::value, each_atom::value, std::move(queries));
       },
       [=](fallback_atom, Query& query) -> caf::result<QueryResult> {
         return fallback(self, std::move(query));

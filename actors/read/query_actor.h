@@ -11,10 +11,10 @@
 #ifndef BEL_ACTORS_READ_QUERY_ACTOR_H_
 #define BEL_ACTORS_READ_QUERY_ACTOR_H_
 
+#include <caf/all.hpp>
 #include <vector>
 
-#include <caf/all.hpp>
-
+#include "actors/bel_api.h"
 #include "actors/caf_support.h"
 #include "actors/read/reader_actor.h"
 #include "actors/read/view_actor.h"
@@ -26,6 +26,8 @@ namespace bel::actors {
 using QueryActor = FallbackActor::extend<
     // invalid_argument at once for a bad query; else the view's answer or the fallback's.
     caf::replies_to<query_atom, Query>::with<QueryResult>,
+    // Each question as the one above, kQueriesInFlightPerMessage at a time (bel_api.h).
+    caf::replies_to<query_atom, each_atom, std::vector<Query>>::with<QueryOutcomes>,
     caf::replies_to<list_atom, ListEventsRequest>::with<EventPage>,
     // The current actor of a view (a ViewKind as int32); an invalid handle means none.
     caf::reacts_to<set_atom, int32_t, ViewActor>,
@@ -42,6 +44,11 @@ struct QueryActorOptions {
   // Scans waiting for a slot; one more is `overloaded`.
   size_t max_waiting_fallbacks = 256;
 };
+
+// The questions of one (query_atom, each_atom, queries) message asked at once: enough to keep the
+// four views busy, few enough that a message of questions for a failed view (each a fallback
+// scan) stays far inside max_fallbacks_in_flight + max_waiting_fallbacks.
+inline constexpr size_t kQueriesInFlightPerMessage = 8;
 
 // REQUIRES: !readers.empty()
 QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers,

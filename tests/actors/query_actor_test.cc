@@ -130,5 +130,53 @@ TEST(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
   self->send_exit(query, caf::exit_reason::user_shutdown);
 }
 
+// Many questions in one message are asked kQueriesInFlightPerMessage at a time: as many
+// fallback scans as that take no more than the query actor's bound, so a message of questions
+// for views that have no actor (each a fallback) is answered whole, in order, none `overloaded`.
+TEST(QueryActorTest, QuestionsInOneMessageStayWithinTheFallbackBound) {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  auto reader = system.spawn(held_reader);
+  for (int i = 0; i < 3; ++i) self->send(reader, open_atom::value);  // answers at once
+  QueryActorOptions options;
+  options.max_fallbacks_in_flight = 2;
+  options.max_waiting_fallbacks = kQueriesInFlightPerMessage - 2;
+  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
+
+  std::vector<Query> questions;
+  for (int i = 0; i < 60; ++i) questions.push_back(status_query("data/" + std::to_string(i)));
+  questions[7] = status_query("");  // refused alone: invalid_argument
+  QueryOutcomes outcomes;
+  self->request(query, caf::infinite, query_atom::value, each_atom::value, questions)
+      .receive([&](QueryOutcomes& got) { outcomes = std::move(got); },
+               [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+  ASSERT_EQ(outcomes.size(), questions.size());
+  for (size_t i = 0; i < questions.size(); ++i) {
+    if (i == 7) {
+      EXPECT_EQ(from_caf_error(outcomes[i].error).code, ErrorCode::invalid_argument);
+      continue;
+    }
+    EXPECT_FALSE(outcomes[i].error) << i << ": " << system.render(outcomes[i].error);
+    EXPECT_EQ(outcomes[i].answer.partition_status().partition_ref(),
+              questions[i].partition_status().partition_ref());
+  }
+
+  // An empty message is answered with no outcomes; one past the limit is refused whole.
+  self->request(query, caf::infinite, query_atom::value, each_atom::value, std::vector<Query>{})
+      .receive([&](const QueryOutcomes& got) { EXPECT_TRUE(got.empty()); },
+               [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+  bool refused = false;
+  self->request(query, caf::infinite, query_atom::value, each_atom::value,
+                std::vector<Query>(kMaxQueriesPerMessage + 1, questions[0]))
+      .receive([&](const QueryOutcomes&) { ADD_FAILURE() << "answered"; },
+               [&](const caf::error& e) {
+                 refused = from_caf_error(e).code == ErrorCode::invalid_argument;
+               });
+  EXPECT_TRUE(refused);
+  self->send_exit(query, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace
 }  // namespace bel::actors

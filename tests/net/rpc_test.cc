@@ -4,6 +4,8 @@
 // codes, a peer without the token (HTTP or CAF's BASP) reaches nothing, and a client whose
 // coordinator is killed during a request learns it from the broken connection.
 #include <arpa/inet.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/wrappers.pb.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -12,11 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <future>
-
+#include <atomic>
 #include <caf/io/all.hpp>
-#include <google/protobuf/util/message_differencer.h>
-#include <google/protobuf/wrappers.pb.h>
+#include <future>
 
 #include "actors/client/api_client.h"
 #include "actors/coordinator.h"
@@ -40,17 +40,55 @@ std::vector<std::pair<std::string, std::string>> every_route() {
   *batch.add_events() = request_event("br-intruder", BUILD_REQUEST_RECEIVED);
   Query query;
   query.mutable_activity();
+  QueryBatch query_batch;
+  *query_batch.add_queries() = query;
   google::protobuf::StringValue view;
   return {{"hello", ""},
           {"append", request_event("br-intruder", BUILD_REQUEST_RECEIVED).SerializeAsString()},
           {"append_batch", batch.SerializeAsString()},
           {"query", query.SerializeAsString()},
+          {"query_each", query_batch.SerializeAsString()},
           {"fallback", query.SerializeAsString()},
           {"list", ListEventsRequest().SerializeAsString()},
           {"views", ""},
           {"rebuild", view.SerializeAsString()},
           {"stats", ""},
           {"meta", ""}};
+}
+
+// The same outcome: both answered alike, or both refused with the same code and message.
+::testing::AssertionResult same_outcome(const Result<QueryResult>& got,
+                                        const Result<QueryResult>& want) {
+  if (got.ok() != want.ok()) {
+    return ::testing::AssertionFailure()
+           << (got.ok() ? got->ShortDebugString() : got.error().to_string()) << " vs "
+           << (want.ok() ? want->ShortDebugString() : want.error().to_string());
+  }
+  if (got.ok() && !MessageDifferencer::Equals(*got, *want)) {
+    return ::testing::AssertionFailure()
+           << got->ShortDebugString() << " vs " << want->ShortDebugString();
+  }
+  if (!got.ok() &&
+      (got.error().code != want.error().code || got.error().message != want.error().message)) {
+    return ::testing::AssertionFailure()
+           << got.error().to_string() << " vs " << want.error().to_string();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Questions of every kind of outcome: answered, not found, refused as invalid (never sent),
+// and then enough partition questions to fill more than one message.
+std::vector<Query> mixed_questions() {
+  std::vector<Query> out(4);
+  out[0].mutable_build_summary()->set_build_request_id("br-1");
+  out[1].mutable_build_summary()->set_build_request_id("br-none");
+  out[2].mutable_partition_status();  // no ref: invalid_argument
+  out[3].mutable_partitions_list()->set_limit(1);
+  for (int i = 0; i < 1200; ++i) {
+    out.emplace_back().mutable_partition_status()->set_partition_ref("data/" +
+                                                                     std::to_string(i % 7));
+  }
+  return out;
 }
 
 class RpcTest : public ::testing::Test {
@@ -173,6 +211,101 @@ TEST_F(RpcTest, IndependentAppendsInOneMessageAreEachAnsweredAlone) {
   EXPECT_FALSE(outcomes[3].error) << caf::to_string(outcomes[3].error);
   EXPECT_EQ(outcomes[3].ack.idx(), 2);
   EXPECT_EQ(last_idx(), 2);
+}
+
+// Many questions in one message (bel_api.h, (query_atom, each_atom, queries);
+// ApiClient::query_each), through the console protocol and in process: each outcome is the one
+// the question gets when asked alone, in order, across the several messages a long list takes.
+TEST_F(RpcTest, QuestionsInOneMessageAreEachAnsweredAsIfAskedAlone) {
+  ASSERT_TRUE(local_client_
+                  ->append(std::vector<BuildEvent>{
+                      request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/1"}),
+                      partition_event("br-1", "data/1", PARTITION_REQUESTED)})
+                  .ok());
+  const std::vector<Query> questions = mixed_questions();
+  const auto remote = remote_client_->query_each(questions);
+  const auto local = local_client_->query_each(questions);
+  ASSERT_EQ(remote.size(), questions.size());
+  ASSERT_EQ(local.size(), questions.size());
+  for (size_t i = 0; i < questions.size(); ++i) {
+    const auto alone = local_client_->query(questions[i]);
+    EXPECT_TRUE(same_outcome(remote[i], alone)) << "question " << i;
+    EXPECT_TRUE(same_outcome(local[i], alone)) << "question " << i;
+  }
+  ASSERT_TRUE(remote[0].ok());
+  EXPECT_EQ(remote[0]->build_summary().build_request_id(), "br-1");
+  ASSERT_FALSE(remote[1].ok());
+  EXPECT_EQ(remote[1].error().code, ErrorCode::not_found);
+  ASSERT_FALSE(remote[2].ok());
+  EXPECT_EQ(remote[2].error().code, ErrorCode::invalid_argument);
+  ASSERT_TRUE(remote[5].ok());
+  EXPECT_EQ(remote[5]->partition_status().partition_ref(), "data/1");
+
+  // A question the client did not check first is refused by the coordinator, alone.
+  caf::scoped_actor self{*system_};
+  QueryOutcomes outcomes;
+  self->request(remote_, std::chrono::seconds(30), query_atom::value, each_atom::value,
+                std::vector<Query>{questions[2], questions[0]})
+      .receive([&](QueryOutcomes& got) { outcomes = std::move(got); },
+               [&](const caf::error& e) { ADD_FAILURE() << system_->render(e); });
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(from_caf_error(outcomes[0].error).code, ErrorCode::invalid_argument);
+  EXPECT_EQ(from_caf_error(outcomes[0].error).message, local[2].error().message);
+  EXPECT_FALSE(outcomes[1].error);
+  EXPECT_EQ(outcomes[1].answer.build_summary().build_request_id(), "br-1");
+
+  // More than a message may carry is refused whole.
+  bool refused = false;
+  self->request(remote_, std::chrono::seconds(30), query_atom::value, each_atom::value,
+                std::vector<Query>(kMaxQueriesPerMessage + 1, questions[0]))
+      .receive([&](const QueryOutcomes&) { ADD_FAILURE() << "answered"; },
+               [&](const caf::error& e) {
+                 refused = from_caf_error(e).code == ErrorCode::invalid_argument;
+               });
+  EXPECT_TRUE(refused);
+}
+
+// A coordinator of an earlier bel serves no query_each: the client asks it one question per call
+// and gets the same outcomes.
+TEST_F(RpcTest, ACoordinatorWithoutQueryEachIsAskedOneQuestionPerCall) {
+  ASSERT_TRUE(local_client_->append(request_event("br-1", BUILD_REQUEST_RECEIVED)).ok());
+  HttpServerOptions options;
+  options.token = token_;
+  HttpServer earlier(options);
+  earlier.post(std::string(kRpcPath) + "hello",
+               [](const httplib::Request&, const std::string&, httplib::Response& res) {
+                 res.set_header("Bel-Protocol", kRpcProtocol);
+                 HttpServer::reply(res, "bel.v1\n", "text/plain");
+               });
+  std::atomic<int> asked{0};
+  earlier.post(std::string(kRpcPath) + "query",
+               [&](const httplib::Request&, const std::string& body, httplib::Response& res) {
+                 ++asked;
+                 Query query;
+                 ASSERT_TRUE(query.ParseFromString(body));
+                 auto answer = local_client_->query(query);
+                 if (!answer.ok()) return HttpServer::reply_error(res, answer.error());
+                 HttpServer::reply(res, answer->SerializeAsString(), kProtobufType);
+               });
+  ASSERT_TRUE(earlier.listen().ok());
+  auto channel = std::make_shared<RpcChannel>(Endpoint{"127.0.0.1", earlier.port()}, token_);
+  BelApi remote = spawn_remote_api(*system_, channel);
+  {
+    ApiClient client(*system_, remote);
+    std::vector<Query> questions(2);
+    questions[0].mutable_build_summary()->set_build_request_id("br-1");
+    questions[1].mutable_build_summary()->set_build_request_id("br-none");
+    for (int round = 0; round < 2; ++round) {
+      const auto outcomes = client.query_each(questions);
+      ASSERT_EQ(outcomes.size(), 2u);
+      EXPECT_TRUE(same_outcome(outcomes[0], local_client_->query(questions[0])));
+      EXPECT_TRUE(same_outcome(outcomes[1], local_client_->query(questions[1])));
+    }
+  }
+  EXPECT_EQ(asked.load(), 4);
+  channel->stop();
+  caf::anon_send_exit(remote, caf::exit_reason::user_shutdown);
+  earlier.stop();
 }
 
 TEST_F(RpcTest, ErrorsKeepTheirCodeAndMessage) {

@@ -38,6 +38,10 @@ inline actors::BelApi::behavior_type silent_api(std::function<void()> on_request
         arrived();
         return caf::delegated<QueryResult>{};
       },
+      [=](query_atom, each_atom, const std::vector<Query>&) -> caf::result<QueryOutcomes> {
+        arrived();
+        return caf::delegated<QueryOutcomes>{};
+      },
       [=](fallback_atom, const Query&) -> caf::result<QueryResult> {
         arrived();
         return caf::delegated<QueryResult>{};
