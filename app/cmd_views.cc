@@ -97,19 +97,16 @@ void run_rebuild(Context& ctx, const std::string& name) {
   auto session = ctx.session(/*write=*/true);
   if (!session) return;
   auto done = std::async(std::launch::async, [&] { return session->client().rebuild(name); });
-  Progress progress("rebuilding " + (name.empty() ? std::string("every view") : name));
-  // Redraws the bar from the views' applied_idx until the rebuild answers.
+  const std::string label = "rebuilding " + (name.empty() ? std::string("every view") : name);
+  Progress progress(label);
+  // Redraws the bar from the views' status until the rebuild answers.
   while (done.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
     if (!progress.enabled()) continue;
     auto views = session->client().views_status();
     if (!views.ok()) continue;
-    int64_t applied = 0, total = 0;
-    for (const auto& v : views->views()) {
-      if (!name.empty() && v.view() != name) continue;
-      applied += v.applied_idx();
-      total += views->last_idx();
-    }
-    progress.update(applied, total);
+    const RebuildProgress now = rebuild_progress(*views, name);
+    progress.set_label(now.saving ? label + ": saving snapshots" : label);
+    progress.update(now.folded, now.total);
   }
   progress.finish();
   auto result = done.get();

@@ -37,4 +37,25 @@ void Progress::finish() {
   drawn_ = false;
 }
 
+RebuildProgress rebuild_progress(const ViewsStatus& views, const std::string& name) {
+  RebuildProgress out;
+  out.total = views.last_idx();
+  int64_t folded = 0, counted = 0;
+  bool folding = false, unsaved = false;
+  for (const auto& v : views.views()) {
+    if (!name.empty() && v.view() != name) continue;
+    ++counted;
+    if (v.state() == v1::VIEW_REBUILDING || v.state() == v1::VIEW_LOADING) {
+      folding = true;
+      folded += std::min(v.applied_idx(), out.total);
+    } else {
+      folded += out.total;  // folded (or failed, which ends its rebuild)
+      unsaved = unsaved || (v.state() == v1::VIEW_HEALTHY && v.snapshot_idx() == 0);
+    }
+  }
+  out.folded = counted > 0 ? folded / counted : 0;
+  out.saving = counted > 0 && !folding && unsaved && out.total > 0;
+  return out;
+}
+
 }  // namespace bel::app

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "messages/types.h"
+
 namespace bel::app {
 
 class Progress {
@@ -21,12 +23,26 @@ class Progress {
   void update(int64_t done, int64_t total);
   // Clears the bar's line.
   void finish();
+  // The label of the next update.
+  void set_label(std::string label) { label_ = std::move(label); }
 
  private:
   std::string label_;
   bool enabled_;
   bool drawn_ = false;
 };
+
+// What `bel views rebuild` through a coordinator shows while it waits, from the views' status:
+// the events folded so far out of the log's, averaged over the views rebuilt (`name`, or every
+// view for ""), so that the count is the log's events once, not once per view; and whether every
+// view has folded while one still saves its snapshot (its snapshot_idx is 0 from the start of
+// its rebuild until the new snapshot is saved), the wait after the bar reaches the end.
+struct RebuildProgress {
+  int64_t folded = 0;
+  int64_t total = 0;  // the log's last idx
+  bool saving = false;
+};
+RebuildProgress rebuild_progress(const ViewsStatus& views, const std::string& name);
 
 }  // namespace bel::app
 

@@ -42,6 +42,10 @@ std::string describe(const Query& q) {
   return out;
 }
 
+// A round's answers arrive in one message and are held whole until compared: a list page of
+// 1 000 rows is ~100 kB, so a round takes at most this many pages of each list.
+constexpr int kListPagesPerRound = 32;
+
 bool cannot_answer_at_all(const Error& e) {
   return e.code == ErrorCode::timeout || e.code == ErrorCode::storage_unavailable;
 }
@@ -312,13 +316,14 @@ std::vector<ViewComparison> compare_views(const actors::ApiClient& client, LogSc
     }
     for (auto& list : lists) {
       if (list.done) continue;
-      // The pages the fold knows of now, at least one, as many as the round holds; further ones
+      // The pages the fold knows of now, at least one, at most kListPagesPerRound; further ones
       // next round if the last page says there are more (pages left, or the log grew meanwhile).
       const int64_t total = list.total();
+      int pages = 0;
       do {
         round.push_back(list_page(list.kind, limit, list.next_offset));
         list.next_offset += limit;
-      } while (list.next_offset < total && round.size() < options.round_size);
+      } while (list.next_offset < total && ++pages < kListPagesPerRound);
       list.last_page = round.size() - 1;
       list.more = false;
     }

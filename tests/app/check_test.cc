@@ -307,8 +307,8 @@ TEST_F(LogCheckTest, HealthyLogPassesEveryCheck) {
   ASSERT_EQ(append(testing::random_events(1500, 11)), 1500);
   LogCheckOptions options;
   options.log_uri = "memory://";
-  // Small pages and rounds: every list takes several pages, the views several rounds.
-  options.views.list_limit = 7;
+  // Pages of one row and small rounds: every list takes many pages, the views many rounds.
+  options.views.list_limit = 1;
   options.views.round_size = 40;
   auto report = run_log_check(*client_, options);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
@@ -326,6 +326,31 @@ TEST_F(LogCheckTest, HealthyLogPassesEveryCheck) {
   EXPECT_NE(report->checks[1].detail.find("idx 1..1500"), std::string::npos);
   EXPECT_NE(report->checks[2].detail.find("healthy"), std::string::npos)
       << report->checks[2].detail;
+
+  // Every page of every list was asked, over as many rounds as that takes (a round takes a few
+  // dozen pages of each list): at least one question per item and one per page.
+  auto total = [&](auto put, auto take) -> int64_t {
+    Query q;
+    (q.*put)()->set_limit(1);
+    auto answer = client_->query(q);
+    EXPECT_TRUE(answer.ok());
+    return answer.ok() ? ((*answer).*take)().total_count() : 0;
+  };
+  const int64_t partitions = total(&Query::mutable_partitions_list, &QueryResult::partitions_list);
+  const int64_t builds = total(&Query::mutable_builds_list, &QueryResult::builds_list);
+  const int64_t runs = total(&Query::mutable_job_runs_list, &QueryResult::job_runs_list);
+  auto pages = [](int64_t items) { return std::max<int64_t>(1, items); };
+  ASSERT_GT(pages(runs), 100) << "the lists take many rounds";
+  auto answers_of = [](const std::string& detail) {
+    const auto at = detail.find(" answer");
+    const auto from = detail.rfind(' ', at - 1);
+    return std::stoll(detail.substr(from + 1, at - from - 1));
+  };
+  EXPECT_GE(answers_of(report->checks[2].detail), 2 * partitions + pages(partitions))
+      << report->checks[2].detail;
+  EXPECT_GE(answers_of(report->checks[3].detail), builds + pages(builds))
+      << report->checks[3].detail;
+  EXPECT_GE(answers_of(report->checks[4].detail), runs + pages(runs)) << report->checks[4].detail;
 }
 
 TEST_F(LogCheckTest, EmptyLogPassesEveryCheck) {
