@@ -7,6 +7,7 @@
 #include "actors/net/endpoint.h"
 #include "actors/write/event_structure.h"
 #include "app/commands.h"
+#include "app/text.h"
 #include "messages/escape.h"
 #include "messages/glob.h"
 #include "storage/uri.h"
@@ -84,6 +85,9 @@ std::shared_ptr<Session> Context::session(bool write, bool create_log, bool one_
     return nullptr;
   }
   if (write) warn_durability(!(*opened)->remote());
+  if (const std::string& notice = (*opened)->notice(); !notice.empty()) {
+    std::fprintf(stderr, "bel: warning: %s\n", printable(notice).c_str());
+  }
   return std::shared_ptr<Session>(std::move(*opened));
 }
 

@@ -20,6 +20,19 @@ namespace {
 
 // How long a writing command waits for another process's writer lock.
 constexpr auto kLockWait = std::chrono::seconds(10);
+// How long a command waits for a coordinator's greeting (at most its timeout).
+constexpr auto kGreetingWait = std::chrono::seconds(5);
+// How long a command that lost a coordinator during the greeting waits for its writer lock to
+// free: a killed process's lock is freed as it exits, milliseconds after its connections break.
+constexpr auto kGoneLockWait = std::chrono::seconds(2);
+
+// Whether nobody holds the writer lock of the SQLite log at `uri`, or nobody does within `wait`:
+// no coordinator runs on it.
+bool writer_lock_frees(const std::string& uri, std::chrono::milliseconds wait) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return false;
+  return storage::WriterLock::acquire_file(uri, parsed->path, wait).ok();
+}
 
 // The meta value `key` of the log at `uri`, opened read-only; "" when it has none.
 Result<std::string> read_meta(const std::string& uri, const char* key) {
@@ -141,6 +154,16 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       token_problem = "no token file for this log";
     }
     auto api = session->connect(endpoint, token, token_problem, options.timeout);
+    if (!api.ok() && options.connect.empty() &&
+        api.error().code == ErrorCode::storage_unavailable &&
+        writer_lock_frees(options.log_uri, kGoneLockWait)) {
+      // The connection broke during the greeting and the writer lock is free: the coordinator
+      // went away (killed, or stopping), so its endpoint is stale, as above.
+      session->notice_ = "the coordinator at " + endpoint + " went away during the greeting (" +
+                         api.error().message + "); answering from the log in this process";
+      stale_endpoint = endpoint;
+      api = std::optional<actors::BelApi>();
+    }
     if (!api.ok()) return api.error();
     if (api->has_value()) {
       session->api_ = **api;
@@ -160,6 +183,13 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     }
     spdlog::info("session: stale endpoint {} in {}, opening the log in-process", endpoint,
                  options.log_uri);
+    if (session->notice_.empty()) {
+      session->notice_ =
+          "the coordinator at " + endpoint + " holds the log but did not answer within " +
+          std::to_string(
+              std::min<std::chrono::milliseconds>(options.timeout, kGreetingWait).count()) +
+          " ms (stopped, or stuck); answering from the log in this process";
+    }
   }
   BEL_RETURN_IF_ERROR(session->start_local(options));
   if (!stale_endpoint.empty() && (options.write || options.create_log)) {
@@ -182,7 +212,7 @@ Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoi
   auto channel = std::make_shared<RpcChannel>(*parsed, token);
   // A live coordinator on loopback answers the greeting in milliseconds; a stopped one, or
   // another program on a stale endpoint's port, may accept the connection and never answer.
-  const auto handshake = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(5));
+  const auto handshake = std::min<std::chrono::milliseconds>(timeout, kGreetingWait);
   auto hello = channel->hello(handshake);
   if (!hello.ok()) {
     Error err = hello.error();

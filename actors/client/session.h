@@ -83,6 +83,11 @@ class Session {
   bool remote() const { return remote_; }
   // "sqlite://bel.db (in-process)" or "coordinator at 127.0.0.1:4321".
   const std::string& description() const { return description_; }
+  // What the user should be told about how the log was reached, or "": the coordinator the log
+  // advertises holds it but did not answer the greeting in time (stopped, or stuck), or went away
+  // during it. The commands then go to the log in this process, which holds every acknowledged
+  // event; a command shows this as a warning.
+  const std::string& notice() const { return notice_; }
 
  private:
   Session() = default;
@@ -106,6 +111,7 @@ class Session {
   std::shared_ptr<RpcChannel> channel_;  // remote sessions: the connection api_ forwards over
   bool remote_ = false;
   std::string description_;
+  std::string notice_;
 };
 
 // The token file of a log: "<path>.token" for sqlite://, beside the file the path resolves to

@@ -1,10 +1,14 @@
 // End-to-end: `bel serve` as a real process, console commands going through it (SPEC section 6,
 // R6), and its clean shutdown.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -666,10 +670,68 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
   serve.signal(SIGSTOP);
   auto r = bel("builds show br-1 --format json");
   serve.signal(SIGCONT);
-  // The command gave up on the endpoint and answered from the log in-process.
+  // The command gave up on the endpoint and answered from the log in-process, and said so.
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("BUILD_REQUEST_RECEIVED"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("bel: warning: the coordinator at 127.0.0.1:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" holds the log but did not answer within 5000 ms (stopped, or stuck); "
+                       "answering from the log in this process"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+// A coordinator killed while a command greets it: the connection breaks, its writer lock frees,
+// and the command answers from the log in this process (it once failed, storage_unavailable).
+// The coordinator here is a child that locks the log, takes the greeting's connection and exits.
+TEST_F(ServeTest, ACoordinatorKilledDuringTheGreetingLeavesTheLogToTheCommand) {
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n").exit_code, 0);
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string endpoint = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  {
+    auto log = storage::open_storage(log_uri(), storage::StorageOptions{});
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    ASSERT_TRUE((*log)->set_meta(actors::kEndpointKey, endpoint).ok());
+  }
+  int locked[2];
+  ASSERT_EQ(::pipe2(locked, O_CLOEXEC), 0);
+  const std::string db = path();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int fd = ::open(db.c_str(), O_RDONLY);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(3);
+    const char one = 1;
+    if (::write(locked[1], &one, 1) != 1) ::_exit(4);
+    const int connection = ::accept(listener, nullptr, nullptr);
+    char request[64];
+    if (connection < 0 || ::read(connection, request, sizeof request) <= 0) ::_exit(5);
+    ::_exit(0);  // mid-greeting: the connection breaks and the lock frees
+  }
+  ::close(listener);
+  ::close(locked[1]);
+  char one = 0;
+  ASSERT_EQ(::read(locked[0], &one, 1), 1);  // the child holds the log's writer lock
+  ::close(locked[0]);
+  auto r = bel("builds show br-1 --format json");
+  int status = -1;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("BUILD_REQUEST_RECEIVED"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("bel: warning: the coordinator at " + endpoint +
+                       " went away during the greeting ("),
+            std::string::npos)
+      << r.err;
 }
 
 // A coordinator ignores SIGPIPE (its output pipe closing must not end it), where the libraries
