@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +12,10 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "bench/machine.h"
 
@@ -119,5 +123,68 @@ Result<ChildRun> run_child(const std::vector<std::string>& argv) {
   }
   return run;
 }
+
+Result<std::unique_ptr<BackgroundChild>> BackgroundChild::start(
+    const std::vector<std::string>& argv, const std::string& ready, const std::string& output,
+    std::chrono::milliseconds wait) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int out_fd = open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (out_fd < 0) {
+    return make_error(ErrorCode::storage_unavailable,
+                      "bench: " + output + ": " + std::string(strerror(errno)));
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, 0);
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out_fd);
+  if (pid < 0) {
+    return make_error(ErrorCode::storage_unavailable,
+                      "bench: cannot start " + argv[0] + ": " + strerror(errno));
+  }
+  std::unique_ptr<BackgroundChild> child(new BackgroundChild(pid));
+  auto written = [&output] {
+    std::ifstream in(output);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // The child says it is ready in its output, which is a file (a pipe left unread would stop it
+  // once full): read again every few milliseconds.
+  while (true) {
+    const std::string text = written();
+    if (text.find(ready) != std::string::npos) return child;
+    int status = 0;
+    const bool exited = waitpid(pid, &status, WNOHANG) == pid;
+    if (exited || std::chrono::steady_clock::now() > deadline) {
+      if (exited) child->exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+      return make_error(ErrorCode::storage_unavailable,
+                        "bench: " + argv[0] +
+                            (exited ? " exited" : " did not say \"" + ready + "\" in time") + ": " +
+                            text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSampleMs));
+  }
+}
+
+int BackgroundChild::stop() {
+  if (exit_code_ >= 0) return exit_code_;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+BackgroundChild::~BackgroundChild() { stop(); }
 
 }  // namespace bel::bench

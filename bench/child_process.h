@@ -12,7 +12,9 @@
 #ifndef BEL_BENCH_CHILD_PROCESS_H_
 #define BEL_BENCH_CHILD_PROCESS_H_
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,36 @@ struct ChildRun {
 // Runs argv[0] (a path) with `argv`, standard input from /dev/null, and waits for it.
 // storage_unavailable when it cannot be started. REQUIRES: !argv.empty()
 Result<ChildRun> run_child(const std::vector<std::string>& argv);
+
+// A child left running while others are measured: `bel serve`, for the figures measured through
+// a running coordinator.
+//
+//   auto serve = BackgroundChild::start({bel, "serve", "--log", uri}, "running", out_path, 60s);
+//   if (!serve.ok()) return serve.error();         // it exited, or never said "running"
+//   ... run_child(...) ...
+//   int code = (*serve)->stop();                    // SIGTERM, then its exit code
+class BackgroundChild {
+ public:
+  // Starts argv[0] with `argv`, standard input from /dev/null, its standard output and error
+  // appended to the file `output` (created 0600), and waits until `ready` appears in that file.
+  // storage_unavailable naming the command and what it wrote when it cannot start, exits first,
+  // or has not written `ready` within `wait` (it is then stopped). REQUIRES: !argv.empty()
+  static Result<std::unique_ptr<BackgroundChild>> start(const std::vector<std::string>& argv,
+                                                        const std::string& ready,
+                                                        const std::string& output,
+                                                        std::chrono::milliseconds wait);
+  // Sends SIGTERM and waits for the child's exit: its exit code (128 + signal when killed by one).
+  int stop();
+  // stop(), when not stopped yet.
+  ~BackgroundChild();
+  BackgroundChild(const BackgroundChild&) = delete;
+  BackgroundChild& operator=(const BackgroundChild&) = delete;
+
+ private:
+  explicit BackgroundChild(int pid) : pid_(pid) {}
+  int pid_;
+  int exit_code_ = -1;
+};
 
 // The path of the running executable (/proc/self/exe), so `bel bench` runs the same `bel`.
 std::string self_binary();
