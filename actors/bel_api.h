@@ -30,10 +30,12 @@
 #ifndef BEL_ACTORS_BEL_API_H_
 #define BEL_ACTORS_BEL_API_H_
 
+#include <algorithm>
+#include <caf/all.hpp>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
-
-#include <caf/all.hpp>
 
 #include "actors/caf_support.h"
 
@@ -71,6 +73,20 @@ using QueryOutcomes = std::vector<QueryOutcome>;
 // with invalid_argument (ApiClient::query_each splits longer lists).
 inline constexpr size_t kMaxQueriesPerMessage = 10000;
 
+// The questions of one such message the coordinator asks at once: enough to keep the four views
+// busy, few enough that a message of questions for a failed view (each a fallback scan) stays
+// inside the query actor's bound on fallback scans (actors/read/query_actor.h).
+inline constexpr size_t kQueriesInFlightPerMessage = 8;
+
+// How long to wait for the answer to a message of `questions` questions, given the wait for one:
+// one wait per kQueriesInFlightPerMessage questions, since a message of slow questions (fallback
+// scans of a failed view) takes that many turns.
+inline std::chrono::milliseconds each_wait(std::chrono::milliseconds one, size_t questions) {
+  const size_t turns = std::max<size_t>(
+      1, (questions + kQueriesInFlightPerMessage - 1) / kQueriesInFlightPerMessage);
+  return one * static_cast<int64_t>(turns);
+}
+
 using BelApi = caf::typed_actor<
     // One event / one atomic batch; answered after its COMMIT (SPEC section 2).
     caf::replies_to<append_atom, BuildEvent>::with<AppendAck>,
@@ -84,9 +100,10 @@ using BelApi = caf::typed_actor<
     caf::replies_to<query_atom, Query>::with<QueryResult>,
     // Independent questions carried in one message: each answered exactly as if asked by itself
     // (its own answer or error, reflecting at least its own min_idx), one outcome per question,
-    // in order, once every one is answered; a few are asked at a time. An error for the whole
-    // message only when none could be asked (the coordinator stopping, more than
-    // kMaxQueriesPerMessage questions).
+    // in order, once every one is answered; kQueriesInFlightPerMessage are asked at a time. An
+    // error for the whole message only when it cannot be answered at all (the coordinator
+    // stopping, more than kMaxQueriesPerMessage questions, no answer within the caller's wait:
+    // wait each_wait(one question's wait, questions)).
     caf::replies_to<query_atom, each_atom, std::vector<Query>>::with<QueryOutcomes>,
     // The same question answered from a scan of the log, never from a view (`bel check`).
     caf::replies_to<fallback_atom, Query>::with<QueryResult>,

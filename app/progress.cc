@@ -19,12 +19,12 @@ void Progress::update(int64_t done, int64_t total) {
     const double frac = std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0,
                                    1.0);
     const int filled = static_cast<int>(frac * kWidth);
-    std::fprintf(stderr, "\r%s [%s%s] %3d%%  %lld/%lld", label_.c_str(),
+    std::fprintf(stderr, "\r%s [%s%s] %3d%%  %lld/%lld\033[K", label_.c_str(),
                  std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(),
                  static_cast<int>(frac * 100), static_cast<long long>(done),
                  static_cast<long long>(total));
   } else {
-    std::fprintf(stderr, "\r%s  %lld", label_.c_str(), static_cast<long long>(done));
+    std::fprintf(stderr, "\r%s  %lld\033[K", label_.c_str(), static_cast<long long>(done));
   }
   std::fflush(stderr);
   drawn_ = true;

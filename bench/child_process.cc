@@ -178,8 +178,23 @@ Result<std::unique_ptr<BackgroundChild>> BackgroundChild::start(
 int BackgroundChild::stop() {
   if (exit_code_ >= 0) return exit_code_;
   kill(pid_, SIGTERM);
+  // An orderly stop commits and saves what is pending; one that takes longer than this is killed.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  while (true) {
+    const pid_t got = waitpid(pid_, &status, WNOHANG);
+    if (got == pid_) break;
+    if (got < 0 && errno != EINTR) {
+      exit_code_ = 255;  // not a child of this process any more: nothing to wait for
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSampleMs));
   }
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return exit_code_;

@@ -57,7 +57,8 @@ class BackgroundChild {
                                                         const std::string& ready,
                                                         const std::string& output,
                                                         std::chrono::milliseconds wait);
-  // Sends SIGTERM and waits for the child's exit: its exit code (128 + signal when killed by one).
+  // Sends SIGTERM and waits for the child's exit, at most two minutes (then SIGKILL): its exit
+  // code (128 + signal when killed by one; 255 when it was no longer this process's child).
   int stop();
   // stop(), when not stopped yet.
   ~BackgroundChild();

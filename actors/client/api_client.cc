@@ -140,8 +140,8 @@ std::vector<Result<QueryResult>> ApiClient::query_each(const std::vector<Query>&
     auto describe = [n = message.size()] {
       return "bel_api query_each of " + std::to_string(n) + " questions";
     };
-    auto outcomes = ask<QueryOutcomes>(system_, api_, timeout_, describe, query_atom::value,
-                                       each_atom::value, std::move(message));
+    auto outcomes = ask<QueryOutcomes>(system_, api_, each_wait(timeout_, message.size()), describe,
+                                       query_atom::value, each_atom::value, std::move(message));
     if (outcomes.ok() && outcomes->size() != to - from) {
       outcomes =
           make_error(ErrorCode::internal, describe() + ": answered with " +

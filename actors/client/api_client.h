@@ -76,8 +76,9 @@ class ApiClient {
   // Asks every query of `queries` as query() does, many to a message (bel_api's (query_atom,
   // each_atom, queries); through the console protocol one call per message): one result per
   // query, in order, each its own answer or error. A bad query is invalid_argument, never sent;
-  // a message that gets no answer within the timeout (each message waits at most that long)
-  // fails every query it carried. Far cheaper than a call per question for many small ones
+  // a message that gets no answer in time (each_wait(timeout(), its questions): the timeout per
+  // kQueriesInFlightPerMessage questions) fails every query it carried. Far cheaper than a call per
+  // question for many small ones
   // (`bel check` asks hundreds of thousands).
   std::vector<Result<QueryResult>> query_each(const std::vector<Query>& queries) const;
 

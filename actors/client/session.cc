@@ -185,10 +185,12 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
                  options.log_uri);
     if (session->notice_.empty()) {
       session->notice_ =
-          "the coordinator at " + endpoint + " holds the log but did not answer within " +
+          "the log's writer lock is held, but the coordinator at " + endpoint +
+          " did not answer the greeting within " +
           std::to_string(
               std::min<std::chrono::milliseconds>(options.timeout, kGreetingWait).count()) +
-          " ms (stopped, or stuck); answering from the log in this process";
+          " ms (it is stopped or stuck, or nothing listens there); answering from the log in "
+          "this process";
     }
   }
   BEL_RETURN_IF_ERROR(session->start_local(options));

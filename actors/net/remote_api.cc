@@ -179,7 +179,11 @@ caf::result<QueryOutcomes> ask_each(RpcChannel& channel, const std::vector<Query
     v1::QueryBatch batch;
     batch.mutable_queries()->Reserve(static_cast<int>(queries.size()));
     for (const auto& q : queries) *batch.add_queries() = q;
-    auto reply = call_rpc<v1::QueryBatchOutcomes>(channel, "query_each", &batch);
+    // The server waits each_wait(kRpcCallTimeout, n): its `timeout` answer comes before this.
+    auto reply = call_rpc<v1::QueryBatchOutcomes>(
+        channel, "query_each", &batch,
+        each_wait(std::chrono::milliseconds(kRpcCallTimeout), queries.size()) +
+            (kReadTimeout - std::chrono::milliseconds(kRpcCallTimeout)));
     if (reply.ok() && static_cast<size_t>(reply->outcomes_size()) != queries.size()) {
       reply = make_error(ErrorCode::internal,
                          "rpc query_each to the coordinator at " + channel.endpoint() +

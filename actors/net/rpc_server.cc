@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 
+#include "messages/escape.h"
+
 namespace bel::actors {
 namespace {
 
@@ -77,12 +79,13 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t 
                                                       append_atom::value, timeout);
   out["query"] = message_call<Query, QueryResult>(system, api, "query", query_atom::value,
                                                   timeout);
-  out["query_each"] = [&system, api, timeout](const std::string& body) -> Result<std::string> {
+  out["query_each"] = [&system, api](const std::string& body) -> Result<std::string> {
     auto batch = parse<v1::QueryBatch>("query_each", body);
     if (!batch.ok()) return batch.error();
     std::vector<Query> queries(std::make_move_iterator(batch->mutable_queries()->begin()),
                                std::make_move_iterator(batch->mutable_queries()->end()));
-    auto outcomes = ask<QueryOutcomes>(system, api, timeout, query_atom::value, each_atom::value,
+    const caf::duration wait{each_wait(kRpcCallTimeout, queries.size())};
+    auto outcomes = ask<QueryOutcomes>(system, api, wait, query_atom::value, each_atom::value,
                                        std::move(queries));
     if (!outcomes.ok()) return outcomes.error();
     v1::QueryBatchOutcomes reply;
@@ -92,7 +95,7 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t 
       if (outcome.error) {
         const Error error = from_caf_error(outcome.error);
         out->set_error_code(to_string(error.code));
-        out->set_error_message(error.message);
+        out->set_error_message(utf8_escaped(error.message));  // a string field: UTF-8 only
       } else {
         *out->mutable_answer() = std::move(outcome.answer);
       }

@@ -95,35 +95,48 @@ caf::result<QueryResult> fallback(QueryPointer self, Query query) {
 struct EachState {
   std::vector<Query> queries;
   QueryOutcomes outcomes;
+  std::vector<char> answered_at;  // per question: its outcome is in
   size_t next = 0, answered = 0;
+  bool delivered = false;
   caf::typed_response_promise<QueryOutcomes> promise;
   static inline const char* name = "bel.query_each";
 };
 using EachActor = caf::typed_actor<
     caf::replies_to<query_atom, each_atom, std::vector<Query>>::with<QueryOutcomes>>;
 
-void ask_next(EachActor::stateful_pointer<EachState> self, QueryActor query) {
+using EachPointer = EachActor::stateful_pointer<EachState>;
+
+void deliver_each(EachPointer self) {
+  auto& st = self->state;
+  st.delivered = true;
+  st.promise.deliver(std::move(st.outcomes));
+  self->quit();
+}
+
+void ask_next(EachPointer self, QueryActor query) {
   auto& st = self->state;
   const size_t i = st.next++;
   auto done = [self, query, i](QueryResult answer, caf::error error) {
     auto& st = self->state;
+    if (st.delivered || st.answered_at[i]) return;
+    st.answered_at[i] = 1;
     st.outcomes[i].answer = std::move(answer);
     st.outcomes[i].error = std::move(error);
     if (++st.answered == st.queries.size()) {
-      st.promise.deliver(std::move(st.outcomes));
-      self->quit();
+      deliver_each(self);
     } else if (st.next < st.queries.size()) {
       ask_next(self, query);
     }
   };
-  // No timeout of its own: the query actor answers every question (or dies, and CAF answers for
-  // it); the caller's own timeout bounds its wait.
-  self->request(query, caf::infinite, query_atom::value, std::move(st.queries[i]))
+  // A fallback scan's own bound, and a little more: the query actor answers every question, and
+  // one that stops is met by the down handler (it keeps the promises of its scans in its state,
+  // which no one answers once it is gone).
+  self->request(query, kFallbackTimeout + std::chrono::minutes(1), query_atom::value, st.queries[i])
       .then([done](QueryResult& answer) mutable { done(std::move(answer), caf::error{}); },
             [done](caf::error& error) mutable { done(QueryResult{}, std::move(error)); });
 }
 
-EachActor::behavior_type query_each(EachActor::stateful_pointer<EachState> self, QueryActor query) {
+EachActor::behavior_type query_each(EachPointer self, QueryActor query) {
   return {
       [=](query_atom, each_atom, std::vector<Query>& queries) -> caf::result<QueryOutcomes> {
         auto& st = self->state;
@@ -133,6 +146,22 @@ EachActor::behavior_type query_each(EachActor::stateful_pointer<EachState> self,
         }
         st.queries = std::move(queries);
         st.outcomes.resize(st.queries.size());
+        st.answered_at.assign(st.queries.size(), 0);
+        // The query actor stopped (a shutdown, a reader that died): the questions it had not
+        // answered never will be.
+        self->monitor(query);
+        self->set_down_handler([=](const caf::down_msg&) {
+          auto& st = self->state;
+          if (st.delivered) return;
+          for (size_t i = 0; i < st.outcomes.size(); ++i) {
+            if (st.answered_at[i]) continue;
+            st.outcomes[i].error =
+                to_caf_error(make_error(ErrorCode::storage_unavailable,
+                                        "the coordinator's query actor stopped before answering " +
+                                            projections::describe_query(st.queries[i])));
+          }
+          deliver_each(self);
+        });
         st.promise = self->make_response_promise<QueryOutcomes>();
         while (st.next < std::min(st.queries.size(), kQueriesInFlightPerMessage)) {
           ask_next(self, query);

@@ -45,11 +45,6 @@ struct QueryActorOptions {
   size_t max_waiting_fallbacks = 256;
 };
 
-// The questions of one (query_atom, each_atom, queries) message asked at once: enough to keep the
-// four views busy, few enough that a message of questions for a failed view (each a fallback
-// scan) stays far inside max_fallbacks_in_flight + max_waiting_fallbacks.
-inline constexpr size_t kQueriesInFlightPerMessage = 8;
-
 // REQUIRES: !readers.empty()
 QueryActor spawn_query_actor(caf::actor_system& system, std::vector<ReaderActor> readers,
                              QueryActorOptions options = {});

@@ -178,5 +178,44 @@ TEST(QueryActorTest, QuestionsInOneMessageStayWithinTheFallbackBound) {
   self->send_exit(query, caf::exit_reason::user_shutdown);
 }
 
+// A query actor that stops with questions of a message still unanswered (its fallback scans
+// held by a reader) never answers them: the message is answered at once, each of those
+// questions storage_unavailable, rather than never.
+TEST(QueryActorTest, AMessageWhoseQueryActorStopsIsAnsweredAtOnce) {
+  caf::actor_system_config config;
+  configure_actor_system(config);
+  caf::actor_system system{config};
+  caf::scoped_actor self{system};
+  auto reader = system.spawn(held_reader);  // holds every fallback until opened
+  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)});
+  const std::vector<Query> questions = {status_query("data/1"), status_query(""),
+                                        status_query("data/3")};
+  auto asked = self->request(query, std::chrono::seconds(60), query_atom::value, each_atom::value,
+                             questions);
+  // Both scans have reached the reader (and the bad question is answered) before the stop.
+  auto count = [&] {
+    int32_t n = -1;
+    self->request(reader, caf::infinite, count_atom::value)
+        .receive([&](int32_t got) { n = got; }, [&](const caf::error&) {});
+    return n;
+  };
+  while (count() < 2) {
+  }
+  self->send_exit(query, caf::exit_reason::kill);
+  QueryOutcomes outcomes;
+  asked.receive([&](QueryOutcomes& got) { outcomes = std::move(got); },
+                [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    const Error error = from_caf_error(outcomes[i].error);
+    EXPECT_EQ(error.code, ErrorCode::storage_unavailable) << error.to_string();
+    EXPECT_NE(error.message.find("query actor stopped before answering partition_status(data/" +
+                                 std::to_string(i + 1) + ")"),
+              std::string::npos)
+        << error.message;
+  }
+  EXPECT_EQ(from_caf_error(outcomes[1].error).code, ErrorCode::invalid_argument);
+}
+
 }  // namespace
 }  // namespace bel::actors
