@@ -68,29 +68,39 @@ Query status_query(const std::string& ref) {
   return q;
 }
 
-TEST(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
-  caf::actor_system_config config;
-  configure_actor_system(config);
-  caf::actor_system system{config};
-  caf::scoped_actor self{system};
-  auto reader = system.spawn(held_reader);
+// A held reader (every fallback waits until `open`) and the actor system the tests run in.
+class QueryActorTest : public ::testing::Test {
+ protected:
+  static caf::actor_system_config& configured(caf::actor_system_config& config) {
+    configure_actor_system(config);
+    return config;
+  }
+  // How many fallbacks reached the reader.
+  int32_t count() {
+    int32_t n = -1;
+    self_->request(reader_, caf::infinite, count_atom::value)
+        .receive([&](int32_t got) { n = got; }, [&](const caf::error&) {});
+    return n;
+  }
+
+  caf::actor_system_config config_;
+  caf::actor_system system_{configured(config_)};
+  caf::scoped_actor self_{system_};
+  HeldReader reader_ = system_.spawn(held_reader);
+};
+
+TEST_F(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
   QueryActorOptions options;
   options.max_fallbacks_in_flight = 2;
   options.max_waiting_fallbacks = 1;
-  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
+  QueryActor query = spawn_query_actor(system_, {caf::actor_cast<ReaderActor>(reader_)}, options);
 
-  auto count = [&] {
-    int32_t n = -1;
-    self->request(reader, caf::infinite, count_atom::value)
-        .receive([&](int32_t got) { n = got; }, [&](const caf::error&) {});
-    return n;
-  };
   // No view is set: every query is a fallback. Two run, one waits, the fourth is refused.
-  auto first = self->request(query, caf::infinite, query_atom::value, status_query("data/1"));
-  auto second = self->request(query, caf::infinite, fallback_atom::value, status_query("data/2"));
-  auto third = self->request(query, caf::infinite, query_atom::value, status_query("data/3"));
+  auto first = self_->request(query, caf::infinite, query_atom::value, status_query("data/1"));
+  auto second = self_->request(query, caf::infinite, fallback_atom::value, status_query("data/2"));
+  auto third = self_->request(query, caf::infinite, query_atom::value, status_query("data/3"));
   bool refused = false;
-  self->request(query, caf::infinite, query_atom::value, status_query("data/4"))
+  self_->request(query, caf::infinite, query_atom::value, status_query("data/4"))
       .receive([&](const QueryResult& r) { ADD_FAILURE() << "answered " << r.ShortDebugString(); },
                [&](const caf::error& e) {
                  const Error err = from_caf_error(e);
@@ -103,108 +113,93 @@ TEST(QueryActorTest, FallbackScansAreBoundedAndTheExcessIsOverloaded) {
   EXPECT_EQ(count(), 2) << "only max_fallbacks_in_flight scans reach the reader";
 
   // Opening the reader answers the two; their slots go to the waiting one.
-  self->send(reader, open_atom::value);
+  self_->send(reader_, open_atom::value);
   std::vector<std::string> answered;
   auto take = [&](const QueryResult& r) {
     answered.push_back(r.partition_status().partition_ref());
   };
-  auto failed = [&](const caf::error& e) { ADD_FAILURE() << system.render(e); };
+  auto failed = [&](const caf::error& e) { ADD_FAILURE() << system_.render(e); };
   first.receive(take, failed);
   second.receive(take, failed);
   EXPECT_EQ(count(), 3);
-  self->send(reader, open_atom::value);
+  self_->send(reader_, open_atom::value);
   third.receive(take, failed);
   EXPECT_EQ(answered, (std::vector<std::string>{"data/1", "data/2", "data/3"}));
 
   // Free again: a new fallback runs at once (the reader now answers as scans come).
-  self->send(reader, open_atom::value);
-  self->request(query, caf::infinite, query_atom::value, status_query("data/5"))
+  self_->send(reader_, open_atom::value);
+  self_->request(query, caf::infinite, query_atom::value, status_query("data/5"))
       .receive(take, failed);
   EXPECT_EQ(answered.back(), "data/5");
   EXPECT_EQ(count(), 4);
 
   int64_t fallbacks = -1;
-  self->request(query, caf::infinite, fallbacks_atom::value)
+  self_->request(query, caf::infinite, fallbacks_atom::value)
       .receive([&](int64_t n) { fallbacks = n; }, failed);
   EXPECT_EQ(fallbacks, 4) << "the refused one is not counted";
-  self->send_exit(query, caf::exit_reason::user_shutdown);
+  self_->send_exit(query, caf::exit_reason::user_shutdown);
 }
 
 // Many questions in one message are asked kQueriesInFlightPerMessage at a time: as many
 // fallback scans as that take no more than the query actor's bound, so a message of questions
 // for views that have no actor (each a fallback) is answered whole, in order, none `overloaded`.
-TEST(QueryActorTest, QuestionsInOneMessageStayWithinTheFallbackBound) {
-  caf::actor_system_config config;
-  configure_actor_system(config);
-  caf::actor_system system{config};
-  caf::scoped_actor self{system};
-  auto reader = system.spawn(held_reader);
-  for (int i = 0; i < 3; ++i) self->send(reader, open_atom::value);  // answers at once
+TEST_F(QueryActorTest, QuestionsInOneMessageStayWithinTheFallbackBound) {
+  for (int i = 0; i < 3; ++i) self_->send(reader_, open_atom::value);  // answers at once
   QueryActorOptions options;
   options.max_fallbacks_in_flight = 2;
   options.max_waiting_fallbacks = kQueriesInFlightPerMessage - 2;
-  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)}, options);
+  QueryActor query = spawn_query_actor(system_, {caf::actor_cast<ReaderActor>(reader_)}, options);
 
   std::vector<Query> questions;
   for (int i = 0; i < 60; ++i) questions.push_back(status_query("data/" + std::to_string(i)));
   questions[7] = status_query("");  // refused alone: invalid_argument
   QueryOutcomes outcomes;
-  self->request(query, caf::infinite, query_atom::value, each_atom::value, questions)
+  self_->request(query, caf::infinite, query_atom::value, each_atom::value, questions)
       .receive([&](QueryOutcomes& got) { outcomes = std::move(got); },
-               [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+               [&](const caf::error& e) { ADD_FAILURE() << system_.render(e); });
   ASSERT_EQ(outcomes.size(), questions.size());
   for (size_t i = 0; i < questions.size(); ++i) {
     if (i == 7) {
       EXPECT_EQ(from_caf_error(outcomes[i].error).code, ErrorCode::invalid_argument);
       continue;
     }
-    EXPECT_FALSE(outcomes[i].error) << i << ": " << system.render(outcomes[i].error);
+    EXPECT_FALSE(outcomes[i].error) << i << ": " << system_.render(outcomes[i].error);
     EXPECT_EQ(outcomes[i].answer.partition_status().partition_ref(),
               questions[i].partition_status().partition_ref());
   }
 
   // An empty message is answered with no outcomes; one past the limit is refused whole.
-  self->request(query, caf::infinite, query_atom::value, each_atom::value, std::vector<Query>{})
+  self_->request(query, caf::infinite, query_atom::value, each_atom::value, std::vector<Query>{})
       .receive([&](const QueryOutcomes& got) { EXPECT_TRUE(got.empty()); },
-               [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+               [&](const caf::error& e) { ADD_FAILURE() << system_.render(e); });
   bool refused = false;
-  self->request(query, caf::infinite, query_atom::value, each_atom::value,
+  self_
+      ->request(query, caf::infinite, query_atom::value, each_atom::value,
                 std::vector<Query>(kMaxQueriesPerMessage + 1, questions[0]))
       .receive([&](const QueryOutcomes&) { ADD_FAILURE() << "answered"; },
                [&](const caf::error& e) {
                  refused = from_caf_error(e).code == ErrorCode::invalid_argument;
                });
   EXPECT_TRUE(refused);
-  self->send_exit(query, caf::exit_reason::user_shutdown);
+  self_->send_exit(query, caf::exit_reason::user_shutdown);
 }
 
 // A query actor that stops with questions of a message still unanswered (its fallback scans
 // held by a reader) never answers them: the message is answered at once, each of those
 // questions storage_unavailable, rather than never.
-TEST(QueryActorTest, AMessageWhoseQueryActorStopsIsAnsweredAtOnce) {
-  caf::actor_system_config config;
-  configure_actor_system(config);
-  caf::actor_system system{config};
-  caf::scoped_actor self{system};
-  auto reader = system.spawn(held_reader);  // holds every fallback until opened
-  QueryActor query = spawn_query_actor(system, {caf::actor_cast<ReaderActor>(reader)});
+TEST_F(QueryActorTest, AMessageWhoseQueryActorStopsIsAnsweredAtOnce) {
+  QueryActor query = spawn_query_actor(system_, {caf::actor_cast<ReaderActor>(reader_)});
   const std::vector<Query> questions = {status_query("data/1"), status_query(""),
                                         status_query("data/3")};
-  auto asked = self->request(query, std::chrono::seconds(60), query_atom::value, each_atom::value,
-                             questions);
+  auto asked = self_->request(query, std::chrono::seconds(60), query_atom::value, each_atom::value,
+                              questions);
   // Both scans have reached the reader (and the bad question is answered) before the stop.
-  auto count = [&] {
-    int32_t n = -1;
-    self->request(reader, caf::infinite, count_atom::value)
-        .receive([&](int32_t got) { n = got; }, [&](const caf::error&) {});
-    return n;
-  };
   while (count() < 2) {
   }
-  self->send_exit(query, caf::exit_reason::kill);
+  self_->send_exit(query, caf::exit_reason::kill);
   QueryOutcomes outcomes;
   asked.receive([&](QueryOutcomes& got) { outcomes = std::move(got); },
-                [&](const caf::error& e) { ADD_FAILURE() << system.render(e); });
+                [&](const caf::error& e) { ADD_FAILURE() << system_.render(e); });
   ASSERT_EQ(outcomes.size(), 3u);
   for (size_t i : {size_t{0}, size_t{2}}) {
     const Error error = from_caf_error(outcomes[i].error);
