@@ -46,6 +46,13 @@ Status check_filter(const EventFilter& filter) {
   BEL_RETURN_IF_ERROR(check_values(filter.job_run_ids(), "job_run_ids"));
   BEL_RETURN_IF_ERROR(check_values(filter.build_request_ids(), "build_request_ids"));
   BEL_RETURN_IF_ERROR(check_values(filter.event_types(), "event_types"));
+  if (filter.partition_patterns_size() > kMaxFilterPatterns) {
+    return make_error(
+        ErrorCode::invalid_argument,
+        "filter partition_patterns: " + std::to_string(filter.partition_patterns_size()) +
+            " patterns, more than " + std::to_string(kMaxFilterPatterns) +
+            " (one glob can match many refs: [0-9], *)");
+  }
   for (const auto& pattern : filter.partition_patterns()) {
     if (auto ok = check_glob(pattern); !ok.ok()) return ok.error().with_context("filter");
   }

@@ -15,6 +15,11 @@ namespace bel {
 // pattern or an empty value in any field.
 Status check_filter(const EventFilter& filter);
 
+// The most partition_patterns one filter may hold: each is a term of the query's expression, and
+// SQLite refuses expressions past 1000 deep (~450 patterns), so a filter of hundreds would
+// otherwise fail as the log being unavailable. A hundred globs cover any real selection.
+inline constexpr int kMaxFilterPatterns = 100;
+
 // True when `event` satisfies every non-empty field of `filter` (values within a field are
 // ORed; partition_refs and partition_patterns together are one criterion).
 // REQUIRES: check_filter(filter).ok()

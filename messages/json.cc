@@ -62,8 +62,9 @@ std::string scan_bytes(std::string_view json) {
 // Finds what protobuf's parser reads leniently in text it has parsed: text that is not JSON
 // (RFC 8259) at all (protobuf takes single-quoted strings, unquoted keys and an escape such as
 // "\x", read as "x"), a key given twice in one object (it keeps the last value), a repeated field
-// given one value rather than an array (it reads a list of one), and an array inside a repeated
-// field's array (it flattens it). A message's fields count by field, whichever of their two names
+// given one value rather than an array (it reads a list of one), an array inside a repeated
+// field's array (it flattens it) and a null in one (it drops it, so a value meant for the list
+// would vanish without a word). A message's fields count by field, whichever of their two names
 // (snake_case or lowerCamelCase) is given; any other object's keys (a map's, a well-known type's)
 // count as written, and a well-known type's values (google.protobuf.Value) are not checked.
 class LenientShapes : public nlohmann::json_sax<nlohmann::json> {
@@ -169,8 +170,11 @@ class LenientShapes : public nlohmann::json_sax<nlohmann::json> {
     const google::protobuf::FieldDescriptor* field = parent.field;
     if (parent.array) {
       ++parent.elements;
-      if (shape != Shape::array || field == nullptr) return true;
-      finding_ = "field " + path_for_child() + ": an array inside the array of a repeated field";
+      if (field == nullptr || (shape != Shape::array && shape != Shape::null)) return true;
+      finding_ = "field " + path_for_child() +
+                 (shape == Shape::array ? ": an array inside the array of a repeated field"
+                                        : ": null in the array of a repeated field (a list holds "
+                                          "no nulls)");
       return false;
     }
     // (A map field's value is refused by protobuf's parser unless it is an object.)

@@ -372,7 +372,15 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
     std::string args, needle;
   };
   const std::string too_long(70000, 'a');
+  // Patterns past the limit (kMaxFilterPatterns); 500 once failed as the log being unavailable.
+  auto patterns = [](int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += " --pattern 'data/*x" + std::to_string(i) + "*'";
+    return out;
+  };
   for (const auto& c : std::vector<Case>{
+           {"events list" + patterns(101), "--pattern: 101 patterns, more than 100"},
+           {"events tail" + patterns(500), "--pattern: 500 patterns, more than 100"},
            {"events list --limit 0", "--limit"},
            {"events list --limit 10001", "--limit"},
            {"events list --since -1", "--since"},
@@ -414,6 +422,14 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
     EXPECT_NE((r.err + r.out).find(c.needle), std::string::npos) << c.args << "\n" << r.err;
   }
+  // A hundred patterns are one filter.
+  ASSERT_EQ(
+      bel("append -", to_json(request_event("br-1", BUILD_REQUEST_RECEIVED, {"data/x7y"})) + "\n")
+          .exit_code,
+      0);
+  auto hundred = bel("events list --format json" + patterns(100));
+  EXPECT_EQ(hundred.exit_code, 0) << hundred.err;
+  EXPECT_NE(hundred.out.find("data/x7y"), std::string::npos) << hundred.out;
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {

@@ -139,6 +139,18 @@ TEST(JsonInput, ARepeatedFieldTakesOneFlatArray) {
         << env;
   }
 
+  // A null in the list is no value of it (protobuf's parser would drop it without a word).
+  auto null_item =
+      parse(R"({"build_request_id":"b-1","build_request_event":{"status_code":)"
+            R"("BUILD_REQUEST_RECEIVED","requested_partitions":[{"str":"p/1"},null]}})");
+  ASSERT_FALSE(null_item.ok());
+  EXPECT_EQ(null_item.error().message,
+            "invalid JSON for BuildEvent: field build_request_event.requested_partitions[1]: null "
+            "in the array of a repeated field (a list holds no nulls)");
+  EXPECT_FALSE(parse(R"({"build_request_id":"b-1","job_event":{"job_run_id":"r","job_label":)"
+                     R"({"label":"//j"},"status_code":"JOB_SCHEDULED","config":{"args":[null]}}})")
+                   .ok());
+
   // null is the field's default, an empty list, as proto3 JSON says.
   BuildEvent event;
   ASSERT_TRUE(from_json(R"({"build_request_id":"b-1","build_request_event":{"status_code":)"
