@@ -128,10 +128,11 @@ void ask_next(EachPointer self, QueryActor query) {
       ask_next(self, query);
     }
   };
-  // A fallback scan's own bound, and a little more: the query actor answers every question, and
-  // one that stops is met by the down handler (it keeps the promises of its scans in its state,
-  // which no one answers once it is gone).
-  self->request(query, kFallbackTimeout + std::chrono::minutes(1), query_atom::value, st.queries[i])
+  // No timeout of its own: the query actor answers every question (a view at once, a fallback
+  // scan within kFallbackTimeout), and one that stops is met by the down handler (it keeps the
+  // promises of its scans in its state, which no one answers once it is gone). CAF 0.17 would
+  // register each request's timeout with its clock thread: microseconds per question.
+  self->request(query, caf::infinite, query_atom::value, st.queries[i])
       .then([done](QueryResult& answer) mutable { done(std::move(answer), caf::error{}); },
             [done](caf::error& error) mutable { done(QueryResult{}, std::move(error)); });
 }
