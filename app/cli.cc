@@ -1,5 +1,9 @@
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <string>
 
 #include "app/commands.h"
 #include "app/suggest.h"
@@ -63,8 +67,23 @@ std::string conversion_text(const CLI::Error& e) {
       what.compare(0, prefix.size(), prefix) != 0 || equals == std::string::npos) {
     return what;
   }
-  return what.substr(prefix.size(), equals - prefix.size()) + ": cannot read \"" +
-         what.substr(equals + 3) + "\" as a number in its range";
+  const std::string flag = what.substr(prefix.size(), equals - prefix.size());
+  const std::string value = what.substr(equals + 3);
+  // A whole number decimal_numbers let through (it fits 64 bits) that the flag's variable does
+  // not hold: bel's narrower flags are 32-bit ints, so the message names their bound.
+  long long n = 0;
+  const auto parsed = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
+    if (n > std::numeric_limits<int32_t>::max()) {
+      return flag + ": " + value + " is out of range (at most " +
+             std::to_string(std::numeric_limits<int32_t>::max()) + ")";
+    }
+    if (n < std::numeric_limits<int32_t>::min()) {
+      return flag + ": " + value + " is out of range (at least " +
+             std::to_string(std::numeric_limits<int32_t>::min()) + ")";
+    }
+  }
+  return flag + ": cannot read \"" + value + "\" as a number in its range";
 }
 
 }  // namespace

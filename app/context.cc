@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "actors/net/endpoint.h"
@@ -167,8 +168,13 @@ void add_durability_option(CLI::App* cmd, Context& ctx) {
 void set_choices(CLI::Option* option, const std::vector<std::string>& choices) {
   std::string listed;
   for (const auto& c : choices) listed += (listed.empty() ? "" : " ") + c;
-  option->check(CLI::Validator([](std::string&) { return std::string(); }, "{" + listed + "}",
-                               kChoicesValidator));
+  // Which names are known is the command's to judge (short forms, any case); an empty value is
+  // none of them, never the default.
+  option->check(CLI::Validator(
+      [listed](std::string& value) {
+        return value.empty() ? "is empty; expected one of: " + listed : std::string();
+      },
+      "{" + listed + "}", kChoicesValidator));
 }
 
 CLI::Option* not_empty(CLI::Option* option) {
@@ -213,7 +219,14 @@ void decimal_numbers(CLI::App* app) {
             uint64_t n;
             fits = negative || std::from_chars(first, last, n).ec == std::errc();
           }
-          if (!fits) return "is out of range: " + value;
+          if (!fits) {
+            return value + " is out of range (" +
+                   (negative ? "at least " + std::to_string(std::numeric_limits<int64_t>::min())
+                    : is_signed
+                        ? "at most " + std::to_string(std::numeric_limits<int64_t>::max())
+                        : "at most " + std::to_string(std::numeric_limits<uint64_t>::max())) +
+                   ")";
+          }
           value = normal;
           return std::string();
         },
