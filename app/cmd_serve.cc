@@ -218,7 +218,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     }
     say("coordinator on " + storage::shown_uri(ctx.log_uri) + ", console endpoint " +
         endpoint->endpoint() + ", token file " + endpoint->token_path());
-    say("dashboard (open once to sign this browser in): " + endpoint->sign_in_url());
+    say("dashboard (open once, within an hour, to sign this browser in; bel sign-in prints "
+        "another): " +
+        endpoint->sign_in_url());
   } else {
     say("coordinator on " + storage::shown_uri(ctx.log_uri) +
         " (not a log file on this host: no console endpoint without --token-file)");

@@ -127,7 +127,8 @@ void add_all_commands(CLI::App& app, Context& ctx, bool interactive = false);
   X(add_partitions_commands, true) X(add_builds_commands, true)                \
   X(add_jobs_commands, true) X(add_activity_command, true)                     \
   X(add_views_commands, true) X(add_validation_command, true)                  \
-  X(add_check_command, true) X(add_serve_command, false)                       \
+  X(add_check_command, true) X(add_sign_in_command, true)                      \
+  X(add_serve_command, false)                                                  \
   X(add_run_command, false) X(add_console_command, false)                      \
   X(add_bench_command, false) X(add_completion_command, false)
 // clang-format on

@@ -108,6 +108,8 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
   session->config_ = std::make_unique<caf::actor_system_config>();
   actors::configure_actor_system(*session->config_);
   session->system_ = std::make_unique<caf::actor_system>(*session->config_);
+  session->log_shown_ = storage::shown_uri(options.log_uri);
+  session->timeout_ = options.timeout;
 
   std::string endpoint = options.connect;
   std::string stale_endpoint;  // advertised, with nobody holding the log's writer lock
@@ -235,6 +237,18 @@ Result<std::optional<actors::BelApi>> Session::connect(const std::string& endpoi
   }
   channel_ = channel;
   return std::optional<actors::BelApi>(spawn_remote_api(*system_, std::move(channel)));
+}
+
+Result<std::string> Session::sign_in_url() {
+  if (!channel_) {
+    return make_error(ErrorCode::not_found,
+                      "no coordinator serves " + log_shown_ +
+                          ": the dashboard is served by bel serve, which prints a sign-in link "
+                          "when it starts");
+  }
+  auto path = channel_->sign_in(timeout_);
+  if (!path.ok()) return path.error();
+  return "http://" + channel_->endpoint() + *path;
 }
 
 Status Session::check_named_log(const std::string& log_uri, const std::string& endpoint,

@@ -88,6 +88,10 @@ class Session {
   // during it. The commands then go to the log in this process, which holds every acknowledged
   // event; a command shows this as a warning.
   const std::string& notice() const { return notice_; }
+  // A new one-time link that signs a browser in to the web view of the coordinator this session
+  // reaches ("http://HOST:PORT/login?once=..."); not_found when the session runs in this process
+  // (no coordinator serves the log, so no web view does).
+  Result<std::string> sign_in_url();
 
  private:
   Session() = default;
@@ -112,6 +116,8 @@ class Session {
   bool remote_ = false;
   std::string description_;
   std::string notice_;
+  std::string log_shown_;  // the log's URI as printed (storage::shown_uri)
+  std::chrono::milliseconds timeout_{30000};
 };
 
 // The token file of a log: "<path>.token" for sqlite://, beside the file the path resolves to

@@ -18,6 +18,7 @@ namespace bel::actors {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::milliseconds(5000);
+constexpr const char* kSignInPath = "/api/v1/sign-in";
 // The network wait of a call: a little longer than the server's own, so the server's `timeout`
 // answer arrives rather than a broken connection.
 constexpr auto kReadTimeout =
@@ -69,10 +70,30 @@ Result<std::string> RpcChannel::call(const std::string& call, const std::string&
   return post(call, body, read_timeout, /*handshake=*/false);
 }
 
+Result<std::string> RpcChannel::sign_in(std::chrono::milliseconds read_timeout) {
+  auto answer = post(kSignInPath, std::string(), read_timeout, /*handshake=*/false);
+  if (!answer.ok()) return answer.error();
+  google::protobuf::Struct doc;
+  std::string path;
+  if (google::protobuf::util::JsonStringToMessage(*answer, &doc).ok()) {
+    auto it = doc.fields().find("url_path");
+    if (it != doc.fields().end()) path = it->second.string_value();
+  }
+  if (path.rfind("/login?once=", 0) != 0) {
+    return make_error(ErrorCode::storage_unavailable,
+                      std::string("POST ") + kSignInPath + " to the coordinator at " + text_ +
+                          " answered no sign-in link: another program, or another version");
+  }
+  return path;
+}
+
 Result<std::string> RpcChannel::post(const std::string& call, const std::string& body,
                                      std::chrono::milliseconds read_timeout, bool handshake) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::string where = "rpc " + call + " to the coordinator at " + text_;
+  const bool is_path = !call.empty() && call[0] == '/';
+  const std::string path = is_path ? call : kRpcPath + call;
+  const std::string where =
+      (is_path ? "POST " + call : "rpc " + call) + " to the coordinator at " + text_;
   {
     std::lock_guard<std::mutex> stop_lock(stop_mutex_);
     if (stopped_) return make_error(ErrorCode::storage_unavailable, where + ": the session ended");
@@ -83,12 +104,12 @@ Result<std::string> RpcChannel::post(const std::string& call, const std::string&
   const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
   const auto start = std::chrono::steady_clock::now();
   SigpipeBlocked blocked;  // a write to a coordinator that has gone fails, it ends no process
-  auto res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+  auto res = client_->Post(path.c_str(), headers, body, kProtobufType);
   if (!res && res.error() == httplib::Error::Write) {
     // The kept-alive connection was closed by the coordinator (its idle timeout) as the request
     // went out: a write fails only on a connection the other end had already closed, so it
     // never read this request. Once more, on a new connection.
-    res = client_->Post((kRpcPath + call).c_str(), headers, body, kProtobufType);
+    res = client_->Post(path.c_str(), headers, body, kProtobufType);
   }
   if (!res) {
     const auto error = res.error();

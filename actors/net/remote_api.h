@@ -55,12 +55,17 @@ class RpcChannel {
   Result<std::string> call(const std::string& call, const std::string& body,
                            std::chrono::milliseconds read_timeout);
 
+  // POST /api/v1/sign-in: the path of a new one-time link that signs a browser in to the
+  // coordinator's web view ("/login?once=...", actors/web/web_session.h).
+  Result<std::string> sign_in(std::chrono::milliseconds read_timeout);
+
   // Breaks a call under way (it fails with storage_unavailable) and fails every later one.
   void stop();
 
   const std::string& endpoint() const { return text_; }
 
  private:
+  // POST to /rpc/v1/<call>, or to `call` itself when it is a path ("/api/v1/...").
   Result<std::string> post(const std::string& call, const std::string& body,
                            std::chrono::milliseconds read_timeout, bool handshake);
 

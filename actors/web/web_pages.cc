@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <string>
 
 #include "actors/client/activity_repository.h"
 #include "actors/client/builds_repository.h"
@@ -10,6 +11,7 @@
 #include "actors/client/partitions_repository.h"
 #include "actors/web/web_html.h"
 #include "actors/web/web_request.h"
+#include "actors/web/web_session.h"
 #include "messages/escape.h"
 #include "messages/for_people.h"
 #include "messages/status_names.h"
@@ -289,11 +291,13 @@ std::string error_page(const Error& e) {
   Html h;
   h.raw("<h1>").text(to_string(e.code)).raw("</h1><section><p>").text(e.message).raw("</p>");
   if (e.code == ErrorCode::unauthorized) {
-    h.raw(
-        "<p>This browser is not signed in, or its session ended: sessions live in the "
-        "coordinator's memory, so a restart signs every browser out. Open a new sign-in "
-        "link: <code>bel serve</code> prints one when it starts, and <code>POST "
-        "/api/v1/sign-in</code> with the token makes another.</p>");
+    h.raw("<p>This browser is not signed in, or its session ended: a session ends " +
+          std::to_string(WebSessions::kSessionIdle.count()) + " hours after its last request, " +
+          std::to_string(WebSessions::kSessionLifetime.count() / 24) +
+          " days after its sign-in, and when the coordinator restarts (sessions live in its "
+          "memory). Open a new sign-in link: <code>bel sign-in</code> "
+          "prints one (as <code>bel serve</code> does when it starts), and <code>POST "
+          "/api/v1/sign-in</code> with the token makes one too.</p>");
   } else {
     h.raw("<p>").raw(link("/", "Back to the activity")).raw("</p>");
   }

@@ -27,24 +27,38 @@ std::string cookie(const httplib::Request& request, const std::string& name) {
   return "";
 }
 
-void push_bounded(std::deque<std::string>& into, std::string value, size_t max) {
-  into.push_back(std::move(value));
+template <class T>
+void push_bounded(std::deque<T>& into, T entry, size_t max) {
+  into.push_back(std::move(entry));
   while (into.size() > max) into.pop_front();
 }
 
 }  // namespace
 
+void WebSessions::expire(Clock::time_point now) {
+  auto gone = [](std::deque<Entry>& entries, auto expired) {
+    entries.erase(std::remove_if(entries.begin(), entries.end(), expired), entries.end());
+  };
+  gone(once_, [now](const Entry& e) { return now - e.made >= kOnceLifetime; });
+  gone(sessions_, [now](const Entry& e) {
+    return now - e.used >= kSessionIdle || now - e.made >= kSessionLifetime;
+  });
+}
+
 std::string WebSessions::new_once() {
   std::string once = new_token();
   std::lock_guard<std::mutex> lock(mutex_);
-  push_bounded(once_, once, kMaxOnce);
+  const auto now = now_();
+  expire(now);
+  push_bounded(once_, Entry{once, now, now}, kMaxOnce);
   return once;
 }
 
 bool WebSessions::use_once(const std::string& once) {
   std::lock_guard<std::mutex> lock(mutex_);
+  expire(now_());
   for (auto it = once_.begin(); it != once_.end(); ++it) {
-    if (constant_time_equal(*it, once)) {
+    if (constant_time_equal(it->token, once)) {
       once_.erase(it);
       return true;
     }
@@ -55,17 +69,24 @@ bool WebSessions::use_once(const std::string& once) {
 std::string WebSessions::new_session() {
   std::string session = new_token();
   std::lock_guard<std::mutex> lock(mutex_);
-  push_bounded(sessions_, session, kMaxSessions);
+  const auto now = now_();
+  expire(now);
+  push_bounded(sessions_, Entry{session, now, now}, kMaxSessions);
   return session;
 }
 
-bool WebSessions::has_session(const httplib::Request& request) const {
+bool WebSessions::has_session(const httplib::Request& request) {
   const std::string presented = cookie(request, kSessionCookie);
   if (presented.empty()) return false;
   std::lock_guard<std::mutex> lock(mutex_);
-  bool found = false;  // every session is compared: the time does not say which matched
-  for (const auto& session : sessions_) found = constant_time_equal(session, presented) || found;
-  return found;
+  const auto now = now_();
+  expire(now);
+  Entry* found = nullptr;  // every session is compared: the time does not say which matched
+  for (auto& session : sessions_) {
+    if (constant_time_equal(session.token, presented)) found = &session;
+  }
+  if (found != nullptr) found->used = now;
+  return found != nullptr;
 }
 
 namespace {
@@ -86,7 +107,8 @@ bool from_own_page(const httplib::Request& request) {
 
 void add_session_routes(HttpServer& server, WebSessions& sessions) {
   server.add_credential([&sessions](const httplib::Request& request) {
-    return sessions.has_session(request) && from_own_page(request);
+    // (A write refused for its origin does not keep the session alive.)
+    return from_own_page(request) && sessions.has_session(request);
   });
   server.get(
       "/login",
@@ -95,9 +117,9 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         if (once.empty() || !sessions.use_once(once)) {
           return reply_page(
               res, make_error(ErrorCode::unauthorized,
-                              "GET /login: this sign-in link is wrong or was used already; ask "
-                              "the coordinator for a new one (POST /api/v1/sign-in with the "
-                              "token, or restart bel serve)"));
+                              "GET /login: this sign-in link is wrong, was used already or is "
+                              "more than an hour old; ask the coordinator for a new one (bel "
+                              "sign-in, or POST /api/v1/sign-in with the token)"));
         }
         res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + sessions.new_session() +
                                          "; HttpOnly; SameSite=Strict; Path=/");

@@ -6,13 +6,16 @@
 //   std::string once = sessions.new_once();   // print "http://HOST:PORT/login?once=" + once
 //
 // GET /login?once=<token> checks and forgets the one-time token (so it works once), then answers
-// 303 to "/" (or to ?next=, a path on this server) with "Set-Cookie: bel_session=<credential>; HttpOnly; SameSite=Strict; Path=/". The
-// credential is 256 random bits, known only to this process (a restart signs every browser
-// out); the server counts a request carrying it as authenticated (HttpServer::add_credential).
-// A wrong, used or missing once-token gets 401 `unauthorized`. POST /api/v1/sign-in (token
-// needed) answers {"url_path": "/login?once=..."}: another one-time URL for a script or a second
-// browser. At most kMaxSessions sessions and kMaxOnce unused once-tokens are kept; the oldest
-// goes first.
+// 303 to "/" (or to ?next=, a path on this server) with "Set-Cookie: bel_session=<credential>;
+// HttpOnly; SameSite=Strict; Path=/". The credential is 256 random bits, known only to this process
+// (a restart signs every browser out); the server counts a request carrying it as authenticated
+// (HttpServer::add_credential). A wrong, used or missing once-token gets 401 `unauthorized`. POST
+// /api/v1/sign-in (token needed) answers {"url_path": "/login?once=..."}: another one-time URL for
+// a script or a second browser (`bel sign-in` asks for one). At most kMaxSessions sessions and
+// kMaxOnce unused once-tokens are kept; the oldest goes first. A once-token works for kOnceLifetime
+// after it is made; a session ends after kSessionIdle without a request that carries it, and
+// kSessionLifetime after its sign-in however busy (a cookie copied off a machine stops working by
+// itself).
 //
 // Thread-safe: every method.
 #ifndef BEL_ACTORS_WEB_WEB_SESSION_H_
@@ -20,7 +23,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -32,22 +37,41 @@ inline constexpr const char* kSessionCookie = "bel_session";
 
 class WebSessions {
  public:
+  using Clock = std::chrono::steady_clock;
   static constexpr size_t kMaxSessions = 64;
   static constexpr size_t kMaxOnce = 16;
+  static constexpr std::chrono::minutes kOnceLifetime{60};
+  static constexpr std::chrono::hours kSessionIdle{12};
+  static constexpr std::chrono::hours kSessionLifetime{7 * 24};
+
+  // `now` tells the time (tests pass a clock of their own).
+  explicit WebSessions(std::function<Clock::time_point()> now = Clock::now)
+      : now_(std::move(now)) {}
 
   // A new one-time token for /login?once=.
   std::string new_once();
-  // True (and the token forgotten) when `once` is an unused one-time token.
+  // True (and the token forgotten) when `once` is an unused one-time token made less than
+  // kOnceLifetime ago.
   bool use_once(const std::string& once);
   // A new session credential (for the cookie).
   std::string new_session();
-  // True when `request` carries a live session's cookie.
-  bool has_session(const httplib::Request& request) const;
+  // True when `request` carries a live session's cookie; the request counts as that session's
+  // latest.
+  bool has_session(const httplib::Request& request);
 
  private:
-  mutable std::mutex mutex_;
-  std::deque<std::string> once_;
-  std::deque<std::string> sessions_;
+  struct Entry {
+    std::string token;
+    Clock::time_point made;
+    Clock::time_point used;  // sessions: the latest request that carried it
+  };
+  // Drops what has expired at `now` (under mutex_).
+  void expire(Clock::time_point now);
+
+  std::function<Clock::time_point()> now_;
+  std::mutex mutex_;
+  std::deque<Entry> once_;
+  std::deque<Entry> sessions_;
 };
 
 // Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential: for a GET or

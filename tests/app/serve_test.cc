@@ -961,5 +961,52 @@ TEST(ServeWebTest, HttpAndListenNameOneServer) {
   EXPECT_NE(r.err.find("share one server"), std::string::npos) << r.err;
 }
 
+// bel sign-in: a fresh link from the running coordinator signs one browser in, once; a console
+// command without a coordinator says that none serves the log.
+TEST_F(ServeTest, SignInPrintsALinkThatSignsABrowserInOnce) {
+  ASSERT_TRUE(received("br-1"));
+  auto none = bel("sign-in");
+  EXPECT_EQ(none.exit_code, 1) << none.err;
+  EXPECT_NE(none.err.find("bel: not_found: no coordinator serves " + log_uri()), std::string::npos)
+      << none.err;
+
+  ServeProcess serve(kBel, {"serve", "--log", log_uri()});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const int port = serve.endpoint_port();
+  ASSERT_GT(port, 0) << serve.err();
+  auto table = bel("sign-in --format table");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  const std::string prefix = "http://127.0.0.1:" + std::to_string(port) + "/login?once=";
+  EXPECT_EQ(table.out.rfind(prefix, 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("within 60 minutes"), std::string::npos) << table.out;
+
+  auto json = bel("sign-in --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const size_t at = json.out.find(prefix);
+  ASSERT_NE(at, std::string::npos) << json.out;
+  const std::string url = json.out.substr(at, json.out.find('"', at) - at);
+  EXPECT_NE(json.out.find("\"valid_for_s\":3600"), std::string::npos) << json.out;
+  const std::string link = url.substr(url.find("/login"));
+  httplib::Client browser("127.0.0.1", port);
+  auto signed_in = browser.Get(link);
+  ASSERT_TRUE(signed_in) << httplib::to_string(signed_in.error());
+  EXPECT_EQ(signed_in->status, 303);
+  const std::string cookie = signed_in->get_header_value("Set-Cookie");
+  ASSERT_EQ(cookie.rfind("bel_session=", 0), 0u) << cookie;
+  auto page = browser.Get("/api/v1/activity", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200) << page->body;
+  auto again = browser.Get(link);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
+  EXPECT_NE(again->body.find("bel sign-in"), std::string::npos) << again->body;
+  // Every link is new: the one the table printed still works.
+  auto other = browser.Get(
+      table.out.substr(table.out.find("/login"), table.out.find('\n') - table.out.find("/login")));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 303);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
 }  // namespace
 }  // namespace bel
