@@ -70,16 +70,17 @@ std::string conversion_text(const CLI::Error& e) {
   const std::string flag = what.substr(prefix.size(), equals - prefix.size());
   const std::string value = what.substr(equals + 3);
   // A whole number decimal_numbers let through (it fits 64 bits) that the flag's variable does
-  // not hold: bel's narrower flags are 32-bit ints, so the message names their bound.
+  // not hold: bel's narrower flags are 32-bit ints. The message names that bound as the
+  // number's, not the flag's (whose own range, if narrower, its command checks and names).
   long long n = 0;
   const auto parsed = std::from_chars(value.data(), value.data() + value.size(), n);
   if (parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
     if (n > std::numeric_limits<int32_t>::max()) {
-      return flag + ": " + value + " is out of range (at most " +
+      return flag + ": " + value + " does not fit a 32-bit number (at most " +
              std::to_string(std::numeric_limits<int32_t>::max()) + ")";
     }
     if (n < std::numeric_limits<int32_t>::min()) {
-      return flag + ": " + value + " is out of range (at least " +
+      return flag + ": " + value + " does not fit a 32-bit number (at least " +
              std::to_string(std::numeric_limits<int32_t>::min()) + ")";
     }
   }

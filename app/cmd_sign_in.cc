@@ -13,7 +13,10 @@ namespace {
 void run_sign_in(Context& ctx) {
   auto format = ctx.output_format();
   if (!format) return;
+  // Only a coordinator serves a dashboard: the log is never opened here.
+  ctx.coordinator_only = true;
   auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
+  ctx.coordinator_only = false;
   if (!session) return;
   auto url = session->sign_in_url();
   if (!url.ok()) return ctx.fail(url.error());

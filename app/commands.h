@@ -43,6 +43,7 @@ struct Context {
   bool connect_named = false;            // --connect given on the command line (not $BEL_CONNECT)
   bool log_named = false;                // --log given on the command line (not $BEL_LOG)
   std::string token_file;                // --token-file, or BEL_TOKEN_FILE
+  bool coordinator_only = false;         // SessionOptions::coordinator_only (bel sign-in)
   // The views the command asks (SessionOptions::views); unset: all.
   std::optional<std::vector<std::string>> views;
   int exit_code = kExitOk;

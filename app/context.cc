@@ -62,6 +62,7 @@ std::optional<actors::SessionOptions> Context::session_options(bool write, bool 
   options.write = write;
   options.create_log = create_log;
   options.start_views = !one_key;
+  options.coordinator_only = coordinator_only;
   options.views = views;
   auto durable = durability_full();
   if (!durable) return std::nullopt;
@@ -220,7 +221,7 @@ void decimal_numbers(CLI::App* app) {
             fits = negative || std::from_chars(first, last, n).ec == std::errc();
           }
           if (!fits) {
-            return value + " is out of range (" +
+            return value + " does not fit a 64-bit number (" +
                    (negative ? "at least " + std::to_string(std::numeric_limits<int64_t>::min())
                     : is_signed
                         ? "at most " + std::to_string(std::numeric_limits<int64_t>::max())

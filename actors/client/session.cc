@@ -162,7 +162,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       // The connection broke during the greeting and the writer lock is free: the coordinator
       // went away (killed, or stopping), so its endpoint is stale, as above.
       session->notice_ = "the coordinator at " + endpoint + " went away during the greeting (" +
-                         api.error().message + "); answering from the log in this process";
+                         api.error().message + ")";
       stale_endpoint = endpoint;
       api = std::optional<actors::BelApi>();
     }
@@ -183,17 +183,27 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       return make_error(ErrorCode::storage_unavailable, "no coordinator answers at " + endpoint +
                                                             " (" + options.connect_source + ")");
     }
-    spdlog::info("session: stale endpoint {} in {}, opening the log in-process", endpoint,
-                 options.log_uri);
+    ErrorCode unanswered = ErrorCode::not_found;  // the coordinator went away: none serves it
     if (session->notice_.empty()) {
+      unanswered = ErrorCode::timeout;
       session->notice_ =
           "the log's writer lock is held, but the coordinator at " + endpoint +
           " did not answer the greeting within " +
           std::to_string(
               std::min<std::chrono::milliseconds>(options.timeout, kGreetingWait).count()) +
-          " ms (it is stopped or stuck, or nothing listens there); answering from the log in "
-          "this process";
+          " ms (it is stopped or stuck, or nothing listens there)";
     }
+    if (options.coordinator_only) return make_error(unanswered, session->notice_);
+    spdlog::info("session: stale endpoint {} in {}, opening the log in-process", endpoint,
+                 options.log_uri);
+    session->notice_ += "; answering from the log in this process";
+  }
+  if (options.coordinator_only) {
+    return make_error(ErrorCode::not_found,
+                      "no coordinator serves " + storage::shown_uri(options.log_uri) +
+                          (stale_endpoint.empty() ? std::string()
+                                                  : " (it advertises " + stale_endpoint +
+                                                        ", but no process holds its writer lock)"));
   }
   BEL_RETURN_IF_ERROR(session->start_local(options));
   if (!stale_endpoint.empty() && (options.write || options.create_log)) {
@@ -243,8 +253,7 @@ Result<std::string> Session::sign_in_url() {
   if (!channel_) {
     return make_error(ErrorCode::not_found,
                       "no coordinator serves " + log_shown_ +
-                          ": the dashboard is served by bel serve, which prints a sign-in link "
-                          "when it starts");
+                          " (this session opened it in process; bel serve serves the dashboard)");
   }
   auto path = channel_->sign_in(timeout_);
   if (!path.ok()) return path.error();

@@ -60,6 +60,10 @@ struct SessionOptions {
   // from indexed reads of that key's events and of what SPEC section 4 makes it depend on
   // (projections::FallbackFold), with no view loading a snapshot or folding the log.
   bool start_views = true;
+  // Only a running coordinator will do (bel sign-in): when none answers, open() fails rather than
+  // open the log in this process: not_found when none serves the log, timeout when one holds it
+  // but does not answer the greeting.
+  bool coordinator_only = false;
   // Per request.
   std::chrono::milliseconds timeout{30000};
   // The views an in-process coordinator runs, by name (projections/queries.h: "activity", ...);

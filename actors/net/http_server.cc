@@ -266,7 +266,8 @@ HttpServer::HttpServer(HttpServerOptions options)
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::get(const std::string& pattern, Handler handler, Access access) {
-  if (access == Access::open) open_routes_.emplace_back(pattern);
+  if (access != Access::token)
+    (access == Access::open ? open_routes_ : bearer_routes_).emplace_back(pattern);
   routes_.emplace_back(std::regex(pattern), "GET, HEAD");
   server_.Get(pattern, [handler](const httplib::Request& req, httplib::Response& res) {
     handler(req, std::string(), res);
@@ -274,7 +275,8 @@ void HttpServer::get(const std::string& pattern, Handler handler, Access access)
 }
 
 void HttpServer::post(const std::string& pattern, Handler handler, Access access) {
-  if (access == Access::open) open_routes_.emplace_back(pattern);
+  if (access != Access::token)
+    (access == Access::open ? open_routes_ : bearer_routes_).emplace_back(pattern);
   routes_.emplace_back(std::regex(pattern), "POST");
   server_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
@@ -286,7 +288,7 @@ void HttpServer::add_credential(std::function<bool(const httplib::Request&)> che
   credentials_.push_back(std::move(check));
 }
 
-bool HttpServer::authenticated(const httplib::Request& request) const {
+bool HttpServer::authenticated(const httplib::Request& request, bool bearer_only) const {
   const std::string header = request.get_header_value("Authorization");
   // The scheme's name is case-insensitive (RFC 7235 section 2.1).
   if (header.size() >= std::strlen(kBearer) &&
@@ -294,6 +296,7 @@ bool HttpServer::authenticated(const httplib::Request& request) const {
       constant_time_equal(header.substr(std::strlen(kBearer)), options_.token)) {
     return true;
   }
+  if (bearer_only) return false;
   for (const auto& check : credentials_) {
     if (check(request)) return true;
   }
@@ -319,8 +322,8 @@ void HttpServer::answer_error(const httplib::Request& req, httplib::Response& re
   res.set_content(error_page_(error), "text/html; charset=utf-8");
 }
 
-bool HttpServer::is_open(const std::string& path) const {
-  for (const auto& pattern : open_routes_) {
+bool HttpServer::matches(const std::vector<std::regex>& routes, const std::string& path) {
+  for (const auto& pattern : routes) {
     if (std::regex_match(path, pattern)) return true;
   }
   return false;
@@ -353,7 +356,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
                                    "requests to 127.0.0.1, localhost or [::1]"));
     }
   }
-  if (!is_open(req.path) && !authenticated(req)) {
+  if (!matches(open_routes_, req.path) && !authenticated(req, matches(bearer_routes_, req.path))) {
     count(&HttpServerStats::unauthorized);
     const bool presented = req.has_header("Authorization");
     spdlog::warn("http: refused {} from {}: {} token", what, ascii_escaped(req.remote_addr),

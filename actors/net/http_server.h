@@ -13,7 +13,8 @@
 //  1. The token. A request is authenticated by "Authorization: Bearer <token>" (compared in
 //     constant time) or by a check added with add_credential() (the hook for a browser's session
 //     cookie). Anything else gets 401 `unauthorized` and its body is never read. Routes added with
-//     Access::open skip this (a sign-in page that checks a one-time token itself).
+//     Access::open skip this (a sign-in page that checks a one-time token itself); routes added
+//     with Access::bearer take the token only (the route that makes sign-in links).
 //  2. The body. A request with a body must say its Content-Length and use no Transfer-Encoding
 //     or Content-Encoding (`invalid_argument`), so the bytes read are the bytes announced.
 //  3. Admission. A body over max_body_bytes, or one that would take the requests being served
@@ -95,7 +96,9 @@ class HttpServer {
   // The request, its body (empty for GET) and the response to fill.
   using Handler = std::function<void(const httplib::Request& request, const std::string& body,
                                      httplib::Response& response)>;
-  enum class Access { token, open };
+  // token: the token, or another credential (add_credential); bearer: the token itself only
+  // (a route that makes credentials: one must not renew itself); open: no check.
+  enum class Access { token, bearer, open };
 
   // REQUIRES: !options.token.empty()
   explicit HttpServer(HttpServerOptions options);
@@ -145,11 +148,12 @@ class HttpServer {
   static void reply_error(httplib::Response& response, const Error& error);
 
  private:
-  bool authenticated(const httplib::Request& request) const;
+  // The token; unless `bearer_only`, another credential too.
+  bool authenticated(const httplib::Request& request, bool bearer_only = false) const;
   // Fills `response` with `error`: as JSON, or for a browser's page as set_error_page() says.
   void answer_error(const httplib::Request& request, httplib::Response& response,
                     const Error& error) const;
-  bool is_open(const std::string& path) const;
+  static bool matches(const std::vector<std::regex>& routes, const std::string& path);
   httplib::Server::HandlerResponse before_routing(const httplib::Request& request,
                                                   httplib::Response& response);
   void serve_with_body(const httplib::Request& request, httplib::Response& response,
@@ -167,6 +171,7 @@ class HttpServer {
   std::unique_ptr<Listener> listener_;
   httplib::Server& server_;
   std::vector<std::regex> open_routes_;
+  std::vector<std::regex> bearer_routes_;
   // Every route's pattern and method, for the Allow header of a 405.
   std::vector<std::pair<std::regex, std::string>> routes_;
   std::vector<std::function<bool(const httplib::Request&)>> credentials_;

@@ -70,8 +70,22 @@ constexpr const char* kScript = R"JS(
   function followed(query) { return query.replace(/(^|&)since=[0-9]*/, ''); }
   function reload() {
     pending = null;
-    fetch(location.href, {credentials: 'same-origin'}).then(function (r) { return r.text(); })
+    fetch(location.href, {credentials: 'same-origin'})
+      .then(function (r) {
+        if (r.ok) return r.text();
+        // Signed out (the session ended while its stream stayed open): stop following, and say
+        // so rather than keep a stale page that calls itself live.
+        if (r.status === 401) {
+          if (es) es.close();
+          es = null;
+          live.textContent = 'signed out: reload the page to sign in again';
+        } else {
+          live.textContent = 'not updated: the server answered ' + r.status;
+        }
+        return null;
+      })
       .then(function (html) {
+        if (html === null) return;
         var doc = new DOMParser().parseFromString(html, 'text/html');
         document.querySelectorAll('[data-live]').forEach(function (el) {
           var fresh = doc.getElementById(el.id);
@@ -101,7 +115,7 @@ constexpr const char* kScript = R"JS(
     es.onerror = function () {
       // A dropped connection the browser retries by itself (CONNECTING). After an HTTP error it
       // gives up (CLOSED): 429, every stream taken (pages left a moment ago still hold theirs),
-      // or 401, signed out (sessions end with the coordinator). Ask the page itself which, then
+      // or 401, signed out (the session ended, or the coordinator restarted). Ask the page itself which, then
       // say so, or try again later.
       var failed = this;
       if (failed !== es) return;  // a stream already replaced

@@ -1,5 +1,7 @@
 #include "actors/web/web_session.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "actors/net/token.h"
@@ -34,6 +36,12 @@ void push_bounded(std::deque<T>& into, T entry, size_t max) {
 }
 
 }  // namespace
+
+BootClock::time_point BootClock::now() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 void WebSessions::expire(Clock::time_point now) {
   auto gone = [](std::deque<Entry>& entries, auto expired) {
@@ -105,10 +113,14 @@ bool from_own_page(const httplib::Request& request) {
 
 }  // namespace
 
+bool signed_in_by_session(WebSessions& sessions, const httplib::Request& request) {
+  // (A write refused for its origin does not keep the session alive.)
+  return from_own_page(request) && sessions.has_session(request);
+}
+
 void add_session_routes(HttpServer& server, WebSessions& sessions) {
   server.add_credential([&sessions](const httplib::Request& request) {
-    // (A write refused for its origin does not keep the session alive.)
-    return from_own_page(request) && sessions.has_session(request);
+    return signed_in_by_session(sessions, request);
   });
   server.get(
       "/login",
@@ -135,17 +147,20 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         res.set_redirect(next, 303);
       },
       HttpServer::Access::open);
-  server.post("/api/v1/sign-in", [&sessions](const httplib::Request& req, const std::string& body,
-                                             httplib::Response& res) {
-    Status checked = check_params(req, {});
-    if (checked.ok() && !body.empty()) {
-      checked = make_error(ErrorCode::invalid_argument,
-                           "POST /api/v1/sign-in: a body is not accepted; it takes no arguments");
-    }
-    if (!checked.ok()) return HttpServer::reply_error(res, checked.error());
-    HttpServer::reply(res, "{\"url_path\":\"/login?once=" + sessions.new_once() + "\"}\n",
-                      kJsonType);
-  });
+  server.post(
+      "/api/v1/sign-in",
+      [&sessions](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+        Status checked = check_params(req, {});
+        if (checked.ok() && !body.empty()) {
+          checked =
+              make_error(ErrorCode::invalid_argument,
+                         "POST /api/v1/sign-in: a body is not accepted; it takes no arguments");
+        }
+        if (!checked.ok()) return HttpServer::reply_error(res, checked.error());
+        HttpServer::reply(res, "{\"url_path\":\"/login?once=" + sessions.new_once() + "\"}\n",
+                          kJsonType);
+      },
+      HttpServer::Access::bearer);  // a session never makes another: its lifetime holds
 }
 
 }  // namespace bel::actors::web

@@ -35,9 +35,20 @@ namespace bel::actors::web {
 
 inline constexpr const char* kSessionCookie = "bel_session";
 
+// CLOCK_BOOTTIME: monotonic as steady_clock is, but counting the time the machine spends
+// suspended, so that a session's hours are the wall's hours on a machine that sleeps.
+struct BootClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<BootClock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept;
+};
+
 class WebSessions {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = BootClock;
   static constexpr size_t kMaxSessions = 64;
   static constexpr size_t kMaxOnce = 16;
   static constexpr std::chrono::minutes kOnceLifetime{60};
@@ -73,6 +84,10 @@ class WebSessions {
   std::deque<Entry> once_;
   std::deque<Entry> sessions_;
 };
+
+// Whether `request` is signed in by its session cookie: a GET or HEAD always, a write only from
+// this server's own pages (below). Only a request it signs in counts as its session's latest.
+bool signed_in_by_session(WebSessions& sessions, const httplib::Request& request);
 
 // Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential: for a GET or
 // HEAD always, for a write only from this server's own pages (Sec-Fetch-Site: same-origin, or

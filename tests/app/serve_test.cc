@@ -1005,6 +1005,18 @@ TEST_F(ServeTest, SignInPrintsALinkThatSignsABrowserInOnce) {
       table.out.substr(table.out.find("/login"), table.out.find('\n') - table.out.find("/login")));
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 303);
+  // A coordinator that holds the log but does not answer: said so, and the log is not opened
+  // here (no link could come of it).
+  serve.signal(SIGSTOP);
+  auto stuck = bel("sign-in");
+  serve.signal(SIGCONT);
+  EXPECT_EQ(stuck.exit_code, 1) << stuck.err;
+  EXPECT_EQ(stuck.err.rfind("bel: timeout: the log's writer lock is held, but the coordinator at "
+                            "127.0.0.1:",
+                            0),
+            0u)
+      << stuck.err;
+  EXPECT_EQ(stuck.err.find("answering from the log"), std::string::npos) << stuck.err;
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 

@@ -399,6 +399,21 @@ TEST_F(ShortStreamBrowserTest, APageWhoseSessionEndedSaysToSignInAgain) {
   EXPECT_TRUE(eventually(kLiveText + " === 'signed out: reload the page to sign in again'"));
 }
 
+// A session that ends while its page's stream stays open (streams are authenticated when they
+// open): the next event's refetch is refused, and the page stops following and says it is signed
+// out, rather than keep a stale page that calls itself live.
+TEST_F(BrowserTest, APageSignedOutWhileItsStreamIsOpenStopsAndSaysSo) {
+  append_running_build();
+  ASSERT_TRUE(open_live(build_path("br-live")));
+  ASSERT_TRUE(actors::web::wait_for_open_event_streams(1, CdpDriver::kDefaultTimeout));
+  ASSERT_TRUE(succeeded(browser_->clear_cookies()));
+  append({job_event("br-live", "jr-live", "//pkg:live", JOB_FAILED, {"live/a"})});
+  EXPECT_TRUE(eventually(kLiveText + " === 'signed out: reload the page to sign in again'"));
+  EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, CdpDriver::kDefaultTimeout))
+      << actors::web::open_event_streams() << " streams open";
+  EXPECT_FALSE(contains(shown("#build-failures"), "jr-live"));
+}
+
 // The driver itself: its errors say what went wrong.
 TEST(CdpDriverTest, SaysWhatTheConditionWasAndWhenChromiumIsGone) {
   if (access(kChromium, X_OK) != 0) GTEST_SKIP() << kChromium << " is not installed";

@@ -228,6 +228,28 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   }
 }
 
+// A session makes no sign-in links: one could otherwise renew itself past its lifetime through a
+// link of its own. The token does.
+TEST_F(WebPagesTest, OnlyTheTokenMakesSignInLinks) {
+  auto browser = http(false);
+  auto res = browser.Get("/login?once=" + web_->sessions().new_once());
+  ASSERT_TRUE(res);
+  const std::string cookie = res->get_header_value("Set-Cookie");
+  const httplib::Headers own_page = {{"Cookie", cookie.substr(0, cookie.find(';'))},
+                                     {"Sec-Fetch-Site", "same-origin"}};
+  auto page = browser.Get("/api/v1/activity", own_page);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);  // the session is live
+  auto by_session = browser.Post("/api/v1/sign-in", own_page, "", "application/json");
+  ASSERT_TRUE(by_session);
+  EXPECT_EQ(by_session->status, 401) << by_session->body;
+  EXPECT_FALSE(contains(by_session->body, "/login?once=")) << by_session->body;
+  auto by_token = http().Post("/api/v1/sign-in", "", "application/json");
+  ASSERT_TRUE(by_token);
+  EXPECT_EQ(by_token->status, 200) << by_token->body;
+  EXPECT_TRUE(contains(by_token->body, "\"url_path\":\"/login?once=")) << by_token->body;
+}
+
 // Every answer carries the browser's security headers, once each: pages, the live script, JSON,
 // a refusal and the sign-in redirect. A page runs no inline script (the policy would block it):
 // the live script is a file of the server's own.

@@ -71,6 +71,32 @@ TEST_F(WebSessionsTest, ASessionEndsAtItsLifetimeHoweverBusy) {
   EXPECT_TRUE(live(later));  // each session's own lifetime
 }
 
+// A write refused for its origin (another port's page sending the cookie) neither signs in nor
+// keeps the session alive; one from this server's own pages does both.
+TEST_F(WebSessionsTest, ARefusedCrossOriginWriteDoesNotKeepASessionAlive) {
+  const std::string session = sessions_.new_session();
+  httplib::Request cross = carrying(session);
+  cross.method = "POST";
+  cross.headers.emplace("Sec-Fetch-Site", "same-site");
+  httplib::Request own = carrying(session);
+  own.method = "POST";
+  own.headers.emplace("Sec-Fetch-Site", "same-origin");
+
+  now_ += WebSessions::kSessionIdle - 1s;
+  EXPECT_FALSE(actors::web::signed_in_by_session(sessions_, cross));
+  now_ += 1s;
+  EXPECT_FALSE(actors::web::signed_in_by_session(sessions_, own));
+
+  const std::string other = sessions_.new_session();
+  own = carrying(other);
+  own.method = "POST";
+  own.headers.emplace("Sec-Fetch-Site", "same-origin");
+  now_ += WebSessions::kSessionIdle - 1s;
+  EXPECT_TRUE(actors::web::signed_in_by_session(sessions_, own));
+  now_ += WebSessions::kSessionIdle - 1s;
+  EXPECT_TRUE(actors::web::signed_in_by_session(sessions_, carrying(other)));
+}
+
 TEST_F(WebSessionsTest, TheOldestGoesBeyondTheLimits) {
   std::vector<std::string> sessions;
   for (size_t i = 0; i <= WebSessions::kMaxSessions; ++i) {
