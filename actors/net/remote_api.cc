@@ -188,11 +188,32 @@ Status check_before_sending(const BuildEvent& event, size_t position) {
   return checked.error().with_context("append #" + std::to_string(position + 1));
 }
 
+// One call per outcome, in order: `call(i)` fills out[i] and returns the error it failed with, if
+// any. Once a call finds the coordinator unreachable or silent (storage_unavailable, timeout), the
+// rest are not made (each would wait out its own connect or read timeout): they are answered
+// `not_made(that error)` at once.
+template <class Outcomes, class Call, class NotMade>
+void call_each(Outcomes& out, Call call, NotMade not_made) {
+  std::optional<caf::error> skipped;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (skipped) {
+      out[i].error = *skipped;
+      continue;
+    }
+    std::optional<Error> failed = call(i);
+    if (!failed) continue;
+    out[i].error = to_caf_error(*failed);
+    if (failed->code == ErrorCode::storage_unavailable || failed->code == ErrorCode::timeout) {
+      skipped = not_made(*failed);
+    }
+  }
+}
+
 // (query_atom, each_atom, queries) over the console protocol: one query_each call. A coordinator
 // of an earlier bel has no such route (not_found for the call itself; a question's own not_found
 // comes inside its outcome): it is then asked one question per call, from then on
-// (`one_by_one`). Once a call finds it unreachable or silent, the rest are not asked. A call that
-// fails as a whole (unreachable, too many questions) fails the message.
+// (`one_by_one`), and once a call finds it unreachable or silent the rest are not asked
+// (call_each). A call that fails as a whole (unreachable, too many questions) fails the message.
 caf::result<QueryOutcomes> ask_each(RpcChannel& channel, const std::vector<Query>& queries,
                                     bool& one_by_one) {
   QueryOutcomes out(queries.size());
@@ -227,23 +248,15 @@ caf::result<QueryOutcomes> ask_each(RpcChannel& channel, const std::vector<Query
     if (reply.error().code != ErrorCode::not_found) return to_caf_error(reply.error());
     one_by_one = true;
   }
-  std::optional<caf::error> unasked;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (unasked) {
-      out[i].error = *unasked;
-      continue;
-    }
-    auto answer = call_rpc<QueryResult>(channel, "query", &queries[i]);
-    if (answer.ok()) {
-      out[i].answer = std::move(*answer);
-      continue;
-    }
-    out[i].error = to_caf_error(answer.error());
-    const ErrorCode code = answer.error().code;
-    if (code == ErrorCode::storage_unavailable || code == ErrorCode::timeout) {
-      unasked = out[i].error;
-    }
-  }
+  call_each(
+      out,
+      [&](size_t i) -> std::optional<Error> {
+        auto answer = call_rpc<QueryResult>(channel, "query", &queries[i]);
+        if (!answer.ok()) return answer.error();
+        out[i].answer = std::move(*answer);
+        return std::nullopt;
+      },
+      [](const Error& failed) { return to_caf_error(failed); });
   return out;
 }
 
@@ -272,33 +285,27 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
           const std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
         // Over the console protocol each is its own call, in order: a console sends few. Each is
         // checked as the single append it is (its errors name it append #1, as the coordinator's).
-        // Once a call finds the coordinator unreachable or silent, the rest are not sent (each
-        // would wait out its own connect or read timeout): they are answered storage_unavailable
-        // at once, and are not in the log.
+        // Those after a call that found the coordinator unreachable or silent are not sent
+        // (call_each): they are answered storage_unavailable at once, and are not in the log.
         AppendOutcomes out(events.size());
-        std::optional<caf::error> unsent;
-        for (size_t i = 0; i < events.size(); ++i) {
-          if (unsent) {
-            out[i].error = *unsent;
-            continue;
-          }
-          const Status checked = check_before_sending(events[i], 0);
-          auto ack = checked.ok() ? call_rpc<AppendAck>(*channel, "append", &events[i])
-                                  : Result<AppendAck>(checked.error());
-          if (ack.ok()) {
-            out[i].ack = std::move(*ack);
-            continue;
-          }
-          out[i].error = to_caf_error(ack.error());
-          const ErrorCode code = ack.error().code;
-          if (code == ErrorCode::storage_unavailable || code == ErrorCode::timeout) {
-            unsent = to_caf_error(
-                make_error(ErrorCode::storage_unavailable,
-                           "append to the coordinator at " + channel->endpoint() +
-                               ": not sent, an earlier append of the same message failed (" +
-                               ack.error().message + ")"));
-          }
-        }
+        call_each(
+            out,
+            [&](size_t i) -> std::optional<Error> {
+              if (auto checked = check_before_sending(events[i], 0); !checked.ok()) {
+                return checked.error();
+              }
+              auto ack = call_rpc<AppendAck>(*channel, "append", &events[i]);
+              if (!ack.ok()) return ack.error();
+              out[i].ack = std::move(*ack);
+              return std::nullopt;
+            },
+            [&](const Error& failed) {
+              return to_caf_error(
+                  make_error(ErrorCode::storage_unavailable,
+                             "append to the coordinator at " + channel->endpoint() +
+                                 ": not sent, an earlier append of the same message failed (" +
+                                 failed.message + ")"));
+            });
         return out;
       },
       [=](query_atom, const Query& query) -> caf::result<QueryResult> {
