@@ -345,6 +345,14 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
     res.set_header("Connection", "close");
     return R::Handled;
   };
+  // One Host and one Authorization (RFC 9112 3.2: two Host fields are a 400; neither is a list):
+  // two could be read one way here and the other way by a proxy in front.
+  for (const char* name : {"Host", "Authorization"}) {
+    if (req.get_header_value_count(name) > 1) {
+      return refuse(make_error(ErrorCode::invalid_argument,
+                               what + ": " + name + " given more than once; a request has one"));
+    }
+  }
   // A server on a loopback address answers only requests addressed to one (DNS rebinding: a page
   // of another site whose name the attacker points at 127.0.0.1 sends its own name as Host).
   if (is_loopback_host(options_.host) && req.has_header("Host")) {

@@ -529,6 +529,29 @@ TEST_F(HttpServerTest, AContentLengthThatIsNotOneNumberIsRefusedAtOnce) {
   }
 }
 
+// Two Host or two Authorization fields, which a proxy in front could read otherwise than the
+// server: 400 naming the field, the handler never reached, whatever the values.
+TEST_F(HttpServerTest, AHostOrAnAuthorizationGivenTwiceIsRefused) {
+  start({});
+  const std::string auth_line = "Authorization: Bearer " + token_ + "\r\n";
+  for (const auto& [fields, name] : std::vector<std::pair<std::string, std::string>>{
+           {"Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n" + auth_line, "Host"},
+           {"Host: 127.0.0.1\r\n" + auth_line + auth_line, "Authorization"},
+           {"Host: 127.0.0.1\r\n" + auth_line + "Authorization: Bearer wrong\r\n",
+            "Authorization"}}) {
+    Raw raw(server_->port());
+    raw.send("POST /echo HTTP/1.1\r\n" + fields + "Content-Length: 2\r\n\r\nhi");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << fields << answer;
+    EXPECT_NE(answer.find(name + " given more than once"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("\r\n\r\nhi"), std::string::npos) << answer;  // not echoed
+  }
+  Raw raw(server_->port());
+  raw.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + auth_line +
+           "Content-Length: 2\r\n\r\nhi");
+  EXPECT_EQ(raw.read_to_end().substr(0, 12), "HTTP/1.1 200");
+}
+
 TEST_F(HttpServerTest, AnErrorShowsTheRequestsPathOnOneLineWithOddBytesEscaped) {
   start({});
   auto c = client();
