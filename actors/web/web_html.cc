@@ -20,8 +20,10 @@ body { margin:0; font:15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif
 header { background:#1d2330; color:#fff; padding:10px 24px; display:flex; gap:24px;
          align-items:center; flex-wrap:wrap; }
 header a { color:#fff; text-decoration:none; font-weight:600; }
-header form { margin-left:auto; }
+header form[role=search] { margin-left:auto; }
 header input { width:26em; padding:5px 8px; border-radius:4px; border:0; }
+header button { background:none; color:#fff; border:1px solid #9aa3b5; border-radius:4px;
+                padding:4px 10px; font:inherit; font-size:13px; cursor:pointer; }
 main { max-width:1200px; margin:0 auto; padding:16px 24px 48px; }
 h1 { font-size:22px; margin:8px 0 12px; word-break:break-all; }
 h2 { font-size:17px; margin:24px 0 8px; }
@@ -244,18 +246,21 @@ std::string format_time(int64_t ns) {
 std::string page(const std::string& title, const std::string& stream_query,
                  const std::string& body) {
   Html h;
-  h.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
+  h.raw(
+       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
       .text(title)
       .raw(" · bel</title><style>")
       .raw(kStyle)
       .raw("</style></head><body data-stream=\"")
       .text(stream_query)
-      .raw("\"><header><a href=\"/\">bel</a><a href=\"/builds\">Builds</a>"
-           "<a href=\"/partitions\">Partitions</a><a href=\"/jobs\">Jobs</a>"
-           "<span id=\"live\"></span><form action=\"/search\" method=\"get\" role=\"search\">"
-           "<input type=\"search\" name=\"q\" placeholder=\"Build id, partition ref or glob, "
-           "job label\" aria-label=\"Search\"></form></header><main>")
+      .raw(
+          "\"><header><a href=\"/\">bel</a><a href=\"/builds\">Builds</a>"
+          "<a href=\"/partitions\">Partitions</a><a href=\"/jobs\">Jobs</a>"
+          "<span id=\"live\"></span><form action=\"/search\" method=\"get\" role=\"search\">"
+          "<input type=\"search\" name=\"q\" placeholder=\"Build id, partition ref or glob, "
+          "job label\" aria-label=\"Search\"></form><form action=\"/logout\" method=\"post\">"
+          "<button type=\"submit\">Sign out</button></form></header><main>")
       .raw(body)
       .raw("</main>");
   if (!stream_query.empty()) h.raw("<script src=\"").raw(kLiveScriptPath).raw("\"></script>");

@@ -61,8 +61,9 @@ std::string badge(const std::string& status_name);
 // "2026-11-29 10:02:58 UTC" for Unix nanoseconds; "-" for 0.
 std::string format_time(int64_t ns);
 
-// The whole document: title, navigation with the search box, `body`, and (when `stream_query`
-// is not empty) the live script following /api/v1/events/stream?<stream_query>.
+// The whole document: title, navigation with the search box and a sign-out button, `body`, and
+// (when `stream_query` is not empty) the live script following
+// /api/v1/events/stream?<stream_query>.
 std::string page(const std::string& title, const std::string& stream_query,
                  const std::string& body);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/net/token.h"
+#include "actors/web/web_html.h"
 #include "actors/web/web_pages.h"
 #include "actors/web/web_request.h"
 
@@ -97,6 +98,20 @@ bool WebSessions::has_session(const httplib::Request& request) {
   return found != nullptr;
 }
 
+bool WebSessions::end_session(const httplib::Request& request) {
+  const std::string presented = cookie(request, kSessionCookie);
+  if (presented.empty()) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  expire(now_());
+  const size_t before = sessions_.size();
+  sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
+                                 [&presented](const Entry& session) {
+                                   return constant_time_equal(session.token, presented);
+                                 }),
+                  sessions_.end());
+  return sessions_.size() != before;
+}
+
 namespace {
 
 bool from_own_page(const httplib::Request& request) {
@@ -147,6 +162,20 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
         res.set_redirect(next, 303);
       },
       HttpServer::Access::open);
+  server.post("/logout", [&sessions](const httplib::Request& req, const std::string&,
+                                     httplib::Response& res) {
+    // A form without fields (the server refuses a body to a POST that takes none).
+    if (Status checked = check_params(req, {}); !checked.ok()) {
+      return HttpServer::reply_error(res, checked.error());
+    }
+    sessions.end_session(req);
+    res.set_header("Set-Cookie",
+                   std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    reply_page(res, page("Signed out", "",
+                         "<h1>Signed out</h1><section><p>This browser's session has ended. "
+                         "<code>bel sign-in</code> prints a link that signs a browser in "
+                         "again.</p></section>"));
+  });
   server.post(
       "/api/v1/sign-in",
       [&sessions](const httplib::Request& req, const std::string& body, httplib::Response& res) {

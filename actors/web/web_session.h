@@ -2,7 +2,8 @@
 // that a browser exchanges for a session cookie.
 //
 //   WebSessions sessions;
-//   add_session_routes(server, sessions);     // GET /login?once=... (open), POST /api/v1/sign-in
+//   add_session_routes(server, sessions);     // GET /login?once=... (open), POST /logout,
+//                                             // POST /api/v1/sign-in (the token only)
 //   std::string once = sessions.new_once();   // print "http://HOST:PORT/login?once=" + once
 //
 // GET /login?once=<token> checks and forgets the one-time token (so it works once), then answers
@@ -69,6 +70,8 @@ class WebSessions {
   // True when `request` carries a live session's cookie; the request counts as that session's
   // latest.
   bool has_session(const httplib::Request& request);
+  // Ends the session whose cookie `request` carries; false when it carries none that lives.
+  bool end_session(const httplib::Request& request);
 
  private:
   struct Entry {
@@ -89,7 +92,9 @@ class WebSessions {
 // this server's own pages (below). Only a request it signs in counts as its session's latest.
 bool signed_in_by_session(WebSessions& sessions, const httplib::Request& request);
 
-// Registers /login and /api/v1/sign-in on `server`, and the cookie as a credential: for a GET or
+// Registers /login, /logout (POST: ends the session the request's cookie names and clears the
+// cookie; from this server's own pages only, as every write) and /api/v1/sign-in on `server`,
+// and the cookie as a credential: for a GET or
 // HEAD always, for a write only from this server's own pages (Sec-Fetch-Site: same-origin, or
 // without it an Origin of http://<Host>). `sessions` must outlive the server.
 void add_session_routes(HttpServer& server, WebSessions& sessions);

@@ -136,6 +136,23 @@ TEST_F(BrowserTest, HomePageShowsActivityAndRecentBuilds) {
   EXPECT_TRUE(holds("document.querySelector('input[name=q]') !== null"));  // the search box
 }
 
+// The header's sign-out button, a plain form: Chromium's POST (from the page itself) passes the
+// server's checks, the cookie goes, and the next page says how to sign in again (that the server
+// forgets the session too: WebPagesTest.SignOutEndsTheSessionFromTheServersOwnPagesOnly).
+TEST_F(BrowserTest, SignOutEndsThisBrowsersSession) {
+  ASSERT_TRUE(open("/builds"));
+  ASSERT_TRUE(contains(shown(), "br-fail"));
+  auto clicked =
+      browser_->evaluate("document.querySelector('form[action=\"/logout\"] button').click(), true");
+  ASSERT_TRUE(clicked.ok()) << clicked.error().to_string();
+  EXPECT_TRUE(eventually("document.title.startsWith('Signed out')"));
+  EXPECT_TRUE(contains(shown(), "bel sign-in")) << shown();
+  EXPECT_TRUE(holds("document.cookie === ''"));  // (HttpOnly: gone or not, never shown)
+  ASSERT_TRUE(open("/builds"));
+  EXPECT_TRUE(contains(shown(), "not signed in")) << shown();
+  EXPECT_FALSE(contains(shown(), "br-fail"));
+}
+
 TEST_F(BrowserTest, BuildPageShowsWhyTheBuildFailed) {
   ASSERT_TRUE(open(build_path("br-fail")));
   EXPECT_TRUE(contains(shown("h1"), "Build br-fail failed")) << shown("h1");

@@ -228,6 +228,46 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   }
 }
 
+// POST /logout ends the session its cookie names and clears the cookie, from this server's own
+// pages only: another origin's form cannot sign a browser out. Every page offers the button.
+TEST_F(WebPagesTest, SignOutEndsTheSessionFromTheServersOwnPagesOnly) {
+  auto browser = http(false);
+  auto sign_in = [&] {
+    auto res = browser.Get("/login?once=" + web_->sessions().new_once());
+    EXPECT_TRUE(res);
+    const std::string cookie = res ? res->get_header_value("Set-Cookie") : "";
+    return cookie.substr(0, cookie.find(';'));
+  };
+  const std::string cookie = sign_in();
+  const std::string other = sign_in();
+  auto with = [](const std::string& c, const char* site) {
+    return httplib::Headers{{"Cookie", c}, {"Sec-Fetch-Site", site}};
+  };
+  auto page = browser.Get("/", with(cookie, "same-origin"));
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(contains(page->body, "<form action=\"/logout\" method=\"post\">")) << page->body;
+
+  auto cross = browser.Post("/logout", with(cookie, "same-site"), "", "text/plain");
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 401);
+  auto still = browser.Get("/api/v1/activity", with(cookie, "same-origin"));
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+
+  auto out = browser.Post("/logout", with(cookie, "same-origin"), "", "text/plain");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200) << out->body;
+  EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"), "bel_session=;")) << out->body;
+  EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"), "Max-Age=0"));
+  EXPECT_TRUE(contains(out->body, "Signed out"));
+  auto gone = browser.Get("/api/v1/activity", with(cookie, "same-origin"));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 401);
+  auto kept = browser.Get("/api/v1/activity", with(other, "same-origin"));  // only its own
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->status, 200);
+}
+
 // A session makes no sign-in links: one could otherwise renew itself past its lifetime through a
 // link of its own. The token does.
 TEST_F(WebPagesTest, OnlyTheTokenMakesSignInLinks) {
