@@ -1,6 +1,8 @@
 #include "tests/web/cdp_driver.h"
 
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wrappers.pb.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include "actors/web/web_request.h"  // decode_path_part: base64url, for the screenshot
 #include "messages/json.h"
 
 extern char** environ;
@@ -402,12 +403,15 @@ Result<std::string> CdpDriver::screenshot_png(int width, int height) {
                                                          {"mobile", flag(false)}})));
   auto shot = call("Page.captureScreenshot", object({{"format", str("png")}}));
   if (!shot.ok()) return shot.error();
-  // base64 as base64url without padding, which the web tier decodes.
-  std::string data = field(*shot, "data").string_value();
-  std::replace(data.begin(), data.end(), '+', '-');
-  std::replace(data.begin(), data.end(), '/', '_');
-  data.erase(std::remove(data.begin(), data.end(), '='), data.end());
-  return actors::web::decode_path_part(data, "the screenshot");
+  // base64: protobuf's JSON form of bytes (the web tier's path decoder takes text only).
+  google::protobuf::BytesValue png;
+  const auto read = google::protobuf::util::JsonStringToMessage(
+      to_json(str(field(*shot, "data").string_value())), &png);
+  if (!read.ok()) {
+    return make_error(ErrorCode::internal,
+                      "Page.captureScreenshot: the image is not base64: " + read.ToString());
+  }
+  return png.value();
 }
 
 std::string CdpDriver::js_string(const std::string& s) { return to_json(str(s)); }
