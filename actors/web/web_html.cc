@@ -117,8 +117,8 @@ constexpr const char* kScript = R"JS(
     es.onerror = function () {
       // A dropped connection the browser retries by itself (CONNECTING). After an HTTP error it
       // gives up (CLOSED): 429, every stream taken (pages left a moment ago still hold theirs),
-      // or 401, signed out (the session ended, or the coordinator restarted). Ask the page itself which, then
-      // say so, or try again later.
+      // or 401, signed out (the session ended, or the coordinator restarted). Ask the page
+      // itself which, then say so, or try again later.
       var failed = this;
       if (failed !== es) return;  // a stream already replaced
       if (failed.readyState !== EventSource.CLOSED) { live.textContent = 'reconnecting…'; return; }

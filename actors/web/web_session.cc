@@ -164,7 +164,7 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
       HttpServer::Access::open);
   server.post("/logout", [&sessions](const httplib::Request& req, const std::string&,
                                      httplib::Response& res) {
-    // A form without fields (the server refuses a body to a POST that takes none).
+    // The header's form has no fields: a body, if any, says nothing and is ignored.
     if (Status checked = check_params(req, {}); !checked.ok()) {
       return HttpServer::reply_error(res, checked.error());
     }

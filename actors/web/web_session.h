@@ -94,9 +94,9 @@ bool signed_in_by_session(WebSessions& sessions, const httplib::Request& request
 
 // Registers /login, /logout (POST: ends the session the request's cookie names and clears the
 // cookie; from this server's own pages only, as every write) and /api/v1/sign-in on `server`,
-// and the cookie as a credential: for a GET or
-// HEAD always, for a write only from this server's own pages (Sec-Fetch-Site: same-origin, or
-// without it an Origin of http://<Host>). `sessions` must outlive the server.
+// and the cookie as a credential: for a GET or HEAD always, for a write only from this server's
+// own pages (Sec-Fetch-Site: same-origin, or without it an Origin of http://<Host>). `sessions`
+// must outlive the server.
 void add_session_routes(HttpServer& server, WebSessions& sessions);
 
 }  // namespace bel::actors::web
