@@ -103,6 +103,19 @@ int64_t wall_clock_ns() {
       .count();
 }
 
+std::string ended_build_status(const std::string& message, const std::string& build_request_id) {
+  if (message.find("(terminal)") == std::string::npos) return "";
+  const std::string request = "build request " + build_request_id;
+  for (const std::string& prefix : {request + " is ", request + ": "}) {
+    const size_t at = message.find(prefix + "BUILD_REQUEST_");
+    if (at == std::string::npos) continue;
+    const size_t start = at + prefix.size();
+    const size_t end = message.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", start);
+    return message.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  return "";
+}
+
 void record_error(SimulationReport& report, const std::string& message) {
   ++report.errors;
   if (report.error_messages.size() < kMaxReportedErrors) report.error_messages.push_back(message);
@@ -229,13 +242,13 @@ bool end_if_ended_elsewhere(WorkerPtr self, const Error& error) {
   if (error.code != ErrorCode::invalid_transition) return false;
   BuildRun& b = *self->state.build;
   const std::string& text = error.message;
-  const std::string request = "build request " + b.plan.build_request_id + " is BUILD_REQUEST_";
+  const std::string ended_as = ended_build_status(text, b.plan.build_request_id);
   const size_t run_at = text.find("job run ");
   const size_t cancelled_at = text.find(": JOB_CANCELLED -> ");
-  if (text.find(request) != std::string::npos && text.find("(terminal)") != std::string::npos) {
+  if (!ended_as.empty()) {
     if (!b.request_ended) {
       b.request_ended = true;
-      const bool cancelled = text.find(request + "CANCELLED") != std::string::npos;
+      const bool cancelled = ended_as == "BUILD_REQUEST_CANCELLED";
       ++(cancelled ? b.outcome.builds_cancelled : b.outcome.builds_failed);
       sim_log()->info("{}: ended by someone else; its worker stops", b.plan.build_request_id);
     }

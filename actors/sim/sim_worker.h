@@ -54,6 +54,13 @@ int64_t wall_clock_ns();
 // Counts an error in `report` (keeping the first kMaxReportedErrors messages) and logs it.
 void record_error(SimulationReport& report, const std::string& message);
 
+// The terminal status ("BUILD_REQUEST_CANCELLED", ...) in which an invalid_transition `message`
+// says build request `build_request_id` already is, in either wording of the transition rules:
+// "build request ID is STATUS (terminal): ..." (an event of its job runs or partitions refused)
+// or "build request ID: STATUS -> ... (terminal)" (its own status event refused). "" when the
+// message says no such thing.
+std::string ended_build_status(const std::string& message, const std::string& build_request_id);
+
 // One partition of the build request a worker drives.
 struct PartRun {
   PartOutcome outcome = PartOutcome::open;

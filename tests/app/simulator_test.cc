@@ -19,6 +19,7 @@
 #include "actors/coordinator.h"
 #include "actors/coordinator_options.h"
 #include "actors/sim/sim_worker.h"
+#include "actors/write/transition_rules.h"
 #include "messages/status_names.h"
 
 namespace bel::sim {
@@ -510,6 +511,41 @@ TEST(SimulatorTest, AnOperatorsCancelsStopTheirBuildsWithoutAnError) {
   activity.mutable_activity();
   EXPECT_EQ(coord.query(activity, report.last_idx).activity().event_count(),
             report.events_appended + 2);
+}
+
+// A worker finds its build request ended by an operator from the refusal of its next append,
+// whichever it is: an event of a job run (one wording of the rules) or the request's own final
+// status (the other, which once went uncounted: an error, and a FAILED appended in vain). The
+// messages come from the transition rules themselves.
+TEST(SimulatorTest, ABuildEndedElsewhereIsReadFromEitherWordingOfItsRefusal) {
+  write::TransitionState rules;
+  for (const auto& e : {request_event("br-1", v1::BUILD_REQUEST_RECEIVED, {"p/1"}),
+                        request_event("br-1", v1::BUILD_REQUEST_EXECUTING),
+                        build_cancel_event("br-1", "operator: not needed"),
+                        request_event("br-10", v1::BUILD_REQUEST_RECEIVED, {"p/1"}),
+                        request_event("br-10", v1::BUILD_REQUEST_FAILED)}) {
+    ASSERT_TRUE(rules.apply(e).ok()) << e.DebugString();
+  }
+  const auto own = rules.apply(request_event("br-1", v1::BUILD_REQUEST_COMPLETED));
+  const auto run = rules.apply(job_event("br-1", "jr-1", "//a:job", v1::JOB_SCHEDULED, {"p/1"}));
+  const auto failed = rules.apply(request_event("br-10", v1::BUILD_REQUEST_COMPLETED));
+  const auto backwards = rules.apply(request_event("br-2", v1::BUILD_REQUEST_RECEIVED, {"p/1"}));
+  ASSERT_FALSE(own.ok());
+  ASSERT_FALSE(run.ok());
+  ASSERT_FALSE(failed.ok());
+  ASSERT_TRUE(backwards.ok());
+  const auto forward_only = rules.apply(request_event("br-2", v1::BUILD_REQUEST_RECEIVED));
+  ASSERT_FALSE(forward_only.ok());
+  EXPECT_EQ(worker::ended_build_status(own.error().message, "br-1"), "BUILD_REQUEST_CANCELLED")
+      << own.error().message;
+  EXPECT_EQ(worker::ended_build_status(run.error().message, "br-1"), "BUILD_REQUEST_CANCELLED")
+      << run.error().message;
+  EXPECT_EQ(worker::ended_build_status(failed.error().message, "br-10"), "BUILD_REQUEST_FAILED")
+      << failed.error().message;
+  // Another request's refusal, or one that is not about an ended request, says nothing.
+  EXPECT_EQ(worker::ended_build_status(failed.error().message, "br-1"), "");
+  EXPECT_EQ(worker::ended_build_status(forward_only.error().message, "br-2"), "")
+      << forward_only.error().message;
 }
 
 TEST(SimulatorTest, StopFinishesTheBuildsUnderWay) {
