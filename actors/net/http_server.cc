@@ -364,22 +364,30 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
                                    "requests to 127.0.0.1, localhost or [::1]"));
     }
   }
-  if (!matches(open_routes_, req.path) && !authenticated(req, matches(bearer_routes_, req.path))) {
+  const bool bearer_only = matches(bearer_routes_, req.path);
+  if (!matches(open_routes_, req.path) && !authenticated(req, bearer_only)) {
     count(&HttpServerStats::unauthorized);
     const bool presented = req.has_header("Authorization");
     spdlog::warn("http: refused {} from {}: {} token", what, ascii_escaped(req.remote_addr),
                  presented ? "wrong" : "no");
-    const bool cookie_write =
-        !presented && req.has_header("Cookie") && req.method != "GET" && req.method != "HEAD";
+    // What a cookie could not do, when one came instead of the token.
+    std::string cookie_note;
+    if (!presented && req.has_header("Cookie")) {
+      if (bearer_only) {
+        cookie_note = "; this route takes the token itself, never a browser's session";
+      } else if (req.method != "GET" && req.method != "HEAD") {
+        cookie_note =
+            "; a browser's session cookie signs in a write only while its session lives (bel "
+            "sign-in signs a browser in again) and only from this server's own pages, not from "
+            "another origin";
+      }
+    }
     return refuse(make_error(
         ErrorCode::unauthorized,
         what + ": " + (presented ? "wrong" : "missing") +
             " token (every request needs Authorization: Bearer <token>, the token in the "
             "coordinator's token file" +
-            (cookie_write ? "; a browser's session cookie signs in a write only from this "
-                            "server's own pages, not from another origin"
-                          : "") +
-            ")"));
+            cookie_note + ")"));
   }
   if (req.has_header("Transfer-Encoding") || req.has_header("Content-Encoding")) {
     return refuse(make_error(ErrorCode::invalid_argument,

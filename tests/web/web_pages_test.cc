@@ -263,6 +263,14 @@ TEST_F(WebPagesTest, SignOutEndsTheSessionFromTheServersOwnPagesOnly) {
   auto gone = browser.Get("/api/v1/activity", with(cookie, "same-origin"));
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 401);
+  // A write with the ended session's cookie says what a session needs.
+  auto again = browser.Post("/logout", with(cookie, "same-origin"), "", "text/plain");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
+  EXPECT_TRUE(contains(again->body,
+                       "only while its session lives (bel sign-in signs a browser "
+                       "in again)"))
+      << again->body;
   auto kept = browser.Get("/api/v1/activity", with(other, "same-origin"));  // only its own
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->status, 200);
@@ -284,6 +292,10 @@ TEST_F(WebPagesTest, OnlyTheTokenMakesSignInLinks) {
   ASSERT_TRUE(by_session);
   EXPECT_EQ(by_session->status, 401) << by_session->body;
   EXPECT_FALSE(contains(by_session->body, "/login?once=")) << by_session->body;
+  EXPECT_TRUE(contains(by_session->body,
+                       "this route takes the token itself, never a browser's "
+                       "session"))
+      << by_session->body;
   auto by_token = http().Post("/api/v1/sign-in", "", "application/json");
   ASSERT_TRUE(by_token);
   EXPECT_EQ(by_token->status, 200) << by_token->body;
