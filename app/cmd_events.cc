@@ -85,12 +85,9 @@ std::optional<EventFilter> make_filter(Context& ctx, const FilterFlags& f) {
                       "no type before it)");
       return std::nullopt;
     }
-    // Any case, and the short form too: "Partition" for "partition_event".
-    // An unknown name stays as given, for the error to name it.
-    std::string v = given;
-    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!event_type_number(v)) v += "_event";
-    filter.add_event_types(event_type_number(v) ? v : given);
+    // Any case, and the short form too (event_type_named). An unknown name stays as given, for
+    // the error to name it.
+    filter.add_event_types(event_type_named(given).value_or(given));
   }
   if (auto ok = check_filter(filter); !ok.ok()) {
     ctx.usage_error(by_flag(ok.error().message));

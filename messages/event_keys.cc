@@ -1,5 +1,7 @@
 #include "messages/event_keys.h"
 
+#include <cctype>
+
 namespace bel {
 
 EventKeys keys_of(const BuildEvent& event) {
@@ -47,6 +49,14 @@ std::optional<int> event_type_number(std::string_view name) {
   for (int i = 0; i < oneof->field_count(); ++i) {
     if (oneof->field(i)->name() == name) return oneof->field(i)->number();
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> event_type_named(std::string_view given) {
+  std::string name(given);
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (event_type_number(name)) return name;
+  if (event_type_number(name + "_event")) return name + "_event";
   return std::nullopt;
 }
 

@@ -88,6 +88,11 @@ int event_type_number(const BuildEvent& event);
 // The field number of the event type called `name`, or nothing when no type has that name.
 std::optional<int> event_type_number(std::string_view name);
 
+// The event type `given` names as a person writes it: the oneof field name in any case, with or
+// without its "_event" ("Partition" and "PARTITION_EVENT" are "partition_event"); nothing when
+// it names none. The console's --type and the web API's event_types read names so.
+std::optional<std::string> event_type_named(std::string_view given);
+
 // Every event type name, in field-number order.
 const std::vector<std::string>& event_type_names();
 

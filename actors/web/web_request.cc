@@ -7,6 +7,7 @@
 
 #include "actors/net/http_server.h"
 #include "messages/escape.h"
+#include "messages/event_keys.h"
 #include "messages/glob.h"
 #include "messages/json.h"
 
@@ -28,14 +29,6 @@ Error bad(const std::string& what, const std::string& why) {
 // A filter parameter given with nothing to filter by, which a script's unset variable makes.
 Error filters_nothing(const std::string& what, const std::string& why) {
   return bad(what, why + "; leave the parameter out to not filter by it");
-}
-
-bool known_event_type(const std::string& name) {
-  const auto* oneof = BuildEvent::descriptor()->FindOneofByName("event_type");
-  for (int i = 0; i < oneof->field_count(); ++i) {
-    if (oneof->field(i)->name() == name) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -222,11 +215,13 @@ Result<EventFilter> filter_params(const httplib::Request& request) {
     return filters_nothing("query parameter event_types=" + types->front(), "names no event type");
   }
   for (auto& v : list_param(request, "event_types")) {
-    if (!known_event_type(v)) {
+    auto type = event_type_named(v);  // any case, "partition" too, as the console's --type
+    if (!type) {
       return bad("query parameter event_types=" + v,
-                 "not an event type (the oneof field names of BuildEvent, e.g. partition_event)");
+                 "not an event type (the oneof field names of BuildEvent in any case, with or "
+                 "without _event, e.g. partition_event or partition)");
     }
-    filter.add_event_types(v);
+    filter.add_event_types(*type);
   }
   return filter;
 }

@@ -123,6 +123,21 @@ TEST_F(WebApiTest, EventsTakeEverySpec32Filter) {
       page, seeded_idx_);
 }
 
+// event_types reads names as the console's --type does: any case, with or without "_event".
+TEST_F(WebApiTest, EventTypesAreReadInAnyCaseAndShortForm) {
+  ListEventsRequest q;
+  q.set_limit(1000);
+  q.mutable_filter()->add_event_types("job_event");
+  q.mutable_filter()->add_event_types("partition_event");
+  auto page = value(client_->list_events(q));
+  ASSERT_GT(page.events_size(), 0);
+  for (const char* types : {"job_event,partition_event", "Job,PARTITION", "JOB_EVENT,partition",
+                            "job&event_types=Partition_Event"}) {
+    expect_json(std::string("/api/v1/events?limit=1000&event_types=") + types, page, seeded_idx_);
+  }
+  expect_error(get("/api/v1/events?event_types=jobs"), 400, "invalid_argument", "jobs");
+}
+
 // An empty filter value (a script's unset variable) is refused, naming the parameter, rather
 // than read as no filter: the whole log is never the answer to "events of ''".
 TEST_F(WebApiTest, AnEmptyFilterValueIsRefusedNamingItsParameter) {
