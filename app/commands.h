@@ -92,8 +92,8 @@ enum class LogRole {
   in_process,   // runs a coordinator no one else reaches (run): no --connect, no --token-file
 };
 
-// Adds --log, --format and, by `role`, --connect and --token-file to a leaf command (so its
-// --help lists them).
+// Adds --log and, by `role`, --format (not for a coordinator, which answers nothing), --connect
+// and --token-file to a leaf command (so its --help lists them).
 void add_log_options(CLI::App* cmd, Context& ctx, LogRole role = LogRole::client);
 
 // Adds --durability (full or normal) to a command that may open the log for writing.

@@ -255,10 +255,12 @@ void default_from_env(std::string* field, const char* variable) {
 }  // namespace
 
 void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
-  set_choices(cmd->add_option("--format", ctx.format,
-                              "Output format: table or json (default: table on a terminal, json "
-                              "otherwise)"),
-              {"table", "json"});
+  if (role != LogRole::coordinator) {  // a coordinator prints lines of its own, no answer
+    set_choices(cmd->add_option("--format", ctx.format,
+                                "Output format: table or json (default: table on a terminal, "
+                                "json otherwise)"),
+                {"table", "json"});
+  }
   if (ctx.in_console) return;  // the console's session is fixed when it starts
   default_from_env(&ctx.log_uri, "BEL_LOG");
   cmd->add_option("--log", ctx.log_uri,

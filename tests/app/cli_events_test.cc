@@ -415,6 +415,8 @@ TEST_F(CliTest, BadUsageExitsTwoNamingTheFlagOrValue) {
            {"no-such-command", "no-such-command"},
            {"append --durability sometimes", "sometimes"},
            {"serve --workers 3", "--workers requires --simulate"},
+           // A coordinator answers nothing: no --format to take and ignore.
+           {"serve --format json", "unknown flag \"--format\" for serve"},
            {"serve --rate 5", "--rate requires --simulate"},
            // What a command makes an event of obeys its rules.
            {"builds cancel br-1 --reason " + too_long, "--reason is 70000 bytes (max 65536)"},
