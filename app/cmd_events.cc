@@ -143,10 +143,19 @@ void run_tail(Context& ctx, const FilterFlags& flags, bool since_given) {
   auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   if (!session) return;
   int64_t since = flags.since;
-  if (!since_given) {
+  {
     auto stats = session->client().stats();
     if (!stats.ok()) return ctx.fail(stats.error());
-    since = stats->last_idx();
+    if (!since_given) {
+      since = stats->last_idx();
+    } else if (since > stats->last_idx()) {
+      // Likely a typo or another log's idx: the events appended up to it will never show.
+      std::fprintf(stderr,
+                   "bel: warning: --since %lld is past the log's last idx %lld: events %lld to "
+                   "%lld will not be shown when they are appended; the tail shows those after\n",
+                   static_cast<long long>(since), static_cast<long long>(stats->last_idx()),
+                   static_cast<long long>(stats->last_idx() + 1), static_cast<long long>(since));
+    }
   }
   int64_t printed = 0;
   EventStream stream(stdout);

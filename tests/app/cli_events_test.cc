@@ -12,6 +12,7 @@
 #include "tests/support/events.h"
 #include "tests/support/random_stream.h"
 #include "tests/support/run_command.h"
+#include "tests/support/serve_process.h"
 
 namespace bel {
 namespace {
@@ -325,6 +326,25 @@ TEST_F(CliTest, TailFollowsEventsCommittedAfterItStarts) {
   ASSERT_TRUE(from_json(lines[1], &second).ok());
   EXPECT_EQ(first.partition_event().partition_ref().str(), "p/1");
   EXPECT_EQ(second.idx(), 4);
+}
+
+// A tail asked to start past the log's end says so (the events up to there will never show):
+// likely a typo, or an idx of another log. It still shows what comes after.
+TEST_F(CliTest, ATailStartingPastTheEndSaysSoAndShowsWhatComesAfter) {
+  ASSERT_EQ(bel("append -", json_lines({request_event("br-1", BUILD_REQUEST_RECEIVED)})).exit_code,
+            0);
+  ServeProcess tail(kBel, {"events", "tail", "--since", "3", "--count", "1", "--format", "json",
+                           "--log", log_uri()});
+  ASSERT_TRUE(
+      tail.wait_for("bel: warning: --since 3 is past the log's last idx 1: events 2 to 3 "
+                    "will not be shown"))
+      << tail.err();
+  ASSERT_EQ(bel("append -", json_lines({request_event("br-1", BUILD_REQUEST_EXECUTING),
+                                        request_event("br-2", BUILD_REQUEST_RECEIVED),
+                                        request_event("br-3", BUILD_REQUEST_RECEIVED)}))
+                .exit_code,
+            0);
+  EXPECT_EQ(tail.stop(0), 0) << tail.err();  // it ends by itself after its one event
 }
 
 // A tail whose output cannot be written (a full disk) stops and says so (exit 1), rather than
