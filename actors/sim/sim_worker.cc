@@ -243,9 +243,13 @@ bool end_if_ended_elsewhere(WorkerPtr self, const Error& error) {
   BuildRun& b = *self->state.build;
   const std::string& text = error.message;
   const std::string ended_as = ended_build_status(text, b.plan.build_request_id);
+  // Its own status event refused before any of its events was in the log: its RECEIVED met an id
+  // another run already ended, which is an error, not someone else's cancel.
+  const bool collided = !b.acked_any && text.find("build request " + b.plan.build_request_id +
+                                                  ": ") != std::string::npos;
   const size_t run_at = text.find("job run ");
   const size_t cancelled_at = text.find(": JOB_CANCELLED -> ");
-  if (!ended_as.empty()) {
+  if (!ended_as.empty() && !collided) {
     if (!b.request_ended) {
       b.request_ended = true;
       const bool cancelled = ended_as == "BUILD_REQUEST_CANCELLED";
