@@ -265,9 +265,13 @@ HttpServer::HttpServer(HttpServerOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
+void HttpServer::note_access(const std::string& pattern, Access access) {
+  if (access == Access::open) open_routes_.emplace_back(pattern);
+  if (access == Access::bearer) bearer_routes_.emplace_back(pattern);
+}
+
 void HttpServer::get(const std::string& pattern, Handler handler, Access access) {
-  if (access != Access::token)
-    (access == Access::open ? open_routes_ : bearer_routes_).emplace_back(pattern);
+  note_access(pattern, access);
   routes_.emplace_back(std::regex(pattern), "GET, HEAD");
   server_.Get(pattern, [handler](const httplib::Request& req, httplib::Response& res) {
     handler(req, std::string(), res);
@@ -275,8 +279,7 @@ void HttpServer::get(const std::string& pattern, Handler handler, Access access)
 }
 
 void HttpServer::post(const std::string& pattern, Handler handler, Access access) {
-  if (access != Access::token)
-    (access == Access::open ? open_routes_ : bearer_routes_).emplace_back(pattern);
+  note_access(pattern, access);
   routes_.emplace_back(std::regex(pattern), "POST");
   server_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
@@ -288,7 +291,7 @@ void HttpServer::add_credential(std::function<bool(const httplib::Request&)> che
   credentials_.push_back(std::move(check));
 }
 
-bool HttpServer::authenticated(const httplib::Request& request, bool bearer_only) const {
+bool HttpServer::authenticated(const httplib::Request& request) const {
   const std::string header = request.get_header_value("Authorization");
   // The scheme's name is case-insensitive (RFC 7235 section 2.1).
   if (header.size() >= std::strlen(kBearer) &&
@@ -296,7 +299,8 @@ bool HttpServer::authenticated(const httplib::Request& request, bool bearer_only
       constant_time_equal(header.substr(std::strlen(kBearer)), options_.token)) {
     return true;
   }
-  if (bearer_only) return false;
+  // A route that takes the token only is matched here, after the token: not on every request.
+  if (matches(bearer_routes_, request.path)) return false;
   for (const auto& check : credentials_) {
     if (check(request)) return true;
   }
@@ -364,8 +368,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
                                    "requests to 127.0.0.1, localhost or [::1]"));
     }
   }
-  const bool bearer_only = matches(bearer_routes_, req.path);
-  if (!matches(open_routes_, req.path) && !authenticated(req, bearer_only)) {
+  if (!matches(open_routes_, req.path) && !authenticated(req)) {
     count(&HttpServerStats::unauthorized);
     const bool presented = req.has_header("Authorization");
     spdlog::warn("http: refused {} from {}: {} token", what, ascii_escaped(req.remote_addr),
@@ -373,7 +376,7 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
     // What a cookie could not do, when one came instead of the token.
     std::string cookie_note;
     if (!presented && req.has_header("Cookie")) {
-      if (bearer_only) {
+      if (matches(bearer_routes_, req.path)) {
         cookie_note = "; this route takes the token itself, never a browser's session";
       } else if (req.method != "GET" && req.method != "HEAD") {
         cookie_note =

@@ -148,12 +148,14 @@ class HttpServer {
   static void reply_error(httplib::Response& response, const Error& error);
 
  private:
-  // The token; unless `bearer_only`, another credential too.
-  bool authenticated(const httplib::Request& request, bool bearer_only = false) const;
+  // The token; on a route not added with Access::bearer, another credential too.
+  bool authenticated(const httplib::Request& request) const;
   // Fills `response` with `error`: as JSON, or for a browser's page as set_error_page() says.
   void answer_error(const httplib::Request& request, httplib::Response& response,
                     const Error& error) const;
   static bool matches(const std::vector<std::regex>& routes, const std::string& path);
+  // Records a route's `pattern` among those its `access` names (the token's need none).
+  void note_access(const std::string& pattern, Access access);
   httplib::Server::HandlerResponse before_routing(const httplib::Request& request,
                                                   httplib::Response& response);
   void serve_with_body(const httplib::Request& request, httplib::Response& response,
