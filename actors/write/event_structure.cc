@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "messages/event_keys.h"
@@ -452,6 +454,29 @@ bool fields_ok(const BuildEvent& event) {
 
 }  // namespace fast
 
+// A field of BuildEvent sent with a wire type its type does not take is kept by protobuf's parser
+// as an unknown field of the same number. Such an event is malformed: refused, naming the field.
+// Kept, it would lose the value (fields 1-4 live in the row's columns, not its payload), and a
+// retry of the same bytes would then differ from what the log stored. Unknown numbers are kept:
+// they are fields of a newer schema.
+Status check_known_numbers(const BuildEvent& event) {
+  const pb::UnknownFieldSet& unknown = BuildEvent::GetReflection()->GetUnknownFields(event);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    const pb::UnknownField& field = unknown.field(i);
+    const pb::FieldDescriptor* known = BuildEvent::descriptor()->FindFieldByNumber(field.number());
+    if (known == nullptr) continue;
+    // In UnknownField::Type's order.
+    static constexpr const char* kWireTypes[] = {"varint", "32-bit", "64-bit", "length-delimited",
+                                                 "group"};
+    const auto type = static_cast<size_t>(field.type());
+    return invalid_event(
+        fmt::format("{} (field {}) has wire type {}, which its type {} does not use", known->name(),
+                    field.number(), type < std::size(kWireTypes) ? kWireTypes[type] : "unknown",
+                    known->type_name()));
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 namespace detail {
@@ -481,6 +506,7 @@ Status check_structure(const BuildEvent& event, std::optional<size_t> encoded_by
                          std::to_string(kMaxEventIdBytes) + ")");
   }
   BEL_RETURN_IF_ERROR(check_no_control("event_id", event.event_id()));
+  BEL_RETURN_IF_ERROR(check_known_numbers(event));
   // Before the walk: an oversized event is rejected without visiting all of it.
   const size_t bytes = encoded_bytes ? *encoded_bytes : event.ByteSizeLong();
   if (bytes > kMaxEventBytes) {

@@ -432,6 +432,30 @@ TEST(StructureTest, WellFormedUtf8InAnyFieldIsAccepted) {
       partition_event("br-1", "data/\xe2\x82\xac/2026-12-02", v1::PARTITION_AVAILABLE))));
 }
 
+// A field sent with a wire type its type does not take reaches bel as an unknown field of a known
+// number: refused, naming the field. Fields 1-4 are kept in the log's columns, not its payload, so
+// the log would have stored such an event without it, and the producer's retry of the same bytes
+// would have been refused as different content. Fields of unknown numbers (a newer schema) stay.
+TEST(StructureTest, AKnownFieldInAWireTypeItsTypeDoesNotUseIsRejected) {
+  std::string bytes;
+  ASSERT_TRUE(build_cancel_event("br-1", "user").SerializeToString(&bytes));
+  auto parsed = [&](const std::string& extra) {
+    BuildEvent e;
+    EXPECT_TRUE(e.ParseFromString(bytes + extra));
+    return e;
+  };
+  EXPECT_TRUE(Invalid(parsed(std::string("\x22\x00", 2)),
+                      "idx (field 4) has wire type length-delimited, which its type int64 "
+                      "does not use"));
+  EXPECT_TRUE(
+      Invalid(parsed(std::string("\x08\x01", 2)),
+              "event_id (field 1) has wire type varint, which its type string does not use"));
+  EXPECT_TRUE(Invalid(parsed(std::string("\x1d\x01\x02\x03\x04", 5)),
+                      "build_request_id (field 3) has wire type 32-bit, which its type string does "
+                      "not use"));
+  EXPECT_TRUE(Ok(check_structure(parsed(std::string("\x98\x06\x01", 3)))));  // field 99
+}
+
 TEST(StructureTest, OversizedPartitionRefIsRejected) {
   EXPECT_TRUE(Invalid(partition_event("br-1", std::string(70000, 'p'), v1::PARTITION_AVAILABLE),
                       "partition_event.partition_ref is 70000 bytes (max 65536)"));
