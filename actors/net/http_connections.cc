@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -40,6 +41,30 @@ struct HttpConnections::Connection {
     if (buffer.find("\r\n\r\n", from) != std::string::npos) return true;
     scanned = buffer.size();
     return false;
+  }
+  // The complete header block at pos: its first field line longer than httplib reads (with its
+  // CRLF, CPPHTTPLIB_HEADER_MAX_LENGTH bytes; httplib refuses a longer one with a bare 400), as
+  // "line N (field NAME) is B bytes", or empty. The request line is httplib's to judge (414).
+  std::string overlong_line() const {
+    const size_t end = buffer.find("\r\n\r\n", pos);
+    size_t at = buffer.find('\n', pos) + 1;  // after the request line; httplib's lines end at LF
+    for (size_t line = 2; at < end + 2; ++line) {
+      const size_t next = buffer.find('\n', at) + 1;
+      if (next - at > CPPHTTPLIB_HEADER_MAX_LENGTH) {
+        // Its name, when it is one: a token of at most 64 bytes (RFC 9110 5.1) before ':'.
+        const size_t colon = buffer.find(':', at);
+        std::string name =
+            colon < next && colon > at && colon - at <= 64 ? buffer.substr(at, colon - at) : "";
+        const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) ||
+                 std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
+        });
+        return "line " + std::to_string(line) + (token ? " (field " + name + ")" : "") + " is " +
+               std::to_string(next - at) + " bytes";
+      }
+      at = next;
+    }
+    return "";
   }
   // Empty lines before a request line are skipped (RFC 9112 section 2.2: some clients send
   // one after a body).
@@ -167,8 +192,16 @@ void answer_and_forget(int sock, const char* status, const std::string& code,
 // What the wait made of a connection: still waiting (more), its header in (complete), to be
 // answered and closed (late, too_big, not_http), or to close (gone: its peer closed, or a
 // lingering connection's time is up).
-enum class Received { more, complete, late, too_big, not_http, gone };
-constexpr size_t kOutcomes = 6;
+enum class Received { more, complete, late, too_big, long_line, not_http, gone };
+constexpr size_t kOutcomes = 7;
+
+// The answer to a header whose line is longer than httplib reads (Connection::overlong_line).
+constexpr const char* kHeaderTooLarge = "431 Request Header Fields Too Large";
+std::string long_line_message(const std::string& line) {
+  return "the request's header " + line + ", over the " +
+         std::to_string(CPPHTTPLIB_HEADER_MAX_LENGTH) +
+         " that the HTTP library reads in one line (its CRLF included)";
+}
 
 // False when the bytes so far cannot begin an HTTP request line: a method is a few capital
 // letters and then a space (a peer speaking another protocol is answered at once).
@@ -225,7 +258,9 @@ Received receive(HttpConnections::Connection& c, const HttpConnectionOptions& op
     // (empty lines before it do not count: a kept-alive connection stays idle).
     if (c.served > 0) c.deadline = Clock::now() + options.header_timeout;
   }
-  if (c.header_complete()) return Received::complete;
+  if (c.header_complete()) {
+    return c.overlong_line().empty() ? Received::complete : Received::long_line;
+  }
   if (!may_be_http(c.buffer, c.pos)) return Received::not_http;
   if (ended) return Received::gone;
   return c.unread() > options.max_header_bytes ? Received::too_big : Received::more;
@@ -328,7 +363,7 @@ void HttpConnections::wait_loop() {
   const Answer answers[] = {
       {Received::late, "408 Request Timeout", "timeout",
        "the request's header did not arrive within " + seconds(options_.header_timeout)},
-      {Received::too_big, "431 Request Header Fields Too Large", "invalid_argument",
+      {Received::too_big, kHeaderTooLarge, "invalid_argument",
        "the request's header is over " + std::to_string(options_.max_header_bytes) + " bytes"},
       {Received::not_http, "400 Bad Request", "invalid_argument",
        "not an HTTP request: bel's endpoint speaks HTTP/1.1"},
@@ -366,6 +401,10 @@ void HttpConnections::wait_loop() {
       for (auto& c : taken[static_cast<size_t>(a.outcome)]) {
         answer_and_forget(c->sock, a.status, a.code, a.message);
       }
+    }
+    for (auto& c : taken[static_cast<size_t>(Received::long_line)]) {
+      answer_and_forget(c->sock, kHeaderTooLarge, "invalid_argument",
+                        long_line_message(c->overlong_line()));
     }
     for (size_t outcome = 0; outcome < kOutcomes; ++outcome) {
       for (auto& c : taken[outcome]) {
@@ -413,6 +452,10 @@ void HttpConnections::serve(std::unique_ptr<Connection> c) {
     c->skip_empty_lines();
     if (!c->header_complete()) {
       again = true;
+      break;
+    }
+    if (const std::string line = c->overlong_line(); !line.empty()) {
+      answer_and_forget(c->sock, kHeaderTooLarge, "invalid_argument", long_line_message(line));
       break;
     }
   }

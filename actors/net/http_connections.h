@@ -8,8 +8,9 @@
 //  - a header not complete within header_timeout of the connection's accept (between requests:
 //    of its first byte) is answered 408 and the connection closed; a kept-alive connection idle
 //    for keep_alive_timeout is closed;
-//  - a header block over max_header_bytes is answered 431, bytes that cannot begin a request
-//    line (another protocol) 400, and the connection closed;
+//  - a header block over max_header_bytes, or with a line longer than httplib reads, is answered
+//    431, bytes that cannot begin a request line (another protocol) 400, and the connection
+//    closed;
 //  - at most max_pending connections wait: one more closes the one that has waited longest;
 //    at most max_pending requests wait for a serving thread: one more is answered 429;
 //  - a body must arrive within read_timeout plus one second per min_body_rate bytes;

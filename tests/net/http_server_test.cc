@@ -514,6 +514,42 @@ TEST_F(HttpServerTest, AHeaderOverTheLimitIsAnswered431) {
   EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 431") << answer.substr(0, 200);
 }
 
+// httplib reads a header line of at most 8 192 bytes and refuses a longer one with a bare 400; the
+// block may be 64 KiB. Such a line is 431 naming it, whether the request came first or pipelined
+// behind one served; a line of exactly 8 192 bytes (its CRLF included) is read.
+TEST_F(HttpServerTest, AHeaderLineLongerThanTheLibraryReadsIsAnswered431NamingIt) {
+  start({});
+  const std::string head = "GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  auto field = [](size_t bytes) {  // X-Long's line of `bytes` bytes, its CRLF included
+    return "X-Long: " + std::string(bytes - 10, 'l') + "\r\n";
+  };
+  {
+    Raw raw(server_->port());
+    raw.send(head + field(8192) + "Connection: close\r\n\r\n");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer.substr(0, 300);
+  }
+  const std::string refused =
+      "the request's header line 3 (field X-Long) is 8193 bytes, over the 8192 that the HTTP "
+      "library reads in one line (its CRLF included)";
+  {
+    Raw raw(server_->port());
+    raw.send(head + field(8193) + "\r\n");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 431") << answer.substr(0, 300);
+    EXPECT_NE(answer.find(refused), std::string::npos) << answer;
+  }
+  {
+    Raw raw(server_->port());
+    raw.send(head + "\r\n" + head + field(8193) + "\r\n");
+    const std::string answer = raw.read_to_end();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer.substr(0, 300);
+    EXPECT_EQ(count_of(answer, "HTTP/1.1 "), 2u) << answer.substr(0, 600);
+    EXPECT_NE(answer.find("HTTP/1.1 431"), std::string::npos) << answer.substr(0, 600);
+    EXPECT_NE(answer.find(refused), std::string::npos) << answer;
+  }
+}
+
 TEST_F(HttpServerTest, AContentLengthThatIsNotOneNumberIsRefusedAtOnce) {
   start({});
   const std::string auth_line = "Authorization: Bearer " + token_ + "\r\n";
