@@ -47,6 +47,13 @@ int limit_of(const ListEventsRequest& request) {
 }  // namespace
 
 Status check_list_request(const std::string& uri, const ListEventsRequest& request) {
+  // A request's limit may be 0 (the default), which the calls it becomes do not take.
+  if (request.limit() < 0 || request.limit() > kMaxListLimit) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("{}: list_events: limit {} is out of range (1..{}, or 0 for the "
+                                  "default {})",
+                                  uri, request.limit(), kMaxListLimit, kDefaultListLimit));
+  }
   switch (request.order()) {
     case v1::EVENT_ORDER_ASCENDING:
       return check_list_args(uri, request.since_idx(), request.filter(), limit_of(request));

@@ -207,8 +207,13 @@ TEST_F(RepositoriesTest, ApiClientChecksQueriesAndPagesBeforeAsking) {
   bad_since.set_since_idx(-5);
   expect_error(silent.list_events(bad_since), ErrorCode::invalid_argument, "since_idx");
   ListEventsRequest bad_limit;
-  bad_limit.set_limit(10001);
-  expect_error(silent.list_events(bad_limit), ErrorCode::invalid_argument, "limit");
+  for (int limit : {-1, 10001}) {  // the message gives 0 its meaning, as the header does
+    bad_limit.set_limit(limit);
+    expect_error(silent.list_events(bad_limit), ErrorCode::invalid_argument,
+                 "list_events: limit " + std::to_string(limit) +
+                     " is out of range (1..10000, or 0 for the default 1000)");
+    bad_limit.set_order(v1::EVENT_ORDER_DESCENDING);
+  }
   caf::anon_send_exit(silent.api(), caf::exit_reason::user_shutdown);
 }
 
