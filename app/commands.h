@@ -44,6 +44,7 @@ struct Context {
   bool log_named = false;                // --log given on the command line (not $BEL_LOG)
   std::string token_file;                // --token-file, or BEL_TOKEN_FILE
   bool coordinator_only = false;         // SessionOptions::coordinator_only (bel sign-in)
+  bool compare_postgres_log = false;     // SessionOptions::compare_postgres_log (bel check)
   // The views the command asks (SessionOptions::views); unset: all.
   std::optional<std::vector<std::string>> views;
   int exit_code = kExitOk;

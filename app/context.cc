@@ -63,6 +63,7 @@ std::optional<actors::SessionOptions> Context::session_options(bool write, bool 
   options.create_log = create_log;
   options.start_views = !one_key;
   options.coordinator_only = coordinator_only;
+  options.compare_postgres_log = compare_postgres_log;
   options.views = views;
   auto durable = durability_full();
   if (!durable) return std::nullopt;

@@ -75,17 +75,21 @@ bool in_unwritable_directory(const std::string& uri) {
 }
 
 // The id of the SQLite log at `uri`, or "" when it cannot be read here (no such file, a path on
-// the coordinator's host) or it has none: then nothing can be compared. A PostgreSQL log is not
-// opened for this: its server may be out of this host's reach (only the coordinator's), and a
-// connection there could hang long before the coordinator is asked anything.
-std::string local_log_id(const std::string& uri) {
+// the coordinator's host) or it has none: then nothing can be compared. A PostgreSQL log only
+// with `postgres` (SessionOptions::compare_postgres_log), and then one that cannot be read is an
+// error.
+Result<std::string> local_log_id(const std::string& uri, bool postgres) {
   auto parsed = storage::parse_storage_uri(uri);
-  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite) return "";
+  if (!parsed.ok()) return std::string();
+  if (parsed->scheme == storage::UriScheme::postgres && postgres) {
+    return read_meta(uri, storage::kLogIdKey);
+  }
+  if (parsed->scheme != storage::UriScheme::sqlite) return std::string();
   auto id = read_meta(uri, storage::kLogIdKey);
   if (!id.ok()) {
     spdlog::info("session: {} is not read here ({}): not compared with the coordinator's log",
                  storage::shown_uri(uri), id.error().to_string());
-    return "";
+    return std::string();
   }
   return *id;
 }
@@ -174,8 +178,8 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
       session->client_ = std::make_unique<actors::ApiClient>(*session->system_, session->api_,
                                                              options.timeout);
       if (!options.connect.empty() && options.log_named) {
-        BEL_RETURN_IF_ERROR(
-            session->check_named_log(options.log_uri, endpoint, options.connect_source));
+        BEL_RETURN_IF_ERROR(session->check_named_log(
+            options.log_uri, endpoint, options.connect_source, options.compare_postgres_log));
       }
       return session;
     }
@@ -261,8 +265,14 @@ Result<std::string> Session::sign_in_url() {
 }
 
 Status Session::check_named_log(const std::string& log_uri, const std::string& endpoint,
-                                const std::string& source) {
-  const std::string named = local_log_id(log_uri);
+                                const std::string& source, bool compare_postgres) {
+  auto read = local_log_id(log_uri, compare_postgres);
+  if (!read.ok()) {
+    return read.error().with_context("--log " + storage::shown_uri(log_uri) +
+                                     " cannot be compared with the log of the coordinator " +
+                                     source + " " + endpoint + " reaches");
+  }
+  const std::string& named = *read;
   if (named.empty()) return ok_status();
   auto stats = client_->stats();
   if (!stats.ok()) return stats.error();

@@ -45,6 +45,12 @@ struct SessionOptions {
   // refuses (invalid_argument) a coordinator that serves another log, when this host can tell (an
   // SQLite log that opens here and has a log_id, storage/checks.h). Otherwise `connect` decides.
   bool log_named = false;
+  // With log_named and `connect`: a PostgreSQL log_uri is opened here to compare its log_id too,
+  // and one that cannot be read here fails open() (bel check, which reads that log itself for its
+  // schema and derived rows: its report would otherwise describe two logs as one). Without it a
+  // PostgreSQL log is not compared: its server may be out of this host's reach, and a connection
+  // there could hang long before the coordinator is asked anything.
+  bool compare_postgres_log = false;
   // The token file; empty means the one beside the log.
   std::string token_file;
   // Whether the command writes (append, cancel, invalidate, rebuild). An in-process session that
@@ -102,7 +108,7 @@ class Session {
   Status start_local(const SessionOptions& options);
   // invalid_argument when the coordinator reached serves another log than the one at log_uri.
   Status check_named_log(const std::string& log_uri, const std::string& endpoint,
-                         const std::string& source);
+                         const std::string& source, bool compare_postgres);
   // Greets the coordinator at `endpoint` over HTTP, presenting `token` (`token_problem`, when not
   // empty, says why there is none and is added to an `unauthorized` answer), and spawns the actor
   // that forwards every bel_api request there. Nothing (no error) when nothing answers there

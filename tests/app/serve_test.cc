@@ -30,6 +30,7 @@
 #include "storage/storage_factory.h"
 #include "tests/app/bel_binary.h"
 #include "tests/support/events.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run_command.h"
 #include "tests/support/serve_process.h"
 
@@ -1018,6 +1019,48 @@ TEST_F(ServeTest, SignInPrintsALinkThatSignsABrowserInOnce) {
       << stuck.err;
   EXPECT_EQ(stuck.err.find("answering from the log"), std::string::npos) << stuck.err;
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+// bel check reads a PostgreSQL log named by --log itself (its schema, its derived rows): through
+// a coordinator of another log it is refused, as any command is for an SQLite log, rather than
+// report two logs as one; a --log naming no log there cannot be compared and is refused too.
+TEST_F(ServeTest, CheckThroughTheCoordinatorOfAnotherPostgresLogIsRefused) {
+  const auto served = testing::fresh_postgres_uri();
+  if (!served) GTEST_SKIP() << "BEL_TEST_PG is not set (run through scripts/with-postgres)";
+  const auto other = testing::fresh_postgres_uri();
+  const auto none = testing::fresh_postgres_uri();
+  ASSERT_TRUE(other && none);
+  const std::string received = to_json(request_event("br-1", BUILD_REQUEST_RECEIVED)) + "\n";
+  for (const std::string& uri : {*served, *other}) {
+    auto appended =
+        run_command(shell_quote(kBel) + " append - --log " + shell_quote(uri), received);
+    ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  }
+  const std::string token = dir_.path() + "/serve.token";
+  { std::ofstream(token) << "0123456789abcdef0123456789abcdef\n"; }
+  ::chmod(token.c_str(), 0600);
+  ServeProcess serve(kBel, {"serve", "--log", *served, "--token-file", token});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  auto check = [&](const std::string& uri) {
+    return run_command(shell_quote(kBel) + " check --format json --log " + shell_quote(uri) +
+                       " --connect 127.0.0.1:" + std::to_string(serve.endpoint_port()) +
+                       " --token-file " + shell_quote(token));
+  };
+  auto same = check(*served);
+  EXPECT_EQ(same.exit_code, 0) << same.err << same.out;
+  auto refused = check(*other);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("reaches the coordinator of another log than --log"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.out, "");
+  auto unread = check(*none);
+  EXPECT_EQ(unread.exit_code, 1);
+  EXPECT_NE(unread.err.find("cannot be compared with the log of the coordinator --connect "
+                            "127.0.0.1:"),
+            std::string::npos)
+      << unread.err;
+  EXPECT_EQ(unread.out, "");
 }
 
 }  // namespace
