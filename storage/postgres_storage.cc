@@ -357,16 +357,25 @@ Result<std::optional<std::vector<int64_t>>> PostgresStorage::append_batch_if(
 
 Result<int64_t> PostgresStorage::commit_batch(const std::vector<BuildEvent>& events,
                                               const AppendCondition* condition) {
+  bool committing = false;  // COMMIT sent: a failure from then on may follow its effect
   auto written = [&]() -> Result<int64_t> {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "append: begin"));
     auto first_idx = insert_locked(events, condition);
     if (!first_idx.ok() || *first_idx == 0) return first_idx;
     BEL_RETURN_IF_ERROR(consult_fault_hook(FaultPoint::commit));
+    committing = true;
     BEL_RETURN_IF_ERROR(db_.command("COMMIT", "append: commit"));
     return first_idx;
   }();
   // Nothing stored on error, nor when the log moved on (0).
   if (!written.ok() || *written == 0) db_.rollback();
+  if (!written.ok() && !committing && written.error().code == ErrorCode::storage_unavailable &&
+      written.error().message.find(kNothingWritten) == std::string::npos) {
+    // Lost before its COMMIT was sent: the server rolled it back. Said, not left in doubt.
+    Error lost = written.error();
+    lost.message += fmt::format("; {} (no commit was sent), a retry is safe", kNothingWritten);
+    return lost;
+  }
   return written;
 }
 

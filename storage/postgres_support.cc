@@ -118,10 +118,12 @@ Status PgConnection::connect() {
   prepared_.clear();
   const auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) {
+    // No attempt is made now: the last one's reason, and when this log tries again.
     return make_error(
         ErrorCode::storage_unavailable,
         fmt::format(
-            "{}: PostgreSQL is unreachable; retrying in {} ms", shown_,
+            "{}: cannot connect to PostgreSQL: {} (the next attempt in {} ms)", shown_,
+            last_refusal_,
             std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count()));
   }
   BEL_RETURN_IF_ERROR(load_libpq(shown_));  // loaded with the first PostgreSQL log
@@ -159,6 +161,7 @@ Status PgConnection::connect() {
         std::chrono::milliseconds(2000),
         backoff_.count() == 0 ? std::chrono::milliseconds(50) : backoff_ * 2);
     next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+    last_refusal_ = why;
     return make_error(ErrorCode::storage_unavailable,
                       fmt::format("{}: cannot connect to PostgreSQL: {}", shown_, why));
   }

@@ -113,6 +113,7 @@ class PgConnection {
   std::string last_sqlstate_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{0};
+  std::string last_refusal_;  // why the last attempt to connect failed, while backing off
   uint64_t generation_ = 0;
 };
 

@@ -133,5 +133,44 @@ TEST_F(PostgresTest, WaitingForCommitsWhileTheServerIsAwayFailsAsUnavailableThen
   EXPECT_TRUE(heard) << "no notification after the server came back";
 }
 
+// An append that finds no server fails before any statement could take effect: it says nothing
+// was written (a console then does not send its user to look for the batch), and gives the
+// server's own reason, also while the log waits before its next attempt to connect.
+TEST_F(PostgresTest, AnAppendWithNoServerToReachSaysNothingWasWrittenAndWhy) {
+  if (std::getenv("BEL_TEST_PG_CTL") == nullptr) GTEST_SKIP() << "BEL_TEST_PG_CTL is not set";
+  auto log = open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->append_batch({partition_event("br", "data/before")}).ok());
+  ASSERT_TRUE(bel::testing::postgres_ctl("stop -m fast"));
+  // Until one append comes while the log waits to try again (each attempt doubles the wait, from
+  // 50 ms: one soon does, however slow the machine).
+  std::vector<Error> failures;
+  while (failures.size() < 12 &&
+         (failures.empty() ||
+          failures.back().message.find("(the next attempt in ") == std::string::npos)) {
+    auto away = log->append_batch({partition_event("br", "data/away")});
+    if (away.ok()) break;
+    failures.push_back(away.error());
+  }
+  ASSERT_TRUE(bel::testing::postgres_ctl("start"));
+  ASSERT_GE(failures.size(), 2u);
+  for (const Error& e : failures) {
+    EXPECT_EQ(e.code, ErrorCode::storage_unavailable) << e.to_string();
+    EXPECT_NE(e.message.find("cannot connect to PostgreSQL: "), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("nothing was written (no commit was sent), a retry is safe"),
+              std::string::npos)
+        << e.message;
+  }
+  // The reason the attempt before got, given again by the append that waits for the next one.
+  const std::string& attempted = failures[failures.size() - 2].message;
+  const size_t from = attempted.find("PostgreSQL: ") + 12;
+  const std::string why = attempted.substr(from, attempted.find("; nothing") - from);
+  EXPECT_FALSE(why.empty());
+  EXPECT_NE(failures.back().message.find(why + " (the next attempt in "), std::string::npos)
+      << failures.back().message;
+  auto events = all_events(*log);  // once the server is back
+  ASSERT_EQ(events.size(), 1u);
+}
+
 }  // namespace
 }  // namespace bel::storage
