@@ -283,8 +283,9 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "serve",
       "Run the coordinator until SIGINT, SIGTERM or SIGHUP (unless started under nohup): it hosts "
-      "the actors, serves consoles on a "
-      "loopback endpoint it records in the log, and with --simulate drives simulated builds");
+      "the actors, serves consoles on a loopback endpoint (recorded in an SQLite log, where "
+      "consoles find it; a postgresql:// log's consoles are given its address), and with "
+      "--simulate drives simulated builds");
   auto* simulate =
       cmd->add_flag("--simulate", f->simulate, "Run simulated in-process build workers");
   add_simulation_options(cmd, f->sim, "With --simulate",

@@ -275,19 +275,20 @@ void add_log_options(CLI::App* cmd, Context& ctx, LogRole role) {
     // A coordinator owns its log: there is no other coordinator to connect to.
     cmd->add_option("--token-file", ctx.token_file,
                     "The token consoles must present, in a file you own of mode 0600 holding "
-                    "at least 32 hex digits (default: $BEL_TOKEN_FILE, else a fresh token "
-                    "written to the "
-                    "log's path + .token)");
+                    "at least 32 hex digits (default: $BEL_TOKEN_FILE, else for an SQLite log "
+                    "a fresh token written to the log's path + .token; a postgresql:// log "
+                    "has no path: without it, the coordinator serves no console endpoint)");
     return;
   }
   default_from_env(&ctx.connect, "BEL_CONNECT");
   cmd->add_option("--connect", ctx.connect,
-                  "HOST:PORT of a running coordinator (default: $BEL_CONNECT, else the one the "
-                  "log advertises)")
+                  "HOST:PORT of a running coordinator (default: $BEL_CONNECT, else the one an "
+                  "SQLite log advertises; a postgresql:// log's coordinators are reached only "
+                  "through this)")
       ->each([&ctx](const std::string&) { ctx.connect_named = true; });
   cmd->add_option("--token-file", ctx.token_file,
-                  "The coordinator's token file (default: $BEL_TOKEN_FILE, else the log's path + "
-                  ".token)");
+                  "The coordinator's token file (default: $BEL_TOKEN_FILE, else an SQLite log's "
+                  "path + .token)");
 }
 
 CLI::App* add_log_command(CLI::App& parent, Context& ctx, const std::string& name,
