@@ -76,7 +76,11 @@ Result<std::string> read_all(const std::string& path, TokenFileRule rule) {
   // what the path names. O_NONBLOCK: a FIFO in its place neither blocks the open nor the read.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    return make_error(ErrorCode::unauthorized, "token file " + path + ": " + std::strerror(errno));
+    // A console has no token to present: unauthorized. A coordinator was given a file it cannot
+    // use: its own argument is wrong, as for a file of the wrong mode.
+    return make_error(
+        rule == TokenFileRule::coordinator ? ErrorCode::invalid_argument : ErrorCode::unauthorized,
+        "token file " + path + ": " + std::strerror(errno));
   }
   if (rule == TokenFileRule::coordinator) {
     struct stat st;

@@ -116,6 +116,16 @@ TEST(TokenTest, ACoordinatorRefusesAShortOrWorldReadableTokenFile) {
   // A console only presents what it reads.
   write_file(one_byte, "x\n", 0600);
   EXPECT_TRUE(read_token_file(one_byte, TokenFileRule::console).ok());
+
+  // No file: the coordinator's argument is wrong; a console has no token to present.
+  const std::string missing = dir.path() + "/missing.token";
+  r = read_token_file(missing, TokenFileRule::coordinator);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << r.error().to_string();
+  EXPECT_EQ(r.error().message, "token file " + missing + ": No such file or directory");
+  r = read_token_file(missing, TokenFileRule::console);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unauthorized) << r.error().to_string();
 }
 
 // Another user owning the file could rewrite the token the coordinator trusts: refused, naming
