@@ -154,7 +154,7 @@ int run_command_line(const std::vector<std::string>& argv, Context& ctx, bool in
                                   : "Run bel --help for the commands and their flags.\n");
     return kExitUsage;
   }
-  if (argv.size() > 1 && !argv[1].empty() && argv[1][0] != '-') {
+  if (argv.size() > 1 && (argv[1].empty() || argv[1][0] != '-')) {  // "" is no command either
     const char* hint =
         interactive ? "Type help for the commands.\n" : "Run bel --help for the commands.\n";
     CLI::App* command = nullptr;

@@ -981,6 +981,7 @@ TEST_F(CommandsTest, BadUsageExitsTwoNamingTheFlagOrValue) {
       {"views rebuild nosuch", "nosuch"},
       {"views nosuch", "nosuch"},
       {"check --bogus", "--bogus"},
+      {"'' activity", "unknown command \"\""},  // an empty word is no command
   };
   for (const auto& c : cases) {
     auto r = run_bel(shared_log(), c.args);
