@@ -220,15 +220,7 @@ HttpServer::HttpServer(HttpServerOptions options)
       [this](const httplib::Request& req, httplib::Response& res) {
         if (res.has_header("Bel-Error")) return httplib::Server::HandlerResponse::Handled;
         // No route for this method: 405 naming the methods the path has, if it has any.
-        std::string allow;
-        if (res.status == 404) {
-          for (const auto& [pattern, methods] : routes_) {
-            if (!std::regex_match(req.path, pattern) || allow.find(methods) != std::string::npos) {
-              continue;
-            }
-            allow += (allow.empty() ? "" : ", ") + methods;
-          }
-        }
+        const std::string allow = res.status == 404 ? allowed_methods(req.path) : "";
         if (!allow.empty()) {
           answer_error(
               req, res,
@@ -326,6 +318,16 @@ void HttpServer::answer_error(const httplib::Request& req, httplib::Response& re
   res.set_content(error_page_(error), "text/html; charset=utf-8");
 }
 
+std::string HttpServer::allowed_methods(const std::string& path) const {
+  std::string allow;
+  for (const auto& [pattern, methods] : routes_) {
+    if (allow.find(methods) == std::string::npos && std::regex_match(path, pattern)) {
+      allow += (allow.empty() ? "" : ", ") + methods;
+    }
+  }
+  return allow;
+}
+
 bool HttpServer::matches(const std::vector<std::regex>& routes, const std::string& path) {
   for (const auto& pattern : routes) {
     if (std::regex_match(path, pattern)) return true;
@@ -417,7 +419,16 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
   // httplib reads a body without a length until the peer closes: refuse it (a DELETE without a
   // length has no body).
   if (has_body(req) && !announced && req.method != "DELETE") {
-    return refuse(make_error(ErrorCode::invalid_argument, what + ": no Content-Length"));
+    // A method its path does not take is that first (405, as once routed), length or not.
+    const std::string allow = allowed_methods(req.path);
+    if (allow.empty() || allow.find(req.method) != std::string::npos) {
+      return refuse(make_error(ErrorCode::invalid_argument, what + ": no Content-Length"));
+    }
+    refuse(make_error(ErrorCode::invalid_argument,
+                      what + ": method not allowed here (allowed: " + allow + ")"));
+    res.status = 405;
+    res.set_header("Allow", allow);
+    return R::Handled;
   }
   if (!has_body(req) && announced && req.get_header_value<uint64_t>("Content-Length") > 0) {
     return refuse(make_error(ErrorCode::invalid_argument, what + ": a body is not accepted"));
