@@ -938,7 +938,9 @@ TEST_P(StorageConformanceTest, FaultAtTheThirdInsertStoresNothingOfTheBatch) {
   auto result = log_->append_batch(batch);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::storage_unavailable);
-  EXPECT_EQ(result.error().message, "injected fault");
+  // The fault's own words first; a backend may add what became of the batch (PostgreSQL: nothing
+  // was written, no commit having been sent).
+  EXPECT_EQ(result.error().message.rfind("injected fault", 0), 0u) << result.error().message;
 
   EXPECT_EQ(*log_->last_idx(), 2);
   EventFilter lost;
@@ -960,7 +962,7 @@ TEST_P(StorageConformanceTest, FaultAtCommitStoresNothingOfTheBatch) {
   fault_ = fail_at(FaultPoint::commit, 1);
   auto result = log_->append_batch({partition_event("br", "lost"), partition_event("br", "lost")});
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().message, "injected fault");
+  EXPECT_EQ(result.error().message.rfind("injected fault", 0), 0u) << result.error().message;
   EXPECT_EQ(*log_->last_idx(), 1);
   EXPECT_EQ(idxs_of(list()), range(1, 1));
   fault_ = nullptr;
