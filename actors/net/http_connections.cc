@@ -190,7 +190,7 @@ void answer_and_forget(int sock, const char* status, const std::string& code,
 }
 
 // What the wait made of a connection: still waiting (more), its header in (complete), to be
-// answered and closed (late, too_big, not_http), or to close (gone: its peer closed, or a
+// answered and closed (late, too_big, long_line, not_http), or to close (gone: its peer closed, or a
 // lingering connection's time is up).
 enum class Received { more, complete, late, too_big, long_line, not_http, gone };
 constexpr size_t kOutcomes = 7;
