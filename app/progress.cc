@@ -1,11 +1,55 @@
 #include "app/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace bel::app {
+
+namespace {
+
+// Standard error's terminal width; $COLUMNS, else 80, when the terminal does not say.
+int terminal_columns() {
+  winsize size{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  const char* columns = std::getenv("COLUMNS");
+  const int given = columns != nullptr ? std::atoi(columns) : 0;
+  return given > 0 ? given : 80;
+}
+
+}  // namespace
+
+std::string progress_line(const std::string& label, int64_t done, int64_t total, int columns) {
+  constexpr size_t kWidest = 30;
+  const size_t room = columns > 1 ? static_cast<size_t>(columns) - 1 : 0;
+  std::string tail;
+  std::string line;
+  if (total > 0) {
+    const double frac =
+        std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0, 1.0);
+    char numbers[64];
+    std::snprintf(numbers, sizeof(numbers), " %3d%%  %lld/%lld", static_cast<int>(frac * 100),
+                  static_cast<long long>(done), static_cast<long long>(total));
+    tail = numbers;
+    // " [" and "]" around the bar; a bar narrower than 10 says too little to be drawn.
+    const size_t fixed = label.size() + 3 + tail.size();
+    const size_t width = room > fixed ? std::min(kWidest, room - fixed) : 0;
+    if (width >= 10) {
+      const auto filled = static_cast<size_t>(frac * static_cast<double>(width));
+      return label + " [" + std::string(filled, '#') + std::string(width - filled, ' ') + "]" +
+             tail;
+    }
+  } else {
+    tail = "  " + std::to_string(done);
+  }
+  // Too long still: the label is cut before the numbers are (labels are bel's own ASCII).
+  line = label.substr(0, room > tail.size() ? room - tail.size() : 0) + tail;
+  if (line.size() > room) line.resize(room);
+  return line;
+}
 
 Progress::Progress(std::string label)
     : label_(std::move(label)), enabled_(isatty(STDERR_FILENO) != 0) {}
@@ -14,18 +58,9 @@ Progress::~Progress() { finish(); }
 
 void Progress::update(int64_t done, int64_t total) {
   if (!enabled_) return;
-  constexpr int kWidth = 30;
-  if (total > 0) {
-    const double frac = std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0,
-                                   1.0);
-    const int filled = static_cast<int>(frac * kWidth);
-    std::fprintf(stderr, "\r%s [%s%s] %3d%%  %lld/%lld\033[K", label_.c_str(),
-                 std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(),
-                 static_cast<int>(frac * 100), static_cast<long long>(done),
-                 static_cast<long long>(total));
-  } else {
-    std::fprintf(stderr, "\r%s  %lld\033[K", label_.c_str(), static_cast<long long>(done));
-  }
+  // The width asked each time: a terminal may be resized while the work goes on.
+  const std::string line = progress_line(label_, done, total, terminal_columns());
+  std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -32,6 +32,12 @@ class Progress {
   bool drawn_ = false;
 };
 
+// The line Progress draws for `columns` terminal columns: "label [#####     ]  45%  450/1000", its
+// bar narrowed (at most 30) so that the line takes fewer than `columns` (a line that fills the
+// last column wraps on some terminals, and a wrapped line's \r redraws only its last row), then
+// without the bar, then cut at the end; total 0: "label  450".
+std::string progress_line(const std::string& label, int64_t done, int64_t total, int columns);
+
 // What `bel views rebuild` through a coordinator shows while it waits, from the views' status:
 // the events folded so far out of the log's, averaged over the views rebuilt (`name`, or every
 // view for ""), so that the count is the log's events once, not once per view; and whether every

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace bel::app {
@@ -56,6 +57,27 @@ TEST(RebuildProgressTest, EveryViewFoldedWithASnapshotUnsavedIsTheSavingWait) {
   views.mutable_views(1)->set_state(v1::VIEW_REBUILDING);
   views.mutable_views(1)->set_applied_idx(500);
   EXPECT_FALSE(rebuild_progress(views, "").saving);
+}
+
+// A bar as wide as the terminal wraps, and each redraw's \r then returns to its last row only,
+// leaving a stale line per update: the line always takes fewer columns than the terminal has.
+TEST(ProgressLineTest, FitsTheTerminalNarrowingTheBarThenDroppingIt) {
+  const std::string label = "checking the views (one scan)";
+  EXPECT_EQ(progress_line(label, 500000, 1000000, 200),
+            label + " [" + std::string(15, '#') + std::string(15, ' ') + "]  50%  500000/1000000");
+  const std::string at80 = progress_line(label, 1000, 1000000, 80);
+  EXPECT_EQ(at80.size(), 79u) << at80;  // the bar narrowed to fit, not dropped
+  EXPECT_EQ(at80.rfind(label + " [", 0), 0u) << at80;
+  EXPECT_NE(at80.find("]   0%  1000/1000000"), std::string::npos) << at80;
+  EXPECT_EQ(progress_line(label, 1000000, 1000000, 60), label + " 100%  1000000/1000000");
+  EXPECT_EQ(progress_line(label, 1000000, 1000000, 40), "checking the view 100%  1000000/1000000");
+  EXPECT_EQ(progress_line(label, 7, 0, 80), label + "  7");
+  for (int columns = 0; columns <= 120; ++columns) {
+    for (const int64_t done : {0, 999, 1000000}) {
+      const std::string line = progress_line(label, done, 1000000, columns);
+      EXPECT_LT(line.size(), static_cast<size_t>(std::max(columns, 1))) << columns << ": " << line;
+    }
+  }
 }
 
 }  // namespace
