@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -24,12 +25,21 @@ std::vector<std::string> subcommand_names(CLI::App* app) {
 std::string unknown_flag(CLI::App* command, const std::string& command_words,
                          const std::vector<std::string>& args) {
   std::vector<std::string> known;
+  bool positional = false;  // a key that begins with "-" may be one (the parse's error says how)
   for (const auto* opt : command->get_options()) {
     for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+    positional = positional || opt->get_positional();
   }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") break;  // the rest are positional
+    // A short flag ("-l"; not "-" for standard input, nor a negative number): bel has only -h.
+    if (!positional && arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' &&
+        !std::isdigit(static_cast<unsigned char>(arg[1]))) {
+      if (command->get_option_no_throw(arg.substr(0, 2)) != nullptr) continue;
+      return "unknown flag \"" + arg + "\" for " + command_words +
+             " (bel's flags are long ones, such as --help)";
+    }
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
     const std::string name = arg.substr(0, arg.find('='));
     const CLI::Option* opt = command->get_option_no_throw(name);

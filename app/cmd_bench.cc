@@ -37,6 +37,7 @@ struct BenchArgs {
   std::string postgres;  // --postgres: the pg suite's database
   std::string probe;  // --probe-coordinator: be P7/P8's child process
   bool repetitions_given = false;
+  bool events_given = false;  // --events 0 is not "the suite's own"
 };
 
 // Events per P1..P3 suite at the quick scale.
@@ -298,7 +299,7 @@ void run_bench(Context& ctx, const BenchArgs& args) {
   }
   auto selected = bench::select_suites(args.suite);
   if (!selected.ok()) return ctx.usage_error(selected.error().message);
-  if (args.events < 0) {
+  if (args.events < 0 || (args.events_given && args.events == 0)) {
     return ctx.usage_error("--events: must be at least 1, got " + std::to_string(args.events));
   }
   if (args.repetitions < 1 || args.repetitions > 100) {
@@ -416,7 +417,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       "measure (not tmpfs).");
   cmd->add_option("suite", args->suite, "p1, p1r, p2 .. p12, pg or all")->capture_default_str();
   cmd->add_option("--events", args->events,
-                  "Events P1..P3 append (default: the suite's own, see below)");
+                  "Events P1..P3 append (default: the suite's own, see below)")
+      ->each([args](const std::string&) { args->events_given = true; });
   cmd->add_option("--repetitions", args->repetitions,
                   "Runs per figure; medians are reported (default 3; 1 with --quick)")
       ->each([args](const std::string&) { args->repetitions_given = true; });

@@ -220,6 +220,14 @@ TEST(BenchCommandTest, UnknownSuiteIsAUsageErrorListingTheSuites) {
   EXPECT_NE(r.err.find("unknown suite \"p99\""), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("p1, p1r, p2, p3, p4"), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
+  // No count of events is not the suite's default count: refused, as a negative one is.
+  for (const std::string events : {"0", "-5"}) {
+    auto none = run_command(bel() + " bench p1 --quick --format json --events " + events);
+    EXPECT_EQ(none.exit_code, 2) << events;
+    EXPECT_NE(none.err.find("--events: must be at least 1, got " + events), std::string::npos)
+        << none.err;
+    EXPECT_TRUE(none.out.empty()) << none.out;
+  }
 }
 
 }  // namespace

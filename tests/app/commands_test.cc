@@ -982,6 +982,8 @@ TEST_F(CommandsTest, BadUsageExitsTwoNamingTheFlagOrValue) {
       {"views nosuch", "nosuch"},
       {"check --bogus", "--bogus"},
       {"'' activity", "unknown command \"\""},  // an empty word is no command
+      {"activity -x", "unknown flag \"-x\" for activity"},
+      {"builds list -l 1", "unknown flag \"-l\" for builds list"},
   };
   for (const auto& c : cases) {
     auto r = run_bel(shared_log(), c.args);
