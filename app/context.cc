@@ -151,7 +151,14 @@ bool arguments_fit(Context& ctx, const Result<BuildEvent>& event,
 }
 
 void Context::fail(const Error& error) {
-  print_error(error);
+  // A log URI no one typed in this command came from the environment: say so.
+  const char* env_log = std::getenv("BEL_LOG");
+  if (error.code == ErrorCode::unsupported_uri && !log_named && !in_console && env_log != nullptr &&
+      log_uri == env_log) {
+    print_error(error.with_context("$BEL_LOG"));
+  } else {
+    print_error(error);
+  }
   exit_code = kExitFailed;
 }
 

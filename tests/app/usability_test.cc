@@ -951,5 +951,22 @@ TEST_F(UsabilityTest, ScriptsRunTakesAnAbsoluteBuildDirectory) {
   EXPECT_NE(r.out.find("\"report\""), std::string::npos) << r.out;
 }
 
+// A log URI bel cannot use is named with where it came from when no one typed it in the command:
+// a $BEL_LOG set long ago is otherwise hard to find.
+TEST_F(UsabilityTest, AnUnusableLogFromTheEnvironmentIsNamedAsSuch) {
+  auto from_env = run_command("BEL_LOG=sqlite:/x.db " + shell_quote(kBel) + " activity");
+  EXPECT_EQ(from_env.exit_code, 1);
+  EXPECT_NE(from_env.err.find("bel: unsupported_uri: $BEL_LOG: sqlite:/x.db: unknown storage "
+                              "scheme"),
+            std::string::npos)
+      << from_env.err;
+  auto typed =
+      run_command("BEL_LOG=sqlite:/x.db " + shell_quote(kBel) + " activity --log sqlite:/y.db");
+  EXPECT_EQ(typed.exit_code, 1);
+  EXPECT_NE(typed.err.find("bel: unsupported_uri: sqlite:/y.db: unknown storage scheme"),
+            std::string::npos)
+      << typed.err;
+}
+
 }  // namespace
 }  // namespace bel::app
