@@ -115,9 +115,8 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   const auto file = local_sqlite_file(ctx);
   if (repair_first && !repair(ctx, file)) return;
   // A session that starts no views: it finds the running coordinator, if any, and costs little
-  // otherwise.
-  // A PostgreSQL log named with --connect is read here (its schema, its derived rows): it must be
-  // the coordinator's, or one report would describe two logs.
+  // otherwise. A PostgreSQL log named with --connect is read here (its schema, its derived rows):
+  // it must be the coordinator's, or one report would describe two logs.
   ctx.compare_postgres_log = true;
   auto session = ctx.session(/*write=*/false, /*create_log=*/false, /*one_key=*/true);
   ctx.compare_postgres_log = false;

@@ -26,7 +26,6 @@ std::string progress_line(const std::string& label, int64_t done, int64_t total,
   constexpr size_t kWidest = 30;
   const size_t room = columns > 1 ? static_cast<size_t>(columns) - 1 : 0;
   std::string tail;
-  std::string line;
   if (total > 0) {
     const double frac =
         std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0, 1.0);
@@ -46,7 +45,7 @@ std::string progress_line(const std::string& label, int64_t done, int64_t total,
     tail = "  " + std::to_string(done);
   }
   // Too long still: the label is cut before the numbers are (labels are bel's own ASCII).
-  line = label.substr(0, room > tail.size() ? room - tail.size() : 0) + tail;
+  std::string line = label.substr(0, room > tail.size() ? room - tail.size() : 0) + tail;
   if (line.size() > room) line.resize(room);
   return line;
 }
