@@ -47,6 +47,7 @@ struct HttpConnections::Connection {
   // "line N (field NAME) is B bytes", or empty. The request line is httplib's to judge (414).
   std::string overlong_line() const {
     const size_t end = buffer.find("\r\n\r\n", pos);
+    if (end - pos < CPPHTTPLIB_HEADER_MAX_LENGTH) return "";  // no line can be: most requests
     size_t at = buffer.find('\n', pos) + 1;  // after the request line; httplib's lines end at LF
     for (size_t line = 2; at < end + 2; ++line) {
       const size_t next = buffer.find('\n', at) + 1;

@@ -222,12 +222,7 @@ HttpServer::HttpServer(HttpServerOptions options)
         // No route for this method: 405 naming the methods the path has, if it has any.
         const std::string allow = res.status == 404 ? allowed_methods(req.path) : "";
         if (!allow.empty()) {
-          answer_error(
-              req, res,
-              make_error(ErrorCode::invalid_argument,
-                         describe(req) + ": method not allowed here (allowed: " + allow + ")"));
-          res.status = 405;
-          res.set_header("Allow", allow);
+          answer_not_allowed(req, res, allow);
         } else {
           const int status = res.status;
           answer_error(req, res, error_for_status(req, status));
@@ -328,6 +323,15 @@ std::string HttpServer::allowed_methods(const std::string& path) const {
   return allow;
 }
 
+void HttpServer::answer_not_allowed(const httplib::Request& req, httplib::Response& res,
+                                    const std::string& allow) const {
+  answer_error(req, res,
+               make_error(ErrorCode::invalid_argument,
+                          describe(req) + ": method not allowed here (allowed: " + allow + ")"));
+  res.status = 405;
+  res.set_header("Allow", allow);
+}
+
 bool HttpServer::matches(const std::vector<std::regex>& routes, const std::string& path) {
   for (const auto& pattern : routes) {
     if (std::regex_match(path, pattern)) return true;
@@ -424,10 +428,8 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
     if (allow.empty() || allow.find(req.method) != std::string::npos) {
       return refuse(make_error(ErrorCode::invalid_argument, what + ": no Content-Length"));
     }
-    refuse(make_error(ErrorCode::invalid_argument,
-                      what + ": method not allowed here (allowed: " + allow + ")"));
-    res.status = 405;
-    res.set_header("Allow", allow);
+    answer_not_allowed(req, res, allow);
+    res.set_header("Connection", "close");  // its body is not read
     return R::Handled;
   }
   if (!has_body(req) && announced && req.get_header_value<uint64_t>("Content-Length") > 0) {

@@ -156,6 +156,9 @@ class HttpServer {
   static bool matches(const std::vector<std::regex>& routes, const std::string& path);
   // The methods the routes of `path` take, for a 405's Allow ("GET, HEAD, POST"); "" for none.
   std::string allowed_methods(const std::string& path) const;
+  // Answers 405 naming the methods `allow` lists, in its Allow header too.
+  void answer_not_allowed(const httplib::Request& request, httplib::Response& response,
+                          const std::string& allow) const;
   // Records a route's `pattern` among those its `access` names (the token's need none).
   void note_access(const std::string& pattern, Access access);
   httplib::Server::HandlerResponse before_routing(const httplib::Request& request,
