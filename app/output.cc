@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 
 #include "app/text.h"
@@ -76,15 +78,60 @@ std::string Table::format_row(const std::vector<std::string>& cells,
   return s;
 }
 
-void Table::print(std::FILE* out) const {
+namespace {
+
+// `width` (each column's, the last one's included) with the last column narrowed so that a row
+// takes at most `columns` (0: no limit), to no fewer than 10 columns nor its header's. The
+// others are keys, times and counts that a cut would make useless. A row that would not fit
+// even so keeps its last column (it wraps anyway, and a cut would only lose text).
+std::vector<size_t> fit_widths(std::vector<size_t> width, const std::vector<std::string>& header,
+                               size_t columns) {
+  if (columns == 0 || width.empty()) return width;
+  size_t row = 2 * (width.size() - 1);
+  for (size_t w : width) row += w;
+  if (row <= columns) return width;
+  size_t& last = width.back();
+  const size_t floor = std::min(last, std::max<size_t>(10, display_width(header.back())));
+  const size_t over = row - columns;
+  if (last < floor + over) return width;
+  last -= over;
+  return width;
+}
+
+}  // namespace
+
+size_t table_columns(std::FILE* out) {
+  const int fd = fileno(out);
+  if (fd < 0 || isatty(fd) != 1) return 0;
+  return static_cast<size_t>(terminal_columns(fd));
+}
+
+int terminal_columns(int fd) {
+  winsize size{};
+  if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  const char* columns = std::getenv("COLUMNS");
+  const int given = columns != nullptr ? std::atoi(columns) : 0;
+  return given > 0 ? given : 80;
+}
+
+void Table::print(std::FILE* out) const { print(out, table_columns(out)); }
+
+void Table::print(std::FILE* out, size_t columns) const {
   std::vector<size_t> width(header_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
   };
   measure(header_);
   for (const auto& r : rows_) measure(r);
-  std::fprintf(out, "%s\n", format_row(header_, width).c_str());
-  for (const auto& r : rows_) std::fprintf(out, "%s\n", format_row(r, width).c_str());
+  const std::vector<size_t> fitted = whole_last_ ? width : fit_widths(width, header_, columns);
+  auto print_row = [&](const std::vector<std::string>& row) {
+    if (fitted == width) return std::fprintf(out, "%s\n", format_row(row, width).c_str());
+    std::vector<std::string> cells = row;
+    cells.back() = cut(cells.back(), fitted.back());
+    return std::fprintf(out, "%s\n", format_row(cells, fitted).c_str());
+  };
+  print_row(header_);
+  for (const auto& r : rows_) print_row(r);
 }
 
 namespace {
@@ -175,12 +222,14 @@ void EventStream::print(const BuildEvent& event) {
   // A stream cannot measure rows it has not seen: fixed widths, cells fitted to them.
   static const std::vector<size_t> widths = {8, 24, 24, 22, 40, 11, Table::kMaxCellWidth};
   if (!header_printed_) {
-    std::fprintf(out_, "%s\n", Table::format_row(event_header(), widths).c_str());
+    // Fitted to the terminal once, at the header: later lines keep its columns.
+    widths_ = fit_widths(widths, event_header(), table_columns(out_));
+    std::fprintf(out_, "%s\n", Table::format_row(event_header(), widths_).c_str());
     header_printed_ = true;
   }
   auto cells = event_row(event);
-  for (size_t i = 0; i < cells.size(); ++i) cells[i] = fit(cells[i], widths[i]);
-  std::fprintf(out_, "%s\n", Table::format_row(cells, widths).c_str());
+  for (size_t i = 0; i < cells.size(); ++i) cells[i] = fit(cells[i], widths_[i]);
+  std::fprintf(out_, "%s\n", Table::format_row(cells, widths_).c_str());
 }
 
 namespace {

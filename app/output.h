@@ -29,6 +29,10 @@ std::string format_time(int64_t unix_ns);
 // Columns padded to their widest cell by display width; the last column is not padded. Every
 // cell is made printable (control characters escaped) and cut to kMaxCellWidth columns with "…"
 // (JSON output keeps whole values).
+// On a terminal a table's last column (the free text: a message, a detail) is also cut to the
+// room the others leave, when that leaves it 10 columns or more; the others (keys, times,
+// counts) are never cut, so a row wider still wraps. Piped or redirected, rows keep their cells'
+// widths.
 class Table {
  public:
   static constexpr size_t kMaxCellWidth = 60;
@@ -41,6 +45,8 @@ class Table {
   void add_row(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
   void print(std::FILE* out) const;
+  // Fitted to `columns` columns (0: no limit).
+  void print(std::FILE* out, size_t columns) const;
   // One line: each cell but the last padded to its width + 2 columns. REQUIRES: the cells are
   // printable (see app/text.h).
   static std::string format_row(const std::vector<std::string>& cells,
@@ -51,6 +57,13 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
   bool whole_last_ = false;
 };
+
+// The columns tables fit on `out`: its terminal's width ($COLUMNS, else 80, when the terminal
+// does not say); 0 (no limit) when `out` is not a terminal.
+size_t table_columns(std::FILE* out);
+
+// The columns of the terminal on `fd`: its size, else $COLUMNS, else 80.
+int terminal_columns(int fd);
 
 // Short one-line descriptions of an event for tables.
 std::string event_subject(const BuildEvent& event);  // partition ref, job run id, ...
@@ -77,6 +90,7 @@ class EventStream {
  private:
   std::FILE* out_;
   bool header_printed_ = false;
+  std::vector<size_t> widths_;
 };
 
 // True when `out` is a pipe or a Unix socket whose reader has gone: a write would raise SIGPIPE. A

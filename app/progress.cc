@@ -1,26 +1,13 @@
 #include "app/progress.h"
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
+
+#include "app/output.h"
 
 namespace bel::app {
-
-namespace {
-
-// Standard error's terminal width; $COLUMNS, else 80, when the terminal does not say.
-int terminal_columns() {
-  winsize size{};
-  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
-  const char* columns = std::getenv("COLUMNS");
-  const int given = columns != nullptr ? std::atoi(columns) : 0;
-  return given > 0 ? given : 80;
-}
-
-}  // namespace
 
 std::string progress_line(const std::string& label, int64_t done, int64_t total, int columns) {
   constexpr size_t kWidest = 30;
@@ -58,7 +45,7 @@ Progress::~Progress() { finish(); }
 void Progress::update(int64_t done, int64_t total) {
   if (!enabled_) return;
   // The width asked each time: a terminal may be resized while the work goes on.
-  const std::string line = progress_line(label_, done, total, terminal_columns());
+  const std::string line = progress_line(label_, done, total, terminal_columns(STDERR_FILENO));
   std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
   drawn_ = true;

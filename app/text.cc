@@ -66,13 +66,14 @@ size_t display_width(std::string_view text) {
   return width;
 }
 
-std::string fit(std::string_view text, size_t max_width) {
-  std::string shown = printable(text);
-  if (display_width(shown) <= max_width) return shown;
+std::string fit(std::string_view text, size_t max_width) { return cut(printable(text), max_width); }
+
+std::string cut(std::string_view shown, size_t max_width) {
+  if (display_width(shown) <= max_width) return std::string(shown);
   // Keep whole grapheme clusters while they leave one column for the ellipsis.
   const size_t budget = max_width - 1;
   size_t width = 0;
-  size_t cut = 0;  // bytes kept: the end of the last whole cluster that fits
+  size_t kept = 0;  // bytes kept: the end of the last whole cluster that fits
   size_t cluster_width = 0;
   utf8proc_int32_t previous = -1;
   utf8proc_int32_t state = 0;
@@ -84,14 +85,14 @@ std::string fit(std::string_view text, size_t max_width) {
       // The cluster before `i` is whole: keep it if it fits.
       if (width + cluster_width > budget) break;
       width += cluster_width;
-      cut = i;
+      kept = i;
       cluster_width = 0;
     }
     cluster_width += n > 0 ? static_cast<size_t>(std::max(0, utf8proc_charwidth(cp))) : 1;
     previous = n > 0 ? cp : 0xfffd;
     i += len;
   }
-  return shown.substr(0, cut) + "…";
+  return std::string(shown.substr(0, kept)) + "…";
 }
 
 std::string pad(std::string_view text, size_t width) {

@@ -35,6 +35,10 @@ size_t display_width(std::string_view text);
 // REQUIRES: max_width >= 1.
 std::string fit(std::string_view text, size_t max_width);
 
+// `shown` (printable() output) cut to at most `max_width` columns as fit() cuts; unchanged when it
+// fits. REQUIRES: max_width >= 1.
+std::string cut(std::string_view shown, size_t max_width);
+
 // `text` padded with spaces on the right to `width` columns (unchanged when already wider).
 std::string pad(std::string_view text, size_t width);
 

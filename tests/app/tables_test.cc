@@ -1,11 +1,19 @@
 // The console's tables show a job run's duration as its span, with its sign, and a job's mean
-// duration as "-" only when there is none.
+// duration as "-" only when there is none; on a terminal a table fits its width.
 #include "app/tables.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 #include <string>
+
+#include "app/output.h"
+#include "app/text.h"
 
 namespace bel::app {
 namespace {
@@ -82,6 +90,74 @@ TEST(TablesTest, AJobsMeanDurationKeepsItsSignAndReadsNoneWhenThereIsNone) {
   m.set_avg_duration_ns(0);
   shown = table_text([&](std::FILE* out) { print_job_metrics(m, out); });
   EXPECT_EQ(shown.find("0ms"), std::string::npos) << shown;
+}
+
+std::vector<std::string> table_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+Table wide_table(const std::string& message) {
+  Table t({"PARTITION", "STATUS", "MESSAGE"});
+  t.add_row({"sales/daily/2026-11-29", "building", message});
+  t.add_row({"sales/日本語/2026-11-30", "failed", "short"});
+  return t;
+}
+
+TEST(TablesTest, ATablesLastColumnIsCutToTheColumnsItIsGiven) {
+  const std::string message(100, 'm');
+  const Table t = wide_table(message);
+  const std::string whole = table_text([&](std::FILE* out) { t.print(out, 0); });
+  EXPECT_NE(whole.find(std::string(59, 'm') + "…"), std::string::npos) << whole;  // 60 columns
+
+  const std::string at60 = table_text([&](std::FILE* out) { t.print(out, 60); });
+  const auto lines = table_lines(at60);
+  ASSERT_EQ(lines.size(), 3u) << at60;
+  // 日本語 takes 6 columns: the PARTITION column is 23 wide, and the message gets the rest.
+  EXPECT_EQ(lines[1], "sales/daily/2026-11-29   building  " + std::string(24, 'm') + "…") << at60;
+  EXPECT_EQ(lines[2], "sales/日本語/2026-11-30  failed    short") << at60;
+  EXPECT_EQ(display_width(lines[1]), 60u) << at60;
+
+  // Down to 10 columns of message; narrower, the keys stay whole and the row wraps as it is.
+  const std::string at45 = table_text([&](std::FILE* out) { t.print(out, 45); });
+  EXPECT_EQ(table_lines(at45)[1], "sales/daily/2026-11-29   building  " + std::string(9, 'm') + "…")
+      << at45;
+  const std::string at44 = table_text([&](std::FILE* out) { t.print(out, 44); });
+  EXPECT_EQ(at44, whole);
+}
+
+TEST(TablesTest, AWholeLastColumnIsNotCut) {
+  const std::string message(100, 'w');
+  Table t({"JOB RUN", "MESSAGE"});
+  t.keep_last_column_whole();
+  t.add_row({"jr-1", message});
+  const std::string at40 = table_text([&](std::FILE* out) { t.print(out, 40); });
+  EXPECT_EQ(table_lines(at40)[1], "jr-1     " + message) << at40;  // wrapped by the terminal
+}
+
+TEST(TablesTest, ATableIsFittedToItsTerminalAndNotToAFile) {
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(table_columns(file), 0u);
+  std::fclose(file);
+
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(terminal, 0);
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = 97;
+  ASSERT_EQ(::ioctl(terminal, TIOCSWINSZ, &size), 0);
+  std::FILE* out = ::fdopen(terminal, "w");
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(table_columns(out), 97u);
+  std::fclose(out);
+  ::close(master);
 }
 
 }  // namespace
