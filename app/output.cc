@@ -291,41 +291,4 @@ void print_usage_error(const std::string& message, const std::string& hint) {
   std::fputs(usage_error_text(message, hint).c_str(), stderr);
 }
 
-// Appends `text`, well-formed UTF-8, as the inside of a JSON string.
-static void append_json_chars(std::string& out, std::string_view text) {
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  // Bytes that are not UTF-8 (a damaged row a check quotes) as the text \xNN: the document stays
-  // JSON.
-  append_json_chars(out, utf8_escaped(text));
-  return out + "\"";
-}
-
 }  // namespace bel::app

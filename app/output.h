@@ -98,9 +98,6 @@ class EventStream {
 // so that `bel events tail | head -1` ends once head has, not at the next event.
 bool output_reader_gone(std::FILE* out);
 
-// `text` as a JSON string literal, quoted and escaped.
-std::string json_string(const std::string& text);
-
 // Prints "bel: <message>" to stderr.
 void print_error(const Error& error);
 

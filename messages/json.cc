@@ -222,6 +222,35 @@ std::string print(const google::protobuf::Message& message, bool defaults) {
   return out;
 }
 
+// Appends `text`, well-formed UTF-8, as the inside of a JSON string.
+void append_json_chars(std::string& out, std::string_view text) {
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
 }  // namespace
 
 std::string to_json(const google::protobuf::Message& message) { return print(message, false); }
@@ -258,6 +287,17 @@ Status from_json(std::string_view json, google::protobuf::Message* out) {
                       "invalid JSON for " + out->GetDescriptor()->name() + ": " + shapes.finding());
   }
   return ok_status();
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  append_json_chars(out, utf8_escaped(text));
+  return out + "\"";
+}
+
+std::string error_json(const Error& error) {
+  return std::string("{\"code\":") + json_string(to_string(error.code)) +
+         ",\"message\":" + json_string(error.message) + "}";
 }
 
 }  // namespace bel

@@ -27,6 +27,13 @@ std::string to_json_with_defaults(const google::protobuf::Message& message);
 // syntax problem otherwise; `out` is then unspecified.
 Status from_json(std::string_view json, google::protobuf::Message* out);
 
+// `text` as a JSON string literal, quoted and escaped; bytes that are not UTF-8 (a damaged row a
+// check quotes) as the text \xNN, so that the document stays JSON.
+std::string json_string(std::string_view text);
+
+// An error as bel's JSON answers carry it, code first: {"code":"not_found","message":"..."}.
+std::string error_json(const Error& error);
+
 }  // namespace bel
 
 #endif  // BEL_MESSAGES_JSON_H_

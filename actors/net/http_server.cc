@@ -1,7 +1,5 @@
 #include "actors/net/http_server.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <netdb.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +20,7 @@
 #include "actors/net/token.h"
 #include "messages/escape.h"
 #include "messages/glob.h"
+#include "messages/json.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
@@ -582,15 +581,10 @@ void HttpServer::reply(httplib::Response& response, std::string body, const char
 }
 
 void HttpServer::reply_error(httplib::Response& response, const Error& error) {
-  google::protobuf::Struct doc;
-  (*doc.mutable_fields())["code"].set_string_value(to_string(error.code));
-  // JSON carries UTF-8 only: protobuf would drop the bytes of, say, a path given as %FF.
-  (*doc.mutable_fields())["message"].set_string_value(utf8_escaped(error.message));
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(doc, &json);
   response.status = http_status(error.code);
   response.set_header("Bel-Error", to_string(error.code));
-  response.set_content(json + "\n", "application/json");
+  // The message's bytes that are not UTF-8 (a path given as %FF) as the text \xNN.
+  response.set_content(error_json(error) + "\n", "application/json");
 }
 
 }  // namespace bel::actors

@@ -1,7 +1,5 @@
 #include "actors/web/web_stream.h"
 
-#include <google/protobuf/struct.pb.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -171,10 +169,7 @@ void EventStreams::add_route(HttpServer& server) {
                         : any_page(state->client, cursor->filters, cursor->last_idx, o.page_limit);
       cursor->first.reset();
       if (!page.ok()) {
-        google::protobuf::Struct error;
-        (*error.mutable_fields())["code"].set_string_value(to_string(page.error().code));
-        (*error.mutable_fields())["message"].set_string_value(page.error().message);
-        write(sink, "event: error\ndata: " + to_json(error) + "\n\n");
+        write(sink, "event: error\ndata: " + error_json(page.error()) + "\n\n");
         sink.done();
         return true;
       }

@@ -242,5 +242,11 @@ TEST(JsonOutput, AMapsEntriesComeOutSortedByKey) {
   }
 }
 
+TEST(JsonOutput, AnErrorIsItsCodeThenItsMessageEscaped) {
+  EXPECT_EQ(error_json(make_error(ErrorCode::not_found, "no build \"b\\1\"\n\xff\xc3\xa9")),
+            "{\"code\":\"not_found\",\"message\":\"no build \\\"b\\\\1\\\"\\n\\\\xff\xc3\xa9\"}");
+  EXPECT_EQ(json_string(std::string("a\0b", 3)), "\"a\\u0000b\"");
+}
+
 }  // namespace
 }  // namespace bel
