@@ -24,16 +24,6 @@ std::string join_words(const std::string& a, const std::string& b) {
   return a.empty() ? b : a + " " + b;
 }
 
-// The values set_choices gave `opt`, space-separated; "" when it has none.
-std::string choices_of(CLI::Option* opt) {
-  try {
-    std::string listed = opt->get_validator(kChoicesValidator)->get_description();  // "{a b}"
-    return listed.size() >= 2 ? listed.substr(1, listed.size() - 2) : "";
-  } catch (const CLI::OptionNotFound&) {  // CLI11 throws for an option without that validator
-    return "";
-  }
-}
-
 void describe(CLI::App* app, const std::string& path, Grammar& g) {
   auto subs = app->get_subcommands({});
   if (!subs.empty()) {
@@ -52,7 +42,9 @@ void describe(CLI::App* app, const std::string& path, Grammar& g) {
       flags = join_words(flags, flag);
       const std::string key = path + "|" + flag;
       g.takes_value[key] = opt->get_expected_max() != 0;  // a flag expects none
-      if (std::string listed = choices_of(opt); !listed.empty()) g.values[key] = listed;
+      std::string listed;
+      for (const auto& c : choices_of(*opt)) listed = join_words(listed, c);
+      if (!listed.empty()) g.values[key] = listed;
     }
   }
   g.flags[path] = flags;

@@ -3,8 +3,8 @@
 // The console opens one session when it starts and hands it to every line (Context's
 // shared_session), so a line sees what the lines before it wrote. Each line is split like a
 // shell's (app/console_lines.h) and run with run_command_line, exactly as `bel` runs its argv.
-// On a terminal it reads with libedit (history in ~/.bel_history, Tab completes command names);
-// otherwise it reads plain lines, so scripts can pipe commands into it.
+// On a terminal it reads with libedit (history in ~/.bel_history, Tab completes commands, flags and
+// their values); otherwise it reads plain lines, so scripts can pipe commands into it.
 #include <editline/readline.h>
 #include <fcntl.h>
 #include <poll.h>

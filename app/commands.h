@@ -168,6 +168,9 @@ inline constexpr const char* kChoicesValidator = "choices";
 // shell completion. It checks nothing: the command checks the values with a message naming them.
 void set_choices(CLI::Option* option, const std::vector<std::string>& choices);
 
+// The values set_choices gave `option`, in its order; none when it has none.
+std::vector<std::string> choices_of(const CLI::Option& option);
+
 // Marks `option` (an id, a ref, a reason) as one that must not be empty: an empty value is a
 // usage error (exit 2) naming the option, found before anything runs.
 CLI::Option* not_empty(CLI::Option* option);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "app/commands.h"
+
 namespace bel::app {
 namespace {
 
@@ -101,7 +103,20 @@ std::vector<std::string> complete_console_word(const CLI::App& commands,
       }
       node = sub;
     }
-    if (!prefix.empty() && prefix.front() == '-') {
+    const CLI::Option* flag = nullptr;
+    if (!help && node != &commands && before.back().rfind("--", 0) == 0) {
+      for (const auto* option : node->get_options()) {
+        for (const auto& name : option->get_lnames()) {
+          if (before.back() == "--" + name) flag = option;
+        }
+      }
+    }
+    if (flag != nullptr && flag->get_expected_max() != 0) {
+      // The flag's value: one of its choices, if it lists them.
+      for (const auto& choice : choices_of(*flag)) {
+        if (choice.compare(0, prefix.size(), prefix) == 0) out.push_back(choice);
+      }
+    } else if (!prefix.empty() && prefix.front() == '-') {
       if (help || node == &commands) return out;
       for (const auto* option : node->get_options()) {
         for (const auto& name : option->get_lnames()) {

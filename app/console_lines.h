@@ -33,7 +33,8 @@ Result<std::vector<std::string>> split_console_line(std::string_view line);
 // command tree (add_all_commands with interactive = true); `builtins` are the console's own words
 // (help, quit, ...), offered first on a line. After `help`, offers command and subcommand names;
 // after a command path, its subcommand names, or its option names ("--limit") when `prefix`
-// starts with '-'. Offers nothing for option values and positional arguments.
+// starts with '-'; after an option that lists its values (--format, --status, --type), those
+// values. Offers nothing for other option values and for positional arguments.
 std::vector<std::string> complete_console_word(const CLI::App& commands,
                                                const std::vector<std::string>& builtins,
                                                const std::vector<std::string>& before,

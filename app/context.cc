@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "actors/net/endpoint.h"
@@ -184,6 +185,21 @@ void set_choices(CLI::Option* option, const std::vector<std::string>& choices) {
         return value.empty() ? "is empty; expected one of: " + listed : std::string();
       },
       "{" + listed + "}", kChoicesValidator));
+}
+
+std::vector<std::string> choices_of(const CLI::Option& option) {
+  // CLI11 offers no const lookup of a validator, and throws for a name the option lacks.
+  auto& opt = const_cast<CLI::Option&>(option);  // NOLINT: read only
+  std::string listed;
+  try {
+    listed = opt.get_validator(kChoicesValidator)->get_description();  // "{a b}"
+  } catch (const CLI::OptionNotFound&) {
+    return {};
+  }
+  std::vector<std::string> out;
+  std::istringstream words(listed.size() >= 2 ? listed.substr(1, listed.size() - 2) : "");
+  for (std::string w; words >> w;) out.push_back(w);
+  return out;
 }
 
 CLI::Option* not_empty(CLI::Option* option) {

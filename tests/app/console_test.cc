@@ -113,6 +113,18 @@ TEST_F(ConsoleCompletionTest, LaterWordsCompleteSubcommandsAndOptions) {
   EXPECT_EQ(complete({"builds", "show", "br-1"}, ""), Words{});
 }
 
+TEST_F(ConsoleCompletionTest, AnOptionThatListsItsValuesCompletesThem) {
+  EXPECT_EQ(complete({"builds", "list", "--format"}, ""), (Words{"json", "table"}));
+  EXPECT_EQ(complete({"builds", "list", "--format"}, "j"), Words{"json"});
+  const Words statuses = complete({"builds", "list", "--status"}, "");
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "executing"), statuses.end());
+  EXPECT_EQ(complete({"builds", "list", "--status"}, "cancel"), Words{"cancelled"});
+  // A value already given: options again; an option without listed values: nothing.
+  EXPECT_EQ(complete({"builds", "list", "--format", "json"}, "--li"), Words{"--limit"});
+  EXPECT_EQ(complete({"builds", "list", "--limit"}, ""), Words{});
+  EXPECT_EQ(complete({"help", "builds", "list", "--format"}, ""), Words{});
+}
+
 // The real binary on a temporary sqlite:// log holding one executing build request, br-1.
 class ConsoleTest : public ::testing::Test {
  protected:
