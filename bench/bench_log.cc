@@ -31,7 +31,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Bumped whenever what a cached log holds changes (generator options, what the manifest says).
-constexpr int kCacheVersion = 2;  // 2: "1 requested partition", singular, in job graphs
+// 2: "1 requested partition", singular, in job graphs; 3: no durations in job messages.
+constexpr int kCacheVersion = 3;
 // One event in this many is also turned into JSON to measure its size.
 constexpr int64_t kJsonSample = 97;
 // How long making every view's snapshot may take (a 10M-event log on a busy machine).

@@ -122,25 +122,22 @@ std::vector<BuildEvent> run_job_events(const PlannedBuild& plan, size_t i,
   std::snprintf(worker, sizeof worker, "started on worker-%llu (pod batch-%04llx)",
                 static_cast<unsigned long long>(1 + n % 12),
                 static_cast<unsigned long long>(mix(n) & 0xffff));
-  return job_step_events(plan, i, job_run, v1::JOB_RUNNING,
-                         std::string(worker) + " after " +
-                             format_duration(plan.partitions[i].queue_ns) + " in the queue",
-                         v1::PARTITION_BUILDING, "job run " + job_run + " running");
+  // No durations in the messages: the log's own timestamps say how long each step took.
+  return job_step_events(plan, i, job_run, v1::JOB_RUNNING, worker, v1::PARTITION_BUILDING,
+                         "job run " + job_run + " running");
 }
 
 std::vector<BuildEvent> end_job_events(const PlannedBuild& plan, size_t i,
                                        const std::string& job_run) {
   const PlannedPartition& p = plan.partitions[i];
   if (p.job_fails) {
-    return job_step_events(plan, i, job_run, v1::JOB_FAILED,
-                           p.failure_message + " (after " + format_duration(p.run_ns) + ")",
+    return job_step_events(plan, i, job_run, v1::JOB_FAILED, p.failure_message,
                            v1::PARTITION_FAILED,
                            "job run " + job_run + " failed: " + p.failure_message);
   }
-  std::vector<BuildEvent> batch =
-      job_step_events(plan, i, job_run, v1::JOB_COMPLETED,
-                      "wrote " + format_count(p.rows) + " rows in " + format_duration(p.run_ns),
-                      v1::PARTITION_AVAILABLE, "wrote " + format_count(p.rows) + " rows");
+  std::vector<BuildEvent> batch = job_step_events(
+      plan, i, job_run, v1::JOB_COMPLETED, "wrote " + format_count(p.rows) + " rows",
+      v1::PARTITION_AVAILABLE, "wrote " + format_count(p.rows) + " rows");
   auto* manifest = batch[0].mutable_job_event()->add_manifests();
   manifest->add_outputs()->set_str(p.ref);
   (*manifest->mutable_metadata())["rows"] = std::to_string(p.rows);

@@ -53,9 +53,7 @@ PlannedBuild plan_for_unit(const PlanRates& rates, Rng& rng, int64_t number,
     p.invalidate_if_available = rng.chance(rates.invalidate_rate);
     const uint64_t style = rng.below(10);
     p.delegation_style = style < 4 ? 0 : style < 7 ? 1 : style < 9 ? 2 : 3;
-    p.queue_ns = rng.between(2, 45) * kSecond + rng.between(0, 999) * kMs;
     p.run_ns = rng.between(ds.run_min_s, ds.run_max_s) * kSecond + rng.between(0, 999) * kMs;
-    if (p.job_fails) p.run_ns = p.run_ns * rng.between(5, 60) / 100;
     p.rows = rng.between(20000, 5000000);
     index_of[d] = static_cast<int>(plan.partitions.size());
     if (std::find(wanted.begin(), wanted.end(), static_cast<int>(d)) != wanted.end()) {

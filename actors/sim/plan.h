@@ -34,8 +34,7 @@ struct PlannedPartition {
   int delegation_style = 0;  // 0: DelegationEvent; 1: and then PartitionEvent DELEGATED;
                              // 2: PartitionEvent DELEGATED, then DelegationEvent; 3: only the
                              // PartitionEvent
-  int64_t queue_ns = 0;      // simulated time from JOB_SCHEDULED to JOB_RUNNING
-  int64_t run_ns = 0;        // simulated time from JOB_RUNNING to its end
+  int64_t run_ns = 0;        // how long the job is expected to run: it picks the worker pool
   int64_t rows = 0;          // rows written when the job completes
 };
 
