@@ -501,4 +501,22 @@ void HttpConnections::stop_once() {
   ::close(wake_);
 }
 
+std::string without_brotli(std::string_view accept_encoding) {
+  std::string out;
+  while (!accept_encoding.empty()) {
+    const size_t comma = accept_encoding.find(',');
+    std::string_view coding = accept_encoding.substr(0, comma);
+    accept_encoding.remove_prefix(comma == std::string_view::npos ? accept_encoding.size()
+                                                                  : comma + 1);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    std::string name(coding.substr(0, coding.find_first_of(" \t;")));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "br" || coding.empty()) continue;
+    out += (out.empty() ? "" : ", ") + std::string(coding);
+  }
+  return out;
+}
+
 }  // namespace bel::actors

@@ -346,7 +346,12 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
   // 200), and for a list of ranges repeat the whole answer once per range in one buffer (1 000
   // ranges, a thousand copies). bel answers nothing in parts. The request is httplib's own
   // non-const object, handed to the handlers as const.
-  const_cast<httplib::Request&>(req).ranges.clear();
+  auto& own = const_cast<httplib::Request&>(req);
+  own.ranges.clear();
+  // Compressed with gzip, not brotli (http_connections.h, without_brotli).
+  for (auto& [name, value] : own.headers) {
+    if (strcasecmp(name.c_str(), "Accept-Encoding") == 0) value = without_brotli(value);
+  }
   const std::string what = describe(req);
   // A refused request's body is not read: the connection is closed after the answer.
   auto refuse = [&](const Error& error) {

@@ -946,5 +946,28 @@ TEST_F(HttpServerTest, ASigpipeInAServingThreadLeavesTheProcessAndItsDisposition
   }
 }
 
+TEST(HttpEncodingTest, BrotliIsDroppedFromWhatAClientAccepts) {
+  EXPECT_EQ(without_brotli("gzip, deflate, br"), "gzip, deflate");
+  EXPECT_EQ(without_brotli("br;q=1.0, gzip;q=0.8, *;q=0.1"), "gzip;q=0.8, *;q=0.1");
+  EXPECT_EQ(without_brotli(" BR ,identity"), "identity");
+  EXPECT_EQ(without_brotli("br"), "");
+  EXPECT_EQ(without_brotli("brotli-ish, gzip"), "brotli-ish, gzip");  // not the br coding
+}
+
+// A browser offers brotli before gzip; httplib would compress at brotli's slowest quality.
+TEST_F(HttpServerTest, AnAnswerToABrowserIsGzippedNotBrotli) {
+  start({});
+  const std::string request =
+      "GET /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+      "Bearer " +
+      token_ + "\r\nConnection: close\r\nAccept-Encoding: ";
+  const std::string both = answer_to(request + "gzip, deflate, br\r\n\r\n");
+  EXPECT_EQ(both.substr(0, 12), "HTTP/1.1 404") << both.substr(0, 300);
+  EXPECT_NE(both.find("Content-Encoding: gzip\r\n"), std::string::npos) << both.substr(0, 300);
+  const std::string only = answer_to(request + "br\r\n\r\n");
+  EXPECT_EQ(only.find("Content-Encoding"), std::string::npos) << only.substr(0, 300);
+  EXPECT_NE(only.find("\"code\":\"not_found\""), std::string::npos) << only;
+}
+
 }  // namespace
 }  // namespace bel::actors
