@@ -33,8 +33,8 @@ table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
          vertical-align:top; }
 /* A value as long as a ref may be (64 KiB) wraps inside its cell: the columns after it stay on
-   the screen. */
-td, li { overflow-wrap:anywhere; }
+   the screen. So does a failed run's message. */
+td, li, .failure { overflow-wrap:anywhere; }
 th { color:var(--muted); font-weight:600; font-size:13px; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 a { color:var(--accent); }

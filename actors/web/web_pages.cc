@@ -125,9 +125,15 @@ std::string status_query(const httplib::Request& req) {
   return out;
 }
 
-// "?offset=N" links for a list page at `offset` of `total`, 50 a page.
-std::string pager(const std::string& base, int64_t offset, int64_t shown, int64_t total) {
+// "?offset=N" links for a list page at `offset` of `total`, 50 a page; "No builds match." for
+// a list with none (`what` names them, as the console does).
+std::string pager(const std::string& base, int64_t offset, int64_t shown, int64_t total,
+                  const char* what) {
   Html h;
+  if (total == 0) {
+    h.raw("<p class=\"muted\">No ").raw(what).raw(" match.</p>");
+    return h.take();
+  }
   if (shown == 0 && offset > 0) {
     h.raw("<p class=\"muted\">Nothing at offset ")
         .number(offset)
@@ -157,7 +163,8 @@ Result<std::string> builds_page(ApiClient& client, const httplib::Request& req) 
   Html h;
   h.raw("<h1>Builds</h1><section id=\"builds\" data-live>")
       .raw(builds_table(list->builds()))
-      .raw(pager("/builds?" + status_query(req), *offset, list->builds_size(), list->total_count()))
+      .raw(pager("/builds?" + status_query(req), *offset, list->builds_size(), list->total_count(),
+                 "builds"))
       .raw("</section>");
   return page("Builds", "event_types=build_request_event,build_cancel_event&since=" +
                             std::to_string(list->as_of_idx()), h.take());
@@ -179,7 +186,7 @@ Result<std::string> partitions_page(ApiClient& client, const httplib::Request& r
       .raw(partitions_table(list->partitions()))
       .raw(pager("/partitions?" + status_query(req) +
                      "pattern=" + httplib::detail::encode_query_param(q.pattern()) + "&",
-                 *offset, list->partitions_size(), list->total_count()))
+                 *offset, list->partitions_size(), list->total_count(), "partitions"))
       .raw("</section>");
   std::string stream = "since=" + std::to_string(list->as_of_idx());
   if (!q.pattern().empty()) {

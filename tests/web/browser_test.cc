@@ -332,6 +332,21 @@ TEST_F(BrowserTest, ALongRefWrapsInsideItsCell) {
       << browser_->evaluate("document.documentElement.scrollWidth")->number_value() << " px wide";
 }
 
+// So does a failed run's message without a space in it, in the build page's "Why it failed".
+TEST_F(BrowserTest, ALongFailureMessageWrapsInsideItsBlock) {
+  auto failed = job_event("br-why", "jr-why", "//pkg:why", JOB_FAILED, {"why/a"});
+  failed.mutable_job_event()->set_message("exit code 1: " + std::string(3000, 'x'));
+  append({request_event("br-why", BUILD_REQUEST_RECEIVED, {"why/a"}),
+          request_event("br-why", BUILD_REQUEST_EXECUTING),
+          job_event("br-why", "jr-why", "//pkg:why", JOB_SCHEDULED, {"why/a"}),
+          job_event("br-why", "jr-why", "//pkg:why", JOB_RUNNING, {"why/a"}), failed});
+  ASSERT_TRUE(open(build_path("br-why")));
+  EXPECT_TRUE(contains(shown("#build-failures"), "exit code 1: xxx"));
+  EXPECT_TRUE(holds("document.documentElement.scrollWidth <= window.innerWidth"))
+      << "the page is "
+      << browser_->evaluate("document.documentElement.scrollWidth")->number_value() << " px wide";
+}
+
 // A browser allows six connections to a server: a page left for another (kept in the back/forward
 // cache) must not hold its event stream, or the seventh page waits for one.
 TEST_F(BrowserTest, LeavingAPageEndsItsEventStream) {

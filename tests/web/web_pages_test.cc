@@ -195,6 +195,9 @@ TEST_F(WebPagesTest, AClockThatRunsBackwardsOrAnOffsetPastTheEndShowSomethingSen
   const std::string past = page("/builds?offset=99999");
   EXPECT_TRUE(contains(past, "Nothing at offset 99999")) << past;
   EXPECT_FALSE(contains(past, "99999–99999")) << past;
+  const std::string none = page("/partitions?pattern=no/such/*");
+  EXPECT_TRUE(contains(none, "No partitions match.")) << none;
+  EXPECT_FALSE(contains(none, "0–0 of 0")) << none;
 }
 
 TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
