@@ -84,8 +84,13 @@ std::string WebSessions::new_session() {
   return session;
 }
 
+std::string WebSessions::cookie_name() const {
+  const uint16_t port = port_ ? port_() : 0;
+  return port == 0 ? std::string(kSessionCookie) : kSessionCookie + ("_" + std::to_string(port));
+}
+
 bool WebSessions::has_session(const httplib::Request& request) {
-  const std::string presented = cookie(request, kSessionCookie);
+  const std::string presented = cookie(request, cookie_name());
   if (presented.empty()) return false;
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = now_();
@@ -99,7 +104,7 @@ bool WebSessions::has_session(const httplib::Request& request) {
 }
 
 bool WebSessions::end_session(const httplib::Request& request) {
-  const std::string presented = cookie(request, kSessionCookie);
+  const std::string presented = cookie(request, cookie_name());
   if (presented.empty()) return false;
   std::lock_guard<std::mutex> lock(mutex_);
   expire(now_());
@@ -134,6 +139,7 @@ bool signed_in_by_session(WebSessions& sessions, const httplib::Request& request
 }
 
 void add_session_routes(HttpServer& server, WebSessions& sessions) {
+  sessions.name_cookie_by([&server] { return server.port(); });
   server.add_credential([&sessions](const httplib::Request& request) {
     return signed_in_by_session(sessions, request);
   });
@@ -148,7 +154,7 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
                               "more than an hour old; ask the coordinator for a new one (bel "
                               "sign-in, or POST /api/v1/sign-in with the token)"));
         }
-        res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + sessions.new_session() +
+        res.set_header("Set-Cookie", sessions.cookie_name() + "=" + sessions.new_session() +
                                          "; HttpOnly; SameSite=Strict; Path=/");
         // (Not cached: every answer of the web view says no-store, web_view.cc.)
         // ?next= a local path (never another site's URL): printable ASCII, no backslash (a
@@ -170,7 +176,7 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
     }
     sessions.end_session(req);
     res.set_header("Set-Cookie",
-                   std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+                   sessions.cookie_name() + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     reply_page(res, page("Signed out", "",
                          "<h1>Signed out</h1><section><p>This browser's session has ended. "
                          "<code>bel sign-in</code> prints a link that signs a browser in "

@@ -7,8 +7,10 @@
 //   std::string once = sessions.new_once();   // print "http://HOST:PORT/login?once=" + once
 //
 // GET /login?once=<token> checks and forgets the one-time token (so it works once), then answers
-// 303 to "/" (or to ?next=, a path on this server) with "Set-Cookie: bel_session=<credential>;
-// HttpOnly; SameSite=Strict; Path=/". The credential is 256 random bits, known only to this process
+// 303 to "/" (or to ?next=, a path on this server) with "Set-Cookie:
+// bel_session_<port>=<credential>; HttpOnly; SameSite=Strict; Path=/" (a browser sends a host's
+// cookies to every port of it: a name of their own keeps two coordinators on one host from
+// replacing each other's session). The credential is 256 random bits, known only to this process
 // (a restart signs every browser out); the server counts a request carrying it as authenticated
 // (HttpServer::add_credential). A wrong, used or missing once-token gets 401 `unauthorized`. POST
 // /api/v1/sign-in (token needed) answers {"url_path": "/login?once=..."}: another one-time URL for
@@ -67,6 +69,11 @@ class WebSessions {
   bool use_once(const std::string& once);
   // A new session credential (for the cookie).
   std::string new_session();
+  // The session cookie's name: "bel_session_<port>" once `port` (asked each time: a server knows
+  // its port once bound) says one, "bel_session" before.
+  // (Called before the server answers anything: not guarded.)
+  void name_cookie_by(std::function<uint16_t()> port) { port_ = std::move(port); }
+  std::string cookie_name() const;
   // True when `request` carries a live session's cookie; the request counts as that session's
   // latest.
   bool has_session(const httplib::Request& request);
@@ -83,6 +90,7 @@ class WebSessions {
   void expire(Clock::time_point now);
 
   std::function<Clock::time_point()> now_;
+  std::function<uint16_t()> port_;
   std::mutex mutex_;
   std::deque<Entry> once_;
   std::deque<Entry> sessions_;

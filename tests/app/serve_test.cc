@@ -993,7 +993,7 @@ TEST_F(ServeTest, SignInPrintsALinkThatSignsABrowserInOnce) {
   ASSERT_TRUE(signed_in) << httplib::to_string(signed_in.error());
   EXPECT_EQ(signed_in->status, 303);
   const std::string cookie = signed_in->get_header_value("Set-Cookie");
-  ASSERT_EQ(cookie.rfind("bel_session=", 0), 0u) << cookie;
+  ASSERT_EQ(cookie.rfind("bel_session_" + std::to_string(port) + "=", 0), 0u) << cookie;
   auto page = browser.Get("/api/v1/activity", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200) << page->body;

@@ -211,14 +211,21 @@ TEST_F(WebPagesTest, OneTimeSignInSetsAStrictHttpOnlyCookie) {
   EXPECT_TRUE(contains(cookie, "HttpOnly"));
   EXPECT_TRUE(contains(cookie, "SameSite=Strict"));
   const std::string pair = cookie.substr(0, cookie.find(';'));
-  ASSERT_TRUE(contains(pair, "bel_session="));
+  // Named for this server's port: another coordinator on the host keeps its own.
+  const std::string name = "bel_session_" + std::to_string(server_->port());
+  ASSERT_EQ(pair.rfind(name + "=", 0), 0u) << pair;
   auto signed_in = browser.Get("/api/v1/activity", {{"Cookie", pair}});
   ASSERT_TRUE(signed_in);
   EXPECT_EQ(signed_in->status, 200);
   auto again = browser.Get("/login?once=" + once);  // works once
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 401);
-  auto forged = browser.Get("/api/v1/activity", {{"Cookie", "bel_session=" + once}});
+  auto forged = browser.Get("/api/v1/activity", {{"Cookie", name + "=" + once}});
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  // The session under another port's name is not this server's.
+  forged =
+      browser.Get("/api/v1/activity", {{"Cookie", "bel_session=" + pair.substr(name.size() + 1)}});
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
   // Never another site: a browser drops a tab or newline and reads '\\' as '/'.
@@ -260,7 +267,9 @@ TEST_F(WebPagesTest, SignOutEndsTheSessionFromTheServersOwnPagesOnly) {
   auto out = browser.Post("/logout", with(cookie, "same-origin"), "", "text/plain");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->status, 200) << out->body;
-  EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"), "bel_session=;")) << out->body;
+  EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"),
+                       "bel_session_" + std::to_string(server_->port()) + "=;"))
+      << out->body;
   EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"), "Max-Age=0"));
   EXPECT_TRUE(contains(out->body, "Signed out"));
   auto gone = browser.Get("/api/v1/activity", with(cookie, "same-origin"));
@@ -374,7 +383,7 @@ TEST_F(WebPagesTest, ASessionCookieSignsInWritesOnlyFromThisServersOwnPages) {
   ASSERT_TRUE(signed_in);
   const std::string set = signed_in->get_header_value("Set-Cookie");
   const std::string pair = set.substr(0, set.find(';'));
-  ASSERT_TRUE(contains(pair, "bel_session="));
+  ASSERT_TRUE(contains(pair, "bel_session_"));
   const std::string own = "http://127.0.0.1:" + std::to_string(server_->port());
   const std::string other = "http://127.0.0.1:" + std::to_string(server_->port() + 1);
   const std::string path = "/api/v1/partitions/" + encode_path_part("csrf/p") + "/invalidate";
@@ -436,8 +445,9 @@ TEST_F(WebPagesTest, AControlCharacterInAPageIsShownEscaped) {
 
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
   auto browser = http(false);
-  const httplib::Headers html = {{"Accept", "text/html,application/xhtml+xml"},
-                                 {"Cookie", "bel_session=from-before-a-restart"}};
+  const httplib::Headers html = {
+      {"Accept", "text/html,application/xhtml+xml"},
+      {"Cookie", "bel_session_" + std::to_string(server_->port()) + "=from-before-a-restart"}};
   auto res = browser.Get("/builds", html);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 401);
@@ -452,7 +462,8 @@ TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
   EXPECT_EQ(res->status, 401);
   EXPECT_TRUE(contains(res->body, "sign-in link")) << res->body;
   // Scripts and the API keep their JSON.
-  res = browser.Get("/builds", {{"Cookie", "bel_session=from-before-a-restart"}});
+  res = browser.Get("/builds", {{"Cookie", "bel_session_" + std::to_string(server_->port()) +
+                                               "=from-before-a-restart"}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
   res = browser.Get("/api/v1/activity", html);
