@@ -45,6 +45,21 @@ bool moves_text(char32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
+bool invisible(char32_t cp) {
+  if (cp < 0xad) return false;
+  if (cp == 0x200c || cp == 0x200d) return false;                    // joiners
+  if ((cp >= 0x180b && cp <= 0x180d) || cp == 0x180f) return false;  // Mongolian selectors
+  if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return false;
+  if (cp >= 0xe0020 && cp <= 0xe007f) return false;  // tags
+  // Default_Ignorable_Code_Point (Unicode 15), and U+FFF9..U+FFFB.
+  return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 ||
+         cp == 0x17b5 || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
+         cp == 0xfeff || cp == 0xffa0 || (cp >= 0xfff0 && cp <= 0xfffb) ||
+         (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+         (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
 CodePoint first_code_point(std::string_view text) {
   if (text.empty()) return {};
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };

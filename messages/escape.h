@@ -39,9 +39,19 @@ std::string utf8_escaped(std::string_view text);
 // line and paragraph separators.
 bool moves_text(char32_t cp);
 
+// A character a terminal or a browser draws as nothing, though it is not a control character,
+// so that "dai" U+200B "ly" shows as "daily": Unicode's default-ignorable code points (the soft
+// hyphen, zero-width space, word joiner, byte order mark, Hangul fillers, ...) and the
+// interlinear annotation marks, but for those that shape what is drawn: the zero-width joiner
+// and non-joiner (emoji sequences, Indic and Arabic scripts), the variation selectors (emoji or
+// text presentation) and the tag characters (flags of regions).
+bool invisible(char32_t cp);
+
 // A character above ASCII that the console and the dashboard show as \uXXXX rather than as
-// itself: a C1 control (U+0080..U+009F) or one that moves text (moves_text).
-inline bool shown_as_escape(char32_t cp) { return (cp >= 0x80 && cp < 0xa0) || moves_text(cp); }
+// itself: a C1 control (U+0080..U+009F), one that moves text (moves_text) or an invisible one.
+inline bool shown_as_escape(char32_t cp) {
+  return (cp >= 0x80 && cp < 0xa0) || moves_text(cp) || invisible(cp);
+}
 
 // The code point of the well-formed UTF-8 sequence at the start of `text` and its length in
 // bytes; length 0 when `text` is empty or does not start with one.

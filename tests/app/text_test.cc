@@ -81,7 +81,10 @@ TEST(TextTest, PrintableEscapesEveryControlCharacterVisibly) {
   // Bidirectional overrides and isolates, marks, and line separators move what follows them.
   EXPECT_EQ(printable("evil\u202e.txt \u2066x\u2069"), "evil\\u202e.txt \\u2066x\\u2069");
   EXPECT_EQ(printable("a\u2028b\u2029c\u200fd"), "a\\u2028b\\u2029c\\u200fd");
-  // A zero-width joiner inside an emoji sequence is text: kept.
+  // Characters drawn as nothing: "dai" U+200B "ly" must not read as "daily".
+  EXPECT_EQ(printable("dai\u200bly dai\u00adly \ufeffx"), "dai\\u200bly dai\\u00adly \\ufeffx");
+  // A zero-width joiner inside an emoji sequence is text: kept; so is a variation selector.
+  EXPECT_EQ(printable("\u2764\ufe0f"), "\u2764\ufe0f");
   EXPECT_EQ(printable("\U0001F469\u200D\U0001F4BB"), "\U0001F469\u200D\U0001F4BB");
   EXPECT_EQ(printable(kWide), kWide);  // printable text is kept as it is
   EXPECT_EQ(printable(kCombining), kCombining);

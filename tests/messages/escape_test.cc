@@ -41,6 +41,18 @@ TEST(EscapeTest, MovesTextNamesTheFormatCharactersThatReorderOrBreakALine) {
   }
 }
 
+TEST(EscapeTest, InvisibleNamesWhatIsDrawnAsNothingButTheJoinersAndSelectors) {
+  for (char32_t cp : {U'\u00ad', U'\u034f', U'\u180e', U'\u200b', U'\u2060', U'\u206a', U'\u3164',
+                      U'\ufeff', U'\ufff9', U'\U000e0001', U'\U0001d173'}) {
+    EXPECT_TRUE(invisible(cp)) << std::hex << static_cast<uint32_t>(cp);
+    EXPECT_TRUE(shown_as_escape(cp)) << std::hex << static_cast<uint32_t>(cp);
+  }
+  for (char32_t cp : {U'a', U'\u00e9', U'\u05d0', U'\u65e5', U'\u200c', U'\u200d', U'\ufe0f',
+                      U'\U0001f600', U'\U000e0067', U'\U000e0100', U'\ufffd'}) {
+    EXPECT_FALSE(invisible(cp)) << std::hex << static_cast<uint32_t>(cp);
+  }
+}
+
 TEST(EscapeTest, TrimBlanksTakesBlanksFromBothEndsOnly) {
   EXPECT_EQ(trim_blanks(" br-1\n"), "br-1");
   EXPECT_EQ(trim_blanks("\t\r\n a b \n"), "a b");

@@ -441,6 +441,12 @@ TEST_F(WebPagesTest, AControlCharacterInAPageIsShownEscaped) {
   EXPECT_TRUE(contains(page, "next\\u0085line")) << page;
   EXPECT_FALSE(contains(page, "\u202e"));
   EXPECT_FALSE(contains(page, "\u0085"));
+  // Nor can "spoof/dai" U+200B "ly", drawn as nothing between its letters.
+  const std::string hidden = "spoof/dai\u200bly";
+  append({request_event("br-zw", BUILD_REQUEST_RECEIVED, {hidden})});
+  const std::string zw = this->page("/partitions/" + encode_path_part(hidden));
+  EXPECT_TRUE(contains(zw, "spoof/dai\\u200bly")) << zw;
+  EXPECT_FALSE(contains(zw, "\u200b"));
 }
 
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
