@@ -54,13 +54,13 @@ constexpr LimitFlag kLimitFlags[] = {
     {"--max-pending-events", &ServeFlags::max_pending_events,
      "Appends pending at once, in events; beyond it appends are answered overloaded"},
     {"--max-pending-bytes", &ServeFlags::max_pending_bytes,
-     "Appends pending at once, in bytes of encoded events; beyond it appends are answered "
-     "overloaded"},
+     "Appends pending at once, in bytes of encoded events (an eighth of their decoded size "
+     "where that is more); beyond it appends are answered overloaded; request bodies decode "
+     "within 8 times it at once"},
     {"--max-inflight-bytes", &ServeFlags::max_inflight_bytes,
      "Console request bodies read at once, in bytes (one request's body is at most this and "
      "32 MiB); beyond it requests are answered overloaded"},
 };
-
 
 void say(const std::string& line) {
   std::fprintf(stderr, "bel serve: %s\n", line.c_str());

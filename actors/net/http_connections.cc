@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/net/http_server.h"
 #include "storage/thread_name.h"
 
 namespace bel::actors {
@@ -80,6 +81,9 @@ struct HttpConnections::Connection {
 };
 
 namespace {
+
+// The socket of the request a serving thread answers (client_gone), -1 between requests.
+thread_local int t_client = -1;
 
 // Waits up to `timeout` for `events` on `sock`.
 bool wait_for(int sock, short events, std::chrono::milliseconds timeout) {
@@ -447,7 +451,9 @@ void HttpConnections::serve(std::unique_ptr<Connection> c) {
     stream.begin_request();
     const bool last = stopping_ || c->served >= options_.keep_alive_max_count;
     bool closed = false;
+    t_client = c->sock;
     const bool ok = serve_(stream, last, closed);
+    t_client = -1;
     if (!ok || closed || last) break;
     // A request pipelined behind the one answered is served at once.
     c->skip_empty_lines();
@@ -499,6 +505,12 @@ void HttpConnections::stop_once() {
   if (pool_) pool_->shutdown();
   ::close(epoll_);
   ::close(wake_);
+}
+
+bool client_gone() {
+  char byte = 0;
+  const ssize_t n = t_client < 0 ? 1 : ::recv(t_client, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 std::string without_brotli(std::string_view accept_encoding) {

@@ -91,6 +91,11 @@ struct HttpServerStats {
 // The HTTP status bel answers `code` with (a table in docs/reliability.md).
 int http_status(ErrorCode code);
 
+// True when the client of the request this thread answers has closed its connection: a content
+// provider that waits between writes (an event stream) asks, so that a page the browser left
+// frees its stream at once, not at the next write. False off a serving thread.
+bool client_gone();
+
 class HttpServer {
  public:
   // The request, its body (empty for GET) and the response to fill.

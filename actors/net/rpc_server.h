@@ -48,9 +48,12 @@ inline constexpr const char* kRpcMetaKey = "validation_mode";
 // Registers the routes above on `server`, answering from `api`. `system` must outlive `server`.
 // An append_batch of more than `max_batch_events` events (0: no such check) is answered
 // `overloaded` before its events are decoded: pass the coordinator's pending limit
-// (StorageStats::max_pending_events), which such a batch could never be admitted under.
+// (StorageStats::max_pending_events), which such a batch could never be admitted under. Bodies
+// are decoded only while the bytes they are estimated to take decoded (messages/decoded_size.h),
+// all together, stay within `max_decoded_bytes` (0: no such bound); one that would not is
+// `overloaded` before it is decoded: "split it" when it alone is over, else "retry later".
 void add_rpc_routes(HttpServer& server, caf::actor_system& system, BelApi api,
-                    size_t max_batch_events = 0);
+                    size_t max_batch_events = 0, size_t max_decoded_bytes = 0);
 
 }  // namespace bel::actors
 

@@ -92,7 +92,11 @@ Status ConsoleEndpoint::serve(caf::actor_system& system, const BelApi& api) {
   }
   const size_t max_batch_events =
       stats.ok() ? static_cast<size_t>(std::max<int64_t>(0, stats->max_pending_events())) : 0;
-  add_rpc_routes(*d.server, system, api, max_batch_events);
+  // The pending limit counts an eighth of an event's decoded bytes where that is more than its
+  // encoded ones (append_admission.cc): bodies decoded at once stay within as much.
+  const size_t max_decoded_bytes =
+      stats.ok() ? 8 * static_cast<size_t>(std::max<int64_t>(0, stats->max_pending_bytes())) : 0;
+  add_rpc_routes(*d.server, system, api, max_batch_events, max_decoded_bytes);
   d.web->add_routes(*d.server);
   BEL_RETURN_IF_ERROR(d.server->listen());
   d.serving = true;

@@ -187,6 +187,7 @@ void EventStreams::add_route(HttpServer& server) {
         sink.done();
         return true;
       }
+      if (client_gone()) return false;  // the page was left: its slot is free at once
       if (now - cursor->last_write >= o.keepalive_interval) {
         cursor->last_write = now;
         if (!write(sink, ": keep-alive\n\n")) return false;

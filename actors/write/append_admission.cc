@@ -8,6 +8,7 @@
 #include "actors/component_log.h"
 #include "actors/write/log_writer.h"
 #include "actors/write/storage_actor.h"
+#include "messages/decoded_size.h"
 #include "messages/status_names.h"
 
 namespace bel::actors {
@@ -19,10 +20,18 @@ std::shared_ptr<spdlog::logger> admission_log() {
 }
 
 // An event as check_event sees it (its status names filled), measured: its encoded size is what
-// the pending limit counts and what check_event's size check compares, computed once for both.
+// check_event's size check compares, computed once.
 size_t measure(BuildEvent& event) {
   fill_status_names(event);
   return event.ByteSizeLong();
+}
+
+// What the pending limit counts for an event of `encoded` bytes: those bytes, or an eighth of its
+// decoded size when that is more. A small event decodes to about 7 times its encoded bytes; one
+// holding many small messages (empty manifests, 2 bytes each) to a hundred times or more, and
+// counted by its encoded bytes alone, a pending limit of such events would bound nothing.
+size_t pending_bytes(const BuildEvent& event, size_t encoded) {
+  return std::max(encoded, decoded_bytes_if_large(event, encoded) / 8);
 }
 
 BuildEvent& event_at(BuildEvent& event, size_t) { return event; }
@@ -73,13 +82,16 @@ Result<PendingLoad> AppendAdmission::check(const PendingLoad& load, Events& even
 
 Result<PendingLoad> AppendAdmission::admit(BuildEvent& event) {
   sizes_.assign(1, measure(event));
-  return check(PendingLoad{1, sizes_[0]}, event, 1);
+  return check(PendingLoad{1, pending_bytes(event, sizes_[0])}, event, 1);
 }
 
 Result<PendingLoad> AppendAdmission::admit(std::vector<BuildEvent>& batch) {
   sizes_.resize(batch.size());
   PendingLoad load{batch.size(), 0};
-  for (size_t i = 0; i < batch.size(); ++i) load.bytes += sizes_[i] = measure(batch[i]);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    sizes_[i] = measure(batch[i]);
+    load.bytes += pending_bytes(batch[i], sizes_[i]);
+  }
   return check(load, batch, batch.size());
 }
 

@@ -152,6 +152,20 @@ TEST_F(ReliabilityTest, ABatchAboveThePendingLimitIsRefusedOverloadedAndStoresNo
   ASSERT_FALSE(by_bytes.ok());
   EXPECT_EQ(by_bytes.error().code, ErrorCode::overloaded);
   EXPECT_TRUE(append(*bytes_api, build_batch("br-small", 3)).ok());
+  // An event counts an eighth of its decoded bytes where that is more than its encoded ones: 20
+  // 000 empty manifests are 40 KB encoded and megabytes decoded.
+  CoordinatorOptions decoded;
+  decoded.supervisor.storage.max_pending_bytes = 128 * 1024;
+  auto decoded_api = start("memory://", decoded);
+  ASSERT_TRUE(decoded_api.ok());
+  BuildEvent manifests = job_event("br-m", "jr-m", "//pkg:m", JOB_SCHEDULED, {"m/a"});
+  for (int i = 0; i < 20000; ++i) manifests.mutable_job_event()->add_manifests();
+  ASSERT_LT(manifests.ByteSizeLong(), 128u * 1024);
+  auto by_decoded =
+      append(*decoded_api, {request_event("br-m", BUILD_REQUEST_RECEIVED), manifests});
+  ASSERT_FALSE(by_decoded.ok());
+  EXPECT_EQ(by_decoded.error().code, ErrorCode::overloaded) << by_decoded.error().to_string();
+  EXPECT_TRUE(contains(by_decoded.error().message, "split it")) << by_decoded.error().message;
 }
 
 TEST_F(ReliabilityTest, ExcessAppendsAreRefusedAtOnceWhileTheStorageIsBusy) {

@@ -265,6 +265,47 @@ TEST(OverloadTest, ABatchOfMoreEventsThanTheLimitIsRefusedBeforeItIsDecoded) {
   }
 }
 
+// Nor are many small messages inside few events: 4 events of 250 000 empty manifests each are 2
+// MB on the wire and would take well over 100 MiB decoded (1 000 017 messages: the request,
+// and in each event itself, its job event, label, target ref and manifests).
+TEST(OverloadTest, ABodyOfManyNestedMessagesIsRefusedBeforeItIsDecoded) {
+  TempDir dir;
+  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
+  ServeProcess serve(
+      kBel, {"serve", "--log", uri, "--max-pending-events", std::to_string(kMaxPendingEvents),
+             "--max-pending-bytes", std::to_string(kMaxPendingBytes), "--max-inflight-bytes",
+             std::to_string(kMaxInflightBytes)});
+  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
+  const int64_t baseline = peak_rss(serve.pid());
+  std::string token;
+  std::ifstream(dir.path() + "/bel.db.token") >> token;
+  AppendRequest batch;
+  for (int e = 0; e < 4; ++e) {
+    auto* event = batch.add_events();
+    *event = job_event("br-n", "jr-" + std::to_string(e), "//pkg:n", JOB_SCHEDULED, {"n/a"});
+    for (int i = 0; i < 250000; ++i) event->mutable_job_event()->add_manifests();
+  }
+  const std::string body = batch.SerializeAsString();
+  batch.Clear();
+  ASSERT_LE(body.size(), static_cast<size_t>(kMaxInflightBytes) - 16);
+  actors::RpcChannel channel(
+      actors::Endpoint{"127.0.0.1", static_cast<uint16_t>(serve.endpoint_port())}, token);
+  auto answer = channel.call("append_batch", body, std::chrono::minutes(3));
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code, ErrorCode::overloaded) << answer.error().to_string();
+  EXPECT_TRUE(contains(answer.error().message, "rpc append_batch: the body holds 1000017 messages"))
+      << answer.error().message;
+  EXPECT_TRUE(contains(answer.error().message, "the coordinator decodes at once"))
+      << answer.error().message;
+  channel.stop();
+  const int64_t peak = peak_rss(serve.pid());
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  if (kCheckRss) {
+    EXPECT_LE(peak - baseline, kBound)
+        << "peak RSS " << peak << " bytes, " << baseline << " at the ready line";
+  }
+}
+
 TEST(OverloadTest, ALimitBelowOneIsRefusedNamingTheFlag) {
   TempDir dir;
   for (const char* flag : {"--max-pending-events", "--max-pending-bytes", "--max-inflight-bytes"}) {
