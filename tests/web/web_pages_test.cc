@@ -1,6 +1,10 @@
 // The dashboard fetched plainly (no JavaScript), the browser sign-in and the event
 // stream (actors/web/*), against the seeded log of web_fixture.h.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -635,6 +639,45 @@ TEST_F(OneStreamTest, AStreamOverTheBoundIs429AndCountedAsOverloaded) {
   cv.notify_all();
   holder.join();
   EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, std::chrono::seconds(60)));
+}
+
+class QuietStreamTest : public WebStreamTest {
+ protected:
+  actors::web::EventStreamOptions stream_options() override {
+    actors::web::EventStreamOptions o = WebStreamTest::stream_options();
+    o.idle_timeout = std::chrono::hours(1);        // nothing ends a stream by itself
+    o.keepalive_interval = std::chrono::hours(1);  // and nothing is written to it
+    return o;
+  }
+};
+
+// A page the browser leaves closes its stream's connection: the server ends the stream at once
+// (its slot free for the next page), not at its next write, which on a quiet log may be long.
+TEST_F(QuietStreamTest, AStreamWhoseClientLeftEndsWithoutAWrite) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /api/v1/events/stream?since=" + std::to_string(seeded_idx_) +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
+                              "\r\n\r\n";
+  ASSERT_EQ(::send(sock, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[4096];
+  while (answer.find("retry: 1000") == std::string::npos) {
+    const ssize_t n = ::recv(sock, buf, sizeof(buf), 0);
+    ASSERT_GT(n, 0) << answer;
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(contains(answer, "HTTP/1.1 200")) << answer;
+  ASSERT_TRUE(actors::web::wait_for_open_event_streams(1, std::chrono::seconds(60)));
+  ::close(sock);
+  EXPECT_TRUE(actors::web::wait_for_open_event_streams(0, std::chrono::seconds(60)))
+      << actors::web::open_event_streams() << " streams open";
 }
 
 TEST_F(WebStreamTest, RefusesABadLastEventId) {
