@@ -15,11 +15,12 @@ using google::protobuf::io::CodedInputStream;
 
 constexpr int kMaxNesting = 100;  // protobuf's own default recursion limit
 
-// Counts the messages in the rest of `in` (a `type` message) into `messages`; false when the
-// bytes are not well-formed or nest deeper than kMaxNesting.
-bool count_messages(const Descriptor& type, CodedInputStream& in, int depth, size_t& messages) {
+// Counts the messages in the rest of `in` (a `type` message) into `size`; false when the bytes
+// are not well-formed or nest deeper than kMaxNesting.
+bool count_messages(const Descriptor& type, CodedInputStream& in, int depth, DecodedSize& size) {
   if (depth > kMaxNesting) return false;
-  ++messages;
+  ++size.messages;
+  if (depth == 1) ++size.children;
   while (const uint32_t tag = in.ReadTag()) {
     const FieldDescriptor* field = type.FindFieldByNumber(static_cast<int>(tag >> 3));
     if (field != nullptr && field->type() == FieldDescriptor::TYPE_MESSAGE &&
@@ -27,7 +28,7 @@ bool count_messages(const Descriptor& type, CodedInputStream& in, int depth, siz
       uint32_t length = 0;
       if (!in.ReadVarint32(&length)) return false;
       const auto limit = in.PushLimit(static_cast<int>(length));
-      if (!count_messages(*field->message_type(), in, depth + 1, messages)) return false;
+      if (!count_messages(*field->message_type(), in, depth + 1, size)) return false;
       if (!in.ConsumedEntireMessage()) return false;
       in.PopLimit(limit);
       continue;
@@ -43,7 +44,7 @@ std::optional<DecodedSize> estimate_decoded_size(const Descriptor& type, std::st
   CodedInputStream in(reinterpret_cast<const uint8_t*>(wire.data()), static_cast<int>(wire.size()));
   in.SetRecursionLimit(kMaxNesting + 1);
   DecodedSize out;
-  if (!count_messages(type, in, 0, out.messages) || !in.ConsumedEntireMessage()) {
+  if (!count_messages(type, in, 0, out) || !in.ConsumedEntireMessage()) {
     return std::nullopt;
   }
   out.bytes = wire.size() + out.messages * kDecodedBytesPerMessage;

@@ -24,6 +24,7 @@ inline constexpr size_t kDecodedBytesPerMessage = 128;
 
 struct DecodedSize {
   size_t messages = 0;  // the message itself and every message in it, at any depth
+  size_t children = 0;  // the messages directly in it (an AppendRequest's events)
   size_t bytes = 0;     // its wire bytes + kDecodedBytesPerMessage per message
 };
 

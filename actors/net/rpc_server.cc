@@ -1,7 +1,5 @@
 #include "actors/net/rpc_server.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <google/protobuf/wrappers.pb.h>
 
 #include <atomic>
@@ -65,14 +63,16 @@ class Reserved {
   size_t bytes_;
 };
 
-// Reserves what decoding `body`, a `Message`, will take; overloaded when the budget has no room
-// for it now ("retry later") or ever ("split it"). A body that is not a well-formed message
-// reserves nothing: the parse refuses it.
+// Reserves what decoding `body`, a `Message`, will take (`size`, its estimate, when already
+// made); overloaded when the budget has no room for it now ("retry later") or ever ("split it").
+// A body that is not a well-formed message reserves nothing: the parse refuses it.
 template <class Message>
 Result<std::unique_ptr<Reserved>> reserve_decoding(DecodeBudget* budget, const std::string& call,
-                                                   const std::string& body) {
-  const auto size = estimate_decoded_size(*Message::descriptor(), body);
-  if (budget == nullptr || !size) return std::make_unique<Reserved>(nullptr, 0);
+                                                   const std::string& body,
+                                                   std::optional<DecodedSize> size = {}) {
+  if (budget == nullptr) return std::make_unique<Reserved>(nullptr, 0);
+  if (!size) size = estimate_decoded_size(*Message::descriptor(), body);
+  if (!size) return std::make_unique<Reserved>(nullptr, 0);
   if (budget->reserve(size->bytes)) return std::make_unique<Reserved>(budget, size->bytes);
   const bool never = size->bytes > budget->capacity();
   return make_error(ErrorCode::overloaded,
@@ -113,24 +113,6 @@ Call message_call(caf::actor_system& system, BelApi api, const std::string& name
         if (!request.ok()) return request.error();
         return serialized(ask<Reply>(system, api, timeout, atom, std::move(*request)));
       };
-}
-
-// The events of an AppendRequest's wire form, counted without decoding any (field 1, each a
-// length-delimited BuildEvent); nullopt when the bytes are not a well-formed message.
-std::optional<size_t> count_batch_events(const std::string& body) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(body.data()),
-                                            static_cast<int>(body.size()));
-  size_t events = 0;
-  while (const uint32_t tag = in.ReadTag()) {
-    if (tag == google::protobuf::internal::WireFormatLite::MakeTag(
-                   AppendRequest::kEventsFieldNumber,
-                   google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      ++events;
-    }
-    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return std::nullopt;
-  }
-  if (!in.ConsumedEntireMessage()) return std::nullopt;
-  return events;
 }
 
 std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t max_batch_events,
@@ -174,8 +156,9 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t 
                          budget](const std::string& body) -> Result<std::string> {
     // Decoded, a small event takes many times its encoded bytes (an empty one 2 bytes, a few
     // hundred decoded): a batch that can never be admitted is refused before it is decoded.
+    const auto size = estimate_decoded_size(*AppendRequest::descriptor(), body);
     if (max_batch_events > 0) {
-      const auto events = count_batch_events(body);
+      const auto events = size ? std::optional<size_t>(size->children) : std::nullopt;
       if (events && *events > max_batch_events) {
         return make_error(ErrorCode::overloaded,
                           "rpc append_batch: a batch of " + std::to_string(*events) +
@@ -183,7 +166,7 @@ std::map<std::string, Call> calls(caf::actor_system& system, BelApi api, size_t 
                               std::to_string(max_batch_events) + " events); split it");
       }
     }
-    auto reserved = reserve_decoding<AppendRequest>(budget.get(), "append_batch", body);
+    auto reserved = reserve_decoding<AppendRequest>(budget.get(), "append_batch", body, size);
     if (!reserved.ok()) return reserved.error();
     auto request = parse<AppendRequest>("append_batch", body);
     if (!request.ok()) return request.error();

@@ -28,6 +28,7 @@ TEST(DecodedSizeTest, CountsEveryMessageAtAnyDepthFromTheWireBytes) {
   ASSERT_TRUE(size.has_value());
   // The event, its job event, its job label and the manifests.
   EXPECT_EQ(size->messages, 1003u);
+  EXPECT_EQ(size->children, 1u);  // the job event: the rest are inside it
   EXPECT_EQ(size->bytes, wire.size() + 1003 * kDecodedBytesPerMessage);
   // Strings and numbers are bytes, not messages.
   BuildEvent plain;
