@@ -221,30 +221,52 @@ TEST(OverloadTest, AFloodBeyondTheLimitsIsAckedOrOverloadedLosesNothingAndKeepsR
   EXPECT_EQ(seen, static_cast<int64_t>(tally.acked.size()));
 }
 
+// A coordinator started with the small limits above, and a channel to its console endpoint;
+// at the end, its peak RSS within the bound above its RSS at the ready line.
+class OverloadDecodingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    serve_ = std::make_unique<ServeProcess>(
+        kBel, std::vector<std::string>{"serve", "--log", "sqlite://" + dir_.path() + "/bel.db",
+                                       "--max-pending-events", std::to_string(kMaxPendingEvents),
+                                       "--max-pending-bytes", std::to_string(kMaxPendingBytes),
+                                       "--max-inflight-bytes", std::to_string(kMaxInflightBytes)});
+    ASSERT_TRUE(serve_->wait_for("running")) << serve_->err();
+    baseline_ = peak_rss(serve_->pid());
+    std::string token;
+    std::ifstream(dir_.path() + "/bel.db.token") >> token;
+    channel_ = std::make_unique<actors::RpcChannel>(
+        actors::Endpoint{"127.0.0.1", static_cast<uint16_t>(serve_->endpoint_port())}, token);
+  }
+  void TearDown() override {
+    if (!channel_) return;
+    channel_->stop();
+    const int64_t peak = peak_rss(serve_->pid());
+    EXPECT_EQ(serve_->stop(SIGTERM), 0) << serve_->err();
+    if (kCheckRss) {
+      EXPECT_LE(peak - baseline_, kBound)
+          << "peak RSS " << peak << " bytes, " << baseline_ << " at the ready line";
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServeProcess> serve_;
+  int64_t baseline_ = 0;
+  std::unique_ptr<actors::RpcChannel> channel_;
+};
+
 // Decoded, an event takes many times its encoded bytes, an empty one (2 bytes) a few hundred: a
 // body as large as the transport takes, of a million empty events, would take hundreds of MiB
 // to decode. A batch of more events than the pending limit can never be admitted, so it is
 // refused before it is decoded, naming the limit, and the coordinator's memory does not move.
-TEST(OverloadTest, ABatchOfMoreEventsThanTheLimitIsRefusedBeforeItIsDecoded) {
-  TempDir dir;
-  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
-  ServeProcess serve(
-      kBel, {"serve", "--log", uri, "--max-pending-events", std::to_string(kMaxPendingEvents),
-             "--max-pending-bytes", std::to_string(kMaxPendingBytes), "--max-inflight-bytes",
-             std::to_string(kMaxInflightBytes)});
-  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
-  const int64_t baseline = peak_rss(serve.pid());
-  std::string token;
-  std::ifstream(dir.path() + "/bel.db.token") >> token;
+TEST_F(OverloadDecodingTest, ABatchOfMoreEventsThanTheLimitIsRefusedBeforeItIsDecoded) {
   std::string body;  // field 1 (events), length 0: an empty BuildEvent, again and again
   while (body.size() + 2 <= static_cast<size_t>(kMaxInflightBytes) - 16) {
     body.push_back('\x0a');
     body.push_back('\0');
   }
   const size_t events = body.size() / 2;
-  actors::RpcChannel channel(
-      actors::Endpoint{"127.0.0.1", static_cast<uint16_t>(serve.endpoint_port())}, token);
-  auto answer = channel.call("append_batch", body, std::chrono::minutes(3));
+  auto answer = channel_->call("append_batch", body, std::chrono::minutes(3));
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code, ErrorCode::overloaded) << answer.error().to_string();
   EXPECT_TRUE(contains(answer.error().message,
@@ -254,31 +276,14 @@ TEST(OverloadTest, ABatchOfMoreEventsThanTheLimitIsRefusedBeforeItIsDecoded) {
       << answer.error().message;
   // A batch within the limit is still decoded and judged by the append rules.
   AppendRequest small = flood_batch("br-small", Kind::many_events);
-  auto acked = channel.call("append_batch", small.SerializeAsString(), std::chrono::minutes(3));
+  auto acked = channel_->call("append_batch", small.SerializeAsString(), std::chrono::minutes(3));
   EXPECT_TRUE(acked.ok()) << acked.error().to_string();
-  channel.stop();
-  const int64_t peak = peak_rss(serve.pid());
-  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
-  if (kCheckRss) {
-    EXPECT_LE(peak - baseline, kBound)
-        << "peak RSS " << peak << " bytes, " << baseline << " at the ready line";
-  }
 }
 
 // Nor are many small messages inside few events: 4 events of 250 000 empty manifests each are 2
 // MB on the wire and would take well over 100 MiB decoded (1 000 017 messages: the request,
 // and in each event itself, its job event, label, target ref and manifests).
-TEST(OverloadTest, ABodyOfManyNestedMessagesIsRefusedBeforeItIsDecoded) {
-  TempDir dir;
-  const std::string uri = "sqlite://" + dir.path() + "/bel.db";
-  ServeProcess serve(
-      kBel, {"serve", "--log", uri, "--max-pending-events", std::to_string(kMaxPendingEvents),
-             "--max-pending-bytes", std::to_string(kMaxPendingBytes), "--max-inflight-bytes",
-             std::to_string(kMaxInflightBytes)});
-  ASSERT_TRUE(serve.wait_for("running")) << serve.err();
-  const int64_t baseline = peak_rss(serve.pid());
-  std::string token;
-  std::ifstream(dir.path() + "/bel.db.token") >> token;
+TEST_F(OverloadDecodingTest, ABodyOfManyNestedMessagesIsRefusedBeforeItIsDecoded) {
   AppendRequest batch;
   for (int e = 0; e < 4; ++e) {
     auto* event = batch.add_events();
@@ -288,22 +293,13 @@ TEST(OverloadTest, ABodyOfManyNestedMessagesIsRefusedBeforeItIsDecoded) {
   const std::string body = batch.SerializeAsString();
   batch.Clear();
   ASSERT_LE(body.size(), static_cast<size_t>(kMaxInflightBytes) - 16);
-  actors::RpcChannel channel(
-      actors::Endpoint{"127.0.0.1", static_cast<uint16_t>(serve.endpoint_port())}, token);
-  auto answer = channel.call("append_batch", body, std::chrono::minutes(3));
+  auto answer = channel_->call("append_batch", body, std::chrono::minutes(3));
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code, ErrorCode::overloaded) << answer.error().to_string();
   EXPECT_TRUE(contains(answer.error().message, "rpc append_batch: the body holds 1000017 messages"))
       << answer.error().message;
   EXPECT_TRUE(contains(answer.error().message, "the coordinator decodes at once"))
       << answer.error().message;
-  channel.stop();
-  const int64_t peak = peak_rss(serve.pid());
-  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
-  if (kCheckRss) {
-    EXPECT_LE(peak - baseline, kBound)
-        << "peak RSS " << peak << " bytes, " << baseline << " at the ready line";
-  }
 }
 
 TEST(OverloadTest, ALimitBelowOneIsRefusedNamingTheFlag) {

@@ -25,6 +25,7 @@
 #include "actors/net/rpc_server.h"
 #include "actors/net/token.h"
 #include "tests/support/events.h"
+#include "tests/support/loopback.h"
 #include "tests/support/silent_api.h"
 
 namespace bel::actors {
@@ -426,13 +427,8 @@ TEST_F(RpcTest, APeerSpeakingCafBaspReachesNoActor) {
   }
   // Raw bytes of a BASP message header (an actor id, an operation): answered as a bad HTTP
   // request, never as a call.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = testing::connect_loopback(server_->port());
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(server_->port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   const unsigned char basp[] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00,
                                 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                                 0x00, 0x02, 'a',  'p',  'p',  'e',  'n',  'd'};

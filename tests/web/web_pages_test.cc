@@ -1,8 +1,6 @@
 // The dashboard fetched plainly (no JavaScript), the browser sign-in and the event
 // stream (actors/web/*), against the seeded log of web_fixture.h.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 
 #include "actors/web/web_request.h"
 #include "actors/web/web_stream.h"
+#include "tests/support/loopback.h"
 #include "tests/web/web_fixture.h"
 
 namespace bel::testing {
@@ -654,13 +653,8 @@ class QuietStreamTest : public WebStreamTest {
 // A page the browser leaves closes its stream's connection: the server ends the stream at once
 // (its slot free for the next page), not at its next write, which on a quiet log may be long.
 TEST_F(QuietStreamTest, AStreamWhoseClientLeftEndsWithoutAWrite) {
-  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int sock = testing::connect_loopback(server_->port());
   ASSERT_GE(sock, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(server_->port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   const std::string request = "GET /api/v1/events/stream?since=" + std::to_string(seeded_idx_) +
                               " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
                               "\r\n\r\n";
