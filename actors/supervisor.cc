@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <deque>
 #include <optional>
 #include <set>
 #include <type_traits>
@@ -12,6 +11,7 @@
 #include "actors/component_log.h"
 #include "actors/fail_answers.h"
 #include "actors/read/query_actor.h"
+#include "actors/restart_history.h"
 #include "actors/write/append_admission.h"
 #include "actors/write/log_writer.h"
 #include "projections/queries.h"
@@ -22,6 +22,7 @@ namespace {
 using projections::kViewCount;
 using projections::ViewKind;
 constexpr auto kStatusTimeout = std::chrono::seconds(10);
+constexpr auto kStatsTimeout = std::chrono::seconds(2);
 // A rebuild folds the whole log; a view that stops meanwhile answers at once (its exit handler).
 constexpr auto kRebuildTimeout = std::chrono::seconds(3600);
 // Reopening the log after the storage actor failed may replay a long tail: minutes at worst.
@@ -40,13 +41,6 @@ std::shared_ptr<spdlog::logger> supervisor_log() {
   static const ComponentLog logger("supervisor");
   return logger.get();
 }
-
-// Restart times of one child, for the restart limit.
-struct RestartHistory {
-  std::deque<caf::actor_clock::time_point> times;
-  int64_t total = 0;
-  bool given_up = false;
-};
 
 struct SupervisorState {
   SupervisorConfig config;
@@ -92,20 +86,11 @@ Error unavailable(const char* what, bool reopening = false) {
 
 // True when another restart is allowed now; records it.
 bool allow_restart(SupervisorPointer self, RestartHistory& history, const std::string& who) {
-  const auto now = self->clock().now();
   const auto& cfg = self->state.config;
-  while (!history.times.empty() && now - history.times.front() > cfg.restart_window) {
-    history.times.pop_front();
-  }
-  if (static_cast<int>(history.times.size()) >= cfg.max_restarts) {
-    history.given_up = true;
-    supervisor_log()->error("giving up on {}: {} restarts within {} s", who, history.times.size(),
-                            cfg.restart_window.count());
-    return false;
-  }
-  history.times.push_back(now);
-  ++history.total;
-  return true;
+  if (history.allow(self->clock().now(), cfg.restart_window, cfg.max_restarts)) return true;
+  supervisor_log()->error("giving up on {}: {} restarts within {} s", who, history.times.size(),
+                          cfg.restart_window.count());
+  return false;
 }
 
 // Monitors `child` (to restart it) and makes it stop when the supervisor ends for any reason,
@@ -561,13 +546,24 @@ SupervisorActor::behavior_type supervisor(SupervisorPointer self,
       [=](stats_atom) -> caf::result<StorageStats> {
         if (!self->state.storage) return to_caf_error(unavailable("storage actor"));
         auto rp = self->make_response_promise<StorageStats>();
-        self->request(self->state.storage, kStatusTimeout, stats_atom::value)
+        // A console's read point: a storage thread held up (a lock another process holds, a
+        // frozen disk) must not hold up the queries the views answer (R3): its last stats then.
+        self->request(self->state.storage, kStatsTimeout, stats_atom::value)
             .then(
                 [self, rp](StorageStats& s) mutable {
+                  self->state.appends.remember(s);
                   self->state.appends.add_to(&s);
                   rp.deliver(std::move(s));
                 },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+                [self, rp](caf::error& e) mutable {
+                  auto s = self->state.appends.remembered();
+                  if (s) {
+                    self->state.appends.add_to(&*s);
+                    rp.deliver(std::move(*s));
+                  } else {
+                    rp.deliver(std::move(e));
+                  }
+                });
         return rp;
       },
       [=](meta_atom, std::string& key, std::string& value) -> caf::result<std::string> {

@@ -210,6 +210,7 @@ void AppendAdmission::answer(FlightAnswer& answer, TimePoint now) {
     return;
   }
   metrics_.acked(now - flight.admitted);
+  for (const auto& ack : answer.acks) answered_idx_ = std::max(answered_idx_, ack.idx());
   if (flight.kind == Kind::one) {
     flight.one.deliver(std::move(answer.acks.front()));
     return;
@@ -232,6 +233,13 @@ void AppendAdmission::fail_all(const caf::error& error) {
   }
   flights_.clear();
   pending_ = PendingLoad{};
+}
+
+std::optional<StorageStats> AppendAdmission::remembered() const {
+  if (!remembered_) return std::nullopt;
+  StorageStats out = *remembered_;
+  out.set_last_idx(std::max(out.last_idx(), answered_idx_));
+  return out;
 }
 
 void AppendAdmission::add_to(StorageStats* stats) const {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -122,6 +123,12 @@ class AppendAdmission {
 
   size_t in_flight() const { return flights_.size(); }
 
+  // The storage actor's latest stats, kept for when its thread cannot answer (a lock another
+  // process holds, a frozen disk): remembered() gives them with last_idx raised to the highest
+  // idx acknowledged since, so that a read point taken from them covers every answered append.
+  void remember(const StorageStats& stats) { remembered_ = stats; }
+  std::optional<StorageStats> remembered() const;
+
  private:
   enum class Kind { one, many, each };
   struct Flight {
@@ -148,6 +155,8 @@ class AppendAdmission {
   int64_t rejected_ = 0;  // refused by their events' structure
   AppendMetrics metrics_;
   std::unordered_map<uint64_t, Flight> flights_;
+  std::optional<StorageStats> remembered_;
+  int64_t answered_idx_ = 0;  // the highest idx acknowledged
   uint64_t next_flight_ = 0;
   std::vector<size_t> sizes_;  // scratch of admit
 };
