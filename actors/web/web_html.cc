@@ -27,8 +27,9 @@ header button { background:none; color:#fff; border:1px solid #9aa3b5; border-ra
 main { max-width:1200px; margin:0 auto; padding:16px 24px 48px; }
 h1 { font-size:22px; margin:8px 0 12px; word-break:break-all; }
 h2 { font-size:17px; margin:24px 0 8px; }
+/* A table wider than a phone's screen scrolls inside its section, not the page. */
 section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 16px;
-          margin-bottom:16px; }
+          margin-bottom:16px; overflow-x:auto; }
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
          vertical-align:top; }
@@ -243,8 +244,8 @@ std::string format_time(int64_t ns) {
   return text;
 }
 
-std::string page(const std::string& title, const std::string& stream_query,
-                 const std::string& body) {
+std::string page(const std::string& title, const std::string& stream_query, const std::string& body,
+                 Reader reader) {
   Html h;
   h.raw(
        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -254,15 +255,19 @@ std::string page(const std::string& title, const std::string& stream_query,
       .raw(kStyle)
       .raw("</style></head><body data-stream=\"")
       .text(stream_query)
-      .raw(
-          "\"><header><a href=\"/\">bel</a><a href=\"/builds\">Builds</a>"
-          "<a href=\"/partitions\">Partitions</a><a href=\"/jobs\">Jobs</a>"
-          "<span id=\"live\"></span><form action=\"/search\" method=\"get\" role=\"search\">"
-          "<input type=\"search\" name=\"q\" placeholder=\"Build id, partition ref or glob, "
-          "job label\" aria-label=\"Search\"></form><form action=\"/logout\" method=\"post\">"
-          "<button type=\"submit\">Sign out</button></form></header><main>")
-      .raw(body)
-      .raw("</main>");
+      .raw("\"><header>");
+  if (reader == Reader::signed_in) {
+    h.raw(
+        "<a href=\"/\">bel</a><a href=\"/builds\">Builds</a><a href=\"/partitions\">Partitions</a>"
+        "<a href=\"/jobs\">Jobs</a><span id=\"live\"></span>"
+        "<form action=\"/search\" method=\"get\" role=\"search\"><input type=\"search\" "
+        "name=\"q\" placeholder=\"Build id, partition ref or glob, job label\" "
+        "aria-label=\"Search\"></form><form action=\"/logout\" method=\"post\">"
+        "<button type=\"submit\">Sign out</button></form>");
+  } else {
+    h.raw("<b>bel</b>");
+  }
+  h.raw("</header><main>").raw(body).raw("</main>");
   if (!stream_query.empty()) h.raw("<script src=\"").raw(kLiveScriptPath).raw("\"></script>");
   h.raw("</body></html>\n");
   return h.take();

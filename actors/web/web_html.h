@@ -61,11 +61,15 @@ std::string badge(const std::string& status_name);
 // "2026-11-29 10:02:58 UTC" for Unix nanoseconds; "-" for 0.
 std::string format_time(int64_t ns);
 
-// The whole document: title, navigation with the search box and a sign-out button, `body`, and
-// (when `stream_query` is not empty) the live script following
-// /api/v1/events/stream?<stream_query>.
-std::string page(const std::string& title, const std::string& stream_query,
-                 const std::string& body);
+// Who a page is for: a signed-in browser's header has the navigation, the search box and a
+// sign-out button; one that is not signed in (a 401, the signed-out page) only the name, since
+// every link would answer 401 and there is no session to end.
+enum class Reader { signed_in, not_signed_in };
+
+// The whole document: title, the header `reader` calls for, `body`, and (when `stream_query` is
+// not empty) the live script following /api/v1/events/stream?<stream_query>.
+std::string page(const std::string& title, const std::string& stream_query, const std::string& body,
+                 Reader reader = Reader::signed_in);
 
 }  // namespace bel::actors::web
 

@@ -309,7 +309,8 @@ std::string error_page(const Error& e) {
     h.raw("<p>").raw(link("/", "Back to the activity")).raw("</p>");
   }
   h.raw("</section>");
-  return page(to_string(e.code), "", h.take());
+  return page(to_string(e.code), "", h.take(),
+              e.code == ErrorCode::unauthorized ? Reader::not_signed_in : Reader::signed_in);
 }
 
 void reply_page(httplib::Response& res, const Result<std::string>& made) {

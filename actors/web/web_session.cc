@@ -180,7 +180,8 @@ void add_session_routes(HttpServer& server, WebSessions& sessions) {
     reply_page(res, page("Signed out", "",
                          "<h1>Signed out</h1><section><p>This browser's session has ended. "
                          "<code>bel sign-in</code> prints a link that signs a browser in "
-                         "again.</p></section>"));
+                         "again.</p></section>",
+                         Reader::not_signed_in));
   });
   server.post(
       "/api/v1/sign-in",

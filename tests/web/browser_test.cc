@@ -89,8 +89,10 @@ class BrowserTest : public WebFixture {
     return eventually(kFollowsStream) << " (" << path << " never followed its stream)";
   }
   // What the element `selector` selects shows, as text.
-  std::string shown(const std::string& selector = "main") {
-    auto text = browser_->text(shown_by(selector));
+  std::string shown(const std::string& selector = "main") { return text_of(shown_by(selector)); }
+  // The text a JavaScript expression evaluates to in the page.
+  std::string text_of(const std::string& expression) {
+    auto text = browser_->text(expression);
     EXPECT_TRUE(text.ok()) << text.error().to_string();
     return text.ok() ? *text : "";
   }
@@ -345,6 +347,35 @@ TEST_F(BrowserTest, ALongFailureMessageWrapsInsideItsBlock) {
   EXPECT_TRUE(holds("document.documentElement.scrollWidth <= window.innerWidth"))
       << "the page is "
       << browser_->evaluate("document.documentElement.scrollWidth")->number_value() << " px wide";
+}
+
+// On a phone (375 CSS pixels wide) no page is wider than the screen: a wide table or timeline
+// scrolls inside its own section, the header wraps, and the page itself never scrolls sideways.
+TEST_F(BrowserTest, EveryPageFitsAPhonesWidth) {
+  const std::vector<std::string> paths = {"/",
+                                          "/builds",
+                                          build_path("br-fail"),
+                                          build_path("br-deleg"),
+                                          "/partitions",
+                                          partition_path("data/a"),
+                                          "/jobs",
+                                          "/jobs/" + encode_path_part("//pkg:job"),
+                                          "/builds/no-such-build"};
+  ASSERT_TRUE(open("/"));  // signed in; then laid out as a phone does
+  ASSERT_TRUE(succeeded(browser_->set_viewport(375, 800, /*mobile=*/true)));
+  for (const auto& path : paths) {
+    ASSERT_TRUE(open(path));
+    // A phone zooms a page wider than its screen out (innerWidth grows): either way, the
+    // elements reaching past 375 px are named.
+    const std::string kWide =
+        "Array.from(document.querySelectorAll('body *')).filter(function (e) { return "
+        "e.getBoundingClientRect().right > 375.5; }).slice(0, 6).map(function (e) { return "
+        "e.tagName + '.' + e.className; }).join(' ')";
+    EXPECT_TRUE(holds("window.innerWidth === 375 && document.documentElement.scrollWidth <= 375"))
+        << path << " is "
+        << browser_->evaluate("document.documentElement.scrollWidth")->number_value()
+        << " px wide; past the screen: " << text_of(kWide);
+  }
 }
 
 // A browser allows six connections to a server: a page left for another (kept in the back/forward

@@ -395,12 +395,17 @@ Status CdpDriver::clear_cookies() {
   return ok_status();
 }
 
-Result<std::string> CdpDriver::screenshot_png(int width, int height) {
+Status CdpDriver::set_viewport(int width, int height, bool mobile) {
   BEL_RETURN_IF_ERROR(
       call("Emulation.setDeviceMetricsOverride", object({{"width", num(width)},
                                                          {"height", num(height)},
                                                          {"deviceScaleFactor", num(1)},
-                                                         {"mobile", flag(false)}})));
+                                                         {"mobile", flag(mobile)}})));
+  return ok_status();
+}
+
+Result<std::string> CdpDriver::screenshot_png(int width, int height) {
+  BEL_RETURN_IF_ERROR(set_viewport(width, height, /*mobile=*/false));
   auto shot = call("Page.captureScreenshot", object({{"format", str("png")}}));
   if (!shot.ok()) return shot.error();
   // base64: protobuf's JSON form of bytes (the web tier's path decoder takes text only).

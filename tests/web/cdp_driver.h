@@ -61,6 +61,9 @@ class CdpDriver {
   Status set_javascript_enabled(bool enabled);
   // Forgets every cookie, as a browser whose session ended does.
   Status clear_cookies();
+  // Lays pages out at `width` x `height` CSS pixels from now on; `mobile` as a phone does (the
+  // page's viewport meta tag applies).
+  Status set_viewport(int width, int height, bool mobile);
   // The page rendered at `width` x `height` CSS pixels, as PNG bytes.
   Result<std::string> screenshot_png(int width, int height);
 

@@ -275,9 +275,22 @@ TEST_F(WebPagesTest, SignOutEndsTheSessionFromTheServersOwnPagesOnly) {
       << out->body;
   EXPECT_TRUE(contains(out->get_header_value("Set-Cookie"), "Max-Age=0"));
   EXPECT_TRUE(contains(out->body, "Signed out"));
+  // Nothing left to sign out of, and every page would answer 401: neither the button nor the
+  // navigation is offered.
+  const std::string kSignOutForm = "action=\"/logout\"";
+  EXPECT_FALSE(contains(out->body, kSignOutForm)) << out->body;
+  EXPECT_FALSE(contains(out->body, "href=\"/builds\"")) << out->body;
   auto gone = browser.Get("/api/v1/activity", with(cookie, "same-origin"));
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 401);
+  httplib::Headers navigation = with(cookie, "same-origin");
+  navigation.emplace("Accept", "text/html");
+  auto gone_page = browser.Get("/builds", navigation);
+  ASSERT_TRUE(gone_page);
+  EXPECT_EQ(gone_page->status, 401);
+  EXPECT_TRUE(contains(gone_page->body, "bel sign-in")) << gone_page->body;
+  EXPECT_FALSE(contains(gone_page->body, kSignOutForm)) << gone_page->body;
+  EXPECT_FALSE(contains(gone_page->body, "role=\"search\"")) << gone_page->body;
   // A write with the ended session's cookie says what a session needs.
   auto again = browser.Post("/logout", with(cookie, "same-origin"), "", "text/plain");
   ASSERT_TRUE(again);
