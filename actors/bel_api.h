@@ -11,7 +11,9 @@
 //       .then([=](const QueryResult& r) { use(r.partition_status()); });
 //
 // Errors arrive as caf::error of the bel category; from_caf_error() turns them back into
-// bel::Error (invalid_event, invalid_transition, not_found, overloaded, timeout, ...).
+// bel::Error (invalid_event, invalid_transition, not_found, overloaded, timeout, ...). A batch's
+// error names the event by its place ("append #3: partition_event.partition_ref is empty"); an
+// event appended alone, or as one of an each-message, is named by none.
 //
 // Every append is answered: after its COMMIT, with its rejection, or with an error when the
 // coordinator's storage actor or the coordinator stops (SPEC R9). A producer that keeps many

@@ -33,6 +33,15 @@ Error from_caf_error(const caf::error& error) {
   return make_error(ErrorCode::internal, "actor error: " + caf::to_string(error));
 }
 
+Error call_error(const caf::error& error, const std::string& what, const std::string& wait) {
+  if (error.category() == kErrorCategory) return from_caf_error(error);
+  if (error.category() == caf::atom("system") &&
+      error.code() == static_cast<uint8_t>(caf::sec::request_timeout)) {
+    return make_error(ErrorCode::timeout, what + ": no answer within " + wait);
+  }
+  return from_caf_error(error).with_context(what);
+}
+
 void add_error_category(caf::actor_system_config& config) {
   config.add_error_category(kErrorCategory, [](uint8_t code, caf::atom_value,
                                                const caf::message& ctx) -> std::string {

@@ -105,6 +105,11 @@ caf::error to_caf_error(const Error& error);
 // timeout, an unreachable or dead actor to storage_unavailable, anything else to internal).
 Error from_caf_error(const caf::error& error);
 
+// The error a failed request to `what` returns: a bel error unchanged, since it already says what
+// and where; CAF's own (a deadline passed, the actor down, ...) with `what` named, since theirs do
+// not: "bel_api query partition_status(data/a): no answer within 300 ms" (`wait`: "300 ms").
+Error call_error(const caf::error& error, const std::string& what, const std::string& wait);
+
 // Registers the bel error category so CAF renders bel errors readably.
 void add_error_category(caf::actor_system_config& config);
 

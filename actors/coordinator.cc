@@ -107,6 +107,8 @@ void stop_coordinator(const BelApi& api) {
 
 bool stop_coordinator_and_wait(caf::actor_system& system, const BelApi& api,
                                std::chrono::milliseconds timeout) {
+  // No coordinator (a handle start_coordinator never filled): nothing to stop or wait for.
+  if (!api) return true;
   caf::scoped_actor self{system};
   self->monitor(api);  // a DOWN at once if it is gone already
   stop_coordinator(api);

@@ -54,7 +54,9 @@ void stop_coordinator(const BelApi& api);
 // One exception: a stop that comes while the storage actor is being reopened after a failure
 // returns before that reopening ends, which releases the lock within its wait for it (10 s).
 // Blocks the calling thread: call it from outside any actor. False when `timeout` passed first
-// (the coordinator still stops; the lock is released when it has).
+// (the coordinator still stops; the lock is released when it has). True at once for a BelApi
+// that holds no actor (default-constructed: a start that failed), as stop_coordinator does
+// nothing for it.
 bool stop_coordinator_and_wait(caf::actor_system& system, const BelApi& api,
                                std::chrono::milliseconds timeout);
 

@@ -301,7 +301,12 @@ Status WriterLock::check_reader_path(const std::string& uri, const std::string& 
                   uri, path, holder, writer_uri.empty() ? "" : " (" + writer_uri + ")"));
 }
 
-void WriterLock::add_note(const std::string& log_uri, const std::string& note) {
+namespace {
+
+// Rewrites the record of the lock this process holds on `log_uri` with `change` applied to its
+// text; nothing when this process holds none or `change` leaves the text as it was.
+template <typename Change>
+void change_record(const std::string& log_uri, Change change) {
   auto parsed = parse_storage_uri(log_uri);
   if (!parsed.ok() || parsed->scheme != UriScheme::sqlite) return;
   struct stat st {};
@@ -310,8 +315,27 @@ void WriterLock::add_note(const std::string& log_uri, const std::string& note) {
   std::lock_guard<std::mutex> guard(reg.mutex);
   auto it = reg.entries.find({st.st_dev, st.st_ino});
   if (it == reg.entries.end() || !it->second.held) return;
-  it->second.record += ", " + note;
+  if (!change(it->second.record)) return;
   write_record(it->second.record_path, it->second.record);
+}
+
+}  // namespace
+
+void WriterLock::add_note(const std::string& log_uri, const std::string& note) {
+  change_record(log_uri, [&](std::string& record) {
+    record += ", " + note;
+    return true;
+  });
+}
+
+void WriterLock::remove_note(const std::string& log_uri, const std::string& note) {
+  change_record(log_uri, [&](std::string& record) {
+    const std::string added = ", " + note;
+    const size_t at = record.rfind(added);
+    if (at == std::string::npos) return false;
+    record.erase(at, added.size());
+    return true;
+  });
 }
 
 void WriterLock::keep_record() { created_record_.clear(); }

@@ -27,7 +27,8 @@
 // umask, before SQLite opens it (SQLite gives the WAL and shared-memory files the database file's
 // mode). The record file is 0600 too.
 //
-// Thread-safety: acquire, add_note and the destructor may be called from any thread.
+// Thread-safety: acquire, add_note, remove_note and the destructor may be called from any
+// thread.
 #ifndef BEL_STORAGE_WRITER_LOCK_H_
 #define BEL_STORAGE_WRITER_LOCK_H_
 
@@ -61,6 +62,9 @@ class WriterLock {
   // ("console endpoint 127.0.0.1:41234"). Best effort: the record only improves another
   // process's message; nothing happens when this process holds no lock on that log.
   static void add_note(const std::string& log_uri, const std::string& note);
+  // Takes a note add_note added back out of the record (a console endpoint that stopped while
+  // its coordinator runs on); nothing happens when the record does not hold it.
+  static void remove_note(const std::string& log_uri, const std::string& note);
 
   // The file behind the lock is a log this process opened: its record stays beside it after the
   // lock is released. Until this is called, a record file the lock created is removed with the

@@ -16,21 +16,7 @@ namespace {
 
 using Millis = std::chrono::milliseconds;
 
-bool is_request_timeout(const caf::error& error) {
-  return error.category() == caf::atom("system") &&
-         error.code() == static_cast<uint8_t>(caf::sec::request_timeout);
-}
-
-// The error a failed call returns: the actor's own (bel) errors unchanged, since they already say
-// what and where; CAF's (timeout, actor down, ...) with the call named, since theirs do not.
-Error call_error(const caf::error& error, const std::string& what, Millis timeout) {
-  if (error.category() == kErrorCategory) return from_caf_error(error);
-  if (is_request_timeout(error)) {
-    return make_error(ErrorCode::timeout,
-                      what + ": no answer within " + std::to_string(timeout.count()) + " ms");
-  }
-  return from_caf_error(error).with_context(what);
-}
+std::string waited(Millis timeout) { return std::to_string(timeout.count()) + " ms"; }
 
 // Sends (xs...) to `api` and waits for its Reply. `describe` names the call for error messages;
 // it is only evaluated on failure, so a successful call never builds the string.
@@ -47,7 +33,7 @@ Result<Reply> ask(caf::actor_system& system, const BelApi& api, Millis timeout,
     caf::scoped_actor self{system};
     self->request(api, timeout, std::forward<Ts>(xs)...)
         .receive([&](Reply& reply) { out = std::move(reply); },
-                 [&](caf::error& error) { out = call_error(error, describe(), timeout); });
+                 [&](caf::error& error) { out = call_error(error, describe(), waited(timeout)); });
     return out;
   } catch (const std::exception& e) {
     return make_error(ErrorCode::internal, describe() + ": " + e.what());
@@ -107,16 +93,7 @@ Result<AppendAck> ApiClient::append(BuildEvent event) const {
   auto describe = [id = event.build_request_id()] {
     return "bel_api append event of build request \"" + id + "\"";
   };
-  auto ack =
-      ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
-  // One event is no batch: the position the log names its errors by is not the caller's.
-  constexpr std::string_view kFirst = "append #1: ";
-  if (!ack.ok() && ack.error().message.compare(0, kFirst.size(), kFirst) == 0) {
-    Error error = ack.error();
-    error.message.erase(0, kFirst.size());
-    return error;
-  }
-  return ack;
+  return ask<AppendAck>(system_, api_, timeout_, describe, append_atom::value, std::move(event));
 }
 
 Result<QueryResult> ApiClient::query(const Query& query) const {
@@ -156,9 +133,10 @@ std::vector<Result<QueryResult>> ApiClient::query_each(const std::vector<Query>&
       }
       auto& outcome = (*outcomes)[k - from];
       auto describe_one = [&] { return "bel_api query " + projections::describe_query(query); };
-      result = outcome.error
-                   ? Result<QueryResult>(call_error(outcome.error, describe_one(), timeout_))
-                   : answer_to(query, std::move(outcome.answer), describe_one);
+      result =
+          outcome.error
+              ? Result<QueryResult>(call_error(outcome.error, describe_one(), waited(timeout_)))
+              : answer_to(query, std::move(outcome.answer), describe_one);
     }
   }
   return out;

@@ -39,10 +39,18 @@ void deliver(const StatePtr& st, std::vector<Appender::Done>& done, AppendOutcom
   }
   const bool nested = st->delivering;
   st->delivering = true;
+  // CAF's own errors (the message's deadline passed, the coordinator gone) name the call.
+  Error failed;
+  if (error != nullptr) {
+    failed = call_error(*error,
+                        "bel_api append of " + std::to_string(done.size()) +
+                            (done.size() == 1 ? " event" : " events") + " (an Appender's message)",
+                        caf::to_string(st->options.timeout));
+  }
   for (size_t i = 0; i < done.size(); ++i) {
     if (!done[i]) continue;
     if (error != nullptr) {
-      done[i](from_caf_error(*error));
+      done[i](failed);
     } else if (!mismatch.message.empty()) {
       done[i](mismatch);
     } else if ((*outcomes)[i].error) {

@@ -21,7 +21,8 @@
 //
 // Every append is answered exactly once, on the producer's actor: with its ack after COMMIT, or
 // its error (the coordinator's refusal, its stop: SPEC R9; the message's deadline when one is
-// set: timeout, its outcome then unknown). Appends still waiting when the producer's actor ends
+// set: timeout, its outcome then unknown, "bel_api append of 3 events (an Appender's message): no
+// answer within 500ms"). Appends still waiting when the producer's actor ends
 // are dropped with it, unanswered. An append refused on arrival (overloaded, invalid_event) is
 // answered with the rest of its message, once those are committed: within a commit of its
 // refusal, never after waiting for room. So a deadline shorter than a commit under load could

@@ -181,11 +181,12 @@ caf::result<Reply> forward(RpcChannel& channel, const std::string& call,
 // The structure rules (write::check_structure), checked before an append leaves this process:
 // the coordinator checks them again and would refuse the same events, but a string that is not
 // UTF-8 cannot cross as protobuf at all (the coordinator would only see a body that does not
-// parse), so here it is named with its field. `position`: the event's place in its batch.
-Status check_before_sending(const BuildEvent& event, size_t position) {
+// parse), so here it is named with its field. `position`: the event's place in its batch; none
+// for an append sent by itself (the coordinator names none then either).
+Status check_before_sending(const BuildEvent& event, std::optional<size_t> position) {
   auto checked = write::check_structure(event);
-  if (checked.ok()) return ok_status();
-  return checked.error().with_context("append #" + std::to_string(position + 1));
+  if (checked.ok() || !position) return checked;
+  return checked.error().with_context("append #" + std::to_string(*position + 1));
 }
 
 // One call per outcome, in order: `call(i)` fills out[i] and returns the error it failed with, if
@@ -265,7 +266,7 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
   auto one_by_one = std::make_shared<bool>(false);  // ask_each
   return {
       [=](append_atom, const BuildEvent& event) -> caf::result<AppendAck> {
-        if (auto checked = check_before_sending(event, 0); !checked.ok()) {
+        if (auto checked = check_before_sending(event, std::nullopt); !checked.ok()) {
           return to_caf_error(checked.error());
         }
         return forward<AppendAck>(*channel, "append", &event);
@@ -284,14 +285,14 @@ BelApi::behavior_type remote_api_actor(BelApi::pointer self, std::shared_ptr<Rpc
       [=](append_atom, each_atom,
           const std::vector<BuildEvent>& events) -> caf::result<AppendOutcomes> {
         // Over the console protocol each is its own call, in order: a console sends few. Each is
-        // checked as the single append it is (its errors name it append #1, as the coordinator's).
+        // checked as the single append it is (its errors name no position, as the coordinator's).
         // Those after a call that found the coordinator unreachable or silent are not sent
         // (call_each): they are answered storage_unavailable at once, and are not in the log.
         AppendOutcomes out(events.size());
         call_each(
             out,
             [&](size_t i) -> std::optional<Error> {
-              if (auto checked = check_before_sending(events[i], 0); !checked.ok()) {
+              if (auto checked = check_before_sending(events[i], std::nullopt); !checked.ok()) {
                 return checked.error();
               }
               auto ack = call_rpc<AppendAck>(*channel, "append", &events[i]);

@@ -135,6 +135,8 @@ void ConsoleEndpoint::stop() {
   if (!impl_) return;
   Impl& d = *impl_;
   if (d.serving && d.advertise) (void)d.client->set_meta(kEndpointKey, "");
+  // A refused writer's message no longer names a port that is closing.
+  if (d.serving) storage::WriterLock::remove_note(d.log_uri, "console endpoint " + endpoint());
   d.serving = false;
   if (d.web) d.web->stop();        // ends the event streams
   if (d.server) d.server->stop();  // answers the requests under way, then closes the port

@@ -34,6 +34,20 @@ size_t pending_bytes(const BuildEvent& event, size_t encoded) {
   return std::max(encoded, decoded_bytes_if_large(event, encoded) / 8);
 }
 
+// The storage actor writes every append as a batch and names an event by its place in it
+// ("append #1: partition_event.partition_ref is empty"). An append sent by itself, or as one of
+// several independent ones in a message, is no batch: its error is told as if it came alone,
+// without that position (which, in an each-message, would not even be its place there).
+Error as_sent_alone(Error error) {
+  constexpr std::string_view kFirst = "append #1: ";
+  if (error.message.compare(0, kFirst.size(), kFirst) == 0) error.message.erase(0, kFirst.size());
+  return error;
+}
+caf::error as_sent_alone(const caf::error& error) {
+  if (error.category() != kErrorCategory) return error;
+  return to_caf_error(as_sent_alone(from_caf_error(error)));
+}
+
 BuildEvent& event_at(BuildEvent& event, size_t) { return event; }
 BuildEvent& event_at(std::vector<BuildEvent>& batch, size_t i) { return batch[i]; }
 
@@ -82,7 +96,9 @@ Result<PendingLoad> AppendAdmission::check(const PendingLoad& load, Events& even
 
 Result<PendingLoad> AppendAdmission::admit(BuildEvent& event) {
   sizes_.assign(1, measure(event));
-  return check(PendingLoad{1, pending_bytes(event, sizes_[0])}, event, 1);
+  auto load = check(PendingLoad{1, pending_bytes(event, sizes_[0])}, event, 1);
+  if (!load.ok()) return as_sent_alone(load.error());
+  return load;
 }
 
 Result<PendingLoad> AppendAdmission::admit(std::vector<BuildEvent>& batch) {
@@ -178,13 +194,13 @@ uint64_t AppendAdmission::hold(Flight flight) {
 void AppendAdmission::fail(Flight& flight, const caf::error& error) {
   switch (flight.kind) {
     case Kind::one:
-      flight.one.deliver(error);
+      flight.one.deliver(as_sent_alone(error));
       return;
     case Kind::many:
       flight.many.deliver(error);
       return;
     case Kind::each:
-      flight.group->settle(flight.slot, AppendOutcome{AppendAck{}, error});
+      flight.group->settle(flight.slot, AppendOutcome{AppendAck{}, as_sent_alone(error)});
       return;
   }
 }

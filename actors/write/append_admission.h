@@ -84,7 +84,8 @@ class AppendAdmission {
 
   // Fills the status names of the append's events, measures them, and checks them against the
   // pending limit, then with LogWriter::check_event. The load the append adds to the pending
-  // one, or the error refusing it (counted as overloaded or rejected).
+  // one, or the error refusing it (counted as overloaded or rejected). An event appended alone
+  // (not in a batch) is refused naming no position: "partition_event.partition_ref is empty".
   Result<PendingLoad> admit(BuildEvent& event);
   Result<PendingLoad> admit(std::vector<BuildEvent>& batch);
 

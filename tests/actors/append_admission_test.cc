@@ -112,7 +112,14 @@ TEST_F(AppendAdmissionTest, TheSupervisorRefusesWhatTheStorageActorWouldWithTheS
     const Error from_storage_actor = refusal(direct, batch);
     EXPECT_EQ(from_storage_actor.code, ErrorCode::invalid_event) << from_storage_actor.message;
     EXPECT_EQ(through_supervisor.code, from_storage_actor.code);
-    EXPECT_EQ(through_supervisor.message, from_storage_actor.message);
+    // The storage actor writes every append as a batch and names the event's place in it; the
+    // coordinator tells an event appended alone as such, with no place.
+    std::string expected = from_storage_actor.message;
+    if (batch.size() == 1) {
+      ASSERT_EQ(expected.rfind("append #1: ", 0), 0u) << expected;
+      expected.erase(0, std::string("append #1: ").size());
+    }
+    EXPECT_EQ(through_supervisor.message, expected);
   }
   const StorageStats coordinator = stats(*api);
   EXPECT_EQ(coordinator.last_idx(), 0);

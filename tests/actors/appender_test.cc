@@ -133,6 +133,12 @@ TEST_F(AppenderTest, EachAppendIsAnsweredAloneAndStoredInTheOrderAppended) {
     } else {
       ASSERT_FALSE(got.ok()) << "append #" << i << " was stored at " << got->idx();
       EXPECT_EQ(got.error().code, expected[i]) << got.error().to_string();
+      // Told as if sent alone: no position in a batch (it is in none, and the message's
+      // "append #1" would not even be its place there).
+      EXPECT_NE(got.error().message.rfind("append #", 0), 0u) << got.error().to_string();
+      if (expected[i] == ErrorCode::invalid_event) {
+        EXPECT_EQ(got.error().message, "partition_event.partition_ref is empty");
+      }
     }
   }
   EXPECT_EQ(stats(*api).last_idx(), next_idx - 1);
@@ -207,6 +213,34 @@ TEST_F(AppenderTest, EveryAppendIsAnsweredWhenTheCoordinatorStops) {
   auto last = (*log)->last_idx();
   ASSERT_TRUE(last.ok()) << last.error().to_string();
   EXPECT_EQ(*last, acked);
+}
+
+// A coordinator that takes an Appender's message and never answers it (as one busy beyond the
+// message's deadline): the promise is kept, undelivered, until the actor ends.
+struct SilentState {
+  std::vector<caf::response_promise> kept;
+  static inline const char* name = "bel.test.silent";
+};
+caf::behavior silent_coordinator(caf::stateful_actor<SilentState>* self) {
+  return {[self](append_atom, each_atom, const std::vector<BuildEvent>&) {
+            self->state.kept.push_back(self->make_response_promise());
+          },
+          [self](tick_atom) { self->quit(); }};
+}
+
+// A message's deadline that passes names the call and the wait, as ApiClient's do.
+TEST_F(AppenderTest, ADeadlineThatPassesNamesTheCallAndTheWait) {
+  auto silent = system_->spawn(silent_coordinator);
+  AppenderOptions options;
+  options.timeout = caf::duration(std::chrono::milliseconds(20));
+  const auto answers = append_all(caf::actor_cast<BelApi>(silent),
+                                  {partition_event("br-t", "p/t", PARTITION_REQUESTED)}, options);
+  const auto& got = *answers->got[0];
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::timeout);
+  EXPECT_EQ(got.error().message,
+            "bel_api append of 1 event (an Appender's message): no answer within 20ms");
+  caf::anon_send(silent, tick_atom::value);
 }
 
 }  // namespace

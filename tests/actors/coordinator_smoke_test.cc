@@ -135,6 +135,18 @@ TEST(CoordinatorSmokeTest, AfterStopAndWaitTheSameLogStartsAgainAtOnce) {
   system.await_all_actors_done();
 }
 
+// A program stops on every path, a failed start's too: a handle that holds no coordinator is
+// stopped (and waited for) at once, not dereferenced.
+TEST(CoordinatorSmokeTest, StoppingAHandleThatHoldsNoCoordinatorReturnsAtOnce) {
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  caf::actor_system system{cfg};
+  BelApi none;
+  stop_coordinator(none);
+  EXPECT_TRUE(stop_coordinator_and_wait(system, none, std::chrono::seconds(30)));
+  system.await_all_actors_done();
+}
+
 }  // namespace
 }  // namespace bel::actors
 

@@ -127,6 +127,26 @@ TEST_F(WriterLockTest, SecondWriterThroughAHardLinkOrRelativePathIsRefused) {
   EXPECT_TRUE(open_writer("sqlite://" + dir_ + "/other/hard.db"));
 }
 
+// A console endpoint that stops while its coordinator runs on takes its note back: a refused
+// writer's message then names no port that is closed.
+TEST_F(WriterLockTest, ANoteTakenBackLeavesTheRecordAsItWas) {
+  auto first = open_writer(uri_);
+  ASSERT_TRUE(first);
+  auto record = [&] {
+    std::string text;
+    std::getline(std::ifstream(path_ + ".lock"), text);
+    return text;
+  };
+  const std::string before = record();
+  ASSERT_TRUE(contains(before, "pid " + std::to_string(::getpid()))) << before;
+  WriterLock::add_note(uri_, "console endpoint 127.0.0.1:1");
+  EXPECT_EQ(record(), before + ", console endpoint 127.0.0.1:1");
+  WriterLock::remove_note(uri_, "console endpoint 127.0.0.1:2");  // not there: unchanged
+  EXPECT_EQ(record(), before + ", console endpoint 127.0.0.1:1");
+  WriterLock::remove_note(uri_, "console endpoint 127.0.0.1:1");
+  EXPECT_EQ(record(), before);
+}
+
 TEST_F(WriterLockTest, AnotherProcessIsRefusedThroughEveryNameAndReadsBeside) {
   auto first = open_writer(uri_);
   ASSERT_TRUE(first);
