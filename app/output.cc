@@ -57,9 +57,11 @@ Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
 
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(header_.size());
+  // Only the last column, the free text, is cut: an id, a ref, a label cut short would be pasted
+  // into the next command and name something else, or nothing.
   for (size_t i = 0; i < cells.size(); ++i) {
-    const bool whole = whole_last_ && i + 1 == cells.size();
-    cells[i] = whole ? printable(cells[i]) : fit(cells[i], kMaxCellWidth);
+    const bool cut_here = !whole_last_ && i + 1 == cells.size();
+    cells[i] = cut_here ? fit(cells[i], kMaxCellWidth) : printable(cells[i]);
   }
   rows_.push_back(std::move(cells));
 }
@@ -71,7 +73,8 @@ std::string Table::format_row(const std::vector<std::string>& cells,
     if (i + 1 == cells.size() || i >= widths.size()) {
       s += cells[i];
     } else {
-      s += pad(cells[i], widths[i] + 2);
+      // A cell wider than its column (a key in events tail's fixed widths) keeps two spaces.
+      s += pad(cells[i], std::max(widths[i], display_width(cells[i])) + 2);
     }
   }
   while (!s.empty() && s.back() == ' ') s.pop_back();
@@ -227,8 +230,10 @@ void EventStream::print(const BuildEvent& event) {
     std::fprintf(out_, "%s\n", Table::format_row(event_header(), widths_).c_str());
     header_printed_ = true;
   }
+  // Keys whole (a wider one moves the rest of its row right); only DETAIL is cut.
   auto cells = event_row(event);
-  for (size_t i = 0; i < cells.size(); ++i) cells[i] = fit(cells[i], widths_[i]);
+  for (size_t i = 0; i + 1 < cells.size(); ++i) cells[i] = printable(cells[i]);
+  cells.back() = fit(cells.back(), widths_.back());
   std::fprintf(out_, "%s\n", Table::format_row(cells, widths_).c_str());
 }
 

@@ -27,8 +27,10 @@ Result<Format> resolve_format(const std::string& text);
 std::string format_time(int64_t unix_ns);
 
 // Columns padded to their widest cell by display width; the last column is not padded. Every
-// cell is made printable (control characters escaped) and cut to kMaxCellWidth columns with "…"
-// (JSON output keeps whole values).
+// cell is made printable (control characters escaped); the last column's, the free text (a
+// message, a detail), is cut to kMaxCellWidth columns with "…" (JSON output keeps whole values).
+// The others (ids, refs, labels, times, counts) are never cut: a cut id pasted into the next
+// command would name something else.
 // On a terminal a table's last column (the free text: a message, a detail) is also cut to the
 // room the others leave, when that leaves it 10 columns or more; the others (keys, times,
 // counts) are never cut, so a row wider still wraps. Piped or redirected, rows keep their cells'

@@ -118,7 +118,7 @@ void print_builds_table(const BuildsListResponse& list, std::FILE* out) {
   for (const auto& b : list.builds()) {
     t.add_row({b.build_request_id(), short_status(b.status_name()), format_time(b.created_at()),
                format_time(b.updated_at()), std::to_string(b.event_count()),
-               std::to_string(b.requested_partitions_size()), counts_text(b.job_runs_by_status()),
+               std::to_string(b.partitions_size()), counts_text(b.job_runs_by_status()),
                b.cancel_reason().empty() ? b.message() : "cancelled: " + b.cancel_reason()});
   }
   t.print(out);

@@ -128,6 +128,48 @@ TEST(TablesTest, ATablesLastColumnIsCutToTheColumnsItIsGiven) {
   EXPECT_EQ(at44, whole);
 }
 
+// A build's PARTITIONS are every partition it has touched, as its message counts them ("1 of 8
+// partitions failed"), not only the ones it was asked for.
+TEST(TablesTest, ABuildsPartitionsAreEveryOneItTouched) {
+  BuildsListResponse list;
+  auto* b = list.add_builds();
+  b->set_build_request_id("br-1");
+  b->set_status_name("BUILD_REQUEST_FAILED");
+  for (const char* ref : {"a", "b"}) b->add_requested_partitions(ref);
+  for (const char* ref : {"a", "b", "up/1", "up/2", "up/3"}) {
+    b->add_partitions()->set_partition_ref(ref);
+  }
+  b->set_message("1 of 5 partitions failed: up/2");
+  list.set_total_count(1);
+  const auto lines =
+      table_lines(table_text([&](std::FILE* out) { print_builds_table(list, out); }));
+  ASSERT_GE(lines.size(), 2u);
+  const size_t column = lines[0].find("PARTITIONS");
+  ASSERT_NE(column, std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].substr(column, 2), "5 ") << lines[0] << "\n" << lines[1];
+}
+
+// events tail prints fixed widths: a ref wider than its column stays whole (the rest of its row
+// moves right, two spaces after it); only the DETAIL column is cut.
+TEST(TablesTest, AStreamedEventKeepsItsKeysWhole) {
+  const std::string ref =
+      "warehouse/analytics/events_enriched/region=eu-west-1/date=2026-11-21/h05";
+  const std::string build = "br-" + std::string(80, 'x');
+  BuildEvent event;
+  event.set_idx(7);
+  event.set_build_request_id(build);
+  event.mutable_partition_event()->mutable_partition_ref()->set_str(ref);
+  event.mutable_partition_event()->set_status_code(v1::PARTITION_FAILED);
+  event.mutable_partition_event()->set_message("failed: " + std::string(200, 'm'));
+  const std::string text = table_text([&](std::FILE* out) { EventStream(out).print(event); });
+  const auto lines = table_lines(text);
+  ASSERT_EQ(lines.size(), 2u) << text;
+  EXPECT_NE(lines[1].find(build + "  "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(ref + "  "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("…"), std::string::npos) << lines[1];  // the detail is cut
+  EXPECT_EQ(lines[1].find(std::string(200, 'm')), std::string::npos) << lines[1];
+}
+
 TEST(TablesTest, AWholeLastColumnIsNotCut) {
   const std::string message(100, 'w');
   Table t({"JOB RUN", "MESSAGE"});
