@@ -44,11 +44,16 @@ struct ServeFlags {
   int64_t max_inflight_bytes = int64_t(actors::ConsoleEndpointOptions{}.max_inflight_bytes);
 };
 
-// The overload bounds as flags: each at least 1.
+// Request bodies read at once must leave room for one request of the largest event (1 MiB) and
+// its framing: below that, some appends could never be taken, at any load.
+constexpr int64_t kMinInflightBytes = 2 << 20;
+
+// The overload bounds as flags: each at least `least`.
 struct LimitFlag {
   const char* name;
   int64_t ServeFlags::*value;
   const char* help;
+  int64_t least = 1;
 };
 constexpr LimitFlag kLimitFlags[] = {
     {"--max-pending-events", &ServeFlags::max_pending_events,
@@ -58,8 +63,9 @@ constexpr LimitFlag kLimitFlags[] = {
      "where that is more); beyond it appends are answered overloaded; request bodies decode "
      "within 8 times it at once"},
     {"--max-inflight-bytes", &ServeFlags::max_inflight_bytes,
-     "Console request bodies read at once, in bytes (one request's body is at most this and "
-     "32 MiB); beyond it requests are answered overloaded"},
+     "Console request bodies read at once, in bytes, at least 2 MiB (one request's body is at "
+     "most this and 32 MiB); beyond it requests are answered overloaded",
+     kMinInflightBytes},
 };
 
 void say(const std::string& line) {
@@ -112,8 +118,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
                            ": the console and the web view share one server; give one address");
   }
   for (const auto& limit : kLimitFlags) {
-    if (f.*limit.value < 1) {
-      return ctx.usage_error(std::string(limit.name) + ": must be at least 1, got " +
+    if (f.*limit.value < limit.least) {
+      return ctx.usage_error(std::string(limit.name) + ": must be at least " +
+                             std::to_string(limit.least) + ", got " +
                              std::to_string(f.*limit.value));
     }
   }

@@ -452,11 +452,11 @@ void HttpServer::serve_with_body(const httplib::Request& req, httplib::Response&
   if (length > options_.max_body_bytes) {
     drop_body();
     count(&HttpServerStats::overloaded);
-    return reply_error(res, make_error(ErrorCode::overloaded,
-                                       what + ": a request of " + std::to_string(length) +
-                                           " bytes is over the limit of " +
-                                           std::to_string(options_.max_body_bytes) +
-                                           " bytes per request; split the batch"));
+    return reply_error(
+        res, make_error(ErrorCode::overloaded, what + ": a request of " + std::to_string(length) +
+                                                   " bytes is over the limit of " +
+                                                   std::to_string(options_.max_body_bytes) +
+                                                   " bytes per request; send less in one request"));
   }
   const size_t bytes = static_cast<size_t>(length);
   if (!admit(bytes)) {

@@ -251,7 +251,12 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
       in_log.reserve(found->size());
       for (auto& s : *found) in_log.emplace(s.event.event_id(), std::move(s));
     } else {
+      // A lookup writes nothing: the batches it refuses were not written, and a retry is safe
+      // (said, so that no one goes looking for them in the log).
       lookup_failed = found.error();
+      if (lookup_failed->message.find(kNothingWritten) == std::string::npos) {
+        lookup_failed->message += std::string("; ") + kNothingWritten + ", a retry is safe";
+      }
     }
   }
   for (size_t k = 0, begin = 0; k < sizes.size(); begin += sizes[k++]) {

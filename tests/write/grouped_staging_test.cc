@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ class CountingStorage final : public storage::Storage {
  public:
   explicit CountingStorage(std::unique_ptr<storage::Storage> inner) : inner_(std::move(inner)) {}
   int lookups = 0;
+  std::optional<Error> failing_lookups;  // when set, every lookup fails with it
 
   const std::string& uri() const override { return inner_->uri(); }
   Status initialize() override { return inner_->initialize(); }
@@ -42,6 +44,7 @@ class CountingStorage final : public storage::Storage {
   Result<std::vector<storage::StoredEvent>> find_by_event_ids(
       const std::vector<std::string>& event_ids) override {
     ++lookups;
+    if (failing_lookups) return *failing_lookups;
     return inner_->find_by_event_ids(event_ids);
   }
   Result<int64_t> last_idx() override { return inner_->last_idx(); }
@@ -128,6 +131,21 @@ TEST(GroupedStagingTest, OneLookupServesTheWholeGroup) {
   auto result = w->commit();
   EXPECT_EQ(result.committed.size(), 51u);
   EXPECT_EQ(staged_log(*w).size(), 51u);
+}
+
+// A lookup that fails (a server gone) refuses the batches that needed it, saying that nothing was
+// written: a producer that sets its own ids is not sent to look for them in the log.
+TEST(GroupedStagingTest, ALookupThatFailsRefusesItsBatchesSayingNothingWasWritten) {
+  auto [w, counting] = open_counted_writer();
+  counting->failing_lookups =
+      make_error(ErrorCode::storage_unavailable, "db: find_by_event_ids: the server closed");
+  auto tickets = stage_group(*w, {{kStagingReceived}});
+  ASSERT_EQ(tickets.size(), 1u);
+  ASSERT_FALSE(tickets[0].ok());
+  EXPECT_EQ(tickets[0].error().code, ErrorCode::storage_unavailable);
+  EXPECT_EQ(tickets[0].error().message,
+            "db: find_by_event_ids: the server closed; nothing was written, a retry is safe");
+  EXPECT_TRUE(staged_log(*w).empty());
 }
 
 TEST(GroupedStagingTest, SameIdTwiceInAGroupIsADuplicateOfTheFirst) {
