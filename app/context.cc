@@ -160,7 +160,9 @@ void Context::fail(const Error& error) {
   } else {
     print_error(error);
   }
-  exit_code = kExitFailed;
+  // A log URI of no form bel knows (a typo: "sqlite:/x.db") is bad usage, as a malformed
+  // --connect is; its message keeps SPEC's code for it.
+  exit_code = error.code == ErrorCode::unsupported_uri ? kExitUsage : kExitFailed;
 }
 
 void Context::usage_error(const std::string& message) {

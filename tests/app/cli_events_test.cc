@@ -380,9 +380,15 @@ TEST_F(CliTest, MissingLogExitsOneNamingTheUri) {
   EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
 }
 
-TEST_F(CliTest, UnknownSchemeExitsOneNamingTheUri) {
+// A log URI of no form bel knows is bad usage (exit 2), named with SPEC's code for it.
+TEST_F(CliTest, UnknownSchemeExitsTwoNamingTheUri) {
+  for (const char* uri : {"ftp://x/y", "sqlite:/x.db", "''"}) {
+    auto r = run_command(shell_quote(kBel) + " activity --log " + uri);
+    EXPECT_EQ(r.exit_code, 2) << uri << ": " << r.err;
+    EXPECT_NE(r.err.find("bel: unsupported_uri: "), std::string::npos) << r.err;
+  }
   auto r = run_command(shell_quote(kBel) + " events list --log ftp://x/y");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("ftp://x/y"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("unsupported_uri"), std::string::npos) << r.err;
 }

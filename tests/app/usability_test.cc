@@ -955,14 +955,14 @@ TEST_F(UsabilityTest, ScriptsRunTakesAnAbsoluteBuildDirectory) {
 // a $BEL_LOG set long ago is otherwise hard to find.
 TEST_F(UsabilityTest, AnUnusableLogFromTheEnvironmentIsNamedAsSuch) {
   auto from_env = run_command("BEL_LOG=sqlite:/x.db " + shell_quote(kBel) + " activity");
-  EXPECT_EQ(from_env.exit_code, 1);
+  EXPECT_EQ(from_env.exit_code, 2);
   EXPECT_NE(from_env.err.find("bel: unsupported_uri: $BEL_LOG: sqlite:/x.db: unknown storage "
                               "scheme"),
             std::string::npos)
       << from_env.err;
   auto typed =
       run_command("BEL_LOG=sqlite:/x.db " + shell_quote(kBel) + " activity --log sqlite:/y.db");
-  EXPECT_EQ(typed.exit_code, 1);
+  EXPECT_EQ(typed.exit_code, 2);
   EXPECT_NE(typed.err.find("bel: unsupported_uri: sqlite:/y.db: unknown storage scheme"),
             std::string::npos)
       << typed.err;
