@@ -2,6 +2,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "actors/client/command_events.h"
 #include "actors/client/partitions_repository.h"
 #include "app/commands.h"
@@ -18,6 +20,14 @@ struct PartitionsFlags : ListFlags {
 void run_list(Context& ctx, const PartitionsFlags& f) {
   auto statuses = parse_statuses<PartitionStatus>(ctx, f.statuses, parse_partition_status);
   if (!statuses) return;
+  // A partition's status is never DELEGATED (SPEC section 4: a delegation leaves it as the
+  // delegate's events make it): a filter on it would match nothing, whatever the log holds.
+  if (std::count(statuses->begin(), statuses->end(), v1::PARTITION_DELEGATED) > 0) {
+    return ctx.usage_error(
+        "--status: delegated is never a partition's status (a delegation leaves the partition "
+        "to the build it was delegated to); bel builds show ID lists a build's delegated "
+        "partitions");
+  }
   if (!f.pattern.empty()) {
     if (auto ok = check_glob(f.pattern); !ok.ok()) {
       return ctx.usage_error("--pattern: " + ok.error().message);
@@ -106,7 +116,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto lf = std::make_shared<PartitionsFlags>();
   auto* list =
       group->add_subcommand("list", "Partitions with a known status, most recently changed first");
-  add_status_option<PartitionStatus>(list, lf->statuses);
+  add_status_option<PartitionStatus>(list, lf->statuses, {"delegated"});  // never a status
   not_empty(list->add_option(
       "--pattern", lf->pattern,
       "Only refs matching this glob: * ? [a-z] [^a-z] (SQLite GLOB: [!a] is ! or a)"));

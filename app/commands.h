@@ -12,6 +12,7 @@
 #include <google/protobuf/generated_enum_reflection.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -189,28 +190,31 @@ void decimal_numbers(CLI::App* app);
 // event's field instead.
 CLI::Option* key_argument(CLI::Option* option);
 
-// The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN: "requested", ...
+// The short names of `Enum`'s statuses, in enum order, without *_UNKNOWN nor those in `never`:
+// "requested", ...
 template <class Enum>
-std::vector<std::string> status_choices() {
+std::vector<std::string> status_choices(const std::vector<std::string>& never = {}) {
   std::vector<std::string> out;
   const auto* descriptor = google::protobuf::GetEnumDescriptor<Enum>();
   for (int i = 0; i < descriptor->value_count(); ++i) {
-    if (descriptor->value(i)->number() != 0) {
-      out.push_back(short_status_name(descriptor->value(i)->name()));
-    }
+    if (descriptor->value(i)->number() == 0) continue;
+    std::string name = short_status_name(descriptor->value(i)->name());
+    if (std::find(never.begin(), never.end(), name) == never.end()) out.push_back(name);
   }
   return out;
 }
 
 // Adds --status to a list command: repeatable or comma-separated (--status completed,failed),
-// short or enum names of `Enum`; parse the values with parse_statuses.
+// short or enum names of `Enum`, but for `never` (statuses a listed item never has, which help
+// and completion do not offer); parse the values with parse_statuses.
 template <class Enum>
-CLI::Option* add_status_option(CLI::App* cmd, std::vector<std::string>& target) {
+CLI::Option* add_status_option(CLI::App* cmd, std::vector<std::string>& target,
+                               const std::vector<std::string>& never = {}) {
   auto* option = cmd->add_option("--status", target,
                                  "Only these statuses: repeat the flag or separate them with "
                                  "commas; short names or enum names")
                      ->delimiter(',');
-  set_choices(option, status_choices<Enum>());
+  set_choices(option, status_choices<Enum>(never));
   return option;
 }
 

@@ -33,9 +33,11 @@ std::string scan_bytes(std::string_view json) {
     const auto c = static_cast<unsigned char>(json[i]);
     if (in_string) {
       if (c < 0x20) {
+        // The advice names the backslash in words: error messages are shown escaped, each
+        // backslash doubled, and "\\u001f" would read as the wrong JSON.
         return fmt::format(
             "a control character (U+{:04X}) inside a string at byte {}: JSON requires it escaped "
-            "(\\u{:04x})",
+            "(a backslash, then u{:04x})",
             c, i + 1, c);
       }
       if (escaped) {

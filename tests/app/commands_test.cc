@@ -466,6 +466,17 @@ TEST_F(CommandsTest, PartitionsListFiltersByShortOrEnumStatusAndPattern) {
   EXPECT_EQ(none.total_count(), 0);
   EXPECT_FALSE(none.has_more());
 
+  // Never a partition's status: a usage error saying so, and not offered by --help.
+  for (const char* delegated : {"delegated", "PARTITION_DELEGATED"}) {
+    auto r = run_bel(shared_log(), std::string("partitions list --status ") + delegated);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--status: delegated is never a partition's status"), std::string::npos)
+        << r.err;
+  }
+  auto help = run_bel(shared_log(), "partitions list --help");
+  EXPECT_NE(help.out.find("invalidated"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("delegated"), std::string::npos) << help.out;
+
   auto sales = json<PartitionsListResponse>("partitions list --pattern 'sales/*'");
   EXPECT_EQ(refs(sales.partitions()), Ids({kSales1, kSales3, kSales2}));
   EXPECT_EQ(sales.total_count(), 3);

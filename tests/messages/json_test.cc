@@ -201,7 +201,8 @@ TEST(JsonInput, AControlCharacterInsideAStringMustBeEscaped) {
     ASSERT_FALSE(raw.ok()) << int(c);
     EXPECT_EQ(raw.error().message,
               fmt::format("invalid JSON for BuildEvent: a control character (U+{:04X}) inside a "
-                          "string at byte {}: JSON requires it escaped (\\u{:04x})",
+                          "string at byte {}: JSON requires it escaped (a backslash, then "
+                          "u{:04x})",
                           int(c), head.size() + 2, int(c)));
   }
   // Escaped, it is the character; between tokens, whitespace is whitespace.
