@@ -5,13 +5,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <unordered_set>
 
 #include "messages/event_id.h"
 #include "messages/event_keys.h"
 #include "messages/filter_match.h"
-#include "messages/glob.h"
 #include "storage/checks.h"
 #include "storage/event_detail.h"
 #include "storage/postgres_lock.h"
@@ -218,6 +216,7 @@ Status PostgresStorage::initialize() {
       return version.error();  // the server or this user's rights, not the log
     }
     if (!version.ok() && db_.last_sqlstate() == "42P01") {  // undefined_table: nothing here yet
+      BEL_RETURN_IF_ERROR(pg_check_not_foreign(db_, *schema));
       return make_error(ErrorCode::storage_unavailable,
                         fmt::format("{}: no bel log in schema {} yet (it has no meta table); "
                                     "a coordinator or `bel append` on this URI makes one",
@@ -237,6 +236,7 @@ Status PostgresStorage::initialize() {
   auto created = [&]() -> Status {
     BEL_RETURN_IF_ERROR(db_.command("BEGIN", "initialize"));
     BEL_RETURN_IF_ERROR(lock_log("initialize: lock"));
+    BEL_RETURN_IF_ERROR(pg_check_not_foreign(db_, *schema));
     BEL_RETURN_IF_ERROR(db_.command(kSchemaSql, "initialize: create tables"));
     auto version = get_meta(kSchemaVersionKey);
     if (!version.ok()) return version.error();

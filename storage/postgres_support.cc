@@ -106,6 +106,24 @@ void pg_copy_append(std::string& row, std::string_view value) {
   append_escaped(row, value, {{'\\', "\\\\"}, {'\t', "\\t"}, {'\n', "\\n"}, {'\r', "\\r"}});
 }
 
+Status pg_check_not_foreign(PgConnection& db, const std::string& schema) {
+  auto r = db.exec(
+      "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 "
+      "ORDER BY table_name = 'meta' DESC, table_name LIMIT 6",
+      {schema}, "initialize: the schema's tables");
+  if (!r.ok()) return r.error();
+  const int rows = pq().PQntuples(r->get());
+  if (rows == 0 || pg_cell(r->get(), 0, 0) == "meta") return ok_status();
+  std::vector<std::string> tables;
+  for (int i = 0; i < std::min(rows, 5); ++i) tables.push_back(pg_cell(r->get(), i, 0));
+  if (rows > 5) tables.push_back("...");
+  return make_error(ErrorCode::storage_corrupt,
+                    fmt::format("{}: not a bel log: schema {} has tables ({}) but no bel meta "
+                                "table; give bel a schema of its own (options=-csearch_path%3D"
+                                "NAME in the URI) or a database of its own",
+                                db.uri(), schema, fmt::join(tables, ", ")));
+}
+
 PgConnection::~PgConnection() {
   if (conn_ != nullptr) pq().PQfinish(conn_);
 }

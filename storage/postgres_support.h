@@ -55,6 +55,12 @@ int64_t pg_cell_int(const PGresult* result, int row, int col);
 // carriage return (the row's separators).
 void pg_copy_append(std::string& row, std::string_view value);
 
+class PgConnection;
+
+// OK unless schema `schema` holds tables but no bel meta table: another program's, which bel
+// neither reads as a log nor adds its tables to. storage_corrupt naming the tables then.
+Status pg_check_not_foreign(PgConnection& db, const std::string& schema);
+
 class PgConnection {
  public:
   explicit PgConnection(std::string uri) : uri_(std::move(uri)), shown_(shown_uri(uri_)) {}

@@ -508,6 +508,31 @@ TEST(PostgresSchemaTest, TheFirstSchemaSearchPathNamesIsTheLogsWhenALaterOneExis
   EXPECT_EQ(*last, 1) << "the log of a name over 63 bytes went into " << prefix;
 }
 
+// A schema holding another program's tables (an "events" table of its own) and no bel meta table
+// is not a bel log: readers and writers both say so, naming the tables, and leave them as they
+// were (no bel table is created beside them).
+TEST(PostgresSchemaTest, ASchemaOfAnotherProgramsTablesIsNotABelLog) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  const std::string name = unique_schema("other_");
+  const std::string uri = *uri_of_schema(name);
+  ASSERT_EQ(bel::testing::run_postgres_sql(
+                *uri_of_schema("public"),
+                "CREATE SCHEMA " + name + "; CREATE TABLE " + name + ".events(x int)"),
+            0);
+  StorageOptions read_only;
+  read_only.read_only = true;
+  // The reader after the writer finds the schema as it was: no meta table was created.
+  for (const StorageOptions& options : {read_only, StorageOptions{}, read_only}) {
+    auto log = open_storage(uri, options);
+    ASSERT_FALSE(log.ok()) << "read_only " << options.read_only;
+    EXPECT_EQ(log.error().code, ErrorCode::storage_corrupt) << log.error().to_string();
+    EXPECT_NE(log.error().message.find("not a bel log: schema " + name +
+                                       " has tables (events) but no bel meta table"),
+              std::string::npos)
+        << log.error().message;
+  }
+}
+
 // Coordinators started together on a log whose schema does not exist yet all open it.
 TEST(PostgresSchemaTest, WritersOpeningAMissingSchemaTogetherAllOpenIt) {
   if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
