@@ -45,6 +45,15 @@ Result<std::string> read_meta(const std::string& uri, const char* key) {
   return value->value_or("");
 }
 
+// How a console reaches a coordinator of the log at `uri`: a PostgreSQL log advertises none
+// (docs/scale-out.md, "What is not shared"), only --connect reaches one; "" for other logs.
+std::string how_to_reach(const std::string& uri) {
+  auto parsed = storage::parse_storage_uri(uri);
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::postgres) return "";
+  return "; a PostgreSQL log advertises none of its coordinators: give one with --connect "
+         "HOST:PORT (or $BEL_CONNECT)";
+}
+
 // The endpoint the log advertises, or "" when none (or no log yet).
 Result<std::string> advertised_endpoint(const std::string& uri, bool create_log) {
   auto parsed = storage::parse_storage_uri(uri);
@@ -207,7 +216,8 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
                       "no coordinator serves " + storage::shown_uri(options.log_uri) +
                           (stale_endpoint.empty() ? std::string()
                                                   : " (it advertises " + stale_endpoint +
-                                                        ", but no process holds its writer lock)"));
+                                                        ", but no process holds its writer lock)") +
+                          how_to_reach(options.log_uri));
   }
   BEL_RETURN_IF_ERROR(session->start_local(options));
   if (!stale_endpoint.empty() && (options.write || options.create_log)) {
@@ -257,7 +267,8 @@ Result<std::string> Session::sign_in_url() {
   if (!channel_) {
     return make_error(ErrorCode::not_found,
                       "no coordinator serves " + log_shown_ +
-                          " (this session opened it in process; bel serve serves the dashboard)");
+                          " (this session opened it in process; bel serve serves the dashboard)" +
+                          how_to_reach(log_shown_));  // its scheme is shown as given
   }
   auto path = channel_->sign_in(timeout_);
   if (!path.ok()) return path.error();
@@ -280,8 +291,12 @@ Status Session::check_named_log(const std::string& log_uri, const std::string& e
   return make_error(
       ErrorCode::invalid_argument,
       source + " " + endpoint + " reaches the coordinator of another log than --log " +
-          storage::shown_uri(log_uri) + " (log id " + stats->log_id() + ", not " + named +
-          "): drop " + source + " to reach the coordinator that log advertises, " +
+          storage::shown_uri(log_uri) + " (log id " + stats->log_id() + ", not " + named + "): " +
+          (how_to_reach(log_uri).empty()
+               ? "drop " + source + " to reach the coordinator that log advertises, "
+               : "give " + source +
+                     " a coordinator of that log (a PostgreSQL log advertises "
+                     "none), ") +
           "or drop --log to use the coordinator's log");
 }
 

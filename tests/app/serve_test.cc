@@ -1053,7 +1053,19 @@ TEST_F(ServeTest, CheckThroughTheCoordinatorOfAnotherPostgresLogIsRefused) {
   EXPECT_NE(refused.err.find("reaches the coordinator of another log than --log"),
             std::string::npos)
       << refused.err;
+  // A PostgreSQL log advertises no coordinator: the advice is --connect, not dropping it.
+  EXPECT_NE(refused.err.find("give --connect a coordinator of that log (a PostgreSQL log "
+                             "advertises none)"),
+            std::string::npos)
+      << refused.err;
   EXPECT_EQ(refused.out, "");
+  // Nor does a sign-in find the running coordinator through the log: it says how to reach one.
+  auto sign_in = run_command(shell_quote(kBel) + " sign-in --log " + shell_quote(*served));
+  EXPECT_EQ(sign_in.exit_code, 1) << sign_in.err;
+  EXPECT_NE(sign_in.err.find("a PostgreSQL log advertises none of its coordinators: give one "
+                             "with --connect HOST:PORT"),
+            std::string::npos)
+      << sign_in.err;
   auto unread = check(*none);
   EXPECT_EQ(unread.exit_code, 1);
   EXPECT_NE(unread.err.find("cannot be compared with the log of the coordinator --connect "
