@@ -307,7 +307,18 @@ TEST_F(ServeTest, AnEmbeddedCoordinatorsConsoleEndpointTakesTheOperatorsWrites) 
   ASSERT_TRUE(shown.ok()) << shown.error().to_string();
   EXPECT_EQ(shown->status_code(), BUILD_REQUEST_CANCELLED);
 
+  // The writer lock's record names the endpoint while it serves, and no longer once it stopped
+  // (the coordinator still running): a refused writer is not sent to a closed port.
+  auto record = [&] {
+    std::string text;
+    std::getline(std::ifstream(path() + ".lock"), text);
+    return text;
+  };
+  const std::string named = "console endpoint " + (*endpoint)->endpoint();
+  EXPECT_NE(record().find(named), std::string::npos) << record();
   (*endpoint)->stop();
+  EXPECT_EQ(record().find("console endpoint"), std::string::npos) << record();
+  EXPECT_NE(record().find("pid " + std::to_string(::getpid())), std::string::npos) << record();
   actors::stop_coordinator(*api);
   system.await_all_actors_done();
   // Withdrawn: the next command opens the log itself, at once.
