@@ -201,14 +201,16 @@ TEST_F(RpcTest, IndependentAppendsInOneMessageAreEachAnsweredAlone) {
   ASSERT_EQ(outcomes.size(), events.size()) << failed.to_string();
   EXPECT_FALSE(outcomes[0].error) << caf::to_string(outcomes[0].error);
   EXPECT_EQ(outcomes[0].ack.idx(), 1);
-  // The coordinator's own answer to the event as a batch of one (each append of the message is
-  // judged as one; ApiClient's single-event append drops the batch position).
-  auto local = local_client_->append(std::vector<BuildEvent>{unnamed});
+  // The coordinator's own answer to the event appended alone: each append of the message is
+  // judged as one, and named by no batch position.
+  auto local = local_client_->append(unnamed);
   ASSERT_FALSE(local.ok());
   const Error remote_unnamed = from_caf_error(outcomes[1].error);
   EXPECT_EQ(remote_unnamed.code, local.error().code);
   EXPECT_EQ(remote_unnamed.message, local.error().message);
+  EXPECT_EQ(remote_unnamed.message, "build_request_id is empty");
   EXPECT_EQ(from_caf_error(outcomes[2].error).code, ErrorCode::invalid_transition);
+  EXPECT_NE(from_caf_error(outcomes[2].error).message.rfind("append #", 0), 0u);
   EXPECT_FALSE(outcomes[3].error) << caf::to_string(outcomes[3].error);
   EXPECT_EQ(outcomes[3].ack.idx(), 2);
   EXPECT_EQ(last_idx(), 2);
