@@ -531,4 +531,14 @@ std::string without_brotli(std::string_view accept_encoding) {
   return out;
 }
 
+std::optional<std::pair<int, Error>> unimplemented_method(const std::string& method,
+                                                          const std::string& what) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"}) {
+    if (method == known) return std::nullopt;
+  }
+  return std::make_pair(501, make_error(ErrorCode::invalid_argument,
+                                        what + ": this server does not implement " + method +
+                                            " (its routes take GET, HEAD and POST)"));
+}
+
 }  // namespace bel::actors

@@ -40,11 +40,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+
+#include "messages/error.h"
 
 namespace bel::actors {
 
@@ -123,6 +127,13 @@ class HttpConnections {
 // brotli's highest quality, 11: seconds of a core for a megabyte of JSON, where gzip takes
 // milliseconds.
 std::string without_brotli(std::string_view accept_encoding);
+
+// The error for a request whose method no server route takes (TRACE, CONNECT, PROPFIND, ...),
+// with the status to answer it with, 501 (RFC 9110 15.6.2: a method the server does not
+// implement); none for a method routes may take (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH:
+// a path's own routes then answer, or 405 names the ones it has).
+std::optional<std::pair<int, Error>> unimplemented_method(const std::string& method,
+                                                          const std::string& what);
 
 }  // namespace bel::actors
 

@@ -342,10 +342,9 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
                                                             httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
   // Range is ignored, as HTTP lets a server do (RFC 9110, 14.2): httplib would otherwise cut every
-  // answer to it after the handler, a JSON document into an unreadable part of it (with status
-  // 200), and for a list of ranges repeat the whole answer once per range in one buffer (1 000
-  // ranges, a thousand copies). bel answers nothing in parts. The request is httplib's own
-  // non-const object, handed to the handlers as const.
+  // answer to it after the handler (a JSON document into an unreadable part, status 200), and for
+  // a list of ranges repeat the whole answer once per range in one buffer. bel answers nothing in
+  // parts. The request is httplib's own non-const object, handed to the handlers as const.
   auto& own = const_cast<httplib::Request&>(req);
   own.ranges.clear();
   // Compressed with gzip, not brotli (http_connections.h, without_brotli).
@@ -354,11 +353,13 @@ httplib::Server::HandlerResponse HttpServer::before_routing(const httplib::Reque
   }
   const std::string what = describe(req);
   // A refused request's body is not read: the connection is closed after the answer.
-  auto refuse = [&](const Error& error) {
+  auto refuse = [&](const Error& error, int status = 0) {
     answer_error(req, res, error);
+    if (status != 0) res.status = status;
     res.set_header("Connection", "close");
     return R::Handled;
   };
+  if (auto no = unimplemented_method(req.method, what)) return refuse(no->second, no->first);
   // One Host and one Authorization (RFC 9112 3.2: two Host fields are a 400; neither is a list):
   // two could be read one way here and the other way by a proxy in front.
   for (const char* name : {"Host", "Authorization"}) {

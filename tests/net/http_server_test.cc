@@ -631,6 +631,21 @@ TEST_F(HttpServerTest, AMethodAPathDoesNotTakeIs405NamingTheOnesItTakes) {
   EXPECT_NE(answer.find("POST /echo: no Content-Length"), std::string::npos) << answer;
 }
 
+// A method no route takes anywhere (TRACE, CONNECT) is one the server does not implement: 501
+// (RFC 9110 15.6.2) saying so, not a 400 calling the request malformed.
+TEST_F(HttpServerTest, AMethodNoRouteTakesIs501) {
+  start({});
+  for (const std::string method : {"TRACE", "CONNECT"}) {
+    const std::string answer =
+        answer_to(method + " /open HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token_ +
+                  "\r\n\r\n");
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 501") << method << answer.substr(0, 300);
+    EXPECT_NE(answer.find(method + " /open: this server does not implement " + method),
+              std::string::npos)
+        << answer;
+  }
+}
+
 TEST_F(HttpServerTest, TheBearerSchemeIsReadInAnyCase) {
   start({});
   auto c = client();
