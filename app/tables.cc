@@ -140,6 +140,7 @@ void print_build_summary(const BuildRequestSummary& b, std::FILE* out) {
   if (b.partitions_size() > 0) {
     std::fprintf(out, "\n");
     Table t({"PARTITION", "STATUS", "DELEGATED TO"});
+    t.keep_last_column_whole();  // a build request id, never cut
     for (const auto& p : b.partitions()) {
       t.add_row(
           {p.partition_ref(), short_status(p.status_name()), p.delegated_to_build_request_id()});

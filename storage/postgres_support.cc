@@ -107,16 +107,18 @@ void pg_copy_append(std::string& row, std::string_view value) {
 }
 
 Status pg_check_not_foreign(PgConnection& db, const std::string& schema) {
+  // Only tables of bel's own names: a schema shared with other tables (public with PostGIS's
+  // spatial_ref_sys, say) holds a bel log beside them as it always did.
   auto r = db.exec(
-      "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 "
-      "ORDER BY table_name = 'meta' DESC, table_name LIMIT 6",
+      "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND "
+      "table_name IN ('meta', 'events', 'event_keys', 'snapshots') "
+      "ORDER BY table_name = 'meta' DESC, table_name",
       {schema}, "initialize: the schema's tables");
   if (!r.ok()) return r.error();
   const int rows = pq().PQntuples(r->get());
   if (rows == 0 || pg_cell(r->get(), 0, 0) == "meta") return ok_status();
   std::vector<std::string> tables;
-  for (int i = 0; i < std::min(rows, 5); ++i) tables.push_back(pg_cell(r->get(), i, 0));
-  if (rows > 5) tables.push_back("...");
+  for (int i = 0; i < rows; ++i) tables.push_back(pg_cell(r->get(), i, 0));
   return make_error(ErrorCode::storage_corrupt,
                     fmt::format("{}: not a bel log: schema {} has tables ({}) but no bel meta "
                                 "table; give bel a schema of its own (options=-csearch_path%3D"

@@ -57,8 +57,9 @@ void pg_copy_append(std::string& row, std::string_view value);
 
 class PgConnection;
 
-// OK unless schema `schema` holds tables but no bel meta table: another program's, which bel
-// neither reads as a log nor adds its tables to. storage_corrupt naming the tables then.
+// OK unless schema `schema` holds tables of bel's names (events, event_keys, snapshots) but no
+// bel meta table: another program's, which bel neither reads as a log nor adds its tables to.
+// storage_corrupt naming them then. Tables of other names are no concern of bel's.
 Status pg_check_not_foreign(PgConnection& db, const std::string& schema);
 
 class PgConnection {

@@ -128,10 +128,11 @@ class HttpConnections {
 // milliseconds.
 std::string without_brotli(std::string_view accept_encoding);
 
-// The error for a request whose method no server route takes (TRACE, CONNECT, PROPFIND, ...),
-// with the status to answer it with, 501 (RFC 9110 15.6.2: a method the server does not
-// implement); none for a method routes may take (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH:
-// a path's own routes then answer, or 405 names the ones it has).
+// The error for a request whose method no server route takes (TRACE, CONNECT), with the status
+// to answer it with, 501 (RFC 9110 15.6.2: a method the server does not implement); none for a
+// method routes may take (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH: a path's own routes then
+// answer, or 405 names the ones it has). A method httplib does not know at all (PROPFIND) it
+// answers 400 itself, before bel sees the request.
 std::optional<std::pair<int, Error>> unimplemented_method(const std::string& method,
                                                           const std::string& what);
 

@@ -251,10 +251,13 @@ std::vector<Result<LogWriter::Ticket>> LogWriter::stage_group_as(
       in_log.reserve(found->size());
       for (auto& s : *found) in_log.emplace(s.event.event_id(), std::move(s));
     } else {
-      // A lookup writes nothing: the batches it refuses were not written, and a retry is safe
-      // (said, so that no one goes looking for them in the log).
+      // A lookup writes nothing: a batch it refuses for want of the storage (a server gone) was
+      // not written, and a retry is safe (said, so that no one goes looking for it in the log).
+      // A corrupt log is not retried into health: its error stands as it is.
       lookup_failed = found.error();
-      if (lookup_failed->message.find(kNothingWritten) == std::string::npos) {
+      const ErrorCode code = lookup_failed->code;
+      if ((code == ErrorCode::storage_unavailable || code == ErrorCode::timeout) &&
+          lookup_failed->message.find(kNothingWritten) == std::string::npos) {
         lookup_failed->message += std::string("; ") + kNothingWritten + ", a retry is safe";
       }
     }

@@ -149,6 +149,20 @@ TEST(TablesTest, ABuildsPartitionsAreEveryOneItTouched) {
   EXPECT_EQ(lines[1].substr(column, 2), "5 ") << lines[0] << "\n" << lines[1];
 }
 
+// A build's partitions table ends with the build it delegated each to: an id, never cut.
+TEST(TablesTest, ADelegatedToBuildIsNeverCut) {
+  BuildRequestSummary b;
+  b.set_build_request_id("br-1");
+  b.set_status_name("BUILD_REQUEST_COMPLETED");
+  auto* p = b.add_partitions();
+  p->set_partition_ref("data/a");
+  p->set_status_name("PARTITION_DELEGATED");
+  const std::string delegate = "br-" + std::string(90, 'd');
+  p->set_delegated_to_build_request_id(delegate);
+  const std::string text = table_text([&](std::FILE* out) { print_build_summary(b, out); });
+  EXPECT_NE(text.find(delegate + "\n"), std::string::npos) << text;
+}
+
 // events tail prints fixed widths: a ref wider than its column stays whole (the rest of its row
 // moves right, two spaces after it); only the DETAIL column is cut.
 TEST(TablesTest, AStreamedEventKeepsItsKeysWhole) {

@@ -533,6 +533,20 @@ TEST(PostgresSchemaTest, ASchemaOfAnotherProgramsTablesIsNotABelLog) {
   }
 }
 
+// Tables of other names in the schema (PostGIS's spatial_ref_sys in public, say) are no concern
+// of bel's: its log is made beside them, as always.
+TEST(PostgresSchemaTest, ALogIsMadeBesideTablesOfOtherNames) {
+  if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";
+  const std::string name = unique_schema("shared_");
+  ASSERT_EQ(bel::testing::run_postgres_sql(
+                *uri_of_schema("public"),
+                "CREATE SCHEMA " + name + "; CREATE TABLE " + name + ".spatial_ref_sys(x int)"),
+            0);
+  auto log = open_storage(*uri_of_schema(name), {});
+  ASSERT_TRUE(log.ok()) << log.error().to_string();
+  ASSERT_TRUE((*log)->append_batch({partition_event("br", "data/shared")}).ok());
+}
+
 // Coordinators started together on a log whose schema does not exist yet all open it.
 TEST(PostgresSchemaTest, WritersOpeningAMissingSchemaTogetherAllOpenIt) {
   if (!uri_of_schema("x")) GTEST_SKIP() << "BEL_TEST_PG is not set (scripts/with-postgres)";

@@ -146,6 +146,12 @@ TEST(GroupedStagingTest, ALookupThatFailsRefusesItsBatchesSayingNothingWasWritte
   EXPECT_EQ(tickets[0].error().message,
             "db: find_by_event_ids: the server closed; nothing was written, a retry is safe");
   EXPECT_TRUE(staged_log(*w).empty());
+  // A corrupt log's error stands as it is: no retry heals it.
+  counting->failing_lookups = make_error(ErrorCode::storage_corrupt, "db: idx 7 does not parse");
+  tickets = stage_group(*w, {{kStagingReceived}});
+  ASSERT_EQ(tickets.size(), 1u);
+  ASSERT_FALSE(tickets[0].ok());
+  EXPECT_EQ(tickets[0].error().message, "db: idx 7 does not parse");
 }
 
 TEST(GroupedStagingTest, SameIdTwiceInAGroupIsADuplicateOfTheFirst) {
