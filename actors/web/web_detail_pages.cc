@@ -99,7 +99,13 @@ std::string describe(const BuildEvent& e) {
     case BuildEvent::kBuildRequestEvent:
       return "build " + short_status_name(e.build_request_event().status_name());
     case BuildEvent::kDelegationEvent:
-      return "delegated to " + e.delegation_event().delegated_to_build_request_id();
+      return "delegated to " + e.delegation_event().delegated_to_build_request_id() +
+             (e.delegation_event().message().empty() ? "" : ": " + e.delegation_event().message());
+    case BuildEvent::kJobGraphEvent: {
+      const auto& g = e.job_graph_event();
+      return "job graph" + (g.job_graph().label().empty() ? "" : " " + g.job_graph().label()) +
+             " planned" + (g.message().empty() ? "" : ": " + g.message());
+    }
     case BuildEvent::kPartitionInvalidationEvent:
       return "invalidated: " + e.partition_invalidation_event().reason();
     case BuildEvent::kJobRunCancelEvent:

@@ -154,12 +154,29 @@ constexpr const char* kScript = R"JS(
 
 const char* live_script() { return kScript; }
 
+namespace {
+
+void append_entities(std::string& out, std::string_view text) {
+  append_escaped(out, text,
+                 {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
+}
+
+}  // namespace
+
+std::string escape_url(const std::string& url) {
+  std::string out;
+  append_entities(out, url);
+  return out;
+}
+
 std::string escape_html(const std::string& text) {
   std::string out;
   // A control character (a NUL in a message, an escape sequence) is shown as \xNN, as the
   // console shows it: HTML has no way to carry most of them, and a browser turns NUL into U+FFFD.
   // A C1 control or a format character that moves the text after it (U+202E turns the rest of
   // a value around, so that a ref could read as another) is shown as \uXXXX, as the console does.
+  // And a backslash is doubled, as the console does, so that text holding the six characters
+  // \u200b never reads as text holding the character they stand for.
   auto control = [](unsigned char c) {
     return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
   };
@@ -170,7 +187,9 @@ std::string escape_html(const std::string& text) {
     size_t length = 1;
     if (i < text.size()) {
       const auto c = static_cast<unsigned char>(text[i]);
-      if (control(c)) {
+      if (c == '\\') {
+        shown = "\\\\";
+      } else if (control(c)) {
         shown = fmt::format("\\x{:02x}", c);
       } else if (c >= 0xc2) {  // a C1 control or a format character begins so, if any
         const CodePoint p = first_code_point(all.substr(i));
@@ -184,9 +203,7 @@ std::string escape_html(const std::string& text) {
         continue;
       }
     }
-    append_escaped(
-        out, all.substr(start, i - start),
-        {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
+    append_entities(out, all.substr(start, i - start));
     out += shown;
     i += length;
     start = i;
@@ -213,7 +230,7 @@ std::string link(const std::string& href, const std::string& text) {
     return "<span title=\"too long to open on this dashboard: ask the console\">" +
            escape_html(text) + "</span>";
   }
-  return "<a href=\"" + escape_html(href) + "\">" + escape_html(text) + "</a>";
+  return "<a href=\"" + escape_url(href) + "\">" + escape_html(text) + "</a>";
 }
 
 std::string badge(const std::string& status_name) {
@@ -254,7 +271,7 @@ std::string page(const std::string& title, const std::string& stream_query, cons
       .raw(" · bel</title><style>")
       .raw(kStyle)
       .raw("</style></head><body data-stream=\"")
-      .text(stream_query)
+      .raw(escape_url(stream_query))
       .raw("\"><header>");
   if (reader == Reader::signed_in) {
     h.raw(

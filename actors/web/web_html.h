@@ -22,10 +22,15 @@ namespace bel::actors::web {
 inline constexpr const char* kLiveScriptPath = "/live.js";
 const char* live_script();
 
-// `text` with & < > " ' replaced by entities, and control characters (tab and line breaks aside)
-// by \xNN, C1 controls and the format characters that move text (messages/escape.h,
-// moves_text) by \uXXXX: safe in element content and quoted attributes, and shown as written.
+// `text` with & < > " ' replaced by entities, control characters (tab and line breaks aside) by
+// \xNN, C1 controls and the characters that move text or draw as nothing (messages/escape.h,
+// shown_as_escape) by \uXXXX, and a backslash doubled, as the console shows text: safe in
+// element content and quoted attributes, and shown as written.
 std::string escape_html(const std::string& text);
+
+// A URL the pages made (its parts percent- or base64url-encoded) for a quoted attribute: & < > "
+// ' replaced by entities, nothing else changed.
+std::string escape_url(const std::string& url);
 
 class Html {
  public:

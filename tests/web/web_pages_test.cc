@@ -113,6 +113,16 @@ TEST_F(WebPagesTest, PartitionJobsAndListPages) {
   EXPECT_TRUE(contains(partition, ">failed<"));
   EXPECT_TRUE(contains(partition, "History"));
   EXPECT_TRUE(contains(partition, "job run jr-1 failed"));
+  // Every kind of event reads as words in a history, a job graph naming the partition too.
+  BuildEvent graph;
+  graph.set_build_request_id("br-graph");
+  graph.mutable_job_graph_event()->mutable_job_graph()->set_label("nightly");
+  graph.mutable_job_graph_event()->mutable_job_graph()->add_outputs()->set_str("graph/a");
+  graph.mutable_job_graph_event()->set_message("2 jobs");
+  append({request_event("br-graph", BUILD_REQUEST_RECEIVED, {"graph/a"}), graph});
+  const std::string planned = page("/partitions/" + encode_path_part("graph/a"));
+  EXPECT_TRUE(contains(planned, "job graph nightly planned: 2 jobs")) << planned;
+  EXPECT_FALSE(contains(planned, "job_graph_event")) << planned;
   // A page follows the builds that claim its partition by id, while their ids fit its stream's
   // request line.
   const std::string big(6100, 'b');
@@ -463,6 +473,17 @@ TEST_F(WebPagesTest, AControlCharacterInAPageIsShownEscaped) {
   const std::string zw = this->page("/partitions/" + encode_path_part(hidden));
   EXPECT_TRUE(contains(zw, "spoof/dai\\u200bly")) << zw;
   EXPECT_FALSE(contains(zw, "\u200b"));
+  // A ref holding the six characters \u200b is another ref: its backslash is doubled, as the
+  // console shows it, so the two never read alike (on the list that shows both too).
+  const std::string literal = "spoof/dai\\u200bly";
+  append({request_event("br-literal", BUILD_REQUEST_RECEIVED, {literal, hidden}),
+          partition_event("br-literal", literal, PARTITION_REQUESTED),
+          partition_event("br-literal", hidden, PARTITION_REQUESTED)});
+  const std::string own = this->page("/partitions/" + encode_path_part(literal));
+  EXPECT_TRUE(contains(own, "spoof/dai\\\\u200bly")) << own;
+  const std::string list = this->page("/partitions?pattern=spoof/*");
+  EXPECT_TRUE(contains(list, ">spoof/dai\\u200bly<")) << list;
+  EXPECT_TRUE(contains(list, ">spoof/dai\\\\u200bly<")) << list;
 }
 
 TEST_F(WebPagesTest, ABrowserIsAnsweredWithPagesSayingHowToSignInAgain) {
