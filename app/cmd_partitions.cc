@@ -13,12 +13,17 @@
 namespace bel::app {
 namespace {
 
+// What a partition's status never is (SPEC section 4): help, completion and the accepted names
+// leave it out.
+const std::vector<std::string> kNeverAStatus = {"delegated"};
+
 struct PartitionsFlags : ListFlags {
   std::string pattern;
 };
 
 void run_list(Context& ctx, const PartitionsFlags& f) {
-  auto statuses = parse_statuses<PartitionStatus>(ctx, f.statuses, parse_partition_status);
+  auto statuses =
+      parse_statuses<PartitionStatus>(ctx, f.statuses, parse_partition_status, kNeverAStatus);
   if (!statuses) return;
   // A partition's status is never DELEGATED (SPEC section 4: a delegation leaves it as the
   // delegate's events make it): a filter on it would match nothing, whatever the log holds.
@@ -116,7 +121,7 @@ void add_partitions_commands(CLI::App& app, Context& ctx) {
   auto lf = std::make_shared<PartitionsFlags>();
   auto* list =
       group->add_subcommand("list", "Partitions with a known status, most recently changed first");
-  add_status_option<PartitionStatus>(list, lf->statuses, {"delegated"});  // never a status
+  add_status_option<PartitionStatus>(list, lf->statuses, kNeverAStatus);
   not_empty(list->add_option(
       "--pattern", lf->pattern,
       "Only refs matching this glob: * ? [a-z] [^a-z] (SQLite GLOB: [!a] is ! or a)"));

@@ -219,10 +219,12 @@ CLI::Option* add_status_option(CLI::App* cmd, std::vector<std::string>& target,
 }
 
 // Parses repeated --status values (enum names or short forms) with `parse`; a usage error naming
-// the flag and the bad value otherwise.
+// the flag and the bad value otherwise, whose list of accepted names leaves out `never` (as
+// add_status_option's help does).
 template <class Enum, class Parse>
 std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<std::string>& texts,
-                                                Parse parse) {
+                                                Parse parse,
+                                                const std::vector<std::string>& never = {}) {
   std::vector<Enum> out;
   for (const auto& t : texts) {
     // "--status --log x.db": given no status, the flag takes the next word as one.
@@ -233,7 +235,16 @@ std::optional<std::vector<Enum>> parse_statuses(Context& ctx, const std::vector<
     }
     auto s = parse(t);
     if (!s.ok()) {
-      ctx.usage_error("--status: " + s.error().message);
+      std::string message = s.error().message;
+      const auto accepted = message.find(" (accepted: ");
+      if (!never.empty() && accepted != std::string::npos) {
+        std::string names;
+        for (const auto& name : status_choices<Enum>(never)) {
+          names += (names.empty() ? "" : ", ") + name;
+        }
+        message = message.substr(0, accepted) + " (accepted: " + names + ")";
+      }
+      ctx.usage_error("--status: " + message);
       return std::nullopt;
     }
     out.push_back(*s);

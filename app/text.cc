@@ -17,6 +17,27 @@ utf8proc_ssize_t decode(std::string_view text, size_t i, utf8proc_int32_t* cp) {
                           static_cast<utf8proc_ssize_t>(text.size() - i), cp);
 }
 
+// The bytes of the escape printable() wrote at shown[i] (a backslash): \\, \n, \t, \r, \xNN
+// or \uXXXX, whose code point may have five or six hex digits. A \u escape is read as the longest
+// run of hex digits naming a character printable() escapes (the text after "\u200b" may begin
+// with a hex digit).
+size_t escape_length(std::string_view shown, size_t i) {
+  if (i + 1 >= shown.size()) return 1;
+  size_t digits = 0;
+  while (digits < 6 && i + 2 + digits < shown.size() &&
+         std::isxdigit(static_cast<unsigned char>(shown[i + 2 + digits]))) {
+    ++digits;
+  }
+  if (shown[i + 1] == 'x') return 2 + std::min<size_t>(digits, 2);
+  if (shown[i + 1] != 'u') return 2;
+  for (size_t n = digits; n > 4; --n) {
+    const auto cp =
+        static_cast<char32_t>(std::stoul(std::string(shown.substr(i + 2, n)), nullptr, 16));
+    if (cp <= 0x10ffff && shown_as_escape(cp)) return 2 + n;
+  }
+  return 2 + std::min<size_t>(digits, 4);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text) {
@@ -70,7 +91,8 @@ std::string fit(std::string_view text, size_t max_width) { return cut(printable(
 
 std::string cut(std::string_view shown, size_t max_width) {
   if (display_width(shown) <= max_width) return std::string(shown);
-  // Keep whole grapheme clusters while they leave one column for the ellipsis.
+  // Keep whole grapheme clusters while they leave one column for the ellipsis. An escape is one
+  // cluster: a cut inside "\u200b" would leave "\u20", which reads as another escape.
   const size_t budget = max_width - 1;
   size_t width = 0;
   size_t kept = 0;  // bytes kept: the end of the last whole cluster that fits
@@ -78,6 +100,19 @@ std::string cut(std::string_view shown, size_t max_width) {
   utf8proc_int32_t previous = -1;
   utf8proc_int32_t state = 0;
   for (size_t i = 0; i < shown.size();) {
+    if (shown[i] == '\\') {
+      if (previous >= 0) {
+        if (width + cluster_width > budget) break;
+        width += cluster_width;
+        kept = i;
+      }
+      const size_t len = escape_length(shown, i);
+      cluster_width = len;  // ASCII, a column each
+      previous = static_cast<unsigned char>(shown[i + len - 1]);
+      state = 0;
+      i += len;
+      continue;
+    }
     utf8proc_int32_t cp = 0;
     const utf8proc_ssize_t n = decode(shown, i, &cp);
     const size_t len = n > 0 ? static_cast<size_t>(n) : 1;

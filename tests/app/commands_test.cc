@@ -476,6 +476,13 @@ TEST_F(CommandsTest, PartitionsListFiltersByShortOrEnumStatusAndPattern) {
   auto help = run_bel(shared_log(), "partitions list --help");
   EXPECT_NE(help.out.find("invalidated"), std::string::npos) << help.out;
   EXPECT_EQ(help.out.find("delegated"), std::string::npos) << help.out;
+  // Nor by the names a mistyped status is told are accepted.
+  auto unknown = run_bel(shared_log(), "partitions list --status unknown");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("unknown partition status \"unknown\" (accepted: requested, "
+                             "scheduled, building, available, failed, invalidated)"),
+            std::string::npos)
+      << unknown.err;
 
   auto sales = json<PartitionsListResponse>("partitions list --pattern 'sales/*'");
   EXPECT_EQ(refs(sales.partitions()), Ids({kSales1, kSales3, kSales2}));

@@ -128,6 +128,30 @@ TEST(TextTest, FitKeepsCombiningMarksWithTheirBase) {
   EXPECT_EQ(fit(four, 4), four);
 }
 
+TEST(TextTest, FitNeverCutsAnEscape) {
+  // "dai" U+200B "ly" shows as dai\u200bly: a cut inside the escape would leave "\u20".
+  EXPECT_EQ(fit("dai\u200bly", 6), "dai…");
+  EXPECT_EQ(fit("dai\u200bly", 9), "dai…");
+  EXPECT_EQ(fit("dai\u200bly", 10), "dai\\u200b…");
+  EXPECT_EQ(fit("a\x1b"
+                "cdef",
+                4),
+            "a…");
+  EXPECT_EQ(fit("a\x1b"
+                "cdef",
+                6),
+            "a\\x1b…");
+  EXPECT_EQ(fit("a\\bcdef", 4), "a\\\\…");  // a doubled backslash is one
+  EXPECT_EQ(fit("a\\bcdef", 3), "a…");
+  // Hex digits after an escape are text of their own; a code point of five digits is one escape.
+  EXPECT_EQ(fit("\u200b"
+                "abcdef",
+                8),
+            "\\u200ba…");
+  EXPECT_EQ(fit("x\U0001BCA0yz", 9), "x\\u1bca0…");
+  EXPECT_EQ(fit("x\U0001BCA0yz", 8), "x…");
+}
+
 TEST(TextTest, PadUsesDisplayWidth) {
   EXPECT_EQ(pad("日本", 6), "日本  ");
   EXPECT_EQ(pad("toolong", 3), "toolong");
