@@ -3,6 +3,8 @@
 // rebuilds (R8); for a postgresql:// log, its derived rows. The checks themselves live in
 // actors/check/log_check.h, derived_check.h and postgres_check.h; this file is the command line
 // and the report.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -216,7 +218,19 @@ void run_check(Context& ctx, bool repair_first, bool integrity) {
   if (!report->ok()) {
     size_t failed = 0;
     for (const auto& c : report->checks) failed += c.ok ? 0 : 1;
-    std::fprintf(stderr, "bel: check: %zu of %zu checks failed\n", failed, report->checks.size());
+    const auto& stopped = report->scan_stopped;
+    if (stopped &&
+        (stopped->code == ErrorCode::timeout || stopped->code == ErrorCode::storage_unavailable)) {
+      // Not a finding about the log: the scan could not go on (a coordinator stopped or stuck, a
+      // storage out of reach), and the checks it left undone say nothing of damage.
+      print_error(Error{stopped->code,
+                        fmt::format("check: not finished: the scan of the log stopped ({}): {} of "
+                                    "{} checks could not be made, which says nothing of damage; "
+                                    "run bel check again once the log can be read",
+                                    stopped->message, failed, report->checks.size())});
+    } else {
+      std::fprintf(stderr, "bel: check: %zu of %zu checks failed\n", failed, report->checks.size());
+    }
     ctx.exit_code = kExitFailed;
   }
 }

@@ -17,6 +17,7 @@
 #include "storage/sqlite_query.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_wal_names.h"
+#include "storage/uri.h"
 #include "storage/writer_lock.h"
 
 namespace bel::storage {
@@ -201,8 +202,12 @@ Status SqliteStorage::initialize() {
     auto version = read_schema_version(db_, uri());
     if (!version.ok()) return version.error();
     if (*version == 0) {
-      return make_error(ErrorCode::storage_corrupt,
-                        fmt::format("{}: not a bel log: the database has no tables", uri()));
+      // A database with no tables is what a creation that did not finish leaves (a full disk
+      // before its first commit): no log yet, as an empty file is; the next writer makes it.
+      return make_error(ErrorCode::storage_unavailable,
+                        fmt::format("{}: no log at {} yet: a database with no tables, {} "
+                                    "(create one with bel append or bel run)",
+                                    uri(), path_, kUnfinishedLog));
     }
     BEL_RETURN_IF_ERROR(check_not_too_new(uri(), *version));
     if (*version < kMinReadableSchemaVersion) {

@@ -45,6 +45,11 @@ const char* supported_uri_forms();
 // unknown scheme or an sqlite:// URI without a path.
 Result<StorageUri> parse_storage_uri(std::string_view uri);
 
+// What the message "no log at PATH yet: ..." says of a file that a creation of the log left
+// unfinished (an empty file, a database with no tables): a reader finds no log there, and a
+// command that may create the log makes it there.
+inline constexpr const char* kUnfinishedLog = "left by a creation that did not finish";
+
 // `uri` as messages and banners show it: the password of a URI with an authority (PostgreSQL's,
 // or any scheme://user:PASSWORD@ but sqlite:// and memory://) or of a ?password=... parameter
 // replaced by "***"; an SQLite file and a bare path unchanged.

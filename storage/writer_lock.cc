@@ -246,13 +246,16 @@ Result<std::unique_ptr<WriterLock>> WriterLock::acquire_file(const std::string& 
   }
 }
 
-Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_uri) {
+Result<std::unique_ptr<WriterLock>> WriterLock::acquire(const std::string& log_uri, bool* busy) {
+  bool held = false;
+  if (busy == nullptr) busy = &held;
+  *busy = false;
   auto parsed = parse_storage_uri(log_uri);
   if (!parsed.ok()) return parsed.error();
   if (parsed->scheme != UriScheme::sqlite) {
     return std::unique_ptr<WriterLock>(new WriterLock(false, Identity{}));
   }
-  return acquire_file(log_uri, parsed->path, std::chrono::milliseconds(0));
+  return try_acquire(log_uri, parsed->path, busy);
 }
 
 Status WriterLock::check_reader_path(const std::string& uri, const std::string& path) {

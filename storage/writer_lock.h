@@ -48,8 +48,11 @@ class WriterLock {
   static Result<std::unique_ptr<WriterLock>> acquire_file(const std::string& uri,
                                                           const std::string& path,
                                                           std::chrono::milliseconds wait);
-  // The same for a log URI; nothing to lock (a lock that holds nothing) for memory:// and stdout.
-  static Result<std::unique_ptr<WriterLock>> acquire(const std::string& log_uri);
+  // The same for a log URI, one attempt; nothing to lock (a lock that holds nothing) for
+  // memory:// and stdout. When it fails, `*busy` (if given) says whether because another
+  // process or writer holds the lock.
+  static Result<std::unique_ptr<WriterLock>> acquire(const std::string& log_uri,
+                                                     bool* busy = nullptr);
 
   // OK unless the database file `path` is being written (by this process or another) under a
   // name that resolves elsewhere, a hard link: SQLite names the write-ahead file after the path

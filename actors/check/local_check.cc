@@ -517,6 +517,7 @@ Result<LogCheckReport> run_local_log_check(storage::Storage& log, const LogCheck
   if (!first_scan.ok()) {
     contiguity.ok = false;
     contiguity.detail = checker.scan_stopped(first_scan.error());
+    report.scan_stopped = first_scan.error();
   }
   report.checks.push_back(std::move(contiguity));
   for (auto& v : views) report.checks.push_back(std::move(v));

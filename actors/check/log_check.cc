@@ -50,6 +50,7 @@ Result<LogCheckReport> run_log_check(const actors::ApiClient& client,
     CheckResult contiguity = checker.finish(last_idx);
     contiguity.ok = false;
     contiguity.detail = checker.scan_stopped(scanned.error());
+    report.scan_stopped = scanned.error();
     report.checks.push_back(std::move(contiguity));
     for (ViewKind kind : projections::kAllViews) {
       report.checks.push_back({std::string("view ") + projections::view_name(kind), false,

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ struct LogCheckOptions {
 struct LogCheckReport {
   int64_t last_idx = 0;  // the log's last idx when the check started
   std::vector<CheckResult> checks;
+  // What stopped the scan of the log, when something did: the checks it left undone failed
+  // without saying anything of the log when that is the storage or the coordinator being out of
+  // reach (timeout, storage_unavailable), rather than a damaged row (storage_corrupt).
+  std::optional<Error> scan_stopped;
   bool ok() const;
 };
 

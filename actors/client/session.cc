@@ -69,10 +69,47 @@ Result<std::string> advertised_endpoint(const std::string& uri, bool create_log)
     return make_error(
         ErrorCode::storage_unavailable,
         uri + ": no log at " + parsed->path +
-            (empty ? " yet: an empty file, left by a creation that did not finish" : "") +
+            (empty ? std::string(" yet: an empty file, ") + storage::kUnfinishedLog : "") +
             " (create one with bel append or bel run)");
   }
-  return read_meta(uri, kEndpointKey);
+  auto endpoint = read_meta(uri, kEndpointKey);
+  // A database with no tables, which a creation that did not finish left, advertises nothing:
+  // a command that may create the log makes it there, as in an empty file.
+  if (!endpoint.ok() && create_log && endpoint.error().code == ErrorCode::storage_unavailable &&
+      endpoint.error().message.find(storage::kUnfinishedLog) != std::string::npos) {
+    return std::string();
+  }
+  return endpoint;
+}
+
+// A coordinator takes its log's writer lock as it starts and advertises its endpoint once it
+// serves (its views loaded, its port open). The endpoint the SQLite log at `uri` advertises
+// while another process holds its writer lock, waited for up to `wait`; "" when the lock is not
+// held elsewhere (or frees meanwhile: another command wrote for a moment), or at the deadline
+// with nothing advertised (then `*held` stays true).
+std::string endpoint_once_served(const std::string& uri, std::chrono::milliseconds wait,
+                                 bool* held) {
+  *held = false;
+  auto parsed = storage::parse_storage_uri(uri);
+  std::error_code ec;
+  if (!parsed.ok() || parsed->scheme != storage::UriScheme::sqlite ||
+      !std::filesystem::exists(parsed->path, ec)) {
+    return "";  // no lock to ask (and none made: taking it creates the file)
+  }
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (bool said = false;; said = true) {
+    if (storage::WriterLock::acquire(uri, held).ok() || !*held) return "";
+    auto advertised = read_meta(uri, kEndpointKey);
+    if (advertised.ok() && !advertised->empty()) return *advertised;
+    if (std::chrono::steady_clock::now() >= deadline) return "";
+    if (!said) {
+      spdlog::info(
+          "session: another process holds the writer lock of {} and advertises no coordinator "
+          "yet: waiting up to {} s for one to serve it, or for the lock",
+          storage::shown_uri(uri), std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // Whether `uri` is an SQLite log file in a directory this user may not write.
@@ -126,6 +163,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
 
   std::string endpoint = options.connect;
   std::string stale_endpoint;  // advertised, with nobody holding the log's writer lock
+  std::string unanswered_notice;  // the advertised coordinator's silence, when it was silent
   if (endpoint.empty()) {
     auto advertised = advertised_endpoint(options.log_uri, options.create_log);
     if (advertised.ok()) {
@@ -149,6 +187,14 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
                    options.log_uri);
       stale_endpoint = std::move(endpoint);
       endpoint.clear();
+    }
+    // A command that writes, or needs a coordinator, while one is starting would otherwise wait
+    // for a writer lock held as long as that coordinator runs: it waits for the endpoint.
+    if (endpoint.empty() && stale_endpoint.empty() &&
+        (options.write || options.create_log || options.coordinator_only)) {
+      bool held = false;
+      endpoint = endpoint_once_served(options.log_uri, kLockWait, &held);
+      if (endpoint.empty() && held) session->lock_wait_ = std::chrono::milliseconds(0);
     }
   }
   if (!endpoint.empty()) {
@@ -209,6 +255,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     if (options.coordinator_only) return make_error(unanswered, session->notice_);
     spdlog::info("session: stale endpoint {} in {}, opening the log in-process", endpoint,
                  options.log_uri);
+    unanswered_notice = session->notice_;
     session->notice_ += "; answering from the log in this process";
   }
   if (options.coordinator_only) {
@@ -219,7 +266,17 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
                                                         ", but no process holds its writer lock)") +
                           how_to_reach(options.log_uri));
   }
-  BEL_RETURN_IF_ERROR(session->start_local(options));
+  // A coordinator that did not answer holds the lock for as long as it is stopped or stuck; one
+  // that is exiting frees it within kGoneLockWait.
+  if (!unanswered_notice.empty()) session->lock_wait_ = kGoneLockWait;
+  if (auto started = session->start_local(options); !started.ok()) {
+    // A writer refused the lock that a coordinator which did not answer holds: say both, or
+    // the reader is left to wonder why its command did not go through that coordinator.
+    if (unanswered_notice.empty()) return started.error();
+    Error refused = started.error();
+    refused.message += "; " + unanswered_notice;
+    return refused;
+  }
   if (!stale_endpoint.empty() && (options.write || options.create_log)) {
     // This session holds the writer lock now: the stale endpoint would look live to the next
     // command, which would present the log's token to whatever listens at that port by now.
@@ -319,7 +376,7 @@ Status Session::start_local(const SessionOptions& options) {
   }
   // The storage takes the log's writer lock; another bel command may be writing for a moment:
   // wait a little for it.
-  coordinator.storage.writer_lock_wait = kLockWait;
+  coordinator.storage.writer_lock_wait = lock_wait_;
   auto api = actors::start_coordinator(*system_, options.log_uri, coordinator);
   if (!api.ok()) return api.error();
   api_ = *api;

@@ -128,6 +128,9 @@ class Session {
   std::string notice_;
   std::string log_shown_;  // the log's URI as printed (storage::shown_uri)
   std::chrono::milliseconds timeout_{30000};
+  // How long an in-process coordinator waits for another process's writer lock: 10 s, none when
+  // open() already waited that long for it.
+  std::chrono::milliseconds lock_wait_{10000};
 };
 
 // The token file of a log: "<path>.token" for sqlite://, beside the file the path resolves to

@@ -281,6 +281,10 @@ TEST_P(LocalCheckTest, ReadErrorInTheFirstScanFailsContiguityAndLeavesTheViewsUn
   EXPECT_TRUE(contains(contiguity.detail, "the scan stopped: ")) << contiguity.detail;
   EXPECT_TRUE(contains(contiguity.detail, "disk went away")) << contiguity.detail;
   EXPECT_TRUE(contains(contiguity.detail, "(the events up to idx ")) << contiguity.detail;
+  // What stopped it is kept, so the command can say the log was not found damaged.
+  ASSERT_TRUE(report->scan_stopped.has_value());
+  EXPECT_EQ(report->scan_stopped->code, ErrorCode::storage_unavailable);
+  EXPECT_EQ(report->scan_stopped->message, "disk went away");
   for (size_t i = 2; i < report->checks.size(); ++i) {
     EXPECT_FALSE(report->checks[i].ok);
     EXPECT_TRUE(contains(report->checks[i].detail, "not compared")) << report->checks[i].detail;

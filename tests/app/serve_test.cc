@@ -681,7 +681,17 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
   // Frozen: its port still accepts connections, but nothing answers the handshake.
   serve.signal(SIGSTOP);
   auto r = bel("builds show br-1 --format json");
+  // A write cannot take the lock the frozen coordinator holds: it says so, and why it did not go
+  // through that coordinator (it said only "another process is writing this log", after 15 s).
+  auto w = bel("builds cancel br-1 --reason frozen");
   serve.signal(SIGCONT);
+  EXPECT_EQ(w.exit_code, 1) << w.err;
+  EXPECT_NE(w.err.find("another process is writing this log"), std::string::npos) << w.err;
+  EXPECT_NE(w.err.find("; the log's writer lock is held, but the coordinator at 127.0.0.1:"),
+            std::string::npos)
+      << w.err;
+  EXPECT_NE(w.err.find(" did not answer the greeting within 5000 ms"), std::string::npos) << w.err;
+  EXPECT_EQ(w.err.find("answering from the log"), std::string::npos) << w.err;
   // The command gave up on the endpoint and answered from the log in-process, and said so.
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("BUILD_REQUEST_RECEIVED"), std::string::npos) << r.out;
@@ -693,6 +703,7 @@ TEST_F(ServeTest, AStoppedCoordinatorDoesNotHangConsoleCommands) {
                        "nothing listens there); answering from the log in this process"),
             std::string::npos)
       << r.err;
+  EXPECT_EQ(bel("builds show br-1 --format json").out.find("frozen"), std::string::npos);
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 
@@ -1086,5 +1097,32 @@ TEST_F(ServeTest, CheckThroughTheCoordinatorOfAnotherPostgresLogIsRefused) {
   EXPECT_EQ(unread.out, "");
 }
 
+// A coordinator takes the log's writer lock as it starts and advertises its endpoint only once
+// it serves: a command that writes meanwhile waits for the endpoint and goes through it, rather
+// than for a lock held as long as that coordinator runs (it used to fail after 10 s, "another
+// process is writing this log").
+TEST_F(ServeTest, AWriteWhileACoordinatorStartsGoesThroughItOnceItServes) {
+  ASSERT_TRUE(received("br-1"));
+  caf::actor_system_config config;
+  actors::configure_actor_system(config);
+  caf::actor_system system{config};
+  auto api = actors::start_coordinator(system, log_uri());  // the lock held, no endpoint yet
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  // Stopped on every path, a failed assertion's too (the system's destructor waits for it).
+  auto stop = [&api](caf::actor_system*) { actors::stop_coordinator(*api); };
+  std::unique_ptr<caf::actor_system, decltype(stop)> stopping(&system, stop);
+  ServeProcess cancel("/bin/sh", {"-c", "BEL_LOG_LEVEL=info exec " + shell_quote(kBel) +
+                                            " builds cancel br-1 --reason while-starting --log " +
+                                            shell_quote(log_uri())});
+  ASSERT_TRUE(cancel.wait_for("advertises no coordinator yet")) << cancel.err();
+  auto endpoint = actors::ConsoleEndpoint::start(system, *api, log_uri());
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().to_string();
+  EXPECT_EQ(cancel.stop(0), 0) << cancel.err();
+  actors::ApiClient client(system, *api);
+  auto shown = actors::BuildsRepository(client).show("br-1", 2);
+  ASSERT_TRUE(shown.ok()) << shown.error().to_string();
+  EXPECT_EQ(shown->status_code(), BUILD_REQUEST_CANCELLED);
+  EXPECT_EQ(shown->cancel_reason(), "while-starting");
+}
 }  // namespace
 }  // namespace bel

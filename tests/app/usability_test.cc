@@ -2,6 +2,7 @@
 // path as --log, lists that say when nothing matches, help that speaks of what users have, the
 // shell completion script, and ./scripts/run with an absolute build directory.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -566,6 +567,29 @@ TEST_F(UsabilityTest, AppendRefusesBadInputBeforeMakingALogAndSaysWhyInOneLine) 
                    out_of_order.substr(0, out_of_order.find('\n') + 1));
   EXPECT_EQ(first.exit_code, 0) << first.err;
   EXPECT_TRUE(std::filesystem::exists(fresh));
+  // Nor is a database with no tables, which a full disk before the first commit leaves: a reader
+  // is told there is no log yet (it was storage_corrupt, "not a bel log", and appends refused it
+  // for good), and the next append makes the log in it.
+  const std::string tableless = dir_.path() + "/tableless.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(tableless.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  ASSERT_GT(std::filesystem::file_size(tableless), 0u);
+  auto unread = bel("events list --log " + shell_quote(tableless));
+  EXPECT_EQ(unread.exit_code, 1);
+  EXPECT_NE(unread.err.find("storage_unavailable: "), std::string::npos) << unread.err;
+  EXPECT_NE(unread.err.find("no log at " + tableless + " yet: a database with no tables"),
+            std::string::npos)
+      << unread.err;
+  auto made = bel("append - --log " + shell_quote(tableless),
+                  out_of_order.substr(0, out_of_order.find('\n') + 1));
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  auto listed = bel("events list --format json --log " + shell_quote(tableless));
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"idx\":\"1\""), std::string::npos) << listed.out;
 
   const std::string other = dir_.path() + "/other.db";
   auto nothing = bel("append - --log " + shell_quote(other), "");
