@@ -221,7 +221,9 @@ void run_serve(Context& ctx, const ServeFlags& f) {
     if (auto ok = endpoint->serve(system, *api); !ok.ok()) {
       endpoint->stop();
       actors::stop_coordinator(*api);
-      return ctx.fail(ok.error().with_context(flag + " " + address));
+      // The token file's error names the file, a failed listen the endpoint: neither is the
+      // flag's (its address was bound above).
+      return ctx.fail(ok.error());
     }
     say("coordinator on " + storage::shown_uri(ctx.log_uri) + ", console endpoint " +
         endpoint->endpoint() + ", token file " + endpoint->token_path());

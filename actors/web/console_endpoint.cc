@@ -98,7 +98,9 @@ Status ConsoleEndpoint::serve(caf::actor_system& system, const BelApi& api) {
       stats.ok() ? 8 * static_cast<size_t>(std::max<int64_t>(0, stats->max_pending_bytes())) : 0;
   add_rpc_routes(*d.server, system, api, max_batch_events, max_decoded_bytes);
   d.web->add_routes(*d.server);
-  BEL_RETURN_IF_ERROR(d.server->listen());
+  if (auto listening = d.server->listen(); !listening.ok()) {
+    return listening.error().with_context("the console endpoint " + endpoint());
+  }
   d.serving = true;
   storage::WriterLock::add_note(d.log_uri, "console endpoint " + endpoint());
   // Best effort: consoles given --connect reach it all the same.

@@ -1124,5 +1124,21 @@ TEST_F(ServeTest, AWriteWhileACoordinatorStartsGoesThroughItOnceItServes) {
   EXPECT_EQ(shown->status_code(), BUILD_REQUEST_CANCELLED);
   EXPECT_EQ(shown->cancel_reason(), "while-starting");
 }
+
+// A token file that cannot be written (here a directory in its place; a full disk does the same)
+// is the token file's error, naming it: it was put on --listen, whose address was fine.
+TEST_F(ServeTest, ATokenFileThatCannotBeWrittenIsNotBlamedOnListen) {
+  std::filesystem::create_directory(path() + ".token");
+  // Bounded, should the coordinator start after all.
+  auto r =
+      run_command("timeout 60 " + shell_quote(kBel) + " serve --log " + shell_quote(log_uri()));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("bel: storage_unavailable: token file " + path() +
+                       ".token: cannot be "
+                       "written"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("--listen"), std::string::npos) << r.err;
+}
 }  // namespace
 }  // namespace bel
